@@ -1,0 +1,64 @@
+"""bulkdelete: delete CleverTap user profiles in bulk, resumably and safely.
+
+The pipeline's stages, in the order data flows through them::
+
+    reader → batcher → pipeline (limiter → client) → failed file + checkpoint → report
+
+Library use (spec §8)::
+
+    from bulkdelete import JobFiles, Secret, Settings, run_job
+
+    settings = Settings(account_id="ACC", passcode=Secret(pw), base_url="https://in1.api.clevertap.com",
+                        id_type="guid")
+    result = await run_job(settings, JobFiles(input=Path("ids.txt")))
+    result.report["ids_deleted"], result.exit_code
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from bulkdelete.errors import (
+    AbortError,
+    BulkDeleteError,
+    CheckpointError,
+    CheckpointLocked,
+    CheckpointMismatch,
+    ConfirmationRefused,
+    FatalApiError,
+    InputError,
+    StalledError,
+    TooManyErrors,
+    UsageError,
+)
+from bulkdelete.job import JobResult, Plan, delete_ids, plan_job, run_job
+from bulkdelete.pipeline import StopRequest
+from bulkdelete.regions import REGION_HOSTS, resolve_base_url
+from bulkdelete.settings import ErrorBudget, JobFiles, Secret, Settings
+
+__all__ = [
+    "REGION_HOSTS",
+    "AbortError",
+    "BulkDeleteError",
+    "CheckpointError",
+    "CheckpointLocked",
+    "CheckpointMismatch",
+    "ConfirmationRefused",
+    "ErrorBudget",
+    "FatalApiError",
+    "InputError",
+    "JobFiles",
+    "JobResult",
+    "Plan",
+    "Secret",
+    "Settings",
+    "StalledError",
+    "StopRequest",
+    "TooManyErrors",
+    "UsageError",
+    "__version__",
+    "delete_ids",
+    "plan_job",
+    "resolve_base_url",
+    "run_job",
+]

@@ -1,0 +1,71 @@
+"""Cuts the reader's stream of IDs into numbered batches, and pre-counts a whole input.
+
+A batch is ``batch_size`` consecutive valid IDs (invalid lines do not count), numbered from
+0 in input order. Numbering is a pure function of the input and the batch-shaping settings,
+so a resume that seeks to a batch's byte offset regenerates exactly the same batches with
+the same numbers — which is what lets the checkpoint name batches by number alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from bulkdelete.reader import InvalidLine, Record
+
+INVALID_SAMPLES = 10  # first few invalid lines kept (line number + reason) for people
+
+
+@dataclass(slots=True)
+class Batch:
+    seq: int
+    offset: int  # byte offset of the first ID's record: where a resume seeks
+    line: int  # its line number, so line numbers stay right after a seek
+    ids: list[str]
+
+
+def make_batches(
+    items: Iterable[Record | InvalidLine], size: int, *, first_seq: int = 0
+) -> Iterator[Batch]:
+    """Group valid records into batches of ``size``; invalid lines are skipped here (the
+    pre-count already counted them once, so a resume does not count them twice)."""
+    seq = first_seq
+    ids: list[str] = []
+    offset = line = 0
+    for item in items:
+        if type(item) is not Record:
+            continue
+        if not ids:
+            offset, line = item.offset, item.line
+        ids.append(item.value)
+        if len(ids) == size:
+            yield Batch(seq, offset, line, ids)
+            seq += 1
+            ids = []
+    if ids:
+        yield Batch(seq, offset, line, ids)
+
+
+@dataclass(slots=True)
+class InputSummary:
+    ids_total: int = 0
+    lines_invalid: int = 0
+    batches_total: int = 0
+    invalid_samples: list[tuple[int, str]] = field(default_factory=list)
+
+
+def summarize(items: Iterable[Record | InvalidLine], size: int) -> InputSummary:
+    """One streaming pass: valid IDs, invalid lines (first few kept), batches."""
+    summary = InputSummary()
+    ids = 0
+    for item in items:
+        if type(item) is Record:
+            ids += 1
+        else:
+            summary.lines_invalid += 1
+            if len(summary.invalid_samples) < INVALID_SAMPLES:
+                assert isinstance(item, InvalidLine)
+                summary.invalid_samples.append((item.line, item.reason))
+    summary.ids_total = ids
+    summary.batches_total = -(-ids // size)
+    return summary

@@ -1,0 +1,328 @@
+"""The command line (spec §3): parse → settings → logging → ``asyncio.run``. Thin on purpose.
+
+``main(argv) -> int`` is testable in-process; every error a user can cause ends here as
+one clear line on stderr and an exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shlex
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bulkdelete import __version__
+from bulkdelete.checkpoint import CheckpointStore
+from bulkdelete.errors import BulkDeleteError, UsageError
+from bulkdelete.job import JobResult, plan_job, run_job
+from bulkdelete.logs import configure as configure_logging
+from bulkdelete.pipeline import StopRequest
+from bulkdelete.progress import Display, describe_plan
+from bulkdelete.regions import DEFAULT_REGION, REGION_HOSTS, resolve_base_url
+from bulkdelete.report import build_report, summary_lines
+from bulkdelete.settings import ErrorBudget, JobFiles, Secret, Settings
+
+EXIT_SIGNALS = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
+
+DELETE_EXAMPLES = """\
+examples:
+  # rehearse: read and validate everything, send nothing
+  bulkdelete delete ids.txt --id-type guid --dry-run
+  # canary: delete the first 1,000 IDs, then stop (a rerun continues)
+  CLEVERTAP_ACCOUNT_ID=ACC CLEVERTAP_PASSCODE=... bulkdelete delete ids.txt --id-type guid \\
+      --region in1 --limit 1000
+  # the whole file, unattended, aborting if more than 1% fail
+  bulkdelete delete ids.csv.gz --id-type identity --column email --yes --max-errors 1%
+  # interrupted? run the same command again: it resumes from the checkpoint
+"""
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(name)
+    return value if value else None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bulkdelete",
+        description="Delete CleverTap user profiles in bulk, resumably and safely.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Run 'bulkdelete COMMAND --help' for each command's options and examples.",
+    )
+    parser.add_argument("--version", action="version", version=f"bulkdelete {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    d = sub.add_parser(
+        "delete", help="delete the profiles listed in a file (resumes if interrupted)",
+        description="Delete the profiles listed in IDS_FILE. Progress is checkpointed; "
+        "running the same command again resumes where it stopped.",
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=DELETE_EXAMPLES,
+    )
+    d.add_argument("ids_file", metavar="IDS_FILE", help="file of IDs (.gz read transparently)")
+    d.add_argument("--id-type", required=True, choices=["guid", "identity"],
+                   help="which body key the IDs go under")
+    d.add_argument("--account-id", default=_env("CLEVERTAP_ACCOUNT_ID"),
+                   help="CleverTap account ID (env CLEVERTAP_ACCOUNT_ID)")
+    d.add_argument("--passcode-file", type=Path,
+                   help="read the passcode from this file (default: env CLEVERTAP_PASSCODE)")
+    d.add_argument("--region", default=_env("CLEVERTAP_REGION"),
+                   help=f"one of {', '.join(REGION_HOSTS)} (env CLEVERTAP_REGION; "
+                   f"default {DEFAULT_REGION})")
+    d.add_argument("--base-url", default=_env("CLEVERTAP_BASE_URL"),
+                   help="scheme://host[:port] overriding the region (env CLEVERTAP_BASE_URL); "
+                   "plain http:// only to loopback")
+    d.add_argument("--concurrency", type=int, default=3,
+                   help="ceiling on requests in flight (default 3, the API's limit)")
+    d.add_argument("--rate", type=float, help="ceiling on requests per second")
+    d.add_argument("--batch-size", type=int, default=100, help="IDs per request, 1..100")
+    d.add_argument("--timeout", type=float, default=30.0,
+                   help="per-request timeout in seconds (default 30)")
+    d.add_argument("--format", default="auto", choices=["auto", "lines", "csv", "jsonl"],
+                   help="input format; auto picks by extension (.csv, .jsonl/.ndjson, else "
+                   "lines)")
+    d.add_argument("--column", help="CSV column or JSON field holding the ID")
+    d.add_argument("--checkpoint", type=Path,
+                   help="checkpoint directory (default: IDS_FILE.bulkdelete/)")
+    d.add_argument("--restart", action="store_true",
+                   help="discard an existing checkpoint and start the job over")
+    d.add_argument("--failed", type=Path,
+                   help="file of IDs that could not be deleted (default: in the checkpoint "
+                   "directory)")
+    d.add_argument("--report", type=Path,
+                   help="JSON summary of the job (default: in the checkpoint directory)")
+    d.add_argument("--dry-run", action="store_true",
+                   help="read and validate everything, print the plan, send nothing")
+    d.add_argument("--limit", type=int,
+                   help="canary: delete only the next N IDs (whole batches), then stop")
+    d.add_argument("--max-delete", type=int,
+                   help="refuse to start when this run would send more than N IDs")
+    d.add_argument("--max-errors", metavar="N|N%",
+                   help="abort (exit 3) once this run has failed N IDs, or N%% of them "
+                   "(after 1,000 attempted)")
+    d.add_argument("--stall-timeout", type=float, default=600.0,
+                   help="abort (exit 3) after this many seconds without an acknowledged "
+                   "batch (default 600)")
+    d.add_argument("--yes", action="store_true",
+                   help="skip the confirmation (required when not on a terminal)")
+    _output_options(d)
+
+    s = sub.add_parser(
+        "status", help="show a job's progress from its checkpoint (read-only)",
+        description="Show a job's progress from its checkpoint directory, read-only.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="example:\n  bulkdelete status ids.txt.bulkdelete\n",
+    )
+    s.add_argument("checkpoint", metavar="CHECKPOINT", type=Path)
+    s.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    from bulkdelete import fake_server
+
+    f = sub.add_parser(
+        "fake-server", help="run a local CleverTap-compatible delete endpoint",
+        description="A CleverTap-compatible delete endpoint on loopback, for rehearsals, "
+        "the demo, tests and benchmarks.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="example:\n  bulkdelete fake-server --port 8080 --latency 0.05 "
+        "--concurrency-limit 3 --record acked.txt\n",
+    )
+    fake_server.add_cli_arguments(f)
+
+    m = sub.add_parser(
+        "demo", help="the whole pipeline against an in-process fake server",
+        description="Generate IDs, start a fake server in-process (with a few injected "
+        "faults), delete them all with the real pipeline, and check none was lost.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="example:\n  bulkdelete demo --ids 20000\n",
+    )
+    m.add_argument("--ids", type=int, default=20_000, help="how many IDs (default 20,000)")
+    m.add_argument("--keep", type=Path, help="keep the demo's files in this directory")
+    _output_options(m)
+    return parser
+
+
+def _output_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-progress", action="store_true", help="no progress bar or progress logs")
+    p.add_argument("--log-format", choices=["console", "json"], default="console",
+                   help="log events as console lines or JSON lines (stderr)")
+    p.add_argument("--log-file", type=Path, help="also append JSON log events to this file")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="only warnings, errors and the final summary")
+
+
+def read_passcode(passcode_file: Path | None) -> Secret:
+    if passcode_file is not None:
+        try:
+            value = passcode_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise UsageError(f"cannot read --passcode-file {passcode_file}: {exc.strerror}") \
+                from None
+        except UnicodeDecodeError:
+            raise UsageError(f"--passcode-file {passcode_file} is not UTF-8 text") from None
+        if not value:
+            raise UsageError(f"--passcode-file {passcode_file} is empty")
+        return Secret(value)
+    return Secret(os.environ.get("CLEVERTAP_PASSCODE", "").strip())
+
+
+def settings_from_args(ns: argparse.Namespace) -> Settings:
+    if ns.account_id is None:
+        raise UsageError("no account ID: pass --account-id or set CLEVERTAP_ACCOUNT_ID")
+    return Settings(
+        account_id=ns.account_id,
+        passcode=read_passcode(ns.passcode_file),
+        base_url=resolve_base_url(ns.region, ns.base_url),
+        id_type=ns.id_type,
+        batch_size=ns.batch_size,
+        concurrency=ns.concurrency,
+        rate=ns.rate,
+        timeout=ns.timeout,
+        limit=ns.limit,
+        max_delete=ns.max_delete,
+        max_errors=ErrorBudget.parse(ns.max_errors) if ns.max_errors else None,
+        stall_timeout=ns.stall_timeout,
+    )
+
+
+def files_from_args(ns: argparse.Namespace) -> JobFiles:
+    return JobFiles(
+        input=Path(ns.ids_file), format=ns.format, column=ns.column,
+        checkpoint=ns.checkpoint, failed=ns.failed, report=ns.report, restart=ns.restart,
+    )
+
+
+def resume_command(argv: Sequence[str]) -> str:
+    """The same command, minus --restart (which would throw the progress away)."""
+    kept = [a for a in argv if a != "--restart"]
+    return shlex.join(["bulkdelete", *kept])
+
+
+def _say(*lines: str) -> None:
+    for line in lines:
+        print(line, file=sys.stderr, flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    ns = parser.parse_args(args)
+    try:
+        if ns.command == "delete":
+            return _cmd_delete(ns, args)
+        if ns.command == "status":
+            return _cmd_status(ns)
+        if ns.command == "fake-server":
+            from bulkdelete.fake_server import run_from_args
+
+            return run_from_args(ns)
+        if ns.command == "demo":
+            from bulkdelete.demo import run_demo
+
+            configure_logging(fmt=ns.log_format, log_file=ns.log_file, quiet=ns.quiet)
+            return run_demo(ids=ns.ids, keep=ns.keep, show_progress=not ns.no_progress)
+    except BulkDeleteError as exc:
+        _say(f"bulkdelete: error: {exc}")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _say("bulkdelete: interrupted")
+        return 130
+    parser.error(f"unknown command {ns.command}")
+    return 2  # pragma: no cover -- parser.error exits
+
+
+def _cmd_delete(ns: argparse.Namespace, argv: Sequence[str]) -> int:
+    configure_logging(fmt=ns.log_format, log_file=ns.log_file, quiet=ns.quiet)
+    settings = settings_from_args(ns)
+    files = files_from_args(ns)
+    if ns.dry_run:
+        plan = asyncio.run(plan_job(settings, files))
+        _say("dry run: nothing will be sent", *describe_plan(plan))
+        est = plan.estimated_seconds()
+        _say(f"estimate:   {plan.batches_total:,} requests at concurrency "
+             f"{settings.concurrency} and ~1 s each: about {_duration(est)}")
+        return 0
+    display = Display(assume_yes=ns.yes, show_progress=not (ns.no_progress or ns.quiet))
+    command = resume_command(argv)
+    result = asyncio.run(_run_with_signals(settings, files, display, command))
+    _say(*summary_lines(result.report))
+    if result.report["ids_failed"]:
+        _say(f"failed IDs: {result.failed_path} (reasons beside it)")
+    if result.exit_code in EXIT_SIGNALS.values():
+        _say("stopped; progress saved. Resume with:", f"  {command}")
+    elif not result.report["complete"]:
+        _say("canary done; progress saved. Continue with:", f"  {command}")
+    return result.exit_code
+
+
+async def _run_with_signals(
+    settings: Settings, files: JobFiles, display: Display, command: str
+) -> JobResult:
+    stop = StopRequest()
+    loop = asyncio.get_running_loop()
+
+    def on_signal(sig: signal.Signals) -> None:
+        if stop.requested and sig == signal.SIGINT:
+            # Second Ctrl-C: leave now. Every journal record is already in the kernel,
+            # so the checkpoint is consistent; in-flight batches are re-sent on resume.
+            _say("bulkdelete: second interrupt, exiting now (checkpoint is consistent)")
+            os._exit(130)
+        _say(f"bulkdelete: {sig.name} received: finishing requests in flight, saving "
+             "progress (Ctrl-C again to quit at once)")
+        stop.request(EXIT_SIGNALS[sig], sig.name)
+
+    for sig in EXIT_SIGNALS:
+        loop.add_signal_handler(sig, on_signal, sig)
+    try:
+        return await run_job(settings, files, stop=stop, observer=display,
+                             resume_command=command)
+    finally:
+        for sig in EXIT_SIGNALS:
+            loop.remove_signal_handler(sig)
+
+
+def _cmd_status(ns: argparse.Namespace) -> int:
+    store = CheckpointStore(ns.checkpoint)
+    if not store.exists():
+        raise UsageError(f"no checkpoint at {ns.checkpoint} (expected {ns.checkpoint}/state.json)")
+    state = store.load()
+    last = state.runs[-1] if state.runs else None
+    report = build_report(state, exit_code=last.exit_code if last else None)
+    if ns.json:
+        import json
+
+        print(json.dumps(report, indent=2))
+        return 0
+    running = store.is_locked_elsewhere()
+    b = state.binding
+    done = report["ids_deleted"] + report["ids_failed"]
+    lines = [
+        f"checkpoint: {ns.checkpoint}",
+        f"input:      {state.input}",
+        f"target:     account {b.account_id} at {b.host}, id type {b.id_type}, "
+        f"format {b.format}, batch size {b.batch_size}",
+        f"progress:   {done:,} of {report['ids_total']:,} IDs handled "
+        f"({report['batches_done']:,}/{report['batches_total']:,} batches)",
+        f"state:      {'complete' if report['complete'] else 'incomplete'}"
+        f"{' — a run holds it right now' if running else ''}; last update {state.updated}",
+        *summary_lines(report),
+    ]
+    if not report["complete"] and state.resume_command:
+        lines += ["resume with:", f"  {state.resume_command}"]
+    print("\n".join(lines))
+    return 0
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def entry_point() -> None:
+    sys.exit(main())
+

@@ -1,0 +1,234 @@
+"""One API call, one classified result: the only module that speaks HTTP to CleverTap.
+
+Every answer — and every way of not getting one — maps to exactly one :class:`Outcome`
+(spec §4.6), so the pipeline never inspects status codes or bodies itself:
+
+============  ==========================================================================
+SUCCESS       200 with ``{"status": "success"}``
+THROTTLED     429, or a 2xx-with-fail body whose ``code`` is 429 (paced, not a retry)
+RETRYABLE     5xx, timeouts, resets, cut-off or unparseable answers, 2xx-with-fail whose
+              ``code`` is 5xx or missing
+REJECTED      400 and other 4xx about the request, a 2xx-with-fail with a 4xx ``code``
+FATAL         401/403 (credentials, permissions), 404 (wrong URL), redirects, TLS failure
+============  ==========================================================================
+
+``Result.reason`` is short and ID-free (it goes into logs, the checkpoint and the report);
+``Result.detail`` carries the server's own error text, which may quote an ID, and is only
+ever written beside the failed file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Protocol
+
+import aiohttp
+
+from bulkdelete.regions import DELETE_PATH
+from bulkdelete.settings import IdType, Secret
+
+MAX_RETRY_AFTER = 300.0  # spec §4.5: honour Retry-After, capped at 5 minutes
+_DETAIL_LIMIT = 200
+
+
+class Outcome(enum.Enum):
+    SUCCESS = "success"
+    THROTTLED = "throttled"
+    RETRYABLE = "retryable"
+    REJECTED = "rejected"
+    FATAL = "fatal"
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    outcome: Outcome
+    reason: str
+    status: int | None = None
+    detail: str = ""
+    retry_after: float | None = None
+
+
+SUCCESS = Result(Outcome.SUCCESS, "ok", 200)
+
+
+class Deleter(Protocol):
+    """What the pipeline needs from the API: delete these IDs, say what happened.
+
+    Implementations never raise for an answer or a network failure; they classify it.
+    """
+
+    async def delete(self, ids: Sequence[str]) -> Result: ...
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """``Retry-After`` as seconds (either delta-seconds or an HTTP date), capped at 5 min."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if seconds != seconds:  # NaN
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text[:_DETAIL_LIMIT]
+
+
+def classify(status: int, body: bytes, retry_after: float | None = None) -> Result:
+    """Map a complete HTTP answer to a :class:`Result` (pure, so it is unit-tested alone)."""
+    payload: object = None
+    try:
+        payload = json.loads(body) if body else None
+    except (ValueError, UnicodeDecodeError):
+        payload = None
+    parsed = isinstance(payload, dict)
+    error = ""
+    code: int | None = None
+    if isinstance(payload, dict):
+        err = payload.get("error")
+        error = _short(str(err)) if err is not None else ""
+        raw_code = payload.get("code")
+        if isinstance(raw_code, int) and not isinstance(raw_code, bool):
+            code = raw_code
+        elif isinstance(raw_code, str) and raw_code.isdigit():
+            code = int(raw_code)
+
+    if 200 <= status < 300:
+        if isinstance(payload, dict):
+            state = payload.get("status")
+            if state == "success":
+                return Result(Outcome.SUCCESS, "ok", status)
+            if state == "fail":
+                return _classify_code(code, status, error, retry_after, in_body=True)
+        return Result(
+            Outcome.RETRYABLE, f"HTTP {status} with an unrecognised body", status, _short(
+                body[:_DETAIL_LIMIT].decode("utf-8", "replace")
+            )
+        )
+    if status == 429:
+        return Result(Outcome.THROTTLED, "HTTP 429 throttled", status, error, retry_after)
+    if status in (401, 403):
+        what = "invalid credentials or URL" if status == 401 else "operation not allowed"
+        return Result(Outcome.FATAL, f"HTTP {status} {what}", status, error)
+    if status in (404, 405):
+        return Result(
+            Outcome.FATAL, f"HTTP {status}: no delete endpoint here (check --region/--base-url)",
+            status, error,
+        )
+    if 300 <= status < 400:
+        return Result(
+            Outcome.FATAL, f"HTTP {status} redirect (check --region/--base-url)", status, error
+        )
+    if status == 408 or status >= 500:
+        kind = "" if parsed else " (non-JSON body)"
+        return Result(Outcome.RETRYABLE, f"HTTP {status}{kind}", status, error, retry_after)
+    # 400 and the remaining 4xx: the request as sent is refused; bisection isolates why.
+    suffix = f" (code {code})" if code is not None and code != status else ""
+    return Result(Outcome.REJECTED, f"HTTP {status} rejected{suffix}", status, error)
+
+
+def _classify_code(
+    code: int | None, status: int, error: str, retry_after: float | None, *, in_body: bool
+) -> Result:
+    where = f"HTTP {status} with fail body"
+    if code is None:
+        return Result(Outcome.RETRYABLE, f"{where} (no code)", status, error)
+    if code == 429:
+        return Result(Outcome.THROTTLED, f"{where} code 429", status, error, retry_after)
+    if code in (401, 403):
+        return Result(Outcome.FATAL, f"{where} code {code}", status, error)
+    if 400 <= code < 500:
+        return Result(Outcome.REJECTED, f"{where} code {code}", status, error)
+    return Result(Outcome.RETRYABLE, f"{where} code {code}", status, error)
+
+
+class ClevertapClient:
+    """Sends one delete request per call over a caller-owned :class:`aiohttp.ClientSession`.
+
+    The session is injected so tests can point it anywhere and so one connection pool
+    serves the whole run. The passcode is revealed only into the header mapping.
+    """
+
+    __slots__ = ("_headers", "_id_type", "_timeout", "_url")
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        account_id: str,
+        passcode: Secret,
+        id_type: IdType,
+        timeout: float,
+    ) -> None:
+        self._url = base_url.rstrip("/") + DELETE_PATH
+        self._id_type = id_type
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._headers = {
+            "X-CleverTap-Account-Id": account_id,
+            "X-CleverTap-Passcode": passcode.reveal(),
+            "Content-Type": "application/json; charset=utf-8",
+        }
+
+    def __repr__(self) -> str:  # never show the headers: they hold the passcode
+        return f"ClevertapClient(url={self._url!r}, id_type={self._id_type!r})"
+
+    def bind(self, session: aiohttp.ClientSession) -> BoundClient:
+        return BoundClient(self, session)
+
+    async def delete_with(self, session: aiohttp.ClientSession, ids: Sequence[str]) -> Result:
+        body = json.dumps({self._id_type: list(ids)}, ensure_ascii=False).encode()
+        try:
+            async with session.post(
+                self._url,
+                data=body,
+                headers=self._headers,
+                timeout=self._timeout,
+                allow_redirects=False,
+            ) as response:
+                payload = await response.read()
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                return classify(response.status, payload, retry_after)
+        except TimeoutError:
+            return Result(Outcome.RETRYABLE, f"timeout after {self._timeout.total:g}s")
+        except aiohttp.ClientConnectorCertificateError:
+            return Result(Outcome.FATAL, "TLS certificate verification failed")
+        except aiohttp.ClientSSLError:
+            return Result(Outcome.FATAL, "TLS handshake failed")
+        except aiohttp.ClientPayloadError:
+            return Result(Outcome.RETRYABLE, "answer cut off")
+        except aiohttp.ServerDisconnectedError:
+            return Result(Outcome.RETRYABLE, "connection reset")
+        except aiohttp.ClientConnectorError:
+            return Result(Outcome.RETRYABLE, "cannot connect")
+        except (aiohttp.ClientError, ConnectionError, asyncio.IncompleteReadError) as exc:
+            return Result(Outcome.RETRYABLE, f"network error ({type(exc).__name__})")
+
+
+class BoundClient:
+    """A :class:`ClevertapClient` plus its session: satisfies :class:`Deleter`."""
+
+    __slots__ = ("_client", "_session")
+
+    def __init__(self, client: ClevertapClient, session: aiohttp.ClientSession) -> None:
+        self._client = client
+        self._session = session
+
+    async def delete(self, ids: Sequence[str]) -> Result:
+        return await self._client.delete_with(self._session, ids)

@@ -1,0 +1,73 @@
+"""The exception tree: every fatal condition the library raises.
+
+::
+
+    BulkDeleteError                 (exit_code 2 unless a subclass says otherwise)
+    ├── UsageError                  bad settings or a refused precondition        → 2
+    │   └── ConfirmationRefused     the operator did not confirm                  → 2
+    ├── InputError                  missing, unreadable or unusable input file    → 2
+    ├── CheckpointError             corrupt, mismatched or locked checkpoint      → 2
+    │   ├── CheckpointMismatch      bound to another input, settings or target
+    │   └── CheckpointLocked        another run holds it
+    └── AbortError                  the run stopped itself to protect the job     → 3
+        ├── FatalApiError           401/403 or a request the API rejects whole
+        ├── TooManyErrors           --max-errors reached, or retries exhausted for too long
+        └── StalledError            no acknowledged batch for --stall-timeout
+
+Messages say the cause and the fix, and never contain the passcode or IDs: they reach the
+console, the logs and the report.
+"""
+
+from __future__ import annotations
+
+
+class BulkDeleteError(Exception):
+    """Root of every error the library raises on purpose."""
+
+    exit_code: int = 2
+
+
+class UsageError(BulkDeleteError):
+    """A flag, setting or precondition is wrong; nothing was sent."""
+
+
+class ConfirmationRefused(UsageError):
+    """The operator did not confirm the deletion (or could not be asked)."""
+
+
+class InputError(BulkDeleteError):
+    """The input cannot be read or used (missing, a directory, stdin, no such column)."""
+
+
+class CheckpointError(BulkDeleteError):
+    """The checkpoint cannot be used; the message names the way out (usually --restart)."""
+
+
+class CheckpointMismatch(CheckpointError):
+    """The checkpoint belongs to another input, batch shape or target."""
+
+
+class CheckpointLocked(CheckpointError):
+    """Another run holds the checkpoint's lock."""
+
+
+class AbortError(BulkDeleteError):
+    """The run stopped itself: going on would be wrong or pointless. Progress is saved."""
+
+    exit_code = 3
+
+
+class FatalApiError(AbortError):
+    """The API refused in a way no retry fixes (401/403, or every ID rejected)."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class TooManyErrors(AbortError):
+    """--max-errors was reached, or batches kept exhausting their retries."""
+
+
+class StalledError(AbortError):
+    """No batch was acknowledged for --stall-timeout seconds."""

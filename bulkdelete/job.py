@@ -1,0 +1,437 @@
+"""A resumable job: input file + checkpoint + pipeline + report. The library's front door.
+
+:func:`run_job` is what ``bulkdelete delete`` runs; :func:`delete_ids` deletes from any
+iterable of IDs without a checkpoint (a migration script's one-off); :func:`plan_job` is
+the dry run. All three return or raise the same things the CLI turns into exit codes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import aiohttp
+import structlog
+
+from bulkdelete.batcher import Batch, InputSummary, make_batches, summarize
+from bulkdelete.checkpoint import (
+    Binding,
+    CheckpointStore,
+    RunRecord,
+    State,
+    Totals,
+    check_binding,
+)
+from bulkdelete.client import ClevertapClient, Deleter
+from bulkdelete.errors import AbortError, BulkDeleteError, UsageError
+from bulkdelete.failed import FailedFile, MemoryFailures, reasons_path
+from bulkdelete.fingerprint import fingerprint
+from bulkdelete.limiter import AdaptiveLimiter
+from bulkdelete.pipeline import NullJournal, Pipeline, RunEnd, RunStats, StopRequest
+from bulkdelete.reader import check_input_path, detect_format, read_records
+from bulkdelete.report import build_report, write_report
+from bulkdelete.settings import JobFiles, Settings
+
+log = structlog.get_logger("bulkdelete")
+
+SNAPSHOT_INTERVAL = 1.0  # seconds between fsync'd snapshots: the power-loss window
+TYPICAL_LATENCY = 1.0  # seconds per request assumed by the dry run's estimate (spec §2)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What a run is about to do; shown by --dry-run and by the confirmation prompt."""
+
+    input: Path
+    format: str
+    account_id: str
+    host: str
+    id_type: str
+    ids_total: int
+    lines_invalid: int
+    invalid_samples: list[tuple[int, str]]
+    batches_total: int
+    ids_remaining: int
+    ids_this_run: int
+    resumed: bool
+    concurrency: int
+
+    def estimated_seconds(self, latency: float = TYPICAL_LATENCY) -> float:
+        batches = math.ceil(self.ids_this_run / 100)
+        return batches * latency / max(1, self.concurrency)
+
+
+class Observer(Protocol):
+    """What the CLI watches a run through: the confirmation and the progress display.
+    Every method may be a no-op; ``confirm`` raises ConfirmationRefused to refuse."""
+
+    async def confirm(self, plan: Plan) -> None: ...
+
+    def started(self, plan: Plan, pipeline: Pipeline, done_before: int) -> None: ...
+
+    def tick(self) -> None: ...
+
+    def finished(self) -> None: ...
+
+
+class QuietObserver:
+    async def confirm(self, plan: Plan) -> None:
+        pass
+
+    def started(self, plan: Plan, pipeline: Pipeline, done_before: int) -> None:
+        pass
+
+    def tick(self) -> None:
+        pass
+
+    def finished(self) -> None:
+        pass
+
+
+@dataclass(slots=True)
+class JobResult:
+    """The report (as written to --report) and the exit code it stands for."""
+
+    report: dict[str, Any]
+    exit_code: int
+    checkpoint: Path | None = None
+    failed_path: Path | None = None
+    failed_ids: list[str] | None = None  # only for delete_ids(): no failed file there
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + secrets.token_hex(3)
+
+
+def _records(files: JobFiles, fmt: str, id_type: str, offset: int = 0, line: int = 1) -> \
+        Iterator[Any]:
+    return read_records(files.input, fmt,  # type: ignore[arg-type]
+                        column=files.column, id_type=id_type, start_offset=offset,
+                        start_line=line)
+
+
+def _precount(files: JobFiles, fmt: str, settings: Settings) -> InputSummary:
+    return summarize(_records(files, fmt, settings.id_type), settings.batch_size)
+
+
+def _this_run(settings: Settings, remaining: int) -> int:
+    if settings.limit is None:
+        return remaining
+    rounded = math.ceil(settings.limit / settings.batch_size) * settings.batch_size
+    return min(remaining, rounded)
+
+
+async def plan_job(settings: Settings, files: JobFiles) -> Plan:
+    """--dry-run: read and validate everything, send nothing, write nothing."""
+    check_input_path(files.input)
+    fmt = detect_format(files.input, files.format)
+    summary = await asyncio.to_thread(_precount, files, fmt, settings)
+    return Plan(
+        input=files.input, format=fmt, account_id=settings.account_id, host=settings.host,
+        id_type=settings.id_type, ids_total=summary.ids_total,
+        lines_invalid=summary.lines_invalid, invalid_samples=summary.invalid_samples,
+        batches_total=summary.batches_total, ids_remaining=summary.ids_total,
+        ids_this_run=_this_run(settings, summary.ids_total), resumed=False,
+        concurrency=settings.concurrency,
+    )
+
+
+def exit_code_for(state: State) -> int:
+    """0: nothing failed in the job; 1: some IDs failed (listed in the failed file)."""
+    return 1 if state.progress.ids_failed else 0
+
+
+@contextlib.asynccontextmanager
+async def _session(settings: Settings) -> AsyncIterator[aiohttp.ClientSession]:
+    # One pool for the run; a few spare connections so a request abandoned on timeout
+    # never blocks the next one waiting for a socket.
+    connector = aiohttp.TCPConnector(limit=settings.concurrency + 4, ttl_dns_cache=300)
+    async with aiohttp.ClientSession(connector=connector, raise_for_status=False) as session:
+        yield session
+
+
+async def run_job(
+    settings: Settings,
+    files: JobFiles,
+    *,
+    stop: StopRequest | None = None,
+    observer: Observer | None = None,
+    deleter: Deleter | None = None,
+    resume_command: str = "",
+) -> JobResult:
+    """Run (or resume) the job to its end, a --limit, a stop or an abort.
+
+    Returns the job's report and exit code (0, 1, or 128+signal for a graceful stop).
+    Raises :class:`BulkDeleteError` for exit 2 (usage, input, checkpoint) and 3 (abort);
+    on an abort the report has already been written with exit code 3.
+    """
+    observer = observer or QuietObserver()
+    stop = stop or StopRequest()
+    check_input_path(files.input)
+    fmt = detect_format(files.input, files.format)
+    store = CheckpointStore(files.checkpoint_dir)
+    store.lock()
+    try:
+        return await _run_locked(settings, files, fmt, store, stop, observer, deleter,
+                                 resume_command)
+    finally:
+        store.close()
+
+
+async def _run_locked(
+    settings: Settings, files: JobFiles, fmt: str, store: CheckpointStore, stop: StopRequest,
+    observer: Observer, deleter: Deleter | None, resume_command: str,
+) -> JobResult:
+    binding = Binding(
+        fingerprint=await asyncio.to_thread(fingerprint, files.input), format=fmt,
+        column=files.column, batch_size=settings.batch_size, id_type=settings.id_type,
+        account_id=settings.account_id, host=settings.host,
+    )
+    if files.restart and store.exists():
+        log.info("restart", checkpoint=str(store.directory))
+        store.discard()
+        truncate_failed = True
+    else:
+        truncate_failed = False
+    resumed = store.exists()
+    if resumed:
+        state = store.load()
+        check_binding(state.binding, binding, store.directory)
+    else:
+        log.info("counting_input", input=str(files.input), format=fmt)
+        summary = await asyncio.to_thread(_precount, files, fmt, settings)
+        state = State(
+            binding=binding,
+            totals=Totals(summary.ids_total, summary.lines_invalid, summary.batches_total,
+                          summary.invalid_samples),
+            input=str(files.input), resume_command=resume_command, updated=_now(),
+        )
+        store.create(state)
+        truncate_failed = True  # a new job's failed file starts empty
+    if resume_command:
+        state.resume_command = resume_command
+
+    if state.complete:
+        # Rerunning a finished job sends nothing and reports the job as it stands.
+        code = exit_code_for(state)
+        report = build_report(state, exit_code=code)
+        write_report(files.report_path, report)
+        return JobResult(report, code, store.directory, files.failed_path)
+
+    p = state.progress
+    remaining = state.totals.ids_total - p.ids_deleted - p.ids_failed
+    plan = Plan(
+        input=files.input, format=fmt, account_id=settings.account_id, host=settings.host,
+        id_type=settings.id_type, ids_total=state.totals.ids_total,
+        lines_invalid=state.totals.lines_invalid,
+        invalid_samples=state.totals.invalid_samples,
+        batches_total=state.totals.batches_total, ids_remaining=remaining,
+        ids_this_run=_this_run(settings, remaining), resumed=resumed,
+        concurrency=settings.concurrency,
+    )
+    if settings.max_delete is not None and plan.ids_this_run > settings.max_delete:
+        raise UsageError(
+            f"this run would send {plan.ids_this_run:,} IDs, more than --max-delete "
+            f"{settings.max_delete:,}; nothing was sent. Raise --max-delete or use --limit"
+        )
+    await observer.confirm(plan)
+
+    run = RunRecord(run_id=new_run_id(), started=_now(), resumed=resumed)
+    state.runs.append(run)
+    structlog.contextvars.bind_contextvars(run_id=run.run_id)
+    failed_file = FailedFile(files.failed_path, truncate=truncate_failed)
+    if not resumed:
+        log.info("start", input=str(files.input), format=fmt, ids_total=plan.ids_total,
+                 batches=plan.batches_total, host=settings.host, account_id=settings.account_id,
+                 id_type=settings.id_type, concurrency=settings.concurrency,
+                 rate=settings.rate, batch_size=settings.batch_size, limit=settings.limit)
+    else:
+        seq, offset, line = p.anchor
+        log.info("resume", watermark=p.watermark, offset=offset, line=line,
+                 done=p.ids_deleted + p.ids_failed, ids_total=plan.ids_total,
+                 in_flight_at_crash=len(p.sent_above))
+    if resumed:
+        store.resume()
+    started = time.monotonic()
+    stats = RunStats()
+    exit_code: int | None = None
+    pipeline: Pipeline | None = None
+    try:
+        async with _session(settings) as session:
+            client = deleter or ClevertapClient(
+                base_url=settings.base_url, account_id=settings.account_id,
+                passcode=settings.passcode, id_type=settings.id_type,
+                timeout=settings.timeout,
+            ).bind(session)
+            limiter = AdaptiveLimiter(settings.concurrency, rate=settings.rate,
+                                      on_change=_log_limit_change)
+            pipeline = Pipeline(
+                settings=settings, deleter=client, limiter=limiter, progress=p, journal=store,
+                failures=failed_file, stop=stop, stats=stats,
+            )
+            seq, offset, line = p.anchor
+            batches = make_batches(_records(files, fmt, settings.id_type, offset, line),
+                                   settings.batch_size, first_seq=seq)
+            observer.started(plan, pipeline, p.ids_deleted + p.ids_failed)
+            flusher = asyncio.create_task(_flush_periodically(store, state, run, stats,
+                                                              started, observer))
+            try:
+                end = await pipeline.run(batches)
+            finally:
+                flusher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await flusher
+                observer.finished()
+        exit_code = _exit_code(state, end, stop)
+    except AbortError as exc:
+        exit_code = exc.exit_code
+        log.error("aborted", reason=str(exc))
+        raise
+    except BulkDeleteError:
+        exit_code = 2
+        raise
+    finally:
+        failed_file.close()
+        _close_run(run, stats, started, exit_code)
+        state.updated = _now()
+        data, gen = store.prepare_snapshot(state)
+        store.snapshot(data, gen)
+        if exit_code is not None:
+            write_report(files.report_path, build_report(state, exit_code=exit_code))
+        structlog.contextvars.unbind_contextvars("run_id")
+    report = build_report(state, exit_code=exit_code)
+    if stop.requested:
+        log.info("shutdown", reason=stop.reason, exit_code=exit_code,
+                 watermark=p.watermark)
+    return JobResult(report, exit_code, store.directory, files.failed_path)
+
+
+def _exit_code(state: State, end: RunEnd, stop: StopRequest) -> int:
+    if stop.requested and stop.exit_code is not None and not state.complete:
+        return stop.exit_code
+    return exit_code_for(state)
+
+
+def _close_run(run: RunRecord, stats: RunStats, started: float, exit_code: int | None) -> None:
+    run.requests = stats.requests
+    run.retries = stats.retries
+    run.throttled = stats.throttled
+    run.resent_after_crash = stats.resent_after_crash
+    run.ids_deleted = stats.ids_deleted
+    run.ids_failed = stats.ids_failed
+    run.elapsed_s = time.monotonic() - started
+    if exit_code is not None:
+        run.exit_code = exit_code
+        run.ended = _now()
+
+
+async def _flush_periodically(
+    store: CheckpointStore, state: State, run: RunRecord, stats: RunStats, started: float,
+    observer: Observer,
+) -> None:
+    """About once a second: an fsync'd snapshot (bounds a power loss to ~1 s, spec §4.2)
+    and a progress tick. The slow part runs in a thread so sending never waits on disk."""
+    last = time.monotonic()
+    while True:
+        await asyncio.sleep(0.25)
+        observer.tick()
+        now = time.monotonic()
+        if now - last >= SNAPSHOT_INTERVAL:
+            last = now
+            _close_run(run, stats, started, None)
+            state.updated = _now()
+            data, gen = store.prepare_snapshot(state)
+            await asyncio.to_thread(store.snapshot, data, gen)
+
+
+def _log_limit_change(old: int, new: int, why: str) -> None:
+    log.info("concurrency_changed", old=old, new=new, why=why)
+
+
+async def delete_ids(
+    settings: Settings,
+    ids: Iterable[str],
+    *,
+    stop: StopRequest | None = None,
+    deleter: Deleter | None = None,
+) -> JobResult:
+    """Delete from any iterable of IDs — no file, no checkpoint, so no resume. Failed IDs
+    come back in ``JobResult.failed_ids``. Raises AbortError on 401/403 and abort rules."""
+    stop = stop or StopRequest()
+    state = State(
+        binding=Binding("", "iterable", None, settings.batch_size, settings.id_type,
+                        settings.account_id, settings.host),
+        totals=Totals(0, 0, 0),
+    )
+    failures = MemoryFailures()
+    run = RunRecord(run_id=new_run_id(), started=_now())
+    state.runs.append(run)
+    stats = RunStats()
+    started = time.monotonic()
+    count = 0
+
+    def batches() -> Iterator[Batch]:
+        nonlocal count
+        chunk: list[str] = []
+        seq = 0
+        for raw in ids:
+            value = raw.strip()
+            if not value:
+                continue
+            count += 1
+            chunk.append(value)
+            if len(chunk) == settings.batch_size:
+                yield Batch(seq, 0, 0, chunk)
+                seq += 1
+                chunk = []
+        if chunk:
+            yield Batch(seq, 0, 0, chunk)
+
+    exit_code: int | None = None
+    try:
+        async with _session(settings) as session:
+            client = deleter or ClevertapClient(
+                base_url=settings.base_url, account_id=settings.account_id,
+                passcode=settings.passcode, id_type=settings.id_type,
+                timeout=settings.timeout,
+            ).bind(session)
+            limiter = AdaptiveLimiter(settings.concurrency, rate=settings.rate,
+                                      on_change=_log_limit_change)
+            pipeline = Pipeline(settings=settings, deleter=client, limiter=limiter,
+                                progress=state.progress, journal=NullJournal(),
+                                failures=failures, stop=stop, stats=stats)
+            end = await pipeline.run(batches())
+        state.totals.ids_total = count
+        state.totals.batches_total = math.ceil(count / settings.batch_size)
+        exit_code = _exit_code(state, end, stop)
+    except AbortError as exc:
+        exit_code = exc.exit_code
+        raise
+    finally:
+        _close_run(run, stats, started, exit_code)
+    return JobResult(build_report(state, exit_code=exit_code), exit_code,
+                     failed_ids=[i for i, _, _ in failures.items])
+
+
+__all__ = [
+    "JobResult",
+    "Observer",
+    "Plan",
+    "QuietObserver",
+    "delete_ids",
+    "plan_job",
+    "reasons_path",
+    "run_job",
+]

@@ -1,0 +1,200 @@
+"""How many requests may be in flight, and how often one may start.
+
+Two knobs kept separate (as aiometer does): a **concurrency** ceiling, which is what
+CleverTap actually limits (spec §2: requests in flight, 429 beyond), and an optional
+**rate** ceiling in requests per second (aiolimiter's leaky bucket with a capacity of one,
+so it never bursts above ``--rate``).
+
+The concurrency limit adapts (spec §4.5). The algorithm is AIMD — additive increase,
+multiplicative decrease, as in TCP congestion control — with the decrease aimed by the
+server itself: a 429 arriving while ``n`` of our requests were at the server proves the
+account admits fewer than ``n`` of ours right now, so the limit drops straight to ``n - 1``
+(TCP's ssthresh idea, but measured instead of halved). It then probes upward one slot at a
+time, and only after ``probe_after × limit`` consecutive successes, so against an account
+whose true limit is ``k`` it spends about one throttled request per probe cycle.
+
+Throttling is paced here, not retried by the caller's budget: a 429 for a request sent
+after we had already reacted to an earlier one means the account is busy with someone
+else, and then *every* worker pauses together (exponential, jittered, capped), instead of
+each hammering on its own. ``Retry-After``, when a server sends one, sets that pause.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aiolimiter import AsyncLimiter
+
+PAUSE_BASE = 0.25
+PAUSE_CAP = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """Proof of a granted slot; ``started`` orders it against throttling reactions."""
+
+    started: float
+
+
+class AdaptiveLimiter:
+    """Grants in-flight slots FIFO under an adaptive limit, a shared pause and a rate."""
+
+    __slots__ = (
+        "_ceiling",
+        "_clock",
+        "_in_flight",
+        "_last_reaction",
+        "_limit",
+        "_on_change",
+        "_paused_until",
+        "_probe_after",
+        "_rate",
+        "_rng",
+        "_sending",
+        "_streak",
+        "_successes",
+        "_waiters",
+        "peak_in_flight",
+        "throttled",
+    )
+
+    def __init__(
+        self,
+        ceiling: int,
+        *,
+        rate: float | None = None,
+        probe_after: int = 8,
+        on_change: Callable[[int, int, str], None] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        if ceiling < 1:
+            raise ValueError("ceiling must be >= 1")
+        loop = asyncio.get_running_loop()  # loop-bound: build inside the running loop
+        self._clock = loop.time
+        self._ceiling = ceiling
+        self._limit = ceiling
+        self._probe_after = probe_after
+        self._in_flight = 0  # slots granted (some may still be waiting on pause/rate)
+        self._sending = 0  # slots whose request is actually out
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._paused_until = 0.0
+        self._last_reaction = -1.0
+        self._streak = 0
+        self._successes = 0
+        self._on_change = on_change
+        self._rng = rng or random.Random()
+        # Capacity 1 per 1/rate seconds: at most ``rate`` starts in any second, no burst.
+        self._rate = AsyncLimiter(1, 1.0 / rate) if rate else None
+        self.peak_in_flight = 0
+        self.throttled = 0
+
+    @property
+    def limit(self) -> int:
+        return self._limit
+
+    @property
+    def ceiling(self) -> int:
+        return self._ceiling
+
+    @property
+    def in_flight(self) -> int:
+        return self._sending
+
+    @property
+    def paused_for(self) -> float:
+        return max(0.0, self._paused_until - self._clock())
+
+    async def acquire(self) -> Ticket:
+        """Wait for a slot, the end of any shared pause, and a rate token."""
+        if self._in_flight < self._limit and not self._waiters:
+            self._in_flight += 1
+        else:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled():
+                    self._free_slot()  # granted just as we were cancelled: pass it on
+                raise
+        try:
+            while (delay := self._paused_until - self._clock()) > 0:
+                await asyncio.sleep(delay)
+            if self._rate is not None:
+                await self._rate.acquire()
+        except BaseException:
+            self._free_slot()
+            raise
+        self._sending += 1
+        self.peak_in_flight = max(self.peak_in_flight, self._sending)
+        return Ticket(self._clock())
+
+    def release(
+        self, ticket: Ticket, *, throttled: bool = False, ok: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        """Return a slot, telling the limiter how the request went."""
+        if throttled:
+            self._on_throttled(ticket, retry_after)
+        elif ok:
+            self._on_success(ticket)
+        self._sending -= 1
+        self._free_slot()
+
+    # -- adaptive control -------------------------------------------------------------
+
+    def _on_throttled(self, ticket: Ticket, retry_after: float | None) -> None:
+        self.throttled += 1
+        self._successes = 0
+        now = self._clock()
+        # Multiplicative decrease, aimed: the server refused our n-th concurrent request.
+        target = max(1, min(self._limit, self._sending - 1))
+        if target < self._limit:
+            self._set_limit(target, "throttled")
+        if ticket.started > self._last_reaction:
+            # Sent after our last reaction, and still refused: the account is busy
+            # beyond what lowering our own limit fixed. Escalate the shared pause.
+            self._streak += 1
+        self._last_reaction = now
+        pause = 0.0
+        if retry_after is not None:
+            pause = retry_after
+        elif self._streak >= 2:
+            span = min(PAUSE_CAP, PAUSE_BASE * 2 ** (self._streak - 2))
+            pause = span / 2 + self._rng.uniform(0, span / 2)  # "equal jitter"
+        if pause > 0:
+            self._paused_until = max(self._paused_until, now + pause)
+
+    def _on_success(self, ticket: Ticket) -> None:
+        self._streak = 0
+        if ticket.started < self._last_reaction:
+            return  # sent before the last change: says nothing about the new limit
+        self._successes += 1
+        if self._limit < self._ceiling and self._successes >= self._probe_after * self._limit:
+            self._successes = 0
+            self._set_limit(self._limit + 1, "probe")  # additive increase
+
+    def _set_limit(self, value: int, why: str) -> None:
+        old, self._limit = self._limit, value
+        self._last_reaction = self._clock()
+        if self._on_change is not None:
+            self._on_change(old, value, why)
+        self._grant()
+
+    # -- slot bookkeeping ---------------------------------------------------------------
+
+    def _free_slot(self) -> None:
+        self._in_flight -= 1
+        self._grant()
+
+    def _grant(self) -> None:
+        while self._waiters and self._in_flight < self._limit:
+            waiter = self._waiters.popleft()
+            if waiter.done():  # its task was cancelled while waiting
+                continue
+            self._in_flight += 1
+            waiter.set_result(None)

@@ -1,0 +1,390 @@
+"""The engine: batches in, classified deletes out, progress recorded as each batch ends.
+
+::
+
+    batches ──▶ dispatcher ──(window: ≤ lookahead past the watermark)──▶ one task per batch
+                                                                         │
+                 limiter (adaptive in-flight + rate) ◀── send with retries┘
+                                                                         │
+                 failed file (fsync) ──▶ tracker + journal (batch done) ◀┘
+
+One task per admitted batch; the lookahead window bounds how many exist. A batch task
+owns its batch until it is recorded: retries with exponential backoff and full jitter
+(AWS's "full jitter"), 429s paced by the limiter without spending the retry budget, and a
+400 on a multi-ID batch bisected until the rejected IDs stand alone (spec §4.6).
+
+A graceful stop admits nothing new, lets requests already at the server finish (bounded by
+``Settings.grace``), and abandons batches that are only waiting to retry: unrecorded, they
+are simply sent again by the resume.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import anyio
+import structlog
+
+from bulkdelete.batcher import Batch
+from bulkdelete.checkpoint import Progress
+from bulkdelete.client import Deleter, Outcome, Result
+from bulkdelete.errors import BulkDeleteError, FatalApiError, StalledError, TooManyErrors
+from bulkdelete.failed import FailureSink
+from bulkdelete.limiter import AdaptiveLimiter
+from bulkdelete.settings import Settings
+
+log = structlog.get_logger("bulkdelete")
+
+# After this many multi-ID batches whose every ID was rejected on its own, the request
+# itself is wrong (e.g. the wrong --id-type): abort rather than bisect the whole file.
+ALL_REJECTED_ABORT = 2
+
+
+class Journal(Protocol):
+    """Where batch events go durably (the checkpoint store), or nowhere (library runs on
+    an iterable)."""
+
+    def append_sent(self, seq: int) -> None: ...
+
+    def append_done(
+        self, seq: int, offset: int, line: int, deleted: int, failed: int,
+        reasons: dict[str, int] | None,
+    ) -> None: ...
+
+
+class NullJournal:
+    def append_sent(self, seq: int) -> None:
+        pass
+
+    def append_done(
+        self, seq: int, offset: int, line: int, deleted: int, failed: int,
+        reasons: dict[str, int] | None,
+    ) -> None:
+        pass
+
+
+class StopRequest:
+    """A graceful stop asked for from outside (a signal handler, a caller)."""
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+        self.exit_code: int | None = None
+        self.reason = ""
+
+    def request(self, exit_code: int, reason: str) -> None:
+        if self.exit_code is None:
+            self.exit_code, self.reason = exit_code, reason
+        self.event.set()
+
+    @property
+    def requested(self) -> bool:
+        return self.event.is_set()
+
+
+@dataclass(slots=True)
+class RunStats:
+    """This run's counters (the checkpoint keeps the job's)."""
+
+    requests: int = 0
+    retries: int = 0
+    throttled: int = 0
+    resent_after_crash: int = 0
+    ids_deleted: int = 0
+    ids_failed: int = 0
+    batches_done: int = 0
+    ids_admitted: int = 0
+    started: float = field(default_factory=time.monotonic)
+    last_ack: float = field(default_factory=time.monotonic)
+
+    @property
+    def ids_attempted(self) -> int:
+        return self.ids_deleted + self.ids_failed
+
+
+class _Abandoned(Exception):
+    """A batch dropped unrecorded because the run is stopping; the resume re-sends it."""
+
+
+@dataclass(slots=True)
+class RunEnd:
+    input_exhausted: bool
+    limit_reached: bool
+    stopped: bool
+
+
+class Pipeline:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        deleter: Deleter,
+        limiter: AdaptiveLimiter,
+        progress: Progress,
+        journal: Journal,
+        failures: FailureSink,
+        stop: StopRequest,
+        stats: RunStats | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings
+        self.deleter = deleter
+        self.limiter = limiter
+        self.progress = progress
+        self.journal = journal
+        self.failures = failures
+        self.stop = stop
+        self.stats = stats or RunStats()
+        self._rng = rng or random.Random()
+        self._active = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._advanced = asyncio.Event()
+        self._failing_since: float | None = None
+        self._all_rejected = 0
+
+    # -- the run ------------------------------------------------------------------------
+
+    async def run(self, batches: Iterator[Batch]) -> RunEnd:
+        """Send every batch not yet done; return how the run ended. Fatal conditions
+        raise a :class:`BulkDeleteError` (the caller saves progress either way)."""
+        self.stats.last_ack = time.monotonic()
+        end = RunEnd(input_exhausted=False, limit_reached=False, stopped=False)
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._watchdog)
+                await self._dispatch(batches, tg, end)
+                await self._drain(tg)
+                tg.cancel_scope.cancel()
+        except BaseExceptionGroup as group:
+            raise _first_meaningful(group) from None
+        end.stopped = self.stop.requested
+        return end
+
+    async def _dispatch(self, batches: Iterator[Batch], tg: anyio.abc.TaskGroup,
+                        end: RunEnd) -> None:
+        limit = self.settings.limit
+        lookahead = self.settings.lookahead
+        for batch in batches:
+            if self.stop.requested:
+                return
+            if self.progress.is_done(batch.seq):
+                continue
+            if limit is not None and self.stats.ids_admitted >= limit:
+                end.limit_reached = True
+                return
+            # Bounded state (spec §4.4): never run more than `lookahead` past the watermark.
+            while batch.seq >= self.progress.watermark + lookahead:
+                self._advanced.clear()
+                await self._advanced.wait()
+                if self.stop.requested:
+                    return
+            self.stats.ids_admitted += len(batch.ids)
+            self._active += 1
+            self._idle.clear()
+            tg.start_soon(self._run_batch, batch)
+            await asyncio.sleep(0)  # let the new task start: keeps reading fair to sending
+        end.input_exhausted = True
+        if limit is not None and self.stats.ids_admitted >= limit:
+            end.limit_reached = True
+
+    async def _drain(self, tg: anyio.abc.TaskGroup) -> None:
+        """Wait for admitted batches; on a stop, only as long as the grace allows."""
+        stop_wait = asyncio.ensure_future(self.stop.event.wait())
+        idle_wait = asyncio.ensure_future(self._idle.wait())
+        try:
+            await asyncio.wait({stop_wait, idle_wait}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop_wait.cancel()
+            idle_wait.cancel()
+        if self._idle.is_set():
+            return
+        with anyio.move_on_after(self.settings.grace):
+            await self._idle.wait()
+        if not self._idle.is_set():
+            log.warning("shutdown_grace_expired", abandoned_batches=self._active)
+            tg.cancel_scope.cancel()
+
+    async def _watchdog(self) -> None:
+        """Stall rule (spec §3): abort when nothing was acknowledged for stall_timeout."""
+        timeout = self.settings.stall_timeout
+        while True:
+            await anyio.sleep(min(1.0, timeout / 4))
+            if self.stop.requested:
+                continue
+            idle = time.monotonic() - self.stats.last_ack
+            if idle >= timeout:
+                raise StalledError(
+                    f"no batch acknowledged for {idle:.0f}s (--stall-timeout {timeout:g}); "
+                    "progress is saved, rerun the same command to resume"
+                )
+
+    # -- one batch ----------------------------------------------------------------------
+
+    async def _run_batch(self, batch: Batch) -> None:
+        try:
+            await self._process(batch)
+        except _Abandoned:
+            pass
+        finally:
+            self._active -= 1
+            if self._active == 0:
+                self._idle.set()
+
+    async def _process(self, batch: Batch) -> None:
+        if self.progress.mark_sent(batch.seq):
+            self.journal.append_sent(batch.seq)
+        else:  # sent by a run that did not live to record it
+            self.stats.resent_after_crash += len(batch.ids)
+        unique = list(dict.fromkeys(batch.ids))  # in-batch duplicates are sent once
+        failures = await self._delete(unique)
+        if len(unique) > 1 and len(failures) == len(unique) and all(
+            r.outcome is Outcome.REJECTED for _, r in failures
+        ):
+            self._all_rejected += 1
+            log.warning("batch_all_rejected", seq=batch.seq, reason=failures[0][1].reason)
+        failed_ids = {ident for ident, _ in failures}
+        occurrences = Counter(batch.ids) if len(unique) != len(batch.ids) else None
+        reasons: Counter[str] = Counter()
+        for ident, result in failures:
+            reasons[result.reason] += occurrences[ident] if occurrences else 1
+        failed = sum(reasons.values())
+        deleted = len(batch.ids) - failed
+        if failures:
+            # Durably in the failed file before the checkpoint says "done" (spec §4.1).
+            await self.failures.add([(i, r.reason, r.detail) for i, r in failures])
+            log.warning(
+                "batch_given_up" if failed_ids == set(unique) else "ids_rejected",
+                seq=batch.seq, line=batch.line, failed=failed, reasons=dict(reasons),
+            )
+        self.progress.mark_done(batch.seq, batch.offset, batch.line, deleted, failed,
+                                dict(reasons))
+        self.journal.append_done(batch.seq, batch.offset, batch.line, deleted, failed,
+                                 dict(reasons) or None)
+        self.stats.ids_deleted += deleted
+        self.stats.ids_failed += failed
+        self.stats.batches_done += 1
+        self._advanced.set()
+        self._check_error_rules(failures)
+
+    def _check_error_rules(self, failures: Sequence[tuple[str, Result]]) -> None:
+        if self._all_rejected >= ALL_REJECTED_ABORT:
+            raise FatalApiError(
+                f"the API rejected every ID of {self._all_rejected} batches one by one, so "
+                "the request itself is wrong (check --id-type and the input column); "
+                "stopping instead of bisecting the whole file"
+            )
+        budget = self.settings.max_errors
+        if budget is not None and budget.exceeded(self.stats.ids_failed,
+                                                  self.stats.ids_attempted):
+            raise TooManyErrors(
+                f"--max-errors {budget} reached: {self.stats.ids_failed} IDs failed this run "
+                f"of {self.stats.ids_attempted} attempted; see the failed file for reasons"
+            )
+        exhausted = any(r.outcome is Outcome.RETRYABLE for _, r in failures)
+        if exhausted:
+            now = time.monotonic()
+            if self._failing_since is None:
+                self._failing_since = now
+            elif now - self._failing_since >= self.settings.failing_window:
+                raise TooManyErrors(
+                    "every batch has been exhausting its retries for "
+                    f"{now - self._failing_since:.0f}s (last: {failures[0][1].reason}); "
+                    "stopping rather than failing the rest of the file. Progress is saved"
+                )
+
+    async def _delete(self, ids: list[str]) -> list[tuple[str, Result]]:
+        """Delete ``ids``; return the ones that could not be, each with its result. A
+        rejected multi-ID request is split in halves until each rejected ID stands alone,
+        so one bad ID never costs the other 99."""
+        result = await self._send(ids)
+        if result.outcome is Outcome.SUCCESS:
+            return []
+        if result.outcome is Outcome.REJECTED and len(ids) > 1:
+            mid = len(ids) // 2
+            return await self._delete(ids[:mid]) + await self._delete(ids[mid:])
+        return [(ident, result) for ident in ids]
+
+    async def _send(self, ids: list[str]) -> Result:
+        """One logical request with its retries; returns SUCCESS, REJECTED or an exhausted
+        RETRYABLE. FATAL raises; 429s wait on the limiter and do not count as retries."""
+        attempt = 0
+        while True:
+            if self.stop.requested:
+                raise _Abandoned
+            ticket = await self.limiter.acquire()
+            self.stats.requests += 1
+            try:
+                result = await self.deleter.delete(ids)
+            except BaseException:
+                self.limiter.release(ticket)
+                raise
+            outcome = result.outcome
+            self.limiter.release(
+                ticket,
+                throttled=outcome is Outcome.THROTTLED,
+                ok=outcome is Outcome.SUCCESS,
+                retry_after=result.retry_after,
+            )
+            if outcome is Outcome.SUCCESS:
+                self.stats.last_ack = time.monotonic()
+                self._failing_since = None
+                return result
+            if outcome is Outcome.REJECTED:
+                return result
+            if outcome is Outcome.FATAL:
+                raise FatalApiError(
+                    f"{result.reason}: stopping at once, nothing was marked failed. "
+                    "Check the account ID, passcode and region, then rerun to resume",
+                    status=result.status,
+                )
+            if outcome is Outcome.THROTTLED:
+                self.stats.throttled += 1
+                continue
+            if attempt >= self.settings.max_retries:
+                return Result(
+                    Outcome.RETRYABLE,
+                    f"gave up after {attempt + 1} attempts: {result.reason}",
+                    result.status, result.detail,
+                )
+            attempt += 1
+            self.stats.retries += 1
+            await self._backoff(attempt, result.retry_after)
+
+    async def _backoff(self, attempt: int, retry_after: float | None) -> None:
+        """Full jitter: uniform(0, min(cap, base·2^attempt)); Retry-After is a floor."""
+        span = min(self.settings.backoff_cap, self.settings.backoff_base * 2 ** attempt)
+        delay = self._rng.uniform(0, span)
+        if retry_after is not None:
+            delay = max(delay, retry_after)
+        with anyio.move_on_after(delay):
+            await self.stop.event.wait()
+        if self.stop.requested:
+            raise _Abandoned
+
+
+def _first_meaningful(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """Unwrap the task group's exception group so callers see the real error: our own
+    errors first, then anything else (a bug), never a bare group."""
+    flat: list[BaseException] = []
+
+    def walk(exc: BaseException) -> None:
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                walk(inner)
+        else:
+            flat.append(exc)
+
+    walk(group)
+    for exc in flat:
+        if isinstance(exc, BulkDeleteError):
+            return exc
+    for exc in flat:
+        if not isinstance(exc, asyncio.CancelledError):
+            return exc
+    return flat[0] if flat else group

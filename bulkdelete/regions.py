@@ -1,0 +1,89 @@
+"""Where requests go: CleverTap region names to API hosts, and the --base-url override.
+
+The real hosts are only ever exercised through this mapping's unit tests; everything that
+sends traffic in tests and benchmarks is pointed at the loopback fake server with
+``--base-url http://127.0.0.1:PORT``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+from bulkdelete.errors import UsageError
+
+DEFAULT_REGION = "eu1"
+
+#: Spec §2. ``eu1`` is CleverTap's default region and has no prefix.
+REGION_HOSTS: dict[str, str] = {
+    "eu1": "api.clevertap.com",
+    "in1": "in1.api.clevertap.com",
+    "sg1": "sg1.api.clevertap.com",
+    "us1": "us1.api.clevertap.com",
+    "aps3": "aps3.api.clevertap.com",
+    "mec1": "mec1.api.clevertap.com",
+}
+
+DELETE_PATH = "/1/delete/profiles.json"
+
+
+def region_base_url(region: str) -> str:
+    """The HTTPS base URL of a region; unknown names are a usage error listing the known ones."""
+    host = REGION_HOSTS.get(region.strip().lower())
+    if host is None:
+        known = ", ".join(REGION_HOSTS)
+        raise UsageError(f"unknown region {region!r}; choose one of: {known}")
+    return f"https://{host}"
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and any 127.0.0.0/8 or ::1 address."""
+    if host.lower() in {"localhost", "localhost."}:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def normalize_base_url(url: str) -> str:
+    """Validate a ``--base-url`` and return it as ``scheme://host[:port]``.
+
+    Plain ``http://`` is accepted only for loopback: a passcode must never cross a network
+    unencrypted, and the only legitimate plain-HTTP target is the local fake server.
+    """
+    parts = urlsplit(url.strip())
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise UsageError(f"--base-url must look like https://host[:port], got {url!r}")
+    if parts.path not in {"", "/"} or parts.query or parts.fragment:
+        raise UsageError(
+            f"--base-url takes only scheme://host[:port] (the path {DELETE_PATH} is added), "
+            f"got {url!r}"
+        )
+    if parts.username or parts.password:
+        raise UsageError("--base-url must not carry credentials; use CLEVERTAP_PASSCODE")
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise UsageError(
+            f"refusing plain http:// to {parts.hostname}: the passcode would travel "
+            "unencrypted. Use https://, or http:// only to 127.0.0.1/localhost."
+        )
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise UsageError(f"--base-url has an invalid port: {url!r}") from exc
+    host = parts.hostname
+    if ":" in host:  # IPv6 literal needs its brackets back
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
+
+
+def resolve_base_url(region: str | None, base_url: str | None) -> str:
+    """``--base-url`` wins over ``--region``; with neither, the default region (eu1)."""
+    if base_url:
+        return normalize_base_url(base_url)
+    return region_base_url(region or DEFAULT_REGION)
+
+
+def host_of(base_url: str) -> str:
+    """The host[:port] part, as recorded in checkpoints and reports."""
+    return urlsplit(base_url).netloc

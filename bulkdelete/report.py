@@ -1,0 +1,97 @@
+"""The job's report (spec §5): regenerated from the checkpoint at the end of every run.
+
+Job-level counts come from the checkpoint, counted once per input position, so a batch
+re-sent after a crash is not counted twice. Traffic counters are summed over the runs.
+Nothing here holds an ID or the passcode.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from bulkdelete.checkpoint import RunRecord, State, open_private
+
+
+def build_report(state: State, *, exit_code: int | None, fingerprint: str | None = None) -> \
+        dict[str, Any]:
+    p = state.progress
+    t = state.totals
+    runs = state.runs
+    top = sorted(p.reasons.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
+    return {
+        "ids_total": t.ids_total,
+        "ids_deleted": p.ids_deleted,
+        "ids_failed": p.ids_failed,
+        "lines_invalid": t.lines_invalid,
+        "invalid_samples": [{"line": line, "reason": reason}
+                            for line, reason in t.invalid_samples],
+        "batches_total": t.batches_total,
+        "batches_done": p.watermark + len(p.done_above),
+        "complete": state.complete,
+        "exit_code": exit_code,
+        "fingerprint": fingerprint or state.binding.fingerprint,
+        "input_format": state.binding.format,
+        "id_type": state.binding.id_type,
+        "target": {"account_id": state.binding.account_id, "host": state.binding.host},
+        "requests": sum(r.requests for r in runs),
+        "retries": sum(r.retries for r in runs),
+        "throttled": sum(r.throttled for r in runs),
+        "resent_after_crash": sum(r.resent_after_crash for r in runs),
+        "top_failure_reasons": [{"reason": r, "count": c} for r, c in top],
+        "elapsed_s": round(sum(r.elapsed_s for r in runs), 3),
+        "runs": [_run_json(r) for r in runs],
+        "updated": state.updated,
+    }
+
+
+def _run_json(run: RunRecord) -> dict[str, Any]:
+    return {
+        "run_id": run.run_id,
+        "started": run.started,
+        "ended": run.ended,
+        "elapsed_s": round(run.elapsed_s, 3),
+        "requests": run.requests,
+        "retries": run.retries,
+        "throttled": run.throttled,
+        "resent_after_crash": run.resent_after_crash,
+        "ids_deleted": run.ids_deleted,
+        "ids_failed": run.ids_failed,
+        "exit_code": run.exit_code,
+        "resumed": run.resumed,
+    }
+
+
+def write_report(path: Path, report: dict[str, Any]) -> None:
+    """Owner-only, replaced atomically so a reader never sees half a report."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    try:
+        os.write(fd, (json.dumps(report, indent=2) + "\n").encode())
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+def summary_lines(report: dict[str, Any]) -> list[str]:
+    """The same summary, for people."""
+    total = report["ids_total"]
+    done = report["ids_deleted"] + report["ids_failed"]
+    elapsed = report["elapsed_s"]
+    rate = report["ids_deleted"] / elapsed if elapsed > 0 else 0.0
+    state = "complete" if report["complete"] else f"incomplete ({done:,} of {total:,} handled)"
+    lines = [
+        f"job {state}: {report['ids_deleted']:,} deleted, {report['ids_failed']:,} failed, "
+        f"{report['lines_invalid']:,} invalid lines, of {total:,} IDs",
+        f"traffic: {report['requests']:,} requests, {report['retries']:,} retries, "
+        f"{report['throttled']:,} throttled (429), {report['resent_after_crash']:,} IDs re-sent "
+        f"after a crash; {elapsed:,.1f}s over {len(report['runs'])} run(s), {rate:,.0f} IDs/s",
+    ]
+    for item in report["top_failure_reasons"][:5]:
+        lines.append(f"  failed: {item['count']:,} × {item['reason']}")
+    for sample in report["invalid_samples"][:5]:
+        lines.append(f"  invalid: line {sample['line']}: {sample['reason']}")
+    return lines

@@ -1,0 +1,182 @@
+"""One frozen, keyword-only settings object per run, validated in one place.
+
+The CLI builds it from flags and the environment (:func:`bulkdelete.cli`); a library caller
+builds it directly. Everything downstream trusts it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from bulkdelete.errors import UsageError
+from bulkdelete.regions import host_of, normalize_base_url
+
+IdType = Literal["guid", "identity"]
+ID_TYPES: tuple[IdType, ...] = ("guid", "identity")
+MAX_BATCH_SIZE = 100  # the API's own ceiling per request (spec §2)
+
+
+class Secret:
+    """A string that never shows itself: repr/str are masked, so a passcode cannot leak
+    into a log line, a report or an exception message by accident."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The real value; call it only where the header is built."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorBudget:
+    """``--max-errors``: an absolute count, or a percentage that applies once 1,000 IDs have
+    been attempted (before that one bad batch would be 100 %)."""
+
+    count: int | None = None
+    percent: float | None = None
+
+    PERCENT_AFTER = 1000
+
+    @classmethod
+    def parse(cls, text: str) -> ErrorBudget:
+        raw = text.strip()
+        try:
+            if raw.endswith("%"):
+                pct = float(raw[:-1])
+                if not 0 < pct <= 100:
+                    raise ValueError
+                return cls(percent=pct)
+            count = int(raw)
+            if count < 1:
+                raise ValueError
+            return cls(count=count)
+        except ValueError:
+            raise UsageError(
+                f"--max-errors takes a count (e.g. 500) or a percentage (e.g. 2%), got {text!r}"
+            ) from None
+
+    def exceeded(self, failed: int, attempted: int) -> bool:
+        if self.count is not None:
+            return failed >= self.count
+        if self.percent is not None and attempted >= self.PERCENT_AFTER:
+            return failed * 100 >= self.percent * attempted
+        return False
+
+    def __str__(self) -> str:
+        return f"{self.percent:g}%" if self.percent is not None else str(self.count)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """How to talk to the API and how hard to push. Free to change between runs, except
+    the target (account, base URL) and ``id_type``/``batch_size``, which a checkpoint is
+    bound to."""
+
+    account_id: str
+    passcode: Secret = field(repr=False)
+    base_url: str
+    id_type: IdType
+    batch_size: int = MAX_BATCH_SIZE
+    concurrency: int = 3
+    rate: float | None = None
+    timeout: float = 30.0
+    max_retries: int = 6
+    backoff_base: float = 0.5
+    backoff_cap: float = 30.0
+    limit: int | None = None
+    max_delete: int | None = None
+    max_errors: ErrorBudget | None = None
+    stall_timeout: float = 600.0
+    # A run in which every finished batch exhausted its retries for this long aborts
+    # (exit 3) instead of pouring the rest of the file into the failed file.
+    failing_window: float = 60.0
+    # How long a graceful stop waits for requests already in flight.
+    shutdown_grace: float | None = None
+    # How far the reader may run ahead of the low watermark, in batches (spec §4.4).
+    window: int | None = None
+
+    def __post_init__(self) -> None:
+        if not self.account_id.strip():
+            raise UsageError(
+                "no account ID: pass --account-id or set CLEVERTAP_ACCOUNT_ID"
+            )
+        if not self.passcode.reveal():
+            raise UsageError(
+                "no passcode: set CLEVERTAP_PASSCODE or pass --passcode-file PATH"
+            )
+        object.__setattr__(self, "base_url", normalize_base_url(self.base_url))
+        if self.id_type not in ID_TYPES:
+            raise UsageError(f"--id-type must be guid or identity, got {self.id_type!r}")
+        if not 1 <= self.batch_size <= MAX_BATCH_SIZE:
+            raise UsageError(f"--batch-size must be 1..{MAX_BATCH_SIZE}, got {self.batch_size}")
+        if self.concurrency < 1:
+            raise UsageError(f"--concurrency must be at least 1, got {self.concurrency}")
+        if self.rate is not None and not (self.rate > 0 and math.isfinite(self.rate)):
+            raise UsageError(f"--rate must be a positive number, got {self.rate}")
+        if not (self.timeout > 0 and math.isfinite(self.timeout)):
+            raise UsageError(f"--timeout must be positive, got {self.timeout}")
+        if self.limit is not None and self.limit < 1:
+            raise UsageError(f"--limit must be at least 1, got {self.limit}")
+        if self.max_delete is not None and self.max_delete < 0:
+            raise UsageError(f"--max-delete must be 0 or more, got {self.max_delete}")
+        if not self.stall_timeout > 0:
+            raise UsageError(f"--stall-timeout must be positive, got {self.stall_timeout}")
+        if self.max_retries < 0:
+            raise UsageError("max_retries must be 0 or more")
+
+    @property
+    def host(self) -> str:
+        return host_of(self.base_url)
+
+    @property
+    def grace(self) -> float:
+        """Bounded wait for in-flight requests on a graceful stop."""
+        return self.shutdown_grace if self.shutdown_grace is not None else min(self.timeout, 30.0)
+
+    @property
+    def lookahead(self) -> int:
+        """Batches the pipeline may run ahead of the watermark: enough to keep every slot
+        busy while a few batches sit in backoff, small enough to bound the checkpoint."""
+        return self.window if self.window is not None else max(32, 8 * self.concurrency)
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobFiles:
+    """Where a resumable job reads and writes. ``checkpoint`` is a directory."""
+
+    input: Path
+    format: str = "auto"
+    column: str | None = None
+    checkpoint: Path | None = None
+    failed: Path | None = None
+    report: Path | None = None
+    restart: bool = False
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.checkpoint or self.input.with_name(self.input.name + ".bulkdelete")
+
+    @property
+    def failed_path(self) -> Path:
+        return self.failed or self.checkpoint_dir / "failed.txt"
+
+    @property
+    def report_path(self) -> Path:
+        return self.report or self.checkpoint_dir / "report.json"

@@ -1,0 +1,96 @@
+"""Shared fixtures: the shipped fake server over loopback, generated inputs, and the
+nothing-lost check every end-to-end test ends with (spec §4.1)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bulkdelete.fake_server import FakeServer, FakeServerConfig
+from bulkdelete.settings import Secret, Settings
+
+ACCOUNT = "TEST-ACCOUNT"
+PASSCODE = "s3cr3t-PASSCODE-never-printed"
+
+ServerFactory = Callable[..., AbstractAsyncContextManager[FakeServer]]
+
+
+@pytest.fixture
+def fake_server() -> ServerFactory:
+    """``async with fake_server(latency=..., p_500=...) as server:`` — a started server that
+    accepts the test account and passcode; keyword arguments are FakeServerConfig knobs."""
+
+    @asynccontextmanager
+    async def factory(**knobs: Any) -> AsyncIterator[FakeServer]:
+        knobs.setdefault("account_id", ACCOUNT)
+        knobs.setdefault("passcode", PASSCODE)
+        knobs.setdefault("seed", 1234)
+        async with FakeServer(FakeServerConfig(**knobs)) as server:
+            yield server
+
+    return factory
+
+
+def make_ids(count: int, prefix: str = "id") -> list[str]:
+    return [f"{prefix}-{n:08d}" for n in range(count)]
+
+
+def write_ids(path: Path, ids: Iterable[str]) -> Path:
+    path.write_text("".join(f"{i}\n" for i in ids), encoding="utf-8")
+    return path
+
+
+def make_settings(base_url: str, **overrides: Any) -> Settings:
+    """Settings for fast tests: short timeouts and backoffs (the logic is the same)."""
+    values: dict[str, Any] = {
+        "account_id": ACCOUNT,
+        "passcode": Secret(PASSCODE),
+        "base_url": base_url,
+        "id_type": "guid",
+        "concurrency": 3,
+        "timeout": 2.0,
+        "backoff_base": 0.01,
+        "backoff_cap": 0.05,
+        "max_retries": 8,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+def read_lines(path: Path) -> list[str]:
+    if not path.exists():
+        return []
+    return [line for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def assert_nothing_lost(
+    expected: Iterable[str], server: FakeServer, failed_path: Path | None
+) -> set[str]:
+    """Every valid ID was acknowledged by the server at least once or is in the failed file.
+    Returns the failed IDs so a test can pin exactly which ones."""
+    failed = set(read_lines(failed_path)) if failed_path is not None else set()
+    acked = server.stats.acknowledged
+    lost = [i for i in expected if acked[i] == 0 and i not in failed]
+    assert not lost, f"{len(lost)} IDs lost, e.g. {lost[:5]}"
+    return failed
+
+
+def cli_env(base_url: str | None = None, **extra: str) -> dict[str, str]:
+    """Environment for a CLI subprocess: credentials by env, as an operator would."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLEVERTAP_")}
+    env["CLEVERTAP_ACCOUNT_ID"] = ACCOUNT
+    env["CLEVERTAP_PASSCODE"] = PASSCODE
+    if base_url is not None:
+        env["CLEVERTAP_BASE_URL"] = base_url
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
+CLI = [sys.executable, "-m", "bulkdelete"]
