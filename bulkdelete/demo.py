@@ -22,7 +22,7 @@ from bulkdelete.report import summary_lines
 from bulkdelete.settings import JobFiles, Secret, Settings
 
 DEMO_ACCOUNT = "DEMO-ACCOUNT"
-DEMO_PASSCODE = "demo-passcode"  # noqa: S105 -- the fake server's, not a real secret
+DEMO_PASSCODE = "demo-passcode"
 
 
 def write_demo_input(path: Path, count: int, poison: list[str]) -> list[str]:

@@ -12,7 +12,7 @@ import contextlib
 import math
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -264,6 +264,10 @@ async def _run_locked(
                  in_flight_at_crash=len(p.sent_above))
     if resumed:
         store.resume()
+    # Record the run before sending anything, so even a run killed in its first second
+    # shows up in the report's list of runs.
+    state.updated = _now()
+    store.snapshot(*store.prepare_snapshot(state))
     started = time.monotonic()
     stats = RunStats()
     exit_code: int | None = None

@@ -122,7 +122,8 @@ class AdaptiveLimiter:
                     self._free_slot()  # granted just as we were cancelled: pass it on
                 raise
         try:
-            while (delay := self._paused_until - self._clock()) > 0:
+            # The pause ends at a time that may move later while we sleep: re-check.
+            while (delay := self._paused_until - self._clock()) > 0:  # noqa: ASYNC110
                 await asyncio.sleep(delay)
             if self._rate is not None:
                 await self._rate.acquire()

@@ -147,6 +147,7 @@ class Pipeline:
         self._advanced = asyncio.Event()
         self._failing_since: float | None = None
         self._all_rejected = 0
+        self._halted = False  # a fatal answer arrived: send nothing more, not even queued
 
     # -- the run ------------------------------------------------------------------------
 
@@ -318,6 +319,9 @@ class Pipeline:
             if self.stop.requested:
                 raise _Abandoned
             ticket = await self.limiter.acquire()
+            if self._halted:  # granted just as a fatal answer came in: do not send
+                self.limiter.release(ticket)
+                raise _Abandoned
             self.stats.requests += 1
             try:
                 result = await self.deleter.delete(ids)
@@ -338,6 +342,7 @@ class Pipeline:
             if outcome is Outcome.REJECTED:
                 return result
             if outcome is Outcome.FATAL:
+                self._halted = True
                 raise FatalApiError(
                     f"{result.reason}: stopping at once, nothing was marked failed. "
                     "Check the account ID, passcode and region, then rerun to resume",

@@ -1,0 +1,152 @@
+"""Crash and signal safety with a real subprocess (spec §3 exit codes, §4.2): ``kill -9``
+mid-run, SIGINT, SIGTERM, then the same command again. The fake server runs in the test's
+own event loop, so its record of acknowledged IDs survives the client's death."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+from pathlib import Path
+
+from bulkdelete.fake_server import FakeServer
+from tests.conftest import (
+    CLI,
+    PASSCODE,
+    ServerFactory,
+    assert_nothing_lost,
+    cli_env,
+    make_ids,
+    write_ids,
+)
+
+CONCURRENCY = 3
+BATCH = 100
+
+
+def _delete_argv(source: Path, *extra: str) -> list[str]:
+    return [*CLI, "delete", str(source), "--id-type", "guid", "--yes", "--no-progress",
+            "--concurrency", str(CONCURRENCY), "--timeout", "5", *extra]
+
+
+async def _start(argv: list[str], base_url: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        *argv, env=cli_env(base_url), stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def _run(argv: list[str], base_url: str) -> tuple[int, str]:
+    proc = await _start(argv, base_url)
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=120)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode() + err.decode()
+
+
+async def _wait_for_acks(server: FakeServer, at_least: int) -> None:
+    async with asyncio.timeout(60):
+        # Polls another component's counter; it has no event to wait on.
+        while server.stats.acknowledged_ids < at_least:  # noqa: ASYNC110
+            await asyncio.sleep(0.005)
+
+
+def _resent(server: FakeServer) -> int:
+    """IDs the server acknowledged more than once: the cost of the interruption."""
+    return sum(count - 1 for count in server.stats.acknowledged.values() if count > 1)
+
+
+async def test_kill_9_mid_run_then_rerun_completes_within_the_resend_bound(
+    tmp_path: Path, fake_server: ServerFactory
+) -> None:
+    """kill -9 at an arbitrary instant leaves a checkpoint the same command resumes from;
+    the resume re-sends at most 3 × concurrency batches (spec §4.2)."""
+    ids = make_ids(30_000)
+    source = write_ids(tmp_path / "ids.txt", ids)
+    async with fake_server(concurrency_limit=CONCURRENCY, latency=0.01) as server:
+        argv = _delete_argv(source)
+        proc = await _start(argv, server.base_url)
+        await _wait_for_acks(server, 8_000)
+        proc.send_signal(signal.SIGKILL)
+        await proc.wait()
+        assert proc.returncode == -signal.SIGKILL
+        acked_before = len(server.stats.acknowledged)
+        assert acked_before < len(ids), "killed too late to prove anything"
+
+        code, output = await _run(argv, server.base_url)
+        assert code == 0, output
+        assert_nothing_lost(ids, server, tmp_path / "ids.txt.bulkdelete" / "failed.txt")
+        resent = _resent(server)
+        assert resent <= 3 * CONCURRENCY * BATCH, resent
+        report = json.loads((tmp_path / "ids.txt.bulkdelete" / "report.json").read_text())
+        assert report["complete"] is True
+        assert report["ids_deleted"] == len(ids)  # counted once per position
+        assert report["runs"][0]["exit_code"] is None, report  # the killed run never ended
+        assert report["runs"][1]["resumed"] is True
+        assert PASSCODE not in output
+
+
+async def test_sigint_stops_gracefully_with_130_and_prints_the_resume_command(
+    tmp_path: Path, fake_server: ServerFactory
+) -> None:
+    """SIGINT: in-flight requests finish and are recorded, exit 130, the resume command is
+    printed; the resume re-sends at most one batch per in-flight slot."""
+    ids = make_ids(20_000)
+    source = write_ids(tmp_path / "ids.txt", ids)
+    async with fake_server(concurrency_limit=CONCURRENCY, latency=0.02) as server:
+        argv = _delete_argv(source)
+        proc = await _start(argv, server.base_url)
+        await _wait_for_acks(server, 3_000)
+        proc.send_signal(signal.SIGINT)
+        out, err = await asyncio.wait_for(proc.communicate(), timeout=30)
+        output = out.decode() + err.decode()
+        assert proc.returncode == 130, output
+        assert "Resume with:" in output
+        assert f"bulkdelete delete {source}" in output
+        assert len(server.stats.acknowledged) < len(ids)
+        report = json.loads((tmp_path / "ids.txt.bulkdelete" / "report.json").read_text())
+        assert report["exit_code"] == 130
+        assert report["complete"] is False
+
+        code, output = await _run(argv, server.base_url)
+        assert code == 0, output
+        assert_nothing_lost(ids, server, tmp_path / "ids.txt.bulkdelete" / "failed.txt")
+        assert _resent(server) <= CONCURRENCY * BATCH
+
+
+async def test_sigterm_and_sighup_exit_143_and_129(
+    tmp_path: Path, fake_server: ServerFactory
+) -> None:
+    """SIGTERM → 143 and SIGHUP → 129, each a graceful stop the same command resumes."""
+    ids = make_ids(20_000)
+    source = write_ids(tmp_path / "ids.txt", ids)
+    async with fake_server(concurrency_limit=CONCURRENCY, latency=0.02) as server:
+        argv = _delete_argv(source)
+        for sig, expected, acks in ((signal.SIGTERM, 143, 2_000), (signal.SIGHUP, 129, 6_000)):
+            proc = await _start(argv, server.base_url)
+            await _wait_for_acks(server, acks)
+            proc.send_signal(sig)
+            await asyncio.wait_for(proc.communicate(), timeout=30)
+            assert proc.returncode == expected
+        code, output = await _run(argv, server.base_url)
+        assert code == 0, output
+        assert_nothing_lost(ids, server, tmp_path / "ids.txt.bulkdelete" / "failed.txt")
+
+
+async def test_second_run_on_a_locked_checkpoint_is_refused(
+    tmp_path: Path, fake_server: ServerFactory
+) -> None:
+    """Two runs on one checkpoint at once: the second is refused with exit 2."""
+    ids = make_ids(20_000)
+    source = write_ids(tmp_path / "ids.txt", ids)
+    async with fake_server(concurrency_limit=CONCURRENCY, latency=0.02) as server:
+        argv = _delete_argv(source)
+        first = await _start(argv, server.base_url)
+        await _wait_for_acks(server, 500)
+        code, output = await _run(argv, server.base_url)
+        assert code == 2, output
+        assert "locked by another run" in output
+        first.send_signal(signal.SIGINT)
+        await asyncio.wait_for(first.communicate(), timeout=30)
+        code, output = await _run(argv, server.base_url)
+        assert code == 0, output
+        assert_nothing_lost(ids, server, tmp_path / "ids.txt.bulkdelete" / "failed.txt")
