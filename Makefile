@@ -1,0 +1,34 @@
+# Every target sets itself up: a fresh clone needs only python3 (3.11+), pip and make.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup demo test lint bench clean
+
+$(BIN)/bulkdelete: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+setup: $(BIN)/bulkdelete
+
+demo: setup
+	$(BIN)/bulkdelete demo
+
+# The test command CI runs: lint, types, then the suite with branch coverage.
+test: setup
+	$(BIN)/ruff check bulkdelete tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/pytest --cov --cov-branch --cov-report=term --cov-fail-under=80 -q
+
+lint: setup
+	$(BIN)/ruff check bulkdelete tests benchmarks
+	$(BIN)/mypy
+
+bench: setup
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .coverage .coverage.* .hypothesis
