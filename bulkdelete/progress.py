@@ -8,6 +8,7 @@ every ``interval`` seconds. ``--no-progress`` and ``-q`` silence both.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import time
 from typing import TextIO
@@ -50,12 +51,14 @@ class Display:
     """The CLI's :class:`bulkdelete.job.Observer`."""
 
     def __init__(
-        self, *, assume_yes: bool, show_progress: bool, interval: float = 10.0,
+        self, *, assume_yes: bool, show_progress: bool, interval: float | None = None,
         stdin: TextIO | None = None, out: TextIO | None = None,
     ) -> None:
         self._assume_yes = assume_yes
         self._show = show_progress
-        self._interval = interval
+        # Off a terminal, one progress event this often; BULKDELETE_PROGRESS_INTERVAL tunes it
+        # (tests shorten it; a cron job may want it longer).
+        self._interval = interval if interval is not None else _interval_from_env()
         self._stdin = stdin or sys.stdin
         self._out = out or sys.stderr
         self._bar: Progress | None = None
@@ -136,6 +139,15 @@ class Display:
             self.tick()
             self._bar.stop()
             self._bar = None
+
+
+def _interval_from_env(default: float = 10.0) -> float:
+    raw = os.environ.get("BULKDELETE_PROGRESS_INTERVAL", "")
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        return default
+    return value if value > 0 else default
 
 
 async def _read_line(stream: TextIO) -> str:
