@@ -148,6 +148,7 @@ class Pipeline:
         self._failing_since: float | None = None
         self._all_rejected = 0
         self._halted = False  # a fatal answer arrived: send nothing more, not even queued
+        self._bisecting = asyncio.Lock()
 
     # -- the run ------------------------------------------------------------------------
 
@@ -307,9 +308,25 @@ class Pipeline:
         if result.outcome is Outcome.SUCCESS:
             return []
         if result.outcome is Outcome.REJECTED and len(ids) > 1:
-            mid = len(ids) // 2
-            return await self._delete(ids[:mid]) + await self._delete(ids[mid:])
+            # One batch bisects at a time: a request that is wrong for every ID (say, the
+            # wrong --id-type) then costs two bisections before the abort rule fires,
+            # not one per batch in the lookahead window.
+            async with self._bisecting:
+                if self._all_rejected >= ALL_REJECTED_ABORT:
+                    raise _Abandoned
+                return await self._bisect(ids)
         return [(ident, result) for ident in ids]
+
+    async def _bisect(self, ids: list[str]) -> list[tuple[str, Result]]:
+        mid = len(ids) // 2
+        failures: list[tuple[str, Result]] = []
+        for half in (ids[:mid], ids[mid:]):
+            result = await self._send(half)
+            if result.outcome is Outcome.REJECTED and len(half) > 1:
+                failures += await self._bisect(half)
+            elif result.outcome is not Outcome.SUCCESS:
+                failures += [(ident, result) for ident in half]
+        return failures
 
     async def _send(self, ids: list[str]) -> Result:
         """One logical request with its retries; returns SUCCESS, REJECTED or an exhausted
