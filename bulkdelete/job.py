@@ -31,7 +31,7 @@ from bulkdelete.checkpoint import (
     check_binding,
 )
 from bulkdelete.client import ClevertapClient, Deleter
-from bulkdelete.errors import AbortError, BulkDeleteError, UsageError
+from bulkdelete.errors import AbortError, BulkDeleteError, InputError, UsageError
 from bulkdelete.failed import FailedFile, MemoryFailures, reasons_path
 from bulkdelete.fingerprint import fingerprint
 from bulkdelete.limiter import AdaptiveLimiter
@@ -148,6 +148,15 @@ async def plan_job(settings: Settings, files: JobFiles) -> Plan:
     )
 
 
+def _refuse_overwriting_input(files: JobFiles) -> None:
+    """--failed and --report are written (a new job truncates the failed file): never let
+    a slip of the keyboard point them at the input itself."""
+    source = files.input.resolve()
+    for flag, path in (("--failed", files.failed_path), ("--report", files.report_path)):
+        if path.resolve() == source:
+            raise UsageError(f"{flag} {path} is the input file; choose another path")
+
+
 def exit_code_for(state: State) -> int:
     """0: nothing failed in the job; 1: some IDs failed (listed in the failed file)."""
     return 1 if state.progress.ids_failed else 0
@@ -181,6 +190,7 @@ async def run_job(
     stop = stop or StopRequest()
     check_input_path(files.input)
     fmt = detect_format(files.input, files.format)
+    _refuse_overwriting_input(files)
     store = CheckpointStore(files.checkpoint_dir)
     store.lock()
     try:
@@ -325,6 +335,14 @@ async def _run_locked(
 def _exit_code(state: State, end: RunEnd, stop: StopRequest) -> int:
     if stop.requested and stop.exit_code is not None and not state.complete:
         return stop.exit_code
+    if end.input_exhausted and not end.limit_reached and not state.complete \
+            and state.totals.batches_total:
+        # Every batch read was recorded, yet batches are missing: the file changed under us.
+        raise InputError(
+            f"the input ended after {state.progress.watermark:,} of "
+            f"{state.totals.batches_total:,} batches: it changed during the run. Progress is "
+            "saved; restore the original file to resume, or use --restart"
+        )
     return exit_code_for(state)
 
 
