@@ -229,6 +229,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _say("bulkdelete: interrupted")
         return 130
+    except OSError as exc:
+        # A disk or file-system failure outside the input checks (full disk, EIO): one
+        # line, no traceback; the checkpoint was saved on the way out where it could be.
+        _say(f"bulkdelete: error: {exc.strerror or exc} ({exc.filename or 'I/O'}); "
+             "progress so far is saved, rerun the same command to resume")
+        return 2
+    except Exception as exc:
+        _say(f"bulkdelete: internal error ({type(exc).__name__}: {exc}); progress so far is "
+             "saved, rerun the same command to resume. Please report this.")
+        return 3
     parser.error(f"unknown command {ns.command}")
     return 2  # pragma: no cover -- parser.error exits
 
