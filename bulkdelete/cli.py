@@ -169,11 +169,17 @@ def read_passcode(passcode_file: Path | None) -> Secret:
 
 
 def settings_from_args(ns: argparse.Namespace) -> Settings:
-    if ns.account_id is None:
+    account_id, passcode = ns.account_id, read_passcode(ns.passcode_file)
+    if ns.dry_run:
+        # A dry run sends nothing, so an operator may check a file before holding the
+        # credentials; whatever is given is still validated.
+        account_id = account_id or "(not set)"
+        passcode = passcode if passcode.reveal() else Secret("(dry run)")
+    if account_id is None:
         raise UsageError("no account ID: pass --account-id or set CLEVERTAP_ACCOUNT_ID")
     return Settings(
-        account_id=ns.account_id,
-        passcode=read_passcode(ns.passcode_file),
+        account_id=account_id,
+        passcode=passcode,
         base_url=resolve_base_url(ns.region, ns.base_url),
         id_type=ns.id_type,
         batch_size=ns.batch_size,
