@@ -32,6 +32,7 @@ import fcntl
 import json
 import os
 import re
+import threading
 import zlib
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -277,9 +278,10 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def write_private_atomic(path: Path, data: bytes) -> None:
-    """Replace ``path`` atomically and durably: temp file, fsync, rename, fsync dir."""
-    tmp = path.with_name(path.name + ".tmp")
+def write_private_atomic(path: Path, data: bytes, *, tag: str = "") -> None:
+    """Replace ``path`` atomically and durably: temp file, fsync, rename, fsync dir.
+    ``tag`` makes the temp name unique when two writers could overlap."""
+    tmp = path.with_name(f"{path.name}{tag}.tmp")
     fd = open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     try:
         os.write(fd, data)
@@ -303,6 +305,8 @@ class CheckpointStore:
         self._lock_fd: int | None = None
         self._journal_fd: int | None = None
         self._gen = 0
+        self._installed = 0  # newest snapshot generation on disk
+        self._install_lock = threading.Lock()
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -387,6 +391,7 @@ class CheckpointStore:
         for jgen, jpath in self._journals():
             if jgen >= gen:
                 self._replay(state, jpath)
+        self._installed = gen
         self._gen = max([gen, *(g for g, _ in self._journals())])
         return state
 
@@ -437,7 +442,7 @@ class CheckpointStore:
 
     def create(self, state: State) -> None:
         """A new job: first snapshot, fresh journal."""
-        self._gen = 1
+        self._gen = self._installed = 1
         write_private_atomic(self.directory / STATE_NAME, self._encode(state, self._gen))
         self._open_journal()
 
@@ -479,11 +484,17 @@ class CheckpointStore:
     def snapshot(self, data: bytes, gen: int) -> None:
         """Durably install a prepared snapshot, then drop the journals it covers. Safe to
         run in a worker thread: it touches no shared state but files."""
-        write_private_atomic(self.directory / STATE_NAME, data)
-        for jgen, path in self._journals():
-            if jgen < gen:
-                with contextlib.suppress(FileNotFoundError):
-                    path.unlink()
+        with self._install_lock:
+            # Never install an older snapshot over a newer one: the newer one may already
+            # have dropped the journals the older one needs.
+            if gen <= self._installed:
+                return
+            write_private_atomic(self.directory / STATE_NAME, data, tag=f".{gen}")
+            self._installed = gen
+            for jgen, path in self._journals():
+                if jgen < gen:
+                    with contextlib.suppress(FileNotFoundError):
+                        path.unlink()
 
     @staticmethod
     def _encode(state: State, gen: int) -> bytes:

@@ -183,7 +183,7 @@ class Pipeline:
             # Bounded state (spec §4.4): never run more than `lookahead` past the watermark.
             while batch.seq >= self.progress.watermark + lookahead:
                 self._advanced.clear()
-                await self._advanced.wait()
+                await _first_of(self._advanced, self.stop.event)
                 if self.stop.requested:
                     return
             self.stats.ids_admitted += len(batch.ids)
@@ -197,13 +197,7 @@ class Pipeline:
 
     async def _drain(self, tg: anyio.abc.TaskGroup) -> None:
         """Wait for admitted batches; on a stop, only as long as the grace allows."""
-        stop_wait = asyncio.ensure_future(self.stop.event.wait())
-        idle_wait = asyncio.ensure_future(self._idle.wait())
-        try:
-            await asyncio.wait({stop_wait, idle_wait}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stop_wait.cancel()
-            idle_wait.cancel()
+        await _first_of(self._idle, self.stop.event)
         if self._idle.is_set():
             return
         with anyio.move_on_after(self.settings.grace):
@@ -235,6 +229,7 @@ class Pipeline:
             pass
         finally:
             self._active -= 1
+            self._advanced.set()  # the dispatcher re-checks the window (or the stop)
             if self._active == 0:
                 self._idle.set()
 
@@ -336,7 +331,9 @@ class Pipeline:
             if self.stop.requested:
                 raise _Abandoned
             ticket = await self.limiter.acquire()
-            if self._halted:  # granted just as a fatal answer came in: do not send
+            if self._halted or self.stop.requested:
+                # Granted after a fatal answer or a stop: a stop lets requests already at
+                # the server finish, it starts none.
                 self.limiter.release(ticket)
                 raise _Abandoned
             self.stats.requests += 1
@@ -388,6 +385,16 @@ class Pipeline:
             await self.stop.event.wait()
         if self.stop.requested:
             raise _Abandoned
+
+
+async def _first_of(*events: asyncio.Event) -> None:
+    """Wait until any of the events is set."""
+    waiters = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
 
 
 def _first_meaningful(group: BaseExceptionGroup[BaseException]) -> BaseException:
