@@ -24,7 +24,7 @@ import enum
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.utils import parsedate_to_datetime
 from typing import Protocol
 
@@ -96,7 +96,7 @@ def classify(status: int, body: bytes, retry_after: float | None = None) -> Resu
     payload: object = None
     try:
         payload = json.loads(body) if body else None
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # garbage, including absurdly nested garbage
         payload = None
     parsed = isinstance(payload, dict)
     error = ""
@@ -204,7 +204,7 @@ class ClevertapClient:
             ) as response:
                 payload = await response.read()
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                return classify(response.status, payload, retry_after)
+                return self._scrub(classify(response.status, payload, retry_after))
         except TimeoutError:
             return Result(Outcome.RETRYABLE, f"timeout after {self._timeout.total:g}s")
         except aiohttp.ClientConnectorCertificateError:
@@ -219,6 +219,15 @@ class ClevertapClient:
             return Result(Outcome.RETRYABLE, "cannot connect")
         except (aiohttp.ClientError, ConnectionError, asyncio.IncompleteReadError) as exc:
             return Result(Outcome.RETRYABLE, f"network error ({type(exc).__name__})")
+
+
+    def _scrub(self, result: Result) -> Result:
+        """A proxy that echoes request headers must not carry the passcode into the
+        failed file's reasons."""
+        secret = self._headers["X-CleverTap-Passcode"]
+        if secret and secret in result.detail:
+            return replace(result, detail=result.detail.replace(secret, "********"))
+        return result
 
 
 class BoundClient:

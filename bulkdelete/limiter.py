@@ -152,11 +152,12 @@ class AdaptiveLimiter:
         self.throttled += 1
         self._successes = 0
         now = self._clock()
+        previous_reaction = self._last_reaction
         # Multiplicative decrease, aimed: the server refused our n-th concurrent request.
         target = max(1, min(self._limit, self._sending - 1))
         if target < self._limit:
             self._set_limit(target, "throttled")
-        if ticket.started > self._last_reaction:
+        if ticket.started > previous_reaction:
             # Sent after our last reaction, and still refused: the account is busy
             # beyond what lowering our own limit fixed. Escalate the shared pause.
             self._streak += 1

@@ -53,6 +53,9 @@ def normalize_base_url(url: str) -> str:
     unencrypted, and the only legitimate plain-HTTP target is the local fake server.
     """
     parts = urlsplit(url.strip())
+    # First, so no message below can echo a password embedded in the URL.
+    if parts.username or parts.password:
+        raise UsageError("--base-url must not carry credentials; use CLEVERTAP_PASSCODE")
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise UsageError(f"--base-url must look like https://host[:port], got {url!r}")
     if parts.path not in {"", "/"} or parts.query or parts.fragment:
@@ -60,8 +63,6 @@ def normalize_base_url(url: str) -> str:
             f"--base-url takes only scheme://host[:port] (the path {DELETE_PATH} is added), "
             f"got {url!r}"
         )
-    if parts.username or parts.password:
-        raise UsageError("--base-url must not carry credentials; use CLEVERTAP_PASSCODE")
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise UsageError(
             f"refusing plain http:// to {parts.hostname}: the passcode would travel "
