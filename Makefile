@@ -20,7 +20,7 @@ demo: setup
 test: setup
 	$(BIN)/ruff check bulkdelete tests benchmarks
 	$(BIN)/mypy
-	$(BIN)/pytest --cov --cov-branch --cov-report=term --cov-fail-under=80 -q
+	$(BIN)/pytest --cov --cov-branch --cov-report=term --cov-fail-under=90 -q
 
 lint: setup
 	$(BIN)/ruff check bulkdelete tests benchmarks

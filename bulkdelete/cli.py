@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import shlex
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+import structlog
 
 from bulkdelete import __version__
 from bulkdelete.checkpoint import CheckpointStore
@@ -25,6 +30,8 @@ from bulkdelete.progress import Display, describe_plan
 from bulkdelete.regions import DEFAULT_REGION, REGION_HOSTS, resolve_base_url
 from bulkdelete.report import build_report, summary_lines
 from bulkdelete.settings import ErrorBudget, JobFiles, Secret, Settings
+
+log = structlog.get_logger("bulkdelete")
 
 EXIT_SIGNALS = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 
@@ -200,21 +207,56 @@ def files_from_args(ns: argparse.Namespace) -> JobFiles:
     )
 
 
+def continue_command(argv: Sequence[str]) -> str:
+    """After a canary: the command for the rest of the job (no --restart, no --limit)."""
+    kept: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--limit":
+            skip = True
+        elif not arg.startswith("--limit=") and arg != "--restart":
+            kept.append(arg)
+    return shlex.join(["bulkdelete", *kept])
+
+
 def resume_command(argv: Sequence[str]) -> str:
     """The same command, minus --restart (which would throw the progress away)."""
     kept = [a for a in argv if a != "--restart"]
     return shlex.join(["bulkdelete", *kept])
 
 
-def _say(*lines: str) -> None:
+class _Console:
+    """Where lines for people go: plain text on stderr, or with ``--log-format json`` one
+    JSON object per message, so every stderr line stays machine-parseable."""
+
+    json_mode = False
+
+
+def _say(*lines: str, event: str = "message", **fields: Any) -> None:
+    if _Console.json_mode:
+        record = {"event": event, "timestamp": datetime.now(UTC).isoformat(), **fields,
+                  "text": "\n".join(lines)}
+        print(json.dumps(record, default=str), file=sys.stderr, flush=True)
+        return
     for line in lines:
         print(line, file=sys.stderr, flush=True)
+
+
+def _configure_output(ns: argparse.Namespace) -> None:
+    _Console.json_mode = ns.log_format == "json"
+    configure_logging(fmt=ns.log_format, log_file=ns.log_file, quiet=ns.quiet)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    ns = parser.parse_args(args)
+    _Console.json_mode = False
+    try:
+        ns = parser.parse_args(args)
+    except SystemExit as exc:  # --help, --version, usage errors: argparse has printed
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         if ns.command == "delete":
             return _cmd_delete(ns, args)
@@ -227,10 +269,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if ns.command == "demo":
             from bulkdelete.demo import run_demo
 
-            configure_logging(fmt=ns.log_format, log_file=ns.log_file, quiet=ns.quiet)
+            _configure_output(ns)
             return run_demo(ids=ns.ids, keep=ns.keep, show_progress=not ns.no_progress)
     except BulkDeleteError as exc:
-        _say(f"bulkdelete: error: {exc}")
+        _say(f"bulkdelete: error: {exc}", event="error", exit_code=exc.exit_code)
+        log.info("finished", exit_code=exc.exit_code, error=str(exc))
         return exc.exit_code
     except KeyboardInterrupt:
         _say("bulkdelete: interrupted")
@@ -239,37 +282,49 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A disk or file-system failure outside the input checks (full disk, EIO): one
         # line, no traceback; the checkpoint was saved on the way out where it could be.
         _say(f"bulkdelete: error: {exc.strerror or exc} ({exc.filename or 'I/O'}); "
-             "progress so far is saved, rerun the same command to resume")
+             "progress so far is saved, rerun the same command to resume", event="error")
         return 2
     except Exception as exc:
         _say(f"bulkdelete: internal error ({type(exc).__name__}: {exc}); progress so far is "
-             "saved, rerun the same command to resume. Please report this.")
+             "saved, rerun the same command to resume. Please report this.", event="error")
         return 3
     parser.error(f"unknown command {ns.command}")
     return 2  # pragma: no cover -- parser.error exits
 
 
 def _cmd_delete(ns: argparse.Namespace, argv: Sequence[str]) -> int:
-    configure_logging(fmt=ns.log_format, log_file=ns.log_file, quiet=ns.quiet)
+    _configure_output(ns)
     settings = settings_from_args(ns)
     files = files_from_args(ns)
     if ns.dry_run:
         plan = asyncio.run(plan_job(settings, files))
-        _say("dry run: nothing will be sent", *describe_plan(plan))
         est = plan.estimated_seconds()
-        _say(f"estimate:   {plan.batches_total:,} requests at concurrency "
-             f"{settings.concurrency} and ~1 s each: about {_duration(est)}")
+        rate = f", at most {settings.rate:g}/s" if settings.rate else ""
+        _say("dry run: nothing will be sent", *describe_plan(plan),
+             f"estimate:   {plan.requests_this_run:,} requests at concurrency "
+             f"{settings.concurrency}{rate} and ~1 s each: about {_duration(est)}",
+             event="plan", ids_total=plan.ids_total, lines_invalid=plan.lines_invalid,
+             ids_this_run=plan.ids_this_run, requests=plan.requests_this_run,
+             estimated_s=round(est))
         return 0
     display = Display(assume_yes=ns.yes, show_progress=not (ns.no_progress or ns.quiet))
     command = resume_command(argv)
     result = asyncio.run(_run_with_signals(settings, files, display, command))
-    _say(*summary_lines(result.report))
-    if result.report["ids_failed"]:
-        _say(f"failed IDs: {result.failed_path} (reasons beside it)")
+    report = result.report
+    counts = {k: report[k] for k in ("ids_total", "ids_deleted", "ids_failed",
+                                      "lines_invalid", "complete", "exit_code")}
+    log.info("finished", **counts)
+    _say(*summary_lines(report), event="summary", **counts)
+    if report["ids_failed"]:
+        _say(f"failed IDs: {result.failed_path} (reasons beside it)", event="failed_file",
+             path=result.failed_path)
     if result.exit_code in EXIT_SIGNALS.values():
-        _say("stopped; progress saved. Resume with:", f"  {command}")
-    elif not result.report["complete"]:
-        _say("canary done; progress saved. Continue with:", f"  {command}")
+        _say("stopped; progress saved. Resume with:", f"  {command}", event="resume_hint",
+             command=command)
+    elif not report["complete"]:
+        rest = continue_command(argv)
+        _say("canary done; progress saved. Continue with:", f"  {rest}", event="resume_hint",
+             command=rest)
     return result.exit_code
 
 
@@ -283,14 +338,16 @@ async def _run_with_signals(
         if stop.requested and sig == signal.SIGINT:
             # Second Ctrl-C: leave now. Every journal record is already in the kernel,
             # so the checkpoint is consistent; in-flight batches are re-sent on resume.
-            _say("bulkdelete: second interrupt, exiting now (checkpoint is consistent)")
+            _say("bulkdelete: second interrupt, exiting now (checkpoint is consistent)",
+                 event="signal", signal=sig.name)
             os._exit(130)
         _say(f"bulkdelete: {sig.name} received: finishing requests in flight, saving "
-             "progress (Ctrl-C again to quit at once)")
+             "progress (Ctrl-C again to quit at once)", event="signal", signal=sig.name)
         stop.request(EXIT_SIGNALS[sig], sig.name)
 
     for sig in EXIT_SIGNALS:
         loop.add_signal_handler(sig, on_signal, sig)
+    display.stop = stop  # Ctrl-C at the confirmation prompt is a "no"
     try:
         return await run_job(settings, files, stop=stop, observer=display,
                              resume_command=command)
@@ -332,6 +389,8 @@ def _cmd_status(ns: argparse.Namespace) -> int:
 
 
 def _duration(seconds: float) -> str:
+    if seconds < 1:
+        return "under 1 s"
     if seconds < 90:
         return f"{seconds:.0f} s"
     if seconds < 5400:

@@ -25,6 +25,7 @@ from bulkdelete.batcher import Batch, InputSummary, make_batches, summarize
 from bulkdelete.checkpoint import (
     Binding,
     CheckpointStore,
+    Progress,
     RunRecord,
     State,
     Totals,
@@ -63,10 +64,37 @@ class Plan:
     ids_this_run: int
     resumed: bool
     concurrency: int
+    batch_size: int
+    rate: float | None
+
+    @property
+    def requests_this_run(self) -> int:
+        """Requests this run needs when nothing fails (whole batches)."""
+        return math.ceil(self.ids_this_run / self.batch_size)
 
     def estimated_seconds(self, latency: float = TYPICAL_LATENCY) -> float:
-        batches = math.ceil(self.ids_this_run / 100)
-        return batches * latency / max(1, self.concurrency)
+        """At ``concurrency`` in flight and ``latency`` each, or at ``--rate``, whichever is
+        slower: the two ceilings are separate, so the tighter one decides."""
+        per_request = latency / max(1, self.concurrency)
+        if self.rate:
+            per_request = max(per_request, 1.0 / self.rate)
+        return self.requests_this_run * per_request
+
+
+def make_plan(
+    settings: Settings, files: JobFiles, fmt: str, totals: Totals,
+    progress: Progress | None = None,
+) -> Plan:
+    done = progress.ids_deleted + progress.ids_failed if progress is not None else 0
+    remaining = totals.ids_total - done
+    return Plan(
+        input=files.input, format=fmt, account_id=settings.account_id, host=settings.host,
+        id_type=settings.id_type, ids_total=totals.ids_total,
+        lines_invalid=totals.lines_invalid, invalid_samples=totals.invalid_samples,
+        batches_total=totals.batches_total, ids_remaining=remaining,
+        ids_this_run=_this_run(settings, remaining), resumed=progress is not None,
+        concurrency=settings.concurrency, batch_size=settings.batch_size, rate=settings.rate,
+    )
 
 
 class Observer(Protocol):
@@ -134,18 +162,39 @@ def _this_run(settings: Settings, remaining: int) -> int:
 
 
 async def plan_job(settings: Settings, files: JobFiles) -> Plan:
-    """--dry-run: read and validate everything, send nothing, write nothing."""
+    """--dry-run: read and validate everything, send nothing, write nothing. On a job
+    already started it plans what remains (checking the checkpoint matches, read-only)."""
     check_input_path(files.input)
     fmt = detect_format(files.input, files.format)
     summary = await asyncio.to_thread(_precount, files, fmt, settings)
-    return Plan(
-        input=files.input, format=fmt, account_id=settings.account_id, host=settings.host,
-        id_type=settings.id_type, ids_total=summary.ids_total,
-        lines_invalid=summary.lines_invalid, invalid_samples=summary.invalid_samples,
-        batches_total=summary.batches_total, ids_remaining=summary.ids_total,
-        ids_this_run=_this_run(settings, summary.ids_total), resumed=False,
-        concurrency=settings.concurrency,
+    totals = Totals(summary.ids_total, summary.lines_invalid, summary.batches_total,
+                    summary.invalid_samples)
+    store = CheckpointStore(files.checkpoint_dir)
+    if files.restart or not store.exists():
+        return make_plan(settings, files, fmt, totals)
+    state = store.load()
+    check_binding(state.binding, await _binding(settings, files, fmt), store.directory)
+    return make_plan(settings, files, fmt, state.totals, state.progress)
+
+
+async def _binding(settings: Settings, files: JobFiles, fmt: str) -> Binding:
+    return Binding(
+        fingerprint=await asyncio.to_thread(fingerprint, files.input), format=fmt,
+        column=files.column, batch_size=settings.batch_size, id_type=settings.id_type,
+        account_id=settings.account_id, host=settings.host,
     )
+
+
+def _probe_input(files: JobFiles, fmt: str, settings: Settings) -> None:
+    """Read the first record (a CSV header, a first JSON object) before anything is
+    created on disk, so a wrong --column leaves no checkpoint behind."""
+    records = _records(files, fmt, settings.id_type)
+    try:
+        next(records, None)
+    finally:
+        close = getattr(records, "close", None)
+        if close is not None:
+            close()
 
 
 def _refuse_overwriting_input(files: JobFiles) -> None:
@@ -191,6 +240,7 @@ async def run_job(
     check_input_path(files.input)
     fmt = detect_format(files.input, files.format)
     _refuse_overwriting_input(files)
+    _probe_input(files, fmt, settings)
     store = CheckpointStore(files.checkpoint_dir)
     store.lock()
     try:
@@ -204,11 +254,7 @@ async def _run_locked(
     settings: Settings, files: JobFiles, fmt: str, store: CheckpointStore, stop: StopRequest,
     observer: Observer, deleter: Deleter | None, resume_command: str,
 ) -> JobResult:
-    binding = Binding(
-        fingerprint=await asyncio.to_thread(fingerprint, files.input), format=fmt,
-        column=files.column, batch_size=settings.batch_size, id_type=settings.id_type,
-        account_id=settings.account_id, host=settings.host,
-    )
+    binding = await _binding(settings, files, fmt)
     if files.restart and store.exists():
         log.info("restart", checkpoint=str(store.directory))
         store.discard()
@@ -230,6 +276,9 @@ async def _run_locked(
         )
         store.create(state)
         truncate_failed = True  # a new job's failed file starts empty
+        if summary.ids_total == 0:
+            log.warning("no_valid_ids", lines_invalid=summary.lines_invalid,
+                        hint="check --format/--column; nothing will be sent")
     if resume_command:
         state.resume_command = resume_command
 
@@ -241,16 +290,7 @@ async def _run_locked(
         return JobResult(report, code, store.directory, files.failed_path)
 
     p = state.progress
-    remaining = state.totals.ids_total - p.ids_deleted - p.ids_failed
-    plan = Plan(
-        input=files.input, format=fmt, account_id=settings.account_id, host=settings.host,
-        id_type=settings.id_type, ids_total=state.totals.ids_total,
-        lines_invalid=state.totals.lines_invalid,
-        invalid_samples=state.totals.invalid_samples,
-        batches_total=state.totals.batches_total, ids_remaining=remaining,
-        ids_this_run=_this_run(settings, remaining), resumed=resumed,
-        concurrency=settings.concurrency,
-    )
+    plan = make_plan(settings, files, fmt, state.totals, p if resumed else None)
     if settings.max_delete is not None and plan.ids_this_run > settings.max_delete:
         raise UsageError(
             f"this run would send {plan.ids_this_run:,} IDs, more than --max-delete "

@@ -26,7 +26,7 @@ from rich.progress import (
 
 from bulkdelete.errors import ConfirmationRefused
 from bulkdelete.job import Plan
-from bulkdelete.pipeline import Pipeline
+from bulkdelete.pipeline import Pipeline, StopRequest
 
 log = structlog.get_logger("bulkdelete")
 
@@ -61,6 +61,7 @@ class Display:
         self._interval = interval if interval is not None else _interval_from_env()
         self._stdin = stdin or sys.stdin
         self._out = out or sys.stderr
+        self.stop: StopRequest | None = None
         self._bar: Progress | None = None
         self._task: TaskID | None = None
         self._pipeline: Pipeline | None = None
@@ -85,9 +86,26 @@ class Display:
             f"Deletion is irreversible. Type the account ID ({plan.account_id}) or 'yes' "
             "to proceed: ", end="", file=self._out, flush=True,
         )
-        answer = await _read_line(self._stdin)
+        answer = await self._answer()
+        if answer is None:
+            raise ConfirmationRefused("interrupted at the confirmation; nothing was sent")
         if answer.strip() not in {plan.account_id, "yes"}:
             raise ConfirmationRefused("not confirmed; nothing was sent")
+
+    async def _answer(self) -> str | None:
+        """The operator's line, or None when a signal arrives first."""
+        reading = asyncio.ensure_future(_read_line(self._stdin))
+        if self.stop is None:
+            return await reading
+        stopping = asyncio.ensure_future(self.stop.event.wait())
+        try:
+            await asyncio.wait({reading, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if reading.done():
+            return reading.result()
+        reading.cancel()
+        return None
 
     # -- progress -------------------------------------------------------------------------
 
