@@ -656,3 +656,44 @@ async def test_limit_equal_to_the_input_exhausts_it() -> None:
     assert end.input_exhausted
     assert end.limit_reached
     assert len(r.deleter.calls) == 3
+
+
+async def test_batches_exhausting_retries_for_the_failing_window_abort() -> None:
+    """When every finished batch has exhausted its retries for `failing_window` seconds
+    (an outage), the run aborts with TooManyErrors (exit 3) instead of pouring the rest
+    of the file into the failed file."""
+    batches = make_batches(200, size=10)
+    r = rig(FakeDeleter(lambda ids, n, attempt: RETRY, delay=0.01),
+            make_settings(concurrency=2, max_retries=1, failing_window=0.3))
+    with pytest.raises(TooManyErrors, match="exhausting its retries") as info:
+        await r.run(batches)
+    assert info.value.exit_code == 3
+    assert r.stats.batches_done < 60  # stopped early: far from the 200 batches
+    r.assert_nothing_lost(batches)
+
+
+async def test_a_success_resets_the_failing_window() -> None:
+    """Exhausted batches interleaved with successes are ordinary failures, not an outage:
+    the run completes and lists them."""
+    batches = make_batches(60, size=10)
+    r = rig(FakeDeleter(lambda ids, n, attempt: RETRY if seq_of(ids[0]) % 3 == 0 else SUCCESS,
+                        delay=0.01),
+            make_settings(concurrency=1, max_retries=1, failing_window=0.5))
+    await r.run(batches)
+    assert r.progress.watermark == 60
+    assert r.stats.ids_failed == 20 * 10
+    r.assert_nothing_lost(batches)
+
+
+async def test_max_errors_percentage_applies_after_1000_attempted() -> None:
+    """--max-errors 5%: with every tenth batch failing (10 %), the run aborts — but only
+    once 1,000 IDs were attempted, never on the first failed batch."""
+    batches = make_batches(300, size=10)
+    r = rig(FakeDeleter(lambda ids, n, attempt: RETRY if seq_of(ids[0]) % 10 == 0 else SUCCESS),
+            make_settings(concurrency=1, max_retries=0, max_errors=ErrorBudget(percent=5)))
+    with pytest.raises(TooManyErrors, match="5%"):
+        await r.run(batches)
+    assert r.stats.ids_attempted >= 1_000
+    assert r.stats.ids_attempted < 3_000
+    assert r.stats.ids_failed > 0
+    r.assert_nothing_lost(batches)
