@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import BinaryIO, Final
 
 from bulkdelete.errors import InputError
+from bulkdelete.reader import open_error
 
 __all__ = [
     "HEAD_BYTES",
@@ -110,14 +111,8 @@ def _open(path: Path) -> tuple[BinaryIO, int]:
         # O_NONBLOCK: opening a FIFO must not hang waiting for a writer; it has no effect on
         # reading a regular file.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except FileNotFoundError:
-        raise InputError(f"input file not found: {path}; check the path") from None
-    except PermissionError:
-        raise InputError(
-            f"cannot read input file {path}: permission denied; check its permissions"
-        ) from None
     except OSError as exc:
-        raise InputError(f"cannot open input file {path}: {exc.strerror}") from None
+        raise open_error(path, exc) from None
     # The size of the file we opened, not of whatever the path names a moment later.
     info = os.fstat(fd)
     if stat.S_ISDIR(info.st_mode):

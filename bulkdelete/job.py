@@ -33,10 +33,10 @@ from bulkdelete.checkpoint import (
 )
 from bulkdelete.client import ClevertapClient, Deleter
 from bulkdelete.errors import AbortError, BulkDeleteError, InputError, UsageError
-from bulkdelete.failed import FailedFile, MemoryFailures, reasons_path
+from bulkdelete.failed import FailedFile, FailureSink, MemoryFailures
 from bulkdelete.fingerprint import fingerprint
 from bulkdelete.limiter import AdaptiveLimiter
-from bulkdelete.pipeline import NullJournal, Pipeline, RunEnd, RunStats, StopRequest
+from bulkdelete.pipeline import Journal, NullJournal, Pipeline, RunEnd, RunStats, StopRequest
 from bulkdelete.reader import check_input_path, detect_format, read_records
 from bulkdelete.report import build_report, write_report
 from bulkdelete.settings import JobFiles, Settings
@@ -212,12 +212,24 @@ def exit_code_for(state: State) -> int:
 
 
 @contextlib.asynccontextmanager
-async def _session(settings: Settings) -> AsyncIterator[aiohttp.ClientSession]:
+async def _engine(
+    settings: Settings, *, deleter: Deleter | None, progress: Progress, journal: Journal,
+    failures: FailureSink, stop: StopRequest, stats: RunStats,
+) -> AsyncIterator[Pipeline]:
+    """The pipeline with its loop-bound parts (session, limiter), built inside the running
+    loop and torn down with it."""
     # One pool for the run; a few spare connections so a request abandoned on timeout
     # never blocks the next one waiting for a socket.
     connector = aiohttp.TCPConnector(limit=settings.concurrency + 4, ttl_dns_cache=300)
     async with aiohttp.ClientSession(connector=connector, raise_for_status=False) as session:
-        yield session
+        client = deleter or ClevertapClient(
+            base_url=settings.base_url, account_id=settings.account_id,
+            passcode=settings.passcode, id_type=settings.id_type, timeout=settings.timeout,
+        ).bind(session)
+        limiter = AdaptiveLimiter(settings.concurrency, rate=settings.rate,
+                                  on_change=_log_limit_change)
+        yield Pipeline(settings=settings, deleter=client, limiter=limiter, progress=progress,
+                       journal=journal, failures=failures, stop=stop, stats=stats)
 
 
 async def run_job(
@@ -321,20 +333,9 @@ async def _run_locked(
     started = time.monotonic()
     stats = RunStats()
     exit_code: int | None = None
-    pipeline: Pipeline | None = None
     try:
-        async with _session(settings) as session:
-            client = deleter or ClevertapClient(
-                base_url=settings.base_url, account_id=settings.account_id,
-                passcode=settings.passcode, id_type=settings.id_type,
-                timeout=settings.timeout,
-            ).bind(session)
-            limiter = AdaptiveLimiter(settings.concurrency, rate=settings.rate,
-                                      on_change=_log_limit_change)
-            pipeline = Pipeline(
-                settings=settings, deleter=client, limiter=limiter, progress=p, journal=store,
-                failures=failed_file, stop=stop, stats=stats,
-            )
+        async with _engine(settings, deleter=deleter, progress=p, journal=store,
+                           failures=failed_file, stop=stop, stats=stats) as pipeline:
             seq, offset, line = p.anchor
             batches = make_batches(_records(files, fmt, settings.id_type, offset, line),
                                    settings.batch_size, first_seq=seq)
@@ -463,17 +464,9 @@ async def delete_ids(
 
     exit_code: int | None = None
     try:
-        async with _session(settings) as session:
-            client = deleter or ClevertapClient(
-                base_url=settings.base_url, account_id=settings.account_id,
-                passcode=settings.passcode, id_type=settings.id_type,
-                timeout=settings.timeout,
-            ).bind(session)
-            limiter = AdaptiveLimiter(settings.concurrency, rate=settings.rate,
-                                      on_change=_log_limit_change)
-            pipeline = Pipeline(settings=settings, deleter=client, limiter=limiter,
-                                progress=state.progress, journal=NullJournal(),
-                                failures=failures, stop=stop, stats=stats)
+        async with _engine(settings, deleter=deleter, progress=state.progress,
+                           journal=NullJournal(), failures=failures, stop=stop,
+                           stats=stats) as pipeline:
             end = await pipeline.run(batches())
         state.totals.ids_total = count
         state.totals.batches_total = math.ceil(count / settings.batch_size)
@@ -494,6 +487,5 @@ __all__ = [
     "QuietObserver",
     "delete_ids",
     "plan_job",
-    "reasons_path",
     "run_job",
 ]

@@ -142,6 +142,19 @@ def detect_format(path: Path, requested: str) -> InputFormat:
     raise UsageError(f"unknown input format {requested!r}; use one of auto, lines, csv, jsonl")
 
 
+def open_error(path: Path | str, exc: OSError) -> InputError:
+    """One wording, with the fix, for every way opening the input can fail."""
+    if isinstance(exc, FileNotFoundError | NotADirectoryError):
+        return InputError(f"input file not found: {path}; check the path")
+    if isinstance(exc, IsADirectoryError):
+        return InputError(f"input {path} is a directory; pass the file of IDs")
+    if isinstance(exc, PermissionError):
+        return InputError(
+            f"cannot read input file {path}: permission denied; check its permissions"
+        )
+    return InputError(f"cannot open input file {path}: {exc.strerror}")
+
+
 def check_input_path(path: Path) -> None:
     """Refuse, with the reason and the fix, an input the reader could not use or resume.
 
@@ -154,16 +167,8 @@ def check_input_path(path: Path) -> None:
         raise InputError(_PIPE_MESSAGE)
     try:
         info = os.stat(path)
-    except FileNotFoundError:
-        raise InputError(f"input file not found: {text}; check the path") from None
-    except NotADirectoryError:
-        raise InputError(f"input file not found: {text}; check the path") from None
-    except PermissionError:
-        raise InputError(
-            f"cannot access input file {text}: permission denied; check its directory's permissions"
-        ) from None
     except OSError as exc:
-        raise InputError(f"cannot access input file {text}: {exc.strerror}") from None
+        raise open_error(text, exc) from None
     mode = info.st_mode
     if stat.S_ISDIR(mode):
         raise InputError(f"input {text} is a directory; pass the file of IDs")
@@ -175,12 +180,8 @@ def check_input_path(path: Path) -> None:
     # O_NONBLOCK guards against the path being swapped for a FIFO since the stat.
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except PermissionError:
-        raise InputError(
-            f"cannot read input file {text}: permission denied; check its permissions"
-        ) from None
     except OSError as exc:
-        raise InputError(f"cannot open input file {text}: {exc.strerror}") from None
+        raise open_error(text, exc) from None
     try:
         # A .gz that is not gzip would otherwise only fail once the job has started; its
         # two magic bytes are all it takes to tell (an empty file is an empty input).
@@ -340,16 +341,8 @@ def _open(path: Path) -> _Stream:
     """Open *path* for binary reading, through gzip when it ends in ``.gz``."""
     try:
         raw = open(path, "rb")  # noqa: SIM115 - handed to the caller, who closes it
-    except FileNotFoundError:
-        raise InputError(f"input file not found: {path}; check the path") from None
-    except IsADirectoryError:
-        raise InputError(f"input {path} is a directory; pass the file of IDs") from None
-    except PermissionError:
-        raise InputError(
-            f"cannot read input file {path}: permission denied; check its permissions"
-        ) from None
     except OSError as exc:
-        raise InputError(f"cannot open input file {path}: {exc.strerror}") from None
+        raise open_error(path, exc) from None
     if path.name.lower().endswith(".gz"):
         return _GzipOwning(raw)
     return raw
