@@ -149,6 +149,7 @@ class Pipeline:
         self._all_rejected = 0
         self._halted = False  # a fatal answer arrived: send nothing more, not even queued
         self._bisecting = asyncio.Lock()
+        self._sent_before: frozenset[int] = frozenset()
 
     # -- the run ------------------------------------------------------------------------
 
@@ -156,6 +157,7 @@ class Pipeline:
         """Send every batch not yet done; return how the run ended. Fatal conditions
         raise a :class:`BulkDeleteError` (the caller saves progress either way)."""
         self.stats.last_ack = time.monotonic()
+        self._sent_before = frozenset(self.progress.sent_above)
         end = RunEnd(input_exhausted=False, limit_reached=False, stopped=False)
         try:
             async with anyio.create_task_group() as tg:
@@ -234,12 +236,10 @@ class Pipeline:
                 self._idle.set()
 
     async def _process(self, batch: Batch) -> None:
-        if self.progress.mark_sent(batch.seq):
-            self.journal.append_sent(batch.seq)
-        else:  # sent by a run that did not live to record it
+        if batch.seq in self._sent_before:  # sent by a run that did not live to record it
             self.stats.resent_after_crash += len(batch.ids)
         unique = list(dict.fromkeys(batch.ids))  # in-batch duplicates are sent once
-        failures = await self._delete(unique)
+        failures = await self._delete(unique, batch.seq)
         if len(unique) > 1 and len(failures) == len(unique) and all(
             r.outcome is Outcome.REJECTED for _, r in failures
         ):
@@ -295,11 +295,11 @@ class Pipeline:
                     "stopping rather than failing the rest of the file. Progress is saved"
                 )
 
-    async def _delete(self, ids: list[str]) -> list[tuple[str, Result]]:
+    async def _delete(self, ids: list[str], seq: int) -> list[tuple[str, Result]]:
         """Delete ``ids``; return the ones that could not be, each with its result. A
         rejected multi-ID request is split in halves until each rejected ID stands alone,
         so one bad ID never costs the other 99."""
-        result = await self._send(ids)
+        result = await self._send(ids, seq)
         if result.outcome is Outcome.SUCCESS:
             return []
         if result.outcome is Outcome.REJECTED and len(ids) > 1:
@@ -309,21 +309,21 @@ class Pipeline:
             async with self._bisecting:
                 if self._all_rejected >= ALL_REJECTED_ABORT:
                     raise _Abandoned
-                return await self._bisect(ids)
+                return await self._bisect(ids, seq)
         return [(ident, result) for ident in ids]
 
-    async def _bisect(self, ids: list[str]) -> list[tuple[str, Result]]:
+    async def _bisect(self, ids: list[str], seq: int) -> list[tuple[str, Result]]:
         mid = len(ids) // 2
         failures: list[tuple[str, Result]] = []
         for half in (ids[:mid], ids[mid:]):
-            result = await self._send(half)
+            result = await self._send(half, seq)
             if result.outcome is Outcome.REJECTED and len(half) > 1:
-                failures += await self._bisect(half)
+                failures += await self._bisect(half, seq)
             elif result.outcome is not Outcome.SUCCESS:
                 failures += [(ident, result) for ident in half]
         return failures
 
-    async def _send(self, ids: list[str]) -> Result:
+    async def _send(self, ids: list[str], seq: int) -> Result:
         """One logical request with its retries; returns SUCCESS, REJECTED or an exhausted
         RETRYABLE. FATAL raises; 429s wait on the limiter and do not count as retries."""
         attempt = 0
@@ -336,6 +336,10 @@ class Pipeline:
                 # the server finish, it starts none.
                 self.limiter.release(ticket)
                 raise _Abandoned
+            if self.progress.mark_sent(seq):
+                # Journalled as the request leaves, not when the batch is admitted, so
+                # "re-sent after a crash" counts what really was at the server.
+                self.journal.append_sent(seq)
             self.stats.requests += 1
             try:
                 result = await self.deleter.delete(ids)

@@ -82,6 +82,8 @@ async def test_kill_9_mid_run_then_rerun_completes_within_the_resend_bound(
         assert report["ids_deleted"] == len(ids)  # counted once per position
         assert report["runs"][0]["exit_code"] is None, report  # the killed run never ended
         assert report["runs"][1]["resumed"] is True
+        # The checkpoint's own account of the re-sends agrees with the bound, too.
+        assert report["resent_after_crash"] <= 3 * CONCURRENCY * BATCH
         assert PASSCODE not in output
 
 
