@@ -247,7 +247,10 @@ class State:
 
 def _frame(obj: dict[str, Any]) -> bytes:
     """One journal record: compact JSON, a tab, its CRC-32, a newline."""
-    text = json.dumps(obj, separators=(",", ":")).encode()
+    return _seal(json.dumps(obj, separators=(",", ":")).encode())
+
+
+def _seal(text: bytes) -> bytes:
     return text + b"\t" + f"{zlib.crc32(text):08x}".encode() + b"\n"
 
 
@@ -457,22 +460,29 @@ class CheckpointStore:
         path = self.directory / f"journal.{self._gen}"
         self._journal_fd = open_private(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
 
+    # The two hot records are formatted directly (the same compact JSON json.dumps would
+    # give): they are written for every batch, thousands a second at zero latency.
+
     def append_sent(self, seq: int) -> None:
-        self._append({"k": "s", "s": seq})
+        self._write(_seal(b'{"k":"s","s":%d}' % seq))
 
     def append_done(
         self, seq: int, offset: int, line: int, deleted: int, failed: int,
         reasons: dict[str, int] | None,
     ) -> None:
-        record: dict[str, Any] = {"k": "d", "s": seq, "o": offset, "l": line, "n": deleted,
-                                  "f": failed}
         if reasons:
-            record["r"] = reasons
-        self._append(record)
+            self._append({"k": "d", "s": seq, "o": offset, "l": line, "n": deleted,
+                          "f": failed, "r": reasons})
+        else:
+            self._write(_seal(b'{"k":"d","s":%d,"o":%d,"l":%d,"n":%d,"f":%d}'
+                              % (seq, offset, line, deleted, failed)))
 
     def _append(self, record: dict[str, Any]) -> None:
+        self._write(_frame(record))
+
+    def _write(self, framed: bytes) -> None:
         assert self._journal_fd is not None, "journal not open"
-        os.write(self._journal_fd, _frame(record))
+        os.write(self._journal_fd, framed)
 
     def prepare_snapshot(self, state: State) -> tuple[bytes, int]:
         """Capture the state now (in the event loop) and switch appends to a new journal,

@@ -24,7 +24,7 @@ import asyncio
 import random
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -76,11 +76,14 @@ class StopRequest:
         self.event = asyncio.Event()
         self.exit_code: int | None = None
         self.reason = ""
+        self.listeners: list[Callable[[], None]] = []
 
     def request(self, exit_code: int, reason: str) -> None:
         if self.exit_code is None:
             self.exit_code, self.reason = exit_code, reason
         self.event.set()
+        for listener in list(self.listeners):
+            listener()
 
     @property
     def requested(self) -> bool:
@@ -150,6 +153,7 @@ class Pipeline:
         self._halted = False  # a fatal answer arrived: send nothing more, not even queued
         self._bisecting = asyncio.Lock()
         self._sent_before: frozenset[int] = frozenset()
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # -- the run ------------------------------------------------------------------------
 
@@ -159,18 +163,24 @@ class Pipeline:
         self.stats.last_ack = time.monotonic()
         self._sent_before = frozenset(self.progress.sent_above)
         end = RunEnd(input_exhausted=False, limit_reached=False, stopped=False)
+        # A stop wakes a dispatcher waiting on the lookahead window.
+        self.stop.listeners.append(self._advanced.set)
+        # asyncio's TaskGroup rather than anyio's: a task per batch costs ~3 µs to start
+        # there against ~22 µs, which shows at thousands of batches per second.
         try:
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(self._watchdog)
+            async with asyncio.TaskGroup() as tg:
+                watchdog = tg.create_task(self._watchdog())
                 await self._dispatch(batches, tg, end)
-                await self._drain(tg)
-                tg.cancel_scope.cancel()
+                await self._drain()
+                watchdog.cancel()
         except BaseExceptionGroup as group:
             raise _first_meaningful(group) from None
+        finally:
+            self.stop.listeners.remove(self._advanced.set)
         end.stopped = self.stop.requested
         return end
 
-    async def _dispatch(self, batches: Iterator[Batch], tg: anyio.abc.TaskGroup,
+    async def _dispatch(self, batches: Iterator[Batch], tg: asyncio.TaskGroup,
                         end: RunEnd) -> None:
         limit = self.settings.limit
         lookahead = self.settings.lookahead
@@ -185,19 +195,20 @@ class Pipeline:
             # Bounded state (spec §4.4): never run more than `lookahead` past the watermark.
             while batch.seq >= self.progress.watermark + lookahead:
                 self._advanced.clear()
-                await _first_of(self._advanced, self.stop.event)
+                await self._advanced.wait()
                 if self.stop.requested:
                     return
             self.stats.ids_admitted += len(batch.ids)
             self._active += 1
             self._idle.clear()
-            tg.start_soon(self._run_batch, batch)
-            await asyncio.sleep(0)  # let the new task start: keeps reading fair to sending
+            task = tg.create_task(self._run_batch(batch))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         end.input_exhausted = True
         if limit is not None and self.stats.ids_admitted >= limit:
             end.limit_reached = True
 
-    async def _drain(self, tg: anyio.abc.TaskGroup) -> None:
+    async def _drain(self) -> None:
         """Wait for admitted batches; on a stop, only as long as the grace allows."""
         await _first_of(self._idle, self.stop.event)
         if self._idle.is_set():
@@ -206,7 +217,8 @@ class Pipeline:
             await self._idle.wait()
         if not self._idle.is_set():
             log.warning("shutdown_grace_expired", abandoned_batches=self._active)
-            tg.cancel_scope.cancel()
+            for task in list(self._tasks):
+                task.cancel()  # unrecorded, so the resume sends them again
 
     async def _watchdog(self) -> None:
         """Stall rule (spec §3): abort when nothing was acknowledged for stall_timeout."""

@@ -645,3 +645,23 @@ def test_checkpoint_files_hold_no_ids(tmp_path: Path) -> None:
                 assert set(record) <= _RECORD_KEYS
                 assert all(isinstance(v, int) for k, v in record.items() if k not in "kr")
                 assert set(record.get("r", {})) <= {"HTTP 400 rejected"}
+
+
+def test_hot_records_are_byte_identical_to_the_generic_frame(tmp_path: Path) -> None:
+    """The directly formatted "sent"/"done" records are exactly what _frame(json) writes,
+    so replay cannot tell the fast path from the generic one."""
+    store = CheckpointStore(tmp_path / "ckpt")
+    store.lock()
+    state = State(binding=make_binding(), totals=Totals(300, 0, 3))
+    store.create(state)
+    store.append_sent(7)
+    store.append_done(7, 12_345, 678, 99, 1, None)
+    store.append_done(8, 22_345, 778, 98, 2, {"HTTP 400 rejected": 2})
+    store.close()
+    journal = (tmp_path / "ckpt" / "journal.1").read_bytes()
+    assert journal == (
+        _frame({"k": "s", "s": 7})
+        + _frame({"k": "d", "s": 7, "o": 12_345, "l": 678, "n": 99, "f": 1})
+        + _frame({"k": "d", "s": 8, "o": 22_345, "l": 778, "n": 98, "f": 2,
+                  "r": {"HTTP 400 rejected": 2}})
+    )

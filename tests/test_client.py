@@ -21,6 +21,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bulkdelete.client import (
     MAX_RETRY_AFTER,
@@ -557,3 +559,13 @@ def test_client_repr_hides_the_passcode() -> None:
     )
     assert_no_secret(client)
     assert "https://api.clevertap.com/1/delete/profiles.json" in repr(client)
+
+
+@given(st.lists(st.text(min_size=1, max_size=20), min_size=1, max_size=100),
+       st.sampled_from(["guid", "identity"]))
+def test_body_is_the_json_document_whatever_the_ids(ids: list[str], id_type: IdType) -> None:
+    """The request body parses to exactly {id_type: ids} for any IDs — quotes, backslashes,
+    control characters and non-ASCII included (the join fast path never changes meaning)."""
+    client = ClevertapClient(base_url="http://127.0.0.1:1", account_id="A",
+                             passcode=Secret("p"), id_type=id_type, timeout=1)
+    assert json.loads(client.body(ids)) == {id_type: ids}
