@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any, TextIO
@@ -18,16 +19,11 @@ from bulkdelete.checkpoint import open_private
 
 
 class _Sink:
-    """A structlog logger writing each rendered event to stderr and/or a file."""
-
-    def __init__(self, to_stderr: bool, file: TextIO | None, file_json: bool) -> None:
-        self._to_stderr = to_stderr
-        self._file = file
-        self._file_json = file_json
+    """A structlog logger printing each rendered event to whatever ``sys.stderr`` is at
+    that moment (rich's live display swaps it while the bar is up)."""
 
     def msg(self, message: str) -> None:
-        if self._to_stderr:
-            print(message, file=sys.stderr, flush=True)
+        print(message, file=sys.stderr, flush=True)
 
     log = debug = info = warn = warning = error = critical = exception = fatal = msg
 
@@ -60,8 +56,6 @@ def configure(
 ) -> None:
     file: TextIO | None = None
     if log_file is not None:
-        import os
-
         log_file.parent.mkdir(parents=True, exist_ok=True)
         fd = open_private(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
         file = open(fd, "a", encoding="utf-8")  # noqa: SIM115 -- lives for the process
@@ -83,7 +77,7 @@ def configure(
     structlog.configure(
         processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
-        logger_factory=_Factory(_Sink(True, file, True)),
+        logger_factory=_Factory(_Sink()),
         cache_logger_on_first_use=False,
     )
 
