@@ -1,4 +1,4 @@
-"""The seven scenarios. Each returns table rows; every ratio is measured in the same run.
+"""The eight scenarios. Each returns table rows; every ratio is measured in the same run.
 
 Timing conventions (stated in the table too):
 
@@ -47,6 +47,7 @@ CRASH_RECORD = "crash_record.txt"
 class Sizes:
     ceiling_ids: int = 300_000  # 15 × 100 / 0.050 s = 30,000 IDs/s → 10 s
     ceiling3_ids: int = 15_000  # 3 × 100 / 0.200 s = 1,500 IDs/s → 10 s
+    adaptive_ids: int = 200_000  # 4 × 100 / 0.010 s = 40,000 IDs/s → 5 s
     overhead_ids: int = 1_000_000
     memory_ids: tuple[int, ...] = (100_000, 1_000_000, 10_000_000)
     resume_ids: int = 10_000_000
@@ -61,6 +62,7 @@ class Sizes:
 QUICK = Sizes(
     ceiling_ids=3_000,
     ceiling3_ids=300,
+    adaptive_ids=5_000,
     overhead_ids=20_000,
     memory_ids=(1_000, 20_000),
     resume_ids=20_000,
@@ -153,6 +155,37 @@ def ceiling(ctx: Context) -> list[Row]:
                 f"{_pct(tw / bw)} ({median(tool_wall):.2f}s vs {median(bare_wall):.2f}s)"),
             Row(name, "429s per run: tool / bare loop",
                 f"{median(tool_429):g} / {median(bare_429):g}"),
+        ]
+    return rows
+
+
+# --- 1b. adaptive ---------------------------------------------------------------------------
+
+
+def adaptive(ctx: Context) -> list[Row]:
+    """Spec §4.5: an account whose true limit (4) is below --concurrency (15). The tool must
+    find it: under 10 % of requests throttled, throughput above 70 % of 4 in flight."""
+    rows: list[Row] = []
+    for latency in (0.010, 0.050):
+        name = f"adaptive (limit 4, c=15, {latency * 1000:.0f} ms)"
+        server = ctx.servers.get(latency, 4)
+        count = ctx.sizes.adaptive_ids if latency < 0.05 else ctx.sizes.adaptive_ids // 5
+        ids = ctx.ids(count)
+        theory = 4 * BATCH / latency
+        sends, shares = [], []
+        for r in range(ctx.repeat):
+            t = run_tool(ids, server.url, 15, ctx.workdir, f"adaptive{latency}_{r}")
+            sends.append(t.send_s)
+            shares.append(t.report["throttled"] / max(1, t.report["requests"]))
+            ctx.say(f"{name} run {r + 1}: {t.send_s:.2f}s send, "
+                    f"{t.report['throttled']} of {t.report['requests']} requests throttled")
+        rate = _rate(count, median(sends))
+        rows += [
+            Row(name, f"tool, send phase ({count:,} IDs) ÷ what 4 in flight permit",
+                f"{_ids_s(rate)} = {_pct(rate / theory)} of {theory:,.0f}", "≥ 70%",
+                rate / theory >= 0.70),
+            Row(name, "share of requests throttled (429)", _pct(median(shares)), "< 10%",
+                median(shares) < 0.10),
         ]
     return rows
 
@@ -425,6 +458,7 @@ def servers_for(names: Sequence[str], ctx: Context) -> list[tuple[float, int, Pa
     w = ctx.workdir
     needs: dict[str, list[tuple[float, int, Path | None]]] = {
         "ceiling": [(0.050, 15, None), (0.200, 3, None)],
+        "adaptive": [(0.010, 4, None), (0.050, 4, None)],
         "overhead": [(0.0, 0, None)],
         "memory": [(0.0, 0, None)],
         "resume": [(0.0, 0, w / RESUME_RECORD)],
@@ -438,6 +472,7 @@ def servers_for(names: Sequence[str], ctx: Context) -> list[tuple[float, int, Pa
 
 SCENARIOS: dict[str, Callable[[Context], list[Row]]] = {
     "ceiling": ceiling,
+    "adaptive": adaptive,
     "overhead": overhead,
     "memory": memory,
     "resume": resume,
