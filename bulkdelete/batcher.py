@@ -4,6 +4,11 @@ A batch is ``batch_size`` consecutive valid IDs (invalid lines do not count), nu
 0 in input order. Numbering is a pure function of the input and the batch-shaping settings,
 so a resume that seeks to a batch's byte offset regenerates exactly the same batches with
 the same numbers — which is what lets the checkpoint name batches by number alone.
+
+Both functions take the reader's stream either record by record (:func:`read_records`) or run
+by run (:func:`read_runs`), even mixed; the batches and the summary are the same either way,
+because a :class:`Run` is just its records written compactly. On runs the work is per batch,
+not per ID: a batch is a list slice, and its offset and line are looked up at the slice start.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from bulkdelete.reader import InvalidLine, Record
+from bulkdelete.reader import InvalidLine, Record, Run
 
 INVALID_SAMPLES = 10  # first few invalid lines kept (line number + reason) for people
 
@@ -25,14 +30,37 @@ class Batch:
 
 
 def make_batches(
-    items: Iterable[Record | InvalidLine], size: int, *, first_seq: int = 0
+    items: Iterable[Record | InvalidLine | Run], size: int, *, first_seq: int = 0
 ) -> Iterator[Batch]:
     """Group valid records into batches of ``size``; invalid lines are skipped here (the
     pre-count already counted them once, so a resume does not count them twice)."""
     seq = first_seq
-    ids: list[str] = []
-    offset = line = 0
+    ids: list[str] = []  # the batch being filled; never shared with a yielded batch
+    offset = line = 0  # where ids[0]'s record starts
     for item in items:
+        if type(item) is Run:
+            values = item.values
+            count = len(values)
+            start = 0  # values[:start] are placed
+            if ids:
+                # Top up the batch left open by earlier items.
+                start = size - len(ids)
+                ids += values[:start]
+                if len(ids) < size:
+                    continue  # this run did not fill it
+                yield Batch(seq, offset, line, ids)
+                seq += 1
+                ids = []
+            offsets, first = item.offsets, item.line
+            while start + size <= count:
+                # values[start] is Record(values[start], first + start, offsets[start]).
+                yield Batch(seq, offsets[start], first + start, values[start : start + size])
+                seq += 1
+                start += size
+            if start < count:
+                ids = values[start:]
+                offset, line = offsets[start], first + start
+            continue
         if type(item) is not Record:
             continue
         if not ids:
@@ -54,12 +82,14 @@ class InputSummary:
     invalid_samples: list[tuple[int, str]] = field(default_factory=list)
 
 
-def summarize(items: Iterable[Record | InvalidLine], size: int) -> InputSummary:
+def summarize(items: Iterable[Record | InvalidLine | Run], size: int) -> InputSummary:
     """One streaming pass: valid IDs, invalid lines (first few kept), batches."""
     summary = InputSummary()
     ids = 0
     for item in items:
-        if type(item) is Record:
+        if type(item) is Run:
+            ids += len(item.values)
+        elif type(item) is Record:
             ids += 1
         else:
             summary.lines_invalid += 1

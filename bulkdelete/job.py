@@ -37,7 +37,7 @@ from bulkdelete.failed import FailedFile, FailureSink, MemoryFailures
 from bulkdelete.fingerprint import fingerprint
 from bulkdelete.limiter import AdaptiveLimiter
 from bulkdelete.pipeline import Journal, NullJournal, Pipeline, RunEnd, RunStats, StopRequest
-from bulkdelete.reader import check_input_path, detect_format, read_records
+from bulkdelete.reader import check_input_path, detect_format, read_runs
 from bulkdelete.report import build_report, write_report
 from bulkdelete.settings import JobFiles, Settings
 
@@ -145,7 +145,7 @@ def new_run_id() -> str:
 
 def _records(files: JobFiles, fmt: str, id_type: str, offset: int = 0, line: int = 1) -> \
         Iterator[Any]:
-    return read_records(files.input, fmt,  # type: ignore[arg-type]
+    return read_runs(files.input, fmt,  # type: ignore[arg-type]
                         column=files.column, id_type=id_type, start_offset=offset,
                         start_line=line)
 

@@ -21,6 +21,12 @@ Why it works the way it does:
   a record's start onwards, never on where a read block happened to end.
 * **Personal data.** Reasons and error messages hold line numbers, column and field names and
   short reasons, never an ID or a line's content.
+* **Blocks, not records.** :func:`read_runs` yields the same content as :func:`read_records`
+  but as :class:`Run` s, lists of IDs on consecutive lines, so the per-ID Python work
+  disappears for plain-lines files (LF or CRLF, plain or ``.gz``): each block is decoded,
+  split, checked and offset-counted at once, by C loops, fastest for printable ASCII. Only bad
+  lines, and blocks with a line that is not UTF-8, go through :func:`read_records`'s per-line
+  code.
 """
 
 from __future__ import annotations
@@ -32,8 +38,10 @@ import os
 import re
 import stat
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import accumulate, compress, count, repeat
+from operator import add, not_
 from pathlib import Path
 from typing import BinaryIO, Final, Literal, Protocol
 
@@ -54,9 +62,11 @@ __all__ = [
     "InputFormat",
     "InvalidLine",
     "Record",
+    "Run",
     "check_input_path",
     "detect_format",
     "read_records",
+    "read_runs",
 ]
 
 InputFormat = Literal["lines", "csv", "jsonl"]
@@ -108,6 +118,26 @@ class Record:
     """1-based physical line number where the record starts."""
     offset: int
     """Byte offset where the record starts (in the decompressed stream for ``.gz``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """Consecutive valid IDs on consecutive physical lines, as :func:`read_runs` yields them.
+
+    ``values[j]`` is the ID :func:`read_records` would yield as
+    ``Record(values[j], line + j, offsets[j])``. A run is never empty, and holds at most a
+    read block's worth of IDs (or :data:`_RUN_MAX_IDS`), so memory stays bounded. The lists
+    belong to the run: consumers may slice them, but must not change them.
+    """
+
+    values: list[str]
+    """The IDs, trimmed, in file order."""
+    offsets: Sequence[int]
+    """``offsets[j]``: byte offset where ``values[j]``'s record starts (decompressed for gz).
+
+    A list, or a ``range`` when the lines are all as long (index it, don't compare it)."""
+    line: int
+    """1-based physical line of ``values[0]``; ``values[j]`` is on line ``line + j``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +264,50 @@ def read_records(
             )
     finally:
         # Also runs when the consumer stops early and the generator is closed.
+        stream.close()
+
+
+def read_runs(
+    path: Path,
+    fmt: InputFormat,
+    *,
+    column: str | None,
+    id_type: str,
+    start_offset: int = 0,
+    start_line: int = 1,
+) -> Iterator[Run | InvalidLine]:
+    """Yield what :func:`read_records` yields for the same arguments, grouped into runs.
+
+    Expanding each :class:`Run` into its records gives exactly :func:`read_records`'s stream:
+    same IDs, line numbers, offsets, invalid lines and reasons, in the same order, and the
+    same errors. Resuming works the same way: pass any record's offset and line (e.g.
+    ``run.offsets[j]`` and ``run.line + j``). Consecutive records may be split across runs
+    anywhere (at read-block edges, blank lines, ...): consumers must not rely on where.
+
+    Plain-lines input (gzip-compressed or not) is read a block at a time, with per-line Python
+    work only for bad lines; CSV and JSON Lines are read record by record and grouped, which
+    is no faster than :func:`read_records` but lets callers use one API.
+    """
+    stream = _open(path)
+    try:
+        if fmt == "lines":
+            chunks = _start(stream, path, start_offset)
+            yield from _line_runs(chunks, _first_offset(start_offset, chunks), start_line)
+        elif fmt == "csv":
+            yield from _group(_csv(stream, path, column, id_type, start_offset, start_line))
+        else:
+            chunks = _start(stream, path, start_offset)
+            field = column if column is not None else id_type
+            yield from _group(
+                _jsonl(
+                    chunks,
+                    _first_offset(start_offset, chunks),
+                    start_line,
+                    field,
+                    check_first=start_offset == 0,
+                )
+            )
+    finally:
         stream.close()
 
 
@@ -400,7 +474,7 @@ _SET_LINE: Final = Record.__dict__["line"].__set__
 _SET_OFFSET: Final = Record.__dict__["offset"].__set__
 
 
-def _lines(chunks: _Chunks, offset: int, line: int) -> Iterator[Record | InvalidLine]:
+def _lines(chunks: Iterable[bytes | int], offset: int, line: int) -> Iterator[Record | InvalidLine]:
     """One ID per line. The hot loop of the whole tool: keep it lean."""
     too_long = MAX_ID_LENGTH
     new, set_value, set_line, set_offset = object.__new__, _SET_VALUE, _SET_LINE, _SET_OFFSET
@@ -453,6 +527,207 @@ def _lines(chunks: _Chunks, offset: int, line: int) -> Iterator[Record | Invalid
                             yield Record(value, line, offset)
                 offset += len(raw) + 1
                 line += 1
+
+
+# --------------------------------------------------------------------------- runs
+
+#: Most IDs :func:`_group` puts in one run: bounds memory for CSV and JSON Lines, whose runs
+#: are not cut by read blocks. (Line runs are bounded by the read block instead.)
+_RUN_MAX_IDS: Final = 8192
+
+# Printable ASCII other than space. bytes.translate deleting these from a block leaves, in
+# order, its newlines and every byte that strip() might remove or that is not printable.
+_PLAIN: Final = bytes(range(0x21, 0x7F))
+# Every byte but the C0 controls and DEL, and the newline: deleting these leaves the block's
+# control characters (UTF-8 encodes other characters with bytes 0x80 and up).
+_NOT_CONTROL: Final = bytes(range(0x20, 0x7F)) + bytes(range(0x80, 0x100)) + b"\n"
+
+#: A block with more than one bad line in this many is read line by line as a whole.
+_DENSE: Final = 8
+
+
+def _line_runs(chunks: _Chunks, offset: int, line: int) -> Iterator[Run | InvalidLine]:
+    """What :func:`_lines` yields for the same blocks, as runs, a block at a time.
+
+    :class:`_Chunks` hands both functions the same blocks of whole lines (it has already
+    skipped a BOM at the file start, and replaced each over-long line by its length), and
+    :func:`_lines` carries nothing from one block to the next but the offset and the line
+    number. So each block can be read on its own, by any code that decides every line as
+    :func:`_lines` does; and read_records and read_runs resume alike, from any record.
+    """
+    for chunk in chunks:
+        if isinstance(chunk, int):
+            yield InvalidLine(line, REASON_TOO_LONG)  # as _lines does
+            offset += chunk  # one over-long line, skipped
+            line += 1
+            continue
+        line += yield from _block_runs(chunk, offset, line)
+        offset += len(chunk)
+
+
+def _block_runs(chunk: bytes, offset: int, line: int) -> Generator[Run | InvalidLine, None, int]:
+    """:func:`_lines` on one block of whole lines, with no per-line Python for good lines;
+    returns the number of lines in the block.
+
+    Why it is exact. :func:`_lines` splits the block into lines on ``\\n`` (dropping the empty
+    string after a final newline); a line's offset grows by its length in bytes and its
+    newline. Each line it decodes (invalid if it is not UTF-8) and strips; skips the line if
+    that leaves nothing; else yields an invalid line if the value is longer than
+    :data:`MAX_ID_LENGTH` or holds a control character (C0 or DEL; for ASCII that is
+    ``not value.isprintable()``); else ``Record(value, number, offset)``.
+
+    Here the block is decoded at once. That succeeds exactly when every line is UTF-8 (a
+    newline byte is never part of a multi-byte character, so splitting the text on ``"\\n"``
+    gives each line's own decoding); when it fails, :func:`_lines` reads the block. Then the
+    same values, offsets and checks are computed for the whole block by C loops, and a line is
+    *good* when its value is non-empty, not too long and has no control character: exactly
+    the lines that become records. Each stretch of good lines is one run; every other line is
+    handed, alone, to :func:`_lines`, which decides it as it always does.
+    """
+    ascii_block = chunk.isascii()
+    try:
+        text = chunk.decode("ascii" if ascii_block else "utf-8")
+    except UnicodeDecodeError:
+        # Some line is not UTF-8: the per-line reader itself, its records grouped.
+        yield from _group(_lines((chunk,), offset, line))
+        # As _lines counts: one line per newline, plus a last one without a newline.
+        return chunk.count(b"\n") + (not chunk.endswith(b"\n"))
+    # The block's bytes that are not printable non-space ASCII: newlines, CRs, other
+    # whitespace, control characters, non-ASCII.
+    odd = chunk.translate(None, _PLAIN)
+    plain = True  # each value is known free of control characters: every byte of it is
+    values: list[str] | None = None
+    if not odd.strip(b"\n"):
+        # Only newlines (so ASCII): nothing for strip() to remove (it only removes whitespace;
+        # in ASCII \t\n\v\f\r, \x1c-\x1f and space), so each value is its line, exactly.
+        values = text.split("\n")
+        width = 1  # bytes of line ending after each value
+    elif odd.startswith(b"\r\n") and odd == b"\r\n" * (len(odd) // 2):
+        # Maybe ASCII with CRLF throughout. It is if the CR-LF pairs the split finds are all
+        # the CRs and LFs there are: then every CR is followed by a newline and every newline
+        # preceded by a CR (so a last line without a newline has none), strip() removes just
+        # that CR, and each value is its line less the CR.
+        values = text.split("\r\n")
+        width = 2
+        if len(values) - 1 != len(odd) // 2:
+            values = None  # a CR and a LF apart: not CRLF, after all
+    if values is None:
+        # Anything else: strip every line, as _lines does.
+        plain = False
+        values = text.split("\n")
+        width = 1  # offsets come from the lines before stripping
+    if chunk.endswith(b"\n"):
+        values.pop()  # the empty string after the last newline is no line
+    # (split returns at least one string, and pop() only runs when it returned two or more,
+    # so `values` is never empty.)
+    limit = MAX_ID_LENGTH
+    size = len(values)
+    # Character counts are byte counts only in ASCII.
+    offsets: Sequence[int] | None = (
+        _fixed_offsets(chunk, values, width, offset) if ascii_block else None
+    )
+    if (
+        plain
+        and offsets is not None
+        # Every line is as long as the first, but maybe a last one without a newline.
+        and 0 < len(values[0]) <= limit
+        and len(values[-1]) <= limit
+    ):
+        yield Run(values, offsets, line)
+        return size
+    lengths = list(map(len, values))
+    if offsets is None:
+        # offsets[j]: offset plus the lengths and line endings of the lines before j.
+        sizes = lengths if ascii_block else list(map(len, chunk.split(b"\n")))
+        offsets = list(accumulate(map(add, sizes, repeat(width)), initial=offset))
+        del offsets[size:]  # from the offset after the last line: the next block's
+    if not plain:
+        values = list(map(str.strip, values))
+        lengths = list(map(len, values))
+    # Indexes of the bad lines, found with C loops (a Python step per bad line at most).
+    bad: list[int] = []
+    if min(lengths) == 0:
+        index = lengths.index(0)
+        while True:
+            bad.append(index)
+            if len(bad) * _DENSE > size:
+                break  # bad lines everywhere: no use finding them all
+            try:
+                index = lengths.index(0, index + 1)
+            except ValueError:
+                break
+    if max(lengths) > limit:
+        bad.extend(compress(count(), map(limit.__lt__, lengths)))
+    if plain:
+        pass
+    elif ascii_block:
+        if not "".join(values).isprintable():
+            bad.extend(compress(count(), map(not_, map(str.isprintable, values))))
+    elif chunk.translate(None, _NOT_CONTROL) and _CONTROL.search("".join(values)):
+        # (The regex is slow; most blocks have no control byte but newlines to look for.)
+        bad.extend(compress(count(), map(_CONTROL.search, values)))
+    if not bad:
+        yield Run(values, offsets, line)
+        return size
+    if len(bad) * _DENSE > size:
+        # Bad lines everywhere: handing them over one at a time would cost more than this.
+        yield from _group(_lines((chunk,), offset, line))
+        return size
+    start = 0  # first line of the current stretch of good lines
+    for index in sorted(set(bad)):
+        if start < index:
+            yield Run(values[start:index], offsets[start:index], line + start)
+        here = offsets[index] - offset
+        end = offsets[index + 1] - offset if index + 1 < size else len(chunk)
+        for item in _lines((chunk[here:end],), offset + here, line + index):
+            assert type(item) is InvalidLine  # a bad line is never a record
+            yield item
+        start = index + 1
+    if start < size:
+        yield Run(values[start:], offsets[start:], line + start)
+    return size
+
+
+def _fixed_offsets(chunk: bytes, lines: list[str], width: int, offset: int) -> range | None:
+    """The offsets of *lines* (*chunk*'s, less their line endings of *width* bytes, from
+    *offset*) if they all have the first one's length, but maybe a last one without a newline.
+
+    True when every newline of the block sits where lines all as long as the first would put
+    it; a strided copy of one byte per line checks that, and the offsets are then a range,
+    built in O(1). The common case: fixed-width IDs, GUIDs.
+    """
+    stride = len(lines[0]) + width
+    newlines = len(lines) - (not chunk.endswith(b"\n"))  # all of the block's newlines
+    if chunk[stride - 1 :: stride].count(b"\n", 0, newlines) == newlines:
+        return range(offset, offset + len(lines) * stride, stride)
+    return None
+
+
+def _group(items: Iterable[Record | InvalidLine]) -> Iterator[Run | InvalidLine]:
+    """Records grouped into runs of consecutive lines; invalid lines passed through in order.
+
+    A run ends at an invalid line, at a gap in line numbers (a blank line, a CSV record
+    spanning lines) and after :data:`_RUN_MAX_IDS` IDs.
+    """
+    values: list[str] = []
+    offsets: list[int] = []
+    first = 0  # line of values[0]
+    for item in items:
+        if isinstance(item, Record):
+            if values and item.line == first + len(values) and len(values) < _RUN_MAX_IDS:
+                values.append(item.value)
+                offsets.append(item.offset)
+                continue
+            if values:
+                yield Run(values, offsets, first)
+            values, offsets, first = [item.value], [item.offset], item.line
+        else:
+            if values:
+                yield Run(values, offsets, first)
+                values, offsets = [], []
+            yield item
+    if values:
+        yield Run(values, offsets, first)
 
 
 def _check_value(value: str) -> str | None:

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from bulkdelete.batcher import INVALID_SAMPLES, Batch, make_batches, summarize
-from bulkdelete.reader import InvalidLine, Record
+from bulkdelete.reader import InvalidLine, Record, Run
 
 
 def records(count: int, *, invalid_every: int = 0) -> list[Record | InvalidLine]:
@@ -134,3 +134,80 @@ def test_summarize_with_few_invalid_lines_keeps_them_all() -> None:
     summary = summarize(items, 100)
     assert summary.invalid_samples == [(1, "empty value"), (3, "control character")]
     assert (summary.ids_total, summary.lines_invalid, summary.batches_total) == (1, 2, 1)
+
+
+# --------------------------------------------------------------------------- runs
+
+
+Item = Record | InvalidLine | Run
+
+
+def as_runs(items: list[Record | InvalidLine], cuts: set[int]) -> list[Item]:
+    """*items* with their records grouped into runs of consecutive lines, a run also ending
+    before every index in *cuts* (as read_runs may cut anywhere); invalid lines kept."""
+    out: list[Item] = []
+    values: list[str] = []
+    offsets: list[int] = []
+    first = 0
+    for index, item in enumerate(items):
+        if isinstance(item, Record) and values and index not in cuts and (
+            item.line == first + len(values)
+        ):
+            values.append(item.value)
+            offsets.append(item.offset)
+            continue
+        if values:
+            out.append(Run(values, offsets, first))
+            values, offsets = [], []
+        if isinstance(item, Record):
+            values, offsets, first = [item.value], [item.offset], item.line
+        else:
+            out.append(item)
+    if values:
+        out.append(Run(values, offsets, first))
+    return out
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 10, 100])
+@pytest.mark.parametrize("cut_every", [1, 3, 5, 11, 1000])
+def test_runs_make_the_same_batches_and_summary_as_records(size: int, cut_every: int) -> None:
+    """Runs cut anywhere (run shorter than, equal to, longer than a batch; a batch topped up
+    across several runs and invalid lines) give the very batches and summary records give."""
+    items = records(137, invalid_every=4)
+    runs = as_runs(items, set(range(0, len(items), cut_every)))
+    assert any(isinstance(item, Run) for item in runs)
+    assert list(make_batches(runs, size, first_seq=3)) == list(
+        make_batches(items, size, first_seq=3)
+    )
+    assert summarize(runs, size) == summarize(items, size)
+
+
+def test_runs_records_and_invalid_lines_may_be_mixed() -> None:
+    """A stream mixing runs and loose records batches as the records alone would."""
+    items: list[Item] = [
+        Run(["a", "b"], [0, 2], 1),
+        Record("c", 3, 4),
+        InvalidLine(4, "empty value"),
+        Run(["d"], range(8, 10, 2), 5),
+        Record("e", 6, 10),
+        Run(["f", "g", "h", "i"], range(12, 20, 2), 7),
+    ]
+    assert list(make_batches(items, 3)) == [
+        Batch(0, 0, 1, ["a", "b", "c"]),
+        Batch(1, 8, 5, ["d", "e", "f"]),
+        Batch(2, 14, 8, ["g", "h", "i"]),
+    ]
+    summary = summarize(items, 3)
+    assert (summary.ids_total, summary.lines_invalid, summary.batches_total) == (9, 1, 3)
+    assert summary.invalid_samples == [(4, "empty value")]
+
+
+def test_batches_from_a_run_do_not_share_its_list() -> None:
+    """A batch's ids are its own list: changing the run (or another batch) cannot touch it."""
+    values = [f"id-{n}" for n in range(10)]
+    run = Run(values, list(range(10)), 1)
+    batches = list(make_batches([run], 4))
+    assert [b.ids for b in batches] == [values[0:4], values[4:8], values[8:]]
+    assert all(b.ids is not values for b in batches)
+    batches[0].ids.append("x")
+    assert values == [f"id-{n}" for n in range(10)]
