@@ -39,4 +39,5 @@ def draw(points: dict[float, Series], path: Path) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
-    return f"written to {path}"
+    # The name only: results are committed, and a machine path must never be.
+    return f"written to {path.name} (beside this table)"
