@@ -250,21 +250,27 @@ def read_records(
         if fmt == "lines":
             chunks = _start(stream, path, start_offset)
             yield from _lines(chunks, _first_offset(start_offset, chunks), start_line)
-        elif fmt == "csv":
-            yield from _csv(stream, path, column, id_type, start_offset, start_line)
         else:
-            chunks = _start(stream, path, start_offset)
-            field = column if column is not None else id_type
-            yield from _jsonl(
-                chunks,
-                _first_offset(start_offset, chunks),
-                start_line,
-                field,
-                check_first=start_offset == 0,
-            )
+            yield from _structured(stream, path, fmt, column, id_type, start_offset, start_line)
     finally:
         # Also runs when the consumer stops early and the generator is closed.
         stream.close()
+
+
+def _structured(
+    stream: _Stream, path: Path, fmt: InputFormat, column: str | None, id_type: str,
+    start_offset: int, start_line: int,
+) -> Iterator[Record | InvalidLine]:
+    """CSV or JSON Lines, record by record (both readers share this)."""
+    if fmt == "csv":
+        yield from _csv(stream, path, column, id_type, start_offset, start_line)
+        return
+    chunks = _start(stream, path, start_offset)
+    field = column if column is not None else id_type
+    yield from _jsonl(
+        chunks, _first_offset(start_offset, chunks), start_line, field,
+        check_first=start_offset == 0,
+    )
 
 
 def read_runs(
@@ -293,19 +299,9 @@ def read_runs(
         if fmt == "lines":
             chunks = _start(stream, path, start_offset)
             yield from _line_runs(chunks, _first_offset(start_offset, chunks), start_line)
-        elif fmt == "csv":
-            yield from _group(_csv(stream, path, column, id_type, start_offset, start_line))
         else:
-            chunks = _start(stream, path, start_offset)
-            field = column if column is not None else id_type
             yield from _group(
-                _jsonl(
-                    chunks,
-                    _first_offset(start_offset, chunks),
-                    start_line,
-                    field,
-                    check_first=start_offset == 0,
-                )
+                _structured(stream, path, fmt, column, id_type, start_offset, start_line)
             )
     finally:
         stream.close()
