@@ -9,7 +9,7 @@ import json
 import signal
 from pathlib import Path
 
-from bulkdelete.fake_server import FakeServer
+from bulkdelete.fake_server import FakeServer, FakeServerConfig
 from tests.conftest import (
     CLI,
     PASSCODE,
@@ -149,6 +149,41 @@ async def test_second_run_on_a_locked_checkpoint_is_refused(
         assert "locked by another run" in output
         first.send_signal(signal.SIGINT)
         await asyncio.wait_for(first.communicate(), timeout=30)
+        code, output = await _run(argv, server.base_url)
+        assert code == 0, output
+        assert_nothing_lost(ids, server, tmp_path / "ids.txt.bulkdelete" / "failed.txt")
+
+
+async def test_second_ctrl_c_exits_at_once_and_the_checkpoint_still_resumes(
+    tmp_path: Path, fake_server: ServerFactory
+) -> None:
+    """A first SIGINT waits for requests in flight (here, slow ones); a second SIGINT
+    exits 130 at once, and the same command then resumes and completes."""
+    ids = make_ids(3_000)
+    source = write_ids(tmp_path / "ids.txt", ids)
+    async with fake_server(concurrency_limit=CONCURRENCY, latency=0.02) as server:
+        argv = _delete_argv(source, "--timeout", "30")
+        proc = await _start(argv, server.base_url)
+        await _wait_for_acks(server, 600)
+        # Every request from now on takes 20 s: the graceful stop would wait that long.
+        server.reconfigure(FakeServerConfig(account_id=server.config.account_id,
+                                            passcode=server.config.passcode,
+                                            concurrency_limit=CONCURRENCY, latency=20.0))
+        await asyncio.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        await asyncio.sleep(0.3)
+        assert proc.returncode is None  # still finishing what is in flight
+        loop = asyncio.get_running_loop()
+        second = loop.time()
+        proc.send_signal(signal.SIGINT)
+        out, err = await asyncio.wait_for(proc.communicate(), timeout=10)
+        assert proc.returncode == 130, out.decode() + err.decode()
+        assert loop.time() - second < 3
+        assert "second interrupt" in err.decode()
+
+        server.reconfigure(FakeServerConfig(account_id=server.config.account_id,
+                                            passcode=server.config.passcode,
+                                            concurrency_limit=CONCURRENCY))
         code, output = await _run(argv, server.base_url)
         assert code == 0, output
         assert_nothing_lost(ids, server, tmp_path / "ids.txt.bulkdelete" / "failed.txt")
