@@ -50,6 +50,15 @@ async def _wait_for_acks(server: FakeServer, at_least: int) -> None:
             await asyncio.sleep(0.005)
 
 
+async def _rerun_to_completion(argv: list[str], server: FakeServer, ids: list[str],
+                               tmp_path: Path) -> str:
+    """The same command again: it must finish the job (exit 0) with nothing lost."""
+    code, output = await _run(argv, server.base_url)
+    assert code == 0, output
+    assert_nothing_lost(ids, server, tmp_path / "ids.txt.bulkdelete" / "failed.txt")
+    return output
+
+
 def _resent(server: FakeServer) -> int:
     """IDs the server acknowledged more than once: the cost of the interruption."""
     return sum(count - 1 for count in server.stats.acknowledged.values() if count > 1)
@@ -72,9 +81,7 @@ async def test_kill_9_mid_run_then_rerun_completes_within_the_resend_bound(
         acked_before = len(server.stats.acknowledged)
         assert acked_before < len(ids), "killed too late to prove anything"
 
-        code, output = await _run(argv, server.base_url)
-        assert code == 0, output
-        assert_nothing_lost(ids, server, tmp_path / "ids.txt.bulkdelete" / "failed.txt")
+        output = await _rerun_to_completion(argv, server, ids, tmp_path)
         resent = _resent(server)
         assert resent <= 3 * CONCURRENCY * BATCH, resent
         report = json.loads((tmp_path / "ids.txt.bulkdelete" / "report.json").read_text())
@@ -109,9 +116,7 @@ async def test_sigint_stops_gracefully_with_130_and_prints_the_resume_command(
         assert report["exit_code"] == 130
         assert report["complete"] is False
 
-        code, output = await _run(argv, server.base_url)
-        assert code == 0, output
-        assert_nothing_lost(ids, server, tmp_path / "ids.txt.bulkdelete" / "failed.txt")
+        await _rerun_to_completion(argv, server, ids, tmp_path)
         assert _resent(server) <= CONCURRENCY * BATCH
 
 
@@ -129,9 +134,7 @@ async def test_sigterm_and_sighup_exit_143_and_129(
             proc.send_signal(sig)
             await asyncio.wait_for(proc.communicate(), timeout=30)
             assert proc.returncode == expected
-        code, output = await _run(argv, server.base_url)
-        assert code == 0, output
-        assert_nothing_lost(ids, server, tmp_path / "ids.txt.bulkdelete" / "failed.txt")
+        await _rerun_to_completion(argv, server, ids, tmp_path)
 
 
 async def test_second_run_on_a_locked_checkpoint_is_refused(
@@ -149,9 +152,7 @@ async def test_second_run_on_a_locked_checkpoint_is_refused(
         assert "locked by another run" in output
         first.send_signal(signal.SIGINT)
         await asyncio.wait_for(first.communicate(), timeout=30)
-        code, output = await _run(argv, server.base_url)
-        assert code == 0, output
-        assert_nothing_lost(ids, server, tmp_path / "ids.txt.bulkdelete" / "failed.txt")
+        await _rerun_to_completion(argv, server, ids, tmp_path)
 
 
 async def test_second_ctrl_c_exits_at_once_and_the_checkpoint_still_resumes(
@@ -184,6 +185,4 @@ async def test_second_ctrl_c_exits_at_once_and_the_checkpoint_still_resumes(
         server.reconfigure(FakeServerConfig(account_id=server.config.account_id,
                                             passcode=server.config.passcode,
                                             concurrency_limit=CONCURRENCY))
-        code, output = await _run(argv, server.base_url)
-        assert code == 0, output
-        assert_nothing_lost(ids, server, tmp_path / "ids.txt.bulkdelete" / "failed.txt")
+        await _rerun_to_completion(argv, server, ids, tmp_path)

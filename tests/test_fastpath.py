@@ -30,6 +30,7 @@ from bulkdelete.reader import (
     read_records,
     read_runs,
 )
+from tests import test_reader
 
 BOM = b"\xef\xbb\xbf"
 Item = Record | InvalidLine
@@ -226,24 +227,10 @@ def test_lines_runs_are_exactly_the_records_whatever_the_blocks(
         assert_equivalent(path, "lines", size)
 
 
-_CSV_PIECES = [b"a", b"b7", b",", b'"', b'""', b"\n", b"\n", b"\r\n", b" ", b"\xff", b"\xc3\xa9"]
-_JSON_LINES = [
-    b'{"guid": "a"}',
-    b'{"guid": "b"}',
-    b'{"guid": "c"}',
-    b'{"guid": " b\\u00e9 "}',
-    b'{"guid": 17}',
-    b'{"guid": ""}',
-    b'{"guid": "\\u0001"}',
-    b'{"other": "x"}',
-    b'{"guid": null}',
-    b"[1]",
-    b"{broken",
-    b"",
-    b"   ",
-    b'{"guid": "\xff"}',
-    b'{"guid": "' + b"y" * 40 + b'"}',
-]
+# The same pieces as the reader's own property tests, plus two more valid JSON lines so
+# runs of more than one record form.
+_CSV_PIECES = test_reader._CSV_PIECES
+_JSON_LINES = [b'{"guid": "b"}', b'{"guid": "c"}', *test_reader._JSON_LINES]
 
 
 @st.composite
