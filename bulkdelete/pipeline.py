@@ -2,7 +2,8 @@
 
 ::
 
-    batches ──▶ dispatcher ──(window: ≤ lookahead past the watermark)──▶ one task per batch
+    batches ──▶ dispatcher ──(window: ≤ lookahead past the watermark)──▶ one asyncio task
+                                                                         per batch
                                                                          │
                  limiter (adaptive in-flight + rate) ◀── send with retries┘
                                                                          │
@@ -271,14 +272,14 @@ class Pipeline:
                 "batch_given_up" if failed_ids == set(unique) else "ids_rejected",
                 seq=batch.seq, line=batch.line, failed=failed, reasons=dict(reasons),
             )
+        by_reason = dict(reasons) or None
         self.progress.mark_done(batch.seq, batch.offset, batch.line, deleted, failed,
-                                dict(reasons))
+                                by_reason)
         self.journal.append_done(batch.seq, batch.offset, batch.line, deleted, failed,
-                                 dict(reasons) or None)
+                                 by_reason)
         self.stats.ids_deleted += deleted
         self.stats.ids_failed += failed
         self.stats.batches_done += 1
-        self._advanced.set()
         self._check_error_rules(failures)
 
     def _check_error_rules(self, failures: Sequence[tuple[str, Result]]) -> None:
