@@ -155,6 +155,7 @@ class Pipeline:
         self._bisecting = asyncio.Lock()
         self._sent_before: frozenset[int] = frozenset()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._succeeded = False  # any request of this run answered success
 
     # -- the run ------------------------------------------------------------------------
 
@@ -253,6 +254,15 @@ class Pipeline:
             self.stats.resent_after_crash += len(batch.ids)
         unique = list(dict.fromkeys(batch.ids))  # in-batch duplicates are sent once
         failures = await self._delete(unique, batch.seq)
+        if not self._succeeded and any(r.outcome is Outcome.RETRYABLE for _, r in failures):
+            # Not one request of this run has succeeded yet: an endpoint that cannot be
+            # reached (wrong --base-url, DNS, network) is not a reason to list IDs as
+            # failed. Stop with the batch unrecorded; the rerun sends it again.
+            raise TooManyErrors(
+                "no request has succeeded in this run and batches are exhausting their "
+                f"retries (last: {failures[0][1].reason}); nothing was marked failed. Check "
+                "--region/--base-url and the network, then rerun the same command"
+            )
         if len(unique) > 1 and len(failures) == len(unique) and all(
             r.outcome is Outcome.REJECTED for _, r in failures
         ):
@@ -369,6 +379,7 @@ class Pipeline:
             if outcome is Outcome.SUCCESS:
                 self.stats.last_ack = time.monotonic()
                 self._failing_since = None
+                self._succeeded = True
                 return result
             if outcome is Outcome.REJECTED:
                 return result

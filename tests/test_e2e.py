@@ -4,13 +4,14 @@ to the shipped fake server. Every test ends with the nothing-lost check (spec §
 from __future__ import annotations
 
 import json
+import socket
 import stat
 import time
 from pathlib import Path
 
 import pytest
 
-from bulkdelete.errors import CheckpointMismatch, FatalApiError
+from bulkdelete.errors import CheckpointMismatch, FatalApiError, TooManyErrors
 from bulkdelete.job import run_job
 from bulkdelete.settings import JobFiles, Secret
 from tests.conftest import (
@@ -207,3 +208,22 @@ async def test_files_are_owner_only_and_hold_no_secret(
         if not path.name.startswith("failed"):
             assert ids[3].encode() not in data, path
             assert ids[10].encode() not in data, path
+
+
+async def test_unreachable_endpoint_aborts_and_lists_nothing_as_failed(tmp_path: Path) -> None:
+    """Nothing listens at the base URL: the run stops with exit 3 once a batch exhausts
+    its retries, the failed file stays empty, and the checkpoint is intact for a rerun."""
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    source = write_ids(tmp_path / "ids.txt", make_ids(1_000))
+    with pytest.raises(TooManyErrors, match="cannot connect") as info:
+        await run_job(make_settings(f"http://127.0.0.1:{port}", max_retries=2),
+                      JobFiles(input=source))
+    assert info.value.exit_code == 3
+    ckpt = tmp_path / "ids.txt.bulkdelete"
+    assert read_lines(ckpt / "failed.txt") == []
+    report = json.loads((ckpt / "report.json").read_text())
+    assert report["exit_code"] == 3
+    assert report["ids_failed"] == 0
+    assert report["ids_deleted"] == 0

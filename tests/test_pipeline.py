@@ -663,7 +663,9 @@ async def test_batches_exhausting_retries_for_the_failing_window_abort() -> None
     (an outage), the run aborts with TooManyErrors (exit 3) instead of pouring the rest
     of the file into the failed file."""
     batches = make_batches(200, size=10)
-    r = rig(FakeDeleter(lambda ids, n, attempt: RETRY, delay=0.01),
+    # The API worked for the first batches, then went down for good.
+    r = rig(FakeDeleter(lambda ids, n, attempt: SUCCESS if seq_of(ids[0]) < 3 else RETRY,
+                        delay=0.01),
             make_settings(concurrency=2, max_retries=1, failing_window=0.3))
     with pytest.raises(TooManyErrors, match="exhausting its retries") as info:
         await r.run(batches)
@@ -689,7 +691,7 @@ async def test_max_errors_percentage_applies_after_1000_attempted() -> None:
     """--max-errors 5%: with every tenth batch failing (10 %), the run aborts — but only
     once 1,000 IDs were attempted, never on the first failed batch."""
     batches = make_batches(300, size=10)
-    r = rig(FakeDeleter(lambda ids, n, attempt: RETRY if seq_of(ids[0]) % 10 == 0 else SUCCESS),
+    r = rig(FakeDeleter(lambda ids, n, attempt: RETRY if seq_of(ids[0]) % 10 == 5 else SUCCESS),
             make_settings(concurrency=1, max_retries=0, max_errors=ErrorBudget(percent=5)))
     with pytest.raises(TooManyErrors, match="5%"):
         await r.run(batches)
@@ -697,3 +699,16 @@ async def test_max_errors_percentage_applies_after_1000_attempted() -> None:
     assert r.stats.ids_attempted < 3_000
     assert r.stats.ids_failed > 0
     r.assert_nothing_lost(batches)
+
+
+async def test_a_run_that_never_succeeded_aborts_without_failing_ids() -> None:
+    """An endpoint that never answers success (wrong URL, network down) ends the run with
+    TooManyErrors (exit 3) at the first exhausted batch, and no ID is listed as failed."""
+    batches = make_batches(50, size=10)
+    r = rig(FakeDeleter(lambda ids, n, attempt: RETRY), make_settings(max_retries=2))
+    with pytest.raises(TooManyErrors, match="no request has succeeded") as info:
+        await r.run(batches)
+    assert info.value.exit_code == 3
+    assert r.failed_ids() == []
+    assert r.progress.watermark == 0
+    assert r.stats.batches_done == 0
