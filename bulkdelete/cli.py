@@ -273,7 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_demo(ids=ns.ids, keep=ns.keep, show_progress=not ns.no_progress)
     except BulkDeleteError as exc:
         _say(f"bulkdelete: error: {exc}", event="error", exit_code=exc.exit_code)
-        log.info("finished", exit_code=exc.exit_code, error=str(exc))
+        log.info("finished", exit_code=exc.exit_code, error=type(exc).__name__)
         return exc.exit_code
     except KeyboardInterrupt:
         _say("bulkdelete: interrupted")
