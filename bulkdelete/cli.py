@@ -336,8 +336,9 @@ async def _run_with_signals(
 
     def on_signal(sig: signal.Signals) -> None:
         if stop.requested and sig == signal.SIGINT:
-            # Second Ctrl-C: leave now. Every journal record is already in the kernel,
-            # so the checkpoint is consistent; in-flight batches are re-sent on resume.
+            # Second Ctrl-C: leave now. The journal is in the kernel up to the current
+            # loop turn, so the checkpoint is consistent; batches in flight or completed
+            # in this turn are re-sent on resume (within spec §4.2's allowance).
             _say("bulkdelete: second interrupt, exiting now (checkpoint is consistent)",
                  event="signal", signal=sig.name)
             os._exit(130)

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -665,3 +666,33 @@ def test_hot_records_are_byte_identical_to_the_generic_frame(tmp_path: Path) -> 
         + _frame({"k": "d", "s": 8, "o": 22_345, "l": 778, "n": 98, "f": 2,
                   "r": {"HTTP 400 rejected": 2}})
     )
+
+
+async def test_records_of_one_loop_turn_are_written_together_next_turn(
+    tmp_path: Path,
+) -> None:
+    """Inside an event loop the records of a turn reach the kernel with one write at the
+    start of the next turn; a snapshot's journal switch and close() write what is pending
+    into the journal it belongs to, so nothing is lost or lands in the wrong generation."""
+    directory = tmp_path / "ckpt"
+    store = CheckpointStore(directory)
+    store.lock()
+    state = make_state()
+    store.create(state)
+    first = directory / "journal.1"
+    for seq in (0, 1, 2):
+        state.progress.mark_done(seq, offset_of(seq), line_of(seq), 100, 0)
+        store.append_done(seq, offset_of(seq), line_of(seq), 100, 0, None)
+    assert first.read_bytes() == b""  # still this turn: not written yet
+    await asyncio.sleep(0)
+    assert len(first.read_bytes().splitlines()) == 3  # next turn: all three, in order
+
+    store.append_done(3, offset_of(3), line_of(3), 100, 0, None)
+    _, gen = store.prepare_snapshot(state)  # switches journals: record 3 goes to the old
+    assert len(first.read_bytes().splitlines()) == 4
+    store.append_done(4, offset_of(4), line_of(4), 100, 0, None)
+    store.close()  # closing writes the pending record without waiting for a turn
+    assert len((directory / f"journal.{gen}").read_bytes().splitlines()) == 1
+    await asyncio.sleep(0)  # the flush already scheduled finds nothing left to write
+    p = load(directory).progress
+    assert (p.watermark, p.ids_deleted) == (5, 500)
