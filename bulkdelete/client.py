@@ -23,10 +23,10 @@ import asyncio
 import enum
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, replace
 from email.utils import parsedate_to_datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import aiohttp
 
@@ -90,6 +90,9 @@ def _short(text: str) -> str:
     text = " ".join(text.split())
     return text[:_DETAIL_LIMIT]
 
+
+# What json.dumps escapes: control characters, the quote and the backslash.
+_JSON_ESCAPED = bytes(range(0x20)) + b'"\\'
 
 _PLAIN_SUCCESS = frozenset({b'{"status":"success"}', b'{"status": "success"}'})
 
@@ -171,7 +174,7 @@ class ClevertapClient:
     serves the whole run. The passcode is revealed only into the header mapping.
     """
 
-    __slots__ = ("_headers", "_id_type", "_timeout", "_url")
+    __slots__ = ("_headers", "_id_type", "_prefix", "_timeout", "_url")
 
     def __init__(
         self,
@@ -184,6 +187,7 @@ class ClevertapClient:
     ) -> None:
         self._url = base_url.rstrip("/") + DELETE_PATH
         self._id_type = id_type
+        self._prefix = f'{{"{id_type}":["'.encode()
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._headers = {
             "X-CleverTap-Account-Id": account_id,
@@ -198,14 +202,15 @@ class ClevertapClient:
         return BoundClient(self, session)
 
     def body(self, ids: Sequence[str]) -> bytes:
-        """``{"<id_type>": [...]}`` as UTF-8 JSON. For printable IDs only a quote or a
-        backslash would need escaping: without either, one join builds the same document
-        json.dumps would, at a tenth of the cost; anything else takes json.dumps."""
-        joined = '","'.join(ids)
-        if (not joined.isprintable() or "\\" in joined
-                or joined.count('"') != 2 * (len(ids) - 1)):
+        """``{"<id_type>": [...]}`` as UTF-8 JSON, as ``json.dumps(ensure_ascii=False)``
+        would write it. That escapes only quotes, backslashes and control characters, so
+        for IDs without any, joining them is the same document at a tenth of the cost. One
+        ``bytes.translate`` finds any of them (the joins' own quotes are expected); it is
+        several times cheaper than ``str.isprintable`` on a 4 KB body."""
+        joined = '","'.join(ids).encode()
+        if len(joined) - len(joined.translate(None, _JSON_ESCAPED)) != 2 * (len(ids) - 1):
             return json.dumps({self._id_type: list(ids)}, ensure_ascii=False).encode()
-        return f'{{"{self._id_type}":["{joined}"]}}'.encode()
+        return self._prefix + joined + b'"]}'
 
     async def delete_with(self, session: aiohttp.ClientSession, ids: Sequence[str]) -> Result:
         body = self.body(ids)
@@ -218,6 +223,8 @@ class ClevertapClient:
                 allow_redirects=False,
             ) as response:
                 payload = await response.read()
+                if response.status == 200 and payload in _PLAIN_SUCCESS:
+                    return SUCCESS  # the common answer: nothing to parse or scrub
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 return self._scrub(classify(response.status, payload, retry_after))
         except TimeoutError:
@@ -254,5 +261,7 @@ class BoundClient:
         self._client = client
         self._session = session
 
-    async def delete(self, ids: Sequence[str]) -> Result:
-        return await self._client.delete_with(self._session, ids)
+    def delete(self, ids: Sequence[str]) -> Coroutine[Any, Any, Result]:
+        # Hands back delete_with's coroutine rather than awaiting it in one more: a frame
+        # less on every resumption of every request.
+        return self._client.delete_with(self._session, ids)
