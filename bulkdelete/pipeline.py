@@ -9,14 +9,16 @@
                                                                          │
                  failed file (fsync) ──▶ tracker + journal (batch done) ◀┘
 
-One task per admitted batch; the lookahead window bounds how many exist. A batch task
-owns its batch until it is recorded: retries with exponential backoff and full jitter
+The dispatcher takes a limiter slot for each batch, then starts its task, so a task
+exists only once it can send; the lookahead window bounds how far past the watermark (and
+so how many tasks) it runs while some batches wait to retry. A batch task owns its batch
+until it is recorded: retries with exponential backoff and full jitter
 (AWS's "full jitter"), 429s paced by the limiter without spending the retry budget, and a
 400 on a multi-ID batch bisected until the rejected IDs stand alone (spec §4.6).
 
 A graceful stop admits nothing new, lets requests already at the server finish (bounded by
-``Settings.grace``), and abandons batches that are only waiting to retry: unrecorded, they
-are simply sent again by the resume.
+``Settings.grace``), and abandons batches that are only waiting (to retry, or for a slot
+through a 429 pause): unrecorded, they are simply sent again by the resume.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from bulkdelete.checkpoint import Progress
 from bulkdelete.client import Deleter, Outcome, Result
 from bulkdelete.errors import BulkDeleteError, FatalApiError, StalledError, TooManyErrors
 from bulkdelete.failed import FailureSink
-from bulkdelete.limiter import AdaptiveLimiter
+from bulkdelete.limiter import AdaptiveLimiter, Ticket
 from bulkdelete.settings import Settings
 
 log = structlog.get_logger("bulkdelete")
@@ -155,6 +157,7 @@ class Pipeline:
         self._bisecting = asyncio.Lock()
         self._sent_before: frozenset[int] = frozenset()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._waiting_for_slot: set[asyncio.Task[None]] = set()  # inside limiter.acquire()
         self._succeeded = False  # any request of this run answered success
 
     # -- the run ------------------------------------------------------------------------
@@ -165,20 +168,22 @@ class Pipeline:
         self.stats.last_ack = time.monotonic()
         self._sent_before = frozenset(self.progress.sent_above)
         end = RunEnd(input_exhausted=False, limit_reached=False, stopped=False)
-        # A stop wakes a dispatcher waiting on the lookahead window.
-        self.stop.listeners.append(self._advanced.set)
         # asyncio's TaskGroup rather than anyio's: a task per batch costs ~3 µs to start
         # there against ~22 µs, which shows at thousands of batches per second.
         try:
             async with asyncio.TaskGroup() as tg:
                 watchdog = tg.create_task(self._watchdog())
-                await self._dispatch(batches, tg, end)
-                await self._drain()
+                self.stop.listeners.append(self._on_stop)
+                try:
+                    # Its own task, so a stop can cancel its wait for a slot (_on_stop)
+                    # without cancelling the caller's task.
+                    await tg.create_task(self._dispatch(batches, tg, end))
+                    await self._drain()
+                finally:
+                    self.stop.listeners.remove(self._on_stop)
                 watchdog.cancel()
         except BaseExceptionGroup as group:
             raise _first_meaningful(group) from None
-        finally:
-            self.stop.listeners.remove(self._advanced.set)
         end.stopped = self.stop.requested
         return end
 
@@ -200,15 +205,47 @@ class Pipeline:
                 await self._advanced.wait()
                 if self.stop.requested:
                     return
+            # The batch's first slot is taken here, before its task exists: a task then
+            # starts only when it can send at once, instead of a window's worth of tasks
+            # parking in the limiter, each woken once more than needed.
+            try:
+                ticket = await self._slot()
+            except _Abandoned:
+                return
+            if self._halted or self.stop.requested:
+                self.limiter.release(ticket)
+                return
             self.stats.ids_admitted += len(batch.ids)
             self._active += 1
             self._idle.clear()
-            task = tg.create_task(self._run_batch(batch))
+            task = tg.create_task(self._run_batch(batch, ticket))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         end.input_exhausted = True
         if limit is not None and self.stats.ids_admitted >= limit:
             end.limit_reached = True
+
+    def _on_stop(self) -> None:
+        """A stop wakes whatever waits without a request at the server: the dispatcher
+        on the window, and every task waiting for a slot (a 429 pause can last minutes)."""
+        self._advanced.set()
+        for task in self._waiting_for_slot:
+            task.cancel()
+
+    async def _slot(self) -> Ticket:
+        """``limiter.acquire()``, abandoned (:class:`_Abandoned`) if a stop comes first."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._waiting_for_slot.add(task)
+        try:
+            return await self.limiter.acquire()
+        except asyncio.CancelledError:
+            if self.stop.requested:  # _on_stop's doing, not the task group's
+                task.uncancel()  # the cancel is answered: keep the count right for timeouts
+                raise _Abandoned from None
+            raise
+        finally:
+            self._waiting_for_slot.discard(task)
 
     async def _drain(self) -> None:
         """Wait for admitted batches; on a stop, only as long as the grace allows."""
@@ -238,9 +275,9 @@ class Pipeline:
 
     # -- one batch ----------------------------------------------------------------------
 
-    async def _run_batch(self, batch: Batch) -> None:
+    async def _run_batch(self, batch: Batch, ticket: Ticket) -> None:
         try:
-            await self._process(batch)
+            await self._process(batch, ticket)
         except _Abandoned:
             pass
         finally:
@@ -249,13 +286,13 @@ class Pipeline:
             if self._active == 0:
                 self._idle.set()
 
-    async def _process(self, batch: Batch) -> None:
+    async def _process(self, batch: Batch, ticket: Ticket) -> None:
         ids = batch.ids
         if batch.seq in self._sent_before:  # sent by a run that did not live to record it
             self.stats.resent_after_crash += len(ids)
         # In-batch duplicates are sent once; a set is the cheaper way to see there are none.
         unique = ids if len(set(ids)) == len(ids) else list(dict.fromkeys(ids))
-        failures = await self._delete(unique, batch.seq)
+        failures = await self._delete(unique, batch.seq, ticket)
         if not failures:  # the common case, kept short: it runs thousands of times a second
             self.progress.mark_done(batch.seq, batch.offset, batch.line, len(ids), 0)
             self.journal.append_done(batch.seq, batch.offset, batch.line, len(ids), 0, None)
@@ -328,11 +365,12 @@ class Pipeline:
                     "stopping rather than failing the rest of the file. Progress is saved"
                 )
 
-    async def _delete(self, ids: list[str], seq: int) -> list[tuple[str, Result]]:
-        """Delete ``ids``; return the ones that could not be, each with its result. A
-        rejected multi-ID request is split in halves until each rejected ID stands alone,
-        so one bad ID never costs the other 99."""
-        result = await self._send(ids, seq)
+    async def _delete(self, ids: list[str], seq: int, ticket: Ticket
+                      ) -> list[tuple[str, Result]]:
+        """Delete ``ids`` (the first attempt on ``ticket``'s slot); return the ones that
+        could not be, each with its result. A rejected multi-ID request is split in halves
+        until each rejected ID stands alone, so one bad ID never costs the other 99."""
+        result = await self._send(ids, seq, ticket)
         if result.outcome is Outcome.SUCCESS:
             return []
         if result.outcome is Outcome.REJECTED and len(ids) > 1:
@@ -356,14 +394,16 @@ class Pipeline:
                 failures += [(ident, result) for ident in half]
         return failures
 
-    async def _send(self, ids: list[str], seq: int) -> Result:
+    async def _send(self, ids: list[str], seq: int, ticket: Ticket | None = None) -> Result:
         """One logical request with its retries; returns SUCCESS, REJECTED or an exhausted
-        RETRYABLE. FATAL raises; 429s wait on the limiter and do not count as retries."""
+        RETRYABLE. FATAL raises; 429s wait on the limiter and do not count as retries.
+        ``ticket`` is a slot already held for the first attempt."""
         attempt = 0
         while True:
-            if self.stop.requested:
-                raise _Abandoned
-            ticket = await self.limiter.acquire()
+            if ticket is None:
+                if self.stop.requested:
+                    raise _Abandoned
+                ticket = await self._slot()
             if self._halted or self.stop.requested:
                 # Granted after a fatal answer or a stop: a stop lets requests already at
                 # the server finish, it starts none.
@@ -386,6 +426,7 @@ class Pipeline:
                 ok=outcome is Outcome.SUCCESS,
                 retry_after=result.retry_after,
             )
+            ticket = None
             if outcome is Outcome.SUCCESS:
                 self.stats.last_ack = time.monotonic()
                 self._failing_since = None

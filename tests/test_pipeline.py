@@ -621,6 +621,32 @@ async def test_graceful_stop_while_window_is_full_returns() -> None:
     assert all(r.progress.is_done(s) for s in (1, 2, 3))
 
 
+async def test_graceful_stop_during_a_long_429_pause_returns_promptly() -> None:
+    """A 429 with Retry-After 60 pauses every slot; the dispatcher (which takes each
+    batch's first slot) is then waiting inside the limiter. A graceful stop must end the
+    run at once, not after the pause, and record nothing it did not send."""
+    batches = make_batches(10, size=3)
+    r = rig(FakeDeleter(lambda ids, n, attempt: Result(
+        Outcome.THROTTLED, "HTTP 429 throttled", 429, "", 60.0)),
+        make_settings(concurrency=2))
+
+    async def stop_later() -> None:
+        await asyncio.sleep(0.2)
+        r.stop.request(143, "SIGTERM")
+
+    stopper = asyncio.create_task(stop_later())
+    started = time.monotonic()
+    try:
+        end = await r.run(batches, timeout=5.0)
+    finally:
+        await stopper
+    assert end.stopped
+    assert time.monotonic() - started < 2.0
+    assert r.journal.done == {}
+    assert len(r.deleter.calls) == 2  # one per slot, then the pause; nothing after it
+    assert r.limiter.in_flight == 0
+
+
 async def test_limit_sends_whole_batches_up_to_the_limit() -> None:
     """--limit 250 with batches of 100: exactly 3 batches are sent (rounded up to whole
     batches), then the run ends with end.limit_reached."""
