@@ -10,6 +10,7 @@ temporary directory, removed at the end). A full run (every scenario, no ``--qui
 from __future__ import annotations
 
 import argparse
+import compileall
 import datetime
 import os
 import platform
@@ -22,6 +23,7 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
+import bulkdelete
 from benchmarks.harness import Servers
 from benchmarks.scenarios import QUICK, SCENARIOS, Context, Row, Sizes, servers_for
 
@@ -101,6 +103,15 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     return ns
 
 
+def precompile() -> None:
+    """Write the bytecode of the tool and of the comparison clients once, before any child
+    starts. An installed package has it (pip compiles at install time), but a checkout run
+    with PYTHONDONTWRITEBYTECODE set recompiles every module at every start: ~30 ms of each
+    tool run's wall that no user pays. Every party gets the same treatment."""
+    for package in (Path(bulkdelete.__file__).parent, HERE):
+        compileall.compile_dir(package, quiet=2)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ns = parse(argv)
     command = shlex.join(["python", "-m", "benchmarks",
@@ -112,6 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     sizes: Sizes = QUICK if ns.quick else Sizes()
     plot_path = workdir / "throughput.png" if ns.quick else HERE / "throughput.png"
+    precompile()
     servers = Servers(workdir)
     ctx = Context(workdir=workdir, servers=servers, sizes=sizes, repeat=ns.repeat,
                   quick=ns.quick, plot_path=plot_path)

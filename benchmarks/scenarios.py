@@ -201,7 +201,10 @@ def overhead(ctx: Context) -> list[Row]:
     per_m = 1_000_000 / count
     tool_send, tool_wall, tool_cpu, tool_srv = [], [], [], []
     bare_send, bare_wall, bare_cpu, bare_srv = [], [], [], []
-    for r in range(ctx.repeat):
+    # The noisiest figure (a pair of runs differs by ~5% on a shared 2-core machine) and the
+    # cheapest to repeat (~4 s a pair): at least 5 pairs unless --quick.
+    repeat = ctx.repeat if ctx.quick else max(5, ctx.repeat)
+    for r in range(repeat):
         with server_cpu(server) as srv:
             t = run_tool(ids, server.url, 15, ctx.workdir, f"overhead_tool{r}")
         tool_send.append(t.send_s)
@@ -223,8 +226,14 @@ def overhead(ctx: Context) -> list[Row]:
             f"{_ids_s(ts)} / {_ids_s(tw)} ({median(tool_send):.2f}s / {median(tool_wall):.2f}s)"),
         Row(name, "bare aiohttp loop: send phase / wall",
             f"{_ids_s(bs)} / {_ids_s(bw)} ({median(bare_send):.2f}s / {median(bare_wall):.2f}s)"),
-        Row(name, "tool ÷ bare loop, send phase", _pct(ts / bs), "≥ 90%", ts / bs >= 0.90),
-        Row(name, "tool ÷ bare loop, whole-process wall", _pct(tw / bw)),
+        # The measure is wall time: both sides read the same file and send the
+        # same batches. The send phase is shown too, but it is not like for like: the bare
+        # loop reads the file and builds every body before its clock starts, the tool
+        # streams the file inside its send phase.
+        Row(name, f"tool ÷ bare loop, whole-process wall ({repeat} runs each)", _pct(tw / bw),
+            "≥ 90%", tw / bw >= 0.90),
+        Row(name, "tool ÷ bare loop, send phase (the bare loop's excludes reading the input)",
+            _pct(ts / bs)),
         Row(name, "client CPU s per million IDs: tool / bare",
             f"{median(tool_cpu):.2f} / {median(bare_cpu):.2f} "
             f"(×{median(tool_cpu) / median(bare_cpu):.2f})"),

@@ -258,7 +258,7 @@ def _frame(obj: dict[str, Any]) -> bytes:
 
 
 def _seal(text: bytes) -> bytes:
-    return text + b"\t" + f"{zlib.crc32(text):08x}".encode() + b"\n"
+    return b"%s\t%08x\n" % (text, zlib.crc32(text))
 
 
 def _unframe(line: bytes) -> dict[str, Any] | None:
