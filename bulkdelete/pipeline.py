@@ -24,6 +24,7 @@ through a 429 pause): unrecorded, they are simply sent again by the resume.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections import Counter
@@ -31,7 +32,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import anyio
 import structlog
 
 from bulkdelete.batcher import Batch
@@ -252,8 +252,7 @@ class Pipeline:
         await _first_of(self._idle, self.stop.event)
         if self._idle.is_set():
             return
-        with anyio.move_on_after(self.settings.grace):
-            await self._idle.wait()
+        await _wait_at_most(self._idle, self.settings.grace)
         if not self._idle.is_set():
             log.warning("shutdown_grace_expired", abandoned_batches=self._active)
             for task in list(self._tasks):
@@ -263,7 +262,7 @@ class Pipeline:
         """Stall rule (spec §3): abort when nothing was acknowledged for stall_timeout."""
         timeout = self.settings.stall_timeout
         while True:
-            await anyio.sleep(min(1.0, timeout / 4))
+            await asyncio.sleep(min(1.0, timeout / 4))
             if self.stop.requested:
                 continue
             idle = time.monotonic() - self.stats.last_ack
@@ -460,10 +459,16 @@ class Pipeline:
         delay = self._rng.uniform(0, span)
         if retry_after is not None:
             delay = max(delay, retry_after)
-        with anyio.move_on_after(delay):
-            await self.stop.event.wait()
+        await _wait_at_most(self.stop.event, delay)
         if self.stop.requested:
             raise _Abandoned
+
+
+async def _wait_at_most(event: asyncio.Event, seconds: float) -> None:
+    """Wait until ``event`` is set or ``seconds`` have passed, whichever comes first."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
 
 
 async def _first_of(*events: asyncio.Event) -> None:
