@@ -82,12 +82,15 @@ class InputSummary:
     invalid_samples: list[tuple[int, str]] = field(default_factory=list)
 
 
-def summarize(items: Iterable[Record | InvalidLine | Run], size: int) -> InputSummary:
-    """One streaming pass: valid IDs, invalid lines (first few kept), batches."""
+def summarize(items: Iterable[Record | InvalidLine | Run | int], size: int) -> InputSummary:
+    """One streaming pass: valid IDs, invalid lines (first few kept), batches. An ``int``
+    stands for that many valid IDs (what :func:`~bulkdelete.reader.tally_runs` yields)."""
     summary = InputSummary()
     ids = 0
     for item in items:
-        if type(item) is Run:
+        if type(item) is int:
+            ids += item
+        elif type(item) is Run:
             ids += len(item.values)
         elif type(item) is Record:
             ids += 1

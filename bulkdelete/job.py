@@ -37,7 +37,7 @@ from bulkdelete.failed import FailedFile, FailureSink, MemoryFailures
 from bulkdelete.fingerprint import fingerprint
 from bulkdelete.limiter import AdaptiveLimiter
 from bulkdelete.pipeline import Journal, NullJournal, Pipeline, RunEnd, RunStats, StopRequest
-from bulkdelete.reader import check_input_path, detect_format, read_runs
+from bulkdelete.reader import check_input_path, detect_format, read_runs, tally_runs
 from bulkdelete.report import build_report, write_report
 from bulkdelete.settings import JobFiles, Settings
 
@@ -151,7 +151,9 @@ def _records(files: JobFiles, fmt: str, id_type: str, offset: int = 0, line: int
 
 
 def _precount(files: JobFiles, fmt: str, settings: Settings) -> InputSummary:
-    return summarize(_records(files, fmt, settings.id_type), settings.batch_size)
+    return summarize(tally_runs(files.input, fmt,  # type: ignore[arg-type]
+                                column=files.column, id_type=settings.id_type),
+                     settings.batch_size)
 
 
 def _this_run(settings: Settings, remaining: int) -> int:

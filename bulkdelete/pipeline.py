@@ -30,7 +30,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
 
@@ -157,7 +157,7 @@ class Pipeline:
         self._bisecting = asyncio.Lock()
         self._sent_before: frozenset[int] = frozenset()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._waiting_for_slot: set[asyncio.Task[None]] = set()  # inside limiter.acquire()
+        self._waiting_for_slot: set[asyncio.Task[Any]] = set()  # inside limiter.acquire()
         self._succeeded = False  # any request of this run answered success
 
     # -- the run ------------------------------------------------------------------------
@@ -191,6 +191,7 @@ class Pipeline:
                         end: RunEnd) -> None:
         limit = self.settings.limit
         lookahead = self.settings.lookahead
+        me = asyncio.current_task()  # once, not per batch: it is a Python call in 3.11
         for batch in batches:
             if self.stop.requested:
                 return
@@ -209,7 +210,7 @@ class Pipeline:
             # starts only when it can send at once, instead of a window's worth of tasks
             # parking in the limiter, each woken once more than needed.
             try:
-                ticket = await self._slot()
+                ticket = await self._slot(me)
             except _Abandoned:
                 return
             if self._halted or self.stop.requested:
@@ -232,9 +233,9 @@ class Pipeline:
         for task in self._waiting_for_slot:
             task.cancel()
 
-    async def _slot(self) -> Ticket:
-        """``limiter.acquire()``, abandoned (:class:`_Abandoned`) if a stop comes first."""
-        task = asyncio.current_task()
+    async def _slot(self, task: asyncio.Task[Any] | None) -> Ticket:
+        """``limiter.acquire()`` for ``task`` (the current one), abandoned
+        (:class:`_Abandoned`) if a stop comes first."""
         assert task is not None
         self._waiting_for_slot.add(task)
         try:
@@ -402,7 +403,7 @@ class Pipeline:
             if ticket is None:
                 if self.stop.requested:
                     raise _Abandoned
-                ticket = await self._slot()
+                ticket = await self._slot(asyncio.current_task())
             if self._halted or self.stop.requested:
                 # Granted after a fatal answer or a stop: a stop lets requests already at
                 # the server finish, it starts none.

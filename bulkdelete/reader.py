@@ -67,6 +67,7 @@ __all__ = [
     "detect_format",
     "read_records",
     "read_runs",
+    "tally_runs",
 ]
 
 InputFormat = Literal["lines", "csv", "jsonl"]
@@ -305,6 +306,70 @@ def read_runs(
             )
     finally:
         stream.close()
+
+
+def tally_runs(
+    path: Path, fmt: InputFormat, *, column: str | None, id_type: str,
+) -> Iterator[int | InvalidLine]:
+    """What :func:`read_runs` yields for the whole file, each run replaced by its length:
+    for the pre-count, which needs how many IDs there are, not which.
+
+    A plain-lines block whose lines are all as long as the first (GUIDs and other
+    fixed-width IDs, the common case) is counted from its bytes, without building a string
+    per line; that is most of the pre-count's cost. Every other block, and CSV and JSON
+    Lines, go through :func:`read_runs` itself, so the counts cannot drift from what the
+    send pass reads.
+    """
+    if fmt != "lines":
+        for item in read_runs(path, fmt, column=column, id_type=id_type):
+            yield len(item.values) if isinstance(item, Run) else item
+        return
+    stream = _open(path)
+    try:
+        chunks = _start(stream, path, 0)
+        offset, line = _first_offset(0, chunks), 1
+        for chunk in chunks:
+            if isinstance(chunk, int):
+                yield InvalidLine(line, REASON_TOO_LONG)  # as _line_runs does
+                offset += chunk
+                line += 1
+                continue
+            size = _fixed_width_lines(chunk)
+            if size:
+                yield size
+            else:
+                runs = _block_runs(chunk, offset, line)
+                while True:
+                    try:
+                        item = next(runs)
+                    except StopIteration as end:
+                        size = end.value
+                        break
+                    yield len(item.values) if isinstance(item, Run) else item
+            line += size
+            offset += len(chunk)
+    finally:
+        stream.close()
+
+
+def _fixed_width_lines(chunk: bytes) -> int:
+    """How many lines *chunk* holds if :func:`_block_runs` would yield them as one run by its
+    first test (ASCII; no byte but printable non-space characters and newlines; every line
+    as long as the first, which is 1 to :data:`MAX_ID_LENGTH` long, but maybe a shorter last
+    one without a newline); else 0. The same checks, made on the bytes."""
+    if not chunk.isascii() or chunk.translate(None, _PLAIN).strip(b"\n"):
+        return 0
+    newlines = chunk.count(b"\n")
+    first = chunk.find(b"\n") if newlines else len(chunk)
+    if not 0 < first <= MAX_ID_LENGTH:
+        return 0
+    ends_in_newline = chunk.endswith(b"\n")
+    body = len(chunk) - ends_in_newline  # the last line ends here
+    last = body - (chunk.rfind(b"\n", 0, body) + 1)
+    stride = first + 1
+    if last > MAX_ID_LENGTH or chunk[stride - 1 :: stride].count(b"\n", 0, newlines) != newlines:
+        return 0
+    return newlines + (not ends_in_newline)
 
 
 # --------------------------------------------------------------------------- reading blocks

@@ -29,6 +29,7 @@ from bulkdelete.reader import (
     Run,
     read_records,
     read_runs,
+    tally_runs,
 )
 from tests import test_reader
 
@@ -94,6 +95,9 @@ def assert_equivalent(path: Path, fmt: InputFormat, size: int) -> None:
     batches = list(make_batches(grouped, size))
     assert batches == list(make_batches(reference, size))
     assert summarize(grouped, size) == summarize(reference, size)
+    # The pre-count's tally (fixed-width blocks counted from their bytes) agrees too.
+    assert summarize(tally_runs(path, fmt, column=None, id_type="guid"), size) == \
+        summarize(reference, size)
     # Resuming from any batch's (offset, line) regenerates exactly the batches from it on.
     for index, batch in enumerate(batches):
         tail = read_runs(
@@ -291,6 +295,12 @@ def test_clean_fixed_width_blocks_are_one_range_run_each(
     assert expand(grouped) == records(path)
     stride = 32 + len(ending)
     assert expand(grouped)[-1] == Record(ids[-1], len(ids), (len(ids) - 1) * stride)
+    # The pre-count counts such blocks from their bytes: one number per block, no runs.
+    tally = list(tally_runs(path, "lines", column=None, id_type="guid"))
+    if ending == b"\n":
+        assert all(type(item) is int for item in tally)
+        assert len(tally) == len(grouped)
+    assert sum(n for n in tally if type(n) is int) == len(ids)
 
 
 def test_clean_variable_width_block_is_one_run(tmp_path: Path) -> None:
