@@ -53,7 +53,10 @@ def _env(name: str) -> str | None:
     return value if value else None
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(*, fake_server_options: bool = True) -> argparse.ArgumentParser:
+    """The whole command line. ``fake_server_options=False`` leaves the fake-server
+    command's own options out: they live in :mod:`bulkdelete.fake_server`, whose import
+    (aiohttp's server side) costs ~30 ms that every other command would pay at start."""
     parser = argparse.ArgumentParser(
         prog="bulkdelete",
         description="Delete CleverTap user profiles in bulk, resumably and safely.",
@@ -126,8 +129,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("checkpoint", metavar="CHECKPOINT", type=Path)
     s.add_argument("--json", action="store_true", help="print the report as JSON")
 
-    from bulkdelete import fake_server
-
     f = sub.add_parser(
         "fake-server", help="run a local CleverTap-compatible delete endpoint",
         description="A CleverTap-compatible delete endpoint on loopback, for rehearsals, "
@@ -136,7 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example:\n  bulkdelete fake-server --port 8080 --latency 0.05 "
         "--concurrency-limit 3 --record acked.txt\n",
     )
-    fake_server.add_cli_arguments(f)
+    if fake_server_options:
+        from bulkdelete import fake_server
+
+        fake_server.add_cli_arguments(f)
 
     m = sub.add_parser(
         "demo", help="the whole pipeline against an in-process fake server",
@@ -251,7 +255,7 @@ def _configure_output(ns: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
+    parser = build_parser(fake_server_options="fake-server" in args)
     _Console.json_mode = False
     try:
         ns = parser.parse_args(args)

@@ -15,6 +15,8 @@ import gzip
 import json
 import re
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -175,6 +177,30 @@ def test_help_works_for_every_command(
     if not command:
         for name in ("delete", "status", "fake-server", "demo"):
             assert name in out
+
+
+def test_fake_server_help_lists_its_own_options(
+    creds: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The fake server's options are added only when its command is asked for; its help
+    must still list them all."""
+    code, out, _ = cli(capsys, "fake-server", "--help")
+    assert code == 0
+    for option in ("--latency", "--concurrency-limit", "--record", "--p-429", "--seed"):
+        assert option in out
+
+
+def test_starting_the_cli_leaves_the_server_side_and_unused_libraries_unimported() -> None:
+    """Start-up cost is paid by every run: the delete command must not import aiohttp's
+    server side (the fake server's), anyio, or aiolimiter (needed only with --rate)."""
+    probe = (
+        "import sys; from bulkdelete.cli import build_parser; "
+        "build_parser(fake_server_options=False).parse_args(['delete', 'x', '--id-type', 'guid']); "
+        "print(sorted(m for m in ('aiohttp.web', 'anyio', 'aiolimiter') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True, timeout=60)
+    assert done.stdout.strip() == "[]"
 
 
 def test_delete_help_shows_examples_and_every_option(
