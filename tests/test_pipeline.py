@@ -542,6 +542,25 @@ async def test_lookahead_window_bounds_how_far_past_a_stuck_batch_it_runs() -> N
     r.assert_nothing_lost(batches)
 
 
+async def test_a_batch_waiting_to_retry_does_not_hold_up_the_others() -> None:
+    """Batches 0-2 fail twice each and sit in backoff (~0.3 s), more of them than
+    --concurrency 2; each keeps its worker and another takes its place, so the other 27
+    batches are all sent meanwhile, never more than 2 at once."""
+    batches = make_batches(30, size=2)
+    retry_later = Result(Outcome.RETRYABLE, "HTTP 503", 503, "", 0.15)  # Retry-After: a floor
+    r = rig(FakeDeleter(lambda ids, n, attempt: retry_later
+                        if seq_of(ids[0]) < 3 and attempt < 3 else SUCCESS, delay=0.002),
+            make_settings(concurrency=2, max_retries=5))
+    await r.run(batches)
+    first_final = min(r.deleter.calls_for(s)[-1].started for s in range(3))
+    assert all(len(r.deleter.calls_for(s)) == 3 for s in range(3))
+    others = [c for c in r.deleter.calls if c.seq >= 3]
+    assert all(c.ended is not None and c.ended < first_final for c in others)
+    assert r.deleter.max_in_flight <= 2
+    assert r.progress.watermark == 30
+    r.assert_nothing_lost(batches)
+
+
 # -- graceful stop and --limit ------------------------------------------------------------
 
 
