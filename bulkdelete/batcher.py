@@ -27,6 +27,8 @@ class Batch:
     offset: int  # byte offset of the first ID's record: where a resume seeks
     line: int  # its line number, so line numbers stay right after a seek
     ids: list[str]
+    # Known to hold no duplicate ID (from a distinct run); False means "not known".
+    distinct: bool = field(default=False, compare=False)
 
 
 def make_batches(
@@ -54,7 +56,8 @@ def make_batches(
             offsets, first = item.offsets, item.line
             while start + size <= count:
                 # values[start] is Record(values[start], first + start, offsets[start]).
-                yield Batch(seq, offsets[start], first + start, values[start : start + size])
+                yield Batch(seq, offsets[start], first + start, values[start : start + size],
+                            item.distinct)
                 seq += 1
                 start += size
             if start < count:

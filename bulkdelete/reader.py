@@ -39,7 +39,7 @@ import re
 import stat
 import zlib
 from collections.abc import Generator, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import accumulate, compress, count, repeat
 from operator import add, not_
 from pathlib import Path
@@ -139,6 +139,11 @@ class Run:
     A list, or a ``range`` when the lines are all as long (index it, don't compare it)."""
     line: int
     """1-based physical line of ``values[0]``; ``values[j]`` is on line ``line + j``."""
+    distinct: bool = field(default=False, compare=False)
+    """True when ``values`` are known to hold no duplicate (False: not known). Checked for a
+    whole clean block right after it is split, while its strings are fresh in the CPU's
+    cache: ~50 ns an ID there against ~80 ns per batch later, where the pipeline would
+    otherwise check each batch for the in-batch duplicates it sends once."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -694,7 +699,7 @@ def _block_runs(chunk: bytes, offset: int, line: int) -> Generator[Run | Invalid
         and 0 < len(values[0]) <= limit
         and len(values[-1]) <= limit
     ):
-        yield Run(values, offsets, line)
+        yield Run(values, offsets, line, len(set(values)) == size)
         return size
     lengths = list(map(len, values))
     if offsets is None:
