@@ -273,8 +273,8 @@ class Pipeline:
         return None
 
     def _on_stop(self) -> None:
-        """A stop wakes whatever waits without a request at the server: the dispatcher
-        on the window, and every task waiting for a slot (a 429 pause can last minutes)."""
+        """A stop wakes whatever waits without a request at the server: workers waiting
+        on the window, and every one waiting for a slot (a 429 pause can last minutes)."""
         self._advanced.set()
         for task in self._waiting_for_slot:
             task.cancel()
