@@ -321,6 +321,7 @@ class CheckpointStore:
         self._lock_fd: int | None = None
         self._journal_fd: int | None = None
         self._pending: list[bytes] = []  # records of this loop turn, not yet written
+        self._write_error: OSError | None = None  # a turn's flush failed
         self._gen = 0
         self._installed = 0  # newest snapshot generation on disk
         self._install_lock = threading.Lock()
@@ -352,14 +353,20 @@ class CheckpointStore:
         self._lock_fd = fd
 
     def close(self) -> None:
-        if self._journal_fd is not None:
-            self.flush()
-            os.close(self._journal_fd)
-            self._journal_fd = None
-        if self._lock_fd is not None:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        """Write what is pending, close the journal and release the lock; a failed write
+        is raised, after both are closed."""
+        try:
+            if self._journal_fd is not None:
+                try:
+                    self.flush()
+                finally:
+                    os.close(self._journal_fd)
+                    self._journal_fd = None
+        finally:
+            if self._lock_fd is not None:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+                os.close(self._lock_fd)
+                self._lock_fd = None
 
     def is_locked_elsewhere(self) -> bool:
         """For ``status``: is a run holding this checkpoint right now?"""
@@ -498,16 +505,30 @@ class CheckpointStore:
 
     def _write(self, framed: bytes) -> None:
         assert self._journal_fd is not None, "journal not open"
+        if self._write_error is not None:
+            # The turn's flush failed (a full disk, EIO): raise in the batch's task, where
+            # the run stops and the CLI says so in one line, as a failed write always did.
+            raise self._write_error
         pending = self._pending
         pending.append(framed)
         if len(pending) == 1:  # the turn's first record: write them all next turn
             try:
-                asyncio.get_running_loop().call_soon(self.flush)
+                asyncio.get_running_loop().call_soon(self._flush_turn)
             except RuntimeError:  # no loop: nothing will flush later, so write now
                 self.flush()
 
+    def _flush_turn(self) -> None:
+        """:meth:`flush` as a loop callback, which has no caller to raise to: a failure is
+        kept for the next append (and :meth:`flush`) to raise."""
+        try:
+            self.flush()
+        except OSError as exc:
+            self._write_error = exc
+
     def flush(self) -> None:
         """Write every pending record (in order) with one ``write(2)``."""
+        if self._write_error is not None:
+            raise self._write_error
         if not self._pending or self._journal_fd is None:
             return
         data = b"".join(self._pending)

@@ -696,3 +696,30 @@ async def test_records_of_one_loop_turn_are_written_together_next_turn(
     await asyncio.sleep(0)  # the flush already scheduled finds nothing left to write
     p = load(directory).progress
     assert (p.watermark, p.ids_deleted) == (5, 500)
+
+
+async def test_a_failed_turn_write_is_raised_by_the_next_append_and_by_close(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A journal write that fails in the loop's callback (full disk) is not lost in
+    asyncio's log: the next append raises it in the caller's task, and close() raises it
+    too, after closing the files and releasing the lock."""
+    directory = tmp_path / "ckpt"
+    store = CheckpointStore(directory)
+    store.lock()
+    store.create(make_state())
+    store.append_done(0, offset_of(0), line_of(0), 100, 0, None)
+
+    def full_disk(fd: int, data: object) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "write", full_disk)
+    await asyncio.sleep(0)  # the turn's flush runs, and fails
+    with pytest.raises(OSError, match="No space left"):
+        store.append_done(1, offset_of(1), line_of(1), 100, 0, None)
+    monkeypatch.undo()
+    with pytest.raises(OSError, match="No space left"):
+        store.close()
+    again = CheckpointStore(directory)
+    again.lock()  # the lock was released
+    again.close()
