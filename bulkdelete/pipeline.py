@@ -243,7 +243,7 @@ class Pipeline:
         limit = self.settings.limit
         lookahead = self.settings.lookahead
         for batch in self._batches:
-            if self.stop.requested or self._closed:
+            if self.stop.requested:
                 return None
             if self.progress.is_done(batch.seq):
                 continue
