@@ -358,10 +358,11 @@ def tally_runs(
 
 
 def _fixed_width_lines(chunk: bytes) -> int:
-    """How many lines *chunk* holds if :func:`_block_runs` would yield them as one run by its
-    first test (ASCII; no byte but printable non-space characters and newlines; every line
-    as long as the first, which is 1 to :data:`MAX_ID_LENGTH` long, but maybe a shorter last
-    one without a newline); else 0. The same checks, made on the bytes."""
+    """How many lines *chunk* holds if they are clean fixed-width LF lines (ASCII; no byte
+    but printable non-space characters and newlines; every line as long as the first, which
+    is 1 to :data:`MAX_ID_LENGTH` long, but maybe a last one without a newline); else 0.
+    Decided on the bytes, so the pre-count needs no string per line; :func:`_block_runs`
+    makes each such block one run."""
     if not chunk.isascii() or chunk.translate(None, _PLAIN).strip(b"\n"):
         return 0
     newlines = chunk.count(b"\n")
@@ -649,7 +650,19 @@ def _block_runs(chunk: bytes, offset: int, line: int) -> Generator[Run | Invalid
     *good* when its value is non-empty, not too long and has no control character: exactly
     the lines that become records. Each stretch of good lines is one run; every other line is
     handed, alone, to :func:`_lines`, which decides it as it always does.
+
+    The commonest block, clean fixed-width LF lines, is recognised first by
+    :func:`_fixed_width_lines`, the same test the pre-count's :func:`tally_runs` counts by.
     """
+    size = _fixed_width_lines(chunk)
+    if size:
+        clean = chunk.decode("ascii").split("\n")
+        if chunk.endswith(b"\n"):
+            clean.pop()
+        stride = len(clean[0]) + 1
+        yield Run(clean, range(offset, offset + size * stride, stride), line,
+                  len(set(clean)) == size)
+        return size
     ascii_block = chunk.isascii()
     try:
         text = chunk.decode("ascii" if ascii_block else "utf-8")
