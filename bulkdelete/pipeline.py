@@ -330,15 +330,26 @@ class Pipeline:
         unique = (ids if batch.distinct or len(set(ids)) == len(ids)
                   else list(dict.fromkeys(ids)))
         failures = await self._delete(unique, batch.seq, ticket)
-        if not failures:  # the common case, kept short: it runs thousands of times a second
-            self.progress.mark_done(batch.seq, batch.offset, batch.line, len(ids), 0)
-            self.journal.append_done(batch.seq, batch.offset, batch.line, len(ids), 0, None)
-            stats = self.stats
-            stats.ids_deleted += len(ids)
-            stats.batches_done += 1
-            if self.settings.max_errors is not None:  # a share can be crossed by successes
-                self._check_error_rules(())
-            return
+        # The common case, no failure, skips the bookkeeping: it runs thousands of times a
+        # second.
+        failed, by_reason = (await self._settle(batch, unique, failures) if failures
+                             else (0, None))
+        deleted = len(ids) - failed
+        self.progress.mark_done(batch.seq, batch.offset, batch.line, deleted, failed,
+                                by_reason)
+        self.journal.append_done(batch.seq, batch.offset, batch.line, deleted, failed,
+                                 by_reason)
+        stats = self.stats
+        stats.ids_deleted += deleted
+        stats.ids_failed += failed
+        stats.batches_done += 1
+        if failures or self.settings.max_errors is not None:  # a share can fall by successes
+            self._check_error_rules(failures)
+
+    async def _settle(self, batch: Batch, unique: list[str],
+                      failures: list[tuple[str, Result]]) -> tuple[int, dict[str, int]]:
+        """Put a batch's failed IDs durably in the failed file; return how many of its
+        occurrences failed, by reason. Raises instead when the run must stop."""
         if not self._succeeded and any(r.outcome is Outcome.RETRYABLE for _, r in failures):
             # Not one request of this run has succeeded yet: an endpoint that cannot be
             # reached (wrong --base-url, DNS, network) is not a reason to list IDs as
@@ -359,7 +370,6 @@ class Pipeline:
         for ident, result in failures:
             reasons[result.reason] += occurrences[ident] if occurrences else 1
         failed = sum(reasons.values())
-        deleted = len(batch.ids) - failed
         # Durably in the failed file before the checkpoint says "done" (spec §4.1).
         await self.failures.add([(i, r.reason, r.detail) for i, r in failures])
         by_reason = dict(reasons)
@@ -367,14 +377,7 @@ class Pipeline:
             "batch_given_up" if failed_ids == set(unique) else "ids_rejected",
             seq=batch.seq, line=batch.line, failed=failed, reasons=by_reason,
         )
-        self.progress.mark_done(batch.seq, batch.offset, batch.line, deleted, failed,
-                                by_reason)
-        self.journal.append_done(batch.seq, batch.offset, batch.line, deleted, failed,
-                                 by_reason)
-        self.stats.ids_deleted += deleted
-        self.stats.ids_failed += failed
-        self.stats.batches_done += 1
-        self._check_error_rules(failures)
+        return failed, by_reason
 
     def _check_error_rules(self, failures: Sequence[tuple[str, Result]]) -> None:
         if self._all_rejected >= ALL_REJECTED_ABORT:
