@@ -10,6 +10,8 @@ RETRYABLE     5xx, timeouts, resets, cut-off or unparseable answers, 2xx-with-fa
               ``code`` is 5xx or missing
 REJECTED      400 and other 4xx about the request, a 2xx-with-fail with a 4xx ``code``
 FATAL         401/403 (credentials, permissions), 404 (wrong URL), redirects, TLS failure
+UNREACHED     no connection: refused, DNS, reset before the request was written — the
+              server never saw it, so it pauses the run and never fails an ID
 ============  ==========================================================================
 
 ``Result.reason`` is short and ID-free (it goes into logs, the checkpoint and the report);
@@ -43,6 +45,7 @@ class Outcome(enum.Enum):
     RETRYABLE = "retryable"
     REJECTED = "rejected"
     FATAL = "fatal"
+    UNREACHED = "unreached"
 
 
 @dataclass(frozen=True, slots=True)

@@ -118,6 +118,9 @@ class FakeServerStats:
     in_flight: int = 0  # admitted requests being handled now
     peak_in_flight: int = 0  # max of in_flight ever
     acknowledged: collections.Counter[str] = field(default_factory=collections.Counter)
+    # Every ID of every well-formed request, answered or not: what a crash test counts to
+    # see how much a rerun sends again.
+    received: collections.Counter[str] = field(default_factory=collections.Counter)
 
     def summary(self) -> str:
         """One line for people (no IDs: they are personal data)."""
@@ -403,6 +406,8 @@ class FakeServer:
         if isinstance(ids, bytes):
             stats.rejected += 1
             return _json(ids, 400)
+        if config.keep_ids:
+            stats.received.update(ids)
         if config.poison_ids and not config.poison_ids.isdisjoint(ids):
             stats.rejected += 1
             return _json(_POISON, 400)
