@@ -12,9 +12,10 @@ A worker takes the next batch and a limiter slot for it, then owns the batch unt
 recorded: retries with exponential backoff and full jitter (AWS's "full jitter"), 429s
 paced by the limiter without spending the retry budget, and a 400 on a multi-ID batch
 bisected until the rejected IDs stand alone (spec §4.6). One worker more than are busy
-waits to admit, so a freed slot is taken at once; a batch waiting to retry keeps its
-worker and another starts, up to the lookahead window, which bounds how far past the
-watermark the run gets (spec §4.4).
+waits to admit, so a freed slot is taken at once; a batch waiting to retry (or for another
+batch's bisection) keeps its worker and another starts, up to ``2 × concurrency`` batches
+held at once — the bound on what a ``kill -9`` can leave sent but unrecorded — and never
+past the lookahead window, which bounds how far past the watermark the run gets (§4.4).
 
 A graceful stop admits nothing new, lets requests already at the server finish (bounded by
 ``Settings.grace``), and abandons batches that are only waiting (to retry, or for a slot
@@ -165,6 +166,9 @@ class Pipeline:
         self._tasks: set[asyncio.Task[None]] = set()
         self._waiting_for_slot: set[asyncio.Task[Any]] = set()  # inside limiter.acquire()
         self._succeeded = False  # any request of this run answered success
+        # Batches held at once (admitted, not yet recorded): each may have been sent, so
+        # this bounds what a kill -9 leaves for the resume to send again (spec §4.2).
+        self._max_workers = min(settings.lookahead, 2 * settings.concurrency)
 
     # -- the run ------------------------------------------------------------------------
 
@@ -191,11 +195,11 @@ class Pipeline:
         end.stopped = self.stop.requested
         return end
 
-    # Workers, not a task per batch: a worker takes the next batch and a slot for it
-    # (:meth:`_admit`), sends and records it, and takes the next. Starting an asyncio task
-    # costs ~4 µs, which at zero latency was 2 % of a run. There is always one more worker
-    # than are busy, waiting to admit, so a freed slot is used at once; a batch waiting to
-    # retry keeps its worker, and another starts in its place, up to the lookahead window.
+    # Workers, not a task per batch (a task each costs more than the send at zero
+    # latency): a worker takes the next batch and a slot for it (:meth:`_admit`), sends and
+    # records it, and takes the next. While fewer than ``_max_workers`` exist there is one
+    # more than are busy, waiting to admit, so a freed slot is used at once; a batch
+    # waiting to retry keeps its worker, and another starts in its place.
 
     def _spawn_worker(self) -> None:
         self._workers += 1
@@ -209,7 +213,7 @@ class Pipeline:
         me = asyncio.current_task()  # once per worker: a Python call in 3.11
         try:
             while (job := await self._admit(me)) is not None:
-                if not self._admitting and self._workers < self.settings.lookahead:
+                if not self._admitting and self._workers < self._max_workers:
                     self._spawn_worker()  # no one else waits to admit: keep one who does
                 batch, ticket = job
                 self._busy += 1

@@ -9,6 +9,8 @@ import json
 import signal
 from pathlib import Path
 
+import pytest
+
 from bulkdelete.fake_server import FakeServer, FakeServerConfig
 from tests.conftest import (
     CLI,
@@ -24,9 +26,9 @@ CONCURRENCY = 3
 BATCH = 100
 
 
-def _delete_argv(source: Path, *extra: str) -> list[str]:
+def _delete_argv(source: Path, *extra: str, concurrency: int = CONCURRENCY) -> list[str]:
     return [*CLI, "delete", str(source), "--id-type", "guid", "--yes", "--no-progress",
-            "--concurrency", str(CONCURRENCY), "--timeout", "5", *extra]
+            "--concurrency", str(concurrency), "--timeout", "5", *extra]
 
 
 async def _start(argv: list[str], base_url: str) -> asyncio.subprocess.Process:
@@ -186,3 +188,42 @@ async def test_second_ctrl_c_exits_at_once_and_the_checkpoint_still_resumes(
                                             passcode=server.config.passcode,
                                             concurrency_limit=CONCURRENCY))
         await _rerun_to_completion(argv, server, ids, tmp_path)
+
+
+async def _wait_for_rejections(server: FakeServer, at_least: int) -> None:
+    async with asyncio.timeout(60):
+        while server.stats.rejected < at_least:  # noqa: ASYNC110 - another component's counter
+            await asyncio.sleep(0.005)
+
+
+@pytest.mark.parametrize("concurrency", [2, 8])
+async def test_kill_9_while_batches_wait_on_bisections_stays_within_the_resend_bound(
+    tmp_path: Path, fake_server: ServerFactory, concurrency: int
+) -> None:
+    """One rejected ID in every batch: batches queue for the one bisection at a time, each
+    already sent once. kill -9 then rerun: the IDs the server received in both runs stay
+    within 3 × concurrency batches (spec §4.2), whatever the mix of rejections."""
+    ids = make_ids(15_000)
+    # Poison in the first 90 batches: more than any lookahead window holds.
+    poison = frozenset(ids[37::BATCH][:90])
+    source = write_ids(tmp_path / "ids.txt", ids)
+    async with fake_server(concurrency_limit=concurrency, latency=0.002,
+                           poison_ids=poison) as server:
+        argv = _delete_argv(source, concurrency=concurrency)
+        proc = await _start(argv, server.base_url)
+        # Enough first requests refused that, without a bound, the whole lookahead window
+        # would be queued behind the bisections.
+        await _wait_for_rejections(server, 12 * concurrency)
+        proc.send_signal(signal.SIGKILL)
+        await proc.wait()
+        before = server.stats.received.copy()
+        assert len(before) < len(ids), "killed too late to prove anything"
+
+        code, output = await _run(argv, server.base_url)
+        assert code == 1, output  # the poison IDs are listed as failed
+        failed = assert_nothing_lost(ids, server, tmp_path / "ids.txt.bulkdelete" / "failed.txt")
+        assert failed == poison
+        again = sum(1 for i, n in server.stats.received.items() if i in before and n > before[i])
+        assert again <= 3 * concurrency * BATCH, again
+        report = json.loads((tmp_path / "ids.txt.bulkdelete" / "report.json").read_text())
+        assert report["resent_after_crash"] <= 3 * concurrency * BATCH

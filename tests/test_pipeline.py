@@ -757,3 +757,52 @@ async def test_a_run_that_never_succeeded_aborts_without_failing_ids() -> None:
     assert r.failed_ids() == []
     assert r.progress.watermark == 0
     assert r.stats.batches_done == 0
+
+
+# -- the re-send bound and outages ---------------------------------------------------------
+
+
+def _most_unrecorded(journal: RecordingJournal) -> int:
+    """The most batches that were sent and not yet recorded done at any moment: what a
+    kill -9 at that moment would leave for the resume to send again."""
+    open_: set[int] = set()
+    most = 0
+    for kind, seq, _ in journal.events:
+        if kind == "sent":
+            open_.add(seq)
+        elif kind == "done":
+            open_.discard(seq)
+        most = max(most, len(open_))
+    return most
+
+
+@pytest.mark.parametrize("concurrency", [2, 8])
+async def test_batches_waiting_on_a_bisection_stay_within_the_resend_bound(
+        concurrency: int) -> None:
+    """One rejected ID in every batch: each batch's first request is refused and the batch
+    waits for the one bisection at a time. Sent-but-unrecorded batches must never exceed
+    2 × concurrency, so a kill -9 re-sends at most that plus one turn's completions
+    (≤ 3 × concurrency, spec §4.2), however many batches are rejected."""
+    batches = make_batches(6 * concurrency + 10, size=20)
+    poison = {b.ids[7] for b in batches}
+    r = rig(FakeDeleter(lambda ids, n, attempt: REJECT if poison & set(ids) else SUCCESS,
+                        delay=0.002),
+            make_settings(concurrency=concurrency))
+    await r.run(batches, timeout=30.0)
+    assert _most_unrecorded(r.journal) <= 2 * concurrency
+    assert set(r.failed_ids()) == poison
+    assert r.progress.watermark == len(batches)
+    r.assert_nothing_lost(batches)
+
+
+async def test_batches_in_backoff_stay_within_the_resend_bound() -> None:
+    """Every batch fails twice before it succeeds, so many sit in backoff at once: the
+    number held sent-but-unrecorded is still capped at 2 × concurrency."""
+    batches = make_batches(40, size=5)
+    r = rig(FakeDeleter(lambda ids, n, attempt: RETRY if attempt < 3 else SUCCESS,
+                        delay=0.001),
+            make_settings(concurrency=3, backoff_base=0.02, backoff_cap=0.02))
+    await r.run(batches, timeout=30.0)
+    assert _most_unrecorded(r.journal) <= 6
+    assert r.progress.watermark == 40
+    r.assert_nothing_lost(batches)
