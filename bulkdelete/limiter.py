@@ -115,6 +115,11 @@ class AdaptiveLimiter:
     def paused_for(self) -> float:
         return max(0.0, self._paused_until - self._clock())
 
+    def pause(self, seconds: float) -> None:
+        """Hold every slot for ``seconds`` from now (never shortening a longer pause): the
+        run waits out an outage together instead of each worker knocking on its own."""
+        self._paused_until = max(self._paused_until, self._clock() + seconds)
+
     async def acquire(self) -> Ticket:
         """Wait for a slot, the end of any shared pause, and a rate token."""
         if self._in_flight < self._limit and not self._waiters:

@@ -17,6 +17,11 @@ batch's bisection) keeps its worker and another starts, up to ``2 × concurrency
 held at once — the bound on what a ``kill -9`` can leave sent but unrecorded — and never
 past the lookahead window, which bounds how far past the watermark the run gets (§4.4).
 
+A request that never reached the server (connection refused, DNS) fails no ID: the whole
+run pauses through the limiter and tries again, until an answer comes back or the stall
+rule ends the run. Only a run that has not reached the server at all gives up after the
+usual retries, since then the address itself is the likely fault.
+
 A graceful stop admits nothing new, lets requests already at the server finish (bounded by
 ``Settings.grace``), and abandons batches that are only waiting (to retry, or for a slot
 through a 429 pause): unrecorded, they are simply sent again by the resume.
@@ -48,6 +53,9 @@ log = structlog.get_logger("bulkdelete")
 # After this many multi-ID batches whose every ID was rejected on its own, the request
 # itself is wrong (e.g. the wrong --id-type): abort rather than bisect the whole file.
 ALL_REJECTED_ABORT = 2
+# Longest pause between connection attempts during an outage: short enough that the run
+# picks up within seconds of the network coming back.
+OUTAGE_PAUSE_CAP = 5.0
 
 
 class Journal(Protocol):
@@ -166,6 +174,8 @@ class Pipeline:
         self._tasks: set[asyncio.Task[None]] = set()
         self._waiting_for_slot: set[asyncio.Task[Any]] = set()  # inside limiter.acquire()
         self._succeeded = False  # any request of this run answered success
+        self._reached = False  # any request of this run got past the connection
+        self._outage_streak = 0  # consecutive requests that never reached the server
         # Batches held at once (admitted, not yet recorded): each may have been sent, so
         # this bounds what a kill -9 leaves for the resume to send again (spec §4.2).
         self._max_workers = min(settings.lookahead, 2 * settings.concurrency)
@@ -441,8 +451,10 @@ class Pipeline:
     async def _send(self, ids: list[str], seq: int, ticket: Ticket | None = None) -> Result:
         """One logical request with its retries; returns SUCCESS, REJECTED or an exhausted
         RETRYABLE. FATAL raises; 429s wait on the limiter and do not count as retries.
-        ``ticket`` is a slot already held for the first attempt."""
+        ``ticket`` is a slot already held for the first attempt. UNREACHED spends no
+        attempt: the run pauses and sends again."""
         attempt = 0
+        unreached = 0
         while True:
             if ticket is None:
                 if self.stop.requested:
@@ -464,6 +476,14 @@ class Pipeline:
                 self.limiter.release(ticket)
                 raise
             outcome = result.outcome
+            if outcome is Outcome.UNREACHED:
+                self.limiter.release(ticket)
+                ticket = None
+                unreached += 1
+                self._pause_for_outage(result, unreached)
+                continue
+            if not self._reached or self._outage_streak:
+                self._connection_back()
             self.limiter.release(
                 ticket,
                 throttled=outcome is Outcome.THROTTLED,
@@ -497,6 +517,29 @@ class Pipeline:
             attempt += 1
             self.stats.retries += 1
             await self._backoff(attempt, result.retry_after)
+
+    def _pause_for_outage(self, result: Result, unreached: int) -> None:
+        """The server never saw the request: pause every slot (exponential, capped, equal
+        jitter), or give up if no request of this run has ever got through."""
+        if not self._reached and unreached > self.settings.max_retries:
+            raise TooManyErrors(
+                f"no request of this run has reached the server ({unreached} attempts; "
+                f"last: {result.reason}); nothing was marked failed. Check "
+                "--region/--base-url and the network, then rerun the same command"
+            )
+        self._outage_streak += 1
+        if self._outage_streak == 1 and self._reached:
+            log.warning("connection_lost", reason=result.reason,
+                        hint="pausing; no ID is failed for this, --stall-timeout still applies")
+        cap = min(self.settings.backoff_cap, OUTAGE_PAUSE_CAP)
+        span = min(cap, self.settings.backoff_base * 2 ** min(self._outage_streak, 16))
+        self.limiter.pause(span / 2 + self._rng.uniform(0, span / 2))
+
+    def _connection_back(self) -> None:
+        if self._outage_streak and self._reached:
+            log.info("connection_restored", failed_attempts=self._outage_streak)
+        self._reached = True
+        self._outage_streak = 0
 
     async def _backoff(self, attempt: int, retry_after: float | None) -> None:
         """Full jitter: uniform(0, min(cap, base·2^attempt)); Retry-After is a floor."""

@@ -403,3 +403,19 @@ async def test_without_rate_starts_are_immediate() -> None:
     assert loop.time() - began < 0.1
     for ticket in tickets:
         limiter.release(ticket, ok=True)
+
+
+async def test_pause_holds_every_acquirer_and_is_never_shortened() -> None:
+    """``pause(s)`` (a connection outage) holds every new grant until it ends; a shorter
+    pause asked for meanwhile does not cut it short."""
+    limiter, _ = make(3)
+    loop = asyncio.get_running_loop()
+    limiter.pause(0.2)
+    resume_at = loop.time() + 0.2
+    limiter.pause(0.01)
+    assert limiter.paused_for == pytest.approx(0.2, abs=0.02)
+    tickets = await asyncio.gather(*(limiter.acquire() for _ in range(3)))
+    assert min(t.started for t in tickets) >= resume_at - 0.01
+    for ticket in tickets:
+        limiter.release(ticket, ok=True)
+    assert limiter.limit == 3  # an outage says nothing about the account's limit

@@ -806,3 +806,68 @@ async def test_batches_in_backoff_stay_within_the_resend_bound() -> None:
     assert _most_unrecorded(r.journal) <= 6
     assert r.progress.watermark == 40
     r.assert_nothing_lost(batches)
+
+
+UNREACHED = Result(Outcome.UNREACHED, "cannot connect to 127.0.0.1:9")
+
+
+async def test_an_outage_after_success_pauses_and_fails_no_id() -> None:
+    """Calls 20-79 cannot connect (the network is down for a while mid-run): far more
+    attempts than max_retries, yet no ID fails; the run waits it out and finishes."""
+    batches = make_batches(60, size=5)
+    r = rig(FakeDeleter(lambda ids, n, attempt: UNREACHED if 20 <= n < 80 else SUCCESS,
+                        delay=0.001),
+            make_settings(max_retries=2, backoff_base=0.001, backoff_cap=0.004))
+    await r.run(batches, timeout=30.0)
+    unreached = [c for c in r.deleter.calls if c.result is UNREACHED]
+    assert len(unreached) == 60
+    assert max(Counter(c.seq for c in unreached).values()) > 3  # beyond the retry budget
+    assert r.failed_ids() == []
+    assert r.stats.retries == 0
+    assert r.progress.watermark == 60
+    r.assert_nothing_lost(batches)
+
+
+async def test_an_outage_pauses_every_slot_together() -> None:
+    """A connection failure pauses the whole run through the limiter: after it, no other
+    request starts before the pause ends."""
+    batches = make_batches(20, size=5)
+    r = rig(FakeDeleter(lambda ids, n, attempt: UNREACHED if n == 5 else SUCCESS,
+                        delay=0.001),
+            make_settings(concurrency=3, backoff_base=0.2, backoff_cap=0.2))
+    await r.run(batches, timeout=30.0)
+    failed_at = r.deleter.calls[5].ended
+    assert failed_at is not None
+    later = [c.started - failed_at for c in r.deleter.calls[6:]
+             if c.started > failed_at]
+    # Equal jitter over a 0.2 s span: no request for at least 0.1 s.
+    assert later and min(later) >= 0.1 - 0.01
+    assert r.progress.watermark == 20
+    r.assert_nothing_lost(batches)
+
+
+async def test_a_run_that_never_reached_the_server_gives_up_without_failing_ids() -> None:
+    """Nothing listens at all (a wrong --base-url): after the usual retries the run stops
+    with exit 3 and lists nothing as failed, rather than waiting for the stall rule."""
+    batches = make_batches(10, size=5)
+    r = rig(FakeDeleter(lambda ids, n, attempt: UNREACHED),
+            make_settings(max_retries=2, backoff_base=0.001, backoff_cap=0.002))
+    with pytest.raises(TooManyErrors, match="reached the server") as info:
+        await r.run(batches)
+    assert info.value.exit_code == 3
+    assert r.failed_ids() == []
+    assert r.progress.watermark == 0
+
+
+async def test_an_outage_that_outlasts_the_stall_timeout_aborts_without_failing_ids(
+) -> None:
+    """After a success the network goes away for good: the stall rule ends the run (exit 3)
+    and still no ID is failed."""
+    batches = make_batches(30, size=5)
+    r = rig(FakeDeleter(lambda ids, n, attempt: SUCCESS if n < 3 else UNREACHED),
+            make_settings(max_retries=1, backoff_base=0.001, backoff_cap=0.01,
+                          stall_timeout=0.5))
+    with pytest.raises(StalledError):
+        await r.run(batches, timeout=10.0)
+    assert r.failed_ids() == []
+    assert r.stats.ids_failed == 0
