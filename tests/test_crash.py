@@ -224,6 +224,8 @@ async def test_kill_9_while_batches_wait_on_bisections_stays_within_the_resend_b
         failed = assert_nothing_lost(ids, server, tmp_path / "ids.txt.bulkdelete" / "failed.txt")
         assert failed == poison
         again = sum(1 for i, n in server.stats.received.items() if i in before and n > before[i])
+        print(f"concurrency {concurrency}: {again} IDs received again after kill -9 "
+              f"(allowance {3 * concurrency * BATCH})")
         assert again <= 3 * concurrency * BATCH, again
         report = json.loads((tmp_path / "ids.txt.bulkdelete" / "report.json").read_text())
         assert report["resent_after_crash"] <= 3 * concurrency * BATCH
