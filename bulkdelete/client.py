@@ -10,9 +10,15 @@ RETRYABLE     5xx, timeouts, resets, cut-off or unparseable answers, 2xx-with-fa
               ``code`` is 5xx or missing
 REJECTED      400 and other 4xx about the request, a 2xx-with-fail with a 4xx ``code``
 FATAL         401/403 (credentials, permissions), 404 (wrong URL), redirects, TLS failure
-UNREACHED     no connection: refused, DNS, reset before the request was written — the
-              server never saw it, so it pauses the run and never fails an ID
+UNREACHED     no connection was made: refused, DNS, unreachable network (aiohttp's
+              connector errors other than TLS) — the server never saw the request, so it
+              pauses the run and never fails an ID
 ============  ==========================================================================
+
+A reset is RETRYABLE, not UNREACHED, even when it hits a reused connection before the
+answer: a small request is handed to the kernel whole, so aiohttp cannot tell a reset before
+the server read it from one after, and the request may have run. Timeouts are RETRYABLE for
+the same reason.
 
 ``Result.reason`` is short and ID-free (it goes into logs, the checkpoint and the report);
 ``Result.detail`` carries the server's own error text, which may quote an ID, and is only
@@ -24,6 +30,8 @@ from __future__ import annotations
 import asyncio
 import enum
 import json
+import os
+import socket
 import time
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, replace
@@ -170,6 +178,20 @@ def _classify_code(
     return Result(Outcome.RETRYABLE, f"{where} code {code}", status, error)
 
 
+def _unreached(exc: aiohttp.ClientConnectorError) -> Result:
+    """No connection was made (refused, DNS, unreachable network), so no request left:
+    the one failure that may pause a run without spending an ID."""
+    err = exc.os_error
+    if isinstance(exc, aiohttp.ClientConnectorDNSError) or isinstance(err, socket.gaierror):
+        why = f"DNS lookup failed: {err.strerror or err}"
+    elif err.errno and err.errno > 0:
+        why = os.strerror(err.errno)  # "Connection refused", without asyncio's address tuple
+    else:
+        why = err.strerror or str(err) or type(err).__name__
+    host = f"[{exc.host}]" if ":" in exc.host else exc.host  # an IPv6 literal
+    return Result(Outcome.UNREACHED, f"cannot connect to {host}:{exc.port} ({why[:120]})")
+
+
 class ClevertapClient:
     """Sends one delete request per call over a caller-owned :class:`aiohttp.ClientSession`.
 
@@ -240,8 +262,8 @@ class ClevertapClient:
             return Result(Outcome.RETRYABLE, "answer cut off")
         except aiohttp.ServerDisconnectedError:
             return Result(Outcome.RETRYABLE, "connection reset")
-        except aiohttp.ClientConnectorError:
-            return Result(Outcome.RETRYABLE, "cannot connect")
+        except aiohttp.ClientConnectorError as exc:  # TLS failures, its subclasses, are above
+            return _unreached(exc)
         except (aiohttp.ClientError, ConnectionError, asyncio.IncompleteReadError) as exc:
             return Result(Outcome.RETRYABLE, f"network error ({type(exc).__name__})")
 

@@ -20,6 +20,7 @@ from email.utils import format_datetime
 import aiohttp
 import pytest
 from aiohttp import web
+from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.test_utils import TestServer
 from hypothesis import given
 from hypothesis import strategies as st
@@ -530,21 +531,55 @@ async def test_cut_off_body_is_retryable(script: Script, session: aiohttp.Client
     assert "cut off" in result.reason
 
 
-async def test_connection_refused_is_retryable(session: aiohttp.ClientSession) -> None:
-    """Nothing listening (a closed port) is RETRYABLE "cannot connect"."""
+def closed_port() -> int:
+    """A port that was free a moment ago: nothing listens on it."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    client = ClevertapClient(
-        base_url=f"http://127.0.0.1:{port}",
-        account_id=ACCOUNT,
-        passcode=Secret(PASSCODE),
-        id_type="guid",
-        timeout=2.0,
-    )
-    result = await client.delete_with(session, ["a"])
-    assert result.outcome is Outcome.RETRYABLE
-    assert result.reason == "cannot connect"
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def client_for(base_url: str) -> ClevertapClient:
+    return ClevertapClient(base_url=base_url, account_id=ACCOUNT, passcode=Secret(PASSCODE),
+                           id_type="guid", timeout=2.0)
+
+
+async def test_connection_refused_is_unreached(session: aiohttp.ClientSession) -> None:
+    """Nothing listening (a closed port) is UNREACHED — the request never reached a
+    server, so it must pause the run, not spend an ID — with an ID-free reason naming
+    where it tried and why."""
+    port = closed_port()
+    result = await client_for(f"http://127.0.0.1:{port}").delete_with(session, ["id-0042"])
+    assert result.outcome is Outcome.UNREACHED
+    assert result.reason.startswith(f"cannot connect to 127.0.0.1:{port} (")
+    assert "refused" in result.reason.lower()
+    assert result.status is None
+    assert "id-0042" not in result.reason + result.detail
+    assert_no_secret(result)
+
+
+class NoSuchHost(AbstractResolver):
+    """A resolver that knows no name, as a DNS server answers for a mistyped host."""
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        raise OSError(socket.EAI_NONAME, "Name or service not known")
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_dns_failure_is_unreached() -> None:
+    """A host name that does not resolve is UNREACHED too, and says it was the lookup."""
+    connector = aiohttp.TCPConnector(resolver=NoSuchHost())
+    async with aiohttp.ClientSession(connector=connector) as session:
+        result = await client_for("http://no-such-host.invalid:8080").delete_with(
+            session, ["a"]
+        )
+    assert result.outcome is Outcome.UNREACHED
+    assert result.reason.startswith("cannot connect to no-such-host.invalid:8080 (")
+    assert "not known" in result.reason
     assert_no_secret(result)
 
 
