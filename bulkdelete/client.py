@@ -6,8 +6,9 @@ Every answer — and every way of not getting one — maps to exactly one :class
 ============  ==========================================================================
 SUCCESS       200 with ``{"status": "success"}``
 THROTTLED     429, or a 2xx-with-fail body whose ``code`` is 429 (paced, not a retry)
-RETRYABLE     5xx, timeouts, resets, cut-off or unparseable answers, 2xx-with-fail whose
-              ``code`` is 5xx or missing
+RETRYABLE     5xx, timeouts, resets, cut-off or unparseable answers, answers over 64 KiB
+              (read no further, so memory stays bounded), 2xx-with-fail whose ``code`` is
+              5xx or missing
 REJECTED      400 and other 4xx about the request, a 2xx-with-fail with a 4xx ``code``
 FATAL         401/403 (credentials, permissions), 404 (wrong URL), redirects, TLS failure
 UNREACHED     no connection was made: refused, DNS, unreachable network (aiohttp's
@@ -45,6 +46,7 @@ from bulkdelete.settings import IdType, Secret
 
 MAX_RETRY_AFTER = 300.0  # spec §4.5: honour Retry-After, capped at 5 minutes
 _DETAIL_LIMIT = 200
+MAX_BODY = 64 * 1024
 
 
 class Outcome(enum.Enum):
@@ -178,6 +180,18 @@ def _classify_code(
     return Result(Outcome.RETRYABLE, f"{where} code {code}", status, error)
 
 
+async def _read_rest(content: aiohttp.StreamReader, head: bytes) -> bytes:
+    """The rest of an answer that did not come in one piece, stopping one byte past
+    MAX_BODY: each read asks only for what is still allowed."""
+    parts = [head]
+    size = len(head)
+    while size <= MAX_BODY and not content.at_eof():
+        part = await content.read(MAX_BODY + 1 - size)
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts)
+
+
 def _unreached(exc: aiohttp.ClientConnectorError) -> Result:
     """No connection was made (refused, DNS, unreachable network), so no request left:
     the one failure that may pause a run without spending an ID."""
@@ -247,9 +261,18 @@ class ClevertapClient:
                 timeout=self._timeout,
                 allow_redirects=False,
             ) as response:
-                payload = await response.read()
+                # At most MAX_BODY + 1 bytes, so memory is bounded whatever a server
+                # sends. A whole small answer is one read that ends at the EOF.
+                content = response.content
+                payload = await content.read(MAX_BODY + 1)
+                if not content.at_eof():
+                    payload = await _read_rest(content, payload)
                 if response.status == 200 and payload in _PLAIN_SUCCESS:
                     return SUCCESS  # the common answer: nothing to parse or scrub
+                if len(payload) > MAX_BODY:
+                    # Leaving the block with the body unread closes the connection rather
+                    # than draining it back into the pool.
+                    return Result(Outcome.RETRYABLE, "answer over 64 KiB", response.status)
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 return self._scrub(classify(response.status, payload, retry_after))
         except TimeoutError:
