@@ -35,12 +35,13 @@ import os
 import socket
 import time
 from collections.abc import Coroutine, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
 import aiohttp
 
+from bulkdelete.redact import secret_forms, shorten
 from bulkdelete.regions import DELETE_PATH
 from bulkdelete.settings import IdType, Secret
 
@@ -99,19 +100,19 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
-def _short(text: str) -> str:
-    text = " ".join(text.split())
-    return text[:_DETAIL_LIMIT]
-
-
 # What json.dumps escapes: control characters, the quote and the backslash.
 _JSON_ESCAPED = bytes(range(0x20)) + b'"\\'
 
 _PLAIN_SUCCESS = frozenset({b'{"status":"success"}', b'{"status": "success"}'})
 
 
-def classify(status: int, body: bytes, retry_after: float | None = None) -> Result:
-    """Map a complete HTTP answer to a :class:`Result` (pure, so it is unit-tested alone)."""
+def classify(
+    status: int, body: bytes, retry_after: float | None = None, *, hide: tuple[str, ...] = ()
+) -> Result:
+    """Map a complete HTTP answer to a :class:`Result` (pure, so it is unit-tested alone).
+
+    ``hide`` is :func:`bulkdelete.redact.secret_forms` of the passcode: masked out of the
+    server's text before it is shortened into ``detail``."""
     if status == 200 and body in _PLAIN_SUCCESS:  # the common answer, without a JSON parse
         return SUCCESS
     payload: object = None
@@ -124,7 +125,11 @@ def classify(status: int, body: bytes, retry_after: float | None = None) -> Resu
     code: int | None = None
     if isinstance(payload, dict):
         err = payload.get("error")
-        error = _short(str(err)) if err is not None else ""
+        if err is not None:
+            # A non-string error is written as JSON, so the passcode inside it takes one
+            # of the forms the scrub knows (str() would give Python's own escaping).
+            text = err if isinstance(err, str) else json.dumps(err, ensure_ascii=False)
+            error = shorten(text, hide, _DETAIL_LIMIT)
         raw_code = payload.get("code")
         if isinstance(raw_code, int) and not isinstance(raw_code, bool):
             code = raw_code
@@ -139,9 +144,8 @@ def classify(status: int, body: bytes, retry_after: float | None = None) -> Resu
             if state == "fail":
                 return _classify_code(code, status, error, retry_after, in_body=True)
         return Result(
-            Outcome.RETRYABLE, f"HTTP {status} with an unrecognised body", status, _short(
-                body[:_DETAIL_LIMIT].decode("utf-8", "replace")
-            )
+            Outcome.RETRYABLE, f"HTTP {status} with an unrecognised body", status,
+            shorten(body.decode("utf-8", "replace"), hide, _DETAIL_LIMIT),
         )
     if status == 429:
         return Result(Outcome.THROTTLED, "HTTP 429 throttled", status, error, retry_after)
@@ -213,7 +217,7 @@ class ClevertapClient:
     serves the whole run. The passcode is revealed only into the header mapping.
     """
 
-    __slots__ = ("_headers", "_id_type", "_prefix", "_timeout", "_url")
+    __slots__ = ("_headers", "_hide", "_id_type", "_prefix", "_timeout", "_url")
 
     def __init__(
         self,
@@ -233,6 +237,9 @@ class ClevertapClient:
             "X-CleverTap-Passcode": passcode.reveal(),
             "Content-Type": "application/json; charset=utf-8",
         }
+        # A proxy that echoes request headers must not carry the passcode, or a piece of
+        # it, into the failed file's reasons.
+        self._hide = secret_forms(passcode.reveal())
 
     def __repr__(self) -> str:  # never show the headers: they hold the passcode
         return f"ClevertapClient(url={self._url!r}, id_type={self._id_type!r})"
@@ -274,7 +281,7 @@ class ClevertapClient:
                     # than draining it back into the pool.
                     return Result(Outcome.RETRYABLE, "answer over 64 KiB", response.status)
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                return self._scrub(classify(response.status, payload, retry_after))
+                return classify(response.status, payload, retry_after, hide=self._hide)
         except TimeoutError:
             return Result(Outcome.RETRYABLE, f"timeout after {self._timeout.total:g}s")
         except aiohttp.ClientConnectorCertificateError:
@@ -289,15 +296,6 @@ class ClevertapClient:
             return _unreached(exc)
         except (aiohttp.ClientError, ConnectionError, asyncio.IncompleteReadError) as exc:
             return Result(Outcome.RETRYABLE, f"network error ({type(exc).__name__})")
-
-
-    def _scrub(self, result: Result) -> Result:
-        """A proxy that echoes request headers must not carry the passcode into the
-        failed file's reasons."""
-        secret = self._headers["X-CleverTap-Passcode"]
-        if secret and secret in result.detail:
-            return replace(result, detail=result.detail.replace(secret, "********"))
-        return result
 
 
 class BoundClient:
