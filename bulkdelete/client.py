@@ -23,7 +23,8 @@ the same reason.
 
 ``Result.reason`` is short and ID-free (it goes into logs, the checkpoint and the report);
 ``Result.detail`` carries the server's own error text, which may quote an ID, and is only
-ever written beside the failed file.
+ever written beside the failed file; every form of the passcode is masked out of it before
+it is shortened (:mod:`bulkdelete.redact`).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from bulkdelete.settings import IdType, Secret
 
 MAX_RETRY_AFTER = 300.0  # spec §4.5: honour Retry-After, capped at 5 minutes
 _DETAIL_LIMIT = 200
-MAX_BODY = 64 * 1024
+MAX_BODY = 64 * 1024  # read no further: a longer answer is RETRYABLE, memory stays bounded
 
 
 class Outcome(enum.Enum):
