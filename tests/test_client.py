@@ -9,10 +9,12 @@ answer — or the lack of one — is classified.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import struct
 import tracemalloc
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -536,13 +538,29 @@ async def test_cut_off_body_is_retryable(script: Script, session: aiohttp.Client
 HUGE = 256 * 1024 * 1024  # what a runaway server sends; far beyond any real answer
 
 
-def huge_body(*, declared: bool) -> Handler:
-    """A 200 that starts like a success and goes on for HUGE bytes (chunked, or with its
-    Content-Length declared up front); it stops early once the client hangs up."""
+def gzip_bomb() -> bytes:
+    """HUGE bytes of a success-looking body, gzipped to a few hundred KiB."""
+    packer = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    chunk = b"x" * 2**20
+    parts = [packer.compress(b'{"status": "success", "padding": "')]
+    parts += [packer.compress(chunk) for _ in range(HUGE // len(chunk))]
+    return b"".join([*parts, packer.flush()])
+
+
+def huge_body(how: str) -> Handler:
+    """A 200 that starts like a success and goes on for HUGE bytes — chunked, with its
+    Content-Length declared up front, or gzipped small; it stops once the client leaves."""
 
     async def handler(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
-        if declared:
+        if how == "gzip":
+            response.headers["Content-Encoding"] = "gzip"
+            response.content_length = len(bomb)
+            await response.prepare(request)
+            with contextlib.suppress(ConnectionError):
+                await response.write(bomb)
+            return response
+        if how == "content-length":
             response.content_length = HUGE
         await response.prepare(request)
         chunk = b"x" * 65536
@@ -553,17 +571,19 @@ def huge_body(*, declared: bool) -> Handler:
             pass  # the client stopped reading and closed: what a bounded client does
         return response
 
+    bomb = gzip_bomb() if how == "gzip" else b""
     return handler
 
 
-@pytest.mark.parametrize("declared", [False, True], ids=["chunked", "content-length"])
+@pytest.mark.parametrize("how", ["chunked", "content-length", "gzip"])
 async def test_huge_answer_is_retryable_quickly_and_memory_stays_bounded(
-    script: Script, session: aiohttp.ClientSession, declared: bool
+    script: Script, session: aiohttp.ClientSession, how: str
 ) -> None:
-    """A 256 MiB answer is read only up to 64 KiB: RETRYABLE "answer over 64 KiB", long
-    before the body could have been received, with the memory allocated during the call
-    (server and client both live in this process) a small fraction of the body."""
-    script.handler = huge_body(declared=declared)
+    """A 256 MiB answer is read only up to 64 KiB — also when it arrives gzipped, since
+    the reads bound the decompression too: RETRYABLE "answer over 64 KiB", long before
+    the body could have been received, with the memory allocated during the call (server
+    and client both live in this process) a small fraction of the body."""
+    script.handler = huge_body(how)
     loop = asyncio.get_running_loop()
     tracemalloc.start()
     try:

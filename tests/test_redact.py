@@ -90,6 +90,15 @@ def test_a_passcode_that_is_part_of_the_mask_is_removed_outright() -> None:
     assert shorten("x redacted y", secret_forms("redacted"), LIMIT) == "x y"
 
 
+def test_a_mask_cannot_complete_a_passcode_that_ends_like_it() -> None:
+    """A passcode that starts with the mask's last characters, echoed right before its own
+    tail, would be whole again once the first echo is masked: that one is removed."""
+    detail = shorten("x d]abab y", secret_forms("d]ab"), LIMIT)
+    assert "d]ab" not in detail
+    assert detail.startswith("x ")
+    assert detail.endswith(" y")
+
+
 def test_whitespace_collapse_cannot_reassemble_a_passcode() -> None:
     """A passcode with a space, echoed with a line break where the space was, becomes the
     passcode again once the text is put on one line: it is masked then too."""
