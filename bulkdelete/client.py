@@ -6,17 +6,25 @@ Every answer — and every way of not getting one — maps to exactly one :class
 ============  ==========================================================================
 SUCCESS       200 with ``{"status": "success"}``
 THROTTLED     429, or a 2xx-with-fail body whose ``code`` is 429 (paced, not a retry)
-RETRYABLE     5xx, timeouts, resets, cut-off or unparseable answers, 2xx-with-fail whose
-              ``code`` is 5xx or missing
+RETRYABLE     5xx, timeouts, resets, cut-off or unparseable answers, answers over 64 KiB
+              (read no further, so memory stays bounded), 2xx-with-fail whose ``code`` is
+              5xx or missing
 REJECTED      400 and other 4xx about the request, a 2xx-with-fail with a 4xx ``code``
 FATAL         401/403 (credentials, permissions), 404 (wrong URL), redirects, TLS failure
-UNREACHED     no connection: refused, DNS, reset before the request was written — the
-              server never saw it, so it pauses the run and never fails an ID
+UNREACHED     no connection was made: refused, DNS, unreachable network (aiohttp's
+              connector errors other than TLS) — the server never saw the request, so it
+              pauses the run and never fails an ID
 ============  ==========================================================================
+
+A reset is RETRYABLE, not UNREACHED, even when it hits a reused connection before the
+answer: a small request is handed to the kernel whole, so aiohttp cannot tell a reset before
+the server read it from one after, and the request may have run. Timeouts are RETRYABLE for
+the same reason.
 
 ``Result.reason`` is short and ID-free (it goes into logs, the checkpoint and the report);
 ``Result.detail`` carries the server's own error text, which may quote an ID, and is only
-ever written beside the failed file.
+ever written beside the failed file; every form of the passcode is masked out of it before
+it is shortened (:mod:`bulkdelete.redact`).
 """
 
 from __future__ import annotations
@@ -24,19 +32,23 @@ from __future__ import annotations
 import asyncio
 import enum
 import json
+import os
+import socket
 import time
 from collections.abc import Coroutine, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
 import aiohttp
 
+from bulkdelete.redact import secret_forms, shorten
 from bulkdelete.regions import DELETE_PATH
 from bulkdelete.settings import IdType, Secret
 
 MAX_RETRY_AFTER = 300.0  # spec §4.5: honour Retry-After, capped at 5 minutes
 _DETAIL_LIMIT = 200
+MAX_BODY = 64 * 1024  # read no further: a longer answer is RETRYABLE, memory stays bounded
 
 
 class Outcome(enum.Enum):
@@ -89,19 +101,19 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
-def _short(text: str) -> str:
-    text = " ".join(text.split())
-    return text[:_DETAIL_LIMIT]
-
-
 # What json.dumps escapes: control characters, the quote and the backslash.
 _JSON_ESCAPED = bytes(range(0x20)) + b'"\\'
 
 _PLAIN_SUCCESS = frozenset({b'{"status":"success"}', b'{"status": "success"}'})
 
 
-def classify(status: int, body: bytes, retry_after: float | None = None) -> Result:
-    """Map a complete HTTP answer to a :class:`Result` (pure, so it is unit-tested alone)."""
+def classify(
+    status: int, body: bytes, retry_after: float | None = None, *, hide: tuple[str, ...] = ()
+) -> Result:
+    """Map a complete HTTP answer to a :class:`Result` (pure, so it is unit-tested alone).
+
+    ``hide`` is :func:`bulkdelete.redact.secret_forms` of the passcode: masked out of the
+    server's text before it is shortened into ``detail``."""
     if status == 200 and body in _PLAIN_SUCCESS:  # the common answer, without a JSON parse
         return SUCCESS
     payload: object = None
@@ -114,7 +126,11 @@ def classify(status: int, body: bytes, retry_after: float | None = None) -> Resu
     code: int | None = None
     if isinstance(payload, dict):
         err = payload.get("error")
-        error = _short(str(err)) if err is not None else ""
+        if err is not None:
+            # A non-string error is written as JSON, so the passcode inside it takes one
+            # of the forms the scrub knows (str() would give Python's own escaping).
+            text = err if isinstance(err, str) else json.dumps(err, ensure_ascii=False)
+            error = shorten(text, hide, _DETAIL_LIMIT)
         raw_code = payload.get("code")
         if isinstance(raw_code, int) and not isinstance(raw_code, bool):
             code = raw_code
@@ -129,9 +145,8 @@ def classify(status: int, body: bytes, retry_after: float | None = None) -> Resu
             if state == "fail":
                 return _classify_code(code, status, error, retry_after, in_body=True)
         return Result(
-            Outcome.RETRYABLE, f"HTTP {status} with an unrecognised body", status, _short(
-                body[:_DETAIL_LIMIT].decode("utf-8", "replace")
-            )
+            Outcome.RETRYABLE, f"HTTP {status} with an unrecognised body", status,
+            shorten(body.decode("utf-8", "replace"), hide, _DETAIL_LIMIT),
         )
     if status == 429:
         return Result(Outcome.THROTTLED, "HTTP 429 throttled", status, error, retry_after)
@@ -170,6 +185,32 @@ def _classify_code(
     return Result(Outcome.RETRYABLE, f"{where} code {code}", status, error)
 
 
+async def _read_rest(content: aiohttp.StreamReader, head: bytes) -> bytes:
+    """The rest of an answer that did not come in one piece, stopping one byte past
+    MAX_BODY: each read asks only for what is still allowed."""
+    parts = [head]
+    size = len(head)
+    while size <= MAX_BODY and not content.at_eof():
+        part = await content.read(MAX_BODY + 1 - size)
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts)
+
+
+def _unreached(exc: aiohttp.ClientConnectorError) -> Result:
+    """No connection was made (refused, DNS, unreachable network), so no request left:
+    the one failure that may pause a run without spending an ID."""
+    err = exc.os_error
+    if isinstance(exc, aiohttp.ClientConnectorDNSError) or isinstance(err, socket.gaierror):
+        why = f"DNS lookup failed: {err.strerror or err}"
+    elif err.errno and err.errno > 0:
+        why = os.strerror(err.errno)  # "Connection refused", without asyncio's address tuple
+    else:
+        why = err.strerror or str(err) or type(err).__name__
+    host = f"[{exc.host}]" if ":" in exc.host else exc.host  # an IPv6 literal
+    return Result(Outcome.UNREACHED, f"cannot connect to {host}:{exc.port} ({why[:120]})")
+
+
 class ClevertapClient:
     """Sends one delete request per call over a caller-owned :class:`aiohttp.ClientSession`.
 
@@ -177,7 +218,7 @@ class ClevertapClient:
     serves the whole run. The passcode is revealed only into the header mapping.
     """
 
-    __slots__ = ("_headers", "_id_type", "_prefix", "_timeout", "_url")
+    __slots__ = ("_headers", "_hide", "_id_type", "_prefix", "_timeout", "_url")
 
     def __init__(
         self,
@@ -197,6 +238,9 @@ class ClevertapClient:
             "X-CleverTap-Passcode": passcode.reveal(),
             "Content-Type": "application/json; charset=utf-8",
         }
+        # A proxy that echoes request headers must not carry the passcode, or a piece of
+        # it, into the failed file's reasons.
+        self._hide = secret_forms(passcode.reveal())
 
     def __repr__(self) -> str:  # never show the headers: they hold the passcode
         return f"ClevertapClient(url={self._url!r}, id_type={self._id_type!r})"
@@ -225,11 +269,20 @@ class ClevertapClient:
                 timeout=self._timeout,
                 allow_redirects=False,
             ) as response:
-                payload = await response.read()
+                # At most MAX_BODY + 1 bytes, so memory is bounded whatever a server
+                # sends. A whole small answer is one read that ends at the EOF.
+                content = response.content
+                payload = await content.read(MAX_BODY + 1)
+                if not content.at_eof():
+                    payload = await _read_rest(content, payload)
                 if response.status == 200 and payload in _PLAIN_SUCCESS:
                     return SUCCESS  # the common answer: nothing to parse or scrub
+                if len(payload) > MAX_BODY:
+                    # Leaving the block with the body unread closes the connection rather
+                    # than draining it back into the pool.
+                    return Result(Outcome.RETRYABLE, "answer over 64 KiB", response.status)
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                return self._scrub(classify(response.status, payload, retry_after))
+                return classify(response.status, payload, retry_after, hide=self._hide)
         except TimeoutError:
             return Result(Outcome.RETRYABLE, f"timeout after {self._timeout.total:g}s")
         except aiohttp.ClientConnectorCertificateError:
@@ -240,19 +293,10 @@ class ClevertapClient:
             return Result(Outcome.RETRYABLE, "answer cut off")
         except aiohttp.ServerDisconnectedError:
             return Result(Outcome.RETRYABLE, "connection reset")
-        except aiohttp.ClientConnectorError:
-            return Result(Outcome.RETRYABLE, "cannot connect")
+        except aiohttp.ClientConnectorError as exc:  # TLS failures, its subclasses, are above
+            return _unreached(exc)
         except (aiohttp.ClientError, ConnectionError, asyncio.IncompleteReadError) as exc:
             return Result(Outcome.RETRYABLE, f"network error ({type(exc).__name__})")
-
-
-    def _scrub(self, result: Result) -> Result:
-        """A proxy that echoes request headers must not carry the passcode into the
-        failed file's reasons."""
-        secret = self._headers["X-CleverTap-Passcode"]
-        if secret and secret in result.detail:
-            return replace(result, detail=result.detail.replace(secret, "********"))
-        return result
 
 
 class BoundClient:

@@ -5,7 +5,8 @@ The demo, the end-to-end tests and the benchmarks run the real pipeline against 
 real API, enforces the per-account concurrency limit (429 "Too many concurrent requests"
 beyond it, never a per-second rate), and can inject every failure the client must survive:
 JSON 500s, HTML 503s from a "load balancer", connection resets, hangs, 2xx-with-fail bodies,
-cut-off bodies, 429 storms and IDs the API rejects.
+cut-off bodies, endless bodies, 429 storms (with any Retry-After text), IDs the API rejects
+and error texts that echo the passcode.
 
 Its record of acknowledged IDs is what proves the nothing-lost guarantee (spec 4.1): an ID is
 recorded only when the server sent a *complete success answer* for it. A reset or a cut-off
@@ -79,7 +80,14 @@ class FakeServerConfig:
     p_fail_body: float = 0.0  # HTTP 200 whose body says "status": "fail", code 500
     p_truncated: float = 0.0  # 200 whose body is cut off before Content-Length
     p_429: float = 0.0  # 429 whatever the load (other integrations on the account)
+    p_huge_body: float = 0.0  # 200 whose body starts like a success and goes on and on
+    huge_body_bytes: int = 0  # how long that body is; 0 = until the client hangs up
     retry_after: float | None = None  # if set, every 429 carries Retry-After: <seconds>
+    # Sent verbatim with every 429 instead ("0", "-5", a past HTTP date, garbage).
+    retry_after_header: str | None = None
+    # Poison 400s quote the passcode, raw from the 196th character of their error text
+    # (across a 200-character cut) and then JSON-encoded, as a debugging proxy might.
+    echo_passcode: bool = False
     poison_ids: frozenset[str] = frozenset()  # a request carrying any of these gets a 400
     record_path: Path | None = None  # every acknowledged ID appended here, one per line
     keep_ids: bool = True  # keep a Counter of acknowledged IDs (False for 10M-ID benchmarks)
@@ -95,7 +103,7 @@ class FakeServerConfig:
         # One die decides a request's fate, so the fault probabilities share [0, 1].
         if total > 1.0 + 1e-9:
             raise ValueError(f"the fault probabilities add up to {total:g}, more than 1")
-        for name in ("latency", "latency_jitter", "hang_seconds"):
+        for name in ("latency", "latency_jitter", "hang_seconds", "huge_body_bytes"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
         if self.concurrency_limit < 0:
@@ -140,6 +148,7 @@ class _Fault(enum.Enum):
     HANG = "p_hang"
     FAIL_BODY = "p_fail_body"
     TRUNCATED = "p_truncated"
+    HUGE_BODY = "p_huge_body"
 
 
 _FAULT_FIELDS = tuple(fault.value for fault in _Fault)
@@ -182,6 +191,16 @@ _HTML_503 = (
     b"<body>\r\n<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n"
     b"<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
 )
+_HUGE_HEAD = b'{"status": "success", "padding": "'
+_HUGE_CHUNK = b"x" * 65536
+
+
+def _echo_passcode(passcode: str) -> bytes:
+    lead = "Invalid identity in request (poison ID); the request was ".ljust(186, ".")
+    headers = json.dumps({"X-CleverTap-Passcode": passcode})
+    return _fail(f"{lead}passcode={passcode} headers={headers}", 400)
+
+
 # A 200 that promises the whole success body and delivers only its first half.
 _TRUNCATED = (
     b"HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\n"
@@ -361,8 +380,25 @@ class FakeServer:
     def _throttle(self, config: FakeServerConfig) -> web.Response:
         self.stats.throttled += 1
         response = _json(_TOO_MANY, 429)
-        if config.retry_after is not None:
+        if config.retry_after_header is not None:
+            response.headers["Retry-After"] = config.retry_after_header
+        elif config.retry_after is not None:
             response.headers["Retry-After"] = f"{config.retry_after:g}"
+        return response
+
+    @staticmethod
+    async def _huge_body(request: web.BaseRequest, size: int) -> web.StreamResponse:
+        """Stream a body of ``size`` bytes (0: endless) until the client hangs up. Never
+        a complete success, so nothing is recorded."""
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+        sent = 0
+        with contextlib.suppress(ConnectionError):  # the client stopped reading and left
+            await response.write(_HUGE_HEAD)
+            while not size or sent < size:
+                await response.write(_HUGE_CHUNK)
+                sent += len(_HUGE_CHUNK)
+            await response.write_eof()
         return response
 
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
@@ -410,6 +446,8 @@ class FakeServer:
             stats.received.update(ids)
         if config.poison_ids and not config.poison_ids.isdisjoint(ids):
             stats.rejected += 1
+            if config.echo_passcode:
+                return _json(_echo_passcode(config.passcode), 400)
             return _json(_POISON, 400)
 
         fault: _Fault | None = None
@@ -441,6 +479,8 @@ class FakeServer:
         if fault is _Fault.HANG:
             await asyncio.sleep(config.hang_seconds)
             return await self._succeed(request, ids)
+        if fault is _Fault.HUGE_BODY:
+            return await self._huge_body(request, config.huge_body_bytes)
         # RESET or TRUNCATED: the client never gets a whole answer, so nothing is recorded.
         transport = request.transport
         if transport is not None:
@@ -578,11 +618,35 @@ def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add("--p-429", type=_probability, default=0.0, help="probability of a 429 whatever the load")
     add(
+        "--p-huge-body",
+        type=_probability,
+        default=0.0,
+        help="probability of a 200 whose body goes on for --huge-body-bytes",
+    )
+    add(
+        "--huge-body-bytes",
+        type=_non_negative_int,
+        default=0,
+        metavar="N",
+        help="length of that body (default 0: until the client hangs up)",
+    )
+    add(
         "--retry-after",
         type=_non_negative,
         default=None,
         metavar="S",
         help="send Retry-After: S with every 429",
+    )
+    add(
+        "--retry-after-header",
+        default=None,
+        metavar="TEXT",
+        help="send Retry-After: TEXT verbatim with every 429 (e.g. 0, -5 or a past date)",
+    )
+    add(
+        "--echo-passcode",
+        action="store_true",
+        help="poison 400s quote the passcode in their error text, as a careless proxy might",
     )
     add(
         "--poison-file",

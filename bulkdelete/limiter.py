@@ -16,7 +16,9 @@ whose true limit is ``k`` it spends about one throttled request per probe cycle.
 Throttling is paced here, not retried by the caller's budget: a 429 for a request sent
 after we had already reacted to an earlier one means the account is busy with someone
 else, and then *every* worker pauses together (exponential, jittered, capped), instead of
-each hammering on its own. ``Retry-After``, when a server sends one, sets that pause.
+each hammering on its own. ``Retry-After``, when a server sends one, is a floor under that
+pause: the pause is the longer of the limiter's own escalation and the server's wish, so a
+zero, negative or past value never shortens it and a long one is honoured (up to 5 minutes).
 """
 
 from __future__ import annotations
@@ -72,11 +74,13 @@ class AdaptiveLimiter:
         probe_after: int = 8,
         on_change: Callable[[int, int, str], None] | None = None,
         rng: random.Random | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         if ceiling < 1:
             raise ValueError("ceiling must be >= 1")
         loop = asyncio.get_running_loop()  # loop-bound: build inside the running loop
-        self._clock = loop.time
+        # Injectable so a test can step time through a long storm without sleeping it.
+        self._clock = clock or loop.time
         self._ceiling = ceiling
         self._limit = ceiling
         self._probe_after = probe_after
@@ -175,11 +179,13 @@ class AdaptiveLimiter:
             self._streak += 1
         self._last_reaction = now
         pause = 0.0
-        if retry_after is not None:
-            pause = retry_after
-        elif self._streak >= 2:
+        if self._streak >= 2:
             span = min(PAUSE_CAP, PAUSE_BASE * 2 ** (self._streak - 2))
             pause = span / 2 + self._rng.uniform(0, span / 2)  # "equal jitter"
+        if retry_after is not None:
+            # A floor, never a replacement: "Retry-After: 0", a negative value or a past
+            # date must not switch the escalation off and turn a 429 storm into a flood.
+            pause = max(pause, retry_after)  # the client has capped it at 5 minutes
         if pause > 0:
             self._paused_until = max(self._paused_until, now + pause)
 

@@ -7,6 +7,7 @@ builds it directly. Everything downstream trusts it.
 from __future__ import annotations
 
 import math
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -121,6 +122,14 @@ class Settings:
             raise UsageError(
                 "no passcode: set CLEVERTAP_PASSCODE or pass --passcode-file PATH"
             )
+        # Both go into request headers, which cannot carry control characters: refused
+        # here, before a checkpoint exists, rather than by the HTTP library mid-run.
+        _refuse_control_characters(
+            self.account_id, "the account ID", "--account-id or CLEVERTAP_ACCOUNT_ID"
+        )
+        _refuse_control_characters(
+            self.passcode.reveal(), "the passcode", "CLEVERTAP_PASSCODE or --passcode-file"
+        )
         object.__setattr__(self, "base_url", normalize_base_url(self.base_url))
         if self.id_type not in ID_TYPES:
             raise UsageError(f"--id-type must be guid or identity, got {self.id_type!r}")
@@ -155,6 +164,16 @@ class Settings:
         """Batches the pipeline may run ahead of the watermark: enough to keep every slot
         busy while a few batches sit in backoff, small enough to bound the checkpoint."""
         return self.window if self.window is not None else max(32, 8 * self.concurrency)
+
+
+def _refuse_control_characters(value: str, what: str, where: str) -> None:
+    """Name the setting and the position, never the value: it may be the passcode."""
+    for position, char in enumerate(value, 1):
+        if unicodedata.category(char) == "Cc":
+            raise UsageError(
+                f"{what} contains a control character (U+{ord(char):04X} at position "
+                f"{position}); check {where} and give it exactly as the dashboard shows it"
+            )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -9,9 +9,12 @@ answer — or the lack of one — is classified.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import struct
+import tracemalloc
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,11 +23,13 @@ from email.utils import format_datetime
 import aiohttp
 import pytest
 from aiohttp import web
+from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.test_utils import TestServer
 from hypothesis import given
 from hypothesis import strategies as st
 
 from bulkdelete.client import (
+    MAX_BODY,
     MAX_RETRY_AFTER,
     ClevertapClient,
     Deleter,
@@ -530,21 +535,189 @@ async def test_cut_off_body_is_retryable(script: Script, session: aiohttp.Client
     assert "cut off" in result.reason
 
 
-async def test_connection_refused_is_retryable(session: aiohttp.ClientSession) -> None:
-    """Nothing listening (a closed port) is RETRYABLE "cannot connect"."""
+HUGE = 256 * 1024 * 1024  # what a runaway server sends; far beyond any real answer
+
+
+def gzip_bomb() -> bytes:
+    """HUGE bytes of a success-looking body, gzipped to a few hundred KiB."""
+    packer = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    chunk = b"x" * 2**20
+    parts = [packer.compress(b'{"status": "success", "padding": "')]
+    parts += [packer.compress(chunk) for _ in range(HUGE // len(chunk))]
+    return b"".join([*parts, packer.flush()])
+
+
+def huge_body(how: str) -> Handler:
+    """A 200 that starts like a success and goes on for HUGE bytes — chunked, with its
+    Content-Length declared up front, or gzipped small; it stops once the client leaves."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+        if how == "gzip":
+            response.headers["Content-Encoding"] = "gzip"
+            response.content_length = len(bomb)
+            await response.prepare(request)
+            with contextlib.suppress(ConnectionError):
+                await response.write(bomb)
+            return response
+        if how == "content-length":
+            response.content_length = HUGE
+        await response.prepare(request)
+        chunk = b"x" * 65536
+        try:
+            for _ in range(HUGE // len(chunk)):
+                await response.write(chunk)
+        except ConnectionError:
+            pass  # the client stopped reading and closed: what a bounded client does
+        return response
+
+    bomb = gzip_bomb() if how == "gzip" else b""
+    return handler
+
+
+@pytest.mark.parametrize("how", ["chunked", "content-length", "gzip"])
+async def test_huge_answer_is_retryable_quickly_and_memory_stays_bounded(
+    script: Script, session: aiohttp.ClientSession, how: str
+) -> None:
+    """A 256 MiB answer is read only up to 64 KiB — also when it arrives gzipped, since
+    the reads bound the decompression too: RETRYABLE "answer over 64 KiB", long before
+    the body could have been received, with the memory allocated during the call (server
+    and client both live in this process) a small fraction of the body."""
+    script.handler = huge_body(how)
+    loop = asyncio.get_running_loop()
+    tracemalloc.start()
+    try:
+        started = loop.time()
+        result = await script.client(timeout=30).delete_with(session, ["a"])
+        elapsed = loop.time() - started
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < HUGE / 32, f"{peak / 2**20:.1f} MiB allocated reading the answer"
+    assert elapsed < 5
+    assert result.outcome is Outcome.RETRYABLE
+    assert result.reason == "answer over 64 KiB"
+    assert result.status == 200
+
+
+@pytest.mark.parametrize(("size", "outcome"), [
+    (MAX_BODY, Outcome.REJECTED), (MAX_BODY + 1, Outcome.RETRYABLE),
+])
+async def test_answer_of_exactly_64_kib_is_read_one_byte_more_is_not(
+    script: Script, session: aiohttp.ClientSession, size: int, outcome: Outcome
+) -> None:
+    """The cap is 64 KiB of body inclusive: a 400 padded to exactly that is still read and
+    REJECTED; one byte more is RETRYABLE, however the bytes arrive."""
+    head = fail_body("bad id", 400)[:-1] + b', "pad": "'
+    body = head + b"p" * (size - len(head) - 2) + b'"}'
+    assert len(body) == size
+
+    async def trickle(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(status=400, headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+        for start in range(0, size, 7000):  # many small chunks: the cap adds them up
+            await response.write(body[start:start + 7000])
+        return response
+
+    script.handler = trickle
+    result = await script.client().delete_with(session, ["a"])
+    assert result.outcome is outcome
+    assert result.status == 400
+
+
+ODD_PASSCODE = 'p\\a"ss-w\u00f6rd/+ 9'  # a backslash, a quote, non-ASCII, URL specials
+
+
+def pieces(secret: str, size: int = 4) -> set[str]:
+    return {secret[i:i + size] for i in range(len(secret) - size + 1)}
+
+
+def echo_cases() -> list[tuple[str, int, bytes]]:
+    """Answers that echo ODD_PASSCODE in every form the guarantees name."""
+    escaped = json.dumps(ODD_PASSCODE)[1:-1]
+    lead = "x" * 195  # the echo starts just before a 200-character cut
+    return [
+        ("raw, across the cut", 400, fail_body(lead + ODD_PASSCODE + " tail", 400)),
+        ("raw, at the start", 400, fail_body(ODD_PASSCODE + " was refused", 400)),
+        ("non-string error", 400, json.dumps(
+            {"status": "fail", "code": 400, "error": {"headers": {"passcode": ODD_PASSCODE}}}
+        ).encode()),
+        ("JSON-escaped in an HTML page", 200,
+         f"<html><pre>{{\"X-CleverTap-Passcode\": \"{escaped}\"}}</pre></html>".encode()),
+        ("escaped twice", 400, fail_body(json.dumps({"passcode": escaped}), 400)),
+        ("cut off by the server", 400, fail_body("bad request, passcode=" + ODD_PASSCODE[:9], 400)),
+    ]
+
+
+@pytest.mark.parametrize(("status", "body"), [c[1:] for c in echo_cases()],
+                         ids=[c[0] for c in echo_cases()])
+async def test_an_echoed_passcode_never_reaches_the_detail(
+    script: Script, session: aiohttp.ClientSession, status: int, body: bytes
+) -> None:
+    """Server text that echoes the passcode — raw, escaped, JSON-encoded, inside a
+    non-string error, split by the 200-character cut or cut off by the server — keeps
+    no piece of it (4 characters or more) in the Result, which goes to the reasons file."""
+    script.handler = answer(status, body)
+    client = ClevertapClient(base_url=script.base_url, account_id=ACCOUNT,
+                             passcode=Secret(ODD_PASSCODE), id_type="guid", timeout=2.0)
+    result = await client.delete_with(session, ["a"])
+    assert result.outcome in (Outcome.REJECTED, Outcome.RETRYABLE)
+    assert result.detail  # the server's text is kept, only the passcode is gone
+    text = repr(result)
+    forms = {ODD_PASSCODE, json.dumps(ODD_PASSCODE)[1:-1]}
+    leaked = {piece for form in forms for piece in pieces(form) if piece in text}
+    assert not leaked, result.detail
+
+
+def closed_port() -> int:
+    """A port that was free a moment ago: nothing listens on it."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    client = ClevertapClient(
-        base_url=f"http://127.0.0.1:{port}",
-        account_id=ACCOUNT,
-        passcode=Secret(PASSCODE),
-        id_type="guid",
-        timeout=2.0,
-    )
-    result = await client.delete_with(session, ["a"])
-    assert result.outcome is Outcome.RETRYABLE
-    assert result.reason == "cannot connect"
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def client_for(base_url: str) -> ClevertapClient:
+    return ClevertapClient(base_url=base_url, account_id=ACCOUNT, passcode=Secret(PASSCODE),
+                           id_type="guid", timeout=2.0)
+
+
+async def test_connection_refused_is_unreached(session: aiohttp.ClientSession) -> None:
+    """Nothing listening (a closed port) is UNREACHED — the request never reached a
+    server, so it must pause the run, not spend an ID — with an ID-free reason naming
+    where it tried and why."""
+    port = closed_port()
+    result = await client_for(f"http://127.0.0.1:{port}").delete_with(session, ["id-0042"])
+    assert result.outcome is Outcome.UNREACHED
+    assert result.reason.startswith(f"cannot connect to 127.0.0.1:{port} (")
+    assert "refused" in result.reason.lower()
+    assert result.status is None
+    assert "id-0042" not in result.reason + result.detail
+    assert_no_secret(result)
+
+
+class NoSuchHost(AbstractResolver):
+    """A resolver that knows no name, as a DNS server answers for a mistyped host."""
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        raise OSError(socket.EAI_NONAME, "Name or service not known")
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_dns_failure_is_unreached() -> None:
+    """A host name that does not resolve is UNREACHED too, and says it was the lookup."""
+    connector = aiohttp.TCPConnector(resolver=NoSuchHost())
+    async with aiohttp.ClientSession(connector=connector) as session:
+        result = await client_for("http://no-such-host.invalid:8080").delete_with(
+            session, ["a"]
+        )
+    assert result.outcome is Outcome.UNREACHED
+    assert result.reason.startswith("cannot connect to no-such-host.invalid:8080 (")
+    assert "not known" in result.reason
     assert_no_secret(result)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import json
 import os
 import signal
 import sys
@@ -581,3 +582,65 @@ def test_cli_bad_settings_exit_2(
     err = capsys.readouterr().err
     assert message in err
     assert "Traceback" not in err
+
+
+async def test_huge_body_goes_on_until_the_client_leaves_and_records_nothing(
+    serve: ServerFactory, session: aiohttp.ClientSession
+) -> None:
+    """p_huge_body answers 200 with a body that starts like a success and never ends: the
+    client can read as much as it likes; once it hangs up the handler ends, its slot is
+    freed, and nothing is recorded (the answer never completed)."""
+    async with serve(p_huge_body=1.0) as server:
+        async with session.post(
+            server.base_url + ENDPOINT, json={"guid": ["a"]}, headers=HEADERS
+        ) as response:
+            assert response.status == 200
+            head = await response.content.readexactly(4 * 2**20)  # 4 MiB and counting
+            assert head.startswith(b'{"status": "success", "padding": "xxx')
+            response.close()
+        await eventually(lambda: server.stats.in_flight == 0)
+    assert server.stats.faults == 1
+    assert server.stats.acknowledged_ids == 0
+
+
+async def test_huge_body_of_a_set_length_ends(
+    serve: ServerFactory, session: aiohttp.ClientSession
+) -> None:
+    """With huge_body_bytes set, the body ends after the head and that many bytes."""
+    async with (
+        serve(p_huge_body=1.0, huge_body_bytes=3 * 65536) as server,
+        session.post(server.base_url + ENDPOINT, json={"guid": ["a"]}, headers=HEADERS) as response,
+    ):
+        body = await response.read()
+    assert body == b'{"status": "success", "padding": "' + b"x" * 3 * 65536
+    assert server.stats.acknowledged_ids == 0
+
+
+@pytest.mark.parametrize("header", ["0", "-5", "Wed, 21 Oct 2015 07:28:00 GMT", "soon"])
+async def test_retry_after_header_is_sent_verbatim(
+    serve: ServerFactory, session: aiohttp.ClientSession, header: str
+) -> None:
+    """retry_after_header puts any text in Retry-After, ahead of retry_after."""
+    async with (
+        serve(p_429=1.0, retry_after=3.0, retry_after_header=header) as server,
+        session.post(server.base_url + ENDPOINT, json={"guid": ["a"]}, headers=HEADERS) as response,
+    ):
+        assert response.status == 429
+        assert response.headers["Retry-After"] == header
+
+
+async def test_echo_passcode_quotes_it_across_the_200th_character(
+    serve: ServerFactory, session: aiohttp.ClientSession
+) -> None:
+    """echo_passcode makes a poison 400's error text quote the passcode raw, starting
+    before and ending after its 200th character, and again JSON-encoded."""
+    passcode = 'pass"word\\x'
+    async with serve(poison_ids=frozenset({"bad"}), passcode=passcode,
+                     echo_passcode=True) as server:
+        headers = {**HEADERS, "X-CleverTap-Passcode": passcode}
+        status, body = await post(session, server, {"guid": ["bad"]}, headers=headers)
+    assert status == 400
+    error = body["error"]
+    assert error.startswith("Invalid identity")
+    assert error.index(passcode) < 200 < error.index(passcode) + len(passcode)
+    assert json.dumps(passcode) in error

@@ -419,3 +419,50 @@ async def test_pause_holds_every_acquirer_and_is_never_shortened() -> None:
     for ticket in tickets:
         limiter.release(ticket, ok=True)
     assert limiter.limit == 3  # an outage says nothing about the account's limit
+
+
+class FakeClock:
+    """The limiter's clock, moved by the test: pauses are read, never slept."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def storm(retry_after: float | None, rounds: int = 8) -> list[float]:
+    """A 429 for every request at ceiling 1, each sent once the last pause is over; the
+    pause the limiter sets after each one."""
+    clock = FakeClock()
+    limiter = AdaptiveLimiter(1, rng=LowJitter(0), clock=clock)
+    pauses = []
+    for _ in range(rounds):
+        clock.now += limiter.paused_for + 0.001  # wait the pause out, then send again
+        limiter.release(await limiter.acquire(), throttled=True, retry_after=retry_after)
+        pauses.append(limiter.paused_for)
+    return pauses
+
+
+@pytest.mark.parametrize("retry_after", [0.0, 0.01])
+async def test_small_retry_after_never_switches_off_the_escalating_pause(
+    retry_after: float
+) -> None:
+    """Retry-After: 0 (also what a negative value or a past date parses to) or a tiny one
+    is only a floor: a 429 storm escalates the shared pause exactly as without the header,
+    so the storm is not answered with a request every few milliseconds."""
+    own = await storm(None)
+    with_header = await storm(retry_after)
+    assert with_header == pytest.approx([max(retry_after, pause) for pause in own])
+    assert with_header[-1] >= PAUSE_BASE * 2 ** 5 / 2  # still escalating after 8 × 429
+
+
+async def test_retry_after_above_the_own_pause_is_the_pause() -> None:
+    """A Retry-After longer than the limiter's own pause sets the pause, from the first
+    429 on; once the escalation passes it, the escalation rules again."""
+    own = await storm(None)
+    with_header = await storm(2.0)
+    assert with_header == pytest.approx([max(2.0, pause) for pause in own])
+    assert with_header[0] == pytest.approx(2.0)
+    assert with_header[-1] == pytest.approx(own[-1])
+    assert own[-1] > 2.0

@@ -277,3 +277,23 @@ def test_percentage_applies_only_after_1000_attempted() -> None:
 def test_empty_budget_is_never_exceeded() -> None:
     """No --max-errors: never abort on error count."""
     assert not ErrorBudget().exceeded(failed=10**9, attempted=10**9)
+
+
+@pytest.mark.parametrize("char", ["\x00", "\t", "\n", "\r", "\x1b", "\x7f", "\x85"])
+@pytest.mark.parametrize("which", ["passcode", "account_id"])
+def test_control_character_in_credentials_is_refused_without_echoing_them(
+    which: str, char: str
+) -> None:
+    """A control character cannot travel in a request header: a usage error naming the
+    setting and the position, never the value (it may be the passcode)."""
+    value = f"abc{char}def-{PASSCODE}"
+    overrides: dict[str, Any] = (
+        {"passcode": Secret(value)} if which == "passcode" else {"account_id": value}
+    )
+    with pytest.raises(UsageError, match="control character") as info:
+        build(**overrides)
+    message = str(info.value)
+    assert f"U+{ord(char):04X} at position 4" in message
+    assert ("the passcode" if which == "passcode" else "the account ID") in message
+    assert "abc" not in message
+    assert PASSCODE not in message
