@@ -3,6 +3,7 @@ to the shipped fake server. Every test ends with the nothing-lost check (spec §
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import stat
@@ -227,3 +228,33 @@ async def test_unreachable_endpoint_aborts_and_lists_nothing_as_failed(tmp_path:
     assert report["exit_code"] == 3
     assert report["ids_failed"] == 0
     assert report["ids_deleted"] == 0
+
+
+async def test_a_connection_outage_mid_run_pauses_and_fails_no_id(
+    tmp_path: Path, fake_server: ServerFactory
+) -> None:
+    """The server goes away mid-run (connections refused) for far longer than a batch's
+    retries last, then comes back on the same port: the run pauses instead of failing IDs,
+    then finishes with exit 0 and nothing lost."""
+    ids = make_ids(20_000)
+    source = write_ids(tmp_path / "ids.txt", ids)
+    async with fake_server(concurrency_limit=3, latency=0.005) as server:
+        port = int(server.base_url.rsplit(":", 1)[1])
+        settings = make_settings(server.base_url, max_retries=2, backoff_base=0.01,
+                                 backoff_cap=0.05)
+        job = asyncio.create_task(run_job(settings, JobFiles(input=source)))
+        async with asyncio.timeout(30):
+            while server.stats.acknowledged_ids < 3_000:  # noqa: ASYNC110 - server counter
+                await asyncio.sleep(0.005)
+        await server.stop()
+        outage_started = time.monotonic()
+        await asyncio.sleep(1.5)  # ~30 retry budgets at these backoffs
+        assert not job.done()
+        await server.start(port=port)
+        result = await asyncio.wait_for(job, timeout=60)
+        assert time.monotonic() - outage_started >= 1.5
+        assert result.exit_code == 0, result.report
+        assert result.failed_path is not None
+        assert read_lines(result.failed_path) == []
+        assert result.report["ids_failed"] == 0
+        assert_nothing_lost(ids, server, result.failed_path)
