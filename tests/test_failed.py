@@ -1,0 +1,70 @@
+"""The failed file (the nothing-lost guarantee): every failed ID on a line of its own, in
+the one file bound to the job, whatever a full disk or a crash left behind."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from bulkdelete.failed import FailedFile, reasons_path
+from tests.conftest import read_lines
+
+FAILURE = ("HTTP 400 rejected", '{"status":"fail"}')
+
+
+def _add(failed: FailedFile, *ids: str) -> None:
+    failed._write([(i, *FAILURE) for i in ids])
+
+
+def test_a_torn_last_line_is_cut_back_before_the_resume_appends(tmp_path: Path) -> None:
+    """A crash or a full disk left half an ID (and half a reason) at the end: opening the
+    files for a resume drops it, so the next ID starts a line of its own."""
+    path = tmp_path / "failed.txt"
+    path.write_bytes(b"u-1\nu-2\nu-3-ha")
+    reasons_path(path).write_bytes(b'{"id": "u-1", "reason": "r", "detail": ""}\n{"id": "u')
+    failed = FailedFile(path)
+    _add(failed, "u-4")
+    failed.close()
+    assert read_lines(path) == ["u-1", "u-2", "u-4"]
+    reasons = [json.loads(line) for line in read_lines(reasons_path(path))]
+    assert [r["id"] for r in reasons] == ["u-1", "u-4"]
+
+
+def test_a_short_write_is_a_failure_and_takes_back_its_half_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A disk that fills mid-write: the write raises (the batch stays unrecorded), what it
+    added is cut away, and a later append after freeing space lands on whole lines."""
+    path = tmp_path / "failed.txt"
+    failed = FailedFile(path)
+    _add(failed, "u-1")
+    real = os.write
+    calls = []
+
+    def nearly_full(fd: int, data: bytes | memoryview) -> int:
+        calls.append(fd)
+        if len(calls) == 1:
+            return real(fd, bytes(data)[:5])  # half of "u-2\nu-3\n"
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "write", nearly_full)
+    with pytest.raises(OSError, match="No space left") as info:
+        _add(failed, "u-2", "u-3")
+    monkeypatch.undo()
+    assert path.read_bytes() == b"u-1\n"
+    assert "failed file" in str(info.value)
+    _add(failed, "u-4")
+    failed.close()
+    assert read_lines(path) == ["u-1", "u-4"]
+    assert [json.loads(x)["id"] for x in read_lines(reasons_path(path))] == ["u-1", "u-4"]
+
+
+def test_a_failed_file_that_cannot_be_opened_is_one_clear_error(tmp_path: Path) -> None:
+    """A --failed path whose folder is a file: a checkpoint-class error naming the path."""
+    (tmp_path / "blocker").write_text("")
+    with pytest.raises(OSError, match="cannot open the failed file"):
+        FailedFile(tmp_path / "blocker" / "failed.txt")
