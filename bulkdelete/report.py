@@ -8,11 +8,11 @@ Nothing here holds an ID or the passcode.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
-from bulkdelete.checkpoint import RunRecord, State, open_private
+from bulkdelete.checkpoint import RunRecord, State
+from bulkdelete.durable import write_private_atomic
 
 
 def build_report(state: State, *, exit_code: int | None, fingerprint: str | None = None) -> \
@@ -65,15 +65,10 @@ def _run_json(run: RunRecord) -> dict[str, Any]:
 
 
 def write_report(path: Path, report: dict[str, Any]) -> None:
-    """Owner-only, replaced atomically so a reader never sees half a report."""
+    """Owner-only, written whole and replaced atomically so a reader never sees half a
+    report."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-    try:
-        os.write(fd, (json.dumps(report, indent=2) + "\n").encode())
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+    write_private_atomic(path, (json.dumps(report, indent=2) + "\n").encode())
 
 
 def summary_lines(report: dict[str, Any]) -> list[str]:
