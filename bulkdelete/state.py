@@ -14,7 +14,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
+
+from bulkdelete.errors import CheckpointMismatch
 
 FORMAT_VERSION = 1
 MAX_REASONS = 50  # distinct failure reasons kept with counts; the rest fold into "other"
@@ -149,10 +152,25 @@ class State:
     input: str = ""
     resume_command: str = ""
     updated: str = ""
+    failed: str = ""  # the failed file's absolute path: the job's failed IDs stay in one file
 
     @property
     def complete(self) -> bool:
         return self.progress.watermark >= self.totals.batches_total
+
+    def bind_failed_file(self, given: Path) -> None:
+        """The failed file is bound to the job: another ``--failed`` on resume would split
+        the job's failed IDs over two files, so it is refused. A checkpoint from before
+        this rule takes the path it is resumed with."""
+        path = str(given.resolve())
+        if self.failed and self.failed != path:
+            raise CheckpointMismatch(
+                f"this job's failed IDs are in {self.failed}, but this run has --failed "
+                f"{given}; nothing was sent. Resume with --failed {self.failed}, or start "
+                "the job over with --restart"
+            )
+        self.failed = path
+
     def to_json(self, journal_gen: int) -> dict[str, Any]:
         p = self.progress
         return {
@@ -181,6 +199,7 @@ class State:
             "runs": [asdict(r) for r in self.runs],
             "input": self.input,
             "resume_command": self.resume_command,
+            "failed": self.failed,
         }
 
     @classmethod
@@ -214,5 +233,6 @@ class State:
             input=str(data.get("input", "")),
             resume_command=str(data.get("resume_command", "")),
             updated=str(data.get("updated", "")),
+            failed=str(data.get("failed", "")),
         )
         return state, int(data["journal"])

@@ -606,7 +606,7 @@ def test_resume_writes_a_journal_newer_than_any_on_disk(tmp_path: Path) -> None:
 
 
 _STATE_KEYS = {"version", "journal", "updated", "binding", "totals", "progress", "runs",
-               "input", "resume_command"}
+               "input", "resume_command", "failed"}
 _PROGRESS_KEYS = {"watermark", "anchor", "done_above", "sent_above", "ids_deleted",
                   "ids_failed", "reasons"}
 _RECORD_KEYS = {"k", "s", "o", "l", "n", "f", "r"}
