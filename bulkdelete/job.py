@@ -343,6 +343,9 @@ async def _run_locked(
                  done=p.ids_deleted + p.ids_failed, ids_total=plan.ids_total,
                  in_flight_at_crash=len(p.sent_above))
     if resumed:
+        # What the previous run sent unrecorded is sent again: counted as re-sent after a
+        # crash only if that run never ended (killed), else after a stop.
+        p.carry_over(killed=len(state.runs) < 2 or state.runs[-2].exit_code is None)
         store.resume()
     # Record the run before sending anything, so even a run killed in its first second
     # shows up in the report's list of runs.
@@ -381,7 +384,7 @@ async def _run_locked(
         raise
     finally:
         failed_file.close()
-        _close_run(run, stats, started, exit_code)
+        _close_run(run, stats, started, exit_code, p)
         state.updated = _now()
         save_error = _save_last(store, state, files, exit_code)
         structlog.contextvars.unbind_contextvars("run_id")
@@ -447,11 +450,12 @@ def _exit_code(state: State, end: RunEnd, stop: StopRequest) -> int:
     return exit_code_for(state)
 
 
-def _close_run(run: RunRecord, stats: RunStats, started: float, exit_code: int | None) -> None:
+def _close_run(run: RunRecord, stats: RunStats, started: float, exit_code: int | None,
+               progress: Progress) -> None:
     run.requests = stats.requests
     run.retries = stats.retries
     run.throttled = stats.throttled
-    run.resent_after_crash = stats.resent_after_crash
+    run.resent_after_crash, run.resent_after_stop = progress.resent_this_run()
     run.ids_deleted = stats.ids_deleted
     run.ids_failed = stats.ids_failed
     run.elapsed_s = time.monotonic() - started
@@ -473,7 +477,7 @@ async def _flush_periodically(
         now = time.monotonic()
         if now - last >= SNAPSHOT_INTERVAL:
             last = now
-            _close_run(run, stats, started, None)
+            _close_run(run, stats, started, None, state.progress)
             state.updated = _now()
             data, gen = store.prepare_snapshot(state)
             await asyncio.to_thread(store.snapshot, data, gen)
@@ -535,7 +539,7 @@ async def delete_ids(
         exit_code = exc.exit_code
         raise
     finally:
-        _close_run(run, stats, started, exit_code)
+        _close_run(run, stats, started, exit_code, state.progress)
     return JobResult(build_report(state, exit_code=exit_code), exit_code,
                      failed_ids=[i for i, _, _ in failures.items])
 

@@ -82,6 +82,7 @@ class RunRecord:
     retries: int = 0
     throttled: int = 0
     resent_after_crash: int = 0
+    resent_after_stop: int = 0
     ids_deleted: int = 0
     ids_failed: int = 0
 
@@ -105,6 +106,15 @@ class Progress:
     ids_deleted: int = 0
     ids_failed: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
+    # Batches earlier runs sent without recording them done: seq → [sent by runs that were
+    # killed, sent by runs that stopped gracefully]. A batch's IDs are counted as re-sent
+    # when it is recorded done, once per earlier send, so the counts live in the journal
+    # and stay right however many runs in a row are killed.
+    left: dict[int, list[int]] = field(default_factory=dict)
+    resent_after_crash: int = 0
+    resent_after_stop: int = 0
+    # The two counts when this run began; not saved, only this run's share is.
+    _resent_before_run: tuple[int, int] = field(default=(0, 0), compare=False, repr=False)
 
     def is_done(self, seq: int) -> bool:
         return seq < self.watermark or seq in self.done_above
@@ -124,6 +134,10 @@ class Progress:
         if self.is_done(seq):
             return False
         self.sent_above.discard(seq)
+        if self.left and seq in self.left:
+            by_crash, by_stop = self.left.pop(seq)
+            self.resent_after_crash += by_crash * (deleted + failed)
+            self.resent_after_stop += by_stop * (deleted + failed)
         self.ids_deleted += deleted
         self.ids_failed += failed
         if reasons:
@@ -141,6 +155,20 @@ class Progress:
             self.anchor = (self.watermark, done.offset, done.line)
             self.watermark += 1
         return True
+
+    def carry_over(self, *, killed: bool) -> None:
+        """At the start of a resumed run: what the previous run sent without recording it
+        (``sent_above``) will be sent again, because that run was killed or because it
+        stopped gracefully. Journalled afresh by this run as it re-sends them."""
+        for seq in self.sent_above:
+            self.left.setdefault(seq, [0, 0])[0 if killed else 1] += 1
+        self.sent_above.clear()
+        self._resent_before_run = (self.resent_after_crash, self.resent_after_stop)
+
+    def resent_this_run(self) -> tuple[int, int]:
+        """IDs re-sent after a crash and after a stop, counted since :meth:`carry_over`."""
+        crash, stop = self._resent_before_run
+        return self.resent_after_crash - crash, self.resent_after_stop - stop
 
 
 @dataclass(slots=True)
@@ -195,6 +223,9 @@ class State:
                 "ids_deleted": p.ids_deleted,
                 "ids_failed": p.ids_failed,
                 "reasons": dict(p.reasons),
+                "left": {str(seq): counts for seq, counts in sorted(p.left.items())},
+                "resent_after_crash": p.resent_after_crash,
+                "resent_after_stop": p.resent_after_stop,
             },
             "runs": [asdict(r) for r in self.runs],
             "input": self.input,
@@ -219,6 +250,10 @@ class State:
             ids_deleted=int(pr["ids_deleted"]),
             ids_failed=int(pr["ids_failed"]),
             reasons=Counter({str(k): int(v) for k, v in pr["reasons"].items()}),
+            # Absent from checkpoints written before re-sends were counted this way.
+            left={int(k): [int(v[0]), int(v[1])] for k, v in pr.get("left", {}).items()},
+            resent_after_crash=int(pr.get("resent_after_crash", 0)),
+            resent_after_stop=int(pr.get("resent_after_stop", 0)),
         )
         state = cls(
             binding=Binding(**data["binding"]),

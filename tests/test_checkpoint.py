@@ -608,7 +608,7 @@ def test_resume_writes_a_journal_newer_than_any_on_disk(tmp_path: Path) -> None:
 _STATE_KEYS = {"version", "journal", "updated", "binding", "totals", "progress", "runs",
                "input", "resume_command", "failed"}
 _PROGRESS_KEYS = {"watermark", "anchor", "done_above", "sent_above", "ids_deleted",
-                  "ids_failed", "reasons"}
+                  "ids_failed", "reasons", "left", "resent_after_crash", "resent_after_stop"}
 _RECORD_KEYS = {"k", "s", "o", "l", "n", "f", "r"}
 
 
@@ -838,6 +838,47 @@ async def test_a_failed_turn_write_breaks_the_store_at_once_and_cuts_the_torn_re
     store.close()  # the journal was closed by finish(): nothing left to raise
     p = load(directory).progress
     assert (p.watermark, p.ids_deleted) == (3, 300)
+
+
+def test_re_sends_are_counted_per_earlier_send_and_survive_the_journal(tmp_path: Path) -> None:
+    """A batch a killed run sent unrecorded, re-sent by a run that is killed too, then done
+    by a third: its IDs count twice as re-sent after a crash (the server saw it three
+    times), and the count comes back from the journal alone, without the runs' own
+    counters. A batch left by a graceful stop counts apart."""
+    directory = tmp_path / "ckpt"
+    with opened_store(directory) as store:  # run 1: sends 0 and 1, killed
+        state = make_state()
+        store.create(state)
+        for seq in (0, 1):
+            state.progress.mark_sent(seq)
+            store.append_sent(seq)
+    with opened_store(directory) as store:  # run 2 (after a kill): re-sends 0, killed
+        state = store.load()
+        state.progress.carry_over(killed=True)
+        store.resume()
+        store.snapshot(*store.prepare_snapshot(state))
+        assert state.progress.mark_sent(0)
+        store.append_sent(0)
+    with opened_store(directory) as store:  # run 3 (after a kill): 0 and 1 done; 2 sent
+        state = store.load()
+        state.progress.carry_over(killed=True)
+        store.resume()
+        store.snapshot(*store.prepare_snapshot(state))
+        for seq in (0, 1):
+            assert state.progress.mark_sent(seq)
+            store.append_sent(seq)
+            state.progress.mark_done(seq, offset_of(seq), line_of(seq), 100, 0)
+            store.append_done(seq, offset_of(seq), line_of(seq), 100, 0, None)
+        assert state.progress.resent_this_run() == (300, 0)
+        state.progress.mark_sent(2)
+        store.append_sent(2)
+    with opened_store(directory) as store:  # run 4 (after a graceful stop): 2 done
+        state = store.load()
+        assert state.progress.resent_after_crash == 300  # from the journal alone
+        state.progress.carry_over(killed=False)
+        state.progress.mark_done(2, offset_of(2), line_of(2), 100, 0)
+    assert (state.progress.resent_after_crash, state.progress.resent_after_stop) == (300, 100)
+    assert state.progress.resent_this_run() == (0, 100)
 
 
 def test_describe_saved_reads_what_a_rerun_would_resume_from(tmp_path: Path) -> None:
