@@ -25,7 +25,8 @@ MAX_REASONS = 50  # distinct failure reasons kept with counts; the rest fold int
 
 @dataclass(frozen=True, slots=True)
 class Binding:
-    """What a checkpoint belongs to (spec §3): a mismatch is refused, never guessed at."""
+    """What a checkpoint belongs to: input, batch shape and target. A mismatch is refused,
+    never guessed at."""
 
     fingerprint: str
     format: str
@@ -59,7 +60,7 @@ class Binding:
 
 @dataclass(slots=True)
 class Totals:
-    """The input's pre-count, done once per job and kept here (spec §5)."""
+    """The input's pre-count, done once per job and kept here for the report."""
 
     ids_total: int
     lines_invalid: int
