@@ -43,7 +43,8 @@ class FailedFile:
         mode = os.O_RDWR | os.O_CREAT | os.O_APPEND | (os.O_TRUNC if truncate else 0)
         self._fds: list[int] = []
         # Batches write from worker threads: one at a time, so taking back a failed write
-        # never cuts away another batch's lines.
+        # never cuts away another batch's lines; and close() waits for a write a cancelled
+        # task left running, so no write ever lands on a descriptor number reused since.
         self._lock = threading.Lock()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -72,6 +73,8 @@ class FailedFile:
             self._write_whole(ids, reasons, len(failures))
 
     def _write_whole(self, ids: bytes, reasons: bytes, count: int) -> None:
+        if not self._fds:
+            raise StorageError(f"the failed file {self.path} is closed: the run is ending")
         ids_fd, reasons_fd = self._fds
         sizes = [os.fstat(fd).st_size for fd in self._fds]
         try:
@@ -91,7 +94,8 @@ class FailedFile:
             ) from None
 
     def close(self) -> None:
-        fds, self._fds = self._fds, []
+        with self._lock:
+            fds, self._fds = self._fds, []
         for fd in fds:
             with contextlib.suppress(OSError):
                 os.close(fd)

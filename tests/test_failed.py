@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -152,3 +153,35 @@ def test_a_checkpoint_without_a_bound_failed_file_takes_the_one_it_resumes_with(
         assert code == 1, err
         lost_check = set(read_lines(ckpt_dir(source) / "failed.txt")) | set(read_lines(other))
         assert not [i for i in ids if srv.stats.acknowledged[i] == 0 and i not in lost_check]
+
+
+def test_close_waits_for_a_write_in_progress_and_later_writes_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write a cancelled task left running in its thread finishes before close() closes
+    the files (its descriptor numbers could otherwise be reused under it); a write after
+    close() raises instead of touching a closed descriptor."""
+    path = tmp_path / "failed.txt"
+    failed = FailedFile(path)
+    real = os.fsync
+    writing, release = threading.Event(), threading.Event()
+
+    def slow_fsync(fd: int) -> None:
+        writing.set()
+        release.wait(5)
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", slow_fsync)
+    writer = threading.Thread(target=_add, args=(failed, "u-1"))
+    writer.start()
+    assert writing.wait(5)
+    closer = threading.Thread(target=failed.close)
+    closer.start()
+    closer.join(0.2)
+    assert closer.is_alive()  # waits for the write
+    release.set()
+    writer.join(5)
+    closer.join(5)
+    assert read_lines(path) == ["u-1"]
+    with pytest.raises(OSError, match="closed"):
+        _add(failed, "u-2")
