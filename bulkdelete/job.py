@@ -183,7 +183,7 @@ async def plan_job(settings: Settings, files: JobFiles) -> Plan:
         return make_plan(settings, files, fmt, totals)
     state = store.load()
     check_binding(state.binding, await _binding(settings, files, fmt), store.directory)
-    state.bind_failed_file(files.failed_path)
+    state.bind_failed_file(files.failed_path, store.directory)
     return make_plan(settings, files, fmt, state.totals, state.progress)
 
 
@@ -293,7 +293,7 @@ async def _run_locked(
     if resumed:
         state = store.load()
         check_binding(state.binding, binding, store.directory)
-        state.bind_failed_file(files.failed_path)
+        state.bind_failed_file(files.failed_path, store.directory)
     else:
         log.info("counting_input", input=str(files.input), format=fmt)
         summary = await asyncio.to_thread(_precount, files, fmt, settings)
@@ -302,8 +302,8 @@ async def _run_locked(
             totals=Totals(summary.ids_total, summary.lines_invalid, summary.batches_total,
                           summary.invalid_samples),
             input=str(files.input), resume_command=resume_command, updated=_now(),
-            failed=str(files.failed_path.resolve()),
         )
+        state.bind_failed_file(files.failed_path, store.directory)
         store.create(state)
         truncate_failed = True  # a new job's failed file starts empty
         if summary.ids_total == 0:

@@ -181,24 +181,28 @@ class State:
     input: str = ""
     resume_command: str = ""
     updated: str = ""
-    failed: str = ""  # the failed file's absolute path: the job's failed IDs stay in one file
+    # The failed file, so the job's failed IDs stay in one file: relative to the checkpoint
+    # folder when inside it (the folder can then be moved or copied whole), else absolute.
+    failed: str = ""
 
     @property
     def complete(self) -> bool:
         return self.progress.watermark >= self.totals.batches_total
 
-    def bind_failed_file(self, given: Path) -> None:
+    def bind_failed_file(self, given: Path, checkpoint: Path) -> None:
         """The failed file is bound to the job: another ``--failed`` on resume would split
-        the job's failed IDs over two files, so it is refused. A checkpoint from before
-        this rule takes the path it is resumed with."""
-        path = str(given.resolve())
-        if self.failed and self.failed != path:
+        the job's failed IDs over two files, so it is refused. A new job, or a checkpoint
+        from before this rule, takes the path it runs with."""
+        path, home = given.resolve(), checkpoint.resolve()
+        key = str(path.relative_to(home)) if path.is_relative_to(home) else str(path)
+        if self.failed and self.failed != key:
+            old = home / self.failed  # an absolute path stays itself
             raise CheckpointMismatch(
-                f"this job's failed IDs are in {self.failed}, but this run has --failed "
-                f"{given}; nothing was sent. Resume with --failed {self.failed}, or start "
-                "the job over with --restart"
+                f"this job's failed IDs are in {old}, but this run has --failed {given}; "
+                f"nothing was sent. Resume with --failed {old}, or start the job over with "
+                "--restart"
             )
-        self.failed = path
+        self.failed = key
 
     def to_json(self, journal_gen: int) -> dict[str, Any]:
         p = self.progress

@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -185,3 +186,26 @@ def test_close_waits_for_a_write_in_progress_and_later_writes_are_refused(
     assert read_lines(path) == ["u-1"]
     with pytest.raises(OSError, match="closed"):
         _add(failed, "u-2")
+
+
+@pytest.mark.usefixtures("creds")
+def test_a_checkpoint_folder_copied_whole_resumes_with_the_failed_file_inside_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A failed file inside the checkpoint folder is bound relative to it: the folder
+    copied elsewhere resumes from the copy, and the copy's failed file holds every
+    failed ID of the job."""
+    ids = make_ids(1_000)
+    poison = {ids[5], ids[920]}
+    source = write_ids(tmp_path / "ids.txt", ids)
+    first, second = tmp_path / "first.ckpt", tmp_path / "second.ckpt"
+    with serve_in_thread(poison_ids=frozenset(poison)) as srv:
+        monkeypatch.setenv("CLEVERTAP_BASE_URL", srv.base_url)
+        code, _, err = cli(capsys, *delete_args(source, "--checkpoint", str(first),
+                                                  "--limit", "500"))
+        assert code == 1, err
+        shutil.copytree(first, second)
+        code, _, err = cli(capsys, *delete_args(source, "--checkpoint", str(second)))
+        assert code == 1, err
+        failed = assert_nothing_lost(ids, srv, second / "failed.txt")
+    assert failed == poison
