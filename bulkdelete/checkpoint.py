@@ -21,6 +21,12 @@ On disk, in the checkpoint directory (every file 0600, the directory 0700):
 ``lock``
     ``flock``'d for the length of a run: a second run on the same job is refused.
 
+Every write here is checked whole (:mod:`bulkdelete.durable`). A snapshot that cannot be
+written completely is never installed, and the old one and its journals stay. The first
+journal write that fails breaks the store: every later append raises the same
+:class:`StorageError`, so the run stops at once instead of going on unrecorded, and the
+store never writes to a descriptor it has closed.
+
 Nothing here ever holds an ID (they are personal data): only counts, offsets, line
 numbers and ID-free reasons.
 """
@@ -35,221 +41,54 @@ import os
 import re
 import threading
 import zlib
-from collections import Counter
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bulkdelete.errors import CheckpointError, CheckpointLocked, CheckpointMismatch
+from bulkdelete.durable import open_private, write_all, write_private_atomic
+from bulkdelete.errors import (
+    CheckpointError,
+    CheckpointLocked,
+    CheckpointMismatch,
+    StorageError,
+)
+from bulkdelete.state import (
+    FORMAT_VERSION,
+    MAX_REASONS,
+    Binding,
+    DoneBatch,
+    Progress,
+    RunRecord,
+    State,
+    Totals,
+)
 
-FORMAT_VERSION = 1
+# The state model lives in bulkdelete.state; it is reached through here too, as the
+# checkpoint's contents.
+__all__ = [
+    "FORMAT_VERSION",
+    "LOCK_NAME",
+    "MAX_REASONS",
+    "STATE_NAME",
+    "Binding",
+    "CheckpointStore",
+    "DoneBatch",
+    "Progress",
+    "RunRecord",
+    "State",
+    "Totals",
+    "check_binding",
+    "describe_saved",
+    "open_private",
+]
+
 STATE_NAME = "state.json"
 LOCK_NAME = "lock"
 _JOURNAL_RE = re.compile(r"^journal\.(\d+)$")
-MAX_REASONS = 50  # distinct failure reasons kept with counts; the rest fold into "other"
 
 RESTART_HINT = (
     "Start the job over with --restart (it re-sends everything; deleting twice is harmless)."
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Binding:
-    """What a checkpoint belongs to (spec §3): a mismatch is refused, never guessed at."""
-
-    fingerprint: str
-    format: str
-    column: str | None
-    batch_size: int
-    id_type: str
-    account_id: str
-    host: str
-
-    def differences(self, other: Binding) -> list[str]:
-        """Human-readable list of what differs between the stored (self) and this run."""
-        labels = {
-            "fingerprint": "input content (file changed or another file)",
-            "format": "--format",
-            "column": "--column",
-            "batch_size": "--batch-size",
-            "id_type": "--id-type",
-            "account_id": "--account-id",
-            "host": "target host (--region/--base-url)",
-        }
-        out = []
-        for name, label in labels.items():
-            old, new = getattr(self, name), getattr(other, name)
-            if old != new:
-                if name == "fingerprint":
-                    out.append(label)
-                else:
-                    out.append(f"{label}: checkpoint has {old!r}, this run has {new!r}")
-        return out
-
-
-@dataclass(slots=True)
-class Totals:
-    """The input's pre-count, done once per job and kept here (spec §5)."""
-
-    ids_total: int
-    lines_invalid: int
-    batches_total: int
-    invalid_samples: list[tuple[int, str]] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class RunRecord:
-    """One invocation's traffic and outcome; ``exit_code`` is None while it runs (or if it
-    was killed)."""
-
-    run_id: str
-    started: str
-    ended: str | None = None
-    elapsed_s: float = 0.0
-    exit_code: int | None = None
-    resumed: bool = False
-    requests: int = 0
-    retries: int = 0
-    throttled: int = 0
-    resent_after_crash: int = 0
-    ids_deleted: int = 0
-    ids_failed: int = 0
-
-
-@dataclass(slots=True)
-class DoneBatch:
-    offset: int
-    line: int
-    deleted: int
-    failed: int
-
-
-@dataclass(slots=True)
-class Progress:
-    """The in-memory tracker: low watermark + completed set above it."""
-
-    watermark: int = 0
-    anchor: tuple[int, int, int] = (0, 0, 1)  # (seq, byte offset, line) to resume from
-    done_above: dict[int, DoneBatch] = field(default_factory=dict)
-    sent_above: set[int] = field(default_factory=set)
-    ids_deleted: int = 0
-    ids_failed: int = 0
-    reasons: Counter[str] = field(default_factory=Counter)
-
-    def is_done(self, seq: int) -> bool:
-        return seq < self.watermark or seq in self.done_above
-
-    def mark_sent(self, seq: int) -> bool:
-        if self.is_done(seq) or seq in self.sent_above:
-            return False
-        self.sent_above.add(seq)
-        return True
-
-    def mark_done(
-        self, seq: int, offset: int, line: int, deleted: int, failed: int,
-        reasons: dict[str, int] | None = None,
-    ) -> bool:
-        """Record a finished batch; False (and no change) if it was already recorded, which
-        makes journal replay idempotent."""
-        if self.is_done(seq):
-            return False
-        self.sent_above.discard(seq)
-        self.ids_deleted += deleted
-        self.ids_failed += failed
-        if reasons:
-            for reason, count in reasons.items():
-                key = (reason if (reason in self.reasons or len(self.reasons) < MAX_REASONS)
-                       else "other")
-                self.reasons[key] += count
-        if seq == self.watermark:  # in order, the usual case: no detour through done_above
-            self.anchor = (seq, offset, line)
-            self.watermark += 1
-        else:
-            self.done_above[seq] = DoneBatch(offset, line, deleted, failed)
-        while self.watermark in self.done_above:
-            done = self.done_above.pop(self.watermark)
-            self.anchor = (self.watermark, done.offset, done.line)
-            self.watermark += 1
-        return True
-
-
-@dataclass(slots=True)
-class State:
-    binding: Binding
-    totals: Totals
-    progress: Progress = field(default_factory=Progress)
-    runs: list[RunRecord] = field(default_factory=list)
-    input: str = ""
-    resume_command: str = ""
-    updated: str = ""
-
-    @property
-    def complete(self) -> bool:
-        return self.progress.watermark >= self.totals.batches_total
-
-    def to_json(self, journal_gen: int) -> dict[str, Any]:
-        p = self.progress
-        return {
-            "version": FORMAT_VERSION,
-            "journal": journal_gen,
-            "updated": self.updated,
-            "binding": asdict(self.binding),
-            "totals": {
-                "ids_total": self.totals.ids_total,
-                "lines_invalid": self.totals.lines_invalid,
-                "batches_total": self.totals.batches_total,
-                "invalid_samples": [list(s) for s in self.totals.invalid_samples],
-            },
-            "progress": {
-                "watermark": p.watermark,
-                "anchor": list(p.anchor),
-                "done_above": {
-                    str(seq): [d.offset, d.line, d.deleted, d.failed]
-                    for seq, d in sorted(p.done_above.items())
-                },
-                "sent_above": sorted(p.sent_above),
-                "ids_deleted": p.ids_deleted,
-                "ids_failed": p.ids_failed,
-                "reasons": dict(p.reasons),
-            },
-            "runs": [asdict(r) for r in self.runs],
-            "input": self.input,
-            "resume_command": self.resume_command,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> tuple[State, int]:
-        if data.get("version") != FORMAT_VERSION:
-            raise ValueError(f"unknown checkpoint version {data.get('version')!r}")
-        t = data["totals"]
-        pr = data["progress"]
-        progress = Progress(
-            watermark=int(pr["watermark"]),
-            anchor=(int(pr["anchor"][0]), int(pr["anchor"][1]), int(pr["anchor"][2])),
-            done_above={
-                int(k): DoneBatch(int(v[0]), int(v[1]), int(v[2]), int(v[3]))
-                for k, v in pr["done_above"].items()
-            },
-            sent_above={int(s) for s in pr["sent_above"]},
-            ids_deleted=int(pr["ids_deleted"]),
-            ids_failed=int(pr["ids_failed"]),
-            reasons=Counter({str(k): int(v) for k, v in pr["reasons"].items()}),
-        )
-        state = cls(
-            binding=Binding(**data["binding"]),
-            totals=Totals(
-                ids_total=int(t["ids_total"]),
-                lines_invalid=int(t["lines_invalid"]),
-                batches_total=int(t["batches_total"]),
-                invalid_samples=[(int(a), str(b)) for a, b in t["invalid_samples"]],
-            ),
-            progress=progress,
-            runs=[RunRecord(**r) for r in data["runs"]],
-            input=str(data.get("input", "")),
-            resume_command=str(data.get("resume_command", "")),
-            updated=str(data.get("updated", "")),
-        )
-        return state, int(data["journal"])
 
 
 def _frame(obj: dict[str, Any]) -> bytes:
@@ -272,36 +111,6 @@ def _unframe(line: bytes) -> dict[str, Any] | None:
     return obj if isinstance(obj, dict) else None
 
 
-def open_private(path: Path, flags: int) -> int:
-    """os.open with owner-only permissions, also tightening a file that already exists."""
-    fd = os.open(path, flags | os.O_CLOEXEC, 0o600)
-    with contextlib.suppress(OSError):
-        os.fchmod(fd, 0o600)
-    return fd
-
-
-def fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_private_atomic(path: Path, data: bytes, *, tag: str = "") -> None:
-    """Replace ``path`` atomically and durably: temp file, fsync, rename, fsync dir.
-    ``tag`` makes the temp name unique when two writers could overlap."""
-    tmp = path.with_name(f"{path.name}{tag}.tmp")
-    fd = open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
-
-
 class CheckpointStore:
     """The checkpoint directory: lock, snapshot and journal files.
 
@@ -321,7 +130,11 @@ class CheckpointStore:
         self._lock_fd: int | None = None
         self._journal_fd: int | None = None
         self._pending: list[bytes] = []  # records of this loop turn, not yet written
-        self._write_error: OSError | None = None  # a turn's flush failed
+        self._journal_size = 0  # bytes of whole records in the open journal
+        self._failure: StorageError | None = None  # the first journal write that failed
+        # Called (in the loop) when a turn's flush fails, which has no caller to raise to:
+        # the job uses it to end the run at once rather than at the next append.
+        self.on_failure: Callable[[StorageError], object] | None = None
         self._gen = 0
         self._installed = 0  # newest snapshot generation on disk
         self._install_lock = threading.Lock()
@@ -356,12 +169,7 @@ class CheckpointStore:
         """Write what is pending, close the journal and release the lock; a failed write
         is raised, after both are closed."""
         try:
-            if self._journal_fd is not None:
-                try:
-                    self.flush()
-                finally:
-                    os.close(self._journal_fd)
-                    self._journal_fd = None
+            self._close_journal()
         finally:
             if self._lock_fd is not None:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
@@ -468,7 +276,11 @@ class CheckpointStore:
     def create(self, state: State) -> None:
         """A new job: first snapshot, fresh journal."""
         self._gen = self._installed = 1
-        write_private_atomic(self.directory / STATE_NAME, self._encode(state, self._gen))
+        path = self.directory / STATE_NAME
+        try:
+            write_private_atomic(path, self._encode(state, self._gen))
+        except OSError as exc:
+            raise _storage_error(f"cannot create the checkpoint {path}", exc) from None
         self._open_journal()
 
     def resume(self) -> None:
@@ -477,11 +289,33 @@ class CheckpointStore:
         self._open_journal()
 
     def _open_journal(self) -> None:
-        if self._journal_fd is not None:
-            self.flush()  # what is pending belongs to the journal being closed
-            os.close(self._journal_fd)
+        """Switch appends to ``journal.<gen>``. The new file is opened before the old one
+        is closed, and the field never holds a closed descriptor: a number the kernel has
+        handed to a socket must never receive a journal record."""
+        if self._failure is not None:
+            raise self._failure
         path = self.directory / f"journal.{self._gen}"
-        self._journal_fd = open_private(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        try:
+            fd = open_private(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        except OSError as exc:
+            raise self._fail(f"cannot create the checkpoint journal {path}", exc) from None
+        try:
+            self._close_journal()  # what is pending belongs to the journal being closed
+        except BaseException:
+            os.close(fd)
+            raise
+        self._journal_fd = fd
+        self._journal_size = os.fstat(fd).st_size
+
+    def _close_journal(self) -> None:
+        fd = self._journal_fd
+        if fd is None:
+            return
+        try:
+            self.flush()
+        finally:
+            self._journal_fd = None
+            os.close(fd)
 
     # The two hot records are formatted directly (the same compact JSON json.dumps would
     # give): they are written for every batch, thousands a second at zero latency.
@@ -504,11 +338,11 @@ class CheckpointStore:
         self._write(_frame(record))
 
     def _write(self, framed: bytes) -> None:
+        if self._failure is not None:
+            # A write failed (a full disk, a removed folder): raise in the batch's task,
+            # which ends the run; nothing more is recorded after a record that was lost.
+            raise self._failure
         assert self._journal_fd is not None, "journal not open"
-        if self._write_error is not None:
-            # The turn's flush failed (a full disk, EIO): raise in the batch's task, where
-            # the run stops and the CLI says so in one line, as a failed write always did.
-            raise self._write_error
         pending = self._pending
         pending.append(framed)
         if len(pending) == 1:  # the turn's first record: write them all next turn
@@ -518,24 +352,44 @@ class CheckpointStore:
                 self.flush()
 
     def _flush_turn(self) -> None:
-        """:meth:`flush` as a loop callback, which has no caller to raise to: a failure is
-        kept for the next append (and :meth:`flush`) to raise."""
+        """:meth:`flush` as a loop callback, which has no caller to raise to: the failure
+        is kept for every later append and passed to :attr:`on_failure`."""
         try:
             self.flush()
-        except OSError as exc:
-            self._write_error = exc
+        except StorageError as exc:
+            if self.on_failure is not None:
+                self.on_failure(exc)
 
     def flush(self) -> None:
-        """Write every pending record (in order) with one ``write(2)``."""
-        if self._write_error is not None:
-            raise self._write_error
-        if not self._pending or self._journal_fd is None:
+        """Write every pending record (in order) with one ``write(2)``, checked whole. On
+        failure the journal is cut back to its last whole record and the store breaks."""
+        if self._failure is not None:
+            raise self._failure
+        fd = self._journal_fd
+        if not self._pending or fd is None:
             return
         data = b"".join(self._pending)
         self._pending.clear()
-        view = memoryview(data)
-        while view:  # a regular file takes it all at once; a short write is still handled
-            view = view[os.write(self._journal_fd, view):]
+        try:
+            write_all(fd, data)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, self._journal_size)
+            raise self._fail(
+                f"cannot write the checkpoint journal in {self.directory}", exc
+            ) from None
+        self._journal_size += len(data)
+
+    @property
+    def failure(self) -> StorageError | None:
+        """The journal write that failed, if one did: the store takes no more records."""
+        return self._failure
+
+    def _fail(self, what: str, exc: OSError) -> StorageError:
+        """Break the store: the first failure is what every later write raises."""
+        if self._failure is None:
+            self._failure = _storage_error(what, exc)
+        return self._failure
 
     def prepare_snapshot(self, state: State) -> tuple[bytes, int]:
         """Capture the state now (in the event loop) and switch appends to a new journal,
@@ -546,23 +400,64 @@ class CheckpointStore:
 
     def snapshot(self, data: bytes, gen: int) -> None:
         """Durably install a prepared snapshot, then drop the journals it covers. Safe to
-        run in a worker thread: it touches no shared state but files."""
+        run in a worker thread: it touches no shared state but files. A snapshot that
+        cannot be written whole is not installed; the old one and its journals stay."""
         with self._install_lock:
             # Never install an older snapshot over a newer one: the newer one may already
             # have dropped the journals the older one needs.
             if gen <= self._installed:
                 return
-            write_private_atomic(self.directory / STATE_NAME, data, tag=f".{gen}")
+            path = self.directory / STATE_NAME
+            try:
+                write_private_atomic(path, data, tag=f".{gen}")
+            except OSError as exc:
+                raise _storage_error(f"cannot write the checkpoint {path}", exc) from None
             self._installed = gen
-            for jgen, path in self._journals():
+            for jgen, jpath in self._journals():
                 if jgen < gen:
                     with contextlib.suppress(FileNotFoundError):
-                        path.unlink()
+                        jpath.unlink()
+
+    def finish(self, state: State) -> None:
+        """The run's last save: a snapshot of ``state`` covering every journal, then the
+        journal is closed (no append may follow). Tried even after a journal write
+        failed: the state in memory is what the batches really did, and if it cannot be
+        written either, the old snapshot and journals still stand."""
+        with contextlib.suppress(StorageError):
+            self._close_journal()  # a failure is already kept in self._failure
+        self._gen += 1
+        self.snapshot(self._encode(state, self._gen), self._gen)
 
     @staticmethod
     def _encode(state: State, gen: int) -> bytes:
         body = json.dumps(state.to_json(gen), separators=(",", ":"), sort_keys=True).encode()
         return body + b"\n" + f"{zlib.crc32(body):08x}".encode() + b"\n"
+
+
+def _storage_error(what: str, exc: OSError) -> StorageError:
+    return StorageError(f"{what}: {exc.strerror or exc}")
+
+
+def describe_saved(directory: Path) -> str:
+    """What a rerun will resume from, read back from the disk rather than believed from
+    memory: said when a run stops because a write failed."""
+    if not (directory / STATE_NAME).exists():
+        return (f"Nothing of the job's progress is saved: {directory} holds no checkpoint "
+                "any more, so rerunning the same command starts the job over")
+    try:
+        state = CheckpointStore(directory).load()
+    except OSError as exc:  # the folder went away while it was read
+        return f"The checkpoint in {directory} cannot be read back: {exc.strerror or exc}"
+    except CheckpointError as exc:
+        return f"The checkpoint cannot be read back: {exc}"
+    p, t = state.progress, state.totals
+    above = f", {len(p.done_above):,} of them past batch {p.watermark:,}" if p.done_above else ""
+    return (
+        f"Saved in {directory}: {p.ids_deleted + p.ids_failed:,} of {t.ids_total:,} IDs "
+        f"handled ({p.watermark + len(p.done_above):,} of {t.batches_total:,} batches "
+        f"recorded{above}). Free space or fix the folder, then rerun the same command: it "
+        "resumes from there and sends again only what was not recorded"
+    )
 
 
 def check_binding(stored: Binding, current: Binding, directory: Path) -> None:

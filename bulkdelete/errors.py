@@ -8,7 +8,8 @@
     ├── InputError                  missing, unreadable or unusable input file    → 2
     ├── CheckpointError             corrupt, mismatched or locked checkpoint      → 2
     │   ├── CheckpointMismatch      bound to another input, settings or target
-    │   └── CheckpointLocked        another run holds it
+    │   ├── CheckpointLocked        another run holds it
+    │   └── StorageError            the checkpoint or failed file cannot be written
     └── AbortError                  the run stopped itself to protect the job     → 3
         ├── FatalApiError           401/403 or a request the API rejects whole
         ├── TooManyErrors           --max-errors reached, or retries exhausted for too long
@@ -49,6 +50,12 @@ class CheckpointMismatch(CheckpointError):
 
 class CheckpointLocked(CheckpointError):
     """Another run holds the checkpoint's lock."""
+
+
+class StorageError(CheckpointError, OSError):
+    """A file the job relies on (checkpoint, failed file) could not be written — a full
+    disk, a read-only or vanished folder. The run stops at once; the message says what
+    is safely on disk. Also an OSError, which is what it is underneath."""
 
 
 class AbortError(BulkDeleteError):

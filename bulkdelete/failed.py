@@ -1,21 +1,28 @@
 """The failed file: IDs that could not be deleted, one per line, re-feedable as input.
 
 Beside it, ``<failed>.reasons.jsonl`` keeps each failed ID's reason and the server's own
-words. Both are fsync'd before the checkpoint records the batch as done (spec §4.1), so a
-crash can duplicate a line here but never lose one. These are the only files that hold
-IDs; they are created owner-only (0600).
+words. Both are fsync'd before the checkpoint records the batch as done (the nothing-lost
+guarantee), so a crash can duplicate a line here but never lose one. These are the only
+files that hold IDs; they are created owner-only (0600).
+
+A write is checked whole. Both files are cut back to their last complete line when opened
+(a crash or a full disk may have left half a line) and again after a failed write, so an
+appended ID always starts a line of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-from bulkdelete.checkpoint import open_private
+from bulkdelete.durable import cut_to_last_line, open_private, write_all
+from bulkdelete.errors import StorageError
 
 
 class FailureSink(Protocol):
@@ -33,10 +40,23 @@ class FailedFile:
 
     def __init__(self, path: Path, *, truncate: bool = False) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        mode = os.O_WRONLY | os.O_CREAT | os.O_APPEND | (os.O_TRUNC if truncate else 0)
-        self._ids = open_private(path, mode)
-        self._reasons = open_private(reasons_path(path), mode)
+        mode = os.O_RDWR | os.O_CREAT | os.O_APPEND | (os.O_TRUNC if truncate else 0)
+        self._fds: list[int] = []
+        # Batches write from worker threads: one at a time, so taking back a failed write
+        # never cuts away another batch's lines; and close() waits for a write a cancelled
+        # task left running, so no write ever lands on a descriptor number reused since.
+        self._lock = threading.Lock()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            for each in (path, reasons_path(path)):
+                fd = open_private(each, mode)
+                self._fds.append(fd)
+                cut_to_last_line(fd)
+        except OSError as exc:
+            self.close()
+            raise StorageError(
+                f"cannot open the failed file {exc.filename or path}: {exc.strerror or exc}"
+            ) from None
 
     async def add(self, failures: Sequence[tuple[str, str, str]]) -> None:
         if failures:
@@ -49,14 +69,36 @@ class FailedFile:
             + "\n"
             for ident, reason, detail in failures
         ).encode()
-        _write_all(self._ids, ids)
-        _write_all(self._reasons, reasons)
-        os.fsync(self._ids)
-        os.fsync(self._reasons)
+        with self._lock:
+            self._write_whole(ids, reasons, len(failures))
+
+    def _write_whole(self, ids: bytes, reasons: bytes, count: int) -> None:
+        if not self._fds:
+            raise StorageError(f"the failed file {self.path} is closed: the run is ending")
+        ids_fd, reasons_fd = self._fds
+        sizes = [os.fstat(fd).st_size for fd in self._fds]
+        try:
+            write_all(ids_fd, ids)
+            write_all(reasons_fd, reasons)
+            os.fsync(ids_fd)
+            os.fsync(reasons_fd)
+        except OSError as exc:
+            # Take back what this write added: half a line would glue the next append's
+            # first ID onto it. If even that fails, the next open cuts the line back.
+            for fd, size in zip(self._fds, sizes, strict=True):
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, size)
+            raise StorageError(
+                f"cannot write the failed file {self.path}: {exc.strerror or exc}; the "
+                f"batch's {count:,} failed IDs were not recorded and will be sent again"
+            ) from None
 
     def close(self) -> None:
-        os.close(self._ids)
-        os.close(self._reasons)
+        with self._lock:
+            fds, self._fds = self._fds, []
+        for fd in fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 class MemoryFailures:
@@ -67,10 +109,3 @@ class MemoryFailures:
 
     async def add(self, failures: Sequence[tuple[str, str, str]]) -> None:
         self.items.extend(failures)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]

@@ -12,7 +12,7 @@ import contextlib
 import math
 import secrets
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,9 +30,16 @@ from bulkdelete.checkpoint import (
     State,
     Totals,
     check_binding,
+    describe_saved,
 )
 from bulkdelete.client import ClevertapClient, Deleter
-from bulkdelete.errors import AbortError, BulkDeleteError, InputError, UsageError
+from bulkdelete.errors import (
+    AbortError,
+    BulkDeleteError,
+    InputError,
+    StorageError,
+    UsageError,
+)
 from bulkdelete.failed import FailedFile, FailureSink, MemoryFailures
 from bulkdelete.fingerprint import fingerprint
 from bulkdelete.limiter import AdaptiveLimiter
@@ -176,6 +183,7 @@ async def plan_job(settings: Settings, files: JobFiles) -> Plan:
         return make_plan(settings, files, fmt, totals)
     state = store.load()
     check_binding(state.binding, await _binding(settings, files, fmt), store.directory)
+    state.bind_failed_file(files.failed_path, store.directory)
     return make_plan(settings, files, fmt, state.totals, state.progress)
 
 
@@ -260,6 +268,12 @@ async def run_job(
     try:
         return await _run_locked(settings, files, fmt, store, stop, observer, deleter,
                                  resume_command)
+    except StorageError as exc:
+        with contextlib.suppress(OSError):
+            store.close()  # the journal's own failure is the one being reported
+        # Said from what is on disk now, after the run's last save was tried.
+        raise StorageError(f"{exc}; the run stopped at once. {describe_saved(store.directory)}"
+                           ) from None
     finally:
         store.close()
 
@@ -279,6 +293,7 @@ async def _run_locked(
     if resumed:
         state = store.load()
         check_binding(state.binding, binding, store.directory)
+        state.bind_failed_file(files.failed_path, store.directory)
     else:
         log.info("counting_input", input=str(files.input), format=fmt)
         summary = await asyncio.to_thread(_precount, files, fmt, settings)
@@ -288,6 +303,7 @@ async def _run_locked(
                           summary.invalid_samples),
             input=str(files.input), resume_command=resume_command, updated=_now(),
         )
+        state.bind_failed_file(files.failed_path, store.directory)
         store.create(state)
         truncate_failed = True  # a new job's failed file starts empty
         if summary.ids_total == 0:
@@ -327,11 +343,18 @@ async def _run_locked(
                  done=p.ids_deleted + p.ids_failed, ids_total=plan.ids_total,
                  in_flight_at_crash=len(p.sent_above))
     if resumed:
+        # What the previous run sent unrecorded is sent again: counted as re-sent after a
+        # crash only if that run never ended (killed), else after a stop.
+        p.carry_over(killed=len(state.runs) < 2 or state.runs[-2].exit_code is None)
         store.resume()
     # Record the run before sending anything, so even a run killed in its first second
     # shows up in the report's list of runs.
     state.updated = _now()
-    store.snapshot(*store.prepare_snapshot(state))
+    try:
+        store.snapshot(*store.prepare_snapshot(state))
+    except StorageError:
+        failed_file.close()
+        raise
     started = time.monotonic()
     stats = RunStats()
     exit_code: int | None = None
@@ -345,7 +368,7 @@ async def _run_locked(
             flusher = asyncio.create_task(_flush_periodically(store, state, run, stats,
                                                               started, observer))
             try:
-                end = await pipeline.run(batches)
+                end = await _run_recorded(pipeline.run(batches), store, flusher)
             finally:
                 flusher.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -361,18 +384,56 @@ async def _run_locked(
         raise
     finally:
         failed_file.close()
-        _close_run(run, stats, started, exit_code)
+        _close_run(run, stats, started, exit_code, p)
         state.updated = _now()
-        data, gen = store.prepare_snapshot(state)
-        store.snapshot(data, gen)
-        if exit_code is not None:
-            write_report(files.report_path, build_report(state, exit_code=exit_code))
+        save_error = _save_last(store, state, files, exit_code)
         structlog.contextvars.unbind_contextvars("run_id")
+    if save_error is not None:
+        raise save_error
     report = build_report(state, exit_code=exit_code)
     if stop.requested:
         log.info("shutdown", reason=stop.reason, exit_code=exit_code,
                  watermark=p.watermark)
     return JobResult(report, exit_code, store.directory, files.failed_path)
+
+
+async def _run_recorded(run: Coroutine[Any, Any, RunEnd], store: CheckpointStore,
+                        flusher: asyncio.Task[None]) -> RunEnd:
+    """The pipeline's run, ended at once when the checkpoint cannot be written — a failed
+    journal write or a snapshot that failed in the flusher: a run that went on could not
+    record what it does. The write's error is raised in place of the cancellation."""
+    task = asyncio.ensure_future(run)
+    store.on_failure = lambda _exc: task.cancel()
+    flusher.add_done_callback(lambda _flusher: task.cancel())
+    try:
+        return await task
+    except asyncio.CancelledError:
+        if store.failure is not None:
+            raise store.failure from None
+        failed = flusher.exception() if flusher.done() and not flusher.cancelled() else None
+        if failed is not None:
+            raise failed from None
+        raise
+    finally:
+        store.on_failure = None
+
+
+def _save_last(store: CheckpointStore, state: State, files: JobFiles,
+               exit_code: int | None) -> StorageError | None:
+    """The run's last snapshot, then the report. Returns the first failure instead of
+    raising it, so it never hides the error that ended the run."""
+    error: StorageError | None = None
+    try:
+        store.finish(state)
+    except StorageError as exc:
+        error = exc
+    if exit_code is not None:
+        try:
+            write_report(files.report_path, build_report(state, exit_code=exit_code))
+        except OSError as exc:
+            error = error or StorageError(
+                f"cannot write the report {files.report_path}: {exc.strerror or exc}")
+    return error
 
 
 def _exit_code(state: State, end: RunEnd, stop: StopRequest) -> int:
@@ -389,11 +450,12 @@ def _exit_code(state: State, end: RunEnd, stop: StopRequest) -> int:
     return exit_code_for(state)
 
 
-def _close_run(run: RunRecord, stats: RunStats, started: float, exit_code: int | None) -> None:
+def _close_run(run: RunRecord, stats: RunStats, started: float, exit_code: int | None,
+               progress: Progress) -> None:
     run.requests = stats.requests
     run.retries = stats.retries
     run.throttled = stats.throttled
-    run.resent_after_crash = stats.resent_after_crash
+    run.resent_after_crash, run.resent_after_stop = progress.resent_this_run()
     run.ids_deleted = stats.ids_deleted
     run.ids_failed = stats.ids_failed
     run.elapsed_s = time.monotonic() - started
@@ -415,7 +477,7 @@ async def _flush_periodically(
         now = time.monotonic()
         if now - last >= SNAPSHOT_INTERVAL:
             last = now
-            _close_run(run, stats, started, None)
+            _close_run(run, stats, started, None, state.progress)
             state.updated = _now()
             data, gen = store.prepare_snapshot(state)
             await asyncio.to_thread(store.snapshot, data, gen)
@@ -477,7 +539,7 @@ async def delete_ids(
         exit_code = exc.exit_code
         raise
     finally:
-        _close_run(run, stats, started, exit_code)
+        _close_run(run, stats, started, exit_code, state.progress)
     return JobResult(build_report(state, exit_code=exit_code), exit_code,
                      failed_ids=[i for i, _, _ in failures.items])
 

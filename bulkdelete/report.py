@@ -8,11 +8,11 @@ Nothing here holds an ID or the passcode.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
-from bulkdelete.checkpoint import RunRecord, State, open_private
+from bulkdelete.checkpoint import RunRecord, State
+from bulkdelete.durable import write_private_atomic
 
 
 def build_report(state: State, *, exit_code: int | None, fingerprint: str | None = None) -> \
@@ -39,7 +39,10 @@ def build_report(state: State, *, exit_code: int | None, fingerprint: str | None
         "requests": sum(r.requests for r in runs),
         "retries": sum(r.retries for r in runs),
         "throttled": sum(r.throttled for r in runs),
-        "resent_after_crash": sum(r.resent_after_crash for r in runs),
+        # Job-level, from the journal: right even when the runs that re-sent were killed
+        # before their own counters were saved.
+        "resent_after_crash": p.resent_after_crash,
+        "resent_after_stop": p.resent_after_stop,
         "top_failure_reasons": [{"reason": r, "count": c} for r, c in top],
         "elapsed_s": round(sum(r.elapsed_s for r in runs), 3),
         "runs": [_run_json(r) for r in runs],
@@ -57,6 +60,7 @@ def _run_json(run: RunRecord) -> dict[str, Any]:
         "retries": run.retries,
         "throttled": run.throttled,
         "resent_after_crash": run.resent_after_crash,
+        "resent_after_stop": run.resent_after_stop,
         "ids_deleted": run.ids_deleted,
         "ids_failed": run.ids_failed,
         "exit_code": run.exit_code,
@@ -65,15 +69,10 @@ def _run_json(run: RunRecord) -> dict[str, Any]:
 
 
 def write_report(path: Path, report: dict[str, Any]) -> None:
-    """Owner-only, replaced atomically so a reader never sees half a report."""
+    """Owner-only, written whole and replaced atomically so a reader never sees half a
+    report."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-    try:
-        os.write(fd, (json.dumps(report, indent=2) + "\n").encode())
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+    write_private_atomic(path, (json.dumps(report, indent=2) + "\n").encode())
 
 
 def summary_lines(report: dict[str, Any]) -> list[str]:
@@ -88,10 +87,16 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         f"{report['lines_invalid']:,} invalid lines, of {total:,} IDs",
         f"traffic: {report['requests']:,} requests, {report['retries']:,} retries, "
         f"{report['throttled']:,} throttled (429), {report['resent_after_crash']:,} IDs re-sent "
-        f"after a crash; {elapsed:,.1f}s over {len(report['runs'])} run(s), {rate:,.0f} IDs/s",
+        f"after a crash{_after_stop(report)}; {elapsed:,.1f}s over {len(report['runs'])} "
+        f"run(s), {rate:,.0f} IDs/s",
     ]
     for item in report["top_failure_reasons"][:5]:
         lines.append(f"  failed: {item['count']:,} × {item['reason']}")
     for sample in report["invalid_samples"][:5]:
         lines.append(f"  invalid: line {sample['line']}: {sample['reason']}")
     return lines
+
+
+def _after_stop(report: dict[str, Any]) -> str:
+    resent = report.get("resent_after_stop", 0)
+    return f" and {resent:,} after a graceful stop" if resent else ""

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -34,6 +35,7 @@ from bulkdelete.checkpoint import (
     Totals,
     _frame,
     check_binding,
+    describe_saved,
 )
 from bulkdelete.errors import CheckpointError, CheckpointLocked, CheckpointMismatch
 
@@ -604,9 +606,9 @@ def test_resume_writes_a_journal_newer_than_any_on_disk(tmp_path: Path) -> None:
 
 
 _STATE_KEYS = {"version", "journal", "updated", "binding", "totals", "progress", "runs",
-               "input", "resume_command"}
+               "input", "resume_command", "failed"}
 _PROGRESS_KEYS = {"watermark", "anchor", "done_above", "sent_above", "ids_deleted",
-                  "ids_failed", "reasons"}
+                  "ids_failed", "reasons", "left", "resent_after_crash", "resent_after_stop"}
 _RECORD_KEYS = {"k", "s", "o", "l", "n", "f", "r"}
 
 
@@ -723,3 +725,175 @@ async def test_a_failed_turn_write_is_raised_by_the_next_append_and_by_close(
     again = CheckpointStore(directory)
     again.lock()  # the lock was released
     again.close()
+
+
+# -- write failures: checked whole, never installed short, never a foreign descriptor ------
+
+
+def _nearly_full_disk(monkeypatch: pytest.MonkeyPatch, allow: int) -> None:
+    """os.write as a nearly full disk does it: ``allow`` more bytes land (the last write
+    short), then ENOSPC."""
+    real = os.write
+    left = [allow]
+
+    def write(fd: int, data: bytes | memoryview) -> int:
+        if left[0] <= 0:
+            raise OSError(28, "No space left on device")
+        n = real(fd, bytes(data)[: left[0]])
+        left[0] -= n
+        return n
+
+    monkeypatch.setattr(os, "write", write)
+
+
+def test_a_snapshot_cut_short_by_a_full_disk_is_not_installed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A snapshot that does not fit raises; the old snapshot and the journals it needs
+    stay, so a rerun resumes with every recorded batch (never "damaged")."""
+    directory = tmp_path / "ckpt"
+    with opened_store(directory) as store:
+        state = make_state()
+        store.create(state)
+        for seq in range(4):
+            state.progress.mark_done(seq, offset_of(seq), line_of(seq), 100, 0)
+            store.append_done(seq, offset_of(seq), line_of(seq), 100, 0, None)
+        data, gen = store.prepare_snapshot(state)
+        _nearly_full_disk(monkeypatch, allow=len(data) // 2)
+        with pytest.raises(OSError, match="No space left"):
+            store.snapshot(data, gen)
+        monkeypatch.undo()
+    assert not [p for p in directory.iterdir() if p.name.endswith(".tmp")]
+    p = load(directory).progress
+    assert (p.watermark, p.ids_deleted) == (4, 400)
+
+
+def test_a_failed_journal_reopen_never_writes_to_the_old_descriptor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The new journal cannot be created (inodes exhausted, folder gone): the store raises
+    and stays broken. The descriptor number the old journal had, now another file's, never
+    receives a record — in the field it was a socket, and records went out as requests."""
+    import bulkdelete.checkpoint as checkpoint
+
+    directory = tmp_path / "ckpt"
+    store = CheckpointStore(directory)
+    store.lock()
+    state = make_state()
+    store.create(state)
+    store.append_done(0, offset_of(0), line_of(0), 100, 0, None)
+
+    def no_inodes(path: Path, flags: int) -> int:
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(checkpoint, "open_private", no_inodes)
+    with pytest.raises(OSError, match="No space left"):
+        store.prepare_snapshot(state)
+    monkeypatch.undo()
+    bystander = tmp_path / "socket-stand-in"
+    fd = os.open(bystander, os.O_RDWR | os.O_CREAT)  # takes the lowest free number
+    try:
+        with pytest.raises(OSError, match="No space left"):
+            store.append_done(1, offset_of(1), line_of(1), 100, 0, None)
+        with pytest.raises(OSError, match="No space left"):
+            store.flush()
+    finally:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            store.close()
+    assert bystander.read_bytes() == b""
+    assert load(directory).progress.watermark == 1  # what reached the journal is kept
+
+
+async def test_a_failed_turn_write_breaks_the_store_at_once_and_cuts_the_torn_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A turn's journal write that fails half way: the journal is cut back to its last
+    whole record, ``on_failure`` hears of it in the same turn (so the run can stop at
+    once), every later append raises, and the run's last save still covers what the
+    batches did once the disk has room again."""
+    directory = tmp_path / "ckpt"
+    store = CheckpointStore(directory)
+    store.lock()
+    state = make_state()
+    store.create(state)
+    heard: list[BaseException] = []
+    store.on_failure = heard.append
+    for seq in (0, 1):
+        state.progress.mark_done(seq, offset_of(seq), line_of(seq), 100, 0)
+        store.append_done(seq, offset_of(seq), line_of(seq), 100, 0, None)
+    await asyncio.sleep(0)
+    whole = (directory / "journal.1").read_bytes()
+    state.progress.mark_done(2, offset_of(2), line_of(2), 100, 0)
+    store.append_done(2, offset_of(2), line_of(2), 100, 0, None)
+    _nearly_full_disk(monkeypatch, allow=10)
+    await asyncio.sleep(0)  # the turn's flush: 10 bytes land, then ENOSPC
+    monkeypatch.undo()
+    assert [type(e).__name__ for e in heard] == ["StorageError"]
+    assert store.failure is heard[0]
+    assert (directory / "journal.1").read_bytes() == whole
+    with pytest.raises(OSError, match="No space left"):
+        store.append_done(3, offset_of(3), line_of(3), 100, 0, None)
+    store.finish(state)
+    store.close()  # the journal was closed by finish(): nothing left to raise
+    p = load(directory).progress
+    assert (p.watermark, p.ids_deleted) == (3, 300)
+
+
+def test_re_sends_are_counted_per_earlier_send_and_survive_the_journal(tmp_path: Path) -> None:
+    """A batch a killed run sent unrecorded, re-sent by a run that is killed too, then done
+    by a third: its IDs count twice as re-sent after a crash (the server saw it three
+    times), and the count comes back from the journal alone, without the runs' own
+    counters. A batch left by a graceful stop counts apart."""
+    directory = tmp_path / "ckpt"
+    with opened_store(directory) as store:  # run 1: sends 0 and 1, killed
+        state = make_state()
+        store.create(state)
+        for seq in (0, 1):
+            state.progress.mark_sent(seq)
+            store.append_sent(seq)
+    with opened_store(directory) as store:  # run 2 (after a kill): re-sends 0, killed
+        state = store.load()
+        state.progress.carry_over(killed=True)
+        store.resume()
+        store.snapshot(*store.prepare_snapshot(state))
+        assert state.progress.mark_sent(0)
+        store.append_sent(0)
+    with opened_store(directory) as store:  # run 3 (after a kill): 0 and 1 done; 2 sent
+        state = store.load()
+        state.progress.carry_over(killed=True)
+        store.resume()
+        store.snapshot(*store.prepare_snapshot(state))
+        for seq in (0, 1):
+            assert state.progress.mark_sent(seq)
+            store.append_sent(seq)
+            state.progress.mark_done(seq, offset_of(seq), line_of(seq), 100, 0)
+            store.append_done(seq, offset_of(seq), line_of(seq), 100, 0, None)
+        assert state.progress.resent_this_run() == (300, 0)
+        state.progress.mark_sent(2)
+        store.append_sent(2)
+    with opened_store(directory) as store:  # run 4 (after a graceful stop): 2 done
+        state = store.load()
+        assert state.progress.resent_after_crash == 300  # from the journal alone
+        state.progress.carry_over(killed=False)
+        state.progress.mark_done(2, offset_of(2), line_of(2), 100, 0)
+    assert (state.progress.resent_after_crash, state.progress.resent_after_stop) == (300, 100)
+    assert state.progress.resent_this_run() == (0, 100)
+
+
+def test_describe_saved_reads_what_a_rerun_would_resume_from(tmp_path: Path) -> None:
+    """The message after a failed write is read back from the disk: the recorded batches
+    and IDs when the checkpoint loads, that nothing is saved when it is gone, and why
+    when it cannot be read."""
+    directory = tmp_path / "ckpt"
+    assert "Nothing of the job's progress is saved" in describe_saved(directory)
+    with opened_store(directory) as store:
+        state = make_state(batches_total=10, ids_total=1000)
+        store.create(state)
+        for seq in (0, 1, 2, 5):
+            store.append_done(seq, offset_of(seq), line_of(seq), 100, 0, None)
+    said = describe_saved(directory)
+    assert "400 of 1,000 IDs handled (4 of 10 batches recorded, 1 of them past batch 3)" \
+        in said
+    (directory / STATE_NAME).write_bytes(b"garbage\n00000000\n")
+    assert "cannot be read back" in describe_saved(directory)

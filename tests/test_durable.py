@@ -1,0 +1,106 @@
+"""Writes checked whole (the guarantees: crash safety): a write lands completely or fails
+loudly, a replaced file is installed only once fully written, and a line file is cut back
+to its last complete line."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import pytest
+
+from bulkdelete.durable import cut_to_last_line, write_all, write_private_atomic
+
+
+def _short_writes(monkeypatch: pytest.MonkeyPatch, allow: int) -> None:
+    """os.write as a nearly full disk does it: the first ``allow`` bytes land (a short
+    write), then ENOSPC."""
+    real = os.write
+    left = [allow]
+
+    def write(fd: int, data: bytes | memoryview) -> int:
+        if left[0] <= 0:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        n = real(fd, bytes(data)[: left[0]])
+        left[0] -= n
+        return n
+
+    monkeypatch.setattr(os, "write", write)
+
+
+def test_write_all_finishes_after_short_writes(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A short write is followed by the rest: the data lands whole."""
+    real = os.write
+    monkeypatch.setattr(os, "write", lambda fd, data: real(fd, bytes(data)[:3]))
+    fd = os.open(tmp_path / "f", os.O_WRONLY | os.O_CREAT)
+    try:
+        write_all(fd, b"0123456789")
+    finally:
+        os.close(fd)
+    assert (tmp_path / "f").read_bytes() == b"0123456789"
+
+
+def test_write_all_raises_when_a_write_makes_no_progress(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write that takes nothing is a failure (ENOSPC), never a silent partial file."""
+    monkeypatch.setattr(os, "write", lambda fd, data: 0)
+    fd = os.open(tmp_path / "f", os.O_WRONLY | os.O_CREAT)
+    try:
+        with pytest.raises(OSError, match="No space") as info:
+            write_all(fd, b"data")
+    finally:
+        os.close(fd)
+    assert info.value.errno == errno.ENOSPC
+
+
+def test_a_replacement_cut_short_leaves_the_old_file_and_no_temp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A nearly full disk: the new content does not fit, the call raises, the old file is
+    untouched and the temp file is gone."""
+    path = tmp_path / "state.json"
+    path.write_bytes(b"old and good\n")
+    _short_writes(monkeypatch, allow=5)
+    with pytest.raises(OSError, match="No space"):
+        write_private_atomic(path, b"new content that does not fit\n")
+    monkeypatch.undo()
+    assert path.read_bytes() == b"old and good\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json"]
+
+
+def test_a_replacement_whose_length_disagrees_is_not_installed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write that claims more than the file holds (a lying filesystem) is caught by the
+    length check before the rename."""
+    path = tmp_path / "state.json"
+    path.write_bytes(b"old\n")
+    monkeypatch.setattr(os, "write", lambda fd, data: len(data))  # claims all, writes none
+    with pytest.raises(OSError, match="wrote 0 of 4 bytes"):
+        write_private_atomic(path, b"new\n")
+    assert path.read_bytes() == b"old\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "kept"),
+    [
+        (b"", b""),
+        (b"a\nb\n", b"a\nb\n"),
+        (b"a\nb\nhalf", b"a\nb\n"),
+        (b"no newline at all", b""),
+        (b"x" * 200_000 + b"\n" + b"y" * 100_000, b"x" * 200_000 + b"\n"),  # > one block
+    ],
+)
+def test_cut_to_last_line(tmp_path: Path, content: bytes, kept: bytes) -> None:
+    """Everything after the last newline goes; complete lines stay, however long."""
+    path = tmp_path / "failed.txt"
+    path.write_bytes(content)
+    fd = os.open(path, os.O_RDWR)
+    try:
+        assert cut_to_last_line(fd) == len(kept)
+    finally:
+        os.close(fd)
+    assert path.read_bytes() == kept
