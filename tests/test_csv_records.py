@@ -81,9 +81,10 @@ def reference(data: bytes, *, record_limit: int, field_limit: int) -> list[Expec
         csv.field_size_limit(saved)
 
 
-def got(path: Path, **kwargs: int) -> list[Expected]:
+def got(path: Path, start_offset: int = 0, start_line: int = 1) -> list[Expected]:
     return [(item.value, item.line, item.offset)
-            for item in read_records(path, "csv", column="id", id_type="guid", **kwargs)
+            for item in read_records(path, "csv", column="id", id_type="guid",
+                                     start_offset=start_offset, start_line=start_line)
             if isinstance(item, Record)]
 
 
