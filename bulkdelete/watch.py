@@ -6,7 +6,7 @@ is rewritten, edited or appended to mid-run would otherwise have its new bytes r
 other profiles deleted, the pre-count and ``--max-delete`` bypassed. So the reader calls
 :meth:`Watch.check` right after each block it reads, before any ID of the block can be
 batched: the open file and the path must still be the file seen at the start (same device
-and inode, same size, same modification time). The first difference stops the run with
+and inode, same size, same modification and change times). The first difference stops the run with
 :class:`~bulkdelete.errors.InputChanged` (exit 2); what was read before it was the original
 file's, and progress up to there is saved.
 """
@@ -24,16 +24,19 @@ __all__ = ["FileState", "Watch", "input_changed"]
 
 @dataclass(frozen=True, slots=True)
 class FileState:
-    """What the watch compares: which file it is, and the two things any write changes."""
+    """What the watch compares: which file it is, its size, and its times. The change time
+    (ctime) is in because, unlike the modification time, no one can set it back: an edit
+    that restores the mtime (``touch -d``, ``cp -p``, ``os.utime``) still moves it."""
 
     device: int
     inode: int
     size: int
     mtime_ns: int
+    ctime_ns: int
 
     @classmethod
     def of(cls, info: os.stat_result) -> FileState:
-        return cls(info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+        return cls(info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
 
 
 def input_changed(path: Path, what: str) -> InputChanged:
