@@ -15,7 +15,9 @@ Why it works the way it does:
   stream; seeking there decompresses and discards, which spec 4.3 accepts.
 * **Constant memory.** The file is read in fixed-size blocks; a physical line longer than
   :data:`MAX_LINE_BYTES` is skipped through in blocks and reported as one invalid line, so a
-  1 GB line without a newline never sits in memory.
+  1 GB line without a newline never sits in memory. A CSV record is bounded as a whole
+  (:data:`_CSV_RECORD_BYTES`, its fields by the csv module's limit); one that is longer is
+  followed to its true end without being kept, so a record never starts inside quotes.
 * **Resume equals the tail.** Reading from a record's ``(offset, line)`` yields exactly what a
   full read yields after that record, because every decision depends only on the bytes from
   a record's start onwards, never on where a read block happened to end.
