@@ -184,3 +184,40 @@ def test_over_long_record_unclosed_at_end_of_file(tmp_path: Path) -> None:
     assert items == [InvalidLine(2, REASON_UNBALANCED_QUOTE)]
     path.write_bytes(HEADER + b'a,"' + b"x" * 2_000_000 + b"\nvictim,y\nvictim")
     assert _items(path) == [InvalidLine(2, REASON_LINE_TOO_LONG)]
+
+
+def _csv_verdict(line: str) -> str:
+    """What the csv module does with *line* at a record's start: ``"error"``, ``"more"``
+    (it asks for another line: inside quotes) or ``"done"``."""
+    pulled: list[str] = []
+
+    def source() -> Iterator[str]:
+        yield line
+        pulled.append("more")
+        yield '"\n'  # closes the quote it must be in
+
+    try:
+        next(csv.reader(source(), strict=True))
+    except csv.Error:
+        return "more" if pulled else "error"
+    return "more" if pulled else "done"
+
+
+_LINE = st.text(alphabet='a ,"\r\u00e9', max_size=30).map(lambda text: text + "\n")
+
+
+@settings(max_examples=1000, deadline=None)
+@given(line=_LINE, cut=st.integers(0, 40))
+def test_state_machine_agrees_with_the_csv_module(line: str, cut: int) -> None:
+    """The reduced state machine ends a line where csv does: inside quotes exactly when csv
+    asks for another line, broken exactly when csv raises; and it reads a line in pieces as
+    it reads it whole (pieces split on any byte, as read blocks are)."""
+    data = line.encode()
+    state = reader._csv_state(data, reader._FIELD_START)
+    verdict = _csv_verdict(line)
+    assert (state == reader._QUOTED) == (verdict == "more")
+    assert (state == reader._BROKEN) == (verdict == "error")
+    head, tail = data[:cut], data[cut:]
+    middle = reader._csv_state(head, reader._FIELD_START)
+    split = middle if middle == reader._BROKEN else reader._csv_state(tail, middle)
+    assert split == state
