@@ -69,8 +69,8 @@ class Watch:
         """Raise :class:`InputChanged` unless the open file *fd*, and the file the path now
         names, are both still the one the run started with, unmodified."""
         try:
-            ok = (FileState.of(os.fstat(fd)) == self.expected
-                  and FileState.of(os.stat(self.path)) == self.expected)
+            ok = (FileState.of(os.stat(self.path)) == self.expected
+                  and FileState.of(os.fstat(fd)) == self.expected)
         except OSError:
             ok = False  # the path was removed or renamed away: not the input any more
         if not ok:

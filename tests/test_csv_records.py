@@ -179,7 +179,7 @@ def test_over_long_record_unclosed_at_end_of_file(tmp_path: Path) -> None:
     """A quote opened in a record too long to hold and never closed swallows the rest of the
     file, as the csv module would: nothing after it is read as an ID."""
     path = tmp_path / "ids.csv"
-    path.write_bytes(HEADER + b"a," + b'"v\n",' * 200_000 + b'"x\nvictim,y\nvictim')
+    path.write_bytes(HEADER + b"a," + b'"v\n",' * 250_000 + b'"x\nvictim,y\nvictim')
     items = _items(path)
     assert items == [InvalidLine(2, REASON_UNBALANCED_QUOTE)]
     path.write_bytes(HEADER + b'a,"' + b"x" * 2_000_000 + b"\nvictim,y\nvictim")

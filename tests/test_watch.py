@@ -12,7 +12,7 @@ import pytest
 
 from bulkdelete import reader
 from bulkdelete.batcher import make_batches, within_precount
-from bulkdelete.errors import InputChanged
+from bulkdelete.errors import InputChanged, InputError
 from bulkdelete.fingerprint import fingerprint, unchanged_at_end
 from bulkdelete.reader import InputFormat, Run, read_runs, tally_runs
 from bulkdelete.watch import Watch
@@ -116,3 +116,59 @@ def test_never_more_ids_than_the_pre_count(tmp_path: Path) -> None:
     exact = within_precount(make_batches(iter([Run(["a", "b"], [0, 2], 1)]), 100), 2, 100,
                             tmp_path / "ids.txt")
     assert [b.ids for b in exact] == [["a", "b"]]
+
+
+def test_start_on_a_missing_file_says_so(tmp_path: Path) -> None:
+    """The watch cannot start on a file that is not there: one clear line, no traceback."""
+    with pytest.raises(InputError, match="cannot read input file"):
+        Watch.start(tmp_path / "gone.txt")
+
+
+def test_gz_cut_short_by_a_change_is_reported_as_a_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A .gz truncated mid-run: the run says the input changed (the real cause), not that
+    the file is not gzip."""
+    monkeypatch.setattr(reader, "_BLOCK_SIZE", 4096)
+    path = _write(tmp_path / "ids.txt.gz", os.urandom(1 << 19).hex().encode() + b"\n" + _ids())
+    runs = read_runs(path, "lines", column=None, id_type="guid", watch=Watch.start(path))
+    next(runs)
+    with path.open("r+b") as file:
+        file.truncate(1000)  # behind the read position: the next raw read ends
+    with pytest.raises(InputChanged):
+        list(runs)
+
+
+def test_a_decompression_error_on_a_changed_file_is_reported_as_the_change(
+    tmp_path: Path
+) -> None:
+    """A read that fails to decompress because the file changed under it (the change landed
+    between two reads) names the change, the real cause, rather than a corrupt archive."""
+    path = _write(tmp_path / "ids.txt.gz", b"a\n")
+    fd = os.open(path, os.O_RDONLY)
+
+    class Cut:
+        """A .gz stream whose compressed file ended early, as a truncated file's does."""
+
+        def read(self, size: int = -1, /) -> bytes:
+            raise EOFError("Compressed file ended before the end-of-stream marker")
+
+        def seek(self, offset: int, whence: int = 0, /) -> int:
+            return 0
+
+        def close(self) -> None:
+            os.close(fd)
+
+        def fileno(self) -> int:
+            return fd
+
+    watch = Watch.start(path)
+    stream = Cut()
+    try:
+        with pytest.raises(InputError, match="not valid gzip"):
+            reader._Chunks(stream, path, at_file_start=True, watch=watch)
+        path.write_bytes(b"changed")
+        with pytest.raises(InputChanged):
+            reader._Chunks(stream, path, at_file_start=True, watch=watch)
+    finally:
+        stream.close()
