@@ -47,6 +47,7 @@ from operator import add, not_
 from pathlib import Path
 from typing import BinaryIO, Final, Literal, Protocol
 
+from bulkdelete.csvscan import FIELD_START, QUOTED, Cursor, follow, state_after
 from bulkdelete.errors import InputError, UsageError
 from bulkdelete.watch import Watch
 
@@ -881,112 +882,13 @@ def _check_value(value: str) -> str | None:
 # --------------------------------------------------------------------------- CSV
 
 
-class _Cursor:
-    """Where the next physical line starts, plus what :func:`_feed` knows of the record the
-    csv module is parsing.
-
-    The csv module pulls lines one at a time and never reads ahead, so the cursor's position
-    just before asking it for a row is exactly where that row starts. ``record_bytes`` (set
-    to 0 before each row) says whether the next line starts a record or continues one: the
-    csv module only asks for another line of the same record from inside a quoted field.
-    """
-
-    __slots__ = ("bad_utf8", "last", "last_starts", "line", "offset", "over_long",
-                 "record_bytes")
-
-    def __init__(self, offset: int, line: int) -> None:
-        self.offset = offset
-        self.line = line
-        self.bad_utf8 = False
-        self.over_long: str | None = None  # why the row was replaced by a stand-in
-        self.record_bytes = 0
-        self.last = b""  # the last line handed to csv, and whether it started its record
-        self.last_starts = True
-
-
-# The states of the csv module's parser (default dialect, strict) that decide where a record
-# ends: at a field start (after a comma, or a record's start), in an unquoted field, in a
-# quoted field, just after a quote in one, after a CR or LF outside quotes, and after an
-# error (csv drops the rest of that line and starts the next record on the next line).
-_FIELD_START, _UNQUOTED, _QUOTED, _QUOTE_IN_QUOTED, _LINE_END, _BROKEN = range(6)
-# Outside quotes, the next byte that matters: a line end, or a quote that opens a field.
-_OUTSIDE: Final = re.compile(rb'[\r\n]|(?<=,)"')
-
-
-def _csv_state(data: bytes, state: int) -> int:
-    """The csv parser's state after *data* (part of one physical line), from *state*.
-
-    The csv module's own state machine for the default dialect, with ``strict=True``
-    (``Modules/_csv.c``: ``parse_process_char``), reduced to what decides where a record ends,
-    so that a record too long to hold is followed to the very byte where csv would end it.
-    Quoted stretches and unquoted fields are skipped by C loops (``find``, a regex).
-    """
-    pos, size = 0, len(data)
-    while pos < size:
-        if state == _QUOTED:
-            pos = data.find(b'"', pos) + 1
-            if not pos:
-                return _QUOTED
-            state = _QUOTE_IN_QUOTED
-            continue
-        byte = data[pos]
-        if state == _QUOTE_IN_QUOTED:
-            if byte == 0x22:  # a doubled quote: still inside
-                state = _QUOTED
-            elif byte == 0x2C:
-                state = _FIELD_START
-            elif byte in (0x0A, 0x0D):
-                state = _LINE_END
-            else:
-                return _BROKEN  # "',' expected after '\"'"
-            pos += 1
-        elif state == _LINE_END:
-            if byte not in (0x0A, 0x0D):
-                return _BROKEN  # "new-line character seen in unquoted field"
-            pos += 1
-        elif state == _FIELD_START and byte == 0x22:
-            state = _QUOTED
-            pos += 1
-        else:
-            # Outside quotes (a quote inside an unquoted field is an ordinary character).
-            found = _OUTSIDE.search(data, pos)
-            if found is None:
-                return _FIELD_START if data.endswith(b",") else _UNQUOTED
-            state = _QUOTED if found.group() == b'"' else _LINE_END
-            pos = found.end()
-    return state
-
-
-def _follow(data: bytes | None, pieces: Iterator[bytes], cursor: _Cursor, state: int) -> bool:
-    """Follow a record csv cannot hold to its true end, keeping nothing: from *state*, through
-    *data* (the rest of its current line, if any) and on through *pieces*. Returns False when
-    the file ends inside its quotes. The cursor is left where the next record starts."""
-    mid_line = False  # bytes of a line were passed, not yet its newline
-    while True:
-        if data is None:
-            data = next(pieces, None)
-            if data is None:
-                if mid_line:
-                    cursor.line += 1  # the file's last line, without a newline
-                return state != _QUOTED
-        if state != _BROKEN:
-            state = _csv_state(data, state)
-        cursor.offset += len(data)
-        mid_line = not data.endswith(b"\n")
-        if not mid_line:
-            cursor.line += 1
-            if state != _QUOTED:
-                return True  # csv ends a record at a line end outside quotes, or an error
-        data = None
-
-
-def _feed(pieces: Iterator[bytes], cursor: _Cursor) -> Iterator[str]:
+def _feed(pieces: Iterator[bytes], cursor: Cursor) -> Iterator[str]:
     """Decoded physical lines (newline kept, as csv needs) for :func:`csv.reader`.
 
     A record that would grow past :data:`_CSV_RECORD_BYTES` is not handed over: it is
-    followed to its true end by :func:`_follow`, without being kept, and csv gets a stand-in
-    that ends its row there (so the row is reported invalid and the next record starts where
-    csv itself would start it, never inside a quoted field).
+    followed to its true end by :func:`~bulkdelete.csvscan.follow`, without being kept, and
+    csv gets a stand-in that ends its row there (so the row is reported invalid and the next
+    record starts where csv itself would start it, never inside a quoted field).
     """
     limit = _CSV_RECORD_BYTES
     held = b""  # the start of a line longer than a read block, while the record may fit
@@ -996,7 +898,7 @@ def _feed(pieces: Iterator[bytes], cursor: _Cursor) -> Iterator[str]:
         starts = not cursor.record_bytes
         if cursor.record_bytes + len(piece) > limit:
             cursor.over_long = REASON_LINE_TOO_LONG if starts else REASON_RECORD_TOO_LONG
-            ended = _follow(piece, pieces, cursor, _FIELD_START if starts else _QUOTED)
+            ended = follow(piece, pieces, cursor, FIELD_START if starts else QUOTED)
             if starts:
                 yield "\n"  # an empty row in place of the whole record
             elif ended:
@@ -1011,7 +913,7 @@ def _feed(pieces: Iterator[bytes], cursor: _Cursor) -> Iterator[str]:
         yield _hand(held, not cursor.record_bytes, cursor)
 
 
-def _hand(line: bytes, starts: bool, cursor: _Cursor) -> str:
+def _hand(line: bytes, starts: bool, cursor: Cursor) -> str:
     """*line*, decoded for csv, with the cursor moved past it."""
     size = len(line)
     cursor.offset += size
@@ -1036,7 +938,7 @@ def _csv_rows(
 
     Blank lines are skipped here.
     """
-    cursor = _Cursor(offset, line)
+    cursor = Cursor(offset, line)
     pieces = chunks.pieces()
     # strict: a quote where none may be ("ab"c) is an error rather than a guess, and an
     # unterminated quote at end of file is reported instead of silently closed.
@@ -1058,9 +960,9 @@ def _csv_rows(
                 # csv gave up inside the field and would restart on the next line, which
                 # may still be inside the field's quotes, where no record may start: find
                 # the record's true end first, from the start of the line csv stopped in.
-                start = _FIELD_START if cursor.last_starts else _QUOTED
-                if _csv_state(cursor.last, start) == _QUOTED and cursor.last.endswith(b"\n"):
-                    _follow(None, pieces, cursor, _QUOTED)
+                start = FIELD_START if cursor.last_starts else QUOTED
+                if state_after(cursor.last, start) == QUOTED and cursor.last.endswith(b"\n"):
+                    follow(None, pieces, cursor, QUOTED)
                 yield line, offset, REASON_FIELD_TOO_LONG
             else:
                 yield line, offset, REASON_MALFORMED_CSV

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bulkdelete import reader
+from bulkdelete import csvscan, reader
 from bulkdelete.reader import (
     REASON_FIELD_TOO_LONG,
     REASON_LINE_TOO_LONG,
@@ -213,11 +213,11 @@ def test_state_machine_agrees_with_the_csv_module(line: str, cut: int) -> None:
     asks for another line, broken exactly when csv raises; and it reads a line in pieces as
     it reads it whole (pieces split on any byte, as read blocks are)."""
     data = line.encode()
-    state = reader._csv_state(data, reader._FIELD_START)
+    state = csvscan.state_after(data, csvscan.FIELD_START)
     verdict = _csv_verdict(line)
-    assert (state == reader._QUOTED) == (verdict == "more")
-    assert (state == reader._BROKEN) == (verdict == "error")
+    assert (state == csvscan.QUOTED) == (verdict == "more")
+    assert (state == csvscan.BROKEN) == (verdict == "error")
     head, tail = data[:cut], data[cut:]
-    middle = reader._csv_state(head, reader._FIELD_START)
-    split = middle if middle == reader._BROKEN else reader._csv_state(tail, middle)
+    middle = csvscan.state_after(head, csvscan.FIELD_START)
+    split = middle if middle == csvscan.BROKEN else csvscan.state_after(tail, middle)
     assert split == state
