@@ -15,8 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bulkdelete.reader import InvalidLine, Record, Run
+from bulkdelete.watch import input_changed
 
 INVALID_SAMPLES = 10  # first few invalid lines kept (line number + reason) for people
 
@@ -75,6 +77,19 @@ def make_batches(
             ids = []
     if ids:
         yield Batch(seq, offset, line, ids)
+
+
+def within_precount(
+    batches: Iterable[Batch], ids_total: int, size: int, path: Path
+) -> Iterator[Batch]:
+    """*batches*, but the run stops (:class:`~bulkdelete.errors.InputChanged`) rather than
+    send one that would take the job past the *ids_total* IDs the pre-count found: more IDs
+    than that can only come from an input changed since, and would slip past --max-delete."""
+    for batch in batches:
+        # Every batch before this one is full, so seq * size IDs come before it.
+        if batch.seq * size + len(batch.ids) > ids_total:
+            raise input_changed(path, f"holds more IDs than the {ids_total:,} counted at the start")
+        yield batch
 
 
 @dataclass(slots=True)

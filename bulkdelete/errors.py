@@ -6,6 +6,7 @@
     ├── UsageError                  bad settings or a refused precondition        → 2
     │   └── ConfirmationRefused     the operator did not confirm                  → 2
     ├── InputError                  missing, unreadable or unusable input file    → 2
+    │   └── InputChanged            the input changed while the job read it
     ├── CheckpointError             corrupt, mismatched or locked checkpoint      → 2
     │   ├── CheckpointMismatch      bound to another input, settings or target
     │   ├── CheckpointLocked        another run holds it
@@ -38,6 +39,11 @@ class ConfirmationRefused(UsageError):
 
 class InputError(BulkDeleteError):
     """The input cannot be read or used (missing, a directory, stdin, no such column)."""
+
+
+class InputChanged(InputError):
+    """The input file changed during the run; the run stopped before sending anything read
+    after the change, with its progress saved."""
 
 
 class CheckpointError(BulkDeleteError):

@@ -22,11 +22,15 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO, Final
+from typing import BinaryIO, Final, TypeVar
 
 from bulkdelete.errors import InputError
 from bulkdelete.reader import open_error
+from bulkdelete.watch import input_changed
+
+T = TypeVar("T")
 
 __all__ = [
     "HEAD_BYTES",
@@ -35,6 +39,7 @@ __all__ = [
     "fingerprint",
     "full_hash",
     "sampled_ranges",
+    "unchanged_at_end",
 ]
 
 #: Bytes hashed at the start and at the end of the file.
@@ -90,6 +95,19 @@ def fingerprint(path: Path) -> str:
                 digest.update(data)
                 remaining -= len(data)
     return f"{_VERSION}:{size}:{digest.hexdigest()}"
+
+
+def unchanged_at_end(items: Iterable[T], path: Path, expected: str) -> Iterator[T]:
+    """*items* (read from *path*), then, once they are all read, *path*'s fingerprint
+    checked against *expected*, the one the run started with.
+
+    The watch on each read block sees a change to the size, the modification time or the
+    file itself; this also sees an edit that kept all three. Raising here, before the
+    consumer has the end of the input, keeps a batch still being filled from being sent.
+    """
+    yield from items
+    if fingerprint(path) != expected:
+        raise input_changed(path, "no longer holds what it held at the start")
 
 
 def full_hash(path: Path) -> str:

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import aiohttp
 import structlog
 
-from bulkdelete.batcher import Batch, InputSummary, make_batches, summarize
+from bulkdelete.batcher import Batch, InputSummary, make_batches, summarize, within_precount
 from bulkdelete.checkpoint import (
     Binding,
     CheckpointStore,
@@ -41,12 +41,13 @@ from bulkdelete.errors import (
     UsageError,
 )
 from bulkdelete.failed import FailedFile, FailureSink, MemoryFailures
-from bulkdelete.fingerprint import fingerprint
+from bulkdelete.fingerprint import fingerprint, unchanged_at_end
 from bulkdelete.limiter import AdaptiveLimiter
 from bulkdelete.pipeline import Journal, NullJournal, Pipeline, RunEnd, RunStats, StopRequest
 from bulkdelete.reader import check_input_path, detect_format, read_runs, tally_runs
 from bulkdelete.report import build_report, write_report
 from bulkdelete.settings import JobFiles, Settings
+from bulkdelete.watch import Watch
 
 log = structlog.get_logger("bulkdelete")
 
@@ -150,16 +151,17 @@ def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + secrets.token_hex(3)
 
 
-def _records(files: JobFiles, fmt: str, id_type: str, offset: int = 0, line: int = 1) -> \
-        Iterator[Any]:
+def _records(files: JobFiles, fmt: str, id_type: str, offset: int = 0, line: int = 1,
+             watch: Watch | None = None) -> Iterator[Any]:
     return read_runs(files.input, fmt,  # type: ignore[arg-type]
                         column=files.column, id_type=id_type, start_offset=offset,
-                        start_line=line)
+                        start_line=line, watch=watch)
 
 
-def _precount(files: JobFiles, fmt: str, settings: Settings) -> InputSummary:
+def _precount(files: JobFiles, fmt: str, settings: Settings,
+              watch: Watch | None = None) -> InputSummary:
     return summarize(tally_runs(files.input, fmt,  # type: ignore[arg-type]
-                                column=files.column, id_type=settings.id_type),
+                                column=files.column, id_type=settings.id_type, watch=watch),
                      settings.batch_size)
 
 
@@ -282,6 +284,8 @@ async def _run_locked(
     settings: Settings, files: JobFiles, fmt: str, store: CheckpointStore, stop: StopRequest,
     observer: Observer, deleter: Deleter | None, resume_command: str,
 ) -> JobResult:
+    # The input as this run finds it: every read of the run must find it unchanged.
+    watch = await asyncio.to_thread(Watch.start, files.input)
     binding = await _binding(settings, files, fmt)
     if files.restart and store.exists():
         log.info("restart", checkpoint=str(store.directory))
@@ -296,7 +300,7 @@ async def _run_locked(
         state.bind_failed_file(files.failed_path, store.directory)
     else:
         log.info("counting_input", input=str(files.input), format=fmt)
-        summary = await asyncio.to_thread(_precount, files, fmt, settings)
+        summary = await asyncio.to_thread(_precount, files, fmt, settings, watch)
         state = State(
             binding=binding,
             totals=Totals(summary.ids_total, summary.lines_invalid, summary.batches_total,
@@ -362,8 +366,11 @@ async def _run_locked(
         async with _engine(settings, deleter=deleter, progress=p, journal=store,
                            failures=failed_file, stop=stop, stats=stats) as pipeline:
             seq, offset, line = p.anchor
-            batches = make_batches(_records(files, fmt, settings.id_type, offset, line),
-                                   settings.batch_size, first_seq=seq)
+            items = unchanged_at_end(_records(files, fmt, settings.id_type, offset, line, watch),
+                                     files.input, binding.fingerprint)
+            batches = within_precount(
+                make_batches(items, settings.batch_size, first_seq=seq),
+                state.totals.ids_total, settings.batch_size, files.input)
             observer.started(plan, pipeline, p.ids_deleted + p.ids_failed)
             flusher = asyncio.create_task(_flush_periodically(store, state, run, stats,
                                                               started, observer))

@@ -15,7 +15,9 @@ Why it works the way it does:
   stream; seeking there decompresses and discards, which spec 4.3 accepts.
 * **Constant memory.** The file is read in fixed-size blocks; a physical line longer than
   :data:`MAX_LINE_BYTES` is skipped through in blocks and reported as one invalid line, so a
-  1 GB line without a newline never sits in memory.
+  1 GB line without a newline never sits in memory. A CSV record is bounded as a whole
+  (:data:`_CSV_RECORD_BYTES`, its fields by the csv module's limit); one that is longer is
+  followed to its true end without being kept, so a record never starts inside quotes.
 * **Resume equals the tail.** Reading from a record's ``(offset, line)`` yields exactly what a
   full read yields after that record, because every decision depends only on the bytes from
   a record's start onwards, never on where a read block happened to end.
@@ -45,7 +47,9 @@ from operator import add, not_
 from pathlib import Path
 from typing import BinaryIO, Final, Literal, Protocol
 
+from bulkdelete.csvscan import FIELD_START, QUOTED, Cursor, follow, state_after
 from bulkdelete.errors import InputError, UsageError
+from bulkdelete.watch import Watch
 
 __all__ = [
     "MAX_ID_LENGTH",
@@ -56,6 +60,7 @@ __all__ = [
     "REASON_LINE_TOO_LONG",
     "REASON_MALFORMED_CSV",
     "REASON_NOT_OBJECT",
+    "REASON_RECORD_TOO_LONG",
     "REASON_TOO_LONG",
     "REASON_UNBALANCED_QUOTE",
     "REASON_UTF8",
@@ -80,6 +85,10 @@ MAX_ID_LENGTH: Final = 512
 #: lines may carry other columns or fields besides the ID.
 MAX_LINE_BYTES: Final = 1 << 20
 
+#: Most bytes of one CSV record held for the csv module (its lines, newlines included). A
+#: longer record is one invalid record, followed to its true end without being kept.
+_CSV_RECORD_BYTES: Final = MAX_LINE_BYTES
+
 # Read size. Big enough that per-block Python overhead vanishes, small enough that the block
 # plus the longest line kept stays a few MiB.
 _BLOCK_SIZE: Final = 256 << 10
@@ -95,6 +104,9 @@ REASON_EMPTY: Final = "empty value"
 REASON_NOT_OBJECT: Final = "not a JSON object"
 REASON_UNBALANCED_QUOTE: Final = "unbalanced quote"
 REASON_FIELD_TOO_LONG: Final = "CSV field too long (unbalanced quote?)"
+REASON_RECORD_TOO_LONG: Final = (
+    f"CSV record longer than {MAX_LINE_BYTES >> 20} MiB (unbalanced quote?)"
+)
 REASON_MALFORMED_CSV: Final = "malformed CSV"
 
 # A C0 control character or DEL anywhere in a (trimmed) value.
@@ -238,6 +250,7 @@ def read_records(
     id_type: str,
     start_offset: int = 0,
     start_line: int = 1,
+    watch: Watch | None = None,
 ) -> Iterator[Record | InvalidLine]:
     """Yield every record and invalid line of *path*, in file order.
 
@@ -254,10 +267,11 @@ def read_records(
     stream = _open(path)
     try:
         if fmt == "lines":
-            chunks = _start(stream, path, start_offset)
+            chunks = _start(stream, path, start_offset, watch)
             yield from _lines(chunks, _first_offset(start_offset, chunks), start_line)
         else:
-            yield from _structured(stream, path, fmt, column, id_type, start_offset, start_line)
+            yield from _structured(stream, path, fmt, column, id_type, start_offset,
+                                   start_line, watch)
     finally:
         # Also runs when the consumer stops early and the generator is closed.
         stream.close()
@@ -265,13 +279,13 @@ def read_records(
 
 def _structured(
     stream: _Stream, path: Path, fmt: InputFormat, column: str | None, id_type: str,
-    start_offset: int, start_line: int,
+    start_offset: int, start_line: int, watch: Watch | None,
 ) -> Iterator[Record | InvalidLine]:
     """CSV or JSON Lines, record by record (both readers share this)."""
     if fmt == "csv":
-        yield from _csv(stream, path, column, id_type, start_offset, start_line)
+        yield from _csv(stream, path, column, id_type, start_offset, start_line, watch)
         return
-    chunks = _start(stream, path, start_offset)
+    chunks = _start(stream, path, start_offset, watch)
     field = column if column is not None else id_type
     yield from _jsonl(
         chunks, _first_offset(start_offset, chunks), start_line, field,
@@ -287,6 +301,7 @@ def read_runs(
     id_type: str,
     start_offset: int = 0,
     start_line: int = 1,
+    watch: Watch | None = None,
 ) -> Iterator[Run | InvalidLine]:
     """Yield what :func:`read_records` yields for the same arguments, grouped into runs.
 
@@ -303,11 +318,12 @@ def read_runs(
     stream = _open(path)
     try:
         if fmt == "lines":
-            chunks = _start(stream, path, start_offset)
+            chunks = _start(stream, path, start_offset, watch)
             yield from _line_runs(chunks, _first_offset(start_offset, chunks), start_line)
         else:
             yield from _group(
-                _structured(stream, path, fmt, column, id_type, start_offset, start_line)
+                _structured(stream, path, fmt, column, id_type, start_offset, start_line,
+                            watch)
             )
     finally:
         stream.close()
@@ -315,6 +331,7 @@ def read_runs(
 
 def tally_runs(
     path: Path, fmt: InputFormat, *, column: str | None, id_type: str,
+    watch: Watch | None = None,
 ) -> Iterator[int | InvalidLine]:
     """What :func:`read_runs` yields for the whole file, each run replaced by its length:
     for the pre-count, which needs how many IDs there are, not which.
@@ -326,12 +343,12 @@ def tally_runs(
     send pass reads.
     """
     if fmt != "lines":
-        for item in read_runs(path, fmt, column=column, id_type=id_type):
+        for item in read_runs(path, fmt, column=column, id_type=id_type, watch=watch):
             yield len(item.values) if isinstance(item, Run) else item
         return
     stream = _open(path)
     try:
-        chunks = _start(stream, path, 0)
+        chunks = _start(stream, path, 0, watch)
         offset, line = _first_offset(0, chunks), 1
         for chunk in chunks:
             if isinstance(chunk, int):
@@ -387,6 +404,7 @@ class _Stream(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
     def seek(self, offset: int, whence: int = 0, /) -> int: ...
     def close(self) -> None: ...
+    def fileno(self) -> int: ...
 
 
 class _Chunks:
@@ -399,12 +417,17 @@ class _Chunks:
     fell, so a resumed read treats every line exactly as the full read did.
     """
 
-    __slots__ = ("_path", "_pending", "_stream", "bom")
+    __slots__ = ("_fd", "_path", "_pending", "_stream", "_watch", "bom")
 
-    def __init__(self, stream: _Stream, path: Path, *, at_file_start: bool) -> None:
+    def __init__(
+        self, stream: _Stream, path: Path, *, at_file_start: bool, watch: Watch | None = None
+    ) -> None:
         self._stream = stream
         self._path = path
         self._pending = b""
+        self._watch = watch
+        # For .gz, the compressed file's descriptor: that is the file that can change.
+        self._fd = stream.fileno() if watch is not None else -1
         self.bom = False
         if at_file_start:
             # Only a BOM at the very start of the file is one; the bytes after it start line 1.
@@ -416,11 +439,20 @@ class _Chunks:
 
     def _read(self, size: int) -> bytes:
         try:
-            return self._stream.read(size)
+            data = self._stream.read(size)
         except (gzip.BadGzipFile, EOFError, zlib.error):
+            self._check()  # a .gz cut short by a rewrite: say what really happened
             raise InputError(_not_gzip(self._path)) from None
         except OSError as exc:
             raise InputError(f"cannot read input file {self._path}: {exc.strerror}") from None
+        # After the read and before any of its IDs can be batched: a block read from a
+        # changed file is never used (an empty read included: a truncated file ends early).
+        self._check()
+        return data
+
+    def _check(self) -> None:
+        if self._watch is not None:
+            self._watch.check(self._fd)
 
     def __iter__(self) -> Iterator[bytes | int]:
         pending = self._pending
@@ -461,6 +493,27 @@ class _Chunks:
                 yield buf[: last + 1]
             else:
                 yield buf  # ends with its newline: no copy needed
+
+
+    def pieces(self) -> Iterator[bytes]:
+        """The bytes from here as whole physical lines (each ending in ``\\n``, but maybe the
+        file's last), except that a line longer than a read block comes in pieces of at least
+        a block: a piece without a newline is followed by more of its line, or ends the file.
+        Nothing is skipped: CSV must see every quote to know where a record ends
+        (:func:`_feed` bounds what it keeps)."""
+        pending = self._pending
+        while data := self._read(_BLOCK_SIZE):
+            buf = pending + data if pending else data
+            start = 0
+            while (newline := buf.find(b"\n", start)) >= 0:
+                yield buf[start : newline + 1]
+                start = newline + 1
+            pending = buf[start:]
+            if len(pending) >= _BLOCK_SIZE:
+                yield pending
+                pending = b""
+        if pending:
+            yield pending
 
 
 def _split_over_long(buf: bytes, end: int) -> Iterator[bytes | int]:
@@ -507,11 +560,11 @@ class _GzipOwning(gzip.GzipFile):
             self._raw.close()
 
 
-def _start(stream: _Stream, path: Path, start_offset: int) -> _Chunks:
+def _start(stream: _Stream, path: Path, start_offset: int, watch: Watch | None) -> _Chunks:
     """Position *stream* at *start_offset* and return its line blocks."""
     if start_offset:
         _seek(stream, path, start_offset)
-    return _Chunks(stream, path, at_file_start=start_offset == 0)
+    return _Chunks(stream, path, at_file_start=start_offset == 0, watch=watch)
 
 
 def _first_offset(start_offset: int, chunks: _Chunks) -> int:
@@ -829,54 +882,53 @@ def _check_value(value: str) -> str | None:
 # --------------------------------------------------------------------------- CSV
 
 
-class _Cursor:
-    """Where the next physical line starts, plus flags about the lines handed out since reset.
+def _feed(pieces: Iterator[bytes], cursor: Cursor) -> Iterator[str]:
+    """Decoded physical lines (newline kept, as csv needs) for :func:`csv.reader`.
 
-    The csv module pulls lines one at a time and never reads ahead, so the cursor's position
-    just before asking it for a row is exactly where that row starts.
+    A record that would grow past :data:`_CSV_RECORD_BYTES` is not handed over: it is
+    followed to its true end by :func:`~bulkdelete.csvscan.follow`, without being kept, and
+    csv gets a stand-in that ends its row there (so the row is reported invalid and the next
+    record starts where csv itself would start it, never inside a quoted field).
     """
-
-    __slots__ = ("bad_utf8", "line", "offset", "over_long")
-
-    def __init__(self, offset: int, line: int) -> None:
-        self.offset = offset
-        self.line = line
-        self.bad_utf8 = False
-        self.over_long = False
-
-
-def _feed(chunks: _Chunks, cursor: _Cursor) -> Iterator[str]:
-    """Decoded physical lines (newline kept, as csv needs) for :func:`csv.reader`."""
-    for chunk in chunks:
-        if isinstance(chunk, int):
-            cursor.offset += chunk
-            cursor.line += 1
-            cursor.over_long = True
-            # A stand-in that keeps csv's quote state sane; the row is reported invalid.
-            yield "\n"
+    limit = _CSV_RECORD_BYTES
+    held = b""  # the start of a line longer than a read block, while the record may fit
+    for piece in pieces:
+        if held:
+            piece, held = held + piece, b""
+        starts = not cursor.record_bytes
+        if cursor.record_bytes + len(piece) > limit:
+            cursor.over_long = REASON_LINE_TOO_LONG if starts else REASON_RECORD_TOO_LONG
+            ended = follow(piece, pieces, cursor, FIELD_START if starts else QUOTED)
+            if starts:
+                yield "\n"  # an empty row in place of the whole record
+            elif ended:
+                yield '"\n'  # closes the quote csv is in, and the row
+            # (Else the file ended inside the quotes: csv reports the unbalanced quote.)
             continue
-        ascii_chunk = chunk.isascii()
-        text = chunk.decode("ascii") if ascii_chunk else ""
-        size = len(chunk)
-        start = 0
-        while start < size:
-            newline = chunk.find(b"\n", start)
-            end = size if newline < 0 else newline + 1
-            if ascii_chunk:
-                line_text = text[start:end]
-            else:
-                raw = chunk[start:end]
-                try:
-                    line_text = raw.decode("utf-8")
-                except UnicodeDecodeError:
-                    # Keep going: only the ID cell matters, and it is checked for the
-                    # surrogates this leaves once the row is parsed.
-                    line_text = raw.decode("utf-8", "surrogateescape")
-                    cursor.bad_utf8 = True
-            cursor.offset += end - start
-            cursor.line += 1
-            start = end
-            yield line_text
+        if not piece.endswith(b"\n"):
+            held = piece  # a fragment of a long line, or the file's last line
+            continue
+        yield _hand(piece, starts, cursor)
+    if held:
+        yield _hand(held, not cursor.record_bytes, cursor)
+
+
+def _hand(line: bytes, starts: bool, cursor: Cursor) -> str:
+    """*line*, decoded for csv, with the cursor moved past it."""
+    size = len(line)
+    cursor.offset += size
+    cursor.line += 1
+    cursor.record_bytes += size
+    cursor.last, cursor.last_starts = line, starts
+    if line.isascii():
+        return line.decode("ascii")
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError:
+        # Keep going: only the ID cell matters, and it is checked for the surrogates this
+        # leaves once the row is parsed.
+        cursor.bad_utf8 = True
+        return line.decode("utf-8", "surrogateescape")
 
 
 def _csv_rows(
@@ -886,13 +938,16 @@ def _csv_rows(
 
     Blank lines are skipped here.
     """
-    cursor = _Cursor(offset, line)
+    cursor = Cursor(offset, line)
+    pieces = chunks.pieces()
     # strict: a quote where none may be ("ab"c) is an error rather than a guess, and an
     # unterminated quote at end of file is reported instead of silently closed.
-    reader = csv.reader(_feed(chunks, cursor), strict=True)
+    reader = csv.reader(_feed(pieces, cursor), strict=True)
     while True:
         line, offset = cursor.line, cursor.offset
-        cursor.bad_utf8 = cursor.over_long = False
+        cursor.bad_utf8 = False
+        cursor.over_long = None
+        cursor.record_bytes = 0
         try:
             row = next(reader)
         except StopIteration:
@@ -902,12 +957,18 @@ def _csv_rows(
             if "unexpected end of data" in message:
                 yield line, offset, REASON_UNBALANCED_QUOTE
             elif "field larger than field limit" in message:
+                # csv gave up inside the field and would restart on the next line, which
+                # may still be inside the field's quotes, where no record may start: find
+                # the record's true end first, from the start of the line csv stopped in.
+                start = FIELD_START if cursor.last_starts else QUOTED
+                if state_after(cursor.last, start) == QUOTED and cursor.last.endswith(b"\n"):
+                    follow(None, pieces, cursor, QUOTED)
                 yield line, offset, REASON_FIELD_TOO_LONG
             else:
                 yield line, offset, REASON_MALFORMED_CSV
             continue
-        if cursor.over_long:
-            yield line, offset, REASON_LINE_TOO_LONG
+        if cursor.over_long is not None:
+            yield line, offset, cursor.over_long
             continue
         if not row or (len(row) == 1 and not row[0].strip()):
             continue
@@ -921,8 +982,9 @@ def _csv(
     id_type: str,
     start_offset: int,
     start_line: int,
+    watch: Watch | None,
 ) -> Iterator[Record | InvalidLine]:
-    chunks = _Chunks(stream, path, at_file_start=True)
+    chunks = _Chunks(stream, path, at_file_start=True, watch=watch)
     rows = _csv_rows(chunks, _first_offset(0, chunks), 1)
     header = next(rows, None)
     if header is None:
@@ -937,7 +999,8 @@ def _csv(
     if start_offset:
         # Resume: the header was needed for the column; now jump to the watermark.
         _seek(stream, path, start_offset)
-        rows = _csv_rows(_Chunks(stream, path, at_file_start=False), start_offset, start_line)
+        rows = _csv_rows(_Chunks(stream, path, at_file_start=False, watch=watch), start_offset,
+                         start_line)
     for line, offset, row in rows:
         if isinstance(row, str):
             yield InvalidLine(line, row)
