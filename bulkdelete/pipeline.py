@@ -109,7 +109,6 @@ class RunStats:
     requests: int = 0
     retries: int = 0
     throttled: int = 0
-    resent_after_crash: int = 0
     ids_deleted: int = 0
     ids_failed: int = 0
     batches_done: int = 0
@@ -170,7 +169,6 @@ class Pipeline:
         self._all_rejected = 0
         self._halted = False  # a fatal answer arrived: send nothing more, not even queued
         self._bisecting = asyncio.Lock()
-        self._sent_before: frozenset[int] = frozenset()
         self._tasks: set[asyncio.Task[None]] = set()
         self._waiting_for_slot: set[asyncio.Task[Any]] = set()  # inside limiter.acquire()
         self._succeeded = False  # any request of this run answered success
@@ -186,7 +184,6 @@ class Pipeline:
         """Send every batch not yet done; return how the run ended. Fatal conditions
         raise a :class:`BulkDeleteError` (the caller saves progress either way)."""
         self.stats.last_ack = time.monotonic()
-        self._sent_before = frozenset(self.progress.sent_above)
         self._batches = batches
         end = self._end = RunEnd(input_exhausted=False, limit_reached=False, stopped=False)
         try:
@@ -337,8 +334,6 @@ class Pipeline:
 
     async def _process(self, batch: Batch, ticket: Ticket) -> None:
         ids = batch.ids
-        if batch.seq in self._sent_before:  # sent by a run that did not live to record it
-            self.stats.resent_after_crash += len(ids)
         # In-batch duplicates are sent once. The reader often knows there are none; else a
         # set is the cheaper way to see it.
         unique = (ids if batch.distinct or len(set(ids)) == len(ids)

@@ -153,7 +153,7 @@ def test_is_done_below_watermark_and_in_done_above_only() -> None:
 
 def test_mark_sent_is_true_once_and_false_for_done_batches() -> None:
     """mark_sent reports a first send; a batch already sent (by a run that crashed) or done
-    is not a first send — that is how the pipeline counts resent_after_crash."""
+    is not a first send, so it is journalled as sent only once."""
     p = Progress()
     assert p.mark_sent(3)
     assert not p.mark_sent(3)

@@ -256,16 +256,18 @@ async def test_null_journal_is_accepted() -> None:
 
 async def test_done_batches_are_skipped_and_crash_resends_counted() -> None:
     """A resumed run skips batches the checkpoint has as done (below the watermark or
-    above it) and counts a batch sent by a crashed run as resent_after_crash."""
+    above it) and counts a batch sent by a crashed run as resent_after_crash (carried over
+    at the resume, as the job does, and counted as the batch is recorded)."""
     progress = Progress()
     for seq in (0, 1, 2, 5):
         progress.mark_done(seq, seq * 1000, seq * 10 + 1, 100, 0)
     progress.mark_sent(3)
+    progress.carry_over(killed=True)
     batches = make_batches(8)
     r = rig(FakeDeleter(), progress=progress)
     await r.run(batches)
     assert sorted(c.seq for c in r.deleter.calls) == [3, 4, 6, 7]
-    assert r.stats.resent_after_crash == 100
+    assert progress.resent_after_crash == 100
     assert progress.watermark == 8
     assert progress.ids_deleted == 800
 
