@@ -233,7 +233,7 @@ async def test_resent_after_crash_counts_a_resumed_run_that_is_killed_too(
     """kill -9, then kill -9 of the resume before its first snapshot, then a run to the
     end: the report's resent_after_crash matches what the server received twice, the
     killed resume's re-sends included."""
-    ids = make_ids(30_000)
+    ids = make_ids(10_000)
     source = write_ids(tmp_path / "ids.txt", ids)
     argv = _argv(source)
     async with fake_server(latency=0.1, concurrency_limit=0) as server:

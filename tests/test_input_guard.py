@@ -23,7 +23,7 @@ from tests.conftest import (
 )
 
 CONCURRENCY = 3
-COUNT = 60_000
+COUNT = 60_000  # several read blocks, so a change lands between two reads
 WIDTH = len(make_ids(1)[0]) + 1  # bytes per line: the IDs are all as long
 
 
@@ -64,7 +64,7 @@ async def _changed_mid_run(
     original = set(ids)
     source = write_ids(tmp_path / name, ids)
     saved = source.read_bytes()
-    async with fake_server(concurrency_limit=CONCURRENCY, latency=0.02) as server:
+    async with fake_server(concurrency_limit=CONCURRENCY, latency=0.005) as server:
         argv = _argv(source, *extra)
         code, output = await _run(argv, server, lambda: change(source))
         assert code == 2, output
@@ -143,7 +143,7 @@ async def test_gz_input_is_watched_on_its_compressed_file(
     source = tmp_path / "ids.txt.gz"
     source.write_bytes(gzip.compress("".join(f"{i}\n" for i in ids).encode()))
     saved = source.read_bytes()
-    async with fake_server(concurrency_limit=CONCURRENCY, latency=0.02) as server:
+    async with fake_server(concurrency_limit=CONCURRENCY, latency=0.005) as server:
         argv = _argv(source)
         code, output = await _run(argv, server, lambda: replace(source))
         assert code == 2, output
