@@ -3,6 +3,7 @@ nothing-lost check every end-to-end test ends with (spec §4.1)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -94,3 +95,35 @@ def cli_env(base_url: str | None = None, **extra: str) -> dict[str, str]:
 
 
 CLI = [sys.executable, "-m", "bulkdelete"]
+
+
+def delete_argv(source: Path, *extra: str, concurrency: int = 3) -> list[str]:
+    """``bulkdelete delete`` as an operator's script runs it: no prompt, no bar."""
+    return [*CLI, "delete", str(source), "--id-type", "guid", "--yes", "--no-progress",
+            "--concurrency", str(concurrency), "--timeout", "5", *extra]
+
+
+async def cli_start(argv: list[str], base_url: str) -> asyncio.subprocess.Process:
+    """The CLI as a real subprocess (so a test can signal or kill it) against base_url."""
+    return await asyncio.create_subprocess_exec(
+        *argv, env=cli_env(base_url), stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def cli_finish(proc: asyncio.subprocess.Process) -> tuple[int, str]:
+    """Wait for a started CLI; its exit code and its stdout + stderr."""
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=120)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode() + err.decode()
+
+
+async def cli_run(argv: list[str], base_url: str) -> tuple[int, str]:
+    return await cli_finish(await cli_start(argv, base_url))
+
+
+async def wait_for_acks(server: FakeServer, at_least: int) -> None:
+    async with asyncio.timeout(60):
+        # Polls another component's counter; it has no event to wait on.
+        while server.stats.acknowledged_ids < at_least:  # noqa: ASYNC110
+            await asyncio.sleep(0.005)

@@ -18,11 +18,11 @@ import pytest
 
 from bulkdelete.fake_server import FakeServer
 from tests.conftest import (
-    CLI,
     PASSCODE,
     ServerFactory,
     assert_nothing_lost,
     cli_env,
+    delete_argv,
     make_ids,
     write_ids,
 )
@@ -54,11 +54,6 @@ def _run_blocking(argv: list[str], env: dict[str, str], timeout: float) -> Run:
 async def run_cli(argv: list[str], env: dict[str, str], timeout: float = 120) -> Run:
     """Run the CLI to its end in a thread, so the fake server in this loop keeps serving."""
     return await asyncio.to_thread(_run_blocking, argv, env, timeout)
-
-
-def delete_argv(source: Path, *extra: str) -> list[str]:
-    return [*CLI, "delete", str(source), "--id-type", "guid", "--yes", "--no-progress",
-            "--concurrency", "3", "--timeout", "5", *extra]
 
 
 def checkpoint_of(source: Path) -> Path:

@@ -13,12 +13,14 @@ import pytest
 
 from bulkdelete.fake_server import FakeServer, FakeServerConfig
 from tests.conftest import (
-    CLI,
     PASSCODE,
     ServerFactory,
     assert_nothing_lost,
-    cli_env,
+    cli_run,
+    cli_start,
+    delete_argv,
     make_ids,
+    wait_for_acks,
     write_ids,
 )
 
@@ -26,36 +28,10 @@ CONCURRENCY = 3
 BATCH = 100
 
 
-def _delete_argv(source: Path, *extra: str, concurrency: int = CONCURRENCY) -> list[str]:
-    return [*CLI, "delete", str(source), "--id-type", "guid", "--yes", "--no-progress",
-            "--concurrency", str(concurrency), "--timeout", "5", *extra]
-
-
-async def _start(argv: list[str], base_url: str) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        *argv, env=cli_env(base_url), stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
-
-
-async def _run(argv: list[str], base_url: str) -> tuple[int, str]:
-    proc = await _start(argv, base_url)
-    out, err = await asyncio.wait_for(proc.communicate(), timeout=120)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode() + err.decode()
-
-
-async def _wait_for_acks(server: FakeServer, at_least: int) -> None:
-    async with asyncio.timeout(60):
-        # Polls another component's counter; it has no event to wait on.
-        while server.stats.acknowledged_ids < at_least:  # noqa: ASYNC110
-            await asyncio.sleep(0.005)
-
-
 async def _rerun_to_completion(argv: list[str], server: FakeServer, ids: list[str],
                                tmp_path: Path) -> str:
     """The same command again: it must finish the job (exit 0) with nothing lost."""
-    code, output = await _run(argv, server.base_url)
+    code, output = await cli_run(argv, server.base_url)
     assert code == 0, output
     assert_nothing_lost(ids, server, tmp_path / "ids.txt.bulkdelete" / "failed.txt")
     return output
@@ -74,9 +50,9 @@ async def test_kill_9_mid_run_then_rerun_completes_within_the_resend_bound(
     ids = make_ids(30_000)
     source = write_ids(tmp_path / "ids.txt", ids)
     async with fake_server(concurrency_limit=CONCURRENCY, latency=0.01) as server:
-        argv = _delete_argv(source)
-        proc = await _start(argv, server.base_url)
-        await _wait_for_acks(server, 8_000)
+        argv = delete_argv(source)
+        proc = await cli_start(argv, server.base_url)
+        await wait_for_acks(server, 8_000)
         proc.send_signal(signal.SIGKILL)
         await proc.wait()
         assert proc.returncode == -signal.SIGKILL
@@ -104,9 +80,9 @@ async def test_sigint_stops_gracefully_with_130_and_prints_the_resume_command(
     ids = make_ids(20_000)
     source = write_ids(tmp_path / "ids.txt", ids)
     async with fake_server(concurrency_limit=CONCURRENCY, latency=0.02) as server:
-        argv = _delete_argv(source)
-        proc = await _start(argv, server.base_url)
-        await _wait_for_acks(server, 3_000)
+        argv = delete_argv(source)
+        proc = await cli_start(argv, server.base_url)
+        await wait_for_acks(server, 3_000)
         proc.send_signal(signal.SIGINT)
         out, err = await asyncio.wait_for(proc.communicate(), timeout=30)
         output = out.decode() + err.decode()
@@ -129,10 +105,10 @@ async def test_sigterm_and_sighup_exit_143_and_129(
     ids = make_ids(20_000)
     source = write_ids(tmp_path / "ids.txt", ids)
     async with fake_server(concurrency_limit=CONCURRENCY, latency=0.02) as server:
-        argv = _delete_argv(source)
+        argv = delete_argv(source)
         for sig, expected, acks in ((signal.SIGTERM, 143, 2_000), (signal.SIGHUP, 129, 6_000)):
-            proc = await _start(argv, server.base_url)
-            await _wait_for_acks(server, acks)
+            proc = await cli_start(argv, server.base_url)
+            await wait_for_acks(server, acks)
             proc.send_signal(sig)
             await asyncio.wait_for(proc.communicate(), timeout=30)
             assert proc.returncode == expected
@@ -146,10 +122,10 @@ async def test_second_run_on_a_locked_checkpoint_is_refused(
     ids = make_ids(20_000)
     source = write_ids(tmp_path / "ids.txt", ids)
     async with fake_server(concurrency_limit=CONCURRENCY, latency=0.02) as server:
-        argv = _delete_argv(source)
-        first = await _start(argv, server.base_url)
-        await _wait_for_acks(server, 500)
-        code, output = await _run(argv, server.base_url)
+        argv = delete_argv(source)
+        first = await cli_start(argv, server.base_url)
+        await wait_for_acks(server, 500)
+        code, output = await cli_run(argv, server.base_url)
         assert code == 2, output
         assert "locked by another run" in output
         first.send_signal(signal.SIGINT)
@@ -165,9 +141,9 @@ async def test_second_ctrl_c_exits_at_once_and_the_checkpoint_still_resumes(
     ids = make_ids(3_000)
     source = write_ids(tmp_path / "ids.txt", ids)
     async with fake_server(concurrency_limit=CONCURRENCY, latency=0.02) as server:
-        argv = _delete_argv(source, "--timeout", "30")
-        proc = await _start(argv, server.base_url)
-        await _wait_for_acks(server, 600)
+        argv = delete_argv(source, "--timeout", "30")
+        proc = await cli_start(argv, server.base_url)
+        await wait_for_acks(server, 600)
         # Every request from now on takes 20 s: the graceful stop would wait that long.
         server.reconfigure(FakeServerConfig(account_id=server.config.account_id,
                                             passcode=server.config.passcode,
@@ -209,8 +185,8 @@ async def test_kill_9_while_batches_wait_on_bisections_stays_within_the_resend_b
     source = write_ids(tmp_path / "ids.txt", ids)
     async with fake_server(concurrency_limit=concurrency, latency=0.002,
                            poison_ids=poison) as server:
-        argv = _delete_argv(source, concurrency=concurrency)
-        proc = await _start(argv, server.base_url)
+        argv = delete_argv(source, concurrency=concurrency)
+        proc = await cli_start(argv, server.base_url)
         # Enough first requests refused that, without a bound, the whole lookahead window
         # would be queued behind the bisections.
         await _wait_for_rejections(server, 12 * concurrency)
@@ -219,7 +195,7 @@ async def test_kill_9_while_batches_wait_on_bisections_stays_within_the_resend_b
         before = server.stats.received.copy()
         assert len(before) < len(ids), "killed too late to prove anything"
 
-        code, output = await _run(argv, server.base_url)
+        code, output = await cli_run(argv, server.base_url)
         assert code == 1, output  # the poison IDs are listed as failed
         failed = assert_nothing_lost(ids, server, tmp_path / "ids.txt.bulkdelete" / "failed.txt")
         assert failed == poison

@@ -20,12 +20,15 @@ import pytest
 
 from bulkdelete.fake_server import FakeServer
 from tests.conftest import (
-    CLI,
     ServerFactory,
     assert_nothing_lost,
-    cli_env,
+    cli_finish,
+    cli_run,
+    cli_start,
+    delete_argv,
     make_ids,
     read_lines,
+    wait_for_acks,
     write_ids,
 )
 
@@ -56,35 +59,6 @@ def fill(disk: Path, leave: int) -> Path:
     return filler
 
 
-def _argv(source: Path, *extra: str) -> list[str]:
-    return [*CLI, "delete", str(source), "--id-type", "guid", "--yes", "--no-progress",
-            "--concurrency", "3", "--timeout", "5", *extra]
-
-
-async def _start(argv: list[str], server: FakeServer) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        *argv, env=cli_env(server.base_url), stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
-
-
-async def _finish(proc: asyncio.subprocess.Process) -> tuple[int, str]:
-    out, err = await asyncio.wait_for(proc.communicate(), timeout=120)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode() + err.decode()
-
-
-async def _run(argv: list[str], server: FakeServer) -> tuple[int, str]:
-    return await _finish(await _start(argv, server))
-
-
-async def _wait_for_acks(server: FakeServer, at_least: int) -> None:
-    async with asyncio.timeout(60):
-        # Polls another component's counter; it has no event to wait on.
-        while server.stats.acknowledged_ids < at_least:  # noqa: ASYNC110
-            await asyncio.sleep(0.005)
-
-
 def _one_clear_error(output: str, *fragments: str) -> str:
     assert "Traceback" not in output, output
     errors = [line for line in output.splitlines() if "error:" in line]
@@ -105,13 +79,13 @@ async def test_a_full_disk_under_the_failed_file_tears_no_line_and_loses_no_id(
     source = write_ids(tmp_path / "ids.txt", ids)
     with small_disk(tmp_path / "disk") as disk:
         failed = disk / "failed.txt"
-        argv = _argv(source, "--failed", str(failed))
+        argv = delete_argv(source, "--failed", str(failed))
         filler = fill(disk, leave=4 * PAGE)
         async with fake_server(poison_ids=poison) as server:
-            first_code, first_output = await _run(argv, server)
+            first_code, first_output = await cli_run(argv, server.base_url)
             assert len(read_lines(failed)) < len(poison)  # it did stop part way
             filler.unlink()
-            code, output = await _run(argv, server)
+            code, output = await cli_run(argv, server.base_url)
             assert code == 1, output
             assert "damaged" not in output
             lines = failed.read_text().splitlines()
@@ -145,14 +119,14 @@ async def test_a_nearly_full_checkpoint_disk_never_installs_a_short_snapshot(
     deep = _long_dir(tmp_path)
     source = write_ids(deep / "ids.txt", ids)
     with small_disk(tmp_path / "disk") as disk:
-        argv = _argv(source, "--checkpoint", str(disk / "cp"), "--failed",
+        argv = delete_argv(source, "--checkpoint", str(disk / "cp"), "--failed",
                      str(deep / "failed.txt"), "--report", str(deep / "report.json"),
                      "--log-file", str(deep / "log.jsonl"))
         async with fake_server(latency=0.1, concurrency_limit=0) as server:
-            proc = await _start(argv, server)
-            await _wait_for_acks(server, 1_500)
+            proc = await cli_start(argv, server.base_url)
+            await wait_for_acks(server, 1_500)
             filler = fill(disk, leave=3 * PAGE)
-            code, output = await _finish(proc)
+            code, output = await cli_finish(proc)
             assert code == 2, output
             line = _one_clear_error(output, "No space left", "stopped at once", "Saved in")
             assert " IDs handled" in line
@@ -162,7 +136,7 @@ async def test_a_nearly_full_checkpoint_disk_never_installs_a_short_snapshot(
             server.reconfigure(type(server.config)(
                 account_id=server.config.account_id, passcode=server.config.passcode,
                 concurrency_limit=0))
-            code, output = await _run(argv, server)
+            code, output = await cli_run(argv, server.base_url)
             assert code == 0, output
             assert "damaged" not in output
             assert_nothing_lost(ids, server, deep / "failed.txt")
@@ -195,12 +169,12 @@ async def test_a_checkpoint_folder_removed_or_read_only_mid_run_stops_it_at_once
     ids = make_ids(60_000)
     source = write_ids(tmp_path / "ids.txt", ids)
     checkpoint = tmp_path / "cp"
-    argv = _argv(source, "--checkpoint", str(checkpoint), "--failed",
+    argv = delete_argv(source, "--checkpoint", str(checkpoint), "--failed",
                  str(tmp_path / "failed.txt"))
     async with fake_server(latency=0.02, concurrency_limit=0) as server:
         with contextlib.ExitStack() as undo:
-            proc = await _start(argv, server)
-            await _wait_for_acks(server, 3_000)
+            proc = await cli_start(argv, server.base_url)
+            await wait_for_acks(server, 3_000)
             if fault == "removed":
                 shutil.rmtree(checkpoint)
                 said = "Nothing of the job's progress is saved"
@@ -208,14 +182,14 @@ async def test_a_checkpoint_folder_removed_or_read_only_mid_run_stops_it_at_once
                 undo.enter_context(read_only(checkpoint))
                 said = " IDs handled"
             faulted_at = asyncio.get_running_loop().time()
-            code, output = await _finish(proc)
+            code, output = await cli_finish(proc)
             took = asyncio.get_running_loop().time() - faulted_at
         assert code == 2, output
         _one_clear_error(output, "stopped at once", said)
         assert "Bad file descriptor" not in output
         assert took < 5, took
         assert server.stats.acknowledged_ids < len(ids) // 2
-        code, output = await _run(argv, server)
+        code, output = await cli_run(argv, server.base_url)
         assert code == 0, output
         assert "damaged" not in output
         assert_nothing_lost(ids, server, tmp_path / "failed.txt")
@@ -235,15 +209,15 @@ async def test_resent_after_crash_counts_a_resumed_run_that_is_killed_too(
     killed resume's re-sends included."""
     ids = make_ids(10_000)
     source = write_ids(tmp_path / "ids.txt", ids)
-    argv = _argv(source)
+    argv = delete_argv(source)
     async with fake_server(latency=0.1, concurrency_limit=0) as server:
-        proc = await _start(argv, server)
-        await _wait_for_acks(server, 3_000)
+        proc = await cli_start(argv, server.base_url)
+        await wait_for_acks(server, 3_000)
         await asyncio.sleep(0.05)  # half a request's latency: all three slots in flight
         proc.send_signal(signal.SIGKILL)
         await proc.wait()
         seen = server.stats.requests
-        proc = await _start(argv, server)
+        proc = await cli_start(argv, server.base_url)
         async with asyncio.timeout(30):
             # The resume's first requests are the killed run's batches, sent again.
             while server.stats.requests < seen + 3:  # noqa: ASYNC110
@@ -252,7 +226,7 @@ async def test_resent_after_crash_counts_a_resumed_run_that_is_killed_too(
         await asyncio.sleep(0.25)
         proc.send_signal(signal.SIGKILL)
         await proc.wait()
-        code, output = await _run(argv, server)
+        code, output = await cli_run(argv, server.base_url)
         assert code == 0, output
         assert_nothing_lost(ids, server, tmp_path / "ids.txt.bulkdelete" / "failed.txt")
         report = json.loads((tmp_path / "ids.txt.bulkdelete" / "report.json").read_text())

@@ -6,7 +6,6 @@ command with the original file restored finishes the job with nothing lost."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from collections.abc import Callable
@@ -14,11 +13,13 @@ from pathlib import Path
 
 from bulkdelete.fake_server import FakeServer
 from tests.conftest import (
-    CLI,
     ServerFactory,
     assert_nothing_lost,
-    cli_env,
+    cli_finish,
+    cli_start,
+    delete_argv,
     make_ids,
+    wait_for_acks,
     write_ids,
 )
 
@@ -27,27 +28,14 @@ COUNT = 60_000  # several read blocks, so a change lands between two reads
 WIDTH = len(make_ids(1)[0]) + 1  # bytes per line: the IDs are all as long
 
 
-def _argv(source: Path, *extra: str) -> list[str]:
-    return [*CLI, "delete", str(source), "--id-type", "guid", "--yes", "--no-progress",
-            "--concurrency", str(CONCURRENCY), "--timeout", "5", *extra]
-
-
 async def _run(argv: list[str], server: FakeServer,
                meanwhile: Callable[[], None] | None = None) -> tuple[int, str]:
     """Run the CLI; with *meanwhile*, call it once the server has acknowledged some IDs."""
-    proc = await asyncio.create_subprocess_exec(
-        *argv, env=cli_env(server.base_url), stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
+    proc = await cli_start(argv, server.base_url)
     if meanwhile is not None:
-        async with asyncio.timeout(60):
-            # Polls the server's counter; it has no event to wait on.
-            while server.stats.acknowledged_ids < 2_000:  # noqa: ASYNC110
-                await asyncio.sleep(0.005)
+        await wait_for_acks(server, 2_000)
         meanwhile()
-    out, err = await asyncio.wait_for(proc.communicate(), timeout=120)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode() + err.decode()
+    return await cli_finish(proc)
 
 
 def _received(server: FakeServer) -> set[str]:
@@ -65,7 +53,7 @@ async def _changed_mid_run(
     source = write_ids(tmp_path / name, ids)
     saved = source.read_bytes()
     async with fake_server(concurrency_limit=CONCURRENCY, latency=0.005) as server:
-        argv = _argv(source, *extra)
+        argv = delete_argv(source, *extra)
         code, output = await _run(argv, server, lambda: change(source))
         assert code == 2, output
         assert "input changed during the run" in output, output
@@ -144,7 +132,7 @@ async def test_gz_input_is_watched_on_its_compressed_file(
     source.write_bytes(gzip.compress("".join(f"{i}\n" for i in ids).encode()))
     saved = source.read_bytes()
     async with fake_server(concurrency_limit=CONCURRENCY, latency=0.005) as server:
-        argv = _argv(source)
+        argv = delete_argv(source)
         code, output = await _run(argv, server, lambda: replace(source))
         assert code == 2, output
         assert "input changed during the run" in output, output
@@ -166,7 +154,7 @@ async def test_csv_note_holding_id_lines_never_reaches_the_server(
     source = tmp_path / "ids.csv"
     source.write_text(text, encoding="utf-8")
     async with fake_server(concurrency_limit=CONCURRENCY) as server:
-        code, output = await _run(_argv(source, "--column", "id"), server)
+        code, output = await _run(delete_argv(source, "--column", "id"), server)
         assert code == 0, output
         assert _received(server) == {"keep-0", "keep-2"}
         assert_nothing_lost(["keep-0", "keep-2"], server,
