@@ -4,7 +4,7 @@ The pipeline's stages, in the order data flows through them::
 
     reader → batcher → pipeline (limiter → client) → failed file + checkpoint → report
 
-Library use (spec §8)::
+Library use (docs/library.md)::
 
     from bulkdelete import JobFiles, Secret, Settings, run_job
 

@@ -1,4 +1,4 @@
-"""structlog set-up: one event per notable thing (spec §6), console or JSON lines.
+"""structlog set-up: one event per notable thing (docs/cli.md), console or JSON lines.
 
 Events go to stderr (looked up at each write, so a live progress bar that redirects
 stderr keeps them above the bar) and, with ``--log-file``, as JSON lines to that file too.

@@ -1,4 +1,4 @@
-"""Region names to API hosts, and the ``--base-url`` override (spec §2, §3). No network."""
+"""Region names to API hosts, and the ``--base-url`` override (docs/api.md). No network."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ SPEC_HOSTS = {
 
 @pytest.mark.parametrize(("region", "host"), sorted(SPEC_HOSTS.items()))
 def test_each_region_maps_to_its_spec_host(region: str, host: str) -> None:
-    """Every region of spec §2 resolves to ``https://`` plus exactly its documented host."""
+    """Every region of docs/api.md resolves to ``https://`` plus exactly its documented host."""
     assert region_base_url(region) == f"https://{host}"
     assert resolve_base_url(region, None) == f"https://{host}"
 
