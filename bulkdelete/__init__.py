@@ -18,6 +18,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from bulkdelete.engine import StopRequest
 from bulkdelete.errors import (
     AbortError,
     BulkDeleteError,
@@ -32,7 +33,6 @@ from bulkdelete.errors import (
     UsageError,
 )
 from bulkdelete.job import JobResult, Plan, delete_ids, plan_job, run_job
-from bulkdelete.pipeline import StopRequest
 from bulkdelete.regions import REGION_HOSTS, resolve_base_url
 from bulkdelete.settings import ErrorBudget, JobFiles, Secret, Settings
 

@@ -22,10 +22,10 @@ import structlog
 
 from bulkdelete import __version__
 from bulkdelete.checkpoint import CheckpointStore
+from bulkdelete.engine import StopRequest
 from bulkdelete.errors import BulkDeleteError, UsageError
 from bulkdelete.job import JobResult, plan_job, run_job
 from bulkdelete.logs import configure as configure_logging
-from bulkdelete.pipeline import StopRequest
 from bulkdelete.progress import Display, describe_plan
 from bulkdelete.regions import DEFAULT_REGION, REGION_HOSTS, resolve_base_url
 from bulkdelete.report import build_report, summary_lines

@@ -1,7 +1,7 @@
 """One API call, one classified result: the only module that speaks HTTP to CleverTap.
 
 Every answer — and every way of not getting one — maps to exactly one :class:`Outcome`
-(spec §4.6), so the pipeline never inspects status codes or bodies itself:
+(docs/guarantees.md §6), so the engine never inspects status codes or bodies itself:
 
 ============  ==========================================================================
 SUCCESS       200 with ``{"status": "success"}``
@@ -46,7 +46,7 @@ from bulkdelete.redact import secret_forms, shorten
 from bulkdelete.regions import DELETE_PATH
 from bulkdelete.settings import IdType, Secret
 
-MAX_RETRY_AFTER = 300.0  # spec §4.5: honour Retry-After, capped at 5 minutes
+MAX_RETRY_AFTER = 300.0  # docs/guarantees.md §5: honour Retry-After, capped at 5 minutes
 _DETAIL_LIMIT = 200
 MAX_BODY = 64 * 1024  # read no further: a longer answer is RETRYABLE, memory stays bounded
 
@@ -73,7 +73,7 @@ SUCCESS = Result(Outcome.SUCCESS, "ok", 200)
 
 
 class Deleter(Protocol):
-    """What the pipeline needs from the API: delete these IDs, say what happened.
+    """What deleting needs from the API: delete these IDs, say what happened.
 
     Implementations never raise for an answer or a network failure; they classify it.
     """
@@ -143,7 +143,7 @@ def classify(
             if state == "success":
                 return Result(Outcome.SUCCESS, "ok", status)
             if state == "fail":
-                return _classify_code(code, status, error, retry_after, in_body=True)
+                return _classify_code(code, status, error, retry_after)
         return Result(
             Outcome.RETRYABLE, f"HTTP {status} with an unrecognised body", status,
             shorten(body.decode("utf-8", "replace"), hide, _DETAIL_LIMIT),
@@ -171,7 +171,7 @@ def classify(
 
 
 def _classify_code(
-    code: int | None, status: int, error: str, retry_after: float | None, *, in_body: bool
+    code: int | None, status: int, error: str, retry_after: float | None
 ) -> Result:
     where = f"HTTP {status} with fail body"
     if code is None:
@@ -251,9 +251,8 @@ class ClevertapClient:
     def body(self, ids: Sequence[str]) -> bytes:
         """``{"<id_type>": [...]}`` as UTF-8 JSON, as ``json.dumps(ensure_ascii=False)``
         would write it. That escapes only quotes, backslashes and control characters, so
-        for IDs without any, joining them is the same document at a tenth of the cost. One
-        ``bytes.translate`` finds any of them (the joins' own quotes are expected); it is
-        several times cheaper than ``str.isprintable`` on a 4 KB body."""
+        for IDs without any, joining them is the same document, built far more cheaply.
+        One ``bytes.translate`` finds any of them (the joins' own quotes are expected)."""
         joined = '","'.join(ids).encode()
         if len(joined) - len(joined.translate(None, _JSON_ESCAPED)) != 2 * (len(ids) - 1):
             return json.dumps({self._id_type: list(ids)}, ensure_ascii=False).encode()

@@ -33,6 +33,7 @@ from bulkdelete.checkpoint import (
     describe_saved,
 )
 from bulkdelete.client import ClevertapClient, Deleter
+from bulkdelete.engine import AdaptiveLimiter, Engine, Ledger, RunEnd, RunStats, StopRequest
 from bulkdelete.errors import (
     AbortError,
     BulkDeleteError,
@@ -42,8 +43,6 @@ from bulkdelete.errors import (
 )
 from bulkdelete.failed import FailedFile, FailureSink, MemoryFailures
 from bulkdelete.fingerprint import fingerprint, unchanged_at_end
-from bulkdelete.limiter import AdaptiveLimiter
-from bulkdelete.pipeline import Journal, NullJournal, Pipeline, RunEnd, RunStats, StopRequest
 from bulkdelete.reader import check_input_path, detect_format, read_runs, tally_runs
 from bulkdelete.report import build_report, write_report
 from bulkdelete.settings import JobFiles, Settings
@@ -111,7 +110,7 @@ class Observer(Protocol):
 
     async def confirm(self, plan: Plan) -> None: ...
 
-    def started(self, plan: Plan, pipeline: Pipeline, done_before: int) -> None: ...
+    def started(self, plan: Plan, pipeline: Engine, done_before: int) -> None: ...
 
     def tick(self) -> None: ...
 
@@ -122,7 +121,7 @@ class QuietObserver:
     async def confirm(self, plan: Plan) -> None:
         pass
 
-    def started(self, plan: Plan, pipeline: Pipeline, done_before: int) -> None:
+    def started(self, plan: Plan, pipeline: Engine, done_before: int) -> None:
         pass
 
     def tick(self) -> None:
@@ -223,12 +222,40 @@ def exit_code_for(state: State) -> int:
     return 1 if state.progress.ids_failed else 0
 
 
+class _Ledger:
+    """Progress and its journal behind the engine's one-call :class:`Ledger`; the journal
+    may be None (memory only). Replaced by ``bulkdelete.checkpoint.Ledger`` at merge."""
+
+    __slots__ = ("_journal", "_progress")
+
+    def __init__(self, progress: Progress, journal: CheckpointStore | None) -> None:
+        self._progress = progress
+        self._journal = journal
+
+    def is_done(self, seq: int) -> bool:
+        return self._progress.is_done(seq)
+
+    @property
+    def watermark(self) -> int:
+        return self._progress.watermark
+
+    def sent(self, seq: int) -> None:
+        if self._progress.mark_sent(seq) and self._journal is not None:
+            self._journal.append_sent(seq)
+
+    def done(self, seq: int, offset: int, line: int, deleted: int, failed: int,
+             reasons: dict[str, int] | None) -> None:
+        self._progress.mark_done(seq, offset, line, deleted, failed, reasons)
+        if self._journal is not None:
+            self._journal.append_done(seq, offset, line, deleted, failed, reasons)
+
+
 @contextlib.asynccontextmanager
 async def _engine(
-    settings: Settings, *, deleter: Deleter | None, progress: Progress, journal: Journal,
+    settings: Settings, *, deleter: Deleter | None, ledger: Ledger,
     failures: FailureSink, stop: StopRequest, stats: RunStats,
-) -> AsyncIterator[Pipeline]:
-    """The pipeline with its loop-bound parts (session, limiter), built inside the running
+) -> AsyncIterator[Engine]:
+    """The engine with its loop-bound parts (session, limiter), built inside the running
     loop and torn down with it."""
     # One pool for the run; a few spare connections so a request abandoned on timeout
     # never blocks the next one waiting for a socket.
@@ -240,8 +267,8 @@ async def _engine(
         ).bind(session)
         limiter = AdaptiveLimiter(settings.concurrency, rate=settings.rate,
                                   on_change=_log_limit_change)
-        yield Pipeline(settings=settings, deleter=client, limiter=limiter, progress=progress,
-                       journal=journal, failures=failures, stop=stop, stats=stats)
+        yield Engine(settings=settings, deleter=client, limiter=limiter, ledger=ledger,
+                     failures=failures, stop=stop, stats=stats)
 
 
 async def run_job(
@@ -363,7 +390,7 @@ async def _run_locked(
     stats = RunStats()
     exit_code: int | None = None
     try:
-        async with _engine(settings, deleter=deleter, progress=p, journal=store,
+        async with _engine(settings, deleter=deleter, ledger=_Ledger(p, store),
                            failures=failed_file, stop=stop, stats=stats) as pipeline:
             seq, offset, line = p.anchor
             items = unchanged_at_end(_records(files, fmt, settings.id_type, offset, line, watch),
@@ -535,9 +562,8 @@ async def delete_ids(
 
     exit_code: int | None = None
     try:
-        async with _engine(settings, deleter=deleter, progress=state.progress,
-                           journal=NullJournal(), failures=failures, stop=stop,
-                           stats=stats) as pipeline:
+        async with _engine(settings, deleter=deleter, ledger=_Ledger(state.progress, None),
+                           failures=failures, stop=stop, stats=stats) as pipeline:
             end = await pipeline.run(batches())
         state.totals.ids_total = count
         state.totals.batches_total = math.ceil(count / settings.batch_size)

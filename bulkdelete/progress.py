@@ -24,9 +24,10 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from bulkdelete.engine import Engine as Pipeline
+from bulkdelete.engine import StopRequest
 from bulkdelete.errors import ConfirmationRefused
 from bulkdelete.job import Plan
-from bulkdelete.pipeline import Pipeline, StopRequest
 
 log = structlog.get_logger("bulkdelete")
 

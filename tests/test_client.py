@@ -1,4 +1,4 @@
-"""One API call, one classified result (spec §2, §4.6).
+"""One API call, one classified result (docs/api.md, docs/guarantees.md §6).
 
 The pure ``classify``/``parse_retry_after`` are tested alone, row by row of the client's
 table; then the real ``ClevertapClient`` runs against aiohttp's own test server, whose
@@ -195,7 +195,7 @@ def test_200_with_unrecognised_body_is_retryable(body: bytes) -> None:
 
 def test_deeply_nested_garbage_body_is_retryable_not_a_crash() -> None:
     """Any body is classified, never raised: a pathological nesting depth from a broken
-    proxy is an unparseable answer (RETRYABLE), not an exception through the pipeline."""
+    proxy is an unparseable answer (RETRYABLE), not an exception through the engine."""
     assert classify(200, b"[" * 100_000).outcome is Outcome.RETRYABLE
 
 
@@ -357,7 +357,7 @@ async def test_identity_body_is_utf8_json(script: Script, session: aiohttp.Clien
 
 
 async def test_bound_client_is_a_deleter(script: Script, session: aiohttp.ClientSession) -> None:
-    """``bind(session)`` gives the pipeline's Deleter, sending the same request."""
+    """``bind(session)`` gives the engine's Deleter, sending the same request."""
     script.handler = answer(200, '{"status": "success"}')
     deleter: Deleter = script.client().bind(session)
     result = await deleter.delete(["x"])

@@ -1,5 +1,5 @@
 """Adaptive concurrency against an account whose true limit is below --concurrency
-(spec §4.5): few 429s, and the limit settles where the account actually is."""
+(docs/guarantees.md §5): few 429s, and the limit settles where the account actually is."""
 
 from __future__ import annotations
 

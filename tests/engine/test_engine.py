@@ -1,7 +1,7 @@
-"""Unit tests for :mod:`bulkdelete.pipeline`: the engine driven by an in-memory scripted
+"""Unit tests for :mod:`bulkdelete.engine`: the engine driven by an in-memory scripted
 :class:`~bulkdelete.client.Deleter` (no HTTP), checking retries, throttling, bisection, the
 abort rules, concurrency, the lookahead window, graceful stop and ``--limit``; every run
-that ends normally also checks spec §4.1 (nothing lost)."""
+that ends normally also checks docs/guarantees.md §1 (nothing lost)."""
 
 from __future__ import annotations
 
@@ -16,14 +16,13 @@ from typing import Any
 
 import pytest
 
-import bulkdelete.limiter
+import bulkdelete.engine.limiter
 from bulkdelete.batcher import Batch
 from bulkdelete.checkpoint import Progress
 from bulkdelete.client import SUCCESS, Outcome, Result
+from bulkdelete.engine import AdaptiveLimiter, Engine, RunEnd, RunStats, StopRequest
 from bulkdelete.errors import AbortError, FatalApiError, StalledError, TooManyErrors
 from bulkdelete.failed import MemoryFailures
-from bulkdelete.limiter import AdaptiveLimiter
-from bulkdelete.pipeline import NullJournal, Pipeline, RunEnd, RunStats, StopRequest
 from bulkdelete.settings import ErrorBudget, Secret, Settings
 
 RETRY = Result(Outcome.RETRYABLE, "HTTP 503", 503)
@@ -139,6 +138,31 @@ class RecordingJournal:
         return [s for kind, s, _ in self.events if kind == "sent"]
 
 
+class JournalLedger:
+    """Ledger double: a real :class:`Progress`, plus a journal (or none) fed in lockstep."""
+
+    def __init__(self, progress: Progress, journal: RecordingJournal | None) -> None:
+        self.progress = progress
+        self.journal = journal
+
+    def is_done(self, seq: int) -> bool:
+        return self.progress.is_done(seq)
+
+    @property
+    def watermark(self) -> int:
+        return self.progress.watermark
+
+    def sent(self, seq: int) -> None:
+        if self.progress.mark_sent(seq) and self.journal is not None:
+            self.journal.append_sent(seq)
+
+    def done(self, seq: int, offset: int, line: int, deleted: int, failed: int,
+             reasons: dict[str, int] | None) -> None:
+        self.progress.mark_done(seq, offset, line, deleted, failed, reasons)
+        if self.journal is not None:
+            self.journal.append_done(seq, offset, line, deleted, failed, reasons)
+
+
 class OrderedFailures(MemoryFailures):
     """MemoryFailures that also logs, into a shared journal, when failures were kept."""
 
@@ -163,7 +187,7 @@ def make_settings(**overrides: Any) -> Settings:
 
 @dataclass
 class Rig:
-    pipeline: Pipeline
+    engine: Engine
     deleter: FakeDeleter
     journal: RecordingJournal
     failures: OrderedFailures
@@ -173,11 +197,11 @@ class Rig:
 
     @property
     def stats(self) -> RunStats:
-        return self.pipeline.stats
+        return self.engine.stats
 
     async def run(self, batches: Sequence[Batch] | Iterator[Batch],
                   timeout: float = 10.0) -> RunEnd:
-        return await asyncio.wait_for(self.pipeline.run(iter(batches)), timeout)
+        return await asyncio.wait_for(self.engine.run(iter(batches)), timeout)
 
     def failed_ids(self) -> list[str]:
         return [i for i, _, _ in self.failures.items]
@@ -200,17 +224,17 @@ class Rig:
 
 def rig(deleter: FakeDeleter, settings: Settings | None = None,
         progress: Progress | None = None) -> Rig:
-    """Build the pipeline inside the running loop (the limiter is loop-bound)."""
+    """Build the engine inside the running loop (the limiter is loop-bound)."""
     settings = settings or make_settings()
     journal = RecordingJournal()
     failures = OrderedFailures(journal)
     progress = progress if progress is not None else Progress()
     stop = StopRequest()
     limiter = AdaptiveLimiter(settings.concurrency, rate=settings.rate)
-    pipeline = Pipeline(settings=settings, deleter=deleter, limiter=limiter, progress=progress,
-                        journal=journal, failures=failures, stop=stop,
-                        rng=random.Random(7))
-    return Rig(pipeline, deleter, journal, failures, progress, stop, limiter)
+    engine = Engine(settings=settings, deleter=deleter, limiter=limiter,
+                      ledger=JournalLedger(progress, journal), failures=failures, stop=stop,
+                      rng=random.Random(7))
+    return Rig(engine, deleter, journal, failures, progress, stop, limiter)
 
 
 # -- the happy path -----------------------------------------------------------------------
@@ -241,15 +265,17 @@ async def test_all_succeed() -> None:
     r.assert_nothing_lost(batches)
 
 
-async def test_null_journal_is_accepted() -> None:
-    """The pipeline runs with a NullJournal (library runs on an iterable, no checkpoint)."""
+async def test_ledger_without_a_journal_is_accepted() -> None:
+    """The engine runs on a memory-only ledger (library runs on an iterable, no
+    checkpoint)."""
     settings = make_settings()
     deleter = FakeDeleter()
     progress = Progress()
-    pipeline = Pipeline(settings=settings, deleter=deleter,
-                        limiter=AdaptiveLimiter(settings.concurrency), progress=progress,
-                        journal=NullJournal(), failures=MemoryFailures(), stop=StopRequest())
-    end = await asyncio.wait_for(pipeline.run(iter(make_batches(3))), 5)
+    engine = Engine(settings=settings, deleter=deleter,
+                      limiter=AdaptiveLimiter(settings.concurrency),
+                      ledger=JournalLedger(progress, None), failures=MemoryFailures(),
+                      stop=StopRequest())
+    end = await asyncio.wait_for(engine.run(iter(make_batches(3))), 5)
     assert end.input_exhausted
     assert progress.watermark == 3
 
@@ -324,8 +350,8 @@ async def test_throttling_does_not_use_the_retry_budget(monkeypatch: pytest.Monk
     """THROTTLED answers are paced by the limiter, not retried from the batch's budget: a
     batch throttled 20 times with max_retries=2 still succeeds; each 429 counts in
     stats.throttled, none in stats.retries."""
-    monkeypatch.setattr(bulkdelete.limiter, "PAUSE_BASE", 0.001)
-    monkeypatch.setattr(bulkdelete.limiter, "PAUSE_CAP", 0.002)
+    monkeypatch.setattr(bulkdelete.engine.limiter, "PAUSE_BASE", 0.001)
+    monkeypatch.setattr(bulkdelete.engine.limiter, "PAUSE_CAP", 0.002)
     batches = make_batches(2, size=10)
     r = rig(FakeDeleter(
         lambda ids, n, attempt: THROTTLE if seq_of(ids[0]) == 0 and attempt <= 20 else SUCCESS
@@ -390,8 +416,8 @@ async def test_two_fully_rejected_batches_abort_with_fatal_api_error() -> None:
     assert r.stats.batches_done == 2
     # Two full bisection trees (2·8 − 1 requests each), plus at most the first request of
     # each other batch admitted inside the lookahead window: not the whole file.
-    assert len(r.deleter.calls) <= 2 * (2 * 8 - 1) + r.pipeline.settings.lookahead
-    assert len({c.seq for c in r.deleter.calls}) <= 2 + r.pipeline.settings.lookahead
+    assert len(r.deleter.calls) <= 2 * (2 * 8 - 1) + r.engine.settings.lookahead
+    assert len({c.seq for c in r.deleter.calls}) <= 2 + r.engine.settings.lookahead
     r.assert_nothing_lost(batches)
 
 
@@ -517,7 +543,7 @@ async def test_rejected_duplicate_counts_each_occurrence_as_failed() -> None:
 @pytest.mark.parametrize("concurrency", [1, 2, 3, 5])
 async def test_never_more_than_concurrency_requests_in_flight(concurrency: int) -> None:
     """The deleter never sees more than settings.concurrency calls at once (and the
-    pipeline does use that many)."""
+    engine does use that many)."""
     batches = make_batches(30, size=2)
     r = rig(FakeDeleter(delay=0.005), make_settings(concurrency=concurrency))
     await r.run(batches)
@@ -611,8 +637,9 @@ async def test_graceful_stop_records_in_flight_and_abandons_the_rest() -> None:
 
 async def test_graceful_stop_starts_no_new_request() -> None:
     """After a graceful stop, only requests already at the server finish; a batch that was
-    admitted but still waiting for a limiter slot must not start a request (spec §4.2: the
-    resume re-sends at most one batch per in-flight slot; the stop should be prompt)."""
+    admitted but still waiting for a limiter slot must not start a request
+    (docs/guarantees.md §2: the resume re-sends at most one batch per in-flight slot; the
+    stop should be prompt)."""
     r, batches, stopped_at = _stop_scenario(
         make_settings(backoff_base=0.05, backoff_cap=0.05, max_retries=1000))
     await r.run(batches, timeout=5.0)
@@ -784,7 +811,7 @@ async def test_batches_waiting_on_a_bisection_stay_within_the_resend_bound(
     """One rejected ID in every batch: each batch's first request is refused and the batch
     waits for the one bisection at a time. Sent-but-unrecorded batches must never exceed
     2 × concurrency, so a kill -9 re-sends at most that plus one turn's completions
-    (≤ 3 × concurrency, spec §4.2), however many batches are rejected."""
+    (≤ 3 × concurrency, docs/guarantees.md §2), however many batches are rejected."""
     batches = make_batches(6 * concurrency + 10, size=20)
     poison = {b.ids[7] for b in batches}
     r = rig(FakeDeleter(lambda ids, n, attempt: REJECT if poison & set(ids) else SUCCESS,

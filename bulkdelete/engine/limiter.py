@@ -1,11 +1,11 @@
 """How many requests may be in flight, and how often one may start.
 
 Two knobs kept separate (as aiometer does): a **concurrency** ceiling, which is what
-CleverTap actually limits (spec §2: requests in flight, 429 beyond), and an optional
+CleverTap actually limits (docs/api.md: requests in flight, 429 beyond), and an optional
 **rate** ceiling in requests per second (aiolimiter's leaky bucket with a capacity of one,
 so it never bursts above ``--rate``).
 
-The concurrency limit adapts (spec §4.5). The algorithm is AIMD — additive increase,
+The concurrency limit adapts (docs/guarantees.md §5). The algorithm is AIMD — additive increase,
 multiplicative decrease, as in TCP congestion control — with the decrease aimed by the
 server itself: a 429 arriving while ``n`` of our requests were at the server proves the
 account admits fewer than ``n`` of ours right now, so the limit drops straight to ``n - 1``
@@ -19,6 +19,11 @@ else, and then *every* worker pauses together (exponential, jittered, capped), i
 each hammering on its own. ``Retry-After``, when a server sends one, is a floor under that
 pause: the pause is the longer of the limiter's own escalation and the server's wish, so a
 zero, negative or past value never shortens it and a long one is honoured (up to 5 minutes).
+
+A stopping run closes the limiter (:meth:`~AdaptiveLimiter.close`): every ``acquire``
+waiting (in the queue, through a pause, for a rate token) and every later one raises
+:class:`Closed` at once, so a stop reaches the waiters as what it is, never as a cancellation
+they must tell apart from the others.
 """
 
 from __future__ import annotations
@@ -37,6 +42,10 @@ PAUSE_BASE = 0.25
 PAUSE_CAP = 30.0
 
 
+class Closed(Exception):
+    """The limiter was closed (the run is stopping): no slot will be granted."""
+
+
 @dataclass(frozen=True, slots=True)
 class Ticket:
     """Proof of a granted slot; ``started`` orders it against throttling reactions."""
@@ -50,6 +59,7 @@ class AdaptiveLimiter:
     __slots__ = (
         "_ceiling",
         "_clock",
+        "_closed",
         "_in_flight",
         "_last_reaction",
         "_limit",
@@ -86,7 +96,9 @@ class AdaptiveLimiter:
         self._probe_after = probe_after
         self._in_flight = 0  # slots granted (some may still be waiting on pause/rate)
         self._sending = 0  # slots whose request is actually out
-        self._waiters: deque[asyncio.Future[None]] = deque()
+        # Each resolves True when granted a slot, False when the limiter was closed.
+        self._waiters: deque[asyncio.Future[bool]] = deque()
+        self._closed: asyncio.Future[None] = loop.create_future()
         self._paused_until = 0.0
         self._last_reaction = -1.0
         self._streak = 0
@@ -97,7 +109,7 @@ class AdaptiveLimiter:
         self._rate: AsyncLimiter | None = None
         if rate:
             # Imported only when asked for: aiolimiter reads its package metadata at import
-            # (~7 ms of every start), and most runs set no --rate.
+            # on every start, and most runs set no --rate.
             from aiolimiter import AsyncLimiter
             self._rate = AsyncLimiter(1, 1.0 / rate)
         self.peak_in_flight = 0
@@ -124,31 +136,61 @@ class AdaptiveLimiter:
         run waits out an outage together instead of each worker knocking on its own."""
         self._paused_until = max(self._paused_until, self._clock() + seconds)
 
+    def close(self) -> None:
+        """Grant nothing more: every ``acquire``, waiting or to come, raises Closed."""
+        if self._closed.done():
+            return
+        self._closed.set_result(None)
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(False)
+
     async def acquire(self) -> Ticket:
-        """Wait for a slot, the end of any shared pause, and a rate token."""
+        """Wait for a slot, the end of any shared pause, and a rate token; raises
+        :class:`Closed` if the limiter is closed first."""
+        if self._closed.done():
+            raise Closed
         if self._in_flight < self._limit and not self._waiters:
             self._in_flight += 1
         else:
-            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
             self._waiters.append(waiter)
             try:
-                await waiter
+                if not await waiter:
+                    raise Closed
             except asyncio.CancelledError:
-                if waiter.done() and not waiter.cancelled():
+                if waiter.done() and not waiter.cancelled() and waiter.result():
                     self._free_slot()  # granted just as we were cancelled: pass it on
                 raise
         try:
             # The pause ends at a time that may move later while we sleep: re-check.
-            while (delay := self._paused_until - self._clock()) > 0:  # noqa: ASYNC110
-                await asyncio.sleep(delay)
-            if self._rate is not None:
-                await self._rate.acquire()
+            while (delay := self._paused_until - self._clock()) > 0 \
+                    and not self._closed.done():
+                await asyncio.wait((self._closed,), timeout=delay)
+            if self._rate is not None and not self._closed.done():
+                await self._rate_token()
         except BaseException:
             self._free_slot()
             raise
+        if self._closed.done():
+            self._free_slot()
+            raise Closed
         self._sending += 1
         self.peak_in_flight = max(self.peak_in_flight, self._sending)
         return Ticket(self._clock())
+
+    async def _rate_token(self) -> None:
+        """aiolimiter's token, given up if the limiter is closed meanwhile."""
+        assert self._rate is not None
+        if self._rate.has_capacity():
+            await self._rate.acquire()
+            return
+        token = asyncio.ensure_future(self._rate.acquire())
+        try:
+            await asyncio.wait((token, self._closed), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            token.cancel()  # a no-op once it is done
 
     def release(
         self, ticket: Ticket, *, throttled: bool = False, ok: bool = False,
@@ -217,4 +259,4 @@ class AdaptiveLimiter:
             if waiter.done():  # its task was cancelled while waiting
                 continue
             self._in_flight += 1
-            waiter.set_result(None)
+            waiter.set_result(True)

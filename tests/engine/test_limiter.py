@@ -1,6 +1,6 @@
-"""The adaptive limiter (spec §4.5): a FIFO concurrency ceiling that drops to what the server
-admits on 429, probes back up slowly, pauses every worker together when throttling persists,
-and optionally spaces starts to a rate.
+"""The adaptive limiter (docs/guarantees.md §5): a FIFO concurrency ceiling that drops to
+what the server admits on 429, probes back up slowly, pauses every worker together when
+throttling persists, and optionally spaces starts to a rate.
 
 Logic is asserted through the public counters; the few timing tests use short pauses and
 tolerant bounds.
@@ -13,7 +13,7 @@ import random
 
 import pytest
 
-from bulkdelete.limiter import PAUSE_BASE, AdaptiveLimiter, Ticket
+from bulkdelete.engine.limiter import PAUSE_BASE, AdaptiveLimiter, Closed, Ticket
 
 Change = tuple[int, int, str]
 
@@ -248,7 +248,8 @@ async def test_fresh_429s_escalate_a_shared_pause() -> None:
     limiter.release(await limiter.acquire(), throttled=True)
     first = limiter.paused_for
     assert first == pytest.approx(PAUSE_BASE / 2, abs=0.02)
-    resume_at = loop.time() + first
+    # When the pause ends, read in one expression: nothing may run between the two clocks.
+    resume_at = loop.time() + limiter.paused_for
 
     ticket = await limiter.acquire()
     assert ticket.started >= resume_at - 0.005  # waited the pause out
@@ -371,6 +372,43 @@ async def test_acquirer_cancelled_during_pause_returns_its_slot() -> None:
     ticket = await asyncio.wait_for(limiter.acquire(), 1.0)  # would hang on a leaked slot
     assert limiter.in_flight == 1
     limiter.release(ticket, ok=True)
+    assert limiter.in_flight == 0
+
+
+async def test_close_wakes_every_waiter_and_refuses_later_acquires() -> None:
+    """``close()`` (a stopping run) makes every acquirer waiting in the queue, through a
+    long pause or for a rate token raise Closed at once, without cancelling anyone; slots
+    held stay counted until released, and no later acquire is granted."""
+    limiter, _ = make(2)
+    held = await limiter.acquire()
+    limiter.release(await limiter.acquire(), throttled=True, retry_after=60.0)  # long pause
+    pausing = asyncio.create_task(limiter.acquire())  # takes the free slot, then waits
+    queued = asyncio.create_task(limiter.acquire())  # no slot: waits in the queue
+    await spin()
+    assert not pausing.done() and not queued.done()
+
+    limiter.close()
+    for task in (pausing, queued):
+        with pytest.raises(Closed):
+            await asyncio.wait_for(task, 0.5)
+        assert task.cancelling() == 0
+    with pytest.raises(Closed):
+        await limiter.acquire()
+    limiter.close()  # closing twice is harmless
+    limiter.release(held, ok=True)
+    assert limiter.in_flight == 0
+
+
+async def test_close_wakes_an_acquirer_waiting_for_a_rate_token() -> None:
+    """A slow --rate holds a start for a long time; a stop does not wait for the token."""
+    limiter, _ = make(5, rate=0.1)
+    limiter.release(await limiter.acquire(), ok=True)  # spends the one token for 10 s
+    waiting = asyncio.create_task(limiter.acquire())
+    await spin()
+    assert not waiting.done()
+    limiter.close()
+    with pytest.raises(Closed):
+        await asyncio.wait_for(waiting, 0.5)
     assert limiter.in_flight == 0
 
 

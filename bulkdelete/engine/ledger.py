@@ -1,0 +1,23 @@
+"""Where the engine records what it sent and what it finished: one call per event, so the
+in-memory progress and the durable journal cannot drift apart."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class Ledger(Protocol):
+    """Progress plus its journal (``bulkdelete.checkpoint.Ledger``), or progress alone for a
+    run without a checkpoint."""
+
+    def is_done(self, seq: int) -> bool: ...
+
+    @property
+    def watermark(self) -> int: ...
+
+    def sent(self, seq: int) -> None:
+        """A request of batch ``seq`` is leaving: mark and journal its first send (once)."""
+
+    def done(self, seq: int, offset: int, line: int, deleted: int, failed: int,
+             reasons: dict[str, int] | None) -> None:
+        """Batch ``seq`` is finished (its failures already durable): record and journal it."""

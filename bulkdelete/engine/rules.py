@@ -1,0 +1,105 @@
+"""When a run gives up instead of going on: the abort rules and the stall watchdog.
+
+* ``--max-errors``: too many IDs of this run failed (a count or a share).
+* Every ID of two multi-ID batches rejected one by one: the request itself is wrong (say,
+  the wrong ``--id-type``), so bisecting the rest of the file would only fail it all.
+* Every batch exhausting its retries for ``failing_window``: the API is down for us.
+* Batches exhausting their retries before any request of the run succeeded: the endpoint
+  is wrong or unreachable, which is no reason to list IDs as failed.
+* Stall (docs/cli.md): nothing acknowledged for ``--stall-timeout``.
+
+A fatal answer (401/403) is the sender's to raise: it stops the run before any rule runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+
+import structlog
+
+from bulkdelete.client import Outcome, Result
+from bulkdelete.engine.stats import RunStats
+from bulkdelete.engine.stop import STOPPED, Gate
+from bulkdelete.errors import FatalApiError, StalledError, TooManyErrors
+from bulkdelete.settings import Settings
+
+log = structlog.get_logger("bulkdelete")
+
+# After this many multi-ID batches whose every ID was rejected on its own, the request
+# itself is wrong (e.g. the wrong --id-type): abort rather than bisect the whole file.
+ALL_REJECTED_ABORT = 2
+
+Failures = Sequence[tuple[str, Result]]
+
+
+class Rules:
+    def __init__(self, settings: Settings, stats: RunStats, gate: Gate) -> None:
+        self.settings = settings
+        self.stats = stats
+        self.gate = gate
+        self.all_rejected = 0  # multi-ID batches whose every ID was rejected alone
+        self._failing_since: float | None = None
+
+    @property
+    def request_is_wrong(self) -> bool:
+        return self.all_rejected >= ALL_REJECTED_ABORT
+
+    def before_recording(self, seq: int, batch_size: int, failures: Failures,
+                         succeeded: bool) -> None:
+        """Judge a batch's failures before they are written down. Raises, leaving the batch
+        unrecorded, when no request of the run has succeeded yet and retries ran out."""
+        if not succeeded and any(r.outcome is Outcome.RETRYABLE for _, r in failures):
+            raise TooManyErrors(
+                "no request has succeeded in this run and batches are exhausting their "
+                f"retries (last: {failures[0][1].reason}); nothing was marked failed. Check "
+                "--region/--base-url and the network, then rerun the same command"
+            )
+        if batch_size > 1 and len(failures) == batch_size and all(
+            r.outcome is Outcome.REJECTED for _, r in failures
+        ):
+            self.all_rejected += 1
+            log.warning("batch_all_rejected", seq=seq, reason=failures[0][1].reason)
+
+    def after_recording(self, failures: Failures) -> None:
+        """Judge the run once a batch is recorded; raises the abort that applies."""
+        if self.request_is_wrong:
+            raise FatalApiError(
+                f"the API rejected every ID of {self.all_rejected} batches one by one, so "
+                "the request itself is wrong (check --id-type and the input column); "
+                "stopping instead of bisecting the whole file"
+            )
+        stats = self.stats
+        budget = self.settings.max_errors
+        if budget is not None and budget.exceeded(stats.ids_failed, stats.ids_attempted):
+            raise TooManyErrors(
+                f"--max-errors {budget} reached: {stats.ids_failed} IDs failed this run "
+                f"of {stats.ids_attempted} attempted; see the failed file for reasons"
+            )
+        if any(r.outcome is Outcome.RETRYABLE for _, r in failures):
+            now = time.monotonic()
+            # A success since the failing began (last_ack moves only on success) starts
+            # the window afresh.
+            if self._failing_since is None or stats.last_ack > self._failing_since:
+                self._failing_since = now
+            elif now - self._failing_since >= self.settings.failing_window:
+                raise TooManyErrors(
+                    "every batch has been exhausting its retries for "
+                    f"{now - self._failing_since:.0f}s (last: {failures[0][1].reason}); "
+                    "stopping rather than failing the rest of the file. Progress is saved"
+                )
+
+    async def watchdog(self) -> None:
+        """Stall rule (docs/cli.md): abort when nothing was acknowledged for stall_timeout."""
+        timeout = self.settings.stall_timeout
+        while True:
+            await asyncio.sleep(min(1.0, timeout / 4))
+            if self.gate.state is STOPPED:
+                continue
+            idle = time.monotonic() - self.stats.last_ack
+            if idle >= timeout:
+                raise StalledError(
+                    f"no batch acknowledged for {idle:.0f}s (--stall-timeout {timeout:g}); "
+                    "progress is saved, rerun the same command to resume"
+                )

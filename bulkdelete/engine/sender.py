@@ -1,0 +1,170 @@
+"""One request with its retries: what every operation sends its API calls through.
+
+A request is retried on a RETRYABLE answer with exponential backoff and full jitter
+(uniform(0, min(cap, base·2^attempt)), AWS's "full jitter"); a ``Retry-After`` is a floor
+under that wait. A 429 is paced by the limiter (every slot slows together) and does not
+spend the retry budget. A request that never reached the server (UNREACHED) fails no ID: the
+whole run pauses through the limiter and tries again, until an answer comes back or the
+stall rule ends the run. Only a run that has not reached the server at all gives up after
+the usual retries, since then the address itself is the likely fault. A fatal answer stops
+the run at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+
+import structlog
+
+from bulkdelete.client import Outcome, Result
+from bulkdelete.engine.ledger import Ledger
+from bulkdelete.engine.limiter import AdaptiveLimiter, Closed, Ticket
+from bulkdelete.engine.stats import RunStats
+from bulkdelete.engine.stop import STOPPED, Gate
+from bulkdelete.errors import FatalApiError, TooManyErrors
+from bulkdelete.settings import Settings
+
+log = structlog.get_logger("bulkdelete")
+
+# Longest pause between connection attempts during an outage: short enough that the run
+# picks up within seconds of the network coming back.
+OUTAGE_PAUSE_CAP = 5.0
+
+# One API call: never raises for an answer or a network failure, classifies it.
+Request = Callable[[Sequence[str]], Awaitable[Result]]
+
+
+class Abandoned(Exception):
+    """A batch dropped unrecorded because the run is stopping; the resume re-sends it."""
+
+
+class Sender:
+    """Sends requests within the limiter, retrying and pacing as the module says."""
+
+    def __init__(self, *, settings: Settings, limiter: AdaptiveLimiter, ledger: Ledger,
+                 gate: Gate, stats: RunStats, rng: random.Random) -> None:
+        self.settings = settings
+        self.limiter = limiter
+        self.ledger = ledger
+        self.gate = gate
+        self.stats = stats
+        self._rng = rng
+        self.succeeded = False  # any request of this run answered success
+        self._reached = False  # any request of this run got past the connection
+        self._outage_streak = 0  # consecutive requests that never reached the server
+
+    async def send(self, request: Request, ids: list[str], seq: int,
+                   ticket: Ticket | None = None) -> Result:
+        """``request(ids)`` with its retries; returns SUCCESS, REJECTED or an exhausted
+        RETRYABLE. FATAL raises; so does a stop (:class:`Abandoned`). ``ticket`` is a slot
+        already held for the first attempt."""
+        limiter, gate, stats = self.limiter, self.gate, self.stats
+        attempt = 0
+        unreached = 0
+        while True:
+            if ticket is None:
+                try:
+                    ticket = await limiter.acquire()
+                except Closed:  # the run is stopping
+                    raise Abandoned from None
+            if gate.state is STOPPED:
+                # Granted just before a stop or a fatal answer: a stop lets requests
+                # already at the server finish, it starts none.
+                limiter.release(ticket)
+                raise Abandoned
+            # Recorded as the request leaves, not when the batch is admitted, so "re-sent
+            # after a crash" counts what really was at the server.
+            self.ledger.sent(seq)
+            stats.requests += 1
+            try:
+                result = await request(ids)
+            except BaseException:
+                limiter.release(ticket)
+                raise
+            outcome = result.outcome
+            if outcome is Outcome.UNREACHED:
+                limiter.release(ticket)
+                ticket = None
+                unreached += 1
+                self._pause_for_outage(result, unreached)
+                continue
+            if not self._reached or self._outage_streak:
+                self._connection_back()
+            limiter.release(
+                ticket,
+                throttled=outcome is Outcome.THROTTLED,
+                ok=outcome is Outcome.SUCCESS,
+                retry_after=result.retry_after,
+            )
+            ticket = None
+            if outcome is Outcome.SUCCESS:
+                stats.last_ack = time.monotonic()
+                self.succeeded = True
+                return result
+            if outcome is Outcome.REJECTED:
+                return result
+            if outcome is Outcome.FATAL:
+                gate.stop()
+                raise FatalApiError(
+                    f"{result.reason}: stopping at once, nothing was marked failed. "
+                    "Check the account ID, passcode and region, then rerun to resume",
+                    status=result.status,
+                )
+            if outcome is Outcome.THROTTLED:
+                stats.throttled += 1
+                continue
+            if attempt >= self.settings.max_retries:
+                return Result(
+                    Outcome.RETRYABLE,
+                    f"gave up after {attempt + 1} attempts: {result.reason}",
+                    result.status, result.detail,
+                )
+            attempt += 1
+            stats.retries += 1
+            await self._backoff(attempt, result.retry_after)
+
+    def _pause_for_outage(self, result: Result, unreached: int) -> None:
+        """The server never saw the request: pause every slot (exponential, capped, equal
+        jitter), or give up if no request of this run has ever got through."""
+        settings = self.settings
+        if not self._reached and unreached > settings.max_retries:
+            raise TooManyErrors(
+                f"no request of this run has reached the server ({unreached} attempts; "
+                f"last: {result.reason}); nothing was marked failed. Check "
+                "--region/--base-url and the network, then rerun the same command"
+            )
+        self._outage_streak += 1
+        if self._outage_streak == 1 and self._reached:
+            log.warning("connection_lost", reason=result.reason,
+                        hint="pausing; no ID is failed for this, --stall-timeout still applies")
+        cap = min(settings.backoff_cap, OUTAGE_PAUSE_CAP)
+        span = min(cap, settings.backoff_base * 2 ** min(self._outage_streak, 16))
+        self.limiter.pause(span / 2 + self._rng.uniform(0, span / 2))
+
+    def _connection_back(self) -> None:
+        if self._outage_streak and self._reached:
+            log.info("connection_restored", failed_attempts=self._outage_streak)
+        self._reached = True
+        self._outage_streak = 0
+
+    async def _backoff(self, attempt: int, retry_after: float | None) -> None:
+        """Full jitter: uniform(0, min(cap, base·2^attempt)); Retry-After is a floor. A stop
+        ends the wait, and the batch with it."""
+        span = min(self.settings.backoff_cap, self.settings.backoff_base * 2 ** attempt)
+        delay = self._rng.uniform(0, span)
+        if retry_after is not None:
+            delay = max(delay, retry_after)
+        await wait_at_most(self.gate.stopped, delay)
+        if self.gate.state is STOPPED:
+            raise Abandoned
+
+
+async def wait_at_most(event: asyncio.Event, seconds: float) -> None:
+    """Wait until ``event`` is set or ``seconds`` have passed, whichever comes first."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()

@@ -1,0 +1,44 @@
+"""What a run has done so far: the engine's counters, and the snapshot a display reads."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class RunStats:
+    """This run's counters (the checkpoint keeps the job's)."""
+
+    requests: int = 0
+    retries: int = 0
+    throttled: int = 0
+    ids_deleted: int = 0
+    ids_failed: int = 0
+    batches_done: int = 0
+    ids_admitted: int = 0
+    started: float = field(default_factory=time.monotonic)
+    last_ack: float = field(default_factory=time.monotonic)
+
+    @property
+    def ids_attempted(self) -> int:
+        return self.ids_deleted + self.ids_failed
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The run's counters at one instant, for a display: a copy, so the reader never holds
+    the engine or its limiter."""
+
+    ids_deleted: int
+    ids_failed: int
+    requests: int
+    retries: int
+    throttled: int
+    in_flight: int
+    limit: int  # current adaptive in-flight limit
+    ceiling: int  # --concurrency
+
+    @property
+    def ids_attempted(self) -> int:
+        return self.ids_deleted + self.ids_failed
