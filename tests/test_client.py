@@ -238,7 +238,7 @@ def test_retry_after_negative_is_zero() -> None:
 
 @pytest.mark.parametrize("value", ["301", "86400", "1e9", "inf"])
 def test_retry_after_is_capped_at_five_minutes(value: str) -> None:
-    """Spec §4.5: honour Retry-After, but never wait more than 300 s for one."""
+    """docs/guarantees.md §5: honour Retry-After, but never wait more than 300 s for one."""
     assert MAX_RETRY_AFTER == 300.0
     assert parse_retry_after(value) == 300.0
 

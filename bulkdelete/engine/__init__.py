@@ -13,10 +13,11 @@ ledger.py      the :class:`Ledger` the engine records sends and finished batches
 =============  ===========================================================================
 """
 
-from bulkdelete.engine.engine import Engine
+from bulkdelete.engine.engine import Engine, OperationFactory
 from bulkdelete.engine.ledger import Ledger
 from bulkdelete.engine.limiter import AdaptiveLimiter, Ticket
 from bulkdelete.engine.operation import Delete, Failures, Operation
+from bulkdelete.engine.rules import Rules
 from bulkdelete.engine.scheduler import RunEnd
 from bulkdelete.engine.sender import Abandoned, Request, Sender
 from bulkdelete.engine.stats import RunStats, Snapshot
@@ -31,7 +32,9 @@ __all__ = [
     "Gate",
     "Ledger",
     "Operation",
+    "OperationFactory",
     "Request",
+    "Rules",
     "RunEnd",
     "RunStats",
     "Sender",

@@ -385,7 +385,8 @@ async def test_close_wakes_every_waiter_and_refuses_later_acquires() -> None:
     pausing = asyncio.create_task(limiter.acquire())  # takes the free slot, then waits
     queued = asyncio.create_task(limiter.acquire())  # no slot: waits in the queue
     await spin()
-    assert not pausing.done() and not queued.done()
+    assert not pausing.done()
+    assert not queued.done()
 
     limiter.close()
     for task in (pausing, queued):

@@ -1,0 +1,231 @@
+"""Test doubles for the engine's unit tests: a scripted in-memory Deleter (no HTTP), a
+recording journal behind a real Progress, and the rig that wires them to an Engine."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bulkdelete.batcher import Batch
+from bulkdelete.checkpoint import Progress
+from bulkdelete.client import SUCCESS, Outcome, Result
+from bulkdelete.engine import AdaptiveLimiter, Engine, RunEnd, RunStats, StopRequest
+from bulkdelete.failed import MemoryFailures
+from bulkdelete.settings import Secret, Settings
+
+RETRY = Result(Outcome.RETRYABLE, "HTTP 503", 503)
+THROTTLE = Result(Outcome.THROTTLED, "HTTP 429 throttled", 429)
+REJECT = Result(Outcome.REJECTED, "HTTP 400 rejected", 400, "bad id")
+FATAL = Result(Outcome.FATAL, "HTTP 401 invalid credentials or URL", 401)
+
+Answer = Callable[[list[str], int, int], Result]
+Delay = Callable[[list[str], int], float]
+UNREACHED = Result(Outcome.UNREACHED, "cannot connect to 127.0.0.1:9")
+
+# -- test doubles -------------------------------------------------------------------------
+
+
+def ident(seq: int, n: int) -> str:
+    return f"s{seq:04d}-{n:04d}"
+
+
+def seq_of(ident_: str) -> int:
+    return int(ident_[1:5])
+
+
+def make_batches(count: int, size: int = 100, last: int | None = None) -> list[Batch]:
+    """``count`` batches of ``size`` distinct IDs (the last one ``last`` long if given)."""
+    out = []
+    for seq in range(count):
+        n = last if (last is not None and seq == count - 1) else size
+        out.append(Batch(seq, seq * 1000, seq * 10 + 1, [ident(seq, i) for i in range(n)]))
+    return out
+
+
+@dataclass
+class Call:
+    ids: list[str]
+    started: float
+    ended: float | None = None
+    result: Result | None = None
+
+    @property
+    def seq(self) -> int:
+        return seq_of(self.ids[0])
+
+
+class FakeDeleter:
+    """Scripted :class:`Deleter`: ``answer(ids, call_number, attempt)`` decides the result,
+    where ``attempt`` counts sends of this exact ID list (1-based); ``delay(ids, call_no)``
+    how long the call takes. Records every call, the IDs acknowledged, and concurrency."""
+
+    def __init__(self, answer: Answer | None = None, delay: Delay | float = 0.0) -> None:
+        self.answer: Answer = answer or (lambda ids, n, attempt: SUCCESS)
+        if callable(delay):
+            self.delay: Delay = delay
+        else:
+            fixed = float(delay)
+
+            def constant(ids: list[str], n: int) -> float:
+                return fixed
+
+            self.delay = constant
+        self.calls: list[Call] = []
+        self.acknowledged: Counter[str] = Counter()
+        self.attempts: Counter[tuple[str, ...]] = Counter()
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.on_call: Callable[[int], None] | None = None
+
+    async def delete(self, ids: Sequence[str]) -> Result:
+        batch = list(ids)
+        number = len(self.calls)
+        call = Call(batch, time.monotonic())
+        self.calls.append(call)
+        self.attempts[tuple(batch)] += 1
+        attempt = self.attempts[tuple(batch)]
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.on_call is not None:
+                self.on_call(number)
+            await asyncio.sleep(self.delay(batch, number))
+            result = self.answer(batch, number, attempt)
+        finally:
+            self.in_flight -= 1
+            call.ended = time.monotonic()
+        call.result = result
+        if result.outcome is Outcome.SUCCESS:
+            self.acknowledged.update(batch)
+        return result
+
+    def calls_for(self, seq: int) -> list[Call]:
+        return [c for c in self.calls if c.seq == seq]
+
+
+@dataclass
+class RecordingJournal:
+    """Journal double: every sent/done event in order, with its time."""
+
+    events: list[tuple[str, int, float]] = field(default_factory=list)
+    done: dict[int, tuple[int, int, int, int, dict[str, int] | None]] = field(
+        default_factory=dict)
+
+    def append_sent(self, seq: int) -> None:
+        self.events.append(("sent", seq, time.monotonic()))
+
+    def append_done(
+        self, seq: int, offset: int, line: int, deleted: int, failed: int,
+        reasons: dict[str, int] | None,
+    ) -> None:
+        assert seq not in self.done, f"batch {seq} recorded twice"
+        self.events.append(("done", seq, time.monotonic()))
+        self.done[seq] = (offset, line, deleted, failed, reasons)
+
+    def sent(self) -> list[int]:
+        return [s for kind, s, _ in self.events if kind == "sent"]
+
+
+class JournalLedger:
+    """Ledger double: a real :class:`Progress`, plus a journal (or none) fed in lockstep."""
+
+    def __init__(self, progress: Progress, journal: RecordingJournal | None) -> None:
+        self.progress = progress
+        self.journal = journal
+
+    def is_done(self, seq: int) -> bool:
+        return self.progress.is_done(seq)
+
+    @property
+    def watermark(self) -> int:
+        return self.progress.watermark
+
+    def sent(self, seq: int) -> None:
+        if self.progress.mark_sent(seq) and self.journal is not None:
+            self.journal.append_sent(seq)
+
+    def done(self, seq: int, offset: int, line: int, deleted: int, failed: int,
+             reasons: dict[str, int] | None) -> None:
+        self.progress.mark_done(seq, offset, line, deleted, failed, reasons)
+        if self.journal is not None:
+            self.journal.append_done(seq, offset, line, deleted, failed, reasons)
+
+
+class OrderedFailures(MemoryFailures):
+    """MemoryFailures that also logs, into a shared journal, when failures were kept."""
+
+    def __init__(self, journal: RecordingJournal) -> None:
+        super().__init__()
+        self.journal = journal
+
+    async def add(self, failures: Sequence[tuple[str, str, str]]) -> None:
+        await super().add(failures)
+        for seq in sorted({seq_of(i) for i, _, _ in failures}):
+            self.journal.events.append(("failed", seq, time.monotonic()))
+
+
+def make_settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "account_id": "A", "passcode": Secret("p"), "base_url": "http://127.0.0.1:1",
+        "id_type": "guid", "backoff_base": 0.001, "backoff_cap": 0.005,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@dataclass
+class Rig:
+    engine: Engine
+    deleter: FakeDeleter
+    journal: RecordingJournal
+    failures: OrderedFailures
+    progress: Progress
+    stop: StopRequest
+    limiter: AdaptiveLimiter
+
+    @property
+    def stats(self) -> RunStats:
+        return self.engine.stats
+
+    async def run(self, batches: Sequence[Batch] | Iterator[Batch],
+                  timeout: float = 10.0) -> RunEnd:
+        return await asyncio.wait_for(self.engine.run(iter(batches)), timeout)
+
+    def failed_ids(self) -> list[str]:
+        return [i for i, _, _ in self.failures.items]
+
+    def assert_nothing_lost(self, batches: Sequence[Batch]) -> None:
+        """docs/guarantees.md §1: every ID of every batch recorded done was acknowledged by
+        a success at least once or is in the failed file, and its failure was kept before
+        the batch's done record."""
+        failed = set(self.failed_ids())
+        for batch in batches:
+            if not self.progress.is_done(batch.seq):
+                continue
+            lost = [i for i in batch.ids if not self.deleter.acknowledged[i] and i not in failed]
+            assert not lost, f"batch {batch.seq}: {len(lost)} IDs lost, e.g. {lost[:3]}"
+        order = [(kind, seq) for kind, seq, _ in self.journal.events]
+        for kind, seq in order:
+            if kind == "failed":
+                assert order.index(("failed", seq)) < order.index(("done", seq))
+
+
+def rig(deleter: FakeDeleter, settings: Settings | None = None,
+        progress: Progress | None = None) -> Rig:
+    """Build the engine inside the running loop (the limiter is loop-bound)."""
+    settings = settings or make_settings()
+    journal = RecordingJournal()
+    failures = OrderedFailures(journal)
+    progress = progress if progress is not None else Progress()
+    stop = StopRequest()
+    limiter = AdaptiveLimiter(settings.concurrency, rate=settings.rate)
+    engine = Engine(settings=settings, deleter=deleter, limiter=limiter,
+                    ledger=JournalLedger(progress, journal), failures=failures, stop=stop,
+                    rng=random.Random(7))
+    return Rig(engine, deleter, journal, failures, progress, stop, limiter)
+
