@@ -15,15 +15,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import structlog
 
-from bulkdelete.client import Outcome, Result
+from bulkdelete.client import Outcome
 from bulkdelete.engine.stats import RunStats
 from bulkdelete.engine.stop import STOPPED, Gate
 from bulkdelete.errors import FatalApiError, StalledError, TooManyErrors
 from bulkdelete.settings import Settings
+
+if TYPE_CHECKING:
+    from bulkdelete.engine.operation import Failures
 
 log = structlog.get_logger("bulkdelete")
 
@@ -31,10 +34,10 @@ log = structlog.get_logger("bulkdelete")
 # itself is wrong (e.g. the wrong --id-type): abort rather than bisect the whole file.
 ALL_REJECTED_ABORT = 2
 
-Failures = Sequence[tuple[str, Result]]
-
 
 class Rules:
+    """The abort rules, judged as each batch is recorded, and the watchdog beside them."""
+
     def __init__(self, settings: Settings, stats: RunStats, gate: Gate) -> None:
         self.settings = settings
         self.stats = stats
