@@ -15,9 +15,9 @@ import tempfile
 import uuid
 from pathlib import Path
 
+from bulkdelete.cli.display import Display
 from bulkdelete.fake_server import FakeServer, FakeServerConfig
 from bulkdelete.job import JobResult, run_job
-from bulkdelete.progress import Display
 from bulkdelete.report import summary_lines
 from bulkdelete.settings import JobFiles, Secret, Settings
 
@@ -58,7 +58,7 @@ async def _demo(ids: int, workdir: Path, show_progress: bool) -> tuple[JobResult
         )
         result = await run_job(
             settings, JobFiles(input=source),
-            observer=Display(assume_yes=True, show_progress=show_progress),
+            observer=Display(show_progress=show_progress),
         )
         acked = server.stats.acknowledged
     valid = set(expected) - set(poison)
