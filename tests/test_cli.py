@@ -1,11 +1,12 @@
-"""The command line as an operator drives it (spec §3, §4.7, §4.8, §5, §6).
+"""The command line as an operator drives it (docs/cli.md, docs/report.md,
+docs/guarantees.md §7, §8).
 
 Most tests call ``main(argv)`` in-process (fast, output through capsys). ``main`` runs
 ``asyncio.run``, so the fake server for those runs on its own loop in a background thread
 (:func:`serve_in_thread`). What only a real process shows — ``python -m``, stdin that is not
 a terminal, the log file, the demo, signals to the fake server — runs as a subprocess
 against the fake server in the test's own loop. Every test that sends anything ends with
-the nothing-lost check against the server's record of acknowledged IDs (spec §4.1).
+the nothing-lost check against the server's record of acknowledged IDs (docs/guarantees.md §1).
 """
 
 from __future__ import annotations
@@ -206,7 +207,7 @@ def test_starting_the_cli_leaves_the_server_side_and_unused_libraries_unimported
 def test_delete_help_shows_examples_and_every_option(
     creds: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """``delete --help`` documents every option of spec §3's table, the environment
+    """``delete --help`` documents every option of docs/cli.md's table, the environment
     variables and worked examples."""
     code, out, _ = cli(capsys, "delete", "--help")
     assert code == 0
@@ -628,7 +629,7 @@ def test_report_has_every_field_and_the_console_agrees(
     tmp_path: Path, creds: None, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """After a run with rejected IDs the report holds every field of spec §5, counts add
+    """After a run with rejected IDs the report holds every field of docs/report.md, counts add
     up (deleted + failed == total), traffic matches what the server saw, and the console
     summary shows the same numbers."""
     ids = make_ids(1_000)

@@ -1,0 +1,19 @@
+"""A plan to show, for the prompt's and the display's unit tests."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from bulkdelete.job import Plan
+
+
+def a_plan(**changes: Any) -> Plan:
+    plan = Plan(
+        input=Path("ids.txt"), format="lines", account_id="ACC-1", host="in1.api.clevertap.com",
+        id_type="guid", ids_total=1_000, lines_invalid=0, invalid_samples=[],
+        batches_total=10, ids_remaining=1_000, ids_this_run=1_000, resumed=False,
+        concurrency=3, batch_size=100, rate=None,
+    )
+    return dataclasses.replace(plan, **changes)
