@@ -22,7 +22,7 @@ import pytest
 
 from bulkdelete.fake_server import FakeServer
 from tests.conftest import ACCOUNT, CLI, assert_nothing_lost, cli_env, make_ids, write_ids
-from tests.test_cli import serve_in_thread
+from tests.e2e.conftest import serve_in_thread
 
 pytestmark = [
     # Python 3.12+ warns that forking (pexpect's pty) while the fake server's thread runs

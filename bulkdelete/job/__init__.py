@@ -7,14 +7,16 @@ the dry run. All three return or raise the same things the CLI turns into exit c
 - :mod:`~bulkdelete.job.plan`: what a run is about to do, and the input reads it needs
 - :mod:`~bulkdelete.job.observer`: what a caller watches a run through
 - :mod:`~bulkdelete.job.run`: the run's steps (open/recover, plan, confirm, send, close)
+- :mod:`~bulkdelete.job.ids`: :func:`delete_ids`, the same send from an iterable
 - :mod:`~bulkdelete.job.drive`: the only module that builds and drives the engine
 """
 
 from __future__ import annotations
 
+from bulkdelete.job.ids import delete_ids
 from bulkdelete.job.observer import Observer, QuietObserver, Snapshot
 from bulkdelete.job.plan import Plan, plan_job
-from bulkdelete.job.run import JobResult, delete_ids, run_job
+from bulkdelete.job.run import JobResult, run_job
 
 __all__ = [
     "JobResult",

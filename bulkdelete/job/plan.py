@@ -1,8 +1,8 @@
 """What a run is about to do, worked out from the input and the checkpoint before anything
 is sent: the dry run's whole answer, and what the confirmation shows.
 
-Also the input reads every step shares (the pre-count, the send pass, the binding), so a
-dry run and a real run read the file the same way.
+Also the input reads every step shares (the first checks, the pre-count, the send pass,
+the binding), so a dry run and a real run read the file the same way.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bulkdelete.batcher import summarize
 from bulkdelete.checkpoint import Binding, CheckpointStore, Progress, Totals, check_binding
+from bulkdelete.errors import UsageError
 from bulkdelete.fingerprint import fingerprint
 from bulkdelete.reader import (
     InputFormat,
@@ -103,6 +104,28 @@ async def plan_job(settings: Settings, files: JobFiles) -> Plan:
     check_binding(state.binding, await binding_for(settings, files, fmt), store.directory)
     state.bind_failed_file(files.failed_path, store.directory)
     return make_plan(settings, files, fmt, state.totals, state.progress)
+
+
+def open_input(files: JobFiles, settings: Settings) -> InputFormat:
+    """Everything about the input that can be refused is refused here, before anything is
+    created on disk: a missing or unreadable file, an output aimed at it, a wrong
+    --column (the first record, a CSV header or JSON object, is read for that)."""
+    check_input_path(files.input)
+    fmt = detect_format(files.input, files.format)
+    source = files.input.resolve()
+    # --failed and --report are written (a new job truncates the failed file): never let
+    # a slip of the keyboard point them at the input itself.
+    for flag, path in (("--failed", files.failed_path), ("--report", files.report_path)):
+        if path.resolve() == source:
+            raise UsageError(f"{flag} {path} is the input file; choose another path")
+    records = read_input(files, fmt, settings.id_type)
+    try:
+        next(records, None)
+    finally:
+        close = getattr(records, "close", None)
+        if close is not None:
+            close()
+    return fmt
 
 
 def read_input(files: JobFiles, fmt: InputFormat, id_type: str, offset: int = 0,

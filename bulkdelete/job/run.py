@@ -1,14 +1,12 @@
 """A resumable run, step by step: open the input and the checkpoint (recovering a started
-job), plan, confirm, send, close. And :func:`delete_ids`, the same send without a file.
-"""
+job), plan, confirm, send, close."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,24 +15,16 @@ from typing import Any
 import structlog
 
 from bulkdelete.batcher import Batch, make_batches, within_precount
-from bulkdelete.checkpoint import (
-    Binding,
-    CheckpointStore,
-    RunRecord,
-    State,
-    Totals,
-    check_binding,
-    describe_saved,
-)
+from bulkdelete.checkpoint import CheckpointStore, RunRecord, State, check_binding, describe_saved
 from bulkdelete.client import Deleter
 from bulkdelete.errors import AbortError, BulkDeleteError, InputError, StorageError, UsageError
-from bulkdelete.failed import FailedFile, MemoryFailures
+from bulkdelete.failed import FailedFile
 from bulkdelete.fingerprint import unchanged_at_end
-from bulkdelete.job.drive import RunCounters, send_batches, send_ids, timestamp
+from bulkdelete.job.drive import RunCounters, send_batches, timestamp
 from bulkdelete.job.observer import Observer, QuietObserver
-from bulkdelete.job.plan import Plan, binding_for, make_plan, precount, read_input
+from bulkdelete.job.plan import Plan, binding_for, make_plan, open_input, precount, read_input
 from bulkdelete.pipeline import RunEnd, StopRequest
-from bulkdelete.reader import InputFormat, Record, check_input_path, detect_format
+from bulkdelete.reader import InputFormat
 from bulkdelete.report import build_report, write_report
 from bulkdelete.settings import JobFiles, Settings
 from bulkdelete.watch import Watch
@@ -77,7 +67,7 @@ async def run_job(
     Raises :class:`BulkDeleteError` for exit 2 (usage, input, checkpoint) and 3 (abort);
     on an abort the report has already been written with exit code 3.
     """
-    fmt = _open_input(files, settings)
+    fmt = open_input(files, settings)
     store = CheckpointStore(files.checkpoint_dir)
     store.lock()
     job = _Job(settings, files, fmt, store, stop or StopRequest(), observer or QuietObserver(),
@@ -97,28 +87,6 @@ async def run_job(
                            ) from None
     finally:
         store.close()
-
-
-def _open_input(files: JobFiles, settings: Settings) -> InputFormat:
-    """Everything about the input that can be refused is refused here, before anything is
-    created on disk: a missing or unreadable file, an output aimed at it, a wrong
-    --column (the first record, a CSV header or JSON object, is read for that)."""
-    check_input_path(files.input)
-    fmt = detect_format(files.input, files.format)
-    source = files.input.resolve()
-    # --failed and --report are written (a new job truncates the failed file): never let
-    # a slip of the keyboard point them at the input itself.
-    for flag, path in (("--failed", files.failed_path), ("--report", files.report_path)):
-        if path.resolve() == source:
-            raise UsageError(f"{flag} {path} is the input file; choose another path")
-    records = read_input(files, fmt, settings.id_type)
-    try:
-        next(records, None)
-    finally:
-        close = getattr(records, "close", None)
-        if close is not None:
-            close()
-    return fmt
 
 
 @dataclass(slots=True)
@@ -199,7 +167,7 @@ class _Job:
                 state=state, failures=failed_file, stop=self.stop, deleter=self.deleter,
                 observer=self.observer, plan=plan,
             )
-            exit_code = _exit_code(state, end, self.stop)
+            exit_code = exit_code_after(state, end, self.stop)
         except AbortError as exc:
             exit_code = exc.exit_code
             log.error("aborted", reason=str(exc))
@@ -282,7 +250,9 @@ def _save_last(store: CheckpointStore, state: State, files: JobFiles,
     return error
 
 
-def _exit_code(state: State, end: RunEnd, stop: StopRequest) -> int:
+def exit_code_after(state: State, end: RunEnd, stop: StopRequest) -> int:
+    """The exit code of a run that ended with ``end``; raises InputError when the input
+    ended short of the pre-count."""
     if stop.requested and stop.exit_code is not None and not state.complete:
         return stop.exit_code
     if end.input_exhausted and not end.limit_reached and not state.complete \
@@ -294,50 +264,3 @@ def _exit_code(state: State, end: RunEnd, stop: StopRequest) -> int:
             "saved; restore the original file to resume, or use --restart"
         )
     return exit_code_for(state)
-
-
-async def delete_ids(
-    settings: Settings,
-    ids: Iterable[str],
-    *,
-    stop: StopRequest | None = None,
-    deleter: Deleter | None = None,
-) -> JobResult:
-    """Delete from any iterable of IDs — no file, no checkpoint, so no resume. Failed IDs
-    come back in ``JobResult.failed_ids``. Raises AbortError on 401/403 and abort rules."""
-    stop = stop or StopRequest()
-    state = State(
-        binding=Binding("", "iterable", None, settings.batch_size, settings.id_type,
-                        settings.account_id, settings.host),
-        totals=Totals(0, 0, 0),
-    )
-    failures = MemoryFailures()
-    run = RunRecord(run_id=new_run_id(), started=timestamp())
-    state.runs.append(run)
-    counters = RunCounters(run)
-    count = 0
-
-    def records() -> Iterator[Record]:
-        """The IDs trimmed, blanks skipped, counted as they are read."""
-        nonlocal count
-        for raw in ids:
-            value = raw.strip()
-            if value:
-                count += 1
-                yield Record(value, 0, 0)
-
-    exit_code: int | None = None
-    try:
-        end = await send_ids(settings, make_batches(records(), settings.batch_size),
-                             counters=counters, progress=state.progress, failures=failures,
-                             stop=stop, deleter=deleter)
-        state.totals.ids_total = count
-        state.totals.batches_total = math.ceil(count / settings.batch_size)
-        exit_code = _exit_code(state, end, stop)
-    except AbortError as exc:
-        exit_code = exc.exit_code
-        raise
-    finally:
-        counters.close(exit_code, state.progress)
-    return JobResult(build_report(state, exit_code=exit_code), exit_code,
-                     failed_ids=[i for i, _, _ in failures.items])
