@@ -157,7 +157,8 @@ class _Job:
         return plan
 
     async def send(self, state: State, plan: Plan) -> JobResult:
-        """Record the run, send what remains, and save the outcome however it ends."""
+        """Begin the run (recorded before anything is sent), send what remains, close it
+        (saved however it ends)."""
         run, failed_file = self._begin(state, plan)
         counters = RunCounters(run)
         exit_code: int | None = None
@@ -176,11 +177,7 @@ class _Job:
             exit_code = 2
             raise
         finally:
-            failed_file.close()
-            counters.close(exit_code, state.progress)
-            state.updated = timestamp()
-            save_error = _save_last(self.store, state, self.files, exit_code)
-            structlog.contextvars.unbind_contextvars("run_id")
+            save_error = self._close(state, counters, failed_file, exit_code)
         if save_error is not None:
             raise save_error
         report = build_report(state, exit_code=exit_code)
@@ -219,6 +216,17 @@ class _Job:
             failed_file.close()
             raise
         return run, failed_file
+
+    def _close(self, state: State, counters: RunCounters, failed_file: FailedFile,
+               exit_code: int | None) -> StorageError | None:
+        """However the run ended: the failed file closed, the counters copied into the
+        run's record, the last snapshot and the report saved."""
+        failed_file.close()
+        counters.close(exit_code, state.progress)
+        state.updated = timestamp()
+        save_error = _save_last(self.store, state, self.files, exit_code)
+        structlog.contextvars.unbind_contextvars("run_id")
+        return save_error
 
     def _batches(self, state: State) -> Iterator[Batch]:
         """The input's batches from the checkpoint's anchor on, checked as they are read
