@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from bulkdelete.job.plan import Plan
+from bulkdelete.job.plan import Plan
 
 
 # replaced by bulkdelete.engine.stats.Snapshot at merge
