@@ -55,7 +55,7 @@ def _env(name: str) -> str | None:
 
 def build_parser(*, fake_server_options: bool = True) -> argparse.ArgumentParser:
     """The whole command line. ``fake_server_options=False`` leaves the fake-server
-    command's own options out: they live in :mod:`bulkdelete.fake_server`, whose import
+    command's own options out: they live in :mod:`bulkdelete.fake.cli`, whose import
     (aiohttp's server side) costs ~30 ms that every other command would pay at start."""
     parser = argparse.ArgumentParser(
         prog="bulkdelete",
@@ -138,9 +138,9 @@ def build_parser(*, fake_server_options: bool = True) -> argparse.ArgumentParser
         "--concurrency-limit 3 --record acked.txt\n",
     )
     if fake_server_options:
-        from bulkdelete import fake_server
+        from bulkdelete.fake.cli import add_cli_arguments
 
-        fake_server.add_cli_arguments(f)
+        add_cli_arguments(f)
 
     m = sub.add_parser(
         "demo", help="the whole pipeline against an in-process fake server",
@@ -267,11 +267,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if ns.command == "status":
             return _cmd_status(ns)
         if ns.command == "fake-server":
-            from bulkdelete.fake_server import run_from_args
+            from bulkdelete.fake.cli import run_from_args
 
             return run_from_args(ns)
         if ns.command == "demo":
-            from bulkdelete.demo import run_demo
+            from bulkdelete.fake.demo import run_demo
 
             _configure_output(ns)
             return run_demo(ids=ns.ids, keep=ns.keep, show_progress=not ns.no_progress)

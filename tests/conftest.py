@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bulkdelete.fake_server import FakeServer, FakeServerConfig
+from bulkdelete.fake import FakeServer, FakeServerConfig
 from bulkdelete.settings import Secret, Settings
 
 ACCOUNT = "TEST-ACCOUNT"

@@ -29,7 +29,7 @@ import structlog
 
 from bulkdelete import __version__
 from bulkdelete.cli import main
-from bulkdelete.fake_server import FakeServer, FakeServerConfig
+from bulkdelete.fake import FakeServer, FakeServerConfig
 from tests.conftest import (
     ACCOUNT,
     CLI,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bulkdelete.fake_server import FakeServer, FakeServerConfig
+from bulkdelete.fake import FakeServer, FakeServerConfig
 from tests.conftest import (
     PASSCODE,
     ServerFactory,

@@ -20,7 +20,7 @@ from typing import Any
 import pexpect
 import pytest
 
-from bulkdelete.fake_server import FakeServer
+from bulkdelete.fake import FakeServer
 from tests.conftest import ACCOUNT, CLI, assert_nothing_lost, cli_env, make_ids, write_ids
 from tests.test_cli import serve_in_thread
 

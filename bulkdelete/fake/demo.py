@@ -15,7 +15,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from bulkdelete.fake_server import FakeServer, FakeServerConfig
+from bulkdelete.fake import FakeServer, FakeServerConfig
 from bulkdelete.job import JobResult, run_job
 from bulkdelete.progress import Display
 from bulkdelete.report import summary_lines
