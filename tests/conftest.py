@@ -1,5 +1,5 @@
 """Shared fixtures: the shipped fake server over loopback, generated inputs, and the
-nothing-lost check every end-to-end test ends with (spec §4.1)."""
+nothing-lost check every end-to-end test ends with (docs/guarantees.md §1)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
-"""What an operator sees (spec §3 confirmation, §6 progress): the CLI on a pseudo-terminal
+"""What an operator sees (docs/cli.md: confirmation, progress): the CLI on a pseudo-terminal
 through pexpect, and off a terminal through pipes.
 
 pexpect blocks the test's thread, so the fake server runs on its own loop in a background
 thread (:func:`tests.test_cli.serve_in_thread`). Every run that sends anything ends with the
-nothing-lost check against the server's record (spec §4.1).
+nothing-lost check against the server's record (docs/guarantees.md §1).
 """
 
 from __future__ import annotations
