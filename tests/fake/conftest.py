@@ -5,20 +5,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
 import pytest
 
 from bulkdelete.fake import ENDPOINT, FakeServer, FakeServerConfig
+from tests.conftest import ServerFactory
 
 HEADERS = {
     "X-CleverTap-Account-Id": "FAKE-ACCOUNT",
     "X-CleverTap-Passcode": "fake-passcode",
     "Content-Type": "application/json; charset=utf-8",
 }
-ServerFactory = Callable[..., AbstractAsyncContextManager[FakeServer]]
 
 
 @pytest.fixture

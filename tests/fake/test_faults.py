@@ -13,7 +13,8 @@ import aiohttp
 import pytest
 
 from bulkdelete.fake import ENDPOINT, FakeServerConfig
-from tests.fake.conftest import HEADERS, ServerFactory, eventually, post
+from tests.conftest import ServerFactory
+from tests.fake.conftest import HEADERS, eventually, post
 
 SUCCESS = {"status": "success"}
 

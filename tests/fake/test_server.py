@@ -16,7 +16,8 @@ import aiohttp
 import pytest
 
 from bulkdelete.fake import ENDPOINT
-from tests.fake.conftest import HEADERS, ServerFactory, eventually, post
+from tests.conftest import ServerFactory
+from tests.fake.conftest import HEADERS, eventually, post
 
 SUCCESS = {"status": "success"}
 
