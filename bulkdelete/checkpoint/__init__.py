@@ -5,6 +5,7 @@
 - :mod:`~bulkdelete.checkpoint.journal`: the append-only records between snapshots, and
   their replay.
 - :mod:`~bulkdelete.checkpoint.store`: the checkpoint directory (lock, load, snapshots).
+- :mod:`~bulkdelete.checkpoint.ledger`: progress and journal updated by one call.
 
 The format and its recovery are described in docs/checkpoint.md.
 """
@@ -12,6 +13,7 @@ The format and its recovery are described in docs/checkpoint.md.
 from __future__ import annotations
 
 from bulkdelete.checkpoint.journal import JournalWriter
+from bulkdelete.checkpoint.ledger import Journal, Ledger
 from bulkdelete.checkpoint.model import (
     FORMAT_VERSION,
     MAX_REASONS,
@@ -38,7 +40,9 @@ __all__ = [
     "Binding",
     "CheckpointStore",
     "DoneBatch",
+    "Journal",
     "JournalWriter",
+    "Ledger",
     "Progress",
     "RunRecord",
     "State",
