@@ -185,9 +185,6 @@ class CheckpointStore:
     ) -> None:
         self.journal.append_done(seq, offset, line, deleted, failed, reasons)
 
-    def flush(self) -> None:
-        self.journal.flush()
-
     @property
     def failure(self) -> StorageError | None:
         """The journal write that failed, if one did: the store takes no more records."""

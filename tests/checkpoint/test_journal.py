@@ -192,7 +192,7 @@ def test_a_failed_journal_reopen_never_writes_to_the_old_descriptor(
         with pytest.raises(OSError, match="No space left"):
             store.append_done(1, offset_of(1), line_of(1), 100, 0, None)
         with pytest.raises(OSError, match="No space left"):
-            store.flush()
+            store.journal.flush()
     finally:
         os.close(fd)
         with contextlib.suppress(OSError):

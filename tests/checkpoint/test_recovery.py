@@ -153,9 +153,10 @@ def test_resume_after_kill_with_snapshots_in_between(
 
 
 def test_snapshots_installed_out_of_order_lose_no_record(tmp_path: Path) -> None:
-    """Two prepared snapshots whose installs land in the opposite order (job.py's periodic
-    snapshot thread is not awaited when cancelled, and the final snapshot then runs beside
-    it) must not lose the records journaled between the two prepares."""
+    """Two prepared snapshots whose installs land in the opposite order (the periodic
+    snapshot is installed in a worker thread that a cancelled run does not wait for, and
+    the final snapshot then runs beside it) must not lose the records journaled between
+    the two prepares."""
     directory = tmp_path / "ckpt"
     with opened_store(directory) as store:
         state = make_state(batches_total=4)
@@ -168,7 +169,7 @@ def test_snapshots_installed_out_of_order_lose_no_record(tmp_path: Path) -> None
         p.mark_done(1, 1000, 11, 100, 0)
         store.append_done(1, 1000, 11, 100, 0, None)
         store.snapshot(*newer)
-        store.snapshot(*older)  # the slow thread finishes last
+        store.snapshot(*older)  # the periodic install finishes last
     restored = load(directory).progress
     assert restored.is_done(0), "batch 0 was durably recorded, then lost"
     assert restored.is_done(1)
