@@ -6,7 +6,7 @@ On disk (every file 0600, the directory 0700):
 ``state.json``
     A snapshot of :class:`~bulkdelete.checkpoint.model.State`, replaced atomically (temp
     file, fsync, rename, fsync of the directory) about once a second. Two lines: the JSON,
-    then its CRC-32, so a damaged file is detected rather than trusted. The pipeline runs
+    then its CRC-32, so a damaged file is detected rather than trusted. Sending runs
     at most ``lookahead`` batches past the watermark, so it stays small however long the
     job (docs/guarantees.md §4).
 ``journal.<gen>``
