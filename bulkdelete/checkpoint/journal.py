@@ -4,7 +4,7 @@ A record is compact JSON, a tab, its CRC-32 and a newline, so a damaged or torn 
 detected rather than trusted. Two kinds exist: ``{"k":"s","s":seq}`` (the batch was sent)
 and ``{"k":"d","s":seq,"o":offset,"l":line,"n":deleted,"f":failed[,"r":reasons]}`` (the
 batch is done). Records are never fsync'd: a killed process loses nothing the kernel
-already has, and a power loss loses at most what came after the last snapshot
+already has, and a power loss loses at most the second since the last snapshot
 (docs/guarantees.md §2). Replay is idempotent, so a journal that outlived its snapshot is
 harmless. The format is described in docs/checkpoint.md.
 
