@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import aiohttp
 import structlog
 
-from bulkdelete.batcher import Batch, InputSummary, make_batches, summarize, within_precount
+from bulkdelete.batcher import Batch, make_batches, summarize, within_precount
 from bulkdelete.checkpoint import (
     Binding,
     CheckpointStore,
@@ -159,7 +159,7 @@ def _records(files: JobFiles, fmt: str, id_type: str, offset: int = 0, line: int
 
 
 def _precount(files: JobFiles, fmt: str, settings: Settings,
-              watch: Watch | None = None) -> InputSummary:
+              watch: Watch | None = None) -> Totals:
     return summarize(tally_runs(files.input, fmt,  # type: ignore[arg-type]
                                 column=files.column, id_type=settings.id_type, watch=watch),
                      settings.batch_size)
@@ -177,9 +177,7 @@ async def plan_job(settings: Settings, files: JobFiles) -> Plan:
     already started it plans what remains (checking the checkpoint matches, read-only)."""
     check_input_path(files.input)
     fmt = detect_format(files.input, files.format)
-    summary = await asyncio.to_thread(_precount, files, fmt, settings)
-    totals = Totals(summary.ids_total, summary.lines_invalid, summary.batches_total,
-                    summary.invalid_samples)
+    totals = await asyncio.to_thread(_precount, files, fmt, settings)
     store = CheckpointStore(files.checkpoint_dir)
     if files.restart or not store.exists():
         return make_plan(settings, files, fmt, totals)
@@ -303,8 +301,7 @@ async def _run_locked(
         summary = await asyncio.to_thread(_precount, files, fmt, settings, watch)
         state = State(
             binding=binding,
-            totals=Totals(summary.ids_total, summary.lines_invalid, summary.batches_total,
-                          summary.invalid_samples),
+            totals=summary,
             input=str(files.input), resume_command=resume_command, updated=_now(),
         )
         state.bind_failed_file(files.failed_path, store.directory)
