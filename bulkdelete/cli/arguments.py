@@ -36,7 +36,7 @@ def _env(name: str) -> str | None:
 
 def build_parser(*, fake_server_options: bool = True) -> argparse.ArgumentParser:
     """The whole command line. ``fake_server_options=False`` leaves the fake-server
-    command's own options out: they live in :mod:`bulkdelete.fake_server`, whose import
+    command's own options out: they live in :mod:`bulkdelete.fake.cli`, whose import
     (aiohttp's server side) every other command would otherwise pay for at start."""
     parser = argparse.ArgumentParser(
         prog="bulkdelete",
@@ -119,9 +119,9 @@ def build_parser(*, fake_server_options: bool = True) -> argparse.ArgumentParser
         "--concurrency-limit 3 --record acked.txt\n",
     )
     if fake_server_options:
-        from bulkdelete import fake_server
+        from bulkdelete.fake.cli import add_cli_arguments
 
-        fake_server.add_cli_arguments(f)
+        add_cli_arguments(f)
 
     m = sub.add_parser(
         "demo", help="the whole pipeline against an in-process fake server",

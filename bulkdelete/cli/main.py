@@ -78,11 +78,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if ns.command == "status":
             return _cmd_status(ns)
         if ns.command == "fake-server":
-            from bulkdelete.fake_server import run_from_args
+            from bulkdelete.fake.cli import run_from_args
 
             return run_from_args(ns)
         if ns.command == "demo":
-            from bulkdelete.demo import run_demo
+            from bulkdelete.fake.demo import run_demo
 
             _configure_output(ns)
             return run_demo(ids=ns.ids, keep=ns.keep, show_progress=not ns.no_progress)

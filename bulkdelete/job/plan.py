@@ -138,11 +138,9 @@ def read_input(files: JobFiles, fmt: InputFormat, id_type: str, offset: int = 0,
 def precount(files: JobFiles, fmt: InputFormat, settings: Settings,
              watch: Watch | None = None) -> Totals:
     """One pass over the whole input: how many valid IDs, invalid lines and batches."""
-    summary = summarize(tally_runs(files.input, fmt, column=files.column,
-                                   id_type=settings.id_type, watch=watch),
-                        settings.batch_size)
-    return Totals(summary.ids_total, summary.lines_invalid, summary.batches_total,
-                  summary.invalid_samples)
+    return summarize(tally_runs(files.input, fmt, column=files.column,
+                                id_type=settings.id_type, watch=watch),
+                     settings.batch_size)
 
 
 async def binding_for(settings: Settings, files: JobFiles, fmt: InputFormat) -> Binding:

@@ -15,7 +15,7 @@ import pytest
 import structlog
 
 from bulkdelete.cli import main
-from bulkdelete.fake_server import FakeServer, FakeServerConfig
+from bulkdelete.fake import FakeServer, FakeServerConfig
 from tests.conftest import (
     ACCOUNT,
     PASSCODE,

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from bulkdelete import __version__
-from bulkdelete.fake_server import FakeServer
+from bulkdelete.fake import FakeServer
 from tests.conftest import (
     CLI,
     PASSCODE,

@@ -1,4 +1,4 @@
-"""The library surface (spec §8): a typed async API, exceptions under one root."""
+"""The library surface (docs/library.md): a typed async API, exceptions under one root."""
 
 from __future__ import annotations
 

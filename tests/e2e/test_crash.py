@@ -1,6 +1,7 @@
-"""Crash and signal safety with a real subprocess (spec §3 exit codes, §4.2): ``kill -9``
-mid-run, SIGINT, SIGTERM, then the same command again. The fake server runs in the test's
-own event loop, so its record of acknowledged IDs survives the client's death."""
+"""Crash and signal safety with a real subprocess (docs/exit-codes.md,
+docs/guarantees.md §2): ``kill -9`` mid-run, SIGINT, SIGTERM, then the same command again.
+The fake server runs in the test's own event loop, so its record of acknowledged IDs
+survives the client's death."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bulkdelete.fake_server import FakeServer, FakeServerConfig
+from bulkdelete.fake import FakeServer, FakeServerConfig
 from tests.conftest import (
     PASSCODE,
     ServerFactory,
@@ -46,7 +47,7 @@ async def test_kill_9_mid_run_then_rerun_completes_within_the_resend_bound(
     tmp_path: Path, fake_server: ServerFactory
 ) -> None:
     """kill -9 at an arbitrary instant leaves a checkpoint the same command resumes from;
-    the resume re-sends at most 3 × concurrency batches (spec §4.2)."""
+    the resume re-sends at most 3 × concurrency batches (docs/guarantees.md §2)."""
     ids = make_ids(30_000)
     source = write_ids(tmp_path / "ids.txt", ids)
     async with fake_server(concurrency_limit=CONCURRENCY, latency=0.01) as server:
@@ -178,7 +179,7 @@ async def test_kill_9_while_batches_wait_on_bisections_stays_within_the_resend_b
 ) -> None:
     """One rejected ID in every batch: batches queue for the one bisection at a time, each
     already sent once. kill -9 then rerun: the IDs the server received in both runs stay
-    within 3 × concurrency batches (spec §4.2), whatever the mix of rejections."""
+    within 3 × concurrency batches (docs/guarantees.md §2), whatever the mix of rejections."""
     ids = make_ids(15_000)
     # Poison in the first 90 batches: more than any lookahead window holds.
     poison = frozenset(ids[37::BATCH][:90])

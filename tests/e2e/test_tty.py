@@ -1,9 +1,9 @@
-"""What an operator sees (spec §3 confirmation, §6 progress): the CLI on a pseudo-terminal
+"""What an operator sees (docs/cli.md: confirmation, progress): the CLI on a pseudo-terminal
 through pexpect, and off a terminal through pipes.
 
 pexpect blocks the test's thread, so the fake server runs on its own loop in a background
-thread (:func:`tests.test_cli.serve_in_thread`). Every run that sends anything ends with the
-nothing-lost check against the server's record (spec §4.1).
+thread (:func:`tests.e2e.conftest.serve_in_thread`). Every run that sends anything ends with the
+nothing-lost check against the server's record (docs/guarantees.md §1).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 import pexpect
 import pytest
 
-from bulkdelete.fake_server import FakeServer
+from bulkdelete.fake import FakeServer
 from tests.conftest import ACCOUNT, CLI, assert_nothing_lost, cli_env, make_ids, write_ids
 from tests.e2e.conftest import serve_in_thread
 

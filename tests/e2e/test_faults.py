@@ -1,4 +1,4 @@
-"""The fault matrix (spec §4.5–4.6): the real job against the fake server with each fault
+"""The fault matrix (docs/guarantees.md §5–§6): the real job against the fake server with each fault
 alone and all together. Each case proves nothing lost, the ceiling never exceeded at the
 server, and the report's counts matching the server's own record."""
 
@@ -45,7 +45,8 @@ async def test_fault_matrix(name: str, tmp_path: Path, fake_server: ServerFactor
     async with fake_server(
         concurrency_limit=CONCURRENCY, latency=0.002, poison_ids=frozenset(poison), **knobs
     ) as server:
-        # A hung request costs one --timeout, then a retry (spec: timeouts are retryable).
+        # A hung request costs one --timeout, then a retry: timeouts are retryable
+        # (docs/guarantees.md §6).
         settings = make_settings(server.base_url, concurrency=CONCURRENCY,
                                  timeout=0.5 if hangs else 2.0, max_retries=10)
         result = await run_job(settings, JobFiles(input=source))
@@ -63,7 +64,7 @@ async def test_fault_matrix(name: str, tmp_path: Path, fake_server: ServerFactor
     assert report["requests"] == stats.requests
     assert report["throttled"] == stats.throttled
     # The server admits at most CONCURRENCY; with hangs, a request the client abandoned on
-    # timeout may still be running there (spec §4.5), so allow those on top.
+    # timeout may still be running there (docs/guarantees.md §5), so allow those on top.
     allowance = stats.faults if hangs else 0
     assert stats.peak_in_flight <= CONCURRENCY + allowance
     if name not in ("poison",):

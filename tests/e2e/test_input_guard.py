@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from bulkdelete.fake_server import FakeServer
+from bulkdelete.fake import FakeServer
 from tests.conftest import (
     ServerFactory,
     assert_nothing_lost,

@@ -1,5 +1,5 @@
-"""TLS is verified for real regions (spec §4.8): a server whose certificate the system does
-not trust is a fatal answer (exit 3), never a silent fallback to trusting it."""
+"""TLS is verified for real regions (docs/guarantees.md §8): a server whose certificate the
+system does not trust is a fatal answer (exit 3), never a silent fallback to trusting it."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ Completion is out of order, so progress is a **low watermark plus the completed 
 above it** (DSBulk's ranges of completed positions, reduced to one resource): every batch
 below ``watermark`` is done; ``done_above`` holds the few done beyond it. ``anchor`` is the
 byte offset and line of a batch at or just below the watermark, where a resume seeks.
-:mod:`bulkdelete.checkpoint` keeps this durably; nothing here touches a file.
+:mod:`bulkdelete.checkpoint.store` keeps this durably; nothing here touches a file.
 
 Nothing here ever holds an ID (they are personal data): only counts, offsets, line
 numbers and ID-free reasons.

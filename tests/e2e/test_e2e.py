@@ -1,5 +1,5 @@
 """End to end, in-process: the real job (reader, checkpoint, limiter, client) over loopback
-to the shipped fake server. Every test ends with the nothing-lost check (spec §4.1)."""
+to the shipped fake server. Every test ends with the nothing-lost check (docs/guarantees.md §1)."""
 
 from __future__ import annotations
 

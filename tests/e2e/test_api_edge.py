@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bulkdelete.fake_server import FakeServer
+from bulkdelete.fake import FakeServer
 from tests.conftest import (
     PASSCODE,
     ServerFactory,

@@ -16,7 +16,7 @@ import uuid
 from pathlib import Path
 
 from bulkdelete.cli.display import Display
-from bulkdelete.fake_server import FakeServer, FakeServerConfig
+from bulkdelete.fake import FakeServer, FakeServerConfig
 from bulkdelete.job import JobResult, run_job
 from bulkdelete.report import summary_lines
 from bulkdelete.settings import JobFiles, Secret, Settings
