@@ -12,14 +12,7 @@ import pytest
 from bulkdelete.cli.confirm import Confirmation, describe_plan
 from bulkdelete.errors import ConfirmationRefused
 from bulkdelete.pipeline import StopRequest
-from tests.cli.plans import a_plan
-
-
-class Terminal(io.StringIO):
-    """A text stream that says it is a terminal."""
-
-    def isatty(self) -> bool:
-        return True
+from tests.cli.doubles import Terminal, a_plan
 
 
 @pytest.mark.parametrize("answer", ["yes\n", "ACC-1\n", "  yes  \n"])

@@ -10,12 +10,7 @@ from structlog.testing import capture_logs
 
 from bulkdelete.cli.display import Display, _interval_from_env
 from bulkdelete.job import Plan, Snapshot
-from tests.cli.plans import a_plan
-
-
-class Terminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True
+from tests.cli.doubles import Terminal, a_plan
 
 
 def snap(deleted: int = 0, failed: int = 0, **fields: int) -> Snapshot:

@@ -1,8 +1,9 @@
-"""A plan to show, for the prompt's and the display's unit tests."""
+"""Stand-ins for the prompt's and the display's unit tests: a plan, a terminal."""
 
 from __future__ import annotations
 
 import dataclasses
+import io
 from pathlib import Path
 from typing import Any
 
@@ -17,3 +18,10 @@ def a_plan(**changes: Any) -> Plan:
         concurrency=3, batch_size=100, rate=None,
     )
     return dataclasses.replace(plan, **changes)
+
+
+class Terminal(io.StringIO):
+    """A text stream that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
