@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bulkdelete.checkpoint.model import Totals
 from bulkdelete.reader import InvalidLine, Record, Run
 from bulkdelete.watch import input_changed
 
@@ -92,18 +93,10 @@ def within_precount(
         yield batch
 
 
-@dataclass(slots=True)
-class InputSummary:
-    ids_total: int = 0
-    lines_invalid: int = 0
-    batches_total: int = 0
-    invalid_samples: list[tuple[int, str]] = field(default_factory=list)
-
-
-def summarize(items: Iterable[Record | InvalidLine | Run | int], size: int) -> InputSummary:
+def summarize(items: Iterable[Record | InvalidLine | Run | int], size: int) -> Totals:
     """One streaming pass: valid IDs, invalid lines (first few kept), batches. An ``int``
     stands for that many valid IDs (what :func:`~bulkdelete.reader.tally_runs` yields)."""
-    summary = InputSummary()
+    summary = Totals(ids_total=0, lines_invalid=0, batches_total=0)
     ids = 0
     for item in items:
         if type(item) is int:

@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 import structlog
 
-from bulkdelete.checkpoint import open_private
+from bulkdelete.durable import open_private
 
 
 class _Sink:

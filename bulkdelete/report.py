@@ -1,4 +1,4 @@
-"""The job's report (spec §5): regenerated from the checkpoint at the end of every run.
+"""The job's report (docs/report.md): regenerated from the checkpoint at the end of every run.
 
 Job-level counts come from the checkpoint, counted once per input position, so a batch
 re-sent after a crash is not counted twice. Traffic counters are summed over the runs.
@@ -15,8 +15,7 @@ from bulkdelete.checkpoint import RunRecord, State
 from bulkdelete.durable import write_private_atomic
 
 
-def build_report(state: State, *, exit_code: int | None, fingerprint: str | None = None) -> \
-        dict[str, Any]:
+def build_report(state: State, *, exit_code: int | None) -> dict[str, Any]:
     p = state.progress
     t = state.totals
     runs = state.runs
@@ -32,7 +31,7 @@ def build_report(state: State, *, exit_code: int | None, fingerprint: str | None
         "batches_done": p.watermark + len(p.done_above),
         "complete": state.complete,
         "exit_code": exit_code,
-        "fingerprint": fingerprint or state.binding.fingerprint,
+        "fingerprint": state.binding.fingerprint,
         "input_format": state.binding.format,
         "id_type": state.binding.id_type,
         "target": {"account_id": state.binding.account_id, "host": state.binding.host},

@@ -17,7 +17,7 @@ from bulkdelete.regions import host_of, normalize_base_url
 
 IdType = Literal["guid", "identity"]
 ID_TYPES: tuple[IdType, ...] = ("guid", "identity")
-MAX_BATCH_SIZE = 100  # the API's own ceiling per request (spec §2)
+MAX_BATCH_SIZE = 100  # the API's own ceiling per request (docs/api.md)
 
 
 class Secret:
@@ -110,7 +110,7 @@ class Settings:
     failing_window: float = 60.0
     # How long a graceful stop waits for requests already in flight.
     shutdown_grace: float | None = None
-    # How far the reader may run ahead of the low watermark, in batches (spec §4.4).
+    # How far the reader may run ahead of the low watermark, in batches (docs/guarantees.md §4).
     window: int | None = None
 
     def __post_init__(self) -> None:

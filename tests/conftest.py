@@ -1,5 +1,5 @@
 """Shared fixtures: the shipped fake server over loopback, generated inputs, and the
-nothing-lost check every end-to-end test ends with (spec §4.1)."""
+nothing-lost check every end-to-end test ends with (docs/guarantees.md §1)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bulkdelete.fake_server import FakeServer, FakeServerConfig
+from bulkdelete.fake import FakeServer, FakeServerConfig
 from bulkdelete.settings import Secret, Settings
 
 ACCOUNT = "TEST-ACCOUNT"

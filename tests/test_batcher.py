@@ -7,6 +7,7 @@ import math
 import pytest
 
 from bulkdelete.batcher import INVALID_SAMPLES, Batch, make_batches, summarize
+from bulkdelete.checkpoint import Totals
 from bulkdelete.reader import InvalidLine, Record, Run
 
 
@@ -134,6 +135,13 @@ def test_summarize_with_few_invalid_lines_keeps_them_all() -> None:
     summary = summarize(items, 100)
     assert summary.invalid_samples == [(1, "empty value"), (3, "control character")]
     assert (summary.ids_total, summary.lines_invalid, summary.batches_total) == (1, 2, 1)
+
+
+def test_summarize_gives_the_checkpoint_totals() -> None:
+    """The pre-count is the checkpoint's Totals itself, stored as it comes."""
+    summary = summarize([Record("a", 1, 0), InvalidLine(2, "empty value")], 100)
+    assert summary == Totals(ids_total=1, lines_invalid=1, batches_total=1,
+                             invalid_samples=[(2, "empty value")])
 
 
 # --------------------------------------------------------------------------- runs

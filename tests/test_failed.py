@@ -24,7 +24,7 @@ from tests.conftest import (
     read_lines,
     write_ids,
 )
-from tests.test_cli import ckpt_dir, cli, delete_args, serve_in_thread
+from tests.e2e.conftest import ckpt_dir, cli, delete_args, serve_in_thread
 
 FAILURE = ("HTTP 400 rejected", '{"status":"fail"}')
 

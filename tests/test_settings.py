@@ -28,8 +28,9 @@ def build(**overrides: Any) -> Settings:
 # -- Settings validation ------------------------------------------------------------------
 
 
-def test_defaults_match_the_spec() -> None:
-    """Spec §3 defaults: batch 100, concurrency 3, no rate ceiling, timeout 30 s, stall 600 s."""
+def test_defaults_match_the_docs() -> None:
+    """docs/cli.md's defaults: batch 100, concurrency 3, no rate ceiling, timeout 30 s,
+    stall 600 s."""
     settings = build()
     assert settings.batch_size == MAX_BATCH_SIZE == 100
     assert settings.concurrency == 3

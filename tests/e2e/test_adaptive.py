@@ -38,7 +38,7 @@ async def test_retry_after_pauses_every_worker(
     async with fake_server(concurrency_limit=3, p_429=1.0, retry_after=0.3) as server:
         import asyncio
 
-        from bulkdelete.fake_server import FakeServerConfig
+        from bulkdelete.fake import FakeServerConfig
 
         task = asyncio.create_task(run_job(make_settings(server.base_url),
                                            JobFiles(input=source)))

@@ -1,0 +1,52 @@
+"""The job's durable progress: what is done, so a rerun resumes where the last one stopped.
+
+- :mod:`~bulkdelete.checkpoint.model`: the state in memory (binding, totals, progress,
+  runs), and its JSON form; touches no file.
+- :mod:`~bulkdelete.checkpoint.journal`: the append-only records between snapshots, and
+  their replay.
+- :mod:`~bulkdelete.checkpoint.store`: the checkpoint directory (lock, load, snapshots).
+- :mod:`~bulkdelete.checkpoint.ledger`: progress and journal updated by one call.
+
+The format and its recovery are described in docs/checkpoint.md.
+"""
+
+from __future__ import annotations
+
+from bulkdelete.checkpoint.journal import JournalWriter
+from bulkdelete.checkpoint.ledger import Journal, Ledger
+from bulkdelete.checkpoint.model import (
+    FORMAT_VERSION,
+    MAX_REASONS,
+    Binding,
+    DoneBatch,
+    Progress,
+    RunRecord,
+    State,
+    Totals,
+)
+from bulkdelete.checkpoint.store import (
+    LOCK_NAME,
+    STATE_NAME,
+    CheckpointStore,
+    check_binding,
+    describe_saved,
+)
+
+__all__ = [
+    "FORMAT_VERSION",
+    "LOCK_NAME",
+    "MAX_REASONS",
+    "STATE_NAME",
+    "Binding",
+    "CheckpointStore",
+    "DoneBatch",
+    "Journal",
+    "JournalWriter",
+    "Ledger",
+    "Progress",
+    "RunRecord",
+    "State",
+    "Totals",
+    "check_binding",
+    "describe_saved",
+]

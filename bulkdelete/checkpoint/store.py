@@ -1,0 +1,273 @@
+"""The checkpoint directory: what is done, kept so a rerun resumes exactly where this one
+stopped. The format and its recovery are described in docs/checkpoint.md.
+
+On disk (every file 0600, the directory 0700):
+
+``state.json``
+    A snapshot of :class:`~bulkdelete.checkpoint.model.State`, replaced atomically (temp
+    file, fsync, rename, fsync of the directory) about once a second. Two lines: the JSON,
+    then its CRC-32, so a damaged file is detected rather than trusted. Sending runs
+    at most ``lookahead`` batches past the watermark, so it stays small however long the
+    job (docs/guarantees.md §4).
+``journal.<gen>``
+    Append-only records since that snapshot (:mod:`bulkdelete.checkpoint.journal`).
+``lock``
+    ``flock``'d for the length of a run: a second run on the same job is refused.
+
+Every write is checked whole (:mod:`bulkdelete.durable`). A snapshot that cannot be
+written completely is never installed, and the old one and its journals stay.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+import threading
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+from bulkdelete.checkpoint.journal import RESTART_HINT, JournalWriter, replay, storage_error
+from bulkdelete.checkpoint.model import Binding, State
+from bulkdelete.durable import open_private, write_private_atomic
+from bulkdelete.errors import CheckpointError, CheckpointLocked, CheckpointMismatch, StorageError
+
+STATE_NAME = "state.json"
+LOCK_NAME = "lock"
+_JOURNAL_RE = re.compile(r"^journal\.(\d+)$")
+
+
+class CheckpointStore:
+    """The checkpoint directory: lock, snapshots, and the journal between them.
+
+    Synchronous by design. The periodic :meth:`snapshot` is the only slow call (two
+    fsyncs): the job runs it in a worker thread after :meth:`prepare_snapshot` has
+    captured the state in the event loop. Journal appends go to :attr:`journal`, which
+    keeps one file open across generations.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._lock_fd: int | None = None
+        self.journal = JournalWriter(directory)
+        self._gen = 0
+        self._installed = 0  # newest snapshot generation on disk
+        self._install_lock = threading.Lock()
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def lock(self) -> None:
+        """Create the directory (0700) and take the run lock, or refuse (exit 2)."""
+        try:
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CheckpointError(
+                f"cannot create checkpoint directory {self.directory}: {exc.strerror}"
+            ) from None
+        if not self.directory.is_dir():
+            raise CheckpointError(f"checkpoint path {self.directory} is not a directory")
+        fd = open_private(self.directory / LOCK_NAME, os.O_RDWR | os.O_CREAT)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise CheckpointLocked(
+                f"checkpoint {self.directory} is locked by another run (pid {holder}); "
+                "wait for it to finish or stop it first"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._lock_fd = fd
+
+    def close(self) -> None:
+        """Write what is pending, close the journal and release the lock; a failed write
+        is raised, after both are closed."""
+        try:
+            self.journal.close()
+        finally:
+            if self._lock_fd is not None:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+                os.close(self._lock_fd)
+                self._lock_fd = None
+
+    def is_locked_elsewhere(self) -> bool:
+        """For ``status``: is a run holding this checkpoint right now?"""
+        path = self.directory / LOCK_NAME
+        if not path.exists():
+            return False
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+        return False
+
+    def exists(self) -> bool:
+        return (self.directory / STATE_NAME).exists()
+
+    def discard(self) -> None:
+        """``--restart``: forget the job's progress (the lock stays held)."""
+        for path in self.directory.iterdir():
+            if path.name == STATE_NAME or path.name.endswith(".tmp") or _JOURNAL_RE.match(
+                path.name
+            ):
+                path.unlink()
+
+    # -- reading ------------------------------------------------------------------------
+
+    def load(self) -> State:
+        """Snapshot plus every newer journal, replayed. A torn final record (a crash mid
+        write, or a power loss) is dropped; damage anywhere else is refused (exit 2)."""
+        path = self.directory / STATE_NAME
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise CheckpointError(f"cannot read checkpoint {path}: {exc.strerror}") from None
+        body, _, crc = raw.rstrip(b"\n").rpartition(b"\n")
+        if not body or f"{zlib.crc32(body):08x}".encode() != crc.strip():
+            raise CheckpointError(
+                f"checkpoint {path} is damaged (checksum mismatch). {RESTART_HINT}"
+            )
+        try:
+            state, gen = State.from_json(json.loads(body))
+        except (ValueError, KeyError, TypeError, IndexError) as exc:
+            raise CheckpointError(f"checkpoint {path} is unreadable ({exc}). {RESTART_HINT}") \
+                from None
+        for jgen, jpath in self._journals():
+            if jgen >= gen:
+                replay(state.progress, jpath)
+        self._installed = gen
+        self._gen = max([gen, *(g for g, _ in self._journals())])
+        return state
+
+    def _journals(self) -> list[tuple[int, Path]]:
+        found = []
+        for path in self.directory.iterdir():
+            m = _JOURNAL_RE.match(path.name)
+            if m:
+                found.append((int(m.group(1)), path))
+        return sorted(found)
+
+    # -- writing ------------------------------------------------------------------------
+
+    def create(self, state: State) -> None:
+        """A new job: first snapshot, fresh journal."""
+        self._gen = self._installed = 1
+        path = self.directory / STATE_NAME
+        try:
+            write_private_atomic(path, self._encode(state, self._gen))
+        except OSError as exc:
+            raise storage_error(f"cannot create the checkpoint {path}", exc) from None
+        self._open_journal()
+
+    def resume(self) -> None:
+        """Continue an existing job: appends go to a journal newer than any on disk."""
+        self._gen += 1
+        self._open_journal()
+
+    def _open_journal(self) -> None:
+        self.journal.open(self.directory / f"journal.{self._gen}")
+
+    # The journal's interface, kept on the store for callers that hold only the store.
+
+    def append_sent(self, seq: int) -> None:
+        self.journal.append_sent(seq)
+
+    def append_done(
+        self, seq: int, offset: int, line: int, deleted: int, failed: int,
+        reasons: dict[str, int] | None,
+    ) -> None:
+        self.journal.append_done(seq, offset, line, deleted, failed, reasons)
+
+    @property
+    def failure(self) -> StorageError | None:
+        """The journal write that failed, if one did: the store takes no more records."""
+        return self.journal.failure
+
+    @property
+    def on_failure(self) -> Callable[[StorageError], object] | None:
+        return self.journal.on_failure
+
+    @on_failure.setter
+    def on_failure(self, callback: Callable[[StorageError], object] | None) -> None:
+        self.journal.on_failure = callback
+
+    def prepare_snapshot(self, state: State) -> tuple[bytes, int]:
+        """Capture the state now (in the event loop) and switch appends to a new journal,
+        so the snapshot plus that journal always cover everything."""
+        self._gen += 1
+        self._open_journal()
+        return self._encode(state, self._gen), self._gen
+
+    def snapshot(self, data: bytes, gen: int) -> None:
+        """Durably install a prepared snapshot, then drop the journals it covers. Safe to
+        run in a worker thread: it touches no shared state but files. A snapshot that
+        cannot be written whole is not installed; the old one and its journals stay."""
+        with self._install_lock:
+            # Never install an older snapshot over a newer one: the newer one may already
+            # have dropped the journals the older one needs.
+            if gen <= self._installed:
+                return
+            path = self.directory / STATE_NAME
+            try:
+                write_private_atomic(path, data, tag=f".{gen}")
+            except OSError as exc:
+                raise storage_error(f"cannot write the checkpoint {path}", exc) from None
+            self._installed = gen
+            for jgen, jpath in self._journals():
+                if jgen < gen:
+                    with contextlib.suppress(FileNotFoundError):
+                        jpath.unlink()
+
+    def finish(self, state: State) -> None:
+        """The run's last save: a snapshot of ``state`` covering every journal, then the
+        journal is closed (no append may follow). Tried even after a journal write
+        failed: the state in memory is what the batches really did, and if it cannot be
+        written either, the old snapshot and journals still stand."""
+        with contextlib.suppress(StorageError):
+            self.journal.close()  # a failure is already kept by the journal
+        self._gen += 1
+        self.snapshot(self._encode(state, self._gen), self._gen)
+
+    @staticmethod
+    def _encode(state: State, gen: int) -> bytes:
+        body = json.dumps(state.to_json(gen), separators=(",", ":"), sort_keys=True).encode()
+        return body + b"\n" + f"{zlib.crc32(body):08x}".encode() + b"\n"
+
+
+def describe_saved(directory: Path) -> str:
+    """What a rerun will resume from, read back from the disk rather than believed from
+    memory: said when a run stops because a write failed."""
+    if not (directory / STATE_NAME).exists():
+        return (f"Nothing of the job's progress is saved: {directory} holds no checkpoint "
+                "any more, so rerunning the same command starts the job over")
+    try:
+        state = CheckpointStore(directory).load()
+    except OSError as exc:  # the folder went away while it was read
+        return f"The checkpoint in {directory} cannot be read back: {exc.strerror or exc}"
+    except CheckpointError as exc:
+        return f"The checkpoint cannot be read back: {exc}"
+    p, t = state.progress, state.totals
+    above = f", {len(p.done_above):,} of them past batch {p.watermark:,}" if p.done_above else ""
+    return (
+        f"Saved in {directory}: {p.ids_deleted + p.ids_failed:,} of {t.ids_total:,} IDs "
+        f"handled ({p.watermark + len(p.done_above):,} of {t.batches_total:,} batches "
+        f"recorded{above}). Free space or fix the folder, then rerun the same command: it "
+        "resumes from there and sends again only what was not recorded"
+    )
+
+
+def check_binding(stored: Binding, current: Binding, directory: Path) -> None:
+    diffs = stored.differences(current)
+    if diffs:
+        raise CheckpointMismatch(
+            f"checkpoint {directory} belongs to a different job; nothing was sent. "
+            f"Differs: {'; '.join(diffs)}. Use the original settings to resume, another "
+            "--checkpoint for a new job, or --restart to discard it."
+        )

@@ -1,0 +1,100 @@
+"""The plan put to the operator, and their yes before anything is sent (docs/cli.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import TextIO
+
+from bulkdelete.engine import StopRequest
+from bulkdelete.errors import ConfirmationRefused
+from bulkdelete.job import Plan
+
+
+def describe_plan(plan: Plan) -> list[str]:
+    """The plan as lines for people: the confirmation and --dry-run print the same."""
+    what = "resume" if plan.resumed else "new job"
+    lines = [
+        f"input:      {plan.input} ({plan.format})",
+        f"target:     account {plan.account_id} at {plan.host}",
+        f"id type:    {plan.id_type}",
+        f"IDs:        {plan.ids_total:,} valid, {plan.lines_invalid:,} invalid lines, "
+        f"{plan.batches_total:,} batches ({what})",
+        f"this run:   deletes {plan.ids_this_run:,} IDs "
+        f"({plan.ids_remaining:,} remain in the job)",
+    ]
+    for line, reason in plan.invalid_samples[:5]:
+        lines.append(f"  invalid line {line}: {reason}")
+    return lines
+
+
+class Confirmation:
+    """Asks on the terminal; ``--yes`` skips it, and off a terminal it is refused.
+
+    A stop requested while the question waits (Ctrl-C) is a "no", so ``stop`` is watched.
+    """
+
+    def __init__(
+        self, *, assume_yes: bool, stop: StopRequest | None = None,
+        stdin: TextIO | None = None, out: TextIO | None = None,
+    ) -> None:
+        self._assume_yes = assume_yes
+        self._stop = stop
+        self._stdin = stdin or sys.stdin
+        self._out = out or sys.stderr
+
+    async def __call__(self, plan: Plan) -> None:
+        """Return to proceed; raise ConfirmationRefused to send nothing."""
+        if self._assume_yes:
+            return
+        if not (self._stdin.isatty() and self._out.isatty()):
+            raise ConfirmationRefused(
+                "refusing to delete without confirmation: not running on a terminal. "
+                "Check the plan with --dry-run, then pass --yes"
+            )
+        for line in describe_plan(plan):
+            print(line, file=self._out)
+        print(
+            f"Deletion is irreversible. Type the account ID ({plan.account_id}) or 'yes' "
+            "to proceed: ", end="", file=self._out, flush=True,
+        )
+        answer = await self._answer()
+        if answer is None:
+            raise ConfirmationRefused("interrupted at the confirmation; nothing was sent")
+        if answer.strip() not in {plan.account_id, "yes"}:
+            raise ConfirmationRefused("not confirmed; nothing was sent")
+
+    async def _answer(self) -> str | None:
+        """The operator's line, or None when a signal arrives first."""
+        reading = asyncio.ensure_future(_read_line(self._stdin))
+        if self._stop is None:
+            return await reading
+        stopping = asyncio.ensure_future(self._stop.event.wait())
+        try:
+            await asyncio.wait({reading, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if reading.done():
+            return reading.result()
+        reading.cancel()
+        return None
+
+
+async def _read_line(stream: TextIO) -> str:
+    """Read a line without blocking the event loop, so signals are still handled."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[str] = loop.create_future()
+
+    def ready() -> None:
+        if not future.done():
+            future.set_result(stream.readline())
+
+    try:
+        fileno = stream.fileno()
+        loop.add_reader(fileno, ready)
+    except (OSError, ValueError, NotImplementedError):
+        return await asyncio.to_thread(stream.readline)
+    try:
+        return await future
+    finally:
+        loop.remove_reader(fileno)

@@ -1,0 +1,117 @@
+"""What the operator sees while a job runs (docs/cli.md).
+
+On a terminal: a live rich progress bar (IDs done/total, IDs/s, ETA, in flight, current
+concurrency ceiling, 429s, failures). Off a terminal: a one-line ``progress`` log event
+every ``interval`` seconds. ``--no-progress`` and ``-q`` silence both. The display reads
+the run only through the engine's :class:`~bulkdelete.job.Snapshot`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import TextIO
+
+import structlog
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
+
+from bulkdelete.job import Plan, Snapshot
+
+log = structlog.get_logger("bulkdelete")
+
+
+class Display:
+    """The CLI's :class:`bulkdelete.job.Observer`: ``confirm`` (when given, e.g. a
+    :class:`~bulkdelete.cli.confirm.Confirmation`) decides whether the run starts; without
+    one the run starts unasked."""
+
+    def __init__(
+        self, *, show_progress: bool,
+        confirm: Callable[[Plan], Awaitable[None]] | None = None,
+        interval: float | None = None, out: TextIO | None = None,
+    ) -> None:
+        self._confirm = confirm
+        self._show = show_progress
+        # Off a terminal, one progress event this often; BULKDELETE_PROGRESS_INTERVAL tunes it
+        # (tests shorten it; a cron job may want it longer).
+        self._interval = interval if interval is not None else _interval_from_env()
+        self._out = out or sys.stderr
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
+        self._snapshot: Callable[[], Snapshot] | None = None
+        self._plan: Plan | None = None
+        self._done_before = 0
+        self._last_log = 0.0
+        self._started = 0.0
+
+    async def confirm(self, plan: Plan) -> None:
+        if self._confirm is not None:
+            await self._confirm(plan)
+
+    def started(self, plan: Plan, snapshot: Callable[[], Snapshot], done_before: int) -> None:
+        self._plan, self._snapshot, self._done_before = plan, snapshot, done_before
+        self._started = self._last_log = time.monotonic()
+        if self._show and self._out.isatty():
+            console = Console(file=self._out)
+            self._bar = Progress(
+                TextColumn("[bold]deleting"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]} IDs/s"),
+                TimeRemainingColumn(),
+                TextColumn("{task.fields[extra]}"),
+                console=console, transient=False, refresh_per_second=4,
+            )
+            self._task = self._bar.add_task(
+                "delete", total=plan.ids_total, completed=done_before, rate="0", extra=""
+            )
+            self._bar.start()
+
+    def tick(self) -> None:
+        plan = self._plan
+        if self._snapshot is None or plan is None:
+            return
+        snap = self._snapshot()
+        done = self._done_before + snap.ids_attempted
+        elapsed = max(1e-6, time.monotonic() - self._started)
+        rate = snap.ids_attempted / elapsed
+        if self._bar is not None and self._task is not None:
+            extra = (
+                f"in flight {snap.in_flight}/{snap.limit} (max {snap.ceiling}) · "
+                f"429s {snap.throttled} · failed {snap.ids_failed}"
+            )
+            self._bar.update(self._task, completed=done, rate=f"{rate:,.0f}", extra=extra)
+        elif self._show and time.monotonic() - self._last_log >= self._interval:
+            self._last_log = time.monotonic()
+            remaining = plan.ids_total - done
+            log.info(
+                "progress", done=done, total=plan.ids_total, ids_per_s=round(rate),
+                eta_s=round(remaining / rate) if rate > 0 else None,
+                in_flight=snap.in_flight, concurrency=snap.limit,
+                throttled=snap.throttled, failed=snap.ids_failed,
+            )
+
+    def finished(self) -> None:
+        if self._bar is not None:
+            self.tick()
+            self._bar.stop()
+            self._bar = None
+
+
+def _interval_from_env(default: float = 10.0) -> float:
+    raw = os.environ.get("BULKDELETE_PROGRESS_INTERVAL", "")
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        return default
+    return value if value > 0 else default

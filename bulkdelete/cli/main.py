@@ -1,0 +1,218 @@
+"""The command line (docs/cli.md): parse → settings → logging → ``asyncio.run``. Thin on
+purpose: the grammar is :mod:`~bulkdelete.cli.arguments`, the prompt
+:mod:`~bulkdelete.cli.confirm`, the progress :mod:`~bulkdelete.cli.display`.
+
+``main(argv) -> int`` is testable in-process; every error a user can cause ends here as
+one clear line on stderr and an exit code (docs/exit-codes.md), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from bulkdelete.checkpoint import CheckpointStore
+from bulkdelete.cli.arguments import (
+    build_parser,
+    continue_command,
+    files_from_args,
+    resume_command,
+    settings_from_args,
+)
+from bulkdelete.cli.confirm import Confirmation, describe_plan
+from bulkdelete.cli.display import Display
+from bulkdelete.engine import StopRequest
+from bulkdelete.errors import BulkDeleteError, UsageError
+from bulkdelete.job import JobResult, plan_job, run_job
+from bulkdelete.logs import configure as configure_logging
+from bulkdelete.report import build_report, summary_lines
+from bulkdelete.settings import JobFiles, Settings
+
+log = structlog.get_logger("bulkdelete")
+
+EXIT_SIGNALS = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
+
+
+class _Console:
+    """Where lines for people go: plain text on stderr, or with ``--log-format json`` one
+    JSON object per message, so every stderr line stays machine-parseable."""
+
+    json_mode = False
+
+
+def _say(*lines: str, event: str = "message", **fields: Any) -> None:
+    if _Console.json_mode:
+        record = {"event": event, "timestamp": datetime.now(UTC).isoformat(), **fields,
+                  "text": "\n".join(lines)}
+        print(json.dumps(record, default=str), file=sys.stderr, flush=True)
+        return
+    for line in lines:
+        print(line, file=sys.stderr, flush=True)
+
+
+def _configure_output(ns: argparse.Namespace) -> None:
+    _Console.json_mode = ns.log_format == "json"
+    configure_logging(fmt=ns.log_format, log_file=ns.log_file, quiet=ns.quiet)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(fake_server_options="fake-server" in args)
+    _Console.json_mode = False
+    try:
+        ns = parser.parse_args(args)
+    except SystemExit as exc:  # --help, --version, usage errors: argparse has printed
+        return exc.code if isinstance(exc.code, int) else 2
+    try:
+        if ns.command == "delete":
+            return _cmd_delete(ns, args)
+        if ns.command == "status":
+            return _cmd_status(ns)
+        if ns.command == "fake-server":
+            from bulkdelete.fake.cli import run_from_args
+
+            return run_from_args(ns)
+        if ns.command == "demo":
+            from bulkdelete.fake.demo import run_demo
+
+            _configure_output(ns)
+            return run_demo(ids=ns.ids, keep=ns.keep, show_progress=not ns.no_progress)
+    except BulkDeleteError as exc:
+        _say(f"bulkdelete: error: {exc}", event="error", exit_code=exc.exit_code)
+        log.info("finished", exit_code=exc.exit_code, error=type(exc).__name__)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _say("bulkdelete: interrupted")
+        return 130
+    except OSError as exc:
+        # A disk or file-system failure outside the input checks (full disk, EIO): one
+        # line, no traceback; the checkpoint was saved on the way out where it could be.
+        _say(f"bulkdelete: error: {exc.strerror or exc} ({exc.filename or 'I/O'}); "
+             "progress so far is saved, rerun the same command to resume", event="error")
+        return 2
+    except Exception as exc:
+        _say(f"bulkdelete: internal error ({type(exc).__name__}: {exc}); progress so far is "
+             "saved, rerun the same command to resume. Please report this.", event="error")
+        return 3
+    parser.error(f"unknown command {ns.command}")
+    return 2  # pragma: no cover -- parser.error exits
+
+
+def _cmd_delete(ns: argparse.Namespace, argv: Sequence[str]) -> int:
+    _configure_output(ns)
+    settings = settings_from_args(ns)
+    files = files_from_args(ns)
+    if ns.dry_run:
+        plan = asyncio.run(plan_job(settings, files))
+        est = plan.estimated_seconds()
+        rate = f", at most {settings.rate:g}/s" if settings.rate else ""
+        _say("dry run: nothing will be sent", *describe_plan(plan),
+             f"estimate:   {plan.requests_this_run:,} requests at concurrency "
+             f"{settings.concurrency}{rate} and ~1 s each: about {_duration(est)}",
+             event="plan", ids_total=plan.ids_total, lines_invalid=plan.lines_invalid,
+             ids_this_run=plan.ids_this_run, requests=plan.requests_this_run,
+             estimated_s=round(est))
+        return 0
+    stop = StopRequest()
+    # Ctrl-C at the confirmation prompt is a "no".
+    display = Display(show_progress=not (ns.no_progress or ns.quiet),
+                      confirm=Confirmation(assume_yes=ns.yes, stop=stop))
+    command = resume_command(argv)
+    result = asyncio.run(_run_with_signals(settings, files, display, stop, command))
+    report = result.report
+    counts = {k: report[k] for k in ("ids_total", "ids_deleted", "ids_failed",
+                                      "lines_invalid", "complete", "exit_code")}
+    log.info("finished", **counts)
+    _say(*summary_lines(report), event="summary", **counts)
+    if report["ids_failed"]:
+        _say(f"failed IDs: {result.failed_path} (reasons beside it)", event="failed_file",
+             path=result.failed_path)
+    if result.exit_code in EXIT_SIGNALS.values():
+        _say("stopped; progress saved. Resume with:", f"  {command}", event="resume_hint",
+             command=command)
+    elif not report["complete"]:
+        rest = continue_command(argv)
+        _say("canary done; progress saved. Continue with:", f"  {rest}", event="resume_hint",
+             command=rest)
+    return result.exit_code
+
+
+async def _run_with_signals(
+    settings: Settings, files: JobFiles, display: Display, stop: StopRequest, command: str
+) -> JobResult:
+    loop = asyncio.get_running_loop()
+
+    def on_signal(sig: signal.Signals) -> None:
+        if stop.requested and sig == signal.SIGINT:
+            # Second Ctrl-C: leave now. The journal is in the kernel up to the current
+            # loop turn, so the checkpoint is consistent; batches in flight or completed
+            # in this turn are re-sent on resume (within docs/guarantees.md §2's allowance).
+            _say("bulkdelete: second interrupt, exiting now (checkpoint is consistent)",
+                 event="signal", signal=sig.name)
+            os._exit(130)
+        _say(f"bulkdelete: {sig.name} received: finishing requests in flight, saving "
+             "progress (Ctrl-C again to quit at once)", event="signal", signal=sig.name)
+        stop.request(EXIT_SIGNALS[sig], sig.name)
+
+    for sig in EXIT_SIGNALS:
+        loop.add_signal_handler(sig, on_signal, sig)
+    try:
+        return await run_job(settings, files, stop=stop, observer=display,
+                             resume_command=command)
+    finally:
+        for sig in EXIT_SIGNALS:
+            loop.remove_signal_handler(sig)
+
+
+def _cmd_status(ns: argparse.Namespace) -> int:
+    store = CheckpointStore(ns.checkpoint)
+    if not store.exists():
+        raise UsageError(f"no checkpoint at {ns.checkpoint} (expected {ns.checkpoint}/state.json)")
+    state = store.load()
+    last = state.runs[-1] if state.runs else None
+    report = build_report(state, exit_code=last.exit_code if last else None)
+    if ns.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    running = store.is_locked_elsewhere()
+    b = state.binding
+    done = report["ids_deleted"] + report["ids_failed"]
+    lines = [
+        f"checkpoint: {ns.checkpoint}",
+        f"input:      {state.input}",
+        f"target:     account {b.account_id} at {b.host}, id type {b.id_type}, "
+        f"format {b.format}, batch size {b.batch_size}",
+        f"progress:   {done:,} of {report['ids_total']:,} IDs handled "
+        f"({report['batches_done']:,}/{report['batches_total']:,} batches)",
+        f"state:      {'complete' if report['complete'] else 'incomplete'}"
+        f"{' — a run holds it right now' if running else ''}; last update {state.updated}",
+        *summary_lines(report),
+    ]
+    if not report["complete"] and state.resume_command:
+        lines += ["resume with:", f"  {state.resume_command}"]
+    print("\n".join(lines))
+    return 0
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 1:
+        return "under 1 s"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def entry_point() -> None:
+    sys.exit(main())
+

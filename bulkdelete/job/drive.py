@@ -1,0 +1,159 @@
+"""The job's only contact with the engine: build it, feed it batches, record as it goes.
+
+Everything else in :mod:`bulkdelete.job` works on the checkpoint, the input and the plan;
+what the engine is and how it is driven is kept to this module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+import structlog
+
+from bulkdelete.batcher import Batch
+from bulkdelete.checkpoint import CheckpointStore, Ledger, Progress, RunRecord, State
+from bulkdelete.client import ClevertapClient, Deleter
+from bulkdelete.engine import AdaptiveLimiter, Engine, RunEnd, RunStats, StopRequest
+from bulkdelete.failed import FailureSink
+from bulkdelete.job.observer import Observer
+from bulkdelete.job.plan import Plan
+from bulkdelete.settings import Settings
+
+log = structlog.get_logger("bulkdelete")
+
+SNAPSHOT_INTERVAL = 1.0  # seconds between fsync'd snapshots: the power-loss window
+
+
+def timestamp() -> str:
+    """Now, in UTC, as the checkpoint and the report write times."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(slots=True)
+class RunCounters:
+    """This run's record in the checkpoint and the engine's counters it is filled from."""
+
+    run: RunRecord
+    stats: RunStats = field(default_factory=RunStats)
+    started: float = field(default_factory=time.monotonic)
+
+    def close(self, exit_code: int | None, progress: Progress) -> None:
+        """Copy the counters into the record; with an exit code, the run has ended."""
+        _close_run(self.run, self.stats, self.started, exit_code, progress)
+
+
+async def send_batches(
+    settings: Settings, batches: Iterator[Batch], *, counters: RunCounters,
+    store: CheckpointStore, state: State, failures: FailureSink, stop: StopRequest,
+    deleter: Deleter | None, observer: Observer, plan: Plan,
+) -> RunEnd:
+    """Send ``batches``, journalling each into ``store`` and snapshotting ``state`` about
+    once a second; the observer sees the run start, tick and finish."""
+    p = state.progress
+    async with _engine(settings, deleter=deleter, ledger=Ledger(p, store),
+                       failures=failures, stop=stop, stats=counters.stats) as engine:
+        observer.started(plan, engine.snapshot, p.ids_deleted + p.ids_failed)
+        flusher = asyncio.create_task(_flush_periodically(store, state, counters, observer))
+        try:
+            return await _run_recorded(engine.run(batches), store, flusher)
+        finally:
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+            observer.finished()
+
+
+async def send_ids(
+    settings: Settings, batches: Iterator[Batch], *, counters: RunCounters, progress: Progress,
+    failures: FailureSink, stop: StopRequest, deleter: Deleter | None,
+) -> RunEnd:
+    """Send ``batches`` with nothing journalled: progress is kept in memory only."""
+    async with _engine(settings, deleter=deleter, ledger=Ledger(progress),
+                       failures=failures, stop=stop, stats=counters.stats) as engine:
+        return await engine.run(batches)
+
+
+@contextlib.asynccontextmanager
+async def _engine(
+    settings: Settings, *, deleter: Deleter | None, ledger: Ledger,
+    failures: FailureSink, stop: StopRequest, stats: RunStats,
+) -> AsyncIterator[Engine]:
+    """The engine with its loop-bound parts (session, limiter), built inside the running
+    loop and torn down with it."""
+    # One pool for the run; a few spare connections so a request abandoned on timeout
+    # never blocks the next one waiting for a socket.
+    connector = aiohttp.TCPConnector(limit=settings.concurrency + 4, ttl_dns_cache=300)
+    async with aiohttp.ClientSession(connector=connector, raise_for_status=False) as session:
+        client = deleter or ClevertapClient(
+            base_url=settings.base_url, account_id=settings.account_id,
+            passcode=settings.passcode, id_type=settings.id_type, timeout=settings.timeout,
+        ).bind(session)
+        limiter = AdaptiveLimiter(settings.concurrency, rate=settings.rate,
+                                  on_change=_log_limit_change)
+        yield Engine(settings=settings, deleter=client, limiter=limiter, ledger=ledger,
+                     failures=failures, stop=stop, stats=stats)
+
+
+async def _run_recorded(run: Coroutine[Any, Any, RunEnd], store: CheckpointStore,
+                        flusher: asyncio.Task[None]) -> RunEnd:
+    """The engine's run, ended at once when the checkpoint cannot be written — a failed
+    journal write or a snapshot that failed in the flusher: a run that went on could not
+    record what it does. The write's error is raised in place of the cancellation."""
+    task = asyncio.ensure_future(run)
+    store.on_failure = lambda _exc: task.cancel()
+    flusher.add_done_callback(lambda _flusher: task.cancel())
+    try:
+        return await task
+    except asyncio.CancelledError:
+        if store.failure is not None:
+            raise store.failure from None
+        failed = flusher.exception() if flusher.done() and not flusher.cancelled() else None
+        if failed is not None:
+            raise failed from None
+        raise
+    finally:
+        store.on_failure = None
+
+
+def _close_run(run: RunRecord, stats: RunStats, started: float, exit_code: int | None,
+               progress: Progress) -> None:
+    run.requests = stats.requests
+    run.retries = stats.retries
+    run.throttled = stats.throttled
+    run.resent_after_crash, run.resent_after_stop = progress.resent_this_run()
+    run.ids_deleted = stats.ids_deleted
+    run.ids_failed = stats.ids_failed
+    run.elapsed_s = time.monotonic() - started
+    if exit_code is not None:
+        run.exit_code = exit_code
+        run.ended = timestamp()
+
+
+async def _flush_periodically(
+    store: CheckpointStore, state: State, counters: RunCounters, observer: Observer,
+) -> None:
+    """About once a second: an fsync'd snapshot (bounds what a power loss can take,
+    docs/guarantees.md §2) and a progress tick. The slow part runs in a thread so sending
+    never waits on disk."""
+    last = time.monotonic()
+    while True:
+        await asyncio.sleep(0.25)
+        observer.tick()
+        now = time.monotonic()
+        if now - last >= SNAPSHOT_INTERVAL:
+            last = now
+            counters.close(None, state.progress)
+            state.updated = timestamp()
+            data, gen = store.prepare_snapshot(state)
+            await asyncio.to_thread(store.snapshot, data, gen)
+
+
+def _log_limit_change(old: int, new: int, why: str) -> None:
+    log.info("concurrency_changed", old=old, new=new, why=why)

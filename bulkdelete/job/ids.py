@@ -1,0 +1,66 @@
+"""Deleting from any iterable of IDs: the same send as a job's, without a file, a
+checkpoint or a resume (a migration script's one-off)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator
+
+from bulkdelete.batcher import make_batches
+from bulkdelete.checkpoint import Binding, RunRecord, State, Totals
+from bulkdelete.client import Deleter
+from bulkdelete.engine import StopRequest
+from bulkdelete.errors import AbortError
+from bulkdelete.failed import MemoryFailures
+from bulkdelete.job.drive import RunCounters, send_ids, timestamp
+from bulkdelete.job.run import JobResult, exit_code_after, new_run_id
+from bulkdelete.reader import Record
+from bulkdelete.report import build_report
+from bulkdelete.settings import Settings
+
+
+async def delete_ids(
+    settings: Settings,
+    ids: Iterable[str],
+    *,
+    stop: StopRequest | None = None,
+    deleter: Deleter | None = None,
+) -> JobResult:
+    """Delete from any iterable of IDs — no file, no checkpoint, so no resume. Failed IDs
+    come back in ``JobResult.failed_ids``. Raises AbortError on 401/403 and abort rules."""
+    stop = stop or StopRequest()
+    state = State(
+        binding=Binding("", "iterable", None, settings.batch_size, settings.id_type,
+                        settings.account_id, settings.host),
+        totals=Totals(0, 0, 0),
+    )
+    failures = MemoryFailures()
+    run = RunRecord(run_id=new_run_id(), started=timestamp())
+    state.runs.append(run)
+    counters = RunCounters(run)
+    count = 0
+
+    def records() -> Iterator[Record]:
+        """The IDs trimmed, blanks skipped, counted as they are read."""
+        nonlocal count
+        for raw in ids:
+            value = raw.strip()
+            if value:
+                count += 1
+                yield Record(value, 0, 0)
+
+    exit_code: int | None = None
+    try:
+        end = await send_ids(settings, make_batches(records(), settings.batch_size),
+                             counters=counters, progress=state.progress, failures=failures,
+                             stop=stop, deleter=deleter)
+        state.totals.ids_total = count
+        state.totals.batches_total = math.ceil(count / settings.batch_size)
+        exit_code = exit_code_after(state, end, stop)
+    except AbortError as exc:
+        exit_code = exc.exit_code
+        raise
+    finally:
+        counters.close(exit_code, state.progress)
+    return JobResult(build_report(state, exit_code=exit_code), exit_code,
+                     failed_ids=[i for i, _, _ in failures.items])

@@ -1,0 +1,43 @@
+"""What a caller watches a run through: the confirmation, then the run's counters.
+
+The observer sees the engine only through :class:`Snapshot`, a frozen copy of its counters
+taken when asked, so a display can neither change the run nor depend on how it is built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from bulkdelete.engine.stats import Snapshot
+from bulkdelete.job.plan import Plan
+
+
+class Observer(Protocol):
+    """What the CLI watches a run through: the confirmation and the progress display.
+    Every method may be a no-op; ``confirm`` raises ConfirmationRefused to refuse."""
+
+    async def confirm(self, plan: Plan) -> None: ...
+
+    def started(self, plan: Plan, snapshot: Callable[[], Snapshot], done_before: int) -> None:
+        ...
+
+    def tick(self) -> None: ...
+
+    def finished(self) -> None: ...
+
+
+class QuietObserver:
+    """Confirms everything and shows nothing: a library caller's default."""
+
+    async def confirm(self, plan: Plan) -> None:
+        pass
+
+    def started(self, plan: Plan, snapshot: Callable[[], Snapshot], done_before: int) -> None:
+        pass
+
+    def tick(self) -> None:
+        pass
+
+    def finished(self) -> None:
+        pass

@@ -1,0 +1,152 @@
+"""What a run is about to do, worked out from the input and the checkpoint before anything
+is sent: the dry run's whole answer, and what the confirmation shows.
+
+Also the input reads every step shares (the first checks, the pre-count, the send pass,
+the binding), so a dry run and a real run read the file the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from bulkdelete.batcher import summarize
+from bulkdelete.checkpoint import Binding, CheckpointStore, Progress, Totals, check_binding
+from bulkdelete.errors import UsageError
+from bulkdelete.fingerprint import fingerprint
+from bulkdelete.reader import (
+    InputFormat,
+    InvalidLine,
+    Run,
+    check_input_path,
+    detect_format,
+    read_runs,
+    tally_runs,
+)
+from bulkdelete.settings import JobFiles, Settings
+from bulkdelete.watch import Watch
+
+TYPICAL_LATENCY = 1.0  # seconds per request assumed by the dry run's estimate (docs/api.md)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What a run is about to do; shown by --dry-run and by the confirmation prompt."""
+
+    input: Path
+    format: InputFormat
+    account_id: str
+    host: str
+    id_type: str
+    ids_total: int
+    lines_invalid: int
+    invalid_samples: list[tuple[int, str]]
+    batches_total: int
+    ids_remaining: int
+    ids_this_run: int
+    resumed: bool
+    concurrency: int
+    batch_size: int
+    rate: float | None
+
+    @property
+    def requests_this_run(self) -> int:
+        """Requests this run needs when nothing fails (whole batches)."""
+        return math.ceil(self.ids_this_run / self.batch_size)
+
+    def estimated_seconds(self, latency: float = TYPICAL_LATENCY) -> float:
+        """At ``concurrency`` in flight and ``latency`` each, or at ``--rate``, whichever is
+        slower: the two ceilings are separate, so the tighter one decides."""
+        per_request = latency / max(1, self.concurrency)
+        if self.rate:
+            per_request = max(per_request, 1.0 / self.rate)
+        return self.requests_this_run * per_request
+
+
+def make_plan(
+    settings: Settings, files: JobFiles, fmt: InputFormat, totals: Totals,
+    progress: Progress | None = None,
+) -> Plan:
+    """The plan for a new job (``progress`` None) or for what remains of a started one."""
+    done = progress.ids_deleted + progress.ids_failed if progress is not None else 0
+    remaining = totals.ids_total - done
+    return Plan(
+        input=files.input, format=fmt, account_id=settings.account_id, host=settings.host,
+        id_type=settings.id_type, ids_total=totals.ids_total,
+        lines_invalid=totals.lines_invalid, invalid_samples=totals.invalid_samples,
+        batches_total=totals.batches_total, ids_remaining=remaining,
+        ids_this_run=_this_run(settings, remaining), resumed=progress is not None,
+        concurrency=settings.concurrency, batch_size=settings.batch_size, rate=settings.rate,
+    )
+
+
+def _this_run(settings: Settings, remaining: int) -> int:
+    """--limit rounds up to whole batches: a batch is never split across runs."""
+    if settings.limit is None:
+        return remaining
+    rounded = math.ceil(settings.limit / settings.batch_size) * settings.batch_size
+    return min(remaining, rounded)
+
+
+async def plan_job(settings: Settings, files: JobFiles) -> Plan:
+    """--dry-run: read and validate everything, send nothing, write nothing. On a job
+    already started it plans what remains (checking the checkpoint matches, read-only)."""
+    check_input_path(files.input)
+    fmt = detect_format(files.input, files.format)
+    totals = await asyncio.to_thread(precount, files, fmt, settings)
+    store = CheckpointStore(files.checkpoint_dir)
+    if files.restart or not store.exists():
+        return make_plan(settings, files, fmt, totals)
+    state = store.load()
+    check_binding(state.binding, await binding_for(settings, files, fmt), store.directory)
+    state.bind_failed_file(files.failed_path, store.directory)
+    return make_plan(settings, files, fmt, state.totals, state.progress)
+
+
+def open_input(files: JobFiles, settings: Settings) -> InputFormat:
+    """Everything about the input that can be refused is refused here, before anything is
+    created on disk: a missing or unreadable file, an output aimed at it, a wrong
+    --column (the first record, a CSV header or JSON object, is read for that)."""
+    check_input_path(files.input)
+    fmt = detect_format(files.input, files.format)
+    source = files.input.resolve()
+    # --failed and --report are written (a new job truncates the failed file): never let
+    # a slip of the keyboard point them at the input itself.
+    for flag, path in (("--failed", files.failed_path), ("--report", files.report_path)):
+        if path.resolve() == source:
+            raise UsageError(f"{flag} {path} is the input file; choose another path")
+    records = read_input(files, fmt, settings.id_type)
+    try:
+        next(records, None)
+    finally:
+        close = getattr(records, "close", None)
+        if close is not None:
+            close()
+    return fmt
+
+
+def read_input(files: JobFiles, fmt: InputFormat, id_type: str, offset: int = 0,
+               line: int = 1, watch: Watch | None = None) -> Iterator[Run | InvalidLine]:
+    """The input from ``offset`` (the first byte of line ``line``) to its end."""
+    return read_runs(files.input, fmt, column=files.column, id_type=id_type,
+                     start_offset=offset, start_line=line, watch=watch)
+
+
+def precount(files: JobFiles, fmt: InputFormat, settings: Settings,
+             watch: Watch | None = None) -> Totals:
+    """One pass over the whole input: how many valid IDs, invalid lines and batches."""
+    return summarize(tally_runs(files.input, fmt, column=files.column,
+                                id_type=settings.id_type, watch=watch),
+                     settings.batch_size)
+
+
+async def binding_for(settings: Settings, files: JobFiles, fmt: InputFormat) -> Binding:
+    """What a checkpoint is bound to: this input, read this way, sent to this account."""
+    return Binding(
+        fingerprint=await asyncio.to_thread(fingerprint, files.input), format=fmt,
+        column=files.column, batch_size=settings.batch_size, id_type=settings.id_type,
+        account_id=settings.account_id, host=settings.host,
+    )

@@ -1,0 +1,274 @@
+"""A resumable run, step by step: open the input and the checkpoint (recovering a started
+job), plan, confirm, send, close."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from bulkdelete.batcher import Batch, make_batches, within_precount
+from bulkdelete.checkpoint import CheckpointStore, RunRecord, State, check_binding, describe_saved
+from bulkdelete.client import Deleter
+from bulkdelete.engine import RunEnd, StopRequest
+from bulkdelete.errors import AbortError, BulkDeleteError, InputError, StorageError, UsageError
+from bulkdelete.failed import FailedFile
+from bulkdelete.fingerprint import unchanged_at_end
+from bulkdelete.job.drive import RunCounters, send_batches, timestamp
+from bulkdelete.job.observer import Observer, QuietObserver
+from bulkdelete.job.plan import Plan, binding_for, make_plan, open_input, precount, read_input
+from bulkdelete.reader import InputFormat
+from bulkdelete.report import build_report, write_report
+from bulkdelete.settings import JobFiles, Settings
+from bulkdelete.watch import Watch
+
+log = structlog.get_logger("bulkdelete")
+
+
+@dataclass(slots=True)
+class JobResult:
+    """The report (as written to --report) and the exit code it stands for."""
+
+    report: dict[str, Any]
+    exit_code: int
+    checkpoint: Path | None = None
+    failed_path: Path | None = None
+    failed_ids: list[str] | None = None  # only for delete_ids(): no failed file there
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + secrets.token_hex(3)
+
+
+def exit_code_for(state: State) -> int:
+    """0: nothing failed in the job; 1: some IDs failed (listed in the failed file)."""
+    return 1 if state.progress.ids_failed else 0
+
+
+async def run_job(
+    settings: Settings,
+    files: JobFiles,
+    *,
+    stop: StopRequest | None = None,
+    observer: Observer | None = None,
+    deleter: Deleter | None = None,
+    resume_command: str = "",
+) -> JobResult:
+    """Run (or resume) the job to its end, a --limit, a stop or an abort.
+
+    Returns the job's report and exit code (0, 1, or 128+signal for a graceful stop).
+    Raises :class:`BulkDeleteError` for exit 2 (usage, input, checkpoint) and 3 (abort);
+    on an abort the report has already been written with exit code 3.
+    """
+    fmt = open_input(files, settings)
+    store = CheckpointStore(files.checkpoint_dir)
+    store.lock()
+    job = _Job(settings, files, fmt, store, stop or StopRequest(), observer or QuietObserver(),
+               deleter)
+    try:
+        state = await job.recover(resume_command)
+        if state.complete:
+            return job.report_unchanged(state)
+        plan = job.plan(state)
+        await job.observer.confirm(plan)
+        return await job.send(state, plan)
+    except StorageError as exc:
+        with contextlib.suppress(OSError):
+            store.close()  # the journal's own failure is the one being reported
+        # Said from what is on disk now, after the run's last save was tried.
+        raise StorageError(f"{exc}; the run stopped at once. {describe_saved(store.directory)}"
+                           ) from None
+    finally:
+        store.close()
+
+
+@dataclass(slots=True)
+class _Job:
+    """One locked job directory and what a run of it was given; its methods are the steps."""
+
+    settings: Settings
+    files: JobFiles
+    fmt: InputFormat
+    store: CheckpointStore
+    stop: StopRequest
+    observer: Observer
+    deleter: Deleter | None
+    resumed: bool = False
+    truncate_failed: bool = False  # a new job's failed file starts empty
+    watch: Watch | None = None
+    fingerprint: str = ""
+
+    async def recover(self, resume_command: str) -> State:
+        """Open the checkpoint (after --restart discards it), or count the input and
+        create one."""
+        store, files = self.store, self.files
+        # The input as this run finds it: every read of the run must find it unchanged.
+        self.watch = await asyncio.to_thread(Watch.start, files.input)
+        binding = await binding_for(self.settings, files, self.fmt)
+        self.fingerprint = binding.fingerprint
+        if files.restart and store.exists():
+            log.info("restart", checkpoint=str(store.directory))
+            store.discard()
+            self.truncate_failed = True
+        self.resumed = store.exists()
+        if self.resumed:
+            state = store.load()
+            check_binding(state.binding, binding, store.directory)
+            state.bind_failed_file(files.failed_path, store.directory)
+        else:
+            log.info("counting_input", input=str(files.input), format=self.fmt)
+            totals = await asyncio.to_thread(precount, files, self.fmt, self.settings, self.watch)
+            state = State(binding=binding, totals=totals, input=str(files.input),
+                          resume_command=resume_command, updated=timestamp())
+            state.bind_failed_file(files.failed_path, store.directory)
+            store.create(state)
+            self.truncate_failed = True
+            if totals.ids_total == 0:
+                log.warning("no_valid_ids", lines_invalid=totals.lines_invalid,
+                            hint="check --format/--column; nothing will be sent")
+        if resume_command:
+            state.resume_command = resume_command
+        return state
+
+    def report_unchanged(self, state: State) -> JobResult:
+        """Rerunning a finished job sends nothing and reports the job as it stands."""
+        code = exit_code_for(state)
+        report = build_report(state, exit_code=code)
+        write_report(self.files.report_path, report)
+        return JobResult(report, code, self.store.directory, self.files.failed_path)
+
+    def plan(self, state: State) -> Plan:
+        """What this run will send, refused when --max-delete does not allow it."""
+        settings = self.settings
+        plan = make_plan(settings, self.files, self.fmt, state.totals,
+                         state.progress if self.resumed else None)
+        if settings.max_delete is not None and plan.ids_this_run > settings.max_delete:
+            raise UsageError(
+                f"this run would send {plan.ids_this_run:,} IDs, more than --max-delete "
+                f"{settings.max_delete:,}; nothing was sent. Raise --max-delete or use --limit"
+            )
+        return plan
+
+    async def send(self, state: State, plan: Plan) -> JobResult:
+        """Begin the run (recorded before anything is sent), send what remains, close it
+        (saved however it ends)."""
+        run, failed_file = self._begin(state, plan)
+        counters = RunCounters(run)
+        exit_code: int | None = None
+        try:
+            end = await send_batches(
+                self.settings, self._batches(state), counters=counters, store=self.store,
+                state=state, failures=failed_file, stop=self.stop, deleter=self.deleter,
+                observer=self.observer, plan=plan,
+            )
+            exit_code = exit_code_after(state, end, self.stop)
+        except AbortError as exc:
+            exit_code = exc.exit_code
+            log.error("aborted", reason=str(exc))
+            raise
+        except BulkDeleteError:
+            exit_code = 2
+            raise
+        finally:
+            save_error = self._close(state, counters, failed_file, exit_code)
+        if save_error is not None:
+            raise save_error
+        report = build_report(state, exit_code=exit_code)
+        if self.stop.requested:
+            log.info("shutdown", reason=self.stop.reason, exit_code=exit_code,
+                     watermark=state.progress.watermark)
+        return JobResult(report, exit_code, self.store.directory, self.files.failed_path)
+
+    def _begin(self, state: State, plan: Plan) -> tuple[RunRecord, FailedFile]:
+        """Add this run to the checkpoint and save it before anything is sent, so even a
+        run killed in its first second shows up in the report's list of runs."""
+        settings, p, store = self.settings, state.progress, self.store
+        run = RunRecord(run_id=new_run_id(), started=timestamp(), resumed=self.resumed)
+        state.runs.append(run)
+        structlog.contextvars.bind_contextvars(run_id=run.run_id)
+        failed_file = FailedFile(self.files.failed_path, truncate=self.truncate_failed)
+        if not self.resumed:
+            log.info("start", input=str(self.files.input), format=self.fmt,
+                     ids_total=plan.ids_total, batches=plan.batches_total, host=settings.host,
+                     account_id=settings.account_id, id_type=settings.id_type,
+                     concurrency=settings.concurrency, rate=settings.rate,
+                     batch_size=settings.batch_size, limit=settings.limit)
+        else:
+            _, offset, line = p.anchor
+            log.info("resume", watermark=p.watermark, offset=offset, line=line,
+                     done=p.ids_deleted + p.ids_failed, ids_total=plan.ids_total,
+                     in_flight_at_crash=len(p.sent_above))
+            # What the previous run sent unrecorded is sent again: counted as re-sent after
+            # a crash only if that run never ended (killed), else after a stop.
+            p.carry_over(killed=len(state.runs) < 2 or state.runs[-2].exit_code is None)
+            store.resume()
+        state.updated = timestamp()
+        try:
+            store.snapshot(*store.prepare_snapshot(state))
+        except StorageError:
+            failed_file.close()
+            raise
+        return run, failed_file
+
+    def _close(self, state: State, counters: RunCounters, failed_file: FailedFile,
+               exit_code: int | None) -> StorageError | None:
+        """However the run ended: the failed file closed, the counters copied into the
+        run's record, the last snapshot and the report saved."""
+        failed_file.close()
+        counters.close(exit_code, state.progress)
+        state.updated = timestamp()
+        save_error = _save_last(self.store, state, self.files, exit_code)
+        structlog.contextvars.unbind_contextvars("run_id")
+        return save_error
+
+    def _batches(self, state: State) -> Iterator[Batch]:
+        """The input's batches from the checkpoint's anchor on, checked as they are read
+        against the file the job was started on and the pre-count."""
+        settings, files = self.settings, self.files
+        seq, offset, line = state.progress.anchor
+        items = unchanged_at_end(
+            read_input(files, self.fmt, settings.id_type, offset, line, self.watch),
+            files.input, self.fingerprint)
+        return within_precount(make_batches(items, settings.batch_size, first_seq=seq),
+                               state.totals.ids_total, settings.batch_size, files.input)
+
+
+def _save_last(store: CheckpointStore, state: State, files: JobFiles,
+               exit_code: int | None) -> StorageError | None:
+    """The run's last snapshot, then the report. Returns the first failure instead of
+    raising it, so it never hides the error that ended the run."""
+    error: StorageError | None = None
+    try:
+        store.finish(state)
+    except StorageError as exc:
+        error = exc
+    if exit_code is not None:
+        try:
+            write_report(files.report_path, build_report(state, exit_code=exit_code))
+        except OSError as exc:
+            error = error or StorageError(
+                f"cannot write the report {files.report_path}: {exc.strerror or exc}")
+    return error
+
+
+def exit_code_after(state: State, end: RunEnd, stop: StopRequest) -> int:
+    """The exit code of a run that ended with ``end``; raises InputError when the input
+    ended short of the pre-count."""
+    if stop.requested and stop.exit_code is not None and not state.complete:
+        return stop.exit_code
+    if end.input_exhausted and not end.limit_reached and not state.complete \
+            and state.totals.batches_total:
+        # Every batch read was recorded, yet batches are missing: the file changed under us.
+        raise InputError(
+            f"the input ended after {state.progress.watermark:,} of "
+            f"{state.totals.batches_total:,} batches: it changed during the run. Progress is "
+            "saved; restore the original file to resume, or use --restart"
+        )
+    return exit_code_for(state)

@@ -1,0 +1,236 @@
+"""Unit tests for :mod:`bulkdelete.checkpoint.journal`: record framing, the per-turn
+write, replay of torn and damaged journals, and a write that fails."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from pathlib import Path
+
+import pytest
+
+from bulkdelete.checkpoint import (
+    CheckpointStore,
+    State,
+    Totals,
+)
+from bulkdelete.checkpoint.journal import frame
+from bulkdelete.errors import CheckpointError
+from tests.checkpoint.helpers import (
+    journals,
+    line_of,
+    load,
+    make_binding,
+    make_state,
+    nearly_full_disk,
+    new_job,
+    offset_of,
+    opened_store,
+)
+
+
+def test_torn_final_journal_record_is_dropped_silently(tmp_path: Path) -> None:
+    """A final record cut mid-write (a crash during write(2)) is recovered from: the batches
+    before it count, the torn one does not (it is simply re-sent)."""
+    directory = tmp_path / "ckpt"
+    new_job(directory, done=3)
+    journal = journals(directory)[-1]
+    raw = journal.read_bytes()
+    last_start = raw.rstrip(b"\n").rfind(b"\n") + 1
+    journal.write_bytes(raw[: last_start + (len(raw) - last_start) // 2])
+    p = load(directory).progress
+    assert [p.is_done(s) for s in range(4)] == [True, True, False, False]
+    assert p.ids_deleted == 200
+
+
+def test_torn_final_record_in_an_older_journal_is_dropped(tmp_path: Path) -> None:
+    """A torn tail left by a crash stays torn in its journal after the resume writes a newer
+    one; loading again still recovers (the rerun's records count)."""
+    directory = tmp_path / "ckpt"
+    new_job(directory, done=2)
+    journal = journals(directory)[-1]
+    journal.write_bytes(journal.read_bytes()[:-7])  # batch 1's done record is torn
+    with opened_store(directory) as store:
+        store.load()
+        store.resume()
+        store.append_done(1, offset_of(1), line_of(1), 100, 0, None)
+        store.append_done(2, offset_of(2), line_of(2), 100, 0, None)
+    p = load(directory).progress
+    assert p.watermark == 3
+    assert p.ids_deleted == 300
+
+
+def test_garbage_in_the_middle_of_the_journal_is_refused(tmp_path: Path) -> None:
+    """A damaged record followed by valid ones is not a torn tail: loading refuses with a
+    CheckpointError that names --restart."""
+    directory = tmp_path / "ckpt"
+    new_job(directory, done=3)
+    journal = journals(directory)[-1]
+    lines = journal.read_bytes().splitlines(keepends=True)
+    lines[2] = b'{"k":"d","s":0,"o":0,"l":1,"n":100,"f":0}\tdeadbeef\n'
+    journal.write_bytes(b"".join(lines))
+    with pytest.raises(CheckpointError, match="--restart"):
+        load(directory)
+
+
+def test_flipped_bit_in_the_journal_middle_is_refused(tmp_path: Path) -> None:
+    """One flipped byte inside an early record (CRC mismatch) with valid records after it
+    is refused with a CheckpointError naming --restart."""
+    directory = tmp_path / "ckpt"
+    new_job(directory, done=3)
+    journal = journals(directory)[-1]
+    raw = bytearray(journal.read_bytes())
+    raw[5] ^= 0x01
+    journal.write_bytes(bytes(raw))
+    with pytest.raises(CheckpointError, match="--restart"):
+        load(directory)
+
+
+def test_hot_records_are_byte_identical_to_the_generic_frame(tmp_path: Path) -> None:
+    """The directly formatted "sent"/"done" records are exactly what frame(json) writes,
+    so replay cannot tell the fast path from the generic one."""
+    store = CheckpointStore(tmp_path / "ckpt")
+    store.lock()
+    state = State(binding=make_binding(), totals=Totals(300, 0, 3))
+    store.create(state)
+    store.append_sent(7)
+    store.append_done(7, 12_345, 678, 99, 1, None)
+    store.append_done(8, 22_345, 778, 98, 2, {"HTTP 400 rejected": 2})
+    store.close()
+    journal = (tmp_path / "ckpt" / "journal.1").read_bytes()
+    assert journal == (
+        frame({"k": "s", "s": 7})
+        + frame({"k": "d", "s": 7, "o": 12_345, "l": 678, "n": 99, "f": 1})
+        + frame({"k": "d", "s": 8, "o": 22_345, "l": 778, "n": 98, "f": 2,
+                  "r": {"HTTP 400 rejected": 2}})
+    )
+
+
+async def test_records_of_one_loop_turn_are_written_together_next_turn(
+    tmp_path: Path,
+) -> None:
+    """Inside an event loop the records of a turn reach the kernel with one write at the
+    start of the next turn; a snapshot's journal switch and close() write what is pending
+    into the journal it belongs to, so nothing is lost or lands in the wrong generation."""
+    directory = tmp_path / "ckpt"
+    store = CheckpointStore(directory)
+    store.lock()
+    state = make_state()
+    store.create(state)
+    first = directory / "journal.1"
+    for seq in (0, 1, 2):
+        state.progress.mark_done(seq, offset_of(seq), line_of(seq), 100, 0)
+        store.append_done(seq, offset_of(seq), line_of(seq), 100, 0, None)
+    assert first.read_bytes() == b""  # still this turn: not written yet
+    await asyncio.sleep(0)
+    assert len(first.read_bytes().splitlines()) == 3  # next turn: all three, in order
+
+    store.append_done(3, offset_of(3), line_of(3), 100, 0, None)
+    _, gen = store.prepare_snapshot(state)  # switches journals: record 3 goes to the old
+    assert len(first.read_bytes().splitlines()) == 4
+    store.append_done(4, offset_of(4), line_of(4), 100, 0, None)
+    store.close()  # closing writes the pending record without waiting for a turn
+    assert len((directory / f"journal.{gen}").read_bytes().splitlines()) == 1
+    await asyncio.sleep(0)  # the flush already scheduled finds nothing left to write
+    p = load(directory).progress
+    assert (p.watermark, p.ids_deleted) == (5, 500)
+
+
+async def test_a_failed_turn_write_is_raised_by_the_next_append_and_by_close(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A journal write that fails in the loop's callback (full disk) is not lost in
+    asyncio's log: the next append raises it in the caller's task, and close() raises it
+    too, after closing the files and releasing the lock."""
+    directory = tmp_path / "ckpt"
+    store = CheckpointStore(directory)
+    store.lock()
+    store.create(make_state())
+    store.append_done(0, offset_of(0), line_of(0), 100, 0, None)
+
+    def full_disk(fd: int, data: object) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "write", full_disk)
+    await asyncio.sleep(0)  # the turn's flush runs, and fails
+    with pytest.raises(OSError, match="No space left"):
+        store.append_done(1, offset_of(1), line_of(1), 100, 0, None)
+    monkeypatch.undo()
+    with pytest.raises(OSError, match="No space left"):
+        store.close()
+    again = CheckpointStore(directory)
+    again.lock()  # the lock was released
+    again.close()
+
+
+def test_a_failed_journal_reopen_never_writes_to_the_old_descriptor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The new journal cannot be created (inodes exhausted, folder gone): the store raises
+    and stays broken. The descriptor number the old journal had, now another file's, never
+    receives a record — in the field it was a socket, and records went out as requests."""
+    import bulkdelete.checkpoint.journal as journal_module
+
+    directory = tmp_path / "ckpt"
+    store = CheckpointStore(directory)
+    store.lock()
+    state = make_state()
+    store.create(state)
+    store.append_done(0, offset_of(0), line_of(0), 100, 0, None)
+
+    def no_inodes(path: Path, flags: int) -> int:
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(journal_module, "open_private", no_inodes)
+    with pytest.raises(OSError, match="No space left"):
+        store.prepare_snapshot(state)
+    monkeypatch.undo()
+    bystander = tmp_path / "socket-stand-in"
+    fd = os.open(bystander, os.O_RDWR | os.O_CREAT)  # takes the lowest free number
+    try:
+        with pytest.raises(OSError, match="No space left"):
+            store.append_done(1, offset_of(1), line_of(1), 100, 0, None)
+        with pytest.raises(OSError, match="No space left"):
+            store.journal.flush()
+    finally:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            store.close()
+    assert bystander.read_bytes() == b""
+    assert load(directory).progress.watermark == 1  # what reached the journal is kept
+
+
+async def test_a_failed_turn_write_breaks_the_store_at_once_and_cuts_the_torn_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A turn's journal write that fails half way: the journal is cut back to its last
+    whole record, ``on_failure`` hears of it in the same turn (so the run can stop at
+    once), every later append raises, and the run's last save still covers what the
+    batches did once the disk has room again."""
+    directory = tmp_path / "ckpt"
+    store = CheckpointStore(directory)
+    store.lock()
+    state = make_state()
+    store.create(state)
+    heard: list[BaseException] = []
+    store.on_failure = heard.append
+    for seq in (0, 1):
+        state.progress.mark_done(seq, offset_of(seq), line_of(seq), 100, 0)
+        store.append_done(seq, offset_of(seq), line_of(seq), 100, 0, None)
+    await asyncio.sleep(0)
+    whole = (directory / "journal.1").read_bytes()
+    state.progress.mark_done(2, offset_of(2), line_of(2), 100, 0)
+    store.append_done(2, offset_of(2), line_of(2), 100, 0, None)
+    nearly_full_disk(monkeypatch, allow=10)
+    await asyncio.sleep(0)  # the turn's flush: 10 bytes land, then ENOSPC
+    monkeypatch.undo()
+    assert [type(e).__name__ for e in heard] == ["StorageError"]
+    assert store.failure is heard[0]
+    assert (directory / "journal.1").read_bytes() == whole
+    with pytest.raises(OSError, match="No space left"):
+        store.append_done(3, offset_of(3), line_of(3), 100, 0, None)
+    store.finish(state)
+    store.close()  # the journal was closed by finish(): nothing left to raise
+    p = load(directory).progress
+    assert (p.watermark, p.ids_deleted) == (3, 300)

@@ -1,0 +1,93 @@
+"""Unit tests for :mod:`bulkdelete.checkpoint.ledger`: progress and journal in one call."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bulkdelete.checkpoint import Ledger, Progress
+from bulkdelete.checkpoint.journal import frame
+from tests.checkpoint.helpers import line_of, load, make_state, offset_of, opened_store
+
+
+class RecordingJournal:
+    """A journal that keeps what it was told, in order."""
+
+    def __init__(self) -> None:
+        self.records: list[tuple[object, ...]] = []
+
+    def append_sent(self, seq: int) -> None:
+        self.records.append(("s", seq))
+
+    def append_done(
+        self, seq: int, offset: int, line: int, deleted: int, failed: int,
+        reasons: dict[str, int] | None,
+    ) -> None:
+        self.records.append(("d", seq, offset, line, deleted, failed, reasons))
+
+
+def test_a_batch_sent_twice_is_journalled_once() -> None:
+    """A retry or a bisected half sends the batch again: only its first send is marked
+    and journalled, and a batch already done is not journalled as sent."""
+    journal = RecordingJournal()
+    ledger = Ledger(Progress(), journal)
+    ledger.sent(3)
+    ledger.sent(3)
+    ledger.done(3, offset_of(3), line_of(3), 10, 0, None)
+    ledger.sent(3)
+    assert journal.records == [("s", 3), ("d", 3, offset_of(3), line_of(3), 10, 0, None)]
+    assert ledger.progress.sent_above == set()
+
+
+def test_done_updates_progress_and_journal_together() -> None:
+    """One call records the batch in memory (watermark, counts, reasons) and journals the
+    same record, reasons included."""
+    journal = RecordingJournal()
+    progress = Progress()
+    ledger = Ledger(progress, journal)
+    ledger.sent(1)
+    ledger.done(1, offset_of(1), line_of(1), 8, 2, {"HTTP 400 rejected": 2})
+    assert ledger.is_done(1)
+    assert not ledger.is_done(0)
+    assert ledger.watermark == 0  # batch 0 is still open
+    ledger.done(0, offset_of(0), line_of(0), 10, 0, None)
+    assert ledger.watermark == 2
+    assert (progress.ids_deleted, progress.ids_failed) == (18, 2)
+    assert progress.reasons == {"HTTP 400 rejected": 2}
+    assert journal.records == [
+        ("s", 1),
+        ("d", 1, offset_of(1), line_of(1), 8, 2, {"HTTP 400 rejected": 2}),
+        ("d", 0, offset_of(0), line_of(0), 10, 0, None),
+    ]
+
+
+def test_a_memory_only_ledger_tracks_progress_without_a_journal() -> None:
+    """Without a journal (delete_ids on an iterable) the ledger still tracks sends and
+    completions in memory."""
+    ledger = Ledger(Progress())
+    ledger.sent(0)
+    assert ledger.progress.sent_above == {0}
+    ledger.done(0, 0, 1, 5, 0, None)
+    ledger.done(2, offset_of(2), line_of(2), 5, 0, None)
+    assert ledger.watermark == 1
+    assert ledger.is_done(2)
+    assert not ledger.is_done(1)
+    assert ledger.progress.ids_deleted == 10
+
+
+def test_a_ledger_on_the_store_journal_is_replayed_on_load(tmp_path: Path) -> None:
+    """With the store's journal, what the ledger records is what a rerun loads back, in
+    the journal's own record format."""
+    directory = tmp_path / "ckpt"
+    with opened_store(directory) as store:
+        state = make_state()
+        store.create(state)
+        ledger = Ledger(state.progress, store.journal)
+        ledger.sent(0)
+        ledger.sent(0)
+        ledger.done(0, offset_of(0), line_of(0), 100, 0, None)
+    assert (directory / "journal.1").read_bytes() == (
+        frame({"k": "s", "s": 0})
+        + frame({"k": "d", "s": 0, "o": offset_of(0), "l": line_of(0), "n": 100, "f": 0})
+    )
+    p = load(directory).progress
+    assert (p.watermark, p.ids_deleted) == (1, 100)

@@ -1,0 +1,96 @@
+"""Unit tests for :mod:`bulkdelete.checkpoint.model`: the low-watermark tracker."""
+
+from __future__ import annotations
+
+from bulkdelete.checkpoint import (
+    MAX_REASONS,
+    Progress,
+)
+from tests.checkpoint.helpers import (
+    line_of,
+    offset_of,
+)
+
+
+def test_out_of_order_completion_advances_watermark_when_the_gap_fills() -> None:
+    """Batches done above the watermark wait in done_above; the watermark jumps over all of
+    them exactly when the missing batch completes."""
+    p = Progress()
+    for seq in (3, 1, 2):
+        assert p.mark_done(seq, offset_of(seq), line_of(seq), 10, 0)
+        assert p.watermark == 0
+    assert set(p.done_above) == {1, 2, 3}
+    assert p.mark_done(0, offset_of(0), line_of(0), 10, 0)
+    assert p.watermark == 4
+    assert p.done_above == {}
+    p.mark_done(5, offset_of(5), line_of(5), 10, 0)
+    assert p.watermark == 4
+    p.mark_done(4, offset_of(4), line_of(4), 10, 0)
+    assert p.watermark == 6
+
+
+def test_anchor_follows_the_watermark() -> None:
+    """The anchor is the (seq, offset, line) of the last batch below the watermark, so a
+    resume seeks to a batch that is done and regenerates numbering from it."""
+    p = Progress()
+    assert p.anchor == (0, 0, 1)
+    p.mark_done(1, offset_of(1), line_of(1), 5, 0)
+    assert p.anchor == (0, 0, 1)  # gap at 0: nothing to anchor on yet
+    p.mark_done(0, offset_of(0), line_of(0), 5, 0)
+    assert p.anchor == (1, offset_of(1), line_of(1))
+    p.mark_done(2, offset_of(2), line_of(2), 5, 0)
+    assert p.anchor == (2, offset_of(2), line_of(2))
+    assert p.anchor[0] == p.watermark - 1
+
+
+def test_mark_done_twice_is_idempotent() -> None:
+    """Recording a batch a second time changes nothing (journal replay relies on it), both
+    above the watermark and below it."""
+    p = Progress()
+    assert p.mark_done(2, offset_of(2), line_of(2), 7, 3, {"HTTP 400 rejected": 3})
+    assert not p.mark_done(2, offset_of(2), line_of(2), 7, 3, {"HTTP 400 rejected": 3})
+    assert (p.ids_deleted, p.ids_failed) == (7, 3)
+    assert p.reasons == {"HTTP 400 rejected": 3}
+    p.mark_done(0, 0, 1, 10, 0)
+    p.mark_done(1, 5, 2, 10, 0)
+    assert p.watermark == 3
+    assert not p.mark_done(1, 5, 2, 10, 0)
+    assert not p.mark_done(2, offset_of(2), line_of(2), 7, 3, {"HTTP 400 rejected": 3})
+    assert (p.ids_deleted, p.ids_failed) == (27, 3)
+    assert p.reasons == {"HTTP 400 rejected": 3}
+
+
+def test_is_done_below_watermark_and_in_done_above_only() -> None:
+    """is_done is true for every seq under the watermark and for the completed ones above
+    it, false for the gaps and beyond."""
+    p = Progress()
+    for seq in (0, 1, 4, 6):
+        p.mark_done(seq, offset_of(seq), line_of(seq), 1, 0)
+    assert [p.is_done(s) for s in range(8)] == [True, True, False, False, True, False, True,
+                                                False]
+
+
+def test_mark_sent_is_true_once_and_false_for_done_batches() -> None:
+    """mark_sent reports a first send; a batch already sent (by a run that crashed) or done
+    is not a first send, so it is journalled as sent only once."""
+    p = Progress()
+    assert p.mark_sent(3)
+    assert not p.mark_sent(3)
+    p.mark_done(3, 0, 1, 1, 0)
+    assert 3 not in p.sent_above
+    assert not p.mark_sent(3)
+
+
+def test_reasons_are_counted_and_capped() -> None:
+    """Reasons are summed across batches; at most MAX_REASONS distinct reasons are kept and
+    any further new reason is folded into "other" (so the checkpoint stays bounded)."""
+    p = Progress()
+    for n in range(MAX_REASONS + 25):
+        p.mark_done(n, offset_of(n), line_of(n), 0, 2, {f"reason {n}": 2})
+    p.mark_done(1000, 0, 1, 0, 1, {"reason 0": 1})  # a kept reason keeps counting
+    p.mark_done(1001, 0, 1, 0, 4, {"reason 999": 4})  # a new one after the cap: "other"
+    kept = {k for k in p.reasons if k != "other"}
+    assert kept == {f"reason {n}" for n in range(MAX_REASONS)}
+    assert p.reasons["reason 0"] == 3
+    assert p.reasons["other"] == 25 * 2 + 4
+    assert sum(p.reasons.values()) == p.ids_failed

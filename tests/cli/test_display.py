@@ -1,0 +1,89 @@
+"""The progress display: it reads the run only through the snapshot it is given."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+import structlog
+from structlog.testing import capture_logs
+
+from bulkdelete.cli.display import Display, _interval_from_env
+from bulkdelete.job import Plan, Snapshot
+from tests.cli.doubles import Terminal, a_plan
+
+
+def snap(deleted: int = 0, failed: int = 0, **fields: int) -> Snapshot:
+    values = {"requests": 0, "retries": 0, "throttled": 0, "in_flight": 0, "limit": 3,
+              "ceiling": 3} | fields
+    return Snapshot(ids_deleted=deleted, ids_failed=failed, **values)
+
+
+@pytest.fixture(autouse=True)
+def _plain_structlog() -> None:
+    structlog.reset_defaults()
+
+
+def test_off_a_terminal_it_logs_progress_from_each_new_snapshot() -> None:
+    snapshots = iter([snap(100, 2, in_flight=2, limit=2, throttled=4),
+                      snap(300, 2, in_flight=3, limit=3, throttled=5)])
+    display = Display(show_progress=True, interval=1e-9, out=io.StringIO())
+    with capture_logs() as events:
+        display.started(a_plan(), lambda: next(snapshots), done_before=50)
+        display.tick()
+        display.tick()
+        display.finished()
+    progress = [e for e in events if e["event"] == "progress"]
+    assert [(e["done"], e["in_flight"], e["concurrency"], e["throttled"], e["failed"])
+            for e in progress] == [(152, 2, 2, 4, 2), (352, 3, 3, 5, 2)]
+    assert all(e["total"] == 1_000 for e in progress)
+
+
+def test_no_progress_shows_nothing() -> None:
+    out = io.StringIO()
+    display = Display(show_progress=False, interval=1e-9, out=out)
+    with capture_logs() as events:
+        display.started(a_plan(), lambda: snap(10), done_before=0)
+        display.tick()
+        display.finished()
+    assert events == []
+    assert out.getvalue() == ""
+
+
+def test_a_tick_before_the_run_starts_reads_nothing() -> None:
+    Display(show_progress=True, interval=1e-9, out=io.StringIO()).tick()
+
+
+def test_on_a_terminal_the_bar_shows_the_snapshot() -> None:
+    out = Terminal()
+    display = Display(show_progress=True, out=out)
+    display.started(a_plan(), lambda: snap(600, 7, in_flight=2, limit=2, ceiling=3,
+                                           throttled=9), done_before=0)
+    display.tick()
+    display.finished()
+    shown = out.getvalue()
+    assert "in flight 2/2 (max 3)" in shown
+    assert "429s 9" in shown
+    assert "failed 7" in shown
+    assert " 607" in shown  # done before + this run
+
+
+async def test_confirm_is_whatever_it_was_given() -> None:
+    asked: list[Plan] = []
+
+    async def confirm(plan: Plan) -> None:
+        asked.append(plan)
+
+    plan = a_plan()
+    await Display(show_progress=False, confirm=confirm).confirm(plan)
+    assert asked == [plan]
+    await Display(show_progress=False).confirm(plan)  # none given: the run starts unasked
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("", 10.0), ("2.5", 2.5), ("x", 10.0),
+                                           ("0", 10.0), ("-1", 10.0)])
+def test_the_log_interval_comes_from_the_environment(
+    raw: str, expected: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BULKDELETE_PROGRESS_INTERVAL", raw)
+    assert _interval_from_env() == expected

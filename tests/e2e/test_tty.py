@@ -1,0 +1,270 @@
+"""What an operator sees (docs/cli.md: confirmation, progress): the CLI on a pseudo-terminal
+through pexpect, and off a terminal through pipes.
+
+pexpect blocks the test's thread, so the fake server runs on its own loop in a background
+thread (:func:`tests.e2e.conftest.serve_in_thread`). Every run that sends anything ends with the
+nothing-lost check against the server's record (docs/guarantees.md §1).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pexpect
+import pytest
+
+from bulkdelete.fake import FakeServer
+from tests.conftest import ACCOUNT, CLI, assert_nothing_lost, cli_env, make_ids, write_ids
+from tests.e2e.conftest import serve_in_thread
+
+pytestmark = [
+    # Python 3.12+ warns that forking (pexpect's pty) while the fake server's thread runs
+    # may deadlock the child; the child only execs, which is the case that is safe.
+    pytest.mark.filterwarnings("ignore:.*multi-threaded.*fork:DeprecationWarning"),
+]
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
+# Variables that would change how rich renders regardless of the terminal it is given.
+RICH_ENV = ("FORCE_COLOR", "NO_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "COLUMNS",
+            "LINES")
+
+
+class Terminal:
+    """``python -m bulkdelete ARGS`` on a 30×120 pseudo-terminal; keeps all it printed."""
+
+    def __init__(self, args: list[str], base_url: str, cwd: Path, timeout: float = 30) -> None:
+        env = cli_env(base_url, TERM="xterm-256color")
+        for name in RICH_ENV:
+            env.pop(name, None)
+        self.log = io.StringIO()
+        self.child: Any = pexpect.spawn(
+            sys.executable, ["-m", "bulkdelete", *args], env=env, cwd=str(cwd),
+            dimensions=(30, 120), encoding="utf-8", codec_errors="replace", timeout=timeout,
+        )
+        self.child.logfile_read = self.log
+
+    def expect(self, pattern: str, timeout: float | None = None) -> None:
+        self.child.expect(pattern, timeout=timeout if timeout is not None else -1)
+
+    def finish(self, timeout: float = 60) -> int:
+        """Wait for the process to end; its exit code."""
+        self.child.expect(pexpect.EOF, timeout=timeout)
+        self.child.close()
+        status = self.child.exitstatus
+        assert isinstance(status, int), (status, self.child.signalstatus)
+        return status
+
+    def kill(self) -> None:
+        if self.child.isalive():
+            self.child.terminate(force=True)
+
+    @property
+    def text(self) -> str:
+        """Everything shown, ANSI escapes removed."""
+        return ANSI.sub("", self.log.getvalue())
+
+
+def delete_args(source: Path, *extra: str) -> list[str]:
+    return ["delete", str(source), "--id-type", "guid", "--timeout", "5", *extra]
+
+
+def failed_file(source: Path) -> Path:
+    return source.with_name(source.name + ".bulkdelete") / "failed.txt"
+
+
+# --------------------------------------------------------------------------- confirmation
+
+
+def test_confirmation_shows_the_plan_and_a_wrong_answer_sends_nothing(tmp_path: Path) -> None:
+    """Without --yes on a terminal the plan is shown — account, host, ID type, ID count —
+    and the operator must type the account ID; anything else exits 2 having sent
+    nothing."""
+    source = write_ids(tmp_path / "ids.txt", make_ids(3_000))
+    with serve_in_thread() as server:
+        term = Terminal(delete_args(source), server.base_url, tmp_path)
+        try:
+            term.expect("Type the account ID")
+            term.expect("to proceed: ")
+            shown = term.text
+            assert f"account {ACCOUNT} at {server.base_url.split('//')[1]}" in shown
+            assert "id type:    guid" in shown
+            assert "3,000 valid" in shown
+            term.child.sendline("TEST-ACCOUN")  # close is not enough
+            code = term.finish()
+        finally:
+            term.kill()
+        assert code == 2, term.text
+        assert "not confirmed; nothing was sent" in term.text
+        assert "Traceback" not in term.text
+        assert server.stats.requests == 0
+
+
+@pytest.mark.parametrize("answer", [ACCOUNT, "yes"])
+def test_typing_the_account_id_or_yes_proceeds(answer: str, tmp_path: Path) -> None:
+    """Typing the account ID (or ``yes``) at the prompt starts the deletion, which runs
+    to completion (exit 0) and loses nothing."""
+    ids = make_ids(2_000)
+    source = write_ids(tmp_path / "ids.txt", ids)
+    with serve_in_thread(latency=0.005) as server:
+        term = Terminal(delete_args(source), server.base_url, tmp_path)
+        try:
+            term.expect("to proceed: ")
+            assert server.stats.requests == 0  # nothing before the answer
+            term.child.sendline(answer)
+            code = term.finish()
+        finally:
+            term.kill()
+        assert code == 0, term.text
+        assert "job complete: 2,000 deleted, 0 failed" in term.text
+        assert_nothing_lost(ids, server, failed_file(source))
+
+
+def test_ctrl_c_at_the_prompt_leaves_at_once_and_sends_nothing(tmp_path: Path) -> None:
+    """Ctrl-C while the confirmation waits is a "no": the process ends within seconds
+    (exit 130, or 2 as a refusal) without sending anything."""
+    source = write_ids(tmp_path / "ids.txt", make_ids(500))
+    with serve_in_thread() as server:
+        term = Terminal(delete_args(source), server.base_url, tmp_path)
+        try:
+            term.expect("to proceed: ")
+            term.child.sendintr()
+            code = term.finish(timeout=3)
+        finally:
+            term.kill()
+        assert code in (2, 130), term.text
+        assert server.stats.requests == 0
+
+
+# --------------------------------------------------------------------------- progress
+
+
+def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
+    """On a terminal a live bar shows "deleting", IDs done/total, IDs/s and the in-flight
+    count while the run goes on; the run then completes."""
+    ids = make_ids(3_000)
+    source = write_ids(tmp_path / "ids.txt", ids)
+    with serve_in_thread(latency=0.05) as server:
+        term = Terminal(delete_args(source, "--yes"), server.base_url, tmp_path)
+        try:
+            term.expect("deleting")
+            code = term.finish()
+        finally:
+            term.kill()
+        assert code == 0, term.text
+        shown = term.text
+        assert re.search(r"deleting .*\d+/3000 .*IDs/s", shown), shown
+        assert re.search(r"in flight \d+/3 \(max 3\)", shown), shown
+        assert "429s 0" in shown
+        assert "3000/3000" in shown
+        assert_nothing_lost(ids, server, failed_file(source))
+
+
+@pytest.mark.parametrize("flag", ["--no-progress", "-q"])
+def test_no_progress_and_quiet_show_no_bar(flag: str, tmp_path: Path) -> None:
+    """``--no-progress`` and ``-q`` draw no bar on a terminal; ``-q`` also drops the info
+    events, but both still print the final summary."""
+    ids = make_ids(2_000)
+    source = write_ids(tmp_path / "ids.txt", ids)
+    with serve_in_thread(latency=0.02) as server:
+        term = Terminal(delete_args(source, "--yes", flag), server.base_url, tmp_path)
+        try:
+            code = term.finish()
+        finally:
+            term.kill()
+        assert code == 0, term.text
+        shown = term.text
+        assert "deleting" not in shown
+        assert "in flight" not in shown
+        assert "━" not in shown
+        assert "job complete: 2,000 deleted, 0 failed" in shown
+        if flag == "-q":
+            assert "[info" not in shown
+            assert "counting_input" not in shown
+        else:
+            assert "start" in shown
+            assert "run_id=" in shown
+        assert_nothing_lost(ids, server, failed_file(source))
+
+
+@pytest.mark.parametrize("flag", [None, "--no-progress"])
+def test_off_a_terminal_progress_is_logged_periodically(flag: str | None, tmp_path: Path) -> None:
+    """With pipes instead of a terminal there is no bar but a structured ``progress``
+    event (done, total, rate, in flight) every BULKDELETE_PROGRESS_INTERVAL seconds;
+    ``--no-progress`` silences it."""
+    ids = make_ids(6_000)
+    source = write_ids(tmp_path / "ids.txt", ids)
+    extra = ["--yes", "--log-format", "json", *([flag] if flag else [])]
+    with serve_in_thread(latency=0.05) as server:
+        proc = subprocess.run(
+            [*CLI, *delete_args(source, *extra)],
+            env=cli_env(server.base_url, BULKDELETE_PROGRESS_INTERVAL="0.2"),
+            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert_nothing_lost(ids, server, failed_file(source))
+    assert "━" not in proc.stderr
+    assert "in flight" not in proc.stderr
+    events = [json.loads(line) for line in proc.stderr.splitlines() if line.startswith("{")]
+    assert any(event["event"] == "start" for event in events)
+    progress = [event for event in events if event["event"] == "progress"]
+    if flag == "--no-progress":
+        assert progress == []
+        return
+    assert len(progress) >= 2, proc.stderr
+    assert {"done", "total", "ids_per_s", "eta_s", "in_flight", "concurrency",
+            "throttled", "failed"} <= set(progress[0])
+    assert all(event["total"] == 6_000 for event in progress)
+    done = [event["done"] for event in progress]
+    assert done == sorted(done)
+    assert done[-1] <= 6_000
+    assert all(event.get("run_id") for event in progress)
+
+
+# --------------------------------------------------------------------------- Ctrl-C
+
+
+def _resent(server: FakeServer) -> int:
+    return sum(count - 1 for count in server.stats.acknowledged.values() if count > 1)
+
+
+def test_ctrl_c_on_a_terminal_stops_with_130_and_a_rerun_completes(tmp_path: Path) -> None:
+    """Ctrl-C during the bar: requests in flight finish, exit 130, the resume command
+    (without --restart) is printed; running it completes the job, re-sending at most one
+    batch per in-flight slot."""
+    ids = make_ids(15_000)
+    source = write_ids(tmp_path / "ids.txt", ids)
+    args = delete_args(source, "--yes", "--restart")
+    with serve_in_thread(latency=0.05) as server:
+        term = Terminal(args, server.base_url, tmp_path)
+        try:
+            term.expect(r"in flight \d")
+            term.child.sendintr()
+            code = term.finish()
+        finally:
+            term.kill()
+        shown = term.text
+        assert code == 130, shown
+        assert "SIGINT received" in shown
+        assert "Resume with:" in shown
+        resume = shown.split("Resume with:")[1].strip().splitlines()[0].strip()
+        assert resume.startswith(f"bulkdelete delete {source} --id-type guid")
+        assert "--restart" not in resume
+        assert len(server.stats.acknowledged) < len(ids), "stopped too late to prove anything"
+
+        again = Terminal(shlex.split(resume)[1:], server.base_url, tmp_path)
+        try:
+            code = again.finish()
+        finally:
+            again.kill()
+        assert code == 0, again.text
+        assert "job complete: 15,000 deleted, 0 failed" in again.text
+        assert _resent(server) <= 3 * 100
+        assert_nothing_lost(ids, server, failed_file(source))

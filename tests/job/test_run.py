@@ -1,0 +1,90 @@
+"""A run as the library drives it, with a stand-in for the API: what the engine is given
+and what the observer sees."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from bulkdelete.client import SUCCESS, Result
+from bulkdelete.job import Plan, Snapshot, delete_ids, run_job
+from bulkdelete.settings import JobFiles
+from tests.conftest import make_settings, write_ids
+
+NOWHERE = "http://127.0.0.1:1"  # never connected to: the deleter stands in for the API
+
+
+class Recording:
+    """Accepts every delete and remembers each request's IDs."""
+
+    def __init__(self) -> None:
+        self.requests: list[list[str]] = []
+
+    async def delete(self, ids: Sequence[str]) -> Result:
+        self.requests.append(list(ids))
+        return SUCCESS
+
+
+async def test_delete_ids_trims_skips_blanks_and_batches_in_order() -> None:
+    deleter = Recording()
+    ids = [" a ", "", "b\n", "   ", "c", "d\t", "e"]
+    result = await delete_ids(make_settings(NOWHERE, batch_size=2, concurrency=1), ids,
+                              deleter=deleter)
+    assert deleter.requests == [["a", "b"], ["c", "d"], ["e"]]
+    assert (result.report["ids_total"], result.report["batches_total"]) == (5, 3)
+    assert (result.exit_code, result.failed_ids) == (0, [])
+
+
+async def test_delete_ids_of_nothing_sends_nothing() -> None:
+    deleter = Recording()
+    result = await delete_ids(make_settings(NOWHERE), ["", " "], deleter=deleter)
+    assert deleter.requests == []
+    assert (result.report["ids_total"], result.exit_code) == (0, 0)
+
+
+class Watching:
+    """An observer that keeps what it is shown."""
+
+    def __init__(self) -> None:
+        self.plans: list[Plan] = []
+        self.snapshot: Callable[[], Snapshot] | None = None
+        self.done_before = -1
+        self.finished_with: Snapshot | None = None
+
+    async def confirm(self, plan: Plan) -> None:
+        self.plans.append(plan)
+
+    def started(self, plan: Plan, snapshot: Callable[[], Snapshot], done_before: int) -> None:
+        self.snapshot, self.done_before = snapshot, done_before
+
+    def tick(self) -> None:
+        pass
+
+    def finished(self) -> None:
+        assert self.snapshot is not None
+        self.finished_with = self.snapshot()
+
+
+async def test_the_observer_confirms_the_plan_then_reads_snapshots(tmp_path: Path) -> None:
+    source = write_ids(tmp_path / "ids.txt", [f"id-{n}" for n in range(250)])
+    settings = make_settings(NOWHERE, batch_size=100, concurrency=2)
+    watching = Watching()
+    result = await run_job(settings, JobFiles(input=source), observer=watching,
+                           deleter=Recording())
+    assert result.exit_code == 0
+    assert [(p.ids_this_run, p.resumed) for p in watching.plans] == [(250, False)]
+    assert watching.done_before == 0
+    end = watching.finished_with
+    assert end is not None
+    assert (end.ids_deleted, end.ids_failed, end.ids_attempted, end.requests) == (250, 0, 250, 3)
+    assert (end.in_flight, end.ceiling) == (0, 2)
+
+
+async def test_rerunning_a_finished_job_sends_nothing_and_asks_nothing(tmp_path: Path) -> None:
+    source = write_ids(tmp_path / "ids.txt", [f"id-{n}" for n in range(30)])
+    settings = make_settings(NOWHERE, batch_size=10)
+    await run_job(settings, JobFiles(input=source), deleter=Recording())
+    again, watching = Recording(), Watching()
+    result = await run_job(settings, JobFiles(input=source), observer=watching, deleter=again)
+    assert (again.requests, watching.plans) == ([], [])
+    assert (result.exit_code, result.report["ids_deleted"]) == (0, 30)
