@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bulkdelete.reader import InvalidLine, Record, Run
-from bulkdelete.watch import input_changed
+from bulkdelete.reader.watch import input_changed
 
 INVALID_SAMPLES = 10  # first few invalid lines kept (line number + reason) for people
 

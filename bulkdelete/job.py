@@ -41,13 +41,13 @@ from bulkdelete.errors import (
     UsageError,
 )
 from bulkdelete.failed import FailedFile, FailureSink, MemoryFailures
-from bulkdelete.fingerprint import fingerprint, unchanged_at_end
 from bulkdelete.limiter import AdaptiveLimiter
 from bulkdelete.pipeline import Journal, NullJournal, Pipeline, RunEnd, RunStats, StopRequest
 from bulkdelete.reader import check_input_path, detect_format, read_runs, tally_runs
+from bulkdelete.reader.fingerprint import fingerprint, unchanged_at_end
+from bulkdelete.reader.watch import Watch
 from bulkdelete.report import build_report, write_report
 from bulkdelete.settings import JobFiles, Settings
-from bulkdelete.watch import Watch
 
 log = structlog.get_logger("bulkdelete")
 

@@ -1,0 +1,166 @@
+"""Plain input, one ID per line: the reference reader, and the block fast path beside it.
+
+:func:`records` is the reference: each line is decoded, trimmed, skipped when blank and
+otherwise decided by :func:`~bulkdelete.reader.rule.check`.
+
+:func:`block_runs` reads the same block with no per-line Python when the rule allows it: when
+every byte of the block is :data:`~bulkdelete.reader.rule.PLAIN` or part of one kind of line
+ending (LF, or CRLF throughout), each line is an ID as it stands if its length is within the
+limit, so the block is decoded, split and offset-counted at once by C loops, and becomes one
+:class:`~bulkdelete.reader.items.Run`. Any other block (a blank line, padding, a non-ASCII or
+a bad line) goes through :func:`records` whole, its records grouped. The two agree because
+:class:`~bulkdelete.reader.source.Blocks` hands both the same blocks of whole lines and
+:func:`records` carries nothing from one block to the next but the offset and line number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterable, Iterator
+from itertools import accumulate, repeat
+from operator import add
+from typing import Final
+
+from bulkdelete.reader import rule
+from bulkdelete.reader.items import InvalidLine, Record, Run, group, new_record
+from bulkdelete.reader.rule import PLAIN, REASON_TOO_LONG, REASON_UTF8, check
+from bulkdelete.reader.source import Blocks
+
+__all__ = ["block_runs", "count_runs", "line_runs", "records"]
+
+_LF: Final = b"\n"
+_CRLF: Final = b"\r\n"
+
+
+def records(
+    blocks: Iterable[bytes | int], offset: int, line: int
+) -> Iterator[Record | InvalidLine]:
+    """One ID per line, line by line: the reference every faster path must match."""
+    for block in blocks:
+        if isinstance(block, int):
+            # A line too long to keep: it cannot hold a valid ID.
+            yield InvalidLine(line, REASON_TOO_LONG)
+            offset += block
+            line += 1
+            continue
+        lines = block.split(b"\n")
+        if block.endswith(b"\n"):
+            lines.pop()  # the empty string after the last newline is no line
+        for raw in lines:
+            try:
+                value = raw.decode("utf-8").strip()
+            except UnicodeDecodeError:
+                yield InvalidLine(line, REASON_UTF8)
+            else:
+                if value:  # a blank line is skipped, not reported
+                    reason = check(value)
+                    if reason is None:
+                        yield new_record(value, line, offset)
+                    else:
+                        yield InvalidLine(line, reason)
+            offset += len(raw) + 1
+            line += 1
+
+
+def line_runs(blocks: Blocks, line: int) -> Iterator[Run | InvalidLine]:
+    """What :func:`records` yields for the same blocks, as runs, a block at a time."""
+    offset = blocks.offset
+    for block in blocks:
+        if isinstance(block, int):
+            yield InvalidLine(line, REASON_TOO_LONG)  # as records() does
+            offset += block
+            line += 1
+            continue
+        line += yield from block_runs(block, offset, line)
+        offset += len(block)
+
+
+def count_runs(blocks: Blocks, line: int) -> Iterator[int | InvalidLine]:
+    """What :func:`line_runs` yields, each run replaced by its length: for the pre-count.
+
+    A clean block of fixed-width lines (GUIDs and the like, the common case) is counted from
+    its bytes without a string per line; every other block goes through :func:`block_runs`
+    itself, so the count cannot drift from what the send pass reads.
+    """
+    offset = blocks.offset
+    for block in blocks:
+        if isinstance(block, int):
+            yield InvalidLine(line, REASON_TOO_LONG)  # as records() does
+            offset += block
+            line += 1
+            continue
+        ending = _plain_ending(block)
+        size = _fixed_width(block, ending) if ending else 0
+        if size:
+            yield size
+        else:
+            runs = block_runs(block, offset, line)
+            while True:
+                try:
+                    item = next(runs)
+                except StopIteration as end:
+                    size = end.value
+                    break
+                yield len(item.values) if isinstance(item, Run) else item
+        line += size
+        offset += len(block)
+
+
+def block_runs(block: bytes, offset: int, line: int) -> Generator[Run | InvalidLine, None, int]:
+    """:func:`records` on one block of whole lines, grouped into runs; returns the number of
+    lines in the block."""
+    ending = _plain_ending(block)
+    if ending:
+        values = block.decode("ascii").split(ending.decode("ascii"))
+        if block.endswith(b"\n"):
+            values.pop()  # (split gave at least two strings: values is not empty)
+        size = len(values)
+        stride = len(values[0]) + len(ending)
+        if _fixed_width(block, ending):
+            yield Run(values, range(offset, offset + size * stride, stride), line,
+                      len(set(values)) == size)
+            return size
+        lengths = list(map(len, values))
+        if min(lengths) > 0 and max(lengths) <= rule.MAX_ID_LENGTH:
+            # offsets[j]: offset plus the lengths and line endings of the lines before j.
+            offsets = list(accumulate(map(add, lengths, repeat(len(ending))), initial=offset))
+            del offsets[size:]  # from the offset after the last line: the next block's
+            yield Run(values, offsets, line, len(set(values)) == size)
+            return size
+    yield from group(records((block,), offset, line))
+    # As records() counts: one line per newline, plus a last one without a newline.
+    return block.count(b"\n") + (not block.endswith(b"\n"))
+
+
+def _plain_ending(block: bytes) -> bytes | None:
+    """The block's line ending, LF or CRLF, when every other byte of it is
+    :data:`~bulkdelete.reader.rule.PLAIN`; None when some line needs deciding on its own."""
+    odd = block.translate(None, PLAIN)  # in order: the bytes that are not PLAIN
+    if not odd.strip(b"\n"):
+        return _LF
+    pairs = len(odd) // 2
+    # CRLF throughout when the odd bytes are CR-LF pairs and each pair is adjacent in the
+    # block; then a last line without a newline has no CR either.
+    if odd.startswith(_CRLF) and odd == _CRLF * pairs and block.count(_CRLF) == pairs:
+        return _CRLF
+    return None
+
+
+def _fixed_width(block: bytes, ending: bytes) -> int:
+    """How many lines a clean *block* (see :func:`_plain_ending`) holds if each is as long
+    as the first and a valid ID's length, but maybe a last one without a line ending; else 0.
+
+    A strided copy of one byte per line checks that every newline sits where lines all as
+    long as the first would put it, so no string per line is needed.
+    """
+    newlines = block.count(b"\n")
+    first = block.find(ending) if newlines else len(block)
+    limit = rule.MAX_ID_LENGTH
+    if not 0 < first <= limit:
+        return 0
+    stride = first + len(ending)
+    if block[stride - 1 :: stride].count(b"\n", 0, newlines) != newlines:
+        return 0
+    if block.endswith(b"\n"):
+        return newlines
+    last = len(block) - (block.rfind(b"\n") + 1)
+    return newlines + 1 if last <= limit else 0
