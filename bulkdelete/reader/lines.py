@@ -16,8 +16,8 @@ a bad line) goes through :func:`records` whole, its records grouped. The two agr
 from __future__ import annotations
 
 from collections.abc import Generator, Iterable, Iterator
-from itertools import accumulate, repeat
-from operator import add
+from itertools import accumulate, compress, count, repeat
+from operator import add, not_
 from typing import Final
 
 from bulkdelete.reader import rule
@@ -120,12 +120,26 @@ def block_runs(block: bytes, offset: int, line: int) -> Generator[Run | InvalidL
                       len(set(values)) == size)
             return size
         lengths = list(map(len, values))
+        # offsets[j]: offset plus the lengths and line endings of the lines before j.
+        offsets = list(accumulate(map(add, lengths, repeat(len(ending))), initial=offset))
+        del offsets[size:]  # from the offset after the last line: the next block's
         if min(lengths) > 0 and max(lengths) <= rule.MAX_ID_LENGTH:
-            # offsets[j]: offset plus the lengths and line endings of the lines before j.
-            offsets = list(accumulate(map(add, lengths, repeat(len(ending))), initial=offset))
-            del offsets[size:]  # from the offset after the last line: the next block's
             yield Run(values, offsets, line, len(set(values)) == size)
             return size
+        # Some lines are blank or too long: records() decides each of those alone, and the
+        # stretches of lines between them are runs.
+        valid = range(1, rule.MAX_ID_LENGTH + 1).__contains__
+        start = 0  # first line of the current stretch
+        for index in compress(count(), map(not_, map(valid, lengths))):
+            if start < index:
+                yield Run(values[start:index], offsets[start:index], line + start)
+            here = offsets[index] - offset
+            end = offsets[index + 1] - offset if index + 1 < size else len(block)
+            yield from group(records((block[here:end],), offset + here, line + index))
+            start = index + 1
+        if start < size:
+            yield Run(values[start:], offsets[start:], line + start)
+        return size
     yield from group(records((block,), offset, line))
     # As records() counts: one line per newline, plus a last one without a newline.
     return block.count(b"\n") + (not block.endswith(b"\n"))

@@ -1,6 +1,7 @@
-"""The input watch (docs/guarantees.md §0): a read of the input never hands out a block read after the
-file changed, for the pre-count and the send pass, plain or gzip; the run never sends more
-IDs than it pre-counted; and the fingerprint is checked once the input is read to its end."""
+"""The input watch (docs/guarantees.md §0): a read of the input never hands out a block
+read after the file changed, for the pre-count and the send pass, plain or gzip; the run
+never sends more IDs than it pre-counted; and the fingerprint is checked once the input is
+read to its end."""
 
 from __future__ import annotations
 
