@@ -1,4 +1,4 @@
-"""Stage 1: stream IDs out of the input file, in constant memory.
+"""The input: IDs streamed out of a file of IDs, in constant memory.
 
 The reader turns a file of IDs (plain lines, CSV or JSON Lines, optionally gzip-compressed)
 into a stream of :class:`Record` (a valid ID with where it came from) or :class:`Run` (valid

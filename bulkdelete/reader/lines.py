@@ -6,9 +6,10 @@ otherwise decided by :func:`~bulkdelete.reader.rule.check`.
 :func:`block_runs` reads the same block with no per-line Python when the rule allows it: when
 every byte of the block is :data:`~bulkdelete.reader.rule.PLAIN` or part of one kind of line
 ending (LF, or CRLF throughout), each line is an ID as it stands if its length is within the
-limit, so the block is decoded, split and offset-counted at once by C loops, and becomes one
-:class:`~bulkdelete.reader.items.Run`. Any other block (a blank line, padding, a non-ASCII or
-a bad line) goes through :func:`records` whole, its records grouped. The two agree because
+limit, so the block is decoded, split and offset-counted at once by C loops and becomes one
+:class:`~bulkdelete.reader.items.Run`; its blank or too-long lines, if any, are handed to
+:func:`records` one by one. Any other block (padding, a control character, non-ASCII, bad
+UTF-8) goes through :func:`records` whole, its records grouped. The two agree because
 :class:`~bulkdelete.reader.source.Blocks` hands both the same blocks of whole lines and
 :func:`records` carries nothing from one block to the next but the offset and line number.
 """
@@ -93,14 +94,9 @@ def count_runs(blocks: Blocks, line: int) -> Iterator[int | InvalidLine]:
         if size:
             yield size
         else:
-            runs = block_runs(block, offset, line)
-            while True:
-                try:
-                    item = next(runs)
-                except StopIteration as end:
-                    size = end.value
-                    break
+            for item in block_runs(block, offset, line):
                 yield len(item.values) if isinstance(item, Run) else item
+            size = _line_count(block)
         line += size
         offset += len(block)
 
@@ -141,7 +137,11 @@ def block_runs(block: bytes, offset: int, line: int) -> Generator[Run | InvalidL
             yield Run(values[start:], offsets[start:], line + start)
         return size
     yield from group(records((block,), offset, line))
-    # As records() counts: one line per newline, plus a last one without a newline.
+    return _line_count(block)
+
+
+def _line_count(block: bytes) -> int:
+    """Lines in *block*, as records() counts them: one per newline, and a last one without."""
     return block.count(b"\n") + (not block.endswith(b"\n"))
 
 
