@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Generator, Iterable, Iterator
 from itertools import accumulate, compress, count, repeat
-from operator import add, not_
+from operator import add, is_not
 from typing import Final
 
 from bulkdelete.reader import rule
@@ -105,39 +105,62 @@ def block_runs(block: bytes, offset: int, line: int) -> Generator[Run | InvalidL
     """:func:`records` on one block of whole lines, grouped into runs; returns the number of
     lines in the block."""
     ending = _plain_ending(block)
-    if ending:
+    if ending and _fixed_width(block, ending):
+        # The commonest block: every line a valid ID as it stands, all as long.
         values = block.decode("ascii").split(ending.decode("ascii"))
         if block.endswith(b"\n"):
-            values.pop()  # (split gave at least two strings: values is not empty)
+            values.pop()  # the empty string after the last newline is no line
         size = len(values)
         stride = len(values[0]) + len(ending)
-        if _fixed_width(block, ending):
-            yield Run(values, range(offset, offset + size * stride, stride), line,
-                      len(set(values)) == size)
-            return size
-        lengths = list(map(len, values))
-        # offsets[j]: offset plus the lengths and line endings of the lines before j.
-        offsets = list(accumulate(map(add, lengths, repeat(len(ending))), initial=offset))
-        del offsets[size:]  # from the offset after the last line: the next block's
-        if min(lengths) > 0 and max(lengths) <= rule.MAX_ID_LENGTH:
-            yield Run(values, offsets, line, len(set(values)) == size)
-            return size
-        # Some lines are blank or too long: records() decides each of those alone, and the
-        # stretches of lines between them are runs.
-        valid = range(1, rule.MAX_ID_LENGTH + 1).__contains__
-        start = 0  # first line of the current stretch
-        for index in compress(count(), map(not_, map(valid, lengths))):
-            if start < index:
-                yield Run(values[start:index], offsets[start:index], line + start)
-            here = offsets[index] - offset
-            end = offsets[index + 1] - offset if index + 1 < size else len(block)
-            yield from group(records((block[here:end],), offset + here, line + index))
-            start = index + 1
-        if start < size:
-            yield Run(values[start:], offsets[start:], line + start)
+        yield Run(values, range(offset, offset + size * stride, stride), line,
+                  len(set(values)) == size)
         return size
-    yield from group(records((block,), offset, line))
-    return _line_count(block)
+    try:
+        text = block.decode("utf-8")
+    except UnicodeDecodeError:
+        yield from group(records((block,), offset, line))
+        return _line_count(block)
+    # A newline byte is never part of a multi-byte character, so splitting the text gives
+    # each line's own decoding, as records() decodes it.
+    last = block.endswith(b"\n")  # the empty string after the last newline is no line
+    if ending:
+        # PLAIN lines: each is its own value, and an ID exactly when its length is valid.
+        values = text.split(ending.decode("ascii"))
+        if last:
+            values.pop()
+        width = len(ending)
+        sizes = list(map(len, values))
+        valid = range(1, rule.MAX_ID_LENGTH + 1)
+        bad = [] if min(sizes) in valid and max(sizes) in valid else [
+            index for index, size in enumerate(sizes) if size not in valid]
+    else:
+        # Anything else: every line trimmed and decided by the rule itself.
+        lines = text.split("\n")
+        if last:
+            lines.pop()
+        values = list(map(str.strip, lines))
+        width = 1
+        sizes = list(map(len, lines if block.isascii() else block.split(b"\n")))
+        bad = list(compress(count(), map(is_not, map(check, values), repeat(None))))
+    size = len(values)
+    # offsets[j]: offset plus the lengths and line endings of the lines before j.
+    offsets = list(accumulate(map(add, sizes, repeat(width)), initial=offset))
+    del offsets[size:]  # from the offset after the last line on
+    if not bad:
+        yield Run(values, offsets, line, len(set(values)) == size)
+        return size
+    # records() decides each bad line alone; the stretches of lines between them are runs.
+    start = 0  # first line of the current stretch
+    for index in bad:
+        if start < index:
+            yield Run(values[start:index], offsets[start:index], line + start)
+        here = offsets[index] - offset
+        end = offsets[index + 1] - offset if index + 1 < size else len(block)
+        yield from group(records((block[here:end],), offset + here, line + index))
+        start = index + 1
+    if start < size:
+        yield Run(values[start:], offsets[start:], line + start)
+    return size
 
 
 def _line_count(block: bytes) -> int:
