@@ -10,6 +10,10 @@ from bulkdelete.reader import InputFormat
 
 BOM = b"\xef\xbb\xbf"
 
+# --------------------------------------------------------------------------- resumes
+# Pieces joined into a file of each format: block edges, lines spanning blocks and over-long
+# lines all occur in small files once the read block and line limit are shrunk.
+
 LINE_PIECES = [
     b"a",
     b"Zq9",
@@ -48,6 +52,7 @@ JSON_LINES = [
 
 
 def resume_content(fmt: InputFormat, pieces: list[bytes]) -> bytes:
+    """A file of *fmt* made of *pieces* (with a header or a valid first object)."""
     if fmt == "lines":
         return b"".join(pieces)
     if fmt == "csv":
@@ -57,20 +62,19 @@ def resume_content(fmt: InputFormat, pieces: list[bytes]) -> bytes:
 
 
 def resume_pieces(fmt: InputFormat) -> st.SearchStrategy[list[bytes]]:
+    """Lists of *fmt*'s pieces, for :func:`resume_content`."""
     choices = {"lines": LINE_PIECES, "csv": CSV_PIECES, "jsonl": JSON_LINES}[fmt]
     return st.lists(st.sampled_from(choices), max_size=60)
 
 
-# Shrunk limits (patched below) so that too-long IDs and over-long lines are a few bytes.
+# --------------------------------------------------------------------------- block reader
+
+# Shrunk limits (the tests patch them in) so that too-long IDs and over-long lines are a few
+# bytes.
 ID_LIMIT = 12
-
-
 LINE_LIMIT = 40
 
-
 HEX = "0123456789abcdef"
-
-
 PLAIN_TEXT = "".join(map(chr, range(0x21, 0x7F)))  # printable ASCII, no space
 
 
@@ -157,10 +161,8 @@ def lines_content(draw: st.DrawFn) -> bytes:
     return data
 
 
-BLOCKS = st.sampled_from([1, 2, 3, 5, 8, 16, 64, 4096])
-
-
-SIZES = st.sampled_from([1, 2, 3, 7, 100])
+BLOCKS = st.sampled_from([1, 2, 3, 5, 8, 16, 64, 4096])  # read block sizes
+SIZES = st.sampled_from([1, 2, 3, 7, 100])  # batch sizes
 
 
 # The JSON lines of the resume tests, plus two more valid ones so runs of more than one
@@ -170,12 +172,15 @@ RUN_JSON_LINES = [b'{"guid": "b"}', b'{"guid": "c"}', *JSON_LINES]
 
 @st.composite
 def structured_content(draw: st.DrawFn, fmt: InputFormat) -> bytes:
+    """A CSV or JSON Lines file of the resume pieces."""
     if fmt == "csv":
         return b"n,guid\n" + b"".join(draw(st.lists(st.sampled_from(CSV_PIECES), max_size=60)))
     # The first object must have the field, or the whole read is an InputError.
     pieces = draw(st.lists(st.sampled_from(RUN_JSON_LINES), max_size=30))
     return b"\n".join([b'{"guid": "first"}', *pieces])
 
+
+# --------------------------------------------------------------------------- CSV
 
 CSV_TEXT = st.text(alphabet='ab ,"\n\r\u00e9', max_size=40)
 
@@ -196,6 +201,8 @@ def csv_bodies(draw: st.DrawFn) -> bytes:
 
 
 class _Sink:
+    """A file-like list, for csv.writer."""
+
     def __init__(self, out: list[str]) -> None:
         self.out = out
 
@@ -204,5 +211,6 @@ class _Sink:
         return len(text)
 
 
+# One physical line for the csv state machine.
 CSV_LINE = st.text(alphabet='a ,"\r\u00e9', max_size=30).map(lambda text: text + "\n")
 

@@ -22,11 +22,8 @@ from bulkdelete.reader import (
 )
 
 BOM = b"\xef\xbb\xbf"
-
-
 # Stands for personal data: it must never reach a reason or an error message.
 SECRET = "SECRET-ID-4711"
-
 
 Item = Record | InvalidLine
 
