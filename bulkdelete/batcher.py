@@ -5,9 +5,8 @@ A batch is ``batch_size`` consecutive valid IDs (invalid lines do not count), nu
 so a resume that seeks to a batch's byte offset regenerates exactly the same batches with
 the same numbers — which is what lets the checkpoint name batches by number alone.
 
-Both functions take the reader's stream either record by record (:func:`read_records`) or run
-by run (:func:`read_runs`), even mixed; the batches and the summary are the same either way,
-because a :class:`Run` is just its records written compactly. On runs the work is per batch,
+Both functions take the reader's stream of runs (:func:`~bulkdelete.reader.read_runs`); the
+batches and the summary do not depend on where the reader cut its runs. The work is per batch,
 not per ID: a batch is a list slice, and its offset and line are looked up at the slice start.
 """
 
@@ -18,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bulkdelete.checkpoint.model import Totals
-from bulkdelete.reader import InvalidLine, Record, Run
-from bulkdelete.watch import input_changed
+from bulkdelete.reader import InvalidLine, Run
+from bulkdelete.reader.watch import input_changed
 
 INVALID_SAMPLES = 10  # first few invalid lines kept (line number + reason) for people
 
@@ -35,9 +34,9 @@ class Batch:
 
 
 def make_batches(
-    items: Iterable[Record | InvalidLine | Run], size: int, *, first_seq: int = 0
+    items: Iterable[Run | InvalidLine], size: int, *, first_seq: int = 0
 ) -> Iterator[Batch]:
-    """Group valid records into batches of ``size``; invalid lines are skipped here (the
+    """Group valid IDs into batches of ``size``; invalid lines are skipped here (the
     pre-count already counted them once, so a resume does not count them twice)."""
     seq = first_seq
     ids: list[str] = []  # the batch being filled; never shared with a yielded batch
@@ -66,16 +65,6 @@ def make_batches(
             if start < count:
                 ids = values[start:]
                 offset, line = offsets[start], first + start
-            continue
-        if type(item) is not Record:
-            continue
-        if not ids:
-            offset, line = item.offset, item.line
-        ids.append(item.value)
-        if len(ids) == size:
-            yield Batch(seq, offset, line, ids)
-            seq += 1
-            ids = []
     if ids:
         yield Batch(seq, offset, line, ids)
 
@@ -93,7 +82,7 @@ def within_precount(
         yield batch
 
 
-def summarize(items: Iterable[Record | InvalidLine | Run | int], size: int) -> Totals:
+def summarize(items: Iterable[Run | InvalidLine | int], size: int) -> Totals:
     """One streaming pass: valid IDs, invalid lines (first few kept), batches. An ``int``
     stands for that many valid IDs (what :func:`~bulkdelete.reader.tally_runs` yields)."""
     summary = Totals(ids_total=0, lines_invalid=0, batches_total=0)
@@ -103,8 +92,6 @@ def summarize(items: Iterable[Record | InvalidLine | Run | int], size: int) -> T
             ids += item
         elif type(item) is Run:
             ids += len(item.values)
-        elif type(item) is Record:
-            ids += 1
         else:
             summary.lines_invalid += 1
             if len(summary.invalid_samples) < INVALID_SAMPLES:

@@ -14,7 +14,7 @@ from bulkdelete.errors import AbortError
 from bulkdelete.failed import MemoryFailures
 from bulkdelete.job.drive import RunCounters, send_ids, timestamp
 from bulkdelete.job.run import JobResult, exit_code_after, new_run_id
-from bulkdelete.reader import Record
+from bulkdelete.reader import Run
 from bulkdelete.report import build_report
 from bulkdelete.settings import Settings
 
@@ -40,14 +40,14 @@ async def delete_ids(
     counters = RunCounters(run)
     count = 0
 
-    def records() -> Iterator[Record]:
+    def records() -> Iterator[Run]:
         """The IDs trimmed, blanks skipped, counted as they are read."""
         nonlocal count
         for raw in ids:
             value = raw.strip()
             if value:
                 count += 1
-                yield Record(value, 0, 0)
+                yield Run([value], (0,), 0)  # no file: no offset, no line
 
     exit_code: int | None = None
     try:

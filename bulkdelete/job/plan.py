@@ -16,7 +16,6 @@ from pathlib import Path
 from bulkdelete.batcher import summarize
 from bulkdelete.checkpoint import Binding, CheckpointStore, Progress, Totals, check_binding
 from bulkdelete.errors import UsageError
-from bulkdelete.fingerprint import fingerprint
 from bulkdelete.reader import (
     InputFormat,
     InvalidLine,
@@ -26,8 +25,9 @@ from bulkdelete.reader import (
     read_runs,
     tally_runs,
 )
+from bulkdelete.reader.fingerprint import fingerprint
+from bulkdelete.reader.watch import Watch
 from bulkdelete.settings import JobFiles, Settings
-from bulkdelete.watch import Watch
 
 TYPICAL_LATENCY = 1.0  # seconds per request assumed by the dry run's estimate (docs/api.md)
 

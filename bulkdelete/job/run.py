@@ -20,14 +20,14 @@ from bulkdelete.client import Deleter
 from bulkdelete.engine import RunEnd, StopRequest
 from bulkdelete.errors import AbortError, BulkDeleteError, InputError, StorageError, UsageError
 from bulkdelete.failed import FailedFile
-from bulkdelete.fingerprint import unchanged_at_end
 from bulkdelete.job.drive import RunCounters, send_batches, timestamp
 from bulkdelete.job.observer import Observer, QuietObserver
 from bulkdelete.job.plan import Plan, binding_for, make_plan, open_input, precount, read_input
 from bulkdelete.reader import InputFormat
+from bulkdelete.reader.fingerprint import unchanged_at_end
+from bulkdelete.reader.watch import Watch
 from bulkdelete.report import build_report, write_report
 from bulkdelete.settings import JobFiles, Settings
-from bulkdelete.watch import Watch
 
 log = structlog.get_logger("bulkdelete")
 

@@ -4,7 +4,7 @@ help and version, usage errors, unusable input, the dry run, and ``status``
 
 Most tests call ``main(argv)`` in-process (fast, output through capsys). ``main`` runs
 ``asyncio.run``, so the fake server for those runs on its own loop in a background thread
-(:func:`tests.e2e.conftest.serve_in_thread`). What only a real process shows — ``python -m``,
+(:func:`tests.e2e.support.serve_in_thread`). What only a real process shows — ``python -m``,
 stdin that is not a terminal — runs as a subprocess. Every test that sends anything ends
 with the nothing-lost check against the server's record of acknowledged IDs
 (docs/guarantees.md §1).
@@ -31,7 +31,7 @@ from tests.conftest import (
     make_ids,
     write_ids,
 )
-from tests.e2e.conftest import (
+from tests.e2e.support import (
     assert_one_error_line,
     ckpt_dir,
     cli,

@@ -27,7 +27,7 @@ from tests.conftest import (
     make_ids,
     write_ids,
 )
-from tests.e2e.conftest import (
+from tests.e2e.support import (
     assert_one_error_line,
     ckpt_dir,
     cli,

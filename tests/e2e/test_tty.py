@@ -2,7 +2,7 @@
 through pexpect, and off a terminal through pipes.
 
 pexpect blocks the test's thread, so the fake server runs on its own loop in a background
-thread (:func:`tests.e2e.conftest.serve_in_thread`). Every run that sends anything ends with the
+thread (:func:`tests.e2e.support.serve_in_thread`). Every run that sends anything ends with the
 nothing-lost check against the server's record (docs/guarantees.md §1).
 """
 
@@ -22,7 +22,7 @@ import pytest
 
 from bulkdelete.fake import FakeServer
 from tests.conftest import ACCOUNT, CLI, assert_nothing_lost, cli_env, make_ids, write_ids
-from tests.e2e.conftest import serve_in_thread
+from tests.e2e.support import serve_in_thread
 
 pytestmark = [
     # Python 3.12+ warns that forking (pexpect's pty) while the fake server's thread runs

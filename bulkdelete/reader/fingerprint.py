@@ -1,18 +1,19 @@
-"""Cheap content fingerprint that binds a checkpoint to its input file (spec 3 and 4.3).
+"""Cheap content fingerprint that binds a checkpoint to its input file (docs/cli.md,
+docs/guarantees.md §3).
 
 A resumed run must be sure it reads the same file the checkpoint's offsets were taken from:
 otherwise it would seek into another file and silently skip or repeat IDs. Hashing a 10 GB
-input on every start would cost minutes, and spec 4.3 wants a resume to start sending within
-a second, so :func:`fingerprint` reads 3 MiB whatever the size: it hashes the size, the first
-and last MiB (where appended, truncated or re-exported files differ) and 16 evenly spaced
-64 KiB blocks across the middle. Files small enough are hashed whole.
+input on every start would cost minutes, and docs/guarantees.md §3 wants a resume to start
+sending within a second, so :func:`fingerprint` reads 3 MiB whatever the size: it hashes the
+size, the first and last MiB (where appended, truncated or re-exported files differ) and 16
+evenly spaced 64 KiB blocks across the middle. Files small enough are hashed whole.
 
 The modification time never enters it: copying, restoring or touching a file must not orphan
 its checkpoint, and an edit that keeps the mtime must not slip through on the mtime's word.
-The cost is that an in-place edit of the same length that falls between samples goes unseen;
-:func:`full_hash` is there for callers who want to pay for certainty.
+The cost is that an in-place edit of the same length that falls between samples goes unseen:
+the price of a resume that starts at once.
 
-Both read the raw bytes on disk, so for ``.gz`` they fingerprint the compressed file: cheap,
+It reads the raw bytes on disk, so for ``.gz`` it fingerprints the compressed file: cheap,
 as decompressing is not. Recompressing the same content therefore reads as another input,
 which errs on the safe side: the checkpoint is refused, never applied to the wrong file.
 """
@@ -27,8 +28,8 @@ from pathlib import Path
 from typing import BinaryIO, Final, TypeVar
 
 from bulkdelete.errors import InputError
-from bulkdelete.reader import open_error
-from bulkdelete.watch import input_changed
+from bulkdelete.reader.source import open_error
+from bulkdelete.reader.watch import input_changed
 
 T = TypeVar("T")
 
@@ -37,7 +38,6 @@ __all__ = [
     "SAMPLE_BYTES",
     "SAMPLE_COUNT",
     "fingerprint",
-    "full_hash",
     "sampled_ranges",
     "unchanged_at_end",
 ]
@@ -108,19 +108,6 @@ def unchanged_at_end(items: Iterable[T], path: Path, expected: str) -> Iterator[
     yield from items
     if fingerprint(path) != expected:
         raise input_changed(path, "no longer holds what it held at the start")
-
-
-def full_hash(path: Path) -> str:
-    """The sha256 hex digest of the whole of *path*, as ``sha256sum`` prints it (streamed).
-
-    Raises :class:`InputError` when the file cannot be read.
-    """
-    stream, _ = _open(path)
-    with stream:
-        digest = hashlib.sha256()
-        while data := _read(stream, path, HEAD_BYTES):
-            digest.update(data)
-    return digest.hexdigest()
 
 
 def _open(path: Path) -> tuple[BinaryIO, int]:

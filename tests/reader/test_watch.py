@@ -1,6 +1,7 @@
-"""The input watch (guarantee 0): a read of the input never hands out a block read after the
-file changed, for the pre-count and the send pass, plain or gzip; the run never sends more
-IDs than it pre-counted; and the fingerprint is checked once the input is read to its end."""
+"""The input watch (docs/guarantees.md §0): a read of the input never hands out a block
+read after the file changed, for the pre-count and the send pass, plain or gzip; the run
+never sends more IDs than it pre-counted; and the fingerprint is checked once the input is
+read to its end."""
 
 from __future__ import annotations
 
@@ -10,12 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from bulkdelete import reader
 from bulkdelete.batcher import make_batches, within_precount
 from bulkdelete.errors import InputChanged, InputError
-from bulkdelete.fingerprint import fingerprint, unchanged_at_end
-from bulkdelete.reader import InputFormat, Run, read_runs, tally_runs
-from bulkdelete.watch import Watch
+from bulkdelete.reader import InputFormat, Run, read_runs, source, tally_runs
+from bulkdelete.reader.fingerprint import fingerprint, unchanged_at_end
+from bulkdelete.reader.watch import Watch
 
 LINES = 20_000
 
@@ -37,7 +37,7 @@ def test_a_change_stops_the_read_before_the_next_block(
 ) -> None:
     """Whatever the change, the first block read after it raises InputChanged; every ID
     handed out before is the original file's."""
-    monkeypatch.setattr(reader, "_BLOCK_SIZE", 4096)
+    monkeypatch.setattr(source, "_BLOCK_SIZE", 4096)
     if fmt == "csv":
         data = b"guid\n" + _ids()
     elif fmt == "jsonl":
@@ -129,7 +129,7 @@ def test_gz_cut_short_by_a_change_is_reported_as_a_change(
 ) -> None:
     """A .gz truncated mid-run: the run says the input changed (the real cause), not that
     the file is not gzip."""
-    monkeypatch.setattr(reader, "_BLOCK_SIZE", 4096)
+    monkeypatch.setattr(source, "_BLOCK_SIZE", 4096)
     path = _write(tmp_path / "ids.txt.gz", os.urandom(1 << 19).hex().encode() + b"\n" + _ids())
     runs = read_runs(path, "lines", column=None, id_type="guid", watch=Watch.start(path))
     next(runs)
@@ -166,9 +166,9 @@ def test_a_decompression_error_on_a_changed_file_is_reported_as_the_change(
     stream = Cut()
     try:
         with pytest.raises(InputError, match="not valid gzip"):
-            reader._Chunks(stream, path, at_file_start=True, watch=watch)
+            source.Blocks(stream, path, 0, watch=watch)
         path.write_bytes(b"changed")
         with pytest.raises(InputChanged):
-            reader._Chunks(stream, path, at_file_start=True, watch=watch)
+            source.Blocks(stream, path, 0, watch=watch)
     finally:
         stream.close()

@@ -1,9 +1,8 @@
-"""The input fingerprint that binds a checkpoint to its file (spec 4.3), and the full hash."""
+"""The input fingerprint that binds a checkpoint to its file (docs/guarantees.md §3)."""
 
 from __future__ import annotations
 
 import gzip
-import hashlib
 import itertools
 import os
 import re
@@ -12,12 +11,11 @@ from pathlib import Path
 import pytest
 
 from bulkdelete.errors import InputError
-from bulkdelete.fingerprint import (
+from bulkdelete.reader.fingerprint import (
     HEAD_BYTES,
     SAMPLE_BYTES,
     SAMPLE_COUNT,
     fingerprint,
-    full_hash,
     sampled_ranges,
 )
 
@@ -108,16 +106,13 @@ def test_mtime_alone_does_not_change_it(tmp_path: Path, big_content: bytes) -> N
     assert fingerprint(path) == original
 
 
-def test_change_between_samples_goes_unseen_but_full_hash_sees_it(
-    tmp_path: Path, big_content: bytes
-) -> None:
+def test_change_between_samples_goes_unseen(tmp_path: Path, big_content: bytes) -> None:
     """The documented price of a cheap fingerprint: a same-size edit between samples is not
-    seen by it; full_hash, offered for certainty, sees it."""
+    seen by it."""
     position = outside_every_range(BIG)
     a = write(tmp_path / "a", big_content)
     b = write(tmp_path / "b", flipped(big_content, position))
     assert fingerprint(a) == fingerprint(b)
-    assert full_hash(a) != full_hash(b)
 
 
 def test_sampled_ranges_are_bounded_ordered_and_inside_the_file() -> None:
@@ -141,20 +136,13 @@ def test_gz_is_fingerprinted_by_its_compressed_bytes(tmp_path: Path) -> None:
     assert fingerprint(gz) != fingerprint(write(tmp_path / "ids.txt", b"a\nb\n"))
 
 
-def test_full_hash_is_sha256_of_the_file(tmp_path: Path, big_content: bytes) -> None:
-    """full_hash is the plain sha256 hex digest, as sha256sum prints it."""
-    path = write(tmp_path / "a", big_content)
-    assert full_hash(path) == hashlib.sha256(big_content).hexdigest()
-
-
 def test_unreadable_inputs_raise_input_error(tmp_path: Path) -> None:
     """A missing file, a directory or a FIFO is an InputError, and a FIFO does not hang."""
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
-    for function in (fingerprint, full_hash):
-        with pytest.raises(InputError, match="not found"):
-            function(tmp_path / "missing")
-        with pytest.raises(InputError, match="directory"):
-            function(tmp_path)
-        with pytest.raises(InputError, match="not a regular file"):
-            function(fifo)
+    with pytest.raises(InputError, match="not found"):
+        fingerprint(tmp_path / "missing")
+    with pytest.raises(InputError, match="directory"):
+        fingerprint(tmp_path)
+    with pytest.raises(InputError, match="not a regular file"):
+        fingerprint(fifo)

@@ -1,0 +1,207 @@
+"""The input: IDs streamed out of a file of IDs, in constant memory.
+
+The reader turns a file of IDs (plain lines, CSV or JSON Lines, optionally gzip-compressed)
+into a stream of :class:`Record` (a valid ID with where it came from) or :class:`Run` (valid
+IDs on consecutive lines) and :class:`InvalidLine` (a line that cannot be used, with a short
+reason). It never stops on bad content: bad input is counted and reported, never a crash
+(docs/guarantees.md §7). It stops with :class:`~bulkdelete.errors.InputError` only when the
+file as a whole is unusable (missing, a pipe, not gzip, no such column).
+
+* **One rule.** What a valid ID is lives in :mod:`~bulkdelete.reader.rule`; every format and
+  the plain-lines fast path decide by it.
+* **Byte offsets.** Each ID carries the byte offset where its record starts, so a resumed job
+  seeks straight to its checkpoint's watermark instead of re-reading the file
+  (docs/guarantees.md §3); :mod:`~bulkdelete.reader.source` opens, seeks and reads blocks.
+* **Resume equals the tail.** Reading from a record's ``(offset, line)`` yields exactly what
+  a full read yields after that record, because every decision depends only on the bytes
+  from a record's start onwards, never on where a read block happened to end.
+* **Personal data.** Reasons and error messages hold line numbers, column and field names and
+  short reasons, never an ID or a line's content.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Literal
+
+from bulkdelete.errors import UsageError
+from bulkdelete.reader.csv import (
+    REASON_FIELD_TOO_LONG,
+    REASON_MALFORMED_CSV,
+    REASON_RECORD_TOO_LONG,
+    REASON_UNBALANCED_QUOTE,
+    csv_records,
+)
+from bulkdelete.reader.fingerprint import fingerprint, unchanged_at_end
+from bulkdelete.reader.items import InvalidLine, Record, Run, group
+from bulkdelete.reader.jsonl import REASON_NOT_OBJECT, jsonl_records
+from bulkdelete.reader.lines import count_runs, line_runs, records
+from bulkdelete.reader.rule import (
+    MAX_ID_LENGTH,
+    REASON_CONTROL,
+    REASON_EMPTY,
+    REASON_TOO_LONG,
+    REASON_UTF8,
+)
+from bulkdelete.reader.source import (
+    MAX_LINE_BYTES,
+    REASON_LINE_TOO_LONG,
+    Stream,
+    check_input_path,
+    open_blocks,
+    open_error,
+    open_stream,
+)
+from bulkdelete.reader.watch import Watch, input_changed
+
+__all__ = [
+    "MAX_ID_LENGTH",
+    "MAX_LINE_BYTES",
+    "REASON_CONTROL",
+    "REASON_EMPTY",
+    "REASON_FIELD_TOO_LONG",
+    "REASON_LINE_TOO_LONG",
+    "REASON_MALFORMED_CSV",
+    "REASON_NOT_OBJECT",
+    "REASON_RECORD_TOO_LONG",
+    "REASON_TOO_LONG",
+    "REASON_UNBALANCED_QUOTE",
+    "REASON_UTF8",
+    "InputFormat",
+    "InvalidLine",
+    "Record",
+    "Run",
+    "Watch",
+    "check_input_path",
+    "detect_format",
+    "fingerprint",
+    "input_changed",
+    "open_error",
+    "read_records",
+    "read_runs",
+    "tally_runs",
+    "unchanged_at_end",
+]
+
+InputFormat = Literal["lines", "csv", "jsonl"]
+
+
+def detect_format(path: Path, requested: str) -> InputFormat:
+    """Resolve ``--format``: ``auto`` picks by extension (after a trailing ``.gz``).
+
+    ``.csv`` is CSV, ``.jsonl`` and ``.ndjson`` are JSON Lines, anything else is one ID per
+    line: the safest guess, as a CSV or JSON file read as lines yields invalid lines, not
+    wrong IDs.
+    """
+    if requested == "auto":
+        name = path.name.lower().removesuffix(".gz")
+        if name.endswith(".csv"):
+            return "csv"
+        if name.endswith((".jsonl", ".ndjson")):
+            return "jsonl"
+        return "lines"
+    if requested == "lines":
+        return "lines"
+    if requested == "csv":
+        return "csv"
+    if requested == "jsonl":
+        return "jsonl"
+    raise UsageError(f"unknown input format {requested!r}; use one of auto, lines, csv, jsonl")
+
+
+def read_records(
+    path: Path,
+    fmt: InputFormat,
+    *,
+    column: str | None,
+    id_type: str,
+    start_offset: int = 0,
+    start_line: int = 1,
+    watch: Watch | None = None,
+) -> Iterator[Record | InvalidLine]:
+    """Yield every record and invalid line of *path*, in file order: the reference reader,
+    one record at a time, that :func:`read_runs` must match.
+
+    *column* names the CSV column or JSON field holding the IDs (ignored for ``lines``);
+    without it, CSV uses its only column or the one named like *id_type*, JSON uses the field
+    *id_type*. To resume, pass a previously yielded record's ``offset`` and ``line`` as
+    *start_offset* and *start_line*: the file is opened there (CSV re-reads its header first)
+    and yields exactly what the full read yielded from that record on.
+
+    Lazy: the file is opened on the first ``next()``. Raises
+    :class:`~bulkdelete.errors.InputError` when the file cannot be read, is not valid gzip
+    (possibly after some records), or has no such column or field.
+    """
+    stream = open_stream(path)
+    try:
+        if fmt == "lines":
+            blocks = open_blocks(stream, path, start_offset, watch)
+            yield from records(blocks, blocks.offset, start_line)
+        else:
+            yield from _structured(stream, path, fmt, column, id_type, start_offset,
+                                   start_line, watch)
+    finally:
+        # Also runs when the consumer stops early and the generator is closed.
+        stream.close()
+
+
+def read_runs(
+    path: Path,
+    fmt: InputFormat,
+    *,
+    column: str | None,
+    id_type: str,
+    start_offset: int = 0,
+    start_line: int = 1,
+    watch: Watch | None = None,
+) -> Iterator[Run | InvalidLine]:
+    """Yield what :func:`read_records` yields for the same arguments, grouped into runs.
+
+    Expanding each :class:`Run` into its records gives exactly :func:`read_records`'s stream:
+    same IDs, line numbers, offsets, invalid lines and reasons, in the same order, and the
+    same errors. Resuming works the same way: pass any record's offset and line (e.g.
+    ``run.offsets[j]`` and ``run.line + j``). Consecutive records may be split across runs
+    anywhere (at read-block edges, blank lines, ...): consumers must not rely on where.
+
+    Plain-lines input is read a block at a time (:func:`~bulkdelete.reader.lines.block_runs`);
+    CSV and JSON Lines are read record by record and grouped.
+    """
+    stream = open_stream(path)
+    try:
+        if fmt == "lines":
+            yield from line_runs(open_blocks(stream, path, start_offset, watch), start_line)
+        else:
+            yield from group(_structured(stream, path, fmt, column, id_type, start_offset,
+                                         start_line, watch))
+    finally:
+        stream.close()
+
+
+def tally_runs(
+    path: Path, fmt: InputFormat, *, column: str | None, id_type: str,
+    watch: Watch | None = None,
+) -> Iterator[int | InvalidLine]:
+    """What :func:`read_runs` yields for the whole file, each run replaced by its length:
+    for the pre-count, which needs how many IDs there are, not which."""
+    if fmt != "lines":
+        for item in read_runs(path, fmt, column=column, id_type=id_type, watch=watch):
+            yield len(item.values) if isinstance(item, Run) else item
+        return
+    stream = open_stream(path)
+    try:
+        yield from count_runs(open_blocks(stream, path, 0, watch), 1)
+    finally:
+        stream.close()
+
+
+def _structured(
+    stream: Stream, path: Path, fmt: InputFormat, column: str | None, id_type: str,
+    start_offset: int, start_line: int, watch: Watch | None,
+) -> Iterator[Record | InvalidLine]:
+    """CSV or JSON Lines, record by record."""
+    if fmt == "csv":
+        return csv_records(stream, path, column, id_type, start_offset, start_line, watch)
+    field = column if column is not None else id_type
+    return jsonl_records(open_blocks(stream, path, start_offset, watch), start_line, field,
+                         check_first=start_offset == 0)

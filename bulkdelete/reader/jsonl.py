@@ -1,0 +1,87 @@
+"""JSON Lines input: one JSON object per line, the ID under one field."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Final
+
+from bulkdelete.errors import InputError
+from bulkdelete.reader.items import InvalidLine, Record, new_record
+from bulkdelete.reader.rule import REASON_UTF8, check, name_list, show
+from bulkdelete.reader.source import REASON_LINE_TOO_LONG, Blocks
+
+__all__ = ["REASON_NOT_OBJECT", "jsonl_records"]
+
+REASON_NOT_OBJECT: Final = "not a JSON object"
+
+
+def jsonl_records(
+    blocks: Blocks, line: int, field: str, *, check_first: bool
+) -> Iterator[Record | InvalidLine]:
+    """Every record of *blocks*, the ID taken from *field*.
+
+    With *check_first*, an object without the field that is the file's first object is taken
+    to mean the wrong field name (every line would fail), so it stops the run instead of
+    reporting every line. A resume skips that check: the run that made the checkpoint passed it.
+    """
+    # The decoder's own decode() skips json.loads's argument checks, a good part of its cost.
+    loads = json.JSONDecoder().decode
+    missing = f"no field '{show(field)}'"
+    not_string = f"field '{show(field)}' is not a string"
+    offset = blocks.offset
+    for block in blocks:
+        if isinstance(block, int):
+            yield InvalidLine(line, REASON_LINE_TOO_LONG)
+            offset += block
+            line += 1
+            continue
+        size = len(block)
+        start = 0
+        while start < size:
+            newline = block.find(b"\n", start)
+            end = size if newline < 0 else newline + 1
+            raw = block[start:end]
+            here = offset
+            offset += end - start
+            start = end
+            number = line
+            line += 1
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                yield InvalidLine(number, REASON_UTF8)
+                continue
+            try:
+                obj = loads(text)
+            except (ValueError, RecursionError):
+                # Blank lines land here too: testing for them only now spares every good
+                # line a strip().
+                if text.strip():
+                    yield InvalidLine(number, REASON_NOT_OBJECT)
+                continue
+            if type(obj) is not dict:
+                yield InvalidLine(number, REASON_NOT_OBJECT)
+                continue
+            if field not in obj:
+                if check_first:
+                    raise InputError(
+                        f"field '{show(field)}' not found; the first object (line {number}) "
+                        f"has: {name_list(list(obj))} (pass the right one with --column)"
+                    )
+                yield InvalidLine(number, missing)
+                continue
+            check_first = False
+            item = obj[field]
+            if type(item) is str:
+                value = item.strip()
+            elif type(item) is int:
+                value = str(item)
+            else:
+                yield InvalidLine(number, not_string)
+                continue
+            reason = check(value)
+            if reason is None:
+                yield new_record(value, number, here)
+            else:
+                yield InvalidLine(number, reason)

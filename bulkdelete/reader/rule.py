@@ -1,0 +1,78 @@
+"""What a valid ID is, stated once for every format and every path through the reader.
+
+A value (a line, a CSV cell, a JSON string), trimmed of surrounding whitespace with
+:meth:`str.strip`, is an ID when it is non-empty, valid UTF-8, at most :data:`MAX_ID_LENGTH`
+characters long and free of control characters (C0 and DEL). :func:`check` says which of
+these a value breaks; every reader decides with it.
+
+The plain-lines fast path decides whole blocks at once instead, and it may only do so by this
+rule: :data:`PLAIN` names the bytes for which the rule needs no per-line decision. A line made
+only of them is ASCII (so UTF-8), has nothing for :meth:`str.strip` to remove and no control
+character, so it is an ID exactly when its length is 1 to :data:`MAX_ID_LENGTH`. Any other
+line is handed to :func:`check`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+__all__ = [
+    "MAX_ID_LENGTH",
+    "PLAIN",
+    "REASON_CONTROL",
+    "REASON_EMPTY",
+    "REASON_TOO_LONG",
+    "REASON_UTF8",
+    "check",
+    "name_list",
+    "show",
+]
+
+#: Longest ID accepted, in characters (after trimming surrounding whitespace).
+MAX_ID_LENGTH: Final = 512
+
+# Reasons, kept short: they are counted, printed and stored in the report, and never quote
+# the value (IDs are personal data).
+REASON_UTF8: Final = "not valid UTF-8"
+REASON_TOO_LONG: Final = f"longer than {MAX_ID_LENGTH} characters"
+REASON_CONTROL: Final = "control character"
+REASON_EMPTY: Final = "empty value"
+
+#: Printable ASCII other than space: the bytes an ID may hold with no decision per line.
+PLAIN: Final = bytes(range(0x21, 0x7F))
+
+# A C0 control character or DEL anywhere in a (trimmed) value.
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def check(value: str) -> str | None:
+    """Why a trimmed *value* is not a usable ID, or None when it is."""
+    if not value:
+        return REASON_EMPTY
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            # Lone surrogates: undecodable bytes (CSV) or a bad \\u escape (JSON).
+            return REASON_UTF8
+    if len(value) > MAX_ID_LENGTH:
+        return REASON_TOO_LONG
+    if _CONTROL.search(value):
+        return REASON_CONTROL
+    return None
+
+
+def show(name: str, limit: int = 40) -> str:
+    """A column or field name made safe for a one-line message (and for any terminal)."""
+    # Lone surrogates (undecodable header bytes, bad JSON escapes) would make printing fail.
+    name = _CONTROL.sub("?", name).encode("utf-8", "replace").decode("utf-8")
+    return name if len(name) <= limit else name[: limit - 1] + "…"
+
+
+def name_list(names: list[str], limit: int = 20) -> str:
+    """The first *limit* names, comma-separated, for an error message."""
+    shown = ", ".join(show(name) for name in names[:limit]) or "(nothing)"
+    if len(names) > limit:
+        shown += f", … ({len(names) - limit} more)"
+    return shown

@@ -1,0 +1,295 @@
+"""Opening the input: checks, gzip, seeking to a resume offset, the BOM, and blocks of lines.
+
+Every format reads through :class:`Blocks`, which yields whole physical lines in bounded
+memory: a line longer than :data:`MAX_LINE_BYTES` is skipped through and stands as its
+length, so a 1 GB line without a newline never sits in memory. The file is read in binary
+mode because a resume seeks to a byte offset (docs/guarantees.md §3), which a text stream
+cannot name; for ``.gz`` the offsets are in the decompressed stream, and seeking there
+decompresses and discards. After each read, the :class:`~bulkdelete.reader.watch.Watch`
+(when given) checks the file is still the one the run started with.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import stat
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO, Final, Protocol
+
+from bulkdelete.errors import InputError
+from bulkdelete.reader.watch import Watch
+
+__all__ = [
+    "MAX_LINE_BYTES",
+    "REASON_LINE_TOO_LONG",
+    "Blocks",
+    "Stream",
+    "check_input_path",
+    "not_gzip",
+    "open_blocks",
+    "open_error",
+    "open_stream",
+    "seek",
+]
+
+#: Longest physical line held in memory, in bytes (without its newline). Longer lines are
+#: skipped through in blocks and reported as one invalid line. Generous, because CSV and JSON
+#: lines may carry other columns or fields besides the ID.
+MAX_LINE_BYTES: Final = 1 << 20
+
+REASON_LINE_TOO_LONG: Final = f"line longer than {MAX_LINE_BYTES >> 20} MiB"
+
+# Read size. Big enough that per-block Python overhead vanishes, small enough that the block
+# plus the longest line kept stays a few MiB.
+_BLOCK_SIZE: Final = 256 << 10
+
+_BOM: Final = b"\xef\xbb\xbf"
+
+# Names that are stdin whatever the file system says about them.
+_STDIN_NAMES: Final = frozenset({"-", "/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"})
+
+_PIPE_MESSAGE: Final = (
+    "reading from stdin/a pipe is not supported: a pipe cannot be resumed; "
+    "save the IDs to a file first"
+)
+
+
+def open_error(path: Path | str, exc: OSError) -> InputError:
+    """One wording, with the fix, for every way opening the input can fail."""
+    if isinstance(exc, FileNotFoundError | NotADirectoryError):
+        return InputError(f"input file not found: {path}; check the path")
+    if isinstance(exc, IsADirectoryError):
+        return InputError(f"input {path} is a directory; pass the file of IDs")
+    if isinstance(exc, PermissionError):
+        return InputError(
+            f"cannot read input file {path}: permission denied; check its permissions"
+        )
+    return InputError(f"cannot open input file {path}: {exc.strerror}")
+
+
+def not_gzip(path: Path) -> str:
+    # Never the gzip module's own message: it quotes the file's first bytes.
+    return (
+        f"input {path} is not valid gzip (corrupt, truncated or not compressed); "
+        "check the file, or drop the .gz suffix if it is plain text"
+    )
+
+
+def check_input_path(path: Path) -> None:
+    """Refuse, with the reason and the fix, an input the reader could not use or resume.
+
+    Checks the kind of file, that it can be opened and, for ``.gz``, its two magic bytes;
+    reads nothing else. A pipe (or stdin) is refused because a resumed run must seek to its
+    checkpoint's offset.
+    """
+    text = str(path)
+    if text in _STDIN_NAMES:
+        raise InputError(_PIPE_MESSAGE)
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        raise open_error(text, exc) from None
+    mode = info.st_mode
+    if stat.S_ISDIR(mode):
+        raise InputError(f"input {text} is a directory; pass the file of IDs")
+    if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+        raise InputError(_PIPE_MESSAGE)
+    if not stat.S_ISREG(mode):
+        raise InputError(f"input {text} is not a regular file; save the IDs to a file first")
+    # Opening proves readability (os.access is wrong under root or ACLs).
+    # O_NONBLOCK guards against the path being swapped for a FIFO since the stat.
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise open_error(text, exc) from None
+    try:
+        # A .gz that is not gzip would otherwise only fail once the job has started; its
+        # two magic bytes are all it takes to tell (an empty file is an empty input).
+        magic = os.read(fd, 2) if path.name.lower().endswith(".gz") else b""
+    except OSError as exc:
+        raise InputError(f"cannot read input file {text}: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    if magic and magic != b"\x1f\x8b":
+        raise InputError(not_gzip(path))
+
+
+class Stream(Protocol):
+    """What the reader needs of a file: a plain binary file or a GzipFile."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+    def seek(self, offset: int, whence: int = 0, /) -> int: ...
+    def close(self) -> None: ...
+    def fileno(self) -> int: ...
+
+
+def open_stream(path: Path) -> Stream:
+    """Open *path* for binary reading, through gzip when it ends in ``.gz``."""
+    try:
+        raw = open(path, "rb")  # noqa: SIM115 - handed to the caller, who closes it
+    except OSError as exc:
+        raise open_error(path, exc) from None
+    if path.name.lower().endswith(".gz"):
+        return _GzipOwning(raw)
+    return raw
+
+
+class _GzipOwning(gzip.GzipFile):
+    """A GzipFile that also closes the file it reads from.
+
+    A plain GzipFile leaves a ``fileobj`` it was given open; opening by name instead would
+    open the file a second time, after the error handling above.
+    """
+
+    def __init__(self, raw: BinaryIO) -> None:
+        super().__init__(fileobj=raw, mode="rb")
+        self._raw = raw
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._raw.close()
+
+
+def seek(stream: Stream, path: Path, offset: int) -> None:
+    try:
+        stream.seek(offset)
+    except (gzip.BadGzipFile, EOFError, zlib.error):
+        raise InputError(not_gzip(path)) from None
+    except OSError as exc:
+        raise InputError(f"cannot read input file {path}: {exc.strerror}") from None
+
+
+def open_blocks(stream: Stream, path: Path, start_offset: int, watch: Watch | None) -> Blocks:
+    """Position *stream* at *start_offset* and return its line blocks."""
+    if start_offset:
+        seek(stream, path, start_offset)
+    return Blocks(stream, path, start_offset, watch=watch)
+
+
+class Blocks:
+    """Blocks of whole physical lines, read from a binary stream in bounded memory.
+
+    Iterating yields either ``bytes`` (one or more complete lines, each ending in ``\\n``,
+    except a last line without a newline at end of file), or an ``int``: the byte length,
+    newline included, of one line longer than :data:`MAX_LINE_BYTES`, which was skipped
+    without being kept. No yielded line is longer than the limit, wherever the read blocks
+    fell, so a resumed read treats every line exactly as the full read did.
+    """
+
+    __slots__ = ("_fd", "_path", "_pending", "_stream", "_watch", "offset")
+
+    def __init__(
+        self, stream: Stream, path: Path, start_offset: int, *, watch: Watch | None = None
+    ) -> None:
+        self._stream = stream
+        self._path = path
+        self._pending = b""
+        self._watch = watch
+        # For .gz, the compressed file's descriptor: that is the file that can change.
+        self._fd = stream.fileno() if watch is not None else -1
+        self.offset = start_offset
+        """Offset of the first byte the blocks will yield (after a BOM at the file start)."""
+        if start_offset == 0:
+            # Only a BOM at the very start of the file is one; the bytes after it start line 1.
+            head = self._read(len(_BOM))
+            if head == _BOM:
+                self.offset = len(_BOM)
+            else:
+                self._pending = head
+
+    def _read(self, size: int) -> bytes:
+        try:
+            data = self._stream.read(size)
+        except (gzip.BadGzipFile, EOFError, zlib.error):
+            self._check()  # a .gz cut short by a rewrite: say what really happened
+            raise InputError(not_gzip(self._path)) from None
+        except OSError as exc:
+            raise InputError(f"cannot read input file {self._path}: {exc.strerror}") from None
+        # After the read and before any of its IDs can be batched: a block read from a
+        # changed file is never used (an empty read included: a truncated file ends early).
+        self._check()
+        return data
+
+    def _check(self) -> None:
+        if self._watch is not None:
+            self._watch.check(self._fd)
+
+    def __iter__(self) -> Iterator[bytes | int]:
+        pending = self._pending
+        skipping = 0  # > 0: length so far of an over-long line being skipped
+        limit = MAX_LINE_BYTES
+        while True:
+            data = self._read(_BLOCK_SIZE)
+            if not data:
+                if skipping:
+                    yield skipping
+                elif pending:
+                    yield pending
+                return
+            if skipping:
+                newline = data.find(b"\n")
+                if newline < 0:
+                    skipping += len(data)
+                    continue
+                yield skipping + newline + 1
+                skipping = 0
+                data = data[newline + 1 :]
+            buf = pending + data if pending else data
+            last = buf.rfind(b"\n")
+            if last < 0:
+                if len(buf) > limit:
+                    skipping, pending = len(buf), b""
+                else:
+                    pending = buf
+                continue
+            pending = buf[last + 1 :]
+            if len(pending) > limit:
+                skipping, pending = len(pending), b""
+            if last > limit:
+                # Only now can one of the complete lines exceed the limit (it takes a line
+                # near the limit); look for it line by line.
+                yield from _split_over_long(buf, last + 1)
+            elif last + 1 < len(buf):
+                yield buf[: last + 1]
+            else:
+                yield buf  # ends with its newline: no copy needed
+
+    def pieces(self) -> Iterator[bytes]:
+        """The bytes from here as whole physical lines (each ending in ``\\n``, but maybe the
+        file's last), except that a line longer than a read block comes in pieces of at least
+        a block: a piece without a newline is followed by more of its line, or ends the file.
+        Nothing is skipped: CSV must see every quote to know where a record ends (its reader
+        bounds what it keeps)."""
+        pending = self._pending
+        while data := self._read(_BLOCK_SIZE):
+            buf = pending + data if pending else data
+            start = 0
+            while (newline := buf.find(b"\n", start)) >= 0:
+                yield buf[start : newline + 1]
+                start = newline + 1
+            pending = buf[start:]
+            if len(pending) >= _BLOCK_SIZE:
+                yield pending
+                pending = b""
+        if pending:
+            yield pending
+
+
+def _split_over_long(buf: bytes, end: int) -> Iterator[bytes | int]:
+    """Yield ``buf[:end]`` (whole lines) with every over-long line replaced by its length."""
+    start = kept = 0
+    while start < end:
+        newline = buf.find(b"\n", start, end)
+        if newline - start > MAX_LINE_BYTES:
+            if kept < start:
+                yield buf[kept:start]
+            yield newline + 1 - start
+            kept = newline + 1
+        start = newline + 1
+    if kept < end:
+        yield buf[kept:end]

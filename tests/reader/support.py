@@ -1,0 +1,161 @@
+"""Helpers the reader's tests share: writing inputs, reading them both ways,
+and comparing the block reader with the record-by-record reference."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterable
+from pathlib import Path
+
+import pytest
+
+from bulkdelete.batcher import make_batches, summarize
+from bulkdelete.errors import InputError
+from bulkdelete.reader import (
+    InputFormat,
+    InvalidLine,
+    Record,
+    Run,
+    read_records,
+    read_runs,
+    tally_runs,
+)
+
+BOM = b"\xef\xbb\xbf"
+# Stands for personal data: it must never reach a reason or an error message.
+SECRET = "SECRET-ID-4711"
+
+Item = Record | InvalidLine
+
+
+def write(path: Path, data: bytes) -> Path:
+    """Write *data* to *path* (gzip-compressed when the name ends in .gz) and return it."""
+    path.write_bytes(gzip.compress(data) if path.name.endswith(".gz") else data)
+    return path
+
+
+def read(
+    path: Path,
+    fmt: InputFormat = "lines",
+    *,
+    column: str | None = None,
+    id_type: str = "guid",
+    start_offset: int = 0,
+    start_line: int = 1,
+) -> list[Item]:
+    return list(
+        read_records(
+            path,
+            fmt,
+            column=column,
+            id_type=id_type,
+            start_offset=start_offset,
+            start_line=start_line,
+        )
+    )
+
+
+def values(items: list[Item]) -> list[str]:
+    return [item.value for item in items if isinstance(item, Record)]
+
+
+def invalid(items: list[Item]) -> list[tuple[int, str]]:
+    return [(item.line, item.reason) for item in items if isinstance(item, InvalidLine)]
+
+
+def records(items: list[Item]) -> list[tuple[str, int, int]]:
+    return [(item.value, item.line, item.offset) for item in items if isinstance(item, Record)]
+
+
+def assert_private(items: list[Item]) -> None:
+    for item in items:
+        if isinstance(item, InvalidLine):
+            assert SECRET not in item.reason
+
+
+def assert_offsets(data: bytes, items: list[Item]) -> None:
+    """Each record's offset is the start of a physical line holding its value."""
+    for item in items:
+        if isinstance(item, Record):
+            assert (
+                item.offset == 0
+                or data[item.offset - 1 : item.offset] == b"\n"
+                or (item.offset == len(BOM) and data.startswith(BOM))
+            )
+            assert item.value.encode() in data[item.offset :].split(b"\n", 1)[0] or (
+                b"\n" in item.value.encode()
+            )
+
+
+def runs(
+    path: Path, fmt: InputFormat = "lines", *, start_offset: int = 0, start_line: int = 1
+) -> list[Run | InvalidLine]:
+    return list(
+        read_runs(
+            path,
+            fmt,
+            column=None,
+            id_type="guid",
+            start_offset=start_offset,
+            start_line=start_line,
+        )
+    )
+
+
+def expand(items: Iterable[Run | InvalidLine]) -> list[Item]:
+    """The records a run stands for, checking it is well formed on the way."""
+    out: list[Item] = []
+    for item in items:
+        if isinstance(item, Run):
+            assert item.values
+            assert len(item.offsets) == len(item.values)
+            out.extend(
+                Record(value, item.line + j, item.offsets[j]) for j, value in enumerate(item.values)
+            )
+        else:
+            out.append(item)
+    return out
+
+
+def assert_equivalent(path: Path, fmt: InputFormat, size: int) -> None:
+    """read_runs is read_records, grouped: same records, batches, summary and resumes."""
+    reference = read(path, fmt)
+    grouped = runs(path, fmt)
+    assert expand(grouped) == reference
+    batches = list(make_batches(grouped, size))
+    # The reference's records as runs of one ID each: the finest cut the reader may make.
+    singles = [Run([item.value], [item.offset], item.line) if isinstance(item, Record) else item
+               for item in reference]
+    assert batches == list(make_batches(singles, size))
+    # A batch marked distinct (the pipeline then skips its duplicate check) is distinct.
+    assert all(len(set(b.ids)) == len(b.ids) for b in batches if b.distinct)
+    assert summarize(grouped, size) == summarize(singles, size)
+    # The pre-count's tally (fixed-width blocks counted from their bytes) agrees too.
+    assert summarize(tally_runs(path, fmt, column=None, id_type="guid"), size) == \
+        summarize(singles, size)
+    # Resuming from any batch's (offset, line) regenerates exactly the batches from it on.
+    for index, batch in enumerate(batches):
+        tail = read_runs(
+            path,
+            fmt,
+            column=None,
+            id_type="guid",
+            start_offset=batch.offset,
+            start_line=batch.line,
+        )
+        assert list(make_batches(tail, size, first_seq=batch.seq)) == batches[index:]
+    # And from any record, the runs stand for exactly the tail of the records.
+    for index, item in enumerate(reference):
+        if isinstance(item, Record) and index % 3 == 0:
+            resumed = runs(path, fmt, start_offset=item.offset, start_line=item.line)
+            assert expand(resumed) == reference[index:]
+
+
+def guids(count: int) -> list[str]:
+    return [f"{n:032x}" for n in range(7, 7 + count)]
+
+
+def input_error(items: Iterable[object]) -> str:
+    with pytest.raises(InputError) as caught:
+        list(items)
+    return str(caught.value)

@@ -1,0 +1,346 @@
+"""CSV: column choice, every bad-input case, and records that end where the csv module ends
+them however long they are (docs/guarantees.md §0): the IDs read are exactly the ID column's
+values, and a record too long to hold is one invalid record, never a place where parsing
+restarts inside a quoted field."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bulkdelete.errors import InputError
+from bulkdelete.reader import (
+    MAX_ID_LENGTH,
+    REASON_CONTROL,
+    REASON_EMPTY,
+    REASON_FIELD_TOO_LONG,
+    REASON_LINE_TOO_LONG,
+    REASON_MALFORMED_CSV,
+    REASON_RECORD_TOO_LONG,
+    REASON_TOO_LONG,
+    REASON_UNBALANCED_QUOTE,
+    REASON_UTF8,
+    InvalidLine,
+    Record,
+    Run,
+    read_records,
+    read_runs,
+    source,
+    tally_runs,
+)
+from bulkdelete.reader import csv as csv_reader
+from tests.reader.support import (
+    BOM,
+    SECRET,
+    assert_offsets,
+    assert_private,
+    invalid,
+    read,
+    records,
+    values,
+    write,
+)
+from tests.strategies import (
+    csv_bodies,
+)
+
+
+def test_csv_single_column_is_used_whatever_its_name(tmp_path: Path) -> None:
+    """With one column, it is the ID column; rows carry their line and offset."""
+    data = b"Id\na\nb\n"
+    items = read(write(tmp_path / "ids.csv", data), "csv")
+    assert records(items) == [("a", 2, 3), ("b", 3, 5)]
+
+
+def test_csv_column_named_like_id_type_case_insensitively(tmp_path: Path) -> None:
+    """Without --column, the column named like the ID type (any case) is chosen."""
+    data = b"name,GUID,age\nann,g1,3\nbob,g2,4\n"
+    assert values(read(write(tmp_path / "ids.csv", data), "csv")) == ["g1", "g2"]
+
+
+def test_csv_explicit_column(tmp_path: Path) -> None:
+    """--column picks the named column."""
+    data = b"guid,email\ng1,e1\ng2,e2\n"
+    path = write(tmp_path / "ids.csv", data)
+    assert values(read(path, "csv", column="email", id_type="identity")) == ["e1", "e2"]
+
+
+def test_csv_missing_column_names_existing_columns(tmp_path: Path) -> None:
+    """An unknown --column is refused with the header's columns listed."""
+    path = write(tmp_path / "ids.csv", b"a,b,c\n1,2,3\n")
+    with pytest.raises(InputError, match=r"column 'x' not found; the header has: a, b, c"):
+        read(path, "csv", column="x")
+
+
+def test_csv_no_column_and_no_match_asks_for_column(tmp_path: Path) -> None:
+    """Several columns and none named like the ID type: list them, ask for --column."""
+    path = write(tmp_path / "ids.csv", b"name,email\n1,2\n")
+    with pytest.raises(InputError, match=r"name, email; pass --column NAME"):
+        read(path, "csv")
+
+
+def test_csv_missing_column_on_header_only_file_is_still_an_error(tmp_path: Path) -> None:
+    """The column is checked against the header even when no rows follow."""
+    with pytest.raises(InputError, match="column 'x' not found"):
+        read(write(tmp_path / "ids.csv", b"a,b\n"), "csv", column="x")
+
+
+def test_csv_empty_and_header_only_files_yield_nothing(tmp_path: Path) -> None:
+    """An empty CSV and a header-only CSV are empty inputs, not errors."""
+    assert read(write(tmp_path / "empty.csv", b""), "csv") == []
+    assert read(write(tmp_path / "header.csv", b"guid\r\n"), "csv") == []
+    assert read(write(tmp_path / "blank.csv", b"\n\n"), "csv") == []
+
+
+def test_csv_quoted_fields_with_commas_and_newlines(tmp_path: Path) -> None:
+    """Quoted fields may hold commas, quotes and newlines; line numbers stay physical."""
+    rows = [["guid", "note"], ["g1", "one, two"], ["g,2", 'multi\nline\n"quoted"'], ["g3", "x"]]
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    data = buffer.getvalue().encode()
+    items = read(write(tmp_path / "ids.csv", data), "csv")
+    assert [(value, line) for value, line, _ in records(items)] == [
+        ("g1", 2),
+        ("g,2", 3),
+        ("g3", 6),
+    ]
+    assert_offsets(data, items)
+    assert data[records(items)[2][2] :] == b"g3,x\n"
+
+
+def test_csv_id_with_embedded_newline_is_invalid(tmp_path: Path) -> None:
+    """A newline inside the ID cell is a control character."""
+    data = f'guid\n"{SECRET}\nx"\nb\n'.encode()
+    items = read(write(tmp_path / "ids.csv", data), "csv")
+    assert invalid(items) == [(2, REASON_CONTROL)]
+    assert records(items) == [("b", 4, len(data) - 2)]
+    assert_private(items)
+
+
+def test_csv_blank_lines_skipped_empty_cells_invalid(tmp_path: Path) -> None:
+    """Blank lines are skipped; a row whose ID cell is empty is an invalid 'empty value'."""
+    data = b"guid,n\n\ng1,1\n   \n,2\n  ,3\ng2,4\n"
+    items = read(write(tmp_path / "ids.csv", data), "csv")
+    assert [(value, line) for value, line, _ in records(items)] == [("g1", 3), ("g2", 7)]
+    assert invalid(items) == [(5, REASON_EMPTY), (6, REASON_EMPTY)]
+
+
+def test_csv_short_row_is_invalid(tmp_path: Path) -> None:
+    """A row without the chosen column is invalid, naming the column."""
+    items = read(write(tmp_path / "ids.csv", b"n,guid\n1\n2,g\n"), "csv")
+    assert invalid(items) == [(2, "no column 'guid'")]
+    assert values(items) == ["g"]
+
+
+def test_csv_whitespace_crlf_and_bom(tmp_path: Path) -> None:
+    """Cells are trimmed, CRLF is handled and a BOM before the header is skipped."""
+    data = BOM + b"guid ,n\r\n  g1 ,1\r\ng2,2\r\n"
+    items = read(write(tmp_path / "ids.csv", data), "csv")
+    assert records(items) == [("g1", 2, 12), ("g2", 3, 21)]
+
+
+def test_csv_undecodable_bytes(tmp_path: Path) -> None:
+    """Bad UTF-8 in the ID cell is invalid; bad UTF-8 in another cell does not matter."""
+    data = b"guid,n\n" + SECRET.encode() + b"\xff,1\ng2,\xff\xfe\n"
+    items = read(write(tmp_path / "ids.csv", data), "csv")
+    assert invalid(items) == [(2, REASON_UTF8)]
+    assert values(items) == ["g2"]
+    assert_private(items)
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x01", "\x7f", "\t"])
+def test_csv_control_character(tmp_path: Path, char: str) -> None:
+    """A control character inside the ID cell makes the row invalid."""
+    data = f"guid\n{SECRET}{char}x\ng\n".encode()
+    items = read(write(tmp_path / "ids.csv", data), "csv")
+    assert invalid(items) == [(2, REASON_CONTROL)]
+    assert values(items) == ["g"]
+    assert_private(items)
+
+
+def test_csv_length_limit(tmp_path: Path) -> None:
+    """512 characters is accepted in a cell, 513 is not."""
+    ok, too_long = "a" * MAX_ID_LENGTH, "b" * (MAX_ID_LENGTH + 1)
+    items = read(write(tmp_path / "ids.csv", f"guid,n\n{ok},1\n{too_long},2\n".encode()), "csv")
+    assert values(items) == [ok]
+    assert invalid(items) == [(3, REASON_TOO_LONG)]
+
+
+def test_csv_huge_single_line_is_invalid(tmp_path: Path) -> None:
+    """A 5 MB line is one invalid row; the rows around it are read."""
+    data = b"guid,n\ng1,1\n" + b"x" * 5_000_000 + b"\ng2,2\n"
+    items = read(write(tmp_path / "ids.csv", data), "csv")
+    assert values(items) == ["g1", "g2"]
+    assert invalid(items) == [(3, REASON_LINE_TOO_LONG)]
+
+
+def test_csv_field_over_csv_limit_is_invalid(tmp_path: Path) -> None:
+    """A field beyond the csv module's limit (128 Ki characters) is one invalid row."""
+    data = b"guid,n\ng1," + b"x" * 200_000 + b"\ng2,2\n"
+    items = read(write(tmp_path / "ids.csv", data), "csv")
+    assert values(items) == ["g2"]
+    assert invalid(items) == [(2, REASON_FIELD_TOO_LONG)]
+
+
+def test_csv_unbalanced_quote_at_end(tmp_path: Path) -> None:
+    """A quote never closed is reported at the line where its record starts."""
+    data = f'guid\ng1\n"{SECRET}\nmore\n'.encode()
+    items = read(write(tmp_path / "ids.csv", data), "csv")
+    assert values(items) == ["g1"]
+    assert invalid(items) == [(3, REASON_UNBALANCED_QUOTE)]
+    assert_private(items)
+
+
+def test_csv_malformed_quote_is_invalid_and_reading_goes_on(tmp_path: Path) -> None:
+    """Text after a closing quote is malformed CSV; the next line is read normally."""
+    data = b'guid,n\n"g1"x,1\ng2,2\n'
+    items = read(write(tmp_path / "ids.csv", data), "csv")
+    assert invalid(items) == [(2, REASON_MALFORMED_CSV)]
+    assert values(items) == ["g2"]
+
+
+def test_csv_bad_header_is_input_error(tmp_path: Path) -> None:
+    """A header that does not parse stops the run with the line to fix."""
+    with pytest.raises(InputError, match=r"CSV header \(line 1\) is unusable"):
+        read(write(tmp_path / "ids.csv", b'"guid\n'), "csv")
+
+
+HEADER = b"id,note\n"
+
+
+Expected = tuple[str, int, int]  # value, line, offset
+
+
+@contextmanager
+def limits(*, record: int, field: int, block: int) -> Iterator[None]:
+    """Small bounds, so short inputs exercise the over-long paths and read-block edges."""
+    saved = csv.field_size_limit()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(csv_reader, "_CSV_RECORD_BYTES", record)
+        patch.setattr(source, "_BLOCK_SIZE", block)
+        csv.field_size_limit(field)
+        try:
+            yield
+        finally:
+            csv.field_size_limit(saved)
+
+
+def reference(data: bytes, *, record_limit: int, field_limit: int) -> list[Expected] | None:
+    """The ID column's values per the csv module itself (no field limit), with where each
+    record starts; records over either bound are left out. None when csv cannot parse."""
+    # Physical lines as the reader sees them: split on LF only.
+    lines = [part + b"\n" for part in data.split(b"\n")]
+    lines[-1] = lines[-1][:-1]
+    if not lines[-1]:
+        lines.pop()
+    saved = csv.field_size_limit()
+    csv.field_size_limit(1 << 30)
+    try:
+        rows = csv.reader((line.decode() for line in lines), strict=True)
+        out: list[Expected] = []
+        done = 0  # lines consumed by the records before this one
+        offset = 0
+        try:
+            for row in rows:
+                size = sum(map(len, lines[done:rows.line_num]))
+                start_line = done + 1
+                start_offset = offset
+                done, offset = rows.line_num, offset + size
+                if start_line == 1 or not row or (len(row) == 1 and not row[0].strip()):
+                    continue
+                if size > record_limit or max(map(len, row)) > field_limit or not row[0]:
+                    continue
+                value = row[0].strip()
+                if value and value.isprintable():
+                    out.append((value, start_line, start_offset))
+        except csv.Error:
+            return None
+        return out
+    finally:
+        csv.field_size_limit(saved)
+
+
+def got(path: Path, start_offset: int = 0, start_line: int = 1) -> list[Expected]:
+    return [(item.value, item.line, item.offset)
+            for item in read_records(path, "csv", column="id", id_type="guid",
+                                     start_offset=start_offset, start_line=start_line)
+            if isinstance(item, Record)]
+
+
+@settings(max_examples=400, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(body=csv_bodies(), record_limit=st.integers(8, 300), field_limit=st.integers(4, 120),
+       block=st.integers(1, 64), gz=st.booleans())
+def test_ids_read_are_exactly_the_column_values(
+    tmp_path: Path, body: bytes, record_limit: int, field_limit: int, block: int, gz: bool
+) -> None:
+    """For any CSV the csv module parses, the reader yields exactly the ID column's values
+    (those within the bounds), at their records' starts; so does a resume from any of them,
+    and the pre-count counts as many."""
+    data = HEADER + body
+    expected = reference(data, record_limit=record_limit, field_limit=field_limit)
+    if expected is None:
+        return  # not CSV the csv module parses
+    path = tmp_path / ("ids.csv.gz" if gz else "ids.csv")
+    path.write_bytes(gzip.compress(data) if gz else data)
+    with limits(record=record_limit, field=field_limit, block=block):
+        assert got(path) == expected
+        for index in {0, len(expected) // 2, len(expected) - 1} if expected else ():
+            _, line, offset = expected[index]
+            assert got(path, start_offset=offset, start_line=line) == expected[index:]
+        runs = list(read_runs(path, "csv", column="id", id_type="guid"))
+        assert [v for r in runs if isinstance(r, Run) for v in r.values] == \
+            [value for value, _, _ in expected]
+        assert sum(n for n in tally_runs(path, "csv", column="id", id_type="guid")
+                   if isinstance(n, int)) == len(expected)
+
+
+def _items(path: Path) -> list[Record | InvalidLine]:
+    return list(read_records(path, "csv", column="id", id_type="guid"))
+
+
+def test_field_over_the_csv_limit_does_not_restart_inside_its_quotes(tmp_path: Path) -> None:
+    """The adversarial case: a 140,000-character quoted note holding ID-like lines. Its
+    record is invalid; the lines inside the quotes are never read as records."""
+    data = (HEADER + b'keep-1,"' + b"A" * 140_000 + b"\nvictim-1,x\nvictim-2,x\"\nkeep-2,ok\n")
+    path = tmp_path / "ids.csv"
+    path.write_bytes(data)
+    items = _items(path)
+    assert items == [InvalidLine(2, REASON_FIELD_TOO_LONG),
+                     Record("keep-2", 5, len(data) - len(b"keep-2,ok\n"))]
+
+
+def test_record_over_the_bound_is_one_invalid_record(tmp_path: Path) -> None:
+    """A record of quoted fields over many lines, each field within csv's limit but over
+    1 MiB in all, is followed to its end; a single line over 1 MiB is one invalid line."""
+    notes = b",".join([b'"\nvictim-%d,x' % n + b"B" * 100_000 + b'"' for n in range(12)])
+    data = HEADER + b"keep-1," + notes + b"\nkeep-2,ok\n" + b'x,"' + b"C" * 2_000_000
+    path = tmp_path / "ids.csv"
+    data += b'\nvictim-3"\nkeep-3,ok\n'
+    path.write_bytes(data)
+    items = _items(path)
+    assert [i for i in items if isinstance(i, Record)] == [
+        Record("keep-2", 15, data.index(b"keep-2")),
+        Record("keep-3", 18, data.index(b"keep-3")),
+    ]
+    assert [i for i in items if isinstance(i, InvalidLine)] == [
+        InvalidLine(2, REASON_RECORD_TOO_LONG), InvalidLine(16, REASON_LINE_TOO_LONG)]
+
+
+def test_over_long_record_unclosed_at_end_of_file(tmp_path: Path) -> None:
+    """A quote opened in a record too long to hold and never closed swallows the rest of the
+    file, as the csv module would: nothing after it is read as an ID."""
+    path = tmp_path / "ids.csv"
+    path.write_bytes(HEADER + b"a," + b'"v\n",' * 250_000 + b'"x\nvictim,y\nvictim')
+    items = _items(path)
+    assert items == [InvalidLine(2, REASON_UNBALANCED_QUOTE)]
+    path.write_bytes(HEADER + b'a,"' + b"x" * 2_000_000 + b"\nvictim,y\nvictim")
+    assert _items(path) == [InvalidLine(2, REASON_LINE_TOO_LONG)]

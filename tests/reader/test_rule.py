@@ -1,0 +1,65 @@
+"""What a valid ID is: the reasons :func:`check` gives, and the promise the block fast path
+relies on (a line of PLAIN bytes, 1 to MAX_ID_LENGTH long, is an ID as it stands)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bulkdelete.reader.rule import (
+    MAX_ID_LENGTH,
+    PLAIN,
+    REASON_CONTROL,
+    REASON_EMPTY,
+    REASON_TOO_LONG,
+    REASON_UTF8,
+    check,
+    name_list,
+    show,
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("a", None),
+        ("user@example.com", None),
+        ("é", None),
+        ("a b", None),  # inner spaces are part of the ID
+        ("x" * MAX_ID_LENGTH, None),
+        ("", REASON_EMPTY),
+        ("x" * (MAX_ID_LENGTH + 1), REASON_TOO_LONG),
+        ("é" * (MAX_ID_LENGTH + 1), REASON_TOO_LONG),  # characters, not bytes
+        ("a\x00b", REASON_CONTROL),
+        ("a\x1fb", REASON_CONTROL),
+        ("a\x7fb", REASON_CONTROL),
+        ("a\tb", REASON_CONTROL),
+        ("a\udcffb", REASON_UTF8),  # a lone surrogate: undecodable bytes, a bad \\u escape
+    ],
+)
+def test_check_gives_the_reason(value: str, reason: str | None) -> None:
+    assert check(value) == reason
+
+
+@given(st.binary(min_size=1, max_size=MAX_ID_LENGTH).map(
+    lambda raw: bytes(PLAIN[byte % len(PLAIN)] for byte in raw)))
+def test_a_plain_line_within_the_limit_is_an_id_as_it_stands(raw: bytes) -> None:
+    """Decoded and trimmed as the per-line reader does, a PLAIN line is itself, and valid:
+    so the fast path may take it without a per-line decision."""
+    value = raw.decode("utf-8").strip()
+    assert value == raw.decode("ascii")
+    assert check(value) is None
+
+
+def test_plain_is_printable_ascii_without_space() -> None:
+    assert all(chr(byte).isprintable() and not chr(byte).isspace() for byte in PLAIN)
+    assert len(PLAIN) == 0x7F - 0x21
+
+
+def test_names_in_messages_are_made_safe_and_short() -> None:
+    """Control characters and lone surrogates never reach a message; long names are cut."""
+    assert show("a\x1bb\udcff") == "a?b?"
+    assert show("n" * 50) == "n" * 39 + "…"
+    assert name_list([]) == "(nothing)"
+    assert name_list([f"c{n}" for n in range(22)]).endswith(", c19, … (2 more)")
