@@ -23,6 +23,7 @@ from bulkdelete.checkpoint.model import (
     RunRecord,
     State,
     Totals,
+    Traffic,
 )
 from bulkdelete.checkpoint.store import (
     LOCK_NAME,
@@ -47,6 +48,7 @@ __all__ = [
     "RunRecord",
     "State",
     "Totals",
+    "Traffic",
     "check_binding",
     "describe_saved",
 ]

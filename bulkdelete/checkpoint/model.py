@@ -69,6 +69,21 @@ class Totals:
 
 
 @dataclass(slots=True)
+class Traffic:
+    """A run's requests and what they did. The engine counts into this very object while
+    the run sends (its stats extend it), so the run's record never copies counters."""
+
+    requests: int = 0
+    retries: int = 0
+    throttled: int = 0
+    ids_deleted: int = 0
+    ids_failed: int = 0
+
+
+_TRAFFIC_FIELDS = ("requests", "retries", "throttled", "ids_deleted", "ids_failed")
+
+
+@dataclass(slots=True)
 class RunRecord:
     """One invocation's traffic and outcome; ``exit_code`` is None while it runs (or if it
     was killed)."""
@@ -79,13 +94,27 @@ class RunRecord:
     elapsed_s: float = 0.0
     exit_code: int | None = None
     resumed: bool = False
-    requests: int = 0
-    retries: int = 0
-    throttled: int = 0
     resent_after_crash: int = 0
     resent_after_stop: int = 0
-    ids_deleted: int = 0
-    ids_failed: int = 0
+    traffic: Traffic = field(default_factory=Traffic)
+
+    def to_json(self) -> dict[str, Any]:
+        """Flat, as state.json has always kept a run (docs/checkpoint.md)."""
+        t = self.traffic
+        return {
+            "run_id": self.run_id, "started": self.started, "ended": self.ended,
+            "elapsed_s": self.elapsed_s, "exit_code": self.exit_code, "resumed": self.resumed,
+            "requests": t.requests, "retries": t.retries, "throttled": t.throttled,
+            "resent_after_crash": self.resent_after_crash,
+            "resent_after_stop": self.resent_after_stop,
+            "ids_deleted": t.ids_deleted, "ids_failed": t.ids_failed,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunRecord:
+        fields = dict(data)
+        traffic = Traffic(**{name: int(fields.pop(name, 0)) for name in _TRAFFIC_FIELDS})
+        return cls(**fields, traffic=traffic)
 
 
 @dataclass(slots=True)
@@ -232,7 +261,7 @@ class State:
                 "resent_after_crash": p.resent_after_crash,
                 "resent_after_stop": p.resent_after_stop,
             },
-            "runs": [asdict(r) for r in self.runs],
+            "runs": [r.to_json() for r in self.runs],
             "input": self.input,
             "resume_command": self.resume_command,
             "failed": self.failed,
@@ -269,7 +298,7 @@ class State:
                 invalid_samples=[(int(a), str(b)) for a, b in t["invalid_samples"]],
             ),
             progress=progress,
-            runs=[RunRecord(**r) for r in data["runs"]],
+            runs=[RunRecord.from_json(r) for r in data["runs"]],
             input=str(data.get("input", "")),
             resume_command=str(data.get("resume_command", "")),
             updated=str(data.get("updated", "")),

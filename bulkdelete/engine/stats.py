@@ -5,16 +5,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from bulkdelete.checkpoint.model import Traffic
+
 
 @dataclass(slots=True)
-class RunStats:
-    """This run's counters (the checkpoint keeps the job's)."""
+class RunStats(Traffic):
+    """This run's counters: its traffic, which the run's checkpoint record holds as it is
+    (no copy), and what only the engine needs."""
 
-    requests: int = 0
-    retries: int = 0
-    throttled: int = 0
-    ids_deleted: int = 0
-    ids_failed: int = 0
     batches_done: int = 0
     ids_admitted: int = 0
     started: float = field(default_factory=time.monotonic)

@@ -38,15 +38,23 @@ def timestamp() -> str:
 
 @dataclass(slots=True)
 class RunCounters:
-    """This run's record in the checkpoint and the engine's counters it is filled from."""
+    """This run's record in the checkpoint, counting the engine's traffic in place."""
 
     run: RunRecord
     stats: RunStats = field(default_factory=RunStats)
     started: float = field(default_factory=time.monotonic)
 
+    def __post_init__(self) -> None:
+        self.run.traffic = self.stats  # the engine's counters are the record's traffic
+
     def close(self, exit_code: int | None, progress: Progress) -> None:
-        """Copy the counters into the record; with an exit code, the run has ended."""
-        _close_run(self.run, self.stats, self.started, exit_code, progress)
+        """Bring the record up to now; with an exit code, the run has ended."""
+        run = self.run
+        run.resent_after_crash, run.resent_after_stop = progress.resent_this_run()
+        run.elapsed_s = time.monotonic() - self.started
+        if exit_code is not None:
+            run.exit_code = exit_code
+            run.ended = timestamp()
 
 
 async def send_batches(
@@ -120,20 +128,6 @@ async def _run_recorded(run: Coroutine[Any, Any, RunEnd], store: CheckpointStore
         raise
     finally:
         store.on_failure = None
-
-
-def _close_run(run: RunRecord, stats: RunStats, started: float, exit_code: int | None,
-               progress: Progress) -> None:
-    run.requests = stats.requests
-    run.retries = stats.retries
-    run.throttled = stats.throttled
-    run.resent_after_crash, run.resent_after_stop = progress.resent_this_run()
-    run.ids_deleted = stats.ids_deleted
-    run.ids_failed = stats.ids_failed
-    run.elapsed_s = time.monotonic() - started
-    if exit_code is not None:
-        run.exit_code = exit_code
-        run.ended = timestamp()
 
 
 async def _flush_periodically(

@@ -5,7 +5,10 @@ from __future__ import annotations
 from bulkdelete.checkpoint import (
     MAX_REASONS,
     Progress,
+    RunRecord,
+    Traffic,
 )
+from bulkdelete.engine import RunStats
 from tests.checkpoint.helpers import (
     line_of,
     offset_of,
@@ -94,3 +97,31 @@ def test_reasons_are_counted_and_capped() -> None:
     assert p.reasons["reason 0"] == 3
     assert p.reasons["other"] == 25 * 2 + 4
     assert sum(p.reasons.values()) == p.ids_failed
+
+
+def test_a_run_record_keeps_its_flat_json_shape_and_reads_it_back() -> None:
+    """state.json keeps a run's traffic beside its other fields, flat, in the order it
+    always had (docs/checkpoint.md); reading it back gives the same record."""
+    run = RunRecord(run_id="r1", started="2026-01-01T00:00:00+00:00", elapsed_s=1.5,
+                    exit_code=0, resumed=True, resent_after_crash=7, resent_after_stop=3,
+                    traffic=Traffic(requests=10, retries=2, throttled=1, ids_deleted=900,
+                                    ids_failed=4))
+    data = run.to_json()
+    assert list(data) == ["run_id", "started", "ended", "elapsed_s", "exit_code", "resumed",
+                          "requests", "retries", "throttled", "resent_after_crash",
+                          "resent_after_stop", "ids_deleted", "ids_failed"]
+    assert (data["requests"], data["ids_deleted"], data["ids_failed"]) == (10, 900, 4)
+    assert RunRecord.from_json(data) == run
+
+
+def test_the_engine_counts_into_the_run_record_itself() -> None:
+    """The engine's stats are a Traffic: a record holding them shows every count at once,
+    with nothing copied, and writes only the traffic fields."""
+    stats = RunStats()
+    run = RunRecord(run_id="r1", started="t", traffic=stats)
+    stats.requests += 3
+    stats.ids_deleted += 250
+    stats.batches_done += 3
+    data = run.to_json()
+    assert (data["requests"], data["ids_deleted"]) == (3, 250)
+    assert "batches_done" not in data
