@@ -2,7 +2,9 @@
 
 The pipeline's stages, in the order data flows through them::
 
-    reader → batcher → pipeline (limiter → client) → failed file + checkpoint → report
+    reader → batcher → engine (scheduler → sender → client) → failed file + checkpoint → report
+
+and the job (``bulkdelete.job``) drives them; ``bulkdelete.cli`` is the command line.
 
 Library use (docs/library.md)::
 
