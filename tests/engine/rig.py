@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bulkdelete.batcher import Batch
-from bulkdelete.checkpoint import Progress
+from bulkdelete.checkpoint import Ledger, Progress
 from bulkdelete.client import SUCCESS, Outcome, Result
 from bulkdelete.engine import AdaptiveLimiter, Engine, RunEnd, RunStats, StopRequest
 from bulkdelete.failed import MemoryFailures
@@ -131,31 +131,6 @@ class RecordingJournal:
         return [s for kind, s, _ in self.events if kind == "sent"]
 
 
-class JournalLedger:
-    """Ledger double: a real :class:`Progress`, plus a journal (or none) fed in lockstep."""
-
-    def __init__(self, progress: Progress, journal: RecordingJournal | None) -> None:
-        self.progress = progress
-        self.journal = journal
-
-    def is_done(self, seq: int) -> bool:
-        return self.progress.is_done(seq)
-
-    @property
-    def watermark(self) -> int:
-        return self.progress.watermark
-
-    def sent(self, seq: int) -> None:
-        if self.progress.mark_sent(seq) and self.journal is not None:
-            self.journal.append_sent(seq)
-
-    def done(self, seq: int, offset: int, line: int, deleted: int, failed: int,
-             reasons: dict[str, int] | None) -> None:
-        self.progress.mark_done(seq, offset, line, deleted, failed, reasons)
-        if self.journal is not None:
-            self.journal.append_done(seq, offset, line, deleted, failed, reasons)
-
-
 class OrderedFailures(MemoryFailures):
     """MemoryFailures that also logs, into a shared journal, when failures were kept."""
 
@@ -225,7 +200,7 @@ def rig(deleter: FakeDeleter, settings: Settings | None = None,
     stop = StopRequest()
     limiter = AdaptiveLimiter(settings.concurrency, rate=settings.rate)
     engine = Engine(settings=settings, deleter=deleter, limiter=limiter,
-                    ledger=JournalLedger(progress, journal), failures=failures, stop=stop,
+                    ledger=Ledger(progress, journal), failures=failures, stop=stop,
                     rng=random.Random(7))
     return Rig(engine, deleter, journal, failures, progress, stop, limiter)
 

@@ -9,7 +9,7 @@ import asyncio
 import pytest
 
 from bulkdelete.batcher import Batch
-from bulkdelete.checkpoint import Progress
+from bulkdelete.checkpoint import Ledger, Progress
 from bulkdelete.client import SUCCESS, Outcome, Result
 from bulkdelete.engine import (
     AdaptiveLimiter,
@@ -27,7 +27,6 @@ from bulkdelete.failed import MemoryFailures
 from tests.engine.rig import (
     REJECT,
     FakeDeleter,
-    JournalLedger,
     ident,
     make_batches,
     make_settings,
@@ -68,7 +67,7 @@ async def test_ledger_without_a_journal_is_accepted() -> None:
     progress = Progress()
     engine = Engine(settings=settings, deleter=deleter,
                     limiter=AdaptiveLimiter(settings.concurrency),
-                    ledger=JournalLedger(progress, None), failures=MemoryFailures(),
+                    ledger=Ledger(progress), failures=MemoryFailures(),
                     stop=StopRequest())
     end = await asyncio.wait_for(engine.run(iter(make_batches(3))), 5)
     assert end.input_exhausted
@@ -166,7 +165,7 @@ async def test_another_operation_plugs_into_the_same_engine() -> None:
         return OnePerId(deleter.delete, sender)
 
     engine = Engine(settings=settings, operation=per_id, limiter=limiter,
-                    ledger=JournalLedger(progress, None), failures=failures,
+                    ledger=Ledger(progress), failures=failures,
                     stop=StopRequest())
     batches = make_batches(4, size=5)
     end = await asyncio.wait_for(engine.run(iter(batches)), 5)
