@@ -12,9 +12,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from bulkdelete.client import (
-    ClevertapClient,
-)
+from bulkdelete.client import ClevertapClient
 from bulkdelete.settings import IdType, Secret
 
 ACCOUNT = "TEST-ACCOUNT"
@@ -25,11 +23,14 @@ def fail_body(error: str, code: int) -> bytes:
     return json.dumps({"status": "fail", "error": error, "code": code}).encode()
 
 
+# What a test scripts: the scripted server's answer to every request.
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @dataclass
 class Seen:
+    """One request as the scripted server received it."""
+
     method: str
     path: str
     headers: dict[str, str]
@@ -55,8 +56,9 @@ class Script:
         )
 
 
-
 def answer(status: int, body: bytes | str, **headers: str) -> Handler:
+    """A handler that answers every request with this status, body and headers."""
+
     async def handler(request: web.Request) -> web.StreamResponse:
         text = body.encode() if isinstance(body, str) else body
         return web.Response(status=status, body=text, headers=headers)
@@ -65,12 +67,13 @@ def answer(status: int, body: bytes | str, **headers: str) -> Handler:
 
 
 def assert_no_secret(*values: object) -> None:
+    """Neither the repr nor the str of any value shows the passcode."""
     for value in values:
         assert PASSCODE not in repr(value)
         assert PASSCODE not in str(value)
 
 
-
 def client_for(base_url: str) -> ClevertapClient:
+    """A client for ``base_url`` that no scripted server answers (for unreached hosts)."""
     return ClevertapClient(base_url=base_url, account_id=ACCOUNT, passcode=Secret(PASSCODE),
                            id_type="guid", timeout=2.0)

@@ -13,10 +13,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bulkdelete.client import (
-    MAX_BODY,
-    Outcome,
-)
+from bulkdelete.client import MAX_BODY, Outcome
 from tests.client.support import Handler, Script, fail_body
 
 HUGE = 256 * 1024 * 1024  # what a runaway server sends; far beyond any real answer

@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from bulkdelete.client import (
-    Outcome,
-    classify,
-)
+from bulkdelete.client import Outcome, classify
 from tests.client.support import fail_body
 
 

@@ -9,10 +9,7 @@ import json
 import aiohttp
 import pytest
 
-from bulkdelete.client import (
-    ClevertapClient,
-    Outcome,
-)
+from bulkdelete.client import ClevertapClient, Outcome
 from bulkdelete.settings import Secret
 from tests.client.support import ACCOUNT, Script, answer, fail_body
 

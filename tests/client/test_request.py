@@ -10,11 +10,7 @@ import aiohttp
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bulkdelete.client import (
-    ClevertapClient,
-    Deleter,
-    Outcome,
-)
+from bulkdelete.client import ClevertapClient, Deleter, Outcome
 from bulkdelete.regions import DELETE_PATH
 from bulkdelete.settings import IdType, Secret
 from tests.client.support import ACCOUNT, PASSCODE, Script, answer, assert_no_secret
@@ -59,7 +55,6 @@ async def test_bound_client_is_a_deleter(script: Script, session: aiohttp.Client
     result = await deleter.delete(["x"])
     assert result.outcome is Outcome.SUCCESS
     assert json.loads(script.seen[0].body) == {"guid": ["x"]}
-
 
 
 def test_client_repr_hides_the_passcode() -> None:

@@ -10,11 +10,7 @@ from email.utils import format_datetime
 import aiohttp
 import pytest
 
-from bulkdelete.client import (
-    MAX_RETRY_AFTER,
-    Outcome,
-    parse_retry_after,
-)
+from bulkdelete.client import MAX_RETRY_AFTER, Outcome, parse_retry_after
 from tests.client.support import Script, answer, assert_no_secret, fail_body
 
 
@@ -55,7 +51,6 @@ def test_retry_after_far_future_date_is_capped() -> None:
     when = datetime(2030, 1, 2, tzinfo=UTC)
     header = format_datetime(when, usegmt=True)
     assert parse_retry_after(header, now=when.timestamp() - 86_400) == 300.0
-
 
 
 async def test_429_with_retry_after(script: Script, session: aiohttp.ClientSession) -> None:

@@ -13,9 +13,7 @@ import aiohttp
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from bulkdelete.client import (
-    Outcome,
-)
+from bulkdelete.client import Outcome
 from tests.client.support import Script, assert_no_secret, client_for
 
 
@@ -108,14 +106,12 @@ async def test_cut_off_body_is_retryable(script: Script, session: aiohttp.Client
     assert "cut off" in result.reason
 
 
-
 def closed_port() -> int:
     """A port that was free a moment ago: nothing listens on it."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
     return port
-
 
 
 async def test_connection_refused_is_unreached(session: aiohttp.ClientSession) -> None:
