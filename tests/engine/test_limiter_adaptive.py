@@ -1,8 +1,9 @@
 """The limiter's adaptive limit (docs/guarantees.md §5): on a 429 it drops straight to what
 the server admits, it probes back up one slot at a time, and never past the ceiling.
 
-Logic is asserted through the public counters; the test that sleeps runs on a controlled
-clock (tests/engine/clock.py).
+Logic is asserted through the public counters. The test that sleeps, and the one whose
+"started before the change" must not rest on the machine's clock resolution, run on a
+controlled clock (tests/engine/clock.py).
 """
 
 from __future__ import annotations
@@ -93,19 +94,21 @@ async def test_probe_raises_limit_by_one_after_probe_after_times_limit_successes
     """Additive increase: at limit L, ``probe_after × L`` successes of requests started after
     the last change raise the limit by one; successes of requests sent before the change say
     nothing about it and do not count."""
-    limiter, changes = make(3, probe_after=2)
-    early = [await limiter.acquire() for _ in range(2)]
-    limiter.release(early[0], throttled=True)  # 2 out → limit 1
-    assert limiter.limit == 1
-    limiter.release(early[1], ok=True)  # started before the reaction: ignored
+    with ControlledClock() as clock:  # "before the change" must not hang on clock resolution
+        limiter, changes = make(3, probe_after=2)
+        early = [await limiter.acquire() for _ in range(2)]
+        clock.tick()
+        limiter.release(early[0], throttled=True)  # 2 out → limit 1
+        assert limiter.limit == 1
+        limiter.release(early[1], ok=True)  # started before the reaction: ignored
 
-    limiter.release(await limiter.acquire(), ok=True)
-    assert limiter.limit == 1  # 1 of 2 needed
-    limiter.release(await limiter.acquire(), ok=True)
-    assert limiter.limit == 2  # 2 × 1 successes
-    for expected_after in (2, 2, 2, 3):  # 2 × 2 successes at limit 2
         limiter.release(await limiter.acquire(), ok=True)
-        assert limiter.limit == expected_after
+        assert limiter.limit == 1  # 1 of 2 needed
+        limiter.release(await limiter.acquire(), ok=True)
+        assert limiter.limit == 2  # 2 × 1 successes
+        for expected_after in (2, 2, 2, 3):  # 2 × 2 successes at limit 2
+            limiter.release(await limiter.acquire(), ok=True)
+            assert limiter.limit == expected_after
     assert changes == [(3, 1, "throttled"), (1, 2, "probe"), (2, 3, "probe")]
 
 

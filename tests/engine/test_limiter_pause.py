@@ -70,11 +70,13 @@ async def test_429_that_lowers_the_limit_still_counts_toward_the_pause() -> None
     """Two consecutive fresh 429s pause the workers whether or not the first one also lowered
     the limit: here the first drops 3 → 1, the second (sent after that reaction, refused
     again at one in flight) must start the shared pause, exactly as at ceiling 1."""
-    limiter, _ = make(3)
-    limiter.release(await limiter.acquire(), throttled=True)  # fresh; lowers 3 → 1
-    assert limiter.limit == 1
-    limiter.release(await limiter.acquire(), throttled=True)  # fresh again
-    assert limiter.paused_for > 0.0
+    with ControlledClock() as clock:
+        limiter, _ = make(3)
+        limiter.release(await limiter.acquire(), throttled=True)  # fresh; lowers 3 → 1
+        assert limiter.limit == 1
+        clock.tick()
+        limiter.release(await limiter.acquire(), throttled=True)  # fresh again
+        assert limiter.paused_for > 0.0
 
 
 async def test_retry_after_sets_a_pause_that_delays_every_acquirer() -> None:
