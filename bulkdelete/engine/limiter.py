@@ -84,13 +84,11 @@ class AdaptiveLimiter:
         probe_after: int = 8,
         on_change: Callable[[int, int, str], None] | None = None,
         rng: random.Random | None = None,
-        clock: Callable[[], float] | None = None,
     ) -> None:
         if ceiling < 1:
             raise ValueError("ceiling must be >= 1")
         loop = asyncio.get_running_loop()  # loop-bound: build inside the running loop
-        # Injectable so a test can step time through a long storm without sleeping it.
-        self._clock = clock or loop.time
+        self._clock = loop.time  # the loop's clock, which tests control as aiolimiter's do
         self._ceiling = ceiling
         self._limit = ceiling
         self._probe_after = probe_after
