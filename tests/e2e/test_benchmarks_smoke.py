@@ -33,3 +33,16 @@ def test_quick_benchmark_runs_and_prints_the_table(tmp_path: Path) -> None:
     assert "ERROR" not in out
     # --quick never touches the committed results.
     assert "results written to" not in out
+
+
+def test_reader_benchmark_prints_a_row_per_shape(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``python -m benchmarks.reader`` reads every shape it writes and prints its times."""
+    from benchmarks.reader import main, shapes
+
+    assert main(["--ids", "3000", "--repeat", "1", "--dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    for shape in shapes(1):
+        assert f"{shape} " in out, out
+        assert (tmp_path / f"{shape}.txt").stat().st_size > 3000 * 8
