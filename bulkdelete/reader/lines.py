@@ -8,18 +8,19 @@ every byte of the block is :data:`~bulkdelete.reader.rule.PLAIN` or part of one 
 ending (LF, or CRLF throughout), each line is an ID as it stands if its length is within the
 limit, so the block is decoded, split and offset-counted at once by C loops and becomes one
 :class:`~bulkdelete.reader.items.Run`; its blank or too-long lines, if any, are handed to
-:func:`records` one by one. Any other block (padding, a control character, non-ASCII, bad
-UTF-8) goes through :func:`records` whole, its records grouped. The two agree because
+:func:`records` one by one. Any other UTF-8 block is decoded at once and each line, trimmed,
+is decided by :func:`~bulkdelete.reader.rule.check`; only a block that is not UTF-8 goes
+through :func:`records` whole, its records grouped. The two agree because
 :class:`~bulkdelete.reader.source.Blocks` hands both the same blocks of whole lines and
 :func:`records` carries nothing from one block to the next but the offset and line number.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from itertools import accumulate, compress, count, repeat
 from operator import add, is_not
-from typing import Final
+from typing import Final, TypeVar
 
 from bulkdelete.reader import rule
 from bulkdelete.reader.items import InvalidLine, Record, Run, group, new_record
@@ -27,6 +28,8 @@ from bulkdelete.reader.rule import PLAIN, REASON_TOO_LONG, REASON_UTF8, check
 from bulkdelete.reader.source import Blocks
 
 __all__ = ["block_runs", "count_runs", "line_runs", "records"]
+
+T = TypeVar("T")
 
 _LF: Final = b"\n"
 _CRLF: Final = b"\r\n"
@@ -64,48 +67,62 @@ def records(
 
 def line_runs(blocks: Blocks, line: int) -> Iterator[Run | InvalidLine]:
     """What :func:`records` yields for the same blocks, as runs, a block at a time."""
-    offset = blocks.offset
-    for block in blocks:
-        if isinstance(block, int):
-            yield InvalidLine(line, REASON_TOO_LONG)  # as records() does
-            offset += block
-            line += 1
-            continue
-        line += yield from block_runs(block, offset, line)
-        offset += len(block)
+    return _by_block(blocks, line, block_runs)
 
 
 def count_runs(blocks: Blocks, line: int) -> Iterator[int | InvalidLine]:
     """What :func:`line_runs` yields, each run replaced by its length: for the pre-count.
 
     A clean block of fixed-width lines (GUIDs and the like, the common case) is counted from
-    its bytes without a string per line; every other block goes through :func:`block_runs`
-    itself, so the count cannot drift from what the send pass reads.
+    its bytes without a string per line; every other block goes through the same runs as
+    :func:`block_runs`, so the count cannot drift from what the send pass reads.
     """
+    return _by_block(blocks, line, _block_counts)
+
+
+def _by_block(
+    blocks: Blocks, line: int, per_block: Callable[[bytes, int, int], Generator[T, None, int]],
+) -> Iterator[T | InvalidLine]:
+    """``per_block`` on each block of whole lines; an over-long line between them is invalid,
+    as :func:`records` says."""
     offset = blocks.offset
     for block in blocks:
         if isinstance(block, int):
-            yield InvalidLine(line, REASON_TOO_LONG)  # as records() does
+            yield InvalidLine(line, REASON_TOO_LONG)
             offset += block
             line += 1
             continue
-        ending = _plain_ending(block)
-        size = _fixed_width(block, ending) if ending else 0
-        if size:
-            yield size
-        else:
-            for item in block_runs(block, offset, line):
-                yield len(item.values) if isinstance(item, Run) else item
-            size = _line_count(block)
-        line += size
+        line += yield from per_block(block, offset, line)
         offset += len(block)
+
+
+def _block_counts(block: bytes, offset: int, line: int) -> Generator[int | InvalidLine, None, int]:
+    """:func:`block_runs` with each run replaced by its length; a fixed-width block is
+    counted without splitting it."""
+    ending = _plain_ending(block)
+    fixed = _fixed_width(block, ending) if ending else 0
+    if fixed:
+        yield fixed
+        return fixed
+    for item in _decided_runs(block, offset, line, ending, 0):
+        yield len(item.values) if isinstance(item, Run) else item
+    return _line_count(block)
 
 
 def block_runs(block: bytes, offset: int, line: int) -> Generator[Run | InvalidLine, None, int]:
     """:func:`records` on one block of whole lines, grouped into runs; returns the number of
     lines in the block."""
     ending = _plain_ending(block)
-    if ending and _fixed_width(block, ending):
+    fixed = _fixed_width(block, ending) if ending else 0
+    return (yield from _decided_runs(block, offset, line, ending, fixed))
+
+
+def _decided_runs(
+    block: bytes, offset: int, line: int, ending: bytes | None, fixed: int,
+) -> Generator[Run | InvalidLine, None, int]:
+    """:func:`block_runs` once the block's line ending (:func:`_plain_ending`) and fixed
+    width (:func:`_fixed_width`) are known, so a caller that has them does not redo them."""
+    if fixed and ending:
         # The commonest block: every line a valid ID as it stands, all as long.
         values = block.decode("ascii").split(ending.decode("ascii"))
         if block.endswith(b"\n"):
