@@ -14,7 +14,7 @@ from bulkdelete.checkpoint.model import Progress
 
 class Journal(Protocol):
     """Where batch events are appended durably (:class:`~bulkdelete.checkpoint.journal.
-    JournalWriter`, or the store that holds one)."""
+    JournalWriter`, the store's ``journal``)."""
 
     def append_sent(self, seq: int) -> None: ...
 

@@ -27,7 +27,6 @@ import os
 import re
 import threading
 import zlib
-from collections.abc import Callable
 from pathlib import Path
 
 from bulkdelete.checkpoint.journal import RESTART_HINT, JournalWriter, replay, storage_error
@@ -173,30 +172,6 @@ class CheckpointStore:
 
     def _open_journal(self) -> None:
         self.journal.open(self.directory / f"journal.{self._gen}")
-
-    # The journal's interface, kept on the store for callers that hold only the store.
-
-    def append_sent(self, seq: int) -> None:
-        self.journal.append_sent(seq)
-
-    def append_done(
-        self, seq: int, offset: int, line: int, deleted: int, failed: int,
-        reasons: dict[str, int] | None,
-    ) -> None:
-        self.journal.append_done(seq, offset, line, deleted, failed, reasons)
-
-    @property
-    def failure(self) -> StorageError | None:
-        """The journal write that failed, if one did: the store takes no more records."""
-        return self.journal.failure
-
-    @property
-    def on_failure(self) -> Callable[[StorageError], object] | None:
-        return self.journal.on_failure
-
-    @on_failure.setter
-    def on_failure(self, callback: Callable[[StorageError], object] | None) -> None:
-        self.journal.on_failure = callback
 
     def prepare_snapshot(self, state: State) -> tuple[bytes, int]:
         """Capture the state now (in the event loop) and switch appends to a new journal,

@@ -18,7 +18,7 @@ import aiohttp
 import structlog
 
 from bulkdelete.batcher import Batch
-from bulkdelete.checkpoint import CheckpointStore, Ledger, Progress, RunRecord, State
+from bulkdelete.checkpoint import CheckpointStore, JournalWriter, Ledger, Progress, RunRecord, State
 from bulkdelete.client import ClevertapClient, Deleter
 from bulkdelete.engine import AdaptiveLimiter, Engine, RunEnd, RunStats, StopRequest
 from bulkdelete.failed import FailureSink
@@ -65,12 +65,12 @@ async def send_batches(
     """Send ``batches``, journalling each into ``store`` and snapshotting ``state`` about
     once a second; the observer sees the run start, tick and finish."""
     p = state.progress
-    async with _engine(settings, deleter=deleter, ledger=Ledger(p, store),
+    async with _engine(settings, deleter=deleter, ledger=Ledger(p, store.journal),
                        failures=failures, stop=stop, stats=counters.stats) as engine:
         observer.started(plan, engine.snapshot, p.ids_deleted + p.ids_failed)
         flusher = asyncio.create_task(_flush_periodically(store, state, counters, observer))
         try:
-            return await _run_recorded(engine.run(batches), store, flusher)
+            return await _run_recorded(engine.run(batches), store.journal, flusher)
         finally:
             flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -109,25 +109,25 @@ async def _engine(
                      failures=failures, stop=stop, stats=stats)
 
 
-async def _run_recorded(run: Coroutine[Any, Any, RunEnd], store: CheckpointStore,
+async def _run_recorded(run: Coroutine[Any, Any, RunEnd], journal: JournalWriter,
                         flusher: asyncio.Task[None]) -> RunEnd:
     """The engine's run, ended at once when the checkpoint cannot be written — a failed
     journal write or a snapshot that failed in the flusher: a run that went on could not
     record what it does. The write's error is raised in place of the cancellation."""
     task = asyncio.ensure_future(run)
-    store.on_failure = lambda _exc: task.cancel()
+    journal.on_failure = lambda _exc: task.cancel()
     flusher.add_done_callback(lambda _flusher: task.cancel())
     try:
         return await task
     except asyncio.CancelledError:
-        if store.failure is not None:
-            raise store.failure from None
+        if journal.failure is not None:
+            raise journal.failure from None
         failed = flusher.exception() if flusher.done() and not flusher.cancelled() else None
         if failed is not None:
             raise failed from None
         raise
     finally:
-        store.on_failure = None
+        journal.on_failure = None
 
 
 async def _flush_periodically(

@@ -54,8 +54,8 @@ def test_torn_final_record_in_an_older_journal_is_dropped(tmp_path: Path) -> Non
     with opened_store(directory) as store:
         store.load()
         store.resume()
-        store.append_done(1, offset_of(1), line_of(1), 100, 0, None)
-        store.append_done(2, offset_of(2), line_of(2), 100, 0, None)
+        store.journal.append_done(1, offset_of(1), line_of(1), 100, 0, None)
+        store.journal.append_done(2, offset_of(2), line_of(2), 100, 0, None)
     p = load(directory).progress
     assert p.watermark == 3
     assert p.ids_deleted == 300
@@ -94,9 +94,9 @@ def test_hot_records_are_byte_identical_to_the_generic_frame(tmp_path: Path) -> 
     store.lock()
     state = State(binding=make_binding(), totals=Totals(300, 0, 3))
     store.create(state)
-    store.append_sent(7)
-    store.append_done(7, 12_345, 678, 99, 1, None)
-    store.append_done(8, 22_345, 778, 98, 2, {"HTTP 400 rejected": 2})
+    store.journal.append_sent(7)
+    store.journal.append_done(7, 12_345, 678, 99, 1, None)
+    store.journal.append_done(8, 22_345, 778, 98, 2, {"HTTP 400 rejected": 2})
     store.close()
     journal = (tmp_path / "ckpt" / "journal.1").read_bytes()
     assert journal == (
@@ -121,15 +121,15 @@ async def test_records_of_one_loop_turn_are_written_together_next_turn(
     first = directory / "journal.1"
     for seq in (0, 1, 2):
         state.progress.mark_done(seq, offset_of(seq), line_of(seq), 100, 0)
-        store.append_done(seq, offset_of(seq), line_of(seq), 100, 0, None)
+        store.journal.append_done(seq, offset_of(seq), line_of(seq), 100, 0, None)
     assert first.read_bytes() == b""  # still this turn: not written yet
     await asyncio.sleep(0)
     assert len(first.read_bytes().splitlines()) == 3  # next turn: all three, in order
 
-    store.append_done(3, offset_of(3), line_of(3), 100, 0, None)
+    store.journal.append_done(3, offset_of(3), line_of(3), 100, 0, None)
     _, gen = store.prepare_snapshot(state)  # switches journals: record 3 goes to the old
     assert len(first.read_bytes().splitlines()) == 4
-    store.append_done(4, offset_of(4), line_of(4), 100, 0, None)
+    store.journal.append_done(4, offset_of(4), line_of(4), 100, 0, None)
     store.close()  # closing writes the pending record without waiting for a turn
     assert len((directory / f"journal.{gen}").read_bytes().splitlines()) == 1
     await asyncio.sleep(0)  # the flush already scheduled finds nothing left to write
@@ -147,7 +147,7 @@ async def test_a_failed_turn_write_is_raised_by_the_next_append_and_by_close(
     store = CheckpointStore(directory)
     store.lock()
     store.create(make_state())
-    store.append_done(0, offset_of(0), line_of(0), 100, 0, None)
+    store.journal.append_done(0, offset_of(0), line_of(0), 100, 0, None)
 
     def full_disk(fd: int, data: object) -> int:
         raise OSError(28, "No space left on device")
@@ -155,7 +155,7 @@ async def test_a_failed_turn_write_is_raised_by_the_next_append_and_by_close(
     monkeypatch.setattr(os, "write", full_disk)
     await asyncio.sleep(0)  # the turn's flush runs, and fails
     with pytest.raises(OSError, match="No space left"):
-        store.append_done(1, offset_of(1), line_of(1), 100, 0, None)
+        store.journal.append_done(1, offset_of(1), line_of(1), 100, 0, None)
     monkeypatch.undo()
     with pytest.raises(OSError, match="No space left"):
         store.close()
@@ -177,7 +177,7 @@ def test_a_failed_journal_reopen_never_writes_to_the_old_descriptor(
     store.lock()
     state = make_state()
     store.create(state)
-    store.append_done(0, offset_of(0), line_of(0), 100, 0, None)
+    store.journal.append_done(0, offset_of(0), line_of(0), 100, 0, None)
 
     def no_inodes(path: Path, flags: int) -> int:
         raise OSError(28, "No space left on device", str(path))
@@ -190,7 +190,7 @@ def test_a_failed_journal_reopen_never_writes_to_the_old_descriptor(
     fd = os.open(bystander, os.O_RDWR | os.O_CREAT)  # takes the lowest free number
     try:
         with pytest.raises(OSError, match="No space left"):
-            store.append_done(1, offset_of(1), line_of(1), 100, 0, None)
+            store.journal.append_done(1, offset_of(1), line_of(1), 100, 0, None)
         with pytest.raises(OSError, match="No space left"):
             store.journal.flush()
     finally:
@@ -214,22 +214,22 @@ async def test_a_failed_turn_write_breaks_the_store_at_once_and_cuts_the_torn_re
     state = make_state()
     store.create(state)
     heard: list[BaseException] = []
-    store.on_failure = heard.append
+    store.journal.on_failure = heard.append
     for seq in (0, 1):
         state.progress.mark_done(seq, offset_of(seq), line_of(seq), 100, 0)
-        store.append_done(seq, offset_of(seq), line_of(seq), 100, 0, None)
+        store.journal.append_done(seq, offset_of(seq), line_of(seq), 100, 0, None)
     await asyncio.sleep(0)
     whole = (directory / "journal.1").read_bytes()
     state.progress.mark_done(2, offset_of(2), line_of(2), 100, 0)
-    store.append_done(2, offset_of(2), line_of(2), 100, 0, None)
+    store.journal.append_done(2, offset_of(2), line_of(2), 100, 0, None)
     nearly_full_disk(monkeypatch, allow=10)
     await asyncio.sleep(0)  # the turn's flush: 10 bytes land, then ENOSPC
     monkeypatch.undo()
     assert [type(e).__name__ for e in heard] == ["StorageError"]
-    assert store.failure is heard[0]
+    assert store.journal.failure is heard[0]
     assert (directory / "journal.1").read_bytes() == whole
     with pytest.raises(OSError, match="No space left"):
-        store.append_done(3, offset_of(3), line_of(3), 100, 0, None)
+        store.journal.append_done(3, offset_of(3), line_of(3), 100, 0, None)
     store.finish(state)
     store.close()  # the journal was closed by finish(): nothing left to raise
     p = load(directory).progress
