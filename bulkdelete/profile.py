@@ -45,20 +45,17 @@ def classify_profile(
         payload = None
     if isinstance(payload, dict):
         state = payload.get("status")
-        if state == "success" and 200 <= status < 300:
+        # Only a 200 decides (docs/verify.md): a success under another 2xx is not the
+        # lookup's documented answer, so it is left to classify and ends up unknown.
+        if state == "success" and status == 200:
             record = payload.get("record")
             empty = record is None or (isinstance(record, dict | list | str) and not record)
-            return (GONE if empty else PRESENT) if status == 200 else _at(status, empty)
+            return GONE if empty else PRESENT
         if (state == "fail" and status not in _NOT_ABOUT_THE_PROFILE and status < 500
                 and isinstance(payload.get("error"), str)
                 and _NOT_FOUND.search(payload["error"])):
             return Result(Outcome.SUCCESS, Verdict.GONE.value, status)
     return classify(status, body, retry_after, hide=hide)
-
-
-def _at(status: int, empty: bool) -> Result:
-    """A success under another 2xx status: decided the same, with that status kept."""
-    return Result(Outcome.SUCCESS, (Verdict.GONE if empty else Verdict.PRESENT).value, status)
 
 
 def verdict(result: Result) -> Verdict:
