@@ -17,6 +17,10 @@ Modes:
     What people typically hand-write: ``asyncio.gather`` over one coroutine per batch, an
     ``asyncio.Semaphore(N)``, ``session.post(json=...)`` and ``await response.json()``;
     on a non-200 it sleeps a second and tries again.
+``bare-get``
+    The floor for ``verify``: the same loop, one Get User Profile (``GET
+    /1/profile.json?objectId=ID``) per ID, URLs pre-built before the clock starts, the
+    status checked and the body read, nothing else.
 ``sequential``
     The naive script of CleverTap's docs turned into a loop: one ``requests.post`` at a
     time (no session, as in the docs' snippet). Without ``requests`` installed it uses
@@ -40,9 +44,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import aiohttp
+from yarl import URL
 
 BATCH = 100
 PATH = "/1/delete/profiles.json"
+PROFILE_PATH = "/1/profile.json"
 
 
 @dataclass
@@ -100,6 +106,43 @@ async def run_bare(url: str, batches: Sequence[list[str]], concurrency: int) -> 
         for body in bodies:
             await sem.acquire()
             task = asyncio.create_task(send(session, body))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        if tasks:
+            await asyncio.gather(*tasks)
+    out.send_s = time.perf_counter() - started
+    return out
+
+
+async def run_bare_get(url: str, batches: Sequence[list[str]], concurrency: int) -> Outcome:
+    """The lookup floor: a semaphore, pre-built URLs, a status check, one GET per ID."""
+    out = Outcome(ids=sum(len(b) for b in batches))
+    headers = {k: v for k, v in _headers().items() if k != "Content-Type"}
+    base = URL(url.rstrip("/") + PROFILE_PATH)
+    targets = [base.with_query(objectId=ident) for batch in batches for ident in batch]
+    sem = asyncio.Semaphore(concurrency)
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def look(session: aiohttp.ClientSession, target: URL) -> None:
+        try:
+            while True:
+                out.requests += 1
+                async with session.get(target, headers=headers) as response:
+                    await response.read()
+                    if response.status == 429:
+                        out.throttled += 1
+                        continue
+                    out.failed += response.status != 200
+                    return
+        finally:
+            sem.release()
+
+    started = time.perf_counter()
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        for target in targets:
+            await sem.acquire()
+            task = asyncio.create_task(look(session, target))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
         if tasks:
@@ -182,7 +225,7 @@ def _sequential_urllib(url: str, batches: Sequence[list[str]]) -> Outcome:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.clients")
-    parser.add_argument("mode", choices=["bare", "gather", "sequential"])
+    parser.add_argument("mode", choices=["bare", "bare-get", "gather", "sequential"])
     parser.add_argument("--url", required=True)
     parser.add_argument("--ids", type=Path, required=True)
     parser.add_argument("--concurrency", type=int, default=3)
@@ -190,6 +233,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     batches = _read_batches(ns.ids)
     if ns.mode == "bare":
         out = asyncio.run(run_bare(ns.url, batches, ns.concurrency))
+    elif ns.mode == "bare-get":
+        out = asyncio.run(run_bare_get(ns.url, batches, ns.concurrency))
     elif ns.mode == "gather":
         out = asyncio.run(run_gather(ns.url, batches, ns.concurrency))
     else:
