@@ -12,7 +12,7 @@ def present_upper_95(present: int, checked: int) -> float:
     if checked <= 0:
         return 1.0
     if present <= 0:
-        return 1 - 0.05 ** (1 / checked)
+        return 1 - math.pow(0.05, 1 / checked)
     if present >= checked:
         return 1.0
     low, high = present / checked, 1.0
