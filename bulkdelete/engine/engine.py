@@ -140,8 +140,12 @@ class Engine:
         # Durably in the failed file before the ledger says "done" (docs/guarantees.md §1).
         await self.failures.add([(i, r.reason, r.detail) for i, r in failures])
         by_reason = dict(reasons)
-        log.warning(
-            "batch_given_up" if failed_ids == set(unique) else "ids_rejected",
-            seq=batch.seq, line=batch.line, failed=failed, reasons=by_reason,
-        )
+        if answered == failed:  # decisive answers (a profile still there): findings, no fault
+            log.info("ids_answered", seq=batch.seq, line=batch.line, ids=failed,
+                     reasons=by_reason)
+        else:
+            log.warning(
+                "batch_given_up" if failed_ids == set(unique) else "ids_rejected",
+                seq=batch.seq, line=batch.line, failed=failed, reasons=by_reason,
+            )
         return failed, by_reason
