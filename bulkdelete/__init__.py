@@ -37,6 +37,7 @@ from bulkdelete.errors import (
 from bulkdelete.job import JobResult, Plan, delete_ids, plan_job, run_job
 from bulkdelete.regions import REGION_HOSTS, resolve_base_url
 from bulkdelete.settings import ErrorBudget, JobFiles, Secret, Settings
+from bulkdelete.verify import VerifyResult, verify_job
 
 __all__ = [
     "REGION_HOSTS",
@@ -58,9 +59,11 @@ __all__ = [
     "StopRequest",
     "TooManyErrors",
     "UsageError",
+    "VerifyResult",
     "__version__",
     "delete_ids",
     "plan_job",
     "resolve_base_url",
     "run_job",
+    "verify_job",
 ]

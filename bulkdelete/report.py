@@ -46,6 +46,7 @@ def build_report(state: State, *, exit_code: int | None) -> dict[str, Any]:
         "elapsed_s": round(sum(r.elapsed_s for r in runs), 3),
         "runs": [_run_json(r) for r in runs],
         "updated": state.updated,
+        **({"verify": state.verify} if state.verify is not None else {}),
     }
 
 

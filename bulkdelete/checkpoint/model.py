@@ -213,6 +213,8 @@ class State:
     # The failed file, so the job's failed IDs stay in one file: relative to the checkpoint
     # folder when inside it (the folder can then be moved or copied whole), else absolute.
     failed: str = ""
+    # The last verify's counts (docs/verify.md): what the report shows after a verify.
+    verify: dict[str, Any] | None = None
 
     @property
     def complete(self) -> bool:
@@ -265,6 +267,7 @@ class State:
             "input": self.input,
             "resume_command": self.resume_command,
             "failed": self.failed,
+            **({"verify": self.verify} if self.verify is not None else {}),
         }
 
     @classmethod
@@ -303,5 +306,6 @@ class State:
             resume_command=str(data.get("resume_command", "")),
             updated=str(data.get("updated", "")),
             failed=str(data.get("failed", "")),
+            verify=data.get("verify"),
         )
         return state, int(data["journal"])

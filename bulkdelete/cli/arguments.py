@@ -100,6 +100,9 @@ def build_parser(*, fake_server_options: bool = True) -> argparse.ArgumentParser
     d.add_argument("--yes", action="store_true",
                    help="skip the confirmation (required when not on a terminal)")
     _output_options(d)
+    from bulkdelete.cli.verify import add_verify_parser
+
+    add_verify_parser(sub, d)
 
     s = sub.add_parser(
         "status", help="show a job's progress from its checkpoint (read-only)",

@@ -38,9 +38,10 @@ class Display:
     def __init__(
         self, *, show_progress: bool,
         confirm: Callable[[Plan], Awaitable[None]] | None = None,
-        interval: float | None = None, out: TextIO | None = None,
+        interval: float | None = None, out: TextIO | None = None, label: str = "deleting",
     ) -> None:
         self._confirm = confirm
+        self._label = label
         self._show = show_progress
         # Off a terminal, one progress event this often; BULKDELETE_PROGRESS_INTERVAL tunes it
         # (tests shorten it; a cron job may want it longer).
@@ -64,7 +65,7 @@ class Display:
         if self._show and self._out.isatty():
             console = Console(file=self._out)
             self._bar = Progress(
-                TextColumn("[bold]deleting"),
+                TextColumn(f"[bold]{self._label}"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TextColumn("{task.fields[rate]} IDs/s"),

@@ -77,6 +77,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_delete(ns, args)
         if ns.command == "status":
             return _cmd_status(ns)
+        if ns.command == "verify":
+            from bulkdelete.cli.verify import run_verify
+
+            return run_verify(ns, args)
         if ns.command == "fake-server":
             from bulkdelete.fake.cli import run_from_args
 

@@ -3,7 +3,8 @@
 =============  ===========================================================================
 engine.py      :class:`Engine`: the parts assembled; what happens to one batch
 scheduler.py   window, workers, slots, stop and drain
-operation.py   the operation a batch gets (:class:`Delete`, with its 400 bisection)
+operation.py   the operation a batch gets (:class:`Delete`, with its 400 bisection;
+               :class:`Check`, verify's lookups)
 sender.py      one request with retries, 429 pacing and the outage pause
 rules.py       the abort rules and the stall watchdog
 limiter.py     the adaptive in-flight limit, shared pause and rate
@@ -16,7 +17,7 @@ ledger.py      the :class:`Ledger` the engine records sends and finished batches
 from bulkdelete.engine.engine import Engine, OperationFactory
 from bulkdelete.engine.ledger import Ledger
 from bulkdelete.engine.limiter import AdaptiveLimiter, Ticket
-from bulkdelete.engine.operation import Delete, Failures, Operation
+from bulkdelete.engine.operation import Check, Delete, Failures, Operation
 from bulkdelete.engine.rules import Rules
 from bulkdelete.engine.scheduler import RunEnd
 from bulkdelete.engine.sender import Abandoned, Request, Sender
@@ -26,6 +27,7 @@ from bulkdelete.engine.stop import Gate, StopRequest
 __all__ = [
     "Abandoned",
     "AdaptiveLimiter",
+    "Check",
     "Delete",
     "Engine",
     "Failures",

@@ -23,7 +23,7 @@ from functools import partial
 import structlog
 
 from bulkdelete.batcher import Batch
-from bulkdelete.client import Deleter
+from bulkdelete.client import Deleter, Outcome
 from bulkdelete.engine.ledger import Ledger
 from bulkdelete.engine.limiter import AdaptiveLimiter, Ticket
 from bulkdelete.engine.operation import Delete, Failures, Operation
@@ -129,14 +129,23 @@ class Engine:
         failed_ids = {ident for ident, _ in failures}
         occurrences = Counter(batch.ids) if len(unique) != len(batch.ids) else None
         reasons: Counter[str] = Counter()
+        answered = 0  # occurrences the API answered decisively, e.g. "still present"
         for ident, result in failures:
-            reasons[result.reason] += occurrences[ident] if occurrences else 1
+            count = occurrences[ident] if occurrences else 1
+            reasons[result.reason] += count
+            if result.outcome is Outcome.SUCCESS:
+                answered += count
         failed = sum(reasons.values())
+        self.stats.ids_errored += failed - answered
         # Durably in the failed file before the ledger says "done" (docs/guarantees.md §1).
         await self.failures.add([(i, r.reason, r.detail) for i, r in failures])
         by_reason = dict(reasons)
-        log.warning(
-            "batch_given_up" if failed_ids == set(unique) else "ids_rejected",
-            seq=batch.seq, line=batch.line, failed=failed, reasons=by_reason,
-        )
+        if answered == failed:  # decisive answers (a profile still there): findings, no fault
+            log.info("ids_answered", seq=batch.seq, line=batch.line, ids=failed,
+                     reasons=by_reason)
+        else:
+            log.warning(
+                "batch_given_up" if failed_ids == set(unique) else "ids_rejected",
+                seq=batch.seq, line=batch.line, failed=failed, reasons=by_reason,
+            )
         return failed, by_reason

@@ -8,12 +8,14 @@ slot the engine took for the batch (``ticket``), any further call takes its own.
 
 :class:`Delete` is bulkdelete's: one request for the whole batch, and a rejected one split
 in halves until each rejected ID stands alone (docs/guarantees.md §6), so one bad ID never
-costs the other 99.
+costs the other 99. :class:`Check` is ``verify``'s: one profile lookup per ID
+(docs/verify.md).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Protocol
 
 from bulkdelete.client import Outcome, Result
@@ -63,3 +65,63 @@ class Delete:
             elif result.outcome is not Outcome.SUCCESS:
                 failures += [(ident, result) for ident in half]
         return failures
+
+
+# Looks one ID up; never raises for an answer or a network failure (a bound client's
+# ``profile``).
+Lookup = Callable[[str], Awaitable[Result]]
+
+
+class Check:
+    """Look each ID of a batch up (``verify``): one call per ID, all through the sender, so
+    the run's retries, 429 pacing, outage pause, fatal stop and ``--concurrency`` govern
+    them as they govern a delete. An ID comes out as asked when its profile is gone; the
+    others are returned with their result: present (a SUCCESS saying so) or unknown."""
+
+    def __init__(self, lookup: Lookup, sender: Sender, rules: Rules,
+                 is_gone: Callable[[Result], bool]) -> None:
+        self._lookup = lookup
+        self._sender = sender
+        self._rules = rules
+        self._is_gone = is_gone
+
+    async def __call__(self, ids: list[str], seq: int, ticket: Ticket) -> Failures:
+        if not ids:  # every ID of the batch is outside what is checked
+            self._sender.limiter.release(ticket)
+            return []
+        # The IDs of a batch are looked up side by side, each waiting for its own slot, so
+        # a batch never holds the run to one request at a time; the limiter keeps the
+        # total in flight within --concurrency.
+        tickets: list[Ticket | None] = [ticket] + [None] * (len(ids) - 1)
+        try:
+            async with asyncio.TaskGroup() as tg:
+                tasks = [tg.create_task(self._one(ident, seq, held))
+                         for ident, held in zip(ids, tickets, strict=True)]
+        except BaseExceptionGroup as group:
+            raise _most_meaningful(group) from None
+        return [(ident, result) for ident, task in zip(ids, tasks, strict=True)
+                if not self._is_gone(result := task.result())]
+
+    async def _one(self, ident: str, seq: int, ticket: Ticket | None) -> Result:
+        return await self._sender.send(self._request, [ident], seq, ticket)
+
+    def _request(self, ids: Sequence[str]) -> Awaitable[Result]:
+        return self._lookup(ids[0])
+
+
+def _most_meaningful(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The error that ended a batch's lookups: a fatal answer or abort over the stop it
+    caused in the lookups beside it."""
+    flat = list(_leaves(group))
+    for exc in flat:
+        if not isinstance(exc, Abandoned | asyncio.CancelledError):
+            return exc
+    return flat[0]
+
+
+def _leaves(exc: BaseException) -> Iterator[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            yield from _leaves(inner)
+    else:
+        yield exc

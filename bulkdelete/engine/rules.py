@@ -75,9 +75,9 @@ class Rules:
             )
         stats = self.stats
         budget = self.settings.max_errors
-        if budget is not None and budget.exceeded(stats.ids_failed, stats.ids_attempted):
+        if budget is not None and budget.exceeded(stats.ids_errored, stats.ids_attempted):
             raise TooManyErrors(
-                f"--max-errors {budget} reached: {stats.ids_failed} IDs failed this run "
+                f"--max-errors {budget} reached: {stats.ids_errored} IDs failed this run "
                 f"of {stats.ids_attempted} attempted; see the failed file for reasons"
             )
         if any(r.outcome is Outcome.RETRYABLE for _, r in failures):

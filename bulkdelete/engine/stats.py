@@ -14,6 +14,9 @@ class RunStats(Traffic):
     (no copy), and what only the engine needs."""
 
     batches_done: int = 0
+    # Failed IDs that count as errors (--max-errors): all of a delete's; a check's answered
+    # ones (a profile still present) are a finding, not an error.
+    ids_errored: int = 0
     ids_admitted: int = 0
     started: float = field(default_factory=time.monotonic)
     last_ack: float = field(default_factory=time.monotonic)

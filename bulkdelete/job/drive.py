@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -19,8 +19,15 @@ import structlog
 
 from bulkdelete.batcher import Batch
 from bulkdelete.checkpoint import CheckpointStore, JournalWriter, Ledger, Progress, RunRecord, State
-from bulkdelete.client import ClevertapClient, Deleter
-from bulkdelete.engine import AdaptiveLimiter, Engine, RunEnd, RunStats, StopRequest
+from bulkdelete.client import BoundClient, ClevertapClient, Deleter
+from bulkdelete.engine import (
+    AdaptiveLimiter,
+    Engine,
+    OperationFactory,
+    RunEnd,
+    RunStats,
+    StopRequest,
+)
 from bulkdelete.failed import FailureSink
 from bulkdelete.job.observer import Observer
 from bulkdelete.job.plan import Plan
@@ -29,6 +36,9 @@ from bulkdelete.settings import Settings
 log = structlog.get_logger("bulkdelete")
 
 SNAPSHOT_INTERVAL = 1.0  # seconds between fsync'd snapshots: the power-loss window
+
+# The operation a run does with its client, when it is not a delete (``verify``'s check).
+OperationOn = Callable[[BoundClient], OperationFactory]
 
 
 def timestamp() -> str:
@@ -60,13 +70,14 @@ class RunCounters:
 async def send_batches(
     settings: Settings, batches: Iterator[Batch], *, counters: RunCounters,
     store: CheckpointStore, state: State, failures: FailureSink, stop: StopRequest,
-    deleter: Deleter | None, observer: Observer, plan: Plan,
+    deleter: Deleter | None, observer: Observer, plan: Plan, operation: OperationOn | None = None,
 ) -> RunEnd:
     """Send ``batches``, journalling each into ``store`` and snapshotting ``state`` about
     once a second; the observer sees the run start, tick and finish."""
     p = state.progress
     async with _engine(settings, deleter=deleter, ledger=Ledger(p, store.journal),
-                       failures=failures, stop=stop, stats=counters.stats) as engine:
+                       failures=failures, stop=stop, stats=counters.stats,
+                       operation=operation) as engine:
         observer.started(plan, engine.snapshot, p.ids_deleted + p.ids_failed)
         flusher = asyncio.create_task(_flush_periodically(store, state, counters, observer))
         try:
@@ -81,10 +92,12 @@ async def send_batches(
 async def send_ids(
     settings: Settings, batches: Iterator[Batch], *, counters: RunCounters, progress: Progress,
     failures: FailureSink, stop: StopRequest, deleter: Deleter | None,
+    operation: OperationOn | None = None,
 ) -> RunEnd:
     """Send ``batches`` with nothing journalled: progress is kept in memory only."""
     async with _engine(settings, deleter=deleter, ledger=Ledger(progress),
-                       failures=failures, stop=stop, stats=counters.stats) as engine:
+                       failures=failures, stop=stop, stats=counters.stats,
+                       operation=operation) as engine:
         return await engine.run(batches)
 
 
@@ -92,6 +105,7 @@ async def send_ids(
 async def _engine(
     settings: Settings, *, deleter: Deleter | None, ledger: Ledger,
     failures: FailureSink, stop: StopRequest, stats: RunStats,
+    operation: OperationOn | None = None,
 ) -> AsyncIterator[Engine]:
     """The engine with its loop-bound parts (session, limiter), built inside the running
     loop and torn down with it."""
@@ -99,14 +113,15 @@ async def _engine(
     # never blocks the next one waiting for a socket.
     connector = aiohttp.TCPConnector(limit=settings.concurrency + 4, ttl_dns_cache=300)
     async with aiohttp.ClientSession(connector=connector, raise_for_status=False) as session:
-        client = deleter or ClevertapClient(
+        bound = ClevertapClient(
             base_url=settings.base_url, account_id=settings.account_id,
             passcode=settings.passcode, id_type=settings.id_type, timeout=settings.timeout,
         ).bind(session)
         limiter = AdaptiveLimiter(settings.concurrency, rate=settings.rate,
                                   on_change=_log_limit_change)
-        yield Engine(settings=settings, deleter=client, limiter=limiter, ledger=ledger,
-                     failures=failures, stop=stop, stats=stats)
+        yield Engine(settings=settings, deleter=deleter or bound, limiter=limiter,
+                     ledger=ledger, failures=failures, stop=stop, stats=stats,
+                     operation=operation(bound) if operation is not None else None)
 
 
 async def _run_recorded(run: Coroutine[Any, Any, RunEnd], journal: JournalWriter,

@@ -1,0 +1,124 @@
+"""``bulkdelete verify`` (docs/cli.md, docs/verify.md): its options, and the run with its
+signals and its summary line.
+
+The command takes delete's own options for what it shares with it (input, format/column,
+target and credentials, checkpoint, failed file, report, concurrency, timeout, abort rules,
+output), so both read a job the same way and a flag means the same in both. It has no
+``--yes``: it only reads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+from collections.abc import Sequence
+
+from bulkdelete.cli.display import Display
+from bulkdelete.engine import StopRequest
+from bulkdelete.settings import JobFiles, Settings
+from bulkdelete.verify import DEFAULT_SAMPLE, VerifyResult, verify_job
+from bulkdelete.verify.output import summary_lines
+
+# Delete's options that verify takes as they are (argparse dests).
+SHARED = (
+    "ids_file", "id_type", "account_id", "passcode_file", "region", "base_url", "concurrency",
+    "timeout", "format", "column", "checkpoint", "failed", "report", "max_errors",
+    "stall_timeout", "no_progress", "log_format", "log_file", "quiet",
+)
+
+EXAMPLES = """\
+examples:
+  # 48 hours after the delete: are a random 1,000 of the deleted profiles gone?
+  bulkdelete verify ids.txt --id-type guid
+  # the same sample again (the seed is in verify.json)
+  bulkdelete verify ids.txt --id-type guid --seed 12345
+  # every deleted ID (resumable: Ctrl-C, then the same command continues)
+  bulkdelete verify ids.txt --id-type guid --all
+  # then delete what is still there, as a new job
+  bulkdelete delete ids.txt.bulkdelete/still_present.txt --id-type guid
+"""
+
+
+def add_verify_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser],
+                      delete: argparse.ArgumentParser) -> None:
+    """The ``verify`` command, sharing ``delete``'s option definitions (the same action
+    objects, as argparse's ``parents`` does)."""
+    v = sub.add_parser(
+        "verify", help="check that a job's deleted profiles are gone (read-only)",
+        description="Look a job's deleted IDs up through Get User Profile: a random sample, "
+        "or --all of them. Needs the job's checkpoint; sends no delete.",
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXAMPLES,
+    )
+    for action in delete._actions:
+        if action.dest in SHARED:
+            v._add_action(action)
+    how = v.add_mutually_exclusive_group()
+    how.add_argument("--sample", type=int, default=DEFAULT_SAMPLE, metavar="N",
+                     help=f"check a uniform random sample of N deleted IDs (default "
+                     f"{DEFAULT_SAMPLE:,})")
+    how.add_argument("--all", action="store_true",
+                     help="check every deleted ID; resumable like a delete")
+    v.add_argument("--seed", type=int,
+                   help="seed of the sample (recorded in verify.json; repeats a sample)")
+    # What settings_from_args/files_from_args read that verify has no flag for.
+    v.set_defaults(dry_run=False, rate=None, batch_size=100, limit=None, max_delete=None,
+                   restart=False)
+
+
+def run_verify(ns: argparse.Namespace, argv: Sequence[str]) -> int:
+    """The verify command: run, print the summary (or how to resume), return the exit code."""
+    from bulkdelete.cli.arguments import files_from_args, resume_command, settings_from_args
+    from bulkdelete.cli.main import _configure_output, _say
+
+    _configure_output(ns)
+    settings = settings_from_args(ns)
+    files = files_from_args(ns)
+    stop = StopRequest()
+    display = Display(show_progress=ns.all and not (ns.no_progress or ns.quiet),
+                      label="checking")
+    sample = None if ns.all else ns.sample
+    result = asyncio.run(_with_signals(settings, files, sample, ns.seed, stop, display))
+    summary = result.summary
+    counts = {k: summary[k] for k in ("population", "checked", "gone", "present", "unknown")}
+    if result.exit_code in (130, 143, 129):
+        if ns.all:
+            command = resume_command(argv)
+            _say(f"stopped after checking {summary['checked']:,} deleted IDs; progress saved. "
+                 "Resume with:", f"  {command}", event="resume_hint", command=command, **counts)
+        else:
+            _say("stopped; a sample is not resumable: run the command again to check one",
+                 event="stopped", **counts)
+        return result.exit_code
+    _say(*summary_lines(summary), event="verify_summary", **counts, early=summary["early"],
+         present_upper_95=summary["present_upper_95"])
+    if summary["present"]:
+        _say(f"still present: {result.still_present} (valid input for a new delete)",
+             event="still_present", path=result.still_present)
+    return result.exit_code
+
+
+async def _with_signals(settings: Settings, files: JobFiles, sample: int | None,
+                        seed: int | None, stop: StopRequest, display: Display) -> VerifyResult:
+    from bulkdelete.cli.main import EXIT_SIGNALS, _say
+
+    loop = asyncio.get_running_loop()
+
+    def on_signal(sig: signal.Signals) -> None:
+        if stop.requested and sig == signal.SIGINT:
+            # Second Ctrl-C: leave now; the verify's checkpoint is consistent as a delete's.
+            _say("bulkdelete: second interrupt, exiting now", event="signal", signal=sig.name)
+            os._exit(130)
+        _say(f"bulkdelete: {sig.name} received: finishing lookups in flight, saving "
+             "progress (Ctrl-C again to quit at once)", event="signal", signal=sig.name)
+        stop.request(EXIT_SIGNALS[sig], sig.name)
+
+    for sig in EXIT_SIGNALS:
+        loop.add_signal_handler(sig, on_signal, sig)
+    try:
+        return await verify_job(settings, files, sample=sample, seed=seed, stop=stop,
+                                observer=display)
+    finally:
+        for sig in EXIT_SIGNALS:
+            loop.remove_signal_handler(sig)

@@ -1,0 +1,181 @@
+"""What a verify leaves behind (docs/verify.md): ``verify.json`` and ``still_present.txt`` in
+the checkpoint folder, the report's ``verify`` object, and the line people read.
+
+``verify --all`` keeps the IDs it finds (present or unknown) in its own folder as it goes,
+durably before its progress says their batch is done, exactly as a delete keeps its failed
+IDs; ``still_present.txt`` is written whole from them once the verify is complete.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bulkdelete import audit
+from bulkdelete.checkpoint import RunRecord
+from bulkdelete.durable import cut_to_last_line, open_private, write_all, write_private_atomic
+from bulkdelete.errors import StorageError
+from bulkdelete.profile import Verdict
+from bulkdelete.verify.bound import present_upper_95
+
+VERIFY_NAME = "verify.json"
+STILL_PRESENT_NAME = "still_present.txt"
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    population: int  # the job's deleted IDs
+    gone: int
+    present: int
+    unknown: int
+
+    @property
+    def checked(self) -> int:
+        return self.gone + self.present + self.unknown
+
+
+class IdLines:
+    """An append-only file of IDs, one per line, each write fsync'd before it returns; cut
+    back to its last complete line when opened, so a torn line from a crash never glues
+    onto the next ID."""
+
+    def __init__(self, path: Path, *, truncate: bool) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | (os.O_TRUNC if truncate else 0)
+        try:
+            self._fd: int | None = open_private(path, flags)
+            cut_to_last_line(self._fd)
+        except OSError as exc:
+            raise StorageError(f"cannot open {path}: {exc.strerror or exc}") from None
+
+    def write(self, ids: Sequence[str]) -> None:
+        data = "".join(f"{ident}\n" for ident in ids).encode()
+        with self._lock:
+            if self._fd is None:
+                raise StorageError(f"{self.path} is closed: the run is ending")
+            try:
+                write_all(self._fd, data)
+                os.fsync(self._fd)
+            except OSError as exc:
+                raise StorageError(f"cannot write {self.path}: {exc.strerror or exc}") from None
+
+    def close(self) -> None:
+        with self._lock:
+            fd, self._fd = self._fd, None
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+class Findings:
+    """The engine's failure sink for a check: the IDs not gone, present ones apart from the
+    unknown. In memory (a sample), or also durably in ``folder`` (``--all``)."""
+
+    def __init__(self, folder: Path | None = None, *, truncate: bool = False) -> None:
+        self.present: list[str] = []
+        self.unknown: list[str] = []
+        self._files: tuple[IdLines, IdLines] | None = None
+        if folder is not None:
+            present = IdLines(folder / "present.txt", truncate=truncate)
+            try:
+                self._files = (present, IdLines(folder / "unknown.txt", truncate=truncate))
+            except StorageError:
+                present.close()
+                raise
+
+    async def add(self, failures: Sequence[tuple[str, str, str]]) -> None:
+        present = [ident for ident, reason, _ in failures if reason == Verdict.PRESENT.value]
+        unknown = [ident for ident, reason, _ in failures if reason != Verdict.PRESENT.value]
+        if self._files is not None:
+            await asyncio.to_thread(self._write, present, unknown)
+        else:
+            self.present += present
+            self.unknown += unknown
+
+    def _write(self, present: list[str], unknown: list[str]) -> None:
+        assert self._files is not None
+        for file, ids in zip(self._files, (present, unknown), strict=True):
+            if ids:
+                file.write(ids)
+
+    def present_ids(self) -> list[str]:
+        """Every present ID once (a batch re-checked after a kill may list one twice)."""
+        if self._files is None:
+            return list(dict.fromkeys(self.present))
+        with self._files[0].path.open(encoding="utf-8") as lines:
+            return list(dict.fromkeys(line.rstrip("\n") for line in lines if line.strip()))
+
+    def close(self) -> None:
+        if self._files is not None:
+            for file in self._files:
+                file.close()
+
+
+def summarize(counts: Counts, *, sample: int | None, seed: int | None,
+              runs: Sequence[RunRecord], now: datetime | None = None) -> dict[str, Any]:
+    """The verify object: verify.json as written, and the report's ``verify``."""
+    now = now or datetime.now(UTC)
+    requested = audit.requested_at(runs)
+    due = audit.purge_due_by(requested) if requested else None
+    requester, ticket = _audit_names(runs)
+    return {
+        "population": counts.population,
+        "checked": counts.checked,
+        "gone": counts.gone,
+        "present": counts.present,
+        "unknown": counts.unknown,
+        "sample": "all" if sample is None else sample,
+        "seed": seed,
+        "present_upper_95": present_upper_95(counts.present, counts.checked),
+        "requested_at": requested,
+        "purge_due_by": due,
+        "early": audit.is_early(due, now) if due else False,
+        "requester": requester,
+        "ticket": ticket,
+        "verified_at": now.isoformat(timespec="seconds"),
+    }
+
+
+def _audit_names(runs: Sequence[RunRecord]) -> tuple[str | None, str | None]:
+    """The requester and ticket of the job's last run that was given them."""
+    for run in reversed(runs):
+        requester = getattr(run, "requester", None)
+        ticket = getattr(run, "ticket", None)
+        if requester or ticket:
+            return requester, ticket
+    return None, None
+
+
+def write_outputs(folder: Path, summary: dict[str, Any], present: Iterable[str]) -> Path:
+    """verify.json and still_present.txt, each owner-only and replaced whole."""
+    still = folder / STILL_PRESENT_NAME
+    write_private_atomic(still, "".join(f"{ident}\n" for ident in present).encode())
+    write_private_atomic(folder / VERIFY_NAME,
+                         (json.dumps(summary, indent=2) + "\n").encode())
+    return still
+
+
+def summary_lines(summary: dict[str, Any]) -> list[str]:
+    """For people: the counts and the bound, and the warning when it ran too early."""
+    share = summary["present_upper_95"] * 100
+    lines = [
+        f"{summary['checked']:,} of {summary['population']:,} deleted IDs checked: "
+        f"{summary['gone']:,} gone, {summary['present']:,} present, "
+        f"{summary['unknown']:,} unknown — at most {share:.2f} % remain (95 % confidence)"
+    ]
+    if summary["early"]:
+        lines.append(
+            f"early: the last delete run ended {summary['requested_at']}, and CleverTap "
+            f"purges within 48 h, so present profiles may still be waiting for the nightly "
+            f"purge until {summary['purge_due_by']}; verify again after that"
+        )
+    return lines

@@ -1,0 +1,234 @@
+"""``verify``: are a job's deleted profiles really gone? (docs/verify.md)
+
+The job's checkpoint must exist and match the input and target, as for a resumed delete
+(exit 2 otherwise); it stays locked while the verify runs, so no delete changes the job
+meanwhile. The lookups are the engine's second operation (:class:`~bulkdelete.engine.
+operation.Check`) run through the same scheduler, sender and rules as a delete:
+
+* ``--sample N``: a seeded uniform sample of the deleted IDs, checked in memory.
+* ``--all``: every deleted ID, in the job's own batches, with its own progress kept in the
+  ``verify/`` folder of the job's checkpoint (the same store, journal and ledger as a
+  delete), so a stopped or killed verify resumes. A verify whose job has changed since it
+  began, or that completed, starts over.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from bulkdelete.batcher import Batch
+from bulkdelete.checkpoint import CheckpointStore, RunRecord, State, Totals, check_binding
+from bulkdelete.client import BoundClient, Result
+from bulkdelete.engine import Check, OperationFactory, RunEnd, StopRequest
+from bulkdelete.errors import BulkDeleteError, UsageError
+from bulkdelete.job.drive import RunCounters, send_batches, send_ids, timestamp
+from bulkdelete.job.observer import Observer, QuietObserver
+from bulkdelete.job.plan import binding_for, make_plan, open_input
+from bulkdelete.job.run import new_run_id
+from bulkdelete.profile import Verdict, verdict
+from bulkdelete.reader import InputFormat
+from bulkdelete.report import build_report, write_report
+from bulkdelete.settings import JobFiles, Settings
+from bulkdelete.verify.output import Counts, Findings, summarize, write_outputs
+from bulkdelete.verify.population import deleted_batches, failed_ids, reservoir, sample_batches
+
+log = structlog.get_logger("bulkdelete")
+
+DEFAULT_SAMPLE = 1000
+VERIFY_FOLDER = "verify"  # inside the job's checkpoint: --all's own progress
+
+
+@dataclass(slots=True)
+class VerifyResult:
+    """The verify object (as in verify.json), the exit code, and where the IDs found
+    present are listed. A stopped verify's summary holds the counts so far, unwritten."""
+
+    summary: dict[str, Any]
+    exit_code: int
+    still_present: Path
+
+
+def check_operation(client: BoundClient) -> OperationFactory:
+    """:class:`Check` on the run's client: gone is only a decisive "gone" answer."""
+    return partial(Check, client.profile, is_gone=_is_gone)
+
+
+def _is_gone(result: Result) -> bool:
+    return verdict(result) is Verdict.GONE
+
+
+async def verify_job(
+    settings: Settings, files: JobFiles, *, sample: int | None = DEFAULT_SAMPLE,
+    seed: int | None = None, stop: StopRequest | None = None,
+    observer: Observer | None = None,
+) -> VerifyResult:
+    """Check the job's deleted IDs: a sample of ``sample`` (seeded by ``seed``, drawn when
+    None), or every one when ``sample`` is None. Raises :class:`BulkDeleteError` for exit 2
+    (no or another job's checkpoint) and 3 (a fatal answer, an abort rule)."""
+    if sample is not None and sample < 1:
+        raise UsageError(f"--sample must be at least 1, got {sample}")
+    fmt = open_input(files, settings)
+    store = CheckpointStore(files.checkpoint_dir)
+    if not store.exists():
+        raise UsageError(
+            f"no checkpoint at {store.directory}: verify checks the deleted IDs of a job, so "
+            "run the delete first (or pass its --checkpoint)")
+    store.lock()
+    try:
+        state = store.load()
+        # Batches are read as the job read them; no other batch size would match.
+        settings = dataclasses.replace(settings, batch_size=state.binding.batch_size,
+                                       limit=None, max_delete=None)
+        check_binding(state.binding, await binding_for(settings, files, fmt), store.directory)
+        state.bind_failed_file(files.failed_path, store.directory)
+        failed = failed_ids(store.directory / state.failed)
+        job = _Verify(settings, files, fmt, state, failed, stop or StopRequest(),
+                      observer or QuietObserver())
+        if sample is None:
+            counts, end_code, present = await job.check_all(store.directory / VERIFY_FOLDER)
+        else:
+            seed = secrets.randbits(32) if seed is None else seed
+            counts, end_code, present = await job.check_sample(sample, seed)
+        summary = summarize(counts, sample=sample, seed=None if sample is None else seed,
+                            runs=state.runs)
+        still = store.directory / "still_present.txt"
+        if end_code is not None:  # stopped: nothing is final yet
+            return VerifyResult(summary, end_code, still)
+        write_outputs(store.directory, summary, present)
+        state.verify = summary
+        state.updated = timestamp()
+        store.finish(state)
+        last = state.runs[-1].exit_code if state.runs else None
+        write_report(files.report_path, build_report(state, exit_code=last))
+        log.info("verified", **{k: summary[k] for k in ("checked", "gone", "present", "unknown")})
+        return VerifyResult(summary, 0 if counts.checked == counts.gone else 1, still)
+    finally:
+        store.close()
+
+
+@dataclass(slots=True)
+class _Verify:
+    settings: Settings
+    files: JobFiles
+    fmt: InputFormat
+    job: State
+    failed: set[str]
+    stop: StopRequest
+    observer: Observer
+
+    def _batches(self, start: tuple[int, int, int] = (0, 0, 1)) -> Iterator[Batch]:
+        return deleted_batches(self.settings, self.files, self.fmt, self.job, self.failed,
+                               start=start)
+
+    async def check_sample(self, size: int, seed: int) -> tuple[Counts, int | None, list[str]]:
+        """A seeded sample, checked in memory: nothing to resume, so nothing journalled."""
+        chosen = reservoir(self._batches(), size, random.Random(seed))
+        log.info("verify_sample", sample=len(chosen), seed=seed)
+        state = State(binding=self.job.binding, totals=Totals(len(chosen), 0, 0))
+        counters = RunCounters(RunRecord(run_id=new_run_id(), started=timestamp()))
+        findings = Findings()
+        end = await send_ids(self.settings, sample_batches(chosen, self.settings.batch_size),
+                             counters=counters, progress=state.progress, failures=findings,
+                             stop=self.stop, deleter=None, operation=check_operation)
+        p = state.progress
+        counts = Counts(self.job.progress.ids_deleted, p.ids_deleted, len(findings.present),
+                        len(findings.unknown))
+        batches_total = -(-len(chosen) // self.settings.batch_size)
+        stopped = self._stopped(end, complete=p.watermark >= batches_total)
+        return counts, stopped, findings.present_ids()
+
+    async def check_all(self, folder: Path) -> tuple[Counts, int | None, list[str]]:
+        """Every deleted ID, resumable: the verify's own checkpoint in ``folder``."""
+        store = CheckpointStore(folder)
+        store.lock()
+        try:
+            state, fresh = self._open_all(store)
+            findings = Findings(folder, truncate=fresh)
+            try:
+                code = await self._send_all(store, state, findings, fresh)
+                present = findings.present_ids() if code is None else []
+            finally:
+                findings.close()
+        finally:
+            store.close()
+        p = state.progress
+        found = p.reasons.get(Verdict.PRESENT.value, 0)
+        counts = Counts(self.job.progress.ids_deleted, p.ids_deleted, found,
+                        p.ids_failed - found)
+        return counts, code, present
+
+    def _open_all(self, store: CheckpointStore) -> tuple[State, bool]:
+        """The verify to continue, or a new one (its first snapshot saved)."""
+        marker = _job_marker(self.job)
+        if store.exists():
+            state = store.load()
+            if (state.verify or {}).get("job") != marker:
+                log.warning("verify_restarted", why="the job's progress changed since this "
+                            "verify began: every deleted ID is checked again")
+            elif state.complete:
+                log.info("verify_again", why="the last verify --all completed; checking "
+                         "every deleted ID again")
+            else:
+                return state, False
+            store.discard()
+        job = self.job
+        state = State(binding=job.binding,
+                      totals=Totals(job.progress.ids_deleted, 0, job.totals.batches_total),
+                      input=job.input, updated=timestamp(), verify={"job": marker})
+        store.create(state)
+        return state, True
+
+    async def _send_all(self, store: CheckpointStore, state: State, findings: Findings,
+                        fresh: bool) -> int | None:
+        p = state.progress
+        if not fresh:
+            killed = not state.runs or state.runs[-1].exit_code is None
+            p.carry_over(killed=killed)
+            store.resume()
+            log.info("verify_resume", watermark=p.watermark,
+                     checked=p.ids_deleted + p.ids_failed)
+        run = RunRecord(run_id=new_run_id(), started=timestamp(), resumed=not fresh)
+        state.runs.append(run)
+        counters = RunCounters(run)
+        store.snapshot(*store.prepare_snapshot(state))
+        plan = make_plan(self.settings, self.files, self.fmt, state.totals,
+                         None if fresh else p)
+        recorded: int | None = None  # the run's own exit code, in the verify's list of runs
+        try:
+            end = await send_batches(
+                self.settings, self._batches(p.anchor), counters=counters, store=store,
+                state=state, failures=findings, stop=self.stop, deleter=None,
+                observer=self.observer, plan=plan, operation=check_operation)
+            code = self._stopped(end, complete=state.complete)
+            recorded = code if code is not None else (1 if p.ids_failed else 0)
+            return code
+        except BulkDeleteError as exc:
+            recorded = exc.exit_code
+            raise
+        finally:
+            counters.close(recorded, p)
+            state.updated = timestamp()
+            store.finish(state)
+
+    def _stopped(self, end: RunEnd, *, complete: bool) -> int | None:
+        """The exit code of a verify stopped before its end; None when it got there."""
+        if self.stop.requested and self.stop.exit_code is not None and not complete:
+            return self.stop.exit_code
+        return None
+
+
+def _job_marker(job: State) -> str:
+    """What the job's progress is now: a verify --all that began on another progress
+    would check a population that is no longer the job's."""
+    p = job.progress
+    above = ",".join(map(str, sorted(p.done_above)))
+    return f"{job.binding.fingerprint}|{p.watermark}|{above}|{p.ids_deleted}|{p.ids_failed}"
