@@ -1,10 +1,13 @@
-"""``bulkdelete demo``: the whole pipeline against an in-process fake server, no account.
+"""``bulkdelete demo``: the whole loop against an in-process fake server, no account.
 
 It generates IDs (a few of them invalid lines, two of them IDs the fake API rejects), starts
 the fake server with CleverTap's limit of 3 in flight and some injected faults (JSON 500s,
 HTML 503s, resets), runs the real job — reader, checkpoint, limiter, client over loopback,
-failed file, report — and then checks the nothing-lost guarantee against the server's own
-record of acknowledged IDs.
+failed file, report — and checks the nothing-lost guarantee against the server's own record
+of acknowledged IDs. Then it verifies a sample of the deleted IDs through the library entry
+point, as an operator would 48 hours later (docs/verify.md): a few of the generated users
+"log in again" (the server keeps their profiles), so the verify finds them present and lists
+them in ``still_present.txt``; its counts are checked against the server's own answers.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import asyncio
 import sys
 import tempfile
 import uuid
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 from bulkdelete.cli.display import Display
@@ -20,9 +25,38 @@ from bulkdelete.fake import FakeServer, FakeServerConfig
 from bulkdelete.job import JobResult, run_job
 from bulkdelete.report import summary_lines
 from bulkdelete.settings import JobFiles, Secret, Settings
+from bulkdelete.verify import VerifyResult, verify_job
+from bulkdelete.verify.output import summary_lines as verify_lines
 
 DEMO_ACCOUNT = "DEMO-ACCOUNT"
 DEMO_PASSCODE = "demo-passcode"
+VERIFY_SAMPLE = 300
+VERIFY_SEED = 20260
+CAME_BACK_EVERY = 97  # one generated user in 97 logs in again after the delete
+
+
+@dataclass(frozen=True, slots=True)
+class DemoOutcome:
+    job: JobResult
+    acked: int  # valid IDs the server acknowledged
+    lost: int  # valid IDs neither acknowledged nor failed
+    verify: VerifyResult
+    looked_up: frozenset[str]  # the IDs the verify asked the server about
+    came_back: frozenset[str]  # the profiles the server keeps whatever was deleted
+
+    def verify_mismatch(self) -> str:
+        """How the verify's counts differ from the server's own answers ('' if they agree):
+        every looked-up ID is gone unless it came back, and nothing is unknown."""
+        present = self.looked_up & self.came_back
+        want = {"checked": len(self.looked_up), "present": len(present),
+                "gone": len(self.looked_up - present), "unknown": 0}
+        got = {key: self.verify.summary[key] for key in want}
+        listed = set(self.verify.still_present.read_text(encoding="utf-8").split())
+        if got != want:
+            return f"verify counted {got}, the server answered {want}"
+        if listed != present:
+            return "still_present.txt is not the set of present profiles"
+        return ""
 
 
 def write_demo_input(path: Path, count: int, poison: list[str]) -> list[str]:
@@ -41,14 +75,16 @@ def write_demo_input(path: Path, count: int, poison: list[str]) -> list[str]:
     return ids
 
 
-async def _demo(ids: int, workdir: Path, show_progress: bool) -> tuple[JobResult, int, int]:
+async def _demo(ids: int, workdir: Path, show_progress: bool) -> DemoOutcome:
     poison = ["poison-id-1", "poison-id-2"] if ids >= 10 else []
     source = workdir / "ids.txt"
     expected = write_demo_input(source, ids, poison)
+    valid = set(expected) - set(poison)
+    came_back = frozenset(expected[n] for n in range(5, ids, CAME_BACK_EVERY)) - set(poison)
     config = FakeServerConfig(
         account_id=DEMO_ACCOUNT, passcode=DEMO_PASSCODE, concurrency_limit=3,
         latency=0.02, latency_jitter=0.02, p_500=0.02, p_503_html=0.02, p_reset=0.01,
-        poison_ids=frozenset(poison), seed=7,
+        poison_ids=frozenset(poison), recreated_ids=came_back, seed=7,
     )
     async with FakeServer(config) as server:
         settings = Settings(
@@ -56,14 +92,14 @@ async def _demo(ids: int, workdir: Path, show_progress: bool) -> tuple[JobResult
             base_url=server.base_url, id_type="guid", concurrency=3, timeout=5,
             backoff_base=0.05, backoff_cap=1.0,
         )
-        result = await run_job(
-            settings, JobFiles(input=source),
-            observer=Display(show_progress=show_progress),
-        )
+        files = JobFiles(input=source)
+        result = await run_job(settings, files, observer=Display(show_progress=show_progress))
         acked = server.stats.acknowledged
-    valid = set(expected) - set(poison)
-    lost = len([i for i in valid if acked[i] == 0])
-    return result, len(valid) - lost, lost
+        lost = len([i for i in valid if acked[i] == 0])
+        before = Counter(server.stats.looked_up)
+        checked = await verify_job(settings, files, sample=VERIFY_SAMPLE, seed=VERIFY_SEED)
+        looked_up = frozenset(server.stats.looked_up - before)
+    return DemoOutcome(result, len(valid) - lost, lost, checked, looked_up, came_back)
 
 
 def run_demo(*, ids: int, keep: Path | None, show_progress: bool) -> int:
@@ -73,14 +109,33 @@ def run_demo(*, ids: int, keep: Path | None, show_progress: bool) -> int:
         print(f"demo: deleting {ids:,} generated IDs through a fake CleverTap server "
               "(limit 3 in flight, ~2% 500s, ~2% HTML 503s, ~1% resets, 2 rejected IDs)",
               file=sys.stderr)
-        result, acked, lost = asyncio.run(_demo(ids, workdir, show_progress))
+        outcome = asyncio.run(_demo(ids, workdir, show_progress))
+        result = outcome.job
         for line in summary_lines(result.report):
             print(line)
-        print(f"fake server acknowledged {acked:,} of the valid IDs; lost: {lost}")
+        print(f"fake server acknowledged {outcome.acked:,} of the valid IDs; "
+              f"lost: {outcome.lost}")
         if result.report["ids_failed"]:
             print(f"rejected IDs are in the failed file ({result.report['ids_failed']} of them)")
-        if lost:
+        if outcome.lost:
             print("NOTHING-LOST CHECK FAILED", file=sys.stderr)
             return 3
         print("nothing lost: every valid ID was acknowledged or is in the failed file")
-        return 0 if result.exit_code in (0, 1) else result.exit_code
+        return _show_verify(outcome) or (0 if result.exit_code in (0, 1) else result.exit_code)
+
+
+def _show_verify(outcome: DemoOutcome) -> int:
+    """The verify's line, what it means here, and its check against the server."""
+    summary = outcome.verify.summary
+    print(f"verify (a sample of {VERIFY_SAMPLE}, seed {VERIFY_SEED}; the fake server purges "
+          "at once, CleverTap within 48 h — verify then):")
+    print("  " + verify_lines(summary)[0])
+    if summary["present"]:
+        print(f"  {summary['present']} of the sampled users logged in again, so their profiles "
+              "are back; they are listed in still_present.txt, valid input for a new delete")
+    mismatch = outcome.verify_mismatch()
+    if mismatch:
+        print(f"VERIFY CHECK FAILED: {mismatch}", file=sys.stderr)
+        return 3
+    print("verify agrees with the fake server's own answers, ID for ID")
+    return 0

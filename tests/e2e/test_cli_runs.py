@@ -375,6 +375,9 @@ async def test_demo_runs_and_proves_nothing_lost(tmp_path: Path) -> None:
     assert code == 0, err
     assert "nothing lost" in out
     assert "lost: 0" in out
+    # It ends with a verify of a sample, checked against the server's own answers.
+    assert re.search(r"300 of 1,998 deleted IDs checked: \d+ gone, \d+ present, 0 unknown", out)
+    assert "verify agrees with the fake server's own answers, ID for ID" in out
     assert "Traceback" not in out + err
 
 

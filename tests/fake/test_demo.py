@@ -1,0 +1,44 @@
+"""The demo's last step: a verify of a sample through the library entry point, whose counts
+must be the fake server's own answers (docs/verify.md; docs/fake-server.md, "The demo")."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+
+from bulkdelete.fake.demo import VERIFY_SAMPLE, VERIFY_SEED, _demo, run_demo
+
+
+async def test_the_demo_ends_with_a_verify_that_matches_the_server(tmp_path: Path) -> None:
+    outcome = await _demo(1200, tmp_path, show_progress=False)
+    assert outcome.lost == 0
+    folder = tmp_path / "ids.txt.bulkdelete"
+    written = json.loads((folder / "verify.json").read_text(encoding="utf-8"))
+    assert written == outcome.verify.summary
+    # Every ID the verify asked about is a deleted one (the server acknowledged it), and the
+    # server kept exactly the ones that came back.
+    assert len(outcome.looked_up) == VERIFY_SAMPLE
+    present = outcome.looked_up & outcome.came_back
+    assert present, "the sample should meet some users who came back"
+    assert (written["checked"], written["gone"], written["present"], written["unknown"]) == (
+        VERIFY_SAMPLE, VERIFY_SAMPLE - len(present), len(present), 0)
+    assert written["population"] == outcome.job.report["ids_deleted"] == 1198
+    assert (written["sample"], written["seed"]) == (VERIFY_SAMPLE, VERIFY_SEED)
+    still = folder / "still_present.txt"
+    assert set(still.read_text(encoding="utf-8").split()) == present
+    assert stat.S_IMODE(still.stat().st_mode) == 0o600
+    assert outcome.verify.exit_code == 1  # some present: the verify says so
+    assert outcome.verify_mismatch() == ""
+
+
+def test_the_demo_prints_the_verify_line_and_its_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_demo(ids=600, keep=tmp_path, show_progress=False) == 0
+    out = capsys.readouterr().out
+    assert "of 598 deleted IDs checked: " in out
+    assert "% remain (95 % confidence)" in out
+    assert "verify agrees with the fake server's own answers, ID for ID" in out
