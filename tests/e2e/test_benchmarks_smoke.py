@@ -28,7 +28,7 @@ def test_quick_benchmark_runs_and_prints_the_table(tmp_path: Path) -> None:
     out = done.stdout
     assert "| scenario | measurement | result (median) | target | verdict |" in out
     for scenario in ("ceiling", "overhead", "memory", "resume", "crash", "peers",
-                     "throughput vs concurrency"):
+                     "throughput vs concurrency", "verify"):
         assert f"| {scenario}" in out, f"no row for {scenario}:\n{out}"
     assert "ERROR" not in out
     # --quick never touches the committed results.
