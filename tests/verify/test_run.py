@@ -19,7 +19,7 @@ from bulkdelete.fake.profiles import ProfileBook
 from bulkdelete.settings import Secret
 from tests.conftest import ServerFactory, make_ids, make_settings, read_lines, write_ids
 
-PURGE = 4.0  # seconds: the second delete run's profiles are inside it while verify runs
+PURGE = 5.0  # seconds: the second delete run's profiles are inside it while verify runs
 
 
 async def test_verify_all_counts_match_the_servers_record(
@@ -29,24 +29,24 @@ async def test_verify_all_counts_match_the_servers_record(
     with code 500) against a job with failed IDs: gone/present/unknown are exactly what the
     server holds, still_present.txt is exactly the present set, the failed IDs are never
     looked up, and never more than --concurrency lookups were in flight."""
-    ids = make_ids(700)
+    ids = make_ids(400)
     source = write_ids(tmp_path / "ids.txt", ids)
     poison, recreated, unclear = set(ids[10:13]), set(ids[20:25]), set(ids[30:33])
     async with fake_server(purge_delay=PURGE, poison_ids=frozenset(poison),
                            recreated_ids=frozenset(recreated), unclear_ids=frozenset(unclear),
                            latency=0.002) as server:
         settings = make_settings(server.base_url, batch_size=50)
-        canary = await run_job(make_settings(server.base_url, batch_size=50, limit=600),
+        canary = await run_job(make_settings(server.base_url, batch_size=50, limit=300),
                                JobFiles(input=source))
         assert canary.exit_code == 1  # the poison IDs failed
-        await asyncio.sleep(PURGE + 0.2)  # the first 600 are purged now; the last 100 not
+        await asyncio.sleep(PURGE + 0.2)  # the first 300 are purged now; the last 100 not
         late = time.monotonic()
         assert (await run_job(settings, JobFiles(input=source))).exit_code == 1
         result = await verify_job(settings, JobFiles(input=source), sample=None)
         assert time.monotonic() - late < PURGE, "too slow to tell the purge delay apart"
 
         deleted = set(ids) - poison
-        present = (recreated | set(ids[600:])) - unclear
+        present = (recreated | set(ids[300:])) - unclear
         gone = deleted - present - unclear
         s = result.summary
         assert (s["population"], s["checked"]) == (len(deleted), len(deleted))
