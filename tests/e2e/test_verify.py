@@ -1,0 +1,152 @@
+"""``bulkdelete verify`` as an operator runs it: a real subprocess against the shipped fake
+server over loopback (docs/verify.md, docs/exit-codes.md). The server runs in the test's
+own loop, so its record of lookups survives the client's death."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import signal
+import stat
+from pathlib import Path
+
+from bulkdelete import JobFiles, run_job
+from bulkdelete.fake import FakeServer
+from tests.conftest import (
+    CLI,
+    ServerFactory,
+    cli_run,
+    cli_start,
+    make_ids,
+    make_settings,
+    read_lines,
+    write_ids,
+)
+
+CONCURRENCY = 3
+BATCH = 100
+ALLOWANCE = 3 * CONCURRENCY * BATCH  # re-checks a stopped or killed verify may cost
+
+
+def verify_argv(source: Path, *extra: str) -> list[str]:
+    return [*CLI, "verify", str(source), "--id-type", "guid", "--no-progress",
+            "--concurrency", str(CONCURRENCY), "--timeout", "5", *extra]
+
+
+async def _deleted_job(server: FakeServer, source: Path) -> None:
+    """The job done (in-process, quickly), then lookups slowed so a verify can be caught
+    half-way."""
+    result = await run_job(make_settings(server.base_url), JobFiles(input=source))
+    assert result.exit_code == 0
+    server.reconfigure(dataclasses.replace(server.config, latency=0.004))
+
+
+async def _wait_for_lookups(server: FakeServer, at_least: int) -> None:
+    async with asyncio.timeout(60):
+        # Polls another component's counter; it has no event to wait on.
+        while len(server.stats.looked_up) < at_least:  # noqa: ASYNC110
+            await asyncio.sleep(0.005)
+
+
+def _rechecked(server: FakeServer) -> int:
+    return sum(n - 1 for n in server.stats.looked_up.values() if n > 1)
+
+
+async def test_verify_all_killed_with_9_then_rerun_checks_every_id_once_within_the_allowance(
+    tmp_path: Path, fake_server: ServerFactory,
+) -> None:
+    ids = make_ids(6000)
+    source = write_ids(tmp_path / "ids.txt", ids)
+    async with fake_server(concurrency_limit=CONCURRENCY) as server:
+        await _deleted_job(server, source)
+        argv = verify_argv(source, "--all")
+        proc = await cli_start(argv, server.base_url)
+        await _wait_for_lookups(server, 1500)
+        proc.send_signal(signal.SIGKILL)
+        await proc.wait()
+        assert len(server.stats.looked_up) < len(ids), "killed too late to prove anything"
+
+        code, output = await cli_run(argv, server.base_url)
+        assert code == 0, output
+        assert set(server.stats.looked_up) == set(ids)
+        assert _rechecked(server) <= ALLOWANCE, _rechecked(server)
+        assert server.stats.profile_peak_in_flight <= CONCURRENCY
+        assert "6,000 of 6,000 deleted IDs checked: 6,000 gone, 0 present, 0 unknown" in output
+    verify = json.loads((tmp_path / "ids.txt.bulkdelete" / "verify.json").read_text())
+    assert (verify["checked"], verify["gone"], verify["sample"]) == (6000, 6000, "all")
+
+
+async def test_verify_all_stopped_by_sigint_exits_130_and_the_same_command_continues(
+    tmp_path: Path, fake_server: ServerFactory,
+) -> None:
+    ids = make_ids(6000)
+    source = write_ids(tmp_path / "ids.txt", ids)
+    async with fake_server(concurrency_limit=CONCURRENCY) as server:
+        await _deleted_job(server, source)
+        argv = verify_argv(source, "--all")
+        proc = await cli_start(argv, server.base_url)
+        await _wait_for_lookups(server, 1500)
+        proc.send_signal(signal.SIGINT)
+        out, err = await asyncio.wait_for(proc.communicate(), timeout=30)
+        output = out.decode() + err.decode()
+        assert proc.returncode == 130, output
+        assert "Resume with:" in output
+        assert f"bulkdelete verify {source}" in output
+        checked_first = len(server.stats.looked_up)
+        assert checked_first < len(ids)
+        assert not (tmp_path / "ids.txt.bulkdelete" / "verify.json").exists()
+
+        code, output = await cli_run(argv, server.base_url)
+        assert code == 0, output
+        assert set(server.stats.looked_up) == set(ids)
+        assert _rechecked(server) <= ALLOWANCE, _rechecked(server)
+
+
+async def test_exit_codes_files_and_report_of_a_verify(
+    tmp_path: Path, fake_server: ServerFactory,
+) -> None:
+    """0 when every checked ID is gone; 1 when some are present, listed in an owner-only
+    still_present.txt that a new delete takes as input; 2 without a checkpoint or for
+    another job's; the report gains the verify object."""
+    ids = make_ids(500)
+    source = write_ids(tmp_path / "ids.txt", ids)
+    folder = tmp_path / "ids.txt.bulkdelete"
+    async with fake_server(concurrency_limit=CONCURRENCY) as server:
+        code, output = await cli_run(verify_argv(source), server.base_url)
+        assert code == 2, output
+        assert "no checkpoint" in output
+        assert not folder.exists()
+
+        result = await run_job(make_settings(server.base_url), JobFiles(input=source))
+        assert result.exit_code == 0
+        code, output = await cli_run(verify_argv(source, "--sample", "200", "--seed", "5"),
+                                     server.base_url)
+        assert code == 0, output
+        assert "200 of 500 deleted IDs checked: 200 gone, 0 present, 0 unknown — at most " \
+               "1.49 % remain (95 % confidence)" in output
+        assert "waiting for the nightly purge until" in output  # right after the delete
+        assert "Traceback" not in output
+
+        server.reconfigure(dataclasses.replace(
+            server.config, recreated_ids=frozenset(ids[100:104])))
+        code, output = await cli_run(verify_argv(source, "--all"), server.base_url)
+        assert code == 1, output
+        still = folder / "still_present.txt"
+        assert sorted(read_lines(still)) == ids[100:104]
+        assert str(still) in output
+        for name in ("still_present.txt", "verify.json", "report.json"):
+            assert stat.S_IMODE((folder / name).stat().st_mode) == 0o600
+        report = json.loads((folder / "report.json").read_text())
+        assert (report["verify"]["present"], report["verify"]["sample"]) == (4, "all")
+
+        code, output = await cli_run(
+            verify_argv(source, "--account-id", "ANOTHER"), server.base_url)
+        assert code == 2, output
+        assert "--account-id" in output
+
+        # still_present.txt is valid input for a new delete.
+        code, output = await cli_run(
+            [*CLI, "delete", str(still), "--id-type", "guid", "--yes", "--no-progress"],
+            server.base_url)
+        assert code == 0, output

@@ -1,0 +1,91 @@
+"""Unit tests for :mod:`bulkdelete.verify.output`: the verify object, the summary line, and
+the files (owner-only, whole)."""
+
+from __future__ import annotations
+
+import json
+import stat
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bulkdelete.checkpoint import RunRecord, Traffic
+from bulkdelete.verify.output import Counts, Findings, summarize, summary_lines, write_outputs
+
+NOW = datetime(2026, 1, 3, 12, 0, tzinfo=UTC)
+
+
+def _runs() -> list[RunRecord]:
+    deleting = RunRecord(run_id="r1", started="2026-01-02T09:00:00+00:00",
+                         ended="2026-01-02T10:00:00+00:00", exit_code=0,
+                         traffic=Traffic(ids_deleted=5))
+    return [deleting]
+
+
+def test_the_summary_line_reads_as_the_docs_show() -> None:
+    summary = summarize(Counts(9_999_700, 1000, 0, 0), sample=1000, seed=7, runs=_runs(),
+                        now=NOW)
+    assert summary_lines(summary)[0] == (
+        "1,000 of 9,999,700 deleted IDs checked: 1,000 gone, 0 present, 0 unknown — at most "
+        "0.30 % remain (95 % confidence)")
+
+
+def test_a_verify_before_the_purge_is_due_is_early_and_says_until_when() -> None:
+    summary = summarize(Counts(10, 8, 1, 1), sample=None, seed=None, runs=_runs(), now=NOW)
+    assert summary["requested_at"] == "2026-01-02T10:00:00+00:00"
+    assert summary["purge_due_by"] == "2026-01-04T10:00:00+00:00"
+    assert summary["early"] is True
+    assert summary["sample"] == "all"
+    assert (summary["checked"], summary["gone"], summary["present"], summary["unknown"]) == (
+        10, 8, 1, 1)
+    lines = summary_lines(summary)
+    assert len(lines) == 2
+    assert "until 2026-01-04T10:00:00+00:00" in lines[1]
+    later = summarize(Counts(10, 10, 0, 0), sample=None, seed=None, runs=_runs(),
+                      now=datetime(2026, 1, 5, tzinfo=UTC))
+    assert later["early"] is False
+    assert len(summary_lines(later)) == 1
+
+
+def test_requester_and_ticket_come_from_the_last_run_that_has_them() -> None:
+    """Read from the runs' records; a run without them (a later resume) does not hide
+    them."""
+
+    class Audited(RunRecord):  # a record with the audit fields, whatever RunRecord holds
+        requester: str | None = None
+        ticket: str | None = None
+
+    given = Audited(run_id="r1", started="2026-01-02T09:00:00+00:00",
+                    traffic=Traffic(ids_deleted=5))
+    given.requester, given.ticket = "dpo@example.com", "DSR-17"
+    later = RunRecord(run_id="r2", started="2026-01-02T11:00:00+00:00")
+    summary = summarize(Counts(1, 1, 0, 0), sample=1, seed=1, runs=[given, later], now=NOW)
+    assert (summary["requester"], summary["ticket"]) == ("dpo@example.com", "DSR-17")
+    assert summarize(Counts(1, 1, 0, 0), sample=1, seed=1, runs=[later], now=NOW)[
+        "requester"] is None
+
+
+def test_outputs_are_owner_only_json_and_re_feedable(tmp_path: Path) -> None:
+    summary = summarize(Counts(3, 1, 2, 0), sample=3, seed=9, runs=_runs(), now=NOW)
+    still = write_outputs(tmp_path, summary, ["a", "b"])
+    assert still.read_text() == "a\nb\n"
+    assert json.loads((tmp_path / "verify.json").read_text()) == summary
+    for path in (still, tmp_path / "verify.json"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+async def test_findings_kept_on_disk_survive_a_torn_line_and_list_each_id_once(
+    tmp_path: Path,
+) -> None:
+    """--all's findings are appended durably; a half-written last line (a kill mid-write)
+    is cut away on reopening, and an ID listed twice (a batch re-checked) is listed once."""
+    findings = Findings(tmp_path, truncate=True)
+    await findings.add([("p1", "present", ""), ("u1", "gave up", ""), ("p2", "present", "")])
+    findings.close()
+    with (tmp_path / "present.txt").open("a") as torn:
+        torn.write("p-half")
+    again = Findings(tmp_path)
+    await again.add([("p2", "present", ""), ("p3", "present", "")])
+    assert again.present_ids() == ["p1", "p2", "p3"]
+    again.close()
+    assert (tmp_path / "unknown.txt").read_text() == "u1\n"
+    assert stat.S_IMODE((tmp_path / "present.txt").stat().st_mode) == 0o600

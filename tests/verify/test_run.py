@@ -1,0 +1,170 @@
+"""Tests of :func:`bulkdelete.verify.verify_job` against the shipped fake server over
+loopback: the counts match the server's own record, the files, the report, the binding."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from bulkdelete import JobFiles, run_job, verify_job
+from bulkdelete.engine import StopRequest
+from bulkdelete.errors import CheckpointMismatch, FatalApiError, UsageError
+from bulkdelete.fake.profiles import ProfileBook
+from bulkdelete.settings import Secret
+from tests.conftest import ServerFactory, make_ids, make_settings, read_lines, write_ids
+
+PURGE = 5.0  # seconds: the second delete run's profiles are inside it while verify runs
+
+
+async def test_verify_all_counts_match_the_servers_record(
+    tmp_path: Path, fake_server: ServerFactory,
+) -> None:
+    """Recreated profiles, profiles inside the purge delay and unclear answers (a fail body
+    with code 500) against a job with failed IDs: gone/present/unknown are exactly what the
+    server holds, still_present.txt is exactly the present set, the failed IDs are never
+    looked up, and never more than --concurrency lookups were in flight."""
+    ids = make_ids(400)
+    source = write_ids(tmp_path / "ids.txt", ids)
+    poison, recreated, unclear = set(ids[10:13]), set(ids[20:25]), set(ids[30:33])
+    async with fake_server(purge_delay=PURGE, poison_ids=frozenset(poison),
+                           recreated_ids=frozenset(recreated), unclear_ids=frozenset(unclear),
+                           latency=0.002) as server:
+        settings = make_settings(server.base_url, batch_size=50)
+        canary = await run_job(make_settings(server.base_url, batch_size=50, limit=300),
+                               JobFiles(input=source))
+        assert canary.exit_code == 1  # the poison IDs failed
+        await asyncio.sleep(PURGE + 0.2)  # the first 300 are purged now; the last 100 not
+        late = time.monotonic()
+        assert (await run_job(settings, JobFiles(input=source))).exit_code == 1
+        result = await verify_job(settings, JobFiles(input=source), sample=None)
+        assert time.monotonic() - late < PURGE, "too slow to tell the purge delay apart"
+
+        deleted = set(ids) - poison
+        present = (recreated | set(ids[300:])) - unclear
+        gone = deleted - present - unclear
+        s = result.summary
+        assert (s["population"], s["checked"]) == (len(deleted), len(deleted))
+        assert (s["gone"], s["present"], s["unknown"]) == (len(gone), len(present), len(unclear))
+        assert result.exit_code == 1
+        assert set(read_lines(result.still_present)) == present
+        assert len(read_lines(result.still_present)) == len(present)
+        stats = server.stats
+        assert set(stats.looked_up) == deleted  # the failed IDs are expected to remain
+        assert {i for i, n in stats.looked_up.items() if n > 1} == unclear
+        assert 1 < stats.profile_peak_in_flight <= settings.concurrency
+        assert stats.throttled == 0
+
+    folder = tmp_path / "ids.txt.bulkdelete"
+    assert json.loads((folder / "verify.json").read_text()) == s
+    report = json.loads((folder / "report.json").read_text())
+    assert report["verify"] == s
+    assert report["exit_code"] == 1  # the job's, not the verify's
+
+
+async def test_a_seeded_sample_repeats_and_a_clean_job_exits_0(
+    tmp_path: Path, fake_server: ServerFactory,
+) -> None:
+    ids = make_ids(2000)
+    source = write_ids(tmp_path / "ids.txt", ids)
+    async with fake_server() as server:
+        settings = make_settings(server.base_url)
+        assert (await run_job(settings, JobFiles(input=source))).exit_code == 0
+        first = await verify_job(settings, JobFiles(input=source), sample=300, seed=11)
+        picked = set(server.stats.looked_up)
+        again = await verify_job(settings, JobFiles(input=source), sample=300, seed=11)
+        drawn = await verify_job(settings, JobFiles(input=source), sample=300)
+    assert first.exit_code == again.exit_code == 0
+    assert len(picked) == 300
+    assert {i for i, n in server.stats.looked_up.items() if n >= 2} >= picked
+    s = first.summary
+    assert (s["population"], s["checked"], s["gone"], s["sample"], s["seed"]) == (
+        2000, 300, 300, 300, 11)
+    assert 0.0099 < s["present_upper_95"] < 0.01  # 1 - 0.05 ** (1 / 300)
+    assert isinstance(drawn.summary["seed"], int)  # drawn, and recorded to repeat it
+    assert read_lines(first.still_present) == []
+
+
+async def test_guid_lookups_use_object_id_and_identity_lookups_identity(
+    tmp_path: Path, fake_server: ServerFactory, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The key of every lookup the server received, read at the server."""
+    keys: list[str] = []
+    answer = ProfileBook.answer
+
+    def spy(self: ProfileBook, request: web.BaseRequest, config: Any) -> tuple[bytes, int]:
+        keys.extend(request.query)
+        return answer(self, request, config)
+
+    monkeypatch.setattr(ProfileBook, "answer", spy)
+    source = write_ids(tmp_path / "ids.txt", make_ids(20))
+    async with fake_server() as server:
+        for id_type, key in (("guid", "objectId"), ("identity", "identity")):
+            files = JobFiles(input=source, checkpoint=tmp_path / id_type)
+            settings = make_settings(server.base_url, id_type=id_type)
+            await run_job(settings, files)
+            keys.clear()
+            assert (await verify_job(settings, files, sample=5)).exit_code == 0
+            assert keys == [key] * 5
+
+
+async def test_no_checkpoint_and_another_jobs_checkpoint_are_refused(
+    tmp_path: Path, fake_server: ServerFactory,
+) -> None:
+    source = write_ids(tmp_path / "ids.txt", make_ids(50))
+    async with fake_server() as server:
+        settings = make_settings(server.base_url)
+        with pytest.raises(UsageError, match="no checkpoint"):
+            await verify_job(settings, JobFiles(input=source))
+        assert not (tmp_path / "ids.txt.bulkdelete").exists()  # nothing created
+        await run_job(settings, JobFiles(input=source))
+        with pytest.raises(CheckpointMismatch, match="--id-type"):
+            await verify_job(make_settings(server.base_url, id_type="identity"),
+                             JobFiles(input=source))
+        with pytest.raises(CheckpointMismatch, match="--account-id"):
+            await verify_job(make_settings(server.base_url, account_id="OTHER"),
+                             JobFiles(input=source))
+        assert server.stats.profile_requests == 0
+
+
+async def test_bad_credentials_abort_the_verify(
+    tmp_path: Path, fake_server: ServerFactory,
+) -> None:
+    source = write_ids(tmp_path / "ids.txt", make_ids(50))
+    async with fake_server() as server:
+        await run_job(make_settings(server.base_url), JobFiles(input=source))
+        with pytest.raises(FatalApiError, match="401"):
+            await verify_job(make_settings(server.base_url, passcode=Secret("wrong")),
+                             JobFiles(input=source), sample=10)
+    assert not (tmp_path / "ids.txt.bulkdelete" / "verify.json").exists()
+
+
+async def test_verify_all_starts_over_when_the_job_moved_on(
+    tmp_path: Path, fake_server: ServerFactory,
+) -> None:
+    """A verify --all stopped half-way resumes only on the job it began on: after a further
+    delete run its population is not the job's any more, so it checks everything again."""
+    ids = make_ids(400)
+    source = write_ids(tmp_path / "ids.txt", ids)
+    async with fake_server(latency=0.005) as server:
+        settings = make_settings(server.base_url, concurrency=1)
+        await run_job(make_settings(server.base_url, limit=200), JobFiles(input=source))
+        stop = StopRequest()
+        task = asyncio.create_task(verify_job(settings, JobFiles(input=source), sample=None,
+                                              stop=stop))
+        async with asyncio.timeout(30):
+            while len(server.stats.looked_up) < 50:  # noqa: ASYNC110
+                await asyncio.sleep(0.005)
+        stop.request(130, "SIGINT")
+        assert (await task).exit_code == 130
+        await run_job(settings, JobFiles(input=source))
+        server.stats.looked_up.clear()
+        result = await verify_job(settings, JobFiles(input=source), sample=None)
+    assert result.exit_code == 0
+    assert result.summary["checked"] == 400
+    assert set(server.stats.looked_up) == set(ids)
