@@ -121,12 +121,14 @@ class Findings:
 
 
 def summarize(counts: Counts, *, sample: int | None, seed: int | None,
-              runs: Sequence[RunRecord], now: datetime | None = None) -> dict[str, Any]:
-    """The verify object: verify.json as written, and the report's ``verify``."""
+              runs: Sequence[RunRecord], now: datetime | None = None,
+              names: tuple[str | None, str | None] = (None, None)) -> dict[str, Any]:
+    """The verify object: verify.json as written, and the report's ``verify``. The
+    requester and ticket are ``names`` when given (this verify's own), else the job's."""
     now = now or datetime.now(UTC)
     requested = audit.requested_at(runs)
     due = audit.purge_due_by(requested) if requested else None
-    requester, ticket = _audit_names(runs)
+    requester, ticket = names if any(names) else _audit_names(runs)
     return {
         "population": counts.population,
         "checked": counts.checked,

@@ -98,8 +98,10 @@ async def verify_job(
         else:
             seed = secrets.randbits(32) if seed is None else seed
             counts, end_code, present = await job.check_sample(sample, seed)
+        # Given to this verify (--requester/--ticket), else the job's.
+        names = (getattr(settings, "requester", None), getattr(settings, "ticket", None))
         summary = summarize(counts, sample=sample, seed=None if sample is None else seed,
-                            runs=state.runs)
+                            runs=state.runs, names=names)
         still = store.directory / "still_present.txt"
         if end_code is not None:  # stopped: nothing is final yet
             return VerifyResult(summary, end_code, still)

@@ -89,3 +89,9 @@ async def test_findings_kept_on_disk_survive_a_torn_line_and_list_each_id_once(
     again.close()
     assert (tmp_path / "unknown.txt").read_text() == "u1\n"
     assert stat.S_IMODE((tmp_path / "present.txt").stat().st_mode) == 0o600
+
+
+def test_a_verify_given_its_own_requester_and_ticket_records_those() -> None:
+    summary = summarize(Counts(1, 1, 0, 0), sample=1, seed=1, runs=_runs(), now=NOW,
+                        names=("auditor@example.com", None))
+    assert (summary["requester"], summary["ticket"]) == ("auditor@example.com", None)
