@@ -55,8 +55,9 @@ async def test_verify_all_counts_match_the_servers_record(
         assert set(read_lines(result.still_present)) == present
         assert len(read_lines(result.still_present)) == len(present)
         stats = server.stats
-        assert set(stats.looked_up) == deleted  # the failed IDs are expected to remain
-        assert {i for i, n in stats.looked_up.items() if n > 1} == unclear
+        looked_up = {i: n for i, n in stats.looked_up.items() if i in set(ids)}
+        assert set(looked_up) == deleted  # the failed IDs are expected to remain
+        assert {i for i, n in looked_up.items() if n > 1} == unclear
         assert 1 < stats.profile_peak_in_flight <= settings.concurrency
         assert stats.throttled == 0
 
@@ -76,12 +77,12 @@ async def test_a_seeded_sample_repeats_and_a_clean_job_exits_0(
         settings = make_settings(server.base_url)
         assert (await run_job(settings, JobFiles(input=source))).exit_code == 0
         first = await verify_job(settings, JobFiles(input=source), sample=300, seed=11)
-        picked = set(server.stats.looked_up)
+        picked = set(server.stats.looked_up) & set(ids)
         again = await verify_job(settings, JobFiles(input=source), sample=300, seed=11)
         drawn = await verify_job(settings, JobFiles(input=source), sample=300)
     assert first.exit_code == again.exit_code == 0
     assert len(picked) == 300
-    assert {i for i, n in server.stats.looked_up.items() if n >= 2} >= picked
+    assert {i for i, n in server.stats.looked_up.items() if n >= 2 and i in picked} == picked
     s = first.summary
     assert (s["population"], s["checked"], s["gone"], s["sample"], s["seed"]) == (
         2000, 300, 300, 300, 11)
@@ -123,13 +124,14 @@ async def test_no_checkpoint_and_another_jobs_checkpoint_are_refused(
             await verify_job(settings, JobFiles(input=source))
         assert not (tmp_path / "ids.txt.bulkdelete").exists()  # nothing created
         await run_job(settings, JobFiles(input=source))
+        before = server.stats.profile_requests  # a delete may check its credentials first
         with pytest.raises(CheckpointMismatch, match="--id-type"):
             await verify_job(make_settings(server.base_url, id_type="identity"),
                              JobFiles(input=source))
         with pytest.raises(CheckpointMismatch, match="--account-id"):
             await verify_job(make_settings(server.base_url, account_id="OTHER"),
                              JobFiles(input=source))
-        assert server.stats.profile_requests == 0
+        assert server.stats.profile_requests == before
 
 
 async def test_bad_credentials_abort_the_verify(
