@@ -170,3 +170,22 @@ async def test_verify_all_starts_over_when_the_job_moved_on(
     assert result.exit_code == 0
     assert result.summary["checked"] == 400
     assert set(server.stats.looked_up) == set(ids)
+
+
+async def test_a_csv_job_is_read_back_by_its_column(
+    tmp_path: Path, fake_server: ServerFactory,
+) -> None:
+    """The deleted IDs are read the way the job read them: here a CSV column, with an
+    invalid line skipped, and a batch size the verify takes from the checkpoint."""
+    ids = make_ids(120)
+    source = tmp_path / "ids.csv"
+    rows = [f"{n},{ident}\n" for n, ident in enumerate(ids)]
+    rows.insert(50, "x,\n")  # an empty ID: invalid, never sent nor checked
+    source.write_text("n,guid\n" + "".join(rows))
+    files = JobFiles(input=source, column="guid")
+    async with fake_server() as server:
+        await run_job(make_settings(server.base_url, batch_size=7), files)
+        result = await verify_job(make_settings(server.base_url), files, sample=None)
+        assert set(server.stats.looked_up) & set(ids) == set(ids)
+    assert (result.exit_code, result.summary["checked"], result.summary["gone"]) == (
+        0, 120, 120)
