@@ -24,7 +24,7 @@ PUBLIC = {
     "CheckpointMismatch", "ConfirmationRefused", "ErrorBudget", "FatalApiError", "InputError",
     "JobFiles", "JobResult", "Plan", "Secret", "Settings", "StalledError", "StopRequest",
     "TooManyErrors", "UsageError", "__version__", "delete_ids", "plan_job", "resolve_base_url",
-    "run_job",
+    "run_job", "VerifyResult", "verify_job",
 }
 
 
