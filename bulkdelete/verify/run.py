@@ -14,6 +14,7 @@ operation.Check`) run through the same scheduler, sender and rules as a delete:
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import random
 import secrets
@@ -38,7 +39,13 @@ from bulkdelete.profile import Verdict, verdict
 from bulkdelete.reader import InputFormat
 from bulkdelete.report import build_report, write_report
 from bulkdelete.settings import JobFiles, Settings
-from bulkdelete.verify.output import Counts, Findings, summarize, write_outputs
+from bulkdelete.verify.output import (
+    STILL_PRESENT_NAME,
+    Counts,
+    Findings,
+    summarize,
+    write_outputs,
+)
 from bulkdelete.verify.population import deleted_batches, failed_ids, reservoir, sample_batches
 
 log = structlog.get_logger("bulkdelete")
@@ -102,7 +109,7 @@ async def verify_job(
         names = (getattr(settings, "requester", None), getattr(settings, "ticket", None))
         summary = summarize(counts, sample=sample, seed=None if sample is None else seed,
                             runs=state.runs, names=names)
-        still = store.directory / "still_present.txt"
+        still = store.directory / STILL_PRESENT_NAME
         if end_code is not None:  # stopped: nothing is final yet
             return VerifyResult(summary, end_code, still)
         write_outputs(store.directory, summary, present)
@@ -133,7 +140,8 @@ class _Verify:
 
     async def check_sample(self, size: int, seed: int) -> tuple[Counts, int | None, list[str]]:
         """A seeded sample, checked in memory: nothing to resume, so nothing journalled."""
-        chosen = reservoir(self._batches(), size, random.Random(seed))
+        # One pass over the whole input: in a thread, so signals are still heard meanwhile.
+        chosen = await asyncio.to_thread(reservoir, self._batches(), size, random.Random(seed))
         log.info("verify_sample", sample=len(chosen), seed=seed)
         state = State(binding=self.job.binding, totals=Totals(len(chosen), 0, 0))
         counters = RunCounters(RunRecord(run_id=new_run_id(), started=timestamp()))

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 from aiohttp import web
 
 from bulkdelete import JobFiles, run_job, verify_job
@@ -166,7 +167,9 @@ async def test_verify_all_starts_over_when_the_job_moved_on(
         assert (await task).exit_code == 130
         await run_job(settings, JobFiles(input=source))
         server.stats.looked_up.clear()
-        result = await verify_job(settings, JobFiles(input=source), sample=None)
+        with structlog.testing.capture_logs() as logs:
+            result = await verify_job(settings, JobFiles(input=source), sample=None)
+    assert "verify_restarted" in [entry["event"] for entry in logs]  # and it says so
     assert result.exit_code == 0
     assert result.summary["checked"] == 400
     assert set(server.stats.looked_up) == set(ids)
