@@ -27,10 +27,10 @@ from typing import Any
 import structlog
 
 from bulkdelete.batcher import Batch
-from bulkdelete.checkpoint import CheckpointStore, RunRecord, State, Totals, check_binding
+from bulkdelete.checkpoint import CheckpointStore, RunRecord, State, Totals
 from bulkdelete.client import BoundClient, Result
 from bulkdelete.engine import Check, OperationFactory, RunEnd, StopRequest
-from bulkdelete.errors import BulkDeleteError, UsageError
+from bulkdelete.errors import BulkDeleteError, CheckpointMismatch, UsageError
 from bulkdelete.job.drive import RunCounters, send_batches, send_ids, timestamp
 from bulkdelete.job.observer import Observer, QuietObserver
 from bulkdelete.job.plan import binding_for, make_plan, open_input
@@ -95,7 +95,12 @@ async def verify_job(
         # Batches are read as the job read them; no other batch size would match.
         settings = dataclasses.replace(settings, batch_size=state.binding.batch_size,
                                        limit=None, max_delete=None)
-        check_binding(state.binding, await binding_for(settings, files, fmt), store.directory)
+        diffs = state.binding.differences(await binding_for(settings, files, fmt))
+        if diffs:
+            raise CheckpointMismatch(
+                f"checkpoint {store.directory} belongs to a different job; nothing was looked "
+                f"up. Differs: {'; '.join(diffs)}. Verify a job with the input, format, "
+                "--id-type and target its delete ran with")
         state.bind_failed_file(files.failed_path, store.directory)
         failed = failed_ids(store.directory / state.failed)
         job = _Verify(settings, files, fmt, state, failed, stop or StopRequest(),
