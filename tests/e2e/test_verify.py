@@ -76,6 +76,7 @@ async def test_verify_all_killed_with_9_then_rerun_checks_every_id_once_within_t
         code, output = await cli_run(argv, server.base_url)
         assert code == 0, output
         assert _checked(server, ids) == set(ids)
+        print(f"verify --all after kill -9: {_rechecked(server)} IDs looked up again")
         assert _rechecked(server) <= ALLOWANCE, _rechecked(server)
         assert server.stats.profile_peak_in_flight <= CONCURRENCY
         assert "6,000 of 6,000 deleted IDs checked: 6,000 gone, 0 present, 0 unknown" in output
@@ -105,6 +106,7 @@ async def test_verify_all_stopped_by_sigint_exits_130_and_the_same_command_conti
         code, output = await cli_run(argv, server.base_url)
         assert code == 0, output
         assert _checked(server, ids) == set(ids)
+        print(f"verify --all after SIGINT: {_rechecked(server)} IDs looked up again")
         assert _rechecked(server) <= ALLOWANCE, _rechecked(server)
 
 
