@@ -126,7 +126,7 @@ async def test_no_checkpoint_and_another_jobs_checkpoint_are_refused(
         assert not (tmp_path / "ids.txt.bulkdelete").exists()  # nothing created
         await run_job(settings, JobFiles(input=source))
         before = server.stats.profile_requests  # a delete may check its credentials first
-        with pytest.raises(CheckpointMismatch, match="--id-type.*Verify a job with"):
+        with pytest.raises(CheckpointMismatch, match=r"--id-type.*Verify a job with"):
             await verify_job(make_settings(server.base_url, id_type="identity"),
                              JobFiles(input=source))
         with pytest.raises(CheckpointMismatch, match="--account-id"):
