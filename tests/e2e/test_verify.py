@@ -157,3 +157,25 @@ async def test_exit_codes_files_and_report_of_a_verify(
             [*CLI, "delete", str(still), "--id-type", "guid", "--yes", "--no-progress"],
             server.base_url)
         assert code == 0, output
+
+
+async def test_a_sample_stopped_by_sigterm_exits_143_and_writes_nothing(
+    tmp_path: Path, fake_server: ServerFactory,
+) -> None:
+    """A sample is checked in memory: stopped, it leaves no verify.json and says to run it
+    again rather than to resume it."""
+    ids = make_ids(3000)
+    source = write_ids(tmp_path / "ids.txt", ids)
+    async with fake_server(concurrency_limit=CONCURRENCY) as server:
+        await _deleted_job(server, source)
+        proc = await cli_start(verify_argv(source, "--sample", "2000"), server.base_url)
+        await _wait_for_lookups(server, 300)
+        proc.send_signal(signal.SIGTERM)
+        out, err = await asyncio.wait_for(proc.communicate(), timeout=30)
+        output = out.decode() + err.decode()
+        assert proc.returncode == 143, output
+        assert "not resumable" in output
+        assert "Resume with:" not in output
+    assert not (tmp_path / "ids.txt.bulkdelete" / "verify.json").exists()
+    assert "verify" not in json.loads((tmp_path / "ids.txt.bulkdelete" / "report.json")
+                                      .read_text())
