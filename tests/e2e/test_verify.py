@@ -146,6 +146,9 @@ async def test_exit_codes_files_and_report_of_a_verify(
             assert stat.S_IMODE((folder / name).stat().st_mode) == 0o600
         report = json.loads((folder / "report.json").read_text())
         assert (report["verify"]["present"], report["verify"]["sample"]) == (4, "all")
+        code, output = await cli_run([*CLI, "status", str(folder)], server.base_url)
+        assert code == 0, output
+        assert "500 of 500 deleted IDs checked: 496 gone, 4 present, 0 unknown" in output
 
         code, output = await cli_run(
             verify_argv(source, "--account-id", "ANOTHER"), server.base_url)
