@@ -201,6 +201,11 @@ def _cmd_status(ns: argparse.Namespace) -> int:
         f"{' — a run holds it right now' if running else ''}; last update {state.updated}",
         *summary_lines(report),
     ]
+    if state.verify is not None:
+        from bulkdelete.verify.output import summary_lines as verify_lines
+
+        lines += [f"last verify ({state.verify.get('verified_at')}):",
+                  *(f"  {line}" for line in verify_lines(state.verify))]
     if not report["complete"] and state.resume_command:
         lines += ["resume with:", f"  {state.resume_command}"]
     print("\n".join(lines))

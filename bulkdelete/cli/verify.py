@@ -25,7 +25,7 @@ from bulkdelete.verify.output import summary_lines
 SHARED = (
     "ids_file", "id_type", "account_id", "passcode_file", "region", "base_url", "concurrency",
     "timeout", "format", "column", "checkpoint", "failed", "report", "max_errors",
-    "stall_timeout", "no_progress", "log_format", "log_file", "quiet",
+    "stall_timeout", "no_progress", "log_format", "log_file", "quiet", "requester", "ticket",
 )
 
 EXAMPLES = """\
@@ -62,9 +62,11 @@ def add_verify_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                      help="check every deleted ID; resumable like a delete")
     v.add_argument("--seed", type=int,
                    help="seed of the sample (recorded in verify.json; repeats a sample)")
-    # What settings_from_args/files_from_args read that verify has no flag for.
+    # What settings_from_args/files_from_args read that verify has no flag for (never a
+    # shared option: set_defaults would change delete's default too). Its lookups are
+    # themselves the credential check, so no preflight.
     v.set_defaults(dry_run=False, rate=None, batch_size=100, limit=None, max_delete=None,
-                   restart=False)
+                   restart=False, no_preflight=True)
 
 
 def run_verify(ns: argparse.Namespace, argv: Sequence[str]) -> int:

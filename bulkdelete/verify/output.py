@@ -121,12 +121,16 @@ class Findings:
 
 
 def summarize(counts: Counts, *, sample: int | None, seed: int | None,
-              runs: Sequence[RunRecord], now: datetime | None = None) -> dict[str, Any]:
-    """The verify object: verify.json as written, and the report's ``verify``."""
+              runs: Sequence[RunRecord], now: datetime | None = None,
+              names: tuple[str | None, str | None] = (None, None)) -> dict[str, Any]:
+    """The verify object: verify.json as written, and the report's ``verify``. The
+    requester and the ticket are each this verify's own (``names``) when given, else the
+    job's."""
     now = now or datetime.now(UTC)
     requested = audit.requested_at(runs)
     due = audit.purge_due_by(requested) if requested else None
-    requester, ticket = _audit_names(runs)
+    job_requester, job_ticket = _audit_names(runs)
+    requester, ticket = names[0] or job_requester, names[1] or job_ticket
     return {
         "population": counts.population,
         "checked": counts.checked,

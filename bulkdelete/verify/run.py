@@ -14,6 +14,7 @@ operation.Check`) run through the same scheduler, sender and rules as a delete:
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import random
 import secrets
@@ -26,10 +27,10 @@ from typing import Any
 import structlog
 
 from bulkdelete.batcher import Batch
-from bulkdelete.checkpoint import CheckpointStore, RunRecord, State, Totals, check_binding
+from bulkdelete.checkpoint import CheckpointStore, RunRecord, State, Totals
 from bulkdelete.client import BoundClient, Result
 from bulkdelete.engine import Check, OperationFactory, RunEnd, StopRequest
-from bulkdelete.errors import BulkDeleteError, UsageError
+from bulkdelete.errors import BulkDeleteError, CheckpointMismatch, UsageError
 from bulkdelete.job.drive import RunCounters, send_batches, send_ids, timestamp
 from bulkdelete.job.observer import Observer, QuietObserver
 from bulkdelete.job.plan import binding_for, make_plan, open_input
@@ -38,7 +39,13 @@ from bulkdelete.profile import Verdict, verdict
 from bulkdelete.reader import InputFormat
 from bulkdelete.report import build_report, write_report
 from bulkdelete.settings import JobFiles, Settings
-from bulkdelete.verify.output import Counts, Findings, summarize, write_outputs
+from bulkdelete.verify.output import (
+    STILL_PRESENT_NAME,
+    Counts,
+    Findings,
+    summarize,
+    write_outputs,
+)
 from bulkdelete.verify.population import deleted_batches, failed_ids, reservoir, sample_batches
 
 log = structlog.get_logger("bulkdelete")
@@ -88,7 +95,12 @@ async def verify_job(
         # Batches are read as the job read them; no other batch size would match.
         settings = dataclasses.replace(settings, batch_size=state.binding.batch_size,
                                        limit=None, max_delete=None)
-        check_binding(state.binding, await binding_for(settings, files, fmt), store.directory)
+        diffs = state.binding.differences(await binding_for(settings, files, fmt))
+        if diffs:
+            raise CheckpointMismatch(
+                f"checkpoint {store.directory} belongs to a different job; nothing was looked "
+                f"up. Differs: {'; '.join(diffs)}. Verify a job with the input, format, "
+                "--id-type and target its delete ran with")
         state.bind_failed_file(files.failed_path, store.directory)
         failed = failed_ids(store.directory / state.failed)
         job = _Verify(settings, files, fmt, state, failed, stop or StopRequest(),
@@ -98,9 +110,11 @@ async def verify_job(
         else:
             seed = secrets.randbits(32) if seed is None else seed
             counts, end_code, present = await job.check_sample(sample, seed)
+        # Given to this verify (--requester/--ticket), else the job's.
+        names = (getattr(settings, "requester", None), getattr(settings, "ticket", None))
         summary = summarize(counts, sample=sample, seed=None if sample is None else seed,
-                            runs=state.runs)
-        still = store.directory / "still_present.txt"
+                            runs=state.runs, names=names)
+        still = store.directory / STILL_PRESENT_NAME
         if end_code is not None:  # stopped: nothing is final yet
             return VerifyResult(summary, end_code, still)
         write_outputs(store.directory, summary, present)
@@ -131,7 +145,8 @@ class _Verify:
 
     async def check_sample(self, size: int, seed: int) -> tuple[Counts, int | None, list[str]]:
         """A seeded sample, checked in memory: nothing to resume, so nothing journalled."""
-        chosen = reservoir(self._batches(), size, random.Random(seed))
+        # One pass over the whole input: in a thread, so signals are still heard meanwhile.
+        chosen = await asyncio.to_thread(reservoir, self._batches(), size, random.Random(seed))
         log.info("verify_sample", sample=len(chosen), seed=seed)
         state = State(binding=self.job.binding, totals=Totals(len(chosen), 0, 0))
         counters = RunCounters(RunRecord(run_id=new_run_id(), started=timestamp()))

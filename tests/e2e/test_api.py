@@ -23,8 +23,8 @@ PUBLIC = {
     "REGION_HOSTS", "AbortError", "BulkDeleteError", "CheckpointError", "CheckpointLocked",
     "CheckpointMismatch", "ConfirmationRefused", "ErrorBudget", "FatalApiError", "InputError",
     "JobFiles", "JobResult", "Plan", "Secret", "Settings", "StalledError", "StopRequest",
-    "TooManyErrors", "UsageError", "VerifyResult", "__version__", "delete_ids", "plan_job",
-    "resolve_base_url", "run_job", "verify_job",
+    "TooManyErrors", "UsageError", "__version__", "delete_ids", "plan_job", "resolve_base_url",
+    "run_job", "VerifyResult", "verify_job",
 }
 
 

@@ -8,6 +8,7 @@ nothing-lost check against the server's record (docs/guarantees.md §1).
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import re
@@ -164,6 +165,29 @@ def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
         assert "429s 0" in shown
         assert "3000/3000" in shown
         assert_nothing_lost(ids, server, failed_file(source))
+
+
+def test_verify_all_shows_a_checking_bar_on_a_terminal(tmp_path: Path) -> None:
+    """verify --all draws the same bar, labelled "checking", over the job's deleted IDs,
+    then its summary line."""
+    ids = make_ids(1_500)
+    source = write_ids(tmp_path / "ids.txt", ids)
+    with serve_in_thread() as server:
+        done = subprocess.run([*CLI, *delete_args(source, "--yes", "--no-progress")],
+                              env=cli_env(server.base_url), capture_output=True, check=False)
+        assert done.returncode == 0, done.stderr
+        server.reconfigure(dataclasses.replace(server.config, latency=0.01))
+        term = Terminal(["verify", str(source), "--id-type", "guid", "--all"],
+                        server.base_url, tmp_path)
+        try:
+            term.expect("checking")
+            code = term.finish()
+        finally:
+            term.kill()
+    shown = term.text
+    assert code == 0, shown
+    assert re.search(r"checking .*\d+/1500 .*IDs/s", shown), shown
+    assert "1,500 of 1,500 deleted IDs checked: 1,500 gone, 0 present, 0 unknown" in shown
 
 
 @pytest.mark.parametrize("flag", ["--no-progress", "-q"])

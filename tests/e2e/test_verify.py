@@ -53,6 +53,12 @@ def _rechecked(server: FakeServer) -> int:
     return sum(n - 1 for n in server.stats.looked_up.values() if n > 1)
 
 
+def _checked(server: FakeServer, ids: list[str]) -> set[str]:
+    """The job's IDs the server was asked about (a delete's credential check asks about
+    a random one)."""
+    return set(server.stats.looked_up) & set(ids)
+
+
 async def test_verify_all_killed_with_9_then_rerun_checks_every_id_once_within_the_allowance(
     tmp_path: Path, fake_server: ServerFactory,
 ) -> None:
@@ -65,11 +71,12 @@ async def test_verify_all_killed_with_9_then_rerun_checks_every_id_once_within_t
         await _wait_for_lookups(server, 1500)
         proc.send_signal(signal.SIGKILL)
         await proc.wait()
-        assert len(server.stats.looked_up) < len(ids), "killed too late to prove anything"
+        assert len(_checked(server, ids)) < len(ids), "killed too late to prove anything"
 
         code, output = await cli_run(argv, server.base_url)
         assert code == 0, output
-        assert set(server.stats.looked_up) == set(ids)
+        assert _checked(server, ids) == set(ids)
+        print(f"verify --all after kill -9: {_rechecked(server)} IDs looked up again")
         assert _rechecked(server) <= ALLOWANCE, _rechecked(server)
         assert server.stats.profile_peak_in_flight <= CONCURRENCY
         assert "6,000 of 6,000 deleted IDs checked: 6,000 gone, 0 present, 0 unknown" in output
@@ -93,13 +100,13 @@ async def test_verify_all_stopped_by_sigint_exits_130_and_the_same_command_conti
         assert proc.returncode == 130, output
         assert "Resume with:" in output
         assert f"bulkdelete verify {source}" in output
-        checked_first = len(server.stats.looked_up)
-        assert checked_first < len(ids)
+        assert len(_checked(server, ids)) < len(ids)
         assert not (tmp_path / "ids.txt.bulkdelete" / "verify.json").exists()
 
         code, output = await cli_run(argv, server.base_url)
         assert code == 0, output
-        assert set(server.stats.looked_up) == set(ids)
+        assert _checked(server, ids) == set(ids)
+        print(f"verify --all after SIGINT: {_rechecked(server)} IDs looked up again")
         assert _rechecked(server) <= ALLOWANCE, _rechecked(server)
 
 
@@ -139,6 +146,9 @@ async def test_exit_codes_files_and_report_of_a_verify(
             assert stat.S_IMODE((folder / name).stat().st_mode) == 0o600
         report = json.loads((folder / "report.json").read_text())
         assert (report["verify"]["present"], report["verify"]["sample"]) == (4, "all")
+        code, output = await cli_run([*CLI, "status", str(folder)], server.base_url)
+        assert code == 0, output
+        assert "500 of 500 deleted IDs checked: 496 gone, 4 present, 0 unknown" in output
 
         code, output = await cli_run(
             verify_argv(source, "--account-id", "ANOTHER"), server.base_url)
@@ -150,3 +160,25 @@ async def test_exit_codes_files_and_report_of_a_verify(
             [*CLI, "delete", str(still), "--id-type", "guid", "--yes", "--no-progress"],
             server.base_url)
         assert code == 0, output
+
+
+async def test_a_sample_stopped_by_sigterm_exits_143_and_writes_nothing(
+    tmp_path: Path, fake_server: ServerFactory,
+) -> None:
+    """A sample is checked in memory: stopped, it leaves no verify.json and says to run it
+    again rather than to resume it."""
+    ids = make_ids(3000)
+    source = write_ids(tmp_path / "ids.txt", ids)
+    async with fake_server(concurrency_limit=CONCURRENCY) as server:
+        await _deleted_job(server, source)
+        proc = await cli_start(verify_argv(source, "--sample", "2000"), server.base_url)
+        await _wait_for_lookups(server, 300)
+        proc.send_signal(signal.SIGTERM)
+        out, err = await asyncio.wait_for(proc.communicate(), timeout=30)
+        output = out.decode() + err.decode()
+        assert proc.returncode == 143, output
+        assert "not resumable" in output
+        assert "Resume with:" not in output
+    assert not (tmp_path / "ids.txt.bulkdelete" / "verify.json").exists()
+    assert "verify" not in json.loads((tmp_path / "ids.txt.bulkdelete" / "report.json")
+                                      .read_text())

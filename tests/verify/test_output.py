@@ -89,3 +89,19 @@ async def test_findings_kept_on_disk_survive_a_torn_line_and_list_each_id_once(
     again.close()
     assert (tmp_path / "unknown.txt").read_text() == "u1\n"
     assert stat.S_IMODE((tmp_path / "present.txt").stat().st_mode) == 0o600
+
+
+def test_a_verify_given_its_own_requester_or_ticket_records_it_over_the_jobs() -> None:
+    class Audited(RunRecord):
+        requester: str | None = None
+        ticket: str | None = None
+
+    run = Audited(run_id="r1", started="2026-01-02T09:00:00+00:00",
+                  traffic=Traffic(ids_deleted=5))
+    run.requester, run.ticket = "dpo@example.com", "DSR-17"
+    summary = summarize(Counts(1, 1, 0, 0), sample=1, seed=1, runs=[run], now=NOW,
+                        names=(None, "AUDIT-9"))
+    assert (summary["requester"], summary["ticket"]) == ("dpo@example.com", "AUDIT-9")
+    summary = summarize(Counts(1, 1, 0, 0), sample=1, seed=1, runs=_runs(), now=NOW,
+                        names=("auditor@example.com", None))
+    assert (summary["requester"], summary["ticket"]) == ("auditor@example.com", None)
