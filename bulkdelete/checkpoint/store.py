@@ -82,6 +82,11 @@ class CheckpointStore:
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._lock_fd = fd
 
+    @property
+    def locked(self) -> bool:
+        """Whether this store holds the run lock."""
+        return self._lock_fd is not None
+
     def close(self) -> None:
         """Write what is pending, close the journal and release the lock; a failed write
         is raised, after both are closed."""

@@ -60,6 +60,7 @@ class Confirmation:
         )
         answer = await self._answer()
         if answer is None:
+            print(file=self._out)  # end the prompt's line before the refusal is said
             raise ConfirmationRefused("interrupted at the confirmation; nothing was sent")
         if answer.strip() not in {plan.account_id, "yes"}:
             raise ConfirmationRefused("not confirmed; nothing was sent")

@@ -159,8 +159,10 @@ async def _run_with_signals(
             _say("bulkdelete: second interrupt, exiting now (checkpoint is consistent)",
                  event="signal", signal=sig.name)
             os._exit(130)
-        _say(f"bulkdelete: {sig.name} received: finishing requests in flight, saving "
-             "progress (Ctrl-C again to quit at once)", event="signal", signal=sig.name)
+        if display.sending:
+            _say(f"bulkdelete: {sig.name} received: finishing requests in flight, saving "
+                 "progress (Ctrl-C again to quit at once)", event="signal", signal=sig.name)
+        # Before sending (at the prompt, say) the refusal that follows says it all.
         stop.request(EXIT_SIGNALS[sig], sig.name)
 
     for sig in EXIT_SIGNALS:

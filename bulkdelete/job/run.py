@@ -18,7 +18,15 @@ from bulkdelete.batcher import Batch, make_batches, within_precount
 from bulkdelete.checkpoint import CheckpointStore, RunRecord, State, check_binding, describe_saved
 from bulkdelete.client import Deleter
 from bulkdelete.engine import RunEnd, StopRequest
-from bulkdelete.errors import AbortError, BulkDeleteError, InputError, StorageError, UsageError
+from bulkdelete.errors import (
+    AbortError,
+    BulkDeleteError,
+    CheckpointLocked,
+    ConfirmationRefused,
+    InputError,
+    StorageError,
+    UsageError,
+)
 from bulkdelete.failed import FailedFile
 from bulkdelete.job.drive import RunCounters, send_batches, timestamp
 from bulkdelete.job.observer import Observer, QuietObserver
@@ -69,7 +77,10 @@ async def run_job(
     """
     fmt = open_input(files, settings)
     store = CheckpointStore(files.checkpoint_dir)
-    store.lock()
+    # A started job is locked before it is read, so two runs never share it. A new job
+    # writes nothing, not even its folder, until the operator has said yes (docs/cli.md).
+    if store.exists():
+        store.lock()
     job = _Job(settings, files, fmt, store, stop or StopRequest(), observer or QuietObserver(),
                deleter)
     try:
@@ -78,6 +89,11 @@ async def run_job(
             return job.report_unchanged(state)
         plan = job.plan(state)
         await job.observer.confirm(plan)
+        if job.stop.requested:
+            raise ConfirmationRefused(
+                f"stopped ({job.stop.reason}) before the run started; nothing was sent")
+        if not job.resumed:
+            job.create(state)
         return await job.send(state, plan)
     except StorageError as exc:
         with contextlib.suppress(OSError):
@@ -102,6 +118,7 @@ class _Job:
     deleter: Deleter | None
     resumed: bool = False
     truncate_failed: bool = False  # a new job's failed file starts empty
+    restarting: bool = False
     watch: Watch | None = None
     fingerprint: str = ""
 
@@ -113,11 +130,9 @@ class _Job:
         self.watch = await asyncio.to_thread(Watch.start, files.input)
         binding = await binding_for(self.settings, files, self.fmt)
         self.fingerprint = binding.fingerprint
-        if files.restart and store.exists():
-            log.info("restart", checkpoint=str(store.directory))
-            store.discard()
-            self.truncate_failed = True
-        self.resumed = store.exists()
+        # --restart discards only a job this run locked before reading it.
+        self.restarting = files.restart and store.locked
+        self.resumed = store.exists() and not files.restart
         if self.resumed:
             state = store.load()
             check_binding(state.binding, binding, store.directory)
@@ -128,14 +143,28 @@ class _Job:
             state = State(binding=binding, totals=totals, input=str(files.input),
                           resume_command=resume_command, updated=timestamp())
             state.bind_failed_file(files.failed_path, store.directory)
-            store.create(state)
-            self.truncate_failed = True
             if totals.ids_total == 0:
                 log.warning("no_valid_ids", lines_invalid=totals.lines_invalid,
                             hint="check --format/--column; nothing will be sent")
         if resume_command:
             state.resume_command = resume_command
         return state
+
+    def create(self, state: State) -> None:
+        """The new job's first write, once the operator has said yes: the folder, its lock,
+        the first snapshot. A job another run created meanwhile is refused, never shared."""
+        store = self.store
+        if not store.locked:
+            store.lock()
+        if store.exists():
+            if not self.restarting:
+                raise CheckpointLocked(
+                    f"checkpoint {store.directory} was created by another run while this one "
+                    "waited to start; nothing was sent. Rerun the same command to resume it")
+            log.info("restart", checkpoint=str(store.directory))
+            store.discard()
+        store.create(state)
+        self.truncate_failed = True
 
     def report_unchanged(self, state: State) -> JobResult:
         """Rerunning a finished job sends nothing and reports the job as it stands."""
