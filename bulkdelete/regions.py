@@ -25,6 +25,7 @@ REGION_HOSTS: dict[str, str] = {
 }
 
 DELETE_PATH = "/1/delete/profiles.json"
+PROFILE_PATH = "/1/profile.json"  # Get User Profile: verify and the preflight
 
 
 def region_base_url(region: str) -> str:

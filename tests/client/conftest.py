@@ -18,7 +18,8 @@ async def script() -> AsyncIterator[Script]:
 
     async def dispatch(request: web.Request) -> web.StreamResponse:
         body = await request.read()
-        state.seen.append(Seen(request.method, request.path, dict(request.headers), body))
+        state.seen.append(Seen(request.method, request.path, dict(request.headers), body,
+                               dict(request.query)))
         assert state.handler is not None, "test forgot to script an answer"
         return await state.handler(request)
 

@@ -35,6 +35,7 @@ class Seen:
     path: str
     headers: dict[str, str]
     body: bytes
+    query: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -1,0 +1,163 @@
+"""What an answer means: every HTTP answer — and every way of not getting one — maps to
+exactly one :class:`Outcome` (docs/guarantees.md §6), so the engine never inspects status
+codes or bodies itself:
+
+============  ==========================================================================
+SUCCESS       200 with ``{"status": "success"}``
+THROTTLED     429, or a 2xx-with-fail body whose ``code`` is 429 (paced, not a retry)
+RETRYABLE     5xx, timeouts, resets, cut-off or unparseable answers, answers over 64 KiB
+              (read no further, so memory stays bounded), 2xx-with-fail whose ``code`` is
+              5xx or missing
+REJECTED      400 and other 4xx about the request, a 2xx-with-fail with a 4xx ``code``
+FATAL         401/403 (credentials, permissions), 404 (wrong URL), redirects, TLS failure
+UNREACHED     no connection was made: refused, DNS, unreachable network (aiohttp's
+              connector errors other than TLS) — the server never saw the request, so it
+              pauses the run and never fails an ID
+============  ==========================================================================
+
+A reset is RETRYABLE, not UNREACHED, even when it hits a reused connection before the
+answer: a small request is handed to the kernel whole, so aiohttp cannot tell a reset before
+the server read it from one after, and the request may have run. Timeouts are RETRYABLE for
+the same reason.
+
+``Result.reason`` is short and ID-free (it goes into logs, the checkpoint and the report);
+``Result.detail`` carries the server's own error text, which may quote an ID, and is only
+ever written beside the failed file; every form of the passcode is masked out of it before
+it is shortened (:mod:`bulkdelete.redact`).
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import time
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+
+from bulkdelete.redact import shorten
+
+MAX_RETRY_AFTER = 300.0  # docs/guarantees.md §5: honour Retry-After, capped at 5 minutes
+_DETAIL_LIMIT = 200
+
+
+class Outcome(enum.Enum):
+    SUCCESS = "success"
+    THROTTLED = "throttled"
+    RETRYABLE = "retryable"
+    REJECTED = "rejected"
+    FATAL = "fatal"
+    UNREACHED = "unreached"
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    outcome: Outcome
+    reason: str
+    status: int | None = None
+    detail: str = ""
+    retry_after: float | None = None
+
+
+SUCCESS = Result(Outcome.SUCCESS, "ok", 200)
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """``Retry-After`` as seconds (either delta-seconds or an HTTP date), capped at 5 min."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if seconds != seconds:  # NaN
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+# The success body as CleverTap writes it, recognised without a JSON parse.
+PLAIN_SUCCESS = frozenset({b'{"status":"success"}', b'{"status": "success"}'})
+
+
+def classify(
+    status: int, body: bytes, retry_after: float | None = None, *, hide: tuple[str, ...] = ()
+) -> Result:
+    """Map a complete HTTP answer to a :class:`Result` (pure, so it is unit-tested alone).
+
+    ``hide`` is :func:`bulkdelete.redact.secret_forms` of the passcode: masked out of the
+    server's text before it is shortened into ``detail``."""
+    if status == 200 and body in PLAIN_SUCCESS:  # the common answer, without a JSON parse
+        return SUCCESS
+    payload: object = None
+    try:
+        payload = json.loads(body) if body else None
+    except (ValueError, RecursionError):  # garbage, including absurdly nested garbage
+        payload = None
+    parsed = isinstance(payload, dict)
+    error = ""
+    code: int | None = None
+    if isinstance(payload, dict):
+        err = payload.get("error")
+        if err is not None:
+            # A non-string error is written as JSON, so the passcode inside it takes one
+            # of the forms the scrub knows (str() would give Python's own escaping).
+            text = err if isinstance(err, str) else json.dumps(err, ensure_ascii=False)
+            error = shorten(text, hide, _DETAIL_LIMIT)
+        raw_code = payload.get("code")
+        if isinstance(raw_code, int) and not isinstance(raw_code, bool):
+            code = raw_code
+        elif isinstance(raw_code, str) and raw_code.isdigit():
+            code = int(raw_code)
+
+    if 200 <= status < 300:
+        if isinstance(payload, dict):
+            state = payload.get("status")
+            if state == "success":
+                return Result(Outcome.SUCCESS, "ok", status)
+            if state == "fail":
+                return _classify_code(code, status, error, retry_after)
+        return Result(
+            Outcome.RETRYABLE, f"HTTP {status} with an unrecognised body", status,
+            shorten(body.decode("utf-8", "replace"), hide, _DETAIL_LIMIT),
+        )
+    if status == 429:
+        return Result(Outcome.THROTTLED, "HTTP 429 throttled", status, error, retry_after)
+    if status in (401, 403):
+        what = "invalid credentials or URL" if status == 401 else "operation not allowed"
+        return Result(Outcome.FATAL, f"HTTP {status} {what}", status, error)
+    if status in (404, 405):
+        return Result(
+            Outcome.FATAL, f"HTTP {status}: no delete endpoint here (check --region/--base-url)",
+            status, error,
+        )
+    if 300 <= status < 400:
+        return Result(
+            Outcome.FATAL, f"HTTP {status} redirect (check --region/--base-url)", status, error
+        )
+    if status == 408 or status >= 500:
+        kind = "" if parsed else " (non-JSON body)"
+        return Result(Outcome.RETRYABLE, f"HTTP {status}{kind}", status, error, retry_after)
+    # 400 and the remaining 4xx: the request as sent is refused; bisection isolates why.
+    suffix = f" (code {code})" if code is not None and code != status else ""
+    return Result(Outcome.REJECTED, f"HTTP {status} rejected{suffix}", status, error)
+
+
+def _classify_code(
+    code: int | None, status: int, error: str, retry_after: float | None
+) -> Result:
+    where = f"HTTP {status} with fail body"
+    if code is None:
+        return Result(Outcome.RETRYABLE, f"{where} (no code)", status, error)
+    if code == 429:
+        return Result(Outcome.THROTTLED, f"{where} code 429", status, error, retry_after)
+    if code in (401, 403):
+        return Result(Outcome.FATAL, f"{where} code {code}", status, error)
+    if 400 <= code < 500:
+        return Result(Outcome.REJECTED, f"{where} code {code}", status, error)
+    return Result(Outcome.RETRYABLE, f"{where} code {code}", status, error)
