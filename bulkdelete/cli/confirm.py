@@ -23,6 +23,8 @@ def describe_plan(plan: Plan) -> list[str]:
         f"this run:   deletes {plan.ids_this_run:,} IDs "
         f"({plan.ids_remaining:,} remain in the job)",
     ]
+    if plan.preflight:
+        lines.append(f"preflight:  {plan.preflight}")
     for line, reason in plan.invalid_samples[:5]:
         lines.append(f"  invalid line {line}: {reason}")
     return lines

@@ -112,7 +112,7 @@ def _cmd_delete(ns: argparse.Namespace, argv: Sequence[str]) -> int:
     settings = settings_from_args(ns)
     files = files_from_args(ns)
     if ns.dry_run:
-        plan = asyncio.run(plan_job(settings, files))
+        plan = asyncio.run(plan_job(settings, files, preflight=settings.preflight))
         est = plan.estimated_seconds()
         rate = f", at most {settings.rate:g}/s" if settings.rate else ""
         _say("dry run: nothing will be sent", *describe_plan(plan),

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from bulkdelete.errors import (
 from bulkdelete.failed import FailedFile
 from bulkdelete.job.drive import RunCounters, send_batches, timestamp
 from bulkdelete.job.observer import Observer, QuietObserver
+from bulkdelete.job.preflight import preflight
 from bulkdelete.job.plan import Plan, binding_for, make_plan, open_input, precount, read_input
 from bulkdelete.reader import InputFormat
 from bulkdelete.reader.fingerprint import unchanged_at_end
@@ -76,18 +77,21 @@ async def run_job(
     on an abort the report has already been written with exit code 3.
     """
     fmt = open_input(files, settings)
+    stop = stop or StopRequest()
+    # An injected deleter talks to no server of its own: nothing to check.
+    accepted = await preflight(settings, stop) if settings.preflight and deleter is None \
+        else None
     store = CheckpointStore(files.checkpoint_dir)
     # A started job is locked before it is read, so two runs never share it. A new job
     # writes nothing, not even its folder, until the operator has said yes (docs/cli.md).
     if store.exists():
         store.lock()
-    job = _Job(settings, files, fmt, store, stop or StopRequest(), observer or QuietObserver(),
-               deleter)
+    job = _Job(settings, files, fmt, store, stop, observer or QuietObserver(), deleter)
     try:
         state = await job.recover(resume_command)
         if state.complete:
             return job.report_unchanged(state)
-        plan = job.plan(state)
+        plan = replace(job.plan(state), preflight=accepted)
         await job.observer.confirm(plan)
         if job.stop.requested:
             raise ConfirmationRefused(
