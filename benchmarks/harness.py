@@ -83,6 +83,9 @@ class ServerProcess:
     limit: int
     record: Path | None
     log_path: Path
+    # Remembering every deleted ID (for lookups) would hold 10M of them in the server: off
+    # unless a scenario looks profiles up.
+    remember_deletes: bool = False
     url: str = ""
     proc: subprocess.Popen[str] | None = None
     _log: IO[str] | None = None
@@ -98,6 +101,8 @@ class ServerProcess:
         ]
         if self.record is not None:
             argv += ["--record", str(self.record)]
+        if not self.remember_deletes:
+            argv.append("--forget-deletes")
         self._log = self.log_path.open("a", encoding="utf-8")
         self.proc = subprocess.Popen(
             argv, stdout=subprocess.PIPE, stderr=self._log, text=True, env=child_env()

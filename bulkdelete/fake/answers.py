@@ -30,6 +30,9 @@ _BOTH_KEYS = _fail("Specify either guid or identity, not both", 400)
 _NO_KEY = _fail("Missing guid or identity", 400)
 _TOO_MANY_IDS = _fail(f"At most {MAX_IDS_PER_REQUEST} identities per request", 400)
 _BAD_IDS = _fail("Identities must be non-empty strings without line breaks", 400)
+PROFILE_NOT_FOUND = _fail("Profile not found", 404)
+LOOKUP_ONE_KEY = _fail("Specify exactly one of identity or objectId", 400)
+LOOKUPS_OFF = _fail("Profile lookups are off on this server (--forget-deletes)", 503)
 HTML_503 = (
     b"<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n"
     b"<body>\r\n<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n"

@@ -183,6 +183,34 @@ def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
         help="append every acknowledged ID to PATH, one per line",
     )
     add("--seed", type=int, default=None, help="seed of the fault dice (reproducible runs)")
+    add(
+        "--purge-delay",
+        type=_non_negative,
+        default=0.0,
+        metavar="S",
+        help="Get User Profile: a deleted ID turns gone S seconds after its delete "
+        "(default 0; CleverTap takes up to 48 hours)",
+    )
+    add(
+        "--recreated-file",
+        type=Path,
+        metavar="PATH",
+        help="IDs (one per line) whose profiles come back after a delete (a user who "
+        "logged in again): verify finds them present",
+    )
+    add(
+        "--unclear-file",
+        type=Path,
+        metavar="PATH",
+        help="IDs (one per line) whose lookups always get a fail body with code 500: "
+        "verify counts them unknown",
+    )
+    add(
+        "--forget-deletes",
+        action="store_true",
+        help="do not remember deleted IDs (lookups then answer 503): for runs of millions "
+        "of IDs, where remembering them would hold them all in memory",
+    )
 
 
 def _config_from_args(ns: argparse.Namespace) -> FakeServerConfig:
@@ -193,20 +221,24 @@ def _config_from_args(ns: argparse.Namespace) -> FakeServerConfig:
             raise ValueError(f"environment variable {ns.passcode_env} is not set")
     else:
         passcode = os.environ.get(PASSCODE_ENV, DEFAULT_PASSCODE)
-    poison: frozenset[str] = frozenset()
-    if ns.poison_file is not None:
-        with open(ns.poison_file, encoding="utf-8") as lines:
-            poison = frozenset(s for line in lines if (s := line.strip()))
-    knobs = {
-        f.name: getattr(ns, f.name)
-        for f in fields(FakeServerConfig)
-        if f.name not in ("passcode", "poison_ids", "record_path", "keep_ids")
-    }
+    given = ("passcode", "poison_ids", "record_path", "keep_ids", "recreated_ids",
+             "unclear_ids", "remember_deletes")
+    knobs = {f.name: getattr(ns, f.name) for f in fields(FakeServerConfig) if f.name not in given}
     # A long-running CLI server would grow without bound keeping every ID in memory; the
     # record file is what it offers instead.
     return FakeServerConfig(
-        **knobs, passcode=passcode, poison_ids=poison, record_path=ns.record, keep_ids=False
+        **knobs, passcode=passcode, poison_ids=_id_set(ns.poison_file), record_path=ns.record,
+        keep_ids=False, recreated_ids=_id_set(ns.recreated_file),
+        unclear_ids=_id_set(ns.unclear_file), remember_deletes=not ns.forget_deletes,
     )
+
+
+def _id_set(path: Path | None) -> frozenset[str]:
+    """The IDs of a one-per-line file, or none."""
+    if path is None:
+        return frozenset()
+    with open(path, encoding="utf-8") as lines:
+        return frozenset(s for line in lines if (s := line.strip()))
 
 
 async def _serve(config: FakeServerConfig, host: str, port: int) -> FakeServerStats:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ENDPOINT = "/1/delete/profiles.json"
+PROFILE_ENDPOINT = "/1/profile.json"  # Get User Profile, for verify and the preflight
 MAX_IDS_PER_REQUEST = 100
 DEFAULT_PASSCODE = "fake-passcode"
 PASSCODE_ENV = "FAKE_CLEVERTAP_PASSCODE"
@@ -63,6 +64,13 @@ class FakeServerConfig:
     record_path: Path | None = None  # every acknowledged ID appended here, one per line
     keep_ids: bool = True  # keep a Counter of acknowledged IDs (False for 10M-ID benchmarks)
     seed: int | None = None  # seed of the fault dice, so tests are reproducible
+    # Get User Profile: an acknowledged ID turns gone this many seconds after its delete.
+    purge_delay: float = 0.0
+    recreated_ids: frozenset[str] = frozenset()  # present whatever was deleted (came back)
+    unclear_ids: frozenset[str] = frozenset()  # always a fail body with code 500
+    # Remember when each ID was deleted, so lookups can answer; off for 10M-ID benchmarks,
+    # whose server would otherwise hold every ID (lookups then answer 503).
+    remember_deletes: bool = True
 
     def __post_init__(self) -> None:
         # Validated here, once, so the hot path never has to.
@@ -74,7 +82,8 @@ class FakeServerConfig:
         # One die decides a request's fate, so the fault probabilities share [0, 1].
         if total > 1.0 + 1e-9:
             raise ValueError(f"the fault probabilities add up to {total:g}, more than 1")
-        for name in ("latency", "latency_jitter", "hang_seconds", "huge_body_bytes"):
+        for name in ("latency", "latency_jitter", "hang_seconds", "huge_body_bytes",
+                     "purge_delay"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
         if self.concurrency_limit < 0:
@@ -100,6 +109,11 @@ class FakeServerStats:
     # Every ID of every well-formed request, answered or not: what a crash test counts to
     # see how much a rerun sends again.
     received: collections.Counter[str] = field(default_factory=collections.Counter)
+    # Get User Profile, counted apart from the deletes (its limit is its own, as at the API).
+    profile_requests: int = 0  # every GET of the lookup path
+    profile_in_flight: int = 0
+    profile_peak_in_flight: int = 0
+    looked_up: collections.Counter[str] = field(default_factory=collections.Counter)
 
     def summary(self) -> str:
         """One line for people (no IDs: they are personal data)."""
@@ -107,7 +121,8 @@ class FakeServerStats:
             f"requests={self.requests} accepted={self.accepted} "
             f"acknowledged_ids={self.acknowledged_ids} throttled={self.throttled} "
             f"rejected={self.rejected} unauthorized={self.unauthorized} "
-            f"faults={self.faults} peak_in_flight={self.peak_in_flight}"
+            f"faults={self.faults} peak_in_flight={self.peak_in_flight} "
+            f"profile_requests={self.profile_requests}"
         )
 
 

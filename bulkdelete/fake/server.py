@@ -1,4 +1,5 @@
-"""A CleverTap-compatible ``POST /1/delete/profiles.json`` on loopback, with fault knobs.
+"""A CleverTap-compatible ``POST /1/delete/profiles.json`` on loopback, with fault knobs, and
+the ``GET /1/profile.json`` that verify and the preflight ask (:mod:`~bulkdelete.fake.profiles`).
 
 The demo, the end-to-end tests and the benchmarks run the real pipeline against this server
 (docs/fake-server.md). It checks headers and bodies the way the real API does
@@ -40,12 +41,14 @@ from aiohttp import web
 from bulkdelete.fake import answers
 from bulkdelete.fake.config import (
     ENDPOINT,
+    PROFILE_ENDPOINT,
     FakeServerConfig,
     FakeServerStats,
     Fault,
     check_loopback,
     dice_table,
 )
+from bulkdelete.fake.profiles import ProfileBook
 
 # Grace a stop gives in-flight requests to finish before they are cancelled. Short: a hung
 # request (p_hang) must not hold up a test's teardown for hang_seconds.
@@ -61,6 +64,7 @@ class FakeServer:
 
     def __init__(self, config: FakeServerConfig) -> None:
         self.stats = FakeServerStats()
+        self._book = ProfileBook(self.stats)
         self._runner: web.ServerRunner | None = None
         self._site: web.TCPSite | None = None
         self._record: IO[str] | None = None
@@ -156,6 +160,8 @@ class FakeServer:
         stats.acknowledged_ids += len(ids)
         if self._config.keep_ids:
             stats.acknowledged.update(ids)
+        if self._config.remember_deletes:
+            self._book.deleted(ids)
         record = self._record
         if record is not None:
             record.write("\n".join(ids) + "\n")
@@ -199,8 +205,47 @@ class FakeServer:
             await response.write_eof()
         return response
 
+    @staticmethod
+    def _authorized(config: FakeServerConfig, request: web.BaseRequest) -> bool:
+        headers = request.headers
+        return (headers.get("X-CleverTap-Account-Id") == config.account_id
+                and headers.get("X-CleverTap-Passcode") == config.passcode)
+
+    def _delay(self, config: FakeServerConfig) -> float:
+        delay = config.latency
+        if config.latency_jitter:
+            delay += self._rng.uniform(0.0, config.latency_jitter)
+        return delay
+
+    async def _lookup(self, request: web.BaseRequest) -> web.StreamResponse:
+        """Get User Profile: credentials, its own in-flight limit, latency, the answer. No
+        fault dice: the faults exercise the deletes, whose guarantees rest on them."""
+        stats, config = self.stats, self._config
+        if request.method != "GET":
+            return _json(answers.METHOD_NOT_ALLOWED, 405)
+        stats.profile_requests += 1
+        if not self._authorized(config, request):
+            stats.unauthorized += 1
+            return _json(answers.UNAUTHORIZED, 401)
+        limit = config.concurrency_limit
+        if limit and stats.profile_in_flight >= limit:
+            return self._throttle(config)
+        stats.profile_in_flight += 1
+        stats.profile_peak_in_flight = max(stats.profile_peak_in_flight,
+                                           stats.profile_in_flight)
+        try:
+            delay = self._delay(config)
+            if delay > 0.0:
+                await asyncio.sleep(delay)
+            body, status = self._book.answer(request, config)
+            return _json(body, status)
+        finally:
+            stats.profile_in_flight -= 1
+
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
         stats = self.stats
+        if request.path == PROFILE_ENDPOINT:
+            return await self._lookup(request)
         if request.path != ENDPOINT:
             return _json(answers.NOT_FOUND, 404)
         if request.method != "POST":
@@ -208,11 +253,7 @@ class FakeServer:
         stats.requests += 1
         # One config for the whole request, even if reconfigure() runs while it sleeps.
         config = self._config
-        headers = request.headers
-        if (
-            headers.get("X-CleverTap-Account-Id") != config.account_id
-            or headers.get("X-CleverTap-Passcode") != config.passcode
-        ):
+        if not self._authorized(config, request):
             stats.unauthorized += 1
             return _json(answers.UNAUTHORIZED, 401)
         if request.content_type != "application/json":
@@ -260,9 +301,7 @@ class FakeServer:
         if fault is not None:
             stats.faults += 1
 
-        delay = config.latency
-        if config.latency_jitter:
-            delay += self._rng.uniform(0.0, config.latency_jitter)
+        delay = self._delay(config)
         if delay > 0.0:
             await asyncio.sleep(delay)
 
