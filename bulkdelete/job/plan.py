@@ -99,16 +99,16 @@ async def plan_job(settings: Settings, files: JobFiles, *, preflight: bool = Fal
     ``preflight`` also sends the read-only credential check (docs/cli.md)."""
     check_input_path(files.input)
     fmt = detect_format(files.input, files.format)
-    accepted = await check_credentials(settings) if preflight else None
     totals = await asyncio.to_thread(precount, files, fmt, settings)
     store = CheckpointStore(files.checkpoint_dir)
     if files.restart or not store.exists():
-        return replace(make_plan(settings, files, fmt, totals), preflight=accepted)
-    state = store.load()
-    check_binding(state.binding, await binding_for(settings, files, fmt), store.directory)
-    state.bind_failed_file(files.failed_path, store.directory)
-    return replace(make_plan(settings, files, fmt, state.totals, state.progress),
-                   preflight=accepted)
+        plan = make_plan(settings, files, fmt, totals)
+    else:
+        state = store.load()
+        check_binding(state.binding, await binding_for(settings, files, fmt), store.directory)
+        state.bind_failed_file(files.failed_path, store.directory)
+        plan = make_plan(settings, files, fmt, state.totals, state.progress)
+    return replace(plan, preflight=await check_credentials(settings)) if preflight else plan
 
 
 def open_input(files: JobFiles, settings: Settings) -> InputFormat:

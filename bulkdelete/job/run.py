@@ -30,8 +30,8 @@ from bulkdelete.errors import (
 from bulkdelete.failed import FailedFile
 from bulkdelete.job.drive import RunCounters, send_batches, timestamp
 from bulkdelete.job.observer import Observer, QuietObserver
-from bulkdelete.job.preflight import preflight
 from bulkdelete.job.plan import Plan, binding_for, make_plan, open_input, precount, read_input
+from bulkdelete.job.preflight import preflight
 from bulkdelete.reader import InputFormat
 from bulkdelete.reader.fingerprint import unchanged_at_end
 from bulkdelete.reader.watch import Watch
@@ -78,9 +78,6 @@ async def run_job(
     """
     fmt = open_input(files, settings)
     stop = stop or StopRequest()
-    # An injected deleter talks to no server of its own: nothing to check.
-    accepted = await preflight(settings, stop) if settings.preflight and deleter is None \
-        else None
     store = CheckpointStore(files.checkpoint_dir)
     # A started job is locked before it is read, so two runs never share it. A new job
     # writes nothing, not even its folder, until the operator has said yes (docs/cli.md).
@@ -91,6 +88,10 @@ async def run_job(
         state = await job.recover(resume_command)
         if state.complete:
             return job.report_unchanged(state)
+        # After the checks that need no server, so theirs are the errors a run shows; an
+        # injected deleter talks to no server of its own: nothing to check.
+        accepted = await preflight(settings, stop) if settings.preflight and deleter is None \
+            else None
         plan = replace(job.plan(state), preflight=accepted)
         await job.observer.confirm(plan)
         if job.stop.requested:
@@ -223,7 +224,8 @@ class _Job:
         """Add this run to the checkpoint and save it before anything is sent, so even a
         run killed in its first second shows up in the report's list of runs."""
         settings, p, store = self.settings, state.progress, self.store
-        run = RunRecord(run_id=new_run_id(), started=timestamp(), resumed=self.resumed)
+        run = RunRecord(run_id=new_run_id(), started=timestamp(), resumed=self.resumed,
+                        requester=settings.requester, ticket=settings.ticket)
         state.runs.append(run)
         structlog.contextvars.bind_contextvars(run_id=run.run_id)
         failed_file = FailedFile(self.files.failed_path, truncate=self.truncate_failed)
