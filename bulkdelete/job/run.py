@@ -143,6 +143,7 @@ class _Job:
             check_binding(state.binding, binding, store.directory)
             state.bind_failed_file(files.failed_path, store.directory)
         else:
+            store.check_creatable()
             log.info("counting_input", input=str(files.input), format=self.fmt)
             totals = await asyncio.to_thread(precount, files, self.fmt, self.settings, self.watch)
             state = State(binding=binding, totals=totals, input=str(files.input),
