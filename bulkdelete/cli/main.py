@@ -120,7 +120,7 @@ def _cmd_delete(ns: argparse.Namespace, argv: Sequence[str]) -> int:
              f"{settings.concurrency}{rate} and ~1 s each: about {_duration(est)}",
              event="plan", ids_total=plan.ids_total, lines_invalid=plan.lines_invalid,
              ids_this_run=plan.ids_this_run, requests=plan.requests_this_run,
-             estimated_s=round(est))
+             estimated_s=round(est), preflight=plan.preflight)
         return 0
     stop = StopRequest()
     # Ctrl-C at the confirmation prompt is a "no".

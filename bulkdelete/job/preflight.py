@@ -11,6 +11,8 @@ were accepted.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import random
 import secrets
 from collections.abc import Sequence
@@ -20,7 +22,7 @@ import structlog
 
 from bulkdelete.checkpoint import Ledger, Progress
 from bulkdelete.client import ClevertapClient, Result
-from bulkdelete.engine import Abandoned, AdaptiveLimiter, Gate, RunStats, Sender, StopRequest
+from bulkdelete.engine import AdaptiveLimiter, Gate, RunStats, Sender, StopRequest
 from bulkdelete.errors import ConfirmationRefused, FatalApiError
 from bulkdelete.settings import Settings
 
@@ -30,23 +32,36 @@ log = structlog.get_logger("bulkdelete")
 async def preflight(settings: Settings, stop: StopRequest | None = None) -> str:
     """Send the check; return what the confirmation says about it. Raises
     :class:`FatalApiError` (401/403) or :class:`~bulkdelete.errors.TooManyErrors` (no
-    answer), both exit 3, or :class:`ConfirmationRefused` when stopped meanwhile."""
+    answer), both exit 3, or :class:`ConfirmationRefused` when stopped meanwhile: a stop
+    does not wait for the check's request or its retries, as nothing depends on them."""
+    stop = stop or StopRequest()
+    check = asyncio.ensure_future(_check(settings))
+    stopping = asyncio.ensure_future(stop.event.wait())
+    try:
+        await asyncio.wait({check, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        if not check.done():
+            check.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await check
+    if check.cancelled():
+        raise ConfirmationRefused(
+            f"stopped ({stop.reason}) during the preflight; nothing was sent")
+    return check.result()
+
+
+async def _check(settings: Settings) -> str:
     # An identity no profile has: the answer is about the credentials, never about a user.
     probe = secrets.token_hex(16)
     limiter = AdaptiveLimiter(1)
-    gate = Gate(limiter.close)
-    sender = Sender(settings=settings, limiter=limiter, ledger=Ledger(Progress()), gate=gate,
-                    stats=RunStats(), rng=random.Random())
-    if stop is not None:
-        stop.listeners.append(gate.stop)
-        if stop.requested:
-            gate.stop()
+    sender = Sender(settings=settings, limiter=limiter, ledger=Ledger(Progress()),
+                    gate=Gate(limiter.close), stats=RunStats(), rng=random.Random())
     async with aiohttp.ClientSession(raise_for_status=False) as session:
         client = ClevertapClient(
             base_url=settings.base_url, account_id=settings.account_id,
             passcode=settings.passcode, id_type=settings.id_type, timeout=settings.timeout,
         )
-
         answers: list[Result] = []
 
         async def request(_ids: Sequence[str]) -> Result:
@@ -61,12 +76,5 @@ async def preflight(settings: Settings, stop: StopRequest | None = None) -> str:
                 "was deleted or written. Check the account ID, passcode and region",
                 status=exc.status,
             ) from None
-        except Abandoned:
-            reason = stop.reason if stop is not None else "stop"
-            raise ConfirmationRefused(
-                f"stopped ({reason}) during the preflight; nothing was sent") from None
-        finally:
-            if stop is not None:
-                stop.listeners.remove(gate.stop)
     log.info("preflight", host=settings.host, status=result.status, answer=result.reason)
     return f"credentials accepted by {settings.host}"
