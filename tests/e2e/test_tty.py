@@ -275,7 +275,8 @@ def test_ctrl_c_on_a_terminal_stops_with_130_and_a_rerun_completes(tmp_path: Pat
 
 @pytest.mark.parametrize("answer", ["no", "ctrl-c"])
 def test_a_refused_confirmation_leaves_no_checkpoint(answer: str, tmp_path: Path) -> None:
-    """A "no" at the prompt, or Ctrl-C there, sends nothing and writes nothing: no
+    """The confirmation says the preflight accepted the credentials. A "no" at the
+    prompt, or Ctrl-C there, deletes nothing and writes nothing: no
     checkpoint folder, so the next plan is a new job, not a resume. Ctrl-C at the prompt
     says nothing about requests in flight: there are none."""
     source = write_ids(tmp_path / "ids.txt", make_ids(500))
@@ -283,6 +284,9 @@ def test_a_refused_confirmation_leaves_no_checkpoint(answer: str, tmp_path: Path
         term = Terminal(delete_args(source), server.base_url, tmp_path)
         try:
             term.expect("to proceed: ")
+            host = server.base_url.split("//")[1]
+            assert f"preflight:  credentials accepted by {host}" in term.text
+            assert server.stats.profile_requests == 1
             if answer == "no":
                 term.child.sendline("no")
             else:
