@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bulkdelete.audit import purge_due_by, requested_at
 from bulkdelete.checkpoint import RunRecord, State
 from bulkdelete.durable import write_private_atomic
 
@@ -45,6 +46,7 @@ def build_report(state: State, *, exit_code: int | None) -> dict[str, Any]:
         "top_failure_reasons": [{"reason": r, "count": c} for r, c in top],
         "elapsed_s": round(sum(r.elapsed_s for r in runs), 3),
         "runs": [_run_json(r) for r in runs],
+        **_purge_dates(runs),
         "updated": state.updated,
         **({"verify": state.verify} if state.verify is not None else {}),
     }
@@ -65,7 +67,16 @@ def _run_json(run: RunRecord) -> dict[str, Any]:
         "ids_failed": run.traffic.ids_failed,
         "exit_code": run.exit_code,
         "resumed": run.resumed,
+        "requester": run.requester,
+        "ticket": run.ticket,
     }
+
+
+def _purge_dates(runs: list[RunRecord]) -> dict[str, str | None]:
+    """When the deletes were last asked for, and when CleverTap's purge of them is due."""
+    requested = requested_at(runs)
+    return {"requested_at": requested,
+            "purge_due_by": purge_due_by(requested) if requested else None}
 
 
 def write_report(path: Path, report: dict[str, Any]) -> None:

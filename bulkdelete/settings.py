@@ -112,6 +112,11 @@ class Settings:
     shutdown_grace: float | None = None
     # How far the reader may run ahead of the low watermark, in batches (docs/guarantees.md §4).
     window: int | None = None
+    # The read-only credential check before the confirmation (docs/cli.md).
+    preflight: bool = True
+    # The audit trail (docs/report.md): who asked, and the request's reference.
+    requester: str | None = None
+    ticket: str | None = None
 
     def __post_init__(self) -> None:
         if not self.account_id.strip():
@@ -149,6 +154,8 @@ class Settings:
             raise UsageError(f"--stall-timeout must be positive, got {self.stall_timeout}")
         if self.max_retries < 0:
             raise UsageError("max_retries must be 0 or more")
+        _check_audit_text(self.requester, "--requester")
+        _check_audit_text(self.ticket, "--ticket")
 
     @property
     def host(self) -> str:
@@ -164,6 +171,20 @@ class Settings:
         """Batches the pipeline may run ahead of the watermark: enough to keep every slot
         busy while a few batches sit in backoff, small enough to bound the checkpoint."""
         return self.window if self.window is not None else max(32, 8 * self.concurrency)
+
+
+MAX_AUDIT_TEXT = 200
+
+
+def _check_audit_text(value: str | None, flag: str) -> None:
+    """One line of at most 200 characters: it is printed in reports and log lines."""
+    if value is None:
+        return
+    if len(value) > MAX_AUDIT_TEXT:
+        raise UsageError(f"{flag} takes at most {MAX_AUDIT_TEXT} characters, got {len(value)}")
+    if any(unicodedata.category(char) in {"Cc", "Zl", "Zp"} for char in value):
+        raise UsageError(f"{flag} must be one line of text, without line breaks or control "
+                         "characters")
 
 
 def _refuse_control_characters(value: str, what: str, where: str) -> None:

@@ -298,3 +298,31 @@ def test_control_character_in_credentials_is_refused_without_echoing_them(
     assert ("the passcode" if which == "passcode" else "the account ID") in message
     assert "abc" not in message
     assert PASSCODE not in message
+
+
+# -- the audit trail and the preflight ----------------------------------------------------
+
+
+def test_preflight_is_on_and_the_audit_fields_empty_by_default() -> None:
+    settings = build()
+    assert settings.preflight is True
+    assert (settings.requester, settings.ticket) == (None, None)
+
+
+@pytest.mark.parametrize("value", ["Ana Ruiz", "DSR-1041 / CHG-77", "é" * 200, ""])
+def test_one_line_of_at_most_200_characters_is_kept(value: str) -> None:
+    settings = build(requester=value, ticket=value)
+    assert (settings.requester, settings.ticket) == (value, value)
+
+
+@pytest.mark.parametrize(("value", "says"), [
+    ("x" * 201, "at most 200 characters, got 201"),
+    ("a\nb", "one line"), ("a\r\nb", "one line"), ("a\u2028b", "one line"),
+    ("a\u2029b", "one line"), ("a\x85b", "one line"), ("tab\there", "one line"),
+])
+@pytest.mark.parametrize("field", ["requester", "ticket"])
+def test_a_longer_or_multiline_audit_value_is_refused(field: str, value: str,
+                                                      says: str) -> None:
+    with pytest.raises(UsageError, match=says) as info:
+        build(**{field: value})
+    assert f"--{field}" in str(info.value)

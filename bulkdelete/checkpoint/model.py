@@ -97,6 +97,9 @@ class RunRecord:
     resent_after_crash: int = 0
     resent_after_stop: int = 0
     traffic: Traffic = field(default_factory=Traffic)
+    # The audit trail (docs/report.md): who asked for this run, under which reference.
+    requester: str | None = None
+    ticket: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Flat, as state.json has always kept a run (docs/checkpoint.md)."""
@@ -108,6 +111,7 @@ class RunRecord:
             "resent_after_crash": self.resent_after_crash,
             "resent_after_stop": self.resent_after_stop,
             "ids_deleted": t.ids_deleted, "ids_failed": t.ids_failed,
+            "requester": self.requester, "ticket": self.ticket,
         }
 
     @classmethod

@@ -82,6 +82,24 @@ class CheckpointStore:
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._lock_fd = fd
 
+    def check_creatable(self) -> None:
+        """Refuse now (exit 2), writing nothing, a folder that :meth:`lock` could not
+        create once the operator has said yes."""
+        existing = self.directory
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir():
+            raise CheckpointError(f"cannot create checkpoint directory {self.directory}: "
+                                  f"{existing} is not a directory")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise CheckpointError(f"cannot create checkpoint directory {self.directory}: "
+                                  f"{existing} is not writable")
+
+    @property
+    def locked(self) -> bool:
+        """Whether this store holds the run lock."""
+        return self._lock_fd is not None
+
     def close(self) -> None:
         """Write what is pending, close the journal and release the lock; a failed write
         is raised, after both are closed."""

@@ -99,6 +99,9 @@ def build_parser(*, fake_server_options: bool = True) -> argparse.ArgumentParser
                    "batch (default 600)")
     d.add_argument("--yes", action="store_true",
                    help="skip the confirmation (required when not on a terminal)")
+    d.add_argument("--no-preflight", action="store_true",
+                   help="skip the read-only credential check sent before the confirmation")
+    add_audit_options(d)
     _output_options(d)
     from bulkdelete.cli.verify import add_verify_parser
 
@@ -139,6 +142,17 @@ def build_parser(*, fake_server_options: bool = True) -> argparse.ArgumentParser
     return parser
 
 
+def add_audit_options(p: argparse.ArgumentParser) -> None:
+    """Who asked and under which reference: kept per run in the checkpoint and the report
+    (docs/report.md), for the audit trail."""
+    group = p.add_argument_group("audit trail")
+    group.add_argument("--requester", metavar="TEXT",
+                       help="who asked for the erasure (one line, at most 200 characters)")
+    group.add_argument("--ticket", metavar="TEXT",
+                       help="the request's reference, e.g. a DSR ticket (one line, at most "
+                       "200 characters)")
+
+
 def _output_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar or progress logs")
     p.add_argument("--log-format", choices=["console", "json"], default="console",
@@ -165,6 +179,8 @@ def read_passcode(passcode_file: Path | None) -> Secret:
 
 def settings_from_args(ns: argparse.Namespace) -> Settings:
     account_id, passcode = ns.account_id, read_passcode(ns.passcode_file)
+    # A dry run checks the credentials only when it was given them.
+    check = not ns.no_preflight and bool(account_id and passcode.reveal())
     if ns.dry_run:
         # A dry run sends nothing, so an operator may check a file before holding the
         # credentials; whatever is given is still validated.
@@ -185,6 +201,9 @@ def settings_from_args(ns: argparse.Namespace) -> Settings:
         max_delete=ns.max_delete,
         max_errors=ErrorBudget.parse(ns.max_errors) if ns.max_errors else None,
         stall_timeout=ns.stall_timeout,
+        preflight=check,
+        requester=ns.requester,
+        ticket=ns.ticket,
     )
 
 

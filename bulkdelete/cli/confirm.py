@@ -23,6 +23,8 @@ def describe_plan(plan: Plan) -> list[str]:
         f"this run:   deletes {plan.ids_this_run:,} IDs "
         f"({plan.ids_remaining:,} remain in the job)",
     ]
+    if plan.preflight:
+        lines.append(f"preflight:  {plan.preflight}")
     for line, reason in plan.invalid_samples[:5]:
         lines.append(f"  invalid line {line}: {reason}")
     return lines
@@ -60,6 +62,7 @@ class Confirmation:
         )
         answer = await self._answer()
         if answer is None:
+            print(file=self._out)  # end the prompt's line before the refusal is said
             raise ConfirmationRefused("interrupted at the confirmation; nothing was sent")
         if answer.strip() not in {plan.account_id, "yes"}:
             raise ConfirmationRefused("not confirmed; nothing was sent")

@@ -55,6 +55,11 @@ class Display:
         self._last_log = 0.0
         self._started = 0.0
 
+    @property
+    def sending(self) -> bool:
+        """Whether the run has started sending (a signal then stops requests in flight)."""
+        return self._plan is not None
+
     async def confirm(self, plan: Plan) -> None:
         if self._confirm is not None:
             await self._confirm(plan)

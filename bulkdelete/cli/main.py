@@ -116,7 +116,7 @@ def _cmd_delete(ns: argparse.Namespace, argv: Sequence[str]) -> int:
     settings = settings_from_args(ns)
     files = files_from_args(ns)
     if ns.dry_run:
-        plan = asyncio.run(plan_job(settings, files))
+        plan = asyncio.run(plan_job(settings, files, preflight=settings.preflight))
         est = plan.estimated_seconds()
         rate = f", at most {settings.rate:g}/s" if settings.rate else ""
         _say("dry run: nothing will be sent", *describe_plan(plan),
@@ -124,7 +124,7 @@ def _cmd_delete(ns: argparse.Namespace, argv: Sequence[str]) -> int:
              f"{settings.concurrency}{rate} and ~1 s each: about {_duration(est)}",
              event="plan", ids_total=plan.ids_total, lines_invalid=plan.lines_invalid,
              ids_this_run=plan.ids_this_run, requests=plan.requests_this_run,
-             estimated_s=round(est))
+             estimated_s=round(est), preflight=plan.preflight)
         return 0
     stop = StopRequest()
     # Ctrl-C at the confirmation prompt is a "no".
@@ -163,8 +163,10 @@ async def _run_with_signals(
             _say("bulkdelete: second interrupt, exiting now (checkpoint is consistent)",
                  event="signal", signal=sig.name)
             os._exit(130)
-        _say(f"bulkdelete: {sig.name} received: finishing requests in flight, saving "
-             "progress (Ctrl-C again to quit at once)", event="signal", signal=sig.name)
+        if display.sending:
+            _say(f"bulkdelete: {sig.name} received: finishing requests in flight, saving "
+                 "progress (Ctrl-C again to quit at once)", event="signal", signal=sig.name)
+        # Before sending (at the prompt, say) the refusal that follows says it all.
         stop.request(EXIT_SIGNALS[sig], sig.name)
 
     for sig in EXIT_SIGNALS:

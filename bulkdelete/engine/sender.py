@@ -133,7 +133,8 @@ class Sender:
         settings = self.settings
         if not self._reached and unreached > settings.max_retries:
             raise TooManyErrors(
-                f"no request of this run has reached the server ({unreached} attempts; "
+                f"cannot reach {settings.host}: no request of this run has reached the "
+                f"server ({unreached} attempts; "
                 f"last: {result.reason}); nothing was marked failed. Check "
                 "--region/--base-url and the network, then rerun the same command"
             )

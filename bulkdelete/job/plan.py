@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bulkdelete.batcher import summarize
 from bulkdelete.checkpoint import Binding, CheckpointStore, Progress, Totals, check_binding
 from bulkdelete.errors import UsageError
+from bulkdelete.job.preflight import preflight as check_credentials
 from bulkdelete.reader import (
     InputFormat,
     InvalidLine,
@@ -51,6 +52,7 @@ class Plan:
     concurrency: int
     batch_size: int
     rate: float | None
+    preflight: str | None = None  # what the credential check found, when it ran
 
     @property
     def requests_this_run(self) -> int:
@@ -91,19 +93,22 @@ def _this_run(settings: Settings, remaining: int) -> int:
     return min(remaining, rounded)
 
 
-async def plan_job(settings: Settings, files: JobFiles) -> Plan:
-    """--dry-run: read and validate everything, send nothing, write nothing. On a job
-    already started it plans what remains (checking the checkpoint matches, read-only)."""
+async def plan_job(settings: Settings, files: JobFiles, *, preflight: bool = False) -> Plan:
+    """--dry-run: read and validate everything, delete nothing, write nothing. On a job
+    already started it plans what remains (checking the checkpoint matches, read-only).
+    ``preflight`` also sends the read-only credential check (docs/cli.md)."""
     check_input_path(files.input)
     fmt = detect_format(files.input, files.format)
     totals = await asyncio.to_thread(precount, files, fmt, settings)
     store = CheckpointStore(files.checkpoint_dir)
     if files.restart or not store.exists():
-        return make_plan(settings, files, fmt, totals)
-    state = store.load()
-    check_binding(state.binding, await binding_for(settings, files, fmt), store.directory)
-    state.bind_failed_file(files.failed_path, store.directory)
-    return make_plan(settings, files, fmt, state.totals, state.progress)
+        plan = make_plan(settings, files, fmt, totals)
+    else:
+        state = store.load()
+        check_binding(state.binding, await binding_for(settings, files, fmt), store.directory)
+        state.bind_failed_file(files.failed_path, store.directory)
+        plan = make_plan(settings, files, fmt, state.totals, state.progress)
+    return replace(plan, preflight=await check_credentials(settings)) if preflight else plan
 
 
 def open_input(files: JobFiles, settings: Settings) -> InputFormat:

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,11 +18,20 @@ from bulkdelete.batcher import Batch, make_batches, within_precount
 from bulkdelete.checkpoint import CheckpointStore, RunRecord, State, check_binding, describe_saved
 from bulkdelete.client import Deleter
 from bulkdelete.engine import RunEnd, StopRequest
-from bulkdelete.errors import AbortError, BulkDeleteError, InputError, StorageError, UsageError
+from bulkdelete.errors import (
+    AbortError,
+    BulkDeleteError,
+    CheckpointLocked,
+    ConfirmationRefused,
+    InputError,
+    StorageError,
+    UsageError,
+)
 from bulkdelete.failed import FailedFile
 from bulkdelete.job.drive import RunCounters, send_batches, timestamp
 from bulkdelete.job.observer import Observer, QuietObserver
 from bulkdelete.job.plan import Plan, binding_for, make_plan, open_input, precount, read_input
+from bulkdelete.job.preflight import preflight
 from bulkdelete.reader import InputFormat
 from bulkdelete.reader.fingerprint import unchanged_at_end
 from bulkdelete.reader.watch import Watch
@@ -68,16 +77,28 @@ async def run_job(
     on an abort the report has already been written with exit code 3.
     """
     fmt = open_input(files, settings)
+    stop = stop or StopRequest()
     store = CheckpointStore(files.checkpoint_dir)
-    store.lock()
-    job = _Job(settings, files, fmt, store, stop or StopRequest(), observer or QuietObserver(),
-               deleter)
+    # A started job is locked before it is read, so two runs never share it. A new job
+    # writes nothing, not even its folder, until the operator has said yes (docs/cli.md).
+    if store.exists():
+        store.lock()
+    job = _Job(settings, files, fmt, store, stop, observer or QuietObserver(), deleter)
     try:
         state = await job.recover(resume_command)
         if state.complete:
             return job.report_unchanged(state)
-        plan = job.plan(state)
+        # After the checks that need no server, so theirs are the errors a run shows; an
+        # injected deleter talks to no server of its own: nothing to check.
+        accepted = await preflight(settings, stop) if settings.preflight and deleter is None \
+            else None
+        plan = replace(job.plan(state), preflight=accepted)
         await job.observer.confirm(plan)
+        if job.stop.requested:
+            raise ConfirmationRefused(
+                f"stopped ({job.stop.reason}) before the run started; nothing was sent")
+        if not job.resumed:
+            job.create(state)
         return await job.send(state, plan)
     except StorageError as exc:
         with contextlib.suppress(OSError):
@@ -102,6 +123,7 @@ class _Job:
     deleter: Deleter | None
     resumed: bool = False
     truncate_failed: bool = False  # a new job's failed file starts empty
+    restarting: bool = False
     watch: Watch | None = None
     fingerprint: str = ""
 
@@ -113,29 +135,42 @@ class _Job:
         self.watch = await asyncio.to_thread(Watch.start, files.input)
         binding = await binding_for(self.settings, files, self.fmt)
         self.fingerprint = binding.fingerprint
-        if files.restart and store.exists():
-            log.info("restart", checkpoint=str(store.directory))
-            store.discard()
-            self.truncate_failed = True
-        self.resumed = store.exists()
+        # --restart discards only a job this run locked before reading it.
+        self.restarting = files.restart and store.locked
+        self.resumed = store.exists() and not files.restart
         if self.resumed:
             state = store.load()
             check_binding(state.binding, binding, store.directory)
             state.bind_failed_file(files.failed_path, store.directory)
         else:
+            store.check_creatable()
             log.info("counting_input", input=str(files.input), format=self.fmt)
             totals = await asyncio.to_thread(precount, files, self.fmt, self.settings, self.watch)
             state = State(binding=binding, totals=totals, input=str(files.input),
                           resume_command=resume_command, updated=timestamp())
             state.bind_failed_file(files.failed_path, store.directory)
-            store.create(state)
-            self.truncate_failed = True
             if totals.ids_total == 0:
                 log.warning("no_valid_ids", lines_invalid=totals.lines_invalid,
                             hint="check --format/--column; nothing will be sent")
         if resume_command:
             state.resume_command = resume_command
         return state
+
+    def create(self, state: State) -> None:
+        """The new job's first write, once the operator has said yes: the folder, its lock,
+        the first snapshot. A job another run created meanwhile is refused, never shared."""
+        store = self.store
+        if not store.locked:
+            store.lock()
+        if store.exists():
+            if not self.restarting:
+                raise CheckpointLocked(
+                    f"checkpoint {store.directory} was created by another run while this one "
+                    "waited to start; nothing was sent. Rerun the same command to resume it")
+            log.info("restart", checkpoint=str(store.directory))
+            store.discard()
+        store.create(state)
+        self.truncate_failed = True
 
     def report_unchanged(self, state: State) -> JobResult:
         """Rerunning a finished job sends nothing and reports the job as it stands."""
@@ -190,7 +225,8 @@ class _Job:
         """Add this run to the checkpoint and save it before anything is sent, so even a
         run killed in its first second shows up in the report's list of runs."""
         settings, p, store = self.settings, state.progress, self.store
-        run = RunRecord(run_id=new_run_id(), started=timestamp(), resumed=self.resumed)
+        run = RunRecord(run_id=new_run_id(), started=timestamp(), resumed=self.resumed,
+                        requester=settings.requester, ticket=settings.ticket)
         state.runs.append(run)
         structlog.contextvars.bind_contextvars(run_id=run.run_id)
         failed_file = FailedFile(self.files.failed_path, truncate=self.truncate_failed)

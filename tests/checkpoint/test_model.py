@@ -109,7 +109,8 @@ def test_a_run_record_keeps_its_flat_json_shape_and_reads_it_back() -> None:
     data = run.to_json()
     assert list(data) == ["run_id", "started", "ended", "elapsed_s", "exit_code", "resumed",
                           "requests", "retries", "throttled", "resent_after_crash",
-                          "resent_after_stop", "ids_deleted", "ids_failed"]
+                          "resent_after_stop", "ids_deleted", "ids_failed", "requester",
+                          "ticket"]
     assert (data["requests"], data["ids_deleted"], data["ids_failed"]) == (10, 900, 4)
     assert RunRecord.from_json(data) == run
 
@@ -125,3 +126,16 @@ def test_the_engine_counts_into_the_run_record_itself() -> None:
     data = run.to_json()
     assert (data["requests"], data["ids_deleted"]) == (3, 250)
     assert "batches_done" not in data
+
+
+def test_a_run_keeps_its_requester_and_ticket_and_old_records_still_load() -> None:
+    """The audit fields round-trip through state.json; a record written before they
+    existed loads with none."""
+    run = RunRecord(run_id="r1", started="2026-01-01T00:00:00+00:00", requester="Ana",
+                    ticket="DSR-1")
+    data = run.to_json()
+    assert (data["requester"], data["ticket"]) == ("Ana", "DSR-1")
+    assert RunRecord.from_json(data) == run
+    del data["requester"], data["ticket"]
+    old = RunRecord.from_json(data)
+    assert (old.requester, old.ticket) == (None, None)

@@ -330,3 +330,19 @@ def test_describe_saved_reads_what_a_rerun_would_resume_from(tmp_path: Path) -> 
         in said
     (directory / STATE_NAME).write_bytes(b"garbage\n00000000\n")
     assert "cannot be read back" in describe_saved(directory)
+
+
+def test_a_folder_that_could_not_be_created_is_refused_before_anything_is_written(
+    tmp_path: Path,
+) -> None:
+    """Checked before the confirmation, so the operator hears it before saying yes; a
+    folder that can be created is left uncreated."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    for where in (blocker, blocker / "below"):
+        with pytest.raises(CheckpointError, match="is not a directory"):
+            CheckpointStore(where).check_creatable()
+    fine = tmp_path / "new" / "deeper"
+    CheckpointStore(fine).check_creatable()
+    assert not (tmp_path / "new").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]

@@ -284,14 +284,14 @@ async def test_json_log_format_makes_every_stderr_line_json(
 async def test_wrong_passcode_exits_3_and_never_shows_it(
     tmp_path: Path, fake_server: ServerFactory
 ) -> None:
-    """A 401 (wrong passcode): exit 3 at once, one error line, the rejected passcode is
-    nowhere in output, log file, report or checkpoint; the right passcode then resumes
-    and finishes."""
+    """A 401 (wrong passcode) met mid-run (the preflight skipped): exit 3 at once, one
+    error line, the rejected passcode is nowhere in output, log file, report or
+    checkpoint; the right passcode then resumes and finishes."""
     wrong = "Wr0ng-passcode-also-secret"
     ids = make_ids(1_000)
     source = write_ids(tmp_path / "ids.txt", ids)
-    log_file = tmp_path / "run.jsonl"
-    argv = [*CLI, *delete_args(source, "--log-format", "json", "--log-file", str(log_file))]
+    logs = ["--log-format", "json", "--log-file", str(tmp_path / "run.jsonl")]
+    argv = [*CLI, *delete_args(source, "--no-preflight", *logs)]
     async with fake_server() as srv:
         code, out, err = await run_subprocess(
             argv, cli_env(srv.base_url, CLEVERTAP_PASSCODE=wrong)

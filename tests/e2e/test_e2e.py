@@ -115,15 +115,16 @@ async def test_changed_target_or_batch_shape_is_refused(
 async def test_401_stops_fast_with_exit_3_and_marks_nothing_failed(
     tmp_path: Path, fake_server: ServerFactory
 ) -> None:
-    """Wrong credentials: abort at once (exit 3), the failed file stays empty, and a rerun
-    with the right passcode resumes and finishes."""
+    """Wrong credentials met mid-run (the preflight skipped, so the deletes meet them):
+    abort at once (exit 3), the failed file stays empty, and a rerun with the right passcode
+    resumes and finishes."""
     ids = make_ids(5_000)
     source = write_ids(tmp_path / "ids.txt", ids)
     async with fake_server(latency=0.01) as server:
         started = time.monotonic()
         with pytest.raises(FatalApiError, match="401") as info:
-            await run_job(make_settings(server.base_url, passcode=Secret("wrong")),
-                          JobFiles(input=source))
+            await run_job(make_settings(server.base_url, passcode=Secret("wrong"),
+                                        preflight=False), JobFiles(input=source))
         assert time.monotonic() - started < 5
         assert info.value.exit_code == 3
         assert server.stats.unauthorized <= 3
@@ -212,15 +213,16 @@ async def test_files_are_owner_only_and_hold_no_secret(
 
 
 async def test_unreachable_endpoint_aborts_and_lists_nothing_as_failed(tmp_path: Path) -> None:
-    """Nothing listens at the base URL: the run stops with exit 3 once a batch exhausts
-    its retries, the failed file stays empty, and the checkpoint is intact for a rerun."""
+    """Nothing listens at the base URL (the preflight skipped, so the deletes meet it): the
+    run stops with exit 3 once a batch exhausts its retries, the failed file stays empty,
+    and the checkpoint is intact for a rerun."""
     with socket.socket() as probe:  # a port that was free a moment ago: nothing listens
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     source = write_ids(tmp_path / "ids.txt", make_ids(1_000))
     with pytest.raises(TooManyErrors, match="cannot connect") as info:
-        await run_job(make_settings(f"http://127.0.0.1:{port}", max_retries=2),
-                      JobFiles(input=source))
+        await run_job(make_settings(f"http://127.0.0.1:{port}", max_retries=2,
+                                    preflight=False), JobFiles(input=source))
     assert info.value.exit_code == 3
     ckpt = tmp_path / "ids.txt.bulkdelete"
     assert read_lines(ckpt / "failed.txt") == []

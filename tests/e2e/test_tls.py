@@ -65,11 +65,26 @@ async def test_client_refuses_an_untrusted_certificate(
 async def test_a_job_against_an_untrusted_certificate_aborts_with_exit_3(
     tmp_path: Path, untrusted_https: tuple[str, list[int]],
 ) -> None:
-    """The whole job stops at once (exit 3) and marks nothing failed."""
+    """The whole job stops at once (exit 3) and marks nothing failed (met mid-run: the
+    preflight skipped)."""
+    url, reached = untrusted_https
+    source = write_ids(tmp_path / "ids.txt", make_ids(500))
+    with pytest.raises(FatalApiError, match="TLS") as info:
+        await run_job(make_settings(url, preflight=False), JobFiles(input=source))
+    assert info.value.exit_code == 3
+    assert reached == []
+    assert (tmp_path / "ids.txt.bulkdelete" / "failed.txt").read_text() == ""
+
+
+async def test_an_untrusted_certificate_fails_the_preflight_with_nothing_written(
+    tmp_path: Path, untrusted_https: tuple[str, list[int]],
+) -> None:
+    """The preflight meets the bad certificate first: exit 3, nothing reached the server,
+    no checkpoint folder."""
     url, reached = untrusted_https
     source = write_ids(tmp_path / "ids.txt", make_ids(500))
     with pytest.raises(FatalApiError, match="TLS") as info:
         await run_job(make_settings(url), JobFiles(input=source))
     assert info.value.exit_code == 3
     assert reached == []
-    assert (tmp_path / "ids.txt.bulkdelete" / "failed.txt").read_text() == ""
+    assert not (tmp_path / "ids.txt.bulkdelete").exists()

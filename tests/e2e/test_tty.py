@@ -292,3 +292,80 @@ def test_ctrl_c_on_a_terminal_stops_with_130_and_a_rerun_completes(tmp_path: Pat
         assert "job complete: 15,000 deleted, 0 failed" in again.text
         assert _resent(server) <= 3 * 100
         assert_nothing_lost(ids, server, failed_file(source))
+
+
+# --------------------------------------------------------------------------- nothing before yes
+
+
+@pytest.mark.parametrize("answer", ["no", "ctrl-c"])
+def test_a_refused_confirmation_leaves_no_checkpoint(answer: str, tmp_path: Path) -> None:
+    """The confirmation says the preflight accepted the credentials. A "no" at the
+    prompt, or Ctrl-C there, deletes nothing and writes nothing: no
+    checkpoint folder, so the next plan is a new job, not a resume. Ctrl-C at the prompt
+    says nothing about requests in flight: there are none."""
+    source = write_ids(tmp_path / "ids.txt", make_ids(500))
+    with serve_in_thread() as server:
+        term = Terminal(delete_args(source), server.base_url, tmp_path)
+        try:
+            term.expect("to proceed: ")
+            host = server.base_url.split("//")[1]
+            assert f"preflight:  credentials accepted by {host}" in term.text
+            assert server.stats.profile_requests == 1
+            if answer == "no":
+                term.child.sendline("no")
+            else:
+                term.child.sendintr()
+            code = term.finish(timeout=10)
+        finally:
+            term.kill()
+        assert code == 2, term.text
+        assert server.stats.requests == 0
+        assert not source.with_name("ids.txt.bulkdelete").exists()
+        assert "nothing was sent" in term.text
+        assert "finishing requests in flight" not in term.text
+        assert "Traceback" not in term.text
+
+        again = Terminal(delete_args(source), server.base_url, tmp_path)
+        try:
+            again.expect("to proceed: ")
+            assert "(new job)" in again.text
+            assert "(resume)" not in again.text
+            again.child.sendline("no")
+            again.finish(timeout=10)
+        finally:
+            again.kill()
+
+
+@pytest.mark.parametrize("first_done", [False, True])
+def test_two_runs_racing_to_create_one_job_never_share_it(
+    first_done: bool, tmp_path: Path
+) -> None:
+    """Two runs of a new job both wait at the prompt (neither has written anything); the
+    first says yes. The second's yes, while the first runs or after it finished, is refused
+    (exit 2) and sends nothing; the first's job is whole."""
+    ids = make_ids(15_000)
+    source = write_ids(tmp_path / "ids.txt", ids)
+    with serve_in_thread(latency=0.05) as server:
+        first = Terminal(delete_args(source), server.base_url, tmp_path)
+        second = Terminal(delete_args(source), server.base_url, tmp_path)
+        try:
+            first.expect("to proceed: ")
+            second.expect("to proceed: ")
+            first.child.sendline("yes")
+            if first_done:
+                assert first.finish() == 0, first.text
+            else:
+                first.expect(r"in flight \d")
+            sent = server.stats.requests
+            second.child.sendline("yes")
+            assert second.finish() == 2, second.text
+            assert ("locked by another run" if not first_done else "created by another run") \
+                in second.text
+            if not first_done:
+                assert first.finish() == 0, first.text
+        finally:
+            first.kill()
+            second.kill()
+        assert first_done is False or server.stats.requests == sent
+        assert "job complete: 15,000 deleted, 0 failed" in first.text
+        assert_nothing_lost(ids, server, failed_file(source))

@@ -6,7 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import pytest
+
+from bulkdelete.checkpoint import CheckpointStore
 from bulkdelete.client import SUCCESS, Result
+from bulkdelete.errors import CheckpointLocked, ConfirmationRefused
 from bulkdelete.job import Plan, Snapshot, delete_ids, run_job
 from bulkdelete.settings import JobFiles
 from tests.conftest import make_settings, write_ids
@@ -88,3 +92,65 @@ async def test_rerunning_a_finished_job_sends_nothing_and_asks_nothing(tmp_path:
     result = await run_job(settings, JobFiles(input=source), observer=watching, deleter=again)
     assert (again.requests, watching.plans) == ([], [])
     assert (result.exit_code, result.report["ids_deleted"]) == (0, 30)
+
+
+class CheckingTheFolder(Watching):
+    """Refuses, having looked at the job's folder from the prompt: is anything of the job on
+    disk yet, and is it locked?"""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__()
+        self.folder = folder
+        self.at_prompt: tuple[bool, bool] | None = None
+
+    async def confirm(self, plan: Plan) -> None:
+        self.plans.append(plan)
+        self.at_prompt = (self.folder.exists(),
+                          CheckpointStore(self.folder).is_locked_elsewhere())
+        raise ConfirmationRefused("not confirmed")
+
+
+async def test_a_refused_new_job_writes_nothing_and_a_resume_is_locked_first(
+    tmp_path: Path,
+) -> None:
+    """A new job has no folder at the prompt, nor after a refusal; a started job is already
+    locked when it asks."""
+    source = write_ids(tmp_path / "ids.txt", [f"id-{n}" for n in range(300)])
+    folder = tmp_path / "ids.txt.bulkdelete"
+    settings = make_settings(NOWHERE, batch_size=100)
+    refusing = CheckingTheFolder(folder)
+    with pytest.raises(ConfirmationRefused):
+        await run_job(settings, JobFiles(input=source), observer=refusing, deleter=Recording())
+    assert refusing.at_prompt == (False, False)
+    assert not folder.exists()
+    await run_job(make_settings(NOWHERE, batch_size=100, limit=100), JobFiles(input=source),
+                  deleter=Recording())
+    held = CheckingTheFolder(folder)
+    with pytest.raises(ConfirmationRefused):
+        await run_job(settings, JobFiles(input=source), observer=held, deleter=Recording())
+    assert held.plans[0].resumed
+    assert held.at_prompt == (True, True)
+
+
+async def test_a_new_job_created_by_another_run_while_this_one_asked_is_refused(
+    tmp_path: Path,
+) -> None:
+    """The other run said yes first and finished the job: this run's yes must not share
+    it. Simulated by running the other job from inside this one's prompt."""
+    source = write_ids(tmp_path / "ids.txt", [f"id-{n}" for n in range(300)])
+    settings = make_settings(NOWHERE, batch_size=100)
+    other = Recording()
+
+    async def other_run() -> None:
+        await run_job(settings, JobFiles(input=source), deleter=other)
+
+    class SaysYes(Watching):
+        async def confirm(self, plan: Plan) -> None:
+            await other_run()
+
+    this = Recording()
+    with pytest.raises(CheckpointLocked, match="created by another run"):
+        await run_job(settings, JobFiles(input=source), observer=SaysYes(),
+                      deleter=this)
+    assert this.requests == []
+    assert sum(len(r) for r in other.requests) == 300

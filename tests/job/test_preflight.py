@@ -1,0 +1,122 @@
+"""The preflight (docs/cli.md): one Get User Profile sent through the engine's Sender, over
+loopback to a small scripted aiohttp server, so each kind of answer is met for real."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+import pytest
+from aiohttp import web
+
+from bulkdelete.engine import StopRequest
+from bulkdelete.errors import ConfirmationRefused, FatalApiError
+from bulkdelete.job.preflight import preflight
+from tests.conftest import ACCOUNT, PASSCODE, make_settings
+
+
+@asynccontextmanager
+async def answering(*answers: tuple[int, str], hang: bool = False
+                    ) -> AsyncIterator[tuple[str, list[web.Request]]]:
+    """A server answering each request with the next of ``answers`` (the last repeats);
+    yields its base URL and the requests it saw."""
+    seen: list[web.Request] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        seen.append(request)
+        if hang:
+            await asyncio.sleep(3600)
+        status, body = answers[min(len(seen), len(answers)) - 1]
+        return web.Response(status=status, text=body, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handler)
+    # A hanging handler is cut off at cleanup instead of being waited for.
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield f"http://127.0.0.1:{port}", seen
+    finally:
+        await runner.cleanup()
+
+
+FOUND = '{"status": "success", "record": {"name": "x"}}'
+NOT_FOUND = '{"status": "fail", "error": "Profile not found", "code": 404}'
+
+
+@pytest.mark.parametrize("answer", [(200, FOUND), (200, NOT_FOUND), (404, NOT_FOUND),
+                                    (400, '{"status": "fail", "error": "bad", "code": 400}')])
+async def test_any_answer_but_401_403_accepts_the_credentials(answer: tuple[int, str]) -> None:
+    """One GET of /1/profile.json for a random 32-hex identity, with the account's
+    headers; whatever it says about that identity, the credentials are accepted."""
+    async with answering(answer) as (url, seen):
+        said = await preflight(make_settings(url))
+    host = url.split("//")[1]
+    assert said == f"credentials accepted by {host}"
+    (request,) = seen
+    assert (request.method, request.path) == ("GET", "/1/profile.json")
+    assert list(request.query) == ["identity"]
+    assert len(request.query["identity"]) == 32
+    assert request.headers["X-CleverTap-Account-Id"] == ACCOUNT
+    assert request.headers["X-CleverTap-Passcode"] == PASSCODE
+
+
+@pytest.mark.parametrize("status", [401, 403])
+async def test_401_or_403_is_fatal_and_says_nothing_was_written(status: int) -> None:
+    body = f'{{"status": "fail", "error": "Invalid credentials", "code": {status}}}'
+    async with answering((status, body)) as (url, seen):
+        with pytest.raises(FatalApiError, match=f"refused the check.*{status}") as info:
+            await preflight(make_settings(url))
+    assert info.value.exit_code == 3
+    assert "nothing was deleted or written" in str(info.value)
+    assert len(seen) == 1
+    assert PASSCODE not in str(info.value)
+
+
+async def test_429_and_5xx_are_retried_like_a_delete_then_accepted() -> None:
+    """The Sender's rules: a 429 is paced and costs no retry, a 5xx is retried; the answer
+    that follows decides."""
+    answers = ((429, ""), (500, ""), (503, "<html>"), (200, NOT_FOUND))
+    async with answering(*answers) as (url, seen):
+        said = await preflight(make_settings(url))
+    assert said.startswith("credentials accepted")
+    assert len(seen) == 4
+
+
+async def test_a_5xx_that_never_ends_is_still_an_answer() -> None:
+    """The server answers, only never well: after the usual retries that is accepted (the
+    run's own rules deal with a failing API)."""
+    async with answering((500, "")) as (url, seen):
+        said = await preflight(make_settings(url, max_retries=2))
+    assert said.startswith("credentials accepted")
+    assert len(seen) == 3
+
+
+async def test_a_stop_during_the_preflight_refuses_without_waiting_for_it() -> None:
+    """A server that never answers, a request timeout of 30 s: a stop ends the check at
+    once, as a refusal."""
+    stop = StopRequest()
+    async with answering((200, FOUND), hang=True) as (url, seen):
+        task = asyncio.create_task(preflight(make_settings(url, timeout=30.0), stop))
+        async with asyncio.timeout(5):
+            while not seen:  # noqa: ASYNC110 -- the server's record has no event to wait on
+                await asyncio.sleep(0.01)
+        stop.request(130, "SIGINT")
+        with pytest.raises(ConfirmationRefused, match="SIGINT"):
+            await asyncio.wait_for(task, 1)
+
+
+def _names(requests: Sequence[web.Request]) -> list[str]:
+    return [r.query.get("identity", "") for r in requests]
+
+
+async def test_each_preflight_asks_for_a_new_random_identity() -> None:
+    async with answering((200, NOT_FOUND)) as (url, seen):
+        await preflight(make_settings(url))
+        await preflight(make_settings(url))
+    first, second = _names(seen)
+    assert first != second
