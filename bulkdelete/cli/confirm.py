@@ -25,6 +25,9 @@ def describe_plan(plan: Plan) -> list[str]:
     ]
     for line, reason in plan.invalid_samples[:5]:
         lines.append(f"  invalid line {line}: {reason}")
+    if plan.lines_invalid:
+        lines.append(f"  every invalid line is listed in the checkpoint folder's invalid.jsonl"
+                     f"{'' if plan.resumed else ' once the job starts'}")
     return lines
 
 

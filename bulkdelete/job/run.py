@@ -21,6 +21,7 @@ from bulkdelete.engine import RunEnd, StopRequest
 from bulkdelete.errors import AbortError, BulkDeleteError, InputError, StorageError, UsageError
 from bulkdelete.failed import FailedFile
 from bulkdelete.job.drive import RunCounters, send_batches, timestamp
+from bulkdelete.job.invalid import write_invalid_lines
 from bulkdelete.job.observer import Observer, QuietObserver
 from bulkdelete.job.plan import Plan, binding_for, make_plan, open_input, precount, read_input
 from bulkdelete.reader import InputFormat
@@ -129,6 +130,8 @@ class _Job:
                           resume_command=resume_command, updated=timestamp())
             state.bind_failed_file(files.failed_path, store.directory)
             store.create(state)
+            await asyncio.to_thread(write_invalid_lines, store.directory, files, self.fmt,
+                                    self.settings.id_type, self.watch, totals.lines_invalid)
             self.truncate_failed = True
             if totals.ids_total == 0:
                 log.warning("no_valid_ids", lines_invalid=totals.lines_invalid,

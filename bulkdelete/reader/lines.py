@@ -23,7 +23,7 @@ from operator import add, is_not
 from typing import Final, TypeVar
 
 from bulkdelete.reader import rule
-from bulkdelete.reader.items import InvalidLine, Record, Run, group, new_record
+from bulkdelete.reader.items import InvalidLine, Record, Run, group, new_record, raw_value
 from bulkdelete.reader.rule import PLAIN, REASON_TOO_LONG, REASON_UTF8, check
 from bulkdelete.reader.source import Blocks
 
@@ -53,14 +53,14 @@ def records(
             try:
                 value = raw.decode("utf-8").strip()
             except UnicodeDecodeError:
-                yield InvalidLine(line, REASON_UTF8)
+                yield InvalidLine(line, REASON_UTF8, raw_value(raw))
             else:
                 if value:  # a blank line is skipped, not reported
                     reason = check(value)
                     if reason is None:
                         yield new_record(value, line, offset)
                     else:
-                        yield InvalidLine(line, reason)
+                        yield InvalidLine(line, reason, raw_value(raw))
             offset += len(raw) + 1
             line += 1
 
