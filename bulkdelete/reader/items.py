@@ -56,9 +56,9 @@ class InvalidLine:
 
     ``value`` is what the line held, cut to :data:`VALUE_CHARS` characters, for the job's
     ``invalid.jsonl`` only (docs/checkpoint.md): it may be personal data, so it never goes
-    into a reason, a log, the report or the checkpoint's state. Empty when the line was too
-    long to keep or the CSV record could not be parsed. Not compared: two reads agree on a
-    line by its number and reason."""
+    into a reason, a log, the report or the checkpoint's state. Empty when a CSV record could
+    not be parsed or was too long to keep. Not compared: two reads agree on a line by its
+    number and reason."""
 
     line: int
     reason: str

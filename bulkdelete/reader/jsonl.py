@@ -9,7 +9,7 @@ from typing import Final
 from bulkdelete.errors import InputError
 from bulkdelete.reader.items import InvalidLine, Record, new_record, raw_value, text_value
 from bulkdelete.reader.rule import REASON_UTF8, check, name_list, show
-from bulkdelete.reader.source import REASON_LINE_TOO_LONG, Blocks
+from bulkdelete.reader.source import REASON_LINE_TOO_LONG, Blocks, head_of
 
 __all__ = ["REASON_NOT_OBJECT", "jsonl_records"]
 
@@ -32,7 +32,7 @@ def jsonl_records(
     offset = blocks.offset
     for block in blocks:
         if isinstance(block, int):
-            yield InvalidLine(line, REASON_LINE_TOO_LONG)
+            yield InvalidLine(line, REASON_LINE_TOO_LONG, raw_value(head_of(block)))
             offset += block
             line += 1
             continue
