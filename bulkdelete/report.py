@@ -97,9 +97,8 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         f"job {state}: {report['ids_deleted']:,} deleted, {report['ids_failed']:,} failed, "
         f"{report['lines_invalid']:,} invalid lines, of {total:,} IDs",
         f"traffic: {report['requests']:,} requests, {report['retries']:,} retries, "
-        f"{report['throttled']:,} throttled (429), {report['resent_after_crash']:,} IDs re-sent "
-        f"after a crash{_after_stop(report)}; {elapsed:,.1f}s over {len(report['runs'])} "
-        f"run(s), {rate:,.0f} IDs/s",
+        f"{report['throttled']:,} throttled (429), {_resent(report)}; {elapsed:,.1f}s over "
+        f"{len(report['runs'])} run(s), {rate:,.0f} IDs/s",
     ]
     for item in report["top_failure_reasons"][:5]:
         lines.append(f"  failed: {item['count']:,} × {item['reason']}")
@@ -108,6 +107,12 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _after_stop(report: dict[str, Any]) -> str:
-    resent = report.get("resent_after_stop", 0)
-    return f" and {resent:,} after a graceful stop" if resent else ""
+def _resent(report: dict[str, Any]) -> str:
+    """Re-sends after a crash and after a graceful stop, each named only when it happened:
+    a Ctrl-C is never reported as a crash."""
+    crash, stop = report["resent_after_crash"], report.get("resent_after_stop", 0)
+    if crash and stop:
+        return f"{crash:,} IDs re-sent after a crash and {stop:,} after a stop"
+    if stop:
+        return f"{stop:,} IDs re-sent after a stop"
+    return f"{crash:,} IDs re-sent after a crash" if crash else "0 IDs re-sent"

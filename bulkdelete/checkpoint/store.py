@@ -5,8 +5,9 @@ On disk (every file 0600, the directory 0700):
 
 ``state.json``
     A snapshot of :class:`~bulkdelete.checkpoint.model.State`, replaced atomically (temp
-    file, fsync, rename, fsync of the directory) about once a second. Two lines: the JSON,
-    then its CRC-32, so a damaged file is detected rather than trusted. Sending runs
+    file, fsync, rename, fsync of the directory) about once a second. One JSON object
+    (:mod:`bulkdelete.checkpoint.snapshot`): the state and the CRC-32 of its canonical
+    form, so a damaged file is detected rather than trusted, and ``jq`` reads it. Sending runs
     at most ``lookahead`` batches past the watermark, so it stays small however long the
     job (docs/guarantees.md §4).
 ``journal.<gen>``
@@ -22,15 +23,14 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import os
 import re
 import threading
-import zlib
 from pathlib import Path
 
 from bulkdelete.checkpoint.journal import RESTART_HINT, JournalWriter, replay, storage_error
 from bulkdelete.checkpoint.model import Binding, State
+from bulkdelete.checkpoint.snapshot import decode, encode
 from bulkdelete.durable import open_private, write_private_atomic
 from bulkdelete.errors import CheckpointError, CheckpointLocked, CheckpointMismatch, StorageError
 
@@ -146,13 +146,13 @@ class CheckpointStore:
             raw = path.read_bytes()
         except OSError as exc:
             raise CheckpointError(f"cannot read checkpoint {path}: {exc.strerror}") from None
-        body, _, crc = raw.rstrip(b"\n").rpartition(b"\n")
-        if not body or f"{zlib.crc32(body):08x}".encode() != crc.strip():
+        data = decode(raw)
+        if data is None:
             raise CheckpointError(
                 f"checkpoint {path} is damaged (checksum mismatch). {RESTART_HINT}"
             )
         try:
-            state, gen = State.from_json(json.loads(body))
+            state, gen = State.from_json(data)
         except (ValueError, KeyError, TypeError, IndexError) as exc:
             raise CheckpointError(f"checkpoint {path} is unreadable ({exc}). {RESTART_HINT}") \
                 from None
@@ -230,8 +230,7 @@ class CheckpointStore:
 
     @staticmethod
     def _encode(state: State, gen: int) -> bytes:
-        body = json.dumps(state.to_json(gen), separators=(",", ":"), sort_keys=True).encode()
-        return body + b"\n" + f"{zlib.crc32(body):08x}".encode() + b"\n"
+        return encode(state.to_json(gen))
 
 
 def describe_saved(directory: Path) -> str:

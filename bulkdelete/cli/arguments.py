@@ -109,11 +109,12 @@ def build_parser(*, fake_server_options: bool = True) -> argparse.ArgumentParser
 
     s = sub.add_parser(
         "status", help="show a job's progress from its checkpoint (read-only)",
-        description="Show a job's progress from its checkpoint directory, read-only.",
+        description="Show a job's progress from its checkpoint directory, read-only. Given "
+        "the input file instead, read the default checkpoint beside it.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="example:\n  bulkdelete status ids.txt.bulkdelete\n",
+        epilog="examples:\n  bulkdelete status ids.txt.bulkdelete\n  bulkdelete status ids.txt\n",
     )
-    s.add_argument("checkpoint", metavar="CHECKPOINT", type=Path)
+    s.add_argument("checkpoint", metavar="CHECKPOINT|IDS_FILE", type=Path)
     s.add_argument("--json", action="store_true", help="print the report as JSON")
 
     f = sub.add_parser(

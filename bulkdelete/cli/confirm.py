@@ -27,6 +27,9 @@ def describe_plan(plan: Plan) -> list[str]:
         lines.append(f"preflight:  {plan.preflight}")
     for line, reason in plan.invalid_samples[:5]:
         lines.append(f"  invalid line {line}: {reason}")
+    if plan.lines_invalid:
+        lines.append(f"  every invalid line is listed in the checkpoint folder's invalid.jsonl"
+                     f"{'' if plan.resumed else ' once the job starts'}")
     return lines
 
 

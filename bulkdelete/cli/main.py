@@ -30,8 +30,9 @@ from bulkdelete.cli.arguments import (
 )
 from bulkdelete.cli.confirm import Confirmation, describe_plan
 from bulkdelete.cli.display import Display
+from bulkdelete.cli.locate import find_checkpoint
 from bulkdelete.engine import StopRequest
-from bulkdelete.errors import BulkDeleteError, UsageError
+from bulkdelete.errors import BulkDeleteError
 from bulkdelete.job import JobResult, plan_job, run_job
 from bulkdelete.logs import configure as configure_logging
 from bulkdelete.report import build_report, summary_lines
@@ -180,9 +181,8 @@ async def _run_with_signals(
 
 
 def _cmd_status(ns: argparse.Namespace) -> int:
-    store = CheckpointStore(ns.checkpoint)
-    if not store.exists():
-        raise UsageError(f"no checkpoint at {ns.checkpoint} (expected {ns.checkpoint}/state.json)")
+    directory = find_checkpoint(ns.checkpoint)  # the folder, or the input file's default
+    store = CheckpointStore(directory)
     state = store.load()
     last = state.runs[-1] if state.runs else None
     report = build_report(state, exit_code=last.exit_code if last else None)
@@ -193,7 +193,7 @@ def _cmd_status(ns: argparse.Namespace) -> int:
     b = state.binding
     done = report["ids_deleted"] + report["ids_failed"]
     lines = [
-        f"checkpoint: {ns.checkpoint}",
+        f"checkpoint: {directory}",
         f"input:      {state.input}",
         f"target:     account {b.account_id} at {b.host}, id type {b.id_type}, "
         f"format {b.format}, batch size {b.batch_size}",

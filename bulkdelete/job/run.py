@@ -29,6 +29,7 @@ from bulkdelete.errors import (
 )
 from bulkdelete.failed import FailedFile
 from bulkdelete.job.drive import RunCounters, send_batches, timestamp
+from bulkdelete.job.invalid import write_invalid_lines
 from bulkdelete.job.observer import Observer, QuietObserver
 from bulkdelete.job.plan import Plan, binding_for, make_plan, open_input, precount, read_input
 from bulkdelete.job.preflight import preflight
@@ -170,6 +171,8 @@ class _Job:
             log.info("restart", checkpoint=str(store.directory))
             store.discard()
         store.create(state)
+        write_invalid_lines(store.directory, self.files, self.fmt, self.settings.id_type,
+                            self.watch, state.totals.lines_invalid)
         self.truncate_failed = True
 
     def report_unchanged(self, state: State) -> JobResult:
@@ -238,12 +241,15 @@ class _Job:
                      batch_size=settings.batch_size, limit=settings.limit)
         else:
             _, offset, line = p.anchor
+            # What the previous run sent unrecorded is sent again: counted as re-sent after
+            # a crash only if that run never ended (killed), else after a stop; the log
+            # says which, so a Ctrl-C is never reported as a crash.
+            killed = len(state.runs) < 2 or state.runs[-2].exit_code is None
+            left = "in_flight_at_crash" if killed else "in_flight_at_stop"
             log.info("resume", watermark=p.watermark, offset=offset, line=line,
                      done=p.ids_deleted + p.ids_failed, ids_total=plan.ids_total,
-                     in_flight_at_crash=len(p.sent_above))
-            # What the previous run sent unrecorded is sent again: counted as re-sent after
-            # a crash only if that run never ended (killed), else after a stop.
-            p.carry_over(killed=len(state.runs) < 2 or state.runs[-2].exit_code is None)
+                     **{left: len(p.sent_above)})
+            p.carry_over(killed=killed)
             store.resume()
         state.updated = timestamp()
         try:

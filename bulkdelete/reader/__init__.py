@@ -16,7 +16,8 @@ file as a whole is unusable (missing, a pipe, not gzip, no such column).
   a full read yields after that record, because every decision depends only on the bytes
   from a record's start onwards, never on where a read block happened to end.
 * **Personal data.** Reasons and error messages hold line numbers, column and field names and
-  short reasons, never an ID or a line's content.
+  short reasons, never an ID or a line's content. What an invalid line held travels apart,
+  in :attr:`InvalidLine.value`, for the job's ``invalid.jsonl`` only.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from typing import Final
 
 from bulkdelete.errors import InputError
 from bulkdelete.reader.csvscan import FIELD_START, QUOTED, Cursor, follow, state_after
-from bulkdelete.reader.items import InvalidLine, Record, new_record
+from bulkdelete.reader.items import InvalidLine, Record, new_record, text_value
 from bulkdelete.reader.rule import check, name_list, show
 from bulkdelete.reader.source import (
     MAX_LINE_BYTES,
@@ -77,14 +77,14 @@ def csv_records(
         if isinstance(row, str):
             yield InvalidLine(line, row)
         elif index >= len(row):
-            yield InvalidLine(line, f"no column '{show(name)}'")
+            yield InvalidLine(line, f"no column '{show(name)}'", text_value(",".join(row)))
         else:
             value = row[index].strip()
             reason = check(value)
             if reason is None:
                 yield new_record(value, line, offset)
             else:
-                yield InvalidLine(line, reason)
+                yield InvalidLine(line, reason, text_value(row[index]))
 
 
 def _choose_column(names: list[str], column: str | None, id_type: str) -> int:

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from typing import Final
 
 from bulkdelete.errors import InputError
-from bulkdelete.reader.items import InvalidLine, Record, new_record
+from bulkdelete.reader.items import InvalidLine, Record, new_record, raw_value, text_value
 from bulkdelete.reader.rule import REASON_UTF8, check, name_list, show
-from bulkdelete.reader.source import REASON_LINE_TOO_LONG, Blocks
+from bulkdelete.reader.source import REASON_LINE_TOO_LONG, Blocks, head_of
 
 __all__ = ["REASON_NOT_OBJECT", "jsonl_records"]
 
@@ -32,7 +32,7 @@ def jsonl_records(
     offset = blocks.offset
     for block in blocks:
         if isinstance(block, int):
-            yield InvalidLine(line, REASON_LINE_TOO_LONG)
+            yield InvalidLine(line, REASON_LINE_TOO_LONG, raw_value(head_of(block)))
             offset += block
             line += 1
             continue
@@ -50,7 +50,7 @@ def jsonl_records(
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError:
-                yield InvalidLine(number, REASON_UTF8)
+                yield InvalidLine(number, REASON_UTF8, raw_value(raw))
                 continue
             try:
                 obj = loads(text)
@@ -58,10 +58,10 @@ def jsonl_records(
                 # Blank lines land here too: testing for them only now spares every good
                 # line a strip().
                 if text.strip():
-                    yield InvalidLine(number, REASON_NOT_OBJECT)
+                    yield InvalidLine(number, REASON_NOT_OBJECT, raw_value(raw))
                 continue
             if type(obj) is not dict:
-                yield InvalidLine(number, REASON_NOT_OBJECT)
+                yield InvalidLine(number, REASON_NOT_OBJECT, raw_value(raw))
                 continue
             if field not in obj:
                 if check_first:
@@ -69,7 +69,7 @@ def jsonl_records(
                         f"field '{show(field)}' not found; the first object (line {number}) "
                         f"has: {name_list(list(obj))} (pass the right one with --column)"
                     )
-                yield InvalidLine(number, missing)
+                yield InvalidLine(number, missing, raw_value(raw))
                 continue
             check_first = False
             item = obj[field]
@@ -78,10 +78,10 @@ def jsonl_records(
             elif type(item) is int:
                 value = str(item)
             else:
-                yield InvalidLine(number, not_string)
+                yield InvalidLine(number, not_string, raw_value(raw))
                 continue
             reason = check(value)
             if reason is None:
                 yield new_record(value, number, here)
             else:
-                yield InvalidLine(number, reason)
+                yield InvalidLine(number, reason, text_value(value))

@@ -23,9 +23,9 @@ from operator import add, is_not
 from typing import Final, TypeVar
 
 from bulkdelete.reader import rule
-from bulkdelete.reader.items import InvalidLine, Record, Run, group, new_record
+from bulkdelete.reader.items import InvalidLine, Record, Run, group, new_record, raw_value
 from bulkdelete.reader.rule import PLAIN, REASON_TOO_LONG, REASON_UTF8, check
-from bulkdelete.reader.source import Blocks
+from bulkdelete.reader.source import Blocks, head_of
 
 __all__ = ["block_runs", "count_runs", "line_runs", "records"]
 
@@ -42,7 +42,7 @@ def records(
     for block in blocks:
         if isinstance(block, int):
             # A line too long to keep: it cannot hold a valid ID.
-            yield InvalidLine(line, REASON_TOO_LONG)
+            yield InvalidLine(line, REASON_TOO_LONG, raw_value(head_of(block)))
             offset += block
             line += 1
             continue
@@ -53,14 +53,14 @@ def records(
             try:
                 value = raw.decode("utf-8").strip()
             except UnicodeDecodeError:
-                yield InvalidLine(line, REASON_UTF8)
+                yield InvalidLine(line, REASON_UTF8, raw_value(raw))
             else:
                 if value:  # a blank line is skipped, not reported
                     reason = check(value)
                     if reason is None:
                         yield new_record(value, line, offset)
                     else:
-                        yield InvalidLine(line, reason)
+                        yield InvalidLine(line, reason, raw_value(raw))
             offset += len(raw) + 1
             line += 1
 
@@ -88,7 +88,7 @@ def _by_block(
     offset = blocks.offset
     for block in blocks:
         if isinstance(block, int):
-            yield InvalidLine(line, REASON_TOO_LONG)
+            yield InvalidLine(line, REASON_TOO_LONG, raw_value(head_of(block)))
             offset += block
             line += 1
             continue

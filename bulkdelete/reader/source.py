@@ -26,8 +26,10 @@ __all__ = [
     "MAX_LINE_BYTES",
     "REASON_LINE_TOO_LONG",
     "Blocks",
+    "Skipped",
     "Stream",
     "check_input_path",
+    "head_of",
     "not_gzip",
     "open_blocks",
     "open_error",
@@ -47,6 +49,26 @@ REASON_LINE_TOO_LONG: Final = f"line longer than {MAX_LINE_BYTES >> 20} MiB"
 _BLOCK_SIZE: Final = 256 << 10
 
 _BOM: Final = b"\xef\xbb\xbf"
+
+#: First bytes of a skipped line kept: enough for the 512 characters invalid.jsonl lists.
+_HEAD_BYTES: Final = 2048
+
+
+class Skipped(int):
+    """The byte length of a line too long to keep, newline included, with its first
+    :data:`_HEAD_BYTES` bytes (for ``invalid.jsonl``); an ``int`` to every other reader."""
+
+    head: bytes
+
+    def __new__(cls, length: int, head: bytes) -> Skipped:
+        skipped = super().__new__(cls, length)
+        skipped.head = head[:_HEAD_BYTES]
+        return skipped
+
+
+def head_of(block: int) -> bytes:
+    """The first bytes of a skipped line (see :class:`Skipped`)."""
+    return block.head if isinstance(block, Skipped) else b""
 
 # Names that are stdin whatever the file system says about them.
 _STDIN_NAMES: Final = frozenset({"-", "/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"})
@@ -222,12 +244,13 @@ class Blocks:
     def __iter__(self) -> Iterator[bytes | int]:
         pending = self._pending
         skipping = 0  # > 0: length so far of an over-long line being skipped
+        head = b""  # the first bytes of that line
         limit = MAX_LINE_BYTES
         while True:
             data = self._read(_BLOCK_SIZE)
             if not data:
                 if skipping:
-                    yield skipping
+                    yield Skipped(skipping, head)
                 elif pending:
                     yield pending
                 return
@@ -236,20 +259,20 @@ class Blocks:
                 if newline < 0:
                     skipping += len(data)
                     continue
-                yield skipping + newline + 1
+                yield Skipped(skipping + newline + 1, head)
                 skipping = 0
                 data = data[newline + 1 :]
             buf = pending + data if pending else data
             last = buf.rfind(b"\n")
             if last < 0:
                 if len(buf) > limit:
-                    skipping, pending = len(buf), b""
+                    skipping, head, pending = len(buf), buf[:_HEAD_BYTES], b""
                 else:
                     pending = buf
                 continue
             pending = buf[last + 1 :]
             if len(pending) > limit:
-                skipping, pending = len(pending), b""
+                skipping, head, pending = len(pending), pending[:_HEAD_BYTES], b""
             if last > limit:
                 # Only now can one of the complete lines exceed the limit (it takes a line
                 # near the limit); look for it line by line.
@@ -288,7 +311,7 @@ def _split_over_long(buf: bytes, end: int) -> Iterator[bytes | int]:
         if newline - start > MAX_LINE_BYTES:
             if kept < start:
                 yield buf[kept:start]
-            yield newline + 1 - start
+            yield Skipped(newline + 1 - start, buf[start : start + _HEAD_BYTES])
             kept = newline + 1
         start = newline + 1
     if kept < end:

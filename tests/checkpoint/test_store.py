@@ -277,8 +277,7 @@ def test_checkpoint_files_hold_no_ids(tmp_path: Path) -> None:
         assert not any(i.encode() in blob for i in ids)
         assert b"@" not in blob
 
-        body = (directory / STATE_NAME).read_bytes().split(b"\n")[0]
-        doc = json.loads(body)
+        doc = json.loads((directory / STATE_NAME).read_bytes())["state"]
         assert set(doc) == _STATE_KEYS
         assert set(doc["progress"]) == _PROGRESS_KEYS
         assert set(doc["binding"]) == {f.name for f in fields(Binding)}

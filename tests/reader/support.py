@@ -133,6 +133,11 @@ def assert_equivalent(path: Path, fmt: InputFormat, size: int) -> None:
     # The pre-count's tally (fixed-width blocks counted from their bytes) agrees too.
     assert summarize(tally_runs(path, fmt, column=None, id_type="guid"), size) == \
         summarize(singles, size)
+    # The invalid lines' values (not compared by ==) agree on every path, the tally's too.
+    kept = [(item.line, item.value) for item in reference if isinstance(item, InvalidLine)]
+    assert kept == [(i.line, i.value) for i in grouped if isinstance(i, InvalidLine)]
+    tally = tally_runs(path, fmt, column=None, id_type="guid")
+    assert kept == [(i.line, i.value) for i in tally if isinstance(i, InvalidLine)]
     # Resuming from any batch's (offset, line) regenerates exactly the batches from it on.
     for index, batch in enumerate(batches):
         tail = read_runs(

@@ -8,10 +8,12 @@ import pytest
 
 from bulkdelete.reader import (
     InputFormat,
+    InvalidLine,
     Record,
     Run,
 )
 from bulkdelete.reader import items as reader_items
+from bulkdelete.reader.items import VALUE_CHARS, raw_value, text_value
 from tests.reader.support import (
     expand,
     read,
@@ -43,3 +45,36 @@ def test_grouped_runs_are_capped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     grouped = runs(path, "jsonl")
     assert [len(run.values) for run in grouped if isinstance(run, Run)] == [4, 4, 2]
     assert expand(grouped) == read(path, "jsonl")
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    (b"abc\r", "abc"),
+    (b"  bad-\xff\xfe-bytes ", "  bad-\\xff\\xfe-bytes "),
+    (b"x" * 5000, "x" * VALUE_CHARS),
+    ("é".encode() * 600, "é" * VALUE_CHARS),
+    ("€".encode() * 600, "€" * VALUE_CHARS),
+])
+def test_raw_value_is_cut_text_with_undecodable_bytes_escaped(raw: bytes, expected: str) -> None:
+    """An invalid line's bytes become text that always encodes, cut to 512 characters."""
+    value = raw_value(raw)
+    assert value == expected
+    value.encode("utf-8")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("plain", "plain"),
+    ("a\udcffb", "a\\xffb"),  # an undecodable CSV byte, as surrogateescape left it
+    ("a\ud800b", "a\\ud800b"),  # a lone surrogate from a JSON escape
+    ("y" * 600, "y" * VALUE_CHARS),
+])
+def test_text_value_is_cut_and_always_encodes(text: str, expected: str) -> None:
+    value = text_value(text)
+    assert value == expected
+    value.encode("utf-8")
+
+
+def test_invalid_lines_compare_by_line_and_reason_only() -> None:
+    """Two reads agree on an invalid line by its number and reason; the value rides along
+    for invalid.jsonl only."""
+    assert InvalidLine(3, "empty value", "x") == InvalidLine(3, "empty value")
+    assert "x" not in repr(InvalidLine(3, "empty value", "secret-x"))

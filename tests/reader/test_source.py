@@ -11,10 +11,14 @@ import pytest
 
 from bulkdelete.errors import InputError
 from bulkdelete.reader import (
+    MAX_LINE_BYTES,
+    InputFormat,
+    InvalidLine,
     Record,
     check_input_path,
     read_records,
 )
+from bulkdelete.reader.source import Skipped, head_of
 from tests.reader.support import (
     SECRET,
     read,
@@ -122,3 +126,21 @@ def test_lines_reader_closes_file_when_abandoned(tmp_path: Path) -> None:
     items = read_records(path, "lines", column=None, id_type="guid")
     assert next(items) == Record("a", 1, 0)
     items.close()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("fmt", ["lines", "jsonl"])
+@pytest.mark.parametrize("at_end", [False, True], ids=["newline", "end-of-file"])
+def test_a_skipped_line_keeps_its_first_characters_for_invalid_jsonl(
+    tmp_path: Path, fmt: InputFormat, at_end: bool
+) -> None:
+    """A line over MAX_LINE_BYTES is skipped unread, but its first 512 characters stay
+    known, whatever the read blocks: what invalid.jsonl lists for it."""
+    long = "é" + "z" * (MAX_LINE_BYTES + 10)
+    data = f"ok-1\n{long}".encode() + (b"" if at_end else b"\nok-2\n")
+    path = write(tmp_path / "ids.txt", data)
+    items = read_records(path, fmt, column=None, id_type="guid")
+    bad = [item for item in items if isinstance(item, InvalidLine)]
+    assert [item.value for item in bad if item.line == 2] == [long[:512]]
+    assert isinstance(Skipped(5, b"x" * 5000), int)
+    assert head_of(Skipped(5, b"x" * 5000)) == b"x" * 2048
+    assert head_of(7) == b""
