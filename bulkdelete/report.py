@@ -13,6 +13,7 @@ from typing import Any
 
 from bulkdelete.checkpoint import RunRecord, State
 from bulkdelete.durable import write_private_atomic
+from bulkdelete.wording import counted
 
 
 def build_report(state: State, *, exit_code: int | None) -> dict[str, Any]:
@@ -24,6 +25,8 @@ def build_report(state: State, *, exit_code: int | None) -> dict[str, Any]:
         "ids_total": t.ids_total,
         "ids_deleted": p.ids_deleted,
         "ids_failed": p.ids_failed,
+        # Occurrences of an ID after its first, anywhere in the input (from the pre-count).
+        "ids_duplicate": t.ids_duplicate,
         "lines_invalid": t.lines_invalid,
         "invalid_samples": [{"line": line, "reason": reason}
                             for line, reason in t.invalid_samples],
@@ -81,13 +84,17 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
     elapsed = report["elapsed_s"]
     rate = report["ids_deleted"] / elapsed if elapsed > 0 else 0.0
     state = "complete" if report["complete"] else f"incomplete ({done:,} of {total:,} handled)"
+    repeats = report.get("ids_duplicate", 0)
+    of_them = f" ({repeats:,} of them repeats of an earlier ID)" if repeats else ""
     lines = [
         f"job {state}: {report['ids_deleted']:,} deleted, {report['ids_failed']:,} failed, "
-        f"{report['lines_invalid']:,} invalid lines, of {total:,} IDs",
-        f"traffic: {report['requests']:,} requests, {report['retries']:,} retries, "
-        f"{report['throttled']:,} throttled (429), {report['resent_after_crash']:,} IDs re-sent "
-        f"after a crash{_after_stop(report)}; {elapsed:,.1f}s over {len(report['runs'])} "
-        f"run(s), {rate:,.0f} IDs/s",
+        f"{counted(report['lines_invalid'], 'invalid line')}, of {counted(total, 'ID')}"
+        f"{of_them}",
+        f"traffic: {counted(report['requests'], 'request')}, "
+        f"{counted(report['retries'], 'retry')}, {report['throttled']:,} throttled (429), "
+        f"{counted(report['resent_after_crash'], 'ID')} re-sent after a crash"
+        f"{_after_stop(report)}; {elapsed:,.1f}s over {counted(len(report['runs']), 'run')}, "
+        f"{rate:,.0f} IDs/s",
     ]
     for item in report["top_failure_reasons"][:5]:
         lines.append(f"  failed: {item['count']:,} × {item['reason']}")

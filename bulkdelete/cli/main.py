@@ -16,6 +16,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -30,12 +31,14 @@ from bulkdelete.cli.arguments import (
 )
 from bulkdelete.cli.confirm import Confirmation, describe_plan
 from bulkdelete.cli.display import Display
+from bulkdelete.cli.retry import retry_command
 from bulkdelete.engine import StopRequest
 from bulkdelete.errors import BulkDeleteError, UsageError
 from bulkdelete.job import JobResult, plan_job, run_job
 from bulkdelete.logs import configure as configure_logging
 from bulkdelete.report import build_report, summary_lines
 from bulkdelete.settings import JobFiles, Settings
+from bulkdelete.wording import counted
 
 log = structlog.get_logger("bulkdelete")
 
@@ -116,11 +119,13 @@ def _cmd_delete(ns: argparse.Namespace, argv: Sequence[str]) -> int:
         est = plan.estimated_seconds()
         rate = f", at most {settings.rate:g}/s" if settings.rate else ""
         _say("dry run: nothing will be sent", *describe_plan(plan),
-             f"estimate:   {plan.requests_this_run:,} requests at concurrency "
+             f"estimate:   {counted(plan.requests_this_run, 'request')} at concurrency "
              f"{settings.concurrency}{rate} and ~1 s each: about {_duration(est)}",
              event="plan", ids_total=plan.ids_total, lines_invalid=plan.lines_invalid,
              ids_this_run=plan.ids_this_run, requests=plan.requests_this_run,
              estimated_s=round(est))
+        if plan.finished and plan.ids_failed:
+            _retry_hint(argv, files.failed_path, files.checkpoint_dir)
         return 0
     stop = StopRequest()
     # Ctrl-C at the confirmation prompt is a "no".
@@ -132,10 +137,14 @@ def _cmd_delete(ns: argparse.Namespace, argv: Sequence[str]) -> int:
     counts = {k: report[k] for k in ("ids_total", "ids_deleted", "ids_failed",
                                       "lines_invalid", "complete", "exit_code")}
     log.info("finished", **counts)
+    if result.already_finished:
+        _say("the job was already finished: nothing was sent", event="already_finished")
     _say(*summary_lines(report), event="summary", **counts)
     if report["ids_failed"]:
         _say(f"failed IDs: {result.failed_path} (reasons beside it)", event="failed_file",
              path=result.failed_path)
+        if report["complete"] and result.failed_path and result.checkpoint:
+            _retry_hint(argv, result.failed_path, result.checkpoint)
     if result.exit_code in EXIT_SIGNALS.values():
         _say("stopped; progress saved. Resume with:", f"  {command}", event="resume_hint",
              command=command)
@@ -144,6 +153,14 @@ def _cmd_delete(ns: argparse.Namespace, argv: Sequence[str]) -> int:
         _say("canary done; progress saved. Continue with:", f"  {rest}", event="resume_hint",
              command=rest)
     return result.exit_code
+
+
+def _retry_hint(argv: Sequence[str], failed: Path, checkpoint: Path) -> None:
+    command = retry_command(argv, failed, checkpoint)
+    _say("once the cause is fixed, retry the failed IDs as a new job with its own "
+         "checkpoint:", f"  {command}",
+         "(or start the whole job over: the same command with --restart)",
+         event="retry_hint", command=command)
 
 
 async def _run_with_signals(

@@ -20,6 +20,7 @@ from bulkdelete.fake import FakeServer, FakeServerConfig
 from bulkdelete.job import JobResult, run_job
 from bulkdelete.report import summary_lines
 from bulkdelete.settings import JobFiles, Secret, Settings
+from bulkdelete.wording import counted
 
 DEMO_ACCOUNT = "DEMO-ACCOUNT"
 DEMO_PASSCODE = "demo-passcode"
@@ -77,10 +78,19 @@ def run_demo(*, ids: int, keep: Path | None, show_progress: bool) -> int:
         for line in summary_lines(result.report):
             print(line)
         print(f"fake server acknowledged {acked:,} of the valid IDs; lost: {lost}")
-        if result.report["ids_failed"]:
-            print(f"rejected IDs are in the failed file ({result.report['ids_failed']} of them)")
+        failed = result.report["ids_failed"]
+        if failed:
+            print(f"{counted(failed, 'rejected ID')} went to the failed file"
+                  + (f" {result.failed_path}" if keep else ""))
         if lost:
             print("NOTHING-LOST CHECK FAILED", file=sys.stderr)
             return 3
         print("nothing lost: every valid ID was acknowledged or is in the failed file")
+        # The temporary folder is removed on the way out: never point at a file inside it.
+        if keep:
+            print(f"files kept in {workdir}: ids.txt (a sample input) and its checkpoint "
+                  "folder ids.txt.bulkdelete/ (failed.txt, report.json)")
+        else:
+            print("the demo's files went with its temporary folder; 'bulkdelete demo --keep "
+                  "DIR' keeps them (DIR/ids.txt is a sample input for a rehearsal)")
         return 0 if result.exit_code in (0, 1) else result.exit_code
