@@ -20,7 +20,8 @@ def describe_plan(plan: Plan) -> list[str]:
     this_run = (
         "sends nothing: the job is finished" if plan.finished
         else f"deletes {counted(plan.ids_this_run, 'ID')} "
-        f"({counted(plan.ids_remaining, 'ID')} remain in the job)"
+        f"({counted(plan.ids_remaining, 'ID')} "
+        f"{'remains' if plan.ids_remaining == 1 else 'remain'} in the job)"
     )
     lines = [
         f"input:      {plan.input} ({plan.format}{', ' + column if column else ''})",

@@ -29,12 +29,13 @@ class IdColumn:
 
     name: str | None = None
     header_looks_like_id: bool = False
+    kind: str = "column"  # or "field" (JSON Lines)
 
     def describe(self) -> str:
         """For the plan: never the header itself when it may be an ID (personal data)."""
         if self.header_looks_like_id:
             return "column 1, whose header looks like an ID"
-        return f"column '{show(self.name)}'" if self.name is not None else ""
+        return f"{self.kind} '{show(self.name)}'" if self.name is not None else ""
 
 
 def looks_like_id(name: str) -> bool:
@@ -48,7 +49,7 @@ def id_column(files: JobFiles, fmt: InputFormat, id_type: str) -> IdColumn:
     if fmt == "lines":
         return IdColumn()
     if fmt == "jsonl":
-        return IdColumn(files.column if files.column is not None else id_type)
+        return IdColumn(files.column if files.column is not None else id_type, kind="field")
     stream = open_stream(files.input)
     try:
         header = csv_header(stream, files.input, files.column, id_type)
