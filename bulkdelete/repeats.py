@@ -21,7 +21,7 @@ from typing import Final
 
 _SHIFT: Final = 56  # a hash's top 8 bits pick its bucket
 _BUCKETS: Final = 256  # h >> _SHIFT is -128..127: a negative index picks from the end
-_SPILL_AT: Final = 1 << 20  # hashes held in the buckets (8 bytes each) before going to disk
+_SPILL_AT: Final = 1 << 18  # hashes held in the buckets (8 bytes each) before going to disk
 
 
 class RepeatCounter:
