@@ -208,8 +208,8 @@ def _cmd_status(ns: argparse.Namespace) -> int:
         f"input:      {state.input}",
         f"target:     account {b.account_id} at {b.host}, id type {b.id_type}, "
         f"format {b.format}, batch size {b.batch_size}",
-        f"progress:   {done:,} of {report['ids_total']:,} IDs handled "
-        f"({report['batches_done']:,}/{report['batches_total']:,} batches)",
+        f"progress:   {done:,} of {counted(report['ids_total'], 'ID')} handled "
+        f"({report['batches_done']:,} of {counted(report['batches_total'], 'batch')})",
         f"state:      {'complete' if report['complete'] else 'incomplete'}"
         f"{' — a run holds it right now' if running else ''}; last update {state.updated}",
         *summary_lines(report),

@@ -55,8 +55,11 @@ def test_counts_of_one_are_singular(
     assert "traffic: 1 request, 0 retries," in err
     assert "0 IDs re-sent after a crash" in err
     assert "over 1 run," in err
+    code, status, _ = cli(capsys, "status", str(ckpt_dir(source)))
+    assert code == 0
+    assert "1 of 1 ID handled (1 of 1 batch)" in status
     for wrong in ("1 IDs", "1 batches", "1 invalid lines", "1 requests", "run(s)"):
-        assert wrong not in plan + err, wrong
+        assert wrong not in plan + err + status, wrong
     assert_nothing_lost(ids, server, ckpt_dir(source) / "failed.txt")
 
 
