@@ -2,8 +2,9 @@
 
 ``python -m benchmarks.reader [--ids N] [--repeat K] [--dir DIR]`` writes one file per shape
 (clean GUIDs, CRLF, variable width, a blank line now and then, space-padded, non-ASCII) and
-prints, for each, the best of K timings of ``read_runs`` + ``make_batches`` and of the
-pre-count (``tally_runs`` + ``summarize``). In-process, no network: it measures what the
+prints, for each, the best of K timings of ``read_runs`` + ``make_batches``, of the count
+alone (``tally_runs`` + ``summarize``) and of a new job's whole pre-count (``precount``: the
+count plus the IDs repeated across the file). In-process, no network: it measures what the
 reader's fast path buys on each shape, which the end-to-end scenarios (clean GUIDs only)
 cannot show. Run it on two checkouts to compare them.
 """
@@ -19,7 +20,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bulkdelete.batcher import make_batches, summarize
+from bulkdelete.job.plan import precount
 from bulkdelete.reader import read_runs, tally_runs
+from bulkdelete.settings import JobFiles, Secret, Settings
 
 
 def shapes(count: int, seed: int = 1) -> dict[str, list[bytes]]:
@@ -52,8 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ns = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         folder = ns.dir or Path(tmp)
-        print(f"{'shape':18s} {'read + batch':>14s} {'pre-count':>12s}   ({ns.ids:,} lines, "
-              f"best of {ns.repeat})")
+        settings = Settings(account_id="BENCH", passcode=Secret("bench"),
+                            base_url="http://127.0.0.1:1", id_type="guid")
+        print(f"{'shape':18s} {'read + batch':>14s} {'pre-count':>12s} {'+ repeats':>18s}   "
+              f"({ns.ids:,} lines, best of {ns.repeat})")
         for name, lines in shapes(ns.ids).items():
             path = folder / f"{name}.txt"
             path.write_bytes(b"".join(lines))
@@ -65,8 +70,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             def count(path: Path = path) -> object:
                 return summarize(tally_runs(path, "lines", column=None, id_type="guid"), 100)
 
+            def job_count(path: Path = path) -> object:
+                return precount(JobFiles(input=path), "lines", settings)
+
             print(f"{name:18s} {best_ms(read, ns.repeat):11.0f} ms "
-                  f"{best_ms(count, ns.repeat):9.0f} ms")
+                  f"{best_ms(count, ns.repeat):9.0f} ms {best_ms(job_count, ns.repeat):15.0f} ms")
     return 0
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from bulkdelete.audit import purge_due_by, requested_at
 from bulkdelete.checkpoint import RunRecord, State
 from bulkdelete.durable import write_private_atomic
+from bulkdelete.wording import counted
 
 
 def build_report(state: State, *, exit_code: int | None) -> dict[str, Any]:
@@ -25,6 +26,8 @@ def build_report(state: State, *, exit_code: int | None) -> dict[str, Any]:
         "ids_total": t.ids_total,
         "ids_deleted": p.ids_deleted,
         "ids_failed": p.ids_failed,
+        # Occurrences of an ID after its first, anywhere in the input (from the pre-count).
+        "ids_duplicate": t.ids_duplicate,
         "lines_invalid": t.lines_invalid,
         "invalid_samples": [{"line": line, "reason": reason}
                             for line, reason in t.invalid_samples],
@@ -93,12 +96,16 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
     elapsed = report["elapsed_s"]
     rate = report["ids_deleted"] / elapsed if elapsed > 0 else 0.0
     state = "complete" if report["complete"] else f"incomplete ({done:,} of {total:,} handled)"
+    repeats = report.get("ids_duplicate", 0)
+    of_them = f" ({repeats:,} of them repeats of an earlier ID)" if repeats else ""
     lines = [
         f"job {state}: {report['ids_deleted']:,} deleted, {report['ids_failed']:,} failed, "
-        f"{report['lines_invalid']:,} invalid lines, of {total:,} IDs",
-        f"traffic: {report['requests']:,} requests, {report['retries']:,} retries, "
-        f"{report['throttled']:,} throttled (429), {_resent(report)}; {elapsed:,.1f}s over "
-        f"{len(report['runs'])} run(s), {rate:,.0f} IDs/s",
+        f"{counted(report['lines_invalid'], 'invalid line')}, of {counted(total, 'ID')}"
+        f"{of_them}",
+        f"traffic: {counted(report['requests'], 'request')}, "
+        f"{counted(report['retries'], 'retry')}, {report['throttled']:,} throttled (429), "
+        f"{_resent(report)}; {elapsed:,.1f}s over {counted(len(report['runs']), 'run')}, "
+        f"{rate:,.0f} IDs/s",
     ]
     for item in report["top_failure_reasons"][:5]:
         lines.append(f"  failed: {item['count']:,} × {item['reason']}")
@@ -112,7 +119,7 @@ def _resent(report: dict[str, Any]) -> str:
     a Ctrl-C is never reported as a crash."""
     crash, stop = report["resent_after_crash"], report.get("resent_after_stop", 0)
     if crash and stop:
-        return f"{crash:,} IDs re-sent after a crash and {stop:,} after a stop"
+        return f"{counted(crash, 'ID')} re-sent after a crash and {stop:,} after a stop"
     if stop:
-        return f"{stop:,} IDs re-sent after a stop"
-    return f"{crash:,} IDs re-sent after a crash" if crash else "0 IDs re-sent"
+        return f"{counted(stop, 'ID')} re-sent after a stop"
+    return f"{counted(crash, 'ID')} re-sent after a crash" if crash else "0 IDs re-sent"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -21,6 +22,23 @@ PASSCODE = "s3cr3t-PASSCODE-never-printed"
 
 ServerFactory = Callable[..., AbstractAsyncContextManager[FakeServer]]
 
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests talk only to loopback: a name lookup of any other host fails at once, so a
+    test that forgot its --base-url (the preflight of a dry run, say) can never reach a
+    real CleverTap host from this process."""
+    real = socket.getaddrinfo
+
+    def guarded(host: Any, *args: Any, **kwargs: Any) -> Any:
+        name = host.decode() if isinstance(host, bytes) else host
+        if name is not None and name not in ("localhost", "::1") \
+                and not str(name).startswith("127."):
+            raise socket.gaierror(socket.EAI_NONAME, f"tests talk only to loopback: {name}")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", guarded)
 
 @pytest.fixture
 def fake_server() -> ServerFactory:

@@ -66,6 +66,8 @@ class Totals:
     lines_invalid: int
     batches_total: int
     invalid_samples: list[tuple[int, str]] = field(default_factory=list)
+    # Occurrences of an ID beyond its first anywhere in the input: each costs a request.
+    ids_duplicate: int = 0
 
 
 @dataclass(slots=True)
@@ -251,6 +253,7 @@ class State:
                 "lines_invalid": self.totals.lines_invalid,
                 "batches_total": self.totals.batches_total,
                 "invalid_samples": [list(s) for s in self.totals.invalid_samples],
+                "ids_duplicate": self.totals.ids_duplicate,
             },
             "progress": {
                 "watermark": p.watermark,
@@ -303,6 +306,7 @@ class State:
                 lines_invalid=int(t["lines_invalid"]),
                 batches_total=int(t["batches_total"]),
                 invalid_samples=[(int(a), str(b)) for a, b in t["invalid_samples"]],
+                ids_duplicate=int(t.get("ids_duplicate", 0)),
             ),
             progress=progress,
             runs=[RunRecord.from_json(r) for r in data["runs"]],

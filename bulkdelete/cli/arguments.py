@@ -26,6 +26,17 @@ examples:
   # the whole file, unattended, aborting if more than 1% fail
   bulkdelete delete ids.csv.gz --id-type identity --column email --yes --max-errors 1%
   # interrupted? run the same command again: it resumes from the checkpoint
+
+exit codes (docs/exit-codes.md):
+  0    this run finished what it was asked (the whole job, or a --limit canary) and no ID
+       of the job has failed
+  1    this run finished what it was asked and some IDs of the job failed (in the failed
+       file); whether the job is complete is in the summary line and the report's
+       "complete", for a canary too
+  2    usage, input or precondition error (nothing sent when found before the first request)
+  3    aborted: 401/403, --max-errors, --stall-timeout, a request rejected whatever its IDs
+  130, 143, 129
+       stopped by SIGINT, SIGTERM, SIGHUP: progress saved; rerun the command to resume
 """
 
 

@@ -9,28 +9,43 @@ from typing import TextIO
 from bulkdelete.engine import StopRequest
 from bulkdelete.errors import ConfirmationRefused
 from bulkdelete.job import Plan
+from bulkdelete.job.column import HEADER_WARNING
+from bulkdelete.wording import counted
 
 
 def describe_plan(plan: Plan) -> list[str]:
     """The plan as lines for people: the confirmation and --dry-run print the same."""
-    what = "resume" if plan.resumed else "new job"
+    what = "finished" if plan.finished else "resume" if plan.resumed else "new job"
+    column = plan.column.describe()
+    this_run = (
+        "sends nothing: the job is finished" if plan.finished
+        else f"deletes {counted(plan.ids_this_run, 'ID')} "
+        f"({counted(plan.ids_remaining, 'ID')} "
+        f"{'remains' if plan.ids_remaining == 1 else 'remain'} in the job)"
+    )
     lines = [
-        f"input:      {plan.input} ({plan.format})",
+        f"input:      {plan.input} ({plan.format}{', ' + column if column else ''})",
         f"target:     account {plan.account_id} at {plan.host}",
         f"id type:    {plan.id_type}",
-        f"IDs:        {plan.ids_total:,} valid, {plan.lines_invalid:,} invalid lines, "
-        f"{plan.batches_total:,} batches ({what})",
-        f"this run:   deletes {plan.ids_this_run:,} IDs "
-        f"({plan.ids_remaining:,} remain in the job)",
+        f"IDs:        {plan.ids_total:,} valid{_repeats(plan.ids_duplicate)}, "
+        f"{counted(plan.lines_invalid, 'invalid line')}, "
+        f"{counted(plan.batches_total, 'batch')} ({what})",
+        f"this run:   {this_run}",
     ]
     if plan.preflight:
         lines.append(f"preflight:  {plan.preflight}")
+    if plan.column.header_looks_like_id:
+        lines.append(f"warning:    {HEADER_WARNING}")
     for line, reason in plan.invalid_samples[:5]:
         lines.append(f"  invalid line {line}: {reason}")
     if plan.lines_invalid:
         lines.append(f"  every invalid line is listed in the checkpoint folder's invalid.jsonl"
                      f"{'' if plan.resumed else ' once the job starts'}")
     return lines
+
+
+def _repeats(count: int) -> str:
+    return f" ({count:,} of them repeats of an earlier ID)" if count else ""
 
 
 class Confirmation:

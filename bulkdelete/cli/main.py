@@ -16,6 +16,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -31,12 +32,14 @@ from bulkdelete.cli.arguments import (
 from bulkdelete.cli.confirm import Confirmation, describe_plan
 from bulkdelete.cli.display import Display
 from bulkdelete.cli.locate import find_checkpoint
+from bulkdelete.cli.retry import retry_command
 from bulkdelete.engine import StopRequest
 from bulkdelete.errors import BulkDeleteError
 from bulkdelete.job import JobResult, plan_job, run_job
 from bulkdelete.logs import configure as configure_logging
 from bulkdelete.report import build_report, summary_lines
 from bulkdelete.settings import JobFiles, Settings
+from bulkdelete.wording import counted
 
 log = structlog.get_logger("bulkdelete")
 
@@ -121,11 +124,13 @@ def _cmd_delete(ns: argparse.Namespace, argv: Sequence[str]) -> int:
         est = plan.estimated_seconds()
         rate = f", at most {settings.rate:g}/s" if settings.rate else ""
         _say("dry run: nothing will be sent", *describe_plan(plan),
-             f"estimate:   {plan.requests_this_run:,} requests at concurrency "
+             f"estimate:   {counted(plan.requests_this_run, 'request')} at concurrency "
              f"{settings.concurrency}{rate} and ~1 s each: about {_duration(est)}",
              event="plan", ids_total=plan.ids_total, lines_invalid=plan.lines_invalid,
              ids_this_run=plan.ids_this_run, requests=plan.requests_this_run,
              estimated_s=round(est), preflight=plan.preflight)
+        if plan.finished and plan.ids_failed:
+            _retry_hint(argv, files.failed_path, files.checkpoint_dir)
         return 0
     stop = StopRequest()
     # Ctrl-C at the confirmation prompt is a "no".
@@ -137,10 +142,14 @@ def _cmd_delete(ns: argparse.Namespace, argv: Sequence[str]) -> int:
     counts = {k: report[k] for k in ("ids_total", "ids_deleted", "ids_failed",
                                       "lines_invalid", "complete", "exit_code")}
     log.info("finished", **counts)
+    if result.already_finished:
+        _say("the job was already finished: nothing was sent", event="already_finished")
     _say(*summary_lines(report), event="summary", **counts)
     if report["ids_failed"]:
         _say(f"failed IDs: {result.failed_path} (reasons beside it)", event="failed_file",
              path=result.failed_path)
+        if report["complete"] and result.failed_path and result.checkpoint:
+            _retry_hint(argv, result.failed_path, result.checkpoint)
     if result.exit_code in EXIT_SIGNALS.values():
         _say("stopped; progress saved. Resume with:", f"  {command}", event="resume_hint",
              command=command)
@@ -149,6 +158,14 @@ def _cmd_delete(ns: argparse.Namespace, argv: Sequence[str]) -> int:
         _say("canary done; progress saved. Continue with:", f"  {rest}", event="resume_hint",
              command=rest)
     return result.exit_code
+
+
+def _retry_hint(argv: Sequence[str], failed: Path, checkpoint: Path) -> None:
+    command = retry_command(argv, failed, checkpoint)
+    _say("once the cause is fixed, retry the failed IDs as a new job with its own "
+         "checkpoint:", f"  {command}",
+         "(or start the whole job over: the same command with --restart)",
+         event="retry_hint", command=command)
 
 
 async def _run_with_signals(
@@ -197,8 +214,8 @@ def _cmd_status(ns: argparse.Namespace) -> int:
         f"input:      {state.input}",
         f"target:     account {b.account_id} at {b.host}, id type {b.id_type}, "
         f"format {b.format}, batch size {b.batch_size}",
-        f"progress:   {done:,} of {report['ids_total']:,} IDs handled "
-        f"({report['batches_done']:,}/{report['batches_total']:,} batches)",
+        f"progress:   {done:,} of {counted(report['ids_total'], 'ID')} handled "
+        f"({report['batches_done']:,} of {counted(report['batches_total'], 'batch')})",
         f"state:      {'complete' if report['complete'] else 'incomplete'}"
         f"{' — a run holds it right now' if running else ''}; last update {state.updated}",
         *summary_lines(report),

@@ -27,6 +27,7 @@ from bulkdelete.report import summary_lines
 from bulkdelete.settings import JobFiles, Secret, Settings
 from bulkdelete.verify import VerifyResult, verify_job
 from bulkdelete.verify.output import summary_lines as verify_lines
+from bulkdelete.wording import counted
 
 DEMO_ACCOUNT = "DEMO-ACCOUNT"
 DEMO_PASSCODE = "demo-passcode"
@@ -115,13 +116,23 @@ def run_demo(*, ids: int, keep: Path | None, show_progress: bool) -> int:
             print(line)
         print(f"fake server acknowledged {outcome.acked:,} of the valid IDs; "
               f"lost: {outcome.lost}")
-        if result.report["ids_failed"]:
-            print(f"rejected IDs are in the failed file ({result.report['ids_failed']} of them)")
+        failed = result.report["ids_failed"]
+        if failed:
+            print(f"{counted(failed, 'rejected ID')} went to the failed file"
+                  + (f" {result.failed_path}" if keep else ""))
         if outcome.lost:
             print("NOTHING-LOST CHECK FAILED", file=sys.stderr)
             return 3
         print("nothing lost: every valid ID was acknowledged or is in the failed file")
-        return _show_verify(outcome) or (0 if result.exit_code in (0, 1) else result.exit_code)
+        code = _show_verify(outcome) or (0 if result.exit_code in (0, 1) else result.exit_code)
+        # The temporary folder is removed on the way out: never point at a file inside it.
+        if keep:
+            print(f"files kept in {workdir}: ids.txt (a sample input) and its checkpoint "
+                  "folder ids.txt.bulkdelete/ (failed.txt, report.json, verify.json)")
+        else:
+            print("the demo's files went with its temporary folder; 'bulkdelete demo --keep "
+                  "DIR' keeps them (DIR/ids.txt is a sample input for a rehearsal)")
+        return code
 
 
 def _show_verify(outcome: DemoOutcome) -> int:
@@ -139,3 +150,4 @@ def _show_verify(outcome: DemoOutcome) -> int:
         return 3
     print("verify agrees with the fake server's own answers, ID for ID")
     return 0
+

@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bulkdelete.batcher import summarize
 from bulkdelete.checkpoint import Binding, CheckpointStore, Progress, Totals, check_binding
 from bulkdelete.errors import UsageError
+from bulkdelete.job.column import IdColumn, id_column
 from bulkdelete.job.preflight import preflight as check_credentials
 from bulkdelete.reader import (
     InputFormat,
@@ -24,10 +25,10 @@ from bulkdelete.reader import (
     check_input_path,
     detect_format,
     read_runs,
-    tally_runs,
 )
 from bulkdelete.reader.fingerprint import fingerprint
 from bulkdelete.reader.watch import Watch
+from bulkdelete.repeats import RepeatCounter
 from bulkdelete.settings import JobFiles, Settings
 
 TYPICAL_LATENCY = 1.0  # seconds per request assumed by the dry run's estimate (docs/api.md)
@@ -53,6 +54,14 @@ class Plan:
     batch_size: int
     rate: float | None
     preflight: str | None = None  # what the credential check found, when it ran
+    column: IdColumn = field(default_factory=IdColumn)
+    ids_failed: int = 0  # in the job so far
+    ids_duplicate: int = 0  # IDs that repeat an earlier one (each costs a request slot)
+
+    @property
+    def finished(self) -> bool:
+        """A started job with nothing left: a run sends nothing (docs/exit-codes.md)."""
+        return self.resumed and self.ids_remaining == 0
 
     @property
     def requests_this_run(self) -> int:
@@ -82,6 +91,9 @@ def make_plan(
         batches_total=totals.batches_total, ids_remaining=remaining,
         ids_this_run=_this_run(settings, remaining), resumed=progress is not None,
         concurrency=settings.concurrency, batch_size=settings.batch_size, rate=settings.rate,
+        column=id_column(files, fmt, settings.id_type),
+        ids_failed=progress.ids_failed if progress is not None else 0,
+        ids_duplicate=totals.ids_duplicate,
     )
 
 
@@ -142,10 +154,21 @@ def read_input(files: JobFiles, fmt: InputFormat, id_type: str, offset: int = 0,
 
 def precount(files: JobFiles, fmt: InputFormat, settings: Settings,
              watch: Watch | None = None) -> Totals:
-    """One pass over the whole input: how many valid IDs, invalid lines and batches."""
-    return summarize(tally_runs(files.input, fmt, column=files.column,
-                                id_type=settings.id_type, watch=watch),
-                     settings.batch_size)
+    """One pass over the whole input: how many valid IDs, invalid lines and batches, and
+    how many IDs repeat an earlier one (bounded memory: :mod:`bulkdelete.repeats`)."""
+    with RepeatCounter() as repeats:
+        totals = summarize(_fed(read_input(files, fmt, settings.id_type, watch=watch), repeats),
+                           settings.batch_size)
+        totals.ids_duplicate = repeats.count()
+    return totals
+
+
+def _fed(items: Iterator[Run | InvalidLine], repeats: RepeatCounter
+         ) -> Iterator[Run | InvalidLine]:
+    for item in items:
+        if type(item) is Run:
+            repeats.add(item.values)
+        yield item
 
 
 async def binding_for(settings: Settings, files: JobFiles, fmt: InputFormat) -> Binding:

@@ -38,6 +38,7 @@ from bulkdelete.reader.fingerprint import unchanged_at_end
 from bulkdelete.reader.watch import Watch
 from bulkdelete.report import build_report, write_report
 from bulkdelete.settings import JobFiles, Settings
+from bulkdelete.wording import counted
 
 log = structlog.get_logger("bulkdelete")
 
@@ -51,6 +52,7 @@ class JobResult:
     checkpoint: Path | None = None
     failed_path: Path | None = None
     failed_ids: list[str] | None = None  # only for delete_ids(): no failed file there
+    already_finished: bool = False  # the job was finished before this run: nothing sent
 
 
 def new_run_id() -> str:
@@ -180,7 +182,8 @@ class _Job:
         code = exit_code_for(state)
         report = build_report(state, exit_code=code)
         write_report(self.files.report_path, report)
-        return JobResult(report, code, self.store.directory, self.files.failed_path)
+        return JobResult(report, code, self.store.directory, self.files.failed_path,
+                         already_finished=True)
 
     def plan(self, state: State) -> Plan:
         """What this run will send, refused when --max-delete does not allow it."""
@@ -189,7 +192,7 @@ class _Job:
                          state.progress if self.resumed else None)
         if settings.max_delete is not None and plan.ids_this_run > settings.max_delete:
             raise UsageError(
-                f"this run would send {plan.ids_this_run:,} IDs, more than --max-delete "
+                f"this run would send {counted(plan.ids_this_run, 'ID')}, more than --max-delete "
                 f"{settings.max_delete:,}; nothing was sent. Raise --max-delete or use --limit"
             )
         return plan

@@ -32,6 +32,7 @@ __all__ = [
     "REASON_MALFORMED_CSV",
     "REASON_RECORD_TOO_LONG",
     "REASON_UNBALANCED_QUOTE",
+    "csv_header",
     "csv_records",
 ]
 
@@ -59,16 +60,11 @@ def csv_records(
     """Every record of a CSV file, from *start_offset* (the header is read first, always)."""
     blocks = Blocks(stream, path, 0, watch=watch)
     rows = _rows(blocks, blocks.offset, 1)
-    header = next(rows, None)
+    header = _header(rows, column, id_type)
     if header is None:
         return  # empty file: nothing to delete, and nothing wrong
-    header_line, _, names = header
-    if isinstance(names, str):
-        raise InputError(
-            f"the CSV header (line {header_line}) is unusable: {names}; fix the header line"
-        )
-    index = _choose_column([name.strip() for name in names], column, id_type)
-    name = names[index].strip()
+    names, index = header
+    name = names[index]
     if start_offset:
         # Resume: the header was needed for the column; now jump to the watermark.
         seek(stream, path, start_offset)
@@ -85,6 +81,28 @@ def csv_records(
                 yield new_record(value, line, offset)
             else:
                 yield InvalidLine(line, reason, text_value(row[index]))
+
+
+def csv_header(stream: Stream, path: Path, column: str | None,
+               id_type: str) -> tuple[list[str], int] | None:
+    """The header's names (trimmed) and the index of the ID column, chosen as
+    :func:`csv_records` chooses it; None for an empty file."""
+    blocks = Blocks(stream, path, 0)
+    return _header(_rows(blocks, blocks.offset, 1), column, id_type)
+
+
+def _header(rows: Iterator[tuple[int, int, list[str] | str]], column: str | None,
+            id_type: str) -> tuple[list[str], int] | None:
+    header = next(rows, None)
+    if header is None:
+        return None
+    header_line, _, names = header
+    if isinstance(names, str):
+        raise InputError(
+            f"the CSV header (line {header_line}) is unusable: {names}; fix the header line"
+        )
+    trimmed = [name.strip() for name in names]
+    return trimmed, _choose_column(trimmed, column, id_type)
 
 
 def _choose_column(names: list[str], column: str | None, id_type: str) -> int:

@@ -212,7 +212,7 @@ def test_report_has_every_field_and_the_console_agrees(
     assert (run["requests"], run["exit_code"], run["resumed"]) == (requests, 1, False)
     assert run["started"] <= run["ended"]
     assert report["elapsed_s"] == pytest.approx(run["elapsed_s"], abs=0.01)
-    assert "998 deleted, 2 failed, 1 invalid lines, of 1,000 IDs" in err
+    assert "998 deleted, 2 failed, 1 invalid line, of 1,000 IDs" in err
     assert "failed IDs:" in err
 
 

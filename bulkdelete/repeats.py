@@ -1,0 +1,89 @@
+"""How many IDs of an input repeat an earlier one, counted exactly in bounded memory.
+
+Each repeat costs a request slot, so the pre-count reports them (docs/report.md). Holding
+every ID, or even an int object per ID, would grow with the input; instead each ID becomes
+its 64-bit hash, the hashes are partitioned by their top bits into buckets, spilled bucket
+by bucket to one file in a private temporary folder (never the checkpoint's: nothing is
+written there before the operator says yes), and each bucket is then read back and counted
+on its own with a set. The count is
+exact but for 64-bit hash collisions (about one chance in three hundred thousand at ten
+million distinct IDs). The hash is Python's own (keyed per process), so the buckets hold no
+ID and nothing an ID could be recovered from, and they go when the count is done.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from array import array
+from collections.abc import Sequence
+from pathlib import Path
+from typing import BinaryIO, Final
+
+_SHIFT: Final = 56  # a hash's top 8 bits pick its bucket
+_BUCKETS: Final = 256  # h >> _SHIFT is -128..127: a negative index picks from the end
+_SPILL_AT: Final = 1 << 19  # hashes held in the buckets (8 bytes each) before going to disk
+
+
+class RepeatCounter:
+    """Feed every valid ID in input order with :meth:`add`; :meth:`count` gives how many
+    were seen before. Use as a context manager so the folder goes whatever happens."""
+
+    def __init__(self) -> None:
+        self._buckets = [array("q") for _ in range(_BUCKETS)]
+        self._held = 0
+        self._folder: Path | None = None
+        self._spilled: BinaryIO | None = None  # one file: each spill appends every bucket
+        self._end = 0  # its size, in hashes
+        # Per bucket, where its spilled runs lie in that file: (first hash, count).
+        self._segments: list[list[tuple[int, int]]] = [[] for _ in range(_BUCKETS)]
+
+    def __enter__(self) -> RepeatCounter:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def add(self, ids: Sequence[str]) -> None:
+        buckets = self._buckets
+        for h in map(hash, ids):
+            buckets[h >> _SHIFT].append(h)
+        self._held += len(ids)
+        if self._held >= _SPILL_AT:
+            self._spill()
+
+    def count(self) -> int:
+        """Occurrences of an ID after its first, over everything added."""
+        repeats = 0
+        for index, bucket in enumerate(self._buckets):
+            if self._spilled is not None:
+                for first, size in self._segments[index]:
+                    self._spilled.seek(first * 8)
+                    bucket.fromfile(self._spilled, size)
+                self._segments[index] = []
+            repeats += len(bucket) - len(set(bucket))
+            self._buckets[index] = array("q")
+        self._held = 0
+        self.close()
+        return repeats
+
+    def close(self) -> None:
+        if self._spilled is not None:
+            self._spilled.close()
+            self._spilled = None
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder = None
+
+    def _spill(self) -> None:
+        if self._spilled is None:
+            self._folder = Path(tempfile.mkdtemp(prefix="bulkdelete-repeats-"))
+            self._spilled = (self._folder / "hashes").open("w+b")
+        self._spilled.seek(self._end * 8)
+        for index, bucket in enumerate(self._buckets):
+            if bucket:
+                self._segments[index].append((self._end, len(bucket)))
+                self._end += len(bucket)
+                bucket.tofile(self._spilled)
+                self._buckets[index] = array("q")
+        self._held = 0

@@ -1,0 +1,39 @@
+"""The command that retries a finished job's failed IDs (docs/exit-codes.md)."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+from bulkdelete.cli.retry import new_checkpoint, retry_command
+
+
+def test_the_retry_reads_the_failed_file_as_lines_with_a_checkpoint_of_its_own(
+    tmp_path: Path,
+) -> None:
+    """What binds the old job (input, format, column, checkpoint, failed file, report,
+    --restart, --limit, --dry-run) is dropped, also as --opt=value or abbreviated; the
+    target, ID type and tuning stay."""
+    ckpt = tmp_path / "ids.csv.bulkdelete"
+    argv = ["delete", "--format", "csv", "ids.csv", "--id-type", "identity", "--col", "email",
+            "--checkpoint=" + str(ckpt), "--failed", "f.txt", "--report", "r.json",
+            "--restart", "--limit", "1000", "--dry-run", "--concurrency", "5", "--yes",
+            "--base-url", "http://127.0.0.1:9", "-q"]
+    command = shlex.split(retry_command(argv, Path("f.txt"), ckpt))
+    assert command == ["bulkdelete", "delete", "f.txt", "--id-type", "identity",
+                       "--concurrency", "5", "--yes", "--base-url", "http://127.0.0.1:9",
+                       "-q", "--format", "lines", "--checkpoint",
+                       str(tmp_path / "ids.csv-retry.bulkdelete")]
+
+
+def test_a_new_checkpoint_is_one_that_does_not_exist_yet(tmp_path: Path) -> None:
+    ckpt = tmp_path / "ids.txt.bulkdelete"
+    first = new_checkpoint(ckpt)
+    assert first == tmp_path / "ids.txt-retry.bulkdelete"
+    first.mkdir()
+    second = new_checkpoint(ckpt)
+    assert second == tmp_path / "ids.txt-retry2.bulkdelete"
+    second.mkdir()
+    # A retry of a retry counts on rather than growing the name.
+    assert new_checkpoint(first) == tmp_path / "ids.txt-retry3.bulkdelete"
+    assert new_checkpoint(tmp_path / "custom") == tmp_path / "custom-retry.bulkdelete"

@@ -1,0 +1,111 @@
+"""What a new operator trips over (docs/cli.md, docs/report.md): a CSV whose header looks
+like an ID, counts in the singular, IDs repeated across the file, the demo's last line.
+Every run that sends anything ends with the nothing-lost check (docs/guarantees.md §1)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from bulkdelete.fake import FakeServer
+from tests.conftest import CLI, assert_nothing_lost, cli_env, make_ids, write_ids
+from tests.e2e.support import ckpt_dir, cli, delete_args, report_of, run_subprocess
+
+pytestmark = pytest.mark.usefixtures("reset_logging")
+
+
+def test_a_headerless_one_column_csv_is_warned_about_and_the_plan_names_the_column(
+    tmp_path: Path, creds: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A CSV of bare IDs would lose its first ID to the header: the dry run warns, and its
+    plan says which column it reads, without printing the would-be header (an ID)."""
+    ids = make_ids(10)
+    source = write_ids(tmp_path / "ids.csv", ids)
+    code, out, err = cli(capsys, "delete", str(source), "--id-type", "guid", "--dry-run",
+                           "--no-preflight")
+    assert code == 0, err
+    text = out + err
+    assert "csv_header_looks_like_id" in text
+    assert "loses its first ID" in text
+    assert "(csv, column 1, whose header looks like an ID)" in text
+    assert ids[0] not in text
+    named = write_ids(tmp_path / "named.csv", ["guid", *ids])
+    code, out, err = cli(capsys, "delete", str(named), "--id-type", "guid", "--dry-run",
+                           "--no-preflight")
+    assert code == 0, err
+    assert "(csv, column 'guid')" in out + err
+    assert "looks like an ID" not in out + err
+
+
+def test_counts_of_one_are_singular(
+    tmp_path: Path, server: FakeServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One ID, one batch, one invalid line, one request, one run: never "1 IDs"."""
+    ids = make_ids(1)
+    source = write_ids(tmp_path / "ids.txt", [*ids, "x" * 600])
+    code, out, plan = cli(capsys, "delete", str(source), "--id-type", "guid", "--dry-run",
+                           "--no-preflight")
+    assert code == 0, plan
+    plan += out
+    assert "1 valid, 1 invalid line, 1 batch (new job)" in plan
+    assert "deletes 1 ID (1 ID remains in the job)" in plan
+    assert "estimate:   1 request at" in plan
+    code, _, err = cli(capsys, *delete_args(source))
+    assert code == 0, err
+    assert "1 deleted, 0 failed, 1 invalid line, of 1 ID" in err
+    assert "traffic: 1 request, 0 retries," in err
+    assert "0 IDs re-sent;" in err
+    assert "over 1 run," in err
+    code, status, _ = cli(capsys, "status", str(ckpt_dir(source)))
+    assert code == 0
+    assert "1 of 1 ID handled (1 of 1 batch)" in status
+    for wrong in ("1 IDs", "1 batches", "1 invalid lines", "1 requests", "run(s)"):
+        assert wrong not in plan + err + status, wrong
+    assert_nothing_lost(ids, server, ckpt_dir(source) / "failed.txt")
+
+
+def test_ids_repeated_across_the_file_are_counted_exactly_in_the_plan_report_and_summary(
+    tmp_path: Path, server: FakeServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """2,000 distinct IDs with 321 planted repeats spread over the whole file (so most fall
+    in other batches than their first): the dry run, the report's ``ids_duplicate`` and
+    the summary all say 321, and each occurrence is still counted as handled."""
+    ids = make_ids(2_000)
+    rng = random.Random(11)
+    lines = ids + [rng.choice(ids[:300]) for _ in range(321)]
+    rng.shuffle(lines)
+    source = write_ids(tmp_path / "ids.txt", lines)
+    code, out, plan = cli(capsys, "delete", str(source), "--id-type", "guid", "--dry-run",
+                           "--no-preflight")
+    assert code == 0, plan
+    assert "2,321 valid (321 of them repeats of an earlier ID)" in out + plan
+    code, _, err = cli(capsys, *delete_args(source))
+    assert code == 0, err
+    report = report_of(source)
+    assert report["ids_duplicate"] == 321
+    assert report["ids_total"] == report["ids_deleted"] == 2_321
+    assert "of 2,321 IDs (321 of them repeats of an earlier ID)" in err
+    assert_nothing_lost(ids, server, ckpt_dir(source) / "failed.txt")
+
+
+async def test_the_demos_last_line_points_at_nothing_it_has_removed(tmp_path: Path) -> None:
+    """Without --keep the demo's folder is gone when it ends: its output names no file in
+    it and ends on how to keep one; with --keep the failed file it names exists."""
+    code, out, err = await run_subprocess(
+        [*CLI, "demo", "--ids", "500", "--no-progress"], cli_env(), cwd=tmp_path)
+    assert code == 0, err
+    assert "bulkdelete-demo-" not in out
+    assert out.splitlines()[-1].startswith("the demo's files went with its temporary folder")
+    assert "bulkdelete demo --keep DIR" in out.splitlines()[-1]
+    kept = tmp_path / "kept"
+    code, out, err = await run_subprocess(
+        [*CLI, "demo", "--ids", "500", "--no-progress", "--keep", str(kept)], cli_env(),
+        cwd=tmp_path)
+    assert code == 0, err
+    failed = kept / "ids.txt.bulkdelete" / "failed.txt"
+    assert f"2 rejected IDs went to the failed file {failed}" in out
+    assert failed.exists()
+    assert (kept / "ids.txt").exists()
+    assert out.splitlines()[-1].startswith(f"files kept in {kept}")
