@@ -11,7 +11,6 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -24,6 +23,8 @@ from bulkdelete.engine import AdaptiveLimiter, Engine, RunEnd, RunStats, StopReq
 from bulkdelete.failed import FailureSink
 from bulkdelete.job.observer import Observer
 from bulkdelete.job.plan import Plan
+from bulkdelete.job.throttling import LimitChangeLog
+from bulkdelete.logs import utc_timestamp
 from bulkdelete.settings import Settings
 
 log = structlog.get_logger("bulkdelete")
@@ -32,8 +33,8 @@ SNAPSHOT_INTERVAL = 1.0  # seconds between fsync'd snapshots: the power-loss win
 
 
 def timestamp() -> str:
-    """Now, in UTC, as the checkpoint and the report write times."""
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    """Now, in UTC, as the checkpoint and the report write times (the logs' format)."""
+    return utc_timestamp()
 
 
 @dataclass(slots=True)
@@ -67,7 +68,10 @@ async def send_batches(
     p = state.progress
     async with _engine(settings, deleter=deleter, ledger=Ledger(p, store.journal),
                        failures=failures, stop=stop, stats=counters.stats) as engine:
-        observer.started(plan, engine.snapshot, p.ids_deleted + p.ids_failed)
+        # The display counts for the whole job: what earlier runs did plus this run's.
+        observer.started(plan, engine.snapshot, p.ids_deleted + p.ids_failed,
+                         failed_before=p.ids_failed,
+                         throttled_before=sum(r.traffic.throttled for r in state.runs[:-1]))
         flusher = asyncio.create_task(_flush_periodically(store, state, counters, observer))
         try:
             return await _run_recorded(engine.run(batches), store.journal, flusher)
@@ -103,10 +107,13 @@ async def _engine(
             base_url=settings.base_url, account_id=settings.account_id,
             passcode=settings.passcode, id_type=settings.id_type, timeout=settings.timeout,
         ).bind(session)
-        limiter = AdaptiveLimiter(settings.concurrency, rate=settings.rate,
-                                  on_change=_log_limit_change)
-        yield Engine(settings=settings, deleter=client, limiter=limiter, ledger=ledger,
-                     failures=failures, stop=stop, stats=stats)
+        changes = LimitChangeLog()
+        limiter = AdaptiveLimiter(settings.concurrency, rate=settings.rate, on_change=changes)
+        try:
+            yield Engine(settings=settings, deleter=client, limiter=limiter, ledger=ledger,
+                         failures=failures, stop=stop, stats=stats)
+        finally:
+            changes.flush()
 
 
 async def _run_recorded(run: Coroutine[Any, Any, RunEnd], journal: JournalWriter,
@@ -148,6 +155,3 @@ async def _flush_periodically(
             data, gen = store.prepare_snapshot(state)
             await asyncio.to_thread(store.snapshot, data, gen)
 
-
-def _log_limit_change(old: int, new: int, why: str) -> None:
-    log.info("concurrency_changed", old=old, new=new, why=why)

@@ -60,18 +60,29 @@ async def run_job(
     observer: Observer | None = None,
     deleter: Deleter | None = None,
     resume_command: str = "",
+    run_id: str | None = None,
 ) -> JobResult:
     """Run (or resume) the job to its end, a --limit, a stop or an abort.
 
     Returns the job's report and exit code (0, 1, or 128+signal for a graceful stop).
     Raises :class:`BulkDeleteError` for exit 2 (usage, input, checkpoint) and 3 (abort);
-    on an abort the report has already been written with exit code 3.
+    on an abort the report has already been written with exit code 3. Every event it
+    logs carries ``run_id`` (a new one unless given), the run's ID in the checkpoint.
     """
+    run_id = run_id or new_run_id()
+    with structlog.contextvars.bound_contextvars(run_id=run_id):
+        return await _run_job(settings, files, stop, observer, deleter, resume_command, run_id)
+
+
+async def _run_job(
+    settings: Settings, files: JobFiles, stop: StopRequest | None, observer: Observer | None,
+    deleter: Deleter | None, resume_command: str, run_id: str,
+) -> JobResult:
     fmt = open_input(files, settings)
     store = CheckpointStore(files.checkpoint_dir)
     store.lock()
     job = _Job(settings, files, fmt, store, stop or StopRequest(), observer or QuietObserver(),
-               deleter)
+               deleter, run_id)
     try:
         state = await job.recover(resume_command)
         if state.complete:
@@ -100,6 +111,7 @@ class _Job:
     stop: StopRequest
     observer: Observer
     deleter: Deleter | None
+    run_id: str
     resumed: bool = False
     truncate_failed: bool = False  # a new job's failed file starts empty
     watch: Watch | None = None
@@ -190,9 +202,8 @@ class _Job:
         """Add this run to the checkpoint and save it before anything is sent, so even a
         run killed in its first second shows up in the report's list of runs."""
         settings, p, store = self.settings, state.progress, self.store
-        run = RunRecord(run_id=new_run_id(), started=timestamp(), resumed=self.resumed)
+        run = RunRecord(run_id=self.run_id, started=timestamp(), resumed=self.resumed)
         state.runs.append(run)
-        structlog.contextvars.bind_contextvars(run_id=run.run_id)
         failed_file = FailedFile(self.files.failed_path, truncate=self.truncate_failed)
         if not self.resumed:
             log.info("start", input=str(self.files.input), format=self.fmt,
@@ -224,9 +235,7 @@ class _Job:
         failed_file.close()
         counters.close(exit_code, state.progress)
         state.updated = timestamp()
-        save_error = _save_last(self.store, state, self.files, exit_code)
-        structlog.contextvars.unbind_contextvars("run_id")
-        return save_error
+        return _save_last(self.store, state, self.files, exit_code)
 
     def _batches(self, state: State) -> Iterator[Batch]:
         """The input's batches from the checkpoint's anchor on, checked as they are read

@@ -159,10 +159,10 @@ def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
             term.kill()
         assert code == 0, term.text
         shown = term.text
-        assert re.search(r"deleting .*\d+/3000 .*IDs/s", shown), shown
+        assert re.search(r"deleting .*[\d,]+/3,000 .*IDs/s", shown), shown
         assert re.search(r"in flight \d+/3 \(max 3\)", shown), shown
         assert "429s 0" in shown
-        assert "3000/3000" in shown
+        assert "3,000/3,000" in shown
         assert_nothing_lost(ids, server, failed_file(source))
 
 
