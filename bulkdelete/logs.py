@@ -106,17 +106,13 @@ def _write_line(file: TextIO, record: Mapping[str, Any]) -> None:
     file.flush()
 
 
-def _tee_to_file(file: TextIO | None) -> structlog.types.Processor:
+def _tee_to_file(
+    _logger: Any, _name: str, event: structlog.types.EventDict
+) -> structlog.types.EventDict:
     """Write every event as a JSON line to the log file before the console renders it."""
-
-    def processor(
-        _logger: Any, _name: str, event: structlog.types.EventDict
-    ) -> structlog.types.EventDict:
-        if file is not None:
-            _write_line(file, event)
-        return event
-
-    return processor
+    if _Output.file is not None:
+        _write_line(_Output.file, event)
+    return event
 
 
 def _add_timestamp(
@@ -134,8 +130,9 @@ def configure(
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
         fd = open_private(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
-        file = open(fd, "a", encoding="utf-8")  # noqa: SIM115 -- lives for the process
-    _Output.json_mode, _Output.file = fmt == "json", file
+        file = open(fd, "a", encoding="utf-8")  # noqa: SIM115 -- closed by reset()
+    reset(json_mode=fmt == "json")
+    _Output.file = file
     level = logging.WARNING if quiet else stderr_level
     renderer: structlog.types.Processor
     if fmt == "json":
@@ -147,7 +144,7 @@ def configure(
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         _add_timestamp,
-        _tee_to_file(file),
+        _tee_to_file,
         _drop_below(level),
         renderer,
     ]
@@ -160,8 +157,11 @@ def configure(
 
 
 def reset(*, json_mode: bool = False) -> None:
-    """No log file, and messages as plain text or JSON: where each command starts (before
-    its options are parsed, so a usage error can already be JSON)."""
+    """No log file (an open one is closed), and messages as plain text or JSON: where
+    each command starts (before its options are parsed, so a usage error can already be
+    JSON)."""
+    if _Output.file is not None:
+        _Output.file.close()
     _Output.json_mode, _Output.file = json_mode, None
 
 
