@@ -18,6 +18,7 @@ from pathlib import Path
 from bulkdelete.cli.display import Display
 from bulkdelete.fake import FakeServer, FakeServerConfig
 from bulkdelete.job import JobResult, run_job
+from bulkdelete.logs import say
 from bulkdelete.report import summary_lines
 from bulkdelete.settings import JobFiles, Secret, Settings
 
@@ -70,9 +71,9 @@ def run_demo(*, ids: int, keep: Path | None, show_progress: bool) -> int:
     with tempfile.TemporaryDirectory(prefix="bulkdelete-demo-") as tmp:
         workdir = keep or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
-        print(f"demo: deleting {ids:,} generated IDs through a fake CleverTap server "
-              "(limit 3 in flight, ~2% 500s, ~2% HTML 503s, ~1% resets, 2 rejected IDs)",
-              file=sys.stderr)
+        say(f"demo: deleting {ids:,} generated IDs through a fake CleverTap server "
+            "(limit 3 in flight, ~2% 500s, ~2% HTML 503s, ~1% resets, 2 rejected IDs)",
+            event="demo", ids=ids)
         result, acked, lost = asyncio.run(_demo(ids, workdir, show_progress))
         for line in summary_lines(result.report):
             print(line)
