@@ -179,7 +179,7 @@ async def test_log_file_across_runs_tells_each_runs_closing_events_apart(
     source = write_ids(tmp_path / "ids.txt", ids)
     log_file = tmp_path / "run.log"
     argv = [*CLI, *delete_args(source, "--log-file", str(log_file))]
-    async with fake_server(latency=0.02) as srv:
+    async with fake_server(latency=0.05) as srv:
         env = cli_env(srv.base_url)
         code, _, err = await run_subprocess([*argv, "--limit", "1000"], env)
         assert code == 0, err
