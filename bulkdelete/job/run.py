@@ -183,7 +183,9 @@ class _Job:
             exit_code = exit_code_after(state, end, self.stop)
         except AbortError as exc:
             exit_code = exc.exit_code
-            log.error("aborted", reason=str(exc))
+            # Raised to the caller, who says it once (the CLI: its one error line, also in
+            # the log file); an error event here would repeat it on the console.
+            log.debug("aborted", reason=str(exc))
             raise
         except BulkDeleteError:
             exit_code = 2

@@ -241,6 +241,21 @@ def test_dry_run_plan_goes_to_stdout_so_a_redirect_keeps_it(tmp_path: Path) -> N
     assert not ckpt_dir(source).exists()
 
 
+async def test_an_abort_is_said_once_on_the_console(
+    tmp_path: Path, fake_server: ServerFactory
+) -> None:
+    """A 401 abort on a console: the error is one line, not an ``aborted`` event and then
+    the same text again; nothing after it but that line."""
+    source = write_ids(tmp_path / "ids.txt", make_ids(500))
+    async with fake_server() as srv:
+        code, _, err = await run_subprocess(
+            [*CLI, *delete_args(source)], cli_env(srv.base_url, CLEVERTAP_PASSCODE="wrong"))
+    assert code == 3, err
+    lines = err.splitlines()
+    assert [line for line in lines if "401" in line] == [lines[-1]], lines
+    assert lines[-1].startswith("bulkdelete: error: HTTP 401"), lines
+
+
 @pytest.mark.parametrize("case", ["status-missing", "input-missing"])
 def test_an_error_is_one_line_with_no_finished_line_after_it(case: str, tmp_path: Path) -> None:
     """``status`` of a missing folder, a delete of a missing input: exit 2 and exactly one
