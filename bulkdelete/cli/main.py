@@ -152,9 +152,8 @@ def _cmd_delete(ns: argparse.Namespace, argv: Sequence[str], run_id: str | None)
              requests=plan.requests_this_run, estimated_s=round(est))
         return 0
     stop = StopRequest()
-    # Ctrl-C at the confirmation prompt is a "no".
-    # With --log-format json a terminal gets progress events, not a bar: every stderr
-    # line stays JSON.
+    # Ctrl-C at the confirmation prompt is a "no". With --log-format json a terminal gets
+    # progress events, not a bar: every stderr line stays JSON.
     display = Display(show_progress=not (ns.no_progress or ns.quiet),
                       confirm=Confirmation(assume_yes=ns.yes, stop=stop),
                       bar=ns.log_format != "json")

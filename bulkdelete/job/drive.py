@@ -154,4 +154,3 @@ async def _flush_periodically(
             state.updated = timestamp()
             data, gen = store.prepare_snapshot(state)
             await asyncio.to_thread(store.snapshot, data, gen)
-
