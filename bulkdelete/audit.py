@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from bulkdelete.logs import utc_timestamp
+
 if TYPE_CHECKING:
     from bulkdelete.checkpoint.model import RunRecord
 
@@ -25,8 +27,9 @@ def requested_at(runs: Sequence[RunRecord]) -> str | None:
 
 
 def purge_due_by(requested: str) -> str:
-    """``requested`` (ISO-8601) plus the purge window, in the same form."""
-    return (_parse(requested) + PURGE_WINDOW).isoformat(timespec="seconds")
+    """``requested`` (ISO-8601) plus the purge window, in the one timestamp format the
+    tool writes (:func:`bulkdelete.logs.utc_timestamp`)."""
+    return utc_timestamp(_parse(requested) + PURGE_WINDOW)
 
 
 def is_early(due_by: str, now: datetime | None = None) -> bool:

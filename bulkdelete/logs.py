@@ -2,6 +2,12 @@
 
 Events go to stderr (looked up at each write, so a live progress bar that redirects
 stderr keeps them above the bar) and, with ``--log-file``, as JSON lines to that file too.
+
+Lines for people (the summary, the plan, an error) go through :func:`say`: plain text on
+a console, one JSON record per message with ``--log-format json``, and a JSON record in
+the log file either way. Every record, event or message, has ``level``, ``timestamp``
+(:func:`utc_timestamp`, the one format the tool writes anywhere) and, during a run, that
+run's ``run_id`` (docs/cli.md, "Logs").
 """
 
 from __future__ import annotations
@@ -10,12 +16,71 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 import structlog
 
 from bulkdelete.durable import open_private
+
+
+def utc_timestamp(moment: datetime | None = None) -> str:
+    """ISO-8601 in UTC with a ``Z`` and milliseconds, e.g. ``2026-01-31T02:03:04.567Z``:
+    the format of every timestamp in logs, messages, the checkpoint and the report."""
+    moment = (moment or datetime.now(UTC)).astimezone(UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def normalize_timestamp(text: str) -> str:
+    """A stored timestamp (an older checkpoint may hold ``+00:00`` ones) in the one
+    format; left as it is when it does not parse."""
+    try:
+        return utc_timestamp(datetime.fromisoformat(text))
+    except ValueError:
+        return text
+
+
+class _Output:
+    """Where :func:`say` writes; set by :func:`configure`."""
+
+    json_mode = False
+    file: TextIO | None = None
+
+
+def json_mode() -> bool:
+    """Whether messages are JSON records (``--log-format json``)."""
+    return _Output.json_mode
+
+
+def say(*lines: str, event: str = "message", level: str = "info",
+        stream: TextIO | None = None, **fields: Any) -> None:
+    """Lines for people on ``stream`` (default stderr), never silenced by ``-q``; with
+    ``--log-format json`` one JSON record instead, so every line stays parseable."""
+    record = {"event": event, "level": level, "timestamp": utc_timestamp(),
+              **structlog.contextvars.get_contextvars(), **fields, "text": "\n".join(lines)}
+    if _Output.file is not None:
+        _write_line(_Output.file, record)
+    out = stream or sys.stderr
+    if _Output.json_mode:
+        print(json.dumps(record, default=str), file=out, flush=True)
+        return
+    for line in lines:
+        print(line, file=out, flush=True)
+
+
+def wants_json(argv: list[str]) -> bool:
+    """Whether a command line asks for JSON output, judged before (or without) parsing it,
+    so that even a usage error can be reported as JSON."""
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            return False
+        if arg.startswith("--log-format="):
+            return arg.split("=", 1)[1] == "json"
+        if arg == "--log-format" and i + 1 < len(argv):
+            return argv[i + 1] == "json"
+    return False
 
 
 class _Sink:
@@ -36,18 +101,25 @@ class _Factory:
         return self.sink
 
 
-def _tee_to_file(file: TextIO | None) -> structlog.types.Processor:
+def _write_line(file: TextIO, record: Mapping[str, Any]) -> None:
+    file.write(json.dumps(record, default=str) + "\n")
+    file.flush()
+
+
+def _tee_to_file(
+    _logger: Any, _name: str, event: structlog.types.EventDict
+) -> structlog.types.EventDict:
     """Write every event as a JSON line to the log file before the console renders it."""
+    if _Output.file is not None:
+        _write_line(_Output.file, event)
+    return event
 
-    def processor(
-        _logger: Any, _name: str, event: structlog.types.EventDict
-    ) -> structlog.types.EventDict:
-        if file is not None:
-            file.write(json.dumps(event, default=str) + "\n")
-            file.flush()
-        return event
 
-    return processor
+def _add_timestamp(
+    _logger: Any, _name: str, event: structlog.types.EventDict
+) -> structlog.types.EventDict:
+    event["timestamp"] = utc_timestamp()
+    return event
 
 
 def configure(
@@ -58,7 +130,9 @@ def configure(
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
         fd = open_private(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
-        file = open(fd, "a", encoding="utf-8")  # noqa: SIM115 -- lives for the process
+        file = open(fd, "a", encoding="utf-8")  # noqa: SIM115 -- closed by reset()
+    reset(json_mode=fmt == "json")
+    _Output.file = file
     level = logging.WARNING if quiet else stderr_level
     renderer: structlog.types.Processor
     if fmt == "json":
@@ -69,8 +143,8 @@ def configure(
     processors: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
-        _tee_to_file(file),
+        _add_timestamp,
+        _tee_to_file,
         _drop_below(level),
         renderer,
     ]
@@ -80,6 +154,15 @@ def configure(
         logger_factory=_Factory(_Sink()),
         cache_logger_on_first_use=False,
     )
+
+
+def reset(*, json_mode: bool = False) -> None:
+    """No log file (an open one is closed), and messages as plain text or JSON: where
+    each command starts (before its options are parsed, so a usage error can already be
+    JSON)."""
+    if _Output.file is not None:
+        _Output.file.close()
+    _Output.json_mode, _Output.file = json_mode, None
 
 
 def _drop_below(level: int) -> structlog.types.Processor:

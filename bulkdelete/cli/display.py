@@ -1,9 +1,11 @@
 """What the operator sees while a job runs (docs/cli.md).
 
 On a terminal: a live rich progress bar (IDs done/total, IDs/s, ETA, in flight, current
-concurrency ceiling, 429s, failures). Off a terminal: a one-line ``progress`` log event
-every ``interval`` seconds. ``--no-progress`` and ``-q`` silence both. The display reads
-the run only through the engine's :class:`~bulkdelete.job.Snapshot`.
+concurrency ceiling, 429s, failures). Off a terminal (or with ``bar=False``, as under
+``--log-format json``): a one-line ``progress`` log event every ``interval`` seconds.
+``--no-progress`` and ``-q`` silence both. The display reads the run only through the
+engine's :class:`~bulkdelete.job.Snapshot`; done, 429s and failures count for the whole
+job (earlier runs plus this one), like the summary.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import structlog
 from rich.console import Console
 from rich.progress import (
     BarColumn,
-    MofNCompleteColumn,
     Progress,
     TaskID,
     TextColumn,
@@ -39,10 +40,12 @@ class Display:
         self, *, show_progress: bool,
         confirm: Callable[[Plan], Awaitable[None]] | None = None,
         interval: float | None = None, out: TextIO | None = None, label: str = "deleting",
+        bar: bool = True,
     ) -> None:
         self._confirm = confirm
         self._label = label
         self._show = show_progress
+        self._bar_allowed = bar
         # Off a terminal, one progress event this often; BULKDELETE_PROGRESS_INTERVAL tunes it
         # (tests shorten it; a cron job may want it longer).
         self._interval = interval if interval is not None else _interval_from_env()
@@ -51,7 +54,7 @@ class Display:
         self._task: TaskID | None = None
         self._snapshot: Callable[[], Snapshot] | None = None
         self._plan: Plan | None = None
-        self._done_before = 0
+        self._done_before = self._failed_before = self._throttled_before = 0
         self._last_log = 0.0
         self._started = 0.0
 
@@ -64,22 +67,25 @@ class Display:
         if self._confirm is not None:
             await self._confirm(plan)
 
-    def started(self, plan: Plan, snapshot: Callable[[], Snapshot], done_before: int) -> None:
+    def started(self, plan: Plan, snapshot: Callable[[], Snapshot], done_before: int, *,
+                failed_before: int = 0, throttled_before: int = 0) -> None:
         self._plan, self._snapshot, self._done_before = plan, snapshot, done_before
+        self._failed_before, self._throttled_before = failed_before, throttled_before
         self._started = self._last_log = time.monotonic()
-        if self._show and self._out.isatty():
+        if self._show and self._bar_allowed and self._out.isatty():
             console = Console(file=self._out)
             self._bar = Progress(
                 TextColumn(f"[bold]{self._label}"),
                 BarColumn(),
-                MofNCompleteColumn(),
+                TextColumn("{task.fields[counts]}"),
                 TextColumn("{task.fields[rate]} IDs/s"),
                 TimeRemainingColumn(),
                 TextColumn("{task.fields[extra]}"),
                 console=console, transient=False, refresh_per_second=4,
             )
             self._task = self._bar.add_task(
-                "delete", total=plan.ids_total, completed=done_before, rate="0", extra=""
+                "delete", total=plan.ids_total, completed=done_before, rate="0", extra="",
+                counts=_counts(done_before, plan.ids_total),
             )
             self._bar.start()
 
@@ -91,12 +97,15 @@ class Display:
         done = self._done_before + snap.ids_attempted
         elapsed = max(1e-6, time.monotonic() - self._started)
         rate = snap.ids_attempted / elapsed
+        throttled = self._throttled_before + snap.throttled
+        failed = self._failed_before + snap.ids_failed
         if self._bar is not None and self._task is not None:
             extra = (
                 f"in flight {snap.in_flight}/{snap.limit} (max {snap.ceiling}) · "
-                f"429s {snap.throttled} · failed {snap.ids_failed}"
+                f"429s {throttled:,} · failed {failed:,}"
             )
-            self._bar.update(self._task, completed=done, rate=f"{rate:,.0f}", extra=extra)
+            self._bar.update(self._task, completed=done, rate=f"{rate:,.0f}", extra=extra,
+                             counts=_counts(done, plan.ids_total))
         elif self._show and time.monotonic() - self._last_log >= self._interval:
             self._last_log = time.monotonic()
             remaining = plan.ids_total - done
@@ -104,14 +113,28 @@ class Display:
                 "progress", done=done, total=plan.ids_total, ids_per_s=round(rate),
                 eta_s=round(remaining / rate) if rate > 0 else None,
                 in_flight=snap.in_flight, concurrency=snap.limit,
-                throttled=snap.throttled, failed=snap.ids_failed,
+                throttled=throttled, failed=failed,
             )
 
     def finished(self) -> None:
-        if self._bar is not None:
+        """The last frame, drawn from the run's final counters (the engine has stopped),
+        then the bar's line ended."""
+        if self._bar is not None and self._task is not None:
             self.tick()
+            self._bar.refresh()
             self._bar.stop()
             self._bar = None
+
+    def abandon(self) -> None:
+        """The process is about to leave at once (a second Ctrl-C): end the bar's line so
+        the shell's prompt starts on its own."""
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+
+def _counts(done: int, total: int) -> str:
+    return f"{done:,}/{total:,}"
 
 
 def _interval_from_env(default: float = 10.0) -> float:

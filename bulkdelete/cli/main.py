@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import io
 import json
 import os
 import signal
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 
@@ -36,7 +37,10 @@ from bulkdelete.cli.retry import retry_command
 from bulkdelete.engine import StopRequest
 from bulkdelete.errors import BulkDeleteError
 from bulkdelete.job import JobResult, plan_job, run_job
+from bulkdelete.job.run import new_run_id
 from bulkdelete.logs import configure as configure_logging
+from bulkdelete.logs import json_mode, normalize_timestamp, say, wants_json
+from bulkdelete.logs import reset as reset_output
 from bulkdelete.report import build_report, summary_lines
 from bulkdelete.settings import JobFiles, Settings
 from bulkdelete.wording import counted
@@ -46,39 +50,59 @@ log = structlog.get_logger("bulkdelete")
 EXIT_SIGNALS = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 
 
-class _Console:
-    """Where lines for people go: plain text on stderr, or with ``--log-format json`` one
-    JSON object per message, so every stderr line stays machine-parseable."""
-
-    json_mode = False
-
-
-def _say(*lines: str, event: str = "message", **fields: Any) -> None:
-    if _Console.json_mode:
-        record = {"event": event, "timestamp": datetime.now(UTC).isoformat(), **fields,
-                  "text": "\n".join(lines)}
-        print(json.dumps(record, default=str), file=sys.stderr, flush=True)
-        return
-    for line in lines:
-        print(line, file=sys.stderr, flush=True)
+def _say(*lines: str, event: str = "message", level: str = "info",
+         stream: TextIO | None = None, **fields: Any) -> None:
+    """Lines for people: plain text, or one JSON record with ``--log-format json``
+    (:func:`bulkdelete.logs.say`)."""
+    say(*lines, event=event, level=level, stream=stream, **fields)
 
 
 def _configure_output(ns: argparse.Namespace) -> None:
-    _Console.json_mode = ns.log_format == "json"
     configure_logging(fmt=ns.log_format, log_file=ns.log_file, quiet=ns.quiet)
+
+
+def _parse(parser: argparse.ArgumentParser, args: list[str]) -> argparse.Namespace | int:
+    """The parsed command line, or the exit code of argparse's own exit (--help,
+    --version, a usage error). With ``--log-format json`` a usage error is one JSON
+    record, so a log shipper never meets a plain-text line (docs/cli.md, "Logs")."""
+    if not json_mode():
+        try:
+            return parser.parse_args(args)
+        except SystemExit as exc:  # argparse has printed
+            return exc.code if isinstance(exc.code, int) else 2
+    captured = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(captured):
+            return parser.parse_args(args)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 2
+        text = captured.getvalue().strip()
+        if text:
+            lines = text.splitlines()
+            say(*lines, event="usage_error" if code else "message",
+                level="error" if code else "info", exit_code=code, message=lines[-1])
+        return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(fake_server_options="fake-server" in args)
-    _Console.json_mode = False
-    try:
-        ns = parser.parse_args(args)
-    except SystemExit as exc:  # --help, --version, usage errors: argparse has printed
-        return exc.code if isinstance(exc.code, int) else 2
+    reset_output(json_mode=wants_json(args))
+    ns = _parse(parser, args)
+    if isinstance(ns, int):
+        return ns
+    # Every event and message of a delete, the closing ones and its errors included,
+    # carries the run's ID; the run's record in the checkpoint has the same one.
+    run_id = new_run_id() if ns.command == "delete" else None
+    with structlog.contextvars.bound_contextvars(**({"run_id": run_id} if run_id else {})):
+        return _dispatch(parser, ns, args, run_id)
+
+
+def _dispatch(parser: argparse.ArgumentParser, ns: argparse.Namespace, args: list[str],
+              run_id: str | None) -> int:
     try:
         if ns.command == "delete":
-            return _cmd_delete(ns, args)
+            return _cmd_delete(ns, args, run_id)
         if ns.command == "status":
             return _cmd_status(ns)
         if ns.command == "verify":
@@ -95,27 +119,31 @@ def main(argv: Sequence[str] | None = None) -> int:
             _configure_output(ns)
             return run_demo(ids=ns.ids, keep=ns.keep, show_progress=not ns.no_progress)
     except BulkDeleteError as exc:
-        _say(f"bulkdelete: error: {exc}", event="error", exit_code=exc.exit_code)
-        log.info("finished", exit_code=exc.exit_code, error=type(exc).__name__)
+        # The one error line says it all: no "finished" event after it. The log file gets
+        # the same record, with the exit code and the run's ID.
+        _say(f"bulkdelete: error: {exc}", event="error", level="error",
+             exit_code=exc.exit_code, error=type(exc).__name__)
         return exc.exit_code
     except KeyboardInterrupt:
-        _say("bulkdelete: interrupted")
+        _say("bulkdelete: interrupted", event="interrupted", level="warning", exit_code=130)
         return 130
     except OSError as exc:
         # A disk or file-system failure outside the input checks (full disk, EIO): one
         # line, no traceback; the checkpoint was saved on the way out where it could be.
         _say(f"bulkdelete: error: {exc.strerror or exc} ({exc.filename or 'I/O'}); "
-             "progress so far is saved, rerun the same command to resume", event="error")
+             "progress so far is saved, rerun the same command to resume", event="error",
+             level="error", exit_code=2)
         return 2
     except Exception as exc:
         _say(f"bulkdelete: internal error ({type(exc).__name__}: {exc}); progress so far is "
-             "saved, rerun the same command to resume. Please report this.", event="error")
+             "saved, rerun the same command to resume. Please report this.", event="error",
+             level="error", exit_code=3)
         return 3
     parser.error(f"unknown command {ns.command}")
     return 2  # pragma: no cover -- parser.error exits
 
 
-def _cmd_delete(ns: argparse.Namespace, argv: Sequence[str]) -> int:
+def _cmd_delete(ns: argparse.Namespace, argv: Sequence[str], run_id: str | None) -> int:
     _configure_output(ns)
     settings = settings_from_args(ns)
     files = files_from_args(ns)
@@ -123,21 +151,24 @@ def _cmd_delete(ns: argparse.Namespace, argv: Sequence[str]) -> int:
         plan = asyncio.run(plan_job(settings, files, preflight=settings.preflight))
         est = plan.estimated_seconds()
         rate = f", at most {settings.rate:g}/s" if settings.rate else ""
+        # The plan is the dry run's answer: on stdout, so `> plan.txt` keeps it.
         _say("dry run: nothing will be sent", *describe_plan(plan),
              f"estimate:   {counted(plan.requests_this_run, 'request')} at concurrency "
              f"{settings.concurrency}{rate} and ~1 s each: about {_duration(est)}",
-             event="plan", ids_total=plan.ids_total, lines_invalid=plan.lines_invalid,
-             ids_this_run=plan.ids_this_run, requests=plan.requests_this_run,
-             estimated_s=round(est), preflight=plan.preflight)
+             event="plan", stream=sys.stdout, ids_total=plan.ids_total,
+             lines_invalid=plan.lines_invalid, ids_this_run=plan.ids_this_run,
+             requests=plan.requests_this_run, estimated_s=round(est), preflight=plan.preflight)
         if plan.finished and plan.ids_failed:
             _retry_hint(argv, files.failed_path, files.checkpoint_dir)
         return 0
     stop = StopRequest()
-    # Ctrl-C at the confirmation prompt is a "no".
+    # Ctrl-C at the confirmation prompt is a "no". With --log-format json a terminal gets
+    # progress events, not a bar: every stderr line stays JSON.
     display = Display(show_progress=not (ns.no_progress or ns.quiet),
-                      confirm=Confirmation(assume_yes=ns.yes, stop=stop))
+                      confirm=Confirmation(assume_yes=ns.yes, stop=stop),
+                      bar=ns.log_format != "json")
     command = resume_command(argv)
-    result = asyncio.run(_run_with_signals(settings, files, display, stop, command))
+    result = asyncio.run(_run_with_signals(settings, files, display, stop, command, run_id))
     report = result.report
     counts = {k: report[k] for k in ("ids_total", "ids_deleted", "ids_failed",
                                       "lines_invalid", "complete", "exit_code")}
@@ -169,7 +200,8 @@ def _retry_hint(argv: Sequence[str], failed: Path, checkpoint: Path) -> None:
 
 
 async def _run_with_signals(
-    settings: Settings, files: JobFiles, display: Display, stop: StopRequest, command: str
+    settings: Settings, files: JobFiles, display: Display, stop: StopRequest, command: str,
+    run_id: str | None,
 ) -> JobResult:
     loop = asyncio.get_running_loop()
 
@@ -178,6 +210,7 @@ async def _run_with_signals(
             # Second Ctrl-C: leave now. The journal is in the kernel up to the current
             # loop turn, so the checkpoint is consistent; batches in flight or completed
             # in this turn are re-sent on resume (within docs/guarantees.md §2's allowance).
+            display.abandon()  # end the bar's line before the process goes
             _say("bulkdelete: second interrupt, exiting now (checkpoint is consistent)",
                  event="signal", signal=sig.name)
             os._exit(130)
@@ -191,7 +224,7 @@ async def _run_with_signals(
         loop.add_signal_handler(sig, on_signal, sig)
     try:
         return await run_job(settings, files, stop=stop, observer=display,
-                             resume_command=command)
+                             resume_command=command, run_id=run_id)
     finally:
         for sig in EXIT_SIGNALS:
             loop.remove_signal_handler(sig)
@@ -217,7 +250,8 @@ def _cmd_status(ns: argparse.Namespace) -> int:
         f"progress:   {done:,} of {counted(report['ids_total'], 'ID')} handled "
         f"({report['batches_done']:,} of {counted(report['batches_total'], 'batch')})",
         f"state:      {'complete' if report['complete'] else 'incomplete'}"
-        f"{' — a run holds it right now' if running else ''}; last update {state.updated}",
+        f"{' — a run holds it right now' if running else ''}; last update "
+        f"{normalize_timestamp(state.updated)}",
         *summary_lines(report),
     ]
     if state.verify is not None:

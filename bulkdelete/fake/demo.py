@@ -23,6 +23,7 @@ from pathlib import Path
 from bulkdelete.cli.display import Display
 from bulkdelete.fake import FakeServer, FakeServerConfig
 from bulkdelete.job import JobResult, run_job
+from bulkdelete.logs import say
 from bulkdelete.report import summary_lines
 from bulkdelete.settings import JobFiles, Secret, Settings
 from bulkdelete.verify import VerifyResult, verify_job
@@ -107,9 +108,9 @@ def run_demo(*, ids: int, keep: Path | None, show_progress: bool) -> int:
     with tempfile.TemporaryDirectory(prefix="bulkdelete-demo-") as tmp:
         workdir = keep or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
-        print(f"demo: deleting {ids:,} generated IDs through a fake CleverTap server "
-              "(limit 3 in flight, ~2% 500s, ~2% HTML 503s, ~1% resets, 2 rejected IDs)",
-              file=sys.stderr)
+        say(f"demo: deleting {ids:,} generated IDs through a fake CleverTap server "
+            "(limit 3 in flight, ~2% 500s, ~2% HTML 503s, ~1% resets, 2 rejected IDs)",
+            event="demo", ids=ids)
         outcome = asyncio.run(_demo(ids, workdir, show_progress))
         result = outcome.job
         for line in summary_lines(result.report):

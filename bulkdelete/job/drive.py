@@ -11,7 +11,6 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -31,6 +30,8 @@ from bulkdelete.engine import (
 from bulkdelete.failed import FailureSink
 from bulkdelete.job.observer import Observer
 from bulkdelete.job.plan import Plan
+from bulkdelete.job.throttling import LimitChangeLog
+from bulkdelete.logs import utc_timestamp
 from bulkdelete.settings import Settings
 
 log = structlog.get_logger("bulkdelete")
@@ -42,8 +43,8 @@ OperationOn = Callable[[BoundClient], OperationFactory]
 
 
 def timestamp() -> str:
-    """Now, in UTC, as the checkpoint and the report write times."""
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    """Now, in UTC, as the checkpoint and the report write times (the logs' format)."""
+    return utc_timestamp()
 
 
 @dataclass(slots=True)
@@ -78,7 +79,10 @@ async def send_batches(
     async with _engine(settings, deleter=deleter, ledger=Ledger(p, store.journal),
                        failures=failures, stop=stop, stats=counters.stats,
                        operation=operation) as engine:
-        observer.started(plan, engine.snapshot, p.ids_deleted + p.ids_failed)
+        # The display counts for the whole job: what earlier runs did plus this run's.
+        observer.started(plan, engine.snapshot, p.ids_deleted + p.ids_failed,
+                         failed_before=p.ids_failed,
+                         throttled_before=sum(r.traffic.throttled for r in state.runs[:-1]))
         flusher = asyncio.create_task(_flush_periodically(store, state, counters, observer))
         try:
             return await _run_recorded(engine.run(batches), store.journal, flusher)
@@ -117,11 +121,14 @@ async def _engine(
             base_url=settings.base_url, account_id=settings.account_id,
             passcode=settings.passcode, id_type=settings.id_type, timeout=settings.timeout,
         ).bind(session)
-        limiter = AdaptiveLimiter(settings.concurrency, rate=settings.rate,
-                                  on_change=_log_limit_change)
-        yield Engine(settings=settings, deleter=deleter or bound, limiter=limiter,
-                     ledger=ledger, failures=failures, stop=stop, stats=stats,
-                     operation=operation(bound) if operation is not None else None)
+        changes = LimitChangeLog()
+        limiter = AdaptiveLimiter(settings.concurrency, rate=settings.rate, on_change=changes)
+        try:
+            yield Engine(settings=settings, deleter=deleter or bound, limiter=limiter,
+                         ledger=ledger, failures=failures, stop=stop, stats=stats,
+                         operation=operation(bound) if operation is not None else None)
+        finally:
+            changes.flush()
 
 
 async def _run_recorded(run: Coroutine[Any, Any, RunEnd], journal: JournalWriter,
@@ -162,7 +169,3 @@ async def _flush_periodically(
             state.updated = timestamp()
             data, gen = store.prepare_snapshot(state)
             await asyncio.to_thread(store.snapshot, data, gen)
-
-
-def _log_limit_change(old: int, new: int, why: str) -> None:
-    log.info("concurrency_changed", old=old, new=new, why=why)

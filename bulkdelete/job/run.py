@@ -72,13 +72,24 @@ async def run_job(
     observer: Observer | None = None,
     deleter: Deleter | None = None,
     resume_command: str = "",
+    run_id: str | None = None,
 ) -> JobResult:
     """Run (or resume) the job to its end, a --limit, a stop or an abort.
 
     Returns the job's report and exit code (0, 1, or 128+signal for a graceful stop).
     Raises :class:`BulkDeleteError` for exit 2 (usage, input, checkpoint) and 3 (abort);
-    on an abort the report has already been written with exit code 3.
+    on an abort the report has already been written with exit code 3. Every event it
+    logs carries ``run_id`` (a new one unless given), the run's ID in the checkpoint.
     """
+    run_id = run_id or new_run_id()
+    with structlog.contextvars.bound_contextvars(run_id=run_id):
+        return await _run_job(settings, files, stop, observer, deleter, resume_command, run_id)
+
+
+async def _run_job(
+    settings: Settings, files: JobFiles, stop: StopRequest | None, observer: Observer | None,
+    deleter: Deleter | None, resume_command: str, run_id: str,
+) -> JobResult:
     fmt = open_input(files, settings)
     stop = stop or StopRequest()
     store = CheckpointStore(files.checkpoint_dir)
@@ -86,7 +97,8 @@ async def run_job(
     # writes nothing, not even its folder, until the operator has said yes (docs/cli.md).
     if store.exists():
         store.lock()
-    job = _Job(settings, files, fmt, store, stop, observer or QuietObserver(), deleter)
+    job = _Job(settings, files, fmt, store, stop, observer or QuietObserver(), deleter,
+               run_id)
     try:
         state = await job.recover(resume_command)
         if state.complete:
@@ -124,6 +136,7 @@ class _Job:
     stop: StopRequest
     observer: Observer
     deleter: Deleter | None
+    run_id: str
     resumed: bool = False
     truncate_failed: bool = False  # a new job's failed file starts empty
     restarting: bool = False
@@ -212,7 +225,9 @@ class _Job:
             exit_code = exit_code_after(state, end, self.stop)
         except AbortError as exc:
             exit_code = exc.exit_code
-            log.error("aborted", reason=str(exc))
+            # Raised to the caller, who says it once (the CLI: its one error line, also in
+            # the log file); an error event here would repeat it on the console.
+            log.debug("aborted", reason=str(exc))
             raise
         except BulkDeleteError:
             exit_code = 2
@@ -231,10 +246,9 @@ class _Job:
         """Add this run to the checkpoint and save it before anything is sent, so even a
         run killed in its first second shows up in the report's list of runs."""
         settings, p, store = self.settings, state.progress, self.store
-        run = RunRecord(run_id=new_run_id(), started=timestamp(), resumed=self.resumed,
+        run = RunRecord(run_id=self.run_id, started=timestamp(), resumed=self.resumed,
                         requester=settings.requester, ticket=settings.ticket)
         state.runs.append(run)
-        structlog.contextvars.bind_contextvars(run_id=run.run_id)
         failed_file = FailedFile(self.files.failed_path, truncate=self.truncate_failed)
         if not self.resumed:
             log.info("start", input=str(self.files.input), format=self.fmt,
@@ -269,9 +283,7 @@ class _Job:
         failed_file.close()
         counters.close(exit_code, state.progress)
         state.updated = timestamp()
-        save_error = _save_last(self.store, state, self.files, exit_code)
-        structlog.contextvars.unbind_contextvars("run_id")
-        return save_error
+        return _save_last(self.store, state, self.files, exit_code)
 
     def _batches(self, state: State) -> Iterator[Batch]:
         """The input's batches from the checkpoint's anchor on, checked as they are read

@@ -87,3 +87,40 @@ def test_the_log_interval_comes_from_the_environment(
 ) -> None:
     monkeypatch.setenv("BULKDELETE_PROGRESS_INTERVAL", raw)
     assert _interval_from_env() == expected
+
+
+def test_failures_and_429s_count_for_the_whole_job() -> None:
+    """Off a terminal too, ``failed`` and ``throttled`` add what the job had before this
+    run to this run's counts, like ``done``."""
+    display = Display(show_progress=True, interval=1e-9, out=io.StringIO())
+    with capture_logs() as events:
+        display.started(a_plan(), lambda: snap(100, 2, throttled=4), done_before=500,
+                        failed_before=7, throttled_before=30)
+        display.tick()
+    (progress,) = [e for e in events if e["event"] == "progress"]
+    assert (progress["done"], progress["failed"], progress["throttled"]) == (602, 9, 34)
+
+
+def test_a_bar_is_not_drawn_when_not_allowed() -> None:
+    """``bar=False`` (``--log-format json``): a terminal gets progress events instead,
+    so every line stays JSON."""
+    out = Terminal()
+    display = Display(show_progress=True, interval=1e-9, out=out, bar=False)
+    with capture_logs() as events:
+        display.started(a_plan(), lambda: snap(10), done_before=0)
+        display.tick()
+        display.finished()
+    assert out.getvalue() == ""
+    assert [e["event"] for e in events] == ["progress"]
+
+
+def test_the_bar_formats_its_numbers_and_abandon_ends_it() -> None:
+    """Done/total with thousands separators; ``abandon`` (a second Ctrl-C) stops the bar
+    so its line is ended."""
+    out = Terminal()
+    display = Display(show_progress=True, out=out)
+    display.started(a_plan(), lambda: snap(600, 0), done_before=0)
+    display.tick()
+    display.abandon()
+    display.abandon()  # twice is harmless
+    assert "600/1,000" in out.getvalue()

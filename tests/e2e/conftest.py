@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 import structlog
 
+from bulkdelete import logs
 from bulkdelete.fake import FakeServer
 from tests.conftest import ACCOUNT, PASSCODE
 from tests.e2e.support import serve_in_thread
@@ -17,6 +18,7 @@ from tests.e2e.support import serve_in_thread
 def reset_logging() -> Iterator[None]:
     """main() configures structlog process-wide; leave it as other test modules expect."""
     yield
+    logs.reset()  # closes a --log-file main() opened
     structlog.reset_defaults()
     structlog.contextvars.clear_contextvars()
 

@@ -265,11 +265,11 @@ def test_dry_run_estimate_follows_the_batch_size(
     """300 IDs at --batch-size 10 are 30 requests; one at a time at ~1 s each that is
     about 30 s, not 3 s."""
     source = write_ids(tmp_path / "ids.txt", make_ids(300))
-    code, _, err = cli(capsys, "delete", str(source), "--id-type", "guid", "--dry-run",
+    code, out, _ = cli(capsys, "delete", str(source), "--id-type", "guid", "--dry-run",
                        "--batch-size", "10", "--concurrency", "1")
     assert code == 0
-    assert "30 requests at concurrency 1" in err
-    assert "about 30 s" in err, err
+    assert "30 requests at concurrency 1" in out
+    assert "about 30 s" in out, out
 
 
 def test_dry_run_estimate_counts_this_runs_requests_under_limit(
@@ -277,11 +277,11 @@ def test_dry_run_estimate_counts_this_runs_requests_under_limit(
 ) -> None:
     """With --limit 100 a 300-ID job sends 1 request this run; the estimate says so."""
     source = write_ids(tmp_path / "ids.txt", make_ids(300))
-    code, _, err = cli(capsys, "delete", str(source), "--id-type", "guid", "--dry-run",
+    code, out, _ = cli(capsys, "delete", str(source), "--id-type", "guid", "--dry-run",
                        "--limit", "100")
     assert code == 0
-    assert "deletes 100 IDs" in err
-    assert re.search(r"estimate:\s+1 requests?\b", err), err
+    assert "deletes 100 IDs" in out
+    assert re.search(r"estimate:\s+1 requests?\b", out), out
 
 
 def test_dry_run_estimate_respects_the_rate_ceiling(
@@ -290,12 +290,12 @@ def test_dry_run_estimate_respects_the_rate_ceiling(
     """10 requests at ``--rate 0.5`` cannot take less than ~18 s, whatever the
     concurrency; the estimate must not promise 3 s."""
     source = write_ids(tmp_path / "ids.txt", make_ids(1_000))
-    code, _, err = cli(capsys, "delete", str(source), "--id-type", "guid", "--dry-run",
+    code, out, _ = cli(capsys, "delete", str(source), "--id-type", "guid", "--dry-run",
                        "--rate", "0.5")
     assert code == 0
-    match = re.search(r"about (\d+) s\b", err)
-    assert match is not None, err
-    assert int(match.group(1)) >= 18, err
+    match = re.search(r"about (\d+) s\b", out)
+    assert match is not None, out
+    assert int(match.group(1)) >= 18, out
 
 
 def test_dry_run_on_a_started_job_plans_what_remains(
@@ -308,7 +308,7 @@ def test_dry_run_on_a_started_job_plans_what_remains(
     assert cli(capsys, *delete_args(source, "--limit", "200"))[0] == 0
     before = snapshot(ckpt_dir(source))
     sent = server.stats.requests
-    code, _, plan = cli(capsys, "delete", str(source), "--id-type", "guid", "--dry-run")
+    code, plan, _ = cli(capsys, "delete", str(source), "--id-type", "guid", "--dry-run")
     assert code == 0
     assert server.stats.requests == sent
     assert snapshot(ckpt_dir(source)) == before
