@@ -93,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ns
     # Every event and message of a delete, the closing ones and its errors included,
     # carries the run's ID; the run's record in the checkpoint has the same one.
-    run_id = new_run_id() if ns.command == "delete" else None
+    run_id = new_run_id() if ns.command in ("delete", "verify") else None
     with structlog.contextvars.bound_contextvars(**({"run_id": run_id} if run_id else {})):
         return _dispatch(parser, ns, args, run_id)
 
@@ -108,7 +108,7 @@ def _dispatch(parser: argparse.ArgumentParser, ns: argparse.Namespace, args: lis
         if ns.command == "verify":
             from bulkdelete.cli.verify import run_verify
 
-            return run_verify(ns, args)
+            return run_verify(ns, args, run_id)
         if ns.command == "fake-server":
             from bulkdelete.fake.cli import run_from_args
 

@@ -69,7 +69,7 @@ def add_verify_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                    restart=False, no_preflight=True)
 
 
-def run_verify(ns: argparse.Namespace, argv: Sequence[str]) -> int:
+def run_verify(ns: argparse.Namespace, argv: Sequence[str], run_id: str | None = None) -> int:
     """The verify command: run, print the summary (or how to resume), return the exit code."""
     from bulkdelete.cli.arguments import files_from_args, resume_command, settings_from_args
     from bulkdelete.cli.main import _configure_output, _say
@@ -81,7 +81,7 @@ def run_verify(ns: argparse.Namespace, argv: Sequence[str]) -> int:
     display = Display(show_progress=ns.all and not (ns.no_progress or ns.quiet),
                       label="checking")
     sample = None if ns.all else ns.sample
-    result = asyncio.run(_with_signals(settings, files, sample, ns.seed, stop, display))
+    result = asyncio.run(_with_signals(settings, files, sample, ns.seed, stop, display, run_id))
     summary = result.summary
     counts = {k: summary[k] for k in ("population", "checked", "gone", "present", "unknown")}
     if result.exit_code in (130, 143, 129):
@@ -102,7 +102,8 @@ def run_verify(ns: argparse.Namespace, argv: Sequence[str]) -> int:
 
 
 async def _with_signals(settings: Settings, files: JobFiles, sample: int | None,
-                        seed: int | None, stop: StopRequest, display: Display) -> VerifyResult:
+                        seed: int | None, stop: StopRequest, display: Display,
+                        run_id: str | None) -> VerifyResult:
     from bulkdelete.cli.main import EXIT_SIGNALS, _say
 
     loop = asyncio.get_running_loop()
@@ -120,7 +121,7 @@ async def _with_signals(settings: Settings, files: JobFiles, sample: int | None,
         loop.add_signal_handler(sig, on_signal, sig)
     try:
         return await verify_job(settings, files, sample=sample, seed=seed, stop=stop,
-                                observer=display)
+                                observer=display, run_id=run_id)
     finally:
         for sig in EXIT_SIGNALS:
             loop.remove_signal_handler(sig)

@@ -76,11 +76,21 @@ def _is_gone(result: Result) -> bool:
 async def verify_job(
     settings: Settings, files: JobFiles, *, sample: int | None = DEFAULT_SAMPLE,
     seed: int | None = None, stop: StopRequest | None = None,
-    observer: Observer | None = None,
+    observer: Observer | None = None, run_id: str | None = None,
 ) -> VerifyResult:
     """Check the job's deleted IDs: a sample of ``sample`` (seeded by ``seed``, drawn when
     None), or every one when ``sample`` is None. Raises :class:`BulkDeleteError` for exit 2
-    (no or another job's checkpoint) and 3 (a fatal answer, an abort rule)."""
+    (no or another job's checkpoint) and 3 (a fatal answer, an abort rule). Every event it
+    logs carries ``run_id`` (a new one unless given), as a delete run's do."""
+    run_id = run_id or new_run_id()
+    with structlog.contextvars.bound_contextvars(run_id=run_id):
+        return await _verify_job(settings, files, sample, seed, stop, observer, run_id)
+
+
+async def _verify_job(
+    settings: Settings, files: JobFiles, sample: int | None, seed: int | None,
+    stop: StopRequest | None, observer: Observer | None, run_id: str,
+) -> VerifyResult:
     if sample is not None and sample < 1:
         raise UsageError(f"--sample must be at least 1, got {sample}")
     fmt = open_input(files, settings)
@@ -104,7 +114,7 @@ async def verify_job(
         state.bind_failed_file(files.failed_path, store.directory)
         failed = failed_ids(store.directory / state.failed)
         job = _Verify(settings, files, fmt, state, failed, stop or StopRequest(),
-                      observer or QuietObserver())
+                      observer or QuietObserver(), run_id)
         if sample is None:
             counts, end_code, present = await job.check_all(store.directory / VERIFY_FOLDER)
         else:
@@ -138,6 +148,7 @@ class _Verify:
     failed: set[str]
     stop: StopRequest
     observer: Observer
+    run_id: str
 
     def _batches(self, start: tuple[int, int, int] = (0, 0, 1)) -> Iterator[Batch]:
         return deleted_batches(self.settings, self.files, self.fmt, self.job, self.failed,
@@ -149,7 +160,7 @@ class _Verify:
         chosen = await asyncio.to_thread(reservoir, self._batches(), size, random.Random(seed))
         log.info("verify_sample", sample=len(chosen), seed=seed)
         state = State(binding=self.job.binding, totals=Totals(len(chosen), 0, 0))
-        counters = RunCounters(RunRecord(run_id=new_run_id(), started=timestamp()))
+        counters = RunCounters(RunRecord(run_id=self.run_id, started=timestamp()))
         findings = Findings()
         end = await send_ids(self.settings, sample_batches(chosen, self.settings.batch_size),
                              counters=counters, progress=state.progress, failures=findings,
@@ -211,7 +222,7 @@ class _Verify:
             store.resume()
             log.info("verify_resume", watermark=p.watermark,
                      checked=p.ids_deleted + p.ids_failed)
-        run = RunRecord(run_id=new_run_id(), started=timestamp(), resumed=not fresh)
+        run = RunRecord(run_id=self.run_id, started=timestamp(), resumed=not fresh)
         state.runs.append(run)
         counters = RunCounters(run)
         store.snapshot(*store.prepare_snapshot(state))

@@ -230,8 +230,8 @@ def test_dry_run_plan_goes_to_stdout_so_a_redirect_keeps_it(tmp_path: Path) -> N
     source = write_ids(tmp_path / "ids.txt", make_ids(300))
     plan = tmp_path / "plan.txt"
     with plan.open("w") as out:
-        proc = _run_sync([*CLI, "delete", str(source), "--id-type", "guid", "--dry-run"],
-                         stdout=out)
+        proc = _run_sync([*CLI, "delete", str(source), "--id-type", "guid", "--dry-run",
+                          "--no-preflight"], stdout=out)
     assert proc.returncode == 0, proc.stderr
     text = plan.read_text()
     assert "dry run: nothing will be sent" in text
@@ -244,12 +244,14 @@ def test_dry_run_plan_goes_to_stdout_so_a_redirect_keeps_it(tmp_path: Path) -> N
 async def test_an_abort_is_said_once_on_the_console(
     tmp_path: Path, fake_server: ServerFactory
 ) -> None:
-    """A 401 abort on a console: the error is one line, not an ``aborted`` event and then
-    the same text again; nothing after it but that line."""
+    """A 401 abort mid-run (the preflight off, so the run itself meets it) on a console: the
+    error is one line, not an ``aborted`` event and then the same text again; nothing after
+    it but that line."""
     source = write_ids(tmp_path / "ids.txt", make_ids(500))
     async with fake_server() as srv:
         code, _, err = await run_subprocess(
-            [*CLI, *delete_args(source)], cli_env(srv.base_url, CLEVERTAP_PASSCODE="wrong"))
+            [*CLI, *delete_args(source, "--no-preflight")],
+            cli_env(srv.base_url, CLEVERTAP_PASSCODE="wrong"))
     assert code == 3, err
     lines = err.splitlines()
     assert [line for line in lines if "401" in line] == [lines[-1]], lines

@@ -186,7 +186,7 @@ def test_verify_all_shows_a_checking_bar_on_a_terminal(tmp_path: Path) -> None:
             term.kill()
     shown = term.text
     assert code == 0, shown
-    assert re.search(r"checking .*\d+/1500 .*IDs/s", shown), shown
+    assert re.search(r"checking .*[\d,]+/1,500 .*IDs/s", shown), shown
     assert "1,500 of 1,500 deleted IDs checked: 1,500 gone, 0 present, 0 unknown" in shown
 
 

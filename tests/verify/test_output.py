@@ -32,14 +32,14 @@ def test_the_summary_line_reads_as_the_docs_show() -> None:
 def test_a_verify_before_the_purge_is_due_is_early_and_says_until_when() -> None:
     summary = summarize(Counts(10, 8, 1, 1), sample=None, seed=None, runs=_runs(), now=NOW)
     assert summary["requested_at"] == "2026-01-02T10:00:00+00:00"
-    assert summary["purge_due_by"] == "2026-01-04T10:00:00+00:00"
+    assert summary["purge_due_by"] == "2026-01-04T10:00:00.000Z"  # the one timestamp format
     assert summary["early"] is True
     assert summary["sample"] == "all"
     assert (summary["checked"], summary["gone"], summary["present"], summary["unknown"]) == (
         10, 8, 1, 1)
     lines = summary_lines(summary)
     assert len(lines) == 2
-    assert "until 2026-01-04T10:00:00+00:00" in lines[1]
+    assert "until 2026-01-04T10:00:00.000Z" in lines[1]
     later = summarize(Counts(10, 10, 0, 0), sample=None, seed=None, runs=_runs(),
                       now=datetime(2026, 1, 5, tzinfo=UTC))
     assert later["early"] is False
