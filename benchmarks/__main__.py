@@ -24,8 +24,9 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
+from benchmarks.context import QUICK, Context, Row, Sizes
 from benchmarks.harness import Servers
-from benchmarks.scenarios import QUICK, SCENARIOS, Context, Row, Sizes, servers_for
+from benchmarks.scenarios import SCENARIOS, servers_for
 
 HERE = Path(__file__).resolve().parent
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import TYPE_CHECKING
 
+from benchmarks.context import Context, Row
 from benchmarks.harness import (
     ServerProcess,
     bulkdelete_argv,
@@ -28,9 +28,6 @@ from benchmarks.harness import (
     run_client,
     run_tool,
 )
-
-if TYPE_CHECKING:
-    from benchmarks.scenarios import Context, Row
 
 LATENCY = 0.050
 IN_FLIGHT = 3
@@ -61,8 +58,6 @@ def check_phase(stderr: str) -> float:
 
 
 def verify(ctx: Context) -> list[Row]:
-    from benchmarks.scenarios import Row
-
     name = f"verify ({IN_FLIGHT} in flight, {LATENCY * 1000:.0f} ms)"
     count = ctx.sizes.verify_ids
     ids = ctx.ids(count)

@@ -8,77 +8,20 @@ nothing-lost check against the server's record (docs/guarantees.md §1).
 
 from __future__ import annotations
 
-import dataclasses
-import io
 import json
 import re
 import shlex
 import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
-import pexpect
 import pytest
 
 from bulkdelete.fake import FakeServer
 from tests.conftest import ACCOUNT, CLI, assert_nothing_lost, cli_env, make_ids, write_ids
 from tests.e2e.support import serve_in_thread
+from tests.e2e.terminal import TERMINAL_MARKS, Terminal, delete_args, failed_file
 
-pytestmark = [
-    # Python 3.12+ warns that forking (pexpect's pty) while the fake server's thread runs
-    # may deadlock the child; the child only execs, which is the case that is safe.
-    pytest.mark.filterwarnings("ignore:.*multi-threaded.*fork:DeprecationWarning"),
-]
-
-ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
-# Variables that would change how rich renders regardless of the terminal it is given.
-RICH_ENV = ("FORCE_COLOR", "NO_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "COLUMNS",
-            "LINES")
-
-
-class Terminal:
-    """``python -m bulkdelete ARGS`` on a 30×120 pseudo-terminal; keeps all it printed."""
-
-    def __init__(self, args: list[str], base_url: str, cwd: Path, timeout: float = 30) -> None:
-        env = cli_env(base_url, TERM="xterm-256color")
-        for name in RICH_ENV:
-            env.pop(name, None)
-        self.log = io.StringIO()
-        self.child: Any = pexpect.spawn(
-            sys.executable, ["-m", "bulkdelete", *args], env=env, cwd=str(cwd),
-            dimensions=(30, 120), encoding="utf-8", codec_errors="replace", timeout=timeout,
-        )
-        self.child.logfile_read = self.log
-
-    def expect(self, pattern: str, timeout: float | None = None) -> None:
-        self.child.expect(pattern, timeout=timeout if timeout is not None else -1)
-
-    def finish(self, timeout: float = 60) -> int:
-        """Wait for the process to end; its exit code."""
-        self.child.expect(pexpect.EOF, timeout=timeout)
-        self.child.close()
-        status = self.child.exitstatus
-        assert isinstance(status, int), (status, self.child.signalstatus)
-        return status
-
-    def kill(self) -> None:
-        if self.child.isalive():
-            self.child.terminate(force=True)
-
-    @property
-    def text(self) -> str:
-        """Everything shown, ANSI escapes removed."""
-        return ANSI.sub("", self.log.getvalue())
-
-
-def delete_args(source: Path, *extra: str) -> list[str]:
-    return ["delete", str(source), "--id-type", "guid", "--timeout", "5", *extra]
-
-
-def failed_file(source: Path) -> Path:
-    return source.with_name(source.name + ".bulkdelete") / "failed.txt"
-
+pytestmark = TERMINAL_MARKS
 
 # --------------------------------------------------------------------------- confirmation
 
@@ -165,29 +108,6 @@ def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
         assert "429s 0" in shown
         assert "3,000/3,000" in shown
         assert_nothing_lost(ids, server, failed_file(source))
-
-
-def test_verify_all_shows_a_checking_bar_on_a_terminal(tmp_path: Path) -> None:
-    """verify --all draws the same bar, labelled "checking", over the job's deleted IDs,
-    then its summary line."""
-    ids = make_ids(1_500)
-    source = write_ids(tmp_path / "ids.txt", ids)
-    with serve_in_thread() as server:
-        done = subprocess.run([*CLI, *delete_args(source, "--yes", "--no-progress")],
-                              env=cli_env(server.base_url), capture_output=True, check=False)
-        assert done.returncode == 0, done.stderr
-        server.reconfigure(dataclasses.replace(server.config, latency=0.01))
-        term = Terminal(["verify", str(source), "--id-type", "guid", "--all"],
-                        server.base_url, tmp_path)
-        try:
-            term.expect("checking")
-            code = term.finish()
-        finally:
-            term.kill()
-    shown = term.text
-    assert code == 0, shown
-    assert re.search(r"checking .*[\d,]+/1,500 .*IDs/s", shown), shown
-    assert "1,500 of 1,500 deleted IDs checked: 1,500 gone, 0 present, 0 unknown" in shown
 
 
 @pytest.mark.parametrize("flag", ["--no-progress", "-q"])
@@ -369,85 +289,3 @@ def test_two_runs_racing_to_create_one_job_never_share_it(
         assert first_done is False or server.stats.requests == sent
         assert "job complete: 15,000 deleted, 0 failed" in first.text
         assert_nothing_lost(ids, server, failed_file(source))
-
-# --------------------------------------------------------------------------- the bar's counts
-
-FRAME = re.compile(r"deleting\b.*?([\d,]+)/([\d,]+) .*?429s ([\d,]+) · failed ([\d,]+)")
-
-
-def last_frame(shown: str) -> tuple[str, str, int, int]:
-    """The bar as last drawn: done, total (as shown), 429s and failures."""
-    frames = FRAME.findall(shown)
-    assert frames, shown
-    done, total, throttled, failed = frames[-1]
-    return done, total, int(throttled.replace(",", "")), int(failed.replace(",", ""))
-
-
-def test_the_bar_counts_the_whole_job_with_thousands_separators(tmp_path: Path) -> None:
-    """A resumed job on a terminal: the bar's 429s and failures are the job's (earlier
-    runs plus this one), like done/total and the summary, and its numbers have thousands
-    separators; its last frame agrees with the report."""
-    ids = make_ids(12_000)
-    poison = frozenset({ids[10], ids[1_234], ids[7_000]})
-    source = write_ids(tmp_path / "ids.txt", ids)
-    with serve_in_thread(latency=0.005, concurrency_limit=1, poison_ids=poison) as server:
-        canary = subprocess.run(
-            [*CLI, *delete_args(source, "--yes", "--no-progress", "--limit", "2000")],
-            env=cli_env(server.base_url), stdin=subprocess.DEVNULL, capture_output=True,
-            text=True, timeout=60, check=False)
-        assert canary.returncode == 1, canary.stderr
-        before = json.loads((failed_file(source).parent / "report.json").read_text())
-        assert before["throttled"] > 0, before
-        assert before["ids_failed"] == 2, before
-        term = Terminal(delete_args(source, "--yes"), server.base_url, tmp_path)
-        try:
-            code = term.finish()
-        finally:
-            term.kill()
-        assert code == 1, term.text
-        assert assert_nothing_lost(ids, server, failed_file(source)) == poison
-    report = json.loads((failed_file(source).parent / "report.json").read_text())
-    assert last_frame(term.text) == ("12,000", "12,000", report["throttled"],
-                                     report["ids_failed"])
-
-
-def test_a_canarys_last_frame_shows_what_it_handled(tmp_path: Path) -> None:
-    """``--limit 1000`` of 5,000 IDs on a terminal: the last frame of the bar reads
-    1,000/5,000, what the run handled."""
-    ids = make_ids(5_000)
-    source = write_ids(tmp_path / "ids.txt", ids)
-    with serve_in_thread(latency=0.01) as server:
-        term = Terminal(delete_args(source, "--yes", "--limit", "1000"), server.base_url,
-                        tmp_path)
-        try:
-            code = term.finish()
-        finally:
-            term.kill()
-        assert code == 0, term.text
-        assert assert_nothing_lost(ids[:1_000], server, failed_file(source)) == set()
-    assert last_frame(term.text)[:2] == ("1,000", "5,000")
-
-
-def test_a_second_ctrl_c_leaves_the_bars_line_ended(tmp_path: Path) -> None:
-    """Ctrl-C twice during the bar: exit 130 at once, and the terminal is left clean —
-    the bar's line ended, the last line the message, the cursor shown again — so the
-    shell's prompt starts on its own line (no ``failed 0rc=130``)."""
-    ids = make_ids(60_000)
-    source = write_ids(tmp_path / "ids.txt", ids)
-    with serve_in_thread(latency=0.2) as server:
-        term = Terminal(delete_args(source, "--yes"), server.base_url, tmp_path)
-        try:
-            term.expect(r"in flight \d")
-            term.child.sendintr()
-            term.expect("SIGINT received")
-            term.child.sendintr()
-            code = term.finish()
-        finally:
-            term.kill()
-        assert code == 130, term.text
-    raw = term.log.getvalue()
-    assert raw.rfind("\x1b[?25h") > raw.rfind("\x1b[?25l"), "cursor left hidden"
-    shown = term.text
-    assert shown.endswith("\n"), repr(shown[-200:])
-    last = [line.split("\r")[-1] for line in shown.splitlines() if line.strip("\r ")][-1]
-    assert "second interrupt" in last, repr(shown[-400:])
