@@ -13,8 +13,6 @@ import asyncio
 import contextlib
 import io
 import json
-import os
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,21 +32,18 @@ from bulkdelete.cli.confirm import Confirmation, describe_plan
 from bulkdelete.cli.display import Display
 from bulkdelete.cli.locate import find_checkpoint
 from bulkdelete.cli.retry import retry_command
+from bulkdelete.cli.signals import EXIT_SIGNALS, until_signalled
 from bulkdelete.engine import StopRequest
 from bulkdelete.errors import BulkDeleteError
-from bulkdelete.job import JobResult, plan_job, run_job
+from bulkdelete.job import plan_job, run_job
 from bulkdelete.job.run import new_run_id
 from bulkdelete.logs import configure as configure_logging
 from bulkdelete.logs import json_mode, normalize_timestamp, say, wants_json
 from bulkdelete.logs import reset as reset_output
 from bulkdelete.report import build_report, summary_lines
-from bulkdelete.settings import JobFiles, Settings
 from bulkdelete.wording import counted
 
 log = structlog.get_logger("bulkdelete")
-
-EXIT_SIGNALS = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
-
 
 def _say(*lines: str, event: str = "message", level: str = "info",
          stream: TextIO | None = None, **fields: Any) -> None:
@@ -168,7 +163,10 @@ def _cmd_delete(ns: argparse.Namespace, argv: Sequence[str], run_id: str | None)
                       confirm=Confirmation(assume_yes=ns.yes, stop=stop),
                       bar=ns.log_format != "json")
     command = resume_command(argv)
-    result = asyncio.run(_run_with_signals(settings, files, display, stop, command, run_id))
+    work = run_job(settings, files, stop=stop, observer=display, resume_command=command,
+                   run_id=run_id)
+    result = asyncio.run(until_signalled(work, stop, display, in_flight="requests",
+                                         quiet_until_sending=True))
     report = result.report
     counts = {k: report[k] for k in ("ids_total", "ids_deleted", "ids_failed",
                                       "lines_invalid", "complete", "exit_code")}
@@ -197,37 +195,6 @@ def _retry_hint(argv: Sequence[str], failed: Path, checkpoint: Path) -> None:
          "checkpoint:", f"  {command}",
          "(or start the whole job over: the same command with --restart)",
          event="retry_hint", command=command)
-
-
-async def _run_with_signals(
-    settings: Settings, files: JobFiles, display: Display, stop: StopRequest, command: str,
-    run_id: str | None,
-) -> JobResult:
-    loop = asyncio.get_running_loop()
-
-    def on_signal(sig: signal.Signals) -> None:
-        if stop.requested and sig == signal.SIGINT:
-            # Second Ctrl-C: leave now. The journal is in the kernel up to the current
-            # loop turn, so the checkpoint is consistent; batches in flight or completed
-            # in this turn are re-sent on resume (within docs/guarantees.md §2's allowance).
-            display.abandon()  # end the bar's line before the process goes
-            _say("bulkdelete: second interrupt, exiting now (checkpoint is consistent)",
-                 event="signal", signal=sig.name)
-            os._exit(130)
-        if display.sending:
-            _say(f"bulkdelete: {sig.name} received: finishing requests in flight, saving "
-                 "progress (Ctrl-C again to quit at once)", event="signal", signal=sig.name)
-        # Before sending (at the prompt, say) the refusal that follows says it all.
-        stop.request(EXIT_SIGNALS[sig], sig.name)
-
-    for sig in EXIT_SIGNALS:
-        loop.add_signal_handler(sig, on_signal, sig)
-    try:
-        return await run_job(settings, files, stop=stop, observer=display,
-                             resume_command=command, run_id=run_id)
-    finally:
-        for sig in EXIT_SIGNALS:
-            loop.remove_signal_handler(sig)
 
 
 def _cmd_status(ns: argparse.Namespace) -> int:

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import signal
 from collections.abc import Sequence
 
 from bulkdelete.cli.display import Display
+from bulkdelete.cli.signals import EXIT_SIGNALS, until_signalled
 from bulkdelete.engine import StopRequest
-from bulkdelete.settings import JobFiles, Settings
-from bulkdelete.verify import DEFAULT_SAMPLE, VerifyResult, verify_job
+from bulkdelete.logs import configure as configure_logging
+from bulkdelete.logs import say
+from bulkdelete.verify import DEFAULT_SAMPLE, verify_job
 from bulkdelete.verify.output import summary_lines
 
 # Delete's options that verify takes as they are (argparse dests).
@@ -72,56 +72,32 @@ def add_verify_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser],
 def run_verify(ns: argparse.Namespace, argv: Sequence[str], run_id: str | None = None) -> int:
     """The verify command: run, print the summary (or how to resume), return the exit code."""
     from bulkdelete.cli.arguments import files_from_args, resume_command, settings_from_args
-    from bulkdelete.cli.main import _configure_output, _say
 
-    _configure_output(ns)
+    configure_logging(fmt=ns.log_format, log_file=ns.log_file, quiet=ns.quiet)
     settings = settings_from_args(ns)
     files = files_from_args(ns)
     stop = StopRequest()
     display = Display(show_progress=ns.all and not (ns.no_progress or ns.quiet),
                       label="checking")
     sample = None if ns.all else ns.sample
-    result = asyncio.run(_with_signals(settings, files, sample, ns.seed, stop, display, run_id))
+    work = verify_job(settings, files, sample=sample, seed=ns.seed, stop=stop,
+                      observer=display, run_id=run_id)
+    result = asyncio.run(until_signalled(work, stop, display, in_flight="lookups",
+                                         quiet_until_sending=False))
     summary = result.summary
     counts = {k: summary[k] for k in ("population", "checked", "gone", "present", "unknown")}
-    if result.exit_code in (130, 143, 129):
+    if result.exit_code in EXIT_SIGNALS.values():
         if ns.all:
             command = resume_command(argv)
-            _say(f"stopped after checking {summary['checked']:,} deleted IDs; progress saved. "
+            say(f"stopped after checking {summary['checked']:,} deleted IDs; progress saved. "
                  "Resume with:", f"  {command}", event="resume_hint", command=command, **counts)
         else:
-            _say("stopped; a sample is not resumable: run the command again to check one",
+            say("stopped; a sample is not resumable: run the command again to check one",
                  event="stopped", **counts)
         return result.exit_code
-    _say(*summary_lines(summary), event="verify_summary", **counts, early=summary["early"],
+    say(*summary_lines(summary), event="verify_summary", **counts, early=summary["early"],
          present_upper_95=summary["present_upper_95"])
     if summary["present"]:
-        _say(f"still present: {result.still_present} (valid input for a new delete)",
+        say(f"still present: {result.still_present} (valid input for a new delete)",
              event="still_present", path=result.still_present)
     return result.exit_code
-
-
-async def _with_signals(settings: Settings, files: JobFiles, sample: int | None,
-                        seed: int | None, stop: StopRequest, display: Display,
-                        run_id: str | None) -> VerifyResult:
-    from bulkdelete.cli.main import EXIT_SIGNALS, _say
-
-    loop = asyncio.get_running_loop()
-
-    def on_signal(sig: signal.Signals) -> None:
-        if stop.requested and sig == signal.SIGINT:
-            # Second Ctrl-C: leave now; the verify's checkpoint is consistent as a delete's.
-            _say("bulkdelete: second interrupt, exiting now", event="signal", signal=sig.name)
-            os._exit(130)
-        _say(f"bulkdelete: {sig.name} received: finishing lookups in flight, saving "
-             "progress (Ctrl-C again to quit at once)", event="signal", signal=sig.name)
-        stop.request(EXIT_SIGNALS[sig], sig.name)
-
-    for sig in EXIT_SIGNALS:
-        loop.add_signal_handler(sig, on_signal, sig)
-    try:
-        return await verify_job(settings, files, sample=sample, seed=seed, stop=stop,
-                                observer=display, run_id=run_id)
-    finally:
-        for sig in EXIT_SIGNALS:
-            loop.remove_signal_handler(sig)
