@@ -39,9 +39,11 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import aiohttp
 from yarl import URL
@@ -49,6 +51,8 @@ from yarl import URL
 BATCH = 100
 PATH = "/1/delete/profiles.json"
 PROFILE_PATH = "/1/profile.json"
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -79,38 +83,13 @@ async def run_bare(url: str, batches: Sequence[list[str]], concurrency: int) -> 
     """The floor: a semaphore, pre-built bodies, a status check. Nothing else."""
     out = Outcome(ids=sum(len(b) for b in batches))
     headers = _headers()
-    bodies = [json.dumps({"guid": b}).encode() for b in batches]
     target = url.rstrip("/") + PATH
-    sem = asyncio.Semaphore(concurrency)
-    tasks: set[asyncio.Task[None]] = set()
 
-    async def send(session: aiohttp.ClientSession, body: bytes) -> None:
-        try:
-            while True:
-                out.requests += 1
-                async with session.post(target, data=body, headers=headers) as response:
-                    await response.read()
-                    if response.status == 200:
-                        return
-                    if response.status == 429:
-                        out.throttled += 1
-                        continue
-                    out.failed += BATCH
-                    return
-        finally:
-            sem.release()
+    def post(session: aiohttp.ClientSession, body: bytes) -> Exchange:
+        return session.post(target, data=body, headers=headers)
 
-    started = time.perf_counter()
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        for body in bodies:
-            await sem.acquire()
-            task = asyncio.create_task(send(session, body))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
-        if tasks:
-            await asyncio.gather(*tasks)
-    out.send_s = time.perf_counter() - started
+    bodies = [json.dumps({"guid": b}).encode() for b in batches]
+    await _floor(post, bodies, BATCH, concurrency, out)
     return out
 
 
@@ -119,20 +98,38 @@ async def run_bare_get(url: str, batches: Sequence[list[str]], concurrency: int)
     out = Outcome(ids=sum(len(b) for b in batches))
     headers = {k: v for k, v in _headers().items() if k != "Content-Type"}
     base = URL(url.rstrip("/") + PROFILE_PATH)
+
+    def get(session: aiohttp.ClientSession, target: URL) -> Exchange:
+        return session.get(target, headers=headers)
+
     targets = [base.with_query(objectId=ident) for batch in batches for ident in batch]
+    await _floor(get, targets, 1, concurrency, out)
+    return out
+
+
+# One request, not yet sent: what a floor loop awaits as a context manager.
+Exchange = AbstractAsyncContextManager[aiohttp.ClientResponse]
+
+
+async def _floor(request: Callable[[aiohttp.ClientSession, T], Exchange], items: Sequence[T],
+                 ids_each: int, concurrency: int, out: Outcome) -> None:
+    """At most ``concurrency`` requests alive, one per item, a 429 re-sent at once; any other
+    status but 200 fails the item's IDs. Times the send phase into ``out.send_s``."""
     sem = asyncio.Semaphore(concurrency)
     tasks: set[asyncio.Task[None]] = set()
 
-    async def look(session: aiohttp.ClientSession, target: URL) -> None:
+    async def send(session: aiohttp.ClientSession, item: T) -> None:
         try:
             while True:
                 out.requests += 1
-                async with session.get(target, headers=headers) as response:
+                async with request(session, item) as response:
                     await response.read()
+                    if response.status == 200:
+                        return
                     if response.status == 429:
                         out.throttled += 1
                         continue
-                    out.failed += response.status != 200
+                    out.failed += ids_each
                     return
         finally:
             sem.release()
@@ -140,15 +137,14 @@ async def run_bare_get(url: str, batches: Sequence[list[str]], concurrency: int)
     started = time.perf_counter()
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
-        for target in targets:
+        for item in items:
             await sem.acquire()
-            task = asyncio.create_task(look(session, target))
+            task = asyncio.create_task(send(session, item))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
         if tasks:
             await asyncio.gather(*tasks)
     out.send_s = time.perf_counter() - started
-    return out
 
 
 async def run_gather(url: str, batches: Sequence[list[str]], concurrency: int) -> Outcome:
