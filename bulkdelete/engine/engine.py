@@ -140,8 +140,11 @@ class Engine:
         # Durably in the failed file before the ledger says "done" (docs/guarantees.md §1).
         await self.failures.add([(i, r.reason, r.detail) for i, r in failures])
         by_reason = dict(reasons)
-        if answered == failed:  # decisive answers (a profile still there): findings, no fault
-            log.info("ids_answered", seq=batch.seq, line=batch.line, ids=failed,
+        if answered == failed:
+            # Decisive answers (a profile still there) are findings, not faults; verify's
+            # summary counts them, so a batch's own line is detail: a verify run early
+            # against a 10M-ID job would otherwise print one per batch.
+            log.debug("ids_answered", seq=batch.seq, line=batch.line, ids=failed,
                      reasons=by_reason)
         else:
             log.warning(
