@@ -45,7 +45,7 @@ async def _stopped_then_resumed(
     source = write_ids(tmp_path / "ids.txt", ids)
     argv = delete_argv(source, "--concurrency", str(CONCURRENCY))
     proc = await cli_start(argv, server.base_url)
-    await wait_for_acks(server, 2_000)
+    await wait_for_acks(server, 1_500)
     proc.send_signal(stop)
     await asyncio.wait_for(proc.communicate(), timeout=60)
     assert proc.returncode == expected
@@ -62,7 +62,7 @@ async def test_batches_abandoned_by_sigint_are_re_sent_after_a_stop_not_a_crash(
     batches): the resume's log says what was left in flight at the stop, never at a
     crash; the report and the summary count those IDs as re-sent after a stop, and
     ``resent_after_crash`` stays 0."""
-    ids = make_ids(8_000)
+    ids = make_ids(4_000)
     poison = frozenset(ids[41::BATCH * 5])
     async with fake_server(concurrency_limit=CONCURRENCY, latency=0.01, p_500=0.2,
                            poison_ids=poison, seed=7) as server:
@@ -84,7 +84,7 @@ async def test_kill_9_is_still_counted_as_a_crash(
 ) -> None:
     """kill -9 is a crash: the resume logs what was in flight at the crash, and the
     re-sent IDs are counted as after a crash, none as after a stop."""
-    ids = make_ids(8_000)
+    ids = make_ids(4_000)
     poison = frozenset(ids[41::BATCH * 5])
     async with fake_server(concurrency_limit=CONCURRENCY, latency=0.01, p_500=0.2,
                            poison_ids=poison, seed=7) as server:
