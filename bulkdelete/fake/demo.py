@@ -125,7 +125,8 @@ def run_demo(*, ids: int, keep: Path | None, show_progress: bool) -> int:
             print("NOTHING-LOST CHECK FAILED", file=sys.stderr)
             return 3
         print("nothing lost: every valid ID was acknowledged or is in the failed file")
-        code = _show_verify(outcome) or (0 if result.exit_code in (0, 1) else result.exit_code)
+        code = _show_verify(outcome, kept=keep is not None) or (
+            0 if result.exit_code in (0, 1) else result.exit_code)
         # The temporary folder is removed on the way out: never point at a file inside it.
         if keep:
             print(f"files kept in {workdir}: ids.txt (a sample input) and its checkpoint "
@@ -136,15 +137,18 @@ def run_demo(*, ids: int, keep: Path | None, show_progress: bool) -> int:
         return code
 
 
-def _show_verify(outcome: DemoOutcome) -> int:
+def _show_verify(outcome: DemoOutcome, *, kept: bool) -> int:
     """The verify's line, what it means here, and its check against the server."""
     summary = outcome.verify.summary
     print(f"verify (a sample of {VERIFY_SAMPLE}, seed {VERIFY_SEED}; the fake server purges "
           "at once, CleverTap within 48 h — verify then):")
     print("  " + verify_lines(summary)[0])
     if summary["present"]:
+        # Named only when it outlives the demo: its temporary folder goes at the end.
+        where = "they are listed in still_present.txt" if kept else \
+            "with --keep DIR they are listed in still_present.txt"
         print(f"  {summary['present']} of the sampled users logged in again, so their profiles "
-              "are back; they are listed in still_present.txt, valid input for a new delete")
+              f"are back; {where}, valid input for a new delete")
     mismatch = outcome.verify_mismatch()
     if mismatch:
         print(f"VERIFY CHECK FAILED: {mismatch}", file=sys.stderr)

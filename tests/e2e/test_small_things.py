@@ -99,6 +99,10 @@ async def test_the_demos_last_line_points_at_nothing_it_has_removed(tmp_path: Pa
     assert "bulkdelete-demo-" not in out
     assert out.splitlines()[-1].startswith("the demo's files went with its temporary folder")
     assert "bulkdelete demo --keep DIR" in out.splitlines()[-1]
+    # Its verify names the still-present list only as what --keep would keep.
+    assert "logged in again" in out, out
+    assert "; they are listed in still_present.txt" not in out
+    assert "with --keep DIR they are listed in still_present.txt" in out
     kept = tmp_path / "kept"
     code, out, err = await run_subprocess(
         [*CLI, "demo", "--ids", "500", "--no-progress", "--keep", str(kept)], cli_env(),
@@ -108,4 +112,6 @@ async def test_the_demos_last_line_points_at_nothing_it_has_removed(tmp_path: Pa
     assert f"2 rejected IDs went to the failed file {failed}" in out
     assert failed.exists()
     assert (kept / "ids.txt").exists()
+    assert "; they are listed in still_present.txt" in out
+    assert (kept / "ids.txt.bulkdelete" / "still_present.txt").exists()
     assert out.splitlines()[-1].startswith(f"files kept in {kept}")
