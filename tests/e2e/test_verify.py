@@ -59,25 +59,40 @@ def _checked(server: FakeServer, ids: list[str]) -> set[str]:
     return set(server.stats.looked_up) & set(ids)
 
 
+async def _interrupted(server: FakeServer, source: Path, ids: list[str],
+                       sig: signal.Signals) -> tuple[list[str], int | None, str]:
+    """A verify --all of the deleted job, sent ``sig`` a quarter of the way through: its
+    argv, exit code and output."""
+    await _deleted_job(server, source)
+    argv = verify_argv(source, "--all")
+    proc = await cli_start(argv, server.base_url)
+    await _wait_for_lookups(server, 1500)
+    proc.send_signal(sig)
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=30)
+    assert len(_checked(server, ids)) < len(ids), "stopped too late to prove anything"
+    return argv, proc.returncode, out.decode() + err.decode()
+
+
+async def _rerun_checks_every_id(server: FakeServer, argv: list[str], ids: list[str],
+                                 after: str) -> str:
+    """The same command again: every deleted ID checked, the re-checks within the
+    allowance. Its output."""
+    code, output = await cli_run(argv, server.base_url)
+    assert code == 0, output
+    assert _checked(server, ids) == set(ids)
+    print(f"verify --all after {after}: {_rechecked(server)} IDs looked up again")
+    assert _rechecked(server) <= ALLOWANCE, _rechecked(server)
+    return output
+
+
 async def test_verify_all_killed_with_9_then_rerun_checks_every_id_once_within_the_allowance(
     tmp_path: Path, fake_server: ServerFactory,
 ) -> None:
     ids = make_ids(6000)
     source = write_ids(tmp_path / "ids.txt", ids)
     async with fake_server(concurrency_limit=CONCURRENCY) as server:
-        await _deleted_job(server, source)
-        argv = verify_argv(source, "--all")
-        proc = await cli_start(argv, server.base_url)
-        await _wait_for_lookups(server, 1500)
-        proc.send_signal(signal.SIGKILL)
-        await proc.wait()
-        assert len(_checked(server, ids)) < len(ids), "killed too late to prove anything"
-
-        code, output = await cli_run(argv, server.base_url)
-        assert code == 0, output
-        assert _checked(server, ids) == set(ids)
-        print(f"verify --all after kill -9: {_rechecked(server)} IDs looked up again")
-        assert _rechecked(server) <= ALLOWANCE, _rechecked(server)
+        argv, _, _ = await _interrupted(server, source, ids, signal.SIGKILL)
+        output = await _rerun_checks_every_id(server, argv, ids, "kill -9")
         assert server.stats.profile_peak_in_flight <= CONCURRENCY
         assert "6,000 of 6,000 deleted IDs checked: 6,000 gone, 0 present, 0 unknown" in output
     verify = json.loads((tmp_path / "ids.txt.bulkdelete" / "verify.json").read_text())
@@ -90,24 +105,12 @@ async def test_verify_all_stopped_by_sigint_exits_130_and_the_same_command_conti
     ids = make_ids(6000)
     source = write_ids(tmp_path / "ids.txt", ids)
     async with fake_server(concurrency_limit=CONCURRENCY) as server:
-        await _deleted_job(server, source)
-        argv = verify_argv(source, "--all")
-        proc = await cli_start(argv, server.base_url)
-        await _wait_for_lookups(server, 1500)
-        proc.send_signal(signal.SIGINT)
-        out, err = await asyncio.wait_for(proc.communicate(), timeout=30)
-        output = out.decode() + err.decode()
-        assert proc.returncode == 130, output
+        argv, code, output = await _interrupted(server, source, ids, signal.SIGINT)
+        assert code == 130, output
         assert "Resume with:" in output
         assert f"bulkdelete verify {source}" in output
-        assert len(_checked(server, ids)) < len(ids)
         assert not (tmp_path / "ids.txt.bulkdelete" / "verify.json").exists()
-
-        code, output = await cli_run(argv, server.base_url)
-        assert code == 0, output
-        assert _checked(server, ids) == set(ids)
-        print(f"verify --all after SIGINT: {_rechecked(server)} IDs looked up again")
-        assert _rechecked(server) <= ALLOWANCE, _rechecked(server)
+        await _rerun_checks_every_id(server, argv, ids, "SIGINT")
 
 
 async def test_exit_codes_files_and_report_of_a_verify(
