@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from bulkdelete.reader import InputFormat
 from bulkdelete.reader.csv import csv_header
-from bulkdelete.reader.dialect import describe
+from bulkdelete.reader.dialect import describe, parse_delimiter
 from bulkdelete.reader.rule import show
 from bulkdelete.reader.source import open_stream
 from bulkdelete.settings import JobFiles
@@ -48,5 +48,5 @@ def csv_column(files: JobFiles, id_type: str) -> tuple[str | None, str, str]:
     finally:
         stream.close()
     if header is None:
-        return None, "column", files.delimiter or ","
+        return None, "column", parse_delimiter(files.delimiter) or ","
     return header.name, "column", header.delimiter
