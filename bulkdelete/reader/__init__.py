@@ -5,7 +5,8 @@ into a stream of :class:`Record` (a valid ID with where it came from) or :class:
 IDs on consecutive lines) and :class:`InvalidLine` (a line that cannot be used, with a short
 reason). It never stops on bad content: bad input is counted and reported, never a crash
 (docs/guarantees.md §7). It stops with :class:`~bulkdelete.errors.InputError` only when the
-file as a whole is unusable (missing, a pipe, not gzip, no such column).
+file as a whole is unusable (missing, a pipe, not gzip, no such column, a CSV header it
+would have to guess about: :mod:`~bulkdelete.reader.csvhead`).
 
 * **One rule.** What a valid ID is lives in :mod:`~bulkdelete.reader.rule`; every format and
   the plain-lines fast path decide by it.
