@@ -204,6 +204,7 @@ class JobFiles:
     input: Path
     format: str = "auto"
     column: str | None = None
+    delimiter: str | None = None  # CSV only; None: sniffed from the header
     checkpoint: Path | None = None
     failed: Path | None = None
     report: Path | None = None

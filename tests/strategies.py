@@ -87,7 +87,7 @@ BAD_LINES = [
     b"a1\t",
     b"\x0ba1",
     b"\x0ca1",
-    b"\x1ca1",  # str.strip() strips \x1c-\x1f too
+    b"\x1ca1",  # a control character at an edge: invalid, never trimmed away
     b"a1\x1f",
     b"a\x01b",  # control characters, DEL
     b"a\x7fb",
@@ -108,6 +108,7 @@ BAD_LINES = [
 ]
 
 
+# Padding: what is trimmed (space, tab, CR) and control characters that make a line invalid.
 WHITESPACE = [b"", b"", b" ", b"\t", b"\x0b", b"\x0c", b"\x1c", b"\x1f", b"\r"]
 
 
@@ -123,7 +124,7 @@ def lines_content(draw: st.DrawFn) -> bytes:
     padded = st.tuples(space, st.one_of(fixed, loose), space).map(b"".join)
     bad = st.sampled_from(BAD_LINES)
     # Any text but lone surrogates (which UTF-8 cannot encode): accents, CJK, emoji, Unicode
-    # whitespace to trim, controls, line and paragraph separators...
+    # whitespace (invalid, not trimmed), controls, line and paragraph separators...
     unicode = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=ID_LIMIT).map(
         str.encode
     )

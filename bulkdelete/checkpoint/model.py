@@ -35,6 +35,9 @@ class Binding:
     id_type: str
     account_id: str
     host: str
+    # The CSV delimiter read (None for other formats). Checkpoints written before it was
+    # bound read CSV as comma-separated, and say so when loaded (see State.from_json).
+    delimiter: str | None = None
 
     def differences(self, other: Binding) -> list[str]:
         """Human-readable list of what differs between the stored (self) and this run."""
@@ -46,6 +49,7 @@ class Binding:
             "id_type": "--id-type",
             "account_id": "--account-id",
             "host": "target host (--region/--base-url)",
+            "delimiter": "CSV delimiter",
         }
         out = []
         for name, label in labels.items():
@@ -300,7 +304,7 @@ class State:
             resent_after_stop=int(pr.get("resent_after_stop", 0)),
         )
         state = cls(
-            binding=Binding(**data["binding"]),
+            binding=_binding(data["binding"]),
             totals=Totals(
                 ids_total=int(t["ids_total"]),
                 lines_invalid=int(t["lines_invalid"]),
@@ -317,3 +321,10 @@ class State:
             verify=data.get("verify"),
         )
         return state, int(data["journal"])
+
+
+def _binding(data: dict[str, Any]) -> Binding:
+    """A stored binding; one written before the delimiter was bound read CSV with commas."""
+    if "delimiter" not in data and data.get("format") == "csv":
+        data = {**data, "delimiter": ","}
+    return Binding(**data)

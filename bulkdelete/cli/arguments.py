@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bulkdelete import __version__
 from bulkdelete.errors import UsageError
+from bulkdelete.reader.dialect import parse_delimiter
 from bulkdelete.regions import DEFAULT_REGION, REGION_HOSTS, resolve_base_url
 from bulkdelete.settings import ErrorBudget, JobFiles, Secret, Settings
 
@@ -87,6 +88,9 @@ def build_parser(*, fake_server_options: bool = True) -> argparse.ArgumentParser
                    help="input format; auto picks by extension (.csv, .jsonl/.ndjson, else "
                    "lines)")
     d.add_argument("--column", help="CSV column or JSON field holding the ID")
+    d.add_argument("--delimiter", metavar="C",
+                   help="CSV field delimiter, one character or 'tab' (default: sniffed from "
+                   "the header among , ; tab |; a header holding two of them is refused)")
     d.add_argument("--checkpoint", type=Path,
                    help="checkpoint directory (default: IDS_FILE.bulkdelete/)")
     d.add_argument("--restart", action="store_true",
@@ -222,6 +226,7 @@ def settings_from_args(ns: argparse.Namespace) -> Settings:
 def files_from_args(ns: argparse.Namespace) -> JobFiles:
     return JobFiles(
         input=Path(ns.ids_file), format=ns.format, column=ns.column,
+        delimiter=parse_delimiter(ns.delimiter),
         checkpoint=ns.checkpoint, failed=ns.failed, report=ns.report, restart=ns.restart,
     )
 

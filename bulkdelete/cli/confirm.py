@@ -9,7 +9,6 @@ from typing import TextIO
 from bulkdelete.engine import StopRequest
 from bulkdelete.errors import ConfirmationRefused
 from bulkdelete.job import Plan
-from bulkdelete.job.column import HEADER_WARNING
 from bulkdelete.wording import counted
 
 
@@ -34,8 +33,6 @@ def describe_plan(plan: Plan) -> list[str]:
     ]
     if plan.preflight:
         lines.append(f"preflight:  {plan.preflight}")
-    if plan.column.header_looks_like_id:
-        lines.append(f"warning:    {HEADER_WARNING}")
     for line, reason in plan.invalid_samples[:5]:
         lines.append(f"  invalid line {line}: {reason}")
     if plan.lines_invalid:

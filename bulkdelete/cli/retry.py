@@ -15,7 +15,7 @@ from bulkdelete.cli.arguments import build_parser
 # What binds the old job or shapes its input: the retry job reads one ID per line, with its
 # own checkpoint, failed file and report, and sends all of it.
 _DROPPED = frozenset({"--checkpoint", "--failed", "--report", "--restart", "--limit",
-                      "--format", "--column", "--dry-run"})
+                      "--format", "--column", "--delimiter", "--dry-run"})
 
 
 def retry_command(argv: Sequence[str], failed: Path, checkpoint: Path) -> str:

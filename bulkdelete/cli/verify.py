@@ -24,7 +24,7 @@ from bulkdelete.verify.output import summary_lines
 # Delete's options that verify takes as they are (argparse dests).
 SHARED = (
     "ids_file", "id_type", "account_id", "passcode_file", "region", "base_url", "concurrency",
-    "timeout", "format", "column", "checkpoint", "failed", "report", "max_errors",
+    "timeout", "format", "column", "delimiter", "checkpoint", "failed", "report", "max_errors",
     "stall_timeout", "no_progress", "log_format", "log_file", "quiet", "requester", "ticket",
 )
 

@@ -65,7 +65,8 @@ def _write(fd: int, files: JobFiles, fmt: InputFormat, id_type: str, watch: Watc
         return
     pending: list[bytes] = []
     seen = 0
-    items = tally_runs(files.input, fmt, column=files.column, id_type=id_type, watch=watch)
+    items = tally_runs(files.input, fmt, column=files.column, id_type=id_type, watch=watch,
+                       delimiter=files.delimiter)
     try:
         for item in items:
             if type(item) is not InvalidLine:

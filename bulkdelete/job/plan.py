@@ -16,7 +16,7 @@ from pathlib import Path
 from bulkdelete.batcher import summarize
 from bulkdelete.checkpoint import Binding, CheckpointStore, Progress, Totals, check_binding
 from bulkdelete.errors import UsageError
-from bulkdelete.job.column import IdColumn, id_column
+from bulkdelete.job.column import IdColumn, csv_column, id_column
 from bulkdelete.job.preflight import preflight as check_credentials
 from bulkdelete.reader import (
     InputFormat,
@@ -149,7 +149,8 @@ def read_input(files: JobFiles, fmt: InputFormat, id_type: str, offset: int = 0,
                line: int = 1, watch: Watch | None = None) -> Iterator[Run | InvalidLine]:
     """The input from ``offset`` (the first byte of line ``line``) to its end."""
     return read_runs(files.input, fmt, column=files.column, id_type=id_type,
-                     start_offset=offset, start_line=line, watch=watch)
+                     start_offset=offset, start_line=line, watch=watch,
+                     delimiter=files.delimiter)
 
 
 def precount(files: JobFiles, fmt: InputFormat, settings: Settings,
@@ -172,9 +173,14 @@ def _fed(items: Iterator[Run | InvalidLine], repeats: RepeatCounter
 
 
 async def binding_for(settings: Settings, files: JobFiles, fmt: InputFormat) -> Binding:
-    """What a checkpoint is bound to: this input, read this way, sent to this account."""
+    """What a checkpoint is bound to: this input, read this way, sent to this account. A
+    CSV's delimiter is the one read (given or sniffed): it shapes the batches as the column
+    does."""
+    delimiter = None
+    if fmt == "csv":
+        delimiter = (await asyncio.to_thread(csv_column, files, settings.id_type))[2]
     return Binding(
         fingerprint=await asyncio.to_thread(fingerprint, files.input), format=fmt,
         column=files.column, batch_size=settings.batch_size, id_type=settings.id_type,
-        account_id=settings.account_id, host=settings.host,
+        account_id=settings.account_id, host=settings.host, delimiter=delimiter,
     )

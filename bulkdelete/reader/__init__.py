@@ -5,7 +5,8 @@ into a stream of :class:`Record` (a valid ID with where it came from) or :class:
 IDs on consecutive lines) and :class:`InvalidLine` (a line that cannot be used, with a short
 reason). It never stops on bad content: bad input is counted and reported, never a crash
 (docs/guarantees.md §7). It stops with :class:`~bulkdelete.errors.InputError` only when the
-file as a whole is unusable (missing, a pipe, not gzip, no such column).
+file as a whole is unusable (missing, a pipe, not gzip, no such column, a CSV header it
+would have to guess about: :mod:`~bulkdelete.reader.csvhead`).
 
 * **One rule.** What a valid ID is lives in :mod:`~bulkdelete.reader.rule`; every format and
   the plain-lines fast path decide by it.
@@ -42,6 +43,7 @@ from bulkdelete.reader.rule import (
     MAX_ID_LENGTH,
     REASON_CONTROL,
     REASON_EMPTY,
+    REASON_SPACE,
     REASON_TOO_LONG,
     REASON_UTF8,
 )
@@ -66,6 +68,7 @@ __all__ = [
     "REASON_MALFORMED_CSV",
     "REASON_NOT_OBJECT",
     "REASON_RECORD_TOO_LONG",
+    "REASON_SPACE",
     "REASON_TOO_LONG",
     "REASON_UNBALANCED_QUOTE",
     "REASON_UTF8",
@@ -75,6 +78,7 @@ __all__ = [
     "Run",
     "Watch",
     "check_input_path",
+    "check_options",
     "detect_format",
     "fingerprint",
     "input_changed",
@@ -120,13 +124,18 @@ def read_records(
     start_offset: int = 0,
     start_line: int = 1,
     watch: Watch | None = None,
+    delimiter: str | None = None,
 ) -> Iterator[Record | InvalidLine]:
     """Yield every record and invalid line of *path*, in file order: the reference reader,
     one record at a time, that :func:`read_runs` must match.
 
-    *column* names the CSV column or JSON field holding the IDs (ignored for ``lines``);
-    without it, CSV uses its only column or the one named like *id_type*, JSON uses the field
-    *id_type*. To resume, pass a previously yielded record's ``offset`` and ``line`` as
+    *column* names the CSV column or JSON field holding the IDs; without it, CSV uses its
+    only column or the one named like *id_type*, JSON uses the field *id_type*. *delimiter*
+    separates CSV fields (None: sniffed from the header, :mod:`~bulkdelete.reader.dialect`).
+    Either one given for a format it does not apply to is a
+    :class:`~bulkdelete.errors.UsageError`, not ignored.
+
+    To resume, pass a previously yielded record's ``offset`` and ``line`` as
     *start_offset* and *start_line*: the file is opened there (CSV re-reads its header first)
     and yields exactly what the full read yielded from that record on.
 
@@ -134,6 +143,7 @@ def read_records(
     :class:`~bulkdelete.errors.InputError` when the file cannot be read, is not valid gzip
     (possibly after some records), or has no such column or field.
     """
+    check_options(fmt, column, delimiter)
     stream = open_stream(path)
     try:
         if fmt == "lines":
@@ -141,7 +151,7 @@ def read_records(
             yield from records(blocks, blocks.offset, start_line)
         else:
             yield from _structured(stream, path, fmt, column, id_type, start_offset,
-                                   start_line, watch)
+                                   start_line, watch, delimiter)
     finally:
         # Also runs when the consumer stops early and the generator is closed.
         stream.close()
@@ -156,6 +166,7 @@ def read_runs(
     start_offset: int = 0,
     start_line: int = 1,
     watch: Watch | None = None,
+    delimiter: str | None = None,
 ) -> Iterator[Run | InvalidLine]:
     """Yield what :func:`read_records` yields for the same arguments, grouped into runs.
 
@@ -168,25 +179,28 @@ def read_runs(
     Plain-lines input is read a block at a time (:func:`~bulkdelete.reader.lines.block_runs`);
     CSV and JSON Lines are read record by record and grouped.
     """
+    check_options(fmt, column, delimiter)
     stream = open_stream(path)
     try:
         if fmt == "lines":
             yield from line_runs(open_blocks(stream, path, start_offset, watch), start_line)
         else:
             yield from group(_structured(stream, path, fmt, column, id_type, start_offset,
-                                         start_line, watch))
+                                         start_line, watch, delimiter))
     finally:
         stream.close()
 
 
 def tally_runs(
     path: Path, fmt: InputFormat, *, column: str | None, id_type: str,
-    watch: Watch | None = None,
+    watch: Watch | None = None, delimiter: str | None = None,
 ) -> Iterator[int | InvalidLine]:
     """What :func:`read_runs` yields for the whole file, each run replaced by its length:
     for the pre-count, which needs how many IDs there are, not which."""
+    check_options(fmt, column, delimiter)
     if fmt != "lines":
-        for item in read_runs(path, fmt, column=column, id_type=id_type, watch=watch):
+        for item in read_runs(path, fmt, column=column, id_type=id_type, watch=watch,
+                              delimiter=delimiter):
             yield len(item.values) if isinstance(item, Run) else item
         return
     stream = open_stream(path)
@@ -196,13 +210,30 @@ def tally_runs(
         stream.close()
 
 
+def check_options(fmt: InputFormat, column: str | None, delimiter: str | None) -> None:
+    """Refuse an option the format would ignore: a ``--column`` for one ID per line (the
+    operator thinks a column is read), a ``--delimiter`` for anything but CSV."""
+    if column is not None and fmt == "lines":
+        raise UsageError(
+            "--column applies to CSV and JSON Lines input, but this input is read as one ID "
+            "per line (--format lines, or a name not ending in .csv/.jsonl): drop --column, "
+            "or pass --format csv or --format jsonl"
+        )
+    if delimiter is not None and fmt != "csv":
+        raise UsageError(
+            f"--delimiter applies to CSV input, but this input is read as {fmt}: drop "
+            "--delimiter, or pass --format csv"
+        )
+
+
 def _structured(
     stream: Stream, path: Path, fmt: InputFormat, column: str | None, id_type: str,
-    start_offset: int, start_line: int, watch: Watch | None,
+    start_offset: int, start_line: int, watch: Watch | None, delimiter: str | None,
 ) -> Iterator[Record | InvalidLine]:
     """CSV or JSON Lines, record by record."""
     if fmt == "csv":
-        return csv_records(stream, path, column, id_type, start_offset, start_line, watch)
+        return csv_records(stream, path, column, id_type, start_offset, start_line, watch,
+                           delimiter)
     field = column if column is not None else id_type
     return jsonl_records(open_blocks(stream, path, start_offset, watch), start_line, field,
                          check_first=start_offset == 0)

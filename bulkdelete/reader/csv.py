@@ -1,23 +1,27 @@
 """CSV input: the ID column of each record, with records bounded in memory.
 
-The csv module parses; this module feeds it whole physical lines, picks the ID column from the
-header, and bounds what one record may hold. A record that would grow past
-:data:`_CSV_RECORD_BYTES` is not handed over: it is followed to its true end by
-:func:`~bulkdelete.reader.csvscan.follow`, without being kept, so the next record starts where
-csv itself would start it, never inside a quoted field.
+The csv module parses (strict: a bad quote is an error, not a guess); this module feeds it
+whole physical lines, by the delimiter given or sniffed (:mod:`~bulkdelete.reader.dialect`),
+has the header checked and the ID column chosen (:mod:`~bulkdelete.reader.csvhead`), and
+bounds what one record may hold. A record that would grow past :data:`_CSV_RECORD_BYTES` is
+not handed over, and a record csv refuses is not resumed on its next line: either is followed
+to its true end by :func:`~bulkdelete.reader.csvscan.follow`, without being kept, so the next
+record starts where csv's own rules start it, never inside a quoted field.
 """
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from itertools import chain
 from pathlib import Path
 from typing import Final
 
-from bulkdelete.errors import InputError
+from bulkdelete.reader.csvhead import Header, choose
 from bulkdelete.reader.csvscan import FIELD_START, QUOTED, Cursor, follow, state_after
+from bulkdelete.reader.dialect import parse_delimiter, sniff
 from bulkdelete.reader.items import InvalidLine, Record, new_record, text_value
-from bulkdelete.reader.rule import check, name_list, show
+from bulkdelete.reader.rule import check, show, trim
 from bulkdelete.reader.source import (
     MAX_LINE_BYTES,
     REASON_LINE_TOO_LONG,
@@ -47,6 +51,9 @@ REASON_MALFORMED_CSV: Final = "malformed CSV"
 #: longer record is one invalid record, followed to its true end without being kept.
 _CSV_RECORD_BYTES: Final = MAX_LINE_BYTES
 
+#: Blank lines before the header looked through for the line that decides the delimiter.
+_BLANK_LINES_AHEAD: Final = 1000
+
 
 def csv_records(
     stream: Stream,
@@ -56,26 +63,28 @@ def csv_records(
     start_offset: int,
     start_line: int,
     watch: Watch | None,
+    delimiter: str | None = None,
 ) -> Iterator[Record | InvalidLine]:
-    """Every record of a CSV file, from *start_offset* (the header is read first, always)."""
-    blocks = Blocks(stream, path, 0, watch=watch)
-    rows = _rows(blocks, blocks.offset, 1)
-    header = _header(rows, column, id_type)
+    """Every record of a CSV file, from *start_offset* (the header is read first, always).
+
+    *delimiter* None: sniffed from the header (:mod:`~bulkdelete.reader.dialect`)."""
+    rows, header = _open(stream, path, column, id_type, delimiter, watch)
     if header is None:
         return  # empty file: nothing to delete, and nothing wrong
-    names, index = header
-    name = names[index]
+    index, name, separator = header.index, header.name, header.delimiter
     if start_offset:
         # Resume: the header was needed for the column; now jump to the watermark.
         seek(stream, path, start_offset)
-        rows = _rows(Blocks(stream, path, start_offset, watch=watch), start_offset, start_line)
+        rows = _rows(Blocks(stream, path, start_offset, watch=watch).pieces(), start_offset,
+                     start_line, separator)
     for line, offset, row in rows:
         if isinstance(row, str):
             yield InvalidLine(line, row)
         elif index >= len(row):
-            yield InvalidLine(line, f"no column '{show(name)}'", text_value(",".join(row)))
+            yield InvalidLine(line, f"no column '{show(name)}'",
+                              text_value(separator.join(row)))
         else:
-            value = row[index].strip()
+            value = trim(row[index])
             reason = check(value)
             if reason is None:
                 yield new_record(value, line, offset)
@@ -83,47 +92,37 @@ def csv_records(
                 yield InvalidLine(line, reason, text_value(row[index]))
 
 
-def csv_header(stream: Stream, path: Path, column: str | None,
-               id_type: str) -> tuple[list[str], int] | None:
-    """The header's names (trimmed) and the index of the ID column, chosen as
-    :func:`csv_records` chooses it; None for an empty file."""
-    blocks = Blocks(stream, path, 0)
-    return _header(_rows(blocks, blocks.offset, 1), column, id_type)
+def csv_header(stream: Stream, path: Path, column: str | None, id_type: str,
+               delimiter: str | None = None) -> Header | None:
+    """The header as :func:`csv_records` reads it (names, ID column, delimiter), refused as
+    it refuses it; None for an empty file."""
+    return _open(stream, path, column, id_type, delimiter, None)[1]
 
 
-def _header(rows: Iterator[tuple[int, int, list[str] | str]], column: str | None,
-            id_type: str) -> tuple[list[str], int] | None:
-    header = next(rows, None)
-    if header is None:
-        return None
-    header_line, _, names = header
-    if isinstance(names, str):
-        raise InputError(
-            f"the CSV header (line {header_line}) is unusable: {names}; fix the header line"
-        )
-    trimmed = [name.strip() for name in names]
-    return trimmed, _choose_column(trimmed, column, id_type)
+def _open(
+    stream: Stream, path: Path, column: str | None, id_type: str, delimiter: str | None,
+    watch: Watch | None,
+) -> tuple[Iterator[tuple[int, int, list[str] | str]], Header | None]:
+    """The rows after the header, and the header (None for an empty file)."""
+    blocks = Blocks(stream, path, 0, watch=watch)
+    pieces = blocks.pieces()
+    # The header's first line decides the delimiter; blank lines before it are kept to be
+    # read as the rows they are.
+    ahead: list[bytes] = []
+    for piece in pieces:
+        ahead.append(piece)
+        if piece.strip() or len(ahead) > _BLANK_LINES_AHEAD:
+            break
+    given = parse_delimiter(delimiter)
+    separator = given or sniff(ahead[-1] if ahead else b"")
+    rows = _rows(chain(ahead, pieces), blocks.offset, 1, separator)
+    first = next(rows, None)
+    if first is None:
+        return rows, None
+    line, _, row = first
+    return rows, choose(row, line, column, id_type, separator, given is not None)
 
 
-def _choose_column(names: list[str], column: str | None, id_type: str) -> int:
-    """Index of the ID column: the one asked for, the only one, or the one named *id_type*."""
-    if column is not None:
-        if column in names:
-            return names.index(column)
-        raise InputError(
-            f"column '{show(column)}' not found; the header has: {name_list(names)} "
-            "(pass one of them with --column)"
-        )
-    if len(names) == 1:
-        return 0
-    wanted = id_type.casefold()
-    for index, name in enumerate(names):
-        if name.casefold() == wanted:
-            return index
-    raise InputError(
-        f"the CSV header has several columns and none is named '{show(id_type)}': "
-        f"{name_list(names)}; pass --column NAME to choose the one with the IDs"
-    )
 def _feed(pieces: Iterator[bytes], cursor: Cursor) -> Iterator[str]:
     """Decoded physical lines (newline kept, as csv needs) for :func:`csv.reader`.
 
@@ -174,17 +173,17 @@ def _hand(line: bytes, starts: bool, cursor: Cursor) -> str:
 
 
 def _rows(
-    blocks: Blocks, offset: int, line: int
+    pieces: Iterator[bytes], offset: int, line: int, delimiter: str
 ) -> Iterator[tuple[int, int, list[str] | str]]:
-    """``(line, offset, row)`` per CSV record; *row* is a reason string when unusable.
+    """``(line, offset, row)`` per CSV record of *pieces* (:meth:`Blocks.pieces`); *row* is
+    a reason string when unusable.
 
     Blank lines are skipped here.
     """
-    cursor = Cursor(offset, line)
-    pieces = blocks.pieces()
+    cursor = Cursor(offset, line, delimiter)
     # strict: a quote where none may be ("ab"c) is an error rather than a guess, and an
     # unterminated quote at end of file is reported instead of silently closed.
-    reader = csv.reader(_feed(pieces, cursor), strict=True)
+    reader = csv.reader(_feed(pieces, cursor), delimiter=delimiter, strict=True)
     while True:
         line, offset = cursor.line, cursor.offset
         cursor.bad_utf8 = False
@@ -198,21 +197,22 @@ def _rows(
             message = str(exc)
             if "unexpected end of data" in message:
                 yield line, offset, REASON_UNBALANCED_QUOTE
-            elif "field larger than field limit" in message:
-                # csv gave up inside the field and would restart on the next line, which
-                # may still be inside the field's quotes, where no record may start: find
-                # the record's true end first, from the start of the line csv stopped in.
-                start = FIELD_START if cursor.last_starts else QUOTED
-                if state_after(cursor.last, start) == QUOTED and cursor.last.endswith(b"\n"):
-                    follow(None, pieces, cursor, QUOTED)
-                yield line, offset, REASON_FIELD_TOO_LONG
-            else:
-                yield line, offset, REASON_MALFORMED_CSV
+                continue
+            # csv gave up on the line it was in and would restart on the next one, which may
+            # still be inside a quoted field (a bad quote, then a field that opens and spans
+            # lines; a field over csv's limit): find where csv's own rules end the record,
+            # from the start of the line csv stopped in, and go on from there.
+            start = FIELD_START if cursor.last_starts else QUOTED
+            if (cursor.last.endswith(b"\n")
+                    and state_after(cursor.last, start, delimiter) == QUOTED):
+                follow(None, pieces, cursor, QUOTED)
+            too_long = "field larger than field limit" in message
+            yield line, offset, REASON_FIELD_TOO_LONG if too_long else REASON_MALFORMED_CSV
             continue
         if cursor.over_long is not None:
             yield line, offset, cursor.over_long
             continue
-        if not row or (len(row) == 1 and not row[0].strip()):
+        if not row or (len(row) == 1 and not trim(row[0])):
             continue
         yield line, offset, row
 

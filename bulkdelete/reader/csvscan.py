@@ -2,16 +2,17 @@
 
 The reader hands the csv module whole lines, and bounds how much of one record it holds.
 A record longer than that must still end where csv would end it: starting the next record
-anywhere else (inside a quoted field, say) would read a note's text as IDs. So such a record
-is followed, byte by byte in effect but with C loops doing the scanning, through the csv
-module's own state machine, reduced to what decides where a record ends.
+anywhere else (inside a quoted field, say) would read a note's text as IDs. So such a record,
+and a record the csv module refuses (a bad quote), is followed, byte by byte in effect but
+with C loops doing the scanning, through the csv module's own state machine, reduced to what
+decides where a record ends.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
-from typing import Final
 
 __all__ = [
     "BROKEN",
@@ -33,10 +34,11 @@ class Cursor:
     csv module only asks for another line of the same record from inside a quoted field.
     """
 
-    __slots__ = ("bad_utf8", "last", "last_starts", "line", "offset", "over_long",
+    __slots__ = ("bad_utf8", "delimiter", "last", "last_starts", "line", "offset", "over_long",
                  "record_bytes")
 
-    def __init__(self, offset: int, line: int) -> None:
+    def __init__(self, offset: int, line: int, delimiter: str = ",") -> None:
+        self.delimiter = delimiter
         self.offset = offset
         self.line = line
         self.bad_utf8 = False
@@ -46,23 +48,32 @@ class Cursor:
         self.last_starts = True
 
 
-# The states of the csv module's parser (default dialect, strict) that decide where a record
-# ends: at a field start (after a comma, or a record's start), in an unquoted field, in a
-# quoted field, just after a quote in one, after a CR or LF outside quotes, and after an
-# error (csv drops the rest of that line and starts the next record on the next line).
+# The states of the csv module's parser that decide where a record ends: at a field start
+# (after a delimiter, or a record's start), in an unquoted field, in a quoted field, just
+# after a quote in one, after a CR or LF outside quotes, and after an error (csv drops the
+# rest of that line and starts the next record on the next line).
 FIELD_START, UNQUOTED, QUOTED, QUOTE_IN_QUOTED, LINE_END, BROKEN = range(6)
-# Outside quotes, the next byte that matters: a line end, or a quote that opens a field.
-_OUTSIDE: Final = re.compile(rb'[\r\n]|(?<=,)"')
 
 
-def state_after(data: bytes, state: int) -> int:
+@functools.cache
+def _outside(delimiter: str) -> re.Pattern[bytes]:
+    """Outside quotes, the next byte that matters: a line end, or a quote opening a field."""
+    return re.compile(rb"[\r\n]|(?<=" + re.escape(delimiter.encode("ascii")) + rb')"')
+
+
+def state_after(data: bytes, state: int, delimiter: str = ",") -> int:
     """The csv parser's state after *data* (part of one physical line), from *state*.
 
-    The csv module's own state machine for the default dialect, with ``strict=True``
-    (``Modules/_csv.c``: ``parse_process_char``), reduced to what decides where a record ends,
-    so that a record too long to hold is followed to the very byte where csv would end it.
+    The csv module's own state machine (``Modules/_csv.c``: ``parse_process_char``) with its
+    default rules, reduced to what decides where a record ends: a quote followed by anything
+    but a delimiter or a line end makes the rest of the field unquoted text (as csv does
+    unless ``strict``, where it raises; the reader reports such a record as malformed but
+    ends it here all the same, never inside what csv would read as a quoted field). So a
+    record too long to hold, or refused, is followed to the very byte where csv ends it.
     Quoted stretches and unquoted fields are skipped by C loops (``find``, a regex).
     """
+    separator = ord(delimiter)
+    outside = _outside(delimiter)
     pos, size = 0, len(data)
     while pos < size:
         if state == QUOTED:
@@ -75,12 +86,12 @@ def state_after(data: bytes, state: int) -> int:
         if state == QUOTE_IN_QUOTED:
             if byte == 0x22:  # a doubled quote: still inside
                 state = QUOTED
-            elif byte == 0x2C:
+            elif byte == separator:
                 state = FIELD_START
             elif byte in (0x0A, 0x0D):
                 state = LINE_END
             else:
-                return BROKEN  # "',' expected after '\"'"
+                state = UNQUOTED  # strict csv: "',' expected after '\"'"
             pos += 1
         elif state == LINE_END:
             if byte not in (0x0A, 0x0D):
@@ -91,9 +102,9 @@ def state_after(data: bytes, state: int) -> int:
             pos += 1
         else:
             # Outside quotes (a quote inside an unquoted field is an ordinary character).
-            found = _OUTSIDE.search(data, pos)
+            found = outside.search(data, pos)
             if found is None:
-                return FIELD_START if data.endswith(b",") else UNQUOTED
+                return FIELD_START if data[-1] == separator else UNQUOTED
             state = QUOTED if found.group() == b'"' else LINE_END
             pos = found.end()
     return state
@@ -112,7 +123,7 @@ def follow(data: bytes | None, pieces: Iterator[bytes], cursor: Cursor, state: i
                     cursor.line += 1  # the file's last line, without a newline
                 return state != QUOTED
         if state != BROKEN:
-            state = state_after(data, state)
+            state = state_after(data, state, cursor.delimiter)
         cursor.offset += len(data)
         mid_line = not data.endswith(b"\n")
         if not mid_line:

@@ -1,4 +1,9 @@
-"""JSON Lines input: one JSON object per line, the ID under one field."""
+"""JSON Lines input: one JSON object per line, the ID under one field.
+
+The ID is a JSON string: a number (``17``, ``-0``) is an invalid value, never sent as the
+digits Python would print for it. An object that holds the field twice is an invalid line
+rather than one of the two values silently kept (the json module keeps the last).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from typing import Final
 
 from bulkdelete.errors import InputError
 from bulkdelete.reader.items import InvalidLine, Record, new_record, raw_value, text_value
-from bulkdelete.reader.rule import REASON_UTF8, check, name_list, show
+from bulkdelete.reader.rule import REASON_UTF8, check, name_list, show, trim
 from bulkdelete.reader.source import REASON_LINE_TOO_LONG, Blocks, head_of
 
 __all__ = ["REASON_NOT_OBJECT", "jsonl_records"]
@@ -29,6 +34,10 @@ def jsonl_records(
     loads = json.JSONDecoder().decode
     missing = f"no field '{show(field)}'"
     not_string = f"field '{show(field)}' is not a string"
+    twice = f"field '{show(field)}' appears more than once"
+    # The field as it appears unescaped: an object may hold it twice only if the line holds
+    # this twice, or holds an escape (which could spell it another way).
+    quoted = json.dumps(field, ensure_ascii=False).encode("utf-8", "surrogateescape")
     offset = blocks.offset
     for block in blocks:
         if isinstance(block, int):
@@ -57,8 +66,12 @@ def jsonl_records(
             except (ValueError, RecursionError):
                 # Blank lines land here too: testing for them only now spares every good
                 # line a strip().
-                if text.strip():
+                if trim(text):
                     yield InvalidLine(number, REASON_NOT_OBJECT, raw_value(raw))
+                continue
+            if type(obj) is dict and (b"\\" in raw or raw.count(quoted) > 1) \
+                    and _repeats(text, field):
+                yield InvalidLine(number, twice, raw_value(raw))
                 continue
             if type(obj) is not dict:
                 yield InvalidLine(number, REASON_NOT_OBJECT, raw_value(raw))
@@ -74,9 +87,7 @@ def jsonl_records(
             check_first = False
             item = obj[field]
             if type(item) is str:
-                value = item.strip()
-            elif type(item) is int:
-                value = str(item)
+                value = trim(item)
             else:
                 yield InvalidLine(number, not_string, raw_value(raw))
                 continue
@@ -85,3 +96,17 @@ def jsonl_records(
                 yield new_record(value, number, here)
             else:
                 yield InvalidLine(number, reason, text_value(value))
+
+
+class _Pairs(list[tuple[str, object]]):
+    """An object's members in order, duplicates kept (``object_pairs_hook``)."""
+
+
+_PAIRS_DECODE: Final = json.JSONDecoder(object_pairs_hook=_Pairs).decode
+
+
+def _repeats(text: str, field: str) -> bool:
+    """Whether the line's top-level object holds *field* more than once (decoded again,
+    keeping every member: only for the rare line that might)."""
+    pairs = _PAIRS_DECODE(text)
+    return isinstance(pairs, _Pairs) and sum(name == field for name, _ in pairs) > 1

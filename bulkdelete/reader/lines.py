@@ -24,7 +24,7 @@ from typing import Final, TypeVar
 
 from bulkdelete.reader import rule
 from bulkdelete.reader.items import InvalidLine, Record, Run, group, new_record, raw_value
-from bulkdelete.reader.rule import PLAIN, REASON_TOO_LONG, REASON_UTF8, check
+from bulkdelete.reader.rule import PLAIN, REASON_TOO_LONG, REASON_UTF8, check, trim
 from bulkdelete.reader.source import Blocks, head_of
 
 __all__ = ["block_runs", "count_runs", "line_runs", "records"]
@@ -51,7 +51,7 @@ def records(
             lines.pop()  # the empty string after the last newline is no line
         for raw in lines:
             try:
-                value = raw.decode("utf-8").strip()
+                value = trim(raw.decode("utf-8"))
             except UnicodeDecodeError:
                 yield InvalidLine(line, REASON_UTF8, raw_value(raw))
             else:
@@ -155,7 +155,7 @@ def _decided_runs(
         lines = text.split("\n")
         if last:
             lines.pop()
-        values = list(map(str.strip, lines))
+        values = list(map(trim, lines))
         width = 1
         sizes = list(map(len, lines if block.isascii() else block.split(b"\n")))
         bad = list(compress(count(), map(is_not, map(check, values), repeat(None))))

@@ -1,13 +1,16 @@
 """What a valid ID is, stated once for every format and every path through the reader.
 
-A value (a line, a CSV cell, a JSON string), trimmed of surrounding whitespace with
-:meth:`str.strip`, is an ID when it is non-empty, valid UTF-8, at most :data:`MAX_ID_LENGTH`
-characters long and free of control characters (C0 and DEL). :func:`check` says which of
-these a value breaks; every reader decides with it.
+A value (a line, a CSV cell, a JSON string), trimmed of ordinary whitespace at its edges
+(space, tab, CR, LF: :func:`trim`), is an ID when it is non-empty, valid UTF-8, at most
+:data:`MAX_ID_LENGTH` characters long, and holds no control character (C0, DEL, C1) and no
+whitespace other than the space (a no-break space, a line separator, ...). One rule at the
+edges and inside alike: a form feed or a no-break space is not trimmed away at an edge, it
+makes the value invalid wherever it is, so an ID is never sent other than as the file holds
+it. :func:`check` says which of these a value breaks; every reader decides with it.
 
 The plain-lines fast path decides whole blocks at once instead, and it may only do so by this
 rule: :data:`PLAIN` names the bytes for which the rule needs no per-line decision. A line made
-only of them is ASCII (so UTF-8), has nothing for :meth:`str.strip` to remove and no control
+only of them is ASCII (so UTF-8), has nothing to trim and no control
 character, so it is an ID exactly when its length is 1 to :data:`MAX_ID_LENGTH`. Any other
 line is handed to :func:`check`.
 """
@@ -22,11 +25,13 @@ __all__ = [
     "PLAIN",
     "REASON_CONTROL",
     "REASON_EMPTY",
+    "REASON_SPACE",
     "REASON_TOO_LONG",
     "REASON_UTF8",
     "check",
     "name_list",
     "show",
+    "trim",
 ]
 
 #: Longest ID accepted, in characters (after trimming surrounding whitespace).
@@ -38,19 +43,31 @@ REASON_UTF8: Final = "not valid UTF-8"
 REASON_TOO_LONG: Final = f"longer than {MAX_ID_LENGTH} characters"
 REASON_CONTROL: Final = "control character"
 REASON_EMPTY: Final = "empty value"
+REASON_SPACE: Final = "whitespace other than a space"
 
 #: Printable ASCII other than space: the bytes an ID may hold with no decision per line.
 PLAIN: Final = bytes(range(0x21, 0x7F))
 
-# A C0 control character or DEL anywhere in a (trimmed) value.
-_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
+# A control character (C0, DEL, C1) anywhere in a (trimmed) value.
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Any other whitespace but the space: a no-break space, U+2028, an ideographic space, ...
+_SPACE: Final = re.compile(r"[^\S ]")
+
+#: What :func:`trim` takes off a value's edges: ordinary whitespace, nothing else.
+_TRIMMED: Final = " \t\r\n"
+
+
+def trim(value: str) -> str:
+    """*value* without the ordinary whitespace (space, tab, CR, LF) at its edges."""
+    return value.strip(_TRIMMED)
 
 
 def check(value: str) -> str | None:
     """Why a trimmed *value* is not a usable ID, or None when it is."""
     if not value:
         return REASON_EMPTY
-    if not value.isascii():
+    ascii_only = value.isascii()
+    if not ascii_only:
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
@@ -60,6 +77,9 @@ def check(value: str) -> str | None:
         return REASON_TOO_LONG
     if _CONTROL.search(value):
         return REASON_CONTROL
+    # ASCII whitespace other than the space is all control characters, found above.
+    if not ascii_only and _SPACE.search(value):
+        return REASON_SPACE
     return None
 
 

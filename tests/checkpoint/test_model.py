@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bulkdelete.checkpoint import (
     MAX_REASONS,
     Progress,
     RunRecord,
+    State,
     Traffic,
 )
 from bulkdelete.engine import RunStats
 from tests.checkpoint.helpers import (
     line_of,
+    make_state,
     offset_of,
 )
 
@@ -139,3 +143,16 @@ def test_a_run_keeps_its_requester_and_ticket_and_old_records_still_load() -> No
     del data["requester"], data["ticket"]
     old = RunRecord.from_json(data)
     assert (old.requester, old.ticket) == (None, None)
+
+
+def test_a_csv_binding_keeps_its_delimiter_and_old_checkpoints_read_commas() -> None:
+    """The delimiter round-trips through state.json; a CSV checkpoint written before it was
+    bound was read with commas, so it loads as ',' (and other formats as None)."""
+    state = make_state()
+    state.binding = replace(state.binding, format="csv", delimiter=";")
+    data = state.to_json(0)
+    assert State.from_json(data)[0].binding.delimiter == ";"
+    del data["binding"]["delimiter"]
+    assert State.from_json(data)[0].binding.delimiter == ","
+    data["binding"]["format"] = "lines"
+    assert State.from_json(data)[0].binding.delimiter is None

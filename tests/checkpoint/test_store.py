@@ -157,6 +157,7 @@ def test_check_binding_lists_what_differs() -> None:
 @pytest.mark.parametrize(("field", "value", "label"), [
     ("format", "csv", "--format"), ("column", "guid", "--column"),
     ("batch_size", 50, "--batch-size"), ("account_id", "ACC-2", "--account-id"),
+    ("delimiter", ";", "CSV delimiter"),
 ])
 def test_check_binding_names_each_batch_shaping_setting(field: str, value: object,
                                                         label: str) -> None:

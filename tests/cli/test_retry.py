@@ -11,11 +11,12 @@ from bulkdelete.cli.retry import new_checkpoint, retry_command
 def test_the_retry_reads_the_failed_file_as_lines_with_a_checkpoint_of_its_own(
     tmp_path: Path,
 ) -> None:
-    """What binds the old job (input, format, column, checkpoint, failed file, report,
+    """What binds the old job (input, format, column, delimiter, checkpoint, failed file, report,
     --restart, --limit, --dry-run) is dropped, also as --opt=value or abbreviated; the
     target, ID type and tuning stay."""
     ckpt = tmp_path / "ids.csv.bulkdelete"
     argv = ["delete", "--format", "csv", "ids.csv", "--id-type", "identity", "--col", "email",
+            "--delimiter", ";",
             "--checkpoint=" + str(ckpt), "--failed", "f.txt", "--report", "r.json",
             "--restart", "--limit", "1000", "--dry-run", "--concurrency", "5", "--yes",
             "--base-url", "http://127.0.0.1:9", "-q"]

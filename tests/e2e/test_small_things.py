@@ -1,5 +1,5 @@
 """What a new operator trips over (docs/cli.md, docs/report.md): a CSV whose header looks
-like an ID, counts in the singular, IDs repeated across the file, the demo's last line.
+like an ID (refused), counts in the singular, IDs repeated across the file, the demo's last line.
 Every run that sends anything ends with the nothing-lost check (docs/guarantees.md §1)."""
 
 from __future__ import annotations
@@ -16,26 +16,26 @@ from tests.e2e.support import ckpt_dir, cli, delete_args, report_of, run_subproc
 pytestmark = pytest.mark.usefixtures("reset_logging")
 
 
-def test_a_headerless_one_column_csv_is_warned_about_and_the_plan_names_the_column(
+def test_a_headerless_one_column_csv_is_refused_and_the_plan_names_the_column(
     tmp_path: Path, creds: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A CSV of bare IDs would lose its first ID to the header: the dry run warns, and its
-    plan says which column it reads, without printing the would-be header (an ID)."""
+    """A CSV of bare IDs would lose its first ID to the header: the dry run refuses it
+    (exit 2) saying how to proceed, without printing the would-be header (an ID); a CSV
+    with a header gets a plan that says which column it reads."""
     ids = make_ids(10)
     source = write_ids(tmp_path / "ids.csv", ids)
     code, out, err = cli(capsys, "delete", str(source), "--id-type", "guid", "--dry-run",
                            "--no-preflight")
-    assert code == 0, err
+    assert code == 2, err
     text = out + err
-    assert "csv_header_looks_like_id" in text
-    assert "loses its first ID" in text
-    assert "(csv, column 1, whose header looks like an ID)" in text
+    assert "looks like an ID" in text
+    assert "--format lines" in text
     assert ids[0] not in text
     named = write_ids(tmp_path / "named.csv", ["guid", *ids])
     code, out, err = cli(capsys, "delete", str(named), "--id-type", "guid", "--dry-run",
                            "--no-preflight")
     assert code == 0, err
-    assert "(csv, column 'guid')" in out + err
+    assert "(csv, column 'guid', ',' (comma)-separated)" in out + err
     assert "looks like an ID" not in out + err
 
 

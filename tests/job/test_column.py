@@ -1,5 +1,5 @@
-"""The column the plan names, and the warning for a one-column CSV whose header looks like
-an ID (docs/guarantees.md §7)."""
+"""The column and delimiter the plan names, and the refusal of a one-column CSV whose header
+looks like an ID (docs/guarantees.md §7)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bulkdelete.job.column import id_column, looks_like_id
+from bulkdelete.errors import InputError
+from bulkdelete.job.column import id_column
+from bulkdelete.reader.csvhead import looks_like_id
 from bulkdelete.settings import JobFiles
 
 
@@ -23,23 +25,33 @@ def test_column_names_do_not(name: str) -> None:
 
 
 @pytest.mark.parametrize(("text", "column", "expected"), [
-    ("3f2a9c1e-7b6d\n8e1f0a2b-1c3d\n", None, ("3f2a9c1e-7b6d", True)),
-    ("email\nann@example.com\n", None, ("email", False)),
-    ("guid\n8e1f0a2b-1c3d\n", None, ("guid", False)),
+    ("email\nann@example.com\n", None, "column 'email', ',' (comma)-separated"),
+    ("guid\n8e1f0a2b-1c3d\n", None, "column 'guid', ',' (comma)-separated"),
     # --column names the header: the operator has said it is a header.
-    ("3f2a9c1e-7b6d\n8e1f0a2b-1c3d\n", "3f2a9c1e-7b6d", ("3f2a9c1e-7b6d", False)),
-    ("name,guid\nAnn,8e1f\n", None, ("guid", False)),
-    ("", None, (None, False)),
+    ("3f2a9c1e-7b6d\n8e1f0a2b-1c3d\n", "3f2a9c1e-7b6d",
+     "column '3f2a9c1e-7b6d', ',' (comma)-separated"),
+    ("name,guid\nAnn,8e1f\n", None, "column 'guid', ',' (comma)-separated"),
+    ("name;guid\nAnn;8e1f\n", None, "column 'guid', ';' (semicolon)-separated"),
+    ("name\tguid\nAnn\t8e1f\n", None, "column 'guid', tab-separated"),
+    ("", None, ""),
 ])
-def test_the_csv_column_chosen_and_whether_its_header_looks_like_an_id(
-    tmp_path: Path, text: str, column: str | None, expected: tuple[str | None, bool],
+def test_the_csv_column_and_delimiter_the_plan_names(
+    tmp_path: Path, text: str, column: str | None, expected: str,
 ) -> None:
     path = tmp_path / "ids.csv"
     path.write_text(text)
-    chosen = id_column(JobFiles(input=path, column=column), "csv", "guid")
-    assert (chosen.name, chosen.header_looks_like_id) == expected
-    if chosen.header_looks_like_id:
-        assert "3f2a" not in chosen.describe()  # never the value itself: it may be an ID
+    assert id_column(JobFiles(input=path, column=column), "csv", "guid").describe() == expected
+
+
+def test_a_one_column_header_that_looks_like_an_id_is_refused(tmp_path: Path) -> None:
+    """A file of bare IDs read as CSV would lose its first ID to the header: refused, with
+    the way on, and without the would-be header (an ID) in the message."""
+    path = tmp_path / "ids.csv"
+    path.write_text("3f2a9c1e-7b6d\n8e1f0a2b-1c3d\n")
+    with pytest.raises(InputError, match="--format lines") as caught:
+        id_column(JobFiles(input=path), "csv", "guid")
+    assert "--column" in str(caught.value)
+    assert "3f2a" not in str(caught.value)
 
 
 def test_lines_have_no_column_and_jsonl_names_its_field(tmp_path: Path) -> None:

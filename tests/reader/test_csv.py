@@ -5,6 +5,7 @@ restarts inside a quoted field."""
 
 from __future__ import annotations
 
+import collections
 import csv
 import gzip
 import io
@@ -13,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bulkdelete.errors import InputError
@@ -74,9 +75,11 @@ def test_csv_explicit_column(tmp_path: Path) -> None:
 
 
 def test_csv_missing_column_names_existing_columns(tmp_path: Path) -> None:
-    """An unknown --column is refused with the header's columns listed."""
+    """An unknown --column is refused with the header's columns listed, and the delimiter
+    they were read by (a wrong one would be why the column is not there)."""
     path = write(tmp_path / "ids.csv", b"a,b,c\n1,2,3\n")
-    with pytest.raises(InputError, match=r"column 'x' not found; the header has: a, b, c"):
+    with pytest.raises(InputError, match=r"column 'x' not found; the header, read as ',' "
+                       r"\(comma\)-separated, has: a, b, c"):
         read(path, "csv", column="x")
 
 
@@ -344,3 +347,70 @@ def test_over_long_record_unclosed_at_end_of_file(tmp_path: Path) -> None:
     assert items == [InvalidLine(2, REASON_UNBALANCED_QUOTE)]
     path.write_bytes(HEADER + b'a,"' + b"x" * 2_000_000 + b"\nvictim,y\nvictim")
     assert _items(path) == [InvalidLine(2, REASON_LINE_TOO_LONG)]
+
+
+def _lenient(data: bytes, column: int) -> collections.Counter[str]:
+    """The ID column's values per the csv module's own record parsing (its default, lenient
+    rules, no field limit), a record it cannot parse skipped as csv skips it; the header
+    left out."""
+    lines = [part + b"\n" for part in data.split(b"\n")]
+    lines[-1] = lines[-1][:-1]
+    saved = csv.field_size_limit()
+    csv.field_size_limit(1 << 30)
+    try:
+        rows = csv.reader(line.decode() for line in lines if line)
+        out: collections.Counter[str] = collections.Counter()
+        first = True
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration:
+                return out
+            except csv.Error:
+                continue
+            if not first and column < len(row):
+                out[row[column].strip()] += 1
+            first = False
+    finally:
+        csv.field_size_limit(saved)
+
+
+def test_a_bad_quote_does_not_restart_reading_inside_an_open_quoted_field(
+    tmp_path: Path,
+) -> None:
+    """A bad quote, then a quoted field opened on the same line and spanning the next ones:
+    the record is invalid and ends where the csv module ends it, so the lines inside the
+    still-open field are never read as records."""
+    data = (b"email,note,body\n"
+            b'alice@example.com,"VIP "gold" tier","Forwarded message\n'
+            b"victim@example.com,foo,bar\n"
+            b'end of forwarded text"\n'
+            b"carol@example.com,a,b\n")
+    path = write(tmp_path / "ids.csv", data)
+    items = read(path, "csv", column="email")
+    assert items == [InvalidLine(2, REASON_MALFORMED_CSV),
+                     Record("carol@example.com", 5, data.index(b"carol"))]
+    assert set(values(items)) <= set(_lenient(data, 0))
+
+
+@settings(max_examples=400, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.lists(st.sampled_from(['a', 'b7', ',', '"', '""', '"x"y', '\n', '\r\n', ' ',
+                                      '\r', 'id-1']), max_size=40).map("".join),
+       field_limit=st.sampled_from([8, 1 << 17]))
+@example(body='"x"y,"\na', field_limit=1 << 17)  # the issue's shape, in small
+def test_bad_quotes_never_yield_a_value_the_csv_module_would_not(
+    tmp_path: Path, body: str, field_limit: int
+) -> None:
+    """On any CSV, bad quotes included, every ID the reader yields is a value of the chosen
+    column of a record the csv module itself parses: after an error, reading resumes where
+    csv's own state machine ends the record, never inside a quoted field."""
+    data = HEADER + body.encode()
+    path = write(tmp_path / "ids.csv", data)
+    saved = csv.field_size_limit()
+    csv.field_size_limit(field_limit)
+    try:
+        got_values = collections.Counter(values(read(path, "csv", column="id")))
+    finally:
+        csv.field_size_limit(saved)
+    assert not got_values - _lenient(data, 0)

@@ -75,11 +75,12 @@ def test_jsonl_later_object_without_field_is_invalid(tmp_path: Path) -> None:
 
 
 def test_jsonl_value_types(tmp_path: Path) -> None:
-    """Strings are trimmed, integers become text, anything else is not a string."""
+    """Strings are trimmed; anything else, numbers included, is not a string (an ID is a
+    JSON string: ``-0`` is no ID, and never sent as ``"0"``)."""
     lines = [
         '{"guid": "  a  "}',
         '{"guid": 12345}',
-        '{"guid": -7}',
+        '{"guid": -0}',
         '{"guid": 1.5}',
         '{"guid": true}',
         '{"guid": null}',
@@ -89,9 +90,11 @@ def test_jsonl_value_types(tmp_path: Path) -> None:
         '{"guid": "   "}',
     ]
     items = read(write(tmp_path / "ids.jsonl", "\n".join(lines).encode()), "jsonl")
-    assert values(items) == ["a", "12345", "-7"]
+    assert values(items) == ["a"]
     not_string = "field 'guid' is not a string"
     assert invalid(items) == [
+        (2, not_string),
+        (3, not_string),
         (4, not_string),
         (5, not_string),
         (6, not_string),
@@ -146,3 +149,17 @@ def test_jsonl_huge_single_line_is_invalid(tmp_path: Path) -> None:
 def test_jsonl_empty_file_yields_nothing(tmp_path: Path) -> None:
     """An empty JSON Lines file is an empty input."""
     assert read(write(tmp_path / "ids.jsonl", b""), "jsonl") == []
+
+
+@pytest.mark.parametrize("line", [
+    '{"guid": "a", "guid": "victim"}',
+    '{"guid": "a", "n": 1, "guid": "a"}',
+    '{"gu\\u0069d": "victim", "guid": "a"}',
+])
+def test_jsonl_object_with_the_field_twice_is_invalid(tmp_path: Path, line: str) -> None:
+    """The chosen field twice in one object is ambiguous: an invalid line saying so, not
+    whichever value the json module keeps (however the second is spelt)."""
+    data = ('{"guid": "first"}\n' + line + '\n{"guid": "b", "x": {"guid": "c"}}\n').encode()
+    items = read(write(tmp_path / "ids.jsonl", data), "jsonl")
+    assert values(items) == ["first", "b"]
+    assert invalid(items) == [(2, "field 'guid' appears more than once")]

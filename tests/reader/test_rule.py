@@ -3,21 +3,28 @@ relies on (a line of PLAIN bytes, 1 to MAX_ID_LENGTH long, is an ID as it stands
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bulkdelete.reader import InputFormat, InvalidLine, Record, read_records
 from bulkdelete.reader.rule import (
     MAX_ID_LENGTH,
     PLAIN,
     REASON_CONTROL,
     REASON_EMPTY,
+    REASON_SPACE,
     REASON_TOO_LONG,
     REASON_UTF8,
     check,
     name_list,
     show,
+    trim,
 )
+from tests.reader.support import write
 
 
 @pytest.mark.parametrize(
@@ -63,3 +70,41 @@ def test_names_in_messages_are_made_safe_and_short() -> None:
     assert show("n" * 50) == "n" * 39 + "…"
     assert name_list([]) == "(nothing)"
     assert name_list([f"c{n}" for n in range(22)]).endswith(", c19, … (2 more)")
+
+
+@pytest.mark.parametrize("char", ["\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f", "\x85",
+                                  "\x9f"])
+@pytest.mark.parametrize("fmt", ["lines", "csv", "jsonl"])
+def test_a_control_character_makes_a_value_invalid_at_its_edges_as_inside(
+    tmp_path: Path, char: str, fmt: InputFormat,
+) -> None:
+    """One rule: a control character is never trimmed away as whitespace; at either edge
+    of a value, as inside it, it makes the value invalid. Ordinary whitespace (space, tab,
+    CR) at the edges is trimmed."""
+    values = [f"{char}a1", f"a1{char}", f"a{char}1", " \ta2\r "]
+    text = _file(fmt, values)
+    items = list(read_records(write(tmp_path / f"ids.{fmt}", text), fmt, column=None,
+                              id_type="guid"))
+    assert [(i.line, i.reason) for i in items if isinstance(i, InvalidLine)] == [
+        (line, REASON_CONTROL) for line in (2, 3, 4)]
+    assert [i.value for i in items if isinstance(i, Record)][-1:] == ["a2"]
+
+
+@pytest.mark.parametrize("char", ["\xa0", "\u2028", "\u3000"])
+def test_other_whitespace_makes_a_value_invalid_at_its_edges_as_inside(
+    tmp_path: Path, char: str,
+) -> None:
+    """Whitespace other than the ordinary kinds (a no-break space, a line separator) is not
+    trimmed either: an ID is never sent other than as the file holds it, so it is invalid
+    wherever it stands, with its own reason."""
+    for value in (f"{char}a1", f"a1{char}", f"a{char}1"):
+        assert check(trim(value)) == REASON_SPACE
+
+
+def _file(fmt: str, values: list[str]) -> bytes:
+    """*values* on lines 2 on, in *fmt*."""
+    if fmt == "lines":
+        return "".join(f"{v}\n" for v in ["first", *values]).encode()
+    if fmt == "csv":
+        return ("guid\n" + "".join(f'"{v}"\n' for v in values)).encode()
+    return "".join(json.dumps({"guid": v}) + "\n" for v in ["first", *values]).encode()

@@ -1,0 +1,96 @@
+"""A CSV's header: which column holds the IDs, and the headers refused rather than guessed at.
+
+Refused (:class:`~bulkdelete.errors.InputError`, exit 2, before anything is sent or written):
+a header that is not CSV; a ``--column`` it lacks; several columns and none named like the ID
+type; the chosen column's name twice (which one holds the IDs?); a header cell holding another
+candidate delimiter when none was given (:mod:`~bulkdelete.reader.dialect`); and one column
+headed by what looks like an ID, not a name: a file of bare IDs would lose its first ID to the
+header, so it is read only as ``--format lines`` or with ``--column`` naming that header.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from bulkdelete.errors import InputError
+from bulkdelete.reader.dialect import check_header, describe
+from bulkdelete.reader.rule import name_list, show, trim
+
+__all__ = ["HEADER_LOOKS_LIKE_ID", "Header", "choose", "looks_like_id"]
+
+HEADER_LOOKS_LIKE_ID: Final = (
+    "the CSV's one column is headed by what looks like an ID, not a column name: read as "
+    "CSV, that first ID would be taken for the header and never deleted. "
+    "For a file of one ID per line, pass --format lines; if line {line} really is the "
+    "header, pass --column with its name"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """The header's names (trimmed), the ID column's index and the delimiter read."""
+
+    names: list[str]
+    index: int
+    delimiter: str
+
+    @property
+    def name(self) -> str:
+        return self.names[self.index]
+
+
+def looks_like_id(name: str) -> bool:
+    """A column name is a word; an ID (a GUID, an e-mail address, a phone number) has
+    digits or an @ in it, or no letter at all."""
+    return any(c.isdigit() or c == "@" for c in name) or not any(c.isalpha() for c in name)
+
+
+def choose(row: list[str] | str, line: int, column: str | None, id_type: str,
+           delimiter: str, given: bool) -> Header:
+    """The :class:`Header` of the header record *row* (a reason string when csv could not
+    parse it) on *line*, or the refusal that says what to fix."""
+    if isinstance(row, str):
+        raise InputError(
+            f"the CSV header (line {line}) is unusable: {row}; fix the header line"
+        )
+    names = [trim(name) for name in row]
+    if not given:
+        check_header(names, delimiter, line)
+    index = _choose_column(names, column, id_type, delimiter)
+    if (column is None and len(names) == 1 and names[0].casefold() != id_type.casefold()
+            and looks_like_id(names[0])):
+        raise InputError(HEADER_LOOKS_LIKE_ID.format(line=line))
+    return Header(names, index, delimiter)
+
+
+def _choose_column(names: list[str], column: str | None, id_type: str, delimiter: str) -> int:
+    """Index of the ID column: the one asked for, the only one, or the one named *id_type*
+    (any case); refused when that name is there twice."""
+    if column is not None:
+        matches = [index for index, name in enumerate(names) if name == column]
+        if not matches:
+            raise InputError(
+                f"column '{show(column)}' not found; the header, read as "
+                f"{describe(delimiter)}-separated, has: {name_list(names)} (pass one of them "
+                "with --column, or the right --delimiter)"
+            )
+    elif len(names) == 1:
+        return 0
+    else:
+        wanted = id_type.casefold()
+        matches = [index for index, name in enumerate(names) if name.casefold() == wanted]
+        if not matches:
+            raise InputError(
+                f"the CSV header has several columns ({describe(delimiter)}-separated) and "
+                f"none is named '{show(id_type)}': {name_list(names)}; pass --column NAME to "
+                "choose the one with the IDs"
+            )
+    if len(matches) > 1:
+        first, second = (index + 1 for index in matches[:2])
+        raise InputError(
+            f"the CSV header names the ID column '{show(names[matches[0]])}' more than once "
+            f"(columns {first} and {second}): which one holds the IDs is not clear. Rename "
+            "the other column in the header"
+        )
+    return matches[0]

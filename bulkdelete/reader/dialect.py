@@ -1,0 +1,71 @@
+"""Which character separates a CSV's fields: given with ``--delimiter``, or sniffed from the
+header among the usual ones.
+
+A file read with the wrong delimiter is read whole-row: an Excel export separated by ``;``
+read as ``,`` has one column, ``user_id;email;created_at``, and every row would be one "ID".
+So the header decides: the one candidate it holds is the delimiter (none: a comma, one
+column), and a header that holds two candidates is refused rather than guessed at. Once a
+delimiter is chosen without ``--delimiter``, no header cell may hold another candidate.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from bulkdelete.errors import InputError, UsageError
+
+__all__ = ["CANDIDATES", "check_header", "describe", "parse_delimiter", "sniff"]
+
+#: The delimiters sniffed from a header, in order of preference on a tie.
+CANDIDATES: Final = (",", ";", "\t", "|")
+
+_NAMES: Final = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+_ALIASES: Final = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+
+
+def parse_delimiter(text: str | None) -> str | None:
+    """``--delimiter``'s value as the one character it names (``tab`` or ``\\t`` for a tab);
+    None stays None (sniff). One ASCII punctuation character or a tab: the reader follows
+    records byte by byte, and a quote, a letter or a space could never separate fields."""
+    if text is None:
+        return None
+    value = _ALIASES.get(text.lower(), text)
+    if len(value) == 1 and (value == "\t" or (value.isascii() and value.isprintable()
+                                              and not value.isalnum() and value not in '" ')):
+        return value
+    raise UsageError(
+        f"--delimiter takes one punctuation character or 'tab' (e.g. ';' or '|'), got "
+        f"{text!r}"
+    )
+
+
+def describe(delimiter: str) -> str:
+    """For the plan and messages: ``';' (semicolon)``, ``tab``."""
+    if delimiter == "\t":
+        return "tab"
+    name = _NAMES.get(delimiter)
+    return f"'{delimiter}' ({name})" if name else f"'{delimiter}'"
+
+
+def sniff(header_line: bytes) -> str:
+    """The candidate the header's first line holds most often (a tie goes to the first in
+    :data:`CANDIDATES`); a comma when it holds none (one column)."""
+    counts = [header_line.count(candidate.encode("ascii")) for candidate in CANDIDATES]
+    best = max(counts)
+    return CANDIDATES[counts.index(best)] if best else ","
+
+
+def check_header(names: list[str], delimiter: str, line: int) -> None:
+    """Refuse a sniffed header one of whose cells holds another candidate delimiter: the
+    file may be separated by that one, and reading it the other way would send whole rows
+    (or the wrong column) as IDs."""
+    for position, name in enumerate(names, 1):
+        for other in CANDIDATES:
+            if other != delimiter and other in name:
+                # The cell by its position: a header may be an ID (personal data).
+                raise InputError(
+                    f"the CSV header (line {line}) is ambiguous: read as {describe(delimiter)}-"
+                    f"separated, its cell {position} holds a {_NAMES[other]} too. Pass "
+                    f"--delimiter to say which separates the fields (e.g. --delimiter "
+                    f"'{other if other != chr(9) else 'tab'}')"
+                )

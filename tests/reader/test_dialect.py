@@ -1,0 +1,120 @@
+"""The CSV delimiter: --delimiter's values, the sniff from the header, the ambiguous header
+refused, and records read by any delimiter as the csv module reads them."""
+
+from __future__ import annotations
+
+import collections
+import csv
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from bulkdelete.cli.arguments import build_parser, files_from_args
+from bulkdelete.errors import InputError, UsageError
+from bulkdelete.reader import InvalidLine, read_records
+from bulkdelete.reader.dialect import CANDIDATES, parse_delimiter, sniff
+from tests.reader.support import BOM, read, values, write
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (None, None), (",", ","), (";", ";"), ("|", "|"), ("tab", "\t"), ("TAB", "\t"),
+    ("\\t", "\t"), ("\t", "\t"), (":", ":"), ("semicolon", ";"),
+])
+def test_delimiter_values(text: str | None, expected: str | None) -> None:
+    assert parse_delimiter(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", ";;", '"', " ", "a", "7", "é", "\n"])
+def test_delimiter_values_refused(text: str) -> None:
+    with pytest.raises(UsageError, match="--delimiter takes one"):
+        parse_delimiter(text)
+
+
+def test_the_command_line_gives_the_delimiter_to_the_job() -> None:
+    ns = build_parser(fake_server_options=False).parse_args(
+        ["delete", "ids.csv", "--id-type", "guid", "--delimiter", "tab"])
+    assert files_from_args(ns).delimiter == "\t"
+    ns = build_parser(fake_server_options=False).parse_args(
+        ["delete", "ids.csv", "--id-type", "guid"])
+    assert files_from_args(ns).delimiter is None
+
+
+@pytest.mark.parametrize(("header", "expected"), [
+    (b"user_id;email;created_at\r\n", ";"), (b"a\tb\n", "\t"), (b"a|b|c\n", "|"),
+    (b"a,b\n", ","), (b"guid\n", ","), (b"", ","), (b"a;b;c,d\n", ";"), (b"a;b,c\n", ","),
+])
+def test_the_sniff_takes_the_commonest_candidate(header: bytes, expected: str) -> None:
+    assert sniff(header) == expected
+
+
+@pytest.mark.parametrize("delimiter", CANDIDATES)
+def test_a_file_is_read_by_its_sniffed_delimiter(tmp_path: Path, delimiter: str) -> None:
+    """Whatever the candidate, the sniffed file is read by it: BOM, CRLF, blank lines before
+    the header, quoted cells holding the delimiter."""
+    lines = [f"n{delimiter}email{delimiter}x",
+             f'1{delimiter}a@example.com{delimiter}"p{delimiter}q"',
+             f"2{delimiter}c@example.com{delimiter}z"]
+    data = BOM + b"\r\n\r\n" + "\r\n".join(lines).encode() + b"\r\n"
+    path = write(tmp_path / "ids.csv", data)
+    assert values(read(path, "csv", column="email")) == ["a@example.com", "c@example.com"]
+
+
+def test_a_header_holding_another_candidate_is_refused_unless_the_delimiter_is_given(
+    tmp_path: Path,
+) -> None:
+    """Read by ';', a header cell holding a ',' (or a tab, a '|') might mean the file is
+    separated by that: refused, by the cell's position, naming --delimiter. Given the
+    delimiter, the operator has decided: the file is read by it."""
+    path = write(tmp_path / "ids.csv", b"id;email;created, at\nu1;a@example.com;x\n")
+    with pytest.raises(InputError, match=r"cell 3 holds a comma.*--delimiter ','"):
+        read(path, "csv", column="email")
+    items = list(read_records(path, "csv", column="email", id_type="guid", delimiter=";"))
+    assert values(items) == ["a@example.com"]
+
+
+def test_delimiter_and_column_are_refused_where_they_would_be_ignored(tmp_path: Path) -> None:
+    path = write(tmp_path / "ids.txt", b"a\n")
+    with pytest.raises(UsageError, match="--column applies to CSV and JSON Lines"):
+        read(path, "lines", column="email")
+    with pytest.raises(UsageError, match="--delimiter applies to CSV"):
+        list(read_records(path, "jsonl", column=None, id_type="guid", delimiter=";"))
+
+
+def _lenient(data: bytes, delimiter: str) -> collections.Counter[str]:
+    """The first column's values per the csv module's own record parsing (default, lenient
+    rules), a record it cannot parse skipped as csv skips it; the header left out."""
+    lines = [part + b"\n" for part in data.split(b"\n")]
+    lines[-1] = lines[-1][:-1]
+    rows = csv.reader((line.decode() for line in lines if line), delimiter=delimiter)
+    out: collections.Counter[str] = collections.Counter()
+    first = True
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return out
+        except csv.Error:
+            continue
+        if not first and row:
+            out[row[0].strip()] += 1
+        first = False
+
+
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.lists(st.sampled_from(["a", "b7", ",", '"', '""', '"x"y', "\n", "\r\n", " ",
+                                      "id-1"]), max_size=40).map("".join),
+       delimiter=st.sampled_from(CANDIDATES))
+@example(body='"x"y,"\na', delimiter=";")
+def test_bad_quotes_never_yield_a_value_the_csv_module_would_not_for_any_delimiter(
+    tmp_path: Path, body: str, delimiter: str
+) -> None:
+    """Bad quotes by any candidate delimiter: every ID read is a value of the chosen column
+    of a record the csv module itself reads with that delimiter."""
+    data = f"id{delimiter}note\n{body.replace(',', delimiter)}".encode()
+    path = write(tmp_path / "ids.csv", data)
+    items = list(read_records(path, "csv", column="id", id_type="guid"))
+    got = collections.Counter(i.value for i in items if not isinstance(i, InvalidLine))
+    assert not got - _lenient(data, delimiter)
