@@ -117,6 +117,9 @@ class Settings:
     # The audit trail (docs/report.md): who asked, and the request's reference.
     requester: str | None = None
     ticket: str | None = None
+    # Where base_url came from, for the plan ("from --base-url", "default region eu1");
+    # the CLI sets it (docs/cli.md), a library caller may leave it empty.
+    target_from: str = ""
 
     def __post_init__(self) -> None:
         if not self.account_id.strip():
