@@ -48,7 +48,8 @@ def test_a_base_url_flag_beats_the_environments_and_binds_the_checkpoint(
         code, out, err = cli(capsys, *delete_args(source, "--base-url", flagged.base_url))
         assert code == 0, err
         assert_nothing_lost(ids, flagged, ckpt_dir(source) / "failed.txt")
-        assert server.stats.requests == 0 and server.stats.profile_requests == 0
+        assert server.stats.requests == 0
+        assert server.stats.profile_requests == 0
         assert report_of(source)["target"] == {"account_id": ACCOUNT, "host": _host(flagged)}
 
         code, out, err = cli(capsys, *delete_args(source))
@@ -66,7 +67,8 @@ def test_a_region_flag_beats_a_base_url_from_the_environment(
                                                "--no-preflight"))
     assert code == 0, err
     assert "at in1.api.clevertap.com (region in1 from --region)" in out
-    assert server.stats.requests == 0 and server.stats.profile_requests == 0
+    assert server.stats.requests == 0
+    assert server.stats.profile_requests == 0
 
 
 @pytest.mark.parametrize(("env", "flags", "target"), [
@@ -112,7 +114,8 @@ def test_an_unknown_region_is_refused_whatever_else_is_set(
     source = write_ids(tmp_path / "ids.txt", make_ids(10))
     code, out, err = cli(capsys, *delete_args(source, *flags))
     assert_one_error_line(code, out, err, named)
-    assert server.stats.requests == 0 and server.stats.profile_requests == 0
+    assert server.stats.requests == 0
+    assert server.stats.profile_requests == 0
     assert not ckpt_dir(source).exists()
 
 
@@ -139,6 +142,6 @@ def test_a_passcode_file_beats_the_environment(
     secret.chmod(0o600)
     ids = make_ids(300)
     source = write_ids(tmp_path / "ids.txt", ids)
-    code, out, err = cli(capsys, *delete_args(source, "--passcode-file", str(secret)))
+    code, _out, err = cli(capsys, *delete_args(source, "--passcode-file", str(secret)))
     assert code == 0, err
     assert_nothing_lost(ids, server, ckpt_dir(source) / "failed.txt")
