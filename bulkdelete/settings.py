@@ -99,7 +99,7 @@ class Settings:
     bound to."""
 
     account_id: str
-    passcode: Secret = field(repr=False)
+    passcode: Secret = field(repr=False)  # a plain str is accepted and wrapped
     base_url: str
     id_type: IdType
     batch_size: int = MAX_BATCH_SIZE
@@ -130,6 +130,18 @@ class Settings:
     target_from: str = ""
 
     def __post_init__(self) -> None:
+        # A library caller may pass a plain string: it is wrapped at once, so the value is
+        # masked from here on (docs/library.md). Anything else is a usage error, not an
+        # AttributeError three calls later.
+        if isinstance(self.passcode, str):
+            object.__setattr__(self, "passcode", Secret(self.passcode))
+        elif not isinstance(self.passcode, Secret):
+            raise UsageError(f"passcode must be a str or a bulkdelete.Secret, got "
+                             f"{type(self.passcode).__name__}")
+        for name in ("account_id", "base_url"):
+            value = getattr(self, name)
+            if not isinstance(value, str):
+                raise UsageError(f"{name} must be a str, got {type(value).__name__}")
         if not self.account_id.strip():
             raise UsageError(
                 "no account ID: pass --account-id or set CLEVERTAP_ACCOUNT_ID"
