@@ -86,6 +86,41 @@ def resolve_base_url(region: str | None, base_url: str | None) -> str:
     return region_base_url(region or DEFAULT_REGION)
 
 
+def resolve_target(
+    *, region_flag: str | None, base_url_flag: str | None, env_region: str | None,
+    env_base_url: str | None,
+) -> tuple[str, str]:
+    """The base URL and where it came from, for the plan (docs/cli.md, "Where settings
+    come from"): a flag beats the environment, the environment beats the default; within
+    one source a base URL beats a region. So ``--region`` beats an exported
+    ``CLEVERTAP_BASE_URL`` (a rehearsal's leftover), and ``--base-url`` beats everything.
+
+    A region that is not one is refused wherever it comes from, even when another setting
+    would win over it: a typo in the environment is a mistake, not a default."""
+    if env_region:
+        try:
+            region_base_url(env_region)
+        except UsageError:
+            raise UsageError(f"CLEVERTAP_REGION={env_region!r} is not a region; choose one "
+                             f"of: {', '.join(REGION_HOSTS)}") from None
+    if region_flag:
+        region_base_url(region_flag)
+    if base_url_flag:
+        return normalize_base_url(base_url_flag), "from --base-url"
+    if region_flag:
+        name = region_flag.strip().lower()
+        return region_base_url(name), f"region {name} from --region"
+    if env_base_url:
+        try:
+            return normalize_base_url(env_base_url), "from CLEVERTAP_BASE_URL"
+        except UsageError as exc:
+            raise UsageError(f"CLEVERTAP_BASE_URL: {exc}") from None
+    if env_region:
+        name = env_region.strip().lower()
+        return region_base_url(name), f"region {name} from CLEVERTAP_REGION"
+    return region_base_url(DEFAULT_REGION), f"default region {DEFAULT_REGION}"
+
+
 def host_of(base_url: str) -> str:
     """The host[:port] part, as recorded in checkpoints and reports."""
     return urlsplit(base_url).netloc

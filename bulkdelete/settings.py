@@ -6,7 +6,6 @@ builds it directly. Everything downstream trusts it.
 
 from __future__ import annotations
 
-import math
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,15 @@ from bulkdelete.regions import host_of, normalize_base_url
 IdType = Literal["guid", "identity"]
 ID_TYPES: tuple[IdType, ...] = ("guid", "identity")
 MAX_BATCH_SIZE = 100  # the API's own ceiling per request (docs/api.md)
+
+# Bounds of the pacing options (docs/cli.md, "Bounds"). The API allows 3 requests in
+# flight; 64 leaves room for proxies and benchmarks while keeping the connections (one
+# descriptor each) far from any file limit. Below 0.01 requests/s a run would all but
+# never send; the times are bounded so a typo cannot mean "never".
+MAX_CONCURRENCY = 64
+RATE_RANGE = (0.01, 10_000.0)
+TIMEOUT_RANGE = (0.01, 3600.0)
+STALL_TIMEOUT_RANGE = (0.1, 86_400.0)
 
 
 class Secret:
@@ -91,7 +99,7 @@ class Settings:
     bound to."""
 
     account_id: str
-    passcode: Secret = field(repr=False)
+    passcode: Secret = field(repr=False)  # a plain str is accepted and wrapped
     base_url: str
     id_type: IdType
     batch_size: int = MAX_BATCH_SIZE
@@ -117,8 +125,23 @@ class Settings:
     # The audit trail (docs/report.md): who asked, and the request's reference.
     requester: str | None = None
     ticket: str | None = None
+    # Where base_url came from, for the plan ("from --base-url", "default region eu1");
+    # the CLI sets it (docs/cli.md), a library caller may leave it empty.
+    target_from: str = ""
 
     def __post_init__(self) -> None:
+        # A library caller may pass a plain string: it is wrapped at once, so the value is
+        # masked from here on (docs/library.md). Anything else is a usage error, not an
+        # AttributeError three calls later.
+        if isinstance(self.passcode, str):
+            object.__setattr__(self, "passcode", Secret(self.passcode))
+        elif not isinstance(self.passcode, Secret):
+            raise UsageError(f"passcode must be a str or a bulkdelete.Secret, got "
+                             f"{type(self.passcode).__name__}")
+        for name in ("account_id", "base_url"):
+            value = getattr(self, name)
+            if not isinstance(value, str):
+                raise UsageError(f"{name} must be a str, got {type(value).__name__}")
         if not self.account_id.strip():
             raise UsageError(
                 "no account ID: pass --account-id or set CLEVERTAP_ACCOUNT_ID"
@@ -138,20 +161,16 @@ class Settings:
         object.__setattr__(self, "base_url", normalize_base_url(self.base_url))
         if self.id_type not in ID_TYPES:
             raise UsageError(f"--id-type must be guid or identity, got {self.id_type!r}")
-        if not 1 <= self.batch_size <= MAX_BATCH_SIZE:
-            raise UsageError(f"--batch-size must be 1..{MAX_BATCH_SIZE}, got {self.batch_size}")
-        if self.concurrency < 1:
-            raise UsageError(f"--concurrency must be at least 1, got {self.concurrency}")
-        if self.rate is not None and not (self.rate > 0 and math.isfinite(self.rate)):
-            raise UsageError(f"--rate must be a positive number, got {self.rate}")
-        if not (self.timeout > 0 and math.isfinite(self.timeout)):
-            raise UsageError(f"--timeout must be positive, got {self.timeout}")
-        if self.limit is not None and self.limit < 1:
-            raise UsageError(f"--limit must be at least 1, got {self.limit}")
-        if self.max_delete is not None and self.max_delete < 0:
-            raise UsageError(f"--max-delete must be 0 or more, got {self.max_delete}")
-        if not self.stall_timeout > 0:
-            raise UsageError(f"--stall-timeout must be positive, got {self.stall_timeout}")
+        _check_count(self.batch_size, "--batch-size", 1, MAX_BATCH_SIZE)
+        _check_count(self.concurrency, "--concurrency", 1, MAX_CONCURRENCY)
+        if self.rate is not None:
+            _check_seconds(self.rate, "--rate", *RATE_RANGE, unit=" requests per second")
+        _check_seconds(self.timeout, "--timeout", *TIMEOUT_RANGE)
+        if self.limit is not None:
+            _check_count(self.limit, "--limit", 1)
+        if self.max_delete is not None:
+            _check_count(self.max_delete, "--max-delete", 0)
+        _check_seconds(self.stall_timeout, "--stall-timeout", *STALL_TIMEOUT_RANGE)
         if self.max_retries < 0:
             raise UsageError("max_retries must be 0 or more")
         _check_audit_text(self.requester, "--requester")
@@ -171,6 +190,24 @@ class Settings:
         """Batches the pipeline may run ahead of the watermark: enough to keep every slot
         busy while a few batches sit in backoff, small enough to bound the checkpoint."""
         return self.window if self.window is not None else max(32, 8 * self.concurrency)
+
+
+def _check_count(value: object, flag: str, low: int, high: int | None = None) -> None:
+    """A whole number within low..high (no bool, float, NaN or infinity slips through)."""
+    span = f"{low}..{high}" if high is not None else f"{low} or more"
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise UsageError(f"{flag} takes a whole number, {span}; got {value!r}")
+    if value < low or (high is not None and value > high):
+        raise UsageError(f"{flag} must be {span}, got {value}")
+
+
+def _check_seconds(value: float, flag: str, low: float, high: float,
+                   unit: str = " seconds") -> None:
+    """A finite number within low..high; NaN fails every comparison, so it is refused."""
+    if not (isinstance(value, int | float) and not isinstance(value, bool)
+            and low <= value <= high):
+        raise UsageError(f"{flag} must be a number from {low:g} to {high:g}{unit}, "
+                         f"got {value!r}")
 
 
 MAX_AUDIT_TEXT = 200

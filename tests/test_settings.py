@@ -326,3 +326,42 @@ def test_a_longer_or_multiline_audit_value_is_refused(field: str, value: str,
     with pytest.raises(UsageError, match=says) as info:
         build(**{field: value})
     assert f"--{field}" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "flag", "bound"),
+    [
+        ("concurrency", 65, "--concurrency", "1..64"),
+        ("concurrency", 10_000, "--concurrency", "1..64"),
+        ("rate", 1e-9, "--rate", "0.01"),
+        ("rate", 1e9, "--rate", "10000"),
+        ("timeout", 1e-9, "--timeout", "0.01"),
+        ("timeout", 1e9, "--timeout", "3600"),
+        ("stall_timeout", math.inf, "--stall-timeout", "86400"),
+        ("stall_timeout", math.nan, "--stall-timeout", "86400"),
+        ("stall_timeout", 1e-9, "--stall-timeout", "0.1"),
+        ("stall_timeout", -1.0, "--stall-timeout", "0.1"),
+        ("limit", 2.5, "--limit", "whole number"),
+        ("max_delete", math.inf, "--max-delete", "whole number"),
+        ("batch_size", True, "--batch-size", "whole number"),
+    ],
+)
+def test_pacing_options_are_bounded_and_finite(
+    field: str, value: float, flag: str, bound: str
+) -> None:
+    """A run that would never send (--rate 1e-9), one that would open thousands of
+    connections (--concurrency 10000) and NaN/infinite times are refused naming the flag
+    and its range (docs/cli.md, "Bounds")."""
+    with pytest.raises(UsageError, match=flag) as info:
+        build(**{field: value})
+    assert bound in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("concurrency", 64), ("rate", 0.01), ("rate", 10_000.0), ("timeout", 0.05),
+     ("timeout", 3600.0), ("stall_timeout", 0.3), ("stall_timeout", 86_400.0)],
+)
+def test_the_bounds_themselves_are_accepted(field: str, value: float) -> None:
+    """Each range is inclusive; the fast tests' small times stay valid."""
+    assert getattr(build(**{field: value}), field) == value

@@ -1,9 +1,11 @@
 """The journal: batch events appended between two snapshots, and their replay.
 
 A record is compact JSON, a tab, its CRC-32 and a newline, so a damaged or torn record is
-detected rather than trusted. Two kinds exist: ``{"k":"s","s":seq}`` (the batch was sent)
-and ``{"k":"d","s":seq,"o":offset,"l":line,"n":deleted,"f":failed[,"r":reasons]}`` (the
-batch is done). Records are never fsync'd: a killed process loses nothing the kernel
+detected rather than trusted. Three kinds exist: ``{"k":"s","s":seq}`` (a request of the
+batch left), ``{"k":"a","s":seq}`` (that request was answered without acknowledging any
+ID, so nothing of the batch is at the server) and
+``{"k":"d","s":seq,"o":offset,"l":line,"n":deleted,"f":failed[,"r":reasons]}`` (the batch is
+done). Records are never fsync'd: a killed process loses nothing the kernel
 already has, and a power loss loses at most the second since the last snapshot
 (docs/guarantees.md §2). Replay is idempotent, so a journal that outlived its snapshot is
 harmless. The format is described in docs/checkpoint.md.
@@ -118,6 +120,9 @@ class JournalWriter:
     def append_sent(self, seq: int) -> None:
         self._write(seal(b'{"k":"s","s":%d}' % seq))
 
+    def append_answered(self, seq: int) -> None:
+        self._write(seal(b'{"k":"a","s":%d}' % seq))
+
     def append_done(
         self, seq: int, offset: int, line: int, deleted: int, failed: int,
         reasons: dict[str, int] | None,
@@ -214,6 +219,8 @@ def _apply(progress: Progress, record: dict[str, Any]) -> None:
     kind = record["k"]
     if kind == "s":
         progress.mark_sent(int(record["s"]))
+    elif kind == "a":
+        progress.mark_answered(int(record["s"]))
     elif kind == "d":
         progress.mark_done(
             int(record["s"]), int(record["o"]), int(record["l"]),

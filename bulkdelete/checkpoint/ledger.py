@@ -18,6 +18,8 @@ class Journal(Protocol):
 
     def append_sent(self, seq: int) -> None: ...
 
+    def append_answered(self, seq: int) -> None: ...
+
     def append_done(
         self, seq: int, offset: int, line: int, deleted: int, failed: int,
         reasons: dict[str, int] | None,
@@ -46,6 +48,12 @@ class Ledger:
         bisected half is not counted as a re-send after a crash."""
         if self.progress.mark_sent(seq) and self._journal is not None:
             self._journal.append_sent(seq)
+
+    def answered(self, seq: int) -> None:
+        """``seq``'s request was answered without acknowledging any ID: no longer counted
+        as at the server, so a crash while it waits to retry is not a re-send."""
+        if self.progress.mark_answered(seq) and self._journal is not None:
+            self._journal.append_answered(seq)
 
     def done(
         self, seq: int, offset: int, line: int, deleted: int, failed: int,

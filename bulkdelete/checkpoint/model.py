@@ -165,6 +165,15 @@ class Progress:
         self.sent_above.add(seq)
         return True
 
+    def mark_answered(self, seq: int) -> bool:
+        """The batch's last request was answered without acknowledging any ID (a 429, a
+        5xx, a 400, or it never reached the server): nothing of it is at the server, so a
+        crash now leaves nothing for the rerun to send twice. True if it was marked sent."""
+        if seq not in self.sent_above:
+            return False
+        self.sent_above.discard(seq)
+        return True
+
     def mark_done(
         self, seq: int, offset: int, line: int, deleted: int, failed: int,
         reasons: dict[str, int] | None = None,

@@ -14,7 +14,7 @@ from pathlib import Path
 from bulkdelete import __version__
 from bulkdelete.errors import UsageError
 from bulkdelete.reader.dialect import parse_delimiter
-from bulkdelete.regions import DEFAULT_REGION, REGION_HOSTS, resolve_base_url
+from bulkdelete.regions import DEFAULT_REGION, REGION_HOSTS, resolve_target
 from bulkdelete.settings import ErrorBudget, JobFiles, Secret, Settings
 
 DELETE_EXAMPLES = """\
@@ -72,12 +72,15 @@ def build_parser(*, fake_server_options: bool = True) -> argparse.ArgumentParser
                    help="CleverTap account ID (env CLEVERTAP_ACCOUNT_ID)")
     d.add_argument("--passcode-file", type=Path,
                    help="read the passcode from this file (default: env CLEVERTAP_PASSCODE)")
-    d.add_argument("--region", default=_env("CLEVERTAP_REGION"),
+    # No env defaults here: the flag, the environment and the default are weighed in
+    # resolve_target, so a --region beats an exported CLEVERTAP_BASE_URL.
+    d.add_argument("--region", type=str.lower, choices=list(REGION_HOSTS),
                    help=f"one of {', '.join(REGION_HOSTS)} (env CLEVERTAP_REGION; "
                    f"default {DEFAULT_REGION})")
-    d.add_argument("--base-url", default=_env("CLEVERTAP_BASE_URL"),
+    d.add_argument("--base-url",
                    help="scheme://host[:port] overriding the region (env CLEVERTAP_BASE_URL); "
-                   "plain http:// only to loopback")
+                   "plain http:// only to loopback. A flag beats the environment: --region "
+                   "beats CLEVERTAP_BASE_URL")
     d.add_argument("--concurrency", type=int, default=3,
                    help="ceiling on requests in flight (default 3, the API's limit)")
     d.add_argument("--rate", type=float, help="ceiling on requests per second")
@@ -194,6 +197,10 @@ def read_passcode(passcode_file: Path | None) -> Secret:
 
 
 def settings_from_args(ns: argparse.Namespace) -> Settings:
+    base_url, target_from = resolve_target(
+        region_flag=ns.region, base_url_flag=ns.base_url,
+        env_region=_env("CLEVERTAP_REGION"), env_base_url=_env("CLEVERTAP_BASE_URL"),
+    )
     account_id, passcode = ns.account_id, read_passcode(ns.passcode_file)
     # A dry run checks the credentials only when it was given them.
     check = not ns.no_preflight and bool(account_id and passcode.reveal())
@@ -207,7 +214,8 @@ def settings_from_args(ns: argparse.Namespace) -> Settings:
     return Settings(
         account_id=account_id,
         passcode=passcode,
-        base_url=resolve_base_url(ns.region, ns.base_url),
+        base_url=base_url,
+        target_from=target_from,
         id_type=ns.id_type,
         batch_size=ns.batch_size,
         concurrency=ns.concurrency,

@@ -24,7 +24,8 @@ def describe_plan(plan: Plan) -> list[str]:
     )
     lines = [
         f"input:      {plan.input} ({plan.format}{', ' + column if column else ''})",
-        f"target:     account {plan.account_id} at {plan.host}",
+        f"target:     account {plan.account_id} at {plan.host}"
+        + (f" ({plan.target_from})" if plan.target_from else ""),
         f"id type:    {plan.id_type}",
         f"IDs:        {plan.ids_total:,} valid{_repeats(plan.ids_duplicate)}, "
         f"{counted(plan.lines_invalid, 'invalid line')}, "

@@ -18,6 +18,10 @@ class Ledger(Protocol):
     def sent(self, seq: int) -> None:
         """A request of batch ``seq`` is leaving: mark and journal its first send (once)."""
 
+    def answered(self, seq: int) -> None:
+        """Batch ``seq``'s request was answered without acknowledging any ID; its next
+        request is marked sent again (docs/guarantees.md §2)."""
+
     def done(self, seq: int, offset: int, line: int, deleted: int, failed: int,
              reasons: dict[str, int] | None) -> None:
         """Batch ``seq`` is finished (its failures already durable): record and journal it."""

@@ -59,7 +59,7 @@ class Delete:
         mid = len(ids) // 2
         failures: Failures = []
         for half in (ids[:mid], ids[mid:]):
-            result = await self._sender.send(self._request, half, seq)
+            result = await self._sender.send(self._request, half, seq, whole=False)
             if result.outcome is Outcome.REJECTED and len(half) > 1:
                 failures += await self._bisect(half, seq)
             elif result.outcome is not Outcome.SUCCESS:

@@ -58,10 +58,12 @@ class Sender:
         self._outage_streak = 0  # consecutive requests that never reached the server
 
     async def send(self, request: Request, ids: list[str], seq: int,
-                   ticket: Ticket | None = None) -> Result:
+                   ticket: Ticket | None = None, *, whole: bool = True) -> Result:
         """``request(ids)`` with its retries; returns SUCCESS, REJECTED or an exhausted
         RETRYABLE. FATAL raises; so does a stop (:class:`Abandoned`). ``ticket`` is a slot
-        already held for the first attempt."""
+        already held for the first attempt. ``whole`` says no other request of the batch
+        may have been acknowledged (False for a bisected half): only then does an answer
+        that acknowledged nothing take the batch off the ledger's "sent" list."""
         limiter, gate, stats = self.limiter, self.gate, self.stats
         attempt = 0
         unreached = 0
@@ -86,6 +88,11 @@ class Sender:
                 limiter.release(ticket)
                 raise
             outcome = result.outcome
+            if whole and _acknowledged_nothing(result):
+                # Nothing of the batch is at the server while it waits to retry (or on the
+                # bisection lock), so a kill -9 now leaves nothing to send twice: the
+                # re-send count after a crash counts only what a killed run left behind.
+                self.ledger.answered(seq)
             if outcome is Outcome.UNREACHED:
                 limiter.release(ticket)
                 ticket = None
@@ -162,6 +169,16 @@ class Sender:
         await wait_at_most(self.gate.stopped, delay)
         if self.gate.state is STOPPED:
             raise Abandoned
+
+
+def _acknowledged_nothing(result: Result) -> bool:
+    """The server's word that it did nothing with the request: it never got it, or its
+    status is not 2xx (429, 5xx, 4xx). A timeout, a reset after sending or a 2xx that
+    is not a plain success may hide a delete done, so those stay counted as sent."""
+    if result.outcome is Outcome.UNREACHED:
+        return True
+    return (result.outcome is not Outcome.SUCCESS and result.status is not None
+            and not 200 <= result.status < 300)
 
 
 async def wait_at_most(event: asyncio.Event, seconds: float) -> None:

@@ -1,12 +1,18 @@
 """Deleting from any iterable of IDs: the same send as a job's, without a file, a
-checkpoint or a resume (a migration script's one-off)."""
+checkpoint or a resume (a migration script's one-off).
+
+Each item is one value, like a CSV cell, decided by the reader's ID rule
+(:func:`bulkdelete.reader.rule.check`): trimmed, then refused when empty, over 512
+characters or carrying a control character. An item that is not a ``str`` is invalid too.
+Invalid items are counted by their position in the iterable (from 1) as the file path counts
+invalid lines, and never sent (docs/library.md)."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator
 
-from bulkdelete.batcher import make_batches
+from bulkdelete.batcher import INVALID_SAMPLES, make_batches
 from bulkdelete.checkpoint import Binding, RunRecord, State, Totals
 from bulkdelete.client import Deleter
 from bulkdelete.engine import StopRequest
@@ -14,20 +20,25 @@ from bulkdelete.errors import AbortError
 from bulkdelete.failed import MemoryFailures
 from bulkdelete.job.drive import RunCounters, send_ids, timestamp
 from bulkdelete.job.run import JobResult, exit_code_after, new_run_id
-from bulkdelete.reader import Run
+from bulkdelete.reader import InvalidLine, Run
+from bulkdelete.reader.rule import check
 from bulkdelete.report import build_report
 from bulkdelete.settings import Settings
+
+REASON_NOT_TEXT = "not a string"
 
 
 async def delete_ids(
     settings: Settings,
-    ids: Iterable[str],
+    ids: Iterable[object],
     *,
     stop: StopRequest | None = None,
     deleter: Deleter | None = None,
 ) -> JobResult:
     """Delete from any iterable of IDs — no file, no checkpoint, so no resume. Failed IDs
-    come back in ``JobResult.failed_ids``. Raises AbortError on 401/403 and abort rules."""
+    come back in ``JobResult.failed_ids``; invalid items are counted in the report's
+    ``lines_invalid`` (first few in ``invalid_samples``, by position). Raises AbortError on
+    401/403 and abort rules."""
     stop = stop or StopRequest()
     state = State(
         binding=Binding("", "iterable", None, settings.batch_size, settings.id_type,
@@ -40,14 +51,24 @@ async def delete_ids(
     counters = RunCounters(run)
     count = 0
 
-    def records() -> Iterator[Run]:
-        """The IDs trimmed, blanks skipped, counted as they are read."""
+    def records() -> Iterator[Run | InvalidLine]:
+        """The valid IDs trimmed, counted as they are read; the others counted as invalid,
+        by position, with the reader's reasons."""
         nonlocal count
-        for raw in ids:
-            value = raw.strip()
-            if value:
-                count += 1
-                yield Run([value], (0,), 0)  # no file: no offset, no line
+        totals = state.totals
+        for position, raw in enumerate(ids, 1):
+            if isinstance(raw, str):
+                value = raw.strip()
+                reason = check(value)
+                if reason is None:
+                    count += 1
+                    yield Run([value], (0,), position)  # no file: no offset; the position
+                    continue
+            else:
+                reason = REASON_NOT_TEXT
+            totals.lines_invalid += 1
+            if len(totals.invalid_samples) < INVALID_SAMPLES:
+                totals.invalid_samples.append((position, reason))
 
     exit_code: int | None = None
     try:

@@ -57,6 +57,7 @@ class Plan:
     column: IdColumn = field(default_factory=IdColumn)
     ids_failed: int = 0  # in the job so far
     ids_duplicate: int = 0  # IDs that repeat an earlier one (each costs a request slot)
+    target_from: str = ""  # where the target came from (Settings.target_from)
 
     @property
     def finished(self) -> bool:
@@ -93,7 +94,7 @@ def make_plan(
         concurrency=settings.concurrency, batch_size=settings.batch_size, rate=settings.rate,
         column=id_column(files, fmt, settings.id_type),
         ids_failed=progress.ids_failed if progress is not None else 0,
-        ids_duplicate=totals.ids_duplicate,
+        ids_duplicate=totals.ids_duplicate, target_from=settings.target_from,
     )
 
 

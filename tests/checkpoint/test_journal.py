@@ -234,3 +234,17 @@ async def test_a_failed_turn_write_breaks_the_store_at_once_and_cuts_the_torn_re
     store.close()  # the journal was closed by finish(): nothing left to raise
     p = load(directory).progress
     assert (p.watermark, p.ids_deleted) == (3, 300)
+
+
+def test_an_answered_record_replays_as_no_longer_sent(tmp_path: Path) -> None:
+    """``{"k":"a"}`` after ``{"k":"s"}`` leaves the batch off ``sent_above`` on load, so a
+    batch that was waiting to retry when the run was killed is not counted as re-sent."""
+    store = CheckpointStore(tmp_path / "ckpt")
+    store.lock()
+    store.create(State(binding=make_binding(), totals=Totals(300, 0, 3)))
+    store.journal.append_sent(1)
+    store.journal.append_sent(2)
+    store.journal.append_answered(2)
+    store.close()
+    assert (tmp_path / "ckpt" / "journal.1").read_bytes().endswith(frame({"k": "a", "s": 2}))
+    assert CheckpointStore(tmp_path / "ckpt").load().progress.sent_above == {1}

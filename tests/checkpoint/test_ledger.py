@@ -18,6 +18,9 @@ class RecordingJournal:
     def append_sent(self, seq: int) -> None:
         self.records.append(("s", seq))
 
+    def append_answered(self, seq: int) -> None:
+        self.records.append(("a", seq))
+
     def append_done(
         self, seq: int, offset: int, line: int, deleted: int, failed: int,
         reasons: dict[str, int] | None,
@@ -91,3 +94,18 @@ def test_a_ledger_on_the_store_journal_is_replayed_on_load(tmp_path: Path) -> No
     )
     p = load(directory).progress
     assert (p.watermark, p.ids_deleted) == (1, 100)
+
+
+def test_an_answer_that_acknowledged_nothing_takes_the_batch_off_the_sent_list() -> None:
+    """A batch answered 500 and waiting to retry is not at the server: it leaves
+    ``sent_above`` (journalled), and its next request marks it sent again, so a kill -9
+    counts as re-sent only what was really out (docs/guarantees.md §2)."""
+    journal = RecordingJournal()
+    ledger = Ledger(Progress(), journal)
+    ledger.sent(4)
+    ledger.answered(4)
+    assert ledger.progress.sent_above == set()
+    ledger.answered(4)  # already off the list: nothing journalled
+    ledger.sent(4)
+    assert ledger.progress.sent_above == {4}
+    assert journal.records == [("s", 4), ("a", 4), ("s", 4)]

@@ -131,7 +131,7 @@ USAGE_ERRORS: dict[str, tuple[list[str], dict[str, str | None], tuple[str, ...]]
                                  {"CLEVERTAP_PASSCODE": None}, ("--passcode-file",)),
     "passcode file is a directory": (["--passcode-file", "{tmp}"], {}, ("--passcode-file",)),
     "unknown region": (["--region", "xx9"], {"CLEVERTAP_BASE_URL": None},
-                       ("unknown region", "eu1")),
+                       ("--region", "xx9", "eu1")),
     "plain http off loopback": (["--base-url", "http://10.1.2.3"], {},
                                 ("http://", "10.1.2.3")),
     "bad --max-errors": (["--max-errors", "abc"], {}, ("--max-errors",)),

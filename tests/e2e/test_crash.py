@@ -206,3 +206,50 @@ async def test_kill_9_while_batches_wait_on_bisections_stays_within_the_resend_b
         assert again <= 3 * concurrency * BATCH, again
         report = json.loads((tmp_path / "ids.txt.bulkdelete" / "report.json").read_text())
         assert report["resent_after_crash"] <= 3 * concurrency * BATCH
+
+
+async def _wait_for_requests(server: FakeServer, more_than: int) -> None:
+    async with asyncio.timeout(60):
+        while server.stats.requests <= more_than:  # noqa: ASYNC110 - another component's counter
+            await asyncio.sleep(0.005)
+
+
+async def test_resent_after_crash_counts_what_the_killed_runs_left_at_the_server(
+    tmp_path: Path, fake_server: ServerFactory
+) -> None:
+    """Two kill -9 in a row while most requests get a 500 (batches wait in backoff, each
+    already sent once), then a healthy rerun. ``resent_after_crash`` counts only what the
+    killed runs left at the server: never more than 3 × concurrency batches of IDs, never
+    fewer than the IDs the server acknowledged twice (docs/report.md)."""
+    ids = make_ids(20_000)
+    source = write_ids(tmp_path / "ids.txt", ids)
+
+    def config(p_500: float) -> FakeServerConfig:
+        return FakeServerConfig(account_id=server.config.account_id,
+                                passcode=server.config.passcode,
+                                concurrency_limit=CONCURRENCY, latency=0.02, p_500=p_500,
+                                seed=7)
+
+    async with fake_server(concurrency_limit=CONCURRENCY, latency=0.02) as server:
+        argv = delete_argv(source, "--no-preflight")
+        proc = await cli_start(argv, server.base_url)
+        await wait_for_acks(server, 2_000)
+        server.reconfigure(config(p_500=0.9))
+        for _ in range(2):
+            # Long enough for every worker's batch to get its 500 and wait to retry.
+            await _wait_for_requests(server, server.stats.requests + 4 * 2 * CONCURRENCY)
+            proc.send_signal(signal.SIGKILL)
+            await proc.wait()
+            assert proc.returncode == -signal.SIGKILL
+            proc = await cli_start(argv, server.base_url)
+        proc.send_signal(signal.SIGKILL)
+        await proc.wait()
+        server.reconfigure(config(p_500=0.0))
+        assert len(server.stats.acknowledged) < len(ids), "killed too late to prove anything"
+
+        await _rerun_to_completion(argv, server, ids, tmp_path)
+        report = json.loads((tmp_path / "ids.txt.bulkdelete" / "report.json").read_text())
+        assert report["complete"] is True
+        assert report["ids_deleted"] == len(ids)
+        counted = report["resent_after_crash"]
+        assert _resent(server) <= counted <= 3 * CONCURRENCY * BATCH, (_resent(server), counted)

@@ -119,6 +119,9 @@ class RecordingJournal:
     def append_sent(self, seq: int) -> None:
         self.events.append(("sent", seq, time.monotonic()))
 
+    def append_answered(self, seq: int) -> None:
+        self.events.append(("answered", seq, time.monotonic()))
+
     def append_done(
         self, seq: int, offset: int, line: int, deleted: int, failed: int,
         reasons: dict[str, int] | None,

@@ -29,13 +29,16 @@ class Recording:
         return SUCCESS
 
 
-async def test_delete_ids_trims_skips_blanks_and_batches_in_order() -> None:
+async def test_delete_ids_trims_counts_blanks_and_batches_in_order() -> None:
+    """Blank items are invalid values (as an empty CSV cell is), counted by position."""
     deleter = Recording()
     ids = [" a ", "", "b\n", "   ", "c", "d\t", "e"]
     result = await delete_ids(make_settings(NOWHERE, batch_size=2, concurrency=1), ids,
                               deleter=deleter)
     assert deleter.requests == [["a", "b"], ["c", "d"], ["e"]]
     assert (result.report["ids_total"], result.report["batches_total"]) == (5, 3)
+    assert result.report["lines_invalid"] == 2
+    assert [s["line"] for s in result.report["invalid_samples"]] == [2, 4]
     assert (result.exit_code, result.failed_ids) == (0, [])
 
 
@@ -44,6 +47,7 @@ async def test_delete_ids_of_nothing_sends_nothing() -> None:
     result = await delete_ids(make_settings(NOWHERE), ["", " "], deleter=deleter)
     assert deleter.requests == []
     assert (result.report["ids_total"], result.exit_code) == (0, 0)
+    assert result.report["lines_invalid"] == 2
 
 
 class Watching:
