@@ -14,8 +14,9 @@ import asyncio
 from collections.abc import Sequence
 
 from bulkdelete.cli.display import Display
-from bulkdelete.cli.signals import EXIT_SIGNALS, until_signalled
+from bulkdelete.cli.signals import EXIT_SIGNALS, raise_if_log_failed, until_signalled
 from bulkdelete.engine import StopRequest
+from bulkdelete.errors import BulkDeleteError
 from bulkdelete.logs import configure as configure_logging
 from bulkdelete.logs import say
 from bulkdelete.verify import DEFAULT_SAMPLE, verify_job
@@ -82,8 +83,15 @@ def run_verify(ns: argparse.Namespace, argv: Sequence[str], run_id: str | None =
     sample = None if ns.all else ns.sample
     work = verify_job(settings, files, sample=sample, seed=ns.seed, stop=stop,
                       observer=display, run_id=run_id)
-    result = asyncio.run(until_signalled(work, stop, display, in_flight="lookups",
-                                         quiet_until_sending=False))
+    saved = ("The verify's progress is saved: rerun the same command to continue it"
+             if ns.all else "A sample is not resumable: run the command again")
+    try:
+        result = asyncio.run(until_signalled(work, stop, display, in_flight="lookups",
+                                             quiet_until_sending=False))
+    except BulkDeleteError:
+        raise_if_log_failed(saved)
+        raise
+    raise_if_log_failed(saved)
     summary = result.summary
     counts = {k: summary[k] for k in ("population", "checked", "gone", "present", "unknown")}
     if result.exit_code in EXIT_SIGNALS.values():

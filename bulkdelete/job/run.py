@@ -101,8 +101,8 @@ async def _run_job(
                run_id)
     try:
         state = await job.recover(resume_command)
-        if not job.resumed and not state.totals.ids_total:
-            job.refuse_nothing_valid(state)
+        if not job.resumed and not state.totals.ids_total and state.totals.lines_invalid:
+            job.refuse_nothing_valid(state)  # an empty file is a job of 0 IDs, complete
         if state.complete:
             return job.report_unchanged(state)
         # After the checks that need no server, so theirs are the errors a run shows; an
@@ -209,7 +209,7 @@ class _Job:
         folder that holds a state)."""
         store, t = self.store, state.totals
         listed = ""
-        if t.lines_invalid and not store.exists():
+        if not store.exists():
             store.check_creatable()
             if not store.locked:
                 store.lock()
