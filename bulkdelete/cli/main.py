@@ -191,6 +191,7 @@ def _cmd_delete(ns: argparse.Namespace, argv: Sequence[str], run_id: str | None)
         rest = continue_command(argv)
         _say("canary done; progress saved. Continue with:", f"  {rest}", event="resume_hint",
              command=rest)
+    _raise_if_log_failed(files.checkpoint_dir)  # its closing lines are missing from the log
     return result.exit_code
 
 
