@@ -185,6 +185,7 @@ class _Job:
                     "waited to start; nothing was sent. Rerun the same command to resume it")
             log.info("restart", checkpoint=str(store.directory))
             store.discard()
+            _forget_verify(store.directory)
         # Listed before the state exists: a job whose state exists has its list whole.
         self._write_invalid_list(state)
         store.create(state)
@@ -323,6 +324,15 @@ class _Job:
             files.input, self.fingerprint)
         return within_precount(make_batches(items, settings.batch_size, first_seq=seq),
                                state.totals.ids_total, settings.batch_size, files.input)
+
+
+def _forget_verify(directory: Path) -> None:
+    """--restart: the last verify's verify.json spoke of the discarded job, not the new
+    one. The still-present lists stay: each may be another job's input."""
+    from bulkdelete.verify.output import VERIFY_NAME  # the verify package imports this one
+
+    with contextlib.suppress(FileNotFoundError):
+        (directory / VERIFY_NAME).unlink()
 
 
 def _save_last(store: CheckpointStore, state: State, files: JobFiles,

@@ -1,9 +1,13 @@
-"""What a verify leaves behind (docs/verify.md): ``verify.json`` and ``still_present.txt`` in
-the checkpoint folder, the report's ``verify`` object, and the line people read.
+"""What a verify leaves behind (docs/verify.md): ``verify.json`` and a list of the IDs still
+present in the checkpoint folder, the report's ``verify`` object, and the line people read.
 
-``verify --all`` keeps the IDs it finds (present or unknown) in its own folder as it goes,
-durably before its progress says their batch is done, exactly as a delete keeps its failed
-IDs; ``still_present.txt`` is written whole from them once the verify is complete.
+The list is one the operator is told to feed to a new delete, so it is never rewritten:
+each verify that finds IDs present writes its own, ``still_present-<UTC time>.txt`` (an
+``--all`` one ends in ``-all`` and keeps the name it was given when it began, however often
+it resumes), and ``verify.json`` names it. ``verify --all`` keeps the IDs it finds (present
+or unknown) in its own folder as it goes, durably before its progress says their batch is
+done, exactly as a delete keeps its failed IDs; the list is written whole from them once
+the verify is complete.
 """
 
 from __future__ import annotations
@@ -27,7 +31,20 @@ from bulkdelete.profile import Verdict
 from bulkdelete.verify.bound import present_upper_95
 
 VERIFY_NAME = "verify.json"
-STILL_PRESENT_NAME = "still_present.txt"
+STILL_PRESENT_PREFIX = "still_present-"
+
+
+def new_list_name(folder: Path, *, every: bool = False, now: datetime | None = None) -> str:
+    """A list name no file in ``folder`` has: ``still_present-<UTC time>[-all].txt``,
+    ``-2``, ``-3``… added when taken (two verifies in one second)."""
+    stem = STILL_PRESENT_PREFIX + (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    stem += "-all" if every else ""
+    n = 1
+    while True:
+        name = f"{stem}{f'-{n}' if n > 1 else ''}.txt"
+        if not (folder / name).exists():
+            return name
+        n += 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,10 +176,16 @@ def _audit_names(runs: Sequence[RunRecord]) -> tuple[str | None, str | None]:
     return None, None
 
 
-def write_outputs(folder: Path, summary: dict[str, Any], present: Iterable[str]) -> Path:
-    """verify.json and still_present.txt, each owner-only and replaced whole."""
-    still = folder / STILL_PRESENT_NAME
-    write_private_atomic(still, "".join(f"{ident}\n" for ident in present).encode())
+def write_outputs(folder: Path, summary: dict[str, Any], present: Iterable[str],
+                  name: str) -> Path | None:
+    """The list of IDs still present as ``name`` when there are any (its path returned),
+    then verify.json naming it (``still_present``, None when none): each owner-only and
+    installed whole. ``name`` is this verify's own: no list handed out is rewritten."""
+    data = "".join(f"{ident}\n" for ident in present).encode()
+    still = folder / name if data else None
+    if still is not None:
+        write_private_atomic(still, data)
+    summary["still_present"] = name if still is not None else None
     write_private_atomic(folder / VERIFY_NAME,
                          (json.dumps(summary, indent=2) + "\n").encode())
     return still

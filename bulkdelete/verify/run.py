@@ -40,9 +40,9 @@ from bulkdelete.reader import InputFormat
 from bulkdelete.report import build_report, write_report
 from bulkdelete.settings import JobFiles, Settings
 from bulkdelete.verify.output import (
-    STILL_PRESENT_NAME,
     Counts,
     Findings,
+    new_list_name,
     summarize,
     write_outputs,
 )
@@ -57,11 +57,12 @@ VERIFY_FOLDER = "verify"  # inside the job's checkpoint: --all's own progress
 @dataclass(slots=True)
 class VerifyResult:
     """The verify object (as in verify.json), the exit code, and where the IDs found
-    present are listed. A stopped verify's summary holds the counts so far, unwritten."""
+    present are listed (None when none is, or the verify stopped). A stopped verify's
+    summary holds the counts so far, unwritten."""
 
     summary: dict[str, Any]
     exit_code: int
-    still_present: Path
+    still_present: Path | None
 
 
 def check_operation(client: BoundClient) -> OperationFactory:
@@ -124,10 +125,10 @@ async def _verify_job(
         names = (getattr(settings, "requester", None), getattr(settings, "ticket", None))
         summary = summarize(counts, sample=sample, seed=None if sample is None else seed,
                             runs=state.runs, names=names)
-        still = store.directory / STILL_PRESENT_NAME
         if end_code is not None:  # stopped: nothing is final yet
-            return VerifyResult(summary, end_code, still)
-        write_outputs(store.directory, summary, present)
+            return VerifyResult(summary, end_code, None)
+        still = write_outputs(store.directory, summary, present,
+                              job.list_name or new_list_name(store.directory))
         state.verify = summary
         state.updated = timestamp()
         store.finish(state)
@@ -149,6 +150,7 @@ class _Verify:
     stop: StopRequest
     observer: Observer
     run_id: str
+    list_name: str | None = None  # an --all's list, named when it began
 
     def _batches(self, start: tuple[int, int, int] = (0, 0, 1)) -> Iterator[Batch]:
         return deleted_batches(self.settings, self.files, self.fmt, self.job, self.failed,
@@ -204,12 +206,16 @@ class _Verify:
                 log.info("verify_again", why="the last verify --all completed; checking "
                          "every deleted ID again")
             else:
+                self.list_name = (state.verify or {}).get("list") or \
+                    new_list_name(self.files.checkpoint_dir, every=True)
                 return state, False
             store.discard()
         job = self.job
+        self.list_name = new_list_name(self.files.checkpoint_dir, every=True)
         state = State(binding=job.binding,
                       totals=Totals(job.progress.ids_deleted, 0, job.totals.batches_total),
-                      input=job.input, updated=timestamp(), verify={"job": marker})
+                      input=job.input, updated=timestamp(),
+                      verify={"job": marker, "list": self.list_name})
         store.create(state)
         return state, True
 
