@@ -29,7 +29,17 @@ import structlog
 from bulkdelete.batcher import Batch
 from bulkdelete.checkpoint import CheckpointStore, RunRecord, State, Totals
 from bulkdelete.client import BoundClient, Result
-from bulkdelete.engine import Check, OperationFactory, RunEnd, StopRequest
+from bulkdelete.engine import (
+    Check,
+    Failures,
+    Operation,
+    OperationFactory,
+    Rules,
+    RunEnd,
+    Sender,
+    StopRequest,
+    Ticket,
+)
 from bulkdelete.errors import BulkDeleteError, CheckpointMismatch, UsageError
 from bulkdelete.job.drive import RunCounters, send_batches, send_ids, timestamp
 from bulkdelete.job.observer import Observer, QuietObserver
@@ -65,9 +75,25 @@ class VerifyResult:
     still_present: Path | None
 
 
-def check_operation(client: BoundClient) -> OperationFactory:
-    """:class:`Check` on the run's client: gone is only a decisive "gone" answer."""
-    return partial(Check, client.profile, is_gone=_is_gone)
+def check_operation(client: BoundClient, findings: Findings | None = None) -> OperationFactory:
+    """:class:`Check` on the run's client: gone is only a decisive "gone" answer. With
+    ``findings`` each batch tells them which batch found its IDs not gone."""
+    check = partial(Check, client.profile, is_gone=_is_gone)
+    if findings is None:
+        return check
+
+    def build(sender: Sender, rules: Rules) -> Operation:
+        inner = check(sender, rules)
+
+        async def told(ids: list[str], seq: int, ticket: Ticket) -> Failures:
+            failures = await inner(ids, seq, ticket)
+            # The engine adds these to the findings right after, without yielding.
+            findings.note(seq, (ident for ident, _ in failures))
+            return failures
+
+        return told
+
+    return build
 
 
 def _is_gone(result: Result) -> bool:
@@ -180,7 +206,7 @@ class _Verify:
         store.lock()
         try:
             state, fresh = self._open_all(store)
-            findings = Findings(folder, truncate=fresh)
+            findings = Findings(folder, truncate=fresh, recorded=state.progress.is_done)
             try:
                 code = await self._send_all(store, state, findings, fresh)
                 present = findings.present_ids() if code is None else []
@@ -239,7 +265,8 @@ class _Verify:
             end = await send_batches(
                 self.settings, self._batches(p.anchor), counters=counters, store=store,
                 state=state, failures=findings, stop=self.stop, deleter=None,
-                observer=self.observer, plan=plan, operation=check_operation)
+                observer=self.observer, plan=plan,
+                operation=partial(check_operation, findings=findings))
             code = self._stopped(end, complete=state.complete)
             recorded = code if code is not None else (1 if p.ids_failed else 0)
             return code

@@ -135,3 +135,22 @@ def test_a_verify_given_its_own_requester_or_ticket_records_it_over_the_jobs() -
     summary = summarize(Counts(1, 1, 0, 0), sample=1, seed=1, runs=_runs(), now=NOW,
                         names=("auditor@example.com", None))
     assert (summary["requester"], summary["ticket"]) == ("auditor@example.com", None)
+
+
+async def test_findings_reopened_keep_only_the_batches_the_progress_recorded(
+    tmp_path: Path,
+) -> None:
+    """Each line names the batch that found its ID; reopened after a crash, the lines of
+    batches the progress does not record are dropped (they are checked again), so the
+    list holds what the progress counts."""
+    findings = Findings(tmp_path, truncate=True)
+    for seq, found in ((0, [("p0", "present", "")]), (1, [("p1", "present", ""),
+                                                           ("u1", "gave up", "")]),
+                       (2, [("p2", "present", "")])):
+        findings.note(seq, [ident for ident, _, _ in found])
+        await findings.add(found)
+    findings.close()
+    again = Findings(tmp_path, recorded=lambda seq: seq != 1)
+    assert again.present_ids() == ["p0", "p2"]
+    again.close()
+    assert (tmp_path / "unknown.txt").read_text() == ""
