@@ -139,3 +139,24 @@ def test_a_stale_temporary_list_is_removed_by_the_next_run(
     assert not stale.exists()
     _assert_listed_whole(ckpt_dir(source), 400, 5)
     assert_nothing_lost(ids, server, ckpt_dir(source) / "failed.txt")
+
+
+def test_a_started_job_whose_list_is_missing_gets_it_written_again(
+    tmp_path: Path, server: FakeServer, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A checkpoint whose list is missing or short (made before the list came first, or
+    damaged): the resume writes it again whole."""
+    source = tmp_path / "ids.txt"
+    ids = _write_many_invalid(source, 400, 7)
+    code, _, err = cli(capsys, *delete_args(source, "--limit", "100"))
+    assert code == 0, err
+    listed = ckpt_dir(source) / "invalid.jsonl"
+    listed.write_bytes(listed.read_bytes().splitlines(keepends=True)[0])
+    code, _, err = cli(capsys, *delete_args(source, "--limit", "100"))
+    assert code == 0, err
+    _assert_listed_whole(ckpt_dir(source), 400, 7)
+    listed.unlink()
+    code, _, err = cli(capsys, *delete_args(source))
+    assert code == 0, err
+    _assert_listed_whole(ckpt_dir(source), 400, 7)
+    assert_nothing_lost(ids, server, ckpt_dir(source) / "failed.txt")

@@ -184,7 +184,8 @@ async def test_after_a_power_loss_the_verify_count_and_its_list_agree(
                 path.unlink()
         for path in saved.iterdir():
             shutil.copy2(path, verify / path.name)
-        counted_then = CheckpointStore(verify).load().progress.reasons.get("present", 0)
+        then = CheckpointStore(verify).load()
+        counted_then = then.progress.reasons.get("present", 0)
         assert listed_at_kill > counted_then, "the list was not ahead of the journal"
 
         server.reconfigure(dataclasses.replace(server.config, recreated_ids=frozenset()))
@@ -195,3 +196,6 @@ async def test_after_a_power_loss_the_verify_count_and_its_list_agree(
         listed = read_lines(folder / summary.get("still_present", "still_present.txt"))
         assert summary["present"] == len(listed) == counted_then
         assert set(listed) <= set(back)
+        # The list kept the name its --all was given when it began, resumed or not.
+        assert summary.get("still_present") == (then.verify or {}).get("list")
+        assert str(summary["still_present"]).endswith("-all.txt")
