@@ -8,15 +8,23 @@ a console, one JSON record per message with ``--log-format json``, and a JSON re
 the log file either way. Every record, event or message, has ``level``, ``timestamp``
 (:func:`utc_timestamp`, the one format the tool writes anywhere) and, during a run, that
 run's ``run_id`` (docs/cli.md, "Logs").
+
+A log file that cannot be written (a full disk, ``/dev/full``) is an I/O failure like the
+checkpoint's: the write is dropped, the file closed, and whoever watches
+(:func:`on_failure`: a running command) stops its run cleanly and says so in one line
+(:func:`failure_message`). Logging itself never raises into the code that logs, so a
+failure can never leave a batch half recorded.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import stat
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -24,6 +32,7 @@ from typing import Any, TextIO
 import structlog
 
 from bulkdelete.durable import open_private
+from bulkdelete.errors import UsageError
 
 
 def utc_timestamp(moment: datetime | None = None) -> str:
@@ -47,6 +56,24 @@ class _Output:
 
     json_mode = False
     file: TextIO | None = None
+    path: Path | None = None
+    failure: OSError | None = None  # the log file's first failed write
+    watchers: list[Callable[[], None]] = []  # noqa: RUF012 -- one list, process-wide
+
+
+def on_failure(watcher: Callable[[], None]) -> Callable[[], None]:
+    """Call ``watcher`` (from whatever thread logged) when a log write fails; returns the
+    function that stops watching."""
+    _Output.watchers.append(watcher)
+    return lambda: _Output.watchers.remove(watcher)
+
+
+def failure_message() -> str | None:
+    """What went wrong with the log file, in words, or None when nothing did."""
+    failure = _Output.failure
+    if failure is None:
+        return None
+    return f"cannot write the log file {_Output.path}: {failure.strerror or failure}"
 
 
 def json_mode() -> bool:
@@ -102,8 +129,22 @@ class _Factory:
 
 
 def _write_line(file: TextIO, record: Mapping[str, Any]) -> None:
-    file.write(json.dumps(record, default=str) + "\n")
-    file.flush()
+    try:
+        file.write(json.dumps(record, default=str) + "\n")
+        file.flush()
+    except OSError as exc:
+        _failed(file, exc)
+
+
+def _failed(file: TextIO, exc: OSError) -> None:
+    """The log file is given up at its first failed write; the watchers are told once."""
+    if _Output.file is not file:
+        return  # already given up (another thread's write failed first)
+    _Output.file, _Output.failure = None, exc
+    with contextlib.suppress(OSError):
+        file.close()  # what is still buffered cannot be written either
+    for watcher in list(_Output.watchers):
+        watcher()
 
 
 def _tee_to_file(
@@ -128,11 +169,9 @@ def configure(
 ) -> None:
     file: TextIO | None = None
     if log_file is not None:
-        log_file.parent.mkdir(parents=True, exist_ok=True)
-        fd = open_private(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
-        file = open(fd, "a", encoding="utf-8")  # noqa: SIM115 -- closed by reset()
+        file = _open_log(log_file)
     reset(json_mode=fmt == "json")
-    _Output.file = file
+    _Output.file, _Output.path = file, log_file
     level = logging.WARNING if quiet else stderr_level
     renderer: structlog.types.Processor
     if fmt == "json":
@@ -156,13 +195,31 @@ def configure(
     )
 
 
+def _open_log(path: Path) -> TextIO:
+    """The log file, appended to; a missing folder is a usage error (exit 2), never created
+    behind the operator's back. A device (``/dev/null``) is written as it is: only a file
+    of the tool's own is made owner-only."""
+    if not path.parent.is_dir():
+        raise UsageError(f"--log-file {path}: the folder {path.parent} does not exist; "
+                         "create it first or choose another path")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+    try:
+        device = not stat.S_ISREG(path.stat().st_mode)
+    except FileNotFoundError:
+        device = False
+    fd = os.open(path, flags | os.O_CLOEXEC) if device else open_private(path, flags)
+    return open(fd, "a", encoding="utf-8")
+
+
 def reset(*, json_mode: bool = False) -> None:
     """No log file (an open one is closed), and messages as plain text or JSON: where
     each command starts (before its options are parsed, so a usage error can already be
     JSON)."""
     if _Output.file is not None:
-        _Output.file.close()
-    _Output.json_mode, _Output.file = json_mode, None
+        with contextlib.suppress(OSError):  # its failure, if any, was already reported
+            _Output.file.close()
+    _Output.json_mode, _Output.file, _Output.path = json_mode, None, None
+    _Output.failure = None
 
 
 def _drop_below(level: int) -> structlog.types.Processor:

@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 import structlog
 
-from bulkdelete.checkpoint import CheckpointStore
+from bulkdelete.checkpoint import STATE_NAME, CheckpointStore, describe_saved
 from bulkdelete.cli.arguments import (
     build_parser,
     continue_command,
@@ -32,7 +32,7 @@ from bulkdelete.cli.confirm import Confirmation, describe_plan
 from bulkdelete.cli.display import Display
 from bulkdelete.cli.locate import find_checkpoint
 from bulkdelete.cli.retry import retry_command
-from bulkdelete.cli.signals import EXIT_SIGNALS, until_signalled
+from bulkdelete.cli.signals import EXIT_SIGNALS, raise_if_log_failed, until_signalled
 from bulkdelete.engine import StopRequest
 from bulkdelete.errors import BulkDeleteError
 from bulkdelete.job import plan_job, run_job
@@ -165,8 +165,13 @@ def _cmd_delete(ns: argparse.Namespace, argv: Sequence[str], run_id: str | None)
     command = resume_command(argv)
     work = run_job(settings, files, stop=stop, observer=display, resume_command=command,
                    run_id=run_id)
-    result = asyncio.run(until_signalled(work, stop, display, in_flight="requests",
-                                         quiet_until_sending=True))
+    try:
+        result = asyncio.run(until_signalled(work, stop, display, in_flight="requests",
+                                             quiet_until_sending=True))
+    except BulkDeleteError:
+        _raise_if_log_failed(files.checkpoint_dir)
+        raise
+    _raise_if_log_failed(files.checkpoint_dir)
     report = result.report
     counts = {k: report[k] for k in ("ids_total", "ids_deleted", "ids_failed",
                                       "lines_invalid", "complete", "exit_code")}
@@ -186,7 +191,14 @@ def _cmd_delete(ns: argparse.Namespace, argv: Sequence[str], run_id: str | None)
         rest = continue_command(argv)
         _say("canary done; progress saved. Continue with:", f"  {rest}", event="resume_hint",
              command=rest)
+    _raise_if_log_failed(files.checkpoint_dir)  # its closing lines are missing from the log
     return result.exit_code
+
+
+def _raise_if_log_failed(checkpoint: Path) -> None:
+    saved = (describe_saved(checkpoint) if (checkpoint / STATE_NAME).exists()
+             else "Nothing was sent; rerun the same command once the log can be written")
+    raise_if_log_failed(saved)
 
 
 def _retry_hint(argv: Sequence[str], failed: Path, checkpoint: Path) -> None:

@@ -1,6 +1,9 @@
 """How a command stops on a signal (docs/exit-codes.md): SIGINT, SIGTERM or SIGHUP asks the
 run to finish what is in flight and save its progress (exit 130/143/129); a second Ctrl-C
 leaves at once, the checkpoint still consistent. One handler for `delete` and `verify`.
+
+A log file that cannot be written stops the run the same graceful way, with the code of a
+storage failure; :func:`raise_if_log_failed` then says so in the command's one error line.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from typing import Any, TypeVar
 
 from bulkdelete.cli.display import Display
 from bulkdelete.engine import StopRequest
-from bulkdelete.logs import say
+from bulkdelete.errors import StorageError
+from bulkdelete.logs import failure_message, on_failure, say
 
 EXIT_SIGNALS = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 
@@ -42,10 +46,23 @@ async def until_signalled(work: Coroutine[Any, Any, T], stop: StopRequest, displ
                 "progress (Ctrl-C again to quit at once)", event="signal", signal=sig.name)
         stop.request(EXIT_SIGNALS[sig], sig.name)
 
+    def on_log_failure() -> None:  # any thread may have logged
+        loop.call_soon_threadsafe(stop.request, StorageError.exit_code, "log file")
+
     for sig in EXIT_SIGNALS:
         loop.add_signal_handler(sig, on_signal, sig)
+    unwatch = on_failure(on_log_failure)
     try:
         return await work
     finally:
+        unwatch()
         for sig in EXIT_SIGNALS:
             loop.remove_signal_handler(sig)
+
+
+def raise_if_log_failed(saved: str) -> None:
+    """The command's one error line when its log file could not be written: which file,
+    why, and ``saved`` (what a rerun resumes from)."""
+    failure = failure_message()
+    if failure is not None:
+        raise StorageError(f"{failure}; the run stopped. {saved}")

@@ -14,8 +14,10 @@ import asyncio
 from collections.abc import Sequence
 
 from bulkdelete.cli.display import Display
-from bulkdelete.cli.signals import EXIT_SIGNALS, until_signalled
+from bulkdelete.cli.retry import retry_command
+from bulkdelete.cli.signals import EXIT_SIGNALS, raise_if_log_failed, until_signalled
 from bulkdelete.engine import StopRequest
+from bulkdelete.errors import BulkDeleteError
 from bulkdelete.logs import configure as configure_logging
 from bulkdelete.logs import say
 from bulkdelete.verify import DEFAULT_SAMPLE, verify_job
@@ -36,8 +38,10 @@ examples:
   bulkdelete verify ids.txt --id-type guid --seed 12345
   # every deleted ID (resumable: Ctrl-C, then the same command continues)
   bulkdelete verify ids.txt --id-type guid --all
-  # then delete what is still there, as a new job
-  bulkdelete delete ids.txt.bulkdelete/still_present.txt --id-type guid
+  # then delete what is still there as a new job, with its own checkpoint beside the
+  # job's (verify prints this command with the list's own name)
+  bulkdelete delete ids.txt.bulkdelete/still_present-20261206T031500Z.txt --id-type guid \
+      --format lines --checkpoint ids.txt-still_present-20261206T031500Z.bulkdelete
 """
 
 
@@ -82,8 +86,15 @@ def run_verify(ns: argparse.Namespace, argv: Sequence[str], run_id: str | None =
     sample = None if ns.all else ns.sample
     work = verify_job(settings, files, sample=sample, seed=ns.seed, stop=stop,
                       observer=display, run_id=run_id)
-    result = asyncio.run(until_signalled(work, stop, display, in_flight="lookups",
-                                         quiet_until_sending=False))
+    saved = ("The verify's progress is saved: rerun the same command to continue it"
+             if ns.all else "A sample is not resumable: run the command again")
+    try:
+        result = asyncio.run(until_signalled(work, stop, display, in_flight="lookups",
+                                             quiet_until_sending=False))
+    except BulkDeleteError:
+        raise_if_log_failed(saved)
+        raise
+    raise_if_log_failed(saved)
     summary = result.summary
     counts = {k: summary[k] for k in ("population", "checked", "gone", "present", "unknown")}
     if result.exit_code in EXIT_SIGNALS.values():
@@ -97,7 +108,12 @@ def run_verify(ns: argparse.Namespace, argv: Sequence[str], run_id: str | None =
         return result.exit_code
     say(*summary_lines(summary), event="verify_summary", **counts, early=summary["early"],
          present_upper_95=summary["present_upper_95"])
-    if summary["present"]:
-        say(f"still present: {result.still_present} (valid input for a new delete)",
-             event="still_present", path=result.still_present)
+    still = result.still_present
+    if still is not None:
+        say(f"still present: {still} (valid input for a new delete)", event="still_present",
+            path=still)
+        command = retry_command(argv, still, files.checkpoint_dir, command="verify",
+                                tag=still.stem)
+        say("delete them as a new job with its own checkpoint:", f"  {command}",
+            event="retry_hint", command=command)
     return result.exit_code

@@ -7,7 +7,7 @@ failed file, report — and checks the nothing-lost guarantee against the server
 of acknowledged IDs. Then it verifies a sample of the deleted IDs through the library entry
 point, as an operator would 48 hours later (docs/verify.md): a few of the generated users
 "log in again" (the server keeps their profiles), so the verify finds them present and lists
-them in ``still_present.txt``; its counts are checked against the server's own answers.
+them in its ``still_present-<time>.txt``; its counts are checked against the server's own answers.
 """
 
 from __future__ import annotations
@@ -53,11 +53,12 @@ class DemoOutcome:
         want = {"checked": len(self.looked_up), "present": len(present),
                 "gone": len(self.looked_up - present), "unknown": 0}
         got = {key: self.verify.summary[key] for key in want}
-        listed = set(self.verify.still_present.read_text(encoding="utf-8").split())
+        still = self.verify.still_present
+        listed = set(still.read_text(encoding="utf-8").split()) if still else set()
         if got != want:
             return f"verify counted {got}, the server answered {want}"
         if listed != present:
-            return "still_present.txt is not the set of present profiles"
+            return "the still-present list is not the set of present profiles"
         return ""
 
 
@@ -145,8 +146,9 @@ def _show_verify(outcome: DemoOutcome, *, kept: bool) -> int:
     print("  " + verify_lines(summary)[0])
     if summary["present"]:
         # Named only when it outlives the demo: its temporary folder goes at the end.
-        where = "they are listed in still_present.txt" if kept else \
-            "with --keep DIR they are listed in still_present.txt"
+        still = outcome.verify.still_present
+        where = f"they are listed in {still}" if kept and still else \
+            "with --keep DIR they are listed in a still_present-<time>.txt"
         print(f"  {summary['present']} of the sampled users logged in again, so their profiles "
               f"are back; {where}, valid input for a new delete")
     mismatch = outcome.verify_mismatch()

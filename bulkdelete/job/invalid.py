@@ -5,8 +5,17 @@ The pre-count only counts invalid lines (and keeps the first few for people), so
 lists them all in a second read when its checkpoint is created: nothing is written before
 the operator says yes, memory stays bounded however many lines are invalid, and the read
 stops at the last invalid line the pre-count saw (a file with none is not read again).
-One JSON object per line: ``{"line": N, "reason": "...", "value": "..."}``, the value cut to
-512 characters with undecodable bytes escaped, so a plain JSON parser reads every line.
+One JSON object per line: ``{"line": N, "reason": "...", "value": "..."}``, undecodable
+bytes escaped, so a plain JSON parser reads every line. The value is cut so that its
+*escaped* form holds at most 512 characters (a control byte escapes to six), with
+``"truncated": true`` when it was cut or the line held 512 characters or more: a line of
+the file stays within a small multiple of the input line it lists.
+
+The list is complete whenever the job's state exists: a new job installs it (temporary
+file, fsync, rename) before its first snapshot, so a crash or a full disk while listing
+leaves no state and the rerun counts and lists again; a resume repairs a list that is
+missing or short, and removes a temporary one a crash left behind (it holds the lines'
+values).
 """
 
 from __future__ import annotations
@@ -20,17 +29,61 @@ from typing import Final
 from bulkdelete.durable import fsync_dir, open_private, write_all
 from bulkdelete.errors import StorageError
 from bulkdelete.reader import InputFormat, InvalidLine, Watch, tally_runs
+from bulkdelete.reader.items import VALUE_CHARS
 from bulkdelete.settings import JobFiles
 
 INVALID_NAME: Final = "invalid.jsonl"
+VALUE_LIMIT: Final = 512  # characters of a value's escaped form kept
 _FLUSH_LINES: Final = 1024  # lines gathered per write: bounded memory, few syscalls
 
 
 def invalid_line_json(item: InvalidLine) -> bytes:
     """One line of the file; backslashreplace keeps it valid JSON whatever the value."""
-    text = json.dumps({"line": item.line, "reason": item.reason, "value": item.value},
-                      ensure_ascii=False)
+    value, cut = capped_value(item.value)
+    record: dict[str, object] = {"line": item.line, "reason": item.reason, "value": value}
+    if cut:
+        record["truncated"] = True
+    text = json.dumps(record, ensure_ascii=False)
     return text.encode("utf-8", "backslashreplace") + b"\n"
+
+
+def capped_value(value: str) -> tuple[str, bool]:
+    """``value`` cut to the longest start whose escaped form fits :data:`VALUE_LIMIT`
+    characters, and whether it is (or may be) cut: the reader keeps at most
+    :data:`VALUE_CHARS` characters of a line, so a value that long may be a longer line's."""
+    cut = len(value) >= VALUE_CHARS
+    if _escaped_length(value) <= VALUE_LIMIT:
+        return value, cut
+    size = kept = 0
+    for char in value:
+        size += _escaped_length(char)
+        if size > VALUE_LIMIT:
+            break
+        kept += 1
+    return value[:kept], True
+
+
+def _escaped_length(text: str) -> int:
+    """Characters ``text`` takes inside a JSON string as :func:`invalid_line_json` writes
+    it: JSON's escapes, and six for a lone surrogate (backslashreplace's ``\\udcff``)."""
+    escaped = json.dumps(text, ensure_ascii=False)
+    return len(escaped) - 2 + 5 * sum(1 for char in text if "\ud800" <= char <= "\udfff")
+
+
+def remove_stale(directory: Path) -> None:
+    """Remove the temporary list a crash left behind: it holds the lines' values."""
+    with contextlib.suppress(FileNotFoundError):
+        (directory / (INVALID_NAME + ".tmp")).unlink()
+
+
+def listed_whole(directory: Path, expected: int) -> bool:
+    """Whether ``directory`` holds a list of ``expected`` lines (counted, not parsed)."""
+    try:
+        with (directory / INVALID_NAME).open("rb") as listed:
+            lines = sum(block.count(b"\n") for block in iter(lambda: listed.read(1 << 20), b""))
+    except FileNotFoundError:
+        return False
+    return lines == expected
 
 
 def write_invalid_lines(directory: Path, files: JobFiles, fmt: InputFormat, id_type: str,

@@ -29,7 +29,7 @@ from bulkdelete.errors import (
 )
 from bulkdelete.failed import FailedFile
 from bulkdelete.job.drive import RunCounters, send_batches, timestamp
-from bulkdelete.job.invalid import write_invalid_lines
+from bulkdelete.job.invalid import listed_whole, remove_stale, write_invalid_lines
 from bulkdelete.job.observer import Observer, QuietObserver
 from bulkdelete.job.plan import Plan, binding_for, make_plan, open_input, precount, read_input
 from bulkdelete.job.preflight import preflight
@@ -101,6 +101,8 @@ async def _run_job(
                run_id)
     try:
         state = await job.recover(resume_command)
+        if not job.resumed and not state.totals.ids_total and state.totals.lines_invalid:
+            job.refuse_nothing_valid(state)  # an empty file is a job of 0 IDs, complete
         if state.complete:
             return job.report_unchanged(state)
         # After the checks that need no server, so theirs are the errors a run shows; an
@@ -158,6 +160,7 @@ class _Job:
             state = store.load()
             check_binding(state.binding, binding, store.directory)
             state.bind_failed_file(files.failed_path, store.directory)
+            self._repair_invalid_list(state)
         else:
             store.check_creatable()
             log.info("counting_input", input=str(files.input), format=self.fmt)
@@ -165,9 +168,6 @@ class _Job:
             state = State(binding=binding, totals=totals, input=str(files.input),
                           resume_command=resume_command, updated=timestamp())
             state.bind_failed_file(files.failed_path, store.directory)
-            if totals.ids_total == 0:
-                log.warning("no_valid_ids", lines_invalid=totals.lines_invalid,
-                            hint="check --format/--column; nothing will be sent")
         if resume_command:
             state.resume_command = resume_command
         return state
@@ -185,10 +185,39 @@ class _Job:
                     "waited to start; nothing was sent. Rerun the same command to resume it")
             log.info("restart", checkpoint=str(store.directory))
             store.discard()
+            _forget_verify(store.directory)
+        # Listed before the state exists: a job whose state exists has its list whole.
+        self._write_invalid_list(state)
         store.create(state)
-        write_invalid_lines(store.directory, self.files, self.fmt, self.settings.id_type,
-                            self.watch, state.totals.lines_invalid)
         self.truncate_failed = True
+
+    def _write_invalid_list(self, state: State) -> Path:
+        return write_invalid_lines(self.store.directory, self.files, self.fmt,
+                                   self.settings.id_type, self.watch, state.totals.lines_invalid)
+
+    def _repair_invalid_list(self, state: State) -> None:
+        """A resumed job's list, written again when missing or short (a checkpoint made
+        before the list came first), and the temporary one a crash left removed."""
+        directory = self.store.directory
+        remove_stale(directory)
+        if not listed_whole(directory, state.totals.lines_invalid):
+            log.info("invalid_list_rewritten", lines_invalid=state.totals.lines_invalid)
+            self._write_invalid_list(state)
+
+    def refuse_nothing_valid(self, state: State) -> None:
+        """An input with no valid ID has nothing to delete: an input error (exit 2), its
+        invalid lines listed first in a checkpoint folder of its own (never over a job's
+        folder that holds a state)."""
+        store, t = self.store, state.totals
+        listed = ""
+        if not store.exists():
+            store.check_creatable()
+            if not store.locked:
+                store.lock()
+            listed = f", listed in {self._write_invalid_list(state)}"
+        raise InputError(
+            f"the input has no valid ID: {counted(t.lines_invalid, 'invalid line')}"
+            f"{listed}; nothing was sent. Check --format, --column and --id-type")
 
     def report_unchanged(self, state: State) -> JobResult:
         """Rerunning a finished job sends nothing and reports the job as it stands."""
@@ -295,6 +324,15 @@ class _Job:
             files.input, self.fingerprint)
         return within_precount(make_batches(items, settings.batch_size, first_seq=seq),
                                state.totals.ids_total, settings.batch_size, files.input)
+
+
+def _forget_verify(directory: Path) -> None:
+    """--restart: the last verify's verify.json spoke of the discarded job, not the new
+    one. The still-present lists stay: each may be another job's input."""
+    from bulkdelete.verify.output import VERIFY_NAME  # the verify package imports this one
+
+    with contextlib.suppress(FileNotFoundError):
+        (directory / VERIFY_NAME).unlink()
 
 
 def _save_last(store: CheckpointStore, state: State, files: JobFiles,

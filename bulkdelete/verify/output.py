@@ -1,9 +1,13 @@
-"""What a verify leaves behind (docs/verify.md): ``verify.json`` and ``still_present.txt`` in
-the checkpoint folder, the report's ``verify`` object, and the line people read.
+"""What a verify leaves behind (docs/verify.md): ``verify.json`` and a list of the IDs still
+present in the checkpoint folder, the report's ``verify`` object, and the line people read.
 
-``verify --all`` keeps the IDs it finds (present or unknown) in its own folder as it goes,
-durably before its progress says their batch is done, exactly as a delete keeps its failed
-IDs; ``still_present.txt`` is written whole from them once the verify is complete.
+The list is one the operator is told to feed to a new delete, so it is never rewritten:
+each verify that finds IDs present writes its own, ``still_present-<UTC time>.txt`` (an
+``--all`` one ends in ``-all`` and keeps the name it was given when it began, however often
+it resumes), and ``verify.json`` names it. ``verify --all`` keeps the IDs it finds (present
+or unknown) in its own folder as it goes, durably before its progress says their batch is
+done, exactly as a delete keeps its failed IDs; the list is written whole from them once
+the verify is complete.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import contextlib
 import json
 import os
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +31,21 @@ from bulkdelete.profile import Verdict
 from bulkdelete.verify.bound import present_upper_95
 
 VERIFY_NAME = "verify.json"
-STILL_PRESENT_NAME = "still_present.txt"
+PRESENT_NAME, UNKNOWN_NAME = "present.txt", "unknown.txt"  # --all's findings, in verify/
+STILL_PRESENT_PREFIX = "still_present-"
+
+
+def new_list_name(folder: Path, *, every: bool = False, now: datetime | None = None) -> str:
+    """A list name no file in ``folder`` has: ``still_present-<UTC time>[-all].txt``,
+    ``-2``, ``-3``… added when taken (two verifies in one second)."""
+    stem = STILL_PRESENT_PREFIX + (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    stem += "-all" if every else ""
+    n = 1
+    while True:
+        name = f"{stem}{f'-{n}' if n > 1 else ''}.txt"
+        if not (folder / name).exists():
+            return name
+        n += 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,25 +96,53 @@ class IdLines:
 
 class Findings:
     """The engine's failure sink for a check: the IDs not gone, present ones apart from the
-    unknown. In memory (a sample), or also durably in ``folder`` (``--all``)."""
+    unknown. In memory (a sample), or also durably in ``folder`` (``--all``).
 
-    def __init__(self, folder: Path | None = None, *, truncate: bool = False) -> None:
+    On disk each line is ``<batch>\\t<ID>`` (the batch told by :meth:`note`), so the lists
+    can be made to agree with the progress after a crash: they are fsync'd per batch, the
+    journal about once a second, so a power loss can leave lines of batches the progress
+    never recorded. Reopened with ``recorded``, the lists keep only the lines of recorded
+    batches (the others are checked again), and the count of present IDs, taken from the
+    progress, equals the lines of the list handed out."""
+
+    def __init__(self, folder: Path | None = None, *, truncate: bool = False,
+                 recorded: Callable[[int], bool] | None = None) -> None:
         self.present: list[str] = []
         self.unknown: list[str] = []
         self._files: tuple[IdLines, IdLines] | None = None
+        self._batches: dict[str, list[int]] = {}  # ID -> batches that found it, oldest first
         if folder is not None:
-            present = IdLines(folder / "present.txt", truncate=truncate)
+            if recorded is not None and not truncate:
+                for name in (PRESENT_NAME, UNKNOWN_NAME):
+                    _keep_recorded(folder / name, recorded)
+            present = IdLines(folder / PRESENT_NAME, truncate=truncate)
             try:
-                self._files = (present, IdLines(folder / "unknown.txt", truncate=truncate))
+                self._files = (present, IdLines(folder / UNKNOWN_NAME, truncate=truncate))
             except StorageError:
                 present.close()
                 raise
+
+    def note(self, seq: int, ids: Iterable[str]) -> None:
+        """Batch ``seq`` found ``ids`` not gone: their lines, added next, name it."""
+        if self._files is not None:
+            for ident in ids:
+                self._batches.setdefault(ident, []).append(seq)
+
+    def _line(self, ident: str) -> str:
+        seqs = self._batches.get(ident)
+        if not seqs:
+            return ident
+        seq = seqs.pop(0)
+        if not seqs:
+            del self._batches[ident]
+        return f"{seq}\t{ident}"
 
     async def add(self, failures: Sequence[tuple[str, str, str]]) -> None:
         present = [ident for ident, reason, _ in failures if reason == Verdict.PRESENT.value]
         unknown = [ident for ident, reason, _ in failures if reason != Verdict.PRESENT.value]
         if self._files is not None:
-            await asyncio.to_thread(self._write, present, unknown)
+            await asyncio.to_thread(self._write, [self._line(i) for i in present],
+                                    [self._line(i) for i in unknown])
         else:
             self.present += present
             self.unknown += unknown
@@ -112,12 +158,35 @@ class Findings:
         if self._files is None:
             return list(dict.fromkeys(self.present))
         with self._files[0].path.open(encoding="utf-8") as lines:
-            return list(dict.fromkeys(line.rstrip("\n") for line in lines if line.strip()))
+            return list(dict.fromkeys(line.rstrip("\n").rpartition("\t")[2]
+                                      for line in lines if line.strip()))
 
     def close(self) -> None:
         if self._files is not None:
             for file in self._files:
                 file.close()
+
+
+def _keep_recorded(path: Path, recorded: Callable[[int], bool]) -> None:
+    """Drop from a findings list the lines of batches the progress does not record (and a
+    torn last line), so the list says what the progress counts; replaced whole, and only
+    when a line goes. A line without a batch (none was told) is kept."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return
+    lines = data.split(b"\n")[:-1]  # the part after the last newline is torn
+    kept = [line for line in lines if _recorded_line(line, recorded)]
+    if len(kept) != len(lines) or (not data.endswith(b"\n") and data):
+        try:
+            write_private_atomic(path, b"".join(line + b"\n" for line in kept))
+        except OSError as exc:
+            raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _recorded_line(line: bytes, recorded: Callable[[int], bool]) -> bool:
+    seq, tab, _ = line.partition(b"\t")
+    return not tab or not seq.isdigit() or recorded(int(seq))
 
 
 def summarize(counts: Counts, *, sample: int | None, seed: int | None,
@@ -159,10 +228,16 @@ def _audit_names(runs: Sequence[RunRecord]) -> tuple[str | None, str | None]:
     return None, None
 
 
-def write_outputs(folder: Path, summary: dict[str, Any], present: Iterable[str]) -> Path:
-    """verify.json and still_present.txt, each owner-only and replaced whole."""
-    still = folder / STILL_PRESENT_NAME
-    write_private_atomic(still, "".join(f"{ident}\n" for ident in present).encode())
+def write_outputs(folder: Path, summary: dict[str, Any], present: Iterable[str],
+                  name: str) -> Path | None:
+    """The list of IDs still present as ``name`` when there are any (its path returned),
+    then verify.json naming it (``still_present``, None when none): each owner-only and
+    installed whole. ``name`` is this verify's own: no list handed out is rewritten."""
+    data = "".join(f"{ident}\n" for ident in present).encode()
+    still = folder / name if data else None
+    if still is not None:
+        write_private_atomic(still, data)
+    summary["still_present"] = name if still is not None else None
     write_private_atomic(folder / VERIFY_NAME,
                          (json.dumps(summary, indent=2) + "\n").encode())
     return still

@@ -29,7 +29,17 @@ import structlog
 from bulkdelete.batcher import Batch
 from bulkdelete.checkpoint import CheckpointStore, RunRecord, State, Totals
 from bulkdelete.client import BoundClient, Result
-from bulkdelete.engine import Check, OperationFactory, RunEnd, StopRequest
+from bulkdelete.engine import (
+    Check,
+    Failures,
+    Operation,
+    OperationFactory,
+    Rules,
+    RunEnd,
+    Sender,
+    StopRequest,
+    Ticket,
+)
 from bulkdelete.errors import BulkDeleteError, CheckpointMismatch, UsageError
 from bulkdelete.job.drive import RunCounters, send_batches, send_ids, timestamp
 from bulkdelete.job.observer import Observer, QuietObserver
@@ -40,9 +50,9 @@ from bulkdelete.reader import InputFormat
 from bulkdelete.report import build_report, write_report
 from bulkdelete.settings import JobFiles, Settings
 from bulkdelete.verify.output import (
-    STILL_PRESENT_NAME,
     Counts,
     Findings,
+    new_list_name,
     summarize,
     write_outputs,
 )
@@ -57,16 +67,33 @@ VERIFY_FOLDER = "verify"  # inside the job's checkpoint: --all's own progress
 @dataclass(slots=True)
 class VerifyResult:
     """The verify object (as in verify.json), the exit code, and where the IDs found
-    present are listed. A stopped verify's summary holds the counts so far, unwritten."""
+    present are listed (None when none is, or the verify stopped). A stopped verify's
+    summary holds the counts so far, unwritten."""
 
     summary: dict[str, Any]
     exit_code: int
-    still_present: Path
+    still_present: Path | None
 
 
-def check_operation(client: BoundClient) -> OperationFactory:
-    """:class:`Check` on the run's client: gone is only a decisive "gone" answer."""
-    return partial(Check, client.profile, is_gone=_is_gone)
+def check_operation(client: BoundClient, findings: Findings | None = None) -> OperationFactory:
+    """:class:`Check` on the run's client: gone is only a decisive "gone" answer. With
+    ``findings`` each batch tells them which batch found its IDs not gone."""
+    check = partial(Check, client.profile, is_gone=_is_gone)
+    if findings is None:
+        return check
+
+    def build(sender: Sender, rules: Rules) -> Operation:
+        inner = check(sender, rules)
+
+        async def told(ids: list[str], seq: int, ticket: Ticket) -> Failures:
+            failures = await inner(ids, seq, ticket)
+            # The engine adds these to the findings right after, without yielding.
+            findings.note(seq, (ident for ident, _ in failures))
+            return failures
+
+        return told
+
+    return build
 
 
 def _is_gone(result: Result) -> bool:
@@ -124,10 +151,10 @@ async def _verify_job(
         names = (getattr(settings, "requester", None), getattr(settings, "ticket", None))
         summary = summarize(counts, sample=sample, seed=None if sample is None else seed,
                             runs=state.runs, names=names)
-        still = store.directory / STILL_PRESENT_NAME
         if end_code is not None:  # stopped: nothing is final yet
-            return VerifyResult(summary, end_code, still)
-        write_outputs(store.directory, summary, present)
+            return VerifyResult(summary, end_code, None)
+        still = write_outputs(store.directory, summary, present,
+                              job.list_name or new_list_name(store.directory))
         state.verify = summary
         state.updated = timestamp()
         store.finish(state)
@@ -149,6 +176,7 @@ class _Verify:
     stop: StopRequest
     observer: Observer
     run_id: str
+    list_name: str | None = None  # an --all's list, named when it began
 
     def _batches(self, start: tuple[int, int, int] = (0, 0, 1)) -> Iterator[Batch]:
         return deleted_batches(self.settings, self.files, self.fmt, self.job, self.failed,
@@ -178,7 +206,7 @@ class _Verify:
         store.lock()
         try:
             state, fresh = self._open_all(store)
-            findings = Findings(folder, truncate=fresh)
+            findings = Findings(folder, truncate=fresh, recorded=state.progress.is_done)
             try:
                 code = await self._send_all(store, state, findings, fresh)
                 present = findings.present_ids() if code is None else []
@@ -204,12 +232,16 @@ class _Verify:
                 log.info("verify_again", why="the last verify --all completed; checking "
                          "every deleted ID again")
             else:
+                self.list_name = (state.verify or {}).get("list") or \
+                    new_list_name(self.files.checkpoint_dir, every=True)
                 return state, False
             store.discard()
         job = self.job
+        self.list_name = new_list_name(self.files.checkpoint_dir, every=True)
         state = State(binding=job.binding,
                       totals=Totals(job.progress.ids_deleted, 0, job.totals.batches_total),
-                      input=job.input, updated=timestamp(), verify={"job": marker})
+                      input=job.input, updated=timestamp(),
+                      verify={"job": marker, "list": self.list_name})
         store.create(state)
         return state, True
 
@@ -233,7 +265,8 @@ class _Verify:
             end = await send_batches(
                 self.settings, self._batches(p.anchor), counters=counters, store=store,
                 state=state, failures=findings, stop=self.stop, deleter=None,
-                observer=self.observer, plan=plan, operation=check_operation)
+                observer=self.observer, plan=plan,
+                operation=partial(check_operation, findings=findings))
             code = self._stopped(end, complete=state.complete)
             recorded = code if code is not None else (1 if p.ids_failed else 0)
             return code

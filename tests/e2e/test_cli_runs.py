@@ -234,6 +234,7 @@ async def test_json_log_file_has_events_not_ids_and_never_the_passcode(
     poison = {ids[42], ids[1_500]}
     source = write_ids(tmp_path / "ids.txt", ids)
     log_file = tmp_path / "logs" / "run.jsonl"
+    log_file.parent.mkdir()  # a --log-file's folder must exist (docs/cli.md)
     async with fake_server(p_500=0.05, poison_ids=frozenset(poison)) as srv:
         code, out, err = await run_subprocess(
             [*CLI, *delete_args(source, "--log-format", "json", "--log-file", str(log_file))],

@@ -4,6 +4,7 @@ Every run that sends anything ends with the nothing-lost check (docs/guarantees.
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -101,8 +102,8 @@ async def test_the_demos_last_line_points_at_nothing_it_has_removed(tmp_path: Pa
     assert "bulkdelete demo --keep DIR" in out.splitlines()[-1]
     # Its verify names the still-present list only as what --keep would keep.
     assert "logged in again" in out, out
-    assert "; they are listed in still_present.txt" not in out
-    assert "with --keep DIR they are listed in still_present.txt" in out
+    assert "; they are listed in /" not in out
+    assert "with --keep DIR they are listed in a still_present-<time>.txt" in out
     kept = tmp_path / "kept"
     code, out, err = await run_subprocess(
         [*CLI, "demo", "--ids", "500", "--no-progress", "--keep", str(kept)], cli_env(),
@@ -112,6 +113,9 @@ async def test_the_demos_last_line_points_at_nothing_it_has_removed(tmp_path: Pa
     assert f"2 rejected IDs went to the failed file {failed}" in out
     assert failed.exists()
     assert (kept / "ids.txt").exists()
-    assert "; they are listed in still_present.txt" in out
-    assert (kept / "ids.txt.bulkdelete" / "still_present.txt").exists()
+    # Each verify's list has its own name (docs/verify.md), which verify.json gives.
+    verify = json.loads((kept / "ids.txt.bulkdelete" / "verify.json").read_text())
+    still = kept / "ids.txt.bulkdelete" / verify["still_present"]
+    assert f"; they are listed in {still}" in out
+    assert still.exists()
     assert out.splitlines()[-1].startswith(f"files kept in {kept}")

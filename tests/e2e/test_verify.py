@@ -117,7 +117,7 @@ async def test_exit_codes_files_and_report_of_a_verify(
     tmp_path: Path, fake_server: ServerFactory,
 ) -> None:
     """0 when every checked ID is gone; 1 when some are present, listed in an owner-only
-    still_present.txt that a new delete takes as input; 2 without a checkpoint or for
+    still-present list that a new delete takes as input; 2 without a checkpoint or for
     another job's; the report gains the verify object."""
     ids = make_ids(500)
     source = write_ids(tmp_path / "ids.txt", ids)
@@ -142,10 +142,12 @@ async def test_exit_codes_files_and_report_of_a_verify(
             server.config, recreated_ids=frozenset(ids[100:104])))
         code, output = await cli_run(verify_argv(source, "--all"), server.base_url)
         assert code == 1, output
-        still = folder / "still_present.txt"
+        # Each verify's list has its own name, given in verify.json (docs/verify.md).
+        listed = json.loads((folder / "verify.json").read_text())["still_present"]
+        still = folder / listed
         assert sorted(read_lines(still)) == ids[100:104]
         assert str(still) in output
-        for name in ("still_present.txt", "verify.json", "report.json"):
+        for name in (listed, "verify.json", "report.json"):
             assert stat.S_IMODE((folder / name).stat().st_mode) == 0o600
         report = json.loads((folder / "report.json").read_text())
         assert (report["verify"]["present"], report["verify"]["sample"]) == (4, "all")
@@ -158,7 +160,7 @@ async def test_exit_codes_files_and_report_of_a_verify(
         assert code == 2, output
         assert "--account-id" in output
 
-        # still_present.txt is valid input for a new delete.
+        # The list is valid input for a new delete.
         code, output = await cli_run(
             [*CLI, "delete", str(still), "--id-type", "guid", "--yes", "--no-progress"],
             server.base_url)

@@ -72,3 +72,36 @@ def test_a_line_is_json_whatever_the_value() -> None:
         line = invalid_line_json(InvalidLine(7, "why", value))
         assert line.endswith(b"\n")
         assert json.loads(line)["line"] == 7
+
+
+def test_a_value_is_capped_after_escaping_so_the_list_stays_near_the_input_size(
+        tmp_path: Path) -> None:
+    """Lines of control bytes escape to six characters each: the value kept is cut so its
+    escaped form holds at most 512 characters, flagged ``truncated``; the list stays
+    within twice the input. A short plain value is kept whole, unflagged."""
+    source = tmp_path / "ids.txt"
+    source.write_bytes(b"id-1\n" + b"".join(b"\x01" * 500 + b"%d\n" % n for n in range(200))
+                       + b"ok\x01\n")
+    folder = tmp_path / "ckpt"
+    folder.mkdir()
+    write_invalid_lines(folder, JobFiles(input=source), "lines", "guid", None, 201)
+    listed = _listed(folder)
+    assert len(listed) == 201
+    for item in listed[:-1]:
+        value = str(item["value"])
+        assert len(json.dumps(value)) - 2 <= 512
+        assert set(value) == {"\x01"}
+        assert item["truncated"] is True
+    assert listed[-1] == {"line": 202, "reason": "control character", "value": "ok\x01"}
+    assert (folder / INVALID_NAME).stat().st_size <= 2 * source.stat().st_size
+
+
+def test_a_value_the_reader_kept_at_its_cap_is_flagged_truncated() -> None:
+    """The reader keeps at most 512 characters of a line: such a value may be a longer
+    line's, so it is flagged; the escaped cut never splits an escape."""
+    line = json.loads(invalid_line_json(InvalidLine(3, "longer than 512 characters",
+                                                    "x" * 512)))
+    assert (line["value"], line["truncated"]) == ("x" * 512, True)
+    mixed = json.loads(invalid_line_json(InvalidLine(4, "why", 'a"\\\udcff' * 200)))
+    assert mixed["truncated"] is True
+    assert 'a"\\\udcff'.startswith(mixed["value"][:4])

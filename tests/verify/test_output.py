@@ -9,7 +9,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bulkdelete.checkpoint import RunRecord, Traffic
-from bulkdelete.verify.output import Counts, Findings, summarize, summary_lines, write_outputs
+from bulkdelete.verify.output import (
+    Counts,
+    Findings,
+    new_list_name,
+    summarize,
+    summary_lines,
+    write_outputs,
+)
 
 NOW = datetime(2026, 1, 3, 12, 0, tzinfo=UTC)
 
@@ -66,11 +73,34 @@ def test_requester_and_ticket_come_from_the_last_run_that_has_them() -> None:
 
 def test_outputs_are_owner_only_json_and_re_feedable(tmp_path: Path) -> None:
     summary = summarize(Counts(3, 1, 2, 0), sample=3, seed=9, runs=_runs(), now=NOW)
-    still = write_outputs(tmp_path, summary, ["a", "b"])
+    name = new_list_name(tmp_path, now=NOW)
+    assert name == "still_present-20260103T120000Z.txt"
+    still = write_outputs(tmp_path, summary, ["a", "b"], name)
+    assert still is not None
     assert still.read_text() == "a\nb\n"
-    assert json.loads((tmp_path / "verify.json").read_text()) == summary
+    written = json.loads((tmp_path / "verify.json").read_text())
+    assert written == summary
+    assert written["still_present"] == name  # verify.json names the list
     for path in (still, tmp_path / "verify.json"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_a_list_name_is_never_one_already_in_the_folder(tmp_path: Path) -> None:
+    """Two verifies in one second each get their own list; --all's end in -all; a verify
+    with nothing present writes no list and verify.json says so."""
+    first = write_outputs(tmp_path, {}, ["a"], new_list_name(tmp_path, now=NOW))
+    second = write_outputs(tmp_path, {}, ["b"], new_list_name(tmp_path, now=NOW))
+    assert first is not None
+    assert second is not None
+    assert (first.name, second.name) == ("still_present-20260103T120000Z.txt",
+                                         "still_present-20260103T120000Z-2.txt")
+    assert first.read_text() == "a\n"
+    assert new_list_name(tmp_path, every=True, now=NOW) == \
+        "still_present-20260103T120000Z-all.txt"
+    summary: dict[str, object] = {}
+    assert write_outputs(tmp_path, summary, [], new_list_name(tmp_path, now=NOW)) is None
+    assert summary["still_present"] is None
+    assert len(list(tmp_path.glob("still_present-*"))) == 2
 
 
 async def test_findings_kept_on_disk_survive_a_torn_line_and_list_each_id_once(
@@ -105,3 +135,22 @@ def test_a_verify_given_its_own_requester_or_ticket_records_it_over_the_jobs() -
     summary = summarize(Counts(1, 1, 0, 0), sample=1, seed=1, runs=_runs(), now=NOW,
                         names=("auditor@example.com", None))
     assert (summary["requester"], summary["ticket"]) == ("auditor@example.com", None)
+
+
+async def test_findings_reopened_keep_only_the_batches_the_progress_recorded(
+    tmp_path: Path,
+) -> None:
+    """Each line names the batch that found its ID; reopened after a crash, the lines of
+    batches the progress does not record are dropped (they are checked again), so the
+    list holds what the progress counts."""
+    findings = Findings(tmp_path, truncate=True)
+    for seq, found in ((0, [("p0", "present", "")]), (1, [("p1", "present", ""),
+                                                           ("u1", "gave up", "")]),
+                       (2, [("p2", "present", "")])):
+        findings.note(seq, [ident for ident, _, _ in found])
+        await findings.add(found)
+    findings.close()
+    again = Findings(tmp_path, recorded=lambda seq: seq != 1)
+    assert again.present_ids() == ["p0", "p2"]
+    again.close()
+    assert (tmp_path / "unknown.txt").read_text() == ""

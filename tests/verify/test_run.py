@@ -28,7 +28,7 @@ async def test_verify_all_counts_match_the_servers_record(
 ) -> None:
     """Recreated profiles, profiles inside the purge delay and unclear answers (a fail body
     with code 500) against a job with failed IDs: gone/present/unknown are exactly what the
-    server holds, still_present.txt is exactly the present set, the failed IDs are never
+    server holds, the still-present list is exactly the present set, the failed IDs are never
     looked up, and never more than --concurrency lookups were in flight."""
     ids = make_ids(400)
     source = write_ids(tmp_path / "ids.txt", ids)
@@ -53,6 +53,7 @@ async def test_verify_all_counts_match_the_servers_record(
         assert (s["population"], s["checked"]) == (len(deleted), len(deleted))
         assert (s["gone"], s["present"], s["unknown"]) == (len(gone), len(present), len(unclear))
         assert result.exit_code == 1
+        assert result.still_present is not None
         assert set(read_lines(result.still_present)) == present
         assert len(read_lines(result.still_present)) == len(present)
         stats = server.stats
@@ -89,7 +90,7 @@ async def test_a_seeded_sample_repeats_and_a_clean_job_exits_0(
         2000, 300, 300, 300, 11)
     assert 0.0099 < s["present_upper_95"] < 0.01  # 1 - 0.05 ** (1 / 300)
     assert isinstance(drawn.summary["seed"], int)  # drawn, and recorded to repeat it
-    assert read_lines(first.still_present) == []
+    assert first.still_present is None  # nothing present: no list to hand out
 
 
 async def test_guid_lookups_use_object_id_and_identity_lookups_identity(
