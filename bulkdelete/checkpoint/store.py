@@ -22,6 +22,7 @@ written completely is never installed, and the old one and its journals stay.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import re
@@ -31,7 +32,7 @@ from pathlib import Path
 from bulkdelete.checkpoint.journal import RESTART_HINT, JournalWriter, replay, storage_error
 from bulkdelete.checkpoint.model import Binding, State
 from bulkdelete.checkpoint.snapshot import decode, encode
-from bulkdelete.durable import open_private, write_private_atomic
+from bulkdelete.durable import open_private, private_folder_problem, write_private_atomic
 from bulkdelete.errors import CheckpointError, CheckpointLocked, CheckpointMismatch, StorageError
 
 STATE_NAME = "state.json"
@@ -55,19 +56,22 @@ class CheckpointStore:
         self._gen = 0
         self._installed = 0  # newest snapshot generation on disk
         self._install_lock = threading.Lock()
+        self._folder_fd: int | None = None  # the folder locked, held open
+        self._identity: tuple[int, int] | None = None  # its (st_dev, st_ino)
 
     # -- lifecycle ----------------------------------------------------------------------
 
     def lock(self) -> None:
-        """Create the directory (0700) and take the run lock, or refuse (exit 2)."""
+        """Create the directory (0700), check it is this user's alone, and take the run
+        lock, or refuse (exit 2). The folder's identity is kept: a folder swapped for
+        another mid-run stops the run (:meth:`check_same_folder`)."""
         try:
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
             raise CheckpointError(
                 f"cannot create checkpoint directory {self.directory}: {exc.strerror}"
             ) from None
-        if not self.directory.is_dir():
-            raise CheckpointError(f"checkpoint path {self.directory} is not a directory")
+        self._open_folder()
         fd = open_private(self.directory / LOCK_NAME, os.O_RDWR | os.O_CREAT)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -81,6 +85,63 @@ class CheckpointStore:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._lock_fd = fd
+
+    def _open_folder(self) -> None:
+        """Hold the folder open and keep its identity; refuse one not private to this
+        user (another user's, or one others can write: they could read or swap the
+        job's files)."""
+        try:
+            fd = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError as exc:
+            if exc.errno == errno.ENOTDIR:
+                raise CheckpointError(
+                    f"checkpoint path {self.directory} is not a directory") from None
+            raise CheckpointError(
+                f"cannot open checkpoint directory {self.directory}: {exc.strerror}"
+            ) from None
+        st = os.fstat(fd)
+        problem = private_folder_problem(st)
+        if problem is not None:
+            os.close(fd)
+            raise CheckpointError(f"refusing the checkpoint folder {self.directory}: "
+                                  f"{problem}. Nothing was written")
+        self._folder_fd, self._identity = fd, (st.st_dev, st.st_ino)
+
+    def check_same_folder(self) -> None:
+        """Raise StorageError when the checkpoint path no longer names the folder this
+        run locked (removed, or moved away and another put in its place): what the run
+        writes by path would land in a folder the job's other files are not in."""
+        if self.same_folder():
+            return
+        moved = self.moved_to()
+        said = "was replaced by another folder" if self.directory.exists() else "was removed"
+        raise StorageError(
+            f"the checkpoint folder {self.directory} {said} during the run"
+            + (f"; the job's checkpoint and failed file are now in {moved}: put that folder "
+               "back in its place before rerunning the same command" if moved else "")
+        )
+
+    def same_folder(self) -> bool:
+        """Whether the checkpoint path still names the folder this run locked (true
+        before it locked one)."""
+        if self._identity is None:
+            return True
+        try:
+            st = os.stat(self.directory)
+        except OSError:
+            return False
+        return (st.st_dev, st.st_ino) == self._identity
+
+    def moved_to(self) -> Path | None:
+        """Where the folder this run locked is now, when it was moved away (Linux names
+        it through the descriptor held open); None when it is in place or gone."""
+        if self._folder_fd is None or self.same_folder():
+            return None
+        try:
+            where = os.readlink(f"/proc/self/fd/{self._folder_fd}")
+        except OSError:
+            return None
+        return None if where.endswith(" (deleted)") else Path(where)
 
     def check_creatable(self) -> None:
         """Refuse now (exit 2), writing nothing, a folder that :meth:`lock` could not
@@ -110,6 +171,9 @@ class CheckpointStore:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
                 os.close(self._lock_fd)
                 self._lock_fd = None
+            if self._folder_fd is not None:
+                os.close(self._folder_fd)
+                self._folder_fd = None
 
     def is_locked_elsewhere(self) -> bool:
         """For ``status``: is a run holding this checkpoint right now?"""
@@ -176,6 +240,7 @@ class CheckpointStore:
     def create(self, state: State) -> None:
         """A new job: first snapshot, fresh journal."""
         self._gen = self._installed = 1
+        self.check_same_folder()
         path = self.directory / STATE_NAME
         try:
             write_private_atomic(path, self._encode(state, self._gen))
@@ -189,6 +254,10 @@ class CheckpointStore:
         self._open_journal()
 
     def _open_journal(self) -> None:
+        try:
+            self.check_same_folder()
+        except StorageError as exc:
+            raise self.journal.break_with(exc) from None
         self.journal.open(self.directory / f"journal.{self._gen}")
 
     def prepare_snapshot(self, state: State) -> tuple[bytes, int]:
@@ -207,6 +276,7 @@ class CheckpointStore:
             # have dropped the journals the older one needs.
             if gen <= self._installed:
                 return
+            self.check_same_folder()
             path = self.directory / STATE_NAME
             try:
                 write_private_atomic(path, data, tag=f".{gen}")

@@ -27,7 +27,7 @@ from bulkdelete.errors import (
     StorageError,
     UsageError,
 )
-from bulkdelete.failed import FailedFile
+from bulkdelete.failed import FailedFile, check_not_in_use
 from bulkdelete.job.drive import RunCounters, send_batches, timestamp
 from bulkdelete.job.invalid import write_invalid_lines
 from bulkdelete.job.observer import Observer, QuietObserver
@@ -116,10 +116,11 @@ async def _run_job(
             job.create(state)
         return await job.send(state, plan)
     except StorageError as exc:
+        saved_in = store.moved_to() or store.directory  # a folder moved away keeps the job
         with contextlib.suppress(OSError):
             store.close()  # the journal's own failure is the one being reported
         # Said from what is on disk now, after the run's last save was tried.
-        raise StorageError(f"{exc}; the run stopped at once. {describe_saved(store.directory)}"
+        raise StorageError(f"{exc}; the run stopped at once. {describe_saved(saved_in)}"
                            ) from None
     finally:
         store.close()
@@ -168,6 +169,7 @@ class _Job:
             if totals.ids_total == 0:
                 log.warning("no_valid_ids", lines_invalid=totals.lines_invalid,
                             hint="check --format/--column; nothing will be sent")
+        check_not_in_use(files.failed_path)  # another job's failed file: refused now
         if resume_command:
             state.resume_command = resume_command
         return state
@@ -306,7 +308,8 @@ def _save_last(store: CheckpointStore, state: State, files: JobFiles,
         store.finish(state)
     except StorageError as exc:
         error = exc
-    if exit_code is not None:
+    # A checkpoint folder swapped mid-run gets no report: it holds none of the job.
+    if exit_code is not None and store.same_folder():
         try:
             write_report(files.report_path, build_report(state, exit_code=exit_code))
         except OSError as exc:
