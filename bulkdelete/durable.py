@@ -106,7 +106,10 @@ def write_private_atomic(path: Path, data: bytes, *, tag: str = "") -> None:
     short one. ``tag`` makes the temp name unique when two writers could overlap."""
     # A name of its own, created exclusively: never an existing file or a planted link.
     tmp = path.with_name(f"{path.name}{tag}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+    try:
+        fd = open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+    except OSError as exc:
+        raise _about(exc, path) from None
     try:
         try:
             write_all(fd, data)
@@ -117,11 +120,19 @@ def write_private_atomic(path: Path, data: bytes, *, tag: str = "") -> None:
         finally:
             os.close(fd)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
+        if isinstance(exc, OSError):
+            raise _about(exc, path) from None
         raise
     fsync_dir(path.parent)
+
+
+def _about(exc: OSError, path: Path) -> OSError:
+    """The same failure, naming the file being replaced rather than its temporary: the
+    name an operator knows."""
+    return OSError(exc.errno, exc.strerror or str(exc), str(path))
 
 
 def cut_to_last_line(fd: int) -> int:

@@ -13,7 +13,9 @@ On disk (every file 0600, the directory 0700):
 ``journal.<gen>``
     Append-only records since that snapshot (:mod:`bulkdelete.checkpoint.journal`).
 ``lock``
-    ``flock``'d for the length of a run: a second run on the same job is refused.
+    ``flock``'d for the length of a run: a second run on the same job is refused. The
+    folder itself is held open meanwhile (:mod:`bulkdelete.checkpoint.folder`): it must
+    be the user's alone, and a folder swapped mid-run stops the run.
 
 Every write is checked whole (:mod:`bulkdelete.durable`). A snapshot that cannot be
 written completely is never installed, and the old one and its journals stay.
@@ -22,17 +24,17 @@ written completely is never installed, and the old one and its journals stay.
 from __future__ import annotations
 
 import contextlib
-import errno
 import fcntl
 import os
 import re
 import threading
 from pathlib import Path
 
+from bulkdelete.checkpoint.folder import HeldFolder
 from bulkdelete.checkpoint.journal import RESTART_HINT, JournalWriter, replay, storage_error
 from bulkdelete.checkpoint.model import Binding, State
 from bulkdelete.checkpoint.snapshot import decode, encode
-from bulkdelete.durable import open_private, private_folder_problem, write_private_atomic
+from bulkdelete.durable import open_private, write_private_atomic
 from bulkdelete.errors import CheckpointError, CheckpointLocked, CheckpointMismatch, StorageError
 
 STATE_NAME = "state.json"
@@ -56,8 +58,7 @@ class CheckpointStore:
         self._gen = 0
         self._installed = 0  # newest snapshot generation on disk
         self._install_lock = threading.Lock()
-        self._folder_fd: int | None = None  # the folder locked, held open
-        self._identity: tuple[int, int] | None = None  # its (st_dev, st_ino)
+        self.folder = HeldFolder(directory)  # open while the run holds the lock
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -71,8 +72,20 @@ class CheckpointStore:
             raise CheckpointError(
                 f"cannot create checkpoint directory {self.directory}: {exc.strerror}"
             ) from None
-        self._open_folder()
-        fd = open_private(self.directory / LOCK_NAME, os.O_RDWR | os.O_CREAT)
+        self.folder.open()
+        try:
+            self._lock_fd = self._take_lock()
+        except BaseException:
+            self.folder.release()
+            raise
+
+    def _take_lock(self) -> int:
+        path = self.directory / LOCK_NAME
+        try:
+            fd = open_private(path, os.O_RDWR | os.O_CREAT)
+        except OSError as exc:
+            raise CheckpointError(f"cannot open the checkpoint lock {path}: "
+                                  f"{exc.strerror or exc}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -84,64 +97,19 @@ class CheckpointStore:
             ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        self._lock_fd = fd
-
-    def _open_folder(self) -> None:
-        """Hold the folder open and keep its identity; refuse one not private to this
-        user (another user's, or one others can write: they could read or swap the
-        job's files)."""
-        try:
-            fd = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        except OSError as exc:
-            if exc.errno == errno.ENOTDIR:
-                raise CheckpointError(
-                    f"checkpoint path {self.directory} is not a directory") from None
-            raise CheckpointError(
-                f"cannot open checkpoint directory {self.directory}: {exc.strerror}"
-            ) from None
-        st = os.fstat(fd)
-        problem = private_folder_problem(st)
-        if problem is not None:
-            os.close(fd)
-            raise CheckpointError(f"refusing the checkpoint folder {self.directory}: "
-                                  f"{problem}. Nothing was written")
-        self._folder_fd, self._identity = fd, (st.st_dev, st.st_ino)
+        return fd
 
     def check_same_folder(self) -> None:
         """Raise StorageError when the checkpoint path no longer names the folder this
-        run locked (removed, or moved away and another put in its place): what the run
-        writes by path would land in a folder the job's other files are not in."""
-        if self.same_folder():
-            return
-        moved = self.moved_to()
-        said = "was replaced by another folder" if self.directory.exists() else "was removed"
-        raise StorageError(
-            f"the checkpoint folder {self.directory} {said} during the run"
-            + (f"; the job's checkpoint and failed file are now in {moved}: put that folder "
-               "back in its place before rerunning the same command" if moved else "")
-        )
+        run locked (:class:`HeldFolder`)."""
+        self.folder.check()
 
     def same_folder(self) -> bool:
-        """Whether the checkpoint path still names the folder this run locked (true
-        before it locked one)."""
-        if self._identity is None:
-            return True
-        try:
-            st = os.stat(self.directory)
-        except OSError:
-            return False
-        return (st.st_dev, st.st_ino) == self._identity
+        return self.folder.same()
 
     def moved_to(self) -> Path | None:
-        """Where the folder this run locked is now, when it was moved away (Linux names
-        it through the descriptor held open); None when it is in place or gone."""
-        if self._folder_fd is None or self.same_folder():
-            return None
-        try:
-            where = os.readlink(f"/proc/self/fd/{self._folder_fd}")
-        except OSError:
-            return None
-        return None if where.endswith(" (deleted)") else Path(where)
+        """Where the locked folder went, when it was moved away mid-run."""
+        return self.folder.moved_to()
 
     def check_creatable(self) -> None:
         """Refuse now (exit 2), writing nothing, a folder that :meth:`lock` could not
@@ -171,9 +139,7 @@ class CheckpointStore:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
                 os.close(self._lock_fd)
                 self._lock_fd = None
-            if self._folder_fd is not None:
-                os.close(self._folder_fd)
-                self._folder_fd = None
+            self.folder.release()
 
     def is_locked_elsewhere(self) -> bool:
         """For ``status``: is a run holding this checkpoint right now?"""
