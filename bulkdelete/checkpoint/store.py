@@ -104,9 +104,6 @@ class CheckpointStore:
         run locked (:class:`HeldFolder`)."""
         self.folder.check()
 
-    def same_folder(self) -> bool:
-        return self.folder.same()
-
     def moved_to(self) -> Path | None:
         """Where the locked folder went, when it was moved away mid-run."""
         return self.folder.moved_to()

@@ -309,7 +309,7 @@ def _save_last(store: CheckpointStore, state: State, files: JobFiles,
     except StorageError as exc:
         error = exc
     # A checkpoint folder swapped mid-run gets no report: it holds none of the job.
-    if exit_code is not None and store.same_folder():
+    if exit_code is not None and store.folder.same():
         try:
             write_report(files.report_path, build_report(state, exit_code=exit_code))
         except OSError as exc:
