@@ -196,7 +196,7 @@ class _Job:
         """Rerunning a finished job sends nothing and reports the job as it stands."""
         code = exit_code_for(state)
         report = build_report(state, exit_code=code)
-        write_report(self.files.report_path, report)
+        _write_report(self.files.report_path, report)
         return JobResult(report, code, self.store.directory, self.files.failed_path,
                          already_finished=True)
 
@@ -311,11 +311,18 @@ def _save_last(store: CheckpointStore, state: State, files: JobFiles,
     # A checkpoint folder swapped mid-run gets no report: it holds none of the job.
     if exit_code is not None and store.folder.same():
         try:
-            write_report(files.report_path, build_report(state, exit_code=exit_code))
-        except OSError as exc:
-            error = error or StorageError(
-                f"cannot write the report {files.report_path}: {exc.strerror or exc}")
+            _write_report(files.report_path, build_report(state, exit_code=exit_code))
+        except StorageError as exc:
+            error = error or exc
     return error
+
+
+def _write_report(path: Path, report: dict[str, Any]) -> None:
+    """The report, or a StorageError naming it and what failed."""
+    try:
+        write_report(path, report)
+    except OSError as exc:
+        raise StorageError(f"cannot write the report {path}: {exc.strerror or exc}") from None
 
 
 def exit_code_after(state: State, end: RunEnd, stop: StopRequest) -> int:

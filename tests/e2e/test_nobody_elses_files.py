@@ -67,6 +67,20 @@ def test_an_output_that_is_the_input_is_refused_by_file_identity(
     assert f"{flag} {output} is the input file" in line
 
 
+def test_verify_refuses_a_log_file_that_is_its_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], server: FakeServer,
+) -> None:
+    """``verify`` opens its --log-file too: naming the input, it is refused before any
+    log line lands in the input."""
+    source = write_ids(tmp_path / "ids.txt", make_ids(50))
+    before = source.read_bytes()
+    code, out, err = cli(capsys, "verify", str(source), "--id-type", "guid", "--no-progress",
+                         "--log-file", str(source))
+    assert_one_error_line(code, out, err, f"--log-file {source} is the input file")
+    assert source.read_bytes() == before
+    assert server.stats.requests == 0
+
+
 @pytest.mark.parametrize(("flag", "name"), [
     ("--report", "state.json"), ("--failed", "lock"), ("--log-file", "invalid.jsonl"),
     ("--report", "journal.3"), ("--log-file", "failed.txt"),
