@@ -309,7 +309,8 @@ def _save_last(store: CheckpointStore, state: State, files: JobFiles,
     except StorageError as exc:
         error = exc
     # A checkpoint folder swapped mid-run gets no report: it holds none of the job.
-    if exit_code is not None and store.folder.same():
+    swapped = not store.folder.same() and files.report_path.parent == files.checkpoint_dir
+    if exit_code is not None and not swapped:
         try:
             _write_report(files.report_path, build_report(state, exit_code=exit_code))
         except StorageError as exc:
