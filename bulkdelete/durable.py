@@ -4,6 +4,10 @@ Every file the tool depends on to resume — the checkpoint, the failed file —
 through these helpers: a write either lands completely or is a failure the caller sees,
 a replaced file is installed only once fully on disk, and a line-oriented file is cut
 back to its last complete line so an append never glues onto half a line.
+
+Nobody else's files (docs/guarantees.md): a file the tool writes is opened without
+following a link in its last component, only when it is a regular file of this user, and
+a temporary is created exclusively under a name of its own.
 """
 
 from __future__ import annotations
@@ -11,15 +15,68 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import secrets
+import stat
 from pathlib import Path
+
+# Group or others may write: a folder like that lets another user swap what is in it.
+OTHERS_WRITE = stat.S_IWGRP | stat.S_IWOTH
 
 
 def open_private(path: Path, flags: int) -> int:
-    """os.open with owner-only permissions, also tightening a file that already exists."""
-    fd = os.open(path, flags | os.O_CLOEXEC, 0o600)
+    """os.open with owner-only permissions, also tightening a file that already exists.
+    Never through a symbolic link, and only a regular file of this user: another user's
+    link or file in a shared folder would otherwise receive what the tool writes (or be
+    truncated and made the tool's own). A refusal is an OSError naming ``path``."""
+    try:
+        fd = os.open(path, flags | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP and os.path.islink(path):
+            raise OSError(errno.ELOOP, "it is a symbolic link, and the tool never writes "
+                          "through a link", str(path)) from None
+        raise
+    try:
+        refuse_foreign(os.fstat(fd), path)
+    except OSError:
+        os.close(fd)
+        raise
     with contextlib.suppress(OSError):
         os.fchmod(fd, 0o600)
     return fd
+
+
+def refuse_foreign(st: os.stat_result, path: Path) -> None:
+    """Raise an OSError naming ``path`` unless ``st`` is a regular file of this user."""
+    if not stat.S_ISREG(st.st_mode):
+        raise OSError(errno.EINVAL, "it is not a regular file", str(path))
+    if st.st_uid != os.geteuid():
+        raise OSError(errno.EPERM, f"it belongs to another user (uid {st.st_uid}), and "
+                      "the tool writes only files of its own", str(path))
+
+
+def foreign_folder(st: os.stat_result) -> str | None:
+    """Why a folder that holds a file the tool writes is not safe to write in, or None.
+    Safe: this user's own, or one others cannot write, or a sticky one (like /tmp, where
+    nobody may rename or remove another user's file)."""
+    if st.st_uid == os.geteuid() or not st.st_mode & OTHERS_WRITE:
+        return None
+    if st.st_mode & stat.S_ISVTX:
+        return None
+    return (f"it belongs to another user (uid {st.st_uid}) and others can write in it "
+            f"(mode {stat.S_IMODE(st.st_mode):o}), so the file in it could be swapped")
+
+
+def private_folder_problem(st: os.stat_result) -> str | None:
+    """Why a folder the tool keeps its own files in (the checkpoint) is not private to
+    this user, or None: it must be a folder of this user that nobody else can write."""
+    if not stat.S_ISDIR(st.st_mode):
+        return "it is not a folder"
+    if st.st_uid != os.geteuid():
+        return f"it belongs to another user (uid {st.st_uid})"
+    if st.st_mode & OTHERS_WRITE:
+        return (f"others can write in it (mode {stat.S_IMODE(st.st_mode):o}); make it "
+                "yours alone (chmod go-w) or choose another")
+    return None
 
 
 def fsync_dir(directory: Path) -> None:
@@ -47,8 +104,12 @@ def write_private_atomic(path: Path, data: bytes, *, tag: str = "") -> None:
     length checked, fsync, rename, fsync of the directory. On any failure the temp file
     is removed and ``path`` is left as it was, so a good file is never replaced by a
     short one. ``tag`` makes the temp name unique when two writers could overlap."""
-    tmp = path.with_name(f"{path.name}{tag}.tmp")
-    fd = open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    # A name of its own, created exclusively: never an existing file or a planted link.
+    tmp = path.with_name(f"{path.name}{tag}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        fd = open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+    except OSError as exc:
+        raise _about(exc, path) from None
     try:
         try:
             write_all(fd, data)
@@ -59,11 +120,19 @@ def write_private_atomic(path: Path, data: bytes, *, tag: str = "") -> None:
         finally:
             os.close(fd)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
+        if isinstance(exc, OSError):
+            raise _about(exc, path) from None
         raise
     fsync_dir(path.parent)
+
+
+def _about(exc: OSError, path: Path) -> OSError:
+    """The same failure, naming the file being replaced rather than its temporary: the
+    name an operator knows."""
+    return OSError(exc.errno, exc.strerror or str(exc), str(path))
 
 
 def cut_to_last_line(fd: int) -> int:

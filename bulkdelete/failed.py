@@ -8,12 +8,17 @@ files that hold IDs; they are created owner-only (0600).
 A write is checked whole. Both files are cut back to their last complete line when opened
 (a crash or a full disk may have left half a line) and again after a failed write, so an
 appended ID always starts a line of its own.
+
+A failed file belongs to one job: a run holds an exclusive ``flock`` on it for its whole
+length, taken before a new job empties it, so a second job pointed at the same path is
+refused (exit 2) instead of truncating the first one's list.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import os
 import threading
@@ -22,7 +27,7 @@ from pathlib import Path
 from typing import Protocol
 
 from bulkdelete.durable import cut_to_last_line, open_private, write_all
-from bulkdelete.errors import StorageError
+from bulkdelete.errors import CheckpointLocked, StorageError
 
 
 class FailureSink(Protocol):
@@ -40,7 +45,7 @@ class FailedFile:
 
     def __init__(self, path: Path, *, truncate: bool = False) -> None:
         self.path = path
-        mode = os.O_RDWR | os.O_CREAT | os.O_APPEND | (os.O_TRUNC if truncate else 0)
+        mode = os.O_RDWR | os.O_CREAT | os.O_APPEND  # emptied only once locked
         self._fds: list[int] = []
         # Batches write from worker threads: one at a time, so taking back a failed write
         # never cuts away another batch's lines; and close() waits for a write a cancelled
@@ -51,7 +56,14 @@ class FailedFile:
             for each in (path, reasons_path(path)):
                 fd = open_private(each, mode)
                 self._fds.append(fd)
+                if each is path:
+                    _lock(fd, path)
+                if truncate:
+                    os.ftruncate(fd, 0)
                 cut_to_last_line(fd)
+        except CheckpointLocked:
+            self.close()
+            raise
         except OSError as exc:
             self.close()
             raise StorageError(
@@ -99,6 +111,35 @@ class FailedFile:
         for fd in fds:
             with contextlib.suppress(OSError):
                 os.close(fd)
+
+
+def _lock(fd: int, path: Path) -> None:
+    """Hold the failed file for this run, or refuse: another job's run holds it."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise CheckpointLocked(in_use_message(path)) from None
+
+
+def in_use_message(path: Path) -> str:
+    return (f"the failed file {path} is held by another run in progress (a failed file "
+            "belongs to one job); nothing was sent. Give this job its own --failed, or "
+            "wait for that run to end")
+
+
+def check_not_in_use(path: Path) -> None:
+    """Refuse now (CheckpointLocked, exit 2), writing nothing, a failed file another run
+    holds: said before the operator is asked, rather than once the job is created."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return  # none yet, or one the open for writing will refuse with its reason
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise CheckpointLocked(in_use_message(path)) from None
+    finally:
+        os.close(fd)
 
 
 class MemoryFailures:

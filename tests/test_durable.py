@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bulkdelete.durable import cut_to_last_line, write_all, write_private_atomic
+from bulkdelete.durable import cut_to_last_line, open_private, write_all, write_private_atomic
 
 
 def _short_writes(monkeypatch: pytest.MonkeyPatch, allow: int) -> None:
@@ -104,3 +104,51 @@ def test_cut_to_last_line(tmp_path: Path, content: bytes, kept: bytes) -> None:
     finally:
         os.close(fd)
     assert path.read_bytes() == kept
+
+
+def test_open_private_never_follows_a_link(tmp_path: Path) -> None:
+    """A link planted where the tool writes is refused, naming the path; its target is
+    neither truncated nor chmod'ed."""
+    target = tmp_path / "target.txt"
+    target.write_text("keep\n")
+    target.chmod(0o644)
+    link = tmp_path / "out.txt"
+    link.symlink_to(target)
+    with pytest.raises(OSError, match="symbolic link") as caught:
+        open_private(link, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    assert caught.value.filename == str(link)
+    assert target.read_text() == "keep\n"
+    assert target.stat().st_mode & 0o777 == 0o644
+
+
+def test_open_private_refuses_a_folder_and_another_users_file(tmp_path: Path) -> None:
+    """Only a regular file of this user is written: a folder or a file another user owns
+    is refused with the path, the file untouched."""
+    with pytest.raises(OSError, match="not a regular file"):
+        open_private(tmp_path, os.O_RDONLY)
+    if os.geteuid() != 0:
+        pytest.skip("needs root to chown to another user")
+    theirs = tmp_path / "theirs.txt"
+    theirs.write_text("theirs\n")
+    os.chown(theirs, 65534, 65534)
+    with pytest.raises(OSError, match="another user") as caught:
+        open_private(theirs, os.O_WRONLY | os.O_APPEND)
+    assert caught.value.filename == str(theirs)
+    assert theirs.read_text() == "theirs\n"
+
+
+def test_write_private_atomic_never_writes_through_a_planted_temporary(
+    tmp_path: Path,
+) -> None:
+    """The temporary is created exclusively under a name of its own: a link planted at
+    the name a replace used to write (``<name>.tmp``) is left alone, its target too."""
+    target = tmp_path / "target.txt"
+    target.write_text("keep\n")
+    planted = tmp_path / "state.json.tmp"
+    planted.symlink_to(target)
+    write_private_atomic(tmp_path / "state.json", b"{}\n")
+    assert (tmp_path / "state.json").read_bytes() == b"{}\n"
+    assert target.read_text() == "keep\n"
+    assert planted.is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json", "state.json.tmp",
+                                                           "target.txt"]

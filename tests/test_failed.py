@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bulkdelete.failed import FailedFile, reasons_path
+from bulkdelete.errors import CheckpointLocked, StorageError
+from bulkdelete.failed import FailedFile, check_not_in_use, reasons_path
 from tests.conftest import (
     read_lines,
 )
@@ -103,3 +104,34 @@ def test_close_waits_for_a_write_in_progress_and_later_writes_are_refused(
     assert read_lines(path) == ["u-1"]
     with pytest.raises(OSError, match="closed"):
         _add(failed, "u-2")
+
+
+def test_a_failed_file_another_run_holds_is_refused_and_left_whole(tmp_path: Path) -> None:
+    """A failed file belongs to one job: while a run holds it, another (even one that
+    would start it over) is refused before it empties it; once released it opens."""
+    path = tmp_path / "failed.txt"
+    first = FailedFile(path)
+    try:
+        _add(first, "a1", "a2")
+        check_not_in_use(tmp_path / "other.txt")  # another path is free
+        with pytest.raises(CheckpointLocked, match="held by another run"):
+            check_not_in_use(path)
+        with pytest.raises(CheckpointLocked, match=str(path)):
+            FailedFile(path, truncate=True)
+        assert read_lines(path) == ["a1", "a2"]
+    finally:
+        first.close()
+    check_not_in_use(path)
+    second = FailedFile(path, truncate=True)
+    second.close()
+    assert read_lines(path) == []
+
+
+def test_a_failed_file_that_is_a_link_is_refused(tmp_path: Path) -> None:
+    """Never written through a link: the target keeps what it had."""
+    target = tmp_path / "target.txt"
+    target.write_text("keep\n")
+    (tmp_path / "failed.txt").symlink_to(target)
+    with pytest.raises(StorageError, match="symbolic link"):
+        FailedFile(tmp_path / "failed.txt", truncate=True)
+    assert target.read_text() == "keep\n"

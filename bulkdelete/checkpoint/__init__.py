@@ -5,6 +5,8 @@
 - :mod:`~bulkdelete.checkpoint.journal`: the append-only records between snapshots, and
   their replay.
 - :mod:`~bulkdelete.checkpoint.store`: the checkpoint directory (lock, load, snapshots).
+- :mod:`~bulkdelete.checkpoint.folder`: that directory held by a run: the user's alone, and
+  the same folder throughout.
 - :mod:`~bulkdelete.checkpoint.ledger`: progress and journal updated by one call.
 
 The format and its recovery are described in docs/checkpoint.md.

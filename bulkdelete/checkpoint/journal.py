@@ -182,6 +182,13 @@ class JournalWriter:
         """The journal write that failed, if one did: the writer takes no more records."""
         return self._failure
 
+    def break_with(self, error: StorageError) -> StorageError:
+        """Break the writer with ``error`` (a failure found outside it, such as the folder
+        swapped): every later append raises the first failure."""
+        if self._failure is None:
+            self._failure = error
+        return self._failure
+
     def _fail(self, what: str, exc: OSError) -> StorageError:
         """Break the writer: the first failure is what every later write raises."""
         if self._failure is None:

@@ -13,7 +13,9 @@ On disk (every file 0600, the directory 0700):
 ``journal.<gen>``
     Append-only records since that snapshot (:mod:`bulkdelete.checkpoint.journal`).
 ``lock``
-    ``flock``'d for the length of a run: a second run on the same job is refused.
+    ``flock``'d for the length of a run: a second run on the same job is refused. The
+    folder itself is held open meanwhile (:mod:`bulkdelete.checkpoint.folder`): it must
+    be the user's alone, and a folder swapped mid-run stops the run.
 
 Every write is checked whole (:mod:`bulkdelete.durable`). A snapshot that cannot be
 written completely is never installed, and the old one and its journals stay.
@@ -28,6 +30,7 @@ import re
 import threading
 from pathlib import Path
 
+from bulkdelete.checkpoint.folder import HeldFolder
 from bulkdelete.checkpoint.journal import RESTART_HINT, JournalWriter, replay, storage_error
 from bulkdelete.checkpoint.model import Binding, State
 from bulkdelete.checkpoint.snapshot import decode, encode
@@ -55,20 +58,34 @@ class CheckpointStore:
         self._gen = 0
         self._installed = 0  # newest snapshot generation on disk
         self._install_lock = threading.Lock()
+        self.folder = HeldFolder(directory)  # open while the run holds the lock
 
     # -- lifecycle ----------------------------------------------------------------------
 
     def lock(self) -> None:
-        """Create the directory (0700) and take the run lock, or refuse (exit 2)."""
+        """Create the directory (0700), check it is this user's alone, and take the run
+        lock, or refuse (exit 2). The folder's identity is kept: a folder swapped for
+        another mid-run stops the run (:meth:`check_same_folder`)."""
         try:
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
             raise CheckpointError(
                 f"cannot create checkpoint directory {self.directory}: {exc.strerror}"
             ) from None
-        if not self.directory.is_dir():
-            raise CheckpointError(f"checkpoint path {self.directory} is not a directory")
-        fd = open_private(self.directory / LOCK_NAME, os.O_RDWR | os.O_CREAT)
+        self.folder.open()
+        try:
+            self._lock_fd = self._take_lock()
+        except BaseException:
+            self.folder.release()
+            raise
+
+    def _take_lock(self) -> int:
+        path = self.directory / LOCK_NAME
+        try:
+            fd = open_private(path, os.O_RDWR | os.O_CREAT)
+        except OSError as exc:
+            raise CheckpointError(f"cannot open the checkpoint lock {path}: "
+                                  f"{exc.strerror or exc}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -80,7 +97,16 @@ class CheckpointStore:
             ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        self._lock_fd = fd
+        return fd
+
+    def check_same_folder(self) -> None:
+        """Raise StorageError when the checkpoint path no longer names the folder this
+        run locked (:class:`HeldFolder`)."""
+        self.folder.check()
+
+    def moved_to(self) -> Path | None:
+        """Where the locked folder went, when it was moved away mid-run."""
+        return self.folder.moved_to()
 
     def check_creatable(self) -> None:
         """Refuse now (exit 2), writing nothing, a folder that :meth:`lock` could not
@@ -110,6 +136,7 @@ class CheckpointStore:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
                 os.close(self._lock_fd)
                 self._lock_fd = None
+            self.folder.release()
 
     def is_locked_elsewhere(self) -> bool:
         """For ``status``: is a run holding this checkpoint right now?"""
@@ -176,6 +203,7 @@ class CheckpointStore:
     def create(self, state: State) -> None:
         """A new job: first snapshot, fresh journal."""
         self._gen = self._installed = 1
+        self.check_same_folder()
         path = self.directory / STATE_NAME
         try:
             write_private_atomic(path, self._encode(state, self._gen))
@@ -189,6 +217,10 @@ class CheckpointStore:
         self._open_journal()
 
     def _open_journal(self) -> None:
+        try:
+            self.check_same_folder()
+        except StorageError as exc:
+            raise self.journal.break_with(exc) from None
         self.journal.open(self.directory / f"journal.{self._gen}")
 
     def prepare_snapshot(self, state: State) -> tuple[bytes, int]:
@@ -207,6 +239,7 @@ class CheckpointStore:
             # have dropped the journals the older one needs.
             if gen <= self._installed:
                 return
+            self.check_same_folder()
             path = self.directory / STATE_NAME
             try:
                 write_private_atomic(path, data, tag=f".{gen}")

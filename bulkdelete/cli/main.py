@@ -40,6 +40,7 @@ from bulkdelete.job.run import new_run_id
 from bulkdelete.logs import configure as configure_logging
 from bulkdelete.logs import json_mode, normalize_timestamp, say, wants_json
 from bulkdelete.logs import reset as reset_output
+from bulkdelete.outputs import check_outputs
 from bulkdelete.report import build_report, summary_lines
 from bulkdelete.wording import counted
 
@@ -139,9 +140,12 @@ def _dispatch(parser: argparse.ArgumentParser, ns: argparse.Namespace, args: lis
 
 
 def _cmd_delete(ns: argparse.Namespace, argv: Sequence[str], run_id: str | None) -> int:
+    files = files_from_args(ns)
+    # Before the log file is opened: a --log-file that is the input (or anything else the
+    # job must not write) is refused with nothing written to it.
+    check_outputs(files, ns.log_file)
     _configure_output(ns)
     settings = settings_from_args(ns)
-    files = files_from_args(ns)
     if ns.dry_run:
         plan = asyncio.run(plan_job(settings, files, preflight=settings.preflight))
         est = plan.estimated_seconds()

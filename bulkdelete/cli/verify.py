@@ -20,6 +20,7 @@ from bulkdelete.engine import StopRequest
 from bulkdelete.errors import BulkDeleteError
 from bulkdelete.logs import configure as configure_logging
 from bulkdelete.logs import say
+from bulkdelete.outputs import check_outputs
 from bulkdelete.verify import DEFAULT_SAMPLE, verify_job
 from bulkdelete.verify.output import summary_lines
 
@@ -77,9 +78,10 @@ def run_verify(ns: argparse.Namespace, argv: Sequence[str], run_id: str | None =
     """The verify command: run, print the summary (or how to resume), return the exit code."""
     from bulkdelete.cli.arguments import files_from_args, resume_command, settings_from_args
 
+    files = files_from_args(ns)
+    check_outputs(files, ns.log_file)  # before the log file opens: never the input
     configure_logging(fmt=ns.log_format, log_file=ns.log_file, quiet=ns.quiet)
     settings = settings_from_args(ns)
-    files = files_from_args(ns)
     stop = StopRequest()
     display = Display(show_progress=ns.all and not (ns.no_progress or ns.quiet),
                       label="checking")

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from bulkdelete.batcher import summarize
 from bulkdelete.checkpoint import Binding, CheckpointStore, Progress, Totals, check_binding
-from bulkdelete.errors import UsageError
 from bulkdelete.job.column import IdColumn, csv_column, id_column
 from bulkdelete.job.preflight import preflight as check_credentials
+from bulkdelete.outputs import check_outputs
 from bulkdelete.reader import (
     InputFormat,
     InvalidLine,
@@ -112,6 +112,7 @@ async def plan_job(settings: Settings, files: JobFiles, *, preflight: bool = Fal
     ``preflight`` also sends the read-only credential check (docs/cli.md)."""
     check_input_path(files.input)
     fmt = detect_format(files.input, files.format)
+    check_outputs(files)
     totals = await asyncio.to_thread(precount, files, fmt, settings)
     store = CheckpointStore(files.checkpoint_dir)
     if files.restart or not store.exists():
@@ -130,12 +131,9 @@ def open_input(files: JobFiles, settings: Settings) -> InputFormat:
     --column (the first record, a CSV header or JSON object, is read for that)."""
     check_input_path(files.input)
     fmt = detect_format(files.input, files.format)
-    source = files.input.resolve()
-    # --failed and --report are written (a new job truncates the failed file): never let
-    # a slip of the keyboard point them at the input itself.
-    for flag, path in (("--failed", files.failed_path), ("--report", files.report_path)):
-        if path.resolve() == source:
-            raise UsageError(f"{flag} {path} is the input file; choose another path")
+    # Outputs are written (a new job truncates the failed file): never the input, nor a
+    # file or folder of someone else (docs/guarantees.md, "Nobody else's files").
+    check_outputs(files)
     records = read_input(files, fmt, settings.id_type)
     try:
         next(records, None)

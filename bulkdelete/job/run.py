@@ -27,7 +27,7 @@ from bulkdelete.errors import (
     StorageError,
     UsageError,
 )
-from bulkdelete.failed import FailedFile
+from bulkdelete.failed import FailedFile, check_not_in_use
 from bulkdelete.job.drive import RunCounters, send_batches, timestamp
 from bulkdelete.job.invalid import listed_whole, remove_stale, write_invalid_lines
 from bulkdelete.job.observer import Observer, QuietObserver
@@ -118,10 +118,11 @@ async def _run_job(
             job.create(state)
         return await job.send(state, plan)
     except StorageError as exc:
+        saved_in = store.moved_to() or store.directory  # a folder moved away keeps the job
         with contextlib.suppress(OSError):
             store.close()  # the journal's own failure is the one being reported
         # Said from what is on disk now, after the run's last save was tried.
-        raise StorageError(f"{exc}; the run stopped at once. {describe_saved(store.directory)}"
+        raise StorageError(f"{exc}; the run stopped at once. {describe_saved(saved_in)}"
                            ) from None
     finally:
         store.close()
@@ -168,6 +169,7 @@ class _Job:
             state = State(binding=binding, totals=totals, input=str(files.input),
                           resume_command=resume_command, updated=timestamp())
             state.bind_failed_file(files.failed_path, store.directory)
+        check_not_in_use(files.failed_path)  # another job's failed file: refused now
         if resume_command:
             state.resume_command = resume_command
         return state
@@ -223,7 +225,7 @@ class _Job:
         """Rerunning a finished job sends nothing and reports the job as it stands."""
         code = exit_code_for(state)
         report = build_report(state, exit_code=code)
-        write_report(self.files.report_path, report)
+        _write_report(self.files.report_path, report)
         return JobResult(report, code, self.store.directory, self.files.failed_path,
                          already_finished=True)
 
@@ -344,13 +346,22 @@ def _save_last(store: CheckpointStore, state: State, files: JobFiles,
         store.finish(state)
     except StorageError as exc:
         error = exc
-    if exit_code is not None:
+    # A checkpoint folder swapped mid-run gets no report: it holds none of the job.
+    swapped = not store.folder.same() and files.report_path.parent == files.checkpoint_dir
+    if exit_code is not None and not swapped:
         try:
-            write_report(files.report_path, build_report(state, exit_code=exit_code))
-        except OSError as exc:
-            error = error or StorageError(
-                f"cannot write the report {files.report_path}: {exc.strerror or exc}")
+            _write_report(files.report_path, build_report(state, exit_code=exit_code))
+        except StorageError as exc:
+            error = error or exc
     return error
+
+
+def _write_report(path: Path, report: dict[str, Any]) -> None:
+    """The report, or a StorageError naming it and what failed."""
+    try:
+        write_report(path, report)
+    except OSError as exc:
+        raise StorageError(f"cannot write the report {path}: {exc.strerror or exc}") from None
 
 
 def exit_code_after(state: State, end: RunEnd, stop: StopRequest) -> int:

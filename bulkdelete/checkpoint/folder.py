@@ -1,0 +1,86 @@
+"""The checkpoint folder a run holds: private to the user, and the same folder throughout.
+
+A run opens the folder when it takes the lock and keeps it open. The folder must be this
+user's and writable by nobody else, else others could read the failed IDs or swap the
+job's files (docs/guarantees.md §9). Its identity (device and inode) is kept, so a folder
+removed, or moved away and replaced by another, is noticed before the next write by path
+instead of scattering the job over two folders; the descriptor held open tells where a
+moved folder went.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+from bulkdelete.durable import private_folder_problem
+from bulkdelete.errors import CheckpointError, StorageError
+
+
+class HeldFolder:
+    """The folder at ``path`` while a run holds it (after :meth:`open`)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+        self._identity: tuple[int, int] | None = None  # (st_dev, st_ino) when opened
+
+    def open(self) -> None:
+        """Hold the folder open and keep its identity, or refuse (exit 2) a folder that
+        is not this user's alone."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError as exc:
+            if exc.errno == errno.ENOTDIR:
+                raise CheckpointError(
+                    f"checkpoint path {self.path} is not a directory") from None
+            raise CheckpointError(
+                f"cannot open checkpoint directory {self.path}: {exc.strerror}") from None
+        st = os.fstat(fd)
+        problem = private_folder_problem(st)
+        if problem is not None:
+            os.close(fd)
+            raise CheckpointError(f"refusing the checkpoint folder {self.path}: {problem}. "
+                                  "Nothing was written")
+        self._fd, self._identity = fd, (st.st_dev, st.st_ino)
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def check(self) -> None:
+        """Raise StorageError when the path no longer names the folder opened (removed,
+        or moved away and another put in its place): what the run writes by path would
+        land apart from the files it writes through open descriptors."""
+        if self.same():
+            return
+        moved = self.moved_to()
+        said = "was replaced by another folder" if self.path.exists() else "was removed"
+        raise StorageError(
+            f"the checkpoint folder {self.path} {said} during the run"
+            + (f"; the job's checkpoint and failed file are now in {moved}: put that folder "
+               "back in its place before rerunning the same command" if moved else "")
+        )
+
+    def same(self) -> bool:
+        """Whether the path still names the folder opened (true before one is)."""
+        if self._identity is None:
+            return True
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return False
+        return (st.st_dev, st.st_ino) == self._identity
+
+    def moved_to(self) -> Path | None:
+        """Where the folder opened is now, when it was moved away (Linux names it through
+        the descriptor held open); None when it is in place, gone, or not held."""
+        if self._fd is None or self.same():
+            return None
+        try:
+            where = os.readlink(f"/proc/self/fd/{self._fd}")
+        except OSError:
+            return None
+        return None if where.endswith(" (deleted)") else Path(where)

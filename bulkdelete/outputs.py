@@ -1,0 +1,144 @@
+"""Where a job writes, checked before anything is written (docs/guarantees.md, "Nobody
+else's files"; docs/cli.md, "Refusals").
+
+Every output the operator can name (``--failed`` with its reasons file, ``--report``,
+``--log-file``) and the checkpoint folder go through :func:`check_outputs` once, before
+the first byte is written: an output is never the input (compared by file identity, so a
+link or another spelling of the path is caught), never another of the job's files, never
+a link, a folder, a device or another user's file, never in a folder another user owns
+and others can write; the checkpoint folder is this user's alone. The opens themselves
+repeat the decisive part without a gap (:func:`bulkdelete.durable.open_private`).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import stat
+from pathlib import Path
+
+from bulkdelete.checkpoint import LOCK_NAME, STATE_NAME
+from bulkdelete.durable import foreign_folder, private_folder_problem, refuse_foreign
+from bulkdelete.errors import UsageError
+from bulkdelete.failed import reasons_path
+from bulkdelete.job.invalid import INVALID_NAME
+from bulkdelete.settings import JobFiles
+
+_OWN_FILE = re.compile(r"^(journal\.\d+|.*\.tmp)$")  # the checkpoint's journals, temporaries
+
+
+def check_outputs(files: JobFiles, log_file: Path | None = None) -> None:
+    """Refuse (UsageError, exit 2) an output path or checkpoint folder the job must not
+    write, naming the option, the path and why. Writes nothing."""
+    outputs = [("--failed", files.failed_path), ("--failed", reasons_path(files.failed_path)),
+               ("--report", files.report_path)]
+    if log_file is not None:
+        outputs.append(("--log-file", log_file))
+    _check_checkpoint_folder(files.checkpoint_dir)
+    source = _identity(files.input)
+    seen: dict[object, str] = {}
+    for flag, path in outputs:
+        same = _identity(path)
+        if (source is not None and same == source) or path.resolve() == files.input.resolve():
+            raise UsageError(f"{flag} {path} is the input file{_via_link(path)}; nothing was "
+                             "written. Choose another path")
+        _check_not_the_checkpoints(flag, path, files.checkpoint_dir)
+        for key in (same, path.resolve()):
+            if key is None:
+                continue
+            if key in seen and seen[key] != flag:
+                raise UsageError(f"{flag} {path} is also where {seen[key]} is written; "
+                                 "nothing was written. Give each output its own path")
+            seen[key] = flag
+        _check_writable_here(flag, path)
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """The file ``path`` names (through links), or None when there is none."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def _via_link(path: Path) -> str:
+    return " (through a symbolic link)" if path.is_symlink() else ""
+
+
+def _check_not_the_checkpoints(flag: str, path: Path, checkpoint: Path) -> None:
+    """An output inside the checkpoint folder may be anything but one of its own files."""
+    if path.parent.resolve() != checkpoint.resolve():
+        return
+    name = path.name
+    if name in (STATE_NAME, LOCK_NAME, INVALID_NAME) or _OWN_FILE.match(name):
+        raise UsageError(f"{flag} {path} is one of the checkpoint's own files; nothing was "
+                         "written. Choose another path")
+
+
+def _check_writable_here(flag: str, path: Path) -> None:
+    """No link, no folder or device, no file of another user; a folder that is safe to
+    write in; and an existing file that takes a write (``/proc/version`` does not)."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise UsageError(f"{flag} {path}: cannot look at it: {exc.strerror}") from None
+    if st is not None:
+        if stat.S_ISLNK(st.st_mode):
+            raise UsageError(f"{flag} {path} is a symbolic link; the tool never writes "
+                             "through a link. Name the file itself, or another path")
+        try:
+            refuse_foreign(st, path)
+            _probe_write(path)
+        except OSError as exc:
+            raise UsageError(f"{flag} {path} cannot be written: {exc.strerror}") from None
+    folder = _nearest_existing(path.parent)
+    problem = foreign_folder(os.stat(folder))
+    if problem is not None:
+        raise UsageError(f"{flag} {path} is in the folder {folder}, and {problem}; nothing "
+                         "was written. Choose a folder of your own")
+
+
+def _probe_write(path: Path) -> None:
+    """A write of nothing: fails where any write would (a /proc file, a read-only disk)."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK
+                 | os.O_CLOEXEC)
+    try:
+        os.write(fd, b"")
+    finally:
+        os.close(fd)
+
+
+def _check_checkpoint_folder(directory: Path) -> None:
+    """The checkpoint folder is this user's alone; one that does not exist yet will be
+    created so (0700), in a folder that must be safe to create it in."""
+    try:
+        st = os.stat(directory)
+    except FileNotFoundError:
+        folder = _nearest_existing(directory)
+        problem = foreign_folder(os.stat(folder))
+        if problem is not None:
+            raise UsageError(f"the checkpoint folder {directory} would be created in "
+                             f"{folder}, and {problem}; nothing was written. Pass "
+                             "--checkpoint in a folder of your own") from None
+        return
+    except OSError as exc:
+        if exc.errno == errno.ENOTDIR:
+            return  # said by the checkpoint's own checks, with the way out
+        raise UsageError(f"cannot look at the checkpoint folder {directory}: "
+                         f"{exc.strerror}") from None
+    problem = private_folder_problem(st)
+    if problem is not None and stat.S_ISDIR(st.st_mode):
+        raise UsageError(f"refusing the checkpoint folder {directory}: {problem}; nothing "
+                         "was written. Pass --checkpoint with a folder of your own")
+
+
+def _nearest_existing(path: Path) -> Path:
+    """``path`` or its closest ancestor that exists (what a mkdir -p would create in)."""
+    path = path.absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
