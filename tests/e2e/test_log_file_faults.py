@@ -33,19 +33,21 @@ def _one_error_line(output: str, *fragments: str) -> str:
     return errors[0]
 
 
-async def test_a_log_file_on_dev_full_stops_the_run_cleanly(
+async def test_a_log_file_on_dev_full_is_refused_before_anything_is_sent(
     tmp_path: Path, fake_server: ServerFactory,
 ) -> None:
-    """Every write to /dev/full fails: no traceback, the storage failure's exit code, one
-    line naming the log file; a rerun without it finishes, nothing lost."""
+    """/dev/full is a device, not a log file: refused (exit 2) with one line naming it, no
+    traceback, nothing sent, no checkpoint; a rerun without it finishes, nothing lost. (A
+    log disk that fills mid-run is the next test.)"""
     ids = make_ids(3_000)
     source = write_ids(tmp_path / "ids.txt", ids)
     async with fake_server() as server:
         code, output = await cli_run(delete_argv(source, "--log-file", "/dev/full"),
                                      server.base_url)
-        assert code == STORAGE_EXIT, output
-        _one_error_line(output, "/dev/full", "No space left")
-        assert "finished" not in output
+        assert code == 2, output
+        _one_error_line(output, "/dev/full", "not a regular file")
+        assert server.stats.requests == 0
+        assert not ckpt_dir(source).exists()
         code, output = await cli_run(delete_argv(source), server.base_url)
         assert code == 0, output
         assert_nothing_lost(ids, server, ckpt_dir(source) / "failed.txt")
