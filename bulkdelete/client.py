@@ -13,6 +13,7 @@ import json
 import os
 import socket
 from collections.abc import Callable, Coroutine, Sequence
+from functools import partial
 from typing import Any, Protocol
 
 import aiohttp
@@ -183,7 +184,7 @@ class ClevertapClient:
         request = session.get(self._profile_url, params={key or self._profile_key: ident},
                               headers=self._headers, timeout=self._timeout,
                               allow_redirects=False)
-        return self._exchange(request, GONE, classify_profile)
+        return self._exchange(request, GONE, partial(classify_profile, ident=ident))
 
     async def _exchange(
         self, request: aiohttp.client._RequestContextManager, plain_success: Result,
