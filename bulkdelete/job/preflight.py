@@ -98,9 +98,9 @@ async def _check(settings: Settings) -> str:
             f"preflight: cannot reach {host}: no answer ({result.reason}); nothing was "
             "deleted or written. Check --region/--base-url and the network")
     raise TooManyErrors(
-        f"preflight: the check could not be made: {host} answered {result.reason}, which "
-        "says nothing about the credentials; nothing was deleted or written. Rerun when "
-        "the API answers, or skip the check with --no-preflight")
+        f"preflight: the check could not be made ({result.reason}): {host} gave no answer "
+        "that says whether it accepts the credentials; nothing was deleted or written. "
+        "Rerun when the API answers, or skip the check with --no-preflight")
 
 
 def _throttled(answers: list[Result]) -> int:
