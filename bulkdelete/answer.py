@@ -3,11 +3,12 @@ exactly one :class:`Outcome` (docs/guarantees.md §6), so the engine never inspe
 codes or bodies itself:
 
 ============  ==========================================================================
-SUCCESS       200 with ``{"status": "success"}``
+SUCCESS       200 with ``{"status": "success"}`` and no ID listed as ``unprocessed``
 THROTTLED     429, or a 2xx-with-fail body whose ``code`` is 429 (paced, not a retry)
 RETRYABLE     5xx, timeouts, resets, cut-off or unparseable answers, answers over 64 KiB
               (read no further, so memory stays bounded), 2xx-with-fail whose ``code`` is
-              5xx or missing
+              5xx, missing or odd (not a plain 3-digit status), a success under another
+              2xx than 200, a 200 success that lists IDs as unprocessed
 REJECTED      400 and other 4xx about the request, a 2xx-with-fail with a 4xx ``code``
 FATAL         401/403 (credentials, permissions), 404 (wrong URL), redirects, TLS failure
 UNREACHED     no connection was made: refused, DNS, unreachable network (aiohttp's
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -103,23 +105,14 @@ def classify(
     error = ""
     code: int | None = None
     if isinstance(payload, dict):
-        err = payload.get("error")
-        if err is not None:
-            # A non-string error is written as JSON, so the passcode inside it takes one
-            # of the forms the scrub knows (str() would give Python's own escaping).
-            text = err if isinstance(err, str) else json.dumps(err, ensure_ascii=False)
-            error = shorten(text, hide, _DETAIL_LIMIT)
-        raw_code = payload.get("code")
-        if isinstance(raw_code, int) and not isinstance(raw_code, bool):
-            code = raw_code
-        elif isinstance(raw_code, str) and raw_code.isdigit():
-            code = int(raw_code)
+        error = _error_text(payload.get("error"), hide)
+        code = _code(payload.get("code"))
 
     if 200 <= status < 300:
         if isinstance(payload, dict):
             state = payload.get("status")
             if state == "success":
-                return Result(Outcome.SUCCESS, "ok", status)
+                return _success(status, payload)
             if state == "fail":
                 return _classify_code(code, status, error, retry_after)
         return Result(
@@ -146,6 +139,49 @@ def classify(
     # 400 and the remaining 4xx: the request as sent is refused; bisection isolates why.
     suffix = f" (code {code})" if code is not None and code != status else ""
     return Result(Outcome.REJECTED, f"HTTP {status} rejected{suffix}", status, error)
+
+
+def _error_text(err: object, hide: tuple[str, ...]) -> str:
+    if err is None:
+        return ""
+    if isinstance(err, str):
+        return shorten(err, hide, _DETAIL_LIMIT)
+    # A non-string error is written as JSON, so the passcode inside it takes one of the
+    # forms the scrub knows (str() would give Python's own escaping).
+    try:
+        text = json.dumps(err, ensure_ascii=False)
+    except (ValueError, RecursionError):
+        return ""
+    return shorten(text, hide, _DETAIL_LIMIT)
+
+
+_CODE = re.compile(r"[1-9][0-9]{2}")
+
+
+def _code(raw: object) -> int | None:
+    """The fail body's ``code`` when it is a plain HTTP-like status (an integer, or a
+    string of three ASCII digits); anything else ("²", 5,000 digits, a float, a bool) is
+    no code at all, so the answer is retryable rather than an internal error."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw if 100 <= raw <= 999 else None
+    if isinstance(raw, str) and _CODE.fullmatch(raw):
+        return int(raw)
+    return None
+
+
+def _success(status: int, payload: dict[str, object]) -> Result:
+    """A success body: a delete only when it is a 200 and leaves no ID unprocessed."""
+    if status != 200:
+        # Not CleverTap's documented success: whether the IDs were deleted is unclear,
+        # and re-sending them is harmless.
+        return Result(Outcome.RETRYABLE, f"HTTP {status} success (only 200 is a delete)",
+                      status)
+    unprocessed = payload.get("unprocessed")
+    if unprocessed not in (None, [], {}, ""):
+        count = len(unprocessed) if isinstance(unprocessed, list | dict) else 1
+        return Result(Outcome.RETRYABLE,
+                      f"HTTP 200 success with {count} ID(s) left unprocessed", status)
+    return Result(Outcome.SUCCESS, "ok", status)
 
 
 def _classify_code(

@@ -13,6 +13,7 @@ import json
 import os
 import socket
 from collections.abc import Callable, Coroutine, Sequence
+from functools import partial
 from typing import Any, Protocol
 
 import aiohttp
@@ -75,6 +76,30 @@ async def _read_rest(content: aiohttp.StreamReader, head: bytes) -> bytes:
         parts.append(part)
         size += len(part)
     return b"".join(parts)
+
+
+def _drop_connection(response: aiohttp.ClientResponse) -> None:
+    """Never reuse this answer's connection: whatever a server (or a broken proxy) writes
+    on it after an error answer must not be read as the next request's answer.
+
+    ``response.close()`` alone is not enough: aiohttp hands a connection back to its pool
+    the moment the body's end is read, which for a small answer is before the caller sees
+    the response. So the protocol itself is closed; a closed protocol is never handed out
+    again (the pool checks ``is_connected``). Nothing runs between the read and this call,
+    so no other request can have taken the connection meanwhile."""
+    protocol = getattr(response, "_protocol", None)
+    if protocol is not None:
+        protocol.close()
+    response.close()
+
+
+def _says_success(payload: bytes) -> bool:
+    """A JSON object whose ``status`` is ``"success"`` (a lookup's answer with its record)."""
+    try:
+        body = json.loads(payload)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(body, dict) and body.get("status") == "success"
 
 
 def _unreached(exc: aiohttp.ClientConnectorError) -> Result:
@@ -159,7 +184,7 @@ class ClevertapClient:
         request = session.get(self._profile_url, params={key or self._profile_key: ident},
                               headers=self._headers, timeout=self._timeout,
                               allow_redirects=False)
-        return self._exchange(request, GONE, classify_profile)
+        return self._exchange(request, GONE, partial(classify_profile, ident=ident))
 
     async def _exchange(
         self, request: aiohttp.client._RequestContextManager, plain_success: Result,
@@ -169,20 +194,15 @@ class ClevertapClient:
         failure. ``plain_success`` is what the bare ``{"status": "success"}`` means."""
         try:
             async with request as response:
-                # At most MAX_BODY + 1 bytes, so memory is bounded whatever a server
-                # sends. A whole small answer is one read that ends at the EOF.
-                content = response.content
-                payload = await content.read(MAX_BODY + 1)
-                if not content.at_eof():
-                    payload = await _read_rest(content, payload)
-                if response.status == 200 and payload in PLAIN_SUCCESS:
-                    return plain_success  # the common answer: nothing to parse or scrub
-                if len(payload) > MAX_BODY:
-                    # Leaving the block with the body unread closes the connection rather
-                    # than draining it back into the pool.
-                    return Result(Outcome.RETRYABLE, "answer over 64 KiB", response.status)
-                retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                return classify_answer(response.status, payload, retry_after, hide=self._hide)
+                try:
+                    result, clean = await self._read(response, plain_success,
+                                                     classify_answer)
+                except BaseException:
+                    _drop_connection(response)  # a timeout or a cut-off body
+                    raise
+                if not clean:
+                    _drop_connection(response)
+                return result
         except TimeoutError:
             return Result(Outcome.RETRYABLE, f"timeout after {self._timeout.total:g}s")
         except aiohttp.ClientConnectorCertificateError:
@@ -197,6 +217,27 @@ class ClevertapClient:
             return _unreached(exc)
         except (aiohttp.ClientError, ConnectionError, asyncio.IncompleteReadError) as exc:
             return Result(Outcome.RETRYABLE, f"network error ({type(exc).__name__})")
+
+
+    async def _read(
+        self, response: aiohttp.ClientResponse, plain_success: Result,
+        classify_answer: Classifier,
+    ) -> tuple[Result, bool]:
+        """The answer read (at most MAX_BODY + 1 bytes, so memory is bounded whatever a
+        server sends) and classified, and whether it was a clean 200 success read whole:
+        only then may its connection carry another request."""
+        content = response.content
+        # A whole small answer is one read that ends at the EOF.
+        payload = await content.read(MAX_BODY + 1)
+        if not content.at_eof():
+            payload = await _read_rest(content, payload)
+        if response.status == 200 and payload in PLAIN_SUCCESS:
+            return plain_success, True  # the common answer: nothing to parse or scrub
+        if len(payload) > MAX_BODY:
+            return Result(Outcome.RETRYABLE, "answer over 64 KiB", response.status), False
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        result = classify_answer(response.status, payload, retry_after, hide=self._hide)
+        return result, response.status == 200 and _says_success(payload)
 
 
 class BoundClient:

@@ -2,11 +2,22 @@
 (docs/verify.md).
 
 CleverTap does not document the answer for a profile that does not exist, so "gone" is only
-ever the shapes listed here: a success with no (or an empty) ``record``, or a fail body whose
-``error`` says the profile is not found — never from a status alone. Anything else that is
-not a decisive answer is classified as a delete's answer would be (so the sender retries,
-paces and stops on it alike), and once retries are spent it is *unknown*, which is never
-counted as gone.
+ever one of two shapes, both under HTTP 200:
+
+* ``"status": "success"`` with a ``record`` that is absent, null, ``{}`` or ``[]``, and no
+  other key carrying a profile (such as ``records``);
+* ``"status": "fail"`` whose ``code`` is absent or a 4xx other than 401/403/429, and whose
+  ``error`` says *the user or profile* is not found — a phrase about the profile ("user not
+  found", "no profile found", "profile does not exist"), never a word anywhere ("Account not
+  found", "Endpoint not found", "not foundational" are not gone).
+
+*Present* is a 200 success with a non-empty ``record`` (an object or a list). A 200 success
+with any other record (``""``, a number) decides nothing and is *unknown* at once. Anything
+else is classified as a delete's answer would be (so the sender retries, paces and stops on
+it alike), and once retries are spent it is unknown, which is never counted as gone.
+
+A gone answer carries its *shape* in ``Result.detail`` (:func:`gone_shape`): what "gone"
+rested on, counted into verify.json, with the looked-up ID masked out of the error text.
 """
 
 from __future__ import annotations
@@ -14,8 +25,10 @@ from __future__ import annotations
 import enum
 import json
 import re
+from typing import Any
 
 from bulkdelete.answer import Outcome, Result, classify
+from bulkdelete.redact import shorten
 
 
 class Verdict(enum.Enum):
@@ -24,38 +37,114 @@ class Verdict(enum.Enum):
     UNKNOWN = "unknown"
 
 
-GONE = Result(Outcome.SUCCESS, Verdict.GONE.value, 200)
-PRESENT = Result(Outcome.SUCCESS, Verdict.PRESENT.value, 200)
+ID_MASK = "<ID>"
+_SHAPE_ERROR_LIMIT = 120
 
-_NOT_FOUND = re.compile(r"not found|does not exist|no such|no user|no profile|not exist",
-                        re.IGNORECASE)
-# A fail body under these statuses is about the request or the server, not the profile.
+
+def _shape(**fields: Any) -> str:
+    return json.dumps({"http": 200, **fields}, sort_keys=True, ensure_ascii=False)
+
+
+def _gone(detail: str) -> Result:
+    return Result(Outcome.SUCCESS, Verdict.GONE.value, 200, detail)
+
+
+GONE = _gone(_shape(status="success", record="absent"))  # the bare {"status": "success"}
+PRESENT = Result(Outcome.SUCCESS, Verdict.PRESENT.value, 200)
+UNCLEAR_RECORD = Result(Outcome.SUCCESS, "HTTP 200 success with an unclear record", 200)
+
+# A phrase about the user or the profile; the looked-up ID, masked first, may stand in it.
+_SUBJECT = r"(?:user|profile)s?"
+_THE_ID = rf"(?:\s+['\"]?{re.escape(ID_MASK)}['\"]?)?"
+_NOT_FOUND = re.compile(
+    rf"\b(?:no\s+(?:such\s+)?{_SUBJECT}(?:\s+(?:was|were))?\s+found"
+    rf"|no\s+such\s+{_SUBJECT}"
+    rf"|{_SUBJECT}{_THE_ID}(?:\s+(?:was|is|has\s+been))?\s+not\s+found"
+    rf"|{_SUBJECT}{_THE_ID}\s+(?:does\s+not|doesn't|do\s+not|not)\s+exists?)\b",
+    re.IGNORECASE,
+)
+# A fail code under which the text is about the request or the server, not the profile.
 _NOT_ABOUT_THE_PROFILE = (401, 403, 429)
 
 
 def classify_profile(
-    status: int, body: bytes, retry_after: float | None = None, *, hide: tuple[str, ...] = ()
+    status: int, body: bytes, retry_after: float | None = None, *,
+    hide: tuple[str, ...] = (), ident: str = "",
 ) -> Result:
     """Map a whole lookup answer to a :class:`Result`: SUCCESS with reason ``gone`` or
-    ``present`` when it decides, else what :func:`~bulkdelete.answer.classify` says."""
+    ``present`` when it decides, else what :func:`~bulkdelete.answer.classify` says.
+    ``ident`` is the looked-up ID, masked out of a gone shape's error text."""
     payload: object = None
     try:
         payload = json.loads(body) if body else None
     except (ValueError, RecursionError):
         payload = None
-    if isinstance(payload, dict):
+    if status == 200 and isinstance(payload, dict):
         state = payload.get("status")
-        # Only a 200 decides (docs/verify.md): a success under another 2xx is not the
-        # lookup's documented answer, so it is left to classify and ends up unknown.
-        if state == "success" and status == 200:
-            record = payload.get("record")
-            empty = record is None or (isinstance(record, dict | list | str) and not record)
-            return GONE if empty else PRESENT
-        if (state == "fail" and status not in _NOT_ABOUT_THE_PROFILE and status < 500
-                and isinstance(payload.get("error"), str)
-                and _NOT_FOUND.search(payload["error"])):
-            return Result(Outcome.SUCCESS, Verdict.GONE.value, status)
+        if state == "success":
+            return _success(payload)
+        if state == "fail":
+            shape = _not_found(payload, hide, ident)
+            if shape is not None:
+                return _gone(shape)
     return classify(status, body, retry_after, hide=hide)
+
+
+def _success(payload: dict[str, Any]) -> Result:
+    record = payload.get("record")
+    if isinstance(record, dict | list) and record:
+        return PRESENT
+    name = "absent" if "record" not in payload else _empty(record)
+    # A record of "" or a number says nothing either way; another key carrying a profile
+    # (say "records") means the answer is not an empty one.
+    if name is None or any(isinstance(value, dict | list) and value
+                           for key, value in payload.items() if key not in ("status", "record")):
+        return UNCLEAR_RECORD
+    return GONE if name == "absent" else _gone(_shape(status="success", record=name))
+
+
+def _empty(record: object) -> str | None:
+    if record is None:
+        return "null"
+    if isinstance(record, dict | list) and not record:
+        return "{}" if isinstance(record, dict) else "[]"
+    return None
+
+
+def _not_found(payload: dict[str, Any], hide: tuple[str, ...], ident: str) -> str | None:
+    """The gone shape of a 200 fail body that says the profile is not found, else None."""
+    error = payload.get("error")
+    if not isinstance(error, str):
+        return None
+    code: object = payload.get("code")
+    if code is not None:
+        if isinstance(code, str) and re.fullmatch(r"4[0-9]{2}", code):
+            code = int(code)
+        if (not isinstance(code, int) or isinstance(code, bool) or not 400 <= code < 500
+                or code in _NOT_ABOUT_THE_PROFILE):
+            return None
+    text = mask_id(error, ident)
+    if not _NOT_FOUND.search(" ".join(text.split())):
+        return None
+    return _shape(status="fail", code=code, error=shorten(text, hide, _SHAPE_ERROR_LIMIT))
+
+
+def mask_id(text: str, ident: str) -> str:
+    """``text`` with the looked-up ID (raw or JSON-escaped) replaced by ``<ID>``."""
+    if not ident:
+        return text
+    for form in {ident, json.dumps(ident)[1:-1]}:
+        text = text.replace(form, ID_MASK)
+    return text
+
+
+def gone_shape(result: Result) -> dict[str, Any]:
+    """The shape a gone answer rested on (for verify.json's ``gone_shapes``)."""
+    try:
+        shape = json.loads(result.detail)
+    except ValueError:
+        shape = None
+    return shape if isinstance(shape, dict) else {"http": result.status}
 
 
 def verdict(result: Result) -> Verdict:

@@ -6,18 +6,46 @@ masked *before* the text is shortened — a cut first could leave a piece that n
 matches — and a piece of it left at the very end (an echo the server itself cut off, or one
 the shortening split) is dropped as well.
 
-The forms: raw; JSON-escaped, as ``json.dumps`` writes it with or without ``ensure_ascii``,
-and escaped twice (a JSON document quoted inside another); percent-encoded; and with its
-whitespace collapsed, as the one-line shortening leaves it.
+The forms masked: raw; JSON-escaped, as ``json.dumps`` writes it with or without
+``ensure_ascii``, and escaped twice (a JSON document quoted inside another);
+percent-encoded; HTML-escaped; base64 (standard and URL-safe, padded or not) and hex; and
+with its whitespace collapsed, as the one-line shortening leaves it.
+
+What no search can mask — the passcode wrapped over lines, split into pieces or fields,
+inside a longer base64 or hex blob, HTML-escaped by character — is caught by looking for
+any long enough piece of it (a quarter of it, at least 6 characters) in the text read
+every way it could be written: then the whole text is dropped rather than kept.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import contextlib
+import html
 import json
-from urllib.parse import quote, quote_plus
+import re
+from urllib.parse import quote, quote_plus, unquote
 
 MASK = "[redacted]"
+DROPPED = "[text dropped: it may hold the passcode]"
 MIN_PIECE = 4  # a shorter piece at the end says too little to be worth losing real text
+_MIN_LOOSE_PIECE = 6  # a piece found anywhere, however it is written
+
+_BASE64 = re.compile(r"[A-Za-z0-9+/_-]{8,}={0,2}")
+_HEX = re.compile(r"(?:[0-9a-fA-F]{2}){4,}")
+
+
+class SecretForms(tuple[str, ...]):
+    """The forms of a secret to mask (a tuple, longest first), with the secret itself kept
+    for the piece search."""
+
+    secret: str
+
+    def __new__(cls, forms: tuple[str, ...], secret: str) -> SecretForms:
+        self = super().__new__(cls, forms)
+        self.secret = secret
+        return self
 
 
 def secret_forms(secret: str) -> tuple[str, ...]:
@@ -26,6 +54,9 @@ def secret_forms(secret: str) -> tuple[str, ...]:
     if not secret:
         return ()
     escaped = json.dumps(secret)[1:-1]
+    raw = secret.encode()
+    b64 = base64.b64encode(raw).decode()
+    b64url = base64.urlsafe_b64encode(raw).decode()
     forms = {
         secret,
         escaped,
@@ -34,8 +65,52 @@ def secret_forms(secret: str) -> tuple[str, ...]:
         quote(secret, safe=""),
         quote_plus(secret, safe=""),
         " ".join(secret.split()),
+        html.escape(secret),
+        html.escape(secret, quote=False),
+        html.escape(escaped),
+        b64, b64.rstrip("="), b64url, b64url.rstrip("="),
+        raw.hex(), raw.hex().upper(),
     }
-    return tuple(sorted(filter(None, forms), key=len, reverse=True))
+    return SecretForms(tuple(sorted(filter(None, forms), key=len, reverse=True)), secret)
+
+
+def _pieces(secret: str) -> set[str]:
+    """Every run of a quarter of ``secret`` (at least 6 characters, at most all of it), as
+    written and with its whitespace taken out (an unwrapped reading has none)."""
+    pieces: set[str] = set()
+    for form in {secret, "".join(secret.split())}:
+        size = min(len(form), max(_MIN_LOOSE_PIECE, len(form) // 4))
+        pieces |= {form[i:i + size] for i in range(len(form) - size + 1)}
+    return pieces
+
+
+def _readings(text: str) -> list[str]:
+    """``text`` as each way of writing it could hide the passcode: unwrapped, unescaped
+    (HTML, JSON, percent), and every base64 or hex run in it decoded."""
+    flat = "".join(text.split())
+    found = [text, flat]
+    for variant in (text, flat):
+        unescaped = html.unescape(variant)
+        found += [unescaped, unquote(unescaped),
+                  unescaped.replace('\\"', '"').replace("\\\\", "\\")]
+    for run in _BASE64.findall(flat):
+        for decode in (base64.b64decode, base64.urlsafe_b64decode):
+            with contextlib.suppress(binascii.Error, ValueError):
+                found.append(decode(run + "=" * (-len(run) % 4)).decode("utf-8", "replace"))
+    for run in _HEX.findall(flat):
+        found.append(bytes.fromhex(run).decode("utf-8", "replace"))
+    return found
+
+
+def might_hold(text: str, forms: tuple[str, ...]) -> bool:
+    """True when a long enough piece of the secret behind ``forms`` is in ``text``, read
+    every way it could be written."""
+    secret = getattr(forms, "secret", "")
+    if not secret or not text:
+        return False
+    pieces = _pieces(secret)
+    readings = _readings(text.replace(MASK, " "))
+    return any(piece in reading for reading in readings for piece in pieces)
 
 
 def shorten(text: str, forms: tuple[str, ...], limit: int) -> str:
@@ -43,8 +118,10 @@ def shorten(text: str, forms: tuple[str, ...], limit: int) -> str:
     it and no piece of one (``MIN_PIECE`` characters or more) at its end."""
     text = " ".join(_mask(text, forms).split())
     # Collapsing whitespace can join two halves of a passcode that holds a space.
-    text = _mask(text, forms)[:limit]
-    return _drop_trailing_piece(text, forms)
+    text = _drop_trailing_piece(_mask(text, forms), forms)
+    if might_hold(text, forms):
+        return DROPPED[:limit]
+    return _drop_trailing_piece(text[:limit], forms)
 
 
 def _mask(text: str, forms: tuple[str, ...]) -> str:

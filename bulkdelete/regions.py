@@ -57,9 +57,15 @@ def normalize_base_url(url: str) -> str:
     # First, so no message below can echo a password embedded in the URL.
     if parts.username or parts.password:
         raise UsageError("--base-url must not carry credentials; use CLEVERTAP_PASSCODE")
+    # A query string or fragment may carry a secret too: refused without being quoted.
+    if parts.query or parts.fragment:
+        raise UsageError(
+            f"--base-url takes only scheme://host[:port] (the path {DELETE_PATH} is added): "
+            "it must not carry a query string "
+            "or a fragment (not repeated here, as it may hold a secret)")
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise UsageError(f"--base-url must look like https://host[:port], got {url!r}")
-    if parts.path not in {"", "/"} or parts.query or parts.fragment:
+    if parts.path not in {"", "/"}:
         raise UsageError(
             f"--base-url takes only scheme://host[:port] (the path {DELETE_PATH} is added), "
             f"got {url!r}"

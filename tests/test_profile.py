@@ -5,6 +5,7 @@ answers, and one unit case per shape."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -12,15 +13,40 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bulkdelete.answer import Outcome
-from bulkdelete.profile import Verdict, classify_profile, verdict
+from bulkdelete.profile import Verdict, classify_profile, gone_shape, verdict
 
-PHRASES = ("not found", "does not exist", "no such", "no user", "no profile", "not exist")
+PHRASES = ("user not found", "profile not found", "no user found", "no profile found",
+           "user does not exist", "profile does not exist", "no such user", "no such profile")
 ABSENT = object()  # a key left out of the body altogether
-EMPTY_RECORDS: tuple[Any, ...] = (ABSENT, None, {}, [], "")
+EMPTY_RECORDS: tuple[Any, ...] = (ABSENT, None, {}, [])
+
+
+def _empty_record(payload: dict[str, Any]) -> bool:
+    if "record" not in payload:
+        return True
+    record = payload["record"]
+    return record is None or (type(record) in (dict, list) and len(record) == 0)
+
+
+def _says_not_found(error: str) -> bool:
+    text = " ".join(error.casefold().split())
+    return any(re.search(rf"(?<![a-z0-9]){re.escape(phrase)}(?![a-z0-9])", text)
+               for phrase in PHRASES)
+
+
+def _code_allows_gone(payload: dict[str, Any]) -> bool:
+    code = payload.get("code")
+    if code is None:
+        return True
+    if isinstance(code, str) and code.isascii() and code.isdigit() and len(code) == 3:
+        code = int(code)
+    return (type(code) is int and 400 <= code < 500 and code not in (401, 403, 429))
 
 
 def contract_gone(status: int, body: bytes) -> bool:
-    """The gone shapes, written independently of bulkdelete.profile."""
+    """The gone shapes (docs/verify.md), written independently of bulkdelete.profile."""
+    if status != 200:
+        return False
     try:
         payload = json.loads(body)
     except ValueError:
@@ -28,14 +54,15 @@ def contract_gone(status: int, body: bytes) -> bool:
     if not isinstance(payload, dict):
         return False
     if payload.get("status") == "success":
-        return status == 200 and payload.get("record") in (None, {}, [], "")
+        others = [v for k, v in payload.items() if k not in ("status", "record")]
+        return _empty_record(payload) and not any(
+            type(v) in (dict, list) and len(v) for v in others)
     error = payload.get("error")
     return (
         payload.get("status") == "fail"
-        and status not in (401, 403, 429)
-        and not 500 <= status < 600
+        and _code_allows_gone(payload)
         and isinstance(error, str)
-        and any(phrase in error.casefold() for phrase in PHRASES)
+        and _says_not_found(error)
     )
 
 
@@ -44,12 +71,10 @@ def contract_present(status: int, body: bytes) -> bool:
         payload = json.loads(body)
     except ValueError:
         return False
-    return (
-        isinstance(payload, dict)
-        and status == 200
-        and payload.get("status") == "success"
-        and payload.get("record") not in (None, {}, [], "")
-    )
+    if not (isinstance(payload, dict) and status == 200 and payload.get("status") == "success"):
+        return False
+    record = payload.get("record")
+    return isinstance(record, dict | list) and len(record) > 0
 
 
 def body_of(fields: dict[str, Any]) -> bytes:
@@ -77,20 +102,27 @@ errors = st.one_of(
     st.tuples(words, st.sampled_from(PHRASES).flatmap(mixed_case), words).map("".join),
     # Near misses that must not count: a phrase cut or spaced differently.
     st.sampled_from(["not-found", "notfound", "no-such", "found", "exists", "no  user",
-                     "Profile found", "user", "Internal error"]),
+                     "Profile found", "user", "Internal error", "Account not found",
+                     "Endpoint not found", "Required parameter identity not found",
+                     "No user permission for this", "not foundational", "Not Found",
+                     "Profile service not found", "user not foundational",
+                     "Token does not exist", "No such identity"]),
 )
 records = st.one_of(
     st.sampled_from(EMPTY_RECORDS),
-    st.sampled_from([{"name": "A"}, [1], "x", 0, False, {"": None}, [None]]),
+    st.sampled_from([{"name": "A"}, [1], "x", "", 0, False, {"": None}, [None]]),
 )
 json_bodies = st.builds(
-    lambda status, record, error, code: body_of(
-        {"status": status, "record": record, "error": error, "code": code}),
+    lambda status, record, error, code, records_key: body_of(
+        {"status": status, "record": record, "error": error, "code": code,
+         "records": records_key}),
     st.sampled_from([ABSENT, "success", "fail", "FAIL", "Success", "ok", None, 1]),
     records,
     st.one_of(st.just(ABSENT), errors, st.sampled_from([None, 404, ["not found"],
                                                         {"msg": "not found"}])),
-    st.one_of(st.just(ABSENT), st.sampled_from([200, 400, 404, 429, 500, "404", None])),
+    st.one_of(st.just(ABSENT), st.sampled_from([200, 400, 401, 404, 429, 500, "404", None,
+                                                "²", 4.04e2, True, "9" * 50])),
+    st.sampled_from([ABSENT, ABSENT, [], [{"name": "A"}], {"name": "A"}]),
 )
 other_bodies = st.one_of(
     st.binary(max_size=60),
@@ -114,7 +146,7 @@ def test_gone_only_for_the_documented_shapes(status: int, body: bytes) -> None:
 def test_never_gone_outside_the_shapes_whatever_the_status(status: int, body: bytes) -> None:
     if verdict(classify_profile(status, body)) is Verdict.GONE:
         assert contract_gone(status, body)
-        assert status == 200 or status < 500
+        assert status == 200
 
 
 # --------------------------------------------------------------------------- one per shape
@@ -143,14 +175,60 @@ def test_a_success_under_another_2xx_decides_nothing(status: int, record: bytes)
     assert verdict(classify_profile(status, body)) is Verdict.UNKNOWN
 
 
-@pytest.mark.parametrize("status", [200, 400, 404, 410])
+@pytest.mark.parametrize("code", [404, 400, 410, "404", None])
 @pytest.mark.parametrize(
-    "error", ["Profile not found", "User DOES NOT EXIST", "No such identity",
-              "no user with that id", "No Profile", "record not exist"],
+    "error", ["Profile not found", "User DOES NOT EXIST", "no user found",
+              "No such profile", "user was not found", "Profile  not\nfound."],
 )
-def test_a_not_found_fail_body_is_gone(status: int, error: str) -> None:
-    body = json.dumps({"status": "fail", "error": error, "code": status}).encode()
-    assert verdict(classify_profile(status, body)) is Verdict.GONE
+def test_a_not_found_fail_body_under_200_is_gone(code: object, error: str) -> None:
+    """A 200 fail body whose error says the user or profile is not found, with no code or
+    a 4xx about the request; its shape rides along for verify.json."""
+    fields: dict[str, Any] = {"status": "fail", "error": error}
+    if code is not None:
+        fields["code"] = code
+    result = classify_profile(200, json.dumps(fields).encode())
+    assert verdict(result) is Verdict.GONE
+    assert gone_shape(result)["status"] == "fail"
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (200, b'{"status": "fail", "error": "Token does not exist", "code": 401}'),
+        (302, b'{"status": "fail", "error": "not found"}'),
+        (302, b'{"status": "fail", "error": "User not found"}'),
+        (200, b'{"status": "fail", "error": "Profile not found", "code": 500}'),
+        (200, b'{"status": "fail", "error": "Profile not found", "code": 429}'),
+        (200, b'{"status": "fail", "error": "Profile service not found", "code": 404}'),
+        (200, b'{"status": "fail", "error": "Account not found", "code": 404}'),
+        (200, b'{"status": "fail", "error": "Endpoint not found", "code": 404}'),
+        (400, b'{"status": "fail", "error": "Required parameter identity not found"}'),
+        (200, b'{"status": "fail", "error": "Required parameter identity not found"}'),
+        (200, b'{"status": "fail", "error": "No user permission for this", "code": 400}'),
+        (200, b'{"status": "fail", "error": "not foundational", "code": 400}'),
+        (200, b'{"status": "fail", "error": "user not foundational", "code": 400}'),
+        (404, b'{"status": "fail", "error": "Not Found", "code": 404}'),
+        (404, b'{"status": "fail", "error": "Profile not found", "code": 404}'),
+        (405, b'{"status": "fail", "error": "Method not found", "code": 405}'),
+        (200, b'{"status": "success", "records": [{"name": "A"}]}'),
+        (200, b'{"status": "success", "record": null, "records": {"name": "A"}}'),
+        (200, b'{"status": "success", "record": ""}'),
+        (200, b'{"status": "success", "record": 0}'),
+        (200, b'{"status": "fail", "error": "Profile not found", "code": "\\u00b2"}'),
+    ],
+)
+def test_not_clearly_gone_is_never_gone(status: int, body: bytes) -> None:
+    """The answers that only look like "gone": a fatal code, a redirect, a server or
+    throttling code, a phrase not about the profile, a status other than 200, a profile
+    under another key, an empty-string record."""
+    assert verdict(classify_profile(status, body)) is not Verdict.GONE
+
+
+def test_a_gone_shape_masks_the_looked_up_id_and_the_passcode() -> None:
+    body = b'{"status": "fail", "error": "User u-42 not found (key s3cr3t)", "code": 404}'
+    result = classify_profile(200, body, hide=("s3cr3t",), ident="u-42")
+    assert gone_shape(result) == {"http": 200, "status": "fail", "code": 404,
+                                  "error": "User <ID> not found (key [redacted])"}
 
 
 @pytest.mark.parametrize(

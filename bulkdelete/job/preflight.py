@@ -4,9 +4,12 @@ and passcode, so wrong credentials or a wrong region show up now, not an hour in
 
 The request goes through the engine's :class:`~bulkdelete.engine.Sender`, so it gets the
 run's retries, 429 pacing and the rule that a run which never reached the server gives up
-after the usual retries ("cannot reach <host>"). 401/403 stops with exit 3. Any other
-answer, whatever it says about the random identity, means the account, passcode and host
-were accepted.
+after the usual retries ("cannot reach <host>"); the stall rule bounds the whole check by
+``--stall-timeout``, so an account that answers 429 to everything does not hold it forever.
+Only an answer CleverTap gives having read the credentials accepts them: a 200 success
+(found, or empty) or a clear not-found (:mod:`bulkdelete.profile`). 401/403 stops with
+exit 3; so does no answer ("cannot reach <host>") and any other answer once retries are
+spent (the check could not be made; ``--no-preflight`` skips it).
 """
 
 from __future__ import annotations
@@ -21,9 +24,9 @@ import aiohttp
 import structlog
 
 from bulkdelete.checkpoint import Ledger, Progress
-from bulkdelete.client import ClevertapClient, Result
+from bulkdelete.client import ClevertapClient, Outcome, Result
 from bulkdelete.engine import AdaptiveLimiter, Gate, RunStats, Sender, StopRequest
-from bulkdelete.errors import ConfirmationRefused, FatalApiError
+from bulkdelete.errors import ConfirmationRefused, FatalApiError, StalledError, TooManyErrors
 from bulkdelete.settings import Settings
 
 log = structlog.get_logger("bulkdelete")
@@ -57,6 +60,7 @@ async def _check(settings: Settings) -> str:
     limiter = AdaptiveLimiter(1)
     sender = Sender(settings=settings, limiter=limiter, ledger=Ledger(Progress()),
                     gate=Gate(limiter.close), stats=RunStats(), rng=random.Random())
+    host = settings.host
     async with aiohttp.ClientSession(raise_for_status=False) as session:
         client = ClevertapClient(
             base_url=settings.base_url, account_id=settings.account_id,
@@ -66,15 +70,50 @@ async def _check(settings: Settings) -> str:
 
         async def request(_ids: Sequence[str]) -> Result:
             answers.append(await client.profile_with(session, probe, key="identity"))
+            if answers[-1].outcome is Outcome.THROTTLED and _throttled(answers) == 1:
+                log.warning("preflight_waiting", host=host,
+                            why="the account answers 'too many concurrent requests'; "
+                                "another job may be using it",
+                            gives_up_after=f"{settings.stall_timeout:g}s (--stall-timeout)")
             return answers[-1]
 
         try:
-            result = await sender.send(request, [probe], 0)
+            # The stall rule covers the check as it covers the run: a busy account, or
+            # one that never answers usefully, ends it after --stall-timeout.
+            async with asyncio.timeout(settings.stall_timeout):
+                result = await sender.send(request, [probe], 0)
+        except TimeoutError:
+            raise StalledError(_stalled(settings, answers)) from None
         except FatalApiError as exc:
             raise FatalApiError(
-                f"preflight: {settings.host} refused the check ({answers[-1].reason}); nothing "
+                f"preflight: {host} refused the check ({answers[-1].reason}); nothing "
                 "was deleted or written. Check the account ID, passcode and region",
                 status=exc.status,
             ) from None
-    log.info("preflight", host=settings.host, status=result.status, answer=result.reason)
-    return f"credentials accepted by {settings.host}"
+    log.info("preflight", host=host, status=result.status, answer=result.reason)
+    if result.outcome is Outcome.SUCCESS:
+        return f"credentials accepted by {host}"
+    if result.status is None:  # no answer at all: timeouts, resets
+        raise TooManyErrors(
+            f"preflight: cannot reach {host}: no answer ({result.reason}); nothing was "
+            "deleted or written. Check --region/--base-url and the network")
+    raise TooManyErrors(
+        f"preflight: the check could not be made ({result.reason}): {host} gave no answer "
+        "that says whether it accepts the credentials; nothing was deleted or written. "
+        "Rerun when the API answers, or skip the check with --no-preflight")
+
+
+def _throttled(answers: list[Result]) -> int:
+    return sum(answer.outcome is Outcome.THROTTLED for answer in answers)
+
+
+def _stalled(settings: Settings, answers: list[Result]) -> str:
+    wait = f"{settings.stall_timeout:g}s"
+    if answers and _throttled(answers) == len(answers):
+        return (f"preflight: {settings.host} has answered 'too many concurrent requests' "
+                f"to every check for {wait} (--stall-timeout): another job may be using "
+                "this account; nothing was deleted or written. Rerun when it is free")
+    last = f" (last: {answers[-1].reason})" if answers else ""
+    return (f"preflight: no usable answer from {settings.host} within {wait} "
+            f"(--stall-timeout){last}; nothing was deleted or written. Rerun when the API "
+            "answers, or skip the check with --no-preflight")

@@ -57,6 +57,7 @@ from bulkdelete.verify.output import (
     write_outputs,
 )
 from bulkdelete.verify.population import deleted_batches, failed_ids, reservoir, sample_batches
+from bulkdelete.verify.shapes import GoneShapes
 
 log = structlog.get_logger("bulkdelete")
 
@@ -75,10 +76,13 @@ class VerifyResult:
     still_present: Path | None
 
 
-def check_operation(client: BoundClient, findings: Findings | None = None) -> OperationFactory:
-    """:class:`Check` on the run's client: gone is only a decisive "gone" answer. With
-    ``findings`` each batch tells them which batch found its IDs not gone."""
-    check = partial(Check, client.profile, is_gone=_is_gone)
+def check_operation(client: BoundClient, findings: Findings | None = None,
+                    shapes: GoneShapes | None = None) -> OperationFactory:
+    """:class:`Check` on the run's client: gone is only a decisive "gone" answer, whose
+    shape ``shapes`` counts. With ``findings`` each batch tells them which batch found its
+    IDs not gone."""
+    lookup = client.profile if shapes is None else shapes.counting(client.profile)
+    check = partial(Check, lookup, is_gone=_is_gone)
     if findings is None:
         return check
 
@@ -151,6 +155,7 @@ async def _verify_job(
         names = (getattr(settings, "requester", None), getattr(settings, "ticket", None))
         summary = summarize(counts, sample=sample, seed=None if sample is None else seed,
                             runs=state.runs, names=names)
+        summary["gone_shapes"] = job.shapes.listing()
         if end_code is not None:  # stopped: nothing is final yet
             return VerifyResult(summary, end_code, None)
         still = write_outputs(store.directory, summary, present,
@@ -177,6 +182,7 @@ class _Verify:
     observer: Observer
     run_id: str
     list_name: str | None = None  # an --all's list, named when it began
+    shapes: GoneShapes = dataclasses.field(default_factory=GoneShapes)
 
     def _batches(self, start: tuple[int, int, int] = (0, 0, 1)) -> Iterator[Batch]:
         return deleted_batches(self.settings, self.files, self.fmt, self.job, self.failed,
@@ -192,7 +198,8 @@ class _Verify:
         findings = Findings()
         end = await send_ids(self.settings, sample_batches(chosen, self.settings.batch_size),
                              counters=counters, progress=state.progress, failures=findings,
-                             stop=self.stop, deleter=None, operation=check_operation)
+                             stop=self.stop, deleter=None,
+                             operation=partial(check_operation, shapes=self.shapes))
         p = state.progress
         counts = Counts(self.job.progress.ids_deleted, p.ids_deleted, len(findings.present),
                         len(findings.unknown))
@@ -249,6 +256,7 @@ class _Verify:
                         fresh: bool) -> int | None:
         p = state.progress
         if not fresh:
+            self.shapes = GoneShapes((state.verify or {}).get("gone_shapes", ()))
             killed = not state.runs or state.runs[-1].exit_code is None
             p.carry_over(killed=killed)
             store.resume()
@@ -266,7 +274,7 @@ class _Verify:
                 self.settings, self._batches(p.anchor), counters=counters, store=store,
                 state=state, failures=findings, stop=self.stop, deleter=None,
                 observer=self.observer, plan=plan,
-                operation=partial(check_operation, findings=findings))
+                operation=partial(check_operation, findings=findings, shapes=self.shapes))
             code = self._stopped(end, complete=state.complete)
             recorded = code if code is not None else (1 if p.ids_failed else 0)
             return code
@@ -275,6 +283,7 @@ class _Verify:
             raise
         finally:
             counters.close(recorded, p)
+            state.verify = {**(state.verify or {}), "gone_shapes": self.shapes.listing()}
             state.updated = timestamp()
             store.finish(state)
 

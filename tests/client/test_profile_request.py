@@ -59,7 +59,9 @@ async def test_the_preflight_key_overrides_the_id_type(
         (200, PRESENT_BODY, Verdict.PRESENT),
         (200, '{"status": "success", "record": {}}', Verdict.GONE),
         (200, fail_body("Profile not found", 404), Verdict.GONE),
-        (404, fail_body("User does not exist", 404), Verdict.GONE),
+        (200, fail_body("User does not exist", 404), Verdict.GONE),
+        # Only a 200 decides: the same text under an HTTP 404 is not CleverTap's answer.
+        (404, fail_body("User does not exist", 404), Verdict.UNKNOWN),
         (200, fail_body("Internal error", 500), Verdict.UNKNOWN),
         (500, fail_body("not found", 500), Verdict.UNKNOWN),
         (400, fail_body("Invalid identity", 400), Verdict.UNKNOWN),

@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 
 from bulkdelete.engine import StopRequest
-from bulkdelete.errors import ConfirmationRefused, FatalApiError
+from bulkdelete.errors import AbortError, ConfirmationRefused, FatalApiError
 from bulkdelete.job.preflight import preflight
 from tests.conftest import ACCOUNT, PASSCODE, make_settings
 
@@ -48,11 +48,15 @@ FOUND = '{"status": "success", "record": {"name": "x"}}'
 NOT_FOUND = '{"status": "fail", "error": "Profile not found", "code": 404}'
 
 
-@pytest.mark.parametrize("answer", [(200, FOUND), (200, NOT_FOUND), (404, NOT_FOUND),
-                                    (400, '{"status": "fail", "error": "bad", "code": 400}')])
-async def test_any_answer_but_401_403_accepts_the_credentials(answer: tuple[int, str]) -> None:
+@pytest.mark.parametrize("answer", [
+    (200, FOUND), (200, NOT_FOUND), (200, '{"status": "success"}'),
+    (200, '{"status": "fail", "error": "User not found"}')])
+async def test_a_200_success_or_a_clear_not_found_accepts_the_credentials(
+    answer: tuple[int, str],
+) -> None:
     """One GET of /1/profile.json for a random 32-hex identity, with the account's
-    headers; whatever it says about that identity, the credentials are accepted."""
+    headers; an answer only CleverTap having read the credentials gives (a 200 success,
+    or a clear not-found) accepts them."""
     async with answering(answer) as (url, seen):
         said = await preflight(make_settings(url))
     host = url.split("//")[1]
@@ -87,13 +91,83 @@ async def test_429_and_5xx_are_retried_like_a_delete_then_accepted() -> None:
     assert len(seen) == 4
 
 
-async def test_a_5xx_that_never_ends_is_still_an_answer() -> None:
-    """The server answers, only never well: after the usual retries that is accepted (the
-    run's own rules deal with a failing API)."""
-    async with answering((500, "")) as (url, seen):
-        said = await preflight(make_settings(url, max_retries=2))
-    assert said.startswith("credentials accepted")
+@pytest.mark.parametrize("answer", [
+    (500, ""), (502, "<html><body>502 Bad Gateway</body></html>"),
+    (200, '{"status": "fail", "error": "Internal error", "code": 500}'),
+    (200, '{"status": "fail", "error": "Profile not found", "code": 500}')])
+async def test_a_server_error_that_never_ends_means_the_check_could_not_be_made(
+    answer: tuple[int, str],
+) -> None:
+    """The server answers, only never well: after the usual retries the check could not
+    be made (exit 3, nothing written), and the message names --no-preflight."""
+    async with answering(answer) as (url, seen):
+        with pytest.raises(AbortError, match="could not be made") as info:
+            await preflight(make_settings(url, max_retries=2))
+    message = str(info.value)
+    assert info.value.exit_code == 3
+    assert "credentials accepted" not in message
+    assert "--no-preflight" in message
+    assert "nothing was deleted or written" in message
     assert len(seen) == 3
+
+
+@pytest.mark.parametrize("answer", [
+    (400, '{"status": "fail", "error": "bad", "code": 400}'),
+    (200, '{"status": "fail", "error": "Account not found", "code": 404}'),
+    (202, '{"status": "success"}')])
+async def test_an_answer_that_says_nothing_about_the_credentials_accepts_nothing(
+    answer: tuple[int, str],
+) -> None:
+    async with answering(answer) as (url, _):
+        with pytest.raises(AbortError, match="could not be made") as info:
+            await preflight(make_settings(url, max_retries=1))
+    assert info.value.exit_code == 3
+
+
+async def test_a_server_that_never_answers_cannot_be_reached() -> None:
+    """Every request times out: "cannot reach HOST", exit 3, never "accepted"."""
+    async with answering((200, FOUND), hang=True) as (url, seen):
+        with pytest.raises(AbortError, match="cannot reach") as info:
+            await preflight(make_settings(url, timeout=0.2, max_retries=2))
+    assert info.value.exit_code == 3
+    assert url.split("//")[1] in str(info.value)
+    assert len(seen) == 3
+
+
+async def test_a_server_that_resets_every_connection_cannot_be_reached() -> None:
+    async def reset(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.transport.abort()
+
+    server = await asyncio.start_server(reset, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        with pytest.raises(AbortError, match="cannot reach") as info:
+            await preflight(make_settings(f"http://127.0.0.1:{port}", max_retries=2))
+    finally:
+        server.close()
+    assert info.value.exit_code == 3
+
+
+async def test_a_busy_account_gives_up_after_the_stall_timeout(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An account that answers 429 to everything: the check gives up after
+    --stall-timeout (exit 3), saying the account has answered "too many concurrent
+    requests" that long and that another job may be using it."""
+    busy = '{"status": "fail", "error": "Too many concurrent requests", "code": 429}'
+    async with answering((429, busy)) as (url, seen):
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(AbortError) as info:
+            await preflight(make_settings(url, stall_timeout=1.0))
+        took = asyncio.get_running_loop().time() - started
+    message = str(info.value)
+    assert info.value.exit_code == 3
+    assert "too many concurrent requests" in message
+    assert "another job" in message
+    assert "nothing was deleted or written" in message
+    assert 0.9 < took < 3.0
+    assert len(seen) >= 1
 
 
 async def test_a_stop_during_the_preflight_refuses_without_waiting_for_it() -> None:

@@ -1,0 +1,48 @@
+"""The answer shapes a verify's "gone" rested on, counted (docs/verify.md): so an auditor
+reading verify.json sees whether "gone" was an empty success or a not-found text, and which
+text, with the looked-up ID masked (:func:`bulkdelete.profile.gone_shape`)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from bulkdelete.client import Result
+from bulkdelete.profile import Verdict, gone_shape, verdict
+
+Lookup = Callable[[str], Awaitable[Result]]
+
+
+class GoneShapes:
+    """Counts of the gone answers by shape; seeded with an earlier run's listing when a
+    verify resumes."""
+
+    def __init__(self, earlier: Iterable[dict[str, Any]] = ()) -> None:
+        self._counts: Counter[str] = Counter()
+        for entry in earlier:
+            if isinstance(entry, dict):
+                shape = {k: v for k, v in entry.items() if k != "count"}
+                count = entry.get("count", 0)
+                self._counts[_key(shape)] += count if isinstance(count, int) else 0
+
+    def counting(self, lookup: Lookup) -> Lookup:
+        """``lookup`` that counts the shape of each gone answer it returns."""
+
+        async def counted(ident: str) -> Result:
+            result = await lookup(ident)
+            if verdict(result) is Verdict.GONE:
+                self._counts[_key(gone_shape(result))] += 1
+            return result
+
+        return counted
+
+    def listing(self) -> list[dict[str, Any]]:
+        """Each shape with its count, the most frequent first."""
+        return [{**json.loads(key), "count": count}
+                for key, count in self._counts.most_common()]
+
+
+def _key(shape: dict[str, Any]) -> str:
+    return json.dumps(shape, sort_keys=True, ensure_ascii=False)
