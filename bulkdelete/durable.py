@@ -104,6 +104,10 @@ def write_private_atomic(path: Path, data: bytes, *, tag: str = "") -> None:
     length checked, fsync, rename, fsync of the directory. On any failure the temp file
     is removed and ``path`` is left as it was, so a good file is never replaced by a
     short one. ``tag`` makes the temp name unique when two writers could overlap."""
+    # Replace only a regular file of this user: a rename would as readily put the report
+    # in place of a device (as root, /dev/null itself) or of another user's file.
+    with contextlib.suppress(FileNotFoundError):
+        refuse_foreign(os.lstat(path), path)
     # A name of its own, created exclusively: never an existing file or a planted link.
     tmp = path.with_name(f"{path.name}{tag}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -152,3 +153,17 @@ def test_write_private_atomic_never_writes_through_a_planted_temporary(
     assert planted.is_symlink()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json", "state.json.tmp",
                                                            "target.txt"]
+
+
+def test_an_atomic_replace_never_takes_the_place_of_a_device(tmp_path: Path) -> None:
+    """A rename would replace a device node as readily as a file (as root, /dev/null
+    itself): only a regular file of this user is replaced; the node stays a device."""
+    node = tmp_path / "null"
+    try:
+        os.mknod(node, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    except PermissionError:
+        pytest.skip("making a device node needs root (CI runs as root)")
+    with pytest.raises(OSError, match="not a regular file"):
+        write_private_atomic(node, b"report\n")
+    assert stat.S_ISCHR(os.lstat(node).st_mode)
+    assert [p.name for p in tmp_path.iterdir()] == ["null"]

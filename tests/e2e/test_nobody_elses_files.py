@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import stat
 from pathlib import Path
 
 import pytest
@@ -98,19 +99,26 @@ def test_an_output_that_is_another_file_of_the_job_is_refused(
 
 
 @pytest.mark.parametrize("flag", ["--log-file", "--failed", "--report"])
-@pytest.mark.parametrize("odd", ["/proc/version", "directory", "/dev/null"])
+@pytest.mark.parametrize("odd", ["/proc/version", "directory", "device"])
 def test_an_output_that_cannot_hold_a_file_is_refused_naming_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], server: FakeServer, flag: str,
     odd: str,
 ) -> None:
     """``--log-file /proc/version`` ended in "Invalid argument (I/O); progress so far is
     saved", naming no file. A path that cannot be written as a file is refused up front,
-    with the option and the path."""
+    with the option and the path. The device is a null device of the test's own: were the
+    rule to break, a report replaced by rename would take the machine's /dev/null with it."""
     source = write_ids(tmp_path / "ids.txt", make_ids(50))
     path = Path(odd)
     if odd == "directory":
         path = tmp_path / "folder"
         path.mkdir()
+    elif odd == "device":
+        path = tmp_path / "null"
+        try:
+            os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+        except PermissionError:
+            pytest.skip("making a device node needs root (CI runs as root)")
     line = _refused(capsys, server, source, flag, str(path))
     assert f"{flag} {path}" in line
 
