@@ -93,15 +93,6 @@ def _drop_connection(response: aiohttp.ClientResponse) -> None:
     response.close()
 
 
-def _says_success(payload: bytes) -> bool:
-    """A JSON object whose ``status`` is ``"success"`` (a lookup's answer with its record)."""
-    try:
-        body = json.loads(payload)
-    except (ValueError, RecursionError):
-        return False
-    return isinstance(body, dict) and body.get("status") == "success"
-
-
 def _unreached(exc: aiohttp.ClientConnectorError) -> Result:
     """No connection was made (refused, DNS, unreachable network), so no request left:
     the one failure that may pause a run without spending an ID."""
@@ -224,8 +215,9 @@ class ClevertapClient:
         classify_answer: Classifier,
     ) -> tuple[Result, bool]:
         """The answer read (at most MAX_BODY + 1 bytes, so memory is bounded whatever a
-        server sends) and classified, and whether it was a clean 200 success read whole:
-        only then may its connection carry another request."""
+        server sends) and classified, and whether it was a 200 read whole that the operation
+        takes as a success (a delete's success; a lookup's present or clearly gone): only
+        then may its connection carry another request."""
         content = response.content
         # A whole small answer is one read that ends at the EOF.
         payload = await content.read(MAX_BODY + 1)
@@ -237,7 +229,9 @@ class ClevertapClient:
             return Result(Outcome.RETRYABLE, "answer over 64 KiB", response.status), False
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         result = classify_answer(response.status, payload, retry_after, hide=self._hide)
-        return result, response.status == 200 and _says_success(payload)
+        # Decisive answers keep their connection, so a verify whose gone profiles answer
+        # with a not-found fail body does not pay a new (TLS) connection per lookup.
+        return result, response.status == 200 and result.outcome is Outcome.SUCCESS
 
 
 class BoundClient:

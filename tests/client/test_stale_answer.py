@@ -7,11 +7,12 @@ from __future__ import annotations
 import asyncio
 
 import aiohttp
+from aiohttp import web
 
 from bulkdelete.client import ClevertapClient, Outcome
 from bulkdelete.settings import Secret
 from tests.client.stale import stale_server
-from tests.client.support import ACCOUNT, PASSCODE
+from tests.client.support import ACCOUNT, PASSCODE, Script, fail_body
 
 
 def _client(base_url: str) -> ClevertapClient:
@@ -35,3 +36,29 @@ async def test_an_extra_answer_after_an_error_is_never_taken_as_the_next_ones() 
         assert [r.outcome for r in results] == [Outcome.RETRYABLE] * 6, results
         assert all(r.status == 500 for r in results)
         assert server.connections == 6
+
+
+async def test_decisive_answers_keep_their_connection(
+    script: Script, session: aiohttp.ClientSession,
+) -> None:
+    """Only an error answer costs the connection: lookups answered with the not-found fail
+    body (what a verify of gone profiles mostly sees), found profiles and delete successes
+    all travel over one kept-alive connection."""
+    peers: set[object] = set()
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        peers.add(request.transport.get_extra_info("peername") if request.transport else None)
+        if request.method == "POST":
+            return web.Response(body=b'{"status": "success"}')
+        if request.query.get("objectId", "").startswith("gone"):
+            return web.Response(body=fail_body("User not found", 404))
+        return web.Response(body=b'{"status": "success", "record": {"name": "x"}}')
+
+    script.handler = handler
+    client = script.client()
+    results = [await client.profile_with(session, f"gone-{n}") for n in range(4)]
+    results.append(await client.profile_with(session, "here"))
+    results.append(await client.delete_with(session, ["a", "b"]))
+    assert [r.outcome for r in results] == [Outcome.SUCCESS] * 6, results
+    assert [r.reason for r in results[:5]] == ["gone"] * 4 + ["present"], results
+    assert len(peers) == 1, peers
