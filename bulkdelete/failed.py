@@ -11,7 +11,9 @@ appended ID always starts a line of its own.
 
 A failed file belongs to one job: a run holds an exclusive ``flock`` on it for its whole
 length, taken before a new job empties it, so a second job pointed at the same path is
-refused (exit 2) instead of truncating the first one's list.
+refused (exit 2) instead of truncating the first one's list; and a new job refuses a failed
+file that already holds IDs (another job's list, or one whose checkpoint is gone) rather
+than empty it.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from pathlib import Path
 from typing import Protocol
 
 from bulkdelete.durable import cut_to_last_line, open_private, write_all
-from bulkdelete.errors import CheckpointLocked, StorageError
+from bulkdelete.errors import CheckpointLocked, CheckpointMismatch, StorageError
 
 
 class FailureSink(Protocol):
@@ -150,3 +152,19 @@ class MemoryFailures:
 
     async def add(self, failures: Sequence[tuple[str, str, str]]) -> None:
         self.items.extend(failures)
+
+
+def check_unclaimed(path: Path) -> None:
+    """Refuse (CheckpointMismatch, exit 2), writing nothing, a failed file a new job would
+    empty while it holds IDs: they are another job's, or an earlier job's whose checkpoint
+    is gone, and nothing else lists them."""
+    try:
+        size = os.lstat(path).st_size
+    except OSError:
+        return  # none yet, or one the open for writing will refuse with its reason
+    if size:
+        raise CheckpointMismatch(
+            f"the failed file {path} already holds IDs of another job ({size:,} bytes); a "
+            "new job would empty it, and nothing else lists them. Nothing was sent. Give "
+            "this job its own --failed, or move that file away first"
+        )

@@ -27,7 +27,7 @@ from bulkdelete.errors import (
     StorageError,
     UsageError,
 )
-from bulkdelete.failed import FailedFile, check_not_in_use
+from bulkdelete.failed import FailedFile, check_not_in_use, check_unclaimed
 from bulkdelete.job.drive import RunCounters, send_batches, timestamp
 from bulkdelete.job.invalid import listed_whole, remove_stale, write_invalid_lines
 from bulkdelete.job.observer import Observer, QuietObserver
@@ -170,6 +170,8 @@ class _Job:
                           resume_command=resume_command, updated=timestamp())
             state.bind_failed_file(files.failed_path, store.directory)
         check_not_in_use(files.failed_path)  # another job's failed file: refused now
+        if not (self.resumed or self.restarting):  # --restart empties its own on purpose
+            check_unclaimed(files.failed_path)
         if resume_command:
             state.resume_command = resume_command
         return state

@@ -6,6 +6,7 @@ refusal is exit 2 with one error line naming the path, before anything is writte
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import shutil
 import stat
@@ -272,3 +273,31 @@ async def test_a_checkpoint_folder_swapped_mid_run_stops_it_and_loses_nothing(
         listed = assert_nothing_lost(ids, server, checkpoint / "failed.txt")
         assert listed == set(poison)
     shutil.rmtree(checkpoint)
+
+
+def test_a_new_job_never_empties_a_failed_file_that_holds_ids(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], server: FakeServer,
+) -> None:
+    """Job A finished with failed IDs in a shared --failed path; job B, a new job on
+    another input, names the same path afterwards. B used to empty it, losing A's list.
+    B is refused, nothing sent or written, A's list byte for byte as it was; with its own
+    --failed, B runs and loses nothing."""
+    ids_a, ids_b = make_ids(300, "a"), make_ids(200, "b")
+    poison = frozenset(ids_a[::50])
+    server.reconfigure(dataclasses.replace(server.config, poison_ids=poison))
+    source_a = write_ids(tmp_path / "a.txt", ids_a)
+    source_b = write_ids(tmp_path / "b.txt", ids_b)
+    failed = tmp_path / "failed.txt"
+    code, out, err = cli(capsys, *delete_args(source_a, "--failed", str(failed)))
+    assert code == 1, err
+    before = failed.read_bytes()
+    assert set(read_lines(failed)) == poison
+    code, out, err = cli(capsys, *delete_args(source_b, "--failed", str(failed)))
+    line = assert_one_error_line(code, out, err, f"the failed file {failed} already holds")
+    assert "Nothing was sent" in line
+    assert failed.read_bytes() == before
+    assert not ckpt_dir(source_b).exists()
+    assert not any(server.stats.received[i] for i in ids_b)
+    code, out, err = cli(capsys, *delete_args(source_b))
+    assert code == 0, err
+    assert_nothing_lost(ids_b, server, ckpt_dir(source_b) / "failed.txt")
