@@ -7,12 +7,13 @@ import asyncio
 import os
 import socket
 import sys
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 from bulkdelete.fake import FakeServer, FakeServerConfig
 from bulkdelete.settings import Secret, Settings
@@ -145,3 +146,22 @@ async def wait_for_acks(server: FakeServer, at_least: int) -> None:
         # Polls another component's counter; it has no event to wait on.
         while server.stats.acknowledged_ids < at_least:  # noqa: ASYNC110
             await asyncio.sleep(0.005)
+
+
+@asynccontextmanager
+async def serving(
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+) -> AsyncIterator[str]:
+    """A small aiohttp server of the test's own on loopback, for answers the fake server
+    cannot give; yields its base URL. A hanging handler is cut off at the end instead of
+    being waited for."""
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handler)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()

@@ -76,11 +76,17 @@ def report_of(source: Path) -> dict[str, Any]:
 
 
 def assert_one_error_line(code: int, out: str, err: str, *fragments: str) -> str:
-    """Exit 2, no traceback, exactly one ``error:`` line, naming every fragment."""
+    """Exit 2, no traceback, exactly one ``error:`` line on stderr, naming every fragment."""
     assert code == 2, (out, err)
-    assert "Traceback" not in out + err
-    errors = [line for line in err.splitlines() if "error:" in line]
-    assert len(errors) == 1, err
+    assert "Traceback" not in out
+    return one_error_line(err, *fragments)
+
+
+def one_error_line(output: str, *fragments: str) -> str:
+    """No traceback and exactly one ``error:`` line in ``output``, naming every fragment."""
+    assert "Traceback" not in output, output
+    errors = [line for line in output.splitlines() if "error:" in line]
+    assert len(errors) == 1, output
     for fragment in fragments:
         assert fragment in errors[0], errors[0]
     return errors[0]

@@ -5,8 +5,6 @@ that the server did not acknowledge; every ID is acknowledged or in the failed f
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -16,24 +14,7 @@ from bulkdelete.errors import TooManyErrors
 from bulkdelete.job import run_job
 from bulkdelete.settings import JobFiles
 from tests.client.stale import stale_server
-from tests.conftest import make_ids, make_settings, read_lines, write_ids
-
-
-@asynccontextmanager
-async def serving(
-    handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
-) -> AsyncIterator[str]:
-    """A small aiohttp server of the test's own on loopback; yields its base URL."""
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handler)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    finally:
-        await runner.cleanup()
+from tests.conftest import make_ids, make_settings, read_lines, serving, write_ids
 
 
 async def test_a_stray_answer_after_a_500_acknowledges_nothing(tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ from tests.conftest import (
     wait_for_acks,
     write_ids,
 )
+from tests.e2e.support import one_error_line
 
 PAGE = 4096  # tmpfs hands out space in pages
 
@@ -57,15 +58,6 @@ def fill(disk: Path, leave: int) -> Path:
     with filler.open("ab") as out:
         out.write(b"\0" * max(0, free - leave))
     return filler
-
-
-def _one_clear_error(output: str, *fragments: str) -> str:
-    assert "Traceback" not in output, output
-    errors = [line for line in output.splitlines() if "error:" in line]
-    assert len(errors) == 1, output
-    for fragment in fragments:
-        assert fragment in errors[0], errors[0]
-    return errors[0]
 
 
 async def test_a_full_disk_under_the_failed_file_tears_no_line_and_loses_no_id(
@@ -95,7 +87,7 @@ async def test_a_full_disk_under_the_failed_file_tears_no_line_and_loses_no_id(
             assert {r["id"] for r in reasons} == set(lines)
             assert assert_nothing_lost(ids, server, failed) == poison
         assert first_code == 2, first_output
-        _one_clear_error(first_output, "failed file", "No space left")
+        one_error_line(first_output, "failed file", "No space left")
 
 
 def _long_dir(base: Path) -> Path:
@@ -128,7 +120,7 @@ async def test_a_nearly_full_checkpoint_disk_never_installs_a_short_snapshot(
             filler = fill(disk, leave=3 * PAGE)
             code, output = await cli_finish(proc)
             assert code == 2, output
-            line = _one_clear_error(output, "No space left", "stopped at once", "Saved in")
+            line = one_error_line(output, "No space left", "stopped at once", "Saved in")
             assert " IDs handled" in line
             assert server.stats.acknowledged_ids < len(ids)
             assert not [p for p in (disk / "cp").iterdir() if p.name.endswith(".tmp")]
@@ -185,7 +177,7 @@ async def test_a_checkpoint_folder_removed_or_read_only_mid_run_stops_it_at_once
             code, output = await cli_finish(proc)
             took = asyncio.get_running_loop().time() - faulted_at
         assert code == 2, output
-        _one_clear_error(output, "stopped at once", said)
+        one_error_line(output, "stopped at once", said)
         assert "Bad file descriptor" not in output
         assert took < 5, took
         assert server.stats.acknowledged_ids < len(ids) // 2

@@ -18,19 +18,10 @@ from tests.conftest import (
     read_lines,
     write_ids,
 )
-from tests.e2e.support import ckpt_dir
+from tests.e2e.support import ckpt_dir, one_error_line
 from tests.e2e.test_disk_faults import PAGE, fill, small_disk
 
 STORAGE_EXIT = StorageError.exit_code
-
-
-def _one_error_line(output: str, *fragments: str) -> str:
-    assert "Traceback" not in output, output
-    errors = [line for line in output.splitlines() if "error:" in line]
-    assert len(errors) == 1, output
-    for fragment in fragments:
-        assert fragment in errors[0], errors[0]
-    return errors[0]
 
 
 async def test_a_log_file_on_dev_full_is_refused_before_anything_is_sent(
@@ -45,7 +36,7 @@ async def test_a_log_file_on_dev_full_is_refused_before_anything_is_sent(
         code, output = await cli_run(delete_argv(source, "--log-file", "/dev/full"),
                                      server.base_url)
         assert code == 2, output
-        _one_error_line(output, "/dev/full", "not a regular file")
+        one_error_line(output, "/dev/full", "not a regular file")
         assert server.stats.requests == 0
         assert not ckpt_dir(source).exists()
         code, output = await cli_run(delete_argv(source), server.base_url)
@@ -70,7 +61,7 @@ async def test_a_log_disk_that_fills_mid_run_stops_it_with_progress_saved(
         async with fake_server(poison_ids=poison) as server:
             code, output = await cli_run(argv, server.base_url)
             assert code == STORAGE_EXIT, output
-            _one_error_line(output, str(log), "No space left", "IDs handled")
+            one_error_line(output, str(log), "No space left", "IDs handled")
             assert server.stats.acknowledged_ids < len(ids) - len(poison)
             assert_partial = set(read_lines(ckpt_dir(source) / "failed.txt"))
             assert assert_partial <= poison
@@ -90,7 +81,7 @@ async def test_a_log_file_in_a_missing_folder_is_refused_before_anything_is_writ
         code, output = await cli_run(delete_argv(source, "--log-file", str(missing)),
                                      server.base_url)
         assert code == 2, output
-        _one_error_line(output, "--log-file", str(missing.parent), "does not exist")
+        one_error_line(output, "--log-file", str(missing.parent), "does not exist")
         assert not (tmp_path / "no").exists()
         assert not ckpt_dir(source).exists()
         assert server.stats.acknowledged_ids == 0

@@ -9,9 +9,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from tests.conftest import CLI, PASSCODE, cli_env, delete_argv, make_ids, write_ids
+from tests.conftest import CLI, PASSCODE, cli_env, delete_argv, make_ids, serving, write_ids
 from tests.e2e.support import ckpt_dir, run_subprocess
-from tests.e2e.test_answers_taken_at_their_word import serving
 
 
 def _answer(status: int, body: str, seen: list[str]):  # type: ignore[no-untyped-def]

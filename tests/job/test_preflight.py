@@ -13,7 +13,7 @@ from aiohttp import web
 from bulkdelete.engine import StopRequest
 from bulkdelete.errors import AbortError, ConfirmationRefused, FatalApiError
 from bulkdelete.job.preflight import preflight
-from tests.conftest import ACCOUNT, PASSCODE, make_settings
+from tests.conftest import ACCOUNT, PASSCODE, make_settings, serving
 
 
 @asynccontextmanager
@@ -30,18 +30,8 @@ async def answering(*answers: tuple[int, str], hang: bool = False
         status, body = answers[min(len(seen), len(answers)) - 1]
         return web.Response(status=status, text=body, content_type="application/json")
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handler)
-    # A hanging handler is cut off at cleanup instead of being waited for.
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        yield f"http://127.0.0.1:{port}", seen
-    finally:
-        await runner.cleanup()
+    async with serving(handler) as base_url:
+        yield base_url, seen
 
 
 FOUND = '{"status": "success", "record": {"name": "x"}}'

@@ -32,6 +32,7 @@ from bulkdelete.reader import (
 )
 from bulkdelete.reader import csv as csv_reader
 from tests.reader.support import (
+    lenient_values,
     read,
     values,
     write,
@@ -173,32 +174,6 @@ def test_over_long_record_unclosed_at_end_of_file(tmp_path: Path) -> None:
     assert _items(path) == [InvalidLine(2, REASON_LINE_TOO_LONG)]
 
 
-def _lenient(data: bytes, column: int) -> collections.Counter[str]:
-    """The ID column's values per the csv module's own record parsing (its default, lenient
-    rules, no field limit), a record it cannot parse skipped as csv skips it; the header
-    left out."""
-    lines = [part + b"\n" for part in data.split(b"\n")]
-    lines[-1] = lines[-1][:-1]
-    saved = csv.field_size_limit()
-    csv.field_size_limit(1 << 30)
-    try:
-        rows = csv.reader(line.decode() for line in lines if line)
-        out: collections.Counter[str] = collections.Counter()
-        first = True
-        while True:
-            try:
-                row = next(rows)
-            except StopIteration:
-                return out
-            except csv.Error:
-                continue
-            if not first and column < len(row):
-                out[row[column].strip()] += 1
-            first = False
-    finally:
-        csv.field_size_limit(saved)
-
-
 def test_a_bad_quote_does_not_restart_reading_inside_an_open_quoted_field(
     tmp_path: Path,
 ) -> None:
@@ -214,7 +189,7 @@ def test_a_bad_quote_does_not_restart_reading_inside_an_open_quoted_field(
     items = read(path, "csv", column="email")
     assert items == [InvalidLine(2, REASON_MALFORMED_CSV),
                      Record("carol@example.com", 5, data.index(b"carol"))]
-    assert set(values(items)) <= set(_lenient(data, 0))
+    assert set(values(items)) <= set(lenient_values(data))
 
 
 @settings(max_examples=400, deadline=None,
@@ -237,4 +212,4 @@ def test_bad_quotes_never_yield_a_value_the_csv_module_would_not(
         got_values = collections.Counter(values(read(path, "csv", column="id")))
     finally:
         csv.field_size_limit(saved)
-    assert not got_values - _lenient(data, 0)
+    assert not got_values - lenient_values(data)

@@ -13,8 +13,7 @@ from aiohttp import web
 
 from bulkdelete import JobFiles, run_job, verify_job
 from bulkdelete.errors import BulkDeleteError
-from tests.conftest import ServerFactory, make_ids, make_settings, write_ids
-from tests.e2e.test_answers_taken_at_their_word import serving
+from tests.conftest import ServerFactory, make_ids, make_settings, serving, write_ids
 
 NOT_CLEARLY_GONE: list[tuple[int, dict[str, object]]] = [
     (200, {"status": "fail", "error": "Token does not exist", "code": 401}),
