@@ -27,6 +27,7 @@ import enum
 import json
 import re
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from bulkdelete.answer import Outcome, Result, classify
 from bulkdelete.redact import shorten
@@ -135,12 +136,14 @@ def _not_found(payload: dict[str, Any], hide: tuple[str, ...], ident: str) -> st
 
 
 def mask_id(text: str, ident: str) -> str:
-    """``text`` with the looked-up ID (raw or JSON-escaped) replaced by ``<ID>``."""
+    """``text`` with the looked-up ID replaced by ``<ID>``: raw, JSON-escaped or
+    percent-encoded (as the query string carried it), in any case (a server may lower an
+    email address)."""
     if not ident:
         return text
-    for form in {ident, json.dumps(ident)[1:-1]}:
-        text = text.replace(form, ID_MASK)
-    return text
+    forms = {ident, json.dumps(ident)[1:-1], quote(ident, safe=""), quote_plus(ident, safe="")}
+    pattern = "|".join(map(re.escape, sorted(forms, key=len, reverse=True)))
+    return re.sub(pattern, ID_MASK, text, flags=re.IGNORECASE)
 
 
 def gone_shape(result: Result) -> dict[str, Any]:

@@ -241,6 +241,14 @@ def test_not_clearly_gone_is_never_gone(status: int, body: bytes) -> None:
     assert verdict(classify_profile(status, body)) is not Verdict.GONE
 
 
+@pytest.mark.parametrize("echo", ["Ann+Lee@Example.com", "ann+lee@example.com",
+                                  "Ann%2BLee%40Example.com", "ANN%2bLEE%40EXAMPLE.COM"])
+def test_a_gone_shape_masks_the_id_however_the_server_echoes_it(echo: str) -> None:
+    body = json.dumps({"status": "fail", "error": f"User not found: {echo}"}).encode()
+    result = classify_profile(200, body, ident="Ann+Lee@Example.com")
+    assert gone_shape(result)["error"] == "User not found: <ID>"
+
+
 def test_a_gone_shape_masks_the_looked_up_id_and_the_passcode() -> None:
     body = b'{"status": "fail", "error": "User u-42 not found (key s3cr3t)", "code": 404}'
     result = classify_profile(200, body, hide=("s3cr3t",), ident="u-42")
