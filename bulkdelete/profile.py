@@ -138,12 +138,13 @@ def _not_found(payload: dict[str, Any], hide: tuple[str, ...], ident: str) -> st
 def mask_id(text: str, ident: str) -> str:
     """``text`` with the looked-up ID replaced by ``<ID>``: raw, JSON-escaped or
     percent-encoded (as the query string carried it), in any case (a server may lower an
-    email address)."""
+    email address), where it stands on its own — a short ID inside a word ("u" in "User")
+    is left, so the phrase around it stays whole."""
     if not ident:
         return text
     forms = {ident, json.dumps(ident)[1:-1], quote(ident, safe=""), quote_plus(ident, safe="")}
     pattern = "|".join(map(re.escape, sorted(forms, key=len, reverse=True)))
-    return re.sub(pattern, ID_MASK, text, flags=re.IGNORECASE)
+    return re.sub(rf"(?<!\w)(?:{pattern})(?!\w)", ID_MASK, text, flags=re.IGNORECASE)
 
 
 def gone_shape(result: Result) -> dict[str, Any]:

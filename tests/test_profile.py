@@ -249,6 +249,15 @@ def test_a_gone_shape_masks_the_id_however_the_server_echoes_it(echo: str) -> No
     assert gone_shape(result)["error"] == "User not found: <ID>"
 
 
+@pytest.mark.parametrize("ident", ["u", "e", "ser", "OUND"])
+def test_a_short_id_inside_a_word_is_not_masked(ident: str) -> None:
+    """Only the ID standing on its own is masked: an ID that is a piece of a word does not
+    break the phrase (or the text) apart."""
+    body = json.dumps({"status": "fail", "error": f"User not found: {ident}"}).encode()
+    result = classify_profile(200, body, ident=ident)
+    assert gone_shape(result)["error"] == "User not found: <ID>"
+
+
 def test_a_gone_shape_masks_the_looked_up_id_and_the_passcode() -> None:
     body = b'{"status": "fail", "error": "User u-42 not found (key s3cr3t)", "code": 404}'
     result = classify_profile(200, body, hide=("s3cr3t",), ident="u-42")
