@@ -144,7 +144,8 @@ def mask_id(text: str, ident: str) -> str:
         return text
     forms = {ident, json.dumps(ident)[1:-1], quote(ident, safe=""), quote_plus(ident, safe="")}
     pattern = "|".join(map(re.escape, sorted(forms, key=len, reverse=True)))
-    return re.sub(rf"(?<!\w)(?:{pattern})(?!\w)", ID_MASK, text, flags=re.IGNORECASE)
+    # Not beside a letter or digit; beside "_" or punctuation is on its own ("user_<ID>").
+    return re.sub(rf"(?<![^\W_])(?:{pattern})(?![^\W_])", ID_MASK, text, flags=re.IGNORECASE)
 
 
 def gone_shape(result: Result) -> dict[str, Any]:
