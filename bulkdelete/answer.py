@@ -126,7 +126,7 @@ def classify(
         return Result(Outcome.FATAL, f"HTTP {status} {what}", status, error)
     if status in (404, 405):
         return Result(
-            Outcome.FATAL, f"HTTP {status}: no delete endpoint here (check --region/--base-url)",
+            Outcome.FATAL, f"HTTP {status}: no API endpoint here (check --region/--base-url)",
             status, error,
         )
     if 300 <= status < 400:

@@ -280,6 +280,15 @@ def test_not_found_text_under_a_status_about_the_server_is_not_gone(
     assert verdict(result) is Verdict.UNKNOWN
 
 
+def test_a_lookup_of_a_wrong_url_does_not_speak_of_a_delete() -> None:
+    """A 404 or 405 stops a verify as it stops a delete, with a reason true of a lookup."""
+    for status in (404, 405):
+        result = classify_profile(status, b"<html>Not Found</html>")
+        assert result.outcome is Outcome.FATAL
+        assert "delete" not in result.reason
+        assert "--base-url" in result.reason
+
+
 def test_an_unclear_fail_body_is_retried_then_unknown() -> None:
     result = classify_profile(200, b'{"status": "fail", "error": "Internal error", "code": 500}')
     assert result.outcome is Outcome.RETRYABLE
