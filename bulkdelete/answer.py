@@ -7,9 +7,9 @@ SUCCESS       200 with ``{"status": "success"}`` and no ID listed as ``unprocess
 THROTTLED     429, or a 2xx-with-fail body whose ``code`` is 429 (paced, not a retry)
 RETRYABLE     5xx (and any status below 200), timeouts, resets, cut-off or unparseable
               answers, answers over 64 KiB (read no further, so memory stays bounded),
-              2xx-with-fail whose ``code`` is
-              5xx, missing or odd (not a plain 3-digit status), a success under another
-              2xx than 200, a 200 success that lists IDs as unprocessed
+              2xx-with-fail whose ``code`` is 5xx, missing or odd (not a plain 3-digit
+              status), a success under another 2xx than 200, a 200 success that lists IDs
+              as unprocessed
 REJECTED      400 and other 4xx about the request, a 2xx-with-fail with a 4xx ``code``
 FATAL         401/403 (credentials, permissions), 404 (wrong URL), redirects, TLS failure
 UNREACHED     no connection was made: refused, DNS, unreachable network (aiohttp's
