@@ -90,7 +90,7 @@ def _keep_only_if_whole(response: aiohttp.ClientResponse) -> None:
     dropping it afterwards cuts that request — or, with a stray answer right behind this
     one, lets it read the stray as its own (an "ok" nothing acknowledged). Whether this
     answer will be a success is not known until it is read, so such a connection is never
-    kept (CleverTap's short answers come whole with their headers)."""
+    kept (short answers usually come whole with their headers)."""
     connection = response.connection  # None once the whole answer is in and released
     if connection is not None and connection.protocol is not None:
         connection.protocol.force_close()
