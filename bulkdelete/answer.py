@@ -5,10 +5,11 @@ codes or bodies itself:
 ============  ==========================================================================
 SUCCESS       200 with ``{"status": "success"}`` and no ID listed as ``unprocessed``
 THROTTLED     429, or a 2xx-with-fail body whose ``code`` is 429 (paced, not a retry)
-RETRYABLE     5xx, timeouts, resets, cut-off or unparseable answers, answers over 64 KiB
-              (read no further, so memory stays bounded), 2xx-with-fail whose ``code`` is
-              5xx, missing or odd (not a plain 3-digit status), a success under another
-              2xx than 200, a 200 success that lists IDs as unprocessed
+RETRYABLE     5xx (and any status below 200), timeouts, resets, cut-off or unparseable
+              answers, answers over 64 KiB (read no further, so memory stays bounded),
+              2xx-with-fail whose ``code`` is 5xx, missing or odd (not a plain 3-digit
+              status), a success under another 2xx than 200, a 200 success that lists IDs
+              as unprocessed
 REJECTED      400 and other 4xx about the request, a 2xx-with-fail with a 4xx ``code``
 FATAL         401/403 (credentials, permissions), 404 (wrong URL), redirects, TLS failure
 UNREACHED     no connection was made: refused, DNS, unreachable network (aiohttp's
@@ -126,14 +127,16 @@ def classify(
         return Result(Outcome.FATAL, f"HTTP {status} {what}", status, error)
     if status in (404, 405):
         return Result(
-            Outcome.FATAL, f"HTTP {status}: no delete endpoint here (check --region/--base-url)",
+            Outcome.FATAL, f"HTTP {status}: no API endpoint here (check --region/--base-url)",
             status, error,
         )
     if 300 <= status < 400:
         return Result(
             Outcome.FATAL, f"HTTP {status} redirect (check --region/--base-url)", status, error
         )
-    if status == 408 or status >= 500:
+    # No valid final answer has a status below 200 (aiohttp passes on a "000"): it says
+    # nothing about the request, like a server error.
+    if status == 408 or status >= 500 or status < 200:
         kind = "" if parsed else " (non-JSON body)"
         return Result(Outcome.RETRYABLE, f"HTTP {status}{kind}", status, error, retry_after)
     # 400 and the remaining 4xx: the request as sent is refused; bisection isolates why.

@@ -78,15 +78,33 @@ async def _read_rest(content: aiohttp.StreamReader, head: bytes) -> bytes:
     return b"".join(parts)
 
 
+def _keep_only_if_whole(response: aiohttp.ClientResponse) -> None:
+    """Mark the connection of an answer whose body is still arriving to be closed at its
+    end rather than pooled.
+
+    aiohttp hands a connection back to its pool the moment an answer's end arrives. For an
+    answer that came whole with its headers that happens inside this request's task, before
+    the caller sees the response, so :func:`_drop_connection` right after the read is in
+    time. For one whose body comes later it happens in the event loop's read callback,
+    before this task runs again: another request may take the connection meanwhile, and
+    dropping it afterwards cuts that request — or, with a stray answer right behind this
+    one, lets it read the stray as its own (an "ok" nothing acknowledged). Whether this
+    answer will be a success is not known until it is read, so such a connection is never
+    kept (short answers usually come whole with their headers)."""
+    connection = response.connection  # None once the whole answer is in and released
+    if connection is not None and connection.protocol is not None:
+        connection.protocol.force_close()
+
+
 def _drop_connection(response: aiohttp.ClientResponse) -> None:
     """Never reuse this answer's connection: whatever a server (or a broken proxy) writes
     on it after an error answer must not be read as the next request's answer.
 
-    ``response.close()`` alone is not enough: aiohttp hands a connection back to its pool
-    the moment the body's end is read, which for a small answer is before the caller sees
-    the response. So the protocol itself is closed; a closed protocol is never handed out
-    again (the pool checks ``is_connected``). Nothing runs between the read and this call,
-    so no other request can have taken the connection meanwhile."""
+    ``response.close()`` alone is not enough: the connection of an answer read whole is
+    already back in the pool. So the protocol itself is closed; a closed protocol is never
+    handed out again (the pool checks ``is_connected``). Nothing has run since the answer's
+    end was read in this task (:func:`_keep_only_if_whole` covers one that was not), so no
+    other request can have taken the connection meanwhile."""
     protocol = getattr(response, "_protocol", None)
     if protocol is not None:
         protocol.close()
@@ -218,6 +236,7 @@ class ClevertapClient:
         server sends) and classified, and whether it was a 200 read whole that the operation
         takes as a success (a delete's success; a lookup's present or clearly gone): only
         then may its connection carry another request."""
+        _keep_only_if_whole(response)
         content = response.content
         # A whole small answer is one read that ends at the EOF.
         payload = await content.read(MAX_BODY + 1)

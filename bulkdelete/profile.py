@@ -8,8 +8,9 @@ ever one of two shapes, both under HTTP 200:
   other key carrying a profile (such as ``records``);
 * ``"status": "fail"`` whose ``code`` is absent or a 4xx other than 401/403/429, and whose
   ``error`` says *the user or profile* is not found — a phrase about the profile ("user not
-  found", "no profile found", "profile does not exist"), never a word anywhere ("Account not
-  found", "Endpoint not found", "not foundational" are not gone).
+  found", "no profile found", "profile does not exist") that opens the text or one of its
+  sentences, never a word anywhere ("Account not found", "Endpoint not found", "not
+  foundational", "API user not found" are not gone).
 
 *Present* is a 200 success with a non-empty ``record`` (an object or a list). A 200 success
 with any other record (``""``, a number) decides nothing and is *unknown* at once. Anything
@@ -26,6 +27,7 @@ import enum
 import json
 import re
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from bulkdelete.answer import Outcome, Result, classify
 from bulkdelete.redact import shorten
@@ -56,8 +58,12 @@ UNCLEAR_RECORD = Result(Outcome.SUCCESS, "HTTP 200 success with an unclear recor
 # A phrase about the user or the profile; the looked-up ID, masked first, may stand in it.
 _SUBJECT = r"(?:user|profile)s?"
 _THE_ID = rf"(?:\s+['\"]?{re.escape(ID_MASK)}['\"]?)?"
+# The phrase opens the text or one of its sentences or labelled parts ("Error: ...",
+# "E404 - ..."), after quotes or brackets and "the", "this" or "that": "API user not found"
+# or "Required parameter user not found" is about something else than the profile.
+_OPENS_A_CLAUSE = r"""(?:^|(?<=[.:;!?])|(?<=\s[-–—]))[\s'"(\[]*(?:(?:the|this|that)\s+)?"""
 _NOT_FOUND = re.compile(
-    rf"\b(?:no\s+(?:such\s+)?{_SUBJECT}(?:\s+(?:was|were))?\s+found"
+    rf"{_OPENS_A_CLAUSE}(?:no\s+(?:such\s+)?{_SUBJECT}(?:\s+(?:was|were))?\s+found"
     rf"|no\s+such\s+{_SUBJECT}"
     rf"|{_SUBJECT}{_THE_ID}(?:\s+(?:was|is|has\s+been))?\s+not\s+found"
     rf"|{_SUBJECT}{_THE_ID}\s+(?:does\s+not|doesn't|do\s+not|not)\s+exists?)\b",
@@ -130,12 +136,16 @@ def _not_found(payload: dict[str, Any], hide: tuple[str, ...], ident: str) -> st
 
 
 def mask_id(text: str, ident: str) -> str:
-    """``text`` with the looked-up ID (raw or JSON-escaped) replaced by ``<ID>``."""
+    """``text`` with the looked-up ID replaced by ``<ID>``: raw, JSON-escaped or
+    percent-encoded (as the query string carried it), in any case (a server may lower an
+    email address), where it stands on its own — a short ID inside a word ("u" in "User")
+    is left, so the phrase around it stays whole."""
     if not ident:
         return text
-    for form in {ident, json.dumps(ident)[1:-1]}:
-        text = text.replace(form, ID_MASK)
-    return text
+    forms = {ident, json.dumps(ident)[1:-1], quote(ident, safe=""), quote_plus(ident, safe="")}
+    pattern = "|".join(map(re.escape, sorted(forms, key=len, reverse=True)))
+    # Not beside a letter or digit; beside "_" or punctuation is on its own ("user_<ID>").
+    return re.sub(rf"(?<![^\W_])(?:{pattern})(?![^\W_])", ID_MASK, text, flags=re.IGNORECASE)
 
 
 def gone_shape(result: Result) -> dict[str, Any]:

@@ -12,9 +12,9 @@ percent-encoded; HTML-escaped; base64 (standard and URL-safe, padded or not) and
 with its whitespace collapsed, as the one-line shortening leaves it.
 
 What no search can mask — the passcode wrapped over lines, split into pieces or fields,
-inside a longer base64 or hex blob, HTML-escaped by character — is caught by looking for
-any long enough piece of it (a quarter of it, at least 6 characters) in the text read
-every way it could be written: then the whole text is dropped rather than kept.
+inside a longer base64 or hex blob, HTML- or ``\\u``-escaped by character — is caught by
+looking for any long enough piece of it (a quarter of it, at least 6 characters) in the
+text read every way it could be written: then the whole text is dropped rather than kept.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ _MIN_LOOSE_PIECE = 6  # a piece found anywhere, however it is written
 
 _BASE64 = re.compile(r"[A-Za-z0-9+/_-]{8,}={0,2}")
 _HEX = re.compile(r"(?:[0-9a-fA-F]{2}){4,}")
+# A JSON \uXXXX escape, however many times its backslash was itself escaped.
+_UNICODE_ESCAPE = re.compile(r"\\+u([0-9a-fA-F]{4})")
 
 
 class SecretForms(tuple[str, ...]):
@@ -86,13 +88,15 @@ def _pieces(secret: str) -> set[str]:
 
 def _readings(text: str) -> list[str]:
     """``text`` as each way of writing it could hide the passcode: unwrapped, unescaped
-    (HTML, JSON, percent), and every base64 or hex run in it decoded."""
+    (HTML, JSON — quotes, backslashes and ``\\u`` escapes — percent), and every base64 or
+    hex run in it decoded."""
     flat = "".join(text.split())
     found = [text, flat]
     for variant in (text, flat):
         unescaped = html.unescape(variant)
         found += [unescaped, unquote(unescaped),
-                  unescaped.replace('\\"', '"').replace("\\\\", "\\")]
+                  unescaped.replace('\\"', '"').replace("\\\\", "\\"),
+                  _UNICODE_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), unescaped)]
     for run in _BASE64.findall(flat):
         for decode in (base64.b64decode, base64.urlsafe_b64decode):
             with contextlib.suppress(binascii.Error, ValueError):

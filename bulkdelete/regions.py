@@ -54,22 +54,22 @@ def normalize_base_url(url: str) -> str:
     unencrypted, and the only legitimate plain-HTTP target is the local fake server.
     """
     parts = urlsplit(url.strip())
-    # First, so no message below can echo a password embedded in the URL.
+    # No message here repeats the URL: its userinfo, query string, fragment or path may
+    # carry a secret (a passcode pasted in the wrong place), and errors reach the console
+    # and the log file.
+    unquoted = "(not repeated here, as it may hold a secret)"
     if parts.username or parts.password:
         raise UsageError("--base-url must not carry credentials; use CLEVERTAP_PASSCODE")
-    # A query string or fragment may carry a secret too: refused without being quoted.
     if parts.query or parts.fragment:
         raise UsageError(
             f"--base-url takes only scheme://host[:port] (the path {DELETE_PATH} is added): "
-            "it must not carry a query string "
-            "or a fragment (not repeated here, as it may hold a secret)")
+            f"it must not carry a query string or a fragment {unquoted}")
     if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise UsageError(f"--base-url must look like https://host[:port], got {url!r}")
+        raise UsageError(f"--base-url must look like https://host[:port] {unquoted}")
     if parts.path not in {"", "/"}:
         raise UsageError(
-            f"--base-url takes only scheme://host[:port] (the path {DELETE_PATH} is added), "
-            f"got {url!r}"
-        )
+            f"--base-url takes only scheme://host[:port] (the path {DELETE_PATH} is added): "
+            f"it must not carry a path of its own {unquoted}")
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise UsageError(
             f"refusing plain http:// to {parts.hostname}: the passcode would travel "
@@ -78,7 +78,7 @@ def normalize_base_url(url: str) -> str:
     try:
         port = parts.port
     except ValueError as exc:
-        raise UsageError(f"--base-url has an invalid port: {url!r}") from exc
+        raise UsageError(f"--base-url has an invalid port {unquoted}") from exc
     host = parts.hostname
     if ":" in host:  # IPv6 literal needs its brackets back
         host = f"[{host}]"

@@ -28,10 +28,20 @@ def _empty_record(payload: dict[str, Any]) -> bool:
     return record is None or (type(record) in (dict, list) and len(record) == 0)
 
 
+# What may stand before the phrase: nothing, or the end of an earlier sentence or label,
+# then quotes or brackets, then an article ("Error: the user was not found").
+_OPENS_A_CLAUSE = re.compile(
+    r"(?:^|.*[.:;!?]|.*\s[-–—])[\s'\"(\[]*(?:(?:the|this|that)\s+)?$")
+
+
 def _says_not_found(error: str) -> bool:
+    """A phrase that opens the text or one of its sentences: "API user not found" is about
+    an API user, not the profile looked up."""
     text = " ".join(error.casefold().split())
-    return any(re.search(rf"(?<![a-z0-9]){re.escape(phrase)}(?![a-z0-9])", text)
-               for phrase in PHRASES)
+    return any(_OPENS_A_CLAUSE.match(text[:found.start()])
+               for phrase in PHRASES
+               for found in re.finditer(rf"(?<![a-z0-9]){re.escape(phrase)}(?![a-z0-9])",
+                                        text))
 
 
 def _code_allows_gone(payload: dict[str, Any]) -> bool:
@@ -178,7 +188,9 @@ def test_a_success_under_another_2xx_decides_nothing(status: int, record: bytes)
 @pytest.mark.parametrize("code", [404, 400, 410, "404", None])
 @pytest.mark.parametrize(
     "error", ["Profile not found", "User DOES NOT EXIST", "no user found",
-              "No such profile", "user was not found", "Profile  not\nfound."],
+              "No such profile", "user was not found", "Profile  not\nfound.",
+              "Error: user not found", "The profile does not exist",
+              "Lookup failed. No such user", "'User not found'", "E404 - user not found"],
 )
 def test_a_not_found_fail_body_under_200_is_gone(code: object, error: str) -> None:
     """A 200 fail body whose error says the user or profile is not found, with no code or
@@ -207,6 +219,11 @@ def test_a_not_found_fail_body_under_200_is_gone(code: object, error: str) -> No
         (200, b'{"status": "fail", "error": "No user permission for this", "code": 400}'),
         (200, b'{"status": "fail", "error": "not foundational", "code": 400}'),
         (200, b'{"status": "fail", "error": "user not foundational", "code": 400}'),
+        (200, b'{"status": "fail", "error": "API user not found", "code": 400}'),
+        (200, b'{"status": "fail", "error": "Authenticated user not found"}'),
+        (200, b'{"status": "fail", "error": "Required parameter user not found"}'),
+        (200, b'{"status": "fail", "error": "Session profile does not exist"}'),
+        (200, b'{"status": "fail", "error": "The api-user not found"}'),
         (404, b'{"status": "fail", "error": "Not Found", "code": 404}'),
         (404, b'{"status": "fail", "error": "Profile not found", "code": 404}'),
         (405, b'{"status": "fail", "error": "Method not found", "code": 405}'),
@@ -222,6 +239,24 @@ def test_not_clearly_gone_is_never_gone(status: int, body: bytes) -> None:
     throttling code, a phrase not about the profile, a status other than 200, a profile
     under another key, an empty-string record."""
     assert verdict(classify_profile(status, body)) is not Verdict.GONE
+
+
+@pytest.mark.parametrize("echo", ["Ann+Lee@Example.com", "ann+lee@example.com",
+                                  "Ann%2BLee%40Example.com", "ANN%2bLEE%40EXAMPLE.COM"])
+@pytest.mark.parametrize("before", [": ", ":_", " ('"])
+def test_a_gone_shape_masks_the_id_however_the_server_echoes_it(echo: str, before: str) -> None:
+    body = json.dumps({"status": "fail", "error": f"User not found{before}{echo}"}).encode()
+    result = classify_profile(200, body, ident="Ann+Lee@Example.com")
+    assert gone_shape(result)["error"] == f"User not found{before}<ID>"
+
+
+@pytest.mark.parametrize("ident", ["u", "e", "ser", "OUND"])
+def test_a_short_id_inside_a_word_is_not_masked(ident: str) -> None:
+    """Only the ID standing on its own is masked: an ID that is a piece of a word does not
+    break the phrase (or the text) apart."""
+    body = json.dumps({"status": "fail", "error": f"User not found: {ident}"}).encode()
+    result = classify_profile(200, body, ident=ident)
+    assert gone_shape(result)["error"] == "User not found: <ID>"
 
 
 def test_a_gone_shape_masks_the_looked_up_id_and_the_passcode() -> None:
@@ -243,6 +278,15 @@ def test_not_found_text_under_a_status_about_the_server_is_not_gone(
     result = classify_profile(status, body)
     assert result.outcome is outcome
     assert verdict(result) is Verdict.UNKNOWN
+
+
+def test_a_lookup_of_a_wrong_url_does_not_speak_of_a_delete() -> None:
+    """A 404 or 405 stops a verify as it stops a delete, with a reason true of a lookup."""
+    for status in (404, 405):
+        result = classify_profile(status, b"<html>Not Found</html>")
+        assert result.outcome is Outcome.FATAL
+        assert "delete" not in result.reason
+        assert "--base-url" in result.reason
 
 
 def test_an_unclear_fail_body_is_retried_then_unknown() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import re
 
 import pytest
 
@@ -36,14 +37,21 @@ def _echoes(passcode: str) -> dict[str, str]:
         "html": f"<p>passcode {html.escape(passcode)}</p>",
         "html-numeric": "<p>" + "".join(f"&#{ord(c)};" for c in passcode) + "</p>",
         "json-in-html": html.escape(json.dumps({"p": passcode})),
+        # Every character as a JSON \u escape, once or inside a quoted document again.
+        "json-u-escapes": "got " + "".join(f"\\u{ord(c):04x}" for c in passcode),
+        "json-u-escapes-twice": "got " + "".join(f"\\\\u{ord(c):04X}" for c in passcode),
     }
+
+
+def _unicode_unescaped(text: str) -> str:
+    return re.sub(r"\\+u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), text)
 
 
 def _assert_no_piece(text: str) -> None:
     flat = "".join(text.split())
     unescaped = html.unescape(text)
     for piece in PIECES:
-        for reading in (text, flat, unescaped):
+        for reading in (text, flat, unescaped, _unicode_unescaped(text)):
             assert piece not in reading, (piece, text)
     assert base64.b64encode(PASSCODE.encode()).decode()[:12] not in text
     assert PASSCODE.encode().hex()[:16] not in text.lower()

@@ -69,13 +69,22 @@ async def _check(settings: Settings) -> str:
         answers: list[Result] = []
 
         async def request(_ids: Sequence[str]) -> Result:
-            answers.append(await client.profile_with(session, probe, key="identity"))
-            if answers[-1].outcome is Outcome.THROTTLED and _throttled(answers) == 1:
+            answer = await client.profile_with(session, probe, key="identity")
+            answers.append(answer)
+            # Retries can take minutes (a 30 s timeout, seven attempts, backoff between):
+            # the first answer of each kind that holds the check up says so at once.
+            if answer.outcome is Outcome.THROTTLED and _throttled(answers) == 1:
                 log.warning("preflight_waiting", host=host,
                             why="the account answers 'too many concurrent requests'; "
                                 "another job may be using it",
                             gives_up_after=f"{settings.stall_timeout:g}s (--stall-timeout)")
-            return answers[-1]
+            elif answer.outcome in _RETRIED and _retried(answers) == 1:
+                log.warning("preflight_waiting", host=host,
+                            why=f"no usable answer yet ({answer.reason}); retrying",
+                            gives_up_after=f"{settings.max_retries} retries or "
+                                           f"{settings.stall_timeout:g}s (--stall-timeout), "
+                                           "whichever comes first")
+            return answer
 
         try:
             # The stall rule covers the check as it covers the run: a busy account, or
@@ -103,8 +112,16 @@ async def _check(settings: Settings) -> str:
         "Rerun when the API answers, or skip the check with --no-preflight")
 
 
+# Answers the sender retries (or, with no connection made, pauses on) before giving up.
+_RETRIED = (Outcome.RETRYABLE, Outcome.UNREACHED)
+
+
 def _throttled(answers: list[Result]) -> int:
     return sum(answer.outcome is Outcome.THROTTLED for answer in answers)
+
+
+def _retried(answers: list[Result]) -> int:
+    return sum(answer.outcome in _RETRIED for answer in answers)
 
 
 def _stalled(settings: Settings, answers: list[Result]) -> str:

@@ -14,6 +14,13 @@ from bulkdelete.profile import Verdict, gone_shape, verdict
 
 Lookup = Callable[[str], Awaitable[Result]]
 
+# A server that words each answer its own way (a request number, an ID in a form the mask
+# does not know) would otherwise make one shape per lookup: a listing as long as the
+# verify, in memory and in every checkpoint. Past this many, shapes are counted together.
+MAX_SHAPES = 20
+OTHER_SHAPES = {"http": 200, "other": f"answers past the first {MAX_SHAPES} distinct "
+                                      "shapes, counted together; their texts not kept"}
+
 
 class GoneShapes:
     """Counts of the gone answers by shape; seeded with an earlier run's listing when a
@@ -25,7 +32,7 @@ class GoneShapes:
             if isinstance(entry, dict):
                 shape = {k: v for k, v in entry.items() if k != "count"}
                 count = entry.get("count", 0)
-                self._counts[_key(shape)] += count if isinstance(count, int) else 0
+                self._add(shape, count if isinstance(count, int) else 0)
 
     def counting(self, lookup: Lookup) -> Lookup:
         """``lookup`` that counts the shape of each gone answer it returns."""
@@ -33,10 +40,16 @@ class GoneShapes:
         async def counted(ident: str) -> Result:
             result = await lookup(ident)
             if verdict(result) is Verdict.GONE:
-                self._counts[_key(gone_shape(result))] += 1
+                self._add(gone_shape(result), 1)
             return result
 
         return counted
+
+    def _add(self, shape: dict[str, Any], count: int) -> None:
+        key = _key(shape)
+        if key not in self._counts and len(self._counts) >= MAX_SHAPES:
+            key = _key(OTHER_SHAPES)
+        self._counts[key] += count
 
     def listing(self) -> list[dict[str, Any]]:
         """Each shape with its count, the most frequent first."""

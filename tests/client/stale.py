@@ -50,8 +50,11 @@ async def _read_request(reader: asyncio.StreamReader) -> bool:
 
 
 @asynccontextmanager
-async def stale_server(delay: float = 0.02) -> AsyncIterator[StaleServer]:
-    """The server; ``delay`` is how long after the 500 the extra answer follows."""
+async def stale_server(delay: float = 0.02, *, split: bool = False) -> AsyncIterator[StaleServer]:
+    """The server; ``delay`` is how long after the 500 the extra answer follows. ``split``
+    sends the 500's body in two pieces a moment apart, the extra answer right behind the
+    second in the same write: the connection is then free again before the client's
+    request task has run."""
     state = StaleServer()
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -60,10 +63,16 @@ async def stale_server(delay: float = 0.02) -> AsyncIterator[StaleServer]:
         try:
             while await _read_request(reader):
                 state.requests += 1
-                writer.write(ERROR)
-                await writer.drain()
-                await asyncio.sleep(delay)
-                writer.write(STALE)
+                if split:
+                    writer.write(ERROR[:-20])
+                    await writer.drain()
+                    await asyncio.sleep(0.001)
+                    writer.write(ERROR[-20:] + STALE)
+                else:
+                    writer.write(ERROR)
+                    await writer.drain()
+                    await asyncio.sleep(delay)
+                    writer.write(STALE)
                 await writer.drain()
                 state.stale_written += 1
         except ConnectionError:

@@ -120,6 +120,14 @@ def test_5xx_and_408_are_retryable(status: int) -> None:
     assert result.reason == f"HTTP {status}"
 
 
+@pytest.mark.parametrize("status", [0, 1, 99, 100, 199])
+def test_a_status_below_200_is_retryable_never_a_rejection(status: int) -> None:
+    """No valid final answer has such a status (aiohttp passes on a "000"): it says nothing
+    about the request, so its IDs are retried, not bisected into the failed file."""
+    result = classify(status, fail_body("Invalid identity", 400))
+    assert result.outcome is Outcome.RETRYABLE
+
+
 def test_503_with_html_body_is_retryable() -> None:
     """A load balancer's HTML 503 page is retryable and flagged as non-JSON."""
     result = classify(503, b"<html><body><h1>503 Service Unavailable</h1></body></html>")

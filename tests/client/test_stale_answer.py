@@ -38,6 +38,30 @@ async def test_an_extra_answer_after_an_error_is_never_taken_as_the_next_ones() 
         assert server.connections == 6
 
 
+async def test_an_error_whose_body_comes_in_pieces_frees_no_connection_for_another() -> None:
+    """Many requests at once; every answer is a 500 whose body arrives in two pieces, the
+    second carrying a stray 200 success behind it. aiohttp frees a connection the moment
+    an answer's end arrives, before the request's own task runs again: a connection
+    dropped only then has meanwhile gone to another request, which is cut ("network
+    error") or reads the stray answer as its own ("ok", though nothing was acknowledged).
+    Every request must see its own 500."""
+    async with stale_server(split=True) as server, aiohttp.ClientSession() as session:
+        client = _client(server.base_url)
+
+        async def worker(n: int) -> list[str]:
+            reasons = []
+            for k in range(15):
+                if k % 2:
+                    result = await client.profile_with(session, f"id-{n}-{k}")
+                else:
+                    result = await client.delete_with(session, [f"id-{n}-{k}"])
+                reasons.append(result.reason)
+            return reasons
+
+        reasons = [r for rs in await asyncio.gather(*map(worker, range(12))) for r in rs]
+    assert set(reasons) == {"HTTP 500"}, sorted(set(reasons))
+
+
 async def test_decisive_answers_keep_their_connection(
     script: Script, session: aiohttp.ClientSession,
 ) -> None:

@@ -17,15 +17,21 @@ from tests.client.stale import stale_server
 from tests.conftest import make_ids, make_settings, read_lines, serving, write_ids
 
 
-async def test_a_stray_answer_after_a_500_acknowledges_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("split", "concurrency"), [(False, 1), (True, 16)])
+async def test_a_stray_answer_after_a_500_acknowledges_nothing(
+    tmp_path: Path, split: bool, concurrency: int,
+) -> None:
     """A server that answers every request 500 and then writes an extra 200 success on the
-    same connection: the run counts nothing deleted, and, as no request of the run ever
-    succeeded, it stops (exit 3) with nothing marked failed, ready to be rerun."""
-    source = write_ids(tmp_path / "ids.txt", make_ids(250))
-    async with stale_server() as server:
+    same connection — later, or (``split``) right behind the 500's body, which comes in two
+    pieces, while other requests are waiting for a connection: the run counts nothing
+    deleted, and, as no request of the run ever succeeded, it stops (exit 3) with nothing
+    marked failed, ready to be rerun."""
+    source = write_ids(tmp_path / "ids.txt", make_ids(600 if split else 250))
+    async with stale_server(split=split) as server:
         with pytest.raises(TooManyErrors, match="no request has succeeded") as info:
             await run_job(
-                make_settings(server.base_url, max_retries=2, concurrency=1, preflight=False),
+                make_settings(server.base_url, max_retries=2, concurrency=concurrency,
+                              batch_size=5, preflight=False),
                 JobFiles(input=source))
     assert info.value.exit_code == 3
     ckpt = tmp_path / "ids.txt.bulkdelete"

@@ -1,5 +1,5 @@
-"""A ``--base-url`` that carries a secret (a query string, a fragment, userinfo) is a
-usage error that never quotes it (docs/guarantees.md, secrets): it takes only
+"""A ``--base-url`` that carries a secret (a query string, a fragment, userinfo, a path) is
+a usage error that never quotes it (docs/guarantees.md, secrets): it takes only
 ``scheme://host[:port]``."""
 
 from __future__ import annotations
@@ -22,7 +22,11 @@ def test_a_base_url_with_a_query_is_refused_without_echoing_it(
     log = tmp_path / "run.log"
     for url in ("http://127.0.0.1:9/?passcode=TopSecret123", "http://127.0.0.1:9?k=TopSecret123",
                 "http://127.0.0.1:9/#TopSecret123", "ftp://127.0.0.1/?TopSecret123",
-                "http://u:TopSecret123@127.0.0.1:9"):
+                "http://u:TopSecret123@127.0.0.1:9",
+                # A path, or a URL wrong in some other way, is no more repeated.
+                "http://127.0.0.1:9/TopSecret123", "https://api.example.com/v1/TopSecret123/",
+                "ftp://127.0.0.1/TopSecret123", "http://127.0.0.1:TopSecret123/",
+                "http://127.0.0.1:99999/TopSecret123"):
         code, out, err = cli(capsys, "delete", str(source), "--id-type", "guid", "--yes",
                              "--base-url", url, "--log-file", str(log))
         assert code == 2, err

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 import pytest
 from aiohttp import web
+from structlog.testing import capture_logs
 
 from bulkdelete.engine import StopRequest
 from bulkdelete.errors import AbortError, ConfirmationRefused, FatalApiError
@@ -122,6 +123,19 @@ async def test_a_server_that_never_answers_cannot_be_reached() -> None:
     assert info.value.exit_code == 3
     assert url.split("//")[1] in str(info.value)
     assert len(seen) == 3
+
+
+async def test_a_check_without_an_answer_says_once_that_it_is_waiting() -> None:
+    """With the default --timeout a server that never answers holds the check for minutes
+    before "cannot reach": the first attempt without an answer says so at once, naming
+    the reason and when it gives up, and the retries do not repeat it."""
+    async with answering((200, FOUND), hang=True) as (url, _seen):
+        with capture_logs() as events, pytest.raises(AbortError, match="cannot reach"):
+            await preflight(make_settings(url, timeout=0.2, max_retries=2))
+    waiting = [e for e in events if e["event"] == "preflight_waiting"]
+    assert len(waiting) == 1, events
+    assert "timeout after 0.2s" in waiting[0]["why"]
+    assert "--stall-timeout" in waiting[0]["gives_up_after"]
 
 
 async def test_a_server_that_resets_every_connection_cannot_be_reached() -> None:

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from bulkdelete import JobFiles, run_job, verify_job
 from bulkdelete.errors import BulkDeleteError
+from bulkdelete.verify.shapes import MAX_SHAPES
 from tests.conftest import ServerFactory, make_ids, make_settings, serving, write_ids
 
 NOT_CLEARLY_GONE: list[tuple[int, dict[str, object]]] = [
@@ -38,8 +39,9 @@ def _server(answers: dict[str, tuple[int, dict[str, object]]], deleted: set[str]
             deleted.update(json.loads(await request.read())["guid"])
             return web.json_response({"status": "success"})
         status, body = answers[request.query["objectId"]]
-        return web.json_response(json.loads(json.dumps(body).replace(
-            "{id}", request.query["objectId"])), status=status)
+        ident = request.query["objectId"]
+        text = json.dumps(body).replace("{id}", ident).replace("{ID}", ident.upper())
+        return web.json_response(json.loads(text), status=status)
     return serving(handler)
 
 
@@ -108,3 +110,29 @@ async def test_the_fake_servers_not_found_is_the_shape_kept(
     assert result.summary["gone_shapes"] == [
         {"http": 200, "status": "fail", "code": 404, "error": "Profile not found",
          "count": 100}]
+
+
+async def test_gone_shapes_stay_few_and_hold_no_id_whatever_the_texts(tmp_path: Path) -> None:
+    """A server that echoes the ID in another case after the phrase, or words each answer
+    differently (a request number): verify.json names no ID and its listing stays short,
+    the shapes past the first few counted together, every gone one counted."""
+    ids = make_ids(60)
+    answers: dict[str, tuple[int, dict[str, object]]] = {}
+    for n, ident in enumerate(ids):
+        error = "User not found: {ID}" if n % 2 else f"User not found (request {n})"
+        answers[ident] = (200, {"status": "fail", "error": error, "code": 404})
+    deleted: set[str] = set()
+    source = write_ids(tmp_path / "ids.txt", ids)
+    async with _server(answers, deleted) as base_url:
+        settings = make_settings(base_url, max_retries=1, preflight=False, stall_timeout=1.0)
+        assert (await run_job(settings, JobFiles(input=source))).exit_code == 0
+        result = await verify_job(settings, JobFiles(input=source), sample=None)
+    assert result.summary["gone"] == 60
+    written = json.loads((tmp_path / "ids.txt.bulkdelete" / "verify.json").read_text())
+    shapes = written["gone_shapes"]
+    assert sum(shape["count"] for shape in shapes) == 60
+    assert len(shapes) <= MAX_SHAPES + 1, shapes
+    assert {"http": 200, "status": "fail", "code": 404, "error": "User not found: <ID>",
+            "count": 30} in shapes
+    text = json.dumps(written).casefold()
+    assert not any(ident.casefold() in text for ident in ids)
