@@ -2,8 +2,9 @@
 checkpoint or a resume (a migration script's one-off).
 
 Each item is one value, like a CSV cell, decided by the reader's ID rule
-(:func:`bulkdelete.reader.rule.check`): trimmed, then refused when empty, over 512
-characters or carrying a control character. An item that is not a ``str`` is invalid too.
+(:mod:`bulkdelete.reader.rule`): trimmed of ordinary whitespace only (:func:`trim`), then
+refused when empty, over 512 characters or carrying a control character or other whitespace
+(:func:`check`). An item that is not a ``str`` is invalid too.
 Invalid items are counted by their position in the iterable (from 1) as the file path counts
 invalid lines, and never sent (docs/library.md)."""
 
@@ -21,11 +22,20 @@ from bulkdelete.failed import MemoryFailures
 from bulkdelete.job.drive import RunCounters, send_ids, timestamp
 from bulkdelete.job.run import JobResult, exit_code_after, new_run_id
 from bulkdelete.reader import InvalidLine, Run
-from bulkdelete.reader.rule import check
+from bulkdelete.reader.rule import check, trim
 from bulkdelete.report import build_report
 from bulkdelete.settings import Settings
 
 REASON_NOT_TEXT = "not a string"
+
+
+def item_value(raw: object) -> tuple[str, str | None]:
+    """The ID an item stands for, and why it is not one (None when it is): the file path's
+    rule, so ``"\\x0cID"`` is invalid here as in a file, never sent as ``"ID"``."""
+    if not isinstance(raw, str):
+        return "", REASON_NOT_TEXT
+    value = trim(raw)
+    return value, check(value)
 
 
 async def delete_ids(
@@ -57,15 +67,11 @@ async def delete_ids(
         nonlocal count
         totals = state.totals
         for position, raw in enumerate(ids, 1):
-            if isinstance(raw, str):
-                value = raw.strip()
-                reason = check(value)
-                if reason is None:
-                    count += 1
-                    yield Run([value], (0,), position)  # no file: no offset; the position
-                    continue
-            else:
-                reason = REASON_NOT_TEXT
+            value, reason = item_value(raw)
+            if reason is None:
+                count += 1
+                yield Run([value], (0,), position)  # no file: no offset; the position
+                continue
             totals.lines_invalid += 1
             if len(totals.invalid_samples) < INVALID_SAMPLES:
                 totals.invalid_samples.append((position, reason))
