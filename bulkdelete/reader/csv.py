@@ -17,7 +17,7 @@ from itertools import chain
 from pathlib import Path
 from typing import Final
 
-from bulkdelete.reader.csvhead import Header, choose
+from bulkdelete.reader.csvhead import REASON_STRAY_DELIMITER, Header, choose
 from bulkdelete.reader.csvscan import FIELD_START, QUOTED, Cursor, follow, state_after
 from bulkdelete.reader.dialect import parse_delimiter, sniff
 from bulkdelete.reader.items import InvalidLine, Record, new_record, text_value
@@ -71,7 +71,7 @@ def csv_records(
     rows, header = _open(stream, path, column, id_type, delimiter, watch)
     if header is None:
         return  # empty file: nothing to delete, and nothing wrong
-    index, name, separator = header.index, header.name, header.delimiter
+    index, name, separator, strays = header.index, header.name, header.delimiter, header.strays
     if start_offset:
         # Resume: the header was needed for the column; now jump to the watermark.
         seek(stream, path, start_offset)
@@ -86,6 +86,8 @@ def csv_records(
         else:
             value = trim(row[index])
             reason = check(value)
+            if reason is None and strays and any(other in value for other in strays):
+                reason = REASON_STRAY_DELIMITER
             if reason is None:
                 yield new_record(value, line, offset)
             else:

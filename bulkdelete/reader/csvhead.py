@@ -6,6 +6,8 @@ type; the chosen column's name twice (which one holds the IDs?); a header cell h
 candidate delimiter when none was given (:mod:`~bulkdelete.reader.dialect`); and one column
 headed by what looks like an ID, not a name: a file of bare IDs would lose its first ID to the
 header, so it is read only as ``--format lines`` or with ``--column`` naming that header.
+Under a one-column header read without ``--delimiter``, an ID holding another candidate
+delimiter is an invalid record, never sent whole (:data:`REASON_STRAY_DELIMITER`).
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ from dataclasses import dataclass
 from typing import Final
 
 from bulkdelete.errors import InputError
-from bulkdelete.reader.dialect import check_header, describe
+from bulkdelete.reader.dialect import CANDIDATES, check_header, describe
 from bulkdelete.reader.rule import name_list, show, trim
 
-__all__ = ["HEADER_LOOKS_LIKE_ID", "Header", "choose", "looks_like_id"]
+__all__ = ["HEADER_LOOKS_LIKE_ID", "REASON_STRAY_DELIMITER", "Header", "choose", "looks_like_id"]
 
 HEADER_LOOKS_LIKE_ID: Final = (
     "the CSV's one column is headed by what looks like an ID, not a column name: read as "
@@ -27,13 +29,20 @@ HEADER_LOOKS_LIKE_ID: Final = (
 )
 
 
+#: Why an ID of a one-column CSV read without --delimiter is not sent: it holds another
+#: candidate delimiter, so its row may be a whole row of a file separated by that one.
+REASON_STRAY_DELIMITER: Final = "holds a delimiter the one-column header lacks (pass --delimiter)"
+
+
 @dataclass(frozen=True, slots=True)
 class Header:
-    """The header's names (trimmed), the ID column's index and the delimiter read."""
+    """The header's names (trimmed), the ID column's index and the delimiter read, and the
+    other candidate delimiters an ID may not hold (see :func:`choose`)."""
 
     names: list[str]
     index: int
     delimiter: str
+    strays: str = ""
 
     @property
     def name(self) -> str:
@@ -61,7 +70,12 @@ def choose(row: list[str] | str, line: int, column: str | None, id_type: str,
     if (column is None and len(names) == 1 and names[0].casefold() != id_type.casefold()
             and looks_like_id(names[0])):
         raise InputError(HEADER_LOOKS_LIKE_ID.format(line=line))
-    return Header(names, index, delimiter)
+    # A one-column header holds no delimiter, so the comma is a default, not a finding: rows
+    # separated by another candidate would each be read whole as one ID. Unless the delimiter
+    # was given, an ID holding another candidate is not sent (REASON_STRAY_DELIMITER).
+    strays = "" if given or len(names) > 1 else "".join(
+        other for other in CANDIDATES if other != delimiter)
+    return Header(names, index, delimiter, strays)
 
 
 def _choose_column(names: list[str], column: str | None, id_type: str, delimiter: str) -> int:

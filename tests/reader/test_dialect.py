@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from bulkdelete.cli.arguments import build_parser, files_from_args
 from bulkdelete.errors import InputError, UsageError
 from bulkdelete.reader import InvalidLine, read_records
+from bulkdelete.reader.csvhead import REASON_STRAY_DELIMITER
 from bulkdelete.reader.dialect import CANDIDATES, parse_delimiter, sniff
 from tests.reader.support import BOM, lenient_values, read, values, write
 
@@ -97,3 +98,23 @@ def test_bad_quotes_never_yield_a_value_the_csv_module_would_not_for_any_delimit
     items = list(read_records(path, "csv", column="id", id_type="guid"))
     got = collections.Counter(i.value for i in items if not isinstance(i, InvalidLine))
     assert not got - lenient_values(data, delimiter=delimiter)
+
+
+def test_an_id_holding_a_delimiter_the_one_column_header_lacks_is_invalid(
+    tmp_path: Path,
+) -> None:
+    """Under a one-column header the comma is a default, not a finding: a row holding ';'
+    or '|' may be a whole row of a file separated by it, so it is an invalid record, never
+    sent. A quoted comma is the comma's own CSV; a given delimiter, or a header with several
+    columns, settles what separates the fields."""
+    data = b'email\nok@example.com\nu1;a@example.com\nu2|b@example.com\n"c,d@example.com"\n'
+    path = write(tmp_path / "ids.csv", data)
+    items = read(path, "csv")
+    assert values(items) == ["ok@example.com", "c,d@example.com"]
+    assert [(i.line, i.reason) for i in items if isinstance(i, InvalidLine)] == [
+        (3, REASON_STRAY_DELIMITER), (4, REASON_STRAY_DELIMITER)]
+    given = list(read_records(path, "csv", column=None, id_type="guid", delimiter=","))
+    assert values(given) == ["ok@example.com", "u1;a@example.com", "u2|b@example.com",
+                             "c,d@example.com"]
+    path = write(tmp_path / "two.csv", b"email,name\nu1;a@example.com,Ann\n")
+    assert values(read(path, "csv", column="email")) == ["u1;a@example.com"]

@@ -127,7 +127,7 @@ def test_every_entry_point_trims_and_decides_alike(tmp_path: Path, text: str) ->
     if "\n" not in text and "\r" not in text:  # a line cannot hold a line break
         assert _sent("lines", b"first\n" + text.encode() + b"\n", tmp_path) == expected
     cell = '"' + text.replace('"', '""') + '"'
-    assert _sent("csv", f"guid\nfirst\n{cell}\n".encode(), tmp_path) == expected
+    assert _sent("csv", f"guid,n\nfirst,1\n{cell},2\n".encode(), tmp_path) == expected
     lines = [json.dumps({"guid": "first"}), json.dumps({"guid": text}), ""]
     assert _sent("jsonl", "\n".join(lines).encode(), tmp_path) == expected
 
