@@ -95,13 +95,15 @@ def test_a_control_character_makes_a_value_invalid_at_its_edges_as_inside(
     assert [i.value for i in items if isinstance(i, Record)][-1:] == ["a2"]
 
 
-@pytest.mark.parametrize("char", ["\xa0", "\u2028", "\u3000"])
+@pytest.mark.parametrize("char", ["\xa0", "\u2028", "\u3000", "\ufeff", "\u200b", "\u2060",
+                                  "\u180e"])
 def test_other_whitespace_makes_a_value_invalid_at_its_edges_as_inside(
     tmp_path: Path, char: str,
 ) -> None:
-    """Whitespace other than the ordinary kinds (a no-break space, a line separator) is not
-    trimmed either: an ID is never sent other than as the file holds it, so it is invalid
-    wherever it stands, with its own reason."""
+    """Whitespace other than the ordinary kinds (a no-break space, a line separator, the
+    zero-width ones: a byte-order mark, a zero-width space, a word joiner) is not trimmed
+    either: an ID is never sent other than as the file holds it, so it is invalid wherever
+    it stands, with its own reason."""
     for value in (f"{char}a1", f"a1{char}", f"a{char}1"):
         assert check(trim(value)) == REASON_SPACE
 
