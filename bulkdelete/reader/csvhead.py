@@ -61,7 +61,8 @@ def choose(row: list[str] | str, line: int, column: str | None, id_type: str,
     parse it) on *line*, or the refusal that says what to fix."""
     if isinstance(row, str):
         raise InputError(
-            f"the CSV header (line {line}) is unusable: {row}; fix the header line"
+            f"the CSV header (line {line}) is unusable: {row}, read as {describe(delimiter)}-"
+            "separated; fix the header line, or pass the right --delimiter"
         )
     names = [trim(name) for name in row]
     if not given:

@@ -10,6 +10,7 @@ delimiter is chosen without ``--delimiter``, no header cell may hold another can
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 from bulkdelete.errors import InputError, UsageError
@@ -19,6 +20,7 @@ __all__ = ["CANDIDATES", "check_header", "describe", "parse_delimiter", "sniff"]
 #: The delimiters sniffed from a header, in order of preference on a tie.
 CANDIDATES: Final = (",", ";", "\t", "|")
 
+_QUOTED: Final = re.compile(rb'"[^"]*(?:"|$)')
 _NAMES: Final = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 _ALIASES: Final = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
 
@@ -48,9 +50,12 @@ def describe(delimiter: str) -> str:
 
 
 def sniff(header_line: bytes) -> str:
-    """The candidate the header's first line holds most often (a tie goes to the first in
-    :data:`CANDIDATES`); a comma when it holds none (one column)."""
-    counts = [header_line.count(candidate.encode("ascii")) for candidate in CANDIDATES]
+    """The candidate the header's first line holds most often outside quotes (a tie goes to
+    the first in :data:`CANDIDATES`); a comma when it holds none (one column)."""
+    # A quoted cell's text separates nothing: '"a;b;c",id' is comma-separated. (A quote left
+    # open runs to the line's end, as a cell that spans lines does.)
+    bare = _QUOTED.sub(b"", header_line)
+    counts = [bare.count(candidate.encode("ascii")) for candidate in CANDIDATES]
     best = max(counts)
     return CANDIDATES[counts.index(best)] if best else ","
 
@@ -66,6 +71,11 @@ def check_header(names: list[str], delimiter: str, line: int) -> None:
                 raise InputError(
                     f"the CSV header (line {line}) is ambiguous: read as {describe(delimiter)}-"
                     f"separated, its cell {position} holds a {_NAMES[other]} too. Pass "
-                    f"--delimiter to say which separates the fields (e.g. --delimiter "
-                    f"'{other if other != chr(9) else 'tab'}')"
+                    f"--delimiter to say which separates the fields: {_flag(delimiter)} if "
+                    f"the header is right as read, or {_flag(other)}"
                 )
+
+
+def _flag(delimiter: str) -> str:
+    """``--delimiter ';'``, ``--delimiter tab``: as the operator would type it."""
+    return f"--delimiter {'tab' if delimiter == chr(9) else repr(delimiter)}"
