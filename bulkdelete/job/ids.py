@@ -17,7 +17,7 @@ from bulkdelete.batcher import INVALID_SAMPLES, make_batches
 from bulkdelete.checkpoint import Binding, RunRecord, State, Totals
 from bulkdelete.client import Deleter
 from bulkdelete.engine import StopRequest
-from bulkdelete.errors import AbortError
+from bulkdelete.errors import AbortError, UsageError
 from bulkdelete.failed import MemoryFailures
 from bulkdelete.job.drive import RunCounters, send_ids, timestamp
 from bulkdelete.job.run import JobResult, exit_code_after, new_run_id
@@ -48,7 +48,19 @@ async def delete_ids(
     """Delete from any iterable of IDs — no file, no checkpoint, so no resume. Failed IDs
     come back in ``JobResult.failed_ids``; invalid items are counted in the report's
     ``lines_invalid`` (first few in ``invalid_samples``, by position). Raises AbortError on
-    401/403 and abort rules."""
+    401/403 and abort rules; UsageError when *ids* is a single string or not iterable."""
+    # A str (or bytes) is an iterable of its characters: each would be sent as an ID.
+    if isinstance(ids, (str, bytes, bytearray, memoryview)):
+        raise UsageError(
+            f"delete_ids takes an iterable of IDs, not a single string ({type(ids).__name__}):"
+            " pass a list of one ID to delete one"
+        )
+    try:
+        ids = iter(ids)
+    except TypeError:
+        raise UsageError(
+            f"delete_ids takes an iterable of IDs; a {type(ids).__name__} is not iterable"
+        ) from None
     stop = stop or StopRequest()
     state = State(
         binding=Binding("", "iterable", None, settings.batch_size, settings.id_type,
