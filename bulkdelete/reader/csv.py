@@ -71,7 +71,8 @@ def csv_records(
     rows, header = _open(stream, path, column, id_type, delimiter, watch)
     if header is None:
         return  # empty file: nothing to delete, and nothing wrong
-    index, name, separator, strays = header.index, header.name, header.delimiter, header.strays
+    index, name, separator = header.index, header.name, header.delimiter
+    stray = header.stray
     if start_offset:
         # Resume: the header was needed for the column; now jump to the watermark.
         seek(stream, path, start_offset)
@@ -86,7 +87,7 @@ def csv_records(
         else:
             value = trim(row[index])
             reason = check(value)
-            if reason is None and strays and any(other in value for other in strays):
+            if reason is None and stray(value, len(row)):
                 reason = REASON_STRAY_DELIMITER
             if reason is None:
                 yield new_record(value, line, offset)

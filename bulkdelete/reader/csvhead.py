@@ -6,8 +6,9 @@ type; the chosen column's name twice (which one holds the IDs?); a header cell h
 candidate delimiter when none was given (:mod:`~bulkdelete.reader.dialect`); and one column
 headed by what looks like an ID, not a name: a file of bare IDs would lose its first ID to the
 header, so it is read only as ``--format lines`` or with ``--column`` naming that header.
-Under a one-column header read without ``--delimiter``, an ID holding another candidate
-delimiter is an invalid record, never sent whole (:data:`REASON_STRAY_DELIMITER`).
+Read without ``--delimiter``, a row of one field (every row, under a one-column header) whose
+ID holds another candidate delimiter is an invalid record, never sent whole
+(:data:`REASON_STRAY_DELIMITER`).
 """
 
 from __future__ import annotations
@@ -29,9 +30,11 @@ HEADER_LOOKS_LIKE_ID: Final = (
 )
 
 
-#: Why an ID of a one-column CSV read without --delimiter is not sent: it holds another
-#: candidate delimiter, so its row may be a whole row of a file separated by that one.
-REASON_STRAY_DELIMITER: Final = "holds a delimiter the one-column header lacks (pass --delimiter)"
+#: Why an ID read without --delimiter is not sent when it holds another candidate delimiter
+#: and its row is all one field (:meth:`Header.stray`): it may be a whole row separated by that.
+REASON_STRAY_DELIMITER: Final = (
+    "holds a delimiter the header does not use (a whole row? pass --delimiter)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +50,13 @@ class Header:
     @property
     def name(self) -> str:
         return self.names[self.index]
+
+    def stray(self, value: str, fields: int) -> bool:
+        """Whether *value*, the ID cell of a row of *fields* fields, may be a whole row: the
+        delimiter was sniffed, the row is one field (under a one-column header, always so
+        read) and the value holds another candidate delimiter."""
+        return bool(self.strays) and (fields == 1 or len(self.names) == 1) and any(
+            other in value for other in self.strays)
 
 
 def looks_like_id(name: str) -> bool:
@@ -71,11 +81,10 @@ def choose(row: list[str] | str, line: int, column: str | None, id_type: str,
     if (column is None and len(names) == 1 and names[0].casefold() != id_type.casefold()
             and looks_like_id(names[0])):
         raise InputError(HEADER_LOOKS_LIKE_ID.format(line=line))
-    # A one-column header holds no delimiter, so the comma is a default, not a finding: rows
-    # separated by another candidate would each be read whole as one ID. Unless the delimiter
-    # was given, an ID holding another candidate is not sent (REASON_STRAY_DELIMITER).
-    strays = "" if given or len(names) > 1 else "".join(
-        other for other in CANDIDATES if other != delimiter)
+    # A sniffed delimiter holds for the header, not necessarily for every row: a row separated
+    # by another candidate is read as one field, and under a one-column header the comma is a
+    # default, not a finding. Such a row's ID would be the whole row (REASON_STRAY_DELIMITER).
+    strays = "" if given else "".join(other for other in CANDIDATES if other != delimiter)
     return Header(names, index, delimiter, strays)
 
 

@@ -121,3 +121,19 @@ def test_an_id_holding_a_delimiter_the_one_column_header_lacks_is_invalid(
                              "c,d@example.com"]
     path = write(tmp_path / "two.csv", b"email,name\nu1;a@example.com,Ann\n")
     assert values(read(path, "csv", column="email")) == ["u1;a@example.com"]
+
+
+def test_a_one_field_row_under_a_wider_header_holding_another_candidate_is_invalid(
+    tmp_path: Path,
+) -> None:
+    """Header sniffed as ';', a row separated by ',': csv reads it as one field, the whole
+    row, which would be the first column's "ID". Invalid, naming --delimiter; a row with its
+    fields (or a given delimiter) reads as before."""
+    data = b"id;email\nu1;a@example.com\nu2,b@example.com\nu3,x;c@example.com\n"
+    path = write(tmp_path / "ids.csv", data)
+    items = read(path, "csv", column="id")
+    assert values(items) == ["u1", "u3,x"]
+    assert [(i.line, i.reason) for i in items if isinstance(i, InvalidLine)] == [
+        (3, REASON_STRAY_DELIMITER)]
+    given = list(read_records(path, "csv", column="id", id_type="guid", delimiter=";"))
+    assert values(given) == ["u1", "u2,b@example.com", "u3,x"]
