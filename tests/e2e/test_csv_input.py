@@ -216,3 +216,26 @@ def test_rows_separated_by_a_delimiter_the_one_column_header_lacks_are_not_sent_
     assert code == 0, err
     assert set(server.stats.acknowledged) == set(plain + emails)
     assert "25 deleted, 0 failed, 0 invalid lines, of 25 IDs" in err
+
+
+@pytest.mark.parametrize(("name", "content"), [
+    ("export.txt", "email,name\n" + "".join(f"a{n}@example.com,Ann {n}\n" for n in range(9))),
+    ("export.dat", "email;name\n" + "".join(f"a{n}@example.com;Ann {n}\n" for n in range(9))),
+    ("export.json", "".join(f'{{"identity": "a{n}@example.com"}}\n' for n in range(9))),
+])
+def test_a_csv_or_json_file_named_otherwise_is_not_sent_line_by_line(
+    tmp_path: Path, server: FakeServer, capsys: pytest.CaptureFixture[str], name: str,
+    content: str,
+) -> None:
+    """--format auto reads a name not ending in .csv/.jsonl as one ID per line: a CSV saved
+    as .txt would send its header and every whole row as IDs, a JSON file every object.
+    When the first line holds a delimiter or opens a JSON value, the guess is refused,
+    naming --format; nothing sent or written. Said explicitly, --format lines reads it."""
+    source = tmp_path / name
+    source.write_text(content)
+    code, out, err = cli(capsys, *_identity_args(source))
+    assert_one_error_line(code, out, err, "--format csv", "--format lines")
+    _refused(server, source)
+    code, _, err = cli(capsys, *_identity_args(source, "--format", "lines"))
+    assert code == 0, err
+    assert len(server.stats.acknowledged) == len(content.splitlines())
