@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from bulkdelete.errors import InputError
-from bulkdelete.reader.dialect import CANDIDATES, check_header, describe
+from bulkdelete.reader.dialect import CANDIDATES, check_given, check_header, describe
 from bulkdelete.reader.rule import name_list, show, trim
 
 __all__ = ["HEADER_LOOKS_LIKE_ID", "REASON_STRAY_DELIMITER", "Header", "choose", "looks_like_id"]
@@ -77,6 +77,8 @@ def choose(row: list[str] | str, line: int, column: str | None, id_type: str,
     names = [trim(name) for name in row]
     if not given:
         check_header(names, delimiter, line)
+    elif column is None:
+        check_given(names, delimiter, line)
     index = _choose_column(names, column, id_type, delimiter)
     if (column is None and len(names) == 1 and names[0].casefold() != id_type.casefold()
             and looks_like_id(names[0])):

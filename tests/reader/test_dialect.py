@@ -137,3 +137,17 @@ def test_a_one_field_row_under_a_wider_header_holding_another_candidate_is_inval
         (3, REASON_STRAY_DELIMITER)]
     given = list(read_records(path, "csv", column="id", id_type="guid", delimiter=";"))
     assert values(given) == ["u1", "u2,b@example.com", "u3,x"]
+
+
+def test_a_given_delimiter_the_header_lacks_is_refused_when_it_holds_another(
+    tmp_path: Path,
+) -> None:
+    """--delimiter ';' on a comma file: the header is one column, 'id,note', and each row
+    would be sent whole. A given delimiter is taken at its word, but not when it leaves a
+    one-column header holding another candidate: refused, unless --column names that
+    header (then the operator has said it is one column)."""
+    path = write(tmp_path / "ids.csv", b"id,note\nx1,a\n")
+    with pytest.raises(InputError, match=r"read as ';'.*one column.*holds a comma"):
+        list(read_records(path, "csv", column=None, id_type="guid", delimiter=";"))
+    items = list(read_records(path, "csv", column="id,note", id_type="guid", delimiter=";"))
+    assert values(items) == ["x1,a"]
