@@ -24,6 +24,7 @@ from typing import Final
 __all__ = [
     "MAX_ID_LENGTH",
     "PLAIN",
+    "READER_RULES",
     "REASON_CONTROL",
     "REASON_EMPTY",
     "REASON_SPACE",
@@ -34,6 +35,14 @@ __all__ = [
     "show",
     "trim",
 ]
+
+#: The version of the reader's decisions: which values are IDs (this module) and what each
+#: format reads as a value (CSV records and header refusals, stray delimiters, JSON strings).
+#: A checkpoint is bound to it: a job's batches are numbered by what the reader read, so a
+#: job resumed or verified by a reader that decides otherwise would take other IDs for the
+#: ones its batches held. Raise it with any change to those decisions. (1: before it was
+#: bound; 2: zero-width spaces invalid, stray delimiters, the lines guess refused.)
+READER_RULES: Final = 2
 
 #: Longest ID accepted, in characters (after trimming surrounding whitespace).
 MAX_ID_LENGTH: Final = 512
