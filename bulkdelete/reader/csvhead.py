@@ -6,9 +6,11 @@ type; the chosen column's name twice (which one holds the IDs?); a header cell h
 candidate delimiter when none was given (:mod:`~bulkdelete.reader.dialect`); and one column
 headed by what looks like an ID, not a name: a file of bare IDs would lose its first ID to the
 header, so it is read only as ``--format lines`` or with ``--column`` naming that header.
-Read without ``--delimiter``, a row of one field (every row, under a one-column header) whose
-ID holds another candidate delimiter is an invalid record, never sent whole
-(:data:`REASON_STRAY_DELIMITER`).
+
+Not sent, but invalid records: one whose ID cell is the ID column's own name (the header
+again, two files joined: :data:`REASON_HEADER_AGAIN`); and, read without ``--delimiter``, a
+row of one field (every row, under a one-column header) whose ID holds another candidate
+delimiter, which may be a whole row (:data:`REASON_STRAY_DELIMITER`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from bulkdelete.errors import InputError
 from bulkdelete.reader.dialect import CANDIDATES, check_given, check_header, describe
 from bulkdelete.reader.rule import name_list, show, trim
 
-__all__ = ["HEADER_LOOKS_LIKE_ID", "REASON_STRAY_DELIMITER", "Header", "choose", "looks_like_id"]
+__all__ = ["HEADER_LOOKS_LIKE_ID", "REASON_HEADER_AGAIN", "REASON_STRAY_DELIMITER", "Header",
+           "choose", "looks_like_id"]
 
 HEADER_LOOKS_LIKE_ID: Final = (
     "the CSV's one column is headed by what looks like an ID, not a column name: read as "
@@ -35,6 +38,11 @@ HEADER_LOOKS_LIKE_ID: Final = (
 REASON_STRAY_DELIMITER: Final = (
     "holds a delimiter the header does not use (a whole row? pass --delimiter)"
 )
+
+
+#: Why a record whose ID cell is the ID column's own name is not sent: it is the header
+#: again (two exports joined with cat), never an ID.
+REASON_HEADER_AGAIN: Final = "the ID column's own name (a repeated header row?)"
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,7 +41,7 @@ __all__ = [
 #: A checkpoint is bound to it: a job's batches are numbered by what the reader read, so a
 #: job resumed or verified by a reader that decides otherwise would take other IDs for the
 #: ones its batches held. Raise it with any change to those decisions. (1: before it was
-#: bound; 2: zero-width spaces invalid, stray delimiters, the lines guess refused.)
+#: bound; 2: zero-width spaces invalid, stray delimiters, a repeated CSV header.)
 READER_RULES: Final = 2
 
 #: Longest ID accepted, in characters (after trimming surrounding whitespace).

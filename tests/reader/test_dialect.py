@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from bulkdelete.cli.arguments import build_parser, files_from_args
 from bulkdelete.errors import InputError, UsageError
 from bulkdelete.reader import InvalidLine, read_records
-from bulkdelete.reader.csvhead import REASON_STRAY_DELIMITER
+from bulkdelete.reader.csvhead import REASON_HEADER_AGAIN, REASON_STRAY_DELIMITER
 from bulkdelete.reader.dialect import CANDIDATES, parse_delimiter, sniff
 from tests.reader.support import BOM, lenient_values, read, values, write
 
@@ -151,3 +151,16 @@ def test_a_given_delimiter_the_header_lacks_is_refused_when_it_holds_another(
         list(read_records(path, "csv", column=None, id_type="guid", delimiter=";"))
     items = list(read_records(path, "csv", column="id,note", id_type="guid", delimiter=";"))
     assert values(items) == ["x1,a"]
+
+
+def test_a_repeated_header_row_is_not_read_as_a_record(tmp_path: Path) -> None:
+    """Two exports joined with cat: the second's header (with its byte-order mark) is a row
+    of the first's. Its ID cell is the column's own name, never an ID: an invalid record,
+    not sent as the identity 'email'."""
+    one = b"\xef\xbb\xbfuser_id;email\r\nu1;a@example.com\r\n"
+    two = b"\xef\xbb\xbfuser_id;email\r\nu2;b@example.com\r\n"
+    path = write(tmp_path / "ids.csv", one + two)
+    items = read(path, "csv", column="email")
+    assert values(items) == ["a@example.com", "b@example.com"]
+    assert [(i.line, i.reason) for i in items if isinstance(i, InvalidLine)] == [
+        (3, REASON_HEADER_AGAIN)]
