@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bulkdelete.errors import CheckpointMismatch
+from bulkdelete.reader.rule import READER_RULES
 
 FORMAT_VERSION = 1
 MAX_REASONS = 50  # distinct failure reasons kept with counts; the rest fold into "other"
@@ -38,6 +39,9 @@ class Binding:
     # The CSV delimiter read (None for other formats). Checkpoints written before it was
     # bound read CSV as comma-separated, and say so when loaded (see State.from_json).
     delimiter: str | None = None
+    # The reader's rules it was read by (reader.rule.READER_RULES): they shape the batches
+    # as the settings do. A checkpoint written before they were bound loads as 1.
+    rules: int = READER_RULES
 
     def differences(self, other: Binding) -> list[str]:
         """Human-readable list of what differs between the stored (self) and this run."""
@@ -50,6 +54,8 @@ class Binding:
             "account_id": "--account-id",
             "host": "target host (--region/--base-url)",
             "delimiter": "CSV delimiter",
+            "rules": "the reader's ID rules (the job was started by another version of "
+                     "bulkdelete)",
         }
         out = []
         for name, label in labels.items():
@@ -333,7 +339,10 @@ class State:
 
 
 def _binding(data: dict[str, Any]) -> Binding:
-    """A stored binding; one written before the delimiter was bound read CSV with commas."""
+    """A stored binding; one written before the delimiter was bound read CSV with commas,
+    and one written before the reader's rules were bound was read by the first ones."""
     if "delimiter" not in data and data.get("format") == "csv":
         data = {**data, "delimiter": ","}
+    if "rules" not in data:
+        data = {**data, "rules": 1}
     return Binding(**data)

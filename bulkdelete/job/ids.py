@@ -2,8 +2,9 @@
 checkpoint or a resume (a migration script's one-off).
 
 Each item is one value, like a CSV cell, decided by the reader's ID rule
-(:func:`bulkdelete.reader.rule.check`): trimmed, then refused when empty, over 512
-characters or carrying a control character. An item that is not a ``str`` is invalid too.
+(:mod:`bulkdelete.reader.rule`): trimmed of ordinary whitespace only (:func:`trim`), then
+refused when empty, over 512 characters or carrying a control character or other whitespace
+(:func:`check`). An item that is not a ``str`` is invalid too.
 Invalid items are counted by their position in the iterable (from 1) as the file path counts
 invalid lines, and never sent (docs/library.md)."""
 
@@ -16,16 +17,25 @@ from bulkdelete.batcher import INVALID_SAMPLES, make_batches
 from bulkdelete.checkpoint import Binding, RunRecord, State, Totals
 from bulkdelete.client import Deleter
 from bulkdelete.engine import StopRequest
-from bulkdelete.errors import AbortError
+from bulkdelete.errors import AbortError, UsageError
 from bulkdelete.failed import MemoryFailures
 from bulkdelete.job.drive import RunCounters, send_ids, timestamp
 from bulkdelete.job.run import JobResult, exit_code_after, new_run_id
 from bulkdelete.reader import InvalidLine, Run
-from bulkdelete.reader.rule import check
+from bulkdelete.reader.rule import check, trim
 from bulkdelete.report import build_report
 from bulkdelete.settings import Settings
 
 REASON_NOT_TEXT = "not a string"
+
+
+def item_value(raw: object) -> tuple[str, str | None]:
+    """The ID an item stands for, and why it is not one (None when it is): the file path's
+    rule, so ``"\\x0cID"`` is invalid here as in a file, never sent as ``"ID"``."""
+    if not isinstance(raw, str):
+        return "", REASON_NOT_TEXT
+    value = trim(raw)
+    return value, check(value)
 
 
 async def delete_ids(
@@ -38,7 +48,19 @@ async def delete_ids(
     """Delete from any iterable of IDs — no file, no checkpoint, so no resume. Failed IDs
     come back in ``JobResult.failed_ids``; invalid items are counted in the report's
     ``lines_invalid`` (first few in ``invalid_samples``, by position). Raises AbortError on
-    401/403 and abort rules."""
+    401/403 and abort rules; UsageError when *ids* is a single string or not iterable."""
+    # A str (or bytes) is an iterable of its characters: each would be sent as an ID.
+    if isinstance(ids, (str, bytes, bytearray, memoryview)):
+        raise UsageError(
+            f"delete_ids takes an iterable of IDs, not a single string ({type(ids).__name__}):"
+            " pass a list of one ID to delete one"
+        )
+    try:
+        ids = iter(ids)
+    except TypeError:
+        raise UsageError(
+            f"delete_ids takes an iterable of IDs; a {type(ids).__name__} is not iterable"
+        ) from None
     stop = stop or StopRequest()
     state = State(
         binding=Binding("", "iterable", None, settings.batch_size, settings.id_type,
@@ -57,15 +79,11 @@ async def delete_ids(
         nonlocal count
         totals = state.totals
         for position, raw in enumerate(ids, 1):
-            if isinstance(raw, str):
-                value = raw.strip()
-                reason = check(value)
-                if reason is None:
-                    count += 1
-                    yield Run([value], (0,), position)  # no file: no offset; the position
-                    continue
-            else:
-                reason = REASON_NOT_TEXT
+            value, reason = item_value(raw)
+            if reason is None:
+                count += 1
+                yield Run([value], (0,), position)  # no file: no offset; the position
+                continue
             totals.lines_invalid += 1
             if len(totals.invalid_samples) < INVALID_SAMPLES:
                 totals.invalid_samples.append((position, reason))

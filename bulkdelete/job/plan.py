@@ -23,6 +23,7 @@ from bulkdelete.reader import (
     InvalidLine,
     Run,
     check_input_path,
+    check_lines_guess,
     detect_format,
     read_runs,
 )
@@ -111,7 +112,7 @@ async def plan_job(settings: Settings, files: JobFiles, *, preflight: bool = Fal
     already started it plans what remains (checking the checkpoint matches, read-only).
     ``preflight`` also sends the read-only credential check (docs/cli.md)."""
     check_input_path(files.input)
-    fmt = detect_format(files.input, files.format)
+    fmt = input_format(files)
     check_outputs(files)
     totals = await asyncio.to_thread(precount, files, fmt, settings)
     store = CheckpointStore(files.checkpoint_dir)
@@ -130,7 +131,7 @@ def open_input(files: JobFiles, settings: Settings) -> InputFormat:
     created on disk: a missing or unreadable file, an output aimed at it, a wrong
     --column (the first record, a CSV header or JSON object, is read for that)."""
     check_input_path(files.input)
-    fmt = detect_format(files.input, files.format)
+    fmt = input_format(files)
     # Outputs are written (a new job truncates the failed file): never the input, nor a
     # file or folder of someone else (docs/guarantees.md, "Nobody else's files").
     check_outputs(files)
@@ -141,6 +142,15 @@ def open_input(files: JobFiles, settings: Settings) -> InputFormat:
         close = getattr(records, "close", None)
         if close is not None:
             close()
+    return fmt
+
+
+def input_format(files: JobFiles) -> InputFormat:
+    """``--format`` resolved; a guess of one ID per line is refused for a file whose first
+    line looks like CSV or JSON (:func:`~bulkdelete.reader.check_lines_guess`)."""
+    fmt = detect_format(files.input, files.format)
+    if fmt == "lines" and files.format == "auto":
+        check_lines_guess(files.input)
     return fmt
 
 

@@ -23,11 +23,12 @@ would have to guess about: :mod:`~bulkdelete.reader.csvhead`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
 
-from bulkdelete.errors import UsageError
+from bulkdelete.errors import InputError, UsageError
 from bulkdelete.reader.csv import (
     REASON_FIELD_TOO_LONG,
     REASON_MALFORMED_CSV,
@@ -46,6 +47,7 @@ from bulkdelete.reader.rule import (
     REASON_SPACE,
     REASON_TOO_LONG,
     REASON_UTF8,
+    show,
 )
 from bulkdelete.reader.source import (
     MAX_LINE_BYTES,
@@ -78,6 +80,7 @@ __all__ = [
     "Run",
     "Watch",
     "check_input_path",
+    "check_lines_guess",
     "check_options",
     "detect_format",
     "fingerprint",
@@ -96,8 +99,9 @@ def detect_format(path: Path, requested: str) -> InputFormat:
     """Resolve ``--format``: ``auto`` picks by extension (after a trailing ``.gz``).
 
     ``.csv`` is CSV, ``.jsonl`` and ``.ndjson`` are JSON Lines, anything else is one ID per
-    line: the safest guess, as a CSV or JSON file read as lines yields invalid lines, not
-    wrong IDs.
+    line. That guess is safe only for a file that does not look like CSV or JSON (a row
+    ``a@example.com,Ann`` is a valid "ID" as a line): the job checks with
+    :func:`check_lines_guess` before reading it so.
     """
     if requested == "auto":
         name = path.name.lower().removesuffix(".gz")
@@ -113,6 +117,38 @@ def detect_format(path: Path, requested: str) -> InputFormat:
     if requested == "jsonl":
         return "jsonl"
     raise UsageError(f"unknown input format {requested!r}; use one of auto, lines, csv, jsonl")
+
+
+#: Blank lines looked through for the first line, and the bytes of it looked at.
+_BLANK_LINES_LOOKED_AT: Final = 1000
+_HEAD_BYTES: Final = 64 << 10
+
+#: What may not start the first line of a file read as one ID per line by a guess: a CSV's
+#: delimiters anywhere in it, a JSON value's opening at its start.
+_STRUCTURED: Final = re.compile(rb"[,;|\t]|^\s*[{\[]")
+
+
+def check_lines_guess(path: Path) -> None:
+    """Refuse a file ``--format auto`` would read as one ID per line (its name does not say
+    CSV or JSON Lines) whose first line holds a delimiter or opens a JSON value: read as
+    lines, a CSV saved as ``.txt`` would send its header and each whole row as IDs, and a
+    ``.json`` file each object. ``--format lines`` says the lines are the IDs."""
+    stream = open_stream(path)
+    try:
+        pieces = open_blocks(stream, path, 0, None).pieces()
+        first = next((piece for piece, _ in zip(pieces, range(_BLANK_LINES_LOOKED_AT),
+                                                strict=False) if piece.strip()), b"")
+    finally:
+        stream.close()
+    if _STRUCTURED.search(first[:_HEAD_BYTES]):
+        raise InputError(
+            f"{show(path.name)} is read as one ID per line (its name does not end in .csv, "
+            ".jsonl or .ndjson), but its first line looks like CSV or JSON, which read that way "
+            "would send whole rows as IDs: pass --format csv or --format jsonl (with "
+            "--column), or --format lines if every line really is one ID"
+        )
+
+
 
 
 def read_records(

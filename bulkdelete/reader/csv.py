@@ -17,7 +17,12 @@ from itertools import chain
 from pathlib import Path
 from typing import Final
 
-from bulkdelete.reader.csvhead import Header, choose
+from bulkdelete.reader.csvhead import (
+    REASON_HEADER_AGAIN,
+    REASON_STRAY_DELIMITER,
+    Header,
+    choose,
+)
 from bulkdelete.reader.csvscan import FIELD_START, QUOTED, Cursor, follow, state_after
 from bulkdelete.reader.dialect import parse_delimiter, sniff
 from bulkdelete.reader.items import InvalidLine, Record, new_record, text_value
@@ -72,6 +77,7 @@ def csv_records(
     if header is None:
         return  # empty file: nothing to delete, and nothing wrong
     index, name, separator = header.index, header.name, header.delimiter
+    stray = header.stray
     if start_offset:
         # Resume: the header was needed for the column; now jump to the watermark.
         seek(stream, path, start_offset)
@@ -86,6 +92,10 @@ def csv_records(
         else:
             value = trim(row[index])
             reason = check(value)
+            if reason is None and stray(value, len(row)):
+                reason = REASON_STRAY_DELIMITER
+            elif value == name:
+                reason = REASON_HEADER_AGAIN
             if reason is None:
                 yield new_record(value, line, offset)
             else:

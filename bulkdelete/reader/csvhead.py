@@ -6,6 +6,11 @@ type; the chosen column's name twice (which one holds the IDs?); a header cell h
 candidate delimiter when none was given (:mod:`~bulkdelete.reader.dialect`); and one column
 headed by what looks like an ID, not a name: a file of bare IDs would lose its first ID to the
 header, so it is read only as ``--format lines`` or with ``--column`` naming that header.
+
+Not sent, but invalid records: one whose ID cell is the ID column's own name (the header
+again, two files joined: :data:`REASON_HEADER_AGAIN`); and, read without ``--delimiter``, a
+row of one field (every row, under a one-column header) whose ID holds another candidate
+delimiter, which may be a whole row (:data:`REASON_STRAY_DELIMITER`).
 """
 
 from __future__ import annotations
@@ -14,10 +19,11 @@ from dataclasses import dataclass
 from typing import Final
 
 from bulkdelete.errors import InputError
-from bulkdelete.reader.dialect import check_header, describe
+from bulkdelete.reader.dialect import CANDIDATES, check_given, check_header, describe
 from bulkdelete.reader.rule import name_list, show, trim
 
-__all__ = ["HEADER_LOOKS_LIKE_ID", "Header", "choose", "looks_like_id"]
+__all__ = ["HEADER_LOOKS_LIKE_ID", "REASON_HEADER_AGAIN", "REASON_STRAY_DELIMITER", "Header",
+           "choose", "looks_like_id"]
 
 HEADER_LOOKS_LIKE_ID: Final = (
     "the CSV's one column is headed by what looks like an ID, not a column name: read as "
@@ -27,17 +33,38 @@ HEADER_LOOKS_LIKE_ID: Final = (
 )
 
 
+#: Why an ID read without --delimiter is not sent when it holds another candidate delimiter
+#: and its row is all one field (:meth:`Header.stray`): it may be a whole row separated by that.
+REASON_STRAY_DELIMITER: Final = (
+    "holds a delimiter the header does not use (a whole row? pass --delimiter)"
+)
+
+
+#: Why a record whose ID cell is the ID column's own name is not sent: it is the header
+#: again (two exports joined with cat), never an ID.
+REASON_HEADER_AGAIN: Final = "the ID column's own name (a repeated header row?)"
+
+
 @dataclass(frozen=True, slots=True)
 class Header:
-    """The header's names (trimmed), the ID column's index and the delimiter read."""
+    """The header's names (trimmed), the ID column's index and the delimiter read, and the
+    other candidate delimiters an ID may not hold (see :func:`choose`)."""
 
     names: list[str]
     index: int
     delimiter: str
+    strays: str = ""
 
     @property
     def name(self) -> str:
         return self.names[self.index]
+
+    def stray(self, value: str, fields: int) -> bool:
+        """Whether *value*, the ID cell of a row of *fields* fields, may be a whole row: the
+        delimiter was sniffed, the row is one field (under a one-column header, always so
+        read) and the value holds another candidate delimiter."""
+        return bool(self.strays) and (fields == 1 or len(self.names) == 1) and any(
+            other in value for other in self.strays)
 
 
 def looks_like_id(name: str) -> bool:
@@ -52,16 +79,23 @@ def choose(row: list[str] | str, line: int, column: str | None, id_type: str,
     parse it) on *line*, or the refusal that says what to fix."""
     if isinstance(row, str):
         raise InputError(
-            f"the CSV header (line {line}) is unusable: {row}; fix the header line"
+            f"the CSV header (line {line}) is unusable: {row}, read as {describe(delimiter)}-"
+            "separated; fix the header line, or pass the right --delimiter"
         )
     names = [trim(name) for name in row]
     if not given:
         check_header(names, delimiter, line)
+    elif column is None:
+        check_given(names, delimiter, line)
     index = _choose_column(names, column, id_type, delimiter)
     if (column is None and len(names) == 1 and names[0].casefold() != id_type.casefold()
             and looks_like_id(names[0])):
         raise InputError(HEADER_LOOKS_LIKE_ID.format(line=line))
-    return Header(names, index, delimiter)
+    # A sniffed delimiter holds for the header, not necessarily for every row: a row separated
+    # by another candidate is read as one field, and under a one-column header the comma is a
+    # default, not a finding. Such a row's ID would be the whole row (REASON_STRAY_DELIMITER).
+    strays = "" if given else "".join(other for other in CANDIDATES if other != delimiter)
+    return Header(names, index, delimiter, strays)
 
 
 def _choose_column(names: list[str], column: str | None, id_type: str, delimiter: str) -> int:

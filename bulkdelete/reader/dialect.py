@@ -5,20 +5,23 @@ A file read with the wrong delimiter is read whole-row: an Excel export separate
 read as ``,`` has one column, ``user_id;email;created_at``, and every row would be one "ID".
 So the header decides: the one candidate it holds is the delimiter (none: a comma, one
 column), and a header that holds two candidates is refused rather than guessed at. Once a
-delimiter is chosen without ``--delimiter``, no header cell may hold another candidate.
+delimiter is chosen without ``--delimiter``, no header cell may hold another candidate; a
+given one may not leave the header one column holding another (:func:`check_given`).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 from bulkdelete.errors import InputError, UsageError
 
-__all__ = ["CANDIDATES", "check_header", "describe", "parse_delimiter", "sniff"]
+__all__ = ["CANDIDATES", "check_given", "check_header", "describe", "parse_delimiter", "sniff"]
 
 #: The delimiters sniffed from a header, in order of preference on a tie.
 CANDIDATES: Final = (",", ";", "\t", "|")
 
+_QUOTED: Final = re.compile(rb'"[^"]*(?:"|$)')
 _NAMES: Final = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 _ALIASES: Final = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
 
@@ -48,9 +51,12 @@ def describe(delimiter: str) -> str:
 
 
 def sniff(header_line: bytes) -> str:
-    """The candidate the header's first line holds most often (a tie goes to the first in
-    :data:`CANDIDATES`); a comma when it holds none (one column)."""
-    counts = [header_line.count(candidate.encode("ascii")) for candidate in CANDIDATES]
+    """The candidate the header's first line holds most often outside quotes (a tie goes to
+    the first in :data:`CANDIDATES`); a comma when it holds none (one column)."""
+    # A quoted cell's text separates nothing: '"a;b;c",id' is comma-separated. (A quote left
+    # open runs to the line's end, as a cell that spans lines does.)
+    bare = _QUOTED.sub(b"", header_line)
+    counts = [bare.count(candidate.encode("ascii")) for candidate in CANDIDATES]
     best = max(counts)
     return CANDIDATES[counts.index(best)] if best else ","
 
@@ -66,6 +72,27 @@ def check_header(names: list[str], delimiter: str, line: int) -> None:
                 raise InputError(
                     f"the CSV header (line {line}) is ambiguous: read as {describe(delimiter)}-"
                     f"separated, its cell {position} holds a {_NAMES[other]} too. Pass "
-                    f"--delimiter to say which separates the fields (e.g. --delimiter "
-                    f"'{other if other != chr(9) else 'tab'}')"
+                    f"--delimiter to say which separates the fields: {_flag(delimiter)} if "
+                    f"the header is right as read, or {_flag(other)}"
                 )
+
+
+def check_given(names: list[str], delimiter: str, line: int) -> None:
+    """Refuse a given delimiter that leaves the header one column holding a candidate: the
+    file is separated by that one (``--delimiter ';'`` on a comma file), and every row would
+    be sent whole. (``--column`` naming that header says it really is one column.)"""
+    if len(names) == 1:
+        held = [other for other in CANDIDATES if other != delimiter and other in names[0]]
+        if held:
+            raise InputError(
+                f"the CSV header (line {line}), read as {describe(delimiter)}-separated by "
+                f"--delimiter, is one column that holds a {_NAMES[held[0]]}: the file looks "
+                f"separated by that, and every row would be read whole. Pass "
+                f"{_flag(held[0])}, or --column with the header's text if it really is one "
+                "column"
+            )
+
+
+def _flag(delimiter: str) -> str:
+    """``--delimiter ';'``, ``--delimiter tab``: as the operator would type it."""
+    return f"--delimiter {'tab' if delimiter == chr(9) else repr(delimiter)}"

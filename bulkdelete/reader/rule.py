@@ -3,7 +3,8 @@
 A value (a line, a CSV cell, a JSON string), trimmed of ordinary whitespace at its edges
 (space, tab, CR, LF: :func:`trim`), is an ID when it is non-empty, valid UTF-8, at most
 :data:`MAX_ID_LENGTH` characters long, and holds no control character (C0, DEL, C1) and no
-whitespace other than the space (a no-break space, a line separator, ...). One rule at the
+whitespace other than the space (a no-break space, a line separator, a zero-width space or a
+byte-order mark, ...). One rule at the
 edges and inside alike: a form feed or a no-break space is not trimmed away at an edge, it
 makes the value invalid wherever it is, so an ID is never sent other than as the file holds
 it. :func:`check` says which of these a value breaks; every reader decides with it.
@@ -23,6 +24,7 @@ from typing import Final
 __all__ = [
     "MAX_ID_LENGTH",
     "PLAIN",
+    "READER_RULES",
     "REASON_CONTROL",
     "REASON_EMPTY",
     "REASON_SPACE",
@@ -33,6 +35,14 @@ __all__ = [
     "show",
     "trim",
 ]
+
+#: The version of the reader's decisions: which values are IDs (this module) and what each
+#: format reads as a value (CSV records and header refusals, stray delimiters, JSON strings).
+#: A checkpoint is bound to it: a job's batches are numbered by what the reader read, so a
+#: job resumed or verified by a reader that decides otherwise would take other IDs for the
+#: ones its batches held. Raise it with any change to those decisions. (1: before it was
+#: bound; 2: zero-width spaces invalid, stray delimiters, a repeated CSV header.)
+READER_RULES: Final = 2
 
 #: Longest ID accepted, in characters (after trimming surrounding whitespace).
 MAX_ID_LENGTH: Final = 512
@@ -51,7 +61,10 @@ PLAIN: Final = bytes(range(0x21, 0x7F))
 # A control character (C0, DEL, C1) anywhere in a (trimmed) value.
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # Any other whitespace but the space: a no-break space, U+2028, an ideographic space, ...
-_SPACE: Final = re.compile(r"[^\S ]")
+# and the zero-width ones Python does not call whitespace: a byte-order mark (mid-file when
+# two exports are joined), a zero-width space, a word joiner, the Mongolian vowel separator.
+# Invisible, so the ID looks right while the server is sent another one.
+_SPACE: Final = re.compile("[^\\S ]|[\u180e\u200b\u2060\ufeff]")
 
 #: What :func:`trim` takes off a value's edges: ordinary whitespace, nothing else.
 _TRIMMED: Final = " \t\r\n"

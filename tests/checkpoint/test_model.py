@@ -12,6 +12,7 @@ from bulkdelete.checkpoint import (
     Traffic,
 )
 from bulkdelete.engine import RunStats
+from bulkdelete.reader.rule import READER_RULES
 from tests.checkpoint.helpers import (
     line_of,
     make_state,
@@ -156,3 +157,20 @@ def test_a_csv_binding_keeps_its_delimiter_and_old_checkpoints_read_commas() -> 
     assert State.from_json(data)[0].binding.delimiter == ","
     data["binding"]["format"] = "lines"
     assert State.from_json(data)[0].binding.delimiter is None
+
+
+def test_a_binding_keeps_the_readers_rules_and_an_older_checkpoint_does_not_match() -> None:
+    """Batches are numbered by what the reader read: a job resumed or verified by a reader
+    that decides otherwise which values are IDs would take other IDs for the ones its
+    batches held. The rules' version round-trips; a checkpoint written before it was bound
+    loads as the first rules and differs from this reader, which says so."""
+    state = make_state()
+    assert state.binding.rules == READER_RULES
+    data = state.to_json(0)
+    assert State.from_json(data)[0].binding.rules == READER_RULES
+    del data["binding"]["rules"]
+    old = State.from_json(data)[0].binding
+    assert old.rules == 1
+    assert old.differences(state.binding) == [
+        f"the reader's ID rules (the job was started by another version of bulkdelete): "
+        f"checkpoint has 1, this run has {READER_RULES}"]

@@ -81,3 +81,35 @@ def test_a_setting_of_the_wrong_type_is_a_usage_error(
     with pytest.raises(UsageError, match=named) as info:
         Settings(**values)
     assert info.value.exit_code == 2
+
+
+@pytest.mark.parametrize("char", ["\x0c", "\x0b", "\x1c", "\x1f", "\x85", "\xa0", "\u2028"])
+async def test_an_item_is_never_sent_other_than_as_it_is(
+    fake_server: ServerFactory, char: str
+) -> None:
+    """Only ordinary whitespace (space, tab, CR, LF) is trimmed from an item, as from a
+    file's value: a form feed, a separator control or a no-break space at its edge makes it
+    invalid, never sent as the shorter value nobody asked for (the file path's rule)."""
+    ids = make_ids(5)
+    items = [f"{char}{ids[0]}", f"{ids[1]}{char}", *ids[2:]]
+    async with fake_server() as server:
+        result = await delete_ids(make_settings(server.base_url), items)
+        assert set(server.stats.received) == set(ids[2:])
+    assert [sample["line"] for sample in result.report["invalid_samples"]] == [1, 2]
+    assert result.report["lines_invalid"] == 2
+
+
+@pytest.mark.parametrize(("ids", "message"), [
+    ("id-00000001", "not a single string"), (b"id-00000001", "not a single string"),
+    (bytearray(b"id-1"), "not a single string"), (42, "not iterable"), (None, "not iterable"),
+])
+async def test_one_string_for_the_iterable_is_a_usage_error(
+    fake_server: ServerFactory, ids: object, message: str
+) -> None:
+    """A str is an iterable of its characters: passed where the IDs go (one ID instead of a
+    list of one), each character would be sent as an ID nobody asked for. That, or no
+    iterable at all, is a UsageError before anything is sent."""
+    async with fake_server() as server:
+        with pytest.raises(UsageError, match=message):
+            await delete_ids(make_settings(server.base_url), ids)  # type: ignore[arg-type]
+        assert server.stats.requests == 0

@@ -189,3 +189,53 @@ def test_the_id_column_named_twice_is_refused(
     code, out, err = cli(capsys, *delete_args(source))
     assert_one_error_line(code, out, err, "more than once", "columns 1 and 3")
     _refused(server, source)
+
+
+def test_rows_separated_by_a_delimiter_the_one_column_header_lacks_are_not_sent_whole(
+    tmp_path: Path, server: FakeServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A one-column header says nothing of the delimiter (read as ','); rows separated by
+    ';' under it would each be sent whole as one identity. Such a row is an invalid line
+    naming --delimiter, never sent; with --delimiter ';' the e-mail column is read."""
+    emails = [f"xl{n}@example.com" for n in range(20)]
+    plain = [f"ok{n}@example.com" for n in range(5)]
+    lines = ["email", *plain, *(f"{email};Name {n};06.12.2026" for n, email in
+                                enumerate(emails))]
+    source = tmp_path / "excel.csv"
+    source.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(lines).encode() + b"\r\n")
+    code, _, err = cli(capsys, *_identity_args(source))
+    assert code == 0, err
+    assert set(server.stats.received) == set(plain)
+    assert "5 deleted, 0 failed, 20 invalid lines, of 5 IDs" in err
+    assert "--delimiter" in err
+    invalid = (ckpt_dir(source) / "invalid.jsonl").read_text().splitlines()
+    assert [json.loads(line)["line"] for line in invalid] == list(range(7, 27))
+    again = tmp_path / "again.csv"
+    again.write_bytes(source.read_bytes())
+    code, _, err = cli(capsys, *_identity_args(again, "--delimiter", ";"))
+    assert code == 0, err
+    assert set(server.stats.acknowledged) == set(plain + emails)
+    assert "25 deleted, 0 failed, 0 invalid lines, of 25 IDs" in err
+
+
+@pytest.mark.parametrize(("name", "content"), [
+    ("export.txt", "email,name\n" + "".join(f"a{n}@example.com,Ann {n}\n" for n in range(9))),
+    ("export.dat", "email;name\n" + "".join(f"a{n}@example.com;Ann {n}\n" for n in range(9))),
+    ("export.json", "".join(f'{{"identity": "a{n}@example.com"}}\n' for n in range(9))),
+])
+def test_a_csv_or_json_file_named_otherwise_is_not_sent_line_by_line(
+    tmp_path: Path, server: FakeServer, capsys: pytest.CaptureFixture[str], name: str,
+    content: str,
+) -> None:
+    """--format auto reads a name not ending in .csv/.jsonl as one ID per line: a CSV saved
+    as .txt would send its header and every whole row as IDs, a JSON file every object.
+    When the first line holds a delimiter or opens a JSON value, the guess is refused,
+    naming --format; nothing sent or written. Said explicitly, --format lines reads it."""
+    source = tmp_path / name
+    source.write_text(content)
+    code, out, err = cli(capsys, *_identity_args(source))
+    assert_one_error_line(code, out, err, "--format csv", "--format lines")
+    _refused(server, source)
+    code, _, err = cli(capsys, *_identity_args(source, "--format", "lines"))
+    assert code == 0, err
+    assert len(server.stats.acknowledged) == len(content.splitlines())

@@ -191,6 +191,10 @@ def test_csv_malformed_quote_is_invalid_and_reading_goes_on(tmp_path: Path) -> N
 
 
 def test_csv_bad_header_is_input_error(tmp_path: Path) -> None:
-    """A header that does not parse stops the run with the line to fix."""
+    """A header that does not parse stops the run with the line to fix, and the delimiter it
+    was read by: a header that parses by another one is read with --delimiter."""
     with pytest.raises(InputError, match=r"CSV header \(line 1\) is unusable"):
         read(write(tmp_path / "ids.csv", b'"guid\n'), "csv")
+    path = write(tmp_path / "semi.csv", b'guid;"a"b;c\ng1;x;y\n')
+    with pytest.raises(InputError, match=r"read as ';' \(semicolon\)-separated.*--delimiter"):
+        read(path, "csv")

@@ -7,9 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bulkdelete.job.ids import item_value
 from bulkdelete.reader import InputFormat, InvalidLine, Record, read_records
 from bulkdelete.reader.rule import (
     MAX_ID_LENGTH,
@@ -25,6 +26,10 @@ from bulkdelete.reader.rule import (
     trim,
 )
 from tests.reader.support import write
+
+# What may stand at a value's edges: ordinary whitespace (trimmed) and what only looks like it.
+_EDGES = ["", " ", "\t", "\r", " \t", "\x0b", "\x0c", "\x1c", "\x1f", "\x85", "\xa0",
+          "\u2028", "\u3000", "\x00", "\ufeff"]
 
 
 @pytest.mark.parametrize(
@@ -90,13 +95,15 @@ def test_a_control_character_makes_a_value_invalid_at_its_edges_as_inside(
     assert [i.value for i in items if isinstance(i, Record)][-1:] == ["a2"]
 
 
-@pytest.mark.parametrize("char", ["\xa0", "\u2028", "\u3000"])
+@pytest.mark.parametrize("char", ["\xa0", "\u2028", "\u3000", "\ufeff", "\u200b", "\u2060",
+                                  "\u180e"])
 def test_other_whitespace_makes_a_value_invalid_at_its_edges_as_inside(
     tmp_path: Path, char: str,
 ) -> None:
-    """Whitespace other than the ordinary kinds (a no-break space, a line separator) is not
-    trimmed either: an ID is never sent other than as the file holds it, so it is invalid
-    wherever it stands, with its own reason."""
+    """Whitespace other than the ordinary kinds (a no-break space, a line separator, the
+    zero-width ones: a byte-order mark, a zero-width space, a word joiner) is not trimmed
+    either: an ID is never sent other than as the file holds it, so it is invalid wherever
+    it stands, with its own reason."""
     for value in (f"{char}a1", f"a1{char}", f"a{char}1"):
         assert check(trim(value)) == REASON_SPACE
 
@@ -108,3 +115,31 @@ def _file(fmt: str, values: list[str]) -> bytes:
     if fmt == "csv":
         return ("guid\n" + "".join(f'"{v}"\n' for v in values)).encode()
     return "".join(json.dumps({"guid": v}) + "\n" for v in ["first", *values]).encode()
+
+
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(max_size=12) | st.tuples(st.sampled_from(_EDGES), st.text(max_size=4),
+                                   st.sampled_from(_EDGES)).map("".join))
+def test_every_entry_point_trims_and_decides_alike(tmp_path: Path, text: str) -> None:
+    """One rule for a line, a CSV cell, a JSON string and a library item: each sends the
+    same value, or none (a blank line or blank CSV row is skipped, a blank item counted)."""
+    value, reason = item_value(text)
+    expected = value if reason is None else None
+    if "\n" not in text and "\r" not in text:  # a line cannot hold a line break
+        assert _sent("lines", b"first\n" + text.encode() + b"\n", tmp_path) == expected
+    cell = '"' + text.replace('"', '""') + '"'
+    assert _sent("csv", f"guid,n\nfirst,1\n{cell},2\n".encode(), tmp_path) == expected
+    lines = [json.dumps({"guid": "first"}), json.dumps({"guid": text}), ""]
+    assert _sent("jsonl", "\n".join(lines).encode(), tmp_path) == expected
+
+
+def _sent(fmt: InputFormat, data: bytes, tmp_path: Path) -> str | None:
+    """The value *data* yields in *fmt* after its first ID, ``first`` (so a value is never
+    at the file's start, where a byte-order mark is the file's own), or None."""
+    items = list(read_records(write(tmp_path / f"one.{fmt}", data), fmt, column=None,
+                              id_type="guid"))
+    assert isinstance(items[0], Record)
+    assert items[0].value == "first"
+    assert len(items) <= 2
+    return items[1].value if items[1:] and isinstance(items[1], Record) else None
