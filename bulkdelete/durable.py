@@ -66,6 +66,23 @@ def foreign_folder(st: os.stat_result) -> str | None:
             f"(mode {stat.S_IMODE(st.st_mode):o}), so the file in it could be swapped")
 
 
+def foreign_link(path: Path) -> Path | None:
+    """The first symbolic link along ``path`` (itself or a folder on the way) that belongs
+    to another user than this one or root, or None. Such a link, planted in a shared
+    folder, would lead the tool's files wherever its owner chose (a folder of the
+    victim's own passes every other check): refused as the kernel's protected_symlinks
+    would, which not every system turns on."""
+    path = path.absolute()
+    for each in (*reversed(path.parents), path):
+        try:
+            st = os.lstat(each)
+        except OSError:
+            return None  # nothing further exists to follow
+        if stat.S_ISLNK(st.st_mode) and st.st_uid not in (os.geteuid(), 0):
+            return each
+    return None
+
+
 def private_folder_problem(st: os.stat_result) -> str | None:
     """Why a folder the tool keeps its own files in (the checkpoint) is not private to
     this user, or None: it must be a folder of this user that nobody else can write."""

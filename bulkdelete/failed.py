@@ -132,16 +132,24 @@ def in_use_message(path: Path) -> str:
 def check_not_in_use(path: Path) -> None:
     """Refuse now (CheckpointLocked, exit 2), writing nothing, a failed file another run
     holds: said before the operator is asked, rather than once the job is created."""
+    if held_elsewhere(path):
+        raise CheckpointLocked(in_use_message(path))
+
+
+def held_elsewhere(path: Path) -> bool:
+    """Whether a run holds the file at ``path`` (a failed file's or a checkpoint's lock)
+    through a descriptor other than this caller's; False when there is no such file."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
-        return  # none yet, or one the open for writing will refuse with its reason
+        return False  # none yet, or one the open for writing will refuse with its reason
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:
-        raise CheckpointLocked(in_use_message(path)) from None
+        return True
     finally:
         os.close(fd)
+    return False
 
 
 class MemoryFailures:

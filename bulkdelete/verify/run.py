@@ -50,6 +50,7 @@ from bulkdelete.reader import InputFormat
 from bulkdelete.report import build_report, write_report
 from bulkdelete.settings import JobFiles, Settings
 from bulkdelete.verify.output import (
+    VERIFY_FOLDER,
     Counts,
     Findings,
     new_list_name,
@@ -62,7 +63,6 @@ from bulkdelete.verify.shapes import GoneShapes
 log = structlog.get_logger("bulkdelete")
 
 DEFAULT_SAMPLE = 1000
-VERIFY_FOLDER = "verify"  # inside the job's checkpoint: --all's own progress
 
 
 @dataclass(slots=True)

@@ -1,0 +1,127 @@
+"""Files the tool hands out stay as handed out (docs/cli.md, "Refused output paths"): a
+still-present list, verify.json, another job's checkpoint folder and a file another run
+holds are never an output of a later run; and a link someone else planted never leads a
+run's files elsewhere. Each refusal is exit 2 with one error line, nothing sent, the file
+untouched."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+
+import pytest
+
+from bulkdelete.fake import FakeServer
+from tests.conftest import make_ids, write_ids
+from tests.e2e.support import assert_one_error_line, ckpt_dir, cli, delete_args
+
+pytestmark = pytest.mark.usefixtures("reset_logging")
+
+OTHER_UID = 65534  # nobody
+as_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to chown to another user")
+LIST = "still_present-20261206T031500Z.txt"
+
+
+def _finished_job(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Path:
+    """Job A, finished, with a still-present list a verify handed out in its folder."""
+    source = write_ids(tmp_path / "a.txt", make_ids(20, "a"))
+    code, _out, err = cli(capsys, *delete_args(source))
+    assert code == 0, err
+    (ckpt_dir(source) / LIST).write_text("a-00000003\n")
+    (ckpt_dir(source) / "verify.json").write_text("{}\n")
+    return source
+
+
+def _refused(capsys: pytest.CaptureFixture[str], server: FakeServer, source: Path,
+             target: Path, *extra: str) -> str:
+    before = target.read_bytes()
+    requests = server.stats.requests
+    code, out, err = cli(capsys, *delete_args(source, *extra))
+    line = assert_one_error_line(code, out, err, str(target))
+    assert server.stats.requests == requests
+    assert target.read_bytes() == before
+    return line
+
+
+@pytest.mark.parametrize("flag", ["--log-file", "--report"])
+@pytest.mark.parametrize("name", [LIST, "verify.json"])
+def test_a_list_verify_handed_out_is_never_an_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], server: FakeServer, flag: str,
+    name: str,
+) -> None:
+    """``--log-file a.txt.bulkdelete/still_present-….txt`` appended log lines to the list
+    the operator was told to feed to a new job (whose --restart would then send them as
+    IDs); ``--report`` replaced it whole. Neither the job's own run nor another job may
+    write it."""
+    job_a = _finished_job(capsys, tmp_path)
+    target = ckpt_dir(job_a) / name
+    line = _refused(capsys, server, job_a, target, flag, str(target))
+    assert "handed out" in line
+    job_b = write_ids(tmp_path / "b.txt", make_ids(20, "b"))
+    _refused(capsys, server, job_b, target, flag, str(target))
+    assert not ckpt_dir(job_b).exists()
+
+
+@pytest.mark.parametrize("flag", ["--log-file", "--report"])
+@pytest.mark.parametrize("name", ["state.json", "failed.txt", "verify/state.json"])
+def test_another_jobs_checkpoint_folder_is_never_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], server: FakeServer, flag: str,
+    name: str,
+) -> None:
+    """Job B's ``--report a.txt.bulkdelete/state.json`` replaced job A's checkpoint with a
+    report (A then refused as damaged); ``--report …/failed.txt`` replaced A's failed list.
+    An output inside another job's checkpoint folder is refused."""
+    job_a = _finished_job(capsys, tmp_path)
+    (ckpt_dir(job_a) / "verify").mkdir(mode=0o700)
+    (ckpt_dir(job_a) / "verify" / "state.json").write_text("{}\n")
+    (ckpt_dir(job_a) / "failed.txt").write_text("a-00000001\n")
+    target = ckpt_dir(job_a) / name
+    job_b = write_ids(tmp_path / "b.txt", make_ids(20, "b"))
+    line = _refused(capsys, server, job_b, target, flag, str(target))
+    assert "another job's checkpoint folder" in line
+
+
+@pytest.mark.parametrize("flag", ["--log-file", "--report"])
+def test_a_file_another_run_holds_is_never_an_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], server: FakeServer, flag: str,
+) -> None:
+    """A failed file another job's run holds (its lock) took a report over it, or log lines
+    in its list of IDs: refused, like a ``--failed`` pointed at it."""
+    held = write_ids(tmp_path / "shared-failed.txt", ["x-1"])
+    fd = os.open(held, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        source = write_ids(tmp_path / "b.txt", make_ids(20, "b"))
+        line = _refused(capsys, server, source, held, flag, str(held))
+        assert "held by another run" in line
+    finally:
+        os.close(fd)
+
+
+@as_root
+@pytest.mark.parametrize("what", ["checkpoint", "output folder"])
+def test_a_link_another_user_planted_is_not_followed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], server: FakeServer, what: str,
+) -> None:
+    """In a sticky shared folder (like /tmp) another user plants ``ids.txt.bulkdelete`` (or
+    an output's folder) as a link to a folder of the victim's own: the run followed it and
+    wrote its checkpoint, failed file and report there. A link along a path the tool
+    writes that belongs to another user is refused, as the kernel's protected_symlinks
+    would (which is off on some systems)."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    mine = tmp_path / "mine"
+    mine.mkdir(mode=0o700)
+    source = write_ids(shared / "ids.txt", make_ids(20))
+    link = ckpt_dir(source) if what == "checkpoint" else shared / "out"
+    link.symlink_to(mine)
+    os.chown(link, OTHER_UID, OTHER_UID, follow_symlinks=False)
+    extra = [] if what == "checkpoint" else ["--report", str(link / "report.json")]
+    code, out, err = cli(capsys, *delete_args(source, *extra))
+    line = assert_one_error_line(code, out, err, str(link))
+    assert "link" in line
+    assert f"uid {OTHER_UID}" in line
+    assert server.stats.requests == 0
+    assert list(mine.iterdir()) == []
