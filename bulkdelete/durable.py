@@ -96,6 +96,27 @@ def private_folder_problem(st: os.stat_result) -> str | None:
     return None
 
 
+def same_file(path: Path, fd: int) -> bool:
+    """Whether ``path`` still names the file (or folder) open on ``fd``: not removed, nor
+    moved away and another put in its place."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    held = os.fstat(fd)
+    return (st.st_dev, st.st_ino) == (held.st_dev, held.st_ino)
+
+
+def where_now(fd: int) -> Path | None:
+    """Where the file open on ``fd`` is now (Linux names it through the descriptor), or
+    None when it was removed or cannot be told."""
+    try:
+        where = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return None
+    return None if where.endswith(" (deleted)") else Path(where)
+
+
 def fsync_dir(directory: Path) -> None:
     fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     try:

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-from bulkdelete.durable import cut_to_last_line, open_private, write_all
+from bulkdelete.durable import cut_to_last_line, open_private, same_file, where_now, write_all
 from bulkdelete.errors import CheckpointLocked, CheckpointMismatch, StorageError
 
 
@@ -89,6 +89,7 @@ class FailedFile:
     def _write_whole(self, ids: bytes, reasons: bytes, count: int) -> None:
         if not self._fds:
             raise StorageError(f"the failed file {self.path} is closed: the run is ending")
+        self._check_in_place(count)
         ids_fd, reasons_fd = self._fds
         sizes = [os.fstat(fd).st_size for fd in self._fds]
         try:
@@ -106,6 +107,20 @@ class FailedFile:
                 f"cannot write the failed file {self.path}: {exc.strerror or exc}; the "
                 f"batch's {count:,} failed IDs were not recorded and will be sent again"
             ) from None
+
+    def _check_in_place(self, count: int) -> None:
+        """Raise StorageError when the path no longer names the file this run holds
+        (moved away, or replaced by another): IDs written through the descriptor would
+        land where neither the job nor its retry command looks, and a new file at the
+        path is not locked, so another job could take it."""
+        for path, fd in zip((self.path, reasons_path(self.path)), self._fds, strict=True):
+            if not same_file(path, fd):
+                moved = where_now(fd)
+                raise StorageError(
+                    f"the failed file {path} was moved away or replaced during the run"
+                    + (f"; the IDs it listed are now in {moved}" if moved else "")
+                    + f": put it back in its place before rerunning the same command; the "
+                    f"batch's {count:,} failed IDs were not recorded and will be sent again")
 
     def close(self) -> None:
         with self._lock:
@@ -176,3 +191,39 @@ def check_unclaimed(path: Path) -> None:
             "new job would empty it, and nothing else lists them. Nothing was sent. Give "
             "this job its own --failed, or move that file away first"
         )
+
+
+def check_lists_all(path: Path, failed: int) -> None:
+    """Refuse (CheckpointMismatch, exit 2), writing nothing, to resume (or report) a job
+    whose failed file lists fewer IDs than the job counts failed: it was moved away,
+    emptied or edited since, and a run that went on would leave those IDs neither deleted
+    nor listed while its retry command pointed at the file. A crash can only add lines
+    (each is fsync'd before its batch is recorded), so fewer is never the job's own."""
+    if not failed:
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        listed, said = 0, "is gone"  # moved away or removed
+    except OSError:
+        return  # the open for writing refuses it with its reason
+    else:
+        try:
+            listed = _count_lines(fd)
+        finally:
+            os.close(fd)
+        said = f"lists {listed:,}"
+    if listed < failed:
+        raise CheckpointMismatch(
+            f"the job counts {failed:,} failed IDs in its failed file {path}, which {said}; "
+            "nothing was sent. Put the job's failed file back in its place (a rerun would "
+            "leave the missing IDs neither deleted nor listed), or start the job over with "
+            "--restart"
+        )
+
+
+def _count_lines(fd: int) -> int:
+    lines = 0
+    while block := os.read(fd, 1 << 20):
+        lines += block.count(b"\n")
+    return lines

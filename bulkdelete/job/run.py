@@ -27,7 +27,7 @@ from bulkdelete.errors import (
     StorageError,
     UsageError,
 )
-from bulkdelete.failed import FailedFile, check_not_in_use, check_unclaimed
+from bulkdelete.failed import FailedFile, check_lists_all, check_not_in_use, check_unclaimed
 from bulkdelete.job.drive import RunCounters, send_batches, timestamp
 from bulkdelete.job.invalid import listed_whole, remove_stale, write_invalid_lines
 from bulkdelete.job.observer import Observer, QuietObserver
@@ -161,6 +161,7 @@ class _Job:
             state = store.load()
             check_binding(state.binding, binding, store.directory)
             state.bind_failed_file(files.failed_path, store.directory)
+            check_lists_all(files.failed_path, state.failed_listed)
             self._repair_invalid_list(state)
         else:
             store.check_creatable()

@@ -41,6 +41,7 @@ from bulkdelete.engine import (
     Ticket,
 )
 from bulkdelete.errors import BulkDeleteError, CheckpointMismatch, UsageError
+from bulkdelete.failed import check_lists_all
 from bulkdelete.job.drive import RunCounters, send_batches, send_ids, timestamp
 from bulkdelete.job.observer import Observer, QuietObserver
 from bulkdelete.job.plan import binding_for, make_plan, open_input
@@ -143,6 +144,7 @@ async def _verify_job(
                 f"up. Differs: {'; '.join(diffs)}. Verify a job with the input, format, "
                 "--id-type and target its delete ran with")
         state.bind_failed_file(files.failed_path, store.directory)
+        check_lists_all(files.failed_path, state.failed_listed)  # else failed IDs pass as deleted
         failed = failed_ids(store.directory / state.failed)
         job = _Verify(settings, files, fmt, state, failed, stop or StopRequest(),
                       observer or QuietObserver(), run_id)
