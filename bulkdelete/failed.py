@@ -24,7 +24,7 @@ import fcntl
 import json
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -45,8 +45,11 @@ def reasons_path(failed: Path) -> Path:
 class FailedFile:
     """Append-only failed file plus its reasons file."""
 
-    def __init__(self, path: Path, *, truncate: bool = False) -> None:
+    def __init__(self, path: Path, *, truncate: bool = False,
+                 folder_check: Callable[[], None] | None = None) -> None:
         self.path = path
+        # The checkpoint folder's own check, first: a swapped folder is said as such.
+        self._folder_check = folder_check
         mode = os.O_RDWR | os.O_CREAT | os.O_APPEND  # emptied only once locked
         self._fds: list[int] = []
         # Batches write from worker threads: one at a time, so taking back a failed write
@@ -89,6 +92,8 @@ class FailedFile:
     def _write_whole(self, ids: bytes, reasons: bytes, count: int) -> None:
         if not self._fds:
             raise StorageError(f"the failed file {self.path} is closed: the run is ending")
+        if self._folder_check is not None:
+            self._folder_check()
         self._check_in_place(count)
         ids_fd, reasons_fd = self._fds
         sizes = [os.fstat(fd).st_size for fd in self._fds]

@@ -283,7 +283,8 @@ class _Job:
         run = RunRecord(run_id=self.run_id, started=timestamp(), resumed=self.resumed,
                         requester=settings.requester, ticket=settings.ticket)
         state.runs.append(run)
-        failed_file = FailedFile(self.files.failed_path, truncate=self.truncate_failed)
+        failed_file = FailedFile(self.files.failed_path, truncate=self.truncate_failed,
+                                 folder_check=store.check_same_folder)
         if not self.resumed:
             log.info("start", input=str(self.files.input), format=self.fmt,
                      ids_total=plan.ids_total, batches=plan.batches_total, host=settings.host,

@@ -125,3 +125,17 @@ def test_a_link_another_user_planted_is_not_followed(
     assert f"uid {OTHER_UID}" in line
     assert server.stats.requests == 0
     assert list(mine.iterdir()) == []
+
+
+def test_a_failed_file_inside_another_jobs_checkpoint_folder_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], server: FakeServer,
+) -> None:
+    """``--failed a.txt.bulkdelete/b-failed.txt`` put job B's failed IDs in job A's folder,
+    where a move or copy of A's folder took them along: refused, nothing created there."""
+    job_a = _finished_job(capsys, tmp_path)
+    target = ckpt_dir(job_a) / "b-failed.txt"
+    job_b = write_ids(tmp_path / "b.txt", make_ids(20, "b"))
+    code, out, err = cli(capsys, *delete_args(job_b, "--failed", str(target)))
+    assert "another job's checkpoint folder" in assert_one_error_line(code, out, err)
+    assert not target.exists()
+    assert server.stats.requests == 1  # job A's only
