@@ -30,6 +30,7 @@ from typing import Protocol
 
 from bulkdelete.durable import cut_to_last_line, open_private, same_file, where_now, write_all
 from bulkdelete.errors import CheckpointLocked, CheckpointMismatch, StorageError
+from bulkdelete.wording import counted
 
 
 class FailureSink(Protocol):
@@ -125,7 +126,7 @@ class FailedFile:
                     f"the failed file {path} was moved away or replaced during the run"
                     + (f"; the IDs it listed are now in {moved}" if moved else "")
                     + f": put it back in its place before rerunning the same command; the "
-                    f"batch's {count:,} failed IDs were not recorded and will be sent again")
+                    f"batch's {counted(count, 'failed ID')} (not recorded) will be sent again")
 
     def close(self) -> None:
         with self._lock:
@@ -220,7 +221,8 @@ def check_lists_all(path: Path, failed: int) -> None:
         said = f"lists {listed:,}"
     if listed < failed:
         raise CheckpointMismatch(
-            f"the job counts {failed:,} failed IDs in its failed file {path}, which {said}; "
+            f"the job counts {counted(failed, 'failed ID')} in its failed file {path}, which "
+            f"{said}; "
             "nothing was sent. Put the job's failed file back in its place (a rerun would "
             "leave the missing IDs neither deleted nor listed), or start the job over with "
             "--restart"
