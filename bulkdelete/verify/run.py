@@ -40,7 +40,7 @@ from bulkdelete.engine import (
     StopRequest,
     Ticket,
 )
-from bulkdelete.errors import BulkDeleteError, CheckpointMismatch, UsageError
+from bulkdelete.errors import BulkDeleteError, CheckpointMismatch, StorageError, UsageError
 from bulkdelete.failed import check_lists_all
 from bulkdelete.job.drive import RunCounters, send_batches, send_ids, timestamp
 from bulkdelete.job.observer import Observer, QuietObserver
@@ -160,8 +160,17 @@ async def _verify_job(
         summary["gone_shapes"] = job.shapes.listing()
         if end_code is not None:  # stopped: nothing is final yet
             return VerifyResult(summary, end_code, None)
-        still = write_outputs(store.directory, summary, present,
-                              job.list_name or new_list_name(store.directory))
+        try:
+            still = write_outputs(store.directory, summary, present,
+                                  job.list_name or new_list_name(store.directory))
+        except OSError as exc:
+            # Not "progress saved, resume": a sample is drawn anew, and a complete --all
+            # checks every deleted ID again. The lists handed out before are untouched.
+            again = "a new sample" if sample is not None else "every deleted ID again"
+            raise StorageError(
+                f"cannot write {exc.filename or store.directory}: {exc.strerror or exc}; "
+                f"this verify's findings were not kept (the lists and verify.json are as "
+                f"they were). Free space, then run it again: it checks {again}") from None
         state.verify = summary
         state.updated = timestamp()
         store.finish(state)

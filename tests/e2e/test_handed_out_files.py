@@ -6,12 +6,15 @@ untouched."""
 
 from __future__ import annotations
 
+import dataclasses
+import errno
 import fcntl
 import os
 from pathlib import Path
 
 import pytest
 
+from bulkdelete import durable
 from bulkdelete.fake import FakeServer
 from tests.conftest import make_ids, write_ids
 from tests.e2e.support import assert_one_error_line, ckpt_dir, cli, delete_args
@@ -139,3 +142,37 @@ def test_a_failed_file_inside_another_jobs_checkpoint_folder_is_refused(
     assert "another job's checkpoint folder" in assert_one_error_line(code, out, err)
     assert not target.exists()
     assert server.stats.requests == 1  # job A's only
+
+
+@pytest.mark.parametrize("how", [[], ["--all"]])
+def test_a_full_disk_while_verify_writes_its_list_says_what_a_rerun_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], server: FakeServer,
+    monkeypatch: pytest.MonkeyPatch, how: list[str],
+) -> None:
+    """ENOSPC as verify installs its still-present list said "progress so far is saved,
+    rerun the same command to resume": a sample is drawn anew, and a complete --all checks
+    everything again. The one error line names the list and says so; nothing of this
+    verify is kept, the list handed out before stays."""
+    from bulkdelete.verify import output
+
+    job = _finished_job(capsys, tmp_path)
+    server.reconfigure(dataclasses.replace(server.config, recreated_ids=frozenset({"a-00000004"})))
+    folder = ckpt_dir(job)
+    before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    real = durable.write_private_atomic
+
+    def full(path: Path, data: bytes, *, tag: str = "") -> None:
+        if path.name.startswith(output.STILL_PRESENT_PREFIX):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        real(path, data, tag=tag)
+
+    monkeypatch.setattr(output, "write_private_atomic", full)
+    code, out, err = cli(capsys, "verify", str(job), "--id-type", "guid", "--no-progress",
+                         *how)
+    line = assert_one_error_line(code, out, err, "No space left on device", "not kept")
+    assert ("every deleted ID again" if how else "a new sample") in line
+    assert "resume" not in line
+    lists = sorted(p.name for p in folder.glob(output.STILL_PRESENT_PREFIX + "*"))
+    assert lists == [LIST]
+    for name in (LIST, "verify.json"):
+        assert (folder / name).read_bytes() == before[name]
