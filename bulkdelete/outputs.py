@@ -93,7 +93,10 @@ def _check_not_the_checkpoints(flag: str, path: Path, checkpoint: Path) -> None:
 
     folder = path.parent.resolve()
     if folder != checkpoint.resolve():
-        if (folder / STATE_NAME).exists() or (folder / LOCK_NAME).exists():
+        # A checkpoint folder: its lock, with a state or an invalid-line list (a lone
+        # file named "lock" is anybody's).
+        if (folder / LOCK_NAME).exists() and any(
+                (folder / name).exists() for name in (STATE_NAME, INVALID_NAME)):
             raise UsageError(f"{flag} {path} is in {folder}, another job's checkpoint "
                              "folder (or a verify's); nothing was written. Choose a path "
                              "outside it")

@@ -78,11 +78,27 @@ def test_another_jobs_checkpoint_folder_is_never_written(
     job_a = _finished_job(capsys, tmp_path)
     (ckpt_dir(job_a) / "verify").mkdir(mode=0o700)
     (ckpt_dir(job_a) / "verify" / "state.json").write_text("{}\n")
+    (ckpt_dir(job_a) / "verify" / "lock").write_text("")
     (ckpt_dir(job_a) / "failed.txt").write_text("a-00000001\n")
     target = ckpt_dir(job_a) / name
     job_b = write_ids(tmp_path / "b.txt", make_ids(20, "b"))
     line = _refused(capsys, server, job_b, target, flag, str(target))
     assert "another job's checkpoint folder" in line
+
+
+def test_a_folder_with_a_file_named_lock_is_anybodys(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], server: FakeServer,
+) -> None:
+    """Only a lock beside a state (or an invalid-line list) makes a checkpoint folder: a
+    project folder that happens to hold a file named "lock" takes a report."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "lock").write_text("")
+    (project / "notes.json").write_text("{}\n")
+    source = write_ids(tmp_path / "b.txt", make_ids(20, "b"))
+    code, _out, err = cli(capsys, *delete_args(source, "--report", str(project / "r.json")))
+    assert code == 0, err
+    assert (project / "r.json").exists()
 
 
 @pytest.mark.parametrize("flag", ["--log-file", "--report"])
