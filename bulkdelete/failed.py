@@ -205,28 +205,35 @@ def check_lists_all(path: Path, failed: int) -> None:
     emptied or edited since, and a run that went on would leave those IDs neither deleted
     nor listed while its retry command pointed at the file. A crash can only add lines
     (each is fsync'd before its batch is recorded), so fewer is never the job's own."""
+    short = failed_file_short(path, failed)
+    if short is not None:
+        raise CheckpointMismatch(
+            f"{short}; nothing was sent. Put the job's failed file back in its place (a "
+            "rerun would leave the missing IDs neither deleted nor listed), or start the "
+            "job over with --restart"
+        )
+
+
+def failed_file_short(path: Path, failed: int) -> str | None:
+    """What is wrong when the failed file at ``path`` lists fewer than ``failed`` IDs (for
+    :func:`check_lists_all` and ``status``), else None."""
     if not failed:
-        return
+        return None
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         listed, said = 0, "is gone"  # moved away or removed
     except OSError:
-        return  # the open for writing refuses it with its reason
+        return None  # the open for writing refuses it with its reason
     else:
         try:
             listed = _count_lines(fd)
         finally:
             os.close(fd)
         said = f"lists {listed:,}"
-    if listed < failed:
-        raise CheckpointMismatch(
-            f"the job counts {counted(failed, 'failed ID')} in its failed file {path}, which "
-            f"{said}; "
-            "nothing was sent. Put the job's failed file back in its place (a rerun would "
-            "leave the missing IDs neither deleted nor listed), or start the job over with "
-            "--restart"
-        )
+    if listed >= failed:
+        return None
+    return f"the job counts {counted(failed, 'failed ID')} in its failed file {path}, which {said}"
 
 
 def _count_lines(fd: int) -> int:

@@ -129,8 +129,8 @@ def test_a_resume_whose_failed_file_lost_ids_is_refused(
     """A canary failed 2 IDs; the failed file was then moved away (or emptied). The resume
     created an empty one, finished "2 failed" and printed a retry command for a file
     listing none: 2 IDs neither deleted nor listed. A job whose failed file lists fewer IDs
-    than it counts failed is refused (exit 2, nothing sent), naming the file; once it is
-    back, the job resumes and every failed ID is listed."""
+    than it counts failed is refused (exit 2, nothing sent), naming the file, and status
+    warns; once it is back, the job resumes and every failed ID is listed."""
     ids = make_ids(1_000)
     poison = {ids[5], ids[150], ids[920]}
     source = write_ids(tmp_path / "ids.txt", ids)
@@ -152,6 +152,9 @@ def test_a_resume_whose_failed_file_lost_ids_is_refused(
             assert str(failed) in err
             assert "Traceback" not in err
         assert srv.stats.requests == requests
+        code, out, err = cli(capsys, "status", str(source))  # read-only, and it says so
+        assert code == 0, err
+        assert f"warning:    the job counts 2 failed IDs in its failed file {failed}" in out
         shutil.copyfile(aside, failed)
         code, _, err = cli(capsys, *delete_args(source))
         assert code == 1, err
