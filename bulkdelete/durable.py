@@ -28,6 +28,8 @@ def open_private(path: Path, flags: int) -> int:
     Never through a symbolic link, and only a regular file of this user: another user's
     link or file in a shared folder would otherwise receive what the tool writes (or be
     truncated and made the tool's own). A refusal is an OSError naming ``path``."""
+    # Emptied only once accepted: O_TRUNC acts at the open, before the check below.
+    truncate, flags = flags & os.O_TRUNC, flags & ~os.O_TRUNC
     try:
         fd = os.open(path, flags | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
     except OSError as exc:
@@ -37,6 +39,8 @@ def open_private(path: Path, flags: int) -> int:
         raise
     try:
         refuse_foreign(os.fstat(fd), path)
+        if truncate:
+            os.ftruncate(fd, 0)
     except OSError:
         os.close(fd)
         raise
