@@ -36,6 +36,11 @@ def _finished_job(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Path:
     return source
 
 
+def _comes_back(server: FakeServer) -> None:
+    """One of job A's deleted users logs in again: a verify finds it present."""
+    server.reconfigure(dataclasses.replace(server.config, recreated_ids=frozenset({"a-00000004"})))
+
+
 def _refused(capsys: pytest.CaptureFixture[str], server: FakeServer, source: Path,
              target: Path, *extra: str) -> str:
     before = target.read_bytes()
@@ -172,7 +177,7 @@ def test_a_full_disk_while_verify_writes_its_list_says_what_a_rerun_does(
     from bulkdelete.verify import output
 
     job = _finished_job(capsys, tmp_path)
-    server.reconfigure(dataclasses.replace(server.config, recreated_ids=frozenset({"a-00000004"})))
+    _comes_back(server)
     folder = ckpt_dir(job)
     before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
     real = durable.write_private_atomic
@@ -192,3 +197,21 @@ def test_a_full_disk_while_verify_writes_its_list_says_what_a_rerun_does(
     assert lists == [LIST]
     for name in (LIST, "verify.json"):
         assert (folder / name).read_bytes() == before[name]
+
+
+def test_a_full_tmpfs_while_a_sample_verify_writes_its_list(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], server: FakeServer,
+) -> None:
+    """The same on a real full disk (a tmpfs; skipped where mounting is not permitted): one
+    line, exit 2, no temporary left in the folder, nothing of the verify kept."""
+    from tests.e2e.test_disk_faults import fill, small_disk
+
+    with small_disk(tmp_path / "disk", "512k") as disk:
+        job = _finished_job(capsys, disk)
+        _comes_back(server)
+        folder = ckpt_dir(job)
+        names = sorted(p.name for p in folder.iterdir())
+        fill(disk, leave=0)
+        code, out, err = cli(capsys, "verify", str(job), "--id-type", "guid", "--no-progress")
+        assert "a new sample" in assert_one_error_line(code, out, err, "not kept")
+        assert sorted(p.name for p in folder.iterdir()) == names
