@@ -28,6 +28,8 @@ def open_private(path: Path, flags: int) -> int:
     Never through a symbolic link, and only a regular file of this user: another user's
     link or file in a shared folder would otherwise receive what the tool writes (or be
     truncated and made the tool's own). A refusal is an OSError naming ``path``."""
+    # Emptied only once accepted: O_TRUNC acts at the open, before the check below.
+    truncate, flags = flags & os.O_TRUNC, flags & ~os.O_TRUNC
     try:
         fd = os.open(path, flags | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
     except OSError as exc:
@@ -37,6 +39,8 @@ def open_private(path: Path, flags: int) -> int:
         raise
     try:
         refuse_foreign(os.fstat(fd), path)
+        if truncate:
+            os.ftruncate(fd, 0)
     except OSError:
         os.close(fd)
         raise
@@ -66,6 +70,23 @@ def foreign_folder(st: os.stat_result) -> str | None:
             f"(mode {stat.S_IMODE(st.st_mode):o}), so the file in it could be swapped")
 
 
+def foreign_link(path: Path) -> Path | None:
+    """The first symbolic link along ``path`` (itself or a folder on the way) that belongs
+    to another user than this one or root, or None. Such a link, planted in a shared
+    folder, would lead the tool's files wherever its owner chose (a folder of the
+    victim's own passes every other check): refused as the kernel's protected_symlinks
+    would, which not every system turns on."""
+    path = path.absolute()
+    for each in (*reversed(path.parents), path):
+        try:
+            st = os.lstat(each)
+        except OSError:
+            return None  # nothing further exists to follow
+        if stat.S_ISLNK(st.st_mode) and st.st_uid not in (os.geteuid(), 0):
+            return each
+    return None
+
+
 def private_folder_problem(st: os.stat_result) -> str | None:
     """Why a folder the tool keeps its own files in (the checkpoint) is not private to
     this user, or None: it must be a folder of this user that nobody else can write."""
@@ -77,6 +98,27 @@ def private_folder_problem(st: os.stat_result) -> str | None:
         return (f"others can write in it (mode {stat.S_IMODE(st.st_mode):o}); make it "
                 "yours alone (chmod go-w) or choose another")
     return None
+
+
+def same_file(path: Path, fd: int) -> bool:
+    """Whether ``path`` still names the file (or folder) open on ``fd``: not removed, nor
+    moved away and another put in its place."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    held = os.fstat(fd)
+    return (st.st_dev, st.st_ino) == (held.st_dev, held.st_ino)
+
+
+def where_now(fd: int) -> Path | None:
+    """Where the file open on ``fd`` is now (Linux names it through the descriptor), or
+    None when it was removed or cannot be told."""
+    try:
+        where = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return None
+    return None if where.endswith(" (deleted)") else Path(where)
 
 
 def fsync_dir(directory: Path) -> None:

@@ -24,12 +24,13 @@ import fcntl
 import json
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from bulkdelete.durable import cut_to_last_line, open_private, write_all
+from bulkdelete.durable import cut_to_last_line, open_private, same_file, where_now, write_all
 from bulkdelete.errors import CheckpointLocked, CheckpointMismatch, StorageError
+from bulkdelete.wording import counted
 
 
 class FailureSink(Protocol):
@@ -45,8 +46,11 @@ def reasons_path(failed: Path) -> Path:
 class FailedFile:
     """Append-only failed file plus its reasons file."""
 
-    def __init__(self, path: Path, *, truncate: bool = False) -> None:
+    def __init__(self, path: Path, *, truncate: bool = False,
+                 folder_check: Callable[[], None] | None = None) -> None:
         self.path = path
+        # The checkpoint folder's own check, first: a swapped folder is said as such.
+        self._folder_check = folder_check
         mode = os.O_RDWR | os.O_CREAT | os.O_APPEND  # emptied only once locked
         self._fds: list[int] = []
         # Batches write from worker threads: one at a time, so taking back a failed write
@@ -89,6 +93,9 @@ class FailedFile:
     def _write_whole(self, ids: bytes, reasons: bytes, count: int) -> None:
         if not self._fds:
             raise StorageError(f"the failed file {self.path} is closed: the run is ending")
+        if self._folder_check is not None:
+            self._folder_check()
+        self._check_in_place(count)
         ids_fd, reasons_fd = self._fds
         sizes = [os.fstat(fd).st_size for fd in self._fds]
         try:
@@ -106,6 +113,20 @@ class FailedFile:
                 f"cannot write the failed file {self.path}: {exc.strerror or exc}; the "
                 f"batch's {count:,} failed IDs were not recorded and will be sent again"
             ) from None
+
+    def _check_in_place(self, count: int) -> None:
+        """Raise StorageError when the path no longer names the file this run holds
+        (moved away, or replaced by another): IDs written through the descriptor would
+        land where neither the job nor its retry command looks, and a new file at the
+        path is not locked, so another job could take it."""
+        for path, fd in zip((self.path, reasons_path(self.path)), self._fds, strict=True):
+            if not same_file(path, fd):
+                moved = where_now(fd)
+                raise StorageError(
+                    f"the failed file {path} was moved away or replaced during the run"
+                    + (f"; the IDs it listed are now in {moved}" if moved else "")
+                    + f": put it back in its place before rerunning the same command; the "
+                    f"batch's {counted(count, 'failed ID')} (not recorded) will be sent again")
 
     def close(self) -> None:
         with self._lock:
@@ -132,16 +153,24 @@ def in_use_message(path: Path) -> str:
 def check_not_in_use(path: Path) -> None:
     """Refuse now (CheckpointLocked, exit 2), writing nothing, a failed file another run
     holds: said before the operator is asked, rather than once the job is created."""
+    if held_elsewhere(path):
+        raise CheckpointLocked(in_use_message(path))
+
+
+def held_elsewhere(path: Path) -> bool:
+    """Whether a run holds the file at ``path`` (a failed file's or a checkpoint's lock)
+    through a descriptor other than this caller's; False when there is no such file."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
-        return  # none yet, or one the open for writing will refuse with its reason
+        return False  # none yet, or one the open for writing will refuse with its reason
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:
-        raise CheckpointLocked(in_use_message(path)) from None
+        return True
     finally:
         os.close(fd)
+    return False
 
 
 class MemoryFailures:
@@ -168,3 +197,47 @@ def check_unclaimed(path: Path) -> None:
             "new job would empty it, and nothing else lists them. Nothing was sent. Give "
             "this job its own --failed, or move that file away first"
         )
+
+
+def check_lists_all(path: Path, failed: int) -> None:
+    """Refuse (CheckpointMismatch, exit 2), writing nothing, to resume (or report) a job
+    whose failed file lists fewer IDs than the job counts failed: it was moved away,
+    emptied or edited since, and a run that went on would leave those IDs neither deleted
+    nor listed while its retry command pointed at the file. A crash can only add lines
+    (each is fsync'd before its batch is recorded), so fewer is never the job's own."""
+    short = failed_file_short(path, failed)
+    if short is not None:
+        raise CheckpointMismatch(
+            f"{short}; nothing was sent. Put the job's failed file back in its place (a "
+            "rerun would leave the missing IDs neither deleted nor listed), or start the "
+            "job over with --restart"
+        )
+
+
+def failed_file_short(path: Path, failed: int) -> str | None:
+    """What is wrong when the failed file at ``path`` lists fewer than ``failed`` IDs (for
+    :func:`check_lists_all` and ``status``), else None."""
+    if not failed:
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        listed, said = 0, "is gone"  # moved away or removed
+    except OSError:
+        return None  # the open for writing refuses it with its reason
+    else:
+        try:
+            listed = _count_lines(fd)
+        finally:
+            os.close(fd)
+        said = f"lists {listed:,}"
+    if listed >= failed:
+        return None
+    return f"the job counts {counted(failed, 'failed ID')} in its failed file {path}, which {said}"
+
+
+def _count_lines(fd: int) -> int:
+    lines = 0
+    while block := os.read(fd, 1 << 20):
+        lines += block.count(b"\n")
+    return lines

@@ -6,7 +6,9 @@ Every output the operator can name (``--failed`` with its reasons file, ``--repo
 the first byte is written: an output is never the input (compared by file identity, so a
 link or another spelling of the path is caught), never another of the job's files, never
 a link, a folder, a device or another user's file, never in a folder another user owns
-and others can write; the checkpoint folder is this user's alone. The opens themselves
+and others can write, never a file another run holds, a file the tool handed out (a
+still-present list, verify.json) or one in another job's checkpoint folder, never reached
+through another user's link; the checkpoint folder is this user's alone. The opens themselves
 repeat the decisive part without a gap (:func:`bulkdelete.durable.open_private`).
 """
 
@@ -19,9 +21,14 @@ import stat
 from pathlib import Path
 
 from bulkdelete.checkpoint import LOCK_NAME, STATE_NAME
-from bulkdelete.durable import foreign_folder, private_folder_problem, refuse_foreign
+from bulkdelete.durable import (
+    foreign_folder,
+    foreign_link,
+    private_folder_problem,
+    refuse_foreign,
+)
 from bulkdelete.errors import UsageError
-from bulkdelete.failed import reasons_path
+from bulkdelete.failed import held_elsewhere, reasons_path
 from bulkdelete.job.invalid import INVALID_NAME
 from bulkdelete.settings import JobFiles
 
@@ -35,6 +42,7 @@ def check_outputs(files: JobFiles, log_file: Path | None = None) -> None:
                ("--report", files.report_path)]
     if log_file is not None:
         outputs.append(("--log-file", log_file))
+    _check_no_foreign_link("the checkpoint folder", files.checkpoint_dir)
     _check_checkpoint_folder(files.checkpoint_dir)
     source = _identity(files.input)
     seen: dict[object, str] = {}
@@ -43,6 +51,7 @@ def check_outputs(files: JobFiles, log_file: Path | None = None) -> None:
         if (source is not None and same == source) or path.resolve() == files.input.resolve():
             raise UsageError(f"{flag} {path} is the input file{_via_link(path)}; nothing was "
                              "written. Choose another path")
+        _check_no_foreign_link(flag, path)
         _check_not_the_checkpoints(flag, path, files.checkpoint_dir)
         for key in (same, path.resolve()):
             if key is None:
@@ -67,13 +76,38 @@ def _via_link(path: Path) -> str:
     return " (through a symbolic link)" if path.is_symlink() else ""
 
 
+def _check_no_foreign_link(what: str, path: Path) -> None:
+    link = foreign_link(path)
+    if link is not None:
+        raise UsageError(f"{what} {path} goes through the symbolic link {link}, which "
+                         f"belongs to another user (uid {os.lstat(link).st_uid}); the tool "
+                         "never follows one. Name a path of your own")
+
+
 def _check_not_the_checkpoints(flag: str, path: Path, checkpoint: Path) -> None:
-    """An output inside the checkpoint folder may be anything but one of its own files."""
-    if path.parent.resolve() != checkpoint.resolve():
+    """An output inside the checkpoint folder may be anything but one of its own files or
+    a file a verify handed out; inside another job's (or a verify's) checkpoint folder,
+    nothing: its files are that job's, and its lists may be another job's input."""
+    # Imported here: bulkdelete.verify imports the job, which imports this module.
+    from bulkdelete.verify.output import is_handed_out
+
+    folder = path.parent.resolve()
+    if folder != checkpoint.resolve():
+        # A checkpoint folder: its lock, with a state or an invalid-line list (a lone
+        # file named "lock" is anybody's).
+        if (folder / LOCK_NAME).exists() and any(
+                (folder / name).exists() for name in (STATE_NAME, INVALID_NAME)):
+            raise UsageError(f"{flag} {path} is in {folder}, another job's checkpoint "
+                             "folder (or a verify's); nothing was written. Choose a path "
+                             "outside it")
         return
     name = path.name
     if name in (STATE_NAME, LOCK_NAME, INVALID_NAME) or _OWN_FILE.match(name):
         raise UsageError(f"{flag} {path} is one of the checkpoint's own files; nothing was "
+                         "written. Choose another path")
+    if is_handed_out(name):
+        raise UsageError(f"{flag} {path} is a file verify handed out (its list may be "
+                         "another job's input, and is never rewritten); nothing was "
                          "written. Choose another path")
 
 
@@ -95,6 +129,10 @@ def _check_writable_here(flag: str, path: Path) -> None:
             _probe_write(path)
         except OSError as exc:
             raise UsageError(f"{flag} {path} cannot be written: {exc.strerror}") from None
+        # A failed file another job's run holds (said for --failed with its own words).
+        if flag != "--failed" and held_elsewhere(path):
+            raise UsageError(f"{flag} {path} is held by another run in progress (another "
+                             "job's failed file); nothing was written. Choose another path")
     folder = _nearest_existing(path.parent)
     problem = foreign_folder(os.stat(folder))
     if problem is not None:

@@ -167,3 +167,19 @@ def test_an_atomic_replace_never_takes_the_place_of_a_device(tmp_path: Path) -> 
         write_private_atomic(node, b"report\n")
     assert stat.S_ISCHR(os.lstat(node).st_mode)
     assert [p.name for p in tmp_path.iterdir()] == ["null"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to chown to another user")
+def test_open_private_truncates_only_a_file_it_accepts(tmp_path: Path) -> None:
+    """O_TRUNC emptied another user's file (say, one hard-linked in) at the open, before
+    the ownership check refused it: the check comes first, the emptying after."""
+    theirs = tmp_path / "theirs.txt"
+    theirs.write_text("theirs\n")
+    os.chown(theirs, 65534, 65534)
+    with pytest.raises(OSError, match="another user"):
+        open_private(theirs, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    assert theirs.read_text() == "theirs\n"
+    mine = tmp_path / "mine.txt"
+    mine.write_text("old\n")
+    os.close(open_private(mine, os.O_WRONLY | os.O_TRUNC))
+    assert mine.read_bytes() == b""

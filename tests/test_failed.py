@@ -135,3 +135,25 @@ def test_a_failed_file_that_is_a_link_is_refused(tmp_path: Path) -> None:
     with pytest.raises(StorageError, match="symbolic link"):
         FailedFile(tmp_path / "failed.txt", truncate=True)
     assert target.read_text() == "keep\n"
+
+
+@pytest.mark.parametrize("how", ["moved", "replaced"])
+def test_a_failed_file_moved_mid_run_stops_the_next_write(tmp_path: Path, how: str) -> None:
+    """``mv failed.txt elsewhere`` mid-run: later failed IDs went on to the moved file
+    through the open descriptor while the job (and its retry command) named a path that
+    lists none of them, or another job's new file. The next write is refused, naming
+    where the listed IDs are now, and nothing is written to either file."""
+    path = tmp_path / "failed.txt"
+    failed = FailedFile(path)
+    _add(failed, "u-1")
+    moved = tmp_path / "moved.txt"
+    path.rename(moved)
+    if how == "replaced":
+        path.write_text("other-job\n")
+    with pytest.raises(StorageError, match="moved away or replaced") as raised:
+        _add(failed, "u-2")
+    failed.close()
+    assert str(moved) in str(raised.value)
+    assert read_lines(moved) == ["u-1"]
+    if how == "replaced":
+        assert read_lines(path) == ["other-job"]

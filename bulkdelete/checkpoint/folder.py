@@ -14,7 +14,7 @@ import errno
 import os
 from pathlib import Path
 
-from bulkdelete.durable import private_folder_problem
+from bulkdelete.durable import private_folder_problem, where_now
 from bulkdelete.errors import CheckpointError, StorageError
 
 
@@ -79,8 +79,4 @@ class HeldFolder:
         the descriptor held open); None when it is in place, gone, or not held."""
         if self._fd is None or self.same():
             return None
-        try:
-            where = os.readlink(f"/proc/self/fd/{self._fd}")
-        except OSError:
-            return None
-        return None if where.endswith(" (deleted)") else Path(where)
+        return where_now(self._fd)

@@ -238,6 +238,9 @@ class State:
     # The failed file, so the job's failed IDs stay in one file: relative to the checkpoint
     # folder when inside it (the folder can then be moved or copied whole), else absolute.
     failed: str = ""
+    # Failed IDs counted before the path was bound (a checkpoint from before that rule):
+    # they may be listed in another file, so the bound one need not list them.
+    failed_elsewhere: int = 0
     # The last verify's counts (docs/verify.md): what the report shows after a verify.
     verify: dict[str, Any] | None = None
 
@@ -258,7 +261,15 @@ class State:
                 f"nothing was sent. Resume with --failed {old}, or start the job over with "
                 "--restart"
             )
+        if not self.failed:
+            self.failed_elsewhere = self.progress.ids_failed
         self.failed = key
+
+    @property
+    def failed_listed(self) -> int:
+        """How many failed IDs the bound failed file lists at least (a crash can only
+        add a line: each is fsync'd before its batch is recorded)."""
+        return self.progress.ids_failed - self.failed_elsewhere
 
     def to_json(self, journal_gen: int) -> dict[str, Any]:
         p = self.progress
@@ -293,6 +304,7 @@ class State:
             "input": self.input,
             "resume_command": self.resume_command,
             "failed": self.failed,
+            **({"failed_elsewhere": self.failed_elsewhere} if self.failed_elsewhere else {}),
             **({"verify": self.verify} if self.verify is not None else {}),
         }
 
@@ -333,6 +345,7 @@ class State:
             resume_command=str(data.get("resume_command", "")),
             updated=str(data.get("updated", "")),
             failed=str(data.get("failed", "")),
+            failed_elsewhere=int(data.get("failed_elsewhere", 0)),
             verify=data.get("verify"),
         )
         return state, int(data["journal"])

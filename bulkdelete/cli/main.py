@@ -35,6 +35,7 @@ from bulkdelete.cli.retry import retry_command
 from bulkdelete.cli.signals import EXIT_SIGNALS, raise_if_log_failed, until_signalled
 from bulkdelete.engine import StopRequest
 from bulkdelete.errors import BulkDeleteError
+from bulkdelete.failed import failed_file_short
 from bulkdelete.job import plan_job, run_job
 from bulkdelete.job.run import new_run_id
 from bulkdelete.logs import configure as configure_logging
@@ -242,6 +243,10 @@ def _cmd_status(ns: argparse.Namespace) -> int:
 
         lines += [f"last verify ({state.verify.get('verified_at')}):",
                   *(f"  {line}" for line in verify_lines(state.verify))]
+    short = failed_file_short(directory / state.failed, state.failed_listed) \
+        if state.failed else None
+    if short is not None:
+        lines.append(f"warning:    {short}: put it back before resuming or retrying")
     if not report["complete"] and state.resume_command:
         lines += ["resume with:", f"  {state.resume_command}"]
     print("\n".join(lines))

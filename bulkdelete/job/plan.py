@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bulkdelete.batcher import summarize
 from bulkdelete.checkpoint import Binding, CheckpointStore, Progress, Totals, check_binding
+from bulkdelete.failed import check_lists_all
 from bulkdelete.job.column import IdColumn, csv_column, id_column
 from bulkdelete.job.preflight import preflight as check_credentials
 from bulkdelete.outputs import check_outputs
@@ -122,6 +123,7 @@ async def plan_job(settings: Settings, files: JobFiles, *, preflight: bool = Fal
         state = store.load()
         check_binding(state.binding, await binding_for(settings, files, fmt), store.directory)
         state.bind_failed_file(files.failed_path, store.directory)
+        check_lists_all(files.failed_path, state.failed_listed)
         plan = make_plan(settings, files, fmt, state.totals, state.progress)
     return replace(plan, preflight=await check_credentials(settings)) if preflight else plan
 

@@ -27,7 +27,7 @@ from bulkdelete.errors import (
     StorageError,
     UsageError,
 )
-from bulkdelete.failed import FailedFile, check_not_in_use, check_unclaimed
+from bulkdelete.failed import FailedFile, check_lists_all, check_not_in_use, check_unclaimed
 from bulkdelete.job.drive import RunCounters, send_batches, timestamp
 from bulkdelete.job.invalid import listed_whole, remove_stale, write_invalid_lines
 from bulkdelete.job.observer import Observer, QuietObserver
@@ -161,6 +161,7 @@ class _Job:
             state = store.load()
             check_binding(state.binding, binding, store.directory)
             state.bind_failed_file(files.failed_path, store.directory)
+            check_lists_all(files.failed_path, state.failed_listed)
             self._repair_invalid_list(state)
         else:
             store.check_creatable()
@@ -282,7 +283,8 @@ class _Job:
         run = RunRecord(run_id=self.run_id, started=timestamp(), resumed=self.resumed,
                         requester=settings.requester, ticket=settings.ticket)
         state.runs.append(run)
-        failed_file = FailedFile(self.files.failed_path, truncate=self.truncate_failed)
+        failed_file = FailedFile(self.files.failed_path, truncate=self.truncate_failed,
+                                 folder_check=store.check_same_folder)
         if not self.resumed:
             log.info("start", input=str(self.files.input), format=self.fmt,
                      ids_total=plan.ids_total, batches=plan.batches_total, host=settings.host,

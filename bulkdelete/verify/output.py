@@ -33,6 +33,14 @@ from bulkdelete.verify.bound import present_upper_95
 VERIFY_NAME = "verify.json"
 PRESENT_NAME, UNKNOWN_NAME = "present.txt", "unknown.txt"  # --all's findings, in verify/
 STILL_PRESENT_PREFIX = "still_present-"
+VERIFY_FOLDER = "verify"  # inside the job's checkpoint: --all's own progress
+
+
+def is_handed_out(name: str) -> bool:
+    """Whether ``name``, in a job's checkpoint folder, is a file a verify hands out (a
+    list, verify.json) or keeps (its folder): no other output may take its place."""
+    return name in (VERIFY_NAME, VERIFY_FOLDER) or (
+        name.startswith(STILL_PRESENT_PREFIX) and name.endswith(".txt"))
 
 
 def new_list_name(folder: Path, *, every: bool = False, now: datetime | None = None) -> str:

@@ -40,7 +40,8 @@ from bulkdelete.engine import (
     StopRequest,
     Ticket,
 )
-from bulkdelete.errors import BulkDeleteError, CheckpointMismatch, UsageError
+from bulkdelete.errors import BulkDeleteError, CheckpointMismatch, StorageError, UsageError
+from bulkdelete.failed import check_lists_all
 from bulkdelete.job.drive import RunCounters, send_batches, send_ids, timestamp
 from bulkdelete.job.observer import Observer, QuietObserver
 from bulkdelete.job.plan import binding_for, make_plan, open_input
@@ -50,6 +51,7 @@ from bulkdelete.reader import InputFormat
 from bulkdelete.report import build_report, write_report
 from bulkdelete.settings import JobFiles, Settings
 from bulkdelete.verify.output import (
+    VERIFY_FOLDER,
     Counts,
     Findings,
     new_list_name,
@@ -62,7 +64,6 @@ from bulkdelete.verify.shapes import GoneShapes
 log = structlog.get_logger("bulkdelete")
 
 DEFAULT_SAMPLE = 1000
-VERIFY_FOLDER = "verify"  # inside the job's checkpoint: --all's own progress
 
 
 @dataclass(slots=True)
@@ -143,6 +144,7 @@ async def _verify_job(
                 f"up. Differs: {'; '.join(diffs)}. Verify a job with the input, format, "
                 "--id-type and target its delete ran with")
         state.bind_failed_file(files.failed_path, store.directory)
+        check_lists_all(files.failed_path, state.failed_listed)  # else failed IDs pass as deleted
         failed = failed_ids(store.directory / state.failed)
         job = _Verify(settings, files, fmt, state, failed, stop or StopRequest(),
                       observer or QuietObserver(), run_id)
@@ -158,8 +160,17 @@ async def _verify_job(
         summary["gone_shapes"] = job.shapes.listing()
         if end_code is not None:  # stopped: nothing is final yet
             return VerifyResult(summary, end_code, None)
-        still = write_outputs(store.directory, summary, present,
-                              job.list_name or new_list_name(store.directory))
+        try:
+            still = write_outputs(store.directory, summary, present,
+                                  job.list_name or new_list_name(store.directory))
+        except OSError as exc:
+            # Not "progress saved, resume": a sample is drawn anew, and a complete --all
+            # checks every deleted ID again. The lists handed out before are untouched.
+            again = "a new sample" if sample is not None else "every deleted ID again"
+            raise StorageError(
+                f"cannot write {exc.filename or store.directory}: {exc.strerror or exc}; "
+                f"this verify's findings were not kept (the lists and verify.json are as "
+                f"they were). Free space, then run it again: it checks {again}") from None
         state.verify = summary
         state.updated = timestamp()
         store.finish(state)

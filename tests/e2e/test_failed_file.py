@@ -118,3 +118,44 @@ def test_a_checkpoint_folder_copied_whole_resumes_with_the_failed_file_inside_it
         assert code == 1, err
         failed = assert_nothing_lost(ids, srv, second / "failed.txt")
     assert failed == poison
+
+
+@pytest.mark.usefixtures("creds")
+@pytest.mark.parametrize("how", ["moved away", "emptied"])
+def test_a_resume_whose_failed_file_lost_ids_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    how: str,
+) -> None:
+    """A canary failed 2 IDs; the failed file was then moved away (or emptied). The resume
+    created an empty one, finished "2 failed" and printed a retry command for a file
+    listing none: 2 IDs neither deleted nor listed. A job whose failed file lists fewer IDs
+    than it counts failed is refused (exit 2, nothing sent), naming the file, and status
+    warns; once it is back, the job resumes and every failed ID is listed."""
+    ids = make_ids(1_000)
+    poison = {ids[5], ids[150], ids[920]}
+    source = write_ids(tmp_path / "ids.txt", ids)
+    failed = ckpt_dir(source) / "failed.txt"
+    aside = tmp_path / "aside.txt"
+    with serve_in_thread(poison_ids=frozenset(poison)) as srv:
+        monkeypatch.setenv("CLEVERTAP_BASE_URL", srv.base_url)
+        code, _, err = cli(capsys, *delete_args(source, "--limit", "500"))
+        assert code == 1, err
+        shutil.copyfile(failed, aside)
+        if how == "moved away":
+            failed.unlink()
+        else:
+            failed.write_bytes(b"")
+        requests = srv.stats.requests
+        for args in (delete_args(source), delete_args(source, "--dry-run")):
+            code, out, err = cli(capsys, *args)
+            assert code == 2, (out, err)
+            assert str(failed) in err
+            assert "Traceback" not in err
+        assert srv.stats.requests == requests
+        code, out, err = cli(capsys, "status", str(source))  # read-only, and it says so
+        assert code == 0, err
+        assert f"warning:    the job counts 2 failed IDs in its failed file {failed}" in out
+        shutil.copyfile(aside, failed)
+        code, _, err = cli(capsys, *delete_args(source))
+        assert code == 1, err
+    assert sorted(read_lines(failed)) == sorted(poison)
