@@ -101,14 +101,21 @@ def resolve_target(
     one source a base URL beats a region. So ``--region`` beats an exported
     ``CLEVERTAP_BASE_URL`` (a rehearsal's leftover), and ``--base-url`` beats everything.
 
-    A region that is not one is refused wherever it comes from, even when another setting
-    would win over it: a typo in the environment is a mistake, not a default."""
+    A region or base URL that is not one is refused wherever it comes from, even when
+    another setting would win over it: a typo in the environment is a mistake, not a
+    default."""
     if env_region:
         try:
             region_base_url(env_region)
         except UsageError:
             raise UsageError(f"CLEVERTAP_REGION={env_region!r} is not a region; choose one "
                              f"of: {', '.join(REGION_HOSTS)}") from None
+    env_url = None
+    if env_base_url:
+        try:
+            env_url = normalize_base_url(env_base_url)
+        except UsageError as exc:
+            raise UsageError(f"CLEVERTAP_BASE_URL: {exc}") from None
     if region_flag:
         region_base_url(region_flag)
     if base_url_flag:
@@ -116,11 +123,8 @@ def resolve_target(
     if region_flag:
         name = region_flag.strip().lower()
         return region_base_url(name), f"region {name} from --region"
-    if env_base_url:
-        try:
-            return normalize_base_url(env_base_url), "from CLEVERTAP_BASE_URL"
-        except UsageError as exc:
-            raise UsageError(f"CLEVERTAP_BASE_URL: {exc}") from None
+    if env_url:
+        return env_url, "from CLEVERTAP_BASE_URL"
     if env_region:
         name = env_region.strip().lower()
         return region_base_url(name), f"region {name} from CLEVERTAP_REGION"

@@ -102,13 +102,17 @@ def test_the_plan_says_where_the_target_came_from(
     ({"CLEVERTAP_REGION": "eu2"}, [], "CLEVERTAP_REGION"),
     ({"CLEVERTAP_REGION": "eu2"}, ["--base-url", "http://127.0.0.1:9"], "CLEVERTAP_REGION"),
     ({"CLEVERTAP_REGION": "eu2"}, ["--region", "in1"], "CLEVERTAP_REGION"),
+    ({"CLEVERTAP_BASE_URL": "ftp://127.0.0.1:9"}, ["--region", "in1"], "CLEVERTAP_BASE_URL"),
+    ({"CLEVERTAP_BASE_URL": "http://example.com"}, ["--base-url", "http://127.0.0.1:9"],
+     "CLEVERTAP_BASE_URL"),
 ])
 def test_an_unknown_region_is_refused_whatever_else_is_set(
     tmp_path: Path, server: FakeServer, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str], env: dict[str, str], flags: list[str], named: str,
 ) -> None:
-    """Not a region, from the flag or the environment: exit 2 and one line naming it,
-    whatever base URL is set beside it; nothing is sent and no checkpoint is made."""
+    """Not a region (or, in the environment, not a usable base URL), from the flag or the
+    environment: exit 2 and one line naming it, whatever else is set beside it; nothing is
+    sent and no checkpoint is made."""
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     source = write_ids(tmp_path / "ids.txt", make_ids(10))
