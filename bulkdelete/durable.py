@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import secrets
 import stat
@@ -201,3 +202,19 @@ def cut_to_last_line(fd: int) -> int:
     if keep != size:
         os.ftruncate(fd, keep)
     return keep
+
+
+def held_elsewhere(path: Path) -> bool:
+    """Whether a run holds the file at ``path`` (a failed file's or a checkpoint's lock)
+    through a descriptor other than this caller's; False when there is no such file."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return False  # none yet, or one the open for writing will refuse with its reason
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False

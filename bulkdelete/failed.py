@@ -28,7 +28,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from bulkdelete.durable import cut_to_last_line, open_private, same_file, where_now, write_all
+from bulkdelete.durable import (
+    cut_to_last_line,
+    held_elsewhere,
+    open_private,
+    same_file,
+    where_now,
+    write_all,
+)
 from bulkdelete.errors import CheckpointLocked, CheckpointMismatch, StorageError
 from bulkdelete.wording import counted
 
@@ -155,22 +162,6 @@ def check_not_in_use(path: Path) -> None:
     holds: said before the operator is asked, rather than once the job is created."""
     if held_elsewhere(path):
         raise CheckpointLocked(in_use_message(path))
-
-
-def held_elsewhere(path: Path) -> bool:
-    """Whether a run holds the file at ``path`` (a failed file's or a checkpoint's lock)
-    through a descriptor other than this caller's; False when there is no such file."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
-        return False  # none yet, or one the open for writing will refuse with its reason
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
 
 
 class MemoryFailures:

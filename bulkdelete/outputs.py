@@ -24,11 +24,12 @@ from bulkdelete.checkpoint import LOCK_NAME, STATE_NAME
 from bulkdelete.durable import (
     foreign_folder,
     foreign_link,
+    held_elsewhere,
     private_folder_problem,
     refuse_foreign,
 )
 from bulkdelete.errors import UsageError
-from bulkdelete.failed import held_elsewhere, reasons_path
+from bulkdelete.failed import reasons_path
 from bulkdelete.job.invalid import INVALID_NAME
 from bulkdelete.settings import JobFiles
 

@@ -34,7 +34,7 @@ from bulkdelete.checkpoint.folder import HeldFolder
 from bulkdelete.checkpoint.journal import RESTART_HINT, JournalWriter, replay, storage_error
 from bulkdelete.checkpoint.model import Binding, State
 from bulkdelete.checkpoint.snapshot import decode, encode
-from bulkdelete.durable import open_private, write_private_atomic
+from bulkdelete.durable import held_elsewhere, open_private, write_private_atomic
 from bulkdelete.errors import CheckpointError, CheckpointLocked, CheckpointMismatch, StorageError
 
 STATE_NAME = "state.json"
@@ -140,17 +140,7 @@ class CheckpointStore:
 
     def is_locked_elsewhere(self) -> bool:
         """For ``status``: is a run holding this checkpoint right now?"""
-        path = self.directory / LOCK_NAME
-        if not path.exists():
-            return False
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        finally:
-            os.close(fd)
-        return False
+        return held_elsewhere(self.directory / LOCK_NAME)
 
     def exists(self) -> bool:
         return (self.directory / STATE_NAME).exists()
