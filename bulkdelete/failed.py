@@ -33,6 +33,7 @@ from bulkdelete.durable import (
     cut_to_last_line,
     held_elsewhere,
     open_private,
+    open_to_look,
     same_file,
     where_now,
     write_all,
@@ -212,7 +213,7 @@ def failed_file_short(path: Path, failed: int) -> str | None:
     if not failed:
         return None
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        fd = open_to_look(path)
     except FileNotFoundError:
         listed, said = 0, "is gone"  # moved away or removed
     except OSError:
