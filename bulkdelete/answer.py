@@ -107,7 +107,7 @@ def classify(
     code: int | None = None
     if isinstance(payload, dict):
         error = _error_text(payload.get("error"), hide)
-        code = _code(payload.get("code"))
+        code = fail_code(payload.get("code"))
 
     if 200 <= status < 300:
         if isinstance(payload, dict):
@@ -161,7 +161,7 @@ def _error_text(err: object, hide: tuple[str, ...]) -> str:
 _CODE = re.compile(r"[1-9][0-9]{2}")
 
 
-def _code(raw: object) -> int | None:
+def fail_code(raw: object) -> int | None:
     """The fail body's ``code`` when it is a plain HTTP-like status (an integer, or a
     string of three ASCII digits); anything else ("²", 5,000 digits, a float, a bool) is
     no code at all, so the answer is retryable rather than an internal error."""

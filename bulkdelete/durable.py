@@ -204,11 +204,26 @@ def cut_to_last_line(fd: int) -> int:
     return keep
 
 
+def count_lines(fd: int) -> int:
+    """The newlines in the file open on ``fd``, read from its position on in bounded
+    blocks: how many lines a list of the tool's own holds, without parsing it."""
+    lines = 0
+    while block := os.read(fd, 1 << 20):
+        lines += block.count(b"\n")
+    return lines
+
+
+def open_to_look(path: Path) -> int:
+    """``path`` opened read-only to look at, never through a link in its last component
+    nor blocking on a fifo or a device: how a file another run may hold is read."""
+    return os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+
+
 def held_elsewhere(path: Path) -> bool:
     """Whether a run holds the file at ``path`` (a failed file's or a checkpoint's lock)
     through a descriptor other than this caller's; False when there is no such file."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        fd = open_to_look(path)
     except OSError:
         return False  # none yet, or one the open for writing will refuse with its reason
     try:

@@ -29,9 +29,11 @@ from pathlib import Path
 from typing import Protocol
 
 from bulkdelete.durable import (
+    count_lines,
     cut_to_last_line,
     held_elsewhere,
     open_private,
+    open_to_look,
     same_file,
     where_now,
     write_all,
@@ -211,24 +213,17 @@ def failed_file_short(path: Path, failed: int) -> str | None:
     if not failed:
         return None
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        fd = open_to_look(path)
     except FileNotFoundError:
         listed, said = 0, "is gone"  # moved away or removed
     except OSError:
         return None  # the open for writing refuses it with its reason
     else:
         try:
-            listed = _count_lines(fd)
+            listed = count_lines(fd)
         finally:
             os.close(fd)
         said = f"lists {listed:,}"
     if listed >= failed:
         return None
     return f"the job counts {counted(failed, 'failed ID')} in its failed file {path}, which {said}"
-
-
-def _count_lines(fd: int) -> int:
-    lines = 0
-    while block := os.read(fd, 1 << 20):
-        lines += block.count(b"\n")
-    return lines

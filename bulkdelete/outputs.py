@@ -45,16 +45,16 @@ def check_outputs(files: JobFiles, log_file: Path | None = None) -> None:
         outputs.append(("--log-file", log_file))
     _check_no_foreign_link("the checkpoint folder", files.checkpoint_dir)
     _check_checkpoint_folder(files.checkpoint_dir)
-    source = _identity(files.input)
+    source, source_path = _identity(files.input), files.input.resolve()
     seen: dict[object, str] = {}
     for flag, path in outputs:
-        same = _identity(path)
-        if (source is not None and same == source) or path.resolve() == files.input.resolve():
+        same, resolved = _identity(path), path.resolve()
+        if (source is not None and same == source) or resolved == source_path:
             raise UsageError(f"{flag} {path} is the input file{_via_link(path)}; nothing was "
                              "written. Choose another path")
         _check_no_foreign_link(flag, path)
         _check_not_the_checkpoints(flag, path, files.checkpoint_dir)
-        for key in (same, path.resolve()):
+        for key in (same, resolved):
             if key is None:
                 continue
             if key in seen and seen[key] != flag:
@@ -134,8 +134,7 @@ def _check_writable_here(flag: str, path: Path) -> None:
         if flag != "--failed" and held_elsewhere(path):
             raise UsageError(f"{flag} {path} is held by another run in progress (another "
                              "job's failed file); nothing was written. Choose another path")
-    folder = _nearest_existing(path.parent)
-    problem = foreign_folder(os.stat(folder))
+    folder, problem = _unsafe_folder(path.parent)
     if problem is not None:
         raise UsageError(f"{flag} {path} is in the folder {folder}, and {problem}; nothing "
                          "was written. Choose a folder of your own")
@@ -157,8 +156,7 @@ def _check_checkpoint_folder(directory: Path) -> None:
     try:
         st = os.stat(directory)
     except FileNotFoundError:
-        folder = _nearest_existing(directory)
-        problem = foreign_folder(os.stat(folder))
+        folder, problem = _unsafe_folder(directory)
         if problem is not None:
             raise UsageError(f"the checkpoint folder {directory} would be created in "
                              f"{folder}, and {problem}; nothing was written. Pass "
@@ -173,6 +171,13 @@ def _check_checkpoint_folder(directory: Path) -> None:
     if problem is not None and stat.S_ISDIR(st.st_mode):
         raise UsageError(f"refusing the checkpoint folder {directory}: {problem}; nothing "
                          "was written. Pass --checkpoint with a folder of your own")
+
+
+def _unsafe_folder(path: Path) -> tuple[Path, str | None]:
+    """The folder a file at or under ``path`` lands in (``path`` or its nearest existing
+    ancestor), and why it is not safe to write in (:func:`foreign_folder`), or None."""
+    folder = _nearest_existing(path)
+    return folder, foreign_folder(os.stat(folder))
 
 
 def _nearest_existing(path: Path) -> Path:

@@ -29,7 +29,7 @@ import re
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-from bulkdelete.answer import Outcome, Result, classify
+from bulkdelete.answer import Outcome, Result, classify, fail_code
 from bulkdelete.redact import shorten
 
 
@@ -122,13 +122,13 @@ def _not_found(payload: dict[str, Any], hide: tuple[str, ...], ident: str) -> st
     error = payload.get("error")
     if not isinstance(error, str):
         return None
-    code: object = payload.get("code")
-    if code is not None:
-        if isinstance(code, str) and re.fullmatch(r"4[0-9]{2}", code):
-            code = int(code)
-        if (not isinstance(code, int) or isinstance(code, bool) or not 400 <= code < 500
-                or code in _NOT_ABOUT_THE_PROFILE):
-            return None
+    # A code, when there is one, must read as one (the delete's rule) and be a 4xx about
+    # the profile.
+    raw = payload.get("code")
+    code = fail_code(raw)
+    if raw is not None and (code is None or not 400 <= code < 500
+                            or code in _NOT_ABOUT_THE_PROFILE):
+        return None
     text = mask_id(error, ident)
     if not _NOT_FOUND.search(" ".join(text.split())):
         return None

@@ -39,14 +39,14 @@ _UNICODE_ESCAPE = re.compile(r"\\+u([0-9a-fA-F]{4})")
 
 
 class SecretForms(tuple[str, ...]):
-    """The forms of a secret to mask (a tuple, longest first), with the secret itself kept
-    for the piece search."""
+    """The forms of a secret to mask (a tuple, longest first), with the secret's pieces for
+    the piece search: made once per secret, not for every answer scrubbed."""
 
-    secret: str
+    pieces: frozenset[str]
 
     def __new__(cls, forms: tuple[str, ...], secret: str) -> SecretForms:
         self = super().__new__(cls, forms)
-        self.secret = secret
+        self.pieces = frozenset(_pieces(secret))
         return self
 
 
@@ -109,10 +109,9 @@ def _readings(text: str) -> list[str]:
 def might_hold(text: str, forms: tuple[str, ...]) -> bool:
     """True when a long enough piece of the secret behind ``forms`` is in ``text``, read
     every way it could be written."""
-    secret = getattr(forms, "secret", "")
-    if not secret or not text:
+    pieces: frozenset[str] = getattr(forms, "pieces", frozenset())
+    if not pieces or not text:
         return False
-    pieces = _pieces(secret)
     readings = _readings(text.replace(MASK, " "))
     return any(piece in reading for reading in readings for piece in pieces)
 

@@ -2,10 +2,9 @@
 
 A run opens the folder when it takes the lock and keeps it open. The folder must be this
 user's and writable by nobody else, else others could read the failed IDs or swap the
-job's files (docs/guarantees.md §9). Its identity (device and inode) is kept, so a folder
+job's files (docs/guarantees.md §9). The descriptor held open is its identity, so a folder
 removed, or moved away and replaced by another, is noticed before the next write by path
-instead of scattering the job over two folders; the descriptor held open tells where a
-moved folder went.
+instead of scattering the job over two folders, and it tells where a moved folder went.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ import errno
 import os
 from pathlib import Path
 
-from bulkdelete.durable import private_folder_problem, where_now
+from bulkdelete.durable import private_folder_problem, same_file, where_now
 from bulkdelete.errors import CheckpointError, StorageError
 
 
@@ -24,7 +23,6 @@ class HeldFolder:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fd: int | None = None
-        self._identity: tuple[int, int] | None = None  # (st_dev, st_ino) when opened
 
     def open(self) -> None:
         """Hold the folder open and keep its identity, or refuse (exit 2) a folder that
@@ -43,7 +41,7 @@ class HeldFolder:
             os.close(fd)
             raise CheckpointError(f"refusing the checkpoint folder {self.path}: {problem}. "
                                   "Nothing was written")
-        self._fd, self._identity = fd, (st.st_dev, st.st_ino)
+        self._fd = fd
 
     def release(self) -> None:
         if self._fd is not None:
@@ -65,14 +63,8 @@ class HeldFolder:
         )
 
     def same(self) -> bool:
-        """Whether the path still names the folder opened (true before one is)."""
-        if self._identity is None:
-            return True
-        try:
-            st = os.stat(self.path)
-        except OSError:
-            return False
-        return (st.st_dev, st.st_ino) == self._identity
+        """Whether the path still names the folder held open (true while none is)."""
+        return self._fd is None or same_file(self.path, self._fd)
 
     def moved_to(self) -> Path | None:
         """Where the folder opened is now, when it was moved away (Linux names it through

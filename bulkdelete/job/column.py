@@ -37,16 +37,17 @@ def id_column(files: JobFiles, fmt: InputFormat, id_type: str) -> IdColumn:
         return IdColumn()
     if fmt == "jsonl":
         return IdColumn(files.column if files.column is not None else id_type, kind="field")
-    return IdColumn(*csv_column(files, id_type))
+    name, delimiter = csv_column(files, id_type)
+    return IdColumn(name, delimiter=delimiter)
 
 
-def csv_column(files: JobFiles, id_type: str) -> tuple[str | None, str, str]:
-    """A CSV's ID column (None for an empty file), ``"column"`` and its delimiter."""
+def csv_column(files: JobFiles, id_type: str) -> tuple[str | None, str]:
+    """A CSV's ID column (None for an empty file) and its delimiter."""
     stream = open_stream(files.input)
     try:
         header = csv_header(stream, files.input, files.column, id_type, files.delimiter)
     finally:
         stream.close()
     if header is None:
-        return None, "column", parse_delimiter(files.delimiter) or ","
-    return header.name, "column", header.delimiter
+        return None, parse_delimiter(files.delimiter) or ","
+    return header.name, header.delimiter

@@ -26,7 +26,7 @@ import os
 from pathlib import Path
 from typing import Final
 
-from bulkdelete.durable import fsync_dir, open_private, write_all
+from bulkdelete.durable import count_lines, fsync_dir, open_private, write_all
 from bulkdelete.errors import StorageError
 from bulkdelete.reader import InputFormat, InvalidLine, Watch, tally_runs
 from bulkdelete.reader.items import VALUE_CHARS
@@ -80,7 +80,7 @@ def listed_whole(directory: Path, expected: int) -> bool:
     """Whether ``directory`` holds a list of ``expected`` lines (counted, not parsed)."""
     try:
         with (directory / INVALID_NAME).open("rb") as listed:
-            lines = sum(block.count(b"\n") for block in iter(lambda: listed.read(1 << 20), b""))
+            lines = count_lines(listed.fileno())
     except FileNotFoundError:
         return False
     return lines == expected

@@ -189,7 +189,7 @@ async def binding_for(settings: Settings, files: JobFiles, fmt: InputFormat) -> 
     does."""
     delimiter = None
     if fmt == "csv":
-        delimiter = (await asyncio.to_thread(csv_column, files, settings.id_type))[2]
+        delimiter = (await asyncio.to_thread(csv_column, files, settings.id_type))[1]
     return Binding(
         fingerprint=await asyncio.to_thread(fingerprint, files.input), format=fmt,
         column=files.column, batch_size=settings.batch_size, id_type=settings.id_type,
