@@ -18,6 +18,7 @@ import fcntl
 import os
 import secrets
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 # Group or others may write: a folder like that lets another user swap what is in it.
@@ -143,10 +144,23 @@ def write_all(fd: int, data: bytes) -> None:
 
 
 def write_private_atomic(path: Path, data: bytes, *, tag: str = "") -> None:
-    """Replace ``path`` atomically and durably: temp file, every byte written and its
-    length checked, fsync, rename, fsync of the directory. On any failure the temp file
-    is removed and ``path`` is left as it was, so a good file is never replaced by a
-    short one. ``tag`` makes the temp name unique when two writers could overlap."""
+    """Replace ``path`` with ``data`` atomically and durably (:func:`replace_private`),
+    its length checked: a good file is never replaced by a short one."""
+
+    def write(fd: int) -> None:
+        write_all(fd, data)
+        size = os.fstat(fd).st_size
+        if size != len(data):
+            raise OSError(errno.EIO, f"wrote {size} of {len(data)} bytes")
+
+    replace_private(path, write, tag=tag)
+
+
+def replace_private(path: Path, write: Callable[[int], None], *, tag: str = "") -> None:
+    """Replace ``path`` atomically and durably with what ``write`` writes to the descriptor
+    it is given: temp file, fsync, rename, fsync of the directory. On any failure the temp
+    file is removed and ``path`` is left as it was. ``tag`` makes the temp name unique
+    when two writers could overlap."""
     # Replace only a regular file of this user: a rename would as readily put the report
     # in place of a device (as root, /dev/null itself) or of another user's file.
     with contextlib.suppress(FileNotFoundError):
@@ -159,10 +173,7 @@ def write_private_atomic(path: Path, data: bytes, *, tag: str = "") -> None:
         raise _about(exc, path) from None
     try:
         try:
-            write_all(fd, data)
-            size = os.fstat(fd).st_size
-            if size != len(data):
-                raise OSError(errno.EIO, f"wrote {size} of {len(data)} bytes")
+            write(fd)
             os.fsync(fd)
         finally:
             os.close(fd)

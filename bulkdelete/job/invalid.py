@@ -11,22 +11,22 @@ bytes escaped, so a plain JSON parser reads every line. The value is cut so that
 ``"truncated": true`` when it was cut or the line held 512 characters or more: a line of
 the file stays within a small multiple of the input line it lists.
 
-The list is complete whenever the job's state exists: a new job installs it (temporary
-file, fsync, rename) before its first snapshot, so a crash or a full disk while listing
-leaves no state and the rerun counts and lists again; a resume repairs a list that is
-missing or short, and removes a temporary one a crash left behind (it holds the lines'
-values).
+The list is complete whenever the job's state exists: a new job installs it (a temporary
+of its own, created exclusively, then fsync and rename) before its first snapshot, so a
+crash or a full disk while listing leaves no state and the rerun counts and lists again; a
+resume repairs a list that is missing or short, and removes the temporaries a crash left
+behind (they hold the lines' values).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
+from functools import partial
 from pathlib import Path
 from typing import Final
 
-from bulkdelete.durable import count_lines, fsync_dir, open_private, write_all
+from bulkdelete.durable import count_lines, replace_private, write_all
 from bulkdelete.errors import StorageError
 from bulkdelete.reader import InputFormat, InvalidLine, Watch, tally_runs
 from bulkdelete.reader.items import VALUE_CHARS
@@ -71,9 +71,10 @@ def _escaped_length(text: str) -> int:
 
 
 def remove_stale(directory: Path) -> None:
-    """Remove the temporary list a crash left behind: it holds the lines' values."""
-    with contextlib.suppress(FileNotFoundError):
-        (directory / (INVALID_NAME + ".tmp")).unlink()
+    """Remove the temporary lists a crash left behind: they hold the lines' values."""
+    for stale in directory.glob(INVALID_NAME + "*.tmp"):
+        with contextlib.suppress(FileNotFoundError):
+            stale.unlink()
 
 
 def listed_whole(directory: Path, expected: int) -> bool:
@@ -91,29 +92,17 @@ def write_invalid_lines(directory: Path, files: JobFiles, fmt: InputFormat, id_t
     """Write ``directory/invalid.jsonl`` (0600, replaced whole) listing the input's
     ``expected`` invalid lines; returns its path. A write failure is a StorageError."""
     path = directory / INVALID_NAME
-    tmp = path.with_name(path.name + ".tmp")
+    remove_stale(directory)  # a killed run's temporary: its name was its own, not ours
     try:
-        fd = open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-        try:
-            _write(fd, files, fmt, id_type, watch, expected)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-        fsync_dir(directory)
+        replace_private(path, partial(_write, files=files, fmt=fmt, id_type=id_type,
+                                      watch=watch, expected=expected))
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
         raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from None
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
     return path
 
 
-def _write(fd: int, files: JobFiles, fmt: InputFormat, id_type: str, watch: Watch | None,
-           expected: int) -> None:
+def _write(fd: int, *, files: JobFiles, fmt: InputFormat, id_type: str,
+           watch: Watch | None, expected: int) -> None:
     if not expected:
         return
     pending: list[bytes] = []

@@ -46,10 +46,15 @@ def _assert_listed_whole(folder: Path, valid: int, invalid: int) -> None:
     assert not [p.name for p in folder.iterdir() if p.name.endswith(".tmp")]
 
 
-async def _wait_for(path: Path, proc: asyncio.subprocess.Process) -> None:
+async def _wait_for_temporary(folder: Path, proc: asyncio.subprocess.Process) -> None:
+    """Until the run's temporary invalid list (a name of its own) appears in ``folder``."""
+
+    def present() -> bool:
+        return folder.is_dir() and any(folder.glob("invalid.jsonl*.tmp"))
+
     async with asyncio.timeout(60):
         # Polls the file system: the child has no event to wait on.
-        while not await asyncio.to_thread(path.exists):
+        while not await asyncio.to_thread(present):
             assert proc.returncode is None, "the run ended before listing its invalid lines"
             await asyncio.sleep(0.001)
 
@@ -65,7 +70,7 @@ async def test_a_run_killed_while_it_lists_invalid_lines_leaves_a_complete_list_
     folder = ckpt_dir(source)
     async with fake_server() as server:
         proc = await cli_start(delete_argv(source), server.base_url)
-        await _wait_for(folder / "invalid.jsonl.tmp", proc)
+        await _wait_for_temporary(folder, proc)
         proc.send_signal(signal.SIGKILL)
         await cli_finish(proc)
         assert server.stats.acknowledged_ids == 0  # killed before sending
