@@ -22,7 +22,7 @@ from bulkdelete.engine.rules import Rules
 from bulkdelete.engine.scheduler import RunEnd
 from bulkdelete.engine.sender import Abandoned, Request, Sender
 from bulkdelete.engine.stats import RunStats, Snapshot
-from bulkdelete.engine.stop import Gate, StopRequest
+from bulkdelete.engine.stop import Gate, StopRequest, race
 
 __all__ = [
     "Abandoned",
@@ -43,4 +43,5 @@ __all__ = [
     "Snapshot",
     "StopRequest",
     "Ticket",
+    "race",
 ]

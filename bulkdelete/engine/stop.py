@@ -13,8 +13,12 @@ The gate is the run's one answer to "may more work start?". It only moves forwar
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class StopRequest:
@@ -69,3 +73,20 @@ class Gate:
         self.stopped.set()
         for wake in self._wake:
             wake()
+
+
+async def race(work: Awaitable[T], stop: asyncio.Event) -> T | None:
+    """``work``'s result, or None when ``stop`` is set first: the one way any wait of the
+    run gives way to a stop. ``work`` is cancelled and awaited before this returns, so
+    nothing it started outlives the stop."""
+    task = asyncio.ensure_future(work)
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    return None if task.cancelled() else task.result()
