@@ -1,10 +1,8 @@
-"""A CleverTap-compatible ``POST /1/delete/profiles.json`` on loopback, with fault knobs, and
-the ``GET /1/profile.json`` that verify and the preflight ask (docs/fake-server.md).
+"""The fake CleverTap API on loopback: deletes with fault knobs, and Get User Profile.
 
 Its record of acknowledged IDs proves the nothing-lost guarantee (docs/guarantees.md §1): an
 ID is recorded only once the server has sent a *complete success answer* for it; a reset or
-cut-off answer records nothing, as the client cannot know it succeeded. One handler on
-aiohttp's low-level ``web.Server`` (no router, no access log) serves both paths.
+cut-off answer records nothing, as the client cannot know it succeeded (docs/fake-server.md).
 """
 
 from __future__ import annotations
@@ -16,7 +14,6 @@ import random
 import socket
 import struct
 from pathlib import Path
-from types import TracebackType
 from typing import IO
 
 from aiohttp import web
@@ -112,10 +109,7 @@ class FakeServer:
         await self.start()
         return self
 
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
 
     def _open_record(self, path: Path | None) -> None:
@@ -233,9 +227,8 @@ class FakeServer:
         finally:
             stats.profile_in_flight -= 1
 
-    async def _admitted(
-        self, request: web.BaseRequest, config: FakeServerConfig
-    ) -> web.StreamResponse:
+    async def _admitted(self, request: web.BaseRequest,
+                        config: FakeServerConfig) -> web.StreamResponse:
         stats = self.stats
         ids = answers.parse_ids(await request.read())
         if isinstance(ids, bytes):
