@@ -64,9 +64,10 @@ def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
             kind = extra.setdefault("type", type(f.default))
             extra.setdefault("metavar", "P" if f.name.startswith("p_") else _METAVARS[kind])
             if f.default is not None:
-                extra["help"] += f" (default {f.default:g})" if kind is float else \
-                    f" (default {f.default})"
-        add(flag, dest=f.name, **{"default": f.default, **extra})
+                shown = f"{f.default:g}" if kind in (int, float) else f.default
+                extra["help"] += f" (default {shown})"
+        extra.setdefault("default", f.default)
+        add(flag, dest=f.name, **extra)
 
 
 def _config_from_args(ns: argparse.Namespace) -> FakeServerConfig:

@@ -114,16 +114,16 @@ class FakeServer:
 
     def _open_record(self, path: Path | None) -> None:
         """Point the record at ``path`` (None closes it); appends, so restarts keep history."""
-        if path == self._record_path and (path is None) == (self._record is None):
+        if path == self._record_path:
             return
         if self._record is not None:
             self._record.close()
-            self._record = None
-        self._record_path = path
+        self._record, self._record_path = None, None
         if path is not None:
             # Owner-only: the record holds profile IDs, which are personal data.
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             self._record = open(fd, "a", encoding="utf-8")  # noqa: SIM115 - closed in stop()
+            self._record_path = path
 
     async def _succeed(self, request: web.BaseRequest, ids: list[str]) -> web.StreamResponse:
         """Send the success answer, then record its IDs: recorded means answered."""
