@@ -128,13 +128,9 @@ class FakeServerStats:
 
     def summary(self) -> str:
         """One line for people (no IDs: they are personal data)."""
-        return (
-            f"requests={self.requests} accepted={self.accepted} "
-            f"acknowledged_ids={self.acknowledged_ids} throttled={self.throttled} "
-            f"rejected={self.rejected} unauthorized={self.unauthorized} "
-            f"faults={self.faults} peak_in_flight={self.peak_in_flight} "
-            f"profile_requests={self.profile_requests}"
-        )
+        names = ("requests", "accepted", "acknowledged_ids", "throttled", "rejected",
+                 "unauthorized", "faults", "peak_in_flight", "profile_requests")
+        return " ".join(f"{name}={getattr(self, name)}" for name in names)
 
 
 def check_loopback(host: str) -> str:
