@@ -107,28 +107,32 @@ def run_demo(*, ids: int, keep: Path | None, show_progress: bool) -> int:
             "(limit 3 in flight, ~2% 500s, ~2% HTML 503s, ~1% resets, 2 rejected IDs)",
             event="demo", ids=ids)
         outcome = asyncio.run(_demo(ids, workdir, show_progress))
-        result = outcome.job
-        for line in summary_lines(result.report):
-            print(line)
-        print(f"fake server acknowledged {outcome.acked:,} of the valid IDs; "
-              f"lost: {outcome.lost}")
-        if failed := result.report["ids_failed"]:
-            print(f"{counted(failed, 'rejected ID')} went to the failed file"
-                  + (f" {result.failed_path}" if keep else ""))
-        if outcome.lost:
-            print("NOTHING-LOST CHECK FAILED", file=sys.stderr)
-            return 3
-        print("nothing lost: every valid ID was acknowledged or is in the failed file")
-        code = _show_verify(outcome, kept=keep is not None) or (
-            0 if result.exit_code in (0, 1) else result.exit_code)
-        # The temporary folder is removed on the way out: never point at a file inside it.
-        if keep:
-            print(f"files kept in {workdir}: ids.txt (a sample input) and its checkpoint "
-                  "folder ids.txt.bulkdelete/ (failed.txt, report.json, verify.json)")
-        else:
-            print("the demo's files went with its temporary folder; 'bulkdelete demo --keep "
-                  "DIR' keeps them (DIR/ids.txt is a sample input for a rehearsal)")
-        return code
+        return show(outcome, workdir, kept=keep is not None)
+
+
+def show(outcome: DemoOutcome, workdir: Path, *, kept: bool) -> int:
+    """Print what the demo did and checked; its exit code."""
+    result = outcome.job
+    for line in summary_lines(result.report):
+        print(line)
+    print(f"fake server acknowledged {outcome.acked:,} of the valid IDs; lost: {outcome.lost}")
+    if failed := result.report["ids_failed"]:
+        print(f"{counted(failed, 'rejected ID')} went to the failed file"
+              + (f" {result.failed_path}" if kept else ""))
+    if outcome.lost:
+        print("NOTHING-LOST CHECK FAILED", file=sys.stderr)
+        return 3
+    print("nothing lost: every valid ID was acknowledged or is in the failed file")
+    code = _show_verify(outcome, kept=kept) or (
+        0 if result.exit_code in (0, 1) else result.exit_code)
+    # The temporary folder is removed on the way out: never point at a file inside it.
+    if kept:
+        print(f"files kept in {workdir}: ids.txt (a sample input) and its checkpoint "
+              "folder ids.txt.bulkdelete/ (failed.txt, report.json, verify.json)")
+    else:
+        print("the demo's files went with its temporary folder; 'bulkdelete demo --keep "
+              "DIR' keeps them (DIR/ids.txt is a sample input for a rehearsal)")
+    return code
 
 
 def _show_verify(outcome: DemoOutcome, *, kept: bool) -> int:
