@@ -56,6 +56,12 @@ def table(rows: Sequence[Row]) -> str:
     return "\n".join(lines)
 
 
+def floors(rows: Sequence[Row]) -> str:
+    """One line per floor of the issue: what was measured, against which floor."""
+    return "\n".join(f"floor: {row.scenario}, {row.measurement}: {row.result} "
+                     f"(floor {row.target}) {row.verdict}" for row in rows if row.target)
+
+
 def results_markdown(rows: Sequence[Row], command: str, started: datetime.datetime,
                      seconds: float, repeat: int) -> str:
     return "\n".join([
@@ -161,6 +167,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     seconds = time.monotonic() - t0
     print()
     print(table(rows))
+    print()
+    print(floors(rows))
     print(f"\n({seconds:.1f}s in all)")
     if not ns.quick and not failed and ns.chosen == list(SCENARIOS):
         out = HERE / "results.md"

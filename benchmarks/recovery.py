@@ -1,5 +1,6 @@
-"""What a rerun costs: how soon a resume near the end of a 10M-line file starts sending, and
-how many IDs a ``kill -9`` makes the rerun delete twice (docs/guarantees.md §2, §3)."""
+"""What a start costs: how soon a resume near the end of a 10M-line file, and a fresh start
+of it, send their first request, and how many IDs a ``kill -9`` makes the rerun delete twice
+(docs/guarantees.md §2, §3)."""
 
 from __future__ import annotations
 
@@ -63,22 +64,27 @@ def resume(ctx: Context) -> list[Row]:
         times.append(first)
         ctx.say(f"resume run {r + 1}: first request after {first * 1000:.0f} ms, "
                 f"{m.wall_s:.1f}s to finish the last {count - limit:,} IDs")
-    # For comparison: a fresh start of the same file (fingerprint + pre-count of it all).
-    checkpoint = ctx.workdir / "resume_fresh.ckpt"
-    if checkpoint.exists():
-        shutil.rmtree(checkpoint)
-    size0 = server.record_size()
-    child = spawn(tool_argv(ids, server.url, 15, checkpoint), ctx.workdir, "resume_fresh")
-    fresh = _first_growth(server, size0, child)
-    child.kill9()
+    # A fresh start of the same file: fingerprint, pre-count and checkpoint creation of
+    # every line before the first request. Killed once that request is answered.
+    fresh_times: list[float] = []
+    for r in range(ctx.repeat):
+        checkpoint = ctx.workdir / f"resume_fresh_{r}.ckpt"
+        if checkpoint.exists():
+            shutil.rmtree(checkpoint)
+        size0 = server.record_size()
+        child = spawn(tool_argv(ids, server.url, 15, checkpoint), ctx.workdir, f"fresh_{r}")
+        fresh_times.append(_first_growth(server, size0, child))
+        child.kill9()
+        ctx.say(f"fresh start run {r + 1}: first request after "
+                f"{fresh_times[-1] * 1000:.0f} ms")
     floors = [run([*bulkdelete_argv(), "--version"], ctx.workdir, f"startup_{r}").wall_s
               for r in range(ctx.repeat)]
-    first = median(times)
+    first, fresh = median(times), median(fresh_times)
     return [
         Row(name, "resume at 90%: process start → first request at the server",
             f"{first * 1000:.0f} ms", "< 1 s", first < 1.0),
-        Row(name, "fresh start of the same file → first request (for comparison)",
-            f"{fresh * 1000:.0f} ms (1 run)"),
+        Row(name, "fresh start of the same file: process start → first request",
+            f"{fresh * 1000:.0f} ms", "≤ 10 s", fresh <= 10.0),
         Row(name, "`bulkdelete --version` wall time (interpreter + imports floor)",
             f"{median(floors) * 1000:.0f} ms"),
     ]
@@ -127,7 +133,8 @@ def crash(ctx: Context) -> list[Row]:
     allowance = 3 * concurrency * BATCH
     rows = [
         Row(name, f"IDs acknowledged twice (server record), {len(twice)} trials: max / median",
-            f"{max(twice):g} / {median(twice):g}", f"max ≤ {allowance}", max(twice) <= allowance),
+            f"{max(twice):g} / {median(twice):g}",
+            f"max ≤ 3 × concurrency batches = {allowance}", max(twice) <= allowance),
         Row(name, "the report's `resent_after_crash` (IDs of batches journalled as sent, "
             "not recorded done): max / median", f"{max(resent):g} / {median(resent):g}"),
         Row(name, "IDs lost (never acknowledged) over all trials", str(lost), "0", lost == 0),

@@ -148,12 +148,10 @@ def overhead(ctx: Context) -> list[Row]:
             f"{ids_s(ts)} / {ids_s(tw)} ({median(tool_send):.2f}s / {median(tool_wall):.2f}s)"),
         Row(name, "bare aiohttp loop: send phase / wall",
             f"{ids_s(bs)} / {ids_s(bw)} ({median(bare_send):.2f}s / {median(bare_wall):.2f}s)"),
-        # The measure is wall time: both sides read the same file and send the
-        # same batches. The send phase is shown too, but it is not like for like: the bare
-        # loop reads the file and builds every body before its clock starts, the tool
-        # streams the file inside its send phase.
-        Row(name, f"tool ÷ bare loop, whole-process wall ({repeat} runs each)", pct(tw / bw),
-            "≥ 90%", tw / bw >= 0.90),
+        # Informational, no longer a target: nobody feels zero latency (at 3 in flight a
+        # million IDs take about an hour). Wall time is like for like; the send phase is
+        # not: the bare loop reads the file and builds every body before its clock starts.
+        Row(name, f"tool ÷ bare loop, whole-process wall ({repeat} runs each)", pct(tw / bw)),
         Row(name, "tool ÷ bare loop, send phase (the bare loop's excludes reading the input)",
             pct(ts / bs)),
         Row(name, "client CPU s per million IDs: tool / bare",

@@ -1,20 +1,12 @@
 """Server text with the passcode taken out, shortened for storage (the secrets guarantee).
 
-A server, or a proxy in front of it, may echo the request's headers in an error text, and
-that text is kept beside the failed file. So every form the passcode can take there is
-masked *before* the text is shortened — a cut first could leave a piece that no longer
-matches — and a piece of it left at the very end (an echo the server itself cut off, or one
-the shortening split) is dropped as well.
-
-The forms masked: raw; JSON-escaped, as ``json.dumps`` writes it with or without
-``ensure_ascii``, and escaped twice (a JSON document quoted inside another);
-percent-encoded; HTML-escaped; base64 (standard and URL-safe, padded or not) and hex; and
-with its whitespace collapsed, as the one-line shortening leaves it.
-
-What no search can mask — the passcode wrapped over lines, split into pieces or fields,
-inside a longer base64 or hex blob, HTML- or ``\\u``-escaped by character — is caught by
-looking for any long enough piece of it (a quarter of it, at least 6 characters) in the
-text read every way it could be written: then the whole text is dropped rather than kept.
+A server, or a proxy, may echo the request's headers in an error text kept beside the failed
+file. Every form the passcode can take there (raw; JSON-escaped, once or twice; percent-,
+HTML-, base64- or hex-encoded; whitespace collapsed) is masked *before* the text is cut — a
+cut first could leave a piece that no longer matches — and a piece of it left at the very
+end is dropped too. What no search can mask (wrapped, split, inside a longer blob, escaped
+by character) is caught by looking for a long enough piece of it (a quarter, at least 6
+characters) in the text read every way it could be written: then the whole text is dropped.
 """
 
 from __future__ import annotations
@@ -128,8 +120,6 @@ def shorten(text: str, forms: tuple[str, ...], limit: int) -> str:
 
 
 def _mask(text: str, forms: tuple[str, ...]) -> str:
-    if not any(form in text for form in forms):
-        return text
     for form in forms:
         text = text.replace(form, MASK if form not in MASK else "")
     # A mask next to the text around it could form a passcode again (one that shares

@@ -1,25 +1,23 @@
 """The CleverTap-compatible fake server (docs/fake-server.md), its command line and the demo.
 
-``from bulkdelete.fake import FakeServer, FakeServerConfig`` is the public way in. Importing
-this package imports aiohttp's server side; the ``delete`` command never does.
+``from bulkdelete.fake import FakeServer, FakeServerConfig`` is the public way in. FakeServer
+is imported on first use: it brings aiohttp's server side, which building the command line
+(bulkdelete/fake/cli.py) must not pay for.
 """
 
-from bulkdelete.fake.config import (
-    DEFAULT_PASSCODE,
-    ENDPOINT,
-    MAX_IDS_PER_REQUEST,
-    PASSCODE_ENV,
-    FakeServerConfig,
-    FakeServerStats,
-)
-from bulkdelete.fake.server import FakeServer
+from typing import TYPE_CHECKING, Any
 
-__all__ = [
-    "DEFAULT_PASSCODE",
-    "ENDPOINT",
-    "MAX_IDS_PER_REQUEST",
-    "PASSCODE_ENV",
-    "FakeServer",
-    "FakeServerConfig",
-    "FakeServerStats",
-]
+from bulkdelete.fake.config import ENDPOINT, FakeServerConfig, FakeServerStats
+
+if TYPE_CHECKING:
+    from bulkdelete.fake.server import FakeServer
+
+__all__ = ["ENDPOINT", "FakeServer", "FakeServerConfig", "FakeServerStats"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "FakeServer":
+        from bulkdelete.fake.server import FakeServer
+
+        return FakeServer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,7 +1,7 @@
-"""``bulkdelete fake-server``: a flag for every fake-server knob, and the serve loop.
+"""``bulkdelete fake-server``: a flag for every knob of FakeServerConfig, and the serve loop.
 
-:mod:`bulkdelete.cli` imports this module only when the ``fake-server`` command is asked
-for, so that the ``delete`` command never pays for aiohttp's server side.
+The flags are made from the config's fields, which also validate them. Building the parser
+imports no aiohttp: only serving does, so the other commands never pay for its server side.
 """
 
 from __future__ import annotations
@@ -21,30 +21,11 @@ from bulkdelete.fake.config import (
     FakeServerStats,
     check_loopback,
 )
-from bulkdelete.fake.server import FakeServer
 
 __all__ = ["add_cli_arguments", "run_from_args"]
 
-
-def _probability(text: str) -> float:
-    value = float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be a probability between 0 and 1, got {text}")
-    return value
-
-
-def _non_negative(text: str) -> float:
-    value = float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
-    return value
+_METAVARS: dict[object, str] = {float: "S", int: "N", str: "TEXT", Path: "PATH"}
+_FLAGGED = [f for f in fields(FakeServerConfig) if "help" in f.metadata]
 
 
 def _loopback_host(text: str) -> str:
@@ -55,162 +36,38 @@ def _loopback_host(text: str) -> str:
     return text
 
 
+def _port(text: str) -> int:
+    if not 0 <= (port := int(text)) <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number, got {text}")
+    return port
+
+
 def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
     """Add a flag for every FakeServerConfig knob (``bulkdelete fake-server``)."""
-    defaults = FakeServerConfig()
     add = parser.add_argument
-    add(
-        "--host",
-        type=_loopback_host,
-        default="127.0.0.1",
-        help="loopback address to listen on (default 127.0.0.1; others are refused)",
-    )
-    add(
-        "--port",
-        type=_non_negative_int,
-        default=0,
+    add("--host", type=_loopback_host, default="127.0.0.1",
+        help="loopback address to listen on (default 127.0.0.1; others are refused)")
+    add("--port", type=_port, default=0,
         help="port to listen on; 0 (default) picks a free one. The line "
-        "'fake server listening on URL' is printed once ready",
-    )
-    add(
-        "--account-id",
-        default=defaults.account_id,
-        help=f"account ID accepted (default {defaults.account_id})",
-    )
-    add(
-        "--passcode-env",
-        metavar="NAME",
+        "'fake server listening on URL' is printed once ready")
+    add("--passcode-env", metavar="NAME",
         help=f"environment variable holding the accepted passcode (default: {PASSCODE_ENV} "
-        f"if set, else {DEFAULT_PASSCODE!r}); never a flag, so it stays out of ps",
-    )
-    add(
-        "--concurrency-limit",
-        type=_non_negative_int,
-        default=defaults.concurrency_limit,
-        help="requests in flight beyond which it answers 429 (default 3; 0 = unlimited)",
-    )
-    add(
-        "--latency",
-        type=_non_negative,
-        default=defaults.latency,
-        help="seconds each accepted request takes (default 0)",
-    )
-    add(
-        "--latency-jitter",
-        type=_non_negative,
-        default=defaults.latency_jitter,
-        help="uniform extra 0..S seconds of latency (default 0)",
-    )
-    add("--p-500", type=_probability, default=0.0, help="probability of a JSON 500")
-    add(
-        "--p-503-html",
-        type=_probability,
-        default=0.0,
-        help="probability of a 503 with an HTML body",
-    )
-    add(
-        "--p-reset",
-        type=_probability,
-        default=0.0,
-        help="probability the connection is reset without an answer",
-    )
-    add(
-        "--p-hang",
-        type=_probability,
-        default=0.0,
-        help="probability a request hangs --hang-seconds before succeeding",
-    )
-    add(
-        "--hang-seconds",
-        type=_non_negative,
-        default=defaults.hang_seconds,
-        help=f"how long a hang lasts (default {defaults.hang_seconds:g})",
-    )
-    add(
-        "--p-fail-body",
-        type=_probability,
-        default=0.0,
-        help='probability of an HTTP 200 whose body says "status": "fail"',
-    )
-    add(
-        "--p-truncated",
-        type=_probability,
-        default=0.0,
-        help="probability of a 200 whose body is cut off",
-    )
-    add("--p-429", type=_probability, default=0.0, help="probability of a 429 whatever the load")
-    add(
-        "--p-huge-body",
-        type=_probability,
-        default=0.0,
-        help="probability of a 200 whose body goes on for --huge-body-bytes",
-    )
-    add(
-        "--huge-body-bytes",
-        type=_non_negative_int,
-        default=0,
-        metavar="N",
-        help="length of that body (default 0: until the client hangs up)",
-    )
-    add(
-        "--retry-after",
-        type=_non_negative,
-        default=None,
-        metavar="S",
-        help="send Retry-After: S with every 429",
-    )
-    add(
-        "--retry-after-header",
-        default=None,
-        metavar="TEXT",
-        help="send Retry-After: TEXT verbatim with every 429 (e.g. 0, -5 or a past date)",
-    )
-    add(
-        "--echo-passcode",
-        action="store_true",
-        help="poison 400s quote the passcode in their error text, as a careless proxy might",
-    )
-    add(
-        "--poison-file",
-        type=Path,
-        metavar="PATH",
-        help="IDs (one per line) whose requests get a 400",
-    )
-    add(
-        "--record",
-        type=Path,
-        metavar="PATH",
-        help="append every acknowledged ID to PATH, one per line",
-    )
-    add("--seed", type=int, default=None, help="seed of the fault dice (reproducible runs)")
-    add(
-        "--purge-delay",
-        type=_non_negative,
-        default=0.0,
-        metavar="S",
-        help="Get User Profile: a deleted ID turns gone S seconds after its delete "
-        "(default 0; CleverTap takes up to 48 hours)",
-    )
-    add(
-        "--recreated-file",
-        type=Path,
-        metavar="PATH",
-        help="IDs (one per line) whose profiles come back after a delete (a user who "
-        "logged in again): verify finds them present",
-    )
-    add(
-        "--unclear-file",
-        type=Path,
-        metavar="PATH",
-        help="IDs (one per line) whose lookups always get a fail body with code 500: "
-        "verify counts them unknown",
-    )
-    add(
-        "--forget-deletes",
-        action="store_true",
-        help="do not remember deleted IDs (lookups then answer 503): for runs of millions "
-        "of IDs, where remembering them would hold them all in memory",
-    )
+        f"if set, else {DEFAULT_PASSCODE!r}); never a flag, so it stays out of ps")
+    for f in _FLAGGED:
+        extra = dict(f.metadata)
+        flag = extra.pop("flag", "--" + f.name.replace("_", "-"))
+        if isinstance(f.default, bool):
+            extra.setdefault("action", "store_true")
+        elif isinstance(f.default, frozenset):  # a file of IDs, read when the config is made
+            extra.update(type=Path, default=None, metavar="PATH")
+        else:
+            kind = extra.setdefault("type", type(f.default))
+            extra.setdefault("metavar", "P" if f.name.startswith("p_") else _METAVARS[kind])
+            if f.default is not None:
+                shown = f"{f.default:g}" if kind in (int, float) else f.default
+                extra["help"] += f" (default {shown})"
+        extra.setdefault("default", f.default)
+        add(flag, dest=f.name, **extra)
 
 
 def _config_from_args(ns: argparse.Namespace) -> FakeServerConfig:
@@ -221,16 +78,13 @@ def _config_from_args(ns: argparse.Namespace) -> FakeServerConfig:
             raise ValueError(f"environment variable {ns.passcode_env} is not set")
     else:
         passcode = os.environ.get(PASSCODE_ENV, DEFAULT_PASSCODE)
-    given = ("passcode", "poison_ids", "record_path", "keep_ids", "recreated_ids",
-             "unclear_ids", "remember_deletes")
-    knobs = {f.name: getattr(ns, f.name) for f in fields(FakeServerConfig) if f.name not in given}
-    # A long-running CLI server would grow without bound keeping every ID in memory; the
-    # record file is what it offers instead.
-    return FakeServerConfig(
-        **knobs, passcode=passcode, poison_ids=_id_set(ns.poison_file), record_path=ns.record,
-        keep_ids=False, recreated_ids=_id_set(ns.recreated_file),
-        unclear_ids=_id_set(ns.unclear_file), remember_deletes=not ns.forget_deletes,
-    )
+    knobs = {f.name: getattr(ns, f.name) for f in _FLAGGED}
+    for f in _FLAGGED:
+        if isinstance(f.default, frozenset):
+            knobs[f.name] = _id_set(knobs[f.name])
+    # keep_ids off: a long-running server would grow without bound keeping every ID in
+    # memory; the record file is what it offers instead.
+    return FakeServerConfig(**knobs, passcode=passcode, keep_ids=False)
 
 
 def _id_set(path: Path | None) -> frozenset[str]:
@@ -242,6 +96,8 @@ def _id_set(path: Path | None) -> frozenset[str]:
 
 
 async def _serve(config: FakeServerConfig, host: str, port: int) -> FakeServerStats:
+    from bulkdelete.fake.server import FakeServer
+
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -259,13 +115,8 @@ async def _serve(config: FakeServerConfig, host: str, port: int) -> FakeServerSt
 def run_from_args(ns: argparse.Namespace) -> int:
     """Serve until SIGINT/SIGTERM, then print a one-line summary. 0, or 2 on bad settings."""
     try:
-        config = _config_from_args(ns)
-    except (ValueError, OSError) as exc:
-        print(f"fake-server: {exc}", file=sys.stderr)
-        return 2
-    try:
-        stats = asyncio.run(_serve(config, ns.host, ns.port))
-    except OSError as exc:  # the port is taken, the record file cannot be written, ...
+        stats = asyncio.run(_serve(_config_from_args(ns), ns.host, ns.port))
+    except (ValueError, OSError) as exc:  # bad knobs, the port is taken, an unreadable file
         print(f"fake-server: {exc}", file=sys.stderr)
         return 2
     print(f"fake server stopped: {stats.summary()}", flush=True)

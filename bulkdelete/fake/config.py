@@ -1,16 +1,16 @@
 """What the fake server accepts, which faults it injects, and what it counts.
 
-Nothing here imports aiohttp: the command line reads the defaults from this module to build
-its options without paying for the server side.
+A field with a help text is also a ``fake-server`` flag (bulkdelete/fake/cli.py builds them
+from this class), so a knob is written once. Nothing here imports aiohttp.
 """
 
 from __future__ import annotations
 
 import collections
-import enum
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 ENDPOINT = "/1/delete/profiles.json"
 PROFILE_ENDPOINT = "/1/profile.json"  # Get User Profile, for verify and the preflight
@@ -18,78 +18,89 @@ MAX_IDS_PER_REQUEST = 100
 DEFAULT_PASSCODE = "fake-passcode"
 PASSCODE_ENV = "FAKE_CLEVERTAP_PASSCODE"
 
-
-class Fault(enum.Enum):
-    """A failure the server can inject; the value names its probability in the config."""
-
-    THROTTLE = "p_429"
-    ERROR_500 = "p_500"
-    HTML_503 = "p_503_html"
-    RESET = "p_reset"
-    HANG = "p_hang"
-    FAIL_BODY = "p_fail_body"
-    TRUNCATED = "p_truncated"
-    HUGE_BODY = "p_huge_body"
+# The injected faults, named by their probability field, in the order the one die reads them.
+FAULTS = ("p_429", "p_500", "p_503_html", "p_reset", "p_hang", "p_fail_body", "p_truncated",
+          "p_huge_body")
 
 
-FAULT_FIELDS = tuple(fault.value for fault in Fault)
+def flag(text: str, **extra: Any) -> dict[str, Any]:
+    """A field's metadata making it a ``fake-server`` flag: its help text and argparse extras
+    (``flag`` for another name than the field's)."""
+    return {"help": text, **extra}
 
 
 @dataclass(frozen=True, kw_only=True)
 class FakeServerConfig:
     """What the server accepts and which faults it injects. Swappable at run time."""
 
-    account_id: str = "FAKE-ACCOUNT"
+    account_id: str = field(default="FAKE-ACCOUNT", metadata=flag("the account accepted",
+                                                                   metavar="ID"))
     passcode: str = field(default=DEFAULT_PASSCODE, repr=False)  # never in a repr or a log
-    concurrency_limit: int = 3  # 429 beyond this many in flight; 0 = unlimited
-    latency: float = 0.0  # seconds each accepted request takes before it is answered
-    latency_jitter: float = 0.0  # uniform extra 0..jitter seconds
-    p_500: float = 0.0  # JSON 500
-    p_503_html: float = 0.0  # 503 with a load balancer's HTML page
-    p_reset: float = 0.0  # connection reset, no answer at all
-    p_hang: float = 0.0  # answer success only after hang_seconds
-    hang_seconds: float = 30.0
-    p_fail_body: float = 0.0  # HTTP 200 whose body says "status": "fail", code 500
-    p_truncated: float = 0.0  # 200 whose body is cut off before Content-Length
-    p_429: float = 0.0  # 429 whatever the load (other integrations on the account)
-    p_huge_body: float = 0.0  # 200 whose body starts like a success and goes on and on
-    huge_body_bytes: int = 0  # how long that body is; 0 = until the client hangs up
-    retry_after: float | None = None  # if set, every 429 carries Retry-After: <seconds>
-    # Sent verbatim with every 429 instead ("0", "-5", a past HTTP date, garbage).
-    retry_after_header: str | None = None
-    # Poison 400s quote the passcode, raw from the 196th character of their error text
-    # (across a 200-character cut) and then JSON-encoded, as a debugging proxy might.
-    echo_passcode: bool = False
-    poison_ids: frozenset[str] = frozenset()  # a request carrying any of these gets a 400
-    record_path: Path | None = None  # every acknowledged ID appended here, one per line
-    keep_ids: bool = True  # keep a Counter of acknowledged IDs (False for 10M-ID benchmarks)
-    seed: int | None = None  # seed of the fault dice, so tests are reproducible
-    # Get User Profile: an acknowledged ID turns gone this many seconds after its delete.
-    purge_delay: float = 0.0
-    recreated_ids: frozenset[str] = frozenset()  # present whatever was deleted (came back)
-    unclear_ids: frozenset[str] = frozenset()  # always a fail body with code 500
-    # Remember when each ID was deleted, so lookups can answer; off for 10M-ID benchmarks,
-    # whose server would otherwise hold every ID (lookups then answer 503).
-    remember_deletes: bool = True
+    concurrency_limit: int = field(default=3, metadata=flag(
+        "requests in flight beyond which it answers 429; 0 = unlimited"))
+    latency: float = field(default=0.0, metadata=flag("seconds each accepted request takes"))
+    latency_jitter: float = field(default=0.0, metadata=flag(
+        "a uniform extra 0..S seconds of latency"))
+    p_500: float = field(default=0.0, metadata=flag("probability of a JSON 500"))
+    p_503_html: float = field(default=0.0, metadata=flag(
+        "probability of a 503 with a load balancer's HTML page"))
+    p_reset: float = field(default=0.0, metadata=flag(
+        "probability the connection is reset with no answer"))
+    p_hang: float = field(default=0.0, metadata=flag(
+        "probability a request hangs --hang-seconds before succeeding"))
+    hang_seconds: float = field(default=30.0, metadata=flag("how long a hang lasts"))
+    p_fail_body: float = field(default=0.0, metadata=flag(
+        'probability of an HTTP 200 whose body says "status": "fail", code 500'))
+    p_truncated: float = field(default=0.0, metadata=flag(
+        "probability of a 200 whose body is cut off before its announced length"))
+    p_429: float = field(default=0.0, metadata=flag(
+        "probability of a 429 whatever the load (other integrations on the account)"))
+    p_huge_body: float = field(default=0.0, metadata=flag(
+        "probability of a 200 whose body starts like a success and goes on"))
+    huge_body_bytes: int = field(default=0, metadata=flag(
+        "length of that body; 0 = until the client hangs up"))
+    retry_after: float | None = field(default=None, metadata=flag(
+        "send Retry-After: S with every 429", type=float))
+    retry_after_header: str | None = field(default=None, metadata=flag(
+        "send Retry-After: TEXT verbatim instead (0, -5, a past date, garbage)", type=str))
+    # Raw from the 196th character of the error text (across a 200-character cut), then
+    # JSON-encoded, as a debugging proxy might.
+    echo_passcode: bool = field(default=False, metadata=flag(
+        "poison 400s quote the passcode in their error text, as a careless proxy might"))
+    poison_ids: frozenset[str] = field(default=frozenset(), metadata=flag(
+        "IDs (one per line) whose requests get a 400", flag="--poison-file"))
+    record_path: Path | None = field(default=None, metadata=flag(
+        "append every acknowledged ID to PATH, one per line", flag="--record", type=Path))
+    # A Counter of acknowledged IDs; off for 10M-ID runs (the CLI's record file instead).
+    keep_ids: bool = True
+    seed: int | None = field(default=None, metadata=flag(
+        "seed of the fault dice, for reproducible runs", type=int))
+    purge_delay: float = field(default=0.0, metadata=flag(
+        "Get User Profile: a deleted ID turns gone S seconds after its delete is acknowledged "
+        "(CleverTap takes up to 48 hours)"))
+    recreated_ids: frozenset[str] = field(default=frozenset(), metadata=flag(
+        "IDs (one per line) whose profiles come back after a delete (a user who logged in "
+        "again): verify finds them present", flag="--recreated-file"))
+    unclear_ids: frozenset[str] = field(default=frozenset(), metadata=flag(
+        "IDs (one per line) whose lookups always get a fail body with code 500: verify "
+        "counts them unknown", flag="--unclear-file"))
+    remember_deletes: bool = field(default=True, metadata=flag(
+        "do not remember deleted IDs (lookups then answer 503): for runs of millions of IDs, "
+        "where remembering them would hold them all in memory",
+        flag="--forget-deletes", action="store_false"))
 
     def __post_init__(self) -> None:
-        # Validated here, once, so the hot path never has to.
-        for name in FAULT_FIELDS:
-            p = getattr(self, name)
-            if not 0.0 <= p <= 1.0:
-                raise ValueError(f"{name} must be a probability in [0, 1], got {p}")
-        total = sum(getattr(self, name) for name in FAULT_FIELDS)
+        # Validated here, once, for the command line and Python alike.
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in FAULTS and not 0.0 <= value <= 1.0:
+                raise ValueError(f"{f.name} must be a probability in [0, 1], got {value}")
+            if type(value) in (int, float) and f.name != "seed" and value < 0:
+                raise ValueError(f"{f.name} must not be negative")
+        total = sum(getattr(self, name) for name in FAULTS)
         # One die decides a request's fate, so the fault probabilities share [0, 1].
         if total > 1.0 + 1e-9:
             raise ValueError(f"the fault probabilities add up to {total:g}, more than 1")
-        for name in ("latency", "latency_jitter", "hang_seconds", "huge_body_bytes",
-                     "purge_delay"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must not be negative")
-        if self.concurrency_limit < 0:
-            raise ValueError("concurrency_limit must be >= 0 (0 = unlimited)")
-        if self.retry_after is not None and self.retry_after < 0:
-            raise ValueError("retry_after must not be negative")
 
 
 @dataclass
@@ -117,25 +128,9 @@ class FakeServerStats:
 
     def summary(self) -> str:
         """One line for people (no IDs: they are personal data)."""
-        return (
-            f"requests={self.requests} accepted={self.accepted} "
-            f"acknowledged_ids={self.acknowledged_ids} throttled={self.throttled} "
-            f"rejected={self.rejected} unauthorized={self.unauthorized} "
-            f"faults={self.faults} peak_in_flight={self.peak_in_flight} "
-            f"profile_requests={self.profile_requests}"
-        )
-
-
-def dice_table(config: FakeServerConfig) -> tuple[tuple[float, Fault], ...]:
-    """Cumulative thresholds: one uniform draw r picks the first fault whose threshold > r."""
-    table: list[tuple[float, Fault]] = []
-    cumulative = 0.0
-    for fault in Fault:
-        p: float = getattr(config, fault.value)
-        if p > 0.0:
-            cumulative += p
-            table.append((cumulative, fault))
-    return tuple(table)
+        names = ("requests", "accepted", "acknowledged_ids", "throttled", "rejected",
+                 "unauthorized", "faults", "peak_in_flight", "profile_requests")
+        return " ".join(f"{name}={getattr(self, name)}" for name in names)
 
 
 def check_loopback(host: str) -> str:
@@ -144,9 +139,8 @@ def check_loopback(host: str) -> str:
         # Resolving "localhost" may bind IPv4 and IPv6 on two different ephemeral ports.
         return "127.0.0.1"
     try:
-        address = ipaddress.ip_address(host)
+        if ipaddress.ip_address(host).is_loopback:
+            return host
     except ValueError:
-        raise ValueError(f"host must be a loopback address, got {host!r}") from None
-    if not address.is_loopback:
-        raise ValueError(f"host must be a loopback address, got {host!r}")
-    return host
+        pass
+    raise ValueError(f"host must be a loopback address, got {host!r}")

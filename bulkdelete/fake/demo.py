@@ -1,13 +1,9 @@
 """``bulkdelete demo``: the whole loop against an in-process fake server, no account.
 
-It generates IDs (a few of them invalid lines, two of them IDs the fake API rejects), starts
-the fake server with CleverTap's limit of 3 in flight and some injected faults (JSON 500s,
-HTML 503s, resets), runs the real job — reader, checkpoint, limiter, client over loopback,
-failed file, report — and checks the nothing-lost guarantee against the server's own record
-of acknowledged IDs. Then it verifies a sample of the deleted IDs through the library entry
-point, as an operator would 48 hours later (docs/verify.md): a few of the generated users
-"log in again" (the server keeps their profiles), so the verify finds them present and lists
-them in its ``still_present-<time>.txt``; its counts are checked against the server's own answers.
+The real job runs against a fake server with CleverTap's limit and some injected faults, and
+the nothing-lost guarantee is checked against the server's record. Then a sample is verified
+through the library, as an operator would 48 hours later: a few generated users "log in
+again", so the verify must find exactly those present (docs/fake-server.md, docs/verify.md).
 """
 
 from __future__ import annotations
@@ -47,17 +43,16 @@ class DemoOutcome:
     came_back: frozenset[str]  # the profiles the server keeps whatever was deleted
 
     def verify_mismatch(self) -> str:
-        """How the verify's counts differ from the server's own answers ('' if they agree):
-        every looked-up ID is gone unless it came back, and nothing is unknown."""
+        """How the verify differs from the server's own answers ('' if it agrees): every
+        looked-up ID is gone unless it came back, and nothing is unknown."""
         present = self.looked_up & self.came_back
         want = {"checked": len(self.looked_up), "present": len(present),
                 "gone": len(self.looked_up - present), "unknown": 0}
         got = {key: self.verify.summary[key] for key in want}
-        still = self.verify.still_present
-        listed = set(still.read_text(encoding="utf-8").split()) if still else set()
         if got != want:
             return f"verify counted {got}, the server answered {want}"
-        if listed != present:
+        still = self.verify.still_present
+        if (set(still.read_text(encoding="utf-8").split()) if still else set()) != present:
             return "the still-present list is not the set of present profiles"
         return ""
 
@@ -97,8 +92,7 @@ async def _demo(ids: int, workdir: Path, show_progress: bool) -> DemoOutcome:
         )
         files = JobFiles(input=source)
         result = await run_job(settings, files, observer=Display(show_progress=show_progress))
-        acked = server.stats.acknowledged
-        lost = len([i for i in valid if acked[i] == 0])
+        lost = sum(1 for i in valid if not server.stats.acknowledged[i])
         before = Counter(server.stats.looked_up)
         checked = await verify_job(settings, files, sample=VERIFY_SAMPLE, seed=VERIFY_SEED)
         looked_up = frozenset(server.stats.looked_up - before)
@@ -113,33 +107,35 @@ def run_demo(*, ids: int, keep: Path | None, show_progress: bool) -> int:
             "(limit 3 in flight, ~2% 500s, ~2% HTML 503s, ~1% resets, 2 rejected IDs)",
             event="demo", ids=ids)
         outcome = asyncio.run(_demo(ids, workdir, show_progress))
-        result = outcome.job
-        for line in summary_lines(result.report):
-            print(line)
-        print(f"fake server acknowledged {outcome.acked:,} of the valid IDs; "
-              f"lost: {outcome.lost}")
-        failed = result.report["ids_failed"]
-        if failed:
-            print(f"{counted(failed, 'rejected ID')} went to the failed file"
-                  + (f" {result.failed_path}" if keep else ""))
-        if outcome.lost:
-            print("NOTHING-LOST CHECK FAILED", file=sys.stderr)
-            return 3
-        print("nothing lost: every valid ID was acknowledged or is in the failed file")
-        code = _show_verify(outcome, kept=keep is not None) or (
-            0 if result.exit_code in (0, 1) else result.exit_code)
-        # The temporary folder is removed on the way out: never point at a file inside it.
-        if keep:
-            print(f"files kept in {workdir}: ids.txt (a sample input) and its checkpoint "
-                  "folder ids.txt.bulkdelete/ (failed.txt, report.json, verify.json)")
-        else:
-            print("the demo's files went with its temporary folder; 'bulkdelete demo --keep "
-                  "DIR' keeps them (DIR/ids.txt is a sample input for a rehearsal)")
-        return code
+        return show(outcome, workdir, kept=keep is not None)
+
+
+def show(outcome: DemoOutcome, workdir: Path, *, kept: bool) -> int:
+    """Print what the demo did and checked; its exit code."""
+    result = outcome.job
+    for line in summary_lines(result.report):
+        print(line)
+    print(f"fake server acknowledged {outcome.acked:,} of the valid IDs; lost: {outcome.lost}")
+    if failed := result.report["ids_failed"]:
+        print(f"{counted(failed, 'rejected ID')} went to the failed file"
+              + (f" {result.failed_path}" if kept else ""))
+    if outcome.lost:
+        print("NOTHING-LOST CHECK FAILED", file=sys.stderr)
+        return 3
+    print("nothing lost: every valid ID was acknowledged or is in the failed file")
+    code = _show_verify(outcome, kept=kept) or (
+        0 if result.exit_code in (0, 1) else result.exit_code)
+    # The temporary folder is removed on the way out: never point at a file inside it.
+    if kept:
+        print(f"files kept in {workdir}: ids.txt (a sample input) and its checkpoint "
+              "folder ids.txt.bulkdelete/ (failed.txt, report.json, verify.json)")
+    else:
+        print("the demo's files went with its temporary folder; 'bulkdelete demo --keep "
+              "DIR' keeps them (DIR/ids.txt is a sample input for a rehearsal)")
+    return code
 
 
 def _show_verify(outcome: DemoOutcome, *, kept: bool) -> int:
-    """The verify's line, what it means here, and its check against the server."""
     summary = outcome.verify.summary
     print(f"verify (a sample of {VERIFY_SAMPLE}, seed {VERIFY_SEED}; the fake server purges "
           "at once, CleverTap within 48 h — verify then):")
@@ -151,8 +147,7 @@ def _show_verify(outcome: DemoOutcome, *, kept: bool) -> int:
             "with --keep DIR they are listed in a still_present-<time>.txt"
         print(f"  {summary['present']} of the sampled users logged in again, so their profiles "
               f"are back; {where}, valid input for a new delete")
-    mismatch = outcome.verify_mismatch()
-    if mismatch:
+    if mismatch := outcome.verify_mismatch():
         print(f"VERIFY CHECK FAILED: {mismatch}", file=sys.stderr)
         return 3
     print("verify agrees with the fake server's own answers, ID for ID")

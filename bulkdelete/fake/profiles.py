@@ -1,10 +1,8 @@
 """The fake server's Get User Profile (docs/fake-server.md): which profiles exist.
 
-Every ID is a present profile until a delete of it is acknowledged; it turns gone
-``purge_delay`` seconds later, as CleverTap purges marked profiles some hours after the
-delete (docs/api.md). IDs listed as re-created are present whatever was deleted (a user who
-logged in again); IDs listed as unclear always get a fail body with code 500, an answer that
-says nothing about the profile. The answers are what verify classifies (docs/verify.md).
+Every ID is present until a delete of it is acknowledged, and gone ``purge_delay`` seconds
+later, as CleverTap purges some hours after a delete; re-created IDs stay present, unclear
+ones always get a fail body with code 500. Verify classifies these answers (docs/verify.md).
 """
 
 from __future__ import annotations

@@ -1,27 +1,8 @@
-"""A CleverTap-compatible ``POST /1/delete/profiles.json`` on loopback, with fault knobs, and
-the ``GET /1/profile.json`` that verify and the preflight ask (:mod:`~bulkdelete.fake.profiles`).
+"""The fake CleverTap API on loopback: deletes with fault knobs, and Get User Profile.
 
-The demo, the end-to-end tests and the benchmarks run the real pipeline against this server
-(docs/fake-server.md). It checks headers and bodies the way the real API does
-(docs/api.md), enforces the per-account concurrency limit (429 "Too many concurrent
-requests" beyond it, never a per-second rate), and can inject every failure the client must
-survive: JSON 500s, HTML 503s from a "load balancer", connection resets, hangs,
-2xx-with-fail bodies, cut-off bodies, endless bodies, 429 storms (with any Retry-After text),
-IDs the API rejects and error texts that echo the passcode.
-
-Its record of acknowledged IDs is what proves the nothing-lost guarantee
-(docs/guarantees.md §1): an ID is recorded only when the server sent a *complete success
-answer* for it. A reset or a cut-off answer records nothing, because the client cannot know
-that such a request succeeded and must re-send it.
-
-Per request the order is: path and method → credentials (401) → Content-Type (400) →
-concurrency admission (429) → body validation (400) → poison IDs (400) → fault dice →
-latency → answer. Everything up to and including the poison check is answered at once; the
-injected 429 is answered at once too, as a throttle is in the real API; every other answer
-waits the configured latency first.
-
-The handler sits directly on aiohttp's low-level ``web.Server`` (no router, no middlewares, no
-access log) so that at zero latency the server costs as little as possible in benchmarks.
+Its record of acknowledged IDs proves the nothing-lost guarantee (docs/guarantees.md §1): an
+ID is recorded only once the server has sent a *complete success answer* for it; a reset or
+cut-off answer records nothing, as the client cannot know it succeeded (docs/fake-server.md).
 """
 
 from __future__ import annotations
@@ -33,7 +14,6 @@ import random
 import socket
 import struct
 from pathlib import Path
-from types import TracebackType
 from typing import IO
 
 from aiohttp import web
@@ -41,18 +21,24 @@ from aiohttp import web
 from bulkdelete.fake import answers
 from bulkdelete.fake.config import (
     ENDPOINT,
+    FAULTS,
     PROFILE_ENDPOINT,
     FakeServerConfig,
     FakeServerStats,
-    Fault,
     check_loopback,
-    dice_table,
 )
 from bulkdelete.fake.profiles import ProfileBook
 
 # Grace a stop gives in-flight requests to finish before they are cancelled. Short: a hung
 # request (p_hang) must not hold up a test's teardown for hang_seconds.
 _SHUTDOWN_GRACE = 0.5
+
+# The faults that are a whole answer: body, status, content type.
+_CANNED = {
+    "p_500": (answers.INTERNAL, 500, "application/json"),
+    "p_503_html": (answers.HTML_503, 503, "text/html"),
+    "p_fail_body": (answers.FAIL_BODY, 200, "application/json"),
+}
 
 
 def _json(body: bytes, status: int = 200) -> web.Response:
@@ -84,13 +70,9 @@ class FakeServer:
 
     def reconfigure(self, config: FakeServerConfig) -> None:
         """Swap the configuration; requests already being handled finish under the old one.
-
-        The fault dice are reseeded from the new config, so what follows a reconfigure is
-        reproducible on its own.
-        """
+        The dice are reseeded, so what follows is reproducible on its own."""
         self._config = config
         self._rng = random.Random(config.seed)
-        self._dice = dice_table(config)
         if self._runner is not None:
             self._open_record(config.record_path)
 
@@ -101,13 +83,9 @@ class FakeServer:
         bind_host = check_loopback(host)
         # The record first: a path that cannot be opened fails before anything listens.
         self._open_record(self._config.record_path)
-        server = web.Server(
-            self._handle,
-            # Cancel a handler when its client goes away, so that a client abandoning a hung
-            # request frees the concurrency slot as it would at the real API.
-            handler_cancellation=True,
-            access_log=None,
-        )
+        # handler_cancellation: a client abandoning a hung request frees its slot, as at
+        # the real API.
+        server = web.Server(self._handle, handler_cancellation=True, access_log=None)
         runner = web.ServerRunner(server, shutdown_timeout=_SHUTDOWN_GRACE)
         await runner.setup()
         site = web.TCPSite(runner, bind_host, port)
@@ -122,51 +100,30 @@ class FakeServer:
 
     async def stop(self) -> None:
         """Stop listening; in-flight requests get a short grace, then are cancelled."""
-        runner, self._runner = self._runner, None
+        runner, self._runner, self._site = self._runner, None, None
         if runner is not None:
             await runner.cleanup()
-        self._site = None
         self._open_record(None)
 
     async def __aenter__(self) -> FakeServer:
         await self.start()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
 
     def _open_record(self, path: Path | None) -> None:
         """Point the record at ``path`` (None closes it); appends, so restarts keep history."""
-        if path == self._record_path and (path is None or self._record is not None):
+        if path == self._record_path:
             return
         if self._record is not None:
             self._record.close()
-            self._record = None
-        self._record_path = path
+        self._record, self._record_path = None, None
         if path is not None:
             # Owner-only: the record holds profile IDs, which are personal data.
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             self._record = open(fd, "a", encoding="utf-8")  # noqa: SIM115 - closed in stop()
-
-    def _acknowledge(self, ids: list[str]) -> None:
-        """Count a success answer's IDs: the nothing-lost proof rests on this record."""
-        stats = self.stats
-        stats.accepted += 1
-        stats.acknowledged_ids += len(ids)
-        if self._config.keep_ids:
-            stats.acknowledged.update(ids)
-        if self._config.remember_deletes:
-            self._book.deleted(ids)
-        record = self._record
-        if record is not None:
-            record.write("\n".join(ids) + "\n")
-            # Flushed per request (no fsync): a test reading the file after a run sees it all.
-            record.flush()
+            self._record_path = path
 
     async def _succeed(self, request: web.BaseRequest, ids: list[str]) -> web.StreamResponse:
         """Send the success answer, then record its IDs: recorded means answered."""
@@ -178,7 +135,17 @@ class FakeServer:
             await response.write_eof()
         except ConnectionError:
             return response  # aiohttp sees the closed transport too, and stays quiet
-        self._acknowledge(ids)
+        stats, config = self.stats, self._config
+        stats.accepted += 1
+        stats.acknowledged_ids += len(ids)
+        if config.keep_ids:
+            stats.acknowledged.update(ids)
+        if config.remember_deletes:
+            self._book.deleted(ids)
+        if self._record is not None:
+            self._record.write("\n".join(ids) + "\n")
+            # Flushed per request (no fsync): a test reading the file after a run sees it all.
+            self._record.flush()
         return response
 
     def _throttle(self, config: FakeServerConfig) -> web.Response:
@@ -190,92 +157,78 @@ class FakeServer:
             response.headers["Retry-After"] = f"{config.retry_after:g}"
         return response
 
-    @staticmethod
-    async def _huge_body(request: web.BaseRequest, size: int) -> web.StreamResponse:
-        """Stream a body of ``size`` bytes (0: endless) until the client hangs up. Never
-        a complete success, so nothing is recorded."""
-        response = web.StreamResponse(headers={"Content-Type": "application/json"})
-        await response.prepare(request)
-        sent = 0
-        with contextlib.suppress(ConnectionError):  # the client stopped reading and left
-            await response.write(answers.HUGE_HEAD)
-            while not size or sent < size:
-                await response.write(answers.HUGE_CHUNK)
-                sent += len(answers.HUGE_CHUNK)
-            await response.write_eof()
-        return response
-
-    @staticmethod
-    def _authorized(config: FakeServerConfig, request: web.BaseRequest) -> bool:
-        headers = request.headers
-        return (headers.get("X-CleverTap-Account-Id") == config.account_id
-                and headers.get("X-CleverTap-Passcode") == config.passcode)
-
-    def _delay(self, config: FakeServerConfig) -> float:
+    async def _wait_latency(self, config: FakeServerConfig) -> None:
         delay = config.latency
         if config.latency_jitter:
             delay += self._rng.uniform(0.0, config.latency_jitter)
-        return delay
+        if delay > 0.0:
+            await asyncio.sleep(delay)
 
-    async def _lookup(self, request: web.BaseRequest) -> web.StreamResponse:
-        """Get User Profile: credentials, its own in-flight limit, latency, the answer. No
-        fault dice: the faults exercise the deletes, whose guarantees rest on them."""
-        stats, config = self.stats, self._config
-        if request.method != "GET":
+    def _roll(self, config: FakeServerConfig) -> str | None:
+        """The one die: which fault (a FAULTS name) this request gets, if any."""
+        if not any(getattr(config, name) for name in FAULTS):
+            return None
+        r = self._rng.random()
+        for name in FAULTS:
+            r -= getattr(config, name)
+            if r < 0:
+                return name
+        return None
+
+    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        # Order: path, method, credentials (401), Content-Type (400), admission (429), body
+        # and poison IDs (400), the fault die, latency, the answer (docs/fake-server.md).
+        stats = self.stats
+        config = self._config  # one config per request, even if reconfigure() runs meanwhile
+        lookup = request.path == PROFILE_ENDPOINT
+        if not lookup and request.path != ENDPOINT:
+            return _json(answers.NOT_FOUND, 404)
+        if request.method != ("GET" if lookup else "POST"):
             return _json(answers.METHOD_NOT_ALLOWED, 405)
-        stats.profile_requests += 1
-        if not self._authorized(config, request):
+        if lookup:
+            stats.profile_requests += 1
+        else:
+            stats.requests += 1
+        headers = request.headers
+        if (headers.get("X-CleverTap-Account-Id") != config.account_id
+                or headers.get("X-CleverTap-Passcode") != config.passcode):
             stats.unauthorized += 1
             return _json(answers.UNAUTHORIZED, 401)
-        limit = config.concurrency_limit
-        if limit and stats.profile_in_flight >= limit:
+        if lookup:
+            return await self._lookup(request, config)
+        if request.content_type != "application/json":
+            stats.rejected += 1
+            return _json(answers.BAD_CONTENT_TYPE, 400)
+        # The limit is on requests in flight, as at the real API (docs/api.md). No await
+        # between the check and the increment, so admission is atomic.
+        if config.concurrency_limit and stats.in_flight >= config.concurrency_limit:
+            return self._throttle(config)
+        stats.in_flight += 1
+        stats.peak_in_flight = max(stats.peak_in_flight, stats.in_flight)
+        try:
+            return await self._admitted(request, config)
+        finally:
+            stats.in_flight -= 1  # also when cancelled because the client went away
+
+    async def _lookup(self, request: web.BaseRequest,
+                      config: FakeServerConfig) -> web.StreamResponse:
+        """Get User Profile, under its own in-flight limit; no fault dice (they exercise the
+        deletes, whose guarantees rest on them)."""
+        stats = self.stats
+        if config.concurrency_limit and stats.profile_in_flight >= config.concurrency_limit:
             return self._throttle(config)
         stats.profile_in_flight += 1
         stats.profile_peak_in_flight = max(stats.profile_peak_in_flight,
                                            stats.profile_in_flight)
         try:
-            delay = self._delay(config)
-            if delay > 0.0:
-                await asyncio.sleep(delay)
+            await self._wait_latency(config)
             body, status = self._book.answer(request, config)
             return _json(body, status)
         finally:
             stats.profile_in_flight -= 1
 
-    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
-        stats = self.stats
-        if request.path == PROFILE_ENDPOINT:
-            return await self._lookup(request)
-        if request.path != ENDPOINT:
-            return _json(answers.NOT_FOUND, 404)
-        if request.method != "POST":
-            return _json(answers.METHOD_NOT_ALLOWED, 405)
-        stats.requests += 1
-        # One config for the whole request, even if reconfigure() runs while it sleeps.
-        config = self._config
-        if not self._authorized(config, request):
-            stats.unauthorized += 1
-            return _json(answers.UNAUTHORIZED, 401)
-        if request.content_type != "application/json":
-            stats.rejected += 1
-            return _json(answers.BAD_CONTENT_TYPE, 400)
-        # Admission: the limit is on requests in flight, as at the real API (docs/api.md).
-        # No await between the check and the increment, so admission is atomic.
-        limit = config.concurrency_limit
-        if limit and stats.in_flight >= limit:
-            return self._throttle(config)
-        stats.in_flight += 1
-        if stats.in_flight > stats.peak_in_flight:
-            stats.peak_in_flight = stats.in_flight
-        try:
-            return await self._admitted(request, config)
-        finally:
-            # Also when the handler is cancelled because the client went away.
-            stats.in_flight -= 1
-
-    async def _admitted(
-        self, request: web.BaseRequest, config: FakeServerConfig
-    ) -> web.StreamResponse:
+    async def _admitted(self, request: web.BaseRequest,
+                        config: FakeServerConfig) -> web.StreamResponse:
         stats = self.stats
         ids = answers.parse_ids(await request.read())
         if isinstance(ids, bytes):
@@ -283,56 +236,60 @@ class FakeServer:
             return _json(ids, 400)
         if config.keep_ids:
             stats.received.update(ids)
-        if config.poison_ids and not config.poison_ids.isdisjoint(ids):
+        if not config.poison_ids.isdisjoint(ids):
             stats.rejected += 1
             if config.echo_passcode:
                 return _json(answers.echo_passcode(config.passcode), 400)
             return _json(answers.POISON, 400)
-
-        fault: Fault | None = None
-        if self._dice:
-            r = self._rng.random()
-            for threshold, kind in self._dice:
-                if r < threshold:
-                    fault = kind
-                    break
-        if fault is Fault.THROTTLE:
+        fault = self._roll(config)
+        if fault == "p_429":  # answered at once, as a throttle is at the real API
             return self._throttle(config)
         if fault is not None:
             stats.faults += 1
-
-        delay = self._delay(config)
-        if delay > 0.0:
-            await asyncio.sleep(delay)
-
-        if fault is None:
-            return await self._succeed(request, ids)
-        if fault is Fault.ERROR_500:
-            return _json(answers.INTERNAL, 500)
-        if fault is Fault.HTML_503:
-            return web.Response(body=answers.HTML_503, status=503, content_type="text/html")
-        if fault is Fault.FAIL_BODY:
-            return _json(answers.FAIL_BODY, 200)
-        if fault is Fault.HANG:
+        await self._wait_latency(config)
+        if fault in _CANNED:
+            body, status, kind = _CANNED[fault]
+            return web.Response(body=body, status=status, content_type=kind)
+        if fault == "p_hang":
             await asyncio.sleep(config.hang_seconds)
+        if fault in (None, "p_hang"):
             return await self._succeed(request, ids)
-        if fault is Fault.HUGE_BODY:
-            return await self._huge_body(request, config.huge_body_bytes)
-        # RESET or TRUNCATED: the client never gets a whole answer, so nothing is recorded.
-        transport = request.transport
-        if transport is not None:
-            if fault is Fault.RESET:
-                # Linger 0 turns close into a TCP RST: a real "connection reset by peer".
-                with contextlib.suppress(OSError):
-                    transport.get_extra_info("socket").setsockopt(
-                        socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-                    )
-                transport.abort()
-            else:
-                # Bypass aiohttp's writer to send a head that promises more than follows;
-                # close() (unlike abort) flushes what was written before the FIN.
-                transport.write(answers.TRUNCATED)
-                transport.close()
+        if fault == "p_huge_body":
+            return await _huge_body(request, config.huge_body_bytes)
+        _cut_off(request, reset=fault == "p_reset")
         # aiohttp's attempt to send this on the closed transport is a ConnectionError it
         # treats as a premature client disconnection: quietly, nothing reaches the client.
         return web.Response(status=204)
+
+
+async def _huge_body(request: web.BaseRequest, size: int) -> web.StreamResponse:
+    """Stream a body of ``size`` bytes (0: endless) until the client hangs up. Never a
+    complete success, so nothing is recorded."""
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    await response.prepare(request)
+    sent = 0
+    with contextlib.suppress(ConnectionError):  # the client stopped reading and left
+        await response.write(answers.HUGE_HEAD)
+        while not size or sent < size:
+            await response.write(answers.HUGE_CHUNK)
+            sent += len(answers.HUGE_CHUNK)
+        await response.write_eof()
+    return response
+
+
+def _cut_off(request: web.BaseRequest, *, reset: bool) -> None:
+    """No whole answer reaches the client: a TCP reset, or a 200 head promising more body
+    than follows. Nothing is recorded."""
+    transport = request.transport
+    if transport is None:
+        return
+    if reset:
+        # Linger 0 turns close into a TCP RST: a real "connection reset by peer".
+        with contextlib.suppress(OSError):
+            transport.get_extra_info("socket").setsockopt(
+                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort()
+    else:
+        # Bypass aiohttp's writer; close() (unlike abort) flushes what was written first.
+        transport.write(answers.TRUNCATED)
+        transport.close()

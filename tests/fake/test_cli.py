@@ -96,6 +96,8 @@ async def test_cli_serves_until_sigterm(session: aiohttp.ClientSession, tmp_path
         (["--passcode-env", "SURELY_UNSET_PASSCODE_VAR"], "SURELY_UNSET_PASSCODE_VAR"),
         (["--poison-file", "/nonexistent/poison.txt"], "poison.txt"),
         (["--p-500", "0.7", "--p-reset", "0.7"], "add up"),
+        (["--p-500", "1.5"], "probability"),
+        (["--latency", "-1"], "latency must not be negative"),
     ],
 )
 def test_cli_bad_settings_exit_2(

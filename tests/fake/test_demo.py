@@ -1,5 +1,6 @@
 """The demo's last step: a verify of a sample through the library entry point, whose counts
-must be the fake server's own answers (docs/verify.md; docs/fake-server.md, "The demo")."""
+must be the fake server's own answers (docs/verify.md; docs/fake-server.md, "The demo"), and
+what it prints. The whole command runs in tests/e2e/test_shipped_commands.py."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from bulkdelete.fake.demo import VERIFY_SAMPLE, VERIFY_SEED, _demo, run_demo
+from bulkdelete.fake.demo import VERIFY_SAMPLE, VERIFY_SEED, _demo, show
 
 
-async def test_the_demo_ends_with_a_verify_that_matches_the_server(tmp_path: Path) -> None:
+async def test_the_demo_ends_with_a_verify_that_matches_the_server(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     outcome = await _demo(1200, tmp_path, show_progress=False)
     assert outcome.lost == 0
     folder = tmp_path / "ids.txt.bulkdelete"
@@ -32,13 +35,9 @@ async def test_the_demo_ends_with_a_verify_that_matches_the_server(tmp_path: Pat
     assert stat.S_IMODE(still.stat().st_mode) == 0o600
     assert outcome.verify.exit_code == 1  # some present: the verify says so
     assert outcome.verify_mismatch() == ""
-
-
-def test_the_demo_prints_the_verify_line_and_its_check(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert run_demo(ids=600, keep=tmp_path, show_progress=False) == 0
+    # What it prints: the verify's line and its check against the server.
+    assert show(outcome, tmp_path, kept=True) == 0
     out = capsys.readouterr().out
-    assert "of 598 deleted IDs checked: " in out
+    assert "of 1,198 deleted IDs checked: " in out
     assert "% remain (95 % confidence)" in out
     assert "verify agrees with the fake server's own answers, ID for ID" in out
