@@ -7,8 +7,7 @@ whole::
 
 ``crc32`` is the CRC-32 of the canonical dump of ``state`` (compact, keys sorted, ASCII):
 a damaged file is detected rather than trusted, whether the damage breaks the JSON or only
-changes a value. Checkpoints written before this layout (the canonical dump on one line,
-its CRC-32 on the next) still load.
+changes a value. Only this layout is read.
 """
 
 from __future__ import annotations
@@ -42,7 +41,7 @@ def decode(raw: bytes) -> dict[str, Any] | None:
     try:
         data = json.loads(raw)
     except ValueError:
-        return _decode_two_lines(raw)
+        return None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         return None
     state = data.get("state")
@@ -50,14 +49,3 @@ def decode(raw: bytes) -> dict[str, Any] | None:
         return None
     return state
 
-
-def _decode_two_lines(raw: bytes) -> dict[str, Any] | None:
-    """The layout before this one: the canonical dump, a newline, its CRC-32."""
-    body, _, crc = raw.rstrip(b"\n").rpartition(b"\n")
-    if not body or checksum(body).encode() != crc.strip():
-        return None
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
