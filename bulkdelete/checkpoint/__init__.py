@@ -2,20 +2,18 @@
 
 - :mod:`~bulkdelete.checkpoint.model`: the state in memory (binding, totals, progress,
   runs), and its JSON form; touches no file.
-- :mod:`~bulkdelete.checkpoint.journal`: the append-only records between snapshots, and
-  their replay.
+- :mod:`~bulkdelete.checkpoint.journal`: the append-only records between snapshots, their
+  replay, and the ledger: progress and journal updated by one call.
 - :mod:`~bulkdelete.checkpoint.store`: the checkpoint directory (lock, load, snapshots).
 - :mod:`~bulkdelete.checkpoint.folder`: that directory held by a run: the user's alone, and
   the same folder throughout.
-- :mod:`~bulkdelete.checkpoint.ledger`: progress and journal updated by one call.
 
 The format and its recovery are described in docs/checkpoint.md.
 """
 
 from __future__ import annotations
 
-from bulkdelete.checkpoint.journal import JournalWriter
-from bulkdelete.checkpoint.ledger import Journal, Ledger
+from bulkdelete.checkpoint.journal import Journal, JournalWriter, Ledger
 from bulkdelete.checkpoint.model import (
     FORMAT_VERSION,
     MAX_REASONS,

@@ -1,12 +1,9 @@
-"""The job's state in memory: what a checkpoint holds, and how progress is tracked.
+"""The job's state in memory (what a checkpoint holds) and its JSON form; touches no file.
 
-Completion is out of order, so progress is a **low watermark plus the completed batches
-above it** (DSBulk's ranges of completed positions, reduced to one resource): every batch
-below ``watermark`` is done; ``done_above`` holds the few done beyond it. ``anchor`` is the
-byte offset and line of a batch at or just below the watermark, where a resume seeks.
-:mod:`bulkdelete.checkpoint.store` keeps this durably; nothing here touches a file.
-
-Nothing here ever holds an ID (they are personal data): only counts, offsets, line
+Completion is out of order, so progress is a **low watermark plus the batches done above
+it**: every batch below ``watermark`` is done; ``done_above`` holds the few done beyond it.
+``anchor`` is the byte offset and line of a batch at or just below the watermark, where a
+resume seeks. Nothing here ever holds an ID (personal data): only counts, offsets, line
 numbers and ID-free reasons.
 """
 
@@ -163,10 +160,9 @@ class Progress:
         """The batch's last request was answered without acknowledging any ID (a 429, a
         5xx, a 400, or it never reached the server): nothing of it is at the server, so a
         crash now leaves nothing for the rerun to send twice. True if it was marked sent."""
-        if seq not in self.sent_above:
-            return False
+        was_sent = seq in self.sent_above
         self.sent_above.discard(seq)
-        return True
+        return was_sent
 
     def mark_done(
         self, seq: int, offset: int, line: int, deleted: int, failed: int,
@@ -177,7 +173,7 @@ class Progress:
         if self.is_done(seq):
             return False
         self.sent_above.discard(seq)
-        if self.left and seq in self.left:
+        if seq in self.left:
             by_crash, by_stop = self.left.pop(seq)
             self.resent_after_crash += by_crash * (deleted + failed)
             self.resent_after_stop += by_stop * (deleted + failed)
@@ -188,11 +184,7 @@ class Progress:
                 key = (reason if (reason in self.reasons or len(self.reasons) < MAX_REASONS)
                        else "other")
                 self.reasons[key] += count
-        if seq == self.watermark:  # in order, the usual case: no detour through done_above
-            self.anchor = (seq, offset, line)
-            self.watermark += 1
-        else:
-            self.done_above[seq] = DoneBatch(offset, line, deleted, failed)
+        self.done_above[seq] = DoneBatch(offset, line, deleted, failed)
         while self.watermark in self.done_above:
             done = self.done_above.pop(self.watermark)
             self.anchor = (self.watermark, done.offset, done.line)
@@ -226,8 +218,8 @@ class State:
     # The failed file, so the job's failed IDs stay in one file: relative to the checkpoint
     # folder when inside it (the folder can then be moved or copied whole), else absolute.
     failed: str = ""
-    # Failed IDs counted before the path was bound (a checkpoint from before that rule):
-    # they may be listed in another file, so the bound one need not list them.
+    # Failed IDs counted before a failed file was bound: they may be listed in another
+    # file, so the bound one need not list them.
     failed_elsewhere: int = 0
     # The last verify's counts (docs/verify.md): what the report shows after a verify.
     verify: dict[str, Any] | None = None
@@ -238,8 +230,8 @@ class State:
 
     def bind_failed_file(self, given: Path, checkpoint: Path) -> None:
         """The failed file is bound to the job: another ``--failed`` on resume would split
-        the job's failed IDs over two files, so it is refused. A new job, or a checkpoint
-        from before this rule, takes the path it runs with."""
+        the job's failed IDs over two files, so it is refused. A state with none bound
+        (a new job, a verify's own) takes the path it runs with."""
         path, home = given.resolve(), checkpoint.resolve()
         key = str(path.relative_to(home)) if path.is_relative_to(home) else str(path)
         if self.failed and self.failed != key:

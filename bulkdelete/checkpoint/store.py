@@ -127,16 +127,13 @@ class CheckpointStore:
         return self._lock_fd is not None
 
     def close(self) -> None:
-        """Write what is pending, close the journal and release the lock; a failed write
-        is raised, after both are closed."""
-        try:
-            self.journal.close()
-        finally:
-            if self._lock_fd is not None:
-                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-                os.close(self._lock_fd)
-                self._lock_fd = None
-            self.folder.release()
+        """Close the journal and release the lock and the folder."""
+        self.journal.close()
+        if self._lock_fd is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            os.close(self._lock_fd)
+            self._lock_fd = None
+        self.folder.release()
 
     def is_locked_elsewhere(self) -> bool:
         """For ``status``: is a run holding this checkpoint right now?"""
@@ -242,12 +239,11 @@ class CheckpointStore:
                         jpath.unlink()
 
     def finish(self, state: State) -> None:
-        """The run's last save: a snapshot of ``state`` covering every journal, then the
-        journal is closed (no append may follow). Tried even after a journal write
+        """The run's last save: the journal is closed (no append may follow), then a
+        snapshot of ``state`` covers every journal. Tried even after a journal write
         failed: the state in memory is what the batches really did, and if it cannot be
         written either, the old snapshot and journals still stand."""
-        with contextlib.suppress(StorageError):
-            self.journal.close()  # a failure is already kept by the journal
+        self.journal.close()
         self._gen += 1
         self.snapshot(self._encode(state, self._gen), self._gen)
 
