@@ -102,6 +102,13 @@ def private_folder_problem(st: os.stat_result) -> str | None:
     return None
 
 
+def nearest_existing(path: Path) -> Path:
+    """``path`` or its closest ancestor that exists (what a mkdir -p would create in)."""
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
 def same_file(path: Path, fd: int) -> bool:
     """Whether ``path`` still names the file (or folder) open on ``fd``: not removed, nor
     moved away and another put in its place."""

@@ -25,6 +25,7 @@ from bulkdelete.durable import (
     foreign_folder,
     foreign_link,
     held_elsewhere,
+    nearest_existing,
     private_folder_problem,
     refuse_foreign,
 )
@@ -176,13 +177,5 @@ def _check_checkpoint_folder(directory: Path) -> None:
 def _unsafe_folder(path: Path) -> tuple[Path, str | None]:
     """The folder a file at or under ``path`` lands in (``path`` or its nearest existing
     ancestor), and why it is not safe to write in (:func:`foreign_folder`), or None."""
-    folder = _nearest_existing(path)
+    folder = nearest_existing(path.absolute())
     return folder, foreign_folder(os.stat(folder))
-
-
-def _nearest_existing(path: Path) -> Path:
-    """``path`` or its closest ancestor that exists (what a mkdir -p would create in)."""
-    path = path.absolute()
-    while not path.exists() and path != path.parent:
-        path = path.parent
-    return path
