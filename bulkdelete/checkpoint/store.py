@@ -1,25 +1,29 @@
 """The checkpoint directory (every file 0600, the directory 0700; docs/checkpoint.md).
 
-``state.json`` is a snapshot of :class:`~bulkdelete.checkpoint.model.State` (laid out by
-:mod:`~bulkdelete.checkpoint.snapshot`), replaced atomically about once a second;
-``journal.<gen>`` holds the records since it; ``lock`` is ``flock``'d for the length of a
-run. Every write is checked whole (:mod:`bulkdelete.durable`): a snapshot that cannot be
-written completely is never installed, and the old one and its journals stay.
+``state.json`` is a snapshot of :class:`~bulkdelete.checkpoint.model.State`, replaced
+atomically about once a second: one JSON object ``{"crc32": …, "format":
+"bulkdelete-state", "state": {…}}`` that ``jq`` reads, the CRC-32 taken over the state's
+canonical dump so that damage is detected rather than trusted, however the file is laid
+out. ``journal.<gen>`` holds the records since it; ``lock`` is ``flock``'d for the length
+of a run. A snapshot that cannot be written whole is never installed, and the old one and
+its journals stay.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import re
 import threading
+import zlib
 from pathlib import Path
+from typing import Any
 
 from bulkdelete.checkpoint.folder import HeldFolder
 from bulkdelete.checkpoint.journal import RESTART_HINT, JournalWriter, replay, storage_error
 from bulkdelete.checkpoint.model import Binding, State
-from bulkdelete.checkpoint.snapshot import decode, encode
 from bulkdelete.durable import (
     held_elsewhere,
     nearest_existing,
@@ -30,7 +34,34 @@ from bulkdelete.errors import CheckpointError, CheckpointLocked, CheckpointMisma
 
 STATE_NAME = "state.json"
 LOCK_NAME = "lock"
+SNAPSHOT_FORMAT = "bulkdelete-state"
 _JOURNAL_RE = re.compile(r"^journal\.(\d+)$")
+
+
+def _canonical(state: dict[str, Any]) -> bytes:
+    """What the checksum covers: the same for the same state, however it is laid out."""
+    return json.dumps(state, separators=(",", ":"), sort_keys=True).encode()
+
+
+def encode(state: dict[str, Any]) -> bytes:
+    """``state.json``'s bytes for ``state``: the state and its checksum, one JSON object."""
+    body = _canonical(state)
+    return b'{"crc32":"%08x","format":"%s","state":%s}\n' % (
+        zlib.crc32(body), SNAPSHOT_FORMAT.encode(), body)
+
+
+def decode(raw: bytes) -> dict[str, Any] | None:
+    """The state in ``raw``, or None when it is not a whole, checksummed state in this
+    layout (the only one read)."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    state = data.get("state") if isinstance(data, dict) else None
+    if (not isinstance(state, dict) or data.get("format") != SNAPSHOT_FORMAT
+            or data.get("crc32") != f"{zlib.crc32(_canonical(state)):08x}"):
+        return None
+    return state
 
 
 class CheckpointStore:

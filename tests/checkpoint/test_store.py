@@ -21,7 +21,7 @@ from bulkdelete.checkpoint import (
     describe_saved,
 )
 from bulkdelete.checkpoint.journal import frame
-from bulkdelete.checkpoint.snapshot import decode, encode
+from bulkdelete.checkpoint.store import decode, encode
 from bulkdelete.errors import (
     CheckpointError,
     CheckpointLocked,
