@@ -1,14 +1,8 @@
 """The job's durable progress: what is done, so a rerun resumes where the last one stopped.
 
-- :mod:`~bulkdelete.checkpoint.model`: the state in memory (binding, totals, progress,
-  runs), and its JSON form; touches no file.
-- :mod:`~bulkdelete.checkpoint.journal`: the append-only records between snapshots, their
-  replay, and the ledger: progress and journal updated by one call.
-- :mod:`~bulkdelete.checkpoint.store`: the checkpoint directory (lock, load, snapshots).
-- :mod:`~bulkdelete.checkpoint.folder`: that directory held by a run: the user's alone, and
-  the same folder throughout.
-
-The format and its recovery are described in docs/checkpoint.md.
+``model`` is the state in memory and its JSON form; ``journal`` the records between
+snapshots, their replay, and the ledger; ``store`` the folder (lock, load, snapshots);
+``folder`` that folder held by a run. The format and its recovery: docs/checkpoint.md.
 """
 
 from __future__ import annotations

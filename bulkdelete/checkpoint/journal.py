@@ -139,41 +139,31 @@ def replay(progress: Progress, path: Path) -> None:
     if lines and lines[-1] == b"":
         lines.pop()
     for index, line in enumerate(lines):
-        record = unframe(line + b"\n")
+        record = unframe(line)
         if record is None:
-            rest_ok = any(unframe(later + b"\n") for later in lines[index + 1 :])
-            if rest_ok:
+            if any(unframe(later) for later in lines[index + 1 :]):
                 raise CheckpointError(
                     f"checkpoint journal {path} is damaged at record {index + 1}. "
                     + RESTART_HINT
                 )
             return  # torn tail: the write a crash interrupted; that batch is re-sent
-        try:
-            _apply(progress, record)
-        except (KeyError, TypeError, ValueError):
-            raise CheckpointError(
-                f"checkpoint journal {path} has an unknown record at {index + 1}. "
-                + RESTART_HINT
-            ) from None
-
-
-def _apply(progress: Progress, record: dict[str, Any]) -> None:
-    kind = record["k"]
-    if kind == "s":
-        progress.mark_sent(int(record["s"]))
-    elif kind == "a":
-        progress.mark_answered(int(record["s"]))
-    elif kind == "d":
-        progress.mark_done(
-            int(record["s"]), int(record["o"]), int(record["l"]),
-            int(record["n"]), int(record["f"]), record.get("r"),
-        )
-    else:
-        raise ValueError(kind)
+        match record:
+            case {"k": "s", "s": int(seq)}:
+                progress.mark_sent(seq)
+            case {"k": "a", "s": int(seq)}:
+                progress.mark_answered(seq)
+            case {"k": "d", "s": int(seq), "o": int(offset), "l": int(at), "n": int(deleted),
+                  "f": int(failed)}:
+                progress.mark_done(seq, offset, at, deleted, failed, record.get("r"))
+            case _:
+                raise CheckpointError(
+                    f"checkpoint journal {path} has an unknown record at {index + 1}. "
+                    + RESTART_HINT
+                )
 
 
 class Journal(Protocol):
-    """Where batch events are appended durably (:class:`JournalWriter`)."""
+    """Where batch events are appended (:class:`JournalWriter`, or a test's double)."""
 
     def append_sent(self, seq: int) -> None: ...
 
@@ -186,8 +176,8 @@ class Journal(Protocol):
 
 
 class Ledger:
-    """Progress plus journal, updated together by one call so the two never disagree.
-    Without a journal (``delete_ids`` on an iterable) it is memory only."""
+    """Progress plus journal, updated by one call so the two never disagree; memory only
+    without a journal (``delete_ids`` on an iterable)."""
 
     __slots__ = ("_journal", "progress")
 
@@ -200,18 +190,17 @@ class Ledger:
 
     @property
     def watermark(self) -> int:
-        """Every batch below it is done."""
         return self.progress.watermark
 
     def sent(self, seq: int) -> None:
-        """The first send of ``seq``: marked and journalled once, so a retry or a
-        bisected half is not counted as a re-send after a crash."""
+        """Marked and journalled once, so a retry or a bisected half is not counted as a
+        re-send after a crash."""
         if self.progress.mark_sent(seq) and self._journal is not None:
             self._journal.append_sent(seq)
 
     def answered(self, seq: int) -> None:
-        """``seq``'s request was answered without acknowledging any ID: no longer counted
-        as at the server, so a crash while it waits to retry is not a re-send."""
+        """Answered without acknowledging any ID: no longer at the server, so a crash
+        while it waits to retry is not a re-send."""
         if self.progress.mark_answered(seq) and self._journal is not None:
             self._journal.append_answered(seq)
 

@@ -73,6 +73,20 @@ def test_garbage_in_the_middle_of_the_journal_is_refused(tmp_path: Path) -> None
         load(directory)
 
 
+@pytest.mark.parametrize("record", [{"k": "x", "s": 1}, {"k": "d", "s": 1},
+                                    {"k": "s", "s": "1"}])
+def test_a_record_of_an_unknown_shape_is_refused(tmp_path: Path,
+                                                 record: dict[str, object]) -> None:
+    """A whole, checksummed record of a kind or shape no version writes is refused with
+    --restart, never skipped or guessed at."""
+    directory = tmp_path / "ckpt"
+    new_job(directory, done=1)
+    journal = journals(directory)[-1]
+    journal.write_bytes(journal.read_bytes() + frame(record))
+    with pytest.raises(CheckpointError, match="unknown record at"):
+        load(directory)
+
+
 def test_flipped_bit_in_the_journal_middle_is_refused(tmp_path: Path) -> None:
     """One flipped byte inside an early record (CRC mismatch) with valid records after it
     is refused with a CheckpointError naming --restart."""
