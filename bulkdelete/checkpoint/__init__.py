@@ -7,12 +7,9 @@ snapshots, their replay, and the ledger; ``store`` the folder (lock, load, snaps
 
 from __future__ import annotations
 
-from bulkdelete.checkpoint.journal import Journal, JournalWriter, Ledger
+from bulkdelete.checkpoint.journal import JournalWriter, Ledger
 from bulkdelete.checkpoint.model import (
-    FORMAT_VERSION,
-    MAX_REASONS,
     Binding,
-    DoneBatch,
     Progress,
     RunRecord,
     State,
@@ -28,14 +25,10 @@ from bulkdelete.checkpoint.store import (
 )
 
 __all__ = [
-    "FORMAT_VERSION",
     "LOCK_NAME",
-    "MAX_REASONS",
     "STATE_NAME",
     "Binding",
     "CheckpointStore",
-    "DoneBatch",
-    "Journal",
     "JournalWriter",
     "Ledger",
     "Progress",

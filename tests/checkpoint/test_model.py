@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bulkdelete.checkpoint import (
-    MAX_REASONS,
-    Progress,
-    RunRecord,
-    State,
-    Traffic,
-)
+from bulkdelete.checkpoint import Progress, RunRecord, State, Traffic
+from bulkdelete.checkpoint.model import MAX_REASONS
 from bulkdelete.engine import RunStats
 from bulkdelete.reader.rule import READER_RULES
 from tests.checkpoint.helpers import (
