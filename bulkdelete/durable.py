@@ -1,13 +1,10 @@
-"""Writes the job relies on, checked whole (the guarantees: crash safety).
+"""Writes the job relies on, checked whole, and only to files of this user.
 
-Every file the tool depends on to resume — the checkpoint, the failed file — is written
-through these helpers: a write either lands completely or is a failure the caller sees,
-a replaced file is installed only once fully on disk, and a line-oriented file is cut
-back to its last complete line so an append never glues onto half a line.
-
-Nobody else's files (docs/guarantees.md): a file the tool writes is opened without
-following a link in its last component, only when it is a regular file of this user, and
-a temporary is created exclusively under a name of its own.
+A write either lands completely or is a failure the caller sees; a replaced file is
+installed only once fully on disk; a line file is cut back to its last complete line so
+an append never glues onto half a line. A file the tool writes is opened without following
+a link, only when it is a regular file of this user; a temporary is created exclusively
+under a name of its own (docs/guarantees.md: crash safety, "Nobody else's files").
 """
 
 from __future__ import annotations
@@ -26,10 +23,10 @@ OTHERS_WRITE = stat.S_IWGRP | stat.S_IWOTH
 
 
 def open_private(path: Path, flags: int) -> int:
-    """os.open with owner-only permissions, also tightening a file that already exists.
-    Never through a symbolic link, and only a regular file of this user: another user's
-    link or file in a shared folder would otherwise receive what the tool writes (or be
-    truncated and made the tool's own). A refusal is an OSError naming ``path``."""
+    """os.open with owner-only permissions (tightening an existing file), never through a
+    link and only a regular file of this user: another user's link or file in a shared
+    folder would otherwise receive what the tool writes. A refusal is an OSError naming
+    ``path``."""
     # Emptied only once accepted: O_TRUNC acts at the open, before the check below.
     truncate, flags = flags & os.O_TRUNC, flags & ~os.O_TRUNC
     try:
@@ -62,22 +59,20 @@ def refuse_foreign(st: os.stat_result, path: Path) -> None:
 
 def foreign_folder(st: os.stat_result) -> str | None:
     """Why a folder that holds a file the tool writes is not safe to write in, or None.
-    Safe: this user's own, or one others cannot write, or a sticky one (like /tmp, where
+    Safe: this user's own, one others cannot write, or a sticky one (like /tmp, where
     nobody may rename or remove another user's file)."""
-    if st.st_uid == os.geteuid() or not st.st_mode & OTHERS_WRITE:
-        return None
-    if st.st_mode & stat.S_ISVTX:
+    if (st.st_uid == os.geteuid() or not st.st_mode & OTHERS_WRITE
+            or st.st_mode & stat.S_ISVTX):
         return None
     return (f"it belongs to another user (uid {st.st_uid}) and others can write in it "
             f"(mode {stat.S_IMODE(st.st_mode):o}), so the file in it could be swapped")
 
 
 def foreign_link(path: Path) -> Path | None:
-    """The first symbolic link along ``path`` (itself or a folder on the way) that belongs
-    to another user than this one or root, or None. Such a link, planted in a shared
-    folder, would lead the tool's files wherever its owner chose (a folder of the
-    victim's own passes every other check): refused as the kernel's protected_symlinks
-    would, which not every system turns on."""
+    """The first symbolic link along ``path`` that belongs to another user than this one
+    or root, or None. Planted in a shared folder, it would lead the tool's files wherever
+    its owner chose: refused as the kernel's protected_symlinks would (not every system
+    turns it on)."""
     path = path.absolute()
     for each in (*reversed(path.parents), path):
         try:
@@ -90,8 +85,8 @@ def foreign_link(path: Path) -> Path | None:
 
 
 def private_folder_problem(st: os.stat_result) -> str | None:
-    """Why a folder the tool keeps its own files in (the checkpoint) is not private to
-    this user, or None: it must be a folder of this user that nobody else can write."""
+    """Why a folder the tool keeps its own files in (the checkpoint) is not this user's
+    alone, or None."""
     if not stat.S_ISDIR(st.st_mode):
         return "it is not a folder"
     if st.st_uid != os.geteuid():
@@ -102,15 +97,20 @@ def private_folder_problem(st: os.stat_result) -> str | None:
     return None
 
 
+def nearest_existing(path: Path) -> Path:
+    """``path`` or its closest ancestor that exists (what a mkdir -p would create in)."""
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
 def same_file(path: Path, fd: int) -> bool:
     """Whether ``path`` still names the file (or folder) open on ``fd``: not removed, nor
     moved away and another put in its place."""
     try:
-        st = os.stat(path)
+        return os.path.samestat(os.stat(path), os.fstat(fd))
     except OSError:
         return False
-    held = os.fstat(fd)
-    return (st.st_dev, st.st_ino) == (held.st_dev, held.st_ino)
 
 
 def where_now(fd: int) -> Path | None:
@@ -123,18 +123,9 @@ def where_now(fd: int) -> Path | None:
     return None if where.endswith(" (deleted)") else Path(where)
 
 
-def fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_all(fd: int, data: bytes) -> None:
     """Write every byte of ``data`` or raise. A write that makes no progress is a full
-    disk in all but name (a short write is how ENOSPC first shows), so it raises ENOSPC
-    rather than looping or returning with part of the data written."""
+    disk in all but name, so it raises ENOSPC rather than looping."""
     view = memoryview(data)
     while view:
         written = os.write(fd, view)
@@ -144,8 +135,8 @@ def write_all(fd: int, data: bytes) -> None:
 
 
 def write_private_atomic(path: Path, data: bytes, *, tag: str = "") -> None:
-    """Replace ``path`` with ``data`` atomically and durably (:func:`replace_private`),
-    its length checked: a good file is never replaced by a short one."""
+    """Replace ``path`` with ``data`` (:func:`replace_private`), its length checked: a
+    good file is never replaced by a short one."""
 
     def write(fd: int) -> None:
         write_all(fd, data)
@@ -159,10 +150,9 @@ def write_private_atomic(path: Path, data: bytes, *, tag: str = "") -> None:
 def replace_private(path: Path, write: Callable[[int], None], *, tag: str = "") -> None:
     """Replace ``path`` atomically and durably with what ``write`` writes to the descriptor
     it is given: temp file, fsync, rename, fsync of the directory. On any failure the temp
-    file is removed and ``path`` is left as it was. ``tag`` makes the temp name unique
-    when two writers could overlap."""
-    # Replace only a regular file of this user: a rename would as readily put the report
-    # in place of a device (as root, /dev/null itself) or of another user's file.
+    file is removed and ``path`` is left as it was."""
+    # Only a regular file of this user: a rename would as readily replace a device (as
+    # root, /dev/null itself) or another user's file.
     with contextlib.suppress(FileNotFoundError):
         refuse_foreign(os.lstat(path), path)
     # A name of its own, created exclusively: never an existing file or a planted link.
@@ -184,12 +174,15 @@ def replace_private(path: Path, write: Callable[[int], None], *, tag: str = "") 
         if isinstance(exc, OSError):
             raise _about(exc, path) from None
         raise
-    fsync_dir(path.parent)
+    fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _about(exc: OSError, path: Path) -> OSError:
-    """The same failure, naming the file being replaced rather than its temporary: the
-    name an operator knows."""
+    """The same failure, naming the file replaced rather than its temporary."""
     return OSError(exc.errno, exc.strerror or str(exc), str(path))
 
 
@@ -197,27 +190,22 @@ def cut_to_last_line(fd: int) -> int:
     """Truncate the file open on ``fd`` after its last newline (to empty if it has none),
     dropping a line a failed write or a crash left half written; returns the new size.
     Reads backwards in blocks, so a large file costs only its torn tail."""
-    size = os.fstat(fd).st_size
-    end = size
-    block = 64 * 1024
+    size = end = os.fstat(fd).st_size
+    keep = 0
     while end > 0:
-        start = max(0, end - block)
-        chunk = os.pread(fd, end - start, start)
-        newline = chunk.rfind(b"\n")
+        start = max(0, end - 64 * 1024)
+        newline = os.pread(fd, end - start, start).rfind(b"\n")
         if newline >= 0:
             keep = start + newline + 1
             break
         end = start
-    else:
-        keep = 0
     if keep != size:
         os.ftruncate(fd, keep)
     return keep
 
 
 def count_lines(fd: int) -> int:
-    """The newlines in the file open on ``fd``, read from its position on in bounded
-    blocks: how many lines a list of the tool's own holds, without parsing it."""
+    """The newlines in the file open on ``fd`` from its position on, read in blocks."""
     lines = 0
     while block := os.read(fd, 1 << 20):
         lines += block.count(b"\n")
@@ -226,13 +214,13 @@ def count_lines(fd: int) -> int:
 
 def open_to_look(path: Path) -> int:
     """``path`` opened read-only to look at, never through a link in its last component
-    nor blocking on a fifo or a device: how a file another run may hold is read."""
+    nor blocking on a fifo or a device."""
     return os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
 
 
 def held_elsewhere(path: Path) -> bool:
-    """Whether a run holds the file at ``path`` (a failed file's or a checkpoint's lock)
-    through a descriptor other than this caller's; False when there is no such file."""
+    """Whether a run holds the file at ``path`` (a failed file, a checkpoint's lock)
+    through another descriptor than this caller's; False when there is no such file."""
     try:
         fd = open_to_look(path)
     except OSError:

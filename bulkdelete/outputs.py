@@ -1,15 +1,12 @@
-"""Where a job writes, checked before anything is written (docs/guarantees.md, "Nobody
-else's files"; docs/cli.md, "Refusals").
+"""Where a job writes, checked once before anything is written (docs/guarantees.md,
+"Nobody else's files"; docs/cli.md, "Refusals").
 
-Every output the operator can name (``--failed`` with its reasons file, ``--report``,
-``--log-file``) and the checkpoint folder go through :func:`check_outputs` once, before
-the first byte is written: an output is never the input (compared by file identity, so a
-link or another spelling of the path is caught), never another of the job's files, never
-a link, a folder, a device or another user's file, never in a folder another user owns
-and others can write, never a file another run holds, a file the tool handed out (a
-still-present list, verify.json) or one in another job's checkpoint folder, never reached
-through another user's link; the checkpoint folder is this user's alone. The opens themselves
-repeat the decisive part without a gap (:func:`bulkdelete.durable.open_private`).
+An output (``--failed`` with its reasons file, ``--report``, ``--log-file``) is never the
+input (by file identity, so a link or another spelling is caught), another of the job's
+outputs, a link, folder, device or another user's file, in a folder another user owns and
+others can write, a file another run holds or the tool handed out, in another job's
+checkpoint folder, or reached through another user's link; the checkpoint folder is this
+user's alone. The opens repeat the decisive part (:func:`bulkdelete.durable.open_private`).
 """
 
 from __future__ import annotations
@@ -25,6 +22,7 @@ from bulkdelete.durable import (
     foreign_folder,
     foreign_link,
     held_elsewhere,
+    nearest_existing,
     private_folder_problem,
     refuse_foreign,
 )
@@ -37,8 +35,8 @@ _OWN_FILE = re.compile(r"^(journal\.\d+|.*\.tmp)$")  # the checkpoint's journals
 
 
 def check_outputs(files: JobFiles, log_file: Path | None = None) -> None:
-    """Refuse (UsageError, exit 2) an output path or checkpoint folder the job must not
-    write, naming the option, the path and why. Writes nothing."""
+    """Refuse (UsageError, exit 2) an output or checkpoint folder the job must not write,
+    naming the option, the path and why. Writes nothing."""
     outputs = [("--failed", files.failed_path), ("--failed", reasons_path(files.failed_path)),
                ("--report", files.report_path)]
     if log_file is not None:
@@ -86,9 +84,8 @@ def _check_no_foreign_link(what: str, path: Path) -> None:
 
 
 def _check_not_the_checkpoints(flag: str, path: Path, checkpoint: Path) -> None:
-    """An output inside the checkpoint folder may be anything but one of its own files or
-    a file a verify handed out; inside another job's (or a verify's) checkpoint folder,
-    nothing: its files are that job's, and its lists may be another job's input."""
+    """Inside the checkpoint folder, anything but its own files or a file a verify handed
+    out; inside another job's (or a verify's) checkpoint folder, nothing."""
     # Imported here: bulkdelete.verify imports the job, which imports this module.
     from bulkdelete.verify.output import is_handed_out
 
@@ -113,8 +110,8 @@ def _check_not_the_checkpoints(flag: str, path: Path, checkpoint: Path) -> None:
 
 
 def _check_writable_here(flag: str, path: Path) -> None:
-    """No link, no folder or device, no file of another user; a folder that is safe to
-    write in; and an existing file that takes a write (``/proc/version`` does not)."""
+    """No link, folder, device or file of another user; a folder safe to write in; and
+    an existing file that takes a write (``/proc/version`` does not)."""
     try:
         st = os.lstat(path)
     except FileNotFoundError:
@@ -151,8 +148,8 @@ def _probe_write(path: Path) -> None:
 
 
 def _check_checkpoint_folder(directory: Path) -> None:
-    """The checkpoint folder is this user's alone; one that does not exist yet will be
-    created so (0700), in a folder that must be safe to create it in."""
+    """The checkpoint folder is this user's alone, or will be created so (0700) in a
+    folder safe to create it in."""
     try:
         st = os.stat(directory)
     except FileNotFoundError:
@@ -174,15 +171,7 @@ def _check_checkpoint_folder(directory: Path) -> None:
 
 
 def _unsafe_folder(path: Path) -> tuple[Path, str | None]:
-    """The folder a file at or under ``path`` lands in (``path`` or its nearest existing
-    ancestor), and why it is not safe to write in (:func:`foreign_folder`), or None."""
-    folder = _nearest_existing(path)
+    """The nearest existing folder at or above ``path``, and why it is not safe to write
+    in, or None."""
+    folder = nearest_existing(path.absolute())
     return folder, foreign_folder(os.stat(folder))
-
-
-def _nearest_existing(path: Path) -> Path:
-    """``path`` or its closest ancestor that exists (what a mkdir -p would create in)."""
-    path = path.absolute()
-    while not path.exists() and path != path.parent:
-        path = path.parent
-    return path

@@ -1,26 +1,15 @@
 """The job's durable progress: what is done, so a rerun resumes where the last one stopped.
 
-- :mod:`~bulkdelete.checkpoint.model`: the state in memory (binding, totals, progress,
-  runs), and its JSON form; touches no file.
-- :mod:`~bulkdelete.checkpoint.journal`: the append-only records between snapshots, and
-  their replay.
-- :mod:`~bulkdelete.checkpoint.store`: the checkpoint directory (lock, load, snapshots).
-- :mod:`~bulkdelete.checkpoint.folder`: that directory held by a run: the user's alone, and
-  the same folder throughout.
-- :mod:`~bulkdelete.checkpoint.ledger`: progress and journal updated by one call.
-
-The format and its recovery are described in docs/checkpoint.md.
+``model`` is the state in memory and its JSON form; ``journal`` the records between
+snapshots, their replay, and the ledger; ``store`` the folder (lock, load, snapshots);
+``folder`` that folder held by a run. The format and its recovery: docs/checkpoint.md.
 """
 
 from __future__ import annotations
 
-from bulkdelete.checkpoint.journal import JournalWriter
-from bulkdelete.checkpoint.ledger import Journal, Ledger
+from bulkdelete.checkpoint.journal import JournalWriter, Ledger
 from bulkdelete.checkpoint.model import (
-    FORMAT_VERSION,
-    MAX_REASONS,
     Binding,
-    DoneBatch,
     Progress,
     RunRecord,
     State,
@@ -36,14 +25,10 @@ from bulkdelete.checkpoint.store import (
 )
 
 __all__ = [
-    "FORMAT_VERSION",
     "LOCK_NAME",
-    "MAX_REASONS",
     "STATE_NAME",
     "Binding",
     "CheckpointStore",
-    "DoneBatch",
-    "Journal",
     "JournalWriter",
     "Ledger",
     "Progress",

@@ -1,10 +1,9 @@
-"""The checkpoint folder a run holds: private to the user, and the same folder throughout.
+"""The checkpoint folder a run holds: the user's alone, and the same folder throughout.
 
-A run opens the folder when it takes the lock and keeps it open. The folder must be this
-user's and writable by nobody else, else others could read the failed IDs or swap the
-job's files (docs/guarantees.md §9). The descriptor held open is its identity, so a folder
-removed, or moved away and replaced by another, is noticed before the next write by path
-instead of scattering the job over two folders, and it tells where a moved folder went.
+It must be this user's and writable by nobody else, else others could read the failed IDs
+or swap the job's files (docs/guarantees.md §9). The descriptor held open from the lock on
+is its identity: a folder removed, or moved away and replaced, is noticed before the next
+write by path instead of scattering the job over two folders, and a moved one is found.
 """
 
 from __future__ import annotations
@@ -49,9 +48,8 @@ class HeldFolder:
             self._fd = None
 
     def check(self) -> None:
-        """Raise StorageError when the path no longer names the folder opened (removed,
-        or moved away and another put in its place): what the run writes by path would
-        land apart from the files it writes through open descriptors."""
+        """Raise StorageError when the path no longer names the folder opened: what the
+        run writes by path would land apart from what it writes through descriptors."""
         if self.same():
             return
         moved = self.moved_to()
@@ -67,8 +65,8 @@ class HeldFolder:
         return self._fd is None or same_file(self.path, self._fd)
 
     def moved_to(self) -> Path | None:
-        """Where the folder opened is now, when it was moved away (Linux names it through
-        the descriptor held open); None when it is in place, gone, or not held."""
+        """Where the folder opened is now, when it was moved away; None when it is in
+        place, gone, or not held."""
         if self._fd is None or self.same():
             return None
         return where_now(self._fd)

@@ -1,21 +1,18 @@
-"""The job's state in memory: what a checkpoint holds, and how progress is tracked.
+"""The job's state in memory (what a checkpoint holds) and its JSON form; touches no file.
 
-Completion is out of order, so progress is a **low watermark plus the completed batches
-above it** (DSBulk's ranges of completed positions, reduced to one resource): every batch
-below ``watermark`` is done; ``done_above`` holds the few done beyond it. ``anchor`` is the
-byte offset and line of a batch at or just below the watermark, where a resume seeks.
-:mod:`bulkdelete.checkpoint.store` keeps this durably; nothing here touches a file.
-
-Nothing here ever holds an ID (they are personal data): only counts, offsets, line
+Completion is out of order, so progress is a **low watermark plus the batches done above
+it**: every batch below ``watermark`` is done; ``done_above`` holds the few done beyond it.
+``anchor`` is the byte offset and line of a batch at or just below the watermark, where a
+resume seeks. Nothing here ever holds an ID (personal data): only counts, offsets, line
 numbers and ID-free reasons.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from bulkdelete.errors import CheckpointMismatch
 from bulkdelete.reader.rule import READER_RULES
@@ -36,11 +33,9 @@ class Binding:
     id_type: str
     account_id: str
     host: str
-    # The CSV delimiter read (None for other formats). Checkpoints written before it was
-    # bound read CSV as comma-separated, and say so when loaded (see State.from_json).
-    delimiter: str | None = None
+    delimiter: str | None = None  # the CSV delimiter read (None for other formats)
     # The reader's rules it was read by (reader.rule.READER_RULES): they shape the batches
-    # as the settings do. A checkpoint written before they were bound loads as 1.
+    # as the settings do.
     rules: int = READER_RULES
 
     def differences(self, other: Binding) -> list[str]:
@@ -61,10 +56,8 @@ class Binding:
         for name, label in labels.items():
             old, new = getattr(self, name), getattr(other, name)
             if old != new:
-                if name == "fingerprint":
-                    out.append(label)
-                else:
-                    out.append(f"{label}: checkpoint has {old!r}, this run has {new!r}")
+                out.append(label if name == "fingerprint"
+                           else f"{label}: checkpoint has {old!r}, this run has {new!r}")
         return out
 
 
@@ -92,9 +85,6 @@ class Traffic:
     ids_failed: int = 0
 
 
-_TRAFFIC_FIELDS = ("requests", "retries", "throttled", "ids_deleted", "ids_failed")
-
-
 @dataclass(slots=True)
 class RunRecord:
     """One invocation's traffic and outcome; ``exit_code`` is None while it runs (or if it
@@ -114,27 +104,21 @@ class RunRecord:
     ticket: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """Flat, as state.json has always kept a run (docs/checkpoint.md)."""
-        t = self.traffic
-        return {
-            "run_id": self.run_id, "started": self.started, "ended": self.ended,
-            "elapsed_s": self.elapsed_s, "exit_code": self.exit_code, "resumed": self.resumed,
-            "requests": t.requests, "retries": t.retries, "throttled": t.throttled,
-            "resent_after_crash": self.resent_after_crash,
-            "resent_after_stop": self.resent_after_stop,
-            "ids_deleted": t.ids_deleted, "ids_failed": t.ids_failed,
-            "requester": self.requester, "ticket": self.ticket,
-        }
+        """Flat, the traffic's counters beside the run's own (docs/checkpoint.md). The
+        traffic may be the engine's stats, which extend it: only its own fields are kept."""
+        own = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "traffic"}
+        return own | {f.name: getattr(self.traffic, f.name) for f in fields(Traffic)}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RunRecord:
-        fields = dict(data)
-        traffic = Traffic(**{name: int(fields.pop(name, 0)) for name in _TRAFFIC_FIELDS})
-        return cls(**fields, traffic=traffic)
+        own = dict(data)
+        traffic = Traffic(**{f.name: own.pop(f.name) for f in fields(Traffic)})
+        return cls(**own, traffic=traffic)
 
 
-@dataclass(slots=True)
-class DoneBatch:
+class DoneBatch(NamedTuple):
+    """A batch done above the watermark; kept in state.json as a list."""
+
     offset: int
     line: int
     deleted: int
@@ -160,7 +144,8 @@ class Progress:
     resent_after_crash: int = 0
     resent_after_stop: int = 0
     # The two counts when this run began; not saved, only this run's share is.
-    _resent_before_run: tuple[int, int] = field(default=(0, 0), compare=False, repr=False)
+    _resent_before_run: tuple[int, int] = field(default=(0, 0), init=False, compare=False,
+                                                repr=False)
 
     def is_done(self, seq: int) -> bool:
         return seq < self.watermark or seq in self.done_above
@@ -175,10 +160,9 @@ class Progress:
         """The batch's last request was answered without acknowledging any ID (a 429, a
         5xx, a 400, or it never reached the server): nothing of it is at the server, so a
         crash now leaves nothing for the rerun to send twice. True if it was marked sent."""
-        if seq not in self.sent_above:
-            return False
+        was_sent = seq in self.sent_above
         self.sent_above.discard(seq)
-        return True
+        return was_sent
 
     def mark_done(
         self, seq: int, offset: int, line: int, deleted: int, failed: int,
@@ -189,7 +173,7 @@ class Progress:
         if self.is_done(seq):
             return False
         self.sent_above.discard(seq)
-        if self.left and seq in self.left:
+        if seq in self.left:
             by_crash, by_stop = self.left.pop(seq)
             self.resent_after_crash += by_crash * (deleted + failed)
             self.resent_after_stop += by_stop * (deleted + failed)
@@ -200,11 +184,7 @@ class Progress:
                 key = (reason if (reason in self.reasons or len(self.reasons) < MAX_REASONS)
                        else "other")
                 self.reasons[key] += count
-        if seq == self.watermark:  # in order, the usual case: no detour through done_above
-            self.anchor = (seq, offset, line)
-            self.watermark += 1
-        else:
-            self.done_above[seq] = DoneBatch(offset, line, deleted, failed)
+        self.done_above[seq] = DoneBatch(offset, line, deleted, failed)
         while self.watermark in self.done_above:
             done = self.done_above.pop(self.watermark)
             self.anchor = (self.watermark, done.offset, done.line)
@@ -238,8 +218,8 @@ class State:
     # The failed file, so the job's failed IDs stay in one file: relative to the checkpoint
     # folder when inside it (the folder can then be moved or copied whole), else absolute.
     failed: str = ""
-    # Failed IDs counted before the path was bound (a checkpoint from before that rule):
-    # they may be listed in another file, so the bound one need not list them.
+    # Failed IDs counted before a failed file was bound: they may be listed in another
+    # file, so the bound one need not list them.
     failed_elsewhere: int = 0
     # The last verify's counts (docs/verify.md): what the report shows after a verify.
     verify: dict[str, Any] | None = None
@@ -250,8 +230,8 @@ class State:
 
     def bind_failed_file(self, given: Path, checkpoint: Path) -> None:
         """The failed file is bound to the job: another ``--failed`` on resume would split
-        the job's failed IDs over two files, so it is refused. A new job, or a checkpoint
-        from before this rule, takes the path it runs with."""
+        the job's failed IDs over two files, so it is refused. A state with none bound
+        (a new job, a verify's own) takes the path it runs with."""
         path, home = given.resolve(), checkpoint.resolve()
         key = str(path.relative_to(home)) if path.is_relative_to(home) else str(path)
         if self.failed and self.failed != key:
@@ -273,33 +253,21 @@ class State:
 
     def to_json(self, journal_gen: int) -> dict[str, Any]:
         p = self.progress
+        progress = {f.name: getattr(p, f.name) for f in fields(p) if f.init}
+        progress.update(
+            anchor=list(p.anchor),
+            done_above={str(seq): list(d) for seq, d in sorted(p.done_above.items())},
+            sent_above=sorted(p.sent_above),
+            reasons=dict(p.reasons),
+            left={str(seq): counts for seq, counts in sorted(p.left.items())},
+        )
         return {
             "version": FORMAT_VERSION,
             "journal": journal_gen,
             "updated": self.updated,
             "binding": asdict(self.binding),
-            "totals": {
-                "ids_total": self.totals.ids_total,
-                "lines_invalid": self.totals.lines_invalid,
-                "batches_total": self.totals.batches_total,
-                "invalid_samples": [list(s) for s in self.totals.invalid_samples],
-                "ids_duplicate": self.totals.ids_duplicate,
-            },
-            "progress": {
-                "watermark": p.watermark,
-                "anchor": list(p.anchor),
-                "done_above": {
-                    str(seq): [d.offset, d.line, d.deleted, d.failed]
-                    for seq, d in sorted(p.done_above.items())
-                },
-                "sent_above": sorted(p.sent_above),
-                "ids_deleted": p.ids_deleted,
-                "ids_failed": p.ids_failed,
-                "reasons": dict(p.reasons),
-                "left": {str(seq): counts for seq, counts in sorted(p.left.items())},
-                "resent_after_crash": p.resent_after_crash,
-                "resent_after_stop": p.resent_after_stop,
-            },
+            "totals": asdict(self.totals),
+            "progress": progress,
             "runs": [r.to_json() for r in self.runs],
             "input": self.input,
             "resume_command": self.resume_command,
@@ -310,52 +278,22 @@ class State:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> tuple[State, int]:
-        if data.get("version") != FORMAT_VERSION:
-            raise ValueError(f"unknown checkpoint version {data.get('version')!r}")
-        t = data["totals"]
-        pr = data["progress"]
-        progress = Progress(
-            watermark=int(pr["watermark"]),
-            anchor=(int(pr["anchor"][0]), int(pr["anchor"][1]), int(pr["anchor"][2])),
-            done_above={
-                int(k): DoneBatch(int(v[0]), int(v[1]), int(v[2]), int(v[3]))
-                for k, v in pr["done_above"].items()
-            },
-            sent_above={int(s) for s in pr["sent_above"]},
-            ids_deleted=int(pr["ids_deleted"]),
-            ids_failed=int(pr["ids_failed"]),
-            reasons=Counter({str(k): int(v) for k, v in pr["reasons"].items()}),
-            # Absent from checkpoints written before re-sends were counted this way.
-            left={int(k): [int(v[0]), int(v[1])] for k, v in pr.get("left", {}).items()},
-            resent_after_crash=int(pr.get("resent_after_crash", 0)),
-            resent_after_stop=int(pr.get("resent_after_stop", 0)),
-        )
-        state = cls(
-            binding=_binding(data["binding"]),
-            totals=Totals(
-                ids_total=int(t["ids_total"]),
-                lines_invalid=int(t["lines_invalid"]),
-                batches_total=int(t["batches_total"]),
-                invalid_samples=[(int(a), str(b)) for a, b in t["invalid_samples"]],
-                ids_duplicate=int(t.get("ids_duplicate", 0)),
-            ),
-            progress=progress,
-            runs=[RunRecord.from_json(r) for r in data["runs"]],
-            input=str(data.get("input", "")),
-            resume_command=str(data.get("resume_command", "")),
-            updated=str(data.get("updated", "")),
-            failed=str(data.get("failed", "")),
-            failed_elsewhere=int(data.get("failed_elsewhere", 0)),
-            verify=data.get("verify"),
-        )
-        return state, int(data["journal"])
-
-
-def _binding(data: dict[str, Any]) -> Binding:
-    """A stored binding; one written before the delimiter was bound read CSV with commas,
-    and one written before the reader's rules were bound was read by the first ones."""
-    if "delimiter" not in data and data.get("format") == "csv":
-        data = {**data, "delimiter": ","}
-    if "rules" not in data:
-        data = {**data, "rules": 1}
-    return Binding(**data)
+        """The state :meth:`to_json` wrote, and its journal generation. Only the current
+        format is read (there has been no release before it)."""
+        data = dict(data)
+        version = data.pop("version", None)
+        if version != FORMAT_VERSION:
+            raise ValueError(f"unknown checkpoint version {version!r}")
+        gen, t, pr = data.pop("journal"), data.pop("totals"), data.pop("progress")
+        progress = Progress(**{
+            **pr,
+            "anchor": tuple(pr["anchor"]),
+            "done_above": {int(k): DoneBatch(*v) for k, v in pr["done_above"].items()},
+            "sent_above": set(pr["sent_above"]),
+            "reasons": Counter(pr["reasons"]),
+            "left": {int(k): v for k, v in pr["left"].items()},
+        })
+        totals = Totals(**{**t, "invalid_samples": [tuple(s) for s in t["invalid_samples"]]})
+        state = cls(binding=Binding(**data.pop("binding")), totals=totals, progress=progress,
+                    runs=[RunRecord.from_json(r) for r in data.pop("runs")], **data)
+        return state, int(gen)

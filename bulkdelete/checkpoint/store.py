@@ -1,45 +1,67 @@
-"""The checkpoint directory: what is done, kept so a rerun resumes exactly where this one
-stopped. The format and its recovery are described in docs/checkpoint.md.
+"""The checkpoint directory (every file 0600, the directory 0700; docs/checkpoint.md).
 
-On disk (every file 0600, the directory 0700):
-
-``state.json``
-    A snapshot of :class:`~bulkdelete.checkpoint.model.State`, replaced atomically (temp
-    file, fsync, rename, fsync of the directory) about once a second. One JSON object
-    (:mod:`bulkdelete.checkpoint.snapshot`): the state and the CRC-32 of its canonical
-    form, so a damaged file is detected rather than trusted, and ``jq`` reads it. Sending runs
-    at most ``lookahead`` batches past the watermark, so it stays small however long the
-    job (docs/guarantees.md §4).
-``journal.<gen>``
-    Append-only records since that snapshot (:mod:`bulkdelete.checkpoint.journal`).
-``lock``
-    ``flock``'d for the length of a run: a second run on the same job is refused. The
-    folder itself is held open meanwhile (:mod:`bulkdelete.checkpoint.folder`): it must
-    be the user's alone, and a folder swapped mid-run stops the run.
-
-Every write is checked whole (:mod:`bulkdelete.durable`). A snapshot that cannot be
-written completely is never installed, and the old one and its journals stay.
+``state.json`` is a snapshot of :class:`~bulkdelete.checkpoint.model.State`, replaced
+atomically about once a second: one JSON object ``{"crc32": …, "format":
+"bulkdelete-state", "state": {…}}`` that ``jq`` reads, the CRC-32 taken over the state's
+canonical dump so that damage is detected rather than trusted, however the file is laid
+out. ``journal.<gen>`` holds the records since it; ``lock`` is ``flock``'d for the length
+of a run. A snapshot that cannot be written whole is never installed, and the old one and
+its journals stay.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import re
 import threading
+import zlib
 from pathlib import Path
+from typing import Any
 
 from bulkdelete.checkpoint.folder import HeldFolder
 from bulkdelete.checkpoint.journal import RESTART_HINT, JournalWriter, replay, storage_error
 from bulkdelete.checkpoint.model import Binding, State
-from bulkdelete.checkpoint.snapshot import decode, encode
-from bulkdelete.durable import held_elsewhere, open_private, write_private_atomic
+from bulkdelete.durable import (
+    held_elsewhere,
+    nearest_existing,
+    open_private,
+    write_private_atomic,
+)
 from bulkdelete.errors import CheckpointError, CheckpointLocked, CheckpointMismatch, StorageError
 
 STATE_NAME = "state.json"
 LOCK_NAME = "lock"
+SNAPSHOT_FORMAT = "bulkdelete-state"
 _JOURNAL_RE = re.compile(r"^journal\.(\d+)$")
+
+
+def _canonical(state: dict[str, Any]) -> bytes:
+    """What the checksum covers: the same for the same state, however it is laid out."""
+    return json.dumps(state, separators=(",", ":"), sort_keys=True).encode()
+
+
+def encode(state: dict[str, Any]) -> bytes:
+    """``state.json``'s bytes for ``state``: the state and its checksum, one JSON object."""
+    body = _canonical(state)
+    return b'{"crc32":"%08x","format":"%s","state":%s}\n' % (
+        zlib.crc32(body), SNAPSHOT_FORMAT.encode(), body)
+
+
+def decode(raw: bytes) -> dict[str, Any] | None:
+    """The state in ``raw``, or None when it is not a whole, checksummed state in this
+    layout (the only one read)."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    state = data.get("state") if isinstance(data, dict) else None
+    if (not isinstance(state, dict) or data.get("format") != SNAPSHOT_FORMAT
+            or data.get("crc32") != f"{zlib.crc32(_canonical(state)):08x}"):
+        return None
+    return state
 
 
 class CheckpointStore:
@@ -47,25 +69,21 @@ class CheckpointStore:
 
     Synchronous by design. The periodic :meth:`snapshot` is the only slow call (two
     fsyncs): the job runs it in a worker thread after :meth:`prepare_snapshot` has
-    captured the state in the event loop. Journal appends go to :attr:`journal`, which
-    keeps one file open across generations.
+    captured the state in the event loop.
     """
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self._lock_fd: int | None = None
         self.journal = JournalWriter(directory)
+        self.folder = HeldFolder(directory)  # open while the run holds the lock
+        self._lock_fd: int | None = None
         self._gen = 0
         self._installed = 0  # newest snapshot generation on disk
         self._install_lock = threading.Lock()
-        self.folder = HeldFolder(directory)  # open while the run holds the lock
-
-    # -- lifecycle ----------------------------------------------------------------------
 
     def lock(self) -> None:
-        """Create the directory (0700), check it is this user's alone, and take the run
-        lock, or refuse (exit 2). The folder's identity is kept: a folder swapped for
-        another mid-run stops the run (:meth:`check_same_folder`)."""
+        """Create the directory (0700), hold it (the user's alone, the same throughout:
+        :class:`HeldFolder`) and take the run lock, or refuse (exit 2)."""
         try:
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
@@ -100,8 +118,7 @@ class CheckpointStore:
         return fd
 
     def check_same_folder(self) -> None:
-        """Raise StorageError when the checkpoint path no longer names the folder this
-        run locked (:class:`HeldFolder`)."""
+        """Raise StorageError when the path no longer names the folder this run locked."""
         self.folder.check()
 
     def moved_to(self) -> Path | None:
@@ -111,32 +128,25 @@ class CheckpointStore:
     def check_creatable(self) -> None:
         """Refuse now (exit 2), writing nothing, a folder that :meth:`lock` could not
         create once the operator has said yes."""
-        existing = self.directory
-        while not existing.exists() and existing != existing.parent:
-            existing = existing.parent
-        if not existing.is_dir():
-            raise CheckpointError(f"cannot create checkpoint directory {self.directory}: "
-                                  f"{existing} is not a directory")
-        if not os.access(existing, os.W_OK | os.X_OK):
-            raise CheckpointError(f"cannot create checkpoint directory {self.directory}: "
-                                  f"{existing} is not writable")
+        existing = nearest_existing(self.directory)
+        why = ("is not a directory" if not existing.is_dir() else
+               "is not writable" if not os.access(existing, os.W_OK | os.X_OK) else None)
+        if why is not None:
+            raise CheckpointError(
+                f"cannot create checkpoint directory {self.directory}: {existing} {why}")
 
     @property
     def locked(self) -> bool:
-        """Whether this store holds the run lock."""
         return self._lock_fd is not None
 
     def close(self) -> None:
-        """Write what is pending, close the journal and release the lock; a failed write
-        is raised, after both are closed."""
-        try:
-            self.journal.close()
-        finally:
-            if self._lock_fd is not None:
-                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-                os.close(self._lock_fd)
-                self._lock_fd = None
-            self.folder.release()
+        """Close the journal, release the lock and the folder."""
+        self.journal.close()
+        if self._lock_fd is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            os.close(self._lock_fd)
+            self._lock_fd = None
+        self.folder.release()
 
     def is_locked_elsewhere(self) -> bool:
         """For ``status``: is a run holding this checkpoint right now?"""
@@ -148,12 +158,9 @@ class CheckpointStore:
     def discard(self) -> None:
         """``--restart``: forget the job's progress (the lock stays held)."""
         for path in self.directory.iterdir():
-            if path.name == STATE_NAME or path.name.endswith(".tmp") or _JOURNAL_RE.match(
-                path.name
-            ):
+            if (path.name == STATE_NAME or path.name.endswith(".tmp")
+                    or _JOURNAL_RE.match(path.name)):
                 path.unlink()
-
-    # -- reading ------------------------------------------------------------------------
 
     def load(self) -> State:
         """Snapshot plus every newer journal, replayed. A torn final record (a crash mid
@@ -166,29 +173,23 @@ class CheckpointStore:
         data = decode(raw)
         if data is None:
             raise CheckpointError(
-                f"checkpoint {path} is damaged (checksum mismatch). {RESTART_HINT}"
-            )
+                f"checkpoint {path} is damaged (checksum mismatch). {RESTART_HINT}")
         try:
             state, gen = State.from_json(data)
         except (ValueError, KeyError, TypeError, IndexError) as exc:
-            raise CheckpointError(f"checkpoint {path} is unreadable ({exc}). {RESTART_HINT}") \
-                from None
-        for jgen, jpath in self._journals():
+            raise CheckpointError(
+                f"checkpoint {path} is unreadable ({exc}). {RESTART_HINT}") from None
+        journals = self._journals()
+        for jgen, jpath in journals:
             if jgen >= gen:
                 replay(state.progress, jpath)
         self._installed = gen
-        self._gen = max([gen, *(g for g, _ in self._journals())])
+        self._gen = max([gen, *(g for g, _ in journals)])
         return state
 
     def _journals(self) -> list[tuple[int, Path]]:
-        found = []
-        for path in self.directory.iterdir():
-            m = _JOURNAL_RE.match(path.name)
-            if m:
-                found.append((int(m.group(1)), path))
-        return sorted(found)
-
-    # -- writing ------------------------------------------------------------------------
+        return sorted((int(m.group(1)), path) for path in self.directory.iterdir()
+                      if (m := _JOURNAL_RE.match(path.name)))
 
     def create(self, state: State) -> None:
         """A new job: first snapshot, fresh journal."""
@@ -221,9 +222,8 @@ class CheckpointStore:
         return self._encode(state, self._gen), self._gen
 
     def snapshot(self, data: bytes, gen: int) -> None:
-        """Durably install a prepared snapshot, then drop the journals it covers. Safe to
-        run in a worker thread: it touches no shared state but files. A snapshot that
-        cannot be written whole is not installed; the old one and its journals stay."""
+        """Durably install a prepared snapshot, then drop the journals it covers. Safe in
+        a worker thread: it touches no shared state but files."""
         with self._install_lock:
             # Never install an older snapshot over a newer one: the newer one may already
             # have dropped the journals the older one needs.
@@ -242,12 +242,10 @@ class CheckpointStore:
                         jpath.unlink()
 
     def finish(self, state: State) -> None:
-        """The run's last save: a snapshot of ``state`` covering every journal, then the
-        journal is closed (no append may follow). Tried even after a journal write
-        failed: the state in memory is what the batches really did, and if it cannot be
-        written either, the old snapshot and journals still stand."""
-        with contextlib.suppress(StorageError):
-            self.journal.close()  # a failure is already kept by the journal
+        """The run's last save: the journal closed, then a snapshot covering every
+        journal. Tried even after a journal write failed: the state in memory is what the
+        batches really did; if it cannot be written either, the old files still stand."""
+        self.journal.close()
         self._gen += 1
         self.snapshot(self._encode(state, self._gen), self._gen)
 

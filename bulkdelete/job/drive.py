@@ -137,7 +137,6 @@ async def _run_recorded(run: Coroutine[Any, Any, RunEnd], journal: JournalWriter
     journal write or a snapshot that failed in the flusher: a run that went on could not
     record what it does. The write's error is raised in place of the cancellation."""
     task = asyncio.ensure_future(run)
-    journal.on_failure = lambda _exc: task.cancel()
     flusher.add_done_callback(lambda _flusher: task.cancel())
     try:
         return await task
@@ -148,8 +147,6 @@ async def _run_recorded(run: Coroutine[Any, Any, RunEnd], journal: JournalWriter
         if failed is not None:
             raise failed from None
         raise
-    finally:
-        journal.on_failure = None
 
 
 async def _flush_periodically(

@@ -1,4 +1,4 @@
-"""Unit tests for :mod:`bulkdelete.checkpoint.ledger`: progress and journal in one call."""
+"""Unit tests for :class:`bulkdelete.checkpoint.Ledger`: progress and journal in one call."""
 
 from __future__ import annotations
 

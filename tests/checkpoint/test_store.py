@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import zlib
 from dataclasses import fields
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from bulkdelete.checkpoint import (
     describe_saved,
 )
 from bulkdelete.checkpoint.journal import frame
+from bulkdelete.checkpoint.store import decode, encode
 from bulkdelete.errors import (
     CheckpointError,
     CheckpointLocked,
@@ -120,10 +120,9 @@ def test_state_of_an_unknown_version_is_refused(tmp_path: Path) -> None:
     directory = tmp_path / "ckpt"
     new_job(directory)
     path = directory / STATE_NAME
-    body = json.loads(path.read_bytes().split(b"\n")[0])
-    body["version"] = 99
-    text = json.dumps(body).encode()
-    path.write_bytes(text + b"\n" + f"{zlib.crc32(text):08x}".encode() + b"\n")
+    state = decode(path.read_bytes())
+    assert state is not None
+    path.write_bytes(encode({**state, "version": 99}))
     with pytest.raises(CheckpointError, match="--restart"):
         load(directory)
 
