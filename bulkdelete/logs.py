@@ -44,14 +44,6 @@ def utc_timestamp(moment: datetime | None = None) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def normalize_timestamp(text: str) -> str:
-    """A stored timestamp in the one format; left as it is when it does not parse."""
-    try:
-        return utc_timestamp(datetime.fromisoformat(text))
-    except ValueError:
-        return text
-
-
 @dataclass
 class _LogFile:
     file: TextIO | None = None

@@ -25,15 +25,15 @@ from bulkdelete.cli.confirm import Confirmation, describe_plan
 from bulkdelete.cli.display import Display
 from bulkdelete.cli.locate import find_checkpoint
 from bulkdelete.cli.retry import continue_command, resume_command, retry_command
-from bulkdelete.cli.signals import EXIT_SIGNALS, raise_if_log_failed, until_signalled
+from bulkdelete.cli.signals import EXIT_SIGNALS, raise_if_log_failed, run_signalled
 from bulkdelete.engine import StopRequest
 from bulkdelete.errors import BulkDeleteError
 from bulkdelete.failed import failed_file_short
 from bulkdelete.job import plan_job, run_job
 from bulkdelete.job.run import new_run_id
 from bulkdelete.logs import configure as configure_logging
-from bulkdelete.logs import normalize_timestamp, say, wants_json
 from bulkdelete.logs import reset as reset_output
+from bulkdelete.logs import say, wants_json
 from bulkdelete.outputs import check_outputs
 from bulkdelete.report import build_report, summary_lines
 from bulkdelete.wording import counted
@@ -159,13 +159,8 @@ def _cmd_delete(ns: argparse.Namespace, run_id: str | None) -> int:
     command = resume_command(ns)
     work = run_job(settings, files, stop=stop, observer=display, resume_command=command,
                    run_id=run_id)
-    try:
-        result = asyncio.run(until_signalled(work, stop, display, in_flight="requests",
-                                             quiet_until_sending=True))
-    except BulkDeleteError:
-        _raise_if_log_failed(files.checkpoint_dir)
-        raise
-    _raise_if_log_failed(files.checkpoint_dir)
+    result = run_signalled(work, stop, display, in_flight="requests",
+                           quiet_until_sending=True, saved=lambda: _saved(files.checkpoint_dir))
     report = result.report
     counts = {k: report[k] for k in ("ids_total", "ids_deleted", "ids_failed",
                                       "lines_invalid", "complete", "exit_code")}
@@ -185,14 +180,15 @@ def _cmd_delete(ns: argparse.Namespace, run_id: str | None) -> int:
         rest = continue_command(ns)
         say("canary done; progress saved. Continue with:", f"  {rest}", event="resume_hint",
              command=rest)
-    _raise_if_log_failed(files.checkpoint_dir)  # its closing lines are missing from the log
+    # Its closing lines are missing from the log.
+    raise_if_log_failed(_saved(files.checkpoint_dir))
     return result.exit_code
 
 
-def _raise_if_log_failed(checkpoint: Path) -> None:
-    saved = (describe_saved(checkpoint) if (checkpoint / STATE_NAME).exists()
-             else "Nothing was sent; rerun the same command once the log can be written")
-    raise_if_log_failed(saved)
+def _saved(checkpoint: Path) -> str:
+    if (checkpoint / STATE_NAME).exists():
+        return describe_saved(checkpoint)
+    return "Nothing was sent; rerun the same command once the log can be written"
 
 
 def _retry_hint(ns: argparse.Namespace, failed: Path, checkpoint: Path) -> None:
@@ -223,8 +219,7 @@ def _cmd_status(ns: argparse.Namespace) -> int:
         f"progress:   {done:,} of {counted(report['ids_total'], 'ID')} handled "
         f"({report['batches_done']:,} of {counted(report['batches_total'], 'batch')})",
         f"state:      {'complete' if report['complete'] else 'incomplete'}"
-        f"{' — a run holds it right now' if running else ''}; last update "
-        f"{normalize_timestamp(state.updated)}",
+        f"{' — a run holds it right now' if running else ''}; last update {state.updated}",
         *summary_lines(report),
     ]
     if state.verify is not None:

@@ -6,14 +6,12 @@ where they mean the same; it has no ``--yes``: it only reads.
 from __future__ import annotations
 
 import argparse
-import asyncio
 
 from bulkdelete.cli.arguments import files_from_args, settings_from_args
 from bulkdelete.cli.display import Display
 from bulkdelete.cli.retry import resume_command, retry_command
-from bulkdelete.cli.signals import EXIT_SIGNALS, raise_if_log_failed, until_signalled
+from bulkdelete.cli.signals import EXIT_SIGNALS, run_signalled
 from bulkdelete.engine import StopRequest
-from bulkdelete.errors import BulkDeleteError
 from bulkdelete.logs import configure as configure_logging
 from bulkdelete.logs import say
 from bulkdelete.outputs import check_outputs
@@ -35,13 +33,8 @@ def run_verify(ns: argparse.Namespace, run_id: str | None = None) -> int:
                       observer=display, run_id=run_id)
     saved = ("The verify's progress is saved: rerun the same command to continue it"
              if ns.all else "A sample is not resumable: run the command again")
-    try:
-        result = asyncio.run(until_signalled(work, stop, display, in_flight="lookups",
-                                             quiet_until_sending=False))
-    except BulkDeleteError:
-        raise_if_log_failed(saved)
-        raise
-    raise_if_log_failed(saved)
+    result = run_signalled(work, stop, display, in_flight="lookups",
+                           quiet_until_sending=False, saved=lambda: saved)
     summary = result.summary
     counts = {k: summary[k] for k in ("population", "checked", "gone", "present", "unknown")}
     if result.exit_code in EXIT_SIGNALS.values():
