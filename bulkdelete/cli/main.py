@@ -50,20 +50,13 @@ def _parse(parser: argparse.ArgumentParser, args: list[str],
     """The parsed command line, or the exit code of argparse's own exit (--help,
     --version, a usage error). With ``--log-format json`` a usage error is one JSON
     record, so a log shipper never meets a plain-text line (docs/cli.md, "Logs")."""
-    if not as_json:
-        try:
-            return parser.parse_args(args)
-        except SystemExit as exc:  # argparse has printed
-            return exc.code if isinstance(exc.code, int) else 2
     captured = io.StringIO()
     try:
-        with contextlib.redirect_stderr(captured):
+        with contextlib.redirect_stderr(captured) if as_json else contextlib.nullcontext():
             return parser.parse_args(args)
-    except SystemExit as exc:
+    except SystemExit as exc:  # argparse has printed (into `captured` under JSON)
         code = exc.code if isinstance(exc.code, int) else 2
-        text = captured.getvalue().strip()
-        if text:
-            lines = text.splitlines()
+        if lines := captured.getvalue().strip().splitlines():
             say(*lines, event="usage_error" if code else "message",
                 level="error" if code else "info", exit_code=code, message=lines[-1])
         return code
@@ -108,7 +101,7 @@ def _dispatch(parser: argparse.ArgumentParser, ns: argparse.Namespace,
         # The one error line says it all: no "finished" event after it. The log file gets
         # the same record, with the exit code and the run's ID.
         say(f"bulkdelete: error: {exc}", event="error", level="error",
-             exit_code=exc.exit_code, error=type(exc).__name__)
+            exit_code=exc.exit_code, error=type(exc).__name__)
         return exc.exit_code
     except KeyboardInterrupt:
         say("bulkdelete: interrupted", event="interrupted", level="warning", exit_code=130)
@@ -117,13 +110,13 @@ def _dispatch(parser: argparse.ArgumentParser, ns: argparse.Namespace,
         # A disk or file-system failure outside the input checks (full disk, EIO): one
         # line, no traceback; the checkpoint was saved on the way out where it could be.
         say(f"bulkdelete: error: {exc.strerror or exc} ({exc.filename or 'I/O'}); "
-             "progress so far is saved, rerun the same command to resume", event="error",
-             level="error", exit_code=2)
+            "progress so far is saved, rerun the same command to resume", event="error",
+            level="error", exit_code=2)
         return 2
     except Exception as exc:
         say(f"bulkdelete: internal error ({type(exc).__name__}: {exc}); progress so far is "
-             "saved, rerun the same command to resume. Please report this.", event="error",
-             level="error", exit_code=3)
+            "saved, rerun the same command to resume. Please report this.", event="error",
+            level="error", exit_code=3)
         return 3
     parser.error(f"unknown command {ns.command}")
     return 2  # pragma: no cover -- parser.error exits
@@ -142,11 +135,11 @@ def _cmd_delete(ns: argparse.Namespace, run_id: str | None) -> int:
         rate = f", at most {settings.rate:g}/s" if settings.rate else ""
         # The plan is the dry run's answer: on stdout, so `> plan.txt` keeps it.
         say("dry run: nothing will be sent", *describe_plan(plan),
-             f"estimate:   {counted(plan.requests_this_run, 'request')} at concurrency "
-             f"{settings.concurrency}{rate} and ~1 s each: about {_duration(est)}",
-             event="plan", stream=sys.stdout, ids_total=plan.ids_total,
-             lines_invalid=plan.lines_invalid, ids_this_run=plan.ids_this_run,
-             requests=plan.requests_this_run, estimated_s=round(est), preflight=plan.preflight)
+            f"estimate:   {counted(plan.requests_this_run, 'request')} at concurrency "
+            f"{settings.concurrency}{rate} and ~1 s each: about {_duration(est)}",
+            event="plan", stream=sys.stdout, ids_total=plan.ids_total,
+            lines_invalid=plan.lines_invalid, ids_this_run=plan.ids_this_run,
+            requests=plan.requests_this_run, estimated_s=round(est), preflight=plan.preflight)
         if plan.finished and plan.ids_failed:
             _retry_hint(ns, files.failed_path, files.checkpoint_dir)
         return 0
@@ -170,16 +163,16 @@ def _cmd_delete(ns: argparse.Namespace, run_id: str | None) -> int:
     say(*summary_lines(report), event="summary", **counts)
     if report["ids_failed"]:
         say(f"failed IDs: {result.failed_path} (reasons beside it)", event="failed_file",
-             path=result.failed_path)
+            path=result.failed_path)
         if report["complete"] and result.failed_path and result.checkpoint:
             _retry_hint(ns, result.failed_path, result.checkpoint)
     if result.exit_code in EXIT_SIGNALS.values():
         say("stopped; progress saved. Resume with:", f"  {command}", event="resume_hint",
-             command=command)
+            command=command)
     elif not report["complete"]:
         rest = continue_command(ns)
         say("canary done; progress saved. Continue with:", f"  {rest}", event="resume_hint",
-             command=rest)
+            command=rest)
     # Its closing lines are missing from the log.
     raise_if_log_failed(_saved(files.checkpoint_dir))
     return result.exit_code
@@ -194,9 +187,9 @@ def _saved(checkpoint: Path) -> str:
 def _retry_hint(ns: argparse.Namespace, failed: Path, checkpoint: Path) -> None:
     command = retry_command(ns, failed, checkpoint)
     say("once the cause is fixed, retry the failed IDs as a new job with its own "
-         "checkpoint:", f"  {command}",
-         "(or start the whole job over: the same command with --restart)",
-         event="retry_hint", command=command)
+        "checkpoint:", f"  {command}",
+        "(or start the whole job over: the same command with --restart)",
+        event="retry_hint", command=command)
 
 
 def _cmd_status(ns: argparse.Namespace) -> int:

@@ -41,13 +41,13 @@ def run_verify(ns: argparse.Namespace, run_id: str | None = None) -> int:
         if ns.all:
             command = resume_command(ns)
             say(f"stopped after checking {summary['checked']:,} deleted IDs; progress saved. "
-                 "Resume with:", f"  {command}", event="resume_hint", command=command, **counts)
+                "Resume with:", f"  {command}", event="resume_hint", command=command, **counts)
         else:
             say("stopped; a sample is not resumable: run the command again to check one",
-                 event="stopped", **counts)
+                event="stopped", **counts)
         return result.exit_code
     say(*summary_lines(summary), event="verify_summary", **counts, early=summary["early"],
-         present_upper_95=summary["present_upper_95"])
+        present_upper_95=summary["present_upper_95"])
     still = result.still_present
     if still is not None:
         say(f"still present: {still} (valid input for a new delete)", event="still_present",
