@@ -1,19 +1,8 @@
 """bulkdelete: delete CleverTap user profiles in bulk, resumably and safely.
 
-The pipeline's stages, in the order data flows through them::
-
-    reader → batcher → engine (scheduler → sender → client) → failed file + checkpoint → report
-
-and the job (``bulkdelete.job``) drives them; ``bulkdelete.cli`` is the command line.
-
-Library use (docs/library.md)::
-
-    from bulkdelete import JobFiles, Secret, Settings, run_job
-
-    settings = Settings(account_id="ACC", passcode=Secret(pw), base_url="https://in1.api.clevertap.com",
-                        id_type="guid")
-    result = await run_job(settings, JobFiles(input=Path("ids.txt")))
-    result.report["ids_deleted"], result.exit_code
+The pipeline, in the order data flows: reader → batcher → engine → failed file +
+checkpoint → report; ``bulkdelete.job`` drives it and ``bulkdelete.cli`` is the command
+line. The names below are the library API (docs/library.md).
 """
 
 from __future__ import annotations

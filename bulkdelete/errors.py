@@ -1,23 +1,9 @@
-"""The exception tree: every fatal condition the library raises.
+"""The exception tree: every fatal condition the library raises on purpose.
 
-::
-
-    BulkDeleteError                 (exit_code 2 unless a subclass says otherwise)
-    ├── UsageError                  bad settings or a refused precondition        → 2
-    │   └── ConfirmationRefused     the operator did not confirm                  → 2
-    ├── InputError                  missing, unreadable or unusable input file    → 2
-    │   └── InputChanged            the input changed while the job read it
-    ├── CheckpointError             corrupt, mismatched or locked checkpoint      → 2
-    │   ├── CheckpointMismatch      bound to another input, settings or target
-    │   ├── CheckpointLocked        another run holds it
-    │   └── StorageError            the checkpoint or failed file cannot be written
-    └── AbortError                  the run stopped itself to protect the job     → 3
-        ├── FatalApiError           401/403 or a request the API rejects whole
-        ├── TooManyErrors           --max-errors reached, or retries exhausted for too long
-        └── StalledError            no acknowledged batch for --stall-timeout
-
-Messages say the cause and the fix, and never contain the passcode or IDs: they reach the
-console, the logs and the report.
+Each carries its exit code (docs/exit-codes.md): 2 for usage, input and checkpoint errors
+(nothing sent when found before the first request), 3 for an :class:`AbortError`, the run
+stopping itself to protect the job. Messages say the cause and the fix, and never contain
+the passcode or IDs: they reach the console, the logs and the report.
 """
 
 from __future__ import annotations

@@ -1,19 +1,16 @@
-"""structlog set-up: one event per notable thing (docs/cli.md), console or JSON lines.
+"""structlog set-up: one pipeline for events (docs/cli.md) and for lines for people.
 
-Events go to stderr (looked up at each write, so a live progress bar that redirects
-stderr keeps them above the bar) and, with ``--log-file``, as JSON lines to that file too.
-
-Lines for people (the summary, the plan, an error) go through :func:`say`: plain text on
-a console, one JSON record per message with ``--log-format json``, and a JSON record in
-the log file either way. Every record, event or message, has ``level``, ``timestamp``
-(:func:`utc_timestamp`, the one format the tool writes anywhere) and, during a run, that
-run's ``run_id`` (docs/cli.md, "Logs").
+Every record goes through the same processors: the context (a run's ``run_id``), the
+level, the one timestamp format (:func:`utc_timestamp`), a JSON line to ``--log-file``
+(INFO and above, even with ``-q``), then the console: events at the console's level,
+rendered as console lines or JSON; lines for people (:func:`say`) never silenced, as plain
+text or one JSON record. The console is whatever ``sys.stderr`` is at the moment of the
+write, so a live progress bar that redirects stderr keeps them above the bar.
 
 A log file that cannot be written (a full disk, ``/dev/full``) is an I/O failure like the
 checkpoint's: the write is dropped, the file closed, and whoever watches
 (:func:`on_failure`: a running command) stops its run cleanly and says so in one line
-(:func:`failure_message`). Logging itself never raises into the code that logs, so a
-failure can never leave a batch half recorded.
+(:func:`failure_message`). Logging never raises into the code that logs.
 """
 
 from __future__ import annotations
@@ -24,15 +21,20 @@ import logging
 import os
 import stat
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 import structlog
+from structlog.types import EventDict, Processor
 
 from bulkdelete.durable import open_private
 from bulkdelete.errors import UsageError
+
+_MESSAGES = "bulkdelete.message"  # the logger of :func:`say`'s lines, never filtered
+_STREAM = "_stream"  # where a line for people goes; never written to the log file
 
 
 def utc_timestamp(moment: datetime | None = None) -> str:
@@ -42,59 +44,38 @@ def utc_timestamp(moment: datetime | None = None) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def normalize_timestamp(text: str) -> str:
-    """A stored timestamp (an older checkpoint may hold ``+00:00`` ones) in the one
-    format; left as it is when it does not parse."""
-    try:
-        return utc_timestamp(datetime.fromisoformat(text))
-    except ValueError:
-        return text
-
-
-class _Output:
-    """Where :func:`say` writes; set by :func:`configure`."""
-
-    json_mode = False
+@dataclass
+class _LogFile:
     file: TextIO | None = None
     path: Path | None = None
-    failure: OSError | None = None  # the log file's first failed write
-    watchers: list[Callable[[], None]] = []  # noqa: RUF012 -- one list, process-wide
+    failure: OSError | None = None  # its first failed write
+    watchers: list[Callable[[], None]] = field(default_factory=list)
+
+
+_log_file = _LogFile()
 
 
 def on_failure(watcher: Callable[[], None]) -> Callable[[], None]:
     """Call ``watcher`` (from whatever thread logged) when a log write fails; returns the
     function that stops watching."""
-    _Output.watchers.append(watcher)
-    return lambda: _Output.watchers.remove(watcher)
+    _log_file.watchers.append(watcher)
+    return lambda: _log_file.watchers.remove(watcher)
 
 
 def failure_message() -> str | None:
     """What went wrong with the log file, in words, or None when nothing did."""
-    failure = _Output.failure
+    failure = _log_file.failure
     if failure is None:
         return None
-    return f"cannot write the log file {_Output.path}: {failure.strerror or failure}"
-
-
-def json_mode() -> bool:
-    """Whether messages are JSON records (``--log-format json``)."""
-    return _Output.json_mode
+    return f"cannot write the log file {_log_file.path}: {failure.strerror or failure}"
 
 
 def say(*lines: str, event: str = "message", level: str = "info",
         stream: TextIO | None = None, **fields: Any) -> None:
     """Lines for people on ``stream`` (default stderr), never silenced by ``-q``; with
     ``--log-format json`` one JSON record instead, so every line stays parseable."""
-    record = {"event": event, "level": level, "timestamp": utc_timestamp(),
-              **structlog.contextvars.get_contextvars(), **fields, "text": "\n".join(lines)}
-    if _Output.file is not None:
-        _write_line(_Output.file, record)
-    out = stream or sys.stderr
-    if _Output.json_mode:
-        print(json.dumps(record, default=str), file=out, flush=True)
-        return
-    for line in lines:
-        print(line, file=out, flush=True)
+    logger = structlog.get_logger(_MESSAGES)
+    getattr(logger, level)(event, **fields, text="\n".join(lines), **{_STREAM: stream})
 
 
 def wants_json(argv: list[str]) -> bool:
@@ -110,89 +91,96 @@ def wants_json(argv: list[str]) -> bool:
     return False
 
 
-class _Sink:
-    """A structlog logger printing each rendered event to whatever ``sys.stderr`` is at
-    that moment (rich's live display swaps it while the bar is up)."""
+class _Console:
+    """The pipeline's end: prints to ``file``, or to ``sys.stderr`` as it is at that
+    moment (rich's live display swaps it while the bar is up). Its level is what
+    structlog's ``filter_by_level`` asks, as of a ``logging.Logger``: events below the
+    console's level are dropped there, lines for people never."""
 
-    def msg(self, message: str) -> None:
-        print(message, file=sys.stderr, flush=True)
+    disabled = False
 
-    log = debug = info = warn = warning = error = critical = exception = fatal = msg
+    def __init__(self, level: int, *, for_people: bool) -> None:
+        self.level, self.for_people = level, for_people
 
+    def getEffectiveLevel(self) -> int:
+        return logging.NOTSET if self.for_people else self.level
 
-class _Factory:
-    def __init__(self, sink: _Sink) -> None:
-        self.sink = sink
+    def msg(self, message: str, file: TextIO | None = None) -> None:
+        print(message, file=file or sys.stderr, flush=True)
 
-    def __call__(self, *args: Any) -> _Sink:
-        return self.sink
-
-
-def _write_line(file: TextIO, record: Mapping[str, Any]) -> None:
-    try:
-        file.write(json.dumps(record, default=str) + "\n")
-        file.flush()
-    except OSError as exc:
-        _failed(file, exc)
+    debug = info = warning = error = critical = msg
 
 
-def _failed(file: TextIO, exc: OSError) -> None:
-    """The log file is given up at its first failed write; the watchers are told once."""
-    if _Output.file is not file:
-        return  # already given up (another thread's write failed first)
-    _Output.file, _Output.failure = None, exc
-    with contextlib.suppress(OSError):
-        file.close()  # what is still buffered cannot be written either
-    for watcher in list(_Output.watchers):
-        watcher()
-
-
-def _tee_to_file(
-    _logger: Any, _name: str, event: structlog.types.EventDict
-) -> structlog.types.EventDict:
-    """Write every event as a JSON line to the log file before the console renders it."""
-    if _Output.file is not None:
-        _write_line(_Output.file, event)
-    return event
-
-
-def _add_timestamp(
-    _logger: Any, _name: str, event: structlog.types.EventDict
-) -> structlog.types.EventDict:
+def _timestamp(_logger: Any, _name: str, event: EventDict) -> EventDict:
+    # structlog's TimeStamper has no milliseconds; this is the tool's one format.
     event["timestamp"] = utc_timestamp()
     return event
 
 
-def configure(
-    *, fmt: str = "console", log_file: Path | None = None, quiet: bool = False,
-    stderr_level: int = logging.INFO,
-) -> None:
-    file: TextIO | None = None
-    if log_file is not None:
-        file = _open_log(log_file)
-    reset(json_mode=fmt == "json")
-    _Output.file, _Output.path = file, log_file
-    level = logging.WARNING if quiet else stderr_level
-    renderer: structlog.types.Processor
-    if fmt == "json":
-        renderer = structlog.processors.JSONRenderer()
-    else:
-        renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
-    # The file gets every event at INFO and above, even with -q on the console.
-    processors: list[structlog.types.Processor] = [
-        structlog.contextvars.merge_contextvars,
-        structlog.processors.add_log_level,
-        _add_timestamp,
-        _tee_to_file,
-        _drop_below(level),
-        renderer,
-    ]
+def _to_file(_logger: Any, _name: str, event: EventDict) -> EventDict:
+    """Write every record as a JSON line to the log file before the console renders it."""
+    file = _log_file.file
+    if file is not None:
+        record = {k: v for k, v in event.items() if k != _STREAM}
+        try:
+            file.write(json.dumps(record, default=str) + "\n")
+            file.flush()
+        except OSError as exc:
+            _failed(file, exc)
+    return event
+
+
+def _failed(file: TextIO, exc: OSError) -> None:
+    """The log file is given up at its first failed write; the watchers are told once."""
+    if _log_file.file is not file:
+        return  # already given up (another thread's write failed first)
+    _log_file.file, _log_file.failure = None, exc
+    with contextlib.suppress(OSError):
+        file.close()  # what is still buffered cannot be written either
+    for watcher in list(_log_file.watchers):
+        watcher()
+
+
+def _renderer(as_json: bool) -> Processor:
+    """Events as console lines or JSON; lines for people as their plain text, or JSON."""
+    events: Processor = (structlog.processors.JSONRenderer(default=str) if as_json else
+                         structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty()))
+
+    def render(logger: _Console, name: str, event: EventDict) -> Any:
+        stream = event.pop(_STREAM, None)
+        text = event["text"] if logger.for_people and not as_json else events(logger, name,
+                                                                             event)
+        return (text,), {"file": stream}
+
+    return render
+
+
+def _pipeline(*, as_json: bool, level: int) -> None:
+    def console(*names: Any) -> _Console:
+        return _Console(level, for_people=names == (_MESSAGES,))
+
     structlog.configure(
-        processors=processors,
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            _timestamp,
+            _to_file,
+            structlog.stdlib.filter_by_level,
+            _renderer(as_json),
+        ],
+        # The log file gets every record at INFO and above, even with -q on the console.
         wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
-        logger_factory=_Factory(_Sink()),
+        logger_factory=console,
         cache_logger_on_first_use=False,
     )
+
+
+def configure(*, fmt: str = "console", log_file: Path | None = None,
+              quiet: bool = False) -> None:
+    file = _open_log(log_file) if log_file is not None else None
+    reset()
+    _log_file.file, _log_file.path = file, log_file
+    _pipeline(as_json=fmt == "json", level=logging.WARNING if quiet else logging.INFO)
 
 
 def _open_log(path: Path) -> TextIO:
@@ -212,24 +200,10 @@ def _open_log(path: Path) -> TextIO:
 
 
 def reset(*, json_mode: bool = False) -> None:
-    """No log file (an open one is closed), and messages as plain text or JSON: where
-    each command starts (before its options are parsed, so a usage error can already be
-    JSON)."""
-    if _Output.file is not None:
+    """No log file (an open one is closed), and lines as plain text or JSON: where each
+    command starts (before its options are parsed, so a usage error can already be JSON)."""
+    if _log_file.file is not None:
         with contextlib.suppress(OSError):  # its failure, if any, was already reported
-            _Output.file.close()
-    _Output.json_mode, _Output.file, _Output.path = json_mode, None, None
-    _Output.failure = None
-
-
-def _drop_below(level: int) -> structlog.types.Processor:
-    names = logging.getLevelNamesMapping()
-
-    def processor(
-        _logger: Any, _name: str, event: structlog.types.EventDict
-    ) -> structlog.types.EventDict:
-        if names.get(str(event.get("level", "info")).upper(), logging.INFO) < level:
-            raise structlog.DropEvent
-        return event
-
-    return processor
+            _log_file.file.close()
+    _log_file.file = _log_file.path = _log_file.failure = None
+    _pipeline(as_json=json_mode, level=logging.INFO)

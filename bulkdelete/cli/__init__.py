@@ -1,10 +1,6 @@
-"""The ``bulkdelete`` command: :func:`main` runs one command line and returns its exit code.
-
-- :mod:`~bulkdelete.cli.main`: the commands, signals, and the one-line errors
-- :mod:`~bulkdelete.cli.arguments`: the parser, its help and examples; flags → settings
-- :mod:`~bulkdelete.cli.confirm`: the plan put to the operator, and their yes
-- :mod:`~bulkdelete.cli.display`: the progress bar or progress log lines during a run
-"""
+"""The ``bulkdelete`` command: :func:`main` runs one command line and returns its exit
+code. The grammar is :mod:`~bulkdelete.cli.arguments`; the commands, signals and one-line
+errors are :mod:`~bulkdelete.cli.main`."""
 
 from __future__ import annotations
 

@@ -1,21 +1,28 @@
 """The command line's grammar (docs/cli.md): the parser with its help and examples, and
 the parsed arguments turned into :class:`~bulkdelete.settings.Settings` and
 :class:`~bulkdelete.settings.JobFiles`.
+
+The options are tables (flags, ``add_argument`` keywords): ``delete`` and ``verify`` share
+theirs through a parent parser, and :mod:`~bulkdelete.cli.retry` rebuilds the command lines
+it hands back from the same tables.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import shlex
-from collections.abc import Sequence
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from bulkdelete import __version__
 from bulkdelete.errors import UsageError
 from bulkdelete.reader.dialect import parse_delimiter
 from bulkdelete.regions import DEFAULT_REGION, REGION_HOSTS, resolve_target
 from bulkdelete.settings import ErrorBudget, JobFiles, Secret, Settings
+from bulkdelete.verify import DEFAULT_SAMPLE
+
+Option = tuple[tuple[str, ...], dict[str, Any]]
 
 DELETE_EXAMPLES = """\
 examples:
@@ -40,16 +47,138 @@ exit codes (docs/exit-codes.md):
        stopped by SIGINT, SIGTERM, SIGHUP: progress saved; rerun the command to resume
 """
 
+VERIFY_EXAMPLES = """\
+examples:
+  # 48 hours after the delete: are a random 1,000 of the deleted profiles gone?
+  bulkdelete verify ids.txt --id-type guid
+  # the same sample again (the seed is in verify.json)
+  bulkdelete verify ids.txt --id-type guid --seed 12345
+  # every deleted ID (resumable: Ctrl-C, then the same command continues)
+  bulkdelete verify ids.txt --id-type guid --all
+  # then delete what is still there as a new job, with its own checkpoint beside the
+  # job's (verify prints this command with the list's own name)
+  bulkdelete delete ids.txt.bulkdelete/still_present-20261206T031500Z.txt --id-type guid \\
+      --format lines --checkpoint ids.txt-still_present-20261206T031500Z.bulkdelete
+"""
 
 def _env(name: str) -> str | None:
     value = os.environ.get(name)
     return value if value else None
 
 
-def build_parser(*, fake_server_options: bool = True) -> argparse.ArgumentParser:
-    """The whole command line. ``fake_server_options=False`` leaves the fake-server
-    command's own options out: they live in :mod:`bulkdelete.fake.cli`, whose import
-    (aiohttp's server side) every other command would otherwise pay for at start."""
+def _opt(*flags: str, **kwargs: Any) -> Option:
+    return flags, kwargs
+
+
+def shared_options() -> list[Option]:
+    """What ``delete`` and ``verify`` both take, so both read a job the same way. A
+    function, not a constant: ``--account-id``'s default is read from the environment."""
+    return [
+        _opt("--id-type", required=True, choices=["guid", "identity"],
+             help="which body key the IDs go under"),
+        _opt("--account-id", default=_env("CLEVERTAP_ACCOUNT_ID"),
+             help="CleverTap account ID (env CLEVERTAP_ACCOUNT_ID)"),
+        _opt("--passcode-file", type=Path,
+             help="read the passcode from this file (default: env CLEVERTAP_PASSCODE)"),
+        # No env defaults here: the flag, the environment and the default are weighed in
+        # resolve_target, so a --region beats an exported CLEVERTAP_BASE_URL.
+        _opt("--region", type=str.lower, choices=list(REGION_HOSTS),
+             help=f"one of {', '.join(REGION_HOSTS)} (env CLEVERTAP_REGION; "
+             f"default {DEFAULT_REGION})"),
+        _opt("--base-url",
+             help="scheme://host[:port] overriding the region (env CLEVERTAP_BASE_URL); "
+             "plain http:// only to loopback. A flag beats the environment: --region "
+             "beats CLEVERTAP_BASE_URL"),
+        _opt("--concurrency", type=int, default=3,
+             help="ceiling on requests in flight (default 3, the API's limit)"),
+        _opt("--timeout", type=float, default=30.0,
+             help="per-request timeout in seconds (default 30)"),
+        _opt("--format", default="auto", choices=["auto", "lines", "csv", "jsonl"],
+             help="input format; auto picks by extension (.csv, .jsonl/.ndjson, else lines)"),
+        _opt("--column", help="CSV column or JSON field holding the ID"),
+        _opt("--delimiter", metavar="C",
+             help="CSV field delimiter, one character or 'tab' (default: sniffed from the "
+             "header among , ; tab |; a header holding two of them is refused)"),
+        _opt("--checkpoint", type=Path,
+             help="checkpoint directory (default: IDS_FILE.bulkdelete/)"),
+        _opt("--failed", type=Path,
+             help="file of IDs that could not be deleted (default: in the checkpoint "
+             "directory)"),
+        _opt("--report", type=Path,
+             help="JSON summary of the job (default: in the checkpoint directory)"),
+        _opt("--max-errors", metavar="N|N%",
+             help="abort (exit 3) once this run has failed N IDs, or N%% of them (after "
+             "1,000 attempted)"),
+        _opt("--stall-timeout", type=float, default=600.0,
+             help="abort (exit 3) after this many seconds without an acknowledged batch "
+             "(default 600)"),
+    ]
+
+
+# Who asked and under which reference: kept per run in the checkpoint and the report
+# (docs/report.md), for the audit trail.
+AUDIT_OPTIONS: list[Option] = [
+    _opt("--requester", metavar="TEXT",
+         help="who asked for the erasure (one line, at most 200 characters)"),
+    _opt("--ticket", metavar="TEXT",
+         help="the request's reference, e.g. a DSR ticket (one line, at most 200 characters)"),
+]
+
+OUTPUT_OPTIONS: list[Option] = [
+    _opt("--no-progress", action="store_true", help="no progress bar or progress logs"),
+    _opt("--log-format", choices=["console", "json"], default="console",
+         help="log events as console lines or JSON lines (stderr)"),
+    _opt("--log-file", type=Path, help="also append JSON log events to this file"),
+    _opt("-q", "--quiet", action="store_true",
+         help="only warnings, errors and the final summary"),
+]
+
+DELETE_OPTIONS: list[Option] = [
+    _opt("--rate", type=float, help="ceiling on requests per second"),
+    _opt("--batch-size", type=int, default=100, help="IDs per request, 1..100"),
+    _opt("--restart", action="store_true",
+         help="discard an existing checkpoint and start the job over"),
+    _opt("--dry-run", action="store_true",
+         help="read and validate everything, print the plan, send nothing"),
+    _opt("--limit", type=int,
+         help="canary: delete only the next N IDs (whole batches), then stop"),
+    _opt("--max-delete", type=int,
+         help="refuse to start when this run would send more than N IDs"),
+    _opt("--yes", action="store_true",
+         help="skip the confirmation (required when not on a terminal)"),
+    _opt("--no-preflight", action="store_true",
+         help="skip the read-only credential check sent before the confirmation"),
+]
+
+# --sample and --all exclude each other.
+VERIFY_OPTIONS: list[Option] = [
+    _opt("--sample", type=int, default=DEFAULT_SAMPLE, metavar="N",
+         help=f"check a uniform random sample of N deleted IDs (default {DEFAULT_SAMPLE:,})"),
+    _opt("--all", action="store_true", help="check every deleted ID; resumable like a delete"),
+    _opt("--seed", type=int,
+         help="seed of the sample (recorded in verify.json; repeats a sample)"),
+]
+
+
+def _add(container: Any, options: Iterable[Option]) -> None:
+    for flags, kwargs in options:
+        container.add_argument(*flags, **kwargs)
+
+
+def _job_parent() -> argparse.ArgumentParser:
+    """The options ``delete`` and ``verify`` share (argparse's ``parents``)."""
+    job = argparse.ArgumentParser(add_help=False)
+    job.add_argument("ids_file", metavar="IDS_FILE", help="file of IDs (.gz read transparently)")
+    _add(job, shared_options())
+    _add(job.add_argument_group("audit trail"), AUDIT_OPTIONS)
+    _add(job, OUTPUT_OPTIONS)
+    return job
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line."""
+    from bulkdelete.fake.cli import add_cli_arguments
+
     parser = argparse.ArgumentParser(
         prog="bulkdelete",
         description="Delete CleverTap user profiles in bulk, resumably and safely.",
@@ -58,127 +187,56 @@ def build_parser(*, fake_server_options: bool = True) -> argparse.ArgumentParser
     )
     parser.add_argument("--version", action="version", version=f"bulkdelete {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    raw = argparse.RawDescriptionHelpFormatter
+    job = _job_parent()
 
-    d = sub.add_parser(
-        "delete", help="delete the profiles listed in a file (resumes if interrupted)",
+    delete = sub.add_parser(
+        "delete", parents=[job], formatter_class=raw, epilog=DELETE_EXAMPLES,
+        help="delete the profiles listed in a file (resumes if interrupted)",
         description="Delete the profiles listed in IDS_FILE. Progress is checkpointed; "
         "running the same command again resumes where it stopped.",
-        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=DELETE_EXAMPLES,
     )
-    d.add_argument("ids_file", metavar="IDS_FILE", help="file of IDs (.gz read transparently)")
-    d.add_argument("--id-type", required=True, choices=["guid", "identity"],
-                   help="which body key the IDs go under")
-    d.add_argument("--account-id", default=_env("CLEVERTAP_ACCOUNT_ID"),
-                   help="CleverTap account ID (env CLEVERTAP_ACCOUNT_ID)")
-    d.add_argument("--passcode-file", type=Path,
-                   help="read the passcode from this file (default: env CLEVERTAP_PASSCODE)")
-    # No env defaults here: the flag, the environment and the default are weighed in
-    # resolve_target, so a --region beats an exported CLEVERTAP_BASE_URL.
-    d.add_argument("--region", type=str.lower, choices=list(REGION_HOSTS),
-                   help=f"one of {', '.join(REGION_HOSTS)} (env CLEVERTAP_REGION; "
-                   f"default {DEFAULT_REGION})")
-    d.add_argument("--base-url",
-                   help="scheme://host[:port] overriding the region (env CLEVERTAP_BASE_URL); "
-                   "plain http:// only to loopback. A flag beats the environment: --region "
-                   "beats CLEVERTAP_BASE_URL")
-    d.add_argument("--concurrency", type=int, default=3,
-                   help="ceiling on requests in flight (default 3, the API's limit)")
-    d.add_argument("--rate", type=float, help="ceiling on requests per second")
-    d.add_argument("--batch-size", type=int, default=100, help="IDs per request, 1..100")
-    d.add_argument("--timeout", type=float, default=30.0,
-                   help="per-request timeout in seconds (default 30)")
-    d.add_argument("--format", default="auto", choices=["auto", "lines", "csv", "jsonl"],
-                   help="input format; auto picks by extension (.csv, .jsonl/.ndjson, else "
-                   "lines)")
-    d.add_argument("--column", help="CSV column or JSON field holding the ID")
-    d.add_argument("--delimiter", metavar="C",
-                   help="CSV field delimiter, one character or 'tab' (default: sniffed from "
-                   "the header among , ; tab |; a header holding two of them is refused)")
-    d.add_argument("--checkpoint", type=Path,
-                   help="checkpoint directory (default: IDS_FILE.bulkdelete/)")
-    d.add_argument("--restart", action="store_true",
-                   help="discard an existing checkpoint and start the job over")
-    d.add_argument("--failed", type=Path,
-                   help="file of IDs that could not be deleted (default: in the checkpoint "
-                   "directory)")
-    d.add_argument("--report", type=Path,
-                   help="JSON summary of the job (default: in the checkpoint directory)")
-    d.add_argument("--dry-run", action="store_true",
-                   help="read and validate everything, print the plan, send nothing")
-    d.add_argument("--limit", type=int,
-                   help="canary: delete only the next N IDs (whole batches), then stop")
-    d.add_argument("--max-delete", type=int,
-                   help="refuse to start when this run would send more than N IDs")
-    d.add_argument("--max-errors", metavar="N|N%",
-                   help="abort (exit 3) once this run has failed N IDs, or N%% of them "
-                   "(after 1,000 attempted)")
-    d.add_argument("--stall-timeout", type=float, default=600.0,
-                   help="abort (exit 3) after this many seconds without an acknowledged "
-                   "batch (default 600)")
-    d.add_argument("--yes", action="store_true",
-                   help="skip the confirmation (required when not on a terminal)")
-    d.add_argument("--no-preflight", action="store_true",
-                   help="skip the read-only credential check sent before the confirmation")
-    add_audit_options(d)
-    _output_options(d)
-    from bulkdelete.cli.verify import add_verify_parser
+    _add(delete, DELETE_OPTIONS)
 
-    add_verify_parser(sub, d)
+    verify = sub.add_parser(
+        "verify", parents=[job], formatter_class=raw, epilog=VERIFY_EXAMPLES,
+        help="check that a job's deleted profiles are gone (read-only)",
+        description="Look a job's deleted IDs up through Get User Profile: a random sample, "
+        "or --all of them. Needs the job's checkpoint; sends no delete.",
+    )
+    _add(verify.add_mutually_exclusive_group(), VERIFY_OPTIONS[:2])
+    _add(verify, VERIFY_OPTIONS[2:])
 
-    s = sub.add_parser(
-        "status", help="show a job's progress from its checkpoint (read-only)",
+    status = sub.add_parser(
+        "status", formatter_class=raw,
+        help="show a job's progress from its checkpoint (read-only)",
         description="Show a job's progress from its checkpoint directory, read-only. Given "
         "the input file instead, read the default checkpoint beside it.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n  bulkdelete status ids.txt.bulkdelete\n  bulkdelete status ids.txt\n",
     )
-    s.add_argument("checkpoint", metavar="CHECKPOINT|IDS_FILE", type=Path)
-    s.add_argument("--json", action="store_true", help="print the report as JSON")
+    status.add_argument("checkpoint", metavar="CHECKPOINT|IDS_FILE", type=Path)
+    status.add_argument("--json", action="store_true", help="print the report as JSON")
 
-    f = sub.add_parser(
-        "fake-server", help="run a local CleverTap-compatible delete endpoint",
+    add_cli_arguments(sub.add_parser(
+        "fake-server", formatter_class=raw,
+        help="run a local CleverTap-compatible delete endpoint",
         description="A CleverTap-compatible delete endpoint on loopback, for rehearsals, "
         "the demo, tests and benchmarks.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="example:\n  bulkdelete fake-server --port 8080 --latency 0.05 "
         "--concurrency-limit 3 --record acked.txt\n",
-    )
-    if fake_server_options:
-        from bulkdelete.fake.cli import add_cli_arguments
+    ))
 
-        add_cli_arguments(f)
-
-    m = sub.add_parser(
-        "demo", help="the whole pipeline against an in-process fake server",
+    demo = sub.add_parser(
+        "demo", formatter_class=raw,
+        help="the whole pipeline against an in-process fake server",
         description="Generate IDs, start a fake server in-process (with a few injected "
         "faults), delete them all with the real pipeline, and check none was lost.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="example:\n  bulkdelete demo --ids 20000\n",
     )
-    m.add_argument("--ids", type=int, default=20_000, help="how many IDs (default 20,000)")
-    m.add_argument("--keep", type=Path, help="keep the demo's files in this directory")
-    _output_options(m)
+    demo.add_argument("--ids", type=int, default=20_000, help="how many IDs (default 20,000)")
+    demo.add_argument("--keep", type=Path, help="keep the demo's files in this directory")
+    _add(demo, OUTPUT_OPTIONS)
     return parser
-
-
-def add_audit_options(p: argparse.ArgumentParser) -> None:
-    """Who asked and under which reference: kept per run in the checkpoint and the report
-    (docs/report.md), for the audit trail."""
-    group = p.add_argument_group("audit trail")
-    group.add_argument("--requester", metavar="TEXT",
-                       help="who asked for the erasure (one line, at most 200 characters)")
-    group.add_argument("--ticket", metavar="TEXT",
-                       help="the request's reference, e.g. a DSR ticket (one line, at most "
-                       "200 characters)")
-
-
-def _output_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--no-progress", action="store_true", help="no progress bar or progress logs")
-    p.add_argument("--log-format", choices=["console", "json"], default="console",
-                   help="log events as console lines or JSON lines (stderr)")
-    p.add_argument("--log-file", type=Path, help="also append JSON log events to this file")
-    p.add_argument("-q", "--quiet", action="store_true",
-                   help="only warnings, errors and the final summary")
 
 
 def read_passcode(passcode_file: Path | None) -> Secret:
@@ -197,63 +255,45 @@ def read_passcode(passcode_file: Path | None) -> Secret:
 
 
 def settings_from_args(ns: argparse.Namespace) -> Settings:
+    """``delete``'s or ``verify``'s settings; verify has none of delete's pacing, canary
+    or preflight options (its lookups are themselves the credential check)."""
     base_url, target_from = resolve_target(
         region_flag=ns.region, base_url_flag=ns.base_url,
         env_region=_env("CLEVERTAP_REGION"), env_base_url=_env("CLEVERTAP_BASE_URL"),
     )
+    delete = ns.command == "delete"
     account_id, passcode = ns.account_id, read_passcode(ns.passcode_file)
     # A dry run checks the credentials only when it was given them.
-    check = not ns.no_preflight and bool(account_id and passcode.reveal())
-    if ns.dry_run:
+    check = delete and not ns.no_preflight and bool(account_id and passcode.reveal())
+    if delete and ns.dry_run:
         # A dry run sends nothing, so an operator may check a file before holding the
         # credentials; whatever is given is still validated.
         account_id = account_id or "(not set)"
         passcode = passcode if passcode.reveal() else Secret("(dry run)")
     if account_id is None:
         raise UsageError("no account ID: pass --account-id or set CLEVERTAP_ACCOUNT_ID")
+    pacing = dict(batch_size=ns.batch_size, rate=ns.rate, limit=ns.limit,
+                  max_delete=ns.max_delete) if delete else {}
     return Settings(
         account_id=account_id,
         passcode=passcode,
         base_url=base_url,
         target_from=target_from,
         id_type=ns.id_type,
-        batch_size=ns.batch_size,
         concurrency=ns.concurrency,
-        rate=ns.rate,
         timeout=ns.timeout,
-        limit=ns.limit,
-        max_delete=ns.max_delete,
         max_errors=ErrorBudget.parse(ns.max_errors) if ns.max_errors else None,
         stall_timeout=ns.stall_timeout,
         preflight=check,
         requester=ns.requester,
         ticket=ns.ticket,
+        **pacing,
     )
 
 
 def files_from_args(ns: argparse.Namespace) -> JobFiles:
     return JobFiles(
         input=Path(ns.ids_file), format=ns.format, column=ns.column,
-        delimiter=parse_delimiter(ns.delimiter),
-        checkpoint=ns.checkpoint, failed=ns.failed, report=ns.report, restart=ns.restart,
+        delimiter=parse_delimiter(ns.delimiter), checkpoint=ns.checkpoint, failed=ns.failed,
+        report=ns.report, restart=ns.command == "delete" and ns.restart,
     )
-
-
-def continue_command(argv: Sequence[str]) -> str:
-    """After a canary: the command for the rest of the job (no --restart, no --limit)."""
-    kept: list[str] = []
-    skip = False
-    for arg in argv:
-        if skip:
-            skip = False
-        elif arg == "--limit":
-            skip = True
-        elif not arg.startswith("--limit=") and arg != "--restart":
-            kept.append(arg)
-    return shlex.join(["bulkdelete", *kept])
-
-
-def resume_command(argv: Sequence[str]) -> str:
-    """The same command, minus --restart (which would throw the progress away)."""
-    kept = [a for a in argv if a != "--restart"]
-    return shlex.join(["bulkdelete", *kept])

@@ -6,7 +6,7 @@ import asyncio
 import sys
 from typing import TextIO
 
-from bulkdelete.engine import StopRequest
+from bulkdelete.engine import StopRequest, race
 from bulkdelete.errors import ConfirmationRefused
 from bulkdelete.job import Plan
 from bulkdelete.wording import counted
@@ -85,18 +85,9 @@ class Confirmation:
 
     async def _answer(self) -> str | None:
         """The operator's line, or None when a signal arrives first."""
-        reading = asyncio.ensure_future(_read_line(self._stdin))
         if self._stop is None:
-            return await reading
-        stopping = asyncio.ensure_future(self._stop.event.wait())
-        try:
-            await asyncio.wait({reading, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopping.cancel()
-        if reading.done():
-            return reading.result()
-        reading.cancel()
-        return None
+            return await _read_line(self._stdin)
+        return await race(_read_line(self._stdin), self._stop.event)
 
 
 async def _read_line(stream: TextIO) -> str:

@@ -16,66 +16,47 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
 
 import structlog
 
 from bulkdelete.checkpoint import STATE_NAME, CheckpointStore, describe_saved
-from bulkdelete.cli.arguments import (
-    build_parser,
-    continue_command,
-    files_from_args,
-    resume_command,
-    settings_from_args,
-)
+from bulkdelete.cli.arguments import build_parser, files_from_args, settings_from_args
 from bulkdelete.cli.confirm import Confirmation, describe_plan
 from bulkdelete.cli.display import Display
 from bulkdelete.cli.locate import find_checkpoint
-from bulkdelete.cli.retry import retry_command
-from bulkdelete.cli.signals import EXIT_SIGNALS, raise_if_log_failed, until_signalled
+from bulkdelete.cli.retry import continue_command, resume_command, retry_command
+from bulkdelete.cli.signals import EXIT_SIGNALS, raise_if_log_failed, run_signalled
 from bulkdelete.engine import StopRequest
 from bulkdelete.errors import BulkDeleteError
 from bulkdelete.failed import failed_file_short
 from bulkdelete.job import plan_job, run_job
 from bulkdelete.job.run import new_run_id
 from bulkdelete.logs import configure as configure_logging
-from bulkdelete.logs import json_mode, normalize_timestamp, say, wants_json
 from bulkdelete.logs import reset as reset_output
+from bulkdelete.logs import say, wants_json
 from bulkdelete.outputs import check_outputs
 from bulkdelete.report import build_report, summary_lines
 from bulkdelete.wording import counted
 
 log = structlog.get_logger("bulkdelete")
 
-def _say(*lines: str, event: str = "message", level: str = "info",
-         stream: TextIO | None = None, **fields: Any) -> None:
-    """Lines for people: plain text, or one JSON record with ``--log-format json``
-    (:func:`bulkdelete.logs.say`)."""
-    say(*lines, event=event, level=level, stream=stream, **fields)
-
 
 def _configure_output(ns: argparse.Namespace) -> None:
     configure_logging(fmt=ns.log_format, log_file=ns.log_file, quiet=ns.quiet)
 
 
-def _parse(parser: argparse.ArgumentParser, args: list[str]) -> argparse.Namespace | int:
+def _parse(parser: argparse.ArgumentParser, args: list[str],
+           as_json: bool) -> argparse.Namespace | int:
     """The parsed command line, or the exit code of argparse's own exit (--help,
     --version, a usage error). With ``--log-format json`` a usage error is one JSON
     record, so a log shipper never meets a plain-text line (docs/cli.md, "Logs")."""
-    if not json_mode():
-        try:
-            return parser.parse_args(args)
-        except SystemExit as exc:  # argparse has printed
-            return exc.code if isinstance(exc.code, int) else 2
     captured = io.StringIO()
     try:
-        with contextlib.redirect_stderr(captured):
+        with contextlib.redirect_stderr(captured) if as_json else contextlib.nullcontext():
             return parser.parse_args(args)
-    except SystemExit as exc:
+    except SystemExit as exc:  # argparse has printed (into `captured` under JSON)
         code = exc.code if isinstance(exc.code, int) else 2
-        text = captured.getvalue().strip()
-        if text:
-            lines = text.splitlines()
+        if lines := captured.getvalue().strip().splitlines():
             say(*lines, event="usage_error" if code else "message",
                 level="error" if code else "info", exit_code=code, message=lines[-1])
         return code
@@ -83,29 +64,30 @@ def _parse(parser: argparse.ArgumentParser, args: list[str]) -> argparse.Namespa
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(fake_server_options="fake-server" in args)
-    reset_output(json_mode=wants_json(args))
-    ns = _parse(parser, args)
+    parser = build_parser()
+    as_json = wants_json(args)
+    reset_output(json_mode=as_json)
+    ns = _parse(parser, args, as_json)
     if isinstance(ns, int):
         return ns
     # Every event and message of a delete, the closing ones and its errors included,
     # carries the run's ID; the run's record in the checkpoint has the same one.
     run_id = new_run_id() if ns.command in ("delete", "verify") else None
     with structlog.contextvars.bound_contextvars(**({"run_id": run_id} if run_id else {})):
-        return _dispatch(parser, ns, args, run_id)
+        return _dispatch(parser, ns, run_id)
 
 
-def _dispatch(parser: argparse.ArgumentParser, ns: argparse.Namespace, args: list[str],
+def _dispatch(parser: argparse.ArgumentParser, ns: argparse.Namespace,
               run_id: str | None) -> int:
     try:
         if ns.command == "delete":
-            return _cmd_delete(ns, args, run_id)
+            return _cmd_delete(ns, run_id)
         if ns.command == "status":
             return _cmd_status(ns)
         if ns.command == "verify":
             from bulkdelete.cli.verify import run_verify
 
-            return run_verify(ns, args, run_id)
+            return run_verify(ns, run_id)
         if ns.command == "fake-server":
             from bulkdelete.fake.cli import run_from_args
 
@@ -118,29 +100,29 @@ def _dispatch(parser: argparse.ArgumentParser, ns: argparse.Namespace, args: lis
     except BulkDeleteError as exc:
         # The one error line says it all: no "finished" event after it. The log file gets
         # the same record, with the exit code and the run's ID.
-        _say(f"bulkdelete: error: {exc}", event="error", level="error",
-             exit_code=exc.exit_code, error=type(exc).__name__)
+        say(f"bulkdelete: error: {exc}", event="error", level="error",
+            exit_code=exc.exit_code, error=type(exc).__name__)
         return exc.exit_code
     except KeyboardInterrupt:
-        _say("bulkdelete: interrupted", event="interrupted", level="warning", exit_code=130)
+        say("bulkdelete: interrupted", event="interrupted", level="warning", exit_code=130)
         return 130
     except OSError as exc:
         # A disk or file-system failure outside the input checks (full disk, EIO): one
         # line, no traceback; the checkpoint was saved on the way out where it could be.
-        _say(f"bulkdelete: error: {exc.strerror or exc} ({exc.filename or 'I/O'}); "
-             "progress so far is saved, rerun the same command to resume", event="error",
-             level="error", exit_code=2)
+        say(f"bulkdelete: error: {exc.strerror or exc} ({exc.filename or 'I/O'}); "
+            "progress so far is saved, rerun the same command to resume", event="error",
+            level="error", exit_code=2)
         return 2
     except Exception as exc:
-        _say(f"bulkdelete: internal error ({type(exc).__name__}: {exc}); progress so far is "
-             "saved, rerun the same command to resume. Please report this.", event="error",
-             level="error", exit_code=3)
+        say(f"bulkdelete: internal error ({type(exc).__name__}: {exc}); progress so far is "
+            "saved, rerun the same command to resume. Please report this.", event="error",
+            level="error", exit_code=3)
         return 3
     parser.error(f"unknown command {ns.command}")
     return 2  # pragma: no cover -- parser.error exits
 
 
-def _cmd_delete(ns: argparse.Namespace, argv: Sequence[str], run_id: str | None) -> int:
+def _cmd_delete(ns: argparse.Namespace, run_id: str | None) -> int:
     files = files_from_args(ns)
     # Before the log file is opened: a --log-file that is the input (or anything else the
     # job must not write) is refused with nothing written to it.
@@ -152,14 +134,14 @@ def _cmd_delete(ns: argparse.Namespace, argv: Sequence[str], run_id: str | None)
         est = plan.estimated_seconds()
         rate = f", at most {settings.rate:g}/s" if settings.rate else ""
         # The plan is the dry run's answer: on stdout, so `> plan.txt` keeps it.
-        _say("dry run: nothing will be sent", *describe_plan(plan),
-             f"estimate:   {counted(plan.requests_this_run, 'request')} at concurrency "
-             f"{settings.concurrency}{rate} and ~1 s each: about {_duration(est)}",
-             event="plan", stream=sys.stdout, ids_total=plan.ids_total,
-             lines_invalid=plan.lines_invalid, ids_this_run=plan.ids_this_run,
-             requests=plan.requests_this_run, estimated_s=round(est), preflight=plan.preflight)
+        say("dry run: nothing will be sent", *describe_plan(plan),
+            f"estimate:   {counted(plan.requests_this_run, 'request')} at concurrency "
+            f"{settings.concurrency}{rate} and ~1 s each: about {_duration(est)}",
+            event="plan", stream=sys.stdout, ids_total=plan.ids_total,
+            lines_invalid=plan.lines_invalid, ids_this_run=plan.ids_this_run,
+            requests=plan.requests_this_run, estimated_s=round(est), preflight=plan.preflight)
         if plan.finished and plan.ids_failed:
-            _retry_hint(argv, files.failed_path, files.checkpoint_dir)
+            _retry_hint(ns, files.failed_path, files.checkpoint_dir)
         return 0
     stop = StopRequest()
     # Ctrl-C at the confirmation prompt is a "no". With --log-format json a terminal gets
@@ -167,51 +149,47 @@ def _cmd_delete(ns: argparse.Namespace, argv: Sequence[str], run_id: str | None)
     display = Display(show_progress=not (ns.no_progress or ns.quiet),
                       confirm=Confirmation(assume_yes=ns.yes, stop=stop),
                       bar=ns.log_format != "json")
-    command = resume_command(argv)
+    command = resume_command(ns)
     work = run_job(settings, files, stop=stop, observer=display, resume_command=command,
                    run_id=run_id)
-    try:
-        result = asyncio.run(until_signalled(work, stop, display, in_flight="requests",
-                                             quiet_until_sending=True))
-    except BulkDeleteError:
-        _raise_if_log_failed(files.checkpoint_dir)
-        raise
-    _raise_if_log_failed(files.checkpoint_dir)
+    result = run_signalled(work, stop, display, in_flight="requests",
+                           quiet_until_sending=True, saved=lambda: _saved(files.checkpoint_dir))
     report = result.report
     counts = {k: report[k] for k in ("ids_total", "ids_deleted", "ids_failed",
                                       "lines_invalid", "complete", "exit_code")}
     log.info("finished", **counts)
     if result.already_finished:
-        _say("the job was already finished: nothing was sent", event="already_finished")
-    _say(*summary_lines(report), event="summary", **counts)
+        say("the job was already finished: nothing was sent", event="already_finished")
+    say(*summary_lines(report), event="summary", **counts)
     if report["ids_failed"]:
-        _say(f"failed IDs: {result.failed_path} (reasons beside it)", event="failed_file",
-             path=result.failed_path)
+        say(f"failed IDs: {result.failed_path} (reasons beside it)", event="failed_file",
+            path=result.failed_path)
         if report["complete"] and result.failed_path and result.checkpoint:
-            _retry_hint(argv, result.failed_path, result.checkpoint)
+            _retry_hint(ns, result.failed_path, result.checkpoint)
     if result.exit_code in EXIT_SIGNALS.values():
-        _say("stopped; progress saved. Resume with:", f"  {command}", event="resume_hint",
-             command=command)
+        say("stopped; progress saved. Resume with:", f"  {command}", event="resume_hint",
+            command=command)
     elif not report["complete"]:
-        rest = continue_command(argv)
-        _say("canary done; progress saved. Continue with:", f"  {rest}", event="resume_hint",
-             command=rest)
-    _raise_if_log_failed(files.checkpoint_dir)  # its closing lines are missing from the log
+        rest = continue_command(ns)
+        say("canary done; progress saved. Continue with:", f"  {rest}", event="resume_hint",
+            command=rest)
+    # Its closing lines are missing from the log.
+    raise_if_log_failed(_saved(files.checkpoint_dir))
     return result.exit_code
 
 
-def _raise_if_log_failed(checkpoint: Path) -> None:
-    saved = (describe_saved(checkpoint) if (checkpoint / STATE_NAME).exists()
-             else "Nothing was sent; rerun the same command once the log can be written")
-    raise_if_log_failed(saved)
+def _saved(checkpoint: Path) -> str:
+    if (checkpoint / STATE_NAME).exists():
+        return describe_saved(checkpoint)
+    return "Nothing was sent; rerun the same command once the log can be written"
 
 
-def _retry_hint(argv: Sequence[str], failed: Path, checkpoint: Path) -> None:
-    command = retry_command(argv, failed, checkpoint)
-    _say("once the cause is fixed, retry the failed IDs as a new job with its own "
-         "checkpoint:", f"  {command}",
-         "(or start the whole job over: the same command with --restart)",
-         event="retry_hint", command=command)
+def _retry_hint(ns: argparse.Namespace, failed: Path, checkpoint: Path) -> None:
+    command = retry_command(ns, failed, checkpoint)
+    say("once the cause is fixed, retry the failed IDs as a new job with its own "
+        "checkpoint:", f"  {command}",
+        "(or start the whole job over: the same command with --restart)",
+        event="retry_hint", command=command)
 
 
 def _cmd_status(ns: argparse.Namespace) -> int:
@@ -234,8 +212,7 @@ def _cmd_status(ns: argparse.Namespace) -> int:
         f"progress:   {done:,} of {counted(report['ids_total'], 'ID')} handled "
         f"({report['batches_done']:,} of {counted(report['batches_total'], 'batch')})",
         f"state:      {'complete' if report['complete'] else 'incomplete'}"
-        f"{' — a run holds it right now' if running else ''}; last update "
-        f"{normalize_timestamp(state.updated)}",
+        f"{' — a run holds it right now' if running else ''}; last update {state.updated}",
         *summary_lines(report),
     ]
     if state.verify is not None:

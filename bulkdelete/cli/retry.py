@@ -1,8 +1,9 @@
-"""The command that feeds a list the tool handed out to a new job (docs/exit-codes.md,
-docs/verify.md): a finished job's failed file, or the IDs a verify found still present, as
-the input of a new job with a checkpoint of its own beside the job's (never inside its
-folder), built from the command line that ran the job or the verify, so the target, the
-ID type and the tuning stay as they were."""
+"""The command lines handed back to the operator (docs/cli.md, docs/exit-codes.md): the
+same command to resume, the rest of a canary's job, and a new job for a list the tool
+handed out (a finished job's failed file, or the IDs a verify found still present) with a
+checkpoint of its own beside the job's, never inside its folder. Each is rebuilt from the
+parsed namespace through the option tables, so the target, ID type and tuning stay.
+"""
 
 from __future__ import annotations
 
@@ -12,33 +13,63 @@ import shlex
 from collections.abc import Sequence
 from pathlib import Path
 
-from bulkdelete.cli.arguments import build_parser
+from bulkdelete.cli.arguments import (
+    AUDIT_OPTIONS,
+    DELETE_OPTIONS,
+    OUTPUT_OPTIONS,
+    VERIFY_OPTIONS,
+    shared_options,
+)
 
-# What binds the old job or shapes its input: the retry job reads one ID per line, with its
+# What binds the old job or shapes its input: a retry job reads one ID per line, with its
 # own checkpoint, failed file and report, and sends all of it.
-_DROPPED = frozenset({"--checkpoint", "--failed", "--report", "--restart", "--limit",
-                      "--format", "--column", "--delimiter", "--dry-run"})
+RETRY_DROPS = frozenset({"--checkpoint", "--failed", "--report", "--restart", "--limit",
+                         "--format", "--column", "--delimiter", "--dry-run"})
 
 
-def retry_command(argv: Sequence[str], failed: Path, checkpoint: Path, *,
-                  command: str = "delete", tag: str = "retry") -> str:
-    """*argv* (``COMMAND IDS_FILE ...``, *command* ``delete`` or ``verify``) as a delete
-    with *failed* as the input, ``--format lines`` and a checkpoint beside *checkpoint*
-    that does not exist yet, named with *tag*. Only delete's own options are kept."""
-    options = _options(command)
-    delete = options if command == "delete" else _options("delete")
-    kept: list[str] = []
-    tokens = iter(argv)
-    for arg in tokens:
-        name, equals, _ = arg.partition("=")
-        option = _resolve(name, options) if arg.startswith("-") and arg != "-" else None
-        if option is None:
-            continue  # the command word and the old input
-        value = [next(tokens, "")] if options[option] and not equals else []
-        if option in delete and option not in _DROPPED:
-            kept += [arg, *value]
-    return shlex.join(["bulkdelete", "delete", str(failed), *kept, "--format", "lines",
-                       "--checkpoint", str(new_checkpoint(checkpoint, tag))])
+def command_line(ns: argparse.Namespace, *, command: str | None = None,
+                 ids_file: str | Path | None = None, drop: frozenset[str] = frozenset(),
+                 extra: Sequence[str] = ()) -> str:
+    """The command *ns* was parsed from, as ``bulkdelete COMMAND IDS_FILE OPTIONS``:
+    every option of *command* (default: *ns*'s own) that differs from its default, less
+    *drop*, then *extra*. An option *ns* lacks (verify's, for a delete) keeps its default."""
+    command = command or ns.command
+    own = DELETE_OPTIONS if command == "delete" else VERIFY_OPTIONS
+    words: list[str] = []
+    for flags, kwargs in [*shared_options(), *AUDIT_OPTIONS, *OUTPUT_OPTIONS, *own]:
+        default = kwargs.get("default", False if kwargs.get("action") else None)
+        value = getattr(ns, _dest(flags), default)
+        if flags[0] in drop or value is None or value == default:
+            continue
+        words += [flags[0]] if value is True else [flags[0], str(value)]
+    source = str(ns.ids_file if ids_file is None else ids_file)
+    if source.startswith("-"):  # read as an option unless it comes after "--"
+        return shlex.join(["bulkdelete", command, *words, *extra, "--", source])
+    return shlex.join(["bulkdelete", command, source, *words, *extra])
+
+
+def _dest(flags: tuple[str, ...]) -> str:
+    return next(f for f in flags if f.startswith("--"))[2:].replace("-", "_")
+
+
+def resume_command(ns: argparse.Namespace) -> str:
+    """The same command, minus --restart (which would throw the progress away)."""
+    return command_line(ns, drop=frozenset({"--restart"}))
+
+
+def continue_command(ns: argparse.Namespace) -> str:
+    """After a canary: the command for the rest of the job (no --restart, no --limit)."""
+    return command_line(ns, drop=frozenset({"--restart", "--limit"}))
+
+
+def retry_command(ns: argparse.Namespace, failed: Path, checkpoint: Path, *,
+                  tag: str = "retry") -> str:
+    """*ns*'s job (a delete or a verify) as a delete of *failed*, read as ``--format
+    lines``, with a checkpoint beside *checkpoint* that does not exist yet, named with
+    *tag*. Only delete's options are kept."""
+    return command_line(ns, command="delete", ids_file=failed, drop=RETRY_DROPS,
+                        extra=["--format", "lines", "--checkpoint",
+                               str(new_checkpoint(checkpoint, tag))])
 
 
 def new_checkpoint(checkpoint: Path, tag: str = "retry") -> Path:
@@ -51,21 +82,3 @@ def new_checkpoint(checkpoint: Path, tag: str = "retry") -> Path:
         if not candidate.exists():
             return candidate
         n += 1
-
-
-def _options(command: str) -> dict[str, bool]:
-    """Every option string of *command* and whether it takes a value."""
-    parser = build_parser(fake_server_options=False)
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            sub: argparse.ArgumentParser = action.choices[command]
-            return {s: a.nargs != 0 for a in sub._actions for s in a.option_strings}
-    raise AssertionError("the parser has no subcommands")  # pragma: no cover
-
-
-def _resolve(name: str, options: dict[str, bool]) -> str | None:
-    """*name* as argparse reads it: an option, or the one option it abbreviates."""
-    if name in options:
-        return name
-    matches = [o for o in options if name.startswith("--") and o.startswith(name)]
-    return matches[0] if len(matches) == 1 else None

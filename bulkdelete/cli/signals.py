@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from bulkdelete.cli.display import Display
 from bulkdelete.engine import StopRequest
-from bulkdelete.errors import StorageError
+from bulkdelete.errors import BulkDeleteError, StorageError
 from bulkdelete.logs import failure_message, on_failure, say
 
 EXIT_SIGNALS = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
@@ -58,6 +58,21 @@ async def until_signalled(work: Coroutine[Any, Any, T], stop: StopRequest, displ
         unwatch()
         for sig in EXIT_SIGNALS:
             loop.remove_signal_handler(sig)
+
+
+def run_signalled(work: Coroutine[Any, Any, T], stop: StopRequest, display: Display, *,
+                  in_flight: str, quiet_until_sending: bool, saved: Callable[[], str]) -> T:
+    """``asyncio.run`` of :func:`until_signalled`; a log file that failed during the run
+    becomes the command's one error line, ending with ``saved()``, whatever the run's own
+    end."""
+    try:
+        result = asyncio.run(until_signalled(work, stop, display, in_flight=in_flight,
+                                             quiet_until_sending=quiet_until_sending))
+    except BulkDeleteError:
+        raise_if_log_failed(saved())
+        raise
+    raise_if_log_failed(saved())
+    return result
 
 
 def raise_if_log_failed(saved: str) -> None:

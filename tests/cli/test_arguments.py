@@ -1,28 +1,58 @@
-"""The command lines the CLI hands back to the operator after a stop or a canary."""
+"""The command lines the CLI hands back to the operator after a stop or a canary, rebuilt
+from the parsed command line."""
 
 from __future__ import annotations
 
+import shlex
+
 import pytest
 
-from bulkdelete.cli.arguments import build_parser, continue_command, resume_command
+from bulkdelete.cli.arguments import build_parser
+from bulkdelete.cli.retry import continue_command, resume_command
 
 BASE = ["delete", "ids.txt", "--id-type", "guid"]
 
 
+
 @pytest.mark.parametrize("extra", [["--limit", "1000"], ["--limit=1000"], ["--restart"],
-                                   ["--restart", "--limit", "5"]])
+                                   ["--restart", "--limit", "5"], ["--lim", "5"]])
 def test_continue_drops_the_canary_and_the_restart(extra: list[str]) -> None:
-    assert continue_command([*BASE, *extra, "--yes"]) == \
-        "bulkdelete delete ids.txt --id-type guid --yes"
+    ns = build_parser().parse_args([*BASE, *extra, "--yes"])
+    assert continue_command(ns) == "bulkdelete delete ids.txt --id-type guid --yes"
 
 
 def test_resume_keeps_the_limit_but_never_restarts() -> None:
-    argv = [*BASE, "--restart", "--limit", "1000", "--base-url", "http://127.0.0.1:8 x"]
-    assert resume_command(argv) == ("bulkdelete delete ids.txt --id-type guid --limit 1000 "
-                                    "--base-url 'http://127.0.0.1:8 x'")
+    ns = build_parser().parse_args([*BASE, "--restart", "--limit", "1000", "--base-url",
+                                    "http://127.0.0.1:8 x"])
+    assert resume_command(ns) == ("bulkdelete delete ids.txt --id-type guid --base-url "
+                                  "'http://127.0.0.1:8 x' --limit 1000")
 
 
-def test_the_parser_without_the_fake_servers_options_still_parses_delete() -> None:
-    ns = build_parser(fake_server_options=False).parse_args([*BASE, "--format", "csv"])
-    assert (ns.command, ns.ids_file, ns.id_type, ns.format) == ("delete", "ids.txt", "guid",
-                                                                "csv")
+def test_resume_reparses_to_the_same_command_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every option given comes back, as the parser reads it; what came from the
+    environment (the account ID) or was left at its default stays out."""
+    monkeypatch.setenv("CLEVERTAP_ACCOUNT_ID", "ACC")
+    argv = [*BASE, "--region", "IN1", "--concurrency", "2", "--rate", "1.5", "--timeout",
+            "5", "--format", "csv", "--column", "email", "--delimiter", ";", "--max-errors",
+            "1%", "--requester", "a b", "-q", "--log-format=json", "--no-preflight",
+            "--batch-size", "100"]
+    ns = build_parser().parse_args(argv)
+    command = resume_command(ns)
+    assert "--account-id" not in command
+    assert "--batch-size" not in command
+    again = build_parser().parse_args(shlex.split(command)[1:])
+    assert again == ns
+
+
+def test_an_input_that_looks_like_an_option_comes_after_a_double_dash() -> None:
+    ns = build_parser().parse_args(["delete", "--id-type", "guid", "--", "-ids.txt"])
+    command = resume_command(ns)
+    assert command == "bulkdelete delete --id-type guid -- -ids.txt"
+    assert build_parser().parse_args(shlex.split(command)[1:]) == ns
+
+
+def test_verify_resumes_with_its_own_options() -> None:
+    ns = build_parser().parse_args(["verify", "ids.txt", "--id-type", "guid", "--all",
+                                    "--concurrency", "2"])
+    assert resume_command(ns) == ("bulkdelete verify ids.txt --id-type guid --concurrency 2 "
+                                  "--all")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
+from bulkdelete.cli.arguments import build_parser
 from bulkdelete.cli.retry import new_checkpoint, retry_command
 
 
@@ -20,11 +21,21 @@ def test_the_retry_reads_the_failed_file_as_lines_with_a_checkpoint_of_its_own(
             "--checkpoint=" + str(ckpt), "--failed", "f.txt", "--report", "r.json",
             "--restart", "--limit", "1000", "--dry-run", "--concurrency", "5", "--yes",
             "--base-url", "http://127.0.0.1:9", "-q"]
-    command = shlex.split(retry_command(argv, Path("f.txt"), ckpt))
+    ns = build_parser().parse_args(argv)
+    command = shlex.split(retry_command(ns, Path("f.txt"), ckpt))
     assert command == ["bulkdelete", "delete", "f.txt", "--id-type", "identity",
-                       "--concurrency", "5", "--yes", "--base-url", "http://127.0.0.1:9",
-                       "-q", "--format", "lines", "--checkpoint",
+                       "--base-url", "http://127.0.0.1:9", "--concurrency", "5", "-q",
+                       "--yes", "--format", "lines", "--checkpoint",
                        str(tmp_path / "ids.csv-retry.bulkdelete")]
+
+
+def test_a_verify_retries_as_a_delete_without_its_own_options(tmp_path: Path) -> None:
+    ns = build_parser().parse_args(["verify", "ids.txt", "--id-type", "guid", "--all",
+                                    "--seed", "3", "--concurrency", "2"])
+    command = retry_command(ns, Path("still.txt"), tmp_path / "ids.txt.bulkdelete",
+                            tag="still")
+    assert command == ("bulkdelete delete still.txt --id-type guid --concurrency 2 "
+                       f"--format lines --checkpoint {tmp_path / 'ids.txt-still.bulkdelete'}")
 
 
 def test_a_new_checkpoint_is_one_that_does_not_exist_yet(tmp_path: Path) -> None:

@@ -10,13 +10,13 @@ BASE = ["verify", "ids.txt", "--id-type", "guid"]
 
 
 def test_verify_defaults_to_a_sample_of_1000_at_concurrency_3() -> None:
-    ns = build_parser(fake_server_options=False).parse_args(BASE)
+    ns = build_parser().parse_args(BASE)
     assert (ns.command, ns.ids_file, ns.sample, ns.all, ns.seed, ns.concurrency) == (
         "verify", "ids.txt", 1000, False, None, 3)
 
 
 def test_verify_takes_deletes_input_target_and_output_options() -> None:
-    ns = build_parser(fake_server_options=False).parse_args([
+    ns = build_parser().parse_args([
         *BASE, "--format", "csv", "--column", "email", "--checkpoint", "job", "--region",
         "in1", "--concurrency", "2", "--timeout", "5", "--max-errors", "1%",
         "--stall-timeout", "60", "--log-format", "json", "-q", "--all", "--seed", "9"])
@@ -33,6 +33,6 @@ def test_verify_refuses_what_it_has_no_use_for(extra: list[str],
     """--sample and --all exclude each other; a read-only command has no --yes, and none
     of delete's run-shaping options."""
     with pytest.raises(SystemExit) as exc:
-        build_parser(fake_server_options=False).parse_args([*BASE, *extra])
+        build_parser().parse_args([*BASE, *extra])
     assert exc.value.code == 2
     capsys.readouterr()

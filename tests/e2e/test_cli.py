@@ -63,21 +63,20 @@ def test_help_works_for_every_command(
 def test_fake_server_help_lists_its_own_options(
     creds: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The fake server's options are added only when its command is asked for; its help
-    must still list them all."""
+    """The fake server's options are in the one parser, listed in its help."""
     code, out, _ = cli(capsys, "fake-server", "--help")
     assert code == 0
     for option in ("--latency", "--concurrency-limit", "--record", "--p-429", "--seed"):
         assert option in out
 
 
-def test_starting_the_cli_leaves_the_server_side_and_unused_libraries_unimported() -> None:
-    """Start-up cost is paid by every run: the delete command must not import aiohttp's
-    server side (the fake server's), anyio, or aiolimiter (needed only with --rate)."""
+def test_starting_the_cli_leaves_unused_libraries_unimported() -> None:
+    """Start-up cost is paid by every run: the delete command must not import anyio, or
+    aiolimiter (needed only with --rate)."""
     probe = (
         "import sys; from bulkdelete.cli import build_parser; "
-        "build_parser(fake_server_options=False).parse_args(['delete', 'x', '--id-type', 'guid']); "
-        "print(sorted(m for m in ('aiohttp.web', 'anyio', 'aiolimiter') if m in sys.modules))"
+        "build_parser().parse_args(['delete', 'x', '--id-type', 'guid']); "
+        "print(sorted(m for m in ('anyio', 'aiolimiter') if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           check=True, timeout=60)

@@ -33,10 +33,10 @@ def test_delimiter_values_refused(text: str) -> None:
 
 
 def test_the_command_line_gives_the_delimiter_to_the_job() -> None:
-    ns = build_parser(fake_server_options=False).parse_args(
+    ns = build_parser().parse_args(
         ["delete", "ids.csv", "--id-type", "guid", "--delimiter", "tab"])
     assert files_from_args(ns).delimiter == "\t"
-    ns = build_parser(fake_server_options=False).parse_args(
+    ns = build_parser().parse_args(
         ["delete", "ids.csv", "--id-type", "guid"])
     assert files_from_args(ns).delimiter is None
 
