@@ -84,10 +84,6 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
-# The success body as CleverTap writes it, recognised without a JSON parse.
-PLAIN_SUCCESS = frozenset({b'{"status":"success"}', b'{"status": "success"}'})
-
-
 def classify(
     status: int, body: bytes, retry_after: float | None = None, *, hide: tuple[str, ...] = ()
 ) -> Result:
@@ -95,8 +91,6 @@ def classify(
 
     ``hide`` is :func:`bulkdelete.redact.secret_forms` of the passcode: masked out of the
     server's text before it is shortened into ``detail``."""
-    if status == 200 and body in PLAIN_SUCCESS:  # the common answer, without a JSON parse
-        return SUCCESS
     payload: object = None
     try:
         payload = json.loads(body) if body else None

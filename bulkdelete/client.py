@@ -12,22 +12,21 @@ import asyncio
 import json
 import os
 import socket
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any, Protocol
+from typing import Protocol
 
 import aiohttp
 
 from bulkdelete.answer import (
     MAX_RETRY_AFTER,
-    PLAIN_SUCCESS,
     SUCCESS,
     Outcome,
     Result,
     classify,
     parse_retry_after,
 )
-from bulkdelete.profile import GONE, classify_profile
+from bulkdelete.profile import classify_profile
 from bulkdelete.redact import secret_forms
 from bulkdelete.regions import DELETE_PATH, PROFILE_PATH
 from bulkdelete.settings import IdType, Secret
@@ -60,10 +59,6 @@ class Profiler(Protocol):
 # Maps a whole answer to a Result: :func:`classify` for deletes, classify_profile for
 # lookups.
 Classifier = Callable[..., Result]
-
-
-# What json.dumps escapes: control characters, the quote and the backslash.
-_JSON_ESCAPED = bytes(range(0x20)) + b'"\\'
 
 
 async def _read_rest(content: aiohttp.StreamReader, head: bytes) -> bytes:
@@ -132,8 +127,8 @@ class ClevertapClient:
     serves the whole run. The passcode is revealed only into the header mapping.
     """
 
-    __slots__ = ("_headers", "_hide", "_id_type", "_prefix", "_profile_key", "_profile_url",
-                 "_timeout", "_url")
+    __slots__ = ("_headers", "_hide", "_id_type", "_profile_key", "_profile_url", "_timeout",
+                 "_url")
 
     def __init__(
         self,
@@ -148,7 +143,6 @@ class ClevertapClient:
         self._profile_url = base_url.rstrip("/") + PROFILE_PATH
         self._profile_key = "objectId" if id_type == "guid" else "identity"
         self._id_type = id_type
-        self._prefix = f'{{"{id_type}":["'.encode()
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._headers = {
             "X-CleverTap-Account-Id": account_id,
@@ -166,46 +160,36 @@ class ClevertapClient:
         return BoundClient(self, session)
 
     def body(self, ids: Sequence[str]) -> bytes:
-        """``{"<id_type>": [...]}`` as UTF-8 JSON, as ``json.dumps(ensure_ascii=False)``
-        would write it. That escapes only quotes, backslashes and control characters, so
-        for IDs without any, joining them is the same document, built far more cheaply.
-        One ``bytes.translate`` finds any of them (the joins' own quotes are expected)."""
-        joined = '","'.join(ids).encode()
-        if len(joined) - len(joined.translate(None, _JSON_ESCAPED)) != 2 * (len(ids) - 1):
-            return json.dumps({self._id_type: list(ids)}, ensure_ascii=False).encode()
-        return self._prefix + joined + b'"]}'
+        """``{"<id_type>": [...]}`` as UTF-8 JSON."""
+        return json.dumps({self._id_type: list(ids)}, ensure_ascii=False,
+                          separators=(",", ":")).encode()
 
-    def delete_with(
-        self, session: aiohttp.ClientSession, ids: Sequence[str]
-    ) -> Coroutine[Any, Any, Result]:
-        """``POST`` the IDs; the coroutine of :meth:`_exchange`, handed back without a frame
-        of its own, since one runs for every request of every run."""
+    async def delete_with(self, session: aiohttp.ClientSession, ids: Sequence[str]) -> Result:
+        """``POST`` the IDs."""
         request = session.post(self._url, data=self.body(ids), headers=self._headers,
                                timeout=self._timeout, allow_redirects=False)
-        return self._exchange(request, SUCCESS, classify)
+        return await self._exchange(request, classify)
 
-    def profile_with(
+    async def profile_with(
         self, session: aiohttp.ClientSession, ident: str, *, key: str | None = None
-    ) -> Coroutine[Any, Any, Result]:
+    ) -> Result:
         """``GET`` one profile (Get User Profile, docs/api.md): ``?identity=`` or, for
         ``--id-type guid``, ``?objectId=``, or ``key`` when given (the preflight asks by
         identity whatever the job's ID type)."""
         request = session.get(self._profile_url, params={key or self._profile_key: ident},
                               headers=self._headers, timeout=self._timeout,
                               allow_redirects=False)
-        return self._exchange(request, GONE, partial(classify_profile, ident=ident))
+        return await self._exchange(request, partial(classify_profile, ident=ident))
 
     async def _exchange(
-        self, request: aiohttp.client._RequestContextManager, plain_success: Result,
-        classify_answer: Classifier,
+        self, request: aiohttp.client._RequestContextManager, classify_answer: Classifier,
     ) -> Result:
         """One request's answer, classified; never raises for an answer or a network
-        failure. ``plain_success`` is what the bare ``{"status": "success"}`` means."""
+        failure."""
         try:
             async with request as response:
                 try:
-                    result, clean = await self._read(response, plain_success,
-                                                     classify_answer)
+                    result, clean = await self._read(response, classify_answer)
                 except BaseException:
                     _drop_connection(response)  # a timeout or a cut-off body
                     raise
@@ -226,11 +210,8 @@ class ClevertapClient:
             return _unreached(exc)
         except (aiohttp.ClientError, ConnectionError, asyncio.IncompleteReadError) as exc:
             return Result(Outcome.RETRYABLE, f"network error ({type(exc).__name__})")
-
-
     async def _read(
-        self, response: aiohttp.ClientResponse, plain_success: Result,
-        classify_answer: Classifier,
+        self, response: aiohttp.ClientResponse, classify_answer: Classifier,
     ) -> tuple[Result, bool]:
         """The answer read (at most MAX_BODY + 1 bytes, so memory is bounded whatever a
         server sends) and classified, and whether it was a 200 read whole that the operation
@@ -242,8 +223,6 @@ class ClevertapClient:
         payload = await content.read(MAX_BODY + 1)
         if not content.at_eof():
             payload = await _read_rest(content, payload)
-        if response.status == 200 and payload in PLAIN_SUCCESS:
-            return plain_success, True  # the common answer: nothing to parse or scrub
         if len(payload) > MAX_BODY:
             return Result(Outcome.RETRYABLE, "answer over 64 KiB", response.status), False
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
@@ -263,10 +242,8 @@ class BoundClient:
         self._client = client
         self._session = session
 
-    def delete(self, ids: Sequence[str]) -> Coroutine[Any, Any, Result]:
-        # Hands back delete_with's coroutine rather than awaiting it in one more: a frame
-        # less on every resumption of every request.
-        return self._client.delete_with(self._session, ids)
+    async def delete(self, ids: Sequence[str]) -> Result:
+        return await self._client.delete_with(self._session, ids)
 
-    def profile(self, ident: str) -> Coroutine[Any, Any, Result]:
-        return self._client.profile_with(self._session, ident)
+    async def profile(self, ident: str) -> Result:
+        return await self._client.profile_with(self._session, ident)

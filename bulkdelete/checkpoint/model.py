@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bulkdelete.engine.stats import Traffic as Traffic  # re-exported by the package
 from bulkdelete.errors import CheckpointMismatch
 from bulkdelete.reader.rule import READER_RULES
 
@@ -78,18 +79,6 @@ class Totals:
     invalid_samples: list[tuple[int, str]] = field(default_factory=list)
     # Occurrences of an ID beyond its first anywhere in the input: each costs a request.
     ids_duplicate: int = 0
-
-
-@dataclass(slots=True)
-class Traffic:
-    """A run's requests and what they did. The engine counts into this very object while
-    the run sends (its stats extend it), so the run's record never copies counters."""
-
-    requests: int = 0
-    retries: int = 0
-    throttled: int = 0
-    ids_deleted: int = 0
-    ids_failed: int = 0
 
 
 _TRAFFIC_FIELDS = ("requests", "retries", "throttled", "ids_deleted", "ids_failed")

@@ -20,10 +20,8 @@ each hammering on its own. ``Retry-After``, when a server sends one, is a floor 
 pause: the pause is the longer of the limiter's own escalation and the server's wish, so a
 zero, negative or past value never shortens it and a long one is honoured (up to 5 minutes).
 
-A stopping run closes the limiter (:meth:`~AdaptiveLimiter.close`): every ``acquire``
-waiting (in the queue, through a pause, for a rate token) and every later one raises
-:class:`Closed` at once, so a stop reaches the waiters as what it is, never as a cancellation
-they must tell apart from the others.
+A stopping run cancels its waits (:func:`~bulkdelete.engine.stop.race`): a cancelled
+``acquire`` gives back the slot it held or was just granted.
 """
 
 from __future__ import annotations
@@ -42,10 +40,6 @@ PAUSE_BASE = 0.25
 PAUSE_CAP = 30.0
 
 
-class Closed(Exception):
-    """The limiter was closed (the run is stopping): no slot will be granted."""
-
-
 @dataclass(frozen=True, slots=True)
 class Ticket:
     """Proof of a granted slot; ``started`` orders it against throttling reactions."""
@@ -59,7 +53,6 @@ class AdaptiveLimiter:
     __slots__ = (
         "_ceiling",
         "_clock",
-        "_closed",
         "_in_flight",
         "_last_reaction",
         "_limit",
@@ -94,9 +87,8 @@ class AdaptiveLimiter:
         self._probe_after = probe_after
         self._in_flight = 0  # slots granted (some may still be waiting on pause/rate)
         self._sending = 0  # slots whose request is actually out
-        # Each resolves True when granted a slot, False when the limiter was closed.
-        self._waiters: deque[asyncio.Future[bool]] = deque()
-        self._closed: asyncio.Future[None] = loop.create_future()
+        # Each resolves when granted a slot.
+        self._waiters: deque[asyncio.Future[None]] = deque()
         self._paused_until = 0.0
         self._last_reaction = -1.0
         self._streak = 0
@@ -134,61 +126,31 @@ class AdaptiveLimiter:
         run waits out an outage together instead of each worker knocking on its own."""
         self._paused_until = max(self._paused_until, self._clock() + seconds)
 
-    def close(self) -> None:
-        """Grant nothing more: every ``acquire``, waiting or to come, raises Closed."""
-        if self._closed.done():
-            return
-        self._closed.set_result(None)
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(False)
-
     async def acquire(self) -> Ticket:
-        """Wait for a slot, the end of any shared pause, and a rate token; raises
-        :class:`Closed` if the limiter is closed first."""
-        if self._closed.done():
-            raise Closed
+        """Wait for a slot, the end of any shared pause, and a rate token."""
         if self._in_flight < self._limit and not self._waiters:
             self._in_flight += 1
         else:
-            waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._waiters.append(waiter)
             try:
-                if not await waiter:
-                    raise Closed
+                await waiter
             except asyncio.CancelledError:
-                if waiter.done() and not waiter.cancelled() and waiter.result():
+                if waiter.done() and not waiter.cancelled():
                     self._free_slot()  # granted just as we were cancelled: pass it on
                 raise
         try:
             # The pause ends at a time that may move later while we sleep: re-check.
-            while (delay := self._paused_until - self._clock()) > 0 \
-                    and not self._closed.done():
-                await asyncio.wait((self._closed,), timeout=delay)
-            if self._rate is not None and not self._closed.done():
-                await self._rate_token()
+            while (delay := self._paused_until - self._clock()) > 0:  # noqa: ASYNC110
+                await asyncio.sleep(delay)
+            if self._rate is not None:
+                await self._rate.acquire()
         except BaseException:
             self._free_slot()
             raise
-        if self._closed.done():
-            self._free_slot()
-            raise Closed
         self._sending += 1
         self.peak_in_flight = max(self.peak_in_flight, self._sending)
         return Ticket(self._clock())
-
-    async def _rate_token(self) -> None:
-        """aiolimiter's token, given up if the limiter is closed meanwhile."""
-        assert self._rate is not None
-        if self._rate.has_capacity():
-            await self._rate.acquire()
-            return
-        token = asyncio.ensure_future(self._rate.acquire())
-        try:
-            await asyncio.wait((token, self._closed), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            token.cancel()  # a no-op once it is done
 
     def release(
         self, ticket: Ticket, *, throttled: bool = False, ok: bool = False,
@@ -257,4 +219,4 @@ class AdaptiveLimiter:
             if waiter.done():  # its task was cancelled while waiting
                 continue
             self._in_flight += 1
-            waiter.set_result(True)
+            waiter.set_result(None)

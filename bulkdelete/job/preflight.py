@@ -15,7 +15,6 @@ spent (the check could not be made; ``--no-preflight`` skips it).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import secrets
 from collections.abc import Sequence
@@ -25,7 +24,7 @@ import structlog
 
 from bulkdelete.checkpoint import Ledger, Progress
 from bulkdelete.client import ClevertapClient, Outcome, Result
-from bulkdelete.engine import AdaptiveLimiter, Gate, RunStats, Sender, StopRequest
+from bulkdelete.engine import AdaptiveLimiter, RunStats, Sender, StopRequest, race
 from bulkdelete.errors import ConfirmationRefused, FatalApiError, StalledError, TooManyErrors
 from bulkdelete.settings import Settings
 
@@ -38,28 +37,20 @@ async def preflight(settings: Settings, stop: StopRequest | None = None) -> str:
     answer), both exit 3, or :class:`ConfirmationRefused` when stopped meanwhile: a stop
     does not wait for the check's request or its retries, as nothing depends on them."""
     stop = stop or StopRequest()
-    check = asyncio.ensure_future(_check(settings))
-    stopping = asyncio.ensure_future(stop.event.wait())
-    try:
-        await asyncio.wait({check, stopping}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stopping.cancel()
-        if not check.done():
-            check.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await check
-    if check.cancelled():
+    said = await race(_check(settings), stop.event)
+    if said is None:
         raise ConfirmationRefused(
             f"stopped ({stop.reason}) during the preflight; nothing was sent")
-    return check.result()
+    return said
 
 
 async def _check(settings: Settings) -> str:
     # An identity no profile has: the answer is about the credentials, never about a user.
     probe = secrets.token_hex(16)
     limiter = AdaptiveLimiter(1)
-    sender = Sender(settings=settings, limiter=limiter, ledger=Ledger(Progress()),
-                    gate=Gate(limiter.close), stats=RunStats(), rng=random.Random())
+    # Its own stop event, never set: the caller's stop cancels the whole check instead.
+    sender = Sender(settings=settings, limiter=limiter, recorder=Ledger(Progress()),
+                    stop=asyncio.Event(), stats=RunStats(), rng=random.Random())
     host = settings.host
     async with aiohttp.ClientSession(raise_for_status=False) as session:
         client = ClevertapClient(
@@ -91,6 +82,7 @@ async def _check(settings: Settings) -> str:
             # one that never answers usefully, ends it after --stall-timeout.
             async with asyncio.timeout(settings.stall_timeout):
                 result = await sender.send(request, [probe], 0)
+                assert result is not None, "the check's own stop is never set"
         except TimeoutError:
             raise StalledError(_stalled(settings, answers)) from None
         except FatalApiError as exc:

@@ -5,6 +5,7 @@ normally also checks docs/guarantees.md §1 (nothing lost)."""
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 
 import pytest
 
@@ -15,6 +16,7 @@ from bulkdelete.engine import (
     AdaptiveLimiter,
     Engine,
     Failures,
+    Labels,
     Request,
     Rules,
     RunEnd,
@@ -67,7 +69,7 @@ async def test_ledger_without_a_journal_is_accepted() -> None:
     progress = Progress()
     engine = Engine(settings=settings, deleter=deleter,
                     limiter=AdaptiveLimiter(settings.concurrency),
-                    ledger=Ledger(progress), failures=MemoryFailures(),
+                    recorder=Ledger(progress), failures=MemoryFailures(),
                     stop=StopRequest())
     end = await asyncio.wait_for(engine.run(iter(make_batches(3))), 5)
     assert end.input_exhausted
@@ -128,23 +130,29 @@ async def test_rejected_duplicate_counts_each_occurrence_as_failed() -> None:
     assert r.progress.reasons == {"HTTP 400 rejected": 2}
     assert r.failed_ids() == [x]
     assert r.journal.done[0] == (0, 1, 2, 2, {"HTTP 400 rejected": 2})
+    assert r.stats.outcomes == Counter(deleted=2, failed=2)
     r.assert_nothing_lost([batch])
 
 
 class OnePerId:
     """Another operation on the same engine: one request per ID (as ``verify`` will read
-    one profile per ID), the batch's slot used for the first, each later one taking its own."""
+    one profile per ID), the batch's slot used for the first, each later one taking its own,
+    with outcome labels of its own."""
+
+    labels = Labels(success="done", error="refused")
 
     def __init__(self, request: Request, sender: Sender) -> None:
         self._request = request
         self._sender = sender
 
-    async def __call__(self, ids: list[str], seq: int, ticket: Ticket) -> Failures:
+    async def __call__(self, ids: list[str], seq: int, ticket: Ticket) -> Failures | None:
         failures: Failures = []
         first: Ticket | None = ticket
         for one in ids:
             result = await self._sender.send(self._request, [one], seq, first)
             first = None
+            if result is None:
+                return None
             if result.outcome is not Outcome.SUCCESS:
                 failures.append((one, result))
         return failures
@@ -165,7 +173,7 @@ async def test_another_operation_plugs_into_the_same_engine() -> None:
         return OnePerId(deleter.delete, sender)
 
     engine = Engine(settings=settings, operation=per_id, limiter=limiter,
-                    ledger=Ledger(progress), failures=failures,
+                    recorder=Ledger(progress), failures=failures,
                     stop=StopRequest())
     batches = make_batches(4, size=5)
     end = await asyncio.wait_for(engine.run(iter(batches)), 5)
@@ -177,6 +185,6 @@ async def test_another_operation_plugs_into_the_same_engine() -> None:
     assert limiter.in_flight == 0
     assert engine.snapshot() == Snapshot(
         ids_deleted=19, ids_failed=1, requests=20, retries=0, throttled=0, in_flight=0,
-        limit=3, ceiling=3,
+        limit=3, ceiling=3, outcomes=Counter(done=19, refused=1),
     )
     assert engine.snapshot().ids_attempted == 20

@@ -108,7 +108,7 @@ def _check_engine(deleter: FakeDeleter, settings: Settings) -> tuple[Engine, Mem
     engine = Engine(
         settings=settings, limiter=AdaptiveLimiter(settings.concurrency),
         operation=partial(Check, lookup, is_gone=lambda r: verdict(r) is Verdict.GONE),
-        ledger=Ledger(progress), failures=failures, stop=StopRequest(),
+        recorder=Ledger(progress), failures=failures, stop=StopRequest(),
     )
     return engine, failures, progress
 

@@ -162,7 +162,7 @@ async def test_graceful_stop_during_a_long_429_pause_returns_promptly() -> None:
     end the run at once, not after the pause, and record nothing it did not send."""
     batches = make_batches(10, size=3)
     r = rig(FakeDeleter(lambda ids, n, attempt: Result(
-        Outcome.THROTTLED, "HTTP 429 throttled", 429, "", 60.0)),
+        Outcome.THROTTLED, "HTTP 429 throttled", 429, "", 60.0), delay=0.01),
         make_settings(concurrency=2))
 
     async def stop_later() -> None:
