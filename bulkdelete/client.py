@@ -34,72 +34,38 @@ from bulkdelete.settings import IdType, Secret
 # What an answer means is re-exported, so a caller of the client needs one import.
 __all__ = [
     "MAX_BODY", "MAX_RETRY_AFTER", "SUCCESS", "BoundClient", "ClevertapClient", "Deleter",
-    "Outcome", "Profiler", "Result", "classify", "parse_retry_after",
+    "Outcome", "Result", "classify", "parse_retry_after",
 ]
 
 MAX_BODY = 64 * 1024  # read no further: a longer answer is RETRYABLE, memory stays bounded
 
 
 class Deleter(Protocol):
-    """What deleting needs from the API: delete these IDs, say what happened.
-
-    Implementations never raise for an answer or a network failure; they classify it.
-    """
+    """What deleting needs from the API; never raises for an answer or a network failure,
+    it classifies it."""
 
     async def delete(self, ids: Sequence[str]) -> Result: ...
 
 
-class Profiler(Protocol):
-    """What verifying needs from the API: look one profile up, say what came back
-    (:func:`bulkdelete.profile.verdict` reads it). Never raises, like :class:`Deleter`."""
-
-    async def profile(self, ident: str) -> Result: ...
-
-
-# Maps a whole answer to a Result: :func:`classify` for deletes, classify_profile for
-# lookups.
+# Maps a whole answer to a Result: classify for deletes, classify_profile for lookups.
 Classifier = Callable[..., Result]
 
 
-async def _read_rest(content: aiohttp.StreamReader, head: bytes) -> bytes:
-    """The rest of an answer that did not come in one piece, stopping one byte past
-    MAX_BODY: each read asks only for what is still allowed."""
-    parts = [head]
-    size = len(head)
-    while size <= MAX_BODY and not content.at_eof():
-        part = await content.read(MAX_BODY + 1 - size)
-        parts.append(part)
-        size += len(part)
-    return b"".join(parts)
-
-
 def _keep_only_if_whole(response: aiohttp.ClientResponse) -> None:
-    """Mark the connection of an answer whose body is still arriving to be closed at its
-    end rather than pooled.
-
-    aiohttp hands a connection back to its pool the moment an answer's end arrives. For an
-    answer that came whole with its headers that happens inside this request's task, before
-    the caller sees the response, so :func:`_drop_connection` right after the read is in
-    time. For one whose body comes later it happens in the event loop's read callback,
-    before this task runs again: another request may take the connection meanwhile, and
-    dropping it afterwards cuts that request — or, with a stray answer right behind this
-    one, lets it read the stray as its own (an "ok" nothing acknowledged). Whether this
-    answer will be a success is not known until it is read, so such a connection is never
-    kept (short answers usually come whole with their headers)."""
+    """Close, rather than pool, the connection of an answer whose body is still arriving.
+    aiohttp pools it in the loop's read callback when the body ends, before this task runs
+    again: another request could take it meanwhile and then be cut by our drop, or read a
+    stray answer behind this one as its own (an "ok" nothing acknowledged)."""
     connection = response.connection  # None once the whole answer is in and released
     if connection is not None and connection.protocol is not None:
         connection.protocol.force_close()
 
 
 def _drop_connection(response: aiohttp.ClientResponse) -> None:
-    """Never reuse this answer's connection: whatever a server (or a broken proxy) writes
-    on it after an error answer must not be read as the next request's answer.
-
-    ``response.close()`` alone is not enough: the connection of an answer read whole is
-    already back in the pool. So the protocol itself is closed; a closed protocol is never
-    handed out again (the pool checks ``is_connected``). Nothing has run since the answer's
-    end was read in this task (:func:`_keep_only_if_whole` covers one that was not), so no
-    other request can have taken the connection meanwhile."""
+    """Never reuse this answer's connection: what a server (or a broken proxy) writes on it
+    after an error answer must not be read as the next request's answer. The protocol
+    itself is closed, as an answer read whole is already back in the pool, and a closed
+    protocol is never handed out again."""
     protocol = getattr(response, "_protocol", None)
     if protocol is not None:
         protocol.close()
@@ -121,14 +87,8 @@ def _unreached(exc: aiohttp.ClientConnectorError) -> Result:
 
 
 class ClevertapClient:
-    """Sends one delete request per call over a caller-owned :class:`aiohttp.ClientSession`.
-
-    The session is injected so tests can point it anywhere and so one connection pool
-    serves the whole run. The passcode is revealed only into the header mapping.
-    """
-
-    __slots__ = ("_headers", "_hide", "_id_type", "_profile_key", "_profile_url", "_timeout",
-                 "_url")
+    """Sends one request per call over a caller-owned :class:`aiohttp.ClientSession` (one
+    connection pool for the run). The passcode is revealed only into the headers."""
 
     def __init__(
         self,
@@ -210,19 +170,21 @@ class ClevertapClient:
             return _unreached(exc)
         except (aiohttp.ClientError, ConnectionError, asyncio.IncompleteReadError) as exc:
             return Result(Outcome.RETRYABLE, f"network error ({type(exc).__name__})")
+
     async def _read(
         self, response: aiohttp.ClientResponse, classify_answer: Classifier,
     ) -> tuple[Result, bool]:
         """The answer read (at most MAX_BODY + 1 bytes, so memory is bounded whatever a
         server sends) and classified, and whether it was a 200 read whole that the operation
-        takes as a success (a delete's success; a lookup's present or clearly gone): only
-        then may its connection carry another request."""
+        takes as a success: only then may its connection carry another request."""
         _keep_only_if_whole(response)
         content = response.content
-        # A whole small answer is one read that ends at the EOF.
-        payload = await content.read(MAX_BODY + 1)
-        if not content.at_eof():
-            payload = await _read_rest(content, payload)
+        parts: list[bytes] = []
+        size = 0
+        while size <= MAX_BODY and not content.at_eof():
+            parts.append(await content.read(MAX_BODY + 1 - size))
+            size += len(parts[-1])
+        payload = b"".join(parts)
         if len(payload) > MAX_BODY:
             return Result(Outcome.RETRYABLE, "answer over 64 KiB", response.status), False
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
@@ -233,10 +195,8 @@ class ClevertapClient:
 
 
 class BoundClient:
-    """A :class:`ClevertapClient` plus its session: satisfies :class:`Deleter` and
-    :class:`Profiler`."""
-
-    __slots__ = ("_client", "_session")
+    """A :class:`ClevertapClient` plus its session: a :class:`Deleter`, and verify's
+    lookups (``profile``)."""
 
     def __init__(self, client: ClevertapClient, session: aiohttp.ClientSession) -> None:
         self._client = client

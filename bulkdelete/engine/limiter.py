@@ -1,27 +1,14 @@
-"""How many requests may be in flight, and how often one may start.
+"""How many requests may be in flight, and how often one may start (docs/guarantees.md §5).
 
-Two knobs kept separate (as aiometer does): a **concurrency** ceiling, which is what
-CleverTap actually limits (docs/api.md: requests in flight, 429 beyond), and an optional
-**rate** ceiling in requests per second (aiolimiter's leaky bucket with a capacity of one,
-so it never bursts above ``--rate``).
+Two knobs kept apart, as aiometer does: a **concurrency** limit, which is what CleverTap
+limits (docs/api.md: requests in flight, 429 beyond), and an optional **rate** (aiolimiter's
+leaky bucket of capacity one, so never a burst above ``--rate``).
 
-The concurrency limit adapts (docs/guarantees.md §5). The algorithm is AIMD — additive increase,
-multiplicative decrease, as in TCP congestion control — with the decrease aimed by the
-server itself: a 429 arriving while ``n`` of our requests were at the server proves the
-account admits fewer than ``n`` of ours right now, so the limit drops straight to ``n - 1``
-(TCP's ssthresh idea, but measured instead of halved). It then probes upward one slot at a
-time, and only after ``probe_after × limit`` consecutive successes, so against an account
-whose true limit is ``k`` it spends about one throttled request per probe cycle.
-
-Throttling is paced here, not retried by the caller's budget: a 429 for a request sent
-after we had already reacted to an earlier one means the account is busy with someone
-else, and then *every* worker pauses together (exponential, jittered, capped), instead of
-each hammering on its own. ``Retry-After``, when a server sends one, is a floor under that
-pause: the pause is the longer of the limiter's own escalation and the server's wish, so a
-zero, negative or past value never shortens it and a long one is honoured (up to 5 minutes).
-
-A stopping run cancels its waits (:func:`~bulkdelete.engine.stop.race`): a cancelled
-``acquire`` gives back the slot it held or was just granted.
+The limit adapts by AIMD aimed by the server: a 429 while ``n`` of ours were at the server
+drops it straight to ``n - 1``; it probes up one slot after ``probe_after × limit``
+successes. A 429 for a request sent after our last reaction means the account is busy
+beyond our own limit: then every slot pauses together (exponential, equal jitter, capped).
+``Retry-After`` is a floor under that pause, never a replacement.
 """
 
 from __future__ import annotations
@@ -31,10 +18,8 @@ import random
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from aiolimiter import AsyncLimiter
+from aiolimiter import AsyncLimiter
 
 PAUSE_BASE = 0.25
 PAUSE_CAP = 30.0
@@ -49,25 +34,6 @@ class Ticket:
 
 class AdaptiveLimiter:
     """Grants in-flight slots FIFO under an adaptive limit, a shared pause and a rate."""
-
-    __slots__ = (
-        "_ceiling",
-        "_clock",
-        "_in_flight",
-        "_last_reaction",
-        "_limit",
-        "_on_change",
-        "_paused_until",
-        "_probe_after",
-        "_rate",
-        "_rng",
-        "_sending",
-        "_streak",
-        "_successes",
-        "_waiters",
-        "peak_in_flight",
-        "throttled",
-    )
 
     def __init__(
         self,
@@ -96,14 +62,7 @@ class AdaptiveLimiter:
         self._on_change = on_change
         self._rng = rng or random.Random()
         # Capacity 1 per 1/rate seconds: at most ``rate`` starts in any second, no burst.
-        self._rate: AsyncLimiter | None = None
-        if rate:
-            # Imported only when asked for: aiolimiter reads its package metadata at import
-            # on every start, and most runs set no --rate.
-            from aiolimiter import AsyncLimiter
-            self._rate = AsyncLimiter(1, 1.0 / rate)
-        self.peak_in_flight = 0
-        self.throttled = 0
+        self._rate = AsyncLimiter(1, 1.0 / rate) if rate else None
 
     @property
     def limit(self) -> int:
@@ -149,7 +108,6 @@ class AdaptiveLimiter:
             self._free_slot()
             raise
         self._sending += 1
-        self.peak_in_flight = max(self.peak_in_flight, self._sending)
         return Ticket(self._clock())
 
     def release(
@@ -167,7 +125,6 @@ class AdaptiveLimiter:
     # -- adaptive control -------------------------------------------------------------
 
     def _on_throttled(self, ticket: Ticket, retry_after: float | None) -> None:
-        self.throttled += 1
         self._successes = 0
         now = self._clock()
         previous_reaction = self._last_reaction
