@@ -46,8 +46,7 @@ class AdaptiveLimiter:
     ) -> None:
         if ceiling < 1:
             raise ValueError("ceiling must be >= 1")
-        loop = asyncio.get_running_loop()  # loop-bound: build inside the running loop
-        self._clock = loop.time  # the loop's clock, which tests control as aiolimiter's do
+        self._loop = asyncio.get_running_loop()  # loop-bound: build inside the running loop
         self._ceiling = ceiling
         self._limit = ceiling
         self._probe_after = probe_after
@@ -90,7 +89,7 @@ class AdaptiveLimiter:
         if self._in_flight < self._limit and not self._waiters:
             self._in_flight += 1
         else:
-            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            waiter: asyncio.Future[None] = self._loop.create_future()
             self._waiters.append(waiter)
             try:
                 await waiter
@@ -163,6 +162,9 @@ class AdaptiveLimiter:
         if self._on_change is not None:
             self._on_change(old, value, why)
         self._grant()
+
+    def _clock(self) -> float:
+        return self._loop.time()  # the loop's clock, which tests control as aiolimiter's do
 
     # -- slot bookkeeping ---------------------------------------------------------------
 

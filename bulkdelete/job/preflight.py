@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import random
 import secrets
+from collections import Counter
 from collections.abc import Sequence
 
 import aiohttp
@@ -57,19 +58,21 @@ async def _check(settings: Settings) -> str:
             base_url=settings.base_url, account_id=settings.account_id,
             passcode=settings.passcode, id_type=settings.id_type, timeout=settings.timeout,
         )
-        answers: list[Result] = []
+        seen: Counter[Outcome] = Counter()
+        last: list[Result] = []
 
         async def request(_ids: Sequence[str]) -> Result:
             answer = await client.profile_with(session, probe, key="identity")
-            answers.append(answer)
+            seen[answer.outcome] += 1
+            last[:] = [answer]
             # Retries can take minutes (a 30 s timeout, seven attempts, backoff between):
             # the first answer of each kind that holds the check up says so at once.
-            if answer.outcome is Outcome.THROTTLED and _throttled(answers) == 1:
+            if answer.outcome is Outcome.THROTTLED and seen[Outcome.THROTTLED] == 1:
                 log.warning("preflight_waiting", host=host,
                             why="the account answers 'too many concurrent requests'; "
                                 "another job may be using it",
                             gives_up_after=f"{settings.stall_timeout:g}s (--stall-timeout)")
-            elif answer.outcome in _RETRIED and _retried(answers) == 1:
+            elif answer.outcome in _RETRIED and sum(seen[o] for o in _RETRIED) == 1:
                 log.warning("preflight_waiting", host=host,
                             why=f"no usable answer yet ({answer.reason}); retrying",
                             gives_up_after=f"{settings.max_retries} retries or "
@@ -84,10 +87,10 @@ async def _check(settings: Settings) -> str:
                 result = await sender.send(request, [probe], 0)
                 assert result is not None, "the check's own stop is never set"
         except TimeoutError:
-            raise StalledError(_stalled(settings, answers)) from None
+            raise StalledError(_stalled(settings, seen, last)) from None
         except FatalApiError as exc:
             raise FatalApiError(
-                f"preflight: {host} refused the check ({answers[-1].reason}); nothing "
+                f"preflight: {host} refused the check ({last[0].reason}); nothing "
                 "was deleted or written. Check the account ID, passcode and region",
                 status=exc.status,
             ) from None
@@ -108,21 +111,13 @@ async def _check(settings: Settings) -> str:
 _RETRIED = (Outcome.RETRYABLE, Outcome.UNREACHED)
 
 
-def _throttled(answers: list[Result]) -> int:
-    return sum(answer.outcome is Outcome.THROTTLED for answer in answers)
-
-
-def _retried(answers: list[Result]) -> int:
-    return sum(answer.outcome in _RETRIED for answer in answers)
-
-
-def _stalled(settings: Settings, answers: list[Result]) -> str:
+def _stalled(settings: Settings, seen: Counter[Outcome], last: list[Result]) -> str:
     wait = f"{settings.stall_timeout:g}s"
-    if answers and _throttled(answers) == len(answers):
+    if last and seen[Outcome.THROTTLED] == seen.total():
         return (f"preflight: {settings.host} has answered 'too many concurrent requests' "
                 f"to every check for {wait} (--stall-timeout): another job may be using "
                 "this account; nothing was deleted or written. Rerun when it is free")
-    last = f" (last: {answers[-1].reason})" if answers else ""
+    why = f" (last: {last[0].reason})" if last else ""
     return (f"preflight: no usable answer from {settings.host} within {wait} "
-            f"(--stall-timeout){last}; nothing was deleted or written. Rerun when the API "
+            f"(--stall-timeout){why}; nothing was deleted or written. Rerun when the API "
             "answers, or skip the check with --no-preflight")
