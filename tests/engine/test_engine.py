@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Sequence
 
 import pytest
 
@@ -25,10 +26,12 @@ from bulkdelete.engine import (
     StopRequest,
     Ticket,
 )
+from bulkdelete.errors import StorageError
 from bulkdelete.failed import MemoryFailures
 from tests.engine.rig import (
     REJECT,
     FakeDeleter,
+    RecordingJournal,
     ident,
     make_batches,
     make_settings,
@@ -104,6 +107,53 @@ async def test_a_bug_in_the_deleter_surfaces_unwrapped() -> None:
     r = rig(FakeDeleter(boom))
     with pytest.raises(RuntimeError, match="deleter bug"):
         await r.run(make_batches(3))
+
+
+class BrokenJournal(RecordingJournal):
+    """A journal whose write of one kind fails, as a full disk would."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+
+    def append_sent(self, seq: int) -> None:
+        self._fail("sent")
+        super().append_sent(seq)
+
+    def append_done(self, seq: int, offset: int, line: int, deleted: int, failed: int,
+                    reasons: dict[str, int] | None) -> None:
+        self._fail("done")
+        super().append_done(seq, offset, line, deleted, failed, reasons)
+
+    def _fail(self, kind: str) -> None:
+        if kind == self.kind:
+            raise StorageError(f"cannot write the journal ({kind})")
+
+
+class BrokenFailures(MemoryFailures):
+    async def add(self, failures: Sequence[tuple[str, str, str]]) -> None:
+        raise StorageError("cannot write the failed file")
+
+
+@pytest.mark.parametrize("where", ["sent", "done", "failures"])
+async def test_a_recording_error_leaves_the_run_as_itself(where: str) -> None:
+    """A journal write or a failed-file write that fails ends the run as that very
+    exception (the job relies on it to save what it can), with nothing more recorded."""
+    settings = make_settings(concurrency=3)
+    journal = BrokenJournal(where)
+    progress = Progress()
+    answer = REJECT if where == "failures" else SUCCESS
+    deleter = FakeDeleter(lambda ids, n, attempt: answer, delay=0.01)
+    engine = Engine(settings=settings, deleter=deleter,
+                    limiter=AdaptiveLimiter(settings.concurrency),
+                    recorder=Ledger(progress, journal),
+                    failures=BrokenFailures() if where == "failures" else MemoryFailures(),
+                    stop=StopRequest())
+    with pytest.raises(StorageError, match="cannot write") as info:
+        await asyncio.wait_for(engine.run(iter(make_batches(20, size=2))), 5)
+    assert type(info.value) is StorageError
+    assert journal.done == {}
+    assert deleter.in_flight == 0  # nothing left running behind the error
 
 
 async def test_in_batch_duplicates_are_sent_once_and_each_counted() -> None:
