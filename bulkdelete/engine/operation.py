@@ -1,17 +1,11 @@
-"""What the engine does to a batch: an *operation*, an async callable that takes the batch's
-distinct IDs and answers which of them did not come out as asked, each with its result (or
-None when a stop dropped the batch, unrecorded, for the resume to send again).
+"""What the engine does to a batch: an *operation* takes the batch's distinct IDs and
+answers which did not come out as asked, each with its result (None: a stop dropped the
+batch unrecorded, for the resume). Its calls go through the
+:class:`~bulkdelete.engine.sender.Sender` (retries, 429 pacing, outage pause, stop); the
+first may use the batch's slot (``ticket``). Its :class:`Labels` name the per-ID outcomes.
 
-The engine around it (window, slots, rules, recording) is the same for every operation. An
-operation sends its API calls through the :class:`~bulkdelete.engine.sender.Sender`, so each
-call gets the run's retries, 429 pacing, outage pause and stop; the first call may use the
-slot the engine took for the batch (``ticket``), any further call takes its own. Its
-:class:`Labels` name the per-ID outcomes the engine counts for it.
-
-:class:`Delete` is bulkdelete's: one request for the whole batch, and a rejected one split
-in halves until each rejected ID stands alone (docs/guarantees.md §6), so one bad ID never
-costs the other 99. :class:`Check` is ``verify``'s: one profile lookup per ID
-(docs/verify.md).
+:class:`Delete`: one request per batch, a rejected one bisected until each rejected ID
+stands alone (docs/guarantees.md §6). :class:`Check`: verify's lookup per ID.
 """
 
 from __future__ import annotations
