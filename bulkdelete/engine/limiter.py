@@ -81,7 +81,7 @@ class AdaptiveLimiter:
 
     def pause(self, seconds: float) -> None:
         """Hold every slot for ``seconds`` from now (never shortening a longer pause): the
-        run waits out an outage together instead of each worker knocking on its own."""
+        run waits out an outage together instead of each request knocking on its own."""
         self._paused_until = max(self._paused_until, self._clock() + seconds)
 
     async def acquire(self) -> Ticket:

@@ -1,15 +1,11 @@
 """The preflight (docs/cli.md): before the confirmation and before anything is written, one
-read-only Get User Profile for a random identity tells whether the target takes the account
-and passcode, so wrong credentials or a wrong region show up now, not an hour into a run.
+read-only Get User Profile for a random identity shows whether the target takes the
+account and passcode, so wrong credentials or a wrong region show up now, not an hour in.
 
-The request goes through the engine's :class:`~bulkdelete.engine.Sender`, so it gets the
-run's retries, 429 pacing and the rule that a run which never reached the server gives up
-after the usual retries ("cannot reach <host>"); the stall rule bounds the whole check by
-``--stall-timeout``, so an account that answers 429 to everything does not hold it forever.
-Only an answer CleverTap gives having read the credentials accepts them: a 200 success
-(found, or empty) or a clear not-found (:mod:`bulkdelete.profile`). 401/403 stops with
-exit 3; so does no answer ("cannot reach <host>") and any other answer once retries are
-spent (the check could not be made; ``--no-preflight`` skips it).
+It goes through the engine's :class:`~bulkdelete.engine.Sender` (retries, 429 pacing, "cannot
+reach <host>"), bounded by ``--stall-timeout``. Only a 200 success or a clear not-found
+accepts the credentials; 401/403, no answer, or any other answer once retries are spent
+stop with exit 3 (``--no-preflight`` skips the check).
 """
 
 from __future__ import annotations
