@@ -264,3 +264,20 @@ async def test_batches_in_backoff_stay_within_the_resend_bound() -> None:
     assert _most_unrecorded(r.journal) <= 6
     assert r.progress.watermark == 40
     r.assert_nothing_lost(batches)
+
+
+async def test_requests_in_flight_get_the_grace_and_no_more() -> None:
+    """A stop while requests hang: they get ``shutdown_grace`` to finish, then are cancelled
+    and left unrecorded for the resume; the run returns right after the grace, with the
+    limiter's slots all back."""
+    batches = make_batches(10, size=2)
+    r = rig(FakeDeleter(delay=lambda ids, n: 0.01 if n < 3 else 100.0),
+            make_settings(concurrency=3, shutdown_grace=2.0))
+    r.deleter.on_call = lambda n: r.stop.request(143, "SIGTERM") if n == 5 else None
+    end = await r.run(batches, timeout=50.0)
+    assert end.stopped
+    assert len(r.deleter.calls) == 6  # the stop came as the 6th started: none after it
+    assert 2.0 <= r.elapsed < 2.1  # the grace, and no longer
+    assert set(r.journal.done) == {0, 1, 2}
+    assert sorted(r.journal.sent()) == [0, 1, 2, 3, 4, 5]  # 3-5: the resume sends them again
+    assert r.limiter.in_flight == 0
