@@ -54,13 +54,13 @@ async def _check(settings: Settings) -> str:
             base_url=settings.base_url, account_id=settings.account_id,
             passcode=settings.passcode, id_type=settings.id_type, timeout=settings.timeout,
         )
-        seen: Counter[Outcome] = Counter()
-        last: list[Result] = []
+        seen: Counter[Outcome] = Counter()  # the answers so far, by outcome
+        answers: list[Result] = []
 
         async def request(_ids: Sequence[str]) -> Result:
             answer = await client.profile_with(session, probe, key="identity")
             seen[answer.outcome] += 1
-            last[:] = [answer]
+            answers.append(answer)
             # Retries can take minutes (a 30 s timeout, seven attempts, backoff between):
             # the first answer of each kind that holds the check up says so at once.
             if answer.outcome is Outcome.THROTTLED and seen[Outcome.THROTTLED] == 1:
@@ -83,10 +83,10 @@ async def _check(settings: Settings) -> str:
                 result = await sender.send(request, [probe], 0)
                 assert result is not None, "the check's own stop is never set"
         except TimeoutError:
-            raise StalledError(_stalled(settings, seen, last)) from None
+            raise StalledError(_stalled(settings, seen, answers)) from None
         except FatalApiError as exc:
             raise FatalApiError(
-                f"preflight: {host} refused the check ({last[0].reason}); nothing "
+                f"preflight: {host} refused the check ({answers[-1].reason}); nothing "
                 "was deleted or written. Check the account ID, passcode and region",
                 status=exc.status,
             ) from None
@@ -107,13 +107,13 @@ async def _check(settings: Settings) -> str:
 _RETRIED = (Outcome.RETRYABLE, Outcome.UNREACHED)
 
 
-def _stalled(settings: Settings, seen: Counter[Outcome], last: list[Result]) -> str:
+def _stalled(settings: Settings, seen: Counter[Outcome], answers: list[Result]) -> str:
     wait = f"{settings.stall_timeout:g}s"
-    if last and seen[Outcome.THROTTLED] == seen.total():
+    if answers and seen[Outcome.THROTTLED] == len(answers):
         return (f"preflight: {settings.host} has answered 'too many concurrent requests' "
                 f"to every check for {wait} (--stall-timeout): another job may be using "
                 "this account; nothing was deleted or written. Rerun when it is free")
-    why = f" (last: {last[0].reason})" if last else ""
+    why = f" (last: {answers[-1].reason})" if answers else ""
     return (f"preflight: no usable answer from {settings.host} within {wait} "
             f"(--stall-timeout){why}; nothing was deleted or written. Rerun when the API "
             "answers, or skip the check with --no-preflight")
