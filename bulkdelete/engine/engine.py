@@ -20,10 +20,10 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
+from typing import Protocol
 
 import structlog
 
-from bulkdelete.batcher import Batch
 from bulkdelete.client import Deleter, Outcome
 from bulkdelete.engine.limiter import AdaptiveLimiter, Ticket
 from bulkdelete.engine.operation import Delete, Failures, Operation
@@ -36,6 +36,16 @@ from bulkdelete.failed import FailureSink
 from bulkdelete.settings import Settings
 
 log = structlog.get_logger("bulkdelete")
+
+
+class Batch(Protocol):
+    """What the engine reads of a batch (:class:`bulkdelete.batcher.Batch`): declared here,
+    so the engine imports nothing above it."""
+
+    seq: int
+    offset: int
+    line: int
+    ids: list[str]
 
 
 # Builds an operation on the run's sender and rules (``verify`` is one such).
