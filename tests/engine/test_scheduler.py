@@ -1,5 +1,5 @@
-"""Unit tests for :mod:`bulkdelete.engine.scheduler`: concurrency, the lookahead window,
-the re-send bound, graceful stop and ``--limit``."""
+"""Unit tests for the engine's scheduling (:mod:`bulkdelete.engine.engine`): concurrency,
+the lookahead window, the re-send bound, graceful stop, the grace and ``--limit``."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ async def test_lookahead_window_bounds_how_far_past_a_stuck_batch_it_runs() -> N
 
 async def test_a_batch_waiting_to_retry_does_not_hold_up_the_others() -> None:
     """Batches 0-2 fail twice each and sit in backoff (~0.3 s), more of them than
-    --concurrency 2; each keeps its worker and another takes its place, so the other 27
+    --concurrency 2; each keeps its task and another batch takes its slot, so the other 27
     batches are all sent meanwhile, never more than 2 at once."""
     batches = make_batches(30, size=2)
     retry_later = Result(Outcome.RETRYABLE, "HTTP 503", 503, "", 0.15)  # Retry-After: a floor
@@ -156,7 +156,7 @@ async def test_graceful_stop_while_window_is_full_returns() -> None:
 
 
 async def test_graceful_stop_during_a_long_429_pause_returns_promptly() -> None:
-    """A 429 with Retry-After 60 pauses every slot; the workers admitting batches (each
+    """A 429 with Retry-After 60 pauses every slot; the batches being admitted (each
     takes its batch's first slot) are then waiting inside the limiter. A graceful stop must
     end the run at once, not after the pause, and record nothing it did not send."""
     batches = make_batches(10, size=3)
