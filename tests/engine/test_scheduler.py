@@ -156,8 +156,8 @@ async def test_graceful_stop_while_window_is_full_returns() -> None:
 
 
 async def test_graceful_stop_during_a_long_429_pause_returns_promptly() -> None:
-    """A 429 with Retry-After 60 pauses every slot; the batches being admitted (each
-    takes its batch's first slot) are then waiting inside the limiter. A graceful stop must
+    """A 429 with Retry-After 60 pauses every slot; the next batch to admit and the retries
+    are then waiting inside the limiter. A graceful stop must
     end the run at once, not after the pause, and record nothing it did not send."""
     batches = make_batches(10, size=3)
     r = rig(FakeDeleter(lambda ids, n, attempt: Result(
