@@ -1,31 +1,11 @@
-"""What an answer means: every HTTP answer — and every way of not getting one — maps to
-exactly one :class:`Outcome` (docs/guarantees.md §6), so the engine never inspects status
-codes or bodies itself:
+"""What an answer means: every HTTP answer, and every way of not getting one, maps to
+exactly one :class:`Outcome` (the table in docs/guarantees.md §6), so the engine never
+inspects status codes or bodies itself. A reset or a timeout is RETRYABLE, never
+UNREACHED: the request may have run.
 
-============  ==========================================================================
-SUCCESS       200 with ``{"status": "success"}`` and no ID listed as ``unprocessed``
-THROTTLED     429, or a 2xx-with-fail body whose ``code`` is 429 (paced, not a retry)
-RETRYABLE     5xx (and any status below 200), timeouts, resets, cut-off or unparseable
-              answers, answers over 64 KiB (read no further, so memory stays bounded),
-              2xx-with-fail whose ``code`` is 5xx, missing or odd (not a plain 3-digit
-              status), a success under another 2xx than 200, a 200 success that lists IDs
-              as unprocessed
-REJECTED      400 and other 4xx about the request, a 2xx-with-fail with a 4xx ``code``
-FATAL         401/403 (credentials, permissions), 404 (wrong URL), redirects, TLS failure
-UNREACHED     no connection was made: refused, DNS, unreachable network (aiohttp's
-              connector errors other than TLS) — the server never saw the request, so it
-              pauses the run and never fails an ID
-============  ==========================================================================
-
-A reset is RETRYABLE, not UNREACHED, even when it hits a reused connection before the
-answer: a small request is handed to the kernel whole, so aiohttp cannot tell a reset before
-the server read it from one after, and the request may have run. Timeouts are RETRYABLE for
-the same reason.
-
-``Result.reason`` is short and ID-free (it goes into logs, the checkpoint and the report);
-``Result.detail`` carries the server's own error text, which may quote an ID, and is only
-ever written beside the failed file; every form of the passcode is masked out of it before
-it is shortened (:mod:`bulkdelete.redact`).
+``Result.reason`` is short and ID-free (logs, checkpoint, report); ``Result.detail`` holds
+the server's own text, which may quote an ID, only ever written beside the failed file,
+with every form of the passcode masked out (:mod:`bulkdelete.redact`).
 """
 
 from __future__ import annotations
@@ -84,10 +64,6 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
-# The success body as CleverTap writes it, recognised without a JSON parse.
-PLAIN_SUCCESS = frozenset({b'{"status":"success"}', b'{"status": "success"}'})
-
-
 def classify(
     status: int, body: bytes, retry_after: float | None = None, *, hide: tuple[str, ...] = ()
 ) -> Result:
@@ -95,8 +71,6 @@ def classify(
 
     ``hide`` is :func:`bulkdelete.redact.secret_forms` of the passcode: masked out of the
     server's text before it is shortened into ``detail``."""
-    if status == 200 and body in PLAIN_SUCCESS:  # the common answer, without a JSON parse
-        return SUCCESS
     payload: object = None
     try:
         payload = json.loads(body) if body else None

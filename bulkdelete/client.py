@@ -12,22 +12,21 @@ import asyncio
 import json
 import os
 import socket
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any, Protocol
+from typing import Protocol
 
 import aiohttp
 
 from bulkdelete.answer import (
     MAX_RETRY_AFTER,
-    PLAIN_SUCCESS,
     SUCCESS,
     Outcome,
     Result,
     classify,
     parse_retry_after,
 )
-from bulkdelete.profile import GONE, classify_profile
+from bulkdelete.profile import classify_profile
 from bulkdelete.redact import secret_forms
 from bulkdelete.regions import DELETE_PATH, PROFILE_PATH
 from bulkdelete.settings import IdType, Secret
@@ -35,76 +34,38 @@ from bulkdelete.settings import IdType, Secret
 # What an answer means is re-exported, so a caller of the client needs one import.
 __all__ = [
     "MAX_BODY", "MAX_RETRY_AFTER", "SUCCESS", "BoundClient", "ClevertapClient", "Deleter",
-    "Outcome", "Profiler", "Result", "classify", "parse_retry_after",
+    "Outcome", "Result", "classify", "parse_retry_after",
 ]
 
 MAX_BODY = 64 * 1024  # read no further: a longer answer is RETRYABLE, memory stays bounded
 
 
 class Deleter(Protocol):
-    """What deleting needs from the API: delete these IDs, say what happened.
-
-    Implementations never raise for an answer or a network failure; they classify it.
-    """
+    """What deleting needs from the API; never raises for an answer or a network failure,
+    it classifies it."""
 
     async def delete(self, ids: Sequence[str]) -> Result: ...
 
 
-class Profiler(Protocol):
-    """What verifying needs from the API: look one profile up, say what came back
-    (:func:`bulkdelete.profile.verdict` reads it). Never raises, like :class:`Deleter`."""
-
-    async def profile(self, ident: str) -> Result: ...
-
-
-# Maps a whole answer to a Result: :func:`classify` for deletes, classify_profile for
-# lookups.
+# Maps a whole answer to a Result: classify for deletes, classify_profile for lookups.
 Classifier = Callable[..., Result]
 
 
-# What json.dumps escapes: control characters, the quote and the backslash.
-_JSON_ESCAPED = bytes(range(0x20)) + b'"\\'
-
-
-async def _read_rest(content: aiohttp.StreamReader, head: bytes) -> bytes:
-    """The rest of an answer that did not come in one piece, stopping one byte past
-    MAX_BODY: each read asks only for what is still allowed."""
-    parts = [head]
-    size = len(head)
-    while size <= MAX_BODY and not content.at_eof():
-        part = await content.read(MAX_BODY + 1 - size)
-        parts.append(part)
-        size += len(part)
-    return b"".join(parts)
-
-
 def _keep_only_if_whole(response: aiohttp.ClientResponse) -> None:
-    """Mark the connection of an answer whose body is still arriving to be closed at its
-    end rather than pooled.
-
-    aiohttp hands a connection back to its pool the moment an answer's end arrives. For an
-    answer that came whole with its headers that happens inside this request's task, before
-    the caller sees the response, so :func:`_drop_connection` right after the read is in
-    time. For one whose body comes later it happens in the event loop's read callback,
-    before this task runs again: another request may take the connection meanwhile, and
-    dropping it afterwards cuts that request — or, with a stray answer right behind this
-    one, lets it read the stray as its own (an "ok" nothing acknowledged). Whether this
-    answer will be a success is not known until it is read, so such a connection is never
-    kept (short answers usually come whole with their headers)."""
+    """Close, rather than pool, the connection of an answer whose body is still arriving.
+    aiohttp pools it in the loop's read callback when the body ends, before this task runs
+    again: another request could take it meanwhile and then be cut by our drop, or read a
+    stray answer behind this one as its own (an "ok" nothing acknowledged)."""
     connection = response.connection  # None once the whole answer is in and released
     if connection is not None and connection.protocol is not None:
         connection.protocol.force_close()
 
 
 def _drop_connection(response: aiohttp.ClientResponse) -> None:
-    """Never reuse this answer's connection: whatever a server (or a broken proxy) writes
-    on it after an error answer must not be read as the next request's answer.
-
-    ``response.close()`` alone is not enough: the connection of an answer read whole is
-    already back in the pool. So the protocol itself is closed; a closed protocol is never
-    handed out again (the pool checks ``is_connected``). Nothing has run since the answer's
-    end was read in this task (:func:`_keep_only_if_whole` covers one that was not), so no
-    other request can have taken the connection meanwhile."""
+    """Never reuse this answer's connection: what a server (or a broken proxy) writes on it
+    after an error answer must not be read as the next request's answer. The protocol
+    itself is closed, as an answer read whole is already back in the pool, and a closed
+    protocol is never handed out again."""
     protocol = getattr(response, "_protocol", None)
     if protocol is not None:
         protocol.close()
@@ -126,14 +87,8 @@ def _unreached(exc: aiohttp.ClientConnectorError) -> Result:
 
 
 class ClevertapClient:
-    """Sends one delete request per call over a caller-owned :class:`aiohttp.ClientSession`.
-
-    The session is injected so tests can point it anywhere and so one connection pool
-    serves the whole run. The passcode is revealed only into the header mapping.
-    """
-
-    __slots__ = ("_headers", "_hide", "_id_type", "_prefix", "_profile_key", "_profile_url",
-                 "_timeout", "_url")
+    """Sends one request per call over a caller-owned :class:`aiohttp.ClientSession` (one
+    connection pool for the run). The passcode is revealed only into the headers."""
 
     def __init__(
         self,
@@ -148,7 +103,6 @@ class ClevertapClient:
         self._profile_url = base_url.rstrip("/") + PROFILE_PATH
         self._profile_key = "objectId" if id_type == "guid" else "identity"
         self._id_type = id_type
-        self._prefix = f'{{"{id_type}":["'.encode()
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._headers = {
             "X-CleverTap-Account-Id": account_id,
@@ -166,46 +120,36 @@ class ClevertapClient:
         return BoundClient(self, session)
 
     def body(self, ids: Sequence[str]) -> bytes:
-        """``{"<id_type>": [...]}`` as UTF-8 JSON, as ``json.dumps(ensure_ascii=False)``
-        would write it. That escapes only quotes, backslashes and control characters, so
-        for IDs without any, joining them is the same document, built far more cheaply.
-        One ``bytes.translate`` finds any of them (the joins' own quotes are expected)."""
-        joined = '","'.join(ids).encode()
-        if len(joined) - len(joined.translate(None, _JSON_ESCAPED)) != 2 * (len(ids) - 1):
-            return json.dumps({self._id_type: list(ids)}, ensure_ascii=False).encode()
-        return self._prefix + joined + b'"]}'
+        """``{"<id_type>": [...]}`` as UTF-8 JSON."""
+        return json.dumps({self._id_type: list(ids)}, ensure_ascii=False,
+                          separators=(",", ":")).encode()
 
-    def delete_with(
-        self, session: aiohttp.ClientSession, ids: Sequence[str]
-    ) -> Coroutine[Any, Any, Result]:
-        """``POST`` the IDs; the coroutine of :meth:`_exchange`, handed back without a frame
-        of its own, since one runs for every request of every run."""
+    async def delete_with(self, session: aiohttp.ClientSession, ids: Sequence[str]) -> Result:
+        """``POST`` the IDs."""
         request = session.post(self._url, data=self.body(ids), headers=self._headers,
                                timeout=self._timeout, allow_redirects=False)
-        return self._exchange(request, SUCCESS, classify)
+        return await self._exchange(request, classify)
 
-    def profile_with(
+    async def profile_with(
         self, session: aiohttp.ClientSession, ident: str, *, key: str | None = None
-    ) -> Coroutine[Any, Any, Result]:
+    ) -> Result:
         """``GET`` one profile (Get User Profile, docs/api.md): ``?identity=`` or, for
         ``--id-type guid``, ``?objectId=``, or ``key`` when given (the preflight asks by
         identity whatever the job's ID type)."""
         request = session.get(self._profile_url, params={key or self._profile_key: ident},
                               headers=self._headers, timeout=self._timeout,
                               allow_redirects=False)
-        return self._exchange(request, GONE, partial(classify_profile, ident=ident))
+        return await self._exchange(request, partial(classify_profile, ident=ident))
 
     async def _exchange(
-        self, request: aiohttp.client._RequestContextManager, plain_success: Result,
-        classify_answer: Classifier,
+        self, request: aiohttp.client._RequestContextManager, classify_answer: Classifier,
     ) -> Result:
         """One request's answer, classified; never raises for an answer or a network
-        failure. ``plain_success`` is what the bare ``{"status": "success"}`` means."""
+        failure."""
         try:
             async with request as response:
                 try:
-                    result, clean = await self._read(response, plain_success,
-                                                     classify_answer)
+                    result, clean = await self._read(response, classify_answer)
                 except BaseException:
                     _drop_connection(response)  # a timeout or a cut-off body
                     raise
@@ -227,23 +171,20 @@ class ClevertapClient:
         except (aiohttp.ClientError, ConnectionError, asyncio.IncompleteReadError) as exc:
             return Result(Outcome.RETRYABLE, f"network error ({type(exc).__name__})")
 
-
     async def _read(
-        self, response: aiohttp.ClientResponse, plain_success: Result,
-        classify_answer: Classifier,
+        self, response: aiohttp.ClientResponse, classify_answer: Classifier,
     ) -> tuple[Result, bool]:
         """The answer read (at most MAX_BODY + 1 bytes, so memory is bounded whatever a
         server sends) and classified, and whether it was a 200 read whole that the operation
-        takes as a success (a delete's success; a lookup's present or clearly gone): only
-        then may its connection carry another request."""
+        takes as a success: only then may its connection carry another request."""
         _keep_only_if_whole(response)
         content = response.content
-        # A whole small answer is one read that ends at the EOF.
-        payload = await content.read(MAX_BODY + 1)
-        if not content.at_eof():
-            payload = await _read_rest(content, payload)
-        if response.status == 200 and payload in PLAIN_SUCCESS:
-            return plain_success, True  # the common answer: nothing to parse or scrub
+        parts: list[bytes] = []
+        size = 0
+        while size <= MAX_BODY and not content.at_eof():
+            parts.append(await content.read(MAX_BODY + 1 - size))
+            size += len(parts[-1])
+        payload = b"".join(parts)
         if len(payload) > MAX_BODY:
             return Result(Outcome.RETRYABLE, "answer over 64 KiB", response.status), False
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
@@ -254,19 +195,15 @@ class ClevertapClient:
 
 
 class BoundClient:
-    """A :class:`ClevertapClient` plus its session: satisfies :class:`Deleter` and
-    :class:`Profiler`."""
-
-    __slots__ = ("_client", "_session")
+    """A :class:`ClevertapClient` plus its session: a :class:`Deleter`, and verify's
+    lookups (``profile``)."""
 
     def __init__(self, client: ClevertapClient, session: aiohttp.ClientSession) -> None:
         self._client = client
         self._session = session
 
-    def delete(self, ids: Sequence[str]) -> Coroutine[Any, Any, Result]:
-        # Hands back delete_with's coroutine rather than awaiting it in one more: a frame
-        # less on every resumption of every request.
-        return self._client.delete_with(self._session, ids)
+    async def delete(self, ids: Sequence[str]) -> Result:
+        return await self._client.delete_with(self._session, ids)
 
-    def profile(self, ident: str) -> Coroutine[Any, Any, Result]:
-        return self._client.profile_with(self._session, ident)
+    async def profile(self, ident: str) -> Result:
+        return await self._client.profile_with(self._session, ident)

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from bulkdelete.engine.stats import Traffic as Traffic  # re-exported by the package
 from bulkdelete.errors import CheckpointMismatch
 from bulkdelete.reader.rule import READER_RULES
 
@@ -73,16 +74,6 @@ class Totals:
     ids_duplicate: int = 0
 
 
-@dataclass(slots=True)
-class Traffic:
-    """A run's requests and what they did. The engine counts into this very object while
-    the run sends (its stats extend it), so the run's record never copies counters."""
-
-    requests: int = 0
-    retries: int = 0
-    throttled: int = 0
-    ids_deleted: int = 0
-    ids_failed: int = 0
 
 
 @dataclass(slots=True)

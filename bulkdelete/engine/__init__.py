@@ -1,40 +1,37 @@
 """The engine: scheduling, sending and the abort rules, generic over an operation.
 
 =============  ===========================================================================
-engine.py      :class:`Engine`: the parts assembled; what happens to one batch
-scheduler.py   window, workers, slots, stop and drain
+engine.py      :class:`Engine`: the meters, a task per batch, the drain; one batch's end
 operation.py   the operation a batch gets (:class:`Delete`, with its 400 bisection;
-               :class:`Check`, verify's lookups)
+               :class:`Check`, verify's lookups) and its outcome :class:`Labels`
 sender.py      one request with retries, 429 pacing and the outage pause
 rules.py       the abort rules and the stall watchdog
 limiter.py     the adaptive in-flight limit, shared pause and rate
-stop.py        :class:`StopRequest` from outside, the run's :class:`Gate` inside
+stop.py        :class:`StopRequest`, the run's one stop event, and :func:`race`
 stats.py       run counters and the :class:`Snapshot` a display reads
-ledger.py      the :class:`Ledger` the engine records sends and finished batches in
+recorder.py    the :class:`Recorder` the engine records sends and finished batches in
 =============  ===========================================================================
 """
 
-from bulkdelete.engine.engine import Engine, OperationFactory
-from bulkdelete.engine.ledger import Ledger
+from bulkdelete.engine.engine import Engine, OperationFactory, RunEnd
 from bulkdelete.engine.limiter import AdaptiveLimiter, Ticket
-from bulkdelete.engine.operation import Check, Delete, Failures, Operation
+from bulkdelete.engine.operation import Check, Delete, Failures, Labels, Operation
+from bulkdelete.engine.recorder import Recorder
 from bulkdelete.engine.rules import Rules
-from bulkdelete.engine.scheduler import RunEnd
-from bulkdelete.engine.sender import Abandoned, Request, Sender
-from bulkdelete.engine.stats import RunStats, Snapshot
-from bulkdelete.engine.stop import Gate, StopRequest, race
+from bulkdelete.engine.sender import Request, Sender
+from bulkdelete.engine.stats import RunStats, Snapshot, Traffic
+from bulkdelete.engine.stop import StopRequest, race
 
 __all__ = [
-    "Abandoned",
     "AdaptiveLimiter",
     "Check",
     "Delete",
     "Engine",
     "Failures",
-    "Gate",
-    "Ledger",
+    "Labels",
     "Operation",
     "OperationFactory",
+    "Recorder",
     "Request",
     "Rules",
     "RunEnd",
@@ -43,5 +40,6 @@ __all__ = [
     "Snapshot",
     "StopRequest",
     "Ticket",
+    "Traffic",
     "race",
 ]

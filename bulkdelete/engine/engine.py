@@ -1,45 +1,62 @@
 """The engine: batches in, an operation on each, every batch recorded as it ends.
 
-::
+In aiometer's shape: for each batch not yet done, wait on the meters — the window (fewer
+than ``lookahead`` batches past the watermark, which bounds the checkpoint's state,
+docs/guarantees.md §4), at most ``2 × concurrency`` batches held, and a limiter slot — then
+start a task for it in the run's task group. A held batch may have been sent, so that cap
+also bounds what a ``kill -9`` can leave sent but unrecorded (docs/guarantees.md §2).
 
-    batches ──▶ Scheduler: window, workers, a limiter slot per batch, stop/drain
-                   │
-                   ├─▶ operation (Delete) ──▶ Sender: retries, 429 pacing, outage pause
-                   │
-                   └─▶ failures durable (fsync) ──▶ ledger.done ──▶ Rules ──▶ next batch
-
-The parts share one :class:`~bulkdelete.engine.stop.Gate`, the run's single "may more work
-start?" state, and one :class:`~bulkdelete.engine.stats.RunStats`.
+Per batch: the operation (through the sender), its failures durable (fsync), the recorder's
+``done``, then the abort rules. Any error ends the task group and leaves :meth:`Engine.run`
+as itself. A stop admits nothing more; requests in flight get ``Settings.grace``
+(``asyncio.timeout``), then what is left is cancelled, unrecorded, for the resume.
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import partial
+from typing import Protocol
 
 import structlog
 
-from bulkdelete.batcher import Batch
 from bulkdelete.client import Deleter, Outcome
-from bulkdelete.engine.ledger import Ledger
 from bulkdelete.engine.limiter import AdaptiveLimiter, Ticket
 from bulkdelete.engine.operation import Delete, Failures, Operation
+from bulkdelete.engine.recorder import Recorder
 from bulkdelete.engine.rules import Rules
-from bulkdelete.engine.scheduler import RunEnd, Scheduler
 from bulkdelete.engine.sender import Sender
 from bulkdelete.engine.stats import RunStats, Snapshot
-from bulkdelete.engine.stop import Gate, StopRequest
+from bulkdelete.engine.stop import StopRequest, first_error, race
 from bulkdelete.failed import FailureSink
 from bulkdelete.settings import Settings
 
 log = structlog.get_logger("bulkdelete")
 
 
+class Batch(Protocol):
+    """What the engine reads of a batch (:class:`bulkdelete.batcher.Batch`): declared here,
+    so the engine imports nothing above it."""
+
+    seq: int
+    offset: int
+    line: int
+    ids: list[str]
+
+
 # Builds an operation on the run's sender and rules (``verify`` is one such).
 OperationFactory = Callable[[Sender, Rules], Operation]
+
+
+@dataclass(slots=True)
+class RunEnd:
+    input_exhausted: bool
+    limit_reached: bool
+    stopped: bool
 
 
 class Engine:
@@ -53,7 +70,7 @@ class Engine:
         deleter: Deleter | None = None,
         operation: OperationFactory | None = None,
         limiter: AdaptiveLimiter,
-        ledger: Ledger,
+        recorder: Recorder,
         failures: FailureSink,
         stop: StopRequest,
         stats: RunStats | None = None,
@@ -61,23 +78,19 @@ class Engine:
     ) -> None:
         self.settings = settings
         self.limiter = limiter
-        self.ledger = ledger
+        self.recorder = recorder
         self.failures = failures
         self.stop = stop
         self.stats = stats = stats or RunStats()
-        self.gate = gate = Gate(limiter.close, self._wake_window)
-        self.rules = Rules(settings, stats, gate)
-        self.sender = Sender(settings=settings, limiter=limiter, ledger=ledger, gate=gate,
-                             stats=stats, rng=rng or random.Random())
+        self.rules = Rules(settings, stats)
+        self.sender = Sender(settings=settings, limiter=limiter, recorder=recorder,
+                             stop=stop.event, stats=stats, rng=rng or random.Random())
         if operation is None:
             assert deleter is not None, "an Engine needs a deleter or an operation"
             operation = partial(Delete, deleter.delete)
         self.operation = operation(self.sender, self.rules)
-        self._scheduler = Scheduler(settings=settings, limiter=limiter, ledger=ledger,
-                                    gate=gate, stats=stats, handle=self._process)
-
-    def _wake_window(self) -> None:
-        self._scheduler.wake()
+        self._held: set[asyncio.Task[None]] = set()  # batches admitted, not yet ended
+        self._changed = asyncio.Event()  # a batch ended: the meters may have moved
 
     def snapshot(self) -> Snapshot:
         stats, limiter = self.stats, self.limiter
@@ -85,70 +98,130 @@ class Engine:
             ids_deleted=stats.ids_deleted, ids_failed=stats.ids_failed,
             requests=stats.requests, retries=stats.retries, throttled=stats.throttled,
             in_flight=limiter.in_flight, limit=limiter.limit, ceiling=limiter.ceiling,
+            outcomes=stats.outcomes.copy(),
         )
 
     async def run(self, batches: Iterator[Batch]) -> RunEnd:
         """Send every batch not yet done; return how the run ended. Fatal conditions
         raise a :class:`~bulkdelete.errors.BulkDeleteError` (the caller saves progress
         either way)."""
-        self.stats.last_ack = time.monotonic()
-        self.stop.listeners.append(self.gate.stop)
+        self.stats.last_ack = asyncio.get_running_loop().time()
+        stop = self.stop.event
+        end = RunEnd(input_exhausted=False, limit_reached=False, stopped=False)
         try:
-            if self.stop.requested:
-                self.gate.stop()
-            end = await self._scheduler.run(batches, self.rules.watchdog)
-        finally:
-            self.stop.listeners.remove(self.gate.stop)
+            async with asyncio.TaskGroup() as tg:
+                watchdog = tg.create_task(self.rules.watchdog(stop))
+                await self._admit(batches, tg, end)
+                await race(self._until(lambda: not self._held), stop)
+                if self._held:
+                    await self._drain()
+                watchdog.cancel()
+        except BaseExceptionGroup as group:
+            raise first_error(group) from None
         end.stopped = self.stop.requested
         return end
 
+    async def _admit(self, batches: Iterator[Batch], tg: asyncio.TaskGroup,
+                     end: RunEnd) -> None:
+        """Start a task per batch as the meters allow, until the input ends, --limit is
+        reached or the run stops."""
+        limit, stats, recorder, stop = (self.settings.limit, self.stats, self.recorder,
+                                        self.stop.event)
+        lookahead = self.settings.lookahead
+        most = 2 * self.settings.concurrency
+        for batch in batches:
+            if stop.is_set():
+                return
+            if recorder.is_done(batch.seq):
+                continue
+            if limit is not None and stats.ids_admitted >= limit:
+                end.limit_reached = True
+                return
+            stats.ids_admitted += len(batch.ids)
+
+            def room(seq: int = batch.seq) -> bool:
+                return len(self._held) < most and seq < recorder.watermark + lookahead
+
+            await race(self._until(room), stop)
+            ticket = await race(self.limiter.acquire(), stop)
+            if ticket is None:
+                return
+            if stop.is_set():  # granted just as the run stopped: start nothing
+                self.limiter.release(ticket)
+                return
+            task = tg.create_task(self._process(batch, ticket))
+            self._held.add(task)
+            task.add_done_callback(self._ended)
+        end.input_exhausted = True
+        end.limit_reached = limit is not None and stats.ids_admitted >= limit
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        self._held.discard(task)
+        self._changed.set()
+
+    async def _until(self, ready: Callable[[], bool]) -> None:
+        while not ready():
+            self._changed.clear()
+            await self._changed.wait()
+
+    async def _drain(self) -> None:
+        """After a stop: requests in flight get the grace period, then are cancelled,
+        unrecorded, so the resume sends them again."""
+        try:
+            async with asyncio.timeout(self.settings.grace):
+                await self._until(lambda: not self._held)
+        except TimeoutError:
+            log.warning("shutdown_grace_expired", abandoned_batches=len(self._held))
+            for task in list(self._held):
+                task.cancel()
+
     async def _process(self, batch: Batch, ticket: Ticket) -> None:
-        ids = batch.ids
-        # In-batch duplicates are sent once. The reader often knows there are none; else a
-        # set is the cheaper way to see it.
-        unique = (ids if batch.distinct or len(set(ids)) == len(ids)
-                  else list(dict.fromkeys(ids)))
+        unique = list(dict.fromkeys(batch.ids))  # in-batch duplicates are sent once
         failures = await self.operation(unique, batch.seq, ticket)
-        # The common case, no failure, skips the bookkeeping.
-        failed, by_reason = (await self._settle(batch, unique, failures) if failures
-                             else (0, None))
-        deleted = len(ids) - failed
-        self.ledger.done(batch.seq, batch.offset, batch.line, deleted, failed, by_reason)
+        if failures is None:
+            return  # dropped by a stop: the resume sends it again
+        labels = self.operation.labels
+        failed, by_reason, counts = (await self._settle(batch, unique, failures)
+                                     if failures else (0, None, Counter[str]()))
+        deleted = len(batch.ids) - failed
+        self.recorder.done(batch.seq, batch.offset, batch.line, deleted, failed, by_reason)
         stats = self.stats
         stats.ids_deleted += deleted
         stats.ids_failed += failed
         stats.batches_done += 1
+        counts[labels.success] += deleted
+        stats.outcomes.update(counts)
+        stats.ids_errored += counts[labels.error]
         if failures or self.settings.max_errors is not None:  # a share can fall by successes
             self.rules.after_recording(failures)
 
-    async def _settle(self, batch: Batch, unique: list[str],
-                      failures: Failures) -> tuple[int, dict[str, int]]:
+    async def _settle(self, batch: Batch, unique: list[str], failures: Failures,
+                      ) -> tuple[int, dict[str, int], Counter[str]]:
         """Put a batch's failed IDs durably in the failed file; return how many of its
-        occurrences failed, by reason. Raises instead when the run must stop."""
+        occurrences failed, by reason and by label. Raises instead when the run must stop."""
         self.rules.before_recording(batch.seq, len(unique), failures, self.sender.succeeded)
-        failed_ids = {ident for ident, _ in failures}
-        occurrences = Counter(batch.ids) if len(unique) != len(batch.ids) else None
+        labels = self.operation.labels
+        occurrences = Counter(batch.ids)
         reasons: Counter[str] = Counter()
-        answered = 0  # occurrences the API answered decisively, e.g. "still present"
+        counts: Counter[str] = Counter()
         for ident, result in failures:
-            count = occurrences[ident] if occurrences else 1
-            reasons[result.reason] += count
-            if result.outcome is Outcome.SUCCESS:
-                answered += count
+            reasons[result.reason] += occurrences[ident]
+            label = labels.error
+            if result.outcome is Outcome.SUCCESS and labels.finding is not None:
+                label = labels.finding  # answered decisively: a finding, not an error
+            counts[label] += occurrences[ident]
         failed = sum(reasons.values())
-        self.stats.ids_errored += failed - answered
-        # Durably in the failed file before the ledger says "done" (docs/guarantees.md §1).
+        # Durably in the failed file before the recorder says "done" (docs/guarantees.md §1).
         await self.failures.add([(i, r.reason, r.detail) for i, r in failures])
         by_reason = dict(reasons)
-        if answered == failed:
-            # Decisive answers (a profile still there) are findings, not faults; verify's
-            # summary counts them, so a batch's own line is detail: a verify run early
-            # against a 10M-ID job would otherwise print one per batch.
+        if not counts[labels.error]:
+            # Findings (a profile still there), not faults; verify's summary counts them, so
+            # a batch's own line is detail: one per batch would flood an early verify.
             log.debug("ids_answered", seq=batch.seq, line=batch.line, ids=failed,
-                     reasons=by_reason)
+                      reasons=by_reason)
         else:
             log.warning(
-                "batch_given_up" if failed_ids == set(unique) else "ids_rejected",
+                "batch_given_up" if len(failures) == len(unique) else "ids_rejected",
                 seq=batch.seq, line=batch.line, failed=failed, reasons=by_reason,
             )
-        return failed, by_reason
+        return failed, by_reason, counts

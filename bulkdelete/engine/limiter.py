@@ -1,29 +1,14 @@
-"""How many requests may be in flight, and how often one may start.
+"""How many requests may be in flight, and how often one may start (docs/guarantees.md §5).
 
-Two knobs kept separate (as aiometer does): a **concurrency** ceiling, which is what
-CleverTap actually limits (docs/api.md: requests in flight, 429 beyond), and an optional
-**rate** ceiling in requests per second (aiolimiter's leaky bucket with a capacity of one,
-so it never bursts above ``--rate``).
+Two knobs kept apart, as aiometer does: a **concurrency** limit, which is what CleverTap
+limits (docs/api.md: requests in flight, 429 beyond), and an optional **rate** (aiolimiter's
+leaky bucket of capacity one, so never a burst above ``--rate``).
 
-The concurrency limit adapts (docs/guarantees.md §5). The algorithm is AIMD — additive increase,
-multiplicative decrease, as in TCP congestion control — with the decrease aimed by the
-server itself: a 429 arriving while ``n`` of our requests were at the server proves the
-account admits fewer than ``n`` of ours right now, so the limit drops straight to ``n - 1``
-(TCP's ssthresh idea, but measured instead of halved). It then probes upward one slot at a
-time, and only after ``probe_after × limit`` consecutive successes, so against an account
-whose true limit is ``k`` it spends about one throttled request per probe cycle.
-
-Throttling is paced here, not retried by the caller's budget: a 429 for a request sent
-after we had already reacted to an earlier one means the account is busy with someone
-else, and then *every* worker pauses together (exponential, jittered, capped), instead of
-each hammering on its own. ``Retry-After``, when a server sends one, is a floor under that
-pause: the pause is the longer of the limiter's own escalation and the server's wish, so a
-zero, negative or past value never shortens it and a long one is honoured (up to 5 minutes).
-
-A stopping run closes the limiter (:meth:`~AdaptiveLimiter.close`): every ``acquire``
-waiting (in the queue, through a pause, for a rate token) and every later one raises
-:class:`Closed` at once, so a stop reaches the waiters as what it is, never as a cancellation
-they must tell apart from the others.
+The limit adapts by AIMD aimed by the server: a 429 while ``n`` of ours were at the server
+drops it straight to ``n - 1``; it probes up one slot after ``probe_after × limit``
+successes. A 429 for a request sent after our last reaction means the account is busy
+beyond our own limit: then every slot pauses together (exponential, equal jitter, capped).
+``Retry-After`` is a floor under that pause, never a replacement.
 """
 
 from __future__ import annotations
@@ -33,17 +18,11 @@ import random
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from aiolimiter import AsyncLimiter
+from aiolimiter import AsyncLimiter
 
 PAUSE_BASE = 0.25
 PAUSE_CAP = 30.0
-
-
-class Closed(Exception):
-    """The limiter was closed (the run is stopping): no slot will be granted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,26 +35,6 @@ class Ticket:
 class AdaptiveLimiter:
     """Grants in-flight slots FIFO under an adaptive limit, a shared pause and a rate."""
 
-    __slots__ = (
-        "_ceiling",
-        "_clock",
-        "_closed",
-        "_in_flight",
-        "_last_reaction",
-        "_limit",
-        "_on_change",
-        "_paused_until",
-        "_probe_after",
-        "_rate",
-        "_rng",
-        "_sending",
-        "_streak",
-        "_successes",
-        "_waiters",
-        "peak_in_flight",
-        "throttled",
-    )
-
     def __init__(
         self,
         ceiling: int,
@@ -87,16 +46,14 @@ class AdaptiveLimiter:
     ) -> None:
         if ceiling < 1:
             raise ValueError("ceiling must be >= 1")
-        loop = asyncio.get_running_loop()  # loop-bound: build inside the running loop
-        self._clock = loop.time  # the loop's clock, which tests control as aiolimiter's do
+        self._loop = asyncio.get_running_loop()  # loop-bound: build inside the running loop
         self._ceiling = ceiling
         self._limit = ceiling
         self._probe_after = probe_after
         self._in_flight = 0  # slots granted (some may still be waiting on pause/rate)
         self._sending = 0  # slots whose request is actually out
-        # Each resolves True when granted a slot, False when the limiter was closed.
-        self._waiters: deque[asyncio.Future[bool]] = deque()
-        self._closed: asyncio.Future[None] = loop.create_future()
+        # Each resolves when granted a slot.
+        self._waiters: deque[asyncio.Future[None]] = deque()
         self._paused_until = 0.0
         self._last_reaction = -1.0
         self._streak = 0
@@ -104,14 +61,7 @@ class AdaptiveLimiter:
         self._on_change = on_change
         self._rng = rng or random.Random()
         # Capacity 1 per 1/rate seconds: at most ``rate`` starts in any second, no burst.
-        self._rate: AsyncLimiter | None = None
-        if rate:
-            # Imported only when asked for: aiolimiter reads its package metadata at import
-            # on every start, and most runs set no --rate.
-            from aiolimiter import AsyncLimiter
-            self._rate = AsyncLimiter(1, 1.0 / rate)
-        self.peak_in_flight = 0
-        self.throttled = 0
+        self._rate = AsyncLimiter(1, 1.0 / rate) if rate else None
 
     @property
     def limit(self) -> int:
@@ -131,64 +81,33 @@ class AdaptiveLimiter:
 
     def pause(self, seconds: float) -> None:
         """Hold every slot for ``seconds`` from now (never shortening a longer pause): the
-        run waits out an outage together instead of each worker knocking on its own."""
+        run waits out an outage together instead of each request knocking on its own."""
         self._paused_until = max(self._paused_until, self._clock() + seconds)
 
-    def close(self) -> None:
-        """Grant nothing more: every ``acquire``, waiting or to come, raises Closed."""
-        if self._closed.done():
-            return
-        self._closed.set_result(None)
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(False)
-
     async def acquire(self) -> Ticket:
-        """Wait for a slot, the end of any shared pause, and a rate token; raises
-        :class:`Closed` if the limiter is closed first."""
-        if self._closed.done():
-            raise Closed
+        """Wait for a slot, the end of any shared pause, and a rate token."""
         if self._in_flight < self._limit and not self._waiters:
             self._in_flight += 1
         else:
-            waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+            waiter: asyncio.Future[None] = self._loop.create_future()
             self._waiters.append(waiter)
             try:
-                if not await waiter:
-                    raise Closed
+                await waiter
             except asyncio.CancelledError:
-                if waiter.done() and not waiter.cancelled() and waiter.result():
+                if waiter.done() and not waiter.cancelled():
                     self._free_slot()  # granted just as we were cancelled: pass it on
                 raise
         try:
             # The pause ends at a time that may move later while we sleep: re-check.
-            while (delay := self._paused_until - self._clock()) > 0 \
-                    and not self._closed.done():
-                await asyncio.wait((self._closed,), timeout=delay)
-            if self._rate is not None and not self._closed.done():
-                await self._rate_token()
+            while (delay := self._paused_until - self._clock()) > 0:  # noqa: ASYNC110
+                await asyncio.sleep(delay)
+            if self._rate is not None:
+                await self._rate.acquire()
         except BaseException:
             self._free_slot()
             raise
-        if self._closed.done():
-            self._free_slot()
-            raise Closed
         self._sending += 1
-        self.peak_in_flight = max(self.peak_in_flight, self._sending)
         return Ticket(self._clock())
-
-    async def _rate_token(self) -> None:
-        """aiolimiter's token, given up if the limiter is closed meanwhile."""
-        assert self._rate is not None
-        if self._rate.has_capacity():
-            await self._rate.acquire()
-            return
-        token = asyncio.ensure_future(self._rate.acquire())
-        try:
-            await asyncio.wait((token, self._closed), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            token.cancel()  # a no-op once it is done
 
     def release(
         self, ticket: Ticket, *, throttled: bool = False, ok: bool = False,
@@ -205,7 +124,6 @@ class AdaptiveLimiter:
     # -- adaptive control -------------------------------------------------------------
 
     def _on_throttled(self, ticket: Ticket, retry_after: float | None) -> None:
-        self.throttled += 1
         self._successes = 0
         now = self._clock()
         previous_reaction = self._last_reaction
@@ -245,6 +163,9 @@ class AdaptiveLimiter:
             self._on_change(old, value, why)
         self._grant()
 
+    def _clock(self) -> float:
+        return self._loop.time()  # the loop's clock, which tests control as aiolimiter's do
+
     # -- slot bookkeeping ---------------------------------------------------------------
 
     def _free_slot(self) -> None:
@@ -257,4 +178,4 @@ class AdaptiveLimiter:
             if waiter.done():  # its task was cancelled while waiting
                 continue
             self._in_flight += 1
-            waiter.set_result(True)
+            waiter.set_result(None)

@@ -14,14 +14,12 @@ A fatal answer (401/403) is the sender's to raise: it stops the run before any r
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import TYPE_CHECKING
 
 import structlog
 
 from bulkdelete.client import Outcome
 from bulkdelete.engine.stats import RunStats
-from bulkdelete.engine.stop import STOPPED, Gate
 from bulkdelete.errors import FatalApiError, StalledError, TooManyErrors
 from bulkdelete.settings import Settings
 
@@ -38,10 +36,9 @@ ALL_REJECTED_ABORT = 2
 class Rules:
     """The abort rules, judged as each batch is recorded, and the watchdog beside them."""
 
-    def __init__(self, settings: Settings, stats: RunStats, gate: Gate) -> None:
+    def __init__(self, settings: Settings, stats: RunStats) -> None:
         self.settings = settings
         self.stats = stats
-        self.gate = gate
         self.all_rejected = 0  # multi-ID batches whose every ID was rejected alone
         self._failing_since: float | None = None
 
@@ -81,7 +78,7 @@ class Rules:
                 f"of {stats.ids_attempted} attempted; see the failed file for reasons"
             )
         if any(r.outcome is Outcome.RETRYABLE for _, r in failures):
-            now = time.monotonic()
+            now = asyncio.get_running_loop().time()
             # A success since the failing began (last_ack moves only on success) starts
             # the window afresh.
             if self._failing_since is None or stats.last_ack > self._failing_since:
@@ -93,15 +90,15 @@ class Rules:
                     "stopping rather than failing the rest of the file. Progress is saved"
                 )
 
-    async def watchdog(self) -> None:
-        """Stall rule (docs/cli.md): abort when nothing was acknowledged for stall_timeout."""
+    async def watchdog(self, stop: asyncio.Event) -> None:
+        """Stall rule (docs/cli.md): abort when nothing was acknowledged for stall_timeout;
+        a stopping run's drain is bounded by the grace instead."""
         timeout = self.settings.stall_timeout
-        while True:
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
             await asyncio.sleep(min(1.0, timeout / 4))
-            if self.gate.state is STOPPED:
-                continue
-            idle = time.monotonic() - self.stats.last_ack
-            if idle >= timeout:
+            idle = loop.time() - self.stats.last_ack
+            if idle >= timeout and not stop.is_set():
                 raise StalledError(
                     f"no batch acknowledged for {idle:.0f}s (--stall-timeout {timeout:g}); "
                     "progress is saved, rerun the same command to resume"

@@ -13,18 +13,16 @@ the run at once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
-import time
 from collections.abc import Awaitable, Callable, Sequence
 
 import structlog
 
 from bulkdelete.client import Outcome, Result
-from bulkdelete.engine.ledger import Ledger
-from bulkdelete.engine.limiter import AdaptiveLimiter, Closed, Ticket
+from bulkdelete.engine.limiter import AdaptiveLimiter, Ticket
+from bulkdelete.engine.recorder import Recorder
 from bulkdelete.engine.stats import RunStats
-from bulkdelete.engine.stop import STOPPED, Gate
+from bulkdelete.engine.stop import race
 from bulkdelete.errors import FatalApiError, TooManyErrors
 from bulkdelete.settings import Settings
 
@@ -38,19 +36,15 @@ OUTAGE_PAUSE_CAP = 5.0
 Request = Callable[[Sequence[str]], Awaitable[Result]]
 
 
-class Abandoned(Exception):
-    """A batch dropped unrecorded because the run is stopping; the resume re-sends it."""
-
-
 class Sender:
     """Sends requests within the limiter, retrying and pacing as the module says."""
 
-    def __init__(self, *, settings: Settings, limiter: AdaptiveLimiter, ledger: Ledger,
-                 gate: Gate, stats: RunStats, rng: random.Random) -> None:
+    def __init__(self, *, settings: Settings, limiter: AdaptiveLimiter, recorder: Recorder,
+                 stop: asyncio.Event, stats: RunStats, rng: random.Random) -> None:
         self.settings = settings
         self.limiter = limiter
-        self.ledger = ledger
-        self.gate = gate
+        self.recorder = recorder
+        self.stop = stop
         self.stats = stats
         self._rng = rng
         self.succeeded = False  # any request of this run answered success
@@ -58,29 +52,28 @@ class Sender:
         self._outage_streak = 0  # consecutive requests that never reached the server
 
     async def send(self, request: Request, ids: list[str], seq: int,
-                   ticket: Ticket | None = None, *, whole: bool = True) -> Result:
+                   ticket: Ticket | None = None, *, whole: bool = True) -> Result | None:
         """``request(ids)`` with its retries; returns SUCCESS, REJECTED or an exhausted
-        RETRYABLE. FATAL raises; so does a stop (:class:`Abandoned`). ``ticket`` is a slot
+        RETRYABLE, or None after a stop. FATAL raises. ``ticket`` is a slot
         already held for the first attempt. ``whole`` says no other request of the batch
         may have been acknowledged (False for a bisected half): only then does an answer
         that acknowledged nothing take the batch off the ledger's "sent" list."""
-        limiter, gate, stats = self.limiter, self.gate, self.stats
+        limiter, stop, stats = self.limiter, self.stop, self.stats
         attempt = 0
         unreached = 0
         while True:
             if ticket is None:
-                try:
-                    ticket = await limiter.acquire()
-                except Closed:  # the run is stopping
-                    raise Abandoned from None
-            if gate.state is STOPPED:
-                # Granted just before a stop or a fatal answer: a stop lets requests
-                # already at the server finish, it starts none.
+                ticket = await race(limiter.acquire(), stop)
+                if ticket is None:
+                    return None
+            if stop.is_set():
+                # Granted just before the stop: a stop lets requests already at the server
+                # finish, it starts none.
                 limiter.release(ticket)
-                raise Abandoned
+                return None
             # Recorded as the request leaves, not when the batch is admitted, so "re-sent
             # after a crash" counts what really was at the server.
-            self.ledger.sent(seq)
+            self.recorder.sent(seq)
             stats.requests += 1
             try:
                 result = await request(ids)
@@ -92,7 +85,7 @@ class Sender:
                 # Nothing of the batch is at the server while it waits to retry (or on the
                 # bisection lock), so a kill -9 now leaves nothing to send twice: the
                 # re-send count after a crash counts only what a killed run left behind.
-                self.ledger.answered(seq)
+                self.recorder.answered(seq)
             if outcome is Outcome.UNREACHED:
                 limiter.release(ticket)
                 ticket = None
@@ -109,13 +102,12 @@ class Sender:
             )
             ticket = None
             if outcome is Outcome.SUCCESS:
-                stats.last_ack = time.monotonic()
+                stats.last_ack = asyncio.get_running_loop().time()
                 self.succeeded = True
                 return result
             if outcome is Outcome.REJECTED:
                 return result
             if outcome is Outcome.FATAL:
-                gate.stop()
                 raise FatalApiError(
                     f"{result.reason}: stopping at once, nothing was marked failed. "
                     "Check the account ID, passcode and region, then rerun to resume",
@@ -132,7 +124,7 @@ class Sender:
                 )
             attempt += 1
             stats.retries += 1
-            await self._backoff(attempt, result.retry_after)
+            await race(asyncio.sleep(self._backoff(attempt, result.retry_after)), stop)
 
     def _pause_for_outage(self, result: Result, unreached: int) -> None:
         """The server never saw the request: pause every slot (exponential, capped, equal
@@ -159,16 +151,10 @@ class Sender:
         self._reached = True
         self._outage_streak = 0
 
-    async def _backoff(self, attempt: int, retry_after: float | None) -> None:
-        """Full jitter: uniform(0, min(cap, base·2^attempt)); Retry-After is a floor. A stop
-        ends the wait, and the batch with it."""
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        """Full jitter: uniform(0, min(cap, base·2^attempt)); Retry-After is a floor."""
         span = min(self.settings.backoff_cap, self.settings.backoff_base * 2 ** attempt)
-        delay = self._rng.uniform(0, span)
-        if retry_after is not None:
-            delay = max(delay, retry_after)
-        await wait_at_most(self.gate.stopped, delay)
-        if self.gate.state is STOPPED:
-            raise Abandoned
+        return max(self._rng.uniform(0, span), retry_after or 0.0)
 
 
 def _acknowledged_nothing(result: Result) -> bool:
@@ -180,9 +166,3 @@ def _acknowledged_nothing(result: Result) -> bool:
     return (result.outcome is not Outcome.SUCCESS and result.status is not None
             and not 200 <= result.status < 300)
 
-
-async def wait_at_most(event: asyncio.Event, seconds: float) -> None:
-    """Wait until ``event`` is set or ``seconds`` have passed, whichever comes first."""
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(seconds):
-            await event.wait()

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-import time
+from collections import Counter
 from dataclasses import dataclass, field
 
-from bulkdelete.checkpoint.model import Traffic
+
+@dataclass(slots=True)
+class Traffic:
+    """A run's requests and what they did. The engine counts into this very object while
+    the run sends (its stats extend it), so the run's checkpoint record never copies them."""
+
+    requests: int = 0
+    retries: int = 0
+    throttled: int = 0
+    ids_deleted: int = 0
+    ids_failed: int = 0
 
 
 @dataclass(slots=True)
@@ -14,12 +24,13 @@ class RunStats(Traffic):
     (no copy), and what only the engine needs."""
 
     batches_done: int = 0
-    # Failed IDs that count as errors (--max-errors): all of a delete's; a check's answered
-    # ones (a profile still present) are a finding, not an error.
+    # ID occurrences this run per outcome label of the operation ("deleted", "gone", ...).
+    outcomes: Counter[str] = field(default_factory=Counter)
+    # Failed IDs that count as errors (--max-errors): all of a delete's; a check's "present"
+    # is a finding, not an error.
     ids_errored: int = 0
     ids_admitted: int = 0
-    started: float = field(default_factory=time.monotonic)
-    last_ack: float = field(default_factory=time.monotonic)
+    last_ack: float = 0.0  # the loop's clock at the last success (set as the run starts)
 
     @property
     def ids_attempted(self) -> int:
@@ -39,6 +50,7 @@ class Snapshot:
     in_flight: int
     limit: int  # current adaptive in-flight limit
     ceiling: int  # --concurrency
+    outcomes: Counter[str] = field(default_factory=Counter)
 
     @property
     def ids_attempted(self) -> int:

@@ -1,22 +1,19 @@
-"""How a run stops: asked from outside (:class:`StopRequest`), or decided inside (:class:`Gate`).
+"""How a run stops: one event, set by a graceful stop from outside (:class:`StopRequest`).
 
-The gate is the run's one answer to "may more work start?". It only moves forward:
-
-* ``OPEN``: batches are admitted.
-* ``CLOSED``: nothing more is admitted (the input ended, ``--limit`` was reached); batches
-  already held finish, retries included.
-* ``STOPPED``: a graceful stop or a fatal answer. No request starts, not even a retry; every
-  waiter (the window, a slot, a backoff) is woken so it can drop its batch unrecorded, and
-  the resume sends it again.
+Every wait of the run that must give way to it goes through :func:`race`. After a stop no
+request starts, not even a retry; requests already at the server get the grace period;
+what was not recorded is sent again by the resume. A fatal answer or an abort needs no
+event: it is raised, and the run's task group cancels the rest.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import TypeVar
+
+from bulkdelete.errors import BulkDeleteError
 
 T = TypeVar("T")
 
@@ -28,51 +25,15 @@ class StopRequest:
         self.event = asyncio.Event()
         self.exit_code: int | None = None
         self.reason = ""
-        self.listeners: list[Callable[[], None]] = []
 
     def request(self, exit_code: int, reason: str) -> None:
         if self.exit_code is None:
             self.exit_code, self.reason = exit_code, reason
         self.event.set()
-        for listener in list(self.listeners):
-            listener()
 
     @property
     def requested(self) -> bool:
         return self.event.is_set()
-
-
-class State(enum.Enum):
-    OPEN = "open"
-    CLOSED = "closed"
-    STOPPED = "stopped"
-
-
-OPEN, CLOSED, STOPPED = State.OPEN, State.CLOSED, State.STOPPED
-
-
-class Gate:
-    """Whether the run may start more work; see the module docstring for the states.
-    ``wake`` is called once, on the move to STOPPED, to release whatever waits."""
-
-    __slots__ = ("_wake", "state", "stopped")
-
-    def __init__(self, *wake: Callable[[], None]) -> None:
-        self.state = OPEN
-        self.stopped = asyncio.Event()  # set on STOPPED: what a timed wait waits on
-        self._wake = wake
-
-    def close(self) -> None:
-        if self.state is OPEN:
-            self.state = CLOSED
-
-    def stop(self) -> None:
-        if self.state is STOPPED:
-            return
-        self.state = STOPPED
-        self.stopped.set()
-        for wake in self._wake:
-            wake()
 
 
 async def race(work: Awaitable[T], stop: asyncio.Event) -> T | None:
@@ -90,3 +51,20 @@ async def race(work: Awaitable[T], stop: asyncio.Event) -> T | None:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
     return None if task.cancelled() else task.result()
+
+
+def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The error a task group ended with, as the caller should see it: our own errors
+    first (a journal write, an abort), then anything else (a bug), never a bare group."""
+    leaves: list[BaseException] = []
+
+    def walk(exc: BaseException) -> None:
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                walk(inner)
+        elif not isinstance(exc, asyncio.CancelledError):
+            leaves.append(exc)
+
+    walk(group)
+    ours = [exc for exc in leaves if isinstance(exc, BulkDeleteError)]
+    return (ours or leaves or [group])[0]

@@ -76,7 +76,7 @@ async def send_batches(
     """Send ``batches``, journalling each into ``store`` and snapshotting ``state`` about
     once a second; the observer sees the run start, tick and finish."""
     p = state.progress
-    async with _engine(settings, deleter=deleter, ledger=Ledger(p, store.journal),
+    async with _engine(settings, deleter=deleter, recorder=Ledger(p, store.journal),
                        failures=failures, stop=stop, stats=counters.stats,
                        operation=operation) as engine:
         # The display counts for the whole job: what earlier runs did plus this run's.
@@ -99,7 +99,7 @@ async def send_ids(
     operation: OperationOn | None = None,
 ) -> RunEnd:
     """Send ``batches`` with nothing journalled: progress is kept in memory only."""
-    async with _engine(settings, deleter=deleter, ledger=Ledger(progress),
+    async with _engine(settings, deleter=deleter, recorder=Ledger(progress),
                        failures=failures, stop=stop, stats=counters.stats,
                        operation=operation) as engine:
         return await engine.run(batches)
@@ -107,7 +107,7 @@ async def send_ids(
 
 @contextlib.asynccontextmanager
 async def _engine(
-    settings: Settings, *, deleter: Deleter | None, ledger: Ledger,
+    settings: Settings, *, deleter: Deleter | None, recorder: Ledger,
     failures: FailureSink, stop: StopRequest, stats: RunStats,
     operation: OperationOn | None = None,
 ) -> AsyncIterator[Engine]:
@@ -125,7 +125,7 @@ async def _engine(
         limiter = AdaptiveLimiter(settings.concurrency, rate=settings.rate, on_change=changes)
         try:
             yield Engine(settings=settings, deleter=deleter or bound, limiter=limiter,
-                         ledger=ledger, failures=failures, stop=stop, stats=stats,
+                         recorder=recorder, failures=failures, stop=stop, stats=stats,
                          operation=operation(bound) if operation is not None else None)
         finally:
             changes.flush()

@@ -1,23 +1,19 @@
 """The preflight (docs/cli.md): before the confirmation and before anything is written, one
-read-only Get User Profile for a random identity tells whether the target takes the account
-and passcode, so wrong credentials or a wrong region show up now, not an hour into a run.
+read-only Get User Profile for a random identity shows whether the target takes the
+account and passcode, so wrong credentials or a wrong region show up now, not an hour in.
 
-The request goes through the engine's :class:`~bulkdelete.engine.Sender`, so it gets the
-run's retries, 429 pacing and the rule that a run which never reached the server gives up
-after the usual retries ("cannot reach <host>"); the stall rule bounds the whole check by
-``--stall-timeout``, so an account that answers 429 to everything does not hold it forever.
-Only an answer CleverTap gives having read the credentials accepts them: a 200 success
-(found, or empty) or a clear not-found (:mod:`bulkdelete.profile`). 401/403 stops with
-exit 3; so does no answer ("cannot reach <host>") and any other answer once retries are
-spent (the check could not be made; ``--no-preflight`` skips it).
+It goes through the engine's :class:`~bulkdelete.engine.Sender` (retries, 429 pacing, "cannot
+reach <host>"), bounded by ``--stall-timeout``. Only a 200 success or a clear not-found
+accepts the credentials; 401/403, no answer, or any other answer once retries are spent
+stop with exit 3 (``--no-preflight`` skips the check).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import secrets
+from collections import Counter
 from collections.abc import Sequence
 
 import aiohttp
@@ -25,7 +21,7 @@ import structlog
 
 from bulkdelete.checkpoint import Ledger, Progress
 from bulkdelete.client import ClevertapClient, Outcome, Result
-from bulkdelete.engine import AdaptiveLimiter, Gate, RunStats, Sender, StopRequest
+from bulkdelete.engine import AdaptiveLimiter, RunStats, Sender, StopRequest, race
 from bulkdelete.errors import ConfirmationRefused, FatalApiError, StalledError, TooManyErrors
 from bulkdelete.settings import Settings
 
@@ -38,47 +34,41 @@ async def preflight(settings: Settings, stop: StopRequest | None = None) -> str:
     answer), both exit 3, or :class:`ConfirmationRefused` when stopped meanwhile: a stop
     does not wait for the check's request or its retries, as nothing depends on them."""
     stop = stop or StopRequest()
-    check = asyncio.ensure_future(_check(settings))
-    stopping = asyncio.ensure_future(stop.event.wait())
-    try:
-        await asyncio.wait({check, stopping}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stopping.cancel()
-        if not check.done():
-            check.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await check
-    if check.cancelled():
+    said = await race(_check(settings), stop.event)
+    if said is None:
         raise ConfirmationRefused(
             f"stopped ({stop.reason}) during the preflight; nothing was sent")
-    return check.result()
+    return said
 
 
 async def _check(settings: Settings) -> str:
     # An identity no profile has: the answer is about the credentials, never about a user.
     probe = secrets.token_hex(16)
     limiter = AdaptiveLimiter(1)
-    sender = Sender(settings=settings, limiter=limiter, ledger=Ledger(Progress()),
-                    gate=Gate(limiter.close), stats=RunStats(), rng=random.Random())
+    # Its own stop event, never set: the caller's stop cancels the whole check instead.
+    sender = Sender(settings=settings, limiter=limiter, recorder=Ledger(Progress()),
+                    stop=asyncio.Event(), stats=RunStats(), rng=random.Random())
     host = settings.host
     async with aiohttp.ClientSession(raise_for_status=False) as session:
         client = ClevertapClient(
             base_url=settings.base_url, account_id=settings.account_id,
             passcode=settings.passcode, id_type=settings.id_type, timeout=settings.timeout,
         )
+        seen: Counter[Outcome] = Counter()  # the answers so far, by outcome
         answers: list[Result] = []
 
         async def request(_ids: Sequence[str]) -> Result:
             answer = await client.profile_with(session, probe, key="identity")
+            seen[answer.outcome] += 1
             answers.append(answer)
             # Retries can take minutes (a 30 s timeout, seven attempts, backoff between):
             # the first answer of each kind that holds the check up says so at once.
-            if answer.outcome is Outcome.THROTTLED and _throttled(answers) == 1:
+            if answer.outcome is Outcome.THROTTLED and seen[Outcome.THROTTLED] == 1:
                 log.warning("preflight_waiting", host=host,
                             why="the account answers 'too many concurrent requests'; "
                                 "another job may be using it",
                             gives_up_after=f"{settings.stall_timeout:g}s (--stall-timeout)")
-            elif answer.outcome in _RETRIED and _retried(answers) == 1:
+            elif answer.outcome in _RETRIED and sum(seen[o] for o in _RETRIED) == 1:
                 log.warning("preflight_waiting", host=host,
                             why=f"no usable answer yet ({answer.reason}); retrying",
                             gives_up_after=f"{settings.max_retries} retries or "
@@ -91,8 +81,9 @@ async def _check(settings: Settings) -> str:
             # one that never answers usefully, ends it after --stall-timeout.
             async with asyncio.timeout(settings.stall_timeout):
                 result = await sender.send(request, [probe], 0)
+                assert result is not None, "the check's own stop is never set"
         except TimeoutError:
-            raise StalledError(_stalled(settings, answers)) from None
+            raise StalledError(_stalled(settings, seen, answers)) from None
         except FatalApiError as exc:
             raise FatalApiError(
                 f"preflight: {host} refused the check ({answers[-1].reason}); nothing "
@@ -116,21 +107,13 @@ async def _check(settings: Settings) -> str:
 _RETRIED = (Outcome.RETRYABLE, Outcome.UNREACHED)
 
 
-def _throttled(answers: list[Result]) -> int:
-    return sum(answer.outcome is Outcome.THROTTLED for answer in answers)
-
-
-def _retried(answers: list[Result]) -> int:
-    return sum(answer.outcome in _RETRIED for answer in answers)
-
-
-def _stalled(settings: Settings, answers: list[Result]) -> str:
+def _stalled(settings: Settings, seen: Counter[Outcome], answers: list[Result]) -> str:
     wait = f"{settings.stall_timeout:g}s"
-    if answers and _throttled(answers) == len(answers):
+    if answers and seen[Outcome.THROTTLED] == len(answers):
         return (f"preflight: {settings.host} has answered 'too many concurrent requests' "
                 f"to every check for {wait} (--stall-timeout): another job may be using "
                 "this account; nothing was deleted or written. Rerun when it is free")
-    last = f" (last: {answers[-1].reason})" if answers else ""
+    why = f" (last: {answers[-1].reason})" if answers else ""
     return (f"preflight: no usable answer from {settings.host} within {wait} "
-            f"(--stall-timeout){last}; nothing was deleted or written. Rerun when the API "
+            f"(--stall-timeout){why}; nothing was deleted or written. Rerun when the API "
             "answers, or skip the check with --no-preflight")

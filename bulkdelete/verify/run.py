@@ -29,17 +29,7 @@ import structlog
 from bulkdelete.batcher import Batch
 from bulkdelete.checkpoint import CheckpointStore, RunRecord, State, Totals
 from bulkdelete.client import BoundClient, Result
-from bulkdelete.engine import (
-    Check,
-    Failures,
-    Operation,
-    OperationFactory,
-    Rules,
-    RunEnd,
-    Sender,
-    StopRequest,
-    Ticket,
-)
+from bulkdelete.engine import Check, OperationFactory, RunEnd, StopRequest
 from bulkdelete.errors import BulkDeleteError, CheckpointMismatch, StorageError, UsageError
 from bulkdelete.failed import check_lists_all
 from bulkdelete.job.drive import RunCounters, send_batches, send_ids, timestamp
@@ -83,22 +73,8 @@ def check_operation(client: BoundClient, findings: Findings | None = None,
     shape ``shapes`` counts. With ``findings`` each batch tells them which batch found its
     IDs not gone."""
     lookup = client.profile if shapes is None else shapes.counting(client.profile)
-    check = partial(Check, lookup, is_gone=_is_gone)
-    if findings is None:
-        return check
-
-    def build(sender: Sender, rules: Rules) -> Operation:
-        inner = check(sender, rules)
-
-        async def told(ids: list[str], seq: int, ticket: Ticket) -> Failures:
-            failures = await inner(ids, seq, ticket)
-            # The engine adds these to the findings right after, without yielding.
-            findings.note(seq, (ident for ident, _ in failures))
-            return failures
-
-        return told
-
-    return build
+    return partial(Check, lookup, is_gone=_is_gone,
+                   note=None if findings is None else findings.note)
 
 
 def _is_gone(result: Result) -> bool:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
+from typing import Any
 
 import pytest
 import structlog
@@ -13,10 +15,10 @@ from bulkdelete.job import Plan, Snapshot
 from tests.cli.doubles import Terminal, a_plan
 
 
-def snap(deleted: int = 0, failed: int = 0, **fields: int) -> Snapshot:
-    values = {"requests": 0, "retries": 0, "throttled": 0, "in_flight": 0, "limit": 3,
-              "ceiling": 3} | fields
-    return Snapshot(ids_deleted=deleted, ids_failed=failed, **values)
+def snap(deleted: int = 0, failed: int = 0, **fields: Any) -> Snapshot:
+    base = Snapshot(ids_deleted=deleted, ids_failed=failed, requests=0, retries=0, throttled=0,
+                    in_flight=0, limit=3, ceiling=3)
+    return dataclasses.replace(base, **fields)
 
 
 @pytest.fixture(autouse=True)

@@ -4,8 +4,8 @@ recording journal behind a real Progress, and the rig that wires them to an Engi
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +17,7 @@ from bulkdelete.client import SUCCESS, Outcome, Result
 from bulkdelete.engine import AdaptiveLimiter, Engine, RunEnd, RunStats, StopRequest
 from bulkdelete.failed import MemoryFailures
 from bulkdelete.settings import Secret, Settings
+from tests.engine.clock import ControlledClock
 
 RETRY = Result(Outcome.RETRYABLE, "HTTP 503", 503)
 THROTTLE = Result(Outcome.THROTTLED, "HTTP 429 throttled", 429)
@@ -28,6 +29,11 @@ Delay = Callable[[list[str], int], float]
 UNREACHED = Result(Outcome.UNREACHED, "cannot connect to 127.0.0.1:9")
 
 # -- test doubles -------------------------------------------------------------------------
+
+
+def now() -> float:
+    """The loop's clock: the controlled one while :meth:`Rig.run` runs."""
+    return asyncio.get_running_loop().time()
 
 
 def ident(seq: int, n: int) -> str:
@@ -49,9 +55,14 @@ def make_batches(count: int, size: int = 100, last: int | None = None) -> list[B
 
 @dataclass
 class Call:
+    """One call; ``start_no``/``end_no`` order its start and end among every start and
+    end of the run, which a controlled clock's equal times cannot."""
+
     ids: list[str]
     started: float
+    start_no: int
     ended: float | None = None
+    end_no: int | None = None
     result: Result | None = None
 
     @property
@@ -76,6 +87,7 @@ class FakeDeleter:
 
             self.delay = constant
         self.calls: list[Call] = []
+        self.moments = itertools.count()  # numbers every start and end, in order
         self.acknowledged: Counter[str] = Counter()
         self.attempts: Counter[tuple[str, ...]] = Counter()
         self.in_flight = 0
@@ -85,7 +97,7 @@ class FakeDeleter:
     async def delete(self, ids: Sequence[str]) -> Result:
         batch = list(ids)
         number = len(self.calls)
-        call = Call(batch, time.monotonic())
+        call = Call(batch, now(), next(self.moments))
         self.calls.append(call)
         self.attempts[tuple(batch)] += 1
         attempt = self.attempts[tuple(batch)]
@@ -98,7 +110,7 @@ class FakeDeleter:
             result = self.answer(batch, number, attempt)
         finally:
             self.in_flight -= 1
-            call.ended = time.monotonic()
+            call.ended, call.end_no = now(), next(self.moments)
         call.result = result
         if result.outcome is Outcome.SUCCESS:
             self.acknowledged.update(batch)
@@ -117,17 +129,17 @@ class RecordingJournal:
         default_factory=dict)
 
     def append_sent(self, seq: int) -> None:
-        self.events.append(("sent", seq, time.monotonic()))
+        self.events.append(("sent", seq, now()))
 
     def append_answered(self, seq: int) -> None:
-        self.events.append(("answered", seq, time.monotonic()))
+        self.events.append(("answered", seq, now()))
 
     def append_done(
         self, seq: int, offset: int, line: int, deleted: int, failed: int,
         reasons: dict[str, int] | None,
     ) -> None:
         assert seq not in self.done, f"batch {seq} recorded twice"
-        self.events.append(("done", seq, time.monotonic()))
+        self.events.append(("done", seq, now()))
         self.done[seq] = (offset, line, deleted, failed, reasons)
 
     def sent(self) -> list[int]:
@@ -144,7 +156,7 @@ class OrderedFailures(MemoryFailures):
     async def add(self, failures: Sequence[tuple[str, str, str]]) -> None:
         await super().add(failures)
         for seq in sorted({seq_of(i) for i, _, _ in failures}):
-            self.journal.events.append(("failed", seq, time.monotonic()))
+            self.journal.events.append(("failed", seq, now()))
 
 
 def make_settings(**overrides: Any) -> Settings:
@@ -165,6 +177,7 @@ class Rig:
     progress: Progress
     stop: StopRequest
     limiter: AdaptiveLimiter
+    elapsed: float = 0.0  # the last run's time on the controlled clock
 
     @property
     def stats(self) -> RunStats:
@@ -172,7 +185,14 @@ class Rig:
 
     async def run(self, batches: Sequence[Batch] | Iterator[Batch],
                   timeout: float = 10.0) -> RunEnd:
-        return await asyncio.wait_for(self.engine.run(iter(batches)), timeout)
+        """The run on a controlled clock (tests/engine/clock.py): every delay, backoff,
+        pause and timeout of the engine and of the fake passes at once, exactly."""
+        with ControlledClock(now()) as clock:
+            try:
+                return await clock.run(
+                    asyncio.wait_for(self.engine.run(iter(batches)), timeout))
+            finally:
+                self.elapsed = clock.now - clock.start
 
     def failed_ids(self) -> list[str]:
         return [i for i, _, _ in self.failures.items]
@@ -203,7 +223,7 @@ def rig(deleter: FakeDeleter, settings: Settings | None = None,
     stop = StopRequest()
     limiter = AdaptiveLimiter(settings.concurrency, rate=settings.rate)
     engine = Engine(settings=settings, deleter=deleter, limiter=limiter,
-                    ledger=Ledger(progress, journal), failures=failures, stop=stop,
+                    recorder=Ledger(progress, journal), failures=failures, stop=stop,
                     rng=random.Random(7))
     return Rig(engine, deleter, journal, failures, progress, stop, limiter)
 

@@ -5,6 +5,8 @@ normally also checks docs/guarantees.md §1 (nothing lost)."""
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
+from collections.abc import Sequence
 
 import pytest
 
@@ -15,6 +17,7 @@ from bulkdelete.engine import (
     AdaptiveLimiter,
     Engine,
     Failures,
+    Labels,
     Request,
     Rules,
     RunEnd,
@@ -23,10 +26,12 @@ from bulkdelete.engine import (
     StopRequest,
     Ticket,
 )
+from bulkdelete.errors import StorageError
 from bulkdelete.failed import MemoryFailures
 from tests.engine.rig import (
     REJECT,
     FakeDeleter,
+    RecordingJournal,
     ident,
     make_batches,
     make_settings,
@@ -67,7 +72,7 @@ async def test_ledger_without_a_journal_is_accepted() -> None:
     progress = Progress()
     engine = Engine(settings=settings, deleter=deleter,
                     limiter=AdaptiveLimiter(settings.concurrency),
-                    ledger=Ledger(progress), failures=MemoryFailures(),
+                    recorder=Ledger(progress), failures=MemoryFailures(),
                     stop=StopRequest())
     end = await asyncio.wait_for(engine.run(iter(make_batches(3))), 5)
     assert end.input_exhausted
@@ -104,6 +109,53 @@ async def test_a_bug_in_the_deleter_surfaces_unwrapped() -> None:
         await r.run(make_batches(3))
 
 
+class BrokenJournal(RecordingJournal):
+    """A journal whose write of one kind fails, as a full disk would."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+
+    def append_sent(self, seq: int) -> None:
+        self._fail("sent")
+        super().append_sent(seq)
+
+    def append_done(self, seq: int, offset: int, line: int, deleted: int, failed: int,
+                    reasons: dict[str, int] | None) -> None:
+        self._fail("done")
+        super().append_done(seq, offset, line, deleted, failed, reasons)
+
+    def _fail(self, kind: str) -> None:
+        if kind == self.kind:
+            raise StorageError(f"cannot write the journal ({kind})")
+
+
+class BrokenFailures(MemoryFailures):
+    async def add(self, failures: Sequence[tuple[str, str, str]]) -> None:
+        raise StorageError("cannot write the failed file")
+
+
+@pytest.mark.parametrize("where", ["sent", "done", "failures"])
+async def test_a_recording_error_leaves_the_run_as_itself(where: str) -> None:
+    """A journal write or a failed-file write that fails ends the run as that very
+    exception (the job relies on it to save what it can), with nothing more recorded."""
+    settings = make_settings(concurrency=3)
+    journal = BrokenJournal(where)
+    progress = Progress()
+    answer = REJECT if where == "failures" else SUCCESS
+    deleter = FakeDeleter(lambda ids, n, attempt: answer, delay=0.01)
+    engine = Engine(settings=settings, deleter=deleter,
+                    limiter=AdaptiveLimiter(settings.concurrency),
+                    recorder=Ledger(progress, journal),
+                    failures=BrokenFailures() if where == "failures" else MemoryFailures(),
+                    stop=StopRequest())
+    with pytest.raises(StorageError, match="cannot write") as info:
+        await asyncio.wait_for(engine.run(iter(make_batches(20, size=2))), 5)
+    assert type(info.value) is StorageError
+    assert journal.done == {}
+    assert deleter.in_flight == 0  # nothing left running behind the error
+
+
 async def test_in_batch_duplicates_are_sent_once_and_each_counted() -> None:
     """Duplicates inside a batch are sent once (first-seen order) and every occurrence
     counts as deleted, so deleted + failed equals the batch's positions."""
@@ -128,23 +180,29 @@ async def test_rejected_duplicate_counts_each_occurrence_as_failed() -> None:
     assert r.progress.reasons == {"HTTP 400 rejected": 2}
     assert r.failed_ids() == [x]
     assert r.journal.done[0] == (0, 1, 2, 2, {"HTTP 400 rejected": 2})
+    assert r.stats.outcomes == Counter(deleted=2, failed=2)
     r.assert_nothing_lost([batch])
 
 
 class OnePerId:
     """Another operation on the same engine: one request per ID (as ``verify`` will read
-    one profile per ID), the batch's slot used for the first, each later one taking its own."""
+    one profile per ID), the batch's slot used for the first, each later one taking its own,
+    with outcome labels of its own."""
+
+    labels = Labels(success="done", error="refused")
 
     def __init__(self, request: Request, sender: Sender) -> None:
         self._request = request
         self._sender = sender
 
-    async def __call__(self, ids: list[str], seq: int, ticket: Ticket) -> Failures:
+    async def __call__(self, ids: list[str], seq: int, ticket: Ticket) -> Failures | None:
         failures: Failures = []
         first: Ticket | None = ticket
         for one in ids:
             result = await self._sender.send(self._request, [one], seq, first)
             first = None
+            if result is None:
+                return None
             if result.outcome is not Outcome.SUCCESS:
                 failures.append((one, result))
         return failures
@@ -165,7 +223,7 @@ async def test_another_operation_plugs_into_the_same_engine() -> None:
         return OnePerId(deleter.delete, sender)
 
     engine = Engine(settings=settings, operation=per_id, limiter=limiter,
-                    ledger=Ledger(progress), failures=failures,
+                    recorder=Ledger(progress), failures=failures,
                     stop=StopRequest())
     batches = make_batches(4, size=5)
     end = await asyncio.wait_for(engine.run(iter(batches)), 5)
@@ -177,6 +235,6 @@ async def test_another_operation_plugs_into_the_same_engine() -> None:
     assert limiter.in_flight == 0
     assert engine.snapshot() == Snapshot(
         ids_deleted=19, ids_failed=1, requests=20, retries=0, throttled=0, in_flight=0,
-        limit=3, ceiling=3,
+        limit=3, ceiling=3, outcomes=Counter(done=19, refused=1),
     )
     assert engine.snapshot().ids_attempted == 20

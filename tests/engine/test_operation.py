@@ -108,7 +108,7 @@ def _check_engine(deleter: FakeDeleter, settings: Settings) -> tuple[Engine, Mem
     engine = Engine(
         settings=settings, limiter=AdaptiveLimiter(settings.concurrency),
         operation=partial(Check, lookup, is_gone=lambda r: verdict(r) is Verdict.GONE),
-        ledger=Ledger(progress), failures=failures, stop=StopRequest(),
+        recorder=Ledger(progress), failures=failures, stop=StopRequest(),
     )
     return engine, failures, progress
 
@@ -139,6 +139,7 @@ async def test_check_looks_each_id_up_once_within_the_concurrency_and_splits_ver
     assert found[next(iter(unclear))].startswith("gave up after 3 attempts")
     assert (progress.ids_deleted, progress.ids_failed) == (len(everyone) - 3, 3)
     assert progress.watermark == len(batches)
+    assert engine.snapshot().outcomes == Counter(gone=len(everyone) - 3, present=2, unknown=1)
 
 
 async def test_check_present_ids_do_not_count_toward_max_errors_but_unknown_ones_do() -> None:
@@ -151,6 +152,7 @@ async def test_check_present_ids_do_not_count_toward_max_errors_but_unknown_ones
     await asyncio.wait_for(engine.run(iter(batches)), 10)
     assert progress.ids_failed == 20
     assert len(failures.items) == 20
+    assert (engine.stats.outcomes, engine.stats.ids_errored) == (Counter(present=20), 0)
 
     engine, failures, progress = _check_engine(
         FakeDeleter(lambda ids, n, attempt: RETRY if ids[0] == batches[0].ids[5] else GONE),

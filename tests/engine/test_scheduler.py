@@ -1,10 +1,9 @@
-"""Unit tests for :mod:`bulkdelete.engine.scheduler`: concurrency, the lookahead window,
-the re-send bound, graceful stop and ``--limit``."""
+"""Unit tests for the engine's scheduling (:mod:`bulkdelete.engine.engine`): concurrency,
+the lookahead window, the re-send bound, graceful stop, the grace and ``--limit``."""
 
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
@@ -59,7 +58,7 @@ async def test_lookahead_window_bounds_how_far_past_a_stuck_batch_it_runs() -> N
 
 async def test_a_batch_waiting_to_retry_does_not_hold_up_the_others() -> None:
     """Batches 0-2 fail twice each and sit in backoff (~0.3 s), more of them than
-    --concurrency 2; each keeps its worker and another takes its place, so the other 27
+    --concurrency 2; each keeps its task and another batch takes its slot, so the other 27
     batches are all sent meanwhile, never more than 2 at once."""
     batches = make_batches(30, size=2)
     retry_later = Result(Outcome.RETRYABLE, "HTTP 503", 503, "", 0.15)  # Retry-After: a floor
@@ -79,17 +78,17 @@ async def test_a_batch_waiting_to_retry_does_not_hold_up_the_others() -> None:
 # -- graceful stop and --limit ------------------------------------------------------------
 
 
-def _stop_scenario(settings: Settings) -> tuple[Rig, list[Batch], list[float]]:
+def _stop_scenario(settings: Settings) -> tuple[Rig, list[Batch], list[int]]:
     """60 batches; batch 0 always RETRYABLE (it sits in backoff), the rest succeed after
     20 ms. The stop (SIGINT, 130) is requested as the 8th call starts."""
     batches = make_batches(60, size=5)
     r = rig(FakeDeleter(lambda ids, n, attempt: RETRY if seq_of(ids[0]) == 0 else SUCCESS,
                         delay=0.02), settings)
-    stopped_at: list[float] = []
+    stopped_at: list[int] = []
 
     def on_call(number: int) -> None:
-        if number == 7:
-            stopped_at.append(time.monotonic())
+        if number == 7:  # the stop's moment: the journal's events and calls so far
+            stopped_at.append(len(r.journal.events))
             r.stop.request(130, "SIGINT")
 
     r.deleter.on_call = on_call
@@ -103,13 +102,14 @@ async def test_graceful_stop_records_in_flight_and_abandons_the_rest() -> None:
     r, batches, stopped_at = _stop_scenario(
         make_settings(backoff_base=0.05, backoff_cap=0.05, max_retries=1000))
     end = await r.run(batches, timeout=5.0)
-    (stop_time,) = stopped_at
+    (events_at_stop,) = stopped_at
+    stop_no = r.deleter.calls[7].start_no  # the call during whose start the stop came
     assert end.stopped
     assert not end.input_exhausted
     assert (r.stop.exit_code, r.stop.reason) == (130, "SIGINT")
-    assert all(t <= stop_time for k, _, t in r.journal.events if k == "sent")
-    in_flight_at_stop = {c.seq for c in r.deleter.calls if c.started <= stop_time
-                         and c.seq != 0 and c.ended is not None and c.ended >= stop_time}
+    assert "sent" not in [k for k, _, _ in r.journal.events[events_at_stop:]]
+    in_flight_at_stop = {c.seq for c in r.deleter.calls if c.start_no <= stop_no
+                         and c.seq != 0 and c.end_no is not None and c.end_no > stop_no}
     assert in_flight_at_stop
     assert all(r.progress.is_done(s) for s in in_flight_at_stop)
     assert not r.progress.is_done(0)
@@ -127,11 +127,10 @@ async def test_graceful_stop_starts_no_new_request() -> None:
     admitted but still waiting for a limiter slot must not start a request
     (docs/guarantees.md §2: the resume re-sends at most one batch per in-flight slot; the
     stop should be prompt)."""
-    r, batches, stopped_at = _stop_scenario(
+    r, batches, _ = _stop_scenario(
         make_settings(backoff_base=0.05, backoff_cap=0.05, max_retries=1000))
     await r.run(batches, timeout=5.0)
-    (stop_time,) = stopped_at
-    late = [c.seq for c in r.deleter.calls if c.started > stop_time]
+    late = [c.seq for c in r.deleter.calls[8:]]  # calls start in order: these came after
     assert late == [], f"{len(late)} requests started after the stop: {late}"
 
 
@@ -157,12 +156,12 @@ async def test_graceful_stop_while_window_is_full_returns() -> None:
 
 
 async def test_graceful_stop_during_a_long_429_pause_returns_promptly() -> None:
-    """A 429 with Retry-After 60 pauses every slot; the workers admitting batches (each
-    takes its batch's first slot) are then waiting inside the limiter. A graceful stop must
+    """A 429 with Retry-After 60 pauses every slot; the next batch to admit and the retries
+    are then waiting inside the limiter. A graceful stop must
     end the run at once, not after the pause, and record nothing it did not send."""
     batches = make_batches(10, size=3)
     r = rig(FakeDeleter(lambda ids, n, attempt: Result(
-        Outcome.THROTTLED, "HTTP 429 throttled", 429, "", 60.0)),
+        Outcome.THROTTLED, "HTTP 429 throttled", 429, "", 60.0), delay=0.01),
         make_settings(concurrency=2))
 
     async def stop_later() -> None:
@@ -170,13 +169,12 @@ async def test_graceful_stop_during_a_long_429_pause_returns_promptly() -> None:
         r.stop.request(143, "SIGTERM")
 
     stopper = asyncio.create_task(stop_later())
-    started = time.monotonic()
     try:
         end = await r.run(batches, timeout=5.0)
     finally:
         await stopper
     assert end.stopped
-    assert time.monotonic() - started < 2.0
+    assert r.elapsed < 2.0
     assert r.journal.done == {}
     assert len(r.deleter.calls) == 2  # one per slot, then the pause; nothing after it
     assert r.limiter.in_flight == 0
@@ -266,3 +264,20 @@ async def test_batches_in_backoff_stay_within_the_resend_bound() -> None:
     assert _most_unrecorded(r.journal) <= 6
     assert r.progress.watermark == 40
     r.assert_nothing_lost(batches)
+
+
+async def test_requests_in_flight_get_the_grace_and_no_more() -> None:
+    """A stop while requests hang: they get ``shutdown_grace`` to finish, then are cancelled
+    and left unrecorded for the resume; the run returns right after the grace, with the
+    limiter's slots all back."""
+    batches = make_batches(10, size=2)
+    r = rig(FakeDeleter(delay=lambda ids, n: 0.01 if n < 3 else 100.0),
+            make_settings(concurrency=3, shutdown_grace=2.0))
+    r.deleter.on_call = lambda n: r.stop.request(143, "SIGTERM") if n == 5 else None
+    end = await r.run(batches, timeout=50.0)
+    assert end.stopped
+    assert len(r.deleter.calls) == 6  # the stop came as the 6th started: none after it
+    assert 2.0 <= r.elapsed < 2.1  # the grace, and no longer
+    assert set(r.journal.done) == {0, 1, 2}
+    assert sorted(r.journal.sent()) == [0, 1, 2, 3, 4, 5]  # 3-5: the resume sends them again
+    assert r.limiter.in_flight == 0

@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Protocol
 
 
-class Ledger(Protocol):
+class Recorder(Protocol):
     """Progress plus its journal (``bulkdelete.checkpoint.Ledger``), or progress alone for a
-    run without a checkpoint."""
+    run without a checkpoint. An exception from ``sent`` or ``done`` (a journal write that
+    failed) ends the run as that exception."""
 
     def is_done(self, seq: int) -> bool: ...
 
