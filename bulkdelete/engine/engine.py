@@ -104,10 +104,7 @@ class Engine:
 
     async def _process(self, batch: Batch, ticket: Ticket) -> None:
         ids = batch.ids
-        # In-batch duplicates are sent once. The reader often knows there are none; else a
-        # set is the cheaper way to see it.
-        unique = (ids if batch.distinct or len(set(ids)) == len(ids)
-                  else list(dict.fromkeys(ids)))
+        unique = list(dict.fromkeys(ids))  # in-batch duplicates are sent once
         failures = await self.operation(unique, batch.seq, ticket)
         # The common case, no failure, skips the bookkeeping.
         failed, by_reason = (await self._settle(batch, unique, failures) if failures

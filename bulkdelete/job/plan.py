@@ -22,11 +22,11 @@ from bulkdelete.outputs import check_outputs
 from bulkdelete.reader import (
     InputFormat,
     InvalidLine,
-    Run,
+    Record,
     check_input_path,
     check_lines_guess,
     detect_format,
-    read_runs,
+    read_records,
 )
 from bulkdelete.reader.fingerprint import fingerprint
 from bulkdelete.reader.watch import Watch
@@ -157,9 +157,9 @@ def input_format(files: JobFiles) -> InputFormat:
 
 
 def read_input(files: JobFiles, fmt: InputFormat, id_type: str, offset: int = 0,
-               line: int = 1, watch: Watch | None = None) -> Iterator[Run | InvalidLine]:
+               line: int = 1, watch: Watch | None = None) -> Iterator[Record | InvalidLine]:
     """The input from ``offset`` (the first byte of line ``line``) to its end."""
-    return read_runs(files.input, fmt, column=files.column, id_type=id_type,
+    return read_records(files.input, fmt, column=files.column, id_type=id_type,
                      start_offset=offset, start_line=line, watch=watch,
                      delimiter=files.delimiter)
 
@@ -175,12 +175,17 @@ def precount(files: JobFiles, fmt: InputFormat, settings: Settings,
     return totals
 
 
-def _fed(items: Iterator[Run | InvalidLine], repeats: RepeatCounter
-         ) -> Iterator[Run | InvalidLine]:
+def _fed(items: Iterator[Record | InvalidLine], repeats: RepeatCounter
+         ) -> Iterator[Record | InvalidLine]:
+    values: list[str] = []  # handed over a few thousand at a time
     for item in items:
-        if type(item) is Run:
-            repeats.add(item.values)
+        if type(item) is Record:
+            values.append(item.value)
+            if len(values) == 4096:
+                repeats.add(values)
+                values = []
         yield item
+    repeats.add(values)
 
 
 async def binding_for(settings: Settings, files: JobFiles, fmt: InputFormat) -> Binding:

@@ -25,15 +25,9 @@ from bulkdelete.reader.csvhead import (
 )
 from bulkdelete.reader.csvscan import FIELD_START, QUOTED, Cursor, follow, state_after
 from bulkdelete.reader.dialect import parse_delimiter, sniff
-from bulkdelete.reader.items import InvalidLine, Record, new_record, text_value
+from bulkdelete.reader.items import InvalidLine, Record, text_value
 from bulkdelete.reader.rule import check, show, trim
-from bulkdelete.reader.source import (
-    MAX_LINE_BYTES,
-    REASON_LINE_TOO_LONG,
-    Blocks,
-    Stream,
-    seek,
-)
+from bulkdelete.reader.source import MAX_LINE_BYTES, REASON_LINE_TOO_LONG, Blocks, Stream
 from bulkdelete.reader.watch import Watch
 
 __all__ = [
@@ -80,7 +74,6 @@ def csv_records(
     stray = header.stray
     if start_offset:
         # Resume: the header was needed for the column; now jump to the watermark.
-        seek(stream, path, start_offset)
         rows = _rows(Blocks(stream, path, start_offset, watch=watch).pieces(), start_offset,
                      start_line, separator)
     for line, offset, row in rows:
@@ -97,7 +90,7 @@ def csv_records(
             elif value == name:
                 reason = REASON_HEADER_AGAIN
             if reason is None:
-                yield new_record(value, line, offset)
+                yield Record(value, line, offset)
             else:
                 yield InvalidLine(line, reason, text_value(row[index]))
 

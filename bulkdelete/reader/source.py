@@ -1,12 +1,11 @@
 """Opening the input: checks, gzip, seeking to a resume offset, the BOM, and blocks of lines.
 
-Every format reads through :class:`Blocks`, which yields whole physical lines in bounded
-memory: a line longer than :data:`MAX_LINE_BYTES` is skipped through and stands as its
-length, so a 1 GB line without a newline never sits in memory. The file is read in binary
-mode because a resume seeks to a byte offset (docs/guarantees.md §3), which a text stream
-cannot name; for ``.gz`` the offsets are in the decompressed stream, and seeking there
-decompresses and discards. After each read, the :class:`~bulkdelete.reader.watch.Watch`
-(when given) checks the file is still the one the run started with.
+Every format reads through :class:`Blocks`, in bounded memory: a line longer than
+:data:`MAX_LINE_BYTES` is skipped through and stands as its length (:class:`Skipped`), so a
+1 GB line without a newline never sits in memory. The file is read in binary mode because a
+resume seeks to a byte offset (docs/guarantees.md §3); for ``.gz`` the offsets are in the
+decompressed stream. After each read the :class:`~bulkdelete.reader.watch.Watch` (when given)
+checks the file is still the one the run started with.
 """
 
 from __future__ import annotations
@@ -15,9 +14,10 @@ import gzip
 import os
 import stat
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Final, Protocol
+from typing import BinaryIO, Final, Protocol, TypeVar
 
 from bulkdelete.errors import InputError
 from bulkdelete.reader.watch import Watch
@@ -29,12 +29,9 @@ __all__ = [
     "Skipped",
     "Stream",
     "check_input_path",
-    "head_of",
     "not_gzip",
-    "open_blocks",
     "open_error",
     "open_stream",
-    "seek",
 ]
 
 #: Longest physical line held in memory, in bytes (without its newline). Longer lines are
@@ -53,22 +50,17 @@ _BOM: Final = b"\xef\xbb\xbf"
 #: First bytes of a skipped line kept: enough for the 512 characters invalid.jsonl lists.
 _HEAD_BYTES: Final = 2048
 
+T = TypeVar("T")
 
-class Skipped(int):
-    """The byte length of a line too long to keep, newline included, with its first
-    :data:`_HEAD_BYTES` bytes (for ``invalid.jsonl``); an ``int`` to every other reader."""
 
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A line too long to keep: its byte length, newline included, and its first
+    :data:`_HEAD_BYTES` bytes (for ``invalid.jsonl``)."""
+
+    length: int
     head: bytes
 
-    def __new__(cls, length: int, head: bytes) -> Skipped:
-        skipped = super().__new__(cls, length)
-        skipped.head = head[:_HEAD_BYTES]
-        return skipped
-
-
-def head_of(block: int) -> bytes:
-    """The first bytes of a skipped line (see :class:`Skipped`)."""
-    return block.head if isinstance(block, Skipped) else b""
 
 # Names that are stdin whatever the file system says about them.
 _STDIN_NAMES: Final = frozenset({"-", "/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"})
@@ -177,36 +169,19 @@ class _GzipOwning(gzip.GzipFile):
             self._raw.close()
 
 
-def seek(stream: Stream, path: Path, offset: int) -> None:
-    try:
-        stream.seek(offset)
-    except (gzip.BadGzipFile, EOFError, zlib.error):
-        raise InputError(not_gzip(path)) from None
-    except OSError as exc:
-        raise InputError(f"cannot read input file {path}: {exc.strerror}") from None
-
-
-def open_blocks(stream: Stream, path: Path, start_offset: int, watch: Watch | None) -> Blocks:
-    """Position *stream* at *start_offset* and return its line blocks."""
-    if start_offset:
-        seek(stream, path, start_offset)
-    return Blocks(stream, path, start_offset, watch=watch)
-
-
 class Blocks:
-    """Blocks of whole physical lines, read from a binary stream in bounded memory.
+    """Blocks of whole physical lines, read from *stream* at *start_offset* in bounded memory.
 
     Iterating yields either ``bytes`` (one or more complete lines, each ending in ``\\n``,
-    except a last line without a newline at end of file), or an ``int``: the byte length,
-    newline included, of one line longer than :data:`MAX_LINE_BYTES`, which was skipped
-    without being kept. No yielded line is longer than the limit, wherever the read blocks
-    fell, so a resumed read treats every line exactly as the full read did.
+    except a last line without a newline at end of file), or a :class:`Skipped` line longer
+    than :data:`MAX_LINE_BYTES`. No yielded line is longer than the limit, wherever the read
+    blocks fell, so a resumed read treats every line exactly as the full read did.
     """
 
     __slots__ = ("_fd", "_path", "_pending", "_stream", "_watch", "offset")
 
     def __init__(
-        self, stream: Stream, path: Path, start_offset: int, *, watch: Watch | None = None
+        self, stream: Stream, path: Path, start_offset: int = 0, *, watch: Watch | None = None
     ) -> None:
         self._stream = stream
         self._path = path
@@ -216,7 +191,9 @@ class Blocks:
         self._fd = stream.fileno() if watch is not None else -1
         self.offset = start_offset
         """Offset of the first byte the blocks will yield (after a BOM at the file start)."""
-        if start_offset == 0:
+        if start_offset:
+            self._guarded(stream.seek, start_offset)
+        else:
             # Only a BOM at the very start of the file is one; the bytes after it start line 1.
             head = self._read(len(_BOM))
             if head == _BOM:
@@ -225,23 +202,26 @@ class Blocks:
                 self._pending = head
 
     def _read(self, size: int) -> bytes:
-        try:
-            data = self._stream.read(size)
-        except (gzip.BadGzipFile, EOFError, zlib.error):
-            self._check()  # a .gz cut short by a rewrite: say what really happened
-            raise InputError(not_gzip(self._path)) from None
-        except OSError as exc:
-            raise InputError(f"cannot read input file {self._path}: {exc.strerror}") from None
+        data: bytes = self._guarded(self._stream.read, size)
         # After the read and before any of its IDs can be batched: a block read from a
         # changed file is never used (an empty read included: a truncated file ends early).
         self._check()
         return data
 
+    def _guarded(self, operation: Callable[[int], T], argument: int) -> T:
+        try:
+            return operation(argument)
+        except (gzip.BadGzipFile, EOFError, zlib.error):
+            self._check()  # a .gz cut short by a rewrite: say what really happened
+            raise InputError(not_gzip(self._path)) from None
+        except OSError as exc:
+            raise InputError(f"cannot read input file {self._path}: {exc.strerror}") from None
+
     def _check(self) -> None:
         if self._watch is not None:
             self._watch.check(self._fd)
 
-    def __iter__(self) -> Iterator[bytes | int]:
+    def __iter__(self) -> Iterator[bytes | Skipped]:
         pending = self._pending
         skipping = 0  # > 0: length so far of an over-long line being skipped
         head = b""  # the first bytes of that line
@@ -303,7 +283,7 @@ class Blocks:
             yield pending
 
 
-def _split_over_long(buf: bytes, end: int) -> Iterator[bytes | int]:
+def _split_over_long(buf: bytes, end: int) -> Iterator[bytes | Skipped]:
     """Yield ``buf[:end]`` (whole lines) with every over-long line replaced by its length."""
     start = kept = 0
     while start < end:

@@ -24,11 +24,8 @@ from bulkdelete.reader import (
     REASON_UNBALANCED_QUOTE,
     InvalidLine,
     Record,
-    Run,
     read_records,
-    read_runs,
     source,
-    tally_runs,
 )
 from bulkdelete.reader import csv as csv_reader
 from tests.reader.support import (
@@ -124,11 +121,6 @@ def test_ids_read_are_exactly_the_column_values(
         for index in {0, len(expected) // 2, len(expected) - 1} if expected else ():
             _, line, offset = expected[index]
             assert got(path, start_offset=offset, start_line=line) == expected[index:]
-        runs = list(read_runs(path, "csv", column="id", id_type="guid"))
-        assert [v for r in runs if isinstance(r, Run) for v in r.values] == \
-            [value for value, _, _ in expected]
-        assert sum(n for n in tally_runs(path, "csv", column="id", id_type="guid")
-                   if isinstance(n, int)) == len(expected)
 
 
 def _items(path: Path) -> list[Record | InvalidLine]:

@@ -1,8 +1,12 @@
-"""JSON Lines input: one JSON object per line, the ID under one field.
+"""One ID per line and JSON Lines: each physical line decoded and decided on its own.
 
-The ID is a JSON string: a number (``17``, ``-0``) is an invalid value, never sent as the
-digits Python would print for it. An object that holds the field twice is an invalid line
-rather than one of the two values silently kept (the json module keeps the last).
+Both read the whole lines :class:`~bulkdelete.reader.source.Blocks` yields and carry
+nothing from one block to the next but the offset and line number, so a read resumed at a
+record's ``(offset, line)`` yields exactly what the full read yields from there on.
+
+In JSON Lines the ID is a JSON string: a number (``17``, ``-0``) is an invalid value, never
+sent as the digits Python would print for it. An object that holds the field twice is an
+invalid line rather than one of the two values silently kept (the json module keeps the last).
 """
 
 from __future__ import annotations
@@ -12,13 +16,43 @@ from collections.abc import Iterator
 from typing import Final
 
 from bulkdelete.errors import InputError
-from bulkdelete.reader.items import InvalidLine, Record, new_record, raw_value, text_value
-from bulkdelete.reader.rule import REASON_UTF8, check, name_list, show, trim
-from bulkdelete.reader.source import REASON_LINE_TOO_LONG, Blocks, head_of
+from bulkdelete.reader.items import InvalidLine, Record, raw_value, text_value
+from bulkdelete.reader.rule import REASON_TOO_LONG, REASON_UTF8, check, name_list, show, trim
+from bulkdelete.reader.source import REASON_LINE_TOO_LONG, Blocks, Skipped
 
-__all__ = ["REASON_NOT_OBJECT", "jsonl_records"]
+__all__ = ["REASON_NOT_OBJECT", "jsonl_records", "line_records"]
 
 REASON_NOT_OBJECT: Final = "not a JSON object"
+
+
+def line_records(blocks: Blocks, line: int) -> Iterator[Record | InvalidLine]:
+    """One ID per line: each line decoded, trimmed, skipped when blank, else decided by
+    :func:`~bulkdelete.reader.rule.check`."""
+    offset = blocks.offset
+    for block in blocks:
+        if isinstance(block, Skipped):
+            # A line too long to keep: it cannot hold a valid ID.
+            yield InvalidLine(line, REASON_TOO_LONG, raw_value(block.head))
+            offset += block.length
+            line += 1
+            continue
+        lines = block.split(b"\n")
+        if block.endswith(b"\n"):
+            lines.pop()  # the empty string after the last newline is no line
+        for raw in lines:
+            try:
+                value = trim(raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                yield InvalidLine(line, REASON_UTF8, raw_value(raw))
+            else:
+                if value:  # a blank line is skipped, not reported
+                    reason = check(value)
+                    if reason is None:
+                        yield Record(value, line, offset)
+                    else:
+                        yield InvalidLine(line, reason, raw_value(raw))
+            offset += len(raw) + 1
+            line += 1
 
 
 def jsonl_records(
@@ -40,9 +74,9 @@ def jsonl_records(
     quoted = json.dumps(field, ensure_ascii=False).encode("utf-8", "surrogateescape")
     offset = blocks.offset
     for block in blocks:
-        if isinstance(block, int):
-            yield InvalidLine(line, REASON_LINE_TOO_LONG, raw_value(head_of(block)))
-            offset += block
+        if isinstance(block, Skipped):
+            yield InvalidLine(line, REASON_LINE_TOO_LONG, raw_value(block.head))
+            offset += block.length
             line += 1
             continue
         size = len(block)
@@ -93,7 +127,7 @@ def jsonl_records(
                 continue
             reason = check(value)
             if reason is None:
-                yield new_record(value, number, here)
+                yield Record(value, number, here)
             else:
                 yield InvalidLine(number, reason, text_value(value))
 
