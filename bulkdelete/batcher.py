@@ -8,7 +8,7 @@ the same numbers — which is what lets the checkpoint name batches by number al
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,20 +33,19 @@ def make_batches(
     """Group valid IDs into batches of ``size``; invalid lines are skipped here (the
     pre-count already counted them once, so a resume does not count them twice)."""
     seq = first_seq
-    batch: Batch | None = None  # the batch being filled; never changed once yielded
+    ids: list[str] = []  # the batch being filled; never changed once yielded
+    offset = line = 0  # where ids[0]'s record starts
     for item in items:
-        if type(item) is not Record:
-            continue
-        if batch is None:
-            batch = Batch(seq, item.offset, item.line, [item.value])
-        else:
-            batch.ids.append(item.value)
-        if len(batch.ids) == size:
-            yield batch
-            seq += 1
-            batch = None
-    if batch is not None:
-        yield batch
+        if type(item) is Record:
+            if not ids:
+                offset, line = item.offset, item.line
+            ids.append(item.value)
+            if len(ids) == size:
+                yield Batch(seq, offset, line, ids)
+                seq += 1
+                ids = []
+    if ids:
+        yield Batch(seq, offset, line, ids)
 
 
 def within_precount(
@@ -63,18 +62,30 @@ def within_precount(
         yield batch
 
 
-def summarize(items: Iterable[Record | InvalidLine], size: int) -> Totals:
-    """One streaming pass: valid IDs, invalid lines (first few kept), batches."""
+def summarize(
+    items: Iterable[Record | InvalidLine], size: int,
+    each_ids: Callable[[list[str]], object] | None = None,
+) -> Totals:
+    """One streaming pass: valid IDs, invalid lines (first few kept), batches; *each_ids*,
+    when given, is handed every valid ID, a few thousand at a time."""
     summary = Totals(ids_total=0, lines_invalid=0, batches_total=0)
     ids = 0
+    held: list[str] = []
     for item in items:
         if type(item) is Record:
             ids += 1
+            if each_ids is not None:
+                held.append(item.value)
+                if len(held) == 4096:
+                    each_ids(held)
+                    held = []
         else:
             summary.lines_invalid += 1
             if len(summary.invalid_samples) < INVALID_SAMPLES:
                 assert isinstance(item, InvalidLine)
                 summary.invalid_samples.append((item.line, item.reason))
+    if each_ids is not None:
+        each_ids(held)
     summary.ids_total = ids
     summary.batches_total = -(-ids // size)
     return summary

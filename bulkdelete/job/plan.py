@@ -160,8 +160,8 @@ def read_input(files: JobFiles, fmt: InputFormat, id_type: str, offset: int = 0,
                line: int = 1, watch: Watch | None = None) -> Iterator[Record | InvalidLine]:
     """The input from ``offset`` (the first byte of line ``line``) to its end."""
     return read_records(files.input, fmt, column=files.column, id_type=id_type,
-                     start_offset=offset, start_line=line, watch=watch,
-                     delimiter=files.delimiter)
+                        start_offset=offset, start_line=line, watch=watch,
+                        delimiter=files.delimiter)
 
 
 def precount(files: JobFiles, fmt: InputFormat, settings: Settings,
@@ -169,23 +169,10 @@ def precount(files: JobFiles, fmt: InputFormat, settings: Settings,
     """One pass over the whole input: how many valid IDs, invalid lines and batches, and
     how many IDs repeat an earlier one (bounded memory: :mod:`bulkdelete.repeats`)."""
     with RepeatCounter() as repeats:
-        totals = summarize(_fed(read_input(files, fmt, settings.id_type, watch=watch), repeats),
-                           settings.batch_size)
+        totals = summarize(read_input(files, fmt, settings.id_type, watch=watch),
+                           settings.batch_size, repeats.add)
         totals.ids_duplicate = repeats.count()
     return totals
-
-
-def _fed(items: Iterator[Record | InvalidLine], repeats: RepeatCounter
-         ) -> Iterator[Record | InvalidLine]:
-    values: list[str] = []  # handed over a few thousand at a time
-    for item in items:
-        if type(item) is Record:
-            values.append(item.value)
-            if len(values) == 4096:
-                repeats.add(values)
-                values = []
-        yield item
-    repeats.add(values)
 
 
 async def binding_for(settings: Settings, files: JobFiles, fmt: InputFormat) -> Binding:

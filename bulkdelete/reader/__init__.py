@@ -14,52 +14,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final, Literal, cast, get_args
 
 from bulkdelete.errors import InputError, UsageError
-from bulkdelete.reader.csv import (
-    REASON_FIELD_TOO_LONG,
-    REASON_MALFORMED_CSV,
-    REASON_RECORD_TOO_LONG,
-    REASON_UNBALANCED_QUOTE,
-    csv_records,
-)
-from bulkdelete.reader.fingerprint import fingerprint
-from bulkdelete.reader.formats import REASON_NOT_OBJECT, jsonl_records, line_records
+from bulkdelete.reader.csv import csv_records
+from bulkdelete.reader.formats import jsonl_records, line_records
 from bulkdelete.reader.items import InvalidLine, Record
-from bulkdelete.reader.rule import (
-    MAX_ID_LENGTH,
-    REASON_CONTROL,
-    REASON_EMPTY,
-    REASON_SPACE,
-    REASON_TOO_LONG,
-    REASON_UTF8,
-    show,
-)
-from bulkdelete.reader.source import (
-    MAX_LINE_BYTES,
-    REASON_LINE_TOO_LONG,
-    Blocks,
-    check_input_path,
-    open_error,
-    open_stream,
-)
-from bulkdelete.reader.watch import Watch, input_changed
+from bulkdelete.reader.rule import show
+from bulkdelete.reader.source import Blocks, check_input_path, open_stream
+from bulkdelete.reader.watch import Watch
 
 __all__ = [
-    "MAX_ID_LENGTH",
-    "MAX_LINE_BYTES",
-    "REASON_CONTROL",
-    "REASON_EMPTY",
-    "REASON_FIELD_TOO_LONG",
-    "REASON_LINE_TOO_LONG",
-    "REASON_MALFORMED_CSV",
-    "REASON_NOT_OBJECT",
-    "REASON_RECORD_TOO_LONG",
-    "REASON_SPACE",
-    "REASON_TOO_LONG",
-    "REASON_UNBALANCED_QUOTE",
-    "REASON_UTF8",
     "InputFormat",
     "InvalidLine",
     "Record",
@@ -68,9 +33,6 @@ __all__ = [
     "check_lines_guess",
     "check_options",
     "detect_format",
-    "fingerprint",
-    "input_changed",
-    "open_error",
     "read_records",
 ]
 
@@ -92,12 +54,8 @@ def detect_format(path: Path, requested: str) -> InputFormat:
         if name.endswith((".jsonl", ".ndjson")):
             return "jsonl"
         return "lines"
-    if requested == "lines":
-        return "lines"
-    if requested == "csv":
-        return "csv"
-    if requested == "jsonl":
-        return "jsonl"
+    if requested in get_args(InputFormat):
+        return cast(InputFormat, requested)
     raise UsageError(f"unknown input format {requested!r}; use one of auto, lines, csv, jsonl")
 
 
@@ -159,22 +117,12 @@ def read_records(
     (possibly after some records), or has no such column or field.
     """
     check_options(fmt, column, delimiter)
-    stream = open_stream(path)
-    try:
-        if fmt == "csv":
-            yield from csv_records(stream, path, column, id_type, start_offset, start_line,
-                                   watch, delimiter)
-            return
-        blocks = Blocks(stream, path, start_offset, watch=watch)
-        if fmt == "lines":
-            yield from line_records(blocks, start_line)
-        else:
-            field = column if column is not None else id_type
-            yield from jsonl_records(blocks, start_line, field,
-                                     check_first=start_offset == 0)
-    finally:
-        # Also runs when the consumer stops early and the generator is closed.
-        stream.close()
+    if fmt == "csv":
+        return csv_records(path, column, id_type, start_offset, start_line, watch, delimiter)
+    if fmt == "lines":
+        return line_records(path, start_offset, start_line, watch)
+    field = column if column is not None else id_type
+    return jsonl_records(path, start_offset, start_line, field, watch)
 
 
 def check_options(fmt: InputFormat, column: str | None, delimiter: str | None) -> None:

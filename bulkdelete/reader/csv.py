@@ -27,17 +27,14 @@ from bulkdelete.reader.csvscan import FIELD_START, QUOTED, Cursor, follow, state
 from bulkdelete.reader.dialect import parse_delimiter, sniff
 from bulkdelete.reader.items import InvalidLine, Record, text_value
 from bulkdelete.reader.rule import check, show, trim
-from bulkdelete.reader.source import MAX_LINE_BYTES, REASON_LINE_TOO_LONG, Blocks, Stream
+from bulkdelete.reader.source import (
+    MAX_LINE_BYTES,
+    REASON_LINE_TOO_LONG,
+    Blocks,
+    Stream,
+    open_stream,
+)
 from bulkdelete.reader.watch import Watch
-
-__all__ = [
-    "REASON_FIELD_TOO_LONG",
-    "REASON_MALFORMED_CSV",
-    "REASON_RECORD_TOO_LONG",
-    "REASON_UNBALANCED_QUOTE",
-    "csv_header",
-    "csv_records",
-]
 
 REASON_UNBALANCED_QUOTE: Final = "unbalanced quote"
 REASON_FIELD_TOO_LONG: Final = "CSV field too long (unbalanced quote?)"
@@ -55,7 +52,6 @@ _BLANK_LINES_AHEAD: Final = 1000
 
 
 def csv_records(
-    stream: Stream,
     path: Path,
     column: str | None,
     id_type: str,
@@ -67,6 +63,18 @@ def csv_records(
     """Every record of a CSV file, from *start_offset* (the header is read first, always).
 
     *delimiter* None: sniffed from the header (:mod:`~bulkdelete.reader.dialect`)."""
+    stream = open_stream(path)
+    try:
+        yield from _records(stream, path, column, id_type, start_offset, start_line, watch,
+                            delimiter)
+    finally:
+        stream.close()
+
+
+def _records(
+    stream: Stream, path: Path, column: str | None, id_type: str, start_offset: int,
+    start_line: int, watch: Watch | None, delimiter: str | None,
+) -> Iterator[Record | InvalidLine]:
     rows, header = _open(stream, path, column, id_type, delimiter, watch)
     if header is None:
         return  # empty file: nothing to delete, and nothing wrong

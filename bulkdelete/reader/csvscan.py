@@ -14,15 +14,6 @@ import functools
 import re
 from collections.abc import Iterator
 
-__all__ = [
-    "BROKEN",
-    "FIELD_START",
-    "QUOTED",
-    "Cursor",
-    "follow",
-    "state_after",
-]
-
 
 class Cursor:
     """Where the next physical line starts, plus what the reader knows of the record the csv

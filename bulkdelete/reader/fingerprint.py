@@ -19,14 +19,6 @@ from typing import BinaryIO, Final
 from bulkdelete.errors import InputError
 from bulkdelete.reader.source import open_error
 
-__all__ = [
-    "HEAD_BYTES",
-    "SAMPLE_BYTES",
-    "SAMPLE_COUNT",
-    "fingerprint",
-    "sampled_ranges",
-]
-
 #: Bytes hashed at the start and at the end of the file.
 HEAD_BYTES: Final = 1 << 20
 #: Size of each sampled block between head and tail, and how many there are.

@@ -13,123 +13,135 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Final
 
 from bulkdelete.errors import InputError
 from bulkdelete.reader.items import InvalidLine, Record, raw_value, text_value
-from bulkdelete.reader.rule import REASON_TOO_LONG, REASON_UTF8, check, name_list, show, trim
-from bulkdelete.reader.source import REASON_LINE_TOO_LONG, Blocks, Skipped
-
-__all__ = ["REASON_NOT_OBJECT", "jsonl_records", "line_records"]
+from bulkdelete.reader.rule import (
+    REASON_TOO_LONG,
+    REASON_UTF8,
+    TRIMMED,
+    check,
+    name_list,
+    show,
+    trim,
+)
+from bulkdelete.reader.source import REASON_LINE_TOO_LONG, Skipped, open_blocks
+from bulkdelete.reader.watch import Watch
 
 REASON_NOT_OBJECT: Final = "not a JSON object"
 
 
-def line_records(blocks: Blocks, line: int) -> Iterator[Record | InvalidLine]:
+def line_records(
+    path: Path, start_offset: int, line: int, watch: Watch | None
+) -> Iterator[Record | InvalidLine]:
     """One ID per line: each line decoded, trimmed, skipped when blank, else decided by
     :func:`~bulkdelete.reader.rule.check`."""
-    offset = blocks.offset
-    for block in blocks:
-        if isinstance(block, Skipped):
-            # A line too long to keep: it cannot hold a valid ID.
-            yield InvalidLine(line, REASON_TOO_LONG, raw_value(block.head))
-            offset += block.length
-            line += 1
-            continue
-        lines = block.split(b"\n")
-        if block.endswith(b"\n"):
-            lines.pop()  # the empty string after the last newline is no line
-        for raw in lines:
-            try:
-                value = trim(raw.decode("utf-8"))
-            except UnicodeDecodeError:
-                yield InvalidLine(line, REASON_UTF8, raw_value(raw))
-            else:
-                if value:  # a blank line is skipped, not reported
-                    reason = check(value)
-                    if reason is None:
-                        yield Record(value, line, offset)
-                    else:
-                        yield InvalidLine(line, reason, raw_value(raw))
-            offset += len(raw) + 1
-            line += 1
+    with open_blocks(path, start_offset, watch) as blocks:
+        offset = blocks.offset
+        for block in blocks:
+            if isinstance(block, Skipped):
+                # A line too long to keep: it cannot hold a valid ID.
+                yield InvalidLine(line, REASON_TOO_LONG, raw_value(block.head))
+                offset += block.length
+                line += 1
+                continue
+            lines = block.split(b"\n")
+            if block.endswith(b"\n"):
+                lines.pop()  # the empty string after the last newline is no line
+            for raw in lines:
+                try:
+                    value = raw.decode("utf-8").strip(TRIMMED)  # trim(), without a call
+                except UnicodeDecodeError:
+                    yield InvalidLine(line, REASON_UTF8, raw_value(raw))
+                else:
+                    if value:  # a blank line is skipped, not reported
+                        reason = check(value)
+                        if reason is None:
+                            yield Record(value, line, offset)
+                        else:
+                            yield InvalidLine(line, reason, raw_value(raw))
+                offset += len(raw) + 1
+                line += 1
 
 
 def jsonl_records(
-    blocks: Blocks, line: int, field: str, *, check_first: bool
+    path: Path, start_offset: int, line: int, field: str, watch: Watch | None
 ) -> Iterator[Record | InvalidLine]:
-    """Every record of *blocks*, the ID taken from *field*.
+    """Every record from *start_offset*, the ID taken from *field*.
 
-    With *check_first*, an object without the field that is the file's first object is taken
-    to mean the wrong field name (every line would fail), so it stops the run instead of
-    reporting every line. A resume skips that check: the run that made the checkpoint passed it.
+    An object without the field that is the file's first object is taken to mean the wrong
+    field name (every line would fail), so it stops the run instead of reporting every line.
+    A resume skips that check: the run that made the checkpoint passed it.
     """
-    # The decoder's own decode() skips json.loads's argument checks, a good part of its cost.
-    loads = json.JSONDecoder().decode
-    missing = f"no field '{show(field)}'"
-    not_string = f"field '{show(field)}' is not a string"
-    twice = f"field '{show(field)}' appears more than once"
-    # The field as it appears unescaped: an object may hold it twice only if the line holds
-    # this twice, or holds an escape (which could spell it another way).
-    quoted = json.dumps(field, ensure_ascii=False).encode("utf-8", "surrogateescape")
-    offset = blocks.offset
-    for block in blocks:
-        if isinstance(block, Skipped):
-            yield InvalidLine(line, REASON_LINE_TOO_LONG, raw_value(block.head))
-            offset += block.length
-            line += 1
-            continue
-        size = len(block)
-        start = 0
-        while start < size:
-            newline = block.find(b"\n", start)
-            end = size if newline < 0 else newline + 1
-            raw = block[start:end]
-            here = offset
-            offset += end - start
-            start = end
-            number = line
-            line += 1
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                yield InvalidLine(number, REASON_UTF8, raw_value(raw))
+    decide = _JsonLine(field, check_first=start_offset == 0)
+    with open_blocks(path, start_offset, watch) as blocks:
+        offset = blocks.offset
+        for block in blocks:
+            if isinstance(block, Skipped):
+                yield InvalidLine(line, REASON_LINE_TOO_LONG, raw_value(block.head))
+                offset += block.length
+                line += 1
                 continue
-            try:
-                obj = loads(text)
-            except (ValueError, RecursionError):
-                # Blank lines land here too: testing for them only now spares every good
-                # line a strip().
-                if trim(text):
-                    yield InvalidLine(number, REASON_NOT_OBJECT, raw_value(raw))
-                continue
-            if type(obj) is dict and (b"\\" in raw or raw.count(quoted) > 1) \
-                    and _repeats(text, field):
-                yield InvalidLine(number, twice, raw_value(raw))
-                continue
-            if type(obj) is not dict:
-                yield InvalidLine(number, REASON_NOT_OBJECT, raw_value(raw))
-                continue
-            if field not in obj:
-                if check_first:
-                    raise InputError(
-                        f"field '{show(field)}' not found; the first object (line {number}) "
-                        f"has: {name_list(list(obj))} (pass the right one with --column)"
-                    )
-                yield InvalidLine(number, missing, raw_value(raw))
-                continue
-            check_first = False
-            item = obj[field]
-            if type(item) is str:
-                value = trim(item)
-            else:
-                yield InvalidLine(number, not_string, raw_value(raw))
-                continue
-            reason = check(value)
-            if reason is None:
-                yield Record(value, number, here)
-            else:
-                yield InvalidLine(number, reason, text_value(value))
+            lines = block.split(b"\n")
+            if block.endswith(b"\n"):
+                lines.pop()  # the empty string after the last newline is no line
+            for raw in lines:
+                item = decide(raw, line, offset)
+                if item is not None:
+                    yield item
+                offset += len(raw) + 1
+                line += 1
+
+
+class _JsonLine:
+    """What one line of JSON Lines holds: a record, an invalid line, or nothing (blank)."""
+
+    def __init__(self, field: str, *, check_first: bool) -> None:
+        self.field = field
+        self.check_first = check_first
+        # The decoder's own decode() skips json.loads's argument checks.
+        self.loads = json.JSONDecoder().decode
+        self.missing = f"no field '{show(field)}'"
+        self.not_string = f"field '{show(field)}' is not a string"
+        self.twice = f"field '{show(field)}' appears more than once"
+        # The field as it appears unescaped: an object may hold it twice only if the line
+        # holds this twice, or holds an escape (which could spell it another way).
+        self.quoted = json.dumps(field, ensure_ascii=False).encode("utf-8", "surrogateescape")
+
+    def __call__(self, raw: bytes, line: int, offset: int) -> Record | InvalidLine | None:
+        field = self.field
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return InvalidLine(line, REASON_UTF8, raw_value(raw))
+        try:
+            obj = self.loads(text)
+        except (ValueError, RecursionError):
+            # Blank lines land here too: testing for them only now spares every good line
+            # a strip().
+            return InvalidLine(line, REASON_NOT_OBJECT, raw_value(raw)) if trim(text) else None
+        if type(obj) is not dict:
+            return InvalidLine(line, REASON_NOT_OBJECT, raw_value(raw))
+        if (b"\\" in raw or raw.count(self.quoted) > 1) and _repeats(text, field):
+            return InvalidLine(line, self.twice, raw_value(raw))
+        if field not in obj:
+            if self.check_first:
+                raise InputError(
+                    f"field '{show(field)}' not found; the first object (line {line}) "
+                    f"has: {name_list(list(obj))} (pass the right one with --column)"
+                )
+            return InvalidLine(line, self.missing, raw_value(raw))
+        self.check_first = False
+        value = obj[field]
+        if type(value) is not str:
+            return InvalidLine(line, self.not_string, raw_value(raw))
+        value = trim(value)
+        reason = check(value)
+        if reason is None:
+            return Record(value, line, offset)
+        return InvalidLine(line, reason, text_value(value))
 
 
 class _Pairs(list[tuple[str, object]]):

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final
 
-__all__ = ["VALUE_CHARS", "InvalidLine", "Record", "raw_value", "text_value"]
-
 
 # Not frozen: a frozen dataclass sets each field through object.__setattr__, which triples
 # the cost of the one object made per line of a ten-million-line input.

@@ -14,20 +14,6 @@ from __future__ import annotations
 import re
 from typing import Final
 
-__all__ = [
-    "MAX_ID_LENGTH",
-    "READER_RULES",
-    "REASON_CONTROL",
-    "REASON_EMPTY",
-    "REASON_SPACE",
-    "REASON_TOO_LONG",
-    "REASON_UTF8",
-    "check",
-    "name_list",
-    "show",
-    "trim",
-]
-
 #: The version of the reader's decisions: which values are IDs (this module) and what each
 #: format reads as a value (CSV records and header refusals, stray delimiters, JSON strings).
 #: A checkpoint is bound to it: a job's batches are numbered by what the reader read, so a
@@ -56,12 +42,12 @@ _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _SPACE: Final = re.compile("[^\\S ]|[\u180e\u200b\u2060\ufeff]")
 
 #: What :func:`trim` takes off a value's edges: ordinary whitespace, nothing else.
-_TRIMMED: Final = " \t\r\n"
+TRIMMED: Final = " \t\r\n"
 
 
 def trim(value: str) -> str:
     """*value* without the ordinary whitespace (space, tab, CR, LF) at its edges."""
-    return value.strip(_TRIMMED)
+    return value.strip(TRIMMED)
 
 
 def check(value: str) -> str | None:

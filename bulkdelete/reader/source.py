@@ -15,24 +15,13 @@ import os
 import stat
 import zlib
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Final, Protocol, TypeVar
 
 from bulkdelete.errors import InputError
 from bulkdelete.reader.watch import Watch
-
-__all__ = [
-    "MAX_LINE_BYTES",
-    "REASON_LINE_TOO_LONG",
-    "Blocks",
-    "Skipped",
-    "Stream",
-    "check_input_path",
-    "not_gzip",
-    "open_error",
-    "open_stream",
-]
 
 #: Longest physical line held in memory, in bytes (without its newline). Longer lines are
 #: skipped through in blocks and reported as one invalid line. Generous, because CSV and JSON
@@ -167,6 +156,16 @@ class _GzipOwning(gzip.GzipFile):
             super().close()
         finally:
             self._raw.close()
+
+
+@contextmanager
+def open_blocks(path: Path, start_offset: int, watch: Watch | None) -> Iterator[Blocks]:
+    """*path*'s :class:`Blocks` from *start_offset*, the file closed on leaving."""
+    stream = open_stream(path)
+    try:
+        yield Blocks(stream, path, start_offset, watch=watch)
+    finally:
+        stream.close()
 
 
 class Blocks:

@@ -19,8 +19,6 @@ from pathlib import Path
 
 from bulkdelete.errors import InputChanged, InputError
 
-__all__ = ["FileState", "Watch", "input_changed"]
-
 
 @dataclass(frozen=True, slots=True)
 class FileState:

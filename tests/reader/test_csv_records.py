@@ -16,18 +16,15 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bulkdelete.reader import (
+from bulkdelete.reader import InvalidLine, Record, read_records, source
+from bulkdelete.reader import csv as csv_reader
+from bulkdelete.reader.csv import (
     REASON_FIELD_TOO_LONG,
-    REASON_LINE_TOO_LONG,
     REASON_MALFORMED_CSV,
     REASON_RECORD_TOO_LONG,
     REASON_UNBALANCED_QUOTE,
-    InvalidLine,
-    Record,
-    read_records,
-    source,
 )
-from bulkdelete.reader import csv as csv_reader
+from bulkdelete.reader.source import REASON_LINE_TOO_LONG
 from tests.reader.support import (
     lenient_values,
     read,

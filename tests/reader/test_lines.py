@@ -10,15 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from bulkdelete.batcher import Batch, make_batches, summarize
-from bulkdelete.reader import (
-    MAX_ID_LENGTH,
-    REASON_CONTROL,
-    REASON_TOO_LONG,
-    REASON_UTF8,
-    read_records,
-    rule,
-    source,
-)
+from bulkdelete.reader import read_records, rule, source
+from bulkdelete.reader.rule import MAX_ID_LENGTH, REASON_CONTROL, REASON_TOO_LONG, REASON_UTF8
 from tests.reader.support import (
     BOM,
     SECRET,

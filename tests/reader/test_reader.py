@@ -12,13 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bulkdelete.errors import InputError, UsageError
-from bulkdelete.reader import (
-    InputFormat,
-    Record,
-    detect_format,
-    read_records,
-    source,
-)
+from bulkdelete.reader import InputFormat, Record, detect_format, read_records, source
 from tests.reader.support import (
     BOM,
     SECRET,

@@ -10,14 +10,8 @@ from pathlib import Path
 import pytest
 
 from bulkdelete.errors import InputError
-from bulkdelete.reader import (
-    MAX_LINE_BYTES,
-    InputFormat,
-    InvalidLine,
-    Record,
-    check_input_path,
-    read_records,
-)
+from bulkdelete.reader import InputFormat, InvalidLine, Record, check_input_path, read_records
+from bulkdelete.reader.source import MAX_LINE_BYTES
 from tests.reader.support import (
     SECRET,
     read,
