@@ -65,42 +65,34 @@ def csv_records(
     *delimiter* None: sniffed from the header (:mod:`~bulkdelete.reader.dialect`)."""
     stream = open_stream(path)
     try:
-        yield from _records(stream, path, column, id_type, start_offset, start_line, watch,
-                            delimiter)
+        rows, header = _open(stream, path, column, id_type, delimiter, watch)
+        if header is None:
+            return  # empty file: nothing to delete, and nothing wrong
+        index, name, separator = header.index, header.name, header.delimiter
+        stray = header.stray
+        if start_offset:
+            # Resume: the header was needed for the column; now jump to the watermark.
+            rows = _rows(Blocks(stream, path, start_offset, watch=watch).pieces(), start_offset,
+                         start_line, separator)
+        for line, offset, row in rows:
+            if isinstance(row, str):
+                yield InvalidLine(line, row)
+            elif index >= len(row):
+                yield InvalidLine(line, f"no column '{show(name)}'",
+                                  text_value(separator.join(row)))
+            else:
+                value = trim(row[index])
+                reason = check(value)
+                if reason is None and stray(value, len(row)):
+                    reason = REASON_STRAY_DELIMITER
+                elif value == name:
+                    reason = REASON_HEADER_AGAIN
+                if reason is None:
+                    yield Record(value, line, offset)
+                else:
+                    yield InvalidLine(line, reason, text_value(row[index]))
     finally:
         stream.close()
-
-
-def _records(
-    stream: Stream, path: Path, column: str | None, id_type: str, start_offset: int,
-    start_line: int, watch: Watch | None, delimiter: str | None,
-) -> Iterator[Record | InvalidLine]:
-    rows, header = _open(stream, path, column, id_type, delimiter, watch)
-    if header is None:
-        return  # empty file: nothing to delete, and nothing wrong
-    index, name, separator = header.index, header.name, header.delimiter
-    stray = header.stray
-    if start_offset:
-        # Resume: the header was needed for the column; now jump to the watermark.
-        rows = _rows(Blocks(stream, path, start_offset, watch=watch).pieces(), start_offset,
-                     start_line, separator)
-    for line, offset, row in rows:
-        if isinstance(row, str):
-            yield InvalidLine(line, row)
-        elif index >= len(row):
-            yield InvalidLine(line, f"no column '{show(name)}'",
-                              text_value(separator.join(row)))
-        else:
-            value = trim(row[index])
-            reason = check(value)
-            if reason is None and stray(value, len(row)):
-                reason = REASON_STRAY_DELIMITER
-            elif value == name:
-                reason = REASON_HEADER_AGAIN
-            if reason is None:
-                yield Record(value, line, offset)
-            else:
-                yield InvalidLine(line, reason, text_value(row[index]))
 
 
 def csv_header(stream: Stream, path: Path, column: str | None, id_type: str,

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Final, Protocol, TypeVar
+from typing import Final, Protocol, TypeVar
 
 from bulkdelete.errors import InputError
 from bulkdelete.reader.watch import Watch
@@ -132,30 +132,11 @@ class Stream(Protocol):
 def open_stream(path: Path) -> Stream:
     """Open *path* for binary reading, through gzip when it ends in ``.gz``."""
     try:
-        raw = open(path, "rb")  # noqa: SIM115 - handed to the caller, who closes it
+        if path.name.lower().endswith(".gz"):
+            return gzip.open(path, "rb")
+        return open(path, "rb")  # the caller closes it
     except OSError as exc:
         raise open_error(path, exc) from None
-    if path.name.lower().endswith(".gz"):
-        return _GzipOwning(raw)
-    return raw
-
-
-class _GzipOwning(gzip.GzipFile):
-    """A GzipFile that also closes the file it reads from.
-
-    A plain GzipFile leaves a ``fileobj`` it was given open; opening by name instead would
-    open the file a second time, after the error handling above.
-    """
-
-    def __init__(self, raw: BinaryIO) -> None:
-        super().__init__(fileobj=raw, mode="rb")
-        self._raw = raw
-
-    def close(self) -> None:
-        try:
-            super().close()
-        finally:
-            self._raw.close()
 
 
 @contextmanager
