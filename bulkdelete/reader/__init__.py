@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Final, Literal, cast, get_args
 
@@ -21,7 +22,7 @@ from bulkdelete.reader.csv import csv_records
 from bulkdelete.reader.formats import jsonl_records, line_records
 from bulkdelete.reader.items import InvalidLine, Record
 from bulkdelete.reader.rule import show
-from bulkdelete.reader.source import Blocks, check_input_path, open_stream
+from bulkdelete.reader.source import check_input_path, open_blocks
 from bulkdelete.reader.watch import Watch
 
 __all__ = [
@@ -73,13 +74,9 @@ def check_lines_guess(path: Path) -> None:
     CSV or JSON Lines) whose first line holds a delimiter or opens a JSON value: read as
     lines, a CSV saved as ``.txt`` would send its header and each whole row as IDs, and a
     ``.json`` file each object. ``--format lines`` says the lines are the IDs."""
-    stream = open_stream(path)
-    try:
-        pieces = Blocks(stream, path).pieces()
-        first = next((piece for piece, _ in zip(pieces, range(_BLANK_LINES_LOOKED_AT),
-                                                strict=False) if piece.strip()), b"")
-    finally:
-        stream.close()
+    with open_blocks(path, 0, None) as blocks:
+        lines = islice(blocks.pieces(), _BLANK_LINES_LOOKED_AT)
+        first = next((line for line in lines if line.strip()), b"")
     if _STRUCTURED.search(first[:_HEAD_BYTES]):
         raise InputError(
             f"{show(path.name)} is read as one ID per line (its name does not end in .csv, "
