@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import stat
 from pathlib import Path
 from typing import BinaryIO, Final
 
 from bulkdelete.errors import InputError
-from bulkdelete.reader.source import open_error
+from bulkdelete.reader.source import open_regular
 
 #: Bytes hashed at the start and at the end of the file.
 HEAD_BYTES: Final = 1 << 20
@@ -54,8 +53,8 @@ def fingerprint(path: Path) -> str:
 
     Raises :class:`InputError` when the file cannot be read.
     """
-    stream, size = _open(path)
-    with stream:
+    fd, size = open_regular(path)
+    with os.fdopen(fd, "rb") as stream:
         digest = hashlib.sha256(f"{_VERSION}:{size}:".encode())
         for start, end in sampled_ranges(size):
             stream.seek(start)
@@ -72,25 +71,6 @@ def fingerprint(path: Path) -> str:
                 digest.update(data)
                 remaining -= len(data)
     return f"{_VERSION}:{size}:{digest.hexdigest()}"
-
-
-def _open(path: Path) -> tuple[BinaryIO, int]:
-    """Open *path* and return it with its size, refusing anything but a regular file."""
-    try:
-        # O_NONBLOCK: opening a FIFO must not hang waiting for a writer; it has no effect on
-        # reading a regular file.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as exc:
-        raise open_error(path, exc) from None
-    # The size of the file we opened, not of whatever the path names a moment later.
-    info = os.fstat(fd)
-    if stat.S_ISDIR(info.st_mode):
-        os.close(fd)
-        raise InputError(f"input {path} is a directory; pass the file of IDs")
-    if not stat.S_ISREG(info.st_mode):
-        os.close(fd)
-        raise InputError(f"input {path} is not a regular file; save the IDs to a file first")
-    return os.fdopen(fd, "rb"), info.st_size
 
 
 def _read(stream: BinaryIO, path: Path, size: int) -> bytes:

@@ -102,12 +102,7 @@ def check_input_path(path: Path) -> None:
         raise InputError(_PIPE_MESSAGE)
     if not stat.S_ISREG(mode):
         raise InputError(f"input {text} is not a regular file; save the IDs to a file first")
-    # Opening proves readability (os.access is wrong under root or ACLs).
-    # O_NONBLOCK guards against the path being swapped for a FIFO since the stat.
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as exc:
-        raise open_error(text, exc) from None
+    fd, _ = open_regular(path)  # opening proves readability (os.access is wrong as root)
     try:
         # A .gz that is not gzip would otherwise only fail once the job has started; its
         # two magic bytes are all it takes to tell (an empty file is an empty input).
@@ -118,6 +113,23 @@ def check_input_path(path: Path) -> None:
         os.close(fd)
     if magic and magic != b"\x1f\x8b":
         raise InputError(not_gzip(path))
+
+
+def open_regular(path: Path) -> tuple[int, int]:
+    """A descriptor open on *path*, and its size; anything but a regular file refused."""
+    try:
+        # O_NONBLOCK: opening a FIFO (the path swapped since a check) must not wait for a
+        # writer; it has no effect on reading a regular file.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise open_error(path, exc) from None
+    info = os.fstat(fd)  # the file opened, not whatever the path names a moment later
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise InputError(f"input {path} is a directory; pass the file of IDs")
+        raise InputError(f"input {path} is not a regular file; save the IDs to a file first")
+    return fd, info.st_size
 
 
 class Stream(Protocol):
