@@ -169,9 +169,8 @@ def _hand(line: bytes, starts: bool, cursor: Cursor) -> str:
     try:
         return line.decode("utf-8")
     except UnicodeDecodeError:
-        # Keep going: only the ID cell matters, and it is checked for the surrogates this
-        # leaves once the row is parsed.
-        cursor.bad_utf8 = True
+        # Keep going: only the ID cell matters, and check() finds the surrogates this
+        # leaves in it.
         return line.decode("utf-8", "surrogateescape")
 
 
@@ -189,7 +188,6 @@ def _rows(
     reader = csv.reader(_feed(pieces, cursor), delimiter=delimiter, strict=True)
     while True:
         line, offset = cursor.line, cursor.offset
-        cursor.bad_utf8 = False
         cursor.over_long = None
         cursor.record_bytes = 0
         try:

@@ -30,7 +30,6 @@ class Cursor:
     offset: int
     line: int
     delimiter: str = ","
-    bad_utf8: bool = False
     over_long: str | None = None  # why the row was replaced by a stand-in
     record_bytes: int = 0
     last: bytes = b""  # the last line handed to csv, and whether it started its record
