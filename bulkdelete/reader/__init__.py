@@ -97,21 +97,18 @@ def read_records(
     watch: Watch | None = None,
     delimiter: str | None = None,
 ) -> Iterator[Record | InvalidLine]:
-    """Yield every record and invalid line of *path*, in file order.
+    """Every record and invalid line of *path*, in file order.
 
     *column* names the CSV column or JSON field holding the IDs; without it, CSV uses its
     only column or the one named like *id_type*, JSON uses the field *id_type*. *delimiter*
-    separates CSV fields (None: sniffed from the header, :mod:`~bulkdelete.reader.dialect`).
-    Either one given for a format it does not apply to is a
-    :class:`~bulkdelete.errors.UsageError`, not ignored.
+    separates CSV fields (None: sniffed from the header). Either one given for a format it
+    does not apply to is a :class:`~bulkdelete.errors.UsageError`, not ignored.
 
-    To resume, pass a previously yielded record's ``offset`` and ``line`` as
-    *start_offset* and *start_line*: the file is opened there (CSV re-reads its header first)
-    and yields exactly what the full read yielded from that record on.
-
-    Lazy: the file is opened on the first ``next()``. Raises
-    :class:`~bulkdelete.errors.InputError` when the file cannot be read, is not valid gzip
-    (possibly after some records), or has no such column or field.
+    Resume equals the tail: from a yielded record's ``offset`` and ``line`` (*start_offset*,
+    *start_line*; CSV re-reads its header first) it yields exactly what the full read
+    yielded from that record on. The file is opened on the first ``next()``; an unusable
+    file (unreadable, not gzip, no such column or field) is an
+    :class:`~bulkdelete.errors.InputError`, maybe after some records.
     """
     check_options(fmt, column, delimiter)
     if fmt == "csv":

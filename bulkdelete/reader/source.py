@@ -1,9 +1,9 @@
 """Opening the input: checks, gzip, seeking to a resume offset, the BOM, and blocks of lines.
 
 Every format reads through :class:`Blocks`, in bounded memory: a line longer than
-:data:`MAX_LINE_BYTES` is skipped through and stands as its length (:class:`Skipped`), so a
-1 GB line without a newline never sits in memory. The file is read in binary mode because a
-resume seeks to a byte offset (docs/guarantees.md §3); for ``.gz`` the offsets are in the
+:data:`MAX_LINE_BYTES` is skipped through and stands as a :class:`Skipped`, so a 1 GB line
+without a newline never sits in memory. The file is read in binary mode because a resume
+seeks to a byte offset (docs/guarantees.md §3); for ``.gz`` the offsets are in the
 decompressed stream. After each read the :class:`~bulkdelete.reader.watch.Watch` (when given)
 checks the file is still the one the run started with.
 """
@@ -276,7 +276,7 @@ class Blocks:
 
 
 def _split_over_long(buf: bytes, end: int) -> Iterator[bytes | Skipped]:
-    """Yield ``buf[:end]`` (whole lines) with every over-long line replaced by its length."""
+    """Yield ``buf[:end]`` (whole lines) with every over-long line a :class:`Skipped`."""
     start = kept = 0
     while start < end:
         newline = buf.find(b"\n", start, end)
