@@ -214,45 +214,28 @@ class Blocks:
             self._watch.check(self._fd)
 
     def __iter__(self) -> Iterator[bytes | Skipped]:
-        pending = self._pending
-        skipping = 0  # > 0: length so far of an over-long line being skipped
-        head = b""  # the first bytes of that line
-        limit = MAX_LINE_BYTES
-        while True:
-            data = self._read(_BLOCK_SIZE)
-            if not data:
-                if skipping:
-                    yield Skipped(skipping, head)
-                elif pending:
-                    yield pending
-                return
-            if skipping:
-                newline = data.find(b"\n")
-                if newline < 0:
-                    skipping += len(data)
-                    continue
-                yield Skipped(skipping + newline + 1, head)
-                skipping = 0
-                data = data[newline + 1 :]
+        pending = b""  # the start of a line whose end is not read yet
+        data = self._pending or self._read(_BLOCK_SIZE)
+        while data:
             buf = pending + data if pending else data
-            last = buf.rfind(b"\n")
-            if last < 0:
-                if len(buf) > limit:
-                    skipping, head, pending = len(buf), buf[:_HEAD_BYTES], b""
-                else:
-                    pending = buf
-                continue
-            pending = buf[last + 1 :]
-            if len(pending) > limit:
-                skipping, head, pending = len(pending), pending[:_HEAD_BYTES], b""
-            if last > limit:
-                # Only now can one of the complete lines exceed the limit (it takes a line
-                # near the limit); look for it line by line.
-                yield from _split_over_long(buf, last + 1)
-            elif last + 1 < len(buf):
-                yield buf[: last + 1]
-            else:
-                yield buf  # ends with its newline: no copy needed
+            end = buf.rfind(b"\n") + 1
+            if end:
+                yield from _kept(buf, end)
+            pending = buf[end:]
+            data = self._read(_BLOCK_SIZE)
+            if len(pending) > MAX_LINE_BYTES:
+                # Too long to keep: read on to its end without keeping it.
+                length, head = len(pending), pending[:_HEAD_BYTES]
+                while data and (newline := data.find(b"\n")) < 0:
+                    length += len(data)
+                    data = self._read(_BLOCK_SIZE)
+                if data:
+                    length += newline + 1
+                    data = data[newline + 1 :] or self._read(_BLOCK_SIZE)
+                yield Skipped(length, head)
+                pending = b""
+        if pending:
+            yield pending
 
     def pieces(self) -> Iterator[bytes]:
         """The bytes from here as whole physical lines (each ending in ``\\n``, but maybe the
@@ -275,8 +258,11 @@ class Blocks:
             yield pending
 
 
-def _split_over_long(buf: bytes, end: int) -> Iterator[bytes | Skipped]:
-    """Yield ``buf[:end]`` (whole lines) with every over-long line a :class:`Skipped`."""
+def _kept(buf: bytes, end: int) -> Iterator[bytes | Skipped]:
+    """``buf[:end]`` (whole lines), with every line over the limit a :class:`Skipped`."""
+    if end <= MAX_LINE_BYTES:  # no line in it can be over the limit
+        yield buf if end == len(buf) else buf[:end]
+        return
     start = kept = 0
     while start < end:
         newline = buf.find(b"\n", start, end)
