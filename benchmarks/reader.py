@@ -2,11 +2,11 @@
 
 ``python -m benchmarks.reader [--ids N] [--repeat K] [--dir DIR]`` writes one file per shape
 (clean GUIDs, CRLF, variable width, a blank line now and then, space-padded, non-ASCII) and
-prints, for each, the best of K timings of ``read_runs`` + ``make_batches``, of the count
-alone (``tally_runs`` + ``summarize``) and of a new job's whole pre-count (``precount``: the
-count plus the IDs repeated across the file). In-process, no network: it measures what the
-reader's fast path buys on each shape, which the end-to-end scenarios (clean GUIDs only)
-cannot show. Run it on two checkouts to compare them.
+prints, for each, the best of K timings of ``read_records`` + ``make_batches``, of the count
+alone (``read_records`` + ``summarize``) and of a new job's whole pre-count (``precount``: the
+count plus the IDs repeated across the file). In-process, no network: it shows what each
+shape costs the reader, which the end-to-end scenarios (clean GUIDs only) cannot show. Run
+it on two checkouts to compare them.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from bulkdelete.batcher import make_batches, summarize
 from bulkdelete.job.plan import precount
-from bulkdelete.reader import read_runs, tally_runs
+from bulkdelete.reader import read_records
 from bulkdelete.settings import JobFiles, Secret, Settings
 
 
@@ -64,11 +64,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             path.write_bytes(b"".join(lines))
 
             def read(path: Path = path) -> int:
-                runs = read_runs(path, "lines", column=None, id_type="guid")
-                return sum(1 for _ in make_batches(runs, 100))
+                items = read_records(path, "lines", column=None, id_type="guid")
+                return sum(1 for _ in make_batches(items, 100))
 
             def count(path: Path = path) -> object:
-                return summarize(tally_runs(path, "lines", column=None, id_type="guid"), 100)
+                return summarize(read_records(path, "lines", column=None, id_type="guid"), 100)
 
             def job_count(path: Path = path) -> object:
                 return precount(JobFiles(input=path), "lines", settings)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 
 import pytest
 
 from bulkdelete.batcher import INVALID_SAMPLES, Batch, make_batches, summarize
 from bulkdelete.checkpoint import Totals
-from bulkdelete.reader import InvalidLine, Record, Run
+from bulkdelete.reader import InvalidLine, Record
 
 
 def records(count: int, *, invalid_every: int = 0) -> list[Record | InvalidLine]:
@@ -30,17 +29,10 @@ def records(count: int, *, invalid_every: int = 0) -> list[Record | InvalidLine]
     return items
 
 
-def singles(items: Iterable[Record | InvalidLine | Run]) -> list[Run | InvalidLine]:
-    """*items* as the batcher takes them: each record as a run of one ID (the finest cut the
-    reader may make), runs and invalid lines as they are."""
-    return [Run([item.value], [item.offset], item.line) if isinstance(item, Record) else item
-            for item in items]
-
-
 def test_sizes_are_full_batches_then_a_short_tail() -> None:
     """250 IDs in batches of 100 make 100, 100, 50, in input order, no ID lost or repeated."""
     items = records(250)
-    batches = list(make_batches(singles(items), 100))
+    batches = list(make_batches(items, 100))
     assert [len(b.ids) for b in batches] == [100, 100, 50]
     flat = [i for b in batches for i in b.ids]
     assert flat == [r.value for r in items if isinstance(r, Record)]
@@ -48,7 +40,7 @@ def test_sizes_are_full_batches_then_a_short_tail() -> None:
 
 def test_exact_multiple_has_no_empty_tail() -> None:
     """A count that divides evenly yields no trailing empty batch."""
-    batches = list(make_batches(singles(records(200)), 100))
+    batches = list(make_batches(records(200), 100))
     assert [len(b.ids) for b in batches] == [100, 100]
 
 
@@ -60,7 +52,7 @@ def test_empty_input_yields_no_batches() -> None:
 
 def test_seq_numbering_starts_at_first_seq() -> None:
     """Batches are numbered consecutively from ``first_seq`` (what a resume passes)."""
-    batches = list(make_batches(singles(records(35)), 10, first_seq=7))
+    batches = list(make_batches(records(35), 10, first_seq=7))
     assert [b.seq for b in batches] == [7, 8, 9, 10]
 
 
@@ -68,7 +60,7 @@ def test_each_batch_carries_its_first_records_offset_and_line() -> None:
     """A batch's offset and line are those of its first ID's record: where a resume seeks."""
     items = records(30, invalid_every=4)
     valid = [r for r in items if isinstance(r, Record)]
-    batches = list(make_batches(singles(items), 7))
+    batches = list(make_batches(items, 7))
     for n, batch in enumerate(batches):
         first = valid[n * 7]
         assert (batch.offset, batch.line) == (first.offset, first.line)
@@ -79,7 +71,7 @@ def test_invalid_lines_are_skipped_and_do_not_count_towards_size() -> None:
     """Invalid lines contribute no ID and do not shorten a batch."""
     items = records(20, invalid_every=3)
     assert sum(isinstance(i, InvalidLine) for i in items) > 0
-    batches = list(make_batches(singles(items), 5))
+    batches = list(make_batches(items, 5))
     assert [len(b.ids) for b in batches] == [5, 5, 5, 5]
     assert all(i.startswith("id-") for b in batches for i in b.ids)
 
@@ -90,7 +82,7 @@ def test_invalid_line_at_a_batch_boundary_does_not_shift_offsets() -> None:
         Record("a", 1, 0), Record("b", 2, 2), InvalidLine(3, "control character"),
         Record("c", 4, 10), Record("d", 5, 12),
     ]
-    batches = list(make_batches(singles(items), 2))
+    batches = list(make_batches(items, 2))
     assert batches == [Batch(0, 0, 1, ["a", "b"]), Batch(1, 10, 4, ["c", "d"])]
 
 
@@ -98,11 +90,11 @@ def test_resume_from_a_batch_regenerates_the_same_batches() -> None:
     """Batching the tail from batch k's first record with first_seq=k yields exactly the
     batches a full read yields from k on (the checkpoint names batches by number alone)."""
     items = records(95, invalid_every=5)
-    full = list(make_batches(singles(items), 10))
+    full = list(make_batches(items, 10))
     k = 4
     start = next(n for n, r in enumerate(items) if isinstance(r, Record)
                  and (r.offset, r.line) == (full[k].offset, full[k].line))
-    tail = list(make_batches(singles(items[start:]), 10, first_seq=k))
+    tail = list(make_batches(items[start:], 10, first_seq=k))
     assert tail == full[k:]
 
 
@@ -110,18 +102,18 @@ def test_duplicates_are_kept_in_the_batch() -> None:
     """The batcher does not deduplicate: each occurrence is a position in the input (the
     pipeline sends duplicates once and counts each)."""
     items: list[Record | InvalidLine] = [Record("x", n + 1, n * 2) for n in range(3)]
-    assert [b.ids for b in make_batches(singles(items), 10)] == [["x", "x", "x"]]
+    assert [b.ids for b in make_batches(items, 10)] == [["x", "x", "x"]]
 
 
 @pytest.mark.parametrize(("count", "size"), [(0, 100), (1, 100), (100, 100), (101, 100),
                                              (999, 7), (1000, 1)])
 def test_summarize_counts_ids_and_batches(count: int, size: int) -> None:
     """ids_total counts valid records; batches_total is ceil(ids / size)."""
-    summary = summarize(singles(records(count, invalid_every=6)), size)
+    summary = summarize(records(count, invalid_every=6), size)
     assert summary.ids_total == count
     assert summary.batches_total == math.ceil(count / size)
     assert summary.batches_total == len(list(make_batches(
-        singles(records(count, invalid_every=6)), size)))
+        records(count, invalid_every=6), size)))
 
 
 def test_summarize_counts_invalid_lines_and_caps_samples_at_ten() -> None:
@@ -130,7 +122,7 @@ def test_summarize_counts_invalid_lines_and_caps_samples_at_ten() -> None:
     items = records(100, invalid_every=3)
     invalid = [i for i in items if isinstance(i, InvalidLine)]
     assert len(invalid) > INVALID_SAMPLES
-    summary = summarize(singles(items), 10)
+    summary = summarize(items, 10)
     assert INVALID_SAMPLES == 10
     assert summary.lines_invalid == len(invalid)
     assert summary.invalid_samples == [(i.line, i.reason) for i in invalid[:10]]
@@ -140,91 +132,23 @@ def test_summarize_with_few_invalid_lines_keeps_them_all() -> None:
     """Fewer than ten invalid lines are all kept as samples."""
     items: list[Record | InvalidLine] = [InvalidLine(1, "empty value"),
                                          Record("a", 2, 1), InvalidLine(3, "control character")]
-    summary = summarize(singles(items), 100)
+    summary = summarize(items, 100)
     assert summary.invalid_samples == [(1, "empty value"), (3, "control character")]
     assert (summary.ids_total, summary.lines_invalid, summary.batches_total) == (1, 2, 1)
 
 
 def test_summarize_gives_the_checkpoint_totals() -> None:
     """The pre-count is the checkpoint's Totals itself, stored as it comes."""
-    summary = summarize(singles([Record("a", 1, 0), InvalidLine(2, "empty value")]), 100)
+    summary = summarize([Record("a", 1, 0), InvalidLine(2, "empty value")], 100)
     assert summary == Totals(ids_total=1, lines_invalid=1, batches_total=1,
                              invalid_samples=[(2, "empty value")])
 
 
-# --------------------------------------------------------------------------- runs
-
-
-Item = Record | InvalidLine | Run
-
-
-def as_runs(items: list[Record | InvalidLine], cuts: set[int]) -> list[Run | InvalidLine]:
-    """*items* with their records grouped into runs of consecutive lines, a run also ending
-    before every index in *cuts* (as read_runs may cut anywhere); invalid lines kept."""
-    out: list[Run | InvalidLine] = []
-    values: list[str] = []
-    offsets: list[int] = []
-    first = 0
-    for index, item in enumerate(items):
-        if isinstance(item, Record) and values and index not in cuts and (
-            item.line == first + len(values)
-        ):
-            values.append(item.value)
-            offsets.append(item.offset)
-            continue
-        if values:
-            out.append(Run(values, offsets, first))
-            values, offsets = [], []
-        if isinstance(item, Record):
-            values, offsets, first = [item.value], [item.offset], item.line
-        else:
-            out.append(item)
-    if values:
-        out.append(Run(values, offsets, first))
-    return out
-
-
-@pytest.mark.parametrize("size", [1, 2, 3, 7, 10, 100])
-@pytest.mark.parametrize("cut_every", [1, 3, 5, 11, 1000])
-def test_runs_make_the_same_batches_and_summary_as_records(size: int, cut_every: int) -> None:
-    """Runs cut anywhere (run shorter than, equal to, longer than a batch; a batch topped up
-    across several runs and invalid lines) give the very batches and summary records give."""
-    items = records(137, invalid_every=4)
-    runs = as_runs(items, set(range(0, len(items), cut_every)))
-    assert any(isinstance(item, Run) for item in runs)
-    assert list(make_batches(runs, size, first_seq=3)) == list(
-        make_batches(singles(items), size, first_seq=3)
-    )
-    assert summarize(runs, size) == summarize(singles(items), size)
-
-
-def test_runs_records_and_invalid_lines_may_be_mixed() -> None:
-    """A stream mixing long runs, runs of one ID and invalid lines batches as the records
-    alone would."""
-    items: list[Item] = [
-        Run(["a", "b"], [0, 2], 1),
-        Record("c", 3, 4),
-        InvalidLine(4, "empty value"),
-        Run(["d"], range(8, 10, 2), 5),
-        Record("e", 6, 10),
-        Run(["f", "g", "h", "i"], range(12, 20, 2), 7),
-    ]
-    assert list(make_batches(singles(items), 3)) == [
-        Batch(0, 0, 1, ["a", "b", "c"]),
-        Batch(1, 8, 5, ["d", "e", "f"]),
-        Batch(2, 14, 8, ["g", "h", "i"]),
-    ]
-    summary = summarize(singles(items), 3)
-    assert (summary.ids_total, summary.lines_invalid, summary.batches_total) == (9, 1, 3)
-    assert summary.invalid_samples == [(4, "empty value")]
-
-
-def test_batches_from_a_run_do_not_share_its_list() -> None:
-    """A batch's ids are its own list: changing the run (or another batch) cannot touch it."""
-    values = [f"id-{n}" for n in range(10)]
-    run = Run(values, list(range(10)), 1)
-    batches = list(make_batches([run], 4))
-    assert [b.ids for b in batches] == [values[0:4], values[4:8], values[8:]]
-    assert all(b.ids is not values for b in batches)
+def test_batches_do_not_share_a_list() -> None:
+    """A batch's ids are its own list: changing one batch cannot touch another."""
+    items: list[Record | InvalidLine] = [Record(f"id-{n}", n + 1, n) for n in range(10)]
+    batches = list(make_batches(items, 4))
+    assert [b.ids for b in batches] == [[f"id-{n}" for n in range(k, min(k + 4, 10))]
+                                        for k in (0, 4, 8)]
     batches[0].ids.append("x")
-    assert values == [f"id-{n}" for n in range(10)]
+    assert batches[1].ids == ["id-4", "id-5", "id-6", "id-7"]

@@ -21,7 +21,7 @@ from bulkdelete.errors import AbortError, UsageError
 from bulkdelete.failed import MemoryFailures
 from bulkdelete.job.drive import RunCounters, send_ids, timestamp
 from bulkdelete.job.run import JobResult, exit_code_after, new_run_id
-from bulkdelete.reader import InvalidLine, Run
+from bulkdelete.reader import InvalidLine, Record
 from bulkdelete.reader.rule import check, trim
 from bulkdelete.report import build_report
 from bulkdelete.settings import Settings
@@ -73,7 +73,7 @@ async def delete_ids(
     counters = RunCounters(run)
     count = 0
 
-    def records() -> Iterator[Run | InvalidLine]:
+    def records() -> Iterator[Record | InvalidLine]:
         """The valid IDs trimmed, counted as they are read; the others counted as invalid,
         by position, with the reader's reasons."""
         nonlocal count
@@ -82,7 +82,7 @@ async def delete_ids(
             value, reason = item_value(raw)
             if reason is None:
                 count += 1
-                yield Run([value], (0,), position)  # no file: no offset; the position
+                yield Record(value, position, 0)  # no file: no offset; the position
                 continue
             totals.lines_invalid += 1
             if len(totals.invalid_samples) < INVALID_SAMPLES:

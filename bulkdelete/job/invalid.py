@@ -28,7 +28,7 @@ from typing import Final
 
 from bulkdelete.durable import count_lines, replace_private, write_all
 from bulkdelete.errors import StorageError
-from bulkdelete.reader import InputFormat, InvalidLine, Watch, tally_runs
+from bulkdelete.reader import InputFormat, InvalidLine, Watch, read_records
 from bulkdelete.reader.items import VALUE_CHARS
 from bulkdelete.settings import JobFiles
 
@@ -107,7 +107,7 @@ def _write(fd: int, *, files: JobFiles, fmt: InputFormat, id_type: str,
         return
     pending: list[bytes] = []
     seen = 0
-    items = tally_runs(files.input, fmt, column=files.column, id_type=id_type, watch=watch,
+    items = read_records(files.input, fmt, column=files.column, id_type=id_type, watch=watch,
                        delimiter=files.delimiter)
     try:
         for item in items:

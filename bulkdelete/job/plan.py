@@ -22,11 +22,11 @@ from bulkdelete.outputs import check_outputs
 from bulkdelete.reader import (
     InputFormat,
     InvalidLine,
-    Run,
+    Record,
     check_input_path,
     check_lines_guess,
     detect_format,
-    read_runs,
+    read_records,
 )
 from bulkdelete.reader.fingerprint import fingerprint
 from bulkdelete.reader.watch import Watch
@@ -157,11 +157,11 @@ def input_format(files: JobFiles) -> InputFormat:
 
 
 def read_input(files: JobFiles, fmt: InputFormat, id_type: str, offset: int = 0,
-               line: int = 1, watch: Watch | None = None) -> Iterator[Run | InvalidLine]:
+               line: int = 1, watch: Watch | None = None) -> Iterator[Record | InvalidLine]:
     """The input from ``offset`` (the first byte of line ``line``) to its end."""
-    return read_runs(files.input, fmt, column=files.column, id_type=id_type,
-                     start_offset=offset, start_line=line, watch=watch,
-                     delimiter=files.delimiter)
+    return read_records(files.input, fmt, column=files.column, id_type=id_type,
+                        start_offset=offset, start_line=line, watch=watch,
+                        delimiter=files.delimiter)
 
 
 def precount(files: JobFiles, fmt: InputFormat, settings: Settings,
@@ -169,18 +169,10 @@ def precount(files: JobFiles, fmt: InputFormat, settings: Settings,
     """One pass over the whole input: how many valid IDs, invalid lines and batches, and
     how many IDs repeat an earlier one (bounded memory: :mod:`bulkdelete.repeats`)."""
     with RepeatCounter() as repeats:
-        totals = summarize(_fed(read_input(files, fmt, settings.id_type, watch=watch), repeats),
-                           settings.batch_size)
+        totals = summarize(read_input(files, fmt, settings.id_type, watch=watch),
+                           settings.batch_size, repeats.add)
         totals.ids_duplicate = repeats.count()
     return totals
-
-
-def _fed(items: Iterator[Run | InvalidLine], repeats: RepeatCounter
-         ) -> Iterator[Run | InvalidLine]:
-    for item in items:
-        if type(item) is Run:
-            repeats.add(item.values)
-        yield item
 
 
 async def binding_for(settings: Settings, files: JobFiles, fmt: InputFormat) -> Binding:

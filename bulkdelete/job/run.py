@@ -34,7 +34,6 @@ from bulkdelete.job.observer import Observer, QuietObserver
 from bulkdelete.job.plan import Plan, binding_for, make_plan, open_input, precount, read_input
 from bulkdelete.job.preflight import preflight
 from bulkdelete.reader import InputFormat
-from bulkdelete.reader.fingerprint import unchanged_at_end
 from bulkdelete.reader.watch import Watch
 from bulkdelete.report import build_report, write_report
 from bulkdelete.settings import JobFiles, Settings
@@ -144,7 +143,6 @@ class _Job:
     truncate_failed: bool = False  # a new job's failed file starts empty
     restarting: bool = False
     watch: Watch | None = None
-    fingerprint: str = ""
 
     async def recover(self, resume_command: str) -> State:
         """Open the checkpoint (after --restart discards it), or count the input and
@@ -153,7 +151,6 @@ class _Job:
         # The input as this run finds it: every read of the run must find it unchanged.
         self.watch = await asyncio.to_thread(Watch.start, files.input)
         binding = await binding_for(self.settings, files, self.fmt)
-        self.fingerprint = binding.fingerprint
         # --restart discards only a job this run locked before reading it.
         self.restarting = files.restart and store.locked
         self.resumed = store.exists() and not files.restart
@@ -325,9 +322,7 @@ class _Job:
         against the file the job was started on and the pre-count."""
         settings, files = self.settings, self.files
         seq, offset, line = state.progress.anchor
-        items = unchanged_at_end(
-            read_input(files, self.fmt, settings.id_type, offset, line, self.watch),
-            files.input, self.fingerprint)
+        items = read_input(files, self.fmt, settings.id_type, offset, line, self.watch)
         return within_precount(make_batches(items, settings.batch_size, first_seq=seq),
                                state.totals.ids_total, settings.batch_size, files.input)
 

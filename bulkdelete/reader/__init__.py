@@ -1,95 +1,40 @@
 """The input: IDs streamed out of a file of IDs, in constant memory.
 
-The reader turns a file of IDs (plain lines, CSV or JSON Lines, optionally gzip-compressed)
-into a stream of :class:`Record` (a valid ID with where it came from) or :class:`Run` (valid
-IDs on consecutive lines) and :class:`InvalidLine` (a line that cannot be used, with a short
-reason). It never stops on bad content: bad input is counted and reported, never a crash
-(docs/guarantees.md §7). It stops with :class:`~bulkdelete.errors.InputError` only when the
-file as a whole is unusable (missing, a pipe, not gzip, no such column, a CSV header it
-would have to guess about: :mod:`~bulkdelete.reader.csvhead`).
-
-* **One rule.** What a valid ID is lives in :mod:`~bulkdelete.reader.rule`; every format and
-  the plain-lines fast path decide by it.
-* **Byte offsets.** Each ID carries the byte offset where its record starts, so a resumed job
-  seeks straight to its checkpoint's watermark instead of re-reading the file
-  (docs/guarantees.md §3); :mod:`~bulkdelete.reader.source` opens, seeks and reads blocks.
-* **Resume equals the tail.** Reading from a record's ``(offset, line)`` yields exactly what
-  a full read yields after that record, because every decision depends only on the bytes
-  from a record's start onwards, never on where a read block happened to end.
-* **Personal data.** Reasons and error messages hold line numbers, column and field names and
-  short reasons, never an ID or a line's content. What an invalid line held travels apart,
-  in :attr:`InvalidLine.value`, for the job's ``invalid.jsonl`` only.
+A file of IDs (plain lines, CSV or JSON Lines, maybe gzip-compressed) becomes a stream of
+:class:`Record` (a valid ID, its line and the byte offset where it starts, so a resume seeks
+straight there: docs/guarantees.md §3) and :class:`InvalidLine` (a line that cannot be used,
+with a short reason: bad input is counted, never a crash, §7). Three parts: the source
+(:mod:`~bulkdelete.reader.source`), the formats (:mod:`~bulkdelete.reader.formats`,
+:mod:`~bulkdelete.reader.csv`) and the rule (:mod:`~bulkdelete.reader.rule`). Reasons and
+messages never hold an ID or a line's content (personal data).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final, Literal, cast, get_args
 
 from bulkdelete.errors import InputError, UsageError
-from bulkdelete.reader.csv import (
-    REASON_FIELD_TOO_LONG,
-    REASON_MALFORMED_CSV,
-    REASON_RECORD_TOO_LONG,
-    REASON_UNBALANCED_QUOTE,
-    csv_records,
-)
-from bulkdelete.reader.fingerprint import fingerprint, unchanged_at_end
-from bulkdelete.reader.items import InvalidLine, Record, Run, group
-from bulkdelete.reader.jsonl import REASON_NOT_OBJECT, jsonl_records
-from bulkdelete.reader.lines import count_runs, line_runs, records
-from bulkdelete.reader.rule import (
-    MAX_ID_LENGTH,
-    REASON_CONTROL,
-    REASON_EMPTY,
-    REASON_SPACE,
-    REASON_TOO_LONG,
-    REASON_UTF8,
-    show,
-)
-from bulkdelete.reader.source import (
-    MAX_LINE_BYTES,
-    REASON_LINE_TOO_LONG,
-    Stream,
-    check_input_path,
-    open_blocks,
-    open_error,
-    open_stream,
-)
-from bulkdelete.reader.watch import Watch, input_changed
+from bulkdelete.reader.csv import csv_records
+from bulkdelete.reader.formats import jsonl_records, line_records
+from bulkdelete.reader.items import InvalidLine, Record
+from bulkdelete.reader.rule import show
+from bulkdelete.reader.source import check_input_path, open_blocks
+from bulkdelete.reader.watch import Watch
 
 __all__ = [
-    "MAX_ID_LENGTH",
-    "MAX_LINE_BYTES",
-    "REASON_CONTROL",
-    "REASON_EMPTY",
-    "REASON_FIELD_TOO_LONG",
-    "REASON_LINE_TOO_LONG",
-    "REASON_MALFORMED_CSV",
-    "REASON_NOT_OBJECT",
-    "REASON_RECORD_TOO_LONG",
-    "REASON_SPACE",
-    "REASON_TOO_LONG",
-    "REASON_UNBALANCED_QUOTE",
-    "REASON_UTF8",
     "InputFormat",
     "InvalidLine",
     "Record",
-    "Run",
     "Watch",
     "check_input_path",
     "check_lines_guess",
     "check_options",
     "detect_format",
-    "fingerprint",
-    "input_changed",
-    "open_error",
     "read_records",
-    "read_runs",
-    "tally_runs",
-    "unchanged_at_end",
 ]
 
 InputFormat = Literal["lines", "csv", "jsonl"]
@@ -110,12 +55,8 @@ def detect_format(path: Path, requested: str) -> InputFormat:
         if name.endswith((".jsonl", ".ndjson")):
             return "jsonl"
         return "lines"
-    if requested == "lines":
-        return "lines"
-    if requested == "csv":
-        return "csv"
-    if requested == "jsonl":
-        return "jsonl"
+    if requested in get_args(InputFormat):
+        return cast(InputFormat, requested)
     raise UsageError(f"unknown input format {requested!r}; use one of auto, lines, csv, jsonl")
 
 
@@ -133,13 +74,9 @@ def check_lines_guess(path: Path) -> None:
     CSV or JSON Lines) whose first line holds a delimiter or opens a JSON value: read as
     lines, a CSV saved as ``.txt`` would send its header and each whole row as IDs, and a
     ``.json`` file each object. ``--format lines`` says the lines are the IDs."""
-    stream = open_stream(path)
-    try:
-        pieces = open_blocks(stream, path, 0, None).pieces()
-        first = next((piece for piece, _ in zip(pieces, range(_BLANK_LINES_LOOKED_AT),
-                                                strict=False) if piece.strip()), b"")
-    finally:
-        stream.close()
+    with open_blocks(path, 0, None) as blocks:
+        lines = islice(blocks.pieces(), _BLANK_LINES_LOOKED_AT)
+        first = next((line for line in lines if line.strip()), b"")
     if _STRUCTURED.search(first[:_HEAD_BYTES]):
         raise InputError(
             f"{show(path.name)} is read as one ID per line (its name does not end in .csv, "
@@ -147,8 +84,6 @@ def check_lines_guess(path: Path) -> None:
             "would send whole rows as IDs: pass --format csv or --format jsonl (with "
             "--column), or --format lines if every line really is one ID"
         )
-
-
 
 
 def read_records(
@@ -162,88 +97,26 @@ def read_records(
     watch: Watch | None = None,
     delimiter: str | None = None,
 ) -> Iterator[Record | InvalidLine]:
-    """Yield every record and invalid line of *path*, in file order: the reference reader,
-    one record at a time, that :func:`read_runs` must match.
+    """Every record and invalid line of *path*, in file order.
 
     *column* names the CSV column or JSON field holding the IDs; without it, CSV uses its
     only column or the one named like *id_type*, JSON uses the field *id_type*. *delimiter*
-    separates CSV fields (None: sniffed from the header, :mod:`~bulkdelete.reader.dialect`).
-    Either one given for a format it does not apply to is a
-    :class:`~bulkdelete.errors.UsageError`, not ignored.
+    separates CSV fields (None: sniffed from the header). Either one given for a format it
+    does not apply to is a :class:`~bulkdelete.errors.UsageError`, not ignored.
 
-    To resume, pass a previously yielded record's ``offset`` and ``line`` as
-    *start_offset* and *start_line*: the file is opened there (CSV re-reads its header first)
-    and yields exactly what the full read yielded from that record on.
-
-    Lazy: the file is opened on the first ``next()``. Raises
-    :class:`~bulkdelete.errors.InputError` when the file cannot be read, is not valid gzip
-    (possibly after some records), or has no such column or field.
+    Resume equals the tail: from a yielded record's ``offset`` and ``line`` (*start_offset*,
+    *start_line*; CSV re-reads its header first) it yields exactly what the full read
+    yielded from that record on. The file is opened on the first ``next()``; an unusable
+    file (unreadable, not gzip, no such column or field) is an
+    :class:`~bulkdelete.errors.InputError`, maybe after some records.
     """
     check_options(fmt, column, delimiter)
-    stream = open_stream(path)
-    try:
-        if fmt == "lines":
-            blocks = open_blocks(stream, path, start_offset, watch)
-            yield from records(blocks, blocks.offset, start_line)
-        else:
-            yield from _structured(stream, path, fmt, column, id_type, start_offset,
-                                   start_line, watch, delimiter)
-    finally:
-        # Also runs when the consumer stops early and the generator is closed.
-        stream.close()
-
-
-def read_runs(
-    path: Path,
-    fmt: InputFormat,
-    *,
-    column: str | None,
-    id_type: str,
-    start_offset: int = 0,
-    start_line: int = 1,
-    watch: Watch | None = None,
-    delimiter: str | None = None,
-) -> Iterator[Run | InvalidLine]:
-    """Yield what :func:`read_records` yields for the same arguments, grouped into runs.
-
-    Expanding each :class:`Run` into its records gives exactly :func:`read_records`'s stream:
-    same IDs, line numbers, offsets, invalid lines and reasons, in the same order, and the
-    same errors. Resuming works the same way: pass any record's offset and line (e.g.
-    ``run.offsets[j]`` and ``run.line + j``). Consecutive records may be split across runs
-    anywhere (at read-block edges, blank lines, ...): consumers must not rely on where.
-
-    Plain-lines input is read a block at a time (:func:`~bulkdelete.reader.lines.block_runs`);
-    CSV and JSON Lines are read record by record and grouped.
-    """
-    check_options(fmt, column, delimiter)
-    stream = open_stream(path)
-    try:
-        if fmt == "lines":
-            yield from line_runs(open_blocks(stream, path, start_offset, watch), start_line)
-        else:
-            yield from group(_structured(stream, path, fmt, column, id_type, start_offset,
-                                         start_line, watch, delimiter))
-    finally:
-        stream.close()
-
-
-def tally_runs(
-    path: Path, fmt: InputFormat, *, column: str | None, id_type: str,
-    watch: Watch | None = None, delimiter: str | None = None,
-) -> Iterator[int | InvalidLine]:
-    """What :func:`read_runs` yields for the whole file, each run replaced by its length:
-    for the pre-count, which needs how many IDs there are, not which."""
-    check_options(fmt, column, delimiter)
-    if fmt != "lines":
-        for item in read_runs(path, fmt, column=column, id_type=id_type, watch=watch,
-                              delimiter=delimiter):
-            yield len(item.values) if isinstance(item, Run) else item
-        return
-    stream = open_stream(path)
-    try:
-        yield from count_runs(open_blocks(stream, path, 0, watch), 1)
-    finally:
-        stream.close()
+    if fmt == "csv":
+        return csv_records(path, column, id_type, start_offset, start_line, watch, delimiter)
+    if fmt == "lines":
+        return line_records(path, start_offset, start_line, watch)
+    field = column if column is not None else id_type
+    return jsonl_records(path, start_offset, start_line, field, watch)
 
 
 def check_options(fmt: InputFormat, column: str | None, delimiter: str | None) -> None:
@@ -260,16 +133,3 @@ def check_options(fmt: InputFormat, column: str | None, delimiter: str | None) -
             f"--delimiter applies to CSV input, but this input is read as {fmt}: drop "
             "--delimiter, or pass --format csv"
         )
-
-
-def _structured(
-    stream: Stream, path: Path, fmt: InputFormat, column: str | None, id_type: str,
-    start_offset: int, start_line: int, watch: Watch | None, delimiter: str | None,
-) -> Iterator[Record | InvalidLine]:
-    """CSV or JSON Lines, record by record."""
-    if fmt == "csv":
-        return csv_records(stream, path, column, id_type, start_offset, start_line, watch,
-                           delimiter)
-    field = column if column is not None else id_type
-    return jsonl_records(open_blocks(stream, path, start_offset, watch), start_line, field,
-                         check_first=start_offset == 0)

@@ -25,25 +25,16 @@ from bulkdelete.reader.csvhead import (
 )
 from bulkdelete.reader.csvscan import FIELD_START, QUOTED, Cursor, follow, state_after
 from bulkdelete.reader.dialect import parse_delimiter, sniff
-from bulkdelete.reader.items import InvalidLine, Record, new_record, text_value
+from bulkdelete.reader.items import InvalidLine, Record, text_value
 from bulkdelete.reader.rule import check, show, trim
 from bulkdelete.reader.source import (
     MAX_LINE_BYTES,
     REASON_LINE_TOO_LONG,
     Blocks,
     Stream,
-    seek,
+    open_stream,
 )
 from bulkdelete.reader.watch import Watch
-
-__all__ = [
-    "REASON_FIELD_TOO_LONG",
-    "REASON_MALFORMED_CSV",
-    "REASON_RECORD_TOO_LONG",
-    "REASON_UNBALANCED_QUOTE",
-    "csv_header",
-    "csv_records",
-]
 
 REASON_UNBALANCED_QUOTE: Final = "unbalanced quote"
 REASON_FIELD_TOO_LONG: Final = "CSV field too long (unbalanced quote?)"
@@ -61,7 +52,6 @@ _BLANK_LINES_AHEAD: Final = 1000
 
 
 def csv_records(
-    stream: Stream,
     path: Path,
     column: str | None,
     id_type: str,
@@ -73,33 +63,36 @@ def csv_records(
     """Every record of a CSV file, from *start_offset* (the header is read first, always).
 
     *delimiter* None: sniffed from the header (:mod:`~bulkdelete.reader.dialect`)."""
-    rows, header = _open(stream, path, column, id_type, delimiter, watch)
-    if header is None:
-        return  # empty file: nothing to delete, and nothing wrong
-    index, name, separator = header.index, header.name, header.delimiter
-    stray = header.stray
-    if start_offset:
-        # Resume: the header was needed for the column; now jump to the watermark.
-        seek(stream, path, start_offset)
-        rows = _rows(Blocks(stream, path, start_offset, watch=watch).pieces(), start_offset,
-                     start_line, separator)
-    for line, offset, row in rows:
-        if isinstance(row, str):
-            yield InvalidLine(line, row)
-        elif index >= len(row):
-            yield InvalidLine(line, f"no column '{show(name)}'",
-                              text_value(separator.join(row)))
-        else:
-            value = trim(row[index])
-            reason = check(value)
-            if reason is None and stray(value, len(row)):
-                reason = REASON_STRAY_DELIMITER
-            elif value == name:
-                reason = REASON_HEADER_AGAIN
-            if reason is None:
-                yield new_record(value, line, offset)
+    stream = open_stream(path)
+    try:
+        rows, header = _open(stream, path, column, id_type, delimiter, watch)
+        if header is None:
+            return  # empty file: nothing to delete, and nothing wrong
+        index, name, separator = header.index, header.name, header.delimiter
+        stray = header.stray
+        if start_offset:
+            # Resume: the header was needed for the column; now jump to the watermark.
+            rows = _rows(Blocks(stream, path, start_offset, watch=watch).pieces(), start_offset,
+                         start_line, separator)
+        for line, offset, row in rows:
+            if isinstance(row, str):
+                yield InvalidLine(line, row)
+            elif index >= len(row):
+                yield InvalidLine(line, f"no column '{show(name)}'",
+                                  text_value(separator.join(row)))
             else:
-                yield InvalidLine(line, reason, text_value(row[index]))
+                value = trim(row[index])
+                reason = check(value)
+                if reason is None and stray(value, len(row)):
+                    reason = REASON_STRAY_DELIMITER
+                elif value == name:
+                    reason = REASON_HEADER_AGAIN
+                if reason is None:
+                    yield Record(value, line, offset)
+                else:
+                    yield InvalidLine(line, reason, text_value(row[index]))
+    finally:
+        stream.close()
 
 
 def csv_header(stream: Stream, path: Path, column: str | None, id_type: str,
@@ -176,9 +169,8 @@ def _hand(line: bytes, starts: bool, cursor: Cursor) -> str:
     try:
         return line.decode("utf-8")
     except UnicodeDecodeError:
-        # Keep going: only the ID cell matters, and it is checked for the surrogates this
-        # leaves once the row is parsed.
-        cursor.bad_utf8 = True
+        # Keep going: only the ID cell matters, and check() finds the surrogates this
+        # leaves in it.
         return line.decode("utf-8", "surrogateescape")
 
 
@@ -196,7 +188,6 @@ def _rows(
     reader = csv.reader(_feed(pieces, cursor), delimiter=delimiter, strict=True)
     while True:
         line, offset = cursor.line, cursor.offset
-        cursor.bad_utf8 = False
         cursor.over_long = None
         cursor.record_bytes = 0
         try:

@@ -22,9 +22,6 @@ from bulkdelete.errors import InputError
 from bulkdelete.reader.dialect import CANDIDATES, check_given, check_header, describe
 from bulkdelete.reader.rule import name_list, show, trim
 
-__all__ = ["HEADER_LOOKS_LIKE_ID", "REASON_HEADER_AGAIN", "REASON_STRAY_DELIMITER", "Header",
-           "choose", "looks_like_id"]
-
 HEADER_LOOKS_LIKE_ID: Final = (
     "the CSV's one column is headed by what looks like an ID, not a column name: read as "
     "CSV, that first ID would be taken for the header and never deleted. "

@@ -13,17 +13,10 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator
-
-__all__ = [
-    "BROKEN",
-    "FIELD_START",
-    "QUOTED",
-    "Cursor",
-    "follow",
-    "state_after",
-]
+from dataclasses import dataclass
 
 
+@dataclass(slots=True)
 class Cursor:
     """Where the next physical line starts, plus what the reader knows of the record the csv
     module is parsing.
@@ -34,18 +27,13 @@ class Cursor:
     csv module only asks for another line of the same record from inside a quoted field.
     """
 
-    __slots__ = ("bad_utf8", "delimiter", "last", "last_starts", "line", "offset", "over_long",
-                 "record_bytes")
-
-    def __init__(self, offset: int, line: int, delimiter: str = ",") -> None:
-        self.delimiter = delimiter
-        self.offset = offset
-        self.line = line
-        self.bad_utf8 = False
-        self.over_long: str | None = None  # why the row was replaced by a stand-in
-        self.record_bytes = 0
-        self.last = b""  # the last line handed to csv, and whether it started its record
-        self.last_starts = True
+    offset: int
+    line: int
+    delimiter: str = ","
+    over_long: str | None = None  # why the row was replaced by a stand-in
+    record_bytes: int = 0
+    last: bytes = b""  # the last line handed to csv, and whether it started its record
+    last_starts: bool = True
 
 
 # The states of the csv module's parser that decide where a record ends: at a field start

@@ -16,8 +16,6 @@ from typing import Final
 
 from bulkdelete.errors import InputError, UsageError
 
-__all__ = ["CANDIDATES", "check_given", "check_header", "describe", "parse_delimiter", "sniff"]
-
 #: The delimiters sniffed from a header, in order of preference on a tie.
 CANDIDATES: Final = (",", ";", "\t", "|")
 

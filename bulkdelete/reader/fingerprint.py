@@ -1,46 +1,22 @@
-"""Cheap content fingerprint that binds a checkpoint to its input file (docs/cli.md,
-docs/guarantees.md §3).
+"""A cheap content fingerprint that binds a checkpoint to its input file (docs/guarantees.md §3).
 
-A resumed run must be sure it reads the same file the checkpoint's offsets were taken from:
-otherwise it would seek into another file and silently skip or repeat IDs. Hashing a 10 GB
-input on every start would cost minutes, and docs/guarantees.md §3 wants a resume to start
-sending within a second, so :func:`fingerprint` reads 3 MiB whatever the size: it hashes the
-size, the first and last MiB (where appended, truncated or re-exported files differ) and 16
-evenly spaced 64 KiB blocks across the middle. Files small enough are hashed whole.
-
-The modification time never enters it: copying, restoring or touching a file must not orphan
-its checkpoint, and an edit that keeps the mtime must not slip through on the mtime's word.
-The cost is that an in-place edit of the same length that falls between samples goes unseen:
-the price of a resume that starts at once.
-
-It reads the raw bytes on disk, so for ``.gz`` it fingerprints the compressed file: cheap,
-as decompressing is not. Recompressing the same content therefore reads as another input,
-which errs on the safe side: the checkpoint is refused, never applied to the wrong file.
+A resumed run must read the file its checkpoint's offsets were taken from, and must start
+sending within a second, so :func:`fingerprint` reads 3 MiB whatever the size: the size, the
+first and last MiB and 16 evenly spaced 64 KiB blocks between (small files whole). The
+modification time never enters it: copying or touching a file must not orphan its
+checkpoint. For ``.gz`` it hashes the compressed bytes: a recompressed file reads as another
+input, so its checkpoint is refused, never applied to the wrong file.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import stat
-from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO, Final, TypeVar
+from typing import BinaryIO, Final
 
 from bulkdelete.errors import InputError
-from bulkdelete.reader.source import open_error
-from bulkdelete.reader.watch import input_changed
-
-T = TypeVar("T")
-
-__all__ = [
-    "HEAD_BYTES",
-    "SAMPLE_BYTES",
-    "SAMPLE_COUNT",
-    "fingerprint",
-    "sampled_ranges",
-    "unchanged_at_end",
-]
+from bulkdelete.reader.source import open_regular
 
 #: Bytes hashed at the start and at the end of the file.
 HEAD_BYTES: Final = 1 << 20
@@ -77,8 +53,8 @@ def fingerprint(path: Path) -> str:
 
     Raises :class:`InputError` when the file cannot be read.
     """
-    stream, size = _open(path)
-    with stream:
+    fd, size = open_regular(path)
+    with os.fdopen(fd, "rb") as stream:
         digest = hashlib.sha256(f"{_VERSION}:{size}:".encode())
         for start, end in sampled_ranges(size):
             stream.seek(start)
@@ -95,38 +71,6 @@ def fingerprint(path: Path) -> str:
                 digest.update(data)
                 remaining -= len(data)
     return f"{_VERSION}:{size}:{digest.hexdigest()}"
-
-
-def unchanged_at_end(items: Iterable[T], path: Path, expected: str) -> Iterator[T]:
-    """*items* (read from *path*), then, once they are all read, *path*'s fingerprint
-    checked against *expected*, the one the run started with.
-
-    The watch on each read block sees a change to the size, the modification time or the
-    file itself; this also sees an edit that kept all three. Raising here, before the
-    consumer has the end of the input, keeps a batch still being filled from being sent.
-    """
-    yield from items
-    if fingerprint(path) != expected:
-        raise input_changed(path, "no longer holds what it held at the start")
-
-
-def _open(path: Path) -> tuple[BinaryIO, int]:
-    """Open *path* and return it with its size, refusing anything but a regular file."""
-    try:
-        # O_NONBLOCK: opening a FIFO must not hang waiting for a writer; it has no effect on
-        # reading a regular file.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as exc:
-        raise open_error(path, exc) from None
-    # The size of the file we opened, not of whatever the path names a moment later.
-    info = os.fstat(fd)
-    if stat.S_ISDIR(info.st_mode):
-        os.close(fd)
-        raise InputError(f"input {path} is a directory; pass the file of IDs")
-    if not stat.S_ISREG(info.st_mode):
-        os.close(fd)
-        raise InputError(f"input {path} is not a regular file; save the IDs to a file first")
-    return os.fdopen(fd, "rb"), info.st_size
 
 
 def _read(stream: BinaryIO, path: Path, size: int) -> bytes:

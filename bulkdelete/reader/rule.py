@@ -1,40 +1,18 @@
-"""What a valid ID is, stated once for every format and every path through the reader.
+"""What a valid ID is, stated once for every format.
 
 A value (a line, a CSV cell, a JSON string), trimmed of ordinary whitespace at its edges
 (space, tab, CR, LF: :func:`trim`), is an ID when it is non-empty, valid UTF-8, at most
 :data:`MAX_ID_LENGTH` characters long, and holds no control character (C0, DEL, C1) and no
 whitespace other than the space (a no-break space, a line separator, a zero-width space or a
-byte-order mark, ...). One rule at the
-edges and inside alike: a form feed or a no-break space is not trimmed away at an edge, it
+byte-order mark, ...). A form feed or a no-break space is not trimmed away at an edge: it
 makes the value invalid wherever it is, so an ID is never sent other than as the file holds
-it. :func:`check` says which of these a value breaks; every reader decides with it.
-
-The plain-lines fast path decides whole blocks at once instead, and it may only do so by this
-rule: :data:`PLAIN` names the bytes for which the rule needs no per-line decision. A line made
-only of them is ASCII (so UTF-8), has nothing to trim and no control
-character, so it is an ID exactly when its length is 1 to :data:`MAX_ID_LENGTH`. Any other
-line is handed to :func:`check`.
+it. :func:`check` says which of these a value breaks; every format decides with it.
 """
 
 from __future__ import annotations
 
 import re
 from typing import Final
-
-__all__ = [
-    "MAX_ID_LENGTH",
-    "PLAIN",
-    "READER_RULES",
-    "REASON_CONTROL",
-    "REASON_EMPTY",
-    "REASON_SPACE",
-    "REASON_TOO_LONG",
-    "REASON_UTF8",
-    "check",
-    "name_list",
-    "show",
-    "trim",
-]
 
 #: The version of the reader's decisions: which values are IDs (this module) and what each
 #: format reads as a value (CSV records and header refusals, stray delimiters, JSON strings).
@@ -55,9 +33,6 @@ REASON_CONTROL: Final = "control character"
 REASON_EMPTY: Final = "empty value"
 REASON_SPACE: Final = "whitespace other than a space"
 
-#: Printable ASCII other than space: the bytes an ID may hold with no decision per line.
-PLAIN: Final = bytes(range(0x21, 0x7F))
-
 # A control character (C0, DEL, C1) anywhere in a (trimmed) value.
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # Any other whitespace but the space: a no-break space, U+2028, an ideographic space, ...
@@ -67,16 +42,20 @@ _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _SPACE: Final = re.compile("[^\\S ]|[\u180e\u200b\u2060\ufeff]")
 
 #: What :func:`trim` takes off a value's edges: ordinary whitespace, nothing else.
-_TRIMMED: Final = " \t\r\n"
+TRIMMED: Final = " \t\r\n"
 
 
 def trim(value: str) -> str:
     """*value* without the ordinary whitespace (space, tab, CR, LF) at its edges."""
-    return value.strip(_TRIMMED)
+    return value.strip(TRIMMED)
 
 
 def check(value: str) -> str | None:
     """Why a trimmed *value* is not a usable ID, or None when it is."""
+    # A printable string holds no control character, no whitespace but the space (the
+    # zero-width ones are format characters, not printable) and no lone surrogate.
+    if value.isprintable() and 0 < len(value) <= MAX_ID_LENGTH:
+        return None
     if not value:
         return REASON_EMPTY
     ascii_only = value.isascii()

@@ -1,12 +1,11 @@
 """Opening the input: checks, gzip, seeking to a resume offset, the BOM, and blocks of lines.
 
-Every format reads through :class:`Blocks`, which yields whole physical lines in bounded
-memory: a line longer than :data:`MAX_LINE_BYTES` is skipped through and stands as its
-length, so a 1 GB line without a newline never sits in memory. The file is read in binary
-mode because a resume seeks to a byte offset (docs/guarantees.md §3), which a text stream
-cannot name; for ``.gz`` the offsets are in the decompressed stream, and seeking there
-decompresses and discards. After each read, the :class:`~bulkdelete.reader.watch.Watch`
-(when given) checks the file is still the one the run started with.
+Every format reads through :class:`Blocks`, in bounded memory: a line longer than
+:data:`MAX_LINE_BYTES` is skipped through and stands as a :class:`Skipped`, so a 1 GB line
+without a newline never sits in memory. The file is read in binary mode because a resume
+seeks to a byte offset (docs/guarantees.md §3); for ``.gz`` the offsets are in the
+decompressed stream. After each read the :class:`~bulkdelete.reader.watch.Watch` (when given)
+checks the file is still the one the run started with.
 """
 
 from __future__ import annotations
@@ -15,27 +14,14 @@ import gzip
 import os
 import stat
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Final, Protocol
+from typing import Final, Protocol, TypeVar
 
 from bulkdelete.errors import InputError
 from bulkdelete.reader.watch import Watch
-
-__all__ = [
-    "MAX_LINE_BYTES",
-    "REASON_LINE_TOO_LONG",
-    "Blocks",
-    "Skipped",
-    "Stream",
-    "check_input_path",
-    "head_of",
-    "not_gzip",
-    "open_blocks",
-    "open_error",
-    "open_stream",
-    "seek",
-]
 
 #: Longest physical line held in memory, in bytes (without its newline). Longer lines are
 #: skipped through in blocks and reported as one invalid line. Generous, because CSV and JSON
@@ -53,22 +39,17 @@ _BOM: Final = b"\xef\xbb\xbf"
 #: First bytes of a skipped line kept: enough for the 512 characters invalid.jsonl lists.
 _HEAD_BYTES: Final = 2048
 
+T = TypeVar("T")
 
-class Skipped(int):
-    """The byte length of a line too long to keep, newline included, with its first
-    :data:`_HEAD_BYTES` bytes (for ``invalid.jsonl``); an ``int`` to every other reader."""
 
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A line too long to keep: its byte length, newline included, and its first
+    :data:`_HEAD_BYTES` bytes (for ``invalid.jsonl``)."""
+
+    length: int
     head: bytes
 
-    def __new__(cls, length: int, head: bytes) -> Skipped:
-        skipped = super().__new__(cls, length)
-        skipped.head = head[:_HEAD_BYTES]
-        return skipped
-
-
-def head_of(block: int) -> bytes:
-    """The first bytes of a skipped line (see :class:`Skipped`)."""
-    return block.head if isinstance(block, Skipped) else b""
 
 # Names that are stdin whatever the file system says about them.
 _STDIN_NAMES: Final = frozenset({"-", "/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"})
@@ -121,12 +102,7 @@ def check_input_path(path: Path) -> None:
         raise InputError(_PIPE_MESSAGE)
     if not stat.S_ISREG(mode):
         raise InputError(f"input {text} is not a regular file; save the IDs to a file first")
-    # Opening proves readability (os.access is wrong under root or ACLs).
-    # O_NONBLOCK guards against the path being swapped for a FIFO since the stat.
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as exc:
-        raise open_error(text, exc) from None
+    fd, _ = open_regular(path)  # opening proves readability (os.access is wrong as root)
     try:
         # A .gz that is not gzip would otherwise only fail once the job has started; its
         # two magic bytes are all it takes to tell (an empty file is an empty input).
@@ -137,6 +113,23 @@ def check_input_path(path: Path) -> None:
         os.close(fd)
     if magic and magic != b"\x1f\x8b":
         raise InputError(not_gzip(path))
+
+
+def open_regular(path: Path) -> tuple[int, int]:
+    """A descriptor open on *path*, and its size; anything but a regular file refused."""
+    try:
+        # O_NONBLOCK: opening a FIFO (the path swapped since a check) must not wait for a
+        # writer; it has no effect on reading a regular file.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise open_error(path, exc) from None
+    info = os.fstat(fd)  # the file opened, not whatever the path names a moment later
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise InputError(f"input {path} is a directory; pass the file of IDs")
+        raise InputError(f"input {path} is not a regular file; save the IDs to a file first")
+    return fd, info.st_size
 
 
 class Stream(Protocol):
@@ -151,62 +144,36 @@ class Stream(Protocol):
 def open_stream(path: Path) -> Stream:
     """Open *path* for binary reading, through gzip when it ends in ``.gz``."""
     try:
-        raw = open(path, "rb")  # noqa: SIM115 - handed to the caller, who closes it
+        if path.name.lower().endswith(".gz"):
+            return gzip.open(path, "rb")
+        return open(path, "rb")  # the caller closes it
     except OSError as exc:
         raise open_error(path, exc) from None
-    if path.name.lower().endswith(".gz"):
-        return _GzipOwning(raw)
-    return raw
 
 
-class _GzipOwning(gzip.GzipFile):
-    """A GzipFile that also closes the file it reads from.
-
-    A plain GzipFile leaves a ``fileobj`` it was given open; opening by name instead would
-    open the file a second time, after the error handling above.
-    """
-
-    def __init__(self, raw: BinaryIO) -> None:
-        super().__init__(fileobj=raw, mode="rb")
-        self._raw = raw
-
-    def close(self) -> None:
-        try:
-            super().close()
-        finally:
-            self._raw.close()
-
-
-def seek(stream: Stream, path: Path, offset: int) -> None:
+@contextmanager
+def open_blocks(path: Path, start_offset: int, watch: Watch | None) -> Iterator[Blocks]:
+    """*path*'s :class:`Blocks` from *start_offset*, the file closed on leaving."""
+    stream = open_stream(path)
     try:
-        stream.seek(offset)
-    except (gzip.BadGzipFile, EOFError, zlib.error):
-        raise InputError(not_gzip(path)) from None
-    except OSError as exc:
-        raise InputError(f"cannot read input file {path}: {exc.strerror}") from None
-
-
-def open_blocks(stream: Stream, path: Path, start_offset: int, watch: Watch | None) -> Blocks:
-    """Position *stream* at *start_offset* and return its line blocks."""
-    if start_offset:
-        seek(stream, path, start_offset)
-    return Blocks(stream, path, start_offset, watch=watch)
+        yield Blocks(stream, path, start_offset, watch=watch)
+    finally:
+        stream.close()
 
 
 class Blocks:
-    """Blocks of whole physical lines, read from a binary stream in bounded memory.
+    """Blocks of whole physical lines, read from *stream* at *start_offset* in bounded memory.
 
     Iterating yields either ``bytes`` (one or more complete lines, each ending in ``\\n``,
-    except a last line without a newline at end of file), or an ``int``: the byte length,
-    newline included, of one line longer than :data:`MAX_LINE_BYTES`, which was skipped
-    without being kept. No yielded line is longer than the limit, wherever the read blocks
-    fell, so a resumed read treats every line exactly as the full read did.
+    except a last line without a newline at end of file), or a :class:`Skipped` line longer
+    than :data:`MAX_LINE_BYTES`. No yielded line is longer than the limit, wherever the read
+    blocks fell, so a resumed read treats every line exactly as the full read did.
     """
 
     __slots__ = ("_fd", "_path", "_pending", "_stream", "_watch", "offset")
 
     def __init__(
-        self, stream: Stream, path: Path, start_offset: int, *, watch: Watch | None = None
+        self, stream: Stream, path: Path, start_offset: int = 0, *, watch: Watch | None = None
     ) -> None:
         self._stream = stream
         self._path = path
@@ -216,7 +183,9 @@ class Blocks:
         self._fd = stream.fileno() if watch is not None else -1
         self.offset = start_offset
         """Offset of the first byte the blocks will yield (after a BOM at the file start)."""
-        if start_offset == 0:
+        if start_offset:
+            self._guarded(stream.seek, start_offset)
+        else:
             # Only a BOM at the very start of the file is one; the bytes after it start line 1.
             head = self._read(len(_BOM))
             if head == _BOM:
@@ -225,62 +194,48 @@ class Blocks:
                 self._pending = head
 
     def _read(self, size: int) -> bytes:
-        try:
-            data = self._stream.read(size)
-        except (gzip.BadGzipFile, EOFError, zlib.error):
-            self._check()  # a .gz cut short by a rewrite: say what really happened
-            raise InputError(not_gzip(self._path)) from None
-        except OSError as exc:
-            raise InputError(f"cannot read input file {self._path}: {exc.strerror}") from None
+        data: bytes = self._guarded(self._stream.read, size)
         # After the read and before any of its IDs can be batched: a block read from a
         # changed file is never used (an empty read included: a truncated file ends early).
         self._check()
         return data
 
+    def _guarded(self, operation: Callable[[int], T], argument: int) -> T:
+        try:
+            return operation(argument)
+        except (gzip.BadGzipFile, EOFError, zlib.error):
+            self._check()  # a .gz cut short by a rewrite: say what really happened
+            raise InputError(not_gzip(self._path)) from None
+        except OSError as exc:
+            raise InputError(f"cannot read input file {self._path}: {exc.strerror}") from None
+
     def _check(self) -> None:
         if self._watch is not None:
             self._watch.check(self._fd)
 
-    def __iter__(self) -> Iterator[bytes | int]:
-        pending = self._pending
-        skipping = 0  # > 0: length so far of an over-long line being skipped
-        head = b""  # the first bytes of that line
-        limit = MAX_LINE_BYTES
-        while True:
-            data = self._read(_BLOCK_SIZE)
-            if not data:
-                if skipping:
-                    yield Skipped(skipping, head)
-                elif pending:
-                    yield pending
-                return
-            if skipping:
-                newline = data.find(b"\n")
-                if newline < 0:
-                    skipping += len(data)
-                    continue
-                yield Skipped(skipping + newline + 1, head)
-                skipping = 0
-                data = data[newline + 1 :]
+    def __iter__(self) -> Iterator[bytes | Skipped]:
+        pending = b""  # the start of a line whose end is not read yet
+        data = self._pending or self._read(_BLOCK_SIZE)
+        while data:
             buf = pending + data if pending else data
-            last = buf.rfind(b"\n")
-            if last < 0:
-                if len(buf) > limit:
-                    skipping, head, pending = len(buf), buf[:_HEAD_BYTES], b""
-                else:
-                    pending = buf
-                continue
-            pending = buf[last + 1 :]
-            if len(pending) > limit:
-                skipping, head, pending = len(pending), pending[:_HEAD_BYTES], b""
-            if last > limit:
-                # Only now can one of the complete lines exceed the limit (it takes a line
-                # near the limit); look for it line by line.
-                yield from _split_over_long(buf, last + 1)
-            elif last + 1 < len(buf):
-                yield buf[: last + 1]
-            else:
-                yield buf  # ends with its newline: no copy needed
+            end = buf.rfind(b"\n") + 1
+            if end:
+                yield from _kept(buf, end)
+            pending = buf[end:]
+            data = self._read(_BLOCK_SIZE)
+            if len(pending) > MAX_LINE_BYTES:
+                # Too long to keep: read on to its end without keeping it.
+                length, head = len(pending), pending[:_HEAD_BYTES]
+                while data and (newline := data.find(b"\n")) < 0:
+                    length += len(data)
+                    data = self._read(_BLOCK_SIZE)
+                if data:
+                    length += newline + 1
+                    data = data[newline + 1 :] or self._read(_BLOCK_SIZE)
+                yield Skipped(length, head)
+                pending = b""
+        if pending:
+            yield pending
 
     def pieces(self) -> Iterator[bytes]:
         """The bytes from here as whole physical lines (each ending in ``\\n``, but maybe the
@@ -303,8 +258,11 @@ class Blocks:
             yield pending
 
 
-def _split_over_long(buf: bytes, end: int) -> Iterator[bytes | int]:
-    """Yield ``buf[:end]`` (whole lines) with every over-long line replaced by its length."""
+def _kept(buf: bytes, end: int) -> Iterator[bytes | Skipped]:
+    """``buf[:end]`` (whole lines), with every line over the limit a :class:`Skipped`."""
+    if end <= MAX_LINE_BYTES:  # no line in it can be over the limit
+        yield buf if end == len(buf) else buf[:end]
+        return
     start = kept = 0
     while start < end:
         newline = buf.find(b"\n", start, end)

@@ -1,42 +1,28 @@
 """Watches the open input, so a run only ever sends IDs of the file as the job found it.
 
-A job reads its input several times (the pre-count, then the send pass, maybe a resume), and
-every ID it sends must be a value of the file as it was when the job started. An input that
-is rewritten, edited or appended to mid-run would otherwise have its new bytes read as IDs:
-other profiles deleted, the pre-count and ``--max-delete`` bypassed. So the reader calls
-:meth:`Watch.check` right after each block it reads, before any ID of the block can be
-batched: the open file and the path must still be the file seen at the start (same device
-and inode, same size, same modification and change times). The first difference stops the run with
-:class:`~bulkdelete.errors.InputChanged` (exit 2); what was read before it was the original
-file's, and progress up to there is saved.
+A job reads its input several times (the pre-count, the send pass, maybe a resume); an input
+rewritten, edited or appended to mid-run would have its new bytes read as IDs, and the
+pre-count and ``--max-delete`` bypassed. So the reader calls :meth:`Watch.check` right after
+each block it reads, before any ID of the block can be batched: the open file and the path
+must still be the file seen at the start. The first difference stops the run with
+:class:`~bulkdelete.errors.InputChanged` (exit 2); progress up to there is saved.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from bulkdelete.errors import InputChanged, InputError
 
-__all__ = ["FileState", "Watch", "input_changed"]
+# Which file it is, its size and its times. The change time is in because, unlike the
+# modification time, no one can set it back: an edit that restores the mtime (touch -d,
+# cp -p, os.utime) still moves it.
+FileState = tuple[int, int, int, int, int]
 
 
-@dataclass(frozen=True, slots=True)
-class FileState:
-    """What the watch compares: which file it is, its size, and its times. The change time
-    (ctime) is in because, unlike the modification time, no one can set it back: an edit
-    that restores the mtime (``touch -d``, ``cp -p``, ``os.utime``) still moves it."""
-
-    device: int
-    inode: int
-    size: int
-    mtime_ns: int
-    ctime_ns: int
-
-    @classmethod
-    def of(cls, info: os.stat_result) -> FileState:
-        return cls(info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+def _state(info: os.stat_result) -> FileState:
+    return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
 
 
 def input_changed(path: Path, what: str) -> InputChanged:
@@ -49,7 +35,7 @@ def input_changed(path: Path, what: str) -> InputChanged:
 
 
 class Watch:
-    """The input's :class:`FileState` at the start of a run, checked after every read."""
+    """The input's state at the start of a run, checked after every read."""
 
     __slots__ = ("expected", "path")
 
@@ -61,7 +47,7 @@ class Watch:
     def start(cls, path: Path) -> Watch:
         """Take the state of *path* now: what every later read must still find."""
         try:
-            return cls(path, FileState.of(os.stat(path)))
+            return cls(path, _state(os.stat(path)))
         except OSError as exc:
             raise InputError(f"cannot read input file {path}: {exc.strerror}") from None
 
@@ -69,8 +55,7 @@ class Watch:
         """Raise :class:`InputChanged` unless the open file *fd*, and the file the path now
         names, are both still the one the run started with, unmodified."""
         try:
-            ok = (FileState.of(os.stat(self.path)) == self.expected
-                  and FileState.of(os.fstat(fd)) == self.expected)
+            ok = _state(os.stat(self.path)) == self.expected == _state(os.fstat(fd))
         except OSError:
             ok = False  # the path was removed or renamed away: not the input any more
         if not ok:

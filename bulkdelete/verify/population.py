@@ -19,7 +19,6 @@ from bulkdelete.checkpoint import Progress, State
 from bulkdelete.errors import InputError
 from bulkdelete.job.plan import read_input
 from bulkdelete.reader import InputFormat
-from bulkdelete.reader.fingerprint import unchanged_at_end
 from bulkdelete.reader.watch import Watch
 from bulkdelete.settings import JobFiles, Settings
 
@@ -44,8 +43,7 @@ def deleted_batches(
     so the batch numbers stay the job's."""
     seq, offset, line = start
     watch = Watch.start(files.input)
-    items = unchanged_at_end(read_input(files, fmt, settings.id_type, offset, line, watch),
-                             files.input, state.binding.fingerprint)
+    items = read_input(files, fmt, settings.id_type, offset, line, watch)
     done = state.progress
     for batch in make_batches(items, settings.batch_size, first_seq=seq):
         yield _deleted_only(batch, done, failed)

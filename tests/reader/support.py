@@ -1,5 +1,5 @@
-"""Helpers the reader's tests share: writing inputs, reading them both ways,
-and comparing the block reader with the record-by-record reference."""
+"""Helpers the reader's tests share: writing inputs, reading them, and checking that a
+resumed read is the tail of the full one."""
 
 from __future__ import annotations
 
@@ -13,15 +13,7 @@ import pytest
 
 from bulkdelete.batcher import make_batches, summarize
 from bulkdelete.errors import InputError
-from bulkdelete.reader import (
-    InputFormat,
-    InvalidLine,
-    Record,
-    Run,
-    read_records,
-    read_runs,
-    tally_runs,
-)
+from bulkdelete.reader import InputFormat, InvalidLine, Record, read_records
 
 BOM = b"\xef\xbb\xbf"
 # Stands for personal data: it must never reach a reason or an error message.
@@ -89,73 +81,20 @@ def assert_offsets(data: bytes, items: list[Item]) -> None:
             )
 
 
-def runs(
-    path: Path, fmt: InputFormat = "lines", *, start_offset: int = 0, start_line: int = 1
-) -> list[Run | InvalidLine]:
-    return list(
-        read_runs(
-            path,
-            fmt,
-            column=None,
-            id_type="guid",
-            start_offset=start_offset,
-            start_line=start_line,
-        )
-    )
-
-
-def expand(items: Iterable[Run | InvalidLine]) -> list[Item]:
-    """The records a run stands for, checking it is well formed on the way."""
-    out: list[Item] = []
-    for item in items:
-        if isinstance(item, Run):
-            assert item.values
-            assert len(item.offsets) == len(item.values)
-            out.extend(
-                Record(value, item.line + j, item.offsets[j]) for j, value in enumerate(item.values)
-            )
-        else:
-            out.append(item)
-    return out
-
-
-def assert_equivalent(path: Path, fmt: InputFormat, size: int) -> None:
-    """read_runs is read_records, grouped: same records, batches, summary and resumes."""
+def assert_resumable(path: Path, fmt: InputFormat, size: int) -> None:
+    """Resume equals the tail: from any batch's (offset, line), the batches from it on;
+    from any record's, the records from it on."""
     reference = read(path, fmt)
-    grouped = runs(path, fmt)
-    assert expand(grouped) == reference
-    batches = list(make_batches(grouped, size))
-    # The reference's records as runs of one ID each: the finest cut the reader may make.
-    singles = [Run([item.value], [item.offset], item.line) if isinstance(item, Record) else item
-               for item in reference]
-    assert batches == list(make_batches(singles, size))
-    # A batch marked distinct (the pipeline then skips its duplicate check) is distinct.
-    assert all(len(set(b.ids)) == len(b.ids) for b in batches if b.distinct)
-    assert summarize(grouped, size) == summarize(singles, size)
-    # The pre-count's tally (fixed-width blocks counted from their bytes) agrees too.
-    assert summarize(tally_runs(path, fmt, column=None, id_type="guid"), size) == \
-        summarize(singles, size)
-    # The invalid lines' values (not compared by ==) agree on every path, the tally's too.
-    kept = [(item.line, item.value) for item in reference if isinstance(item, InvalidLine)]
-    assert kept == [(i.line, i.value) for i in grouped if isinstance(i, InvalidLine)]
-    tally = tally_runs(path, fmt, column=None, id_type="guid")
-    assert kept == [(i.line, i.value) for i in tally if isinstance(i, InvalidLine)]
-    # Resuming from any batch's (offset, line) regenerates exactly the batches from it on.
+    batches = list(make_batches(reference, size))
+    assert summarize(reference, size).batches_total == len(batches)
     for index, batch in enumerate(batches):
-        tail = read_runs(
-            path,
-            fmt,
-            column=None,
-            id_type="guid",
-            start_offset=batch.offset,
-            start_line=batch.line,
-        )
+        tail = read_records(path, fmt, column=None, id_type="guid",
+                            start_offset=batch.offset, start_line=batch.line)
         assert list(make_batches(tail, size, first_seq=batch.seq)) == batches[index:]
-    # And from any record, the runs stand for exactly the tail of the records.
     for index, item in enumerate(reference):
         if isinstance(item, Record) and index % 3 == 0:
-            resumed = runs(path, fmt, start_offset=item.offset, start_line=item.line)
-            assert expand(resumed) == reference[index:]
+            resumed = read(path, fmt, start_offset=item.offset, start_line=item.line)
+            assert resumed == reference[index:]
 
 
 def guids(count: int) -> list[str]:

@@ -10,17 +10,19 @@ from pathlib import Path
 import pytest
 
 from bulkdelete.errors import InputError
-from bulkdelete.reader import (
+from bulkdelete.reader.csv import (
+    REASON_FIELD_TOO_LONG,
+    REASON_MALFORMED_CSV,
+    REASON_UNBALANCED_QUOTE,
+)
+from bulkdelete.reader.rule import (
     MAX_ID_LENGTH,
     REASON_CONTROL,
     REASON_EMPTY,
-    REASON_FIELD_TOO_LONG,
-    REASON_LINE_TOO_LONG,
-    REASON_MALFORMED_CSV,
     REASON_TOO_LONG,
-    REASON_UNBALANCED_QUOTE,
     REASON_UTF8,
 )
+from bulkdelete.reader.source import REASON_LINE_TOO_LONG
 from tests.reader.support import (
     BOM,
     SECRET,

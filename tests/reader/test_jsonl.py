@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 
 from bulkdelete.errors import InputError
-from bulkdelete.reader import (
+from bulkdelete.reader.formats import REASON_NOT_OBJECT
+from bulkdelete.reader.rule import (
     MAX_ID_LENGTH,
     REASON_CONTROL,
     REASON_EMPTY,
-    REASON_LINE_TOO_LONG,
-    REASON_NOT_OBJECT,
     REASON_TOO_LONG,
     REASON_UTF8,
 )
+from bulkdelete.reader.source import REASON_LINE_TOO_LONG
 from tests.reader.support import (
     BOM,
     SECRET,

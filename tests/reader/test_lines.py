@@ -1,5 +1,5 @@
-"""One ID per line: every bad-input case (docs/guarantees.md §7), and the block fast path
-exactly equal to the line-by-line reference for any content and any read block size."""
+"""One ID per line: every bad-input case (docs/guarantees.md §7), and the same records
+whatever the read blocks, resumed from anywhere (§3)."""
 
 from __future__ import annotations
 
@@ -10,32 +10,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from bulkdelete.batcher import Batch, make_batches, summarize
-from bulkdelete.reader import (
-    MAX_ID_LENGTH,
-    REASON_CONTROL,
-    REASON_TOO_LONG,
-    REASON_UTF8,
-    InvalidLine,
-    Record,
-    Run,
-    read_runs,
-    rule,
-    source,
-    tally_runs,
-)
-from bulkdelete.reader.lines import block_runs
+from bulkdelete.reader import read_records, rule, source
+from bulkdelete.reader.rule import MAX_ID_LENGTH, REASON_CONTROL, REASON_TOO_LONG, REASON_UTF8
 from tests.reader.support import (
     BOM,
     SECRET,
-    assert_equivalent,
     assert_offsets,
     assert_private,
-    expand,
+    assert_resumable,
     guids,
     invalid,
     read,
     records,
-    runs,
     values,
     write,
 )
@@ -159,165 +145,91 @@ def test_lines_last_line_without_newline(tmp_path: Path) -> None:
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(content=lines_content(), block=BLOCKS, size=SIZES)
-def test_lines_runs_are_exactly_the_records_whatever_the_blocks(
+def test_lines_whatever_the_blocks_a_resume_is_the_tail(
     tmp_path: Path, compressed: bool, content: bytes, block: int, size: int
 ) -> None:
-    """For any content and any read block size, read_runs stands for exactly read_records'
-    stream, and batches, summary and resumes over it are the same."""
+    """For any content, where the read blocks end changes nothing, and reading from any
+    batch's or record's (offset, line) yields exactly the full read from there on."""
     path = write(tmp_path / f"ids.txt{'.gz' if compressed else ''}", content)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(rule, "MAX_ID_LENGTH", ID_LIMIT)
         patch.setattr(source, "MAX_LINE_BYTES", LINE_LIMIT)
+        whole = read(path)
         patch.setattr(source, "_BLOCK_SIZE", block)
-        assert_equivalent(path, "lines", size)
+        assert read(path) == whole
+        assert_resumable(path, "lines", size)
 
 
 @pytest.mark.parametrize(("ending", "name"), [(b"\n", "ids.txt"), (b"\r\n", "ids.txt.gz")])
-def test_clean_fixed_width_blocks_are_one_range_run_each(
+def test_a_file_of_guids_reads_every_id_with_its_line_and_offset(
     tmp_path: Path, ending: bytes, name: str
 ) -> None:
-    """A clean file of GUIDs (LF or CRLF, plain or gz) comes as one run per read block, its
-    offsets a range; the runs stand for exactly the records."""
+    """A clean file of GUIDs (LF or CRLF, plain or gz) over several read blocks."""
     ids = guids(20_000)
     path = write(tmp_path / name, b"".join(i.encode() + ending for i in ids))
-    grouped = runs(path)
-    assert len(grouped) > 1  # several blocks
-    assert all(isinstance(run, Run) and isinstance(run.offsets, range) for run in grouped)
-    assert sum(len(run.values) for run in grouped if isinstance(run, Run)) == len(ids)
-    assert expand(grouped) == read(path)
     stride = 32 + len(ending)
-    assert expand(grouped)[-1] == Record(ids[-1], len(ids), (len(ids) - 1) * stride)
-    # Distinct IDs in clean blocks: their batches come marked so, skipping the pipeline's
-    # duplicate check (except a batch that straddles two blocks).
-    marked = [b.distinct for b in make_batches(grouped, 100)]
-    assert sum(marked) >= len(marked) - len(grouped)
-    # The pre-count counts such blocks from their bytes: one number per block, no runs.
-    tally = list(tally_runs(path, "lines", column=None, id_type="guid"))
-    if ending == b"\n":
-        assert all(type(item) is int for item in tally)
-        assert len(tally) == len(grouped)
-    assert sum(n for n in tally if type(n) is int) == len(ids)
+    assert records(read(path)) == [(i, n + 1, n * stride) for n, i in enumerate(ids)]
 
 
-def test_clean_variable_width_block_is_one_run(tmp_path: Path) -> None:
-    """Varying lengths take the fast path too (list offsets), up to MAX_ID_LENGTH exactly."""
+def test_variable_width_offsets(tmp_path: Path) -> None:
+    """Varying lengths, up to MAX_ID_LENGTH exactly: each offset is its line's start."""
     ids = ["a", "bb", "user@example.com", "x" * MAX_ID_LENGTH, "+4915112345678", "c"]
     path = write(tmp_path / "ids.txt", "\n".join(ids).encode() + b"\n")
-    (run,) = runs(path)
-    assert isinstance(run, Run)
-    assert run.values == ids
-    assert run.offsets == [0, 2, 5, 22, 22 + MAX_ID_LENGTH + 1, 22 + MAX_ID_LENGTH + 16]
-    assert run.line == 1
-    assert expand([run]) == read(path)
+    offsets = [0, 2, 5, 22, 22 + MAX_ID_LENGTH + 1, 22 + MAX_ID_LENGTH + 16]
+    assert records(read(path)) == list(zip(ids, range(1, 7), offsets, strict=True))
 
 
 @pytest.mark.parametrize("ending", [b"\n", b"\r\n"])
 def test_last_line_without_newline(tmp_path: Path, ending: bytes) -> None:
-    """The last line counts without a newline (the read blocks hand it over on its own)."""
+    """The last line counts without a newline, longer than the others or not."""
     path = write(tmp_path / "ids.txt", ending.join([b"aa", b"bb", b"cc", b"ddddddd"]))
-    grouped = runs(path)
-    assert expand(grouped) == read(path)
-    assert [len(run.values) for run in grouped if isinstance(run, Run)] == [3, 1]
-
-
-_DDD = ["aa", "bb", "cc", "ddddddd"]
-
-
-@pytest.mark.parametrize(
-    ("chunk", "values", "offsets"),
-    [
-        (b"aa\nbb\ncc\nddddddd", _DDD, range(10, 22, 3)),
-        (b"aa\r\nbb\r\ncc\r\nddddddd", _DDD, range(10, 26, 4)),
-        (b"aa\nbb\nccc\nd", ["aa", "bb", "ccc", "d"], [10, 13, 16, 20]),
-    ],
-)
-def test_clean_block_ending_without_newline(
-    chunk: bytes, values: list[str], offsets: range | list[int]
-) -> None:
-    """A block whose last line has no newline, longer than the others or not, is exact too
-    (the reader only makes such blocks of one line, but block_runs does not rely on it)."""
-    assert list(block_runs(chunk, 10, 5)) == [Run(values, offsets, 5)]
+    step = 2 + len(ending)
+    assert records(read(path)) == [("aa", 1, 0), ("bb", 2, step), ("cc", 3, 2 * step),
+                                   ("ddddddd", 4, 3 * step)]
 
 
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
-        # The fast path's limits, at full size: one character too many, DEL, a blank line.
         (b"a\n" + b"y" * (MAX_ID_LENGTH + 1) + b"\nb\n", [(2, REASON_TOO_LONG)]),
         (b"aa\nb\x7fb\ncc\n", [(2, REASON_CONTROL)]),
         (b"aa\n\ncc\n", []),
     ],
 )
-def test_dirty_blocks_take_the_per_line_path(
+def test_one_char_too_many_del_and_a_blank_line(
     tmp_path: Path, data: bytes, expected: list[tuple[int, str]]
 ) -> None:
-    """A block with anything unusual is read line by line: same records, same reasons."""
-    path = write(tmp_path / "ids.txt", data)
-    grouped = runs(path)
-    assert expand(grouped) == read(path)
-    assert [(i.line, i.reason) for i in grouped if isinstance(i, InvalidLine)] == expected
+    """One character too many and DEL are invalid, by line; a blank line is skipped."""
+    assert invalid(read(write(tmp_path / "ids.txt", data))) == expected
 
 
 def test_bom_whitespace_and_blank_lines_keep_lines_and_offsets(tmp_path: Path) -> None:
-    """A BOM at the start shifts offsets by 3; a blank line ends a run (line numbers skip)."""
+    """A BOM at the start shifts offsets by 3; a blank line keeps its line number."""
     path = write(tmp_path / "ids.txt", BOM + b"a\nb\n\n c \nd\n")
-    assert runs(path) == [Run(["a", "b"], [3, 5], 1), Run(["c", "d"], [8, 12], 4)]
-    assert expand(runs(path)) == read(path)
+    assert records(read(path)) == [("a", 1, 3), ("b", 2, 5), ("c", 4, 8), ("d", 5, 12)]
 
 
-def test_huge_line_is_one_invalid_line(tmp_path: Path) -> None:
-    """A line beyond MAX_LINE_BYTES is skipped in blocks and reported once, as by records."""
-    data = b"a\n" + b"x" * 3_000_000 + b"\nb\n"
-    path = write(tmp_path / "ids.txt", data)
-    assert runs(path) == [
-        Run(["a"], range(0, 2, 2), 1),
-        InvalidLine(2, REASON_TOO_LONG),
-        Run(["b"], range(len(data) - 2, len(data), 2), 3),
-    ]
-
-
-def test_batches_over_runs_point_into_the_file(tmp_path: Path) -> None:
+def test_batches_point_into_the_file(tmp_path: Path) -> None:
     """End to end on a clean file: batch offsets and lines are where each batch's ID is."""
     ids = guids(1000)
     data = b"".join(i.encode() + b"\n" for i in ids)
     path = write(tmp_path / "ids.txt", data)
-    batches = list(make_batches(runs(path), 100))
+    batches = list(make_batches(read(path), 100))
     assert len(batches) == 10
     for seq, batch in enumerate(batches):
         assert batch == Batch(seq, seq * 100 * 33, seq * 100 + 1, ids[seq * 100 : seq * 100 + 100])
         assert data[batch.offset : batch.offset + 32].decode() == batch.ids[0]
 
 
-@pytest.mark.parametrize("ending", [b"\n", b"\r\n"])
-def test_a_few_bad_lines_leave_the_rest_of_the_block_fast(tmp_path: Path, ending: bytes) -> None:
-    """Bad lines at a block's start, side by side and at its end are found one by one: the
-    good lines between them still come as runs, the bad ones exactly as record by record."""
-    lines = [i.encode() for i in guids(100)]
-    lines[0] = b" "  # blank once trimmed: no item at all
-    lines[50] = b"a\x01b"
-    lines[51] = b"y" * (MAX_ID_LENGTH + 1)
-    lines[99] = b""
-    lines[70] = b"  " + lines[70] + b"\t"  # padded: still good
-    path = write(tmp_path / "ids.txt", b"".join(line + ending for line in lines))
-    grouped = runs(path)
-    assert expand(grouped) == read(path)
-    assert [(type(item).__name__, item.line) for item in grouped] == [
-        ("Run", 2),
-        ("InvalidLine", 51),
-        ("InvalidLine", 52),
-        ("Run", 53),
-    ]
-
-
 def test_memory_stays_bounded(tmp_path: Path) -> None:
-    """A 32 MB line and 8 MB of IDs are read in a few MiB: runs hold one block at most."""
+    """A 32 MB line and 8 MB of IDs are read in a few MiB."""
     path = tmp_path / "ids.txt"
     with path.open("wb") as out:
         out.write(b"a\n" + b"y" * (32 << 20) + b"\n")
         out.write(b"".join(i.encode() + b"\n" for i in guids(250_000)))
     tracemalloc.start()
     try:
-        summary = summarize(read_runs(path, "lines", column=None, id_type="guid"), 100)
+        summary = summarize(read_records(path, "lines", column=None, id_type="guid"), 100)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

@@ -1,5 +1,5 @@
-"""The reader's public API: format detection, gzip, exact resumes from any record in every format,
-read_runs equal to read_records, and reasons that never hold an ID."""
+"""The reader's public API: format detection, gzip, exact resumes from any record in every
+format, and reasons that never hold an ID."""
 
 from __future__ import annotations
 
@@ -12,29 +12,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bulkdelete.errors import InputError, UsageError
-from bulkdelete.reader import (
-    InputFormat,
-    InvalidLine,
-    Record,
-    Run,
-    detect_format,
-    read_records,
-    read_runs,
-    source,
-)
-from bulkdelete.reader import items as reader_items
+from bulkdelete.reader import InputFormat, Record, detect_format, read_records, source
 from tests.reader.support import (
     BOM,
     SECRET,
     Item,
-    assert_equivalent,
     assert_private,
-    expand,
+    assert_resumable,
     guids,
     input_error,
     invalid,
     read,
-    runs,
     write,
 )
 from tests.strategies import (
@@ -204,67 +192,63 @@ def test_reasons_never_contain_ids(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
-@given(data=st.data(), block=BLOCKS, size=SIZES, run_max=st.sampled_from([1, 2, 8192]))
-def test_csv_and_jsonl_runs_are_exactly_the_records(
+@given(data=st.data(), block=BLOCKS, size=SIZES)
+def test_csv_and_jsonl_batches_resume_as_the_tail(
     tmp_path: Path,
     fmt: InputFormat,
     compressed: bool,
     data: st.DataObject,
     block: int,
     size: int,
-    run_max: int,
 ) -> None:
-    """CSV and JSON Lines are grouped records: the same stream, batches, summary, resumes."""
+    """CSV and JSON Lines: reading from any batch's (offset, line) regenerates exactly the
+    batches from it on."""
     content = data.draw(structured_content(fmt), label="content")
     path = write(tmp_path / f"ids.{fmt}{'.gz' if compressed else ''}", content)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(source, "MAX_LINE_BYTES", 48)
         patch.setattr(source, "_BLOCK_SIZE", block)
-        patch.setattr(reader_items, "RUN_MAX_IDS", run_max)
-        assert_equivalent(path, fmt, size)
+        assert_resumable(path, fmt, size)
 
 
 def test_empty_and_bom_only_files_yield_nothing(tmp_path: Path) -> None:
-    assert runs(write(tmp_path / "empty.txt", b"")) == []
-    assert runs(write(tmp_path / "bom.txt", BOM)) == []
-    assert runs(write(tmp_path / "empty.csv", b"")) == []
+    assert read(write(tmp_path / "empty.txt", b"")) == []
+    assert read(write(tmp_path / "bom.txt", BOM)) == []
+    assert read(write(tmp_path / "empty.csv", b""), "csv") == []
 
 
 @pytest.mark.parametrize(
-    ("name", "fmt", "data"),
+    ("name", "fmt", "data", "expected"),
     [
-        ("ids.csv", "csv", b"a,b\n1,2\n"),  # no column named guid
-        ("ids.jsonl", "jsonl", b'{"id": "a"}\n'),  # first object without the field
-        ("ids.txt.gz", "lines", b"not gzip at all"),
+        ("ids.csv", "csv", b"a,b\n1,2\n", "none is named 'guid'"),
+        ("ids.jsonl", "jsonl", b'{"id": "a"}\n', "field 'guid' not found"),
+        ("ids.txt.gz", "lines", b"not gzip at all", "not valid gzip"),
     ],
 )
-def test_errors_are_the_same_input_errors(
-    tmp_path: Path, name: str, fmt: InputFormat, data: bytes
+def test_unusable_files_are_input_errors(
+    tmp_path: Path, name: str, fmt: InputFormat, data: bytes, expected: str
 ) -> None:
     path = tmp_path / name
     path.write_bytes(data)
-    expected = input_error(read_records(path, fmt, column=None, id_type="guid"))
-    assert input_error(read_runs(path, fmt, column=None, id_type="guid")) == expected
+    assert expected in input_error(read_records(path, fmt, column=None, id_type="guid"))
 
 
 def test_missing_file_raises_input_error(tmp_path: Path) -> None:
-    missing = read_runs(tmp_path / "no.txt", "lines", column=None, id_type="g")
+    missing = read_records(tmp_path / "no.txt", "lines", column=None, id_type="g")
     assert "not found" in input_error(missing)
 
 
-def test_truncated_gz_yields_the_same_before_failing(tmp_path: Path) -> None:
-    """A gz cut short yields what read_records yields before it, then the same InputError."""
-    data = gzip.compress(b"".join(i.encode() + b"\n" for i in guids(200_000)))
+def test_truncated_gz_yields_what_it_can_before_failing(tmp_path: Path) -> None:
+    """A gz cut short yields the records before the cut, then an InputError."""
+    ids = guids(200_000)
+    data = gzip.compress(b"".join(i.encode() + b"\n" for i in ids))
     path = tmp_path / "ids.txt.gz"
     path.write_bytes(data[: len(data) // 2])
-    got: list[Run | InvalidLine] = []
+    got: list[Item] = []
     with pytest.raises(InputError, match="not valid gzip"):
-        got.extend(read_runs(path, "lines", column=None, id_type="guid"))
-    expected: list[Item] = []
-    with pytest.raises(InputError, match="not valid gzip"):
-        expected.extend(read_records(path, "lines", column=None, id_type="guid"))
+        got.extend(read_records(path, "lines", column=None, id_type="guid"))
     assert got
-    assert expand(got) == expected
+    assert [item.value for item in got if isinstance(item, Record)] == ids[: len(got)]
 
 
 @pytest.mark.parametrize(
@@ -279,8 +263,8 @@ def test_abandoned_reader_closes_its_file(
     tmp_path: Path, name: str, fmt: InputFormat, data: bytes
 ) -> None:
     """Stopping early and closing the iterator closes the file (no ResourceWarning)."""
-    items = read_runs(write(tmp_path / name, data), fmt, column=None, id_type="guid")
+    items = read_records(write(tmp_path / name, data), fmt, column=None, id_type="guid")
     first = next(items)
-    assert isinstance(first, Run)
-    assert first.values[0] == "a"
+    assert isinstance(first, Record)
+    assert first.value == "a"
     items.close()  # type: ignore[attr-defined]

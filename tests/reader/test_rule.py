@@ -1,5 +1,4 @@
-"""What a valid ID is: the reasons :func:`check` gives, and the promise the block fast path
-relies on (a line of PLAIN bytes, 1 to MAX_ID_LENGTH long, is an ID as it stands)."""
+"""What a valid ID is: the reasons :func:`check` gives, the same in every format."""
 
 from __future__ import annotations
 
@@ -11,10 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bulkdelete.job.ids import item_value
-from bulkdelete.reader import InputFormat, InvalidLine, Record, read_records
+from bulkdelete.reader import InputFormat, InvalidLine, Record, read_records, rule
 from bulkdelete.reader.rule import (
     MAX_ID_LENGTH,
-    PLAIN,
     REASON_CONTROL,
     REASON_EMPTY,
     REASON_SPACE,
@@ -54,19 +52,15 @@ def test_check_gives_the_reason(value: str, reason: str | None) -> None:
     assert check(value) == reason
 
 
-@given(st.binary(min_size=1, max_size=MAX_ID_LENGTH).map(
-    lambda raw: bytes(PLAIN[byte % len(PLAIN)] for byte in raw)))
-def test_a_plain_line_within_the_limit_is_an_id_as_it_stands(raw: bytes) -> None:
-    """Decoded and trimmed as the per-line reader does, a PLAIN line is itself, and valid:
-    so the fast path may take it without a per-line decision."""
-    value = raw.decode("utf-8").strip()
-    assert value == raw.decode("ascii")
-    assert check(value) is None
-
-
-def test_plain_is_printable_ascii_without_space() -> None:
-    assert all(chr(byte).isprintable() and not chr(byte).isspace() for byte in PLAIN)
-    assert len(PLAIN) == 0x7F - 0x21
+def test_no_printable_character_breaks_the_rule() -> None:
+    """check accepts a printable value without looking further: that is sound because no
+    printable character is a control character, other whitespace or a lone surrogate."""
+    for code in range(0x110000):
+        char = chr(code)
+        if char.isprintable():
+            assert not rule._CONTROL.search(char), hex(code)
+            assert not rule._SPACE.search(char), hex(code)
+            assert not 0xD800 <= code <= 0xDFFF
 
 
 def test_names_in_messages_are_made_safe_and_short() -> None:

@@ -10,15 +10,8 @@ from pathlib import Path
 import pytest
 
 from bulkdelete.errors import InputError
-from bulkdelete.reader import (
-    MAX_LINE_BYTES,
-    InputFormat,
-    InvalidLine,
-    Record,
-    check_input_path,
-    read_records,
-)
-from bulkdelete.reader.source import Skipped, head_of
+from bulkdelete.reader import InputFormat, InvalidLine, Record, check_input_path, read_records
+from bulkdelete.reader.source import MAX_LINE_BYTES
 from tests.reader.support import (
     SECRET,
     read,
@@ -141,6 +134,3 @@ def test_a_skipped_line_keeps_its_first_characters_for_invalid_jsonl(
     items = read_records(path, fmt, column=None, id_type="guid")
     bad = [item for item in items if isinstance(item, InvalidLine)]
     assert [item.value for item in bad if item.line == 2] == [long[:512]]
-    assert isinstance(Skipped(5, b"x" * 5000), int)
-    assert head_of(Skipped(5, b"x" * 5000)) == b"x" * 2048
-    assert head_of(7) == b""

@@ -1,7 +1,6 @@
 """The input watch (docs/guarantees.md §0): a read of the input never hands out a block
-read after the file changed, for the pre-count and the send pass, plain or gzip; the run
-never sends more IDs than it pre-counted; and the fingerprint is checked once the input is
-read to its end."""
+read after the file changed, for the pre-count and the send pass, plain or gzip; and the
+run never sends more IDs than it pre-counted."""
 
 from __future__ import annotations
 
@@ -13,8 +12,7 @@ import pytest
 
 from bulkdelete.batcher import make_batches, within_precount
 from bulkdelete.errors import InputChanged, InputError
-from bulkdelete.reader import InputFormat, Run, read_runs, source, tally_runs
-from bulkdelete.reader.fingerprint import fingerprint, unchanged_at_end
+from bulkdelete.reader import InputFormat, Record, read_records, source
 from bulkdelete.reader.watch import Watch
 
 LINES = 20_000
@@ -47,8 +45,8 @@ def test_a_change_stops_the_read_before_the_next_block(
     path = _write(tmp_path / name, data)
     original = set(_ids().decode().split())
     watch = Watch.start(path)
-    runs = read_runs(path, fmt, column=None, id_type="guid", watch=watch)
-    seen = [v for item in [next(runs), next(runs)] if isinstance(item, Run) for v in item.values]
+    items = read_records(path, fmt, column=None, id_type="guid", watch=watch)
+    seen = [item.value for item in [next(items), next(items)] if isinstance(item, Record)]
     other = _ids("xx")
     if change == "append":
         with path.open("ab") as file:
@@ -62,9 +60,9 @@ def test_a_change_stops_the_read_before_the_next_block(
         path.unlink()
 
     def drain() -> None:
-        for item in runs:
-            if isinstance(item, Run):
-                seen.extend(item.values)
+        for item in items:
+            if isinstance(item, Record):
+                seen.append(item.value)
 
     with pytest.raises(InputChanged, match="input changed during the run"):
         drain()
@@ -80,40 +78,26 @@ def test_pre_count_is_watched_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     with path.open("ab") as file:
         file.write(b"late\n")
     with pytest.raises(InputChanged):
-        list(tally_runs(path, "lines", column=None, id_type="guid", watch=watch))
+        list(read_records(path, "lines", column=None, id_type="guid", watch=watch))
 
 
 def test_an_unchanged_file_reads_whole_under_the_watch(tmp_path: Path) -> None:
-    """The watch never fires on a file left alone, and the end check passes."""
+    """The watch never fires on a file left alone."""
     path = _write(tmp_path / "ids.txt.gz", _ids())
-    items = read_runs(path, "lines", column=None, id_type="guid", watch=Watch.start(path))
-    values = [v for item in unchanged_at_end(items, path, fingerprint(path))
-              if isinstance(item, Run) for v in item.values]
-    assert len(values) == LINES
-
-
-def test_end_check_catches_what_the_watch_cannot(tmp_path: Path) -> None:
-    """Once the input is read to its end, a fingerprint that differs from the run's start
-    stops the run before the consumer sees the end of the input (the last, short batch)."""
-    path = _write(tmp_path / "ids.txt", b"a\nb\nc\n")
-    expected = fingerprint(path)
-    path.write_bytes(b"a\nb\nd\n")  # (the watch is not used here: only the end check)
-    items = read_runs(path, "lines", column=None, id_type="guid")
-    batches = make_batches(unchanged_at_end(items, path, expected), 100)
-    with pytest.raises(InputChanged, match="no longer holds"):
-        next(batches)
+    items = read_records(path, "lines", column=None, id_type="guid", watch=Watch.start(path))
+    assert sum(isinstance(item, Record) for item in items) == LINES
 
 
 def test_never_more_ids_than_the_pre_count(tmp_path: Path) -> None:
     """A batch that would take the job past the pre-counted IDs is never handed out; the
     ones within it are."""
-    items = read_runs(_write(tmp_path / "ids.txt", _ids()), "lines", column=None,
-                      id_type="guid")
+    items = read_records(_write(tmp_path / "ids.txt", _ids()), "lines", column=None,
+                         id_type="guid")
     batches = within_precount(make_batches(items, 100), 250, 100, tmp_path / "ids.txt")
     assert [len(next(batches).ids) for _ in range(2)] == [100, 100]
     with pytest.raises(InputChanged, match="more IDs than the 250 counted"):
         next(batches)
-    exact = within_precount(make_batches(iter([Run(["a", "b"], [0, 2], 1)]), 100), 2, 100,
+    exact = within_precount(make_batches([Record("a", 1, 0), Record("b", 2, 2)], 100), 2, 100,
                             tmp_path / "ids.txt")
     assert [b.ids for b in exact] == [["a", "b"]]
 
@@ -131,12 +115,12 @@ def test_gz_cut_short_by_a_change_is_reported_as_a_change(
     the file is not gzip."""
     monkeypatch.setattr(source, "_BLOCK_SIZE", 4096)
     path = _write(tmp_path / "ids.txt.gz", os.urandom(1 << 19).hex().encode() + b"\n" + _ids())
-    runs = read_runs(path, "lines", column=None, id_type="guid", watch=Watch.start(path))
-    next(runs)
+    items = read_records(path, "lines", column=None, id_type="guid", watch=Watch.start(path))
+    next(items)
     with path.open("r+b") as file:
         file.truncate(1000)  # behind the read position: the next raw read ends
     with pytest.raises(InputChanged):
-        list(runs)
+        list(items)
 
 
 def test_a_decompression_error_on_a_changed_file_is_reported_as_the_change(
