@@ -6,15 +6,17 @@ the parsed arguments turned into :class:`~bulkdelete.settings.Settings` and
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import shlex
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bulkdelete import __version__
 from bulkdelete.errors import UsageError
 from bulkdelete.reader.dialect import parse_delimiter
-from bulkdelete.regions import DEFAULT_REGION, REGION_HOSTS, resolve_target
+from bulkdelete.regions import DEFAULT_REGION, REGION_HOSTS, is_loopback, resolve_target
 from bulkdelete.settings import ErrorBudget, JobFiles, Secret, Settings
 
 DELETE_EXAMPLES = """\
@@ -211,7 +213,7 @@ def settings_from_args(ns: argparse.Namespace) -> Settings:
         passcode = passcode if passcode.reveal() else Secret("(dry run)")
     if account_id is None:
         raise UsageError("no account ID: pass --account-id or set CLEVERTAP_ACCOUNT_ID")
-    return Settings(
+    return suite_pauses(Settings(
         account_id=account_id,
         passcode=passcode,
         base_url=base_url,
@@ -228,7 +230,16 @@ def settings_from_args(ns: argparse.Namespace) -> Settings:
         preflight=check,
         requester=ns.requester,
         ticket=ns.ticket,
-    )
+    ))
+
+
+def suite_pauses(settings: Settings) -> Settings:
+    """Short retry pauses for the test suite (BULKDELETE_TEST_PAUSES=1), honoured only for a
+    loopback target such as the fake server, so they cannot change a run against CleverTap."""
+    host = urlsplit(settings.base_url).hostname or ""
+    if os.environ.get("BULKDELETE_TEST_PAUSES") != "1" or not is_loopback(host):
+        return settings
+    return dataclasses.replace(settings, backoff_base=0.01, backoff_cap=0.05)
 
 
 def files_from_args(ns: argparse.Namespace) -> JobFiles:

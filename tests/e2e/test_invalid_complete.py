@@ -21,9 +21,10 @@ from tests.conftest import (
     cli_finish,
     cli_run,
     cli_start,
+    delete_args,
     delete_argv,
 )
-from tests.e2e.support import assert_one_error_line, ckpt_dir, cli, delete_args
+from tests.e2e.support import assert_one_error_line, ckpt_dir, cli
 from tests.e2e.test_disk_faults import fill, small_disk
 
 

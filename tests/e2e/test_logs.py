@@ -23,11 +23,12 @@ from tests.conftest import (
     ServerFactory,
     assert_nothing_lost,
     cli_env,
+    delete_args,
     make_ids,
     wait_for_acks,
     write_ids,
 )
-from tests.e2e.support import ckpt_dir, delete_args, report_of, run_subprocess, serve_in_thread
+from tests.e2e.support import ckpt_dir, report_of, run_subprocess, serve_in_thread
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 

@@ -22,13 +22,14 @@ from tests.conftest import (
     cli_finish,
     cli_run,
     cli_start,
+    delete_args,
     delete_argv,
     make_ids,
     read_lines,
     wait_for_acks,
     write_ids,
 )
-from tests.e2e.support import assert_one_error_line, ckpt_dir, cli, delete_args
+from tests.e2e.support import assert_one_error_line, ckpt_dir, cli
 
 pytestmark = pytest.mark.usefixtures("reset_logging")
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from bulkdelete.fake import FakeServer
-from tests.conftest import CLI, assert_nothing_lost, cli_env, make_ids, write_ids
-from tests.e2e.support import ckpt_dir, cli, delete_args, report_of, run_subprocess
+from tests.conftest import CLI, assert_nothing_lost, cli_env, delete_args, make_ids, write_ids
+from tests.e2e.support import ckpt_dir, cli, report_of, run_subprocess
 
 pytestmark = pytest.mark.usefixtures("reset_logging")
 
