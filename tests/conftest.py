@@ -29,11 +29,12 @@ ServerFactory = Callable[..., AbstractAsyncContextManager[FakeServer]]
 # Tells the CLI to use short retry pauses; it honours it only for a loopback target.
 FAST_PAUSES = {"BULKDELETE_TEST_PAUSES": "1"}
 
-# A test is end-to-end when it lives in tests/e2e, asks for a server fixture, or its module
-# holds one of these names (it starts servers, sockets or processes itself).
-E2E_FIXTURES = frozenset({"fake_server", "server", "serve", "script"})
-E2E_NAMES = frozenset({"serving", "serve_in_thread", "run_subprocess", "cli_run", "cli_start",
-                       "FakeServer", "TestServer", "subprocess", "pexpect", "Terminal"})
+# A test is end-to-end when it lives in tests/e2e, asks for a server or an HTTP session, or
+# its module holds one of these names (it starts servers, sockets or processes itself).
+E2E_FIXTURES = frozenset({"fake_server", "server", "serve", "script", "session"})
+E2E_NAMES = frozenset({"serving", "serve_in_thread", "stale_server", "run_demo", "FakeServer",
+                       "TestServer", "socket", "run_subprocess", "cli_run", "cli_start",
+                       "subprocess", "pexpect", "Terminal"})
 E2E_FOLDER = Path(__file__).parent / "e2e"
 
 
