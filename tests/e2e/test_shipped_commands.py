@@ -16,7 +16,9 @@ from tests.e2e.support import run_subprocess
 
 async def test_demo_runs_and_proves_nothing_lost(tmp_path: Path) -> None:
     """``bulkdelete demo --ids 2000 --no-progress`` runs the whole pipeline against its
-    own fake server (with faults) and reports that nothing was lost."""
+    own fake server (with faults) and reports that nothing was lost. Without --keep its
+    folder is gone when it ends: its output names no file in it and ends on how to keep
+    one (tests/e2e/test_small_things.py runs it with --keep)."""
     code, out, err = await run_subprocess(
         [*CLI, "demo", "--ids", "2000", "--no-progress"], cli_env(), cwd=tmp_path
     )
@@ -27,6 +29,13 @@ async def test_demo_runs_and_proves_nothing_lost(tmp_path: Path) -> None:
     assert re.search(r"300 of 1,998 deleted IDs checked: \d+ gone, \d+ present, 0 unknown", out)
     assert "verify agrees with the fake server's own answers, ID for ID" in out
     assert "Traceback" not in out + err
+    assert "bulkdelete-demo-" not in out
+    assert out.splitlines()[-1].startswith("the demo's files went with its temporary folder")
+    assert "bulkdelete demo --keep DIR" in out.splitlines()[-1]
+    # Its verify names the still-present list only as what --keep would keep.
+    assert "logged in again" in out, out
+    assert "; they are listed in /" not in out
+    assert "with --keep DIR they are listed in a still_present-<time>.txt" in out
 
 
 async def test_fake_server_listens_and_stops_on_sigterm(tmp_path: Path) -> None:

@@ -93,19 +93,9 @@ def test_ids_repeated_across_the_file_are_counted_exactly_in_the_plan_report_and
     assert_nothing_lost(ids, server, ckpt_dir(source) / "failed.txt")
 
 
-async def test_the_demos_last_line_points_at_nothing_it_has_removed(tmp_path: Path) -> None:
-    """Without --keep the demo's folder is gone when it ends: its output names no file in
-    it and ends on how to keep one; with --keep the failed file it names exists."""
-    code, out, err = await run_subprocess(
-        [*CLI, "demo", "--ids", "500", "--no-progress"], cli_env(), cwd=tmp_path)
-    assert code == 0, err
-    assert "bulkdelete-demo-" not in out
-    assert out.splitlines()[-1].startswith("the demo's files went with its temporary folder")
-    assert "bulkdelete demo --keep DIR" in out.splitlines()[-1]
-    # Its verify names the still-present list only as what --keep would keep.
-    assert "logged in again" in out, out
-    assert "; they are listed in /" not in out
-    assert "with --keep DIR they are listed in a still_present-<time>.txt" in out
+async def test_the_demo_with_keep_names_the_files_it_kept(tmp_path: Path) -> None:
+    """With --keep the failed file and the still-present list the demo names exist, and
+    its last line says where (without --keep: tests/e2e/test_shipped_commands.py)."""
     kept = tmp_path / "kept"
     code, out, err = await run_subprocess(
         [*CLI, "demo", "--ids", "500", "--no-progress", "--keep", str(kept)], cli_env(),
