@@ -21,6 +21,7 @@ import pytest
 from bulkdelete.fake import FakeServer
 from tests.conftest import (
     ServerFactory,
+    answer_at_once,
     assert_nothing_lost,
     cli_finish,
     cli_run,
@@ -181,6 +182,7 @@ async def test_a_checkpoint_folder_removed_or_read_only_mid_run_stops_it_at_once
         assert "Bad file descriptor" not in output
         assert took < 5, took
         assert server.stats.acknowledged_ids < len(ids) // 2
+        answer_at_once(server)
         code, output = await cli_run(argv, server.base_url)
         assert code == 0, output
         assert "damaged" not in output
@@ -218,6 +220,7 @@ async def test_resent_after_crash_counts_a_resumed_run_that_is_killed_too(
         await asyncio.sleep(0.25)
         proc.send_signal(signal.SIGKILL)
         await proc.wait()
+        answer_at_once(server)
         code, output = await cli_run(argv, server.base_url)
         assert code == 0, output
         assert_nothing_lost(ids, server, tmp_path / "ids.txt.bulkdelete" / "failed.txt")

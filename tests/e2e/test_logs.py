@@ -21,6 +21,7 @@ import pytest
 from tests.conftest import (
     CLI,
     ServerFactory,
+    answer_at_once,
     assert_nothing_lost,
     cli_env,
     delete_args,
@@ -191,6 +192,7 @@ async def test_log_file_across_runs_tells_each_runs_closing_events_apart(
         proc.send_signal(signal.SIGINT)
         _, stopped_err = await asyncio.wait_for(proc.communicate(), 60)
         assert proc.returncode == 130, stopped_err.decode()
+        answer_at_once(srv)
         code, _, err = await run_subprocess(argv, env)
         assert code == 0, err
         assert_nothing_lost(ids, srv, ckpt_dir(source) / "failed.txt")

@@ -28,7 +28,7 @@ def test_verify_all_shows_a_checking_bar_on_a_terminal(tmp_path: Path) -> None:
         done = subprocess.run([*CLI, *delete_args(source)],
                               env=cli_env(server.base_url), capture_output=True, check=False)
         assert done.returncode == 0, done.stderr
-        server.reconfigure(dataclasses.replace(server.config, latency=0.01))
+        server.reconfigure(dataclasses.replace(server.config, latency=0.004))
         term = Terminal(["verify", str(source), "--id-type", "guid", "--all"],
                         server.base_url, tmp_path)
         try:
