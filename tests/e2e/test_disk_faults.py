@@ -194,7 +194,6 @@ def _server_resends(server: FakeServer) -> int:
     return sum(count - 1 for count in server.stats.received.values() if count > 1)
 
 
-@pytest.mark.slow
 async def test_resent_after_crash_counts_a_resumed_run_that_is_killed_too(
     tmp_path: Path, fake_server: ServerFactory
 ) -> None:
