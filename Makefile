@@ -23,9 +23,10 @@ test: setup
 	$(BIN)/mypy
 	$(BIN)/pytest -n 2 --cov --cov-branch --cov-report=term --cov-fail-under=90 -q
 
-# The unit tier, for the edit-and-test loop: no server, socket or subprocess; seconds.
+# The unit tier, for the edit-and-test loop: no server, socket or subprocess, and fewer
+# Hypothesis examples than make test tries; seconds.
 check: setup
-	$(BIN)/pytest -m "not e2e" -q
+	$(BIN)/pytest -n 2 -m "not e2e" --ignore=tests/e2e --hypothesis-profile=check -q
 
 lint: setup
 	$(BIN)/ruff check bulkdelete tests benchmarks

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from hypothesis import settings
 
 from bulkdelete.fake import FakeServer, FakeServerConfig
 from bulkdelete.settings import Secret, Settings
@@ -26,6 +27,10 @@ ACCOUNT = "TEST-ACCOUNT"
 PASSCODE = "s3cr3t-PASSCODE-never-printed"
 
 ServerFactory = Callable[..., AbstractAsyncContextManager[FakeServer]]
+
+# make check's quick look (--hypothesis-profile=check); make test keeps Hypothesis's
+# defaults, and a test that sets its own max_examples keeps it in both.
+settings.register_profile("check", max_examples=20)
 
 # Tells the CLI to use short retry pauses; it honours it only for a loopback target.
 FAST_PAUSES = {"BULKDELETE_TEST_PAUSES": "1"}
