@@ -194,11 +194,10 @@ def delete_argv(source: Path, *extra: str, concurrency: int = 3) -> list[str]:
     return [*CLI, *delete_args(source, *extra, concurrency=concurrency)]
 
 
-async def cli_start(argv: list[str], base_url: str, **env: str) -> asyncio.subprocess.Process:
-    """The CLI as a real subprocess (so a test can signal or kill it) against base_url;
-    ``env`` adds to :func:`cli_env`."""
+async def cli_start(argv: list[str], base_url: str) -> asyncio.subprocess.Process:
+    """The CLI as a real subprocess (so a test can signal or kill it) against base_url."""
     return await asyncio.create_subprocess_exec(
-        *argv, env=cli_env(base_url, **env), stdin=asyncio.subprocess.DEVNULL,
+        *argv, env=cli_env(base_url), stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
 
@@ -210,8 +209,8 @@ async def cli_finish(proc: asyncio.subprocess.Process) -> tuple[int, str]:
     return proc.returncode, out.decode() + err.decode()
 
 
-async def cli_run(argv: list[str], base_url: str, **env: str) -> tuple[int, str]:
-    return await cli_finish(await cli_start(argv, base_url, **env))
+async def cli_run(argv: list[str], base_url: str) -> tuple[int, str]:
+    return await cli_finish(await cli_start(argv, base_url))
 
 
 def answer_at_once(server: FakeServer) -> None:

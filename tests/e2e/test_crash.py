@@ -18,6 +18,7 @@ from bulkdelete.fake import FakeServer, FakeServerConfig
 from tests.conftest import (
     PASSCODE,
     ServerFactory,
+    answer_at_once,
     assert_nothing_lost,
     cli_run,
     cli_start,
@@ -95,6 +96,7 @@ async def test_killed_or_stopped_mid_run_then_the_same_command_completes(
             assert _report(tmp_path)["exit_code"] == expected
             assert _report(tmp_path)["complete"] is False
 
+        answer_at_once(server)
         code, output = await cli_run(argv, server.base_url)
         assert code == 1, output  # the poison IDs failed
         failed = assert_nothing_lost(ids, server, tmp_path / "ids.txt.bulkdelete" / "failed.txt")
@@ -142,6 +144,7 @@ async def test_second_run_on_a_locked_checkpoint_is_refused(
         assert "locked by another run" in output
         first.send_signal(signal.SIGINT)
         await asyncio.wait_for(first.communicate(), timeout=30)
+        answer_at_once(server)
         await _rerun_to_completion(argv, server, ids, tmp_path)
 
 
@@ -207,6 +210,7 @@ async def test_kill_9_while_batches_wait_on_bisections_stays_within_the_resend_b
         before = server.stats.received.copy()
         assert len(before) < len(ids), "killed too late to prove anything"
 
+        answer_at_once(server)
         code, output = await cli_run(argv, server.base_url)
         assert code == 1, output  # the poison IDs are listed as failed
         failed = assert_nothing_lost(ids, server, tmp_path / "ids.txt.bulkdelete" / "failed.txt")
@@ -243,9 +247,7 @@ async def test_resent_after_crash_counts_what_the_killed_runs_left_at_the_server
 
     async with fake_server(concurrency_limit=CONCURRENCY, latency=0.02) as server:
         argv = delete_argv(source, "--no-preflight")
-        # Real pauses while killed, so batches are caught waiting to retry.
-        real_pauses = {"BULKDELETE_TEST_PAUSES": "0"}
-        proc = await cli_start(argv, server.base_url, **real_pauses)
+        proc = await cli_start(argv, server.base_url)
         await wait_for_acks(server, 2_000)
         server.reconfigure(config(p_500=0.9))
         for _ in range(2):
@@ -254,7 +256,7 @@ async def test_resent_after_crash_counts_what_the_killed_runs_left_at_the_server
             proc.send_signal(signal.SIGKILL)
             await proc.wait()
             assert proc.returncode == -signal.SIGKILL
-            proc = await cli_start(argv, server.base_url, **real_pauses)
+            proc = await cli_start(argv, server.base_url)
         proc.send_signal(signal.SIGKILL)
         await proc.wait()
         server.reconfigure(config(p_500=0.0))
