@@ -34,6 +34,7 @@ settings.register_profile("check", max_examples=20)
 
 # Tells the CLI to use short retry pauses; it honours it only for a loopback target.
 FAST_PAUSES = {"BULKDELETE_TEST_PAUSES": "1"}
+REAL_PAUSES = {"BULKDELETE_TEST_PAUSES": "0"}
 
 # A test is end-to-end when it lives in tests/e2e, asks for a server or an HTTP session, or
 # its module holds one of these names (it starts servers, sockets or processes itself).
@@ -164,7 +165,7 @@ def assert_nothing_lost(
 
 def cli_env(base_url: str | None = None, **extra: str) -> dict[str, str]:
     """Environment for a CLI subprocess: credentials by env, as an operator would, and the
-    short retry pauses (pass BULKDELETE_TEST_PAUSES="0" where a test needs real ones)."""
+    short retry pauses (``**REAL_PAUSES`` where a test needs the product's own)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLEVERTAP_")}
     env["CLEVERTAP_ACCOUNT_ID"] = ACCOUNT
     env["CLEVERTAP_PASSCODE"] = PASSCODE
@@ -194,10 +195,11 @@ def delete_argv(source: Path, *extra: str, concurrency: int = 3) -> list[str]:
     return [*CLI, *delete_args(source, *extra, concurrency=concurrency)]
 
 
-async def cli_start(argv: list[str], base_url: str) -> asyncio.subprocess.Process:
-    """The CLI as a real subprocess (so a test can signal or kill it) against base_url."""
+async def cli_start(argv: list[str], base_url: str, **env: str) -> asyncio.subprocess.Process:
+    """The CLI as a real subprocess (so a test can signal or kill it) against base_url;
+    ``env`` adds to :func:`cli_env`."""
     return await asyncio.create_subprocess_exec(
-        *argv, env=cli_env(base_url), stdin=asyncio.subprocess.DEVNULL,
+        *argv, env=cli_env(base_url, **env), stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
 

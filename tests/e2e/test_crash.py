@@ -17,6 +17,7 @@ import pytest
 from bulkdelete.fake import FakeServer, FakeServerConfig
 from tests.conftest import (
     PASSCODE,
+    REAL_PAUSES,
     ServerFactory,
     answer_at_once,
     assert_nothing_lost,
@@ -83,7 +84,8 @@ async def test_killed_or_stopped_mid_run_then_the_same_command_completes(
     async with fake_server(concurrency_limit=STOP_CONCURRENCY, latency=0.01, p_500=0.2,
                            poison_ids=poison, seed=7) as server:
         argv = delete_argv(source, concurrency=STOP_CONCURRENCY)
-        proc = await cli_start(argv, server.base_url)
+        # The product's own pauses, so that at the signal batches wait to be retried.
+        proc = await cli_start(argv, server.base_url, **REAL_PAUSES)
         await wait_for_acks(server, 1_500)
         proc.send_signal(sig)
         out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
