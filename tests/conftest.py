@@ -16,6 +16,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 from hypothesis import settings
@@ -116,6 +117,13 @@ def fake_server() -> ServerFactory:
             yield server
 
     return factory
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    """A client session, for tests that talk HTTP to a server of their own."""
+    async with aiohttp.ClientSession() as client:
+        yield client
 
 
 def make_ids(count: int, prefix: str = "id") -> list[str]:

@@ -33,12 +33,6 @@ def serve() -> ServerFactory:
     return factory
 
 
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
-
-
 async def post(
     session: aiohttp.ClientSession,
     server: FakeServer,
