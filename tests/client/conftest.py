@@ -1,4 +1,4 @@
-"""Fixtures for the client tests: the scripted test server and a client session."""
+"""Fixtures for the client tests: the scripted test server."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Fixtures and helpers for the fake server's own tests: a server factory with the fake's
-default credentials, a client session, and a POST that decodes whatever comes back."""
+default credentials and a POST that decodes whatever comes back (the client session is
+tests/conftest.py's)."""
 
 from __future__ import annotations
 
