@@ -16,7 +16,7 @@ from bulkdelete.client import SUCCESS, Outcome, Result
 from bulkdelete.engine import AdaptiveLimiter, Engine, RunEnd, RunStats, StopRequest
 from bulkdelete.failed import MemoryFailures
 from bulkdelete.settings import Settings
-from tests.conftest import make_settings
+from tests.conftest import make_settings as make_settings  # the tests here import it from the rig
 
 RETRY = Result(Outcome.RETRYABLE, "HTTP 503", 503)
 THROTTLE = Result(Outcome.THROTTLED, "HTTP 429 throttled", 429)
