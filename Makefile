@@ -21,7 +21,7 @@ demo: setup
 test: setup
 	$(BIN)/ruff check bulkdelete tests benchmarks
 	$(BIN)/mypy
-	$(BIN)/pytest -n 2 --cov --cov-branch --cov-report=term --cov-fail-under=90 -q
+	$(BIN)/pytest -n 2 --dist worksteal --cov --cov-branch --cov-report=term --cov-fail-under=90 -q
 
 # The unit tier, for the edit-and-test loop: no server, socket or subprocess, and fewer
 # Hypothesis examples than make test tries; seconds.
