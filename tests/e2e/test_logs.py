@@ -158,16 +158,6 @@ async def test_json_max_errors_abort_every_line_json(
     assert [r["level"] for r in records if r["event"] == "error"] == ["error"]
 
 
-def test_json_demo_every_stderr_line_is_json() -> None:
-    """``demo --log-format json``: its opening line is a JSON record too, and the run's
-    events carry the run's ID."""
-    proc = _run_sync([*CLI, "demo", "--ids", "300", "--no-progress", "--log-format", "json"])
-    assert proc.returncode == 0, proc.stderr
-    records = json_records(proc.stderr)
-    assert records[0]["event"] == "demo"
-    assert all(r.get("run_id") for r in records[1:]), records
-
-
 # --------------------------------------------------------------------------- log file
 
 
