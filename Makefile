@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test check lint bench clean
 
 $(BIN)/bulkdelete: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -16,11 +16,17 @@ setup: $(BIN)/bulkdelete
 demo: setup
 	$(BIN)/bulkdelete demo
 
-# The test command CI runs: lint, types, then the suite with branch coverage.
+# The test command CI runs: lint, types, then the whole suite on two workers with branch
+# coverage (the CLI subprocesses' too).
 test: setup
 	$(BIN)/ruff check bulkdelete tests benchmarks
 	$(BIN)/mypy
-	$(BIN)/pytest --cov --cov-branch --cov-report=term --cov-fail-under=90 -q
+	$(BIN)/pytest -n 2 --dist worksteal --cov --cov-branch --cov-report=term --cov-fail-under=90 -q
+
+# The unit tier, for the edit-and-test loop: no server, socket or subprocess, and fewer
+# Hypothesis examples than make test tries; seconds.
+check: setup
+	$(BIN)/pytest -n 2 -m "not e2e" --ignore=tests/e2e --hypothesis-profile=check -q
 
 lint: setup
 	$(BIN)/ruff check bulkdelete tests benchmarks

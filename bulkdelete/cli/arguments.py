@@ -10,15 +10,17 @@ it hands back from the same tables.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from bulkdelete import __version__
 from bulkdelete.errors import UsageError
 from bulkdelete.reader.dialect import parse_delimiter
-from bulkdelete.regions import DEFAULT_REGION, REGION_HOSTS, resolve_target
+from bulkdelete.regions import DEFAULT_REGION, REGION_HOSTS, is_loopback, resolve_target
 from bulkdelete.settings import ErrorBudget, JobFiles, Secret, Settings
 from bulkdelete.verify import DEFAULT_SAMPLE
 
@@ -274,7 +276,7 @@ def settings_from_args(ns: argparse.Namespace) -> Settings:
         raise UsageError("no account ID: pass --account-id or set CLEVERTAP_ACCOUNT_ID")
     pacing = dict(batch_size=ns.batch_size, rate=ns.rate, limit=ns.limit,
                   max_delete=ns.max_delete) if delete else {}
-    return Settings(
+    return suite_pauses(Settings(
         account_id=account_id,
         passcode=passcode,
         base_url=base_url,
@@ -288,7 +290,16 @@ def settings_from_args(ns: argparse.Namespace) -> Settings:
         requester=ns.requester,
         ticket=ns.ticket,
         **pacing,
-    )
+    ))
+
+
+def suite_pauses(settings: Settings) -> Settings:
+    """Short retry pauses for the test suite (BULKDELETE_TEST_PAUSES=1), honoured only for a
+    loopback target such as the fake server, so they cannot change a run against CleverTap."""
+    host = urlsplit(settings.base_url).hostname or ""
+    if os.environ.get("BULKDELETE_TEST_PAUSES") != "1" or not is_loopback(host):
+        return settings
+    return dataclasses.replace(settings, backoff_base=0.01, backoff_cap=0.05)
 
 
 def files_from_args(ns: argparse.Namespace) -> JobFiles:

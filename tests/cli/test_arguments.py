@@ -7,8 +7,9 @@ import shlex
 
 import pytest
 
-from bulkdelete.cli.arguments import build_parser
+from bulkdelete.cli.arguments import build_parser, settings_from_args
 from bulkdelete.cli.retry import continue_command, resume_command
+from bulkdelete.settings import Settings
 
 BASE = ["delete", "ids.txt", "--id-type", "guid"]
 
@@ -56,3 +57,29 @@ def test_verify_resumes_with_its_own_options() -> None:
                                     "--concurrency", "2"])
     assert resume_command(ns) == ("bulkdelete verify ids.txt --id-type guid --concurrency 2 "
                                   "--all")
+
+
+@pytest.mark.parametrize(("base_url", "env", "shortened"), [
+    ("http://127.0.0.1:8080", "1", True),
+    ("http://localhost:8080", "1", True),
+    ("http://[::1]:8080", "1", True),
+    ("http://127.0.0.1:8080", None, False),
+    ("https://in1.api.clevertap.com", "1", False),
+    ("https://127.0.0.1.example.com", "1", False),
+    ("https://10.0.0.1", "1", False),
+])
+def test_the_suites_short_pauses_apply_only_to_a_loopback_target(
+    base_url: str, env: str | None, shortened: bool, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """BULKDELETE_TEST_PAUSES cannot change a production run: it is ignored unless the
+    target is loopback (the fake server)."""
+    monkeypatch.setenv("CLEVERTAP_PASSCODE", "p")
+    if env is None:
+        monkeypatch.delenv("BULKDELETE_TEST_PAUSES", raising=False)
+    else:
+        monkeypatch.setenv("BULKDELETE_TEST_PAUSES", env)
+    ns = build_parser().parse_args([*BASE, "--account-id", "A", "--base-url", base_url])
+    settings = settings_from_args(ns)
+    defaults = (Settings.backoff_base, Settings.backoff_cap)
+    assert (settings.backoff_base, settings.backoff_cap) == \
+        ((0.01, 0.05) if shortened else defaults)

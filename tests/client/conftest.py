@@ -1,10 +1,9 @@
-"""Fixtures for the client tests: the scripted test server and a client session."""
+"""Fixtures for the client tests: the scripted test server."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -33,9 +32,3 @@ async def script() -> AsyncIterator[Script]:
     finally:
         state.release.set()  # let any hanging handler finish so the server closes promptly
         await server.close()
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client_session:
-        yield client_session

@@ -10,7 +10,7 @@ import structlog
 
 from bulkdelete import logs
 from bulkdelete.fake import FakeServer
-from tests.conftest import ACCOUNT, PASSCODE
+from tests.conftest import ACCOUNT, FAST_PAUSES, PASSCODE
 from tests.e2e.support import serve_in_thread
 
 
@@ -25,13 +25,16 @@ def reset_logging() -> Iterator[None]:
 
 @pytest.fixture
 def creds(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Credentials by environment, as an operator would set them; no region or base URL."""
+    """Credentials by environment, as an operator would set them; no region or base URL;
+    the short retry pauses the CLI honours only for loopback (tests/conftest.py)."""
     for name in ("CLEVERTAP_REGION", "CLEVERTAP_BASE_URL", "CLEVERTAP_ACCOUNT_ID",
                  "CLEVERTAP_PASSCODE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("CLEVERTAP_ACCOUNT_ID", ACCOUNT)
     monkeypatch.setenv("CLEVERTAP_PASSCODE", PASSCODE)
     monkeypatch.setenv("COLUMNS", "100")  # argparse wraps help to this width
+    for name, value in FAST_PAUSES.items():
+        monkeypatch.setenv(name, value)
 
 
 @pytest.fixture

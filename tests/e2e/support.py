@@ -60,12 +60,6 @@ def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def delete_args(source: Path, *extra: str) -> list[str]:
-    """An unattended delete: --yes, no progress bar, a short request timeout."""
-    return ["delete", str(source), "--id-type", "guid", "--yes", "--no-progress",
-            "--timeout", "5", *extra]
-
-
 def ckpt_dir(source: Path) -> Path:
     return source.with_name(source.name + ".bulkdelete")
 

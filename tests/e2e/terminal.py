@@ -61,9 +61,5 @@ class Terminal:
         return ANSI.sub("", self.log.getvalue())
 
 
-def delete_args(source: Path, *extra: str) -> list[str]:
-    return ["delete", str(source), "--id-type", "guid", "--timeout", "5", *extra]
-
-
 def failed_file(source: Path) -> Path:
     return source.with_name(source.name + ".bulkdelete") / "failed.txt"

@@ -79,7 +79,6 @@ def finished_cleanly(run: Run, ids: list[str], server: FakeServer, source: Path)
 HUGE = 96 * 2**20  # long enough that reading one whole shows in the memory of the process
 
 
-@pytest.mark.slow
 async def test_huge_answers_are_retried_and_memory_stays_bounded(
     tmp_path: Path, fake_server: ServerFactory
 ) -> None:
@@ -121,7 +120,6 @@ async def storm(source: Path, fake_server: ServerFactory, header: str | None) ->
     return during
 
 
-@pytest.mark.slow
 async def test_retry_after_zero_negative_or_past_never_switches_off_the_429_pause(
     tmp_path: Path, fake_server: ServerFactory
 ) -> None:

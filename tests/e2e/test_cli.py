@@ -28,6 +28,7 @@ from tests.conftest import (
     PASSCODE,
     assert_nothing_lost,
     cli_env,
+    delete_args,
     make_ids,
     write_ids,
 )
@@ -35,7 +36,6 @@ from tests.e2e.support import (
     assert_one_error_line,
     ckpt_dir,
     cli,
-    delete_args,
     report_of,
     run_subprocess,
     write_mixed,

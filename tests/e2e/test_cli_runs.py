@@ -21,6 +21,7 @@ from tests.conftest import (
     ServerFactory,
     assert_nothing_lost,
     cli_env,
+    delete_args,
     make_ids,
     write_ids,
 )
@@ -28,7 +29,6 @@ from tests.e2e.support import (
     assert_one_error_line,
     ckpt_dir,
     cli,
-    delete_args,
     report_of,
     run_subprocess,
     serve_in_thread,

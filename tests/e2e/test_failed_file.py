@@ -4,38 +4,24 @@ another, found inside a checkpoint folder copied whole (docs/guarantees.md §1, 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import structlog
 
 from bulkdelete.checkpoint import CheckpointStore
 from tests.conftest import (
-    ACCOUNT,
-    PASSCODE,
     assert_nothing_lost,
+    delete_args,
     make_ids,
     read_lines,
     write_ids,
 )
-from tests.e2e.support import ckpt_dir, cli, delete_args, serve_in_thread
+from tests.e2e.support import ckpt_dir, cli, serve_in_thread
 
 FAILURE = ("HTTP 400 rejected", '{"status":"fail"}')
 
 
-@pytest.fixture
-def creds(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Credentials by environment, as an operator sets them; main() configures structlog
-    process-wide, so it is reset afterwards."""
-    monkeypatch.setenv("CLEVERTAP_ACCOUNT_ID", ACCOUNT)
-    monkeypatch.setenv("CLEVERTAP_PASSCODE", PASSCODE)
-    yield
-    structlog.reset_defaults()
-    structlog.contextvars.clear_contextvars()
-
-
-@pytest.mark.usefixtures("creds")
+@pytest.mark.usefixtures("creds", "reset_logging")
 def test_a_different_failed_path_on_resume_is_refused_naming_the_old(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -66,7 +52,7 @@ def test_a_different_failed_path_on_resume_is_refused_naming_the_old(
     assert f"failed IDs: {first}" in err
 
 
-@pytest.mark.usefixtures("creds")
+@pytest.mark.usefixtures("creds", "reset_logging")
 def test_a_checkpoint_without_a_bound_failed_file_takes_the_one_it_resumes_with(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -97,7 +83,7 @@ def test_a_checkpoint_without_a_bound_failed_file_takes_the_one_it_resumes_with(
         assert not [i for i in ids if srv.stats.acknowledged[i] == 0 and i not in lost_check]
 
 
-@pytest.mark.usefixtures("creds")
+@pytest.mark.usefixtures("creds", "reset_logging")
 def test_a_checkpoint_folder_copied_whole_resumes_with_the_failed_file_inside_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -120,7 +106,7 @@ def test_a_checkpoint_folder_copied_whole_resumes_with_the_failed_file_inside_it
     assert failed == poison
 
 
-@pytest.mark.usefixtures("creds")
+@pytest.mark.usefixtures("creds", "reset_logging")
 @pytest.mark.parametrize("how", ["moved away", "emptied"])
 def test_a_resume_whose_failed_file_lost_ids_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,

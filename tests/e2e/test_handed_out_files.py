@@ -16,8 +16,8 @@ import pytest
 
 from bulkdelete import durable
 from bulkdelete.fake import FakeServer
-from tests.conftest import make_ids, write_ids
-from tests.e2e.support import assert_one_error_line, ckpt_dir, cli, delete_args
+from tests.conftest import delete_args, make_ids, write_ids
+from tests.e2e.support import assert_one_error_line, ckpt_dir, cli
 
 pytestmark = pytest.mark.usefixtures("reset_logging")
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from bulkdelete.fake import FakeServer
 from tests.conftest import (
     ServerFactory,
+    answer_at_once,
     assert_nothing_lost,
     cli_finish,
     cli_start,
@@ -65,6 +66,7 @@ async def _changed_mid_run(
         assert report["complete"] is False
 
         source.write_bytes(saved)  # restored: the checkpoint's file again
+        answer_at_once(server)
         code, output = await _run(argv, server)
         assert code == 0, output
         assert _received(server) == original
@@ -138,6 +140,7 @@ async def test_gz_input_is_watched_on_its_compressed_file(
         assert "input changed during the run" in output, output
         assert _received(server) <= set(ids)
         source.write_bytes(saved)
+        answer_at_once(server)
         code, output = await _run(argv, server)
         assert code == 0, output
         assert_nothing_lost(ids, server, tmp_path / "ids.txt.gz.bulkdelete" / "failed.txt")

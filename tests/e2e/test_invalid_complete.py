@@ -21,9 +21,10 @@ from tests.conftest import (
     cli_finish,
     cli_run,
     cli_start,
+    delete_args,
     delete_argv,
 )
-from tests.e2e.support import assert_one_error_line, ckpt_dir, cli, delete_args
+from tests.e2e.support import assert_one_error_line, ckpt_dir, cli
 from tests.e2e.test_disk_faults import fill, small_disk
 
 
@@ -64,7 +65,7 @@ async def test_a_run_killed_while_it_lists_invalid_lines_leaves_a_complete_list_
 ) -> None:
     """kill -9 while invalid.jsonl is being written: the rerun lists every invalid line and
     no temporary file (it holds the lines' values) is left behind; nothing is lost."""
-    valid, invalid = 2_000, 300_000
+    valid, invalid = 2_000, 100_000  # long enough to list that the kill lands mid-list
     source = tmp_path / "ids.txt"
     ids = _write_many_invalid(source, valid, invalid)
     folder = ckpt_dir(source)
@@ -74,6 +75,7 @@ async def test_a_run_killed_while_it_lists_invalid_lines_leaves_a_complete_list_
         proc.send_signal(signal.SIGKILL)
         await cli_finish(proc)
         assert server.stats.acknowledged_ids == 0  # killed before sending
+        assert any(folder.glob("invalid.jsonl*.tmp")), "killed after the list was done"
         code, output = await cli_run(delete_argv(source), server.base_url)
         assert code == 0, output
         _assert_listed_whole(folder, valid, invalid)

@@ -16,9 +16,10 @@ from tests.conftest import (
     ServerFactory,
     assert_nothing_lost,
     cli_env,
+    delete_args,
     make_ids,
 )
-from tests.e2e.support import ckpt_dir, cli, delete_args, report_of, run_subprocess
+from tests.e2e.support import ckpt_dir, cli, report_of, run_subprocess
 
 pytestmark = pytest.mark.usefixtures("reset_logging")
 

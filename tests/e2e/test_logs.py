@@ -21,13 +21,15 @@ import pytest
 from tests.conftest import (
     CLI,
     ServerFactory,
+    answer_at_once,
     assert_nothing_lost,
     cli_env,
+    delete_args,
     make_ids,
     wait_for_acks,
     write_ids,
 )
-from tests.e2e.support import ckpt_dir, delete_args, report_of, run_subprocess, serve_in_thread
+from tests.e2e.support import ckpt_dir, report_of, run_subprocess, serve_in_thread
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
@@ -156,16 +158,6 @@ async def test_json_max_errors_abort_every_line_json(
     assert [r["level"] for r in records if r["event"] == "error"] == ["error"]
 
 
-def test_json_demo_every_stderr_line_is_json() -> None:
-    """``demo --log-format json``: its opening line is a JSON record too, and the run's
-    events carry the run's ID."""
-    proc = _run_sync([*CLI, "demo", "--ids", "300", "--no-progress", "--log-format", "json"])
-    assert proc.returncode == 0, proc.stderr
-    records = json_records(proc.stderr)
-    assert records[0]["event"] == "demo"
-    assert all(r.get("run_id") for r in records[1:]), records
-
-
 # --------------------------------------------------------------------------- log file
 
 
@@ -190,6 +182,7 @@ async def test_log_file_across_runs_tells_each_runs_closing_events_apart(
         proc.send_signal(signal.SIGINT)
         _, stopped_err = await asyncio.wait_for(proc.communicate(), 60)
         assert proc.returncode == 130, stopped_err.decode()
+        answer_at_once(srv)
         code, _, err = await run_subprocess(argv, env)
         assert code == 0, err
         assert_nothing_lost(ids, srv, ckpt_dir(source) / "failed.txt")

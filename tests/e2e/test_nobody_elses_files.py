@@ -18,17 +18,19 @@ from bulkdelete.errors import StorageError
 from bulkdelete.fake import FakeServer
 from tests.conftest import (
     ServerFactory,
+    answer_at_once,
     assert_nothing_lost,
     cli_finish,
     cli_run,
     cli_start,
+    delete_args,
     delete_argv,
     make_ids,
     read_lines,
     wait_for_acks,
     write_ids,
 )
-from tests.e2e.support import assert_one_error_line, ckpt_dir, cli, delete_args
+from tests.e2e.support import assert_one_error_line, ckpt_dir, cli
 
 pytestmark = pytest.mark.usefixtures("reset_logging")
 
@@ -230,6 +232,7 @@ async def test_two_jobs_pointed_at_one_failed_file_the_second_is_refused(
         assert "Traceback" not in output
         assert not ckpt_dir(source_b).exists()
         assert not any(server.stats.received[i] for i in ids_b)
+        answer_at_once(server)
         code, output = await cli_finish(proc)
     assert code == 1, output
     listed = assert_nothing_lost(ids_a, server, failed)
@@ -268,6 +271,7 @@ async def test_a_checkpoint_folder_swapped_mid_run_stops_it_and_loses_nothing(
         assert list(checkpoint.iterdir()) == []  # nothing of the job in the new folder
         checkpoint.rmdir()
         moved.rename(checkpoint)
+        answer_at_once(server)
         code, output = await cli_run(argv, server.base_url)
         assert code == 1, output
         listed = assert_nothing_lost(ids, server, checkpoint / "failed.txt")

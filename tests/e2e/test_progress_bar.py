@@ -12,9 +12,9 @@ import re
 import subprocess
 from pathlib import Path
 
-from tests.conftest import CLI, assert_nothing_lost, cli_env, make_ids, write_ids
+from tests.conftest import CLI, assert_nothing_lost, cli_env, delete_args, make_ids, write_ids
 from tests.e2e.support import serve_in_thread
-from tests.e2e.terminal import TERMINAL_MARKS, Terminal, delete_args, failed_file
+from tests.e2e.terminal import TERMINAL_MARKS, Terminal, failed_file
 
 pytestmark = TERMINAL_MARKS
 
@@ -25,10 +25,10 @@ def test_verify_all_shows_a_checking_bar_on_a_terminal(tmp_path: Path) -> None:
     ids = make_ids(1_500)
     source = write_ids(tmp_path / "ids.txt", ids)
     with serve_in_thread() as server:
-        done = subprocess.run([*CLI, *delete_args(source, "--yes", "--no-progress")],
+        done = subprocess.run([*CLI, *delete_args(source)],
                               env=cli_env(server.base_url), capture_output=True, check=False)
         assert done.returncode == 0, done.stderr
-        server.reconfigure(dataclasses.replace(server.config, latency=0.01))
+        server.reconfigure(dataclasses.replace(server.config, latency=0.004))
         term = Terminal(["verify", str(source), "--id-type", "guid", "--all"],
                         server.base_url, tmp_path)
         try:
@@ -64,14 +64,14 @@ def test_the_bar_counts_the_whole_job_with_thousands_separators(tmp_path: Path) 
     source = write_ids(tmp_path / "ids.txt", ids)
     with serve_in_thread(latency=0.005, concurrency_limit=1, poison_ids=poison) as server:
         canary = subprocess.run(
-            [*CLI, *delete_args(source, "--yes", "--no-progress", "--limit", "2000")],
+            [*CLI, *delete_args(source, "--limit", "2000")],
             env=cli_env(server.base_url), stdin=subprocess.DEVNULL, capture_output=True,
             text=True, timeout=60, check=False)
         assert canary.returncode == 1, canary.stderr
         before = json.loads((failed_file(source).parent / "report.json").read_text())
         assert before["throttled"] > 0, before
         assert before["ids_failed"] == 2, before
-        term = Terminal(delete_args(source, "--yes"), server.base_url, tmp_path)
+        term = Terminal(delete_args(source, "--yes", unattended=False), server.base_url, tmp_path)
         try:
             code = term.finish()
         finally:
@@ -89,8 +89,8 @@ def test_a_canarys_last_frame_shows_what_it_handled(tmp_path: Path) -> None:
     ids = make_ids(5_000)
     source = write_ids(tmp_path / "ids.txt", ids)
     with serve_in_thread(latency=0.01) as server:
-        term = Terminal(delete_args(source, "--yes", "--limit", "1000"), server.base_url,
-                        tmp_path)
+        args = delete_args(source, "--yes", "--limit", "1000", unattended=False)
+        term = Terminal(args, server.base_url, tmp_path)
         try:
             code = term.finish()
         finally:
@@ -107,7 +107,7 @@ def test_a_second_ctrl_c_leaves_the_bars_line_ended(tmp_path: Path) -> None:
     ids = make_ids(60_000)
     source = write_ids(tmp_path / "ids.txt", ids)
     with serve_in_thread(latency=0.2) as server:
-        term = Terminal(delete_args(source, "--yes"), server.base_url, tmp_path)
+        term = Terminal(delete_args(source, "--yes", unattended=False), server.base_url, tmp_path)
         try:
             term.expect(r"in flight \d")
             term.child.sendintr()

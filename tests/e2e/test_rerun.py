@@ -12,8 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CLI, assert_nothing_lost, cli_env, make_ids, read_lines, write_ids
-from tests.e2e.support import ckpt_dir, cli, delete_args, report_of, serve_in_thread
+from tests.conftest import (
+    CLI,
+    assert_nothing_lost,
+    cli_env,
+    delete_args,
+    make_ids,
+    read_lines,
+    write_ids,
+)
+from tests.e2e.support import ckpt_dir, cli, report_of, serve_in_thread
 
 pytestmark = pytest.mark.usefixtures("reset_logging")
 

@@ -14,12 +14,11 @@ from pathlib import Path
 import pytest
 
 from bulkdelete.fake import FakeServer
-from tests.conftest import ACCOUNT, PASSCODE, assert_nothing_lost, make_ids, write_ids
+from tests.conftest import ACCOUNT, PASSCODE, assert_nothing_lost, delete_args, make_ids, write_ids
 from tests.e2e.support import (
     assert_one_error_line,
     ckpt_dir,
     cli,
-    delete_args,
     report_of,
     serve_in_thread,
 )

@@ -1,5 +1,5 @@
 """What a new operator trips over (docs/cli.md, docs/report.md): a CSV whose header looks
-like an ID (refused), counts in the singular, IDs repeated across the file, the demo's last line.
+like an ID (refused), counts in the singular, IDs repeated across the file.
 Every run that sends anything ends with the nothing-lost check (docs/guarantees.md §1)."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from bulkdelete.fake import FakeServer
-from tests.conftest import CLI, assert_nothing_lost, cli_env, make_ids, write_ids
-from tests.e2e.support import ckpt_dir, cli, delete_args, report_of, run_subprocess
+from tests.conftest import assert_nothing_lost, delete_args, make_ids, write_ids
+from tests.e2e.support import ckpt_dir, cli, report_of
 
 pytestmark = pytest.mark.usefixtures("reset_logging")
 
@@ -91,36 +91,6 @@ def test_ids_repeated_across_the_file_are_counted_exactly_in_the_plan_report_and
     assert report["ids_total"] == report["ids_deleted"] == 2_321
     assert "of 2,321 IDs (321 of them repeats of an earlier ID)" in err
     assert_nothing_lost(ids, server, ckpt_dir(source) / "failed.txt")
-
-
-async def test_the_demos_last_line_points_at_nothing_it_has_removed(tmp_path: Path) -> None:
-    """Without --keep the demo's folder is gone when it ends: its output names no file in
-    it and ends on how to keep one; with --keep the failed file it names exists."""
-    code, out, err = await run_subprocess(
-        [*CLI, "demo", "--ids", "500", "--no-progress"], cli_env(), cwd=tmp_path)
-    assert code == 0, err
-    assert "bulkdelete-demo-" not in out
-    assert out.splitlines()[-1].startswith("the demo's files went with its temporary folder")
-    assert "bulkdelete demo --keep DIR" in out.splitlines()[-1]
-    # Its verify names the still-present list only as what --keep would keep.
-    assert "logged in again" in out, out
-    assert "; they are listed in /" not in out
-    assert "with --keep DIR they are listed in a still_present-<time>.txt" in out
-    kept = tmp_path / "kept"
-    code, out, err = await run_subprocess(
-        [*CLI, "demo", "--ids", "500", "--no-progress", "--keep", str(kept)], cli_env(),
-        cwd=tmp_path)
-    assert code == 0, err
-    failed = kept / "ids.txt.bulkdelete" / "failed.txt"
-    assert f"2 rejected IDs went to the failed file {failed}" in out
-    assert failed.exists()
-    assert (kept / "ids.txt").exists()
-    # Each verify's list has its own name (docs/verify.md), which verify.json gives.
-    verify = json.loads((kept / "ids.txt.bulkdelete" / "verify.json").read_text())
-    still = kept / "ids.txt.bulkdelete" / verify["still_present"]
-    assert f"; they are listed in {still}" in out
-    assert still.exists()
-    assert out.splitlines()[-1].startswith(f"files kept in {kept}")
 
 
 def test_two_exports_joined_do_not_send_the_second_ones_byte_order_mark(

@@ -17,9 +17,18 @@ from pathlib import Path
 import pytest
 
 from bulkdelete.fake import FakeServer
-from tests.conftest import ACCOUNT, CLI, assert_nothing_lost, cli_env, make_ids, write_ids
+from tests.conftest import (
+    ACCOUNT,
+    CLI,
+    answer_at_once,
+    assert_nothing_lost,
+    cli_env,
+    delete_args,
+    make_ids,
+    write_ids,
+)
 from tests.e2e.support import serve_in_thread
-from tests.e2e.terminal import TERMINAL_MARKS, Terminal, delete_args, failed_file
+from tests.e2e.terminal import TERMINAL_MARKS, Terminal, failed_file
 
 pytestmark = TERMINAL_MARKS
 
@@ -32,7 +41,7 @@ def test_confirmation_shows_the_plan_and_a_wrong_answer_sends_nothing(tmp_path: 
     nothing."""
     source = write_ids(tmp_path / "ids.txt", make_ids(3_000))
     with serve_in_thread() as server:
-        term = Terminal(delete_args(source), server.base_url, tmp_path)
+        term = Terminal(delete_args(source, unattended=False), server.base_url, tmp_path)
         try:
             term.expect("Type the account ID")
             term.expect("to proceed: ")
@@ -57,7 +66,7 @@ def test_typing_the_account_id_or_yes_proceeds(answer: str, tmp_path: Path) -> N
     ids = make_ids(2_000)
     source = write_ids(tmp_path / "ids.txt", ids)
     with serve_in_thread(latency=0.005) as server:
-        term = Terminal(delete_args(source), server.base_url, tmp_path)
+        term = Terminal(delete_args(source, unattended=False), server.base_url, tmp_path)
         try:
             term.expect("to proceed: ")
             assert server.stats.requests == 0  # nothing before the answer
@@ -75,7 +84,7 @@ def test_ctrl_c_at_the_prompt_leaves_at_once_and_sends_nothing(tmp_path: Path) -
     (exit 130, or 2 as a refusal) without sending anything."""
     source = write_ids(tmp_path / "ids.txt", make_ids(500))
     with serve_in_thread() as server:
-        term = Terminal(delete_args(source), server.base_url, tmp_path)
+        term = Terminal(delete_args(source, unattended=False), server.base_url, tmp_path)
         try:
             term.expect("to proceed: ")
             term.child.sendintr()
@@ -95,7 +104,7 @@ def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
     ids = make_ids(3_000)
     source = write_ids(tmp_path / "ids.txt", ids)
     with serve_in_thread(latency=0.05) as server:
-        term = Terminal(delete_args(source, "--yes"), server.base_url, tmp_path)
+        term = Terminal(delete_args(source, "--yes", unattended=False), server.base_url, tmp_path)
         try:
             term.expect("deleting")
             code = term.finish()
@@ -117,7 +126,8 @@ def test_no_progress_and_quiet_show_no_bar(flag: str, tmp_path: Path) -> None:
     ids = make_ids(2_000)
     source = write_ids(tmp_path / "ids.txt", ids)
     with serve_in_thread(latency=0.02) as server:
-        term = Terminal(delete_args(source, "--yes", flag), server.base_url, tmp_path)
+        args = delete_args(source, "--yes", flag, unattended=False)
+        term = Terminal(args, server.base_url, tmp_path)
         try:
             code = term.finish()
         finally:
@@ -147,7 +157,7 @@ def test_off_a_terminal_progress_is_logged_periodically(flag: str | None, tmp_pa
     extra = ["--yes", "--log-format", "json", *([flag] if flag else [])]
     with serve_in_thread(latency=0.05) as server:
         proc = subprocess.run(
-            [*CLI, *delete_args(source, *extra)],
+            [*CLI, *delete_args(source, *extra, unattended=False)],
             env=cli_env(server.base_url, BULKDELETE_PROGRESS_INTERVAL="0.2"),
             stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
             check=False,
@@ -185,7 +195,7 @@ def test_ctrl_c_on_a_terminal_stops_with_130_and_a_rerun_completes(tmp_path: Pat
     batch per in-flight slot."""
     ids = make_ids(15_000)
     source = write_ids(tmp_path / "ids.txt", ids)
-    args = delete_args(source, "--yes", "--restart")
+    args = delete_args(source, "--yes", "--restart", unattended=False)
     with serve_in_thread(latency=0.05) as server:
         term = Terminal(args, server.base_url, tmp_path)
         try:
@@ -225,7 +235,7 @@ def test_a_refused_confirmation_leaves_no_checkpoint(answer: str, tmp_path: Path
     says nothing about requests in flight: there are none."""
     source = write_ids(tmp_path / "ids.txt", make_ids(500))
     with serve_in_thread() as server:
-        term = Terminal(delete_args(source), server.base_url, tmp_path)
+        term = Terminal(delete_args(source, unattended=False), server.base_url, tmp_path)
         try:
             term.expect("to proceed: ")
             host = server.base_url.split("//")[1]
@@ -245,7 +255,7 @@ def test_a_refused_confirmation_leaves_no_checkpoint(answer: str, tmp_path: Path
         assert "finishing requests in flight" not in term.text
         assert "Traceback" not in term.text
 
-        again = Terminal(delete_args(source), server.base_url, tmp_path)
+        again = Terminal(delete_args(source, unattended=False), server.base_url, tmp_path)
         try:
             again.expect("to proceed: ")
             assert "(new job)" in again.text
@@ -266,15 +276,17 @@ def test_two_runs_racing_to_create_one_job_never_share_it(
     ids = make_ids(15_000)
     source = write_ids(tmp_path / "ids.txt", ids)
     with serve_in_thread(latency=0.05) as server:
-        first = Terminal(delete_args(source), server.base_url, tmp_path)
-        second = Terminal(delete_args(source), server.base_url, tmp_path)
+        first = Terminal(delete_args(source, unattended=False), server.base_url, tmp_path)
+        second = Terminal(delete_args(source, unattended=False), server.base_url, tmp_path)
         try:
             first.expect("to proceed: ")
             second.expect("to proceed: ")
-            first.child.sendline("yes")
             if first_done:
+                answer_at_once(server)  # the first's run itself proves nothing here
+                first.child.sendline("yes")
                 assert first.finish() == 0, first.text
             else:
+                first.child.sendline("yes")
                 first.expect(r"in flight \d")
             sent = server.stats.requests
             second.child.sendline("yes")
@@ -282,6 +294,7 @@ def test_two_runs_racing_to_create_one_job_never_share_it(
             assert ("locked by another run" if not first_done else "created by another run") \
                 in second.text
             if not first_done:
+                answer_at_once(server)
                 assert first.finish() == 0, first.text
         finally:
             first.kill()

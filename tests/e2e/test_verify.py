@@ -11,6 +11,8 @@ import signal
 import stat
 from pathlib import Path
 
+import pytest
+
 from bulkdelete import JobFiles, run_job
 from bulkdelete.fake import FakeServer
 from tests.conftest import (
@@ -61,12 +63,12 @@ def _checked(server: FakeServer, ids: list[str]) -> set[str]:
 
 async def _interrupted(server: FakeServer, source: Path, ids: list[str],
                        sig: signal.Signals) -> tuple[list[str], int | None, str]:
-    """A verify --all of the deleted job, sent ``sig`` a quarter of the way through: its
+    """A verify --all of the deleted job, sent ``sig`` a third of the way through: its
     argv, exit code and output."""
     await _deleted_job(server, source)
     argv = verify_argv(source, "--all")
     proc = await cli_start(argv, server.base_url)
-    await _wait_for_lookups(server, 1500)
+    await _wait_for_lookups(server, 1000)
     proc.send_signal(sig)
     out, err = await asyncio.wait_for(proc.communicate(), timeout=30)
     assert len(_checked(server, ids)) < len(ids), "stopped too late to prove anything"
@@ -75,8 +77,9 @@ async def _interrupted(server: FakeServer, source: Path, ids: list[str],
 
 async def _rerun_checks_every_id(server: FakeServer, argv: list[str], ids: list[str],
                                  after: str) -> str:
-    """The same command again: every deleted ID checked, the re-checks within the
-    allowance. Its output."""
+    """The same command again (lookups quick again): every deleted ID checked, the
+    re-checks within the allowance. Its output."""
+    server.reconfigure(dataclasses.replace(server.config, latency=0.0))
     code, output = await cli_run(argv, server.base_url)
     assert code == 0, output
     assert _checked(server, ids) == set(ids)
@@ -85,32 +88,27 @@ async def _rerun_checks_every_id(server: FakeServer, argv: list[str], ids: list[
     return output
 
 
-async def test_verify_all_killed_with_9_then_rerun_checks_every_id_once_within_the_allowance(
-    tmp_path: Path, fake_server: ServerFactory,
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["kill-9", "SIGINT"])
+async def test_verify_all_stopped_or_killed_then_the_same_command_checks_every_id_once(
+    sig: signal.Signals, tmp_path: Path, fake_server: ServerFactory,
 ) -> None:
-    ids = make_ids(6000)
+    """verify --all killed with -9, or stopped by SIGINT (exit 130, the resume command
+    printed, no verify.json yet): the same command checks every deleted ID, re-checking
+    no more than the allowance, never more than the concurrency at once."""
+    ids = make_ids(3000)
     source = write_ids(tmp_path / "ids.txt", ids)
     async with fake_server(concurrency_limit=CONCURRENCY) as server:
-        argv, _, _ = await _interrupted(server, source, ids, signal.SIGKILL)
-        output = await _rerun_checks_every_id(server, argv, ids, "kill -9")
+        argv, code, output = await _interrupted(server, source, ids, sig)
+        if sig is signal.SIGINT:
+            assert code == 130, output
+            assert "Resume with:" in output
+            assert f"bulkdelete verify {source}" in output
+            assert not (tmp_path / "ids.txt.bulkdelete" / "verify.json").exists()
+        output = await _rerun_checks_every_id(server, argv, ids, sig.name)
         assert server.stats.profile_peak_in_flight <= CONCURRENCY
-        assert "6,000 of 6,000 deleted IDs checked: 6,000 gone, 0 present, 0 unknown" in output
+        assert "3,000 of 3,000 deleted IDs checked: 3,000 gone, 0 present, 0 unknown" in output
     verify = json.loads((tmp_path / "ids.txt.bulkdelete" / "verify.json").read_text())
-    assert (verify["checked"], verify["gone"], verify["sample"]) == (6000, 6000, "all")
-
-
-async def test_verify_all_stopped_by_sigint_exits_130_and_the_same_command_continues(
-    tmp_path: Path, fake_server: ServerFactory,
-) -> None:
-    ids = make_ids(6000)
-    source = write_ids(tmp_path / "ids.txt", ids)
-    async with fake_server(concurrency_limit=CONCURRENCY) as server:
-        argv, code, output = await _interrupted(server, source, ids, signal.SIGINT)
-        assert code == 130, output
-        assert "Resume with:" in output
-        assert f"bulkdelete verify {source}" in output
-        assert not (tmp_path / "ids.txt.bulkdelete" / "verify.json").exists()
-        await _rerun_checks_every_id(server, argv, ids, "SIGINT")
+    assert (verify["checked"], verify["gone"], verify["sample"]) == (3000, 3000, "all")
 
 
 async def test_exit_codes_files_and_report_of_a_verify(

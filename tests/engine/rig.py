@@ -9,14 +9,14 @@ import random
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from bulkdelete.batcher import Batch
 from bulkdelete.checkpoint import Ledger, Progress
 from bulkdelete.client import SUCCESS, Outcome, Result
 from bulkdelete.engine import AdaptiveLimiter, Engine, RunEnd, RunStats, StopRequest
 from bulkdelete.failed import MemoryFailures
-from bulkdelete.settings import Secret, Settings
+from bulkdelete.settings import Settings
+from tests.conftest import make_settings as make_settings  # the tests here import it from the rig
 from tests.engine.clock import ControlledClock
 
 RETRY = Result(Outcome.RETRYABLE, "HTTP 503", 503)
@@ -157,15 +157,6 @@ class OrderedFailures(MemoryFailures):
         await super().add(failures)
         for seq in sorted({seq_of(i) for i, _, _ in failures}):
             self.journal.events.append(("failed", seq, now()))
-
-
-def make_settings(**overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "account_id": "A", "passcode": Secret("p"), "base_url": "http://127.0.0.1:1",
-        "id_type": "guid", "backoff_base": 0.001, "backoff_cap": 0.005,
-    }
-    values.update(overrides)
-    return Settings(**values)
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """Fixtures and helpers for the fake server's own tests: a server factory with the fake's
-default credentials, a client session, and a POST that decodes whatever comes back."""
+default credentials and a POST that decodes whatever comes back (the client session is
+tests/conftest.py's)."""
 
 from __future__ import annotations
 
@@ -31,12 +32,6 @@ def serve() -> ServerFactory:
             yield server
 
     return factory
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
 
 
 async def post(

@@ -12,6 +12,8 @@ import pytest
 
 from bulkdelete.fake.demo import VERIFY_SAMPLE, VERIFY_SEED, _demo, show
 
+pytestmark = pytest.mark.e2e  # the demo starts its own fake server
+
 
 async def test_the_demo_ends_with_a_verify_that_matches_the_server(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
