@@ -19,8 +19,8 @@ from bulkdelete.client import Deleter
 from bulkdelete.engine import StopRequest
 from bulkdelete.errors import AbortError, UsageError
 from bulkdelete.failed import MemoryFailures
-from bulkdelete.job.drive import RunCounters, send_ids, timestamp
-from bulkdelete.job.run import JobResult, exit_code_after, new_run_id
+from bulkdelete.job.result import JobResult, exit_code_after
+from bulkdelete.lifecycle.drive import RunCounters, Send, new_run_id, send_ids, timestamp
 from bulkdelete.reader import InvalidLine, Run
 from bulkdelete.reader.rule import check, trim
 from bulkdelete.report import build_report
@@ -90,9 +90,9 @@ async def delete_ids(
 
     exit_code: int | None = None
     try:
-        end = await send_ids(settings, make_batches(records(), settings.batch_size),
-                             counters=counters, progress=state.progress, failures=failures,
-                             stop=stop, deleter=deleter)
+        end = await send_ids(Send(settings, failures, stop, deleter),
+                             make_batches(records(), settings.batch_size), counters,
+                             state.progress)
         state.totals.ids_total = count
         state.totals.batches_total = math.ceil(count / settings.batch_size)
         exit_code = exit_code_after(state, end, stop)

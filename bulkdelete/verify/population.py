@@ -17,7 +17,7 @@ from pathlib import Path
 from bulkdelete.batcher import Batch, make_batches
 from bulkdelete.checkpoint import Progress, State
 from bulkdelete.errors import InputError
-from bulkdelete.job.plan import read_input
+from bulkdelete.lifecycle.plan import read_input
 from bulkdelete.reader import InputFormat
 from bulkdelete.reader.fingerprint import unchanged_at_end
 from bulkdelete.reader.watch import Watch

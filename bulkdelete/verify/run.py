@@ -27,7 +27,7 @@ from typing import Any
 import structlog
 
 from bulkdelete.batcher import Batch
-from bulkdelete.checkpoint import CheckpointStore, RunRecord, State, Totals
+from bulkdelete.checkpoint import CheckpointStore, Progress, RunRecord, State, Totals
 from bulkdelete.client import BoundClient, Result
 from bulkdelete.engine import (
     Check,
@@ -40,12 +40,19 @@ from bulkdelete.engine import (
     StopRequest,
     Ticket,
 )
-from bulkdelete.errors import BulkDeleteError, CheckpointMismatch, StorageError, UsageError
+from bulkdelete.errors import CheckpointMismatch, StorageError, UsageError
 from bulkdelete.failed import check_lists_all
-from bulkdelete.job.drive import RunCounters, send_batches, send_ids, timestamp
-from bulkdelete.job.observer import Observer, QuietObserver
-from bulkdelete.job.plan import binding_for, make_plan, open_input
-from bulkdelete.job.run import new_run_id
+from bulkdelete.lifecycle.drive import (
+    Recorded,
+    RunCounters,
+    Send,
+    new_run_id,
+    run_recorded,
+    send_ids,
+    timestamp,
+)
+from bulkdelete.lifecycle.observer import Observer, QuietObserver
+from bulkdelete.lifecycle.plan import binding_for, make_plan, open_input
 from bulkdelete.profile import Verdict, verdict
 from bulkdelete.reader import InputFormat
 from bulkdelete.report import build_report, write_report
@@ -207,19 +214,17 @@ class _Verify:
         state = State(binding=self.job.binding, totals=Totals(len(chosen), 0, 0))
         counters = RunCounters(RunRecord(run_id=self.run_id, started=timestamp()))
         findings = Findings()
-        end = await send_ids(self.settings, sample_batches(chosen, self.settings.batch_size),
-                             counters=counters, progress=state.progress, failures=findings,
-                             stop=self.stop, deleter=None,
-                             operation=partial(check_operation, shapes=self.shapes))
-        p = state.progress
-        counts = Counts(self.job.progress.ids_deleted, p.ids_deleted, len(findings.present),
-                        len(findings.unknown))
+        send = Send(self.settings, findings, self.stop,
+                    operation=partial(check_operation, shapes=self.shapes))
+        await send_ids(send, sample_batches(chosen, self.settings.batch_size), counters,
+                       state.progress)
         batches_total = -(-len(chosen) // self.settings.batch_size)
-        stopped = self._stopped(end, complete=p.watermark >= batches_total)
-        return counts, stopped, findings.present_ids()
+        stopped = self._stopped(complete=state.progress.watermark >= batches_total)
+        return self._counts(state.progress), stopped, findings.present_ids()
 
     async def check_all(self, folder: Path) -> tuple[Counts, int | None, list[str]]:
-        """Every deleted ID, resumable: the verify's own checkpoint in ``folder``."""
+        """Every deleted ID, resumable: the verify's own checkpoint in ``folder``, run
+        through the same lifecycle as a delete."""
         store = CheckpointStore(folder)
         store.lock()
         try:
@@ -232,11 +237,15 @@ class _Verify:
                 findings.close()
         finally:
             store.close()
-        p = state.progress
-        found = p.reasons.get(Verdict.PRESENT.value, 0)
-        counts = Counts(self.job.progress.ids_deleted, p.ids_deleted, found,
-                        p.ids_failed - found)
-        return counts, code, present
+        return self._counts(state.progress), code, present
+
+    def _counts(self, p: Progress) -> Counts:
+        """The outcomes of the checks so far, from the progress (journalled, so exact
+        after a kill): a Check's success is "gone", its present IDs are told by their
+        label, and every other ID not gone is unknown."""
+        present = p.reasons.get(Verdict.PRESENT.value, 0)
+        return Counts(self.job.progress.ids_deleted, p.ids_deleted, present,
+                      p.ids_failed - present)
 
     def _open_all(self, store: CheckpointStore) -> tuple[State, bool]:
         """The verify to continue, or a new one (its first snapshot saved)."""
@@ -268,37 +277,31 @@ class _Verify:
         p = state.progress
         if not fresh:
             self.shapes = GoneShapes((state.verify or {}).get("gone_shapes", ()))
-            killed = not state.runs or state.runs[-1].exit_code is None
-            p.carry_over(killed=killed)
-            store.resume()
             log.info("verify_resume", watermark=p.watermark,
                      checked=p.ids_deleted + p.ids_failed)
-        run = RunRecord(run_id=self.run_id, started=timestamp(), resumed=not fresh)
-        state.runs.append(run)
-        counters = RunCounters(run)
-        store.snapshot(*store.prepare_snapshot(state))
         plan = make_plan(self.settings, self.files, self.fmt, state.totals,
                          None if fresh else p)
-        recorded: int | None = None  # the run's own exit code, in the verify's list of runs
-        try:
-            end = await send_batches(
-                self.settings, self._batches(p.anchor), counters=counters, store=store,
-                state=state, failures=findings, stop=self.stop, deleter=None,
-                observer=self.observer, plan=plan,
-                operation=partial(check_operation, findings=findings, shapes=self.shapes))
-            code = self._stopped(end, complete=state.complete)
-            recorded = code if code is not None else (1 if p.ids_failed else 0)
-            return code
-        except BulkDeleteError as exc:
-            recorded = exc.exit_code
-            raise
-        finally:
-            counters.close(recorded, p)
-            state.verify = {**(state.verify or {}), "gone_shapes": self.shapes.listing()}
-            state.updated = timestamp()
-            store.finish(state)
+        run = RunRecord(run_id=self.run_id, started=timestamp(), resumed=not fresh)
 
-    def _stopped(self, end: RunEnd, *, complete: bool) -> int | None:
+        def closing() -> None:
+            state.verify = {**(state.verify or {}), "gone_shapes": self.shapes.listing()}
+
+        job = Recorded(store, state, run, resumed=not fresh, closing=closing)
+        send = Send(self.settings, findings, self.stop, operation=partial(
+            check_operation, findings=findings, shapes=self.shapes))
+        stopped: int | None = None
+
+        def exit_code(_end: RunEnd) -> int:
+            """The run's own code, in the verify's list of runs."""
+            nonlocal stopped
+            stopped = self._stopped(complete=state.complete)
+            return stopped if stopped is not None else (1 if p.ids_failed else 0)
+
+        await run_recorded(job, send, self._batches(p.anchor), plan=plan,
+                           observer=self.observer, exit_code=exit_code)
+        return stopped
+
+    def _stopped(self, *, complete: bool) -> int | None:
         """The exit code of a verify stopped before its end; None when it got there."""
         if self.stop.requested and self.stop.exit_code is not None and not complete:
             return self.stop.exit_code

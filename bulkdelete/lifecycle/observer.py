@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from bulkdelete.engine.stats import Snapshot
-from bulkdelete.job.plan import Plan
+from bulkdelete.lifecycle.plan import Plan
 
 
 class Observer(Protocol):
