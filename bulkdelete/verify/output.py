@@ -13,10 +13,7 @@ the verify is complete.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import os
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,8 +22,9 @@ from typing import Any
 
 from bulkdelete import audit
 from bulkdelete.checkpoint import RunRecord
-from bulkdelete.durable import cut_to_last_line, open_private, write_all, write_private_atomic
+from bulkdelete.durable import write_private_atomic
 from bulkdelete.errors import StorageError
+from bulkdelete.failed import LineFiles
 from bulkdelete.profile import Verdict
 from bulkdelete.verify.bound import present_upper_95
 
@@ -68,40 +66,6 @@ class Counts:
         return self.gone + self.present + self.unknown
 
 
-class IdLines:
-    """An append-only file of IDs, one per line, each write fsync'd before it returns; cut
-    back to its last complete line when opened, so a torn line from a crash never glues
-    onto the next ID."""
-
-    def __init__(self, path: Path, *, truncate: bool) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-        flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | (os.O_TRUNC if truncate else 0)
-        try:
-            self._fd: int | None = open_private(path, flags)
-            cut_to_last_line(self._fd)
-        except OSError as exc:
-            raise StorageError(f"cannot open {path}: {exc.strerror or exc}") from None
-
-    def write(self, ids: Sequence[str]) -> None:
-        data = "".join(f"{ident}\n" for ident in ids).encode()
-        with self._lock:
-            if self._fd is None:
-                raise StorageError(f"{self.path} is closed: the run is ending")
-            try:
-                write_all(self._fd, data)
-                os.fsync(self._fd)
-            except OSError as exc:
-                raise StorageError(f"cannot write {self.path}: {exc.strerror or exc}") from None
-
-    def close(self) -> None:
-        with self._lock:
-            fd, self._fd = self._fd, None
-        if fd is not None:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-
-
 class Findings:
     """The engine's failure sink for a check: the IDs not gone, present ones apart from the
     unknown. In memory (a sample), or also durably in ``folder`` (``--all``).
@@ -117,18 +81,18 @@ class Findings:
                  recorded: Callable[[int], bool] | None = None) -> None:
         self.present: list[str] = []
         self.unknown: list[str] = []
-        self._files: tuple[IdLines, IdLines] | None = None
+        self._files: LineFiles | None = None
         self._batches: dict[str, list[int]] = {}  # ID -> batches that found it, oldest first
         if folder is not None:
             if recorded is not None and not truncate:
                 for name in (PRESENT_NAME, UNKNOWN_NAME):
                     _keep_recorded(folder / name, recorded)
-            present = IdLines(folder / PRESENT_NAME, truncate=truncate)
             try:
-                self._files = (present, IdLines(folder / UNKNOWN_NAME, truncate=truncate))
-            except StorageError:
-                present.close()
-                raise
+                self._files = LineFiles((folder / PRESENT_NAME, folder / UNKNOWN_NAME),
+                                        truncate=truncate)
+            except OSError as exc:
+                raise StorageError(f"cannot open {exc.filename}: {exc.strerror or exc}"
+                                   ) from None
 
     def note(self, seq: int, ids: Iterable[str]) -> None:
         """Batch ``seq`` found ``ids`` not gone: their lines, added next, name it."""
@@ -157,22 +121,23 @@ class Findings:
 
     def _write(self, present: list[str], unknown: list[str]) -> None:
         assert self._files is not None
-        for file, ids in zip(self._files, (present, unknown), strict=True):
-            if ids:
-                file.write(ids)
+        try:
+            self._files.write(["".join(f"{line}\n" for line in ids).encode()
+                               for ids in (present, unknown)])
+        except OSError as exc:
+            raise StorageError(f"cannot write {exc.filename}: {exc.strerror or exc}") from None
 
     def present_ids(self) -> list[str]:
         """Every present ID once (a batch re-checked after a kill may list one twice)."""
         if self._files is None:
             return list(dict.fromkeys(self.present))
-        with self._files[0].path.open(encoding="utf-8") as lines:
+        with self._files.paths[0].open(encoding="utf-8") as lines:
             return list(dict.fromkeys(line.rstrip("\n").rpartition("\t")[2]
                                       for line in lines if line.strip()))
 
     def close(self) -> None:
         if self._files is not None:
-            for file in self._files:
-                file.close()
+            self._files.close()
 
 
 def _keep_recorded(path: Path, recorded: Callable[[int], bool]) -> None:
