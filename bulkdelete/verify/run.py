@@ -1,15 +1,9 @@
 """``verify``: are a job's deleted profiles really gone? (docs/verify.md)
 
-The job's checkpoint must exist and match the input and target, as for a resumed delete
-(exit 2 otherwise); it stays locked while the verify runs, so no delete changes the job
-meanwhile. The lookups are the engine's second operation (:class:`~bulkdelete.engine.
-operation.Check`) run through the same scheduler, sender and rules as a delete:
-
-* ``--sample N``: a seeded uniform sample of the deleted IDs, checked in memory.
-* ``--all``: every deleted ID, in the job's own batches, with its own progress kept in the
-  ``verify/`` folder of the job's checkpoint (the same store, journal and ledger as a
-  delete), so a stopped or killed verify resumes. A verify whose job has changed since it
-  began, or that completed, starts over.
+The job's checkpoint must match, as for a resumed delete, and stays locked meanwhile. The
+lookups are the engine's :class:`~bulkdelete.engine.operation.Check`. ``--sample N`` checks
+a seeded sample in memory; ``--all`` checks every deleted ID through delete's own run
+lifecycle, its progress in the ``verify/`` folder of the job's checkpoint, so it resumes.
 """
 
 from __future__ import annotations
@@ -28,18 +22,7 @@ import structlog
 
 from bulkdelete.batcher import Batch
 from bulkdelete.checkpoint import CheckpointStore, Progress, RunRecord, State, Totals
-from bulkdelete.client import BoundClient, Result
-from bulkdelete.engine import (
-    Check,
-    Failures,
-    Operation,
-    OperationFactory,
-    Rules,
-    RunEnd,
-    Sender,
-    StopRequest,
-    Ticket,
-)
+from bulkdelete.engine import RunEnd, StopRequest
 from bulkdelete.errors import CheckpointMismatch, StorageError, UsageError
 from bulkdelete.failed import check_lists_all
 from bulkdelete.lifecycle.drive import (
@@ -53,7 +36,7 @@ from bulkdelete.lifecycle.drive import (
 )
 from bulkdelete.lifecycle.observer import Observer, QuietObserver
 from bulkdelete.lifecycle.plan import binding_for, make_plan, open_input
-from bulkdelete.profile import Verdict, verdict
+from bulkdelete.profile import Verdict
 from bulkdelete.reader import InputFormat
 from bulkdelete.report import build_report, write_report
 from bulkdelete.settings import JobFiles, Settings
@@ -66,7 +49,7 @@ from bulkdelete.verify.output import (
     write_outputs,
 )
 from bulkdelete.verify.population import deleted_batches, failed_ids, reservoir, sample_batches
-from bulkdelete.verify.shapes import GoneShapes
+from bulkdelete.verify.shapes import GoneShapes, check_operation
 
 log = structlog.get_logger("bulkdelete")
 
@@ -82,34 +65,6 @@ class VerifyResult:
     summary: dict[str, Any]
     exit_code: int
     still_present: Path | None
-
-
-def check_operation(client: BoundClient, findings: Findings | None = None,
-                    shapes: GoneShapes | None = None) -> OperationFactory:
-    """:class:`Check` on the run's client: gone is only a decisive "gone" answer, whose
-    shape ``shapes`` counts. With ``findings`` each batch tells them which batch found its
-    IDs not gone."""
-    lookup = client.profile if shapes is None else shapes.counting(client.profile)
-    check = partial(Check, lookup, is_gone=_is_gone)
-    if findings is None:
-        return check
-
-    def build(sender: Sender, rules: Rules) -> Operation:
-        inner = check(sender, rules)
-
-        async def told(ids: list[str], seq: int, ticket: Ticket) -> Failures:
-            failures = await inner(ids, seq, ticket)
-            # The engine adds these to the findings right after, without yielding.
-            findings.note(seq, (ident for ident, _ in failures))
-            return failures
-
-        return told
-
-    return build
-
-
-def _is_gone(result: Result) -> bool:
-    return verdict(result) is Verdict.GONE
 
 
 async def verify_job(
