@@ -1,19 +1,10 @@
-"""The failed file: IDs that could not be deleted, one per line, re-feedable as input.
+"""The failed file: IDs that could not be deleted, one per line, re-feedable as input, and
+beside it ``<failed>.reasons.jsonl`` (each ID's reason and the server's words). Both are
+fsync'd before the checkpoint records the batch done, so a crash can duplicate a line but
+never lose one (docs/guarantees.md §1).
 
-Beside it, ``<failed>.reasons.jsonl`` keeps each failed ID's reason and the server's own
-words. Both are fsync'd before the checkpoint records the batch as done (the nothing-lost
-guarantee), so a crash can duplicate a line here but never lose one. These are the only
-files that hold IDs; they are created owner-only (0600).
-
-A write is checked whole. Both files are cut back to their last complete line when opened
-(a crash or a full disk may have left half a line) and again after a failed write, so an
-appended ID always starts a line of its own.
-
-A failed file belongs to one job: a run holds an exclusive ``flock`` on it for its whole
-length, taken before a new job empties it, so a second job pointed at the same path is
-refused (exit 2) instead of truncating the first one's list; and a new job refuses a failed
-file that already holds IDs (another job's list, or one whose checkpoint is gone) rather
-than empty it.
+A failed file belongs to one job: a run holds an exclusive ``flock`` on it, taken before a
+new job empties it, and a new job refuses one that already holds IDs rather than empty it.
 """
 
 from __future__ import annotations

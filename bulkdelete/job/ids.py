@@ -1,12 +1,7 @@
 """Deleting from any iterable of IDs: the same send as a job's, without a file, a
-checkpoint or a resume (a migration script's one-off).
-
-Each item is one value, like a CSV cell, decided by the reader's ID rule
-(:mod:`bulkdelete.reader.rule`): trimmed of ordinary whitespace only (:func:`trim`), then
-refused when empty, over 512 characters or carrying a control character or other whitespace
-(:func:`check`). An item that is not a ``str`` is invalid too.
-Invalid items are counted by their position in the iterable (from 1) as the file path counts
-invalid lines, and never sent (docs/library.md)."""
+checkpoint or a resume (docs/library.md). Each item is one value decided by the reader's ID
+rule (:mod:`bulkdelete.reader.rule`); an invalid one, or one that is not a ``str``, is
+counted by its position in the iterable (from 1) and never sent."""
 
 from __future__ import annotations
 

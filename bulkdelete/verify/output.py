@@ -1,13 +1,10 @@
-"""What a verify leaves behind (docs/verify.md): ``verify.json`` and a list of the IDs still
-present in the checkpoint folder, the report's ``verify`` object, and the line people read.
+"""What a verify leaves behind (docs/verify.md): ``verify.json`` and the list of the IDs
+still present in the checkpoint folder, the report's ``verify`` object, the summary line.
 
-The list is one the operator is told to feed to a new delete, so it is never rewritten:
-each verify that finds IDs present writes its own, ``still_present-<UTC time>.txt`` (an
-``--all`` one ends in ``-all`` and keeps the name it was given when it began, however often
-it resumes), and ``verify.json`` names it. ``verify --all`` keeps the IDs it finds (present
-or unknown) in its own folder as it goes, durably before its progress says their batch is
-done, exactly as a delete keeps its failed IDs; the list is written whole from them once
-the verify is complete.
+The list is fed to a new delete, so it is never rewritten: each verify writes its own
+(``still_present-<UTC time>[-all].txt``). ``--all`` keeps what it finds in its own folder as
+it goes, durably before its progress says the batch is done, as a delete keeps its failed
+IDs, and writes the list whole from them once complete.
 """
 
 from __future__ import annotations
@@ -194,10 +191,8 @@ def summarize(counts: Counts, *, sample: int | None, seed: int | None,
 def _audit_names(runs: Sequence[RunRecord]) -> tuple[str | None, str | None]:
     """The requester and ticket of the job's last run that was given them."""
     for run in reversed(runs):
-        requester = getattr(run, "requester", None)
-        ticket = getattr(run, "ticket", None)
-        if requester or ticket:
-            return requester, ticket
+        if run.requester or run.ticket:
+            return run.requester, run.ticket
     return None, None
 
 

@@ -116,9 +116,8 @@ async def _verify_job(
             seed = secrets.randbits(32) if seed is None else seed
             counts, end_code, present = await job.check_sample(sample, seed)
         # Given to this verify (--requester/--ticket), else the job's.
-        names = (getattr(settings, "requester", None), getattr(settings, "ticket", None))
         summary = summarize(counts, sample=sample, seed=None if sample is None else seed,
-                            runs=state.runs, names=names)
+                            runs=state.runs, names=(settings.requester, settings.ticket))
         summary["gone_shapes"] = job.shapes.listing()
         if end_code is not None:  # stopped: nothing is final yet
             return VerifyResult(summary, end_code, None)
