@@ -18,11 +18,11 @@ from typing import Final
 
 from bulkdelete.durable import count_lines, replace_private, write_all
 from bulkdelete.errors import StorageError
+from bulkdelete.outputs import INVALID_NAME
 from bulkdelete.reader import InputFormat, InvalidLine, Watch, tally_runs
 from bulkdelete.reader.items import VALUE_CHARS
 from bulkdelete.settings import JobFiles
 
-INVALID_NAME: Final = "invalid.jsonl"
 VALUE_LIMIT: Final = 512  # characters of a value's escaped form kept
 _FLUSH_LINES: Final = 1024  # lines gathered per write: bounded memory, few syscalls
 

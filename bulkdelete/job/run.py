@@ -49,6 +49,7 @@ from bulkdelete.reader.fingerprint import unchanged_at_end
 from bulkdelete.reader.watch import Watch
 from bulkdelete.report import build_report, save_report
 from bulkdelete.settings import JobFiles, Settings
+from bulkdelete.verify.output import VERIFY_NAME
 from bulkdelete.wording import counted
 
 log = structlog.get_logger("bulkdelete")
@@ -288,7 +289,5 @@ class _Job:
 def _forget_verify(directory: Path) -> None:
     """--restart: the last verify's verify.json spoke of the discarded job, not the new
     one. The still-present lists stay: each may be another job's input."""
-    from bulkdelete.verify.output import VERIFY_NAME  # verify sits beside job, not below
-
     with contextlib.suppress(FileNotFoundError):
         (directory / VERIFY_NAME).unlink()

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bulkdelete import audit
+from bulkdelete.audit import is_early, purge_due_by, requested_at
 from bulkdelete.checkpoint import RunRecord
 from bulkdelete.durable import write_private_atomic
 from bulkdelete.errors import StorageError
@@ -166,8 +166,8 @@ def summarize(counts: Counts, *, sample: int | None, seed: int | None,
     requester and the ticket are each this verify's own (``names``) when given, else the
     job's."""
     now = now or datetime.now(UTC)
-    requested = audit.requested_at(runs)
-    due = audit.purge_due_by(requested) if requested else None
+    requested = requested_at(runs)
+    due = purge_due_by(requested) if requested else None
     job_requester, job_ticket = _audit_names(runs)
     requester, ticket = names[0] or job_requester, names[1] or job_ticket
     return {
@@ -181,7 +181,7 @@ def summarize(counts: Counts, *, sample: int | None, seed: int | None,
         "present_upper_95": present_upper_95(counts.present, counts.checked),
         "requested_at": requested,
         "purge_due_by": due,
-        "early": audit.is_early(due, now) if due else False,
+        "early": is_early(due, now) if due else False,
         "requester": requester,
         "ticket": ticket,
         "verified_at": now.isoformat(timespec="seconds"),
