@@ -11,7 +11,7 @@ from pathlib import Path
 
 import structlog
 
-from bulkdelete.batcher import Batch, make_batches, within_precount
+from bulkdelete.batcher import Batch, within_precount
 from bulkdelete.checkpoint import CheckpointStore, RunRecord, State, check_binding, describe_saved
 from bulkdelete.client import Deleter
 from bulkdelete.engine import StopRequest
@@ -42,10 +42,9 @@ from bulkdelete.lifecycle.plan import (
     make_plan,
     open_input,
     precount,
-    read_input,
+    read_batches,
 )
 from bulkdelete.reader import InputFormat
-from bulkdelete.reader.fingerprint import unchanged_at_end
 from bulkdelete.reader.watch import Watch
 from bulkdelete.report import build_report, save_report
 from bulkdelete.settings import JobFiles, Settings
@@ -278,12 +277,10 @@ class _Job:
         """The input's batches from the checkpoint's anchor on, checked as they are read
         against the file the job was started on and the pre-count."""
         settings, files = self.settings, self.files
-        seq, offset, line = state.progress.anchor
-        items = unchanged_at_end(
-            read_input(files, self.fmt, settings.id_type, offset, line, self.watch),
-            files.input, self.fingerprint)
-        return within_precount(make_batches(items, settings.batch_size, first_seq=seq),
-                               state.totals.ids_total, settings.batch_size, files.input)
+        batches = read_batches(files, self.fmt, settings.id_type, settings.batch_size,
+                               state.progress.anchor, self.watch, self.fingerprint)
+        return within_precount(batches, state.totals.ids_total, settings.batch_size,
+                               files.input)
 
 
 def _forget_verify(directory: Path) -> None:

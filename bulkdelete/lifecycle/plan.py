@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bulkdelete.batcher import summarize
+from bulkdelete.batcher import Batch, make_batches, summarize
 from bulkdelete.checkpoint import Binding, Progress, Totals
 from bulkdelete.lifecycle.column import IdColumn, csv_column, id_column
 from bulkdelete.outputs import check_outputs
@@ -26,7 +26,7 @@ from bulkdelete.reader import (
     detect_format,
     read_runs,
 )
-from bulkdelete.reader.fingerprint import fingerprint
+from bulkdelete.reader.fingerprint import fingerprint, unchanged_at_end
 from bulkdelete.reader.watch import Watch
 from bulkdelete.repeats import RepeatCounter
 from bulkdelete.settings import JobFiles, Settings
@@ -140,6 +140,18 @@ def read_input(files: JobFiles, fmt: InputFormat, id_type: str, offset: int = 0,
     return read_runs(files.input, fmt, column=files.column, id_type=id_type,
                      start_offset=offset, start_line=line, watch=watch,
                      delimiter=files.delimiter)
+
+
+def read_batches(
+    files: JobFiles, fmt: InputFormat, id_type: str, batch_size: int,
+    start: tuple[int, int, int], watch: Watch | None, fingerprint: str,
+) -> Iterator[Batch]:
+    """The input's batches from ``start`` (seq, byte offset, line) on, numbered as the job
+    numbers them, checked as they are read against the file the job was started on."""
+    seq, offset, line = start
+    items = unchanged_at_end(read_input(files, fmt, id_type, offset, line, watch), files.input,
+                             fingerprint)
+    return make_batches(items, batch_size, first_seq=seq)
 
 
 def precount(files: JobFiles, fmt: InputFormat, settings: Settings,

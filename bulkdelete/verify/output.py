@@ -65,7 +65,8 @@ class Counts:
 
 class Findings:
     """The engine's failure sink for a check: the IDs not gone, present ones apart from the
-    unknown. In memory (a sample), or also durably in ``folder`` (``--all``).
+    unknown. The present ones in memory (a sample), or both durably in ``folder`` (``--all``);
+    their counts are the progress's.
 
     On disk each line is ``<batch>\\t<ID>`` (the batch told by :meth:`note`), so the lists
     can be made to agree with the progress after a crash: they are fsync'd per batch, the
@@ -77,7 +78,6 @@ class Findings:
     def __init__(self, folder: Path | None = None, *, truncate: bool = False,
                  recorded: Callable[[int], bool] | None = None) -> None:
         self.present: list[str] = []
-        self.unknown: list[str] = []
         self._files: LineFiles | None = None
         self._batches: dict[str, list[int]] = {}  # ID -> batches that found it, oldest first
         if folder is not None:
@@ -114,7 +114,6 @@ class Findings:
                                     [self._line(i) for i in unknown])
         else:
             self.present += present
-            self.unknown += unknown
 
     def _write(self, present: list[str], unknown: list[str]) -> None:
         assert self._files is not None

@@ -14,12 +14,11 @@ import random
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from bulkdelete.batcher import Batch, make_batches
+from bulkdelete.batcher import Batch
 from bulkdelete.checkpoint import Progress, State
 from bulkdelete.errors import InputError
-from bulkdelete.lifecycle.plan import read_input
+from bulkdelete.lifecycle.plan import read_batches
 from bulkdelete.reader import InputFormat
-from bulkdelete.reader.fingerprint import unchanged_at_end
 from bulkdelete.reader.watch import Watch
 from bulkdelete.settings import JobFiles, Settings
 
@@ -42,13 +41,10 @@ def deleted_batches(
     """The job's batches from ``start`` (seq, byte offset, line) on, each holding only its
     deleted IDs: a batch the job has not done, or whose IDs all failed, comes out empty,
     so the batch numbers stay the job's."""
-    seq, offset, line = start
-    watch = Watch.start(files.input)
-    items = unchanged_at_end(read_input(files, fmt, settings.id_type, offset, line, watch),
-                             files.input, state.binding.fingerprint)
-    done = state.progress
-    for batch in make_batches(items, settings.batch_size, first_seq=seq):
-        yield _deleted_only(batch, done, failed)
+    batches = read_batches(files, fmt, settings.id_type, settings.batch_size, start,
+                           Watch.start(files.input), state.binding.fingerprint)
+    for batch in batches:
+        yield _deleted_only(batch, state.progress, failed)
 
 
 def _deleted_only(batch: Batch, done: Progress, failed: set[str]) -> Batch:
