@@ -222,9 +222,8 @@ def _close(job: Recorded, counters: RunCounters, code: int | None) -> StorageErr
     except StorageError as exc:
         error = exc
     # A checkpoint folder swapped mid-run gets no report: it holds none of the job.
-    swapped = not store.folder.same() and job.report is not None \
-        and job.report.parent == store.directory
-    if job.report is not None and code is not None and not swapped:
+    if job.report is not None and code is not None \
+            and (job.report.parent != store.directory or store.folder.same()):
         try:
             save_report(job.report, build_report(state, exit_code=code))
         except StorageError as exc:
