@@ -193,13 +193,14 @@ async def _tick(job: Recorded, counters: RunCounters, observer: Observer) -> Non
     so sending never waits on disk; a journal write that failed between appends ends the
     run here rather than at the next one."""
     store, state = job.store, job.state
-    last = time.monotonic()
+    clock = asyncio.get_running_loop().time  # the loop's clock, as the engine's timers
+    last = clock()
     while True:
         await asyncio.sleep(TICK)
         if store.journal.failure is not None:
             raise store.journal.failure
         observer.tick()
-        now = time.monotonic()
+        now = clock()
         if now - last >= SNAPSHOT_INTERVAL:
             last = now
             counters.close(None, state.progress)
