@@ -9,6 +9,7 @@ from typing import Any
 from bulkdelete.checkpoint import State
 from bulkdelete.engine import RunEnd, StopRequest
 from bulkdelete.errors import InputError
+from bulkdelete.lifecycle.drive import stopped_code
 
 
 @dataclass(slots=True)
@@ -31,8 +32,9 @@ def exit_code_for(state: State) -> int:
 def exit_code_after(state: State, end: RunEnd, stop: StopRequest) -> int:
     """The exit code of a run that ended with ``end``; raises InputError when the input
     ended short of the pre-count."""
-    if stop.requested and stop.exit_code is not None and not state.complete:
-        return stop.exit_code
+    stopped = stopped_code(stop, complete=state.complete)
+    if stopped is not None:
+        return stopped
     if end.input_exhausted and not end.limit_reached and not state.complete \
             and state.totals.batches_total:
         # Every batch read was recorded, yet batches are missing: the file changed under us.

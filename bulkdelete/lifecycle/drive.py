@@ -60,6 +60,11 @@ def was_killed(runs: Sequence[RunRecord]) -> bool:
     return not runs or runs[-1].exit_code is None
 
 
+def stopped_code(stop: StopRequest, *, complete: bool) -> int | None:
+    """The exit code of a run stopped before its end (128 + the signal); None otherwise."""
+    return stop.exit_code if stop.requested and not complete else None
+
+
 @dataclass(slots=True)
 class RunCounters:
     """This run's record in the checkpoint, counting the engine's traffic in place."""

@@ -32,6 +32,7 @@ from bulkdelete.lifecycle.drive import (
     new_run_id,
     run_recorded,
     send_ids,
+    stopped_code,
     timestamp,
 )
 from bulkdelete.lifecycle.observer import Observer, QuietObserver
@@ -173,7 +174,7 @@ class _Verify:
         await send_ids(send, sample_batches(chosen, self.settings.batch_size), counters,
                        state.progress)
         batches_total = -(-len(chosen) // self.settings.batch_size)
-        stopped = self._stopped(complete=state.progress.watermark >= batches_total)
+        stopped = stopped_code(self.stop, complete=state.progress.watermark >= batches_total)
         return self._counts(state.progress), stopped, findings.present_ids()
 
     async def check_all(self, folder: Path) -> tuple[Counts, int | None, list[str]]:
@@ -248,18 +249,12 @@ class _Verify:
         def exit_code(_end: RunEnd) -> int:
             """The run's own code, in the verify's list of runs."""
             nonlocal stopped
-            stopped = self._stopped(complete=state.complete)
+            stopped = stopped_code(self.stop, complete=state.complete)
             return stopped if stopped is not None else (1 if p.ids_failed else 0)
 
         await run_recorded(job, send, self._batches(p.anchor), plan=plan,
                            observer=self.observer, exit_code=exit_code)
         return stopped
-
-    def _stopped(self, *, complete: bool) -> int | None:
-        """The exit code of a verify stopped before its end; None when it got there."""
-        if self.stop.requested and self.stop.exit_code is not None and not complete:
-            return self.stop.exit_code
-        return None
 
 
 def _job_marker(job: State) -> str:
