@@ -68,12 +68,10 @@ class Findings:
     unknown. The present ones in memory (a sample), or both durably in ``folder`` (``--all``);
     their counts are the progress's.
 
-    On disk each line is ``<batch>\\t<ID>`` (the batch told by :meth:`note`), so the lists
-    can be made to agree with the progress after a crash: they are fsync'd per batch, the
-    journal about once a second, so a power loss can leave lines of batches the progress
-    never recorded. Reopened with ``recorded``, the lists keep only the lines of recorded
-    batches (the others are checked again), and the count of present IDs, taken from the
-    progress, equals the lines of the list handed out."""
+    On disk each line is ``<batch>\\t<ID>`` (the batch told by :meth:`note`): the lists are
+    fsync'd per batch but the journal about once a second, so after a power loss they are
+    reopened with ``recorded`` and keep only the lines of batches the progress recorded
+    (the others are checked again), and the present count equals the list's lines."""
 
     def __init__(self, folder: Path | None = None, *, truncate: bool = False,
                  recorded: Callable[[int], bool] | None = None) -> None:

@@ -1,10 +1,7 @@
 """What ``verify`` checks: the job's *deleted* IDs, read back from its input the way the job
-read it (docs/verify.md).
-
-The job's checkpoint names batches by number, and numbering is a pure function of the input
-and the batch-shaping settings, so the input read again through the same reader and
-batcher gives the same batches. A deleted ID is one of a batch the checkpoint records done
-and not in the job's failed file. Nothing here writes anything.
+read it (docs/verify.md). Batch numbers are a pure function of the input and the batch
+size, so a deleted ID is one of a batch the checkpoint records done and not in the job's
+failed file. Nothing here writes anything.
 """
 
 from __future__ import annotations
