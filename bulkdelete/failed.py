@@ -62,16 +62,17 @@ class LineFiles:
         self._lock = threading.Lock()
         try:
             for path in self.paths:
-                with _naming(path):
-                    fd = open_private(path, os.O_RDWR | os.O_CREAT | os.O_APPEND)
-                    self._fds.append(fd)
-                    if lock_first and len(self._fds) == 1:
-                        _lock(fd, path)  # before emptying it: another job's list stays whole
-                    if truncate:
-                        os.ftruncate(fd, 0)
-                    cut_to_last_line(fd)
-        except BaseException:
+                fd = open_private(path, os.O_RDWR | os.O_CREAT | os.O_APPEND)
+                self._fds.append(fd)
+                if lock_first and len(self._fds) == 1:
+                    _lock(fd, path)  # before emptying it: another job's list stays whole
+                if truncate:
+                    os.ftruncate(fd, 0)
+                cut_to_last_line(fd)
+        except BaseException as exc:
             self.close()
+            if isinstance(exc, OSError) and exc.filename is None:
+                exc.filename = str(path)
             raise
 
     @property
@@ -88,19 +89,18 @@ class LineFiles:
             pending = [(path, fd, data) for path, fd, data
                        in zip(self.paths, self._fds, parts, strict=True) if data]
             sizes = [os.fstat(fd).st_size for _, fd, _ in pending]
-            try:
-                for path, fd, data in pending:
-                    with _naming(path):
-                        write_all(fd, data)
-                for path, fd, _ in pending:
-                    with _naming(path):
-                        os.fsync(fd)
-            except OSError:
-                # If even this fails, the next open cuts the line back.
-                for (_, fd, _), size in zip(pending, sizes, strict=True):
-                    with contextlib.suppress(OSError):
-                        os.ftruncate(fd, size)
-                raise
+            for path, fd, data in pending:
+                try:
+                    write_all(fd, data)
+                    os.fsync(fd)
+                except OSError as exc:
+                    exc.filename = exc.filename or str(path)  # a write's error names none
+                    # Take the whole write back; if even that fails, the next open cuts
+                    # the line back.
+                    for (_, held, _), size in zip(pending, sizes, strict=True):
+                        with contextlib.suppress(OSError):
+                            os.ftruncate(held, size)
+                    raise
 
     def held(self) -> Iterator[tuple[Path, int]]:
         """Each path with the descriptor this writer holds for it."""
@@ -112,17 +112,6 @@ class LineFiles:
         for fd in fds:
             with contextlib.suppress(OSError):
                 os.close(fd)
-
-
-@contextlib.contextmanager
-def _naming(path: Path) -> Iterator[None]:
-    """An OSError from inside names ``path`` (a write's own error names no file)."""
-    try:
-        yield
-    except OSError as exc:
-        if exc.filename is None:
-            exc.filename = str(path)
-        raise
 
 
 class FailedFile:
