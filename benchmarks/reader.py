@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bulkdelete.batcher import make_batches, summarize
-from bulkdelete.job.plan import precount
+from bulkdelete.lifecycle.plan import precount
 from bulkdelete.reader import read_records
 from bulkdelete.settings import JobFiles, Secret, Settings
 

@@ -1,30 +1,23 @@
-"""The failed file: IDs that could not be deleted, one per line, re-feedable as input.
+"""The failed file: IDs that could not be deleted, one per line, re-feedable as input, and
+beside it ``<failed>.reasons.jsonl`` (each ID's reason and the server's words). Both are
+fsync'd before the checkpoint records the batch done, so a crash can duplicate a line but
+never lose one (docs/guarantees.md §1).
 
-Beside it, ``<failed>.reasons.jsonl`` keeps each failed ID's reason and the server's own
-words. Both are fsync'd before the checkpoint records the batch as done (the nothing-lost
-guarantee), so a crash can duplicate a line here but never lose one. These are the only
-files that hold IDs; they are created owner-only (0600).
-
-A write is checked whole. Both files are cut back to their last complete line when opened
-(a crash or a full disk may have left half a line) and again after a failed write, so an
-appended ID always starts a line of its own.
-
-A failed file belongs to one job: a run holds an exclusive ``flock`` on it for its whole
-length, taken before a new job empties it, so a second job pointed at the same path is
-refused (exit 2) instead of truncating the first one's list; and a new job refuses a failed
-file that already holds IDs (another job's list, or one whose checkpoint is gone) rather
-than empty it.
+A failed file belongs to one job: a run holds an exclusive ``flock`` on it, taken before a
+new job empties it, and a new job refuses one that already holds IDs rather than empty it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import fcntl
 import json
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -52,6 +45,75 @@ def reasons_path(failed: Path) -> Path:
     return failed.with_name(failed.name + ".reasons.jsonl")
 
 
+class LineFiles:
+    """Append-only files of lines (IDs, or their reasons), owner-only, written together: the
+    one writer of the failed file and of verify's lists. Each is cut back to its last whole
+    line when opened; a write puts its part in every file, fsync'd before it returns, and
+    takes it all back when any part fails, so half a line never glues onto the next ID.
+    Raises OSError; the callers say which file it is."""
+
+    def __init__(self, paths: Sequence[Path], *, truncate: bool = False,
+                 lock_first: bool = False) -> None:
+        self.paths = list(paths)
+        self._fds: list[int] = []
+        # Batches write from worker threads: one at a time, so taking back a failed write
+        # never cuts away another batch's lines; and close() waits for a write a cancelled
+        # task left running, so no write ever lands on a descriptor number reused since.
+        self._lock = threading.Lock()
+        try:
+            for path in self.paths:
+                fd = open_private(path, os.O_RDWR | os.O_CREAT | os.O_APPEND)
+                self._fds.append(fd)
+                if lock_first and len(self._fds) == 1:
+                    _lock(fd, path)  # before emptying it: another job's list stays whole
+                if truncate:
+                    os.ftruncate(fd, 0)
+                cut_to_last_line(fd)
+        except BaseException as exc:
+            self.close()
+            if isinstance(exc, OSError) and exc.filename is None:
+                exc.filename = str(path)
+            raise
+
+    @property
+    def closed(self) -> bool:
+        return not self._fds
+
+    def write(self, parts: Sequence[bytes], check: Callable[[], None] | None = None) -> None:
+        """Append ``parts[i]`` to file ``i`` (an empty part is skipped), after ``check``."""
+        with self._lock:
+            if not self._fds:
+                raise OSError(errno.EBADF, "closed: the run is ending", str(self.paths[0]))
+            if check is not None:
+                check()
+            pending = [(path, fd, data) for path, fd, data
+                       in zip(self.paths, self._fds, parts, strict=True) if data]
+            sizes = [os.fstat(fd).st_size for _, fd, _ in pending]
+            for path, fd, data in pending:
+                try:
+                    write_all(fd, data)
+                    os.fsync(fd)
+                except OSError as exc:
+                    exc.filename = exc.filename or str(path)  # a write's error names none
+                    # Take the whole write back; if even that fails, the next open cuts
+                    # the line back.
+                    for (_, held, _), size in zip(pending, sizes, strict=True):
+                        with contextlib.suppress(OSError):
+                            os.ftruncate(held, size)
+                    raise
+
+    def held(self) -> Iterator[tuple[Path, int]]:
+        """Each path with the descriptor this writer holds for it."""
+        return zip(self.paths, self._fds, strict=True)
+
+    def close(self) -> None:
+        with self._lock:
+            fds, self._fds = self._fds, []
+        for fd in fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
 class FailedFile:
     """Append-only failed file plus its reasons file."""
 
@@ -60,27 +122,12 @@ class FailedFile:
         self.path = path
         # The checkpoint folder's own check, first: a swapped folder is said as such.
         self._folder_check = folder_check
-        mode = os.O_RDWR | os.O_CREAT | os.O_APPEND  # emptied only once locked
-        self._fds: list[int] = []
-        # Batches write from worker threads: one at a time, so taking back a failed write
-        # never cuts away another batch's lines; and close() waits for a write a cancelled
-        # task left running, so no write ever lands on a descriptor number reused since.
-        self._lock = threading.Lock()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            for each in (path, reasons_path(path)):
-                fd = open_private(each, mode)
-                self._fds.append(fd)
-                if each is path:
-                    _lock(fd, path)
-                if truncate:
-                    os.ftruncate(fd, 0)
-                cut_to_last_line(fd)
-        except CheckpointLocked:
-            self.close()
-            raise
+            # Emptied only once locked.
+            self._files = LineFiles((path, reasons_path(path)), truncate=truncate,
+                                    lock_first=True)
         except OSError as exc:
-            self.close()
             raise StorageError(
                 f"cannot open the failed file {exc.filename or path}: {exc.strerror or exc}"
             ) from None
@@ -96,39 +143,24 @@ class FailedFile:
             + "\n"
             for ident, reason, detail in failures
         ).encode()
-        with self._lock:
-            self._write_whole(ids, reasons, len(failures))
-
-    def _write_whole(self, ids: bytes, reasons: bytes, count: int) -> None:
-        if not self._fds:
+        if self._files.closed:
             raise StorageError(f"the failed file {self.path} is closed: the run is ending")
-        if self._folder_check is not None:
-            self._folder_check()
-        self._check_in_place(count)
-        ids_fd, reasons_fd = self._fds
-        sizes = [os.fstat(fd).st_size for fd in self._fds]
         try:
-            write_all(ids_fd, ids)
-            write_all(reasons_fd, reasons)
-            os.fsync(ids_fd)
-            os.fsync(reasons_fd)
+            self._files.write((ids, reasons), partial(self._checks, len(failures)))
         except OSError as exc:
-            # Take back what this write added: half a line would glue the next append's
-            # first ID onto it. If even that fails, the next open cuts the line back.
-            for fd, size in zip(self._fds, sizes, strict=True):
-                with contextlib.suppress(OSError):
-                    os.ftruncate(fd, size)
             raise StorageError(
                 f"cannot write the failed file {self.path}: {exc.strerror or exc}; the "
-                f"batch's {count:,} failed IDs were not recorded and will be sent again"
+                f"batch's {len(failures):,} failed IDs were not recorded and will be sent again"
             ) from None
 
-    def _check_in_place(self, count: int) -> None:
+    def _checks(self, count: int) -> None:
         """Raise StorageError when the path no longer names the file this run holds
         (moved away, or replaced by another): IDs written through the descriptor would
         land where neither the job nor its retry command looks, and a new file at the
         path is not locked, so another job could take it."""
-        for path, fd in zip((self.path, reasons_path(self.path)), self._fds, strict=True):
+        if self._folder_check is not None:
+            self._folder_check()
+        for path, fd in self._files.held():
             if not same_file(path, fd):
                 moved = where_now(fd)
                 raise StorageError(
@@ -138,11 +170,7 @@ class FailedFile:
                     f"batch's {counted(count, 'failed ID')} (not recorded) will be sent again")
 
     def close(self) -> None:
-        with self._lock:
-            fds, self._fds = self._fds, []
-        for fd in fds:
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        self._files.close()
 
 
 def _lock(fd: int, path: Path) -> None:

@@ -28,9 +28,9 @@ from bulkdelete.durable import (
 )
 from bulkdelete.errors import UsageError
 from bulkdelete.failed import reasons_path
-from bulkdelete.job.invalid import INVALID_NAME
 from bulkdelete.settings import JobFiles
 
+INVALID_NAME = "invalid.jsonl"  # the job's list of invalid lines (bulkdelete.job.invalid)
 _OWN_FILE = re.compile(r"^(journal\.\d+|.*\.tmp)$")  # the checkpoint's journals, temporaries
 
 

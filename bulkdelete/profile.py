@@ -1,24 +1,11 @@
 """What a Get User Profile answer says about a deleted profile: gone, present, or unknown
-(docs/verify.md).
+(docs/verify.md, which lists the two shapes "gone" may take, both under HTTP 200).
 
-CleverTap does not document the answer for a profile that does not exist, so "gone" is only
-ever one of two shapes, both under HTTP 200:
-
-* ``"status": "success"`` with a ``record`` that is absent, null, ``{}`` or ``[]``, and no
-  other key carrying a profile (such as ``records``);
-* ``"status": "fail"`` whose ``code`` is absent or a 4xx other than 401/403/429, and whose
-  ``error`` says *the user or profile* is not found — a phrase about the profile ("user not
-  found", "no profile found", "profile does not exist") that opens the text or one of its
-  sentences, never a word anywhere ("Account not found", "Endpoint not found", "not
-  foundational", "API user not found" are not gone).
-
-*Present* is a 200 success with a non-empty ``record`` (an object or a list). A 200 success
-with any other record (``""``, a number) decides nothing and is *unknown* at once. Anything
-else is classified as a delete's answer would be (so the sender retries, paces and stops on
-it alike), and once retries are spent it is unknown, which is never counted as gone.
-
-A gone answer carries its *shape* in ``Result.detail`` (:func:`gone_shape`): what "gone"
-rested on, counted into verify.json, with the looked-up ID masked out of the error text.
+CleverTap does not document the answer for a missing profile, so "gone" is narrow: an empty
+success, or a fail whose error opens with a phrase about the user or profile not found.
+*Present* is a success with a non-empty record. Anything else is classified as a delete's
+answer would be (retried, paced, stopped on alike) and, once retries are spent, unknown. A
+gone answer carries its shape in ``Result.detail`` (:func:`gone_shape`), the ID masked.
 """
 
 from __future__ import annotations

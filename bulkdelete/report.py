@@ -14,6 +14,7 @@ from typing import Any
 from bulkdelete.audit import purge_due_by, requested_at
 from bulkdelete.checkpoint import RunRecord, State
 from bulkdelete.durable import write_private_atomic
+from bulkdelete.errors import StorageError
 from bulkdelete.wording import counted
 
 
@@ -87,6 +88,14 @@ def write_report(path: Path, report: dict[str, Any]) -> None:
     report."""
     path.parent.mkdir(parents=True, exist_ok=True)
     write_private_atomic(path, (json.dumps(report, indent=2) + "\n").encode())
+
+
+def save_report(path: Path, report: dict[str, Any]) -> None:
+    """:func:`write_report`, or a StorageError naming the report and what failed."""
+    try:
+        write_report(path, report)
+    except OSError as exc:
+        raise StorageError(f"cannot write the report {path}: {exc.strerror or exc}") from None
 
 
 def summary_lines(report: dict[str, Any]) -> list[str]:

@@ -30,7 +30,7 @@ from bulkdelete.engine import StopRequest
 from bulkdelete.errors import BulkDeleteError
 from bulkdelete.failed import failed_file_short
 from bulkdelete.job import plan_job, run_job
-from bulkdelete.job.run import new_run_id
+from bulkdelete.lifecycle.drive import new_run_id
 from bulkdelete.logs import configure as configure_logging
 from bulkdelete.logs import reset as reset_output
 from bulkdelete.logs import say, wants_json

@@ -1,12 +1,7 @@
 """Deleting from any iterable of IDs: the same send as a job's, without a file, a
-checkpoint or a resume (a migration script's one-off).
-
-Each item is one value, like a CSV cell, decided by the reader's ID rule
-(:mod:`bulkdelete.reader.rule`): trimmed of ordinary whitespace only (:func:`trim`), then
-refused when empty, over 512 characters or carrying a control character or other whitespace
-(:func:`check`). An item that is not a ``str`` is invalid too.
-Invalid items are counted by their position in the iterable (from 1) as the file path counts
-invalid lines, and never sent (docs/library.md)."""
+checkpoint or a resume (docs/library.md). Each item is one value decided by the reader's ID
+rule (:mod:`bulkdelete.reader.rule`); an invalid one, or one that is not a ``str``, is
+counted by its position in the iterable (from 1) and never sent."""
 
 from __future__ import annotations
 
@@ -19,8 +14,8 @@ from bulkdelete.client import Deleter
 from bulkdelete.engine import StopRequest
 from bulkdelete.errors import AbortError, UsageError
 from bulkdelete.failed import MemoryFailures
-from bulkdelete.job.drive import RunCounters, send_ids, timestamp
-from bulkdelete.job.run import JobResult, exit_code_after, new_run_id
+from bulkdelete.job.result import JobResult, exit_code_after
+from bulkdelete.lifecycle.drive import RunCounters, Send, new_run_id, send_ids, timestamp
 from bulkdelete.reader import InvalidLine, Record
 from bulkdelete.reader.rule import check, trim
 from bulkdelete.report import build_report
@@ -90,9 +85,9 @@ async def delete_ids(
 
     exit_code: int | None = None
     try:
-        end = await send_ids(settings, make_batches(records(), settings.batch_size),
-                             counters=counters, progress=state.progress, failures=failures,
-                             stop=stop, deleter=deleter)
+        end = await send_ids(Send(settings, failures, stop, deleter),
+                             make_batches(records(), settings.batch_size), counters,
+                             state.progress)
         state.totals.ids_total = count
         state.totals.batches_total = math.ceil(count / settings.batch_size)
         exit_code = exit_code_after(state, end, stop)

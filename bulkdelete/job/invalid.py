@@ -1,21 +1,11 @@
 """``invalid.jsonl``: every invalid line of the input, listed once per job in its
 checkpoint folder (docs/checkpoint.md, docs/guarantees.md §7).
 
-The pre-count only counts invalid lines (and keeps the first few for people), so a new job
-lists them all in a second read when its checkpoint is created: nothing is written before
-the operator says yes, memory stays bounded however many lines are invalid, and the read
-stops at the last invalid line the pre-count saw (a file with none is not read again).
-One JSON object per line: ``{"line": N, "reason": "...", "value": "..."}``, undecodable
-bytes escaped, so a plain JSON parser reads every line. The value is cut so that its
-*escaped* form holds at most 512 characters (a control byte escapes to six), with
-``"truncated": true`` when it was cut or the line held 512 characters or more: a line of
-the file stays within a small multiple of the input line it lists.
-
-The list is complete whenever the job's state exists: a new job installs it (a temporary
-of its own, created exclusively, then fsync and rename) before its first snapshot, so a
-crash or a full disk while listing leaves no state and the rerun counts and lists again; a
-resume repairs a list that is missing or short, and removes the temporaries a crash left
-behind (they hold the lines' values).
+The pre-count only counts them, so a new job lists them in a second read once the operator
+has said yes (bounded memory; the read stops at the last one counted). The list is
+installed whole before the job's first snapshot, so a job whose state exists has it
+complete; a resume rewrites one missing or short, and removes a crash's temporaries (they
+hold the lines' values).
 """
 
 from __future__ import annotations
@@ -28,11 +18,11 @@ from typing import Final
 
 from bulkdelete.durable import count_lines, replace_private, write_all
 from bulkdelete.errors import StorageError
+from bulkdelete.outputs import INVALID_NAME
 from bulkdelete.reader import InputFormat, InvalidLine, Watch, read_records
 from bulkdelete.reader.items import VALUE_CHARS
 from bulkdelete.settings import JobFiles
 
-INVALID_NAME: Final = "invalid.jsonl"
 VALUE_LIMIT: Final = 512  # characters of a value's escaped form kept
 _FLUSH_LINES: Final = 1024  # lines gathered per write: bounded memory, few syscalls
 

@@ -5,22 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import structlog
 
-from bulkdelete.batcher import Batch, make_batches, within_precount
+from bulkdelete.batcher import Batch, within_precount
 from bulkdelete.checkpoint import CheckpointStore, RunRecord, State, check_binding, describe_saved
 from bulkdelete.client import Deleter
-from bulkdelete.engine import RunEnd, StopRequest
+from bulkdelete.engine import StopRequest
 from bulkdelete.errors import (
     AbortError,
-    BulkDeleteError,
     CheckpointLocked,
     ConfirmationRefused,
     InputError,
@@ -28,39 +24,34 @@ from bulkdelete.errors import (
     UsageError,
 )
 from bulkdelete.failed import FailedFile, check_lists_all, check_not_in_use, check_unclaimed
-from bulkdelete.job.drive import RunCounters, send_batches, timestamp
 from bulkdelete.job.invalid import listed_whole, remove_stale, write_invalid_lines
-from bulkdelete.job.observer import Observer, QuietObserver
-from bulkdelete.job.plan import Plan, binding_for, make_plan, open_input, precount, read_input
-from bulkdelete.job.preflight import preflight
+from bulkdelete.job.preflight import preflight as check_credentials
+from bulkdelete.job.result import JobResult, exit_code_after, exit_code_for
+from bulkdelete.lifecycle.drive import (
+    Recorded,
+    Send,
+    new_run_id,
+    run_recorded,
+    timestamp,
+    was_killed,
+)
+from bulkdelete.lifecycle.observer import Observer, QuietObserver
+from bulkdelete.lifecycle.plan import (
+    Plan,
+    binding_for,
+    make_plan,
+    open_input,
+    precount,
+    read_batches,
+)
 from bulkdelete.reader import InputFormat
 from bulkdelete.reader.watch import Watch
-from bulkdelete.report import build_report, write_report
+from bulkdelete.report import build_report, save_report
 from bulkdelete.settings import JobFiles, Settings
+from bulkdelete.verify.output import VERIFY_NAME
 from bulkdelete.wording import counted
 
 log = structlog.get_logger("bulkdelete")
-
-
-@dataclass(slots=True)
-class JobResult:
-    """The report (as written to --report) and the exit code it stands for."""
-
-    report: dict[str, Any]
-    exit_code: int
-    checkpoint: Path | None = None
-    failed_path: Path | None = None
-    failed_ids: list[str] | None = None  # only for delete_ids(): no failed file there
-    already_finished: bool = False  # the job was finished before this run: nothing sent
-
-
-def new_run_id() -> str:
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + secrets.token_hex(3)
-
-
-def exit_code_for(state: State) -> int:
-    """0: nothing failed in the job; 1: some IDs failed (listed in the failed file)."""
-    return 1 if state.progress.ids_failed else 0
 
 
 async def run_job(
@@ -106,8 +97,8 @@ async def _run_job(
             return job.report_unchanged(state)
         # After the checks that need no server, so theirs are the errors a run shows; an
         # injected deleter talks to no server of its own: nothing to check.
-        accepted = await preflight(settings, stop) if settings.preflight and deleter is None \
-            else None
+        checked = settings.preflight and deleter is None
+        accepted = await check_credentials(settings, stop) if checked else None
         plan = replace(job.plan(state), preflight=accepted)
         await job.observer.confirm(plan)
         if job.stop.requested:
@@ -225,7 +216,7 @@ class _Job:
         """Rerunning a finished job sends nothing and reports the job as it stands."""
         code = exit_code_for(state)
         report = build_report(state, exit_code=code)
-        _write_report(self.files.report_path, report)
+        save_report(self.files.report_path, report)
         return JobResult(report, code, self.store.directory, self.files.failed_path,
                          already_finished=True)
 
@@ -242,46 +233,11 @@ class _Job:
         return plan
 
     async def send(self, state: State, plan: Plan) -> JobResult:
-        """Begin the run (recorded before anything is sent), send what remains, close it
-        (saved however it ends)."""
-        run, failed_file = self._begin(state, plan)
-        counters = RunCounters(run)
-        exit_code: int | None = None
-        try:
-            end = await send_batches(
-                self.settings, self._batches(state), counters=counters, store=self.store,
-                state=state, failures=failed_file, stop=self.stop, deleter=self.deleter,
-                observer=self.observer, plan=plan,
-            )
-            exit_code = exit_code_after(state, end, self.stop)
-        except AbortError as exc:
-            exit_code = exc.exit_code
-            # Raised to the caller, who says it once (the CLI: its one error line, also in
-            # the log file); an error event here would repeat it on the console.
-            log.debug("aborted", reason=str(exc))
-            raise
-        except BulkDeleteError:
-            exit_code = 2
-            raise
-        finally:
-            save_error = self._close(state, counters, failed_file, exit_code)
-        if save_error is not None:
-            raise save_error
-        report = build_report(state, exit_code=exit_code)
-        if self.stop.requested:
-            log.info("shutdown", reason=self.stop.reason, exit_code=exit_code,
-                     watermark=state.progress.watermark)
-        return JobResult(report, exit_code, self.store.directory, self.files.failed_path)
-
-    def _begin(self, state: State, plan: Plan) -> tuple[RunRecord, FailedFile]:
-        """Add this run to the checkpoint and save it before anything is sent, so even a
-        run killed in its first second shows up in the report's list of runs."""
-        settings, p, store = self.settings, state.progress, self.store
-        run = RunRecord(run_id=self.run_id, started=timestamp(), resumed=self.resumed,
-                        requester=settings.requester, ticket=settings.ticket)
-        state.runs.append(run)
+        """The run, recorded and saved by the one lifecycle, with the failed file open
+        throughout (emptied first for a new job)."""
+        settings, p = self.settings, state.progress
         failed_file = FailedFile(self.files.failed_path, truncate=self.truncate_failed,
-                                 folder_check=store.check_same_folder)
+                                 folder_check=self.store.check_same_folder)
         if not self.resumed:
             log.info("start", input=str(self.files.input), format=self.fmt,
                      ids_total=plan.ids_total, batches=plan.batches_total, host=settings.host,
@@ -290,90 +246,43 @@ class _Job:
                      batch_size=settings.batch_size, limit=settings.limit)
         else:
             _, offset, line = p.anchor
-            # What the previous run sent unrecorded is sent again: counted as re-sent after
-            # a crash only if that run never ended (killed), else after a stop; the log
-            # says which, so a Ctrl-C is never reported as a crash.
-            killed = len(state.runs) < 2 or state.runs[-2].exit_code is None
-            left = "in_flight_at_crash" if killed else "in_flight_at_stop"
+            left = "in_flight_at_crash" if was_killed(state.runs) else "in_flight_at_stop"
             log.info("resume", watermark=p.watermark, offset=offset, line=line,
                      done=p.ids_deleted + p.ids_failed, ids_total=plan.ids_total,
                      **{left: len(p.sent_above)})
-            p.carry_over(killed=killed)
-            store.resume()
-        state.updated = timestamp()
+        run = RunRecord(run_id=self.run_id, started=timestamp(), resumed=self.resumed,
+                        requester=settings.requester, ticket=settings.ticket)
+        job = Recorded(self.store, state, run, self.resumed, report=self.files.report_path)
+        send = Send(settings, failed_file, self.stop, self.deleter)
         try:
-            store.snapshot(*store.prepare_snapshot(state))
-        except StorageError:
-            failed_file.close()
+            exit_code = await run_recorded(
+                job, send, self._batches(state), plan=plan, observer=self.observer,
+                exit_code=lambda end: exit_code_after(state, end, self.stop))
+        except AbortError as exc:
+            # Raised to the caller, who says it once (the CLI: its one error line, also in
+            # the log file); an error event here would repeat it on the console.
+            log.debug("aborted", reason=str(exc))
             raise
-        return run, failed_file
-
-    def _close(self, state: State, counters: RunCounters, failed_file: FailedFile,
-               exit_code: int | None) -> StorageError | None:
-        """However the run ended: the failed file closed, the counters copied into the
-        run's record, the last snapshot and the report saved."""
-        failed_file.close()
-        counters.close(exit_code, state.progress)
-        state.updated = timestamp()
-        return _save_last(self.store, state, self.files, exit_code)
+        finally:
+            failed_file.close()
+        report = build_report(state, exit_code=exit_code)
+        if self.stop.requested:
+            log.info("shutdown", reason=self.stop.reason, exit_code=exit_code,
+                     watermark=state.progress.watermark)
+        return JobResult(report, exit_code, self.store.directory, self.files.failed_path)
 
     def _batches(self, state: State) -> Iterator[Batch]:
         """The input's batches from the checkpoint's anchor on, checked as they are read
         against the file the job was started on and the pre-count."""
         settings, files = self.settings, self.files
-        seq, offset, line = state.progress.anchor
-        items = read_input(files, self.fmt, settings.id_type, offset, line, self.watch)
-        return within_precount(make_batches(items, settings.batch_size, first_seq=seq),
-                               state.totals.ids_total, settings.batch_size, files.input)
+        batches = read_batches(files, self.fmt, settings.id_type, settings.batch_size,
+                               state.progress.anchor, self.watch)
+        return within_precount(batches, state.totals.ids_total, settings.batch_size,
+                               files.input)
 
 
 def _forget_verify(directory: Path) -> None:
     """--restart: the last verify's verify.json spoke of the discarded job, not the new
     one. The still-present lists stay: each may be another job's input."""
-    from bulkdelete.verify.output import VERIFY_NAME  # the verify package imports this one
-
     with contextlib.suppress(FileNotFoundError):
         (directory / VERIFY_NAME).unlink()
-
-
-def _save_last(store: CheckpointStore, state: State, files: JobFiles,
-               exit_code: int | None) -> StorageError | None:
-    """The run's last snapshot, then the report. Returns the first failure instead of
-    raising it, so it never hides the error that ended the run."""
-    error: StorageError | None = None
-    try:
-        store.finish(state)
-    except StorageError as exc:
-        error = exc
-    # A checkpoint folder swapped mid-run gets no report: it holds none of the job.
-    swapped = not store.folder.same() and files.report_path.parent == files.checkpoint_dir
-    if exit_code is not None and not swapped:
-        try:
-            _write_report(files.report_path, build_report(state, exit_code=exit_code))
-        except StorageError as exc:
-            error = error or exc
-    return error
-
-
-def _write_report(path: Path, report: dict[str, Any]) -> None:
-    """The report, or a StorageError naming it and what failed."""
-    try:
-        write_report(path, report)
-    except OSError as exc:
-        raise StorageError(f"cannot write the report {path}: {exc.strerror or exc}") from None
-
-
-def exit_code_after(state: State, end: RunEnd, stop: StopRequest) -> int:
-    """The exit code of a run that ended with ``end``; raises InputError when the input
-    ended short of the pre-count."""
-    if stop.requested and stop.exit_code is not None and not state.complete:
-        return stop.exit_code
-    if end.input_exhausted and not end.limit_reached and not state.complete \
-            and state.totals.batches_total:
-        # Every batch read was recorded, yet batches are missing: the file changed under us.
-        raise InputError(
-            f"the input ended after {state.progress.watermark:,} of "
-            f"{state.totals.batches_total:,} batches: it changed during the run. Progress is "
-            "saved; restore the original file to resume, or use --restart"
-        )
-    return exit_code_for(state)

@@ -3,6 +3,7 @@
 - :mod:`~bulkdelete.verify.run`: :func:`verify_job`, the whole verify of one job
 - :mod:`~bulkdelete.verify.population`: the job's deleted IDs, and the sample drawn from them
 - :mod:`~bulkdelete.verify.output`: verify.json, still_present.txt and the summary line
+- :mod:`~bulkdelete.verify.shapes`: the check's operation, and the gone answers' shapes
 - :mod:`~bulkdelete.verify.bound`: the 95 % upper bound on the share still present
 """
 

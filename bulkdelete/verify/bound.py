@@ -1,12 +1,8 @@
 """The exact one-sided 95 % upper bound on the share of deleted IDs still present
-(docs/verify.md, "The bound").
-
-Clopper–Pearson: the bound is the share ``p`` at which seeing ``present`` or fewer present
-profiles among ``checked`` would happen only 5 % of the time. It is exact (no normal
-approximation), so it stays honest for the small counts a verify usually sees — 0 present
-of 1,000 gives about 0.30 %, never 0. The binomial tail is the regularized incomplete beta
-function, evaluated by its continued fraction; the share is found by bisection. Pure
-standard library: a verify must not pull in a numerics dependency for one number.
+(docs/verify.md, "The bound"): Clopper–Pearson, exact so it stays honest for small counts
+(0 present of 1,000 gives about 0.30 %, never 0). The binomial tail is the regularized
+incomplete beta by its continued fraction, the share found by bisection; standard library
+only, so a verify pulls in no numerics dependency for one number.
 """
 
 from __future__ import annotations

@@ -1,32 +1,27 @@
-"""What a verify leaves behind (docs/verify.md): ``verify.json`` and a list of the IDs still
-present in the checkpoint folder, the report's ``verify`` object, and the line people read.
+"""What a verify leaves behind (docs/verify.md): ``verify.json`` and the list of the IDs
+still present in the checkpoint folder, the report's ``verify`` object, the summary line.
 
-The list is one the operator is told to feed to a new delete, so it is never rewritten:
-each verify that finds IDs present writes its own, ``still_present-<UTC time>.txt`` (an
-``--all`` one ends in ``-all`` and keeps the name it was given when it began, however often
-it resumes), and ``verify.json`` names it. ``verify --all`` keeps the IDs it finds (present
-or unknown) in its own folder as it goes, durably before its progress says their batch is
-done, exactly as a delete keeps its failed IDs; the list is written whole from them once
-the verify is complete.
+The list is fed to a new delete, so it is never rewritten: each verify writes its own
+(``still_present-<UTC time>[-all].txt``). ``--all`` keeps what it finds in its own folder as
+it goes, durably before its progress says the batch is done, as a delete keeps its failed
+IDs, and writes the list whole from them once complete.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import os
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bulkdelete import audit
+from bulkdelete.audit import is_early, purge_due_by, requested_at
 from bulkdelete.checkpoint import RunRecord
-from bulkdelete.durable import cut_to_last_line, open_private, write_all, write_private_atomic
+from bulkdelete.durable import write_private_atomic
 from bulkdelete.errors import StorageError
+from bulkdelete.failed import LineFiles
 from bulkdelete.profile import Verdict
 from bulkdelete.verify.bound import present_upper_95
 
@@ -68,67 +63,31 @@ class Counts:
         return self.gone + self.present + self.unknown
 
 
-class IdLines:
-    """An append-only file of IDs, one per line, each write fsync'd before it returns; cut
-    back to its last complete line when opened, so a torn line from a crash never glues
-    onto the next ID."""
-
-    def __init__(self, path: Path, *, truncate: bool) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-        flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | (os.O_TRUNC if truncate else 0)
-        try:
-            self._fd: int | None = open_private(path, flags)
-            cut_to_last_line(self._fd)
-        except OSError as exc:
-            raise StorageError(f"cannot open {path}: {exc.strerror or exc}") from None
-
-    def write(self, ids: Sequence[str]) -> None:
-        data = "".join(f"{ident}\n" for ident in ids).encode()
-        with self._lock:
-            if self._fd is None:
-                raise StorageError(f"{self.path} is closed: the run is ending")
-            try:
-                write_all(self._fd, data)
-                os.fsync(self._fd)
-            except OSError as exc:
-                raise StorageError(f"cannot write {self.path}: {exc.strerror or exc}") from None
-
-    def close(self) -> None:
-        with self._lock:
-            fd, self._fd = self._fd, None
-        if fd is not None:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-
-
 class Findings:
     """The engine's failure sink for a check: the IDs not gone, present ones apart from the
-    unknown. In memory (a sample), or also durably in ``folder`` (``--all``).
+    unknown. The present ones in memory (a sample), or both durably in ``folder`` (``--all``);
+    their counts are the progress's.
 
-    On disk each line is ``<batch>\\t<ID>`` (the batch told by :meth:`note`), so the lists
-    can be made to agree with the progress after a crash: they are fsync'd per batch, the
-    journal about once a second, so a power loss can leave lines of batches the progress
-    never recorded. Reopened with ``recorded``, the lists keep only the lines of recorded
-    batches (the others are checked again), and the count of present IDs, taken from the
-    progress, equals the lines of the list handed out."""
+    On disk each line is ``<batch>\\t<ID>`` (the batch told by :meth:`note`): the lists are
+    fsync'd per batch but the journal about once a second, so after a power loss they are
+    reopened with ``recorded`` and keep only the lines of batches the progress recorded
+    (the others are checked again), and the present count equals the list's lines."""
 
     def __init__(self, folder: Path | None = None, *, truncate: bool = False,
                  recorded: Callable[[int], bool] | None = None) -> None:
         self.present: list[str] = []
-        self.unknown: list[str] = []
-        self._files: tuple[IdLines, IdLines] | None = None
+        self._files: LineFiles | None = None
         self._batches: dict[str, list[int]] = {}  # ID -> batches that found it, oldest first
         if folder is not None:
             if recorded is not None and not truncate:
                 for name in (PRESENT_NAME, UNKNOWN_NAME):
                     _keep_recorded(folder / name, recorded)
-            present = IdLines(folder / PRESENT_NAME, truncate=truncate)
             try:
-                self._files = (present, IdLines(folder / UNKNOWN_NAME, truncate=truncate))
-            except StorageError:
-                present.close()
-                raise
+                self._files = LineFiles((folder / PRESENT_NAME, folder / UNKNOWN_NAME),
+                                        truncate=truncate)
+            except OSError as exc:
+                raise StorageError(f"cannot open {exc.filename}: {exc.strerror or exc}"
+                                   ) from None
 
     def note(self, seq: int, ids: Iterable[str]) -> None:
         """Batch ``seq`` found ``ids`` not gone: their lines, added next, name it."""
@@ -153,26 +112,26 @@ class Findings:
                                     [self._line(i) for i in unknown])
         else:
             self.present += present
-            self.unknown += unknown
 
     def _write(self, present: list[str], unknown: list[str]) -> None:
         assert self._files is not None
-        for file, ids in zip(self._files, (present, unknown), strict=True):
-            if ids:
-                file.write(ids)
+        try:
+            self._files.write(["".join(f"{line}\n" for line in ids).encode()
+                               for ids in (present, unknown)])
+        except OSError as exc:
+            raise StorageError(f"cannot write {exc.filename}: {exc.strerror or exc}") from None
 
     def present_ids(self) -> list[str]:
         """Every present ID once (a batch re-checked after a kill may list one twice)."""
         if self._files is None:
             return list(dict.fromkeys(self.present))
-        with self._files[0].path.open(encoding="utf-8") as lines:
+        with self._files.paths[0].open(encoding="utf-8") as lines:
             return list(dict.fromkeys(line.rstrip("\n").rpartition("\t")[2]
                                       for line in lines if line.strip()))
 
     def close(self) -> None:
         if self._files is not None:
-            for file in self._files:
-                file.close()
+            self._files.close()
 
 
 def _keep_recorded(path: Path, recorded: Callable[[int], bool]) -> None:
@@ -204,8 +163,8 @@ def summarize(counts: Counts, *, sample: int | None, seed: int | None,
     requester and the ticket are each this verify's own (``names``) when given, else the
     job's."""
     now = now or datetime.now(UTC)
-    requested = audit.requested_at(runs)
-    due = audit.purge_due_by(requested) if requested else None
+    requested = requested_at(runs)
+    due = purge_due_by(requested) if requested else None
     job_requester, job_ticket = _audit_names(runs)
     requester, ticket = names[0] or job_requester, names[1] or job_ticket
     return {
@@ -219,7 +178,7 @@ def summarize(counts: Counts, *, sample: int | None, seed: int | None,
         "present_upper_95": present_upper_95(counts.present, counts.checked),
         "requested_at": requested,
         "purge_due_by": due,
-        "early": audit.is_early(due, now) if due else False,
+        "early": is_early(due, now) if due else False,
         "requester": requester,
         "ticket": ticket,
         "verified_at": now.isoformat(timespec="seconds"),
@@ -229,10 +188,8 @@ def summarize(counts: Counts, *, sample: int | None, seed: int | None,
 def _audit_names(runs: Sequence[RunRecord]) -> tuple[str | None, str | None]:
     """The requester and ticket of the job's last run that was given them."""
     for run in reversed(runs):
-        requester = getattr(run, "requester", None)
-        ticket = getattr(run, "ticket", None)
-        if requester or ticket:
-            return requester, ticket
+        if run.requester or run.ticket:
+            return run.requester, run.ticket
     return None, None
 
 

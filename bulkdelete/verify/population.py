@@ -1,10 +1,7 @@
 """What ``verify`` checks: the job's *deleted* IDs, read back from its input the way the job
-read it (docs/verify.md).
-
-The job's checkpoint names batches by number, and numbering is a pure function of the input
-and the batch-shaping settings, so the input read again through the same reader and
-batcher gives the same batches. A deleted ID is one of a batch the checkpoint records done
-and not in the job's failed file. Nothing here writes anything.
+read it (docs/verify.md). Batch numbers are a pure function of the input and the batch
+size, so a deleted ID is one of a batch the checkpoint records done and not in the job's
+failed file. Nothing here writes anything.
 """
 
 from __future__ import annotations
@@ -14,10 +11,10 @@ import random
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from bulkdelete.batcher import Batch, make_batches
+from bulkdelete.batcher import Batch
 from bulkdelete.checkpoint import Progress, State
 from bulkdelete.errors import InputError
-from bulkdelete.job.plan import read_input
+from bulkdelete.lifecycle.plan import read_batches
 from bulkdelete.reader import InputFormat
 from bulkdelete.reader.watch import Watch
 from bulkdelete.settings import JobFiles, Settings
@@ -41,12 +38,10 @@ def deleted_batches(
     """The job's batches from ``start`` (seq, byte offset, line) on, each holding only its
     deleted IDs: a batch the job has not done, or whose IDs all failed, comes out empty,
     so the batch numbers stay the job's."""
-    seq, offset, line = start
-    watch = Watch.start(files.input)
-    items = read_input(files, fmt, settings.id_type, offset, line, watch)
-    done = state.progress
-    for batch in make_batches(items, settings.batch_size, first_seq=seq):
-        yield _deleted_only(batch, done, failed)
+    batches = read_batches(files, fmt, settings.id_type, settings.batch_size, start,
+                           Watch.start(files.input))
+    for batch in batches:
+        yield _deleted_only(batch, state.progress, failed)
 
 
 def _deleted_only(batch: Batch, done: Progress, failed: set[str]) -> Batch:

@@ -1,15 +1,9 @@
 """``verify``: are a job's deleted profiles really gone? (docs/verify.md)
 
-The job's checkpoint must exist and match the input and target, as for a resumed delete
-(exit 2 otherwise); it stays locked while the verify runs, so no delete changes the job
-meanwhile. The lookups are the engine's second operation (:class:`~bulkdelete.engine.
-operation.Check`) run through the same scheduler, sender and rules as a delete:
-
-* ``--sample N``: a seeded uniform sample of the deleted IDs, checked in memory.
-* ``--all``: every deleted ID, in the job's own batches, with its own progress kept in the
-  ``verify/`` folder of the job's checkpoint (the same store, journal and ledger as a
-  delete), so a stopped or killed verify resumes. A verify whose job has changed since it
-  began, or that completed, starts over.
+The job's checkpoint must match, as for a resumed delete, and stays locked meanwhile. The
+lookups are the engine's :class:`~bulkdelete.engine.operation.Check`. ``--sample N`` checks
+a seeded sample in memory; ``--all`` checks every deleted ID through delete's own run
+lifecycle, its progress in the ``verify/`` folder of the job's checkpoint, so it resumes.
 """
 
 from __future__ import annotations
@@ -27,16 +21,23 @@ from typing import Any
 import structlog
 
 from bulkdelete.batcher import Batch
-from bulkdelete.checkpoint import CheckpointStore, RunRecord, State, Totals
-from bulkdelete.client import BoundClient, Result
-from bulkdelete.engine import Check, OperationFactory, RunEnd, StopRequest
-from bulkdelete.errors import BulkDeleteError, CheckpointMismatch, StorageError, UsageError
+from bulkdelete.checkpoint import CheckpointStore, Progress, RunRecord, State, Totals
+from bulkdelete.engine import RunEnd, StopRequest
+from bulkdelete.errors import CheckpointMismatch, StorageError, UsageError
 from bulkdelete.failed import check_lists_all
-from bulkdelete.job.drive import RunCounters, send_batches, send_ids, timestamp
-from bulkdelete.job.observer import Observer, QuietObserver
-from bulkdelete.job.plan import binding_for, make_plan, open_input
-from bulkdelete.job.run import new_run_id
-from bulkdelete.profile import Verdict, verdict
+from bulkdelete.lifecycle.drive import (
+    Recorded,
+    RunCounters,
+    Send,
+    new_run_id,
+    run_recorded,
+    send_ids,
+    stopped_code,
+    timestamp,
+)
+from bulkdelete.lifecycle.observer import Observer, QuietObserver
+from bulkdelete.lifecycle.plan import binding_for, make_plan, open_input
+from bulkdelete.profile import Verdict
 from bulkdelete.reader import InputFormat
 from bulkdelete.report import build_report, write_report
 from bulkdelete.settings import JobFiles, Settings
@@ -49,7 +50,7 @@ from bulkdelete.verify.output import (
     write_outputs,
 )
 from bulkdelete.verify.population import deleted_batches, failed_ids, reservoir, sample_batches
-from bulkdelete.verify.shapes import GoneShapes
+from bulkdelete.verify.shapes import GoneShapes, check_operation
 
 log = structlog.get_logger("bulkdelete")
 
@@ -65,20 +66,6 @@ class VerifyResult:
     summary: dict[str, Any]
     exit_code: int
     still_present: Path | None
-
-
-def check_operation(client: BoundClient, findings: Findings | None = None,
-                    shapes: GoneShapes | None = None) -> OperationFactory:
-    """:class:`Check` on the run's client: gone is only a decisive "gone" answer, whose
-    shape ``shapes`` counts. With ``findings`` each batch tells them which batch found its
-    IDs not gone."""
-    lookup = client.profile if shapes is None else shapes.counting(client.profile)
-    return partial(Check, lookup, is_gone=_is_gone,
-                   note=None if findings is None else findings.note)
-
-
-def _is_gone(result: Result) -> bool:
-    return verdict(result) is Verdict.GONE
 
 
 async def verify_job(
@@ -130,9 +117,8 @@ async def _verify_job(
             seed = secrets.randbits(32) if seed is None else seed
             counts, end_code, present = await job.check_sample(sample, seed)
         # Given to this verify (--requester/--ticket), else the job's.
-        names = (getattr(settings, "requester", None), getattr(settings, "ticket", None))
         summary = summarize(counts, sample=sample, seed=None if sample is None else seed,
-                            runs=state.runs, names=names)
+                            runs=state.runs, names=(settings.requester, settings.ticket))
         summary["gone_shapes"] = job.shapes.listing()
         if end_code is not None:  # stopped: nothing is final yet
             return VerifyResult(summary, end_code, None)
@@ -183,19 +169,17 @@ class _Verify:
         state = State(binding=self.job.binding, totals=Totals(len(chosen), 0, 0))
         counters = RunCounters(RunRecord(run_id=self.run_id, started=timestamp()))
         findings = Findings()
-        end = await send_ids(self.settings, sample_batches(chosen, self.settings.batch_size),
-                             counters=counters, progress=state.progress, failures=findings,
-                             stop=self.stop, deleter=None,
-                             operation=partial(check_operation, shapes=self.shapes))
-        p = state.progress
-        counts = Counts(self.job.progress.ids_deleted, p.ids_deleted, len(findings.present),
-                        len(findings.unknown))
+        send = Send(self.settings, findings, self.stop,
+                    operation=partial(check_operation, shapes=self.shapes))
+        await send_ids(send, sample_batches(chosen, self.settings.batch_size), counters,
+                       state.progress)
         batches_total = -(-len(chosen) // self.settings.batch_size)
-        stopped = self._stopped(end, complete=p.watermark >= batches_total)
-        return counts, stopped, findings.present_ids()
+        stopped = stopped_code(self.stop, complete=state.progress.watermark >= batches_total)
+        return self._counts(state.progress), stopped, findings.present_ids()
 
     async def check_all(self, folder: Path) -> tuple[Counts, int | None, list[str]]:
-        """Every deleted ID, resumable: the verify's own checkpoint in ``folder``."""
+        """Every deleted ID, resumable: the verify's own checkpoint in ``folder``, run
+        through the same lifecycle as a delete."""
         store = CheckpointStore(folder)
         store.lock()
         try:
@@ -208,11 +192,15 @@ class _Verify:
                 findings.close()
         finally:
             store.close()
-        p = state.progress
-        found = p.reasons.get(Verdict.PRESENT.value, 0)
-        counts = Counts(self.job.progress.ids_deleted, p.ids_deleted, found,
-                        p.ids_failed - found)
-        return counts, code, present
+        return self._counts(state.progress), code, present
+
+    def _counts(self, p: Progress) -> Counts:
+        """The outcomes of the checks so far, from the progress (journalled, so exact
+        after a kill): a Check's success is "gone", its present IDs are told by their
+        label, and every other ID not gone is unknown."""
+        present = p.reasons.get(Verdict.PRESENT.value, 0)
+        return Counts(self.job.progress.ids_deleted, p.ids_deleted, present,
+                      p.ids_failed - present)
 
     def _open_all(self, store: CheckpointStore) -> tuple[State, bool]:
         """The verify to continue, or a new one (its first snapshot saved)."""
@@ -244,41 +232,29 @@ class _Verify:
         p = state.progress
         if not fresh:
             self.shapes = GoneShapes((state.verify or {}).get("gone_shapes", ()))
-            killed = not state.runs or state.runs[-1].exit_code is None
-            p.carry_over(killed=killed)
-            store.resume()
             log.info("verify_resume", watermark=p.watermark,
                      checked=p.ids_deleted + p.ids_failed)
-        run = RunRecord(run_id=self.run_id, started=timestamp(), resumed=not fresh)
-        state.runs.append(run)
-        counters = RunCounters(run)
-        store.snapshot(*store.prepare_snapshot(state))
         plan = make_plan(self.settings, self.files, self.fmt, state.totals,
                          None if fresh else p)
-        recorded: int | None = None  # the run's own exit code, in the verify's list of runs
-        try:
-            end = await send_batches(
-                self.settings, self._batches(p.anchor), counters=counters, store=store,
-                state=state, failures=findings, stop=self.stop, deleter=None,
-                observer=self.observer, plan=plan,
-                operation=partial(check_operation, findings=findings, shapes=self.shapes))
-            code = self._stopped(end, complete=state.complete)
-            recorded = code if code is not None else (1 if p.ids_failed else 0)
-            return code
-        except BulkDeleteError as exc:
-            recorded = exc.exit_code
-            raise
-        finally:
-            counters.close(recorded, p)
-            state.verify = {**(state.verify or {}), "gone_shapes": self.shapes.listing()}
-            state.updated = timestamp()
-            store.finish(state)
+        run = RunRecord(run_id=self.run_id, started=timestamp(), resumed=not fresh)
 
-    def _stopped(self, end: RunEnd, *, complete: bool) -> int | None:
-        """The exit code of a verify stopped before its end; None when it got there."""
-        if self.stop.requested and self.stop.exit_code is not None and not complete:
-            return self.stop.exit_code
-        return None
+        def closing() -> None:
+            state.verify = {**(state.verify or {}), "gone_shapes": self.shapes.listing()}
+
+        job = Recorded(store, state, run, resumed=not fresh, closing=closing)
+        send = Send(self.settings, findings, self.stop, operation=partial(
+            check_operation, findings=findings, shapes=self.shapes))
+        stopped: int | None = None
+
+        def exit_code(_end: RunEnd) -> int:
+            """The run's own code, in the verify's list of runs."""
+            nonlocal stopped
+            stopped = stopped_code(self.stop, complete=state.complete)
+            return stopped if stopped is not None else (1 if p.ids_failed else 0)
+
+        await run_recorded(job, send, self._batches(p.anchor), plan=plan,
+                           observer=self.observer, exit_code=exit_code)
+        return stopped
 
 
 def _job_marker(job: State) -> str:

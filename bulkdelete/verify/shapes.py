@@ -1,16 +1,19 @@
-"""The answer shapes a verify's "gone" rested on, counted (docs/verify.md): so an auditor
-reading verify.json sees whether "gone" was an empty success or a not-found text, and which
-text, with the looked-up ID masked (:func:`bulkdelete.profile.gone_shape`)."""
+"""A verify's check: the engine's :class:`Check` on the run's client, and the answer shapes
+its "gone" rested on, counted (docs/verify.md), so an auditor reading verify.json sees
+whether "gone" was an empty success or a not-found text, the looked-up ID masked."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
+from functools import partial
 from typing import Any
 
-from bulkdelete.client import Result
+from bulkdelete.client import BoundClient, Result
+from bulkdelete.engine import Check, OperationFactory
 from bulkdelete.profile import Verdict, gone_shape, verdict
+from bulkdelete.verify.output import Findings
 
 Lookup = Callable[[str], Awaitable[Result]]
 
@@ -59,3 +62,17 @@ class GoneShapes:
 
 def _key(shape: dict[str, Any]) -> str:
     return json.dumps(shape, sort_keys=True, ensure_ascii=False)
+
+
+def check_operation(client: BoundClient, findings: Findings | None = None,
+                    shapes: GoneShapes | None = None) -> OperationFactory:
+    """:class:`Check` on the run's client: gone is only a decisive "gone" answer, whose
+    shape ``shapes`` counts. With ``findings`` each batch tells them which batch found its
+    IDs not gone."""
+    lookup = client.profile if shapes is None else shapes.counting(client.profile)
+    return partial(Check, lookup, is_gone=_is_gone,
+                   note=None if findings is None else findings.note)
+
+
+def _is_gone(result: Result) -> bool:
+    return verdict(result) is Verdict.GONE

@@ -11,7 +11,8 @@ import pytest
 
 from bulkdelete.errors import StorageError
 from bulkdelete.job import invalid as invalid_module
-from bulkdelete.job.invalid import INVALID_NAME, invalid_line_json, write_invalid_lines
+from bulkdelete.job.invalid import invalid_line_json, write_invalid_lines
+from bulkdelete.outputs import INVALID_NAME
 from bulkdelete.reader import InvalidLine
 from bulkdelete.settings import JobFiles
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from bulkdelete.checkpoint import Totals
-from bulkdelete.job.plan import make_plan, plan_job
+from bulkdelete.job import plan_job
+from bulkdelete.lifecycle.plan import make_plan
 from bulkdelete.settings import JobFiles
 from tests.conftest import make_settings, write_ids
 

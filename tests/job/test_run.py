@@ -3,6 +3,7 @@ and what the observer sees."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -10,8 +11,9 @@ import pytest
 
 from bulkdelete.checkpoint import CheckpointStore
 from bulkdelete.client import SUCCESS, Result
-from bulkdelete.errors import CheckpointLocked, ConfirmationRefused
+from bulkdelete.errors import CheckpointLocked, ConfirmationRefused, StorageError
 from bulkdelete.job import Plan, Snapshot, delete_ids, run_job
+from bulkdelete.lifecycle import drive
 from bulkdelete.settings import JobFiles
 from tests.conftest import make_settings, write_ids
 
@@ -159,3 +161,42 @@ async def test_a_new_job_created_by_another_run_while_this_one_asked_is_refused(
                       deleter=this)
     assert this.requests == []
     assert sum(len(r) for r in other.requests) == 300
+
+
+class Slow(Recording):
+    """Accepts every delete after a pause, so the periodic snapshot gets its turns."""
+
+    async def delete(self, ids: Sequence[str]) -> Result:
+        await asyncio.sleep(0.01)
+        return await super().delete(ids)
+
+
+async def test_a_failing_periodic_snapshot_ends_the_run_with_its_own_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The snapshot runs beside the engine in one TaskGroup: its failure ends the run by
+    ordinary exception flow (the StorageError itself, not a group nor a cancellation), the
+    engine stops sending, and the checkpoint keeps what was recorded."""
+    monkeypatch.setattr(drive, "TICK", 0.005)
+    monkeypatch.setattr(drive, "SNAPSHOT_INTERVAL", 0.0)
+    source = write_ids(tmp_path / "ids.txt", [f"id-{n}" for n in range(2_000)])
+    real = CheckpointStore.snapshot
+    calls = 0
+
+    def failing(store: CheckpointStore, data: bytes, gen: int) -> None:
+        nonlocal calls
+        calls += 1
+        if calls > 2:  # the first snapshot of the run and one periodic one go through
+            raise StorageError("cannot write the snapshot: No space left on device")
+        real(store, data, gen)
+
+    monkeypatch.setattr(CheckpointStore, "snapshot", failing)
+    deleter = Slow()
+    with pytest.raises(StorageError, match=r"No space left.*stopped at once"):
+        await run_job(make_settings(NOWHERE, batch_size=10, concurrency=1),
+                      JobFiles(input=source), deleter=deleter)
+    sent = sum(len(r) for r in deleter.requests)
+    assert 0 < sent < 2_000
+    state = CheckpointStore(tmp_path / "ids.txt.bulkdelete").load()
+    assert state.progress.ids_deleted <= sent
+    assert state.runs[-1].exit_code is None  # ended by the error: no code recorded

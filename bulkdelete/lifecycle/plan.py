@@ -10,14 +10,12 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from bulkdelete.batcher import summarize
-from bulkdelete.checkpoint import Binding, CheckpointStore, Progress, Totals, check_binding
-from bulkdelete.failed import check_lists_all
-from bulkdelete.job.column import IdColumn, csv_column, id_column
-from bulkdelete.job.preflight import preflight as check_credentials
+from bulkdelete.batcher import Batch, make_batches, summarize
+from bulkdelete.checkpoint import Binding, Progress, Totals
+from bulkdelete.lifecycle.column import IdColumn, csv_column, id_column
 from bulkdelete.outputs import check_outputs
 from bulkdelete.reader import (
     InputFormat,
@@ -108,26 +106,6 @@ def _this_run(settings: Settings, remaining: int) -> int:
     return min(remaining, rounded)
 
 
-async def plan_job(settings: Settings, files: JobFiles, *, preflight: bool = False) -> Plan:
-    """--dry-run: read and validate everything, delete nothing, write nothing. On a job
-    already started it plans what remains (checking the checkpoint matches, read-only).
-    ``preflight`` also sends the read-only credential check (docs/cli.md)."""
-    check_input_path(files.input)
-    fmt = input_format(files)
-    check_outputs(files)
-    totals = await asyncio.to_thread(precount, files, fmt, settings)
-    store = CheckpointStore(files.checkpoint_dir)
-    if files.restart or not store.exists():
-        plan = make_plan(settings, files, fmt, totals)
-    else:
-        state = store.load()
-        check_binding(state.binding, await binding_for(settings, files, fmt), store.directory)
-        state.bind_failed_file(files.failed_path, store.directory)
-        check_lists_all(files.failed_path, state.failed_listed)
-        plan = make_plan(settings, files, fmt, state.totals, state.progress)
-    return replace(plan, preflight=await check_credentials(settings)) if preflight else plan
-
-
 def open_input(files: JobFiles, settings: Settings) -> InputFormat:
     """Everything about the input that can be refused is refused here, before anything is
     created on disk: a missing or unreadable file, an output aimed at it, a wrong
@@ -162,6 +140,17 @@ def read_input(files: JobFiles, fmt: InputFormat, id_type: str, offset: int = 0,
     return read_records(files.input, fmt, column=files.column, id_type=id_type,
                         start_offset=offset, start_line=line, watch=watch,
                         delimiter=files.delimiter)
+
+
+def read_batches(
+    files: JobFiles, fmt: InputFormat, id_type: str, batch_size: int,
+    start: tuple[int, int, int], watch: Watch | None,
+) -> Iterator[Batch]:
+    """The input's batches from ``start`` (seq, byte offset, line) on, numbered as the job
+    numbers them, checked as they are read against the file the job was started on."""
+    seq, offset, line = start
+    return make_batches(read_input(files, fmt, id_type, offset, line, watch), batch_size,
+                        first_seq=seq)
 
 
 def precount(files: JobFiles, fmt: InputFormat, settings: Settings,

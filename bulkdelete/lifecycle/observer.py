@@ -10,39 +10,29 @@ from collections.abc import Callable
 from typing import Protocol
 
 from bulkdelete.engine.stats import Snapshot
-from bulkdelete.job.plan import Plan
+from bulkdelete.lifecycle.plan import Plan
 
 
 class Observer(Protocol):
     """What the CLI watches a run through: the confirmation and the progress display.
-    Every method may be a no-op; ``confirm`` raises ConfirmationRefused to refuse.
+    Every method may be a no-op (as here); ``confirm`` raises ConfirmationRefused to refuse.
 
     ``started`` gives what the job had done before this run (IDs handled, failed, 429s),
     so a display can count for the whole job; ``snapshot`` counts this run only."""
 
-    async def confirm(self, plan: Plan) -> None: ...
-
-    def started(self, plan: Plan, snapshot: Callable[[], Snapshot], done_before: int, *,
-                failed_before: int = 0, throttled_before: int = 0) -> None:
-        ...
-
-    def tick(self) -> None: ...
-
-    def finished(self) -> None: ...
-
-
-class QuietObserver:
-    """Confirms everything and shows nothing: a library caller's default."""
-
     async def confirm(self, plan: Plan) -> None:
-        pass
+        return None
 
     def started(self, plan: Plan, snapshot: Callable[[], Snapshot], done_before: int, *,
                 failed_before: int = 0, throttled_before: int = 0) -> None:
-        pass
+        return None
 
     def tick(self) -> None:
-        pass
+        return None
 
     def finished(self) -> None:
-        pass
+        return None
+
+
+class QuietObserver(Observer):
+    """Confirms everything and shows nothing: a library caller's default."""

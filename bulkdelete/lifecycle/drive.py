@@ -1,0 +1,237 @@
+"""The one run lifecycle, shared by ``delete`` and ``verify --all``: record the run in the
+checkpoint, run the engine with the periodic snapshot beside it in one TaskGroup, close.
+
+A failed snapshot or journal write ends the run by ordinary exception flow: the snapshot
+task raises it, and the TaskGroup cancels the engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiohttp
+
+from bulkdelete.batcher import Batch
+from bulkdelete.checkpoint import CheckpointStore, Ledger, Progress, RunRecord, State
+from bulkdelete.client import BoundClient, ClevertapClient, Deleter
+from bulkdelete.engine import (
+    AdaptiveLimiter,
+    Engine,
+    OperationFactory,
+    RunEnd,
+    RunStats,
+    StopRequest,
+)
+from bulkdelete.errors import BulkDeleteError, StorageError
+from bulkdelete.failed import FailureSink
+from bulkdelete.lifecycle.observer import Observer
+from bulkdelete.lifecycle.plan import Plan
+from bulkdelete.lifecycle.throttling import LimitChangeLog
+from bulkdelete.logs import utc_timestamp
+from bulkdelete.report import build_report, save_report
+from bulkdelete.settings import Settings
+
+SNAPSHOT_INTERVAL = 1.0  # seconds between fsync'd snapshots: the power-loss window
+TICK = 0.25  # seconds between progress ticks
+
+# The operation a run does with its client, when it is not a delete (``verify``'s check).
+OperationOn = Callable[[BoundClient], OperationFactory]
+
+
+def timestamp() -> str:
+    """Now, in UTC, as the checkpoint and the report write times (the logs' format)."""
+    return utc_timestamp()
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + secrets.token_hex(3)
+
+
+def was_killed(runs: Sequence[RunRecord]) -> bool:
+    """Whether the job's last run never ended (killed): what it sent unrecorded is then
+    re-sent after a crash, else after a stop, so a Ctrl-C is never reported as a crash."""
+    return not runs or runs[-1].exit_code is None
+
+
+def stopped_code(stop: StopRequest, *, complete: bool) -> int | None:
+    """The exit code of a run stopped before its end (128 + the signal); None otherwise."""
+    return stop.exit_code if stop.requested and not complete else None
+
+
+@dataclass(slots=True)
+class RunCounters:
+    """This run's record in the checkpoint, counting the engine's traffic in place."""
+
+    run: RunRecord
+    stats: RunStats = field(default_factory=RunStats)
+    started: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self) -> None:
+        self.run.traffic = self.stats  # the engine's counters are the record's traffic
+
+    def close(self, exit_code: int | None, progress: Progress) -> None:
+        """Bring the record up to now; with an exit code, the run has ended."""
+        run = self.run
+        run.resent_after_crash, run.resent_after_stop = progress.resent_this_run()
+        run.elapsed_s = time.monotonic() - self.started
+        if exit_code is not None:
+            run.exit_code = exit_code
+            run.ended = timestamp()
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """What a run's engine is built from: the settings, where failed IDs go, the stop, and
+    the operation (a delete through ``deleter`` or the client when None, else ``operation``)."""
+
+    settings: Settings
+    failures: FailureSink
+    stop: StopRequest
+    deleter: Deleter | None = None
+    operation: OperationOn | None = None
+
+
+@dataclass(slots=True)
+class Recorded:
+    """A run of a job kept in a checkpoint: the locked store, its state (created or loaded),
+    this run's record, and what closing adds (``report``: where delete's report goes;
+    ``closing``: called just before the last snapshot)."""
+
+    store: CheckpointStore
+    state: State
+    run: RunRecord
+    resumed: bool
+    report: Path | None = None
+    closing: Callable[[], None] | None = None
+
+
+async def run_recorded(job: Recorded, send: Send, batches: Iterator[Batch], *, plan: Plan,
+                       observer: Observer, exit_code: Callable[[RunEnd], int]) -> int:
+    """The run, recorded before anything is sent (so even a run killed in its first second
+    is listed), driven to its end, and saved however it ends; returns its exit code."""
+    store, state = job.store, job.state
+    if job.resumed:
+        state.progress.carry_over(killed=was_killed(state.runs))
+        store.resume()
+    state.runs.append(job.run)
+    counters = RunCounters(job.run)
+    state.updated = timestamp()
+    store.snapshot(*store.prepare_snapshot(state))
+    code: int | None = None
+    try:
+        async with _engine(send, Ledger(state.progress, store.journal), counters) as engine:
+            p = state.progress
+            # The display counts for the whole job: what earlier runs did plus this run's.
+            observer.started(plan, engine.snapshot, p.ids_deleted + p.ids_failed,
+                             failed_before=p.ids_failed,
+                             throttled_before=sum(r.traffic.throttled for r in state.runs[:-1]))
+            try:
+                end = await _drive(engine, batches, job, counters, observer)
+            finally:
+                observer.finished()
+        code = exit_code(end)
+    except BulkDeleteError as exc:
+        code = exc.exit_code
+        raise
+    finally:
+        error = _close(job, counters, code)
+    if error is not None:
+        raise error
+    return code
+
+
+async def send_ids(send: Send, batches: Iterator[Batch], counters: RunCounters,
+                   progress: Progress) -> RunEnd:
+    """Send ``batches`` with nothing journalled: progress is kept in memory only."""
+    async with _engine(send, Ledger(progress), counters) as engine:
+        return await engine.run(batches)
+
+
+@contextlib.asynccontextmanager
+async def _engine(send: Send, ledger: Ledger, counters: RunCounters) -> AsyncIterator[Engine]:
+    """The engine with its loop-bound parts (session, limiter), built inside the running
+    loop and torn down with it."""
+    settings = send.settings
+    # One pool for the run; a few spare connections so a request abandoned on timeout
+    # never blocks the next one waiting for a socket.
+    connector = aiohttp.TCPConnector(limit=settings.concurrency + 4, ttl_dns_cache=300)
+    async with aiohttp.ClientSession(connector=connector, raise_for_status=False) as session:
+        bound = ClevertapClient(
+            base_url=settings.base_url, account_id=settings.account_id,
+            passcode=settings.passcode, id_type=settings.id_type, timeout=settings.timeout,
+        ).bind(session)
+        changes = LimitChangeLog()
+        limiter = AdaptiveLimiter(settings.concurrency, rate=settings.rate, on_change=changes)
+        operation = send.operation(bound) if send.operation is not None else None
+        try:
+            yield Engine(settings=settings, deleter=send.deleter or bound, limiter=limiter,
+                         recorder=ledger, failures=send.failures, stop=send.stop,
+                         stats=counters.stats, operation=operation)
+        finally:
+            changes.flush()
+
+
+async def _drive(engine: Engine, batches: Iterator[Batch], job: Recorded,
+                 counters: RunCounters, observer: Observer) -> RunEnd:
+    """The engine's run and the periodic snapshot as two tasks of one group: the snapshot
+    task is cancelled when the engine ends, and either one's failure ends the other."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            running = group.create_task(engine.run(batches))
+            ticking = group.create_task(_tick(job, counters, observer))
+            running.add_done_callback(lambda _: ticking.cancel())
+    except BaseExceptionGroup as failed:
+        raise failed.exceptions[0] from None  # the one that ended the run, as itself
+    return running.result()
+
+
+async def _tick(job: Recorded, counters: RunCounters, observer: Observer) -> None:
+    """About once a second an fsync'd snapshot (bounds what a power loss can take,
+    docs/guarantees.md §2), and a progress tick more often. The slow part runs in a thread
+    so sending never waits on disk; a journal write that failed between appends ends the
+    run here rather than at the next one."""
+    store, state = job.store, job.state
+    clock = asyncio.get_running_loop().time  # the loop's clock, as the engine's timers
+    last = clock()
+    while True:
+        await asyncio.sleep(TICK)
+        if store.journal.failure is not None:
+            raise store.journal.failure
+        observer.tick()
+        now = clock()
+        if now - last >= SNAPSHOT_INTERVAL:
+            last = now
+            counters.close(None, state.progress)
+            state.updated = timestamp()
+            data, gen = store.prepare_snapshot(state)
+            await asyncio.to_thread(store.snapshot, data, gen)
+
+
+def _close(job: Recorded, counters: RunCounters, code: int | None) -> StorageError | None:
+    """The record closed, the run's last snapshot, then the report: the first failure is
+    returned, not raised, so it never hides the error that ended the run."""
+    store, state = job.store, job.state
+    counters.close(code, state.progress)
+    if job.closing is not None:
+        job.closing()
+    state.updated = timestamp()
+    error: StorageError | None = None
+    try:
+        store.finish(state)
+    except StorageError as exc:
+        error = exc
+    # A checkpoint folder swapped mid-run gets no report: it holds none of the job.
+    if job.report is not None and code is not None \
+            and (job.report.parent != store.directory or store.folder.same()):
+        try:
+            save_report(job.report, build_report(state, exit_code=code))
+        except StorageError as exc:
+            error = error or exc
+    return error
