@@ -1,9 +1,4 @@
-"""Where requests go: CleverTap region names to API hosts, and the --base-url override.
-
-The real hosts are only ever exercised through this mapping's unit tests; everything that
-sends traffic in tests and benchmarks is pointed at the loopback fake server with
-``--base-url http://127.0.0.1:PORT``.
-"""
+"""Where requests go: CleverTap region names to API hosts, and the --base-url override."""
 
 from __future__ import annotations
 

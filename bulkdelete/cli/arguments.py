@@ -1,10 +1,6 @@
-"""The command line's grammar (docs/cli.md): the parser with its help and examples, and
-the parsed arguments turned into :class:`~bulkdelete.settings.Settings` and
-:class:`~bulkdelete.settings.JobFiles`.
-
-The options are tables (flags, ``add_argument`` keywords): ``delete`` and ``verify`` share
-theirs through a parent parser, and :mod:`~bulkdelete.cli.retry` rebuilds the command lines
-it hands back from the same tables.
+"""The command line's grammar (docs/cli.md) and the parsed arguments as Settings and
+JobFiles. The options are tables, shared by ``delete`` and ``verify`` through a parent
+parser and read again by :mod:`~bulkdelete.cli.retry`.
 """
 
 from __future__ import annotations

@@ -1,11 +1,5 @@
-"""What the operator sees while a job runs (docs/cli.md).
-
-On a terminal: a live rich progress bar (IDs done/total, IDs/s, ETA, in flight, current
-concurrency ceiling, 429s, failures). Off a terminal (or with ``bar=False``, as under
-``--log-format json``): a one-line ``progress`` log event every ``interval`` seconds.
-``--no-progress`` and ``-q`` silence both. The display reads the run only through the
-engine's :class:`~bulkdelete.job.Snapshot`; done, 429s and failures count for the whole
-job (earlier runs plus this one), like the summary.
+"""Progress while a job runs (docs/cli.md): a rich bar on a terminal, else a ``progress``
+event every ``interval`` seconds. Counts are for the whole job, like the summary.
 """
 
 from __future__ import annotations

@@ -1,9 +1,5 @@
-"""How a command stops on a signal (docs/exit-codes.md): SIGINT, SIGTERM or SIGHUP asks the
-run to finish what is in flight and save its progress (exit 130/143/129); a second Ctrl-C
-leaves at once, the checkpoint still consistent. One handler for `delete` and `verify`.
-
-A log file that cannot be written stops the run the same graceful way, with the code of a
-storage failure; :func:`raise_if_log_failed` then says so in the command's one error line.
+"""SIGINT, SIGTERM or SIGHUP stops a run gracefully (exit 130/143/129); a second Ctrl-C
+leaves at once. A log file that cannot be written stops it the same way.
 """
 
 from __future__ import annotations

@@ -1,7 +1,4 @@
-"""``bulkdelete verify`` (docs/cli.md, docs/verify.md): the run with its signals and its
-summary line. Its options are in :mod:`~bulkdelete.cli.arguments`, shared with ``delete``
-where they mean the same; it has no ``--yes``: it only reads.
-"""
+"""``bulkdelete verify`` (docs/verify.md): the run, its signals and its summary."""
 
 from __future__ import annotations
 
