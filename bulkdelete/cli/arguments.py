@@ -111,8 +111,6 @@ def shared_options() -> list[Option]:
     ]
 
 
-# Who asked and under which reference: kept per run in the checkpoint and the report
-# (docs/report.md), for the audit trail.
 AUDIT_OPTIONS: list[Option] = [
     _opt("--requester", metavar="TEXT",
          help="who asked for the erasure (one line, at most 200 characters)"),
@@ -162,7 +160,6 @@ def _add(container: Any, options: Iterable[Option]) -> None:
 
 
 def _job_parent() -> argparse.ArgumentParser:
-    """The options ``delete`` and ``verify`` share (argparse's ``parents``)."""
     job = argparse.ArgumentParser(add_help=False)
     job.add_argument("ids_file", metavar="IDS_FILE", help="file of IDs (.gz read transparently)")
     _add(job, shared_options())
@@ -172,7 +169,6 @@ def _job_parent() -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The whole command line."""
     from bulkdelete.fake.cli import add_cli_arguments
 
     parser = argparse.ArgumentParser(

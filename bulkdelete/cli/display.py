@@ -54,7 +54,6 @@ class Display:
 
     @property
     def sending(self) -> bool:
-        """Whether the run has started sending (a signal then stops requests in flight)."""
         return self._plan is not None
 
     async def confirm(self, plan: Plan) -> None:
@@ -111,8 +110,7 @@ class Display:
             )
 
     def finished(self) -> None:
-        """The last frame, drawn from the run's final counters (the engine has stopped),
-        then the bar's line ended."""
+        """The last frame, from the run's final counters."""
         if self._bar is not None and self._task is not None:
             self.tick()
             self._bar.refresh()
@@ -120,8 +118,7 @@ class Display:
             self._bar = None
 
     def abandon(self) -> None:
-        """The process is about to leave at once (a second Ctrl-C): end the bar's line so
-        the shell's prompt starts on its own."""
+        """A second Ctrl-C: end the bar's line so the shell's prompt starts on its own."""
         if self._bar is not None:
             self._bar.stop()
             self._bar = None

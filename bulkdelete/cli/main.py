@@ -96,8 +96,7 @@ def _dispatch(parser: argparse.ArgumentParser, ns: argparse.Namespace,
             _configure_output(ns)
             return run_demo(ids=ns.ids, keep=ns.keep, show_progress=not ns.no_progress)
     except BulkDeleteError as exc:
-        # The one error line says it all: no "finished" event after it. The log file gets
-        # the same record, with the exit code and the run's ID.
+        # The one error line says it all: no "finished" event after it.
         say(f"bulkdelete: error: {exc}", event="error", level="error",
             exit_code=exc.exit_code, error=type(exc).__name__)
         return exc.exit_code
@@ -171,7 +170,6 @@ def _cmd_delete(ns: argparse.Namespace, run_id: str | None) -> int:
         rest = continue_command(ns)
         say("canary done; progress saved. Continue with:", f"  {rest}", event="resume_hint",
             command=rest)
-    # Its closing lines are missing from the log.
     raise_if_log_failed(_saved(files.checkpoint_dir))
     return result.exit_code
 

@@ -51,12 +51,10 @@ def _dest(flags: tuple[str, ...]) -> str:
 
 
 def resume_command(ns: argparse.Namespace) -> str:
-    """The same command, minus --restart (which would throw the progress away)."""
     return command_line(ns, drop=frozenset({"--restart"}))
 
 
 def continue_command(ns: argparse.Namespace) -> str:
-    """After a canary: the command for the rest of the job (no --restart, no --limit)."""
     return command_line(ns, drop=frozenset({"--restart", "--limit"}))
 
 

@@ -17,7 +17,6 @@ from bulkdelete.verify.output import summary_lines
 
 
 def run_verify(ns: argparse.Namespace, run_id: str | None = None) -> int:
-    """The verify command: run, print the summary (or how to resume), return the exit code."""
     files = files_from_args(ns)
     check_outputs(files, ns.log_file)  # before the log file opens: never the input
     configure_logging(fmt=ns.log_format, log_file=ns.log_file, quiet=ns.quiet)
