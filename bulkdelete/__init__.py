@@ -1,8 +1,6 @@
 """bulkdelete: delete CleverTap user profiles in bulk, resumably and safely.
 
-The pipeline, in the order data flows: reader → batcher → engine → failed file +
-checkpoint → report; ``bulkdelete.job`` drives it and ``bulkdelete.cli`` is the command
-line. The names below are the library API (docs/library.md).
+The names below are the library API (docs/library.md).
 """
 
 from __future__ import annotations

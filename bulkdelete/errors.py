@@ -1,17 +1,11 @@
-"""The exception tree: every fatal condition the library raises on purpose.
-
-Each carries its exit code (docs/exit-codes.md): 2 for usage, input and checkpoint errors
-(nothing sent when found before the first request), 3 for an :class:`AbortError`, the run
-stopping itself to protect the job. Messages say the cause and the fix, and never contain
-the passcode or IDs: they reach the console, the logs and the report.
+"""Every fatal condition the library raises on purpose, with its exit code
+(docs/exit-codes.md). Messages say the cause and the fix, never the passcode or IDs.
 """
 
 from __future__ import annotations
 
 
 class BulkDeleteError(Exception):
-    """Root of every error the library raises on purpose."""
-
     exit_code: int = 2
 
 
@@ -28,8 +22,7 @@ class InputError(BulkDeleteError):
 
 
 class InputChanged(InputError):
-    """The input file changed during the run; the run stopped before sending anything read
-    after the change, with its progress saved."""
+    """The input changed during the run; nothing read after the change was sent."""
 
 
 class CheckpointError(BulkDeleteError):
@@ -45,9 +38,8 @@ class CheckpointLocked(CheckpointError):
 
 
 class StorageError(CheckpointError, OSError):
-    """A file the job relies on (checkpoint, failed file) could not be written — a full
-    disk, a read-only or vanished folder. The run stops at once; the message says what
-    is safely on disk. Also an OSError, which is what it is underneath."""
+    """A checkpoint or failed file could not be written (full disk, read-only folder); the
+    run stops at once and the message says what is safely on disk."""
 
 
 class AbortError(BulkDeleteError):

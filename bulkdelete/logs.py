@@ -1,16 +1,8 @@
-"""structlog set-up: one pipeline for events (docs/cli.md) and for lines for people.
+"""One structlog pipeline for events and for lines for people (:func:`say`, never
+silenced): context, level, timestamp, a JSON line to ``--log-file``, then the console.
 
-Every record goes through the same processors: the context (a run's ``run_id``), the
-level, the one timestamp format (:func:`utc_timestamp`), a JSON line to ``--log-file``
-(INFO and above, even with ``-q``), then the console: events at the console's level,
-rendered as console lines or JSON; lines for people (:func:`say`) never silenced, as plain
-text or one JSON record. The console is whatever ``sys.stderr`` is at the moment of the
-write, so a live progress bar that redirects stderr keeps them above the bar.
-
-A log file that cannot be written (a full disk, ``/dev/full``) is an I/O failure like the
-checkpoint's: the write is dropped, the file closed, and whoever watches
-(:func:`on_failure`: a running command) stops its run cleanly and says so in one line
-(:func:`failure_message`). Logging never raises into the code that logs.
+A log file that cannot be written is given up at its first failure and the watchers
+(:func:`on_failure`) stop the run cleanly: logging never raises into the code that logs.
 """
 
 from __future__ import annotations
@@ -56,14 +48,13 @@ _log_file = _LogFile()
 
 
 def on_failure(watcher: Callable[[], None]) -> Callable[[], None]:
-    """Call ``watcher`` (from whatever thread logged) when a log write fails; returns the
-    function that stops watching."""
+    """Call ``watcher`` (from whatever thread logged) when a log write fails; returns an
+    unwatch function."""
     _log_file.watchers.append(watcher)
     return lambda: _log_file.watchers.remove(watcher)
 
 
 def failure_message() -> str | None:
-    """What went wrong with the log file, in words, or None when nothing did."""
     failure = _log_file.failure
     if failure is None:
         return None
@@ -79,8 +70,7 @@ def say(*lines: str, event: str = "message", level: str = "info",
 
 
 def wants_json(argv: list[str]) -> bool:
-    """Whether a command line asks for JSON output, judged before (or without) parsing it,
-    so that even a usage error can be reported as JSON."""
+    """Judged before parsing, so that even a usage error can be reported as JSON."""
     for i, arg in enumerate(argv):
         if arg == "--":
             return False
@@ -92,10 +82,8 @@ def wants_json(argv: list[str]) -> bool:
 
 
 class _Console:
-    """The pipeline's end: prints to ``file``, or to ``sys.stderr`` as it is at that
-    moment (rich's live display swaps it while the bar is up). Its level is what
-    structlog's ``filter_by_level`` asks, as of a ``logging.Logger``: events below the
-    console's level are dropped there, lines for people never."""
+    """Prints to ``sys.stderr`` as it is at that moment (rich swaps it while the bar is up).
+    ``filter_by_level`` reads its level: lines for people are never dropped."""
 
     disabled = False
 
@@ -118,7 +106,6 @@ def _timestamp(_logger: Any, _name: str, event: EventDict) -> EventDict:
 
 
 def _to_file(_logger: Any, _name: str, event: EventDict) -> EventDict:
-    """Write every record as a JSON line to the log file before the console renders it."""
     file = _log_file.file
     if file is not None:
         record = {k: v for k, v in event.items() if k != _STREAM}
@@ -131,7 +118,6 @@ def _to_file(_logger: Any, _name: str, event: EventDict) -> EventDict:
 
 
 def _failed(file: TextIO, exc: OSError) -> None:
-    """The log file is given up at its first failed write; the watchers are told once."""
     if _log_file.file is not file:
         return  # already given up (another thread's write failed first)
     _log_file.file, _log_file.failure = None, exc
@@ -142,7 +128,6 @@ def _failed(file: TextIO, exc: OSError) -> None:
 
 
 def _renderer(as_json: bool) -> Processor:
-    """Events as console lines or JSON; lines for people as their plain text, or JSON."""
     events: Processor = (structlog.processors.JSONRenderer(default=str) if as_json else
                          structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty()))
 
@@ -184,9 +169,8 @@ def configure(*, fmt: str = "console", log_file: Path | None = None,
 
 
 def _open_log(path: Path) -> TextIO:
-    """The log file, appended to; a missing folder is a usage error (exit 2), never created
-    behind the operator's back. A device (``/dev/null``) is written as it is: only a file
-    of the tool's own is made owner-only."""
+    """A missing folder is a usage error, never created; a device (``/dev/null``) is
+    written as it is, only a file of the tool's own is made owner-only."""
     if not path.parent.is_dir():
         raise UsageError(f"--log-file {path}: the folder {path.parent} does not exist; "
                          "create it first or choose another path")
@@ -200,8 +184,7 @@ def _open_log(path: Path) -> TextIO:
 
 
 def reset(*, json_mode: bool = False) -> None:
-    """No log file (an open one is closed), and lines as plain text or JSON: where each
-    command starts (before its options are parsed, so a usage error can already be JSON)."""
+    """No log file (an open one is closed): where each command starts, before parsing."""
     if _log_file.file is not None:
         with contextlib.suppress(OSError):  # its failure, if any, was already reported
             _log_file.file.close()

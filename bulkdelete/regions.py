@@ -1,9 +1,4 @@
-"""Where requests go: CleverTap region names to API hosts, and the --base-url override.
-
-The real hosts are only ever exercised through this mapping's unit tests; everything that
-sends traffic in tests and benchmarks is pointed at the loopback fake server with
-``--base-url http://127.0.0.1:PORT``.
-"""
+"""Where requests go: CleverTap region names to API hosts, and the --base-url override."""
 
 from __future__ import annotations
 
@@ -29,7 +24,6 @@ PROFILE_PATH = "/1/profile.json"  # Get User Profile: verify and the preflight
 
 
 def region_base_url(region: str) -> str:
-    """The HTTPS base URL of a region; unknown names are a usage error listing the known ones."""
     host = REGION_HOSTS.get(region.strip().lower())
     if host is None:
         known = ", ".join(REGION_HOSTS)
@@ -38,7 +32,6 @@ def region_base_url(region: str) -> str:
 
 
 def is_loopback(host: str) -> bool:
-    """True for localhost and any 127.0.0.0/8 or ::1 address."""
     if host.lower() in {"localhost", "localhost."}:
         return True
     try:
@@ -48,15 +41,10 @@ def is_loopback(host: str) -> bool:
 
 
 def normalize_base_url(url: str) -> str:
-    """Validate a ``--base-url`` and return it as ``scheme://host[:port]``.
-
-    Plain ``http://`` is accepted only for loopback: a passcode must never cross a network
-    unencrypted, and the only legitimate plain-HTTP target is the local fake server.
-    """
+    """``scheme://host[:port]``; plain ``http://`` only to loopback, so a passcode never
+    crosses a network unencrypted."""
     parts = urlsplit(url.strip())
-    # No message here repeats the URL: its userinfo, query string, fragment or path may
-    # carry a secret (a passcode pasted in the wrong place), and errors reach the console
-    # and the log file.
+    # No message repeats the URL: any part of it may hold a passcode pasted in the wrong place.
     unquoted = "(not repeated here, as it may hold a secret)"
     if parts.username or parts.password:
         raise UsageError("--base-url must not carry credentials; use CLEVERTAP_PASSCODE")
@@ -96,26 +84,16 @@ def resolve_target(
     *, region_flag: str | None, base_url_flag: str | None, env_region: str | None,
     env_base_url: str | None,
 ) -> tuple[str, str]:
-    """The base URL and where it came from, for the plan (docs/cli.md, "Where settings
-    come from"): a flag beats the environment, the environment beats the default; within
-    one source a base URL beats a region. So ``--region`` beats an exported
-    ``CLEVERTAP_BASE_URL`` (a rehearsal's leftover), and ``--base-url`` beats everything.
-
-    A region or base URL that is not one is refused wherever it comes from, even when
-    another setting would win over it: a typo in the environment is a mistake, not a
-    default."""
-    if env_region:
-        try:
-            region_base_url(env_region)
-        except UsageError:
-            raise UsageError(f"CLEVERTAP_REGION={env_region!r} is not a region; choose one "
-                             f"of: {', '.join(REGION_HOSTS)}") from None
-    env_url = None
-    if env_base_url:
-        try:
-            env_url = normalize_base_url(env_base_url)
-        except UsageError as exc:
-            raise UsageError(f"CLEVERTAP_BASE_URL: {exc}") from None
+    """The base URL and where it came from: a flag beats the environment, which beats the
+    default; within one source a base URL beats a region. A bad value is refused wherever
+    it comes from, even when another would win: a typo in the environment is a mistake."""
+    if env_region and env_region.strip().lower() not in REGION_HOSTS:
+        raise UsageError(f"CLEVERTAP_REGION={env_region!r} is not a region; choose one "
+                         f"of: {', '.join(REGION_HOSTS)}")
+    try:
+        env_url = normalize_base_url(env_base_url) if env_base_url else None
+    except UsageError as exc:
+        raise UsageError(f"CLEVERTAP_BASE_URL: {exc}") from None
     if region_flag:
         region_base_url(region_flag)
     if base_url_flag:
@@ -132,5 +110,4 @@ def resolve_target(
 
 
 def host_of(base_url: str) -> str:
-    """The host[:port] part, as recorded in checkpoints and reports."""
     return urlsplit(base_url).netloc

@@ -1,8 +1,4 @@
-"""One frozen, keyword-only settings object per run, validated in one place.
-
-The CLI builds it from flags and the environment (:func:`bulkdelete.cli`); a library caller
-builds it directly. Everything downstream trusts it.
-"""
+"""One frozen settings object per run, validated here once; everything downstream trusts it."""
 
 from __future__ import annotations
 
@@ -18,10 +14,8 @@ IdType = Literal["guid", "identity"]
 ID_TYPES: tuple[IdType, ...] = ("guid", "identity")
 MAX_BATCH_SIZE = 100  # the API's own ceiling per request (docs/api.md)
 
-# Bounds of the pacing options (docs/cli.md, "Bounds"). The API allows 3 requests in
-# flight; 64 leaves room for proxies and benchmarks while keeping the connections (one
-# descriptor each) far from any file limit. Below 0.01 requests/s a run would all but
-# never send; the times are bounded so a typo cannot mean "never".
+# Bounds of the pacing options (docs/cli.md, "Bounds"): a typo cannot mean "never", and 64
+# connections stay far from any file-descriptor limit.
 MAX_CONCURRENCY = 64
 RATE_RANGE = (0.01, 10_000.0)
 TIMEOUT_RANGE = (0.01, 3600.0)
@@ -29,8 +23,7 @@ STALL_TIMEOUT_RANGE = (0.1, 86_400.0)
 
 
 class Secret:
-    """A string that never shows itself: repr/str are masked, so a passcode cannot leak
-    into a log line, a report or an exception message by accident."""
+    """A string whose repr/str are masked, so a passcode cannot leak into a log or report."""
 
     __slots__ = ("_value",)
 
@@ -38,7 +31,6 @@ class Secret:
         self._value = value
 
     def reveal(self) -> str:
-        """The real value; call it only where the header is built."""
         return self._value
 
     def __repr__(self) -> str:
@@ -94,9 +86,8 @@ class ErrorBudget:
 
 @dataclass(frozen=True, kw_only=True)
 class Settings:
-    """How to talk to the API and how hard to push. Free to change between runs, except
-    the target (account, base URL) and ``id_type``/``batch_size``, which a checkpoint is
-    bound to."""
+    """How to talk to the API and how hard to push. A checkpoint binds the target and
+    ``id_type``/``batch_size``; the rest may change between runs."""
 
     account_id: str
     passcode: Secret = field(repr=False)  # a plain str is accepted and wrapped
@@ -113,26 +104,17 @@ class Settings:
     max_delete: int | None = None
     max_errors: ErrorBudget | None = None
     stall_timeout: float = 600.0
-    # A run in which every finished batch exhausted its retries for this long aborts
-    # (exit 3) instead of pouring the rest of the file into the failed file.
+    # Test knobs, not flags: see ``grace`` and ``lookahead``, and engine/rules.py.
     failing_window: float = 60.0
-    # How long a graceful stop waits for requests already in flight.
     shutdown_grace: float | None = None
-    # How far the reader may run ahead of the low watermark, in batches (docs/guarantees.md §4).
     window: int | None = None
-    # The read-only credential check before the confirmation (docs/cli.md).
     preflight: bool = True
-    # The audit trail (docs/report.md): who asked, and the request's reference.
     requester: str | None = None
     ticket: str | None = None
-    # Where base_url came from, for the plan ("from --base-url", "default region eu1");
-    # the CLI sets it (docs/cli.md), a library caller may leave it empty.
-    target_from: str = ""
+    target_from: str = ""  # for the plan: "from --base-url", "default region eu1"
 
     def __post_init__(self) -> None:
-        # A library caller may pass a plain string: it is wrapped at once, so the value is
-        # masked from here on (docs/library.md). Anything else is a usage error, not an
-        # AttributeError three calls later.
+        # A plain string is wrapped at once, so the value is masked from here on.
         if isinstance(self.passcode, str):
             object.__setattr__(self, "passcode", Secret(self.passcode))
         elif not isinstance(self.passcode, Secret):
@@ -182,7 +164,7 @@ class Settings:
 
     @property
     def grace(self) -> float:
-        """Bounded wait for in-flight requests on a graceful stop."""
+        # How long a graceful stop waits for requests in flight.
         return self.shutdown_grace if self.shutdown_grace is not None else min(self.timeout, 30.0)
 
     @property
@@ -193,7 +175,6 @@ class Settings:
 
 
 def _check_count(value: object, flag: str, low: int, high: int | None = None) -> None:
-    """A whole number within low..high (no bool, float, NaN or infinity slips through)."""
     span = f"{low}..{high}" if high is not None else f"{low} or more"
     if isinstance(value, bool) or not isinstance(value, int):
         raise UsageError(f"{flag} takes a whole number, {span}; got {value!r}")
@@ -214,7 +195,6 @@ MAX_AUDIT_TEXT = 200
 
 
 def _check_audit_text(value: str | None, flag: str) -> None:
-    """One line of at most 200 characters: it is printed in reports and log lines."""
     if value is None:
         return
     if len(value) > MAX_AUDIT_TEXT:

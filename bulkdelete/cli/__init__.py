@@ -1,6 +1,4 @@
-"""The ``bulkdelete`` command: :func:`main` runs one command line and returns its exit
-code. The grammar is :mod:`~bulkdelete.cli.arguments`; the commands, signals and one-line
-errors are :mod:`~bulkdelete.cli.main`."""
+"""The ``bulkdelete`` command: :func:`main` runs one command line, returns its exit code."""
 
 from __future__ import annotations
 

@@ -1,10 +1,6 @@
-"""The command line's grammar (docs/cli.md): the parser with its help and examples, and
-the parsed arguments turned into :class:`~bulkdelete.settings.Settings` and
-:class:`~bulkdelete.settings.JobFiles`.
-
-The options are tables (flags, ``add_argument`` keywords): ``delete`` and ``verify`` share
-theirs through a parent parser, and :mod:`~bulkdelete.cli.retry` rebuilds the command lines
-it hands back from the same tables.
+"""The command line's grammar (docs/cli.md) and the parsed arguments as Settings and
+JobFiles. The options are tables, shared by ``delete`` and ``verify`` through a parent
+parser and read again by :mod:`~bulkdelete.cli.retry`.
 """
 
 from __future__ import annotations
@@ -117,8 +113,6 @@ def shared_options() -> list[Option]:
     ]
 
 
-# Who asked and under which reference: kept per run in the checkpoint and the report
-# (docs/report.md), for the audit trail.
 AUDIT_OPTIONS: list[Option] = [
     _opt("--requester", metavar="TEXT",
          help="who asked for the erasure (one line, at most 200 characters)"),
@@ -168,7 +162,6 @@ def _add(container: Any, options: Iterable[Option]) -> None:
 
 
 def _job_parent() -> argparse.ArgumentParser:
-    """The options ``delete`` and ``verify`` share (argparse's ``parents``)."""
     job = argparse.ArgumentParser(add_help=False)
     job.add_argument("ids_file", metavar="IDS_FILE", help="file of IDs (.gz read transparently)")
     _add(job, shared_options())
@@ -178,7 +171,6 @@ def _job_parent() -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The whole command line."""
     from bulkdelete.fake.cli import add_cli_arguments
 
     parser = argparse.ArgumentParser(

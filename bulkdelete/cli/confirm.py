@@ -62,7 +62,6 @@ class Confirmation:
         self._out = out or sys.stderr
 
     async def __call__(self, plan: Plan) -> None:
-        """Return to proceed; raise ConfirmationRefused to send nothing."""
         if self._assume_yes:
             return
         if not (self._stdin.isatty() and self._out.isatty()):
@@ -84,7 +83,6 @@ class Confirmation:
             raise ConfirmationRefused("not confirmed; nothing was sent")
 
     async def _answer(self) -> str | None:
-        """The operator's line, or None when a signal arrives first."""
         if self._stop is None:
             return await _read_line(self._stdin)
         return await race(_read_line(self._stdin), self._stop.event)

@@ -1,11 +1,5 @@
-"""What the operator sees while a job runs (docs/cli.md).
-
-On a terminal: a live rich progress bar (IDs done/total, IDs/s, ETA, in flight, current
-concurrency ceiling, 429s, failures). Off a terminal (or with ``bar=False``, as under
-``--log-format json``): a one-line ``progress`` log event every ``interval`` seconds.
-``--no-progress`` and ``-q`` silence both. The display reads the run only through the
-engine's :class:`~bulkdelete.job.Snapshot`; done, 429s and failures count for the whole
-job (earlier runs plus this one), like the summary.
+"""Progress while a job runs (docs/cli.md): a rich bar on a terminal, else a ``progress``
+event every ``interval`` seconds. Counts are for the whole job, like the summary.
 """
 
 from __future__ import annotations
@@ -60,7 +54,6 @@ class Display:
 
     @property
     def sending(self) -> bool:
-        """Whether the run has started sending (a signal then stops requests in flight)."""
         return self._plan is not None
 
     async def confirm(self, plan: Plan) -> None:
@@ -117,8 +110,7 @@ class Display:
             )
 
     def finished(self) -> None:
-        """The last frame, drawn from the run's final counters (the engine has stopped),
-        then the bar's line ended."""
+        """The last frame, from the run's final counters."""
         if self._bar is not None and self._task is not None:
             self.tick()
             self._bar.refresh()
@@ -126,8 +118,7 @@ class Display:
             self._bar = None
 
     def abandon(self) -> None:
-        """The process is about to leave at once (a second Ctrl-C): end the bar's line so
-        the shell's prompt starts on its own."""
+        """A second Ctrl-C: end the bar's line so the shell's prompt starts on its own."""
         if self._bar is not None:
             self._bar.stop()
             self._bar = None

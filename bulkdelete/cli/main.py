@@ -1,9 +1,7 @@
-"""The command line (docs/cli.md): parse → settings → logging → ``asyncio.run``. Thin on
-purpose: the grammar is :mod:`~bulkdelete.cli.arguments`, the prompt
-:mod:`~bulkdelete.cli.confirm`, the progress :mod:`~bulkdelete.cli.display`.
+"""The commands (docs/cli.md): parse → settings → logging → ``asyncio.run``.
 
-``main(argv) -> int`` is testable in-process; every error a user can cause ends here as
-one clear line on stderr and an exit code (docs/exit-codes.md), never a traceback.
+Every error a user can cause ends here as one line on stderr and an exit code
+(docs/exit-codes.md), never a traceback.
 """
 
 from __future__ import annotations
@@ -23,11 +21,10 @@ from bulkdelete.checkpoint import STATE_NAME, CheckpointStore, describe_saved
 from bulkdelete.cli.arguments import build_parser, files_from_args, settings_from_args
 from bulkdelete.cli.confirm import Confirmation, describe_plan
 from bulkdelete.cli.display import Display
-from bulkdelete.cli.locate import find_checkpoint
 from bulkdelete.cli.retry import continue_command, resume_command, retry_command
 from bulkdelete.cli.signals import EXIT_SIGNALS, raise_if_log_failed, run_signalled
 from bulkdelete.engine import StopRequest
-from bulkdelete.errors import BulkDeleteError
+from bulkdelete.errors import BulkDeleteError, UsageError
 from bulkdelete.failed import failed_file_short
 from bulkdelete.job import plan_job, run_job
 from bulkdelete.lifecycle.drive import new_run_id
@@ -36,6 +33,7 @@ from bulkdelete.logs import reset as reset_output
 from bulkdelete.logs import say, wants_json
 from bulkdelete.outputs import check_outputs
 from bulkdelete.report import build_report, summary_lines
+from bulkdelete.settings import JobFiles
 from bulkdelete.wording import counted
 
 log = structlog.get_logger("bulkdelete")
@@ -98,8 +96,7 @@ def _dispatch(parser: argparse.ArgumentParser, ns: argparse.Namespace,
             _configure_output(ns)
             return run_demo(ids=ns.ids, keep=ns.keep, show_progress=not ns.no_progress)
     except BulkDeleteError as exc:
-        # The one error line says it all: no "finished" event after it. The log file gets
-        # the same record, with the exit code and the run's ID.
+        # The one error line says it all: no "finished" event after it.
         say(f"bulkdelete: error: {exc}", event="error", level="error",
             exit_code=exc.exit_code, error=type(exc).__name__)
         return exc.exit_code
@@ -173,7 +170,6 @@ def _cmd_delete(ns: argparse.Namespace, run_id: str | None) -> int:
         rest = continue_command(ns)
         say("canary done; progress saved. Continue with:", f"  {rest}", event="resume_hint",
             command=rest)
-    # Its closing lines are missing from the log.
     raise_if_log_failed(_saved(files.checkpoint_dir))
     return result.exit_code
 
@@ -192,8 +188,23 @@ def _retry_hint(ns: argparse.Namespace, failed: Path, checkpoint: Path) -> None:
         event="retry_hint", command=command)
 
 
+def find_checkpoint(path: Path) -> Path:
+    """``path`` when it is a checkpoint folder, else the default checkpoint of ``path`` as
+    the input; a UsageError names both places when neither holds one."""
+    if (path / STATE_NAME).is_file():
+        return path
+    beside = JobFiles(input=path).checkpoint_dir
+    if (beside / STATE_NAME).is_file():
+        return beside
+    if path.is_dir():
+        raise UsageError(f"no checkpoint at {path} (expected {path / STATE_NAME}), nor at "
+                         f"{beside} (the default checkpoint if {path} were the input)")
+    raise UsageError(f"no checkpoint at {path}, nor at {beside} (the default checkpoint "
+                     f"beside the input {path}); pass the folder given to --checkpoint")
+
+
 def _cmd_status(ns: argparse.Namespace) -> int:
-    directory = find_checkpoint(ns.checkpoint)  # the folder, or the input file's default
+    directory = find_checkpoint(ns.checkpoint)
     store = CheckpointStore(directory)
     state = store.load()
     last = state.runs[-1] if state.runs else None

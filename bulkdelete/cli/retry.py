@@ -1,8 +1,6 @@
-"""The command lines handed back to the operator (docs/cli.md, docs/exit-codes.md): the
-same command to resume, the rest of a canary's job, and a new job for a list the tool
-handed out (a finished job's failed file, or the IDs a verify found still present) with a
-checkpoint of its own beside the job's, never inside its folder. Each is rebuilt from the
-parsed namespace through the option tables, so the target, ID type and tuning stay.
+"""The command lines handed back to the operator: resume, continue a canary, and a new job
+for a list the tool wrote, with its own checkpoint beside the job's. Each is rebuilt from
+the parsed namespace through the option tables, so the target, ID type and tuning stay.
 """
 
 from __future__ import annotations
@@ -53,12 +51,10 @@ def _dest(flags: tuple[str, ...]) -> str:
 
 
 def resume_command(ns: argparse.Namespace) -> str:
-    """The same command, minus --restart (which would throw the progress away)."""
     return command_line(ns, drop=frozenset({"--restart"}))
 
 
 def continue_command(ns: argparse.Namespace) -> str:
-    """After a canary: the command for the rest of the job (no --restart, no --limit)."""
     return command_line(ns, drop=frozenset({"--restart", "--limit"}))
 
 

@@ -1,9 +1,5 @@
-"""How a command stops on a signal (docs/exit-codes.md): SIGINT, SIGTERM or SIGHUP asks the
-run to finish what is in flight and save its progress (exit 130/143/129); a second Ctrl-C
-leaves at once, the checkpoint still consistent. One handler for `delete` and `verify`.
-
-A log file that cannot be written stops the run the same graceful way, with the code of a
-storage failure; :func:`raise_if_log_failed` then says so in the command's one error line.
+"""SIGINT, SIGTERM or SIGHUP stops a run gracefully (exit 130/143/129); a second Ctrl-C
+leaves at once. A log file that cannot be written stops it the same way.
 """
 
 from __future__ import annotations
@@ -62,9 +58,8 @@ async def until_signalled(work: Coroutine[Any, Any, T], stop: StopRequest, displ
 
 def run_signalled(work: Coroutine[Any, Any, T], stop: StopRequest, display: Display, *,
                   in_flight: str, quiet_until_sending: bool, saved: Callable[[], str]) -> T:
-    """``asyncio.run`` of :func:`until_signalled`; a log file that failed during the run
-    becomes the command's one error line, ending with ``saved()``, whatever the run's own
-    end."""
+    """A log file that failed during the run becomes the command's one error line, whatever
+    the run's own end."""
     try:
         result = asyncio.run(until_signalled(work, stop, display, in_flight=in_flight,
                                              quiet_until_sending=quiet_until_sending))
@@ -76,8 +71,6 @@ def run_signalled(work: Coroutine[Any, Any, T], stop: StopRequest, display: Disp
 
 
 def raise_if_log_failed(saved: str) -> None:
-    """The command's one error line when its log file could not be written: which file,
-    why, and ``saved`` (what a rerun resumes from)."""
     failure = failure_message()
     if failure is not None:
         raise StorageError(f"{failure}; the run stopped. {saved}")

@@ -1,7 +1,4 @@
-"""``bulkdelete verify`` (docs/cli.md, docs/verify.md): the run with its signals and its
-summary line. Its options are in :mod:`~bulkdelete.cli.arguments`, shared with ``delete``
-where they mean the same; it has no ``--yes``: it only reads.
-"""
+"""``bulkdelete verify`` (docs/verify.md): the run, its signals and its summary."""
 
 from __future__ import annotations
 
@@ -20,7 +17,6 @@ from bulkdelete.verify.output import summary_lines
 
 
 def run_verify(ns: argparse.Namespace, run_id: str | None = None) -> int:
-    """The verify command: run, print the summary (or how to resume), return the exit code."""
     files = files_from_args(ns)
     check_outputs(files, ns.log_file)  # before the log file opens: never the input
     configure_logging(fmt=ns.log_format, log_file=ns.log_file, quiet=ns.quiet)
