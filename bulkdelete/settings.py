@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from bulkdelete.errors import UsageError
-from bulkdelete.regions import host_of, normalize_base_url
+from bulkdelete.regions import host_of, is_loopback, normalize_base_url
 
 IdType = Literal["guid", "identity"]
 ID_TYPES: tuple[IdType, ...] = ("guid", "identity")
@@ -238,3 +240,12 @@ class JobFiles:
     @property
     def report_path(self) -> Path:
         return self.report or self.checkpoint_dir / "report.json"
+
+
+def suite_pauses(settings: Settings) -> Settings:
+    """Short retry pauses for the test suite (BULKDELETE_TEST_PAUSES=1), honoured only for a
+    loopback target such as the fake server, so they cannot change a run against CleverTap."""
+    host = urlsplit(settings.base_url).hostname or ""
+    if os.environ.get("BULKDELETE_TEST_PAUSES") != "1" or not is_loopback(host):
+        return settings
+    return replace(settings, backoff_base=0.01, backoff_cap=0.05)

@@ -6,18 +6,16 @@ parser and read again by :mod:`~bulkdelete.cli.retry`.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from bulkdelete import __version__
 from bulkdelete.errors import UsageError
 from bulkdelete.reader.dialect import parse_delimiter
-from bulkdelete.regions import DEFAULT_REGION, REGION_HOSTS, is_loopback, resolve_target
-from bulkdelete.settings import ErrorBudget, JobFiles, Secret, Settings
+from bulkdelete.regions import DEFAULT_REGION, REGION_HOSTS, resolve_target
+from bulkdelete.settings import ErrorBudget, JobFiles, Secret, Settings, suite_pauses
 from bulkdelete.verify import DEFAULT_SAMPLE
 
 Option = tuple[tuple[str, ...], dict[str, Any]]
@@ -283,15 +281,6 @@ def settings_from_args(ns: argparse.Namespace) -> Settings:
         ticket=ns.ticket,
         **pacing,
     ))
-
-
-def suite_pauses(settings: Settings) -> Settings:
-    """Short retry pauses for the test suite (BULKDELETE_TEST_PAUSES=1), honoured only for a
-    loopback target such as the fake server, so they cannot change a run against CleverTap."""
-    host = urlsplit(settings.base_url).hostname or ""
-    if os.environ.get("BULKDELETE_TEST_PAUSES") != "1" or not is_loopback(host):
-        return settings
-    return dataclasses.replace(settings, backoff_base=0.01, backoff_cap=0.05)
 
 
 def files_from_args(ns: argparse.Namespace) -> JobFiles:
