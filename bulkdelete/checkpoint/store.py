@@ -181,7 +181,7 @@ class CheckpointStore:
         self.check_same_folder()
         path = self.directory / STATE_NAME
         try:
-            write_private_atomic(path, self._encode(state, self._gen))
+            write_private_atomic(path, encode(state.to_json(self._gen)))
         except OSError as exc:
             raise storage_error(f"cannot create the checkpoint {path}", exc) from None
         self._open_journal()
@@ -203,7 +203,7 @@ class CheckpointStore:
         the snapshot plus that journal always cover everything."""
         self._gen += 1
         self._open_journal()
-        return self._encode(state, self._gen), self._gen
+        return encode(state.to_json(self._gen)), self._gen
 
     def snapshot(self, data: bytes, gen: int) -> None:
         """Durably install a prepared snapshot, then drop the journals it covers (safe in
@@ -230,11 +230,7 @@ class CheckpointStore:
         batches really did; if it cannot be written, the old files still stand."""
         self.journal.close()
         self._gen += 1
-        self.snapshot(self._encode(state, self._gen), self._gen)
-
-    @staticmethod
-    def _encode(state: State, gen: int) -> bytes:
-        return encode(state.to_json(gen))
+        self.snapshot(encode(state.to_json(self._gen)), self._gen)
 
 
 def describe_saved(directory: Path) -> str:

@@ -69,15 +69,13 @@ class FakeServer:
         return self._site.name
 
     def reconfigure(self, config: FakeServerConfig) -> None:
-        """Swap the configuration; requests already being handled finish under the old one.
-        The dice are reseeded, so what follows is reproducible on its own."""
+        """Requests being handled finish under the old config; the dice are reseeded."""
         self._config = config
         self._rng = random.Random(config.seed)
         if self._runner is not None:
             self._open_record(config.record_path)
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Listen on loopback (port 0 picks a free port) and return the base URL."""
         if self._runner is not None:
             raise RuntimeError("the fake server is already started")
         bind_host = check_loopback(host)
@@ -99,7 +97,6 @@ class FakeServer:
         return self.base_url
 
     async def stop(self) -> None:
-        """Stop listening; in-flight requests get a short grace, then are cancelled."""
         runner, self._runner, self._site = self._runner, None, None
         if runner is not None:
             await runner.cleanup()
@@ -113,7 +110,7 @@ class FakeServer:
         await self.stop()
 
     def _open_record(self, path: Path | None) -> None:
-        """Point the record at ``path`` (None closes it); appends, so restarts keep history."""
+        """Append to ``path`` (None closes it), so restarts keep history."""
         if path == self._record_path:
             return
         if self._record is not None:
@@ -165,7 +162,6 @@ class FakeServer:
             await asyncio.sleep(delay)
 
     def _roll(self, config: FakeServerConfig) -> str | None:
-        """The one die: which fault (a FAULTS name) this request gets, if any."""
         if not any(getattr(config, name) for name in FAULTS):
             return None
         r = self._rng.random()
@@ -263,8 +259,7 @@ class FakeServer:
 
 
 async def _huge_body(request: web.BaseRequest, size: int) -> web.StreamResponse:
-    """Stream a body of ``size`` bytes (0: endless) until the client hangs up. Never a
-    complete success, so nothing is recorded."""
+    """``size`` bytes (0: endless) until the client hangs up; never recorded."""
     response = web.StreamResponse(headers={"Content-Type": "application/json"})
     await response.prepare(request)
     sent = 0
@@ -278,8 +273,7 @@ async def _huge_body(request: web.BaseRequest, size: int) -> web.StreamResponse:
 
 
 def _cut_off(request: web.BaseRequest, *, reset: bool) -> None:
-    """No whole answer reaches the client: a TCP reset, or a 200 head promising more body
-    than follows. Nothing is recorded."""
+    """A TCP reset, or a 200 promising more body than follows; never recorded."""
     transport = request.transport
     if transport is None:
         return
