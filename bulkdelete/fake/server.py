@@ -1,8 +1,7 @@
 """The fake CleverTap API on loopback: deletes with fault knobs, and Get User Profile.
 
-Its record of acknowledged IDs proves the nothing-lost guarantee (docs/guarantees.md §1): an
-ID is recorded only once the server has sent a *complete success answer* for it; a reset or
-cut-off answer records nothing, as the client cannot know it succeeded (docs/fake-server.md).
+Its record of acknowledged IDs proves the nothing-lost guarantee: an ID is recorded only
+once a *complete success answer* for it was sent; a reset or cut-off answer records nothing.
 """
 
 from __future__ import annotations
@@ -46,7 +45,7 @@ def _json(body: bytes, status: int = 200) -> web.Response:
 
 
 class FakeServer:
-    """The fake endpoint. ``async with FakeServer(config) as server:`` starts and stops it."""
+    """``async with FakeServer(config) as server:`` starts and stops it."""
 
     def __init__(self, config: FakeServerConfig) -> None:
         self.stats = FakeServerStats()
@@ -63,7 +62,6 @@ class FakeServer:
 
     @property
     def base_url(self) -> str:
-        """``http://127.0.0.1:PORT``; only once started."""
         if self._site is None:
             raise RuntimeError("the fake server is not started")
         return self._site.name
@@ -81,8 +79,7 @@ class FakeServer:
         bind_host = check_loopback(host)
         # The record first: a path that cannot be opened fails before anything listens.
         self._open_record(self._config.record_path)
-        # handler_cancellation: a client abandoning a hung request frees its slot, as at
-        # the real API.
+        # A client abandoning a hung request frees its slot, as at the real API.
         server = web.Server(self._handle, handler_cancellation=True, access_log=None)
         runner = web.ServerRunner(server, shutdown_timeout=_SHUTDOWN_GRACE)
         await runner.setup()
@@ -123,7 +120,7 @@ class FakeServer:
             self._record_path = path
 
     async def _succeed(self, request: web.BaseRequest, ids: list[str]) -> web.StreamResponse:
-        """Send the success answer, then record its IDs: recorded means answered."""
+        """Recorded means answered."""
         response = _json(answers.SUCCESS)
         try:
             # Sent here rather than by aiohttp after the handler returns, so that a client
@@ -208,8 +205,7 @@ class FakeServer:
 
     async def _lookup(self, request: web.BaseRequest,
                       config: FakeServerConfig) -> web.StreamResponse:
-        """Get User Profile, under its own in-flight limit; no fault dice (they exercise the
-        deletes, whose guarantees rest on them)."""
+        """Get User Profile, under its own in-flight limit; no fault dice."""
         stats = self.stats
         if config.concurrency_limit and stats.profile_in_flight >= config.concurrency_limit:
             return self._throttle(config)
