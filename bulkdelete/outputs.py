@@ -43,8 +43,9 @@ def check_outputs(files: JobFiles, log_file: Path | None = None) -> None:
     for flag, path in outputs:
         same, resolved = _identity(path), path.resolve()
         if (source is not None and same == source) or resolved == source_path:
-            raise UsageError(f"{flag} {path} is the input file{_via_link(path)}; nothing was "
-                             "written. Choose another path")
+            via = " (through a symbolic link)" if path.is_symlink() else ""
+            raise UsageError(f"{flag} {path} is the input file{via}; nothing was written. "
+                             "Choose another path")
         _check_no_foreign_link(flag, path)
         _check_not_the_checkpoints(flag, path, files.checkpoint_dir)
         for key in (same, resolved):
@@ -63,10 +64,6 @@ def _identity(path: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return (st.st_dev, st.st_ino)
-
-
-def _via_link(path: Path) -> str:
-    return " (through a symbolic link)" if path.is_symlink() else ""
 
 
 def _check_no_foreign_link(what: str, path: Path) -> None:
