@@ -1,10 +1,8 @@
 """Writes the job relies on, checked whole, and only to files of this user.
 
-A write either lands completely or is a failure the caller sees; a replaced file is
-installed only once fully on disk; a line file is cut back to its last complete line so
-an append never glues onto half a line. A file the tool writes is opened without following
-a link, only when it is a regular file of this user; a temporary is created exclusively
-under a name of its own (docs/guarantees.md: crash safety, "Nobody else's files").
+A write lands completely or fails visibly; a replaced file is installed only once fully on
+disk; a line file is cut back to its last whole line before an append. Never through a
+link, never into another user's file (docs/guarantees.md: crash safety, "Nobody else's files").
 """
 
 from __future__ import annotations
@@ -23,10 +21,8 @@ OTHERS_WRITE = stat.S_IWGRP | stat.S_IWOTH
 
 
 def open_private(path: Path, flags: int) -> int:
-    """os.open with owner-only permissions (tightening an existing file), never through a
-    link and only a regular file of this user: another user's link or file in a shared
-    folder would otherwise receive what the tool writes. A refusal is an OSError naming
-    ``path``."""
+    """os.open, 0600, never through a link and only a regular file of this user: in a
+    shared folder another user's link or file would otherwise receive what is written."""
     # Emptied only once accepted: O_TRUNC acts at the open, before the check below.
     truncate, flags = flags & os.O_TRUNC, flags & ~os.O_TRUNC
     try:
@@ -49,7 +45,6 @@ def open_private(path: Path, flags: int) -> int:
 
 
 def refuse_foreign(st: os.stat_result, path: Path) -> None:
-    """Raise an OSError naming ``path`` unless ``st`` is a regular file of this user."""
     if not stat.S_ISREG(st.st_mode):
         raise OSError(errno.EINVAL, "it is not a regular file", str(path))
     if st.st_uid != os.geteuid():
@@ -58,9 +53,8 @@ def refuse_foreign(st: os.stat_result, path: Path) -> None:
 
 
 def foreign_folder(st: os.stat_result) -> str | None:
-    """Why a folder that holds a file the tool writes is not safe to write in, or None.
-    Safe: this user's own, one others cannot write, or a sticky one (like /tmp, where
-    nobody may rename or remove another user's file)."""
+    """Why a folder is not safe to write a file in, or None. Safe: this user's own, one
+    others cannot write, or a sticky one (like /tmp)."""
     if (st.st_uid == os.geteuid() or not st.st_mode & OTHERS_WRITE
             or st.st_mode & stat.S_ISVTX):
         return None
@@ -69,10 +63,8 @@ def foreign_folder(st: os.stat_result) -> str | None:
 
 
 def foreign_link(path: Path) -> Path | None:
-    """The first symbolic link along ``path`` that belongs to another user than this one
-    or root, or None. Planted in a shared folder, it would lead the tool's files wherever
-    its owner chose: refused as the kernel's protected_symlinks would (not every system
-    turns it on)."""
+    """The first link along ``path`` owned by neither this user nor root, or None: refused
+    as the kernel's protected_symlinks would (not every system turns it on)."""
     path = path.absolute()
     for each in (*reversed(path.parents), path):
         try:
@@ -85,8 +77,7 @@ def foreign_link(path: Path) -> Path | None:
 
 
 def private_folder_problem(st: os.stat_result) -> str | None:
-    """Why a folder the tool keeps its own files in (the checkpoint) is not this user's
-    alone, or None."""
+    """Why the checkpoint folder is not this user's alone, or None."""
     if not stat.S_ISDIR(st.st_mode):
         return "it is not a folder"
     if st.st_uid != os.geteuid():
@@ -98,15 +89,13 @@ def private_folder_problem(st: os.stat_result) -> str | None:
 
 
 def nearest_existing(path: Path) -> Path:
-    """``path`` or its closest ancestor that exists (what a mkdir -p would create in)."""
     while not path.exists() and path != path.parent:
         path = path.parent
     return path
 
 
 def same_file(path: Path, fd: int) -> bool:
-    """Whether ``path`` still names the file (or folder) open on ``fd``: not removed, nor
-    moved away and another put in its place."""
+    """Whether ``path`` still names the file (or folder) open on ``fd``."""
     try:
         return os.path.samestat(os.stat(path), os.fstat(fd))
     except OSError:
@@ -114,8 +103,7 @@ def same_file(path: Path, fd: int) -> bool:
 
 
 def where_now(fd: int) -> Path | None:
-    """Where the file open on ``fd`` is now (Linux names it through the descriptor), or
-    None when it was removed or cannot be told."""
+    """Where the file open on ``fd`` is now (Linux only), or None when removed."""
     try:
         where = os.readlink(f"/proc/self/fd/{fd}")
     except OSError:
@@ -124,8 +112,7 @@ def where_now(fd: int) -> Path | None:
 
 
 def write_all(fd: int, data: bytes) -> None:
-    """Write every byte of ``data`` or raise. A write that makes no progress is a full
-    disk in all but name, so it raises ENOSPC rather than looping."""
+    """Write every byte or raise; a write that makes no progress is a full disk."""
     view = memoryview(data)
     while view:
         written = os.write(fd, view)
@@ -135,8 +122,8 @@ def write_all(fd: int, data: bytes) -> None:
 
 
 def write_private_atomic(path: Path, data: bytes, *, tag: str = "") -> None:
-    """Replace ``path`` with ``data`` (:func:`replace_private`), its length checked: a
-    good file is never replaced by a short one."""
+    """:func:`replace_private` with ``data``, its length checked: a good file is never
+    replaced by a short one."""
 
     def write(fd: int) -> None:
         write_all(fd, data)
@@ -148,9 +135,8 @@ def write_private_atomic(path: Path, data: bytes, *, tag: str = "") -> None:
 
 
 def replace_private(path: Path, write: Callable[[int], None], *, tag: str = "") -> None:
-    """Replace ``path`` atomically and durably with what ``write`` writes to the descriptor
-    it is given: temp file, fsync, rename, fsync of the directory. On any failure the temp
-    file is removed and ``path`` is left as it was."""
+    """Replace ``path`` atomically and durably (temp file, fsync, rename, fsync of the
+    folder) with what ``write`` writes; on any failure ``path`` is left as it was."""
     # Only a regular file of this user: a rename would as readily replace a device (as
     # root, /dev/null itself) or another user's file.
     with contextlib.suppress(FileNotFoundError):
@@ -182,14 +168,12 @@ def replace_private(path: Path, write: Callable[[int], None], *, tag: str = "") 
 
 
 def _about(exc: OSError, path: Path) -> OSError:
-    """The same failure, naming the file replaced rather than its temporary."""
     return OSError(exc.errno, exc.strerror or str(exc), str(path))
 
 
 def cut_to_last_line(fd: int) -> int:
-    """Truncate the file open on ``fd`` after its last newline (to empty if it has none),
-    dropping a line a failed write or a crash left half written; returns the new size.
-    Reads backwards in blocks, so a large file costs only its torn tail."""
+    """Truncate after the last newline, dropping a half-written line; returns the new
+    size. Reads backwards in blocks, so a large file costs only its torn tail."""
     size = end = os.fstat(fd).st_size
     keep = 0
     while end > 0:
@@ -205,7 +189,6 @@ def cut_to_last_line(fd: int) -> int:
 
 
 def count_lines(fd: int) -> int:
-    """The newlines in the file open on ``fd`` from its position on, read in blocks."""
     lines = 0
     while block := os.read(fd, 1 << 20):
         lines += block.count(b"\n")
@@ -213,18 +196,16 @@ def count_lines(fd: int) -> int:
 
 
 def open_to_look(path: Path) -> int:
-    """``path`` opened read-only to look at, never through a link in its last component
-    nor blocking on a fifo or a device."""
+    """Read-only, not through a final link, never blocking on a fifo or device."""
     return os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
 
 
 def held_elsewhere(path: Path) -> bool:
-    """Whether a run holds the file at ``path`` (a failed file, a checkpoint's lock)
-    through another descriptor than this caller's; False when there is no such file."""
+    """Whether another descriptor (a run) holds a flock on ``path``."""
     try:
         fd = open_to_look(path)
     except OSError:
-        return False  # none yet, or one the open for writing will refuse with its reason
+        return False  # none yet, or one the open for writing refuses with its reason
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:

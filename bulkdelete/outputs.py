@@ -1,12 +1,8 @@
-"""Where a job writes, checked once before anything is written (docs/guarantees.md,
-"Nobody else's files"; docs/cli.md, "Refusals").
+"""Where a job writes, checked once before anything is written (every case:
+docs/guarantees.md, "Nobody else's files").
 
-An output (``--failed`` with its reasons file, ``--report``, ``--log-file``) is never the
-input (by file identity, so a link or another spelling is caught), another of the job's
-outputs, a link, folder, device or another user's file, in a folder another user owns and
-others can write, a file another run holds or the tool handed out, in another job's
-checkpoint folder, or reached through another user's link; the checkpoint folder is this
-user's alone. The opens repeat the decisive part (:func:`bulkdelete.durable.open_private`).
+Each output is compared with the input and the others by file identity, so a link or
+another spelling is caught. The opens repeat the decisive part (durable.open_private).
 """
 
 from __future__ import annotations
@@ -35,8 +31,7 @@ _OWN_FILE = re.compile(r"^(journal\.\d+|.*\.tmp)$")  # the checkpoint's journals
 
 
 def check_outputs(files: JobFiles, log_file: Path | None = None) -> None:
-    """Refuse (UsageError, exit 2) an output or checkpoint folder the job must not write,
-    naming the option, the path and why. Writes nothing."""
+    """Refuse (UsageError, exit 2) an output or checkpoint folder the job must not write."""
     outputs = [("--failed", files.failed_path), ("--failed", reasons_path(files.failed_path)),
                ("--report", files.report_path)]
     if log_file is not None:
@@ -48,8 +43,9 @@ def check_outputs(files: JobFiles, log_file: Path | None = None) -> None:
     for flag, path in outputs:
         same, resolved = _identity(path), path.resolve()
         if (source is not None and same == source) or resolved == source_path:
-            raise UsageError(f"{flag} {path} is the input file{_via_link(path)}; nothing was "
-                             "written. Choose another path")
+            via = " (through a symbolic link)" if path.is_symlink() else ""
+            raise UsageError(f"{flag} {path} is the input file{via}; nothing was written. "
+                             "Choose another path")
         _check_no_foreign_link(flag, path)
         _check_not_the_checkpoints(flag, path, files.checkpoint_dir)
         for key in (same, resolved):
@@ -63,16 +59,11 @@ def check_outputs(files: JobFiles, log_file: Path | None = None) -> None:
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
-    """The file ``path`` names (through links), or None when there is none."""
     try:
         st = os.stat(path)
     except OSError:
         return None
     return (st.st_dev, st.st_ino)
-
-
-def _via_link(path: Path) -> str:
-    return " (through a symbolic link)" if path.is_symlink() else ""
 
 
 def _check_no_foreign_link(what: str, path: Path) -> None:
@@ -84,15 +75,13 @@ def _check_no_foreign_link(what: str, path: Path) -> None:
 
 
 def _check_not_the_checkpoints(flag: str, path: Path, checkpoint: Path) -> None:
-    """Inside the checkpoint folder, anything but its own files or a file a verify handed
-    out; inside another job's (or a verify's) checkpoint folder, nothing."""
+    """In the checkpoint folder, none of its own or verify's files; in another's, nothing."""
     # Imported here: bulkdelete.verify imports the job, which imports this module.
     from bulkdelete.verify.output import is_handed_out
 
     folder = path.parent.resolve()
     if folder != checkpoint.resolve():
-        # A checkpoint folder: its lock, with a state or an invalid-line list (a lone
-        # file named "lock" is anybody's).
+        # A lock with a state or invalid-line list (a lone file named "lock" is anybody's).
         if (folder / LOCK_NAME).exists() and any(
                 (folder / name).exists() for name in (STATE_NAME, INVALID_NAME)):
             raise UsageError(f"{flag} {path} is in {folder}, another job's checkpoint "
@@ -110,8 +99,8 @@ def _check_not_the_checkpoints(flag: str, path: Path, checkpoint: Path) -> None:
 
 
 def _check_writable_here(flag: str, path: Path) -> None:
-    """No link, folder, device or file of another user; a folder safe to write in; and
-    an existing file that takes a write (``/proc/version`` does not)."""
+    """Not a link, folder, device or another user's file; a safe folder; an existing file
+    takes a write (``/proc/version`` does not)."""
     try:
         st = os.lstat(path)
     except FileNotFoundError:
@@ -138,7 +127,6 @@ def _check_writable_here(flag: str, path: Path) -> None:
 
 
 def _probe_write(path: Path) -> None:
-    """A write of nothing: fails where any write would (a /proc file, a read-only disk)."""
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK
                  | os.O_CLOEXEC)
     try:
@@ -148,8 +136,7 @@ def _probe_write(path: Path) -> None:
 
 
 def _check_checkpoint_folder(directory: Path) -> None:
-    """The checkpoint folder is this user's alone, or will be created so (0700) in a
-    folder safe to create it in."""
+    """This user's alone, or to be created (0700) in a folder safe to create it in."""
     try:
         st = os.stat(directory)
     except FileNotFoundError:
@@ -171,7 +158,6 @@ def _check_checkpoint_folder(directory: Path) -> None:
 
 
 def _unsafe_folder(path: Path) -> tuple[Path, str | None]:
-    """The nearest existing folder at or above ``path``, and why it is not safe to write
-    in, or None."""
+    """The nearest existing folder at or above ``path``, and why it is unsafe, or None."""
     folder = nearest_existing(path.absolute())
     return folder, foreign_folder(os.stat(folder))

@@ -1,12 +1,9 @@
 """Server text with the passcode taken out, shortened for storage (the secrets guarantee).
 
-A server, or a proxy, may echo the request's headers in an error text kept beside the failed
-file. Every form the passcode can take there (raw; JSON-escaped, once or twice; percent-,
-HTML-, base64- or hex-encoded; whitespace collapsed) is masked *before* the text is cut — a
-cut first could leave a piece that no longer matches — and a piece of it left at the very
-end is dropped too. What no search can mask (wrapped, split, inside a longer blob, escaped
-by character) is caught by looking for a long enough piece of it (a quarter, at least 6
-characters) in the text read every way it could be written: then the whole text is dropped.
+A server or proxy may echo the request's headers in an error text. Every encoded form of the
+passcode is masked *before* the text is cut (a cut first could leave a piece no longer
+matching), and a piece left at the end is dropped. When a quarter of it (6+ characters)
+still shows in the text read every way it could be written, the whole text is dropped.
 """
 
 from __future__ import annotations
@@ -31,8 +28,7 @@ _UNICODE_ESCAPE = re.compile(r"\\+u([0-9a-fA-F]{4})")
 
 
 class SecretForms(tuple[str, ...]):
-    """The forms of a secret to mask (a tuple, longest first), with the secret's pieces for
-    the piece search: made once per secret, not for every answer scrubbed."""
+    """The forms to mask, longest first, with the secret's pieces: made once per secret."""
 
     pieces: frozenset[str]
 
@@ -43,8 +39,7 @@ class SecretForms(tuple[str, ...]):
 
 
 def secret_forms(secret: str) -> tuple[str, ...]:
-    """Every form of ``secret`` to look for, longest first (so a long form is masked whole
-    before a shorter one inside it could split it)."""
+    """Longest first, so a long form is masked whole before a shorter one splits it."""
     if not secret:
         return ()
     escaped = json.dumps(secret)[1:-1]
@@ -69,8 +64,8 @@ def secret_forms(secret: str) -> tuple[str, ...]:
 
 
 def _pieces(secret: str) -> set[str]:
-    """Every run of a quarter of ``secret`` (at least 6 characters, at most all of it), as
-    written and with its whitespace taken out (an unwrapped reading has none)."""
+    """Every run of a quarter of ``secret`` (6 to all characters), also with its
+    whitespace taken out (an unwrapped reading has none)."""
     pieces: set[str] = set()
     for form in {secret, "".join(secret.split())}:
         size = min(len(form), max(_MIN_LOOSE_PIECE, len(form) // 4))
@@ -79,9 +74,8 @@ def _pieces(secret: str) -> set[str]:
 
 
 def _readings(text: str) -> list[str]:
-    """``text`` as each way of writing it could hide the passcode: unwrapped, unescaped
-    (HTML, JSON — quotes, backslashes and ``\\u`` escapes — percent), and every base64 or
-    hex run in it decoded."""
+    """``text`` unwrapped, unescaped (HTML, JSON, percent), and its base64 and hex runs
+    decoded."""
     flat = "".join(text.split())
     found = [text, flat]
     for variant in (text, flat):
@@ -99,8 +93,6 @@ def _readings(text: str) -> list[str]:
 
 
 def might_hold(text: str, forms: tuple[str, ...]) -> bool:
-    """True when a long enough piece of the secret behind ``forms`` is in ``text``, read
-    every way it could be written."""
     pieces: frozenset[str] = getattr(forms, "pieces", frozenset())
     if not pieces or not text:
         return False
@@ -109,8 +101,8 @@ def might_hold(text: str, forms: tuple[str, ...]) -> bool:
 
 
 def shorten(text: str, forms: tuple[str, ...], limit: int) -> str:
-    """``text`` on one line, at most ``limit`` characters, with no form of the secret in
-    it and no piece of one (``MIN_PIECE`` characters or more) at its end."""
+    """``text`` on one line, at most ``limit`` characters, with no form of the secret and
+    no piece of one (``MIN_PIECE`` or more characters) at its end."""
     text = " ".join(_mask(text, forms).split())
     # Collapsing whitespace can join two halves of a passcode that holds a space.
     text = _drop_trailing_piece(_mask(text, forms), forms)

@@ -1,8 +1,6 @@
-"""The job's durable progress: what is done, so a rerun resumes where the last one stopped.
+"""The job's durable progress, so a rerun resumes where the last one stopped.
 
-``model`` is the state in memory and its JSON form; ``journal`` the records between
-snapshots, their replay, and the ledger; ``store`` the folder (lock, load, snapshots);
-``folder`` that folder held by a run. The format and its recovery: docs/checkpoint.md.
+The format and its recovery: docs/checkpoint.md.
 """
 
 from __future__ import annotations

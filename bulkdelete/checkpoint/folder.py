@@ -1,9 +1,8 @@
 """The checkpoint folder a run holds: the user's alone, and the same folder throughout.
 
-It must be this user's and writable by nobody else, else others could read the failed IDs
-or swap the job's files (docs/guarantees.md §9). The descriptor held open from the lock on
-is its identity: a folder removed, or moved away and replaced, is noticed before the next
-write by path instead of scattering the job over two folders, and a moved one is found.
+The descriptor held open from the lock on is its identity: a folder removed, or moved away
+and replaced, is noticed before the next write by path (rather than scattering the job over
+two folders), and a moved one is found.
 """
 
 from __future__ import annotations
@@ -17,15 +16,13 @@ from bulkdelete.errors import CheckpointError, StorageError
 
 
 class HeldFolder:
-    """The folder at ``path`` while a run holds it (after :meth:`open`)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fd: int | None = None
 
     def open(self) -> None:
-        """Hold the folder open and keep its identity, or refuse (exit 2) a folder that
-        is not this user's alone."""
+        """Hold the folder, or refuse (exit 2) one that is not this user's alone."""
         try:
             fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         except OSError as exc:
@@ -48,8 +45,7 @@ class HeldFolder:
             self._fd = None
 
     def check(self) -> None:
-        """Raise StorageError when the path no longer names the folder opened: what the
-        run writes by path would land apart from what it writes through descriptors."""
+        """Raise StorageError when the path no longer names the folder held."""
         if self.same():
             return
         moved = self.moved_to()
@@ -65,8 +61,7 @@ class HeldFolder:
         return self._fd is None or same_file(self.path, self._fd)
 
     def moved_to(self) -> Path | None:
-        """Where the folder opened is now, when it was moved away; None when it is in
-        place, gone, or not held."""
+        """Where the held folder was moved, or None (in place, gone, or not held)."""
         if self._fd is None or self.same():
             return None
         return where_now(self._fd)

@@ -1,15 +1,8 @@
-"""The journal: batch events appended between two snapshots, their replay, and the
-ledger that records each event in memory and in the journal by one call.
+"""The journal of batch events between two snapshots, its replay, and the ledger.
 
-A record is compact JSON, a tab, its CRC-32 and a newline, so a damaged or torn record is
-detected rather than trusted. Three kinds exist: ``{"k":"s","s":seq}`` (a request of the
-batch left), ``{"k":"a","s":seq}`` (that request was answered without acknowledging any
-ID, so nothing of the batch is at the server) and
-``{"k":"d","s":seq,"o":offset,"l":line,"n":deleted,"f":failed[,"r":reasons]}`` (the batch is
-done). Records are written at once and never fsync'd: a killed process loses nothing,
-and a power loss loses at most the second since the last snapshot (docs/guarantees.md §2).
-Replay is idempotent, so a journal that outlived its snapshot is harmless. Nothing here
-ever holds an ID: only counts, offsets, line numbers and ID-free reasons.
+Each record is compact JSON, a tab and its CRC-32 (records: docs/checkpoint.md), so damage
+is detected rather than trusted. Records are never fsync'd: a kill loses nothing, a power
+loss at most the second since the last snapshot. Replay is idempotent. No record holds an ID.
 """
 
 from __future__ import annotations
@@ -31,7 +24,6 @@ RESTART_HINT = (
 
 
 def frame(obj: dict[str, Any]) -> bytes:
-    """One journal record: compact JSON, a tab, its CRC-32, a newline."""
     text = json.dumps(obj, separators=(",", ":")).encode()
     return b"%s\t%08x\n" % (text, zlib.crc32(text))
 
@@ -53,13 +45,9 @@ def storage_error(what: str, exc: OSError) -> StorageError:
 
 
 class JournalWriter:
-    """Appends records to the open ``journal.<gen>`` file, one ``write(2)`` each.
-
-    The first write that fails breaks the writer: the journal is cut back to its last
-    whole record, and that append and every later one raise the same
-    :class:`StorageError`, so the run stops at once instead of going on unrecorded.
-    Nothing is ever written to a descriptor it has closed.
-    """
+    """Appends records to ``journal.<gen>``, one ``write(2)`` each. The first failed write
+    cuts the journal back to its last whole record and breaks the writer: every later
+    append raises the same StorageError, so the run stops instead of going on unrecorded."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -68,9 +56,8 @@ class JournalWriter:
         self._failure: StorageError | None = None  # the first journal write that failed
 
     def open(self, path: Path) -> None:
-        """Switch appends to ``path``. The new file is opened before the old one is
-        closed, and the field never holds a closed descriptor: a number the kernel has
-        handed to a socket must never receive a journal record."""
+        """Switch appends to ``path``. The field never holds a closed descriptor: a number
+        the kernel has handed to a socket must never receive a journal record."""
         if self._failure is not None:
             raise self._failure
         try:
@@ -117,12 +104,10 @@ class JournalWriter:
 
     @property
     def failure(self) -> StorageError | None:
-        """The journal write that failed, if one did: the writer takes no more records."""
         return self._failure
 
     def break_with(self, error: StorageError) -> StorageError:
-        """Break the writer with ``error`` (a failure found outside it, such as the folder
-        swapped): every later append raises the first failure."""
+        """Break the writer (also for a failure found outside it: the folder swapped)."""
         if self._failure is None:
             self._failure = error
         return self._failure
@@ -132,9 +117,8 @@ class JournalWriter:
 
 
 def replay(progress: Progress, path: Path) -> None:
-    """Apply the journal at ``path`` to ``progress``. A torn final record (a crash mid
-    write, or a power loss) is dropped: that batch is sent again. Damage anywhere else is
-    refused (exit 2)."""
+    """Apply the journal at ``path``. A torn final record (a crash mid write) is dropped,
+    so that batch is sent again; damage anywhere else is refused (exit 2)."""
     lines = path.read_bytes().split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
@@ -146,7 +130,7 @@ def replay(progress: Progress, path: Path) -> None:
                     f"checkpoint journal {path} is damaged at record {index + 1}. "
                     + RESTART_HINT
                 )
-            return  # torn tail: the write a crash interrupted; that batch is re-sent
+            return
         match record:
             case {"k": "s", "s": int(seq)}:
                 progress.mark_sent(seq)
@@ -163,7 +147,7 @@ def replay(progress: Progress, path: Path) -> None:
 
 
 class Journal(Protocol):
-    """Where batch events are appended (:class:`JournalWriter`, or a test's double)."""
+    """:class:`JournalWriter`, or a test's double."""
 
     def append_sent(self, seq: int) -> None: ...
 
@@ -176,8 +160,7 @@ class Journal(Protocol):
 
 
 class Ledger:
-    """Progress plus journal, updated by one call so the two never disagree; memory only
-    without a journal (``delete_ids`` on an iterable)."""
+    """Progress plus journal, updated by one call so the two never disagree."""
 
     __slots__ = ("_journal", "progress")
 
@@ -193,14 +176,12 @@ class Ledger:
         return self.progress.watermark
 
     def sent(self, seq: int) -> None:
-        """Marked and journalled once, so a retry or a bisected half is not counted as a
-        re-send after a crash."""
+        """Journalled once: a retry or a bisected half is not a re-send after a crash."""
         if self.progress.mark_sent(seq) and self._journal is not None:
             self._journal.append_sent(seq)
 
     def answered(self, seq: int) -> None:
-        """Answered without acknowledging any ID: no longer at the server, so a crash
-        while it waits to retry is not a re-send."""
+        """Answered acknowledging no ID: a crash while it waits to retry is no re-send."""
         if self.progress.mark_answered(seq) and self._journal is not None:
             self._journal.append_answered(seq)
 

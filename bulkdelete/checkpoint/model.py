@@ -1,10 +1,7 @@
 """The job's state in memory (what a checkpoint holds) and its JSON form; touches no file.
 
-Completion is out of order, so progress is a **low watermark plus the batches done above
-it**: every batch below ``watermark`` is done; ``done_above`` holds the few done beyond it.
-``anchor`` is the byte offset and line of a batch at or just below the watermark, where a
-resume seeks. Nothing here ever holds an ID (personal data): only counts, offsets, line
-numbers and ID-free reasons.
+Batches finish out of order, so progress is a low watermark (every batch below it done)
+plus the few done above it; ``anchor`` is where a resume seeks. Nothing here holds an ID.
 """
 
 from __future__ import annotations
@@ -24,8 +21,7 @@ MAX_REASONS = 50  # distinct failure reasons kept with counts; the rest fold int
 
 @dataclass(frozen=True, slots=True)
 class Binding:
-    """What a checkpoint belongs to: input, batch shape and target. A mismatch is refused,
-    never guessed at."""
+    """What a checkpoint belongs to; a mismatch is refused, never guessed at."""
 
     fingerprint: str
     format: str
@@ -34,13 +30,10 @@ class Binding:
     id_type: str
     account_id: str
     host: str
-    delimiter: str | None = None  # the CSV delimiter read (None for other formats)
-    # The reader's rules it was read by (reader.rule.READER_RULES): they shape the batches
-    # as the settings do.
-    rules: int = READER_RULES
+    delimiter: str | None = None  # CSV only
+    rules: int = READER_RULES  # they shape the batches as the settings do
 
     def differences(self, other: Binding) -> list[str]:
-        """Human-readable list of what differs between the stored (self) and this run."""
         labels = {
             "fingerprint": "input content (file changed or another file)",
             "format": "--format",
@@ -64,7 +57,7 @@ class Binding:
 
 @dataclass(slots=True)
 class Totals:
-    """The input's pre-count, done once per job and kept here for the report."""
+    """The input's pre-count, done once per job."""
 
     ids_total: int
     lines_invalid: int
@@ -74,12 +67,9 @@ class Totals:
     ids_duplicate: int = 0
 
 
-
-
 @dataclass(slots=True)
 class RunRecord:
-    """One invocation's traffic and outcome; ``exit_code`` is None while it runs (or if it
-    was killed)."""
+    """One invocation; ``exit_code`` is None while it runs, or if it was killed."""
 
     run_id: str
     started: str
@@ -90,13 +80,11 @@ class RunRecord:
     resent_after_crash: int = 0
     resent_after_stop: int = 0
     traffic: Traffic = field(default_factory=Traffic)
-    # The audit trail (docs/report.md): who asked for this run, under which reference.
     requester: str | None = None
     ticket: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """Flat, the traffic's counters beside the run's own (docs/checkpoint.md). The
-        traffic may be the engine's stats, which extend it: only its own fields are kept."""
+        """Flat. The traffic may be the engine's stats, a subclass: only Traffic's fields."""
         own = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "traffic"}
         return own | {f.name: getattr(self.traffic, f.name) for f in fields(Traffic)}
 
@@ -108,8 +96,6 @@ class RunRecord:
 
 
 class DoneBatch(NamedTuple):
-    """A batch done above the watermark; kept in state.json as a list."""
-
     offset: int
     line: int
     deleted: int
@@ -118,8 +104,6 @@ class DoneBatch(NamedTuple):
 
 @dataclass(slots=True)
 class Progress:
-    """The in-memory tracker: low watermark + completed set above it."""
-
     watermark: int = 0
     anchor: tuple[int, int, int] = (0, 0, 1)  # (seq, byte offset, line) to resume from
     done_above: dict[int, DoneBatch] = field(default_factory=dict)
@@ -127,14 +111,12 @@ class Progress:
     ids_deleted: int = 0
     ids_failed: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
-    # Batches earlier runs sent without recording them done: seq → [sent by runs that were
-    # killed, sent by runs that stopped gracefully]. A batch's IDs are counted as re-sent
-    # when it is recorded done, once per earlier send, so the counts live in the journal
-    # and stay right however many runs in a row are killed.
+    # seq → [sends by killed runs, by stopped runs] never recorded done. Its IDs count as
+    # re-sent once per earlier send when it is done, so the counts survive repeated kills.
     left: dict[int, list[int]] = field(default_factory=dict)
     resent_after_crash: int = 0
     resent_after_stop: int = 0
-    # The two counts when this run began; not saved, only this run's share is.
+    # The two counts when this run began (not saved).
     _resent_before_run: tuple[int, int] = field(default=(0, 0), init=False, compare=False,
                                                 repr=False)
 
@@ -148,9 +130,8 @@ class Progress:
         return True
 
     def mark_answered(self, seq: int) -> bool:
-        """The batch's last request was answered without acknowledging any ID (a 429, a
-        5xx, a 400, or it never reached the server): nothing of it is at the server, so a
-        crash now leaves nothing for the rerun to send twice. True if it was marked sent."""
+        """Answered acknowledging no ID: nothing of it is at the server, so a crash now
+        leaves nothing to send twice. True if it was marked sent."""
         was_sent = seq in self.sent_above
         self.sent_above.discard(seq)
         return was_sent
@@ -159,8 +140,7 @@ class Progress:
         self, seq: int, offset: int, line: int, deleted: int, failed: int,
         reasons: dict[str, int] | None = None,
     ) -> bool:
-        """Record a finished batch; False (and no change) if it was already recorded, which
-        makes journal replay idempotent."""
+        """False (and no change) if already recorded: replay is idempotent."""
         if self.is_done(seq):
             return False
         self.sent_above.discard(seq)
@@ -183,16 +163,14 @@ class Progress:
         return True
 
     def carry_over(self, *, killed: bool) -> None:
-        """At the start of a resumed run: what the previous run sent without recording it
-        (``sent_above``) will be sent again, because that run was killed or because it
-        stopped gracefully. Journalled afresh by this run as it re-sends them."""
+        """At a resume: what the last run sent unrecorded will be re-sent, after a kill or
+        a graceful stop."""
         for seq in self.sent_above:
             self.left.setdefault(seq, [0, 0])[0 if killed else 1] += 1
         self.sent_above.clear()
         self._resent_before_run = (self.resent_after_crash, self.resent_after_stop)
 
     def resent_this_run(self) -> tuple[int, int]:
-        """IDs re-sent after a crash and after a stop, counted since :meth:`carry_over`."""
         crash, stop = self._resent_before_run
         return self.resent_after_crash - crash, self.resent_after_stop - stop
 
@@ -220,9 +198,8 @@ class State:
         return self.progress.watermark >= self.totals.batches_total
 
     def bind_failed_file(self, given: Path, checkpoint: Path) -> None:
-        """The failed file is bound to the job: another ``--failed`` on resume would split
-        the job's failed IDs over two files, so it is refused. A state with none bound
-        (a new job, a verify's own) takes the path it runs with."""
+        """Another ``--failed`` on resume would split the job's failed IDs over two files,
+        so it is refused; a state with none bound takes the path it runs with."""
         path, home = given.resolve(), checkpoint.resolve()
         key = str(path.relative_to(home)) if path.is_relative_to(home) else str(path)
         if self.failed and self.failed != key:
@@ -238,8 +215,7 @@ class State:
 
     @property
     def failed_listed(self) -> int:
-        """How many failed IDs the bound failed file lists at least (a crash can only
-        add a line: each is fsync'd before its batch is recorded)."""
+        """At least this many (each line is fsync'd before its batch is recorded)."""
         return self.progress.ids_failed - self.failed_elsewhere
 
     def to_json(self, journal_gen: int) -> dict[str, Any]:
@@ -269,8 +245,7 @@ class State:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> tuple[State, int]:
-        """The state :meth:`to_json` wrote, and its journal generation. Only the current
-        format is read (there has been no release before it)."""
+        """The state :meth:`to_json` wrote, and its journal generation."""
         data = dict(data)
         version = data.pop("version", None)
         if version != FORMAT_VERSION:

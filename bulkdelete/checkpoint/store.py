@@ -1,12 +1,9 @@
-"""The checkpoint directory (every file 0600, the directory 0700; docs/checkpoint.md).
+"""The checkpoint directory (files 0600, folder 0700; docs/checkpoint.md).
 
-``state.json`` is a snapshot of :class:`~bulkdelete.checkpoint.model.State`, replaced
-atomically about once a second: one JSON object ``{"crc32": …, "format":
-"bulkdelete-state", "state": {…}}`` that ``jq`` reads, the CRC-32 taken over the state's
-canonical dump so that damage is detected rather than trusted, however the file is laid
-out. ``journal.<gen>`` holds the records since it; ``lock`` is ``flock``'d for the length
-of a run. A snapshot that cannot be written whole is never installed, and the old one and
-its journals stay.
+``state.json``, replaced atomically about once a second, carries a CRC-32 of the state's
+canonical dump, so damage is detected however the file is laid out; ``journal.<gen>`` holds
+the records since it; ``lock`` is ``flock``'d for a run. A snapshot not written whole is
+never installed: the old one and its journals stay.
 """
 
 from __future__ import annotations
@@ -44,15 +41,13 @@ def _canonical(state: dict[str, Any]) -> bytes:
 
 
 def encode(state: dict[str, Any]) -> bytes:
-    """``state.json``'s bytes for ``state``: the state and its checksum, one JSON object."""
     body = _canonical(state)
     return b'{"crc32":"%08x","format":"%s","state":%s}\n' % (
         zlib.crc32(body), SNAPSHOT_FORMAT.encode(), body)
 
 
 def decode(raw: bytes) -> dict[str, Any] | None:
-    """The state in ``raw``, or None when it is not a whole, checksummed state in this
-    layout (the only one read)."""
+    """The state in ``raw``, or None unless it is whole and its checksum matches."""
     try:
         data = json.loads(raw)
     except ValueError:
@@ -65,12 +60,8 @@ def decode(raw: bytes) -> dict[str, Any] | None:
 
 
 class CheckpointStore:
-    """The checkpoint directory: lock, snapshots, and the journal between them.
-
-    Synchronous by design. The periodic :meth:`snapshot` is the only slow call (two
-    fsyncs): the job runs it in a worker thread after :meth:`prepare_snapshot` has
-    captured the state in the event loop.
-    """
+    """Lock, snapshots and the journal between them. Synchronous: only :meth:`snapshot`
+    is slow (two fsyncs), and the job runs it in a thread after :meth:`prepare_snapshot`."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -82,8 +73,8 @@ class CheckpointStore:
         self._install_lock = threading.Lock()
 
     def lock(self) -> None:
-        """Create the directory (0700), hold it (the user's alone, the same throughout:
-        :class:`HeldFolder`) and take the run lock, or refuse (exit 2)."""
+        """Create the folder (0700), hold it (:class:`HeldFolder`) and take the run lock,
+        or refuse (exit 2)."""
         try:
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
@@ -118,16 +109,13 @@ class CheckpointStore:
         return fd
 
     def check_same_folder(self) -> None:
-        """Raise StorageError when the path no longer names the folder this run locked."""
         self.folder.check()
 
     def moved_to(self) -> Path | None:
-        """Where the locked folder went, when it was moved away mid-run."""
         return self.folder.moved_to()
 
     def check_creatable(self) -> None:
-        """Refuse now (exit 2), writing nothing, a folder that :meth:`lock` could not
-        create once the operator has said yes."""
+        """Refuse now (exit 2) a folder :meth:`lock` could not create after the yes."""
         existing = nearest_existing(self.directory)
         why = ("is not a directory" if not existing.is_dir() else
                "is not writable" if not os.access(existing, os.W_OK | os.X_OK) else None)
@@ -140,7 +128,6 @@ class CheckpointStore:
         return self._lock_fd is not None
 
     def close(self) -> None:
-        """Close the journal, release the lock and the folder."""
         self.journal.close()
         if self._lock_fd is not None:
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
@@ -149,7 +136,6 @@ class CheckpointStore:
         self.folder.release()
 
     def is_locked_elsewhere(self) -> bool:
-        """For ``status``: is a run holding this checkpoint right now?"""
         return held_elsewhere(self.directory / LOCK_NAME)
 
     def exists(self) -> bool:
@@ -163,8 +149,7 @@ class CheckpointStore:
                 path.unlink()
 
     def load(self) -> State:
-        """Snapshot plus every newer journal, replayed. A torn final record (a crash mid
-        write, or a power loss) is dropped; damage anywhere else is refused (exit 2)."""
+        """Snapshot plus every newer journal, replayed; damage is refused (exit 2)."""
         path = self.directory / STATE_NAME
         try:
             raw = path.read_bytes()
@@ -192,18 +177,17 @@ class CheckpointStore:
                       if (m := _JOURNAL_RE.match(path.name)))
 
     def create(self, state: State) -> None:
-        """A new job: first snapshot, fresh journal."""
         self._gen = self._installed = 1
         self.check_same_folder()
         path = self.directory / STATE_NAME
         try:
-            write_private_atomic(path, self._encode(state, self._gen))
+            write_private_atomic(path, encode(state.to_json(self._gen)))
         except OSError as exc:
             raise storage_error(f"cannot create the checkpoint {path}", exc) from None
         self._open_journal()
 
     def resume(self) -> None:
-        """Continue an existing job: appends go to a journal newer than any on disk."""
+        """Appends go to a journal newer than any on disk."""
         self._gen += 1
         self._open_journal()
 
@@ -215,15 +199,15 @@ class CheckpointStore:
         self.journal.open(self.directory / f"journal.{self._gen}")
 
     def prepare_snapshot(self, state: State) -> tuple[bytes, int]:
-        """Capture the state now (in the event loop) and switch appends to a new journal,
-        so the snapshot plus that journal always cover everything."""
+        """Capture the state (in the event loop) and switch appends to a new journal, so
+        the snapshot plus that journal always cover everything."""
         self._gen += 1
         self._open_journal()
-        return self._encode(state, self._gen), self._gen
+        return encode(state.to_json(self._gen)), self._gen
 
     def snapshot(self, data: bytes, gen: int) -> None:
-        """Durably install a prepared snapshot, then drop the journals it covers. Safe in
-        a worker thread: it touches no shared state but files."""
+        """Durably install a prepared snapshot, then drop the journals it covers (safe in
+        a worker thread)."""
         with self._install_lock:
             # Never install an older snapshot over a newer one: the newer one may already
             # have dropped the journals the older one needs.
@@ -242,21 +226,15 @@ class CheckpointStore:
                         jpath.unlink()
 
     def finish(self, state: State) -> None:
-        """The run's last save: the journal closed, then a snapshot covering every
-        journal. Tried even after a journal write failed: the state in memory is what the
-        batches really did; if it cannot be written either, the old files still stand."""
+        """The last save. Tried even after a journal write failed: memory holds what the
+        batches really did; if it cannot be written, the old files still stand."""
         self.journal.close()
         self._gen += 1
-        self.snapshot(self._encode(state, self._gen), self._gen)
-
-    @staticmethod
-    def _encode(state: State, gen: int) -> bytes:
-        return encode(state.to_json(gen))
+        self.snapshot(encode(state.to_json(self._gen)), self._gen)
 
 
 def describe_saved(directory: Path) -> str:
-    """What a rerun will resume from, read back from the disk rather than believed from
-    memory: said when a run stops because a write failed."""
+    """What a rerun will resume from, read back from the disk (after a failed write)."""
     if not (directory / STATE_NAME).exists():
         return (f"Nothing of the job's progress is saved: {directory} holds no checkpoint "
                 "any more, so rerunning the same command starts the job over")

@@ -1,8 +1,8 @@
 """The CleverTap-compatible fake server (docs/fake-server.md), its command line and the demo.
 
-``from bulkdelete.fake import FakeServer, FakeServerConfig`` is the public way in. FakeServer
-is imported on first use: it brings aiohttp's server side, which building the command line
-(bulkdelete/fake/cli.py) must not pay for.
+``from bulkdelete.fake import FakeServer, FakeServerConfig`` is the public way in. Every
+command's parser imports this package and its config for the fake-server flags; FakeServer,
+which brings aiohttp's server side, is imported only on first use.
 """
 
 from typing import TYPE_CHECKING, Any

@@ -1,7 +1,7 @@
 """``bulkdelete fake-server``: a flag for every knob of FakeServerConfig, and the serve loop.
 
-The flags are made from the config's fields, which also validate them. Building the parser
-imports no aiohttp: only serving does, so the other commands never pay for its server side.
+The flags are made from the config's fields, which also validate them. The parser of every
+command builds them, so this module imports no aiohttp: only serving does.
 """
 
 from __future__ import annotations
@@ -43,7 +43,6 @@ def _port(text: str) -> int:
 
 
 def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add a flag for every FakeServerConfig knob (``bulkdelete fake-server``)."""
     add = parser.add_argument
     add("--host", type=_loopback_host, default="127.0.0.1",
         help="loopback address to listen on (default 127.0.0.1; others are refused)")
@@ -71,7 +70,6 @@ def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _config_from_args(ns: argparse.Namespace) -> FakeServerConfig:
-    """Build the config; ValueError/OSError carry a message fit for the operator."""
     if ns.passcode_env:
         passcode = os.environ.get(ns.passcode_env)
         if passcode is None:
@@ -88,7 +86,6 @@ def _config_from_args(ns: argparse.Namespace) -> FakeServerConfig:
 
 
 def _id_set(path: Path | None) -> frozenset[str]:
-    """The IDs of a one-per-line file, or none."""
     if path is None:
         return frozenset()
     with open(path, encoding="utf-8") as lines:

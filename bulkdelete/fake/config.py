@@ -24,14 +24,12 @@ FAULTS = ("p_429", "p_500", "p_503_html", "p_reset", "p_hang", "p_fail_body", "p
 
 
 def flag(text: str, **extra: Any) -> dict[str, Any]:
-    """A field's metadata making it a ``fake-server`` flag: its help text and argparse extras
-    (``flag`` for another name than the field's)."""
+    """Metadata making a field a flag (``flag=`` for another name than the field's)."""
     return {"help": text, **extra}
 
 
 @dataclass(frozen=True, kw_only=True)
 class FakeServerConfig:
-    """What the server accepts and which faults it injects. Swappable at run time."""
 
     account_id: str = field(default="FAKE-ACCOUNT", metadata=flag("the account accepted",
                                                                    metavar="ID"))
@@ -105,7 +103,6 @@ class FakeServerConfig:
 
 @dataclass
 class FakeServerStats:
-    """Counters of what the server saw and answered; read them, do not write them."""
 
     requests: int = 0  # every POST to the endpoint
     accepted: int = 0  # requests answered success
@@ -127,7 +124,7 @@ class FakeServerStats:
     looked_up: collections.Counter[str] = field(default_factory=collections.Counter)
 
     def summary(self) -> str:
-        """One line for people (no IDs: they are personal data)."""
+        """No IDs: they are personal data."""
         names = ("requests", "accepted", "acknowledged_ids", "throttled", "rejected",
                  "unauthorized", "faults", "peak_in_flight", "profile_requests")
         return " ".join(f"{name}={getattr(self, name)}" for name in names)

@@ -1,8 +1,7 @@
 """The fake CleverTap API on loopback: deletes with fault knobs, and Get User Profile.
 
-Its record of acknowledged IDs proves the nothing-lost guarantee (docs/guarantees.md §1): an
-ID is recorded only once the server has sent a *complete success answer* for it; a reset or
-cut-off answer records nothing, as the client cannot know it succeeded (docs/fake-server.md).
+Its record of acknowledged IDs proves the nothing-lost guarantee: an ID is recorded only
+once a *complete success answer* for it was sent; a reset or cut-off answer records nothing.
 """
 
 from __future__ import annotations
@@ -46,7 +45,7 @@ def _json(body: bytes, status: int = 200) -> web.Response:
 
 
 class FakeServer:
-    """The fake endpoint. ``async with FakeServer(config) as server:`` starts and stops it."""
+    """``async with FakeServer(config) as server:`` starts and stops it."""
 
     def __init__(self, config: FakeServerConfig) -> None:
         self.stats = FakeServerStats()
@@ -63,28 +62,24 @@ class FakeServer:
 
     @property
     def base_url(self) -> str:
-        """``http://127.0.0.1:PORT``; only once started."""
         if self._site is None:
             raise RuntimeError("the fake server is not started")
         return self._site.name
 
     def reconfigure(self, config: FakeServerConfig) -> None:
-        """Swap the configuration; requests already being handled finish under the old one.
-        The dice are reseeded, so what follows is reproducible on its own."""
+        """Requests being handled finish under the old config; the dice are reseeded."""
         self._config = config
         self._rng = random.Random(config.seed)
         if self._runner is not None:
             self._open_record(config.record_path)
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Listen on loopback (port 0 picks a free port) and return the base URL."""
         if self._runner is not None:
             raise RuntimeError("the fake server is already started")
         bind_host = check_loopback(host)
         # The record first: a path that cannot be opened fails before anything listens.
         self._open_record(self._config.record_path)
-        # handler_cancellation: a client abandoning a hung request frees its slot, as at
-        # the real API.
+        # A client abandoning a hung request frees its slot, as at the real API.
         server = web.Server(self._handle, handler_cancellation=True, access_log=None)
         runner = web.ServerRunner(server, shutdown_timeout=_SHUTDOWN_GRACE)
         await runner.setup()
@@ -99,7 +94,6 @@ class FakeServer:
         return self.base_url
 
     async def stop(self) -> None:
-        """Stop listening; in-flight requests get a short grace, then are cancelled."""
         runner, self._runner, self._site = self._runner, None, None
         if runner is not None:
             await runner.cleanup()
@@ -113,7 +107,7 @@ class FakeServer:
         await self.stop()
 
     def _open_record(self, path: Path | None) -> None:
-        """Point the record at ``path`` (None closes it); appends, so restarts keep history."""
+        """Append to ``path`` (None closes it), so restarts keep history."""
         if path == self._record_path:
             return
         if self._record is not None:
@@ -126,7 +120,7 @@ class FakeServer:
             self._record_path = path
 
     async def _succeed(self, request: web.BaseRequest, ids: list[str]) -> web.StreamResponse:
-        """Send the success answer, then record its IDs: recorded means answered."""
+        """Recorded means answered."""
         response = _json(answers.SUCCESS)
         try:
             # Sent here rather than by aiohttp after the handler returns, so that a client
@@ -165,7 +159,6 @@ class FakeServer:
             await asyncio.sleep(delay)
 
     def _roll(self, config: FakeServerConfig) -> str | None:
-        """The one die: which fault (a FAULTS name) this request gets, if any."""
         if not any(getattr(config, name) for name in FAULTS):
             return None
         r = self._rng.random()
@@ -212,8 +205,7 @@ class FakeServer:
 
     async def _lookup(self, request: web.BaseRequest,
                       config: FakeServerConfig) -> web.StreamResponse:
-        """Get User Profile, under its own in-flight limit; no fault dice (they exercise the
-        deletes, whose guarantees rest on them)."""
+        """Get User Profile, under its own in-flight limit; no fault dice."""
         stats = self.stats
         if config.concurrency_limit and stats.profile_in_flight >= config.concurrency_limit:
             return self._throttle(config)
@@ -263,8 +255,7 @@ class FakeServer:
 
 
 async def _huge_body(request: web.BaseRequest, size: int) -> web.StreamResponse:
-    """Stream a body of ``size`` bytes (0: endless) until the client hangs up. Never a
-    complete success, so nothing is recorded."""
+    """``size`` bytes (0: endless) until the client hangs up; never recorded."""
     response = web.StreamResponse(headers={"Content-Type": "application/json"})
     await response.prepare(request)
     sent = 0
@@ -278,8 +269,7 @@ async def _huge_body(request: web.BaseRequest, size: int) -> web.StreamResponse:
 
 
 def _cut_off(request: web.BaseRequest, *, reset: bool) -> None:
-    """No whole answer reaches the client: a TCP reset, or a 200 head promising more body
-    than follows. Nothing is recorded."""
+    """A TCP reset, or a 200 promising more body than follows; never recorded."""
     transport = request.transport
     if transport is None:
         return
