@@ -91,7 +91,7 @@ def _dispatch(parser: argparse.ArgumentParser, ns: argparse.Namespace,
 
             return run_from_args(ns)
         if ns.command == "demo":
-            from bulkdelete.fake.demo import run_demo
+            from bulkdelete.cli.demo import run_demo
 
             _configure_output(ns)
             return run_demo(ids=ns.ids, keep=ns.keep, show_progress=not ns.no_progress)

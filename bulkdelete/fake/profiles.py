@@ -12,7 +12,7 @@ import time
 
 from aiohttp import web
 
-from bulkdelete.fake import answers
+import bulkdelete.fake.answers as answers
 from bulkdelete.fake.config import FakeServerConfig, FakeServerStats
 
 KEYS = ("identity", "objectId")

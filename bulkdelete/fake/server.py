@@ -17,7 +17,7 @@ from typing import IO
 
 from aiohttp import web
 
-from bulkdelete.fake import answers
+import bulkdelete.fake.answers as answers
 from bulkdelete.fake.config import (
     ENDPOINT,
     FAULTS,

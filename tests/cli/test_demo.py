@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bulkdelete.fake.demo import VERIFY_SAMPLE, VERIFY_SEED, _demo, show
+from bulkdelete.cli.demo import VERIFY_SAMPLE, VERIFY_SEED, _demo, show
 
 pytestmark = pytest.mark.e2e  # the demo starts its own fake server
 
