@@ -1,11 +1,7 @@
-"""The preflight (docs/cli.md): before the confirmation and before anything is written, one
-read-only Get User Profile for a random identity shows whether the target takes the
-account and passcode, so wrong credentials or a wrong region show up now, not an hour in.
-
-It goes through the engine's :class:`~bulkdelete.engine.Sender` (retries, 429 pacing, "cannot
-reach <host>"), bounded by ``--stall-timeout``. Only a 200 success or a clear not-found
-accepts the credentials; 401/403, no answer, or any other answer once retries are spent
-stop with exit 3 (``--no-preflight`` skips the check).
+"""The preflight (docs/cli.md): before anything is written, one read-only Get User Profile
+for a random identity, through the engine's Sender and bounded by ``--stall-timeout``, so
+wrong credentials or region show up now, not an hour in. Only a success or a clear
+not-found accepts; anything else stops with exit 3.
 """
 
 from __future__ import annotations
@@ -29,10 +25,8 @@ log = structlog.get_logger("bulkdelete")
 
 
 async def preflight(settings: Settings, stop: StopRequest | None = None) -> str:
-    """Send the check; return what the confirmation says about it. Raises
-    :class:`FatalApiError` (401/403) or :class:`~bulkdelete.errors.TooManyErrors` (no
-    answer), both exit 3, or :class:`ConfirmationRefused` when stopped meanwhile: a stop
-    does not wait for the check's request or its retries, as nothing depends on them."""
+    """What the confirmation says about the check. A stop does not wait for the check's
+    request: nothing depends on it."""
     stop = stop or StopRequest()
     said = await race(_check(settings), stop.event)
     if said is None:
