@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import random
 import secrets
-from collections import Counter
 from collections.abc import Sequence
 
 import aiohttp
@@ -48,21 +47,20 @@ async def _check(settings: Settings) -> str:
             base_url=settings.base_url, account_id=settings.account_id,
             passcode=settings.passcode, id_type=settings.id_type, timeout=settings.timeout,
         )
-        seen: Counter[Outcome] = Counter()  # the answers so far, by outcome
         answers: list[Result] = []
 
         async def request(_ids: Sequence[str]) -> Result:
             answer = await client.profile_with(session, probe, key="identity")
-            seen[answer.outcome] += 1
             answers.append(answer)
+            seen = [a.outcome for a in answers]
             # Retries can take minutes (a 30 s timeout, seven attempts, backoff between):
             # the first answer of each kind that holds the check up says so at once.
-            if answer.outcome is Outcome.THROTTLED and seen[Outcome.THROTTLED] == 1:
+            if answer.outcome is Outcome.THROTTLED and seen.count(Outcome.THROTTLED) == 1:
                 log.warning("preflight_waiting", host=host,
                             why="the account answers 'too many concurrent requests'; "
                                 "another job may be using it",
                             gives_up_after=f"{settings.stall_timeout:g}s (--stall-timeout)")
-            elif answer.outcome in _RETRIED and sum(seen[o] for o in _RETRIED) == 1:
+            elif answer.outcome in _RETRIED and sum(o in _RETRIED for o in seen) == 1:
                 log.warning("preflight_waiting", host=host,
                             why=f"no usable answer yet ({answer.reason}); retrying",
                             gives_up_after=f"{settings.max_retries} retries or "
@@ -77,7 +75,7 @@ async def _check(settings: Settings) -> str:
                 result = await sender.send(request, [probe], 0)
                 assert result is not None, "the check's own stop is never set"
         except TimeoutError:
-            raise StalledError(_stalled(settings, seen, answers)) from None
+            raise StalledError(_stalled(settings, answers)) from None
         except FatalApiError as exc:
             raise FatalApiError(
                 f"preflight: {host} refused the check ({answers[-1].reason}); nothing "
@@ -101,9 +99,9 @@ async def _check(settings: Settings) -> str:
 _RETRIED = (Outcome.RETRYABLE, Outcome.UNREACHED)
 
 
-def _stalled(settings: Settings, seen: Counter[Outcome], answers: list[Result]) -> str:
+def _stalled(settings: Settings, answers: list[Result]) -> str:
     wait = f"{settings.stall_timeout:g}s"
-    if answers and seen[Outcome.THROTTLED] == len(answers):
+    if answers and all(a.outcome is Outcome.THROTTLED for a in answers):
         return (f"preflight: {settings.host} has answered 'too many concurrent requests' "
                 f"to every check for {wait} (--stall-timeout): another job may be using "
                 "this account; nothing was deleted or written. Rerun when it is free")
