@@ -1,11 +1,8 @@
-"""What an answer means: every HTTP answer, and every way of not getting one, maps to
-exactly one :class:`Outcome` (the table in docs/guarantees.md §6), so the engine never
-inspects status codes or bodies itself. A reset or a timeout is RETRYABLE, never
-UNREACHED: the request may have run.
+"""What an answer means: each maps to one :class:`Outcome` (docs/guarantees.md §6).
 
-``Result.reason`` is short and ID-free (logs, checkpoint, report); ``Result.detail`` holds
-the server's own text, which may quote an ID, only ever written beside the failed file,
-with every form of the passcode masked out (:mod:`bulkdelete.redact`).
+``Result.reason`` is short and ID-free (logs, checkpoint, report); ``Result.detail`` is the
+server's own text, which may quote an ID: written only beside the failed file, with the
+passcode masked out.
 """
 
 from __future__ import annotations
@@ -67,10 +64,8 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
 def classify(
     status: int, body: bytes, retry_after: float | None = None, *, hide: tuple[str, ...] = ()
 ) -> Result:
-    """Map a complete HTTP answer to a :class:`Result` (pure, so it is unit-tested alone).
-
-    ``hide`` is :func:`bulkdelete.redact.secret_forms` of the passcode: masked out of the
-    server's text before it is shortened into ``detail``."""
+    """``hide``: :func:`bulkdelete.redact.secret_forms` of the passcode, masked out of
+    ``detail``."""
     payload: object = None
     try:
         payload = json.loads(body) if body else None
@@ -136,9 +131,8 @@ _CODE = re.compile(r"[1-9][0-9]{2}")
 
 
 def fail_code(raw: object) -> int | None:
-    """The fail body's ``code`` when it is a plain HTTP-like status (an integer, or a
-    string of three ASCII digits); anything else ("²", 5,000 digits, a float, a bool) is
-    no code at all, so the answer is retryable rather than an internal error."""
+    """The fail body's ``code`` if a plain status (an int, or three ASCII digits); anything
+    else ("²", 5,000 digits, a bool) is no code, so the answer is retryable, not a crash."""
     if isinstance(raw, int) and not isinstance(raw, bool):
         return raw if 100 <= raw <= 999 else None
     if isinstance(raw, str) and _CODE.fullmatch(raw):
@@ -147,10 +141,9 @@ def fail_code(raw: object) -> int | None:
 
 
 def _success(status: int, payload: dict[str, object]) -> Result:
-    """A success body: a delete only when it is a 200 and leaves no ID unprocessed."""
+    """A delete only when it is a 200 leaving no ID unprocessed; anything else is unclear,
+    and re-sending is harmless."""
     if status != 200:
-        # Not CleverTap's documented success: whether the IDs were deleted is unclear,
-        # and re-sending them is harmless.
         return Result(Outcome.RETRYABLE, f"HTTP {status} success (only 200 is a delete)",
                       status)
     unprocessed = payload.get("unprocessed")

@@ -1,9 +1,6 @@
 """One API call, one classified result: the only module that speaks HTTP to CleverTap.
-
-What each answer means is :mod:`bulkdelete.answer` (a delete's) and :mod:`bulkdelete.profile`
-(a profile lookup's); this module sends the request, reads at most 64 KiB of the answer and
-maps every way of not getting one (timeouts, resets, refused connections, TLS) to a
-:class:`~bulkdelete.answer.Result`.
+It reads at most 64 KiB of an answer and maps every way of not getting one to a Result;
+what an answer means is :mod:`bulkdelete.answer` and :mod:`bulkdelete.profile`.
 """
 
 from __future__ import annotations
@@ -41,31 +38,26 @@ MAX_BODY = 64 * 1024  # read no further: a longer answer is RETRYABLE, memory st
 
 
 class Deleter(Protocol):
-    """What deleting needs from the API; never raises for an answer or a network failure,
-    it classifies it."""
+    """Never raises for an answer or a network failure: it classifies it."""
 
     async def delete(self, ids: Sequence[str]) -> Result: ...
 
 
-# Maps a whole answer to a Result: classify for deletes, classify_profile for lookups.
 Classifier = Callable[..., Result]
 
 
 def _keep_only_if_whole(response: aiohttp.ClientResponse) -> None:
-    """Close, rather than pool, the connection of an answer whose body is still arriving.
-    aiohttp pools it in the loop's read callback when the body ends, before this task runs
-    again: another request could take it meanwhile and then be cut by our drop, or read a
-    stray answer behind this one as its own (an "ok" nothing acknowledged)."""
+    """Close, rather than pool, the connection of an answer whose body is still arriving:
+    aiohttp would pool it as the body ends, before we may drop it, and another request
+    could then read a stray answer behind this one as its own."""
     connection = response.connection  # None once the whole answer is in and released
     if connection is not None and connection.protocol is not None:
         connection.protocol.force_close()
 
 
 def _drop_connection(response: aiohttp.ClientResponse) -> None:
-    """Never reuse this answer's connection: what a server (or a broken proxy) writes on it
-    after an error answer must not be read as the next request's answer. The protocol
-    itself is closed, as an answer read whole is already back in the pool, and a closed
-    protocol is never handed out again."""
+    """Never reuse this answer's connection, so nothing written after an error answer is
+    read as the next one's. The protocol is closed, as a whole answer is already pooled."""
     protocol = getattr(response, "_protocol", None)
     if protocol is not None:
         protocol.close()
@@ -73,8 +65,7 @@ def _drop_connection(response: aiohttp.ClientResponse) -> None:
 
 
 def _unreached(exc: aiohttp.ClientConnectorError) -> Result:
-    """No connection was made (refused, DNS, unreachable network), so no request left:
-    the one failure that may pause a run without spending an ID."""
+    """No connection was made, so no request left: the one failure that fails no ID."""
     err = exc.os_error
     if isinstance(exc, aiohttp.ClientConnectorDNSError) or isinstance(err, socket.gaierror):
         why = f"DNS lookup failed: {err.strerror or err}"
@@ -87,8 +78,7 @@ def _unreached(exc: aiohttp.ClientConnectorError) -> Result:
 
 
 class ClevertapClient:
-    """Sends one request per call over a caller-owned :class:`aiohttp.ClientSession` (one
-    connection pool for the run). The passcode is revealed only into the headers."""
+    """One request per call over a caller's session; the passcode goes only into headers."""
 
     def __init__(
         self,
@@ -120,12 +110,10 @@ class ClevertapClient:
         return BoundClient(self, session)
 
     def body(self, ids: Sequence[str]) -> bytes:
-        """``{"<id_type>": [...]}`` as UTF-8 JSON."""
         return json.dumps({self._id_type: list(ids)}, ensure_ascii=False,
                           separators=(",", ":")).encode()
 
     async def delete_with(self, session: aiohttp.ClientSession, ids: Sequence[str]) -> Result:
-        """``POST`` the IDs."""
         request = session.post(self._url, data=self.body(ids), headers=self._headers,
                                timeout=self._timeout, allow_redirects=False)
         return await self._exchange(request, classify)
@@ -133,9 +121,7 @@ class ClevertapClient:
     async def profile_with(
         self, session: aiohttp.ClientSession, ident: str, *, key: str | None = None
     ) -> Result:
-        """``GET`` one profile (Get User Profile, docs/api.md): ``?identity=`` or, for
-        ``--id-type guid``, ``?objectId=``, or ``key`` when given (the preflight asks by
-        identity whatever the job's ID type)."""
+        """Get User Profile by ``key`` (default: ``identity``, or ``objectId`` for guid)."""
         request = session.get(self._profile_url, params={key or self._profile_key: ident},
                               headers=self._headers, timeout=self._timeout,
                               allow_redirects=False)
@@ -144,8 +130,6 @@ class ClevertapClient:
     async def _exchange(
         self, request: aiohttp.client._RequestContextManager, classify_answer: Classifier,
     ) -> Result:
-        """One request's answer, classified; never raises for an answer or a network
-        failure."""
         try:
             async with request as response:
                 try:
@@ -174,9 +158,8 @@ class ClevertapClient:
     async def _read(
         self, response: aiohttp.ClientResponse, classify_answer: Classifier,
     ) -> tuple[Result, bool]:
-        """The answer read (at most MAX_BODY + 1 bytes, so memory is bounded whatever a
-        server sends) and classified, and whether it was a 200 read whole that the operation
-        takes as a success: only then may its connection carry another request."""
+        """The answer, classified, and whether its connection may carry another request
+        (only a 200 read whole that is a success)."""
         _keep_only_if_whole(response)
         content = response.content
         parts: list[bytes] = []
@@ -189,14 +172,11 @@ class ClevertapClient:
             return Result(Outcome.RETRYABLE, "answer over 64 KiB", response.status), False
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         result = classify_answer(response.status, payload, retry_after, hide=self._hide)
-        # Decisive answers keep their connection, so a verify whose gone profiles answer
-        # with a not-found fail body does not pay a new (TLS) connection per lookup.
         return result, response.status == 200 and result.outcome is Outcome.SUCCESS
 
 
 class BoundClient:
-    """A :class:`ClevertapClient` plus its session: a :class:`Deleter`, and verify's
-    lookups (``profile``)."""
+    """A :class:`ClevertapClient` plus its session: a :class:`Deleter`, and verify's lookups."""
 
     def __init__(self, client: ClevertapClient, session: aiohttp.ClientSession) -> None:
         self._client = client

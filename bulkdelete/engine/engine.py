@@ -1,15 +1,9 @@
-"""The engine: batches in, an operation on each, every batch recorded as it ends.
+"""The engine: a task per batch in one task group, each batch recorded as it ends.
 
-In aiometer's shape: for each batch not yet done, wait on the meters — the window (fewer
-than ``lookahead`` batches past the watermark, which bounds the checkpoint's state,
-docs/guarantees.md §4), at most ``2 × concurrency`` batches held, and a limiter slot — then
-start a task for it in the run's task group. A held batch may have been sent, so that cap
-also bounds what a ``kill -9`` can leave sent but unrecorded (docs/guarantees.md §2).
-
-Per batch: the operation (through the sender), its failures durable (fsync), the recorder's
-``done``, then the abort rules. Any error ends the task group and leaves :meth:`Engine.run`
-as itself. A stop admits nothing more; requests in flight get ``Settings.grace``
-(``asyncio.timeout``), then what is left is cancelled, unrecorded, for the resume.
+A batch starts once it is within ``lookahead`` of the watermark (bounds the checkpoint's
+state, docs/guarantees.md §4), fewer than ``2 × concurrency`` are held (bounds what a
+``kill -9`` leaves sent but unrecorded, §2) and a limiter slot is free. A stop admits
+nothing more; requests in flight get ``Settings.grace``, the rest is left to the resume.
 """
 
 from __future__ import annotations
@@ -39,8 +33,7 @@ log = structlog.get_logger("bulkdelete")
 
 
 class Batch(Protocol):
-    """What the engine reads of a batch (:class:`bulkdelete.batcher.Batch`): declared here,
-    so the engine imports nothing above it."""
+    """What the engine reads of a :class:`bulkdelete.batcher.Batch` (no upward import)."""
 
     seq: int
     offset: int
@@ -102,9 +95,7 @@ class Engine:
         )
 
     async def run(self, batches: Iterator[Batch]) -> RunEnd:
-        """Send every batch not yet done; return how the run ended. Fatal conditions
-        raise a :class:`~bulkdelete.errors.BulkDeleteError` (the caller saves progress
-        either way)."""
+        """Send every batch not yet done; an abort raises a BulkDeleteError."""
         self.stats.last_ack = asyncio.get_running_loop().time()
         stop = self.stop.event
         end = RunEnd(input_exhausted=False, limit_reached=False, stopped=False)
@@ -123,8 +114,6 @@ class Engine:
 
     async def _admit(self, batches: Iterator[Batch], tg: asyncio.TaskGroup,
                      end: RunEnd) -> None:
-        """Start a task per batch as the meters allow, until the input ends, --limit is
-        reached or the run stops."""
         limit, stats, recorder, stop = (self.settings.limit, self.stats, self.recorder,
                                         self.stop.event)
         lookahead = self.settings.lookahead
@@ -165,8 +154,6 @@ class Engine:
             await self._changed.wait()
 
     async def _drain(self) -> None:
-        """After a stop: requests in flight get the grace period, then are cancelled,
-        unrecorded, so the resume sends them again."""
         try:
             async with asyncio.timeout(self.settings.grace):
                 await self._until(lambda: not self._held)
@@ -197,8 +184,7 @@ class Engine:
 
     async def _settle(self, batch: Batch, unique: list[str], failures: Failures,
                       ) -> tuple[int, dict[str, int], Counter[str]]:
-        """Put a batch's failed IDs durably in the failed file; return how many of its
-        occurrences failed, by reason and by label. Raises instead when the run must stop."""
+        """Write the failures durably; count their occurrences by reason and by label."""
         self.rules.before_recording(batch.seq, len(unique), failures, self.sender.succeeded)
         labels = self.operation.labels
         occurrences = Counter(batch.ids)
@@ -215,8 +201,7 @@ class Engine:
         await self.failures.add([(i, r.reason, r.detail) for i, r in failures])
         by_reason = dict(reasons)
         if not counts[labels.error]:
-            # Findings (a profile still there), not faults; verify's summary counts them, so
-            # a batch's own line is detail: one per batch would flood an early verify.
+            # Findings, not faults: verify's summary counts them; a line per batch would flood.
             log.debug("ids_answered", seq=batch.seq, line=batch.line, ids=failed,
                       reasons=by_reason)
         else:

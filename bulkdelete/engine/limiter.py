@@ -1,14 +1,8 @@
 """How many requests may be in flight, and how often one may start (docs/guarantees.md §5).
 
-Two knobs kept apart, as aiometer does: a **concurrency** limit, which is what CleverTap
-limits (docs/api.md: requests in flight, 429 beyond), and an optional **rate** (aiolimiter's
-leaky bucket of capacity one, so never a burst above ``--rate``).
-
-The limit adapts by AIMD aimed by the server: a 429 while ``n`` of ours were at the server
-drops it straight to ``n - 1``; it probes up one slot after ``probe_after × limit``
-successes. A 429 for a request sent after our last reaction means the account is busy
-beyond our own limit: then every slot pauses together (exponential, equal jitter, capped).
-``Retry-After`` is a floor under that pause, never a replacement.
+The in-flight limit (what CleverTap limits) adapts: a 429 while ``n`` of ours were out drops
+it to ``n - 1``; ``probe_after × limit`` successes raise it by one. A 429 for a request sent
+after our last reaction means the account is busy beyond us: every slot pauses together.
 """
 
 from __future__ import annotations
@@ -27,8 +21,6 @@ PAUSE_CAP = 30.0
 
 @dataclass(frozen=True, slots=True)
 class Ticket:
-    """Proof of a granted slot; ``started`` orders it against throttling reactions."""
-
     started: float
 
 
@@ -52,7 +44,6 @@ class AdaptiveLimiter:
         self._probe_after = probe_after
         self._in_flight = 0  # slots granted (some may still be waiting on pause/rate)
         self._sending = 0  # slots whose request is actually out
-        # Each resolves when granted a slot.
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._paused_until = 0.0
         self._last_reaction = -1.0
@@ -80,12 +71,10 @@ class AdaptiveLimiter:
         return max(0.0, self._paused_until - self._clock())
 
     def pause(self, seconds: float) -> None:
-        """Hold every slot for ``seconds`` from now (never shortening a longer pause): the
-        run waits out an outage together instead of each request knocking on its own."""
+        """Hold every slot for ``seconds`` from now, never shortening a longer pause."""
         self._paused_until = max(self._paused_until, self._clock() + seconds)
 
     async def acquire(self) -> Ticket:
-        """Wait for a slot, the end of any shared pause, and a rate token."""
         if self._in_flight < self._limit and not self._waiters:
             self._in_flight += 1
         else:
@@ -113,15 +102,12 @@ class AdaptiveLimiter:
         self, ticket: Ticket, *, throttled: bool = False, ok: bool = False,
         retry_after: float | None = None,
     ) -> None:
-        """Return a slot, telling the limiter how the request went."""
         if throttled:
             self._on_throttled(ticket, retry_after)
         elif ok:
             self._on_success(ticket)
         self._sending -= 1
         self._free_slot()
-
-    # -- adaptive control -------------------------------------------------------------
 
     def _on_throttled(self, ticket: Ticket, retry_after: float | None) -> None:
         self._successes = 0
@@ -132,8 +118,7 @@ class AdaptiveLimiter:
         if target < self._limit:
             self._set_limit(target, "throttled")
         if ticket.started > previous_reaction:
-            # Sent after our last reaction, and still refused: the account is busy
-            # beyond what lowering our own limit fixed. Escalate the shared pause.
+            # Sent after our last reaction and still refused: escalate the shared pause.
             self._streak += 1
         self._last_reaction = now
         pause = 0.0
@@ -141,9 +126,8 @@ class AdaptiveLimiter:
             span = min(PAUSE_CAP, PAUSE_BASE * 2 ** (self._streak - 2))
             pause = span / 2 + self._rng.uniform(0, span / 2)  # "equal jitter"
         if retry_after is not None:
-            # A floor, never a replacement: "Retry-After: 0", a negative value or a past
-            # date must not switch the escalation off and turn a 429 storm into a flood.
-            pause = max(pause, retry_after)  # the client has capped it at 5 minutes
+            # A floor, never a replacement: "Retry-After: 0" must not switch escalation off.
+            pause = max(pause, retry_after)
         if pause > 0:
             self._paused_until = max(self._paused_until, now + pause)
 
@@ -165,8 +149,6 @@ class AdaptiveLimiter:
 
     def _clock(self) -> float:
         return self._loop.time()  # the loop's clock, which tests control as aiolimiter's do
-
-    # -- slot bookkeeping ---------------------------------------------------------------
 
     def _free_slot(self) -> None:
         self._in_flight -= 1

@@ -1,11 +1,7 @@
-"""What the engine does to a batch: an *operation* takes the batch's distinct IDs and
-answers which did not come out as asked, each with its result (None: a stop dropped the
-batch unrecorded, for the resume). Its calls go through the
-:class:`~bulkdelete.engine.sender.Sender` (retries, 429 pacing, outage pause, stop); the
-first may use the batch's slot (``ticket``). Its :class:`Labels` name the per-ID outcomes.
-
-:class:`Delete`: one request per batch, a rejected one bisected until each rejected ID
-stands alone (docs/guarantees.md §6). :class:`Check`: verify's lookup per ID.
+"""What the engine does to a batch: an operation takes its distinct IDs and returns those
+that did not come out as asked (None: a stop dropped the batch, for the resume), its calls
+going through the Sender. :class:`Delete` bisects a rejected batch until each rejected ID
+stands alone (docs/guarantees.md §6); :class:`Check` is verify's lookup per ID.
 """
 
 from __future__ import annotations
@@ -20,16 +16,13 @@ from bulkdelete.engine.limiter import Ticket
 from bulkdelete.engine.rules import Rules
 from bulkdelete.engine.sender import Request, Sender
 
-# The IDs that did not succeed, each with why; empty when every ID did.
 Failures = list[tuple[str, Result]]
 
 
 @dataclass(frozen=True, slots=True)
 class Labels:
-    """An operation's per-ID outcome labels. ``success`` is an ID that came out as asked
-    (counted as deleted in the checkpoint's totals); a failure the API answered decisively
-    (a SUCCESS saying "not as asked") is a ``finding``, not an error for --max-errors;
-    every other failure is an ``error``."""
+    """Per-ID outcome labels. A failure the API answered decisively (a SUCCESS saying "not
+    as asked") is a ``finding``, not an error for --max-errors."""
 
     success: str
     error: str
@@ -43,17 +36,14 @@ class Operation(Protocol):
 
 
 class Delete:
-    """Delete a batch in one request; bisect a rejected one."""
-
     labels = Labels(success="deleted", error="failed")
 
     def __init__(self, request: Request, sender: Sender, rules: Rules) -> None:
         self._request = request
         self._sender = sender
         self._rules = rules
-        # One batch bisects at a time: a request that is wrong for every ID (say, the wrong
-        # --id-type) then costs two bisections before the abort rule fires, not one per
-        # batch in the lookahead window.
+        # One batch bisects at a time, so a request wrong for every ID (say, --id-type)
+        # costs two bisections before the abort rule fires, not one per batch in flight.
         self._bisecting = asyncio.Lock()
 
     async def __call__(self, ids: list[str], seq: int, ticket: Ticket) -> Failures | None:
@@ -84,17 +74,12 @@ class Delete:
         return failures
 
 
-# Looks one ID up; never raises for an answer or a network failure (a bound client's
-# ``profile``).
 Lookup = Callable[[str], Awaitable[Result]]
 
 
 class Check:
-    """Look each ID of a batch up (``verify``): one call per ID, all through the sender, so
-    the run's retries, 429 pacing, outage pause, fatal stop and ``--concurrency`` govern
-    them as they govern a delete. An ID comes out as asked when its profile is gone; the
-    others are returned with their result: present (a SUCCESS saying so) or unknown.
-    ``note(seq, ids)`` is told a batch's IDs not gone before the engine records them."""
+    """Look each ID up (verify), through the sender like a delete. ``note(seq, ids)`` is
+    told a batch's IDs not gone before the engine records them."""
 
     labels = Labels(success="gone", error="unknown", finding="present")
 
@@ -110,10 +95,8 @@ class Check:
         if not ids:  # every ID of the batch is outside what is checked
             self._sender.limiter.release(ticket)
             return []
-        # The IDs of a batch are looked up side by side, each waiting for its own slot, so
-        # a batch never holds the run to one request at a time; the limiter keeps the
-        # total in flight within --concurrency. An error in one (a fatal answer) cancels
-        # the others; the engine unwraps the group.
+        # Side by side, each on its own slot, so a batch never holds the run to one
+        # request at a time; a fatal answer in one cancels the others.
         tickets: list[Ticket | None] = [ticket] + [None] * (len(ids) - 1)
         async with asyncio.TaskGroup() as tg:
             tasks = [tg.create_task(self._sender.send(self._request, [ident], seq, held))

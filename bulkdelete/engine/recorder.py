@@ -7,22 +7,21 @@ from typing import Protocol
 
 
 class Recorder(Protocol):
-    """Progress plus its journal (``bulkdelete.checkpoint.Ledger``), or progress alone for a
-    run without a checkpoint. An exception from ``sent`` or ``done`` (a journal write that
-    failed) ends the run as that exception."""
+    """Progress plus its journal (``bulkdelete.checkpoint.Ledger``). An exception from
+    ``sent`` or ``done`` (a journal write that failed) ends the run as that exception."""
 
     def is_done(self, seq: int) -> bool: ...
 
     @property
     def watermark(self) -> int: ...
 
-    def sent(self, seq: int) -> None:
-        """A request of batch ``seq`` is leaving: mark and journal its first send (once)."""
+    # A request of batch ``seq`` is leaving: mark and journal its first send (once).
+    def sent(self, seq: int) -> None: ...
 
-    def answered(self, seq: int) -> None:
-        """Batch ``seq``'s request was answered without acknowledging any ID; its next
-        request is marked sent again (docs/guarantees.md §2)."""
+    # Answered without acknowledging any ID: its next request is marked sent again
+    # (docs/guarantees.md §2).
+    def answered(self, seq: int) -> None: ...
 
+    # Finished, its failures already durable.
     def done(self, seq: int, offset: int, line: int, deleted: int, failed: int,
-             reasons: dict[str, int] | None) -> None:
-        """Batch ``seq`` is finished (its failures already durable): record and journal it."""
+             reasons: dict[str, int] | None) -> None: ...

@@ -1,14 +1,5 @@
-"""When a run gives up instead of going on: the abort rules and the stall watchdog.
-
-* ``--max-errors``: too many IDs of this run failed (a count or a share).
-* Every ID of two multi-ID batches rejected one by one: the request itself is wrong (say,
-  the wrong ``--id-type``), so bisecting the rest of the file would only fail it all.
-* Every batch exhausting its retries for ``failing_window``: the API is down for us.
-* Batches exhausting their retries before any request of the run succeeded: the endpoint
-  is wrong or unreachable, which is no reason to list IDs as failed.
-* Stall (docs/cli.md): nothing acknowledged for ``--stall-timeout``.
-
-A fatal answer (401/403) is the sender's to raise: it stops the run before any rule runs.
+"""When a run gives up instead of going on: the abort rules and the stall watchdog
+(docs/cli.md). A fatal answer (401/403) is the sender's to raise, before any rule runs.
 """
 
 from __future__ import annotations
@@ -34,8 +25,6 @@ ALL_REJECTED_ABORT = 2
 
 
 class Rules:
-    """The abort rules, judged as each batch is recorded, and the watchdog beside them."""
-
     def __init__(self, settings: Settings, stats: RunStats) -> None:
         self.settings = settings
         self.stats = stats
@@ -48,8 +37,8 @@ class Rules:
 
     def before_recording(self, seq: int, batch_size: int, failures: Failures,
                          succeeded: bool) -> None:
-        """Judge a batch's failures before they are written down. Raises, leaving the batch
-        unrecorded, when no request of the run has succeeded yet and retries ran out."""
+        # Retries ran out before any request succeeded: the endpoint is wrong, not the IDs,
+        # so raise with the batch unrecorded.
         if not succeeded and any(r.outcome is Outcome.RETRYABLE for _, r in failures):
             raise TooManyErrors(
                 "no request has succeeded in this run and batches are exhausting their "
@@ -63,7 +52,6 @@ class Rules:
             log.warning("batch_all_rejected", seq=seq, reason=failures[0][1].reason)
 
     def after_recording(self, failures: Failures) -> None:
-        """Judge the run once a batch is recorded; raises the abort that applies."""
         if self.request_is_wrong:
             raise FatalApiError(
                 f"the API rejected every ID of {self.all_rejected} batches one by one, so "
@@ -91,8 +79,8 @@ class Rules:
                 )
 
     async def watchdog(self, stop: asyncio.Event) -> None:
-        """Stall rule (docs/cli.md): abort when nothing was acknowledged for stall_timeout;
-        a stopping run's drain is bounded by the grace instead."""
+        """Abort when nothing was acknowledged for stall_timeout (a stopping run's drain
+        is bounded by the grace instead)."""
         timeout = self.settings.stall_timeout
         loop = asyncio.get_running_loop()
         while not stop.is_set():

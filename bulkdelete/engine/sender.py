@@ -1,13 +1,9 @@
 """One request with its retries: what every operation sends its API calls through.
 
-A request is retried on a RETRYABLE answer with exponential backoff and full jitter
-(uniform(0, min(cap, base·2^attempt)), AWS's "full jitter"); a ``Retry-After`` is a floor
-under that wait. A 429 is paced by the limiter (every slot slows together) and does not
-spend the retry budget. A request that never reached the server (UNREACHED) fails no ID: the
-whole run pauses through the limiter and tries again, until an answer comes back or the
-stall rule ends the run. Only a run that has not reached the server at all gives up after
-the usual retries, since then the address itself is the likely fault. A fatal answer stops
-the run at once.
+RETRYABLE: backoff with full jitter, ``Retry-After`` a floor. THROTTLED: paced by the
+limiter, no retry spent. UNREACHED fails no ID: the run pauses and tries again, unless no
+request of the run has ever reached the server (then the address is the likely fault).
+FATAL stops the run at once.
 """
 
 from __future__ import annotations
@@ -32,13 +28,10 @@ log = structlog.get_logger("bulkdelete")
 # picks up within seconds of the network coming back.
 OUTAGE_PAUSE_CAP = 5.0
 
-# One API call: never raises for an answer or a network failure, classifies it.
 Request = Callable[[Sequence[str]], Awaitable[Result]]
 
 
 class Sender:
-    """Sends requests within the limiter, retrying and pacing as the module says."""
-
     def __init__(self, *, settings: Settings, limiter: AdaptiveLimiter, recorder: Recorder,
                  stop: asyncio.Event, stats: RunStats, rng: random.Random) -> None:
         self.settings = settings
@@ -53,11 +46,10 @@ class Sender:
 
     async def send(self, request: Request, ids: list[str], seq: int,
                    ticket: Ticket | None = None, *, whole: bool = True) -> Result | None:
-        """``request(ids)`` with its retries; returns SUCCESS, REJECTED or an exhausted
-        RETRYABLE, or None after a stop. FATAL raises. ``ticket`` is a slot
-        already held for the first attempt. ``whole`` says no other request of the batch
-        may have been acknowledged (False for a bisected half): only then does an answer
-        that acknowledged nothing take the batch off the ledger's "sent" list."""
+        """SUCCESS, REJECTED or an exhausted RETRYABLE; None after a stop. ``ticket``: a
+        slot already held. ``whole``: no other request of the batch may have been
+        acknowledged (not a bisected half), so an answer acknowledging nothing may take
+        the batch off the ledger's "sent" list."""
         limiter, stop, stats = self.limiter, self.stop, self.stats
         attempt = 0
         unreached = 0
@@ -66,13 +58,10 @@ class Sender:
                 ticket = await race(limiter.acquire(), stop)
                 if ticket is None:
                     return None
-            if stop.is_set():
-                # Granted just before the stop: a stop lets requests already at the server
-                # finish, it starts none.
+            if stop.is_set():  # a stop starts no request, not even a retry
                 limiter.release(ticket)
                 return None
-            # Recorded as the request leaves, not when the batch is admitted, so "re-sent
-            # after a crash" counts what really was at the server.
+            # Recorded as it leaves, so "re-sent after a crash" counts only what was sent.
             self.recorder.sent(seq)
             stats.requests += 1
             try:
@@ -82,9 +71,8 @@ class Sender:
                 raise
             outcome = result.outcome
             if whole and _acknowledged_nothing(result):
-                # Nothing of the batch is at the server while it waits to retry (or on the
-                # bisection lock), so a kill -9 now leaves nothing to send twice: the
-                # re-send count after a crash counts only what a killed run left behind.
+                # Nothing of the batch is at the server while it waits: a kill -9 now
+                # leaves nothing sent twice.
                 self.recorder.answered(seq)
             if outcome is Outcome.UNREACHED:
                 limiter.release(ticket)
@@ -127,8 +115,6 @@ class Sender:
             await race(asyncio.sleep(self._backoff(attempt, result.retry_after)), stop)
 
     def _pause_for_outage(self, result: Result, unreached: int) -> None:
-        """The server never saw the request: pause every slot (exponential, capped, equal
-        jitter), or give up if no request of this run has ever got through."""
         settings = self.settings
         if not self._reached and unreached > settings.max_retries:
             raise TooManyErrors(
@@ -152,15 +138,13 @@ class Sender:
         self._outage_streak = 0
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
-        """Full jitter: uniform(0, min(cap, base·2^attempt)); Retry-After is a floor."""
         span = min(self.settings.backoff_cap, self.settings.backoff_base * 2 ** attempt)
         return max(self._rng.uniform(0, span), retry_after or 0.0)
 
 
 def _acknowledged_nothing(result: Result) -> bool:
-    """The server's word that it did nothing with the request: it never got it, or its
-    status is not 2xx (429, 5xx, 4xx). A timeout, a reset after sending or a 2xx that
-    is not a plain success may hide a delete done, so those stay counted as sent."""
+    """Unreached, or a non-2xx status. A timeout, a reset or an odd 2xx may hide a delete
+    done, so those stay counted as sent."""
     if result.outcome is Outcome.UNREACHED:
         return True
     return (result.outcome is not Outcome.SUCCESS and result.status is not None

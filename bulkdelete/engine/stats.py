@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 @dataclass(slots=True)
 class Traffic:
-    """A run's requests and what they did. The engine counts into this very object while
-    the run sends (its stats extend it), so the run's checkpoint record never copies them."""
+    """A run's requests and what they did; the checkpoint's run record holds the engine's
+    own RunStats (a subclass), never a copy."""
 
     requests: int = 0
     retries: int = 0
@@ -20,9 +20,6 @@ class Traffic:
 
 @dataclass(slots=True)
 class RunStats(Traffic):
-    """This run's counters: its traffic, which the run's checkpoint record holds as it is
-    (no copy), and what only the engine needs."""
-
     batches_done: int = 0
     # ID occurrences this run per outcome label of the operation ("deleted", "gone", ...).
     outcomes: Counter[str] = field(default_factory=Counter)
@@ -39,8 +36,7 @@ class RunStats(Traffic):
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """The run's counters at one instant, for a display: a copy, so the reader never holds
-    the engine or its limiter."""
+    """A copy of the counters for a display, which never holds the engine."""
 
     ids_deleted: int
     ids_failed: int

@@ -1,9 +1,6 @@
-"""How a run stops: one event, set by a graceful stop from outside (:class:`StopRequest`).
-
-Every wait of the run that must give way to it goes through :func:`race`. After a stop no
-request starts, not even a retry; requests already at the server get the grace period;
-what was not recorded is sent again by the resume. A fatal answer or an abort needs no
-event: it is raised, and the run's task group cancels the rest.
+"""How a run stops: one event (:class:`StopRequest`), and :func:`race` for every wait that
+must give way to it. A fatal answer or an abort is raised instead; the task group cancels
+the rest.
 """
 
 from __future__ import annotations
@@ -37,9 +34,8 @@ class StopRequest:
 
 
 async def race(work: Awaitable[T], stop: asyncio.Event) -> T | None:
-    """``work``'s result, or None when ``stop`` is set first: the one way any wait of the
-    run gives way to a stop. ``work`` is cancelled and awaited before this returns, so
-    nothing it started outlives the stop."""
+    """``work``'s result, or None when ``stop`` is set first; ``work`` is cancelled and
+    awaited before this returns, so nothing it started outlives the stop."""
     task = asyncio.ensure_future(work)
     stopping = asyncio.ensure_future(stop.wait())
     try:
@@ -54,8 +50,7 @@ async def race(work: Awaitable[T], stop: asyncio.Event) -> T | None:
 
 
 def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The error a task group ended with, as the caller should see it: our own errors
-    first (a journal write, an abort), then anything else (a bug), never a bare group."""
+    """The error to raise for a task group: ours first, then any other, never a group."""
     leaves: list[BaseException] = []
 
     def walk(exc: BaseException) -> None:

@@ -1,11 +1,7 @@
-"""The preflight (docs/cli.md): before the confirmation and before anything is written, one
-read-only Get User Profile for a random identity shows whether the target takes the
-account and passcode, so wrong credentials or a wrong region show up now, not an hour in.
-
-It goes through the engine's :class:`~bulkdelete.engine.Sender` (retries, 429 pacing, "cannot
-reach <host>"), bounded by ``--stall-timeout``. Only a 200 success or a clear not-found
-accepts the credentials; 401/403, no answer, or any other answer once retries are spent
-stop with exit 3 (``--no-preflight`` skips the check).
+"""The preflight (docs/cli.md): before anything is written, one read-only Get User Profile
+for a random identity, through the engine's Sender and bounded by ``--stall-timeout``, so
+wrong credentials or region show up now, not an hour in. Only a success or a clear
+not-found accepts; anything else stops with exit 3.
 """
 
 from __future__ import annotations
@@ -13,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import random
 import secrets
-from collections import Counter
 from collections.abc import Sequence
 
 import aiohttp
@@ -29,10 +24,8 @@ log = structlog.get_logger("bulkdelete")
 
 
 async def preflight(settings: Settings, stop: StopRequest | None = None) -> str:
-    """Send the check; return what the confirmation says about it. Raises
-    :class:`FatalApiError` (401/403) or :class:`~bulkdelete.errors.TooManyErrors` (no
-    answer), both exit 3, or :class:`ConfirmationRefused` when stopped meanwhile: a stop
-    does not wait for the check's request or its retries, as nothing depends on them."""
+    """What the confirmation says about the check. A stop does not wait for the check's
+    request: nothing depends on it."""
     stop = stop or StopRequest()
     said = await race(_check(settings), stop.event)
     if said is None:
@@ -54,21 +47,20 @@ async def _check(settings: Settings) -> str:
             base_url=settings.base_url, account_id=settings.account_id,
             passcode=settings.passcode, id_type=settings.id_type, timeout=settings.timeout,
         )
-        seen: Counter[Outcome] = Counter()  # the answers so far, by outcome
         answers: list[Result] = []
 
         async def request(_ids: Sequence[str]) -> Result:
             answer = await client.profile_with(session, probe, key="identity")
-            seen[answer.outcome] += 1
             answers.append(answer)
+            seen = [a.outcome for a in answers]
             # Retries can take minutes (a 30 s timeout, seven attempts, backoff between):
             # the first answer of each kind that holds the check up says so at once.
-            if answer.outcome is Outcome.THROTTLED and seen[Outcome.THROTTLED] == 1:
+            if answer.outcome is Outcome.THROTTLED and seen.count(Outcome.THROTTLED) == 1:
                 log.warning("preflight_waiting", host=host,
                             why="the account answers 'too many concurrent requests'; "
                                 "another job may be using it",
                             gives_up_after=f"{settings.stall_timeout:g}s (--stall-timeout)")
-            elif answer.outcome in _RETRIED and sum(seen[o] for o in _RETRIED) == 1:
+            elif answer.outcome in _RETRIED and sum(o in _RETRIED for o in seen) == 1:
                 log.warning("preflight_waiting", host=host,
                             why=f"no usable answer yet ({answer.reason}); retrying",
                             gives_up_after=f"{settings.max_retries} retries or "
@@ -83,7 +75,7 @@ async def _check(settings: Settings) -> str:
                 result = await sender.send(request, [probe], 0)
                 assert result is not None, "the check's own stop is never set"
         except TimeoutError:
-            raise StalledError(_stalled(settings, seen, answers)) from None
+            raise StalledError(_stalled(settings, answers)) from None
         except FatalApiError as exc:
             raise FatalApiError(
                 f"preflight: {host} refused the check ({answers[-1].reason}); nothing "
@@ -107,9 +99,9 @@ async def _check(settings: Settings) -> str:
 _RETRIED = (Outcome.RETRYABLE, Outcome.UNREACHED)
 
 
-def _stalled(settings: Settings, seen: Counter[Outcome], answers: list[Result]) -> str:
+def _stalled(settings: Settings, answers: list[Result]) -> str:
     wait = f"{settings.stall_timeout:g}s"
-    if answers and seen[Outcome.THROTTLED] == len(answers):
+    if answers and all(a.outcome is Outcome.THROTTLED for a in answers):
         return (f"preflight: {settings.host} has answered 'too many concurrent requests' "
                 f"to every check for {wait} (--stall-timeout): another job may be using "
                 "this account; nothing was deleted or written. Rerun when it is free")

@@ -74,7 +74,7 @@ def test_client_repr_hides_the_passcode() -> None:
        st.sampled_from(["guid", "identity"]))
 def test_body_is_the_json_document_whatever_the_ids(ids: list[str], id_type: IdType) -> None:
     """The request body parses to exactly {id_type: ids} for any IDs — quotes, backslashes,
-    control characters and non-ASCII included (the join fast path never changes meaning)."""
+    control characters and non-ASCII included."""
     client = ClevertapClient(base_url="http://127.0.0.1:1", account_id="A",
                              passcode=Secret("p"), id_type=id_type, timeout=1)
     assert json.loads(client.body(ids)) == {id_type: ids}
