@@ -69,23 +69,22 @@ def summarize(
     """One streaming pass: valid IDs, invalid lines (first few kept), batches; *each_ids*,
     when given, is handed every valid ID, a few thousand at a time."""
     summary = Totals(ids_total=0, lines_invalid=0, batches_total=0)
-    ids = 0
     held: list[str] = []
     for item in items:
         if type(item) is Record:
-            ids += 1
-            if each_ids is not None:
-                held.append(item.value)
-                if len(held) == 4096:
+            held.append(item.value)
+            if len(held) == 4096:
+                summary.ids_total += len(held)
+                if each_ids is not None:
                     each_ids(held)
-                    held = []
+                held = []
         else:
             summary.lines_invalid += 1
             if len(summary.invalid_samples) < INVALID_SAMPLES:
                 assert isinstance(item, InvalidLine)
                 summary.invalid_samples.append((item.line, item.reason))
+    summary.ids_total += len(held)
     if each_ids is not None:
         each_ids(held)
-    summary.ids_total = ids
-    summary.batches_total = -(-ids // size)
+    summary.batches_total = -(-summary.ids_total // size)
     return summary

@@ -47,21 +47,20 @@ def line_records(
                 offset += block.length
                 line += 1
                 continue
+            # Decoded a block at a time: an undecodable byte becomes a lone surrogate, which
+            # check() reports as not UTF-8.
             lines = block.split(b"\n")
+            texts = block.decode("utf-8", "surrogateescape").split("\n")
             if block.endswith(b"\n"):
                 lines.pop()  # the empty string after the last newline is no line
-            for raw in lines:
-                try:
-                    value = raw.decode("utf-8").strip(TRIMMED)  # trim(), without a call
-                except UnicodeDecodeError:
-                    yield InvalidLine(line, REASON_UTF8, raw_value(raw))
-                else:
-                    if value:  # a blank line is skipped, not reported
-                        reason = check(value)
-                        if reason is None:
-                            yield Record(value, line, offset)
-                        else:
-                            yield InvalidLine(line, reason, raw_value(raw))
+            for raw, text in zip(lines, texts, strict=False):
+                value = text.strip(TRIMMED)  # trim(), without a call
+                if value:  # a blank line is skipped, not reported
+                    reason = check(value)
+                    if reason is None:
+                        yield Record(value, line, offset)
+                    else:
+                        yield InvalidLine(line, reason, raw_value(raw))
                 offset += len(raw) + 1
                 line += 1
 
