@@ -1,9 +1,7 @@
 """Cuts the reader's stream of IDs into numbered batches, and pre-counts a whole input.
 
-A batch is ``batch_size`` consecutive valid IDs (invalid lines do not count), numbered from
-0 in input order. Numbering is a pure function of the input and the batch-shaping settings,
-so a resume that seeks to a batch's byte offset regenerates exactly the same batches with
-the same numbers — which is what lets the checkpoint name batches by number alone.
+A batch is ``batch_size`` consecutive valid IDs, numbered from 0 in input order: a pure
+function of the input, so a resume at a batch's offset regenerates the same numbers.
 """
 
 from __future__ import annotations

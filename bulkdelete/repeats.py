@@ -1,14 +1,9 @@
 """How many IDs of an input repeat an earlier one, counted exactly in bounded memory.
 
-Each repeat costs a request slot, so the pre-count reports them (docs/report.md). Holding
-every ID, or even an int object per ID, would grow with the input; instead each ID becomes
-its 64-bit hash, the hashes are partitioned by their top bits into buckets, spilled bucket
-by bucket to one file in a private temporary folder (never the checkpoint's: nothing is
-written there before the operator says yes), and each bucket is then read back and counted
-on its own with a set. The count is
-exact but for 64-bit hash collisions (about one chance in three hundred thousand at ten
-million distinct IDs). The hash is Python's own (keyed per process), so the buckets hold no
-ID and nothing an ID could be recovered from, and they go when the count is done.
+Each ID becomes its 64-bit hash (Python's own, keyed per process: no ID can be recovered),
+partitioned by top bits into buckets spilled to one file in a private temporary folder
+(never the checkpoint's), each bucket then counted on its own with a set. Exact but for hash
+collisions (about one chance in 300,000 at ten million distinct IDs).
 """
 
 from __future__ import annotations

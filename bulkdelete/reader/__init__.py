@@ -1,12 +1,8 @@
 """The input: IDs streamed out of a file of IDs, in constant memory.
 
-A file of IDs (plain lines, CSV or JSON Lines, maybe gzip-compressed) becomes a stream of
-:class:`Record` (a valid ID, its line and the byte offset where it starts, so a resume seeks
-straight there: docs/guarantees.md §3) and :class:`InvalidLine` (a line that cannot be used,
-with a short reason: bad input is counted, never a crash, §7). Three parts: the source
-(:mod:`~bulkdelete.reader.source`), the formats (:mod:`~bulkdelete.reader.formats`,
-:mod:`~bulkdelete.reader.csv`) and the rule (:mod:`~bulkdelete.reader.rule`). Reasons and
-messages never hold an ID or a line's content (personal data).
+Lines, CSV or JSON Lines (maybe gzipped) become :class:`Record` (a valid ID with its line and
+byte offset, where a resume seeks: docs/guarantees.md §3) and :class:`InvalidLine` (counted,
+never a crash, §7). Reasons and messages never hold an ID (personal data).
 """
 
 from __future__ import annotations

@@ -1,12 +1,8 @@
-"""One ID per line and JSON Lines: each physical line decoded and decided on its own.
+"""One ID per line and JSON Lines: each physical line decided on its own.
 
-Both read the whole lines :class:`~bulkdelete.reader.source.Blocks` yields and carry
-nothing from one block to the next but the offset and line number, so a read resumed at a
-record's ``(offset, line)`` yields exactly what the full read yields from there on.
-
-In JSON Lines the ID is a JSON string: a number (``17``, ``-0``) is an invalid value, never
-sent as the digits Python would print for it. An object that holds the field twice is an
-invalid line rather than one of the two values silently kept (the json module keeps the last).
+Nothing is carried between lines but the offset and line number, so a resume at a record's
+``(offset, line)`` yields what the full read yields from there. A JSON ID must be a string,
+and an object holding the field twice is an invalid line (the json module keeps the last).
 """
 
 from __future__ import annotations
