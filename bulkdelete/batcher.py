@@ -49,10 +49,9 @@ def make_batches(
 def within_precount(
     batches: Iterable[Batch], ids_total: int, size: int, path: Path
 ) -> Iterator[Batch]:
-    """*batches*, but the run stops (:class:`~bulkdelete.errors.InputChanged`) rather than
-    send one that would take the job past the *ids_total* IDs the pre-count found: more IDs
-    than that can only come from an input changed since (between two runs, by an edit the
-    fingerprint's samples missed), and would slip past --max-delete."""
+    """*batches*, stopped (:class:`~bulkdelete.errors.InputChanged`) before one past the
+    *ids_total* IDs counted: more can only come from an input changed since (an edit the
+    fingerprint missed), and would slip past --max-delete."""
     for batch in batches:
         # Every batch before this one is full, so seq * size IDs come before it.
         if batch.seq * size + len(batch.ids) > ids_total:
