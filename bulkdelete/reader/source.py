@@ -85,13 +85,9 @@ def check_input_path(path: Path) -> None:
         info = os.stat(path)
     except OSError as exc:
         raise open_error(text, exc) from None
-    mode = info.st_mode
-    if stat.S_ISDIR(mode):
-        raise InputError(f"input {text} is a directory; pass the file of IDs")
-    if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+    if stat.S_ISFIFO(info.st_mode) or stat.S_ISSOCK(info.st_mode):
         raise InputError(_PIPE_MESSAGE)
-    if not stat.S_ISREG(mode):
-        raise InputError(f"input {text} is not a regular file; save the IDs to a file first")
+    _refuse_irregular(text, info.st_mode)
     fd, _ = open_regular(path)  # opening proves readability (os.access is wrong as root)
     try:
         # Else a .gz that is not gzip fails only once the job has started.
@@ -115,10 +111,15 @@ def open_regular(path: Path) -> tuple[int, int]:
     info = os.fstat(fd)  # the file opened, not whatever the path names a moment later
     if not stat.S_ISREG(info.st_mode):
         os.close(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise InputError(f"input {path} is a directory; pass the file of IDs")
-        raise InputError(f"input {path} is not a regular file; save the IDs to a file first")
+        _refuse_irregular(path, info.st_mode)
     return fd, info.st_size
+
+
+def _refuse_irregular(path: Path | str, mode: int) -> None:
+    if stat.S_ISDIR(mode):
+        raise InputError(f"input {path} is a directory; pass the file of IDs")
+    if not stat.S_ISREG(mode):
+        raise InputError(f"input {path} is not a regular file; save the IDs to a file first")
 
 
 class Stream(Protocol):
