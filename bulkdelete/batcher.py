@@ -1,9 +1,7 @@
 """Cuts the reader's stream of IDs into numbered batches, and pre-counts a whole input.
 
-A batch is ``batch_size`` consecutive valid IDs (invalid lines do not count), numbered from
-0 in input order. Numbering is a pure function of the input and the batch-shaping settings,
-so a resume that seeks to a batch's byte offset regenerates exactly the same batches with
-the same numbers — which is what lets the checkpoint name batches by number alone.
+A batch is ``batch_size`` consecutive valid IDs, numbered from 0 in input order: a pure
+function of the input, so a resume at a batch's offset regenerates the same numbers.
 """
 
 from __future__ import annotations
@@ -51,10 +49,9 @@ def make_batches(
 def within_precount(
     batches: Iterable[Batch], ids_total: int, size: int, path: Path
 ) -> Iterator[Batch]:
-    """*batches*, but the run stops (:class:`~bulkdelete.errors.InputChanged`) rather than
-    send one that would take the job past the *ids_total* IDs the pre-count found: more IDs
-    than that can only come from an input changed since (between two runs, by an edit the
-    fingerprint's samples missed), and would slip past --max-delete."""
+    """*batches*, stopped (:class:`~bulkdelete.errors.InputChanged`) before one past the
+    *ids_total* IDs counted: more can only come from an input changed since (an edit the
+    fingerprint missed), and would slip past --max-delete."""
     for batch in batches:
         # Every batch before this one is full, so seq * size IDs come before it.
         if batch.seq * size + len(batch.ids) > ids_total:
@@ -69,23 +66,22 @@ def summarize(
     """One streaming pass: valid IDs, invalid lines (first few kept), batches; *each_ids*,
     when given, is handed every valid ID, a few thousand at a time."""
     summary = Totals(ids_total=0, lines_invalid=0, batches_total=0)
-    ids = 0
     held: list[str] = []
     for item in items:
         if type(item) is Record:
-            ids += 1
-            if each_ids is not None:
-                held.append(item.value)
-                if len(held) == 4096:
+            held.append(item.value)
+            if len(held) == 4096:
+                summary.ids_total += len(held)
+                if each_ids is not None:
                     each_ids(held)
-                    held = []
+                held = []
         else:
             summary.lines_invalid += 1
             if len(summary.invalid_samples) < INVALID_SAMPLES:
                 assert isinstance(item, InvalidLine)
                 summary.invalid_samples.append((item.line, item.reason))
+    summary.ids_total += len(held)
     if each_ids is not None:
         each_ids(held)
-    summary.ids_total = ids
-    summary.batches_total = -(-ids // size)
+    summary.batches_total = -(-summary.ids_total // size)
     return summary

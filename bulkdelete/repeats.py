@@ -1,10 +1,9 @@
 """How many IDs of an input repeat an earlier one (docs/report.md), in bounded memory.
 
-Each ID becomes its 64-bit hash, partitioned by its top bits into buckets that spill to one
-file in a private temporary folder (never the checkpoint's: nothing is written there before
-the operator says yes); each bucket is then counted on its own with a set. Exact but for
-hash collisions (about 1 in 300,000 at ten million IDs). The hash is Python's own, keyed
-per process, so the spilled file holds nothing an ID could be recovered from.
+Each ID becomes its 64-bit hash (Python's own, keyed per process: no ID can be recovered),
+partitioned by top bits into buckets spilled to one file in a private temporary folder
+(never the checkpoint's), each bucket then counted on its own with a set. Exact but for hash
+collisions (about one chance in 300,000 at ten million distinct IDs).
 """
 
 from __future__ import annotations

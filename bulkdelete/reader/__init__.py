@@ -1,12 +1,8 @@
 """The input: IDs streamed out of a file of IDs, in constant memory.
 
-A file of IDs (plain lines, CSV or JSON Lines, maybe gzip-compressed) becomes a stream of
-:class:`Record` (a valid ID, its line and the byte offset where it starts, so a resume seeks
-straight there: docs/guarantees.md §3) and :class:`InvalidLine` (a line that cannot be used,
-with a short reason: bad input is counted, never a crash, §7). Three parts: the source
-(:mod:`~bulkdelete.reader.source`), the formats (:mod:`~bulkdelete.reader.formats`,
-:mod:`~bulkdelete.reader.csv`) and the rule (:mod:`~bulkdelete.reader.rule`). Reasons and
-messages never hold an ID or a line's content (personal data).
+Lines, CSV or JSON Lines (maybe gzipped) become :class:`Record` (a valid ID with its line and
+byte offset, where a resume seeks: docs/guarantees.md §3) and :class:`InvalidLine` (counted,
+never a crash, §7). Reasons and messages never hold an ID (personal data).
 """
 
 from __future__ import annotations
@@ -41,13 +37,8 @@ InputFormat = Literal["lines", "csv", "jsonl"]
 
 
 def detect_format(path: Path, requested: str) -> InputFormat:
-    """Resolve ``--format``: ``auto`` picks by extension (after a trailing ``.gz``).
-
-    ``.csv`` is CSV, ``.jsonl`` and ``.ndjson`` are JSON Lines, anything else is one ID per
-    line. That guess is safe only for a file that does not look like CSV or JSON (a row
-    ``a@example.com,Ann`` is a valid "ID" as a line): the job checks with
-    :func:`check_lines_guess` before reading it so.
-    """
+    """Resolve ``--format``: ``auto`` picks by extension (after a trailing ``.gz``); the
+    guess "lines" is checked by :func:`check_lines_guess`."""
     if requested == "auto":
         name = path.name.lower().removesuffix(".gz")
         if name.endswith(".csv"):
@@ -70,10 +61,8 @@ _STRUCTURED: Final = re.compile(rb"[,;|\t]|^\s*[{\[]")
 
 
 def check_lines_guess(path: Path) -> None:
-    """Refuse a file ``--format auto`` would read as one ID per line (its name does not say
-    CSV or JSON Lines) whose first line holds a delimiter or opens a JSON value: read as
-    lines, a CSV saved as ``.txt`` would send its header and each whole row as IDs, and a
-    ``.json`` file each object. ``--format lines`` says the lines are the IDs."""
+    """Refuse a file guessed to be one ID per line whose first line holds a delimiter or
+    opens a JSON value: a CSV saved as ``.txt`` would send each whole row as an ID."""
     with open_blocks(path, 0, None) as blocks:
         lines = islice(blocks.pieces(), _BLANK_LINES_LOOKED_AT)
         first = next((line for line in lines if line.strip()), b"")
@@ -97,18 +86,12 @@ def read_records(
     watch: Watch | None = None,
     delimiter: str | None = None,
 ) -> Iterator[Record | InvalidLine]:
-    """Every record and invalid line of *path*, in file order.
+    """Every record and invalid line of *path*, in file order, opened on the first
+    ``next()``.
 
-    *column* names the CSV column or JSON field holding the IDs; without it, CSV uses its
-    only column or the one named like *id_type*, JSON uses the field *id_type*. *delimiter*
-    separates CSV fields (None: sniffed from the header). Either one given for a format it
-    does not apply to is a :class:`~bulkdelete.errors.UsageError`, not ignored.
-
-    Resume equals the tail: from a yielded record's ``offset`` and ``line`` (*start_offset*,
-    *start_line*; CSV re-reads its header first) it yields exactly what the full read
-    yielded from that record on. The file is opened on the first ``next()``; an unusable
-    file (unreadable, not gzip, no such column or field) is an
-    :class:`~bulkdelete.errors.InputError`, maybe after some records.
+    *column* names the CSV column or JSON field (default: CSV's only column or the one named
+    *id_type*; JSON's field *id_type*). Resume equals the tail: from a yielded record's
+    ``offset`` and ``line`` it yields what the full read yielded from that record on.
     """
     check_options(fmt, column, delimiter)
     if fmt == "csv":
@@ -120,8 +103,7 @@ def read_records(
 
 
 def check_options(fmt: InputFormat, column: str | None, delimiter: str | None) -> None:
-    """Refuse an option the format would ignore: a ``--column`` for one ID per line (the
-    operator thinks a column is read), a ``--delimiter`` for anything but CSV."""
+    """Refuse an option the format would ignore, rather than ignore it."""
     if column is not None and fmt == "lines":
         raise UsageError(
             "--column applies to CSV and JSON Lines input, but this input is read as one ID "

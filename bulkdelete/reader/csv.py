@@ -1,12 +1,8 @@
 """CSV input: the ID column of each record, with records bounded in memory.
 
-The csv module parses (strict: a bad quote is an error, not a guess); this module feeds it
-whole physical lines, by the delimiter given or sniffed (:mod:`~bulkdelete.reader.dialect`),
-has the header checked and the ID column chosen (:mod:`~bulkdelete.reader.csvhead`), and
-bounds what one record may hold. A record that would grow past :data:`_CSV_RECORD_BYTES` is
-not handed over, and a record csv refuses is not resumed on its next line: either is followed
-to its true end by :func:`~bulkdelete.reader.csvscan.follow`, without being kept, so the next
-record starts where csv's own rules start it, never inside a quoted field.
+The csv module parses (strict) whole physical lines fed from here. A record that would grow
+past :data:`_CSV_RECORD_BYTES`, or that csv refuses, is followed to its true end by
+:func:`~bulkdelete.reader.csvscan.follow`, never resumed inside a quoted field.
 """
 
 from __future__ import annotations
@@ -43,8 +39,7 @@ REASON_RECORD_TOO_LONG: Final = (
 )
 REASON_MALFORMED_CSV: Final = "malformed CSV"
 
-#: Most bytes of one CSV record held for the csv module (its lines, newlines included). A
-#: longer record is one invalid record, followed to its true end without being kept.
+#: Most bytes of one CSV record held for the csv module (its lines, newlines included).
 _CSV_RECORD_BYTES: Final = MAX_LINE_BYTES
 
 #: Blank lines before the header looked through for the line that decides the delimiter.
@@ -60,9 +55,7 @@ def csv_records(
     watch: Watch | None,
     delimiter: str | None = None,
 ) -> Iterator[Record | InvalidLine]:
-    """Every record of a CSV file, from *start_offset* (the header is read first, always).
-
-    *delimiter* None: sniffed from the header (:mod:`~bulkdelete.reader.dialect`)."""
+    """Every record of a CSV file from *start_offset* (the header is read first, always)."""
     stream = open_stream(path)
     try:
         rows, header = _open(stream, path, column, id_type, delimiter, watch)
@@ -97,8 +90,7 @@ def csv_records(
 
 def csv_header(stream: Stream, path: Path, column: str | None, id_type: str,
                delimiter: str | None = None) -> Header | None:
-    """The header as :func:`csv_records` reads it (names, ID column, delimiter), refused as
-    it refuses it; None for an empty file."""
+    """The header as :func:`csv_records` reads it, or refuses it; None for an empty file."""
     return _open(stream, path, column, id_type, delimiter, None)[1]
 
 
@@ -127,13 +119,8 @@ def _open(
 
 
 def _feed(pieces: Iterator[bytes], cursor: Cursor) -> Iterator[str]:
-    """Decoded physical lines (newline kept, as csv needs) for :func:`csv.reader`.
-
-    A record that would grow past :data:`_CSV_RECORD_BYTES` is not handed over: it is
-    followed to its true end by :func:`~bulkdelete.reader.csvscan.follow`, without being kept, and
-    csv gets a stand-in that ends its row there (so the row is reported invalid and the next
-    record starts where csv itself would start it, never inside a quoted field).
-    """
+    """Decoded physical lines for :func:`csv.reader`. A record that would grow past
+    :data:`_CSV_RECORD_BYTES` is followed to its end, and csv gets a stand-in ending its row."""
     limit = _CSV_RECORD_BYTES
     held = b""  # the start of a line longer than a read block, while the record may fit
     for piece in pieces:
@@ -177,11 +164,7 @@ def _hand(line: bytes, starts: bool, cursor: Cursor) -> str:
 def _rows(
     pieces: Iterator[bytes], offset: int, line: int, delimiter: str
 ) -> Iterator[tuple[int, int, list[str] | str]]:
-    """``(line, offset, row)`` per CSV record of *pieces* (:meth:`Blocks.pieces`); *row* is
-    a reason string when unusable.
-
-    Blank lines are skipped here.
-    """
+    """``(line, offset, row)`` per non-blank CSV record; *row* is a reason when unusable."""
     cursor = Cursor(offset, line, delimiter)
     # strict: a quote where none may be ("ab"c) is an error rather than a guess, and an
     # unterminated quote at end of file is reported instead of silently closed.

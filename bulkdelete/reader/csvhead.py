@@ -1,16 +1,9 @@
 """A CSV's header: which column holds the IDs, and the headers refused rather than guessed at.
 
-Refused (:class:`~bulkdelete.errors.InputError`, exit 2, before anything is sent or written):
-a header that is not CSV; a ``--column`` it lacks; several columns and none named like the ID
-type; the chosen column's name twice (which one holds the IDs?); a header cell holding another
-candidate delimiter when none was given (:mod:`~bulkdelete.reader.dialect`); and one column
-headed by what looks like an ID, not a name: a file of bare IDs would lose its first ID to the
-header, so it is read only as ``--format lines`` or with ``--column`` naming that header.
-
-Not sent, but invalid records: one whose ID cell is the ID column's own name (the header
-again, two files joined: :data:`REASON_HEADER_AGAIN`); and, read without ``--delimiter``, a
-row of one field (every row, under a one-column header) whose ID holds another candidate
-delimiter, which may be a whole row (:data:`REASON_STRAY_DELIMITER`).
+Refused (exit 2, before anything is sent): a header that is not CSV, a ``--column`` it
+lacks, several columns and none named like the ID type, the ID column named twice, another
+candidate delimiter in a sniffed header, and one column headed by what looks like an ID (a
+file of bare IDs would lose its first ID to the header).
 """
 
 from __future__ import annotations
@@ -30,22 +23,20 @@ HEADER_LOOKS_LIKE_ID: Final = (
 )
 
 
-#: Why an ID read without --delimiter is not sent when it holds another candidate delimiter
-#: and its row is all one field (:meth:`Header.stray`): it may be a whole row separated by that.
+#: A sniffed delimiter's row of one field whose ID holds another candidate: maybe a whole row.
 REASON_STRAY_DELIMITER: Final = (
     "holds a delimiter the header does not use (a whole row? pass --delimiter)"
 )
 
 
-#: Why a record whose ID cell is the ID column's own name is not sent: it is the header
-#: again (two exports joined with cat), never an ID.
+#: The header again (two exports joined with cat), never an ID.
 REASON_HEADER_AGAIN: Final = "the ID column's own name (a repeated header row?)"
 
 
 @dataclass(frozen=True, slots=True)
 class Header:
-    """The header's names (trimmed), the ID column's index and the delimiter read, and the
-    other candidate delimiters an ID may not hold (see :func:`choose`)."""
+    """The trimmed names, the ID column, the delimiter, and the candidates an ID may not
+    hold (see :func:`choose`)."""
 
     names: list[str]
     index: int
@@ -57,9 +48,7 @@ class Header:
         return self.names[self.index]
 
     def stray(self, value: str, fields: int) -> bool:
-        """Whether *value*, the ID cell of a row of *fields* fields, may be a whole row: the
-        delimiter was sniffed, the row is one field (under a one-column header, always so
-        read) and the value holds another candidate delimiter."""
+        """Whether *value*, the ID of a row of *fields* fields, may be a whole row."""
         return bool(self.strays) and (fields == 1 or len(self.names) == 1) and any(
             other in value for other in self.strays)
 
@@ -72,8 +61,8 @@ def looks_like_id(name: str) -> bool:
 
 def choose(row: list[str] | str, line: int, column: str | None, id_type: str,
            delimiter: str, given: bool) -> Header:
-    """The :class:`Header` of the header record *row* (a reason string when csv could not
-    parse it) on *line*, or the refusal that says what to fix."""
+    """The :class:`Header` of *row* (a reason when csv could not parse it), or the refusal
+    that says what to fix."""
     if isinstance(row, str):
         raise InputError(
             f"the CSV header (line {line}) is unusable: {row}, read as {describe(delimiter)}-"
@@ -96,8 +85,7 @@ def choose(row: list[str] | str, line: int, column: str | None, id_type: str,
 
 
 def _choose_column(names: list[str], column: str | None, id_type: str, delimiter: str) -> int:
-    """Index of the ID column: the one asked for, the only one, or the one named *id_type*
-    (any case); refused when that name is there twice."""
+    """The column asked for, the only one, or the one named *id_type* (any case)."""
     if column is not None:
         matches = [index for index, name in enumerate(names) if name == column]
         if not matches:

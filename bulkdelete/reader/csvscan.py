@@ -1,11 +1,7 @@
 """Where a CSV record ends, exactly as the csv module would end it, without keeping it.
 
-The reader hands the csv module whole lines, and bounds how much of one record it holds.
-A record longer than that must still end where csv would end it: starting the next record
-anywhere else (inside a quoted field, say) would read a note's text as IDs. So such a record,
-and a record the csv module refuses (a bad quote), is followed, byte by byte in effect but
-with C loops doing the scanning, through the csv module's own state machine, reduced to what
-decides where a record ends.
+A record too long to hold, or refused by csv, is followed through csv's own state machine
+(reduced to what ends a record) so the next record never starts inside a quoted field.
 """
 
 from __future__ import annotations
@@ -18,13 +14,10 @@ from dataclasses import dataclass
 
 @dataclass(slots=True)
 class Cursor:
-    """Where the next physical line starts, plus what the reader knows of the record the csv
-    module is parsing.
+    """Where the next physical line starts, and what is known of the record csv is parsing.
 
-    The csv module pulls lines one at a time and never reads ahead, so the cursor's position
-    just before asking it for a row is exactly where that row starts. ``record_bytes`` (set
-    to 0 before each row) says whether the next line starts a record or continues one: the
-    csv module only asks for another line of the same record from inside a quoted field.
+    csv never reads ahead, so the position just before asking for a row is where that row
+    starts; ``record_bytes`` (0 before each row) says whether a line starts a record.
     """
 
     offset: int
@@ -36,10 +29,8 @@ class Cursor:
     last_starts: bool = True
 
 
-# The states of the csv module's parser that decide where a record ends: at a field start
-# (after a delimiter, or a record's start), in an unquoted field, in a quoted field, just
-# after a quote in one, after a CR or LF outside quotes, and after an error (csv drops the
-# rest of that line and starts the next record on the next line).
+# The csv parser's states that decide where a record ends. BROKEN: after an error, csv drops
+# the rest of the line and starts the next record on the next line.
 FIELD_START, UNQUOTED, QUOTED, QUOTE_IN_QUOTED, LINE_END, BROKEN = range(6)
 
 
@@ -52,13 +43,9 @@ def _outside(delimiter: str) -> re.Pattern[bytes]:
 def state_after(data: bytes, state: int, delimiter: str = ",") -> int:
     """The csv parser's state after *data* (part of one physical line), from *state*.
 
-    The csv module's own state machine (``Modules/_csv.c``: ``parse_process_char``) with its
-    default rules, reduced to what decides where a record ends: a quote followed by anything
-    but a delimiter or a line end makes the rest of the field unquoted text (as csv does
-    unless ``strict``, where it raises; the reader reports such a record as malformed but
-    ends it here all the same, never inside what csv would read as a quoted field). So a
-    record too long to hold, or refused, is followed to the very byte where csv ends it.
-    Quoted stretches and unquoted fields are skipped by C loops (``find``, a regex).
+    ``Modules/_csv.c``'s ``parse_process_char`` reduced to what ends a record. A quote then
+    anything but a delimiter or line end makes the rest of the field unquoted text (csv's
+    non-strict rule: the reader reports the record malformed but ends it where csv would).
     """
     separator = ord(delimiter)
     outside = _outside(delimiter)
@@ -99,9 +86,9 @@ def state_after(data: bytes, state: int, delimiter: str = ",") -> int:
 
 
 def follow(data: bytes | None, pieces: Iterator[bytes], cursor: Cursor, state: int) -> bool:
-    """Follow a record csv cannot hold to its true end, keeping nothing: from *state*, through
-    *data* (the rest of its current line, if any) and on through *pieces*. Returns False when
-    the file ends inside its quotes. The cursor is left where the next record starts."""
+    """Follow a record to its true end, keeping nothing, from *state* through *data* (the
+    rest of its line, if any) and *pieces*; the cursor is left where the next record starts.
+    False when the file ends inside its quotes."""
     mid_line = False  # bytes of a line were passed, not yet its newline
     while True:
         if data is None:

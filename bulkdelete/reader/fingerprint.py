@@ -1,11 +1,8 @@
 """A cheap content fingerprint that binds a checkpoint to its input file (docs/guarantees.md §3).
 
-A resumed run must read the file its checkpoint's offsets were taken from, and must start
-sending within a second, so :func:`fingerprint` reads 3 MiB whatever the size: the size, the
-first and last MiB and 16 evenly spaced 64 KiB blocks between (small files whole). The
-modification time never enters it: copying or touching a file must not orphan its
-checkpoint. For ``.gz`` it hashes the compressed bytes: a recompressed file reads as another
-input, so its checkpoint is refused, never applied to the wrong file.
+A resume must start within a second, so 3 MiB is read whatever the size (the first and last
+MiB, 16 blocks between). Not the mtime: copying or touching a file must not orphan its
+checkpoint. For ``.gz`` the compressed bytes: a recompressed file is another input.
 """
 
 from __future__ import annotations
@@ -30,16 +27,11 @@ _VERSION: Final = "v1"
 
 
 def sampled_ranges(size: int) -> list[tuple[int, int]]:
-    """The ``(start, end)`` byte ranges :func:`fingerprint` hashes for a file of *size* bytes.
-
-    They depend on the size alone, so the same file always gets the same ranges. A file no
-    bigger than the head, tail and samples together is covered whole.
-    """
+    """The ``(start, end)`` ranges hashed, by the size alone (a small file whole)."""
     if size <= 2 * HEAD_BYTES + SAMPLE_COUNT * SAMPLE_BYTES:
         return [(0, size)] if size else []
     ranges = [(0, HEAD_BYTES)]
-    # Spread the samples evenly over the middle, the first starting right after the head and
-    # the last ending right before the tail.
+    # Evenly over the middle, from right after the head to right before the tail.
     first, last = HEAD_BYTES, size - HEAD_BYTES - SAMPLE_BYTES
     for index in range(SAMPLE_COUNT):
         start = first + (last - first) * index // (SAMPLE_COUNT - 1)
@@ -49,10 +41,7 @@ def sampled_ranges(size: int) -> list[tuple[int, int]]:
 
 
 def fingerprint(path: Path) -> str:
-    """``"v1:<size>:<sha256 hex>"`` over the size and :func:`sampled_ranges` of *path*.
-
-    Raises :class:`InputError` when the file cannot be read.
-    """
+    """``"v1:<size>:<sha256 hex>"`` over the size and :func:`sampled_ranges` of *path*."""
     fd, size = open_regular(path)
     with os.fdopen(fd, "rb") as stream:
         digest = hashlib.sha256(f"{_VERSION}:{size}:".encode())
@@ -62,8 +51,7 @@ def fingerprint(path: Path) -> str:
             while remaining:
                 data = _read(stream, path, min(remaining, HEAD_BYTES))
                 if not data:
-                    # The file shrank while we read it: say so rather than bind a
-                    # checkpoint to a fingerprint of half a file.
+                    # Shrunk while read: never bind a checkpoint to half a file.
                     raise InputError(
                         f"input file {path} changed while being read; wait until it is "
                         "complete and run again"

@@ -1,12 +1,8 @@
-"""One ID per line and JSON Lines: each physical line decoded and decided on its own.
+"""One ID per line and JSON Lines: each physical line decided on its own.
 
-Both read the whole lines :class:`~bulkdelete.reader.source.Blocks` yields and carry
-nothing from one block to the next but the offset and line number, so a read resumed at a
-record's ``(offset, line)`` yields exactly what the full read yields from there on.
-
-In JSON Lines the ID is a JSON string: a number (``17``, ``-0``) is an invalid value, never
-sent as the digits Python would print for it. An object that holds the field twice is an
-invalid line rather than one of the two values silently kept (the json module keeps the last).
+Nothing is carried between lines but the offset and line number, so a resume at a record's
+``(offset, line)`` yields what the full read yields from there. A JSON ID must be a string,
+and an object holding the field twice is an invalid line (the json module keeps the last).
 """
 
 from __future__ import annotations
@@ -36,8 +32,7 @@ REASON_NOT_OBJECT: Final = "not a JSON object"
 def line_records(
     path: Path, start_offset: int, line: int, watch: Watch | None
 ) -> Iterator[Record | InvalidLine]:
-    """One ID per line: each line decoded, trimmed, skipped when blank, else decided by
-    :func:`~bulkdelete.reader.rule.check`."""
+    """One ID per line; a blank line is skipped."""
     with open_blocks(path, start_offset, watch) as blocks:
         offset = blocks.offset
         for block in blocks:
@@ -47,21 +42,20 @@ def line_records(
                 offset += block.length
                 line += 1
                 continue
+            # Decoded a block at a time: an undecodable byte becomes a lone surrogate, which
+            # check() reports as not UTF-8.
             lines = block.split(b"\n")
+            texts = block.decode("utf-8", "surrogateescape").split("\n")
             if block.endswith(b"\n"):
                 lines.pop()  # the empty string after the last newline is no line
-            for raw in lines:
-                try:
-                    value = raw.decode("utf-8").strip(TRIMMED)  # trim(), without a call
-                except UnicodeDecodeError:
-                    yield InvalidLine(line, REASON_UTF8, raw_value(raw))
-                else:
-                    if value:  # a blank line is skipped, not reported
-                        reason = check(value)
-                        if reason is None:
-                            yield Record(value, line, offset)
-                        else:
-                            yield InvalidLine(line, reason, raw_value(raw))
+            for raw, text in zip(lines, texts, strict=False):
+                value = text.strip(TRIMMED)  # trim(), without a call
+                if value:  # a blank line is skipped, not reported
+                    reason = check(value)
+                    if reason is None:
+                        yield Record(value, line, offset)
+                    else:
+                        yield InvalidLine(line, reason, raw_value(raw))
                 offset += len(raw) + 1
                 line += 1
 
@@ -69,12 +63,8 @@ def line_records(
 def jsonl_records(
     path: Path, start_offset: int, line: int, field: str, watch: Watch | None
 ) -> Iterator[Record | InvalidLine]:
-    """Every record from *start_offset*, the ID taken from *field*.
-
-    An object without the field that is the file's first object is taken to mean the wrong
-    field name (every line would fail), so it stops the run instead of reporting every line.
-    A resume skips that check: the run that made the checkpoint passed it.
-    """
+    """Every record from *start_offset*, the ID taken from *field*. A first object without
+    the field means the wrong field name: refused (not on a resume, which passed it)."""
     decide = _JsonLine(field, check_first=start_offset == 0)
     with open_blocks(path, start_offset, watch) as blocks:
         offset = blocks.offset
@@ -106,8 +96,7 @@ class _JsonLine:
         self.missing = f"no field '{show(field)}'"
         self.not_string = f"field '{show(field)}' is not a string"
         self.twice = f"field '{show(field)}' appears more than once"
-        # The field as it appears unescaped: an object may hold it twice only if the line
-        # holds this twice, or holds an escape (which could spell it another way).
+        # A line can hold the field twice only if it holds this twice, or an escape.
         self.quoted = json.dumps(field, ensure_ascii=False).encode("utf-8", "surrogateescape")
 
     def __call__(self, raw: bytes, line: int, offset: int) -> Record | InvalidLine | None:
@@ -152,7 +141,6 @@ _PAIRS_DECODE: Final = json.JSONDecoder(object_pairs_hook=_Pairs).decode
 
 
 def _repeats(text: str, field: str) -> bool:
-    """Whether the line's top-level object holds *field* more than once (decoded again,
-    keeping every member: only for the rare line that might)."""
+    """Whether the line's top-level object holds *field* more than once."""
     pairs = _PAIRS_DECODE(text)
     return isinstance(pairs, _Pairs) and sum(name == field for name, _ in pairs) > 1

@@ -1,12 +1,9 @@
 """What a valid ID is, stated once for every format.
 
-A value (a line, a CSV cell, a JSON string), trimmed of ordinary whitespace at its edges
-(space, tab, CR, LF: :func:`trim`), is an ID when it is non-empty, valid UTF-8, at most
-:data:`MAX_ID_LENGTH` characters long, and holds no control character (C0, DEL, C1) and no
-whitespace other than the space (a no-break space, a line separator, a zero-width space or a
-byte-order mark, ...). A form feed or a no-break space is not trimmed away at an edge: it
-makes the value invalid wherever it is, so an ID is never sent other than as the file holds
-it. :func:`check` says which of these a value breaks; every format decides with it.
+A value trimmed of space, tab, CR and LF at its edges is an ID when it is non-empty, valid
+UTF-8, at most :data:`MAX_ID_LENGTH` characters, and holds no control character and no
+whitespace but the space (a no-break or zero-width space invalidates it wherever it is, so an
+ID is never sent other than as the file holds it).
 """
 
 from __future__ import annotations

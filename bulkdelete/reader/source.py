@@ -1,11 +1,8 @@
 """Opening the input: checks, gzip, seeking to a resume offset, the BOM, and blocks of lines.
 
-Every format reads through :class:`Blocks`, in bounded memory: a line longer than
-:data:`MAX_LINE_BYTES` is skipped through and stands as a :class:`Skipped`, so a 1 GB line
-without a newline never sits in memory. The file is read in binary mode because a resume
-seeks to a byte offset (docs/guarantees.md §3); for ``.gz`` the offsets are in the
-decompressed stream. After each read the :class:`~bulkdelete.reader.watch.Watch` (when given)
-checks the file is still the one the run started with.
+Binary mode, because a resume seeks to a byte offset (docs/guarantees.md §3; in the
+decompressed stream for ``.gz``). A line over :data:`MAX_LINE_BYTES` is read through, never
+held. After each read the :class:`~bulkdelete.reader.watch.Watch` checks the file.
 """
 
 from __future__ import annotations
@@ -23,15 +20,13 @@ from typing import Final, Protocol, TypeVar
 from bulkdelete.errors import InputError
 from bulkdelete.reader.watch import Watch
 
-#: Longest physical line held in memory, in bytes (without its newline). Longer lines are
-#: skipped through in blocks and reported as one invalid line. Generous, because CSV and JSON
-#: lines may carry other columns or fields besides the ID.
+#: Longest physical line held, in bytes (without its newline); generous, for CSV and JSON
+#: lines with other columns. A longer line is read through and reported as one invalid line.
 MAX_LINE_BYTES: Final = 1 << 20
 
 REASON_LINE_TOO_LONG: Final = f"line longer than {MAX_LINE_BYTES >> 20} MiB"
 
-# Read size. Big enough that per-block Python overhead vanishes, small enough that the block
-# plus the longest line kept stays a few MiB.
+# Read size: per-block overhead vanishes, and a block plus the longest line stays a few MiB.
 _BLOCK_SIZE: Final = 256 << 10
 
 _BOM: Final = b"\xef\xbb\xbf"
@@ -44,8 +39,7 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class Skipped:
-    """A line too long to keep: its byte length, newline included, and its first
-    :data:`_HEAD_BYTES` bytes (for ``invalid.jsonl``)."""
+    """A line too long to keep: its byte length, newline included, and its first bytes."""
 
     length: int
     head: bytes
@@ -82,12 +76,8 @@ def not_gzip(path: Path) -> str:
 
 
 def check_input_path(path: Path) -> None:
-    """Refuse, with the reason and the fix, an input the reader could not use or resume.
-
-    Checks the kind of file, that it can be opened and, for ``.gz``, its two magic bytes;
-    reads nothing else. A pipe (or stdin) is refused because a resumed run must seek to its
-    checkpoint's offset.
-    """
+    """Refuse, with the reason and the fix, an input the reader could not use or resume (a
+    pipe cannot seek to a checkpoint's offset); for ``.gz``, reads its two magic bytes."""
     text = str(path)
     if text in _STDIN_NAMES:
         raise InputError(_PIPE_MESSAGE)
@@ -95,17 +85,12 @@ def check_input_path(path: Path) -> None:
         info = os.stat(path)
     except OSError as exc:
         raise open_error(text, exc) from None
-    mode = info.st_mode
-    if stat.S_ISDIR(mode):
-        raise InputError(f"input {text} is a directory; pass the file of IDs")
-    if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+    if stat.S_ISFIFO(info.st_mode) or stat.S_ISSOCK(info.st_mode):
         raise InputError(_PIPE_MESSAGE)
-    if not stat.S_ISREG(mode):
-        raise InputError(f"input {text} is not a regular file; save the IDs to a file first")
+    _refuse_irregular(text, info.st_mode)
     fd, _ = open_regular(path)  # opening proves readability (os.access is wrong as root)
     try:
-        # A .gz that is not gzip would otherwise only fail once the job has started; its
-        # two magic bytes are all it takes to tell (an empty file is an empty input).
+        # Else a .gz that is not gzip fails only once the job has started.
         magic = os.read(fd, 2) if path.name.lower().endswith(".gz") else b""
     except OSError as exc:
         raise InputError(f"cannot read input file {text}: {exc.strerror}") from None
@@ -126,14 +111,19 @@ def open_regular(path: Path) -> tuple[int, int]:
     info = os.fstat(fd)  # the file opened, not whatever the path names a moment later
     if not stat.S_ISREG(info.st_mode):
         os.close(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise InputError(f"input {path} is a directory; pass the file of IDs")
-        raise InputError(f"input {path} is not a regular file; save the IDs to a file first")
+        _refuse_irregular(path, info.st_mode)
     return fd, info.st_size
 
 
+def _refuse_irregular(path: Path | str, mode: int) -> None:
+    if stat.S_ISDIR(mode):
+        raise InputError(f"input {path} is a directory; pass the file of IDs")
+    if not stat.S_ISREG(mode):
+        raise InputError(f"input {path} is not a regular file; save the IDs to a file first")
+
+
 class Stream(Protocol):
-    """What the reader needs of a file: a plain binary file or a GzipFile."""
+    """A plain binary file or a GzipFile."""
 
     def read(self, size: int = -1, /) -> bytes: ...
     def seek(self, offset: int, whence: int = 0, /) -> int: ...
@@ -162,13 +152,9 @@ def open_blocks(path: Path, start_offset: int, watch: Watch | None) -> Iterator[
 
 
 class Blocks:
-    """Blocks of whole physical lines, read from *stream* at *start_offset* in bounded memory.
-
-    Iterating yields either ``bytes`` (one or more complete lines, each ending in ``\\n``,
-    except a last line without a newline at end of file), or a :class:`Skipped` line longer
-    than :data:`MAX_LINE_BYTES`. No yielded line is longer than the limit, wherever the read
-    blocks fell, so a resumed read treats every line exactly as the full read did.
-    """
+    """Whole physical lines from *start_offset*: iterating yields blocks of lines (the
+    file's last may lack its newline) or a :class:`Skipped` line over :data:`MAX_LINE_BYTES`,
+    the same wherever the reads fell, so a resumed read treats every line as the full read."""
 
     __slots__ = ("_fd", "_path", "_pending", "_stream", "_watch", "offset")
 
@@ -181,8 +167,7 @@ class Blocks:
         self._watch = watch
         # For .gz, the compressed file's descriptor: that is the file that can change.
         self._fd = stream.fileno() if watch is not None else -1
-        self.offset = start_offset
-        """Offset of the first byte the blocks will yield (after a BOM at the file start)."""
+        self.offset = start_offset  # past a BOM at the file's start
         if start_offset:
             self._guarded(stream.seek, start_offset)
         else:
@@ -238,11 +223,9 @@ class Blocks:
             yield pending
 
     def pieces(self) -> Iterator[bytes]:
-        """The bytes from here as whole physical lines (each ending in ``\\n``, but maybe the
-        file's last), except that a line longer than a read block comes in pieces of at least
-        a block: a piece without a newline is followed by more of its line, or ends the file.
-        Nothing is skipped: CSV must see every quote to know where a record ends (its reader
-        bounds what it keeps)."""
+        """Each physical line, except that one longer than a read block comes in pieces of
+        at least a block. Nothing is skipped: CSV must see every quote (it bounds what it
+        keeps)."""
         pending = self._pending
         while data := self._read(_BLOCK_SIZE):
             buf = pending + data if pending else data

@@ -1,11 +1,8 @@
 """Watches the open input, so a run only ever sends IDs of the file as the job found it.
 
-A job reads its input several times (the pre-count, the send pass, maybe a resume); an input
-rewritten, edited or appended to mid-run would have its new bytes read as IDs, and the
-pre-count and ``--max-delete`` bypassed. So the reader calls :meth:`Watch.check` right after
-each block it reads, before any ID of the block can be batched: the open file and the path
-must still be the file seen at the start. The first difference stops the run with
-:class:`~bulkdelete.errors.InputChanged` (exit 2); progress up to there is saved.
+An input rewritten mid-run would have its new bytes read as IDs, bypassing the pre-count and
+``--max-delete``; so after each block read, before any of its IDs is batched, the open file
+and the path must still be the file seen at the start (else exit 2, progress saved).
 """
 
 from __future__ import annotations
