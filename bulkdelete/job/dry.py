@@ -15,9 +15,7 @@ from bulkdelete.settings import JobFiles, Settings
 
 
 async def plan_job(settings: Settings, files: JobFiles, *, preflight: bool = False) -> Plan:
-    """--dry-run: read and validate everything, delete nothing, write nothing. On a job
-    already started it plans what remains (checking the checkpoint matches, read-only).
-    ``preflight`` also sends the read-only credential check (docs/cli.md)."""
+    """Read and check everything, write nothing; a started job's plan is what remains."""
     check_input_path(files.input)
     fmt = input_format(files)
     check_outputs(files)
