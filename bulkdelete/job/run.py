@@ -62,49 +62,42 @@ async def run_job(
     already written). Every event it logs carries ``run_id``."""
     run_id = run_id or new_run_id()
     with structlog.contextvars.bound_contextvars(run_id=run_id):
-        return await _run_job(settings, files, stop, observer, deleter, resume_command, run_id)
-
-
-async def _run_job(
-    settings: Settings, files: JobFiles, stop: StopRequest | None, observer: Observer | None,
-    deleter: Deleter | None, resume_command: str, run_id: str,
-) -> JobResult:
-    fmt = open_input(files, settings)
-    stop = stop or StopRequest()
-    store = CheckpointStore(files.checkpoint_dir)
-    # A started job is locked before it is read, so two runs never share it. A new job
-    # writes nothing, not even its folder, until the operator has said yes (docs/cli.md).
-    if store.exists():
-        store.lock()
-    job = _Job(settings, files, fmt, store, stop, observer or QuietObserver(), deleter,
-               run_id)
-    try:
-        state = await job.recover(resume_command)
-        if not job.resumed and not state.totals.ids_total and state.totals.lines_invalid:
-            job.refuse_nothing_valid(state)  # an empty file is a job of 0 IDs, complete
-        if state.complete:
-            return job.report_unchanged(state)
-        # After the checks that need no server, so theirs are the errors a run shows; an
-        # injected deleter talks to no server of its own: nothing to check.
-        checked = settings.preflight and deleter is None
-        accepted = await check_credentials(settings, stop) if checked else None
-        plan = replace(job.plan(state), preflight=accepted)
-        await job.observer.confirm(plan)
-        if job.stop.requested:
-            raise ConfirmationRefused(
-                f"stopped ({job.stop.reason}) before the run started; nothing was sent")
-        if not job.resumed:
-            job.create(state)
-        return await job.send(state, plan)
-    except StorageError as exc:
-        saved_in = store.moved_to() or store.directory  # a folder moved away keeps the job
-        with contextlib.suppress(OSError):
-            store.close()  # the journal's own failure is the one being reported
-        # Said from what is on disk now, after the run's last save was tried.
-        raise StorageError(f"{exc}; the run stopped at once. {describe_saved(saved_in)}"
-                           ) from None
-    finally:
-        store.close()
+        fmt = open_input(files, settings)
+        stop = stop or StopRequest()
+        store = CheckpointStore(files.checkpoint_dir)
+        # A started job is locked before it is read, so two runs never share it. A new job
+        # writes nothing, not even its folder, until the operator has said yes (docs/cli.md).
+        if store.exists():
+            store.lock()
+        job = _Job(settings, files, fmt, store, stop, observer or QuietObserver(), deleter,
+                   run_id)
+        try:
+            state = await job.recover(resume_command)
+            if not job.resumed and not state.totals.ids_total and state.totals.lines_invalid:
+                job.refuse_nothing_valid(state)  # an empty file is a job of 0 IDs, complete
+            if state.complete:
+                return job.report_unchanged(state)
+            # After the checks that need no server, so theirs are the errors a run shows; an
+            # injected deleter talks to no server of its own: nothing to check.
+            checked = settings.preflight and deleter is None
+            accepted = await check_credentials(settings, stop) if checked else None
+            plan = replace(job.plan(state), preflight=accepted)
+            await job.observer.confirm(plan)
+            if job.stop.requested:
+                raise ConfirmationRefused(
+                    f"stopped ({job.stop.reason}) before the run started; nothing was sent")
+            if not job.resumed:
+                job.create(state)
+            return await job.send(state, plan)
+        except StorageError as exc:
+            saved_in = store.moved_to() or store.directory  # a folder moved away keeps the job
+            with contextlib.suppress(OSError):
+                store.close()  # the journal's own failure is the one being reported
+            # Said from what is on disk now, after the run's last save was tried.
+            raise StorageError(f"{exc}; the run stopped at once. {describe_saved(saved_in)}"
+                               ) from None
+        finally:
+            store.close()
 
 
 @dataclass(slots=True)

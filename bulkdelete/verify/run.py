@@ -76,69 +76,64 @@ async def verify_job(
     ``run_id``."""
     run_id = run_id or new_run_id()
     with structlog.contextvars.bound_contextvars(run_id=run_id):
-        return await _verify_job(settings, files, sample, seed, stop, observer, run_id)
-
-
-async def _verify_job(
-    settings: Settings, files: JobFiles, sample: int | None, seed: int | None,
-    stop: StopRequest | None, observer: Observer | None, run_id: str,
-) -> VerifyResult:
-    if sample is not None and sample < 1:
-        raise UsageError(f"--sample must be at least 1, got {sample}")
-    fmt = open_input(files, settings)
-    store = CheckpointStore(files.checkpoint_dir)
-    if not store.exists():
-        raise UsageError(
-            f"no checkpoint at {store.directory}: verify checks the deleted IDs of a job, so "
-            "run the delete first (or pass its --checkpoint)")
-    store.lock()
-    try:
-        state = store.load()
-        # Batches are read as the job read them; no other batch size would match.
-        settings = dataclasses.replace(settings, batch_size=state.binding.batch_size,
-                                       limit=None, max_delete=None)
-        diffs = state.binding.differences(await binding_for(settings, files, fmt))
-        if diffs:
-            raise CheckpointMismatch(
-                f"checkpoint {store.directory} belongs to a different job; nothing was looked "
-                f"up. Differs: {'; '.join(diffs)}. Verify a job with the input, format, "
-                "--id-type and target its delete ran with")
-        state.bind_failed_file(files.failed_path, store.directory)
-        check_lists_all(files.failed_path, state.failed_listed)  # else failed IDs pass as deleted
-        failed = failed_ids(store.directory / state.failed)
-        job = _Verify(settings, files, fmt, state, failed, stop or StopRequest(),
-                      observer or QuietObserver(), run_id)
-        if sample is None:
-            counts, end_code, present = await job.check_all(store.directory / VERIFY_FOLDER)
-        else:
-            seed = secrets.randbits(32) if seed is None else seed
-            counts, end_code, present = await job.check_sample(sample, seed)
-        # Given to this verify (--requester/--ticket), else the job's.
-        summary = summarize(counts, sample=sample, seed=None if sample is None else seed,
-                            runs=state.runs, names=(settings.requester, settings.ticket))
-        summary["gone_shapes"] = job.shapes.listing()
-        if end_code is not None:  # stopped: nothing is final yet
-            return VerifyResult(summary, end_code, None)
+        if sample is not None and sample < 1:
+            raise UsageError(f"--sample must be at least 1, got {sample}")
+        fmt = open_input(files, settings)
+        store = CheckpointStore(files.checkpoint_dir)
+        if not store.exists():
+            raise UsageError(
+                f"no checkpoint at {store.directory}: verify checks the deleted IDs of a job, so "
+                "run the delete first (or pass its --checkpoint)")
+        store.lock()
         try:
-            still = write_outputs(store.directory, summary, present,
-                                  job.list_name or new_list_name(store.directory))
-        except OSError as exc:
-            # Not "progress saved, resume": a sample is drawn anew, and a complete --all
-            # checks every deleted ID again. The lists handed out before are untouched.
-            again = "a new sample" if sample is not None else "every deleted ID again"
-            raise StorageError(
-                f"cannot write {exc.filename or store.directory}: {exc.strerror or exc}; "
-                f"this verify's findings were not kept (the lists and verify.json are as "
-                f"they were). Free space, then run it again: it checks {again}") from None
-        state.verify = summary
-        state.updated = utc_timestamp()
-        store.finish(state)
-        last = state.runs[-1].exit_code if state.runs else None
-        write_report(files.report_path, build_report(state, exit_code=last))
-        log.info("verified", **{k: summary[k] for k in ("checked", "gone", "present", "unknown")})
-        return VerifyResult(summary, 0 if counts.checked == counts.gone else 1, still)
-    finally:
-        store.close()
+            state = store.load()
+            # Batches are read as the job read them; no other batch size would match.
+            settings = dataclasses.replace(settings, batch_size=state.binding.batch_size,
+                                           limit=None, max_delete=None)
+            diffs = state.binding.differences(await binding_for(settings, files, fmt))
+            if diffs:
+                raise CheckpointMismatch(
+                    f"checkpoint {store.directory} belongs to a different job; nothing was looked "
+                    f"up. Differs: {'; '.join(diffs)}. Verify a job with the input, format, "
+                    "--id-type and target its delete ran with")
+            state.bind_failed_file(files.failed_path, store.directory)
+            # Else failed IDs would pass as deleted.
+            check_lists_all(files.failed_path, state.failed_listed)
+            failed = failed_ids(store.directory / state.failed)
+            job = _Verify(settings, files, fmt, state, failed, stop or StopRequest(),
+                          observer or QuietObserver(), run_id)
+            if sample is None:
+                counts, end_code, present = await job.check_all(store.directory / VERIFY_FOLDER)
+            else:
+                seed = secrets.randbits(32) if seed is None else seed
+                counts, end_code, present = await job.check_sample(sample, seed)
+            # Given to this verify (--requester/--ticket), else the job's.
+            summary = summarize(counts, sample=sample, seed=None if sample is None else seed,
+                                runs=state.runs, names=(settings.requester, settings.ticket))
+            summary["gone_shapes"] = job.shapes.listing()
+            if end_code is not None:  # stopped: nothing is final yet
+                return VerifyResult(summary, end_code, None)
+            try:
+                still = write_outputs(store.directory, summary, present,
+                                      job.list_name or new_list_name(store.directory))
+            except OSError as exc:
+                # Not "progress saved, resume": a sample is drawn anew, and a complete --all
+                # checks every deleted ID again. The lists handed out before are untouched.
+                again = "a new sample" if sample is not None else "every deleted ID again"
+                raise StorageError(
+                    f"cannot write {exc.filename or store.directory}: {exc.strerror or exc}; "
+                    f"this verify's findings were not kept (the lists and verify.json are as "
+                    f"they were). Free space, then run it again: it checks {again}") from None
+            state.verify = summary
+            state.updated = utc_timestamp()
+            store.finish(state)
+            last = state.runs[-1].exit_code if state.runs else None
+            write_report(files.report_path, build_report(state, exit_code=last))
+            log.info("verified", **{k: summary[k]
+                                    for k in ("checked", "gone", "present", "unknown")})
+            return VerifyResult(summary, 0 if counts.checked == counts.gone else 1, still)
+        finally:
+            store.close()
 
 
 @dataclass(slots=True)
