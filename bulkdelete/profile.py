@@ -82,21 +82,15 @@ def _success(payload: dict[str, Any]) -> Result:
     record = payload.get("record")
     if isinstance(record, dict | list) and record:
         return PRESENT
-    name = "absent" if "record" not in payload else _empty(record)
     # A record of "" or a number says nothing either way; another key carrying a profile
     # (say "records") means the answer is not an empty one.
-    if name is None or any(isinstance(value, dict | list) and value
-                           for key, value in payload.items() if key not in ("status", "record")):
+    empty = "record" not in payload or record in (None, {}, [])
+    if not empty or any(isinstance(value, dict | list) and value
+                        for key, value in payload.items() if key not in ("status", "record")):
         return UNCLEAR_RECORD
-    return GONE if name == "absent" else _gone(_shape(status="success", record=name))
-
-
-def _empty(record: object) -> str | None:
-    if record is None:
-        return "null"
-    if isinstance(record, dict | list) and not record:
-        return "{}" if isinstance(record, dict) else "[]"
-    return None
+    if "record" not in payload:
+        return GONE
+    return _gone(_shape(status="success", record=json.dumps(record)))
 
 
 def _not_found(payload: dict[str, Any], hide: tuple[str, ...], ident: str) -> str | None:

@@ -98,7 +98,7 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
     elapsed = report["elapsed_s"]
     rate = report["ids_deleted"] / elapsed if elapsed > 0 else 0.0
     state = "complete" if report["complete"] else f"incomplete ({done:,} of {total:,} handled)"
-    repeats = report.get("ids_duplicate", 0)
+    repeats = report["ids_duplicate"]
     of_them = f" ({repeats:,} of them repeats of an earlier ID)" if repeats else ""
     lines = [
         f"job {state}: {report['ids_deleted']:,} deleted, {report['ids_failed']:,} failed, "
@@ -118,7 +118,7 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
 
 def _resent(report: dict[str, Any]) -> str:
     """Each named only when it happened: a Ctrl-C is never reported as a crash."""
-    crash, stop = report["resent_after_crash"], report.get("resent_after_stop", 0)
+    crash, stop = report["resent_after_crash"], report["resent_after_stop"]
     if crash and stop:
         return f"{counted(crash, 'ID')} re-sent after a crash and {stop:,} after a stop"
     if stop:

@@ -102,7 +102,6 @@ async def run_job(
 
 @dataclass(slots=True)
 class _Job:
-
     settings: Settings
     files: JobFiles
     fmt: InputFormat

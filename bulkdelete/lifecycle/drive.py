@@ -58,7 +58,6 @@ def stopped_code(stop: StopRequest, *, complete: bool) -> int | None:
 
 @dataclass(slots=True)
 class RunCounters:
-
     run: RunRecord
     stats: RunStats = field(default_factory=RunStats)
     started: float = field(default_factory=time.monotonic)

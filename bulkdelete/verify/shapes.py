@@ -59,11 +59,10 @@ def _key(shape: dict[str, Any]) -> str:
     return json.dumps(shape, sort_keys=True, ensure_ascii=False)
 
 
-def check_operation(client: BoundClient, findings: Findings | None = None,
-                    shapes: GoneShapes | None = None) -> OperationFactory:
+def check_operation(client: BoundClient, *, shapes: GoneShapes,
+                    findings: Findings | None = None) -> OperationFactory:
     """With ``findings``, each batch tells them which batch found its IDs not gone."""
-    lookup = client.profile if shapes is None else shapes.counting(client.profile)
-    return partial(Check, lookup, is_gone=_is_gone,
+    return partial(Check, shapes.counting(client.profile), is_gone=_is_gone,
                    note=None if findings is None else findings.note)
 
 
