@@ -113,7 +113,6 @@ async def run_recorded(job: Recorded, send: Send, batches: Iterator[Batch], *, p
     try:
         async with _engine(send, Ledger(state.progress, store.journal), counters) as engine:
             p = state.progress
-            # The display counts for the whole job: what earlier runs did plus this run's.
             observer.started(plan, engine.snapshot, p.ids_deleted + p.ids_failed,
                              failed_before=p.ids_failed,
                              throttled_before=sum(r.traffic.throttled for r in state.runs[:-1]))

@@ -103,7 +103,9 @@ def open_input(files: JobFiles, settings: Settings) -> InputFormat:
     """Everything about the input that can be refused is refused here, before anything is
     created on disk (the first record is read for a wrong --column)."""
     check_input_path(files.input)
-    fmt = input_format(files)
+    fmt = detect_format(files.input, files.format)
+    if fmt == "lines" and files.format == "auto":
+        check_lines_guess(files.input)  # refused for a file that looks like CSV or JSON
     # Outputs are written (a new job truncates the failed file): never the input, nor a
     # file or folder of someone else (docs/guarantees.md, "Nobody else's files").
     check_outputs(files)
@@ -114,15 +116,6 @@ def open_input(files: JobFiles, settings: Settings) -> InputFormat:
         close = getattr(records, "close", None)
         if close is not None:
             close()
-    return fmt
-
-
-def input_format(files: JobFiles) -> InputFormat:
-    """``--format`` resolved; a guess of "lines" is refused for a file that looks like CSV
-    or JSON."""
-    fmt = detect_format(files.input, files.format)
-    if fmt == "lines" and files.format == "auto":
-        check_lines_guess(files.input)
     return fmt
 
 
