@@ -195,15 +195,15 @@ class _Verify:
         marker = _job_marker(self.job)
         if store.exists():
             state = store.load()
-            if (state.verify or {}).get("job") != marker:
+            begun = state.verify or {}
+            if begun.get("job") != marker:
                 log.warning("verify_restarted", why="the job's progress changed since this "
                             "verify began: every deleted ID is checked again")
             elif state.complete:
                 log.info("verify_again", why="the last verify --all completed; checking "
                          "every deleted ID again")
             else:
-                self.list_name = (state.verify or {}).get("list") or \
-                    new_list_name(self.files.checkpoint_dir, every=True)
+                self.list_name = begun["list"]  # written with the marker
                 return state, False
             store.discard()
         job = self.job
