@@ -54,23 +54,8 @@ def build_report(state: State, *, exit_code: int | None) -> dict[str, Any]:
 
 
 def _run_json(run: RunRecord) -> dict[str, Any]:
-    return {
-        "run_id": run.run_id,
-        "started": run.started,
-        "ended": run.ended,
-        "elapsed_s": round(run.elapsed_s, 3),
-        "requests": run.traffic.requests,
-        "retries": run.traffic.retries,
-        "throttled": run.traffic.throttled,
-        "resent_after_crash": run.resent_after_crash,
-        "resent_after_stop": run.resent_after_stop,
-        "ids_deleted": run.traffic.ids_deleted,
-        "ids_failed": run.traffic.ids_failed,
-        "exit_code": run.exit_code,
-        "resumed": run.resumed,
-        "requester": run.requester,
-        "ticket": run.ticket,
-    }
+    """The run as the checkpoint holds it, its time rounded."""
+    return run.to_json() | {"elapsed_s": round(run.elapsed_s, 3)}
 
 
 def _purge_dates(runs: list[RunRecord]) -> dict[str, str | None]:
