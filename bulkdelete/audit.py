@@ -18,8 +18,7 @@ PURGE_WINDOW = timedelta(hours=48)
 
 
 def requested_at(runs: Sequence[RunRecord]) -> str | None:
-    """When the last run that had a delete acknowledged ended (a killed run never ended: its
-    start stands in); None while nothing has been acknowledged."""
+    """When the last run with a delete acknowledged ended (a killed run: when it started)."""
     for run in reversed(runs):
         if run.traffic.ids_deleted > 0:
             return run.ended or run.started
@@ -27,13 +26,10 @@ def requested_at(runs: Sequence[RunRecord]) -> str | None:
 
 
 def purge_due_by(requested: str) -> str:
-    """``requested`` (ISO-8601) plus the purge window, in the one timestamp format the
-    tool writes (:func:`bulkdelete.logs.utc_timestamp`)."""
     return utc_timestamp(_parse(requested) + PURGE_WINDOW)
 
 
 def is_early(due_by: str, now: datetime | None = None) -> bool:
-    """True before ``due_by``: profiles may still be waiting for the nightly purge."""
     return (now or datetime.now(UTC)) < _parse(due_by)
 
 

@@ -1,10 +1,7 @@
-"""The failed file: IDs that could not be deleted, one per line, re-feedable as input, and
-beside it ``<failed>.reasons.jsonl`` (each ID's reason and the server's words). Both are
-fsync'd before the checkpoint records the batch done, so a crash can duplicate a line but
-never lose one (docs/guarantees.md §1).
-
-A failed file belongs to one job: a run holds an exclusive ``flock`` on it, taken before a
-new job empties it, and a new job refuses one that already holds IDs rather than empty it.
+"""The failed file (IDs not deleted, re-feedable as input) and ``<failed>.reasons.jsonl``,
+fsync'd before the batch is recorded done: a crash may duplicate a line, never lose one
+(docs/guarantees.md §1). A failed file belongs to one job: a run holds a ``flock`` on it,
+taken before a new job empties it, and a new job refuses one that already holds IDs.
 """
 
 from __future__ import annotations
@@ -46,11 +43,10 @@ def reasons_path(failed: Path) -> Path:
 
 
 class LineFiles:
-    """Append-only files of lines (IDs, or their reasons), owner-only, written together: the
-    one writer of the failed file and of verify's lists. Each is cut back to its last whole
-    line when opened; a write puts its part in every file, fsync'd before it returns, and
-    takes it all back when any part fails, so half a line never glues onto the next ID.
-    Raises OSError; the callers say which file it is."""
+    """Owner-only append-only files of lines, written together (the failed file and its
+    reasons, verify's lists). Each is cut back to its last whole line when opened; a write
+    is fsync'd, and taken back whole when any part fails, so half a line never glues onto
+    the next ID. Raises OSError; the callers say which file it is."""
 
     def __init__(self, paths: Sequence[Path], *, truncate: bool = False,
                  lock_first: bool = False) -> None:
@@ -80,7 +76,6 @@ class LineFiles:
         return not self._fds
 
     def write(self, parts: Sequence[bytes], check: Callable[[], None] | None = None) -> None:
-        """Append ``parts[i]`` to file ``i`` (an empty part is skipped), after ``check``."""
         with self._lock:
             if not self._fds:
                 raise OSError(errno.EBADF, "closed: the run is ending", str(self.paths[0]))
@@ -103,7 +98,6 @@ class LineFiles:
                     raise
 
     def held(self) -> Iterator[tuple[Path, int]]:
-        """Each path with the descriptor this writer holds for it."""
         return zip(self.paths, self._fds, strict=True)
 
     def close(self) -> None:
@@ -115,8 +109,6 @@ class LineFiles:
 
 
 class FailedFile:
-    """Append-only failed file plus its reasons file."""
-
     def __init__(self, path: Path, *, truncate: bool = False,
                  folder_check: Callable[[], None] | None = None) -> None:
         self.path = path
@@ -154,10 +146,9 @@ class FailedFile:
             ) from None
 
     def _checks(self, count: int) -> None:
-        """Raise StorageError when the path no longer names the file this run holds
-        (moved away, or replaced by another): IDs written through the descriptor would
-        land where neither the job nor its retry command looks, and a new file at the
-        path is not locked, so another job could take it."""
+        """Refuse a path that no longer names the file this run holds: IDs written would
+        land where neither the job nor its retry command looks, and a new file there is
+        not locked, so another job could take it."""
         if self._folder_check is not None:
             self._folder_check()
         for path, fd in self._files.held():
@@ -174,7 +165,6 @@ class FailedFile:
 
 
 def _lock(fd: int, path: Path) -> None:
-    """Hold the failed file for this run, or refuse: another job's run holds it."""
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -188,15 +178,12 @@ def in_use_message(path: Path) -> str:
 
 
 def check_not_in_use(path: Path) -> None:
-    """Refuse now (CheckpointLocked, exit 2), writing nothing, a failed file another run
-    holds: said before the operator is asked, rather than once the job is created."""
+    """Refused before the operator is asked, rather than once the job is created."""
     if held_elsewhere(path):
         raise CheckpointLocked(in_use_message(path))
 
 
 class MemoryFailures:
-    """For library calls on an iterable of IDs (no files): failures kept in a list."""
-
     def __init__(self) -> None:
         self.items: list[tuple[str, str, str]] = []
 
@@ -205,9 +192,8 @@ class MemoryFailures:
 
 
 def check_unclaimed(path: Path) -> None:
-    """Refuse (CheckpointMismatch, exit 2), writing nothing, a failed file a new job would
-    empty while it holds IDs: they are another job's, or an earlier job's whose checkpoint
-    is gone, and nothing else lists them."""
+    """Refuse a failed file a new job would empty while it holds IDs: nothing else lists
+    them."""
     try:
         size = os.lstat(path).st_size
     except OSError:
@@ -221,11 +207,9 @@ def check_unclaimed(path: Path) -> None:
 
 
 def check_lists_all(path: Path, failed: int) -> None:
-    """Refuse (CheckpointMismatch, exit 2), writing nothing, to resume (or report) a job
-    whose failed file lists fewer IDs than the job counts failed: it was moved away,
-    emptied or edited since, and a run that went on would leave those IDs neither deleted
-    nor listed while its retry command pointed at the file. A crash can only add lines
-    (each is fsync'd before its batch is recorded), so fewer is never the job's own."""
+    """Refuse a job whose failed file lists fewer IDs than it counts failed: a crash can
+    only add lines, so fewer is never the job's own, and going on would leave those IDs
+    neither deleted nor listed."""
     short = failed_file_short(path, failed)
     if short is not None:
         raise CheckpointMismatch(
@@ -236,8 +220,7 @@ def check_lists_all(path: Path, failed: int) -> None:
 
 
 def failed_file_short(path: Path, failed: int) -> str | None:
-    """What is wrong when the failed file at ``path`` lists fewer than ``failed`` IDs (for
-    :func:`check_lists_all` and ``status``), else None."""
+    """What is wrong when ``path`` lists fewer than ``failed`` IDs, else None."""
     if not failed:
         return None
     try:

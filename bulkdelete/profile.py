@@ -1,11 +1,7 @@
-"""What a Get User Profile answer says about a deleted profile: gone, present, or unknown
-(docs/verify.md, which lists the two shapes "gone" may take, both under HTTP 200).
-
-CleverTap does not document the answer for a missing profile, so "gone" is narrow: an empty
-success, or a fail whose error opens with a phrase about the user or profile not found.
-*Present* is a success with a non-empty record. Anything else is classified as a delete's
-answer would be (retried, paced, stopped on alike) and, once retries are spent, unknown. A
-gone answer carries its shape in ``Result.detail`` (:func:`gone_shape`), the ID masked.
+"""What a Get User Profile answer says of a deleted profile: gone, present or unknown
+(docs/verify.md). The answer for a missing profile is undocumented, so "gone" is narrow: an
+empty success, or a 200 fail whose error opens with "user/profile not found". Anything else
+is classified as a delete's answer (retried, paced) and, once retries are spent, unknown.
 """
 
 from __future__ import annotations
@@ -64,9 +60,8 @@ def classify_profile(
     status: int, body: bytes, retry_after: float | None = None, *,
     hide: tuple[str, ...] = (), ident: str = "",
 ) -> Result:
-    """Map a whole lookup answer to a :class:`Result`: SUCCESS with reason ``gone`` or
-    ``present`` when it decides, else what :func:`~bulkdelete.answer.classify` says.
-    ``ident`` is the looked-up ID, masked out of a gone shape's error text."""
+    """SUCCESS with reason ``gone`` or ``present`` when the answer decides, else what
+    :func:`~bulkdelete.answer.classify` says; ``ident`` is masked out of a gone shape."""
     payload: object = None
     try:
         payload = json.loads(body) if body else None
@@ -87,25 +82,18 @@ def _success(payload: dict[str, Any]) -> Result:
     record = payload.get("record")
     if isinstance(record, dict | list) and record:
         return PRESENT
-    name = "absent" if "record" not in payload else _empty(record)
     # A record of "" or a number says nothing either way; another key carrying a profile
     # (say "records") means the answer is not an empty one.
-    if name is None or any(isinstance(value, dict | list) and value
-                           for key, value in payload.items() if key not in ("status", "record")):
+    empty = "record" not in payload or record in (None, {}, [])
+    if not empty or any(isinstance(value, dict | list) and value
+                        for key, value in payload.items() if key not in ("status", "record")):
         return UNCLEAR_RECORD
-    return GONE if name == "absent" else _gone(_shape(status="success", record=name))
-
-
-def _empty(record: object) -> str | None:
-    if record is None:
-        return "null"
-    if isinstance(record, dict | list) and not record:
-        return "{}" if isinstance(record, dict) else "[]"
-    return None
+    if "record" not in payload:
+        return GONE
+    return _gone(_shape(status="success", record=json.dumps(record)))
 
 
 def _not_found(payload: dict[str, Any], hide: tuple[str, ...], ident: str) -> str | None:
-    """The gone shape of a 200 fail body that says the profile is not found, else None."""
     error = payload.get("error")
     if not isinstance(error, str):
         return None
@@ -123,10 +111,9 @@ def _not_found(payload: dict[str, Any], hide: tuple[str, ...], ident: str) -> st
 
 
 def mask_id(text: str, ident: str) -> str:
-    """``text`` with the looked-up ID replaced by ``<ID>``: raw, JSON-escaped or
-    percent-encoded (as the query string carried it), in any case (a server may lower an
-    email address), where it stands on its own — a short ID inside a word ("u" in "User")
-    is left, so the phrase around it stays whole."""
+    """``text`` with the ID (raw, JSON-escaped or percent-encoded, in any case) replaced by
+    ``<ID>`` where it stands on its own: a short ID inside a word ("u" in "User") is left,
+    so the phrase around it stays whole."""
     if not ident:
         return text
     forms = {ident, json.dumps(ident)[1:-1], quote(ident, safe=""), quote_plus(ident, safe="")}
@@ -136,7 +123,6 @@ def mask_id(text: str, ident: str) -> str:
 
 
 def gone_shape(result: Result) -> dict[str, Any]:
-    """The shape a gone answer rested on (for verify.json's ``gone_shapes``)."""
     try:
         shape = json.loads(result.detail)
     except ValueError:
@@ -145,8 +131,6 @@ def gone_shape(result: Result) -> dict[str, Any]:
 
 
 def verdict(result: Result) -> Verdict:
-    """Gone or present only from a decisive answer; anything else — rejected, throttled,
-    retries spent, unreachable — is unknown."""
     if result.outcome is Outcome.SUCCESS:
         if result.reason == Verdict.GONE.value:
             return Verdict.GONE

@@ -1,8 +1,6 @@
-"""The job's report (docs/report.md): regenerated from the checkpoint at the end of every run.
-
-Job-level counts come from the checkpoint, counted once per input position, so a batch
-re-sent after a crash is not counted twice. Traffic counters are summed over the runs.
-Nothing here holds an ID or the passcode.
+"""The job's report (docs/report.md), regenerated from the checkpoint after every run: job
+counts once per input position (a re-sent batch is not counted twice), traffic summed
+over the runs. Nothing here holds an ID or the passcode.
 """
 
 from __future__ import annotations
@@ -27,7 +25,6 @@ def build_report(state: State, *, exit_code: int | None) -> dict[str, Any]:
         "ids_total": t.ids_total,
         "ids_deleted": p.ids_deleted,
         "ids_failed": p.ids_failed,
-        # Occurrences of an ID after its first, anywhere in the input (from the pre-count).
         "ids_duplicate": t.ids_duplicate,
         "lines_invalid": t.lines_invalid,
         "invalid_samples": [{"line": line, "reason": reason}
@@ -57,41 +54,23 @@ def build_report(state: State, *, exit_code: int | None) -> dict[str, Any]:
 
 
 def _run_json(run: RunRecord) -> dict[str, Any]:
-    return {
-        "run_id": run.run_id,
-        "started": run.started,
-        "ended": run.ended,
-        "elapsed_s": round(run.elapsed_s, 3),
-        "requests": run.traffic.requests,
-        "retries": run.traffic.retries,
-        "throttled": run.traffic.throttled,
-        "resent_after_crash": run.resent_after_crash,
-        "resent_after_stop": run.resent_after_stop,
-        "ids_deleted": run.traffic.ids_deleted,
-        "ids_failed": run.traffic.ids_failed,
-        "exit_code": run.exit_code,
-        "resumed": run.resumed,
-        "requester": run.requester,
-        "ticket": run.ticket,
-    }
+    """The run as the checkpoint holds it, its time rounded."""
+    return run.to_json() | {"elapsed_s": round(run.elapsed_s, 3)}
 
 
 def _purge_dates(runs: list[RunRecord]) -> dict[str, str | None]:
-    """When the deletes were last asked for, and when CleverTap's purge of them is due."""
     requested = requested_at(runs)
     return {"requested_at": requested,
             "purge_due_by": purge_due_by(requested) if requested else None}
 
 
 def write_report(path: Path, report: dict[str, Any]) -> None:
-    """Owner-only, written whole and replaced atomically so a reader never sees half a
-    report."""
+    """Replaced atomically: a reader never sees half a report."""
     path.parent.mkdir(parents=True, exist_ok=True)
     write_private_atomic(path, (json.dumps(report, indent=2) + "\n").encode())
 
 
 def save_report(path: Path, report: dict[str, Any]) -> None:
-    """:func:`write_report`, or a StorageError naming the report and what failed."""
     try:
         write_report(path, report)
     except OSError as exc:
@@ -99,13 +78,12 @@ def save_report(path: Path, report: dict[str, Any]) -> None:
 
 
 def summary_lines(report: dict[str, Any]) -> list[str]:
-    """The same summary, for people."""
     total = report["ids_total"]
     done = report["ids_deleted"] + report["ids_failed"]
     elapsed = report["elapsed_s"]
     rate = report["ids_deleted"] / elapsed if elapsed > 0 else 0.0
     state = "complete" if report["complete"] else f"incomplete ({done:,} of {total:,} handled)"
-    repeats = report.get("ids_duplicate", 0)
+    repeats = report["ids_duplicate"]
     of_them = f" ({repeats:,} of them repeats of an earlier ID)" if repeats else ""
     lines = [
         f"job {state}: {report['ids_deleted']:,} deleted, {report['ids_failed']:,} failed, "
@@ -124,9 +102,8 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
 
 
 def _resent(report: dict[str, Any]) -> str:
-    """Re-sends after a crash and after a graceful stop, each named only when it happened:
-    a Ctrl-C is never reported as a crash."""
-    crash, stop = report["resent_after_crash"], report.get("resent_after_stop", 0)
+    """Each named only when it happened: a Ctrl-C is never reported as a crash."""
+    crash, stop = report["resent_after_crash"], report["resent_after_stop"]
     if crash and stop:
         return f"{counted(crash, 'ID')} re-sent after a crash and {stop:,} after a stop"
     if stop:

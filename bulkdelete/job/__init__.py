@@ -1,15 +1,5 @@
-"""A resumable job: input file + checkpoint + engine + report. The library's front door.
-
-:func:`run_job` is what ``bulkdelete delete`` runs; :func:`delete_ids` deletes from any
-iterable of IDs without a checkpoint (a migration script's one-off); :func:`plan_job` is
-the dry run. All three return or raise the same things the CLI turns into exit codes.
-
-- :mod:`~bulkdelete.job.run`: the run's steps (open/recover, plan, confirm, send, close)
-- :mod:`~bulkdelete.job.ids`: :func:`delete_ids`, the same send from an iterable
-- :mod:`~bulkdelete.job.dry`: :func:`plan_job`, the dry run
-
-The plan, the observer and the run lifecycle are :mod:`bulkdelete.lifecycle`'s, shared with
-``verify``.
+"""A resumable job, the library's front door: :func:`run_job` (``bulkdelete delete``),
+:func:`delete_ids` (any iterable of IDs, no checkpoint) and :func:`plan_job` (the dry run).
 """
 
 from __future__ import annotations

@@ -8,19 +8,13 @@ from dataclasses import replace
 from bulkdelete.checkpoint import CheckpointStore, check_binding
 from bulkdelete.failed import check_lists_all
 from bulkdelete.job.preflight import preflight as check_credentials
-from bulkdelete.lifecycle.plan import Plan, binding_for, input_format, make_plan, precount
-from bulkdelete.outputs import check_outputs
-from bulkdelete.reader import check_input_path
+from bulkdelete.lifecycle.plan import Plan, binding_for, make_plan, open_input, precount
 from bulkdelete.settings import JobFiles, Settings
 
 
 async def plan_job(settings: Settings, files: JobFiles, *, preflight: bool = False) -> Plan:
-    """--dry-run: read and validate everything, delete nothing, write nothing. On a job
-    already started it plans what remains (checking the checkpoint matches, read-only).
-    ``preflight`` also sends the read-only credential check (docs/cli.md)."""
-    check_input_path(files.input)
-    fmt = input_format(files)
-    check_outputs(files)
+    """Read and check everything, write nothing; a started job's plan is what remains."""
+    fmt = open_input(files, settings)
     totals = await asyncio.to_thread(precount, files, fmt, settings)
     store = CheckpointStore(files.checkpoint_dir)
     if files.restart or not store.exists():

@@ -15,7 +15,8 @@ from bulkdelete.engine import StopRequest
 from bulkdelete.errors import AbortError, UsageError
 from bulkdelete.failed import MemoryFailures
 from bulkdelete.job.result import JobResult, exit_code_after
-from bulkdelete.lifecycle.drive import RunCounters, Send, new_run_id, send_ids, timestamp
+from bulkdelete.lifecycle.drive import RunCounters, Send, new_run_id, send_ids
+from bulkdelete.logs import utc_timestamp
 from bulkdelete.reader import InvalidLine, Record
 from bulkdelete.reader.rule import check, trim
 from bulkdelete.report import build_report
@@ -25,8 +26,7 @@ REASON_NOT_TEXT = "not a string"
 
 
 def item_value(raw: object) -> tuple[str, str | None]:
-    """The ID an item stands for, and why it is not one (None when it is): the file path's
-    rule, so ``"\\x0cID"`` is invalid here as in a file, never sent as ``"ID"``."""
+    """The ID an item stands for, and why it is not one (None when it is), by a file's rule."""
     if not isinstance(raw, str):
         return "", REASON_NOT_TEXT
     value = trim(raw)
@@ -63,14 +63,12 @@ async def delete_ids(
         totals=Totals(0, 0, 0),
     )
     failures = MemoryFailures()
-    run = RunRecord(run_id=new_run_id(), started=timestamp())
+    run = RunRecord(run_id=new_run_id(), started=utc_timestamp())
     state.runs.append(run)
     counters = RunCounters(run)
     count = 0
 
     def records() -> Iterator[Record | InvalidLine]:
-        """The valid IDs trimmed, counted as they are read; the others counted as invalid,
-        by position, with the reader's reasons."""
         nonlocal count
         totals = state.totals
         for position, raw in enumerate(ids, 1):

@@ -1,11 +1,7 @@
-"""``invalid.jsonl``: every invalid line of the input, listed once per job in its
-checkpoint folder (docs/checkpoint.md, docs/guarantees.md §7).
-
-The pre-count only counts them, so a new job lists them in a second read once the operator
-has said yes (bounded memory; the read stops at the last one counted). The list is
-installed whole before the job's first snapshot, so a job whose state exists has it
-complete; a resume rewrites one missing or short, and removes a crash's temporaries (they
-hold the lines' values).
+"""``invalid.jsonl``: every invalid line of the input, in the checkpoint folder
+(docs/guarantees.md §7). Listed in a second read once the operator has said yes (bounded
+memory), installed whole before the job's first snapshot; a resume rewrites one missing or
+short, and removes a crash's temporaries (they hold the lines' values).
 """
 
 from __future__ import annotations
@@ -38,9 +34,8 @@ def invalid_line_json(item: InvalidLine) -> bytes:
 
 
 def capped_value(value: str) -> tuple[str, bool]:
-    """``value`` cut to the longest start whose escaped form fits :data:`VALUE_LIMIT`
-    characters, and whether it is (or may be) cut: the reader keeps at most
-    :data:`VALUE_CHARS` characters of a line, so a value that long may be a longer line's."""
+    """``value`` cut to fit :data:`VALUE_LIMIT` escaped characters, and whether it is (or
+    may be: the reader keeps at most :data:`VALUE_CHARS` of a line) cut."""
     cut = len(value) >= VALUE_CHARS
     if _escaped_length(value) <= VALUE_LIMIT:
         return value, cut
@@ -54,21 +49,18 @@ def capped_value(value: str) -> tuple[str, bool]:
 
 
 def _escaped_length(text: str) -> int:
-    """Characters ``text`` takes inside a JSON string as :func:`invalid_line_json` writes
-    it: JSON's escapes, and six for a lone surrogate (backslashreplace's ``\\udcff``)."""
+    """Inside a JSON string as written: six for a lone surrogate (``\\udcff``)."""
     escaped = json.dumps(text, ensure_ascii=False)
     return len(escaped) - 2 + 5 * sum(1 for char in text if "\ud800" <= char <= "\udfff")
 
 
 def remove_stale(directory: Path) -> None:
-    """Remove the temporary lists a crash left behind: they hold the lines' values."""
     for stale in directory.glob(INVALID_NAME + "*.tmp"):
         with contextlib.suppress(FileNotFoundError):
             stale.unlink()
 
 
 def listed_whole(directory: Path, expected: int) -> bool:
-    """Whether ``directory`` holds a list of ``expected`` lines (counted, not parsed)."""
     try:
         with (directory / INVALID_NAME).open("rb") as listed:
             lines = count_lines(listed.fileno())
@@ -79,8 +71,6 @@ def listed_whole(directory: Path, expected: int) -> bool:
 
 def write_invalid_lines(directory: Path, files: JobFiles, fmt: InputFormat, id_type: str,
                         watch: Watch | None, expected: int) -> Path:
-    """Write ``directory/invalid.jsonl`` (0600, replaced whole) listing the input's
-    ``expected`` invalid lines; returns its path. A write failure is a StorageError."""
     path = directory / INVALID_NAME
     remove_stale(directory)  # a killed run's temporary: its name was its own, not ours
     try:

@@ -14,8 +14,6 @@ from bulkdelete.lifecycle.drive import stopped_code
 
 @dataclass(slots=True)
 class JobResult:
-    """The report (as written to --report) and the exit code it stands for."""
-
     report: dict[str, Any]
     exit_code: int
     checkpoint: Path | None = None
@@ -25,13 +23,11 @@ class JobResult:
 
 
 def exit_code_for(state: State) -> int:
-    """0: nothing failed in the job; 1: some IDs failed (listed in the failed file)."""
     return 1 if state.progress.ids_failed else 0
 
 
 def exit_code_after(state: State, end: RunEnd, stop: StopRequest) -> int:
-    """The exit code of a run that ended with ``end``; raises InputError when the input
-    ended short of the pre-count."""
+    """Raises InputError when the input ended short of the pre-count."""
     stopped = stopped_code(stop, complete=state.complete)
     if stopped is not None:
         return stopped

@@ -1,5 +1,4 @@
-"""A resumable run, step by step: open the input and the checkpoint (recovering a started
-job), plan, confirm, send, close."""
+"""A resumable run: open the input and the checkpoint, plan, confirm, send, close."""
 
 from __future__ import annotations
 
@@ -27,14 +26,7 @@ from bulkdelete.failed import FailedFile, check_lists_all, check_not_in_use, che
 from bulkdelete.job.invalid import listed_whole, remove_stale, write_invalid_lines
 from bulkdelete.job.preflight import preflight as check_credentials
 from bulkdelete.job.result import JobResult, exit_code_after, exit_code_for
-from bulkdelete.lifecycle.drive import (
-    Recorded,
-    Send,
-    new_run_id,
-    run_recorded,
-    timestamp,
-    was_killed,
-)
+from bulkdelete.lifecycle.drive import Recorded, Send, new_run_id, run_recorded, was_killed
 from bulkdelete.lifecycle.observer import Observer, QuietObserver
 from bulkdelete.lifecycle.plan import (
     Plan,
@@ -44,6 +36,7 @@ from bulkdelete.lifecycle.plan import (
     precount,
     read_batches,
 )
+from bulkdelete.logs import utc_timestamp
 from bulkdelete.reader import InputFormat
 from bulkdelete.reader.watch import Watch
 from bulkdelete.report import build_report, save_report
@@ -64,64 +57,51 @@ async def run_job(
     resume_command: str = "",
     run_id: str | None = None,
 ) -> JobResult:
-    """Run (or resume) the job to its end, a --limit, a stop or an abort.
-
-    Returns the job's report and exit code (0, 1, or 128+signal for a graceful stop).
-    Raises :class:`BulkDeleteError` for exit 2 (usage, input, checkpoint) and 3 (abort);
-    on an abort the report has already been written with exit code 3. Every event it
-    logs carries ``run_id`` (a new one unless given), the run's ID in the checkpoint.
-    """
+    """Run (or resume) the job to its end, a --limit, a stop or an abort: exit 0, 1 or
+    128+signal returned; 2 and 3 raised as :class:`BulkDeleteError` (an abort's report
+    already written). Every event it logs carries ``run_id``."""
     run_id = run_id or new_run_id()
     with structlog.contextvars.bound_contextvars(run_id=run_id):
-        return await _run_job(settings, files, stop, observer, deleter, resume_command, run_id)
-
-
-async def _run_job(
-    settings: Settings, files: JobFiles, stop: StopRequest | None, observer: Observer | None,
-    deleter: Deleter | None, resume_command: str, run_id: str,
-) -> JobResult:
-    fmt = open_input(files, settings)
-    stop = stop or StopRequest()
-    store = CheckpointStore(files.checkpoint_dir)
-    # A started job is locked before it is read, so two runs never share it. A new job
-    # writes nothing, not even its folder, until the operator has said yes (docs/cli.md).
-    if store.exists():
-        store.lock()
-    job = _Job(settings, files, fmt, store, stop, observer or QuietObserver(), deleter,
-               run_id)
-    try:
-        state = await job.recover(resume_command)
-        if not job.resumed and not state.totals.ids_total and state.totals.lines_invalid:
-            job.refuse_nothing_valid(state)  # an empty file is a job of 0 IDs, complete
-        if state.complete:
-            return job.report_unchanged(state)
-        # After the checks that need no server, so theirs are the errors a run shows; an
-        # injected deleter talks to no server of its own: nothing to check.
-        checked = settings.preflight and deleter is None
-        accepted = await check_credentials(settings, stop) if checked else None
-        plan = replace(job.plan(state), preflight=accepted)
-        await job.observer.confirm(plan)
-        if job.stop.requested:
-            raise ConfirmationRefused(
-                f"stopped ({job.stop.reason}) before the run started; nothing was sent")
-        if not job.resumed:
-            job.create(state)
-        return await job.send(state, plan)
-    except StorageError as exc:
-        saved_in = store.moved_to() or store.directory  # a folder moved away keeps the job
-        with contextlib.suppress(OSError):
-            store.close()  # the journal's own failure is the one being reported
-        # Said from what is on disk now, after the run's last save was tried.
-        raise StorageError(f"{exc}; the run stopped at once. {describe_saved(saved_in)}"
-                           ) from None
-    finally:
-        store.close()
+        fmt = open_input(files, settings)
+        stop = stop or StopRequest()
+        store = CheckpointStore(files.checkpoint_dir)
+        # A started job is locked before it is read, so two runs never share it. A new job
+        # writes nothing, not even its folder, until the operator has said yes (docs/cli.md).
+        if store.exists():
+            store.lock()
+        job = _Job(settings, files, fmt, store, stop, observer or QuietObserver(), deleter,
+                   run_id)
+        try:
+            state = await job.recover(resume_command)
+            if not job.resumed and not state.totals.ids_total and state.totals.lines_invalid:
+                job.refuse_nothing_valid(state)  # an empty file is a job of 0 IDs, complete
+            if state.complete:
+                return job.report_unchanged(state)
+            # After the checks that need no server, so theirs are the errors a run shows; an
+            # injected deleter talks to no server of its own: nothing to check.
+            checked = settings.preflight and deleter is None
+            accepted = await check_credentials(settings, stop) if checked else None
+            plan = replace(job.plan(state), preflight=accepted)
+            await job.observer.confirm(plan)
+            if job.stop.requested:
+                raise ConfirmationRefused(
+                    f"stopped ({job.stop.reason}) before the run started; nothing was sent")
+            if not job.resumed:
+                job.create(state)
+            return await job.send(state, plan)
+        except StorageError as exc:
+            saved_in = store.moved_to() or store.directory  # a folder moved away keeps the job
+            with contextlib.suppress(OSError):
+                store.close()  # the journal's own failure is the one being reported
+            # Said from what is on disk now, after the run's last save was tried.
+            raise StorageError(f"{exc}; the run stopped at once. {describe_saved(saved_in)}"
+                               ) from None
+        finally:
+            store.close()
 
 
 @dataclass(slots=True)
 class _Job:
-    """One locked job directory and what a run of it was given; its methods are the steps."""
-
     settings: Settings
     files: JobFiles
     fmt: InputFormat
@@ -136,8 +116,7 @@ class _Job:
     watch: Watch | None = None
 
     async def recover(self, resume_command: str) -> State:
-        """Open the checkpoint (after --restart discards it), or count the input and
-        create one."""
+        """The started job's state, or a new one from the pre-count (nothing written)."""
         store, files = self.store, self.files
         # The input as this run finds it: every read of the run must find it unchanged.
         self.watch = await asyncio.to_thread(Watch.start, files.input)
@@ -156,7 +135,7 @@ class _Job:
             log.info("counting_input", input=str(files.input), format=self.fmt)
             totals = await asyncio.to_thread(precount, files, self.fmt, self.settings, self.watch)
             state = State(binding=binding, totals=totals, input=str(files.input),
-                          resume_command=resume_command, updated=timestamp())
+                          resume_command=resume_command, updated=utc_timestamp())
             state.bind_failed_file(files.failed_path, store.directory)
         check_not_in_use(files.failed_path)  # another job's failed file: refused now
         if not (self.resumed or self.restarting):  # --restart empties its own on purpose
@@ -166,8 +145,8 @@ class _Job:
         return state
 
     def create(self, state: State) -> None:
-        """The new job's first write, once the operator has said yes: the folder, its lock,
-        the first snapshot. A job another run created meanwhile is refused, never shared."""
+        """The new job's first write, once the operator has said yes. A job another run
+        created meanwhile is refused, never shared."""
         store = self.store
         if not store.locked:
             store.lock()
@@ -178,7 +157,10 @@ class _Job:
                     "waited to start; nothing was sent. Rerun the same command to resume it")
             log.info("restart", checkpoint=str(store.directory))
             store.discard()
-            _forget_verify(store.directory)
+            # The last verify.json spoke of the discarded job. The still-present lists
+            # stay: each may be another job's input.
+            with contextlib.suppress(FileNotFoundError):
+                (store.directory / VERIFY_NAME).unlink()
         # Listed before the state exists: a job whose state exists has its list whole.
         self._write_invalid_list(state)
         store.create(state)
@@ -189,8 +171,6 @@ class _Job:
                                    self.settings.id_type, self.watch, state.totals.lines_invalid)
 
     def _repair_invalid_list(self, state: State) -> None:
-        """A resumed job's list, written again when missing or short (a checkpoint made
-        before the list came first), and the temporary one a crash left removed."""
         directory = self.store.directory
         remove_stale(directory)
         if not listed_whole(directory, state.totals.lines_invalid):
@@ -198,9 +178,7 @@ class _Job:
             self._write_invalid_list(state)
 
     def refuse_nothing_valid(self, state: State) -> None:
-        """An input with no valid ID has nothing to delete: an input error (exit 2), its
-        invalid lines listed first in a checkpoint folder of its own (never over a job's
-        folder that holds a state)."""
+        """Exit 2, the invalid lines listed first, never over a job's folder holding a state."""
         store, t = self.store, state.totals
         listed = ""
         if not store.exists():
@@ -213,7 +191,6 @@ class _Job:
             f"{listed}; nothing was sent. Check --format, --column and --id-type")
 
     def report_unchanged(self, state: State) -> JobResult:
-        """Rerunning a finished job sends nothing and reports the job as it stands."""
         code = exit_code_for(state)
         report = build_report(state, exit_code=code)
         save_report(self.files.report_path, report)
@@ -221,7 +198,6 @@ class _Job:
                          already_finished=True)
 
     def plan(self, state: State) -> Plan:
-        """What this run will send, refused when --max-delete does not allow it."""
         settings = self.settings
         plan = make_plan(settings, self.files, self.fmt, state.totals,
                          state.progress if self.resumed else None)
@@ -233,8 +209,6 @@ class _Job:
         return plan
 
     async def send(self, state: State, plan: Plan) -> JobResult:
-        """The run, recorded and saved by the one lifecycle, with the failed file open
-        throughout (emptied first for a new job)."""
         settings, p = self.settings, state.progress
         failed_file = FailedFile(self.files.failed_path, truncate=self.truncate_failed,
                                  folder_check=self.store.check_same_folder)
@@ -250,7 +224,7 @@ class _Job:
             log.info("resume", watermark=p.watermark, offset=offset, line=line,
                      done=p.ids_deleted + p.ids_failed, ids_total=plan.ids_total,
                      **{left: len(p.sent_above)})
-        run = RunRecord(run_id=self.run_id, started=timestamp(), resumed=self.resumed,
+        run = RunRecord(run_id=self.run_id, started=utc_timestamp(), resumed=self.resumed,
                         requester=settings.requester, ticket=settings.ticket)
         job = Recorded(self.store, state, run, self.resumed, report=self.files.report_path)
         send = Send(settings, failed_file, self.stop, self.deleter)
@@ -272,17 +246,8 @@ class _Job:
         return JobResult(report, exit_code, self.store.directory, self.files.failed_path)
 
     def _batches(self, state: State) -> Iterator[Batch]:
-        """The input's batches from the checkpoint's anchor on, checked as they are read
-        against the file the job was started on and the pre-count."""
         settings, files = self.settings, self.files
         batches = read_batches(files, self.fmt, settings.id_type, settings.batch_size,
                                state.progress.anchor, self.watch)
         return within_precount(batches, state.totals.ids_total, settings.batch_size,
                                files.input)
-
-
-def _forget_verify(directory: Path) -> None:
-    """--restart: the last verify's verify.json spoke of the discarded job, not the new
-    one. The still-present lists stay: each may be another job's input."""
-    with contextlib.suppress(FileNotFoundError):
-        (directory / VERIFY_NAME).unlink()

@@ -1,6 +1,5 @@
-"""Which column or field of the input holds the IDs, and how a CSV is separated, for the plan
-to name. The reader chooses (and refuses: a one-column CSV headed by what looks like an ID,
-an ambiguous delimiter or column, docs/guarantees.md §7); this only reads its choice."""
+"""Which column or field holds the IDs, and a CSV's delimiter, for the plan to name. The
+reader chooses (and refuses, docs/guarantees.md §7); this only reads its choice."""
 
 from __future__ import annotations
 
@@ -16,9 +15,6 @@ from bulkdelete.settings import JobFiles
 
 @dataclass(frozen=True, slots=True)
 class IdColumn:
-    """The CSV column or JSON field read (None for one ID per line), and the CSV's
-    delimiter (None for other formats)."""
-
     name: str | None = None
     kind: str = "column"  # or "field" (JSON Lines)
     delimiter: str | None = None
@@ -32,7 +28,6 @@ class IdColumn:
 
 
 def id_column(files: JobFiles, fmt: InputFormat, id_type: str) -> IdColumn:
-    """The column the reader will take, chosen by the reader's own rule."""
     if fmt == "lines":
         return IdColumn()
     if fmt == "jsonl":
@@ -42,7 +37,6 @@ def id_column(files: JobFiles, fmt: InputFormat, id_type: str) -> IdColumn:
 
 
 def csv_column(files: JobFiles, id_type: str) -> tuple[str | None, str]:
-    """A CSV's ID column (None for an empty file) and its delimiter."""
     stream = open_stream(files.input)
     try:
         header = csv_header(stream, files.input, files.column, id_type, files.delimiter)

@@ -1,7 +1,5 @@
-"""What a caller watches a run through: the confirmation, then the run's counters.
-
-The observer sees the engine only through :class:`Snapshot`, a frozen copy of its counters
-taken when asked, so a display can neither change the run nor depend on how it is built.
+"""What a caller watches a run through. It sees the engine only through :class:`Snapshot`,
+a frozen copy of its counters, so a display can neither change the run nor depend on it.
 """
 
 from __future__ import annotations
@@ -14,11 +12,9 @@ from bulkdelete.lifecycle.plan import Plan
 
 
 class Observer(Protocol):
-    """What the CLI watches a run through: the confirmation and the progress display.
-    Every method may be a no-op (as here); ``confirm`` raises ConfirmationRefused to refuse.
-
-    ``started`` gives what the job had done before this run (IDs handled, failed, 429s),
-    so a display can count for the whole job; ``snapshot`` counts this run only."""
+    """``confirm`` raises ConfirmationRefused to refuse. ``started`` gives what the job had
+    done before this run, so a display can count for the whole job; ``snapshot`` counts
+    this run only."""
 
     async def confirm(self, plan: Plan) -> None:
         return None

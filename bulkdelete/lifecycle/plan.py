@@ -1,8 +1,5 @@
-"""What a run is about to do, worked out from the input and the checkpoint before anything
-is sent: the dry run's whole answer, and what the confirmation shows.
-
-Also the input reads every step shares (the first checks, the pre-count, the send pass,
-the binding), so a dry run and a real run read the file the same way.
+"""What a run is about to do (the dry run's answer, what the confirmation shows), and the
+input reads every step shares, so a dry run and a real run read the file the same way.
 """
 
 from __future__ import annotations
@@ -36,8 +33,6 @@ TYPICAL_LATENCY = 1.0  # seconds per request assumed by the dry run's estimate (
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """What a run is about to do; shown by --dry-run and by the confirmation prompt."""
-
     input: Path
     format: InputFormat
     account_id: str
@@ -66,7 +61,6 @@ class Plan:
 
     @property
     def requests_this_run(self) -> int:
-        """Requests this run needs when nothing fails (whole batches)."""
         return math.ceil(self.ids_this_run / self.batch_size)
 
     def estimated_seconds(self, latency: float = TYPICAL_LATENCY) -> float:
@@ -82,7 +76,6 @@ def make_plan(
     settings: Settings, files: JobFiles, fmt: InputFormat, totals: Totals,
     progress: Progress | None = None,
 ) -> Plan:
-    """The plan for a new job (``progress`` None) or for what remains of a started one."""
     done = progress.ids_deleted + progress.ids_failed if progress is not None else 0
     remaining = totals.ids_total - done
     return Plan(
@@ -108,10 +101,11 @@ def _this_run(settings: Settings, remaining: int) -> int:
 
 def open_input(files: JobFiles, settings: Settings) -> InputFormat:
     """Everything about the input that can be refused is refused here, before anything is
-    created on disk: a missing or unreadable file, an output aimed at it, a wrong
-    --column (the first record, a CSV header or JSON object, is read for that)."""
+    created on disk (the first record is read for a wrong --column)."""
     check_input_path(files.input)
-    fmt = input_format(files)
+    fmt = detect_format(files.input, files.format)
+    if fmt == "lines" and files.format == "auto":
+        check_lines_guess(files.input)  # refused for a file that looks like CSV or JSON
     # Outputs are written (a new job truncates the failed file): never the input, nor a
     # file or folder of someone else (docs/guarantees.md, "Nobody else's files").
     check_outputs(files)
@@ -125,18 +119,8 @@ def open_input(files: JobFiles, settings: Settings) -> InputFormat:
     return fmt
 
 
-def input_format(files: JobFiles) -> InputFormat:
-    """``--format`` resolved; a guess of one ID per line is refused for a file whose first
-    line looks like CSV or JSON (:func:`~bulkdelete.reader.check_lines_guess`)."""
-    fmt = detect_format(files.input, files.format)
-    if fmt == "lines" and files.format == "auto":
-        check_lines_guess(files.input)
-    return fmt
-
-
 def read_input(files: JobFiles, fmt: InputFormat, id_type: str, offset: int = 0,
                line: int = 1, watch: Watch | None = None) -> Iterator[Record | InvalidLine]:
-    """The input from ``offset`` (the first byte of line ``line``) to its end."""
     return read_records(files.input, fmt, column=files.column, id_type=id_type,
                         start_offset=offset, start_line=line, watch=watch,
                         delimiter=files.delimiter)
@@ -146,8 +130,7 @@ def read_batches(
     files: JobFiles, fmt: InputFormat, id_type: str, batch_size: int,
     start: tuple[int, int, int], watch: Watch | None,
 ) -> Iterator[Batch]:
-    """The input's batches from ``start`` (seq, byte offset, line) on, numbered as the job
-    numbers them, checked as they are read against the file the job was started on."""
+    """The batches from ``start`` (seq, byte offset, line) on, numbered as the job's."""
     seq, offset, line = start
     return make_batches(read_input(files, fmt, id_type, offset, line, watch), batch_size,
                         first_seq=seq)
@@ -155,8 +138,6 @@ def read_batches(
 
 def precount(files: JobFiles, fmt: InputFormat, settings: Settings,
              watch: Watch | None = None) -> Totals:
-    """One pass over the whole input: how many valid IDs, invalid lines and batches, and
-    how many IDs repeat an earlier one (bounded memory: :mod:`bulkdelete.repeats`)."""
     with RepeatCounter() as repeats:
         totals = summarize(read_input(files, fmt, settings.id_type, watch=watch),
                            settings.batch_size, repeats.add)
@@ -165,9 +146,8 @@ def precount(files: JobFiles, fmt: InputFormat, settings: Settings,
 
 
 async def binding_for(settings: Settings, files: JobFiles, fmt: InputFormat) -> Binding:
-    """What a checkpoint is bound to: this input, read this way, sent to this account. A
-    CSV's delimiter is the one read (given or sniffed): it shapes the batches as the column
-    does."""
+    """This input, read this way, sent to this account; a CSV's delimiter is the one read
+    (given or sniffed): it shapes the batches as the column does."""
     delimiter = None
     if fmt == "csv":
         delimiter = (await asyncio.to_thread(csv_column, files, settings.id_type))[1]

@@ -16,10 +16,8 @@ SUMMARY_INTERVAL = 60.0  # seconds between info lines about concurrency changes
 
 
 class LimitChangeLog:
-    """The limiter's ``on_change`` callback. The first change of a run is said at once
-    (the operator learns the account throttles); later ones are gathered and said as one
-    line — from where to where, how many steps, why — once the interval has passed, and
-    whatever is left when the run ends (:meth:`flush`)."""
+    """The limiter's ``on_change``: the first change is said at once (the account
+    throttles), later ones gathered into one line per interval, the rest at :meth:`flush`."""
 
     def __init__(self, interval: float = SUMMARY_INTERVAL,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -41,7 +39,6 @@ class LimitChangeLog:
             self.flush()
 
     def flush(self) -> None:
-        """Say the changes not said yet, if any."""
         if not self._why:
             return
         log.info("concurrency_changed", old=self._start, new=self._end,

@@ -1,8 +1,6 @@
-"""The exact one-sided 95 % upper bound on the share of deleted IDs still present
-(docs/verify.md, "The bound"): Clopper–Pearson, exact so it stays honest for small counts
-(0 present of 1,000 gives about 0.30 %, never 0). The binomial tail is the regularized
-incomplete beta by its continued fraction, the share found by bisection; standard library
-only, so a verify pulls in no numerics dependency for one number.
+"""The exact one-sided 95 % upper bound on the share still present (docs/verify.md):
+Clopper–Pearson, honest for small counts (0 of 1,000 gives about 0.30 %, never 0), by the
+incomplete beta's continued fraction and bisection; standard library only.
 """
 
 from __future__ import annotations
@@ -22,8 +20,6 @@ _DIRECT_SUM = 1_000
 
 
 def present_upper_95(present: int, checked: int) -> float:
-    """The exact one-sided 95 % upper confidence bound on the share still present, given
-    ``present`` of ``checked`` sampled IDs were found present (a share in 0..1)."""
     if checked < 0 or not 0 <= present <= checked:
         raise ValueError(f"need 0 <= present <= checked, got {present} of {checked}")
     if checked == 0 or present == checked:

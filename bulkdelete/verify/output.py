@@ -1,10 +1,7 @@
-"""What a verify leaves behind (docs/verify.md): ``verify.json`` and the list of the IDs
-still present in the checkpoint folder, the report's ``verify`` object, the summary line.
-
-The list is fed to a new delete, so it is never rewritten: each verify writes its own
-(``still_present-<UTC time>[-all].txt``). ``--all`` keeps what it finds in its own folder as
-it goes, durably before its progress says the batch is done, as a delete keeps its failed
-IDs, and writes the list whole from them once complete.
+"""What a verify leaves (docs/verify.md): ``verify.json``, the list of IDs still present,
+the summary line. A list is fed to a new delete, so it is never rewritten: each verify
+writes its own. ``--all`` keeps its findings durably as it goes, as a delete keeps its
+failed IDs, and writes the list whole from them once complete.
 """
 
 from __future__ import annotations
@@ -32,15 +29,14 @@ VERIFY_FOLDER = "verify"  # inside the job's checkpoint: --all's own progress
 
 
 def is_handed_out(name: str) -> bool:
-    """Whether ``name``, in a job's checkpoint folder, is a file a verify hands out (a
-    list, verify.json) or keeps (its folder): no other output may take its place."""
+    """Whether ``name`` is a verify's file in a job's checkpoint folder: no other output
+    may take its place."""
     return name in (VERIFY_NAME, VERIFY_FOLDER) or (
         name.startswith(STILL_PRESENT_PREFIX) and name.endswith(".txt"))
 
 
 def new_list_name(folder: Path, *, every: bool = False, now: datetime | None = None) -> str:
-    """A list name no file in ``folder`` has: ``still_present-<UTC time>[-all].txt``,
-    ``-2``, ``-3``… added when taken (two verifies in one second)."""
+    """``still_present-<UTC time>[-all][-N].txt``, a name no file in ``folder`` has."""
     stem = STILL_PRESENT_PREFIX + (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     stem += "-all" if every else ""
     n = 1
@@ -64,14 +60,10 @@ class Counts:
 
 
 class Findings:
-    """The engine's failure sink for a check: the IDs not gone, present ones apart from the
-    unknown. The present ones in memory (a sample), or both durably in ``folder`` (``--all``);
-    their counts are the progress's.
-
-    On disk each line is ``<batch>\\t<ID>`` (the batch told by :meth:`note`): the lists are
-    fsync'd per batch but the journal about once a second, so after a power loss they are
-    reopened with ``recorded`` and keep only the lines of batches the progress recorded
-    (the others are checked again), and the present count equals the list's lines."""
+    """A check's failure sink: present IDs in memory (a sample), or present and unknown
+    durably in ``folder`` (``--all``) as ``<batch>\\t<ID>`` lines. The lists are fsync'd per
+    batch but the journal about once a second, so after a power loss they keep only the
+    batches the progress ``recorded``, and the present count equals the list's lines."""
 
     def __init__(self, folder: Path | None = None, *, truncate: bool = False,
                  recorded: Callable[[int], bool] | None = None) -> None:
@@ -135,9 +127,7 @@ class Findings:
 
 
 def _keep_recorded(path: Path, recorded: Callable[[int], bool]) -> None:
-    """Drop from a findings list the lines of batches the progress does not record (and a
-    torn last line), so the list says what the progress counts; replaced whole, and only
-    when a line goes. A line without a batch (none was told) is kept."""
+    """Drop the lines of batches the progress does not record, and a torn last line."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -159,9 +149,8 @@ def _recorded_line(line: bytes, recorded: Callable[[int], bool]) -> bool:
 def summarize(counts: Counts, *, sample: int | None, seed: int | None,
               runs: Sequence[RunRecord], now: datetime | None = None,
               names: tuple[str | None, str | None] = (None, None)) -> dict[str, Any]:
-    """The verify object: verify.json as written, and the report's ``verify``. The
-    requester and the ticket are each this verify's own (``names``) when given, else the
-    job's."""
+    """verify.json's object; the requester and ticket are this verify's (``names``) when
+    given, else the job's."""
     now = now or datetime.now(UTC)
     requested = requested_at(runs)
     due = purge_due_by(requested) if requested else None
@@ -186,7 +175,6 @@ def summarize(counts: Counts, *, sample: int | None, seed: int | None,
 
 
 def _audit_names(runs: Sequence[RunRecord]) -> tuple[str | None, str | None]:
-    """The requester and ticket of the job's last run that was given them."""
     for run in reversed(runs):
         if run.requester or run.ticket:
             return run.requester, run.ticket
@@ -195,9 +183,8 @@ def _audit_names(runs: Sequence[RunRecord]) -> tuple[str | None, str | None]:
 
 def write_outputs(folder: Path, summary: dict[str, Any], present: Iterable[str],
                   name: str) -> Path | None:
-    """The list of IDs still present as ``name`` when there are any (its path returned),
-    then verify.json naming it (``still_present``, None when none): each owner-only and
-    installed whole. ``name`` is this verify's own: no list handed out is rewritten."""
+    """The list as ``name`` when any ID is present, then verify.json naming it; each
+    owner-only and installed whole."""
     data = "".join(f"{ident}\n" for ident in present).encode()
     still = folder / name if data else None
     if still is not None:
@@ -209,7 +196,6 @@ def write_outputs(folder: Path, summary: dict[str, Any], present: Iterable[str],
 
 
 def summary_lines(summary: dict[str, Any]) -> list[str]:
-    """For people: the counts and the bound, and the warning when it ran too early."""
     share = summary["present_upper_95"] * 100
     lines = [
         f"{summary['checked']:,} of {summary['population']:,} deleted IDs checked: "

@@ -1,7 +1,6 @@
-"""What ``verify`` checks: the job's *deleted* IDs, read back from its input the way the job
-read it (docs/verify.md). Batch numbers are a pure function of the input and the batch
-size, so a deleted ID is one of a batch the checkpoint records done and not in the job's
-failed file. Nothing here writes anything.
+"""The job's *deleted* IDs, read back from its input as the job read it: batch numbers are
+a pure function of the input and the batch size, so a deleted ID is in a batch recorded
+done and not in the failed file (docs/verify.md).
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from bulkdelete.settings import JobFiles, Settings
 
 
 def failed_ids(path: Path) -> set[str]:
-    """The job's failed IDs (expected to remain, so never checked); none if no file."""
+    """Expected to remain, so never checked."""
     try:
         with path.open(encoding="utf-8", errors="replace") as lines:
             return {line.strip() for line in lines if line.strip()}
@@ -35,8 +34,7 @@ def deleted_batches(
     settings: Settings, files: JobFiles, fmt: InputFormat, state: State, failed: set[str],
     *, start: tuple[int, int, int] = (0, 0, 1),
 ) -> Iterator[Batch]:
-    """The job's batches from ``start`` (seq, byte offset, line) on, each holding only its
-    deleted IDs: a batch the job has not done, or whose IDs all failed, comes out empty,
+    """The job's batches from ``start`` on, each holding only its deleted IDs (maybe none),
     so the batch numbers stay the job's."""
     batches = read_batches(files, fmt, settings.id_type, settings.batch_size, start,
                            Watch.start(files.input))
@@ -53,10 +51,8 @@ def _deleted_only(batch: Batch, done: Progress, failed: set[str]) -> Batch:
 
 
 def reservoir(batches: Iterable[Batch], size: int, rng: random.Random) -> list[str]:
-    """A uniform random sample of ``size`` IDs from the batches (all of them when fewer),
-    in one pass and ``size`` memory: Li's Algorithm L, which draws random numbers only for
-    the IDs it takes, so a sample of a ten-million-ID job costs little more than the read.
-    """
+    """A uniform sample of ``size`` IDs in one pass and ``size`` memory: Li's Algorithm L
+    draws random numbers only for the IDs it takes, so it costs little more than the read."""
     sample: list[str] = []
     if size <= 0:
         return sample
@@ -86,13 +82,11 @@ def _draw(rng: random.Random, size: int) -> float:
 
 
 def _skip(rng: random.Random, weight: float) -> int:
-    """How far on the next ID to take lies (1 = the very next one)."""
     if weight >= 1.0:  # so close to 1 that the sample is not yet full in effect
         return 1
     return math.floor(math.log(1.0 - rng.random()) / math.log1p(-weight)) + 1
 
 
 def sample_batches(ids: list[str], size: int) -> Iterator[Batch]:
-    """The sample, cut into batches for the engine (numbered from 0; no file position)."""
     for seq, first in enumerate(range(0, len(ids), size)):
         yield Batch(seq, 0, 0, ids[first:first + size])

@@ -1,9 +1,8 @@
 """``verify``: are a job's deleted profiles really gone? (docs/verify.md)
 
-The job's checkpoint must match, as for a resumed delete, and stays locked meanwhile. The
-lookups are the engine's :class:`~bulkdelete.engine.operation.Check`. ``--sample N`` checks
-a seeded sample in memory; ``--all`` checks every deleted ID through delete's own run
-lifecycle, its progress in the ``verify/`` folder of the job's checkpoint, so it resumes.
+The job's checkpoint must match and stays locked. ``--sample N`` checks a seeded sample in
+memory; ``--all`` checks every deleted ID through delete's run lifecycle, its progress in
+the checkpoint's ``verify/`` folder, so it resumes.
 """
 
 from __future__ import annotations
@@ -33,10 +32,10 @@ from bulkdelete.lifecycle.drive import (
     run_recorded,
     send_ids,
     stopped_code,
-    timestamp,
 )
 from bulkdelete.lifecycle.observer import Observer, QuietObserver
 from bulkdelete.lifecycle.plan import binding_for, make_plan, open_input
+from bulkdelete.logs import utc_timestamp
 from bulkdelete.profile import Verdict
 from bulkdelete.reader import InputFormat
 from bulkdelete.report import build_report, write_report
@@ -59,9 +58,8 @@ DEFAULT_SAMPLE = 1000
 
 @dataclass(slots=True)
 class VerifyResult:
-    """The verify object (as in verify.json), the exit code, and where the IDs found
-    present are listed (None when none is, or the verify stopped). A stopped verify's
-    summary holds the counts so far, unwritten."""
+    """verify.json's object (a stopped verify's: the counts so far, unwritten), the exit
+    code, and the list of IDs found present (None when none is, or the verify stopped)."""
 
     summary: dict[str, Any]
     exit_code: int
@@ -73,75 +71,69 @@ async def verify_job(
     seed: int | None = None, stop: StopRequest | None = None,
     observer: Observer | None = None, run_id: str | None = None,
 ) -> VerifyResult:
-    """Check the job's deleted IDs: a sample of ``sample`` (seeded by ``seed``, drawn when
-    None), or every one when ``sample`` is None. Raises :class:`BulkDeleteError` for exit 2
-    (no or another job's checkpoint) and 3 (a fatal answer, an abort rule). Every event it
-    logs carries ``run_id`` (a new one unless given), as a delete run's do."""
+    """Check a seeded sample of the job's deleted IDs, or every one when ``sample`` is None.
+    Exit 2 and 3 are raised as :class:`BulkDeleteError`; every event logged carries
+    ``run_id``."""
     run_id = run_id or new_run_id()
     with structlog.contextvars.bound_contextvars(run_id=run_id):
-        return await _verify_job(settings, files, sample, seed, stop, observer, run_id)
-
-
-async def _verify_job(
-    settings: Settings, files: JobFiles, sample: int | None, seed: int | None,
-    stop: StopRequest | None, observer: Observer | None, run_id: str,
-) -> VerifyResult:
-    if sample is not None and sample < 1:
-        raise UsageError(f"--sample must be at least 1, got {sample}")
-    fmt = open_input(files, settings)
-    store = CheckpointStore(files.checkpoint_dir)
-    if not store.exists():
-        raise UsageError(
-            f"no checkpoint at {store.directory}: verify checks the deleted IDs of a job, so "
-            "run the delete first (or pass its --checkpoint)")
-    store.lock()
-    try:
-        state = store.load()
-        # Batches are read as the job read them; no other batch size would match.
-        settings = dataclasses.replace(settings, batch_size=state.binding.batch_size,
-                                       limit=None, max_delete=None)
-        diffs = state.binding.differences(await binding_for(settings, files, fmt))
-        if diffs:
-            raise CheckpointMismatch(
-                f"checkpoint {store.directory} belongs to a different job; nothing was looked "
-                f"up. Differs: {'; '.join(diffs)}. Verify a job with the input, format, "
-                "--id-type and target its delete ran with")
-        state.bind_failed_file(files.failed_path, store.directory)
-        check_lists_all(files.failed_path, state.failed_listed)  # else failed IDs pass as deleted
-        failed = failed_ids(store.directory / state.failed)
-        job = _Verify(settings, files, fmt, state, failed, stop or StopRequest(),
-                      observer or QuietObserver(), run_id)
-        if sample is None:
-            counts, end_code, present = await job.check_all(store.directory / VERIFY_FOLDER)
-        else:
-            seed = secrets.randbits(32) if seed is None else seed
-            counts, end_code, present = await job.check_sample(sample, seed)
-        # Given to this verify (--requester/--ticket), else the job's.
-        summary = summarize(counts, sample=sample, seed=None if sample is None else seed,
-                            runs=state.runs, names=(settings.requester, settings.ticket))
-        summary["gone_shapes"] = job.shapes.listing()
-        if end_code is not None:  # stopped: nothing is final yet
-            return VerifyResult(summary, end_code, None)
+        if sample is not None and sample < 1:
+            raise UsageError(f"--sample must be at least 1, got {sample}")
+        fmt = open_input(files, settings)
+        store = CheckpointStore(files.checkpoint_dir)
+        if not store.exists():
+            raise UsageError(
+                f"no checkpoint at {store.directory}: verify checks the deleted IDs of a job, so "
+                "run the delete first (or pass its --checkpoint)")
+        store.lock()
         try:
-            still = write_outputs(store.directory, summary, present,
-                                  job.list_name or new_list_name(store.directory))
-        except OSError as exc:
-            # Not "progress saved, resume": a sample is drawn anew, and a complete --all
-            # checks every deleted ID again. The lists handed out before are untouched.
-            again = "a new sample" if sample is not None else "every deleted ID again"
-            raise StorageError(
-                f"cannot write {exc.filename or store.directory}: {exc.strerror or exc}; "
-                f"this verify's findings were not kept (the lists and verify.json are as "
-                f"they were). Free space, then run it again: it checks {again}") from None
-        state.verify = summary
-        state.updated = timestamp()
-        store.finish(state)
-        last = state.runs[-1].exit_code if state.runs else None
-        write_report(files.report_path, build_report(state, exit_code=last))
-        log.info("verified", **{k: summary[k] for k in ("checked", "gone", "present", "unknown")})
-        return VerifyResult(summary, 0 if counts.checked == counts.gone else 1, still)
-    finally:
-        store.close()
+            state = store.load()
+            # Batches are read as the job read them; no other batch size would match.
+            settings = dataclasses.replace(settings, batch_size=state.binding.batch_size,
+                                           limit=None, max_delete=None)
+            diffs = state.binding.differences(await binding_for(settings, files, fmt))
+            if diffs:
+                raise CheckpointMismatch(
+                    f"checkpoint {store.directory} belongs to a different job; nothing was looked "
+                    f"up. Differs: {'; '.join(diffs)}. Verify a job with the input, format, "
+                    "--id-type and target its delete ran with")
+            state.bind_failed_file(files.failed_path, store.directory)
+            # Else failed IDs would pass as deleted.
+            check_lists_all(files.failed_path, state.failed_listed)
+            failed = failed_ids(store.directory / state.failed)
+            job = _Verify(settings, files, fmt, state, failed, stop or StopRequest(),
+                          observer or QuietObserver(), run_id)
+            if sample is None:
+                counts, end_code, present = await job.check_all(store.directory / VERIFY_FOLDER)
+            else:
+                seed = secrets.randbits(32) if seed is None else seed
+                counts, end_code, present = await job.check_sample(sample, seed)
+            # Given to this verify (--requester/--ticket), else the job's.
+            summary = summarize(counts, sample=sample, seed=None if sample is None else seed,
+                                runs=state.runs, names=(settings.requester, settings.ticket))
+            summary["gone_shapes"] = job.shapes.listing()
+            if end_code is not None:  # stopped: nothing is final yet
+                return VerifyResult(summary, end_code, None)
+            try:
+                still = write_outputs(store.directory, summary, present,
+                                      job.list_name or new_list_name(store.directory))
+            except OSError as exc:
+                # Not "progress saved, resume": a sample is drawn anew, and a complete --all
+                # checks every deleted ID again. The lists handed out before are untouched.
+                again = "a new sample" if sample is not None else "every deleted ID again"
+                raise StorageError(
+                    f"cannot write {exc.filename or store.directory}: {exc.strerror or exc}; "
+                    f"this verify's findings were not kept (the lists and verify.json are as "
+                    f"they were). Free space, then run it again: it checks {again}") from None
+            state.verify = summary
+            state.updated = utc_timestamp()
+            store.finish(state)
+            last = state.runs[-1].exit_code if state.runs else None
+            write_report(files.report_path, build_report(state, exit_code=last))
+            log.info("verified", **{k: summary[k]
+                                    for k in ("checked", "gone", "present", "unknown")})
+            return VerifyResult(summary, 0 if counts.checked == counts.gone else 1, still)
+        finally:
+            store.close()
 
 
 @dataclass(slots=True)
@@ -162,12 +154,12 @@ class _Verify:
                                start=start)
 
     async def check_sample(self, size: int, seed: int) -> tuple[Counts, int | None, list[str]]:
-        """A seeded sample, checked in memory: nothing to resume, so nothing journalled."""
-        # One pass over the whole input: in a thread, so signals are still heard meanwhile.
+        # In memory: nothing to resume. The pass over the input runs in a thread, so
+        # signals are still heard meanwhile.
         chosen = await asyncio.to_thread(reservoir, self._batches(), size, random.Random(seed))
         log.info("verify_sample", sample=len(chosen), seed=seed)
         state = State(binding=self.job.binding, totals=Totals(len(chosen), 0, 0))
-        counters = RunCounters(RunRecord(run_id=self.run_id, started=timestamp()))
+        counters = RunCounters(RunRecord(run_id=self.run_id, started=utc_timestamp()))
         findings = Findings()
         send = Send(self.settings, findings, self.stop,
                     operation=partial(check_operation, shapes=self.shapes))
@@ -178,8 +170,6 @@ class _Verify:
         return self._counts(state.progress), stopped, findings.present_ids()
 
     async def check_all(self, folder: Path) -> tuple[Counts, int | None, list[str]]:
-        """Every deleted ID, resumable: the verify's own checkpoint in ``folder``, run
-        through the same lifecycle as a delete."""
         store = CheckpointStore(folder)
         store.lock()
         try:
@@ -195,34 +185,32 @@ class _Verify:
         return self._counts(state.progress), code, present
 
     def _counts(self, p: Progress) -> Counts:
-        """The outcomes of the checks so far, from the progress (journalled, so exact
-        after a kill): a Check's success is "gone", its present IDs are told by their
-        label, and every other ID not gone is unknown."""
+        """From the progress (journalled, so exact after a kill): a Check's success is gone,
+        a failure is present by its label, else unknown."""
         present = p.reasons.get(Verdict.PRESENT.value, 0)
         return Counts(self.job.progress.ids_deleted, p.ids_deleted, present,
                       p.ids_failed - present)
 
     def _open_all(self, store: CheckpointStore) -> tuple[State, bool]:
-        """The verify to continue, or a new one (its first snapshot saved)."""
         marker = _job_marker(self.job)
         if store.exists():
             state = store.load()
-            if (state.verify or {}).get("job") != marker:
+            begun = state.verify or {}
+            if begun.get("job") != marker:
                 log.warning("verify_restarted", why="the job's progress changed since this "
                             "verify began: every deleted ID is checked again")
             elif state.complete:
                 log.info("verify_again", why="the last verify --all completed; checking "
                          "every deleted ID again")
             else:
-                self.list_name = (state.verify or {}).get("list") or \
-                    new_list_name(self.files.checkpoint_dir, every=True)
+                self.list_name = begun["list"]  # written with the marker
                 return state, False
             store.discard()
         job = self.job
         self.list_name = new_list_name(self.files.checkpoint_dir, every=True)
         state = State(binding=job.binding,
                       totals=Totals(job.progress.ids_deleted, 0, job.totals.batches_total),
-                      input=job.input, updated=timestamp(),
+                      input=job.input, updated=utc_timestamp(),
                       verify={"job": marker, "list": self.list_name})
         store.create(state)
         return state, True
@@ -236,7 +224,7 @@ class _Verify:
                      checked=p.ids_deleted + p.ids_failed)
         plan = make_plan(self.settings, self.files, self.fmt, state.totals,
                          None if fresh else p)
-        run = RunRecord(run_id=self.run_id, started=timestamp(), resumed=not fresh)
+        run = RunRecord(run_id=self.run_id, started=utc_timestamp(), resumed=not fresh)
 
         def closing() -> None:
             state.verify = {**(state.verify or {}), "gone_shapes": self.shapes.listing()}
@@ -246,8 +234,7 @@ class _Verify:
             check_operation, findings=findings, shapes=self.shapes))
         stopped: int | None = None
 
-        def exit_code(_end: RunEnd) -> int:
-            """The run's own code, in the verify's list of runs."""
+        def exit_code(_end: RunEnd) -> int:  # the run's own, in the verify's list of runs
             nonlocal stopped
             stopped = stopped_code(self.stop, complete=state.complete)
             return stopped if stopped is not None else (1 if p.ids_failed else 0)

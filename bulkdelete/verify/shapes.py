@@ -1,6 +1,5 @@
-"""A verify's check: the engine's :class:`Check` on the run's client, and the answer shapes
-its "gone" rested on, counted (docs/verify.md), so an auditor reading verify.json sees
-whether "gone" was an empty success or a not-found text, the looked-up ID masked."""
+"""A verify's check (the engine's :class:`Check`), and the shapes its "gone" answers rested
+on, counted for verify.json (docs/verify.md)."""
 
 from __future__ import annotations
 
@@ -26,8 +25,7 @@ OTHER_SHAPES = {"http": 200, "other": f"answers past the first {MAX_SHAPES} dist
 
 
 class GoneShapes:
-    """Counts of the gone answers by shape; seeded with an earlier run's listing when a
-    verify resumes."""
+    """Seeded with an earlier run's listing when a verify resumes."""
 
     def __init__(self, earlier: Iterable[dict[str, Any]] = ()) -> None:
         self._counts: Counter[str] = Counter()
@@ -38,8 +36,6 @@ class GoneShapes:
                 self._add(shape, count if isinstance(count, int) else 0)
 
     def counting(self, lookup: Lookup) -> Lookup:
-        """``lookup`` that counts the shape of each gone answer it returns."""
-
         async def counted(ident: str) -> Result:
             result = await lookup(ident)
             if verdict(result) is Verdict.GONE:
@@ -55,7 +51,6 @@ class GoneShapes:
         self._counts[key] += count
 
     def listing(self) -> list[dict[str, Any]]:
-        """Each shape with its count, the most frequent first."""
         return [{**json.loads(key), "count": count}
                 for key, count in self._counts.most_common()]
 
@@ -64,13 +59,10 @@ def _key(shape: dict[str, Any]) -> str:
     return json.dumps(shape, sort_keys=True, ensure_ascii=False)
 
 
-def check_operation(client: BoundClient, findings: Findings | None = None,
-                    shapes: GoneShapes | None = None) -> OperationFactory:
-    """:class:`Check` on the run's client: gone is only a decisive "gone" answer, whose
-    shape ``shapes`` counts. With ``findings`` each batch tells them which batch found its
-    IDs not gone."""
-    lookup = client.profile if shapes is None else shapes.counting(client.profile)
-    return partial(Check, lookup, is_gone=_is_gone,
+def check_operation(client: BoundClient, *, shapes: GoneShapes,
+                    findings: Findings | None = None) -> OperationFactory:
+    """With ``findings``, each batch tells them which batch found its IDs not gone."""
+    return partial(Check, shapes.counting(client.profile), is_gone=_is_gone,
                    note=None if findings is None else findings.note)
 
 
