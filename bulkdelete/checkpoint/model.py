@@ -215,14 +215,14 @@ class State:
         return self.progress.ids_failed - self.failed_elsewhere
 
     def to_json(self, journal_gen: int) -> dict[str, Any]:
+        # Dumped with sorted keys (store.encode), tuples as lists: only what JSON cannot
+        # take as it is is converted (a set; int keys, which would sort as numbers).
         p = self.progress
         progress = {f.name: getattr(p, f.name) for f in fields(p) if f.init}
         progress.update(
-            anchor=list(p.anchor),
-            done_above={str(seq): list(d) for seq, d in sorted(p.done_above.items())},
+            done_above={str(seq): d for seq, d in p.done_above.items()},
             sent_above=sorted(p.sent_above),
-            reasons=dict(p.reasons),
-            left={str(seq): counts for seq, counts in sorted(p.left.items())},
+            left={str(seq): counts for seq, counts in p.left.items()},
         )
         return {
             "version": FORMAT_VERSION,
