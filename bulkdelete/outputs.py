@@ -29,6 +29,18 @@ from bulkdelete.settings import JobFiles
 INVALID_NAME = "invalid.jsonl"  # the job's list of invalid lines (bulkdelete.job.invalid)
 _OWN_FILE = re.compile(r"^(journal\.\d+|.*\.tmp)$")  # the checkpoint's journals, temporaries
 
+# The files verify hands out in a job's checkpoint folder (bulkdelete.verify.output).
+VERIFY_NAME = "verify.json"
+STILL_PRESENT_PREFIX = "still_present-"
+VERIFY_FOLDER = "verify"  # inside the job's checkpoint: --all's own progress
+
+
+def is_handed_out(name: str) -> bool:
+    """Whether ``name`` is a verify's file in a job's checkpoint folder: no other output
+    may take its place."""
+    return name in (VERIFY_NAME, VERIFY_FOLDER) or (
+        name.startswith(STILL_PRESENT_PREFIX) and name.endswith(".txt"))
+
 
 def check_outputs(files: JobFiles, log_file: Path | None = None) -> None:
     """Refuse (UsageError, exit 2) an output or checkpoint folder the job must not write."""
@@ -76,9 +88,6 @@ def _check_no_foreign_link(what: str, path: Path) -> None:
 
 def _check_not_the_checkpoints(flag: str, path: Path, checkpoint: Path) -> None:
     """In the checkpoint folder, none of its own or verify's files; in another's, nothing."""
-    # Imported here: bulkdelete.verify imports the job, which imports this module.
-    from bulkdelete.verify.output import is_handed_out
-
     folder = path.parent.resolve()
     if folder != checkpoint.resolve():
         # A lock with a state or invalid-line list (a lone file named "lock" is anybody's).

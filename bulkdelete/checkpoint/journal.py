@@ -40,6 +40,16 @@ def unframe(line: bytes) -> dict[str, Any] | None:
     return obj if isinstance(obj, dict) else None
 
 
+def done_record(
+    seq: int, offset: int, line: int, deleted: int, failed: int,
+    reasons: dict[str, int] | None,
+) -> dict[str, Any]:
+    """A finished batch's record; ``"r"`` only when some IDs failed with a reason."""
+    record: dict[str, Any] = {"k": "d", "s": seq, "o": offset, "l": line, "n": deleted,
+                              "f": failed}
+    return {**record, "r": reasons} if reasons else record
+
+
 def storage_error(what: str, exc: OSError) -> StorageError:
     return StorageError(f"{what}: {exc.strerror or exc}")
 
@@ -73,21 +83,7 @@ class JournalWriter:
         if fd is not None:
             os.close(fd)
 
-    def append_sent(self, seq: int) -> None:
-        self._write({"k": "s", "s": seq})
-
-    def append_answered(self, seq: int) -> None:
-        self._write({"k": "a", "s": seq})
-
-    def append_done(
-        self, seq: int, offset: int, line: int, deleted: int, failed: int,
-        reasons: dict[str, int] | None,
-    ) -> None:
-        record: dict[str, Any] = {"k": "d", "s": seq, "o": offset, "l": line, "n": deleted,
-                                  "f": failed}
-        self._write({**record, "r": reasons} if reasons else record)
-
-    def _write(self, record: dict[str, Any]) -> None:
+    def append(self, record: dict[str, Any]) -> None:
         if self._failure is not None:
             raise self._failure  # nothing more is recorded after a record that was lost
         assert self._fd is not None, "journal not open"
@@ -149,14 +145,7 @@ def replay(progress: Progress, path: Path) -> None:
 class Journal(Protocol):
     """:class:`JournalWriter`, or a test's double."""
 
-    def append_sent(self, seq: int) -> None: ...
-
-    def append_answered(self, seq: int) -> None: ...
-
-    def append_done(
-        self, seq: int, offset: int, line: int, deleted: int, failed: int,
-        reasons: dict[str, int] | None,
-    ) -> None: ...
+    def append(self, record: dict[str, Any]) -> None: ...
 
 
 class Ledger:
@@ -178,12 +167,12 @@ class Ledger:
     def sent(self, seq: int) -> None:
         """Journalled once: a retry or a bisected half is not a re-send after a crash."""
         if self.progress.mark_sent(seq) and self._journal is not None:
-            self._journal.append_sent(seq)
+            self._journal.append({"k": "s", "s": seq})
 
     def answered(self, seq: int) -> None:
         """Answered acknowledging no ID: a crash while it waits to retry is no re-send."""
         if self.progress.mark_answered(seq) and self._journal is not None:
-            self._journal.append_answered(seq)
+            self._journal.append({"k": "a", "s": seq})
 
     def done(
         self, seq: int, offset: int, line: int, deleted: int, failed: int,
@@ -191,4 +180,4 @@ class Ledger:
     ) -> None:
         self.progress.mark_done(seq, offset, line, deleted, failed, reasons)
         if self._journal is not None:
-            self._journal.append_done(seq, offset, line, deleted, failed, reasons)
+            self._journal.append(done_record(seq, offset, line, deleted, failed, reasons))

@@ -19,38 +19,34 @@ FORMAT_VERSION = 1
 MAX_REASONS = 50  # distinct failure reasons kept with counts; the rest fold into "other"
 
 
+def _bound(label: str, **default: Any) -> Any:
+    """A bound setting, with how a mismatch names it."""
+    return field(metadata={"label": label}, **default)
+
+
 @dataclass(frozen=True, slots=True)
 class Binding:
     """What a checkpoint belongs to; a mismatch is refused, never guessed at."""
 
-    fingerprint: str
-    format: str
-    column: str | None
-    batch_size: int
-    id_type: str
-    account_id: str
-    host: str
-    delimiter: str | None = None  # CSV only
-    rules: int = READER_RULES  # they shape the batches as the settings do
+    fingerprint: str = _bound("input content (file changed or another file)")
+    format: str = _bound("--format")
+    column: str | None = _bound("--column")
+    batch_size: int = _bound("--batch-size")
+    id_type: str = _bound("--id-type")
+    account_id: str = _bound("--account-id")
+    host: str = _bound("target host (--region/--base-url)")
+    delimiter: str | None = _bound("CSV delimiter", default=None)  # CSV only
+    # They shape the batches as the settings do.
+    rules: int = _bound("the reader's ID rules (the job was started by another version "
+                        "of bulkdelete)", default=READER_RULES)
 
     def differences(self, other: Binding) -> list[str]:
-        labels = {
-            "fingerprint": "input content (file changed or another file)",
-            "format": "--format",
-            "column": "--column",
-            "batch_size": "--batch-size",
-            "id_type": "--id-type",
-            "account_id": "--account-id",
-            "host": "target host (--region/--base-url)",
-            "delimiter": "CSV delimiter",
-            "rules": "the reader's ID rules (the job was started by another version of "
-                     "bulkdelete)",
-        }
         out = []
-        for name, label in labels.items():
-            old, new = getattr(self, name), getattr(other, name)
+        for f in fields(self):
+            old, new = getattr(self, f.name), getattr(other, f.name)
             if old != new:
-                out.append(label if name == "fingerprint"
+                label = f.metadata["label"]
+                out.append(label if f.name == "fingerprint"
                            else f"{label}: checkpoint has {old!r}, this run has {new!r}")
         return out
 
@@ -219,14 +215,14 @@ class State:
         return self.progress.ids_failed - self.failed_elsewhere
 
     def to_json(self, journal_gen: int) -> dict[str, Any]:
+        # Dumped with sorted keys (store.encode), tuples as lists: only what JSON cannot
+        # take as it is is converted (a set; int keys, which would sort as numbers).
         p = self.progress
         progress = {f.name: getattr(p, f.name) for f in fields(p) if f.init}
         progress.update(
-            anchor=list(p.anchor),
-            done_above={str(seq): list(d) for seq, d in sorted(p.done_above.items())},
+            done_above={str(seq): d for seq, d in p.done_above.items()},
             sent_above=sorted(p.sent_above),
-            reasons=dict(p.reasons),
-            left={str(seq): counts for seq, counts in sorted(p.left.items())},
+            left={str(seq): counts for seq, counts in p.left.items()},
         )
         return {
             "version": FORMAT_VERSION,

@@ -102,6 +102,23 @@ class FakeServerConfig:
 
 
 @dataclass
+class InFlight:
+    """One endpoint's admitted requests being handled now, and the most there ever were."""
+
+    now: int = 0
+    peak: int = 0
+
+    def admit(self, limit: int) -> bool:
+        """Take a slot unless ``limit`` are taken (0: no limit). No await between the check
+        and the increment, so admission is atomic."""
+        if limit and self.now >= limit:
+            return False
+        self.now += 1
+        self.peak = max(self.peak, self.now)
+        return True
+
+
+@dataclass
 class FakeServerStats:
 
     requests: int = 0  # every POST to the endpoint
@@ -111,17 +128,23 @@ class FakeServerStats:
     rejected: int = 0  # 400s
     unauthorized: int = 0  # 401s
     faults: int = 0  # 500/503/reset/hang/fail-body/truncated injected
-    in_flight: int = 0  # admitted requests being handled now
-    peak_in_flight: int = 0  # max of in_flight ever
+    deletes_in_flight: InFlight = field(default_factory=InFlight)
     acknowledged: collections.Counter[str] = field(default_factory=collections.Counter)
     # Every ID of every well-formed request, answered or not: what a crash test counts to
     # see how much a rerun sends again.
     received: collections.Counter[str] = field(default_factory=collections.Counter)
     # Get User Profile, counted apart from the deletes (its limit is its own, as at the API).
     profile_requests: int = 0  # every GET of the lookup path
-    profile_in_flight: int = 0
-    profile_peak_in_flight: int = 0
+    lookups_in_flight: InFlight = field(default_factory=InFlight)
     looked_up: collections.Counter[str] = field(default_factory=collections.Counter)
+
+    @property
+    def peak_in_flight(self) -> int:
+        return self.deletes_in_flight.peak
+
+    @property
+    def profile_peak_in_flight(self) -> int:
+        return self.lookups_in_flight.peak
 
     def summary(self) -> str:
         """No IDs: they are personal data."""

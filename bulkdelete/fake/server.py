@@ -12,6 +12,8 @@ import os
 import random
 import socket
 import struct
+from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import IO
 
@@ -24,6 +26,7 @@ from bulkdelete.fake.config import (
     PROFILE_ENDPOINT,
     FakeServerConfig,
     FakeServerStats,
+    InFlight,
     check_loopback,
 )
 from bulkdelete.fake.profiles import ProfileBook
@@ -188,36 +191,32 @@ class FakeServer:
             stats.unauthorized += 1
             return _json(answers.UNAUTHORIZED, 401)
         if lookup:
-            return await self._lookup(request, config)
+            return await self._limited(stats.lookups_in_flight, config,
+                                       partial(self._lookup, request, config))
         if request.content_type != "application/json":
             stats.rejected += 1
             return _json(answers.BAD_CONTENT_TYPE, 400)
-        # The limit is on requests in flight, as at the real API (docs/api.md). No await
-        # between the check and the increment, so admission is atomic.
-        if config.concurrency_limit and stats.in_flight >= config.concurrency_limit:
+        return await self._limited(stats.deletes_in_flight, config,
+                                   partial(self._admitted, request, config))
+
+    async def _limited(self, gauge: InFlight, config: FakeServerConfig,
+                       handle: Callable[[], Awaitable[web.StreamResponse]],
+                       ) -> web.StreamResponse:
+        """The limit is on requests in flight, each endpoint its own, as at the real API
+        (docs/api.md); over it, a 429."""
+        if not gauge.admit(config.concurrency_limit):
             return self._throttle(config)
-        stats.in_flight += 1
-        stats.peak_in_flight = max(stats.peak_in_flight, stats.in_flight)
         try:
-            return await self._admitted(request, config)
+            return await handle()
         finally:
-            stats.in_flight -= 1  # also when cancelled because the client went away
+            gauge.now -= 1  # also when cancelled because the client went away
 
     async def _lookup(self, request: web.BaseRequest,
                       config: FakeServerConfig) -> web.StreamResponse:
-        """Get User Profile, under its own in-flight limit; no fault dice."""
-        stats = self.stats
-        if config.concurrency_limit and stats.profile_in_flight >= config.concurrency_limit:
-            return self._throttle(config)
-        stats.profile_in_flight += 1
-        stats.profile_peak_in_flight = max(stats.profile_peak_in_flight,
-                                           stats.profile_in_flight)
-        try:
-            await self._wait_latency(config)
-            body, status = self._book.answer(request, config)
-            return _json(body, status)
-        finally:
-            stats.profile_in_flight -= 1
+        """Get User Profile; no fault dice."""
+        await self._wait_latency(config)
+        body, status = self._book.answer(request, config)
+        return _json(body, status)
 
     async def _admitted(self, request: web.BaseRequest,
                         config: FakeServerConfig) -> web.StreamResponse:

@@ -19,20 +19,13 @@ from bulkdelete.checkpoint import RunRecord
 from bulkdelete.durable import write_private_atomic
 from bulkdelete.errors import StorageError
 from bulkdelete.failed import LineFiles
+from bulkdelete.outputs import STILL_PRESENT_PREFIX as STILL_PRESENT_PREFIX
+from bulkdelete.outputs import VERIFY_FOLDER as VERIFY_FOLDER
+from bulkdelete.outputs import VERIFY_NAME as VERIFY_NAME
 from bulkdelete.profile import Verdict
 from bulkdelete.verify.bound import present_upper_95
 
-VERIFY_NAME = "verify.json"
 PRESENT_NAME, UNKNOWN_NAME = "present.txt", "unknown.txt"  # --all's findings, in verify/
-STILL_PRESENT_PREFIX = "still_present-"
-VERIFY_FOLDER = "verify"  # inside the job's checkpoint: --all's own progress
-
-
-def is_handed_out(name: str) -> bool:
-    """Whether ``name`` is a verify's file in a job's checkpoint folder: no other output
-    may take its place."""
-    return name in (VERIFY_NAME, VERIFY_FOLDER) or (
-        name.startswith(STILL_PRESENT_PREFIX) and name.endswith(".txt"))
 
 
 def new_list_name(folder: Path, *, every: bool = False, now: datetime | None = None) -> str:

@@ -18,6 +18,7 @@ from bulkdelete.checkpoint import (
     State,
     Totals,
 )
+from bulkdelete.checkpoint.journal import done_record
 
 _JOURNAL = re.compile(r"^journal\.(\d+)$")
 
@@ -75,8 +76,8 @@ def new_job(directory: Path, done: int = 3) -> None:
     with opened_store(directory) as store:
         store.create(make_state())
         for seq in range(done):
-            store.journal.append_sent(seq)
-            store.journal.append_done(seq, offset_of(seq), line_of(seq), 100, 0, None)
+            store.journal.append({"k": "s", "s": seq})
+            store.journal.append(done_record(seq, offset_of(seq), line_of(seq), 100, 0, None))
 
 
 def nearly_full_disk(monkeypatch: pytest.MonkeyPatch, allow: int) -> None:

@@ -14,7 +14,7 @@ from bulkdelete.checkpoint import (
     State,
     Totals,
 )
-from bulkdelete.checkpoint.journal import frame
+from bulkdelete.checkpoint.journal import done_record, frame
 from bulkdelete.errors import CheckpointError
 from tests.checkpoint.helpers import (
     journals,
@@ -53,8 +53,8 @@ def test_torn_final_record_in_an_older_journal_is_dropped(tmp_path: Path) -> Non
     with opened_store(directory) as store:
         store.load()
         store.resume()
-        store.journal.append_done(1, offset_of(1), line_of(1), 100, 0, None)
-        store.journal.append_done(2, offset_of(2), line_of(2), 100, 0, None)
+        store.journal.append(done_record(1, offset_of(1), line_of(1), 100, 0, None))
+        store.journal.append(done_record(2, offset_of(2), line_of(2), 100, 0, None))
     p = load(directory).progress
     assert p.watermark == 3
     assert p.ids_deleted == 300
@@ -107,9 +107,9 @@ def test_records_are_written_at_once_in_the_documented_form(tmp_path: Path) -> N
     store.lock()
     state = State(binding=make_binding(), totals=Totals(300, 0, 3))
     store.create(state)
-    store.journal.append_sent(7)
-    store.journal.append_done(7, 12_345, 678, 99, 1, None)
-    store.journal.append_done(8, 22_345, 778, 98, 2, {"HTTP 400 rejected": 2})
+    store.journal.append({"k": "s", "s": 7})
+    store.journal.append(done_record(7, 12_345, 678, 99, 1, None))
+    store.journal.append(done_record(8, 22_345, 778, 98, 2, {"HTTP 400 rejected": 2}))
     journal = (tmp_path / "ckpt" / "journal.1").read_bytes()
     assert journal == (
         frame({"k": "s", "s": 7})
@@ -133,18 +133,18 @@ def test_a_failed_journal_write_is_raised_at_once_and_by_every_later_append(
     store.create(state)
     for seq in (0, 1):
         state.progress.mark_done(seq, offset_of(seq), line_of(seq), 100, 0)
-        store.journal.append_done(seq, offset_of(seq), line_of(seq), 100, 0, None)
+        store.journal.append(done_record(seq, offset_of(seq), line_of(seq), 100, 0, None))
     whole = (directory / "journal.1").read_bytes()
     state.progress.mark_done(2, offset_of(2), line_of(2), 100, 0)
     nearly_full_disk(monkeypatch, allow=10)
     with pytest.raises(OSError, match="No space left") as first:
-        store.journal.append_done(2, offset_of(2), line_of(2), 100, 0, None)
+        store.journal.append(done_record(2, offset_of(2), line_of(2), 100, 0, None))
     monkeypatch.undo()
     assert type(first.value).__name__ == "StorageError"
     assert store.journal.failure is first.value
     assert (directory / "journal.1").read_bytes() == whole
     with pytest.raises(OSError, match="No space left"):
-        store.journal.append_done(3, offset_of(3), line_of(3), 100, 0, None)
+        store.journal.append(done_record(3, offset_of(3), line_of(3), 100, 0, None))
     store.finish(state)
     store.close()
     again = CheckpointStore(directory)
@@ -167,7 +167,7 @@ def test_a_failed_journal_reopen_never_writes_to_the_old_descriptor(
     store.lock()
     state = make_state()
     store.create(state)
-    store.journal.append_done(0, offset_of(0), line_of(0), 100, 0, None)
+    store.journal.append(done_record(0, offset_of(0), line_of(0), 100, 0, None))
 
     def no_inodes(path: Path, flags: int) -> int:
         raise OSError(28, "No space left on device", str(path))
@@ -180,7 +180,7 @@ def test_a_failed_journal_reopen_never_writes_to_the_old_descriptor(
     fd = os.open(bystander, os.O_RDWR | os.O_CREAT)  # takes the lowest free number
     try:
         with pytest.raises(OSError, match="No space left"):
-            store.journal.append_done(1, offset_of(1), line_of(1), 100, 0, None)
+            store.journal.append(done_record(1, offset_of(1), line_of(1), 100, 0, None))
     finally:
         os.close(fd)
         with contextlib.suppress(OSError):
@@ -195,9 +195,9 @@ def test_an_answered_record_replays_as_no_longer_sent(tmp_path: Path) -> None:
     store = CheckpointStore(tmp_path / "ckpt")
     store.lock()
     store.create(State(binding=make_binding(), totals=Totals(300, 0, 3)))
-    store.journal.append_sent(1)
-    store.journal.append_sent(2)
-    store.journal.append_answered(2)
+    store.journal.append({"k": "s", "s": 1})
+    store.journal.append({"k": "s", "s": 2})
+    store.journal.append({"k": "a", "s": 2})
     store.close()
     assert (tmp_path / "ckpt" / "journal.1").read_bytes().endswith(frame({"k": "a", "s": 2}))
     assert CheckpointStore(tmp_path / "ckpt").load().progress.sent_above == {1}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from bulkdelete.checkpoint import Ledger, Progress
 from bulkdelete.checkpoint.journal import frame
@@ -15,17 +16,12 @@ class RecordingJournal:
     def __init__(self) -> None:
         self.records: list[tuple[object, ...]] = []
 
-    def append_sent(self, seq: int) -> None:
-        self.records.append(("s", seq))
-
-    def append_answered(self, seq: int) -> None:
-        self.records.append(("a", seq))
-
-    def append_done(
-        self, seq: int, offset: int, line: int, deleted: int, failed: int,
-        reasons: dict[str, int] | None,
-    ) -> None:
-        self.records.append(("d", seq, offset, line, deleted, failed, reasons))
+    def append(self, record: dict[str, Any]) -> None:
+        if record["k"] == "d":
+            self.records.append(("d", record["s"], record["o"], record["l"], record["n"],
+                                 record["f"], record.get("r")))
+        else:
+            self.records.append((record["k"], record["s"]))
 
 
 def test_a_batch_sent_twice_is_journalled_once() -> None:

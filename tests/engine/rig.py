@@ -9,6 +9,7 @@ import random
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from bulkdelete.batcher import Batch
 from bulkdelete.checkpoint import Ledger, Progress
@@ -120,6 +121,9 @@ class FakeDeleter:
         return [c for c in self.calls if c.seq == seq]
 
 
+_KINDS = {"s": "sent", "a": "answered", "d": "done"}  # the journal's record kinds
+
+
 @dataclass
 class RecordingJournal:
     """Journal double: every sent/done event in order, with its time."""
@@ -128,19 +132,13 @@ class RecordingJournal:
     done: dict[int, tuple[int, int, int, int, dict[str, int] | None]] = field(
         default_factory=dict)
 
-    def append_sent(self, seq: int) -> None:
-        self.events.append(("sent", seq, now()))
-
-    def append_answered(self, seq: int) -> None:
-        self.events.append(("answered", seq, now()))
-
-    def append_done(
-        self, seq: int, offset: int, line: int, deleted: int, failed: int,
-        reasons: dict[str, int] | None,
-    ) -> None:
-        assert seq not in self.done, f"batch {seq} recorded twice"
-        self.events.append(("done", seq, now()))
-        self.done[seq] = (offset, line, deleted, failed, reasons)
+    def append(self, record: dict[str, Any]) -> None:
+        kind, seq = _KINDS[record["k"]], record["s"]
+        if kind == "done":
+            assert seq not in self.done, f"batch {seq} recorded twice"
+            self.done[seq] = (record["o"], record["l"], record["n"], record["f"],
+                              record.get("r"))
+        self.events.append((kind, seq, now()))
 
     def sent(self) -> list[int]:
         return [s for kind, s, _ in self.events if kind == "sent"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
@@ -116,18 +117,10 @@ class BrokenJournal(RecordingJournal):
         super().__init__()
         self.kind = kind
 
-    def append_sent(self, seq: int) -> None:
-        self._fail("sent")
-        super().append_sent(seq)
-
-    def append_done(self, seq: int, offset: int, line: int, deleted: int, failed: int,
-                    reasons: dict[str, int] | None) -> None:
-        self._fail("done")
-        super().append_done(seq, offset, line, deleted, failed, reasons)
-
-    def _fail(self, kind: str) -> None:
-        if kind == self.kind:
-            raise StorageError(f"cannot write the journal ({kind})")
+    def append(self, record: dict[str, Any]) -> None:
+        if record["k"] == self.kind[0]:
+            raise StorageError(f"cannot write the journal ({self.kind})")
+        super().append(record)
 
 
 class BrokenFailures(MemoryFailures):

@@ -64,7 +64,7 @@ async def test_reset_gives_no_answer_and_records_nothing(
             await post(session, server, {"guid": ["a"]})
     assert server.stats.faults == 1
     assert server.stats.acknowledged_ids == 0
-    assert server.stats.in_flight == 0
+    assert server.stats.deletes_in_flight.now == 0
 
 
 async def test_truncated_body_fails_the_read_and_records_nothing(
@@ -89,7 +89,7 @@ async def test_abandoned_hang_frees_its_slot_and_records_nothing(
     async with serve(p_hang=1.0, hang_seconds=30.0, concurrency_limit=1) as server:
         with pytest.raises(asyncio.TimeoutError):
             await post(session, server, {"guid": ["a"]}, timeout=0.2)
-        await eventually(lambda: server.stats.in_flight == 0)
+        await eventually(lambda: server.stats.deletes_in_flight.now == 0)
         server.reconfigure(dataclasses.replace(server.config, p_hang=0.0))
         assert await post(session, server, {"guid": ["b"]}) == (200, SUCCESS)
     assert server.stats.acknowledged == {"b": 1}
@@ -104,7 +104,7 @@ async def test_request_abandoned_during_latency_is_not_recorded(
     async with serve(latency=0.5) as server:
         with pytest.raises(asyncio.TimeoutError):
             await post(session, server, {"guid": ["a"]}, timeout=0.1)
-        await eventually(lambda: server.stats.in_flight == 0)
+        await eventually(lambda: server.stats.deletes_in_flight.now == 0)
     assert server.stats.acknowledged_ids == 0
     assert server.stats.accepted == 0
 
@@ -125,13 +125,13 @@ async def test_stop_cancels_hung_requests_promptly(
     loop = asyncio.get_running_loop()
     async with serve(p_hang=1.0, hang_seconds=30.0) as server:
         hung = asyncio.create_task(post(session, server, {"guid": ["a"]}))
-        await eventually(lambda: server.stats.in_flight == 1)
+        await eventually(lambda: server.stats.deletes_in_flight.now == 1)
         started = loop.time()
     assert loop.time() - started < 2.0
     with pytest.raises(aiohttp.ClientError):
         await hung
     assert server.stats.acknowledged_ids == 0
-    assert server.stats.in_flight == 0
+    assert server.stats.deletes_in_flight.now == 0
 
 
 async def test_latency_delays_the_answer(
@@ -170,7 +170,7 @@ async def test_load_based_429_carries_retry_after(
     """The concurrency 429 carries Retry-After too when configured."""
     async with serve(concurrency_limit=1, latency=0.3, retry_after=1.0) as server:
         busy = asyncio.create_task(post(session, server, {"guid": ["a"]}))
-        await eventually(lambda: server.stats.in_flight == 1)
+        await eventually(lambda: server.stats.deletes_in_flight.now == 1)
         async with session.post(
             server.base_url + ENDPOINT, json={"guid": ["b"]}, headers=HEADERS
         ) as response:
@@ -220,7 +220,7 @@ async def test_huge_body_goes_on_until_the_client_leaves_and_records_nothing(
             head = await response.content.readexactly(4 * 2**20)  # 4 MiB and counting
             assert head.startswith(b'{"status": "success", "padding": "xxx')
             response.close()
-        await eventually(lambda: server.stats.in_flight == 0)
+        await eventually(lambda: server.stats.deletes_in_flight.now == 0)
     assert server.stats.faults == 1
     assert server.stats.acknowledged_ids == 0
 

@@ -86,7 +86,7 @@ async def test_credentials_are_checked_before_concurrency(
     """A bad passcode is a 401 even when the server is full: the client must stop, not wait."""
     async with serve(concurrency_limit=1, latency=0.3) as server:
         busy = asyncio.create_task(post(session, server, {"guid": ["a"]}))
-        await eventually(lambda: server.stats.in_flight == 1)
+        await eventually(lambda: server.stats.deletes_in_flight.now == 1)
         bad = {**HEADERS, "X-CleverTap-Passcode": "wrong"}
         assert (await post(session, server, {"guid": ["b"]}, headers=bad))[0] == 401
         assert (await busy)[0] == 200
@@ -132,7 +132,7 @@ async def test_malformed_bodies_are_400(
     assert answer["code"] == 400
     assert server.stats.rejected == 1
     assert server.stats.acknowledged_ids == 0
-    assert server.stats.in_flight == 0
+    assert server.stats.deletes_in_flight.now == 0
 
 
 async def test_wrong_content_type_is_400(
@@ -205,7 +205,7 @@ async def test_concurrency_limit_throttles_the_excess(
     assert server.stats.peak_in_flight == limit
     assert server.stats.throttled == 3
     assert server.stats.acknowledged_ids == limit
-    assert server.stats.in_flight == 0
+    assert server.stats.deletes_in_flight.now == 0
 
 
 async def test_concurrency_limit_zero_is_unlimited(
