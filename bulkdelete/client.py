@@ -136,14 +136,13 @@ class ClevertapClient:
     ) -> Result:
         try:
             async with request as response:
+                clean = False
                 try:
                     result, clean = await self._read(response, classify_answer)
-                except BaseException:
-                    _drop_connection(response)  # a timeout or a cut-off body
-                    raise
-                if not clean:
-                    _drop_connection(response)
-                return result
+                    return result
+                finally:
+                    if not clean:  # an unclear answer, a timeout or a cut-off body
+                        _drop_connection(response)
         except TimeoutError:
             return Result(Outcome.RETRYABLE, f"timeout after {self._timeout.total:g}s")
         except aiohttp.ClientConnectorCertificateError:
