@@ -93,15 +93,10 @@ def classify(
     if status in (401, 403):
         what = "invalid credentials or URL" if status == 401 else "operation not allowed"
         return Result(Outcome.FATAL, f"HTTP {status} {what}", status, error)
-    if status in (404, 405):
-        return Result(
-            Outcome.FATAL, f"HTTP {status}: no API endpoint here (check --region/--base-url)",
-            status, error,
-        )
-    if 300 <= status < 400:
-        return Result(
-            Outcome.FATAL, f"HTTP {status} redirect (check --region/--base-url)", status, error
-        )
+    if status in (404, 405) or 300 <= status < 400:  # the address is wrong
+        what = " redirect" if status < 400 else ": no API endpoint here"
+        return Result(Outcome.FATAL, f"HTTP {status}{what} (check --region/--base-url)",
+                      status, error)
     # No valid final answer has a status below 200 (aiohttp passes on a "000"): it says
     # nothing about the request, like a server error.
     if status == 408 or status >= 500 or status < 200:
