@@ -13,6 +13,7 @@ import re
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 from bulkdelete.redact import shorten
 
@@ -66,25 +67,23 @@ def classify(
 ) -> Result:
     """``hide``: :func:`bulkdelete.redact.secret_forms` of the passcode, masked out of
     ``detail``."""
-    payload: object = None
-    try:
-        payload = json.loads(body) if body else None
-    except (ValueError, RecursionError):  # garbage, including absurdly nested garbage
-        payload = None
-    parsed = isinstance(payload, dict)
+    payload = json_object(body)
     error = ""
     code: int | None = None
-    if isinstance(payload, dict):
+    if payload is not None:
         error = _error_text(payload.get("error"), hide)
         code = fail_code(payload.get("code"))
 
     if 200 <= status < 300:
-        if isinstance(payload, dict):
+        if payload is not None:
             state = payload.get("status")
             if state == "success":
                 return _success(status, payload)
             if state == "fail":
-                return _classify_code(code, status, error, retry_after)
+                outcome = fail_outcome(code)
+                which = "(no code)" if code is None else f"code {code}"
+                return Result(outcome, f"HTTP {status} with fail body {which}", status, error,
+                              retry_after if outcome is Outcome.THROTTLED else None)
         return Result(
             Outcome.RETRYABLE, f"HTTP {status} with an unrecognised body", status,
             shorten(body.decode("utf-8", "replace"), hide, _DETAIL_LIMIT),
@@ -94,23 +93,27 @@ def classify(
     if status in (401, 403):
         what = "invalid credentials or URL" if status == 401 else "operation not allowed"
         return Result(Outcome.FATAL, f"HTTP {status} {what}", status, error)
-    if status in (404, 405):
-        return Result(
-            Outcome.FATAL, f"HTTP {status}: no API endpoint here (check --region/--base-url)",
-            status, error,
-        )
-    if 300 <= status < 400:
-        return Result(
-            Outcome.FATAL, f"HTTP {status} redirect (check --region/--base-url)", status, error
-        )
+    if status in (404, 405) or 300 <= status < 400:  # the address is wrong
+        what = " redirect" if status < 400 else ": no API endpoint here"
+        return Result(Outcome.FATAL, f"HTTP {status}{what} (check --region/--base-url)",
+                      status, error)
     # No valid final answer has a status below 200 (aiohttp passes on a "000"): it says
     # nothing about the request, like a server error.
     if status == 408 or status >= 500 or status < 200:
-        kind = "" if parsed else " (non-JSON body)"
+        kind = "" if payload is not None else " (non-JSON body)"
         return Result(Outcome.RETRYABLE, f"HTTP {status}{kind}", status, error, retry_after)
     # 400 and the remaining 4xx: the request as sent is refused; bisection isolates why.
     suffix = f" (code {code})" if code is not None and code != status else ""
     return Result(Outcome.REJECTED, f"HTTP {status} rejected{suffix}", status, error)
+
+
+def json_object(body: bytes) -> dict[str, Any] | None:
+    """The body as a JSON object; None for anything else, garbage included."""
+    try:
+        payload = json.loads(body) if body else None
+    except (ValueError, RecursionError):  # garbage, including absurdly nested garbage
+        return None
+    return payload if isinstance(payload, dict) else None
 
 
 def _error_text(err: object, hide: tuple[str, ...]) -> str:
@@ -154,16 +157,13 @@ def _success(status: int, payload: dict[str, object]) -> Result:
     return Result(Outcome.SUCCESS, "ok", status)
 
 
-def _classify_code(
-    code: int | None, status: int, error: str, retry_after: float | None
-) -> Result:
-    where = f"HTTP {status} with fail body"
-    if code is None:
-        return Result(Outcome.RETRYABLE, f"{where} (no code)", status, error)
+def fail_outcome(code: int | None) -> Outcome:
+    """What a fail body's code says: only a 4xx other than 401, 403 and 429 is about the
+    request's content (REJECTED); a missing or server-side code is retryable."""
     if code == 429:
-        return Result(Outcome.THROTTLED, f"{where} code 429", status, error, retry_after)
+        return Outcome.THROTTLED
     if code in (401, 403):
-        return Result(Outcome.FATAL, f"{where} code {code}", status, error)
-    if 400 <= code < 500:
-        return Result(Outcome.REJECTED, f"{where} code {code}", status, error)
-    return Result(Outcome.RETRYABLE, f"{where} code {code}", status, error)
+        return Outcome.FATAL
+    if code is not None and 400 <= code < 500:
+        return Outcome.REJECTED
+    return Outcome.RETRYABLE

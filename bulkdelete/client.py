@@ -31,7 +31,7 @@ from bulkdelete.settings import IdType, Secret
 # What an answer means is re-exported, so a caller of the client needs one import.
 __all__ = [
     "MAX_BODY", "MAX_RETRY_AFTER", "SUCCESS", "BoundClient", "ClevertapClient", "Deleter",
-    "Outcome", "Result", "classify", "parse_retry_after",
+    "Failures", "Outcome", "Result", "classify", "parse_retry_after",
 ]
 
 MAX_BODY = 64 * 1024  # read no further: a longer answer is RETRYABLE, memory stays bounded
@@ -44,6 +44,10 @@ class Deleter(Protocol):
 
 
 Classifier = Callable[..., Result]
+
+# The IDs of a batch that did not come out as asked, each with why: what an operation
+# returns and the abort rules read.
+Failures = list[tuple[str, Result]]
 
 
 def _keep_only_if_whole(response: aiohttp.ClientResponse) -> None:
@@ -132,14 +136,13 @@ class ClevertapClient:
     ) -> Result:
         try:
             async with request as response:
+                clean = False
                 try:
                     result, clean = await self._read(response, classify_answer)
-                except BaseException:
-                    _drop_connection(response)  # a timeout or a cut-off body
-                    raise
-                if not clean:
-                    _drop_connection(response)
-                return result
+                    return result
+                finally:
+                    if not clean:  # an unclear answer, a timeout or a cut-off body
+                        _drop_connection(response)
         except TimeoutError:
             return Result(Outcome.RETRYABLE, f"timeout after {self._timeout.total:g}s")
         except aiohttp.ClientConnectorCertificateError:

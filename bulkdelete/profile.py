@@ -12,7 +12,7 @@ import re
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-from bulkdelete.answer import Outcome, Result, classify, fail_code
+from bulkdelete.answer import Outcome, Result, classify, fail_code, fail_outcome, json_object
 from bulkdelete.redact import shorten
 
 
@@ -52,8 +52,6 @@ _NOT_FOUND = re.compile(
     rf"|{_SUBJECT}{_THE_ID}\s+(?:does\s+not|doesn't|do\s+not|not)\s+exists?)\b",
     re.IGNORECASE,
 )
-# A fail code under which the text is about the request or the server, not the profile.
-_NOT_ABOUT_THE_PROFILE = (401, 403, 429)
 
 
 def classify_profile(
@@ -62,12 +60,8 @@ def classify_profile(
 ) -> Result:
     """SUCCESS with reason ``gone`` or ``present`` when the answer decides, else what
     :func:`~bulkdelete.answer.classify` says; ``ident`` is masked out of a gone shape."""
-    payload: object = None
-    try:
-        payload = json.loads(body) if body else None
-    except (ValueError, RecursionError):
-        payload = None
-    if status == 200 and isinstance(payload, dict):
+    payload = json_object(body)
+    if status == 200 and payload is not None:
         state = payload.get("status")
         if state == "success":
             return _success(payload)
@@ -97,12 +91,11 @@ def _not_found(payload: dict[str, Any], hide: tuple[str, ...], ident: str) -> st
     error = payload.get("error")
     if not isinstance(error, str):
         return None
-    # A code, when there is one, must read as one (the delete's rule) and be a 4xx about
-    # the profile.
+    # A code, when there is one, must be one the delete reads as a refusal of what was
+    # asked (a 4xx other than 401, 403 or 429), not about the request or the server.
     raw = payload.get("code")
     code = fail_code(raw)
-    if raw is not None and (code is None or not 400 <= code < 500
-                            or code in _NOT_ABOUT_THE_PROFILE):
+    if raw is not None and fail_outcome(code) is not Outcome.REJECTED:
         return None
     text = mask_id(error, ident)
     if not _NOT_FOUND.search(" ".join(text.split())):

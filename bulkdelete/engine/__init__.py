@@ -2,9 +2,10 @@
 (:class:`Delete`, :class:`Check`).
 """
 
+from bulkdelete.client import Failures
 from bulkdelete.engine.engine import Engine, OperationFactory, RunEnd
 from bulkdelete.engine.limiter import AdaptiveLimiter, Ticket
-from bulkdelete.engine.operation import Check, Delete, Failures, Labels, Operation
+from bulkdelete.engine.operation import Check, Delete, Labels, Operation
 from bulkdelete.engine.recorder import Recorder
 from bulkdelete.engine.rules import Rules
 from bulkdelete.engine.sender import Request, Sender

@@ -18,9 +18,9 @@ from typing import Protocol
 
 import structlog
 
-from bulkdelete.client import Deleter, Outcome
+from bulkdelete.client import Deleter, Failures, Outcome
 from bulkdelete.engine.limiter import AdaptiveLimiter, Ticket
-from bulkdelete.engine.operation import Delete, Failures, Operation
+from bulkdelete.engine.operation import Delete, Operation
 from bulkdelete.engine.recorder import Recorder
 from bulkdelete.engine.rules import Rules
 from bulkdelete.engine.sender import Sender

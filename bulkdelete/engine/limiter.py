@@ -75,25 +75,19 @@ class AdaptiveLimiter:
         self._paused_until = max(self._paused_until, self._clock() + seconds)
 
     async def acquire(self) -> Ticket:
-        if self._in_flight < self._limit and not self._waiters:
-            self._in_flight += 1
-        else:
-            waiter: asyncio.Future[None] = self._loop.create_future()
-            self._waiters.append(waiter)
-            try:
-                await waiter
-            except asyncio.CancelledError:
-                if waiter.done() and not waiter.cancelled():
-                    self._free_slot()  # granted just as we were cancelled: pass it on
-                raise
+        waiter: asyncio.Future[None] = self._loop.create_future()
+        self._waiters.append(waiter)
+        self._grant()  # at once, if a slot is free and nobody waits ahead
         try:
+            await waiter
             # The pause ends at a time that may move later while we sleep: re-check.
             while (delay := self._paused_until - self._clock()) > 0:  # noqa: ASYNC110
                 await asyncio.sleep(delay)
             if self._rate is not None:
                 await self._rate.acquire()
         except BaseException:
-            self._free_slot()
+            if waiter.done() and not waiter.cancelled():
+                self._free_slot()  # the slot was granted (maybe as we were cancelled): pass it on
             raise
         self._sending += 1
         return Ticket(self._clock())

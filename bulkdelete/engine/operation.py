@@ -11,12 +11,10 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from bulkdelete.client import Outcome, Result
+from bulkdelete.client import Failures, Outcome, Result
 from bulkdelete.engine.limiter import Ticket
 from bulkdelete.engine.rules import Rules
 from bulkdelete.engine.sender import Request, Sender
-
-Failures = list[tuple[str, Result]]
 
 
 @dataclass(frozen=True, slots=True)

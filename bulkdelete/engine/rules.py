@@ -5,17 +5,13 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
 
 import structlog
 
-from bulkdelete.client import Outcome
+from bulkdelete.client import Failures, Outcome
 from bulkdelete.engine.stats import RunStats
 from bulkdelete.errors import FatalApiError, StalledError, TooManyErrors
 from bulkdelete.settings import Settings
-
-if TYPE_CHECKING:
-    from bulkdelete.engine.operation import Failures
 
 log = structlog.get_logger("bulkdelete")
 

@@ -50,47 +50,20 @@ class Sender:
         slot already held. ``whole``: no other request of the batch may have been
         acknowledged (not a bisected half), so an answer acknowledging nothing may take
         the batch off the ledger's "sent" list."""
-        limiter, stop, stats = self.limiter, self.stop, self.stats
         attempt = 0
         unreached = 0
         while True:
-            if ticket is None:
-                ticket = await race(limiter.acquire(), stop)
-                if ticket is None:
-                    return None
-            if stop.is_set():  # a stop starts no request, not even a retry
-                limiter.release(ticket)
+            result = await self._attempt(request, ids, seq, ticket, whole)
+            ticket = None
+            if result is None:
                 return None
-            # Recorded as it leaves, so "re-sent after a crash" counts only what was sent.
-            self.recorder.sent(seq)
-            stats.requests += 1
-            try:
-                result = await request(ids)
-            except BaseException:
-                limiter.release(ticket)
-                raise
             outcome = result.outcome
-            if whole and _acknowledged_nothing(result):
-                # Nothing of the batch is at the server while it waits: a kill -9 now
-                # leaves nothing sent twice.
-                self.recorder.answered(seq)
             if outcome is Outcome.UNREACHED:
-                limiter.release(ticket)
-                ticket = None
                 unreached += 1
                 self._pause_for_outage(result, unreached)
                 continue
-            if not self._reached or self._outage_streak:
-                self._connection_back()
-            limiter.release(
-                ticket,
-                throttled=outcome is Outcome.THROTTLED,
-                ok=outcome is Outcome.SUCCESS,
-                retry_after=result.retry_after,
-            )
-            ticket = None
             if outcome is Outcome.SUCCESS:
-                stats.last_ack = asyncio.get_running_loop().time()
+                self.stats.last_ack = asyncio.get_running_loop().time()
                 self.succeeded = True
                 return result
             if outcome is Outcome.REJECTED:
@@ -102,7 +75,7 @@ class Sender:
                     status=result.status,
                 )
             if outcome is Outcome.THROTTLED:
-                stats.throttled += 1
+                self.stats.throttled += 1
                 continue
             if attempt >= self.settings.max_retries:
                 return Result(
@@ -111,8 +84,42 @@ class Sender:
                     result.status, result.detail,
                 )
             attempt += 1
-            stats.retries += 1
-            await race(asyncio.sleep(self._backoff(attempt, result.retry_after)), stop)
+            self.stats.retries += 1
+            await race(asyncio.sleep(self._backoff(attempt, result.retry_after)), self.stop)
+
+    async def _attempt(self, request: Request, ids: list[str], seq: int,
+                       ticket: Ticket | None, whole: bool) -> Result | None:
+        """One request on ``ticket`` (or a slot acquired now), the slot released with what
+        the answer says; None after a stop."""
+        limiter, stop = self.limiter, self.stop
+        if ticket is None:
+            ticket = await race(limiter.acquire(), stop)
+            if ticket is None:
+                return None
+        if stop.is_set():  # a stop starts no request, not even a retry
+            limiter.release(ticket)
+            return None
+        # Recorded as it leaves, so "re-sent after a crash" counts only what was sent.
+        self.recorder.sent(seq)
+        self.stats.requests += 1
+        try:
+            result = await request(ids)
+        except BaseException:
+            limiter.release(ticket)
+            raise
+        if whole and _acknowledged_nothing(result):
+            # Nothing of the batch is at the server while it waits: a kill -9 now
+            # leaves nothing sent twice.
+            self.recorder.answered(seq)
+        if result.outcome is not Outcome.UNREACHED:
+            self._connection_back()
+        limiter.release(
+            ticket,
+            throttled=result.outcome is Outcome.THROTTLED,
+            ok=result.outcome is Outcome.SUCCESS,
+            retry_after=result.retry_after,
+        )
+        return result
 
     def _pause_for_outage(self, result: Result, unreached: int) -> None:
         settings = self.settings
