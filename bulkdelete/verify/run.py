@@ -38,6 +38,7 @@ from bulkdelete.lifecycle.plan import binding_for, make_plan, open_input
 from bulkdelete.logs import utc_timestamp
 from bulkdelete.profile import Verdict
 from bulkdelete.reader import InputFormat
+from bulkdelete.reader.watch import Watch
 from bulkdelete.report import build_report, write_report
 from bulkdelete.settings import JobFiles, Settings
 from bulkdelete.verify.output import (
@@ -90,6 +91,8 @@ async def verify_job(
             # Batches are read as the job read them; no other batch size would match.
             settings = dataclasses.replace(settings, batch_size=state.binding.batch_size,
                                            limit=None, max_delete=None)
+            # Before the fingerprint, as a run does: an edit after it is seen by every read.
+            watch = await asyncio.to_thread(Watch.start, files.input)
             diffs = state.binding.differences(await binding_for(settings, files, fmt))
             if diffs:
                 raise CheckpointMismatch(
@@ -100,7 +103,7 @@ async def verify_job(
             # Else failed IDs would pass as deleted.
             check_lists_all(files.failed_path, state.failed_listed)
             failed = failed_ids(store.directory / state.failed)
-            job = _Verify(settings, files, fmt, state, failed, stop or StopRequest(),
+            job = _Verify(settings, files, fmt, watch, state, failed, stop or StopRequest(),
                           observer or QuietObserver(), run_id)
             if sample is None:
                 counts, end_code, present = await job.check_all(store.directory / VERIFY_FOLDER)
@@ -141,6 +144,7 @@ class _Verify:
     settings: Settings
     files: JobFiles
     fmt: InputFormat
+    watch: Watch
     job: State
     failed: set[str]
     stop: StopRequest
@@ -151,7 +155,7 @@ class _Verify:
 
     def _batches(self, start: tuple[int, int, int] = (0, 0, 1)) -> Iterator[Batch]:
         return deleted_batches(self.settings, self.files, self.fmt, self.job, self.failed,
-                               start=start)
+                               self.watch, start=start)
 
     async def check_sample(self, size: int, seed: int) -> tuple[Counts, int | None, list[str]]:
         # In memory: nothing to resume. The pass over the input runs in a thread, so
