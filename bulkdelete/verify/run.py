@@ -162,16 +162,16 @@ class _Verify:
         # signals are still heard meanwhile.
         chosen = await asyncio.to_thread(reservoir, self._batches(), size, random.Random(seed))
         log.info("verify_sample", sample=len(chosen), seed=seed)
-        state = State(binding=self.job.binding, totals=Totals(len(chosen), 0, 0))
+        progress = Progress()
         counters = RunCounters(RunRecord(run_id=self.run_id, started=utc_timestamp()))
         findings = Findings()
         send = Send(self.settings, findings, self.stop,
                     operation=partial(check_operation, shapes=self.shapes))
         await send_ids(send, sample_batches(chosen, self.settings.batch_size), counters,
-                       state.progress)
+                       progress)
         batches_total = -(-len(chosen) // self.settings.batch_size)
-        stopped = stopped_code(self.stop, complete=state.progress.watermark >= batches_total)
-        return self._counts(state.progress), stopped, findings.present_ids()
+        stopped = stopped_code(self.stop, complete=progress.watermark >= batches_total)
+        return self._counts(progress), stopped, findings.present_ids()
 
     async def check_all(self, folder: Path) -> tuple[Counts, int | None, list[str]]:
         store = CheckpointStore(folder)
