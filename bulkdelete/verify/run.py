@@ -8,6 +8,7 @@ the checkpoint's ``verify/`` folder, so it resumes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import random
 import secrets
@@ -86,7 +87,7 @@ async def verify_job(
                 f"no checkpoint at {store.directory}: verify checks the deleted IDs of a job, so "
                 "run the delete first (or pass its --checkpoint)")
         store.lock()
-        try:
+        with contextlib.closing(store):
             state = store.load()
             # Batches are read as the job read them; no other batch size would match.
             settings = dataclasses.replace(settings, batch_size=state.binding.batch_size,
@@ -135,8 +136,6 @@ async def verify_job(
             log.info("verified", **{k: summary[k]
                                     for k in ("checked", "gone", "present", "unknown")})
             return VerifyResult(summary, 0 if counts.checked == counts.gone else 1, still)
-        finally:
-            store.close()
 
 
 @dataclass(slots=True)
@@ -176,16 +175,12 @@ class _Verify:
     async def check_all(self, folder: Path) -> tuple[Counts, int | None, list[str]]:
         store = CheckpointStore(folder)
         store.lock()
-        try:
+        with contextlib.closing(store):
             state, fresh = self._open_all(store)
             findings = Findings(folder, truncate=fresh, recorded=state.progress.is_done)
-            try:
+            with contextlib.closing(findings):
                 code = await self._send_all(store, state, findings, fresh)
                 present = findings.present_ids() if code is None else []
-            finally:
-                findings.close()
-        finally:
-            store.close()
         return self._counts(state.progress), code, present
 
     def _counts(self, p: Progress) -> Counts:
