@@ -25,6 +25,13 @@ def requested_at(runs: Sequence[RunRecord]) -> str | None:
     return None
 
 
+def purge_dates(runs: Sequence[RunRecord]) -> dict[str, str | None]:
+    """The report's and verify.json's ``requested_at`` and ``purge_due_by``."""
+    requested = requested_at(runs)
+    return {"requested_at": requested,
+            "purge_due_by": purge_due_by(requested) if requested else None}
+
+
 def purge_due_by(requested: str) -> str:
     return utc_timestamp(_parse(requested) + PURGE_WINDOW)
 

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bulkdelete.audit import purge_due_by, requested_at
+from bulkdelete.audit import purge_dates
 from bulkdelete.checkpoint import RunRecord, State
 from bulkdelete.durable import write_private_atomic
 from bulkdelete.errors import StorageError
@@ -47,7 +47,7 @@ def build_report(state: State, *, exit_code: int | None) -> dict[str, Any]:
         "top_failure_reasons": [{"reason": r, "count": c} for r, c in top],
         "elapsed_s": round(sum(r.elapsed_s for r in runs), 3),
         "runs": [_run_json(r) for r in runs],
-        **_purge_dates(runs),
+        **purge_dates(runs),
         "updated": state.updated,
         **({"verify": state.verify} if state.verify is not None else {}),
     }
@@ -56,12 +56,6 @@ def build_report(state: State, *, exit_code: int | None) -> dict[str, Any]:
 def _run_json(run: RunRecord) -> dict[str, Any]:
     """The run as the checkpoint holds it, its time rounded."""
     return run.to_json() | {"elapsed_s": round(run.elapsed_s, 3)}
-
-
-def _purge_dates(runs: list[RunRecord]) -> dict[str, str | None]:
-    requested = requested_at(runs)
-    return {"requested_at": requested,
-            "purge_due_by": purge_due_by(requested) if requested else None}
 
 
 def write_report(path: Path, report: dict[str, Any]) -> None:

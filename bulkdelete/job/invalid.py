@@ -7,6 +7,7 @@ short, and removes a crash's temporaries (they hold the lines' values).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 from functools import partial
 from pathlib import Path
@@ -85,23 +86,14 @@ def _write(fd: int, *, files: JobFiles, fmt: InputFormat, id_type: str,
            watch: Watch | None, expected: int) -> None:
     if not expected:
         return
-    pending: list[bytes] = []
-    seen = 0
     items = read_records(files.input, fmt, column=files.column, id_type=id_type, watch=watch,
                        delimiter=files.delimiter)
+    listed = (invalid_line_json(item) for item in items if type(item) is InvalidLine)
+    lines = itertools.islice(listed, expected)  # read no further than the last one
     try:
-        for item in items:
-            if type(item) is not InvalidLine:
-                continue
-            pending.append(invalid_line_json(item))
-            seen += 1
-            if seen >= expected:
-                break
-            if len(pending) >= _FLUSH_LINES:
-                write_all(fd, b"".join(pending))
-                pending.clear()
+        while chunk := list(itertools.islice(lines, _FLUSH_LINES)):
+            write_all(fd, b"".join(chunk))
     finally:
         close = getattr(items, "close", None)  # a generator: closes the input file now
         if close is not None:
             close()
-    write_all(fd, b"".join(pending))

@@ -111,7 +111,6 @@ class _Job:
     deleter: Deleter | None
     run_id: str
     resumed: bool = False
-    truncate_failed: bool = False  # a new job's failed file starts empty
     restarting: bool = False
     watch: Watch | None = None
 
@@ -164,7 +163,6 @@ class _Job:
         # Listed before the state exists: a job whose state exists has its list whole.
         self._write_invalid_list(state)
         store.create(state)
-        self.truncate_failed = True
 
     def _write_invalid_list(self, state: State) -> Path:
         return write_invalid_lines(self.store.directory, self.files, self.fmt,
@@ -210,7 +208,8 @@ class _Job:
 
     async def send(self, state: State, plan: Plan) -> JobResult:
         settings, p = self.settings, state.progress
-        failed_file = FailedFile(self.files.failed_path, truncate=self.truncate_failed,
+        # A new job's failed file starts empty (emptied once locked).
+        failed_file = FailedFile(self.files.failed_path, truncate=not self.resumed,
                                  folder_check=self.store.check_same_folder)
         if not self.resumed:
             log.info("start", input=str(self.files.input), format=self.fmt,

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bulkdelete.audit import is_early, purge_due_by, requested_at
+from bulkdelete.audit import is_early, purge_dates
 from bulkdelete.checkpoint import RunRecord
 from bulkdelete.durable import write_private_atomic
 from bulkdelete.errors import StorageError
@@ -145,8 +145,8 @@ def summarize(counts: Counts, *, sample: int | None, seed: int | None,
     """verify.json's object; the requester and ticket are this verify's (``names``) when
     given, else the job's."""
     now = now or datetime.now(UTC)
-    requested = requested_at(runs)
-    due = purge_due_by(requested) if requested else None
+    dates = purge_dates(runs)
+    due = dates["purge_due_by"]
     job_requester, job_ticket = _audit_names(runs)
     requester, ticket = names[0] or job_requester, names[1] or job_ticket
     return {
@@ -158,8 +158,7 @@ def summarize(counts: Counts, *, sample: int | None, seed: int | None,
         "sample": "all" if sample is None else sample,
         "seed": seed,
         "present_upper_95": present_upper_95(counts.present, counts.checked),
-        "requested_at": requested,
-        "purge_due_by": due,
+        **dates,
         "early": is_early(due, now) if due else False,
         "requester": requester,
         "ticket": ticket,

@@ -32,12 +32,11 @@ def failed_ids(path: Path) -> set[str]:
 
 def deleted_batches(
     settings: Settings, files: JobFiles, fmt: InputFormat, state: State, failed: set[str],
-    *, start: tuple[int, int, int] = (0, 0, 1),
+    watch: Watch, *, start: tuple[int, int, int] = (0, 0, 1),
 ) -> Iterator[Batch]:
     """The job's batches from ``start`` on, each holding only its deleted IDs (maybe none),
     so the batch numbers stay the job's."""
-    batches = read_batches(files, fmt, settings.id_type, settings.batch_size, start,
-                           Watch.start(files.input))
+    batches = read_batches(files, fmt, settings.id_type, settings.batch_size, start, watch)
     for batch in batches:
         yield _deleted_only(batch, state.progress, failed)
 

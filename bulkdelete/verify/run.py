@@ -8,6 +8,7 @@ the checkpoint's ``verify/`` folder, so it resumes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import random
 import secrets
@@ -38,6 +39,7 @@ from bulkdelete.lifecycle.plan import binding_for, make_plan, open_input
 from bulkdelete.logs import utc_timestamp
 from bulkdelete.profile import Verdict
 from bulkdelete.reader import InputFormat
+from bulkdelete.reader.watch import Watch
 from bulkdelete.report import build_report, write_report
 from bulkdelete.settings import JobFiles, Settings
 from bulkdelete.verify.output import (
@@ -85,11 +87,13 @@ async def verify_job(
                 f"no checkpoint at {store.directory}: verify checks the deleted IDs of a job, so "
                 "run the delete first (or pass its --checkpoint)")
         store.lock()
-        try:
+        with contextlib.closing(store):
             state = store.load()
             # Batches are read as the job read them; no other batch size would match.
             settings = dataclasses.replace(settings, batch_size=state.binding.batch_size,
                                            limit=None, max_delete=None)
+            # Before the fingerprint, as a run does: an edit after it is seen by every read.
+            watch = await asyncio.to_thread(Watch.start, files.input)
             diffs = state.binding.differences(await binding_for(settings, files, fmt))
             if diffs:
                 raise CheckpointMismatch(
@@ -100,7 +104,7 @@ async def verify_job(
             # Else failed IDs would pass as deleted.
             check_lists_all(files.failed_path, state.failed_listed)
             failed = failed_ids(store.directory / state.failed)
-            job = _Verify(settings, files, fmt, state, failed, stop or StopRequest(),
+            job = _Verify(settings, files, fmt, watch, state, failed, stop or StopRequest(),
                           observer or QuietObserver(), run_id)
             if sample is None:
                 counts, end_code, present = await job.check_all(store.directory / VERIFY_FOLDER)
@@ -132,8 +136,6 @@ async def verify_job(
             log.info("verified", **{k: summary[k]
                                     for k in ("checked", "gone", "present", "unknown")})
             return VerifyResult(summary, 0 if counts.checked == counts.gone else 1, still)
-        finally:
-            store.close()
 
 
 @dataclass(slots=True)
@@ -141,6 +143,7 @@ class _Verify:
     settings: Settings
     files: JobFiles
     fmt: InputFormat
+    watch: Watch
     job: State
     failed: set[str]
     stop: StopRequest
@@ -151,37 +154,33 @@ class _Verify:
 
     def _batches(self, start: tuple[int, int, int] = (0, 0, 1)) -> Iterator[Batch]:
         return deleted_batches(self.settings, self.files, self.fmt, self.job, self.failed,
-                               start=start)
+                               self.watch, start=start)
 
     async def check_sample(self, size: int, seed: int) -> tuple[Counts, int | None, list[str]]:
         # In memory: nothing to resume. The pass over the input runs in a thread, so
         # signals are still heard meanwhile.
         chosen = await asyncio.to_thread(reservoir, self._batches(), size, random.Random(seed))
         log.info("verify_sample", sample=len(chosen), seed=seed)
-        state = State(binding=self.job.binding, totals=Totals(len(chosen), 0, 0))
+        progress = Progress()
         counters = RunCounters(RunRecord(run_id=self.run_id, started=utc_timestamp()))
         findings = Findings()
         send = Send(self.settings, findings, self.stop,
                     operation=partial(check_operation, shapes=self.shapes))
         await send_ids(send, sample_batches(chosen, self.settings.batch_size), counters,
-                       state.progress)
+                       progress)
         batches_total = -(-len(chosen) // self.settings.batch_size)
-        stopped = stopped_code(self.stop, complete=state.progress.watermark >= batches_total)
-        return self._counts(state.progress), stopped, findings.present_ids()
+        stopped = stopped_code(self.stop, complete=progress.watermark >= batches_total)
+        return self._counts(progress), stopped, findings.present_ids()
 
     async def check_all(self, folder: Path) -> tuple[Counts, int | None, list[str]]:
         store = CheckpointStore(folder)
         store.lock()
-        try:
+        with contextlib.closing(store):
             state, fresh = self._open_all(store)
             findings = Findings(folder, truncate=fresh, recorded=state.progress.is_done)
-            try:
+            with contextlib.closing(findings):
                 code = await self._send_all(store, state, findings, fresh)
                 present = findings.present_ids() if code is None else []
-            finally:
-                findings.close()
-        finally:
-            store.close()
         return self._counts(state.progress), code, present
 
     def _counts(self, p: Progress) -> Counts:

@@ -10,6 +10,7 @@ from pathlib import Path
 from bulkdelete.batcher import Batch
 from bulkdelete.checkpoint import Binding, State, Totals
 from bulkdelete.reader.fingerprint import fingerprint
+from bulkdelete.reader.watch import Watch
 from bulkdelete.settings import JobFiles
 from bulkdelete.verify.population import deleted_batches, failed_ids, reservoir, sample_batches
 from tests.conftest import make_ids, make_settings, write_ids
@@ -64,13 +65,14 @@ def test_deleted_batches_keep_the_job_numbering_and_drop_failed_and_undone_ids(
     state.progress.mark_done(0, 0, 1, 98, 2)
     state.progress.mark_done(2, 200 * 12, 201, 50, 0)  # batch 1 not done
     failed = {ids[5], ids[6]}
-    out = list(deleted_batches(settings, JobFiles(input=source), "lines", state, failed))
+    out = list(deleted_batches(settings, JobFiles(input=source), "lines", state, failed,
+                               Watch.start(source)))
     assert [b.seq for b in out] == [0, 1, 2]
     assert out[0].ids == [i for i in ids[:100] if i not in failed]
     assert out[1].ids == []
     assert out[2].ids == ids[200:]
     resumed = list(deleted_batches(settings, JobFiles(input=source), "lines", state, failed,
-                                   start=(2, 200 * 12, 201)))
+                                   Watch.start(source), start=(2, 200 * 12, 201)))
     assert [(b.seq, b.ids) for b in resumed] == [(2, ids[200:])]
 
 

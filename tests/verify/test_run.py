@@ -15,8 +15,9 @@ from aiohttp import web
 
 from bulkdelete import JobFiles, run_job, verify_job
 from bulkdelete.engine import StopRequest
-from bulkdelete.errors import CheckpointMismatch, FatalApiError, UsageError
+from bulkdelete.errors import CheckpointMismatch, FatalApiError, InputChanged, UsageError
 from bulkdelete.fake.profiles import ProfileBook
+from bulkdelete.lifecycle.plan import binding_for
 from bulkdelete.settings import Secret
 from tests.conftest import ServerFactory, make_ids, make_settings, read_lines, write_ids
 
@@ -193,3 +194,24 @@ async def test_a_csv_job_is_read_back_by_its_column(
         assert set(server.stats.looked_up) & set(ids) == set(ids)
     assert (result.exit_code, result.summary["checked"], result.summary["gone"]) == (
         0, 120, 120)
+
+
+async def test_an_input_edited_once_its_fingerprint_is_taken_is_refused(
+    tmp_path: Path, fake_server: ServerFactory, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The watch on the input starts before the fingerprint: an edit right after the
+    binding matched is seen by the read, not verified as the job's input."""
+    source = write_ids(tmp_path / "ids.txt", make_ids(50))
+    async def then_edit(*args: Any) -> Any:
+        binding = await binding_for(*args)
+        with source.open("a") as out:
+            out.write(make_ids(51)[-1] + "\n")
+        return binding
+
+    async with fake_server() as server:
+        settings = make_settings(server.base_url)
+        await run_job(settings, JobFiles(input=source))
+        monkeypatch.setattr("bulkdelete.verify.run.binding_for", then_edit)
+        with pytest.raises(InputChanged, match="input changed during the run"):
+            await verify_job(settings, JobFiles(input=source), sample=10)
+    assert not (tmp_path / "ids.txt.bulkdelete" / "verify.json").exists()
