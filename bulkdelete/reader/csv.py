@@ -139,18 +139,18 @@ def _feed(pieces: Iterator[bytes], cursor: Cursor) -> Iterator[str]:
         if not piece.endswith(b"\n"):
             held = piece  # a fragment of a long line, or the file's last line
             continue
-        yield _hand(piece, starts, cursor)
+        yield _hand(piece, cursor)
     if held:
-        yield _hand(held, not cursor.record_bytes, cursor)
+        yield _hand(held, cursor)
 
 
-def _hand(line: bytes, starts: bool, cursor: Cursor) -> str:
+def _hand(line: bytes, cursor: Cursor) -> str:
     """*line*, decoded for csv, with the cursor moved past it."""
     size = len(line)
     cursor.offset += size
     cursor.line += 1
     cursor.record_bytes += size
-    cursor.last, cursor.last_starts = line, starts
+    cursor.last = line
     if line.isascii():
         return line.decode("ascii")
     try:
@@ -186,7 +186,8 @@ def _rows(
             # still be inside a quoted field (a bad quote, then a field that opens and spans
             # lines; a field over csv's limit): find where csv's own rules end the record,
             # from the start of the line csv stopped in, and go on from there.
-            start = FIELD_START if cursor.last_starts else QUOTED
+            # The line started its record when the record holds nothing else.
+            start = FIELD_START if cursor.record_bytes == len(cursor.last) else QUOTED
             if (cursor.last.endswith(b"\n")
                     and state_after(cursor.last, start, delimiter) == QUOTED):
                 follow(None, pieces, cursor, QUOTED)

@@ -25,8 +25,7 @@ class Cursor:
     delimiter: str = ","
     over_long: str | None = None  # why the row was replaced by a stand-in
     record_bytes: int = 0
-    last: bytes = b""  # the last line handed to csv, and whether it started its record
-    last_starts: bool = True
+    last: bytes = b""  # the last line handed to csv
 
 
 # The csv parser's states that decide where a record ends. BROKEN: after an error, csv drops

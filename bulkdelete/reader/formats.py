@@ -8,7 +8,7 @@ and an object holding the field twice is an invalid line (the json module keeps 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Final
 
@@ -33,31 +33,7 @@ def line_records(
     path: Path, start_offset: int, line: int, watch: Watch | None
 ) -> Iterator[Record | InvalidLine]:
     """One ID per line; a blank line is skipped."""
-    with open_blocks(path, start_offset, watch) as blocks:
-        offset = blocks.offset
-        for block in blocks:
-            if isinstance(block, Skipped):
-                # A line too long to keep: it cannot hold a valid ID.
-                yield InvalidLine(line, REASON_TOO_LONG, raw_value(block.head))
-                offset += block.length
-                line += 1
-                continue
-            # Decoded a block at a time: an undecodable byte becomes a lone surrogate, which
-            # check() reports as not UTF-8.
-            lines = block.split(b"\n")
-            texts = block.decode("utf-8", "surrogateescape").split("\n")
-            if block.endswith(b"\n"):
-                lines.pop()  # the empty string after the last newline is no line
-            for raw, text in zip(lines, texts, strict=False):
-                value = text.strip(TRIMMED)  # trim(), without a call
-                if value:  # a blank line is skipped, not reported
-                    reason = check(value)
-                    if reason is None:
-                        yield Record(value, line, offset)
-                    else:
-                        yield InvalidLine(line, reason, raw_value(raw))
-                offset += len(raw) + 1
-                line += 1
+    return _each_line(path, start_offset, line, watch, _id_line, REASON_TOO_LONG)
 
 
 def jsonl_records(
@@ -66,11 +42,25 @@ def jsonl_records(
     """Every record from *start_offset*, the ID taken from *field*. A first object without
     the field means the wrong field name: refused (not on a resume, which passed it)."""
     decide = _JsonLine(field, check_first=start_offset == 0)
+    return _each_line(path, start_offset, line, watch, decide, REASON_LINE_TOO_LONG)
+
+
+def _each_line(
+    path: Path,
+    start_offset: int,
+    line: int,
+    watch: Watch | None,
+    decide: Callable[[bytes, int, int], Record | InvalidLine | None],
+    too_long: str,
+) -> Iterator[Record | InvalidLine]:
+    """What *decide* makes of each physical line (without its newline) from *start_offset*;
+    a line too long to keep is invalid for *too_long*."""
     with open_blocks(path, start_offset, watch) as blocks:
         offset = blocks.offset
         for block in blocks:
             if isinstance(block, Skipped):
-                yield InvalidLine(line, REASON_LINE_TOO_LONG, raw_value(block.head))
+                # A line too long to keep: it cannot hold a valid ID.
+                yield InvalidLine(line, too_long, raw_value(block.head))
                 offset += block.length
                 line += 1
                 continue
@@ -83,6 +73,18 @@ def jsonl_records(
                     yield item
                 offset += len(raw) + 1
                 line += 1
+
+
+def _id_line(raw: bytes, line: int, offset: int) -> Record | InvalidLine | None:
+    """What one line of one ID per line holds: a record, an invalid line, or nothing."""
+    # An undecodable byte becomes a lone surrogate, which check() reports as not UTF-8.
+    value = raw.decode("utf-8", "surrogateescape").strip(TRIMMED)  # trim(), without a call
+    if not value:
+        return None  # a blank line is skipped, not reported
+    reason = check(value)
+    if reason is None:
+        return Record(value, line, offset)
+    return InvalidLine(line, reason, raw_value(raw))
 
 
 class _JsonLine:
