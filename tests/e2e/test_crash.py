@@ -196,7 +196,7 @@ async def test_kill_9_while_batches_wait_on_bisections_stays_within_the_resend_b
     """One rejected ID in every batch: batches queue for the one bisection at a time, each
     already sent once. kill -9 then rerun: the IDs the server received in both runs stay
     within 3 × concurrency batches (docs/guarantees.md §2), whatever the mix of rejections."""
-    ids = make_ids(15_000)
+    ids = make_ids(10_000)
     # Poison in the first 90 batches: more than any lookahead window holds.
     poison = frozenset(ids[37::BATCH][:90])
     source = write_ids(tmp_path / "ids.txt", ids)
