@@ -35,15 +35,15 @@ QUICK = Sizes(
     ceiling3_ids=300,
     adaptive_ids=5_000,
     overhead_ids=20_000,
-    memory_ids=(1_000, 20_000),
+    memory_ids=(1_000,),
     resume_ids=20_000,
     crash_ids=3_000,
-    crash_trials=3,
+    crash_trials=1,
     peers_ids=1_000,
     plot_seconds=0.2,
-    plot_concurrency=(1, 3),
+    plot_concurrency=(3,),
     plot_latencies=(0.05,),
-    verify_ids=60,
+    verify_ids=30,
 )
 
 

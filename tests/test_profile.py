@@ -143,7 +143,7 @@ other_bodies = st.one_of(
 bodies = st.one_of(json_bodies, other_bodies)
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(deadline=None)
 @given(status=statuses, body=bodies)
 def test_gone_only_for_the_documented_shapes(status: int, body: bytes) -> None:
     result = classify_profile(status, body)

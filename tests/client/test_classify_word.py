@@ -78,7 +78,7 @@ bodies = st.one_of(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(deadline=None)
 @given(st.integers(min_value=100, max_value=999), bodies)
 def test_every_answer_gets_exactly_one_class(status: int, body: bytes) -> None:
     """Whatever the status and the body, classify and classify_profile return one Result

@@ -100,7 +100,7 @@ async def test_huge_answers_are_retried_and_memory_stays_bounded(
 
 # -- a Retry-After that asks for no pause ---------------------------------------------------
 
-STORM = 2.0  # seconds every request is answered 429
+STORM = 1.0  # seconds every request is answered 429
 
 
 async def storm(source: Path, fake_server: ServerFactory, header: str | None) -> int:

@@ -65,8 +65,8 @@ async def test_a_full_disk_under_the_failed_file_tears_no_line_and_loses_no_id(
     """The failed file's disk fills mid-run: the run stops with one clear line (exit 2);
     after freeing space the same command finishes, every line of the failed file and of
     its reasons file is whole, and no ID is lost."""
-    ids = make_ids(10_000)
-    poison = frozenset(ids[7::40])
+    ids = make_ids(5_000)
+    poison = frozenset(ids[7::20])
     source = write_ids(tmp_path / "ids.txt", ids)
     with small_disk(tmp_path / "disk") as disk:
         failed = disk / "failed.txt"

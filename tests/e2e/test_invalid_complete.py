@@ -65,7 +65,7 @@ async def test_a_run_killed_while_it_lists_invalid_lines_leaves_a_complete_list_
 ) -> None:
     """kill -9 while invalid.jsonl is being written: the rerun lists every invalid line and
     no temporary file (it holds the lines' values) is left behind; nothing is lost."""
-    valid, invalid = 2_000, 100_000  # long enough to list that the kill lands mid-list
+    valid, invalid = 2_000, 40_000  # long enough to list that the kill lands mid-list
     source = tmp_path / "ids.txt"
     ids = _write_many_invalid(source, valid, invalid)
     folder = ckpt_dir(source)

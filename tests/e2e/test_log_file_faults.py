@@ -51,7 +51,7 @@ async def test_a_log_disk_that_fills_mid_run_stops_it_with_progress_saved(
     (the storage failure's code, one line naming the log file, what is saved), every
     failed ID so far is in the failed file; once space is freed the same command
     finishes the job and nothing is lost."""
-    ids = make_ids(10_000)
+    ids = make_ids(5_000)
     poison = frozenset(ids[7::40])
     source = write_ids(tmp_path / "ids.txt", ids)
     with small_disk(tmp_path / "disk") as disk:

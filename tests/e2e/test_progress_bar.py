@@ -22,7 +22,7 @@ pytestmark = TERMINAL_MARKS
 def test_verify_all_shows_a_checking_bar_on_a_terminal(tmp_path: Path) -> None:
     """verify --all draws the same bar, labelled "checking", over the job's deleted IDs,
     then its summary line."""
-    ids = make_ids(1_500)
+    ids = make_ids(1_000)
     source = write_ids(tmp_path / "ids.txt", ids)
     with serve_in_thread() as server:
         done = subprocess.run([*CLI, *delete_args(source)],
@@ -38,8 +38,8 @@ def test_verify_all_shows_a_checking_bar_on_a_terminal(tmp_path: Path) -> None:
             term.kill()
     shown = term.text
     assert code == 0, shown
-    assert re.search(r"checking .*[\d,]+/1,500 .*IDs/s", shown), shown
-    assert "1,500 of 1,500 deleted IDs checked: 1,500 gone, 0 present, 0 unknown" in shown
+    assert re.search(r"checking .*[\d,]+/1,000 .*IDs/s", shown), shown
+    assert "1,000 of 1,000 deleted IDs checked: 1,000 gone, 0 present, 0 unknown" in shown
 
 
 # --------------------------------------------------------------------------- the bar's counts

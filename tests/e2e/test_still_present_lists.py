@@ -162,7 +162,7 @@ async def test_after_a_power_loss_the_verify_count_and_its_list_agree(
     copied at one instant, the list kept from a later one, the run killed. The profiles
     are then gone; the resumed verify re-checks the unrecorded batches (gone now), and its
     count of present IDs equals the lines of its list, exactly the IDs it counts."""
-    ids = make_ids(3000)
+    ids = make_ids(1500)
     back = ids[::10]
     source = write_ids(tmp_path / "ids.txt", ids)
     folder = tmp_path / "ids.txt.bulkdelete"
@@ -172,10 +172,10 @@ async def test_after_a_power_loss_the_verify_count_and_its_list_agree(
         server.reconfigure(dataclasses.replace(server.config, latency=0.004))
         argv = _verify(source, "--all", "--concurrency", "3")
         proc = await cli_start(argv, server.base_url)
-        await _wait_for_lookups(server, 750)
+        await _wait_for_lookups(server, 450)
         saved = tmp_path / "at-power-loss"
         await asyncio.to_thread(_copy_progress, verify, saved)
-        await _wait_for_lookups(server, 1500)
+        await _wait_for_lookups(server, 900)
         proc.send_signal(signal.SIGKILL)
         await cli_finish(proc)
         listed_at_kill = len(read_lines(verify / "present.txt"))

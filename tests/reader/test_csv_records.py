@@ -97,7 +97,7 @@ def got(path: Path, start_offset: int = 0, start_line: int = 1) -> list[Expected
             if isinstance(item, Record)]
 
 
-@settings(max_examples=400, deadline=None,
+@settings(deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(body=csv_bodies(), record_limit=st.integers(8, 300), field_limit=st.integers(4, 120),
        block=st.integers(1, 64), gz=st.booleans())

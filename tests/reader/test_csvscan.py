@@ -32,7 +32,7 @@ def _csv_verdict(line: str, delimiter: str) -> str:
     return "more" if pulled else "done"
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(deadline=None)
 @given(line=CSV_LINE, cut=st.integers(0, 40), delimiter=st.sampled_from(CANDIDATES))
 def test_state_machine_agrees_with_the_csv_module(line: str, cut: int, delimiter: str) -> None:
     """The reduced state machine ends a line where csv does, with its default rules (a bad
