@@ -27,6 +27,7 @@ from bulkdelete.engine import (
     RunStats,
     StopRequest,
 )
+from bulkdelete.engine.stop import first_error
 from bulkdelete.errors import BulkDeleteError, StorageError
 from bulkdelete.failed import FailureSink
 from bulkdelete.lifecycle.observer import Observer
@@ -168,21 +169,19 @@ async def _drive(engine: Engine, batches: Iterator[Batch], job: Recorded,
             ticking = group.create_task(_tick(job, counters, observer))
             running.add_done_callback(lambda _: ticking.cancel())
     except BaseExceptionGroup as failed:
-        raise failed.exceptions[0] from None  # the one that ended the run, as itself
+        raise first_error(failed) from None  # the one that ended the run, as itself
     return running.result()
 
 
 async def _tick(job: Recorded, counters: RunCounters, observer: Observer) -> None:
     """An fsync'd snapshot about once a second (the power-loss window, docs/guarantees.md
-    §2), in a thread so sending never waits on disk; a journal write that failed between
-    appends ends the run here rather than at the next one."""
+    §2), in a thread so sending never waits on disk. A journal write that fails raises in
+    the task that appended, so the TaskGroup ends the run without this task looking."""
     store, state = job.store, job.state
     clock = asyncio.get_running_loop().time  # the loop's clock, as the engine's timers
     last = clock()
     while True:
         await asyncio.sleep(TICK)
-        if store.journal.failure is not None:
-            raise store.journal.failure
         observer.tick()
         now = clock()
         if now - last >= SNAPSHOT_INTERVAL:
