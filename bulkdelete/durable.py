@@ -1,9 +1,5 @@
-"""Writes the job relies on, checked whole, and only to files of this user.
-
-A write lands completely or fails visibly; a replaced file is installed only once fully on
-disk; a line file is cut back to its last whole line before an append. Never through a
-link, never into another user's file (docs/guarantees.md: crash safety, "Nobody else's files").
-"""
+"""Writes that land whole or fail visibly, never through a link nor into another user's
+file (docs/guarantees.md: crash safety, "Nobody else's files")."""
 
 from __future__ import annotations
 
@@ -53,8 +49,8 @@ def refuse_foreign(st: os.stat_result, path: Path) -> None:
 
 
 def foreign_folder(st: os.stat_result) -> str | None:
-    """Why a folder is not safe to write a file in, or None. Safe: this user's own, one
-    others cannot write, or a sticky one (like /tmp)."""
+    """Why a folder is not safe to write a file in: not this user's, others can write in
+    it, and not sticky (like /tmp)."""
     if (st.st_uid == os.geteuid() or not st.st_mode & OTHERS_WRITE
             or st.st_mode & stat.S_ISVTX):
         return None
@@ -95,7 +91,6 @@ def nearest_existing(path: Path) -> Path:
 
 
 def same_file(path: Path, fd: int) -> bool:
-    """Whether ``path`` still names the file (or folder) open on ``fd``."""
     try:
         return os.path.samestat(os.stat(path), os.fstat(fd))
     except OSError:
@@ -121,22 +116,11 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def write_private_atomic(path: Path, data: bytes, *, tag: str = "") -> None:
-    """:func:`replace_private` with ``data``, its length checked: a good file is never
-    replaced by a short one."""
-
-    def write(fd: int) -> None:
-        write_all(fd, data)
-        size = os.fstat(fd).st_size
-        if size != len(data):
-            raise OSError(errno.EIO, f"wrote {size} of {len(data)} bytes")
-
-    replace_private(path, write, tag=tag)
-
-
-def replace_private(path: Path, write: Callable[[int], None], *, tag: str = "") -> None:
+def write_private_atomic(path: Path, data: bytes | Callable[[int], None], *,
+                         tag: str = "") -> None:
     """Replace ``path`` atomically and durably (temp file, fsync, rename, fsync of the
-    folder) with what ``write`` writes; on any failure ``path`` is left as it was."""
+    folder) with ``data``, its length checked, or what ``data(fd)`` writes; on any failure
+    ``path`` is left as it was: a good file is never replaced by a short one."""
     # Only a regular file of this user: a rename would as readily replace a device (as
     # root, /dev/null itself) or another user's file.
     with contextlib.suppress(FileNotFoundError):
@@ -149,7 +133,12 @@ def replace_private(path: Path, write: Callable[[int], None], *, tag: str = "") 
         raise _about(exc, path) from None
     try:
         try:
-            write(fd)
+            if isinstance(data, bytes):
+                write_all(fd, data)
+                if (size := os.fstat(fd).st_size) != len(data):
+                    raise OSError(errno.EIO, f"wrote {size} of {len(data)} bytes")
+            else:
+                data(fd)
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -172,8 +161,7 @@ def _about(exc: OSError, path: Path) -> OSError:
 
 
 def cut_to_last_line(fd: int) -> int:
-    """Truncate after the last newline, dropping a half-written line; returns the new
-    size. Reads backwards in blocks, so a large file costs only its torn tail."""
+    """Drop a half-written last line; reads backwards, so a large file costs only its tail."""
     size = end = os.fstat(fd).st_size
     keep = 0
     while end > 0:
@@ -201,7 +189,7 @@ def open_to_look(path: Path) -> int:
 
 
 def held_elsewhere(path: Path) -> bool:
-    """Whether another descriptor (a run) holds a flock on ``path``."""
+    """Whether another run holds a flock on ``path``."""
     try:
         fd = open_to_look(path)
     except OSError:

@@ -13,7 +13,7 @@ import fcntl
 import json
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Protocol
@@ -61,7 +61,11 @@ class LineFiles:
                 fd = open_private(path, os.O_RDWR | os.O_CREAT | os.O_APPEND)
                 self._fds.append(fd)
                 if lock_first and len(self._fds) == 1:
-                    _lock(fd, path)  # before emptying it: another job's list stays whole
+                    # Before emptying it: another job's list stays whole.
+                    try:
+                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except BlockingIOError:
+                        raise CheckpointLocked(in_use_message(path)) from None
                 if truncate:
                     os.ftruncate(fd, 0)
                 cut_to_last_line(fd)
@@ -70,10 +74,6 @@ class LineFiles:
             if isinstance(exc, OSError) and exc.filename is None:
                 exc.filename = str(path)
             raise
-
-    @property
-    def closed(self) -> bool:
-        return not self._fds
 
     def write(self, parts: Sequence[bytes], check: Callable[[], None] | None = None) -> None:
         with self._lock:
@@ -97,9 +97,6 @@ class LineFiles:
                             os.ftruncate(held, size)
                     raise
 
-    def held(self) -> Iterator[tuple[Path, int]]:
-        return zip(self.paths, self._fds, strict=True)
-
     def close(self) -> None:
         with self._lock:
             fds, self._fds = self._fds, []
@@ -108,7 +105,7 @@ class LineFiles:
                 os.close(fd)
 
 
-class FailedFile:
+class FailedFile(LineFiles):
     def __init__(self, path: Path, *, truncate: bool = False,
                  folder_check: Callable[[], None] | None = None) -> None:
         self.path = path
@@ -116,9 +113,7 @@ class FailedFile:
         self._folder_check = folder_check
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            # Emptied only once locked.
-            self._files = LineFiles((path, reasons_path(path)), truncate=truncate,
-                                    lock_first=True)
+            super().__init__((path, reasons_path(path)), truncate=truncate, lock_first=True)
         except OSError as exc:
             raise StorageError(
                 f"cannot open the failed file {exc.filename or path}: {exc.strerror or exc}"
@@ -135,10 +130,10 @@ class FailedFile:
             + "\n"
             for ident, reason, detail in failures
         ).encode()
-        if self._files.closed:
+        if not self._fds:
             raise StorageError(f"the failed file {self.path} is closed: the run is ending")
         try:
-            self._files.write((ids, reasons), partial(self._checks, len(failures)))
+            self.write((ids, reasons), partial(self._checks, len(failures)))
         except OSError as exc:
             raise StorageError(
                 f"cannot write the failed file {self.path}: {exc.strerror or exc}; the "
@@ -151,7 +146,7 @@ class FailedFile:
         not locked, so another job could take it."""
         if self._folder_check is not None:
             self._folder_check()
-        for path, fd in self._files.held():
+        for path, fd in zip(self.paths, self._fds, strict=True):
             if not same_file(path, fd):
                 moved = where_now(fd)
                 raise StorageError(
@@ -159,16 +154,6 @@ class FailedFile:
                     + (f"; the IDs it listed are now in {moved}" if moved else "")
                     + f": put it back in its place before rerunning the same command; the "
                     f"batch's {counted(count, 'failed ID')} (not recorded) will be sent again")
-
-    def close(self) -> None:
-        self._files.close()
-
-
-def _lock(fd: int, path: Path) -> None:
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        raise CheckpointLocked(in_use_message(path)) from None
 
 
 def in_use_message(path: Path) -> str:
@@ -192,8 +177,7 @@ class MemoryFailures:
 
 
 def check_unclaimed(path: Path) -> None:
-    """Refuse a failed file a new job would empty while it holds IDs: nothing else lists
-    them."""
+    """Refuse a failed file holding IDs that a new job would empty."""
     try:
         size = os.lstat(path).st_size
     except OSError:
@@ -207,9 +191,7 @@ def check_unclaimed(path: Path) -> None:
 
 
 def check_lists_all(path: Path, failed: int) -> None:
-    """Refuse a job whose failed file lists fewer IDs than it counts failed: a crash can
-    only add lines, so fewer is never the job's own, and going on would leave those IDs
-    neither deleted nor listed."""
+    """Refuse a failed file listing fewer IDs than the job counts: a crash only adds lines."""
     short = failed_file_short(path, failed)
     if short is not None:
         raise CheckpointMismatch(

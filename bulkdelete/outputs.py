@@ -1,9 +1,6 @@
-"""Where a job writes, checked once before anything is written (every case:
-docs/guarantees.md, "Nobody else's files").
-
-Each output is compared with the input and the others by file identity, so a link or
-another spelling is caught. The opens repeat the decisive part (durable.open_private).
-"""
+"""Where a job writes, checked once before anything is written (docs/guarantees.md, "Nobody
+else's files"). Outputs are compared with the input and each other by file identity, so a
+link or another spelling is caught; the opens repeat the decisive part (open_private)."""
 
 from __future__ import annotations
 
@@ -35,13 +32,6 @@ STILL_PRESENT_PREFIX = "still_present-"
 VERIFY_FOLDER = "verify"  # inside the job's checkpoint: --all's own progress
 
 
-def is_handed_out(name: str) -> bool:
-    """Whether ``name`` is a verify's file in a job's checkpoint folder: no other output
-    may take its place."""
-    return name in (VERIFY_NAME, VERIFY_FOLDER) or (
-        name.startswith(STILL_PRESENT_PREFIX) and name.endswith(".txt"))
-
-
 def check_outputs(files: JobFiles, log_file: Path | None = None) -> None:
     """Refuse (UsageError, exit 2) an output or checkpoint folder the job must not write."""
     outputs = [("--failed", files.failed_path), ("--failed", reasons_path(files.failed_path)),
@@ -60,9 +50,7 @@ def check_outputs(files: JobFiles, log_file: Path | None = None) -> None:
                              "Choose another path")
         _check_no_foreign_link(flag, path)
         _check_not_the_checkpoints(flag, path, files.checkpoint_dir)
-        for key in (same, resolved):
-            if key is None:
-                continue
+        for key in (k for k in (same, resolved) if k is not None):
             if key in seen and seen[key] != flag:
                 raise UsageError(f"{flag} {path} is also where {seen[key]} is written; "
                                  "nothing was written. Give each output its own path")
@@ -101,7 +89,8 @@ def _check_not_the_checkpoints(flag: str, path: Path, checkpoint: Path) -> None:
     if name in (STATE_NAME, LOCK_NAME, INVALID_NAME) or _OWN_FILE.match(name):
         raise UsageError(f"{flag} {path} is one of the checkpoint's own files; nothing was "
                          "written. Choose another path")
-    if is_handed_out(name):
+    if name in (VERIFY_NAME, VERIFY_FOLDER) or (
+            name.startswith(STILL_PRESENT_PREFIX) and name.endswith(".txt")):
         raise UsageError(f"{flag} {path} is a file verify handed out (its list may be "
                          "another job's input, and is never rewritten); nothing was "
                          "written. Choose another path")
@@ -122,7 +111,12 @@ def _check_writable_here(flag: str, path: Path) -> None:
                              "through a link. Name the file itself, or another path")
         try:
             refuse_foreign(st, path)
-            _probe_write(path)
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK
+                         | os.O_CLOEXEC)
+            try:
+                os.write(fd, b"")
+            finally:
+                os.close(fd)
         except OSError as exc:
             raise UsageError(f"{flag} {path} cannot be written: {exc.strerror}") from None
         # A failed file another job's run holds (said for --failed with its own words).
@@ -133,15 +127,6 @@ def _check_writable_here(flag: str, path: Path) -> None:
     if problem is not None:
         raise UsageError(f"{flag} {path} is in the folder {folder}, and {problem}; nothing "
                          "was written. Choose a folder of your own")
-
-
-def _probe_write(path: Path) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK
-                 | os.O_CLOEXEC)
-    try:
-        os.write(fd, b"")
-    finally:
-        os.close(fd)
 
 
 def _check_checkpoint_folder(directory: Path) -> None:
@@ -167,6 +152,5 @@ def _check_checkpoint_folder(directory: Path) -> None:
 
 
 def _unsafe_folder(path: Path) -> tuple[Path, str | None]:
-    """The nearest existing folder at or above ``path``, and why it is unsafe, or None."""
     folder = nearest_existing(path.absolute())
     return folder, foreign_folder(os.stat(folder))

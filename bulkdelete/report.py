@@ -6,14 +6,21 @@ over the runs. Nothing here holds an ID or the passcode.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bulkdelete.audit import purge_dates
 from bulkdelete.checkpoint import RunRecord, State
 from bulkdelete.durable import write_private_atomic
 from bulkdelete.errors import StorageError
+from bulkdelete.logs import utc_timestamp
 from bulkdelete.wording import counted
+
+# A success only marks a profile; CleverTap purges marked profiles in a nightly window
+# within 48 hours, so a profile found before then may simply not be purged yet
+# (docs/verify.md).
+PURGE_WINDOW = timedelta(hours=48)
 
 
 def build_report(state: State, *, exit_code: int | None) -> dict[str, Any]:
@@ -58,15 +65,11 @@ def _run_json(run: RunRecord) -> dict[str, Any]:
     return run.to_json() | {"elapsed_s": round(run.elapsed_s, 3)}
 
 
-def write_report(path: Path, report: dict[str, Any]) -> None:
-    """Replaced atomically: a reader never sees half a report."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_private_atomic(path, (json.dumps(report, indent=2) + "\n").encode())
-
-
 def save_report(path: Path, report: dict[str, Any]) -> None:
+    """Replaced atomically: a reader never sees half a report."""
     try:
-        write_report(path, report)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_private_atomic(path, (json.dumps(report, indent=2) + "\n").encode())
     except OSError as exc:
         raise StorageError(f"cannot write the report {path}: {exc.strerror or exc}") from None
 
@@ -103,3 +106,31 @@ def _resent(report: dict[str, Any]) -> str:
     if stop:
         return f"{counted(stop, 'ID')} re-sent after a stop"
     return f"{counted(crash, 'ID')} re-sent after a crash" if crash else "0 IDs re-sent"
+
+
+def requested_at(runs: Sequence[RunRecord]) -> str | None:
+    """When the last run with a delete acknowledged ended (a killed run: when it started)."""
+    for run in reversed(runs):
+        if run.traffic.ids_deleted > 0:
+            return run.ended or run.started
+    return None
+
+
+def purge_dates(runs: Sequence[RunRecord]) -> dict[str, str | None]:
+    """The report's and verify.json's ``requested_at`` and ``purge_due_by``."""
+    requested = requested_at(runs)
+    return {"requested_at": requested,
+            "purge_due_by": purge_due_by(requested) if requested else None}
+
+
+def purge_due_by(requested: str) -> str:
+    return utc_timestamp(_parse(requested) + PURGE_WINDOW)
+
+
+def is_early(due_by: str, now: datetime | None = None) -> bool:
+    return (now or datetime.now(UTC)) < _parse(due_by)
+
+
+def _parse(when: str) -> datetime:
+    parsed = datetime.fromisoformat(when.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bulkdelete.audit import is_early, purge_due_by, requested_at
 from bulkdelete.checkpoint.model import RunRecord, Traffic
+from bulkdelete.report import is_early, purge_due_by, requested_at
 
 
 def run(started: str, ended: str | None, deleted: int) -> RunRecord:
