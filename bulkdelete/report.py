@@ -53,16 +53,11 @@ def build_report(state: State, *, exit_code: int | None) -> dict[str, Any]:
         "resent_after_stop": p.resent_after_stop,
         "top_failure_reasons": [{"reason": r, "count": c} for r, c in top],
         "elapsed_s": round(sum(r.elapsed_s for r in runs), 3),
-        "runs": [_run_json(r) for r in runs],
+        "runs": [r.to_json() | {"elapsed_s": round(r.elapsed_s, 3)} for r in runs],
         **purge_dates(runs),
         "updated": state.updated,
         **({"verify": state.verify} if state.verify is not None else {}),
     }
-
-
-def _run_json(run: RunRecord) -> dict[str, Any]:
-    """The run as the checkpoint holds it, its time rounded."""
-    return run.to_json() | {"elapsed_s": round(run.elapsed_s, 3)}
 
 
 def save_report(path: Path, report: dict[str, Any]) -> None:
@@ -108,23 +103,15 @@ def _resent(report: dict[str, Any]) -> str:
     return f"{counted(crash, 'ID')} re-sent after a crash" if crash else "0 IDs re-sent"
 
 
-def requested_at(runs: Sequence[RunRecord]) -> str | None:
-    """When the last run with a delete acknowledged ended (a killed run: when it started)."""
+def purge_dates(runs: Sequence[RunRecord]) -> dict[str, str | None]:
+    """The report's and verify.json's ``requested_at`` (when the last run with a delete
+    acknowledged ended; a killed run: when it started) and ``purge_due_by``."""
     for run in reversed(runs):
         if run.traffic.ids_deleted > 0:
-            return run.ended or run.started
-    return None
-
-
-def purge_dates(runs: Sequence[RunRecord]) -> dict[str, str | None]:
-    """The report's and verify.json's ``requested_at`` and ``purge_due_by``."""
-    requested = requested_at(runs)
-    return {"requested_at": requested,
-            "purge_due_by": purge_due_by(requested) if requested else None}
-
-
-def purge_due_by(requested: str) -> str:
-    return utc_timestamp(_parse(requested) + PURGE_WINDOW)
+            requested = run.ended or run.started
+            return {"requested_at": requested,
+                    "purge_due_by": utc_timestamp(_parse(requested) + PURGE_WINDOW)}
+    return {"requested_at": None, "purge_due_by": None}
 
 
 def is_early(due_by: str, now: datetime | None = None) -> bool:
