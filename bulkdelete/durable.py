@@ -9,7 +9,8 @@ import fcntl
 import os
 import secrets
 import stat
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 # Group or others may write: a folder like that lets another user swap what is in it.
@@ -46,30 +47,6 @@ def refuse_foreign(st: os.stat_result, path: Path) -> None:
     if st.st_uid != os.geteuid():
         raise OSError(errno.EPERM, f"it belongs to another user (uid {st.st_uid}), and "
                       "the tool writes only files of its own", str(path))
-
-
-def foreign_folder(st: os.stat_result) -> str | None:
-    """Why a folder is not safe to write a file in: not this user's, others can write in
-    it, and not sticky (like /tmp)."""
-    if (st.st_uid == os.geteuid() or not st.st_mode & OTHERS_WRITE
-            or st.st_mode & stat.S_ISVTX):
-        return None
-    return (f"it belongs to another user (uid {st.st_uid}) and others can write in it "
-            f"(mode {stat.S_IMODE(st.st_mode):o}), so the file in it could be swapped")
-
-
-def foreign_link(path: Path) -> Path | None:
-    """The first link along ``path`` owned by neither this user nor root, or None: refused
-    as the kernel's protected_symlinks would (not every system turns it on)."""
-    path = path.absolute()
-    for each in (*reversed(path.parents), path):
-        try:
-            st = os.lstat(each)
-        except OSError:
-            return None  # nothing further exists to follow
-        if stat.S_ISLNK(st.st_mode) and st.st_uid not in (os.geteuid(), 0):
-            return each
-    return None
 
 
 def private_folder_problem(st: os.stat_result) -> str | None:
@@ -201,3 +178,64 @@ def held_elsewhere(path: Path) -> bool:
     finally:
         os.close(fd)
     return False
+
+
+class LineFiles:
+    """Owner-only append-only files of lines, written together (the failed file and its
+    reasons, verify's lists). Each is cut back to its last whole line when opened; a write
+    is fsync'd, and taken back whole when any part fails, so half a line never glues onto
+    the next ID. Raises OSError (BlockingIOError: the first is locked by another
+    descriptor); the callers say which file it is."""
+
+    def __init__(self, paths: Sequence[Path], *, truncate: bool = False,
+                 lock_first: bool = False) -> None:
+        self.paths = list(paths)
+        self._fds: list[int] = []
+        # Batches write from worker threads: one at a time, so taking back a failed write
+        # never cuts away another batch's lines; and close() waits for a write a cancelled
+        # task left running, so no write ever lands on a descriptor number reused since.
+        self._lock = threading.Lock()
+        try:
+            for path in self.paths:
+                fd = open_private(path, os.O_RDWR | os.O_CREAT | os.O_APPEND)
+                self._fds.append(fd)
+                if lock_first and len(self._fds) == 1:
+                    # Before emptying it: another job's list stays whole.
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if truncate:
+                    os.ftruncate(fd, 0)
+                cut_to_last_line(fd)
+        except BaseException as exc:
+            self.close()
+            if isinstance(exc, OSError) and exc.filename is None:
+                exc.filename = str(path)
+            raise
+
+    def write(self, parts: Sequence[bytes], check: Callable[[], None] | None = None) -> None:
+        with self._lock:
+            if not self._fds:
+                raise OSError(errno.EBADF, "closed: the run is ending", str(self.paths[0]))
+            if check is not None:
+                check()
+            pending = [(path, fd, data) for path, fd, data
+                       in zip(self.paths, self._fds, parts, strict=True) if data]
+            sizes = [os.fstat(fd).st_size for _, fd, _ in pending]
+            for path, fd, data in pending:
+                try:
+                    write_all(fd, data)
+                    os.fsync(fd)
+                except OSError as exc:
+                    exc.filename = exc.filename or str(path)  # a write's error names none
+                    # Take the whole write back; if even that fails, the next open cuts
+                    # the line back.
+                    for (_, held, _), size in zip(pending, sizes, strict=True):
+                        with contextlib.suppress(OSError):
+                            os.ftruncate(held, size)
+                    raise
+
+    def close(self) -> None:
+        with self._lock:
+            fds, self._fds = self._fds, []
+        for fd in fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)

@@ -7,26 +7,20 @@ taken before a new job empties it, and a new job refuses one that already holds 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import errno
-import fcntl
 import json
 import os
-import threading
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Protocol
 
 from bulkdelete.durable import (
+    LineFiles,
     count_lines,
-    cut_to_last_line,
     held_elsewhere,
-    open_private,
     open_to_look,
     same_file,
     where_now,
-    write_all,
 )
 from bulkdelete.errors import CheckpointLocked, CheckpointMismatch, StorageError
 from bulkdelete.wording import counted
@@ -42,69 +36,6 @@ def reasons_path(failed: Path) -> Path:
     return failed.with_name(failed.name + ".reasons.jsonl")
 
 
-class LineFiles:
-    """Owner-only append-only files of lines, written together (the failed file and its
-    reasons, verify's lists). Each is cut back to its last whole line when opened; a write
-    is fsync'd, and taken back whole when any part fails, so half a line never glues onto
-    the next ID. Raises OSError; the callers say which file it is."""
-
-    def __init__(self, paths: Sequence[Path], *, truncate: bool = False,
-                 lock_first: bool = False) -> None:
-        self.paths = list(paths)
-        self._fds: list[int] = []
-        # Batches write from worker threads: one at a time, so taking back a failed write
-        # never cuts away another batch's lines; and close() waits for a write a cancelled
-        # task left running, so no write ever lands on a descriptor number reused since.
-        self._lock = threading.Lock()
-        try:
-            for path in self.paths:
-                fd = open_private(path, os.O_RDWR | os.O_CREAT | os.O_APPEND)
-                self._fds.append(fd)
-                if lock_first and len(self._fds) == 1:
-                    # Before emptying it: another job's list stays whole.
-                    try:
-                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    except BlockingIOError:
-                        raise CheckpointLocked(in_use_message(path)) from None
-                if truncate:
-                    os.ftruncate(fd, 0)
-                cut_to_last_line(fd)
-        except BaseException as exc:
-            self.close()
-            if isinstance(exc, OSError) and exc.filename is None:
-                exc.filename = str(path)
-            raise
-
-    def write(self, parts: Sequence[bytes], check: Callable[[], None] | None = None) -> None:
-        with self._lock:
-            if not self._fds:
-                raise OSError(errno.EBADF, "closed: the run is ending", str(self.paths[0]))
-            if check is not None:
-                check()
-            pending = [(path, fd, data) for path, fd, data
-                       in zip(self.paths, self._fds, parts, strict=True) if data]
-            sizes = [os.fstat(fd).st_size for _, fd, _ in pending]
-            for path, fd, data in pending:
-                try:
-                    write_all(fd, data)
-                    os.fsync(fd)
-                except OSError as exc:
-                    exc.filename = exc.filename or str(path)  # a write's error names none
-                    # Take the whole write back; if even that fails, the next open cuts
-                    # the line back.
-                    for (_, held, _), size in zip(pending, sizes, strict=True):
-                        with contextlib.suppress(OSError):
-                            os.ftruncate(held, size)
-                    raise
-
-    def close(self) -> None:
-        with self._lock:
-            fds, self._fds = self._fds, []
-        for fd in fds:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-
-
 class FailedFile(LineFiles):
     def __init__(self, path: Path, *, truncate: bool = False,
                  folder_check: Callable[[], None] | None = None) -> None:
@@ -114,6 +45,8 @@ class FailedFile(LineFiles):
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             super().__init__((path, reasons_path(path)), truncate=truncate, lock_first=True)
+        except BlockingIOError:
+            raise CheckpointLocked(in_use_message(path)) from None
         except OSError as exc:
             raise StorageError(
                 f"cannot open the failed file {exc.filename or path}: {exc.strerror or exc}"

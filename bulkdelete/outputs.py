@@ -12,8 +12,7 @@ from pathlib import Path
 
 from bulkdelete.checkpoint import LOCK_NAME, STATE_NAME
 from bulkdelete.durable import (
-    foreign_folder,
-    foreign_link,
+    OTHERS_WRITE,
     held_elsewhere,
     nearest_existing,
     private_folder_problem,
@@ -67,10 +66,18 @@ def _identity(path: Path) -> tuple[int, int] | None:
 
 
 def _foreign_link(path: Path) -> str | None:
-    link = foreign_link(path)
-    return None if link is None else (
-        f" goes through the symbolic link {link}, which belongs to another user (uid "
-        f"{os.lstat(link).st_uid}); the tool never follows one. Name a path of your own")
+    """A link along ``path`` owned by neither this user nor root: refused as the kernel's
+    protected_symlinks would (not every system turns it on)."""
+    path = path.absolute()
+    for each in (*reversed(path.parents), path):
+        try:
+            st = os.lstat(each)
+        except OSError:
+            return None  # nothing further exists to follow
+        if stat.S_ISLNK(st.st_mode) and st.st_uid not in (os.geteuid(), 0):
+            return (f" goes through the symbolic link {each}, which belongs to another user "
+                    f"(uid {st.st_uid}); the tool never follows one. Name a path of your own")
+    return None
 
 
 def _checkpoints_own(path: Path, checkpoint: Path) -> str | None:
@@ -146,5 +153,13 @@ def _check_checkpoint_folder(directory: Path) -> None:
 
 
 def _unsafe_folder(path: Path) -> tuple[Path, str | None]:
+    """The nearest existing folder, and why a file in it could be swapped: it is another
+    user's, others can write in it, and it is not sticky (like /tmp)."""
     folder = nearest_existing(path.absolute())
-    return folder, foreign_folder(os.stat(folder))
+    st = os.stat(folder)
+    if (st.st_uid == os.geteuid() or not st.st_mode & OTHERS_WRITE
+            or st.st_mode & stat.S_ISVTX):
+        return folder, None
+    return folder, (f"it belongs to another user (uid {st.st_uid}) and others can write in "
+                    f"it (mode {stat.S_IMODE(st.st_mode):o}), so the file in it could be "
+                    "swapped")

@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from bulkdelete.checkpoint import RunRecord
-from bulkdelete.durable import write_private_atomic
+from bulkdelete.durable import LineFiles, write_private_atomic
 from bulkdelete.errors import StorageError
-from bulkdelete.failed import LineFiles
 from bulkdelete.outputs import STILL_PRESENT_PREFIX as STILL_PRESENT_PREFIX
 from bulkdelete.outputs import VERIFY_FOLDER as VERIFY_FOLDER
 from bulkdelete.outputs import VERIFY_NAME as VERIFY_NAME
