@@ -50,9 +50,7 @@ def refuse_foreign(st: os.stat_result, path: Path) -> None:
 
 
 def private_folder_problem(st: os.stat_result) -> str | None:
-    """Why the checkpoint folder is not this user's alone, or None."""
-    if not stat.S_ISDIR(st.st_mode):
-        return "it is not a folder"
+    """Why the checkpoint folder (a folder: the callers see to it) is not this user's alone."""
     if st.st_uid != os.geteuid():
         return f"it belongs to another user (uid {st.st_uid})"
     if st.st_mode & OTHERS_WRITE:
@@ -154,10 +152,7 @@ def cut_to_last_line(fd: int) -> int:
 
 
 def count_lines(fd: int) -> int:
-    lines = 0
-    while block := os.read(fd, 1 << 20):
-        lines += block.count(b"\n")
-    return lines
+    return sum(block.count(b"\n") for block in iter(lambda: os.read(fd, 1 << 20), b""))
 
 
 def open_to_look(path: Path) -> int:
