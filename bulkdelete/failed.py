@@ -1,8 +1,7 @@
 """The failed file (IDs not deleted, re-feedable as input) and ``<failed>.reasons.jsonl``,
 fsync'd before the batch is recorded done: a crash may duplicate a line, never lose one
 (docs/guarantees.md §1). A failed file belongs to one job: a run holds a ``flock`` on it,
-taken before a new job empties it, and a new job refuses one that already holds IDs.
-"""
+taken before a new job empties it, and a new job refuses one that already holds IDs."""
 
 from __future__ import annotations
 

@@ -1,10 +1,7 @@
-"""How many IDs of an input repeat an earlier one (docs/report.md), in bounded memory.
-
-Each ID becomes its 64-bit hash (Python's own, keyed per process: no ID can be recovered),
-partitioned by top bits into buckets spilled to one private, unnamed temporary file (never
-in the checkpoint), each bucket then counted on its own with a set. Exact but for hash
-collisions (about one chance in 300,000 at ten million distinct IDs).
-"""
+"""How many IDs of an input repeat an earlier one (docs/report.md), in bounded memory: each
+ID's 64-bit hash (keyed per process: no ID can be recovered) goes to a bucket by its top
+bits, spilled to one unnamed temporary file, each bucket then counted with a set. Exact but
+for hash collisions (about one chance in 300,000 at ten million distinct IDs)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,6 @@
 """The job's report (docs/report.md), regenerated from the checkpoint after every run: job
 counts once per input position (a re-sent batch is not counted twice), traffic summed
-over the runs. Nothing here holds an ID or the passcode.
-"""
+over the runs. Nothing here holds an ID or the passcode."""
 
 from __future__ import annotations
 
