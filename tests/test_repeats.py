@@ -47,7 +47,7 @@ named) is closed with nothing left behind."""
     spilled = counter._spilled
     assert spilled is not None
     where = os.readlink(f"/proc/self/fd/{spilled.fileno()}")
-    assert where.startswith(tempfile.gettempdir() + "/")
+    assert where.startswith(os.path.realpath(tempfile.gettempdir()) + "/")
     assert where.endswith(" (deleted)")
     assert stat.S_IMODE(os.fstat(spilled.fileno()).st_mode) == 0o600
     assert held < 1_000 + 700
