@@ -1,8 +1,6 @@
-"""Cuts the reader's stream of IDs into numbered batches, and pre-counts a whole input.
-
-A batch is ``batch_size`` consecutive valid IDs, numbered from 0 in input order: a pure
-function of the input, so a resume at a batch's offset regenerates the same numbers.
-"""
+"""Cuts the reader's IDs into batches of ``batch_size`` numbered from 0 in input order (a pure
+function of the input, so a resume at a batch's offset regenerates the same numbers), and
+pre-counts a whole input."""
 
 from __future__ import annotations
 
@@ -28,8 +26,7 @@ class Batch:
 def make_batches(
     items: Iterable[Record | InvalidLine], size: int, *, first_seq: int = 0
 ) -> Iterator[Batch]:
-    """Group valid IDs into batches of ``size``; invalid lines are skipped here (the
-    pre-count already counted them once, so a resume does not count them twice)."""
+    """Invalid lines are skipped: the pre-count counted them once, a resume must not again."""
     seq = first_seq
     ids: list[str] = []  # the batch being filled; never changed once yielded
     offset = line = 0  # where ids[0]'s record starts
@@ -49,9 +46,8 @@ def make_batches(
 def within_precount(
     batches: Iterable[Batch], ids_total: int, size: int, path: Path
 ) -> Iterator[Batch]:
-    """*batches*, stopped (:class:`~bulkdelete.errors.InputChanged`) before one past the
-    *ids_total* IDs counted: more can only come from an input changed since (an edit the
-    fingerprint missed), and would slip past --max-delete."""
+    """Stops (InputChanged) before a batch past the *ids_total* IDs counted: more can only
+    come from an input changed since (an edit the fingerprint missed), past --max-delete."""
     for batch in batches:
         # Every batch before this one is full, so seq * size IDs come before it.
         if batch.seq * size + len(batch.ids) > ids_total:
@@ -63,17 +59,16 @@ def summarize(
     items: Iterable[Record | InvalidLine], size: int,
     each_ids: Callable[[list[str]], object] | None = None,
 ) -> Totals:
-    """One streaming pass: valid IDs, invalid lines (first few kept), batches; *each_ids*,
-    when given, is handed every valid ID, a few thousand at a time."""
+    """One streaming pass; *each_ids* is handed every valid ID, a few thousand at a time."""
     summary = Totals(ids_total=0, lines_invalid=0, batches_total=0)
     held: list[str] = []
+    hand = each_ids or (lambda ids: None)
     for item in items:
         if type(item) is Record:
             held.append(item.value)
             if len(held) == 4096:
                 summary.ids_total += len(held)
-                if each_ids is not None:
-                    each_ids(held)
+                hand(held)
                 held = []
         else:
             summary.lines_invalid += 1
@@ -81,7 +76,6 @@ def summarize(
                 assert isinstance(item, InvalidLine)
                 summary.invalid_samples.append((item.line, item.reason))
     summary.ids_total += len(held)
-    if each_ids is not None:
-        each_ids(held)
+    hand(held)
     summary.batches_total = -(-summary.ids_total // size)
     return summary

@@ -1,9 +1,5 @@
-"""Writes the job relies on, checked whole, and only to files of this user.
-
-A write lands completely or fails visibly; a replaced file is installed only once fully on
-disk; a line file is cut back to its last whole line before an append. Never through a
-link, never into another user's file (docs/guarantees.md: crash safety, "Nobody else's files").
-"""
+"""Writes that land whole or fail visibly, never through a link nor into another user's
+file (docs/guarantees.md: crash safety, "Nobody else's files")."""
 
 from __future__ import annotations
 
@@ -13,7 +9,8 @@ import fcntl
 import os
 import secrets
 import stat
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 # Group or others may write: a folder like that lets another user swap what is in it.
@@ -52,34 +49,8 @@ def refuse_foreign(st: os.stat_result, path: Path) -> None:
                       "the tool writes only files of its own", str(path))
 
 
-def foreign_folder(st: os.stat_result) -> str | None:
-    """Why a folder is not safe to write a file in, or None. Safe: this user's own, one
-    others cannot write, or a sticky one (like /tmp)."""
-    if (st.st_uid == os.geteuid() or not st.st_mode & OTHERS_WRITE
-            or st.st_mode & stat.S_ISVTX):
-        return None
-    return (f"it belongs to another user (uid {st.st_uid}) and others can write in it "
-            f"(mode {stat.S_IMODE(st.st_mode):o}), so the file in it could be swapped")
-
-
-def foreign_link(path: Path) -> Path | None:
-    """The first link along ``path`` owned by neither this user nor root, or None: refused
-    as the kernel's protected_symlinks would (not every system turns it on)."""
-    path = path.absolute()
-    for each in (*reversed(path.parents), path):
-        try:
-            st = os.lstat(each)
-        except OSError:
-            return None  # nothing further exists to follow
-        if stat.S_ISLNK(st.st_mode) and st.st_uid not in (os.geteuid(), 0):
-            return each
-    return None
-
-
 def private_folder_problem(st: os.stat_result) -> str | None:
-    """Why the checkpoint folder is not this user's alone, or None."""
-    if not stat.S_ISDIR(st.st_mode):
-        return "it is not a folder"
+    """Why the checkpoint folder (a folder: the callers see to it) is not this user's alone."""
     if st.st_uid != os.geteuid():
         return f"it belongs to another user (uid {st.st_uid})"
     if st.st_mode & OTHERS_WRITE:
@@ -95,7 +66,6 @@ def nearest_existing(path: Path) -> Path:
 
 
 def same_file(path: Path, fd: int) -> bool:
-    """Whether ``path`` still names the file (or folder) open on ``fd``."""
     try:
         return os.path.samestat(os.stat(path), os.fstat(fd))
     except OSError:
@@ -121,22 +91,11 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def write_private_atomic(path: Path, data: bytes, *, tag: str = "") -> None:
-    """:func:`replace_private` with ``data``, its length checked: a good file is never
-    replaced by a short one."""
-
-    def write(fd: int) -> None:
-        write_all(fd, data)
-        size = os.fstat(fd).st_size
-        if size != len(data):
-            raise OSError(errno.EIO, f"wrote {size} of {len(data)} bytes")
-
-    replace_private(path, write, tag=tag)
-
-
-def replace_private(path: Path, write: Callable[[int], None], *, tag: str = "") -> None:
+def write_private_atomic(path: Path, data: bytes | Callable[[int], None], *,
+                         tag: str = "") -> None:
     """Replace ``path`` atomically and durably (temp file, fsync, rename, fsync of the
-    folder) with what ``write`` writes; on any failure ``path`` is left as it was."""
+    folder) with ``data``, its length checked, or what ``data(fd)`` writes; on any failure
+    ``path`` is left as it was: a good file is never replaced by a short one."""
     # Only a regular file of this user: a rename would as readily replace a device (as
     # root, /dev/null itself) or another user's file.
     with contextlib.suppress(FileNotFoundError):
@@ -149,7 +108,12 @@ def replace_private(path: Path, write: Callable[[int], None], *, tag: str = "") 
         raise _about(exc, path) from None
     try:
         try:
-            write(fd)
+            if isinstance(data, bytes):
+                write_all(fd, data)
+                if (size := os.fstat(fd).st_size) != len(data):
+                    raise OSError(errno.EIO, f"wrote {size} of {len(data)} bytes")
+            else:
+                data(fd)
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -172,8 +136,7 @@ def _about(exc: OSError, path: Path) -> OSError:
 
 
 def cut_to_last_line(fd: int) -> int:
-    """Truncate after the last newline, dropping a half-written line; returns the new
-    size. Reads backwards in blocks, so a large file costs only its torn tail."""
+    """Drop a half-written last line; reads backwards, so a large file costs only its tail."""
     size = end = os.fstat(fd).st_size
     keep = 0
     while end > 0:
@@ -189,10 +152,7 @@ def cut_to_last_line(fd: int) -> int:
 
 
 def count_lines(fd: int) -> int:
-    lines = 0
-    while block := os.read(fd, 1 << 20):
-        lines += block.count(b"\n")
-    return lines
+    return sum(block.count(b"\n") for block in iter(lambda: os.read(fd, 1 << 20), b""))
 
 
 def open_to_look(path: Path) -> int:
@@ -201,7 +161,7 @@ def open_to_look(path: Path) -> int:
 
 
 def held_elsewhere(path: Path) -> bool:
-    """Whether another descriptor (a run) holds a flock on ``path``."""
+    """Whether another run holds a flock on ``path``."""
     try:
         fd = open_to_look(path)
     except OSError:
@@ -213,3 +173,64 @@ def held_elsewhere(path: Path) -> bool:
     finally:
         os.close(fd)
     return False
+
+
+class LineFiles:
+    """Owner-only append-only files of lines, written together (the failed file and its
+    reasons, verify's lists). Each is cut back to its last whole line when opened; a write
+    is fsync'd, and taken back whole when any part fails, so half a line never glues onto
+    the next ID. Raises OSError (BlockingIOError: the first is locked by another
+    descriptor); the callers say which file it is."""
+
+    def __init__(self, paths: Sequence[Path], *, truncate: bool = False,
+                 lock_first: bool = False) -> None:
+        self.paths = list(paths)
+        self._fds: list[int] = []
+        # Batches write from worker threads: one at a time, so taking back a failed write
+        # never cuts away another batch's lines; and close() waits for a write a cancelled
+        # task left running, so no write ever lands on a descriptor number reused since.
+        self._lock = threading.Lock()
+        try:
+            for path in self.paths:
+                fd = open_private(path, os.O_RDWR | os.O_CREAT | os.O_APPEND)
+                self._fds.append(fd)
+                if lock_first and len(self._fds) == 1:
+                    # Before emptying it: another job's list stays whole.
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if truncate:
+                    os.ftruncate(fd, 0)
+                cut_to_last_line(fd)
+        except BaseException as exc:
+            self.close()
+            if isinstance(exc, OSError) and exc.filename is None:
+                exc.filename = str(path)
+            raise
+
+    def write(self, parts: Sequence[bytes], check: Callable[[], None] | None = None) -> None:
+        with self._lock:
+            if not self._fds:
+                raise OSError(errno.EBADF, "closed: the run is ending", str(self.paths[0]))
+            if check is not None:
+                check()
+            pending = [(path, fd, data) for path, fd, data
+                       in zip(self.paths, self._fds, parts, strict=True) if data]
+            sizes = [os.fstat(fd).st_size for _, fd, _ in pending]
+            for path, fd, data in pending:
+                try:
+                    write_all(fd, data)
+                    os.fsync(fd)
+                except OSError as exc:
+                    exc.filename = exc.filename or str(path)  # a write's error names none
+                    # Take the whole write back; if even that fails, the next open cuts
+                    # the line back.
+                    for (_, held, _), size in zip(pending, sizes, strict=True):
+                        with contextlib.suppress(OSError):
+                            os.ftruncate(held, size)
+                    raise
+
+    def close(self) -> None:
+        with self._lock:
+            fds, self._fds = self._fds, []
+        for fd in fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)

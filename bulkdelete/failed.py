@@ -1,32 +1,25 @@
 """The failed file (IDs not deleted, re-feedable as input) and ``<failed>.reasons.jsonl``,
 fsync'd before the batch is recorded done: a crash may duplicate a line, never lose one
 (docs/guarantees.md §1). A failed file belongs to one job: a run holds a ``flock`` on it,
-taken before a new job empties it, and a new job refuses one that already holds IDs.
-"""
+taken before a new job empties it, and a new job refuses one that already holds IDs."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import errno
-import fcntl
 import json
 import os
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Protocol
 
 from bulkdelete.durable import (
+    LineFiles,
     count_lines,
-    cut_to_last_line,
     held_elsewhere,
-    open_private,
     open_to_look,
     same_file,
     where_now,
-    write_all,
 )
 from bulkdelete.errors import CheckpointLocked, CheckpointMismatch, StorageError
 from bulkdelete.wording import counted
@@ -42,73 +35,7 @@ def reasons_path(failed: Path) -> Path:
     return failed.with_name(failed.name + ".reasons.jsonl")
 
 
-class LineFiles:
-    """Owner-only append-only files of lines, written together (the failed file and its
-    reasons, verify's lists). Each is cut back to its last whole line when opened; a write
-    is fsync'd, and taken back whole when any part fails, so half a line never glues onto
-    the next ID. Raises OSError; the callers say which file it is."""
-
-    def __init__(self, paths: Sequence[Path], *, truncate: bool = False,
-                 lock_first: bool = False) -> None:
-        self.paths = list(paths)
-        self._fds: list[int] = []
-        # Batches write from worker threads: one at a time, so taking back a failed write
-        # never cuts away another batch's lines; and close() waits for a write a cancelled
-        # task left running, so no write ever lands on a descriptor number reused since.
-        self._lock = threading.Lock()
-        try:
-            for path in self.paths:
-                fd = open_private(path, os.O_RDWR | os.O_CREAT | os.O_APPEND)
-                self._fds.append(fd)
-                if lock_first and len(self._fds) == 1:
-                    _lock(fd, path)  # before emptying it: another job's list stays whole
-                if truncate:
-                    os.ftruncate(fd, 0)
-                cut_to_last_line(fd)
-        except BaseException as exc:
-            self.close()
-            if isinstance(exc, OSError) and exc.filename is None:
-                exc.filename = str(path)
-            raise
-
-    @property
-    def closed(self) -> bool:
-        return not self._fds
-
-    def write(self, parts: Sequence[bytes], check: Callable[[], None] | None = None) -> None:
-        with self._lock:
-            if not self._fds:
-                raise OSError(errno.EBADF, "closed: the run is ending", str(self.paths[0]))
-            if check is not None:
-                check()
-            pending = [(path, fd, data) for path, fd, data
-                       in zip(self.paths, self._fds, parts, strict=True) if data]
-            sizes = [os.fstat(fd).st_size for _, fd, _ in pending]
-            for path, fd, data in pending:
-                try:
-                    write_all(fd, data)
-                    os.fsync(fd)
-                except OSError as exc:
-                    exc.filename = exc.filename or str(path)  # a write's error names none
-                    # Take the whole write back; if even that fails, the next open cuts
-                    # the line back.
-                    for (_, held, _), size in zip(pending, sizes, strict=True):
-                        with contextlib.suppress(OSError):
-                            os.ftruncate(held, size)
-                    raise
-
-    def held(self) -> Iterator[tuple[Path, int]]:
-        return zip(self.paths, self._fds, strict=True)
-
-    def close(self) -> None:
-        with self._lock:
-            fds, self._fds = self._fds, []
-        for fd in fds:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-
-
-class FailedFile:
+class FailedFile(LineFiles):
     def __init__(self, path: Path, *, truncate: bool = False,
                  folder_check: Callable[[], None] | None = None) -> None:
         self.path = path
@@ -116,9 +43,9 @@ class FailedFile:
         self._folder_check = folder_check
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            # Emptied only once locked.
-            self._files = LineFiles((path, reasons_path(path)), truncate=truncate,
-                                    lock_first=True)
+            super().__init__((path, reasons_path(path)), truncate=truncate, lock_first=True)
+        except BlockingIOError:
+            raise CheckpointLocked(in_use_message(path)) from None
         except OSError as exc:
             raise StorageError(
                 f"cannot open the failed file {exc.filename or path}: {exc.strerror or exc}"
@@ -135,10 +62,10 @@ class FailedFile:
             + "\n"
             for ident, reason, detail in failures
         ).encode()
-        if self._files.closed:
+        if not self._fds:
             raise StorageError(f"the failed file {self.path} is closed: the run is ending")
         try:
-            self._files.write((ids, reasons), partial(self._checks, len(failures)))
+            self.write((ids, reasons), partial(self._checks, len(failures)))
         except OSError as exc:
             raise StorageError(
                 f"cannot write the failed file {self.path}: {exc.strerror or exc}; the "
@@ -151,7 +78,7 @@ class FailedFile:
         not locked, so another job could take it."""
         if self._folder_check is not None:
             self._folder_check()
-        for path, fd in self._files.held():
+        for path, fd in zip(self.paths, self._fds, strict=True):
             if not same_file(path, fd):
                 moved = where_now(fd)
                 raise StorageError(
@@ -159,16 +86,6 @@ class FailedFile:
                     + (f"; the IDs it listed are now in {moved}" if moved else "")
                     + f": put it back in its place before rerunning the same command; the "
                     f"batch's {counted(count, 'failed ID')} (not recorded) will be sent again")
-
-    def close(self) -> None:
-        self._files.close()
-
-
-def _lock(fd: int, path: Path) -> None:
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        raise CheckpointLocked(in_use_message(path)) from None
 
 
 def in_use_message(path: Path) -> str:
@@ -192,8 +109,7 @@ class MemoryFailures:
 
 
 def check_unclaimed(path: Path) -> None:
-    """Refuse a failed file a new job would empty while it holds IDs: nothing else lists
-    them."""
+    """Refuse a failed file holding IDs that a new job would empty."""
     try:
         size = os.lstat(path).st_size
     except OSError:
@@ -207,9 +123,7 @@ def check_unclaimed(path: Path) -> None:
 
 
 def check_lists_all(path: Path, failed: int) -> None:
-    """Refuse a job whose failed file lists fewer IDs than it counts failed: a crash can
-    only add lines, so fewer is never the job's own, and going on would leave those IDs
-    neither deleted nor listed."""
+    """Refuse a failed file listing fewer IDs than the job counts: a crash only adds lines."""
     short = failed_file_short(path, failed)
     if short is not None:
         raise CheckpointMismatch(

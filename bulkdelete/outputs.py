@@ -1,9 +1,6 @@
-"""Where a job writes, checked once before anything is written (every case:
-docs/guarantees.md, "Nobody else's files").
-
-Each output is compared with the input and the others by file identity, so a link or
-another spelling is caught. The opens repeat the decisive part (durable.open_private).
-"""
+"""Where a job writes, checked once before anything is written (docs/guarantees.md, "Nobody
+else's files"). Outputs are compared with the input and each other by file identity, so a
+link or another spelling is caught; the opens repeat the decisive part (open_private)."""
 
 from __future__ import annotations
 
@@ -15,8 +12,7 @@ from pathlib import Path
 
 from bulkdelete.checkpoint import LOCK_NAME, STATE_NAME
 from bulkdelete.durable import (
-    foreign_folder,
-    foreign_link,
+    OTHERS_WRITE,
     held_elsewhere,
     nearest_existing,
     private_folder_problem,
@@ -35,39 +31,30 @@ STILL_PRESENT_PREFIX = "still_present-"
 VERIFY_FOLDER = "verify"  # inside the job's checkpoint: --all's own progress
 
 
-def is_handed_out(name: str) -> bool:
-    """Whether ``name`` is a verify's file in a job's checkpoint folder: no other output
-    may take its place."""
-    return name in (VERIFY_NAME, VERIFY_FOLDER) or (
-        name.startswith(STILL_PRESENT_PREFIX) and name.endswith(".txt"))
-
-
 def check_outputs(files: JobFiles, log_file: Path | None = None) -> None:
     """Refuse (UsageError, exit 2) an output or checkpoint folder the job must not write."""
     outputs = [("--failed", files.failed_path), ("--failed", reasons_path(files.failed_path)),
                ("--report", files.report_path)]
     if log_file is not None:
         outputs.append(("--log-file", log_file))
-    _check_no_foreign_link("the checkpoint folder", files.checkpoint_dir)
+    if problem := _foreign_link(files.checkpoint_dir):
+        raise UsageError(f"the checkpoint folder {files.checkpoint_dir}{problem}")
     _check_checkpoint_folder(files.checkpoint_dir)
     source, source_path = _identity(files.input), files.input.resolve()
     seen: dict[object, str] = {}
     for flag, path in outputs:
-        same, resolved = _identity(path), path.resolve()
-        if (source is not None and same == source) or resolved == source_path:
+        keys = [k for k in (_identity(path), path.resolve()) if k is not None]
+        taken = [seen[k] for k in keys if seen.get(k, flag) != flag]
+        if source in keys or source_path in keys:
             via = " (through a symbolic link)" if path.is_symlink() else ""
-            raise UsageError(f"{flag} {path} is the input file{via}; nothing was written. "
-                             "Choose another path")
-        _check_no_foreign_link(flag, path)
-        _check_not_the_checkpoints(flag, path, files.checkpoint_dir)
-        for key in (same, resolved):
-            if key is None:
-                continue
-            if key in seen and seen[key] != flag:
-                raise UsageError(f"{flag} {path} is also where {seen[key]} is written; "
-                                 "nothing was written. Give each output its own path")
-            seen[key] = flag
-        _check_writable_here(flag, path)
+            problem = f" is the input file{via}; nothing was written. Choose another path"
+        else:
+            problem = (_foreign_link(path) or _checkpoints_own(path, files.checkpoint_dir)
+                       or (f" is also where {taken[0]} is written; nothing was written. Give "
+                           "each output its own path" if taken else _unwritable(flag, path)))
+        if problem:
+            raise UsageError(f"{flag} {path}{problem}")
+        seen.update(dict.fromkeys(keys, flag))
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
@@ -78,36 +65,40 @@ def _identity(path: Path) -> tuple[int, int] | None:
     return (st.st_dev, st.st_ino)
 
 
-def _check_no_foreign_link(what: str, path: Path) -> None:
-    link = foreign_link(path)
-    if link is not None:
-        raise UsageError(f"{what} {path} goes through the symbolic link {link}, which "
-                         f"belongs to another user (uid {os.lstat(link).st_uid}); the tool "
-                         "never follows one. Name a path of your own")
+def _foreign_link(path: Path) -> str | None:
+    """A link along ``path`` owned by neither this user nor root: refused as the kernel's
+    protected_symlinks would (not every system turns it on)."""
+    path = path.absolute()
+    for each in (*reversed(path.parents), path):
+        try:
+            st = os.lstat(each)
+        except OSError:
+            return None  # nothing further exists to follow
+        if stat.S_ISLNK(st.st_mode) and st.st_uid not in (os.geteuid(), 0):
+            return (f" goes through the symbolic link {each}, which belongs to another user "
+                    f"(uid {st.st_uid}); the tool never follows one. Name a path of your own")
+    return None
 
 
-def _check_not_the_checkpoints(flag: str, path: Path, checkpoint: Path) -> None:
+def _checkpoints_own(path: Path, checkpoint: Path) -> str | None:
     """In the checkpoint folder, none of its own or verify's files; in another's, nothing."""
-    folder = path.parent.resolve()
+    folder, name = path.parent.resolve(), path.name
     if folder != checkpoint.resolve():
         # A lock with a state or invalid-line list (a lone file named "lock" is anybody's).
         if (folder / LOCK_NAME).exists() and any(
-                (folder / name).exists() for name in (STATE_NAME, INVALID_NAME)):
-            raise UsageError(f"{flag} {path} is in {folder}, another job's checkpoint "
-                             "folder (or a verify's); nothing was written. Choose a path "
-                             "outside it")
-        return
-    name = path.name
-    if name in (STATE_NAME, LOCK_NAME, INVALID_NAME) or _OWN_FILE.match(name):
-        raise UsageError(f"{flag} {path} is one of the checkpoint's own files; nothing was "
-                         "written. Choose another path")
-    if is_handed_out(name):
-        raise UsageError(f"{flag} {path} is a file verify handed out (its list may be "
-                         "another job's input, and is never rewritten); nothing was "
-                         "written. Choose another path")
+                (folder / own).exists() for own in (STATE_NAME, INVALID_NAME)):
+            return (f" is in {folder}, another job's checkpoint folder (or a verify's); "
+                    "nothing was written. Choose a path outside it")
+    elif name in (STATE_NAME, LOCK_NAME, INVALID_NAME) or _OWN_FILE.match(name):
+        return " is one of the checkpoint's own files; nothing was written. Choose another path"
+    elif name in (VERIFY_NAME, VERIFY_FOLDER) or (
+            name.startswith(STILL_PRESENT_PREFIX) and name.endswith(".txt")):
+        return (" is a file verify handed out (its list may be another job's input, and is "
+                "never rewritten); nothing was written. Choose another path")
+    return None
 
 
-def _check_writable_here(flag: str, path: Path) -> None:
+def _unwritable(flag: str, path: Path) -> str | None:
     """Not a link, folder, device or another user's file; a safe folder; an existing file
     takes a write (``/proc/version`` does not)."""
     try:
@@ -115,33 +106,28 @@ def _check_writable_here(flag: str, path: Path) -> None:
     except FileNotFoundError:
         st = None
     except OSError as exc:
-        raise UsageError(f"{flag} {path}: cannot look at it: {exc.strerror}") from None
+        return f": cannot look at it: {exc.strerror}"
     if st is not None:
         if stat.S_ISLNK(st.st_mode):
-            raise UsageError(f"{flag} {path} is a symbolic link; the tool never writes "
-                             "through a link. Name the file itself, or another path")
+            return (" is a symbolic link; the tool never writes through a link. Name the file "
+                    "itself, or another path")
         try:
             refuse_foreign(st, path)
-            _probe_write(path)
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK
+                         | os.O_CLOEXEC)
+            try:
+                os.write(fd, b"")
+            finally:
+                os.close(fd)
         except OSError as exc:
-            raise UsageError(f"{flag} {path} cannot be written: {exc.strerror}") from None
+            return f" cannot be written: {exc.strerror}"
         # A failed file another job's run holds (said for --failed with its own words).
         if flag != "--failed" and held_elsewhere(path):
-            raise UsageError(f"{flag} {path} is held by another run in progress (another "
-                             "job's failed file); nothing was written. Choose another path")
+            return (" is held by another run in progress (another job's failed file); "
+                    "nothing was written. Choose another path")
     folder, problem = _unsafe_folder(path.parent)
-    if problem is not None:
-        raise UsageError(f"{flag} {path} is in the folder {folder}, and {problem}; nothing "
-                         "was written. Choose a folder of your own")
-
-
-def _probe_write(path: Path) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK
-                 | os.O_CLOEXEC)
-    try:
-        os.write(fd, b"")
-    finally:
-        os.close(fd)
+    return None if problem is None else (f" is in the folder {folder}, and {problem}; "
+                                         "nothing was written. Choose a folder of your own")
 
 
 def _check_checkpoint_folder(directory: Path) -> None:
@@ -167,6 +153,13 @@ def _check_checkpoint_folder(directory: Path) -> None:
 
 
 def _unsafe_folder(path: Path) -> tuple[Path, str | None]:
-    """The nearest existing folder at or above ``path``, and why it is unsafe, or None."""
+    """The nearest existing folder, and why a file in it could be swapped: it is another
+    user's, others can write in it, and it is not sticky (like /tmp)."""
     folder = nearest_existing(path.absolute())
-    return folder, foreign_folder(os.stat(folder))
+    st = os.stat(folder)
+    if (st.st_uid == os.geteuid() or not st.st_mode & OTHERS_WRITE
+            or st.st_mode & stat.S_ISVTX):
+        return folder, None
+    return folder, (f"it belongs to another user (uid {st.st_uid}) and others can write in "
+                    f"it (mode {stat.S_IMODE(st.st_mode):o}), so the file in it could be "
+                    "swapped")

@@ -1,19 +1,15 @@
-"""How many IDs of an input repeat an earlier one (docs/report.md), in bounded memory.
-
-Each ID becomes its 64-bit hash (Python's own, keyed per process: no ID can be recovered),
-partitioned by top bits into buckets spilled to one file in a private temporary folder
-(never the checkpoint's), each bucket then counted on its own with a set. Exact but for hash
-collisions (about one chance in 300,000 at ten million distinct IDs).
-"""
+"""How many IDs of an input repeat an earlier one (docs/report.md), in bounded memory: each
+ID's 64-bit hash (keyed per process: no ID can be recovered) goes to a bucket by its top
+bits, spilled to one unnamed temporary file, each bucket then counted with a set. Exact but
+for hash collisions (about one chance in 300,000 at ten million distinct IDs)."""
 
 from __future__ import annotations
 
-import shutil
+import os
 import tempfile
 from array import array
 from collections.abc import Sequence
-from pathlib import Path
-from typing import BinaryIO, Final
+from typing import IO, Final
 
 _SHIFT: Final = 56  # a hash's top 8 bits pick its bucket
 _BUCKETS: Final = 256  # h >> _SHIFT is -128..127: a negative index picks from the end
@@ -22,14 +18,12 @@ _SPILL_AT: Final = 1 << 19  # hashes held in the buckets (8 bytes each) before g
 
 class RepeatCounter:
     """Feed every valid ID in input order with :meth:`add`; :meth:`count` gives how many
-    were seen before. Use as a context manager so the folder goes whatever happens."""
+    were seen before. Use as a context manager so the file goes whatever happens."""
 
     def __init__(self) -> None:
         self._buckets = [array("q") for _ in range(_BUCKETS)]
         self._held = 0
-        self._folder: Path | None = None
-        self._spilled: BinaryIO | None = None  # one file: each spill appends every bucket
-        self._end = 0  # its size, in hashes
+        self._spilled: IO[bytes] | None = None  # one file: each spill appends every bucket
         # Per bucket, where its spilled runs lie in that file: (first hash, count).
         self._segments: list[list[tuple[int, int]]] = [[] for _ in range(_BUCKETS)]
 
@@ -66,19 +60,15 @@ class RepeatCounter:
         if self._spilled is not None:
             self._spilled.close()
             self._spilled = None
-        if self._folder is not None:
-            shutil.rmtree(self._folder, ignore_errors=True)
-            self._folder = None
 
     def _spill(self) -> None:
         if self._spilled is None:
-            self._folder = Path(tempfile.mkdtemp(prefix="bulkdelete-repeats-"))
-            self._spilled = (self._folder / "hashes").open("w+b")
-        self._spilled.seek(self._end * 8)
+            self._spilled = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
+        end = self._spilled.seek(0, os.SEEK_END) // 8
         for index, bucket in enumerate(self._buckets):
             if bucket:
-                self._segments[index].append((self._end, len(bucket)))
-                self._end += len(bucket)
+                self._segments[index].append((end, len(bucket)))
+                end += len(bucket)
                 bucket.tofile(self._spilled)
                 self._buckets[index] = array("q")
         self._held = 0

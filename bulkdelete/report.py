@@ -1,19 +1,25 @@
 """The job's report (docs/report.md), regenerated from the checkpoint after every run: job
 counts once per input position (a re-sent batch is not counted twice), traffic summed
-over the runs. Nothing here holds an ID or the passcode.
-"""
+over the runs. Nothing here holds an ID or the passcode."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bulkdelete.audit import purge_dates
 from bulkdelete.checkpoint import RunRecord, State
 from bulkdelete.durable import write_private_atomic
 from bulkdelete.errors import StorageError
+from bulkdelete.logs import utc_timestamp
 from bulkdelete.wording import counted
+
+# A success only marks a profile; CleverTap purges marked profiles in a nightly window
+# within 48 hours, so a profile found before then may simply not be purged yet
+# (docs/verify.md).
+PURGE_WINDOW = timedelta(hours=48)
 
 
 def build_report(state: State, *, exit_code: int | None) -> dict[str, Any]:
@@ -46,27 +52,18 @@ def build_report(state: State, *, exit_code: int | None) -> dict[str, Any]:
         "resent_after_stop": p.resent_after_stop,
         "top_failure_reasons": [{"reason": r, "count": c} for r, c in top],
         "elapsed_s": round(sum(r.elapsed_s for r in runs), 3),
-        "runs": [_run_json(r) for r in runs],
+        "runs": [r.to_json() | {"elapsed_s": round(r.elapsed_s, 3)} for r in runs],
         **purge_dates(runs),
         "updated": state.updated,
         **({"verify": state.verify} if state.verify is not None else {}),
     }
 
 
-def _run_json(run: RunRecord) -> dict[str, Any]:
-    """The run as the checkpoint holds it, its time rounded."""
-    return run.to_json() | {"elapsed_s": round(run.elapsed_s, 3)}
-
-
-def write_report(path: Path, report: dict[str, Any]) -> None:
-    """Replaced atomically: a reader never sees half a report."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_private_atomic(path, (json.dumps(report, indent=2) + "\n").encode())
-
-
 def save_report(path: Path, report: dict[str, Any]) -> None:
+    """Replaced atomically: a reader never sees half a report."""
     try:
-        write_report(path, report)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_private_atomic(path, (json.dumps(report, indent=2) + "\n").encode())
     except OSError as exc:
         raise StorageError(f"cannot write the report {path}: {exc.strerror or exc}") from None
 
@@ -103,3 +100,23 @@ def _resent(report: dict[str, Any]) -> str:
     if stop:
         return f"{counted(stop, 'ID')} re-sent after a stop"
     return f"{counted(crash, 'ID')} re-sent after a crash" if crash else "0 IDs re-sent"
+
+
+def purge_dates(runs: Sequence[RunRecord]) -> dict[str, str | None]:
+    """The report's and verify.json's ``requested_at`` (when the last run with a delete
+    acknowledged ended; a killed run: when it started) and ``purge_due_by``."""
+    for run in reversed(runs):
+        if run.traffic.ids_deleted > 0:
+            requested = run.ended or run.started
+            return {"requested_at": requested,
+                    "purge_due_by": utc_timestamp(_parse(requested) + PURGE_WINDOW)}
+    return {"requested_at": None, "purge_due_by": None}
+
+
+def is_early(due_by: str, now: datetime | None = None) -> bool:
+    return (now or datetime.now(UTC)) < _parse(due_by)
+
+
+def _parse(when: str) -> datetime:
+    parsed = datetime.fromisoformat(when.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

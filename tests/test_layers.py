@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "bulkdelete"
 LAYERS = [
     "errors", "wording", "redact", "regions", "durable",
     "settings", "logs", "answer", "profile", "client", "failed",
-    "engine", "reader", "checkpoint", "batcher", "repeats", "outputs", "audit", "report",
+    "engine", "reader", "checkpoint", "batcher", "repeats", "outputs", "report",
     "lifecycle", "verify", "job", "(package)", "fake", "cli", "__main__",
 ]
 

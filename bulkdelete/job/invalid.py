@@ -13,7 +13,7 @@ from functools import partial
 from pathlib import Path
 from typing import Final
 
-from bulkdelete.durable import count_lines, replace_private, write_all
+from bulkdelete.durable import count_lines, write_all, write_private_atomic
 from bulkdelete.errors import StorageError
 from bulkdelete.outputs import INVALID_NAME
 from bulkdelete.reader import InputFormat, InvalidLine, Watch, read_records
@@ -75,8 +75,8 @@ def write_invalid_lines(directory: Path, files: JobFiles, fmt: InputFormat, id_t
     path = directory / INVALID_NAME
     remove_stale(directory)  # a killed run's temporary: its name was its own, not ours
     try:
-        replace_private(path, partial(_write, files=files, fmt=fmt, id_type=id_type,
-                                      watch=watch, expected=expected))
+        write_private_atomic(path, partial(_write, files=files, fmt=fmt, id_type=id_type,
+                                           watch=watch, expected=expected))
     except OSError as exc:
         raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from None
     return path

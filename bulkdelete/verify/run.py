@@ -40,7 +40,7 @@ from bulkdelete.logs import utc_timestamp
 from bulkdelete.profile import Verdict
 from bulkdelete.reader import InputFormat
 from bulkdelete.reader.watch import Watch
-from bulkdelete.report import build_report, write_report
+from bulkdelete.report import build_report, save_report
 from bulkdelete.settings import JobFiles, Settings
 from bulkdelete.verify.output import (
     VERIFY_FOLDER,
@@ -132,7 +132,7 @@ async def verify_job(
             state.updated = utc_timestamp()
             store.finish(state)
             last = state.runs[-1].exit_code if state.runs else None
-            write_report(files.report_path, build_report(state, exit_code=last))
+            save_report(files.report_path, build_report(state, exit_code=last))
             log.info("verified", **{k: summary[k]
                                     for k in ("checked", "gone", "present", "unknown")})
             return VerifyResult(summary, 0 if counts.checked == counts.gone else 1, still)
