@@ -99,14 +99,6 @@ class InFlight:
     now: int = 0
     peak: int = 0
 
-    def admit(self, limit: int) -> bool:
-        """Take a slot unless ``limit`` (0: none) are taken; no await, so it is atomic."""
-        if limit and self.now >= limit:
-            return False
-        self.now += 1
-        self.peak = max(self.peak, self.now)
-        return True
-
 
 @dataclass
 class FakeServerStats:

@@ -69,16 +69,14 @@ class FakeServer:
         self._open_record(self._config.record_path)
         # A client abandoning a hung request frees its slot, as at the real API.
         server = web.Server(self._handle, handler_cancellation=True, access_log=None)
-        runner = web.ServerRunner(server, shutdown_timeout=_SHUTDOWN_GRACE)
-        await runner.setup()
-        site = web.TCPSite(runner, bind_host, port)
+        self._runner = web.ServerRunner(server, shutdown_timeout=_SHUTDOWN_GRACE)
         try:
-            await site.start()
+            await self._runner.setup()
+            self._site = web.TCPSite(self._runner, bind_host, port)
+            await self._site.start()
         except BaseException:
-            await runner.cleanup()
-            self._open_record(None)
+            await self.stop()
             raise
-        self._runner, self._site = runner, site
         return self.base_url
 
     async def stop(self) -> None:
@@ -146,16 +144,6 @@ class FakeServer:
         if delay > 0.0:
             await asyncio.sleep(delay)
 
-    def _roll(self, config: FakeServerConfig) -> str | None:
-        if not any(getattr(config, name) for name in FAULTS):
-            return None
-        r = self._rng.random()
-        for name in FAULTS:
-            r -= getattr(config, name)
-            if r < 0:
-                return name
-        return None
-
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
         # Order: path, method, credentials (401), Content-Type (400), admission (429), body
         # and poison IDs (400), the fault die, latency, the answer (docs/fake-server.md).
@@ -181,8 +169,11 @@ class FakeServer:
         # The limit is on requests in flight, each endpoint its own, as at the real API
         # (docs/api.md).
         gauge = stats.lookups_in_flight if lookup else stats.deletes_in_flight
-        if not gauge.admit(config.concurrency_limit):
+        # No await between the check and the increment, so admission is atomic.
+        if config.concurrency_limit and gauge.now >= config.concurrency_limit:
             return self._throttle(config)
+        gauge.now += 1
+        gauge.peak = max(gauge.peak, gauge.now)
         try:
             if lookup:  # no fault dice
                 await self._wait_latency(config)
@@ -208,7 +199,14 @@ class FakeServer:
                 quoted = json.dumps({"X-CleverTap-Passcode": config.passcode})
                 error = f"{lead}passcode={config.passcode} headers={quoted}"
             return answers.fail(error, 400)
-        fault = self._roll(config)
+        # One die decides the fate; none is drawn while every fault is off.
+        r = self._rng.random() if any(getattr(config, name) for name in FAULTS) else 1.0
+        fault = None
+        for name in FAULTS:
+            r -= getattr(config, name)
+            if r < 0:
+                fault = name
+                break
         if fault == "p_429":  # answered at once, as a throttle is at the real API
             return self._throttle(config)
         if fault is not None:
