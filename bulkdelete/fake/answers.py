@@ -29,14 +29,10 @@ HUGE_CHUNK = b"x" * 65536
 UNCLEAR = "Internal error (injected fault)"
 
 
-def json_answer(body: bytes, status: int = 200) -> web.Response:
-    return web.Response(body=body, status=status, content_type="application/json")
-
-
 def fail(error: str, code: int, status: int | None = None) -> web.Response:
     """A fail body, sent with HTTP status ``code`` unless ``status`` says otherwise."""
     body = json.dumps({"status": "fail", "error": error, "code": code}).encode()
-    return json_answer(body, status or code)
+    return web.Response(body=body, status=status or code, content_type="application/json")
 
 
 def parse_ids(raw: bytes) -> list[str] | str:
@@ -97,7 +93,8 @@ class ProfileBook:
         if (ident in config.recreated_ids or deleted_at is None
                 or time.monotonic() - deleted_at < config.purge_delay):
             record = {keys[0]: ident, "profileData": {}}
-            return json_answer(json.dumps({"status": "success", "record": record}).encode())
+            body = json.dumps({"status": "success", "record": record}).encode()
+            return web.Response(body=body, content_type="application/json")
         return fail("Profile not found", 404, 200)
 
 

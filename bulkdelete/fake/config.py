@@ -53,8 +53,6 @@ class FakeServerConfig:
     retry_after: float | None = knob(None, "send Retry-After: S with every 429", type=float)
     retry_after_header: str | None = knob(None, "send Retry-After: TEXT verbatim instead (0, "
                                           "-5, a past date, garbage)", type=str)
-    # Raw from the 196th character of the error text (across a 200-character cut), then
-    # JSON-encoded, as a debugging proxy might.
     echo_passcode: bool = knob(False, "poison 400s quote the passcode in their error text, as "
                                "a careless proxy might")
     poison_ids: frozenset[str] = knob(frozenset(), "IDs (one per line) whose requests get a "
@@ -194,12 +192,10 @@ def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
 
 def config_from_args(ns: argparse.Namespace) -> FakeServerConfig:
     """The config of ``fake-server``'s flags, reading the passcode and the ID files."""
-    if ns.passcode_env:
-        passcode = os.environ.get(ns.passcode_env)
-        if passcode is None:
-            raise ValueError(f"environment variable {ns.passcode_env} is not set")
-    else:
-        passcode = os.environ.get(PASSCODE_ENV, DEFAULT_PASSCODE)
+    env = ns.passcode_env or PASSCODE_ENV
+    passcode = os.environ.get(env, None if ns.passcode_env else DEFAULT_PASSCODE)
+    if passcode is None:
+        raise ValueError(f"environment variable {env} is not set")
     knobs = {f.name: getattr(ns, f.name) for f in _FLAGGED}
     for f in _FLAGGED:
         if isinstance(f.default, frozenset) and knobs[f.name]:  # a file of IDs, one per line

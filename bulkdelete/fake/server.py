@@ -107,7 +107,7 @@ class FakeServer:
 
     async def _succeed(self, request: web.BaseRequest, ids: list[str]) -> web.StreamResponse:
         """Recorded means answered."""
-        response = answers.json_answer(answers.SUCCESS)
+        response = web.Response(body=answers.SUCCESS, content_type="application/json")
         try:
             # Sent here rather than by aiohttp after the handler returns, so that a client
             # gone before its answer could be written is not counted as acknowledged.
@@ -194,7 +194,7 @@ class FakeServer:
         if not config.poison_ids.isdisjoint(ids):
             stats.rejected += 1
             error = "Invalid identity in request (poison ID)"
-            if config.echo_passcode:  # raw across the 200th character, then JSON-encoded
+            if config.echo_passcode:  # raw from the 196th character, then JSON-encoded
                 lead = (error + "; the request was ").ljust(186, ".")
                 quoted = json.dumps({"X-CleverTap-Passcode": config.passcode})
                 error = f"{lead}passcode={config.passcode} headers={quoted}"
