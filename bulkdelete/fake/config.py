@@ -73,8 +73,7 @@ class FakeServerConfig:
                                        "unknown", flag="--unclear-file")
     remember_deletes: bool = knob(True, "do not remember deleted IDs (lookups then answer "
                                   "503): for runs of millions of IDs, where remembering them "
-                                  "would hold them all in memory", flag="--forget-deletes",
-                                  action="store_false")
+                                  "would hold them all in memory", flag="--forget-deletes")
 
     def __post_init__(self) -> None:
         # Validated here, once, for the command line and Python alike.
@@ -178,7 +177,7 @@ def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
         extra = {"default": f.default, **f.metadata}
         flag = extra.pop("flag", "--" + f.name.replace("_", "-"))
         if isinstance(f.default, bool):
-            extra.setdefault("action", "store_true")
+            extra["action"] = "store_false" if f.default else "store_true"
         elif isinstance(f.default, frozenset):  # a file of IDs, read when the config is made
             extra.update(type=Path, metavar="PATH")
         else:
