@@ -29,7 +29,6 @@ def knob(default: Any, text: str, **extra: Any) -> Any:
 
 @dataclass(frozen=True, kw_only=True)
 class FakeServerConfig:
-
     account_id: str = knob("FAKE-ACCOUNT", "the account accepted", metavar="ID")
     passcode: str = field(default=DEFAULT_PASSCODE, repr=False)  # never in a repr or a log
     concurrency_limit: int = knob(3, "requests in flight beyond which it answers 429; "
@@ -99,7 +98,6 @@ class InFlight:
 
 @dataclass
 class FakeServerStats:
-
     requests: int = 0  # every POST to the endpoint
     accepted: int = 0  # requests answered success
     acknowledged_ids: int = 0  # IDs in successful requests, with repetition

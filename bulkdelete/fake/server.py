@@ -1,6 +1,5 @@
-"""The fake CleverTap API on loopback (deletes with fault dice, Get User Profile) and its serve
-loop. Its record of acknowledged IDs proves nothing was lost: an ID is recorded only once a
-*complete success answer* for it was sent; a reset or cut-off answer records nothing."""
+"""The fake CleverTap API on loopback, and its serve loop. Its record of acknowledged IDs proves
+nothing was lost: an ID is recorded only once a *complete success answer* for it was sent."""
 
 from __future__ import annotations
 
