@@ -169,7 +169,7 @@ def _job_parent() -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from bulkdelete.fake.cli import add_cli_arguments
+    from bulkdelete.fake.config import add_cli_arguments
 
     parser = argparse.ArgumentParser(
         prog="bulkdelete",

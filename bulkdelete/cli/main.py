@@ -87,7 +87,7 @@ def _dispatch(parser: argparse.ArgumentParser, ns: argparse.Namespace,
 
             return run_verify(ns, run_id)
         if ns.command == "fake-server":
-            from bulkdelete.fake.cli import run_from_args
+            from bulkdelete.fake.server import run_from_args
 
             return run_from_args(ns)
         if ns.command == "demo":

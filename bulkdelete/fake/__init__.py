@@ -1,18 +1,14 @@
-"""The CleverTap-compatible fake server (docs/fake-server.md), its command line and the demo.
-
-``from bulkdelete.fake import FakeServer, FakeServerConfig`` is the public way in. Every
-command's parser imports this package and its config for the fake-server flags; FakeServer,
-which brings aiohttp's server side, is imported only on first use.
-"""
+"""The CleverTap-compatible fake server (docs/fake-server.md). Every command's parser imports
+this package for the fake-server flags, so FakeServer (aiohttp's server side) loads on first use."""
 
 from typing import TYPE_CHECKING, Any
 
-from bulkdelete.fake.config import ENDPOINT, FakeServerConfig, FakeServerStats
+from bulkdelete.fake.config import ENDPOINT, FakeServerConfig
 
 if TYPE_CHECKING:
     from bulkdelete.fake.server import FakeServer
 
-__all__ = ["ENDPOINT", "FakeServer", "FakeServerConfig", "FakeServerStats"]
+__all__ = ["ENDPOINT", "FakeServer", "FakeServerConfig"]
 
 
 def __getattr__(name: str) -> Any:

@@ -1,80 +1,129 @@
-"""The fake server's answer bodies, encoded once, and the check of a delete request's body."""
+"""The fake server's answers: the bodies, the check of a delete's body, Get User Profile's
+answers, and the faults that are no clean answer. A reset or cut-off answer records nothing."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
+import struct
+import time
 from typing import Any
 
-from bulkdelete.fake.config import MAX_IDS_PER_REQUEST
+from aiohttp import web
 
-
-def _fail(error: str, code: int) -> bytes:
-    return json.dumps({"status": "fail", "error": error, "code": code}).encode()
-
+from bulkdelete.fake.config import MAX_IDS_PER_REQUEST, FakeServerConfig, FakeServerStats
 
 SUCCESS = b'{"status": "success"}'
-UNAUTHORIZED = _fail("Invalid Credentials", 401)
-NOT_FOUND = _fail("Not Found", 404)
-METHOD_NOT_ALLOWED = _fail("Method Not Allowed", 405)
-TOO_MANY = _fail("Too many concurrent requests", 429)
-INTERNAL = _fail("Internal Server Error (injected fault)", 500)
-FAIL_BODY = _fail("Internal error (injected fault)", 500)
-POISON = _fail("Invalid identity in request (poison ID)", 400)
-BAD_CONTENT_TYPE = _fail("Content-Type must be application/json", 400)
-_BAD_JSON = _fail("Request body is not valid JSON", 400)
-_NOT_OBJECT = _fail("Request body must be a JSON object", 400)
-_BOTH_KEYS = _fail("Specify either guid or identity, not both", 400)
-_NO_KEY = _fail("Missing guid or identity", 400)
-_TOO_MANY_IDS = _fail(f"At most {MAX_IDS_PER_REQUEST} identities per request", 400)
-_BAD_IDS = _fail("Identities must be non-empty strings without line breaks", 400)
-PROFILE_NOT_FOUND = _fail("Profile not found", 404)
-LOOKUP_ONE_KEY = _fail("Specify exactly one of identity or objectId", 400)
-LOOKUPS_OFF = _fail("Profile lookups are off on this server (--forget-deletes)", 503)
-HTML_503 = (
-    b"<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n"
-    b"<body>\r\n<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n"
-    b"<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
-)
-HUGE_HEAD = b'{"status": "success", "padding": "'
-HUGE_CHUNK = b"x" * 65536
-
 # A 200 that promises the whole success body and delivers only its first half.
 TRUNCATED = (
     b"HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\n"
     b"Content-Length: " + str(len(SUCCESS)).encode() + b"\r\n\r\n" + SUCCESS[:10]
 )
+HTML_503 = (
+    b"<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n"
+    b"<body>\r\n<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n"
+    b"<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+)
+HUGE_CHUNK = b"x" * 65536
+UNCLEAR = "Internal error (injected fault)"
 
 
-def echo_passcode(passcode: str) -> bytes:
-    """A poison 400 whose error text quotes the passcode across its 200th character."""
-    lead = "Invalid identity in request (poison ID); the request was ".ljust(186, ".")
-    headers = json.dumps({"X-CleverTap-Passcode": passcode})
-    return _fail(f"{lead}passcode={passcode} headers={headers}", 400)
+def fail(error: str, code: int, status: int | None = None) -> web.Response:
+    """A fail body, sent with HTTP status ``code`` unless ``status`` says otherwise."""
+    body = json.dumps({"status": "fail", "error": error, "code": code}).encode()
+    return web.Response(body=body, status=status or code, content_type="application/json")
 
 
-def parse_ids(raw: bytes) -> list[str] | bytes:
-    """The IDs of a delete body, or the 400 body that explains why there are none."""
+def parse_ids(raw: bytes) -> list[str] | str:
+    """The IDs of a delete body, or the error text of the 400 that explains why there are none."""
     try:
         payload: Any = json.loads(raw)
     except ValueError:  # JSONDecodeError and UnicodeDecodeError both
-        return _BAD_JSON
+        return "Request body is not valid JSON"
     if not isinstance(payload, dict):
-        return _NOT_OBJECT
+        return "Request body must be a JSON object"
     keys = [key for key in ("guid", "identity") if key in payload]
     if len(keys) != 1:
-        return _BOTH_KEYS if keys else _NO_KEY
+        return "Specify either guid or identity, not both" if keys else "Missing guid or identity"
     value = payload[keys[0]]
     ids: list[Any] = [value] if isinstance(value, str) else value
+    bad = "Identities must be non-empty strings without line breaks"
     if not isinstance(ids, list) or not ids:
-        return _BAD_IDS
+        return bad
     if len(ids) > MAX_IDS_PER_REQUEST:
-        return _TOO_MANY_IDS
+        return f"At most {MAX_IDS_PER_REQUEST} identities per request"
     # join() refuses non-strings; a line break inside an ID (which would corrupt the
     # one-ID-per-line record) shows up as an extra "\n".
     try:
         joined = "\n".join(ids)
     except TypeError:
-        return _BAD_IDS
+        return bad
     if "" in ids or "\r" in joined or joined.count("\n") != len(ids) - 1:
-        return _BAD_IDS
+        return bad
     return ids
+
+
+class ProfileBook:
+    """Get User Profile: every ID is present until its delete is acknowledged, and gone
+    ``purge_delay`` later; re-created IDs stay present, unclear ones get a fail body."""
+
+    def __init__(self, stats: FakeServerStats) -> None:
+        self._stats = stats
+        self._deleted_at: dict[str, float] = {}
+
+    def deleted(self, ids: list[str]) -> None:
+        now = time.monotonic()
+        for ident in ids:
+            self._deleted_at.setdefault(ident, now)
+
+    def answer(self, request: web.BaseRequest, config: FakeServerConfig) -> web.Response:
+        """The answer to an admitted lookup, or a 400 for a malformed one."""
+        query = request.query
+        keys = [key for key in ("identity", "objectId") if key in query]
+        if len(keys) != 1 or len(query) != 1 or not (ident := query[keys[0]]):
+            return fail("Specify exactly one of identity or objectId", 400)
+        if config.keep_ids:
+            self._stats.looked_up[ident] += 1
+        if not config.remember_deletes:
+            return fail("Profile lookups are off on this server (--forget-deletes)", 503)
+        if ident in config.unclear_ids:
+            return fail(UNCLEAR, 500, 200)
+        deleted_at = self._deleted_at.get(ident)
+        if (ident in config.recreated_ids or deleted_at is None
+                or time.monotonic() - deleted_at < config.purge_delay):
+            record = {keys[0]: ident, "profileData": {}}
+            body = json.dumps({"status": "success", "record": record}).encode()
+            return web.Response(body=body, content_type="application/json")
+        return fail("Profile not found", 404, 200)
+
+
+async def huge_body(request: web.BaseRequest, size: int) -> web.StreamResponse:
+    """``size`` bytes (0: endless) until the client hangs up; never recorded."""
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    await response.prepare(request)
+    sent = 0
+    with contextlib.suppress(ConnectionError):  # the client stopped reading and left
+        await response.write(b'{"status": "success", "padding": "')
+        while not size or sent < size:
+            await response.write(HUGE_CHUNK)
+            sent += len(HUGE_CHUNK)
+        await response.write_eof()
+    return response
+
+
+def cut_off(request: web.BaseRequest, *, reset: bool) -> None:
+    """A TCP reset, or a 200 promising more body than follows; never recorded."""
+    transport = request.transport
+    if transport is None:
+        return
+    if reset:
+        # Linger 0 turns close into a TCP RST: a real "connection reset by peer".
+        with contextlib.suppress(OSError):
+            transport.get_extra_info("socket").setsockopt(
+                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort()
+    else:
+        # Bypass aiohttp's writer; close() (unlike abort) flushes what was written first.
+        transport.write(TRUNCATED)
+        transport.close()

@@ -1,13 +1,12 @@
-"""What the fake server accepts, which faults it injects, and what it counts.
-
-A field with a help text is also a ``fake-server`` flag (bulkdelete/fake/cli.py builds them
-from this class), so a knob is written once. Nothing here imports aiohttp.
-"""
+"""The fake server's knobs, each also a ``fake-server`` flag, and its counters. No aiohttp
+here: every command's parser builds these flags."""
 
 from __future__ import annotations
 
+import argparse
 import collections
 import ipaddress
+import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -23,69 +22,57 @@ FAULTS = ("p_429", "p_500", "p_503_html", "p_reset", "p_hang", "p_fail_body", "p
           "p_huge_body")
 
 
-def flag(text: str, **extra: Any) -> dict[str, Any]:
-    """Metadata making a field a flag (``flag=`` for another name than the field's)."""
-    return {"help": text, **extra}
+def knob(default: Any, text: str, **extra: Any) -> Any:
+    """A field that is also a flag: ``extra`` goes to add_argument, ``flag=`` renames it."""
+    return field(default=default, metadata={"help": text, **extra})
 
 
 @dataclass(frozen=True, kw_only=True)
 class FakeServerConfig:
-
-    account_id: str = field(default="FAKE-ACCOUNT", metadata=flag("the account accepted",
-                                                                   metavar="ID"))
+    account_id: str = knob("FAKE-ACCOUNT", "the account accepted", metavar="ID")
     passcode: str = field(default=DEFAULT_PASSCODE, repr=False)  # never in a repr or a log
-    concurrency_limit: int = field(default=3, metadata=flag(
-        "requests in flight beyond which it answers 429; 0 = unlimited"))
-    latency: float = field(default=0.0, metadata=flag("seconds each accepted request takes"))
-    latency_jitter: float = field(default=0.0, metadata=flag(
-        "a uniform extra 0..S seconds of latency"))
-    p_500: float = field(default=0.0, metadata=flag("probability of a JSON 500"))
-    p_503_html: float = field(default=0.0, metadata=flag(
-        "probability of a 503 with a load balancer's HTML page"))
-    p_reset: float = field(default=0.0, metadata=flag(
-        "probability the connection is reset with no answer"))
-    p_hang: float = field(default=0.0, metadata=flag(
-        "probability a request hangs --hang-seconds before succeeding"))
-    hang_seconds: float = field(default=30.0, metadata=flag("how long a hang lasts"))
-    p_fail_body: float = field(default=0.0, metadata=flag(
-        'probability of an HTTP 200 whose body says "status": "fail", code 500'))
-    p_truncated: float = field(default=0.0, metadata=flag(
-        "probability of a 200 whose body is cut off before its announced length"))
-    p_429: float = field(default=0.0, metadata=flag(
-        "probability of a 429 whatever the load (other integrations on the account)"))
-    p_huge_body: float = field(default=0.0, metadata=flag(
-        "probability of a 200 whose body starts like a success and goes on"))
-    huge_body_bytes: int = field(default=0, metadata=flag(
-        "length of that body; 0 = until the client hangs up"))
-    retry_after: float | None = field(default=None, metadata=flag(
-        "send Retry-After: S with every 429", type=float))
-    retry_after_header: str | None = field(default=None, metadata=flag(
-        "send Retry-After: TEXT verbatim instead (0, -5, a past date, garbage)", type=str))
-    # Raw from the 196th character of the error text (across a 200-character cut), then
-    # JSON-encoded, as a debugging proxy might.
-    echo_passcode: bool = field(default=False, metadata=flag(
-        "poison 400s quote the passcode in their error text, as a careless proxy might"))
-    poison_ids: frozenset[str] = field(default=frozenset(), metadata=flag(
-        "IDs (one per line) whose requests get a 400", flag="--poison-file"))
-    record_path: Path | None = field(default=None, metadata=flag(
-        "append every acknowledged ID to PATH, one per line", flag="--record", type=Path))
+    concurrency_limit: int = knob(3, "requests in flight beyond which it answers 429; "
+                                  "0 = unlimited")
+    latency: float = knob(0.0, "seconds each accepted request takes")
+    latency_jitter: float = knob(0.0, "a uniform extra 0..S seconds of latency")
+    p_500: float = knob(0.0, "probability of a JSON 500")
+    p_503_html: float = knob(0.0, "probability of a 503 with a load balancer's HTML page")
+    p_reset: float = knob(0.0, "probability the connection is reset with no answer")
+    p_hang: float = knob(0.0, "probability a request hangs --hang-seconds before succeeding")
+    hang_seconds: float = knob(30.0, "how long a hang lasts")
+    p_fail_body: float = knob(0.0, 'probability of an HTTP 200 whose body says "status": '
+                              '"fail", code 500')
+    p_truncated: float = knob(0.0, "probability of a 200 whose body is cut off before its "
+                              "announced length")
+    p_429: float = knob(0.0, "probability of a 429 whatever the load (other integrations on "
+                        "the account)")
+    p_huge_body: float = knob(0.0, "probability of a 200 whose body starts like a success and "
+                              "goes on")
+    huge_body_bytes: int = knob(0, "length of that body; 0 = until the client hangs up")
+    retry_after: float | None = knob(None, "send Retry-After: S with every 429", type=float)
+    retry_after_header: str | None = knob(None, "send Retry-After: TEXT verbatim instead (0, "
+                                          "-5, a past date, garbage)", type=str)
+    echo_passcode: bool = knob(False, "poison 400s quote the passcode in their error text, as "
+                               "a careless proxy might")
+    poison_ids: frozenset[str] = knob(frozenset(), "IDs (one per line) whose requests get a "
+                                      "400", flag="--poison-file")
+    record_path: Path | None = field(default=None, metadata={
+        "help": "append every acknowledged ID to PATH, one per line", "flag": "--record",
+        "type": Path})
     # A Counter of acknowledged IDs; off for 10M-ID runs (the CLI's record file instead).
     keep_ids: bool = True
-    seed: int | None = field(default=None, metadata=flag(
-        "seed of the fault dice, for reproducible runs", type=int))
-    purge_delay: float = field(default=0.0, metadata=flag(
-        "Get User Profile: a deleted ID turns gone S seconds after its delete is acknowledged "
-        "(CleverTap takes up to 48 hours)"))
-    recreated_ids: frozenset[str] = field(default=frozenset(), metadata=flag(
-        "IDs (one per line) whose profiles come back after a delete (a user who logged in "
-        "again): verify finds them present", flag="--recreated-file"))
-    unclear_ids: frozenset[str] = field(default=frozenset(), metadata=flag(
-        "IDs (one per line) whose lookups always get a fail body with code 500: verify "
-        "counts them unknown", flag="--unclear-file"))
-    remember_deletes: bool = field(default=True, metadata=flag(
-        "do not remember deleted IDs (lookups then answer 503): for runs of millions of IDs, "
-        "where remembering them would hold them all in memory",
-        flag="--forget-deletes", action="store_false"))
+    seed: int | None = knob(None, "seed of the fault dice, for reproducible runs", type=int)
+    purge_delay: float = knob(0.0, "Get User Profile: a deleted ID turns gone S seconds after "
+                              "its delete is acknowledged (CleverTap takes up to 48 hours)")
+    recreated_ids: frozenset[str] = knob(frozenset(), "IDs (one per line) whose profiles come "
+                                         "back after a delete (a user who logged in again): "
+                                         "verify finds them present", flag="--recreated-file")
+    unclear_ids: frozenset[str] = knob(frozenset(), "IDs (one per line) whose lookups always "
+                                       "get a fail body with code 500: verify counts them "
+                                       "unknown", flag="--unclear-file")
+    remember_deletes: bool = knob(True, "do not remember deleted IDs (lookups then answer "
+                                  "503): for runs of millions of IDs, where remembering them "
+                                  "would hold them all in memory", flag="--forget-deletes")
 
     def __post_init__(self) -> None:
         # Validated here, once, for the command line and Python alike.
@@ -108,19 +95,9 @@ class InFlight:
     now: int = 0
     peak: int = 0
 
-    def admit(self, limit: int) -> bool:
-        """Take a slot unless ``limit`` are taken (0: no limit). No await between the check
-        and the increment, so admission is atomic."""
-        if limit and self.now >= limit:
-            return False
-        self.now += 1
-        self.peak = max(self.peak, self.now)
-        return True
-
 
 @dataclass
 class FakeServerStats:
-
     requests: int = 0  # every POST to the endpoint
     accepted: int = 0  # requests answered success
     acknowledged_ids: int = 0  # IDs in successful requests, with repetition
@@ -164,3 +141,63 @@ def check_loopback(host: str) -> str:
     except ValueError:
         pass
     raise ValueError(f"host must be a loopback address, got {host!r}")
+
+
+_METAVARS: dict[object, str] = {float: "S", int: "N", str: "TEXT", Path: "PATH"}
+_FLAGGED = [f for f in fields(FakeServerConfig) if "help" in f.metadata]
+
+
+def _loopback_host(text: str) -> str:
+    try:
+        check_loopback(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def _port(text: str) -> int:
+    if not 0 <= (port := int(text)) <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number, got {text}")
+    return port
+
+
+def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add("--host", type=_loopback_host, default="127.0.0.1",
+        help="loopback address to listen on (default 127.0.0.1; others are refused)")
+    add("--port", type=_port, default=0,
+        help="port to listen on; 0 (default) picks a free one. The line "
+        "'fake server listening on URL' is printed once ready")
+    add("--passcode-env", metavar="NAME",
+        help=f"environment variable holding the accepted passcode (default: {PASSCODE_ENV} "
+        f"if set, else {DEFAULT_PASSCODE!r}); never a flag, so it stays out of ps")
+    for f in _FLAGGED:
+        extra = {"default": f.default, **f.metadata}
+        flag = extra.pop("flag", "--" + f.name.replace("_", "-"))
+        if isinstance(f.default, bool):
+            extra["action"] = "store_false" if f.default else "store_true"
+        elif isinstance(f.default, frozenset):  # a file of IDs, read when the config is made
+            extra.update(type=Path, metavar="PATH")
+        else:
+            kind = extra.setdefault("type", type(f.default))
+            extra.setdefault("metavar", "P" if f.name.startswith("p_") else _METAVARS[kind])
+            if f.default is not None:
+                shown = f"{f.default:g}" if kind in (int, float) else f.default
+                extra["help"] += f" (default {shown})"
+        add(flag, dest=f.name, **extra)
+
+
+def config_from_args(ns: argparse.Namespace) -> FakeServerConfig:
+    """The config of ``fake-server``'s flags, reading the passcode and the ID files."""
+    env = ns.passcode_env or PASSCODE_ENV
+    passcode = os.environ.get(env, None if ns.passcode_env else DEFAULT_PASSCODE)
+    if passcode is None:
+        raise ValueError(f"environment variable {env} is not set")
+    knobs = {f.name: getattr(ns, f.name) for f in _FLAGGED}
+    for f in _FLAGGED:
+        if isinstance(f.default, frozenset) and knobs[f.name]:  # a file of IDs, one per line
+            with open(knobs[f.name], encoding="utf-8") as lines:
+                knobs[f.name] = frozenset(s for line in lines if (s := line.strip()))
+    # keep_ids off: a long-running server would grow without bound keeping every ID in
+    # memory; the record file is what it offers instead.
+    return FakeServerConfig(**knobs, passcode=passcode, keep_ids=False)

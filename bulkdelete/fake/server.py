@@ -1,19 +1,15 @@
-"""The fake CleverTap API on loopback: deletes with fault knobs, and Get User Profile.
-
-Its record of acknowledged IDs proves the nothing-lost guarantee: an ID is recorded only
-once a *complete success answer* for it was sent; a reset or cut-off answer records nothing.
-"""
+"""The fake CleverTap API on loopback, and its serve loop. Its record of acknowledged IDs proves
+nothing was lost: an ID is recorded only once a *complete success answer* for it was sent."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
-import contextlib
+import json
 import os
 import random
-import socket
-import struct
-from collections.abc import Awaitable, Callable
-from functools import partial
+import signal
+import sys
 from pathlib import Path
 from typing import IO
 
@@ -26,25 +22,13 @@ from bulkdelete.fake.config import (
     PROFILE_ENDPOINT,
     FakeServerConfig,
     FakeServerStats,
-    InFlight,
     check_loopback,
+    config_from_args,
 )
-from bulkdelete.fake.profiles import ProfileBook
 
 # Grace a stop gives in-flight requests to finish before they are cancelled. Short: a hung
 # request (p_hang) must not hold up a test's teardown for hang_seconds.
 _SHUTDOWN_GRACE = 0.5
-
-# The faults that are a whole answer: body, status, content type.
-_CANNED = {
-    "p_500": (answers.INTERNAL, 500, "application/json"),
-    "p_503_html": (answers.HTML_503, 503, "text/html"),
-    "p_fail_body": (answers.FAIL_BODY, 200, "application/json"),
-}
-
-
-def _json(body: bytes, status: int = 200) -> web.Response:
-    return web.Response(body=body, status=status, content_type="application/json")
 
 
 class FakeServer:
@@ -52,7 +36,7 @@ class FakeServer:
 
     def __init__(self, config: FakeServerConfig) -> None:
         self.stats = FakeServerStats()
-        self._book = ProfileBook(self.stats)
+        self._book = answers.ProfileBook(self.stats)
         self._runner: web.ServerRunner | None = None
         self._site: web.TCPSite | None = None
         self._record: IO[str] | None = None
@@ -84,16 +68,14 @@ class FakeServer:
         self._open_record(self._config.record_path)
         # A client abandoning a hung request frees its slot, as at the real API.
         server = web.Server(self._handle, handler_cancellation=True, access_log=None)
-        runner = web.ServerRunner(server, shutdown_timeout=_SHUTDOWN_GRACE)
-        await runner.setup()
-        site = web.TCPSite(runner, bind_host, port)
+        self._runner = web.ServerRunner(server, shutdown_timeout=_SHUTDOWN_GRACE)
         try:
-            await site.start()
+            await self._runner.setup()
+            self._site = web.TCPSite(self._runner, bind_host, port)
+            await self._site.start()
         except BaseException:
-            await runner.cleanup()
-            self._open_record(None)
+            await self.stop()
             raise
-        self._runner, self._site = runner, site
         return self.base_url
 
     async def stop(self) -> None:
@@ -124,7 +106,7 @@ class FakeServer:
 
     async def _succeed(self, request: web.BaseRequest, ids: list[str]) -> web.StreamResponse:
         """Recorded means answered."""
-        response = _json(answers.SUCCESS)
+        response = web.Response(body=answers.SUCCESS, content_type="application/json")
         try:
             # Sent here rather than by aiohttp after the handler returns, so that a client
             # gone before its answer could be written is not counted as acknowledged.
@@ -147,7 +129,7 @@ class FakeServer:
 
     def _throttle(self, config: FakeServerConfig) -> web.Response:
         self.stats.throttled += 1
-        response = _json(answers.TOO_MANY, 429)
+        response = answers.fail("Too many concurrent requests", 429)
         if config.retry_after_header is not None:
             response.headers["Retry-After"] = config.retry_after_header
         elif config.retry_after is not None:
@@ -161,16 +143,6 @@ class FakeServer:
         if delay > 0.0:
             await asyncio.sleep(delay)
 
-    def _roll(self, config: FakeServerConfig) -> str | None:
-        if not any(getattr(config, name) for name in FAULTS):
-            return None
-        r = self._rng.random()
-        for name in FAULTS:
-            r -= getattr(config, name)
-            if r < 0:
-                return name
-        return None
-
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
         # Order: path, method, credentials (401), Content-Type (400), admission (429), body
         # and poison IDs (400), the fault die, latency, the answer (docs/fake-server.md).
@@ -178,9 +150,9 @@ class FakeServer:
         config = self._config  # one config per request, even if reconfigure() runs meanwhile
         lookup = request.path == PROFILE_ENDPOINT
         if not lookup and request.path != ENDPOINT:
-            return _json(answers.NOT_FOUND, 404)
+            return answers.fail("Not Found", 404)
         if request.method != ("GET" if lookup else "POST"):
-            return _json(answers.METHOD_NOT_ALLOWED, 405)
+            return answers.fail("Method Not Allowed", 405)
         if lookup:
             stats.profile_requests += 1
         else:
@@ -189,96 +161,95 @@ class FakeServer:
         if (headers.get("X-CleverTap-Account-Id") != config.account_id
                 or headers.get("X-CleverTap-Passcode") != config.passcode):
             stats.unauthorized += 1
-            return _json(answers.UNAUTHORIZED, 401)
-        if lookup:
-            return await self._limited(stats.lookups_in_flight, config,
-                                       partial(self._lookup, request, config))
-        if request.content_type != "application/json":
+            return answers.fail("Invalid Credentials", 401)
+        if not lookup and request.content_type != "application/json":
             stats.rejected += 1
-            return _json(answers.BAD_CONTENT_TYPE, 400)
-        return await self._limited(stats.deletes_in_flight, config,
-                                   partial(self._admitted, request, config))
-
-    async def _limited(self, gauge: InFlight, config: FakeServerConfig,
-                       handle: Callable[[], Awaitable[web.StreamResponse]],
-                       ) -> web.StreamResponse:
-        """The limit is on requests in flight, each endpoint its own, as at the real API
-        (docs/api.md); over it, a 429."""
-        if not gauge.admit(config.concurrency_limit):
+            return answers.fail("Content-Type must be application/json", 400)
+        # The limit is on requests in flight, each endpoint its own, as at the real API
+        # (docs/api.md).
+        gauge = stats.lookups_in_flight if lookup else stats.deletes_in_flight
+        # No await between the check and the increment, so admission is atomic.
+        if config.concurrency_limit and gauge.now >= config.concurrency_limit:
             return self._throttle(config)
+        gauge.now += 1
+        gauge.peak = max(gauge.peak, gauge.now)
         try:
-            return await handle()
+            if lookup:  # no fault dice
+                await self._wait_latency(config)
+                return self._book.answer(request, config)
+            return await self._admitted(request, config)
         finally:
             gauge.now -= 1  # also when cancelled because the client went away
-
-    async def _lookup(self, request: web.BaseRequest,
-                      config: FakeServerConfig) -> web.StreamResponse:
-        """Get User Profile; no fault dice."""
-        await self._wait_latency(config)
-        body, status = self._book.answer(request, config)
-        return _json(body, status)
 
     async def _admitted(self, request: web.BaseRequest,
                         config: FakeServerConfig) -> web.StreamResponse:
         stats = self.stats
         ids = answers.parse_ids(await request.read())
-        if isinstance(ids, bytes):
+        if isinstance(ids, str):
             stats.rejected += 1
-            return _json(ids, 400)
+            return answers.fail(ids, 400)
         if config.keep_ids:
             stats.received.update(ids)
         if not config.poison_ids.isdisjoint(ids):
             stats.rejected += 1
-            if config.echo_passcode:
-                return _json(answers.echo_passcode(config.passcode), 400)
-            return _json(answers.POISON, 400)
-        fault = self._roll(config)
+            error = "Invalid identity in request (poison ID)"
+            if config.echo_passcode:  # raw from the 196th character, then JSON-encoded
+                lead = (error + "; the request was ").ljust(186, ".")
+                quoted = json.dumps({"X-CleverTap-Passcode": config.passcode})
+                error = f"{lead}passcode={config.passcode} headers={quoted}"
+            return answers.fail(error, 400)
+        # One die decides the fate; none is drawn while every fault is off.
+        r = self._rng.random() if any(getattr(config, name) for name in FAULTS) else 1.0
+        fault = None
+        for name in FAULTS:
+            r -= getattr(config, name)
+            if r < 0:
+                fault = name
+                break
         if fault == "p_429":  # answered at once, as a throttle is at the real API
             return self._throttle(config)
         if fault is not None:
             stats.faults += 1
         await self._wait_latency(config)
-        if fault in _CANNED:
-            body, status, kind = _CANNED[fault]
-            return web.Response(body=body, status=status, content_type=kind)
+        if fault == "p_500":
+            return answers.fail("Internal Server Error (injected fault)", 500)
+        if fault == "p_fail_body":
+            return answers.fail(answers.UNCLEAR, 500, 200)
+        if fault == "p_503_html":
+            return web.Response(body=answers.HTML_503, status=503, content_type="text/html")
         if fault == "p_hang":
             await asyncio.sleep(config.hang_seconds)
         if fault in (None, "p_hang"):
             return await self._succeed(request, ids)
         if fault == "p_huge_body":
-            return await _huge_body(request, config.huge_body_bytes)
-        _cut_off(request, reset=fault == "p_reset")
+            return await answers.huge_body(request, config.huge_body_bytes)
+        answers.cut_off(request, reset=fault == "p_reset")
         # aiohttp's attempt to send this on the closed transport is a ConnectionError it
         # treats as a premature client disconnection: quietly, nothing reaches the client.
         return web.Response(status=204)
 
 
-async def _huge_body(request: web.BaseRequest, size: int) -> web.StreamResponse:
-    """``size`` bytes (0: endless) until the client hangs up; never recorded."""
-    response = web.StreamResponse(headers={"Content-Type": "application/json"})
-    await response.prepare(request)
-    sent = 0
-    with contextlib.suppress(ConnectionError):  # the client stopped reading and left
-        await response.write(answers.HUGE_HEAD)
-        while not size or sent < size:
-            await response.write(answers.HUGE_CHUNK)
-            sent += len(answers.HUGE_CHUNK)
-        await response.write_eof()
-    return response
+async def _serve(config: FakeServerConfig, host: str, port: int) -> FakeServerStats:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    server = FakeServer(config)
+    await server.start(host, port)
+    try:
+        print(f"fake server listening on {server.base_url}", flush=True)
+        await stop.wait()
+    finally:
+        await server.stop()
+    return server.stats
 
 
-def _cut_off(request: web.BaseRequest, *, reset: bool) -> None:
-    """A TCP reset, or a 200 promising more body than follows; never recorded."""
-    transport = request.transport
-    if transport is None:
-        return
-    if reset:
-        # Linger 0 turns close into a TCP RST: a real "connection reset by peer".
-        with contextlib.suppress(OSError):
-            transport.get_extra_info("socket").setsockopt(
-                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        transport.abort()
-    else:
-        # Bypass aiohttp's writer; close() (unlike abort) flushes what was written first.
-        transport.write(answers.TRUNCATED)
-        transport.close()
+def run_from_args(ns: argparse.Namespace) -> int:
+    """Serve until SIGINT/SIGTERM, then print a one-line summary. 0, or 2 on bad settings."""
+    try:
+        stats = asyncio.run(_serve(config_from_args(ns), ns.host, ns.port))
+    except (ValueError, OSError) as exc:  # bad knobs, the port is taken, an unreadable file
+        print(f"fake-server: {exc}", file=sys.stderr)
+        return 2
+    print(f"fake server stopped: {stats.summary()}", flush=True)
+    return 0

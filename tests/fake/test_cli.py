@@ -13,7 +13,8 @@ import aiohttp
 import pytest
 
 from bulkdelete.fake import ENDPOINT, FakeServer, FakeServerConfig
-from bulkdelete.fake.cli import add_cli_arguments, run_from_args
+from bulkdelete.fake.config import add_cli_arguments
+from bulkdelete.fake.server import run_from_args
 from tests.fake.conftest import HEADERS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,7 +32,8 @@ async def test_non_loopback_host_is_refused() -> None:
 
 CLI = (
     "import argparse, sys\n"
-    "from bulkdelete.fake.cli import add_cli_arguments, run_from_args\n"
+    "from bulkdelete.fake.config import add_cli_arguments\n"
+    "from bulkdelete.fake.server import run_from_args\n"
     "p = argparse.ArgumentParser()\n"
     "add_cli_arguments(p)\n"
     "sys.exit(run_from_args(p.parse_args(sys.argv[1:])))\n"

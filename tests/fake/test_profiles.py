@@ -12,7 +12,7 @@ import aiohttp
 
 from bulkdelete.client import ClevertapClient, Outcome
 from bulkdelete.fake import FakeServer
-from bulkdelete.fake.cli import _config_from_args, add_cli_arguments
+from bulkdelete.fake.config import add_cli_arguments, config_from_args
 from bulkdelete.profile import Verdict, verdict
 from bulkdelete.regions import PROFILE_PATH
 from bulkdelete.settings import IdType, Secret
@@ -108,7 +108,7 @@ async def test_command_line_knobs(tmp_path: Path, serve: ServerFactory,
     (tmp_path / "fog.txt").write_text("f-1\n")
     parser = argparse.ArgumentParser()
     add_cli_arguments(parser)
-    config = _config_from_args(parser.parse_args([
+    config = config_from_args(parser.parse_args([
         "--purge-delay", "2.5", "--recreated-file", str(tmp_path / "back.txt"),
         "--unclear-file", str(tmp_path / "fog.txt"), "--forget-deletes"]))
     assert config.purge_delay == 2.5

@@ -16,7 +16,7 @@ from aiohttp import web
 from bulkdelete import JobFiles, run_job, verify_job
 from bulkdelete.engine import StopRequest
 from bulkdelete.errors import CheckpointMismatch, FatalApiError, InputChanged, UsageError
-from bulkdelete.fake.profiles import ProfileBook
+from bulkdelete.fake.answers import ProfileBook
 from bulkdelete.lifecycle.plan import binding_for
 from bulkdelete.settings import Secret
 from tests.conftest import ServerFactory, make_ids, make_settings, read_lines, write_ids
@@ -101,7 +101,7 @@ async def test_guid_lookups_use_object_id_and_identity_lookups_identity(
     keys: list[str] = []
     answer = ProfileBook.answer
 
-    def spy(self: ProfileBook, request: web.BaseRequest, config: Any) -> tuple[bytes, int]:
+    def spy(self: ProfileBook, request: web.BaseRequest, config: Any) -> web.Response:
         keys.extend(request.query)
         return answer(self, request, config)
 
