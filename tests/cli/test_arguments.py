@@ -7,8 +7,12 @@ import shlex
 
 import pytest
 
-from bulkdelete.cli.arguments import build_parser, settings_from_args
-from bulkdelete.cli.retry import continue_command, resume_command
+from bulkdelete.cli.arguments import (
+    build_parser,
+    continue_command,
+    resume_command,
+    settings_from_args,
+)
 from bulkdelete.settings import Settings
 
 BASE = ["delete", "ids.txt", "--id-type", "guid"]

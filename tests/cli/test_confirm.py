@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bulkdelete.cli.confirm import Confirmation, describe_plan
+from bulkdelete.cli.display import Display, describe_plan
 from bulkdelete.engine import StopRequest
 from bulkdelete.errors import ConfirmationRefused
 from tests.cli.doubles import Terminal, a_plan
@@ -18,7 +18,7 @@ from tests.cli.doubles import Terminal, a_plan
 @pytest.mark.parametrize("answer", ["yes\n", "ACC-1\n", "  yes  \n"])
 async def test_the_account_id_or_yes_proceeds(answer: str) -> None:
     out = Terminal()
-    await Confirmation(assume_yes=False, stdin=Terminal(answer), out=out)(a_plan())
+    await Display(show_progress=False, ask=True, stdin=Terminal(answer), out=out).confirm(a_plan())
     shown = out.getvalue()
     assert "account ACC-1 at in1.api.clevertap.com" in shown
     assert "irreversible" in shown
@@ -26,14 +26,14 @@ async def test_the_account_id_or_yes_proceeds(answer: str) -> None:
 
 @pytest.mark.parametrize("answer", ["no\n", "\n", "", "ACC-2\n"])
 async def test_anything_else_refuses(answer: str) -> None:
-    confirm = Confirmation(assume_yes=False, stdin=Terminal(answer), out=Terminal())
+    confirm = Display(show_progress=False, ask=True, stdin=Terminal(answer), out=Terminal())
     with pytest.raises(ConfirmationRefused, match="not confirmed"):
-        await confirm(a_plan())
+        await confirm.confirm(a_plan())
 
 
-async def test_yes_flag_asks_nothing() -> None:
+async def test_yes_flag_asks_nothing_and_the_run_starts_unasked() -> None:
     stdin, out = Terminal("no\n"), Terminal()
-    await Confirmation(assume_yes=True, stdin=stdin, out=out)(a_plan())
+    await Display(show_progress=False, stdin=stdin, out=out).confirm(a_plan())
     assert out.getvalue() == ""
     assert stdin.tell() == 0
 
@@ -43,7 +43,7 @@ async def test_off_a_terminal_it_refuses_without_asking(tty_in: bool, tty_out: b
     stdin = Terminal("yes\n") if tty_in else io.StringIO("yes\n")
     out = Terminal() if tty_out else io.StringIO()
     with pytest.raises(ConfirmationRefused, match="--yes"):
-        await Confirmation(assume_yes=False, stdin=stdin, out=out)(a_plan())
+        await Display(show_progress=False, ask=True, stdin=stdin, out=out).confirm(a_plan())
     assert out.getvalue() == ""
 
 
@@ -67,19 +67,18 @@ async def test_a_stop_while_waiting_is_a_no(pipe: tuple[_PipeTerminal, int]) -> 
     """Ctrl-C at the prompt ends it at once: the answer is never awaited."""
     stdin, _ = pipe
     stop = StopRequest()
-    confirm = Confirmation(assume_yes=False, stop=stop, stdin=stdin, out=Terminal())
+    confirm = Display(show_progress=False, ask=True, stop=stop, stdin=stdin, out=Terminal())
     asyncio.get_running_loop().call_later(0.05, stop.request, 130, "SIGINT")
     with pytest.raises(ConfirmationRefused, match="interrupted"):
-        await asyncio.wait_for(confirm(a_plan()), timeout=10)
+        await asyncio.wait_for(confirm.confirm(a_plan()), timeout=10)
 
 
 async def test_an_answer_through_the_event_loop(pipe: tuple[_PipeTerminal, int]) -> None:
     """A real file descriptor is read when it is ready, without a thread."""
     stdin, write_fd = pipe
-    confirm = Confirmation(assume_yes=False, stop=StopRequest(),
-                           stdin=stdin, out=Terminal())
+    confirm = Display(show_progress=False, ask=True, stdin=stdin, out=Terminal())
     asyncio.get_running_loop().call_later(0.05, os.write, write_fd, b"yes\n")
-    await asyncio.wait_for(confirm(a_plan()), timeout=10)
+    await asyncio.wait_for(confirm.confirm(a_plan()), timeout=10)
 
 
 def test_the_plan_shows_at_most_five_invalid_lines() -> None:

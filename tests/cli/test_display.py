@@ -11,7 +11,7 @@ import structlog
 from structlog.testing import capture_logs
 
 from bulkdelete.cli.display import Display, _interval_from_env
-from bulkdelete.job import Plan, Snapshot
+from bulkdelete.job import Snapshot
 from tests.cli.doubles import Terminal, a_plan
 
 
@@ -68,18 +68,6 @@ def test_on_a_terminal_the_bar_shows_the_snapshot() -> None:
     assert "429s 9" in shown
     assert "failed 7" in shown
     assert " 607" in shown  # done before + this run
-
-
-async def test_confirm_is_whatever_it_was_given() -> None:
-    asked: list[Plan] = []
-
-    async def confirm(plan: Plan) -> None:
-        asked.append(plan)
-
-    plan = a_plan()
-    await Display(show_progress=False, confirm=confirm).confirm(plan)
-    assert asked == [plan]
-    await Display(show_progress=False).confirm(plan)  # none given: the run starts unasked
 
 
 @pytest.mark.parametrize(("raw", "expected"), [("", 10.0), ("2.5", 2.5), ("x", 10.0),

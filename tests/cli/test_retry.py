@@ -5,8 +5,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from bulkdelete.cli.arguments import build_parser
-from bulkdelete.cli.retry import new_checkpoint, retry_command
+from bulkdelete.cli.arguments import build_parser, new_checkpoint, retry_command
 
 
 def test_the_retry_reads_the_failed_file_as_lines_with_a_checkpoint_of_its_own(
