@@ -61,15 +61,16 @@ def describe_plan(plan: Plan) -> list[str]:
 
 
 class Display:
-    """The CLI's :class:`bulkdelete.job.Observer`. With ``ask`` it puts the plan to the
-    terminal and refuses off one; a stop while it waits (Ctrl-C) is a "no"."""
+    """The CLI's :class:`bulkdelete.job.Observer`, and its run's ``stop``. With ``ask`` it puts
+    the plan to the terminal and refuses off one; a stop while it waits (Ctrl-C) is a "no"."""
 
     def __init__(
-        self, *, show_progress: bool, ask: bool = False, stop: StopRequest | None = None,
-        stdin: TextIO | None = None, interval: float | None = None, out: TextIO | None = None,
-        label: str = "deleting", bar: bool = True,
+        self, *, show_progress: bool, ask: bool = False, stdin: TextIO | None = None,
+        interval: float | None = None, out: TextIO | None = None, label: str = "deleting",
+        bar: bool = True,
     ) -> None:
-        self._ask, self._stop, self._stdin = ask, stop or StopRequest(), stdin or sys.stdin
+        self.stop = StopRequest()
+        self._ask, self._stdin = ask, stdin or sys.stdin
         self._label = label
         self._show = show_progress
         self._bar_allowed = bar
@@ -82,8 +83,7 @@ class Display:
         self._snapshot: Callable[[], Snapshot] | None = None
         self._plan: Plan | None = None
         self._done_before = self._failed_before = self._throttled_before = 0
-        self._last_log = 0.0
-        self._started = 0.0
+        self._last_log = self._started = 0.0
 
     @property
     def sending(self) -> bool:
@@ -103,7 +103,7 @@ class Display:
             f"Deletion is irreversible. Type the account ID ({plan.account_id}) or 'yes' "
             "to proceed: ", end="", file=self._out, flush=True,
         )
-        answer = await race(_read_line(self._stdin), self._stop.event)
+        answer = await race(_read_line(self._stdin), self.stop.event)
         if answer is None:
             print(file=self._out)  # end the prompt's line before the refusal is said
             raise ConfirmationRefused("interrupted at the confirmation; nothing was sent")
@@ -117,12 +117,9 @@ class Display:
         self._started = self._last_log = time.monotonic()
         if self._show and self._bar_allowed and self._out.isatty():
             self._bar = Progress(
-                TextColumn(f"[bold]{self._label}"),
-                BarColumn(),
-                TextColumn("{task.fields[counts]}"),
-                TextColumn("{task.fields[rate]} IDs/s"),
-                TimeRemainingColumn(),
-                TextColumn("{task.fields[extra]}"),
+                TextColumn(f"[bold]{self._label}"), BarColumn(),
+                TextColumn("{task.fields[counts]}"), TextColumn("{task.fields[rate]} IDs/s"),
+                TimeRemainingColumn(), TextColumn("{task.fields[extra]}"),
                 console=Console(file=self._out), transient=False, refresh_per_second=4,
             )
             self._task = self._bar.add_task(
@@ -173,9 +170,8 @@ class Display:
 
 
 def _interval_from_env(default: float = 10.0) -> float:
-    raw = os.environ.get("BULKDELETE_PROGRESS_INTERVAL", "")
     try:
-        value = float(raw) if raw else default
+        value = float(os.environ.get("BULKDELETE_PROGRESS_INTERVAL") or default)
     except ValueError:
         return default
     return value if value > 0 else default
@@ -201,14 +197,14 @@ async def _read_line(stream: TextIO) -> str:
         loop.remove_reader(fileno)
 
 
-def run_signalled(work: Coroutine[Any, Any, T], stop: StopRequest, display: Display, *,
-                   in_flight: str, quiet_until_sending: bool, saved: Callable[[], str]) -> T:
-    """``work`` with SIGINT, SIGTERM, SIGHUP routed to ``stop`` (exit 130/143/129), as is a
+def run_signalled(work: Coroutine[Any, Any, T], display: Display, *, in_flight: str,
+                  quiet_until_sending: bool, saved: Callable[[], str]) -> T:
+    """``work`` with SIGINT, SIGTERM, SIGHUP routed to its stop (exit 130/143/129), as is a
     log file that cannot be written (then the command's one error line). A signal before a
     ``quiet_until_sending`` run sends (at the prompt) is not announced: the refusal says it."""
 
     async def signalled() -> T:
-        loop = asyncio.get_running_loop()
+        loop, stop = asyncio.get_running_loop(), display.stop
 
         def on_signal(sig: signal.Signals) -> None:
             if stop.requested and sig == signal.SIGINT:

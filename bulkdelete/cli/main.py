@@ -14,6 +14,7 @@ from pathlib import Path
 
 import structlog
 
+from bulkdelete import logs
 from bulkdelete.checkpoint import STATE_NAME, CheckpointStore, describe_saved
 from bulkdelete.cli.arguments import (
     build_parser,
@@ -30,15 +31,12 @@ from bulkdelete.cli.display import (
     raise_if_log_failed,
     run_signalled,
 )
-from bulkdelete.engine import StopRequest
 from bulkdelete.errors import BulkDeleteError, UsageError
 from bulkdelete.failed import failed_file_short
 from bulkdelete.fake.cli import run_from_args
 from bulkdelete.job import plan_job, run_job
 from bulkdelete.lifecycle.drive import new_run_id
-from bulkdelete.logs import configure as configure_logging
-from bulkdelete.logs import reset as reset_output
-from bulkdelete.logs import say, wants_json
+from bulkdelete.logs import say
 from bulkdelete.outputs import check_outputs
 from bulkdelete.report import build_report, summary_lines
 from bulkdelete.settings import JobFiles, Settings
@@ -48,10 +46,11 @@ from bulkdelete.wording import counted
 
 log = structlog.get_logger("bulkdelete")
 
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    as_json = wants_json(args)
-    reset_output(json_mode=as_json)
+    as_json = logs.wants_json(args)
+    logs.reset(json_mode=as_json)
     captured = io.StringIO()
     try:
         # With --log-format json a usage error is one JSON record, so a log shipper never
@@ -80,13 +79,13 @@ def _dispatch(ns: argparse.Namespace, run_id: str | None) -> int:
         if ns.command == "demo":
             from bulkdelete.cli.demo import run_demo  # it brings aiohttp's server side
 
-            configure_logging(fmt=ns.log_format, log_file=ns.log_file, quiet=ns.quiet)
+            logs.configure(fmt=ns.log_format, log_file=ns.log_file, quiet=ns.quiet)
             return run_demo(ids=ns.ids, keep=ns.keep, show_progress=not ns.no_progress)
         files = files_from_args(ns)
         # Before the log file is opened: a --log-file that is the input (or anything else the
         # job must not write) is refused with nothing written to it.
         check_outputs(files, ns.log_file)
-        configure_logging(fmt=ns.log_format, log_file=ns.log_file, quiet=ns.quiet)
+        logs.configure(fmt=ns.log_format, log_file=ns.log_file, quiet=ns.quiet)
         run = _delete if ns.command == "delete" else _verify
         return run(ns, settings_from_args(ns), files, run_id)
     except BulkDeleteError as exc:
@@ -127,16 +126,15 @@ def _delete(ns: argparse.Namespace, settings: Settings, files: JobFiles,
         if plan.finished and plan.ids_failed:
             _retry_hint(ns, files.failed_path, files.checkpoint_dir)
         return 0
-    stop = StopRequest()
     # Ctrl-C at the confirmation prompt is a "no". With --log-format json a terminal gets
     # progress events, not a bar: every stderr line stays JSON.
     display = Display(show_progress=not (ns.no_progress or ns.quiet), ask=not ns.yes,
-                      stop=stop, bar=ns.log_format != "json")
+                      bar=ns.log_format != "json")
     command = resume_command(ns)
-    work = run_job(settings, files, stop=stop, observer=display, resume_command=command,
-                   run_id=run_id)
-    result = run_signalled(work, stop, display, in_flight="requests",
-                            quiet_until_sending=True, saved=lambda: _saved(files.checkpoint_dir))
+    work = run_job(settings, files, stop=display.stop, observer=display,
+                   resume_command=command, run_id=run_id)
+    result = run_signalled(work, display, in_flight="requests", quiet_until_sending=True,
+                           saved=lambda: _saved(files.checkpoint_dir))
     report = result.report
     counts = {k: report[k] for k in ("ids_total", "ids_deleted", "ids_failed",
                                       "lines_invalid", "complete", "exit_code")}
@@ -176,15 +174,14 @@ def _retry_hint(ns: argparse.Namespace, failed: Path, checkpoint: Path) -> None:
 
 def _verify(ns: argparse.Namespace, settings: Settings, files: JobFiles,
             run_id: str | None) -> int:
-    stop = StopRequest()
     display = Display(show_progress=ns.all and not (ns.no_progress or ns.quiet),
                       label="checking")
     work = verify_job(settings, files, sample=None if ns.all else ns.sample, seed=ns.seed,
-                      stop=stop, observer=display, run_id=run_id)
+                      stop=display.stop, observer=display, run_id=run_id)
     saved = ("The verify's progress is saved: rerun the same command to continue it"
              if ns.all else "A sample is not resumable: run the command again")
-    result = run_signalled(work, stop, display, in_flight="lookups",
-                            quiet_until_sending=False, saved=lambda: saved)
+    result = run_signalled(work, display, in_flight="lookups", quiet_until_sending=False,
+                           saved=lambda: saved)
     summary = result.summary
     counts = {k: summary[k] for k in ("population", "checked", "gone", "present", "unknown")}
     if result.exit_code in EXIT_SIGNALS.values():

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 import pytest
 
 from bulkdelete.cli.display import Display, describe_plan
-from bulkdelete.engine import StopRequest
 from bulkdelete.errors import ConfirmationRefused
 from tests.cli.doubles import Terminal, a_plan
 
@@ -66,9 +65,8 @@ def pipe() -> Iterator[tuple[_PipeTerminal, int]]:
 async def test_a_stop_while_waiting_is_a_no(pipe: tuple[_PipeTerminal, int]) -> None:
     """Ctrl-C at the prompt ends it at once: the answer is never awaited."""
     stdin, _ = pipe
-    stop = StopRequest()
-    confirm = Display(show_progress=False, ask=True, stop=stop, stdin=stdin, out=Terminal())
-    asyncio.get_running_loop().call_later(0.05, stop.request, 130, "SIGINT")
+    confirm = Display(show_progress=False, ask=True, stdin=stdin, out=Terminal())
+    asyncio.get_running_loop().call_later(0.05, confirm.stop.request, 130, "SIGINT")
     with pytest.raises(ConfirmationRefused, match="interrupted"):
         await asyncio.wait_for(confirm.confirm(a_plan()), timeout=10)
 
