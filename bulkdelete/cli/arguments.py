@@ -4,6 +4,7 @@ Settings and JobFiles, and the command lines handed back to the operator, rebuil
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import os
 import re
@@ -275,12 +276,8 @@ def command_line(ns: argparse.Namespace, *, command: str | None = None,
     return shlex.join(["bulkdelete", command, source, *words, *extra])
 
 
-def resume_command(ns: argparse.Namespace) -> str:
-    return command_line(ns, drop=frozenset({"--restart"}))
-
-
-def continue_command(ns: argparse.Namespace) -> str:
-    return command_line(ns, drop=frozenset({"--restart", "--limit"}))
+resume_command = functools.partial(command_line, drop=frozenset({"--restart"}))
+continue_command = functools.partial(command_line, drop=frozenset({"--restart", "--limit"}))
 
 
 def retry_command(ns: argparse.Namespace, failed: Path, checkpoint: Path, *,

@@ -106,7 +106,6 @@ def run_demo(*, ids: int, keep: Path | None, show_progress: bool) -> int:
 
 
 def show(outcome: DemoOutcome, workdir: Path, *, kept: bool) -> int:
-    """Print what the demo did and checked; its exit code."""
     result = outcome.job
     for line in summary_lines(result.report):
         print(line)

@@ -134,26 +134,20 @@ class Display:
             return
         snap = self._snapshot()
         done = self._done_before + snap.ids_attempted
-        elapsed = max(1e-6, time.monotonic() - self._started)
-        rate = snap.ids_attempted / elapsed
+        rate = snap.ids_attempted / max(1e-6, time.monotonic() - self._started)
         throttled = self._throttled_before + snap.throttled
         failed = self._failed_before + snap.ids_failed
         if self._bar is not None and self._task is not None:
-            extra = (
-                f"in flight {snap.in_flight}/{snap.limit} (max {snap.ceiling}) · "
-                f"429s {throttled:,} · failed {failed:,}"
-            )
-            self._bar.update(self._task, completed=done, rate=f"{rate:,.0f}", extra=extra,
-                             counts=f"{done:,}/{plan.ids_total:,}")
+            self._bar.update(self._task, completed=done, rate=f"{rate:,.0f}",
+                             counts=f"{done:,}/{plan.ids_total:,}",
+                             extra=f"in flight {snap.in_flight}/{snap.limit} (max "
+                             f"{snap.ceiling}) · 429s {throttled:,} · failed {failed:,}")
         elif self._show and time.monotonic() - self._last_log >= self._interval:
             self._last_log = time.monotonic()
-            remaining = plan.ids_total - done
-            log.info(
-                "progress", done=done, total=plan.ids_total, ids_per_s=round(rate),
-                eta_s=round(remaining / rate) if rate > 0 else None,
-                in_flight=snap.in_flight, concurrency=snap.limit,
-                throttled=throttled, failed=failed,
-            )
+            log.info("progress", done=done, total=plan.ids_total, ids_per_s=round(rate),
+                     eta_s=round((plan.ids_total - done) / rate) if rate > 0 else None,
+                     in_flight=snap.in_flight, concurrency=snap.limit, throttled=throttled,
+                     failed=failed)
 
     def finished(self) -> None:
         """The last frame, from the run's final counters."""

@@ -166,9 +166,8 @@ def _saved(checkpoint: Path) -> str:
 
 def _retry_hint(ns: argparse.Namespace, failed: Path, checkpoint: Path) -> None:
     command = retry_command(ns, failed, checkpoint)
-    say("once the cause is fixed, retry the failed IDs as a new job with its own "
-        "checkpoint:", f"  {command}",
-        "(or start the whole job over: the same command with --restart)",
+    say("once the cause is fixed, retry the failed IDs as a new job with its own checkpoint:",
+        f"  {command}", "(or start the whole job over: the same command with --restart)",
         event="retry_hint", command=command)
 
 
