@@ -15,6 +15,7 @@ from typing import Any
 
 from bulkdelete import __version__
 from bulkdelete.errors import UsageError
+from bulkdelete.fake.cli import add_cli_arguments
 from bulkdelete.reader.dialect import parse_delimiter
 from bulkdelete.regions import DEFAULT_REGION, REGION_HOSTS, resolve_target
 from bulkdelete.settings import ErrorBudget, JobFiles, Secret, Settings, suite_pauses
@@ -167,8 +168,6 @@ examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from bulkdelete.fake.cli import add_cli_arguments
-
     raw = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(
         prog="bulkdelete", formatter_class=raw,
