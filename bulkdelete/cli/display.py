@@ -71,9 +71,7 @@ class Display:
     ) -> None:
         self.stop = StopRequest()
         self._ask, self._stdin = ask, stdin or sys.stdin
-        self._label = label
-        self._show = show_progress
-        self._bar_allowed = bar
+        self._label, self._show, self._bar_allowed = label, show_progress, bar
         # Off a terminal, one progress event this often; BULKDELETE_PROGRESS_INTERVAL tunes it
         # (tests shorten it; a cron job may want it longer).
         self._interval = interval if interval is not None else _interval_from_env()
@@ -94,15 +92,11 @@ class Display:
             return
         if not (self._stdin.isatty() and self._out.isatty()):
             raise ConfirmationRefused(
-                "refusing to delete without confirmation: not running on a terminal. "
-                "Check the plan with --dry-run, then pass --yes"
-            )
-        for line in describe_plan(plan):
-            print(line, file=self._out)
-        print(
-            f"Deletion is irreversible. Type the account ID ({plan.account_id}) or 'yes' "
-            "to proceed: ", end="", file=self._out, flush=True,
-        )
+                "refusing to delete without confirmation: not running on a terminal. Check the "
+                "plan with --dry-run, then pass --yes")
+        print(*describe_plan(plan), sep="\n", file=self._out)
+        print(f"Deletion is irreversible. Type the account ID ({plan.account_id}) or 'yes' to "
+              "proceed: ", end="", file=self._out, flush=True)
         answer = await race(_read_line(self._stdin), self.stop.event)
         if answer is None:
             print(file=self._out)  # end the prompt's line before the refusal is said
@@ -124,8 +118,7 @@ class Display:
             )
             self._task = self._bar.add_task(
                 "delete", total=plan.ids_total, completed=done_before, rate="0", extra="",
-                counts=f"{done_before:,}/{plan.ids_total:,}",
-            )
+                counts=f"{done_before:,}/{plan.ids_total:,}")
             self._bar.start()
 
     def tick(self) -> None:

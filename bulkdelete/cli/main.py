@@ -238,8 +238,7 @@ def _status(ns: argparse.Namespace) -> int:
 
 
 def find_checkpoint(path: Path) -> Path:
-    """``path`` when it is a checkpoint folder, else the default checkpoint of ``path`` as
-    the input; a UsageError names both places when neither holds one."""
+    """``path`` when a checkpoint folder, else the default checkpoint of ``path`` as input."""
     if (path / STATE_NAME).is_file():
         return path
     beside = JobFiles(input=path).checkpoint_dir
