@@ -1,7 +1,5 @@
 """The ``bulkdelete`` command: :func:`main` runs one command line, returns its exit code."""
 
-from __future__ import annotations
-
 from bulkdelete.cli.arguments import build_parser
 from bulkdelete.cli.main import entry_point, main
 

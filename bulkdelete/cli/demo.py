@@ -1,10 +1,6 @@
-"""``bulkdelete demo``: the whole loop against an in-process fake server, no account.
-
-The real job runs against a fake server with CleverTap's limit and some injected faults, and
-the nothing-lost guarantee is checked against the server's record. Then a sample is verified
-through the library, as an operator would 48 hours later: a few generated users "log in
-again", so the verify must find exactly those present (docs/fake-server.md, docs/verify.md).
-"""
+"""``bulkdelete demo``: the real job against an in-process fake server with some faults, its
+nothing-lost guarantee checked against the server's record; then a sample verified, in which
+the few users who "logged in again" must be exactly those present (docs/fake-server.md)."""
 
 from __future__ import annotations
 
@@ -43,8 +39,7 @@ class DemoOutcome:
     came_back: frozenset[str]  # the profiles the server keeps whatever was deleted
 
     def verify_mismatch(self) -> str:
-        """How the verify differs from the server's own answers ('' if it agrees): every
-        looked-up ID is gone unless it came back, and nothing is unknown."""
+        """'' when every looked-up ID is gone unless it came back, and none is unknown."""
         present = self.looked_up & self.came_back
         want = {"checked": len(self.looked_up), "present": len(present),
                 "gone": len(self.looked_up - present), "unknown": 0}
@@ -111,7 +106,6 @@ def run_demo(*, ids: int, keep: Path | None, show_progress: bool) -> int:
 
 
 def show(outcome: DemoOutcome, workdir: Path, *, kept: bool) -> int:
-    """Print what the demo did and checked; its exit code."""
     result = outcome.job
     for line in summary_lines(result.report):
         print(line)
@@ -123,19 +117,6 @@ def show(outcome: DemoOutcome, workdir: Path, *, kept: bool) -> int:
         print("NOTHING-LOST CHECK FAILED", file=sys.stderr)
         return 3
     print("nothing lost: every valid ID was acknowledged or is in the failed file")
-    code = _show_verify(outcome, kept=kept) or (
-        0 if result.exit_code in (0, 1) else result.exit_code)
-    # The temporary folder is removed on the way out: never point at a file inside it.
-    if kept:
-        print(f"files kept in {workdir}: ids.txt (a sample input) and its checkpoint "
-              "folder ids.txt.bulkdelete/ (failed.txt, report.json, verify.json)")
-    else:
-        print("the demo's files went with its temporary folder; 'bulkdelete demo --keep "
-              "DIR' keeps them (DIR/ids.txt is a sample input for a rehearsal)")
-    return code
-
-
-def _show_verify(outcome: DemoOutcome, *, kept: bool) -> int:
     summary = outcome.verify.summary
     print(f"verify (a sample of {VERIFY_SAMPLE}, seed {VERIFY_SEED}; the fake server purges "
           "at once, CleverTap within 48 h — verify then):")
@@ -147,9 +128,17 @@ def _show_verify(outcome: DemoOutcome, *, kept: bool) -> int:
             "with --keep DIR they are listed in a still_present-<time>.txt"
         print(f"  {summary['present']} of the sampled users logged in again, so their profiles "
               f"are back; {where}, valid input for a new delete")
+    code = 0 if result.exit_code in (0, 1) else result.exit_code
     if mismatch := outcome.verify_mismatch():
         print(f"VERIFY CHECK FAILED: {mismatch}", file=sys.stderr)
-        return 3
-    print("verify agrees with the fake server's own answers, ID for ID")
-    return 0
-
+        code = 3
+    else:
+        print("verify agrees with the fake server's own answers, ID for ID")
+    # The temporary folder is removed on the way out: never point at a file inside it.
+    if kept:
+        print(f"files kept in {workdir}: ids.txt (a sample input) and its checkpoint "
+              "folder ids.txt.bulkdelete/ (failed.txt, report.json, verify.json)")
+    else:
+        print("the demo's files went with its temporary folder; 'bulkdelete demo --keep "
+              "DIR' keeps them (DIR/ids.txt is a sample input for a rehearsal)")
+    return code

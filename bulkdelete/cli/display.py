@@ -1,45 +1,77 @@
-"""Progress while a job runs (docs/cli.md): a rich bar on a terminal, else a ``progress``
-event every ``interval`` seconds. Counts are for the whole job, like the summary.
-"""
+"""The terminal side of a run (docs/cli.md): the plan and the operator's yes before anything
+is sent, the progress (a rich bar on a terminal, else a ``progress`` event every ``interval``
+seconds), and the signals that stop it gracefully."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 import sys
 import time
-from collections.abc import Awaitable, Callable
-from typing import TextIO
+from collections.abc import Callable, Coroutine
+from typing import Any, TextIO, TypeVar
 
 import structlog
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
+from bulkdelete.engine import StopRequest, race
+from bulkdelete.errors import BulkDeleteError, ConfirmationRefused, StorageError
 from bulkdelete.job import Plan, Snapshot
+from bulkdelete.logs import failure_message, on_failure, say
+from bulkdelete.wording import counted
 
 log = structlog.get_logger("bulkdelete")
 
+EXIT_SIGNALS = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
+
+T = TypeVar("T")
+
+
+def describe_plan(plan: Plan) -> list[str]:
+    """The plan as lines for people: the confirmation and --dry-run print the same."""
+    what = "finished" if plan.finished else "resume" if plan.resumed else "new job"
+    column = plan.column.describe()
+    this_run = (
+        "sends nothing: the job is finished" if plan.finished
+        else f"deletes {counted(plan.ids_this_run, 'ID')} "
+        f"({counted(plan.ids_remaining, 'ID')} "
+        f"{'remains' if plan.ids_remaining == 1 else 'remain'} in the job)"
+    )
+    repeats = f" ({plan.ids_duplicate:,} of them repeats of an earlier ID)" \
+        if plan.ids_duplicate else ""
+    lines = [
+        f"input:      {plan.input} ({plan.format}{', ' + column if column else ''})",
+        f"target:     account {plan.account_id} at {plan.host}"
+        + (f" ({plan.target_from})" if plan.target_from else ""),
+        f"id type:    {plan.id_type}",
+        f"IDs:        {plan.ids_total:,} valid{repeats}, "
+        f"{counted(plan.lines_invalid, 'invalid line')}, "
+        f"{counted(plan.batches_total, 'batch')} ({what})",
+        f"this run:   {this_run}",
+    ]
+    if plan.preflight:
+        lines.append(f"preflight:  {plan.preflight}")
+    lines += [f"  invalid line {line}: {reason}" for line, reason in plan.invalid_samples[:5]]
+    if plan.lines_invalid:
+        lines.append(f"  every invalid line is listed in the checkpoint folder's invalid.jsonl"
+                     f"{'' if plan.resumed else ' once the job starts'}")
+    return lines
+
 
 class Display:
-    """The CLI's :class:`bulkdelete.job.Observer`: ``confirm`` (when given, e.g. a
-    :class:`~bulkdelete.cli.confirm.Confirmation`) decides whether the run starts; without
-    one the run starts unasked."""
+    """The CLI's :class:`bulkdelete.job.Observer`, and its run's ``stop``. With ``ask`` it puts
+    the plan to the terminal and refuses off one; a stop while it waits (Ctrl-C) is a "no"."""
 
     def __init__(
-        self, *, show_progress: bool,
-        confirm: Callable[[Plan], Awaitable[None]] | None = None,
+        self, *, show_progress: bool, ask: bool = False, stdin: TextIO | None = None,
         interval: float | None = None, out: TextIO | None = None, label: str = "deleting",
         bar: bool = True,
     ) -> None:
-        self._confirm = confirm
-        self._label = label
-        self._show = show_progress
-        self._bar_allowed = bar
+        self.stop = StopRequest()
+        self._ask, self._stdin = ask, stdin or sys.stdin
+        self._label, self._show, self._bar_allowed = label, show_progress, bar
         # Off a terminal, one progress event this often; BULKDELETE_PROGRESS_INTERVAL tunes it
         # (tests shorten it; a cron job may want it longer).
         self._interval = interval if interval is not None else _interval_from_env()
@@ -49,16 +81,28 @@ class Display:
         self._snapshot: Callable[[], Snapshot] | None = None
         self._plan: Plan | None = None
         self._done_before = self._failed_before = self._throttled_before = 0
-        self._last_log = 0.0
-        self._started = 0.0
+        self._last_log = self._started = 0.0
 
     @property
     def sending(self) -> bool:
         return self._plan is not None
 
     async def confirm(self, plan: Plan) -> None:
-        if self._confirm is not None:
-            await self._confirm(plan)
+        if not self._ask:
+            return
+        if not (self._stdin.isatty() and self._out.isatty()):
+            raise ConfirmationRefused(
+                "refusing to delete without confirmation: not running on a terminal. Check the "
+                "plan with --dry-run, then pass --yes")
+        print(*describe_plan(plan), sep="\n", file=self._out)
+        print(f"Deletion is irreversible. Type the account ID ({plan.account_id}) or 'yes' to "
+              "proceed: ", end="", file=self._out, flush=True)
+        answer = await race(_read_line(self._stdin), self.stop.event)
+        if answer is None:
+            print(file=self._out)  # end the prompt's line before the refusal is said
+            raise ConfirmationRefused("interrupted at the confirmation; nothing was sent")
+        if answer.strip() not in {plan.account_id, "yes"}:
+            raise ConfirmationRefused("not confirmed; nothing was sent")
 
     def started(self, plan: Plan, snapshot: Callable[[], Snapshot], done_before: int, *,
                 failed_before: int = 0, throttled_before: int = 0) -> None:
@@ -66,20 +110,15 @@ class Display:
         self._failed_before, self._throttled_before = failed_before, throttled_before
         self._started = self._last_log = time.monotonic()
         if self._show and self._bar_allowed and self._out.isatty():
-            console = Console(file=self._out)
             self._bar = Progress(
-                TextColumn(f"[bold]{self._label}"),
-                BarColumn(),
-                TextColumn("{task.fields[counts]}"),
-                TextColumn("{task.fields[rate]} IDs/s"),
-                TimeRemainingColumn(),
-                TextColumn("{task.fields[extra]}"),
-                console=console, transient=False, refresh_per_second=4,
+                TextColumn(f"[bold]{self._label}"), BarColumn(),
+                TextColumn("{task.fields[counts]}"), TextColumn("{task.fields[rate]} IDs/s"),
+                TimeRemainingColumn(), TextColumn("{task.fields[extra]}"),
+                console=Console(file=self._out), transient=False, refresh_per_second=4,
             )
             self._task = self._bar.add_task(
                 "delete", total=plan.ids_total, completed=done_before, rate="0", extra="",
-                counts=_counts(done_before, plan.ids_total),
-            )
+                counts=f"{done_before:,}/{plan.ids_total:,}")
             self._bar.start()
 
     def tick(self) -> None:
@@ -88,34 +127,27 @@ class Display:
             return
         snap = self._snapshot()
         done = self._done_before + snap.ids_attempted
-        elapsed = max(1e-6, time.monotonic() - self._started)
-        rate = snap.ids_attempted / elapsed
+        rate = snap.ids_attempted / max(1e-6, time.monotonic() - self._started)
         throttled = self._throttled_before + snap.throttled
         failed = self._failed_before + snap.ids_failed
         if self._bar is not None and self._task is not None:
-            extra = (
-                f"in flight {snap.in_flight}/{snap.limit} (max {snap.ceiling}) · "
-                f"429s {throttled:,} · failed {failed:,}"
-            )
-            self._bar.update(self._task, completed=done, rate=f"{rate:,.0f}", extra=extra,
-                             counts=_counts(done, plan.ids_total))
+            self._bar.update(self._task, completed=done, rate=f"{rate:,.0f}",
+                             counts=f"{done:,}/{plan.ids_total:,}",
+                             extra=f"in flight {snap.in_flight}/{snap.limit} (max "
+                             f"{snap.ceiling}) · 429s {throttled:,} · failed {failed:,}")
         elif self._show and time.monotonic() - self._last_log >= self._interval:
             self._last_log = time.monotonic()
-            remaining = plan.ids_total - done
-            log.info(
-                "progress", done=done, total=plan.ids_total, ids_per_s=round(rate),
-                eta_s=round(remaining / rate) if rate > 0 else None,
-                in_flight=snap.in_flight, concurrency=snap.limit,
-                throttled=throttled, failed=failed,
-            )
+            log.info("progress", done=done, total=plan.ids_total, ids_per_s=round(rate),
+                     eta_s=round((plan.ids_total - done) / rate) if rate > 0 else None,
+                     in_flight=snap.in_flight, concurrency=snap.limit, throttled=throttled,
+                     failed=failed)
 
     def finished(self) -> None:
         """The last frame, from the run's final counters."""
         if self._bar is not None and self._task is not None:
             self.tick()
             self._bar.refresh()
-            self._bar.stop()
-            self._bar = None
+        self.abandon()
 
     def abandon(self) -> None:
         """A second Ctrl-C: end the bar's line so the shell's prompt starts on its own."""
@@ -124,14 +156,80 @@ class Display:
             self._bar = None
 
 
-def _counts(done: int, total: int) -> str:
-    return f"{done:,}/{total:,}"
-
-
 def _interval_from_env(default: float = 10.0) -> float:
-    raw = os.environ.get("BULKDELETE_PROGRESS_INTERVAL", "")
     try:
-        value = float(raw) if raw else default
+        value = float(os.environ.get("BULKDELETE_PROGRESS_INTERVAL") or default)
     except ValueError:
         return default
     return value if value > 0 else default
+
+
+async def _read_line(stream: TextIO) -> str:
+    """Read a line without blocking the event loop, so signals are still handled."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[str] = loop.create_future()
+
+    def ready() -> None:
+        if not future.done():
+            future.set_result(stream.readline())
+
+    try:
+        fileno = stream.fileno()
+        loop.add_reader(fileno, ready)
+    except (OSError, ValueError, NotImplementedError):
+        return await asyncio.to_thread(stream.readline)
+    try:
+        return await future
+    finally:
+        loop.remove_reader(fileno)
+
+
+def run_signalled(work: Coroutine[Any, Any, T], display: Display, *, in_flight: str,
+                  quiet_until_sending: bool, saved: Callable[[], str]) -> T:
+    """``work`` with SIGINT, SIGTERM, SIGHUP routed to its stop (exit 130/143/129), as is a
+    log file that cannot be written (then the command's one error line). A signal before a
+    ``quiet_until_sending`` run sends (at the prompt) is not announced: the refusal says it."""
+
+    async def signalled() -> T:
+        loop, stop = asyncio.get_running_loop(), display.stop
+
+        def on_signal(sig: signal.Signals) -> None:
+            if stop.requested and sig == signal.SIGINT:
+                # Second Ctrl-C: leave now. The journal is in the kernel up to this loop
+                # turn, so the checkpoint is consistent; what was in flight or completed in
+                # it is sent again on resume (within docs/guarantees.md §2's allowance).
+                display.abandon()  # end the bar's line before the process goes
+                say("bulkdelete: second interrupt, exiting now (checkpoint is consistent)",
+                    event="signal", signal=sig.name)
+                os._exit(130)
+            if display.sending or not quiet_until_sending:
+                say(f"bulkdelete: {sig.name} received: finishing {in_flight} in flight, "
+                    "saving progress (Ctrl-C again to quit at once)", event="signal",
+                    signal=sig.name)
+            stop.request(EXIT_SIGNALS[sig], sig.name)
+
+        def on_log_failure() -> None:  # any thread may have logged
+            loop.call_soon_threadsafe(stop.request, StorageError.exit_code, "log file")
+
+        for sig in EXIT_SIGNALS:
+            loop.add_signal_handler(sig, on_signal, sig)
+        unwatch = on_failure(on_log_failure)
+        try:
+            return await work
+        finally:
+            unwatch()
+            for sig in EXIT_SIGNALS:
+                loop.remove_signal_handler(sig)
+
+    try:
+        result = asyncio.run(signalled())
+    except BulkDeleteError:
+        raise_if_log_failed(saved())
+        raise
+    raise_if_log_failed(saved())
+    return result
+
+
+def raise_if_log_failed(saved: str) -> None:
+    if (failure := failure_message()) is not None:
+        raise StorageError(f"{failure}; the run stopped. {saved}")

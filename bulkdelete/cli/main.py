@@ -1,8 +1,5 @@
-"""The commands (docs/cli.md): parse → settings → logging → ``asyncio.run``.
-
-Every error a user can cause ends here as one line on stderr and an exit code
-(docs/exit-codes.md), never a traceback.
-"""
+"""The commands (docs/cli.md): parse → settings → logging → ``asyncio.run``. Every error a
+user can cause ends here as one line on stderr and an exit code (docs/exit-codes.md)."""
 
 from __future__ import annotations
 
@@ -17,84 +14,81 @@ from pathlib import Path
 
 import structlog
 
+from bulkdelete import logs
 from bulkdelete.checkpoint import STATE_NAME, CheckpointStore, describe_saved
-from bulkdelete.cli.arguments import build_parser, files_from_args, settings_from_args
-from bulkdelete.cli.confirm import Confirmation, describe_plan
-from bulkdelete.cli.display import Display
-from bulkdelete.cli.retry import continue_command, resume_command, retry_command
-from bulkdelete.cli.signals import EXIT_SIGNALS, raise_if_log_failed, run_signalled
-from bulkdelete.engine import StopRequest
+from bulkdelete.cli.arguments import (
+    build_parser,
+    continue_command,
+    files_from_args,
+    resume_command,
+    retry_command,
+    settings_from_args,
+)
+from bulkdelete.cli.display import (
+    EXIT_SIGNALS,
+    Display,
+    describe_plan,
+    raise_if_log_failed,
+    run_signalled,
+)
 from bulkdelete.errors import BulkDeleteError, UsageError
 from bulkdelete.failed import failed_file_short
 from bulkdelete.job import plan_job, run_job
 from bulkdelete.lifecycle.drive import new_run_id
-from bulkdelete.logs import configure as configure_logging
-from bulkdelete.logs import reset as reset_output
-from bulkdelete.logs import say, wants_json
+from bulkdelete.logs import say
 from bulkdelete.outputs import check_outputs
 from bulkdelete.report import build_report, summary_lines
-from bulkdelete.settings import JobFiles
+from bulkdelete.settings import JobFiles, Settings
+from bulkdelete.verify import verify_job
+from bulkdelete.verify.output import summary_lines as verify_lines
 from bulkdelete.wording import counted
 
 log = structlog.get_logger("bulkdelete")
 
 
-def _configure_output(ns: argparse.Namespace) -> None:
-    configure_logging(fmt=ns.log_format, log_file=ns.log_file, quiet=ns.quiet)
-
-
-def _parse(parser: argparse.ArgumentParser, args: list[str],
-           as_json: bool) -> argparse.Namespace | int:
-    """The parsed command line, or the exit code of argparse's own exit (--help,
-    --version, a usage error). With ``--log-format json`` a usage error is one JSON
-    record, so a log shipper never meets a plain-text line (docs/cli.md, "Logs")."""
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    as_json = logs.wants_json(args)
+    logs.reset(json_mode=as_json)
     captured = io.StringIO()
     try:
+        # With --log-format json a usage error is one JSON record, so a log shipper never
+        # meets a plain-text line (docs/cli.md, "Logs").
         with contextlib.redirect_stderr(captured) if as_json else contextlib.nullcontext():
-            return parser.parse_args(args)
-    except SystemExit as exc:  # argparse has printed (into `captured` under JSON)
+            ns = build_parser().parse_args(args)
+    except SystemExit as exc:  # --help, --version, a usage error: argparse has printed
         code = exc.code if isinstance(exc.code, int) else 2
         if lines := captured.getvalue().strip().splitlines():
             say(*lines, event="usage_error" if code else "message",
                 level="error" if code else "info", exit_code=code, message=lines[-1])
         return code
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
-    as_json = wants_json(args)
-    reset_output(json_mode=as_json)
-    ns = _parse(parser, args, as_json)
-    if isinstance(ns, int):
-        return ns
     # Every event and message of a delete, the closing ones and its errors included,
     # carries the run's ID; the run's record in the checkpoint has the same one.
     run_id = new_run_id() if ns.command in ("delete", "verify") else None
     with structlog.contextvars.bound_contextvars(**({"run_id": run_id} if run_id else {})):
-        return _dispatch(parser, ns, run_id)
+        return _dispatch(ns, run_id)
 
 
-def _dispatch(parser: argparse.ArgumentParser, ns: argparse.Namespace,
-              run_id: str | None) -> int:
+def _dispatch(ns: argparse.Namespace, run_id: str | None) -> int:
     try:
-        if ns.command == "delete":
-            return _cmd_delete(ns, run_id)
         if ns.command == "status":
-            return _cmd_status(ns)
-        if ns.command == "verify":
-            from bulkdelete.cli.verify import run_verify
-
-            return run_verify(ns, run_id)
+            return _status(ns)
         if ns.command == "fake-server":
-            from bulkdelete.fake.server import run_from_args
+            from bulkdelete.fake.server import run_from_args  # aiohttp's server side, too
 
             return run_from_args(ns)
         if ns.command == "demo":
-            from bulkdelete.cli.demo import run_demo
+            from bulkdelete.cli.demo import run_demo  # it brings aiohttp's server side
 
-            _configure_output(ns)
+            logs.configure(fmt=ns.log_format, log_file=ns.log_file, quiet=ns.quiet)
             return run_demo(ids=ns.ids, keep=ns.keep, show_progress=not ns.no_progress)
+        files = files_from_args(ns)
+        # Before the log file is opened: a --log-file that is the input (or anything else the
+        # job must not write) is refused with nothing written to it.
+        check_outputs(files, ns.log_file)
+        logs.configure(fmt=ns.log_format, log_file=ns.log_file, quiet=ns.quiet)
+        run = _delete if ns.command == "delete" else _verify
+        return run(ns, settings_from_args(ns), files, run_id)
     except BulkDeleteError as exc:
         # The one error line says it all: no "finished" event after it.
         say(f"bulkdelete: error: {exc}", event="error", level="error",
@@ -115,17 +109,10 @@ def _dispatch(parser: argparse.ArgumentParser, ns: argparse.Namespace,
             "saved, rerun the same command to resume. Please report this.", event="error",
             level="error", exit_code=3)
         return 3
-    parser.error(f"unknown command {ns.command}")
-    return 2  # pragma: no cover -- parser.error exits
 
 
-def _cmd_delete(ns: argparse.Namespace, run_id: str | None) -> int:
-    files = files_from_args(ns)
-    # Before the log file is opened: a --log-file that is the input (or anything else the
-    # job must not write) is refused with nothing written to it.
-    check_outputs(files, ns.log_file)
-    _configure_output(ns)
-    settings = settings_from_args(ns)
+def _delete(ns: argparse.Namespace, settings: Settings, files: JobFiles,
+            run_id: str | None) -> int:
     if ns.dry_run:
         plan = asyncio.run(plan_job(settings, files, preflight=settings.preflight))
         est = plan.estimated_seconds()
@@ -140,17 +127,15 @@ def _cmd_delete(ns: argparse.Namespace, run_id: str | None) -> int:
         if plan.finished and plan.ids_failed:
             _retry_hint(ns, files.failed_path, files.checkpoint_dir)
         return 0
-    stop = StopRequest()
     # Ctrl-C at the confirmation prompt is a "no". With --log-format json a terminal gets
     # progress events, not a bar: every stderr line stays JSON.
-    display = Display(show_progress=not (ns.no_progress or ns.quiet),
-                      confirm=Confirmation(assume_yes=ns.yes, stop=stop),
+    display = Display(show_progress=not (ns.no_progress or ns.quiet), ask=not ns.yes,
                       bar=ns.log_format != "json")
     command = resume_command(ns)
-    work = run_job(settings, files, stop=stop, observer=display, resume_command=command,
-                   run_id=run_id)
-    result = run_signalled(work, stop, display, in_flight="requests",
-                           quiet_until_sending=True, saved=lambda: _saved(files.checkpoint_dir))
+    work = run_job(settings, files, stop=display.stop, observer=display,
+                   resume_command=command, run_id=run_id)
+    result = run_signalled(work, display, in_flight="requests", quiet_until_sending=True,
+                           saved=lambda: _saved(files.checkpoint_dir))
     report = result.report
     counts = {k: report[k] for k in ("ids_total", "ids_deleted", "ids_failed",
                                       "lines_invalid", "complete", "exit_code")}
@@ -182,37 +167,51 @@ def _saved(checkpoint: Path) -> str:
 
 def _retry_hint(ns: argparse.Namespace, failed: Path, checkpoint: Path) -> None:
     command = retry_command(ns, failed, checkpoint)
-    say("once the cause is fixed, retry the failed IDs as a new job with its own "
-        "checkpoint:", f"  {command}",
-        "(or start the whole job over: the same command with --restart)",
+    say("once the cause is fixed, retry the failed IDs as a new job with its own checkpoint:",
+        f"  {command}", "(or start the whole job over: the same command with --restart)",
         event="retry_hint", command=command)
 
 
-def find_checkpoint(path: Path) -> Path:
-    """``path`` when it is a checkpoint folder, else the default checkpoint of ``path`` as
-    the input; a UsageError names both places when neither holds one."""
-    if (path / STATE_NAME).is_file():
-        return path
-    beside = JobFiles(input=path).checkpoint_dir
-    if (beside / STATE_NAME).is_file():
-        return beside
-    if path.is_dir():
-        raise UsageError(f"no checkpoint at {path} (expected {path / STATE_NAME}), nor at "
-                         f"{beside} (the default checkpoint if {path} were the input)")
-    raise UsageError(f"no checkpoint at {path}, nor at {beside} (the default checkpoint "
-                     f"beside the input {path}); pass the folder given to --checkpoint")
+def _verify(ns: argparse.Namespace, settings: Settings, files: JobFiles,
+            run_id: str | None) -> int:
+    display = Display(show_progress=ns.all and not (ns.no_progress or ns.quiet),
+                      label="checking")
+    work = verify_job(settings, files, sample=None if ns.all else ns.sample, seed=ns.seed,
+                      stop=display.stop, observer=display, run_id=run_id)
+    saved = ("The verify's progress is saved: rerun the same command to continue it"
+             if ns.all else "A sample is not resumable: run the command again")
+    result = run_signalled(work, display, in_flight="lookups", quiet_until_sending=False,
+                           saved=lambda: saved)
+    summary = result.summary
+    counts = {k: summary[k] for k in ("population", "checked", "gone", "present", "unknown")}
+    if result.exit_code in EXIT_SIGNALS.values():
+        if ns.all:
+            command = resume_command(ns)
+            say(f"stopped after checking {summary['checked']:,} deleted IDs; progress saved. "
+                "Resume with:", f"  {command}", event="resume_hint", command=command, **counts)
+        else:
+            say("stopped; a sample is not resumable: run the command again to check one",
+                event="stopped", **counts)
+        return result.exit_code
+    say(*verify_lines(summary), event="verify_summary", **counts, early=summary["early"],
+        present_upper_95=summary["present_upper_95"])
+    if (still := result.still_present) is not None:
+        say(f"still present: {still} (valid input for a new delete)", event="still_present",
+            path=still)
+        command = retry_command(ns, still, files.checkpoint_dir, tag=still.stem)
+        say("delete them as a new job with its own checkpoint:", f"  {command}",
+            event="retry_hint", command=command)
+    return result.exit_code
 
 
-def _cmd_status(ns: argparse.Namespace) -> int:
+def _status(ns: argparse.Namespace) -> int:
     directory = find_checkpoint(ns.checkpoint)
     store = CheckpointStore(directory)
     state = store.load()
-    last = state.runs[-1] if state.runs else None
-    report = build_report(state, exit_code=last.exit_code if last else None)
+    report = build_report(state, exit_code=state.runs[-1].exit_code if state.runs else None)
     if ns.json:
         print(json.dumps(report, indent=2))
         return 0
-    running = store.is_locked_elsewhere()
     b = state.binding
     done = report["ids_deleted"] + report["ids_failed"]
     lines = [
@@ -223,22 +222,34 @@ def _cmd_status(ns: argparse.Namespace) -> int:
         f"progress:   {done:,} of {counted(report['ids_total'], 'ID')} handled "
         f"({report['batches_done']:,} of {counted(report['batches_total'], 'batch')})",
         f"state:      {'complete' if report['complete'] else 'incomplete'}"
-        f"{' — a run holds it right now' if running else ''}; last update {state.updated}",
+        f"{' — a run holds it right now' if store.is_locked_elsewhere() else ''}; "
+        f"last update {state.updated}",
         *summary_lines(report),
     ]
     if state.verify is not None:
-        from bulkdelete.verify.output import summary_lines as verify_lines
-
         lines += [f"last verify ({state.verify.get('verified_at')}):",
                   *(f"  {line}" for line in verify_lines(state.verify))]
-    short = failed_file_short(directory / state.failed, state.failed_listed) \
-        if state.failed else None
-    if short is not None:
+    if state.failed and (short := failed_file_short(directory / state.failed,
+                                                     state.failed_listed)) is not None:
         lines.append(f"warning:    {short}: put it back before resuming or retrying")
     if not report["complete"] and state.resume_command:
         lines += ["resume with:", f"  {state.resume_command}"]
     print("\n".join(lines))
     return 0
+
+
+def find_checkpoint(path: Path) -> Path:
+    """``path`` when a checkpoint folder, else the default checkpoint of ``path`` as input."""
+    if (path / STATE_NAME).is_file():
+        return path
+    beside = JobFiles(input=path).checkpoint_dir
+    if (beside / STATE_NAME).is_file():
+        return beside
+    if path.is_dir():
+        raise UsageError(f"no checkpoint at {path} (expected {path / STATE_NAME}), nor at "
+                         f"{beside} (the default checkpoint if {path} were the input)")
+    raise UsageError(f"no checkpoint at {path}, nor at {beside} (the default checkpoint "
+                     f"beside the input {path}); pass the folder given to --checkpoint")
 
 
 def _duration(seconds: float) -> str:
@@ -253,4 +264,3 @@ def _duration(seconds: float) -> str:
 
 def entry_point() -> None:
     sys.exit(main())
-

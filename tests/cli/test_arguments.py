@@ -1,18 +1,25 @@
-"""The command lines the CLI hands back to the operator after a stop or a canary, rebuilt
-from the parsed command line."""
+"""The grammar (delete's and verify's options), the settings read from it, and the command
+lines handed back to the operator after a stop, a canary or failures, rebuilt from it."""
 
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 
 import pytest
 
-from bulkdelete.cli.arguments import build_parser, settings_from_args
-from bulkdelete.cli.retry import continue_command, resume_command
+from bulkdelete.cli.arguments import (
+    build_parser,
+    continue_command,
+    new_checkpoint,
+    resume_command,
+    retry_command,
+    settings_from_args,
+)
 from bulkdelete.settings import Settings
 
 BASE = ["delete", "ids.txt", "--id-type", "guid"]
-
+VERIFY_BASE = ["verify", "ids.txt", "--id-type", "guid"]
 
 
 @pytest.mark.parametrize("extra", [["--limit", "1000"], ["--limit=1000"], ["--restart"],
@@ -83,3 +90,74 @@ def test_the_suites_short_pauses_apply_only_to_a_loopback_target(
     defaults = (Settings.backoff_base, Settings.backoff_cap)
     assert (settings.backoff_base, settings.backoff_cap) == \
         ((0.01, 0.05) if shortened else defaults)
+
+
+def test_the_retry_reads_the_failed_file_as_lines_with_a_checkpoint_of_its_own(
+    tmp_path: Path,
+) -> None:
+    """What binds the old job (input, format, column, delimiter, checkpoint, failed file, report,
+    --restart, --limit, --dry-run) is dropped, also as --opt=value or abbreviated; the
+    target, ID type and tuning stay."""
+    ckpt = tmp_path / "ids.csv.bulkdelete"
+    argv = ["delete", "--format", "csv", "ids.csv", "--id-type", "identity", "--col", "email",
+            "--delimiter", ";",
+            "--checkpoint=" + str(ckpt), "--failed", "f.txt", "--report", "r.json",
+            "--restart", "--limit", "1000", "--dry-run", "--concurrency", "5", "--yes",
+            "--base-url", "http://127.0.0.1:9", "-q"]
+    ns = build_parser().parse_args(argv)
+    command = shlex.split(retry_command(ns, Path("f.txt"), ckpt))
+    assert command == ["bulkdelete", "delete", "f.txt", "--id-type", "identity",
+                       "--base-url", "http://127.0.0.1:9", "--concurrency", "5", "-q",
+                       "--yes", "--format", "lines", "--checkpoint",
+                       str(tmp_path / "ids.csv-retry.bulkdelete")]
+
+
+def test_a_verify_retries_as_a_delete_without_its_own_options(tmp_path: Path) -> None:
+    ns = build_parser().parse_args(["verify", "ids.txt", "--id-type", "guid", "--all",
+                                    "--seed", "3", "--concurrency", "2"])
+    command = retry_command(ns, Path("still.txt"), tmp_path / "ids.txt.bulkdelete",
+                            tag="still")
+    assert command == ("bulkdelete delete still.txt --id-type guid --concurrency 2 "
+                       f"--format lines --checkpoint {tmp_path / 'ids.txt-still.bulkdelete'}")
+
+
+def test_a_new_checkpoint_is_one_that_does_not_exist_yet(tmp_path: Path) -> None:
+    ckpt = tmp_path / "ids.txt.bulkdelete"
+    first = new_checkpoint(ckpt)
+    assert first == tmp_path / "ids.txt-retry.bulkdelete"
+    first.mkdir()
+    second = new_checkpoint(ckpt)
+    assert second == tmp_path / "ids.txt-retry2.bulkdelete"
+    second.mkdir()
+    # A retry of a retry counts on rather than growing the name.
+    assert new_checkpoint(first) == tmp_path / "ids.txt-retry3.bulkdelete"
+    assert new_checkpoint(tmp_path / "custom") == tmp_path / "custom-retry.bulkdelete"
+
+
+def test_verify_defaults_to_a_sample_of_1000_at_concurrency_3() -> None:
+    ns = build_parser().parse_args(VERIFY_BASE)
+    assert (ns.command, ns.ids_file, ns.sample, ns.all, ns.seed, ns.concurrency) == (
+        "verify", "ids.txt", 1000, False, None, 3)
+
+
+def test_verify_takes_deletes_input_target_and_output_options() -> None:
+    ns = build_parser().parse_args([
+        *VERIFY_BASE, "--format", "csv", "--column", "email", "--checkpoint", "job", "--region",
+        "in1", "--concurrency", "2", "--timeout", "5", "--max-errors", "1%",
+        "--stall-timeout", "60", "--log-format", "json", "-q", "--all", "--seed", "9"])
+    assert (ns.format, ns.column, str(ns.checkpoint), ns.region, ns.concurrency) == (
+        "csv", "email", "job", "in1", 2)
+    assert (ns.max_errors, ns.stall_timeout, ns.log_format, ns.quiet, ns.all, ns.seed) == (
+        "1%", 60.0, "json", True, True, 9)
+
+
+@pytest.mark.parametrize("extra", [["--sample", "5", "--all"], ["--yes"], ["--limit", "5"],
+                                   ["--dry-run"], ["--restart"]])
+def test_verify_refuses_what_it_has_no_use_for(extra: list[str],
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """--sample and --all exclude each other; a read-only command has no --yes, and none
+    of delete's run-shaping options."""
+    with pytest.raises(SystemExit) as exc:
+        build_parser().parse_args([*VERIFY_BASE, *extra])
+    assert exc.value.code == 2
+    capsys.readouterr()
