@@ -119,45 +119,6 @@ class Progress:
     def is_done(self, seq: int) -> bool:
         return seq < self.watermark or seq in self.done_above
 
-    def mark_sent(self, seq: int) -> bool:
-        if self.is_done(seq) or seq in self.sent_above:
-            return False
-        self.sent_above.add(seq)
-        return True
-
-    def mark_answered(self, seq: int) -> bool:
-        """Answered acknowledging no ID: nothing of it is at the server, so a crash now
-        leaves nothing to send twice. True if it was marked sent."""
-        was_sent = seq in self.sent_above
-        self.sent_above.discard(seq)
-        return was_sent
-
-    def mark_done(
-        self, seq: int, offset: int, line: int, deleted: int, failed: int,
-        reasons: dict[str, int] | None = None,
-    ) -> bool:
-        """False (and no change) if already recorded: replay is idempotent."""
-        if self.is_done(seq):
-            return False
-        self.sent_above.discard(seq)
-        if seq in self.left:
-            by_crash, by_stop = self.left.pop(seq)
-            self.resent_after_crash += by_crash * (deleted + failed)
-            self.resent_after_stop += by_stop * (deleted + failed)
-        self.ids_deleted += deleted
-        self.ids_failed += failed
-        if reasons:
-            for reason, count in reasons.items():
-                key = (reason if (reason in self.reasons or len(self.reasons) < MAX_REASONS)
-                       else "other")
-                self.reasons[key] += count
-        self.done_above[seq] = DoneBatch(offset, line, deleted, failed)
-        while self.watermark in self.done_above:
-            done = self.done_above.pop(self.watermark)
-            self.anchor = (self.watermark, done.offset, done.line)
-            self.watermark += 1
-        return True
-
     def carry_over(self, *, killed: bool) -> None:
         """At a resume: what the last run sent unrecorded will be re-sent, after a kill or
         a graceful stop."""

@@ -22,6 +22,7 @@ from tests.checkpoint.helpers import (
     load,
     make_binding,
     make_state,
+    mark_done,
     nearly_full_disk,
     new_job,
     offset_of,
@@ -132,10 +133,10 @@ def test_a_failed_journal_write_is_raised_at_once_and_by_every_later_append(
     state = make_state()
     store.create(state)
     for seq in (0, 1):
-        state.progress.mark_done(seq, offset_of(seq), line_of(seq), 100, 0)
+        mark_done(state.progress, seq, offset_of(seq), line_of(seq), 100, 0)
         store.journal.append(done_record(seq, offset_of(seq), line_of(seq), 100, 0, None))
     whole = (directory / "journal.1").read_bytes()
-    state.progress.mark_done(2, offset_of(2), line_of(2), 100, 0)
+    mark_done(state.progress, 2, offset_of(2), line_of(2), 100, 0)
     nearly_full_disk(monkeypatch, allow=10)
     with pytest.raises(OSError, match="No space left") as first:
         store.journal.append(done_record(2, offset_of(2), line_of(2), 100, 0, None))

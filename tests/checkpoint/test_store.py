@@ -33,6 +33,8 @@ from tests.checkpoint.helpers import (
     load,
     make_binding,
     make_state,
+    mark_done,
+    mark_sent,
     nearly_full_disk,
     new_job,
     offset_of,
@@ -199,7 +201,7 @@ def test_stale_journals_older_than_the_snapshot_are_ignored(tmp_path: Path) -> N
     with opened_store(directory) as store:
         state = make_state()
         store.create(state)
-        state.progress.mark_done(0, 0, 1, 100, 0)
+        mark_done(state.progress, 0, 0, 1, 100, 0)
         store.journal.append(done_record(0, 0, 1, 100, 0, None))
         store.snapshot(*store.prepare_snapshot(state))
     assert [p.name for p in journals(directory)] == ["journal.2"]
@@ -221,7 +223,7 @@ def test_snapshot_drops_covered_journals_and_load_replays_newer_ones(tmp_path: P
         state = make_state()
         store.create(state)
         for seq in (0, 1):
-            state.progress.mark_done(seq, offset_of(seq), line_of(seq), 100, 0)
+            mark_done(state.progress, seq, offset_of(seq), line_of(seq), 100, 0)
             store.journal.append(done_record(seq, offset_of(seq), line_of(seq), 100, 0, None))
         data, gen = store.prepare_snapshot(state)
         store.journal.append(done_record(2, offset_of(2), line_of(2), 100, 0, None))
@@ -269,12 +271,12 @@ def test_checkpoint_files_hold_no_ids(tmp_path: Path) -> None:
         state.runs.append(RunRecord(run_id="r1", started="2024-01-01T00:00:00Z"))
         store.create(state)
         for seq in (0, 1):
-            state.progress.mark_sent(seq)
+            mark_sent(state.progress, seq)
             store.journal.append({"k": "s", "s": seq})
-        state.progress.mark_done(1, 300, 101, 98, 2, {"HTTP 400 rejected": 2})
+        mark_done(state.progress, 1, 300, 101, 98, 2, {"HTTP 400 rejected": 2})
         store.journal.append(done_record(1, 300, 101, 98, 2, {"HTTP 400 rejected": 2}))
         store.snapshot(*store.prepare_snapshot(state))
-        state.progress.mark_done(0, 0, 1, 100, 0)
+        mark_done(state.progress, 0, 0, 1, 100, 0)
         store.journal.append(done_record(0, 0, 1, 100, 0, None))
 
         blob = b"".join(p.read_bytes() for p in directory.iterdir())
@@ -305,7 +307,7 @@ def test_a_snapshot_cut_short_by_a_full_disk_is_not_installed(
         state = make_state()
         store.create(state)
         for seq in range(4):
-            state.progress.mark_done(seq, offset_of(seq), line_of(seq), 100, 0)
+            mark_done(state.progress, seq, offset_of(seq), line_of(seq), 100, 0)
             store.journal.append(done_record(seq, offset_of(seq), line_of(seq), 100, 0, None))
         data, gen = store.prepare_snapshot(state)
         nearly_full_disk(monkeypatch, allow=len(data) // 2)
