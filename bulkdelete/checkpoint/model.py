@@ -220,3 +220,13 @@ class State:
         state = cls(binding=Binding(**data.pop("binding")), totals=totals, progress=progress,
                     runs=[RunRecord.from_json(r) for r in data.pop("runs")], **data)
         return state, int(gen)
+
+
+def check_binding(stored: Binding, current: Binding, directory: Path) -> None:
+    diffs = stored.differences(current)
+    if diffs:
+        raise CheckpointMismatch(
+            f"checkpoint {directory} belongs to a different job; nothing was sent. "
+            f"Differs: {'; '.join(diffs)}. Use the original settings to resume, another "
+            "--checkpoint for a new job, or --restart to discard it."
+        )

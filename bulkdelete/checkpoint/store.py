@@ -9,6 +9,7 @@ never installed: the old one and its journals stay.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
@@ -18,16 +19,18 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from bulkdelete.checkpoint.folder import HeldFolder
 from bulkdelete.checkpoint.journal import RESTART_HINT, JournalWriter, replay, storage_error
-from bulkdelete.checkpoint.model import Binding, State
+from bulkdelete.checkpoint.model import State
 from bulkdelete.durable import (
     held_elsewhere,
     nearest_existing,
     open_private,
+    private_folder_problem,
+    same_file,
+    where_now,
     write_private_atomic,
 )
-from bulkdelete.errors import CheckpointError, CheckpointLocked, CheckpointMismatch, StorageError
+from bulkdelete.errors import CheckpointError, CheckpointLocked, StorageError
 
 STATE_NAME = "state.json"
 LOCK_NAME = "lock"
@@ -66,26 +69,42 @@ class CheckpointStore:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.journal = JournalWriter(directory)
-        self.folder = HeldFolder(directory)  # open while the run holds the lock
+        # The folder, held open from the lock on: its identity, so a folder removed, or
+        # moved away and replaced, is noticed before the next write by path (rather than
+        # scattering the job over two folders), and a moved one is found.
+        self._folder_fd: int | None = None
         self._lock_fd: int | None = None
         self._gen = 0
         self._installed = 0  # newest snapshot generation on disk
         self._install_lock = threading.Lock()
 
     def lock(self) -> None:
-        """Create the folder (0700), hold it (:class:`HeldFolder`) and take the run lock,
-        or refuse (exit 2)."""
+        """Create the folder (0700), hold it and take the run lock, or refuse (exit 2) one
+        that is not this user's alone or is locked."""
         try:
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
             raise CheckpointError(
                 f"cannot create checkpoint directory {self.directory}: {exc.strerror}"
             ) from None
-        self.folder.open()
+        try:
+            fd = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError as exc:
+            if exc.errno == errno.ENOTDIR:
+                raise CheckpointError(
+                    f"checkpoint path {self.directory} is not a directory") from None
+            raise CheckpointError(f"cannot open checkpoint directory {self.directory}: "
+                                  f"{exc.strerror}") from None
+        problem = private_folder_problem(os.fstat(fd))
+        if problem is not None:
+            os.close(fd)
+            raise CheckpointError(f"refusing the checkpoint folder {self.directory}: "
+                                  f"{problem}. Nothing was written")
+        self._folder_fd = fd
         try:
             self._lock_fd = self._take_lock()
         except BaseException:
-            self.folder.release()
+            self.close()
             raise
 
     def _take_lock(self) -> int:
@@ -109,10 +128,26 @@ class CheckpointStore:
         return fd
 
     def check_same_folder(self) -> None:
-        self.folder.check()
+        """Raise StorageError when the path no longer names the folder held."""
+        if self.same_folder():
+            return
+        moved = self.moved_to()
+        said = "was replaced by another folder" if self.directory.exists() else "was removed"
+        raise StorageError(
+            f"the checkpoint folder {self.directory} {said} during the run"
+            + (f"; the job's checkpoint and failed file are now in {moved}: put that folder "
+               "back in its place before rerunning the same command" if moved else "")
+        )
+
+    def same_folder(self) -> bool:
+        """Whether the path still names the folder held open (true while none is)."""
+        return self._folder_fd is None or same_file(self.directory, self._folder_fd)
 
     def moved_to(self) -> Path | None:
-        return self.folder.moved_to()
+        """Where the held folder was moved, or None (in place, gone, or not held)."""
+        if self._folder_fd is None or self.same_folder():
+            return None
+        return where_now(self._folder_fd)
 
     def check_creatable(self) -> None:
         """Refuse now (exit 2) a folder :meth:`lock` could not create after the yes."""
@@ -133,7 +168,9 @@ class CheckpointStore:
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
             os.close(self._lock_fd)
             self._lock_fd = None
-        self.folder.release()
+        if self._folder_fd is not None:
+            os.close(self._folder_fd)
+            self._folder_fd = None
 
     def is_locked_elsewhere(self) -> bool:
         return held_elsewhere(self.directory / LOCK_NAME)
@@ -253,12 +290,3 @@ def describe_saved(directory: Path) -> str:
         "resumes from there and sends again only what was not recorded"
     )
 
-
-def check_binding(stored: Binding, current: Binding, directory: Path) -> None:
-    diffs = stored.differences(current)
-    if diffs:
-        raise CheckpointMismatch(
-            f"checkpoint {directory} belongs to a different job; nothing was sent. "
-            f"Differs: {'; '.join(diffs)}. Use the original settings to resume, another "
-            "--checkpoint for a new job, or --restart to discard it."
-        )

@@ -207,7 +207,7 @@ def _close(job: Recorded, counters: RunCounters, code: int | None) -> StorageErr
         error = exc
     # A checkpoint folder swapped mid-run gets no report: it holds none of the job.
     if job.report is not None and code is not None \
-            and (job.report.parent != store.directory or store.folder.same()):
+            and (job.report.parent != store.directory or store.same_folder()):
         try:
             save_report(job.report, build_report(state, exit_code=code))
         except StorageError as exc:
