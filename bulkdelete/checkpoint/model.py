@@ -1,8 +1,5 @@
 """The job's state in memory (what a checkpoint holds) and its JSON form; touches no file.
-
-Batches finish out of order, so progress is a low watermark (every batch below it done)
-plus the few done above it; ``anchor`` is where a resume seeks. Nothing here holds an ID.
-"""
+Nothing here holds an ID."""
 
 from __future__ import annotations
 
@@ -19,8 +16,7 @@ FORMAT_VERSION = 1
 MAX_REASONS = 50  # distinct failure reasons kept with counts; the rest fold into "other"
 
 
-def _bound(label: str, **default: Any) -> Any:
-    """A bound setting, with how a mismatch names it."""
+def _bound(label: str, **default: Any) -> Any:  # how a mismatch names the setting
     return field(metadata={"label": label}, **default)
 
 
@@ -100,6 +96,9 @@ class DoneBatch(NamedTuple):
 
 @dataclass(slots=True)
 class Progress:
+    """Batches finish out of order: a low watermark (every batch below it done) plus the
+    few done above it; ``anchor`` is where a resume seeks."""
+
     watermark: int = 0
     anchor: tuple[int, int, int] = (0, 0, 1)  # (seq, byte offset, line) to resume from
     done_above: dict[int, DoneBatch] = field(default_factory=dict)
@@ -179,26 +178,21 @@ class State:
         # Dumped with sorted keys (store.encode), tuples as lists: only what JSON cannot
         # take as it is is converted (a set; int keys, which would sort as numbers).
         p = self.progress
-        progress = {f.name: getattr(p, f.name) for f in fields(p) if f.init}
-        progress.update(
-            done_above={str(seq): d for seq, d in p.done_above.items()},
-            sent_above=sorted(p.sent_above),
-            left={str(seq): counts for seq, counts in p.left.items()},
-        )
-        return {
-            "version": FORMAT_VERSION,
-            "journal": journal_gen,
-            "updated": self.updated,
-            "binding": asdict(self.binding),
-            "totals": asdict(self.totals),
-            "progress": progress,
-            "runs": [r.to_json() for r in self.runs],
-            "input": self.input,
-            "resume_command": self.resume_command,
-            "failed": self.failed,
-            **({"failed_elsewhere": self.failed_elsewhere} if self.failed_elsewhere else {}),
-            **({"verify": self.verify} if self.verify is not None else {}),
+        progress = {f.name: getattr(p, f.name) for f in fields(p) if f.init} | {
+            "done_above": {str(seq): d for seq, d in p.done_above.items()},
+            "sent_above": sorted(p.sent_above),
+            "left": {str(seq): counts for seq, counts in p.left.items()},
         }
+        out = {f.name: getattr(self, f.name) for f in fields(self)} | {
+            "version": FORMAT_VERSION, "journal": journal_gen, "binding": asdict(self.binding),
+            "totals": asdict(self.totals), "progress": progress,
+            "runs": [r.to_json() for r in self.runs],
+        }
+        if not self.failed_elsewhere:  # both keys are absent unless set
+            del out["failed_elsewhere"]
+        if self.verify is None:
+            del out["verify"]
+        return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> tuple[State, int]:

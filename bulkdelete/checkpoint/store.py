@@ -1,10 +1,6 @@
-"""The checkpoint directory (files 0600, folder 0700; docs/checkpoint.md).
-
-``state.json``, replaced atomically about once a second, carries a CRC-32 of the state's
-canonical dump, so damage is detected however the file is laid out; ``journal.<gen>`` holds
-the records since it; ``lock`` is ``flock``'d for a run. A snapshot not written whole is
-never installed: the old one and its journals stay.
-"""
+"""The checkpoint folder a run holds (files 0600, folder 0700; docs/checkpoint.md):
+``state.json``, whose CRC-32 of the state's canonical dump catches damage however the file is
+laid out, the journals since it, and the run's ``lock``."""
 
 from __future__ import annotations
 
@@ -69,9 +65,9 @@ class CheckpointStore:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.journal = JournalWriter(directory)
-        # The folder, held open from the lock on: its identity, so a folder removed, or
-        # moved away and replaced, is noticed before the next write by path (rather than
-        # scattering the job over two folders), and a moved one is found.
+        # The folder held open from the lock on is its identity: one removed, or moved away
+        # and replaced, is noticed before the next write (rather than scattering the job
+        # over two folders), and a moved one is found.
         self._folder_fd: int | None = None
         self._lock_fd: int | None = None
         self._gen = 0
