@@ -1,9 +1,5 @@
-"""The job's durable progress, so a rerun resumes where the last one stopped.
-
-The format and its recovery: docs/checkpoint.md.
-"""
-
-from __future__ import annotations
+"""The job's durable progress, so a rerun resumes where the last one stopped
+(docs/checkpoint.md)."""
 
 from bulkdelete.checkpoint.journal import Ledger
 from bulkdelete.checkpoint.model import (

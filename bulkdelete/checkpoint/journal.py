@@ -7,15 +7,12 @@ loss at most the second since the last snapshot. Replay is idempotent. No record
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import zlib
 from pathlib import Path
 from typing import Any, Protocol
 
 from bulkdelete.checkpoint.model import MAX_REASONS, DoneBatch, Progress
-from bulkdelete.durable import open_private, write_all
 from bulkdelete.errors import CheckpointError, StorageError
 
 RESTART_HINT = (
@@ -52,57 +49,6 @@ def done_record(
 
 def storage_error(what: str, exc: OSError) -> StorageError:
     return StorageError(f"{what}: {exc.strerror or exc}")
-
-
-class JournalWriter:
-    """Appends records to ``journal.<gen>``, one ``write(2)`` each. The first failed write
-    cuts the journal back to its last whole record and breaks the writer: every later
-    append raises the same StorageError, so the run stops instead of going on unrecorded."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self._fd: int | None = None
-        self._size = 0  # bytes of whole records in the open journal
-        self.failure: StorageError | None = None  # the first journal write that failed
-
-    def open(self, path: Path) -> None:
-        """Switch appends to ``path``. The field never holds a closed descriptor: a number
-        the kernel has handed to a socket must never receive a journal record."""
-        if self.failure is not None:
-            raise self.failure
-        try:
-            fd = open_private(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
-        except OSError as exc:
-            raise self.break_with(
-                storage_error(f"cannot create the checkpoint journal {path}", exc)) from None
-        self.close()
-        self._fd = fd
-        self._size = os.fstat(fd).st_size
-
-    def close(self) -> None:
-        fd, self._fd = self._fd, None
-        if fd is not None:
-            os.close(fd)
-
-    def append(self, record: dict[str, Any]) -> None:
-        if self.failure is not None:
-            raise self.failure  # nothing more is recorded after a record that was lost
-        assert self._fd is not None, "journal not open"
-        data = frame(record)
-        try:
-            write_all(self._fd, data)
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                os.ftruncate(self._fd, self._size)
-            raise self.break_with(storage_error(
-                f"cannot write the checkpoint journal in {self.directory}", exc)) from None
-        self._size += len(data)
-
-    def break_with(self, error: StorageError) -> StorageError:
-        """Break the writer (also for a failure found outside it: the folder swapped)."""
-        if self.failure is None:
-            self.failure = error
-        return self.failure
 
 
 def apply(p: Progress, record: dict[str, Any]) -> bool:

@@ -3,6 +3,8 @@ Nothing here holds an ID."""
 
 from __future__ import annotations
 
+import json
+import zlib
 from collections import Counter
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -14,6 +16,7 @@ from bulkdelete.reader.rule import READER_RULES
 
 FORMAT_VERSION = 1
 MAX_REASONS = 50  # distinct failure reasons kept with counts; the rest fold into "other"
+SNAPSHOT_FORMAT = "bulkdelete-state"
 
 
 def _bound(label: str, **default: Any) -> Any:  # how a mismatch names the setting
@@ -214,6 +217,30 @@ class State:
         state = cls(binding=Binding(**data.pop("binding")), totals=totals, progress=progress,
                     runs=[RunRecord.from_json(r) for r in data.pop("runs")], **data)
         return state, int(gen)
+
+
+def _canonical(state: dict[str, Any]) -> bytes:
+    """What the checksum covers: the same for the same state, however it is laid out."""
+    return json.dumps(state, separators=(",", ":"), sort_keys=True).encode()
+
+
+def encode(state: dict[str, Any]) -> bytes:
+    body = _canonical(state)
+    return b'{"crc32":"%08x","format":"%s","state":%s}\n' % (
+        zlib.crc32(body), SNAPSHOT_FORMAT.encode(), body)
+
+
+def decode(raw: bytes) -> dict[str, Any] | None:
+    """The state in ``raw``, or None unless it is whole and its checksum matches."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    state = data.get("state") if isinstance(data, dict) else None
+    if (not isinstance(state, dict) or data.get("format") != SNAPSHOT_FORMAT
+            or data.get("crc32") != f"{zlib.crc32(_canonical(state)):08x}"):
+        return None
+    return state
 
 
 def check_binding(stored: Binding, current: Binding, directory: Path) -> None:

@@ -7,16 +7,14 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import json
 import os
 import re
 import threading
-import zlib
 from pathlib import Path
 from typing import Any
 
-from bulkdelete.checkpoint.journal import RESTART_HINT, JournalWriter, replay, storage_error
-from bulkdelete.checkpoint.model import State
+from bulkdelete.checkpoint.journal import RESTART_HINT, frame, replay, storage_error
+from bulkdelete.checkpoint.model import State, decode, encode
 from bulkdelete.durable import (
     held_elsewhere,
     nearest_existing,
@@ -24,47 +22,27 @@ from bulkdelete.durable import (
     private_folder_problem,
     same_file,
     where_now,
+    write_all,
     write_private_atomic,
 )
 from bulkdelete.errors import CheckpointError, CheckpointLocked, StorageError
 
 STATE_NAME = "state.json"
 LOCK_NAME = "lock"
-SNAPSHOT_FORMAT = "bulkdelete-state"
 _JOURNAL_RE = re.compile(r"^journal\.(\d+)$")
 
 
-def _canonical(state: dict[str, Any]) -> bytes:
-    """What the checksum covers: the same for the same state, however it is laid out."""
-    return json.dumps(state, separators=(",", ":"), sort_keys=True).encode()
-
-
-def encode(state: dict[str, Any]) -> bytes:
-    body = _canonical(state)
-    return b'{"crc32":"%08x","format":"%s","state":%s}\n' % (
-        zlib.crc32(body), SNAPSHOT_FORMAT.encode(), body)
-
-
-def decode(raw: bytes) -> dict[str, Any] | None:
-    """The state in ``raw``, or None unless it is whole and its checksum matches."""
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return None
-    state = data.get("state") if isinstance(data, dict) else None
-    if (not isinstance(state, dict) or data.get("format") != SNAPSHOT_FORMAT
-            or data.get("crc32") != f"{zlib.crc32(_canonical(state)):08x}"):
-        return None
-    return state
-
-
 class CheckpointStore:
-    """Lock, snapshots and the journal between them. Synchronous: only :meth:`snapshot`
-    is slow (two fsyncs), and the job runs it in a thread after :meth:`prepare_snapshot`."""
+    """Lock, snapshots and the journal between them. Synchronous: only :meth:`snapshot` is
+    slow (two fsyncs), and the job runs it in a thread after :meth:`prepare_snapshot`. The
+    first failed journal write cuts it back to its last whole record and breaks it: every
+    later append raises the same StorageError, so the run stops rather than go on unrecorded."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.journal = JournalWriter(directory)
+        self._journal_fd: int | None = None
+        self._journal_size = 0  # bytes of whole records in the open journal
+        self.failure: StorageError | None = None  # the first journal write that failed
         # The folder held open from the lock on is its identity: one removed, or moved away
         # and replaced, is noticed before the next write (rather than scattering the job
         # over two folders), and a moved one is found.
@@ -75,8 +53,7 @@ class CheckpointStore:
         self._install_lock = threading.Lock()
 
     def lock(self) -> None:
-        """Create the folder (0700), hold it and take the run lock, or refuse (exit 2) one
-        that is not this user's alone or is locked."""
+        """Create the folder (0700), hold it and take the run lock, or refuse (exit 2)."""
         try:
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
@@ -159,7 +136,7 @@ class CheckpointStore:
         return self._lock_fd is not None
 
     def close(self) -> None:
-        self.journal.close()
+        self._close_journal()
         if self._lock_fd is not None:
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
             os.close(self._lock_fd)
@@ -188,8 +165,7 @@ class CheckpointStore:
             raw = path.read_bytes()
         except OSError as exc:
             raise CheckpointError(f"cannot read checkpoint {path}: {exc.strerror}") from None
-        data = decode(raw)
-        if data is None:
+        if (data := decode(raw)) is None:
             raise CheckpointError(
                 f"checkpoint {path} is damaged (checksum mismatch). {RESTART_HINT}")
         try:
@@ -225,11 +201,48 @@ class CheckpointStore:
         self._open_journal()
 
     def _open_journal(self) -> None:
+        """Switch appends to ``journal.<gen>``. The field never holds a closed descriptor: a
+        number the kernel has handed to a socket must never receive a journal record."""
         try:
             self.check_same_folder()
         except StorageError as exc:
-            raise self.journal.break_with(exc) from None
-        self.journal.open(self.directory / f"journal.{self._gen}")
+            raise self._break_with(exc) from None
+        if self.failure is not None:
+            raise self.failure
+        path = self.directory / f"journal.{self._gen}"
+        try:
+            fd = open_private(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        except OSError as exc:
+            raise self._break_with(
+                storage_error(f"cannot create the checkpoint journal {path}", exc)) from None
+        self._close_journal()
+        self._journal_fd = fd
+        self._journal_size = os.fstat(fd).st_size
+
+    def _close_journal(self) -> None:
+        fd, self._journal_fd = self._journal_fd, None
+        if fd is not None:
+            os.close(fd)
+
+    def append(self, record: dict[str, Any]) -> None:
+        if self.failure is not None:
+            raise self.failure  # nothing more is recorded after a record that was lost
+        assert self._journal_fd is not None, "journal not open"
+        data = frame(record)
+        try:
+            write_all(self._journal_fd, data)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._journal_fd, self._journal_size)
+            raise self._break_with(storage_error(
+                f"cannot write the checkpoint journal in {self.directory}", exc)) from None
+        self._journal_size += len(data)
+
+    def _break_with(self, error: StorageError) -> StorageError:
+        """Break the store's journal (also for a failure found outside it: a folder swap)."""
+        if self.failure is None:
+            self.failure = error
+        return self.failure
 
     def prepare_snapshot(self, state: State) -> tuple[bytes, int]:
         """Capture the state (in the event loop) and switch appends to a new journal, so
@@ -239,8 +252,7 @@ class CheckpointStore:
         return encode(state.to_json(self._gen)), self._gen
 
     def snapshot(self, data: bytes, gen: int) -> None:
-        """Durably install a prepared snapshot, then drop the journals it covers (safe in
-        a worker thread)."""
+        """Durably install a prepared snapshot, then drop the journals it covers (thread-safe)."""
         with self._install_lock:
             # Never install an older snapshot over a newer one: the newer one may already
             # have dropped the journals the older one needs.
@@ -261,7 +273,7 @@ class CheckpointStore:
     def finish(self, state: State) -> None:
         """The last save. Tried even after a journal write failed: memory holds what the
         batches really did; if it cannot be written, the old files still stand."""
-        self.journal.close()
+        self._close_journal()
         self._gen += 1
         self.snapshot(encode(state.to_json(self._gen)), self._gen)
 

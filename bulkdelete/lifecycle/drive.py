@@ -112,7 +112,7 @@ async def run_recorded(job: Recorded, send: Send, batches: Iterator[Batch], *, p
     store.snapshot(*store.prepare_snapshot(state))
     code: int | None = None
     try:
-        async with _engine(send, Ledger(state.progress, store.journal), counters) as engine:
+        async with _engine(send, Ledger(state.progress, store), counters) as engine:
             p = state.progress
             observer.started(plan, engine.snapshot, p.ids_deleted + p.ids_failed,
                              failed_before=p.ids_failed,

@@ -83,8 +83,8 @@ def new_job(directory: Path, done: int = 3) -> None:
     with opened_store(directory) as store:
         store.create(make_state())
         for seq in range(done):
-            store.journal.append({"k": "s", "s": seq})
-            store.journal.append(done_record(seq, offset_of(seq), line_of(seq), 100, 0, None))
+            store.append({"k": "s", "s": seq})
+            store.append(done_record(seq, offset_of(seq), line_of(seq), 100, 0, None))
 
 
 def nearly_full_disk(monkeypatch: pytest.MonkeyPatch, allow: int) -> None:

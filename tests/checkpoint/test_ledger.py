@@ -81,7 +81,7 @@ def test_a_ledger_on_the_store_journal_is_replayed_on_load(tmp_path: Path) -> No
     with opened_store(directory) as store:
         state = make_state()
         store.create(state)
-        ledger = Ledger(state.progress, store.journal)
+        ledger = Ledger(state.progress, store)
         ledger.sent(0)
         ledger.sent(0)
         ledger.done(0, offset_of(0), line_of(0), 100, 0, None)

@@ -50,16 +50,16 @@ def _first_run(
             store.snapshot(*pending)
             pending = None
         if mark_sent(p, seq):
-            store.journal.append({"k": "s", "s": seq})
+            store.append({"k": "s", "s": seq})
         failed = 1 if seq % 3 == 0 else 0
         mark_done(p, seq, offset_of(seq), line_of(seq), sizes[seq] - failed, failed,
                     {"HTTP 400 rejected": 1} if failed else None)
-        store.journal.append(done_record(seq, offset_of(seq), line_of(seq),
+        store.append(done_record(seq, offset_of(seq), line_of(seq),
                                          sizes[seq] - failed, failed,
                                          {"HTTP 400 rejected": 1} if failed else None))
     for seq in order[k:k + in_flight]:
         if mark_sent(p, seq):
-            store.journal.append({"k": "s", "s": seq})
+            store.append({"k": "s", "s": seq})
     if torn and k < len(order):
         seq = order[k]
         record = frame({"k": "d", "s": seq, "o": offset_of(seq), "l": line_of(seq),
@@ -99,9 +99,9 @@ def _resume_and_check(
     assert sorted(durable + resent) == list(range(n)), "a batch covered twice or never"
     for seq in resent:
         if mark_sent(p, seq):
-            store.journal.append({"k": "s", "s": seq})
+            store.append({"k": "s", "s": seq})
         mark_done(p, seq, offset_of(seq), line_of(seq), sizes[seq], 0)
-        store.journal.append(done_record(seq, offset_of(seq), line_of(seq), sizes[seq], 0, None))
+        store.append(done_record(seq, offset_of(seq), line_of(seq), sizes[seq], 0, None))
     store.close()  # killed again right at the end
 
     final = load(directory).progress
@@ -168,10 +168,10 @@ def test_snapshots_installed_out_of_order_lose_no_record(tmp_path: Path) -> None
         older = store.prepare_snapshot(state)  # captured with nothing done
         mark_done(p, 0, 0, 1, 100, 0)
         # goes to the older snapshot's journal
-        store.journal.append(done_record(0, 0, 1, 100, 0, None))
+        store.append(done_record(0, 0, 1, 100, 0, None))
         newer = store.prepare_snapshot(state)
         mark_done(p, 1, 1000, 11, 100, 0)
-        store.journal.append(done_record(1, 1000, 11, 100, 0, None))
+        store.append(done_record(1, 1000, 11, 100, 0, None))
         store.snapshot(*newer)
         store.snapshot(*older)  # the periodic install finishes last
     restored = load(directory).progress
@@ -190,14 +190,14 @@ def test_re_sends_are_counted_per_earlier_send_and_survive_the_journal(tmp_path:
         store.create(state)
         for seq in (0, 1):
             mark_sent(state.progress, seq)
-            store.journal.append({"k": "s", "s": seq})
+            store.append({"k": "s", "s": seq})
     with opened_store(directory) as store:  # run 2 (after a kill): re-sends 0, killed
         state = store.load()
         state.progress.carry_over(killed=True)
         store.resume()
         store.snapshot(*store.prepare_snapshot(state))
         assert mark_sent(state.progress, 0)
-        store.journal.append({"k": "s", "s": 0})
+        store.append({"k": "s", "s": 0})
     with opened_store(directory) as store:  # run 3 (after a kill): 0 and 1 done; 2 sent
         state = store.load()
         state.progress.carry_over(killed=True)
@@ -205,12 +205,12 @@ def test_re_sends_are_counted_per_earlier_send_and_survive_the_journal(tmp_path:
         store.snapshot(*store.prepare_snapshot(state))
         for seq in (0, 1):
             assert mark_sent(state.progress, seq)
-            store.journal.append({"k": "s", "s": seq})
+            store.append({"k": "s", "s": seq})
             mark_done(state.progress, seq, offset_of(seq), line_of(seq), 100, 0)
-            store.journal.append(done_record(seq, offset_of(seq), line_of(seq), 100, 0, None))
+            store.append(done_record(seq, offset_of(seq), line_of(seq), 100, 0, None))
         assert state.progress.resent_this_run() == (300, 0)
         mark_sent(state.progress, 2)
-        store.journal.append({"k": "s", "s": 2})
+        store.append({"k": "s", "s": 2})
     with opened_store(directory) as store:  # run 4 (after a graceful stop): 2 done
         state = store.load()
         assert state.progress.resent_after_crash == 300  # from the journal alone
