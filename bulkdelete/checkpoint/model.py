@@ -1,5 +1,5 @@
-"""The job's state in memory (what a checkpoint holds) and its JSON form; touches no file.
-Nothing here holds an ID."""
+"""The job's state in memory (what a checkpoint holds) and its JSON form, ``state.json``'s
+layout included; touches no file. Nothing here holds an ID."""
 
 from __future__ import annotations
 
@@ -178,7 +178,7 @@ class State:
         return self.progress.ids_failed - self.failed_elsewhere
 
     def to_json(self, journal_gen: int) -> dict[str, Any]:
-        # Dumped with sorted keys (store.encode), tuples as lists: only what JSON cannot
+        # Dumped with sorted keys (encode), tuples as lists: only what JSON cannot
         # take as it is is converted (a set; int keys, which would sort as numbers).
         p = self.progress
         progress = {f.name: getattr(p, f.name) for f in fields(p) if f.init} | {
