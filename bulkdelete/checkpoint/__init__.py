@@ -1,11 +1,7 @@
-"""The job's durable progress, so a rerun resumes where the last one stopped.
+"""The job's durable progress, so a rerun resumes where the last one stopped
+(docs/checkpoint.md)."""
 
-The format and its recovery: docs/checkpoint.md.
-"""
-
-from __future__ import annotations
-
-from bulkdelete.checkpoint.journal import JournalWriter, Ledger
+from bulkdelete.checkpoint.journal import Ledger
 from bulkdelete.checkpoint.model import (
     Binding,
     Progress,
@@ -13,27 +9,11 @@ from bulkdelete.checkpoint.model import (
     State,
     Totals,
     Traffic,
-)
-from bulkdelete.checkpoint.store import (
-    LOCK_NAME,
-    STATE_NAME,
-    CheckpointStore,
     check_binding,
-    describe_saved,
 )
+from bulkdelete.checkpoint.store import LOCK_NAME, STATE_NAME, CheckpointStore, describe_saved
 
 __all__ = [
-    "LOCK_NAME",
-    "STATE_NAME",
-    "Binding",
-    "CheckpointStore",
-    "JournalWriter",
-    "Ledger",
-    "Progress",
-    "RunRecord",
-    "State",
-    "Totals",
-    "Traffic",
-    "check_binding",
-    "describe_saved",
+    "LOCK_NAME", "STATE_NAME", "Binding", "CheckpointStore", "Ledger", "Progress", "RunRecord",
+    "State", "Totals", "Traffic", "check_binding", "describe_saved",
 ]

@@ -7,15 +7,12 @@ loss at most the second since the last snapshot. Replay is idempotent. No record
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import zlib
 from pathlib import Path
 from typing import Any, Protocol
 
-from bulkdelete.checkpoint.model import Progress
-from bulkdelete.durable import open_private, write_all
+from bulkdelete.checkpoint.model import MAX_REASONS, DoneBatch, Progress
 from bulkdelete.errors import CheckpointError, StorageError
 
 RESTART_HINT = (
@@ -54,62 +51,42 @@ def storage_error(what: str, exc: OSError) -> StorageError:
     return StorageError(f"{what}: {exc.strerror or exc}")
 
 
-class JournalWriter:
-    """Appends records to ``journal.<gen>``, one ``write(2)`` each. The first failed write
-    cuts the journal back to its last whole record and breaks the writer: every later
-    append raises the same StorageError, so the run stops instead of going on unrecorded."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self._fd: int | None = None
-        self._size = 0  # bytes of whole records in the open journal
-        self._failure: StorageError | None = None  # the first journal write that failed
-
-    def open(self, path: Path) -> None:
-        """Switch appends to ``path``. The field never holds a closed descriptor: a number
-        the kernel has handed to a socket must never receive a journal record."""
-        if self._failure is not None:
-            raise self._failure
-        try:
-            fd = open_private(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
-        except OSError as exc:
-            raise self._fail(f"cannot create the checkpoint journal {path}", exc) from None
-        self.close()
-        self._fd = fd
-        self._size = os.fstat(fd).st_size
-
-    def close(self) -> None:
-        fd, self._fd = self._fd, None
-        if fd is not None:
-            os.close(fd)
-
-    def append(self, record: dict[str, Any]) -> None:
-        if self._failure is not None:
-            raise self._failure  # nothing more is recorded after a record that was lost
-        assert self._fd is not None, "journal not open"
-        data = frame(record)
-        try:
-            write_all(self._fd, data)
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                os.ftruncate(self._fd, self._size)
-            raise self._fail(
-                f"cannot write the checkpoint journal in {self.directory}", exc
-            ) from None
-        self._size += len(data)
-
-    @property
-    def failure(self) -> StorageError | None:
-        return self._failure
-
-    def break_with(self, error: StorageError) -> StorageError:
-        """Break the writer (also for a failure found outside it: the folder swapped)."""
-        if self._failure is None:
-            self._failure = error
-        return self._failure
-
-    def _fail(self, what: str, exc: OSError) -> StorageError:
-        return self.break_with(storage_error(what, exc))
+def apply(p: Progress, record: dict[str, Any]) -> bool:
+    """Apply one record to ``p``; False (and no change) when it changes nothing, so replay
+    is idempotent and the ledger journals only what changed. ValueError if unknown."""
+    match record:
+        case {"k": "s", "s": int(seq)}:
+            if p.is_done(seq) or seq in p.sent_above:
+                return False  # a retry or a bisected half is not a re-send after a crash
+            p.sent_above.add(seq)
+        case {"k": "a", "s": int(seq)}:
+            # Answered acknowledging no ID: nothing of it is at the server, so a crash now
+            # leaves nothing to send twice.
+            if seq not in p.sent_above:
+                return False
+            p.sent_above.discard(seq)
+        case {"k": "d", "s": int(seq), "o": int(offset), "l": int(line), "n": int(deleted),
+              "f": int(failed)}:
+            if p.is_done(seq):
+                return False
+            p.sent_above.discard(seq)
+            if seq in p.left:
+                by_crash, by_stop = p.left.pop(seq)
+                p.resent_after_crash += by_crash * (deleted + failed)
+                p.resent_after_stop += by_stop * (deleted + failed)
+            p.ids_deleted += deleted
+            p.ids_failed += failed
+            for reason, count in (record.get("r") or {}).items():
+                kept = reason in p.reasons or len(p.reasons) < MAX_REASONS
+                p.reasons[reason if kept else "other"] += count
+            p.done_above[seq] = DoneBatch(offset, line, deleted, failed)
+            while p.watermark in p.done_above:
+                done = p.done_above.pop(p.watermark)
+                p.anchor = (p.watermark, done.offset, done.line)
+                p.watermark += 1
+        case _:
+            raise ValueError("unknown record")
+    return True
 
 
 def replay(progress: Progress, path: Path) -> None:
@@ -127,24 +104,16 @@ def replay(progress: Progress, path: Path) -> None:
                     + RESTART_HINT
                 )
             return
-        match record:
-            case {"k": "s", "s": int(seq)}:
-                progress.mark_sent(seq)
-            case {"k": "a", "s": int(seq)}:
-                progress.mark_answered(seq)
-            case {"k": "d", "s": int(seq), "o": int(offset), "l": int(at), "n": int(deleted),
-                  "f": int(failed)}:
-                progress.mark_done(seq, offset, at, deleted, failed, record.get("r"))
-            case _:
-                raise CheckpointError(
-                    f"checkpoint journal {path} has an unknown record at {index + 1}. "
-                    + RESTART_HINT
-                )
+        try:
+            apply(progress, record)
+        except ValueError:
+            raise CheckpointError(
+                f"checkpoint journal {path} has an unknown record at {index + 1}. "
+                + RESTART_HINT
+            ) from None
 
 
 class Journal(Protocol):
-    """:class:`JournalWriter`, or a test's double."""
-
     def append(self, record: dict[str, Any]) -> None: ...
 
 
@@ -164,20 +133,18 @@ class Ledger:
     def watermark(self) -> int:
         return self.progress.watermark
 
+    def _record(self, record: dict[str, Any]) -> None:
+        if apply(self.progress, record) and self._journal is not None:
+            self._journal.append(record)
+
     def sent(self, seq: int) -> None:
-        """Journalled once: a retry or a bisected half is not a re-send after a crash."""
-        if self.progress.mark_sent(seq) and self._journal is not None:
-            self._journal.append({"k": "s", "s": seq})
+        self._record({"k": "s", "s": seq})
 
     def answered(self, seq: int) -> None:
-        """Answered acknowledging no ID: a crash while it waits to retry is no re-send."""
-        if self.progress.mark_answered(seq) and self._journal is not None:
-            self._journal.append({"k": "a", "s": seq})
+        self._record({"k": "a", "s": seq})
 
     def done(
         self, seq: int, offset: int, line: int, deleted: int, failed: int,
         reasons: dict[str, int] | None,
     ) -> None:
-        self.progress.mark_done(seq, offset, line, deleted, failed, reasons)
-        if self._journal is not None:
-            self._journal.append(done_record(seq, offset, line, deleted, failed, reasons))
+        self._record(done_record(seq, offset, line, deleted, failed, reasons))

@@ -1,11 +1,10 @@
-"""The job's state in memory (what a checkpoint holds) and its JSON form; touches no file.
-
-Batches finish out of order, so progress is a low watermark (every batch below it done)
-plus the few done above it; ``anchor`` is where a resume seeks. Nothing here holds an ID.
-"""
+"""The job's state in memory (what a checkpoint holds) and its JSON form, ``state.json``'s
+layout included; touches no file. Nothing here holds an ID."""
 
 from __future__ import annotations
 
+import json
+import zlib
 from collections import Counter
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -17,10 +16,10 @@ from bulkdelete.reader.rule import READER_RULES
 
 FORMAT_VERSION = 1
 MAX_REASONS = 50  # distinct failure reasons kept with counts; the rest fold into "other"
+SNAPSHOT_FORMAT = "bulkdelete-state"
 
 
-def _bound(label: str, **default: Any) -> Any:
-    """A bound setting, with how a mismatch names it."""
+def _bound(label: str, **default: Any) -> Any:  # how a mismatch names the setting
     return field(metadata={"label": label}, **default)
 
 
@@ -100,6 +99,9 @@ class DoneBatch(NamedTuple):
 
 @dataclass(slots=True)
 class Progress:
+    """Batches finish out of order: a low watermark (every batch below it done) plus the
+    few done above it; ``anchor`` is where a resume seeks."""
+
     watermark: int = 0
     anchor: tuple[int, int, int] = (0, 0, 1)  # (seq, byte offset, line) to resume from
     done_above: dict[int, DoneBatch] = field(default_factory=dict)
@@ -118,45 +120,6 @@ class Progress:
 
     def is_done(self, seq: int) -> bool:
         return seq < self.watermark or seq in self.done_above
-
-    def mark_sent(self, seq: int) -> bool:
-        if self.is_done(seq) or seq in self.sent_above:
-            return False
-        self.sent_above.add(seq)
-        return True
-
-    def mark_answered(self, seq: int) -> bool:
-        """Answered acknowledging no ID: nothing of it is at the server, so a crash now
-        leaves nothing to send twice. True if it was marked sent."""
-        was_sent = seq in self.sent_above
-        self.sent_above.discard(seq)
-        return was_sent
-
-    def mark_done(
-        self, seq: int, offset: int, line: int, deleted: int, failed: int,
-        reasons: dict[str, int] | None = None,
-    ) -> bool:
-        """False (and no change) if already recorded: replay is idempotent."""
-        if self.is_done(seq):
-            return False
-        self.sent_above.discard(seq)
-        if seq in self.left:
-            by_crash, by_stop = self.left.pop(seq)
-            self.resent_after_crash += by_crash * (deleted + failed)
-            self.resent_after_stop += by_stop * (deleted + failed)
-        self.ids_deleted += deleted
-        self.ids_failed += failed
-        if reasons:
-            for reason, count in reasons.items():
-                key = (reason if (reason in self.reasons or len(self.reasons) < MAX_REASONS)
-                       else "other")
-                self.reasons[key] += count
-        self.done_above[seq] = DoneBatch(offset, line, deleted, failed)
-        while self.watermark in self.done_above:
-            done = self.done_above.pop(self.watermark)
-            self.anchor = (self.watermark, done.offset, done.line)
-            self.watermark += 1
-        return True
 
     def carry_over(self, *, killed: bool) -> None:
         """At a resume: what the last run sent unrecorded will be re-sent, after a kill or
@@ -215,29 +178,24 @@ class State:
         return self.progress.ids_failed - self.failed_elsewhere
 
     def to_json(self, journal_gen: int) -> dict[str, Any]:
-        # Dumped with sorted keys (store.encode), tuples as lists: only what JSON cannot
+        # Dumped with sorted keys (encode), tuples as lists: only what JSON cannot
         # take as it is is converted (a set; int keys, which would sort as numbers).
         p = self.progress
-        progress = {f.name: getattr(p, f.name) for f in fields(p) if f.init}
-        progress.update(
-            done_above={str(seq): d for seq, d in p.done_above.items()},
-            sent_above=sorted(p.sent_above),
-            left={str(seq): counts for seq, counts in p.left.items()},
-        )
-        return {
-            "version": FORMAT_VERSION,
-            "journal": journal_gen,
-            "updated": self.updated,
-            "binding": asdict(self.binding),
-            "totals": asdict(self.totals),
-            "progress": progress,
-            "runs": [r.to_json() for r in self.runs],
-            "input": self.input,
-            "resume_command": self.resume_command,
-            "failed": self.failed,
-            **({"failed_elsewhere": self.failed_elsewhere} if self.failed_elsewhere else {}),
-            **({"verify": self.verify} if self.verify is not None else {}),
+        progress = {f.name: getattr(p, f.name) for f in fields(p) if f.init} | {
+            "done_above": {str(seq): d for seq, d in p.done_above.items()},
+            "sent_above": sorted(p.sent_above),
+            "left": {str(seq): counts for seq, counts in p.left.items()},
         }
+        out = {f.name: getattr(self, f.name) for f in fields(self)} | {
+            "version": FORMAT_VERSION, "journal": journal_gen, "binding": asdict(self.binding),
+            "totals": asdict(self.totals), "progress": progress,
+            "runs": [r.to_json() for r in self.runs],
+        }
+        if not self.failed_elsewhere:  # both keys are absent unless set
+            del out["failed_elsewhere"]
+        if self.verify is None:
+            del out["verify"]
+        return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> tuple[State, int]:
@@ -259,3 +217,37 @@ class State:
         state = cls(binding=Binding(**data.pop("binding")), totals=totals, progress=progress,
                     runs=[RunRecord.from_json(r) for r in data.pop("runs")], **data)
         return state, int(gen)
+
+
+def _canonical(state: dict[str, Any]) -> bytes:
+    """What the checksum covers: the same for the same state, however it is laid out."""
+    return json.dumps(state, separators=(",", ":"), sort_keys=True).encode()
+
+
+def encode(state: dict[str, Any]) -> bytes:
+    body = _canonical(state)
+    return b'{"crc32":"%08x","format":"%s","state":%s}\n' % (
+        zlib.crc32(body), SNAPSHOT_FORMAT.encode(), body)
+
+
+def decode(raw: bytes) -> dict[str, Any] | None:
+    """The state in ``raw``, or None unless it is whole and its checksum matches."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    state = data.get("state") if isinstance(data, dict) else None
+    if (not isinstance(state, dict) or data.get("format") != SNAPSHOT_FORMAT
+            or data.get("crc32") != f"{zlib.crc32(_canonical(state)):08x}"):
+        return None
+    return state
+
+
+def check_binding(stored: Binding, current: Binding, directory: Path) -> None:
+    diffs = stored.differences(current)
+    if diffs:
+        raise CheckpointMismatch(
+            f"checkpoint {directory} belongs to a different job; nothing was sent. "
+            f"Differs: {'; '.join(diffs)}. Use the original settings to resume, another "
+            "--checkpoint for a new job, or --restart to discard it."
+        )

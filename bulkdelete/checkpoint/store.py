@@ -1,91 +1,83 @@
-"""The checkpoint directory (files 0600, folder 0700; docs/checkpoint.md).
-
-``state.json``, replaced atomically about once a second, carries a CRC-32 of the state's
-canonical dump, so damage is detected however the file is laid out; ``journal.<gen>`` holds
-the records since it; ``lock`` is ``flock``'d for a run. A snapshot not written whole is
-never installed: the old one and its journals stay.
-"""
+"""The checkpoint folder a run holds (files 0600, folder 0700; docs/checkpoint.md):
+``state.json``, whose CRC-32 of the state's canonical dump catches damage however the file is
+laid out, the journals since it, and the run's ``lock``."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
-import json
 import os
 import re
 import threading
-import zlib
 from pathlib import Path
 from typing import Any
 
-from bulkdelete.checkpoint.folder import HeldFolder
-from bulkdelete.checkpoint.journal import RESTART_HINT, JournalWriter, replay, storage_error
-from bulkdelete.checkpoint.model import Binding, State
+from bulkdelete.checkpoint.journal import RESTART_HINT, frame, replay, storage_error
+from bulkdelete.checkpoint.model import State, decode, encode
 from bulkdelete.durable import (
     held_elsewhere,
     nearest_existing,
     open_private,
+    private_folder_problem,
+    same_file,
+    where_now,
+    write_all,
     write_private_atomic,
 )
-from bulkdelete.errors import CheckpointError, CheckpointLocked, CheckpointMismatch, StorageError
+from bulkdelete.errors import CheckpointError, CheckpointLocked, StorageError
 
 STATE_NAME = "state.json"
 LOCK_NAME = "lock"
-SNAPSHOT_FORMAT = "bulkdelete-state"
 _JOURNAL_RE = re.compile(r"^journal\.(\d+)$")
 
 
-def _canonical(state: dict[str, Any]) -> bytes:
-    """What the checksum covers: the same for the same state, however it is laid out."""
-    return json.dumps(state, separators=(",", ":"), sort_keys=True).encode()
-
-
-def encode(state: dict[str, Any]) -> bytes:
-    body = _canonical(state)
-    return b'{"crc32":"%08x","format":"%s","state":%s}\n' % (
-        zlib.crc32(body), SNAPSHOT_FORMAT.encode(), body)
-
-
-def decode(raw: bytes) -> dict[str, Any] | None:
-    """The state in ``raw``, or None unless it is whole and its checksum matches."""
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return None
-    state = data.get("state") if isinstance(data, dict) else None
-    if (not isinstance(state, dict) or data.get("format") != SNAPSHOT_FORMAT
-            or data.get("crc32") != f"{zlib.crc32(_canonical(state)):08x}"):
-        return None
-    return state
-
-
 class CheckpointStore:
-    """Lock, snapshots and the journal between them. Synchronous: only :meth:`snapshot`
-    is slow (two fsyncs), and the job runs it in a thread after :meth:`prepare_snapshot`."""
+    """Lock, snapshots and the journal between them. Synchronous: only :meth:`snapshot` is
+    slow (two fsyncs), and the job runs it in a thread after :meth:`prepare_snapshot`. The
+    first failed journal write cuts it back to its last whole record and breaks it: every
+    later append raises the same StorageError, so the run stops rather than go on unrecorded."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.journal = JournalWriter(directory)
-        self.folder = HeldFolder(directory)  # open while the run holds the lock
+        self._journal_fd: int | None = None
+        self._journal_size = 0  # bytes of whole records in the open journal
+        self.failure: StorageError | None = None  # the first journal write that failed
+        # The folder held open from the lock on is its identity: one removed, or moved away
+        # and replaced, is noticed before the next write (rather than scattering the job
+        # over two folders), and a moved one is found.
+        self._folder_fd: int | None = None
         self._lock_fd: int | None = None
         self._gen = 0
         self._installed = 0  # newest snapshot generation on disk
         self._install_lock = threading.Lock()
 
     def lock(self) -> None:
-        """Create the folder (0700), hold it (:class:`HeldFolder`) and take the run lock,
-        or refuse (exit 2)."""
+        """Create the folder (0700), hold it and take the run lock, or refuse (exit 2)."""
         try:
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
             raise CheckpointError(
                 f"cannot create checkpoint directory {self.directory}: {exc.strerror}"
             ) from None
-        self.folder.open()
+        try:
+            fd = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError as exc:
+            if exc.errno == errno.ENOTDIR:
+                raise CheckpointError(
+                    f"checkpoint path {self.directory} is not a directory") from None
+            raise CheckpointError(f"cannot open checkpoint directory {self.directory}: "
+                                  f"{exc.strerror}") from None
+        problem = private_folder_problem(os.fstat(fd))
+        if problem is not None:
+            os.close(fd)
+            raise CheckpointError(f"refusing the checkpoint folder {self.directory}: "
+                                  f"{problem}. Nothing was written")
+        self._folder_fd = fd
         try:
             self._lock_fd = self._take_lock()
         except BaseException:
-            self.folder.release()
+            self.close()
             raise
 
     def _take_lock(self) -> int:
@@ -109,10 +101,26 @@ class CheckpointStore:
         return fd
 
     def check_same_folder(self) -> None:
-        self.folder.check()
+        """Raise StorageError when the path no longer names the folder held."""
+        if self.same_folder():
+            return
+        moved = self.moved_to()
+        said = "was replaced by another folder" if self.directory.exists() else "was removed"
+        raise StorageError(
+            f"the checkpoint folder {self.directory} {said} during the run"
+            + (f"; the job's checkpoint and failed file are now in {moved}: put that folder "
+               "back in its place before rerunning the same command" if moved else "")
+        )
+
+    def same_folder(self) -> bool:
+        """Whether the path still names the folder held open (true while none is)."""
+        return self._folder_fd is None or same_file(self.directory, self._folder_fd)
 
     def moved_to(self) -> Path | None:
-        return self.folder.moved_to()
+        """Where the held folder was moved, or None (in place, gone, or not held)."""
+        if self._folder_fd is None or self.same_folder():
+            return None
+        return where_now(self._folder_fd)
 
     def check_creatable(self) -> None:
         """Refuse now (exit 2) a folder :meth:`lock` could not create after the yes."""
@@ -128,12 +136,14 @@ class CheckpointStore:
         return self._lock_fd is not None
 
     def close(self) -> None:
-        self.journal.close()
+        self._close_journal()
         if self._lock_fd is not None:
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
             os.close(self._lock_fd)
             self._lock_fd = None
-        self.folder.release()
+        if self._folder_fd is not None:
+            os.close(self._folder_fd)
+            self._folder_fd = None
 
     def is_locked_elsewhere(self) -> bool:
         return held_elsewhere(self.directory / LOCK_NAME)
@@ -155,8 +165,7 @@ class CheckpointStore:
             raw = path.read_bytes()
         except OSError as exc:
             raise CheckpointError(f"cannot read checkpoint {path}: {exc.strerror}") from None
-        data = decode(raw)
-        if data is None:
+        if (data := decode(raw)) is None:
             raise CheckpointError(
                 f"checkpoint {path} is damaged (checksum mismatch). {RESTART_HINT}")
         try:
@@ -192,11 +201,48 @@ class CheckpointStore:
         self._open_journal()
 
     def _open_journal(self) -> None:
+        """Switch appends to ``journal.<gen>``. The field never holds a closed descriptor: a
+        number the kernel has handed to a socket must never receive a journal record."""
         try:
             self.check_same_folder()
         except StorageError as exc:
-            raise self.journal.break_with(exc) from None
-        self.journal.open(self.directory / f"journal.{self._gen}")
+            raise self._break_with(exc) from None
+        if self.failure is not None:
+            raise self.failure
+        path = self.directory / f"journal.{self._gen}"
+        try:
+            fd = open_private(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        except OSError as exc:
+            raise self._break_with(
+                storage_error(f"cannot create the checkpoint journal {path}", exc)) from None
+        self._close_journal()
+        self._journal_fd = fd
+        self._journal_size = os.fstat(fd).st_size
+
+    def _close_journal(self) -> None:
+        fd, self._journal_fd = self._journal_fd, None
+        if fd is not None:
+            os.close(fd)
+
+    def append(self, record: dict[str, Any]) -> None:
+        if self.failure is not None:
+            raise self.failure  # nothing more is recorded after a record that was lost
+        assert self._journal_fd is not None, "journal not open"
+        data = frame(record)
+        try:
+            write_all(self._journal_fd, data)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._journal_fd, self._journal_size)
+            raise self._break_with(storage_error(
+                f"cannot write the checkpoint journal in {self.directory}", exc)) from None
+        self._journal_size += len(data)
+
+    def _break_with(self, error: StorageError) -> StorageError:
+        """Break the store's journal (also for a failure found outside it: a folder swap)."""
+        if self.failure is None:
+            self.failure = error
+        return self.failure
 
     def prepare_snapshot(self, state: State) -> tuple[bytes, int]:
         """Capture the state (in the event loop) and switch appends to a new journal, so
@@ -206,8 +252,7 @@ class CheckpointStore:
         return encode(state.to_json(self._gen)), self._gen
 
     def snapshot(self, data: bytes, gen: int) -> None:
-        """Durably install a prepared snapshot, then drop the journals it covers (safe in
-        a worker thread)."""
+        """Durably install a prepared snapshot, then drop the journals it covers (thread-safe)."""
         with self._install_lock:
             # Never install an older snapshot over a newer one: the newer one may already
             # have dropped the journals the older one needs.
@@ -228,7 +273,7 @@ class CheckpointStore:
     def finish(self, state: State) -> None:
         """The last save. Tried even after a journal write failed: memory holds what the
         batches really did; if it cannot be written, the old files still stand."""
-        self.journal.close()
+        self._close_journal()
         self._gen += 1
         self.snapshot(encode(state.to_json(self._gen)), self._gen)
 
@@ -253,12 +298,3 @@ def describe_saved(directory: Path) -> str:
         "resumes from there and sends again only what was not recorded"
     )
 
-
-def check_binding(stored: Binding, current: Binding, directory: Path) -> None:
-    diffs = stored.differences(current)
-    if diffs:
-        raise CheckpointMismatch(
-            f"checkpoint {directory} belongs to a different job; nothing was sent. "
-            f"Differs: {'; '.join(diffs)}. Use the original settings to resume, another "
-            "--checkpoint for a new job, or --restart to discard it."
-        )

@@ -112,7 +112,7 @@ async def run_recorded(job: Recorded, send: Send, batches: Iterator[Batch], *, p
     store.snapshot(*store.prepare_snapshot(state))
     code: int | None = None
     try:
-        async with _engine(send, Ledger(state.progress, store.journal), counters) as engine:
+        async with _engine(send, Ledger(state.progress, store), counters) as engine:
             p = state.progress
             observer.started(plan, engine.snapshot, p.ids_deleted + p.ids_failed,
                              failed_before=p.ids_failed,
@@ -207,7 +207,7 @@ def _close(job: Recorded, counters: RunCounters, code: int | None) -> StorageErr
         error = exc
     # A checkpoint folder swapped mid-run gets no report: it holds none of the job.
     if job.report is not None and code is not None \
-            and (job.report.parent != store.directory or store.folder.same()):
+            and (job.report.parent != store.directory or store.same_folder()):
         try:
             save_report(job.report, build_report(state, exit_code=code))
         except StorageError as exc:

@@ -12,13 +12,8 @@ from typing import Any
 
 import pytest
 
-from bulkdelete.checkpoint import (
-    Binding,
-    CheckpointStore,
-    State,
-    Totals,
-)
-from bulkdelete.checkpoint.journal import done_record
+from bulkdelete.checkpoint import Binding, CheckpointStore, Progress, State, Totals
+from bulkdelete.checkpoint.journal import apply, done_record
 
 _JOURNAL = re.compile(r"^journal\.(\d+)$")
 
@@ -39,6 +34,18 @@ def make_state(batches_total: int = 10, ids_total: int = 1000) -> State:
         input="/data/ids.txt", resume_command="bulkdelete delete /data/ids.txt --id-type guid",
         updated="2024-01-01T00:00:00Z",
     )
+
+
+def mark_done(
+    p: Progress, seq: int, offset: int, line: int, deleted: int, failed: int,
+    reasons: dict[str, int] | None = None,
+) -> bool:
+    """Record batch ``seq`` done in memory only; False if it already was."""
+    return apply(p, done_record(seq, offset, line, deleted, failed, reasons))
+
+
+def mark_sent(p: Progress, seq: int) -> bool:
+    return apply(p, {"k": "s", "s": seq})
 
 
 def journals(directory: Path) -> list[Path]:
@@ -76,8 +83,8 @@ def new_job(directory: Path, done: int = 3) -> None:
     with opened_store(directory) as store:
         store.create(make_state())
         for seq in range(done):
-            store.journal.append({"k": "s", "s": seq})
-            store.journal.append(done_record(seq, offset_of(seq), line_of(seq), 100, 0, None))
+            store.append({"k": "s", "s": seq})
+            store.append(done_record(seq, offset_of(seq), line_of(seq), 100, 0, None))
 
 
 def nearly_full_disk(monkeypatch: pytest.MonkeyPatch, allow: int) -> None:

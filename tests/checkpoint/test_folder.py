@@ -50,17 +50,17 @@ def test_a_folder_swapped_mid_run_stops_the_writes_and_says_where_the_job_is(
     store.lock()
     try:
         store.create(make_state())
-        store.journal.append({"k": "s", "s": 0})
+        store.append({"k": "s", "s": 0})
         directory.rename(moved)
         directory.mkdir()
-        assert not store.folder.same()
+        assert not store.same_folder()
         assert store.moved_to() == moved
         with pytest.raises(StorageError, match="was replaced by another folder") as caught:
             store.snapshot(*store.prepare_snapshot(make_state()))
         assert str(moved) in str(caught.value)
         with pytest.raises(StorageError, match="was replaced"):
             # the writer is broken: nothing goes on unrecorded
-            store.journal.append({"k": "s", "s": 1})
+            store.append({"k": "s", "s": 1})
         with pytest.raises(StorageError, match="was replaced"):
             store.snapshot(*store.prepare_snapshot(make_state()))
     finally:

@@ -22,6 +22,7 @@ from tests.checkpoint.helpers import (
     load,
     make_binding,
     make_state,
+    mark_done,
     nearly_full_disk,
     new_job,
     offset_of,
@@ -53,8 +54,8 @@ def test_torn_final_record_in_an_older_journal_is_dropped(tmp_path: Path) -> Non
     with opened_store(directory) as store:
         store.load()
         store.resume()
-        store.journal.append(done_record(1, offset_of(1), line_of(1), 100, 0, None))
-        store.journal.append(done_record(2, offset_of(2), line_of(2), 100, 0, None))
+        store.append(done_record(1, offset_of(1), line_of(1), 100, 0, None))
+        store.append(done_record(2, offset_of(2), line_of(2), 100, 0, None))
     p = load(directory).progress
     assert p.watermark == 3
     assert p.ids_deleted == 300
@@ -107,9 +108,9 @@ def test_records_are_written_at_once_in_the_documented_form(tmp_path: Path) -> N
     store.lock()
     state = State(binding=make_binding(), totals=Totals(300, 0, 3))
     store.create(state)
-    store.journal.append({"k": "s", "s": 7})
-    store.journal.append(done_record(7, 12_345, 678, 99, 1, None))
-    store.journal.append(done_record(8, 22_345, 778, 98, 2, {"HTTP 400 rejected": 2}))
+    store.append({"k": "s", "s": 7})
+    store.append(done_record(7, 12_345, 678, 99, 1, None))
+    store.append(done_record(8, 22_345, 778, 98, 2, {"HTTP 400 rejected": 2}))
     journal = (tmp_path / "ckpt" / "journal.1").read_bytes()
     assert journal == (
         frame({"k": "s", "s": 7})
@@ -132,19 +133,19 @@ def test_a_failed_journal_write_is_raised_at_once_and_by_every_later_append(
     state = make_state()
     store.create(state)
     for seq in (0, 1):
-        state.progress.mark_done(seq, offset_of(seq), line_of(seq), 100, 0)
-        store.journal.append(done_record(seq, offset_of(seq), line_of(seq), 100, 0, None))
+        mark_done(state.progress, seq, offset_of(seq), line_of(seq), 100, 0)
+        store.append(done_record(seq, offset_of(seq), line_of(seq), 100, 0, None))
     whole = (directory / "journal.1").read_bytes()
-    state.progress.mark_done(2, offset_of(2), line_of(2), 100, 0)
+    mark_done(state.progress, 2, offset_of(2), line_of(2), 100, 0)
     nearly_full_disk(monkeypatch, allow=10)
     with pytest.raises(OSError, match="No space left") as first:
-        store.journal.append(done_record(2, offset_of(2), line_of(2), 100, 0, None))
+        store.append(done_record(2, offset_of(2), line_of(2), 100, 0, None))
     monkeypatch.undo()
     assert type(first.value).__name__ == "StorageError"
-    assert store.journal.failure is first.value
+    assert store.failure is first.value
     assert (directory / "journal.1").read_bytes() == whole
     with pytest.raises(OSError, match="No space left"):
-        store.journal.append(done_record(3, offset_of(3), line_of(3), 100, 0, None))
+        store.append(done_record(3, offset_of(3), line_of(3), 100, 0, None))
     store.finish(state)
     store.close()
     again = CheckpointStore(directory)
@@ -160,19 +161,19 @@ def test_a_failed_journal_reopen_never_writes_to_the_old_descriptor(
     """The new journal cannot be created (inodes exhausted, folder gone): the store raises
     and stays broken. The descriptor number the old journal had, now another file's, never
     receives a record — in the field it was a socket, and records went out as requests."""
-    import bulkdelete.checkpoint.journal as journal_module
+    import bulkdelete.checkpoint.store as store_module
 
     directory = tmp_path / "ckpt"
     store = CheckpointStore(directory)
     store.lock()
     state = make_state()
     store.create(state)
-    store.journal.append(done_record(0, offset_of(0), line_of(0), 100, 0, None))
+    store.append(done_record(0, offset_of(0), line_of(0), 100, 0, None))
 
     def no_inodes(path: Path, flags: int) -> int:
         raise OSError(28, "No space left on device", str(path))
 
-    monkeypatch.setattr(journal_module, "open_private", no_inodes)
+    monkeypatch.setattr(store_module, "open_private", no_inodes)
     with pytest.raises(OSError, match="No space left"):
         store.prepare_snapshot(state)
     monkeypatch.undo()
@@ -180,7 +181,7 @@ def test_a_failed_journal_reopen_never_writes_to_the_old_descriptor(
     fd = os.open(bystander, os.O_RDWR | os.O_CREAT)  # takes the lowest free number
     try:
         with pytest.raises(OSError, match="No space left"):
-            store.journal.append(done_record(1, offset_of(1), line_of(1), 100, 0, None))
+            store.append(done_record(1, offset_of(1), line_of(1), 100, 0, None))
     finally:
         os.close(fd)
         with contextlib.suppress(OSError):
@@ -195,9 +196,9 @@ def test_an_answered_record_replays_as_no_longer_sent(tmp_path: Path) -> None:
     store = CheckpointStore(tmp_path / "ckpt")
     store.lock()
     store.create(State(binding=make_binding(), totals=Totals(300, 0, 3)))
-    store.journal.append({"k": "s", "s": 1})
-    store.journal.append({"k": "s", "s": 2})
-    store.journal.append({"k": "a", "s": 2})
+    store.append({"k": "s", "s": 1})
+    store.append({"k": "s", "s": 2})
+    store.append({"k": "a", "s": 2})
     store.close()
     assert (tmp_path / "ckpt" / "journal.1").read_bytes().endswith(frame({"k": "a", "s": 2}))
     assert CheckpointStore(tmp_path / "ckpt").load().progress.sent_above == {1}

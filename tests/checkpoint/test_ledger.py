@@ -26,13 +26,14 @@ class RecordingJournal:
 
 def test_a_batch_sent_twice_is_journalled_once() -> None:
     """A retry or a bisected half sends the batch again: only its first send is marked
-    and journalled, and a batch already done is not journalled as sent."""
+    and journalled, and a batch already done is not journalled as sent or done again."""
     journal = RecordingJournal()
     ledger = Ledger(Progress(), journal)
     ledger.sent(3)
     ledger.sent(3)
     ledger.done(3, offset_of(3), line_of(3), 10, 0, None)
     ledger.sent(3)
+    ledger.done(3, offset_of(3), line_of(3), 10, 0, None)
     assert journal.records == [("s", 3), ("d", 3, offset_of(3), line_of(3), 10, 0, None)]
     assert ledger.progress.sent_above == set()
 
@@ -80,7 +81,7 @@ def test_a_ledger_on_the_store_journal_is_replayed_on_load(tmp_path: Path) -> No
     with opened_store(directory) as store:
         state = make_state()
         store.create(state)
-        ledger = Ledger(state.progress, store.journal)
+        ledger = Ledger(state.progress, store)
         ledger.sent(0)
         ledger.sent(0)
         ledger.done(0, offset_of(0), line_of(0), 100, 0, None)

@@ -11,6 +11,8 @@ from bulkdelete.reader.rule import READER_RULES
 from tests.checkpoint.helpers import (
     line_of,
     make_state,
+    mark_done,
+    mark_sent,
     offset_of,
 )
 
@@ -20,15 +22,15 @@ def test_out_of_order_completion_advances_watermark_when_the_gap_fills() -> None
     them exactly when the missing batch completes."""
     p = Progress()
     for seq in (3, 1, 2):
-        assert p.mark_done(seq, offset_of(seq), line_of(seq), 10, 0)
+        assert mark_done(p, seq, offset_of(seq), line_of(seq), 10, 0)
         assert p.watermark == 0
     assert set(p.done_above) == {1, 2, 3}
-    assert p.mark_done(0, offset_of(0), line_of(0), 10, 0)
+    assert mark_done(p, 0, offset_of(0), line_of(0), 10, 0)
     assert p.watermark == 4
     assert p.done_above == {}
-    p.mark_done(5, offset_of(5), line_of(5), 10, 0)
+    mark_done(p, 5, offset_of(5), line_of(5), 10, 0)
     assert p.watermark == 4
-    p.mark_done(4, offset_of(4), line_of(4), 10, 0)
+    mark_done(p, 4, offset_of(4), line_of(4), 10, 0)
     assert p.watermark == 6
 
 
@@ -37,11 +39,11 @@ def test_anchor_follows_the_watermark() -> None:
     resume seeks to a batch that is done and regenerates numbering from it."""
     p = Progress()
     assert p.anchor == (0, 0, 1)
-    p.mark_done(1, offset_of(1), line_of(1), 5, 0)
+    mark_done(p, 1, offset_of(1), line_of(1), 5, 0)
     assert p.anchor == (0, 0, 1)  # gap at 0: nothing to anchor on yet
-    p.mark_done(0, offset_of(0), line_of(0), 5, 0)
+    mark_done(p, 0, offset_of(0), line_of(0), 5, 0)
     assert p.anchor == (1, offset_of(1), line_of(1))
-    p.mark_done(2, offset_of(2), line_of(2), 5, 0)
+    mark_done(p, 2, offset_of(2), line_of(2), 5, 0)
     assert p.anchor == (2, offset_of(2), line_of(2))
     assert p.anchor[0] == p.watermark - 1
 
@@ -50,15 +52,15 @@ def test_mark_done_twice_is_idempotent() -> None:
     """Recording a batch a second time changes nothing (journal replay relies on it), both
     above the watermark and below it."""
     p = Progress()
-    assert p.mark_done(2, offset_of(2), line_of(2), 7, 3, {"HTTP 400 rejected": 3})
-    assert not p.mark_done(2, offset_of(2), line_of(2), 7, 3, {"HTTP 400 rejected": 3})
+    assert mark_done(p, 2, offset_of(2), line_of(2), 7, 3, {"HTTP 400 rejected": 3})
+    assert not mark_done(p, 2, offset_of(2), line_of(2), 7, 3, {"HTTP 400 rejected": 3})
     assert (p.ids_deleted, p.ids_failed) == (7, 3)
     assert p.reasons == {"HTTP 400 rejected": 3}
-    p.mark_done(0, 0, 1, 10, 0)
-    p.mark_done(1, 5, 2, 10, 0)
+    mark_done(p, 0, 0, 1, 10, 0)
+    mark_done(p, 1, 5, 2, 10, 0)
     assert p.watermark == 3
-    assert not p.mark_done(1, 5, 2, 10, 0)
-    assert not p.mark_done(2, offset_of(2), line_of(2), 7, 3, {"HTTP 400 rejected": 3})
+    assert not mark_done(p, 1, 5, 2, 10, 0)
+    assert not mark_done(p, 2, offset_of(2), line_of(2), 7, 3, {"HTTP 400 rejected": 3})
     assert (p.ids_deleted, p.ids_failed) == (27, 3)
     assert p.reasons == {"HTTP 400 rejected": 3}
 
@@ -68,7 +70,7 @@ def test_is_done_below_watermark_and_in_done_above_only() -> None:
     it, false for the gaps and beyond."""
     p = Progress()
     for seq in (0, 1, 4, 6):
-        p.mark_done(seq, offset_of(seq), line_of(seq), 1, 0)
+        mark_done(p, seq, offset_of(seq), line_of(seq), 1, 0)
     assert [p.is_done(s) for s in range(8)] == [True, True, False, False, True, False, True,
                                                 False]
 
@@ -77,11 +79,11 @@ def test_mark_sent_is_true_once_and_false_for_done_batches() -> None:
     """mark_sent reports a first send; a batch already sent (by a run that crashed) or done
     is not a first send, so it is journalled as sent only once."""
     p = Progress()
-    assert p.mark_sent(3)
-    assert not p.mark_sent(3)
-    p.mark_done(3, 0, 1, 1, 0)
+    assert mark_sent(p, 3)
+    assert not mark_sent(p, 3)
+    mark_done(p, 3, 0, 1, 1, 0)
     assert 3 not in p.sent_above
-    assert not p.mark_sent(3)
+    assert not mark_sent(p, 3)
 
 
 def test_reasons_are_counted_and_capped() -> None:
@@ -89,9 +91,9 @@ def test_reasons_are_counted_and_capped() -> None:
     any further new reason is folded into "other" (so the checkpoint stays bounded)."""
     p = Progress()
     for n in range(MAX_REASONS + 25):
-        p.mark_done(n, offset_of(n), line_of(n), 0, 2, {f"reason {n}": 2})
-    p.mark_done(1000, 0, 1, 0, 1, {"reason 0": 1})  # a kept reason keeps counting
-    p.mark_done(1001, 0, 1, 0, 4, {"reason 999": 4})  # a new one after the cap: "other"
+        mark_done(p, n, offset_of(n), line_of(n), 0, 2, {f"reason {n}": 2})
+    mark_done(p, 1000, 0, 1, 0, 1, {"reason 0": 1})  # a kept reason keeps counting
+    mark_done(p, 1001, 0, 1, 0, 4, {"reason 999": 4})  # a new one after the cap: "other"
     kept = {k for k in p.reasons if k != "other"}
     assert kept == {f"reason {n}" for n in range(MAX_REASONS)}
     assert p.reasons["reason 0"] == 3

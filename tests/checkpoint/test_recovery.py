@@ -19,6 +19,8 @@ from tests.checkpoint.helpers import (
     line_of,
     load,
     make_state,
+    mark_done,
+    mark_sent,
     offset_of,
     opened_store,
 )
@@ -47,17 +49,17 @@ def _first_run(
         if action in (2, 3) and pending is not None:
             store.snapshot(*pending)
             pending = None
-        if p.mark_sent(seq):
-            store.journal.append({"k": "s", "s": seq})
+        if mark_sent(p, seq):
+            store.append({"k": "s", "s": seq})
         failed = 1 if seq % 3 == 0 else 0
-        p.mark_done(seq, offset_of(seq), line_of(seq), sizes[seq] - failed, failed,
+        mark_done(p, seq, offset_of(seq), line_of(seq), sizes[seq] - failed, failed,
                     {"HTTP 400 rejected": 1} if failed else None)
-        store.journal.append(done_record(seq, offset_of(seq), line_of(seq),
+        store.append(done_record(seq, offset_of(seq), line_of(seq),
                                          sizes[seq] - failed, failed,
                                          {"HTTP 400 rejected": 1} if failed else None))
     for seq in order[k:k + in_flight]:
-        if p.mark_sent(seq):
-            store.journal.append({"k": "s", "s": seq})
+        if mark_sent(p, seq):
+            store.append({"k": "s", "s": seq})
     if torn and k < len(order):
         seq = order[k]
         record = frame({"k": "d", "s": seq, "o": offset_of(seq), "l": line_of(seq),
@@ -96,10 +98,10 @@ def _resume_and_check(
     assert sorted(resent) == sorted(set(range(n)) - set(durable))
     assert sorted(durable + resent) == list(range(n)), "a batch covered twice or never"
     for seq in resent:
-        if p.mark_sent(seq):
-            store.journal.append({"k": "s", "s": seq})
-        p.mark_done(seq, offset_of(seq), line_of(seq), sizes[seq], 0)
-        store.journal.append(done_record(seq, offset_of(seq), line_of(seq), sizes[seq], 0, None))
+        if mark_sent(p, seq):
+            store.append({"k": "s", "s": seq})
+        mark_done(p, seq, offset_of(seq), line_of(seq), sizes[seq], 0)
+        store.append(done_record(seq, offset_of(seq), line_of(seq), sizes[seq], 0, None))
     store.close()  # killed again right at the end
 
     final = load(directory).progress
@@ -164,12 +166,12 @@ def test_snapshots_installed_out_of_order_lose_no_record(tmp_path: Path) -> None
         store.create(state)
         p = state.progress
         older = store.prepare_snapshot(state)  # captured with nothing done
-        p.mark_done(0, 0, 1, 100, 0)
+        mark_done(p, 0, 0, 1, 100, 0)
         # goes to the older snapshot's journal
-        store.journal.append(done_record(0, 0, 1, 100, 0, None))
+        store.append(done_record(0, 0, 1, 100, 0, None))
         newer = store.prepare_snapshot(state)
-        p.mark_done(1, 1000, 11, 100, 0)
-        store.journal.append(done_record(1, 1000, 11, 100, 0, None))
+        mark_done(p, 1, 1000, 11, 100, 0)
+        store.append(done_record(1, 1000, 11, 100, 0, None))
         store.snapshot(*newer)
         store.snapshot(*older)  # the periodic install finishes last
     restored = load(directory).progress
@@ -187,32 +189,32 @@ def test_re_sends_are_counted_per_earlier_send_and_survive_the_journal(tmp_path:
         state = make_state()
         store.create(state)
         for seq in (0, 1):
-            state.progress.mark_sent(seq)
-            store.journal.append({"k": "s", "s": seq})
+            mark_sent(state.progress, seq)
+            store.append({"k": "s", "s": seq})
     with opened_store(directory) as store:  # run 2 (after a kill): re-sends 0, killed
         state = store.load()
         state.progress.carry_over(killed=True)
         store.resume()
         store.snapshot(*store.prepare_snapshot(state))
-        assert state.progress.mark_sent(0)
-        store.journal.append({"k": "s", "s": 0})
+        assert mark_sent(state.progress, 0)
+        store.append({"k": "s", "s": 0})
     with opened_store(directory) as store:  # run 3 (after a kill): 0 and 1 done; 2 sent
         state = store.load()
         state.progress.carry_over(killed=True)
         store.resume()
         store.snapshot(*store.prepare_snapshot(state))
         for seq in (0, 1):
-            assert state.progress.mark_sent(seq)
-            store.journal.append({"k": "s", "s": seq})
-            state.progress.mark_done(seq, offset_of(seq), line_of(seq), 100, 0)
-            store.journal.append(done_record(seq, offset_of(seq), line_of(seq), 100, 0, None))
+            assert mark_sent(state.progress, seq)
+            store.append({"k": "s", "s": seq})
+            mark_done(state.progress, seq, offset_of(seq), line_of(seq), 100, 0)
+            store.append(done_record(seq, offset_of(seq), line_of(seq), 100, 0, None))
         assert state.progress.resent_this_run() == (300, 0)
-        state.progress.mark_sent(2)
-        store.journal.append({"k": "s", "s": 2})
+        mark_sent(state.progress, 2)
+        store.append({"k": "s", "s": 2})
     with opened_store(directory) as store:  # run 4 (after a graceful stop): 2 done
         state = store.load()
         assert state.progress.resent_after_crash == 300  # from the journal alone
         state.progress.carry_over(killed=False)
-        state.progress.mark_done(2, offset_of(2), line_of(2), 100, 0)
+        mark_done(state.progress, 2, offset_of(2), line_of(2), 100, 0)
     assert (state.progress.resent_after_crash, state.progress.resent_after_stop) == (300, 100)
     assert state.progress.resent_this_run() == (0, 100)

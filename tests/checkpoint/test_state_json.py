@@ -1,4 +1,4 @@
-"""The layout of ``state.json`` (:mod:`bulkdelete.checkpoint.store`): one JSON object a
+"""The layout of ``state.json`` (:mod:`bulkdelete.checkpoint.model`): one JSON object a
 plain parser reads, its checksum still catches damage, and no other layout is read
 (docs/checkpoint.md)."""
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bulkdelete.checkpoint import STATE_NAME
-from bulkdelete.checkpoint.store import decode, encode
+from bulkdelete.checkpoint.model import decode, encode
 from bulkdelete.errors import CheckpointError
 from tests.checkpoint.helpers import load, make_state, new_job
 

@@ -21,7 +21,7 @@ from bulkdelete.checkpoint import (
     describe_saved,
 )
 from bulkdelete.checkpoint.journal import done_record, frame
-from bulkdelete.checkpoint.store import decode, encode
+from bulkdelete.checkpoint.model import decode, encode
 from bulkdelete.errors import (
     CheckpointError,
     CheckpointLocked,
@@ -33,6 +33,8 @@ from tests.checkpoint.helpers import (
     load,
     make_binding,
     make_state,
+    mark_done,
+    mark_sent,
     nearly_full_disk,
     new_job,
     offset_of,
@@ -49,9 +51,9 @@ def test_files_are_owner_only(tmp_path: Path) -> None:
         with opened_store(directory) as store:
             state = make_state()
             store.create(state)
-            store.journal.append(done_record(0, 0, 1, 100, 0, None))
+            store.append(done_record(0, 0, 1, 100, 0, None))
             store.snapshot(*store.prepare_snapshot(state))
-            store.journal.append(done_record(1, 1000, 11, 100, 0, None))
+            store.append(done_record(1, 1000, 11, 100, 0, None))
             names = {p.name for p in directory.iterdir()}
             assert {STATE_NAME, LOCK_NAME}.issubset(names)
             assert journals(directory)
@@ -179,7 +181,7 @@ def test_discard_removes_state_and_journals_only(tmp_path: Path) -> None:
     with opened_store(directory) as store:
         state = make_state()
         store.create(state)
-        store.journal.append(done_record(0, 0, 1, 100, 0, None))
+        store.append(done_record(0, 0, 1, 100, 0, None))
         store.prepare_snapshot(state)  # a second journal
         (directory / (STATE_NAME + ".tmp")).write_bytes(b"half")
         (directory / "failed.txt").write_text("x\n")
@@ -199,8 +201,8 @@ def test_stale_journals_older_than_the_snapshot_are_ignored(tmp_path: Path) -> N
     with opened_store(directory) as store:
         state = make_state()
         store.create(state)
-        state.progress.mark_done(0, 0, 1, 100, 0)
-        store.journal.append(done_record(0, 0, 1, 100, 0, None))
+        mark_done(state.progress, 0, 0, 1, 100, 0)
+        store.append(done_record(0, 0, 1, 100, 0, None))
         store.snapshot(*store.prepare_snapshot(state))
     assert [p.name for p in journals(directory)] == ["journal.2"]
     stale = directory / "journal.1"
@@ -221,10 +223,10 @@ def test_snapshot_drops_covered_journals_and_load_replays_newer_ones(tmp_path: P
         state = make_state()
         store.create(state)
         for seq in (0, 1):
-            state.progress.mark_done(seq, offset_of(seq), line_of(seq), 100, 0)
-            store.journal.append(done_record(seq, offset_of(seq), line_of(seq), 100, 0, None))
+            mark_done(state.progress, seq, offset_of(seq), line_of(seq), 100, 0)
+            store.append(done_record(seq, offset_of(seq), line_of(seq), 100, 0, None))
         data, gen = store.prepare_snapshot(state)
-        store.journal.append(done_record(2, offset_of(2), line_of(2), 100, 0, None))
+        store.append(done_record(2, offset_of(2), line_of(2), 100, 0, None))
         store.snapshot(data, gen)
         assert [p.name for p in journals(directory)] == [f"journal.{gen}"]
     p = load(directory).progress
@@ -241,7 +243,7 @@ def test_resume_writes_a_journal_newer_than_any_on_disk(tmp_path: Path) -> None:
     with opened_store(directory) as store:
         store.load()
         store.resume()
-        store.journal.append(done_record(1, offset_of(1), line_of(1), 100, 0, None))
+        store.append(done_record(1, offset_of(1), line_of(1), 100, 0, None))
     after = journals(directory)
     assert {p.name: p.read_bytes() for p in after[:-1]} == before
     assert after[-1].name not in before
@@ -269,13 +271,13 @@ def test_checkpoint_files_hold_no_ids(tmp_path: Path) -> None:
         state.runs.append(RunRecord(run_id="r1", started="2024-01-01T00:00:00Z"))
         store.create(state)
         for seq in (0, 1):
-            state.progress.mark_sent(seq)
-            store.journal.append({"k": "s", "s": seq})
-        state.progress.mark_done(1, 300, 101, 98, 2, {"HTTP 400 rejected": 2})
-        store.journal.append(done_record(1, 300, 101, 98, 2, {"HTTP 400 rejected": 2}))
+            mark_sent(state.progress, seq)
+            store.append({"k": "s", "s": seq})
+        mark_done(state.progress, 1, 300, 101, 98, 2, {"HTTP 400 rejected": 2})
+        store.append(done_record(1, 300, 101, 98, 2, {"HTTP 400 rejected": 2}))
         store.snapshot(*store.prepare_snapshot(state))
-        state.progress.mark_done(0, 0, 1, 100, 0)
-        store.journal.append(done_record(0, 0, 1, 100, 0, None))
+        mark_done(state.progress, 0, 0, 1, 100, 0)
+        store.append(done_record(0, 0, 1, 100, 0, None))
 
         blob = b"".join(p.read_bytes() for p in directory.iterdir())
         assert not any(i.encode() in blob for i in ids)
@@ -305,8 +307,8 @@ def test_a_snapshot_cut_short_by_a_full_disk_is_not_installed(
         state = make_state()
         store.create(state)
         for seq in range(4):
-            state.progress.mark_done(seq, offset_of(seq), line_of(seq), 100, 0)
-            store.journal.append(done_record(seq, offset_of(seq), line_of(seq), 100, 0, None))
+            mark_done(state.progress, seq, offset_of(seq), line_of(seq), 100, 0)
+            store.append(done_record(seq, offset_of(seq), line_of(seq), 100, 0, None))
         data, gen = store.prepare_snapshot(state)
         nearly_full_disk(monkeypatch, allow=len(data) // 2)
         with pytest.raises(OSError, match="No space left"):
@@ -327,7 +329,7 @@ def test_describe_saved_reads_what_a_rerun_would_resume_from(tmp_path: Path) -> 
         state = make_state(batches_total=10, ids_total=1000)
         store.create(state)
         for seq in (0, 1, 2, 5):
-            store.journal.append(done_record(seq, offset_of(seq), line_of(seq), 100, 0, None))
+            store.append(done_record(seq, offset_of(seq), line_of(seq), 100, 0, None))
     said = describe_saved(directory)
     assert "400 of 1,000 IDs handled (4 of 10 batches recorded, 1 of them past batch 3)" \
         in said

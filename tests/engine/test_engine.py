@@ -86,8 +86,8 @@ async def test_done_batches_are_skipped_and_crash_resends_counted() -> None:
     at the resume, as the job does, and counted as the batch is recorded)."""
     progress = Progress()
     for seq in (0, 1, 2, 5):
-        progress.mark_done(seq, seq * 1000, seq * 10 + 1, 100, 0)
-    progress.mark_sent(3)
+        Ledger(progress).done(seq, seq * 1000, seq * 10 + 1, 100, 0, None)
+    Ledger(progress).sent(3)
     progress.carry_over(killed=True)
     batches = make_batches(8)
     r = rig(FakeDeleter(), progress=progress)

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from bulkdelete.batcher import Batch
-from bulkdelete.checkpoint import Progress
+from bulkdelete.checkpoint import Ledger, Progress
 from bulkdelete.client import SUCCESS, Outcome, Result
 from bulkdelete.settings import Settings
 from tests.engine.rig import (
@@ -200,7 +200,7 @@ async def test_limit_on_a_resumed_job_counts_from_the_watermark() -> None:
     next 3 batches."""
     progress = Progress()
     for seq in (0, 1):
-        progress.mark_done(seq, seq * 1000, seq * 10 + 1, 100, 0)
+        Ledger(progress).done(seq, seq * 1000, seq * 10 + 1, 100, 0, None)
     r = rig(FakeDeleter(), make_settings(limit=250), progress=progress)
     end = await r.run(make_batches(10))
     assert end.limit_reached

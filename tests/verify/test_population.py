@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 from bulkdelete.batcher import Batch
-from bulkdelete.checkpoint import Binding, State, Totals
+from bulkdelete.checkpoint import Binding, Ledger, State, Totals
 from bulkdelete.reader.fingerprint import fingerprint
 from bulkdelete.reader.watch import Watch
 from bulkdelete.settings import JobFiles
@@ -62,8 +62,8 @@ def test_deleted_batches_keep_the_job_numbering_and_drop_failed_and_undone_ids(
     settings = make_settings("http://127.0.0.1:1", batch_size=100)
     state = State(binding=Binding(fingerprint(source), "lines", None, 100, "guid", "A", "h"),
                   totals=Totals(250, 0, 3))
-    state.progress.mark_done(0, 0, 1, 98, 2)
-    state.progress.mark_done(2, 200 * 12, 201, 50, 0)  # batch 1 not done
+    Ledger(state.progress).done(0, 0, 1, 98, 2, None)
+    Ledger(state.progress).done(2, 200 * 12, 201, 50, 0, None)  # batch 1 not done
     failed = {ids[5], ids[6]}
     out = list(deleted_batches(settings, JobFiles(input=source), "lines", state, failed,
                                Watch.start(source)))
