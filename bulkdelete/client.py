@@ -1,6 +1,6 @@
 """One API call, one classified result: the only module that speaks HTTP to CleverTap.
 It reads at most 64 KiB of an answer and maps every way of not getting one to a Result;
-what an answer means is :mod:`bulkdelete.answer` and :mod:`bulkdelete.profile`.
+what an answer means is :mod:`bulkdelete.answer`.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import json
 import os
 import socket
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Protocol
 
@@ -21,18 +22,16 @@ from bulkdelete.answer import (
     Outcome,
     Result,
     classify,
+    classify_profile,
     parse_retry_after,
 )
-from bulkdelete.profile import classify_profile
 from bulkdelete.redact import secret_forms
 from bulkdelete.regions import DELETE_PATH, PROFILE_PATH
 from bulkdelete.settings import IdType, Secret
 
 # What an answer means is re-exported, so a caller of the client needs one import.
-__all__ = [
-    "MAX_BODY", "MAX_RETRY_AFTER", "SUCCESS", "BoundClient", "ClevertapClient", "Deleter",
-    "Failures", "Outcome", "Result", "classify", "parse_retry_after",
-]
+__all__ = ["MAX_BODY", "MAX_RETRY_AFTER", "SUCCESS", "BoundClient", "ClevertapClient",
+           "Deleter", "Failures", "Outcome", "Result", "classify", "parse_retry_after"]
 
 MAX_BODY = 64 * 1024  # read no further: a longer answer is RETRYABLE, memory stays bounded
 
@@ -178,15 +177,15 @@ class ClevertapClient:
         return result, response.status == 200 and result.outcome is Outcome.SUCCESS
 
 
+@dataclass(frozen=True)
 class BoundClient:
     """A :class:`ClevertapClient` plus its session: a :class:`Deleter`, and verify's lookups."""
 
-    def __init__(self, client: ClevertapClient, session: aiohttp.ClientSession) -> None:
-        self._client = client
-        self._session = session
+    client: ClevertapClient
+    session: aiohttp.ClientSession
 
     async def delete(self, ids: Sequence[str]) -> Result:
-        return await self._client.delete_with(self._session, ids)
+        return await self.client.delete_with(self.session, ids)
 
     async def profile(self, ident: str) -> Result:
-        return await self._client.profile_with(self._session, ident)
+        return await self.client.profile_with(self.session, ident)

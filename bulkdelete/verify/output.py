@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bulkdelete.answer import Verdict
 from bulkdelete.audit import is_early, purge_dates
 from bulkdelete.checkpoint import RunRecord
 from bulkdelete.durable import write_private_atomic
@@ -22,7 +23,6 @@ from bulkdelete.failed import LineFiles
 from bulkdelete.outputs import STILL_PRESENT_PREFIX as STILL_PRESENT_PREFIX
 from bulkdelete.outputs import VERIFY_FOLDER as VERIFY_FOLDER
 from bulkdelete.outputs import VERIFY_NAME as VERIFY_NAME
-from bulkdelete.profile import Verdict
 from bulkdelete.verify.bound import present_upper_95
 
 PRESENT_NAME, UNKNOWN_NAME = "present.txt", "unknown.txt"  # --all's findings, in verify/

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import aiohttp
 
+from bulkdelete.answer import Verdict, verdict
 from bulkdelete.client import ClevertapClient, Outcome
 from bulkdelete.fake import FakeServer
 from bulkdelete.fake.cli import _config_from_args, add_cli_arguments
-from bulkdelete.profile import Verdict, verdict
 from bulkdelete.regions import PROFILE_PATH
 from bulkdelete.settings import IdType, Secret
 from tests.conftest import ServerFactory
