@@ -1,9 +1,7 @@
 """One structlog pipeline for events and for lines for people (:func:`say`, never
-silenced): context, level, timestamp, a JSON line to ``--log-file``, then the console.
-
-A log file that cannot be written is given up at its first failure and the watchers
-(:func:`on_failure`) stop the run cleanly: logging never raises into the code that logs.
-"""
+silenced): context, level, timestamp, a JSON line to ``--log-file``, then the console. A log
+file that cannot be written is given up at its first failure and the watchers
+(:func:`on_failure`) stop the run cleanly: logging never raises into the code that logs."""
 
 from __future__ import annotations
 
@@ -48,15 +46,13 @@ _log_file = _LogFile()
 
 
 def on_failure(watcher: Callable[[], None]) -> Callable[[], None]:
-    """Call ``watcher`` (from whatever thread logged) when a log write fails; returns an
-    unwatch function."""
+    """Call ``watcher`` (from whatever thread logged) when a log write fails; returns unwatch."""
     _log_file.watchers.append(watcher)
     return lambda: _log_file.watchers.remove(watcher)
 
 
 def failure_message() -> str | None:
-    failure = _log_file.failure
-    if failure is None:
+    if (failure := _log_file.failure) is None:
         return None
     return f"cannot write the log file {_log_file.path}: {failure.strerror or failure}"
 
@@ -113,18 +109,13 @@ def _to_file(_logger: Any, _name: str, event: EventDict) -> EventDict:
             file.write(json.dumps(record, default=str) + "\n")
             file.flush()
         except OSError as exc:
-            _failed(file, exc)
+            if _log_file.file is file:  # not given up yet (by another thread's failed write)
+                _log_file.file, _log_file.failure = None, exc
+                with contextlib.suppress(OSError):
+                    file.close()  # what is still buffered cannot be written either
+                for watcher in list(_log_file.watchers):
+                    watcher()
     return event
-
-
-def _failed(file: TextIO, exc: OSError) -> None:
-    if _log_file.file is not file:
-        return  # already given up (another thread's write failed first)
-    _log_file.file, _log_file.failure = None, exc
-    with contextlib.suppress(OSError):
-        file.close()  # what is still buffered cannot be written either
-    for watcher in list(_log_file.watchers):
-        watcher()
 
 
 def _renderer(as_json: bool) -> Processor:
@@ -141,9 +132,6 @@ def _renderer(as_json: bool) -> Processor:
 
 
 def _pipeline(*, as_json: bool, level: int) -> None:
-    def console(*names: Any) -> _Console:
-        return _Console(level, for_people=names == (_MESSAGES,))
-
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -155,7 +143,7 @@ def _pipeline(*, as_json: bool, level: int) -> None:
         ],
         # The log file gets every record at INFO and above, even with -q on the console.
         wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
-        logger_factory=console,
+        logger_factory=lambda *names: _Console(level, for_people=names == (_MESSAGES,)),
         cache_logger_on_first_use=False,
     )
 
