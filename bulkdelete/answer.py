@@ -75,15 +75,10 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
 def classify(
     status: int, body: bytes, retry_after: float | None = None, *, hide: tuple[str, ...] = ()
 ) -> Result:
-    """``hide``: :func:`bulkdelete.redact.secret_forms` of the passcode, masked out of
-    ``detail``."""
+    """``hide``: the passcode's :func:`~bulkdelete.redact.secret_forms`, kept out of detail."""
     payload = _json_object(body)
-    error = ""
-    code: int | None = None
-    if payload is not None:
-        error = _error_text(payload.get("error"), hide)
-        code = _fail_code(payload.get("code"))
-
+    error = _error_text(payload.get("error"), hide) if payload is not None else ""
+    code = _fail_code(payload.get("code")) if payload is not None else None
     if 200 <= status < 300:
         if payload is not None:
             state = payload.get("status")
@@ -128,15 +123,14 @@ def _json_object(body: bytes) -> dict[str, Any] | None:
 def _error_text(err: object, hide: tuple[str, ...]) -> str:
     if err is None:
         return ""
-    if isinstance(err, str):
-        return shorten(err, hide, _DETAIL_LIMIT)
-    # A non-string error is written as JSON, so the passcode inside it takes one of the
-    # forms the scrub knows (str() would give Python's own escaping).
-    try:
-        text = json.dumps(err, ensure_ascii=False)
-    except (ValueError, RecursionError):
-        return ""
-    return shorten(text, hide, _DETAIL_LIMIT)
+    if not isinstance(err, str):
+        # Written as JSON, so the passcode inside it takes one of the forms the scrub knows
+        # (str() would give Python's own escaping).
+        try:
+            err = json.dumps(err, ensure_ascii=False)
+        except (ValueError, RecursionError):
+            return ""
+    return shorten(err, hide, _DETAIL_LIMIT)
 
 
 _CODE = re.compile(r"[1-9][0-9]{2}")

@@ -1,10 +1,8 @@
 """Server text with the passcode taken out, shortened for storage (the secrets guarantee).
-
 A server or proxy may echo the request's headers in an error text. Every encoded form of the
 passcode is masked *before* the text is cut (a cut first could leave a piece no longer
 matching), and a piece left at the end is dropped. When a quarter of it (6+ characters)
-still shows in the text read every way it could be written, the whole text is dropped.
-"""
+still shows in the text read every way it could be written, the whole text is dropped."""
 
 from __future__ import annotations
 
@@ -34,7 +32,13 @@ class SecretForms(tuple[str, ...]):
 
     def __new__(cls, forms: tuple[str, ...], secret: str) -> SecretForms:
         self = super().__new__(cls, forms)
-        self.pieces = frozenset(_pieces(secret))
+        # Every run of a quarter of the secret (6 to all characters), also with its
+        # whitespace taken out (an unwrapped reading has none).
+        pieces: set[str] = set()
+        for form in {secret, "".join(secret.split())}:
+            size = min(len(form), max(_MIN_LOOSE_PIECE, len(form) // 4))
+            pieces |= {form[i:i + size] for i in range(len(form) - size + 1)}
+        self.pieces = frozenset(pieces)
         return self
 
 
@@ -63,19 +67,8 @@ def secret_forms(secret: str) -> tuple[str, ...]:
     return SecretForms(tuple(sorted(filter(None, forms), key=len, reverse=True)), secret)
 
 
-def _pieces(secret: str) -> set[str]:
-    """Every run of a quarter of ``secret`` (6 to all characters), also with its
-    whitespace taken out (an unwrapped reading has none)."""
-    pieces: set[str] = set()
-    for form in {secret, "".join(secret.split())}:
-        size = min(len(form), max(_MIN_LOOSE_PIECE, len(form) // 4))
-        pieces |= {form[i:i + size] for i in range(len(form) - size + 1)}
-    return pieces
-
-
 def _readings(text: str) -> list[str]:
-    """``text`` unwrapped, unescaped (HTML, JSON, percent), and its base64 and hex runs
-    decoded."""
+    """``text`` unwrapped, unescaped (HTML, JSON, percent), its base64 and hex runs decoded."""
     flat = "".join(text.split())
     found = [text, flat]
     for variant in (text, flat):

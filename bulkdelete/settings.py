@@ -140,13 +140,17 @@ class Settings:
         if not self.passcode.reveal():
             raise UsageError("no passcode: set CLEVERTAP_PASSCODE or pass --passcode-file PATH")
         # Both go into request headers, which cannot carry control characters: refused
-        # here, before a checkpoint exists, rather than by the HTTP library mid-run.
-        _refuse_control_characters(
-            self.account_id, "the account ID", "--account-id or CLEVERTAP_ACCOUNT_ID"
-        )
-        _refuse_control_characters(
-            self.passcode.reveal(), "the passcode", "CLEVERTAP_PASSCODE or --passcode-file"
-        )
+        # here, before a checkpoint exists, rather than by the HTTP library mid-run. The
+        # message names the position, never the value: it may be the passcode.
+        for value, what, where in (
+            (self.account_id, "the account ID", "--account-id or CLEVERTAP_ACCOUNT_ID"),
+            (self.passcode.reveal(), "the passcode", "CLEVERTAP_PASSCODE or --passcode-file"),
+        ):
+            for position, char in enumerate(value, 1):
+                if unicodedata.category(char) == "Cc":
+                    raise UsageError(f"{what} contains a control character (U+{ord(char):04X} "
+                                     f"at position {position}); check {where} and give it "
+                                     "exactly as the dashboard shows it")
         object.__setattr__(self, "base_url", normalize_base_url(self.base_url))
         if self.id_type not in ID_TYPES:
             raise UsageError(f"--id-type must be guid or identity, got {self.id_type!r}")
@@ -159,8 +163,7 @@ class Settings:
             if text is not None and len(text) > MAX_AUDIT_TEXT:
                 raise UsageError(f"{flag} takes at most {MAX_AUDIT_TEXT} characters, "
                                  f"got {len(text)}")
-            if text is not None and any(unicodedata.category(c) in {"Cc", "Zl", "Zp"}
-                                        for c in text):
+            if any(unicodedata.category(c) in {"Cc", "Zl", "Zp"} for c in text or ""):
                 raise UsageError(f"{flag} must be one line of text, without line breaks or "
                                  "control characters")
 
@@ -193,16 +196,6 @@ def _check_bound(value: object, flag: str, low: float, high: float | None,
               and high is not None and low <= value <= high):
         raise UsageError(f"{flag} must be a number from {low:g} to {high:g}{unit}, "
                          f"got {value!r}")
-
-
-def _refuse_control_characters(value: str, what: str, where: str) -> None:
-    """Name the setting and the position, never the value: it may be the passcode."""
-    for position, char in enumerate(value, 1):
-        if unicodedata.category(char) == "Cc":
-            raise UsageError(
-                f"{what} contains a control character (U+{ord(char):04X} at position "
-                f"{position}); check {where} and give it exactly as the dashboard shows it"
-            )
 
 
 @dataclass(frozen=True, kw_only=True)
