@@ -210,47 +210,31 @@ def classify_profile(
 ) -> Result:
     """SUCCESS with reason ``gone`` or ``present`` when the answer decides, else what
     :func:`classify` says; ``ident`` is masked out of a gone shape."""
-    payload = _json_object(body)
-    if status == 200 and payload is not None:
-        state = payload.get("status")
-        if state == "success":
-            return _found(payload)
-        if state == "fail":
-            shape = _not_found(payload, hide, ident)
-            if shape is not None:
-                return _gone(shape)
+    payload = _json_object(body) if status == 200 else None
+    state = payload.get("status") if payload is not None else None
+    if payload is not None and state == "success":
+        record = payload.get("record")
+        if isinstance(record, dict | list) and record:
+            return PRESENT
+        # A record of "" or a number says nothing either way; another key carrying a profile
+        # (say "records") means the answer is not an empty one.
+        if record not in (None, {}, []) or any(
+                isinstance(value, dict | list) and value
+                for key, value in payload.items() if key not in ("status", "record")):
+            return Result(Outcome.SUCCESS, "HTTP 200 success with an unclear record", 200)
+        if "record" not in payload:
+            return GONE
+        return _gone(_shape(status="success", record=json.dumps(record)))
+    if payload is not None and state == "fail" and isinstance(error := payload.get("error"), str):
+        # A code, when there is one, must be one the delete reads as a refusal of what was
+        # asked (a 4xx other than 401, 403 or 429), not about the request or the server.
+        code = _fail_code(raw := payload.get("code"))
+        text = _mask_id(error, ident)
+        if ((raw is None or _fail_outcome(code) is Outcome.REJECTED)
+                and _NOT_FOUND.search(" ".join(text.split()))):
+            error = shorten(text, hide, _SHAPE_ERROR_LIMIT)
+            return _gone(_shape(status="fail", code=code, error=error))
     return classify(status, body, retry_after, hide=hide)
-
-
-def _found(payload: dict[str, Any]) -> Result:
-    record = payload.get("record")
-    if isinstance(record, dict | list) and record:
-        return PRESENT
-    # A record of "" or a number says nothing either way; another key carrying a profile
-    # (say "records") means the answer is not an empty one.
-    empty = "record" not in payload or record in (None, {}, [])
-    if not empty or any(isinstance(value, dict | list) and value
-                        for key, value in payload.items() if key not in ("status", "record")):
-        return Result(Outcome.SUCCESS, "HTTP 200 success with an unclear record", 200)
-    if "record" not in payload:
-        return GONE
-    return _gone(_shape(status="success", record=json.dumps(record)))
-
-
-def _not_found(payload: dict[str, Any], hide: tuple[str, ...], ident: str) -> str | None:
-    error = payload.get("error")
-    if not isinstance(error, str):
-        return None
-    # A code, when there is one, must be one the delete reads as a refusal of what was
-    # asked (a 4xx other than 401, 403 or 429), not about the request or the server.
-    raw = payload.get("code")
-    code = _fail_code(raw)
-    if raw is not None and _fail_outcome(code) is not Outcome.REJECTED:
-        return None
-    text = _mask_id(error, ident)
-    if not _NOT_FOUND.search(" ".join(text.split())):
-        return None
-    return _shape(status="fail", code=code, error=shorten(text, hide, _SHAPE_ERROR_LIMIT))
 
 
 def _mask_id(text: str, ident: str) -> str:

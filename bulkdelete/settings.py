@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import unicodedata
 from dataclasses import dataclass, field, replace
@@ -69,20 +70,13 @@ class ErrorBudget:
     @classmethod
     def parse(cls, text: str) -> ErrorBudget:
         raw = text.strip()
-        try:
-            if raw.endswith("%"):
-                pct = float(raw[:-1])
-                if not 0 < pct <= 100:
-                    raise ValueError
-                return cls(percent=pct)
-            count = int(raw)
-            if count < 1:
-                raise ValueError
-            return cls(count=count)
-        except ValueError:
-            raise UsageError(
-                f"--max-errors takes a count (e.g. 500) or a percentage (e.g. 2%), got {text!r}"
-            ) from None
+        with contextlib.suppress(ValueError):
+            if raw.endswith("%") and 0 < (percent := float(raw[:-1])) <= 100:
+                return cls(percent=percent)
+            if not raw.endswith("%") and (count := int(raw)) >= 1:
+                return cls(count=count)
+        raise UsageError(
+            f"--max-errors takes a count (e.g. 500) or a percentage (e.g. 2%), got {text!r}")
 
     def exceeded(self, failed: int, attempted: int) -> bool:
         if self.count is not None:
