@@ -1,9 +1,7 @@
 """What an answer means: a delete's maps to one :class:`Outcome` (docs/guarantees.md §6); a
 Get User Profile answer says a deleted profile is gone, present or unknown (docs/verify.md).
-
 ``Result.reason`` is short and ID-free (logs, checkpoint, report); ``Result.detail`` is the
-server's own text, which may quote an ID: written only beside the failed file, with the
-passcode masked out.
+server's own text, which may quote an ID: written only beside the failed file, passcode masked.
 """
 
 from __future__ import annotations

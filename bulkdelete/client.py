@@ -1,7 +1,6 @@
 """One API call, one classified result: the only module that speaks HTTP to CleverTap.
 It reads at most 64 KiB of an answer and maps every way of not getting one to a Result;
-what an answer means is :mod:`bulkdelete.answer`.
-"""
+what an answer means is :mod:`bulkdelete.answer`."""
 
 from __future__ import annotations
 
@@ -41,8 +40,6 @@ class Deleter(Protocol):
 
     async def delete(self, ids: Sequence[str]) -> Result: ...
 
-
-Classifier = Callable[..., Result]
 
 # The IDs of a batch that did not come out as asked, each with why: what an operation
 # returns and the abort rules read.
@@ -93,7 +90,7 @@ class ClevertapClient:
         return await self._exchange(request, partial(classify_profile, ident=ident))
 
     async def _exchange(self, request: aiohttp.client._RequestContextManager,
-                        classify_answer: Classifier) -> Result:
+                        classify_answer: Callable[..., Result]) -> Result:
         try:
             async with request as response:
                 clean = False  # only a 200 read whole that is a success may carry another

@@ -51,18 +51,10 @@ def secret_forms(secret: str) -> tuple[str, ...]:
     b64 = base64.b64encode(raw).decode()
     b64url = base64.urlsafe_b64encode(raw).decode()
     forms = {
-        secret,
-        escaped,
-        json.dumps(secret, ensure_ascii=False)[1:-1],
-        json.dumps(escaped)[1:-1],
-        quote(secret, safe=""),
-        quote_plus(secret, safe=""),
-        " ".join(secret.split()),
-        html.escape(secret),
-        html.escape(secret, quote=False),
-        html.escape(escaped),
-        b64, b64.rstrip("="), b64url, b64url.rstrip("="),
-        raw.hex(), raw.hex().upper(),
+        secret, escaped, json.dumps(secret, ensure_ascii=False)[1:-1], json.dumps(escaped)[1:-1],
+        quote(secret, safe=""), quote_plus(secret, safe=""), " ".join(secret.split()),
+        html.escape(secret), html.escape(secret, quote=False), html.escape(escaped),
+        b64, b64.rstrip("="), b64url, b64url.rstrip("="), raw.hex(), raw.hex().upper(),
     }
     return SecretForms(tuple(sorted(filter(None, forms), key=len, reverse=True)), secret)
 
