@@ -126,8 +126,7 @@ class Settings:
             raise UsageError(f"passcode must be a str or a bulkdelete.Secret, got "
                              f"{type(self.passcode).__name__}")
         for name in ("account_id", "base_url"):
-            value = getattr(self, name)
-            if not isinstance(value, str):
+            if not isinstance(value := getattr(self, name), str):
                 raise UsageError(f"{name} must be a str, got {type(value).__name__}")
         if not self.account_id.strip():
             raise UsageError("no account ID: pass --account-id or set CLEVERTAP_ACCOUNT_ID")
