@@ -118,20 +118,15 @@ def _to_file(_logger: Any, _name: str, event: EventDict) -> EventDict:
     return event
 
 
-def _renderer(as_json: bool) -> Processor:
+def _pipeline(*, as_json: bool, level: int) -> None:
     events: Processor = (structlog.processors.JSONRenderer(default=str) if as_json else
                          structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty()))
 
     def render(logger: _Console, name: str, event: EventDict) -> Any:
         stream = event.pop(_STREAM, None)
-        text = event["text"] if logger.for_people and not as_json else events(logger, name,
-                                                                             event)
-        return (text,), {"file": stream}
+        people = logger.for_people and not as_json  # a line for people, as written
+        return (event["text"] if people else events(logger, name, event),), {"file": stream}
 
-    return render
-
-
-def _pipeline(*, as_json: bool, level: int) -> None:
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -139,7 +134,7 @@ def _pipeline(*, as_json: bool, level: int) -> None:
             _timestamp,
             _to_file,
             structlog.stdlib.filter_by_level,
-            _renderer(as_json),
+            render,
         ],
         # The log file gets every record at INFO and above, even with -q on the console.
         wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
