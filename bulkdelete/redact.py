@@ -77,21 +77,15 @@ def _readings(text: str) -> list[str]:
     return found
 
 
-def might_hold(text: str, forms: tuple[str, ...]) -> bool:
-    pieces: frozenset[str] = getattr(forms, "pieces", frozenset())
-    if not pieces or not text:
-        return False
-    readings = _readings(text.replace(MASK, " "))
-    return any(piece in reading for reading in readings for piece in pieces)
-
-
 def shorten(text: str, forms: tuple[str, ...], limit: int) -> str:
-    """``text`` on one line, at most ``limit`` characters, with no form of the secret and
-    no piece of one (``MIN_PIECE`` or more characters) at its end."""
+    """``text`` on one line, at most ``limit`` characters, with no form of the secret, no
+    piece of one (``MIN_PIECE``+ characters) at its end, and none anywhere in any reading."""
     text = " ".join(_mask(text, forms).split())
     # Collapsing whitespace can join two halves of a passcode that holds a space.
     text = _drop_trailing_piece(_mask(text, forms), forms)
-    if might_hold(text, forms):
+    pieces: frozenset[str] = getattr(forms, "pieces", frozenset())
+    if pieces and text and any(piece in reading for reading in _readings(text.replace(MASK, " "))
+                               for piece in pieces):
         return DROPPED[:limit]
     return _drop_trailing_piece(text[:limit], forms)
 
