@@ -81,7 +81,16 @@ def classify(
         if payload is not None:
             state = payload.get("status")
             if state == "success":
-                return _deleted(status, payload)
+                # A delete only when it is a 200 leaving no ID unprocessed; anything else is
+                # unclear, and re-sending is harmless.
+                if status != 200:
+                    return Result(Outcome.RETRYABLE,
+                                  f"HTTP {status} success (only 200 is a delete)", status)
+                if (unprocessed := payload.get("unprocessed")) not in (None, [], {}, ""):
+                    count = len(unprocessed) if isinstance(unprocessed, list | dict) else 1
+                    return Result(Outcome.RETRYABLE,
+                                  f"HTTP 200 success with {count} ID(s) left unprocessed", status)
+                return SUCCESS
             if state == "fail":
                 outcome = _fail_outcome(code)
                 which = "(no code)" if code is None else f"code {code}"
@@ -142,20 +151,6 @@ def _fail_code(raw: object) -> int | None:
     if isinstance(raw, str) and _CODE.fullmatch(raw):
         return int(raw)
     return None
-
-
-def _deleted(status: int, payload: dict[str, object]) -> Result:
-    """A delete only when it is a 200 leaving no ID unprocessed; anything else is unclear,
-    and re-sending is harmless."""
-    if status != 200:
-        return Result(Outcome.RETRYABLE, f"HTTP {status} success (only 200 is a delete)",
-                      status)
-    unprocessed = payload.get("unprocessed")
-    if unprocessed not in (None, [], {}, ""):
-        count = len(unprocessed) if isinstance(unprocessed, list | dict) else 1
-        return Result(Outcome.RETRYABLE,
-                      f"HTTP 200 success with {count} ID(s) left unprocessed", status)
-    return Result(Outcome.SUCCESS, "ok", status)
 
 
 def _fail_outcome(code: int | None) -> Outcome:
