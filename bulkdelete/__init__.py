@@ -1,7 +1,5 @@
-"""bulkdelete: delete CleverTap user profiles in bulk, resumably and safely.
-
-The names below are the library API (docs/library.md).
-"""
+"""bulkdelete: delete CleverTap user profiles in bulk, resumably and safely. The names below
+are the library API (docs/library.md)."""
 
 from __future__ import annotations
 
@@ -27,30 +25,9 @@ from bulkdelete.settings import ErrorBudget, JobFiles, Secret, Settings
 from bulkdelete.verify import VerifyResult, verify_job
 
 __all__ = [
-    "REGION_HOSTS",
-    "AbortError",
-    "BulkDeleteError",
-    "CheckpointError",
-    "CheckpointLocked",
-    "CheckpointMismatch",
-    "ConfirmationRefused",
-    "ErrorBudget",
-    "FatalApiError",
-    "InputError",
-    "JobFiles",
-    "JobResult",
-    "Plan",
-    "Secret",
-    "Settings",
-    "StalledError",
-    "StopRequest",
-    "TooManyErrors",
-    "UsageError",
-    "VerifyResult",
-    "__version__",
-    "delete_ids",
-    "plan_job",
-    "resolve_base_url",
-    "run_job",
-    "verify_job",
+    "REGION_HOSTS", "AbortError", "BulkDeleteError", "CheckpointError", "CheckpointLocked",
+    "CheckpointMismatch", "ConfirmationRefused", "ErrorBudget", "FatalApiError", "InputError",
+    "JobFiles", "JobResult", "Plan", "Secret", "Settings", "StalledError", "StopRequest",
+    "TooManyErrors", "UsageError", "VerifyResult", "__version__", "delete_ids", "plan_job",
+    "resolve_base_url", "run_job", "verify_job",
 ]

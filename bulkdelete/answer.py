@@ -1,8 +1,7 @@
-"""What an answer means: each maps to one :class:`Outcome` (docs/guarantees.md §6).
-
+"""What an answer means: a delete's maps to one :class:`Outcome` (docs/guarantees.md §6); a
+Get User Profile answer says a deleted profile is gone, present or unknown (docs/verify.md).
 ``Result.reason`` is short and ID-free (logs, checkpoint, report); ``Result.detail`` is the
-server's own text, which may quote an ID: written only beside the failed file, with the
-passcode masked out.
+server's own text, which may quote an ID: written only beside the failed file, passcode masked.
 """
 
 from __future__ import annotations
@@ -14,11 +13,14 @@ import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from bulkdelete.redact import shorten
 
 MAX_RETRY_AFTER = 300.0  # docs/guarantees.md §5: honour Retry-After, capped at 5 minutes
 _DETAIL_LIMIT = 200
+_SHAPE_ERROR_LIMIT = 120
+ID_MASK = "<ID>"
 
 
 class Outcome(enum.Enum):
@@ -28,6 +30,12 @@ class Outcome(enum.Enum):
     REJECTED = "rejected"
     FATAL = "fatal"
     UNREACHED = "unreached"
+
+
+class Verdict(enum.Enum):
+    GONE = "gone"
+    PRESENT = "present"
+    UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,22 +73,26 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
 def classify(
     status: int, body: bytes, retry_after: float | None = None, *, hide: tuple[str, ...] = ()
 ) -> Result:
-    """``hide``: :func:`bulkdelete.redact.secret_forms` of the passcode, masked out of
-    ``detail``."""
-    payload = json_object(body)
-    error = ""
-    code: int | None = None
-    if payload is not None:
-        error = _error_text(payload.get("error"), hide)
-        code = fail_code(payload.get("code"))
-
+    """``hide``: the passcode's :func:`~bulkdelete.redact.secret_forms`, kept out of detail."""
+    payload = _json_object(body)
+    error = _error_text(payload.get("error"), hide) if payload is not None else ""
+    code = _fail_code(payload.get("code")) if payload is not None else None
     if 200 <= status < 300:
         if payload is not None:
             state = payload.get("status")
             if state == "success":
-                return _success(status, payload)
+                # A delete only when it is a 200 leaving no ID unprocessed; anything else is
+                # unclear, and re-sending is harmless.
+                if status != 200:
+                    return Result(Outcome.RETRYABLE,
+                                  f"HTTP {status} success (only 200 is a delete)", status)
+                if (unprocessed := payload.get("unprocessed")) not in (None, [], {}, ""):
+                    count = len(unprocessed) if isinstance(unprocessed, list | dict) else 1
+                    return Result(Outcome.RETRYABLE,
+                                  f"HTTP 200 success with {count} ID(s) left unprocessed", status)
+                return SUCCESS
             if state == "fail":
-                outcome = fail_outcome(code)
+                outcome = _fail_outcome(code)
                 which = "(no code)" if code is None else f"code {code}"
                 return Result(outcome, f"HTTP {status} with fail body {which}", status, error,
                               retry_after if outcome is Outcome.THROTTLED else None)
@@ -107,8 +119,7 @@ def classify(
     return Result(Outcome.REJECTED, f"HTTP {status} rejected{suffix}", status, error)
 
 
-def json_object(body: bytes) -> dict[str, Any] | None:
-    """The body as a JSON object; None for anything else, garbage included."""
+def _json_object(body: bytes) -> dict[str, Any] | None:
     try:
         payload = json.loads(body) if body else None
     except (ValueError, RecursionError):  # garbage, including absurdly nested garbage
@@ -119,21 +130,20 @@ def json_object(body: bytes) -> dict[str, Any] | None:
 def _error_text(err: object, hide: tuple[str, ...]) -> str:
     if err is None:
         return ""
-    if isinstance(err, str):
-        return shorten(err, hide, _DETAIL_LIMIT)
-    # A non-string error is written as JSON, so the passcode inside it takes one of the
-    # forms the scrub knows (str() would give Python's own escaping).
-    try:
-        text = json.dumps(err, ensure_ascii=False)
-    except (ValueError, RecursionError):
-        return ""
-    return shorten(text, hide, _DETAIL_LIMIT)
+    if not isinstance(err, str):
+        # Written as JSON, so the passcode inside it takes one of the forms the scrub knows
+        # (str() would give Python's own escaping).
+        try:
+            err = json.dumps(err, ensure_ascii=False)
+        except (ValueError, RecursionError):
+            return ""
+    return shorten(err, hide, _DETAIL_LIMIT)
 
 
 _CODE = re.compile(r"[1-9][0-9]{2}")
 
 
-def fail_code(raw: object) -> int | None:
+def _fail_code(raw: object) -> int | None:
     """The fail body's ``code`` if a plain status (an int, or three ASCII digits); anything
     else ("²", 5,000 digits, a bool) is no code, so the answer is retryable, not a crash."""
     if isinstance(raw, int) and not isinstance(raw, bool):
@@ -143,23 +153,9 @@ def fail_code(raw: object) -> int | None:
     return None
 
 
-def _success(status: int, payload: dict[str, object]) -> Result:
-    """A delete only when it is a 200 leaving no ID unprocessed; anything else is unclear,
-    and re-sending is harmless."""
-    if status != 200:
-        return Result(Outcome.RETRYABLE, f"HTTP {status} success (only 200 is a delete)",
-                      status)
-    unprocessed = payload.get("unprocessed")
-    if unprocessed not in (None, [], {}, ""):
-        count = len(unprocessed) if isinstance(unprocessed, list | dict) else 1
-        return Result(Outcome.RETRYABLE,
-                      f"HTTP 200 success with {count} ID(s) left unprocessed", status)
-    return Result(Outcome.SUCCESS, "ok", status)
-
-
-def fail_outcome(code: int | None) -> Outcome:
-    """What a fail body's code says: only a 4xx other than 401, 403 and 429 is about the
-    request's content (REJECTED); a missing or server-side code is retryable."""
+def _fail_outcome(code: int | None) -> Outcome:
+    """Only a 4xx other than 401, 403 and 429 is about the request's content (REJECTED); a
+    missing or server-side code is retryable."""
     if code == 429:
         return Outcome.THROTTLED
     if code in (401, 403):
@@ -167,3 +163,94 @@ def fail_outcome(code: int | None) -> Outcome:
     if code is not None and 400 <= code < 500:
         return Outcome.REJECTED
     return Outcome.RETRYABLE
+
+
+# A profile lookup. Its answer for a missing profile is undocumented, so "gone" is narrow: an
+# empty success, or a 200 fail whose error opens with "user/profile not found". Anything else
+# is classified as a delete's answer (retried, paced) and, once retries are spent, unknown.
+
+
+def _shape(**fields: Any) -> str:
+    return json.dumps({"http": 200, **fields}, sort_keys=True, ensure_ascii=False)
+
+
+def _gone(detail: str) -> Result:
+    return Result(Outcome.SUCCESS, Verdict.GONE.value, 200, detail)
+
+
+GONE = _gone(_shape(status="success", record="absent"))  # the bare {"status": "success"}
+PRESENT = Result(Outcome.SUCCESS, Verdict.PRESENT.value, 200)
+
+# A phrase about the user or the profile; the looked-up ID, masked first, may stand in it.
+_SUBJECT = r"(?:user|profile)s?"
+_THE_ID = rf"(?:\s+['\"]?{re.escape(ID_MASK)}['\"]?)?"
+# The phrase opens the text or one of its sentences or labelled parts ("Error: ...",
+# "E404 - ..."), after quotes or brackets and "the", "this" or "that": "API user not found"
+# or "Required parameter user not found" is about something else than the profile.
+_OPENS_A_CLAUSE = r"""(?:^|(?<=[.:;!?])|(?<=\s[-–—]))[\s'"(\[]*(?:(?:the|this|that)\s+)?"""
+_NOT_FOUND = re.compile(
+    rf"{_OPENS_A_CLAUSE}(?:no\s+(?:such\s+)?{_SUBJECT}(?:\s+(?:was|were))?\s+found"
+    rf"|no\s+such\s+{_SUBJECT}"
+    rf"|{_SUBJECT}{_THE_ID}(?:\s+(?:was|is|has\s+been))?\s+not\s+found"
+    rf"|{_SUBJECT}{_THE_ID}\s+(?:does\s+not|doesn't|do\s+not|not)\s+exists?)\b",
+    re.IGNORECASE,
+)
+
+
+def classify_profile(
+    status: int, body: bytes, retry_after: float | None = None, *,
+    hide: tuple[str, ...] = (), ident: str = "",
+) -> Result:
+    """SUCCESS with reason ``gone`` or ``present`` when the answer decides, else what
+    :func:`classify` says; ``ident`` is masked out of a gone shape."""
+    payload = _json_object(body) if status == 200 else None
+    state = payload.get("status") if payload is not None else None
+    if payload is not None and state == "success":
+        record = payload.get("record")
+        if isinstance(record, dict | list) and record:
+            return PRESENT
+        # A record of "" or a number says nothing either way; another key carrying a profile
+        # (say "records") means the answer is not an empty one.
+        if record not in (None, {}, []) or any(
+                isinstance(value, dict | list) and value
+                for key, value in payload.items() if key not in ("status", "record")):
+            return Result(Outcome.SUCCESS, "HTTP 200 success with an unclear record", 200)
+        if "record" not in payload:
+            return GONE
+        return _gone(_shape(status="success", record=json.dumps(record)))
+    if payload is not None and state == "fail" and isinstance(error := payload.get("error"), str):
+        # A code, when there is one, must be one the delete reads as a refusal of what was
+        # asked (a 4xx other than 401, 403 or 429), not about the request or the server.
+        code = _fail_code(raw := payload.get("code"))
+        text = _mask_id(error, ident)
+        if ((raw is None or _fail_outcome(code) is Outcome.REJECTED)
+                and _NOT_FOUND.search(" ".join(text.split()))):
+            error = shorten(text, hide, _SHAPE_ERROR_LIMIT)
+            return _gone(_shape(status="fail", code=code, error=error))
+    return classify(status, body, retry_after, hide=hide)
+
+
+def _mask_id(text: str, ident: str) -> str:
+    """``text`` with the ID (raw, JSON-escaped or percent-encoded, in any case) replaced by
+    ``<ID>`` where it stands on its own: a short ID inside a word ("u" in "User") is left,
+    so the phrase around it stays whole."""
+    if not ident:
+        return text
+    forms = {ident, json.dumps(ident)[1:-1], quote(ident, safe=""), quote_plus(ident, safe="")}
+    pattern = "|".join(map(re.escape, sorted(forms, key=len, reverse=True)))
+    # Not beside a letter or digit; beside "_" or punctuation is on its own ("user_<ID>").
+    return re.sub(rf"(?<![^\W_])(?:{pattern})(?![^\W_])", ID_MASK, text, flags=re.IGNORECASE)
+
+
+def gone_shape(result: Result) -> dict[str, Any]:
+    try:
+        shape = json.loads(result.detail)
+    except ValueError:
+        shape = None
+    return shape if isinstance(shape, dict) else {"http": result.status}
+
+
+def verdict(result: Result) -> Verdict:
+    if result.outcome is Outcome.SUCCESS and result.reason in ("gone", "present"):
+        return Verdict(result.reason)
+    return Verdict.UNKNOWN

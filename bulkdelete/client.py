@@ -1,7 +1,6 @@
 """One API call, one classified result: the only module that speaks HTTP to CleverTap.
 It reads at most 64 KiB of an answer and maps every way of not getting one to a Result;
-what an answer means is :mod:`bulkdelete.answer` and :mod:`bulkdelete.profile`.
-"""
+what an answer means is :mod:`bulkdelete.answer`."""
 
 from __future__ import annotations
 
@@ -10,6 +9,7 @@ import json
 import os
 import socket
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Protocol
 
@@ -21,18 +21,16 @@ from bulkdelete.answer import (
     Outcome,
     Result,
     classify,
+    classify_profile,
     parse_retry_after,
 )
-from bulkdelete.profile import classify_profile
 from bulkdelete.redact import secret_forms
 from bulkdelete.regions import DELETE_PATH, PROFILE_PATH
 from bulkdelete.settings import IdType, Secret
 
 # What an answer means is re-exported, so a caller of the client needs one import.
-__all__ = [
-    "MAX_BODY", "MAX_RETRY_AFTER", "SUCCESS", "BoundClient", "ClevertapClient", "Deleter",
-    "Failures", "Outcome", "Result", "classify", "parse_retry_after",
-]
+__all__ = ["MAX_BODY", "MAX_RETRY_AFTER", "SUCCESS", "BoundClient", "ClevertapClient",
+           "Deleter", "Failures", "Outcome", "Result", "classify", "parse_retry_after"]
 
 MAX_BODY = 64 * 1024  # read no further: a longer answer is RETRYABLE, memory stays bounded
 
@@ -43,56 +41,16 @@ class Deleter(Protocol):
     async def delete(self, ids: Sequence[str]) -> Result: ...
 
 
-Classifier = Callable[..., Result]
-
 # The IDs of a batch that did not come out as asked, each with why: what an operation
 # returns and the abort rules read.
 Failures = list[tuple[str, Result]]
 
 
-def _keep_only_if_whole(response: aiohttp.ClientResponse) -> None:
-    """Close, rather than pool, the connection of an answer whose body is still arriving:
-    aiohttp would pool it as the body ends, before we may drop it, and another request
-    could then read a stray answer behind this one as its own."""
-    connection = response.connection  # None once the whole answer is in and released
-    if connection is not None and connection.protocol is not None:
-        connection.protocol.force_close()
-
-
-def _drop_connection(response: aiohttp.ClientResponse) -> None:
-    """Never reuse this answer's connection, so nothing written after an error answer is
-    read as the next one's. The protocol is closed, as a whole answer is already pooled."""
-    protocol = getattr(response, "_protocol", None)
-    if protocol is not None:
-        protocol.close()
-    response.close()
-
-
-def _unreached(exc: aiohttp.ClientConnectorError) -> Result:
-    """No connection was made, so no request left: the one failure that fails no ID."""
-    err = exc.os_error
-    if isinstance(exc, aiohttp.ClientConnectorDNSError) or isinstance(err, socket.gaierror):
-        why = f"DNS lookup failed: {err.strerror or err}"
-    elif err.errno and err.errno > 0:
-        why = os.strerror(err.errno)  # "Connection refused", without asyncio's address tuple
-    else:
-        why = err.strerror or str(err) or type(err).__name__
-    host = f"[{exc.host}]" if ":" in exc.host else exc.host  # an IPv6 literal
-    return Result(Outcome.UNREACHED, f"cannot connect to {host}:{exc.port} ({why[:120]})")
-
-
 class ClevertapClient:
     """One request per call over a caller's session; the passcode goes only into headers."""
 
-    def __init__(
-        self,
-        *,
-        base_url: str,
-        account_id: str,
-        passcode: Secret,
-        id_type: IdType,
-        timeout: float,
-    ) -> None:
+    def __init__(self, *, base_url: str, account_id: str, passcode: Secret, id_type: IdType,
+                 timeout: float) -> None:
         self._url = base_url.rstrip("/") + DELETE_PATH
         self._profile_url = base_url.rstrip("/") + PROFILE_PATH
         self._profile_key = "objectId" if id_type == "guid" else "identity"
@@ -131,18 +89,38 @@ class ClevertapClient:
                               allow_redirects=False)
         return await self._exchange(request, partial(classify_profile, ident=ident))
 
-    async def _exchange(
-        self, request: aiohttp.client._RequestContextManager, classify_answer: Classifier,
-    ) -> Result:
+    async def _exchange(self, request: aiohttp.client._RequestContextManager,
+                        classify_answer: Callable[..., Result]) -> Result:
         try:
             async with request as response:
-                clean = False
+                clean = False  # only a 200 read whole that is a success may carry another
                 try:
-                    result, clean = await self._read(response, classify_answer)
+                    # Close, rather than pool, the connection of an answer whose body is still
+                    # arriving: aiohttp would pool it as the body ends, before we may drop it,
+                    # and another request could then read a stray answer behind this one.
+                    connection = response.connection  # None once released
+                    if connection is not None and connection.protocol is not None:
+                        connection.protocol.force_close()
+                    parts: list[bytes] = []
+                    size = 0
+                    while size <= MAX_BODY and not response.content.at_eof():
+                        parts.append(await response.content.read(MAX_BODY + 1 - size))
+                        size += len(parts[-1])
+                    if size > MAX_BODY:
+                        return Result(Outcome.RETRYABLE, "answer over 64 KiB", response.status)
+                    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                    result = classify_answer(response.status, b"".join(parts), retry_after,
+                                             hide=self._hide)
+                    clean = response.status == 200 and result.outcome is Outcome.SUCCESS
                     return result
                 finally:
-                    if not clean:  # an unclear answer, a timeout or a cut-off body
-                        _drop_connection(response)
+                    # Never reuse the connection of an unclear answer, a timeout or a cut-off
+                    # body, so nothing written after it is read as the next one's. The
+                    # protocol is closed, as a whole answer is already pooled.
+                    if not clean:
+                        if (protocol := getattr(response, "_protocol", None)) is not None:
+                            protocol.close()
+                        response.close()
         except TimeoutError:
             return Result(Outcome.RETRYABLE, f"timeout after {self._timeout.total:g}s")
         except aiohttp.ClientConnectorCertificateError:
@@ -154,39 +132,29 @@ class ClevertapClient:
         except aiohttp.ServerDisconnectedError:
             return Result(Outcome.RETRYABLE, "connection reset")
         except aiohttp.ClientConnectorError as exc:  # TLS failures, its subclasses, are above
-            return _unreached(exc)
+            # No connection was made, so no request left: the one failure that fails no ID.
+            err = exc.os_error
+            if isinstance(exc, aiohttp.ClientConnectorDNSError) or isinstance(err, socket.gaierror):
+                why = f"DNS lookup failed: {err.strerror or err}"
+            elif err.errno and err.errno > 0:
+                why = os.strerror(err.errno)  # "Connection refused", without the address
+            else:
+                why = err.strerror or str(err) or type(err).__name__
+            host = f"[{exc.host}]" if ":" in exc.host else exc.host  # an IPv6 literal
+            return Result(Outcome.UNREACHED, f"cannot connect to {host}:{exc.port} ({why[:120]})")
         except (aiohttp.ClientError, ConnectionError, asyncio.IncompleteReadError) as exc:
             return Result(Outcome.RETRYABLE, f"network error ({type(exc).__name__})")
 
-    async def _read(
-        self, response: aiohttp.ClientResponse, classify_answer: Classifier,
-    ) -> tuple[Result, bool]:
-        """The answer, classified, and whether its connection may carry another request
-        (only a 200 read whole that is a success)."""
-        _keep_only_if_whole(response)
-        content = response.content
-        parts: list[bytes] = []
-        size = 0
-        while size <= MAX_BODY and not content.at_eof():
-            parts.append(await content.read(MAX_BODY + 1 - size))
-            size += len(parts[-1])
-        payload = b"".join(parts)
-        if len(payload) > MAX_BODY:
-            return Result(Outcome.RETRYABLE, "answer over 64 KiB", response.status), False
-        retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        result = classify_answer(response.status, payload, retry_after, hide=self._hide)
-        return result, response.status == 200 and result.outcome is Outcome.SUCCESS
 
-
+@dataclass(frozen=True)
 class BoundClient:
     """A :class:`ClevertapClient` plus its session: a :class:`Deleter`, and verify's lookups."""
 
-    def __init__(self, client: ClevertapClient, session: aiohttp.ClientSession) -> None:
-        self._client = client
-        self._session = session
+    client: ClevertapClient
+    session: aiohttp.ClientSession
 
     async def delete(self, ids: Sequence[str]) -> Result:
-        return await self._client.delete_with(self._session, ids)
+        return await self.client.delete_with(self.session, ids)
 
     async def profile(self, ident: str) -> Result:
-        return await self._client.profile_with(self._session, ident)
+        return await self.client.profile_with(self.session, ident)

@@ -1,6 +1,5 @@
 """Every fatal condition the library raises on purpose, with its exit code
-(docs/exit-codes.md). Messages say the cause and the fix, never the passcode or IDs.
-"""
+(docs/exit-codes.md). Messages say the cause and the fix, never the passcode or IDs."""
 
 from __future__ import annotations
 
@@ -38,8 +37,7 @@ class CheckpointLocked(CheckpointError):
 
 
 class StorageError(CheckpointError, OSError):
-    """A checkpoint or failed file could not be written (full disk, read-only folder); the
-    run stops at once and the message says what is safely on disk."""
+    """A checkpoint or failed file could not be written: the run stops, saying what is safe."""
 
 
 class AbortError(BulkDeleteError):

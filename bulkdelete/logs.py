@@ -1,9 +1,7 @@
 """One structlog pipeline for events and for lines for people (:func:`say`, never
-silenced): context, level, timestamp, a JSON line to ``--log-file``, then the console.
-
-A log file that cannot be written is given up at its first failure and the watchers
-(:func:`on_failure`) stop the run cleanly: logging never raises into the code that logs.
-"""
+silenced): context, level, timestamp, a JSON line to ``--log-file``, then the console. A log
+file that cannot be written is given up at its first failure and the watchers
+(:func:`on_failure`) stop the run cleanly: logging never raises into the code that logs."""
 
 from __future__ import annotations
 
@@ -48,15 +46,13 @@ _log_file = _LogFile()
 
 
 def on_failure(watcher: Callable[[], None]) -> Callable[[], None]:
-    """Call ``watcher`` (from whatever thread logged) when a log write fails; returns an
-    unwatch function."""
+    """Call ``watcher`` (from whatever thread logged) when a log write fails; returns unwatch."""
     _log_file.watchers.append(watcher)
     return lambda: _log_file.watchers.remove(watcher)
 
 
 def failure_message() -> str | None:
-    failure = _log_file.failure
-    if failure is None:
+    if (failure := _log_file.failure) is None:
         return None
     return f"cannot write the log file {_log_file.path}: {failure.strerror or failure}"
 
@@ -113,36 +109,23 @@ def _to_file(_logger: Any, _name: str, event: EventDict) -> EventDict:
             file.write(json.dumps(record, default=str) + "\n")
             file.flush()
         except OSError as exc:
-            _failed(file, exc)
+            if _log_file.file is file:  # not given up yet (by another thread's failed write)
+                _log_file.file, _log_file.failure = None, exc
+                with contextlib.suppress(OSError):
+                    file.close()  # what is still buffered cannot be written either
+                for watcher in list(_log_file.watchers):
+                    watcher()
     return event
 
 
-def _failed(file: TextIO, exc: OSError) -> None:
-    if _log_file.file is not file:
-        return  # already given up (another thread's write failed first)
-    _log_file.file, _log_file.failure = None, exc
-    with contextlib.suppress(OSError):
-        file.close()  # what is still buffered cannot be written either
-    for watcher in list(_log_file.watchers):
-        watcher()
-
-
-def _renderer(as_json: bool) -> Processor:
+def _pipeline(*, as_json: bool, level: int) -> None:
     events: Processor = (structlog.processors.JSONRenderer(default=str) if as_json else
                          structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty()))
 
     def render(logger: _Console, name: str, event: EventDict) -> Any:
         stream = event.pop(_STREAM, None)
-        text = event["text"] if logger.for_people and not as_json else events(logger, name,
-                                                                             event)
-        return (text,), {"file": stream}
-
-    return render
-
-
-def _pipeline(*, as_json: bool, level: int) -> None:
-    def console(*names: Any) -> _Console:
-        return _Console(level, for_people=names == (_MESSAGES,))
+        people = logger.for_people and not as_json  # a line for people, as written
+        return (event["text"] if people else events(logger, name, event),), {"file": stream}
 
     structlog.configure(
         processors=[
@@ -151,11 +134,11 @@ def _pipeline(*, as_json: bool, level: int) -> None:
             _timestamp,
             _to_file,
             structlog.stdlib.filter_by_level,
-            _renderer(as_json),
+            render,
         ],
         # The log file gets every record at INFO and above, even with -q on the console.
         wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
-        logger_factory=console,
+        logger_factory=lambda *names: _Console(level, for_people=names == (_MESSAGES,)),
         cache_logger_on_first_use=False,
     )
 

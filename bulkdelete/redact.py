@@ -1,10 +1,8 @@
 """Server text with the passcode taken out, shortened for storage (the secrets guarantee).
-
 A server or proxy may echo the request's headers in an error text. Every encoded form of the
 passcode is masked *before* the text is cut (a cut first could leave a piece no longer
 matching), and a piece left at the end is dropped. When a quarter of it (6+ characters)
-still shows in the text read every way it could be written, the whole text is dropped.
-"""
+still shows in the text read every way it could be written, the whole text is dropped."""
 
 from __future__ import annotations
 
@@ -34,7 +32,13 @@ class SecretForms(tuple[str, ...]):
 
     def __new__(cls, forms: tuple[str, ...], secret: str) -> SecretForms:
         self = super().__new__(cls, forms)
-        self.pieces = frozenset(_pieces(secret))
+        # Every run of a quarter of the secret (6 to all characters), also with its
+        # whitespace taken out (an unwrapped reading has none).
+        pieces: set[str] = set()
+        for form in {secret, "".join(secret.split())}:
+            size = min(len(form), max(_MIN_LOOSE_PIECE, len(form) // 4))
+            pieces |= {form[i:i + size] for i in range(len(form) - size + 1)}
+        self.pieces = frozenset(pieces)
         return self
 
 
@@ -47,35 +51,16 @@ def secret_forms(secret: str) -> tuple[str, ...]:
     b64 = base64.b64encode(raw).decode()
     b64url = base64.urlsafe_b64encode(raw).decode()
     forms = {
-        secret,
-        escaped,
-        json.dumps(secret, ensure_ascii=False)[1:-1],
-        json.dumps(escaped)[1:-1],
-        quote(secret, safe=""),
-        quote_plus(secret, safe=""),
-        " ".join(secret.split()),
-        html.escape(secret),
-        html.escape(secret, quote=False),
-        html.escape(escaped),
-        b64, b64.rstrip("="), b64url, b64url.rstrip("="),
-        raw.hex(), raw.hex().upper(),
+        secret, escaped, json.dumps(secret, ensure_ascii=False)[1:-1], json.dumps(escaped)[1:-1],
+        quote(secret, safe=""), quote_plus(secret, safe=""), " ".join(secret.split()),
+        html.escape(secret), html.escape(secret, quote=False), html.escape(escaped),
+        b64, b64.rstrip("="), b64url, b64url.rstrip("="), raw.hex(), raw.hex().upper(),
     }
     return SecretForms(tuple(sorted(filter(None, forms), key=len, reverse=True)), secret)
 
 
-def _pieces(secret: str) -> set[str]:
-    """Every run of a quarter of ``secret`` (6 to all characters), also with its
-    whitespace taken out (an unwrapped reading has none)."""
-    pieces: set[str] = set()
-    for form in {secret, "".join(secret.split())}:
-        size = min(len(form), max(_MIN_LOOSE_PIECE, len(form) // 4))
-        pieces |= {form[i:i + size] for i in range(len(form) - size + 1)}
-    return pieces
-
-
 def _readings(text: str) -> list[str]:
-    """``text`` unwrapped, unescaped (HTML, JSON, percent), and its base64 and hex runs
-    decoded."""
+    """``text`` unwrapped, unescaped (HTML, JSON, percent), its base64 and hex runs decoded."""
     flat = "".join(text.split())
     found = [text, flat]
     for variant in (text, flat):
@@ -92,21 +77,15 @@ def _readings(text: str) -> list[str]:
     return found
 
 
-def might_hold(text: str, forms: tuple[str, ...]) -> bool:
-    pieces: frozenset[str] = getattr(forms, "pieces", frozenset())
-    if not pieces or not text:
-        return False
-    readings = _readings(text.replace(MASK, " "))
-    return any(piece in reading for reading in readings for piece in pieces)
-
-
 def shorten(text: str, forms: tuple[str, ...], limit: int) -> str:
-    """``text`` on one line, at most ``limit`` characters, with no form of the secret and
-    no piece of one (``MIN_PIECE`` or more characters) at its end."""
+    """``text`` on one line, at most ``limit`` characters, with no form of the secret, no
+    piece of one (``MIN_PIECE``+ characters) at its end, and none anywhere in any reading."""
     text = " ".join(_mask(text, forms).split())
     # Collapsing whitespace can join two halves of a passcode that holds a space.
     text = _drop_trailing_piece(_mask(text, forms), forms)
-    if might_hold(text, forms):
+    pieces: frozenset[str] = getattr(forms, "pieces", frozenset())
+    if pieces and text and any(piece in reading for reading in _readings(text.replace(MASK, " "))
+                               for piece in pieces):
         return DROPPED[:limit]
     return _drop_trailing_piece(text[:limit], forms)
 

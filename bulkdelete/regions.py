@@ -24,10 +24,8 @@ PROFILE_PATH = "/1/profile.json"  # Get User Profile: verify and the preflight
 
 
 def region_base_url(region: str) -> str:
-    host = REGION_HOSTS.get(region.strip().lower())
-    if host is None:
-        known = ", ".join(REGION_HOSTS)
-        raise UsageError(f"unknown region {region!r}; choose one of: {known}")
+    if (host := REGION_HOSTS.get(region.strip().lower())) is None:
+        raise UsageError(f"unknown region {region!r}; choose one of: {', '.join(REGION_HOSTS)}")
     return f"https://{host}"
 
 
@@ -46,18 +44,15 @@ def normalize_base_url(url: str) -> str:
     parts = urlsplit(url.strip())
     # No message repeats the URL: any part of it may hold a passcode pasted in the wrong place.
     unquoted = "(not repeated here, as it may hold a secret)"
+    only = f"--base-url takes only scheme://host[:port] (the path {DELETE_PATH} is added)"
     if parts.username or parts.password:
         raise UsageError("--base-url must not carry credentials; use CLEVERTAP_PASSCODE")
     if parts.query or parts.fragment:
-        raise UsageError(
-            f"--base-url takes only scheme://host[:port] (the path {DELETE_PATH} is added): "
-            f"it must not carry a query string or a fragment {unquoted}")
+        raise UsageError(f"{only}: it must not carry a query string or a fragment {unquoted}")
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise UsageError(f"--base-url must look like https://host[:port] {unquoted}")
     if parts.path not in {"", "/"}:
-        raise UsageError(
-            f"--base-url takes only scheme://host[:port] (the path {DELETE_PATH} is added): "
-            f"it must not carry a path of its own {unquoted}")
+        raise UsageError(f"{only}: it must not carry a path of its own {unquoted}")
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise UsageError(
             f"refusing plain http:// to {parts.hostname}: the passcode would travel "
@@ -67,9 +62,7 @@ def normalize_base_url(url: str) -> str:
         port = parts.port
     except ValueError as exc:
         raise UsageError(f"--base-url has an invalid port {unquoted}") from exc
-    host = parts.hostname
-    if ":" in host:  # IPv6 literal needs its brackets back
-        host = f"[{host}]"
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname  # IPv6 literal
     return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
 
 
@@ -98,14 +91,12 @@ def resolve_target(
         region_base_url(region_flag)
     if base_url_flag:
         return normalize_base_url(base_url_flag), "from --base-url"
-    if region_flag:
-        name = region_flag.strip().lower()
-        return region_base_url(name), f"region {name} from --region"
-    if env_url:
+    if env_url and not region_flag:
         return env_url, "from CLEVERTAP_BASE_URL"
-    if env_region:
-        name = env_region.strip().lower()
-        return region_base_url(name), f"region {name} from CLEVERTAP_REGION"
+    for value, source in ((region_flag, "from --region"), (env_region, "from CLEVERTAP_REGION")):
+        if value:
+            name = value.strip().lower()
+            return region_base_url(name), f"region {name} {source}"
     return region_base_url(DEFAULT_REGION), f"default region {DEFAULT_REGION}"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import unicodedata
 from dataclasses import dataclass, field, replace
@@ -15,17 +16,26 @@ from bulkdelete.regions import host_of, is_loopback, normalize_base_url
 IdType = Literal["guid", "identity"]
 ID_TYPES: tuple[IdType, ...] = ("guid", "identity")
 MAX_BATCH_SIZE = 100  # the API's own ceiling per request (docs/api.md)
+MAX_AUDIT_TEXT = 200
 
-# Bounds of the pacing options (docs/cli.md, "Bounds"): a typo cannot mean "never", and 64
-# connections stay far from any file-descriptor limit.
-MAX_CONCURRENCY = 64
-RATE_RANGE = (0.01, 10_000.0)
-TIMEOUT_RANGE = (0.01, 3600.0)
-STALL_TIMEOUT_RANGE = (0.1, 86_400.0)
+# Bounds (docs/cli.md, "Bounds"), checked in this order: field, flag, low, high (None: no
+# upper bound), unit (None: a whole number). A typo cannot mean "never", and 64 connections
+# stay far from any file-descriptor limit.
+_BOUNDS: tuple[tuple[str, str, float, float | None, str | None], ...] = (
+    ("batch_size", "--batch-size", 1, MAX_BATCH_SIZE, None),
+    ("concurrency", "--concurrency", 1, 64, None),
+    ("rate", "--rate", 0.01, 10_000.0, " requests per second"),
+    ("timeout", "--timeout", 0.01, 3600.0, " seconds"),
+    ("limit", "--limit", 1, None, None),
+    ("max_delete", "--max-delete", 0, None, None),
+    ("stall_timeout", "--stall-timeout", 0.1, 86_400.0, " seconds"),
+)
+_OPTIONAL = {"rate", "limit", "max_delete"}  # None: no such bound
 
 
 class Secret:
-    """A string whose repr/str are masked, so a passcode cannot leak into a log or report."""
+    """A string whose repr/str are masked, so a passcode cannot leak into a log or report.
+    Not a dataclass: ``dataclasses.asdict`` of a Settings would unwrap it."""
 
     __slots__ = ("_value",)
 
@@ -60,20 +70,13 @@ class ErrorBudget:
     @classmethod
     def parse(cls, text: str) -> ErrorBudget:
         raw = text.strip()
-        try:
-            if raw.endswith("%"):
-                pct = float(raw[:-1])
-                if not 0 < pct <= 100:
-                    raise ValueError
-                return cls(percent=pct)
-            count = int(raw)
-            if count < 1:
-                raise ValueError
-            return cls(count=count)
-        except ValueError:
-            raise UsageError(
-                f"--max-errors takes a count (e.g. 500) or a percentage (e.g. 2%), got {text!r}"
-            ) from None
+        with contextlib.suppress(ValueError):
+            if raw.endswith("%") and 0 < (percent := float(raw[:-1])) <= 100:
+                return cls(percent=percent)
+            if not raw.endswith("%") and (count := int(raw)) >= 1:
+                return cls(count=count)
+        raise UsageError(
+            f"--max-errors takes a count (e.g. 500) or a percentage (e.g. 2%), got {text!r}")
 
     def exceeded(self, failed: int, attempted: int) -> bool:
         if self.count is not None:
@@ -123,42 +126,39 @@ class Settings:
             raise UsageError(f"passcode must be a str or a bulkdelete.Secret, got "
                              f"{type(self.passcode).__name__}")
         for name in ("account_id", "base_url"):
-            value = getattr(self, name)
-            if not isinstance(value, str):
+            if not isinstance(value := getattr(self, name), str):
                 raise UsageError(f"{name} must be a str, got {type(value).__name__}")
         if not self.account_id.strip():
-            raise UsageError(
-                "no account ID: pass --account-id or set CLEVERTAP_ACCOUNT_ID"
-            )
+            raise UsageError("no account ID: pass --account-id or set CLEVERTAP_ACCOUNT_ID")
         if not self.passcode.reveal():
-            raise UsageError(
-                "no passcode: set CLEVERTAP_PASSCODE or pass --passcode-file PATH"
-            )
+            raise UsageError("no passcode: set CLEVERTAP_PASSCODE or pass --passcode-file PATH")
         # Both go into request headers, which cannot carry control characters: refused
-        # here, before a checkpoint exists, rather than by the HTTP library mid-run.
-        _refuse_control_characters(
-            self.account_id, "the account ID", "--account-id or CLEVERTAP_ACCOUNT_ID"
-        )
-        _refuse_control_characters(
-            self.passcode.reveal(), "the passcode", "CLEVERTAP_PASSCODE or --passcode-file"
-        )
+        # here, before a checkpoint exists, rather than by the HTTP library mid-run. The
+        # message names the position, never the value: it may be the passcode.
+        for value, what, where in (
+            (self.account_id, "the account ID", "--account-id or CLEVERTAP_ACCOUNT_ID"),
+            (self.passcode.reveal(), "the passcode", "CLEVERTAP_PASSCODE or --passcode-file"),
+        ):
+            for position, char in enumerate(value, 1):
+                if unicodedata.category(char) == "Cc":
+                    raise UsageError(f"{what} contains a control character (U+{ord(char):04X} "
+                                     f"at position {position}); check {where} and give it "
+                                     "exactly as the dashboard shows it")
         object.__setattr__(self, "base_url", normalize_base_url(self.base_url))
         if self.id_type not in ID_TYPES:
             raise UsageError(f"--id-type must be guid or identity, got {self.id_type!r}")
-        _check_count(self.batch_size, "--batch-size", 1, MAX_BATCH_SIZE)
-        _check_count(self.concurrency, "--concurrency", 1, MAX_CONCURRENCY)
-        if self.rate is not None:
-            _check_seconds(self.rate, "--rate", *RATE_RANGE, unit=" requests per second")
-        _check_seconds(self.timeout, "--timeout", *TIMEOUT_RANGE)
-        if self.limit is not None:
-            _check_count(self.limit, "--limit", 1)
-        if self.max_delete is not None:
-            _check_count(self.max_delete, "--max-delete", 0)
-        _check_seconds(self.stall_timeout, "--stall-timeout", *STALL_TIMEOUT_RANGE)
+        for name, flag, low, high, unit in _BOUNDS:
+            if getattr(self, name) is not None or name not in _OPTIONAL:
+                _check_bound(getattr(self, name), flag, low, high, unit)
         if self.max_retries < 0:
             raise UsageError("max_retries must be 0 or more")
-        _check_audit_text(self.requester, "--requester")
-        _check_audit_text(self.ticket, "--ticket")
+        for flag, text in (("--requester", self.requester), ("--ticket", self.ticket)):
+            if text is not None and len(text) > MAX_AUDIT_TEXT:
+                raise UsageError(f"{flag} takes at most {MAX_AUDIT_TEXT} characters, "
+                                 f"got {len(text)}")
+            if any(unicodedata.category(c) in {"Cc", "Zl", "Zp"} for c in text or ""):
+                raise UsageError(f"{flag} must be one line of text, without line breaks or "
+                                 "control characters")
 
     @property
     def host(self) -> str:
@@ -176,49 +176,24 @@ class Settings:
         return self.window if self.window is not None else max(32, 8 * self.concurrency)
 
 
-def _check_count(value: object, flag: str, low: int, high: int | None = None) -> None:
-    span = f"{low}..{high}" if high is not None else f"{low} or more"
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise UsageError(f"{flag} takes a whole number, {span}; got {value!r}")
-    if value < low or (high is not None and value > high):
-        raise UsageError(f"{flag} must be {span}, got {value}")
-
-
-def _check_seconds(value: float, flag: str, low: float, high: float,
-                   unit: str = " seconds") -> None:
-    """A finite number within low..high; NaN fails every comparison, so it is refused."""
-    if not (isinstance(value, int | float) and not isinstance(value, bool)
-            and low <= value <= high):
+def _check_bound(value: object, flag: str, low: float, high: float | None,
+                 unit: str | None) -> None:
+    if unit is None:
+        span = f"{low}..{high}" if high is not None else f"{low} or more"
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise UsageError(f"{flag} takes a whole number, {span}; got {value!r}")
+        if value < low or (high is not None and value > high):
+            raise UsageError(f"{flag} must be {span}, got {value}")
+    # A finite number within low..high; NaN fails every comparison, so it is refused.
+    elif not (isinstance(value, int | float) and not isinstance(value, bool)
+              and high is not None and low <= value <= high):
         raise UsageError(f"{flag} must be a number from {low:g} to {high:g}{unit}, "
                          f"got {value!r}")
 
 
-MAX_AUDIT_TEXT = 200
-
-
-def _check_audit_text(value: str | None, flag: str) -> None:
-    if value is None:
-        return
-    if len(value) > MAX_AUDIT_TEXT:
-        raise UsageError(f"{flag} takes at most {MAX_AUDIT_TEXT} characters, got {len(value)}")
-    if any(unicodedata.category(char) in {"Cc", "Zl", "Zp"} for char in value):
-        raise UsageError(f"{flag} must be one line of text, without line breaks or control "
-                         "characters")
-
-
-def _refuse_control_characters(value: str, what: str, where: str) -> None:
-    """Name the setting and the position, never the value: it may be the passcode."""
-    for position, char in enumerate(value, 1):
-        if unicodedata.category(char) == "Cc":
-            raise UsageError(
-                f"{what} contains a control character (U+{ord(char):04X} at position "
-                f"{position}); check {where} and give it exactly as the dashboard shows it"
-            )
-
-
 @dataclass(frozen=True, kw_only=True)
 class JobFiles:
-    """Where a resumable job reads and writes. ``checkpoint`` is a directory."""
+    """Where a resumable job reads and writes; ``checkpoint`` is a directory."""
 
     input: Path
     format: str = "auto"

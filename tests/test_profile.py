@@ -12,8 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bulkdelete.answer import Outcome
-from bulkdelete.profile import Verdict, classify_profile, gone_shape, verdict
+from bulkdelete.answer import Outcome, Verdict, classify_profile, gone_shape, verdict
 
 PHRASES = ("user not found", "profile not found", "no user found", "no profile found",
            "user does not exist", "profile does not exist", "no such user", "no such profile")
@@ -54,7 +53,7 @@ def _code_allows_gone(payload: dict[str, Any]) -> bool:
 
 
 def contract_gone(status: int, body: bytes) -> bool:
-    """The gone shapes (docs/verify.md), written independently of bulkdelete.profile."""
+    """The gone shapes (docs/verify.md), written independently of bulkdelete.answer."""
     if status != 200:
         return False
     try:

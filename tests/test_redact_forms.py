@@ -11,8 +11,7 @@ import re
 
 import pytest
 
-from bulkdelete.answer import classify
-from bulkdelete.profile import classify_profile, gone_shape
+from bulkdelete.answer import classify, classify_profile, gone_shape
 from bulkdelete.redact import secret_forms, shorten
 
 PASSCODE = 's3cr3t-PASS"CODE&never-printed'

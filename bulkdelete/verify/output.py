@@ -14,13 +14,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bulkdelete.answer import Verdict
 from bulkdelete.checkpoint import RunRecord
 from bulkdelete.durable import LineFiles, write_private_atomic
 from bulkdelete.errors import StorageError
 from bulkdelete.outputs import STILL_PRESENT_PREFIX as STILL_PRESENT_PREFIX
 from bulkdelete.outputs import VERIFY_FOLDER as VERIFY_FOLDER
 from bulkdelete.outputs import VERIFY_NAME as VERIFY_NAME
-from bulkdelete.profile import Verdict
 from bulkdelete.report import is_early, purge_dates
 from bulkdelete.verify.bound import present_upper_95
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import structlog
 
+from bulkdelete.answer import Verdict
 from bulkdelete.batcher import Batch
 from bulkdelete.checkpoint import CheckpointStore, Progress, RunRecord, State, Totals
 from bulkdelete.engine import RunEnd, StopRequest
@@ -37,7 +38,6 @@ from bulkdelete.lifecycle.drive import (
 from bulkdelete.lifecycle.observer import Observer, QuietObserver
 from bulkdelete.lifecycle.plan import binding_for, make_plan, open_input
 from bulkdelete.logs import utc_timestamp
-from bulkdelete.profile import Verdict
 from bulkdelete.reader import InputFormat
 from bulkdelete.reader.watch import Watch
 from bulkdelete.report import build_report, save_report

@@ -9,9 +9,9 @@ from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
 from typing import Any
 
+from bulkdelete.answer import Verdict, gone_shape, verdict
 from bulkdelete.client import BoundClient, Result
 from bulkdelete.engine import Check, OperationFactory
-from bulkdelete.profile import Verdict, gone_shape, verdict
 from bulkdelete.verify.output import Findings
 
 Lookup = Callable[[str], Awaitable[Result]]

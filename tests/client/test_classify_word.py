@@ -10,8 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bulkdelete.answer import Outcome, Result, classify
-from bulkdelete.profile import classify_profile
+from bulkdelete.answer import Outcome, Result, classify, classify_profile
 
 SUCCESS_BODY = b'{"status": "success"}'
 

@@ -9,8 +9,8 @@ import json
 import aiohttp
 import pytest
 
+from bulkdelete.answer import Verdict, verdict
 from bulkdelete.client import Outcome
-from bulkdelete.profile import Verdict, verdict
 from bulkdelete.regions import PROFILE_PATH
 from bulkdelete.settings import IdType
 from tests.client.support import (

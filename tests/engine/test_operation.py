@@ -11,13 +11,13 @@ from functools import partial
 
 import pytest
 
+from bulkdelete.answer import GONE, PRESENT, Verdict, verdict
 from bulkdelete.batcher import Batch
 from bulkdelete.checkpoint import Ledger, Progress
 from bulkdelete.client import SUCCESS, Result
 from bulkdelete.engine import AdaptiveLimiter, Check, Engine, StopRequest
 from bulkdelete.errors import FatalApiError, TooManyErrors
 from bulkdelete.failed import MemoryFailures
-from bulkdelete.profile import GONE, PRESENT, Verdict, verdict
 from bulkdelete.settings import ErrorBudget, Settings
 from tests.engine.rig import (
     FATAL,

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import aiohttp
 
+from bulkdelete.answer import Verdict, verdict
 from bulkdelete.client import ClevertapClient, Outcome
 from bulkdelete.fake import FakeServer
 from bulkdelete.fake.config import add_cli_arguments, config_from_args
-from bulkdelete.profile import Verdict, verdict
 from bulkdelete.regions import PROFILE_PATH
 from bulkdelete.settings import IdType, Secret
 from tests.conftest import ServerFactory
