@@ -14,7 +14,7 @@ from bulkdelete.client import Deleter
 from bulkdelete.engine import StopRequest
 from bulkdelete.errors import AbortError, UsageError
 from bulkdelete.failed import MemoryFailures
-from bulkdelete.job.result import JobResult, exit_code_after
+from bulkdelete.job.run import JobResult, exit_code_after
 from bulkdelete.lifecycle.drive import RunCounters, Send, new_run_id, send_ids
 from bulkdelete.logs import utc_timestamp
 from bulkdelete.reader import InvalidLine, Record
