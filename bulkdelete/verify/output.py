@@ -1,29 +1,31 @@
-"""What a verify leaves (docs/verify.md): ``verify.json``, the list of IDs still present,
-the summary line. A list is fed to a new delete, so it is never rewritten: each verify
-writes its own. ``--all`` keeps its findings durably as it goes, as a delete keeps its
-failed IDs, and writes the list whole from them once complete.
-"""
+"""What a verify finds and leaves (docs/verify.md): the check and the "gone" shapes it
+counts, ``verify.json``, the list of IDs still present (never rewritten: a list is fed to a
+new delete), the summary line. ``--all`` keeps its findings durably as it goes."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from bulkdelete.audit import is_early, purge_dates
 from bulkdelete.checkpoint import RunRecord
+from bulkdelete.client import BoundClient, Result
 from bulkdelete.durable import write_private_atomic
+from bulkdelete.engine import Check, OperationFactory
 from bulkdelete.errors import StorageError
 from bulkdelete.failed import LineFiles
 from bulkdelete.outputs import STILL_PRESENT_PREFIX as STILL_PRESENT_PREFIX
 from bulkdelete.outputs import VERIFY_FOLDER as VERIFY_FOLDER
 from bulkdelete.outputs import VERIFY_NAME as VERIFY_NAME
-from bulkdelete.profile import Verdict
-from bulkdelete.verify.bound import present_upper_95
+from bulkdelete.profile import Verdict, gone_shape, verdict
+from bulkdelete.verify.stats import present_upper_95
 
 PRESENT_NAME, UNKNOWN_NAME = "present.txt", "unknown.txt"  # --all's findings, in verify/
 
@@ -143,12 +145,13 @@ def summarize(counts: Counts, *, sample: int | None, seed: int | None,
               runs: Sequence[RunRecord], now: datetime | None = None,
               names: tuple[str | None, str | None] = (None, None)) -> dict[str, Any]:
     """verify.json's object; the requester and ticket are this verify's (``names``) when
-    given, else the job's."""
+    given, else the job's last named ones."""
     now = now or datetime.now(UTC)
     dates = purge_dates(runs)
     due = dates["purge_due_by"]
-    job_requester, job_ticket = _audit_names(runs)
-    requester, ticket = names[0] or job_requester, names[1] or job_ticket
+    named = next(((r.requester, r.ticket) for r in reversed(runs) if r.requester or r.ticket),
+                 (None, None))
+    requester, ticket = names[0] or named[0], names[1] or named[1]
     return {
         "population": counts.population,
         "checked": counts.checked,
@@ -164,13 +167,6 @@ def summarize(counts: Counts, *, sample: int | None, seed: int | None,
         "ticket": ticket,
         "verified_at": now.isoformat(timespec="seconds"),
     }
-
-
-def _audit_names(runs: Sequence[RunRecord]) -> tuple[str | None, str | None]:
-    for run in reversed(runs):
-        if run.requester or run.ticket:
-            return run.requester, run.ticket
-    return None, None
 
 
 def write_outputs(folder: Path, summary: dict[str, Any], present: Iterable[str],
@@ -201,3 +197,53 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
             f"purge until {summary['purge_due_by']}; verify again after that"
         )
     return lines
+
+
+# A server that words each answer its own way (a request number, an ID in a form the mask
+# does not know) would otherwise make one shape per lookup: a listing as long as the
+# verify, in memory and in every checkpoint. Past this many, shapes are counted together.
+MAX_SHAPES = 20
+OTHER_SHAPES = {"http": 200, "other": f"answers past the first {MAX_SHAPES} distinct "
+                                      "shapes, counted together; their texts not kept"}
+
+
+class GoneShapes:
+    """The shapes the "gone" answers rested on, counted for verify.json; seeded with an
+    earlier run's listing when a verify resumes."""
+
+    def __init__(self, earlier: Iterable[dict[str, Any]] = ()) -> None:
+        self._counts: Counter[str] = Counter()
+        for entry in earlier:
+            if isinstance(entry, dict):
+                count = entry.get("count", 0)
+                self.add({k: v for k, v in entry.items() if k != "count"},
+                         count if isinstance(count, int) else 0)
+
+    def add(self, shape: dict[str, Any], count: int) -> None:
+        key = _key(shape)
+        if key not in self._counts and len(self._counts) >= MAX_SHAPES:
+            key = _key(OTHER_SHAPES)
+        self._counts[key] += count
+
+    def listing(self) -> list[dict[str, Any]]:
+        return [{**json.loads(key), "count": count}
+                for key, count in self._counts.most_common()]
+
+
+def _key(shape: dict[str, Any]) -> str:
+    return json.dumps(shape, sort_keys=True, ensure_ascii=False)
+
+
+def check_operation(client: BoundClient, *, shapes: GoneShapes,
+                    findings: Findings | None = None) -> OperationFactory:
+    """A verify's check (the engine's :class:`Check`), its "gone" answers' shapes counted;
+    with ``findings``, each batch tells them which batch found its IDs not gone."""
+
+    async def lookup(ident: str) -> Result:
+        result = await client.profile(ident)
+        if verdict(result) is Verdict.GONE:
+            shapes.add(gone_shape(result), 1)
+        return result
+
+    return partial(Check, lookup, is_gone=lambda result: verdict(result) is Verdict.GONE,
+                   note=None if findings is None else findings.note)
