@@ -1,8 +1,5 @@
-"""The preflight (docs/cli.md): before anything is written, one read-only Get User Profile
-for a random identity, through the engine's Sender and bounded by ``--stall-timeout``, so
-wrong credentials or region show up now, not an hour in. Only a success or a clear
-not-found accepts; anything else stops with exit 3.
-"""
+"""The preflight (docs/cli.md): one read-only Get User Profile for a random identity before
+anything is written, so wrong credentials or region show up now, not an hour in."""
 
 from __future__ import annotations
 
@@ -24,8 +21,8 @@ log = structlog.get_logger("bulkdelete")
 
 
 async def preflight(settings: Settings, stop: StopRequest | None = None) -> str:
-    """What the confirmation says about the check. A stop does not wait for the check's
-    request: nothing depends on it."""
+    """What the confirmation says about the check; anything but a success or a clear
+    not-found raises (exit 3). A stop does not wait for the check: nothing depends on it."""
     stop = stop or StopRequest()
     said = await race(_check(settings), stop.event)
     if said is None:
@@ -37,9 +34,8 @@ async def preflight(settings: Settings, stop: StopRequest | None = None) -> str:
 async def _check(settings: Settings) -> str:
     # An identity no profile has: the answer is about the credentials, never about a user.
     probe = secrets.token_hex(16)
-    limiter = AdaptiveLimiter(1)
     # Its own stop event, never set: the caller's stop cancels the whole check instead.
-    sender = Sender(settings=settings, limiter=limiter, recorder=Ledger(Progress()),
+    sender = Sender(settings=settings, limiter=AdaptiveLimiter(1), recorder=Ledger(Progress()),
                     stop=asyncio.Event(), stats=RunStats(), rng=random.Random())
     host = settings.host
     async with aiohttp.ClientSession(raise_for_status=False) as session:

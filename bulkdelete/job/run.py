@@ -31,7 +31,7 @@ from bulkdelete.errors import (
     UsageError,
 )
 from bulkdelete.failed import FailedFile, check_lists_all, check_not_in_use, check_unclaimed
-from bulkdelete.job.invalid import listed_whole, remove_stale, write_invalid_lines
+from bulkdelete.job.invalid import write_invalid_lines
 from bulkdelete.job.preflight import preflight as check_credentials
 from bulkdelete.lifecycle.drive import (
     Recorded,
@@ -110,16 +110,9 @@ async def plan_job(settings: Settings, files: JobFiles, *, preflight: bool = Fal
     return replace(plan, preflight=await check_credentials(settings)) if preflight else plan
 
 
-async def run_job(
-    settings: Settings,
-    files: JobFiles,
-    *,
-    stop: StopRequest | None = None,
-    observer: Observer | None = None,
-    deleter: Deleter | None = None,
-    resume_command: str = "",
-    run_id: str | None = None,
-) -> JobResult:
+async def run_job(settings: Settings, files: JobFiles, *, stop: StopRequest | None = None,
+                  observer: Observer | None = None, deleter: Deleter | None = None,
+                  resume_command: str = "", run_id: str | None = None) -> JobResult:
     """Run (or resume) the job to its end, a --limit, a stop or an abort: exit 0, 1 or
     128+signal returned; 2 and 3 raised as :class:`BulkDeleteError` (an abort's report
     already written). Every event it logs carries ``run_id``."""
@@ -184,10 +177,7 @@ async def _recover(settings: Settings, files: JobFiles, fmt: InputFormat,
     if job.resumed:
         state = store.load()
         _check_resumable(state, binding, store, files)
-        remove_stale(store.directory)
-        if not listed_whole(store.directory, state.totals.lines_invalid):
-            log.info("invalid_list_rewritten", lines_invalid=state.totals.lines_invalid)
-            job.write_invalid_list(state)
+        job.write_invalid_list(state, resumed=True)
     else:
         store.check_creatable()
         log.info("counting_input", input=str(files.input), format=fmt)
@@ -234,9 +224,10 @@ class _Job:
         self.write_invalid_list(state)
         store.create(state)
 
-    def write_invalid_list(self, state: State) -> Path:
+    def write_invalid_list(self, state: State, *, resumed: bool = False) -> Path:
         return write_invalid_lines(self.store.directory, self.files, self.fmt,
-                                   self.settings.id_type, self.watch, state.totals.lines_invalid)
+                                   self.settings.id_type, self.watch, state.totals.lines_invalid,
+                                   resumed=resumed)
 
     def refuse_nothing_valid(self, state: State) -> None:
         """Exit 2, the invalid lines listed first, never over a job's folder holding a state."""

@@ -29,29 +29,21 @@ def present_upper_95(present: int, checked: int) -> float:
     if checked == 0 or present == checked:
         return 1.0
     alpha = 1.0 - CONFIDENCE
-    # P(X <= present) falls as the share grows: the bound is where it crosses alpha.
+    # P(X <= present) = 1 - I_p(present + 1, checked - present) falls as the share p grows:
+    # the bound is where it crosses alpha. Bisection keeps p strictly inside (0, 1).
     low, high = 0.0, 1.0
     for _ in range(_BISECTIONS):
         middle = (low + high) / 2
         if middle in (low, high):
             break
-        if binomial_cdf(present, checked, middle) > alpha:
+        if 1.0 - _regularized_beta(present + 1, checked - present, middle) > alpha:
             low = middle
         else:
             high = middle
     return high
 
 
-def binomial_cdf(k: int, n: int, p: float) -> float:
-    """Through 1 - I_p(k + 1, n - k)."""
-    if k >= n or p <= 0.0:
-        return 1.0
-    if p >= 1.0:
-        return 0.0
-    return 1.0 - regularized_beta(k + 1, n - k, p)
-
-
-def regularized_beta(a: int, b: int, x: float) -> float:
+def _regularized_beta(a: int, b: int, x: float) -> float:
     """I_x(a, b) for whole a, b > 0 and 0 < x < 1."""
     # The continued fraction converges fast only left of the mean; use the symmetry
     # I_x(a, b) = 1 - I_{1-x}(b, a) on the other side.
