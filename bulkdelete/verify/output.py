@@ -55,32 +55,27 @@ class Counts:
 
 
 class Findings:
-    """A check's failure sink: present IDs in memory (a sample), or present and unknown
-    durably in ``folder`` (``--all``) as ``<batch>\\t<ID>`` lines. The lists are fsync'd per
-    batch but the journal about once a second, so after a power loss they keep only the
-    batches the progress ``recorded``, and the present count equals the list's lines."""
+    """``--all``'s failure sink: present and unknown IDs durably in ``folder`` as
+    ``<batch>\\t<ID>`` lines. The lists are fsync'd per batch but the journal about once a
+    second, so after a power loss they keep only the batches the progress ``recorded``, and
+    the present count equals the list's lines."""
 
-    def __init__(self, folder: Path | None = None, *, truncate: bool = False,
+    def __init__(self, folder: Path, *, truncate: bool = False,
                  recorded: Callable[[int], bool] | None = None) -> None:
-        self.present: list[str] = []
-        self._files: LineFiles | None = None
         self._batches: dict[str, list[int]] = {}  # ID -> batches that found it, oldest first
-        if folder is not None:
-            if recorded is not None and not truncate:
-                for name in (PRESENT_NAME, UNKNOWN_NAME):
-                    _keep_recorded(folder / name, recorded)
-            try:
-                self._files = LineFiles((folder / PRESENT_NAME, folder / UNKNOWN_NAME),
-                                        truncate=truncate)
-            except OSError as exc:
-                raise StorageError(f"cannot open {exc.filename}: {exc.strerror or exc}"
-                                   ) from None
+        if recorded is not None and not truncate:
+            for name in (PRESENT_NAME, UNKNOWN_NAME):
+                _keep_recorded(folder / name, recorded)
+        try:
+            self._files = LineFiles((folder / PRESENT_NAME, folder / UNKNOWN_NAME),
+                                    truncate=truncate)
+        except OSError as exc:
+            raise StorageError(f"cannot open {exc.filename}: {exc.strerror or exc}") from None
 
     def note(self, seq: int, ids: Iterable[str]) -> None:
         """Batch ``seq`` found ``ids`` not gone: their lines, added next, name it."""
-        if self._files is not None:
-            for ident in ids:
-                self._batches.setdefault(ident, []).append(seq)
+        for ident in ids:
+            self._batches.setdefault(ident, []).append(seq)
 
     def _line(self, ident: str) -> str:
         seqs = self._batches.get(ident)
@@ -94,14 +89,10 @@ class Findings:
     async def add(self, failures: Sequence[tuple[str, str, str]]) -> None:
         present = [ident for ident, reason, _ in failures if reason == Verdict.PRESENT.value]
         unknown = [ident for ident, reason, _ in failures if reason != Verdict.PRESENT.value]
-        if self._files is not None:
-            await asyncio.to_thread(self._write, [self._line(i) for i in present],
-                                    [self._line(i) for i in unknown])
-        else:
-            self.present += present
+        await asyncio.to_thread(self._write, [self._line(i) for i in present],
+                                [self._line(i) for i in unknown])
 
     def _write(self, present: list[str], unknown: list[str]) -> None:
-        assert self._files is not None
         try:
             self._files.write(["".join(f"{line}\n" for line in ids).encode()
                                for ids in (present, unknown)])
@@ -110,15 +101,12 @@ class Findings:
 
     def present_ids(self) -> list[str]:
         """Every present ID once (a batch re-checked after a kill may list one twice)."""
-        if self._files is None:
-            return list(dict.fromkeys(self.present))
         with self._files.paths[0].open(encoding="utf-8") as lines:
             return list(dict.fromkeys(line.rstrip("\n").rpartition("\t")[2]
                                       for line in lines if line.strip()))
 
     def close(self) -> None:
-        if self._files is not None:
-            self._files.close()
+        self._files.close()
 
 
 def _keep_recorded(path: Path, recorded: Callable[[int], bool]) -> None:

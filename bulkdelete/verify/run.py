@@ -26,7 +26,7 @@ from bulkdelete.batcher import Batch
 from bulkdelete.checkpoint import CheckpointStore, Progress, RunRecord, State, Totals
 from bulkdelete.engine import RunEnd, StopRequest
 from bulkdelete.errors import CheckpointMismatch, InputError, StorageError, UsageError
-from bulkdelete.failed import check_lists_all
+from bulkdelete.failed import MemoryFailures, check_lists_all
 from bulkdelete.lifecycle.drive import (
     Recorded,
     RunCounters,
@@ -110,11 +110,16 @@ async def verify_job(
             job = _Verify(settings, files, fmt, state, stop or StopRequest(), run_id, partial(
                 deleted_batches, settings, files, fmt, state, failed, watch))
             if sample is None:
-                counts, end_code, present = await job.check_all(
+                checked, end_code, present = await job.check_all(
                     store.directory / VERIFY_FOLDER, observer or QuietObserver())
             else:
                 seed = secrets.randbits(32) if seed is None else seed
-                counts, end_code, present = await job.check_sample(sample, seed)
+                checked, end_code, present = await job.check_sample(sample, seed)
+            # From the progress (journalled, so exact after a kill): a Check's success is
+            # gone, a failure is present by its label, else unknown.
+            found = checked.reasons.get(Verdict.PRESENT.value, 0)
+            counts = Counts(state.progress.ids_deleted, checked.ids_deleted, found,
+                            checked.ids_failed - found)
             # Given to this verify (--requester/--ticket), else the job's.
             summary = summarize(counts, sample=sample, seed=None if sample is None else seed,
                                 runs=state.runs, names=(settings.requester, settings.ticket))
@@ -184,20 +189,14 @@ class _Verify:
     list_name: str | None = None  # an --all's list, named when it began
     shapes: GoneShapes = dataclasses.field(default_factory=GoneShapes)
 
-    def _counts(self, p: Progress) -> Counts:
-        """From the progress (journalled, so exact after a kill): a Check's success is gone,
-        a failure is present by its label, else unknown."""
-        present = p.reasons.get(Verdict.PRESENT.value, 0)
-        return Counts(self.job.progress.ids_deleted, p.ids_deleted, present,
-                      p.ids_failed - present)
-
-    async def check_sample(self, size: int, seed: int) -> tuple[Counts, int | None, list[str]]:
+    async def check_sample(self, size: int,
+                           seed: int) -> tuple[Progress, int | None, list[str]]:
         # In memory: nothing to resume. The pass over the input runs in a thread, so
         # signals are still heard meanwhile.
         chosen = await asyncio.to_thread(reservoir, self.batches(), size, random.Random(seed))
         log.info("verify_sample", sample=len(chosen), seed=seed)
         progress = Progress()
-        findings = Findings()
+        findings = MemoryFailures()
         send = Send(self.settings, findings, self.stop,
                     operation=partial(check_operation, shapes=self.shapes))
         await send_ids(send, sample_batches(chosen, self.settings.batch_size),
@@ -205,10 +204,11 @@ class _Verify:
                        progress)
         batches_total = -(-len(chosen) // self.settings.batch_size)
         stopped = stopped_code(self.stop, complete=progress.watermark >= batches_total)
-        return self._counts(progress), stopped, findings.present_ids()
+        present = (ident for ident, reason, _ in findings.items if reason == Verdict.PRESENT.value)
+        return progress, stopped, list(dict.fromkeys(present))
 
     async def check_all(self, folder: Path,
-                        observer: Observer) -> tuple[Counts, int | None, list[str]]:
+                        observer: Observer) -> tuple[Progress, int | None, list[str]]:
         store = CheckpointStore(folder)
         store.lock()
         with contextlib.closing(store):
@@ -241,7 +241,7 @@ class _Verify:
                     self.batches(start=p.anchor), plan=plan, observer=observer,
                     exit_code=exit_code)
                 present = findings.present_ids() if stopped is None else []
-        return self._counts(p), stopped, present
+        return p, stopped, present
 
     def _open_all(self, store: CheckpointStore) -> tuple[State, bool]:
         """The --all under way, or a new one; a verify that began on another progress of the
