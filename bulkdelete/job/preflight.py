@@ -19,6 +19,9 @@ from bulkdelete.settings import Settings
 
 log = structlog.get_logger("bulkdelete")
 
+# Answers the sender retries (or, with no connection made, pauses on) before giving up.
+_RETRIED = (Outcome.RETRYABLE, Outcome.UNREACHED)
+
 
 async def preflight(settings: Settings, stop: StopRequest | None = None) -> str:
     """What the confirmation says about the check; anything but a success or a clear
@@ -71,7 +74,17 @@ async def _check(settings: Settings) -> str:
                 result = await sender.send(request, [probe], 0)
                 assert result is not None, "the check's own stop is never set"
         except TimeoutError:
-            raise StalledError(_stalled(settings, answers)) from None
+            wait = f"{settings.stall_timeout:g}s (--stall-timeout)"
+            if answers and all(a.outcome is Outcome.THROTTLED for a in answers):
+                raise StalledError(
+                    f"preflight: {host} has answered 'too many concurrent requests' to every "
+                    f"check for {wait}: another job may be using this account; nothing was "
+                    "deleted or written. Rerun when it is free") from None
+            why = f" (last: {answers[-1].reason})" if answers else ""
+            raise StalledError(
+                f"preflight: no usable answer from {host} within {wait}{why}; nothing was "
+                "deleted or written. Rerun when the API answers, or skip the check with "
+                "--no-preflight") from None
         except FatalApiError as exc:
             raise FatalApiError(
                 f"preflight: {host} refused the check ({answers[-1].reason}); nothing "
@@ -90,18 +103,3 @@ async def _check(settings: Settings) -> str:
         "that says whether it accepts the credentials; nothing was deleted or written. "
         "Rerun when the API answers, or skip the check with --no-preflight")
 
-
-# Answers the sender retries (or, with no connection made, pauses on) before giving up.
-_RETRIED = (Outcome.RETRYABLE, Outcome.UNREACHED)
-
-
-def _stalled(settings: Settings, answers: list[Result]) -> str:
-    wait = f"{settings.stall_timeout:g}s"
-    if answers and all(a.outcome is Outcome.THROTTLED for a in answers):
-        return (f"preflight: {settings.host} has answered 'too many concurrent requests' "
-                f"to every check for {wait} (--stall-timeout): another job may be using "
-                "this account; nothing was deleted or written. Rerun when it is free")
-    why = f" (last: {answers[-1].reason})" if answers else ""
-    return (f"preflight: no usable answer from {settings.host} within {wait} "
-            f"(--stall-timeout){why}; nothing was deleted or written. Rerun when the API "
-            "answers, or skip the check with --no-preflight")

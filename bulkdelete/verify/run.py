@@ -1,11 +1,6 @@
-"""``verify``: are a job's deleted profiles really gone? (docs/verify.md)
-
-The job's checkpoint must match and stays locked. The job's deleted IDs are read back from
-its input as the job read it (batch numbers are a pure function of the input and the batch
-size): those of a batch recorded done, less the failed file's. ``--sample N`` checks a
-seeded sample in memory; ``--all`` checks every one through delete's run lifecycle, its
-progress in the checkpoint's ``verify/`` folder, so it resumes.
-"""
+"""``verify``: are a job's deleted profiles really gone? (docs/verify.md) ``--sample N``
+checks a seeded sample in memory; ``--all`` checks every one through delete's run
+lifecycle, its progress in the checkpoint's ``verify/`` folder, so it resumes."""
 
 from __future__ import annotations
 
@@ -162,8 +157,9 @@ def deleted_batches(
     settings: Settings, files: JobFiles, fmt: InputFormat, state: State, failed: set[str],
     watch: Watch, *, start: tuple[int, int, int] = (0, 0, 1),
 ) -> Iterator[Batch]:
-    """The job's batches from ``start`` on, each holding only its deleted IDs (maybe none),
-    so the batch numbers stay the job's."""
+    """The job's batches from ``start`` on, read as the job read them (batch numbers are a
+    pure function of the input and the batch size), each holding only its deleted IDs: a
+    done batch's, less the failed file's."""
     for batch in read_batches(files, fmt, settings.id_type, settings.batch_size, start, watch):
         if not state.progress.is_done(batch.seq):
             batch.ids = []

@@ -92,11 +92,10 @@ def _continued_fraction(a: float, b: float, x: float) -> float:
 
 
 def reservoir(batches: Iterable[Batch], size: int, rng: random.Random) -> list[str]:
-    """A uniform sample of ``size`` IDs in one pass and ``size`` memory: Li's Algorithm L
-    draws random numbers only for the IDs it takes, so it costs little more than the read."""
+    """A uniform sample of ``size`` (>= 1) IDs in one pass and ``size`` memory: Li's
+    Algorithm L draws random numbers only for the IDs it takes, so costs little more than
+    the read."""
     sample: list[str] = []
-    if size <= 0:
-        return sample
     weight = 0.0
     take = 0  # position of the next ID to take into the full sample
     position = 0  # position of the batch's first ID among all the IDs read
