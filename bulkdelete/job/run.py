@@ -52,8 +52,7 @@ from bulkdelete.lifecycle.plan import (
 )
 from bulkdelete.logs import utc_timestamp
 from bulkdelete.outputs import VERIFY_NAME
-from bulkdelete.reader import InputFormat
-from bulkdelete.reader.watch import Watch
+from bulkdelete.reader import InputFormat, Watch
 from bulkdelete.report import build_report, save_report
 from bulkdelete.settings import JobFiles, Settings
 from bulkdelete.wording import counted

@@ -22,8 +22,7 @@ from bulkdelete.engine import Check, OperationFactory
 from bulkdelete.errors import StorageError
 from bulkdelete.failed import LineFiles
 from bulkdelete.outputs import STILL_PRESENT_PREFIX as STILL_PRESENT_PREFIX
-from bulkdelete.outputs import VERIFY_FOLDER as VERIFY_FOLDER
-from bulkdelete.outputs import VERIFY_NAME as VERIFY_NAME
+from bulkdelete.outputs import VERIFY_NAME
 from bulkdelete.profile import Verdict, gone_shape, verdict
 from bulkdelete.verify.stats import present_upper_95
 

@@ -34,13 +34,12 @@ from bulkdelete.lifecycle.drive import (
 from bulkdelete.lifecycle.observer import Observer, QuietObserver
 from bulkdelete.lifecycle.plan import binding_for, make_plan, open_input, read_batches
 from bulkdelete.logs import utc_timestamp
+from bulkdelete.outputs import VERIFY_FOLDER
 from bulkdelete.profile import Verdict
-from bulkdelete.reader import InputFormat
-from bulkdelete.reader.watch import Watch
+from bulkdelete.reader import InputFormat, Watch
 from bulkdelete.report import build_report, write_report
 from bulkdelete.settings import JobFiles, Settings
 from bulkdelete.verify.output import (
-    VERIFY_FOLDER,
     Counts,
     Findings,
     GoneShapes,
