@@ -41,20 +41,15 @@ async def delete_ids(settings: Settings, ids: Iterable[object], *, stop: StopReq
     if isinstance(ids, (str, bytes, bytearray, memoryview)):
         raise UsageError(
             f"delete_ids takes an iterable of IDs, not a single string ({type(ids).__name__}):"
-            " pass a list of one ID to delete one"
-        )
+            " pass a list of one ID to delete one")
     try:
         ids = iter(ids)
     except TypeError:
-        raise UsageError(
-            f"delete_ids takes an iterable of IDs; a {type(ids).__name__} is not iterable"
-        ) from None
+        raise UsageError(f"delete_ids takes an iterable of IDs; a {type(ids).__name__} is not "
+                         "iterable") from None
     stop = stop or StopRequest()
-    state = State(
-        binding=Binding("", "iterable", None, settings.batch_size, settings.id_type,
-                        settings.account_id, settings.host),
-        totals=Totals(0, 0, 0),
-    )
+    state = State(binding=Binding("", "iterable", None, settings.batch_size, settings.id_type,
+                                  settings.account_id, settings.host), totals=Totals(0, 0, 0))
     failures = MemoryFailures()
     run = RunRecord(run_id=new_run_id(), started=utc_timestamp())
     state.runs.append(run)

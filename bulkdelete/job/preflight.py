@@ -42,10 +42,9 @@ async def _check(settings: Settings) -> str:
                     stop=asyncio.Event(), stats=RunStats(), rng=random.Random())
     host = settings.host
     async with aiohttp.ClientSession(raise_for_status=False) as session:
-        client = ClevertapClient(
-            base_url=settings.base_url, account_id=settings.account_id,
-            passcode=settings.passcode, id_type=settings.id_type, timeout=settings.timeout,
-        )
+        client = ClevertapClient(base_url=settings.base_url, account_id=settings.account_id,
+                                 passcode=settings.passcode, id_type=settings.id_type,
+                                 timeout=settings.timeout)
         answers: list[Result] = []
 
         async def request(_ids: Sequence[str]) -> Result:
@@ -89,8 +88,7 @@ async def _check(settings: Settings) -> str:
             raise FatalApiError(
                 f"preflight: {host} refused the check ({answers[-1].reason}); nothing "
                 "was deleted or written. Check the account ID, passcode and region",
-                status=exc.status,
-            ) from None
+                status=exc.status) from None
     log.info("preflight", host=host, status=result.status, answer=result.reason)
     if result.outcome is Outcome.SUCCESS:
         return f"credentials accepted by {host}"

@@ -82,8 +82,7 @@ def exit_code_after(state: State, end: RunEnd | None, stop: StopRequest) -> int:
         raise InputError(
             f"the input ended after {state.progress.watermark:,} of "
             f"{state.totals.batches_total:,} batches: it changed during the run. Progress is "
-            "saved; restore the original file to resume, or use --restart"
-        )
+            "saved; restore the original file to resume, or use --restart")
     return 1 if state.progress.ids_failed else 0
 
 
@@ -158,8 +157,8 @@ async def run_job(settings: Settings, files: JobFiles, *, stop: StopRequest | No
             with contextlib.suppress(OSError):
                 store.close()  # the journal's own failure is the one being reported
             # Said from what is on disk now, after the run's last save was tried.
-            raise StorageError(f"{exc}; the run stopped at once. {describe_saved(saved_in)}"
-                               ) from None
+            raise StorageError(
+                f"{exc}; the run stopped at once. {describe_saved(saved_in)}") from None
         finally:
             store.close()
 

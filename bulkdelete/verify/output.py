@@ -172,17 +172,14 @@ def write_outputs(folder: Path, summary: dict[str, Any], present: Iterable[str],
 
 def summary_lines(summary: dict[str, Any]) -> list[str]:
     share = summary["present_upper_95"] * 100
-    lines = [
-        f"{summary['checked']:,} of {summary['population']:,} deleted IDs checked: "
-        f"{summary['gone']:,} gone, {summary['present']:,} present, "
-        f"{summary['unknown']:,} unknown — at most {share:.2f} % remain (95 % confidence)"
-    ]
+    lines = [f"{summary['checked']:,} of {summary['population']:,} deleted IDs checked: "
+             f"{summary['gone']:,} gone, {summary['present']:,} present, "
+             f"{summary['unknown']:,} unknown — at most {share:.2f} % remain (95 % confidence)"]
     if summary["early"]:
         lines.append(
             f"early: the last delete run ended {summary['requested_at']}, and CleverTap "
             f"purges within 48 h, so present profiles may still be waiting for the nightly "
-            f"purge until {summary['purge_due_by']}; verify again after that"
-        )
+            f"purge until {summary['purge_due_by']}; verify again after that")
     return lines
 
 
