@@ -259,10 +259,10 @@ class _Job:
                      **{left: len(p.sent_above)})
         run = RunRecord(run_id=run_id, started=utc_timestamp(), resumed=self.resumed,
                         requester=settings.requester, ticket=settings.ticket)
-        batches = within_precount(
-            read_batches(files, self.fmt, settings.id_type, settings.batch_size, p.anchor,
-                         self.watch), state.totals.ids_total, settings.batch_size, files.input)
         try:
+            batches = within_precount(
+                read_batches(files, self.fmt, settings.id_type, settings.batch_size, p.anchor,
+                             self.watch), state.totals.ids_total, settings.batch_size, files.input)
             exit_code = await run_recorded(
                 Recorded(self.store, state, run, self.resumed, report=files.report_path),
                 Send(settings, failed_file, stop, deleter), batches, plan=plan,
