@@ -62,6 +62,8 @@ log = structlog.get_logger("bulkdelete")
 
 @dataclass(slots=True)
 class JobResult:
+    """What a run returns: its report and the exit code the report stands for."""
+
     report: dict[str, Any]
     exit_code: int
     checkpoint: Path | None = None

@@ -65,11 +65,9 @@ class VerifyResult:
     still_present: Path | None
 
 
-async def verify_job(
-    settings: Settings, files: JobFiles, *, sample: int | None = DEFAULT_SAMPLE,
-    seed: int | None = None, stop: StopRequest | None = None,
-    observer: Observer | None = None, run_id: str | None = None,
-) -> VerifyResult:
+async def verify_job(settings: Settings, files: JobFiles, *, sample: int | None = DEFAULT_SAMPLE,
+                     seed: int | None = None, stop: StopRequest | None = None,
+                     observer: Observer | None = None, run_id: str | None = None) -> VerifyResult:
     """Check a seeded sample of the job's deleted IDs, or every one when ``sample`` is None.
     Exit 2 and 3 are raised as :class:`BulkDeleteError`; every event logged carries
     ``run_id``."""
@@ -152,10 +150,9 @@ def failed_ids(path: Path) -> set[str]:
         raise InputError(f"cannot read the job's failed file {path}: {exc.strerror}") from None
 
 
-def deleted_batches(
-    settings: Settings, files: JobFiles, fmt: InputFormat, state: State, failed: set[str],
-    watch: Watch, *, start: tuple[int, int, int] = (0, 0, 1),
-) -> Iterator[Batch]:
+def deleted_batches(settings: Settings, files: JobFiles, fmt: InputFormat, state: State,
+                    failed: set[str], watch: Watch, *,
+                    start: tuple[int, int, int] = (0, 0, 1)) -> Iterator[Batch]:
     """The job's batches from ``start`` on, read as the job read them (batch numbers are a
     pure function of the input and the batch size), each holding only its deleted IDs: a
     done batch's, less the failed file's."""
