@@ -5,20 +5,10 @@
 from __future__ import annotations
 
 from bulkdelete.engine import Snapshot
-from bulkdelete.job.dry import plan_job
 from bulkdelete.job.ids import delete_ids
-from bulkdelete.job.result import JobResult
-from bulkdelete.job.run import run_job
+from bulkdelete.job.run import JobResult, plan_job, run_job
 from bulkdelete.lifecycle.observer import Observer, QuietObserver
 from bulkdelete.lifecycle.plan import Plan
 
-__all__ = [
-    "JobResult",
-    "Observer",
-    "Plan",
-    "QuietObserver",
-    "Snapshot",
-    "delete_ids",
-    "plan_job",
-    "run_job",
-]
+__all__ = ["JobResult", "Observer", "Plan", "QuietObserver", "Snapshot", "delete_ids",
+           "plan_job", "run_job"]

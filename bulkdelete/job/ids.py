@@ -1,7 +1,5 @@
 """Deleting from any iterable of IDs: the same send as a job's, without a file, a
-checkpoint or a resume (docs/library.md). Each item is one value decided by the reader's ID
-rule (:mod:`bulkdelete.reader.rule`); an invalid one, or one that is not a ``str``, is
-counted by its position in the iterable (from 1) and never sent."""
+checkpoint or a resume (docs/library.md)."""
 
 from __future__ import annotations
 
@@ -14,7 +12,7 @@ from bulkdelete.client import Deleter
 from bulkdelete.engine import StopRequest
 from bulkdelete.errors import AbortError, UsageError
 from bulkdelete.failed import MemoryFailures
-from bulkdelete.job.result import JobResult, exit_code_after
+from bulkdelete.job.run import JobResult, exit_code_after
 from bulkdelete.lifecycle.drive import RunCounters, Send, new_run_id, send_ids
 from bulkdelete.logs import utc_timestamp
 from bulkdelete.reader import InvalidLine, Record
@@ -26,55 +24,43 @@ REASON_NOT_TEXT = "not a string"
 
 
 def item_value(raw: object) -> tuple[str, str | None]:
-    """The ID an item stands for, and why it is not one (None when it is), by a file's rule."""
+    """The ID an item stands for, and why it is not one (None when it is), by a file's rule
+    (:mod:`bulkdelete.reader.rule`)."""
     if not isinstance(raw, str):
         return "", REASON_NOT_TEXT
     value = trim(raw)
     return value, check(value)
 
 
-async def delete_ids(
-    settings: Settings,
-    ids: Iterable[object],
-    *,
-    stop: StopRequest | None = None,
-    deleter: Deleter | None = None,
-) -> JobResult:
-    """Delete from any iterable of IDs — no file, no checkpoint, so no resume. Failed IDs
-    come back in ``JobResult.failed_ids``; invalid items are counted in the report's
-    ``lines_invalid`` (first few in ``invalid_samples``, by position). Raises AbortError on
+async def delete_ids(settings: Settings, ids: Iterable[object], *, stop: StopRequest | None = None,
+                     deleter: Deleter | None = None) -> JobResult:
+    """Failed IDs come back in ``JobResult.failed_ids``; an invalid item is counted in the
+    report's ``lines_invalid`` by its position (from 1), never sent. Raises AbortError on
     401/403 and abort rules; UsageError when *ids* is a single string or not iterable."""
     # A str (or bytes) is an iterable of its characters: each would be sent as an ID.
     if isinstance(ids, (str, bytes, bytearray, memoryview)):
         raise UsageError(
             f"delete_ids takes an iterable of IDs, not a single string ({type(ids).__name__}):"
-            " pass a list of one ID to delete one"
-        )
+            " pass a list of one ID to delete one")
     try:
         ids = iter(ids)
     except TypeError:
-        raise UsageError(
-            f"delete_ids takes an iterable of IDs; a {type(ids).__name__} is not iterable"
-        ) from None
+        raise UsageError(f"delete_ids takes an iterable of IDs; a {type(ids).__name__} is not "
+                         "iterable") from None
     stop = stop or StopRequest()
-    state = State(
-        binding=Binding("", "iterable", None, settings.batch_size, settings.id_type,
-                        settings.account_id, settings.host),
-        totals=Totals(0, 0, 0),
-    )
+    state = State(binding=Binding("", "iterable", None, settings.batch_size, settings.id_type,
+                                  settings.account_id, settings.host), totals=Totals(0, 0, 0))
     failures = MemoryFailures()
     run = RunRecord(run_id=new_run_id(), started=utc_timestamp())
     state.runs.append(run)
     counters = RunCounters(run)
-    count = 0
+    totals = state.totals
 
     def records() -> Iterator[Record | InvalidLine]:
-        nonlocal count
-        totals = state.totals
         for position, raw in enumerate(ids, 1):
             value, reason = item_value(raw)
             if reason is None:
-                count += 1
+                totals.ids_total += 1
                 yield Record(value, position, 0)  # no file: no offset; the position
                 continue
             totals.lines_invalid += 1
@@ -86,8 +72,7 @@ async def delete_ids(
         end = await send_ids(Send(settings, failures, stop, deleter),
                              make_batches(records(), settings.batch_size), counters,
                              state.progress)
-        state.totals.ids_total = count
-        state.totals.batches_total = math.ceil(count / settings.batch_size)
+        totals.batches_total = math.ceil(totals.ids_total / settings.batch_size)
         exit_code = exit_code_after(state, end, stop)
     except AbortError as exc:
         exit_code = exc.exit_code

@@ -1,17 +1,15 @@
 """``invalid.jsonl``: every invalid line of the input, in the checkpoint folder
-(docs/guarantees.md §7). Listed in a second read once the operator has said yes (bounded
-memory), installed whole before the job's first snapshot; a resume rewrites one missing or
-short, and removes a crash's temporaries (they hold the lines' values).
-"""
+(docs/guarantees.md §7), listed in a second read (bounded memory) and installed whole."""
 
 from __future__ import annotations
 
 import contextlib
 import itertools
 import json
-from functools import partial
 from pathlib import Path
 from typing import Final
+
+import structlog
 
 from bulkdelete.durable import count_lines, write_all, write_private_atomic
 from bulkdelete.errors import StorageError
@@ -20,33 +18,30 @@ from bulkdelete.reader import InputFormat, InvalidLine, Watch, read_records
 from bulkdelete.reader.items import VALUE_CHARS
 from bulkdelete.settings import JobFiles
 
+log = structlog.get_logger("bulkdelete")
+
 VALUE_LIMIT: Final = 512  # characters of a value's escaped form kept
 _FLUSH_LINES: Final = 1024  # lines gathered per write: bounded memory, few syscalls
 
 
 def invalid_line_json(item: InvalidLine) -> bytes:
-    """One line of the file; backslashreplace keeps it valid JSON whatever the value."""
-    value, cut = capped_value(item.value)
+    """One line of the file, its value cut to :data:`VALUE_LIMIT` escaped characters and
+    "truncated" when it is (or may be: the reader keeps at most :data:`VALUE_CHARS` of a
+    line); backslashreplace keeps it valid JSON whatever the value."""
+    value, cut = item.value, len(item.value) >= VALUE_CHARS
+    if _escaped_length(value) > VALUE_LIMIT:
+        size = kept = 0
+        for char in value:
+            size += _escaped_length(char)
+            if size > VALUE_LIMIT:
+                break
+            kept += 1
+        value, cut = value[:kept], True
     record: dict[str, object] = {"line": item.line, "reason": item.reason, "value": value}
     if cut:
         record["truncated"] = True
     text = json.dumps(record, ensure_ascii=False)
     return text.encode("utf-8", "backslashreplace") + b"\n"
-
-
-def capped_value(value: str) -> tuple[str, bool]:
-    """``value`` cut to fit :data:`VALUE_LIMIT` escaped characters, and whether it is (or
-    may be: the reader keeps at most :data:`VALUE_CHARS` of a line) cut."""
-    cut = len(value) >= VALUE_CHARS
-    if _escaped_length(value) <= VALUE_LIMIT:
-        return value, cut
-    size = kept = 0
-    for char in value:
-        size += _escaped_length(char)
-        if size > VALUE_LIMIT:
-            break
-        kept += 1
-    return value[:kept], True
 
 
 def _escaped_length(text: str) -> int:
@@ -55,45 +50,37 @@ def _escaped_length(text: str) -> int:
     return len(escaped) - 2 + 5 * sum(1 for char in text if "\ud800" <= char <= "\udfff")
 
 
-def remove_stale(directory: Path) -> None:
-    for stale in directory.glob(INVALID_NAME + "*.tmp"):
+def write_invalid_lines(directory: Path, files: JobFiles, fmt: InputFormat, id_type: str,
+                        watch: Watch | None, expected: int, *, resumed: bool = False) -> Path:
+    """The list of ``expected`` lines, written whole (on a resume: only when missing or
+    short) once a crash's temporaries are gone: they hold the lines' values."""
+    path = directory / INVALID_NAME
+    for stale in directory.glob(INVALID_NAME + "*.tmp"):  # a killed run's: not ours
         with contextlib.suppress(FileNotFoundError):
             stale.unlink()
+    if resumed:
+        with contextlib.suppress(FileNotFoundError), path.open("rb") as listed:
+            if count_lines(listed.fileno()) == expected:
+                return path
+        log.info("invalid_list_rewritten", lines_invalid=expected)
 
+    def write(fd: int) -> None:
+        if not expected:
+            return
+        items = read_records(files.input, fmt, column=files.column, id_type=id_type,
+                             watch=watch, delimiter=files.delimiter)
+        listed = (invalid_line_json(item) for item in items if type(item) is InvalidLine)
+        lines = itertools.islice(listed, expected)  # read no further than the last one
+        try:
+            while chunk := list(itertools.islice(lines, _FLUSH_LINES)):
+                write_all(fd, b"".join(chunk))
+        finally:
+            close = getattr(items, "close", None)  # a generator: closes the input file now
+            if close is not None:
+                close()
 
-def listed_whole(directory: Path, expected: int) -> bool:
     try:
-        with (directory / INVALID_NAME).open("rb") as listed:
-            lines = count_lines(listed.fileno())
-    except FileNotFoundError:
-        return False
-    return lines == expected
-
-
-def write_invalid_lines(directory: Path, files: JobFiles, fmt: InputFormat, id_type: str,
-                        watch: Watch | None, expected: int) -> Path:
-    path = directory / INVALID_NAME
-    remove_stale(directory)  # a killed run's temporary: its name was its own, not ours
-    try:
-        write_private_atomic(path, partial(_write, files=files, fmt=fmt, id_type=id_type,
-                                           watch=watch, expected=expected))
+        write_private_atomic(path, write)
     except OSError as exc:
         raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from None
     return path
-
-
-def _write(fd: int, *, files: JobFiles, fmt: InputFormat, id_type: str,
-           watch: Watch | None, expected: int) -> None:
-    if not expected:
-        return
-    items = read_records(files.input, fmt, column=files.column, id_type=id_type, watch=watch,
-                       delimiter=files.delimiter)
-    listed = (invalid_line_json(item) for item in items if type(item) is InvalidLine)
-    lines = itertools.islice(listed, expected)  # read no further than the last one
-    try:
-        while chunk := list(itertools.islice(lines, _FLUSH_LINES)):
-            write_all(fd, b"".join(chunk))
-    finally:
-        close = getattr(items, "close", None)  # a generator: closes the input file now
-        if close is not None:
-            close()

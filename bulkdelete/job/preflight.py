@@ -1,8 +1,5 @@
-"""The preflight (docs/cli.md): before anything is written, one read-only Get User Profile
-for a random identity, through the engine's Sender and bounded by ``--stall-timeout``, so
-wrong credentials or region show up now, not an hour in. Only a success or a clear
-not-found accepts; anything else stops with exit 3.
-"""
+"""The preflight (docs/cli.md): one read-only Get User Profile for a random identity before
+anything is written, so wrong credentials or region show up now, not an hour in."""
 
 from __future__ import annotations
 
@@ -22,10 +19,13 @@ from bulkdelete.settings import Settings
 
 log = structlog.get_logger("bulkdelete")
 
+# Answers the sender retries (or, with no connection made, pauses on) before giving up.
+_RETRIED = (Outcome.RETRYABLE, Outcome.UNREACHED)
+
 
 async def preflight(settings: Settings, stop: StopRequest | None = None) -> str:
-    """What the confirmation says about the check. A stop does not wait for the check's
-    request: nothing depends on it."""
+    """What the confirmation says about the check; anything but a success or a clear
+    not-found raises (exit 3). A stop does not wait for the check: nothing depends on it."""
     stop = stop or StopRequest()
     said = await race(_check(settings), stop.event)
     if said is None:
@@ -37,16 +37,14 @@ async def preflight(settings: Settings, stop: StopRequest | None = None) -> str:
 async def _check(settings: Settings) -> str:
     # An identity no profile has: the answer is about the credentials, never about a user.
     probe = secrets.token_hex(16)
-    limiter = AdaptiveLimiter(1)
     # Its own stop event, never set: the caller's stop cancels the whole check instead.
-    sender = Sender(settings=settings, limiter=limiter, recorder=Ledger(Progress()),
+    sender = Sender(settings=settings, limiter=AdaptiveLimiter(1), recorder=Ledger(Progress()),
                     stop=asyncio.Event(), stats=RunStats(), rng=random.Random())
     host = settings.host
     async with aiohttp.ClientSession(raise_for_status=False) as session:
-        client = ClevertapClient(
-            base_url=settings.base_url, account_id=settings.account_id,
-            passcode=settings.passcode, id_type=settings.id_type, timeout=settings.timeout,
-        )
+        client = ClevertapClient(base_url=settings.base_url, account_id=settings.account_id,
+                                 passcode=settings.passcode, id_type=settings.id_type,
+                                 timeout=settings.timeout)
         answers: list[Result] = []
 
         async def request(_ids: Sequence[str]) -> Result:
@@ -75,13 +73,22 @@ async def _check(settings: Settings) -> str:
                 result = await sender.send(request, [probe], 0)
                 assert result is not None, "the check's own stop is never set"
         except TimeoutError:
-            raise StalledError(_stalled(settings, answers)) from None
+            wait = f"{settings.stall_timeout:g}s (--stall-timeout)"
+            if answers and all(a.outcome is Outcome.THROTTLED for a in answers):
+                raise StalledError(
+                    f"preflight: {host} has answered 'too many concurrent requests' to every "
+                    f"check for {wait}: another job may be using this account; nothing was "
+                    "deleted or written. Rerun when it is free") from None
+            why = f" (last: {answers[-1].reason})" if answers else ""
+            raise StalledError(
+                f"preflight: no usable answer from {host} within {wait}{why}; nothing was "
+                "deleted or written. Rerun when the API answers, or skip the check with "
+                "--no-preflight") from None
         except FatalApiError as exc:
             raise FatalApiError(
                 f"preflight: {host} refused the check ({answers[-1].reason}); nothing "
                 "was deleted or written. Check the account ID, passcode and region",
-                status=exc.status,
-            ) from None
+                status=exc.status) from None
     log.info("preflight", host=host, status=result.status, answer=result.reason)
     if result.outcome is Outcome.SUCCESS:
         return f"credentials accepted by {host}"
@@ -94,18 +101,3 @@ async def _check(settings: Settings) -> str:
         "that says whether it accepts the credentials; nothing was deleted or written. "
         "Rerun when the API answers, or skip the check with --no-preflight")
 
-
-# Answers the sender retries (or, with no connection made, pauses on) before giving up.
-_RETRIED = (Outcome.RETRYABLE, Outcome.UNREACHED)
-
-
-def _stalled(settings: Settings, answers: list[Result]) -> str:
-    wait = f"{settings.stall_timeout:g}s"
-    if answers and all(a.outcome is Outcome.THROTTLED for a in answers):
-        return (f"preflight: {settings.host} has answered 'too many concurrent requests' "
-                f"to every check for {wait} (--stall-timeout): another job may be using "
-                "this account; nothing was deleted or written. Rerun when it is free")
-    why = f" (last: {answers[-1].reason})" if answers else ""
-    return (f"preflight: no usable answer from {settings.host} within {wait} "
-            f"(--stall-timeout){why}; nothing was deleted or written. Rerun when the API "
-            "answers, or skip the check with --no-preflight")

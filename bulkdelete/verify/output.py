@@ -1,28 +1,29 @@
-"""What a verify leaves (docs/verify.md): ``verify.json``, the list of IDs still present,
-the summary line. A list is fed to a new delete, so it is never rewritten: each verify
-writes its own. ``--all`` keeps its findings durably as it goes, as a delete keeps its
-failed IDs, and writes the list whole from them once complete.
-"""
+"""What a verify finds and leaves (docs/verify.md): the check and the "gone" shapes it
+counts, ``verify.json``, the list of IDs still present (never rewritten: a list is fed to a
+new delete), the summary line. ``--all`` keeps its findings durably as it goes."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bulkdelete.answer import Verdict
+from bulkdelete.answer import Verdict, gone_shape, verdict
 from bulkdelete.checkpoint import RunRecord
+from bulkdelete.client import BoundClient, Result
 from bulkdelete.durable import LineFiles, write_private_atomic
+from bulkdelete.engine import Check, OperationFactory
 from bulkdelete.errors import StorageError
 from bulkdelete.outputs import STILL_PRESENT_PREFIX as STILL_PRESENT_PREFIX
-from bulkdelete.outputs import VERIFY_FOLDER as VERIFY_FOLDER
-from bulkdelete.outputs import VERIFY_NAME as VERIFY_NAME
+from bulkdelete.outputs import VERIFY_NAME
 from bulkdelete.report import is_early, purge_dates
-from bulkdelete.verify.bound import present_upper_95
+from bulkdelete.verify.stats import present_upper_95
 
 PRESENT_NAME, UNKNOWN_NAME = "present.txt", "unknown.txt"  # --all's findings, in verify/
 
@@ -52,32 +53,27 @@ class Counts:
 
 
 class Findings:
-    """A check's failure sink: present IDs in memory (a sample), or present and unknown
-    durably in ``folder`` (``--all``) as ``<batch>\\t<ID>`` lines. The lists are fsync'd per
-    batch but the journal about once a second, so after a power loss they keep only the
-    batches the progress ``recorded``, and the present count equals the list's lines."""
+    """``--all``'s failure sink: present and unknown IDs durably in ``folder`` as
+    ``<batch>\\t<ID>`` lines. The lists are fsync'd per batch but the journal about once a
+    second, so after a power loss they keep only the batches the progress ``recorded``, and
+    the present count equals the list's lines."""
 
-    def __init__(self, folder: Path | None = None, *, truncate: bool = False,
+    def __init__(self, folder: Path, *, truncate: bool = False,
                  recorded: Callable[[int], bool] | None = None) -> None:
-        self.present: list[str] = []
-        self._files: LineFiles | None = None
         self._batches: dict[str, list[int]] = {}  # ID -> batches that found it, oldest first
-        if folder is not None:
-            if recorded is not None and not truncate:
-                for name in (PRESENT_NAME, UNKNOWN_NAME):
-                    _keep_recorded(folder / name, recorded)
-            try:
-                self._files = LineFiles((folder / PRESENT_NAME, folder / UNKNOWN_NAME),
-                                        truncate=truncate)
-            except OSError as exc:
-                raise StorageError(f"cannot open {exc.filename}: {exc.strerror or exc}"
-                                   ) from None
+        if recorded is not None and not truncate:
+            for name in (PRESENT_NAME, UNKNOWN_NAME):
+                _keep_recorded(folder / name, recorded)
+        try:
+            self._files = LineFiles((folder / PRESENT_NAME, folder / UNKNOWN_NAME),
+                                    truncate=truncate)
+        except OSError as exc:
+            raise StorageError(f"cannot open {exc.filename}: {exc.strerror or exc}") from None
 
     def note(self, seq: int, ids: Iterable[str]) -> None:
         """Batch ``seq`` found ``ids`` not gone: their lines, added next, name it."""
-        if self._files is not None:
-            for ident in ids:
-                self._batches.setdefault(ident, []).append(seq)
+        for ident in ids:
+            self._batches.setdefault(ident, []).append(seq)
 
     def _line(self, ident: str) -> str:
         seqs = self._batches.get(ident)
@@ -91,14 +87,10 @@ class Findings:
     async def add(self, failures: Sequence[tuple[str, str, str]]) -> None:
         present = [ident for ident, reason, _ in failures if reason == Verdict.PRESENT.value]
         unknown = [ident for ident, reason, _ in failures if reason != Verdict.PRESENT.value]
-        if self._files is not None:
-            await asyncio.to_thread(self._write, [self._line(i) for i in present],
-                                    [self._line(i) for i in unknown])
-        else:
-            self.present += present
+        await asyncio.to_thread(self._write, [self._line(i) for i in present],
+                                [self._line(i) for i in unknown])
 
     def _write(self, present: list[str], unknown: list[str]) -> None:
-        assert self._files is not None
         try:
             self._files.write(["".join(f"{line}\n" for line in ids).encode()
                                for ids in (present, unknown)])
@@ -107,15 +99,12 @@ class Findings:
 
     def present_ids(self) -> list[str]:
         """Every present ID once (a batch re-checked after a kill may list one twice)."""
-        if self._files is None:
-            return list(dict.fromkeys(self.present))
         with self._files.paths[0].open(encoding="utf-8") as lines:
             return list(dict.fromkeys(line.rstrip("\n").rpartition("\t")[2]
                                       for line in lines if line.strip()))
 
     def close(self) -> None:
-        if self._files is not None:
-            self._files.close()
+        self._files.close()
 
 
 def _keep_recorded(path: Path, recorded: Callable[[int], bool]) -> None:
@@ -142,12 +131,13 @@ def summarize(counts: Counts, *, sample: int | None, seed: int | None,
               runs: Sequence[RunRecord], now: datetime | None = None,
               names: tuple[str | None, str | None] = (None, None)) -> dict[str, Any]:
     """verify.json's object; the requester and ticket are this verify's (``names``) when
-    given, else the job's."""
+    given, else the job's last named ones."""
     now = now or datetime.now(UTC)
     dates = purge_dates(runs)
     due = dates["purge_due_by"]
-    job_requester, job_ticket = _audit_names(runs)
-    requester, ticket = names[0] or job_requester, names[1] or job_ticket
+    named = next(((r.requester, r.ticket) for r in reversed(runs) if r.requester or r.ticket),
+                 (None, None))
+    requester, ticket = names[0] or named[0], names[1] or named[1]
     return {
         "population": counts.population,
         "checked": counts.checked,
@@ -163,13 +153,6 @@ def summarize(counts: Counts, *, sample: int | None, seed: int | None,
         "ticket": ticket,
         "verified_at": now.isoformat(timespec="seconds"),
     }
-
-
-def _audit_names(runs: Sequence[RunRecord]) -> tuple[str | None, str | None]:
-    for run in reversed(runs):
-        if run.requester or run.ticket:
-            return run.requester, run.ticket
-    return None, None
 
 
 def write_outputs(folder: Path, summary: dict[str, Any], present: Iterable[str],
@@ -188,15 +171,62 @@ def write_outputs(folder: Path, summary: dict[str, Any], present: Iterable[str],
 
 def summary_lines(summary: dict[str, Any]) -> list[str]:
     share = summary["present_upper_95"] * 100
-    lines = [
-        f"{summary['checked']:,} of {summary['population']:,} deleted IDs checked: "
-        f"{summary['gone']:,} gone, {summary['present']:,} present, "
-        f"{summary['unknown']:,} unknown — at most {share:.2f} % remain (95 % confidence)"
-    ]
+    lines = [f"{summary['checked']:,} of {summary['population']:,} deleted IDs checked: "
+             f"{summary['gone']:,} gone, {summary['present']:,} present, "
+             f"{summary['unknown']:,} unknown — at most {share:.2f} % remain (95 % confidence)"]
     if summary["early"]:
         lines.append(
             f"early: the last delete run ended {summary['requested_at']}, and CleverTap "
             f"purges within 48 h, so present profiles may still be waiting for the nightly "
-            f"purge until {summary['purge_due_by']}; verify again after that"
-        )
+            f"purge until {summary['purge_due_by']}; verify again after that")
     return lines
+
+
+# A server that words each answer its own way (a request number, an ID in a form the mask
+# does not know) would otherwise make one shape per lookup: a listing as long as the
+# verify, in memory and in every checkpoint. Past this many, shapes are counted together.
+MAX_SHAPES = 20
+OTHER_SHAPES = {"http": 200, "other": f"answers past the first {MAX_SHAPES} distinct "
+                                      "shapes, counted together; their texts not kept"}
+
+
+class GoneShapes:
+    """The shapes the "gone" answers rested on, counted for verify.json; seeded with an
+    earlier run's listing when a verify resumes."""
+
+    def __init__(self, earlier: Iterable[dict[str, Any]] = ()) -> None:
+        self._counts: Counter[str] = Counter()
+        for entry in earlier:
+            if isinstance(entry, dict):
+                count = entry.get("count", 0)
+                self.add({k: v for k, v in entry.items() if k != "count"},
+                         count if isinstance(count, int) else 0)
+
+    def add(self, shape: dict[str, Any], count: int) -> None:
+        key = _key(shape)
+        if key not in self._counts and len(self._counts) >= MAX_SHAPES:
+            key = _key(OTHER_SHAPES)
+        self._counts[key] += count
+
+    def listing(self) -> list[dict[str, Any]]:
+        return [{**json.loads(key), "count": count}
+                for key, count in self._counts.most_common()]
+
+
+def _key(shape: dict[str, Any]) -> str:
+    return json.dumps(shape, sort_keys=True, ensure_ascii=False)
+
+
+def check_operation(client: BoundClient, *, shapes: GoneShapes,
+                    findings: Findings | None = None) -> OperationFactory:
+    """A verify's check (the engine's :class:`Check`), its "gone" answers' shapes counted;
+    with ``findings``, each batch tells them which batch found its IDs not gone."""
+
+    async def lookup(ident: str) -> Result:
+        result = await client.profile(ident)
+        if verdict(result) is Verdict.GONE:
+            shapes.add(gone_shape(result), 1)
+        return result
+
+    return partial(Check, lookup, is_gone=lambda result: verdict(result) is Verdict.GONE,
+                   note=None if findings is None else findings.note)

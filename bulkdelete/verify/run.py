@@ -1,9 +1,6 @@
-"""``verify``: are a job's deleted profiles really gone? (docs/verify.md)
-
-The job's checkpoint must match and stays locked. ``--sample N`` checks a seeded sample in
-memory; ``--all`` checks every deleted ID through delete's run lifecycle, its progress in
-the checkpoint's ``verify/`` folder, so it resumes.
-"""
+"""``verify``: are a job's deleted profiles really gone? (docs/verify.md) ``--sample N``
+checks a seeded sample in memory; ``--all`` checks every one through delete's run
+lifecycle, its progress in the checkpoint's ``verify/`` folder, so it resumes."""
 
 from __future__ import annotations
 
@@ -24,8 +21,8 @@ from bulkdelete.answer import Verdict
 from bulkdelete.batcher import Batch
 from bulkdelete.checkpoint import CheckpointStore, Progress, RunRecord, State, Totals
 from bulkdelete.engine import RunEnd, StopRequest
-from bulkdelete.errors import CheckpointMismatch, StorageError, UsageError
-from bulkdelete.failed import check_lists_all
+from bulkdelete.errors import CheckpointMismatch, InputError, StorageError, UsageError
+from bulkdelete.failed import MemoryFailures, check_lists_all
 from bulkdelete.lifecycle.drive import (
     Recorded,
     RunCounters,
@@ -36,22 +33,22 @@ from bulkdelete.lifecycle.drive import (
     stopped_code,
 )
 from bulkdelete.lifecycle.observer import Observer, QuietObserver
-from bulkdelete.lifecycle.plan import binding_for, make_plan, open_input
+from bulkdelete.lifecycle.plan import binding_for, make_plan, open_input, read_batches
 from bulkdelete.logs import utc_timestamp
-from bulkdelete.reader import InputFormat
-from bulkdelete.reader.watch import Watch
+from bulkdelete.outputs import VERIFY_FOLDER
+from bulkdelete.reader import InputFormat, Watch
 from bulkdelete.report import build_report, save_report
 from bulkdelete.settings import JobFiles, Settings
 from bulkdelete.verify.output import (
-    VERIFY_FOLDER,
     Counts,
     Findings,
+    GoneShapes,
+    check_operation,
     new_list_name,
     summarize,
     write_outputs,
 )
-from bulkdelete.verify.population import deleted_batches, failed_ids, reservoir, sample_batches
-from bulkdelete.verify.shapes import GoneShapes, check_operation
+from bulkdelete.verify.stats import reservoir
 
 log = structlog.get_logger("bulkdelete")
 
@@ -68,11 +65,9 @@ class VerifyResult:
     still_present: Path | None
 
 
-async def verify_job(
-    settings: Settings, files: JobFiles, *, sample: int | None = DEFAULT_SAMPLE,
-    seed: int | None = None, stop: StopRequest | None = None,
-    observer: Observer | None = None, run_id: str | None = None,
-) -> VerifyResult:
+async def verify_job(settings: Settings, files: JobFiles, *, sample: int | None = DEFAULT_SAMPLE,
+                     seed: int | None = None, stop: StopRequest | None = None,
+                     observer: Observer | None = None, run_id: str | None = None) -> VerifyResult:
     """Check a seeded sample of the job's deleted IDs, or every one when ``sample`` is None.
     Exit 2 and 3 are raised as :class:`BulkDeleteError`; every event logged carries
     ``run_id``."""
@@ -104,13 +99,19 @@ async def verify_job(
             # Else failed IDs would pass as deleted.
             check_lists_all(files.failed_path, state.failed_listed)
             failed = failed_ids(store.directory / state.failed)
-            job = _Verify(settings, files, fmt, watch, state, failed, stop or StopRequest(),
-                          observer or QuietObserver(), run_id)
+            job = _Verify(settings, files, fmt, state, stop or StopRequest(), run_id, partial(
+                deleted_batches, settings, files, fmt, state, failed, watch))
             if sample is None:
-                counts, end_code, present = await job.check_all(store.directory / VERIFY_FOLDER)
+                checked, end_code, present = await job.check_all(
+                    store.directory / VERIFY_FOLDER, observer or QuietObserver())
             else:
                 seed = secrets.randbits(32) if seed is None else seed
-                counts, end_code, present = await job.check_sample(sample, seed)
+                checked, end_code, present = await job.check_sample(sample, seed)
+            # From the progress (journalled, so exact after a kill): a Check's success is
+            # gone, a failure is present by its label, else unknown.
+            found = checked.reasons.get(Verdict.PRESENT.value, 0)
+            counts = Counts(state.progress.ids_deleted, checked.ids_deleted, found,
+                            checked.ids_failed - found)
             # Given to this verify (--requester/--ticket), else the job's.
             summary = summarize(counts, sample=sample, seed=None if sample is None else seed,
                                 runs=state.runs, names=(settings.requester, settings.ticket))
@@ -138,60 +139,108 @@ async def verify_job(
             return VerifyResult(summary, 0 if counts.checked == counts.gone else 1, still)
 
 
+def failed_ids(path: Path) -> set[str]:
+    """Expected to remain, so never checked."""
+    try:
+        with path.open(encoding="utf-8", errors="replace") as lines:
+            return {line.strip() for line in lines if line.strip()}
+    except FileNotFoundError:
+        return set()
+    except OSError as exc:
+        raise InputError(f"cannot read the job's failed file {path}: {exc.strerror}") from None
+
+
+def deleted_batches(settings: Settings, files: JobFiles, fmt: InputFormat, state: State,
+                    failed: set[str], watch: Watch, *,
+                    start: tuple[int, int, int] = (0, 0, 1)) -> Iterator[Batch]:
+    """The job's batches from ``start`` on, read as the job read them (batch numbers are a
+    pure function of the input and the batch size), each holding only its deleted IDs: a
+    done batch's, less the failed file's."""
+    for batch in read_batches(files, fmt, settings.id_type, settings.batch_size, start, watch):
+        if not state.progress.is_done(batch.seq):
+            batch.ids = []
+        elif failed:
+            batch.ids = [ident for ident in batch.ids if ident not in failed]
+        yield batch
+
+
+def sample_batches(ids: list[str], size: int) -> Iterator[Batch]:
+    for seq, first in enumerate(range(0, len(ids), size)):
+        yield Batch(seq, 0, 0, ids[first:first + size])
+
+
 @dataclass(slots=True)
 class _Verify:
     settings: Settings
     files: JobFiles
     fmt: InputFormat
-    watch: Watch
     job: State
-    failed: set[str]
     stop: StopRequest
-    observer: Observer
     run_id: str
+    batches: partial[Iterator[Batch]]  # deleted_batches, all but ``start`` given
     list_name: str | None = None  # an --all's list, named when it began
     shapes: GoneShapes = dataclasses.field(default_factory=GoneShapes)
 
-    def _batches(self, start: tuple[int, int, int] = (0, 0, 1)) -> Iterator[Batch]:
-        return deleted_batches(self.settings, self.files, self.fmt, self.job, self.failed,
-                               self.watch, start=start)
-
-    async def check_sample(self, size: int, seed: int) -> tuple[Counts, int | None, list[str]]:
+    async def check_sample(self, size: int,
+                           seed: int) -> tuple[Progress, int | None, list[str]]:
         # In memory: nothing to resume. The pass over the input runs in a thread, so
         # signals are still heard meanwhile.
-        chosen = await asyncio.to_thread(reservoir, self._batches(), size, random.Random(seed))
+        chosen = await asyncio.to_thread(reservoir, self.batches(), size, random.Random(seed))
         log.info("verify_sample", sample=len(chosen), seed=seed)
         progress = Progress()
-        counters = RunCounters(RunRecord(run_id=self.run_id, started=utc_timestamp()))
-        findings = Findings()
+        findings = MemoryFailures()
         send = Send(self.settings, findings, self.stop,
                     operation=partial(check_operation, shapes=self.shapes))
-        await send_ids(send, sample_batches(chosen, self.settings.batch_size), counters,
+        await send_ids(send, sample_batches(chosen, self.settings.batch_size),
+                       RunCounters(RunRecord(run_id=self.run_id, started=utc_timestamp())),
                        progress)
         batches_total = -(-len(chosen) // self.settings.batch_size)
         stopped = stopped_code(self.stop, complete=progress.watermark >= batches_total)
-        return self._counts(progress), stopped, findings.present_ids()
+        present = (ident for ident, reason, _ in findings.items if reason == Verdict.PRESENT.value)
+        return progress, stopped, list(dict.fromkeys(present))
 
-    async def check_all(self, folder: Path) -> tuple[Counts, int | None, list[str]]:
+    async def check_all(self, folder: Path,
+                        observer: Observer) -> tuple[Progress, int | None, list[str]]:
         store = CheckpointStore(folder)
         store.lock()
         with contextlib.closing(store):
             state, fresh = self._open_all(store)
-            findings = Findings(folder, truncate=fresh, recorded=state.progress.is_done)
+            p = state.progress
+            findings = Findings(folder, truncate=fresh, recorded=p.is_done)
             with contextlib.closing(findings):
-                code = await self._send_all(store, state, findings, fresh)
-                present = findings.present_ids() if code is None else []
-        return self._counts(state.progress), code, present
+                if not fresh:
+                    self.shapes = GoneShapes((state.verify or {}).get("gone_shapes", ()))
+                    log.info("verify_resume", watermark=p.watermark,
+                             checked=p.ids_deleted + p.ids_failed)
+                plan = make_plan(self.settings, self.files, self.fmt, state.totals,
+                                 None if fresh else p)
+                run = RunRecord(run_id=self.run_id, started=utc_timestamp(), resumed=not fresh)
 
-    def _counts(self, p: Progress) -> Counts:
-        """From the progress (journalled, so exact after a kill): a Check's success is gone,
-        a failure is present by its label, else unknown."""
-        present = p.reasons.get(Verdict.PRESENT.value, 0)
-        return Counts(self.job.progress.ids_deleted, p.ids_deleted, present,
-                      p.ids_failed - present)
+                def closing() -> None:
+                    state.verify = {**(state.verify or {}), "gone_shapes": self.shapes.listing()}
+
+                send = Send(self.settings, findings, self.stop, operation=partial(
+                    check_operation, findings=findings, shapes=self.shapes))
+                stopped: int | None = None
+
+                def exit_code(_end: RunEnd) -> int:  # the run's own, in the verify's runs
+                    nonlocal stopped
+                    stopped = stopped_code(self.stop, complete=state.complete)
+                    return stopped if stopped is not None else (1 if p.ids_failed else 0)
+
+                await run_recorded(
+                    Recorded(store, state, run, resumed=not fresh, closing=closing), send,
+                    self.batches(start=p.anchor), plan=plan, observer=observer,
+                    exit_code=exit_code)
+                present = findings.present_ids() if stopped is None else []
+        return p, stopped, present
 
     def _open_all(self, store: CheckpointStore) -> tuple[State, bool]:
-        marker = _job_marker(self.job)
+        """The --all under way, or a new one; a verify that began on another progress of the
+        job would check a population that is no longer the job's."""
+        p = self.job.progress
+        marker = (f"{self.job.binding.fingerprint}|{p.watermark}|"
+                  f"{','.join(map(str, sorted(p.done_above)))}|{p.ids_deleted}|{p.ids_failed}")
         if store.exists():
             state = store.load()
             begun = state.verify or {}
@@ -205,47 +254,10 @@ class _Verify:
                 self.list_name = begun["list"]  # written with the marker
                 return state, False
             store.discard()
-        job = self.job
         self.list_name = new_list_name(self.files.checkpoint_dir, every=True)
-        state = State(binding=job.binding,
-                      totals=Totals(job.progress.ids_deleted, 0, job.totals.batches_total),
-                      input=job.input, updated=utc_timestamp(),
+        state = State(binding=self.job.binding,
+                      totals=Totals(p.ids_deleted, 0, self.job.totals.batches_total),
+                      input=self.job.input, updated=utc_timestamp(),
                       verify={"job": marker, "list": self.list_name})
         store.create(state)
         return state, True
-
-    async def _send_all(self, store: CheckpointStore, state: State, findings: Findings,
-                        fresh: bool) -> int | None:
-        p = state.progress
-        if not fresh:
-            self.shapes = GoneShapes((state.verify or {}).get("gone_shapes", ()))
-            log.info("verify_resume", watermark=p.watermark,
-                     checked=p.ids_deleted + p.ids_failed)
-        plan = make_plan(self.settings, self.files, self.fmt, state.totals,
-                         None if fresh else p)
-        run = RunRecord(run_id=self.run_id, started=utc_timestamp(), resumed=not fresh)
-
-        def closing() -> None:
-            state.verify = {**(state.verify or {}), "gone_shapes": self.shapes.listing()}
-
-        job = Recorded(store, state, run, resumed=not fresh, closing=closing)
-        send = Send(self.settings, findings, self.stop, operation=partial(
-            check_operation, findings=findings, shapes=self.shapes))
-        stopped: int | None = None
-
-        def exit_code(_end: RunEnd) -> int:  # the run's own, in the verify's list of runs
-            nonlocal stopped
-            stopped = stopped_code(self.stop, complete=state.complete)
-            return stopped if stopped is not None else (1 if p.ids_failed else 0)
-
-        await run_recorded(job, send, self._batches(p.anchor), plan=plan,
-                           observer=self.observer, exit_code=exit_code)
-        return stopped
-
-
-def _job_marker(job: State) -> str:
-    """What the job's progress is now: a verify --all that began on another progress
-    would check a population that is no longer the job's."""
-    p = job.progress
-    above = ",".join(map(str, sorted(p.done_above)))
-    return f"{job.binding.fingerprint}|{p.watermark}|{above}|{p.ids_deleted}|{p.ids_failed}"

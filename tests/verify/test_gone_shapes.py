@@ -13,7 +13,7 @@ from aiohttp import web
 
 from bulkdelete import JobFiles, run_job, verify_job
 from bulkdelete.errors import BulkDeleteError
-from bulkdelete.verify.shapes import MAX_SHAPES
+from bulkdelete.verify.output import MAX_SHAPES
 from tests.conftest import ServerFactory, make_ids, make_settings, serving, write_ids
 
 NOT_CLEARLY_GONE: list[tuple[int, dict[str, object]]] = [

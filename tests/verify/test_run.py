@@ -1,5 +1,6 @@
 """Tests of :func:`bulkdelete.verify.verify_job` against the shipped fake server over
-loopback: the counts match the server's own record, the files, the report, the binding."""
+loopback: the counts match the server's own record, the files, the report, the binding; and
+the job's deleted IDs read back in the job's own batches."""
 
 from __future__ import annotations
 
@@ -14,11 +15,15 @@ import structlog
 from aiohttp import web
 
 from bulkdelete import JobFiles, run_job, verify_job
+from bulkdelete.checkpoint import Binding, Ledger, State, Totals
 from bulkdelete.engine import StopRequest
 from bulkdelete.errors import CheckpointMismatch, FatalApiError, InputChanged, UsageError
 from bulkdelete.fake.answers import ProfileBook
 from bulkdelete.lifecycle.plan import binding_for
+from bulkdelete.reader.fingerprint import fingerprint
+from bulkdelete.reader.watch import Watch
 from bulkdelete.settings import Secret
+from bulkdelete.verify.run import deleted_batches, failed_ids, sample_batches
 from tests.conftest import ServerFactory, make_ids, make_settings, read_lines, write_ids
 
 PURGE = 5.0  # seconds: the second delete run's profiles are inside it while verify runs
@@ -215,3 +220,39 @@ async def test_an_input_edited_once_its_fingerprint_is_taken_is_refused(
         with pytest.raises(InputChanged, match="input changed during the run"):
             await verify_job(settings, JobFiles(input=source), sample=10)
     assert not (tmp_path / "ids.txt.bulkdelete" / "verify.json").exists()
+
+
+def test_sample_batches_cut_the_sample_in_numbered_batches() -> None:
+    batches = list(sample_batches([str(n) for n in range(250)], 100))
+    assert [(b.seq, len(b.ids)) for b in batches] == [(0, 100), (1, 100), (2, 50)]
+
+
+def test_deleted_batches_keep_the_job_numbering_and_drop_failed_and_undone_ids(
+    tmp_path: Path,
+) -> None:
+    """Batches the job has not done come out empty, failed IDs are left out, the rest is
+    the job's batch as the job read it — from any batch's position on."""
+    ids = make_ids(250)
+    source = write_ids(tmp_path / "ids.txt", ids)
+    settings = make_settings("http://127.0.0.1:1", batch_size=100)
+    state = State(binding=Binding(fingerprint(source), "lines", None, 100, "guid", "A", "h"),
+                  totals=Totals(250, 0, 3))
+    Ledger(state.progress).done(0, 0, 1, 98, 2, None)
+    Ledger(state.progress).done(2, 200 * 12, 201, 50, 0, None)  # batch 1 not done
+    failed = {ids[5], ids[6]}
+    out = list(deleted_batches(settings, JobFiles(input=source), "lines", state, failed,
+                               Watch.start(source)))
+    assert [b.seq for b in out] == [0, 1, 2]
+    assert out[0].ids == [i for i in ids[:100] if i not in failed]
+    assert out[1].ids == []
+    assert out[2].ids == ids[200:]
+    resumed = list(deleted_batches(settings, JobFiles(input=source), "lines", state, failed,
+                                   Watch.start(source), start=(2, 200 * 12, 201)))
+    assert [(b.seq, b.ids) for b in resumed] == [(2, ids[200:])]
+
+
+def test_failed_ids_reads_the_failed_file_and_tolerates_its_absence(tmp_path: Path) -> None:
+    assert failed_ids(tmp_path / "none.txt") == set()
+    path = tmp_path / "failed.txt"
+    path.write_text("a\n\nb \na\n")
+    assert failed_ids(path) == {"a", "b"}

@@ -1,11 +1,15 @@
-"""The exact one-sided 95 % upper bound on the share still present (docs/verify.md):
-Clopper–Pearson, honest for small counts (0 of 1,000 gives about 0.30 %, never 0), by the
-incomplete beta's continued fraction and bisection; standard library only.
+"""A verify's statistics, standard library only: the seeded uniform sample, and the exact
+one-sided 95 % upper bound on the share still present (Clopper–Pearson, docs/verify.md):
+honest for small counts (0 of 1,000 gives about 0.30 %, never 0).
 """
 
 from __future__ import annotations
 
 import math
+import random
+from collections.abc import Iterable
+
+from bulkdelete.batcher import Batch
 
 CONFIDENCE = 0.95
 
@@ -25,29 +29,21 @@ def present_upper_95(present: int, checked: int) -> float:
     if checked == 0 or present == checked:
         return 1.0
     alpha = 1.0 - CONFIDENCE
-    # P(X <= present) falls as the share grows: the bound is where it crosses alpha.
+    # P(X <= present) = 1 - I_p(present + 1, checked - present) falls as the share p grows:
+    # the bound is where it crosses alpha. Bisection keeps p strictly inside (0, 1).
     low, high = 0.0, 1.0
     for _ in range(_BISECTIONS):
         middle = (low + high) / 2
         if middle in (low, high):
             break
-        if binomial_cdf(present, checked, middle) > alpha:
+        if 1.0 - _regularized_beta(present + 1, checked - present, middle) > alpha:
             low = middle
         else:
             high = middle
     return high
 
 
-def binomial_cdf(k: int, n: int, p: float) -> float:
-    """P(X <= k) for X ~ Binomial(n, p), through 1 - I_p(k + 1, n - k)."""
-    if k >= n or p <= 0.0:
-        return 1.0
-    if p >= 1.0:
-        return 0.0
-    return 1.0 - regularized_beta(k + 1, n - k, p)
-
-
-def regularized_beta(a: int, b: int, x: float) -> float:
+def _regularized_beta(a: int, b: int, x: float) -> float:
     """I_x(a, b) for whole a, b > 0 and 0 < x < 1."""
     # The continued fraction converges fast only left of the mean; use the symmetry
     # I_x(a, b) = 1 - I_{1-x}(b, a) on the other side.
@@ -63,7 +59,6 @@ def _beta_series(a: int, b: int, x: float, log_x: float, log_1mx: float) -> floa
 
 
 def _log_beta(a: int, b: int) -> float:
-    """log B(a, b) for whole a, b > 0."""
     small, large = min(a, b), max(a, b)
     if small > _DIRECT_SUM:
         return math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
@@ -74,7 +69,7 @@ def _log_beta(a: int, b: int) -> float:
 
 
 def _continued_fraction(a: float, b: float, x: float) -> float:
-    """The continued fraction of I_x(a, b), by the modified Lentz method."""
+    """Of I_x(a, b), by the modified Lentz method."""
     qab, qap, qam = a + b, a + 1.0, a - 1.0
     c = 1.0
     d = 1.0 - qab * x / qap
@@ -94,3 +89,39 @@ def _continued_fraction(a: float, b: float, x: float) -> float:
         if abs(d * c - 1.0) < _EPSILON:
             return result
     raise ArithmeticError(f"incomplete beta did not converge for a={a}, b={b}, x={x}")
+
+
+def reservoir(batches: Iterable[Batch], size: int, rng: random.Random) -> list[str]:
+    """A uniform sample of ``size`` (>= 1) IDs in one pass and ``size`` memory: Li's
+    Algorithm L draws random numbers only for the IDs it takes, so costs little more than
+    the read."""
+    sample: list[str] = []
+    weight = 0.0
+    take = 0  # position of the next ID to take into the full sample
+    position = 0  # position of the batch's first ID among all the IDs read
+    for batch in batches:
+        ids = batch.ids
+        end = position + len(ids)
+        if len(sample) < size:
+            filled = min(size - len(sample), len(ids))
+            sample += ids[:filled]
+            if len(sample) == size:
+                weight = _draw(rng, size)
+                take = position + filled - 1 + _skip(rng, weight)
+        while len(sample) == size and take < end:
+            sample[rng.randrange(size)] = ids[take - position]
+            weight *= _draw(rng, size)
+            take += _skip(rng, weight)
+        position = end
+    return sample
+
+
+def _draw(rng: random.Random, size: int) -> float:
+    # 1 - random() is in (0, 1]: never log(0).
+    return math.exp(math.log(1.0 - rng.random()) / size)
+
+
+def _skip(rng: random.Random, weight: float) -> int:
+    if weight >= 1.0:  # so close to 1 that the sample is not yet full in effect
+        return 1
+    return math.floor(math.log(1.0 - rng.random()) / math.log1p(-weight)) + 1

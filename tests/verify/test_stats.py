@@ -1,10 +1,13 @@
 """The 95 % upper bound on the share still present, against values computed independently:
 exact rational binomial sums for small counts, closed forms at the edges, and a log-space
-binomial sum for the property that defines it (docs/verify.md, "The bound")."""
+binomial sum for the property that defines it (docs/verify.md, "The bound"); and the seeded
+uniform sample drawn from the job's deleted IDs."""
 
 from __future__ import annotations
 
 import math
+import random
+from collections import Counter
 from fractions import Fraction
 from itertools import pairwise
 
@@ -12,7 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bulkdelete.verify.bound import present_upper_95
+from bulkdelete.batcher import Batch
+from bulkdelete.verify.stats import present_upper_95, reservoir
 
 
 def exact_cdf(k: int, n: int, p: Fraction) -> Fraction:
@@ -116,3 +120,34 @@ def test_more_present_never_lowers_the_bound(checked: int, share: float) -> None
     assert present_upper_95(present, checked) < present_upper_95(present + 1, checked)
     # More checked for the same present tightens it.
     assert present_upper_95(present, checked + 1) < present_upper_95(present, checked)
+
+
+def _batches(count: int, size: int) -> list[Batch]:
+    return [Batch(seq, 0, 0, [f"{seq}-{n}" for n in range(size)]) for seq in range(count)]
+
+
+def test_reservoir_takes_everything_when_the_population_is_smaller() -> None:
+    ids = [i for b in _batches(3, 4) for i in b.ids]
+    assert sorted(reservoir(_batches(3, 4), 50, random.Random(1))) == sorted(ids)
+
+
+def test_reservoir_is_repeatable_by_seed_and_differs_across_seeds() -> None:
+    first = reservoir(_batches(50, 100), 100, random.Random(42))
+    assert len(first) == len(set(first)) == 100
+    assert reservoir(_batches(50, 100), 100, random.Random(42)) == first
+    assert reservoir(_batches(50, 100), 100, random.Random(43)) != first
+
+
+def test_reservoir_is_uniform_over_positions() -> None:
+    """Every one of 60 IDs, in batches of uneven length, is drawn about equally often: a
+    chi-square over 6,000 samples of 5 stays far below what any bias would give."""
+    batches = [Batch(0, 0, 0, [str(n) for n in range(7)]),
+               Batch(1, 0, 0, [str(n) for n in range(7, 8)]),
+               Batch(2, 0, 0, [str(n) for n in range(8, 60)])]
+    draws: Counter[str] = Counter()
+    for seed in range(6000):
+        draws.update(reservoir(batches, 5, random.Random(seed)))
+    expected = 6000 * 5 / 60
+    chi2 = sum((draws[str(n)] - expected) ** 2 / expected for n in range(60))
+    assert len(draws) == 60
+    assert chi2 < 110, chi2  # 59 degrees of freedom: p < 1e-5 beyond 110
