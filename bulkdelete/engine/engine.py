@@ -21,11 +21,8 @@ import structlog
 from bulkdelete.client import Deleter, Failures, Outcome
 from bulkdelete.engine.limiter import AdaptiveLimiter, Ticket
 from bulkdelete.engine.operation import Delete, Operation
-from bulkdelete.engine.recorder import Recorder
-from bulkdelete.engine.rules import Rules
-from bulkdelete.engine.sender import Sender
-from bulkdelete.engine.stats import RunStats, Snapshot
-from bulkdelete.engine.stop import StopRequest, first_error, race
+from bulkdelete.engine.sender import Rules, Sender
+from bulkdelete.engine.stats import Recorder, RunStats, Snapshot, StopRequest, first_error, race
 from bulkdelete.failed import FailureSink
 from bulkdelete.settings import Settings
 

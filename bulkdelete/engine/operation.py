@@ -13,8 +13,7 @@ from typing import Protocol
 
 from bulkdelete.client import Failures, Outcome, Result
 from bulkdelete.engine.limiter import Ticket
-from bulkdelete.engine.rules import Rules
-from bulkdelete.engine.sender import Request, Sender
+from bulkdelete.engine.sender import Request, Rules, Sender
 
 
 @dataclass(frozen=True, slots=True)

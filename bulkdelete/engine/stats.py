@@ -1,9 +1,18 @@
-"""What a run has done so far: the engine's counters, and the snapshot a display reads."""
+"""What the engine shares with its parts: the run's counters and the snapshot a display
+reads, the one stop event with race(), and the Recorder the checkpoint implements."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections import Counter
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
+
+from bulkdelete.errors import BulkDeleteError
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -17,37 +26,94 @@ class Traffic:
     ids_deleted: int = 0
     ids_failed: int = 0
 
+    @property
+    def ids_attempted(self) -> int:
+        return self.ids_deleted + self.ids_failed
+
 
 @dataclass(slots=True)
 class RunStats(Traffic):
     batches_done: int = 0
     # ID occurrences this run per outcome label of the operation ("deleted", "gone", ...).
     outcomes: Counter[str] = field(default_factory=Counter)
-    # Failed IDs that count as errors (--max-errors): all of a delete's; a check's "present"
-    # is a finding, not an error.
+    # Failed IDs that count as errors (--max-errors): a check's "present" is a finding.
     ids_errored: int = 0
     ids_admitted: int = 0
     last_ack: float = 0.0  # the loop's clock at the last success (set as the run starts)
 
-    @property
-    def ids_attempted(self) -> int:
-        return self.ids_deleted + self.ids_failed
 
-
-@dataclass(frozen=True, slots=True)
-class Snapshot:
+@dataclass(slots=True)
+class Snapshot(Traffic):
     """A copy of the counters for a display, which never holds the engine."""
 
-    ids_deleted: int
-    ids_failed: int
-    requests: int
-    retries: int
-    throttled: int
-    in_flight: int
-    limit: int  # current adaptive in-flight limit
-    ceiling: int  # --concurrency
+    in_flight: int = 0
+    limit: int = 0  # current adaptive in-flight limit
+    ceiling: int = 0  # --concurrency
     outcomes: Counter[str] = field(default_factory=Counter)
 
+
+class StopRequest:
+    """A graceful stop asked for from outside (a signal handler, a caller)."""
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+        self.exit_code: int | None = None
+        self.reason = ""
+
+    def request(self, exit_code: int, reason: str) -> None:
+        if self.exit_code is None:
+            self.exit_code, self.reason = exit_code, reason
+        self.event.set()
+
     @property
-    def ids_attempted(self) -> int:
-        return self.ids_deleted + self.ids_failed
+    def requested(self) -> bool:
+        return self.event.is_set()
+
+
+async def race(work: Awaitable[T], stop: asyncio.Event) -> T | None:
+    """``work``'s result, or None when ``stop`` is set first; ``work`` is cancelled and
+    awaited before this returns, so nothing it started outlives the stop."""
+    task = asyncio.ensure_future(work)
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    return None if task.cancelled() else task.result()
+
+
+def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The error to raise for a task group: ours first, then any other, never a group."""
+    leaves = [exc for exc in _leaves(group) if not isinstance(exc, asyncio.CancelledError)]
+    ours = [exc for exc in leaves if isinstance(exc, BulkDeleteError)]
+    return (ours or leaves or [group])[0]
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
+    return [exc]
+
+
+class Recorder(Protocol):
+    """Progress plus its journal (``bulkdelete.checkpoint.Ledger``), one call per event so
+    the two cannot drift. An exception from ``sent`` or ``done`` ends the run as itself."""
+
+    @property
+    def watermark(self) -> int: ...
+
+    def is_done(self, seq: int) -> bool: ...
+
+    # A request of batch ``seq`` is leaving: mark and journal its first send (once).
+    def sent(self, seq: int) -> None: ...
+
+    # Answered without acknowledging any ID: its next request is marked sent again (§2).
+    def answered(self, seq: int) -> None: ...
+
+    # Finished, its failures already durable.
+    def done(self, seq: int, offset: int, line: int, deleted: int, failed: int,
+             reasons: dict[str, int] | None) -> None: ...

@@ -9,8 +9,7 @@ from bulkdelete.job.dry import plan_job
 from bulkdelete.job.ids import delete_ids
 from bulkdelete.job.result import JobResult
 from bulkdelete.job.run import run_job
-from bulkdelete.lifecycle.observer import Observer, QuietObserver
-from bulkdelete.lifecycle.plan import Plan
+from bulkdelete.lifecycle.plan import Observer, Plan, QuietObserver
 
 __all__ = [
     "JobResult",

@@ -27,9 +27,10 @@ from bulkdelete.job.invalid import listed_whole, remove_stale, write_invalid_lin
 from bulkdelete.job.preflight import preflight as check_credentials
 from bulkdelete.job.result import JobResult, exit_code_after, exit_code_for
 from bulkdelete.lifecycle.drive import Recorded, Send, new_run_id, run_recorded, was_killed
-from bulkdelete.lifecycle.observer import Observer, QuietObserver
 from bulkdelete.lifecycle.plan import (
+    Observer,
     Plan,
+    QuietObserver,
     binding_for,
     make_plan,
     open_input,

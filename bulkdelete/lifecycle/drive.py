@@ -9,36 +9,32 @@ import asyncio
 import contextlib
 import secrets
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
+import structlog
 
 from bulkdelete.batcher import Batch
 from bulkdelete.checkpoint import CheckpointStore, Ledger, Progress, RunRecord, State
 from bulkdelete.client import BoundClient, ClevertapClient, Deleter
-from bulkdelete.engine import (
-    AdaptiveLimiter,
-    Engine,
-    OperationFactory,
-    RunEnd,
-    RunStats,
-    StopRequest,
-)
-from bulkdelete.engine.stop import first_error
+from bulkdelete.engine import AdaptiveLimiter, Engine, OperationFactory, RunEnd, RunStats
+from bulkdelete.engine.stats import StopRequest, first_error
 from bulkdelete.errors import BulkDeleteError, StorageError
 from bulkdelete.failed import FailureSink
-from bulkdelete.lifecycle.observer import Observer
-from bulkdelete.lifecycle.plan import Plan
-from bulkdelete.lifecycle.throttling import LimitChangeLog
+from bulkdelete.lifecycle.plan import Observer, Plan
 from bulkdelete.logs import utc_timestamp
 from bulkdelete.report import build_report, save_report
 from bulkdelete.settings import Settings
 
+log = structlog.get_logger("bulkdelete")
+
 SNAPSHOT_INTERVAL = 1.0  # seconds between fsync'd snapshots: the power-loss window
 TICK = 0.25  # seconds between progress ticks
+SUMMARY_INTERVAL = 60.0  # seconds between info lines about concurrency changes
 
 OperationOn = Callable[[BoundClient], OperationFactory]
 
@@ -213,3 +209,36 @@ def _close(job: Recorded, counters: RunCounters, code: int | None) -> StorageErr
         except StorageError as exc:
             error = error or exc
     return error
+
+
+class LimitChangeLog:
+    """The limiter's ``on_change``, logged for people (docs/cli.md, "Logs"): every step at
+    debug; at info the first change at once (the account throttles), later ones gathered
+    into one line per interval, the rest at :meth:`flush`, so a 429 storm is a few lines."""
+
+    def __init__(self, interval: float = SUMMARY_INTERVAL,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._interval = interval
+        self._clock = clock
+        self._last_said = float("-inf")
+        self._start = 0
+        self._end = 0
+        self._lowest = 0
+        self._why: Counter[str] = Counter()
+
+    def __call__(self, old: int, new: int, why: str) -> None:
+        log.debug("concurrency_changed", old=old, new=new, why=why)
+        if not self._why:
+            self._start, self._lowest = old, new
+        self._end, self._lowest = new, min(self._lowest, new)
+        self._why[why] += 1
+        if self._clock() - self._last_said >= self._interval:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._why:
+            return
+        log.info("concurrency_changed", old=self._start, new=self._end,
+                 lowest=self._lowest, changes=sum(self._why.values()), why=dict(self._why))
+        self._last_said = self._clock()
+        self._why.clear()

@@ -34,8 +34,7 @@ from bulkdelete.lifecycle.drive import (
     send_ids,
     stopped_code,
 )
-from bulkdelete.lifecycle.observer import Observer, QuietObserver
-from bulkdelete.lifecycle.plan import binding_for, make_plan, open_input
+from bulkdelete.lifecycle.plan import Observer, QuietObserver, binding_for, make_plan, open_input
 from bulkdelete.logs import utc_timestamp
 from bulkdelete.profile import Verdict
 from bulkdelete.reader import InputFormat
