@@ -11,14 +11,14 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import Protocol
 
 import structlog
 
-from bulkdelete.client import Deleter, Failures, Outcome
+from bulkdelete.client import Deleter, Outcome
 from bulkdelete.engine.limiter import AdaptiveLimiter, Ticket
 from bulkdelete.engine.operation import Delete, Operation
 from bulkdelete.engine.sender import Rules, Sender
@@ -29,9 +29,7 @@ from bulkdelete.settings import Settings
 log = structlog.get_logger("bulkdelete")
 
 
-class Batch(Protocol):
-    """What the engine reads of a :class:`bulkdelete.batcher.Batch` (no upward import)."""
-
+class Batch(Protocol):  # what the engine reads of a bulkdelete.batcher.Batch
     seq: int
     offset: int
     line: int
@@ -44,28 +42,19 @@ OperationFactory = Callable[[Sender, Rules], Operation]
 
 @dataclass(slots=True)
 class RunEnd:
-    input_exhausted: bool
-    limit_reached: bool
-    stopped: bool
+    input_exhausted: bool = False
+    limit_reached: bool = False
+    stopped: bool = False
 
 
 class Engine:
     """One run of an operation over batches: :class:`Delete` through ``deleter``, or
     whatever ``operation`` builds."""
 
-    def __init__(
-        self,
-        *,
-        settings: Settings,
-        deleter: Deleter | None = None,
-        operation: OperationFactory | None = None,
-        limiter: AdaptiveLimiter,
-        recorder: Recorder,
-        failures: FailureSink,
-        stop: StopRequest,
-        stats: RunStats | None = None,
-        rng: random.Random | None = None,
-    ) -> None:
+    def __init__(self, *, settings: Settings, limiter: AdaptiveLimiter, recorder: Recorder,
+                 failures: FailureSink, stop: StopRequest, deleter: Deleter | None = None,
+                 operation: OperationFactory | None = None, stats: RunStats | None = None,
+                 rng: random.Random | None = None) -> None:
         self.settings = settings
         self.limiter = limiter
         self.recorder = recorder
@@ -91,19 +80,29 @@ class Engine:
             outcomes=stats.outcomes.copy(),
         )
 
-    async def run(self, batches: Iterator[Batch]) -> RunEnd:
-        """Send every batch not yet done; an abort raises a BulkDeleteError."""
+    async def run(self, batches: Iterator[Batch],
+                  beside: Coroutine[None, None, None] | None = None) -> RunEnd:
+        """Send every batch not yet done, ``beside`` running in the same task group until
+        then (a failure there ends the run); an abort raises a BulkDeleteError."""
         self.stats.last_ack = asyncio.get_running_loop().time()
-        stop = self.stop.event
-        end = RunEnd(input_exhausted=False, limit_reached=False, stopped=False)
+        end = RunEnd()
         try:
             async with asyncio.TaskGroup() as tg:
-                watchdog = tg.create_task(self.rules.watchdog(stop))
+                helpers = [tg.create_task(self.rules.watchdog(self.stop.event))]
+                if beside is not None:
+                    helpers.append(tg.create_task(beside))
                 await self._admit(batches, tg, end)
-                await race(self._until(lambda: not self._held), stop)
-                if self._held:
-                    await self._drain()
-                watchdog.cancel()
+                await race(self._until(lambda: not self._held), self.stop.event)
+                if self._held:  # stopped: the grace, then the rest is left to the resume
+                    try:
+                        async with asyncio.timeout(self.settings.grace):
+                            await self._until(lambda: not self._held)
+                    except TimeoutError:
+                        log.warning("shutdown_grace_expired", abandoned_batches=len(self._held))
+                        for task in list(self._held):
+                            task.cancel()
+                for helper in helpers:
+                    helper.cancel()
         except BaseExceptionGroup as group:
             raise first_error(group) from None
         end.stopped = self.stop.requested
@@ -111,9 +110,8 @@ class Engine:
 
     async def _admit(self, batches: Iterator[Batch], tg: asyncio.TaskGroup,
                      end: RunEnd) -> None:
-        limit, stats, recorder, stop = (self.settings.limit, self.stats, self.recorder,
-                                        self.stop.event)
-        lookahead = self.settings.lookahead
+        limit, stats, recorder = self.settings.limit, self.stats, self.recorder
+        stop, lookahead = self.stop.event, self.settings.lookahead
         most = 2 * self.settings.concurrency
         for batch in batches:
             if stop.is_set():
@@ -150,26 +148,39 @@ class Engine:
             self._changed.clear()
             await self._changed.wait()
 
-    async def _drain(self) -> None:
-        try:
-            async with asyncio.timeout(self.settings.grace):
-                await self._until(lambda: not self._held)
-        except TimeoutError:
-            log.warning("shutdown_grace_expired", abandoned_batches=len(self._held))
-            for task in list(self._held):
-                task.cancel()
-
     async def _process(self, batch: Batch, ticket: Ticket) -> None:
         unique = list(dict.fromkeys(batch.ids))  # in-batch duplicates are sent once
         failures = await self.operation(unique, batch.seq, ticket)
         if failures is None:
             return  # dropped by a stop: the resume sends it again
-        labels = self.operation.labels
-        failed, by_reason, counts = (await self._settle(batch, unique, failures)
-                                     if failures else (0, None, Counter[str]()))
+        labels, stats = self.operation.labels, self.stats
+        # Failed ID occurrences by reason and by label.
+        occurrences = Counter(batch.ids)
+        reasons: Counter[str] = Counter()
+        counts: Counter[str] = Counter()
+        for ident, result in failures:
+            reasons[result.reason] += occurrences[ident]
+            # Answered decisively (a SUCCESS saying "not as asked"): a finding, not an error.
+            finding = labels.finding if result.outcome is Outcome.SUCCESS else None
+            counts[finding or labels.error] += occurrences[ident]
+        failed = sum(reasons.values())
+        if failures:
+            self.rules.before_recording(batch.seq, len(unique), failures,
+                                        self.sender.succeeded)
+            # Durably in the failed file before the recorder says "done" (docs/guarantees.md §1).
+            await self.failures.add([(i, r.reason, r.detail) for i, r in failures])
+            if not counts[labels.error]:
+                # Findings, not faults: verify's summary counts them; a line per batch
+                # would flood.
+                log.debug("ids_answered", seq=batch.seq, line=batch.line, ids=failed,
+                          reasons=dict(reasons))
+            else:
+                log.warning(
+                    "batch_given_up" if len(failures) == len(unique) else "ids_rejected",
+                    seq=batch.seq, line=batch.line, failed=failed, reasons=dict(reasons))
         deleted = len(batch.ids) - failed
-        self.recorder.done(batch.seq, batch.offset, batch.line, deleted, failed, by_reason)
-        stats = self.stats
+        self.recorder.done(batch.seq, batch.offset, batch.line, deleted, failed,
+                           dict(reasons) if failures else None)
         stats.ids_deleted += deleted
         stats.ids_failed += failed
         stats.batches_done += 1
@@ -178,32 +189,3 @@ class Engine:
         stats.ids_errored += counts[labels.error]
         if failures or self.settings.max_errors is not None:  # a share can fall by successes
             self.rules.after_recording(failures)
-
-    async def _settle(self, batch: Batch, unique: list[str], failures: Failures,
-                      ) -> tuple[int, dict[str, int], Counter[str]]:
-        """Write the failures durably; count their occurrences by reason and by label."""
-        self.rules.before_recording(batch.seq, len(unique), failures, self.sender.succeeded)
-        labels = self.operation.labels
-        occurrences = Counter(batch.ids)
-        reasons: Counter[str] = Counter()
-        counts: Counter[str] = Counter()
-        for ident, result in failures:
-            reasons[result.reason] += occurrences[ident]
-            label = labels.error
-            if result.outcome is Outcome.SUCCESS and labels.finding is not None:
-                label = labels.finding  # answered decisively: a finding, not an error
-            counts[label] += occurrences[ident]
-        failed = sum(reasons.values())
-        # Durably in the failed file before the recorder says "done" (docs/guarantees.md §1).
-        await self.failures.add([(i, r.reason, r.detail) for i, r in failures])
-        by_reason = dict(reasons)
-        if not counts[labels.error]:
-            # Findings, not faults: verify's summary counts them; a line per batch would flood.
-            log.debug("ids_answered", seq=batch.seq, line=batch.line, ids=failed,
-                      reasons=by_reason)
-        else:
-            log.warning(
-                "batch_given_up" if len(failures) == len(unique) else "ids_rejected",
-                seq=batch.seq, line=batch.line, failed=failed, reasons=by_reason,
-            )
-        return failed, by_reason, counts

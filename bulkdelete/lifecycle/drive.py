@@ -1,6 +1,6 @@
 """The one run lifecycle, shared by ``delete`` and ``verify --all``: record the run in the
-checkpoint, run the engine with the periodic snapshot beside it in one TaskGroup, close.
-A failed snapshot or journal write raises in its task, and the TaskGroup cancels the engine.
+checkpoint, run the engine with the periodic snapshot beside it in its TaskGroup, close.
+A failed snapshot or journal write raises in its task, and the TaskGroup ends the run.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from bulkdelete.batcher import Batch
 from bulkdelete.checkpoint import CheckpointStore, Ledger, Progress, RunRecord, State
 from bulkdelete.client import BoundClient, ClevertapClient, Deleter
 from bulkdelete.engine import AdaptiveLimiter, Engine, OperationFactory, RunEnd, RunStats
-from bulkdelete.engine.stats import StopRequest, first_error
+from bulkdelete.engine.stats import StopRequest
 from bulkdelete.errors import BulkDeleteError, StorageError
 from bulkdelete.failed import FailureSink
 from bulkdelete.lifecycle.plan import Observer, Plan
@@ -114,7 +114,7 @@ async def run_recorded(job: Recorded, send: Send, batches: Iterator[Batch], *, p
                              failed_before=p.ids_failed,
                              throttled_before=sum(r.traffic.throttled for r in state.runs[:-1]))
             try:
-                end = await _drive(engine, batches, job, counters, observer)
+                end = await engine.run(batches, beside=_tick(job, counters, observer))
             finally:
                 observer.finished()
         code = exit_code(end)
@@ -155,18 +155,6 @@ async def _engine(send: Send, ledger: Ledger, counters: RunCounters) -> AsyncIte
                          stats=counters.stats, operation=operation)
         finally:
             changes.flush()
-
-
-async def _drive(engine: Engine, batches: Iterator[Batch], job: Recorded,
-                 counters: RunCounters, observer: Observer) -> RunEnd:
-    try:
-        async with asyncio.TaskGroup() as group:
-            running = group.create_task(engine.run(batches))
-            ticking = group.create_task(_tick(job, counters, observer))
-            running.add_done_callback(lambda _: ticking.cancel())
-    except BaseExceptionGroup as failed:
-        raise first_error(failed) from None  # the one that ended the run, as itself
-    return running.result()
 
 
 async def _tick(job: Recorded, counters: RunCounters, observer: Observer) -> None:
