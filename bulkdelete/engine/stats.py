@@ -17,8 +17,7 @@ T = TypeVar("T")
 
 @dataclass(slots=True)
 class Traffic:
-    """A run's requests and what they did; the checkpoint's run record holds the engine's
-    own RunStats (a subclass), never a copy."""
+    """A run's requests and what they did; a run record holds the engine's RunStats."""
 
     requests: int = 0
     retries: int = 0
@@ -100,20 +99,18 @@ def _leaves(exc: BaseException) -> list[BaseException]:
 
 
 class Recorder(Protocol):
-    """Progress plus its journal (``bulkdelete.checkpoint.Ledger``), one call per event so
-    the two cannot drift. An exception from ``sent`` or ``done`` ends the run as itself."""
+    """Progress plus its journal, moved by one call per event so the two cannot drift
+    (``bulkdelete.checkpoint.Ledger``); a failed journal write raises, ending the run."""
 
     @property
     def watermark(self) -> int: ...
 
     def is_done(self, seq: int) -> bool: ...
 
-    # A request of batch ``seq`` is leaving: mark and journal its first send (once).
-    def sent(self, seq: int) -> None: ...
+    def sent(self, seq: int) -> None: ...  # a request of ``seq`` leaves: journaled once
 
-    # Answered without acknowledging any ID: its next request is marked sent again (§2).
+    # Answered, acknowledging no ID: its next request is marked sent again (guarantees §2).
     def answered(self, seq: int) -> None: ...
 
-    # Finished, its failures already durable.
     def done(self, seq: int, offset: int, line: int, deleted: int, failed: int,
-             reasons: dict[str, int] | None) -> None: ...
+             reasons: dict[str, int] | None) -> None: ...  # its failures already durable

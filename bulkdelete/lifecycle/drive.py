@@ -209,24 +209,20 @@ class LimitChangeLog:
         self._interval = interval
         self._clock = clock
         self._last_said = float("-inf")
-        self._start = 0
-        self._end = 0
-        self._lowest = 0
-        self._why: Counter[str] = Counter()
+        self._steps: list[tuple[int, int, str]] = []  # (old, new, why) not yet said
 
     def __call__(self, old: int, new: int, why: str) -> None:
         log.debug("concurrency_changed", old=old, new=new, why=why)
-        if not self._why:
-            self._start, self._lowest = old, new
-        self._end, self._lowest = new, min(self._lowest, new)
-        self._why[why] += 1
+        self._steps.append((old, new, why))
         if self._clock() - self._last_said >= self._interval:
             self.flush()
 
     def flush(self) -> None:
-        if not self._why:
+        steps = self._steps
+        if not steps:
             return
-        log.info("concurrency_changed", old=self._start, new=self._end,
-                 lowest=self._lowest, changes=sum(self._why.values()), why=dict(self._why))
+        log.info("concurrency_changed", old=steps[0][0], new=steps[-1][1],
+                 lowest=min(new for _, new, _ in steps), changes=len(steps),
+                 why=dict(Counter(why for _, _, why in steps)))
         self._last_said = self._clock()
-        self._why.clear()
+        self._steps = []

@@ -115,31 +115,24 @@ class Plan:
         return self.requests_this_run * per_request
 
 
-def make_plan(
-    settings: Settings, files: JobFiles, fmt: InputFormat, totals: Totals,
-    progress: Progress | None = None,
-) -> Plan:
+def make_plan(settings: Settings, files: JobFiles, fmt: InputFormat, totals: Totals,
+              progress: Progress | None = None) -> Plan:
     done = progress.ids_deleted + progress.ids_failed if progress is not None else 0
-    remaining = totals.ids_total - done
+    remaining = this_run = totals.ids_total - done
+    if settings.limit is not None:  # rounded up to whole batches: never split across runs
+        batches = math.ceil(settings.limit / settings.batch_size)
+        this_run = min(remaining, batches * settings.batch_size)
     return Plan(
         input=files.input, format=fmt, account_id=settings.account_id, host=settings.host,
         id_type=settings.id_type, ids_total=totals.ids_total,
         lines_invalid=totals.lines_invalid, invalid_samples=totals.invalid_samples,
         batches_total=totals.batches_total, ids_remaining=remaining,
-        ids_this_run=_this_run(settings, remaining), resumed=progress is not None,
+        ids_this_run=this_run, resumed=progress is not None,
         concurrency=settings.concurrency, batch_size=settings.batch_size, rate=settings.rate,
         column=id_column(files, fmt, settings.id_type),
         ids_failed=progress.ids_failed if progress is not None else 0,
         ids_duplicate=totals.ids_duplicate, target_from=settings.target_from,
     )
-
-
-def _this_run(settings: Settings, remaining: int) -> int:
-    """--limit rounds up to whole batches: a batch is never split across runs."""
-    if settings.limit is None:
-        return remaining
-    rounded = math.ceil(settings.limit / settings.batch_size) * settings.batch_size
-    return min(remaining, rounded)
 
 
 def open_input(files: JobFiles, settings: Settings) -> InputFormat:
@@ -169,10 +162,8 @@ def read_input(files: JobFiles, fmt: InputFormat, id_type: str, offset: int = 0,
                         delimiter=files.delimiter)
 
 
-def read_batches(
-    files: JobFiles, fmt: InputFormat, id_type: str, batch_size: int,
-    start: tuple[int, int, int], watch: Watch | None,
-) -> Iterator[Batch]:
+def read_batches(files: JobFiles, fmt: InputFormat, id_type: str, batch_size: int,
+                 start: tuple[int, int, int], watch: Watch | None) -> Iterator[Batch]:
     """The batches from ``start`` (seq, byte offset, line) on, numbered as the job's."""
     seq, offset, line = start
     return make_batches(read_input(files, fmt, id_type, offset, line, watch), batch_size,

@@ -15,8 +15,8 @@ from bulkdelete.batcher import Batch
 from bulkdelete.checkpoint import Ledger, Progress
 from bulkdelete.client import SUCCESS, Failures, Outcome, Result
 from bulkdelete.engine import AdaptiveLimiter, Engine, RunEnd, Sender, Snapshot, StopRequest
+from bulkdelete.engine.engine import Labels
 from bulkdelete.engine.limiter import Ticket
-from bulkdelete.engine.operation import Labels
 from bulkdelete.engine.sender import Request, Rules
 from bulkdelete.errors import StorageError
 from bulkdelete.failed import MemoryFailures
