@@ -50,44 +50,36 @@ class Sender:
         slot already held. ``whole``: no other request of the batch may have been
         acknowledged (not a bisected half), so an answer acknowledging nothing may take
         the batch off the ledger's "sent" list."""
-        attempt = 0
-        unreached = 0
+        attempt = unreached = 0
         while True:
             result = await self._attempt(request, ids, seq, ticket, whole)
             ticket = None
-            if result is None:
-                return None
-            outcome = result.outcome
-            if outcome is Outcome.UNREACHED:
-                unreached += 1
-                self._pause_for_outage(result, unreached)
-                continue
-            if outcome is Outcome.SUCCESS:
+            if result is None or result.outcome is Outcome.REJECTED:
+                return result
+            if result.outcome is Outcome.SUCCESS:
                 self.stats.last_ack = asyncio.get_running_loop().time()
                 self.succeeded = True
                 return result
-            if outcome is Outcome.REJECTED:
-                return result
-            if outcome is Outcome.FATAL:
+            if result.outcome is Outcome.FATAL:
                 raise FatalApiError(
                     f"{result.reason}: stopping at once, nothing was marked failed. "
                     "Check the account ID, passcode and region, then rerun to resume",
                     status=result.status,
                 )
-            if outcome is Outcome.THROTTLED:
+            if result.outcome is Outcome.UNREACHED:
+                unreached += 1
+                self._pause_for_outage(result, unreached)
+            elif result.outcome is Outcome.THROTTLED:
                 self.stats.throttled += 1
-                continue
-            if attempt >= self.settings.max_retries:
-                return Result(
-                    Outcome.RETRYABLE,
-                    f"gave up after {attempt + 1} attempts: {result.reason}",
-                    result.status, result.detail,
-                )
-            attempt += 1
-            self.stats.retries += 1
-            span = min(self.settings.backoff_cap, self.settings.backoff_base * 2 ** attempt)
-            delay = max(self._rng.uniform(0, span), result.retry_after or 0.0)
-            await race(asyncio.sleep(delay), self.stop)
+            elif attempt >= self.settings.max_retries:
+                return Result(Outcome.RETRYABLE, f"gave up after {attempt + 1} attempts: "
+                              f"{result.reason}", result.status, result.detail)
+            else:
+                attempt += 1
+                self.stats.retries += 1
+                span = min(self.settings.backoff_cap, self.settings.backoff_base * 2 ** attempt)
+                delay = max(self._rng.uniform(0, span), result.retry_after or 0.0)
+                await race(asyncio.sleep(delay), self.stop)
 
     async def _attempt(self, request: Request, ids: list[str], seq: int,
                        ticket: Ticket | None, whole: bool) -> Result | None:

@@ -87,15 +87,11 @@ async def race(work: Awaitable[T], stop: asyncio.Event) -> T | None:
 
 def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
     """The error to raise for a task group: ours first, then any other, never a group."""
-    leaves = [exc for exc in _leaves(group) if not isinstance(exc, asyncio.CancelledError)]
-    ours = [exc for exc in leaves if isinstance(exc, BulkDeleteError)]
-    return (ours or leaves or [group])[0]
-
-
-def _leaves(exc: BaseException) -> list[BaseException]:
-    if isinstance(exc, BaseExceptionGroup):
-        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
-    return [exc]
+    ours, rest = group.split(BulkDeleteError)
+    found: BaseException | None = ours or (rest.split(asyncio.CancelledError)[1] if rest else None)
+    while isinstance(found, BaseExceptionGroup):
+        found = found.exceptions[0]
+    return found or group
 
 
 class Recorder(Protocol):

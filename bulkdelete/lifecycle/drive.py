@@ -36,9 +36,6 @@ SNAPSHOT_INTERVAL = 1.0  # seconds between fsync'd snapshots: the power-loss win
 TICK = 0.25  # seconds between progress ticks
 SUMMARY_INTERVAL = 60.0  # seconds between info lines about concurrency changes
 
-OperationOn = Callable[[BoundClient], OperationFactory]
-
-
 def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + secrets.token_hex(3)
 
@@ -72,20 +69,16 @@ class RunCounters:
 
 
 @dataclass(frozen=True, slots=True)
-class Send:
-    """A delete through ``deleter`` (the client when None), else ``operation``."""
-
+class Send:  # a delete through ``deleter`` (the client when None), else ``operation``
     settings: Settings
     failures: FailureSink
     stop: StopRequest
     deleter: Deleter | None = None
-    operation: OperationOn | None = None
+    operation: Callable[[BoundClient], OperationFactory] | None = None
 
 
 @dataclass(slots=True)
-class Recorded:
-    """A run kept in a checkpoint; ``closing`` is called just before the last snapshot."""
-
+class Recorded:  # a run kept in a checkpoint; ``closing`` runs just before the last snapshot
     store: CheckpointStore
     state: State
     run: RunRecord
@@ -138,8 +131,7 @@ async def send_ids(send: Send, batches: Iterator[Batch], counters: RunCounters,
 async def _engine(send: Send, ledger: Ledger, counters: RunCounters) -> AsyncIterator[Engine]:
     """Its session and limiter are bound to the running loop: built and torn down in it."""
     settings = send.settings
-    # One pool for the run; a few spare connections so a request abandoned on timeout
-    # never blocks the next one waiting for a socket.
+    # A few spare connections: a request abandoned on timeout never blocks the next one.
     connector = aiohttp.TCPConnector(limit=settings.concurrency + 4, ttl_dns_cache=300)
     async with aiohttp.ClientSession(connector=connector, raise_for_status=False) as session:
         bound = ClevertapClient(
@@ -148,11 +140,11 @@ async def _engine(send: Send, ledger: Ledger, counters: RunCounters) -> AsyncIte
         ).bind(session)
         changes = LimitChangeLog()
         limiter = AdaptiveLimiter(settings.concurrency, rate=settings.rate, on_change=changes)
-        operation = send.operation(bound) if send.operation is not None else None
         try:
             yield Engine(settings=settings, deleter=send.deleter or bound, limiter=limiter,
                          recorder=ledger, failures=send.failures, stop=send.stop,
-                         stats=counters.stats, operation=operation)
+                         stats=counters.stats,
+                         operation=send.operation(bound) if send.operation else None)
         finally:
             changes.flush()
 
