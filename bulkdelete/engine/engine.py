@@ -18,12 +18,11 @@ import random
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Protocol
 
 import structlog
 
-from bulkdelete.client import Deleter, Failures, Outcome, Result
+from bulkdelete.client import Failures, Outcome, Result
 from bulkdelete.engine.limiter import AdaptiveLimiter, Ticket
 from bulkdelete.engine.sender import Request, Rules, Sender
 from bulkdelete.engine.stats import Recorder, RunStats, Snapshot, StopRequest, first_error, race
@@ -144,13 +143,11 @@ class RunEnd:
 
 
 class Engine:
-    """One run of an operation over batches: :class:`Delete` through ``deleter``, or
-    whatever ``operation`` builds."""
+    """One run of the operation ``operation`` builds over batches."""
 
     def __init__(self, *, settings: Settings, limiter: AdaptiveLimiter, recorder: Recorder,
-                 failures: FailureSink, stop: StopRequest, deleter: Deleter | None = None,
-                 operation: OperationFactory | None = None, stats: RunStats | None = None,
-                 rng: random.Random | None = None) -> None:
+                 failures: FailureSink, stop: StopRequest, operation: OperationFactory,
+                 stats: RunStats | None = None, rng: random.Random | None = None) -> None:
         self.settings = settings
         self.limiter = limiter
         self.recorder = recorder
@@ -160,9 +157,6 @@ class Engine:
         self.rules = Rules(settings, stats)
         self.sender = Sender(settings=settings, limiter=limiter, recorder=recorder,
                              stop=stop.event, stats=stats, rng=rng or random.Random())
-        if operation is None:
-            assert deleter is not None, "an Engine needs a deleter or an operation"
-            operation = partial(Delete, deleter.delete)
         self.operation = operation(self.sender, self.rules)
         self._held: set[asyncio.Task[None]] = set()  # batches admitted, not yet ended
         self._changed = asyncio.Event()  # a batch ended: the meters may have moved

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import aiohttp
@@ -22,6 +23,7 @@ from bulkdelete.batcher import Batch
 from bulkdelete.checkpoint import CheckpointStore, Ledger, Progress, RunRecord, State
 from bulkdelete.client import BoundClient, ClevertapClient, Deleter
 from bulkdelete.engine import AdaptiveLimiter, Engine, OperationFactory, RunEnd, RunStats
+from bulkdelete.engine.engine import Delete
 from bulkdelete.engine.stats import StopRequest
 from bulkdelete.errors import BulkDeleteError, StorageError
 from bulkdelete.failed import FailureSink
@@ -141,10 +143,11 @@ async def _engine(send: Send, ledger: Ledger, counters: RunCounters) -> AsyncIte
         changes = LimitChangeLog()
         limiter = AdaptiveLimiter(settings.concurrency, rate=settings.rate, on_change=changes)
         try:
-            yield Engine(settings=settings, deleter=send.deleter or bound, limiter=limiter,
-                         recorder=ledger, failures=send.failures, stop=send.stop,
-                         stats=counters.stats,
-                         operation=send.operation(bound) if send.operation else None)
+            operation = (send.operation(bound) if send.operation
+                         else partial(Delete, (send.deleter or bound).delete))
+            yield Engine(settings=settings, limiter=limiter, recorder=ledger,
+                         failures=send.failures, stop=send.stop, stats=counters.stats,
+                         operation=operation)
         finally:
             changes.flush()
 
