@@ -38,6 +38,7 @@ SNAPSHOT_INTERVAL = 1.0  # seconds between fsync'd snapshots: the power-loss win
 TICK = 0.25  # seconds between progress ticks
 SUMMARY_INTERVAL = 60.0  # seconds between info lines about concurrency changes
 
+
 def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + secrets.token_hex(3)
 
