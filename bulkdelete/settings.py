@@ -109,7 +109,7 @@ class Settings:
     max_delete: int | None = None
     max_errors: ErrorBudget | None = None
     stall_timeout: float = 600.0
-    # Test knobs, not flags: see ``grace`` and ``lookahead``, and engine/rules.py.
+    # Test knobs, not flags: see ``grace`` and ``lookahead``, and engine/sender.py (Rules).
     failing_window: float = 60.0
     shutdown_grace: float | None = None
     window: int | None = None

@@ -1,35 +1,12 @@
-"""The engine: scheduling, sending and the abort rules, generic over an operation
-(:class:`Delete`, :class:`Check`).
-"""
+"""The engine: scheduling, sending and the abort rules, generic over an operation."""
 
-from bulkdelete.client import Failures
-from bulkdelete.engine.engine import Engine, OperationFactory, RunEnd
-from bulkdelete.engine.limiter import AdaptiveLimiter, Ticket
-from bulkdelete.engine.operation import Check, Delete, Labels, Operation
-from bulkdelete.engine.recorder import Recorder
-from bulkdelete.engine.rules import Rules
-from bulkdelete.engine.sender import Request, Sender
-from bulkdelete.engine.stats import RunStats, Snapshot, Traffic
-from bulkdelete.engine.stop import StopRequest, race
-
-__all__ = [
-    "AdaptiveLimiter",
-    "Check",
-    "Delete",
-    "Engine",
-    "Failures",
-    "Labels",
-    "Operation",
-    "OperationFactory",
-    "Recorder",
-    "Request",
-    "Rules",
-    "RunEnd",
-    "RunStats",
-    "Sender",
-    "Snapshot",
-    "StopRequest",
-    "Ticket",
-    "Traffic",
-    "race",
-]
+from bulkdelete.engine.engine import Check as Check
+from bulkdelete.engine.engine import Engine as Engine
+from bulkdelete.engine.engine import OperationFactory as OperationFactory
+from bulkdelete.engine.engine import RunEnd as RunEnd
+from bulkdelete.engine.limiter import AdaptiveLimiter as AdaptiveLimiter
+from bulkdelete.engine.sender import Sender as Sender
+from bulkdelete.engine.stats import RunStats as RunStats
+from bulkdelete.engine.stats import Snapshot as Snapshot
+from bulkdelete.engine.stats import StopRequest as StopRequest
+from bulkdelete.engine.stats import race as race

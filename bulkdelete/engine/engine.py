@@ -4,6 +4,11 @@ A batch starts once it is within ``lookahead`` of the watermark (bounds the chec
 state, docs/guarantees.md §4), fewer than ``2 × concurrency`` are held (bounds what a
 ``kill -9`` leaves sent but unrecorded, §2) and a limiter slot is free. A stop admits
 nothing more; requests in flight get ``Settings.grace``, the rest is left to the resume.
+
+What is done to a batch is an operation: given its distinct IDs it returns those that did
+not come out as asked (None: a stop dropped the batch), its calls going through the Sender.
+:class:`Delete` bisects a rejected batch until each rejected ID stands alone (§6);
+:class:`Check` is verify's lookup per ID.
 """
 
 from __future__ import annotations
@@ -11,30 +16,115 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Protocol
 
 import structlog
 
-from bulkdelete.client import Deleter, Failures, Outcome
+from bulkdelete.client import Failures, Outcome, Result
 from bulkdelete.engine.limiter import AdaptiveLimiter, Ticket
-from bulkdelete.engine.operation import Delete, Operation
-from bulkdelete.engine.recorder import Recorder
-from bulkdelete.engine.rules import Rules
-from bulkdelete.engine.sender import Sender
-from bulkdelete.engine.stats import RunStats, Snapshot
-from bulkdelete.engine.stop import StopRequest, first_error, race
+from bulkdelete.engine.sender import Request, Rules, Sender
+from bulkdelete.engine.stats import Recorder, RunStats, Snapshot, StopRequest, first_error, race
 from bulkdelete.failed import FailureSink
 from bulkdelete.settings import Settings
 
 log = structlog.get_logger("bulkdelete")
 
 
-class Batch(Protocol):
-    """What the engine reads of a :class:`bulkdelete.batcher.Batch` (no upward import)."""
+@dataclass(frozen=True, slots=True)
+class Labels:
+    """Per-ID outcome labels. A failure the API answered decisively (a SUCCESS saying "not
+    as asked") is a ``finding``, not an error for --max-errors."""
 
+    success: str
+    error: str
+    finding: str | None = None
+
+
+class Operation(Protocol):
+    labels: Labels
+
+    async def __call__(self, ids: list[str], seq: int, ticket: Ticket) -> Failures | None: ...
+
+
+class Delete:
+    labels = Labels(success="deleted", error="failed")
+
+    def __init__(self, request: Request, sender: Sender, rules: Rules) -> None:
+        self._request = request
+        self._sender = sender
+        self._rules = rules
+        # One batch bisects at a time, so a request wrong for every ID (say, --id-type)
+        # costs two bisections before the abort rule fires, not one per batch in flight.
+        self._bisecting = asyncio.Lock()
+
+    async def __call__(self, ids: list[str], seq: int, ticket: Ticket) -> Failures | None:
+        result = await self._sender.send(self._request, ids, seq, ticket)
+        if result is None or result.outcome is Outcome.SUCCESS:
+            return None if result is None else []
+        if result.outcome is Outcome.REJECTED and len(ids) > 1:
+            async with self._bisecting:
+                if self._rules.request_is_wrong:
+                    return None  # the abort is on its way: leave the batch to the resume
+                return await self._bisect(ids, seq)
+        return [(ident, result) for ident in ids]
+
+    async def _bisect(self, ids: list[str], seq: int) -> Failures | None:
+        mid = len(ids) // 2
+        failures: Failures = []
+        for half in (ids[:mid], ids[mid:]):
+            result = await self._sender.send(self._request, half, seq, whole=False)
+            if result is None:
+                return None
+            if result.outcome is Outcome.REJECTED and len(half) > 1:
+                more = await self._bisect(half, seq)
+                if more is None:
+                    return None
+                failures += more
+            elif result.outcome is not Outcome.SUCCESS:
+                failures += [(ident, result) for ident in half]
+        return failures
+
+
+class Check:
+    """Look each ID up (verify), through the sender like a delete. ``note(seq, ids)`` is
+    told a batch's IDs not gone before the engine records them."""
+
+    labels = Labels(success="gone", error="unknown", finding="present")
+
+    def __init__(self, lookup: Callable[[str], Awaitable[Result]], sender: Sender,
+                 rules: Rules, is_gone: Callable[[Result], bool],
+                 note: Callable[[int, Iterable[str]], None] | None = None) -> None:
+        self._lookup = lookup
+        self._sender = sender
+        self._is_gone = is_gone
+        self._note = note
+
+    async def __call__(self, ids: list[str], seq: int, ticket: Ticket) -> Failures | None:
+        if not ids:  # every ID of the batch is outside what is checked
+            self._sender.limiter.release(ticket)
+            return []
+        # Side by side, each on its own slot, so a batch never holds the run to one
+        # request at a time; a fatal answer in one cancels the others.
+        tickets: list[Ticket | None] = [ticket] + [None] * (len(ids) - 1)
+        async with asyncio.TaskGroup() as tg:
+            tasks = [tg.create_task(self._sender.send(self._request, [ident], seq, held))
+                     for ident, held in zip(ids, tickets, strict=True)]
+        results = [task.result() for task in tasks]
+        if None in results:
+            return None
+        failures = [(ident, result) for ident, result in zip(ids, results, strict=True)
+                    if result is not None and not self._is_gone(result)]
+        if self._note is not None:
+            self._note(seq, (ident for ident, _ in failures))
+        return failures
+
+    def _request(self, ids: Sequence[str]) -> Awaitable[Result]:
+        return self._lookup(ids[0])
+
+
+class Batch(Protocol):  # what the engine reads of a bulkdelete.batcher.Batch
     seq: int
     offset: int
     line: int
@@ -47,28 +137,17 @@ OperationFactory = Callable[[Sender, Rules], Operation]
 
 @dataclass(slots=True)
 class RunEnd:
-    input_exhausted: bool
-    limit_reached: bool
-    stopped: bool
+    input_exhausted: bool = False
+    limit_reached: bool = False
+    stopped: bool = False
 
 
 class Engine:
-    """One run of an operation over batches: :class:`Delete` through ``deleter``, or
-    whatever ``operation`` builds."""
+    """One run of the operation ``operation`` builds over batches."""
 
-    def __init__(
-        self,
-        *,
-        settings: Settings,
-        deleter: Deleter | None = None,
-        operation: OperationFactory | None = None,
-        limiter: AdaptiveLimiter,
-        recorder: Recorder,
-        failures: FailureSink,
-        stop: StopRequest,
-        stats: RunStats | None = None,
-        rng: random.Random | None = None,
-    ) -> None:
+    def __init__(self, *, settings: Settings, limiter: AdaptiveLimiter, recorder: Recorder,
+                 failures: FailureSink, stop: StopRequest, operation: OperationFactory,
+                 stats: RunStats | None = None, rng: random.Random | None = None) -> None:
         self.settings = settings
         self.limiter = limiter
         self.recorder = recorder
@@ -78,9 +157,6 @@ class Engine:
         self.rules = Rules(settings, stats)
         self.sender = Sender(settings=settings, limiter=limiter, recorder=recorder,
                              stop=stop.event, stats=stats, rng=rng or random.Random())
-        if operation is None:
-            assert deleter is not None, "an Engine needs a deleter or an operation"
-            operation = partial(Delete, deleter.delete)
         self.operation = operation(self.sender, self.rules)
         self._held: set[asyncio.Task[None]] = set()  # batches admitted, not yet ended
         self._changed = asyncio.Event()  # a batch ended: the meters may have moved
@@ -94,19 +170,29 @@ class Engine:
             outcomes=stats.outcomes.copy(),
         )
 
-    async def run(self, batches: Iterator[Batch]) -> RunEnd:
-        """Send every batch not yet done; an abort raises a BulkDeleteError."""
+    async def run(self, batches: Iterator[Batch],
+                  beside: Coroutine[None, None, None] | None = None) -> RunEnd:
+        """Send every batch not yet done, ``beside`` running in the same task group until
+        then (a failure there ends the run); an abort raises a BulkDeleteError."""
         self.stats.last_ack = asyncio.get_running_loop().time()
-        stop = self.stop.event
-        end = RunEnd(input_exhausted=False, limit_reached=False, stopped=False)
+        end = RunEnd()
         try:
             async with asyncio.TaskGroup() as tg:
-                watchdog = tg.create_task(self.rules.watchdog(stop))
+                helpers = [tg.create_task(self.rules.watchdog(self.stop.event))]
+                if beside is not None:
+                    helpers.append(tg.create_task(beside))
                 await self._admit(batches, tg, end)
-                await race(self._until(lambda: not self._held), stop)
-                if self._held:
-                    await self._drain()
-                watchdog.cancel()
+                await race(self._until(lambda: not self._held), self.stop.event)
+                if self._held:  # stopped: the grace, then the rest is left to the resume
+                    try:
+                        async with asyncio.timeout(self.settings.grace):
+                            await self._until(lambda: not self._held)
+                    except TimeoutError:
+                        log.warning("shutdown_grace_expired", abandoned_batches=len(self._held))
+                        for task in list(self._held):
+                            task.cancel()
+                for helper in helpers:
+                    helper.cancel()
         except BaseExceptionGroup as group:
             raise first_error(group) from None
         end.stopped = self.stop.requested
@@ -114,9 +200,8 @@ class Engine:
 
     async def _admit(self, batches: Iterator[Batch], tg: asyncio.TaskGroup,
                      end: RunEnd) -> None:
-        limit, stats, recorder, stop = (self.settings.limit, self.stats, self.recorder,
-                                        self.stop.event)
-        lookahead = self.settings.lookahead
+        limit, stats, recorder = self.settings.limit, self.stats, self.recorder
+        stop, lookahead = self.stop.event, self.settings.lookahead
         most = 2 * self.settings.concurrency
         for batch in batches:
             if stop.is_set():
@@ -153,26 +238,39 @@ class Engine:
             self._changed.clear()
             await self._changed.wait()
 
-    async def _drain(self) -> None:
-        try:
-            async with asyncio.timeout(self.settings.grace):
-                await self._until(lambda: not self._held)
-        except TimeoutError:
-            log.warning("shutdown_grace_expired", abandoned_batches=len(self._held))
-            for task in list(self._held):
-                task.cancel()
-
     async def _process(self, batch: Batch, ticket: Ticket) -> None:
         unique = list(dict.fromkeys(batch.ids))  # in-batch duplicates are sent once
         failures = await self.operation(unique, batch.seq, ticket)
         if failures is None:
             return  # dropped by a stop: the resume sends it again
-        labels = self.operation.labels
-        failed, by_reason, counts = (await self._settle(batch, unique, failures)
-                                     if failures else (0, None, Counter[str]()))
+        labels, stats = self.operation.labels, self.stats
+        # Failed ID occurrences by reason and by label.
+        occurrences = Counter(batch.ids)
+        reasons: Counter[str] = Counter()
+        counts: Counter[str] = Counter()
+        for ident, result in failures:
+            reasons[result.reason] += occurrences[ident]
+            # Answered decisively (a SUCCESS saying "not as asked"): a finding, not an error.
+            finding = labels.finding if result.outcome is Outcome.SUCCESS else None
+            counts[finding or labels.error] += occurrences[ident]
+        failed = sum(reasons.values())
+        if failures:
+            self.rules.before_recording(batch.seq, len(unique), failures,
+                                        self.sender.succeeded)
+            # Durably in the failed file before the recorder says "done" (docs/guarantees.md §1).
+            await self.failures.add([(i, r.reason, r.detail) for i, r in failures])
+            if not counts[labels.error]:
+                # Findings, not faults: verify's summary counts them; a line per batch
+                # would flood.
+                log.debug("ids_answered", seq=batch.seq, line=batch.line, ids=failed,
+                          reasons=dict(reasons))
+            else:
+                log.warning(
+                    "batch_given_up" if len(failures) == len(unique) else "ids_rejected",
+                    seq=batch.seq, line=batch.line, failed=failed, reasons=dict(reasons))
         deleted = len(batch.ids) - failed
-        self.recorder.done(batch.seq, batch.offset, batch.line, deleted, failed, by_reason)
-        stats = self.stats
+        self.recorder.done(batch.seq, batch.offset, batch.line, deleted, failed,
+                           dict(reasons) if failures else None)
         stats.ids_deleted += deleted
         stats.ids_failed += failed
         stats.batches_done += 1
@@ -181,32 +279,3 @@ class Engine:
         stats.ids_errored += counts[labels.error]
         if failures or self.settings.max_errors is not None:  # a share can fall by successes
             self.rules.after_recording(failures)
-
-    async def _settle(self, batch: Batch, unique: list[str], failures: Failures,
-                      ) -> tuple[int, dict[str, int], Counter[str]]:
-        """Write the failures durably; count their occurrences by reason and by label."""
-        self.rules.before_recording(batch.seq, len(unique), failures, self.sender.succeeded)
-        labels = self.operation.labels
-        occurrences = Counter(batch.ids)
-        reasons: Counter[str] = Counter()
-        counts: Counter[str] = Counter()
-        for ident, result in failures:
-            reasons[result.reason] += occurrences[ident]
-            label = labels.error
-            if result.outcome is Outcome.SUCCESS and labels.finding is not None:
-                label = labels.finding  # answered decisively: a finding, not an error
-            counts[label] += occurrences[ident]
-        failed = sum(reasons.values())
-        # Durably in the failed file before the recorder says "done" (docs/guarantees.md §1).
-        await self.failures.add([(i, r.reason, r.detail) for i, r in failures])
-        by_reason = dict(reasons)
-        if not counts[labels.error]:
-            # Findings, not faults: verify's summary counts them; a line per batch would flood.
-            log.debug("ids_answered", seq=batch.seq, line=batch.line, ids=failed,
-                      reasons=by_reason)
-        else:
-            log.warning(
-                "batch_given_up" if len(failures) == len(unique) else "ids_rejected",
-                seq=batch.seq, line=batch.line, failed=failed, reasons=by_reason,
-            )
-        return failed, by_reason, counts

@@ -27,23 +27,18 @@ class Ticket:
 class AdaptiveLimiter:
     """Grants in-flight slots FIFO under an adaptive limit, a shared pause and a rate."""
 
-    def __init__(
-        self,
-        ceiling: int,
-        *,
-        rate: float | None = None,
-        probe_after: int = 8,
-        on_change: Callable[[int, int, str], None] | None = None,
-        rng: random.Random | None = None,
-    ) -> None:
+    def __init__(self, ceiling: int, *, rate: float | None = None, probe_after: int = 8,
+                 on_change: Callable[[int, int, str], None] | None = None,
+                 rng: random.Random | None = None) -> None:
         if ceiling < 1:
             raise ValueError("ceiling must be >= 1")
-        self._loop = asyncio.get_running_loop()  # loop-bound: build inside the running loop
-        self._ceiling = ceiling
-        self._limit = ceiling
+        # Loop-bound (build it inside the running loop), on the loop's clock tests control.
+        self._loop = asyncio.get_running_loop()
+        self.ceiling = ceiling
+        self.limit = ceiling  # the adaptive in-flight limit
+        self.in_flight = 0  # slots whose request is actually out
         self._probe_after = probe_after
-        self._in_flight = 0  # slots granted (some may still be waiting on pause/rate)
-        self._sending = 0  # slots whose request is actually out
+        self._granted = 0  # slots granted (some may still be waiting on pause/rate)
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._paused_until = 0.0
         self._last_reaction = -1.0
@@ -55,24 +50,12 @@ class AdaptiveLimiter:
         self._rate = AsyncLimiter(1, 1.0 / rate) if rate else None
 
     @property
-    def limit(self) -> int:
-        return self._limit
-
-    @property
-    def ceiling(self) -> int:
-        return self._ceiling
-
-    @property
-    def in_flight(self) -> int:
-        return self._sending
-
-    @property
     def paused_for(self) -> float:
-        return max(0.0, self._paused_until - self._clock())
+        return max(0.0, self._paused_until - self._loop.time())
 
     def pause(self, seconds: float) -> None:
         """Hold every slot for ``seconds`` from now, never shortening a longer pause."""
-        self._paused_until = max(self._paused_until, self._clock() + seconds)
+        self._paused_until = max(self._paused_until, self._loop.time() + seconds)
 
     async def acquire(self) -> Ticket:
         waiter: asyncio.Future[None] = self._loop.create_future()
@@ -81,7 +64,7 @@ class AdaptiveLimiter:
         try:
             await waiter
             # The pause ends at a time that may move later while we sleep: re-check.
-            while (delay := self._paused_until - self._clock()) > 0:  # noqa: ASYNC110
+            while (delay := self._paused_until - self._loop.time()) > 0:  # noqa: ASYNC110
                 await asyncio.sleep(delay)
             if self._rate is not None:
                 await self._rate.acquire()
@@ -89,32 +72,28 @@ class AdaptiveLimiter:
             if waiter.done() and not waiter.cancelled():
                 self._free_slot()  # the slot was granted (maybe as we were cancelled): pass it on
             raise
-        self._sending += 1
-        return Ticket(self._clock())
+        self.in_flight += 1
+        return Ticket(self._loop.time())
 
-    def release(
-        self, ticket: Ticket, *, throttled: bool = False, ok: bool = False,
-        retry_after: float | None = None,
-    ) -> None:
+    def release(self, ticket: Ticket, *, throttled: bool = False, ok: bool = False,
+                retry_after: float | None = None) -> None:
         if throttled:
             self._on_throttled(ticket, retry_after)
         elif ok:
             self._on_success(ticket)
-        self._sending -= 1
+        self.in_flight -= 1
         self._free_slot()
 
     def _on_throttled(self, ticket: Ticket, retry_after: float | None) -> None:
         self._successes = 0
-        now = self._clock()
-        previous_reaction = self._last_reaction
-        # Multiplicative decrease, aimed: the server refused our n-th concurrent request.
-        target = max(1, min(self._limit, self._sending - 1))
-        if target < self._limit:
-            self._set_limit(target, "throttled")
-        if ticket.started > previous_reaction:
+        if ticket.started > self._last_reaction:
             # Sent after our last reaction and still refused: escalate the shared pause.
             self._streak += 1
-        self._last_reaction = now
+        # Multiplicative decrease, aimed: the server refused our n-th concurrent request.
+        target = max(1, min(self.limit, self.in_flight - 1))
+        if target < self.limit:
+            self._set_limit(target, "throttled")
+        now = self._last_reaction = self._loop.time()
         pause = 0.0
         if self._streak >= 2:
             span = min(PAUSE_CAP, PAUSE_BASE * 2 ** (self._streak - 2))
@@ -122,36 +101,32 @@ class AdaptiveLimiter:
         if retry_after is not None:
             # A floor, never a replacement: "Retry-After: 0" must not switch escalation off.
             pause = max(pause, retry_after)
-        if pause > 0:
-            self._paused_until = max(self._paused_until, now + pause)
+        self._paused_until = max(self._paused_until, now + pause)
 
     def _on_success(self, ticket: Ticket) -> None:
         self._streak = 0
         if ticket.started < self._last_reaction:
             return  # sent before the last change: says nothing about the new limit
         self._successes += 1
-        if self._limit < self._ceiling and self._successes >= self._probe_after * self._limit:
+        if self.limit < self.ceiling and self._successes >= self._probe_after * self.limit:
             self._successes = 0
-            self._set_limit(self._limit + 1, "probe")  # additive increase
+            self._set_limit(self.limit + 1, "probe")  # additive increase
 
     def _set_limit(self, value: int, why: str) -> None:
-        old, self._limit = self._limit, value
-        self._last_reaction = self._clock()
+        old, self.limit = self.limit, value
+        self._last_reaction = self._loop.time()
         if self._on_change is not None:
             self._on_change(old, value, why)
         self._grant()
 
-    def _clock(self) -> float:
-        return self._loop.time()  # the loop's clock, which tests control as aiolimiter's do
-
     def _free_slot(self) -> None:
-        self._in_flight -= 1
+        self._granted -= 1
         self._grant()
 
     def _grant(self) -> None:
-        while self._waiters and self._in_flight < self._limit:
+        while self._waiters and self._granted < self.limit:
             waiter = self._waiters.popleft()
             if waiter.done():  # its task was cancelled while waiting
                 continue
-            self._in_flight += 1
+            self._granted += 1
             waiter.set_result(None)

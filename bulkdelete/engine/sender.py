@@ -1,9 +1,8 @@
-"""One request with its retries: what every operation sends its API calls through.
+"""One request with its retries, and the rules under which a run gives up (docs/cli.md).
 
 RETRYABLE: backoff with full jitter, ``Retry-After`` a floor. THROTTLED: paced by the
 limiter, no retry spent. UNREACHED fails no ID: the run pauses and tries again, unless no
-request of the run has ever reached the server (then the address is the likely fault).
-FATAL stops the run at once.
+request of the run has ever reached the server. FATAL stops the run at once.
 """
 
 from __future__ import annotations
@@ -14,12 +13,10 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import structlog
 
-from bulkdelete.client import Outcome, Result
+from bulkdelete.client import Failures, Outcome, Result
 from bulkdelete.engine.limiter import AdaptiveLimiter, Ticket
-from bulkdelete.engine.recorder import Recorder
-from bulkdelete.engine.stats import RunStats
-from bulkdelete.engine.stop import race
-from bulkdelete.errors import FatalApiError, TooManyErrors
+from bulkdelete.engine.stats import Recorder, RunStats, race
+from bulkdelete.errors import FatalApiError, StalledError, TooManyErrors
 from bulkdelete.settings import Settings
 
 log = structlog.get_logger("bulkdelete")
@@ -27,6 +24,9 @@ log = structlog.get_logger("bulkdelete")
 # Longest pause between connection attempts during an outage: short enough that the run
 # picks up within seconds of the network coming back.
 OUTAGE_PAUSE_CAP = 5.0
+# After this many multi-ID batches whose every ID was rejected on its own, the request
+# itself is wrong (e.g. the wrong --id-type): abort rather than bisect the whole file.
+ALL_REJECTED_ABORT = 2
 
 Request = Callable[[Sequence[str]], Awaitable[Result]]
 
@@ -50,42 +50,36 @@ class Sender:
         slot already held. ``whole``: no other request of the batch may have been
         acknowledged (not a bisected half), so an answer acknowledging nothing may take
         the batch off the ledger's "sent" list."""
-        attempt = 0
-        unreached = 0
+        attempt = unreached = 0
         while True:
             result = await self._attempt(request, ids, seq, ticket, whole)
             ticket = None
-            if result is None:
-                return None
-            outcome = result.outcome
-            if outcome is Outcome.UNREACHED:
-                unreached += 1
-                self._pause_for_outage(result, unreached)
-                continue
-            if outcome is Outcome.SUCCESS:
+            if result is None or result.outcome is Outcome.REJECTED:
+                return result
+            if result.outcome is Outcome.SUCCESS:
                 self.stats.last_ack = asyncio.get_running_loop().time()
                 self.succeeded = True
                 return result
-            if outcome is Outcome.REJECTED:
-                return result
-            if outcome is Outcome.FATAL:
+            if result.outcome is Outcome.FATAL:
                 raise FatalApiError(
                     f"{result.reason}: stopping at once, nothing was marked failed. "
                     "Check the account ID, passcode and region, then rerun to resume",
                     status=result.status,
                 )
-            if outcome is Outcome.THROTTLED:
+            if result.outcome is Outcome.UNREACHED:
+                unreached += 1
+                self._pause_for_outage(result, unreached)
+            elif result.outcome is Outcome.THROTTLED:
                 self.stats.throttled += 1
-                continue
-            if attempt >= self.settings.max_retries:
-                return Result(
-                    Outcome.RETRYABLE,
-                    f"gave up after {attempt + 1} attempts: {result.reason}",
-                    result.status, result.detail,
-                )
-            attempt += 1
-            self.stats.retries += 1
-            await race(asyncio.sleep(self._backoff(attempt, result.retry_after)), self.stop)
+            elif attempt >= self.settings.max_retries:
+                return Result(Outcome.RETRYABLE, f"gave up after {attempt + 1} attempts: "
+                              f"{result.reason}", result.status, result.detail)
+            else:
+                attempt += 1
+                self.stats.retries += 1
+                span = min(self.settings.backoff_cap, self.settings.backoff_base * 2 ** attempt)
+                delay = max(self._rng.uniform(0, span), result.retry_after or 0.0)
+                await race(asyncio.sleep(delay), self.stop)
 
     async def _attempt(self, request: Request, ids: list[str], seq: int,
                        ticket: Ticket | None, whole: bool) -> Result | None:
@@ -107,18 +101,21 @@ class Sender:
         except BaseException:
             limiter.release(ticket)
             raise
-        if whole and _acknowledged_nothing(result):
-            # Nothing of the batch is at the server while it waits: a kill -9 now
-            # leaves nothing sent twice.
+        outcome = result.outcome
+        # Unreached or a non-2xx status: nothing of the batch is at the server while it
+        # waits, so a kill -9 now leaves nothing sent twice. A timeout, a reset or an odd
+        # 2xx may hide a delete done, so those stay counted as sent.
+        if whole and (outcome is Outcome.UNREACHED or (
+                outcome is not Outcome.SUCCESS and result.status is not None
+                and not 200 <= result.status < 300)):
             self.recorder.answered(seq)
-        if result.outcome is not Outcome.UNREACHED:
-            self._connection_back()
-        limiter.release(
-            ticket,
-            throttled=result.outcome is Outcome.THROTTLED,
-            ok=result.outcome is Outcome.SUCCESS,
-            retry_after=result.retry_after,
-        )
+        if outcome is not Outcome.UNREACHED:
+            if self._outage_streak and self._reached:
+                log.info("connection_restored", failed_attempts=self._outage_streak)
+            self._reached = True
+            self._outage_streak = 0
+        limiter.release(ticket, throttled=outcome is Outcome.THROTTLED,
+                        ok=outcome is Outcome.SUCCESS, retry_after=result.retry_after)
         return result
 
     def _pause_for_outage(self, result: Result, unreached: int) -> None:
@@ -126,9 +123,9 @@ class Sender:
         if not self._reached and unreached > settings.max_retries:
             raise TooManyErrors(
                 f"cannot reach {settings.host}: no request of this run has reached the "
-                f"server ({unreached} attempts; "
-                f"last: {result.reason}); nothing was marked failed. Check "
-                "--region/--base-url and the network, then rerun the same command"
+                f"server ({unreached} attempts; last: {result.reason}); nothing was marked "
+                "failed. Check --region/--base-url and the network, then rerun the same "
+                "command"
             )
         self._outage_streak += 1
         if self._outage_streak == 1 and self._reached:
@@ -138,22 +135,74 @@ class Sender:
         span = min(cap, settings.backoff_base * 2 ** min(self._outage_streak, 16))
         self.limiter.pause(span / 2 + self._rng.uniform(0, span / 2))
 
-    def _connection_back(self) -> None:
-        if self._outage_streak and self._reached:
-            log.info("connection_restored", failed_attempts=self._outage_streak)
-        self._reached = True
-        self._outage_streak = 0
 
-    def _backoff(self, attempt: int, retry_after: float | None) -> float:
-        span = min(self.settings.backoff_cap, self.settings.backoff_base * 2 ** attempt)
-        return max(self._rng.uniform(0, span), retry_after or 0.0)
+class Rules:
+    """When a run gives up instead of going on. A fatal answer (401/403) is the sender's to
+    raise, before any rule runs."""
 
+    def __init__(self, settings: Settings, stats: RunStats) -> None:
+        self.settings = settings
+        self.stats = stats
+        self.all_rejected = 0  # multi-ID batches whose every ID was rejected alone
+        self._failing_since: float | None = None
 
-def _acknowledged_nothing(result: Result) -> bool:
-    """Unreached, or a non-2xx status. A timeout, a reset or an odd 2xx may hide a delete
-    done, so those stay counted as sent."""
-    if result.outcome is Outcome.UNREACHED:
-        return True
-    return (result.outcome is not Outcome.SUCCESS and result.status is not None
-            and not 200 <= result.status < 300)
+    @property
+    def request_is_wrong(self) -> bool:
+        return self.all_rejected >= ALL_REJECTED_ABORT
 
+    def before_recording(self, seq: int, batch_size: int, failures: Failures,
+                         succeeded: bool) -> None:
+        # Retries ran out before any request succeeded: the endpoint is wrong, not the IDs,
+        # so raise with the batch unrecorded.
+        if not succeeded and any(r.outcome is Outcome.RETRYABLE for _, r in failures):
+            raise TooManyErrors(
+                "no request has succeeded in this run and batches are exhausting their "
+                f"retries (last: {failures[0][1].reason}); nothing was marked failed. Check "
+                "--region/--base-url and the network, then rerun the same command"
+            )
+        if batch_size > 1 and len(failures) == batch_size and all(
+            r.outcome is Outcome.REJECTED for _, r in failures
+        ):
+            self.all_rejected += 1
+            log.warning("batch_all_rejected", seq=seq, reason=failures[0][1].reason)
+
+    def after_recording(self, failures: Failures) -> None:
+        if self.request_is_wrong:
+            raise FatalApiError(
+                f"the API rejected every ID of {self.all_rejected} batches one by one, so "
+                "the request itself is wrong (check --id-type and the input column); "
+                "stopping instead of bisecting the whole file"
+            )
+        stats = self.stats
+        budget = self.settings.max_errors
+        if budget is not None and budget.exceeded(stats.ids_errored, stats.ids_attempted):
+            raise TooManyErrors(
+                f"--max-errors {budget} reached: {stats.ids_errored} IDs failed this run "
+                f"of {stats.ids_attempted} attempted; see the failed file for reasons"
+            )
+        if any(r.outcome is Outcome.RETRYABLE for _, r in failures):
+            now = asyncio.get_running_loop().time()
+            # A success since the failing began (last_ack moves only on success) starts
+            # the window afresh.
+            if self._failing_since is None or stats.last_ack > self._failing_since:
+                self._failing_since = now
+            elif now - self._failing_since >= self.settings.failing_window:
+                raise TooManyErrors(
+                    "every batch has been exhausting its retries for "
+                    f"{now - self._failing_since:.0f}s (last: {failures[0][1].reason}); "
+                    "stopping rather than failing the rest of the file. Progress is saved"
+                )
+
+    async def watchdog(self, stop: asyncio.Event) -> None:
+        """Abort when nothing was acknowledged for stall_timeout (a stopping run's drain
+        is bounded by the grace instead)."""
+        timeout = self.settings.stall_timeout
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            await asyncio.sleep(min(1.0, timeout / 4))
+            idle = loop.time() - self.stats.last_ack
+            if idle >= timeout and not stop.is_set():
+                raise StalledError(
+                    f"no batch acknowledged for {idle:.0f}s (--stall-timeout {timeout:g}); "
+                    "progress is saved, rerun the same command to resume"
+                )

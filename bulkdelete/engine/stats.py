@@ -1,15 +1,23 @@
-"""What a run has done so far: the engine's counters, and the snapshot a display reads."""
+"""What the engine shares with its parts: the run's counters and the snapshot a display
+reads, the one stop event with race(), and the Recorder the checkpoint implements."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections import Counter
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
+
+from bulkdelete.errors import BulkDeleteError
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
 class Traffic:
-    """A run's requests and what they did; the checkpoint's run record holds the engine's
-    own RunStats (a subclass), never a copy."""
+    """A run's requests and what they did; a run record holds the engine's RunStats."""
 
     requests: int = 0
     retries: int = 0
@@ -17,37 +25,88 @@ class Traffic:
     ids_deleted: int = 0
     ids_failed: int = 0
 
+    @property
+    def ids_attempted(self) -> int:
+        return self.ids_deleted + self.ids_failed
+
 
 @dataclass(slots=True)
 class RunStats(Traffic):
     batches_done: int = 0
     # ID occurrences this run per outcome label of the operation ("deleted", "gone", ...).
     outcomes: Counter[str] = field(default_factory=Counter)
-    # Failed IDs that count as errors (--max-errors): all of a delete's; a check's "present"
-    # is a finding, not an error.
+    # Failed IDs that count as errors (--max-errors): a check's "present" is a finding.
     ids_errored: int = 0
     ids_admitted: int = 0
     last_ack: float = 0.0  # the loop's clock at the last success (set as the run starts)
 
-    @property
-    def ids_attempted(self) -> int:
-        return self.ids_deleted + self.ids_failed
 
-
-@dataclass(frozen=True, slots=True)
-class Snapshot:
+@dataclass(slots=True)
+class Snapshot(Traffic):
     """A copy of the counters for a display, which never holds the engine."""
 
-    ids_deleted: int
-    ids_failed: int
-    requests: int
-    retries: int
-    throttled: int
-    in_flight: int
-    limit: int  # current adaptive in-flight limit
-    ceiling: int  # --concurrency
+    in_flight: int = 0
+    limit: int = 0  # current adaptive in-flight limit
+    ceiling: int = 0  # --concurrency
     outcomes: Counter[str] = field(default_factory=Counter)
 
+
+class StopRequest:
+    """A graceful stop asked for from outside (a signal handler, a caller)."""
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+        self.exit_code: int | None = None
+        self.reason = ""
+
+    def request(self, exit_code: int, reason: str) -> None:
+        if self.exit_code is None:
+            self.exit_code, self.reason = exit_code, reason
+        self.event.set()
+
     @property
-    def ids_attempted(self) -> int:
-        return self.ids_deleted + self.ids_failed
+    def requested(self) -> bool:
+        return self.event.is_set()
+
+
+async def race(work: Awaitable[T], stop: asyncio.Event) -> T | None:
+    """``work``'s result, or None when ``stop`` is set first; ``work`` is cancelled and
+    awaited before this returns, so nothing it started outlives the stop."""
+    task = asyncio.ensure_future(work)
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    return None if task.cancelled() else task.result()
+
+
+def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The error to raise for a task group: ours first, then any other, never a group."""
+    ours, rest = group.split(BulkDeleteError)
+    found: BaseException | None = ours or (rest.split(asyncio.CancelledError)[1] if rest else None)
+    while isinstance(found, BaseExceptionGroup):
+        found = found.exceptions[0]
+    return found or group
+
+
+class Recorder(Protocol):
+    """Progress plus its journal, moved by one call per event so the two cannot drift
+    (``bulkdelete.checkpoint.Ledger``); a failed journal write raises, ending the run."""
+
+    @property
+    def watermark(self) -> int: ...
+
+    def is_done(self, seq: int) -> bool: ...
+
+    def sent(self, seq: int) -> None: ...  # a request of ``seq`` leaves: journaled once
+
+    # Answered, acknowledging no ID: its next request is marked sent again (guarantees §2).
+    def answered(self, seq: int) -> None: ...
+
+    def done(self, seq: int, offset: int, line: int, deleted: int, failed: int,
+             reasons: dict[str, int] | None) -> None: ...  # its failures already durable

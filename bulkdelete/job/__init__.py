@@ -7,8 +7,7 @@ from __future__ import annotations
 from bulkdelete.engine import Snapshot
 from bulkdelete.job.ids import delete_ids
 from bulkdelete.job.run import JobResult, plan_job, run_job
-from bulkdelete.lifecycle.observer import Observer, QuietObserver
-from bulkdelete.lifecycle.plan import Plan
+from bulkdelete.lifecycle.plan import Observer, Plan, QuietObserver
 
 __all__ = ["JobResult", "Observer", "Plan", "QuietObserver", "Snapshot", "delete_ids",
            "plan_job", "run_job"]

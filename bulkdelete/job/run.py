@@ -41,9 +41,10 @@ from bulkdelete.lifecycle.drive import (
     stopped_code,
     was_killed,
 )
-from bulkdelete.lifecycle.observer import Observer, QuietObserver
 from bulkdelete.lifecycle.plan import (
+    Observer,
     Plan,
+    QuietObserver,
     binding_for,
     make_plan,
     open_input,

@@ -1,2 +1,2 @@
-"""What ``delete`` and ``verify`` share, below both: the input reads and the plan
-(:mod:`.plan`), the observer (:mod:`.observer`), and the one run lifecycle (:mod:`.drive`)."""
+"""What ``delete`` and ``verify`` share, below both: the plan, its input reads and the
+observer (:mod:`.plan`), and the one run lifecycle (:mod:`.drive`)."""

@@ -1,6 +1,6 @@
 """The one run lifecycle, shared by ``delete`` and ``verify --all``: record the run in the
-checkpoint, run the engine with the periodic snapshot beside it in one TaskGroup, close.
-A failed snapshot or journal write raises in its task, and the TaskGroup cancels the engine.
+checkpoint, run the engine with the periodic snapshot beside it in its TaskGroup, close.
+A failed snapshot or journal write raises in its task, and the TaskGroup ends the run.
 """
 
 from __future__ import annotations
@@ -9,38 +9,34 @@ import asyncio
 import contextlib
 import secrets
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import aiohttp
+import structlog
 
 from bulkdelete.batcher import Batch
 from bulkdelete.checkpoint import CheckpointStore, Ledger, Progress, RunRecord, State
 from bulkdelete.client import BoundClient, ClevertapClient, Deleter
-from bulkdelete.engine import (
-    AdaptiveLimiter,
-    Engine,
-    OperationFactory,
-    RunEnd,
-    RunStats,
-    StopRequest,
-)
-from bulkdelete.engine.stop import first_error
+from bulkdelete.engine import AdaptiveLimiter, Engine, OperationFactory, RunEnd, RunStats
+from bulkdelete.engine.engine import Delete
+from bulkdelete.engine.stats import StopRequest
 from bulkdelete.errors import BulkDeleteError, StorageError
 from bulkdelete.failed import FailureSink
-from bulkdelete.lifecycle.observer import Observer
-from bulkdelete.lifecycle.plan import Plan
-from bulkdelete.lifecycle.throttling import LimitChangeLog
+from bulkdelete.lifecycle.plan import Observer, Plan
 from bulkdelete.logs import utc_timestamp
 from bulkdelete.report import build_report, save_report
 from bulkdelete.settings import Settings
 
+log = structlog.get_logger("bulkdelete")
+
 SNAPSHOT_INTERVAL = 1.0  # seconds between fsync'd snapshots: the power-loss window
 TICK = 0.25  # seconds between progress ticks
-
-OperationOn = Callable[[BoundClient], OperationFactory]
+SUMMARY_INTERVAL = 60.0  # seconds between info lines about concurrency changes
 
 
 def new_run_id() -> str:
@@ -76,20 +72,16 @@ class RunCounters:
 
 
 @dataclass(frozen=True, slots=True)
-class Send:
-    """A delete through ``deleter`` (the client when None), else ``operation``."""
-
+class Send:  # a delete through ``deleter`` (the client when None), else ``operation``
     settings: Settings
     failures: FailureSink
     stop: StopRequest
     deleter: Deleter | None = None
-    operation: OperationOn | None = None
+    operation: Callable[[BoundClient], OperationFactory] | None = None
 
 
 @dataclass(slots=True)
-class Recorded:
-    """A run kept in a checkpoint; ``closing`` is called just before the last snapshot."""
-
+class Recorded:  # a run kept in a checkpoint; ``closing`` runs just before the last snapshot
     store: CheckpointStore
     state: State
     run: RunRecord
@@ -118,7 +110,7 @@ async def run_recorded(job: Recorded, send: Send, batches: Iterator[Batch], *, p
                              failed_before=p.ids_failed,
                              throttled_before=sum(r.traffic.throttled for r in state.runs[:-1]))
             try:
-                end = await _drive(engine, batches, job, counters, observer)
+                end = await engine.run(batches, beside=_tick(job, counters, observer))
             finally:
                 observer.finished()
         code = exit_code(end)
@@ -142,8 +134,7 @@ async def send_ids(send: Send, batches: Iterator[Batch], counters: RunCounters,
 async def _engine(send: Send, ledger: Ledger, counters: RunCounters) -> AsyncIterator[Engine]:
     """Its session and limiter are bound to the running loop: built and torn down in it."""
     settings = send.settings
-    # One pool for the run; a few spare connections so a request abandoned on timeout
-    # never blocks the next one waiting for a socket.
+    # A few spare connections: a request abandoned on timeout never blocks the next one.
     connector = aiohttp.TCPConnector(limit=settings.concurrency + 4, ttl_dns_cache=300)
     async with aiohttp.ClientSession(connector=connector, raise_for_status=False) as session:
         bound = ClevertapClient(
@@ -152,25 +143,14 @@ async def _engine(send: Send, ledger: Ledger, counters: RunCounters) -> AsyncIte
         ).bind(session)
         changes = LimitChangeLog()
         limiter = AdaptiveLimiter(settings.concurrency, rate=settings.rate, on_change=changes)
-        operation = send.operation(bound) if send.operation is not None else None
         try:
-            yield Engine(settings=settings, deleter=send.deleter or bound, limiter=limiter,
-                         recorder=ledger, failures=send.failures, stop=send.stop,
-                         stats=counters.stats, operation=operation)
+            operation = (send.operation(bound) if send.operation
+                         else partial(Delete, (send.deleter or bound).delete))
+            yield Engine(settings=settings, limiter=limiter, recorder=ledger,
+                         failures=send.failures, stop=send.stop, stats=counters.stats,
+                         operation=operation)
         finally:
             changes.flush()
-
-
-async def _drive(engine: Engine, batches: Iterator[Batch], job: Recorded,
-                 counters: RunCounters, observer: Observer) -> RunEnd:
-    try:
-        async with asyncio.TaskGroup() as group:
-            running = group.create_task(engine.run(batches))
-            ticking = group.create_task(_tick(job, counters, observer))
-            running.add_done_callback(lambda _: ticking.cancel())
-    except BaseExceptionGroup as failed:
-        raise first_error(failed) from None  # the one that ended the run, as itself
-    return running.result()
 
 
 async def _tick(job: Recorded, counters: RunCounters, observer: Observer) -> None:
@@ -213,3 +193,32 @@ def _close(job: Recorded, counters: RunCounters, code: int | None) -> StorageErr
         except StorageError as exc:
             error = error or exc
     return error
+
+
+class LimitChangeLog:
+    """The limiter's ``on_change``, logged for people (docs/cli.md, "Logs"): every step at
+    debug; at info the first change at once (the account throttles), later ones gathered
+    into one line per interval, the rest at :meth:`flush`, so a 429 storm is a few lines."""
+
+    def __init__(self, interval: float = SUMMARY_INTERVAL,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._interval = interval
+        self._clock = clock
+        self._last_said = float("-inf")
+        self._steps: list[tuple[int, int, str]] = []  # (old, new, why) not yet said
+
+    def __call__(self, old: int, new: int, why: str) -> None:
+        log.debug("concurrency_changed", old=old, new=new, why=why)
+        self._steps.append((old, new, why))
+        if self._clock() - self._last_said >= self._interval:
+            self.flush()
+
+    def flush(self) -> None:
+        steps = self._steps
+        if not steps:
+            return
+        log.info("concurrency_changed", old=steps[0][0], new=steps[-1][1],
+                 lowest=min(new for _, new, _ in steps), changes=len(steps),
+                 why=dict(Counter(why for _, _, why in steps)))
+        self._last_said = self._clock()
+        self._steps = []

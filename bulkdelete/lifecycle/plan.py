@@ -1,18 +1,20 @@
-"""What a run is about to do (the dry run's answer, what the confirmation shows), and the
-input reads every step shares, so a dry run and a real run read the file the same way.
+"""What a run is about to do (the dry run's answer, what the confirmation shows), the
+input reads every step shares (so a dry run and a real run read the file the same way),
+and the observer a caller watches the run through.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from bulkdelete.batcher import Batch, make_batches, summarize
 from bulkdelete.checkpoint import Binding, Progress, Totals
-from bulkdelete.lifecycle.column import IdColumn, csv_column, id_column
+from bulkdelete.engine import Snapshot
 from bulkdelete.outputs import check_outputs
 from bulkdelete.reader import (
     InputFormat,
@@ -23,12 +25,53 @@ from bulkdelete.reader import (
     detect_format,
     read_records,
 )
+from bulkdelete.reader.csv import csv_header
+from bulkdelete.reader.dialect import describe, parse_delimiter
 from bulkdelete.reader.fingerprint import fingerprint
+from bulkdelete.reader.rule import show
+from bulkdelete.reader.source import open_stream
 from bulkdelete.reader.watch import Watch
 from bulkdelete.repeats import RepeatCounter
 from bulkdelete.settings import JobFiles, Settings
 
 TYPICAL_LATENCY = 1.0  # seconds per request assumed by the dry run's estimate (docs/api.md)
+
+
+@dataclass(frozen=True, slots=True)
+class IdColumn:
+    """The column or field holding the IDs, and a CSV's delimiter, as the reader chose them
+    (and refused, docs/guarantees.md §7)."""
+
+    name: str | None = None
+    kind: str = "column"  # or "field" (JSON Lines)
+    delimiter: str | None = None
+
+    def describe(self) -> str:
+        """For the plan: ``column 'email', ';' (semicolon)-separated``."""
+        if self.name is None:
+            return ""
+        what = f"{self.kind} '{show(self.name)}'"
+        return f"{what}, {describe(self.delimiter)}-separated" if self.delimiter else what
+
+
+def id_column(files: JobFiles, fmt: InputFormat, id_type: str) -> IdColumn:
+    if fmt == "lines":
+        return IdColumn()
+    if fmt == "jsonl":
+        return IdColumn(files.column if files.column is not None else id_type, kind="field")
+    name, delimiter = csv_column(files, id_type)
+    return IdColumn(name, delimiter=delimiter)
+
+
+def csv_column(files: JobFiles, id_type: str) -> tuple[str | None, str]:
+    stream = open_stream(files.input)
+    try:
+        header = csv_header(stream, files.input, files.column, id_type, files.delimiter)
+    finally:
+        stream.close()
+    if header is None:
+        return None, parse_delimiter(files.delimiter) or ","
+    return header.name, header.delimiter
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,31 +115,24 @@ class Plan:
         return self.requests_this_run * per_request
 
 
-def make_plan(
-    settings: Settings, files: JobFiles, fmt: InputFormat, totals: Totals,
-    progress: Progress | None = None,
-) -> Plan:
+def make_plan(settings: Settings, files: JobFiles, fmt: InputFormat, totals: Totals,
+              progress: Progress | None = None) -> Plan:
     done = progress.ids_deleted + progress.ids_failed if progress is not None else 0
-    remaining = totals.ids_total - done
+    remaining = this_run = totals.ids_total - done
+    if settings.limit is not None:  # rounded up to whole batches: never split across runs
+        batches = math.ceil(settings.limit / settings.batch_size)
+        this_run = min(remaining, batches * settings.batch_size)
     return Plan(
         input=files.input, format=fmt, account_id=settings.account_id, host=settings.host,
         id_type=settings.id_type, ids_total=totals.ids_total,
         lines_invalid=totals.lines_invalid, invalid_samples=totals.invalid_samples,
         batches_total=totals.batches_total, ids_remaining=remaining,
-        ids_this_run=_this_run(settings, remaining), resumed=progress is not None,
+        ids_this_run=this_run, resumed=progress is not None,
         concurrency=settings.concurrency, batch_size=settings.batch_size, rate=settings.rate,
         column=id_column(files, fmt, settings.id_type),
         ids_failed=progress.ids_failed if progress is not None else 0,
         ids_duplicate=totals.ids_duplicate, target_from=settings.target_from,
     )
-
-
-def _this_run(settings: Settings, remaining: int) -> int:
-    """--limit rounds up to whole batches: a batch is never split across runs."""
-    if settings.limit is None:
-        return remaining
-    rounded = math.ceil(settings.limit / settings.batch_size) * settings.batch_size
-    return min(remaining, rounded)
 
 
 def open_input(files: JobFiles, settings: Settings) -> InputFormat:
@@ -126,10 +162,8 @@ def read_input(files: JobFiles, fmt: InputFormat, id_type: str, offset: int = 0,
                         delimiter=files.delimiter)
 
 
-def read_batches(
-    files: JobFiles, fmt: InputFormat, id_type: str, batch_size: int,
-    start: tuple[int, int, int], watch: Watch | None,
-) -> Iterator[Batch]:
+def read_batches(files: JobFiles, fmt: InputFormat, id_type: str, batch_size: int,
+                 start: tuple[int, int, int], watch: Watch | None) -> Iterator[Batch]:
     """The batches from ``start`` (seq, byte offset, line) on, numbered as the job's."""
     seq, offset, line = start
     return make_batches(read_input(files, fmt, id_type, offset, line, watch), batch_size,
@@ -156,3 +190,26 @@ async def binding_for(settings: Settings, files: JobFiles, fmt: InputFormat) -> 
         column=files.column, batch_size=settings.batch_size, id_type=settings.id_type,
         account_id=settings.account_id, host=settings.host, delimiter=delimiter,
     )
+
+
+class Observer(Protocol):
+    """What a caller watches a run through, seeing the engine only as a :class:`Snapshot`
+    copy. ``confirm`` raises ConfirmationRefused to refuse. ``started`` gives what the job
+    had done before this run; ``snapshot`` counts this run only."""
+
+    async def confirm(self, plan: Plan) -> None:
+        return None
+
+    def started(self, plan: Plan, snapshot: Callable[[], Snapshot], done_before: int, *,
+                failed_before: int = 0, throttled_before: int = 0) -> None:
+        return None
+
+    def tick(self) -> None:
+        return None
+
+    def finished(self) -> None:
+        return None
+
+
+class QuietObserver(Observer):
+    """Confirms everything and shows nothing: a library caller's default."""

@@ -32,8 +32,14 @@ from bulkdelete.lifecycle.drive import (
     send_ids,
     stopped_code,
 )
-from bulkdelete.lifecycle.observer import Observer, QuietObserver
-from bulkdelete.lifecycle.plan import binding_for, make_plan, open_input, read_batches
+from bulkdelete.lifecycle.plan import (
+    Observer,
+    QuietObserver,
+    binding_for,
+    make_plan,
+    open_input,
+    read_batches,
+)
 from bulkdelete.logs import utc_timestamp
 from bulkdelete.outputs import VERIFY_FOLDER
 from bulkdelete.reader import InputFormat, Watch

@@ -9,12 +9,14 @@ import random
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from bulkdelete.batcher import Batch
 from bulkdelete.checkpoint import Ledger, Progress
 from bulkdelete.client import SUCCESS, Outcome, Result
 from bulkdelete.engine import AdaptiveLimiter, Engine, RunEnd, RunStats, StopRequest
+from bulkdelete.engine.engine import Delete
 from bulkdelete.failed import MemoryFailures
 from bulkdelete.settings import Settings
 from tests.conftest import make_settings as make_settings  # the tests here import it from the rig
@@ -211,7 +213,7 @@ def rig(deleter: FakeDeleter, settings: Settings | None = None,
     progress = progress if progress is not None else Progress()
     stop = StopRequest()
     limiter = AdaptiveLimiter(settings.concurrency, rate=settings.rate)
-    engine = Engine(settings=settings, deleter=deleter, limiter=limiter,
+    engine = Engine(settings=settings, operation=partial(Delete, deleter.delete), limiter=limiter,
                     recorder=Ledger(progress, journal), failures=failures, stop=stop,
                     rng=random.Random(7))
     return Rig(engine, deleter, journal, failures, progress, stop, limiter)

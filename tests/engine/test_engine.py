@@ -7,26 +7,18 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import pytest
 
 from bulkdelete.batcher import Batch
 from bulkdelete.checkpoint import Ledger, Progress
-from bulkdelete.client import SUCCESS, Outcome, Result
-from bulkdelete.engine import (
-    AdaptiveLimiter,
-    Engine,
-    Failures,
-    Labels,
-    Request,
-    Rules,
-    RunEnd,
-    Sender,
-    Snapshot,
-    StopRequest,
-    Ticket,
-)
+from bulkdelete.client import SUCCESS, Failures, Outcome, Result
+from bulkdelete.engine import AdaptiveLimiter, Engine, RunEnd, Sender, Snapshot, StopRequest
+from bulkdelete.engine.engine import Delete, Labels
+from bulkdelete.engine.limiter import Ticket
+from bulkdelete.engine.sender import Request, Rules
 from bulkdelete.errors import StorageError
 from bulkdelete.failed import MemoryFailures
 from tests.engine.rig import (
@@ -71,7 +63,7 @@ async def test_ledger_without_a_journal_is_accepted() -> None:
     settings = make_settings()
     deleter = FakeDeleter()
     progress = Progress()
-    engine = Engine(settings=settings, deleter=deleter,
+    engine = Engine(settings=settings, operation=partial(Delete, deleter.delete),
                     limiter=AdaptiveLimiter(settings.concurrency),
                     recorder=Ledger(progress), failures=MemoryFailures(),
                     stop=StopRequest())
@@ -137,7 +129,7 @@ async def test_a_recording_error_leaves_the_run_as_itself(where: str) -> None:
     progress = Progress()
     answer = REJECT if where == "failures" else SUCCESS
     deleter = FakeDeleter(lambda ids, n, attempt: answer, delay=0.01)
-    engine = Engine(settings=settings, deleter=deleter,
+    engine = Engine(settings=settings, operation=partial(Delete, deleter.delete),
                     limiter=AdaptiveLimiter(settings.concurrency),
                     recorder=Ledger(progress, journal),
                     failures=BrokenFailures() if where == "failures" else MemoryFailures(),

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 
 from bulkdelete.engine import race
+from bulkdelete.engine.stats import first_error
+from bulkdelete.errors import FatalApiError, StorageError
 from tests.engine.clock import ControlledClock
 from tests.engine.limiter_support import make, spin
 
@@ -55,3 +57,15 @@ async def test_a_stop_ends_a_wait_for_a_rate_token() -> None:
         assert await clock.run(asyncio.wait_for(waiting, 0.5)) is None
         assert clock.now == stopped_at
         assert limiter.in_flight == 0
+
+
+def test_a_task_group_ends_as_its_first_own_error_then_any_other_never_a_group() -> None:
+    other, ours, later = ValueError("x"), StorageError("disk full"), FatalApiError("401")
+    cancelled = asyncio.CancelledError()
+    nested = BaseExceptionGroup("run", [cancelled, ExceptionGroup("batch", [other]),
+                                        BaseExceptionGroup("check", [cancelled, ours, later])])
+    assert first_error(nested) is ours
+    assert first_error(BaseExceptionGroup("run", [cancelled, ExceptionGroup("b", [other])])) \
+        is other
+    only_cancelled = BaseExceptionGroup("run", [cancelled])
+    assert first_error(only_cancelled) is only_cancelled

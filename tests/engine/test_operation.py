@@ -1,4 +1,4 @@
-"""Unit tests for :mod:`bulkdelete.engine.operation`: the delete operation's 400 bisection
+"""Unit tests for :mod:`bulkdelete.engine.engine`: the delete operation's 400 bisection
 and the all-rejected rule it feeds; the check (verify's lookups) on the same engine."""
 
 from __future__ import annotations

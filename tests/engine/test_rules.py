@@ -1,4 +1,4 @@
-"""Unit tests for :mod:`bulkdelete.engine.rules`: --max-errors, the stall watchdog, the
+"""Unit tests for :class:`bulkdelete.engine.sender.Rules`: --max-errors, the stall watchdog, the
 failing window, and a run that never succeeded."""
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bulkdelete.errors import InputError
-from bulkdelete.lifecycle.column import id_column
+from bulkdelete.lifecycle.plan import id_column
 from bulkdelete.reader.csvhead import looks_like_id
 from bulkdelete.settings import JobFiles
 

@@ -7,7 +7,7 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
-from bulkdelete.lifecycle.throttling import LimitChangeLog
+from bulkdelete.lifecycle.drive import LimitChangeLog
 
 
 @pytest.fixture(autouse=True)
