@@ -17,7 +17,7 @@ from bulkdelete.durable import count_lines, replace_private, write_all
 from bulkdelete.errors import StorageError
 from bulkdelete.outputs import INVALID_NAME
 from bulkdelete.reader import InputFormat, InvalidLine, Watch, read_records
-from bulkdelete.reader.items import VALUE_CHARS
+from bulkdelete.reader.rule import VALUE_CHARS
 from bulkdelete.settings import JobFiles
 
 VALUE_LIMIT: Final = 512  # characters of a value's escaped form kept

@@ -23,8 +23,7 @@ from bulkdelete.reader import (
     detect_format,
     read_records,
 )
-from bulkdelete.reader.fingerprint import fingerprint
-from bulkdelete.reader.watch import Watch
+from bulkdelete.reader.guard import Watch, fingerprint
 from bulkdelete.repeats import RepeatCounter
 from bulkdelete.settings import JobFiles, Settings
 

@@ -16,10 +16,9 @@ from typing import Final, Literal, cast, get_args
 from bulkdelete.errors import InputError, UsageError
 from bulkdelete.reader.csv import csv_records
 from bulkdelete.reader.formats import jsonl_records, line_records
-from bulkdelete.reader.items import InvalidLine, Record
-from bulkdelete.reader.rule import show
-from bulkdelete.reader.source import check_input_path, open_blocks
-from bulkdelete.reader.watch import Watch
+from bulkdelete.reader.guard import Watch, check_input_path
+from bulkdelete.reader.rule import InvalidLine, Record, show
+from bulkdelete.reader.source import open_blocks
 
 __all__ = [
     "InputFormat",

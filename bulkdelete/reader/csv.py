@@ -21,8 +21,8 @@ from bulkdelete.reader.csvhead import (
 )
 from bulkdelete.reader.csvscan import FIELD_START, QUOTED, Cursor, follow, state_after
 from bulkdelete.reader.dialect import parse_delimiter, sniff
-from bulkdelete.reader.items import InvalidLine, Record, text_value
-from bulkdelete.reader.rule import check, show, trim
+from bulkdelete.reader.guard import Watch
+from bulkdelete.reader.rule import InvalidLine, Record, check, show, text_value, trim
 from bulkdelete.reader.source import (
     MAX_LINE_BYTES,
     REASON_LINE_TOO_LONG,
@@ -30,7 +30,6 @@ from bulkdelete.reader.source import (
     Stream,
     open_stream,
 )
-from bulkdelete.reader.watch import Watch
 
 REASON_UNBALANCED_QUOTE: Final = "unbalanced quote"
 REASON_FIELD_TOO_LONG: Final = "CSV field too long (unbalanced quote?)"

@@ -13,18 +13,21 @@ from pathlib import Path
 from typing import Final
 
 from bulkdelete.errors import InputError
-from bulkdelete.reader.items import InvalidLine, Record, raw_value, text_value
+from bulkdelete.reader.guard import Watch
 from bulkdelete.reader.rule import (
     REASON_TOO_LONG,
     REASON_UTF8,
     TRIMMED,
+    InvalidLine,
+    Record,
     check,
     name_list,
+    raw_value,
     show,
+    text_value,
     trim,
 )
 from bulkdelete.reader.source import REASON_LINE_TOO_LONG, Skipped, open_blocks
-from bulkdelete.reader.watch import Watch
 
 REASON_NOT_OBJECT: Final = "not a JSON object"
 

@@ -15,7 +15,7 @@ from bulkdelete.checkpoint import Progress, State
 from bulkdelete.errors import InputError
 from bulkdelete.lifecycle.plan import read_batches
 from bulkdelete.reader import InputFormat
-from bulkdelete.reader.watch import Watch
+from bulkdelete.reader.guard import Watch
 from bulkdelete.settings import JobFiles, Settings
 
 

@@ -39,7 +39,7 @@ from bulkdelete.lifecycle.plan import binding_for, make_plan, open_input
 from bulkdelete.logs import utc_timestamp
 from bulkdelete.profile import Verdict
 from bulkdelete.reader import InputFormat
-from bulkdelete.reader.watch import Watch
+from bulkdelete.reader.guard import Watch
 from bulkdelete.report import build_report, write_report
 from bulkdelete.settings import JobFiles, Settings
 from bulkdelete.verify.output import (

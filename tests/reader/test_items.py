@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bulkdelete.reader import InvalidLine
-from bulkdelete.reader.items import VALUE_CHARS, raw_value, text_value
+from bulkdelete.reader.rule import VALUE_CHARS, raw_value, text_value
 
 
 @pytest.mark.parametrize(("raw", "expected"), [

@@ -9,8 +9,7 @@ from pathlib import Path
 
 from bulkdelete.batcher import Batch
 from bulkdelete.checkpoint import Binding, State, Totals
-from bulkdelete.reader.fingerprint import fingerprint
-from bulkdelete.reader.watch import Watch
+from bulkdelete.reader.guard import Watch, fingerprint
 from bulkdelete.settings import JobFiles
 from bulkdelete.verify.population import deleted_batches, failed_ids, reservoir, sample_batches
 from tests.conftest import make_ids, make_settings, write_ids
