@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from bulkdelete.reader import InputFormat
 from bulkdelete.reader.csv import csv_header
-from bulkdelete.reader.dialect import describe, parse_delimiter
+from bulkdelete.reader.csvhead import describe, parse_delimiter
 from bulkdelete.reader.rule import show
 from bulkdelete.reader.source import open_stream
 from bulkdelete.settings import JobFiles
