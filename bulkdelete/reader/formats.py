@@ -1,18 +1,23 @@
-"""One ID per line and JSON Lines: each physical line decided on its own.
+"""The formats: one ID per line, CSV (:mod:`~bulkdelete.reader.csv`) and JSON Lines.
 
-Nothing is carried between lines but the offset and line number, so a resume at a record's
-``(offset, line)`` yields what the full read yields from there. A JSON ID must be a string,
-and an object holding the field twice is an invalid line (the json module keeps the last).
+Lines and JSON Lines decide each physical line on its own, carrying nothing between lines but
+the offset and line number, so a resume at a record's ``(offset, line)`` yields what the full
+read yields from there. A JSON ID must be a string, and an object holding the field twice is
+an invalid line (the json module keeps the last).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
+from itertools import islice
 from pathlib import Path
-from typing import Final
+from typing import Final, Literal, cast, get_args
 
-from bulkdelete.errors import InputError
+from bulkdelete.errors import InputError, UsageError
+from bulkdelete.reader import source
+from bulkdelete.reader.csv import csv_records
 from bulkdelete.reader.guard import Watch
 from bulkdelete.reader.rule import (
     REASON_TOO_LONG,
@@ -29,23 +34,84 @@ from bulkdelete.reader.rule import (
 )
 from bulkdelete.reader.source import REASON_LINE_TOO_LONG, Skipped, open_blocks
 
+InputFormat = Literal["lines", "csv", "jsonl"]
+
 REASON_NOT_OBJECT: Final = "not a JSON object"
 
+#: Blank lines looked through for the first line, and the bytes of it looked at.
+_BLANK_LINES_LOOKED_AT: Final = 1000
+_HEAD_BYTES: Final = 64 << 10
 
-def line_records(
-    path: Path, start_offset: int, line: int, watch: Watch | None
+#: What may not start the first line of a file read as one ID per line by a guess: a CSV's
+#: delimiters anywhere in it, a JSON value's opening at its start.
+_STRUCTURED: Final = re.compile(rb"[,;|\t]|^\s*[{\[]")
+
+
+def detect_format(path: Path, requested: str) -> InputFormat:
+    """Resolve ``--format``: ``auto`` picks by extension (after a trailing ``.gz``)."""
+    if requested == "auto":
+        name = path.name.lower().removesuffix(".gz")
+        if name.endswith(".csv"):
+            return "csv"
+        if name.endswith((".jsonl", ".ndjson")):
+            return "jsonl"
+        return "lines"
+    if requested in get_args(InputFormat):
+        return cast(InputFormat, requested)
+    raise UsageError(f"unknown input format {requested!r}; use one of auto, lines, csv, jsonl")
+
+
+def check_lines_guess(path: Path) -> None:
+    """Refuse a file guessed to be one ID per line whose first line holds a delimiter or
+    opens a JSON value: a CSV saved as ``.txt`` would send each whole row as an ID."""
+    with open_blocks(path, 0, None) as blocks:
+        lines = islice(blocks.pieces(), _BLANK_LINES_LOOKED_AT)
+        first = next((line for line in lines if line.strip()), b"")
+    if _STRUCTURED.search(first[:_HEAD_BYTES]):
+        raise InputError(
+            f"{show(path.name)} is read as one ID per line (its name does not end in .csv, "
+            ".jsonl or .ndjson), but its first line looks like CSV or JSON, which read that way "
+            "would send whole rows as IDs: pass --format csv or --format jsonl (with "
+            "--column), or --format lines if every line really is one ID"
+        )
+
+
+def read_records(
+    path: Path,
+    fmt: InputFormat,
+    *,
+    column: str | None,
+    id_type: str,
+    start_offset: int = 0,
+    start_line: int = 1,
+    watch: Watch | None = None,
+    delimiter: str | None = None,
 ) -> Iterator[Record | InvalidLine]:
-    """One ID per line; a blank line is skipped."""
-    return _each_line(path, start_offset, line, watch, _id_line, REASON_TOO_LONG)
-
-
-def jsonl_records(
-    path: Path, start_offset: int, line: int, field: str, watch: Watch | None
-) -> Iterator[Record | InvalidLine]:
-    """Every record from *start_offset*, the ID taken from *field*. A first object without
-    the field means the wrong field name: refused (not on a resume, which passed it)."""
-    decide = _JsonLine(field, check_first=start_offset == 0)
-    return _each_line(path, start_offset, line, watch, decide, REASON_LINE_TOO_LONG)
+    """Every record and invalid line of *path*, in file order, opened on the first
+    ``next()``. *column* names the CSV column or JSON field (default: CSV's only column or
+    the one named *id_type*; JSON's field *id_type*). Resume equals the tail: from a yielded
+    record's ``offset`` and ``line`` it yields what the full read yielded from that record on.
+    """
+    # An option the format would ignore is refused rather than ignored.
+    if column is not None and fmt == "lines":
+        raise UsageError(
+            "--column applies to CSV and JSON Lines input, but this input is read as one ID "
+            "per line (--format lines, or a name not ending in .csv/.jsonl): drop --column, "
+            "or pass --format csv or --format jsonl"
+        )
+    if delimiter is not None and fmt != "csv":
+        raise UsageError(
+            f"--delimiter applies to CSV input, but this input is read as {fmt}: drop "
+            "--delimiter, or pass --format csv"
+        )
+    if fmt == "csv":
+        return csv_records(path, column, id_type, start_offset, start_line, watch, delimiter)
+    if fmt == "lines":
+        return _each_line(path, start_offset, start_line, watch, _id_line, REASON_TOO_LONG)
+    # A first object without the field means the wrong field name: refused (not on a
+    # resume, which passed it).
+    decide = _JsonLine(column if column is not None else id_type, check_first=start_offset == 0)
+    return _each_line(path, start_offset, start_line, watch, decide, REASON_LINE_TOO_LONG)
 
 
 def _each_line(
@@ -57,12 +123,11 @@ def _each_line(
     too_long: str,
 ) -> Iterator[Record | InvalidLine]:
     """What *decide* makes of each physical line (without its newline) from *start_offset*;
-    a line too long to keep is invalid for *too_long*."""
+    a line too long to keep cannot hold a valid ID: it is invalid for *too_long*."""
     with open_blocks(path, start_offset, watch) as blocks:
         offset = blocks.offset
         for block in blocks:
             if isinstance(block, Skipped):
-                # A line too long to keep: it cannot hold a valid ID.
                 yield InvalidLine(line, too_long, raw_value(block.head))
                 offset += block.length
                 line += 1
@@ -70,13 +135,17 @@ def _each_line(
             lines = block.split(b"\n")
             if block.endswith(b"\n"):
                 lines.pop()  # the empty string after the last newline is no line
+            limit = source.MAX_LINE_BYTES
+            long = len(block) > limit  # else no line in it can be over the limit
             for raw in lines:
-                item = decide(raw, line, offset)
+                if long and len(raw) > limit:
+                    item: Record | InvalidLine | None = InvalidLine(line, too_long, raw_value(raw))
+                else:
+                    item = decide(raw, line, offset)
                 if item is not None:
                     yield item
                 offset += len(raw) + 1
                 line += 1
-
 
 def _id_line(raw: bytes, line: int, offset: int) -> Record | InvalidLine | None:
     """What one line of one ID per line holds: a record, an invalid line, or nothing."""

@@ -72,7 +72,7 @@ def open_blocks(path: Path, start_offset: int, watch: Watch | None) -> Iterator[
 class Blocks:
     """Whole physical lines from *start_offset*, the same wherever the reads fell, so a
     resumed read treats every line as the full read: iterating yields blocks of lines (the
-    file's last may lack its newline) and a :class:`Skipped` per line over the limit;
+    file's last may lack its newline) and a :class:`Skipped` per line held over the limit;
     :meth:`pieces` yields every line, in pieces when longer than a read block."""
 
     __slots__ = ("_fd", "_path", "_pending", "_stream", "_watch", "offset")
@@ -141,7 +141,7 @@ class Blocks:
             buf = pending + data if pending else data
             end = buf.rfind(b"\n") + 1
             if end:
-                yield from _kept(buf, end) if skip else (buf[:end],)
+                yield buf if end == len(buf) else buf[:end]
             pending = buf[end:]
             if not skip and len(pending) >= _BLOCK_SIZE:
                 yield pending
@@ -161,20 +161,3 @@ class Blocks:
         if pending:
             yield pending
 
-
-def _kept(buf: bytes, end: int) -> Iterator[bytes | Skipped]:
-    """``buf[:end]`` (whole lines), with every line over the limit a :class:`Skipped`."""
-    if end <= MAX_LINE_BYTES:  # no line in it can be over the limit
-        yield buf if end == len(buf) else buf[:end]
-        return
-    start = kept = 0
-    while start < end:
-        newline = buf.find(b"\n", start, end)
-        if newline - start > MAX_LINE_BYTES:
-            if kept < start:
-                yield buf[kept:start]
-            yield Skipped(newline + 1 - start, buf[start : start + _HEAD_BYTES])
-            kept = newline + 1
-        start = newline + 1
-    if kept < end:
-        yield buf[kept:end]
