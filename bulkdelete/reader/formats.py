@@ -42,6 +42,9 @@ REASON_NOT_OBJECT: Final = "not a JSON object"
 _BLANK_LINES_LOOKED_AT: Final = 1000
 _HEAD_BYTES: Final = 64 << 10
 
+# An object's members in order, duplicates kept.
+_PAIRS: Final = json.JSONDecoder(object_pairs_hook=list).decode
+
 #: What may not start the first line of a file read as one ID per line by a guess: a CSV's
 #: delimiters anywhere in it, a JSON value's opening at its start.
 _STRUCTURED: Final = re.compile(rb"[,;|\t]|^\s*[{\[]")
@@ -126,7 +129,7 @@ def _each_line(
     a line too long to keep cannot hold a valid ID: it is invalid for *too_long*."""
     with open_blocks(path, start_offset, watch) as blocks:
         offset = blocks.offset
-        for block in blocks:
+        for block in blocks.chunks():
             if isinstance(block, Skipped):
                 yield InvalidLine(line, too_long, raw_value(block.head))
                 offset += block.length
@@ -187,7 +190,8 @@ class _JsonLine:
             return InvalidLine(line, REASON_NOT_OBJECT, raw_value(raw)) if trim(text) else None
         if type(obj) is not dict:
             return InvalidLine(line, REASON_NOT_OBJECT, raw_value(raw))
-        if (b"\\" in raw or raw.count(self.quoted) > 1) and _repeats(text, field):
+        if (b"\\" in raw or raw.count(self.quoted) > 1) and sum(
+                name == field for name, _ in _PAIRS(text)) > 1:  # obj is an object: its pairs
             return InvalidLine(line, self.twice, raw_value(raw))
         if field not in obj:
             if self.check_first:
@@ -206,15 +210,3 @@ class _JsonLine:
             return Record(value, line, offset)
         return InvalidLine(line, reason, text_value(value))
 
-
-class _Pairs(list[tuple[str, object]]):
-    """An object's members in order, duplicates kept (``object_pairs_hook``)."""
-
-
-_PAIRS_DECODE: Final = json.JSONDecoder(object_pairs_hook=_Pairs).decode
-
-
-def _repeats(text: str, field: str) -> bool:
-    """Whether the line's top-level object holds *field* more than once."""
-    pairs = _PAIRS_DECODE(text)
-    return isinstance(pairs, _Pairs) and sum(name == field for name, _ in pairs) > 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
@@ -17,6 +18,12 @@ _STDIN_NAMES: Final = frozenset({"-", "/dev/stdin", "/dev/fd/0", "/proc/self/fd/
 _PIPE_MESSAGE: Final = (
     "reading from stdin/a pipe is not supported: a pipe cannot be resumed; "
     "save the IDs to a file first"
+)
+
+_OPEN_ERRORS: Final = (
+    (FileNotFoundError | NotADirectoryError, "input file not found: {}; check the path"),
+    (IsADirectoryError, "input {} is a directory; pass the file of IDs"),
+    (PermissionError, "cannot read input file {}: permission denied; check its permissions"),
 )
 
 #: Bytes hashed at the start and at the end of the file.
@@ -32,14 +39,9 @@ _VERSION: Final = "v1"
 
 def open_error(path: Path | str, exc: OSError) -> InputError:
     """One wording, with the fix, for every way opening the input can fail."""
-    if isinstance(exc, FileNotFoundError | NotADirectoryError):
-        return InputError(f"input file not found: {path}; check the path")
-    if isinstance(exc, IsADirectoryError):
-        return InputError(f"input {path} is a directory; pass the file of IDs")
-    if isinstance(exc, PermissionError):
-        return InputError(
-            f"cannot read input file {path}: permission denied; check its permissions"
-        )
+    for kinds, message in _OPEN_ERRORS:
+        if isinstance(exc, kinds):
+            return InputError(message.format(path))
     return InputError(f"cannot open input file {path}: {exc.strerror}")
 
 
@@ -97,7 +99,7 @@ def open_regular(path: Path) -> tuple[int, int]:
 
 def _refuse_irregular(path: Path | str, mode: int) -> None:
     if stat.S_ISDIR(mode):
-        raise InputError(f"input {path} is a directory; pass the file of IDs")
+        raise open_error(path, IsADirectoryError())
     if not stat.S_ISREG(mode):
         raise InputError(f"input {path} is not a regular file; save the IDs to a file first")
 
@@ -158,16 +160,14 @@ def input_changed(path: Path, what: str) -> InputChanged:
     )
 
 
+@dataclass(frozen=True, slots=True)
 class Watch:
     """The input's state at the start of a run, checked after every block read and before
     any of its IDs is batched: a rewritten input's new bytes would bypass the pre-count and
     ``--max-delete``."""
 
-    __slots__ = ("expected", "path")
-
-    def __init__(self, path: Path, expected: FileState) -> None:
-        self.path = path
-        self.expected = expected
+    path: Path
+    expected: FileState
 
     @classmethod
     def start(cls, path: Path) -> Watch:

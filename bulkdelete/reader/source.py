@@ -71,9 +71,7 @@ def open_blocks(path: Path, start_offset: int, watch: Watch | None) -> Iterator[
 
 class Blocks:
     """Whole physical lines from *start_offset*, the same wherever the reads fell, so a
-    resumed read treats every line as the full read: iterating yields blocks of lines (the
-    file's last may lack its newline) and a :class:`Skipped` per line held over the limit;
-    :meth:`pieces` yields every line, in pieces when longer than a read block."""
+    resumed read treats every line as the full read."""
 
     __slots__ = ("_fd", "_path", "_pending", "_stream", "_watch", "offset")
 
@@ -120,12 +118,10 @@ class Blocks:
         if self._watch is not None:
             self._watch.check(self._fd)
 
-    def __iter__(self) -> Iterator[bytes | Skipped]:
-        return self._blocks(skip=True)
-
     def pieces(self) -> Iterator[bytes]:
-        """Nothing is skipped: CSV must see every quote (it bounds what it keeps)."""
-        for block in self._blocks(skip=False):
+        """Each line, in pieces when longer than a read block. Nothing is skipped: CSV must
+        see every quote (it bounds what it keeps)."""
+        for block in self.chunks(skip=False):
             assert isinstance(block, bytes)
             start = 0
             while (newline := block.find(b"\n", start)) >= 0:
@@ -134,7 +130,9 @@ class Blocks:
             if start < len(block):
                 yield block[start:]  # a piece of a long line, or the file's last line
 
-    def _blocks(self, *, skip: bool) -> Iterator[bytes | Skipped]:
+    def chunks(self, *, skip: bool = True) -> Iterator[bytes | Skipped]:
+        """Blocks of lines (the file's last may lack its newline); a line held past
+        :data:`MAX_LINE_BYTES` a :class:`Skipped` or, unless *skip*, pieces of a block."""
         pending = b""  # the start of a line whose end is not read yet
         data = self._pending or self._read(_BLOCK_SIZE)
         while data:
