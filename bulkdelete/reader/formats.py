@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Final, Literal, cast, get_args
 
 from bulkdelete.errors import InputError, UsageError
-from bulkdelete.reader import source
 from bulkdelete.reader.csv import csv_records
 from bulkdelete.reader.guard import Watch
 from bulkdelete.reader.rule import (
@@ -138,13 +137,8 @@ def _each_line(
             lines = block.split(b"\n")
             if block.endswith(b"\n"):
                 lines.pop()  # the empty string after the last newline is no line
-            limit = source.MAX_LINE_BYTES
-            long = len(block) > limit  # else no line in it can be over the limit
             for raw in lines:
-                if long and len(raw) > limit:
-                    item: Record | InvalidLine | None = InvalidLine(line, too_long, raw_value(raw))
-                else:
-                    item = decide(raw, line, offset)
+                item = decide(raw, line, offset)
                 if item is not None:
                     yield item
                 offset += len(raw) + 1

@@ -138,7 +138,11 @@ class Blocks:
         while data:
             buf = pending + data if pending else data
             end = buf.rfind(b"\n") + 1
-            if end:
+            if skip and end > MAX_LINE_BYTES:  # only then can a line in it be over the limit
+                for line in buf[: end - 1].split(b"\n"):
+                    too_long = len(line) > MAX_LINE_BYTES
+                    yield Skipped(len(line) + 1, line[:_HEAD_BYTES]) if too_long else line + b"\n"
+            elif end:
                 yield buf if end == len(buf) else buf[:end]
             pending = buf[end:]
             if not skip and len(pending) >= _BLOCK_SIZE:
