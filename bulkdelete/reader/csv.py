@@ -1,10 +1,6 @@
-"""CSV input: the ID column of each record, with records bounded in memory.
-
-The csv module parses (strict) whole physical lines fed from here. A record that would grow
-past :data:`_CSV_RECORD_BYTES`, or that csv refuses, is followed to its true end by
-:func:`follow` through csv's own state machine, so the next record never starts inside a
-quoted field.
-"""
+"""CSV input: the ID column of each record, with records bounded in memory. A record that
+would grow past :data:`_CSV_RECORD_BYTES`, or that csv refuses, is followed to its true end
+through csv's own state machine, so the next record never starts inside a quoted field."""
 
 from __future__ import annotations
 
@@ -160,7 +156,6 @@ def _feed(pieces: Iterator[bytes], cursor: Cursor) -> Iterator[str]:
 
 
 def _hand(line: bytes, cursor: Cursor) -> str:
-    """*line*, decoded for csv, with the cursor moved past it."""
     size = len(line)
     cursor.offset += size
     cursor.line += 1

@@ -24,13 +24,6 @@ _QUOTED: Final = re.compile(rb'"[^"]*(?:"|$)')
 _NAMES: Final = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 _ALIASES: Final = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
 
-HEADER_LOOKS_LIKE_ID: Final = (
-    "the CSV's one column is headed by what looks like an ID, not a column name: read as "
-    "CSV, that first ID would be taken for the header and never deleted. "
-    "For a file of one ID per line, pass --format lines; if line {line} really is the "
-    "header, pass --column with its name"
-)
-
 #: A sniffed delimiter's row of one field whose ID holds another candidate: maybe a whole row.
 REASON_STRAY_DELIMITER: Final = (
     "holds a delimiter the header does not use (a whole row? pass --delimiter)"
@@ -79,7 +72,6 @@ def sniff(header_line: bytes) -> str:
 
 
 def _other(text: str, delimiter: str) -> str | None:
-    """The first candidate but *delimiter* that *text* holds."""
     return next((other for other in CANDIDATES if other != delimiter and other in text), None)
 
 
@@ -143,7 +135,12 @@ def choose(row: list[str] | str, line: int, column: str | None, id_type: str,
     index = _choose_column(names, column, id_type, delimiter)
     if (column is None and len(names) == 1 and names[0].casefold() != id_type.casefold()
             and looks_like_id(names[0])):
-        raise InputError(HEADER_LOOKS_LIKE_ID.format(line=line))
+        raise InputError(
+            "the CSV's one column is headed by what looks like an ID, not a column name: read "
+            "as CSV, that first ID would be taken for the header and never deleted. For a file "
+            f"of one ID per line, pass --format lines; if line {line} really is the header, "
+            "pass --column with its name"
+        )
     # A sniffed delimiter holds for the header, not necessarily for every row: a row separated
     # by another candidate is read as one field, and under a one-column header the comma is a
     # default, not a finding. Such a row's ID would be the whole row (REASON_STRAY_DELIMITER).
@@ -152,7 +149,6 @@ def choose(row: list[str] | str, line: int, column: str | None, id_type: str,
 
 
 def _choose_column(names: list[str], column: str | None, id_type: str, delimiter: str) -> int:
-    """The column asked for, the only one, or the one named *id_type* (any case)."""
     if column is not None:
         matches = [index for index, name in enumerate(names) if name == column]
         if not matches:

@@ -145,7 +145,6 @@ def _each_line(
                 line += 1
 
 def _id_line(raw: bytes, line: int, offset: int) -> Record | InvalidLine | None:
-    """What one line of one ID per line holds: a record, an invalid line, or nothing."""
     # An undecodable byte becomes a lone surrogate, which check() reports as not UTF-8.
     value = raw.decode("utf-8", "surrogateescape").strip(TRIMMED)  # trim(), without a call
     if not value:

@@ -83,7 +83,6 @@ def check_input_path(path: Path) -> None:
 
 
 def open_regular(path: Path) -> tuple[int, int]:
-    """A descriptor open on *path*, and its size; anything but a regular file refused."""
     try:
         # O_NONBLOCK: opening a FIFO (the path swapped since a check) must not wait for a
         # writer; it has no effect on reading a regular file.
@@ -152,7 +151,6 @@ def _state(info: os.stat_result) -> FileState:
 
 
 def input_changed(path: Path, what: str) -> InputChanged:
-    """The one wording for every way the input can change under a run."""
     return InputChanged(
         f"input changed during the run: {path} {what}. Nothing read after the change was "
         "sent and progress is saved; restore the original file and run the same command to "

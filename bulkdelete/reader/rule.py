@@ -50,8 +50,6 @@ TRIMMED: Final = " \t\r\n"
 # the cost of the one object made per line of a ten-million-line input.
 @dataclass(slots=True)
 class Record:
-    """One valid ID and where it starts in the input."""
-
     value: str
     line: int  # 1-based
     offset: int  # in the decompressed stream for .gz
@@ -125,7 +123,6 @@ def show(name: str, limit: int = 40) -> str:
 
 
 def name_list(names: list[str], limit: int = 20) -> str:
-    """The first *limit* names, comma-separated, for an error message."""
     shown = ", ".join(show(name) for name in names[:limit]) or "(nothing)"
     if len(names) > limit:
         shown += f", … ({len(names) - limit} more)"

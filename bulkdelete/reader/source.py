@@ -51,7 +51,6 @@ class Stream(Protocol):
 
 
 def open_stream(path: Path) -> Stream:
-    """Open *path* for binary reading, through gzip when it ends in ``.gz``."""
     try:
         if path.name.lower().endswith(".gz"):
             return gzip.open(path, "rb")
