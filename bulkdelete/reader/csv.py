@@ -8,6 +8,7 @@ import csv
 import functools
 import re
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
@@ -57,8 +58,7 @@ def csv_records(
     delimiter: str | None = None,
 ) -> Iterator[Record | InvalidLine]:
     """Every record of a CSV file from *start_offset* (the header is read first, always)."""
-    stream = open_stream(path)
-    try:
+    with closing(open_stream(path)) as stream:
         rows, header = _open(stream, path, column, id_type, delimiter, watch)
         if header is None:
             return  # empty file: nothing to delete, and nothing wrong
@@ -84,8 +84,6 @@ def csv_records(
                     yield Record(value, line, offset)
                 else:
                     yield InvalidLine(line, reason, text_value(row[index]))
-    finally:
-        stream.close()
 
 
 def csv_header(stream: Stream, path: Path, column: str | None, id_type: str,

@@ -123,20 +123,17 @@ def fingerprint(path: Path) -> str:
         digest = hashlib.sha256(f"{_VERSION}:{size}:".encode())
         for start, end in sampled_ranges(size):
             stream.seek(start)
-            remaining = end - start
-            while remaining:
-                try:
-                    data = stream.read(min(remaining, HEAD_BYTES))
-                except OSError as exc:
-                    raise read_error(path, exc) from None
-                if not data:
-                    # Shrunk while read: never bind a checkpoint to half a file.
-                    raise InputError(
-                        f"input file {path} changed while being read; wait until it is "
-                        "complete and run again"
-                    )
-                digest.update(data)
-                remaining -= len(data)
+            try:
+                data = stream.read(end - start)  # buffered: short only at the file's end
+            except OSError as exc:
+                raise read_error(path, exc) from None
+            if len(data) < end - start:
+                # Shrunk while read: never bind a checkpoint to half a file.
+                raise InputError(
+                    f"input file {path} changed while being read; wait until it is "
+                    "complete and run again"
+                )
+            digest.update(data)
     return f"{_VERSION}:{size}:{digest.hexdigest()}"
 
 

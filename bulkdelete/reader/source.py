@@ -10,7 +10,7 @@ from __future__ import annotations
 import gzip
 import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Protocol
@@ -61,11 +61,8 @@ def open_stream(path: Path) -> Stream:
 
 @contextmanager
 def open_blocks(path: Path, start_offset: int, watch: Watch | None) -> Iterator[Blocks]:
-    stream = open_stream(path)
-    try:
+    with closing(open_stream(path)) as stream:
         yield Blocks(stream, path, start_offset, watch=watch)
-    finally:
-        stream.close()
 
 
 class Blocks:
