@@ -1,12 +1,7 @@
-"""A CSV's header and delimiter: which column holds the IDs, and the headers refused rather
-than guessed at.
-
-Read with the wrong delimiter, every row would be one "ID"; so ``--delimiter``, or else the
-one candidate the header holds (none: a comma), decides. Refused (exit 2, before anything is
-sent): a header that is not CSV, a ``--column`` it lacks, several columns and none named like
-the ID type, the ID column named twice, another candidate delimiter in the header, and one
-column headed by what looks like an ID (a file of bare IDs would lose its first ID).
-"""
+"""A CSV's header and delimiter: which column holds the IDs, and the headers refused (exit 2,
+before anything is sent) rather than guessed at. Read with the wrong delimiter, every row
+would be one "ID"; so ``--delimiter``, or else the one candidate the header holds (none: a
+comma), decides."""
 
 from __future__ import annotations
 

@@ -1,10 +1,7 @@
-"""The formats: one ID per line, CSV (:mod:`~bulkdelete.reader.csv`) and JSON Lines.
-
-Lines and JSON Lines decide each physical line on its own, carrying nothing between lines but
-the offset and line number, so a resume at a record's ``(offset, line)`` yields what the full
-read yields from there. A JSON ID must be a string, and an object holding the field twice is
-an invalid line (the json module keeps the last).
-"""
+"""The formats: one ID per line, CSV (:mod:`~bulkdelete.reader.csv`) and JSON Lines. Lines
+and JSON Lines decide each physical line on its own, carrying nothing between lines but the
+offset and line number, so a resume at a record's ``(offset, line)`` yields what the full
+read yields from there."""
 
 from __future__ import annotations
 
@@ -156,7 +153,9 @@ def _id_line(raw: bytes, line: int, offset: int) -> Record | InvalidLine | None:
 
 
 class _JsonLine:
-    """What one line of JSON Lines holds: a record, an invalid line, or nothing (blank)."""
+    """What one line of JSON Lines holds: a record, an invalid line, or nothing (blank). The
+    ID must be a string, and an object holding the field twice is an invalid line (the json
+    module keeps the last)."""
 
     def __init__(self, field: str, *, check_first: bool) -> None:
         self.field = field

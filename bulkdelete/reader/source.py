@@ -1,9 +1,6 @@
 """Opening the input: gzip, seeking to a resume offset, the BOM, and blocks of whole lines.
-
-Binary mode, because a resume seeks to a byte offset (docs/guarantees.md §3; in the
-decompressed stream for ``.gz``). A line over :data:`MAX_LINE_BYTES` is read through, never
-held. After each read the :class:`~bulkdelete.reader.guard.Watch` checks the file.
-"""
+Binary, because a resume seeks to a byte offset (docs/guarantees.md §3; in the decompressed
+stream for ``.gz``). After each read the :class:`~bulkdelete.reader.guard.Watch` checks."""
 
 from __future__ import annotations
 
@@ -68,8 +65,6 @@ def open_blocks(path: Path, start_offset: int, watch: Watch | None) -> Iterator[
 class Blocks:
     """Whole physical lines from *start_offset*, the same wherever the reads fell, so a
     resumed read treats every line as the full read."""
-
-    __slots__ = ("_fd", "_path", "_pending", "_stream", "_watch", "offset")
 
     def __init__(
         self, stream: Stream, path: Path, start_offset: int = 0, *, watch: Watch | None = None
