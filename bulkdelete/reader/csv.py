@@ -49,13 +49,8 @@ Rows = Iterator[tuple[int, int, list[str] | str]]
 
 
 def csv_records(
-    path: Path,
-    column: str | None,
-    id_type: str,
-    start_offset: int,
-    start_line: int,
-    watch: Watch | None,
-    delimiter: str | None = None,
+    path: Path, column: str | None, id_type: str, start_offset: int, start_line: int,
+    watch: Watch | None, delimiter: str | None = None,
 ) -> Iterator[Record | InvalidLine]:
     """Every record of a CSV file from *start_offset* (the header is read first, always)."""
     with closing(open_stream(path)) as stream:

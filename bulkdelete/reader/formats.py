@@ -76,15 +76,8 @@ def check_lines_guess(path: Path) -> None:
 
 
 def read_records(
-    path: Path,
-    fmt: InputFormat,
-    *,
-    column: str | None,
-    id_type: str,
-    start_offset: int = 0,
-    start_line: int = 1,
-    watch: Watch | None = None,
-    delimiter: str | None = None,
+    path: Path, fmt: InputFormat, *, column: str | None, id_type: str, start_offset: int = 0,
+    start_line: int = 1, watch: Watch | None = None, delimiter: str | None = None,
 ) -> Iterator[Record | InvalidLine]:
     """Every record and invalid line of *path*, in file order, opened on the first
     ``next()``. *column* names the CSV column or JSON field (default: CSV's only column or
@@ -114,12 +107,8 @@ def read_records(
 
 
 def _each_line(
-    path: Path,
-    start_offset: int,
-    line: int,
-    watch: Watch | None,
-    decide: Callable[[bytes, int, int], Record | InvalidLine | None],
-    too_long: str,
+    path: Path, start_offset: int, line: int, watch: Watch | None,
+    decide: Callable[[bytes, int, int], Record | InvalidLine | None], too_long: str,
 ) -> Iterator[Record | InvalidLine]:
     """What *decide* makes of each physical line (without its newline) from *start_offset*;
     a line too long to keep cannot hold a valid ID: it is invalid for *too_long*."""
