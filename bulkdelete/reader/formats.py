@@ -31,6 +31,7 @@ from bulkdelete.reader.rule import (
 from bulkdelete.reader.source import REASON_LINE_TOO_LONG, Skipped, open_blocks
 
 InputFormat = Literal["lines", "csv", "jsonl"]
+Decided = Record | InvalidLine | None
 
 REASON_NOT_OBJECT: Final = "not a JSON object"
 
@@ -102,13 +103,13 @@ def read_records(
         return _each_line(path, start_offset, start_line, watch, _id_line, REASON_TOO_LONG)
     # A first object without the field means the wrong field name: refused (not on a
     # resume, which passed it).
-    decide = _JsonLine(column if column is not None else id_type, check_first=start_offset == 0)
+    decide = _json_line(column if column is not None else id_type, check_first=start_offset == 0)
     return _each_line(path, start_offset, start_line, watch, decide, REASON_LINE_TOO_LONG)
 
 
 def _each_line(
     path: Path, start_offset: int, line: int, watch: Watch | None,
-    decide: Callable[[bytes, int, int], Record | InvalidLine | None], too_long: str,
+    decide: Callable[[bytes, int, int], Decided], too_long: str,
 ) -> Iterator[Record | InvalidLine]:
     """What *decide* makes of each physical line (without its newline) from *start_offset*;
     a line too long to keep cannot hold a valid ID: it is invalid for *too_long*."""
@@ -130,7 +131,7 @@ def _each_line(
                 offset += len(raw) + 1
                 line += 1
 
-def _id_line(raw: bytes, line: int, offset: int) -> Record | InvalidLine | None:
+def _id_line(raw: bytes, line: int, offset: int) -> Decided:
     # An undecodable byte becomes a lone surrogate, which check() reports as not UTF-8.
     value = raw.decode("utf-8", "surrogateescape").strip(TRIMMED)  # trim(), without a call
     if not value:
@@ -141,53 +142,50 @@ def _id_line(raw: bytes, line: int, offset: int) -> Record | InvalidLine | None:
     return InvalidLine(line, reason, raw_value(raw))
 
 
-class _JsonLine:
+def _json_line(field: str, *, check_first: bool) -> Callable[[bytes, int, int], Decided]:
     """What one line of JSON Lines holds: a record, an invalid line, or nothing (blank). The
     ID must be a string, and an object holding the field twice is an invalid line (the json
     module keeps the last)."""
+    # The decoder's own decode() skips json.loads's argument checks.
+    loads = json.JSONDecoder().decode
+    missing = f"no field '{show(field)}'"
+    not_string = f"field '{show(field)}' is not a string"
+    twice = f"field '{show(field)}' appears more than once"
+    # A line can hold the field twice only if it holds this twice, or an escape.
+    quoted = json.dumps(field, ensure_ascii=False).encode("utf-8", "surrogateescape")
 
-    def __init__(self, field: str, *, check_first: bool) -> None:
-        self.field = field
-        self.check_first = check_first
-        # The decoder's own decode() skips json.loads's argument checks.
-        self.loads = json.JSONDecoder().decode
-        self.missing = f"no field '{show(field)}'"
-        self.not_string = f"field '{show(field)}' is not a string"
-        self.twice = f"field '{show(field)}' appears more than once"
-        # A line can hold the field twice only if it holds this twice, or an escape.
-        self.quoted = json.dumps(field, ensure_ascii=False).encode("utf-8", "surrogateescape")
-
-    def __call__(self, raw: bytes, line: int, offset: int) -> Record | InvalidLine | None:
-        field = self.field
+    def decide(raw: bytes, line: int, offset: int) -> Decided:
+        nonlocal check_first
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             return InvalidLine(line, REASON_UTF8, raw_value(raw))
         try:
-            obj = self.loads(text)
+            obj = loads(text)
         except (ValueError, RecursionError):
             # Blank lines land here too: testing for them only now spares every good line
             # a strip().
             return InvalidLine(line, REASON_NOT_OBJECT, raw_value(raw)) if trim(text) else None
         if type(obj) is not dict:
             return InvalidLine(line, REASON_NOT_OBJECT, raw_value(raw))
-        if (b"\\" in raw or raw.count(self.quoted) > 1) and sum(
+        if (b"\\" in raw or raw.count(quoted) > 1) and sum(
                 name == field for name, _ in _PAIRS(text)) > 1:  # obj is an object: its pairs
-            return InvalidLine(line, self.twice, raw_value(raw))
+            return InvalidLine(line, twice, raw_value(raw))
         if field not in obj:
-            if self.check_first:
+            if check_first:
                 raise InputError(
                     f"field '{show(field)}' not found; the first object (line {line}) "
                     f"has: {name_list(list(obj))} (pass the right one with --column)"
                 )
-            return InvalidLine(line, self.missing, raw_value(raw))
-        self.check_first = False
+            return InvalidLine(line, missing, raw_value(raw))
+        check_first = False
         value = obj[field]
         if type(value) is not str:
-            return InvalidLine(line, self.not_string, raw_value(raw))
+            return InvalidLine(line, not_string, raw_value(raw))
         value = trim(value)
         reason = check(value)
         if reason is None:
             return Record(value, line, offset)
         return InvalidLine(line, reason, text_value(value))
 
+    return decide
