@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bulkdelete.checkpoint.model import Totals
 from bulkdelete.reader import InvalidLine, Record
-from bulkdelete.reader.watch import input_changed
+from bulkdelete.reader.guard import input_changed
 
 INVALID_SAMPLES = 10  # first few invalid lines kept (line number + reason) for people
 

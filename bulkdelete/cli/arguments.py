@@ -16,7 +16,7 @@ from typing import Any
 from bulkdelete import __version__
 from bulkdelete.errors import UsageError
 from bulkdelete.fake.config import add_cli_arguments
-from bulkdelete.reader.dialect import parse_delimiter
+from bulkdelete.reader.csvhead import parse_delimiter
 from bulkdelete.regions import DEFAULT_REGION, REGION_HOSTS, resolve_target
 from bulkdelete.settings import ErrorBudget, JobFiles, Secret, Settings, suite_pauses
 from bulkdelete.verify import DEFAULT_SAMPLE

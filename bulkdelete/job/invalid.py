@@ -15,7 +15,7 @@ from bulkdelete.durable import count_lines, write_all, write_private_atomic
 from bulkdelete.errors import StorageError
 from bulkdelete.outputs import INVALID_NAME
 from bulkdelete.reader import InputFormat, InvalidLine, Watch, read_records
-from bulkdelete.reader.items import VALUE_CHARS
+from bulkdelete.reader.rule import VALUE_CHARS
 from bulkdelete.settings import JobFiles
 
 log = structlog.get_logger("bulkdelete")

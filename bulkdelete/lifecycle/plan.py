@@ -26,11 +26,10 @@ from bulkdelete.reader import (
     read_records,
 )
 from bulkdelete.reader.csv import csv_header
-from bulkdelete.reader.dialect import describe, parse_delimiter
-from bulkdelete.reader.fingerprint import fingerprint
+from bulkdelete.reader.csvhead import describe, parse_delimiter
+from bulkdelete.reader.guard import Watch, fingerprint
 from bulkdelete.reader.rule import show
 from bulkdelete.reader.source import open_stream
-from bulkdelete.reader.watch import Watch
 from bulkdelete.repeats import RepeatCounter
 from bulkdelete.settings import JobFiles, Settings
 

@@ -1,14 +1,15 @@
-"""CSV input: the ID column of each record, with records bounded in memory.
-
-The csv module parses (strict) whole physical lines fed from here. A record that would grow
-past :data:`_CSV_RECORD_BYTES`, or that csv refuses, is followed to its true end by
-:func:`~bulkdelete.reader.csvscan.follow`, never resumed inside a quoted field.
-"""
+"""CSV input: the ID column of each record, with records bounded in memory. A record that
+would grow past :data:`_CSV_RECORD_BYTES`, or that csv refuses, is followed to its true end
+through csv's own state machine, so the next record never starts inside a quoted field."""
 
 from __future__ import annotations
 
 import csv
+import functools
+import re
 from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
 from typing import Final
@@ -18,11 +19,11 @@ from bulkdelete.reader.csvhead import (
     REASON_STRAY_DELIMITER,
     Header,
     choose,
+    parse_delimiter,
+    sniff,
 )
-from bulkdelete.reader.csvscan import FIELD_START, QUOTED, Cursor, follow, state_after
-from bulkdelete.reader.dialect import parse_delimiter, sniff
-from bulkdelete.reader.items import InvalidLine, Record, text_value
-from bulkdelete.reader.rule import check, show, trim
+from bulkdelete.reader.guard import Watch
+from bulkdelete.reader.rule import InvalidLine, Record, check, show, text_value, trim
 from bulkdelete.reader.source import (
     MAX_LINE_BYTES,
     REASON_LINE_TOO_LONG,
@@ -30,7 +31,6 @@ from bulkdelete.reader.source import (
     Stream,
     open_stream,
 )
-from bulkdelete.reader.watch import Watch
 
 REASON_UNBALANCED_QUOTE: Final = "unbalanced quote"
 REASON_FIELD_TOO_LONG: Final = "CSV field too long (unbalanced quote?)"
@@ -45,24 +45,19 @@ _CSV_RECORD_BYTES: Final = MAX_LINE_BYTES
 #: Blank lines before the header looked through for the line that decides the delimiter.
 _BLANK_LINES_AHEAD: Final = 1000
 
+Rows = Iterator[tuple[int, int, list[str] | str]]
+
 
 def csv_records(
-    path: Path,
-    column: str | None,
-    id_type: str,
-    start_offset: int,
-    start_line: int,
-    watch: Watch | None,
-    delimiter: str | None = None,
+    path: Path, column: str | None, id_type: str, start_offset: int, start_line: int,
+    watch: Watch | None, delimiter: str | None = None,
 ) -> Iterator[Record | InvalidLine]:
     """Every record of a CSV file from *start_offset* (the header is read first, always)."""
-    stream = open_stream(path)
-    try:
+    with closing(open_stream(path)) as stream:
         rows, header = _open(stream, path, column, id_type, delimiter, watch)
         if header is None:
             return  # empty file: nothing to delete, and nothing wrong
         index, name, separator = header.index, header.name, header.delimiter
-        stray = header.stray
         if start_offset:
             # Resume: the header was needed for the column; now jump to the watermark.
             rows = _rows(Blocks(stream, path, start_offset, watch=watch).pieces(), start_offset,
@@ -76,7 +71,7 @@ def csv_records(
             else:
                 value = trim(row[index])
                 reason = check(value)
-                if reason is None and stray(value, len(row)):
+                if reason is None and header.stray(value, len(row)):
                     reason = REASON_STRAY_DELIMITER
                 elif value == name:
                     reason = REASON_HEADER_AGAIN
@@ -84,8 +79,6 @@ def csv_records(
                     yield Record(value, line, offset)
                 else:
                     yield InvalidLine(line, reason, text_value(row[index]))
-    finally:
-        stream.close()
 
 
 def csv_header(stream: Stream, path: Path, column: str | None, id_type: str,
@@ -94,11 +87,8 @@ def csv_header(stream: Stream, path: Path, column: str | None, id_type: str,
     return _open(stream, path, column, id_type, delimiter, None)[1]
 
 
-def _open(
-    stream: Stream, path: Path, column: str | None, id_type: str, delimiter: str | None,
-    watch: Watch | None,
-) -> tuple[Iterator[tuple[int, int, list[str] | str]], Header | None]:
-    """The rows after the header, and the header (None for an empty file)."""
+def _open(stream: Stream, path: Path, column: str | None, id_type: str, delimiter: str | None,
+          watch: Watch | None) -> tuple[Rows, Header | None]:
     blocks = Blocks(stream, path, 0, watch=watch)
     pieces = blocks.pieces()
     # The header's first line decides the delimiter; blank lines before it are kept to be
@@ -116,6 +106,20 @@ def _open(
         return rows, None
     line, _, row = first
     return rows, choose(row, line, column, id_type, separator, given is not None)
+
+
+@dataclass(slots=True)
+class Cursor:
+    """Where the next physical line starts, and what is known of the record csv is parsing.
+    csv never reads ahead, so the position just before asking for a row is where that row
+    starts; ``record_bytes`` (0 before each row) says whether a line starts a record."""
+
+    offset: int
+    line: int
+    delimiter: str = ","
+    over_long: str | None = None  # why the row was replaced by a stand-in
+    record_bytes: int = 0
+    last: bytes = b""  # the last line handed to csv
 
 
 def _feed(pieces: Iterator[bytes], cursor: Cursor) -> Iterator[str]:
@@ -145,7 +149,6 @@ def _feed(pieces: Iterator[bytes], cursor: Cursor) -> Iterator[str]:
 
 
 def _hand(line: bytes, cursor: Cursor) -> str:
-    """*line*, decoded for csv, with the cursor moved past it."""
     size = len(line)
     cursor.offset += size
     cursor.line += 1
@@ -161,9 +164,7 @@ def _hand(line: bytes, cursor: Cursor) -> str:
         return line.decode("utf-8", "surrogateescape")
 
 
-def _rows(
-    pieces: Iterator[bytes], offset: int, line: int, delimiter: str
-) -> Iterator[tuple[int, int, list[str] | str]]:
+def _rows(pieces: Iterator[bytes], offset: int, line: int, delimiter: str) -> Rows:
     """``(line, offset, row)`` per non-blank CSV record; *row* is a reason when unusable."""
     cursor = Cursor(offset, line, delimiter)
     # strict: a quote where none may be ("ab"c) is an error rather than a guess, and an
@@ -202,3 +203,78 @@ def _rows(
         yield line, offset, row
 
 
+# The csv parser's states that decide where a record ends. BROKEN: after an error, csv drops
+# the rest of the line and starts the next record on the next line.
+FIELD_START, UNQUOTED, QUOTED, QUOTE_IN_QUOTED, LINE_END, BROKEN = range(6)
+
+
+@functools.cache
+def _outside(delimiter: str) -> re.Pattern[bytes]:
+    """Outside quotes, the next byte that matters: a line end, or a quote opening a field."""
+    return re.compile(rb"[\r\n]|(?<=" + re.escape(delimiter.encode("ascii")) + rb')"')
+
+
+def state_after(data: bytes, state: int, delimiter: str = ",") -> int:
+    """The csv parser's state after *data* (part of one physical line), from *state*:
+    ``Modules/_csv.c``'s ``parse_process_char`` reduced to what ends a record. A quote then
+    anything but a delimiter or line end makes the rest of the field unquoted text (csv's
+    non-strict rule: the reader reports the record malformed but ends it where csv would)."""
+    separator = ord(delimiter)
+    outside = _outside(delimiter)
+    pos, size = 0, len(data)
+    while pos < size:
+        if state == QUOTED:
+            pos = data.find(b'"', pos) + 1
+            if not pos:
+                return QUOTED
+            state = QUOTE_IN_QUOTED
+            continue
+        byte = data[pos]
+        if state == QUOTE_IN_QUOTED:
+            if byte == 0x22:  # a doubled quote: still inside
+                state = QUOTED
+            elif byte == separator:
+                state = FIELD_START
+            elif byte in (0x0A, 0x0D):
+                state = LINE_END
+            else:
+                state = UNQUOTED  # strict csv: "',' expected after '\"'"
+            pos += 1
+        elif state == LINE_END:
+            if byte not in (0x0A, 0x0D):
+                return BROKEN  # "new-line character seen in unquoted field"
+            pos += 1
+        elif state == FIELD_START and byte == 0x22:
+            state = QUOTED
+            pos += 1
+        else:
+            # Outside quotes (a quote inside an unquoted field is an ordinary character).
+            found = outside.search(data, pos)
+            if found is None:
+                return FIELD_START if data[-1] == separator else UNQUOTED
+            state = QUOTED if found.group() == b'"' else LINE_END
+            pos = found.end()
+    return state
+
+
+def follow(data: bytes | None, pieces: Iterator[bytes], cursor: Cursor, state: int) -> bool:
+    """Follow a record to its true end, keeping nothing, from *state* through *data* (the
+    rest of its line, if any) and *pieces*; the cursor is left where the next record starts.
+    False when the file ends inside its quotes."""
+    mid_line = False  # bytes of a line were passed, not yet its newline
+    while True:
+        if data is None:
+            data = next(pieces, None)
+            if data is None:
+                if mid_line:
+                    cursor.line += 1  # the file's last line, without a newline
+                return state != QUOTED
+        if state != BROKEN:
+            state = state_after(data, state, cursor.delimiter)
+        cursor.offset += len(data)
+        mid_line = not data.endswith(b"\n")
+        if not mid_line:
+            cursor.line += 1
+            if state != QUOTED:
+                return True  # csv ends a record at a line end outside quotes, or an error
+        data = None

@@ -1,36 +1,73 @@
-"""A CSV's header: which column holds the IDs, and the headers refused rather than guessed at.
-
-Refused (exit 2, before anything is sent): a header that is not CSV, a ``--column`` it
-lacks, several columns and none named like the ID type, the ID column named twice, another
-candidate delimiter in a sniffed header, and one column headed by what looks like an ID (a
-file of bare IDs would lose its first ID to the header).
-"""
+"""A CSV's header and delimiter: which column holds the IDs, and the headers refused (exit 2,
+before anything is sent) rather than guessed at. Read with the wrong delimiter, every row
+would be one "ID"; so ``--delimiter``, or else the one candidate the header holds (none: a
+comma), decides."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Final
 
-from bulkdelete.errors import InputError
-from bulkdelete.reader.dialect import CANDIDATES, check_given, check_header, describe
+from bulkdelete.errors import InputError, UsageError
 from bulkdelete.reader.rule import name_list, show, trim
 
-HEADER_LOOKS_LIKE_ID: Final = (
-    "the CSV's one column is headed by what looks like an ID, not a column name: read as "
-    "CSV, that first ID would be taken for the header and never deleted. "
-    "For a file of one ID per line, pass --format lines; if line {line} really is the "
-    "header, pass --column with its name"
-)
+#: The delimiters sniffed from a header, in order of preference on a tie.
+CANDIDATES: Final = (",", ";", "\t", "|")
 
+_QUOTED: Final = re.compile(rb'"[^"]*(?:"|$)')
+_NAMES: Final = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+_ALIASES: Final = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
 
 #: A sniffed delimiter's row of one field whose ID holds another candidate: maybe a whole row.
 REASON_STRAY_DELIMITER: Final = (
     "holds a delimiter the header does not use (a whole row? pass --delimiter)"
 )
 
-
 #: The header again (two exports joined with cat), never an ID.
 REASON_HEADER_AGAIN: Final = "the ID column's own name (a repeated header row?)"
+
+
+def parse_delimiter(text: str | None) -> str | None:
+    """``--delimiter``'s one character (``tab`` or ``\\t`` for a tab); None: sniff. A quote,
+    a letter or a space could never separate fields."""
+    if text is None:
+        return None
+    value = _ALIASES.get(text.lower(), text)
+    if len(value) == 1 and (value == "\t" or (value.isascii() and value.isprintable()
+                                              and not value.isalnum() and value not in '" ')):
+        return value
+    raise UsageError(
+        f"--delimiter takes one punctuation character or 'tab' (e.g. ';' or '|'), got "
+        f"{text!r}"
+    )
+
+
+def describe(delimiter: str) -> str:
+    """For the plan and messages: ``';' (semicolon)``, ``tab``."""
+    if delimiter == "\t":
+        return "tab"
+    name = _NAMES.get(delimiter)
+    return f"'{delimiter}' ({name})" if name else f"'{delimiter}'"
+
+
+def _flag(delimiter: str) -> str:
+    """As the operator would type it: ``--delimiter ';'``, ``--delimiter tab``."""
+    return f"--delimiter {'tab' if delimiter == chr(9) else repr(delimiter)}"
+
+
+def sniff(header_line: bytes) -> str:
+    """The candidate the header's first line holds most often outside quotes (a tie goes to
+    the first in :data:`CANDIDATES`); a comma when it holds none (one column)."""
+    # A quoted cell separates nothing; a quote left open runs to the line's end.
+    bare = _QUOTED.sub(b"", header_line)
+    counts = [bare.count(candidate.encode("ascii")) for candidate in CANDIDATES]
+    best = max(counts)
+    return CANDIDATES[counts.index(best)] if best else ","
+
+
+def _other(text: str, delimiter: str) -> str | None:
+    return next((other for other in CANDIDATES if other != delimiter and other in text), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,13 +107,35 @@ def choose(row: list[str] | str, line: int, column: str | None, id_type: str,
         )
     names = [trim(name) for name in row]
     if not given:
-        check_header(names, delimiter, line)
-    elif column is None:
-        check_given(names, delimiter, line)
+        # A cell holding another candidate: the file may be separated by that, and read
+        # this way would send whole rows (or the wrong column).
+        for position, name in enumerate(names, 1):
+            if other := _other(name, delimiter):
+                # The cell by its position: a header may be an ID (personal data).
+                raise InputError(
+                    f"the CSV header (line {line}) is ambiguous: read as {describe(delimiter)}"
+                    f"-separated, its cell {position} holds a {_NAMES[other]} too. Pass "
+                    f"--delimiter to say which separates the fields: {_flag(delimiter)} if "
+                    f"the header is right as read, or {_flag(other)}"
+                )
+    elif column is None and len(names) == 1 and (other := _other(names[0], delimiter)):
+        # Every row would be sent whole (--column naming the header says it is one column).
+        raise InputError(
+            f"the CSV header (line {line}), read as {describe(delimiter)}-separated by "
+            f"--delimiter, is one column that holds a {_NAMES[other]}: the file looks "
+            f"separated by that, and every row would be read whole. Pass "
+            f"{_flag(other)}, or --column with the header's text if it really is one "
+            "column"
+        )
     index = _choose_column(names, column, id_type, delimiter)
     if (column is None and len(names) == 1 and names[0].casefold() != id_type.casefold()
             and looks_like_id(names[0])):
-        raise InputError(HEADER_LOOKS_LIKE_ID.format(line=line))
+        raise InputError(
+            "the CSV's one column is headed by what looks like an ID, not a column name: read "
+            "as CSV, that first ID would be taken for the header and never deleted. For a file "
+            f"of one ID per line, pass --format lines; if line {line} really is the header, "
+            "pass --column with its name"
+        )
     # A sniffed delimiter holds for the header, not necessarily for every row: a row separated
     # by another candidate is read as one field, and under a one-column header the comma is a
     # default, not a finding. Such a row's ID would be the whole row (REASON_STRAY_DELIMITER).
@@ -85,7 +144,6 @@ def choose(row: list[str] | str, line: int, column: str | None, id_type: str,
 
 
 def _choose_column(names: list[str], column: str | None, id_type: str, delimiter: str) -> int:
-    """The column asked for, the only one, or the one named *id_type* (any case)."""
     if column is not None:
         matches = [index for index, name in enumerate(names) if name == column]
         if not matches:

@@ -1,65 +1,122 @@
-"""One ID per line and JSON Lines: each physical line decided on its own.
-
-Nothing is carried between lines but the offset and line number, so a resume at a record's
-``(offset, line)`` yields what the full read yields from there. A JSON ID must be a string,
-and an object holding the field twice is an invalid line (the json module keeps the last).
-"""
+"""The formats: one ID per line, CSV (:mod:`~bulkdelete.reader.csv`) and JSON Lines. Lines
+and JSON Lines decide each physical line on its own, carrying nothing between lines but the
+offset and line number, so a resume at a record's ``(offset, line)`` yields what the full
+read yields from there."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
+from itertools import islice
 from pathlib import Path
-from typing import Final
+from typing import Final, Literal, cast, get_args
 
-from bulkdelete.errors import InputError
-from bulkdelete.reader.items import InvalidLine, Record, raw_value, text_value
+from bulkdelete.errors import InputError, UsageError
+from bulkdelete.reader.csv import csv_records
+from bulkdelete.reader.guard import Watch
 from bulkdelete.reader.rule import (
     REASON_TOO_LONG,
     REASON_UTF8,
     TRIMMED,
+    InvalidLine,
+    Record,
     check,
     name_list,
+    raw_value,
     show,
+    text_value,
     trim,
 )
 from bulkdelete.reader.source import REASON_LINE_TOO_LONG, Skipped, open_blocks
-from bulkdelete.reader.watch import Watch
+
+InputFormat = Literal["lines", "csv", "jsonl"]
+Decided = Record | InvalidLine | None
 
 REASON_NOT_OBJECT: Final = "not a JSON object"
 
+#: Blank lines looked through for the first line, and the bytes of it looked at.
+_BLANK_LINES_LOOKED_AT: Final = 1000
+_HEAD_BYTES: Final = 64 << 10
 
-def line_records(
-    path: Path, start_offset: int, line: int, watch: Watch | None
+# An object's members in order, duplicates kept.
+_PAIRS: Final = json.JSONDecoder(object_pairs_hook=list).decode
+
+#: What may not start the first line of a file read as one ID per line by a guess: a CSV's
+#: delimiters anywhere in it, a JSON value's opening at its start.
+_STRUCTURED: Final = re.compile(rb"[,;|\t]|^\s*[{\[]")
+
+
+def detect_format(path: Path, requested: str) -> InputFormat:
+    """Resolve ``--format``: ``auto`` picks by extension (after a trailing ``.gz``)."""
+    if requested == "auto":
+        name = path.name.lower().removesuffix(".gz")
+        if name.endswith(".csv"):
+            return "csv"
+        if name.endswith((".jsonl", ".ndjson")):
+            return "jsonl"
+        return "lines"
+    if requested in get_args(InputFormat):
+        return cast(InputFormat, requested)
+    raise UsageError(f"unknown input format {requested!r}; use one of auto, lines, csv, jsonl")
+
+
+def check_lines_guess(path: Path) -> None:
+    """Refuse a file guessed to be one ID per line whose first line holds a delimiter or
+    opens a JSON value: a CSV saved as ``.txt`` would send each whole row as an ID."""
+    with open_blocks(path, 0, None) as blocks:
+        lines = islice(blocks.pieces(), _BLANK_LINES_LOOKED_AT)
+        first = next((line for line in lines if line.strip()), b"")
+    if _STRUCTURED.search(first[:_HEAD_BYTES]):
+        raise InputError(
+            f"{show(path.name)} is read as one ID per line (its name does not end in .csv, "
+            ".jsonl or .ndjson), but its first line looks like CSV or JSON, which read that way "
+            "would send whole rows as IDs: pass --format csv or --format jsonl (with "
+            "--column), or --format lines if every line really is one ID"
+        )
+
+
+def read_records(
+    path: Path, fmt: InputFormat, *, column: str | None, id_type: str, start_offset: int = 0,
+    start_line: int = 1, watch: Watch | None = None, delimiter: str | None = None,
 ) -> Iterator[Record | InvalidLine]:
-    """One ID per line; a blank line is skipped."""
-    return _each_line(path, start_offset, line, watch, _id_line, REASON_TOO_LONG)
-
-
-def jsonl_records(
-    path: Path, start_offset: int, line: int, field: str, watch: Watch | None
-) -> Iterator[Record | InvalidLine]:
-    """Every record from *start_offset*, the ID taken from *field*. A first object without
-    the field means the wrong field name: refused (not on a resume, which passed it)."""
-    decide = _JsonLine(field, check_first=start_offset == 0)
-    return _each_line(path, start_offset, line, watch, decide, REASON_LINE_TOO_LONG)
+    """Every record and invalid line of *path*, in file order, opened on the first
+    ``next()``. *column* names the CSV column or JSON field (default: CSV's only column or
+    the one named *id_type*; JSON's field *id_type*). Resume equals the tail: from a yielded
+    record's ``offset`` and ``line`` it yields what the full read yielded from that record on.
+    """
+    # An option the format would ignore is refused rather than ignored.
+    if column is not None and fmt == "lines":
+        raise UsageError(
+            "--column applies to CSV and JSON Lines input, but this input is read as one ID "
+            "per line (--format lines, or a name not ending in .csv/.jsonl): drop --column, "
+            "or pass --format csv or --format jsonl"
+        )
+    if delimiter is not None and fmt != "csv":
+        raise UsageError(
+            f"--delimiter applies to CSV input, but this input is read as {fmt}: drop "
+            "--delimiter, or pass --format csv"
+        )
+    if fmt == "csv":
+        return csv_records(path, column, id_type, start_offset, start_line, watch, delimiter)
+    if fmt == "lines":
+        return _each_line(path, start_offset, start_line, watch, _id_line, REASON_TOO_LONG)
+    # A first object without the field means the wrong field name: refused (not on a
+    # resume, which passed it).
+    decide = _json_line(column if column is not None else id_type, check_first=start_offset == 0)
+    return _each_line(path, start_offset, start_line, watch, decide, REASON_LINE_TOO_LONG)
 
 
 def _each_line(
-    path: Path,
-    start_offset: int,
-    line: int,
-    watch: Watch | None,
-    decide: Callable[[bytes, int, int], Record | InvalidLine | None],
-    too_long: str,
+    path: Path, start_offset: int, line: int, watch: Watch | None,
+    decide: Callable[[bytes, int, int], Decided], too_long: str,
 ) -> Iterator[Record | InvalidLine]:
     """What *decide* makes of each physical line (without its newline) from *start_offset*;
-    a line too long to keep is invalid for *too_long*."""
+    a line too long to keep cannot hold a valid ID: it is invalid for *too_long*."""
     with open_blocks(path, start_offset, watch) as blocks:
         offset = blocks.offset
-        for block in blocks:
+        for block in blocks.chunks():
             if isinstance(block, Skipped):
-                # A line too long to keep: it cannot hold a valid ID.
                 yield InvalidLine(line, too_long, raw_value(block.head))
                 offset += block.length
                 line += 1
@@ -74,9 +131,7 @@ def _each_line(
                 offset += len(raw) + 1
                 line += 1
 
-
-def _id_line(raw: bytes, line: int, offset: int) -> Record | InvalidLine | None:
-    """What one line of one ID per line holds: a record, an invalid line, or nothing."""
+def _id_line(raw: bytes, line: int, offset: int) -> Decided:
     # An undecodable byte becomes a lone surrogate, which check() reports as not UTF-8.
     value = raw.decode("utf-8", "surrogateescape").strip(TRIMMED)  # trim(), without a call
     if not value:
@@ -87,62 +142,50 @@ def _id_line(raw: bytes, line: int, offset: int) -> Record | InvalidLine | None:
     return InvalidLine(line, reason, raw_value(raw))
 
 
-class _JsonLine:
-    """What one line of JSON Lines holds: a record, an invalid line, or nothing (blank)."""
+def _json_line(field: str, *, check_first: bool) -> Callable[[bytes, int, int], Decided]:
+    """What one line of JSON Lines holds: a record, an invalid line, or nothing (blank). The
+    ID must be a string, and an object holding the field twice is an invalid line (the json
+    module keeps the last)."""
+    # The decoder's own decode() skips json.loads's argument checks.
+    loads = json.JSONDecoder().decode
+    missing = f"no field '{show(field)}'"
+    not_string = f"field '{show(field)}' is not a string"
+    twice = f"field '{show(field)}' appears more than once"
+    # A line can hold the field twice only if it holds this twice, or an escape.
+    quoted = json.dumps(field, ensure_ascii=False).encode("utf-8", "surrogateescape")
 
-    def __init__(self, field: str, *, check_first: bool) -> None:
-        self.field = field
-        self.check_first = check_first
-        # The decoder's own decode() skips json.loads's argument checks.
-        self.loads = json.JSONDecoder().decode
-        self.missing = f"no field '{show(field)}'"
-        self.not_string = f"field '{show(field)}' is not a string"
-        self.twice = f"field '{show(field)}' appears more than once"
-        # A line can hold the field twice only if it holds this twice, or an escape.
-        self.quoted = json.dumps(field, ensure_ascii=False).encode("utf-8", "surrogateescape")
-
-    def __call__(self, raw: bytes, line: int, offset: int) -> Record | InvalidLine | None:
-        field = self.field
+    def decide(raw: bytes, line: int, offset: int) -> Decided:
+        nonlocal check_first
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             return InvalidLine(line, REASON_UTF8, raw_value(raw))
         try:
-            obj = self.loads(text)
+            obj = loads(text)
         except (ValueError, RecursionError):
             # Blank lines land here too: testing for them only now spares every good line
             # a strip().
             return InvalidLine(line, REASON_NOT_OBJECT, raw_value(raw)) if trim(text) else None
         if type(obj) is not dict:
             return InvalidLine(line, REASON_NOT_OBJECT, raw_value(raw))
-        if (b"\\" in raw or raw.count(self.quoted) > 1) and _repeats(text, field):
-            return InvalidLine(line, self.twice, raw_value(raw))
+        if (b"\\" in raw or raw.count(quoted) > 1) and sum(
+                name == field for name, _ in _PAIRS(text)) > 1:  # obj is an object: its pairs
+            return InvalidLine(line, twice, raw_value(raw))
         if field not in obj:
-            if self.check_first:
+            if check_first:
                 raise InputError(
                     f"field '{show(field)}' not found; the first object (line {line}) "
                     f"has: {name_list(list(obj))} (pass the right one with --column)"
                 )
-            return InvalidLine(line, self.missing, raw_value(raw))
-        self.check_first = False
+            return InvalidLine(line, missing, raw_value(raw))
+        check_first = False
         value = obj[field]
         if type(value) is not str:
-            return InvalidLine(line, self.not_string, raw_value(raw))
+            return InvalidLine(line, not_string, raw_value(raw))
         value = trim(value)
         reason = check(value)
         if reason is None:
             return Record(value, line, offset)
         return InvalidLine(line, reason, text_value(value))
 
-
-class _Pairs(list[tuple[str, object]]):
-    """An object's members in order, duplicates kept (``object_pairs_hook``)."""
-
-
-_PAIRS_DECODE: Final = json.JSONDecoder(object_pairs_hook=_Pairs).decode
-
-
-def _repeats(text: str, field: str) -> bool:
-    """Whether the line's top-level object holds *field* more than once."""
-    pairs = _PAIRS_DECODE(text)
-    return isinstance(pairs, _Pairs) and sum(name == field for name, _ in pairs) > 1
+    return decide

@@ -1,4 +1,4 @@
-"""What a valid ID is, stated once for every format.
+"""What the reader yields, and what a valid ID is, stated once for every format.
 
 A value trimmed of space, tab, CR and LF at its edges is an ID when it is non-empty, valid
 UTF-8, at most :data:`MAX_ID_LENGTH` characters, and holds no control character and no
@@ -9,6 +9,7 @@ ID is never sent other than as the file holds it).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Final
 
 #: The version of the reader's decisions: which values are IDs (this module) and what each
@@ -21,6 +22,9 @@ READER_RULES: Final = 2
 
 #: Longest ID accepted, in characters (after trimming surrounding whitespace).
 MAX_ID_LENGTH: Final = 512
+
+#: Most characters of an invalid line's value kept (what an ID may hold at most).
+VALUE_CHARS: Final = 512
 
 # Reasons, kept short: they are counted, printed and stored in the report, and never quote
 # the value (IDs are personal data).
@@ -42,8 +46,47 @@ _SPACE: Final = re.compile("[^\\S ]|[\u180e\u200b\u2060\ufeff]")
 TRIMMED: Final = " \t\r\n"
 
 
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, which triples
+# the cost of the one object made per line of a ten-million-line input.
+@dataclass(slots=True)
+class Record:
+    value: str
+    line: int  # 1-based
+    offset: int  # in the decompressed stream for .gz
+
+
+@dataclass(frozen=True, slots=True)
+class InvalidLine:
+    """A line (or CSV record) that holds no usable ID. ``value`` (cut to :data:`VALUE_CHARS`)
+    goes to ``invalid.jsonl`` only: it may be personal data, so never into a reason, a log,
+    the report or the checkpoint's state."""
+
+    line: int
+    reason: str
+    value: str = field(default="", compare=False, repr=False)
+
+
+def raw_value(raw: bytes) -> str:
+    """An invalid line's bytes as text, cut, undecodable bytes escaped (``\\xff``)."""
+    # 4 bytes a character at most: the cut never falls inside the characters kept.
+    head = raw[: 4 * VALUE_CHARS].rstrip(b"\r\n")
+    return head.decode("utf-8", "backslashreplace")[:VALUE_CHARS]
+
+
+def text_value(text: str) -> str:
+    """A decoded value, cut, lone surrogates escaped so it always encodes."""
+    text = text[:VALUE_CHARS]
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:
+            return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
 def trim(value: str) -> str:
-    """*value* without the ordinary whitespace (space, tab, CR, LF) at its edges."""
     return value.strip(TRIMMED)
 
 
@@ -80,7 +123,6 @@ def show(name: str, limit: int = 40) -> str:
 
 
 def name_list(names: list[str], limit: int = 20) -> str:
-    """The first *limit* names, comma-separated, for an error message."""
     shown = ", ".join(show(name) for name in names[:limit]) or "(nothing)"
     if len(names) > limit:
         shown += f", … ({len(names) - limit} more)"

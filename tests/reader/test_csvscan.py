@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bulkdelete.reader import csvscan
-from bulkdelete.reader.dialect import CANDIDATES
+from bulkdelete.reader import csv as csv_reader
+from bulkdelete.reader.csvhead import CANDIDATES
 from tests.strategies import (
     CSV_LINE,
 )
@@ -41,12 +41,12 @@ def test_state_machine_agrees_with_the_csv_module(line: str, cut: int, delimiter
     it whole (pieces split on any byte, as read blocks are). For every candidate delimiter."""
     line = line.replace(",", delimiter)
     data = line.encode()
-    state = csvscan.state_after(data, csvscan.FIELD_START, delimiter)
+    state = csv_reader.state_after(data, csv_reader.FIELD_START, delimiter)
     verdict = _csv_verdict(line, delimiter)
-    assert (state == csvscan.QUOTED) == (verdict == "more")
-    assert (state == csvscan.BROKEN) == (verdict == "error")
+    assert (state == csv_reader.QUOTED) == (verdict == "more")
+    assert (state == csv_reader.BROKEN) == (verdict == "error")
     head, tail = data[:cut], data[cut:]
-    middle = csvscan.state_after(head, csvscan.FIELD_START, delimiter)
-    split = (middle if middle == csvscan.BROKEN
-             else csvscan.state_after(tail, middle, delimiter))
+    middle = csv_reader.state_after(head, csv_reader.FIELD_START, delimiter)
+    split = (middle if middle == csv_reader.BROKEN
+             else csv_reader.state_after(tail, middle, delimiter))
     assert split == state

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bulkdelete.errors import InputError
-from bulkdelete.reader.fingerprint import (
+from bulkdelete.reader.guard import (
     HEAD_BYTES,
     SAMPLE_BYTES,
     SAMPLE_COUNT,

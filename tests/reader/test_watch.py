@@ -13,7 +13,7 @@ import pytest
 from bulkdelete.batcher import make_batches, within_precount
 from bulkdelete.errors import InputChanged, InputError
 from bulkdelete.reader import InputFormat, Record, read_records, source
-from bulkdelete.reader.watch import Watch
+from bulkdelete.reader.guard import Watch
 
 LINES = 20_000
 

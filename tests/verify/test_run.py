@@ -20,8 +20,7 @@ from bulkdelete.engine import StopRequest
 from bulkdelete.errors import CheckpointMismatch, FatalApiError, InputChanged, UsageError
 from bulkdelete.fake.answers import ProfileBook
 from bulkdelete.lifecycle.plan import binding_for
-from bulkdelete.reader.fingerprint import fingerprint
-from bulkdelete.reader.watch import Watch
+from bulkdelete.reader.guard import Watch, fingerprint
 from bulkdelete.settings import Secret
 from bulkdelete.verify.run import deleted_batches, failed_ids, sample_batches
 from tests.conftest import ServerFactory, make_ids, make_settings, read_lines, write_ids

@@ -13,8 +13,13 @@ from hypothesis import strategies as st
 from bulkdelete.cli.arguments import build_parser, files_from_args
 from bulkdelete.errors import InputError, UsageError
 from bulkdelete.reader import InvalidLine, read_records
-from bulkdelete.reader.csvhead import REASON_HEADER_AGAIN, REASON_STRAY_DELIMITER
-from bulkdelete.reader.dialect import CANDIDATES, parse_delimiter, sniff
+from bulkdelete.reader.csvhead import (
+    CANDIDATES,
+    REASON_HEADER_AGAIN,
+    REASON_STRAY_DELIMITER,
+    parse_delimiter,
+    sniff,
+)
 from tests.reader.support import BOM, lenient_values, read, values, write
 
 
