@@ -7,6 +7,7 @@ survives the client's death."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import signal
 from pathlib import Path
@@ -141,6 +142,9 @@ async def test_second_run_on_a_locked_checkpoint_is_refused(
         argv = delete_argv(source)
         first = await cli_start(argv, server.base_url)
         await wait_for_acks(server, 500)
+        # Slowed, so the first run still holds the lock however long the second takes to
+        # start on a loaded machine.
+        server.reconfigure(dataclasses.replace(server.config, latency=1.0))
         code, output = await cli_run(argv, server.base_url)
         assert code == 2, output
         assert "locked by another run" in output
