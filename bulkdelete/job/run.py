@@ -17,7 +17,6 @@ from bulkdelete.checkpoint import (
     CheckpointStore,
     RunRecord,
     State,
-    check_binding,
     describe_saved,
 )
 from bulkdelete.client import Deleter
@@ -30,7 +29,7 @@ from bulkdelete.errors import (
     StorageError,
     UsageError,
 )
-from bulkdelete.failed import FailedFile, check_lists_all, check_not_in_use, check_unclaimed
+from bulkdelete.failed import FailedFile, check_not_in_use, check_unclaimed
 from bulkdelete.job.invalid import write_invalid_lines
 from bulkdelete.job.preflight import preflight as check_credentials
 from bulkdelete.lifecycle.drive import (
@@ -46,6 +45,7 @@ from bulkdelete.lifecycle.plan import (
     Plan,
     QuietObserver,
     binding_for,
+    check_same_job,
     make_plan,
     open_input,
     precount,
@@ -91,9 +91,9 @@ def exit_code_after(state: State, end: RunEnd | None, stop: StopRequest) -> int:
 
 def _check_resumable(state: State, binding: Binding, store: CheckpointStore,
                      files: JobFiles) -> None:
-    check_binding(state.binding, binding, store.directory)
-    state.bind_failed_file(files.failed_path, store.directory)
-    check_lists_all(files.failed_path, state.failed_listed)
+    check_same_job(state, binding, files, store.directory, "nothing was sent",
+                   "Use the original settings to resume, another --checkpoint for a new job, "
+                   "or --restart to discard it.")
 
 
 async def plan_job(settings: Settings, files: JobFiles, *, preflight: bool = False) -> Plan:

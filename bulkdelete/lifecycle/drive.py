@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import secrets
 import time
 from collections import Counter
@@ -51,6 +52,12 @@ def was_killed(runs: Sequence[RunRecord]) -> bool:
 
 def stopped_code(stop: StopRequest, *, complete: bool) -> int | None:
     return stop.exit_code if stop.requested and not complete else None
+
+
+def run_exit_code(state: State, stop: StopRequest) -> int:
+    """A stop's code when it cut the run short, else 1 when any ID failed, else 0."""
+    stopped = stopped_code(stop, complete=state.complete)
+    return stopped if stopped is not None else (1 if state.progress.ids_failed else 0)
 
 
 @dataclass(slots=True)
@@ -124,10 +131,25 @@ async def run_recorded(job: Recorded, send: Send, batches: Iterator[Batch], *, p
     return code
 
 
-async def send_ids(send: Send, batches: Iterator[Batch], counters: RunCounters,
-                   progress: Progress) -> RunEnd:
-    async with _engine(send, Ledger(progress), counters) as engine:
-        return await engine.run(batches)
+async def run_unrecorded(send: Send, batches: Iterator[Batch], state: State,
+                         exit_code: Callable[[RunEnd], int], run_id: str | None = None) -> int:
+    """A run kept in no checkpoint (delete_ids, verify --sample): recorded in ``state``, its
+    batch total counted from ``ids_total`` once the batches are read."""
+    run = RunRecord(run_id=run_id or new_run_id(), started=utc_timestamp())
+    state.runs.append(run)
+    counters = RunCounters(run)
+    code: int | None = None
+    try:
+        async with _engine(send, Ledger(state.progress), counters) as engine:
+            end = await engine.run(batches)
+        state.totals.batches_total = math.ceil(state.totals.ids_total / send.settings.batch_size)
+        code = exit_code(end)
+    except BulkDeleteError as exc:
+        code = exc.exit_code
+        raise
+    finally:
+        counters.close(code, state.progress)
+    return code
 
 
 @contextlib.asynccontextmanager

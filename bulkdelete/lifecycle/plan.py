@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Protocol
 
 from bulkdelete.batcher import Batch, make_batches, summarize
-from bulkdelete.checkpoint import Binding, Progress, Totals
+from bulkdelete.checkpoint import Binding, Progress, State, Totals
 from bulkdelete.engine import Snapshot
+from bulkdelete.errors import CheckpointMismatch
+from bulkdelete.failed import check_lists_all
 from bulkdelete.outputs import check_outputs
 from bulkdelete.reader import (
     InputFormat,
@@ -189,6 +191,18 @@ async def binding_for(settings: Settings, files: JobFiles, fmt: InputFormat) -> 
         column=files.column, batch_size=settings.batch_size, id_type=settings.id_type,
         account_id=settings.account_id, host=settings.host, delimiter=delimiter,
     )
+
+
+def check_same_job(state: State, binding: Binding, files: JobFiles, directory: Path,
+                   nothing: str, advice: str) -> None:
+    """A started job read another way, or sent elsewhere, is refused (``nothing`` says what
+    was not done); its failed file must be the one bound and list all its failed IDs."""
+    diffs = state.binding.differences(binding)
+    if diffs:
+        raise CheckpointMismatch(f"checkpoint {directory} belongs to a different job; {nothing}. "
+                                 f"Differs: {'; '.join(diffs)}. {advice}")
+    state.bind_failed_file(files.failed_path, directory)
+    check_lists_all(files.failed_path, state.failed_listed)
 
 
 class Observer(Protocol):

@@ -21,21 +21,22 @@ from bulkdelete.answer import Verdict
 from bulkdelete.batcher import Batch
 from bulkdelete.checkpoint import CheckpointStore, Progress, RunRecord, State, Totals
 from bulkdelete.engine import RunEnd, StopRequest
-from bulkdelete.errors import CheckpointMismatch, InputError, StorageError, UsageError
-from bulkdelete.failed import MemoryFailures, check_lists_all
+from bulkdelete.errors import InputError, StorageError, UsageError
+from bulkdelete.failed import MemoryFailures
 from bulkdelete.lifecycle.drive import (
     Recorded,
-    RunCounters,
     Send,
     new_run_id,
+    run_exit_code,
     run_recorded,
-    send_ids,
+    run_unrecorded,
     stopped_code,
 )
 from bulkdelete.lifecycle.plan import (
     Observer,
     QuietObserver,
     binding_for,
+    check_same_job,
     make_plan,
     open_input,
     read_batches,
@@ -95,15 +96,9 @@ async def verify_job(settings: Settings, files: JobFiles, *, sample: int | None 
                                            limit=None, max_delete=None)
             # Before the fingerprint, as a run does: an edit after it is seen by every read.
             watch = await asyncio.to_thread(Watch.start, files.input)
-            diffs = state.binding.differences(await binding_for(settings, files, fmt))
-            if diffs:
-                raise CheckpointMismatch(
-                    f"checkpoint {store.directory} belongs to a different job; nothing was looked "
-                    f"up. Differs: {'; '.join(diffs)}. Verify a job with the input, format, "
-                    "--id-type and target its delete ran with")
-            state.bind_failed_file(files.failed_path, store.directory)
-            # Else failed IDs would pass as deleted.
-            check_lists_all(files.failed_path, state.failed_listed)
+            check_same_job(state, await binding_for(settings, files, fmt), files, store.directory,
+                           "nothing was looked up", "Verify a job with the input, format, "
+                           "--id-type and target its delete ran with")
             failed = failed_ids(store.directory / state.failed)
             job = _Verify(settings, files, fmt, state, stop or StopRequest(), run_id, partial(
                 deleted_batches, settings, files, fmt, state, failed, watch))
@@ -193,17 +188,15 @@ class _Verify:
         # signals are still heard meanwhile.
         chosen = await asyncio.to_thread(reservoir, self.batches(), size, random.Random(seed))
         log.info("verify_sample", sample=len(chosen), seed=seed)
-        progress = Progress()
+        state = State(binding=self.job.binding, totals=Totals(len(chosen), 0, 0))
         findings = MemoryFailures()
         send = Send(self.settings, findings, self.stop,
                     operation=partial(check_operation, shapes=self.shapes))
-        await send_ids(send, sample_batches(chosen, self.settings.batch_size),
-                       RunCounters(RunRecord(run_id=self.run_id, started=utc_timestamp())),
-                       progress)
-        batches_total = -(-len(chosen) // self.settings.batch_size)
-        stopped = stopped_code(self.stop, complete=progress.watermark >= batches_total)
+        await run_unrecorded(send, sample_batches(chosen, self.settings.batch_size), state,
+                             lambda _end: run_exit_code(state, self.stop), self.run_id)
+        stopped = stopped_code(self.stop, complete=state.complete)
         present = (ident for ident, reason, _ in findings.items if reason == Verdict.PRESENT.value)
-        return progress, stopped, list(dict.fromkeys(present))
+        return state.progress, stopped, list(dict.fromkeys(present))
 
     async def check_all(self, folder: Path,
                         observer: Observer) -> tuple[Progress, int | None, list[str]]:
@@ -232,7 +225,7 @@ class _Verify:
                 def exit_code(_end: RunEnd) -> int:  # the run's own, in the verify's runs
                     nonlocal stopped
                     stopped = stopped_code(self.stop, complete=state.complete)
-                    return stopped if stopped is not None else (1 if p.ids_failed else 0)
+                    return run_exit_code(state, self.stop)
 
                 await run_recorded(
                     Recorded(store, state, run, resumed=not fresh, closing=closing), send,
