@@ -1,7 +1,5 @@
-"""The one run lifecycle, shared by ``delete`` and ``verify --all``: record the run in the
-checkpoint, run the engine with the periodic snapshot beside it in its TaskGroup, close.
-A failed snapshot or journal write raises in its task, and the TaskGroup ends the run.
-"""
+"""The one run lifecycle of ``delete`` and ``verify``: record the run, run the engine (with
+the periodic snapshot beside it in its TaskGroup, when in a checkpoint), close."""
 
 from __future__ import annotations
 
@@ -55,7 +53,6 @@ def stopped_code(stop: StopRequest, *, complete: bool) -> int | None:
 
 
 def run_exit_code(state: State, stop: StopRequest) -> int:
-    """A stop's code when it cut the run short, else 1 when any ID failed, else 0."""
     stopped = stopped_code(stop, complete=state.complete)
     return stopped if stopped is not None else (1 if state.progress.ids_failed else 0)
 
@@ -100,7 +97,7 @@ class Recorded:  # a run kept in a checkpoint; ``closing`` runs just before the 
 async def run_recorded(job: Recorded, send: Send, batches: Iterator[Batch], *, plan: Plan,
                        observer: Observer, exit_code: Callable[[RunEnd], int]) -> int:
     """Recorded before anything is sent (so even a run killed in its first second is
-    listed), and saved however it ends; returns its exit code."""
+    listed), and saved however it ends."""
     store, state = job.store, job.state
     if job.resumed:
         state.progress.carry_over(killed=was_killed(state.runs))
@@ -176,9 +173,8 @@ async def _engine(send: Send, ledger: Ledger, counters: RunCounters) -> AsyncIte
 
 
 async def _tick(job: Recorded, counters: RunCounters, observer: Observer) -> None:
-    """An fsync'd snapshot about once a second (the power-loss window, docs/guarantees.md
-    §2), in a thread so sending never waits on disk. A journal write that fails raises in
-    the task that appended, so the TaskGroup ends the run without this task looking."""
+    """An fsync'd snapshot about once a second (docs/guarantees.md §2), in a thread so
+    sending never waits on disk; a failed journal write ends the run in its own task."""
     store, state = job.store, job.state
     clock = asyncio.get_running_loop().time  # the loop's clock, as the engine's timers
     last = clock()

@@ -176,9 +176,9 @@ class _Verify:
         state = State(binding=self.job.binding, totals=Totals(len(chosen), 0, 0))
         findings = MemoryFailures()
         send = drive.Send(self.settings, findings, self.stop,
-                    operation=partial(output.check_operation, shapes=self.shapes))
+                          operation=partial(output.check_operation, shapes=self.shapes))
         await drive.run_unrecorded(send, sample_batches(chosen, self.settings.batch_size), state,
-                             lambda _end: drive.run_exit_code(state, self.stop), self.run_id)
+                                   lambda _end: drive.run_exit_code(state, self.stop), self.run_id)
         stopped = drive.stopped_code(self.stop, complete=state.complete)
         present = (ident for ident, reason, _ in findings.items if reason == Verdict.PRESENT.value)
         return state.progress, stopped, list(dict.fromkeys(present))
