@@ -6,6 +6,7 @@ and the observer a caller watches the run through.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -65,11 +66,8 @@ def id_column(files: JobFiles, fmt: InputFormat, id_type: str) -> IdColumn:
 
 
 def csv_column(files: JobFiles, id_type: str) -> tuple[str | None, str]:
-    stream = open_stream(files.input)
-    try:
+    with contextlib.closing(open_stream(files.input)) as stream:
         header = csv_header(stream, files.input, files.column, id_type, files.delimiter)
-    finally:
-        stream.close()
     if header is None:
         return None, parse_delimiter(files.delimiter) or ","
     return header.name, header.delimiter
