@@ -22,8 +22,7 @@ REASON_NOT_TEXT = "not a string"
 
 
 def item_value(raw: object) -> tuple[str, str | None]:
-    """The ID an item stands for, and why it is not one (None when it is), by a file's rule
-    (:mod:`bulkdelete.reader.rule`)."""
+    """The ID an item stands for, and why it is not one (None when it is), by a file's rule."""
     if not isinstance(raw, str):
         return "", REASON_NOT_TEXT
     value = trim(raw)

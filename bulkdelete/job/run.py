@@ -61,8 +61,7 @@ class JobResult:
 
 
 def exit_code_after(state: State, end: RunEnd | None, stop: StopRequest) -> int:
-    """``end`` None: no run was made. Raises InputError when the input ended short of the
-    pre-count."""
+    """``end`` None: no run was made. InputError when the input ended short of the pre-count."""
     if end and end.input_exhausted and not end.limit_reached and not state.complete \
             and state.totals.batches_total and not stop.requested:
         # Every batch read was recorded, yet batches are missing: the file changed under us.

@@ -96,8 +96,7 @@ class Recorded:  # a run kept in a checkpoint; ``closing`` runs just before the 
 
 async def run_recorded(job: Recorded, send: Send, batches: Iterator[Batch], *, plan: Plan,
                        observer: Observer, exit_code: Callable[[RunEnd], int]) -> int:
-    """Recorded before anything is sent (so even a run killed in its first second is
-    listed), and saved however it ends."""
+    """Listed before anything is sent, so even a run killed at once is; saved however it ends."""
     store, state = job.store, job.state
     if job.resumed:
         state.progress.carry_over(killed=was_killed(state.runs))

@@ -1,7 +1,5 @@
-"""What a run is about to do (the dry run's answer, what the confirmation shows), the
-input reads every step shares (so a dry run and a real run read the file the same way),
-and the observer a caller watches the run through.
-"""
+"""What a run is about to do (the dry run's answer, what the confirmation shows), the input
+reads every step shares (so all read the file the same way), and the observer of a run."""
 
 from __future__ import annotations
 

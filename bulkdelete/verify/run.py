@@ -1,6 +1,5 @@
-"""``verify``: are a job's deleted profiles really gone? (docs/verify.md) ``--sample N``
-checks a seeded sample in memory; ``--all`` checks every one through delete's run
-lifecycle, its progress in the checkpoint's ``verify/`` folder, so it resumes."""
+"""``verify`` (docs/verify.md): ``--sample N`` checks a seeded sample in memory; ``--all`` every
+deleted ID through delete's run lifecycle, in the checkpoint's ``verify/``, so it resumes."""
 
 from __future__ import annotations
 
@@ -60,8 +59,7 @@ async def verify_job(settings: Settings, files: JobFiles, *, sample: int | None 
                      seed: int | None = None, stop: StopRequest | None = None,
                      observer: Observer | None = None, run_id: str | None = None) -> VerifyResult:
     """Check a seeded sample of the job's deleted IDs, or every one when ``sample`` is None.
-    Exit 2 and 3 are raised as :class:`BulkDeleteError`; every event logged carries
-    ``run_id``."""
+    Exit 2 and 3 are raised as :class:`BulkDeleteError`; every event logged has ``run_id``."""
     run_id = run_id or drive.new_run_id()
     with structlog.contextvars.bound_contextvars(run_id=run_id):
         if sample is not None and sample < 1:
