@@ -1,6 +1,5 @@
 """A resumable job, the library's front door: :func:`run_job` (``bulkdelete delete``),
-:func:`delete_ids` (any iterable of IDs, no checkpoint) and :func:`plan_job` (the dry run).
-"""
+:func:`delete_ids` (any iterable of IDs, no checkpoint) and :func:`plan_job` (the dry run)."""
 
 from __future__ import annotations
 

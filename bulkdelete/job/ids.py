@@ -3,18 +3,16 @@ checkpoint or a resume (docs/library.md)."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Iterator
 
 from bulkdelete.batcher import INVALID_SAMPLES, make_batches
-from bulkdelete.checkpoint import Binding, RunRecord, State, Totals
+from bulkdelete.checkpoint import Binding, State, Totals
 from bulkdelete.client import Deleter
 from bulkdelete.engine import StopRequest
-from bulkdelete.errors import AbortError, UsageError
+from bulkdelete.errors import UsageError
 from bulkdelete.failed import MemoryFailures
 from bulkdelete.job.run import JobResult, exit_code_after
-from bulkdelete.lifecycle.drive import RunCounters, Send, new_run_id, send_ids
-from bulkdelete.logs import utc_timestamp
+from bulkdelete.lifecycle.drive import Send, run_unrecorded
 from bulkdelete.reader import InvalidLine, Record
 from bulkdelete.reader.rule import check, trim
 from bulkdelete.report import build_report
@@ -24,8 +22,7 @@ REASON_NOT_TEXT = "not a string"
 
 
 def item_value(raw: object) -> tuple[str, str | None]:
-    """The ID an item stands for, and why it is not one (None when it is), by a file's rule
-    (:mod:`bulkdelete.reader.rule`)."""
+    """The ID an item stands for, and why it is not one (None when it is), by a file's rule."""
     if not isinstance(raw, str):
         return "", REASON_NOT_TEXT
     value = trim(raw)
@@ -51,9 +48,6 @@ async def delete_ids(settings: Settings, ids: Iterable[object], *, stop: StopReq
     state = State(binding=Binding("", "iterable", None, settings.batch_size, settings.id_type,
                                   settings.account_id, settings.host), totals=Totals(0, 0, 0))
     failures = MemoryFailures()
-    run = RunRecord(run_id=new_run_id(), started=utc_timestamp())
-    state.runs.append(run)
-    counters = RunCounters(run)
     totals = state.totals
 
     def records() -> Iterator[Record | InvalidLine]:
@@ -67,17 +61,8 @@ async def delete_ids(settings: Settings, ids: Iterable[object], *, stop: StopReq
             if len(totals.invalid_samples) < INVALID_SAMPLES:
                 totals.invalid_samples.append((position, reason))
 
-    exit_code: int | None = None
-    try:
-        end = await send_ids(Send(settings, failures, stop, deleter),
-                             make_batches(records(), settings.batch_size), counters,
-                             state.progress)
-        totals.batches_total = math.ceil(totals.ids_total / settings.batch_size)
-        exit_code = exit_code_after(state, end, stop)
-    except AbortError as exc:
-        exit_code = exc.exit_code
-        raise
-    finally:
-        counters.close(exit_code, state.progress)
-    return JobResult(build_report(state, exit_code=exit_code), exit_code,
+    code = await run_unrecorded(Send(settings, failures, stop, deleter),
+                                make_batches(records(), settings.batch_size), state,
+                                lambda end: exit_code_after(state, end, stop))
+    return JobResult(build_report(state, exit_code=code), code,
                      failed_ids=[i for i, _, _ in failures.items])

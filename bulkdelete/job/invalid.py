@@ -13,8 +13,9 @@ import structlog
 
 from bulkdelete.durable import count_lines, write_all, write_private_atomic
 from bulkdelete.errors import StorageError
+from bulkdelete.lifecycle.plan import read_input
 from bulkdelete.outputs import INVALID_NAME
-from bulkdelete.reader import InputFormat, InvalidLine, Watch, read_records
+from bulkdelete.reader import InputFormat, InvalidLine, Watch
 from bulkdelete.reader.rule import VALUE_CHARS
 from bulkdelete.settings import JobFiles
 
@@ -30,12 +31,8 @@ def invalid_line_json(item: InvalidLine) -> bytes:
     line); backslashreplace keeps it valid JSON whatever the value."""
     value, cut = item.value, len(item.value) >= VALUE_CHARS
     if _escaped_length(value) > VALUE_LIMIT:
-        size = kept = 0
-        for char in value:
-            size += _escaped_length(char)
-            if size > VALUE_LIMIT:
-                break
-            kept += 1
+        sizes = itertools.accumulate(map(_escaped_length, value))  # of each prefix
+        kept = sum(1 for _ in itertools.takewhile(lambda size: size <= VALUE_LIMIT, sizes))
         value, cut = value[:kept], True
     record: dict[str, object] = {"line": item.line, "reason": item.reason, "value": value}
     if cut:
@@ -67,8 +64,7 @@ def write_invalid_lines(directory: Path, files: JobFiles, fmt: InputFormat, id_t
     def write(fd: int) -> None:
         if not expected:
             return
-        items = read_records(files.input, fmt, column=files.column, id_type=id_type,
-                             watch=watch, delimiter=files.delimiter)
+        items = read_input(files, fmt, id_type, watch=watch)
         listed = (invalid_line_json(item) for item in items if type(item) is InvalidLine)
         lines = itertools.islice(listed, expected)  # read no further than the last one
         try:

@@ -12,14 +12,7 @@ from typing import Any
 import structlog
 
 from bulkdelete.batcher import within_precount
-from bulkdelete.checkpoint import (
-    Binding,
-    CheckpointStore,
-    RunRecord,
-    State,
-    check_binding,
-    describe_saved,
-)
+from bulkdelete.checkpoint import Binding, CheckpointStore, RunRecord, State, describe_saved
 from bulkdelete.client import Deleter
 from bulkdelete.engine import RunEnd, StopRequest
 from bulkdelete.errors import (
@@ -30,22 +23,16 @@ from bulkdelete.errors import (
     StorageError,
     UsageError,
 )
-from bulkdelete.failed import FailedFile, check_lists_all, check_not_in_use, check_unclaimed
+from bulkdelete.failed import FailedFile, check_not_in_use, check_unclaimed
 from bulkdelete.job.invalid import write_invalid_lines
 from bulkdelete.job.preflight import preflight as check_credentials
-from bulkdelete.lifecycle.drive import (
-    Recorded,
-    Send,
-    new_run_id,
-    run_recorded,
-    stopped_code,
-    was_killed,
-)
+from bulkdelete.lifecycle import drive
 from bulkdelete.lifecycle.plan import (
     Observer,
     Plan,
     QuietObserver,
     binding_for,
+    check_same_job,
     make_plan,
     open_input,
     precount,
@@ -74,26 +61,22 @@ class JobResult:
 
 
 def exit_code_after(state: State, end: RunEnd | None, stop: StopRequest) -> int:
-    """``end`` None: no run was made. Raises InputError when the input ended short of the
-    pre-count."""
-    stopped = stopped_code(stop, complete=state.complete)
-    if stopped is not None:
-        return stopped
+    """``end`` None: no run was made. InputError when the input ended short of the pre-count."""
     if end and end.input_exhausted and not end.limit_reached and not state.complete \
-            and state.totals.batches_total:
+            and state.totals.batches_total and not stop.requested:
         # Every batch read was recorded, yet batches are missing: the file changed under us.
         raise InputError(
             f"the input ended after {state.progress.watermark:,} of "
             f"{state.totals.batches_total:,} batches: it changed during the run. Progress is "
             "saved; restore the original file to resume, or use --restart")
-    return 1 if state.progress.ids_failed else 0
+    return drive.run_exit_code(state, stop)
 
 
 def _check_resumable(state: State, binding: Binding, store: CheckpointStore,
                      files: JobFiles) -> None:
-    check_binding(state.binding, binding, store.directory)
-    state.bind_failed_file(files.failed_path, store.directory)
-    check_lists_all(files.failed_path, state.failed_listed)
+    check_same_job(state, binding, files, store.directory, "nothing was sent",
+                   "Use the original settings to resume, another --checkpoint for a new job, "
+                   "or --restart to discard it.")
 
 
 async def plan_job(settings: Settings, files: JobFiles, *, preflight: bool = False) -> Plan:
@@ -117,7 +100,7 @@ async def run_job(settings: Settings, files: JobFiles, *, stop: StopRequest | No
     """Run (or resume) the job to its end, a --limit, a stop or an abort: exit 0, 1 or
     128+signal returned; 2 and 3 raised as :class:`BulkDeleteError` (an abort's report
     already written). Every event it logs carries ``run_id``."""
-    run_id = run_id or new_run_id()
+    run_id = run_id or drive.new_run_id()
     with structlog.contextvars.bound_contextvars(run_id=run_id):
         fmt = open_input(files, settings)
         stop = stop or StopRequest()
@@ -256,7 +239,7 @@ class _Job:
                      batch_size=settings.batch_size, limit=settings.limit)
         else:
             _, offset, line = p.anchor
-            left = "in_flight_at_crash" if was_killed(state.runs) else "in_flight_at_stop"
+            left = "in_flight_at_crash" if drive.was_killed(state.runs) else "in_flight_at_stop"
             log.info("resume", watermark=p.watermark, offset=offset, line=line,
                      done=p.ids_deleted + p.ids_failed, ids_total=plan.ids_total,
                      **{left: len(p.sent_above)})
@@ -266,9 +249,9 @@ class _Job:
             batches = within_precount(
                 read_batches(files, self.fmt, settings.id_type, settings.batch_size, p.anchor,
                              self.watch), state.totals.ids_total, settings.batch_size, files.input)
-            exit_code = await run_recorded(
-                Recorded(self.store, state, run, self.resumed, report=files.report_path),
-                Send(settings, failed_file, stop, deleter), batches, plan=plan,
+            exit_code = await drive.run_recorded(
+                drive.Recorded(self.store, state, run, self.resumed, report=files.report_path),
+                drive.Send(settings, failed_file, stop, deleter), batches, plan=plan,
                 observer=observer, exit_code=lambda end: exit_code_after(state, end, stop))
         except AbortError as exc:
             # Raised to the caller, who says it once (the CLI: its one error line, also in

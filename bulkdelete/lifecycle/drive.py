@@ -1,12 +1,11 @@
-"""The one run lifecycle, shared by ``delete`` and ``verify --all``: record the run in the
-checkpoint, run the engine with the periodic snapshot beside it in its TaskGroup, close.
-A failed snapshot or journal write raises in its task, and the TaskGroup ends the run.
-"""
+"""The one run lifecycle of ``delete`` and ``verify``: record the run, run the engine (with
+the periodic snapshot beside it in its TaskGroup, when in a checkpoint), close."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import secrets
 import time
 from collections import Counter
@@ -53,6 +52,11 @@ def stopped_code(stop: StopRequest, *, complete: bool) -> int | None:
     return stop.exit_code if stop.requested and not complete else None
 
 
+def run_exit_code(state: State, stop: StopRequest) -> int:
+    stopped = stopped_code(stop, complete=state.complete)
+    return stopped if stopped is not None else (1 if state.progress.ids_failed else 0)
+
+
 @dataclass(slots=True)
 class RunCounters:
     run: RunRecord
@@ -92,8 +96,7 @@ class Recorded:  # a run kept in a checkpoint; ``closing`` runs just before the 
 
 async def run_recorded(job: Recorded, send: Send, batches: Iterator[Batch], *, plan: Plan,
                        observer: Observer, exit_code: Callable[[RunEnd], int]) -> int:
-    """Recorded before anything is sent (so even a run killed in its first second is
-    listed), and saved however it ends; returns its exit code."""
+    """Listed before anything is sent, so even a run killed at once is; saved however it ends."""
     store, state = job.store, job.state
     if job.resumed:
         state.progress.carry_over(killed=was_killed(state.runs))
@@ -124,10 +127,25 @@ async def run_recorded(job: Recorded, send: Send, batches: Iterator[Batch], *, p
     return code
 
 
-async def send_ids(send: Send, batches: Iterator[Batch], counters: RunCounters,
-                   progress: Progress) -> RunEnd:
-    async with _engine(send, Ledger(progress), counters) as engine:
-        return await engine.run(batches)
+async def run_unrecorded(send: Send, batches: Iterator[Batch], state: State,
+                         exit_code: Callable[[RunEnd], int], run_id: str | None = None) -> int:
+    """A run kept in no checkpoint (delete_ids, verify --sample): recorded in ``state``, its
+    batch total counted from ``ids_total`` once the batches are read."""
+    run = RunRecord(run_id=run_id or new_run_id(), started=utc_timestamp())
+    state.runs.append(run)
+    counters = RunCounters(run)
+    code: int | None = None
+    try:
+        async with _engine(send, Ledger(state.progress), counters) as engine:
+            end = await engine.run(batches)
+        state.totals.batches_total = math.ceil(state.totals.ids_total / send.settings.batch_size)
+        code = exit_code(end)
+    except BulkDeleteError as exc:
+        code = exc.exit_code
+        raise
+    finally:
+        counters.close(code, state.progress)
+    return code
 
 
 @contextlib.asynccontextmanager
@@ -154,9 +172,8 @@ async def _engine(send: Send, ledger: Ledger, counters: RunCounters) -> AsyncIte
 
 
 async def _tick(job: Recorded, counters: RunCounters, observer: Observer) -> None:
-    """An fsync'd snapshot about once a second (the power-loss window, docs/guarantees.md
-    §2), in a thread so sending never waits on disk. A journal write that fails raises in
-    the task that appended, so the TaskGroup ends the run without this task looking."""
+    """An fsync'd snapshot about once a second (docs/guarantees.md §2), in a thread so
+    sending never waits on disk; a failed journal write ends the run in its own task."""
     store, state = job.store, job.state
     clock = asyncio.get_running_loop().time  # the loop's clock, as the engine's timers
     last = clock()

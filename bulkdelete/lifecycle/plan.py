@@ -1,11 +1,10 @@
-"""What a run is about to do (the dry run's answer, what the confirmation shows), the
-input reads every step shares (so a dry run and a real run read the file the same way),
-and the observer a caller watches the run through.
-"""
+"""What a run is about to do (the dry run's answer, what the confirmation shows), the input
+reads every step shares (so all read the file the same way), and the observer of a run."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -13,8 +12,10 @@ from pathlib import Path
 from typing import Protocol
 
 from bulkdelete.batcher import Batch, make_batches, summarize
-from bulkdelete.checkpoint import Binding, Progress, Totals
+from bulkdelete.checkpoint import Binding, Progress, State, Totals
 from bulkdelete.engine import Snapshot
+from bulkdelete.errors import CheckpointMismatch
+from bulkdelete.failed import check_lists_all
 from bulkdelete.outputs import check_outputs
 from bulkdelete.reader import (
     InputFormat,
@@ -63,11 +64,8 @@ def id_column(files: JobFiles, fmt: InputFormat, id_type: str) -> IdColumn:
 
 
 def csv_column(files: JobFiles, id_type: str) -> tuple[str | None, str]:
-    stream = open_stream(files.input)
-    try:
+    with contextlib.closing(open_stream(files.input)) as stream:
         header = csv_header(stream, files.input, files.column, id_type, files.delimiter)
-    finally:
-        stream.close()
     if header is None:
         return None, parse_delimiter(files.delimiter) or ","
     return header.name, header.delimiter
@@ -189,6 +187,18 @@ async def binding_for(settings: Settings, files: JobFiles, fmt: InputFormat) -> 
         column=files.column, batch_size=settings.batch_size, id_type=settings.id_type,
         account_id=settings.account_id, host=settings.host, delimiter=delimiter,
     )
+
+
+def check_same_job(state: State, binding: Binding, files: JobFiles, directory: Path,
+                   nothing: str, advice: str) -> None:
+    """A started job read another way, or sent elsewhere, is refused (``nothing`` says what
+    was not done); its failed file must be the one bound and list all its failed IDs."""
+    diffs = state.binding.differences(binding)
+    if diffs:
+        raise CheckpointMismatch(f"checkpoint {directory} belongs to a different job; {nothing}. "
+                                 f"Differs: {'; '.join(diffs)}. {advice}")
+    state.bind_failed_file(files.failed_path, directory)
+    check_lists_all(files.failed_path, state.failed_listed)
 
 
 class Observer(Protocol):

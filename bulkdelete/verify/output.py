@@ -5,6 +5,7 @@ new delete), the summary line. ``--all`` keeps its findings durably as it goes."
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -32,12 +33,8 @@ def new_list_name(folder: Path, *, every: bool = False, now: datetime | None = N
     """``still_present-<UTC time>[-all][-N].txt``, a name no file in ``folder`` has."""
     stem = STILL_PRESENT_PREFIX + (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     stem += "-all" if every else ""
-    n = 1
-    while True:
-        name = f"{stem}{f'-{n}' if n > 1 else ''}.txt"
-        if not (folder / name).exists():
-            return name
-        n += 1
+    names = (f"{stem}{f'-{n}' if n > 1 else ''}.txt" for n in itertools.count(1))
+    return next(name for name in names if not (folder / name).exists())
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,5 @@
-"""``verify``: are a job's deleted profiles really gone? (docs/verify.md) ``--sample N``
-checks a seeded sample in memory; ``--all`` checks every one through delete's run
-lifecycle, its progress in the checkpoint's ``verify/`` folder, so it resumes."""
+"""``verify`` (docs/verify.md): ``--sample N`` checks a seeded sample in memory; ``--all`` every
+deleted ID through delete's run lifecycle, in the checkpoint's ``verify/``, so it resumes."""
 
 from __future__ import annotations
 
@@ -21,21 +20,14 @@ from bulkdelete.answer import Verdict
 from bulkdelete.batcher import Batch
 from bulkdelete.checkpoint import CheckpointStore, Progress, RunRecord, State, Totals
 from bulkdelete.engine import RunEnd, StopRequest
-from bulkdelete.errors import CheckpointMismatch, InputError, StorageError, UsageError
-from bulkdelete.failed import MemoryFailures, check_lists_all
-from bulkdelete.lifecycle.drive import (
-    Recorded,
-    RunCounters,
-    Send,
-    new_run_id,
-    run_recorded,
-    send_ids,
-    stopped_code,
-)
+from bulkdelete.errors import InputError, StorageError, UsageError
+from bulkdelete.failed import MemoryFailures
+from bulkdelete.lifecycle import drive
 from bulkdelete.lifecycle.plan import (
     Observer,
     QuietObserver,
     binding_for,
+    check_same_job,
     make_plan,
     open_input,
     read_batches,
@@ -45,15 +37,7 @@ from bulkdelete.outputs import VERIFY_FOLDER
 from bulkdelete.reader import InputFormat, Watch
 from bulkdelete.report import build_report, save_report
 from bulkdelete.settings import JobFiles, Settings
-from bulkdelete.verify.output import (
-    Counts,
-    Findings,
-    GoneShapes,
-    check_operation,
-    new_list_name,
-    summarize,
-    write_outputs,
-)
+from bulkdelete.verify import output
 from bulkdelete.verify.stats import reservoir
 
 log = structlog.get_logger("bulkdelete")
@@ -75,9 +59,8 @@ async def verify_job(settings: Settings, files: JobFiles, *, sample: int | None 
                      seed: int | None = None, stop: StopRequest | None = None,
                      observer: Observer | None = None, run_id: str | None = None) -> VerifyResult:
     """Check a seeded sample of the job's deleted IDs, or every one when ``sample`` is None.
-    Exit 2 and 3 are raised as :class:`BulkDeleteError`; every event logged carries
-    ``run_id``."""
-    run_id = run_id or new_run_id()
+    Exit 2 and 3 are raised as :class:`BulkDeleteError`; every event logged has ``run_id``."""
+    run_id = run_id or drive.new_run_id()
     with structlog.contextvars.bound_contextvars(run_id=run_id):
         if sample is not None and sample < 1:
             raise UsageError(f"--sample must be at least 1, got {sample}")
@@ -95,15 +78,9 @@ async def verify_job(settings: Settings, files: JobFiles, *, sample: int | None 
                                            limit=None, max_delete=None)
             # Before the fingerprint, as a run does: an edit after it is seen by every read.
             watch = await asyncio.to_thread(Watch.start, files.input)
-            diffs = state.binding.differences(await binding_for(settings, files, fmt))
-            if diffs:
-                raise CheckpointMismatch(
-                    f"checkpoint {store.directory} belongs to a different job; nothing was looked "
-                    f"up. Differs: {'; '.join(diffs)}. Verify a job with the input, format, "
-                    "--id-type and target its delete ran with")
-            state.bind_failed_file(files.failed_path, store.directory)
-            # Else failed IDs would pass as deleted.
-            check_lists_all(files.failed_path, state.failed_listed)
+            check_same_job(state, await binding_for(settings, files, fmt), files, store.directory,
+                           "nothing was looked up", "Verify a job with the input, format, "
+                           "--id-type and target its delete ran with")
             failed = failed_ids(store.directory / state.failed)
             job = _Verify(settings, files, fmt, state, stop or StopRequest(), run_id, partial(
                 deleted_batches, settings, files, fmt, state, failed, watch))
@@ -116,17 +93,18 @@ async def verify_job(settings: Settings, files: JobFiles, *, sample: int | None 
             # From the progress (journalled, so exact after a kill): a Check's success is
             # gone, a failure is present by its label, else unknown.
             found = checked.reasons.get(Verdict.PRESENT.value, 0)
-            counts = Counts(state.progress.ids_deleted, checked.ids_deleted, found,
-                            checked.ids_failed - found)
+            counts = output.Counts(state.progress.ids_deleted, checked.ids_deleted, found,
+                                   checked.ids_failed - found)
             # Given to this verify (--requester/--ticket), else the job's.
-            summary = summarize(counts, sample=sample, seed=None if sample is None else seed,
-                                runs=state.runs, names=(settings.requester, settings.ticket))
+            summary = output.summarize(counts, sample=sample,
+                                       seed=None if sample is None else seed, runs=state.runs,
+                                       names=(settings.requester, settings.ticket))
             summary["gone_shapes"] = job.shapes.listing()
             if end_code is not None:  # stopped: nothing is final yet
                 return VerifyResult(summary, end_code, None)
             try:
-                still = write_outputs(store.directory, summary, present,
-                                      job.list_name or new_list_name(store.directory))
+                still = output.write_outputs(store.directory, summary, present, job.list_name
+                                             or output.new_list_name(store.directory))
             except OSError as exc:
                 # Not "progress saved, resume": a sample is drawn anew, and a complete --all
                 # checks every deleted ID again. The lists handed out before are untouched.
@@ -185,7 +163,7 @@ class _Verify:
     run_id: str
     batches: partial[Iterator[Batch]]  # deleted_batches, all but ``start`` given
     list_name: str | None = None  # an --all's list, named when it began
-    shapes: GoneShapes = dataclasses.field(default_factory=GoneShapes)
+    shapes: output.GoneShapes = dataclasses.field(default_factory=output.GoneShapes)
 
     async def check_sample(self, size: int,
                            seed: int) -> tuple[Progress, int | None, list[str]]:
@@ -193,17 +171,15 @@ class _Verify:
         # signals are still heard meanwhile.
         chosen = await asyncio.to_thread(reservoir, self.batches(), size, random.Random(seed))
         log.info("verify_sample", sample=len(chosen), seed=seed)
-        progress = Progress()
+        state = State(binding=self.job.binding, totals=Totals(len(chosen), 0, 0))
         findings = MemoryFailures()
-        send = Send(self.settings, findings, self.stop,
-                    operation=partial(check_operation, shapes=self.shapes))
-        await send_ids(send, sample_batches(chosen, self.settings.batch_size),
-                       RunCounters(RunRecord(run_id=self.run_id, started=utc_timestamp())),
-                       progress)
-        batches_total = -(-len(chosen) // self.settings.batch_size)
-        stopped = stopped_code(self.stop, complete=progress.watermark >= batches_total)
+        send = drive.Send(self.settings, findings, self.stop,
+                          operation=partial(output.check_operation, shapes=self.shapes))
+        await drive.run_unrecorded(send, sample_batches(chosen, self.settings.batch_size), state,
+                                   lambda _end: drive.run_exit_code(state, self.stop), self.run_id)
+        stopped = drive.stopped_code(self.stop, complete=state.complete)
         present = (ident for ident, reason, _ in findings.items if reason == Verdict.PRESENT.value)
-        return progress, stopped, list(dict.fromkeys(present))
+        return state.progress, stopped, list(dict.fromkeys(present))
 
     async def check_all(self, folder: Path,
                         observer: Observer) -> tuple[Progress, int | None, list[str]]:
@@ -212,10 +188,10 @@ class _Verify:
         with contextlib.closing(store):
             state, fresh = self._open_all(store)
             p = state.progress
-            findings = Findings(folder, truncate=fresh, recorded=p.is_done)
+            findings = output.Findings(folder, truncate=fresh, recorded=p.is_done)
             with contextlib.closing(findings):
                 if not fresh:
-                    self.shapes = GoneShapes((state.verify or {}).get("gone_shapes", ()))
+                    self.shapes = output.GoneShapes((state.verify or {}).get("gone_shapes", ()))
                     log.info("verify_resume", watermark=p.watermark,
                              checked=p.ids_deleted + p.ids_failed)
                 plan = make_plan(self.settings, self.files, self.fmt, state.totals,
@@ -225,17 +201,17 @@ class _Verify:
                 def closing() -> None:
                     state.verify = {**(state.verify or {}), "gone_shapes": self.shapes.listing()}
 
-                send = Send(self.settings, findings, self.stop, operation=partial(
-                    check_operation, findings=findings, shapes=self.shapes))
+                send = drive.Send(self.settings, findings, self.stop, operation=partial(
+                    output.check_operation, findings=findings, shapes=self.shapes))
                 stopped: int | None = None
 
                 def exit_code(_end: RunEnd) -> int:  # the run's own, in the verify's runs
                     nonlocal stopped
-                    stopped = stopped_code(self.stop, complete=state.complete)
-                    return stopped if stopped is not None else (1 if p.ids_failed else 0)
+                    stopped = drive.stopped_code(self.stop, complete=state.complete)
+                    return drive.run_exit_code(state, self.stop)
 
-                await run_recorded(
-                    Recorded(store, state, run, resumed=not fresh, closing=closing), send,
+                await drive.run_recorded(
+                    drive.Recorded(store, state, run, resumed=not fresh, closing=closing), send,
                     self.batches(start=p.anchor), plan=plan, observer=observer,
                     exit_code=exit_code)
                 present = findings.present_ids() if stopped is None else []
@@ -260,7 +236,7 @@ class _Verify:
                 self.list_name = begun["list"]  # written with the marker
                 return state, False
             store.discard()
-        self.list_name = new_list_name(self.files.checkpoint_dir, every=True)
+        self.list_name = output.new_list_name(self.files.checkpoint_dir, every=True)
         state = State(binding=self.job.binding,
                       totals=Totals(p.ids_deleted, 0, self.job.totals.batches_total),
                       input=self.job.input, updated=utc_timestamp(),

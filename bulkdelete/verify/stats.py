@@ -1,7 +1,6 @@
 """A verify's statistics, standard library only: the seeded uniform sample, and the exact
 one-sided 95 % upper bound on the share still present (Clopper–Pearson, docs/verify.md):
-honest for small counts (0 of 1,000 gives about 0.30 %, never 0).
-"""
+honest for small counts (0 of 1,000 gives about 0.30 %, never 0)."""
 
 from __future__ import annotations
 
