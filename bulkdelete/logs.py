@@ -1,7 +1,6 @@
-"""One structlog pipeline for events and for lines for people (:func:`say`, never
-silenced): context, level, timestamp, a JSON line to ``--log-file``, then the console. A log
-file that cannot be written is given up at its first failure and the watchers
-(:func:`on_failure`) stop the run cleanly: logging never raises into the code that logs."""
+"""One structlog pipeline for events and lines for people (:func:`say`). A log file that
+cannot be written is given up at its first failure, and the watchers stop the run cleanly:
+logging never raises into the code that logs."""
 
 from __future__ import annotations
 
@@ -28,8 +27,7 @@ _STREAM = "_stream"  # where a line for people goes; never written to the log fi
 
 
 def utc_timestamp(moment: datetime | None = None) -> str:
-    """ISO-8601 in UTC with a ``Z`` and milliseconds, e.g. ``2026-01-31T02:03:04.567Z``:
-    the format of every timestamp in logs, messages, the checkpoint and the report."""
+    """Every timestamp the tool writes, e.g. ``2026-01-31T02:03:04.567Z``."""
     moment = (moment or datetime.now(UTC)).astimezone(UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -46,7 +44,7 @@ _log_file = _LogFile()
 
 
 def on_failure(watcher: Callable[[], None]) -> Callable[[], None]:
-    """Call ``watcher`` (from whatever thread logged) when a log write fails; returns unwatch."""
+    """``watcher`` is called from whatever thread logged; returns unwatch."""
     _log_file.watchers.append(watcher)
     return lambda: _log_file.watchers.remove(watcher)
 
@@ -59,8 +57,8 @@ def failure_message() -> str | None:
 
 def say(*lines: str, event: str = "message", level: str = "info",
         stream: TextIO | None = None, **fields: Any) -> None:
-    """Lines for people on ``stream`` (default stderr), never silenced by ``-q``; with
-    ``--log-format json`` one JSON record instead, so every line stays parseable."""
+    """Lines for people (default stderr), never silenced by ``-q``; one JSON record with
+    ``--log-format json``."""
     logger = structlog.get_logger(_MESSAGES)
     getattr(logger, level)(event, **fields, text="\n".join(lines), **{_STREAM: stream})
 
@@ -78,8 +76,7 @@ def wants_json(argv: list[str]) -> bool:
 
 
 class _Console:
-    """Prints to ``sys.stderr`` as it is at that moment (rich swaps it while the bar is up).
-    ``filter_by_level`` reads its level: lines for people are never dropped."""
+    """Prints to ``sys.stderr`` as it is then (rich swaps it while the bar is up)."""
 
     disabled = False
 
@@ -152,8 +149,7 @@ def configure(*, fmt: str = "console", log_file: Path | None = None,
 
 
 def _open_log(path: Path) -> TextIO:
-    """A missing folder is a usage error, never created; a device (``/dev/null``) is
-    written as it is, only a file of the tool's own is made owner-only."""
+    """A missing folder is never created; a device (``/dev/null``) is written as it is."""
     if not path.parent.is_dir():
         raise UsageError(f"--log-file {path}: the folder {path.parent} does not exist; "
                          "create it first or choose another path")
@@ -167,7 +163,7 @@ def _open_log(path: Path) -> TextIO:
 
 
 def reset(*, json_mode: bool = False) -> None:
-    """No log file (an open one is closed): where each command starts, before parsing."""
+    """No log file: where each command starts, before parsing."""
     if _log_file.file is not None:
         with contextlib.suppress(OSError):  # its failure, if any, was already reported
             _log_file.file.close()

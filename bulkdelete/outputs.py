@@ -1,6 +1,5 @@
-"""Where a job writes, checked once before anything is written (docs/guarantees.md, "Nobody
-else's files"). Outputs are compared with the input and each other by file identity, so a
-link or another spelling is caught; the opens repeat the decisive part (open_private)."""
+"""Where a job writes, checked before anything is written (docs/guarantees.md, "Nobody
+else's files"); compared by file identity, so a link or another spelling is caught."""
 
 from __future__ import annotations
 
@@ -66,8 +65,7 @@ def _identity(path: Path) -> tuple[int, int] | None:
 
 
 def _foreign_link(path: Path) -> str | None:
-    """A link along ``path`` owned by neither this user nor root: refused as the kernel's
-    protected_symlinks would (not every system turns it on)."""
+    """A link along ``path`` owned by neither this user nor root (as protected_symlinks)."""
     path = path.absolute()
     for each in (*reversed(path.parents), path):
         try:
@@ -99,8 +97,7 @@ def _checkpoints_own(path: Path, checkpoint: Path) -> str | None:
 
 
 def _unwritable(flag: str, path: Path) -> str | None:
-    """Not a link, folder, device or another user's file; a safe folder; an existing file
-    takes a write (``/proc/version`` does not)."""
+    """Not a link, folder, device or another's file; a safe folder; takes a write."""
     try:
         st = os.lstat(path)
     except FileNotFoundError:
@@ -153,8 +150,7 @@ def _check_checkpoint_folder(directory: Path) -> None:
 
 
 def _unsafe_folder(path: Path) -> tuple[Path, str | None]:
-    """The nearest existing folder, and why a file in it could be swapped: it is another
-    user's, others can write in it, and it is not sticky (like /tmp)."""
+    """The nearest existing folder, and why a file in it could be swapped."""
     folder = nearest_existing(path.absolute())
     st = os.stat(folder)
     if (st.st_uid == os.geteuid() or not st.st_mode & OTHERS_WRITE
