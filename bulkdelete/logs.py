@@ -92,13 +92,9 @@ class _Console:
     debug = info = warning = error = critical = msg
 
 
-def _timestamp(_logger: Any, _name: str, event: EventDict) -> EventDict:
+def _stamp_and_file(_logger: Any, _name: str, event: EventDict) -> EventDict:
     # structlog's TimeStamper has no milliseconds; this is the tool's one format.
     event["timestamp"] = utc_timestamp()
-    return event
-
-
-def _to_file(_logger: Any, _name: str, event: EventDict) -> EventDict:
     file = _log_file.file
     if file is not None:
         record = {k: v for k, v in event.items() if k != _STREAM}
@@ -128,8 +124,7 @@ def _pipeline(*, as_json: bool, level: int) -> None:
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
-            _timestamp,
-            _to_file,
+            _stamp_and_file,
             structlog.stdlib.filter_by_level,
             render,
         ],
@@ -142,9 +137,12 @@ def _pipeline(*, as_json: bool, level: int) -> None:
 
 def configure(*, fmt: str = "console", log_file: Path | None = None,
               quiet: bool = False) -> None:
+    """Replaces the log file (none: where each command starts, before parsing)."""
     file = _open_log(log_file) if log_file is not None else None
-    reset()
-    _log_file.file, _log_file.path = file, log_file
+    if _log_file.file is not None:
+        with contextlib.suppress(OSError):  # its failure, if any, was already reported
+            _log_file.file.close()
+    _log_file.file, _log_file.path, _log_file.failure = file, log_file, None
     _pipeline(as_json=fmt == "json", level=logging.WARNING if quiet else logging.INFO)
 
 
@@ -160,12 +158,3 @@ def _open_log(path: Path) -> TextIO:
         device = False
     fd = os.open(path, flags | os.O_CLOEXEC) if device else open_private(path, flags)
     return open(fd, "a", encoding="utf-8")
-
-
-def reset(*, json_mode: bool = False) -> None:
-    """No log file: where each command starts, before parsing."""
-    if _log_file.file is not None:
-        with contextlib.suppress(OSError):  # its failure, if any, was already reported
-            _log_file.file.close()
-    _log_file.file = _log_file.path = _log_file.failure = None
-    _pipeline(as_json=json_mode, level=logging.INFO)

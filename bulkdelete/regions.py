@@ -96,7 +96,3 @@ def resolve_target(
             name = value.strip().lower()
             return region_base_url(name), f"region {name} {source}"
     return region_base_url(DEFAULT_REGION), f"default region {DEFAULT_REGION}"
-
-
-def host_of(base_url: str) -> str:
-    return urlsplit(base_url).netloc

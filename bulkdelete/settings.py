@@ -11,10 +11,9 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from bulkdelete.errors import UsageError
-from bulkdelete.regions import host_of, is_loopback, normalize_base_url
+from bulkdelete.regions import is_loopback, normalize_base_url
 
 IdType = Literal["guid", "identity"]
-ID_TYPES: tuple[IdType, ...] = ("guid", "identity")
 MAX_BATCH_SIZE = 100  # the API's own ceiling per request (docs/api.md)
 MAX_AUDIT_TEXT = 200
 
@@ -138,7 +137,7 @@ class Settings:
                                      f"at position {position}); check {where} and give it "
                                      "exactly as the dashboard shows it")
         object.__setattr__(self, "base_url", normalize_base_url(self.base_url))
-        if self.id_type not in ID_TYPES:
+        if self.id_type not in ("guid", "identity"):
             raise UsageError(f"--id-type must be guid or identity, got {self.id_type!r}")
         for name, flag, low, high, unit in _BOUNDS:
             if (value := getattr(self, name)) is None and name in _OPTIONAL:
@@ -166,7 +165,7 @@ class Settings:
 
     @property
     def host(self) -> str:
-        return host_of(self.base_url)
+        return urlsplit(self.base_url).netloc
 
     @property
     def grace(self) -> float:  # how long a graceful stop waits for requests in flight
