@@ -36,7 +36,7 @@ def utc_timestamp(moment: datetime | None = None) -> str:
 class _LogFile:
     file: TextIO | None = None
     path: Path | None = None
-    failure: OSError | None = None  # its first failed write
+    failure: str | None = None  # what its first failed write said
     watchers: list[Callable[[], None]] = field(default_factory=list)
 
 
@@ -50,9 +50,7 @@ def on_failure(watcher: Callable[[], None]) -> Callable[[], None]:
 
 
 def failure_message() -> str | None:
-    if (failure := _log_file.failure) is None:
-        return None
-    return f"cannot write the log file {_log_file.path}: {failure.strerror or failure}"
+    return _log_file.failure
 
 
 def say(*lines: str, event: str = "message", level: str = "info",
@@ -103,7 +101,9 @@ def _stamp_and_file(_logger: Any, _name: str, event: EventDict) -> EventDict:
             file.flush()
         except OSError as exc:
             if _log_file.file is file:  # not given up yet (by another thread's failed write)
-                _log_file.file, _log_file.failure = None, exc
+                _log_file.file = None
+                _log_file.failure = (f"cannot write the log file {_log_file.path}: "
+                                     f"{exc.strerror or exc}")
                 with contextlib.suppress(OSError):
                     file.close()  # what is still buffered cannot be written either
                 for watcher in list(_log_file.watchers):
@@ -111,7 +111,27 @@ def _stamp_and_file(_logger: Any, _name: str, event: EventDict) -> EventDict:
     return event
 
 
-def _pipeline(*, as_json: bool, level: int) -> None:
+def configure(*, fmt: str = "console", log_file: Path | None = None,
+              quiet: bool = False) -> None:
+    """Replaces the log file (none: where each command starts, before parsing). A missing
+    folder is never created; a device (``/dev/null``) is written as it is."""
+    file = None
+    if log_file is not None:
+        if not log_file.parent.is_dir():
+            raise UsageError(f"--log-file {log_file}: the folder {log_file.parent} does not "
+                             "exist; create it first or choose another path")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+        try:
+            device = not stat.S_ISREG(log_file.stat().st_mode)
+        except FileNotFoundError:
+            device = False
+        fd = os.open(log_file, flags | os.O_CLOEXEC) if device else open_private(log_file, flags)
+        file = os.fdopen(fd, "a", encoding="utf-8")
+    if _log_file.file is not None:
+        with contextlib.suppress(OSError):  # its failure, if any, was already reported
+            _log_file.file.close()
+    _log_file.file, _log_file.path, _log_file.failure = file, log_file, None
+    as_json, level = fmt == "json", logging.WARNING if quiet else logging.INFO
     events: Processor = (structlog.processors.JSONRenderer(default=str) if as_json else
                          structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty()))
 
@@ -134,27 +154,3 @@ def _pipeline(*, as_json: bool, level: int) -> None:
         cache_logger_on_first_use=False,
     )
 
-
-def configure(*, fmt: str = "console", log_file: Path | None = None,
-              quiet: bool = False) -> None:
-    """Replaces the log file (none: where each command starts, before parsing)."""
-    file = _open_log(log_file) if log_file is not None else None
-    if _log_file.file is not None:
-        with contextlib.suppress(OSError):  # its failure, if any, was already reported
-            _log_file.file.close()
-    _log_file.file, _log_file.path, _log_file.failure = file, log_file, None
-    _pipeline(as_json=fmt == "json", level=logging.WARNING if quiet else logging.INFO)
-
-
-def _open_log(path: Path) -> TextIO:
-    """A missing folder is never created; a device (``/dev/null``) is written as it is."""
-    if not path.parent.is_dir():
-        raise UsageError(f"--log-file {path}: the folder {path.parent} does not exist; "
-                         "create it first or choose another path")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
-    try:
-        device = not stat.S_ISREG(path.stat().st_mode)
-    except FileNotFoundError:
-        device = False
-    fd = os.open(path, flags | os.O_CLOEXEC) if device else open_private(path, flags)
-    return open(fd, "a", encoding="utf-8")
