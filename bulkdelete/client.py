@@ -50,7 +50,6 @@ class ClevertapClient:
                  timeout: float) -> None:
         self._url = base_url.rstrip("/") + DELETE_PATH
         self._profile_url = base_url.rstrip("/") + PROFILE_PATH
-        self._profile_key = "objectId" if id_type == "guid" else "identity"
         self._id_type = id_type
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._headers = {
@@ -79,9 +78,9 @@ class ClevertapClient:
     async def profile_with(
         self, session: aiohttp.ClientSession, ident: str, *, key: str | None = None
     ) -> Result:
-        request = session.get(self._profile_url, params={key or self._profile_key: ident},
-                              headers=self._headers, timeout=self._timeout,
-                              allow_redirects=False)
+        key = key or ("objectId" if self._id_type == "guid" else "identity")
+        request = session.get(self._profile_url, params={key: ident}, headers=self._headers,
+                              timeout=self._timeout, allow_redirects=False)
         return await self._exchange(request, partial(classify_profile, ident=ident))
 
     async def _exchange(self, request: aiohttp.client._RequestContextManager,

@@ -33,12 +33,27 @@ VERIFY_FOLDER = "verify"  # inside the job's checkpoint: --all's own progress
 def check_outputs(files: JobFiles, log_file: Path | None = None) -> None:
     """Refuse (UsageError, exit 2) an output or checkpoint folder the job must not write."""
     outputs = [("--failed", files.failed_path), ("--failed", reasons_path(files.failed_path)),
-               ("--report", files.report_path)]
-    if log_file is not None:
-        outputs.append(("--log-file", log_file))
-    if problem := _foreign_link(files.checkpoint_dir):
-        raise UsageError(f"the checkpoint folder {files.checkpoint_dir}{problem}")
-    _check_checkpoint_folder(files.checkpoint_dir)
+               ("--report", files.report_path), *([("--log-file", log_file)] if log_file else [])]
+    directory = files.checkpoint_dir
+    if problem := _foreign_link(directory):
+        raise UsageError(f"the checkpoint folder {directory}{problem}")
+    # This user's alone, or to be created (0700) in a folder safe to create it in.
+    try:
+        st = os.stat(directory)
+    except FileNotFoundError:
+        folder, problem = _unsafe_folder(directory)
+        if problem is not None:
+            raise UsageError(f"the checkpoint folder {directory} would be created in "
+                             f"{folder}, and {problem}; nothing was written. Pass "
+                             "--checkpoint in a folder of your own") from None
+    except OSError as exc:
+        if exc.errno != errno.ENOTDIR:  # else said by the checkpoint's own checks
+            raise UsageError(f"cannot look at the checkpoint folder {directory}: "
+                             f"{exc.strerror}") from None
+    else:
+        if (problem := private_folder_problem(st)) is not None and stat.S_ISDIR(st.st_mode):
+            raise UsageError(f"refusing the checkpoint folder {directory}: {problem}; nothing "
+                             "was written. Pass --checkpoint with a folder of your own")
     source, source_path = _identity(files.input), files.input.resolve()
     seen: dict[object, str] = {}
     for flag, path in outputs:
@@ -125,28 +140,6 @@ def _unwritable(flag: str, path: Path) -> str | None:
     folder, problem = _unsafe_folder(path.parent)
     return None if problem is None else (f" is in the folder {folder}, and {problem}; "
                                          "nothing was written. Choose a folder of your own")
-
-
-def _check_checkpoint_folder(directory: Path) -> None:
-    """This user's alone, or to be created (0700) in a folder safe to create it in."""
-    try:
-        st = os.stat(directory)
-    except FileNotFoundError:
-        folder, problem = _unsafe_folder(directory)
-        if problem is not None:
-            raise UsageError(f"the checkpoint folder {directory} would be created in "
-                             f"{folder}, and {problem}; nothing was written. Pass "
-                             "--checkpoint in a folder of your own") from None
-        return
-    except OSError as exc:
-        if exc.errno == errno.ENOTDIR:
-            return  # said by the checkpoint's own checks, with the way out
-        raise UsageError(f"cannot look at the checkpoint folder {directory}: "
-                         f"{exc.strerror}") from None
-    problem = private_folder_problem(st)
-    if problem is not None and stat.S_ISDIR(st.st_mode):
-        raise UsageError(f"refusing the checkpoint folder {directory}: {problem}; nothing "
-                         "was written. Pass --checkpoint with a folder of your own")
 
 
 def _unsafe_folder(path: Path) -> tuple[Path, str | None]:
