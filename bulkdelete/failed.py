@@ -89,11 +89,6 @@ def in_use_message(path: Path) -> str:
             "wait for that run to end")
 
 
-def check_not_in_use(path: Path) -> None:
-    if held_elsewhere(path):
-        raise CheckpointLocked(in_use_message(path))
-
-
 class MemoryFailures:
     def __init__(self) -> None:
         self.items: list[tuple[str, str, str]] = []
@@ -102,10 +97,13 @@ class MemoryFailures:
         self.items.extend(failures)
 
 
-def check_unclaimed(path: Path) -> None:
-    """Refuse a failed file holding IDs that a new job would empty."""
+def check_claimable(path: Path, *, new_job: bool) -> None:
+    """Refused before the operator is asked: held by another run, or holding IDs a new job
+    would empty."""
+    if held_elsewhere(path):
+        raise CheckpointLocked(in_use_message(path))
     try:
-        size = os.lstat(path).st_size
+        size = os.lstat(path).st_size if new_job else 0
     except OSError:
         return  # none yet, or one the open for writing will refuse with its reason
     if size:
