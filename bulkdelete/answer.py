@@ -160,8 +160,6 @@ def _fail_outcome(code: int | None) -> Outcome:
 
 # A profile lookup: the answer for a missing profile is undocumented, so "gone" is narrow (an
 # empty success, or a 200 fail opening "user/profile not found"); else a delete's answer.
-
-
 def _shape(**fields: Any) -> str:
     return json.dumps({"http": 200, **fields}, sort_keys=True, ensure_ascii=False)
 
