@@ -1,5 +1,4 @@
-"""bulkdelete: delete CleverTap user profiles in bulk, resumably and safely. The names below
-are the library API (docs/library.md)."""
+"""Delete CleverTap user profiles in bulk, resumably and safely: the library API."""
 
 from __future__ import annotations
 

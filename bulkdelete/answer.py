@@ -1,8 +1,6 @@
-"""What an answer means: a delete's maps to one :class:`Outcome` (docs/guarantees.md §6); a
-Get User Profile answer says a deleted profile is gone, present or unknown (docs/verify.md).
-``Result.reason`` is short and ID-free (logs, checkpoint, report); ``Result.detail`` is the
-server's own text, which may quote an ID: written only beside the failed file, passcode masked.
-"""
+"""What an answer means: one :class:`Outcome` (docs/guarantees.md §6), and for a profile
+lookup gone, present or unknown (docs/verify.md). ``reason`` is ID-free; ``detail`` is the
+server's text (it may quote an ID: written only beside the failed file, passcode masked)."""
 
 from __future__ import annotations
 
@@ -51,7 +49,7 @@ SUCCESS = Result(Outcome.SUCCESS, "ok", 200)
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """``Retry-After`` as seconds (either delta-seconds or an HTTP date), capped at 5 min."""
+    """Delta-seconds or an HTTP date, as seconds."""
     if not value:
         return None
     value = value.strip()
@@ -73,7 +71,7 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
 def classify(
     status: int, body: bytes, retry_after: float | None = None, *, hide: tuple[str, ...] = ()
 ) -> Result:
-    """``hide``: the passcode's :func:`~bulkdelete.redact.secret_forms`, kept out of detail."""
+    """``hide``: the passcode's forms (:func:`~bulkdelete.redact.secret_forms`)."""
     payload = _json_object(body)
     error = _error_text(payload.get("error"), hide) if payload is not None else ""
     code = _fail_code(payload.get("code")) if payload is not None else None
@@ -81,8 +79,7 @@ def classify(
         if payload is not None:
             state = payload.get("status")
             if state == "success":
-                # A delete only when it is a 200 leaving no ID unprocessed; anything else is
-                # unclear, and re-sending is harmless.
+                # Only a 200 leaving no ID unprocessed; re-sending anything else is harmless.
                 if status != 200:
                     return Result(Outcome.RETRYABLE,
                                   f"HTTP {status} success (only 200 is a delete)", status)
@@ -131,8 +128,7 @@ def _error_text(err: object, hide: tuple[str, ...]) -> str:
     if err is None:
         return ""
     if not isinstance(err, str):
-        # Written as JSON, so the passcode inside it takes one of the forms the scrub knows
-        # (str() would give Python's own escaping).
+        # As JSON, so the passcode takes a form the scrub knows (not Python's escaping).
         try:
             err = json.dumps(err, ensure_ascii=False)
         except (ValueError, RecursionError):
@@ -144,8 +140,7 @@ _CODE = re.compile(r"[1-9][0-9]{2}")
 
 
 def _fail_code(raw: object) -> int | None:
-    """The fail body's ``code`` if a plain status (an int, or three ASCII digits); anything
-    else ("²", 5,000 digits, a bool) is no code, so the answer is retryable, not a crash."""
+    """An int or three ASCII digits; anything else ("²", a bool) is no code: retryable."""
     if isinstance(raw, int) and not isinstance(raw, bool):
         return raw if 100 <= raw <= 999 else None
     if isinstance(raw, str) and _CODE.fullmatch(raw):
@@ -154,8 +149,6 @@ def _fail_code(raw: object) -> int | None:
 
 
 def _fail_outcome(code: int | None) -> Outcome:
-    """Only a 4xx other than 401, 403 and 429 is about the request's content (REJECTED); a
-    missing or server-side code is retryable."""
     if code == 429:
         return Outcome.THROTTLED
     if code in (401, 403):
@@ -165,11 +158,8 @@ def _fail_outcome(code: int | None) -> Outcome:
     return Outcome.RETRYABLE
 
 
-# A profile lookup. Its answer for a missing profile is undocumented, so "gone" is narrow: an
-# empty success, or a 200 fail whose error opens with "user/profile not found". Anything else
-# is classified as a delete's answer (retried, paced) and, once retries are spent, unknown.
-
-
+# A profile lookup: the answer for a missing profile is undocumented, so "gone" is narrow (an
+# empty success, or a 200 fail opening "user/profile not found"); else a delete's answer.
 def _shape(**fields: Any) -> str:
     return json.dumps({"http": 200, **fields}, sort_keys=True, ensure_ascii=False)
 
@@ -184,9 +174,8 @@ PRESENT = Result(Outcome.SUCCESS, Verdict.PRESENT.value, 200)
 # A phrase about the user or the profile; the looked-up ID, masked first, may stand in it.
 _SUBJECT = r"(?:user|profile)s?"
 _THE_ID = rf"(?:\s+['\"]?{re.escape(ID_MASK)}['\"]?)?"
-# The phrase opens the text or one of its sentences or labelled parts ("Error: ...",
-# "E404 - ..."), after quotes or brackets and "the", "this" or "that": "API user not found"
-# or "Required parameter user not found" is about something else than the profile.
+# The phrase opens the text, a sentence or a labelled part ("Error: ...", "E404 - ..."):
+# "API user not found" or "Required parameter user not found" is about something else.
 _OPENS_A_CLAUSE = r"""(?:^|(?<=[.:;!?])|(?<=\s[-–—]))[\s'"(\[]*(?:(?:the|this|that)\s+)?"""
 _NOT_FOUND = re.compile(
     rf"{_OPENS_A_CLAUSE}(?:no\s+(?:such\s+)?{_SUBJECT}(?:\s+(?:was|were))?\s+found"
@@ -201,16 +190,14 @@ def classify_profile(
     status: int, body: bytes, retry_after: float | None = None, *,
     hide: tuple[str, ...] = (), ident: str = "",
 ) -> Result:
-    """SUCCESS with reason ``gone`` or ``present`` when the answer decides, else what
-    :func:`classify` says; ``ident`` is masked out of a gone shape."""
+    """SUCCESS ``gone``/``present`` when the answer decides, else :func:`classify`."""
     payload = _json_object(body) if status == 200 else None
     state = payload.get("status") if payload is not None else None
     if payload is not None and state == "success":
         record = payload.get("record")
         if isinstance(record, dict | list) and record:
             return PRESENT
-        # A record of "" or a number says nothing either way; another key carrying a profile
-        # (say "records") means the answer is not an empty one.
+        # A record of "" or a number says nothing; another key with a profile is not empty.
         if record not in (None, {}, []) or any(
                 isinstance(value, dict | list) and value
                 for key, value in payload.items() if key not in ("status", "record")):
@@ -219,8 +206,7 @@ def classify_profile(
             return GONE
         return _gone(_shape(status="success", record=json.dumps(record)))
     if payload is not None and state == "fail" and isinstance(error := payload.get("error"), str):
-        # A code, when there is one, must be one the delete reads as a refusal of what was
-        # asked (a 4xx other than 401, 403 or 429), not about the request or the server.
+        # A code, if any, must be one a delete reads as REJECTED.
         code = _fail_code(raw := payload.get("code"))
         text = _mask_id(error, ident)
         if ((raw is None or _fail_outcome(code) is Outcome.REJECTED)
@@ -231,9 +217,8 @@ def classify_profile(
 
 
 def _mask_id(text: str, ident: str) -> str:
-    """``text`` with the ID (raw, JSON-escaped or percent-encoded, in any case) replaced by
-    ``<ID>`` where it stands on its own: a short ID inside a word ("u" in "User") is left,
-    so the phrase around it stays whole."""
+    """The ID (raw, JSON- or percent-encoded, any case) as ``<ID>`` where it stands alone:
+    "u" inside "User" is left, so the phrase stays whole."""
     if not ident:
         return text
     forms = {ident, json.dumps(ident)[1:-1], quote(ident, safe=""), quote_plus(ident, safe="")}

@@ -1,6 +1,4 @@
-"""One API call, one classified result: the only module that speaks HTTP to CleverTap.
-It reads at most 64 KiB of an answer and maps every way of not getting one to a Result;
-what an answer means is :mod:`bulkdelete.answer`."""
+"""One API call, one classified result: the only module that speaks HTTP to CleverTap."""
 
 from __future__ import annotations
 
@@ -41,8 +39,7 @@ class Deleter(Protocol):
     async def delete(self, ids: Sequence[str]) -> Result: ...
 
 
-# The IDs of a batch that did not come out as asked, each with why: what an operation
-# returns and the abort rules read.
+# The IDs of a batch that did not come out as asked, each with why.
 Failures = list[tuple[str, Result]]
 
 
@@ -53,7 +50,6 @@ class ClevertapClient:
                  timeout: float) -> None:
         self._url = base_url.rstrip("/") + DELETE_PATH
         self._profile_url = base_url.rstrip("/") + PROFILE_PATH
-        self._profile_key = "objectId" if id_type == "guid" else "identity"
         self._id_type = id_type
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._headers = {
@@ -61,8 +57,7 @@ class ClevertapClient:
             "X-CleverTap-Passcode": passcode.reveal(),
             "Content-Type": "application/json; charset=utf-8",
         }
-        # A proxy that echoes request headers must not carry the passcode, or a piece of
-        # it, into the failed file's reasons.
+        # A proxy may echo the headers: the passcode is kept out of the failed file's reasons.
         self._hide = secret_forms(passcode.reveal())
 
     def __repr__(self) -> str:  # never show the headers: they hold the passcode
@@ -83,10 +78,9 @@ class ClevertapClient:
     async def profile_with(
         self, session: aiohttp.ClientSession, ident: str, *, key: str | None = None
     ) -> Result:
-        """Get User Profile by ``key`` (default: ``identity``, or ``objectId`` for guid)."""
-        request = session.get(self._profile_url, params={key or self._profile_key: ident},
-                              headers=self._headers, timeout=self._timeout,
-                              allow_redirects=False)
+        key = key or ("objectId" if self._id_type == "guid" else "identity")
+        request = session.get(self._profile_url, params={key: ident}, headers=self._headers,
+                              timeout=self._timeout, allow_redirects=False)
         return await self._exchange(request, partial(classify_profile, ident=ident))
 
     async def _exchange(self, request: aiohttp.client._RequestContextManager,
@@ -95,9 +89,8 @@ class ClevertapClient:
             async with request as response:
                 clean = False  # only a 200 read whole that is a success may carry another
                 try:
-                    # Close, rather than pool, the connection of an answer whose body is still
-                    # arriving: aiohttp would pool it as the body ends, before we may drop it,
-                    # and another request could then read a stray answer behind this one.
+                    # Close, not pool, a connection whose body is still arriving: pooled as
+                    # it ends, another request could read a stray answer behind this one.
                     connection = response.connection  # None once released
                     if connection is not None and connection.protocol is not None:
                         connection.protocol.force_close()
@@ -115,8 +108,7 @@ class ClevertapClient:
                     return result
                 finally:
                     # Never reuse the connection of an unclear answer, a timeout or a cut-off
-                    # body, so nothing written after it is read as the next one's. The
-                    # protocol is closed, as a whole answer is already pooled.
+                    # body; the protocol too, as a whole answer is already pooled.
                     if not clean:
                         if (protocol := getattr(response, "_protocol", None)) is not None:
                             protocol.close()
@@ -148,8 +140,6 @@ class ClevertapClient:
 
 @dataclass(frozen=True)
 class BoundClient:
-    """A :class:`ClevertapClient` plus its session: a :class:`Deleter`, and verify's lookups."""
-
     client: ClevertapClient
     session: aiohttp.ClientSession
 

@@ -18,8 +18,7 @@ OTHERS_WRITE = stat.S_IWGRP | stat.S_IWOTH
 
 
 def open_private(path: Path, flags: int) -> int:
-    """os.open, 0600, never through a link and only a regular file of this user: in a
-    shared folder another user's link or file would otherwise receive what is written."""
+    """os.open, 0600, never through a link and only a regular file of this user."""
     # Emptied only once accepted: O_TRUNC acts at the open, before the check below.
     truncate, flags = flags & os.O_TRUNC, flags & ~os.O_TRUNC
     try:
@@ -50,7 +49,7 @@ def refuse_foreign(st: os.stat_result, path: Path) -> None:
 
 
 def private_folder_problem(st: os.stat_result) -> str | None:
-    """Why the checkpoint folder (a folder: the callers see to it) is not this user's alone."""
+    """Why a folder is not this user's alone, or None."""
     if st.st_uid != os.geteuid():
         return f"it belongs to another user (uid {st.st_uid})"
     if st.st_mode & OTHERS_WRITE:
@@ -93,11 +92,9 @@ def write_all(fd: int, data: bytes) -> None:
 
 def write_private_atomic(path: Path, data: bytes | Callable[[int], None], *,
                          tag: str = "") -> None:
-    """Replace ``path`` atomically and durably (temp file, fsync, rename, fsync of the
-    folder) with ``data``, its length checked, or what ``data(fd)`` writes; on any failure
-    ``path`` is left as it was: a good file is never replaced by a short one."""
-    # Only a regular file of this user: a rename would as readily replace a device (as
-    # root, /dev/null itself) or another user's file.
+    """Replace ``path`` with ``data`` (length checked) or what ``data(fd)`` writes: temp
+    file, fsync, rename, fsync of the folder. On any failure ``path`` is left as it was."""
+    # A rename would as readily replace a device (as root, /dev/null) or another's file.
     with contextlib.suppress(FileNotFoundError):
         refuse_foreign(os.lstat(path), path)
     # A name of its own, created exclusively: never an existing file or a planted link.
@@ -136,7 +133,7 @@ def _about(exc: OSError, path: Path) -> OSError:
 
 
 def cut_to_last_line(fd: int) -> int:
-    """Drop a half-written last line; reads backwards, so a large file costs only its tail."""
+    """Drop a half-written last line, reading backwards from the end."""
     size = end = os.fstat(fd).st_size
     keep = 0
     while end > 0:
@@ -176,19 +173,16 @@ def held_elsewhere(path: Path) -> bool:
 
 
 class LineFiles:
-    """Owner-only append-only files of lines, written together (the failed file and its
-    reasons, verify's lists). Each is cut back to its last whole line when opened; a write
-    is fsync'd, and taken back whole when any part fails, so half a line never glues onto
-    the next ID. Raises OSError (BlockingIOError: the first is locked by another
-    descriptor); the callers say which file it is."""
+    """Owner-only append-only files of lines, written together. Cut to the last whole line
+    when opened; a write is fsync'd, or taken back whole, so half a line never glues onto the
+    next ID. Raises OSError (BlockingIOError: the first is locked elsewhere)."""
 
     def __init__(self, paths: Sequence[Path], *, truncate: bool = False,
                  lock_first: bool = False) -> None:
         self.paths = list(paths)
         self._fds: list[int] = []
-        # Batches write from worker threads: one at a time, so taking back a failed write
-        # never cuts away another batch's lines; and close() waits for a write a cancelled
-        # task left running, so no write ever lands on a descriptor number reused since.
+        # Worker threads write one at a time, so taking back a write never cuts another's
+        # lines; close() waits for a write a cancelled task left, so none lands on a reused fd.
         self._lock = threading.Lock()
         try:
             for path in self.paths:
@@ -221,8 +215,7 @@ class LineFiles:
                     os.fsync(fd)
                 except OSError as exc:
                     exc.filename = exc.filename or str(path)  # a write's error names none
-                    # Take the whole write back; if even that fails, the next open cuts
-                    # the line back.
+                    # Taken back whole; if even that fails, the next open cuts the line.
                     for (_, held, _), size in zip(pending, sizes, strict=True):
                         with contextlib.suppress(OSError):
                             os.ftruncate(held, size)

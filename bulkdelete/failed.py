@@ -1,7 +1,5 @@
-"""The failed file (IDs not deleted, re-feedable as input) and ``<failed>.reasons.jsonl``,
-fsync'd before the batch is recorded done: a crash may duplicate a line, never lose one
-(docs/guarantees.md §1). A failed file belongs to one job: a run holds a ``flock`` on it,
-taken before a new job empties it, and a new job refuses one that already holds IDs."""
+"""The failed file and ``<failed>.reasons.jsonl``, fsync'd before the batch is recorded done
+(docs/guarantees.md §1). It belongs to one job: a run holds a ``flock`` on it."""
 
 from __future__ import annotations
 
@@ -28,7 +26,6 @@ from bulkdelete.wording import counted
 class FailureSink(Protocol):
     async def add(self, failures: Sequence[tuple[str, str, str]]) -> None:
         """Durably keep ``(id, reason, detail)`` triples before the caller goes on."""
-        ...
 
 
 def reasons_path(failed: Path) -> Path:
@@ -39,8 +36,7 @@ class FailedFile(LineFiles):
     def __init__(self, path: Path, *, truncate: bool = False,
                  folder_check: Callable[[], None] | None = None) -> None:
         self.path = path
-        # The checkpoint folder's own check, first: a swapped folder is said as such.
-        self._folder_check = folder_check
+        self._folder_check = folder_check  # first: a swapped folder is said as such
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             super().__init__((path, reasons_path(path)), truncate=truncate, lock_first=True)
@@ -73,9 +69,8 @@ class FailedFile(LineFiles):
             ) from None
 
     def _checks(self, count: int) -> None:
-        """Refuse a path that no longer names the file this run holds: IDs written would
-        land where neither the job nor its retry command looks, and a new file there is
-        not locked, so another job could take it."""
+        """Refuse a path no longer naming the file held: nobody would look where IDs land,
+        and a new file there is not locked."""
         if self._folder_check is not None:
             self._folder_check()
         for path, fd in zip(self.paths, self._fds, strict=True):
@@ -94,12 +89,6 @@ def in_use_message(path: Path) -> str:
             "wait for that run to end")
 
 
-def check_not_in_use(path: Path) -> None:
-    """Refused before the operator is asked, rather than once the job is created."""
-    if held_elsewhere(path):
-        raise CheckpointLocked(in_use_message(path))
-
-
 class MemoryFailures:
     def __init__(self) -> None:
         self.items: list[tuple[str, str, str]] = []
@@ -108,10 +97,13 @@ class MemoryFailures:
         self.items.extend(failures)
 
 
-def check_unclaimed(path: Path) -> None:
-    """Refuse a failed file holding IDs that a new job would empty."""
+def check_claimable(path: Path, *, new_job: bool) -> None:
+    """Refused before the operator is asked: held by another run, or holding IDs a new job
+    would empty."""
+    if held_elsewhere(path):
+        raise CheckpointLocked(in_use_message(path))
     try:
-        size = os.lstat(path).st_size
+        size = os.lstat(path).st_size if new_job else 0
     except OSError:
         return  # none yet, or one the open for writing will refuse with its reason
     if size:
@@ -124,8 +116,7 @@ def check_unclaimed(path: Path) -> None:
 
 def check_lists_all(path: Path, failed: int) -> None:
     """Refuse a failed file listing fewer IDs than the job counts: a crash only adds lines."""
-    short = failed_file_short(path, failed)
-    if short is not None:
+    if (short := failed_file_short(path, failed)) is not None:
         raise CheckpointMismatch(
             f"{short}; nothing was sent. Put the job's failed file back in its place (a "
             "rerun would leave the missing IDs neither deleted nor listed), or start the "

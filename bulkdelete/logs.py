@@ -1,7 +1,6 @@
-"""One structlog pipeline for events and for lines for people (:func:`say`, never
-silenced): context, level, timestamp, a JSON line to ``--log-file``, then the console. A log
-file that cannot be written is given up at its first failure and the watchers
-(:func:`on_failure`) stop the run cleanly: logging never raises into the code that logs."""
+"""One structlog pipeline for events and lines for people (:func:`say`). A log file that
+cannot be written is given up at its first failure, and the watchers stop the run cleanly:
+logging never raises into the code that logs."""
 
 from __future__ import annotations
 
@@ -28,8 +27,7 @@ _STREAM = "_stream"  # where a line for people goes; never written to the log fi
 
 
 def utc_timestamp(moment: datetime | None = None) -> str:
-    """ISO-8601 in UTC with a ``Z`` and milliseconds, e.g. ``2026-01-31T02:03:04.567Z``:
-    the format of every timestamp in logs, messages, the checkpoint and the report."""
+    """Every timestamp the tool writes, e.g. ``2026-01-31T02:03:04.567Z``."""
     moment = (moment or datetime.now(UTC)).astimezone(UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -38,7 +36,7 @@ def utc_timestamp(moment: datetime | None = None) -> str:
 class _LogFile:
     file: TextIO | None = None
     path: Path | None = None
-    failure: OSError | None = None  # its first failed write
+    failure: str | None = None  # what its first failed write said
     watchers: list[Callable[[], None]] = field(default_factory=list)
 
 
@@ -46,21 +44,19 @@ _log_file = _LogFile()
 
 
 def on_failure(watcher: Callable[[], None]) -> Callable[[], None]:
-    """Call ``watcher`` (from whatever thread logged) when a log write fails; returns unwatch."""
+    """``watcher`` is called from whatever thread logged; returns unwatch."""
     _log_file.watchers.append(watcher)
     return lambda: _log_file.watchers.remove(watcher)
 
 
 def failure_message() -> str | None:
-    if (failure := _log_file.failure) is None:
-        return None
-    return f"cannot write the log file {_log_file.path}: {failure.strerror or failure}"
+    return _log_file.failure
 
 
 def say(*lines: str, event: str = "message", level: str = "info",
         stream: TextIO | None = None, **fields: Any) -> None:
-    """Lines for people on ``stream`` (default stderr), never silenced by ``-q``; with
-    ``--log-format json`` one JSON record instead, so every line stays parseable."""
+    """Lines for people (default stderr), never silenced by ``-q``; one JSON record with
+    ``--log-format json``."""
     logger = structlog.get_logger(_MESSAGES)
     getattr(logger, level)(event, **fields, text="\n".join(lines), **{_STREAM: stream})
 
@@ -78,8 +74,7 @@ def wants_json(argv: list[str]) -> bool:
 
 
 class _Console:
-    """Prints to ``sys.stderr`` as it is at that moment (rich swaps it while the bar is up).
-    ``filter_by_level`` reads its level: lines for people are never dropped."""
+    """Prints to ``sys.stderr`` as it is then (rich swaps it while the bar is up)."""
 
     disabled = False
 
@@ -95,13 +90,9 @@ class _Console:
     debug = info = warning = error = critical = msg
 
 
-def _timestamp(_logger: Any, _name: str, event: EventDict) -> EventDict:
+def _stamp_and_file(_logger: Any, _name: str, event: EventDict) -> EventDict:
     # structlog's TimeStamper has no milliseconds; this is the tool's one format.
     event["timestamp"] = utc_timestamp()
-    return event
-
-
-def _to_file(_logger: Any, _name: str, event: EventDict) -> EventDict:
     file = _log_file.file
     if file is not None:
         record = {k: v for k, v in event.items() if k != _STREAM}
@@ -110,7 +101,9 @@ def _to_file(_logger: Any, _name: str, event: EventDict) -> EventDict:
             file.flush()
         except OSError as exc:
             if _log_file.file is file:  # not given up yet (by another thread's failed write)
-                _log_file.file, _log_file.failure = None, exc
+                _log_file.file = None
+                _log_file.failure = (f"cannot write the log file {_log_file.path}: "
+                                     f"{exc.strerror or exc}")
                 with contextlib.suppress(OSError):
                     file.close()  # what is still buffered cannot be written either
                 for watcher in list(_log_file.watchers):
@@ -118,7 +111,27 @@ def _to_file(_logger: Any, _name: str, event: EventDict) -> EventDict:
     return event
 
 
-def _pipeline(*, as_json: bool, level: int) -> None:
+def configure(*, fmt: str = "console", log_file: Path | None = None,
+              quiet: bool = False) -> None:
+    """Replaces the log file (none: where each command starts, before parsing). A missing
+    folder is never created; a device (``/dev/null``) is written as it is."""
+    file = None
+    if log_file is not None:
+        if not log_file.parent.is_dir():
+            raise UsageError(f"--log-file {log_file}: the folder {log_file.parent} does not "
+                             "exist; create it first or choose another path")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+        try:
+            device = not stat.S_ISREG(log_file.stat().st_mode)
+        except FileNotFoundError:
+            device = False
+        fd = os.open(log_file, flags | os.O_CLOEXEC) if device else open_private(log_file, flags)
+        file = os.fdopen(fd, "a", encoding="utf-8")
+    if _log_file.file is not None:
+        with contextlib.suppress(OSError):  # its failure, if any, was already reported
+            _log_file.file.close()
+    _log_file.file, _log_file.path, _log_file.failure = file, log_file, None
+    as_json, level = fmt == "json", logging.WARNING if quiet else logging.INFO
     events: Processor = (structlog.processors.JSONRenderer(default=str) if as_json else
                          structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty()))
 
@@ -131,8 +144,7 @@ def _pipeline(*, as_json: bool, level: int) -> None:
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
-            _timestamp,
-            _to_file,
+            _stamp_and_file,
             structlog.stdlib.filter_by_level,
             render,
         ],
@@ -142,34 +154,3 @@ def _pipeline(*, as_json: bool, level: int) -> None:
         cache_logger_on_first_use=False,
     )
 
-
-def configure(*, fmt: str = "console", log_file: Path | None = None,
-              quiet: bool = False) -> None:
-    file = _open_log(log_file) if log_file is not None else None
-    reset()
-    _log_file.file, _log_file.path = file, log_file
-    _pipeline(as_json=fmt == "json", level=logging.WARNING if quiet else logging.INFO)
-
-
-def _open_log(path: Path) -> TextIO:
-    """A missing folder is a usage error, never created; a device (``/dev/null``) is
-    written as it is, only a file of the tool's own is made owner-only."""
-    if not path.parent.is_dir():
-        raise UsageError(f"--log-file {path}: the folder {path.parent} does not exist; "
-                         "create it first or choose another path")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
-    try:
-        device = not stat.S_ISREG(path.stat().st_mode)
-    except FileNotFoundError:
-        device = False
-    fd = os.open(path, flags | os.O_CLOEXEC) if device else open_private(path, flags)
-    return open(fd, "a", encoding="utf-8")
-
-
-def reset(*, json_mode: bool = False) -> None:
-    """No log file (an open one is closed): where each command starts, before parsing."""
-    if _log_file.file is not None:
-        with contextlib.suppress(OSError):  # its failure, if any, was already reported
-            _log_file.file.close()
-    _log_file.file = _log_file.path = _log_file.failure = None
-    _pipeline(as_json=json_mode, level=logging.INFO)

@@ -1,6 +1,5 @@
-"""Where a job writes, checked once before anything is written (docs/guarantees.md, "Nobody
-else's files"). Outputs are compared with the input and each other by file identity, so a
-link or another spelling is caught; the opens repeat the decisive part (open_private)."""
+"""Where a job writes, checked before anything is written (docs/guarantees.md, "Nobody
+else's files"); compared by file identity, so a link or another spelling is caught."""
 
 from __future__ import annotations
 
@@ -34,12 +33,27 @@ VERIFY_FOLDER = "verify"  # inside the job's checkpoint: --all's own progress
 def check_outputs(files: JobFiles, log_file: Path | None = None) -> None:
     """Refuse (UsageError, exit 2) an output or checkpoint folder the job must not write."""
     outputs = [("--failed", files.failed_path), ("--failed", reasons_path(files.failed_path)),
-               ("--report", files.report_path)]
-    if log_file is not None:
-        outputs.append(("--log-file", log_file))
-    if problem := _foreign_link(files.checkpoint_dir):
-        raise UsageError(f"the checkpoint folder {files.checkpoint_dir}{problem}")
-    _check_checkpoint_folder(files.checkpoint_dir)
+               ("--report", files.report_path), *([("--log-file", log_file)] if log_file else [])]
+    directory = files.checkpoint_dir
+    if problem := _foreign_link(directory):
+        raise UsageError(f"the checkpoint folder {directory}{problem}")
+    # This user's alone, or to be created (0700) in a folder safe to create it in.
+    try:
+        st = os.stat(directory)
+    except FileNotFoundError:
+        folder, problem = _unsafe_folder(directory)
+        if problem is not None:
+            raise UsageError(f"the checkpoint folder {directory} would be created in "
+                             f"{folder}, and {problem}; nothing was written. Pass "
+                             "--checkpoint in a folder of your own") from None
+    except OSError as exc:
+        if exc.errno != errno.ENOTDIR:  # else said by the checkpoint's own checks
+            raise UsageError(f"cannot look at the checkpoint folder {directory}: "
+                             f"{exc.strerror}") from None
+    else:
+        if (problem := private_folder_problem(st)) is not None and stat.S_ISDIR(st.st_mode):
+            raise UsageError(f"refusing the checkpoint folder {directory}: {problem}; nothing "
+                             "was written. Pass --checkpoint with a folder of your own")
     source, source_path = _identity(files.input), files.input.resolve()
     seen: dict[object, str] = {}
     for flag, path in outputs:
@@ -66,8 +80,7 @@ def _identity(path: Path) -> tuple[int, int] | None:
 
 
 def _foreign_link(path: Path) -> str | None:
-    """A link along ``path`` owned by neither this user nor root: refused as the kernel's
-    protected_symlinks would (not every system turns it on)."""
+    """A link along ``path`` owned by neither this user nor root (as protected_symlinks)."""
     path = path.absolute()
     for each in (*reversed(path.parents), path):
         try:
@@ -99,8 +112,7 @@ def _checkpoints_own(path: Path, checkpoint: Path) -> str | None:
 
 
 def _unwritable(flag: str, path: Path) -> str | None:
-    """Not a link, folder, device or another user's file; a safe folder; an existing file
-    takes a write (``/proc/version`` does not)."""
+    """Not a link, folder, device or another's file; a safe folder; takes a write."""
     try:
         st = os.lstat(path)
     except FileNotFoundError:
@@ -130,31 +142,8 @@ def _unwritable(flag: str, path: Path) -> str | None:
                                          "nothing was written. Choose a folder of your own")
 
 
-def _check_checkpoint_folder(directory: Path) -> None:
-    """This user's alone, or to be created (0700) in a folder safe to create it in."""
-    try:
-        st = os.stat(directory)
-    except FileNotFoundError:
-        folder, problem = _unsafe_folder(directory)
-        if problem is not None:
-            raise UsageError(f"the checkpoint folder {directory} would be created in "
-                             f"{folder}, and {problem}; nothing was written. Pass "
-                             "--checkpoint in a folder of your own") from None
-        return
-    except OSError as exc:
-        if exc.errno == errno.ENOTDIR:
-            return  # said by the checkpoint's own checks, with the way out
-        raise UsageError(f"cannot look at the checkpoint folder {directory}: "
-                         f"{exc.strerror}") from None
-    problem = private_folder_problem(st)
-    if problem is not None and stat.S_ISDIR(st.st_mode):
-        raise UsageError(f"refusing the checkpoint folder {directory}: {problem}; nothing "
-                         "was written. Pass --checkpoint with a folder of your own")
-
-
 def _unsafe_folder(path: Path) -> tuple[Path, str | None]:
-    """The nearest existing folder, and why a file in it could be swapped: it is another
-    user's, others can write in it, and it is not sticky (like /tmp)."""
+    """The nearest existing folder, and why a file in it could be swapped."""
     folder = nearest_existing(path.absolute())
     st = os.stat(folder)
     if (st.st_uid == os.geteuid() or not st.st_mode & OTHERS_WRITE

@@ -1,8 +1,5 @@
-"""Server text with the passcode taken out, shortened for storage (the secrets guarantee).
-A server or proxy may echo the request's headers in an error text. Every encoded form of the
-passcode is masked *before* the text is cut (a cut first could leave a piece no longer
-matching), and a piece left at the end is dropped. When a quarter of it (6+ characters)
-still shows in the text read every way it could be written, the whole text is dropped."""
+"""Server text (which may echo the headers) without the passcode, shortened for storage.
+Every form is masked *before* the cut (a cut could leave a piece no longer matching)."""
 
 from __future__ import annotations
 
@@ -32,8 +29,7 @@ class SecretForms(tuple[str, ...]):
 
     def __new__(cls, forms: tuple[str, ...], secret: str) -> SecretForms:
         self = super().__new__(cls, forms)
-        # Every run of a quarter of the secret (6 to all characters), also with its
-        # whitespace taken out (an unwrapped reading has none).
+        # Every run of a quarter of it (6+ characters), also without whitespace.
         pieces: set[str] = set()
         for form in {secret, "".join(secret.split())}:
             size = min(len(form), max(_MIN_LOOSE_PIECE, len(form) // 4))
@@ -78,8 +74,8 @@ def _readings(text: str) -> list[str]:
 
 
 def shorten(text: str, forms: tuple[str, ...], limit: int) -> str:
-    """``text`` on one line, at most ``limit`` characters, with no form of the secret, no
-    piece of one (``MIN_PIECE``+ characters) at its end, and none anywhere in any reading."""
+    """One line of at most ``limit``: no form of the secret, no piece of one at the end;
+    dropped whole when a quarter of it shows in any reading."""
     text = " ".join(_mask(text, forms).split())
     # Collapsing whitespace can join two halves of a passcode that holds a space.
     text = _drop_trailing_piece(_mask(text, forms), forms)

@@ -39,8 +39,7 @@ def is_loopback(host: str) -> bool:
 
 
 def normalize_base_url(url: str) -> str:
-    """``scheme://host[:port]``; plain ``http://`` only to loopback, so a passcode never
-    crosses a network unencrypted."""
+    """``scheme://host[:port]``; plain ``http://`` only to loopback."""
     parts = urlsplit(url.strip())
     # No message repeats the URL: any part of it may hold a passcode pasted in the wrong place.
     unquoted = "(not repeated here, as it may hold a secret)"
@@ -77,9 +76,8 @@ def resolve_target(
     *, region_flag: str | None, base_url_flag: str | None, env_region: str | None,
     env_base_url: str | None,
 ) -> tuple[str, str]:
-    """The base URL and where it came from: a flag beats the environment, which beats the
-    default; within one source a base URL beats a region. A bad value is refused wherever
-    it comes from, even when another would win: a typo in the environment is a mistake."""
+    """The base URL and its source: flag, then environment, then default; within one a base
+    URL beats a region. A bad value is refused even when another would win."""
     if env_region and env_region.strip().lower() not in REGION_HOSTS:
         raise UsageError(f"CLEVERTAP_REGION={env_region!r} is not a region; choose one "
                          f"of: {', '.join(REGION_HOSTS)}")
@@ -98,7 +96,3 @@ def resolve_target(
             name = value.strip().lower()
             return region_base_url(name), f"region {name} {source}"
     return region_base_url(DEFAULT_REGION), f"default region {DEFAULT_REGION}"
-
-
-def host_of(base_url: str) -> str:
-    return urlsplit(base_url).netloc

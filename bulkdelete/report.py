@@ -1,6 +1,5 @@
 """The job's report (docs/report.md), regenerated from the checkpoint after every run: job
-counts once per input position (a re-sent batch is not counted twice), traffic summed
-over the runs. Nothing here holds an ID or the passcode."""
+counts once per input position, traffic summed over the runs; no ID, no passcode."""
 
 from __future__ import annotations
 
@@ -16,9 +15,7 @@ from bulkdelete.errors import StorageError
 from bulkdelete.logs import utc_timestamp
 from bulkdelete.wording import counted
 
-# A success only marks a profile; CleverTap purges marked profiles in a nightly window
-# within 48 hours, so a profile found before then may simply not be purged yet
-# (docs/verify.md).
+# A success only marks a profile, purged within 48 hours (docs/verify.md).
 PURGE_WINDOW = timedelta(hours=48)
 
 
@@ -43,9 +40,8 @@ def build_report(state: State, *, exit_code: int | None) -> dict[str, Any]:
         "input_format": state.binding.format,
         "id_type": state.binding.id_type,
         "target": {"account_id": state.binding.account_id, "host": state.binding.host},
-        "requests": sum(r.traffic.requests for r in runs),
-        "retries": sum(r.traffic.retries for r in runs),
-        "throttled": sum(r.traffic.throttled for r in runs),
+        **{k: sum(getattr(r.traffic, k) for r in runs)
+           for k in ("requests", "retries", "throttled")},
         # Job-level, from the journal: right even when the runs that re-sent were killed
         # before their own counters were saved.
         "resent_after_crash": p.resent_after_crash,
@@ -60,7 +56,6 @@ def build_report(state: State, *, exit_code: int | None) -> dict[str, Any]:
 
 
 def save_report(path: Path, report: dict[str, Any]) -> None:
-    """Replaced atomically: a reader never sees half a report."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_private_atomic(path, (json.dumps(report, indent=2) + "\n").encode())
@@ -103,8 +98,7 @@ def _resent(report: dict[str, Any]) -> str:
 
 
 def purge_dates(runs: Sequence[RunRecord]) -> dict[str, str | None]:
-    """The report's and verify.json's ``requested_at`` (when the last run with a delete
-    acknowledged ended; a killed run: when it started) and ``purge_due_by``."""
+    """``requested_at``: when the last run with a delete ended (killed: started)."""
     for run in reversed(runs):
         if run.traffic.ids_deleted > 0:
             requested = run.ended or run.started

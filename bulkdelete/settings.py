@@ -11,16 +11,13 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from bulkdelete.errors import UsageError
-from bulkdelete.regions import host_of, is_loopback, normalize_base_url
+from bulkdelete.regions import is_loopback, normalize_base_url
 
 IdType = Literal["guid", "identity"]
-ID_TYPES: tuple[IdType, ...] = ("guid", "identity")
 MAX_BATCH_SIZE = 100  # the API's own ceiling per request (docs/api.md)
 MAX_AUDIT_TEXT = 200
 
-# Bounds (docs/cli.md, "Bounds"), checked in this order: field, flag, low, high (None: no
-# upper bound), unit (None: a whole number). A typo cannot mean "never", and 64 connections
-# stay far from any file-descriptor limit.
+# docs/cli.md "Bounds": field, flag, low, high (None: none), unit (None: a whole number).
 _BOUNDS: tuple[tuple[str, str, float, float | None, str | None], ...] = (
     ("batch_size", "--batch-size", 1, MAX_BATCH_SIZE, None),
     ("concurrency", "--concurrency", 1, 64, None),
@@ -34,8 +31,7 @@ _OPTIONAL = {"rate", "limit", "max_delete"}  # None: no such bound
 
 
 class Secret:
-    """A string whose repr/str are masked, so a passcode cannot leak into a log or report.
-    Not a dataclass: ``dataclasses.asdict`` of a Settings would unwrap it."""
+    """Masked in repr/str; not a dataclass, which ``dataclasses.asdict`` would unwrap."""
 
     __slots__ = ("_value",)
 
@@ -59,8 +55,7 @@ class Secret:
 
 @dataclass(frozen=True, slots=True)
 class ErrorBudget:
-    """``--max-errors``: an absolute count, or a percentage that applies once 1,000 IDs have
-    been attempted (before that one bad batch would be 100 %)."""
+    """A count, or a percentage applied from 1,000 IDs on (one bad batch is not 100 %)."""
 
     count: int | None = None
     percent: float | None = None
@@ -91,8 +86,7 @@ class ErrorBudget:
 
 @dataclass(frozen=True, kw_only=True)
 class Settings:
-    """How to talk to the API and how hard to push. A checkpoint binds the target and
-    ``id_type``/``batch_size``; the rest may change between runs."""
+    """A checkpoint binds the target, ``id_type`` and ``batch_size``; the rest may change."""
 
     account_id: str
     passcode: Secret = field(repr=False)  # a plain str is accepted and wrapped
@@ -119,7 +113,6 @@ class Settings:
     target_from: str = ""  # for the plan: "from --base-url", "default region eu1"
 
     def __post_init__(self) -> None:
-        # A plain string is wrapped at once, so the value is masked from here on.
         if isinstance(self.passcode, str):
             object.__setattr__(self, "passcode", Secret(self.passcode))
         elif not isinstance(self.passcode, Secret):
@@ -132,9 +125,8 @@ class Settings:
             raise UsageError("no account ID: pass --account-id or set CLEVERTAP_ACCOUNT_ID")
         if not self.passcode.reveal():
             raise UsageError("no passcode: set CLEVERTAP_PASSCODE or pass --passcode-file PATH")
-        # Both go into request headers, which cannot carry control characters: refused
-        # here, before a checkpoint exists, rather than by the HTTP library mid-run. The
-        # message names the position, never the value: it may be the passcode.
+        # Headers cannot carry control characters: refused before a checkpoint exists; the
+        # message names the position, never the value (it may be the passcode).
         for value, what, where in (
             (self.account_id, "the account ID", "--account-id or CLEVERTAP_ACCOUNT_ID"),
             (self.passcode.reveal(), "the passcode", "CLEVERTAP_PASSCODE or --passcode-file"),
@@ -145,11 +137,22 @@ class Settings:
                                      f"at position {position}); check {where} and give it "
                                      "exactly as the dashboard shows it")
         object.__setattr__(self, "base_url", normalize_base_url(self.base_url))
-        if self.id_type not in ID_TYPES:
+        if self.id_type not in ("guid", "identity"):
             raise UsageError(f"--id-type must be guid or identity, got {self.id_type!r}")
         for name, flag, low, high, unit in _BOUNDS:
-            if getattr(self, name) is not None or name not in _OPTIONAL:
-                _check_bound(getattr(self, name), flag, low, high, unit)
+            if (value := getattr(self, name)) is None and name in _OPTIONAL:
+                continue
+            if unit is None:
+                span = f"{low}..{high}" if high is not None else f"{low} or more"
+                if isinstance(value, bool) or not isinstance(value, int):
+                    raise UsageError(f"{flag} takes a whole number, {span}; got {value!r}")
+                if value < low or (high is not None and value > high):
+                    raise UsageError(f"{flag} must be {span}, got {value}")
+            # NaN fails every comparison, so it is refused.
+            elif not (isinstance(value, int | float) and not isinstance(value, bool)
+                      and high is not None and low <= value <= high):
+                raise UsageError(f"{flag} must be a number from {low:g} to {high:g}{unit}, "
+                                 f"got {value!r}")
         if self.max_retries < 0:
             raise UsageError("max_retries must be 0 or more")
         for flag, text in (("--requester", self.requester), ("--ticket", self.ticket)):
@@ -162,33 +165,16 @@ class Settings:
 
     @property
     def host(self) -> str:
-        return host_of(self.base_url)
+        return urlsplit(self.base_url).netloc
 
     @property
-    def grace(self) -> float:
-        # How long a graceful stop waits for requests in flight.
+    def grace(self) -> float:  # how long a graceful stop waits for requests in flight
         return self.shutdown_grace if self.shutdown_grace is not None else min(self.timeout, 30.0)
 
     @property
     def lookahead(self) -> int:
-        """Batches the pipeline may run ahead of the watermark: enough to keep every slot
-        busy while a few batches sit in backoff, small enough to bound the checkpoint."""
+        """Batches run ahead of the watermark: every slot busy, the checkpoint bounded."""
         return self.window if self.window is not None else max(32, 8 * self.concurrency)
-
-
-def _check_bound(value: object, flag: str, low: float, high: float | None,
-                 unit: str | None) -> None:
-    if unit is None:
-        span = f"{low}..{high}" if high is not None else f"{low} or more"
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise UsageError(f"{flag} takes a whole number, {span}; got {value!r}")
-        if value < low or (high is not None and value > high):
-            raise UsageError(f"{flag} must be {span}, got {value}")
-    # A finite number within low..high; NaN fails every comparison, so it is refused.
-    elif not (isinstance(value, int | float) and not isinstance(value, bool)
-              and high is not None and low <= value <= high):
-        raise UsageError(f"{flag} must be a number from {low:g} to {high:g}{unit}, "
-                         f"got {value!r}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -218,8 +204,7 @@ class JobFiles:
 
 
 def suite_pauses(settings: Settings) -> Settings:
-    """Short retry pauses for the test suite (BULKDELETE_TEST_PAUSES=1), honoured only for a
-    loopback target such as the fake server, so they cannot change a run against CleverTap."""
+    """Short pauses under BULKDELETE_TEST_PAUSES=1, only for a loopback target."""
     host = urlsplit(settings.base_url).hostname or ""
     if os.environ.get("BULKDELETE_TEST_PAUSES") != "1" or not is_loopback(host):
         return settings

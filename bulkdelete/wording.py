@@ -6,8 +6,7 @@ _PLURALS = {"batch": "batches", "retry": "retries", "ID": "IDs"}
 
 
 def counted(n: int, noun: str) -> str:
-    """``n`` with thousands separators and *noun* in the form the count takes. *noun* may
-    carry words before it ("invalid line"): only the last word changes."""
+    """Only the last word of *noun* ("invalid line") takes the plural."""
     if n == 1:
         return f"1 {noun}"
     head, _, last = noun.rpartition(" ")

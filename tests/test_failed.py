@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bulkdelete.errors import CheckpointLocked, StorageError
-from bulkdelete.failed import FailedFile, check_not_in_use, reasons_path
+from bulkdelete.failed import FailedFile, check_claimable, reasons_path
 from tests.conftest import (
     read_lines,
 )
@@ -113,15 +113,15 @@ def test_a_failed_file_another_run_holds_is_refused_and_left_whole(tmp_path: Pat
     first = FailedFile(path)
     try:
         _add(first, "a1", "a2")
-        check_not_in_use(tmp_path / "other.txt")  # another path is free
+        check_claimable(tmp_path / "other.txt", new_job=True)  # another path is free
         with pytest.raises(CheckpointLocked, match="held by another run"):
-            check_not_in_use(path)
+            check_claimable(path, new_job=False)
         with pytest.raises(CheckpointLocked, match=str(path)):
             FailedFile(path, truncate=True)
         assert read_lines(path) == ["a1", "a2"]
     finally:
         first.close()
-    check_not_in_use(path)
+    check_claimable(path, new_job=False)
     second = FailedFile(path, truncate=True)
     second.close()
     assert read_lines(path) == []

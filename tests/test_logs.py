@@ -17,7 +17,7 @@ from bulkdelete import logs
 @pytest.fixture(autouse=True)
 def _reset() -> Iterator[None]:
     yield
-    logs.reset()
+    logs.configure()
     structlog.reset_defaults()
     structlog.contextvars.clear_contextvars()
 
@@ -62,7 +62,7 @@ def test_say_in_console_mode_prints_the_lines_on_the_stream_given(
 ) -> None:
     import sys
 
-    logs.reset()
+    logs.configure()
     logs.say("the plan", event="plan", stream=sys.stdout)
     out, err = capsys.readouterr()
     assert (out, err) == ("the plan\n", "")

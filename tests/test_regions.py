@@ -9,12 +9,12 @@ from bulkdelete.regions import (
     DEFAULT_REGION,
     DELETE_PATH,
     REGION_HOSTS,
-    host_of,
     is_loopback,
     normalize_base_url,
     region_base_url,
     resolve_base_url,
 )
+from bulkdelete.settings import Secret, Settings
 
 #: Spec §2, written out independently of the module's own table.
 DOCUMENTED_HOSTS = {
@@ -213,4 +213,5 @@ def test_is_loopback(host: str, expected: bool) -> None:
 def test_host_of_keeps_the_port(base_url: str, host: str) -> None:
     """The host recorded in checkpoints includes the port, so two local fake servers on
     different ports are different targets."""
-    assert host_of(base_url) == host
+    settings = Settings(account_id="a", passcode=Secret("p"), base_url=base_url, id_type="guid")
+    assert settings.host == host

@@ -49,7 +49,7 @@ log = structlog.get_logger("bulkdelete")
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     as_json = logs.wants_json(args)
-    logs.reset(json_mode=as_json)
+    logs.configure(fmt="json" if as_json else "console")
     captured = io.StringIO()
     try:
         # With --log-format json a usage error is one JSON record, so a log shipper never

@@ -23,7 +23,7 @@ from bulkdelete.errors import (
     StorageError,
     UsageError,
 )
-from bulkdelete.failed import FailedFile, check_not_in_use, check_unclaimed
+from bulkdelete.failed import FailedFile, check_claimable
 from bulkdelete.job.invalid import write_invalid_lines
 from bulkdelete.job.preflight import preflight as check_credentials
 from bulkdelete.lifecycle import drive
@@ -169,9 +169,8 @@ async def _recover(settings: Settings, files: JobFiles, fmt: InputFormat,
         state = State(binding=binding, totals=totals, input=str(files.input),
                       resume_command=resume_command, updated=utc_timestamp())
         state.bind_failed_file(files.failed_path, store.directory)
-    check_not_in_use(files.failed_path)  # another job's failed file: refused now
-    if not (job.resumed or job.restarting):  # --restart empties its own on purpose
-        check_unclaimed(files.failed_path)
+    # --restart empties its own on purpose.
+    check_claimable(files.failed_path, new_job=not (job.resumed or job.restarting))
     if resume_command:
         state.resume_command = resume_command
     return job, state

@@ -18,7 +18,7 @@ from tests.e2e.support import serve_in_thread
 def reset_logging() -> Iterator[None]:
     """main() configures structlog process-wide; leave it as other test modules expect."""
     yield
-    logs.reset()  # closes a --log-file main() opened
+    logs.configure()  # closes a --log-file main() opened
     structlog.reset_defaults()
     structlog.contextvars.clear_contextvars()
 
