@@ -29,6 +29,7 @@ from bulkdelete.reader.source import (
     REASON_LINE_TOO_LONG,
     Blocks,
     Stream,
+    look_ahead,
     open_stream,
 )
 
@@ -41,9 +42,6 @@ REASON_MALFORMED_CSV: Final = "malformed CSV"
 
 #: Most bytes of one CSV record held for the csv module (its lines, newlines included).
 _CSV_RECORD_BYTES: Final = MAX_LINE_BYTES
-
-#: Blank lines before the header looked through for the line that decides the delimiter.
-_BLANK_LINES_AHEAD: Final = 1000
 
 Rows = Iterator[tuple[int, int, list[str] | str]]
 
@@ -93,11 +91,7 @@ def _open(stream: Stream, path: Path, column: str | None, id_type: str, delimite
     pieces = blocks.pieces()
     # The header's first line decides the delimiter; blank lines before it are kept to be
     # read as the rows they are.
-    ahead: list[bytes] = []
-    for piece in pieces:
-        ahead.append(piece)
-        if piece.strip() or len(ahead) > _BLANK_LINES_AHEAD:
-            break
+    ahead = look_ahead(pieces)
     given = parse_delimiter(delimiter)
     separator = given or sniff(ahead[-1] if ahead else b"")
     rows = _rows(chain(ahead, pieces), blocks.offset, 1, separator)

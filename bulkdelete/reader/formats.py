@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator
-from itertools import islice
 from pathlib import Path
 from typing import Final, Literal, cast, get_args
 
@@ -28,16 +27,12 @@ from bulkdelete.reader.rule import (
     text_value,
     trim,
 )
-from bulkdelete.reader.source import REASON_LINE_TOO_LONG, Skipped, open_blocks
+from bulkdelete.reader.source import REASON_LINE_TOO_LONG, Skipped, look_ahead, open_blocks
 
 InputFormat = Literal["lines", "csv", "jsonl"]
 Decided = Record | InvalidLine | None
 
 REASON_NOT_OBJECT: Final = "not a JSON object"
-
-#: Blank lines looked through for the first line, and the bytes of it looked at.
-_BLANK_LINES_LOOKED_AT: Final = 1000
-_HEAD_BYTES: Final = 64 << 10
 
 # An object's members in order, duplicates kept.
 _PAIRS: Final = json.JSONDecoder(object_pairs_hook=list).decode
@@ -65,9 +60,8 @@ def check_lines_guess(path: Path) -> None:
     """Refuse a file guessed to be one ID per line whose first line holds a delimiter or
     opens a JSON value: a CSV saved as ``.txt`` would send each whole row as an ID."""
     with open_blocks(path, 0, None) as blocks:
-        lines = islice(blocks.pieces(), _BLANK_LINES_LOOKED_AT)
-        first = next((line for line in lines if line.strip()), b"")
-    if _STRUCTURED.search(first[:_HEAD_BYTES]):
+        first = (look_ahead(blocks.pieces()) or [b""])[-1]
+    if first.strip() and _STRUCTURED.search(first[: 64 << 10]):
         raise InputError(
             f"{show(path.name)} is read as one ID per line (its name does not end in .csv, "
             ".jsonl or .ndjson), but its first line looks like CSV or JSON, which read that way "

@@ -9,8 +9,9 @@ import zlib
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
+from io import BufferedReader
 from pathlib import Path
-from typing import Final, Protocol
+from typing import Final
 
 from bulkdelete.errors import InputError
 from bulkdelete.reader.guard import Watch, not_gzip, open_error, read_error
@@ -29,6 +30,9 @@ _BOM: Final = b"\xef\xbb\xbf"
 #: First bytes of a skipped line kept: enough for the 512 characters invalid.jsonl lists.
 _HEAD_BYTES: Final = 2048
 
+#: Blank lines looked through for a file's first line (a CSV's header, a guessed format's).
+BLANK_LINES_AHEAD: Final = 1000
+
 
 @dataclass(frozen=True, slots=True)
 class Skipped:
@@ -38,13 +42,7 @@ class Skipped:
     head: bytes
 
 
-class Stream(Protocol):
-    """A plain binary file or a GzipFile."""
-
-    def read(self, size: int = -1, /) -> bytes: ...
-    def seek(self, offset: int, whence: int = 0, /) -> int: ...
-    def close(self) -> None: ...
-    def fileno(self) -> int: ...
+Stream = BufferedReader | gzip.GzipFile
 
 
 def open_stream(path: Path) -> Stream:
@@ -54,6 +52,16 @@ def open_stream(path: Path) -> Stream:
         return open(path, "rb")  # the caller closes it
     except OSError as exc:
         raise open_error(path, exc) from None
+
+
+def look_ahead(pieces: Iterator[bytes]) -> list[bytes]:
+    """The pieces up to the first non-blank one, or past :data:`BLANK_LINES_AHEAD` blank ones."""
+    ahead: list[bytes] = []
+    for piece in pieces:
+        ahead.append(piece)
+        if piece.strip() or len(ahead) > BLANK_LINES_AHEAD:
+            break
+    return ahead
 
 
 @contextmanager
