@@ -1,6 +1,5 @@
-"""CSV input: the ID column of each record, with records bounded in memory. A record that
-would grow past :data:`_CSV_RECORD_BYTES`, or that csv refuses, is followed to its true end
-through csv's own state machine, so the next record never starts inside a quoted field."""
+"""CSV input: the ID column of each record, bounded in memory. A record too long, or that csv
+refuses, is followed to its true end, so the next record never starts inside quotes."""
 
 from __future__ import annotations
 
@@ -81,7 +80,7 @@ def csv_records(
 
 def csv_header(stream: Stream, path: Path, column: str | None, id_type: str,
                delimiter: str | None = None) -> Header | None:
-    """The header as :func:`csv_records` reads it, or refuses it; None for an empty file."""
+    """The header as :func:`csv_records` reads it; None for an empty file."""
     return _open(stream, path, column, id_type, delimiter, None)[1]
 
 
@@ -104,9 +103,8 @@ def _open(stream: Stream, path: Path, column: str | None, id_type: str, delimite
 
 @dataclass(slots=True)
 class Cursor:
-    """Where the next physical line starts, and what is known of the record csv is parsing.
-    csv never reads ahead, so the position just before asking for a row is where that row
-    starts; ``record_bytes`` (0 before each row) says whether a line starts a record."""
+    """Where the next physical line starts (csv never reads ahead, so where the next row does),
+    and the bytes of the record csv is parsing (0: the next line starts one)."""
 
     offset: int
     line: int
@@ -117,8 +115,7 @@ class Cursor:
 
 
 def _feed(pieces: Iterator[bytes], cursor: Cursor) -> Iterator[str]:
-    """Decoded physical lines for :func:`csv.reader`. A record that would grow past
-    :data:`_CSV_RECORD_BYTES` is followed to its end, and csv gets a stand-in ending its row."""
+    """Decoded lines for csv; a record too long is followed to its end, csv gets a stand-in."""
     limit = _CSV_RECORD_BYTES
     held = b""  # the start of a line longer than a read block, while the record may fit
     for piece in pieces:
@@ -148,14 +145,8 @@ def _hand(line: bytes, cursor: Cursor) -> str:
     cursor.line += 1
     cursor.record_bytes += size
     cursor.last = line
-    if line.isascii():
-        return line.decode("ascii")
-    try:
-        return line.decode("utf-8")
-    except UnicodeDecodeError:
-        # Keep going: only the ID cell matters, and check() finds the surrogates this
-        # leaves in it.
-        return line.decode("utf-8", "surrogateescape")
+    # Only the ID cell matters, and check() finds the surrogates an undecodable byte leaves.
+    return line.decode("utf-8", "surrogateescape")
 
 
 def _rows(pieces: Iterator[bytes], offset: int, line: int, delimiter: str) -> Rows:
@@ -209,10 +200,8 @@ def _outside(delimiter: str) -> re.Pattern[bytes]:
 
 
 def state_after(data: bytes, state: int, delimiter: str = ",") -> int:
-    """The csv parser's state after *data* (part of one physical line), from *state*:
-    ``Modules/_csv.c``'s ``parse_process_char`` reduced to what ends a record. A quote then
-    anything but a delimiter or line end makes the rest of the field unquoted text (csv's
-    non-strict rule: the reader reports the record malformed but ends it where csv would)."""
+    """The csv parser's state after *data* (part of one line) from *state*: ``_csv.c``'s
+    ``parse_process_char`` reduced to what ends a record, by csv's non-strict rules."""
     separator = ord(delimiter)
     outside = _outside(delimiter)
     pos, size = 0, len(data)
@@ -252,9 +241,8 @@ def state_after(data: bytes, state: int, delimiter: str = ",") -> int:
 
 
 def follow(data: bytes | None, pieces: Iterator[bytes], cursor: Cursor, state: int) -> bool:
-    """Follow a record to its true end, keeping nothing, from *state* through *data* (the
-    rest of its line, if any) and *pieces*; the cursor is left where the next record starts.
-    False when the file ends inside its quotes."""
+    """Follow a record from *state* through *data* (the rest of its line) and *pieces* to its
+    end, keeping nothing, the cursor left there; False when the file ends inside quotes."""
     mid_line = False  # bytes of a line were passed, not yet its newline
     while True:
         if data is None:

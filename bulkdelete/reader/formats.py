@@ -1,7 +1,5 @@
-"""The formats: one ID per line, CSV (:mod:`~bulkdelete.reader.csv`) and JSON Lines. Lines
-and JSON Lines decide each physical line on its own, carrying nothing between lines but the
-offset and line number, so a resume at a record's ``(offset, line)`` yields what the full
-read yields from there."""
+"""The formats: one ID per line, CSV and JSON Lines. Lines and JSON Lines decide each line on
+its own, so a resume at a record's ``(offset, line)`` yields what the full read yields."""
 
 from __future__ import annotations
 
@@ -74,11 +72,8 @@ def read_records(
     path: Path, fmt: InputFormat, *, column: str | None, id_type: str, start_offset: int = 0,
     start_line: int = 1, watch: Watch | None = None, delimiter: str | None = None,
 ) -> Iterator[Record | InvalidLine]:
-    """Every record and invalid line of *path*, in file order, opened on the first
-    ``next()``. *column* names the CSV column or JSON field (default: CSV's only column or
-    the one named *id_type*; JSON's field *id_type*). Resume equals the tail: from a yielded
-    record's ``offset`` and ``line`` it yields what the full read yielded from that record on.
-    """
+    """Every record and invalid line of *path* in file order, opened on the first ``next()``;
+    *column* names the CSV column or JSON field (default: the one named *id_type*)."""
     # An option the format would ignore is refused rather than ignored.
     if column is not None and fmt == "lines":
         raise UsageError(
@@ -105,8 +100,7 @@ def _each_line(
     path: Path, start_offset: int, line: int, watch: Watch | None,
     decide: Callable[[bytes, int, int], Decided], too_long: str,
 ) -> Iterator[Record | InvalidLine]:
-    """What *decide* makes of each physical line (without its newline) from *start_offset*;
-    a line too long to keep cannot hold a valid ID: it is invalid for *too_long*."""
+    """What *decide* makes of each line (without its newline); one too long is *too_long*."""
     with open_blocks(path, start_offset, watch) as blocks:
         offset = blocks.offset
         for block in blocks.chunks():
@@ -125,6 +119,7 @@ def _each_line(
                 offset += len(raw) + 1
                 line += 1
 
+
 def _id_line(raw: bytes, line: int, offset: int) -> Decided:
     # An undecodable byte becomes a lone surrogate, which check() reports as not UTF-8.
     value = raw.decode("utf-8", "surrogateescape").strip(TRIMMED)  # trim(), without a call
@@ -137,14 +132,11 @@ def _id_line(raw: bytes, line: int, offset: int) -> Decided:
 
 
 def _json_line(field: str, *, check_first: bool) -> Callable[[bytes, int, int], Decided]:
-    """What one line of JSON Lines holds: a record, an invalid line, or nothing (blank). The
-    ID must be a string, and an object holding the field twice is an invalid line (the json
-    module keeps the last)."""
+    """One JSON line's record, invalid line or nothing (blank). The ID must be a string; a field
+    held twice is invalid (the json module keeps the last)."""
     # The decoder's own decode() skips json.loads's argument checks.
     loads = json.JSONDecoder().decode
-    missing = f"no field '{show(field)}'"
-    not_string = f"field '{show(field)}' is not a string"
-    twice = f"field '{show(field)}' appears more than once"
+    shown = show(field)
     # A line can hold the field twice only if it holds this twice, or an escape.
     quoted = json.dumps(field, ensure_ascii=False).encode("utf-8", "surrogateescape")
 
@@ -164,18 +156,18 @@ def _json_line(field: str, *, check_first: bool) -> Callable[[bytes, int, int], 
             return InvalidLine(line, REASON_NOT_OBJECT, raw_value(raw))
         if (b"\\" in raw or raw.count(quoted) > 1) and sum(
                 name == field for name, _ in _PAIRS(text)) > 1:  # obj is an object: its pairs
-            return InvalidLine(line, twice, raw_value(raw))
+            return InvalidLine(line, f"field '{shown}' appears more than once", raw_value(raw))
         if field not in obj:
             if check_first:
                 raise InputError(
-                    f"field '{show(field)}' not found; the first object (line {line}) "
+                    f"field '{shown}' not found; the first object (line {line}) "
                     f"has: {name_list(list(obj))} (pass the right one with --column)"
                 )
-            return InvalidLine(line, missing, raw_value(raw))
+            return InvalidLine(line, f"no field '{shown}'", raw_value(raw))
         check_first = False
         value = obj[field]
         if type(value) is not str:
-            return InvalidLine(line, not_string, raw_value(raw))
+            return InvalidLine(line, f"field '{shown}' is not a string", raw_value(raw))
         value = trim(value)
         reason = check(value)
         if reason is None:
