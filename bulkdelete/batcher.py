@@ -1,6 +1,5 @@
-"""Cuts the reader's IDs into batches of ``batch_size`` numbered from 0 in input order (a pure
-function of the input, so a resume at a batch's offset regenerates the same numbers), and
-pre-counts a whole input."""
+"""The reader's IDs cut into batches numbered from 0 in input order (so a resume at a batch's
+offset numbers them the same), and the pre-count of a whole input."""
 
 from __future__ import annotations
 
@@ -46,8 +45,8 @@ def make_batches(
 def within_precount(
     batches: Iterable[Batch], ids_total: int, size: int, path: Path
 ) -> Iterator[Batch]:
-    """Stops (InputChanged) before a batch past the *ids_total* IDs counted: more can only
-    come from an input changed since (an edit the fingerprint missed), past --max-delete."""
+    """InputChanged before a batch past the *ids_total* IDs counted: more can only come from
+    an input changed since (an edit the fingerprint missed), past --max-delete."""
     for batch in batches:
         # Every batch before this one is full, so seq * size IDs come before it.
         if batch.seq * size + len(batch.ids) > ids_total:
@@ -67,7 +66,7 @@ def summarize(
         if type(item) is Record:
             held.append(item.value)
             if len(held) == 4096:
-                summary.ids_total += len(held)
+                summary.ids_total += 4096
                 hand(held)
                 held = []
         else:

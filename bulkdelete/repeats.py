@@ -1,7 +1,7 @@
-"""How many IDs of an input repeat an earlier one (docs/report.md), in bounded memory: each
-ID's 64-bit hash (keyed per process: no ID can be recovered) goes to a bucket by its top
-bits, spilled to one unnamed temporary file, each bucket then counted with a set. Exact but
-for hash collisions (about one chance in 300,000 at ten million distinct IDs)."""
+"""How many IDs of an input repeat an earlier one (docs/report.md), in bounded memory: each ID's
+hash (keyed per process: no ID can be recovered) goes to a bucket by its top bits, spilled to
+an unnamed file, each bucket counted with a set. Exact but for hash collisions (one chance in
+300,000 at ten million distinct IDs)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,7 @@ _SPILL_AT: Final = 1 << 19  # hashes held in the buckets (8 bytes each) before g
 
 
 class RepeatCounter:
-    """Feed every valid ID in input order with :meth:`add`; :meth:`count` gives how many
-    were seen before. Use as a context manager so the file goes whatever happens."""
+    """:meth:`add` every valid ID, :meth:`count` the repeats; a context manager for the file."""
 
     def __init__(self) -> None:
         self._buckets = [array("q") for _ in range(_BUCKETS)]
@@ -42,7 +41,6 @@ class RepeatCounter:
             self._spill()
 
     def count(self) -> int:
-        """Occurrences of an ID after its first, over everything added."""
         repeats = 0
         for index, bucket in enumerate(self._buckets):
             if self._spilled is not None:

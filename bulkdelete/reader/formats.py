@@ -25,7 +25,7 @@ from bulkdelete.reader.rule import (
     text_value,
     trim,
 )
-from bulkdelete.reader.source import REASON_LINE_TOO_LONG, Skipped, look_ahead, open_blocks
+from bulkdelete.reader.source import REASON_LINE_TOO_LONG, look_ahead, open_blocks
 
 InputFormat = Literal["lines", "csv", "jsonl"]
 Decided = Record | InvalidLine | None
@@ -104,9 +104,9 @@ def _each_line(
     with open_blocks(path, start_offset, watch) as blocks:
         offset = blocks.offset
         for block in blocks.chunks():
-            if isinstance(block, Skipped):
-                yield InvalidLine(line, too_long, raw_value(block.head))
-                offset += block.length
+            if isinstance(block, tuple):  # a line too long to keep: its length and head
+                yield InvalidLine(line, too_long, raw_value(block[1]))
+                offset += block[0]
                 line += 1
                 continue
             lines = block.split(b"\n")
