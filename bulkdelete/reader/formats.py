@@ -28,6 +28,8 @@ from bulkdelete.reader.rule import (
 from bulkdelete.reader.source import REASON_LINE_TOO_LONG, look_ahead, open_blocks
 
 InputFormat = Literal["lines", "csv", "jsonl"]
+_EXTENSIONS: Final[tuple[tuple[str, InputFormat], ...]] = (
+    (".csv", "csv"), (".jsonl", "jsonl"), (".ndjson", "jsonl"))
 Decided = Record | InvalidLine | None
 
 REASON_NOT_OBJECT: Final = "not a JSON object"
@@ -44,11 +46,7 @@ def detect_format(path: Path, requested: str) -> InputFormat:
     """Resolve ``--format``: ``auto`` picks by extension (after a trailing ``.gz``)."""
     if requested == "auto":
         name = path.name.lower().removesuffix(".gz")
-        if name.endswith(".csv"):
-            return "csv"
-        if name.endswith((".jsonl", ".ndjson")):
-            return "jsonl"
-        return "lines"
+        return next((fmt for ext, fmt in _EXTENSIONS if name.endswith(ext)), "lines")
     if requested in get_args(InputFormat):
         return cast(InputFormat, requested)
     raise UsageError(f"unknown input format {requested!r}; use one of auto, lines, csv, jsonl")

@@ -58,22 +58,21 @@ def not_gzip(path: Path) -> str:
 
 def check_input_path(path: Path) -> None:
     """Refuse, saying why and the fix, an input that could not be read or resumed (a pipe)."""
-    text = str(path)
-    if text in _STDIN_NAMES:
+    if str(path) in _STDIN_NAMES:
         raise InputError(_PIPE_MESSAGE)
     try:
         info = os.stat(path)
     except OSError as exc:
-        raise open_error(text, exc) from None
+        raise open_error(path, exc) from None
     if stat.S_ISFIFO(info.st_mode) or stat.S_ISSOCK(info.st_mode):
         raise InputError(_PIPE_MESSAGE)
-    _refuse_irregular(text, info.st_mode)
+    _refuse_irregular(path, info.st_mode)
     fd, _ = open_regular(path)  # opening proves readability (os.access is wrong as root)
     try:
         # Else a .gz that is not gzip fails only once the job has started.
         magic = os.read(fd, 2) if path.name.lower().endswith(".gz") else b""
     except OSError as exc:
-        raise read_error(text, exc) from None
+        raise read_error(path, exc) from None
     finally:
         os.close(fd)
     if magic and magic != b"\x1f\x8b":

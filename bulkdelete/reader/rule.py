@@ -67,13 +67,10 @@ def text_value(text: str) -> str:
     """A decoded value, cut, lone surrogates escaped so it always encodes."""
     text = text[:VALUE_CHARS]
     try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        try:
-            return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-        except UnicodeEncodeError:
-            return text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return text
+        # An undecodable byte (CSV) comes back as the byte, escaped (``\\xff``).
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a lone surrogate of a bad JSON escape
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def trim(value: str) -> str:
