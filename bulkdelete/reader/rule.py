@@ -67,7 +67,7 @@ def text_value(text: str) -> str:
     """A decoded value, cut, lone surrogates escaped so it always encodes."""
     text = text[:VALUE_CHARS]
     try:
-        # An undecodable byte (CSV) comes back as the byte, escaped (``\\xff``).
+        # An undecodable byte (CSV) comes back as the byte, escaped (``\xff``).
         return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     except UnicodeEncodeError:  # a lone surrogate of a bad JSON escape
         return text.encode("utf-8", "backslashreplace").decode("utf-8")
