@@ -244,19 +244,15 @@ def follow(data: bytes | None, pieces: Iterator[bytes], cursor: Cursor, state: i
     """Follow a record from *state* through *data* (the rest of its line) and *pieces* to its
     end, keeping nothing, the cursor left there; False when the file ends inside quotes."""
     mid_line = False  # bytes of a line were passed, not yet its newline
-    while True:
-        if data is None:
-            data = next(pieces, None)
-            if data is None:
-                if mid_line:
-                    cursor.line += 1  # the file's last line, without a newline
-                return state != QUOTED
+    for piece in chain(() if data is None else (data,), pieces):
         if state != BROKEN:
-            state = state_after(data, state, cursor.delimiter)
-        cursor.offset += len(data)
-        mid_line = not data.endswith(b"\n")
+            state = state_after(piece, state, cursor.delimiter)
+        cursor.offset += len(piece)
+        mid_line = not piece.endswith(b"\n")
         if not mid_line:
             cursor.line += 1
             if state != QUOTED:
                 return True  # csv ends a record at a line end outside quotes, or an error
-        data = None
+    if mid_line:
+        cursor.line += 1  # the file's last line, without a newline
+    return state != QUOTED
