@@ -204,6 +204,9 @@ def state_after(data: bytes, state: int, delimiter: str = ",") -> int:
     ``parse_process_char`` reduced to what ends a record, by csv's non-strict rules."""
     separator = ord(delimiter)
     outside = _outside(delimiter)
+    # After a quote in quotes: a doubled quote (still inside), the field's end, the line's, or
+    # else text (strict csv: "',' expected after '\"'").
+    after_quote = {0x22: QUOTED, separator: FIELD_START, 0x0A: LINE_END, 0x0D: LINE_END}
     pos, size = 0, len(data)
     while pos < size:
         if state == QUOTED:
@@ -214,14 +217,7 @@ def state_after(data: bytes, state: int, delimiter: str = ",") -> int:
             continue
         byte = data[pos]
         if state == QUOTE_IN_QUOTED:
-            if byte == 0x22:  # a doubled quote: still inside
-                state = QUOTED
-            elif byte == separator:
-                state = FIELD_START
-            elif byte in (0x0A, 0x0D):
-                state = LINE_END
-            else:
-                state = UNQUOTED  # strict csv: "',' expected after '\"'"
+            state = after_quote.get(byte, UNQUOTED)
             pos += 1
         elif state == LINE_END:
             if byte not in (0x0A, 0x0D):
