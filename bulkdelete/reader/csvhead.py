@@ -67,12 +67,12 @@ def _other(text: str, delimiter: str) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class Header:
-    """The trimmed names, the ID column, the delimiter, the candidates an ID may not hold."""
+    """The trimmed names, the ID column, the delimiter, and whether it was sniffed."""
 
     names: list[str]
     index: int
     delimiter: str
-    strays: str = ""
+    sniffed: bool
 
     @property
     def name(self) -> str:
@@ -80,8 +80,8 @@ class Header:
 
     def stray(self, value: str, fields: int) -> bool:
         """Whether *value*, the ID of a row of *fields* fields, may be a whole row."""
-        return bool(self.strays) and (fields == 1 or len(self.names) == 1) and any(
-            other in value for other in self.strays)
+        return self.sniffed and (fields == 1 or len(self.names) == 1) and bool(
+            _other(value, self.delimiter))
 
 
 def looks_like_id(name: str) -> bool:
@@ -131,8 +131,7 @@ def choose(row: list[str] | str, line: int, column: str | None, id_type: str,
     # A sniffed delimiter holds for the header, not necessarily for every row: a row separated
     # by another candidate is read as one field, and under a one-column header the comma is a
     # default, not a finding. Such a row's ID would be the whole row (REASON_STRAY_DELIMITER).
-    strays = "" if given else "".join(other for other in CANDIDATES if other != delimiter)
-    return Header(names, index, delimiter, strays)
+    return Header(names, index, delimiter, sniffed=not given)
 
 
 def _choose_column(names: list[str], column: str | None, id_type: str, delimiter: str) -> int:
