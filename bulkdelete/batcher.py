@@ -22,9 +22,8 @@ class Batch:
     ids: list[str]
 
 
-def make_batches(
-    items: Iterable[Record | InvalidLine], size: int, *, first_seq: int = 0
-) -> Iterator[Batch]:
+def make_batches(items: Iterable[Record | InvalidLine], size: int, *,
+                 first_seq: int = 0) -> Iterator[Batch]:
     """Invalid lines are skipped: the pre-count counted them once, a resume must not again."""
     seq = first_seq
     ids: list[str] = []  # the batch being filled; never changed once yielded
@@ -42,9 +41,8 @@ def make_batches(
         yield Batch(seq, offset, line, ids)
 
 
-def within_precount(
-    batches: Iterable[Batch], ids_total: int, size: int, path: Path
-) -> Iterator[Batch]:
+def within_precount(batches: Iterable[Batch], ids_total: int, size: int,
+                    path: Path) -> Iterator[Batch]:
     """InputChanged before a batch past the *ids_total* IDs counted: more can only come from
     an input changed since (an edit the fingerprint missed), past --max-delete."""
     for batch in batches:
@@ -54,10 +52,8 @@ def within_precount(
         yield batch
 
 
-def summarize(
-    items: Iterable[Record | InvalidLine], size: int,
-    each_ids: Callable[[list[str]], object] | None = None,
-) -> Totals:
+def summarize(items: Iterable[Record | InvalidLine], size: int,
+              each_ids: Callable[[list[str]], object] | None = None) -> Totals:
     """One streaming pass; *each_ids* is handed every valid ID, a few thousand at a time."""
     summary = Totals(ids_total=0, lines_invalid=0, batches_total=0)
     held: list[str] = []

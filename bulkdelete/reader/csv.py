@@ -45,10 +45,9 @@ _CSV_RECORD_BYTES: Final = MAX_LINE_BYTES
 Rows = Iterator[tuple[int, int, list[str] | str]]
 
 
-def csv_records(
-    path: Path, column: str | None, id_type: str, start_offset: int, start_line: int,
-    watch: Watch | None, delimiter: str | None = None,
-) -> Iterator[Record | InvalidLine]:
+def csv_records(path: Path, column: str | None, id_type: str, start_offset: int,
+                start_line: int, watch: Watch | None,
+                delimiter: str | None = None) -> Iterator[Record | InvalidLine]:
     """Every record of a CSV file from *start_offset* (the header is read first, always)."""
     with closing(open_stream(path)) as stream:
         rows, header = _open(stream, path, column, id_type, delimiter, watch)

@@ -94,10 +94,9 @@ def read_records(
     return _each_line(path, start_offset, start_line, watch, decide, REASON_LINE_TOO_LONG)
 
 
-def _each_line(
-    path: Path, start_offset: int, line: int, watch: Watch | None,
-    decide: Callable[[bytes, int, int], Decided], too_long: str,
-) -> Iterator[Record | InvalidLine]:
+def _each_line(path: Path, start_offset: int, line: int, watch: Watch | None,
+               decide: Callable[[bytes, int, int], Decided],
+               too_long: str) -> Iterator[Record | InvalidLine]:
     """What *decide* makes of each line (without its newline); one too long is *too_long*."""
     with open_blocks(path, start_offset, watch) as blocks:
         offset = blocks.offset

@@ -67,9 +67,8 @@ class Blocks:
     """Whole lines from *start_offset*, the same wherever the reads fell (so a resume too);
     the :class:`~bulkdelete.reader.guard.Watch` checks after each read."""
 
-    def __init__(
-        self, stream: Stream, path: Path, start_offset: int = 0, *, watch: Watch | None = None
-    ) -> None:
+    def __init__(self, stream: Stream, path: Path, start_offset: int = 0, *,
+                 watch: Watch | None = None) -> None:
         self._stream = stream
         self._path = path
         self._pending = b""
