@@ -27,10 +27,9 @@ REASON_SPACE: Final = "whitespace other than a space"
 
 # A control character (C0, DEL, C1) anywhere in a (trimmed) value.
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-# Any other whitespace but the space: a no-break space, U+2028, an ideographic space, ...
-# and the zero-width ones Python does not call whitespace: a byte-order mark (mid-file when
-# two exports are joined), a zero-width space, a word joiner, the Mongolian vowel separator.
-# Invisible, so the ID looks right while the server is sent another one.
+# Whitespace but the space (no-break, U+2028, ideographic, ...) and the zero-width characters
+# Python does not call whitespace (a BOM mid-file where two exports were joined, ZWSP, word
+# joiner, Mongolian vowel separator): invisible, the ID looks right but another one is sent.
 _SPACE: Final = re.compile("[^\\S ]|[\u180e\u200b\u2060\ufeff]")
 
 #: What :func:`trim` takes off a value's edges: ordinary whitespace, nothing else.
