@@ -1,6 +1,5 @@
-"""Cuts the reader's IDs into batches of ``batch_size`` numbered from 0 in input order (a pure
-function of the input, so a resume at a batch's offset regenerates the same numbers), and
-pre-counts a whole input."""
+"""The reader's IDs cut into batches numbered from 0 in input order (so a resume at a batch's
+offset numbers them the same), and the pre-count of a whole input."""
 
 from __future__ import annotations
 
@@ -23,9 +22,8 @@ class Batch:
     ids: list[str]
 
 
-def make_batches(
-    items: Iterable[Record | InvalidLine], size: int, *, first_seq: int = 0
-) -> Iterator[Batch]:
+def make_batches(items: Iterable[Record | InvalidLine], size: int, *,
+                 first_seq: int = 0) -> Iterator[Batch]:
     """Invalid lines are skipped: the pre-count counted them once, a resume must not again."""
     seq = first_seq
     ids: list[str] = []  # the batch being filled; never changed once yielded
@@ -43,11 +41,10 @@ def make_batches(
         yield Batch(seq, offset, line, ids)
 
 
-def within_precount(
-    batches: Iterable[Batch], ids_total: int, size: int, path: Path
-) -> Iterator[Batch]:
-    """Stops (InputChanged) before a batch past the *ids_total* IDs counted: more can only
-    come from an input changed since (an edit the fingerprint missed), past --max-delete."""
+def within_precount(batches: Iterable[Batch], ids_total: int, size: int,
+                    path: Path) -> Iterator[Batch]:
+    """InputChanged before a batch past the *ids_total* IDs counted: more can only come from
+    an input changed since (an edit the fingerprint missed), past --max-delete."""
     for batch in batches:
         # Every batch before this one is full, so seq * size IDs come before it.
         if batch.seq * size + len(batch.ids) > ids_total:
@@ -55,10 +52,8 @@ def within_precount(
         yield batch
 
 
-def summarize(
-    items: Iterable[Record | InvalidLine], size: int,
-    each_ids: Callable[[list[str]], object] | None = None,
-) -> Totals:
+def summarize(items: Iterable[Record | InvalidLine], size: int,
+              each_ids: Callable[[list[str]], object] | None = None) -> Totals:
     """One streaming pass; *each_ids* is handed every valid ID, a few thousand at a time."""
     summary = Totals(ids_total=0, lines_invalid=0, batches_total=0)
     held: list[str] = []
@@ -67,7 +62,7 @@ def summarize(
         if type(item) is Record:
             held.append(item.value)
             if len(held) == 4096:
-                summary.ids_total += len(held)
+                summary.ids_total += 4096
                 hand(held)
                 held = []
         else:

@@ -1,7 +1,7 @@
-"""How many IDs of an input repeat an earlier one (docs/report.md), in bounded memory: each
-ID's 64-bit hash (keyed per process: no ID can be recovered) goes to a bucket by its top
-bits, spilled to one unnamed temporary file, each bucket then counted with a set. Exact but
-for hash collisions (about one chance in 300,000 at ten million distinct IDs)."""
+"""How many IDs of an input repeat an earlier one (docs/report.md), in bounded memory: each ID's
+hash (keyed per process: no ID can be recovered) goes to a bucket by its top bits, spilled to
+an unnamed file, each bucket counted with a set. Exact but for hash collisions (one chance in
+300,000 at ten million distinct IDs)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import os
 import tempfile
 from array import array
 from collections.abc import Sequence
+from contextlib import ExitStack
 from typing import IO, Final
 
 _SHIFT: Final = 56  # a hash's top 8 bits pick its bucket
@@ -16,59 +17,47 @@ _BUCKETS: Final = 256  # h >> _SHIFT is -128..127: a negative index picks from t
 _SPILL_AT: Final = 1 << 19  # hashes held in the buckets (8 bytes each) before going to disk
 
 
-class RepeatCounter:
-    """Feed every valid ID in input order with :meth:`add`; :meth:`count` gives how many
-    were seen before. Use as a context manager so the file goes whatever happens."""
+class RepeatCounter(ExitStack):
+    """:meth:`add` every valid ID, :meth:`count` the repeats; a context manager for the file."""
 
     def __init__(self) -> None:
+        super().__init__()
         self._buckets = [array("q") for _ in range(_BUCKETS)]
-        self._held = 0
         self._spilled: IO[bytes] | None = None  # one file: each spill appends every bucket
         # Per bucket, where its spilled runs lie in that file: (first hash, count).
         self._segments: list[list[tuple[int, int]]] = [[] for _ in range(_BUCKETS)]
-
-    def __enter__(self) -> RepeatCounter:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
 
     def add(self, ids: Sequence[str]) -> None:
         buckets = self._buckets
         for h in map(hash, ids):
             buckets[h >> _SHIFT].append(h)
-        self._held += len(ids)
-        if self._held >= _SPILL_AT:
+        if sum(map(len, buckets)) >= _SPILL_AT:
             self._spill()
 
     def count(self) -> int:
-        """Occurrences of an ID after its first, over everything added."""
+        """The repeats over everything added; the counter is spent and its file closed."""
         repeats = 0
         for index, bucket in enumerate(self._buckets):
-            if self._spilled is not None:
-                for first, size in self._segments[index]:
-                    self._spilled.seek(first * 8)
-                    bucket.fromfile(self._spilled, size)
-                self._segments[index] = []
+            for first, size in self._segments[index]:
+                spilled = self._file()
+                spilled.seek(first * 8)
+                bucket.fromfile(spilled, size)
             repeats += len(bucket) - len(set(bucket))
             self._buckets[index] = array("q")
-        self._held = 0
         self.close()
         return repeats
 
-    def close(self) -> None:
-        if self._spilled is not None:
-            self._spilled.close()
-            self._spilled = None
+    def _file(self) -> IO[bytes]:
+        if self._spilled is None:
+            self._spilled = self.enter_context(tempfile.TemporaryFile())  # noqa: SIM115
+        return self._spilled
 
     def _spill(self) -> None:
-        if self._spilled is None:
-            self._spilled = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
-        end = self._spilled.seek(0, os.SEEK_END) // 8
+        spilled = self._file()
+        end = spilled.seek(0, os.SEEK_END) // 8
         for index, bucket in enumerate(self._buckets):
             if bucket:
                 self._segments[index].append((end, len(bucket)))
                 end += len(bucket)
-                bucket.tofile(self._spilled)
+                bucket.tofile(spilled)
                 self._buckets[index] = array("q")
-        self._held = 0

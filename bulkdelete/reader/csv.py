@@ -1,6 +1,5 @@
-"""CSV input: the ID column of each record, with records bounded in memory. A record that
-would grow past :data:`_CSV_RECORD_BYTES`, or that csv refuses, is followed to its true end
-through csv's own state machine, so the next record never starts inside a quoted field."""
+"""CSV input: the ID column of each record, bounded in memory. A record too long, or that csv
+refuses, is followed to its true end, so the next record never starts inside quotes."""
 
 from __future__ import annotations
 
@@ -29,6 +28,7 @@ from bulkdelete.reader.source import (
     REASON_LINE_TOO_LONG,
     Blocks,
     Stream,
+    look_ahead,
     open_stream,
 )
 
@@ -42,16 +42,12 @@ REASON_MALFORMED_CSV: Final = "malformed CSV"
 #: Most bytes of one CSV record held for the csv module (its lines, newlines included).
 _CSV_RECORD_BYTES: Final = MAX_LINE_BYTES
 
-#: Blank lines before the header looked through for the line that decides the delimiter.
-_BLANK_LINES_AHEAD: Final = 1000
-
 Rows = Iterator[tuple[int, int, list[str] | str]]
 
 
-def csv_records(
-    path: Path, column: str | None, id_type: str, start_offset: int, start_line: int,
-    watch: Watch | None, delimiter: str | None = None,
-) -> Iterator[Record | InvalidLine]:
+def csv_records(path: Path, column: str | None, id_type: str, start_offset: int,
+                start_line: int, watch: Watch | None,
+                delimiter: str | None = None) -> Iterator[Record | InvalidLine]:
     """Every record of a CSV file from *start_offset* (the header is read first, always)."""
     with closing(open_stream(path)) as stream:
         rows, header = _open(stream, path, column, id_type, delimiter, watch)
@@ -83,7 +79,7 @@ def csv_records(
 
 def csv_header(stream: Stream, path: Path, column: str | None, id_type: str,
                delimiter: str | None = None) -> Header | None:
-    """The header as :func:`csv_records` reads it, or refuses it; None for an empty file."""
+    """The header as :func:`csv_records` reads it; None for an empty file."""
     return _open(stream, path, column, id_type, delimiter, None)[1]
 
 
@@ -93,11 +89,7 @@ def _open(stream: Stream, path: Path, column: str | None, id_type: str, delimite
     pieces = blocks.pieces()
     # The header's first line decides the delimiter; blank lines before it are kept to be
     # read as the rows they are.
-    ahead: list[bytes] = []
-    for piece in pieces:
-        ahead.append(piece)
-        if piece.strip() or len(ahead) > _BLANK_LINES_AHEAD:
-            break
+    ahead = look_ahead(pieces)
     given = parse_delimiter(delimiter)
     separator = given or sniff(ahead[-1] if ahead else b"")
     rows = _rows(chain(ahead, pieces), blocks.offset, 1, separator)
@@ -110,9 +102,8 @@ def _open(stream: Stream, path: Path, column: str | None, id_type: str, delimite
 
 @dataclass(slots=True)
 class Cursor:
-    """Where the next physical line starts, and what is known of the record csv is parsing.
-    csv never reads ahead, so the position just before asking for a row is where that row
-    starts; ``record_bytes`` (0 before each row) says whether a line starts a record."""
+    """Where the next physical line starts (csv never reads ahead, so where the next row does),
+    and the bytes of the record csv is parsing (0: the next line starts one)."""
 
     offset: int
     line: int
@@ -123,8 +114,7 @@ class Cursor:
 
 
 def _feed(pieces: Iterator[bytes], cursor: Cursor) -> Iterator[str]:
-    """Decoded physical lines for :func:`csv.reader`. A record that would grow past
-    :data:`_CSV_RECORD_BYTES` is followed to its end, and csv gets a stand-in ending its row."""
+    """Decoded lines for csv; a record too long is followed to its end, csv gets a stand-in."""
     limit = _CSV_RECORD_BYTES
     held = b""  # the start of a line longer than a read block, while the record may fit
     for piece in pieces:
@@ -154,14 +144,8 @@ def _hand(line: bytes, cursor: Cursor) -> str:
     cursor.line += 1
     cursor.record_bytes += size
     cursor.last = line
-    if line.isascii():
-        return line.decode("ascii")
-    try:
-        return line.decode("utf-8")
-    except UnicodeDecodeError:
-        # Keep going: only the ID cell matters, and check() finds the surrogates this
-        # leaves in it.
-        return line.decode("utf-8", "surrogateescape")
+    # Only the ID cell matters, and check() finds the surrogates an undecodable byte leaves.
+    return line.decode("utf-8", "surrogateescape")
 
 
 def _rows(pieces: Iterator[bytes], offset: int, line: int, delimiter: str) -> Rows:
@@ -215,12 +199,13 @@ def _outside(delimiter: str) -> re.Pattern[bytes]:
 
 
 def state_after(data: bytes, state: int, delimiter: str = ",") -> int:
-    """The csv parser's state after *data* (part of one physical line), from *state*:
-    ``Modules/_csv.c``'s ``parse_process_char`` reduced to what ends a record. A quote then
-    anything but a delimiter or line end makes the rest of the field unquoted text (csv's
-    non-strict rule: the reader reports the record malformed but ends it where csv would)."""
+    """The csv parser's state after *data* (part of one line) from *state*: ``_csv.c``'s
+    ``parse_process_char`` reduced to what ends a record, by csv's non-strict rules."""
     separator = ord(delimiter)
     outside = _outside(delimiter)
+    # After a quote in quotes: a doubled quote (still inside), the field's end, the line's, or
+    # else text (strict csv: "',' expected after '\"'").
+    after_quote = {0x22: QUOTED, separator: FIELD_START, 0x0A: LINE_END, 0x0D: LINE_END}
     pos, size = 0, len(data)
     while pos < size:
         if state == QUOTED:
@@ -231,14 +216,7 @@ def state_after(data: bytes, state: int, delimiter: str = ",") -> int:
             continue
         byte = data[pos]
         if state == QUOTE_IN_QUOTED:
-            if byte == 0x22:  # a doubled quote: still inside
-                state = QUOTED
-            elif byte == separator:
-                state = FIELD_START
-            elif byte in (0x0A, 0x0D):
-                state = LINE_END
-            else:
-                state = UNQUOTED  # strict csv: "',' expected after '\"'"
+            state = after_quote.get(byte, UNQUOTED)
             pos += 1
         elif state == LINE_END:
             if byte not in (0x0A, 0x0D):
@@ -258,23 +236,18 @@ def state_after(data: bytes, state: int, delimiter: str = ",") -> int:
 
 
 def follow(data: bytes | None, pieces: Iterator[bytes], cursor: Cursor, state: int) -> bool:
-    """Follow a record to its true end, keeping nothing, from *state* through *data* (the
-    rest of its line, if any) and *pieces*; the cursor is left where the next record starts.
-    False when the file ends inside its quotes."""
+    """Follow a record from *state* through *data* (the rest of its line) and *pieces* to its
+    end, keeping nothing, the cursor left there; False when the file ends inside quotes."""
     mid_line = False  # bytes of a line were passed, not yet its newline
-    while True:
-        if data is None:
-            data = next(pieces, None)
-            if data is None:
-                if mid_line:
-                    cursor.line += 1  # the file's last line, without a newline
-                return state != QUOTED
+    for piece in chain(() if data is None else (data,), pieces):
         if state != BROKEN:
-            state = state_after(data, state, cursor.delimiter)
-        cursor.offset += len(data)
-        mid_line = not data.endswith(b"\n")
+            state = state_after(piece, state, cursor.delimiter)
+        cursor.offset += len(piece)
+        mid_line = not piece.endswith(b"\n")
         if not mid_line:
             cursor.line += 1
             if state != QUOTED:
                 return True  # csv ends a record at a line end outside quotes, or an error
-        data = None
+    if mid_line:
+        cursor.line += 1  # the file's last line, without a newline
+    return state != QUOTED

@@ -1,7 +1,5 @@
-"""A CSV's header and delimiter: which column holds the IDs, and the headers refused (exit 2,
-before anything is sent) rather than guessed at. Read with the wrong delimiter, every row
-would be one "ID"; so ``--delimiter``, or else the one candidate the header holds (none: a
-comma), decides."""
+"""A CSV's header and delimiter: the ID column, or a refusal (exit 2) rather than a guess. Read
+with the wrong delimiter, every row would be one "ID"; so ``--delimiter`` or the header decides."""
 
 from __future__ import annotations
 
@@ -29,8 +27,8 @@ REASON_HEADER_AGAIN: Final = "the ID column's own name (a repeated header row?)"
 
 
 def parse_delimiter(text: str | None) -> str | None:
-    """``--delimiter``'s one character (``tab`` or ``\\t`` for a tab); None: sniff. A quote,
-    a letter or a space could never separate fields."""
+    """``--delimiter``'s one character (``tab`` or ``\\t`` for a tab), None to sniff;
+    never a quote, a letter or a space."""
     if text is None:
         return None
     value = _ALIASES.get(text.lower(), text)
@@ -38,8 +36,7 @@ def parse_delimiter(text: str | None) -> str | None:
                                               and not value.isalnum() and value not in '" ')):
         return value
     raise UsageError(
-        f"--delimiter takes one punctuation character or 'tab' (e.g. ';' or '|'), got "
-        f"{text!r}"
+        f"--delimiter takes one punctuation character or 'tab' (e.g. ';' or '|'), got {text!r}"
     )
 
 
@@ -52,13 +49,11 @@ def describe(delimiter: str) -> str:
 
 
 def _flag(delimiter: str) -> str:
-    """As the operator would type it: ``--delimiter ';'``, ``--delimiter tab``."""
     return f"--delimiter {'tab' if delimiter == chr(9) else repr(delimiter)}"
 
 
 def sniff(header_line: bytes) -> str:
-    """The candidate the header's first line holds most often outside quotes (a tie goes to
-    the first in :data:`CANDIDATES`); a comma when it holds none (one column)."""
+    """The candidate the header holds most often outside quotes (first on a tie), else a comma."""
     # A quoted cell separates nothing; a quote left open runs to the line's end.
     bare = _QUOTED.sub(b"", header_line)
     counts = [bare.count(candidate.encode("ascii")) for candidate in CANDIDATES]
@@ -72,13 +67,12 @@ def _other(text: str, delimiter: str) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class Header:
-    """The trimmed names, the ID column, the delimiter, and the candidates an ID may not
-    hold (see :func:`choose`)."""
+    """The trimmed names, the ID column, the delimiter, and whether it was sniffed."""
 
     names: list[str]
     index: int
     delimiter: str
-    strays: str = ""
+    sniffed: bool
 
     @property
     def name(self) -> str:
@@ -86,20 +80,18 @@ class Header:
 
     def stray(self, value: str, fields: int) -> bool:
         """Whether *value*, the ID of a row of *fields* fields, may be a whole row."""
-        return bool(self.strays) and (fields == 1 or len(self.names) == 1) and any(
-            other in value for other in self.strays)
+        return self.sniffed and (fields == 1 or len(self.names) == 1) and bool(
+            _other(value, self.delimiter))
 
 
 def looks_like_id(name: str) -> bool:
-    """A column name is a word; an ID (a GUID, an e-mail address, a phone number) has
-    digits or an @ in it, or no letter at all."""
+    """A column name is a word; an ID (GUID, e-mail, phone) has a digit, an @, or no letter."""
     return any(c.isdigit() or c == "@" for c in name) or not any(c.isalpha() for c in name)
 
 
 def choose(row: list[str] | str, line: int, column: str | None, id_type: str,
            delimiter: str, given: bool) -> Header:
-    """The :class:`Header` of *row* (a reason when csv could not parse it), or the refusal
-    that says what to fix."""
+    """The :class:`Header` of *row* (a reason when csv failed), or the refusal that says why."""
     if isinstance(row, str):
         raise InputError(
             f"the CSV header (line {line}) is unusable: {row}, read as {describe(delimiter)}-"
@@ -139,8 +131,7 @@ def choose(row: list[str] | str, line: int, column: str | None, id_type: str,
     # A sniffed delimiter holds for the header, not necessarily for every row: a row separated
     # by another candidate is read as one field, and under a one-column header the comma is a
     # default, not a finding. Such a row's ID would be the whole row (REASON_STRAY_DELIMITER).
-    strays = "" if given else "".join(other for other in CANDIDATES if other != delimiter)
-    return Header(names, index, delimiter, strays)
+    return Header(names, index, delimiter, sniffed=not given)
 
 
 def _choose_column(names: list[str], column: str | None, id_type: str, delimiter: str) -> int:

@@ -1,14 +1,11 @@
-"""The formats: one ID per line, CSV (:mod:`~bulkdelete.reader.csv`) and JSON Lines. Lines
-and JSON Lines decide each physical line on its own, carrying nothing between lines but the
-offset and line number, so a resume at a record's ``(offset, line)`` yields what the full
-read yields from there."""
+"""The formats: one ID per line, CSV and JSON Lines. Lines and JSON Lines decide each line on
+its own, so a resume at a record's ``(offset, line)`` yields what the full read yields."""
 
 from __future__ import annotations
 
 import json
 import re
 from collections.abc import Callable, Iterator
-from itertools import islice
 from pathlib import Path
 from typing import Final, Literal, cast, get_args
 
@@ -28,16 +25,14 @@ from bulkdelete.reader.rule import (
     text_value,
     trim,
 )
-from bulkdelete.reader.source import REASON_LINE_TOO_LONG, Skipped, open_blocks
+from bulkdelete.reader.source import REASON_LINE_TOO_LONG, look_ahead, open_blocks
 
 InputFormat = Literal["lines", "csv", "jsonl"]
+_EXTENSIONS: Final[tuple[tuple[str, InputFormat], ...]] = (
+    (".csv", "csv"), (".jsonl", "jsonl"), (".ndjson", "jsonl"))
 Decided = Record | InvalidLine | None
 
 REASON_NOT_OBJECT: Final = "not a JSON object"
-
-#: Blank lines looked through for the first line, and the bytes of it looked at.
-_BLANK_LINES_LOOKED_AT: Final = 1000
-_HEAD_BYTES: Final = 64 << 10
 
 # An object's members in order, duplicates kept.
 _PAIRS: Final = json.JSONDecoder(object_pairs_hook=list).decode
@@ -51,11 +46,7 @@ def detect_format(path: Path, requested: str) -> InputFormat:
     """Resolve ``--format``: ``auto`` picks by extension (after a trailing ``.gz``)."""
     if requested == "auto":
         name = path.name.lower().removesuffix(".gz")
-        if name.endswith(".csv"):
-            return "csv"
-        if name.endswith((".jsonl", ".ndjson")):
-            return "jsonl"
-        return "lines"
+        return next((fmt for ext, fmt in _EXTENSIONS if name.endswith(ext)), "lines")
     if requested in get_args(InputFormat):
         return cast(InputFormat, requested)
     raise UsageError(f"unknown input format {requested!r}; use one of auto, lines, csv, jsonl")
@@ -65,9 +56,8 @@ def check_lines_guess(path: Path) -> None:
     """Refuse a file guessed to be one ID per line whose first line holds a delimiter or
     opens a JSON value: a CSV saved as ``.txt`` would send each whole row as an ID."""
     with open_blocks(path, 0, None) as blocks:
-        lines = islice(blocks.pieces(), _BLANK_LINES_LOOKED_AT)
-        first = next((line for line in lines if line.strip()), b"")
-    if _STRUCTURED.search(first[:_HEAD_BYTES]):
+        first = (look_ahead(blocks.pieces()) or [b""])[-1]
+    if first.strip() and _STRUCTURED.search(first[: 64 << 10]):
         raise InputError(
             f"{show(path.name)} is read as one ID per line (its name does not end in .csv, "
             ".jsonl or .ndjson), but its first line looks like CSV or JSON, which read that way "
@@ -80,11 +70,8 @@ def read_records(
     path: Path, fmt: InputFormat, *, column: str | None, id_type: str, start_offset: int = 0,
     start_line: int = 1, watch: Watch | None = None, delimiter: str | None = None,
 ) -> Iterator[Record | InvalidLine]:
-    """Every record and invalid line of *path*, in file order, opened on the first
-    ``next()``. *column* names the CSV column or JSON field (default: CSV's only column or
-    the one named *id_type*; JSON's field *id_type*). Resume equals the tail: from a yielded
-    record's ``offset`` and ``line`` it yields what the full read yielded from that record on.
-    """
+    """Every record and invalid line of *path* in file order, opened on the first ``next()``;
+    *column* names the CSV column or JSON field (default: the one named *id_type*)."""
     # An option the format would ignore is refused rather than ignored.
     if column is not None and fmt == "lines":
         raise UsageError(
@@ -107,18 +94,16 @@ def read_records(
     return _each_line(path, start_offset, start_line, watch, decide, REASON_LINE_TOO_LONG)
 
 
-def _each_line(
-    path: Path, start_offset: int, line: int, watch: Watch | None,
-    decide: Callable[[bytes, int, int], Decided], too_long: str,
-) -> Iterator[Record | InvalidLine]:
-    """What *decide* makes of each physical line (without its newline) from *start_offset*;
-    a line too long to keep cannot hold a valid ID: it is invalid for *too_long*."""
+def _each_line(path: Path, start_offset: int, line: int, watch: Watch | None,
+               decide: Callable[[bytes, int, int], Decided],
+               too_long: str) -> Iterator[Record | InvalidLine]:
+    """What *decide* makes of each line (without its newline); one too long is *too_long*."""
     with open_blocks(path, start_offset, watch) as blocks:
         offset = blocks.offset
         for block in blocks.chunks():
-            if isinstance(block, Skipped):
-                yield InvalidLine(line, too_long, raw_value(block.head))
-                offset += block.length
+            if isinstance(block, tuple):  # a line too long to keep: its length and head
+                yield InvalidLine(line, too_long, raw_value(block[1]))
+                offset += block[0]
                 line += 1
                 continue
             lines = block.split(b"\n")
@@ -130,6 +115,7 @@ def _each_line(
                     yield item
                 offset += len(raw) + 1
                 line += 1
+
 
 def _id_line(raw: bytes, line: int, offset: int) -> Decided:
     # An undecodable byte becomes a lone surrogate, which check() reports as not UTF-8.
@@ -143,14 +129,11 @@ def _id_line(raw: bytes, line: int, offset: int) -> Decided:
 
 
 def _json_line(field: str, *, check_first: bool) -> Callable[[bytes, int, int], Decided]:
-    """What one line of JSON Lines holds: a record, an invalid line, or nothing (blank). The
-    ID must be a string, and an object holding the field twice is an invalid line (the json
-    module keeps the last)."""
+    """One JSON line's record, invalid line or nothing (blank). The ID must be a string; a field
+    held twice is invalid (the json module keeps the last)."""
     # The decoder's own decode() skips json.loads's argument checks.
     loads = json.JSONDecoder().decode
-    missing = f"no field '{show(field)}'"
-    not_string = f"field '{show(field)}' is not a string"
-    twice = f"field '{show(field)}' appears more than once"
+    shown = show(field)
     # A line can hold the field twice only if it holds this twice, or an escape.
     quoted = json.dumps(field, ensure_ascii=False).encode("utf-8", "surrogateescape")
 
@@ -170,18 +153,18 @@ def _json_line(field: str, *, check_first: bool) -> Callable[[bytes, int, int], 
             return InvalidLine(line, REASON_NOT_OBJECT, raw_value(raw))
         if (b"\\" in raw or raw.count(quoted) > 1) and sum(
                 name == field for name, _ in _PAIRS(text)) > 1:  # obj is an object: its pairs
-            return InvalidLine(line, twice, raw_value(raw))
+            return InvalidLine(line, f"field '{shown}' appears more than once", raw_value(raw))
         if field not in obj:
             if check_first:
                 raise InputError(
-                    f"field '{show(field)}' not found; the first object (line {line}) "
+                    f"field '{shown}' not found; the first object (line {line}) "
                     f"has: {name_list(list(obj))} (pass the right one with --column)"
                 )
-            return InvalidLine(line, missing, raw_value(raw))
+            return InvalidLine(line, f"no field '{shown}'", raw_value(raw))
         check_first = False
         value = obj[field]
         if type(value) is not str:
-            return InvalidLine(line, not_string, raw_value(raw))
+            return InvalidLine(line, f"field '{shown}' is not a string", raw_value(raw))
         value = trim(value)
         reason = check(value)
         if reason is None:

@@ -26,8 +26,7 @@ _OPEN_ERRORS: Final = (
     (PermissionError, "cannot read input file {}: permission denied; check its permissions"),
 )
 
-#: Bytes hashed at the start and at the end of the file.
-HEAD_BYTES: Final = 1 << 20
+HEAD_BYTES: Final = 1 << 20  # hashed at the start and at the end of the file
 #: Size of each sampled block between head and tail, and how many there are.
 SAMPLE_BYTES: Final = 64 << 10
 SAMPLE_COUNT: Final = 16
@@ -58,24 +57,22 @@ def not_gzip(path: Path) -> str:
 
 
 def check_input_path(path: Path) -> None:
-    """Refuse, with the reason and the fix, an input the reader could not use or resume (a
-    pipe cannot seek to a checkpoint's offset); for ``.gz``, reads its two magic bytes."""
-    text = str(path)
-    if text in _STDIN_NAMES:
+    """Refuse, saying why and the fix, an input that could not be read or resumed (a pipe)."""
+    if str(path) in _STDIN_NAMES:
         raise InputError(_PIPE_MESSAGE)
     try:
         info = os.stat(path)
     except OSError as exc:
-        raise open_error(text, exc) from None
+        raise open_error(path, exc) from None
     if stat.S_ISFIFO(info.st_mode) or stat.S_ISSOCK(info.st_mode):
         raise InputError(_PIPE_MESSAGE)
-    _refuse_irregular(text, info.st_mode)
+    _refuse_irregular(path, info.st_mode)
     fd, _ = open_regular(path)  # opening proves readability (os.access is wrong as root)
     try:
         # Else a .gz that is not gzip fails only once the job has started.
         magic = os.read(fd, 2) if path.name.lower().endswith(".gz") else b""
     except OSError as exc:
-        raise read_error(text, exc) from None
+        raise read_error(path, exc) from None
     finally:
         os.close(fd)
     if magic and magic != b"\x1f\x8b":
@@ -104,8 +101,8 @@ def _refuse_irregular(path: Path | str, mode: int) -> None:
 
 
 def sampled_ranges(size: int) -> list[tuple[int, int]]:
-    """The ``(start, end)`` ranges hashed: the first and last MiB and 16 blocks evenly over
-    the middle, so a resume reads 3 MiB whatever the size (a small file whole)."""
+    """The ranges hashed: the first and last MiB and 16 blocks evenly between (so a resume
+    reads 3 MiB whatever the size), or a small file whole."""
     if size <= 2 * HEAD_BYTES + SAMPLE_COUNT * SAMPLE_BYTES:
         return [(0, size)] if size else []
     first, last = HEAD_BYTES, size - HEAD_BYTES - SAMPLE_BYTES
@@ -115,9 +112,8 @@ def sampled_ranges(size: int) -> list[tuple[int, int]]:
 
 
 def fingerprint(path: Path) -> str:
-    """``"v1:<size>:<sha256 hex>"`` over the size and :func:`sampled_ranges` of *path*: not
-    the mtime (a copied or touched file keeps its checkpoint); for ``.gz``, the compressed
-    bytes (a recompressed file is another input)."""
+    """``"v1:<size>:<sha256>"`` of the :func:`sampled_ranges`, not the mtime (a copied file
+    keeps its checkpoint); of a ``.gz``, the compressed bytes."""
     fd, size = open_regular(path)
     with os.fdopen(fd, "rb") as stream:
         digest = hashlib.sha256(f"{_VERSION}:{size}:".encode())
@@ -157,9 +153,8 @@ def input_changed(path: Path, what: str) -> InputChanged:
 
 @dataclass(frozen=True, slots=True)
 class Watch:
-    """The input's state at the start of a run, checked after every block read and before
-    any of its IDs is batched: a rewritten input's new bytes would bypass the pre-count and
-    ``--max-delete``."""
+    """The input's state at the start of a run, checked after every block read: a rewritten
+    input's new bytes would bypass the pre-count and ``--max-delete``."""
 
     path: Path
     expected: FileState
@@ -172,8 +167,7 @@ class Watch:
             raise read_error(path, exc) from None
 
     def check(self, fd: int) -> None:
-        """Raise :class:`InputChanged` unless the open file *fd*, and the file the path now
-        names, are both still the one the run started with, unmodified."""
+        """Raise :class:`InputChanged` unless *fd* and the path are still the file unmodified."""
         try:
             ok = _state(os.stat(self.path)) == self.expected == _state(os.fstat(fd))
         except OSError:

@@ -1,10 +1,6 @@
-"""What the reader yields, and what a valid ID is, stated once for every format.
-
-A value trimmed of space, tab, CR and LF at its edges is an ID when it is non-empty, valid
-UTF-8, at most :data:`MAX_ID_LENGTH` characters, and holds no control character and no
-whitespace but the space (a no-break or zero-width space invalidates it wherever it is, so an
-ID is never sent other than as the file holds it).
-"""
+"""What the reader yields, and what a valid ID is, once for every format: trimmed of space,
+tab, CR and LF, non-empty valid UTF-8 of at most :data:`MAX_ID_LENGTH` characters, with no
+control character and no whitespace but the space (so an ID is sent as the file holds it)."""
 
 from __future__ import annotations
 
@@ -12,19 +8,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Final
 
-#: The version of the reader's decisions: which values are IDs (this module) and what each
-#: format reads as a value (CSV records and header refusals, stray delimiters, JSON strings).
-#: A checkpoint is bound to it: a job's batches are numbered by what the reader read, so a
-#: job resumed or verified by a reader that decides otherwise would take other IDs for the
-#: ones its batches held. Raise it with any change to those decisions. (1: before it was
-#: bound; 2: zero-width spaces invalid, stray delimiters, a repeated CSV header.)
+#: The version of the reader's decisions (which values are IDs, what each format reads as a
+#: value), bound into checkpoints: batches are numbered by what the reader read, so a reader
+#: deciding otherwise would take other IDs for a batch's. Raise it with any such change.
+#: (1: before it was bound; 2: zero-width spaces invalid, stray delimiters, a repeated header.)
 READER_RULES: Final = 2
 
-#: Longest ID accepted, in characters (after trimming surrounding whitespace).
-MAX_ID_LENGTH: Final = 512
-
-#: Most characters of an invalid line's value kept (what an ID may hold at most).
-VALUE_CHARS: Final = 512
+MAX_ID_LENGTH: Final = 512  # characters, once trimmed
+VALUE_CHARS: Final = 512  # kept of an invalid line's value: what an ID may hold at most
 
 # Reasons, kept short: they are counted, printed and stored in the report, and never quote
 # the value (IDs are personal data).
@@ -36,10 +27,9 @@ REASON_SPACE: Final = "whitespace other than a space"
 
 # A control character (C0, DEL, C1) anywhere in a (trimmed) value.
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-# Any other whitespace but the space: a no-break space, U+2028, an ideographic space, ...
-# and the zero-width ones Python does not call whitespace: a byte-order mark (mid-file when
-# two exports are joined), a zero-width space, a word joiner, the Mongolian vowel separator.
-# Invisible, so the ID looks right while the server is sent another one.
+# Whitespace but the space (no-break, U+2028, ideographic, ...) and the zero-width characters
+# Python does not call whitespace (a BOM mid-file where two exports were joined, ZWSP, word
+# joiner, Mongolian vowel separator): invisible, the ID looks right but another one is sent.
 _SPACE: Final = re.compile("[^\\S ]|[\u180e\u200b\u2060\ufeff]")
 
 #: What :func:`trim` takes off a value's edges: ordinary whitespace, nothing else.
@@ -57,9 +47,8 @@ class Record:
 
 @dataclass(frozen=True, slots=True)
 class InvalidLine:
-    """A line (or CSV record) that holds no usable ID. ``value`` (cut to :data:`VALUE_CHARS`)
-    goes to ``invalid.jsonl`` only: it may be personal data, so never into a reason, a log,
-    the report or the checkpoint's state."""
+    """A line (or CSV record) with no usable ID. ``value`` (cut) may be personal data: it goes
+    to ``invalid.jsonl`` only, never a reason, a log, the report or the checkpoint."""
 
     line: int
     reason: str
@@ -77,13 +66,10 @@ def text_value(text: str) -> str:
     """A decoded value, cut, lone surrogates escaped so it always encodes."""
     text = text[:VALUE_CHARS]
     try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        try:
-            return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-        except UnicodeEncodeError:
-            return text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return text
+        # An undecodable byte (CSV) comes back as the byte, escaped (``\xff``).
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a lone surrogate of a bad JSON escape
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def trim(value: str) -> str:

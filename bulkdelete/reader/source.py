@@ -1,16 +1,16 @@
-"""Opening the input: gzip, seeking to a resume offset, the BOM, and blocks of whole lines.
-Binary, because a resume seeks to a byte offset (docs/guarantees.md §3; in the decompressed
-stream for ``.gz``). After each read the :class:`~bulkdelete.reader.guard.Watch` checks."""
+"""Opening the input: gzip, the BOM, blocks of whole lines; binary, because a resume seeks to
+a byte offset (docs/guarantees.md §3; of the decompressed stream for ``.gz``)."""
 
 from __future__ import annotations
 
 import gzip
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from functools import partial
+from io import BufferedReader
 from pathlib import Path
-from typing import Final, Protocol
+from typing import Final
 
 from bulkdelete.errors import InputError
 from bulkdelete.reader.guard import Watch, not_gzip, open_error, read_error
@@ -29,22 +29,13 @@ _BOM: Final = b"\xef\xbb\xbf"
 #: First bytes of a skipped line kept: enough for the 512 characters invalid.jsonl lists.
 _HEAD_BYTES: Final = 2048
 
-
-@dataclass(frozen=True, slots=True)
-class Skipped:
-    """A line too long to keep: its byte length, newline included, and its first bytes."""
-
-    length: int
-    head: bytes
+#: Blank lines looked through for a file's first line (a CSV's header, a guessed format's).
+BLANK_LINES_AHEAD: Final = 1000
 
 
-class Stream(Protocol):
-    """A plain binary file or a GzipFile."""
-
-    def read(self, size: int = -1, /) -> bytes: ...
-    def seek(self, offset: int, whence: int = 0, /) -> int: ...
-    def close(self) -> None: ...
-    def fileno(self) -> int: ...
+Stream = BufferedReader | gzip.GzipFile
+#: A line too long to keep: its byte length, newline included, and its first bytes.
+Skipped = tuple[int, bytes]
 
 
 def open_stream(path: Path) -> Stream:
@@ -56,6 +47,16 @@ def open_stream(path: Path) -> Stream:
         raise open_error(path, exc) from None
 
 
+def look_ahead(pieces: Iterator[bytes]) -> list[bytes]:
+    """The pieces up to the first non-blank one, or past :data:`BLANK_LINES_AHEAD` blank ones."""
+    ahead: list[bytes] = []
+    for piece in pieces:
+        ahead.append(piece)
+        if piece.strip() or len(ahead) > BLANK_LINES_AHEAD:
+            break
+    return ahead
+
+
 @contextmanager
 def open_blocks(path: Path, start_offset: int, watch: Watch | None) -> Iterator[Blocks]:
     with closing(open_stream(path)) as stream:
@@ -63,18 +64,17 @@ def open_blocks(path: Path, start_offset: int, watch: Watch | None) -> Iterator[
 
 
 class Blocks:
-    """Whole physical lines from *start_offset*, the same wherever the reads fell, so a
-    resumed read treats every line as the full read."""
+    """Whole lines from *start_offset*, the same wherever the reads fell (so a resume too);
+    the :class:`~bulkdelete.reader.guard.Watch` checks after each read."""
 
-    def __init__(
-        self, stream: Stream, path: Path, start_offset: int = 0, *, watch: Watch | None = None
-    ) -> None:
+    def __init__(self, stream: Stream, path: Path, start_offset: int = 0, *,
+                 watch: Watch | None = None) -> None:
         self._stream = stream
         self._path = path
         self._pending = b""
-        self._watch = watch
         # For .gz, the compressed file's descriptor: that is the file that can change.
-        self._fd = stream.fileno() if watch is not None else -1
+        self._check: Callable[[], None] = (
+            partial(watch.check, stream.fileno()) if watch is not None else lambda: None)
         self.offset = start_offset  # past a BOM at the file's start
         if start_offset:
             with self._reading():
@@ -105,13 +105,8 @@ class Blocks:
         self._check()
         return data
 
-    def _check(self) -> None:
-        if self._watch is not None:
-            self._watch.check(self._fd)
-
     def pieces(self) -> Iterator[bytes]:
-        """Each line, in pieces when longer than a read block. Nothing is skipped: CSV must
-        see every quote (it bounds what it keeps)."""
+        """Each line, in pieces when longer than a block; nothing skipped: CSV sees every quote."""
         for block in self.chunks(skip=False):
             assert isinstance(block, bytes)
             start = 0
@@ -132,7 +127,7 @@ class Blocks:
             if skip and end > MAX_LINE_BYTES:  # only then can a line in it be over the limit
                 for line in buf[: end - 1].split(b"\n"):
                     too_long = len(line) > MAX_LINE_BYTES
-                    yield Skipped(len(line) + 1, line[:_HEAD_BYTES]) if too_long else line + b"\n"
+                    yield (len(line) + 1, line[:_HEAD_BYTES]) if too_long else line + b"\n"
             elif end:
                 yield buf if end == len(buf) else buf[:end]
             pending = buf[end:]
@@ -149,7 +144,7 @@ class Blocks:
                 if data:
                     length += newline + 1
                     data = data[newline + 1 :] or self._read(_BLOCK_SIZE)
-                yield Skipped(length, head)
+                yield length, head
                 pending = b""
         if pending:
             yield pending

@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import os
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -147,7 +148,7 @@ def test_a_decompression_error_on_a_changed_file_is_reported_as_the_change(
             return fd
 
     watch = Watch.start(path)
-    stream = Cut()
+    stream = cast(source.Stream, Cut())
     try:
         with pytest.raises(InputError, match="not valid gzip"):
             source.Blocks(stream, path, 0, watch=watch)
