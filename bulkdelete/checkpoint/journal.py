@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bulkdelete.checkpoint.model import MAX_REASONS, DoneBatch, Progress
-from bulkdelete.errors import CheckpointError, StorageError
+from bulkdelete.errors import CheckpointError
 
 RESTART_HINT = (
     "Start the job over with --restart (it re-sends everything; deleting twice is harmless)."
@@ -45,10 +45,6 @@ def done_record(
     record: dict[str, Any] = {"k": "d", "s": seq, "o": offset, "l": line, "n": deleted,
                               "f": failed}
     return {**record, "r": reasons} if reasons else record
-
-
-def storage_error(what: str, exc: OSError) -> StorageError:
-    return StorageError(f"{what}: {exc.strerror or exc}")
 
 
 def apply(p: Progress, record: dict[str, Any]) -> bool:
