@@ -1,14 +1,9 @@
 """The engine: a task per batch in one task group, each batch recorded as it ends.
 
-A batch starts once it is within ``lookahead`` of the watermark (bounds the checkpoint's
-state, docs/guarantees.md §4), fewer than ``2 × concurrency`` are held (bounds what a
-``kill -9`` leaves sent but unrecorded, §2) and a limiter slot is free. A stop admits
-nothing more; requests in flight get ``Settings.grace``, the rest is left to the resume.
-
-What is done to a batch is an operation: given its distinct IDs it returns those that did
-not come out as asked (None: a stop dropped the batch), its calls going through the Sender.
-:class:`Delete` bisects a rejected batch until each rejected ID stands alone (§6);
-:class:`Check` is verify's lookup per ID.
+A batch starts once within ``lookahead`` of the watermark (docs/guarantees.md §4), fewer
+than ``2 × concurrency`` are held (bounds what a ``kill -9`` leaves unrecorded, §2) and a
+limiter slot is free. An operation, given a batch's distinct IDs, returns those that did not
+come out as asked (None: a stop dropped the batch).
 """
 
 from __future__ import annotations
@@ -16,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator
+from dataclasses import dataclass, fields
 from typing import Protocol
 
 import structlog
@@ -25,7 +20,8 @@ import structlog
 from bulkdelete.client import Failures, Outcome, Result
 from bulkdelete.engine.limiter import AdaptiveLimiter, Ticket
 from bulkdelete.engine.sender import Request, Rules, Sender
-from bulkdelete.engine.stats import Recorder, RunStats, Snapshot, StopRequest, first_error, race
+from bulkdelete.engine.stats import Recorder, RunStats, Snapshot, StopRequest, Traffic, race
+from bulkdelete.errors import BulkDeleteError
 from bulkdelete.failed import FailureSink
 from bulkdelete.settings import Settings
 
@@ -34,8 +30,7 @@ log = structlog.get_logger("bulkdelete")
 
 @dataclass(frozen=True, slots=True)
 class Labels:
-    """Per-ID outcome labels. A failure the API answered decisively (a SUCCESS saying "not
-    as asked") is a ``finding``, not an error for --max-errors."""
+    """Per-ID outcome labels; a ``finding`` (a SUCCESS saying "not as asked") is no error."""
 
     success: str
     error: str
@@ -49,6 +44,8 @@ class Operation(Protocol):
 
 
 class Delete:
+    """Bisects a rejected batch until each rejected ID stands alone (§6)."""
+
     labels = Labels(success="deleted", error="failed")
 
     def __init__(self, request: Request, sender: Sender, rules: Rules) -> None:
@@ -96,7 +93,7 @@ class Check:
     def __init__(self, lookup: Callable[[str], Awaitable[Result]], sender: Sender,
                  rules: Rules, is_gone: Callable[[Result], bool],
                  note: Callable[[int, Iterable[str]], None] | None = None) -> None:
-        self._lookup = lookup
+        self._request: Request = lambda ids: lookup(ids[0])
         self._sender = sender
         self._is_gone = is_gone
         self._note = note
@@ -120,8 +117,14 @@ class Check:
             self._note(seq, (ident for ident, _ in failures))
         return failures
 
-    def _request(self, ids: Sequence[str]) -> Awaitable[Result]:
-        return self._lookup(ids[0])
+
+def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The error to raise for a task group: ours first, then any other, never a group."""
+    ours, rest = group.split(BulkDeleteError)
+    found: BaseException | None = ours or (rest.split(asyncio.CancelledError)[1] if rest else None)
+    while isinstance(found, BaseExceptionGroup):
+        found = found.exceptions[0]
+    return found or group
 
 
 class Batch(Protocol):  # what the engine reads of a bulkdelete.batcher.Batch
@@ -162,13 +165,10 @@ class Engine:
         self._changed = asyncio.Event()  # a batch ended: the meters may have moved
 
     def snapshot(self) -> Snapshot:
-        stats, limiter = self.stats, self.limiter
-        return Snapshot(
-            ids_deleted=stats.ids_deleted, ids_failed=stats.ids_failed,
-            requests=stats.requests, retries=stats.retries, throttled=stats.throttled,
-            in_flight=limiter.in_flight, limit=limiter.limit, ceiling=limiter.ceiling,
-            outcomes=stats.outcomes.copy(),
-        )
+        limiter = self.limiter
+        counts = {f.name: getattr(self.stats, f.name) for f in fields(Traffic)}
+        return Snapshot(**counts, in_flight=limiter.in_flight, limit=limiter.limit,
+                        ceiling=limiter.ceiling, outcomes=self.stats.outcomes.copy())
 
     async def run(self, batches: Iterator[Batch],
                   beside: Coroutine[None, None, None] | None = None) -> RunEnd:

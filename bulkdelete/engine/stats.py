@@ -10,8 +10,6 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
-from bulkdelete.errors import BulkDeleteError
-
 T = TypeVar("T")
 
 
@@ -83,15 +81,6 @@ async def race(work: Awaitable[T], stop: asyncio.Event) -> T | None:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
     return None if task.cancelled() else task.result()
-
-
-def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The error to raise for a task group: ours first, then any other, never a group."""
-    ours, rest = group.split(BulkDeleteError)
-    found: BaseException | None = ours or (rest.split(asyncio.CancelledError)[1] if rest else None)
-    while isinstance(found, BaseExceptionGroup):
-        found = found.exceptions[0]
-    return found or group
 
 
 class Recorder(Protocol):
