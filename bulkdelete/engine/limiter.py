@@ -1,9 +1,8 @@
 """How many requests may be in flight, and how often one may start (docs/guarantees.md §5).
 
-The in-flight limit (what CleverTap limits) adapts: a 429 while ``n`` of ours were out drops
-it to ``n - 1``; ``probe_after × limit`` successes raise it by one. A 429 for a request sent
-after our last reaction means the account is busy beyond us: every slot pauses together.
-"""
+A 429 while ``n`` of ours were out drops the limit to ``n - 1``; ``probe_after × limit``
+successes raise it by one. A 429 for a request sent after our last reaction means the
+account is busy beyond us: every slot pauses together."""
 
 from __future__ import annotations
 
@@ -11,17 +10,12 @@ import asyncio
 import random
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from aiolimiter import AsyncLimiter
 
 PAUSE_BASE = 0.25
 PAUSE_CAP = 30.0
-
-
-@dataclass(frozen=True, slots=True)
-class Ticket:
-    started: float
+Ticket = float  # a granted slot: the loop's time as its request started
 
 
 class AdaptiveLimiter:
@@ -70,10 +64,11 @@ class AdaptiveLimiter:
                 await self._rate.acquire()
         except BaseException:
             if waiter.done() and not waiter.cancelled():
-                self._free_slot()  # the slot was granted (maybe as we were cancelled): pass it on
+                self._granted -= 1  # granted (maybe as we were cancelled): pass it on
+                self._grant()
             raise
         self.in_flight += 1
-        return Ticket(self._loop.time())
+        return self._loop.time()
 
     def release(self, ticket: Ticket, *, throttled: bool = False, ok: bool = False,
                 retry_after: float | None = None) -> None:
@@ -82,11 +77,12 @@ class AdaptiveLimiter:
         elif ok:
             self._on_success(ticket)
         self.in_flight -= 1
-        self._free_slot()
+        self._granted -= 1
+        self._grant()
 
     def _on_throttled(self, ticket: Ticket, retry_after: float | None) -> None:
         self._successes = 0
-        if ticket.started > self._last_reaction:
+        if ticket > self._last_reaction:
             # Sent after our last reaction and still refused: escalate the shared pause.
             self._streak += 1
         # Multiplicative decrease, aimed: the server refused our n-th concurrent request.
@@ -105,7 +101,7 @@ class AdaptiveLimiter:
 
     def _on_success(self, ticket: Ticket) -> None:
         self._streak = 0
-        if ticket.started < self._last_reaction:
+        if ticket < self._last_reaction:
             return  # sent before the last change: says nothing about the new limit
         self._successes += 1
         if self.limit < self.ceiling and self._successes >= self._probe_after * self.limit:
@@ -117,10 +113,6 @@ class AdaptiveLimiter:
         self._last_reaction = self._loop.time()
         if self._on_change is not None:
             self._on_change(old, value, why)
-        self._grant()
-
-    def _free_slot(self) -> None:
-        self._granted -= 1
         self._grant()
 
     def _grant(self) -> None:
