@@ -19,7 +19,7 @@ import structlog
 
 from bulkdelete.client import Failures, Outcome, Result
 from bulkdelete.engine.limiter import AdaptiveLimiter, Ticket
-from bulkdelete.engine.sender import Request, Rules, Sender
+from bulkdelete.engine.sender import Request, Sender
 from bulkdelete.engine.stats import Recorder, RunStats, Snapshot, StopRequest, Traffic, race
 from bulkdelete.errors import BulkDeleteError
 from bulkdelete.failed import FailureSink
@@ -48,10 +48,9 @@ class Delete:
 
     labels = Labels(success="deleted", error="failed")
 
-    def __init__(self, request: Request, sender: Sender, rules: Rules) -> None:
+    def __init__(self, request: Request, sender: Sender) -> None:
         self._request = request
         self._sender = sender
-        self._rules = rules
         # One batch bisects at a time, so a request wrong for every ID (say, --id-type)
         # costs two bisections before the abort rule fires, not one per batch in flight.
         self._bisecting = asyncio.Lock()
@@ -62,7 +61,7 @@ class Delete:
             return None if result is None else []
         if result.outcome is Outcome.REJECTED and len(ids) > 1:
             async with self._bisecting:
-                if self._rules.request_is_wrong:
+                if self._sender.request_is_wrong:
                     return None  # the abort is on its way: leave the batch to the resume
                 return await self._bisect(ids, seq)
         return [(ident, result) for ident in ids]
@@ -91,7 +90,7 @@ class Check:
     labels = Labels(success="gone", error="unknown", finding="present")
 
     def __init__(self, lookup: Callable[[str], Awaitable[Result]], sender: Sender,
-                 rules: Rules, is_gone: Callable[[Result], bool],
+                 is_gone: Callable[[Result], bool],
                  note: Callable[[int, Iterable[str]], None] | None = None) -> None:
         self._request: Request = lambda ids: lookup(ids[0])
         self._sender = sender
@@ -134,8 +133,8 @@ class Batch(Protocol):  # what the engine reads of a bulkdelete.batcher.Batch
     ids: list[str]
 
 
-# Builds an operation on the run's sender and rules (``verify`` is one such).
-OperationFactory = Callable[[Sender, Rules], Operation]
+# Builds an operation on the run's sender (``verify`` is one such).
+OperationFactory = Callable[[Sender], Operation]
 
 
 @dataclass(slots=True)
@@ -157,10 +156,9 @@ class Engine:
         self.failures = failures
         self.stop = stop
         self.stats = stats = stats or RunStats()
-        self.rules = Rules(settings, stats)
         self.sender = Sender(settings=settings, limiter=limiter, recorder=recorder,
                              stop=stop.event, stats=stats, rng=rng or random.Random())
-        self.operation = operation(self.sender, self.rules)
+        self.operation = operation(self.sender)
         self._held: set[asyncio.Task[None]] = set()  # batches admitted, not yet ended
         self._changed = asyncio.Event()  # a batch ended: the meters may have moved
 
@@ -178,7 +176,7 @@ class Engine:
         end = RunEnd()
         try:
             async with asyncio.TaskGroup() as tg:
-                helpers = [tg.create_task(self.rules.watchdog(self.stop.event))]
+                helpers = [tg.create_task(self.sender.watchdog(self.stop.event))]
                 if beside is not None:
                     helpers.append(tg.create_task(beside))
                 await self._admit(batches, tg, end)
@@ -255,8 +253,7 @@ class Engine:
             counts[finding or labels.error] += occurrences[ident]
         failed = sum(reasons.values())
         if failures:
-            self.rules.before_recording(batch.seq, len(unique), failures,
-                                        self.sender.succeeded)
+            self.sender.before_recording(batch.seq, len(unique), failures)
             # Durably in the failed file before the recorder says "done" (docs/guarantees.md §1).
             await self.failures.add([(i, r.reason, r.detail) for i, r in failures])
             if not counts[labels.error]:
@@ -278,4 +275,4 @@ class Engine:
         stats.outcomes.update(counts)
         stats.ids_errored += counts[labels.error]
         if failures or self.settings.max_errors is not None:  # a share can fall by successes
-            self.rules.after_recording(failures)
+            self.sender.after_recording(failures)

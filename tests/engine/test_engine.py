@@ -18,7 +18,7 @@ from bulkdelete.client import SUCCESS, Failures, Outcome, Result
 from bulkdelete.engine import AdaptiveLimiter, Engine, RunEnd, Sender, Snapshot, StopRequest
 from bulkdelete.engine.engine import Delete, Labels
 from bulkdelete.engine.limiter import Ticket
-from bulkdelete.engine.sender import Request, Rules
+from bulkdelete.engine.sender import Request
 from bulkdelete.errors import StorageError
 from bulkdelete.failed import MemoryFailures
 from tests.engine.rig import (
@@ -204,7 +204,7 @@ async def test_another_operation_plugs_into_the_same_engine() -> None:
     limiter = AdaptiveLimiter(settings.concurrency)
     failures = MemoryFailures()
 
-    def per_id(sender: Sender, rules: Rules) -> OnePerId:
+    def per_id(sender: Sender) -> OnePerId:
         return OnePerId(deleter.delete, sender)
 
     engine = Engine(settings=settings, operation=per_id, limiter=limiter,

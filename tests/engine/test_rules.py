@@ -1,5 +1,5 @@
-"""Unit tests for :class:`bulkdelete.engine.sender.Rules`: --max-errors, the stall watchdog, the
-failing window, and a run that never succeeded."""
+"""Unit tests for the abort rules in :mod:`bulkdelete.engine.sender`: --max-errors, the
+stall watchdog, the failing window, and a run that never succeeded."""
 
 from __future__ import annotations
 
