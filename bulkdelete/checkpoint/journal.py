@@ -37,16 +37,6 @@ def unframe(line: bytes) -> dict[str, Any] | None:
     return obj if isinstance(obj, dict) else None
 
 
-def done_record(
-    seq: int, offset: int, line: int, deleted: int, failed: int,
-    reasons: dict[str, int] | None,
-) -> dict[str, Any]:
-    """A finished batch's record; ``"r"`` only when some IDs failed with a reason."""
-    record: dict[str, Any] = {"k": "d", "s": seq, "o": offset, "l": line, "n": deleted,
-                              "f": failed}
-    return {**record, "r": reasons} if reasons else record
-
-
 def apply(p: Progress, record: dict[str, Any]) -> bool:
     """Apply one record to ``p``; False (and no change) when it changes nothing, so replay
     is idempotent and the ledger journals only what changed. ValueError if unknown."""
@@ -143,4 +133,5 @@ class Ledger:
         self, seq: int, offset: int, line: int, deleted: int, failed: int,
         reasons: dict[str, int] | None,
     ) -> None:
-        self._record(done_record(seq, offset, line, deleted, failed, reasons))
+        record = {"k": "d", "s": seq, "o": offset, "l": line, "n": deleted, "f": failed}
+        self._record({**record, "r": reasons} if reasons else record)  # "r" only if any
