@@ -141,7 +141,6 @@ OperationFactory = Callable[[Sender], Operation]
 class RunEnd:
     input_exhausted: bool = False
     limit_reached: bool = False
-    stopped: bool = False
 
 
 class Engine:
@@ -193,7 +192,6 @@ class Engine:
                     helper.cancel()
         except BaseExceptionGroup as group:
             raise first_error(group) from None
-        end.stopped = self.stop.requested
         return end
 
     async def _admit(self, batches: Iterator[Batch], tg: asyncio.TaskGroup,

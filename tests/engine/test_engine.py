@@ -39,7 +39,8 @@ async def test_all_succeed() -> None:
     r = rig(FakeDeleter(delay=0.001))
     end = await r.run(batches)
     total = 9 * 100 + 37
-    assert end == RunEnd(input_exhausted=True, limit_reached=False, stopped=False)
+    assert end == RunEnd(input_exhausted=True, limit_reached=False)
+    assert not r.stop.requested
     assert len(r.deleter.calls) == 10
     assert set(r.deleter.acknowledged) == {i for b in batches for i in b.ids}
     assert all(n == 1 for n in r.deleter.acknowledged.values())
