@@ -55,31 +55,28 @@ class Delete:
         # costs two bisections before the abort rule fires, not one per batch in flight.
         self._bisecting = asyncio.Lock()
 
-    async def __call__(self, ids: list[str], seq: int, ticket: Ticket) -> Failures | None:
-        result = await self._sender.send(self._request, ids, seq, ticket)
+    async def __call__(self, ids: list[str], seq: int, ticket: Ticket | None,
+                       whole: bool = True) -> Failures | None:
+        result = await self._sender.send(self._request, ids, seq, ticket, whole=whole)
         if result is None or result.outcome is Outcome.SUCCESS:
             return None if result is None else []
-        if result.outcome is Outcome.REJECTED and len(ids) > 1:
-            async with self._bisecting:
-                if self._sender.request_is_wrong:
-                    return None  # the abort is on its way: leave the batch to the resume
-                return await self._bisect(ids, seq)
-        return [(ident, result) for ident in ids]
+        if result.outcome is not Outcome.REJECTED or len(ids) == 1:
+            return [(ident, result) for ident in ids]
+        if not whole:  # a half: its batch already holds the bisection
+            return await self._bisect(ids, seq)
+        async with self._bisecting:
+            if self._sender.request_is_wrong:
+                return None  # the abort is on its way: leave the batch to the resume
+            return await self._bisect(ids, seq)
 
     async def _bisect(self, ids: list[str], seq: int) -> Failures | None:
         mid = len(ids) // 2
         failures: Failures = []
         for half in (ids[:mid], ids[mid:]):
-            result = await self._sender.send(self._request, half, seq, whole=False)
-            if result is None:
+            more = await self(half, seq, None, whole=False)
+            if more is None:
                 return None
-            if result.outcome is Outcome.REJECTED and len(half) > 1:
-                more = await self._bisect(half, seq)
-                if more is None:
-                    return None
-                failures += more
-            elif result.outcome is not Outcome.SUCCESS:
-                failures += [(ident, result) for ident in half]
+            failures += more
         return failures
 
 
