@@ -78,25 +78,17 @@ def apply(p: Progress, record: dict[str, Any]) -> bool:
 def replay(progress: Progress, path: Path) -> None:
     """Apply the journal at ``path``. A torn final record (a crash mid write) is dropped,
     so that batch is sent again; damage anywhere else is refused (exit 2)."""
-    lines = path.read_bytes().split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
+    lines = path.read_bytes().removesuffix(b"\n").split(b"\n")
     for index, line in enumerate(lines):
         record = unframe(line)
-        if record is None:
-            if any(unframe(later) for later in lines[index + 1 :]):
-                raise CheckpointError(
-                    f"checkpoint journal {path} is damaged at record {index + 1}. "
-                    + RESTART_HINT
-                )
+        if record is None and not any(unframe(later) for later in lines[index + 1 :]):
             return
         try:
-            apply(progress, record)
+            apply(progress, record or {})  # {}: an unknown record
         except ValueError:
+            what = "is damaged at record" if record is None else "has an unknown record at"
             raise CheckpointError(
-                f"checkpoint journal {path} has an unknown record at {index + 1}. "
-                + RESTART_HINT
-            ) from None
+                f"checkpoint journal {path} {what} {index + 1}. {RESTART_HINT}") from None
 
 
 class Journal(Protocol):
@@ -106,14 +98,12 @@ class Journal(Protocol):
 class Ledger:
     """Progress plus journal, updated by one call so the two never disagree."""
 
-    __slots__ = ("_journal", "progress")
+    __slots__ = ("_journal", "is_done", "progress")
 
     def __init__(self, progress: Progress, journal: Journal | None = None) -> None:
         self.progress = progress
         self._journal = journal
-
-    def is_done(self, seq: int) -> bool:
-        return self.progress.is_done(seq)
+        self.is_done = progress.is_done
 
     @property
     def watermark(self) -> int:
