@@ -1,5 +1,4 @@
-"""The job's state in memory (what a checkpoint holds) and its JSON form, ``state.json``'s
-layout included; touches no file. Nothing here holds an ID."""
+"""The job's state in memory and its JSON form (``state.json``); no file, no ID."""
 
 from __future__ import annotations
 
@@ -51,9 +50,7 @@ class Binding:
 
 
 @dataclass(slots=True)
-class Totals:
-    """The input's pre-count, done once per job."""
-
+class Totals:  # the input's pre-count, done once per job
     ids_total: int
     lines_invalid: int
     batches_total: int
@@ -122,8 +119,7 @@ class Progress:
         return seq < self.watermark or seq in self.done_above
 
     def carry_over(self, *, killed: bool) -> None:
-        """At a resume: what the last run sent unrecorded will be re-sent, after a kill or
-        a graceful stop."""
+        """At a resume: what the last run sent unrecorded will be re-sent (killed or not)."""
         for seq in self.sent_above:
             self.left.setdefault(seq, [0, 0])[0 if killed else 1] += 1
         self.sent_above.clear()
@@ -198,8 +194,7 @@ class State:
         return out
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> tuple[State, int]:
-        """The state :meth:`to_json` wrote, and its journal generation."""
+    def from_json(cls, data: dict[str, Any]) -> tuple[State, int]:  # and the journal's gen
         data = dict(data)
         version = data.pop("version", None)
         if version != FORMAT_VERSION:
