@@ -184,18 +184,14 @@ class CheckpointStore:
                       if (m := _JOURNAL_RE.match(path.name)))
 
     def create(self, state: State) -> None:
-        self._gen, self._installed = 1, 0
+        self._gen = self._installed = 0
         self._install(encode(state.to_json(1)), 1, "create")
-        self._open_journal()
+        self.resume()
 
     def resume(self) -> None:
-        """Appends go to a journal newer than any on disk."""
+        """Switch appends to a journal newer than any on disk. The field never holds a closed
+        descriptor: a number the kernel has handed to a socket must never get a record."""
         self._gen += 1
-        self._open_journal()
-
-    def _open_journal(self) -> None:
-        """Switch appends to ``journal.<gen>``. The field never holds a closed descriptor: a
-        number the kernel has handed to a socket must never receive a journal record."""
         path = self.directory / f"journal.{self._gen}"
         try:
             self.check_same_folder()
@@ -238,8 +234,7 @@ class CheckpointStore:
     def prepare_snapshot(self, state: State) -> tuple[bytes, int]:
         """Capture the state (in the event loop) and switch appends to a new journal, so
         the snapshot plus that journal always cover everything."""
-        self._gen += 1
-        self._open_journal()
+        self.resume()
         return encode(state.to_json(self._gen)), self._gen
 
     def snapshot(self, data: bytes, gen: int) -> None:
