@@ -169,13 +169,12 @@ class Engine:
         """Send every batch not yet done, ``beside`` running in the same task group until
         then (a failure there ends the run); an abort raises a BulkDeleteError."""
         self.stats.last_ack = asyncio.get_running_loop().time()
-        end = RunEnd()
         try:
             async with asyncio.TaskGroup() as tg:
                 helpers = [tg.create_task(self.sender.watchdog(self.stop.event))]
                 if beside is not None:
                     helpers.append(tg.create_task(beside))
-                await self._admit(batches, tg, end)
+                end = await self._admit(batches, tg)
                 await race(self._until(lambda: not self._held), self.stop.event)
                 if self._held:  # stopped: the grace, then the rest is left to the resume
                     try:
@@ -191,19 +190,17 @@ class Engine:
             raise first_error(group) from None
         return end
 
-    async def _admit(self, batches: Iterator[Batch], tg: asyncio.TaskGroup,
-                     end: RunEnd) -> None:
+    async def _admit(self, batches: Iterator[Batch], tg: asyncio.TaskGroup) -> RunEnd:
         limit, stats, recorder = self.settings.limit, self.stats, self.recorder
         stop, lookahead = self.stop.event, self.settings.lookahead
         most = 2 * self.settings.concurrency
         for batch in batches:
             if stop.is_set():
-                return
+                return RunEnd()
             if recorder.is_done(batch.seq):
                 continue
             if limit is not None and stats.ids_admitted >= limit:
-                end.limit_reached = True
-                return
+                return RunEnd(limit_reached=True)
             stats.ids_admitted += len(batch.ids)
 
             def room(seq: int = batch.seq) -> bool:
@@ -212,15 +209,15 @@ class Engine:
             await race(self._until(room), stop)
             ticket = await race(self.limiter.acquire(), stop)
             if ticket is None:
-                return
+                return RunEnd()
             if stop.is_set():  # granted just as the run stopped: start nothing
                 self.limiter.release(ticket)
-                return
+                return RunEnd()
             task = tg.create_task(self._process(batch, ticket))
             self._held.add(task)
             task.add_done_callback(self._ended)
-        end.input_exhausted = True
-        end.limit_reached = limit is not None and stats.ids_admitted >= limit
+        return RunEnd(input_exhausted=True,
+                      limit_reached=limit is not None and stats.ids_admitted >= limit)
 
     def _ended(self, task: asyncio.Task[None]) -> None:
         self._held.discard(task)
