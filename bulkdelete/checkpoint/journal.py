@@ -1,9 +1,8 @@
 """The journal of batch events between two snapshots, its replay, and the ledger.
 
-Each record is compact JSON, a tab and its CRC-32 (records: docs/checkpoint.md), so damage
-is detected rather than trusted. Records are never fsync'd: a kill loses nothing, a power
-loss at most the second since the last snapshot. Replay is idempotent. No record holds an ID.
-"""
+Each record is compact JSON, a tab and its CRC-32 (docs/checkpoint.md), so damage is
+detected rather than trusted. Never fsync'd: a kill loses nothing, a power loss at most the
+second since the last snapshot. No record holds an ID."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""What the engine shares with its parts: the run's counters and the snapshot a display
-reads, the one stop event with race(), and the Recorder the checkpoint implements."""
+"""What the engine shares with its parts: counters, the stop with race(), the Recorder."""
 
 from __future__ import annotations
 
@@ -14,9 +13,7 @@ T = TypeVar("T")
 
 
 @dataclass(slots=True)
-class Traffic:
-    """A run's requests and what they did; a run record holds the engine's RunStats."""
-
+class Traffic:  # a run's requests and what they did (a run record's, saved)
     requests: int = 0
     retries: int = 0
     throttled: int = 0
