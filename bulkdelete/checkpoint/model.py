@@ -39,14 +39,10 @@ class Binding:
                         "of bulkdelete)", default=READER_RULES)
 
     def differences(self, other: Binding) -> list[str]:
-        out = []
-        for f in fields(self):
-            old, new = getattr(self, f.name), getattr(other, f.name)
-            if old != new:
-                label = f.metadata["label"]
-                out.append(label if f.name == "fingerprint"
-                           else f"{label}: checkpoint has {old!r}, this run has {new!r}")
-        return out
+        pairs = [(f, getattr(self, f.name), getattr(other, f.name)) for f in fields(self)]
+        return [f.metadata["label"] if f.name == "fingerprint"
+                else f"{f.metadata['label']}: checkpoint has {old!r}, this run has {new!r}"
+                for f, old, new in pairs if old != new]
 
 
 @dataclass(slots=True)
