@@ -43,10 +43,6 @@ class AdaptiveLimiter:
         # Capacity 1 per 1/rate seconds: at most ``rate`` starts in any second, no burst.
         self._rate = AsyncLimiter(1, 1.0 / rate) if rate else None
 
-    @property
-    def paused_for(self) -> float:
-        return max(0.0, self._paused_until - self._loop.time())
-
     def pause(self, seconds: float) -> None:
         """Hold every slot for ``seconds`` from now, never shortening a longer pause."""
         self._paused_until = max(self._paused_until, self._loop.time() + seconds)
