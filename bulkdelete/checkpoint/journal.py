@@ -45,8 +45,7 @@ def apply(p: Progress, record: dict[str, Any]) -> bool:
                 return False  # a retry or a bisected half is not a re-send after a crash
             p.sent_above.add(seq)
         case {"k": "a", "s": int(seq)}:
-            # Answered acknowledging no ID: nothing of it is at the server, so a crash now
-            # leaves nothing to send twice.
+            # Answered acknowledging no ID: a crash now leaves nothing to send twice.
             if seq not in p.sent_above:
                 return False
             p.sent_above.discard(seq)

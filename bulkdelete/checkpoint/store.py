@@ -42,9 +42,8 @@ class CheckpointStore:
         self._journal_fd: int | None = None
         self._journal_size = 0  # bytes of whole records in the open journal
         self.failure: StorageError | None = None  # the first journal write that failed
-        # The folder held open from the lock on is its identity: one removed, or moved away
-        # and replaced, is noticed before the next write (rather than scattering the job
-        # over two folders), and a moved one is found.
+        # The folder held open is its identity: one removed or replaced is noticed before
+        # the next write (rather than scattering the job over two folders), a moved one found.
         self._folder_fd: int | None = None
         self._lock_fd: int | None = None
         self._gen = 0

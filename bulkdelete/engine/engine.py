@@ -234,7 +234,6 @@ class Engine:
         if failures is None:
             return  # dropped by a stop: the resume sends it again
         labels, stats = self.operation.labels, self.stats
-        # Failed ID occurrences by reason and by label.
         occurrences = Counter(batch.ids)
         reasons: Counter[str] = Counter()
         counts: Counter[str] = Counter()
@@ -249,8 +248,7 @@ class Engine:
             # Durably in the failed file before the recorder says "done" (docs/guarantees.md §1).
             await self.failures.add([(i, r.reason, r.detail) for i, r in failures])
             if not counts[labels.error]:
-                # Findings, not faults: verify's summary counts them; a line per batch
-                # would flood.
+                # Findings, not faults: verify's summary counts them (a line each would flood).
                 log.debug("ids_answered", seq=batch.seq, line=batch.line, ids=failed,
                           reasons=dict(reasons))
             else:

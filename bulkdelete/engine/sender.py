@@ -143,8 +143,7 @@ class Sender:
         return self.all_rejected >= ALL_REJECTED_ABORT
 
     def before_recording(self, seq: int, batch_size: int, failures: Failures) -> None:
-        # Retries ran out before any request succeeded: the endpoint is wrong, not the IDs,
-        # so raise with the batch unrecorded.
+        # Retries ran out and nothing ever succeeded: the endpoint is wrong, not the IDs.
         if not self.succeeded and any(r.outcome is Outcome.RETRYABLE for _, r in failures):
             raise TooManyErrors(
                 "no request has succeeded in this run and batches are exhausting their "
@@ -173,8 +172,7 @@ class Sender:
             )
         if any(r.outcome is Outcome.RETRYABLE for _, r in failures):
             now = asyncio.get_running_loop().time()
-            # A success since the failing began (last_ack moves only on success) starts
-            # the window afresh.
+            # A success since the failing began (last_ack moves only then) restarts the window.
             if self._failing_since is None or stats.last_ack > self._failing_since:
                 self._failing_since = now
             elif now - self._failing_since >= self.settings.failing_window:
