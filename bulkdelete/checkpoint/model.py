@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from bulkdelete.engine.stats import Traffic as Traffic  # re-exported by the package
+from bulkdelete.engine.stats import Traffic as Traffic  # importable from here too
 from bulkdelete.errors import CheckpointMismatch
 from bulkdelete.reader.rule import READER_RULES
 

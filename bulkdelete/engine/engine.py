@@ -146,29 +146,27 @@ class Engine:
     def __init__(self, *, settings: Settings, limiter: AdaptiveLimiter, recorder: Recorder,
                  failures: FailureSink, stop: StopRequest, operation: OperationFactory,
                  stats: RunStats | None = None, rng: random.Random | None = None) -> None:
-        self.settings = settings
-        self.limiter = limiter
-        self.recorder = recorder
         self.failures = failures
         self.stop = stop
-        self.stats = stats = stats or RunStats()
+        # The sender holds the run's settings, limiter, recorder and counters for both.
         self.sender = Sender(settings=settings, limiter=limiter, recorder=recorder,
-                             stop=stop.event, stats=stats, rng=rng or random.Random())
+                             stop=stop.event, stats=stats or RunStats(),
+                             rng=rng or random.Random())
         self.operation = operation(self.sender)
         self._held: set[asyncio.Task[None]] = set()  # batches admitted, not yet ended
         self._changed = asyncio.Event()  # a batch ended: the meters may have moved
 
     def snapshot(self) -> Snapshot:
-        limiter = self.limiter
-        counts = {f.name: getattr(self.stats, f.name) for f in fields(Traffic)}
+        limiter, stats = self.sender.limiter, self.sender.stats
+        counts = {f.name: getattr(stats, f.name) for f in fields(Traffic)}
         return Snapshot(**counts, in_flight=limiter.in_flight, limit=limiter.limit,
-                        ceiling=limiter.ceiling, outcomes=self.stats.outcomes.copy())
+                        ceiling=limiter.ceiling, outcomes=stats.outcomes.copy())
 
     async def run(self, batches: Iterator[Batch],
                   beside: Coroutine[None, None, None] | None = None) -> RunEnd:
         """Send every batch not yet done, ``beside`` running in the same task group until
         then (a failure there ends the run); an abort raises a BulkDeleteError."""
-        self.stats.last_ack = asyncio.get_running_loop().time()
+        self.sender.stats.last_ack = asyncio.get_running_loop().time()
         try:
             async with asyncio.TaskGroup() as tg:
                 helpers = [tg.create_task(self.sender.watchdog(self.stop.event))]
@@ -178,7 +176,7 @@ class Engine:
                 await race(self._until(lambda: not self._held), self.stop.event)
                 if self._held:  # stopped: the grace, then the rest is left to the resume
                     try:
-                        async with asyncio.timeout(self.settings.grace):
+                        async with asyncio.timeout(self.sender.settings.grace):
                             await self._until(lambda: not self._held)
                     except TimeoutError:
                         log.warning("shutdown_grace_expired", abandoned_batches=len(self._held))
@@ -191,9 +189,9 @@ class Engine:
         return end
 
     async def _admit(self, batches: Iterator[Batch], tg: asyncio.TaskGroup) -> RunEnd:
-        limit, stats, recorder = self.settings.limit, self.stats, self.recorder
-        stop, lookahead = self.stop.event, self.settings.lookahead
-        most = 2 * self.settings.concurrency
+        settings, stats, recorder = self.sender.settings, self.sender.stats, self.sender.recorder
+        limit, stop, lookahead = settings.limit, self.stop.event, settings.lookahead
+        most = 2 * settings.concurrency
         for batch in batches:
             if stop.is_set():
                 return RunEnd()
@@ -207,11 +205,11 @@ class Engine:
                 return len(self._held) < most and seq < recorder.watermark + lookahead
 
             await race(self._until(room), stop)
-            ticket = await race(self.limiter.acquire(), stop)
+            ticket = await race(self.sender.limiter.acquire(), stop)
             if ticket is None:
                 return RunEnd()
             if stop.is_set():  # granted just as the run stopped: start nothing
-                self.limiter.release(ticket)
+                self.sender.limiter.release(ticket)
                 return RunEnd()
             task = tg.create_task(self._process(batch, ticket))
             self._held.add(task)
@@ -233,7 +231,7 @@ class Engine:
         failures = await self.operation(unique, batch.seq, ticket)
         if failures is None:
             return  # dropped by a stop: the resume sends it again
-        labels, stats = self.operation.labels, self.stats
+        labels, sender, stats = self.operation.labels, self.sender, self.sender.stats
         occurrences = Counter(batch.ids)
         reasons: Counter[str] = Counter()
         counts: Counter[str] = Counter()
@@ -244,7 +242,7 @@ class Engine:
             counts[finding or labels.error] += occurrences[ident]
         failed = sum(reasons.values())
         if failures:
-            self.sender.before_recording(batch.seq, len(unique), failures)
+            sender.before_recording(batch.seq, len(unique), failures)
             # Durably in the failed file before the recorder says "done" (docs/guarantees.md §1).
             await self.failures.add([(i, r.reason, r.detail) for i, r in failures])
             if not counts[labels.error]:
@@ -256,7 +254,7 @@ class Engine:
                     "batch_given_up" if len(failures) == len(unique) else "ids_rejected",
                     seq=batch.seq, line=batch.line, failed=failed, reasons=dict(reasons))
         deleted = len(batch.ids) - failed
-        self.recorder.done(batch.seq, batch.offset, batch.line, deleted, failed,
+        sender.recorder.done(batch.seq, batch.offset, batch.line, deleted, failed,
                            dict(reasons) if failures else None)
         stats.ids_deleted += deleted
         stats.ids_failed += failed
@@ -264,5 +262,5 @@ class Engine:
         counts[labels.success] += deleted
         stats.outcomes.update(counts)
         stats.ids_errored += counts[labels.error]
-        if failures or self.settings.max_errors is not None:  # a share can fall by successes
-            self.sender.after_recording(failures)
+        if failures or sender.settings.max_errors is not None:  # a share can fall by successes
+            sender.after_recording(failures)

@@ -172,7 +172,7 @@ class Rig:
 
     @property
     def stats(self) -> RunStats:
-        return self.engine.stats
+        return self.engine.sender.stats
 
     async def run(self, batches: Sequence[Batch] | Iterator[Batch],
                   timeout: float = 10.0) -> RunEnd:
