@@ -72,31 +72,28 @@ class CheckpointStore:
             raise CheckpointError(f"refusing the checkpoint folder {self.directory}: "
                                   f"{problem}. Nothing was written")
         self._folder_fd = fd
+        path = self.directory / LOCK_NAME
         try:
-            self._lock_fd = self._take_lock()
+            try:
+                fd = open_private(path, os.O_RDWR | os.O_CREAT)
+            except OSError as exc:
+                raise CheckpointError(f"cannot open the checkpoint lock {path}: "
+                                      f"{exc.strerror or exc}") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+                os.close(fd)
+                raise CheckpointLocked(
+                    f"checkpoint {self.directory} is locked by another run (pid {holder}); "
+                    "wait for it to finish or stop it first"
+                ) from None
+            self._lock_fd = fd
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         except BaseException:
             self.close()
             raise
-
-    def _take_lock(self) -> int:
-        path = self.directory / LOCK_NAME
-        try:
-            fd = open_private(path, os.O_RDWR | os.O_CREAT)
-        except OSError as exc:
-            raise CheckpointError(f"cannot open the checkpoint lock {path}: "
-                                  f"{exc.strerror or exc}") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-            os.close(fd)
-            raise CheckpointLocked(
-                f"checkpoint {self.directory} is locked by another run (pid {holder}); "
-                "wait for it to finish or stop it first"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        return fd
 
     def check_same_folder(self) -> None:
         """Raise StorageError when the path no longer names the folder held."""
