@@ -14,9 +14,8 @@ from typing import Any, Protocol
 from bulkdelete.checkpoint.model import MAX_REASONS, DoneBatch, Progress
 from bulkdelete.errors import CheckpointError
 
-RESTART_HINT = (
-    "Start the job over with --restart (it re-sends everything; deleting twice is harmless)."
-)
+RESTART_HINT = ("Start the job over with --restart "
+                "(it re-sends everything; deleting twice is harmless).")
 
 
 def frame(obj: dict[str, Any]) -> bytes:
