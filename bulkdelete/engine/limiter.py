@@ -69,40 +69,34 @@ class AdaptiveLimiter:
     def release(self, ticket: Ticket, *, throttled: bool = False, ok: bool = False,
                 retry_after: float | None = None) -> None:
         if throttled:
-            self._on_throttled(ticket, retry_after)
+            self._successes = 0
+            if ticket > self._last_reaction:
+                # Sent after our last reaction and still refused: escalate the shared pause.
+                self._streak += 1
+            # Multiplicative decrease, aimed: the server refused our n-th concurrent request.
+            target = max(1, min(self.limit, self.in_flight - 1))
+            if target < self.limit:
+                self._set_limit(target, "throttled")
+            now = self._last_reaction = self._loop.time()
+            pause = 0.0
+            if self._streak >= 2:
+                span = min(PAUSE_CAP, PAUSE_BASE * 2 ** (self._streak - 2))
+                pause = span / 2 + self._rng.uniform(0, span / 2)  # "equal jitter"
+            if retry_after is not None:
+                # A floor, never a replacement: "Retry-After: 0" must not switch escalation off.
+                pause = max(pause, retry_after)
+            self._paused_until = max(self._paused_until, now + pause)
         elif ok:
-            self._on_success(ticket)
+            self._streak = 0
+            # One sent before the last change says nothing about the new limit.
+            if ticket >= self._last_reaction:
+                self._successes += 1
+                if self.limit < self.ceiling and self._successes >= self._probe_after * self.limit:
+                    self._successes = 0
+                    self._set_limit(self.limit + 1, "probe")  # additive increase
         self.in_flight -= 1
         self._granted -= 1
         self._grant()
-
-    def _on_throttled(self, ticket: Ticket, retry_after: float | None) -> None:
-        self._successes = 0
-        if ticket > self._last_reaction:
-            # Sent after our last reaction and still refused: escalate the shared pause.
-            self._streak += 1
-        # Multiplicative decrease, aimed: the server refused our n-th concurrent request.
-        target = max(1, min(self.limit, self.in_flight - 1))
-        if target < self.limit:
-            self._set_limit(target, "throttled")
-        now = self._last_reaction = self._loop.time()
-        pause = 0.0
-        if self._streak >= 2:
-            span = min(PAUSE_CAP, PAUSE_BASE * 2 ** (self._streak - 2))
-            pause = span / 2 + self._rng.uniform(0, span / 2)  # "equal jitter"
-        if retry_after is not None:
-            # A floor, never a replacement: "Retry-After: 0" must not switch escalation off.
-            pause = max(pause, retry_after)
-        self._paused_until = max(self._paused_until, now + pause)
-
-    def _on_success(self, ticket: Ticket) -> None:
-        self._streak = 0
-        if ticket < self._last_reaction:
-            return  # sent before the last change: says nothing about the new limit
-        self._successes += 1
-        if self.limit < self.ceiling and self._successes >= self._probe_after * self.limit:
-            self._successes = 0
-            self._set_limit(self.limit + 1, "probe")  # additive increase
 
     def _set_limit(self, value: int, why: str) -> None:
         old, self.limit = self.limit, value
