@@ -258,7 +258,6 @@ class Engine:
                            dict(reasons) if failures else None)
         stats.ids_deleted += deleted
         stats.ids_failed += failed
-        stats.batches_done += 1
         counts[labels.success] += deleted
         stats.outcomes.update(counts)
         stats.ids_errored += counts[labels.error]

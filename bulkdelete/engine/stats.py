@@ -27,7 +27,6 @@ class Traffic:  # a run's requests and what they did (a run record's, saved)
 
 @dataclass(slots=True)
 class RunStats(Traffic):
-    batches_done: int = 0
     # ID occurrences this run per outcome label of the operation ("deleted", "gone", ...).
     outcomes: Counter[str] = field(default_factory=Counter)
     # Failed IDs that count as errors (--max-errors): a check's "present" is a finding.

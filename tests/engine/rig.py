@@ -174,6 +174,11 @@ class Rig:
     def stats(self) -> RunStats:
         return self.engine.sender.stats
 
+    @property
+    def batches_done(self) -> int:
+        """Batches recorded done (the progress starts empty)."""
+        return self.progress.watermark + len(self.progress.done_above)
+
     async def run(self, batches: Sequence[Batch] | Iterator[Batch],
                   timeout: float = 10.0) -> RunEnd:
         """The run on a controlled clock (tests/engine/clock.py): every delay, backoff,

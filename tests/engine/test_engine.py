@@ -48,7 +48,7 @@ async def test_all_succeed() -> None:
     assert r.progress.done_above == {}
     assert r.progress.sent_above == set()
     assert (r.progress.ids_deleted, r.progress.ids_failed) == (total, 0)
-    assert (r.stats.ids_deleted, r.stats.ids_failed, r.stats.batches_done) == (total, 0, 10)
+    assert (r.stats.ids_deleted, r.stats.ids_failed, r.batches_done) == (total, 0, 10)
     assert (r.stats.requests, r.stats.retries, r.stats.throttled) == (10, 0, 0)
     assert sorted(r.journal.sent()) == list(range(10))
     assert r.journal.done == {b.seq: (b.offset, b.line, len(b.ids), 0, None) for b in batches}

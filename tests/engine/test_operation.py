@@ -75,7 +75,7 @@ async def test_two_fully_rejected_batches_abort_with_fatal_api_error() -> None:
     with pytest.raises(FatalApiError, match="rejected every ID") as info:
         await r.run(batches)
     assert info.value.exit_code == 3
-    assert r.stats.batches_done == 2
+    assert r.batches_done == 2
     # Two full bisection trees (2·8 − 1 requests each), plus at most the first request of
     # each other batch admitted inside the lookahead window: not the whole file.
     assert len(r.deleter.calls) <= 2 * (2 * 8 - 1) + r.engine.sender.settings.lookahead
