@@ -24,8 +24,6 @@ class AdaptiveLimiter:
     def __init__(self, ceiling: int, *, rate: float | None = None, probe_after: int = 8,
                  on_change: Callable[[int, int, str], None] | None = None,
                  rng: random.Random | None = None) -> None:
-        if ceiling < 1:
-            raise ValueError("ceiling must be >= 1")
         # Loop-bound (build it inside the running loop), on the loop's clock tests control.
         self._loop = asyncio.get_running_loop()
         self.ceiling = ceiling
