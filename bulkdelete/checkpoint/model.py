@@ -183,11 +183,8 @@ class State:
             "totals": asdict(self.totals), "progress": progress,
             "runs": [r.to_json() for r in self.runs],
         }
-        if not self.failed_elsewhere:  # both keys are absent unless set
-            del out["failed_elsewhere"]
-        if self.verify is None:
-            del out["verify"]
-        return out
+        unset = {"failed_elsewhere": not self.failed_elsewhere, "verify": self.verify is None}
+        return {key: value for key, value in out.items() if not unset.get(key)}  # absent unless set
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> tuple[State, int]:  # and the journal's gen
