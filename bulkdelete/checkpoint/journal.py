@@ -1,9 +1,8 @@
 """The journal of batch events between two snapshots, its replay, and the ledger.
 
-Each record is compact JSON, a tab and its CRC-32 (records: docs/checkpoint.md), so damage
-is detected rather than trusted. Records are never fsync'd: a kill loses nothing, a power
-loss at most the second since the last snapshot. Replay is idempotent. No record holds an ID.
-"""
+Each record is compact JSON, a tab and its CRC-32 (docs/checkpoint.md), so damage is
+detected rather than trusted. Never fsync'd: a kill loses nothing, a power loss at most the
+second since the last snapshot. No record holds an ID."""
 
 from __future__ import annotations
 
@@ -13,11 +12,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bulkdelete.checkpoint.model import MAX_REASONS, DoneBatch, Progress
-from bulkdelete.errors import CheckpointError, StorageError
+from bulkdelete.errors import CheckpointError
 
-RESTART_HINT = (
-    "Start the job over with --restart (it re-sends everything; deleting twice is harmless)."
-)
+RESTART_HINT = ("Start the job over with --restart "
+                "(it re-sends everything; deleting twice is harmless).")
 
 
 def frame(obj: dict[str, Any]) -> bytes:
@@ -37,20 +35,6 @@ def unframe(line: bytes) -> dict[str, Any] | None:
     return obj if isinstance(obj, dict) else None
 
 
-def done_record(
-    seq: int, offset: int, line: int, deleted: int, failed: int,
-    reasons: dict[str, int] | None,
-) -> dict[str, Any]:
-    """A finished batch's record; ``"r"`` only when some IDs failed with a reason."""
-    record: dict[str, Any] = {"k": "d", "s": seq, "o": offset, "l": line, "n": deleted,
-                              "f": failed}
-    return {**record, "r": reasons} if reasons else record
-
-
-def storage_error(what: str, exc: OSError) -> StorageError:
-    return StorageError(f"{what}: {exc.strerror or exc}")
-
-
 def apply(p: Progress, record: dict[str, Any]) -> bool:
     """Apply one record to ``p``; False (and no change) when it changes nothing, so replay
     is idempotent and the ledger journals only what changed. ValueError if unknown."""
@@ -60,8 +44,7 @@ def apply(p: Progress, record: dict[str, Any]) -> bool:
                 return False  # a retry or a bisected half is not a re-send after a crash
             p.sent_above.add(seq)
         case {"k": "a", "s": int(seq)}:
-            # Answered acknowledging no ID: nothing of it is at the server, so a crash now
-            # leaves nothing to send twice.
+            # Answered acknowledging no ID: a crash now leaves nothing to send twice.
             if seq not in p.sent_above:
                 return False
             p.sent_above.discard(seq)
@@ -92,25 +75,17 @@ def apply(p: Progress, record: dict[str, Any]) -> bool:
 def replay(progress: Progress, path: Path) -> None:
     """Apply the journal at ``path``. A torn final record (a crash mid write) is dropped,
     so that batch is sent again; damage anywhere else is refused (exit 2)."""
-    lines = path.read_bytes().split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
+    lines = path.read_bytes().removesuffix(b"\n").split(b"\n")
     for index, line in enumerate(lines):
         record = unframe(line)
-        if record is None:
-            if any(unframe(later) for later in lines[index + 1 :]):
-                raise CheckpointError(
-                    f"checkpoint journal {path} is damaged at record {index + 1}. "
-                    + RESTART_HINT
-                )
+        if record is None and not any(unframe(later) for later in lines[index + 1 :]):
             return
         try:
-            apply(progress, record)
+            apply(progress, record or {})  # {}: an unknown record
         except ValueError:
+            what = "is damaged at record" if record is None else "has an unknown record at"
             raise CheckpointError(
-                f"checkpoint journal {path} has an unknown record at {index + 1}. "
-                + RESTART_HINT
-            ) from None
+                f"checkpoint journal {path} {what} {index + 1}. {RESTART_HINT}") from None
 
 
 class Journal(Protocol):
@@ -120,14 +95,12 @@ class Journal(Protocol):
 class Ledger:
     """Progress plus journal, updated by one call so the two never disagree."""
 
-    __slots__ = ("_journal", "progress")
+    __slots__ = ("_journal", "is_done", "progress")
 
     def __init__(self, progress: Progress, journal: Journal | None = None) -> None:
         self.progress = progress
         self._journal = journal
-
-    def is_done(self, seq: int) -> bool:
-        return self.progress.is_done(seq)
+        self.is_done = progress.is_done
 
     @property
     def watermark(self) -> int:
@@ -147,4 +120,5 @@ class Ledger:
         self, seq: int, offset: int, line: int, deleted: int, failed: int,
         reasons: dict[str, int] | None,
     ) -> None:
-        self._record(done_record(seq, offset, line, deleted, failed, reasons))
+        record = {"k": "d", "s": seq, "o": offset, "l": line, "n": deleted, "f": failed}
+        self._record({**record, "r": reasons} if reasons else record)  # "r" only if any

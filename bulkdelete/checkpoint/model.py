@@ -1,5 +1,4 @@
-"""The job's state in memory (what a checkpoint holds) and its JSON form, ``state.json``'s
-layout included; touches no file. Nothing here holds an ID."""
+"""The job's state in memory and its JSON form (``state.json``); no file, no ID."""
 
 from __future__ import annotations
 
@@ -10,7 +9,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from bulkdelete.engine.stats import Traffic as Traffic  # re-exported by the package
+from bulkdelete.engine.stats import Traffic as Traffic  # importable from here too
 from bulkdelete.errors import CheckpointMismatch
 from bulkdelete.reader.rule import READER_RULES
 
@@ -40,20 +39,14 @@ class Binding:
                         "of bulkdelete)", default=READER_RULES)
 
     def differences(self, other: Binding) -> list[str]:
-        out = []
-        for f in fields(self):
-            old, new = getattr(self, f.name), getattr(other, f.name)
-            if old != new:
-                label = f.metadata["label"]
-                out.append(label if f.name == "fingerprint"
-                           else f"{label}: checkpoint has {old!r}, this run has {new!r}")
-        return out
+        pairs = [(f, getattr(self, f.name), getattr(other, f.name)) for f in fields(self)]
+        return [f.metadata["label"] if f.name == "fingerprint"
+                else f"{f.metadata['label']}: checkpoint has {old!r}, this run has {new!r}"
+                for f, old, new in pairs if old != new]
 
 
 @dataclass(slots=True)
-class Totals:
-    """The input's pre-count, done once per job."""
-
+class Totals:  # the input's pre-count, done once per job
     ids_total: int
     lines_invalid: int
     batches_total: int
@@ -122,8 +115,7 @@ class Progress:
         return seq < self.watermark or seq in self.done_above
 
     def carry_over(self, *, killed: bool) -> None:
-        """At a resume: what the last run sent unrecorded will be re-sent, after a kill or
-        a graceful stop."""
+        """At a resume: what the last run sent unrecorded will be re-sent (killed or not)."""
         for seq in self.sent_above:
             self.left.setdefault(seq, [0, 0])[0 if killed else 1] += 1
         self.sent_above.clear()
@@ -191,15 +183,11 @@ class State:
             "totals": asdict(self.totals), "progress": progress,
             "runs": [r.to_json() for r in self.runs],
         }
-        if not self.failed_elsewhere:  # both keys are absent unless set
-            del out["failed_elsewhere"]
-        if self.verify is None:
-            del out["verify"]
-        return out
+        unset = {"failed_elsewhere": not self.failed_elsewhere, "verify": self.verify is None}
+        return {key: value for key, value in out.items() if not unset.get(key)}  # absent unless set
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> tuple[State, int]:
-        """The state :meth:`to_json` wrote, and its journal generation."""
+    def from_json(cls, data: dict[str, Any]) -> tuple[State, int]:  # and the journal's gen
         data = dict(data)
         version = data.pop("version", None)
         if version != FORMAT_VERSION:

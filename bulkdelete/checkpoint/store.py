@@ -1,6 +1,5 @@
 """The checkpoint folder a run holds (files 0600, folder 0700; docs/checkpoint.md):
-``state.json``, whose CRC-32 of the state's canonical dump catches damage however the file is
-laid out, the journals since it, and the run's ``lock``."""
+``state.json``, the journals since it, and the run's ``lock``."""
 
 from __future__ import annotations
 
@@ -13,7 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from bulkdelete.checkpoint.journal import RESTART_HINT, frame, replay, storage_error
+from bulkdelete.checkpoint.journal import RESTART_HINT, frame, replay
 from bulkdelete.checkpoint.model import State, decode, encode
 from bulkdelete.durable import (
     held_elsewhere,
@@ -33,19 +32,18 @@ _JOURNAL_RE = re.compile(r"^journal\.(\d+)$")
 
 
 class CheckpointStore:
-    """Lock, snapshots and the journal between them. Synchronous: only :meth:`snapshot` is
-    slow (two fsyncs), and the job runs it in a thread after :meth:`prepare_snapshot`. The
-    first failed journal write cuts it back to its last whole record and breaks it: every
-    later append raises the same StorageError, so the run stops rather than go on unrecorded."""
+    """Lock, snapshots and the journal between them. Only :meth:`snapshot` is slow (two
+    fsyncs): the job runs it in a thread. The first failed journal write breaks the journal:
+    every later append raises the same StorageError, so the run stops rather than go on
+    unrecorded."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self._journal_fd: int | None = None
         self._journal_size = 0  # bytes of whole records in the open journal
         self.failure: StorageError | None = None  # the first journal write that failed
-        # The folder held open from the lock on is its identity: one removed, or moved away
-        # and replaced, is noticed before the next write (rather than scattering the job
-        # over two folders), and a moved one is found.
+        # The folder held open is its identity: one removed or replaced is noticed before
+        # the next write (rather than scattering the job over two folders), a moved one found.
         self._folder_fd: int | None = None
         self._lock_fd: int | None = None
         self._gen = 0
@@ -74,37 +72,34 @@ class CheckpointStore:
             raise CheckpointError(f"refusing the checkpoint folder {self.directory}: "
                                   f"{problem}. Nothing was written")
         self._folder_fd = fd
+        path = self.directory / LOCK_NAME
         try:
-            self._lock_fd = self._take_lock()
+            try:
+                fd = open_private(path, os.O_RDWR | os.O_CREAT)
+            except OSError as exc:
+                raise CheckpointError(f"cannot open the checkpoint lock {path}: "
+                                      f"{exc.strerror or exc}") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+                os.close(fd)
+                raise CheckpointLocked(
+                    f"checkpoint {self.directory} is locked by another run (pid {holder}); "
+                    "wait for it to finish or stop it first"
+                ) from None
+            self._lock_fd = fd
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         except BaseException:
             self.close()
             raise
-
-    def _take_lock(self) -> int:
-        path = self.directory / LOCK_NAME
-        try:
-            fd = open_private(path, os.O_RDWR | os.O_CREAT)
-        except OSError as exc:
-            raise CheckpointError(f"cannot open the checkpoint lock {path}: "
-                                  f"{exc.strerror or exc}") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-            os.close(fd)
-            raise CheckpointLocked(
-                f"checkpoint {self.directory} is locked by another run (pid {holder}); "
-                "wait for it to finish or stop it first"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        return fd
 
     def check_same_folder(self) -> None:
         """Raise StorageError when the path no longer names the folder held."""
         if self.same_folder():
             return
-        moved = self.moved_to()
+        moved = where_now(self._folder_fd) if self._folder_fd is not None else None
         said = "was replaced by another folder" if self.directory.exists() else "was removed"
         raise StorageError(
             f"the checkpoint folder {self.directory} {said} during the run"
@@ -118,9 +113,8 @@ class CheckpointStore:
 
     def moved_to(self) -> Path | None:
         """Where the held folder was moved, or None (in place, gone, or not held)."""
-        if self._folder_fd is None or self.same_folder():
-            return None
-        return where_now(self._folder_fd)
+        held = self._folder_fd
+        return None if held is None or self.same_folder() else where_now(held)
 
     def check_creatable(self) -> None:
         """Refuse now (exit 2) a folder :meth:`lock` could not create after the yes."""
@@ -186,35 +180,25 @@ class CheckpointStore:
                       if (m := _JOURNAL_RE.match(path.name)))
 
     def create(self, state: State) -> None:
-        self._gen = self._installed = 1
-        self.check_same_folder()
-        path = self.directory / STATE_NAME
-        try:
-            write_private_atomic(path, encode(state.to_json(self._gen)))
-        except OSError as exc:
-            raise storage_error(f"cannot create the checkpoint {path}", exc) from None
-        self._open_journal()
+        self._gen = self._installed = 0
+        self._install(encode(state.to_json(1)), 1, "create")
+        self.resume()
 
     def resume(self) -> None:
-        """Appends go to a journal newer than any on disk."""
+        """Switch appends to a journal newer than any on disk. The field never holds a closed
+        descriptor: a number the kernel has handed to a socket must never get a record."""
         self._gen += 1
-        self._open_journal()
-
-    def _open_journal(self) -> None:
-        """Switch appends to ``journal.<gen>``. The field never holds a closed descriptor: a
-        number the kernel has handed to a socket must never receive a journal record."""
-        try:
-            self.check_same_folder()
-        except StorageError as exc:
-            raise self._break_with(exc) from None
-        if self.failure is not None:
-            raise self.failure
         path = self.directory / f"journal.{self._gen}"
         try:
+            self.check_same_folder()
+            if self.failure is not None:
+                raise self.failure
             fd = open_private(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        except StorageError as exc:  # the folder was swapped: that breaks the journal too
+            raise self._break_with(exc) from None
         except OSError as exc:
-            raise self._break_with(
-                storage_error(f"cannot create the checkpoint journal {path}", exc)) from None
+            raise self._break_with(StorageError(
+                f"cannot create the checkpoint journal {path}: {exc.strerror or exc}")) from None
         self._close_journal()
         self._journal_fd = fd
         self._journal_size = os.fstat(fd).st_size
@@ -234,25 +218,26 @@ class CheckpointStore:
         except OSError as exc:
             with contextlib.suppress(OSError):
                 os.ftruncate(self._journal_fd, self._journal_size)
-            raise self._break_with(storage_error(
-                f"cannot write the checkpoint journal in {self.directory}", exc)) from None
+            error = StorageError(f"cannot write the checkpoint journal in {self.directory}: "
+                                 f"{exc.strerror or exc}")
+            raise self._break_with(error) from None
         self._journal_size += len(data)
 
     def _break_with(self, error: StorageError) -> StorageError:
-        """Break the store's journal (also for a failure found outside it: a folder swap)."""
-        if self.failure is None:
-            self.failure = error
+        self.failure = self.failure or error
         return self.failure
 
     def prepare_snapshot(self, state: State) -> tuple[bytes, int]:
         """Capture the state (in the event loop) and switch appends to a new journal, so
         the snapshot plus that journal always cover everything."""
-        self._gen += 1
-        self._open_journal()
+        self.resume()
         return encode(state.to_json(self._gen)), self._gen
 
     def snapshot(self, data: bytes, gen: int) -> None:
         """Durably install a prepared snapshot, then drop the journals it covers (thread-safe)."""
+        self._install(data, gen, "write")
+
+    def _install(self, data: bytes, gen: int, verb: str) -> None:
         with self._install_lock:
             # Never install an older snapshot over a newer one: the newer one may already
             # have dropped the journals the older one needs.
@@ -263,7 +248,8 @@ class CheckpointStore:
             try:
                 write_private_atomic(path, data, tag=f".{gen}")
             except OSError as exc:
-                raise storage_error(f"cannot write the checkpoint {path}", exc) from None
+                raise StorageError(
+                    f"cannot {verb} the checkpoint {path}: {exc.strerror or exc}") from None
             self._installed = gen
             for jgen, jpath in self._journals():
                 if jgen < gen:

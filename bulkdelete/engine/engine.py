@@ -1,14 +1,9 @@
 """The engine: a task per batch in one task group, each batch recorded as it ends.
 
-A batch starts once it is within ``lookahead`` of the watermark (bounds the checkpoint's
-state, docs/guarantees.md §4), fewer than ``2 × concurrency`` are held (bounds what a
-``kill -9`` leaves sent but unrecorded, §2) and a limiter slot is free. A stop admits
-nothing more; requests in flight get ``Settings.grace``, the rest is left to the resume.
-
-What is done to a batch is an operation: given its distinct IDs it returns those that did
-not come out as asked (None: a stop dropped the batch), its calls going through the Sender.
-:class:`Delete` bisects a rejected batch until each rejected ID stands alone (§6);
-:class:`Check` is verify's lookup per ID.
+A batch starts once within ``lookahead`` of the watermark (docs/guarantees.md §4), fewer
+than ``2 × concurrency`` are held (bounds what a ``kill -9`` leaves unrecorded, §2) and a
+limiter slot is free. An operation, given a batch's distinct IDs, returns those that did not
+come out as asked (None: a stop dropped the batch).
 """
 
 from __future__ import annotations
@@ -16,74 +11,65 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator
+from dataclasses import dataclass, fields
 from typing import Protocol
 
 import structlog
 
 from bulkdelete.client import Failures, Outcome, Result
 from bulkdelete.engine.limiter import AdaptiveLimiter, Ticket
-from bulkdelete.engine.sender import Request, Rules, Sender
-from bulkdelete.engine.stats import Recorder, RunStats, Snapshot, StopRequest, first_error, race
+from bulkdelete.engine.sender import Request, Sender
+from bulkdelete.engine.stats import Recorder, RunStats, Snapshot, StopRequest, Traffic, race
+from bulkdelete.errors import BulkDeleteError
 from bulkdelete.failed import FailureSink
 from bulkdelete.settings import Settings
 
 log = structlog.get_logger("bulkdelete")
 
 
-@dataclass(frozen=True, slots=True)
-class Labels:
-    """Per-ID outcome labels. A failure the API answered decisively (a SUCCESS saying "not
-    as asked") is a ``finding``, not an error for --max-errors."""
-
-    success: str
-    error: str
-    finding: str | None = None
-
-
 class Operation(Protocol):
-    labels: Labels
+    # Whether a failure the API answered decisively (a SUCCESS saying "not as asked") is a
+    # finding, not an error for --max-errors.
+    findings: bool
 
     async def __call__(self, ids: list[str], seq: int, ticket: Ticket) -> Failures | None: ...
 
 
 class Delete:
-    labels = Labels(success="deleted", error="failed")
+    """Bisects a rejected batch until each rejected ID stands alone (§6)."""
 
-    def __init__(self, request: Request, sender: Sender, rules: Rules) -> None:
+    findings = False
+
+    def __init__(self, request: Request, sender: Sender) -> None:
         self._request = request
         self._sender = sender
-        self._rules = rules
         # One batch bisects at a time, so a request wrong for every ID (say, --id-type)
         # costs two bisections before the abort rule fires, not one per batch in flight.
         self._bisecting = asyncio.Lock()
 
-    async def __call__(self, ids: list[str], seq: int, ticket: Ticket) -> Failures | None:
-        result = await self._sender.send(self._request, ids, seq, ticket)
+    async def __call__(self, ids: list[str], seq: int, ticket: Ticket | None,
+                       whole: bool = True) -> Failures | None:
+        result = await self._sender.send(self._request, ids, seq, ticket, whole=whole)
         if result is None or result.outcome is Outcome.SUCCESS:
             return None if result is None else []
-        if result.outcome is Outcome.REJECTED and len(ids) > 1:
-            async with self._bisecting:
-                if self._rules.request_is_wrong:
-                    return None  # the abort is on its way: leave the batch to the resume
-                return await self._bisect(ids, seq)
-        return [(ident, result) for ident in ids]
+        if result.outcome is not Outcome.REJECTED or len(ids) == 1:
+            return [(ident, result) for ident in ids]
+        if not whole:  # a half: its batch already holds the bisection
+            return await self._bisect(ids, seq)
+        async with self._bisecting:
+            if self._sender.request_is_wrong:
+                return None  # the abort is on its way: leave the batch to the resume
+            return await self._bisect(ids, seq)
 
     async def _bisect(self, ids: list[str], seq: int) -> Failures | None:
         mid = len(ids) // 2
         failures: Failures = []
         for half in (ids[:mid], ids[mid:]):
-            result = await self._sender.send(self._request, half, seq, whole=False)
-            if result is None:
+            more = await self(half, seq, None, whole=False)
+            if more is None:
                 return None
-            if result.outcome is Outcome.REJECTED and len(half) > 1:
-                more = await self._bisect(half, seq)
-                if more is None:
-                    return None
-                failures += more
-            elif result.outcome is not Outcome.SUCCESS:
-                failures += [(ident, result) for ident in half]
+            failures += more
         return failures
 
 
@@ -91,12 +77,12 @@ class Check:
     """Look each ID up (verify), through the sender like a delete. ``note(seq, ids)`` is
     told a batch's IDs not gone before the engine records them."""
 
-    labels = Labels(success="gone", error="unknown", finding="present")
+    findings = True  # an ID found present; an answer that says nothing is an error
 
     def __init__(self, lookup: Callable[[str], Awaitable[Result]], sender: Sender,
-                 rules: Rules, is_gone: Callable[[Result], bool],
+                 is_gone: Callable[[Result], bool],
                  note: Callable[[int, Iterable[str]], None] | None = None) -> None:
-        self._lookup = lookup
+        self._request: Request = lambda ids: lookup(ids[0])
         self._sender = sender
         self._is_gone = is_gone
         self._note = note
@@ -120,8 +106,14 @@ class Check:
             self._note(seq, (ident for ident, _ in failures))
         return failures
 
-    def _request(self, ids: Sequence[str]) -> Awaitable[Result]:
-        return self._lookup(ids[0])
+
+def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The error to raise for a task group: ours first, then any other, never a group."""
+    ours, rest = group.split(BulkDeleteError)
+    found: BaseException | None = ours or (rest.split(asyncio.CancelledError)[1] if rest else None)
+    while isinstance(found, BaseExceptionGroup):
+        found = found.exceptions[0]
+    return found or group
 
 
 class Batch(Protocol):  # what the engine reads of a bulkdelete.batcher.Batch
@@ -131,15 +123,14 @@ class Batch(Protocol):  # what the engine reads of a bulkdelete.batcher.Batch
     ids: list[str]
 
 
-# Builds an operation on the run's sender and rules (``verify`` is one such).
-OperationFactory = Callable[[Sender, Rules], Operation]
+# Builds an operation on the run's sender (``verify`` is one such).
+OperationFactory = Callable[[Sender], Operation]
 
 
 @dataclass(slots=True)
 class RunEnd:
     input_exhausted: bool = False
     limit_reached: bool = False
-    stopped: bool = False
 
 
 class Engine:
@@ -148,44 +139,37 @@ class Engine:
     def __init__(self, *, settings: Settings, limiter: AdaptiveLimiter, recorder: Recorder,
                  failures: FailureSink, stop: StopRequest, operation: OperationFactory,
                  stats: RunStats | None = None, rng: random.Random | None = None) -> None:
-        self.settings = settings
-        self.limiter = limiter
-        self.recorder = recorder
         self.failures = failures
         self.stop = stop
-        self.stats = stats = stats or RunStats()
-        self.rules = Rules(settings, stats)
+        # The sender holds the run's settings, limiter, recorder and counters for both.
         self.sender = Sender(settings=settings, limiter=limiter, recorder=recorder,
-                             stop=stop.event, stats=stats, rng=rng or random.Random())
-        self.operation = operation(self.sender, self.rules)
+                             stop=stop.event, stats=stats or RunStats(),
+                             rng=rng or random.Random())
+        self.operation = operation(self.sender)
         self._held: set[asyncio.Task[None]] = set()  # batches admitted, not yet ended
         self._changed = asyncio.Event()  # a batch ended: the meters may have moved
 
     def snapshot(self) -> Snapshot:
-        stats, limiter = self.stats, self.limiter
-        return Snapshot(
-            ids_deleted=stats.ids_deleted, ids_failed=stats.ids_failed,
-            requests=stats.requests, retries=stats.retries, throttled=stats.throttled,
-            in_flight=limiter.in_flight, limit=limiter.limit, ceiling=limiter.ceiling,
-            outcomes=stats.outcomes.copy(),
-        )
+        limiter = self.sender.limiter
+        counts = {f.name: getattr(self.sender.stats, f.name) for f in fields(Traffic)}
+        return Snapshot(**counts, in_flight=limiter.in_flight, limit=limiter.limit,
+                        ceiling=limiter.ceiling)
 
     async def run(self, batches: Iterator[Batch],
                   beside: Coroutine[None, None, None] | None = None) -> RunEnd:
         """Send every batch not yet done, ``beside`` running in the same task group until
         then (a failure there ends the run); an abort raises a BulkDeleteError."""
-        self.stats.last_ack = asyncio.get_running_loop().time()
-        end = RunEnd()
+        self.sender.stats.last_ack = asyncio.get_running_loop().time()
         try:
             async with asyncio.TaskGroup() as tg:
-                helpers = [tg.create_task(self.rules.watchdog(self.stop.event))]
+                helpers = [tg.create_task(self.sender.watchdog(self.stop.event))]
                 if beside is not None:
                     helpers.append(tg.create_task(beside))
-                await self._admit(batches, tg, end)
+                end = await self._admit(batches, tg)
                 await race(self._until(lambda: not self._held), self.stop.event)
                 if self._held:  # stopped: the grace, then the rest is left to the resume
                     try:
-                        async with asyncio.timeout(self.settings.grace):
+                        async with asyncio.timeout(self.sender.settings.grace):
                             await self._until(lambda: not self._held)
                     except TimeoutError:
                         log.warning("shutdown_grace_expired", abandoned_batches=len(self._held))
@@ -195,39 +179,36 @@ class Engine:
                     helper.cancel()
         except BaseExceptionGroup as group:
             raise first_error(group) from None
-        end.stopped = self.stop.requested
         return end
 
-    async def _admit(self, batches: Iterator[Batch], tg: asyncio.TaskGroup,
-                     end: RunEnd) -> None:
-        limit, stats, recorder = self.settings.limit, self.stats, self.recorder
-        stop, lookahead = self.stop.event, self.settings.lookahead
-        most = 2 * self.settings.concurrency
+    async def _admit(self, batches: Iterator[Batch], tg: asyncio.TaskGroup) -> RunEnd:
+        settings, stats, recorder = self.sender.settings, self.sender.stats, self.sender.recorder
+        limit, stop, lookahead = settings.limit, self.stop.event, settings.lookahead
+        most = 2 * settings.concurrency
         for batch in batches:
             if stop.is_set():
-                return
+                return RunEnd()
             if recorder.is_done(batch.seq):
                 continue
             if limit is not None and stats.ids_admitted >= limit:
-                end.limit_reached = True
-                return
+                return RunEnd(limit_reached=True)
             stats.ids_admitted += len(batch.ids)
 
             def room(seq: int = batch.seq) -> bool:
                 return len(self._held) < most and seq < recorder.watermark + lookahead
 
             await race(self._until(room), stop)
-            ticket = await race(self.limiter.acquire(), stop)
+            ticket = await race(self.sender.limiter.acquire(), stop)
             if ticket is None:
-                return
+                return RunEnd()
             if stop.is_set():  # granted just as the run stopped: start nothing
-                self.limiter.release(ticket)
-                return
+                self.sender.limiter.release(ticket)
+                return RunEnd()
             task = tg.create_task(self._process(batch, ticket))
             self._held.add(task)
             task.add_done_callback(self._ended)
-        end.input_exhausted = True
-        end.limit_reached = limit is not None and stats.ids_admitted >= limit
+        return RunEnd(input_exhausted=True,
+                      limit_reached=limit is not None and stats.ids_admitted >= limit)
 
     def _ended(self, task: asyncio.Task[None]) -> None:
         self._held.discard(task)
@@ -243,25 +224,21 @@ class Engine:
         failures = await self.operation(unique, batch.seq, ticket)
         if failures is None:
             return  # dropped by a stop: the resume sends it again
-        labels, stats = self.operation.labels, self.stats
-        # Failed ID occurrences by reason and by label.
+        sender, stats = self.sender, self.sender.stats
         occurrences = Counter(batch.ids)
         reasons: Counter[str] = Counter()
-        counts: Counter[str] = Counter()
+        errored = 0
         for ident, result in failures:
             reasons[result.reason] += occurrences[ident]
-            # Answered decisively (a SUCCESS saying "not as asked"): a finding, not an error.
-            finding = labels.finding if result.outcome is Outcome.SUCCESS else None
-            counts[finding or labels.error] += occurrences[ident]
+            if not (self.operation.findings and result.outcome is Outcome.SUCCESS):
+                errored += occurrences[ident]
         failed = sum(reasons.values())
         if failures:
-            self.rules.before_recording(batch.seq, len(unique), failures,
-                                        self.sender.succeeded)
+            sender.before_recording(batch.seq, len(unique), failures)
             # Durably in the failed file before the recorder says "done" (docs/guarantees.md §1).
             await self.failures.add([(i, r.reason, r.detail) for i, r in failures])
-            if not counts[labels.error]:
-                # Findings, not faults: verify's summary counts them; a line per batch
-                # would flood.
+            if not errored:
+                # Findings, not faults: verify's summary counts them (a line each would flood).
                 log.debug("ids_answered", seq=batch.seq, line=batch.line, ids=failed,
                           reasons=dict(reasons))
             else:
@@ -269,13 +246,10 @@ class Engine:
                     "batch_given_up" if len(failures) == len(unique) else "ids_rejected",
                     seq=batch.seq, line=batch.line, failed=failed, reasons=dict(reasons))
         deleted = len(batch.ids) - failed
-        self.recorder.done(batch.seq, batch.offset, batch.line, deleted, failed,
+        sender.recorder.done(batch.seq, batch.offset, batch.line, deleted, failed,
                            dict(reasons) if failures else None)
         stats.ids_deleted += deleted
         stats.ids_failed += failed
-        stats.batches_done += 1
-        counts[labels.success] += deleted
-        stats.outcomes.update(counts)
-        stats.ids_errored += counts[labels.error]
-        if failures or self.settings.max_errors is not None:  # a share can fall by successes
-            self.rules.after_recording(failures)
+        stats.ids_errored += errored
+        if failures or sender.settings.max_errors is not None:  # a share can fall by successes
+            sender.after_recording(failures)

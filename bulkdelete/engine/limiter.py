@@ -1,9 +1,8 @@
 """How many requests may be in flight, and how often one may start (docs/guarantees.md §5).
 
-The in-flight limit (what CleverTap limits) adapts: a 429 while ``n`` of ours were out drops
-it to ``n - 1``; ``probe_after × limit`` successes raise it by one. A 429 for a request sent
-after our last reaction means the account is busy beyond us: every slot pauses together.
-"""
+A 429 while ``n`` of ours were out drops the limit to ``n - 1``; ``probe_after × limit``
+successes raise it by one. A 429 for a request sent after our last reaction means the
+account is busy beyond us: every slot pauses together."""
 
 from __future__ import annotations
 
@@ -11,17 +10,12 @@ import asyncio
 import random
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from aiolimiter import AsyncLimiter
 
 PAUSE_BASE = 0.25
 PAUSE_CAP = 30.0
-
-
-@dataclass(frozen=True, slots=True)
-class Ticket:
-    started: float
+Ticket = float  # a granted slot: the loop's time as its request started
 
 
 class AdaptiveLimiter:
@@ -30,8 +24,6 @@ class AdaptiveLimiter:
     def __init__(self, ceiling: int, *, rate: float | None = None, probe_after: int = 8,
                  on_change: Callable[[int, int, str], None] | None = None,
                  rng: random.Random | None = None) -> None:
-        if ceiling < 1:
-            raise ValueError("ceiling must be >= 1")
         # Loop-bound (build it inside the running loop), on the loop's clock tests control.
         self._loop = asyncio.get_running_loop()
         self.ceiling = ceiling
@@ -48,10 +40,6 @@ class AdaptiveLimiter:
         self._rng = rng or random.Random()
         # Capacity 1 per 1/rate seconds: at most ``rate`` starts in any second, no burst.
         self._rate = AsyncLimiter(1, 1.0 / rate) if rate else None
-
-    @property
-    def paused_for(self) -> float:
-        return max(0.0, self._paused_until - self._loop.time())
 
     def pause(self, seconds: float) -> None:
         """Hold every slot for ``seconds`` from now, never shortening a longer pause."""
@@ -70,57 +58,49 @@ class AdaptiveLimiter:
                 await self._rate.acquire()
         except BaseException:
             if waiter.done() and not waiter.cancelled():
-                self._free_slot()  # the slot was granted (maybe as we were cancelled): pass it on
+                self._granted -= 1  # granted (maybe as we were cancelled): pass it on
+                self._grant()
             raise
         self.in_flight += 1
-        return Ticket(self._loop.time())
+        return self._loop.time()
 
     def release(self, ticket: Ticket, *, throttled: bool = False, ok: bool = False,
                 retry_after: float | None = None) -> None:
         if throttled:
-            self._on_throttled(ticket, retry_after)
-        elif ok:
-            self._on_success(ticket)
-        self.in_flight -= 1
-        self._free_slot()
-
-    def _on_throttled(self, ticket: Ticket, retry_after: float | None) -> None:
-        self._successes = 0
-        if ticket.started > self._last_reaction:
-            # Sent after our last reaction and still refused: escalate the shared pause.
-            self._streak += 1
-        # Multiplicative decrease, aimed: the server refused our n-th concurrent request.
-        target = max(1, min(self.limit, self.in_flight - 1))
-        if target < self.limit:
-            self._set_limit(target, "throttled")
-        now = self._last_reaction = self._loop.time()
-        pause = 0.0
-        if self._streak >= 2:
-            span = min(PAUSE_CAP, PAUSE_BASE * 2 ** (self._streak - 2))
-            pause = span / 2 + self._rng.uniform(0, span / 2)  # "equal jitter"
-        if retry_after is not None:
-            # A floor, never a replacement: "Retry-After: 0" must not switch escalation off.
-            pause = max(pause, retry_after)
-        self._paused_until = max(self._paused_until, now + pause)
-
-    def _on_success(self, ticket: Ticket) -> None:
-        self._streak = 0
-        if ticket.started < self._last_reaction:
-            return  # sent before the last change: says nothing about the new limit
-        self._successes += 1
-        if self.limit < self.ceiling and self._successes >= self._probe_after * self.limit:
             self._successes = 0
-            self._set_limit(self.limit + 1, "probe")  # additive increase
+            if ticket > self._last_reaction:
+                # Sent after our last reaction and still refused: escalate the shared pause.
+                self._streak += 1
+            # Multiplicative decrease, aimed: the server refused our n-th concurrent request.
+            target = max(1, min(self.limit, self.in_flight - 1))
+            if target < self.limit:
+                self._set_limit(target, "throttled")
+            now = self._last_reaction = self._loop.time()
+            pause = 0.0
+            if self._streak >= 2:
+                span = min(PAUSE_CAP, PAUSE_BASE * 2 ** (self._streak - 2))
+                pause = span / 2 + self._rng.uniform(0, span / 2)  # "equal jitter"
+            if retry_after is not None:
+                # A floor, never a replacement: "Retry-After: 0" must not switch escalation off.
+                pause = max(pause, retry_after)
+            self._paused_until = max(self._paused_until, now + pause)
+        elif ok:
+            self._streak = 0
+            # One sent before the last change says nothing about the new limit.
+            if ticket >= self._last_reaction:
+                self._successes += 1
+                if self.limit < self.ceiling and self._successes >= self._probe_after * self.limit:
+                    self._successes = 0
+                    self._set_limit(self.limit + 1, "probe")  # additive increase
+        self.in_flight -= 1
+        self._granted -= 1
+        self._grant()
 
     def _set_limit(self, value: int, why: str) -> None:
         old, self.limit = self.limit, value
         self._last_reaction = self._loop.time()
         if self._on_change is not None:
             self._on_change(old, value, why)
-        self._grant()
-
-    def _free_slot(self) -> None:
-        self._granted -= 1
         self._grant()
 
     def _grant(self) -> None:

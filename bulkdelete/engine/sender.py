@@ -2,8 +2,7 @@
 
 RETRYABLE: backoff with full jitter, ``Retry-After`` a floor. THROTTLED: paced by the
 limiter, no retry spent. UNREACHED fails no ID: the run pauses and tries again, unless no
-request of the run has ever reached the server. FATAL stops the run at once.
-"""
+request of the run has ever reached the server. FATAL (401/403) stops the run at once."""
 
 from __future__ import annotations
 
@@ -32,6 +31,8 @@ Request = Callable[[Sequence[str]], Awaitable[Result]]
 
 
 class Sender:
+    """Sends for every batch of a run, so it also keeps the run's abort rules."""
+
     def __init__(self, *, settings: Settings, limiter: AdaptiveLimiter, recorder: Recorder,
                  stop: asyncio.Event, stats: RunStats, rng: random.Random) -> None:
         self.settings = settings
@@ -43,6 +44,8 @@ class Sender:
         self.succeeded = False  # any request of this run answered success
         self._reached = False  # any request of this run got past the connection
         self._outage_streak = 0  # consecutive requests that never reached the server
+        self.all_rejected = 0  # multi-ID batches whose every ID was rejected alone
+        self._failing_since: float | None = None
 
     async def send(self, request: Request, ids: list[str], seq: int,
                    ticket: Ticket | None = None, *, whole: bool = True) -> Result | None:
@@ -135,26 +138,13 @@ class Sender:
         span = min(cap, settings.backoff_base * 2 ** min(self._outage_streak, 16))
         self.limiter.pause(span / 2 + self._rng.uniform(0, span / 2))
 
-
-class Rules:
-    """When a run gives up instead of going on. A fatal answer (401/403) is the sender's to
-    raise, before any rule runs."""
-
-    def __init__(self, settings: Settings, stats: RunStats) -> None:
-        self.settings = settings
-        self.stats = stats
-        self.all_rejected = 0  # multi-ID batches whose every ID was rejected alone
-        self._failing_since: float | None = None
-
     @property
     def request_is_wrong(self) -> bool:
         return self.all_rejected >= ALL_REJECTED_ABORT
 
-    def before_recording(self, seq: int, batch_size: int, failures: Failures,
-                         succeeded: bool) -> None:
-        # Retries ran out before any request succeeded: the endpoint is wrong, not the IDs,
-        # so raise with the batch unrecorded.
-        if not succeeded and any(r.outcome is Outcome.RETRYABLE for _, r in failures):
+    def before_recording(self, seq: int, batch_size: int, failures: Failures) -> None:
+        # Retries ran out and nothing ever succeeded: the endpoint is wrong, not the IDs.
+        if not self.succeeded and any(r.outcome is Outcome.RETRYABLE for _, r in failures):
             raise TooManyErrors(
                 "no request has succeeded in this run and batches are exhausting their "
                 f"retries (last: {failures[0][1].reason}); nothing was marked failed. Check "
@@ -182,8 +172,7 @@ class Rules:
             )
         if any(r.outcome is Outcome.RETRYABLE for _, r in failures):
             now = asyncio.get_running_loop().time()
-            # A success since the failing began (last_ack moves only on success) starts
-            # the window afresh.
+            # A success since the failing began (last_ack moves only then) restarts the window.
             if self._failing_since is None or stats.last_ack > self._failing_since:
                 self._failing_since = now
             elif now - self._failing_since >= self.settings.failing_window:

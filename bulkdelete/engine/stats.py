@@ -1,24 +1,18 @@
-"""What the engine shares with its parts: the run's counters and the snapshot a display
-reads, the one stop event with race(), and the Recorder the checkpoint implements."""
+"""What the engine shares with its parts: counters, the stop with race(), the Recorder."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import Counter
 from collections.abc import Awaitable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol, TypeVar
-
-from bulkdelete.errors import BulkDeleteError
 
 T = TypeVar("T")
 
 
 @dataclass(slots=True)
-class Traffic:
-    """A run's requests and what they did; a run record holds the engine's RunStats."""
-
+class Traffic:  # a run's requests and what they did (a run record's, saved)
     requests: int = 0
     retries: int = 0
     throttled: int = 0
@@ -32,9 +26,6 @@ class Traffic:
 
 @dataclass(slots=True)
 class RunStats(Traffic):
-    batches_done: int = 0
-    # ID occurrences this run per outcome label of the operation ("deleted", "gone", ...).
-    outcomes: Counter[str] = field(default_factory=Counter)
     # Failed IDs that count as errors (--max-errors): a check's "present" is a finding.
     ids_errored: int = 0
     ids_admitted: int = 0
@@ -48,7 +39,6 @@ class Snapshot(Traffic):
     in_flight: int = 0
     limit: int = 0  # current adaptive in-flight limit
     ceiling: int = 0  # --concurrency
-    outcomes: Counter[str] = field(default_factory=Counter)
 
 
 class StopRequest:
@@ -83,15 +73,6 @@ async def race(work: Awaitable[T], stop: asyncio.Event) -> T | None:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
     return None if task.cancelled() else task.result()
-
-
-def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The error to raise for a task group: ours first, then any other, never a group."""
-    ours, rest = group.split(BulkDeleteError)
-    found: BaseException | None = ours or (rest.split(asyncio.CancelledError)[1] if rest else None)
-    while isinstance(found, BaseExceptionGroup):
-        found = found.exceptions[0]
-    return found or group
 
 
 class Recorder(Protocol):

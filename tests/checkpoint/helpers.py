@@ -13,9 +13,17 @@ from typing import Any
 import pytest
 
 from bulkdelete.checkpoint import Binding, CheckpointStore, Progress, State, Totals
-from bulkdelete.checkpoint.journal import apply, done_record
+from bulkdelete.checkpoint.journal import apply
 
 _JOURNAL = re.compile(r"^journal\.(\d+)$")
+
+
+def done_record(seq: int, offset: int, line: int, deleted: int, failed: int,
+                reasons: dict[str, int] | None) -> dict[str, Any]:
+    """A finished batch's record, as the Ledger journals it."""
+    record: dict[str, Any] = {"k": "d", "s": seq, "o": offset, "l": line, "n": deleted,
+                              "f": failed}
+    return {**record, "r": reasons} if reasons else record
 
 
 def make_binding(**changes: Any) -> Binding:

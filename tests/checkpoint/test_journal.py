@@ -14,9 +14,10 @@ from bulkdelete.checkpoint import (
     State,
     Totals,
 )
-from bulkdelete.checkpoint.journal import done_record, frame
+from bulkdelete.checkpoint.journal import frame
 from bulkdelete.errors import CheckpointError
 from tests.checkpoint.helpers import (
+    done_record,
     journals,
     line_of,
     load,

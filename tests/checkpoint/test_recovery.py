@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 from bulkdelete.checkpoint import (
     CheckpointStore,
 )
-from bulkdelete.checkpoint.journal import done_record, frame
+from bulkdelete.checkpoint.journal import frame
 from tests.checkpoint.helpers import (
+    done_record,
     journals,
     line_of,
     load,

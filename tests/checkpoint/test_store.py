@@ -20,7 +20,7 @@ from bulkdelete.checkpoint import (
     check_binding,
     describe_saved,
 )
-from bulkdelete.checkpoint.journal import done_record, frame
+from bulkdelete.checkpoint.journal import frame
 from bulkdelete.checkpoint.model import decode, encode
 from bulkdelete.errors import (
     CheckpointError,
@@ -28,6 +28,7 @@ from bulkdelete.errors import (
     CheckpointMismatch,
 )
 from tests.checkpoint.helpers import (
+    done_record,
     journals,
     line_of,
     load,

@@ -34,6 +34,11 @@ def make(
     return limiter, changes
 
 
+def paused_for(limiter: AdaptiveLimiter) -> float:
+    """How long the shared pause still holds every slot."""
+    return max(0.0, limiter._paused_until - asyncio.get_running_loop().time())
+
+
 async def spin(times: int = 5) -> None:
     """Let every ready task run a few steps."""
     for _ in range(times):

@@ -172,7 +172,12 @@ class Rig:
 
     @property
     def stats(self) -> RunStats:
-        return self.engine.stats
+        return self.engine.sender.stats
+
+    @property
+    def batches_done(self) -> int:
+        """Batches recorded done (the progress starts empty)."""
+        return self.progress.watermark + len(self.progress.done_above)
 
     async def run(self, batches: Sequence[Batch] | Iterator[Batch],
                   timeout: float = 10.0) -> RunEnd:

@@ -5,7 +5,6 @@ normally also checks docs/guarantees.md §1 (nothing lost)."""
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from collections.abc import Sequence
 from functools import partial
 from typing import Any
@@ -16,9 +15,9 @@ from bulkdelete.batcher import Batch
 from bulkdelete.checkpoint import Ledger, Progress
 from bulkdelete.client import SUCCESS, Failures, Outcome, Result
 from bulkdelete.engine import AdaptiveLimiter, Engine, RunEnd, Sender, Snapshot, StopRequest
-from bulkdelete.engine.engine import Delete, Labels
+from bulkdelete.engine.engine import Delete
 from bulkdelete.engine.limiter import Ticket
-from bulkdelete.engine.sender import Request, Rules
+from bulkdelete.engine.sender import Request
 from bulkdelete.errors import StorageError
 from bulkdelete.failed import MemoryFailures
 from tests.engine.rig import (
@@ -39,7 +38,8 @@ async def test_all_succeed() -> None:
     r = rig(FakeDeleter(delay=0.001))
     end = await r.run(batches)
     total = 9 * 100 + 37
-    assert end == RunEnd(input_exhausted=True, limit_reached=False, stopped=False)
+    assert end == RunEnd(input_exhausted=True, limit_reached=False)
+    assert not r.stop.requested
     assert len(r.deleter.calls) == 10
     assert set(r.deleter.acknowledged) == {i for b in batches for i in b.ids}
     assert all(n == 1 for n in r.deleter.acknowledged.values())
@@ -47,7 +47,7 @@ async def test_all_succeed() -> None:
     assert r.progress.done_above == {}
     assert r.progress.sent_above == set()
     assert (r.progress.ids_deleted, r.progress.ids_failed) == (total, 0)
-    assert (r.stats.ids_deleted, r.stats.ids_failed, r.stats.batches_done) == (total, 0, 10)
+    assert (r.stats.ids_deleted, r.stats.ids_failed, r.batches_done) == (total, 0, 10)
     assert (r.stats.requests, r.stats.retries, r.stats.throttled) == (10, 0, 0)
     assert sorted(r.journal.sent()) == list(range(10))
     assert r.journal.done == {b.seq: (b.offset, b.line, len(b.ids), 0, None) for b in batches}
@@ -165,16 +165,15 @@ async def test_rejected_duplicate_counts_each_occurrence_as_failed() -> None:
     assert r.progress.reasons == {"HTTP 400 rejected": 2}
     assert r.failed_ids() == [x]
     assert r.journal.done[0] == (0, 1, 2, 2, {"HTTP 400 rejected": 2})
-    assert r.stats.outcomes == Counter(deleted=2, failed=2)
+    assert (r.stats.ids_deleted, r.stats.ids_failed, r.stats.ids_errored) == (2, 2, 2)
     r.assert_nothing_lost([batch])
 
 
 class OnePerId:
     """Another operation on the same engine: one request per ID (as ``verify`` will read
-    one profile per ID), the batch's slot used for the first, each later one taking its own,
-    with outcome labels of its own."""
+    one profile per ID), the batch's slot used for the first, each later one taking its own."""
 
-    labels = Labels(success="done", error="refused")
+    findings = False
 
     def __init__(self, request: Request, sender: Sender) -> None:
         self._request = request
@@ -204,7 +203,7 @@ async def test_another_operation_plugs_into_the_same_engine() -> None:
     limiter = AdaptiveLimiter(settings.concurrency)
     failures = MemoryFailures()
 
-    def per_id(sender: Sender, rules: Rules) -> OnePerId:
+    def per_id(sender: Sender) -> OnePerId:
         return OnePerId(deleter.delete, sender)
 
     engine = Engine(settings=settings, operation=per_id, limiter=limiter,
@@ -220,6 +219,7 @@ async def test_another_operation_plugs_into_the_same_engine() -> None:
     assert limiter.in_flight == 0
     assert engine.snapshot() == Snapshot(
         ids_deleted=19, ids_failed=1, requests=20, retries=0, throttled=0, in_flight=0,
-        limit=3, ceiling=3, outcomes=Counter(done=19, refused=1),
+        limit=3, ceiling=3,
     )
+    assert engine.sender.stats.ids_errored == 1  # a failure, not a finding
     assert engine.snapshot().ids_attempted == 20

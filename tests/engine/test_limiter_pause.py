@@ -13,9 +13,9 @@ import asyncio
 
 import pytest
 
-from bulkdelete.engine.limiter import PAUSE_BASE, AdaptiveLimiter, Ticket
+from bulkdelete.engine.limiter import PAUSE_BASE, AdaptiveLimiter
 from tests.engine.clock import ControlledClock
-from tests.engine.limiter_support import LowJitter, make
+from tests.engine.limiter_support import LowJitter, make, paused_for
 
 
 async def test_fresh_429s_escalate_a_shared_pause() -> None:
@@ -26,24 +26,24 @@ async def test_fresh_429s_escalate_a_shared_pause() -> None:
         limiter, _ = make(1)
 
         limiter.release(await limiter.acquire(), throttled=True)
-        assert limiter.paused_for == 0.0  # one 429 is not yet a pattern
+        assert paused_for(limiter) == 0.0  # one 429 is not yet a pattern
 
         clock.tick()
         limiter.release(await limiter.acquire(), throttled=True)
-        first = limiter.paused_for
+        first = paused_for(limiter)
         assert first == pytest.approx(PAUSE_BASE / 2)
-        resume_at = clock.now + limiter.paused_for
+        resume_at = clock.now + paused_for(limiter)
 
         ticket = await clock.run(limiter.acquire())
-        assert ticket.started == pytest.approx(resume_at)  # waited the pause out, no more
+        assert ticket == pytest.approx(resume_at)  # waited the pause out, no more
         limiter.release(ticket, throttled=True)
-        second = limiter.paused_for
+        second = paused_for(limiter)
         assert second == pytest.approx(PAUSE_BASE)  # doubled
 
         limiter.release(await clock.run(limiter.acquire()), ok=True)  # streak over
         clock.tick()
         limiter.release(await limiter.acquire(), throttled=True)
-        assert limiter.paused_for == 0.0
+        assert paused_for(limiter) == 0.0
 
 
 async def test_stale_429_does_not_escalate_the_pause() -> None:
@@ -54,16 +54,16 @@ async def test_stale_429_does_not_escalate_the_pause() -> None:
         stale = await limiter.acquire()
         clock.tick()
         limiter.release(stale, throttled=True)  # reaction #1
-        assert limiter.paused_for == 0.0
+        assert paused_for(limiter) == 0.0
 
         clock.tick()
         await limiter.acquire()  # a slot is out; it reports under the earlier start time
-        limiter.release(Ticket(started=stale.started), throttled=True)
-        assert limiter.paused_for == 0.0
+        limiter.release(stale, throttled=True)
+        assert paused_for(limiter) == 0.0
 
         clock.tick()
         limiter.release(await limiter.acquire(), throttled=True)  # the 2nd fresh one pauses
-        assert limiter.paused_for == pytest.approx(PAUSE_BASE / 2)
+        assert paused_for(limiter) == pytest.approx(PAUSE_BASE / 2)
 
 
 async def test_429_that_lowers_the_limit_still_counts_toward_the_pause() -> None:
@@ -76,7 +76,7 @@ async def test_429_that_lowers_the_limit_still_counts_toward_the_pause() -> None
         assert limiter.limit == 1
         clock.tick()
         limiter.release(await limiter.acquire(), throttled=True)  # fresh again
-        assert limiter.paused_for > 0.0
+        assert paused_for(limiter) > 0.0
 
 
 async def test_retry_after_sets_a_pause_that_delays_every_acquirer() -> None:
@@ -87,20 +87,20 @@ async def test_retry_after_sets_a_pause_that_delays_every_acquirer() -> None:
         out = [await limiter.acquire() for _ in range(4)]
         limiter.release(out[0], throttled=True, retry_after=0.2)
         resume_at = clock.now + 0.2
-        assert limiter.paused_for == pytest.approx(0.2)
+        assert paused_for(limiter) == pytest.approx(0.2)
         assert limiter.limit == 3
         for ticket in out[1:]:
             limiter.release(ticket, ok=True)
 
         tickets = await clock.run(asyncio.gather(*(limiter.acquire() for _ in range(3))))
 
-        starts = [ticket.started for ticket in tickets]
+        starts = tickets
         assert min(starts) == pytest.approx(resume_at)
         assert max(starts) - min(starts) == 0.0  # released together, not one pause each
         assert limiter.in_flight == 3
         for ticket in tickets:
             limiter.release(ticket, ok=True)
-        assert limiter.paused_for == 0.0
+        assert paused_for(limiter) == 0.0
 
 
 async def test_pause_holds_every_acquirer_and_is_never_shortened() -> None:
@@ -111,9 +111,9 @@ async def test_pause_holds_every_acquirer_and_is_never_shortened() -> None:
         limiter.pause(0.2)
         resume_at = clock.now + 0.2
         limiter.pause(0.01)
-        assert limiter.paused_for == pytest.approx(0.2)
+        assert paused_for(limiter) == pytest.approx(0.2)
         tickets = await clock.run(asyncio.gather(*(limiter.acquire() for _ in range(3))))
-        assert [t.started for t in tickets] == pytest.approx([resume_at] * 3)
+        assert list(tickets) == pytest.approx([resume_at] * 3)
     for ticket in tickets:
         limiter.release(ticket, ok=True)
     assert limiter.limit == 3  # an outage says nothing about the account's limit
@@ -133,7 +133,7 @@ async def test_acquirer_cancelled_during_pause_returns_its_slot() -> None:
             await pausing
         # Would time out on a leaked slot; otherwise granted when the pause ends.
         ticket = await clock.run(asyncio.wait_for(limiter.acquire(), 1.0))
-        assert ticket.started == pytest.approx(resume_at)
+        assert ticket == pytest.approx(resume_at)
         assert limiter.in_flight == 1
         limiter.release(ticket, ok=True)
         assert limiter.in_flight == 0
@@ -146,9 +146,9 @@ async def storm(retry_after: float | None, rounds: int = 8) -> list[float]:
         limiter = AdaptiveLimiter(1, rng=LowJitter(0))
         pauses = []
         for _ in range(rounds):
-            clock.now += limiter.paused_for + 0.001  # wait the pause out, then send again
+            clock.now += paused_for(limiter) + 0.001  # wait the pause out, then send again
             limiter.release(await limiter.acquire(), throttled=True, retry_after=retry_after)
-            pauses.append(limiter.paused_for)
+            pauses.append(paused_for(limiter))
     return pauses
 
 

@@ -11,15 +11,8 @@ import asyncio
 
 import pytest
 
-from bulkdelete.engine.limiter import AdaptiveLimiter
 from tests.engine.clock import ControlledClock
 from tests.engine.limiter_support import make, spin
-
-
-async def test_ceiling_below_one_is_refused() -> None:
-    """A limiter that could never grant a slot is a programming error."""
-    with pytest.raises(ValueError, match="ceiling"):
-        AdaptiveLimiter(0)
 
 
 async def test_never_more_than_limit_at_once() -> None:

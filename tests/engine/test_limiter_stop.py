@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 
 from bulkdelete.engine import race
-from bulkdelete.engine.stats import first_error
+from bulkdelete.engine.engine import first_error
 from bulkdelete.errors import FatalApiError, StorageError
 from tests.engine.clock import ControlledClock
 from tests.engine.limiter_support import make, spin

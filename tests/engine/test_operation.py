@@ -75,11 +75,11 @@ async def test_two_fully_rejected_batches_abort_with_fatal_api_error() -> None:
     with pytest.raises(FatalApiError, match="rejected every ID") as info:
         await r.run(batches)
     assert info.value.exit_code == 3
-    assert r.stats.batches_done == 2
+    assert r.batches_done == 2
     # Two full bisection trees (2·8 − 1 requests each), plus at most the first request of
     # each other batch admitted inside the lookahead window: not the whole file.
-    assert len(r.deleter.calls) <= 2 * (2 * 8 - 1) + r.engine.settings.lookahead
-    assert len({c.seq for c in r.deleter.calls}) <= 2 + r.engine.settings.lookahead
+    assert len(r.deleter.calls) <= 2 * (2 * 8 - 1) + r.engine.sender.settings.lookahead
+    assert len({c.seq for c in r.deleter.calls}) <= 2 + r.engine.sender.settings.lookahead
     r.assert_nothing_lost(batches)
 
 
@@ -139,7 +139,9 @@ async def test_check_looks_each_id_up_once_within_the_concurrency_and_splits_ver
     assert found[next(iter(unclear))].startswith("gave up after 3 attempts")
     assert (progress.ids_deleted, progress.ids_failed) == (len(everyone) - 3, 3)
     assert progress.watermark == len(batches)
-    assert engine.snapshot().outcomes == Counter(gone=len(everyone) - 3, present=2, unknown=1)
+    stats = engine.sender.stats  # gone, present (findings), unknown (errors)
+    assert (stats.ids_deleted, stats.ids_failed - stats.ids_errored, stats.ids_errored) == (
+        len(everyone) - 3, 2, 1)
 
 
 async def test_check_present_ids_do_not_count_toward_max_errors_but_unknown_ones_do() -> None:
@@ -152,7 +154,8 @@ async def test_check_present_ids_do_not_count_toward_max_errors_but_unknown_ones
     await asyncio.wait_for(engine.run(iter(batches)), 10)
     assert progress.ids_failed == 20
     assert len(failures.items) == 20
-    assert (engine.stats.outcomes, engine.stats.ids_errored) == (Counter(present=20), 0)
+    stats = engine.sender.stats
+    assert (stats.ids_deleted, stats.ids_failed, stats.ids_errored) == (0, 20, 0)
 
     engine, failures, progress = _check_engine(
         FakeDeleter(lambda ids, n, attempt: RETRY if ids[0] == batches[0].ids[5] else GONE),

@@ -1,5 +1,5 @@
-"""Unit tests for :class:`bulkdelete.engine.sender.Rules`: --max-errors, the stall watchdog, the
-failing window, and a run that never succeeded."""
+"""Unit tests for the abort rules in :mod:`bulkdelete.engine.sender`: --max-errors, the
+stall watchdog, the failing window, and a run that never succeeded."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ async def test_max_errors_count_reached_raises_too_many_errors() -> None:
     assert info.value.exit_code == 3
     assert r.stats.ids_failed == 5
     assert len(r.failed_ids()) == 5
-    assert r.stats.batches_done == 5
+    assert r.batches_done == 5
     r.assert_nothing_lost(batches)
 
 
@@ -77,7 +77,7 @@ async def test_batches_exhausting_retries_for_the_failing_window_abort() -> None
     with pytest.raises(TooManyErrors, match="exhausting its retries") as info:
         await r.run(batches)
     assert info.value.exit_code == 3
-    assert r.stats.batches_done < 60  # stopped early: far from the 200 batches
+    assert r.batches_done < 60  # stopped early: far from the 200 batches
     r.assert_nothing_lost(batches)
 
 
@@ -118,4 +118,4 @@ async def test_a_run_that_never_succeeded_aborts_without_failing_ids() -> None:
     assert info.value.exit_code == 3
     assert r.failed_ids() == []
     assert r.progress.watermark == 0
-    assert r.stats.batches_done == 0
+    assert r.batches_done == 0

