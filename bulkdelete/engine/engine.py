@@ -28,10 +28,17 @@ from bulkdelete.settings import Settings
 log = structlog.get_logger("bulkdelete")
 
 
+@dataclass(frozen=True, slots=True)
+class Labels:
+    """Per-ID outcome labels; a ``finding`` (a SUCCESS saying "not as asked") is no error."""
+
+    success: str
+    error: str
+    finding: str | None = None
+
+
 class Operation(Protocol):
-    # Whether a failure the API answered decisively (a SUCCESS saying "not as asked") is a
-    # finding, not an error for --max-errors.
-    findings: bool
+    labels: Labels
 
     async def __call__(self, ids: list[str], seq: int, ticket: Ticket) -> Failures | None: ...
 
@@ -39,7 +46,7 @@ class Operation(Protocol):
 class Delete:
     """Bisects a rejected batch until each rejected ID stands alone (§6)."""
 
-    findings = False
+    labels = Labels(success="deleted", error="failed")
 
     def __init__(self, request: Request, sender: Sender) -> None:
         self._request = request
@@ -77,7 +84,7 @@ class Check:
     """Look each ID up (verify), through the sender like a delete. ``note(seq, ids)`` is
     told a batch's IDs not gone before the engine records them."""
 
-    findings = True  # an ID found present; an answer that says nothing is an error
+    labels = Labels(success="gone", error="unknown", finding="present")
 
     def __init__(self, lookup: Callable[[str], Awaitable[Result]], sender: Sender,
                  is_gone: Callable[[Result], bool],
@@ -150,10 +157,10 @@ class Engine:
         self._changed = asyncio.Event()  # a batch ended: the meters may have moved
 
     def snapshot(self) -> Snapshot:
-        limiter = self.sender.limiter
-        counts = {f.name: getattr(self.sender.stats, f.name) for f in fields(Traffic)}
+        limiter, stats = self.sender.limiter, self.sender.stats
+        counts = {f.name: getattr(stats, f.name) for f in fields(Traffic)}
         return Snapshot(**counts, in_flight=limiter.in_flight, limit=limiter.limit,
-                        ceiling=limiter.ceiling)
+                        ceiling=limiter.ceiling, outcomes=stats.outcomes.copy())
 
     async def run(self, batches: Iterator[Batch],
                   beside: Coroutine[None, None, None] | None = None) -> RunEnd:
@@ -224,20 +231,21 @@ class Engine:
         failures = await self.operation(unique, batch.seq, ticket)
         if failures is None:
             return  # dropped by a stop: the resume sends it again
-        sender, stats = self.sender, self.sender.stats
+        labels, sender, stats = self.operation.labels, self.sender, self.sender.stats
         occurrences = Counter(batch.ids)
         reasons: Counter[str] = Counter()
-        errored = 0
+        counts: Counter[str] = Counter()
         for ident, result in failures:
             reasons[result.reason] += occurrences[ident]
-            if not (self.operation.findings and result.outcome is Outcome.SUCCESS):
-                errored += occurrences[ident]
+            # Answered decisively (a SUCCESS saying "not as asked"): a finding, not an error.
+            finding = labels.finding if result.outcome is Outcome.SUCCESS else None
+            counts[finding or labels.error] += occurrences[ident]
         failed = sum(reasons.values())
         if failures:
             sender.before_recording(batch.seq, len(unique), failures)
             # Durably in the failed file before the recorder says "done" (docs/guarantees.md §1).
             await self.failures.add([(i, r.reason, r.detail) for i, r in failures])
-            if not errored:
+            if not counts[labels.error]:
                 # Findings, not faults: verify's summary counts them (a line each would flood).
                 log.debug("ids_answered", seq=batch.seq, line=batch.line, ids=failed,
                           reasons=dict(reasons))
@@ -250,6 +258,8 @@ class Engine:
                            dict(reasons) if failures else None)
         stats.ids_deleted += deleted
         stats.ids_failed += failed
-        stats.ids_errored += errored
+        counts[labels.success] += deleted
+        stats.outcomes.update(counts)
+        stats.ids_errored += counts[labels.error]
         if failures or sender.settings.max_errors is not None:  # a share can fall by successes
             sender.after_recording(failures)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import Counter
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
 T = TypeVar("T")
@@ -26,6 +27,8 @@ class Traffic:  # a run's requests and what they did (a run record's, saved)
 
 @dataclass(slots=True)
 class RunStats(Traffic):
+    # ID occurrences this run per outcome label of the operation ("deleted", "gone", ...).
+    outcomes: Counter[str] = field(default_factory=Counter)
     # Failed IDs that count as errors (--max-errors): a check's "present" is a finding.
     ids_errored: int = 0
     ids_admitted: int = 0
@@ -39,6 +42,7 @@ class Snapshot(Traffic):
     in_flight: int = 0
     limit: int = 0  # current adaptive in-flight limit
     ceiling: int = 0  # --concurrency
+    outcomes: Counter[str] = field(default_factory=Counter)
 
 
 class StopRequest:

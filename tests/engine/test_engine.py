@@ -5,6 +5,7 @@ normally also checks docs/guarantees.md §1 (nothing lost)."""
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Sequence
 from functools import partial
 from typing import Any
@@ -15,7 +16,7 @@ from bulkdelete.batcher import Batch
 from bulkdelete.checkpoint import Ledger, Progress
 from bulkdelete.client import SUCCESS, Failures, Outcome, Result
 from bulkdelete.engine import AdaptiveLimiter, Engine, RunEnd, Sender, Snapshot, StopRequest
-from bulkdelete.engine.engine import Delete
+from bulkdelete.engine.engine import Delete, Labels
 from bulkdelete.engine.limiter import Ticket
 from bulkdelete.engine.sender import Request
 from bulkdelete.errors import StorageError
@@ -165,15 +166,16 @@ async def test_rejected_duplicate_counts_each_occurrence_as_failed() -> None:
     assert r.progress.reasons == {"HTTP 400 rejected": 2}
     assert r.failed_ids() == [x]
     assert r.journal.done[0] == (0, 1, 2, 2, {"HTTP 400 rejected": 2})
-    assert (r.stats.ids_deleted, r.stats.ids_failed, r.stats.ids_errored) == (2, 2, 2)
+    assert r.stats.outcomes == Counter(deleted=2, failed=2)
     r.assert_nothing_lost([batch])
 
 
 class OnePerId:
     """Another operation on the same engine: one request per ID (as ``verify`` will read
-    one profile per ID), the batch's slot used for the first, each later one taking its own."""
+    one profile per ID), the batch's slot used for the first, each later one taking its own,
+    with outcome labels of its own."""
 
-    findings = False
+    labels = Labels(success="done", error="refused")
 
     def __init__(self, request: Request, sender: Sender) -> None:
         self._request = request
@@ -219,7 +221,6 @@ async def test_another_operation_plugs_into_the_same_engine() -> None:
     assert limiter.in_flight == 0
     assert engine.snapshot() == Snapshot(
         ids_deleted=19, ids_failed=1, requests=20, retries=0, throttled=0, in_flight=0,
-        limit=3, ceiling=3,
+        limit=3, ceiling=3, outcomes=Counter(done=19, refused=1),
     )
-    assert engine.sender.stats.ids_errored == 1  # a failure, not a finding
     assert engine.snapshot().ids_attempted == 20
