@@ -103,7 +103,7 @@ class Settings:
     max_delete: int | None = None
     max_errors: ErrorBudget | None = None
     stall_timeout: float = 600.0
-    # Test knobs, not flags: see ``grace`` and ``lookahead``, and engine/sender.py (Rules).
+    # Test knobs, not flags: see ``grace`` and ``lookahead``, and the Sender's abort rules.
     failing_window: float = 60.0
     shutdown_grace: float | None = None
     window: int | None = None
