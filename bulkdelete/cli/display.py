@@ -1,6 +1,6 @@
 """The terminal side of a run (docs/cli.md): the plan and the operator's yes before anything
-is sent, the progress (a rich bar on a terminal, else a ``progress`` event every ``interval``
-seconds), and the signals that stop it gracefully."""
+is sent, the progress (a rich bar on a terminal, else a ``progress`` event every
+BULKDELETE_PROGRESS_INTERVAL seconds), and the signals that stop it gracefully."""
 
 from __future__ import annotations
 
@@ -66,15 +66,14 @@ class Display:
 
     def __init__(
         self, *, show_progress: bool, ask: bool = False, stdin: TextIO | None = None,
-        interval: float | None = None, out: TextIO | None = None, label: str = "deleting",
-        bar: bool = True,
+        out: TextIO | None = None, label: str = "deleting", bar: bool = True,
     ) -> None:
         self.stop = StopRequest()
         self._ask, self._stdin = ask, stdin or sys.stdin
         self._label, self._show, self._bar_allowed = label, show_progress, bar
         # Off a terminal, one progress event this often; BULKDELETE_PROGRESS_INTERVAL tunes it
         # (tests shorten it; a cron job may want it longer).
-        self._interval = interval if interval is not None else _interval_from_env()
+        self._interval = _interval_from_env()
         self._out = out or sys.stderr
         self._bar: Progress | None = None
         self._task: TaskID | None = None

@@ -66,49 +66,45 @@ def main(argv: Sequence[str] | None = None) -> int:
     # carries the run's ID; the run's record in the checkpoint has the same one.
     run_id = new_run_id() if ns.command in ("delete", "verify") else None
     with structlog.contextvars.bound_contextvars(**({"run_id": run_id} if run_id else {})):
-        return _dispatch(ns, run_id)
+        try:
+            if ns.command == "status":
+                return _status(ns)
+            if ns.command == "fake-server":
+                from bulkdelete.fake.server import run_from_args  # aiohttp's server side, too
 
+                return run_from_args(ns)
+            if ns.command == "demo":
+                from bulkdelete.cli.demo import run_demo  # it brings aiohttp's server side
 
-def _dispatch(ns: argparse.Namespace, run_id: str | None) -> int:
-    try:
-        if ns.command == "status":
-            return _status(ns)
-        if ns.command == "fake-server":
-            from bulkdelete.fake.server import run_from_args  # aiohttp's server side, too
-
-            return run_from_args(ns)
-        if ns.command == "demo":
-            from bulkdelete.cli.demo import run_demo  # it brings aiohttp's server side
-
+                logs.configure(fmt=ns.log_format, log_file=ns.log_file, quiet=ns.quiet)
+                return run_demo(ids=ns.ids, keep=ns.keep, show_progress=not ns.no_progress)
+            files = files_from_args(ns)
+            # Before the log file is opened: a --log-file that is the input (or anything else the
+            # job must not write) is refused with nothing written to it.
+            check_outputs(files, ns.log_file)
             logs.configure(fmt=ns.log_format, log_file=ns.log_file, quiet=ns.quiet)
-            return run_demo(ids=ns.ids, keep=ns.keep, show_progress=not ns.no_progress)
-        files = files_from_args(ns)
-        # Before the log file is opened: a --log-file that is the input (or anything else the
-        # job must not write) is refused with nothing written to it.
-        check_outputs(files, ns.log_file)
-        logs.configure(fmt=ns.log_format, log_file=ns.log_file, quiet=ns.quiet)
-        run = _delete if ns.command == "delete" else _verify
-        return run(ns, settings_from_args(ns), files, run_id)
-    except BulkDeleteError as exc:
-        # The one error line says it all: no "finished" event after it.
-        say(f"bulkdelete: error: {exc}", event="error", level="error",
-            exit_code=exc.exit_code, error=type(exc).__name__)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        say("bulkdelete: interrupted", event="interrupted", level="warning", exit_code=130)
-        return 130
-    except OSError as exc:
-        # A disk or file-system failure outside the input checks (full disk, EIO): one
-        # line, no traceback; the checkpoint was saved on the way out where it could be.
-        say(f"bulkdelete: error: {exc.strerror or exc} ({exc.filename or 'I/O'}); "
-            "progress so far is saved, rerun the same command to resume", event="error",
-            level="error", exit_code=2)
-        return 2
-    except Exception as exc:
-        say(f"bulkdelete: internal error ({type(exc).__name__}: {exc}); progress so far is "
-            "saved, rerun the same command to resume. Please report this.", event="error",
-            level="error", exit_code=3)
-        return 3
+            run = _delete if ns.command == "delete" else _verify
+            return run(ns, settings_from_args(ns), files, run_id)
+        except BulkDeleteError as exc:
+            # The one error line says it all: no "finished" event after it.
+            say(f"bulkdelete: error: {exc}", event="error", level="error",
+                exit_code=exc.exit_code, error=type(exc).__name__)
+            return exc.exit_code
+        except KeyboardInterrupt:
+            say("bulkdelete: interrupted", event="interrupted", level="warning", exit_code=130)
+            return 130
+        except OSError as exc:
+            # A disk or file-system failure outside the input checks (full disk, EIO): one
+            # line, no traceback; the checkpoint was saved on the way out where it could be.
+            say(f"bulkdelete: error: {exc.strerror or exc} ({exc.filename or 'I/O'}); "
+                "progress so far is saved, rerun the same command to resume", event="error",
+                level="error", exit_code=2)
+            return 2
+        except Exception as exc:
+            say(f"bulkdelete: internal error ({type(exc).__name__}: {exc}); progress so far is "
+                "saved, rerun the same command to resume. Please report this.", event="error",
+                level="error", exit_code=3)
+            return 3
 
 
 def _delete(ns: argparse.Namespace, settings: Settings, files: JobFiles,
@@ -205,7 +201,16 @@ def _verify(ns: argparse.Namespace, settings: Settings, files: JobFiles,
 
 
 def _status(ns: argparse.Namespace) -> int:
-    directory = find_checkpoint(ns.checkpoint)
+    # The folder given, else the default checkpoint of the path as input.
+    path = directory = ns.checkpoint
+    if not (path / STATE_NAME).is_file():
+        directory = JobFiles(input=path).checkpoint_dir
+        if not (directory / STATE_NAME).is_file():
+            raise UsageError(
+                f"no checkpoint at {path} (expected {path / STATE_NAME}), nor at {directory} "
+                f"(the default checkpoint if {path} were the input)" if path.is_dir() else
+                f"no checkpoint at {path}, nor at {directory} (the default checkpoint beside "
+                f"the input {path}); pass the folder given to --checkpoint")
     store = CheckpointStore(directory)
     state = store.load()
     report = build_report(state, exit_code=state.runs[-1].exit_code if state.runs else None)
@@ -236,20 +241,6 @@ def _status(ns: argparse.Namespace) -> int:
         lines += ["resume with:", f"  {state.resume_command}"]
     print("\n".join(lines))
     return 0
-
-
-def find_checkpoint(path: Path) -> Path:
-    """``path`` when a checkpoint folder, else the default checkpoint of ``path`` as input."""
-    if (path / STATE_NAME).is_file():
-        return path
-    beside = JobFiles(input=path).checkpoint_dir
-    if (beside / STATE_NAME).is_file():
-        return beside
-    if path.is_dir():
-        raise UsageError(f"no checkpoint at {path} (expected {path / STATE_NAME}), nor at "
-                         f"{beside} (the default checkpoint if {path} were the input)")
-    raise UsageError(f"no checkpoint at {path}, nor at {beside} (the default checkpoint "
-                     f"beside the input {path}); pass the folder given to --checkpoint")
 
 
 def _duration(seconds: float) -> str:
