@@ -70,7 +70,7 @@ class Display:
     ) -> None:
         self.stop = StopRequest()
         self._ask, self._stdin = ask, stdin or sys.stdin
-        self._label, self._show, self._bar_allowed = label, show_progress, bar
+        self.label, self._show, self._bar_allowed = label, show_progress, bar
         # Off a terminal, one progress event this often; BULKDELETE_PROGRESS_INTERVAL tunes it
         # (tests shorten it; a cron job may want it longer).
         self._interval = _interval_from_env()
@@ -110,7 +110,7 @@ class Display:
         self._started = self._last_log = time.monotonic()
         if self._show and self._bar_allowed and self._out.isatty():
             self._bar = Progress(
-                TextColumn(f"[bold]{self._label}"), BarColumn(),
+                TextColumn(f"[bold]{self.label}"), BarColumn(),
                 TextColumn("{task.fields[counts]}"), TextColumn("{task.fields[rate]} IDs/s"),
                 TimeRemainingColumn(), TextColumn("{task.fields[extra]}"),
                 console=Console(file=self._out), transient=False, refresh_per_second=4,
@@ -183,11 +183,12 @@ async def _read_line(stream: TextIO) -> str:
         loop.remove_reader(fileno)
 
 
-def run_signalled(work: Coroutine[Any, Any, T], display: Display, *, in_flight: str,
-                  quiet_until_sending: bool, saved: Callable[[], str]) -> T:
+def run_signalled(work: Coroutine[Any, Any, T], display: Display, *,
+                  saved: Callable[[], str]) -> T:
     """``work`` with SIGINT, SIGTERM, SIGHUP routed to its stop (exit 130/143/129), as is a
     log file that cannot be written (then the command's one error line). A signal before a
-    ``quiet_until_sending`` run sends (at the prompt) is not announced: the refusal says it."""
+    delete sends (at the prompt) is not announced: the refusal says it."""
+    deleting = display.label == "deleting"
 
     async def signalled() -> T:
         loop, stop = asyncio.get_running_loop(), display.stop
@@ -201,8 +202,9 @@ def run_signalled(work: Coroutine[Any, Any, T], display: Display, *, in_flight: 
                 say("bulkdelete: second interrupt, exiting now (checkpoint is consistent)",
                     event="signal", signal=sig.name)
                 os._exit(130)
-            if display.sending or not quiet_until_sending:
-                say(f"bulkdelete: {sig.name} received: finishing {in_flight} in flight, "
+            if display.sending or not deleting:
+                say(f"bulkdelete: {sig.name} received: finishing "
+                    f"{'requests' if deleting else 'lookups'} in flight, "
                     "saving progress (Ctrl-C again to quit at once)", event="signal",
                     signal=sig.name)
             stop.request(EXIT_SIGNALS[sig], sig.name)
