@@ -107,20 +107,20 @@ def run_demo(*, ids: int, keep: Path | None, show_progress: bool) -> int:
 
 def show(outcome: DemoOutcome, workdir: Path, *, kept: bool) -> int:
     result = outcome.job
-    for line in summary_lines(result.report):
-        print(line)
-    print(f"fake server acknowledged {outcome.acked:,} of the valid IDs; lost: {outcome.lost}")
+    print(*summary_lines(result.report),
+          f"fake server acknowledged {outcome.acked:,} of the valid IDs; lost: {outcome.lost}",
+          sep="\n")
     if failed := result.report["ids_failed"]:
         print(f"{counted(failed, 'rejected ID')} went to the failed file"
               + (f" {result.failed_path}" if kept else ""))
     if outcome.lost:
         print("NOTHING-LOST CHECK FAILED", file=sys.stderr)
         return 3
-    print("nothing lost: every valid ID was acknowledged or is in the failed file")
     summary = outcome.verify.summary
-    print(f"verify (a sample of {VERIFY_SAMPLE}, seed {VERIFY_SEED}; the fake server purges "
-          "at once, CleverTap within 48 h — verify then):")
-    print("  " + verify_lines(summary)[0])
+    print("nothing lost: every valid ID was acknowledged or is in the failed file",
+          f"verify (a sample of {VERIFY_SAMPLE}, seed {VERIFY_SEED}; the fake server purges "
+          "at once, CleverTap within 48 h — verify then):", "  " + verify_lines(summary)[0],
+          sep="\n")
     if summary["present"]:
         # Named only when it outlives the demo: its temporary folder goes at the end.
         still = outcome.verify.still_present
@@ -135,10 +135,8 @@ def show(outcome: DemoOutcome, workdir: Path, *, kept: bool) -> int:
     else:
         print("verify agrees with the fake server's own answers, ID for ID")
     # The temporary folder is removed on the way out: never point at a file inside it.
-    if kept:
-        print(f"files kept in {workdir}: ids.txt (a sample input) and its checkpoint "
-              "folder ids.txt.bulkdelete/ (failed.txt, report.json, verify.json)")
-    else:
-        print("the demo's files went with its temporary folder; 'bulkdelete demo --keep "
-              "DIR' keeps them (DIR/ids.txt is a sample input for a rehearsal)")
+    print(f"files kept in {workdir}: ids.txt (a sample input) and its checkpoint folder "
+          "ids.txt.bulkdelete/ (failed.txt, report.json, verify.json)" if kept else
+          "the demo's files went with its temporary folder; 'bulkdelete demo --keep DIR' "
+          "keeps them (DIR/ids.txt is a sample input for a rehearsal)")
     return code
