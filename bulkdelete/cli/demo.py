@@ -1,6 +1,5 @@
-"""``bulkdelete demo``: the real job against an in-process fake server with some faults, its
-nothing-lost guarantee checked against the server's record; then a sample verified, in which
-the few users who "logged in again" must be exactly those present (docs/fake-server.md)."""
+"""``bulkdelete demo`` (docs/fake-server.md): the real job against an in-process fake server with
+faults, checked to lose nothing; then a sample verified: present only where a user came back."""
 
 from __future__ import annotations
 
@@ -52,26 +51,21 @@ class DemoOutcome:
         return ""
 
 
-def write_demo_input(path: Path, count: int, poison: list[str]) -> list[str]:
-    ids = [str(uuid.UUID(int=(n * 2654435761) % (1 << 128) + 1, version=4))
-           for n in range(count)]
-    step = max(1, count // (len(poison) + 1))
-    for i, bad in enumerate(poison, start=1):
-        ids[min(count - 1, i * step)] = bad
-    with path.open("w", encoding="utf-8") as out:
-        for n, ident in enumerate(ids):
-            out.write(f"{ident}\n")
-            if n == count // 3:
-                out.write("\n   \n")  # blank lines are skipped
-            if n == count // 2:
-                out.write("x" * 600 + "\n")  # an over-long line: counted invalid
-    return ids
-
-
 async def _demo(ids: int, workdir: Path, show_progress: bool) -> DemoOutcome:
     poison = ["poison-id-1", "poison-id-2"] if ids >= 10 else []
     source = workdir / "ids.txt"
-    expected = write_demo_input(source, ids, poison)
+    expected = [str(uuid.UUID(int=(n * 2654435761) % (1 << 128) + 1, version=4))
+                for n in range(ids)]
+    step = max(1, ids // (len(poison) + 1))
+    for i, bad in enumerate(poison, start=1):
+        expected[min(ids - 1, i * step)] = bad
+    with source.open("w", encoding="utf-8") as out:
+        for n, ident in enumerate(expected):
+            out.write(f"{ident}\n")
+            if n == ids // 3:
+                out.write("\n   \n")  # blank lines are skipped
+            if n == ids // 2:
+                out.write("x" * 600 + "\n")  # an over-long line: counted invalid
     valid = set(expected) - set(poison)
     came_back = frozenset(expected[n] for n in range(5, ids, CAME_BACK_EVERY)) - set(poison)
     config = FakeServerConfig(

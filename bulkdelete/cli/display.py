@@ -1,6 +1,5 @@
-"""The terminal side of a run (docs/cli.md): the plan and the operator's yes before anything
-is sent, the progress (a rich bar on a terminal, else a ``progress`` event every
-BULKDELETE_PROGRESS_INTERVAL seconds), and the signals that stop it gracefully."""
+"""The terminal side of a run (docs/cli.md): the plan and the operator's yes before anything is
+sent, the progress (a rich bar on a terminal, else log events), the signals that stop it."""
 
 from __future__ import annotations
 
@@ -71,8 +70,7 @@ class Display:
         self.stop = StopRequest()
         self._ask, self._stdin = ask, stdin or sys.stdin
         self.label, self._show, self._bar_allowed = label, show_progress, bar
-        # Off a terminal, one progress event this often; BULKDELETE_PROGRESS_INTERVAL tunes it
-        # (tests shorten it; a cron job may want it longer).
+        # Off a terminal, one progress event this often (tests shorten it; cron may lengthen it).
         self._interval = _interval_from_env()
         self._out = out or sys.stderr
         self._bar: Progress | None = None

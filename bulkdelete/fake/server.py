@@ -162,8 +162,7 @@ class FakeServer:
         if not lookup and request.content_type != "application/json":
             stats.rejected += 1
             return answers.fail("Content-Type must be application/json", 400)
-        # The limit is on requests in flight, each endpoint its own, as at the real API
-        # (docs/api.md).
+        # The limit is on requests in flight, each endpoint its own, as at the API (docs/api.md).
         gauge = stats.lookups_in_flight if lookup else stats.deletes_in_flight
         # No await between the check and the increment, so admission is atomic.
         if config.concurrency_limit and gauge.now >= config.concurrency_limit:
