@@ -80,10 +80,6 @@ class Display:
         self._done_before = self._failed_before = self._throttled_before = 0
         self._last_log = self._started = 0.0
 
-    @property
-    def sending(self) -> bool:
-        return self._plan is not None
-
     async def confirm(self, plan: Plan) -> None:
         if not self._ask:
             return
@@ -200,7 +196,7 @@ def run_signalled(work: Coroutine[Any, Any, T], display: Display, *,
                 say("bulkdelete: second interrupt, exiting now (checkpoint is consistent)",
                     event="signal", signal=sig.name)
                 os._exit(130)
-            if display.sending or not deleting:
+            if display._plan is not None or not deleting:  # sending (past the prompt)
                 say(f"bulkdelete: {sig.name} received: finishing "
                     f"{'requests' if deleting else 'lookups'} in flight, "
                     "saving progress (Ctrl-C again to quit at once)", event="signal",
