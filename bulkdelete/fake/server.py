@@ -222,14 +222,11 @@ class FakeServer:
 
 
 async def _serve(config: FakeServerConfig, host: str, port: int) -> FakeServerStats:
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
+    stop, server = asyncio.Event(), FakeServer(config)
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    server = FakeServer(config)
-    await server.start(host, port)
-    try:
-        print(f"fake server listening on {server.base_url}", flush=True)
+        asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+    try:  # a start that fails has stopped itself; a second stop does nothing
+        print(f"fake server listening on {await server.start(host, port)}", flush=True)
         await stop.wait()
     finally:
         await server.stop()
