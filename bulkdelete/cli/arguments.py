@@ -198,20 +198,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def read_passcode(passcode_file: Path | None) -> Secret:
-    if passcode_file is None:
-        return Secret(os.environ.get("CLEVERTAP_PASSCODE", "").strip())
-    try:
-        value = passcode_file.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise UsageError(f"cannot read --passcode-file {passcode_file}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"--passcode-file {passcode_file} is not UTF-8 text") from None
-    if not value:
-        raise UsageError(f"--passcode-file {passcode_file} is empty")
-    return Secret(value)
-
-
 def settings_from_args(ns: argparse.Namespace) -> Settings:
     """Verify has no pacing, canary or preflight (its lookups are the credential check)."""
     base_url, target_from = resolve_target(
@@ -219,8 +205,18 @@ def settings_from_args(ns: argparse.Namespace) -> Settings:
         env_region=os.environ.get("CLEVERTAP_REGION") or None,
         env_base_url=os.environ.get("CLEVERTAP_BASE_URL") or None,
     )
-    delete = ns.command == "delete"
-    account_id, passcode = ns.account_id, read_passcode(ns.passcode_file)
+    delete, account_id, path = ns.command == "delete", ns.account_id, ns.passcode_file
+    if path is None:
+        passcode = Secret(os.environ.get("CLEVERTAP_PASSCODE", "").strip())
+    else:
+        try:
+            passcode = Secret(path.read_text(encoding="utf-8").strip())
+        except OSError as exc:
+            raise UsageError(f"cannot read --passcode-file {path}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise UsageError(f"--passcode-file {path} is not UTF-8 text") from None
+        if not passcode.reveal():
+            raise UsageError(f"--passcode-file {path} is empty")
     # A dry run checks the credentials only when it was given them.
     check = delete and not ns.no_preflight and bool(account_id and passcode.reveal())
     if delete and ns.dry_run:

@@ -1,6 +1,5 @@
-"""``bulkdelete demo``: the real job against an in-process fake server with some faults, its
-nothing-lost guarantee checked against the server's record; then a sample verified, in which
-the few users who "logged in again" must be exactly those present (docs/fake-server.md)."""
+"""``bulkdelete demo`` (docs/fake-server.md): the real job against an in-process fake server with
+faults, checked to lose nothing; then a sample verified: present only where a user came back."""
 
 from __future__ import annotations
 
@@ -52,26 +51,21 @@ class DemoOutcome:
         return ""
 
 
-def write_demo_input(path: Path, count: int, poison: list[str]) -> list[str]:
-    ids = [str(uuid.UUID(int=(n * 2654435761) % (1 << 128) + 1, version=4))
-           for n in range(count)]
-    step = max(1, count // (len(poison) + 1))
-    for i, bad in enumerate(poison, start=1):
-        ids[min(count - 1, i * step)] = bad
-    with path.open("w", encoding="utf-8") as out:
-        for n, ident in enumerate(ids):
-            out.write(f"{ident}\n")
-            if n == count // 3:
-                out.write("\n   \n")  # blank lines are skipped
-            if n == count // 2:
-                out.write("x" * 600 + "\n")  # an over-long line: counted invalid
-    return ids
-
-
 async def _demo(ids: int, workdir: Path, show_progress: bool) -> DemoOutcome:
     poison = ["poison-id-1", "poison-id-2"] if ids >= 10 else []
     source = workdir / "ids.txt"
-    expected = write_demo_input(source, ids, poison)
+    expected = [str(uuid.UUID(int=(n * 2654435761) % (1 << 128) + 1, version=4))
+                for n in range(ids)]
+    step = max(1, ids // (len(poison) + 1))
+    for i, bad in enumerate(poison, start=1):
+        expected[min(ids - 1, i * step)] = bad
+    with source.open("w", encoding="utf-8") as out:
+        for n, ident in enumerate(expected):
+            out.write(f"{ident}\n")
+            if n == ids // 3:
+                out.write("\n   \n")  # blank lines are skipped
+            if n == ids // 2:
+                out.write("x" * 600 + "\n")  # an over-long line: counted invalid
     valid = set(expected) - set(poison)
     came_back = frozenset(expected[n] for n in range(5, ids, CAME_BACK_EVERY)) - set(poison)
     config = FakeServerConfig(
@@ -107,20 +101,20 @@ def run_demo(*, ids: int, keep: Path | None, show_progress: bool) -> int:
 
 def show(outcome: DemoOutcome, workdir: Path, *, kept: bool) -> int:
     result = outcome.job
-    for line in summary_lines(result.report):
-        print(line)
-    print(f"fake server acknowledged {outcome.acked:,} of the valid IDs; lost: {outcome.lost}")
+    print(*summary_lines(result.report),
+          f"fake server acknowledged {outcome.acked:,} of the valid IDs; lost: {outcome.lost}",
+          sep="\n")
     if failed := result.report["ids_failed"]:
         print(f"{counted(failed, 'rejected ID')} went to the failed file"
               + (f" {result.failed_path}" if kept else ""))
     if outcome.lost:
         print("NOTHING-LOST CHECK FAILED", file=sys.stderr)
         return 3
-    print("nothing lost: every valid ID was acknowledged or is in the failed file")
     summary = outcome.verify.summary
-    print(f"verify (a sample of {VERIFY_SAMPLE}, seed {VERIFY_SEED}; the fake server purges "
-          "at once, CleverTap within 48 h — verify then):")
-    print("  " + verify_lines(summary)[0])
+    print("nothing lost: every valid ID was acknowledged or is in the failed file",
+          f"verify (a sample of {VERIFY_SAMPLE}, seed {VERIFY_SEED}; the fake server purges "
+          "at once, CleverTap within 48 h — verify then):", "  " + verify_lines(summary)[0],
+          sep="\n")
     if summary["present"]:
         # Named only when it outlives the demo: its temporary folder goes at the end.
         still = outcome.verify.still_present
@@ -135,10 +129,8 @@ def show(outcome: DemoOutcome, workdir: Path, *, kept: bool) -> int:
     else:
         print("verify agrees with the fake server's own answers, ID for ID")
     # The temporary folder is removed on the way out: never point at a file inside it.
-    if kept:
-        print(f"files kept in {workdir}: ids.txt (a sample input) and its checkpoint "
-              "folder ids.txt.bulkdelete/ (failed.txt, report.json, verify.json)")
-    else:
-        print("the demo's files went with its temporary folder; 'bulkdelete demo --keep "
-              "DIR' keeps them (DIR/ids.txt is a sample input for a rehearsal)")
+    print(f"files kept in {workdir}: ids.txt (a sample input) and its checkpoint folder "
+          "ids.txt.bulkdelete/ (failed.txt, report.json, verify.json)" if kept else
+          "the demo's files went with its temporary folder; 'bulkdelete demo --keep DIR' "
+          "keeps them (DIR/ids.txt is a sample input for a rehearsal)")
     return code

@@ -1,6 +1,5 @@
-"""The terminal side of a run (docs/cli.md): the plan and the operator's yes before anything
-is sent, the progress (a rich bar on a terminal, else a ``progress`` event every ``interval``
-seconds), and the signals that stop it gracefully."""
+"""The terminal side of a run (docs/cli.md): the plan and the operator's yes before anything is
+sent, the progress (a rich bar on a terminal, else log events), the signals that stop it."""
 
 from __future__ import annotations
 
@@ -66,15 +65,13 @@ class Display:
 
     def __init__(
         self, *, show_progress: bool, ask: bool = False, stdin: TextIO | None = None,
-        interval: float | None = None, out: TextIO | None = None, label: str = "deleting",
-        bar: bool = True,
+        out: TextIO | None = None, label: str = "deleting", bar: bool = True,
     ) -> None:
         self.stop = StopRequest()
         self._ask, self._stdin = ask, stdin or sys.stdin
-        self._label, self._show, self._bar_allowed = label, show_progress, bar
-        # Off a terminal, one progress event this often; BULKDELETE_PROGRESS_INTERVAL tunes it
-        # (tests shorten it; a cron job may want it longer).
-        self._interval = interval if interval is not None else _interval_from_env()
+        self.label, self._show, self._bar_allowed = label, show_progress, bar
+        # Off a terminal, one progress event this often (tests shorten it; cron may lengthen it).
+        self._interval = _interval_from_env()
         self._out = out or sys.stderr
         self._bar: Progress | None = None
         self._task: TaskID | None = None
@@ -82,10 +79,6 @@ class Display:
         self._plan: Plan | None = None
         self._done_before = self._failed_before = self._throttled_before = 0
         self._last_log = self._started = 0.0
-
-    @property
-    def sending(self) -> bool:
-        return self._plan is not None
 
     async def confirm(self, plan: Plan) -> None:
         if not self._ask:
@@ -111,7 +104,7 @@ class Display:
         self._started = self._last_log = time.monotonic()
         if self._show and self._bar_allowed and self._out.isatty():
             self._bar = Progress(
-                TextColumn(f"[bold]{self._label}"), BarColumn(),
+                TextColumn(f"[bold]{self.label}"), BarColumn(),
                 TextColumn("{task.fields[counts]}"), TextColumn("{task.fields[rate]} IDs/s"),
                 TimeRemainingColumn(), TextColumn("{task.fields[extra]}"),
                 console=Console(file=self._out), transient=False, refresh_per_second=4,
@@ -184,11 +177,12 @@ async def _read_line(stream: TextIO) -> str:
         loop.remove_reader(fileno)
 
 
-def run_signalled(work: Coroutine[Any, Any, T], display: Display, *, in_flight: str,
-                  quiet_until_sending: bool, saved: Callable[[], str]) -> T:
+def run_signalled(work: Coroutine[Any, Any, T], display: Display, *,
+                  saved: Callable[[], str]) -> T:
     """``work`` with SIGINT, SIGTERM, SIGHUP routed to its stop (exit 130/143/129), as is a
     log file that cannot be written (then the command's one error line). A signal before a
-    ``quiet_until_sending`` run sends (at the prompt) is not announced: the refusal says it."""
+    delete sends (at the prompt) is not announced: the refusal says it."""
+    deleting = display.label == "deleting"
 
     async def signalled() -> T:
         loop, stop = asyncio.get_running_loop(), display.stop
@@ -202,8 +196,9 @@ def run_signalled(work: Coroutine[Any, Any, T], display: Display, *, in_flight: 
                 say("bulkdelete: second interrupt, exiting now (checkpoint is consistent)",
                     event="signal", signal=sig.name)
                 os._exit(130)
-            if display.sending or not quiet_until_sending:
-                say(f"bulkdelete: {sig.name} received: finishing {in_flight} in flight, "
+            if display._plan is not None or not deleting:  # sending (past the prompt)
+                say(f"bulkdelete: {sig.name} received: finishing "
+                    f"{'requests' if deleting else 'lookups'} in flight, "
                     "saving progress (Ctrl-C again to quit at once)", event="signal",
                     signal=sig.name)
             stop.request(EXIT_SIGNALS[sig], sig.name)

@@ -16,21 +16,7 @@ import structlog
 
 from bulkdelete import logs
 from bulkdelete.checkpoint import STATE_NAME, CheckpointStore, describe_saved
-from bulkdelete.cli.arguments import (
-    build_parser,
-    continue_command,
-    files_from_args,
-    resume_command,
-    retry_command,
-    settings_from_args,
-)
-from bulkdelete.cli.display import (
-    EXIT_SIGNALS,
-    Display,
-    describe_plan,
-    raise_if_log_failed,
-    run_signalled,
-)
+from bulkdelete.cli import arguments, display
 from bulkdelete.errors import BulkDeleteError, UsageError
 from bulkdelete.failed import failed_file_short
 from bulkdelete.job import plan_job, run_job
@@ -55,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # With --log-format json a usage error is one JSON record, so a log shipper never
         # meets a plain-text line (docs/cli.md, "Logs").
         with contextlib.redirect_stderr(captured) if as_json else contextlib.nullcontext():
-            ns = build_parser().parse_args(args)
+            ns = arguments.build_parser().parse_args(args)
     except SystemExit as exc:  # --help, --version, a usage error: argparse has printed
         code = exc.code if isinstance(exc.code, int) else 2
         if lines := captured.getvalue().strip().splitlines():
@@ -66,49 +52,45 @@ def main(argv: Sequence[str] | None = None) -> int:
     # carries the run's ID; the run's record in the checkpoint has the same one.
     run_id = new_run_id() if ns.command in ("delete", "verify") else None
     with structlog.contextvars.bound_contextvars(**({"run_id": run_id} if run_id else {})):
-        return _dispatch(ns, run_id)
+        try:
+            if ns.command == "status":
+                return _status(ns)
+            if ns.command == "fake-server":
+                from bulkdelete.fake.server import run_from_args  # aiohttp's server side, too
 
+                return run_from_args(ns)
+            if ns.command == "demo":
+                from bulkdelete.cli.demo import run_demo  # it brings aiohttp's server side
 
-def _dispatch(ns: argparse.Namespace, run_id: str | None) -> int:
-    try:
-        if ns.command == "status":
-            return _status(ns)
-        if ns.command == "fake-server":
-            from bulkdelete.fake.server import run_from_args  # aiohttp's server side, too
-
-            return run_from_args(ns)
-        if ns.command == "demo":
-            from bulkdelete.cli.demo import run_demo  # it brings aiohttp's server side
-
+                logs.configure(fmt=ns.log_format, log_file=ns.log_file, quiet=ns.quiet)
+                return run_demo(ids=ns.ids, keep=ns.keep, show_progress=not ns.no_progress)
+            files = arguments.files_from_args(ns)
+            # Before the log file is opened: a --log-file that is the input (or anything else the
+            # job must not write) is refused with nothing written to it.
+            check_outputs(files, ns.log_file)
             logs.configure(fmt=ns.log_format, log_file=ns.log_file, quiet=ns.quiet)
-            return run_demo(ids=ns.ids, keep=ns.keep, show_progress=not ns.no_progress)
-        files = files_from_args(ns)
-        # Before the log file is opened: a --log-file that is the input (or anything else the
-        # job must not write) is refused with nothing written to it.
-        check_outputs(files, ns.log_file)
-        logs.configure(fmt=ns.log_format, log_file=ns.log_file, quiet=ns.quiet)
-        run = _delete if ns.command == "delete" else _verify
-        return run(ns, settings_from_args(ns), files, run_id)
-    except BulkDeleteError as exc:
-        # The one error line says it all: no "finished" event after it.
-        say(f"bulkdelete: error: {exc}", event="error", level="error",
-            exit_code=exc.exit_code, error=type(exc).__name__)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        say("bulkdelete: interrupted", event="interrupted", level="warning", exit_code=130)
-        return 130
-    except OSError as exc:
-        # A disk or file-system failure outside the input checks (full disk, EIO): one
-        # line, no traceback; the checkpoint was saved on the way out where it could be.
-        say(f"bulkdelete: error: {exc.strerror or exc} ({exc.filename or 'I/O'}); "
-            "progress so far is saved, rerun the same command to resume", event="error",
-            level="error", exit_code=2)
-        return 2
-    except Exception as exc:
-        say(f"bulkdelete: internal error ({type(exc).__name__}: {exc}); progress so far is "
-            "saved, rerun the same command to resume. Please report this.", event="error",
-            level="error", exit_code=3)
-        return 3
+            run = _delete if ns.command == "delete" else _verify
+            return run(ns, arguments.settings_from_args(ns), files, run_id)
+        except BulkDeleteError as exc:
+            # The one error line says it all: no "finished" event after it.
+            say(f"bulkdelete: error: {exc}", event="error", level="error",
+                exit_code=exc.exit_code, error=type(exc).__name__)
+            return exc.exit_code
+        except KeyboardInterrupt:
+            say("bulkdelete: interrupted", event="interrupted", level="warning", exit_code=130)
+            return 130
+        except OSError as exc:
+            # A disk or file-system failure outside the input checks (full disk, EIO): one
+            # line, no traceback; the checkpoint was saved on the way out where it could be.
+            say(f"bulkdelete: error: {exc.strerror or exc} ({exc.filename or 'I/O'}); "
+                "progress so far is saved, rerun the same command to resume", event="error",
+                level="error", exit_code=2)
+            return 2
+        except Exception as exc:
+            say(f"bulkdelete: internal error ({type(exc).__name__}: {exc}); progress so far is "
+                "saved, rerun the same command to resume. Please report this.", event="error",
+                level="error", exit_code=3)
+            return 3
 
 
 def _delete(ns: argparse.Namespace, settings: Settings, files: JobFiles,
@@ -118,7 +100,7 @@ def _delete(ns: argparse.Namespace, settings: Settings, files: JobFiles,
         est = plan.estimated_seconds()
         rate = f", at most {settings.rate:g}/s" if settings.rate else ""
         # The plan is the dry run's answer: on stdout, so `> plan.txt` keeps it.
-        say("dry run: nothing will be sent", *describe_plan(plan),
+        say("dry run: nothing will be sent", *display.describe_plan(plan),
             f"estimate:   {counted(plan.requests_this_run, 'request')} at concurrency "
             f"{settings.concurrency}{rate} and ~1 s each: about {_duration(est)}",
             event="plan", stream=sys.stdout, ids_total=plan.ids_total,
@@ -129,13 +111,12 @@ def _delete(ns: argparse.Namespace, settings: Settings, files: JobFiles,
         return 0
     # Ctrl-C at the confirmation prompt is a "no". With --log-format json a terminal gets
     # progress events, not a bar: every stderr line stays JSON.
-    display = Display(show_progress=not (ns.no_progress or ns.quiet), ask=not ns.yes,
-                      bar=ns.log_format != "json")
-    command = resume_command(ns)
-    work = run_job(settings, files, stop=display.stop, observer=display,
+    screen = display.Display(show_progress=not (ns.no_progress or ns.quiet), ask=not ns.yes,
+                             bar=ns.log_format != "json")
+    command = arguments.resume_command(ns)
+    work = run_job(settings, files, stop=screen.stop, observer=screen,
                    resume_command=command, run_id=run_id)
-    result = run_signalled(work, display, in_flight="requests", quiet_until_sending=True,
-                           saved=lambda: _saved(files.checkpoint_dir))
+    result = display.run_signalled(work, screen, saved=lambda: _saved(files.checkpoint_dir))
     report = result.report
     counts = {k: report[k] for k in ("ids_total", "ids_deleted", "ids_failed",
                                       "lines_invalid", "complete", "exit_code")}
@@ -148,14 +129,14 @@ def _delete(ns: argparse.Namespace, settings: Settings, files: JobFiles,
             path=result.failed_path)
         if report["complete"] and result.failed_path and result.checkpoint:
             _retry_hint(ns, result.failed_path, result.checkpoint)
-    if result.exit_code in EXIT_SIGNALS.values():
+    if result.exit_code in display.EXIT_SIGNALS.values():
         say("stopped; progress saved. Resume with:", f"  {command}", event="resume_hint",
             command=command)
     elif not report["complete"]:
-        rest = continue_command(ns)
+        rest = arguments.continue_command(ns)
         say("canary done; progress saved. Continue with:", f"  {rest}", event="resume_hint",
             command=rest)
-    raise_if_log_failed(_saved(files.checkpoint_dir))
+    display.raise_if_log_failed(_saved(files.checkpoint_dir))
     return result.exit_code
 
 
@@ -166,7 +147,7 @@ def _saved(checkpoint: Path) -> str:
 
 
 def _retry_hint(ns: argparse.Namespace, failed: Path, checkpoint: Path) -> None:
-    command = retry_command(ns, failed, checkpoint)
+    command = arguments.retry_command(ns, failed, checkpoint)
     say("once the cause is fixed, retry the failed IDs as a new job with its own checkpoint:",
         f"  {command}", "(or start the whole job over: the same command with --restart)",
         event="retry_hint", command=command)
@@ -174,19 +155,18 @@ def _retry_hint(ns: argparse.Namespace, failed: Path, checkpoint: Path) -> None:
 
 def _verify(ns: argparse.Namespace, settings: Settings, files: JobFiles,
             run_id: str | None) -> int:
-    display = Display(show_progress=ns.all and not (ns.no_progress or ns.quiet),
-                      label="checking")
+    screen = display.Display(show_progress=ns.all and not (ns.no_progress or ns.quiet),
+                             label="checking")
     work = verify_job(settings, files, sample=None if ns.all else ns.sample, seed=ns.seed,
-                      stop=display.stop, observer=display, run_id=run_id)
+                      stop=screen.stop, observer=screen, run_id=run_id)
     saved = ("The verify's progress is saved: rerun the same command to continue it"
              if ns.all else "A sample is not resumable: run the command again")
-    result = run_signalled(work, display, in_flight="lookups", quiet_until_sending=False,
-                           saved=lambda: saved)
+    result = display.run_signalled(work, screen, saved=lambda: saved)
     summary = result.summary
     counts = {k: summary[k] for k in ("population", "checked", "gone", "present", "unknown")}
-    if result.exit_code in EXIT_SIGNALS.values():
+    if result.exit_code in display.EXIT_SIGNALS.values():
         if ns.all:
-            command = resume_command(ns)
+            command = arguments.resume_command(ns)
             say(f"stopped after checking {summary['checked']:,} deleted IDs; progress saved. "
                 "Resume with:", f"  {command}", event="resume_hint", command=command, **counts)
         else:
@@ -198,14 +178,23 @@ def _verify(ns: argparse.Namespace, settings: Settings, files: JobFiles,
     if (still := result.still_present) is not None:
         say(f"still present: {still} (valid input for a new delete)", event="still_present",
             path=still)
-        command = retry_command(ns, still, files.checkpoint_dir, tag=still.stem)
+        command = arguments.retry_command(ns, still, files.checkpoint_dir, tag=still.stem)
         say("delete them as a new job with its own checkpoint:", f"  {command}",
             event="retry_hint", command=command)
     return result.exit_code
 
 
 def _status(ns: argparse.Namespace) -> int:
-    directory = find_checkpoint(ns.checkpoint)
+    # The folder given, else the default checkpoint of the path as input.
+    path = directory = ns.checkpoint
+    if not (path / STATE_NAME).is_file():
+        directory = JobFiles(input=path).checkpoint_dir
+        if not (directory / STATE_NAME).is_file():
+            raise UsageError(
+                f"no checkpoint at {path} (expected {path / STATE_NAME}), nor at {directory} "
+                f"(the default checkpoint if {path} were the input)" if path.is_dir() else
+                f"no checkpoint at {path}, nor at {directory} (the default checkpoint beside "
+                f"the input {path}); pass the folder given to --checkpoint")
     store = CheckpointStore(directory)
     state = store.load()
     report = build_report(state, exit_code=state.runs[-1].exit_code if state.runs else None)
@@ -236,20 +225,6 @@ def _status(ns: argparse.Namespace) -> int:
         lines += ["resume with:", f"  {state.resume_command}"]
     print("\n".join(lines))
     return 0
-
-
-def find_checkpoint(path: Path) -> Path:
-    """``path`` when a checkpoint folder, else the default checkpoint of ``path`` as input."""
-    if (path / STATE_NAME).is_file():
-        return path
-    beside = JobFiles(input=path).checkpoint_dir
-    if (beside / STATE_NAME).is_file():
-        return beside
-    if path.is_dir():
-        raise UsageError(f"no checkpoint at {path} (expected {path / STATE_NAME}), nor at "
-                         f"{beside} (the default checkpoint if {path} were the input)")
-    raise UsageError(f"no checkpoint at {path}, nor at {beside} (the default checkpoint "
-                     f"beside the input {path}); pass the folder given to --checkpoint")
 
 
 def _duration(seconds: float) -> str:

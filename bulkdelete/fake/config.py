@@ -130,6 +130,10 @@ class FakeServerStats:
         return " ".join(f"{name}={getattr(self, name)}" for name in names)
 
 
+class NotLoopback(ValueError, argparse.ArgumentTypeError):
+    """A ValueError to Python callers; argparse shows its text as ``--host``'s error."""
+
+
 def check_loopback(host: str) -> str:
     """The host to bind, refusing anything that is not loopback: this server has no TLS."""
     if host == "localhost":
@@ -140,19 +144,11 @@ def check_loopback(host: str) -> str:
             return host
     except ValueError:
         pass
-    raise ValueError(f"host must be a loopback address, got {host!r}")
+    raise NotLoopback(f"host must be a loopback address, got {host!r}")
 
 
 _METAVARS: dict[object, str] = {float: "S", int: "N", str: "TEXT", Path: "PATH"}
 _FLAGGED = [f for f in fields(FakeServerConfig) if "help" in f.metadata]
-
-
-def _loopback_host(text: str) -> str:
-    try:
-        check_loopback(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return text
 
 
 def _port(text: str) -> int:
@@ -163,7 +159,7 @@ def _port(text: str) -> int:
 
 def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
-    add("--host", type=_loopback_host, default="127.0.0.1",
+    add("--host", type=check_loopback, default="127.0.0.1",
         help="loopback address to listen on (default 127.0.0.1; others are refused)")
     add("--port", type=_port, default=0,
         help="port to listen on; 0 (default) picks a free one. The line "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import random
@@ -44,10 +45,6 @@ class FakeServer:
         self.reconfigure(config)
 
     @property
-    def config(self) -> FakeServerConfig:
-        return self._config
-
-    @property
     def base_url(self) -> str:
         if self._site is None:
             raise RuntimeError("the fake server is not started")
@@ -55,7 +52,7 @@ class FakeServer:
 
     def reconfigure(self, config: FakeServerConfig) -> None:
         """Requests being handled finish under the old config; the dice are reseeded."""
-        self._config = config
+        self.config = config
         self._rng = random.Random(config.seed)
         if self._runner is not None:
             self._open_record(config.record_path)
@@ -65,7 +62,7 @@ class FakeServer:
             raise RuntimeError("the fake server is already started")
         bind_host = check_loopback(host)
         # The record first: a path that cannot be opened fails before anything listens.
-        self._open_record(self._config.record_path)
+        self._open_record(self.config.record_path)
         # A client abandoning a hung request frees its slot, as at the real API.
         server = web.Server(self._handle, handler_cancellation=True, access_log=None)
         self._runner = web.ServerRunner(server, shutdown_timeout=_SHUTDOWN_GRACE)
@@ -100,8 +97,8 @@ class FakeServer:
         self._record, self._record_path = None, None
         if path is not None:
             # Owner-only: the record holds profile IDs, which are personal data.
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            self._record = open(fd, "a", encoding="utf-8")  # noqa: SIM115 - closed in stop()
+            self._record = open(path, "a", encoding="utf-8",  # noqa: SIM115 - closed in stop()
+                                opener=lambda name, flags: os.open(name, flags, 0o600))
             self._record_path = path
 
     async def _succeed(self, request: web.BaseRequest, ids: list[str]) -> web.StreamResponse:
@@ -114,7 +111,7 @@ class FakeServer:
             await response.write_eof()
         except ConnectionError:
             return response  # aiohttp sees the closed transport too, and stays quiet
-        stats, config = self.stats, self._config
+        stats, config = self.stats, self.config
         stats.accepted += 1
         stats.acknowledged_ids += len(ids)
         if config.keep_ids:
@@ -147,7 +144,7 @@ class FakeServer:
         # Order: path, method, credentials (401), Content-Type (400), admission (429), body
         # and poison IDs (400), the fault die, latency, the answer (docs/fake-server.md).
         stats = self.stats
-        config = self._config  # one config per request, even if reconfigure() runs meanwhile
+        config = self.config  # one config per request, even if reconfigure() runs meanwhile
         lookup = request.path == PROFILE_ENDPOINT
         if not lookup and request.path != ENDPOINT:
             return answers.fail("Not Found", 404)
@@ -165,8 +162,7 @@ class FakeServer:
         if not lookup and request.content_type != "application/json":
             stats.rejected += 1
             return answers.fail("Content-Type must be application/json", 400)
-        # The limit is on requests in flight, each endpoint its own, as at the real API
-        # (docs/api.md).
+        # The limit is on requests in flight, each endpoint its own, as at the API (docs/api.md).
         gauge = stats.lookups_in_flight if lookup else stats.deletes_in_flight
         # No await between the check and the increment, so admission is atomic.
         if config.concurrency_limit and gauge.now >= config.concurrency_limit:
@@ -200,12 +196,8 @@ class FakeServer:
             return answers.fail(error, 400)
         # One die decides the fate; none is drawn while every fault is off.
         r = self._rng.random() if any(getattr(config, name) for name in FAULTS) else 1.0
-        fault = None
-        for name in FAULTS:
-            r -= getattr(config, name)
-            if r < 0:
-                fault = name
-                break
+        edges = itertools.accumulate(getattr(config, name) for name in FAULTS)
+        fault = next((name for name, edge in zip(FAULTS, edges, strict=True) if r < edge), None)
         if fault == "p_429":  # answered at once, as a throttle is at the real API
             return self._throttle(config)
         if fault is not None:
@@ -230,14 +222,11 @@ class FakeServer:
 
 
 async def _serve(config: FakeServerConfig, host: str, port: int) -> FakeServerStats:
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
+    stop, server = asyncio.Event(), FakeServer(config)
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    server = FakeServer(config)
-    await server.start(host, port)
-    try:
-        print(f"fake server listening on {server.base_url}", flush=True)
+        asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+    try:  # a start that fails has stopped itself; a second stop does nothing
+        print(f"fake server listening on {await server.start(host, port)}", flush=True)
         await stop.wait()
     finally:
         await server.stop()

@@ -27,14 +27,15 @@ def snap(deleted: int = 0, failed: int = 0, **fields: Any) -> Snapshot:
 
 
 @pytest.fixture(autouse=True)
-def _plain_structlog() -> None:
+def _plain_structlog(monkeypatch: pytest.MonkeyPatch) -> None:
     structlog.reset_defaults()
+    monkeypatch.setenv("BULKDELETE_PROGRESS_INTERVAL", "1e-9")  # off a terminal, every tick
 
 
 def test_off_a_terminal_it_logs_progress_from_each_new_snapshot() -> None:
     snapshots = iter([snap(100, 2, in_flight=2, limit=2, throttled=4),
                       snap(300, 2, in_flight=3, limit=3, throttled=5)])
-    display = Display(show_progress=True, interval=1e-9, out=io.StringIO())
+    display = Display(show_progress=True, out=io.StringIO())
     with capture_logs() as events:
         display.started(a_plan(), lambda: next(snapshots), done_before=50)
         display.tick()
@@ -48,7 +49,7 @@ def test_off_a_terminal_it_logs_progress_from_each_new_snapshot() -> None:
 
 def test_no_progress_shows_nothing() -> None:
     out = io.StringIO()
-    display = Display(show_progress=False, interval=1e-9, out=out)
+    display = Display(show_progress=False, out=out)
     with capture_logs() as events:
         display.started(a_plan(), lambda: snap(10), done_before=0)
         display.tick()
@@ -58,7 +59,7 @@ def test_no_progress_shows_nothing() -> None:
 
 
 def test_a_tick_before_the_run_starts_reads_nothing() -> None:
-    Display(show_progress=True, interval=1e-9, out=io.StringIO()).tick()
+    Display(show_progress=True, out=io.StringIO()).tick()
 
 
 def test_on_a_terminal_the_bar_shows_the_snapshot() -> None:
@@ -87,7 +88,7 @@ def test_the_log_interval_comes_from_the_environment(
 def test_failures_and_429s_count_for_the_whole_job() -> None:
     """Off a terminal too, ``failed`` and ``throttled`` add what the job had before this
     run to this run's counts, like ``done``."""
-    display = Display(show_progress=True, interval=1e-9, out=io.StringIO())
+    display = Display(show_progress=True, out=io.StringIO())
     with capture_logs() as events:
         display.started(a_plan(), lambda: snap(100, 2, throttled=4), done_before=500,
                         failed_before=7, throttled_before=30)
@@ -100,7 +101,7 @@ def test_a_bar_is_not_drawn_when_not_allowed() -> None:
     """``bar=False`` (``--log-format json``): a terminal gets progress events instead,
     so every line stays JSON."""
     out = Terminal()
-    display = Display(show_progress=True, interval=1e-9, out=out, bar=False)
+    display = Display(show_progress=True, out=out, bar=False)
     with capture_logs() as events:
         display.started(a_plan(), lambda: snap(10), done_before=0)
         display.tick()
