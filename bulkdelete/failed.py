@@ -69,8 +69,7 @@ class FailedFile(LineFiles):
             ) from None
 
     def _checks(self, count: int) -> None:
-        """Refuse a path no longer naming the file held: nobody would look where IDs land,
-        and a new file there is not locked."""
+        """Refuse a path no longer naming the file held: IDs would land unseen and unlocked."""
         if self._folder_check is not None:
             self._folder_check()
         for path, fd in zip(self.paths, self._fds, strict=True):
@@ -98,8 +97,7 @@ class MemoryFailures:
 
 
 def check_claimable(path: Path, *, new_job: bool) -> None:
-    """Refused before the operator is asked: held by another run, or holding IDs a new job
-    would empty."""
+    """Refuse, before asking: held by another run, or holding IDs a new job would empty."""
     if held_elsewhere(path):
         raise CheckpointLocked(in_use_message(path))
     try:
