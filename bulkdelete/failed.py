@@ -35,7 +35,6 @@ def reasons_path(failed: Path) -> Path:
 class FailedFile(LineFiles):
     def __init__(self, path: Path, *, truncate: bool = False,
                  folder_check: Callable[[], None] | None = None) -> None:
-        self.path = path
         self._folder_check = folder_check  # first: a swapped folder is said as such
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -59,12 +58,12 @@ class FailedFile(LineFiles):
             for ident, reason, detail in failures
         ).encode()
         if not self._fds:
-            raise StorageError(f"the failed file {self.path} is closed: the run is ending")
+            raise StorageError(f"the failed file {self.paths[0]} is closed: the run is ending")
         try:
             self.write((ids, reasons), partial(self._checks, len(failures)))
         except OSError as exc:
             raise StorageError(
-                f"cannot write the failed file {self.path}: {exc.strerror or exc}; the "
+                f"cannot write the failed file {self.paths[0]}: {exc.strerror or exc}; the "
                 f"batch's {len(failures):,} failed IDs were not recorded and will be sent again"
             ) from None
 
