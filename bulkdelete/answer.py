@@ -160,15 +160,12 @@ def _fail_outcome(code: int | None) -> Outcome:
 
 # A profile lookup: the answer for a missing profile is undocumented, so "gone" is narrow (an
 # empty success, or a 200 fail opening "user/profile not found"); else a delete's answer.
-def _shape(**fields: Any) -> str:
-    return json.dumps({"http": 200, **fields}, sort_keys=True, ensure_ascii=False)
-
-
-def _gone(detail: str) -> Result:
+def _gone(**shape: Any) -> Result:
+    detail = json.dumps({"http": 200, **shape}, sort_keys=True, ensure_ascii=False)
     return Result(Outcome.SUCCESS, Verdict.GONE.value, 200, detail)
 
 
-GONE = _gone(_shape(status="success", record="absent"))  # the bare {"status": "success"}
+GONE = _gone(status="success", record="absent")  # the bare {"status": "success"}
 PRESENT = Result(Outcome.SUCCESS, Verdict.PRESENT.value, 200)
 
 # A phrase about the user or the profile; the looked-up ID, masked first, may stand in it.
@@ -204,7 +201,7 @@ def classify_profile(
             return Result(Outcome.SUCCESS, "HTTP 200 success with an unclear record", 200)
         if "record" not in payload:
             return GONE
-        return _gone(_shape(status="success", record=json.dumps(record)))
+        return _gone(status="success", record=json.dumps(record))
     if payload is not None and state == "fail" and isinstance(error := payload.get("error"), str):
         # A code, if any, must be one a delete reads as REJECTED.
         code = _fail_code(raw := payload.get("code"))
@@ -212,7 +209,7 @@ def classify_profile(
         if ((raw is None or _fail_outcome(code) is Outcome.REJECTED)
                 and _NOT_FOUND.search(" ".join(text.split()))):
             error = shorten(text, hide, _SHAPE_ERROR_LIMIT)
-            return _gone(_shape(status="fail", code=code, error=error))
+            return _gone(status="fail", code=code, error=error)
     return classify(status, body, retry_after, hide=hide)
 
 

@@ -173,9 +173,8 @@ def held_elsewhere(path: Path) -> bool:
 
 
 class LineFiles:
-    """Owner-only append-only files of lines, written together. Cut to the last whole line
-    when opened; a write is fsync'd, or taken back whole, so half a line never glues onto the
-    next ID. Raises OSError (BlockingIOError: the first is locked elsewhere)."""
+    """Owner-only append-only line files written together, cut to the last whole line when
+    opened; a write is fsync'd or taken back whole. BlockingIOError: the first is locked."""
 
     def __init__(self, paths: Sequence[Path], *, truncate: bool = False,
                  lock_first: bool = False) -> None:

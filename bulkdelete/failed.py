@@ -35,7 +35,6 @@ def reasons_path(failed: Path) -> Path:
 class FailedFile(LineFiles):
     def __init__(self, path: Path, *, truncate: bool = False,
                  folder_check: Callable[[], None] | None = None) -> None:
-        self.path = path
         self._folder_check = folder_check  # first: a swapped folder is said as such
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -59,18 +58,17 @@ class FailedFile(LineFiles):
             for ident, reason, detail in failures
         ).encode()
         if not self._fds:
-            raise StorageError(f"the failed file {self.path} is closed: the run is ending")
+            raise StorageError(f"the failed file {self.paths[0]} is closed: the run is ending")
         try:
             self.write((ids, reasons), partial(self._checks, len(failures)))
         except OSError as exc:
             raise StorageError(
-                f"cannot write the failed file {self.path}: {exc.strerror or exc}; the "
+                f"cannot write the failed file {self.paths[0]}: {exc.strerror or exc}; the "
                 f"batch's {len(failures):,} failed IDs were not recorded and will be sent again"
             ) from None
 
     def _checks(self, count: int) -> None:
-        """Refuse a path no longer naming the file held: nobody would look where IDs land,
-        and a new file there is not locked."""
+        """Refuse a path no longer naming the file held: IDs would land unseen and unlocked."""
         if self._folder_check is not None:
             self._folder_check()
         for path, fd in zip(self.paths, self._fds, strict=True):
@@ -98,8 +96,7 @@ class MemoryFailures:
 
 
 def check_claimable(path: Path, *, new_job: bool) -> None:
-    """Refused before the operator is asked: held by another run, or holding IDs a new job
-    would empty."""
+    """Refuse, before asking: held by another run, or holding IDs a new job would empty."""
     if held_elsewhere(path):
         raise CheckpointLocked(in_use_message(path))
     try:

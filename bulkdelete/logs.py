@@ -1,6 +1,5 @@
-"""One structlog pipeline for events and lines for people (:func:`say`). A log file that
-cannot be written is given up at its first failure, and the watchers stop the run cleanly:
-logging never raises into the code that logs."""
+"""One structlog pipeline for events and lines for people (:func:`say`). A log file is given
+up at its first failed write (the watchers stop the run): logging never raises."""
 
 from __future__ import annotations
 

@@ -1,7 +1,5 @@
-"""How many IDs of an input repeat an earlier one (docs/report.md), in bounded memory: each ID's
-hash (keyed per process: no ID can be recovered) goes to a bucket by its top bits, spilled to
-an unnamed file, each bucket counted with a set. Exact but for hash collisions (one chance in
-300,000 at ten million distinct IDs)."""
+"""How many IDs repeat an earlier one (docs/report.md), in bounded memory: hashes keyed per
+process (no ID recoverable), bucketed, spilled to an unnamed file; exact but for collisions."""
 
 from __future__ import annotations
 

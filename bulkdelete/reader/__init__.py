@@ -1,6 +1,5 @@
-"""The input: IDs streamed out of a file of IDs, in constant memory, as :class:`Record` (an ID
-with the line and byte offset a resume seeks to: docs/guarantees.md §3) and
-:class:`InvalidLine` (counted, never a crash, §7). Nothing said of a line holds its ID."""
+"""IDs streamed from a file in constant memory: :class:`Record` (line and offset a resume
+seeks to, docs/guarantees.md §3), :class:`InvalidLine` (counted, never a crash, §7; no ID)."""
 
 from bulkdelete.reader.formats import InputFormat, check_lines_guess, detect_format, read_records
 from bulkdelete.reader.guard import Watch, check_input_path

@@ -39,9 +39,6 @@ REASON_RECORD_TOO_LONG: Final = (
 )
 REASON_MALFORMED_CSV: Final = "malformed CSV"
 
-#: Most bytes of one CSV record held for the csv module (its lines, newlines included).
-_CSV_RECORD_BYTES: Final = MAX_LINE_BYTES
-
 Rows = Iterator[tuple[int, int, list[str] | str]]
 
 
@@ -115,7 +112,7 @@ class Cursor:
 
 def _feed(pieces: Iterator[bytes], cursor: Cursor) -> Iterator[str]:
     """Decoded lines for csv; a record too long is followed to its end, csv gets a stand-in."""
-    limit = _CSV_RECORD_BYTES
+    limit = MAX_LINE_BYTES  # most bytes of one record held for csv, newlines included
     held = b""  # the start of a line longer than a read block, while the record may fit
     for piece in pieces:
         if held:

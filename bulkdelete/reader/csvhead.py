@@ -15,7 +15,7 @@ CANDIDATES: Final = (",", ";", "\t", "|")
 
 _QUOTED: Final = re.compile(rb'"[^"]*(?:"|$)')
 _NAMES: Final = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
-_ALIASES: Final = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+_ALIASES: Final = {"\\t": "\t", **{name: each for each, name in _NAMES.items()}}
 
 #: A sniffed delimiter's row of one field whose ID holds another candidate: maybe a whole row.
 REASON_STRAY_DELIMITER: Final = (

@@ -46,7 +46,7 @@ def limits(*, record: int, field: int, block: int) -> Iterator[None]:
     """Small bounds, so short inputs exercise the over-long paths and read-block edges."""
     saved = csv.field_size_limit()
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(csv_reader, "_CSV_RECORD_BYTES", record)
+        patch.setattr(csv_reader, "MAX_LINE_BYTES", record)
         patch.setattr(source, "_BLOCK_SIZE", block)
         csv.field_size_limit(field)
         try:
