@@ -230,12 +230,3 @@ def decode(raw: bytes) -> dict[str, Any] | None:
         return None
     return state
 
-
-def check_binding(stored: Binding, current: Binding, directory: Path) -> None:
-    diffs = stored.differences(current)
-    if diffs:
-        raise CheckpointMismatch(
-            f"checkpoint {directory} belongs to a different job; nothing was sent. "
-            f"Differs: {'; '.join(diffs)}. Use the original settings to resume, another "
-            "--checkpoint for a new job, or --restart to discard it."
-        )

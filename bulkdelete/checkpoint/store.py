@@ -32,10 +32,8 @@ _JOURNAL_RE = re.compile(r"^journal\.(\d+)$")
 
 
 class CheckpointStore:
-    """Lock, snapshots and the journal between them. Only :meth:`snapshot` is slow (two
-    fsyncs): the job runs it in a thread. The first failed journal write breaks the journal:
-    every later append raises the same StorageError, so the run stops rather than go on
-    unrecorded."""
+    """Lock, snapshots and the journal between them; only :meth:`snapshot` is slow (fsyncs).
+    After a failed journal write every append raises it: no run goes on unrecorded."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -99,7 +97,7 @@ class CheckpointStore:
         """Raise StorageError when the path no longer names the folder held."""
         if self.same_folder():
             return
-        moved = where_now(self._folder_fd) if self._folder_fd is not None else None
+        moved = self.moved_to()
         said = "was replaced by another folder" if self.directory.exists() else "was removed"
         raise StorageError(
             f"the checkpoint folder {self.directory} {said} during the run"
