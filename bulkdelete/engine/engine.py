@@ -160,7 +160,7 @@ class Engine:
         self.sender.stats.last_ack = asyncio.get_running_loop().time()
         try:
             async with asyncio.TaskGroup() as tg:
-                helpers = [tg.create_task(self.sender.watchdog(self.stop.event))]
+                helpers = [tg.create_task(self.sender.watchdog())]
                 if beside is not None:
                     helpers.append(tg.create_task(beside))
                 end = await self._admit(batches, tg)

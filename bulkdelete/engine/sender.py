@@ -47,10 +47,9 @@ class Sender:
 
     async def send(self, request: Request, ids: list[str], seq: int,
                    ticket: Ticket | None = None, *, whole: bool = True) -> Result | None:
-        """SUCCESS, REJECTED or an exhausted RETRYABLE; None after a stop. ``ticket``: a
-        slot already held. ``whole``: no other request of the batch may have been
-        acknowledged (not a bisected half), so an answer acknowledging nothing may take
-        the batch off the ledger's "sent" list."""
+        """SUCCESS, REJECTED or an exhausted RETRYABLE; None after a stop. ``ticket``: a slot
+        held. ``whole``: no other request of the batch acknowledged (not a bisected half), so
+        an answer acknowledging nothing takes the batch off the ledger's "sent" list."""
         attempt = unreached = 0
         limiter, stop, settings = self.limiter, self.stop, self.settings
         while True:
@@ -165,10 +164,10 @@ class Sender:
                     "stopping rather than failing the rest of the file. Progress is saved"
                 )
 
-    async def watchdog(self, stop: asyncio.Event) -> None:
+    async def watchdog(self) -> None:
         """Abort when nothing was acknowledged for stall_timeout (a stopping run's drain
         is bounded by the grace instead)."""
-        timeout = self.settings.stall_timeout
+        timeout, stop = self.settings.stall_timeout, self.stop
         loop = asyncio.get_running_loop()
         while not stop.is_set():
             await asyncio.sleep(min(1.0, timeout / 4))
