@@ -160,9 +160,7 @@ class Engine:
         self.sender.stats.last_ack = asyncio.get_running_loop().time()
         try:
             async with asyncio.TaskGroup() as tg:
-                helpers = [tg.create_task(self.sender.watchdog())]
-                if beside is not None:
-                    helpers.append(tg.create_task(beside))
+                helpers = [tg.create_task(c) for c in (self.sender.watchdog(), beside) if c]
                 end = await self._admit(batches, tg)
                 await race(self._until(lambda: not self._held), self.stop.event)
                 if self._held:  # stopped: the grace, then the rest is left to the resume
