@@ -202,9 +202,8 @@ class State:
             "left": {int(k): v for k, v in pr["left"].items()},
         })
         totals = Totals(**{**t, "invalid_samples": [tuple(s) for s in t["invalid_samples"]]})
-        state = cls(binding=Binding(**data.pop("binding")), totals=totals, progress=progress,
-                    runs=[RunRecord.from_json(r) for r in data.pop("runs")], **data)
-        return state, int(gen)
+        return cls(binding=Binding(**data.pop("binding")), totals=totals, progress=progress,
+                   runs=[RunRecord.from_json(r) for r in data.pop("runs")], **data), int(gen)
 
 
 def _canonical(state: dict[str, Any]) -> bytes:
