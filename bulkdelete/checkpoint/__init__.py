@@ -2,11 +2,11 @@
 (docs/checkpoint.md)."""
 
 from bulkdelete.checkpoint.journal import Ledger
-from bulkdelete.checkpoint.model import Binding, Progress, RunRecord, State, Totals, check_binding
+from bulkdelete.checkpoint.model import Binding, Progress, RunRecord, State, Totals
 from bulkdelete.checkpoint.store import LOCK_NAME, STATE_NAME, CheckpointStore, describe_saved
 from bulkdelete.engine.stats import Traffic
 
 __all__ = [
     "LOCK_NAME", "STATE_NAME", "Binding", "CheckpointStore", "Ledger", "Progress", "RunRecord",
-    "State", "Totals", "Traffic", "check_binding", "describe_saved",
+    "State", "Totals", "Traffic", "describe_saved",
 ]

@@ -1,8 +1,6 @@
-"""The journal of batch events between two snapshots, its replay, and the ledger.
-
-Each record is compact JSON, a tab and its CRC-32 (docs/checkpoint.md), so damage is
-detected rather than trusted. Never fsync'd: a kill loses nothing, a power loss at most the
-second since the last snapshot. No record holds an ID."""
+"""The journal between two snapshots, its replay, and the ledger. A record is JSON, a tab and
+its CRC-32 (docs/checkpoint.md): damage is detected, not trusted. Never fsync'd: a kill loses
+nothing, a power loss the second since the last snapshot. No record holds an ID."""
 
 from __future__ import annotations
 

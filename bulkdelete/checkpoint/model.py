@@ -202,9 +202,8 @@ class State:
             "left": {int(k): v for k, v in pr["left"].items()},
         })
         totals = Totals(**{**t, "invalid_samples": [tuple(s) for s in t["invalid_samples"]]})
-        state = cls(binding=Binding(**data.pop("binding")), totals=totals, progress=progress,
-                    runs=[RunRecord.from_json(r) for r in data.pop("runs")], **data)
-        return state, int(gen)
+        return cls(binding=Binding(**data.pop("binding")), totals=totals, progress=progress,
+                   runs=[RunRecord.from_json(r) for r in data.pop("runs")], **data), int(gen)
 
 
 def _canonical(state: dict[str, Any]) -> bytes:
@@ -230,12 +229,3 @@ def decode(raw: bytes) -> dict[str, Any] | None:
         return None
     return state
 
-
-def check_binding(stored: Binding, current: Binding, directory: Path) -> None:
-    diffs = stored.differences(current)
-    if diffs:
-        raise CheckpointMismatch(
-            f"checkpoint {directory} belongs to a different job; nothing was sent. "
-            f"Differs: {'; '.join(diffs)}. Use the original settings to resume, another "
-            "--checkpoint for a new job, or --restart to discard it."
-        )

@@ -32,10 +32,8 @@ _JOURNAL_RE = re.compile(r"^journal\.(\d+)$")
 
 
 class CheckpointStore:
-    """Lock, snapshots and the journal between them. Only :meth:`snapshot` is slow (two
-    fsyncs): the job runs it in a thread. The first failed journal write breaks the journal:
-    every later append raises the same StorageError, so the run stops rather than go on
-    unrecorded."""
+    """Lock, snapshots and the journal between them; only :meth:`snapshot` is slow (fsyncs).
+    After a failed journal write every append raises it: no run goes on unrecorded."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -66,16 +64,15 @@ class CheckpointStore:
                     f"checkpoint path {self.directory} is not a directory") from None
             raise CheckpointError(f"cannot open checkpoint directory {self.directory}: "
                                   f"{exc.strerror}") from None
-        problem = private_folder_problem(os.fstat(fd))
-        if problem is not None:
-            os.close(fd)
-            raise CheckpointError(f"refusing the checkpoint folder {self.directory}: "
-                                  f"{problem}. Nothing was written")
         self._folder_fd = fd
         path = self.directory / LOCK_NAME
         try:
+            problem = private_folder_problem(os.fstat(fd))
+            if problem is not None:
+                raise CheckpointError(f"refusing the checkpoint folder {self.directory}: "
+                                      f"{problem}. Nothing was written")
             try:
-                fd = open_private(path, os.O_RDWR | os.O_CREAT)
+                self._lock_fd = fd = open_private(path, os.O_RDWR | os.O_CREAT)
             except OSError as exc:
                 raise CheckpointError(f"cannot open the checkpoint lock {path}: "
                                       f"{exc.strerror or exc}") from None
@@ -83,23 +80,21 @@ class CheckpointStore:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-                os.close(fd)
                 raise CheckpointLocked(
                     f"checkpoint {self.directory} is locked by another run (pid {holder}); "
                     "wait for it to finish or stop it first"
                 ) from None
-            self._lock_fd = fd
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         except BaseException:
-            self.close()
+            self.close()  # unlocking a lock not taken leaves the other run's lock alone
             raise
 
     def check_same_folder(self) -> None:
         """Raise StorageError when the path no longer names the folder held."""
         if self.same_folder():
             return
-        moved = where_now(self._folder_fd) if self._folder_fd is not None else None
+        moved = self.moved_to()
         said = "was replaced by another folder" if self.directory.exists() else "was removed"
         raise StorageError(
             f"the checkpoint folder {self.directory} {said} during the run"

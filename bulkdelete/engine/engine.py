@@ -1,14 +1,10 @@
-"""The engine: a task per batch in one task group, each batch recorded as it ends.
-
-A batch starts once within ``lookahead`` of the watermark (docs/guarantees.md §4), fewer
-than ``2 × concurrency`` are held (bounds what a ``kill -9`` leaves unrecorded, §2) and a
-limiter slot is free. An operation, given a batch's distinct IDs, returns those that did not
-come out as asked (None: a stop dropped the batch).
-"""
+"""The engine: a task per batch in one task group, each batch recorded as it ends. An
+operation, given a batch's distinct IDs, returns those not done as asked (None: stopped)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator
@@ -19,7 +15,7 @@ import structlog
 
 from bulkdelete.client import Failures, Outcome, Result
 from bulkdelete.engine.limiter import AdaptiveLimiter, Ticket
-from bulkdelete.engine.sender import Request, Sender
+from bulkdelete.engine.sender import ALL_REJECTED_ABORT, Request, Sender
 from bulkdelete.engine.stats import Recorder, RunStats, Snapshot, StopRequest, Traffic, race
 from bulkdelete.errors import BulkDeleteError
 from bulkdelete.failed import FailureSink
@@ -62,22 +58,17 @@ class Delete:
             return None if result is None else []
         if result.outcome is not Outcome.REJECTED or len(ids) == 1:
             return [(ident, result) for ident in ids]
-        if not whole:  # a half: its batch already holds the bisection
-            return await self._bisect(ids, seq)
-        async with self._bisecting:
-            if self._sender.request_is_wrong:
+        # A half's batch already holds the bisection lock.
+        async with self._bisecting if whole else contextlib.nullcontext():
+            if whole and self._sender.all_rejected >= ALL_REJECTED_ABORT:
                 return None  # the abort is on its way: leave the batch to the resume
-            return await self._bisect(ids, seq)
-
-    async def _bisect(self, ids: list[str], seq: int) -> Failures | None:
-        mid = len(ids) // 2
-        failures: Failures = []
-        for half in (ids[:mid], ids[mid:]):
-            more = await self(half, seq, None, whole=False)
-            if more is None:
-                return None
-            failures += more
-        return failures
+            failures: Failures = []
+            for half in (ids[:len(ids) // 2], ids[len(ids) // 2:]):
+                more = await self(half, seq, None, whole=False)
+                if more is None:
+                    return None
+                failures += more
+            return failures
 
 
 class Check:
@@ -169,9 +160,7 @@ class Engine:
         self.sender.stats.last_ack = asyncio.get_running_loop().time()
         try:
             async with asyncio.TaskGroup() as tg:
-                helpers = [tg.create_task(self.sender.watchdog(self.stop.event))]
-                if beside is not None:
-                    helpers.append(tg.create_task(beside))
+                helpers = [tg.create_task(c) for c in (self.sender.watchdog(), beside) if c]
                 end = await self._admit(batches, tg)
                 await race(self._until(lambda: not self._held), self.stop.event)
                 if self._held:  # stopped: the grace, then the rest is left to the resume
@@ -189,20 +178,22 @@ class Engine:
         return end
 
     async def _admit(self, batches: Iterator[Batch], tg: asyncio.TaskGroup) -> RunEnd:
-        settings, stats, recorder = self.sender.settings, self.sender.stats, self.sender.recorder
+        settings, recorder, admitted = self.sender.settings, self.sender.recorder, 0
         limit, stop, lookahead = settings.limit, self.stop.event, settings.lookahead
-        most = 2 * settings.concurrency
         for batch in batches:
             if stop.is_set():
                 return RunEnd()
             if recorder.is_done(batch.seq):
                 continue
-            if limit is not None and stats.ids_admitted >= limit:
+            if limit is not None and admitted >= limit:
                 return RunEnd(limit_reached=True)
-            stats.ids_admitted += len(batch.ids)
+            admitted += len(batch.ids)
 
+            # Within ``lookahead`` of the watermark (guarantees §4), fewer than 2 × concurrency
+            # held (bounds what a kill -9 leaves unrecorded, §2), then a limiter slot.
             def room(seq: int = batch.seq) -> bool:
-                return len(self._held) < most and seq < recorder.watermark + lookahead
+                return (len(self._held) < 2 * settings.concurrency
+                        and seq < recorder.watermark + lookahead)
 
             await race(self._until(room), stop)
             ticket = await race(self.sender.limiter.acquire(), stop)
@@ -214,8 +205,7 @@ class Engine:
             task = tg.create_task(self._process(batch, ticket))
             self._held.add(task)
             task.add_done_callback(self._ended)
-        return RunEnd(input_exhausted=True,
-                      limit_reached=limit is not None and stats.ids_admitted >= limit)
+        return RunEnd(input_exhausted=True, limit_reached=limit is not None and admitted >= limit)
 
     def _ended(self, task: asyncio.Task[None]) -> None:
         self._held.discard(task)

@@ -1,8 +1,5 @@
 """How many requests may be in flight, and how often one may start (docs/guarantees.md §5).
-
-A 429 while ``n`` of ours were out drops the limit to ``n - 1``; ``probe_after × limit``
-successes raise it by one. A 429 for a request sent after our last reaction means the
-account is busy beyond us: every slot pauses together."""
+A 429 for a request sent after our last reaction: the account is busy beyond us, all pause."""
 
 from __future__ import annotations
 
@@ -101,7 +98,6 @@ class AdaptiveLimiter:
         self._last_reaction = self._loop.time()
         if self._on_change is not None:
             self._on_change(old, value, why)
-        self._grant()
 
     def _grant(self) -> None:
         while self._waiters and self._granted < self.limit:

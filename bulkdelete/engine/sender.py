@@ -1,8 +1,6 @@
 """One request with its retries, and the rules under which a run gives up (docs/cli.md).
-
-RETRYABLE: backoff with full jitter, ``Retry-After`` a floor. THROTTLED: paced by the
-limiter, no retry spent. UNREACHED fails no ID: the run pauses and tries again, unless no
-request of the run has ever reached the server. FATAL (401/403) stops the run at once."""
+RETRYABLE: full-jitter backoff, ``Retry-After`` a floor. THROTTLED: paced by the limiter, no
+retry spent. UNREACHED: pause and retry, unless no request has ever reached the server."""
 
 from __future__ import annotations
 
@@ -49,98 +47,82 @@ class Sender:
 
     async def send(self, request: Request, ids: list[str], seq: int,
                    ticket: Ticket | None = None, *, whole: bool = True) -> Result | None:
-        """SUCCESS, REJECTED or an exhausted RETRYABLE; None after a stop. ``ticket``: a
-        slot already held. ``whole``: no other request of the batch may have been
-        acknowledged (not a bisected half), so an answer acknowledging nothing may take
-        the batch off the ledger's "sent" list."""
+        """SUCCESS, REJECTED or an exhausted RETRYABLE; None after a stop. ``ticket``: a slot
+        held. ``whole``: no other request of the batch acknowledged (not a bisected half), so
+        an answer acknowledging nothing takes the batch off the ledger's "sent" list."""
         attempt = unreached = 0
+        limiter, stop, settings = self.limiter, self.stop, self.settings
         while True:
-            result = await self._attempt(request, ids, seq, ticket, whole)
+            if ticket is None:
+                ticket = await race(limiter.acquire(), stop)
+                if ticket is None:
+                    return None
+            if stop.is_set():  # a stop starts no request, not even a retry
+                limiter.release(ticket)
+                return None
+            # Recorded as it leaves, so "re-sent after a crash" counts only what was sent.
+            self.recorder.sent(seq)
+            self.stats.requests += 1
+            try:
+                result = await request(ids)
+            except BaseException:
+                limiter.release(ticket)
+                raise
+            outcome = result.outcome
+            # Unreached or a non-2xx status: nothing of the batch is at the server while it
+            # waits, so a kill -9 now leaves nothing sent twice. A timeout, a reset or an odd
+            # 2xx may hide a delete done, so those stay counted as sent.
+            if whole and (outcome is Outcome.UNREACHED or (
+                    outcome is not Outcome.SUCCESS and result.status is not None
+                    and not 200 <= result.status < 300)):
+                self.recorder.answered(seq)
+            if outcome is not Outcome.UNREACHED:
+                if self._outage_streak and self._reached:
+                    log.info("connection_restored", failed_attempts=self._outage_streak)
+                self._reached = True
+                self._outage_streak = 0
+            limiter.release(ticket, throttled=outcome is Outcome.THROTTLED,
+                            ok=outcome is Outcome.SUCCESS, retry_after=result.retry_after)
             ticket = None
-            if result is None or result.outcome is Outcome.REJECTED:
+            if outcome is Outcome.REJECTED:
                 return result
-            if result.outcome is Outcome.SUCCESS:
+            if outcome is Outcome.SUCCESS:
                 self.stats.last_ack = asyncio.get_running_loop().time()
                 self.succeeded = True
                 return result
-            if result.outcome is Outcome.FATAL:
+            if outcome is Outcome.FATAL:
                 raise FatalApiError(
                     f"{result.reason}: stopping at once, nothing was marked failed. "
                     "Check the account ID, passcode and region, then rerun to resume",
                     status=result.status,
                 )
-            if result.outcome is Outcome.UNREACHED:
+            if outcome is Outcome.UNREACHED:
                 unreached += 1
-                self._pause_for_outage(result, unreached)
-            elif result.outcome is Outcome.THROTTLED:
+                if not self._reached and unreached > settings.max_retries:
+                    raise TooManyErrors(
+                        f"cannot reach {settings.host}: no request of this run has reached "
+                        f"the server ({unreached} attempts; last: {result.reason}); nothing "
+                        "was marked failed. Check --region/--base-url and the network, then "
+                        "rerun the same command"
+                    )
+                self._outage_streak += 1
+                if self._outage_streak == 1 and self._reached:
+                    log.warning("connection_lost", reason=result.reason, hint="pausing; no ID "
+                                "is failed for this, --stall-timeout still applies")
+                cap = min(settings.backoff_cap, OUTAGE_PAUSE_CAP)
+                span = min(cap, settings.backoff_base * 2 ** min(self._outage_streak, 16))
+                limiter.pause(span / 2 + self._rng.uniform(0, span / 2))
+            elif outcome is Outcome.THROTTLED:
                 self.stats.throttled += 1
-            elif attempt >= self.settings.max_retries:
+            elif attempt >= settings.max_retries:
                 return Result(Outcome.RETRYABLE, f"gave up after {attempt + 1} attempts: "
                               f"{result.reason}", result.status, result.detail)
             else:
                 attempt += 1
                 self.stats.retries += 1
-                span = min(self.settings.backoff_cap, self.settings.backoff_base * 2 ** attempt)
+                span = min(settings.backoff_cap, settings.backoff_base * 2 ** attempt)
                 delay = max(self._rng.uniform(0, span), result.retry_after or 0.0)
-                await race(asyncio.sleep(delay), self.stop)
-
-    async def _attempt(self, request: Request, ids: list[str], seq: int,
-                       ticket: Ticket | None, whole: bool) -> Result | None:
-        """One request on ``ticket`` (or a slot acquired now), the slot released with what
-        the answer says; None after a stop."""
-        limiter, stop = self.limiter, self.stop
-        if ticket is None:
-            ticket = await race(limiter.acquire(), stop)
-            if ticket is None:
-                return None
-        if stop.is_set():  # a stop starts no request, not even a retry
-            limiter.release(ticket)
-            return None
-        # Recorded as it leaves, so "re-sent after a crash" counts only what was sent.
-        self.recorder.sent(seq)
-        self.stats.requests += 1
-        try:
-            result = await request(ids)
-        except BaseException:
-            limiter.release(ticket)
-            raise
-        outcome = result.outcome
-        # Unreached or a non-2xx status: nothing of the batch is at the server while it
-        # waits, so a kill -9 now leaves nothing sent twice. A timeout, a reset or an odd
-        # 2xx may hide a delete done, so those stay counted as sent.
-        if whole and (outcome is Outcome.UNREACHED or (
-                outcome is not Outcome.SUCCESS and result.status is not None
-                and not 200 <= result.status < 300)):
-            self.recorder.answered(seq)
-        if outcome is not Outcome.UNREACHED:
-            if self._outage_streak and self._reached:
-                log.info("connection_restored", failed_attempts=self._outage_streak)
-            self._reached = True
-            self._outage_streak = 0
-        limiter.release(ticket, throttled=outcome is Outcome.THROTTLED,
-                        ok=outcome is Outcome.SUCCESS, retry_after=result.retry_after)
-        return result
-
-    def _pause_for_outage(self, result: Result, unreached: int) -> None:
-        settings = self.settings
-        if not self._reached and unreached > settings.max_retries:
-            raise TooManyErrors(
-                f"cannot reach {settings.host}: no request of this run has reached the "
-                f"server ({unreached} attempts; last: {result.reason}); nothing was marked "
-                "failed. Check --region/--base-url and the network, then rerun the same "
-                "command"
-            )
-        self._outage_streak += 1
-        if self._outage_streak == 1 and self._reached:
-            log.warning("connection_lost", reason=result.reason,
-                        hint="pausing; no ID is failed for this, --stall-timeout still applies")
-        cap = min(settings.backoff_cap, OUTAGE_PAUSE_CAP)
-        span = min(cap, settings.backoff_base * 2 ** min(self._outage_streak, 16))
-        self.limiter.pause(span / 2 + self._rng.uniform(0, span / 2))
-
-    @property
-    def request_is_wrong(self) -> bool:
-        return self.all_rejected >= ALL_REJECTED_ABORT
+                await race(asyncio.sleep(delay), stop)
 
     def before_recording(self, seq: int, batch_size: int, failures: Failures) -> None:
         # Retries ran out and nothing ever succeeded: the endpoint is wrong, not the IDs.
@@ -157,7 +139,7 @@ class Sender:
             log.warning("batch_all_rejected", seq=seq, reason=failures[0][1].reason)
 
     def after_recording(self, failures: Failures) -> None:
-        if self.request_is_wrong:
+        if self.all_rejected >= ALL_REJECTED_ABORT:
             raise FatalApiError(
                 f"the API rejected every ID of {self.all_rejected} batches one by one, so "
                 "the request itself is wrong (check --id-type and the input column); "
@@ -182,10 +164,10 @@ class Sender:
                     "stopping rather than failing the rest of the file. Progress is saved"
                 )
 
-    async def watchdog(self, stop: asyncio.Event) -> None:
+    async def watchdog(self) -> None:
         """Abort when nothing was acknowledged for stall_timeout (a stopping run's drain
         is bounded by the grace instead)."""
-        timeout = self.settings.stall_timeout
+        timeout, stop = self.settings.stall_timeout, self.stop
         loop = asyncio.get_running_loop()
         while not stop.is_set():
             await asyncio.sleep(min(1.0, timeout / 4))

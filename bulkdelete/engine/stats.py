@@ -31,7 +31,6 @@ class RunStats(Traffic):
     outcomes: Counter[str] = field(default_factory=Counter)
     # Failed IDs that count as errors (--max-errors): a check's "present" is a finding.
     ids_errored: int = 0
-    ids_admitted: int = 0
     last_ack: float = 0.0  # the loop's clock at the last success (set as the run starts)
 
 
@@ -80,18 +79,16 @@ async def race(work: Awaitable[T], stop: asyncio.Event) -> T | None:
 
 
 class Recorder(Protocol):
-    """Progress plus its journal, moved by one call per event so the two cannot drift
-    (``bulkdelete.checkpoint.Ledger``); a failed journal write raises, ending the run."""
+    """Progress plus its journal, one call per event (``bulkdelete.checkpoint.Ledger``)."""
 
     @property
     def watermark(self) -> int: ...
 
     def is_done(self, seq: int) -> bool: ...
 
-    def sent(self, seq: int) -> None: ...  # a request of ``seq`` leaves: journaled once
+    def sent(self, seq: int) -> None: ...
 
-    # Answered, acknowledging no ID: its next request is marked sent again (guarantees §2).
-    def answered(self, seq: int) -> None: ...
+    def answered(self, seq: int) -> None: ...  # acknowledging no ID (guarantees §2)
 
     def done(self, seq: int, offset: int, line: int, deleted: int, failed: int,
              reasons: dict[str, int] | None) -> None: ...  # its failures already durable

@@ -124,10 +124,10 @@ def test_the_engine_counts_into_the_run_record_itself() -> None:
     run = RunRecord(run_id="r1", started="t", traffic=stats)
     stats.requests += 3
     stats.ids_deleted += 250
-    stats.ids_admitted += 3
+    stats.ids_errored += 3
     data = run.to_json()
     assert (data["requests"], data["ids_deleted"]) == (3, 250)
-    assert "ids_admitted" not in data
+    assert "ids_errored" not in data
 
 
 def test_a_run_keeps_its_requester_and_ticket() -> None:

@@ -17,7 +17,6 @@ from bulkdelete.checkpoint import (
     Binding,
     CheckpointStore,
     RunRecord,
-    check_binding,
     describe_saved,
 )
 from bulkdelete.checkpoint.journal import frame
@@ -27,6 +26,8 @@ from bulkdelete.errors import (
     CheckpointLocked,
     CheckpointMismatch,
 )
+from bulkdelete.job.run import _check_resumable
+from bulkdelete.settings import JobFiles
 from tests.checkpoint.helpers import (
     done_record,
     journals,
@@ -143,11 +144,12 @@ def test_check_binding_lists_what_differs() -> None:
     """A checkpoint of another input, ID type or host is refused with CheckpointMismatch
     whose message names each difference (and only those), old and new values."""
     stored = make_binding()
-    check_binding(stored, make_binding(), Path("ckpt"))  # identical: accepted
+    assert stored.differences(make_binding()) == []  # identical: accepted
     current = make_binding(fingerprint="sha256:other", id_type="identity",
                            host="127.0.0.1:8080")
     with pytest.raises(CheckpointMismatch) as info:
-        check_binding(stored, current, Path("ckpt"))
+        _check_resumable(make_state(), current, CheckpointStore(Path("ckpt")),
+                         JobFiles(input=Path("ids.txt")))
     message = str(info.value)
     assert "input content" in message
     assert "--id-type: checkpoint has 'guid', this run has 'identity'" in message
@@ -172,7 +174,8 @@ def test_check_binding_names_each_batch_shaping_setting(field: str, value: objec
         f"{label}: checkpoint has {getattr(make_binding(), field)!r}, this run has {value!r}"
     ]
     with pytest.raises(CheckpointMismatch, match=label):
-        check_binding(make_binding(), make_binding(**{field: value}), Path("c"))
+        _check_resumable(make_state(), make_binding(**{field: value}),
+                         CheckpointStore(Path("c")), JobFiles(input=Path("ids.txt")))
 
 
 def test_discard_removes_state_and_journals_only(tmp_path: Path) -> None:
