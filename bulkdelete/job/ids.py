@@ -3,16 +3,18 @@ checkpoint or a resume (docs/library.md)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator
 
 from bulkdelete.batcher import INVALID_SAMPLES, make_batches
-from bulkdelete.checkpoint import Binding, State, Totals
+from bulkdelete.checkpoint import Binding, RunRecord, State, Totals
 from bulkdelete.client import Deleter
-from bulkdelete.engine import StopRequest
+from bulkdelete.engine import RunEnd, StopRequest
 from bulkdelete.errors import UsageError
 from bulkdelete.failed import MemoryFailures
 from bulkdelete.job.run import JobResult, exit_code_after
-from bulkdelete.lifecycle.drive import Send, run_unrecorded
+from bulkdelete.lifecycle.drive import Recorded, Send, new_run_id, run_recorded
+from bulkdelete.logs import utc_timestamp
 from bulkdelete.reader import InvalidLine, Record
 from bulkdelete.reader.rule import check, trim
 from bulkdelete.report import build_report
@@ -61,8 +63,12 @@ async def delete_ids(settings: Settings, ids: Iterable[object], *, stop: StopReq
             if len(totals.invalid_samples) < INVALID_SAMPLES:
                 totals.invalid_samples.append((position, reason))
 
-    code = await run_unrecorded(Send(settings, failures, stop, deleter),
-                                make_batches(records(), settings.batch_size), state,
-                                lambda end: exit_code_after(state, end, stop))
+    def exit_code(end: RunEnd) -> int:  # the batches are counted once all are read
+        totals.batches_total = math.ceil(totals.ids_total / settings.batch_size)
+        return exit_code_after(state, end, stop)
+
+    run = RunRecord(run_id=new_run_id(), started=utc_timestamp())
+    code = await run_recorded(Recorded(state, run), Send(settings, failures, stop, deleter),
+                              make_batches(records(), settings.batch_size), exit_code=exit_code)
     return JobResult(build_report(state, exit_code=code), code,
                      failed_ids=[i for i, _, _ in failures.items])

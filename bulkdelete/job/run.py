@@ -11,7 +11,6 @@ from typing import Any
 
 import structlog
 
-from bulkdelete.batcher import within_precount
 from bulkdelete.checkpoint import Binding, CheckpointStore, RunRecord, State, describe_saved
 from bulkdelete.client import Deleter
 from bulkdelete.engine import RunEnd, StopRequest
@@ -245,11 +244,10 @@ class _Job:
         run = RunRecord(run_id=run_id, started=utc_timestamp(), resumed=self.resumed,
                         requester=settings.requester, ticket=settings.ticket)
         try:
-            batches = within_precount(
-                read_batches(files, self.fmt, settings.id_type, settings.batch_size, p.anchor,
-                             self.watch), state.totals.ids_total, settings.batch_size, files.input)
+            batches = read_batches(files, self.fmt, settings, p.anchor, self.watch,
+                                   state.totals.ids_total)
             exit_code = await drive.run_recorded(
-                drive.Recorded(self.store, state, run, self.resumed, report=files.report_path),
+                drive.Recorded(state, run, self.store, self.resumed, report=files.report_path),
                 drive.Send(settings, failed_file, stop, deleter), batches, plan=plan,
                 observer=observer, exit_code=lambda end: exit_code_after(state, end, stop))
         except AbortError as exc:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import secrets
 import time
 from collections import Counter
@@ -85,37 +84,45 @@ class Send:  # a delete through ``deleter`` (the client when None), else ``opera
 
 
 @dataclass(slots=True)
-class Recorded:  # a run kept in a checkpoint; ``closing`` runs just before the last snapshot
-    store: CheckpointStore
+class Recorded:  # a run, kept in ``store`` when given; ``closing`` runs before its last save
     state: State
     run: RunRecord
-    resumed: bool
+    store: CheckpointStore | None = None
+    resumed: bool = False
     report: Path | None = None
     closing: Callable[[], None] | None = None
 
 
-async def run_recorded(job: Recorded, send: Send, batches: Iterator[Batch], *, plan: Plan,
-                       observer: Observer, exit_code: Callable[[RunEnd], int]) -> int:
-    """Listed before anything is sent, so even a run killed at once is; saved however it ends."""
+async def run_recorded(job: Recorded, send: Send, batches: Iterator[Batch], *,
+                       exit_code: Callable[[RunEnd], int], plan: Plan | None = None,
+                       observer: Observer | None = None) -> int:
+    """Listed before anything is sent, so even a run killed at once is; saved however it
+    ends. With no store (delete_ids, verify --sample) nothing is saved nor observed."""
     store, state = job.store, job.state
-    if job.resumed:
+    if job.resumed and store is not None:
         state.progress.carry_over(killed=was_killed(state.runs))
         store.resume()
     state.runs.append(job.run)
     counters = RunCounters(job.run)
-    state.updated = utc_timestamp()
-    store.snapshot(*store.prepare_snapshot(state))
+    if store is not None:
+        state.updated = utc_timestamp()
+        store.snapshot(*store.prepare_snapshot(state))
     code: int | None = None
     try:
         async with _engine(send, Ledger(state.progress, store), counters) as engine:
             p = state.progress
-            observer.started(plan, engine.snapshot, p.ids_deleted + p.ids_failed,
-                             failed_before=p.ids_failed,
-                             throttled_before=sum(r.traffic.throttled for r in state.runs[:-1]))
+            if plan is not None and observer is not None:
+                observer.started(plan, engine.snapshot, p.ids_deleted + p.ids_failed,
+                                 failed_before=p.ids_failed,
+                                 throttled_before=sum(r.traffic.throttled
+                                                      for r in state.runs[:-1]))
+            beside = None if store is None or observer is None \
+                else _tick(store, state, counters, observer)
             try:
-                end = await engine.run(batches, beside=_tick(job, counters, observer))
+                end = await engine.run(batches, beside=beside)
             finally:
-                observer.finished()
+                if observer is not None:
+                    observer.finished()
         code = exit_code(end)
     except BulkDeleteError as exc:
         code = exc.exit_code
@@ -124,27 +131,6 @@ async def run_recorded(job: Recorded, send: Send, batches: Iterator[Batch], *, p
         error = _close(job, counters, code)
     if error is not None:
         raise error
-    return code
-
-
-async def run_unrecorded(send: Send, batches: Iterator[Batch], state: State,
-                         exit_code: Callable[[RunEnd], int], run_id: str | None = None) -> int:
-    """A run kept in no checkpoint (delete_ids, verify --sample): recorded in ``state``, its
-    batch total counted from ``ids_total`` once the batches are read."""
-    run = RunRecord(run_id=run_id or new_run_id(), started=utc_timestamp())
-    state.runs.append(run)
-    counters = RunCounters(run)
-    code: int | None = None
-    try:
-        async with _engine(send, Ledger(state.progress), counters) as engine:
-            end = await engine.run(batches)
-        state.totals.batches_total = math.ceil(state.totals.ids_total / send.settings.batch_size)
-        code = exit_code(end)
-    except BulkDeleteError as exc:
-        code = exc.exit_code
-        raise
-    finally:
-        counters.close(code, state.progress)
     return code
 
 
@@ -171,10 +157,10 @@ async def _engine(send: Send, ledger: Ledger, counters: RunCounters) -> AsyncIte
             changes.flush()
 
 
-async def _tick(job: Recorded, counters: RunCounters, observer: Observer) -> None:
+async def _tick(store: CheckpointStore, state: State, counters: RunCounters,
+                observer: Observer) -> None:
     """An fsync'd snapshot about once a second (docs/guarantees.md §2), in a thread so
     sending never waits on disk; a failed journal write ends the run in its own task."""
-    store, state = job.store, job.state
     clock = asyncio.get_running_loop().time  # the loop's clock, as the engine's timers
     last = clock()
     while True:
@@ -196,6 +182,8 @@ def _close(job: Recorded, counters: RunCounters, code: int | None) -> StorageErr
     counters.close(code, state.progress)
     if job.closing is not None:
         job.closing()
+    if store is None:
+        return None
     state.updated = utc_timestamp()
     error: StorageError | None = None
     try:

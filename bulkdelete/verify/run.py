@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import math
 import random
 import secrets
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ import structlog
 from bulkdelete.answer import Verdict
 from bulkdelete.batcher import Batch
 from bulkdelete.checkpoint import CheckpointStore, Progress, RunRecord, State, Totals
-from bulkdelete.engine import RunEnd, StopRequest
+from bulkdelete.engine import StopRequest
 from bulkdelete.errors import InputError, StorageError, UsageError
 from bulkdelete.failed import MemoryFailures
 from bulkdelete.lifecycle import drive
@@ -140,7 +141,7 @@ def deleted_batches(settings: Settings, files: JobFiles, fmt: InputFormat, state
     """The job's batches from ``start`` on, read as the job read them (batch numbers are a
     pure function of the input and the batch size), each holding only its deleted IDs: a
     done batch's, less the failed file's."""
-    for batch in read_batches(files, fmt, settings.id_type, settings.batch_size, start, watch):
+    for batch in read_batches(files, fmt, settings, start, watch):
         if not state.progress.is_done(batch.seq):
             batch.ids = []
         elif failed:
@@ -171,12 +172,15 @@ class _Verify:
         # signals are still heard meanwhile.
         chosen = await asyncio.to_thread(reservoir, self.batches(), size, random.Random(seed))
         log.info("verify_sample", sample=len(chosen), seed=seed)
-        state = State(binding=self.job.binding, totals=Totals(len(chosen), 0, 0))
+        size = self.settings.batch_size
+        state = State(binding=self.job.binding,
+                      totals=Totals(len(chosen), 0, math.ceil(len(chosen) / size)))
         findings = MemoryFailures()
         send = drive.Send(self.settings, findings, self.stop,
                           operation=partial(output.check_operation, shapes=self.shapes))
-        await drive.run_unrecorded(send, sample_batches(chosen, self.settings.batch_size), state,
-                                   lambda _end: drive.run_exit_code(state, self.stop), self.run_id)
+        run = RunRecord(run_id=self.run_id, started=utc_timestamp())
+        await drive.run_recorded(drive.Recorded(state, run), send, sample_batches(chosen, size),
+                                 exit_code=lambda _end: drive.run_exit_code(state, self.stop))
         stopped = drive.stopped_code(self.stop, complete=state.complete)
         present = (ident for ident, reason, _ in findings.items if reason == Verdict.PRESENT.value)
         return state.progress, stopped, list(dict.fromkeys(present))
@@ -203,17 +207,11 @@ class _Verify:
 
                 send = drive.Send(self.settings, findings, self.stop, operation=partial(
                     output.check_operation, findings=findings, shapes=self.shapes))
-                stopped: int | None = None
-
-                def exit_code(_end: RunEnd) -> int:  # the run's own, in the verify's runs
-                    nonlocal stopped
-                    stopped = drive.stopped_code(self.stop, complete=state.complete)
-                    return drive.run_exit_code(state, self.stop)
-
                 await drive.run_recorded(
-                    drive.Recorded(store, state, run, resumed=not fresh, closing=closing), send,
+                    drive.Recorded(state, run, store, resumed=not fresh, closing=closing), send,
                     self.batches(start=p.anchor), plan=plan, observer=observer,
-                    exit_code=exit_code)
+                    exit_code=lambda _end: drive.run_exit_code(state, self.stop))
+                stopped = drive.stopped_code(self.stop, complete=state.complete)
                 present = findings.present_ids() if stopped is None else []
         return p, stopped, present
 
