@@ -13,7 +13,7 @@ from bulkdelete.engine import RunEnd, StopRequest
 from bulkdelete.errors import UsageError
 from bulkdelete.failed import MemoryFailures
 from bulkdelete.job.run import JobResult, exit_code_after
-from bulkdelete.lifecycle.drive import Recorded, Send, new_run_id, run_recorded
+from bulkdelete.lifecycle.drive import Run, new_run_id, run_recorded
 from bulkdelete.logs import utc_timestamp
 from bulkdelete.reader import InvalidLine, Record
 from bulkdelete.reader.rule import check, trim
@@ -68,7 +68,7 @@ async def delete_ids(settings: Settings, ids: Iterable[object], *, stop: StopReq
         return exit_code_after(state, end, stop)
 
     run = RunRecord(run_id=new_run_id(), started=utc_timestamp())
-    code = await run_recorded(Recorded(state, run), Send(settings, failures, stop, deleter),
-                              make_batches(records(), settings.batch_size), exit_code=exit_code)
+    code = await run_recorded(Run(settings, failures, stop, state, run, deleter),
+                              make_batches(records(), settings.batch_size), exit_code)
     return JobResult(build_report(state, exit_code=code), code,
                      failed_ids=[i for i, _, _ in failures.items])

@@ -193,7 +193,9 @@ async def binding_for(settings: Settings, files: JobFiles, fmt: InputFormat) -> 
 
 
 def check_same_job(state: State, binding: Binding, files: JobFiles, directory: Path,
-                   nothing: str, advice: str) -> None:
+                   nothing: str = "nothing was sent",
+                   advice: str = "Use the original settings to resume, another --checkpoint "
+                                 "for a new job, or --restart to discard it.") -> None:
     """A started job read another way, or sent elsewhere, is refused (``nothing`` says what
     was not done); its failed file must be the one bound and list all its failed IDs."""
     diffs = state.binding.differences(binding)

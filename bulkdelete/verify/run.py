@@ -172,15 +172,15 @@ class _Verify:
         # signals are still heard meanwhile.
         chosen = await asyncio.to_thread(reservoir, self.batches(), size, random.Random(seed))
         log.info("verify_sample", sample=len(chosen), seed=seed)
-        size = self.settings.batch_size
+        batch = self.settings.batch_size
         state = State(binding=self.job.binding,
-                      totals=Totals(len(chosen), 0, math.ceil(len(chosen) / size)))
+                      totals=Totals(len(chosen), 0, math.ceil(len(chosen) / batch)))
         findings = MemoryFailures()
-        send = drive.Send(self.settings, findings, self.stop,
-                          operation=partial(output.check_operation, shapes=self.shapes))
         run = RunRecord(run_id=self.run_id, started=utc_timestamp())
-        await drive.run_recorded(drive.Recorded(state, run), send, sample_batches(chosen, size),
-                                 exit_code=lambda _end: drive.run_exit_code(state, self.stop))
+        await drive.run_recorded(
+            drive.Run(self.settings, findings, self.stop, state, run,
+                      operation=partial(output.check_operation, shapes=self.shapes)),
+            sample_batches(chosen, batch), lambda _end: drive.run_exit_code(state, self.stop))
         stopped = drive.stopped_code(self.stop, complete=state.complete)
         present = (ident for ident, reason, _ in findings.items if reason == Verdict.PRESENT.value)
         return state.progress, stopped, list(dict.fromkeys(present))
@@ -205,12 +205,12 @@ class _Verify:
                 def closing() -> None:
                     state.verify = {**(state.verify or {}), "gone_shapes": self.shapes.listing()}
 
-                send = drive.Send(self.settings, findings, self.stop, operation=partial(
-                    output.check_operation, findings=findings, shapes=self.shapes))
+                operation = partial(output.check_operation, findings=findings, shapes=self.shapes)
                 await drive.run_recorded(
-                    drive.Recorded(state, run, store, resumed=not fresh, closing=closing), send,
-                    self.batches(start=p.anchor), plan=plan, observer=observer,
-                    exit_code=lambda _end: drive.run_exit_code(state, self.stop))
+                    drive.Run(self.settings, findings, self.stop, state, run, store=store,
+                              operation=operation, resumed=not fresh, closing=closing,
+                              plan=plan, observer=observer), self.batches(start=p.anchor),
+                    lambda _end: drive.run_exit_code(state, self.stop))
                 stopped = drive.stopped_code(self.stop, complete=state.complete)
                 present = findings.present_ids() if stopped is None else []
         return p, stopped, present
