@@ -47,25 +47,30 @@ def make_batches(items: Iterable[Record | InvalidLine], size: int, *, first_seq:
         yield Batch(seq, offset, line, ids)
 
 
+def tally(items: Iterable[Record | InvalidLine], totals: Totals) -> Iterator[Record]:
+    """The valid records, counted into *totals* with the invalid lines (the first few kept)."""
+    for item in items:
+        if type(item) is Record:
+            totals.ids_total += 1
+            yield item
+        else:
+            totals.lines_invalid += 1
+            if len(totals.invalid_samples) < INVALID_SAMPLES:
+                assert isinstance(item, InvalidLine)
+                totals.invalid_samples.append((item.line, item.reason))
+
+
 def summarize(items: Iterable[Record | InvalidLine], size: int,
               each_ids: Callable[[list[str]], object] | None = None) -> Totals:
     """One streaming pass; *each_ids* is handed every valid ID, a few thousand at a time."""
     summary = Totals(ids_total=0, lines_invalid=0, batches_total=0)
     held: list[str] = []
     hand = each_ids or (lambda ids: None)
-    for item in items:
-        if type(item) is Record:
-            held.append(item.value)
-            if len(held) == 4096:
-                summary.ids_total += 4096
-                hand(held)
-                held = []
-        else:
-            summary.lines_invalid += 1
-            if len(summary.invalid_samples) < INVALID_SAMPLES:
-                assert isinstance(item, InvalidLine)
-                summary.invalid_samples.append((item.line, item.reason))
-    summary.ids_total += len(held)
+    for record in tally(items, summary):
+        held.append(record.value)
+        if len(held) == 4096:
+            hand(held)
+            held = []
     hand(held)
     summary.batches_total = -(-summary.ids_total // size)
     return summary

@@ -4,9 +4,9 @@ checkpoint or a resume (docs/library.md)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
-from bulkdelete.batcher import INVALID_SAMPLES, make_batches
+from bulkdelete.batcher import make_batches, tally
 from bulkdelete.checkpoint import Binding, RunRecord, State, Totals
 from bulkdelete.client import Deleter
 from bulkdelete.engine import RunEnd, StopRequest
@@ -51,17 +51,9 @@ async def delete_ids(settings: Settings, ids: Iterable[object], *, stop: StopReq
                                   settings.account_id, settings.host), totals=Totals(0, 0, 0))
     failures = MemoryFailures()
     totals = state.totals
-
-    def records() -> Iterator[Record | InvalidLine]:
-        for position, raw in enumerate(ids, 1):
-            value, reason = item_value(raw)
-            if reason is None:
-                totals.ids_total += 1
-                yield Record(value, position, 0)  # no file: no offset; the position
-                continue
-            totals.lines_invalid += 1
-            if len(totals.invalid_samples) < INVALID_SAMPLES:
-                totals.invalid_samples.append((position, reason))
+    # No file: no offset; an item's position (from 1) stands for its line.
+    items = (Record(value, n, 0) if reason is None else InvalidLine(n, reason)
+             for n, (value, reason) in enumerate(map(item_value, ids), 1))
 
     def exit_code(end: RunEnd) -> int:  # the batches are counted once all are read
         totals.batches_total = math.ceil(totals.ids_total / settings.batch_size)
@@ -69,6 +61,6 @@ async def delete_ids(settings: Settings, ids: Iterable[object], *, stop: StopReq
 
     run = RunRecord(run_id=new_run_id(), started=utc_timestamp())
     code = await run_recorded(Run(settings, failures, stop, state, run, deleter),
-                              make_batches(records(), settings.batch_size), exit_code)
+                              make_batches(tally(items, totals), settings.batch_size), exit_code)
     return JobResult(build_report(state, exit_code=code), code,
                      failed_ids=[i for i, _, _ in failures.items])

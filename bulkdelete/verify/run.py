@@ -18,7 +18,7 @@ from typing import Any
 import structlog
 
 from bulkdelete.answer import Verdict
-from bulkdelete.batcher import Batch
+from bulkdelete.batcher import Batch, make_batches
 from bulkdelete.checkpoint import CheckpointStore, Progress, RunRecord, State, Totals
 from bulkdelete.engine import StopRequest
 from bulkdelete.errors import InputError, StorageError, UsageError
@@ -35,7 +35,7 @@ from bulkdelete.lifecycle.plan import (
 )
 from bulkdelete.logs import utc_timestamp
 from bulkdelete.outputs import VERIFY_FOLDER
-from bulkdelete.reader import InputFormat, Watch
+from bulkdelete.reader import InputFormat, Record, Watch
 from bulkdelete.report import build_report, save_report
 from bulkdelete.settings import JobFiles, Settings
 from bulkdelete.verify import output
@@ -149,11 +149,6 @@ def deleted_batches(settings: Settings, files: JobFiles, fmt: InputFormat, state
         yield batch
 
 
-def sample_batches(ids: list[str], size: int) -> Iterator[Batch]:
-    for seq, first in enumerate(range(0, len(ids), size)):
-        yield Batch(seq, 0, 0, ids[first:first + size])
-
-
 @dataclass(slots=True)
 class _Verify:
     settings: Settings
@@ -180,7 +175,8 @@ class _Verify:
         await drive.run_recorded(
             drive.Run(self.settings, findings, self.stop, state, run,
                       operation=partial(output.check_operation, shapes=self.shapes)),
-            sample_batches(chosen, batch), lambda _end: drive.run_exit_code(state, self.stop))
+            make_batches((Record(i, 0, 0) for i in chosen), batch),
+            lambda _end: drive.run_exit_code(state, self.stop))
         stopped = drive.stopped_code(self.stop, complete=state.complete)
         present = (ident for ident, reason, _ in findings.items if reason == Verdict.PRESENT.value)
         return state.progress, stopped, list(dict.fromkeys(present))
