@@ -94,12 +94,11 @@ async def verify_job(settings: Settings, files: JobFiles, *, sample: int | None 
             # From the progress (journalled, so exact after a kill): a Check's success is
             # gone, a failure is present by its label, else unknown.
             found = checked.reasons.get(Verdict.PRESENT.value, 0)
-            counts = output.Counts(state.progress.ids_deleted, checked.ids_deleted, found,
-                                   checked.ids_failed - found)
             # Given to this verify (--requester/--ticket), else the job's.
-            summary = output.summarize(counts, sample=sample,
-                                       seed=None if sample is None else seed, runs=state.runs,
-                                       names=(settings.requester, settings.ticket))
+            summary = output.summarize(
+                state.progress.ids_deleted, checked.ids_deleted, found, checked.ids_failed - found,
+                sample=sample, seed=None if sample is None else seed, runs=state.runs,
+                names=(settings.requester, settings.ticket))
             summary["gone_shapes"] = job.shapes.listing()
             if end_code is not None:  # stopped: nothing is final yet
                 return VerifyResult(summary, end_code, None)
@@ -121,7 +120,7 @@ async def verify_job(settings: Settings, files: JobFiles, *, sample: int | None 
             save_report(files.report_path, build_report(state, exit_code=last))
             log.info("verified", **{k: summary[k]
                                     for k in ("checked", "gone", "present", "unknown")})
-            return VerifyResult(summary, 0 if counts.checked == counts.gone else 1, still)
+            return VerifyResult(summary, 0 if checked.ids_failed == 0 else 1, still)
 
 
 def failed_ids(path: Path) -> set[str]:
