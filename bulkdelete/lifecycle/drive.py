@@ -90,7 +90,7 @@ class Run:
 
 
 async def run_recorded(job: Run, batches: Iterator[Batch],
-                       exit_code: Callable[[RunEnd], int]) -> int:
+                       exit_code: Callable[[RunEnd], int] | None = None) -> int:
     """Listed before anything is sent, so even a run killed at once is; saved however it
     ends. With no store (delete_ids, verify --sample) nothing is saved nor observed."""
     store, state, observer = job.store, job.state, job.observer
@@ -116,7 +116,7 @@ async def run_recorded(job: Run, batches: Iterator[Batch],
             finally:
                 if observer is not None:
                     observer.finished()
-        code = exit_code(end)
+        code = exit_code(end) if exit_code else run_exit_code(state, job.stop)
     except BulkDeleteError as exc:
         code = exc.exit_code
         raise

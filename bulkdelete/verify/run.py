@@ -174,8 +174,7 @@ class _Verify:
         await drive.run_recorded(
             drive.Run(self.settings, findings, self.stop, state, run,
                       operation=partial(output.check_operation, shapes=self.shapes)),
-            make_batches((Record(i, 0, 0) for i in chosen), batch),
-            lambda _end: drive.run_exit_code(state, self.stop))
+            make_batches((Record(i, 0, 0) for i in chosen), batch))
         stopped = drive.stopped_code(self.stop, complete=state.complete)
         present = (ident for ident, reason, _ in findings.items if reason == Verdict.PRESENT.value)
         return state.progress, stopped, list(dict.fromkeys(present))
@@ -204,8 +203,7 @@ class _Verify:
                 await drive.run_recorded(
                     drive.Run(self.settings, findings, self.stop, state, run, store=store,
                               operation=operation, resumed=not fresh, closing=closing,
-                              plan=plan, observer=observer), self.batches(start=p.anchor),
-                    lambda _end: drive.run_exit_code(state, self.stop))
+                              plan=plan, observer=observer), self.batches(start=p.anchor))
                 stopped = drive.stopped_code(self.stop, complete=state.complete)
                 present = findings.present_ids() if stopped is None else []
         return p, stopped, present
