@@ -75,7 +75,7 @@ class Run:
     plan: Plan | None = None
     observer: Observer | None = None
     stats: RunStats = field(default_factory=RunStats)
-    started: float = field(default_factory=time.monotonic)
+    started: float = 0.0  # monotonic, once run_recorded starts it
 
     def __post_init__(self) -> None:
         self.record.traffic = self.stats  # the engine's counters are the record's traffic
@@ -98,6 +98,7 @@ async def run_recorded(job: Run, batches: Iterator[Batch],
         state.progress.carry_over(killed=was_killed(state.runs))
         store.resume()
     state.runs.append(job.record)
+    job.started = time.monotonic()
     if store is not None:
         state.updated = utc_timestamp()
         store.snapshot(*store.prepare_snapshot(state))
