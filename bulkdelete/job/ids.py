@@ -20,13 +20,11 @@ from bulkdelete.reader.rule import check, trim
 from bulkdelete.report import build_report
 from bulkdelete.settings import Settings
 
-REASON_NOT_TEXT = "not a string"
-
 
 def item_value(raw: object) -> tuple[str, str | None]:
     """The ID an item stands for, and why it is not one (None when it is), by a file's rule."""
     if not isinstance(raw, str):
-        return "", REASON_NOT_TEXT
+        return "", "not a string"
     value = trim(raw)
     return value, check(value)
 

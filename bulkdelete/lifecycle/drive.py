@@ -25,7 +25,7 @@ from bulkdelete.engine.engine import Delete
 from bulkdelete.engine.stats import StopRequest
 from bulkdelete.errors import BulkDeleteError, StorageError
 from bulkdelete.failed import FailureSink
-from bulkdelete.lifecycle.plan import Observer, Plan
+from bulkdelete.lifecycle.plan import Observer, Plan, QuietObserver
 from bulkdelete.logs import utc_timestamp
 from bulkdelete.report import build_report, save_report
 from bulkdelete.settings import Settings
@@ -73,7 +73,7 @@ class Run:
     report: Path | None = None
     closing: Callable[[], None] | None = None
     plan: Plan | None = None
-    observer: Observer | None = None
+    observer: Observer = field(default_factory=QuietObserver)
     stats: RunStats = field(default_factory=RunStats)
     started: float = 0.0  # monotonic, once run_recorded starts it
 
@@ -106,17 +106,16 @@ async def run_recorded(job: Run, batches: Iterator[Batch],
     try:
         async with _engine(job, Ledger(state.progress, store)) as engine:
             p = state.progress
-            if job.plan is not None and observer is not None:
+            if job.plan is not None:
                 observer.started(job.plan, engine.snapshot, p.ids_deleted + p.ids_failed,
                                  failed_before=p.ids_failed,
                                  throttled_before=sum(r.traffic.throttled
                                                       for r in state.runs[:-1]))
-            beside = None if store is None or observer is None else _tick(job, store, observer)
+            beside = None if store is None else _tick(job, store, observer)
             try:
                 end = await engine.run(batches, beside=beside)
             finally:
-                if observer is not None:
-                    observer.finished()
+                observer.finished()
         code = exit_code(end) if exit_code else run_exit_code(state, job.stop)
     except BulkDeleteError as exc:
         code = exc.exit_code
