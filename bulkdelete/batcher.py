@@ -22,9 +22,11 @@ class Batch:
     ids: list[str]
 
 
-def make_batches(items: Iterable[Record | InvalidLine], size: int, *,
-                 first_seq: int = 0) -> Iterator[Batch]:
-    """Invalid lines are skipped: the pre-count counted them once, a resume must not again."""
+def make_batches(items: Iterable[Record | InvalidLine], size: int, *, first_seq: int = 0,
+                 counted: tuple[int, Path] | None = None) -> Iterator[Batch]:
+    """Invalid lines are skipped: the pre-count counted them once, a resume must not again.
+    With ``counted`` (the pre-count's IDs, the input), InputChanged before a batch past them:
+    more can only come from an input changed since (an edit the fingerprint missed)."""
     seq = first_seq
     ids: list[str] = []  # the batch being filled; never changed once yielded
     offset = line = 0  # where ids[0]'s record starts
@@ -33,6 +35,10 @@ def make_batches(items: Iterable[Record | InvalidLine], size: int, *,
             if not ids:
                 offset, line = item.offset, item.line
             ids.append(item.value)
+            # Every batch before this one is full, so seq * size IDs come before it.
+            if counted is not None and seq * size + len(ids) > counted[0]:
+                raise input_changed(counted[1], f"holds more IDs than the {counted[0]:,} "
+                                    "counted at the start")
             if len(ids) == size:
                 yield Batch(seq, offset, line, ids)
                 seq += 1
@@ -41,15 +47,17 @@ def make_batches(items: Iterable[Record | InvalidLine], size: int, *,
         yield Batch(seq, offset, line, ids)
 
 
-def within_precount(batches: Iterable[Batch], ids_total: int, size: int,
-                    path: Path) -> Iterator[Batch]:
-    """InputChanged before a batch past the *ids_total* IDs counted: more can only come from
-    an input changed since (an edit the fingerprint missed), past --max-delete."""
-    for batch in batches:
-        # Every batch before this one is full, so seq * size IDs come before it.
-        if batch.seq * size + len(batch.ids) > ids_total:
-            raise input_changed(path, f"holds more IDs than the {ids_total:,} counted at the start")
-        yield batch
+def tally(items: Iterable[Record | InvalidLine], totals: Totals) -> Iterator[Record]:
+    """The valid records, counted into *totals* with the invalid lines (the first few kept)."""
+    for item in items:
+        if type(item) is Record:
+            totals.ids_total += 1
+            yield item
+        else:
+            totals.lines_invalid += 1
+            if len(totals.invalid_samples) < INVALID_SAMPLES:
+                assert isinstance(item, InvalidLine)
+                totals.invalid_samples.append((item.line, item.reason))
 
 
 def summarize(items: Iterable[Record | InvalidLine], size: int,
@@ -58,19 +66,11 @@ def summarize(items: Iterable[Record | InvalidLine], size: int,
     summary = Totals(ids_total=0, lines_invalid=0, batches_total=0)
     held: list[str] = []
     hand = each_ids or (lambda ids: None)
-    for item in items:
-        if type(item) is Record:
-            held.append(item.value)
-            if len(held) == 4096:
-                summary.ids_total += 4096
-                hand(held)
-                held = []
-        else:
-            summary.lines_invalid += 1
-            if len(summary.invalid_samples) < INVALID_SAMPLES:
-                assert isinstance(item, InvalidLine)
-                summary.invalid_samples.append((item.line, item.reason))
-    summary.ids_total += len(held)
+    for record in tally(items, summary):
+        held.append(record.value)
+        if len(held) == 4096:
+            hand(held)
+            held = []
     hand(held)
     summary.batches_total = -(-summary.ids_total // size)
     return summary

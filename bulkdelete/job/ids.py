@@ -3,28 +3,28 @@ checkpoint or a resume (docs/library.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import math
+from collections.abc import Iterable
 
-from bulkdelete.batcher import INVALID_SAMPLES, make_batches
-from bulkdelete.checkpoint import Binding, State, Totals
+from bulkdelete.batcher import make_batches, tally
+from bulkdelete.checkpoint import Binding, RunRecord, State, Totals
 from bulkdelete.client import Deleter
-from bulkdelete.engine import StopRequest
+from bulkdelete.engine import RunEnd, StopRequest
 from bulkdelete.errors import UsageError
 from bulkdelete.failed import MemoryFailures
 from bulkdelete.job.run import JobResult, exit_code_after
-from bulkdelete.lifecycle.drive import Send, run_unrecorded
+from bulkdelete.lifecycle.drive import Run, new_run_id, run_recorded
+from bulkdelete.logs import utc_timestamp
 from bulkdelete.reader import InvalidLine, Record
 from bulkdelete.reader.rule import check, trim
 from bulkdelete.report import build_report
 from bulkdelete.settings import Settings
 
-REASON_NOT_TEXT = "not a string"
-
 
 def item_value(raw: object) -> tuple[str, str | None]:
     """The ID an item stands for, and why it is not one (None when it is), by a file's rule."""
     if not isinstance(raw, str):
-        return "", REASON_NOT_TEXT
+        return "", "not a string"
     value = trim(raw)
     return value, check(value)
 
@@ -49,20 +49,16 @@ async def delete_ids(settings: Settings, ids: Iterable[object], *, stop: StopReq
                                   settings.account_id, settings.host), totals=Totals(0, 0, 0))
     failures = MemoryFailures()
     totals = state.totals
+    # No file: no offset; an item's position (from 1) stands for its line.
+    items = (Record(value, n, 0) if reason is None else InvalidLine(n, reason)
+             for n, (value, reason) in enumerate(map(item_value, ids), 1))
 
-    def records() -> Iterator[Record | InvalidLine]:
-        for position, raw in enumerate(ids, 1):
-            value, reason = item_value(raw)
-            if reason is None:
-                totals.ids_total += 1
-                yield Record(value, position, 0)  # no file: no offset; the position
-                continue
-            totals.lines_invalid += 1
-            if len(totals.invalid_samples) < INVALID_SAMPLES:
-                totals.invalid_samples.append((position, reason))
+    def exit_code(end: RunEnd) -> int:  # the batches are counted once all are read
+        totals.batches_total = math.ceil(totals.ids_total / settings.batch_size)
+        return exit_code_after(state, end, stop)
 
-    code = await run_unrecorded(Send(settings, failures, stop, deleter),
-                                make_batches(records(), settings.batch_size), state,
-                                lambda end: exit_code_after(state, end, stop))
+    run = RunRecord(run_id=new_run_id(), started=utc_timestamp())
+    code = await run_recorded(Run(settings, failures, stop, state, run, deleter),
+                              make_batches(tally(items, totals), settings.batch_size), exit_code)
     return JobResult(build_report(state, exit_code=code), code,
                      failed_ids=[i for i, _, _ in failures.items])

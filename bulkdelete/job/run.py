@@ -11,8 +11,7 @@ from typing import Any
 
 import structlog
 
-from bulkdelete.batcher import within_precount
-from bulkdelete.checkpoint import Binding, CheckpointStore, RunRecord, State, describe_saved
+from bulkdelete.checkpoint import CheckpointStore, RunRecord, State, describe_saved
 from bulkdelete.client import Deleter
 from bulkdelete.engine import RunEnd, StopRequest
 from bulkdelete.errors import (
@@ -72,13 +71,6 @@ def exit_code_after(state: State, end: RunEnd | None, stop: StopRequest) -> int:
     return drive.run_exit_code(state, stop)
 
 
-def _check_resumable(state: State, binding: Binding, store: CheckpointStore,
-                     files: JobFiles) -> None:
-    check_same_job(state, binding, files, store.directory, "nothing was sent",
-                   "Use the original settings to resume, another --checkpoint for a new job, "
-                   "or --restart to discard it.")
-
-
 async def plan_job(settings: Settings, files: JobFiles, *, preflight: bool = False) -> Plan:
     """``delete --dry-run``: read and check everything, write nothing; a started job's plan
     is what remains."""
@@ -89,7 +81,7 @@ async def plan_job(settings: Settings, files: JobFiles, *, preflight: bool = Fal
         plan = make_plan(settings, files, fmt, totals)
     else:
         state = store.load()
-        _check_resumable(state, await binding_for(settings, files, fmt), store, files)
+        check_same_job(state, await binding_for(settings, files, fmt), files, store.directory)
         plan = make_plan(settings, files, fmt, state.totals, state.progress)
     return replace(plan, preflight=await check_credentials(settings)) if preflight else plan
 
@@ -160,7 +152,7 @@ async def _recover(settings: Settings, files: JobFiles, fmt: InputFormat,
                restarting=files.restart and store.locked)
     if job.resumed:
         state = store.load()
-        _check_resumable(state, binding, store, files)
+        check_same_job(state, binding, files, store.directory)
         job.write_invalid_list(state, resumed=True)
     else:
         store.check_creatable()
@@ -245,13 +237,13 @@ class _Job:
         run = RunRecord(run_id=run_id, started=utc_timestamp(), resumed=self.resumed,
                         requester=settings.requester, ticket=settings.ticket)
         try:
-            batches = within_precount(
-                read_batches(files, self.fmt, settings.id_type, settings.batch_size, p.anchor,
-                             self.watch), state.totals.ids_total, settings.batch_size, files.input)
+            batches = read_batches(files, self.fmt, settings, p.anchor, self.watch,
+                                   state.totals.ids_total)
             exit_code = await drive.run_recorded(
-                drive.Recorded(self.store, state, run, self.resumed, report=files.report_path),
-                drive.Send(settings, failed_file, stop, deleter), batches, plan=plan,
-                observer=observer, exit_code=lambda end: exit_code_after(state, end, stop))
+                drive.Run(settings, failed_file, stop, state, run, deleter, store=self.store,
+                          resumed=self.resumed, report=files.report_path, plan=plan,
+                          observer=observer), batches,
+                lambda end: exit_code_after(state, end, stop))
         except AbortError as exc:
             # Raised to the caller, who says it once (the CLI: its one error line, also in
             # the log file); an error event here would repeat it on the console.

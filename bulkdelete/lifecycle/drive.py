@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import secrets
 import time
 from collections import Counter
@@ -19,14 +18,14 @@ import aiohttp
 import structlog
 
 from bulkdelete.batcher import Batch
-from bulkdelete.checkpoint import CheckpointStore, Ledger, Progress, RunRecord, State
+from bulkdelete.checkpoint import CheckpointStore, Ledger, RunRecord, State
 from bulkdelete.client import BoundClient, ClevertapClient, Deleter
 from bulkdelete.engine import AdaptiveLimiter, Engine, OperationFactory, RunEnd, RunStats
 from bulkdelete.engine.engine import Delete
 from bulkdelete.engine.stats import StopRequest
 from bulkdelete.errors import BulkDeleteError, StorageError
 from bulkdelete.failed import FailureSink
-from bulkdelete.lifecycle.plan import Observer, Plan
+from bulkdelete.lifecycle.plan import Observer, Plan, QuietObserver
 from bulkdelete.logs import utc_timestamp
 from bulkdelete.report import build_report, save_report
 from bulkdelete.settings import Settings
@@ -58,100 +57,80 @@ def run_exit_code(state: State, stop: StopRequest) -> int:
 
 
 @dataclass(slots=True)
-class RunCounters:
-    run: RunRecord
+class Run:
+    """One run: sent through ``deleter`` (the client when None) or ``operation``; kept in
+    ``store`` and watched by ``observer`` when given (``closing`` runs before its last save)."""
+
+    settings: Settings
+    failures: FailureSink
+    stop: StopRequest
+    state: State
+    record: RunRecord
+    deleter: Deleter | None = None
+    operation: Callable[[BoundClient], OperationFactory] | None = None
+    store: CheckpointStore | None = None
+    resumed: bool = False
+    report: Path | None = None
+    closing: Callable[[], None] | None = None
+    plan: Plan | None = None
+    observer: Observer = field(default_factory=QuietObserver)
     stats: RunStats = field(default_factory=RunStats)
-    started: float = field(default_factory=time.monotonic)
+    started: float = 0.0  # monotonic, once run_recorded starts it
 
     def __post_init__(self) -> None:
-        self.run.traffic = self.stats  # the engine's counters are the record's traffic
+        self.record.traffic = self.stats  # the engine's counters are the record's traffic
 
-    def close(self, exit_code: int | None, progress: Progress) -> None:
-        run = self.run
-        run.resent_after_crash, run.resent_after_stop = progress.resent_this_run()
+    def count(self, exit_code: int | None = None) -> None:
+        run = self.record
+        run.resent_after_crash, run.resent_after_stop = self.state.progress.resent_this_run()
         run.elapsed_s = time.monotonic() - self.started
         if exit_code is not None:
             run.exit_code = exit_code
             run.ended = utc_timestamp()
 
 
-@dataclass(frozen=True, slots=True)
-class Send:  # a delete through ``deleter`` (the client when None), else ``operation``
-    settings: Settings
-    failures: FailureSink
-    stop: StopRequest
-    deleter: Deleter | None = None
-    operation: Callable[[BoundClient], OperationFactory] | None = None
-
-
-@dataclass(slots=True)
-class Recorded:  # a run kept in a checkpoint; ``closing`` runs just before the last snapshot
-    store: CheckpointStore
-    state: State
-    run: RunRecord
-    resumed: bool
-    report: Path | None = None
-    closing: Callable[[], None] | None = None
-
-
-async def run_recorded(job: Recorded, send: Send, batches: Iterator[Batch], *, plan: Plan,
-                       observer: Observer, exit_code: Callable[[RunEnd], int]) -> int:
-    """Listed before anything is sent, so even a run killed at once is; saved however it ends."""
-    store, state = job.store, job.state
-    if job.resumed:
+async def run_recorded(job: Run, batches: Iterator[Batch],
+                       exit_code: Callable[[RunEnd], int] | None = None) -> int:
+    """Listed before anything is sent, so even a run killed at once is; saved however it
+    ends. With no store (delete_ids, verify --sample) nothing is saved nor observed."""
+    store, state, observer = job.store, job.state, job.observer
+    if job.resumed and store is not None:
         state.progress.carry_over(killed=was_killed(state.runs))
         store.resume()
-    state.runs.append(job.run)
-    counters = RunCounters(job.run)
-    state.updated = utc_timestamp()
-    store.snapshot(*store.prepare_snapshot(state))
+    state.runs.append(job.record)
+    job.started = time.monotonic()
+    if store is not None:
+        state.updated = utc_timestamp()
+        store.snapshot(*store.prepare_snapshot(state))
     code: int | None = None
     try:
-        async with _engine(send, Ledger(state.progress, store), counters) as engine:
+        async with _engine(job, Ledger(state.progress, store)) as engine:
             p = state.progress
-            observer.started(plan, engine.snapshot, p.ids_deleted + p.ids_failed,
-                             failed_before=p.ids_failed,
-                             throttled_before=sum(r.traffic.throttled for r in state.runs[:-1]))
+            if job.plan is not None:
+                observer.started(job.plan, engine.snapshot, p.ids_deleted + p.ids_failed,
+                                 failed_before=p.ids_failed,
+                                 throttled_before=sum(r.traffic.throttled
+                                                      for r in state.runs[:-1]))
+            beside = None if store is None else _tick(job, store, observer)
             try:
-                end = await engine.run(batches, beside=_tick(job, counters, observer))
+                end = await engine.run(batches, beside=beside)
             finally:
                 observer.finished()
-        code = exit_code(end)
+        code = exit_code(end) if exit_code else run_exit_code(state, job.stop)
     except BulkDeleteError as exc:
         code = exc.exit_code
         raise
     finally:
-        error = _close(job, counters, code)
+        error = _close(job, code)
     if error is not None:
         raise error
     return code
 
 
-async def run_unrecorded(send: Send, batches: Iterator[Batch], state: State,
-                         exit_code: Callable[[RunEnd], int], run_id: str | None = None) -> int:
-    """A run kept in no checkpoint (delete_ids, verify --sample): recorded in ``state``, its
-    batch total counted from ``ids_total`` once the batches are read."""
-    run = RunRecord(run_id=run_id or new_run_id(), started=utc_timestamp())
-    state.runs.append(run)
-    counters = RunCounters(run)
-    code: int | None = None
-    try:
-        async with _engine(send, Ledger(state.progress), counters) as engine:
-            end = await engine.run(batches)
-        state.totals.batches_total = math.ceil(state.totals.ids_total / send.settings.batch_size)
-        code = exit_code(end)
-    except BulkDeleteError as exc:
-        code = exc.exit_code
-        raise
-    finally:
-        counters.close(code, state.progress)
-    return code
-
-
 @contextlib.asynccontextmanager
-async def _engine(send: Send, ledger: Ledger, counters: RunCounters) -> AsyncIterator[Engine]:
+async def _engine(job: Run, ledger: Ledger) -> AsyncIterator[Engine]:
     """Its session and limiter are bound to the running loop: built and torn down in it."""
-    settings = send.settings
+    settings = job.settings
     # A few spare connections: a request abandoned on timeout never blocks the next one.
     connector = aiohttp.TCPConnector(limit=settings.concurrency + 4, ttl_dns_cache=300)
     async with aiohttp.ClientSession(connector=connector, raise_for_status=False) as session:
@@ -162,19 +141,18 @@ async def _engine(send: Send, ledger: Ledger, counters: RunCounters) -> AsyncIte
         changes = LimitChangeLog()
         limiter = AdaptiveLimiter(settings.concurrency, rate=settings.rate, on_change=changes)
         try:
-            operation = (send.operation(bound) if send.operation
-                         else partial(Delete, (send.deleter or bound).delete))
+            operation = (job.operation(bound) if job.operation
+                         else partial(Delete, (job.deleter or bound).delete))
             yield Engine(settings=settings, limiter=limiter, recorder=ledger,
-                         failures=send.failures, stop=send.stop, stats=counters.stats,
+                         failures=job.failures, stop=job.stop, stats=job.stats,
                          operation=operation)
         finally:
             changes.flush()
 
 
-async def _tick(job: Recorded, counters: RunCounters, observer: Observer) -> None:
+async def _tick(job: Run, store: CheckpointStore, observer: Observer) -> None:
     """An fsync'd snapshot about once a second (docs/guarantees.md §2), in a thread so
     sending never waits on disk; a failed journal write ends the run in its own task."""
-    store, state = job.store, job.state
     clock = asyncio.get_running_loop().time  # the loop's clock, as the engine's timers
     last = clock()
     while True:
@@ -183,19 +161,21 @@ async def _tick(job: Recorded, counters: RunCounters, observer: Observer) -> Non
         now = clock()
         if now - last >= SNAPSHOT_INTERVAL:
             last = now
-            counters.close(None, state.progress)
-            state.updated = utc_timestamp()
-            data, gen = store.prepare_snapshot(state)
+            job.count()
+            job.state.updated = utc_timestamp()
+            data, gen = store.prepare_snapshot(job.state)
             await asyncio.to_thread(store.snapshot, data, gen)
 
 
-def _close(job: Recorded, counters: RunCounters, code: int | None) -> StorageError | None:
+def _close(job: Run, code: int | None) -> StorageError | None:
     """The last snapshot, then the report: the first failure is returned, not raised, so it
     never hides the error that ended the run."""
     store, state = job.store, job.state
-    counters.close(code, state.progress)
+    job.count(code)
     if job.closing is not None:
         job.closing()
+    if store is None:
+        return None
     state.updated = utc_timestamp()
     error: StorageError | None = None
     try:

@@ -159,12 +159,15 @@ def read_input(files: JobFiles, fmt: InputFormat, id_type: str, offset: int = 0,
                         delimiter=files.delimiter)
 
 
-def read_batches(files: JobFiles, fmt: InputFormat, id_type: str, batch_size: int,
-                 start: tuple[int, int, int], watch: Watch | None) -> Iterator[Batch]:
-    """The batches from ``start`` (seq, byte offset, line) on, numbered as the job's."""
+def read_batches(files: JobFiles, fmt: InputFormat, settings: Settings,
+                 start: tuple[int, int, int], watch: Watch | None,
+                 ids_total: int | None = None) -> Iterator[Batch]:
+    """The batches from ``start`` (seq, byte offset, line) on, numbered as the job's; with
+    ``ids_total``, none past the pre-count (:func:`make_batches`)."""
     seq, offset, line = start
-    return make_batches(read_input(files, fmt, id_type, offset, line, watch), batch_size,
-                        first_seq=seq)
+    return make_batches(read_input(files, fmt, settings.id_type, offset, line, watch),
+                        settings.batch_size, first_seq=seq,
+                        counted=None if ids_total is None else (ids_total, files.input))
 
 
 def precount(files: JobFiles, fmt: InputFormat, settings: Settings,
@@ -190,7 +193,9 @@ async def binding_for(settings: Settings, files: JobFiles, fmt: InputFormat) -> 
 
 
 def check_same_job(state: State, binding: Binding, files: JobFiles, directory: Path,
-                   nothing: str, advice: str) -> None:
+                   nothing: str = "nothing was sent",
+                   advice: str = "Use the original settings to resume, another --checkpoint "
+                                 "for a new job, or --restart to discard it.") -> None:
     """A started job read another way, or sent elsewhere, is refused (``nothing`` says what
     was not done); its failed file must be the one bound and list all its failed IDs."""
     diffs = state.binding.differences(binding)

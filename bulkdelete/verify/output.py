@@ -9,7 +9,6 @@ import itertools
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -35,18 +34,6 @@ def new_list_name(folder: Path, *, every: bool = False, now: datetime | None = N
     stem += "-all" if every else ""
     names = (f"{stem}{f'-{n}' if n > 1 else ''}.txt" for n in itertools.count(1))
     return next(name for name in names if not (folder / name).exists())
-
-
-@dataclass(frozen=True, slots=True)
-class Counts:
-    population: int  # the job's deleted IDs
-    gone: int
-    present: int
-    unknown: int
-
-    @property
-    def checked(self) -> int:
-        return self.gone + self.present + self.unknown
 
 
 class Findings:
@@ -124,11 +111,12 @@ def _recorded_line(line: bytes, recorded: Callable[[int], bool]) -> bool:
     return not tab or not seq.isdigit() or recorded(int(seq))
 
 
-def summarize(counts: Counts, *, sample: int | None, seed: int | None,
-              runs: Sequence[RunRecord], now: datetime | None = None,
+def summarize(population: int, gone: int, present: int, unknown: int, *, sample: int | None,
+              seed: int | None, runs: Sequence[RunRecord], now: datetime | None = None,
               names: tuple[str | None, str | None] = (None, None)) -> dict[str, Any]:
-    """verify.json's object; the requester and ticket are this verify's (``names``) when
-    given, else the job's last named ones."""
+    """verify.json's object, ``population`` the job's deleted IDs; the requester and ticket
+    are this verify's (``names``) when given, else the job's last named ones."""
+    checked = gone + present + unknown
     now = now or datetime.now(UTC)
     dates = purge_dates(runs)
     due = dates["purge_due_by"]
@@ -136,14 +124,14 @@ def summarize(counts: Counts, *, sample: int | None, seed: int | None,
                  (None, None))
     requester, ticket = names[0] or named[0], names[1] or named[1]
     return {
-        "population": counts.population,
-        "checked": counts.checked,
-        "gone": counts.gone,
-        "present": counts.present,
-        "unknown": counts.unknown,
+        "population": population,
+        "checked": checked,
+        "gone": gone,
+        "present": present,
+        "unknown": unknown,
         "sample": "all" if sample is None else sample,
         "seed": seed,
-        "present_upper_95": present_upper_95(counts.present, counts.checked),
+        "present_upper_95": present_upper_95(present, checked),
         **dates,
         "early": is_early(due, now) if due else False,
         "requester": requester,

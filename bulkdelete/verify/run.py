@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import math
 import random
 import secrets
 from collections.abc import Iterator
@@ -17,9 +18,9 @@ from typing import Any
 import structlog
 
 from bulkdelete.answer import Verdict
-from bulkdelete.batcher import Batch
+from bulkdelete.batcher import Batch, make_batches
 from bulkdelete.checkpoint import CheckpointStore, Progress, RunRecord, State, Totals
-from bulkdelete.engine import RunEnd, StopRequest
+from bulkdelete.engine import StopRequest
 from bulkdelete.errors import InputError, StorageError, UsageError
 from bulkdelete.failed import MemoryFailures
 from bulkdelete.lifecycle import drive
@@ -34,7 +35,7 @@ from bulkdelete.lifecycle.plan import (
 )
 from bulkdelete.logs import utc_timestamp
 from bulkdelete.outputs import VERIFY_FOLDER
-from bulkdelete.reader import InputFormat, Watch
+from bulkdelete.reader import InputFormat, Record, Watch
 from bulkdelete.report import build_report, save_report
 from bulkdelete.settings import JobFiles, Settings
 from bulkdelete.verify import output
@@ -93,12 +94,11 @@ async def verify_job(settings: Settings, files: JobFiles, *, sample: int | None 
             # From the progress (journalled, so exact after a kill): a Check's success is
             # gone, a failure is present by its label, else unknown.
             found = checked.reasons.get(Verdict.PRESENT.value, 0)
-            counts = output.Counts(state.progress.ids_deleted, checked.ids_deleted, found,
-                                   checked.ids_failed - found)
             # Given to this verify (--requester/--ticket), else the job's.
-            summary = output.summarize(counts, sample=sample,
-                                       seed=None if sample is None else seed, runs=state.runs,
-                                       names=(settings.requester, settings.ticket))
+            summary = output.summarize(
+                state.progress.ids_deleted, checked.ids_deleted, found, checked.ids_failed - found,
+                sample=sample, seed=None if sample is None else seed, runs=state.runs,
+                names=(settings.requester, settings.ticket))
             summary["gone_shapes"] = job.shapes.listing()
             if end_code is not None:  # stopped: nothing is final yet
                 return VerifyResult(summary, end_code, None)
@@ -120,7 +120,7 @@ async def verify_job(settings: Settings, files: JobFiles, *, sample: int | None 
             save_report(files.report_path, build_report(state, exit_code=last))
             log.info("verified", **{k: summary[k]
                                     for k in ("checked", "gone", "present", "unknown")})
-            return VerifyResult(summary, 0 if counts.checked == counts.gone else 1, still)
+            return VerifyResult(summary, 0 if checked.ids_failed == 0 else 1, still)
 
 
 def failed_ids(path: Path) -> set[str]:
@@ -140,17 +140,12 @@ def deleted_batches(settings: Settings, files: JobFiles, fmt: InputFormat, state
     """The job's batches from ``start`` on, read as the job read them (batch numbers are a
     pure function of the input and the batch size), each holding only its deleted IDs: a
     done batch's, less the failed file's."""
-    for batch in read_batches(files, fmt, settings.id_type, settings.batch_size, start, watch):
+    for batch in read_batches(files, fmt, settings, start, watch):
         if not state.progress.is_done(batch.seq):
             batch.ids = []
         elif failed:
             batch.ids = [ident for ident in batch.ids if ident not in failed]
         yield batch
-
-
-def sample_batches(ids: list[str], size: int) -> Iterator[Batch]:
-    for seq, first in enumerate(range(0, len(ids), size)):
-        yield Batch(seq, 0, 0, ids[first:first + size])
 
 
 @dataclass(slots=True)
@@ -171,12 +166,15 @@ class _Verify:
         # signals are still heard meanwhile.
         chosen = await asyncio.to_thread(reservoir, self.batches(), size, random.Random(seed))
         log.info("verify_sample", sample=len(chosen), seed=seed)
-        state = State(binding=self.job.binding, totals=Totals(len(chosen), 0, 0))
+        batch = self.settings.batch_size
+        state = State(binding=self.job.binding,
+                      totals=Totals(len(chosen), 0, math.ceil(len(chosen) / batch)))
         findings = MemoryFailures()
-        send = drive.Send(self.settings, findings, self.stop,
-                          operation=partial(output.check_operation, shapes=self.shapes))
-        await drive.run_unrecorded(send, sample_batches(chosen, self.settings.batch_size), state,
-                                   lambda _end: drive.run_exit_code(state, self.stop), self.run_id)
+        run = RunRecord(run_id=self.run_id, started=utc_timestamp())
+        await drive.run_recorded(
+            drive.Run(self.settings, findings, self.stop, state, run,
+                      operation=partial(output.check_operation, shapes=self.shapes)),
+            make_batches((Record(i, 0, 0) for i in chosen), batch))
         stopped = drive.stopped_code(self.stop, complete=state.complete)
         present = (ident for ident, reason, _ in findings.items if reason == Verdict.PRESENT.value)
         return state.progress, stopped, list(dict.fromkeys(present))
@@ -201,19 +199,12 @@ class _Verify:
                 def closing() -> None:
                     state.verify = {**(state.verify or {}), "gone_shapes": self.shapes.listing()}
 
-                send = drive.Send(self.settings, findings, self.stop, operation=partial(
-                    output.check_operation, findings=findings, shapes=self.shapes))
-                stopped: int | None = None
-
-                def exit_code(_end: RunEnd) -> int:  # the run's own, in the verify's runs
-                    nonlocal stopped
-                    stopped = drive.stopped_code(self.stop, complete=state.complete)
-                    return drive.run_exit_code(state, self.stop)
-
+                operation = partial(output.check_operation, findings=findings, shapes=self.shapes)
                 await drive.run_recorded(
-                    drive.Recorded(store, state, run, resumed=not fresh, closing=closing), send,
-                    self.batches(start=p.anchor), plan=plan, observer=observer,
-                    exit_code=exit_code)
+                    drive.Run(self.settings, findings, self.stop, state, run, store=store,
+                              operation=operation, resumed=not fresh, closing=closing,
+                              plan=plan, observer=observer), self.batches(start=p.anchor))
+                stopped = drive.stopped_code(self.stop, complete=state.complete)
                 present = findings.present_ids() if stopped is None else []
         return p, stopped, present
 

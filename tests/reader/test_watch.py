@@ -11,7 +11,7 @@ from typing import cast
 
 import pytest
 
-from bulkdelete.batcher import make_batches, within_precount
+from bulkdelete.batcher import make_batches
 from bulkdelete.errors import InputChanged, InputError
 from bulkdelete.reader import InputFormat, Record, read_records, source
 from bulkdelete.reader.guard import Watch
@@ -94,12 +94,12 @@ def test_never_more_ids_than_the_pre_count(tmp_path: Path) -> None:
     ones within it are."""
     items = read_records(_write(tmp_path / "ids.txt", _ids()), "lines", column=None,
                          id_type="guid")
-    batches = within_precount(make_batches(items, 100), 250, 100, tmp_path / "ids.txt")
+    batches = make_batches(items, 100, counted=(250, tmp_path / "ids.txt"))
     assert [len(next(batches).ids) for _ in range(2)] == [100, 100]
     with pytest.raises(InputChanged, match="more IDs than the 250 counted"):
         next(batches)
-    exact = within_precount(make_batches([Record("a", 1, 0), Record("b", 2, 2)], 100), 2, 100,
-                            tmp_path / "ids.txt")
+    exact = make_batches([Record("a", 1, 0), Record("b", 2, 2)], 100,
+                         counted=(2, tmp_path / "ids.txt"))
     assert [b.ids for b in exact] == [["a", "b"]]
 
 

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from bulkdelete.checkpoint import RunRecord, Traffic
 from bulkdelete.verify.output import (
-    Counts,
     Findings,
     new_list_name,
     summarize,
@@ -29,7 +28,7 @@ def _runs() -> list[RunRecord]:
 
 
 def test_the_summary_line_reads_as_the_docs_show() -> None:
-    summary = summarize(Counts(9_999_700, 1000, 0, 0), sample=1000, seed=7, runs=_runs(),
+    summary = summarize(9_999_700, 1000, 0, 0, sample=1000, seed=7, runs=_runs(),
                         now=NOW)
     assert summary_lines(summary)[0] == (
         "1,000 of 9,999,700 deleted IDs checked: 1,000 gone, 0 present, 0 unknown — at most "
@@ -37,7 +36,7 @@ def test_the_summary_line_reads_as_the_docs_show() -> None:
 
 
 def test_a_verify_before_the_purge_is_due_is_early_and_says_until_when() -> None:
-    summary = summarize(Counts(10, 8, 1, 1), sample=None, seed=None, runs=_runs(), now=NOW)
+    summary = summarize(10, 8, 1, 1, sample=None, seed=None, runs=_runs(), now=NOW)
     assert summary["requested_at"] == "2026-01-02T10:00:00+00:00"
     assert summary["purge_due_by"] == "2026-01-04T10:00:00.000Z"  # the one timestamp format
     assert summary["early"] is True
@@ -47,7 +46,7 @@ def test_a_verify_before_the_purge_is_due_is_early_and_says_until_when() -> None
     lines = summary_lines(summary)
     assert len(lines) == 2
     assert "until 2026-01-04T10:00:00.000Z" in lines[1]
-    later = summarize(Counts(10, 10, 0, 0), sample=None, seed=None, runs=_runs(),
+    later = summarize(10, 10, 0, 0, sample=None, seed=None, runs=_runs(),
                       now=datetime(2026, 1, 5, tzinfo=UTC))
     assert later["early"] is False
     assert len(summary_lines(later)) == 1
@@ -65,14 +64,14 @@ def test_requester_and_ticket_come_from_the_last_run_that_has_them() -> None:
                     traffic=Traffic(ids_deleted=5))
     given.requester, given.ticket = "dpo@example.com", "DSR-17"
     later = RunRecord(run_id="r2", started="2026-01-02T11:00:00+00:00")
-    summary = summarize(Counts(1, 1, 0, 0), sample=1, seed=1, runs=[given, later], now=NOW)
+    summary = summarize(1, 1, 0, 0, sample=1, seed=1, runs=[given, later], now=NOW)
     assert (summary["requester"], summary["ticket"]) == ("dpo@example.com", "DSR-17")
-    assert summarize(Counts(1, 1, 0, 0), sample=1, seed=1, runs=[later], now=NOW)[
+    assert summarize(1, 1, 0, 0, sample=1, seed=1, runs=[later], now=NOW)[
         "requester"] is None
 
 
 def test_outputs_are_owner_only_json_and_re_feedable(tmp_path: Path) -> None:
-    summary = summarize(Counts(3, 1, 2, 0), sample=3, seed=9, runs=_runs(), now=NOW)
+    summary = summarize(3, 1, 2, 0, sample=3, seed=9, runs=_runs(), now=NOW)
     name = new_list_name(tmp_path, now=NOW)
     assert name == "still_present-20260103T120000Z.txt"
     still = write_outputs(tmp_path, summary, ["a", "b"], name)
@@ -129,10 +128,10 @@ def test_a_verify_given_its_own_requester_or_ticket_records_it_over_the_jobs() -
     run = Audited(run_id="r1", started="2026-01-02T09:00:00+00:00",
                   traffic=Traffic(ids_deleted=5))
     run.requester, run.ticket = "dpo@example.com", "DSR-17"
-    summary = summarize(Counts(1, 1, 0, 0), sample=1, seed=1, runs=[run], now=NOW,
+    summary = summarize(1, 1, 0, 0, sample=1, seed=1, runs=[run], now=NOW,
                         names=(None, "AUDIT-9"))
     assert (summary["requester"], summary["ticket"]) == ("dpo@example.com", "AUDIT-9")
-    summary = summarize(Counts(1, 1, 0, 0), sample=1, seed=1, runs=_runs(), now=NOW,
+    summary = summarize(1, 1, 0, 0, sample=1, seed=1, runs=_runs(), now=NOW,
                         names=("auditor@example.com", None))
     assert (summary["requester"], summary["ticket"]) == ("auditor@example.com", None)
 

@@ -22,7 +22,7 @@ from bulkdelete.fake.answers import ProfileBook
 from bulkdelete.lifecycle.plan import binding_for
 from bulkdelete.reader.guard import Watch, fingerprint
 from bulkdelete.settings import Secret
-from bulkdelete.verify.run import deleted_batches, failed_ids, sample_batches
+from bulkdelete.verify.run import deleted_batches, failed_ids
 from tests.conftest import ServerFactory, make_ids, make_settings, read_lines, write_ids
 
 PURGE = 5.0  # seconds: the second delete run's profiles are inside it while verify runs
@@ -219,11 +219,6 @@ async def test_an_input_edited_once_its_fingerprint_is_taken_is_refused(
         with pytest.raises(InputChanged, match="input changed during the run"):
             await verify_job(settings, JobFiles(input=source), sample=10)
     assert not (tmp_path / "ids.txt.bulkdelete" / "verify.json").exists()
-
-
-def test_sample_batches_cut_the_sample_in_numbered_batches() -> None:
-    batches = list(sample_batches([str(n) for n in range(250)], 100))
-    assert [(b.seq, len(b.ids)) for b in batches] == [(0, 100), (1, 100), (2, 50)]
 
 
 def test_deleted_batches_keep_the_job_numbering_and_drop_failed_and_undone_ids(
