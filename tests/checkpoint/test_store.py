@@ -26,7 +26,7 @@ from bulkdelete.errors import (
     CheckpointLocked,
     CheckpointMismatch,
 )
-from bulkdelete.job.run import _check_resumable
+from bulkdelete.lifecycle.plan import check_same_job
 from bulkdelete.settings import JobFiles
 from tests.checkpoint.helpers import (
     done_record,
@@ -148,8 +148,7 @@ def test_check_binding_lists_what_differs() -> None:
     current = make_binding(fingerprint="sha256:other", id_type="identity",
                            host="127.0.0.1:8080")
     with pytest.raises(CheckpointMismatch) as info:
-        _check_resumable(make_state(), current, CheckpointStore(Path("ckpt")),
-                         JobFiles(input=Path("ids.txt")))
+        check_same_job(make_state(), current, JobFiles(input=Path("ids.txt")), Path("ckpt"))
     message = str(info.value)
     assert "input content" in message
     assert "--id-type: checkpoint has 'guid', this run has 'identity'" in message
@@ -174,8 +173,8 @@ def test_check_binding_names_each_batch_shaping_setting(field: str, value: objec
         f"{label}: checkpoint has {getattr(make_binding(), field)!r}, this run has {value!r}"
     ]
     with pytest.raises(CheckpointMismatch, match=label):
-        _check_resumable(make_state(), make_binding(**{field: value}),
-                         CheckpointStore(Path("c")), JobFiles(input=Path("ids.txt")))
+        check_same_job(make_state(), make_binding(**{field: value}),
+                       JobFiles(input=Path("ids.txt")), Path("c"))
 
 
 def test_discard_removes_state_and_journals_only(tmp_path: Path) -> None:
