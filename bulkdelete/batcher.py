@@ -30,21 +30,25 @@ def make_batches(items: Iterable[Record | InvalidLine], size: int, *, first_seq:
     seq = first_seq
     ids: list[str] = []  # the batch being filled; never changed once yielded
     offset = line = 0  # where ids[0]'s record starts
+
+    def batch() -> Batch:
+        # Every batch before this one is full, so seq * size IDs come before it.
+        if counted is not None and seq * size + len(ids) > counted[0]:
+            raise input_changed(counted[1], f"holds more IDs than the {counted[0]:,} "
+                                "counted at the start")
+        return Batch(seq, offset, line, ids)
+
     for item in items:
         if type(item) is Record:
             if not ids:
                 offset, line = item.offset, item.line
             ids.append(item.value)
-            # Every batch before this one is full, so seq * size IDs come before it.
-            if counted is not None and seq * size + len(ids) > counted[0]:
-                raise input_changed(counted[1], f"holds more IDs than the {counted[0]:,} "
-                                    "counted at the start")
             if len(ids) == size:
-                yield Batch(seq, offset, line, ids)
+                yield batch()
                 seq += 1
                 ids = []
     if ids:
-        yield Batch(seq, offset, line, ids)
+        yield batch()
 
 
 def tally(items: Iterable[Record | InvalidLine], totals: Totals) -> Iterator[Record]:
