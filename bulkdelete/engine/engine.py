@@ -15,7 +15,7 @@ import structlog
 
 from bulkdelete.client import Failures, Outcome, Result
 from bulkdelete.engine.limiter import AdaptiveLimiter, Ticket
-from bulkdelete.engine.sender import ALL_REJECTED_ABORT, Request, Sender
+from bulkdelete.engine.sender import Request, Sender
 from bulkdelete.engine.stats import Recorder, RunStats, Snapshot, StopRequest, Traffic, race
 from bulkdelete.errors import BulkDeleteError
 from bulkdelete.failed import FailureSink
@@ -60,7 +60,7 @@ class Delete:
             return [(ident, result) for ident in ids]
         # A half's batch already holds the bisection lock.
         async with self._bisecting if whole else contextlib.nullcontext():
-            if whole and self._sender.all_rejected >= ALL_REJECTED_ABORT:
+            if whole and self._sender.request_is_wrong:
                 return None  # the abort is on its way: leave the batch to the resume
             failures: Failures = []
             for half in (ids[:len(ids) // 2], ids[len(ids) // 2:]):
@@ -222,30 +222,31 @@ class Engine:
         if failures is None:
             return  # dropped by a stop: the resume sends it again
         labels, sender, stats = self.operation.labels, self.sender, self.sender.stats
-        occurrences = Counter(batch.ids)
-        reasons: Counter[str] = Counter()
         counts: Counter[str] = Counter()
-        for ident, result in failures:
-            reasons[result.reason] += occurrences[ident]
-            # Answered decisively (a SUCCESS saying "not as asked"): a finding, not an error.
-            finding = labels.finding if result.outcome is Outcome.SUCCESS else None
-            counts[finding or labels.error] += occurrences[ident]
-        failed = sum(reasons.values())
+        by_reason: dict[str, int] | None = None
+        failed = 0
         if failures:
+            occurrences = Counter(batch.ids)  # only here: most batches have no failure
+            reasons: Counter[str] = Counter()
+            for ident, result in failures:
+                reasons[result.reason] += occurrences[ident]
+                # Answered decisively (a SUCCESS saying "not as asked"): a finding, not an error.
+                finding = labels.finding if result.outcome is Outcome.SUCCESS else None
+                counts[finding or labels.error] += occurrences[ident]
+            failed, by_reason = sum(reasons.values()), dict(reasons)
             sender.before_recording(batch.seq, len(unique), failures)
             # Durably in the failed file before the recorder says "done" (docs/guarantees.md §1).
             await self.failures.add([(i, r.reason, r.detail) for i, r in failures])
             if not counts[labels.error]:
                 # Findings, not faults: verify's summary counts them (a line each would flood).
                 log.debug("ids_answered", seq=batch.seq, line=batch.line, ids=failed,
-                          reasons=dict(reasons))
+                          reasons=by_reason)
             else:
                 log.warning(
                     "batch_given_up" if len(failures) == len(unique) else "ids_rejected",
-                    seq=batch.seq, line=batch.line, failed=failed, reasons=dict(reasons))
+                    seq=batch.seq, line=batch.line, failed=failed, reasons=by_reason)
         deleted = len(batch.ids) - failed
-        sender.recorder.done(batch.seq, batch.offset, batch.line, deleted, failed,
-                           dict(reasons) if failures else None)
+        sender.recorder.done(batch.seq, batch.offset, batch.line, deleted, failed, by_reason)
         stats.ids_deleted += deleted
         stats.ids_failed += failed
         counts[labels.success] += deleted

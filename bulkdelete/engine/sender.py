@@ -138,8 +138,13 @@ class Sender:
             self.all_rejected += 1
             log.warning("batch_all_rejected", seq=seq, reason=failures[0][1].reason)
 
+    @property
+    def request_is_wrong(self) -> bool:
+        """Whole batches rejected ID by ID, again and again: --id-type or the column."""
+        return self.all_rejected >= ALL_REJECTED_ABORT
+
     def after_recording(self, failures: Failures) -> None:
-        if self.all_rejected >= ALL_REJECTED_ABORT:
+        if self.request_is_wrong:
             raise FatalApiError(
                 f"the API rejected every ID of {self.all_rejected} batches one by one, so "
                 "the request itself is wrong (check --id-type and the input column); "
