@@ -95,8 +95,8 @@ async def run_recorded(job: Run, batches: Iterator[Batch],
     ends. With no store (delete_ids, verify --sample) nothing is saved nor observed."""
     store, state, observer = job.store, job.state, job.observer
     if job.resumed and store is not None:
+        # No journal switch here: the snapshot just below switches to a new one itself.
         state.progress.carry_over(killed=was_killed(state.runs))
-        store.resume()
     state.runs.append(job.record)
     job.started = time.monotonic()
     if store is not None:
