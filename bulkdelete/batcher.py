@@ -51,6 +51,13 @@ def make_batches(items: Iterable[Record | InvalidLine], size: int, *, first_seq:
         yield batch()
 
 
+def _note_invalid(totals: Totals, item: Record | InvalidLine) -> None:
+    totals.lines_invalid += 1
+    if len(totals.invalid_samples) < INVALID_SAMPLES:
+        assert isinstance(item, InvalidLine)
+        totals.invalid_samples.append((item.line, item.reason))
+
+
 def tally(items: Iterable[Record | InvalidLine], totals: Totals) -> Iterator[Record]:
     """The valid records, counted into *totals* with the invalid lines (the first few kept)."""
     for item in items:
@@ -58,23 +65,26 @@ def tally(items: Iterable[Record | InvalidLine], totals: Totals) -> Iterator[Rec
             totals.ids_total += 1
             yield item
         else:
-            totals.lines_invalid += 1
-            if len(totals.invalid_samples) < INVALID_SAMPLES:
-                assert isinstance(item, InvalidLine)
-                totals.invalid_samples.append((item.line, item.reason))
+            _note_invalid(totals, item)
 
 
 def summarize(items: Iterable[Record | InvalidLine], size: int,
               each_ids: Callable[[list[str]], object] | None = None) -> Totals:
-    """One streaming pass; *each_ids* is handed every valid ID, a few thousand at a time."""
+    """One streaming pass; *each_ids* is handed every valid ID, a few thousand at a time.
+    Its own loop, not :func:`tally`: this is every fresh start's pre-count, per ID."""
     summary = Totals(ids_total=0, lines_invalid=0, batches_total=0)
     held: list[str] = []
     hand = each_ids or (lambda ids: None)
-    for record in tally(items, summary):
-        held.append(record.value)
-        if len(held) == 4096:
-            hand(held)
-            held = []
+    for item in items:
+        if type(item) is Record:
+            held.append(item.value)
+            if len(held) == 4096:
+                summary.ids_total += 4096
+                hand(held)
+                held = []
+        else:
+            _note_invalid(summary, item)
+    summary.ids_total += len(held)
     hand(held)
     summary.batches_total = -(-summary.ids_total // size)
     return summary
