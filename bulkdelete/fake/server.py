@@ -194,10 +194,12 @@ class FakeServer:
                 quoted = json.dumps({"X-CleverTap-Passcode": config.passcode})
                 error = f"{lead}passcode={config.passcode} headers={quoted}"
             return answers.fail(error, 400)
-        # One die decides the fate; none is drawn while every fault is off.
-        r = self._rng.random() if any(getattr(config, name) for name in FAULTS) else 1.0
-        edges = itertools.accumulate(getattr(config, name) for name in FAULTS)
-        fault = next((name for name, edge in zip(FAULTS, edges, strict=True) if r < edge), None)
+        fault = None
+        if any(getattr(config, name) for name in FAULTS):  # none drawn while all are off
+            r = self._rng.random()  # one die decides the fate
+            edges = itertools.accumulate(getattr(config, name) for name in FAULTS)
+            fault = next((name for name, edge in zip(FAULTS, edges, strict=True) if r < edge),
+                         None)
         if fault == "p_429":  # answered at once, as a throttle is at the real API
             return self._throttle(config)
         if fault is not None:
