@@ -205,9 +205,9 @@ def classify_profile(
     if payload is not None and state == "fail" and isinstance(error := payload.get("error"), str):
         # A code, if any, must be one a delete reads as REJECTED.
         code = _fail_code(raw := payload.get("code"))
-        text = _mask_id(error, ident)
+        # The code first: masking builds a pattern from the ID, needless for a 429 or a 5xx.
         if ((raw is None or _fail_outcome(code) is Outcome.REJECTED)
-                and _NOT_FOUND.search(" ".join(text.split()))):
+                and _NOT_FOUND.search(" ".join((text := _mask_id(error, ident)).split()))):
             error = shorten(text, hide, _SHAPE_ERROR_LIMIT)
             return _gone(status="fail", code=code, error=error)
     return classify(status, body, retry_after, hide=hide)
