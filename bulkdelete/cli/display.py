@@ -219,12 +219,13 @@ def run_signalled(work: Coroutine[Any, Any, T], display: Display, *,
     try:
         result = asyncio.run(signalled())
     except BulkDeleteError:
-        raise_if_log_failed(saved())
+        raise_if_log_failed(saved)
         raise
-    raise_if_log_failed(saved())
+    raise_if_log_failed(saved)
     return result
 
 
-def raise_if_log_failed(saved: str) -> None:
+def raise_if_log_failed(saved: Callable[[], str]) -> None:
+    """``saved`` reads the checkpoint back: called only when the log did fail."""
     if (failure := failure_message()) is not None:
-        raise StorageError(f"{failure}; the run stopped. {saved}")
+        raise StorageError(f"{failure}; the run stopped. {saved()}")

@@ -136,7 +136,7 @@ def _delete(ns: argparse.Namespace, settings: Settings, files: JobFiles,
         rest = arguments.continue_command(ns)
         say("canary done; progress saved. Continue with:", f"  {rest}", event="resume_hint",
             command=rest)
-    display.raise_if_log_failed(_saved(files.checkpoint_dir))
+    display.raise_if_log_failed(lambda: _saved(files.checkpoint_dir))
     return result.exit_code
 
 
