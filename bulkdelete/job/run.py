@@ -59,9 +59,9 @@ class JobResult:
     already_finished: bool = False  # the job was finished before this run: nothing sent
 
 
-def exit_code_after(state: State, end: RunEnd | None, stop: StopRequest) -> int:
-    """``end`` None: no run was made. InputError when the input ended short of the pre-count."""
-    if end and end.input_exhausted and not end.limit_reached and not state.complete \
+def exit_code_after(state: State, end: RunEnd, stop: StopRequest) -> int:
+    """InputError when the input ended short of the pre-count."""
+    if end.input_exhausted and not end.limit_reached and not state.complete \
             and state.totals.batches_total and not stop.requested:
         # Every batch read was recorded, yet batches are missing: the file changed under us.
         raise InputError(
@@ -106,7 +106,7 @@ async def run_job(settings: Settings, files: JobFiles, *, stop: StopRequest | No
             if not job.resumed and not state.totals.ids_total and state.totals.lines_invalid:
                 job.refuse_nothing_valid(state)  # an empty file is a job of 0 IDs, complete
             if state.complete:
-                code = exit_code_after(state, None, stop)
+                code = drive.run_exit_code(state, stop)
                 report = build_report(state, exit_code=code)
                 save_report(files.report_path, report)
                 return JobResult(report, code, store.directory, files.failed_path,
