@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import json
 import zlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from bulkdelete.checkpoint.model import MAX_REASONS, DoneBatch, Progress
 from bulkdelete.errors import CheckpointError
@@ -86,18 +87,15 @@ def replay(progress: Progress, path: Path) -> None:
                 f"checkpoint journal {path} {what} {index + 1}. {RESTART_HINT}") from None
 
 
-class Journal(Protocol):
-    def append(self, record: dict[str, Any]) -> None: ...
-
-
 class Ledger:
     """Progress plus journal, updated by one call so the two never disagree."""
 
-    __slots__ = ("_journal", "is_done", "progress")
+    __slots__ = ("_append", "is_done", "progress")
 
-    def __init__(self, progress: Progress, journal: Journal | None = None) -> None:
+    def __init__(self, progress: Progress,
+                 append: Callable[[dict[str, Any]], None] | None = None) -> None:
         self.progress = progress
-        self._journal = journal
+        self._append = append
         self.is_done = progress.is_done
 
     @property
@@ -105,8 +103,8 @@ class Ledger:
         return self.progress.watermark
 
     def _record(self, record: dict[str, Any]) -> None:
-        if apply(self.progress, record) and self._journal is not None:
-            self._journal.append(record)
+        if apply(self.progress, record) and self._append is not None:
+            self._append(record)
 
     def sent(self, seq: int) -> None:
         self._record({"k": "s", "s": seq})

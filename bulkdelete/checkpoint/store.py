@@ -67,8 +67,7 @@ class CheckpointStore:
         self._folder_fd = fd
         path = self.directory / LOCK_NAME
         try:
-            problem = private_folder_problem(os.fstat(fd))
-            if problem is not None:
+            if (problem := private_folder_problem(os.fstat(fd))) is not None:
                 raise CheckpointError(f"refusing the checkpoint folder {self.directory}: "
                                       f"{problem}. Nothing was written")
             try:

@@ -28,7 +28,7 @@ def test_a_batch_sent_twice_is_journalled_once() -> None:
     """A retry or a bisected half sends the batch again: only its first send is marked
     and journalled, and a batch already done is not journalled as sent or done again."""
     journal = RecordingJournal()
-    ledger = Ledger(Progress(), journal)
+    ledger = Ledger(Progress(), journal.append)
     ledger.sent(3)
     ledger.sent(3)
     ledger.done(3, offset_of(3), line_of(3), 10, 0, None)
@@ -43,7 +43,7 @@ def test_done_updates_progress_and_journal_together() -> None:
     same record, reasons included."""
     journal = RecordingJournal()
     progress = Progress()
-    ledger = Ledger(progress, journal)
+    ledger = Ledger(progress, journal.append)
     ledger.sent(1)
     ledger.done(1, offset_of(1), line_of(1), 8, 2, {"HTTP 400 rejected": 2})
     assert ledger.is_done(1)
@@ -81,7 +81,7 @@ def test_a_ledger_on_the_store_journal_is_replayed_on_load(tmp_path: Path) -> No
     with opened_store(directory) as store:
         state = make_state()
         store.create(state)
-        ledger = Ledger(state.progress, store)
+        ledger = Ledger(state.progress, store.append)
         ledger.sent(0)
         ledger.sent(0)
         ledger.done(0, offset_of(0), line_of(0), 100, 0, None)
@@ -98,7 +98,7 @@ def test_an_answer_that_acknowledged_nothing_takes_the_batch_off_the_sent_list()
     ``sent_above`` (journalled), and its next request marks it sent again, so a kill -9
     counts as re-sent only what was really out (docs/guarantees.md §2)."""
     journal = RecordingJournal()
-    ledger = Ledger(Progress(), journal)
+    ledger = Ledger(Progress(), journal.append)
     ledger.sent(4)
     ledger.answered(4)
     assert ledger.progress.sent_above == set()

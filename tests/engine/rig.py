@@ -219,7 +219,7 @@ def rig(deleter: FakeDeleter, settings: Settings | None = None,
     stop = StopRequest()
     limiter = AdaptiveLimiter(settings.concurrency, rate=settings.rate)
     engine = Engine(settings=settings, operation=partial(Delete, deleter.delete), limiter=limiter,
-                    recorder=Ledger(progress, journal), failures=failures, stop=stop,
+                    recorder=Ledger(progress, journal.append), failures=failures, stop=stop,
                     rng=random.Random(7))
     return Rig(engine, deleter, journal, failures, progress, stop, limiter)
 

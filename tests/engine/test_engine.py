@@ -132,7 +132,7 @@ async def test_a_recording_error_leaves_the_run_as_itself(where: str) -> None:
     deleter = FakeDeleter(lambda ids, n, attempt: answer, delay=0.01)
     engine = Engine(settings=settings, operation=partial(Delete, deleter.delete),
                     limiter=AdaptiveLimiter(settings.concurrency),
-                    recorder=Ledger(progress, journal),
+                    recorder=Ledger(progress, journal.append),
                     failures=BrokenFailures() if where == "failures" else MemoryFailures(),
                     stop=StopRequest())
     with pytest.raises(StorageError, match="cannot write") as info:
