@@ -99,14 +99,12 @@ async def run_recorded(job: Run, batches: Iterator[Batch],
         state.progress.carry_over(killed=was_killed(state.runs))
     state.runs.append(job.record)
     job.started = time.monotonic()
-    journal = None
     if store is not None:
-        journal = store.append
         state.updated = utc_timestamp()
         store.snapshot(*store.prepare_snapshot(state))
     code: int | None = None
     try:
-        async with _engine(job, Ledger(state.progress, journal)) as engine:
+        async with _engine(job, Ledger(state.progress, store.append if store else None)) as engine:
             p = state.progress
             if job.plan is not None:
                 observer.started(job.plan, engine.snapshot, p.ids_deleted + p.ids_failed,
