@@ -208,5 +208,4 @@ def check_operation(client: BoundClient, *, shapes: GoneShapes,
             shapes.add(gone_shape(result), 1)
         return result
 
-    return partial(Check, lookup, is_gone=lambda result: verdict(result) is Verdict.GONE,
-                   note=None if findings is None else findings.note)
+    return partial(Check, lookup, note=None if findings is None else findings.note)
