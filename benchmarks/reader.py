@@ -22,7 +22,7 @@ from pathlib import Path
 from bulkdelete.batcher import make_batches, summarize
 from bulkdelete.lifecycle.plan import precount
 from bulkdelete.reader import read_records
-from bulkdelete.settings import JobFiles, Secret, Settings
+from bulkdelete.reader.formats import Input
 
 
 def shapes(count: int, seed: int = 1) -> dict[str, list[bytes]]:
@@ -55,8 +55,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     ns = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         folder = ns.dir or Path(tmp)
-        settings = Settings(account_id="BENCH", passcode=Secret("bench"),
-                            base_url="http://127.0.0.1:1", id_type="guid")
         print(f"{'shape':18s} {'read + batch':>14s} {'pre-count':>12s} {'+ repeats':>18s}   "
               f"({ns.ids:,} lines, best of {ns.repeat})")
         for name, lines in shapes(ns.ids).items():
@@ -71,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return summarize(read_records(path, "lines", column=None, id_type="guid"), 100)
 
             def job_count(path: Path = path) -> object:
-                return precount(JobFiles(input=path), "lines", settings)
+                return precount(Input(path, "lines", "guid"), 100)
 
             print(f"{name:18s} {best_ms(read, ns.repeat):11.0f} ms "
                   f"{best_ms(count, ns.repeat):9.0f} ms {best_ms(job_count, ns.repeat):15.0f} ms")

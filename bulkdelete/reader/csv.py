@@ -22,7 +22,7 @@ from bulkdelete.reader.csvhead import (
     sniff,
 )
 from bulkdelete.reader.guard import Watch
-from bulkdelete.reader.rule import InvalidLine, Record, check, show, text_value, trim
+from bulkdelete.reader.rule import InvalidLine, Record, Records, check, show, text_value, trim
 from bulkdelete.reader.source import (
     MAX_LINE_BYTES,
     REASON_LINE_TOO_LONG,
@@ -44,7 +44,7 @@ Rows = Iterator[tuple[int, int, list[str] | str]]
 
 def csv_records(path: Path, column: str | None, id_type: str, start_offset: int,
                 start_line: int, watch: Watch | None,
-                delimiter: str | None = None) -> Iterator[Record | InvalidLine]:
+                delimiter: str | None = None) -> Records:
     """Every record of a CSV file from *start_offset* (the header is read first, always)."""
     with closing(open_stream(path)) as stream:
         rows, header = _open(stream, path, column, id_type, delimiter, watch)

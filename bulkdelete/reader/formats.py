@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Final, Literal, cast, get_args
 
@@ -18,6 +19,7 @@ from bulkdelete.reader.rule import (
     TRIMMED,
     InvalidLine,
     Record,
+    Records,
     check,
     name_list,
     raw_value,
@@ -69,7 +71,7 @@ def check_lines_guess(path: Path) -> None:
 def read_records(
     path: Path, fmt: InputFormat, *, column: str | None, id_type: str, start_offset: int = 0,
     start_line: int = 1, watch: Watch | None = None, delimiter: str | None = None,
-) -> Iterator[Record | InvalidLine]:
+) -> Records:
     """Every record and invalid line of *path* in file order, opened on the first ``next()``;
     *column* names the CSV column or JSON field (default: the one named *id_type*)."""
     # An option the format would ignore is refused rather than ignored.
@@ -94,9 +96,31 @@ def read_records(
     return _each_line(path, start_offset, start_line, watch, decide, REASON_LINE_TOO_LONG)
 
 
+@dataclass(frozen=True, slots=True)
+class Input:
+    """The input and how it is read, built once (:func:`read_records`' arguments), so every
+    read of a job reads it the same way; a run's carries its :class:`Watch`."""
+
+    path: Path
+    format: InputFormat
+    id_type: str
+    column: str | None = None
+    delimiter: str | None = None
+    watch: Watch | None = None
+
+    def watched(self) -> Input:
+        """Watched from now on: every read must find the input as it is now."""
+        return replace(self, watch=Watch.start(self.path))
+
+    def records(self, offset: int = 0, line: int = 1) -> Records:
+        return read_records(self.path, self.format, column=self.column, id_type=self.id_type,
+                            start_offset=offset, start_line=line, watch=self.watch,
+                            delimiter=self.delimiter)
+
+
 def _each_line(path: Path, start_offset: int, line: int, watch: Watch | None,
                decide: Callable[[bytes, int, int], Decided],
-               too_long: str) -> Iterator[Record | InvalidLine]:
+               too_long: str) -> Records:
     """What *decide* makes of each line (without its newline); one too long is *too_long*."""
     with open_blocks(path, start_offset, watch) as blocks:
         offset = blocks.offset

@@ -267,4 +267,4 @@ def test_abandoned_reader_closes_its_file(
     first = next(items)
     assert isinstance(first, Record)
     assert first.value == "a"
-    items.close()  # type: ignore[attr-defined]
+    items.close()

@@ -118,7 +118,7 @@ def test_lines_reader_closes_file_when_abandoned(tmp_path: Path) -> None:
     path = write(tmp_path / "ids.txt.gz", b"a\nb\nc\n")
     items = read_records(path, "lines", column=None, id_type="guid")
     assert next(items) == Record("a", 1, 0)
-    items.close()  # type: ignore[attr-defined]
+    items.close()
 
 
 @pytest.mark.parametrize("fmt", ["lines", "jsonl"])
