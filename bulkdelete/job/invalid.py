@@ -14,8 +14,7 @@ import structlog
 from bulkdelete.durable import count_lines, write_all, write_private_atomic
 from bulkdelete.errors import StorageError
 from bulkdelete.outputs import INVALID_NAME
-from bulkdelete.reader import InvalidLine
-from bulkdelete.reader.formats import Input
+from bulkdelete.reader import Input, InvalidLine
 from bulkdelete.reader.rule import VALUE_CHARS
 
 log = structlog.get_logger("bulkdelete")

@@ -39,7 +39,7 @@ from bulkdelete.lifecycle.plan import (
 )
 from bulkdelete.logs import utc_timestamp
 from bulkdelete.outputs import VERIFY_NAME
-from bulkdelete.reader.formats import Input
+from bulkdelete.reader import Input
 from bulkdelete.report import build_report, save_report
 from bulkdelete.settings import JobFiles, Settings
 from bulkdelete.wording import counted

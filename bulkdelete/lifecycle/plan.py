@@ -17,13 +17,11 @@ from bulkdelete.engine import Snapshot
 from bulkdelete.errors import CheckpointMismatch
 from bulkdelete.failed import check_lists_all
 from bulkdelete.outputs import check_outputs
-from bulkdelete.reader import InputFormat, check_input_path, check_lines_guess, detect_format
-from bulkdelete.reader.csv import csv_header
-from bulkdelete.reader.csvhead import describe, parse_delimiter
-from bulkdelete.reader.formats import Input
+from bulkdelete.reader import Input, InputFormat, check_input_path, check_lines_guess, detect_format
+from bulkdelete.reader.csv import csv_column
+from bulkdelete.reader.csvhead import describe
 from bulkdelete.reader.guard import fingerprint
 from bulkdelete.reader.rule import show
-from bulkdelete.reader.source import open_stream
 from bulkdelete.repeats import RepeatCounter
 from bulkdelete.settings import JobFiles, Settings
 
@@ -55,15 +53,6 @@ def id_column(source: Input) -> IdColumn:
                         kind="field")
     name, delimiter = csv_column(source)
     return IdColumn(name, delimiter=delimiter)
-
-
-def csv_column(source: Input) -> tuple[str | None, str]:
-    with contextlib.closing(open_stream(source.path)) as stream:
-        header = csv_header(stream, source.path, source.column, source.id_type,
-                            source.delimiter)
-    if header is None:
-        return None, parse_delimiter(source.delimiter) or ","
-    return header.name, header.delimiter
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,8 +35,7 @@ from bulkdelete.lifecycle.plan import (
 )
 from bulkdelete.logs import utc_timestamp
 from bulkdelete.outputs import VERIFY_FOLDER
-from bulkdelete.reader import Record
-from bulkdelete.reader.formats import Input
+from bulkdelete.reader import Input, Record
 from bulkdelete.report import build_report, save_report
 from bulkdelete.settings import JobFiles, Settings
 from bulkdelete.verify import output

@@ -9,8 +9,8 @@ import pytest
 
 from bulkdelete.errors import InputError
 from bulkdelete.lifecycle.plan import id_column
+from bulkdelete.reader import Input
 from bulkdelete.reader.csvhead import looks_like_id
-from bulkdelete.reader.formats import Input
 
 
 @pytest.mark.parametrize("name", ["3f2a9c1e-7b6d-4e2a-9f1b-0c8d7e6a5b4c", "ann@example.com",

@@ -13,8 +13,7 @@ from bulkdelete.errors import StorageError
 from bulkdelete.job import invalid as invalid_module
 from bulkdelete.job.invalid import invalid_line_json, write_invalid_lines
 from bulkdelete.outputs import INVALID_NAME
-from bulkdelete.reader import InvalidLine
-from bulkdelete.reader.formats import Input
+from bulkdelete.reader import Input, InvalidLine
 
 
 def _input(tmp_path: Path, bad: int) -> Input:

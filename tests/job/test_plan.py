@@ -10,7 +10,7 @@ import pytest
 from bulkdelete.checkpoint import Totals
 from bulkdelete.job import plan_job
 from bulkdelete.lifecycle.plan import make_plan
-from bulkdelete.reader.formats import Input
+from bulkdelete.reader import Input
 from bulkdelete.settings import JobFiles
 from tests.conftest import make_settings, write_ids
 

@@ -20,7 +20,7 @@ from bulkdelete.engine import StopRequest
 from bulkdelete.errors import CheckpointMismatch, FatalApiError, InputChanged, UsageError
 from bulkdelete.fake.answers import ProfileBook
 from bulkdelete.lifecycle.plan import binding_for
-from bulkdelete.reader.formats import Input
+from bulkdelete.reader import Input
 from bulkdelete.reader.guard import fingerprint
 from bulkdelete.settings import Secret
 from bulkdelete.verify.run import deleted_batches, failed_ids
