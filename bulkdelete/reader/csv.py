@@ -53,7 +53,7 @@ def csv_records(source: Input, start_offset: int, start_line: int) -> Records:
         index, name, separator = header.index, header.name, header.delimiter
         if start_offset:
             # Resume: the header was needed for the column; now jump to the watermark.
-            blocks = Blocks(stream, source.path, start_offset, watch=source.watch)
+            blocks = Blocks(stream, source.path, start_offset, source.watch)
             rows = _rows(blocks.pieces(), start_offset, start_line, separator)
         for line, offset, row in rows:
             if isinstance(row, str):
@@ -85,7 +85,7 @@ def csv_column(source: Input) -> tuple[str | None, str]:
 
 
 def _open(stream: Stream, source: Input, watch: Watch | None) -> tuple[Rows, Header | None]:
-    blocks = Blocks(stream, source.path, 0, watch=watch)
+    blocks = Blocks(stream, source.path, 0, watch)
     pieces = blocks.pieces()
     # The header's first line decides the delimiter; blank lines before it are kept to be
     # read as the rows they are.
