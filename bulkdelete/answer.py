@@ -73,26 +73,26 @@ def classify(
 ) -> Result:
     """``hide``: the passcode's forms (:func:`~bulkdelete.redact.secret_forms`)."""
     payload = _json_object(body)
-    error = _error_text(payload.get("error"), hide) if payload is not None else ""
-    code = _fail_code(payload.get("code")) if payload is not None else None
+    fields = payload or {}  # None: no JSON object
+    error = _error_text(fields.get("error"), hide)
+    code = _fail_code(fields.get("code"))
     if 200 <= status < 300:
-        if payload is not None:
-            state = payload.get("status")
-            if state == "success":
-                # Only a 200 leaving no ID unprocessed; re-sending anything else is harmless.
-                if status != 200:
-                    return Result(Outcome.RETRYABLE,
-                                  f"HTTP {status} success (only 200 is a delete)", status)
-                if (unprocessed := payload.get("unprocessed")) not in (None, [], {}, ""):
-                    count = len(unprocessed) if isinstance(unprocessed, list | dict) else 1
-                    return Result(Outcome.RETRYABLE,
-                                  f"HTTP 200 success with {count} ID(s) left unprocessed", status)
-                return SUCCESS
-            if state == "fail":
-                outcome = _fail_outcome(code)
-                which = "(no code)" if code is None else f"code {code}"
-                return Result(outcome, f"HTTP {status} with fail body {which}", status, error,
-                              retry_after if outcome is Outcome.THROTTLED else None)
+        state = fields.get("status")
+        if state == "success":
+            # Only a 200 leaving no ID unprocessed; re-sending anything else is harmless.
+            if status != 200:
+                return Result(Outcome.RETRYABLE,
+                              f"HTTP {status} success (only 200 is a delete)", status)
+            if (unprocessed := fields.get("unprocessed")) not in (None, [], {}, ""):
+                count = len(unprocessed) if isinstance(unprocessed, list | dict) else 1
+                return Result(Outcome.RETRYABLE,
+                              f"HTTP 200 success with {count} ID(s) left unprocessed", status)
+            return SUCCESS
+        if state == "fail":
+            outcome = _fail_outcome(code)
+            which = "(no code)" if code is None else f"code {code}"
+            return Result(outcome, f"HTTP {status} with fail body {which}", status, error,
+                          retry_after if outcome is Outcome.THROTTLED else None)
         return Result(
             Outcome.RETRYABLE, f"HTTP {status} with an unrecognised body", status,
             shorten(body.decode("utf-8", "replace"), hide, _DETAIL_LIMIT),
@@ -188,9 +188,8 @@ def classify_profile(
     hide: tuple[str, ...] = (), ident: str = "",
 ) -> Result:
     """SUCCESS ``gone``/``present`` when the answer decides, else :func:`classify`."""
-    payload = _json_object(body) if status == 200 else None
-    state = payload.get("status") if payload is not None else None
-    if payload is not None and state == "success":
+    payload = (_json_object(body) if status == 200 else None) or {}
+    if payload.get("status") == "success":
         record = payload.get("record")
         if isinstance(record, dict | list) and record:
             return PRESENT
@@ -202,14 +201,13 @@ def classify_profile(
         if "record" not in payload:
             return GONE
         return _gone(status="success", record=json.dumps(record))
-    if payload is not None and state == "fail" and isinstance(error := payload.get("error"), str):
+    if payload.get("status") == "fail" and isinstance(error := payload.get("error"), str):
         # A code, if any, must be one a delete reads as REJECTED.
         code = _fail_code(raw := payload.get("code"))
         # The code first: masking builds a pattern from the ID, needless for a 429 or a 5xx.
         if ((raw is None or _fail_outcome(code) is Outcome.REJECTED)
                 and _NOT_FOUND.search(" ".join((text := _mask_id(error, ident)).split()))):
-            error = shorten(text, hide, _SHAPE_ERROR_LIMIT)
-            return _gone(status="fail", code=code, error=error)
+            return _gone(status="fail", code=code, error=shorten(text, hide, _SHAPE_ERROR_LIMIT))
     return classify(status, body, retry_after, hide=hide)
 
 
@@ -225,11 +223,9 @@ def _mask_id(text: str, ident: str) -> str:
 
 
 def gone_shape(result: Result) -> dict[str, Any]:
-    try:
-        shape = json.loads(result.detail)
-    except ValueError:
-        shape = None
-    return shape if isinstance(shape, dict) else {"http": result.status}
+    """The shape a "gone" result rests on (only :func:`_gone` makes one)."""
+    shape: dict[str, Any] = json.loads(result.detail)
+    return shape
 
 
 def verdict(result: Result) -> Verdict:

@@ -21,8 +21,8 @@ from structlog.types import EventDict, Processor
 from bulkdelete.durable import open_private
 from bulkdelete.errors import UsageError
 
-_MESSAGES = "bulkdelete.message"  # the logger of :func:`say`'s lines, never filtered
-_STREAM = "_stream"  # where a line for people goes; never written to the log file
+# Where a line for people (:func:`say`'s, never filtered) goes; never written to the log file.
+_STREAM = "_stream"
 
 
 def utc_timestamp(moment: datetime | None = None) -> str:
@@ -56,7 +56,7 @@ def say(*lines: str, event: str = "message", level: str = "info",
         stream: TextIO | None = None, **fields: Any) -> None:
     """Lines for people (default stderr), never silenced by ``-q``; one JSON record with
     ``--log-format json``."""
-    logger = structlog.get_logger(_MESSAGES)
+    logger = structlog.get_logger()
     getattr(logger, level)(event, **fields, text="\n".join(lines), **{_STREAM: stream})
 
 
@@ -74,14 +74,6 @@ def wants_json(argv: list[str]) -> bool:
 
 class _Console:
     """Prints to ``sys.stderr`` as it is then (rich swaps it while the bar is up)."""
-
-    disabled = False
-
-    def __init__(self, level: int, *, for_people: bool) -> None:
-        self.level, self.for_people = level, for_people
-
-    def getEffectiveLevel(self) -> int:
-        return logging.NOTSET if self.for_people else self.level
 
     def msg(self, message: str, file: TextIO | None = None) -> None:
         print(message, file=file or sys.stderr, flush=True)
@@ -130,26 +122,28 @@ def configure(*, fmt: str = "console", log_file: Path | None = None,
         with contextlib.suppress(OSError):  # its failure, if any, was already reported
             _log_file.file.close()
     _log_file.file, _log_file.path, _log_file.failure = file, log_file, None
-    as_json, level = fmt == "json", logging.WARNING if quiet else logging.INFO
+    as_json = fmt == "json"
     events: Processor = (structlog.processors.JSONRenderer(default=str) if as_json else
                          structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty()))
 
     def render(logger: _Console, name: str, event: EventDict) -> Any:
+        people = _STREAM in event
         stream = event.pop(_STREAM, None)
-        people = logger.for_people and not as_json  # a line for people, as written
-        return (event["text"] if people else events(logger, name, event),), {"file": stream}
+        if quiet and not people and event["level"] == "info":  # -q: warnings and above
+            raise structlog.DropEvent
+        text = event["text"] if people and not as_json else events(logger, name, event)
+        return (text,), {"file": stream}
 
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             _stamp_and_file,
-            structlog.stdlib.filter_by_level,
             render,
         ],
         # The log file gets every record at INFO and above, even with -q on the console.
         wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
-        logger_factory=lambda *names: _Console(level, for_people=names == (_MESSAGES,)),
+        logger_factory=lambda *names: _Console(),
         cache_logger_on_first_use=False,
     )
 

@@ -4,7 +4,6 @@ Every form is masked *before* the cut (a cut could leave a piece no longer match
 from __future__ import annotations
 
 import base64
-import binascii
 import contextlib
 import html
 import json
@@ -66,7 +65,7 @@ def _readings(text: str) -> list[str]:
                   _UNICODE_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), unescaped)]
     for run in _BASE64.findall(flat):
         for decode in (base64.b64decode, base64.urlsafe_b64decode):
-            with contextlib.suppress(binascii.Error, ValueError):
+            with contextlib.suppress(ValueError):  # binascii.Error is one
                 found.append(decode(run + "=" * (-len(run) % 4)).decode("utf-8", "replace"))
     for run in _HEX.findall(flat):
         found.append(bytes.fromhex(run).decode("utf-8", "replace"))

@@ -13,6 +13,7 @@ from typing import Protocol
 
 import structlog
 
+from bulkdelete.answer import Verdict, verdict
 from bulkdelete.client import Failures, Outcome, Result
 from bulkdelete.engine.limiter import AdaptiveLimiter, Ticket
 from bulkdelete.engine.sender import Request, Sender
@@ -78,11 +79,9 @@ class Check:
     labels = Labels(success="gone", error="unknown", finding="present")
 
     def __init__(self, lookup: Callable[[str], Awaitable[Result]], sender: Sender,
-                 is_gone: Callable[[Result], bool],
                  note: Callable[[int, Iterable[str]], None] | None = None) -> None:
         self._request: Request = lambda ids: lookup(ids[0])
         self._sender = sender
-        self._is_gone = is_gone
         self._note = note
 
     async def __call__(self, ids: list[str], seq: int, ticket: Ticket) -> Failures | None:
@@ -99,7 +98,7 @@ class Check:
         if None in results:
             return None
         failures = [(ident, result) for ident, result in zip(ids, results, strict=True)
-                    if result is not None and not self._is_gone(result)]
+                    if result is not None and verdict(result) is not Verdict.GONE]
         if self._note is not None:
             self._note(seq, (ident for ident, _ in failures))
         return failures
@@ -141,8 +140,7 @@ class Engine:
         self.stop = stop
         # The sender holds the run's settings, limiter, recorder and counters for both.
         self.sender = Sender(settings=settings, limiter=limiter, recorder=recorder,
-                             stop=stop.event, stats=stats or RunStats(),
-                             rng=rng or random.Random())
+                             stop=stop.event, stats=stats, rng=rng)
         self.operation = operation(self.sender)
         self._held: set[asyncio.Task[None]] = set()  # batches admitted, not yet ended
         self._changed = asyncio.Event()  # a batch ended: the meters may have moved

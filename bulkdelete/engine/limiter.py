@@ -72,15 +72,13 @@ class AdaptiveLimiter:
             target = max(1, min(self.limit, self.in_flight - 1))
             if target < self.limit:
                 self._set_limit(target, "throttled")
-            now = self._last_reaction = self._loop.time()
+            self._last_reaction = self._loop.time()
             pause = 0.0
             if self._streak >= 2:
                 span = min(PAUSE_CAP, PAUSE_BASE * 2 ** (self._streak - 2))
                 pause = span / 2 + self._rng.uniform(0, span / 2)  # "equal jitter"
-            if retry_after is not None:
-                # A floor, never a replacement: "Retry-After: 0" must not switch escalation off.
-                pause = max(pause, retry_after)
-            self._paused_until = max(self._paused_until, now + pause)
+            # A floor, never a replacement: "Retry-After: 0" must not switch escalation off.
+            self.pause(max(pause, retry_after or 0.0))
         elif ok:
             self._streak = 0
             # One sent before the last change says nothing about the new limit.

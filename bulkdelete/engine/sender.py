@@ -32,13 +32,14 @@ class Sender:
     """Sends for every batch of a run, so it also keeps the run's abort rules."""
 
     def __init__(self, *, settings: Settings, limiter: AdaptiveLimiter, recorder: Recorder,
-                 stop: asyncio.Event, stats: RunStats, rng: random.Random) -> None:
+                 stop: asyncio.Event, stats: RunStats | None = None,
+                 rng: random.Random | None = None) -> None:
         self.settings = settings
         self.limiter = limiter
         self.recorder = recorder
         self.stop = stop
-        self.stats = stats
-        self._rng = rng
+        self.stats = stats or RunStats()
+        self._rng = rng or random.Random()
         self.succeeded = False  # any request of this run answered success
         self._reached = False  # any request of this run got past the connection
         self._outage_streak = 0  # consecutive requests that never reached the server

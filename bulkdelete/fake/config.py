@@ -119,10 +119,6 @@ class FakeServerStats:
     def peak_in_flight(self) -> int:
         return self.deletes_in_flight.peak
 
-    @property
-    def profile_peak_in_flight(self) -> int:
-        return self.lookups_in_flight.peak
-
     def summary(self) -> str:
         """No IDs: they are personal data."""
         names = ("requests", "accepted", "acknowledged_ids", "throttled", "rejected",

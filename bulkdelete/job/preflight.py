@@ -4,7 +4,6 @@ anything is written, so wrong credentials or region show up now, not an hour in.
 from __future__ import annotations
 
 import asyncio
-import random
 import secrets
 from collections.abc import Sequence
 
@@ -13,7 +12,7 @@ import structlog
 
 from bulkdelete.checkpoint import Ledger, Progress
 from bulkdelete.client import ClevertapClient, Outcome, Result
-from bulkdelete.engine import AdaptiveLimiter, RunStats, Sender, StopRequest, race
+from bulkdelete.engine import AdaptiveLimiter, Sender, StopRequest, race
 from bulkdelete.errors import ConfirmationRefused, FatalApiError, StalledError, TooManyErrors
 from bulkdelete.settings import Settings
 
@@ -39,7 +38,7 @@ async def _check(settings: Settings) -> str:
     probe = secrets.token_hex(16)
     # Its own stop event, never set: the caller's stop cancels the whole check instead.
     sender = Sender(settings=settings, limiter=AdaptiveLimiter(1), recorder=Ledger(Progress()),
-                    stop=asyncio.Event(), stats=RunStats(), rng=random.Random())
+                    stop=asyncio.Event())
     host = settings.host
     async with aiohttp.ClientSession(raise_for_status=False) as session:
         client = ClevertapClient(base_url=settings.base_url, account_id=settings.account_id,

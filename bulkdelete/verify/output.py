@@ -36,7 +36,7 @@ def new_list_name(folder: Path, *, every: bool = False, now: datetime | None = N
     return next(name for name in names if not (folder / name).exists())
 
 
-class Findings:
+class Findings(LineFiles):
     """``--all``'s failure sink: present and unknown IDs durably in ``folder`` as
     ``<batch>\\t<ID>`` lines. The lists are fsync'd per batch but the journal about once a
     second, so after a power loss they keep only the batches the progress ``recorded``, and
@@ -49,8 +49,7 @@ class Findings:
             for name in (PRESENT_NAME, UNKNOWN_NAME):
                 _keep_recorded(folder / name, recorded)
         try:
-            self._files = LineFiles((folder / PRESENT_NAME, folder / UNKNOWN_NAME),
-                                    truncate=truncate)
+            super().__init__((folder / PRESENT_NAME, folder / UNKNOWN_NAME), truncate=truncate)
         except OSError as exc:
             raise StorageError(f"cannot open {exc.filename}: {exc.strerror or exc}") from None
 
@@ -69,26 +68,22 @@ class Findings:
         return f"{seq}\t{ident}"
 
     async def add(self, failures: Sequence[tuple[str, str, str]]) -> None:
-        present = [ident for ident, reason, _ in failures if reason == Verdict.PRESENT.value]
-        unknown = [ident for ident, reason, _ in failures if reason != Verdict.PRESENT.value]
-        await asyncio.to_thread(self._write, [self._line(i) for i in present],
-                                [self._line(i) for i in unknown])
+        present = [self._line(i) for i, reason, _ in failures if reason == Verdict.PRESENT.value]
+        unknown = [self._line(i) for i, reason, _ in failures if reason != Verdict.PRESENT.value]
+        await asyncio.to_thread(self._write, present, unknown)
 
     def _write(self, present: list[str], unknown: list[str]) -> None:
         try:
-            self._files.write(["".join(f"{line}\n" for line in ids).encode()
-                               for ids in (present, unknown)])
+            self.write(["".join(f"{line}\n" for line in ids).encode()
+                        for ids in (present, unknown)])
         except OSError as exc:
             raise StorageError(f"cannot write {exc.filename}: {exc.strerror or exc}") from None
 
     def present_ids(self) -> list[str]:
         """Every present ID once (a batch re-checked after a kill may list one twice)."""
-        with self._files.paths[0].open(encoding="utf-8") as lines:
+        with self.paths[0].open(encoding="utf-8") as lines:
             return list(dict.fromkeys(line.rstrip("\n").rpartition("\t")[2]
                                       for line in lines if line.strip()))
-
-    def close(self) -> None:
-        self._files.close()
 
 
 def _keep_recorded(path: Path, recorded: Callable[[int], bool]) -> None:
@@ -213,5 +208,4 @@ def check_operation(client: BoundClient, *, shapes: GoneShapes,
             shapes.add(gone_shape(result), 1)
         return result
 
-    return partial(Check, lookup, is_gone=lambda result: verdict(result) is Verdict.GONE,
-                   note=None if findings is None else findings.note)
+    return partial(Check, lookup, note=None if findings is None else findings.note)

@@ -105,7 +105,7 @@ async def test_verify_all_stopped_or_killed_then_the_same_command_checks_every_i
             assert f"bulkdelete verify {source}" in output
             assert not (tmp_path / "ids.txt.bulkdelete" / "verify.json").exists()
         output = await _rerun_checks_every_id(server, argv, ids, sig.name)
-        assert server.stats.profile_peak_in_flight <= CONCURRENCY
+        assert server.stats.lookups_in_flight.peak <= CONCURRENCY
         assert "2,000 of 2,000 deleted IDs checked: 2,000 gone, 0 present, 0 unknown" in output
     verify = json.loads((tmp_path / "ids.txt.bulkdelete" / "verify.json").read_text())
     assert (verify["checked"], verify["gone"], verify["sample"]) == (2000, 2000, "all")

@@ -11,7 +11,7 @@ from functools import partial
 
 import pytest
 
-from bulkdelete.answer import GONE, PRESENT, Verdict, verdict
+from bulkdelete.answer import GONE, PRESENT
 from bulkdelete.batcher import Batch
 from bulkdelete.checkpoint import Ledger, Progress
 from bulkdelete.client import SUCCESS, Result
@@ -107,7 +107,7 @@ def _check_engine(deleter: FakeDeleter, settings: Settings) -> tuple[Engine, Mem
 
     engine = Engine(
         settings=settings, limiter=AdaptiveLimiter(settings.concurrency),
-        operation=partial(Check, lookup, is_gone=lambda r: verdict(r) is Verdict.GONE),
+        operation=partial(Check, lookup),
         recorder=Ledger(progress), failures=failures, stop=StopRequest(),
     )
     return engine, failures, progress

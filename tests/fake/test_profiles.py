@@ -98,7 +98,7 @@ async def test_lookups_have_their_own_in_flight_limit(
             asyncio.gather(*lookups), post(session, server, {"identity": ["x"]}))
     assert status == 200
     assert sorted(r.outcome.value for r in results).count(Outcome.THROTTLED.value) == 1
-    assert server.stats.profile_peak_in_flight == 3
+    assert server.stats.lookups_in_flight.peak == 3
     assert server.stats.peak_in_flight == 1
 
 

@@ -66,7 +66,7 @@ async def test_verify_all_counts_match_the_servers_record(
         looked_up = {i: n for i, n in stats.looked_up.items() if i in set(ids)}
         assert set(looked_up) == deleted  # the failed IDs are expected to remain
         assert {i for i, n in looked_up.items() if n > 1} == unclear
-        assert 1 < stats.profile_peak_in_flight <= settings.concurrency
+        assert 1 < stats.lookups_in_flight.peak <= settings.concurrency
         assert stats.throttled == 0
 
     folder = tmp_path / "ids.txt.bulkdelete"
