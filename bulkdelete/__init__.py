@@ -19,8 +19,14 @@ from bulkdelete.errors import (
     UsageError,
 )
 from bulkdelete.job import JobResult, Plan, delete_ids, plan_job, run_job
-from bulkdelete.regions import REGION_HOSTS, resolve_base_url
-from bulkdelete.settings import ErrorBudget, JobFiles, Secret, Settings
+from bulkdelete.settings import (
+    REGION_HOSTS,
+    ErrorBudget,
+    JobFiles,
+    Secret,
+    Settings,
+    resolve_base_url,
+)
 from bulkdelete.verify import VerifyResult, verify_job
 
 __all__ = [

@@ -23,8 +23,7 @@ from bulkdelete.answer import (
     parse_retry_after,
 )
 from bulkdelete.redact import secret_forms
-from bulkdelete.regions import DELETE_PATH, PROFILE_PATH
-from bulkdelete.settings import IdType, Secret
+from bulkdelete.settings import DELETE_PATH, PROFILE_PATH, IdType, Secret
 
 # What an answer means is re-exported, so a caller of the client needs one import.
 __all__ = ["MAX_BODY", "MAX_RETRY_AFTER", "SUCCESS", "BoundClient", "ClevertapClient",

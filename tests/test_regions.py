@@ -5,16 +5,17 @@ from __future__ import annotations
 import pytest
 
 from bulkdelete.errors import UsageError
-from bulkdelete.regions import (
+from bulkdelete.settings import (
     DEFAULT_REGION,
     DELETE_PATH,
     REGION_HOSTS,
+    Secret,
+    Settings,
     is_loopback,
     normalize_base_url,
     region_base_url,
     resolve_base_url,
 )
-from bulkdelete.settings import Secret, Settings
 
 #: Spec §2, written out independently of the module's own table.
 DOCUMENTED_HOSTS = {

@@ -17,8 +17,16 @@ from bulkdelete import __version__
 from bulkdelete.errors import UsageError
 from bulkdelete.fake.config import add_cli_arguments
 from bulkdelete.reader.csvhead import parse_delimiter
-from bulkdelete.regions import DEFAULT_REGION, REGION_HOSTS, resolve_target
-from bulkdelete.settings import ErrorBudget, JobFiles, Secret, Settings, suite_pauses
+from bulkdelete.settings import (
+    DEFAULT_REGION,
+    REGION_HOSTS,
+    ErrorBudget,
+    JobFiles,
+    Secret,
+    Settings,
+    resolve_target,
+    suite_pauses,
+)
 from bulkdelete.verify import DEFAULT_SAMPLE
 
 Option = tuple[tuple[str, ...], dict[str, Any]]
@@ -200,11 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def settings_from_args(ns: argparse.Namespace) -> Settings:
     """Verify has no pacing, canary or preflight (its lookups are the credential check)."""
-    base_url, target_from = resolve_target(
-        region_flag=ns.region, base_url_flag=ns.base_url,
-        env_region=os.environ.get("CLEVERTAP_REGION") or None,
-        env_base_url=os.environ.get("CLEVERTAP_BASE_URL") or None,
-    )
+    base_url, target_from = resolve_target(ns.region, ns.base_url)
     delete, account_id, path = ns.command == "delete", ns.account_id, ns.passcode_file
     if path is None:
         passcode = Secret(os.environ.get("CLEVERTAP_PASSCODE", "").strip())
@@ -228,13 +232,13 @@ def settings_from_args(ns: argparse.Namespace) -> Settings:
         raise UsageError("no account ID: pass --account-id or set CLEVERTAP_ACCOUNT_ID")
     pacing = dict(batch_size=ns.batch_size, rate=ns.rate, limit=ns.limit,
                   max_delete=ns.max_delete) if delete else {}
-    return suite_pauses(Settings(
+    return Settings(
         account_id=account_id, passcode=passcode, base_url=base_url, target_from=target_from,
         id_type=ns.id_type, concurrency=ns.concurrency, timeout=ns.timeout,
         max_errors=ErrorBudget.parse(ns.max_errors) if ns.max_errors else None,
         stall_timeout=ns.stall_timeout, preflight=check, requester=ns.requester,
-        ticket=ns.ticket, **pacing,
-    ))
+        ticket=ns.ticket, **pacing, **suite_pauses(base_url),
+    )
 
 
 def files_from_args(ns: argparse.Namespace) -> JobFiles:

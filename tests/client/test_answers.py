@@ -7,7 +7,7 @@ from __future__ import annotations
 import aiohttp
 
 from bulkdelete.client import Outcome
-from bulkdelete.regions import DELETE_PATH
+from bulkdelete.settings import DELETE_PATH
 from tests.client.support import Script, answer, assert_no_secret, fail_body
 
 

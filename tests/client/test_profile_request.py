@@ -11,8 +11,7 @@ import pytest
 
 from bulkdelete.answer import Verdict, verdict
 from bulkdelete.client import Outcome
-from bulkdelete.regions import PROFILE_PATH
-from bulkdelete.settings import IdType
+from bulkdelete.settings import PROFILE_PATH, IdType
 from tests.client.support import (
     ACCOUNT,
     PASSCODE,

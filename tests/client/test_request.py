@@ -11,8 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bulkdelete.client import ClevertapClient, Deleter, Outcome
-from bulkdelete.regions import DELETE_PATH
-from bulkdelete.settings import IdType, Secret
+from bulkdelete.settings import DELETE_PATH, IdType, Secret
 from tests.client.support import ACCOUNT, PASSCODE, Script, answer, assert_no_secret
 
 

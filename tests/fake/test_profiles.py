@@ -14,8 +14,7 @@ from bulkdelete.answer import Verdict, verdict
 from bulkdelete.client import ClevertapClient, Outcome
 from bulkdelete.fake import FakeServer
 from bulkdelete.fake.config import add_cli_arguments, config_from_args
-from bulkdelete.regions import PROFILE_PATH
-from bulkdelete.settings import IdType, Secret
+from bulkdelete.settings import PROFILE_PATH, IdType, Secret
 from tests.conftest import ServerFactory
 from tests.fake.conftest import HEADERS, post
 
