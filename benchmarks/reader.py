@@ -2,8 +2,8 @@
 
 ``python -m benchmarks.reader [--ids N] [--repeat K] [--dir DIR]`` writes one file per shape
 (clean GUIDs, CRLF, variable width, a blank line now and then, space-padded, non-ASCII) and
-prints, for each, the best of K timings of ``read_records`` + ``make_batches``, of the count
-alone (``read_records`` + ``summarize``) and of a new job's whole pre-count (``precount``: the
+prints, for each, the best of K timings of ``Input.records`` + ``make_batches``, of the count
+alone (``Input.records`` + ``summarize``) and of a new job's whole pre-count (``precount``: the
 count plus the IDs repeated across the file). In-process, no network: it shows what each
 shape costs the reader, which the end-to-end scenarios (clean GUIDs only) cannot show. Run
 it on two checkouts to compare them.
@@ -21,8 +21,7 @@ from pathlib import Path
 
 from bulkdelete.batcher import make_batches, summarize
 from bulkdelete.lifecycle.plan import precount
-from bulkdelete.reader import read_records
-from bulkdelete.settings import JobFiles, Secret, Settings
+from bulkdelete.reader import Input
 
 
 def shapes(count: int, seed: int = 1) -> dict[str, list[bytes]]:
@@ -55,8 +54,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     ns = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         folder = ns.dir or Path(tmp)
-        settings = Settings(account_id="BENCH", passcode=Secret("bench"),
-                            base_url="http://127.0.0.1:1", id_type="guid")
         print(f"{'shape':18s} {'read + batch':>14s} {'pre-count':>12s} {'+ repeats':>18s}   "
               f"({ns.ids:,} lines, best of {ns.repeat})")
         for name, lines in shapes(ns.ids).items():
@@ -64,14 +61,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             path.write_bytes(b"".join(lines))
 
             def read(path: Path = path) -> int:
-                items = read_records(path, "lines", column=None, id_type="guid")
+                items = Input(path, "lines", "guid").records()
                 return sum(1 for _ in make_batches(items, 100))
 
             def count(path: Path = path) -> object:
-                return summarize(read_records(path, "lines", column=None, id_type="guid"), 100)
+                return summarize(Input(path, "lines", "guid").records(), 100)
 
             def job_count(path: Path = path) -> object:
-                return precount(JobFiles(input=path), "lines", settings)
+                return precount(Input(path, "lines", "guid"), 100)
 
             print(f"{name:18s} {best_ms(read, ns.repeat):11.0f} ms "
                   f"{best_ms(count, ns.repeat):9.0f} ms {best_ms(job_count, ns.repeat):15.0f} ms")

@@ -13,11 +13,9 @@ import structlog
 
 from bulkdelete.durable import count_lines, write_all, write_private_atomic
 from bulkdelete.errors import StorageError
-from bulkdelete.lifecycle.plan import read_input
 from bulkdelete.outputs import INVALID_NAME
-from bulkdelete.reader import InputFormat, InvalidLine, Watch
+from bulkdelete.reader import Input, InvalidLine
 from bulkdelete.reader.rule import VALUE_CHARS
-from bulkdelete.settings import JobFiles
 
 log = structlog.get_logger("bulkdelete")
 
@@ -47,8 +45,8 @@ def _escaped_length(text: str) -> int:
     return len(escaped) - 2 + 5 * sum(1 for char in text if "\ud800" <= char <= "\udfff")
 
 
-def write_invalid_lines(directory: Path, files: JobFiles, fmt: InputFormat, id_type: str,
-                        watch: Watch | None, expected: int, *, resumed: bool = False) -> Path:
+def write_invalid_lines(directory: Path, source: Input, expected: int, *,
+                        resumed: bool = False) -> Path:
     """The list of ``expected`` lines, written whole (on a resume: only when missing or
     short) once a crash's temporaries are gone: they hold the lines' values."""
     path = directory / INVALID_NAME
@@ -64,16 +62,11 @@ def write_invalid_lines(directory: Path, files: JobFiles, fmt: InputFormat, id_t
     def write(fd: int) -> None:
         if not expected:
             return
-        items = read_input(files, fmt, id_type, watch=watch)
-        listed = (invalid_line_json(item) for item in items if type(item) is InvalidLine)
-        lines = itertools.islice(listed, expected)  # read no further than the last one
-        try:
+        with contextlib.closing(source.records()) as items:  # the input file closed now
+            listed = (invalid_line_json(item) for item in items if type(item) is InvalidLine)
+            lines = itertools.islice(listed, expected)  # read no further than the last one
             while chunk := list(itertools.islice(lines, _FLUSH_LINES)):
                 write_all(fd, b"".join(chunk))
-        finally:
-            close = getattr(items, "close", None)  # a generator: closes the input file now
-            if close is not None:
-                close()
 
     try:
         write_private_atomic(path, write)

@@ -39,7 +39,7 @@ from bulkdelete.lifecycle.plan import (
 )
 from bulkdelete.logs import utc_timestamp
 from bulkdelete.outputs import VERIFY_NAME
-from bulkdelete.reader import InputFormat, Watch
+from bulkdelete.reader import Input
 from bulkdelete.report import build_report, save_report
 from bulkdelete.settings import JobFiles, Settings
 from bulkdelete.wording import counted
@@ -74,15 +74,15 @@ def exit_code_after(state: State, end: RunEnd, stop: StopRequest) -> int:
 async def plan_job(settings: Settings, files: JobFiles, *, preflight: bool = False) -> Plan:
     """``delete --dry-run``: read and check everything, write nothing; a started job's plan
     is what remains."""
-    fmt = open_input(files, settings)
-    totals = await asyncio.to_thread(precount, files, fmt, settings)
+    source = open_input(files, settings)
+    totals = await asyncio.to_thread(precount, source, settings.batch_size)
     store = CheckpointStore(files.checkpoint_dir)
     if files.restart or not store.exists():
-        plan = make_plan(settings, files, fmt, totals)
+        plan = make_plan(settings, source, totals)
     else:
         state = store.load()
-        check_same_job(state, await binding_for(settings, files, fmt), files, store.directory)
-        plan = make_plan(settings, files, fmt, state.totals, state.progress)
+        check_same_job(state, await binding_for(settings, source), files, store.directory)
+        plan = make_plan(settings, source, state.totals, state.progress)
     return replace(plan, preflight=await check_credentials(settings)) if preflight else plan
 
 
@@ -94,7 +94,7 @@ async def run_job(settings: Settings, files: JobFiles, *, stop: StopRequest | No
     already written). Every event it logs carries ``run_id``."""
     run_id = run_id or drive.new_run_id()
     with structlog.contextvars.bound_contextvars(run_id=run_id):
-        fmt = open_input(files, settings)
+        source = open_input(files, settings)
         stop = stop or StopRequest()
         store = CheckpointStore(files.checkpoint_dir)
         # A started job is locked before it is read, so two runs never share it. A new job
@@ -102,7 +102,7 @@ async def run_job(settings: Settings, files: JobFiles, *, stop: StopRequest | No
         if store.exists():
             store.lock()
         try:
-            job, state = await _recover(settings, files, fmt, store, resume_command)
+            job, state = await _recover(settings, files, source, store, resume_command)
             if not job.resumed and not state.totals.ids_total and state.totals.lines_invalid:
                 job.refuse_nothing_valid(state)  # an empty file is a job of 0 IDs, complete
             if state.complete:
@@ -115,7 +115,7 @@ async def run_job(settings: Settings, files: JobFiles, *, stop: StopRequest | No
             # injected deleter talks to no server of its own: nothing to check.
             checked = settings.preflight and deleter is None
             accepted = await check_credentials(settings, stop) if checked else None
-            plan = replace(make_plan(settings, files, fmt, state.totals,
+            plan = replace(make_plan(settings, job.source, state.totals,
                                      state.progress if job.resumed else None), preflight=accepted)
             if settings.max_delete is not None and plan.ids_this_run > settings.max_delete:
                 raise UsageError(
@@ -141,14 +141,14 @@ async def run_job(settings: Settings, files: JobFiles, *, stop: StopRequest | No
             store.close()
 
 
-async def _recover(settings: Settings, files: JobFiles, fmt: InputFormat,
+async def _recover(settings: Settings, files: JobFiles, source: Input,
                    store: CheckpointStore, resume_command: str) -> tuple[_Job, State]:
     """The started job's state, or a new one from the pre-count (nothing written)."""
     # The input as this run finds it: every read of the run must find it unchanged.
-    watch = await asyncio.to_thread(Watch.start, files.input)
-    binding = await binding_for(settings, files, fmt)
+    source = await asyncio.to_thread(source.watched)
+    binding = await binding_for(settings, source)
     # --restart discards only a job this run locked before reading it.
-    job = _Job(settings, files, fmt, store, watch, resumed=store.exists() and not files.restart,
+    job = _Job(settings, files, source, store, resumed=store.exists() and not files.restart,
                restarting=files.restart and store.locked)
     if job.resumed:
         state = store.load()
@@ -156,8 +156,8 @@ async def _recover(settings: Settings, files: JobFiles, fmt: InputFormat,
         job.write_invalid_list(state, resumed=True)
     else:
         store.check_creatable()
-        log.info("counting_input", input=str(files.input), format=fmt)
-        totals = await asyncio.to_thread(precount, files, fmt, settings, watch)
+        log.info("counting_input", input=str(files.input), format=source.format)
+        totals = await asyncio.to_thread(precount, source, settings.batch_size)
         state = State(binding=binding, totals=totals, input=str(files.input),
                       resume_command=resume_command, updated=utc_timestamp())
         state.bind_failed_file(files.failed_path, store.directory)
@@ -172,9 +172,8 @@ async def _recover(settings: Settings, files: JobFiles, fmt: InputFormat,
 class _Job:
     settings: Settings
     files: JobFiles
-    fmt: InputFormat
+    source: Input  # watched
     store: CheckpointStore
-    watch: Watch
     resumed: bool
     restarting: bool
 
@@ -200,9 +199,8 @@ class _Job:
         store.create(state)
 
     def write_invalid_list(self, state: State, *, resumed: bool = False) -> Path:
-        return write_invalid_lines(self.store.directory, self.files, self.fmt,
-                                   self.settings.id_type, self.watch, state.totals.lines_invalid,
-                                   resumed=resumed)
+        return write_invalid_lines(self.store.directory, self.source,
+                                   state.totals.lines_invalid, resumed=resumed)
 
     def refuse_nothing_valid(self, state: State) -> None:
         """Exit 2, the invalid lines listed first, never over a job's folder holding a state."""
@@ -223,7 +221,7 @@ class _Job:
         failed_file = FailedFile(files.failed_path, truncate=not self.resumed,
                                  folder_check=self.store.check_same_folder)
         if not self.resumed:
-            log.info("start", input=str(files.input), format=self.fmt,
+            log.info("start", input=str(files.input), format=self.source.format,
                      ids_total=plan.ids_total, batches=plan.batches_total, host=settings.host,
                      account_id=settings.account_id, id_type=settings.id_type,
                      concurrency=settings.concurrency, rate=settings.rate,
@@ -237,7 +235,7 @@ class _Job:
         run = RunRecord(run_id=run_id, started=utc_timestamp(), resumed=self.resumed,
                         requester=settings.requester, ticket=settings.ticket)
         try:
-            batches = read_batches(files, self.fmt, settings, p.anchor, self.watch,
+            batches = read_batches(self.source, settings.batch_size, p.anchor,
                                    state.totals.ids_total)
             exit_code = await drive.run_recorded(
                 drive.Run(settings, failed_file, stop, state, run, deleter, store=self.store,

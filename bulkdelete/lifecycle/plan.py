@@ -17,20 +17,11 @@ from bulkdelete.engine import Snapshot
 from bulkdelete.errors import CheckpointMismatch
 from bulkdelete.failed import check_lists_all
 from bulkdelete.outputs import check_outputs
-from bulkdelete.reader import (
-    InputFormat,
-    InvalidLine,
-    Record,
-    check_input_path,
-    check_lines_guess,
-    detect_format,
-    read_records,
-)
-from bulkdelete.reader.csv import csv_header
-from bulkdelete.reader.csvhead import describe, parse_delimiter
-from bulkdelete.reader.guard import Watch, fingerprint
+from bulkdelete.reader import Input, InputFormat, check_input_path, check_lines_guess, detect_format
+from bulkdelete.reader.csv import csv_column
+from bulkdelete.reader.csvhead import describe
+from bulkdelete.reader.guard import fingerprint
 from bulkdelete.reader.rule import show
-from bulkdelete.reader.source import open_stream
 from bulkdelete.repeats import RepeatCounter
 from bulkdelete.settings import JobFiles, Settings
 
@@ -54,21 +45,14 @@ class IdColumn:
         return f"{what}, {describe(self.delimiter)}-separated" if self.delimiter else what
 
 
-def id_column(files: JobFiles, fmt: InputFormat, id_type: str) -> IdColumn:
-    if fmt == "lines":
+def id_column(source: Input) -> IdColumn:
+    if source.format == "lines":
         return IdColumn()
-    if fmt == "jsonl":
-        return IdColumn(files.column if files.column is not None else id_type, kind="field")
-    name, delimiter = csv_column(files, id_type)
+    if source.format == "jsonl":
+        return IdColumn(source.column if source.column is not None else source.id_type,
+                        kind="field")
+    name, delimiter = csv_column(source)
     return IdColumn(name, delimiter=delimiter)
-
-
-def csv_column(files: JobFiles, id_type: str) -> tuple[str | None, str]:
-    with contextlib.closing(open_stream(files.input)) as stream:
-        header = csv_header(stream, files.input, files.column, id_type, files.delimiter)
-    if header is None:
-        return None, parse_delimiter(files.delimiter) or ","
-    return header.name, header.delimiter
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +96,7 @@ class Plan:
         return self.requests_this_run * per_request
 
 
-def make_plan(settings: Settings, files: JobFiles, fmt: InputFormat, totals: Totals,
+def make_plan(settings: Settings, source: Input, totals: Totals,
               progress: Progress | None = None) -> Plan:
     done = progress.ids_deleted + progress.ids_failed if progress is not None else 0
     remaining = this_run = totals.ids_total - done
@@ -120,19 +104,19 @@ def make_plan(settings: Settings, files: JobFiles, fmt: InputFormat, totals: Tot
         batches = math.ceil(settings.limit / settings.batch_size)
         this_run = min(remaining, batches * settings.batch_size)
     return Plan(
-        input=files.input, format=fmt, account_id=settings.account_id, host=settings.host,
+        input=source.path, format=source.format, account_id=settings.account_id, host=settings.host,
         id_type=settings.id_type, ids_total=totals.ids_total,
         lines_invalid=totals.lines_invalid, invalid_samples=totals.invalid_samples,
         batches_total=totals.batches_total, ids_remaining=remaining,
         ids_this_run=this_run, resumed=progress is not None,
         concurrency=settings.concurrency, batch_size=settings.batch_size, rate=settings.rate,
-        column=id_column(files, fmt, settings.id_type),
+        column=id_column(source),
         ids_failed=progress.ids_failed if progress is not None else 0,
         ids_duplicate=totals.ids_duplicate, target_from=settings.target_from,
     )
 
 
-def open_input(files: JobFiles, settings: Settings) -> InputFormat:
+def open_input(files: JobFiles, settings: Settings) -> Input:
     """Everything about the input that can be refused is refused here, before anything is
     created on disk (the first record is read for a wrong --column)."""
     check_input_path(files.input)
@@ -142,52 +126,37 @@ def open_input(files: JobFiles, settings: Settings) -> InputFormat:
     # Outputs are written (a new job truncates the failed file): never the input, nor a
     # file or folder of someone else (docs/guarantees.md, "Nobody else's files").
     check_outputs(files)
-    records = read_input(files, fmt, settings.id_type)
-    try:
+    source = Input(files.input, fmt, settings.id_type, files.column, files.delimiter)
+    with contextlib.closing(source.records()) as records:
         next(records, None)
-    finally:
-        close = getattr(records, "close", None)
-        if close is not None:
-            close()
-    return fmt
+    return source
 
 
-def read_input(files: JobFiles, fmt: InputFormat, id_type: str, offset: int = 0,
-               line: int = 1, watch: Watch | None = None) -> Iterator[Record | InvalidLine]:
-    return read_records(files.input, fmt, column=files.column, id_type=id_type,
-                        start_offset=offset, start_line=line, watch=watch,
-                        delimiter=files.delimiter)
-
-
-def read_batches(files: JobFiles, fmt: InputFormat, settings: Settings,
-                 start: tuple[int, int, int], watch: Watch | None,
+def read_batches(source: Input, batch_size: int, start: tuple[int, int, int],
                  ids_total: int | None = None) -> Iterator[Batch]:
     """The batches from ``start`` (seq, byte offset, line) on, numbered as the job's; with
     ``ids_total``, none past the pre-count (:func:`make_batches`)."""
     seq, offset, line = start
-    return make_batches(read_input(files, fmt, settings.id_type, offset, line, watch),
-                        settings.batch_size, first_seq=seq,
-                        counted=None if ids_total is None else (ids_total, files.input))
+    return make_batches(source.records(offset, line), batch_size, first_seq=seq,
+                        counted=None if ids_total is None else (ids_total, source.path))
 
 
-def precount(files: JobFiles, fmt: InputFormat, settings: Settings,
-             watch: Watch | None = None) -> Totals:
+def precount(source: Input, batch_size: int) -> Totals:
     with RepeatCounter() as repeats:
-        totals = summarize(read_input(files, fmt, settings.id_type, watch=watch),
-                           settings.batch_size, repeats.add)
+        totals = summarize(source.records(), batch_size, repeats.add)
         totals.ids_duplicate = repeats.count()
     return totals
 
 
-async def binding_for(settings: Settings, files: JobFiles, fmt: InputFormat) -> Binding:
+async def binding_for(settings: Settings, source: Input) -> Binding:
     """This input, read this way, sent to this account; a CSV's delimiter is the one read
     (given or sniffed): it shapes the batches as the column does."""
     delimiter = None
-    if fmt == "csv":
-        delimiter = (await asyncio.to_thread(csv_column, files, settings.id_type))[1]
+    if source.format == "csv":
+        delimiter = (await asyncio.to_thread(csv_column, source))[1]
     return Binding(
-        fingerprint=await asyncio.to_thread(fingerprint, files.input), format=fmt,
-        column=files.column, batch_size=settings.batch_size, id_type=settings.id_type,
+        fingerprint=await asyncio.to_thread(fingerprint, source.path), format=source.format,
+        column=source.column, batch_size=settings.batch_size, id_type=settings.id_type,
         account_id=settings.account_id, host=settings.host, delimiter=delimiter,
     )
 

@@ -10,8 +10,7 @@ from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from itertools import chain
-from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from bulkdelete.reader.csvhead import (
     REASON_HEADER_AGAIN,
@@ -22,7 +21,7 @@ from bulkdelete.reader.csvhead import (
     sniff,
 )
 from bulkdelete.reader.guard import Watch
-from bulkdelete.reader.rule import InvalidLine, Record, check, show, text_value, trim
+from bulkdelete.reader.rule import InvalidLine, Record, Records, check, show, text_value, trim
 from bulkdelete.reader.source import (
     MAX_LINE_BYTES,
     REASON_LINE_TOO_LONG,
@@ -39,22 +38,23 @@ REASON_RECORD_TOO_LONG: Final = (
 )
 REASON_MALFORMED_CSV: Final = "malformed CSV"
 
+if TYPE_CHECKING:
+    from bulkdelete.reader.formats import Input
+
 Rows = Iterator[tuple[int, int, list[str] | str]]
 
 
-def csv_records(path: Path, column: str | None, id_type: str, start_offset: int,
-                start_line: int, watch: Watch | None,
-                delimiter: str | None = None) -> Iterator[Record | InvalidLine]:
+def csv_records(source: Input, start_offset: int, start_line: int) -> Records:
     """Every record of a CSV file from *start_offset* (the header is read first, always)."""
-    with closing(open_stream(path)) as stream:
-        rows, header = _open(stream, path, column, id_type, delimiter, watch)
+    with closing(open_stream(source.path)) as stream:
+        rows, header = _open(stream, source, source.watch)
         if header is None:
             return  # empty file: nothing to delete, and nothing wrong
         index, name, separator = header.index, header.name, header.delimiter
         if start_offset:
             # Resume: the header was needed for the column; now jump to the watermark.
-            rows = _rows(Blocks(stream, path, start_offset, watch=watch).pieces(), start_offset,
-                         start_line, separator)
+            blocks = Blocks(stream, source.path, start_offset, source.watch)
+            rows = _rows(blocks.pieces(), start_offset, start_line, separator)
         for line, offset, row in rows:
             if isinstance(row, str):
                 yield InvalidLine(line, row)
@@ -74,27 +74,30 @@ def csv_records(path: Path, column: str | None, id_type: str, start_offset: int,
                     yield InvalidLine(line, reason, text_value(row[index]))
 
 
-def csv_header(stream: Stream, path: Path, column: str | None, id_type: str,
-               delimiter: str | None = None) -> Header | None:
-    """The header as :func:`csv_records` reads it; None for an empty file."""
-    return _open(stream, path, column, id_type, delimiter, None)[1]
+def csv_column(source: Input) -> tuple[str | None, str]:
+    """The ID column's name (None for an empty file) and the delimiter, as :func:`csv_records`
+    reads them."""
+    with closing(open_stream(source.path)) as stream:
+        header = _open(stream, source, None)[1]
+    if header is None:
+        return None, parse_delimiter(source.delimiter) or ","
+    return header.name, header.delimiter
 
 
-def _open(stream: Stream, path: Path, column: str | None, id_type: str, delimiter: str | None,
-          watch: Watch | None) -> tuple[Rows, Header | None]:
-    blocks = Blocks(stream, path, 0, watch=watch)
+def _open(stream: Stream, source: Input, watch: Watch | None) -> tuple[Rows, Header | None]:
+    blocks = Blocks(stream, source.path, 0, watch)
     pieces = blocks.pieces()
     # The header's first line decides the delimiter; blank lines before it are kept to be
     # read as the rows they are.
     ahead = look_ahead(pieces)
-    given = parse_delimiter(delimiter)
+    given = parse_delimiter(source.delimiter)
     separator = given or sniff(ahead[-1] if ahead else b"")
     rows = _rows(chain(ahead, pieces), blocks.offset, 1, separator)
     first = next(rows, None)
     if first is None:
         return rows, None
     line, _, row = first
-    return rows, choose(row, line, column, id_type, separator, given is not None)
+    return rows, choose(row, line, source.column, source.id_type, separator, given is not None)
 
 
 @dataclass(slots=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Final, Literal, cast, get_args
 
@@ -18,6 +19,7 @@ from bulkdelete.reader.rule import (
     TRIMMED,
     InvalidLine,
     Record,
+    Records,
     check,
     name_list,
     raw_value,
@@ -66,39 +68,53 @@ def check_lines_guess(path: Path) -> None:
         )
 
 
-def read_records(
-    path: Path, fmt: InputFormat, *, column: str | None, id_type: str, start_offset: int = 0,
-    start_line: int = 1, watch: Watch | None = None, delimiter: str | None = None,
-) -> Iterator[Record | InvalidLine]:
-    """Every record and invalid line of *path* in file order, opened on the first ``next()``;
-    *column* names the CSV column or JSON field (default: the one named *id_type*)."""
-    # An option the format would ignore is refused rather than ignored.
-    if column is not None and fmt == "lines":
-        raise UsageError(
-            "--column applies to CSV and JSON Lines input, but this input is read as one ID "
-            "per line (--format lines, or a name not ending in .csv/.jsonl): drop --column, "
-            "or pass --format csv or --format jsonl"
-        )
-    if delimiter is not None and fmt != "csv":
-        raise UsageError(
-            f"--delimiter applies to CSV input, but this input is read as {fmt}: drop "
-            "--delimiter, or pass --format csv"
-        )
-    if fmt == "csv":
-        return csv_records(path, column, id_type, start_offset, start_line, watch, delimiter)
-    if fmt == "lines":
-        return _each_line(path, start_offset, start_line, watch, _id_line, REASON_TOO_LONG)
-    # A first object without the field means the wrong field name: refused (not on a
-    # resume, which passed it).
-    decide = _json_line(column if column is not None else id_type, check_first=start_offset == 0)
-    return _each_line(path, start_offset, start_line, watch, decide, REASON_LINE_TOO_LONG)
+@dataclass(frozen=True, slots=True)
+class Input:
+    """The input and how it is read, built once, so every read of a job reads it the same
+    way; a run's carries its :class:`Watch`. *column* names the CSV column or JSON field
+    (default: the one named *id_type*)."""
+
+    path: Path
+    format: InputFormat
+    id_type: str
+    column: str | None = None
+    delimiter: str | None = None
+    watch: Watch | None = None
+
+    def watched(self) -> Input:
+        """Watched from now on: every read must find the input as it is now."""
+        return replace(self, watch=Watch.start(self.path))
+
+    def records(self, offset: int = 0, line: int = 1) -> Records:
+        """Every record and invalid line from *offset* (at *line*) in file order, the file
+        opened on the first ``next()``."""
+        # An option the format would ignore is refused rather than ignored.
+        if self.column is not None and self.format == "lines":
+            raise UsageError(
+                "--column applies to CSV and JSON Lines input, but this input is read as one "
+                "ID per line (--format lines, or a name not ending in .csv/.jsonl): drop "
+                "--column, or pass --format csv or --format jsonl"
+            )
+        if self.delimiter is not None and self.format != "csv":
+            raise UsageError(
+                f"--delimiter applies to CSV input, but this input is read as {self.format}: drop "
+                "--delimiter, or pass --format csv"
+            )
+        if self.format == "csv":
+            return csv_records(self, offset, line)
+        if self.format == "lines":
+            return _each_line(self, offset, line, _id_line, REASON_TOO_LONG)
+        # A first object without the field means the wrong field name: refused (not on a
+        # resume, which passed it).
+        field = self.column if self.column is not None else self.id_type
+        return _each_line(self, offset, line, _json_line(field, check_first=offset == 0),
+                          REASON_LINE_TOO_LONG)
 
 
-def _each_line(path: Path, start_offset: int, line: int, watch: Watch | None,
-               decide: Callable[[bytes, int, int], Decided],
-               too_long: str) -> Iterator[Record | InvalidLine]:
+def _each_line(source: Input, start_offset: int, line: int,
+               decide: Callable[[bytes, int, int], Decided], too_long: str) -> Records:
     """What *decide* makes of each line (without its newline); one too long is *too_long*."""
-    with open_blocks(path, start_offset, watch) as blocks:
+    with open_blocks(source.path, start_offset, source.watch) as blocks:
         offset = blocks.offset
         for block in blocks.chunks():
             if isinstance(block, tuple):  # a line too long to keep: its length and head

@@ -5,6 +5,7 @@ control character and no whitespace but the space (so an ID is sent as the file 
 from __future__ import annotations
 
 import re
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -53,6 +54,10 @@ class InvalidLine:
     line: int
     reason: str
     value: str = field(default="", compare=False, repr=False)
+
+
+#: What a read yields, in file order; closed, it closes the input file.
+Records = Generator[Record | InvalidLine, None, None]
 
 
 def raw_value(raw: bytes) -> str:

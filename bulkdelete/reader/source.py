@@ -60,15 +60,14 @@ def look_ahead(pieces: Iterator[bytes]) -> list[bytes]:
 @contextmanager
 def open_blocks(path: Path, start_offset: int, watch: Watch | None) -> Iterator[Blocks]:
     with closing(open_stream(path)) as stream:
-        yield Blocks(stream, path, start_offset, watch=watch)
+        yield Blocks(stream, path, start_offset, watch)
 
 
 class Blocks:
     """Whole lines from *start_offset*, the same wherever the reads fell (so a resume too);
     the :class:`~bulkdelete.reader.guard.Watch` checks after each read."""
 
-    def __init__(self, stream: Stream, path: Path, start_offset: int = 0, *,
-                 watch: Watch | None = None) -> None:
+    def __init__(self, stream: Stream, path: Path, start_offset: int, watch: Watch | None) -> None:
         self._stream = stream
         self._path = path
         self._pending = b""

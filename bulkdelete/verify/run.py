@@ -35,7 +35,7 @@ from bulkdelete.lifecycle.plan import (
 )
 from bulkdelete.logs import utc_timestamp
 from bulkdelete.outputs import VERIFY_FOLDER
-from bulkdelete.reader import InputFormat, Record, Watch
+from bulkdelete.reader import Input, Record
 from bulkdelete.report import build_report, save_report
 from bulkdelete.settings import JobFiles, Settings
 from bulkdelete.verify import output
@@ -65,7 +65,7 @@ async def verify_job(settings: Settings, files: JobFiles, *, sample: int | None 
     with structlog.contextvars.bound_contextvars(run_id=run_id):
         if sample is not None and sample < 1:
             raise UsageError(f"--sample must be at least 1, got {sample}")
-        fmt = open_input(files, settings)
+        source = open_input(files, settings)
         store = CheckpointStore(files.checkpoint_dir)
         if not store.exists():
             raise UsageError(
@@ -78,13 +78,13 @@ async def verify_job(settings: Settings, files: JobFiles, *, sample: int | None 
             settings = dataclasses.replace(settings, batch_size=state.binding.batch_size,
                                            limit=None, max_delete=None)
             # Before the fingerprint, as a run does: an edit after it is seen by every read.
-            watch = await asyncio.to_thread(Watch.start, files.input)
-            check_same_job(state, await binding_for(settings, files, fmt), files, store.directory,
+            source = await asyncio.to_thread(source.watched)
+            check_same_job(state, await binding_for(settings, source), files, store.directory,
                            "nothing was looked up", "Verify a job with the input, format, "
                            "--id-type and target its delete ran with")
             failed = failed_ids(store.directory / state.failed)
-            job = _Verify(settings, files, fmt, state, stop or StopRequest(), run_id, partial(
-                deleted_batches, settings, files, fmt, state, failed, watch))
+            job = _Verify(settings, files, source, state, stop or StopRequest(), run_id, partial(
+                deleted_batches, source, settings.batch_size, state, failed))
             if sample is None:
                 checked, end_code, present = await job.check_all(
                     store.directory / VERIFY_FOLDER, observer or QuietObserver())
@@ -134,13 +134,12 @@ def failed_ids(path: Path) -> set[str]:
         raise InputError(f"cannot read the job's failed file {path}: {exc.strerror}") from None
 
 
-def deleted_batches(settings: Settings, files: JobFiles, fmt: InputFormat, state: State,
-                    failed: set[str], watch: Watch, *,
+def deleted_batches(source: Input, batch_size: int, state: State, failed: set[str], *,
                     start: tuple[int, int, int] = (0, 0, 1)) -> Iterator[Batch]:
     """The job's batches from ``start`` on, read as the job read them (batch numbers are a
     pure function of the input and the batch size), each holding only its deleted IDs: a
     done batch's, less the failed file's."""
-    for batch in read_batches(files, fmt, settings, start, watch):
+    for batch in read_batches(source, batch_size, start):
         if not state.progress.is_done(batch.seq):
             batch.ids = []
         elif failed:
@@ -152,7 +151,7 @@ def deleted_batches(settings: Settings, files: JobFiles, fmt: InputFormat, state
 class _Verify:
     settings: Settings
     files: JobFiles
-    fmt: InputFormat
+    source: Input  # watched
     job: State
     stop: StopRequest
     run_id: str
@@ -192,8 +191,7 @@ class _Verify:
                     self.shapes = output.GoneShapes((state.verify or {}).get("gone_shapes", ()))
                     log.info("verify_resume", watermark=p.watermark,
                              checked=p.ids_deleted + p.ids_failed)
-                plan = make_plan(self.settings, self.files, self.fmt, state.totals,
-                                 None if fresh else p)
+                plan = make_plan(self.settings, self.source, state.totals, None if fresh else p)
                 run = RunRecord(run_id=self.run_id, started=utc_timestamp(), resumed=not fresh)
 
                 def closing() -> None:

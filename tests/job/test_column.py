@@ -9,8 +9,8 @@ import pytest
 
 from bulkdelete.errors import InputError
 from bulkdelete.lifecycle.plan import id_column
+from bulkdelete.reader import Input
 from bulkdelete.reader.csvhead import looks_like_id
-from bulkdelete.settings import JobFiles
 
 
 @pytest.mark.parametrize("name", ["3f2a9c1e-7b6d-4e2a-9f1b-0c8d7e6a5b4c", "ann@example.com",
@@ -40,7 +40,7 @@ def test_the_csv_column_and_delimiter_the_plan_names(
 ) -> None:
     path = tmp_path / "ids.csv"
     path.write_text(text)
-    assert id_column(JobFiles(input=path, column=column), "csv", "guid").describe() == expected
+    assert id_column(Input(path, "csv", "guid", column)).describe() == expected
 
 
 def test_a_one_column_header_that_looks_like_an_id_is_refused(tmp_path: Path) -> None:
@@ -49,7 +49,7 @@ def test_a_one_column_header_that_looks_like_an_id_is_refused(tmp_path: Path) ->
     path = tmp_path / "ids.csv"
     path.write_text("3f2a9c1e-7b6d\n8e1f0a2b-1c3d\n")
     with pytest.raises(InputError, match="--format lines") as caught:
-        id_column(JobFiles(input=path), "csv", "guid")
+        id_column(Input(path, "csv", "guid"))
     assert "--column" in str(caught.value)
     assert "3f2a" not in str(caught.value)
 
@@ -57,6 +57,6 @@ def test_a_one_column_header_that_looks_like_an_id_is_refused(tmp_path: Path) ->
 def test_lines_have_no_column_and_jsonl_names_its_field(tmp_path: Path) -> None:
     path = tmp_path / "ids.jsonl"
     path.write_text('{"guid": "a"}\n')
-    assert id_column(JobFiles(input=path), "lines", "guid").describe() == ""
-    assert id_column(JobFiles(input=path), "jsonl", "guid").describe() == "field 'guid'"
-    assert id_column(JobFiles(input=path, column="uid"), "jsonl", "guid").name == "uid"
+    assert id_column(Input(path, "lines", "guid")).describe() == ""
+    assert id_column(Input(path, "jsonl", "guid")).describe() == "field 'guid'"
+    assert id_column(Input(path, "jsonl", "guid", "uid")).name == "uid"

@@ -13,14 +13,13 @@ from bulkdelete.errors import StorageError
 from bulkdelete.job import invalid as invalid_module
 from bulkdelete.job.invalid import invalid_line_json, write_invalid_lines
 from bulkdelete.outputs import INVALID_NAME
-from bulkdelete.reader import InvalidLine
-from bulkdelete.settings import JobFiles
+from bulkdelete.reader import Input, InvalidLine
 
 
-def _input(tmp_path: Path, bad: int) -> JobFiles:
+def _input(tmp_path: Path, bad: int) -> Input:
     source = tmp_path / "ids.txt"
     source.write_bytes(b"".join(b"id-%d\nbad\x01%d\n" % (n, n) for n in range(bad)))
-    return JobFiles(input=source)
+    return Input(source, "lines", "guid")
 
 
 def _listed(directory: Path) -> list[dict[str, object]]:
@@ -34,7 +33,7 @@ def test_lists_every_invalid_line_in_pieces(tmp_path: Path,
     files = _input(tmp_path, 50)
     folder = tmp_path / "ckpt"
     folder.mkdir()
-    path = write_invalid_lines(folder, files, "lines", "guid", None, 50)
+    path = write_invalid_lines(folder, files, 50)
     assert [item["line"] for item in _listed(folder)] == list(range(2, 101, 2))
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert sorted(p.name for p in folder.iterdir()) == [INVALID_NAME]
@@ -44,7 +43,7 @@ def test_stops_at_the_count_the_pre_count_saw(tmp_path: Path) -> None:
     files = _input(tmp_path, 20)
     folder = tmp_path / "ckpt"
     folder.mkdir()
-    write_invalid_lines(folder, files, "lines", "guid", None, 3)
+    write_invalid_lines(folder, files, 3)
     assert [item["line"] for item in _listed(folder)] == [2, 4, 6]
 
 
@@ -52,8 +51,7 @@ def test_no_invalid_line_means_an_empty_file_and_no_second_read(tmp_path: Path) 
     """With nothing to list the input is not read at all (here it does not even exist)."""
     folder = tmp_path / "ckpt"
     folder.mkdir()
-    write_invalid_lines(folder, JobFiles(input=tmp_path / "gone.txt"), "lines", "guid",
-                        None, 0)
+    write_invalid_lines(folder, Input(tmp_path / "gone.txt", "lines", "guid"), 0)
     assert (folder / INVALID_NAME).read_bytes() == b""
 
 
@@ -64,7 +62,7 @@ def test_a_write_that_fails_is_a_storage_error_and_leaves_no_temp_file(tmp_path:
     folder = tmp_path / "ckpt"
     (folder / INVALID_NAME).mkdir(parents=True)
     with pytest.raises(StorageError, match=INVALID_NAME):
-        write_invalid_lines(folder, files, "lines", "guid", None, 2)
+        write_invalid_lines(folder, files, 2)
     assert sorted(p.name for p in folder.iterdir()) == [INVALID_NAME]
 
 
@@ -85,7 +83,7 @@ def test_a_value_is_capped_after_escaping_so_the_list_stays_near_the_input_size(
                        + b"ok\x01\n")
     folder = tmp_path / "ckpt"
     folder.mkdir()
-    write_invalid_lines(folder, JobFiles(input=source), "lines", "guid", None, 201)
+    write_invalid_lines(folder, Input(source, "lines", "guid"), 201)
     listed = _listed(folder)
     assert len(listed) == 201
     for item in listed[:-1]:

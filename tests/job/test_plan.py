@@ -10,6 +10,7 @@ import pytest
 from bulkdelete.checkpoint import Totals
 from bulkdelete.job import plan_job
 from bulkdelete.lifecycle.plan import make_plan
+from bulkdelete.reader import Input
 from bulkdelete.settings import JobFiles
 from tests.conftest import make_settings, write_ids
 
@@ -20,7 +21,7 @@ def test_limit_rounds_up_to_whole_batches_within_what_remains(
     limit: int | None, this_run: int
 ) -> None:
     settings = make_settings("http://127.0.0.1:1", batch_size=100, limit=limit)
-    plan = make_plan(settings, JobFiles(input=Path("ids.txt")), "lines",
+    plan = make_plan(settings, Input(Path("ids.txt"), "lines", "guid"),
                      Totals(ids_total=950, lines_invalid=2, batches_total=10))
     assert (plan.ids_remaining, plan.ids_this_run, plan.resumed) == (950, this_run, False)
     assert plan.requests_this_run == -(-this_run // 100)
@@ -32,7 +33,7 @@ def test_the_estimate_takes_the_tighter_of_concurrency_and_rate(
     concurrency: int, rate: float | None, seconds: float
 ) -> None:
     settings = make_settings("http://127.0.0.1:1", concurrency=concurrency, rate=rate)
-    plan = make_plan(settings, JobFiles(input=Path("ids.txt")), "lines",
+    plan = make_plan(settings, Input(Path("ids.txt"), "lines", "guid"),
                      Totals(ids_total=1_000, lines_invalid=0, batches_total=10))
     assert plan.estimated_seconds() == pytest.approx(seconds)
 

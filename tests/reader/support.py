@@ -13,7 +13,7 @@ import pytest
 
 from bulkdelete.batcher import make_batches, summarize
 from bulkdelete.errors import InputError
-from bulkdelete.reader import InputFormat, InvalidLine, Record, read_records
+from bulkdelete.reader import Input, InputFormat, InvalidLine, Record
 
 BOM = b"\xef\xbb\xbf"
 # Stands for personal data: it must never reach a reason or an error message.
@@ -38,14 +38,7 @@ def read(
     start_line: int = 1,
 ) -> list[Item]:
     return list(
-        read_records(
-            path,
-            fmt,
-            column=column,
-            id_type=id_type,
-            start_offset=start_offset,
-            start_line=start_line,
-        )
+        Input(path, fmt, id_type, column=column).records(start_offset, start_line)
     )
 
 
@@ -88,8 +81,7 @@ def assert_resumable(path: Path, fmt: InputFormat, size: int) -> None:
     batches = list(make_batches(reference, size))
     assert summarize(reference, size).batches_total == len(batches)
     for index, batch in enumerate(batches):
-        tail = read_records(path, fmt, column=None, id_type="guid",
-                            start_offset=batch.offset, start_line=batch.line)
+        tail = Input(path, fmt, "guid").records(batch.offset, batch.line)
         assert list(make_batches(tail, size, first_seq=batch.seq)) == batches[index:]
     for index, item in enumerate(reference):
         if isinstance(item, Record) and index % 3 == 0:

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bulkdelete.reader import InvalidLine, Record, read_records, source
+from bulkdelete.reader import Input, InvalidLine, Record, source
 from bulkdelete.reader import csv as csv_reader
 from bulkdelete.reader.csv import (
     REASON_FIELD_TOO_LONG,
@@ -92,8 +92,7 @@ def reference(data: bytes, *, record_limit: int, field_limit: int) -> list[Expec
 
 def got(path: Path, start_offset: int = 0, start_line: int = 1) -> list[Expected]:
     return [(item.value, item.line, item.offset)
-            for item in read_records(path, "csv", column="id", id_type="guid",
-                                     start_offset=start_offset, start_line=start_line)
+            for item in Input(path, "csv", "guid", column="id").records(start_offset, start_line)
             if isinstance(item, Record)]
 
 
@@ -121,7 +120,7 @@ def test_ids_read_are_exactly_the_column_values(
 
 
 def _items(path: Path) -> list[Record | InvalidLine]:
-    return list(read_records(path, "csv", column="id", id_type="guid"))
+    return list(Input(path, "csv", "guid", column="id").records())
 
 
 def test_field_over_the_csv_limit_does_not_restart_inside_its_quotes(tmp_path: Path) -> None:

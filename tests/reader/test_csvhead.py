@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from bulkdelete.cli.arguments import build_parser, files_from_args
 from bulkdelete.errors import InputError, UsageError
-from bulkdelete.reader import InvalidLine, read_records
+from bulkdelete.reader import Input, InvalidLine
 from bulkdelete.reader.csvhead import (
     CANDIDATES,
     REASON_HEADER_AGAIN,
@@ -78,7 +78,7 @@ def test_a_header_holding_another_candidate_is_refused_unless_the_delimiter_is_g
     with pytest.raises(InputError, match=r"cell 3 holds a comma.*--delimiter ';' if .* "
                        r"or --delimiter ','"):
         read(path, "csv", column="email")
-    items = list(read_records(path, "csv", column="email", id_type="guid", delimiter=";"))
+    items = list(Input(path, "csv", "guid", column="email", delimiter=";").records())
     assert values(items) == ["a@example.com"]
 
 
@@ -87,7 +87,7 @@ def test_delimiter_and_column_are_refused_where_they_would_be_ignored(tmp_path: 
     with pytest.raises(UsageError, match="--column applies to CSV and JSON Lines"):
         read(path, "lines", column="email")
     with pytest.raises(UsageError, match="--delimiter applies to CSV"):
-        list(read_records(path, "jsonl", column=None, id_type="guid", delimiter=";"))
+        list(Input(path, "jsonl", "guid", delimiter=";").records())
 
 
 @settings(max_examples=300, deadline=None,
@@ -103,7 +103,7 @@ def test_bad_quotes_never_yield_a_value_the_csv_module_would_not_for_any_delimit
     of a record the csv module itself reads with that delimiter."""
     data = f"id{delimiter}note\n{body.replace(',', delimiter)}".encode()
     path = write(tmp_path / "ids.csv", data)
-    items = list(read_records(path, "csv", column="id", id_type="guid"))
+    items = list(Input(path, "csv", "guid", column="id").records())
     got = collections.Counter(i.value for i in items if not isinstance(i, InvalidLine))
     assert not got - lenient_values(data, delimiter=delimiter)
 
@@ -121,7 +121,7 @@ def test_an_id_holding_a_delimiter_the_one_column_header_lacks_is_invalid(
     assert values(items) == ["ok@example.com", "c,d@example.com"]
     assert [(i.line, i.reason) for i in items if isinstance(i, InvalidLine)] == [
         (3, REASON_STRAY_DELIMITER), (4, REASON_STRAY_DELIMITER)]
-    given = list(read_records(path, "csv", column=None, id_type="guid", delimiter=","))
+    given = list(Input(path, "csv", "guid", delimiter=",").records())
     assert values(given) == ["ok@example.com", "u1;a@example.com", "u2|b@example.com",
                              "c,d@example.com"]
     path = write(tmp_path / "two.csv", b"email,name\nu1;a@example.com,Ann\n")
@@ -140,7 +140,7 @@ def test_a_one_field_row_under_a_wider_header_holding_another_candidate_is_inval
     assert values(items) == ["u1", "u3,x"]
     assert [(i.line, i.reason) for i in items if isinstance(i, InvalidLine)] == [
         (3, REASON_STRAY_DELIMITER)]
-    given = list(read_records(path, "csv", column="id", id_type="guid", delimiter=";"))
+    given = list(Input(path, "csv", "guid", column="id", delimiter=";").records())
     assert values(given) == ["u1", "u2,b@example.com", "u3,x"]
 
 
@@ -153,8 +153,8 @@ def test_a_given_delimiter_the_header_lacks_is_refused_when_it_holds_another(
     header (then the operator has said it is one column)."""
     path = write(tmp_path / "ids.csv", b"id,note\nx1,a\n")
     with pytest.raises(InputError, match=r"read as ';'.*one column.*holds a comma"):
-        list(read_records(path, "csv", column=None, id_type="guid", delimiter=";"))
-    items = list(read_records(path, "csv", column="id,note", id_type="guid", delimiter=";"))
+        list(Input(path, "csv", "guid", delimiter=";").records())
+    items = list(Input(path, "csv", "guid", column="id,note", delimiter=";").records())
     assert values(items) == ["x1,a"]
 
 

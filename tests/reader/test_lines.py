@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from bulkdelete.batcher import Batch, make_batches, summarize
-from bulkdelete.reader import read_records, rule, source
+from bulkdelete.reader import Input, rule, source
 from bulkdelete.reader.rule import MAX_ID_LENGTH, REASON_CONTROL, REASON_TOO_LONG, REASON_UTF8
 from tests.reader.support import (
     BOM,
@@ -228,7 +228,7 @@ def test_memory_stays_bounded(tmp_path: Path) -> None:
         out.write(b"".join(i.encode() + b"\n" for i in guids(150_000)))
     tracemalloc.start()
     try:
-        summary = summarize(read_records(path, "lines", column=None, id_type="guid"), 100)
+        summary = summarize(Input(path, "lines", "guid").records(), 100)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bulkdelete.errors import InputError, UsageError
-from bulkdelete.reader import InputFormat, Record, detect_format, read_records, source
+from bulkdelete.reader import Input, InputFormat, Record, detect_format, source
 from tests.reader.support import (
     BOM,
     SECRET,
@@ -230,11 +230,11 @@ def test_unusable_files_are_input_errors(
 ) -> None:
     path = tmp_path / name
     path.write_bytes(data)
-    assert expected in input_error(read_records(path, fmt, column=None, id_type="guid"))
+    assert expected in input_error(Input(path, fmt, "guid").records())
 
 
 def test_missing_file_raises_input_error(tmp_path: Path) -> None:
-    missing = read_records(tmp_path / "no.txt", "lines", column=None, id_type="g")
+    missing = Input(tmp_path / "no.txt", "lines", "g").records()
     assert "not found" in input_error(missing)
 
 
@@ -246,7 +246,7 @@ def test_truncated_gz_yields_what_it_can_before_failing(tmp_path: Path) -> None:
     path.write_bytes(data[: len(data) // 2])
     got: list[Item] = []
     with pytest.raises(InputError, match="not valid gzip"):
-        got.extend(read_records(path, "lines", column=None, id_type="guid"))
+        got.extend(Input(path, "lines", "guid").records())
     assert got
     assert [item.value for item in got if isinstance(item, Record)] == ids[: len(got)]
 
@@ -263,8 +263,8 @@ def test_abandoned_reader_closes_its_file(
     tmp_path: Path, name: str, fmt: InputFormat, data: bytes
 ) -> None:
     """Stopping early and closing the iterator closes the file (no ResourceWarning)."""
-    items = read_records(write(tmp_path / name, data), fmt, column=None, id_type="guid")
+    items = Input(write(tmp_path / name, data), fmt, "guid").records()
     first = next(items)
     assert isinstance(first, Record)
     assert first.value == "a"
-    items.close()  # type: ignore[attr-defined]
+    items.close()

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bulkdelete.job.ids import item_value
-from bulkdelete.reader import InputFormat, InvalidLine, Record, read_records, rule
+from bulkdelete.reader import Input, InputFormat, InvalidLine, Record, rule
 from bulkdelete.reader.rule import (
     MAX_ID_LENGTH,
     REASON_CONTROL,
@@ -87,8 +87,7 @@ def test_a_control_character_makes_a_value_invalid_at_its_edges_as_inside(
     CR) at the edges is trimmed."""
     values = [f"{char}a1", f"a1{char}", f"a{char}1", " \ta2\r "]
     text = _file(fmt, values)
-    items = list(read_records(write(tmp_path / f"ids.{fmt}", text), fmt, column=None,
-                              id_type="guid"))
+    items = list(Input(write(tmp_path / f"ids.{fmt}", text), fmt, "guid").records())
     assert [(i.line, i.reason) for i in items if isinstance(i, InvalidLine)] == [
         (line, REASON_CONTROL) for line in (2, 3, 4)]
     assert [i.value for i in items if isinstance(i, Record)][-1:] == ["a2"]
@@ -139,8 +138,7 @@ def test_every_entry_point_trims_and_decides_alike(tmp_path: Path, text: str) ->
 def _sent(fmt: InputFormat, data: bytes, tmp_path: Path) -> str | None:
     """The value *data* yields in *fmt* after its first ID, ``first`` (so a value is never
     at the file's start, where a byte-order mark is the file's own), or None."""
-    items = list(read_records(write(tmp_path / f"one.{fmt}", data), fmt, column=None,
-                              id_type="guid"))
+    items = list(Input(write(tmp_path / f"one.{fmt}", data), fmt, "guid").records())
     assert isinstance(items[0], Record)
     assert items[0].value == "first"
     assert len(items) <= 2

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bulkdelete.errors import InputError
-from bulkdelete.reader import InputFormat, InvalidLine, Record, check_input_path, read_records
+from bulkdelete.reader import Input, InputFormat, InvalidLine, Record, check_input_path
 from bulkdelete.reader.source import MAX_LINE_BYTES
 from tests.reader.support import (
     SECRET,
@@ -116,9 +116,9 @@ def test_lines_huge_line_is_read_in_constant_memory(tmp_path: Path) -> None:
 def test_lines_reader_closes_file_when_abandoned(tmp_path: Path) -> None:
     """Stopping early and closing the iterator closes the file (no ResourceWarning)."""
     path = write(tmp_path / "ids.txt.gz", b"a\nb\nc\n")
-    items = read_records(path, "lines", column=None, id_type="guid")
+    items = Input(path, "lines", "guid").records()
     assert next(items) == Record("a", 1, 0)
-    items.close()  # type: ignore[attr-defined]
+    items.close()
 
 
 @pytest.mark.parametrize("fmt", ["lines", "jsonl"])
@@ -131,6 +131,6 @@ def test_a_skipped_line_keeps_its_first_characters_for_invalid_jsonl(
     long = "é" + "z" * (MAX_LINE_BYTES + 10)
     data = f"ok-1\n{long}".encode() + (b"" if at_end else b"\nok-2\n")
     path = write(tmp_path / "ids.txt", data)
-    items = read_records(path, fmt, column=None, id_type="guid")
+    items = Input(path, fmt, "guid").records()
     bad = [item for item in items if isinstance(item, InvalidLine)]
     assert [item.value for item in bad if item.line == 2] == [long[:512]]

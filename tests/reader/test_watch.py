@@ -13,7 +13,7 @@ import pytest
 
 from bulkdelete.batcher import make_batches
 from bulkdelete.errors import InputChanged, InputError
-from bulkdelete.reader import InputFormat, Record, read_records, source
+from bulkdelete.reader import Input, InputFormat, Record, source
 from bulkdelete.reader.guard import Watch
 
 LINES = 20_000
@@ -46,7 +46,7 @@ def test_a_change_stops_the_read_before_the_next_block(
     path = _write(tmp_path / name, data)
     original = set(_ids().decode().split())
     watch = Watch.start(path)
-    items = read_records(path, fmt, column=None, id_type="guid", watch=watch)
+    items = Input(path, fmt, "guid", watch=watch).records()
     seen = [item.value for item in [next(items), next(items)] if isinstance(item, Record)]
     other = _ids("xx")
     if change == "append":
@@ -79,21 +79,20 @@ def test_pre_count_is_watched_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     with path.open("ab") as file:
         file.write(b"late\n")
     with pytest.raises(InputChanged):
-        list(read_records(path, "lines", column=None, id_type="guid", watch=watch))
+        list(Input(path, "lines", "guid", watch=watch).records())
 
 
 def test_an_unchanged_file_reads_whole_under_the_watch(tmp_path: Path) -> None:
     """The watch never fires on a file left alone."""
     path = _write(tmp_path / "ids.txt.gz", _ids())
-    items = read_records(path, "lines", column=None, id_type="guid", watch=Watch.start(path))
+    items = Input(path, "lines", "guid", watch=Watch.start(path)).records()
     assert sum(isinstance(item, Record) for item in items) == LINES
 
 
 def test_never_more_ids_than_the_pre_count(tmp_path: Path) -> None:
     """A batch that would take the job past the pre-counted IDs is never handed out; the
     ones within it are."""
-    items = read_records(_write(tmp_path / "ids.txt", _ids()), "lines", column=None,
-                         id_type="guid")
+    items = Input(_write(tmp_path / "ids.txt", _ids()), "lines", "guid").records()
     batches = make_batches(items, 100, counted=(250, tmp_path / "ids.txt"))
     assert [len(next(batches).ids) for _ in range(2)] == [100, 100]
     with pytest.raises(InputChanged, match="more IDs than the 250 counted"):
@@ -116,7 +115,7 @@ def test_gz_cut_short_by_a_change_is_reported_as_a_change(
     the file is not gzip."""
     monkeypatch.setattr(source, "_BLOCK_SIZE", 4096)
     path = _write(tmp_path / "ids.txt.gz", os.urandom(1 << 19).hex().encode() + b"\n" + _ids())
-    items = read_records(path, "lines", column=None, id_type="guid", watch=Watch.start(path))
+    items = Input(path, "lines", "guid", watch=Watch.start(path)).records()
     next(items)
     with path.open("r+b") as file:
         file.truncate(1000)  # behind the read position: the next raw read ends

@@ -20,7 +20,8 @@ from bulkdelete.engine import StopRequest
 from bulkdelete.errors import CheckpointMismatch, FatalApiError, InputChanged, UsageError
 from bulkdelete.fake.answers import ProfileBook
 from bulkdelete.lifecycle.plan import binding_for
-from bulkdelete.reader.guard import Watch, fingerprint
+from bulkdelete.reader import Input
+from bulkdelete.reader.guard import fingerprint
 from bulkdelete.settings import Secret
 from bulkdelete.verify.run import deleted_batches, failed_ids
 from tests.conftest import ServerFactory, make_ids, make_settings, read_lines, write_ids
@@ -228,20 +229,18 @@ def test_deleted_batches_keep_the_job_numbering_and_drop_failed_and_undone_ids(
     the job's batch as the job read it — from any batch's position on."""
     ids = make_ids(250)
     source = write_ids(tmp_path / "ids.txt", ids)
-    settings = make_settings("http://127.0.0.1:1", batch_size=100)
     state = State(binding=Binding(fingerprint(source), "lines", None, 100, "guid", "A", "h"),
                   totals=Totals(250, 0, 3))
     Ledger(state.progress).done(0, 0, 1, 98, 2, None)
     Ledger(state.progress).done(2, 200 * 12, 201, 50, 0, None)  # batch 1 not done
     failed = {ids[5], ids[6]}
-    out = list(deleted_batches(settings, JobFiles(input=source), "lines", state, failed,
-                               Watch.start(source)))
+    watched = Input(source, "lines", "guid").watched()
+    out = list(deleted_batches(watched, 100, state, failed))
     assert [b.seq for b in out] == [0, 1, 2]
     assert out[0].ids == [i for i in ids[:100] if i not in failed]
     assert out[1].ids == []
     assert out[2].ids == ids[200:]
-    resumed = list(deleted_batches(settings, JobFiles(input=source), "lines", state, failed,
-                                   Watch.start(source), start=(2, 200 * 12, 201)))
+    resumed = list(deleted_batches(watched, 100, state, failed, start=(2, 200 * 12, 201)))
     assert [(b.seq, b.ids) for b in resumed] == [(2, ids[200:])]
 
 
