@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -104,15 +104,12 @@ def make_plan(settings: Settings, source: Input, totals: Totals,
         batches = math.ceil(settings.limit / settings.batch_size)
         this_run = min(remaining, batches * settings.batch_size)
     return Plan(
-        input=source.path, format=source.format, account_id=settings.account_id, host=settings.host,
-        id_type=settings.id_type, ids_total=totals.ids_total,
-        lines_invalid=totals.lines_invalid, invalid_samples=totals.invalid_samples,
-        batches_total=totals.batches_total, ids_remaining=remaining,
-        ids_this_run=this_run, resumed=progress is not None,
-        concurrency=settings.concurrency, batch_size=settings.batch_size, rate=settings.rate,
-        column=id_column(source),
+        input=source.path, format=source.format, account_id=settings.account_id,
+        host=settings.host, id_type=settings.id_type, ids_remaining=remaining,
+        ids_this_run=this_run, resumed=progress is not None, concurrency=settings.concurrency,
+        batch_size=settings.batch_size, rate=settings.rate, column=id_column(source),
         ids_failed=progress.ids_failed if progress is not None else 0,
-        ids_duplicate=totals.ids_duplicate, target_from=settings.target_from,
+        target_from=settings.target_from, **asdict(totals),  # every count the pre-count made
     )
 
 
