@@ -17,7 +17,7 @@ demo: setup
 	$(BIN)/bulkdelete demo
 
 # The test command CI runs: lint, types, then the whole suite on two workers with branch
-# coverage (the CLI subprocesses' too).
+# coverage.
 test: setup
 	$(BIN)/ruff check bulkdelete tests benchmarks
 	$(BIN)/mypy

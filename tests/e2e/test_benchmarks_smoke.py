@@ -34,9 +34,6 @@ def test_every_scenario_is_in_a_group() -> None:
 def test_quick_benchmark_runs_and_prints_the_table(tmp_path: Path, only: str) -> None:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    # Not measured by coverage (its dozens of child processes each pay its start-up): the
-    # runs it times are the tool's ordinary ones, which the other tests measure.
-    env.pop("COVERAGE_PROCESS_CONFIG", None)
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks", "--quick", "--only", only,
          "--out", str(tmp_path / "work")],
