@@ -6,9 +6,9 @@ import contextlib
 import ipaddress
 import os
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 from urllib.parse import urlsplit
 
 from bulkdelete.errors import UsageError
@@ -291,9 +291,9 @@ class JobFiles:
         return self.report or self.checkpoint_dir / "report.json"
 
 
-def suite_pauses(base_url: str) -> dict[str, Any]:
+def suite_pauses(settings: Settings) -> Settings:
     """Short pauses under BULKDELETE_TEST_PAUSES=1, only for a loopback target."""
-    host = urlsplit(base_url).hostname or ""
+    host = urlsplit(settings.base_url).hostname or ""
     if os.environ.get("BULKDELETE_TEST_PAUSES") != "1" or not is_loopback(host):
-        return {}
-    return {"backoff_base": 0.01, "backoff_cap": 0.05}
+        return settings
+    return replace(settings, backoff_base=0.01, backoff_cap=0.05)

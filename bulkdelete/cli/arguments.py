@@ -232,13 +232,13 @@ def settings_from_args(ns: argparse.Namespace) -> Settings:
         raise UsageError("no account ID: pass --account-id or set CLEVERTAP_ACCOUNT_ID")
     pacing = dict(batch_size=ns.batch_size, rate=ns.rate, limit=ns.limit,
                   max_delete=ns.max_delete) if delete else {}
-    return Settings(
+    return suite_pauses(Settings(
         account_id=account_id, passcode=passcode, base_url=base_url, target_from=target_from,
         id_type=ns.id_type, concurrency=ns.concurrency, timeout=ns.timeout,
         max_errors=ErrorBudget.parse(ns.max_errors) if ns.max_errors else None,
         stall_timeout=ns.stall_timeout, preflight=check, requester=ns.requester,
-        ticket=ns.ticket, **pacing, **suite_pauses(base_url),
-    )
+        ticket=ns.ticket, **pacing,
+    ))
 
 
 def files_from_args(ns: argparse.Namespace) -> JobFiles:
