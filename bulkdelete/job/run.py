@@ -75,9 +75,9 @@ async def plan_job(settings: Settings, files: JobFiles, *, preflight: bool = Fal
     """``delete --dry-run``: read and check everything, write nothing; a started job's plan
     is what remains."""
     source = open_input(files, settings)
-    totals = await asyncio.to_thread(precount, source, settings.batch_size)
     store = CheckpointStore(files.checkpoint_dir)
     if files.restart or not store.exists():
+        totals = await asyncio.to_thread(precount, source, settings.batch_size)
         plan = make_plan(settings, source, totals)
     else:
         state = store.load()
