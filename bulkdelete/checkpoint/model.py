@@ -111,6 +111,11 @@ class Progress:
     _resent_before_run: tuple[int, int] = field(default=(0, 0), init=False, compare=False,
                                                 repr=False)
 
+    @property
+    def ids_done(self) -> int:
+        """IDs whose batch is recorded done: deleted or failed."""
+        return self.ids_deleted + self.ids_failed
+
     def is_done(self, seq: int) -> bool:
         return seq < self.watermark or seq in self.done_above
 

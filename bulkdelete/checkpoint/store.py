@@ -272,7 +272,7 @@ def describe_saved(directory: Path) -> str:
     p, t = state.progress, state.totals
     above = f", {len(p.done_above):,} of them past batch {p.watermark:,}" if p.done_above else ""
     return (
-        f"Saved in {directory}: {p.ids_deleted + p.ids_failed:,} of {t.ids_total:,} IDs "
+        f"Saved in {directory}: {p.ids_done:,} of {t.ids_total:,} IDs "
         f"handled ({p.watermark + len(p.done_above):,} of {t.batches_total:,} batches "
         f"recorded{above}). Free space or fix the folder, then rerun the same command: it "
         "resumes from there and sends again only what was not recorded"

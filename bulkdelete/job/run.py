@@ -230,7 +230,7 @@ class _Job:
             _, offset, line = p.anchor
             left = "in_flight_at_crash" if drive.was_killed(state.runs) else "in_flight_at_stop"
             log.info("resume", watermark=p.watermark, offset=offset, line=line,
-                     done=p.ids_deleted + p.ids_failed, ids_total=plan.ids_total,
+                     done=p.ids_done, ids_total=plan.ids_total,
                      **{left: len(p.sent_above)})
         run = RunRecord(run_id=run_id, started=utc_timestamp(), resumed=self.resumed,
                         requester=settings.requester, ticket=settings.ticket)

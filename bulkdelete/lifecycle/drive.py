@@ -107,7 +107,7 @@ async def run_recorded(job: Run, batches: Iterator[Batch],
         async with _engine(job, Ledger(state.progress, store.append if store else None)) as engine:
             p = state.progress
             if job.plan is not None:
-                observer.started(job.plan, engine.snapshot, p.ids_deleted + p.ids_failed,
+                observer.started(job.plan, engine.snapshot, p.ids_done,
                                  failed_before=p.ids_failed,
                                  throttled_before=sum(r.traffic.throttled
                                                       for r in state.runs[:-1]))

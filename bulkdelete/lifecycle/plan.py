@@ -98,7 +98,7 @@ class Plan:
 
 def make_plan(settings: Settings, source: Input, totals: Totals,
               progress: Progress | None = None) -> Plan:
-    done = progress.ids_deleted + progress.ids_failed if progress is not None else 0
+    done = progress.ids_done if progress is not None else 0
     remaining = this_run = totals.ids_total - done
     if settings.limit is not None:  # rounded up to whole batches: never split across runs
         batches = math.ceil(settings.limit / settings.batch_size)

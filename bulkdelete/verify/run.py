@@ -190,7 +190,7 @@ class _Verify:
                 if not fresh:
                     self.shapes = output.GoneShapes((state.verify or {}).get("gone_shapes", ()))
                     log.info("verify_resume", watermark=p.watermark,
-                             checked=p.ids_deleted + p.ids_failed)
+                             checked=p.ids_done)
                 plan = make_plan(self.settings, self.source, state.totals, None if fresh else p)
                 run = RunRecord(run_id=self.run_id, started=utc_timestamp(), resumed=not fresh)
 
