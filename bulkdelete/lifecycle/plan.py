@@ -49,8 +49,7 @@ def id_column(source: Input) -> IdColumn:
     if source.format == "lines":
         return IdColumn()
     if source.format == "jsonl":
-        return IdColumn(source.column if source.column is not None else source.id_type,
-                        kind="field")
+        return IdColumn(source.json_field, kind="field")
     name, delimiter = csv_column(source)
     return IdColumn(name, delimiter=delimiter)
 

@@ -81,6 +81,10 @@ class Input:
     delimiter: str | None = None
     watch: Watch | None = None
 
+    @property
+    def json_field(self) -> str:
+        return self.column if self.column is not None else self.id_type
+
     def watched(self) -> Input:
         """Watched from now on: every read must find the input as it is now."""
         return replace(self, watch=Watch.start(self.path))
@@ -106,8 +110,8 @@ class Input:
             return _each_line(self, offset, line, _id_line, REASON_TOO_LONG)
         # A first object without the field means the wrong field name: refused (not on a
         # resume, which passed it).
-        field = self.column if self.column is not None else self.id_type
-        return _each_line(self, offset, line, _json_line(field, check_first=offset == 0),
+        return _each_line(self, offset, line,
+                          _json_line(self.json_field, check_first=offset == 0),
                           REASON_LINE_TOO_LONG)
 
 
