@@ -25,6 +25,7 @@ from bulkdelete.durable import (
     write_private_atomic,
 )
 from bulkdelete.errors import CheckpointError, CheckpointLocked, StorageError
+from bulkdelete.logs import utc_timestamp
 
 STATE_NAME = "state.json"
 LOCK_NAME = "lock"
@@ -225,6 +226,7 @@ class CheckpointStore:
         """Capture the state (in the event loop) and switch appends to a new journal, so
         the snapshot plus that journal always cover everything."""
         self.resume()
+        state.updated = utc_timestamp()
         return encode(state.to_json(self._gen)), self._gen
 
     def snapshot(self, data: bytes, gen: int) -> None:
@@ -255,6 +257,7 @@ class CheckpointStore:
         batches really did; if it cannot be written, the old files still stand."""
         self._close_journal()
         self._gen += 1
+        state.updated = utc_timestamp()
         self.snapshot(encode(state.to_json(self._gen)), self._gen)
 
 

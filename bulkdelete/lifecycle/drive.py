@@ -100,7 +100,6 @@ async def run_recorded(job: Run, batches: Iterator[Batch],
     state.runs.append(job.record)
     job.started = time.monotonic()
     if store is not None:
-        state.updated = utc_timestamp()
         store.snapshot(*store.prepare_snapshot(state))
     code: int | None = None
     try:
@@ -162,7 +161,6 @@ async def _tick(job: Run, store: CheckpointStore, observer: Observer) -> None:
         if now - last >= SNAPSHOT_INTERVAL:
             last = now
             job.count()
-            job.state.updated = utc_timestamp()
             data, gen = store.prepare_snapshot(job.state)
             await asyncio.to_thread(store.snapshot, data, gen)
 
@@ -176,7 +174,6 @@ def _close(job: Run, code: int | None) -> StorageError | None:
         job.closing()
     if store is None:
         return None
-    state.updated = utc_timestamp()
     error: StorageError | None = None
     try:
         store.finish(state)

@@ -114,7 +114,6 @@ async def verify_job(settings: Settings, files: JobFiles, *, sample: int | None 
                     f"this verify's findings were not kept (the lists and verify.json are as "
                     f"they were). Free space, then run it again: it checks {again}") from None
             state.verify = summary
-            state.updated = utc_timestamp()
             store.finish(state)
             last = state.runs[-1].exit_code if state.runs else None
             save_report(files.report_path, build_report(state, exit_code=last))
