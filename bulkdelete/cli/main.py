@@ -26,6 +26,7 @@ from bulkdelete.outputs import check_outputs
 from bulkdelete.report import build_report, summary_lines
 from bulkdelete.settings import JobFiles, Settings
 from bulkdelete.verify import verify_job
+from bulkdelete.verify.output import all_under_way
 from bulkdelete.verify.output import summary_lines as verify_lines
 from bulkdelete.wording import counted
 
@@ -158,7 +159,8 @@ def _verify(ns: argparse.Namespace, settings: Settings, files: JobFiles,
     screen = display.Display(show_progress=ns.all and not (ns.no_progress or ns.quiet),
                              label="checking")
     work = verify_job(settings, files, sample=None if ns.all else ns.sample, seed=ns.seed,
-                      stop=screen.stop, observer=screen, run_id=run_id)
+                      stop=screen.stop, observer=screen, run_id=run_id,
+                      resume_command=arguments.resume_command(ns) if ns.all else "")
     saved = ("The verify's progress is saved: rerun the same command to continue it"
              if ns.all else "A sample is not resumable: run the command again")
     result = display.run_signalled(work, screen, saved=lambda: saved)
@@ -218,6 +220,7 @@ def _status(ns: argparse.Namespace) -> int:
     if state.verify is not None:
         lines += [f"last verify ({state.verify.get('verified_at')}):",
                   *(f"  {line}" for line in verify_lines(state.verify))]
+    lines += all_under_way(directory)
     if state.failed and (short := failed_file_short(directory / state.failed,
                                                      state.failed_listed)) is not None:
         lines.append(f"warning:    {short}: put it back before resuming or retrying")

@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from bulkdelete.answer import Verdict, gone_shape, verdict
-from bulkdelete.checkpoint import RunRecord
+from bulkdelete.checkpoint import CheckpointStore, RunRecord
 from bulkdelete.client import BoundClient, Result
 from bulkdelete.durable import LineFiles, write_private_atomic
 from bulkdelete.engine import Check, OperationFactory
 from bulkdelete.errors import StorageError
 from bulkdelete.outputs import STILL_PRESENT_PREFIX as STILL_PRESENT_PREFIX
-from bulkdelete.outputs import VERIFY_NAME
+from bulkdelete.outputs import VERIFY_FOLDER, VERIFY_NAME
 from bulkdelete.report import is_early, purge_dates
 from bulkdelete.verify import paired
 from bulkdelete.verify.stats import present_upper_95
@@ -159,6 +159,24 @@ def write_outputs(folder: Path, summary: dict[str, Any], present: Iterable[str],
     write_private_atomic(folder / VERIFY_NAME,
                          (json.dumps(summary, indent=2) + "\n").encode())
     return still
+
+
+def all_under_way(folder: Path) -> list[str]:
+    """For ``status``: an ``--all`` begun in the job's checkpoint ``folder`` and not
+    finished, how far it got and how to go on; nothing when there is none."""
+    store = CheckpointStore(folder / VERIFY_FOLDER)
+    if not store.exists():
+        return []
+    state = store.load()
+    if state.complete:
+        return []
+    p = state.progress
+    lines = [f"verify --all: stopped after checking {p.ids_done:,} of "
+             f"{state.totals.ids_total:,} deleted IDs ({p.ids_deleted:,} gone so far); "
+             "it continues where it stopped"]
+    if state.resume_command:
+        lines += ["continue it with:", f"  {state.resume_command}"]
+    return lines
 
 
 def summary_lines(summary: dict[str, Any]) -> list[str]:

@@ -59,8 +59,10 @@ class VerifyResult:
 
 async def verify_job(settings: Settings, files: JobFiles, *, sample: int | None = DEFAULT_SAMPLE,
                      seed: int | None = None, stop: StopRequest | None = None,
-                     observer: Observer | None = None, run_id: str | None = None) -> VerifyResult:
-    """Check a seeded sample of the job's deleted IDs, or every one when ``sample`` is None.
+                     observer: Observer | None = None, run_id: str | None = None,
+                     resume_command: str = "") -> VerifyResult:
+    """Check a seeded sample of the job's deleted IDs, or every one when ``sample`` is None
+    (``resume_command`` is kept with an --all's progress, for ``status``).
     Exit 2 and 3 are raised as :class:`BulkDeleteError`; every event logged has ``run_id``."""
     run_id = run_id or drive.new_run_id()
     with structlog.contextvars.bound_contextvars(run_id=run_id):
@@ -86,7 +88,7 @@ async def verify_job(settings: Settings, files: JobFiles, *, sample: int | None 
             failed = failed_ids(store.directory / state.failed)
             baseline = _baseline(store.directory)
             job = _Verify(settings, files, source, state, stop or StopRequest(), run_id, partial(
-                deleted_batches, source, settings.batch_size, state, failed))
+                deleted_batches, source, settings.batch_size, state, failed), resume_command)
             # The profiles present before the delete that the job deleted: looked up again.
             wanted = set(baseline.present_ids()) - failed if baseline is not None else set()
             pairs: set[str] = set()
@@ -204,6 +206,7 @@ class _Verify:
     stop: StopRequest
     run_id: str
     batches: partial[Iterator[Batch]]  # deleted_batches, all but ``start`` given
+    resume_command: str
     list_name: str | None = None  # an --all's list, named when it began
     shapes: output.GoneShapes = dataclasses.field(default_factory=output.GoneShapes)
     pair_shapes: output.GoneShapes = dataclasses.field(default_factory=output.GoneShapes)
@@ -285,6 +288,7 @@ class _Verify:
         state = State(binding=self.job.binding,
                       totals=Totals(p.ids_deleted, 0, self.job.totals.batches_total),
                       input=self.job.input, updated=utc_timestamp(),
+                      resume_command=self.resume_command,
                       verify={"job": marker, "list": self.list_name})
         store.create(state)
         return state, True

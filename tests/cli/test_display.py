@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import io
 import os
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -193,3 +194,23 @@ def test_the_plan_shows_at_most_five_invalid_lines() -> None:
     assert sum(line.startswith("  invalid line ") for line in lines) == 5
     assert any("(resume)" in line for line in lines)
     assert any("8 invalid lines" in line for line in lines)
+
+
+def test_a_verify_labels_its_counts_gone_present_unclear() -> None:
+    """A check's failures are present profiles or unclear answers, never "failed"; the
+    counts before this run (a resumed --all) are added in."""
+    display = Display(show_progress=True, out=io.StringIO(), label="checking")
+    with capture_logs() as events:
+        display.started(a_plan(), lambda: snap(90, 10, outcomes=Counter(present=4)),
+                        done_before=100, failed_before=5, present_before=2)
+        display.tick()
+    (progress,) = [e for e in events if e["event"] == "progress"]
+    assert "failed" not in progress
+    assert (progress["gone"], progress["present"], progress["unclear"]) == (185, 6, 9)
+    out = Terminal()
+    bar = Display(show_progress=True, out=out, label="checking")
+    bar.started(a_plan(), lambda: snap(7, 3, outcomes=Counter(present=2)), done_before=0)
+    bar.tick()
+    bar.abandon()
+    assert "gone 7 · present 2 · uncl" in out.getvalue()  # a narrow terminal cuts the rest
+    assert "failed" not in out.getvalue()
