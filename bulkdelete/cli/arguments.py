@@ -163,6 +163,9 @@ examples:
                "Show a job's progress from its checkpoint directory, read-only. Given the "
                "input file instead, read the default checkpoint beside it.",
                "examples:\n  bulkdelete status ids.txt.bulkdelete\n  bulkdelete status ids.txt\n"),
+    "certificate": ("write a job's certificate of erasure (JSON + HTML, no profile IDs)",
+                    "Write certificate.json and .html into the job's checkpoint directory.",
+                    "example:\n  bulkdelete certificate ids.txt\n"),
     "fake-server": ("run a local CleverTap-compatible delete endpoint",
                     "A CleverTap-compatible delete endpoint on loopback, for rehearsals, the "
                     "demo, tests and benchmarks.",
@@ -189,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add(job, shared_options())
     _add(job.add_argument_group("audit trail"), AUDIT_OPTIONS)
     _add(job, OUTPUT_OPTIONS)
-    delete, verify, status, fake, demo = (
+    delete, verify, status, certificate, fake, demo = (
         sub.add_parser(name, parents=[job] if name in ("delete", "verify") else [],
                        formatter_class=raw, help=text, description=description, epilog=epilog)
         for name, (text, description, epilog) in COMMANDS.items()
@@ -199,6 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add(verify, VERIFY_OPTIONS[2:])
     status.add_argument("checkpoint", metavar="CHECKPOINT|IDS_FILE", type=Path)
     status.add_argument("--json", action="store_true", help="print the report as JSON")
+    certificate.add_argument("checkpoint", metavar="CHECKPOINT|IDS_FILE", type=Path)
     add_cli_arguments(fake)
     demo.add_argument("--ids", type=int, default=20_000, help="how many IDs (default 20,000)")
     demo.add_argument("--keep", type=Path, help="keep the demo's files in this directory")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import structlog
 
-from bulkdelete import logs
+from bulkdelete import __version__, logs
 from bulkdelete.checkpoint import STATE_NAME, CheckpointStore, describe_saved
 from bulkdelete.cli import arguments, display
 from bulkdelete.errors import BulkDeleteError, UsageError
@@ -56,6 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             if ns.command == "status":
                 return _status(ns)
+            if ns.command == "certificate":
+                return _certificate(ns)
             if ns.command == "fake-server":
                 from bulkdelete.fake.server import run_from_args  # aiohttp's server side, too
 
@@ -186,9 +188,20 @@ def _verify(ns: argparse.Namespace, settings: Settings, files: JobFiles,
     return result.exit_code
 
 
-def _status(ns: argparse.Namespace) -> int:
-    # The folder given, else the default checkpoint of the path as input.
-    path = directory = ns.checkpoint
+def _certificate(ns: argparse.Namespace) -> int:
+    from bulkdelete.certificate import write_certificate  # Jinja2: only for this command
+
+    made = write_certificate(_job_folder(ns.checkpoint), version=__version__)
+    say(f"certificate: {made.record['status']['state']} — {made.record['status']['why']}",
+        f"  {made.html_path}", f"  {made.json_path} (SHA-256 {made.sha256})",
+        event="certificate", state=made.record["status"]["state"], path=made.html_path,
+        sha256=made.sha256, stream=sys.stdout)
+    return 0
+
+
+def _job_folder(path: Path) -> Path:
+    """The folder given, else the default checkpoint of the path as input."""
+    directory = path
     if not (path / STATE_NAME).is_file():
         directory = JobFiles(input=path).checkpoint_dir
         if not (directory / STATE_NAME).is_file():
@@ -197,6 +210,11 @@ def _status(ns: argparse.Namespace) -> int:
                 f"(the default checkpoint if {path} were the input)" if path.is_dir() else
                 f"no checkpoint at {path}, nor at {directory} (the default checkpoint beside "
                 f"the input {path}); pass the folder given to --checkpoint")
+    return directory
+
+
+def _status(ns: argparse.Namespace) -> int:
+    directory = _job_folder(ns.checkpoint)
     store = CheckpointStore(directory)
     state = store.load()
     report = build_report(state, exit_code=state.runs[-1].exit_code if state.runs else None)
