@@ -15,9 +15,10 @@ import jinja2
 from bulkdelete.certificate.record import build, encode
 from bulkdelete.durable import write_private_atomic
 from bulkdelete.errors import StorageError
+from bulkdelete.outputs import CERTIFICATE_NAMES
 from bulkdelete.verify.output import percent
 
-JSON_NAME, HTML_NAME = "certificate.json", "certificate.html"
+JSON_NAME, HTML_NAME = CERTIFICATE_NAMES
 BAR_WIDTH = 560
 # Colour-blind safe (Okabe–Ito); each segment is also named with its count in the legend.
 COLOURS = {"deleted": "#009E73", "failed": "#D55E00", "invalid": "#999999",
