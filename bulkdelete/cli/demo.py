@@ -11,6 +11,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from bulkdelete import __version__
+from bulkdelete.certificate import Certificate, write_certificate
 from bulkdelete.cli.display import Display
 from bulkdelete.fake import FakeServer, FakeServerConfig
 from bulkdelete.job import JobResult, run_job
@@ -36,6 +38,7 @@ class DemoOutcome:
     verify: VerifyResult
     looked_up: frozenset[str]  # the IDs the verify asked the server about
     came_back: frozenset[str]  # the profiles the server keeps whatever was deleted
+    certificate: Certificate  # the demo's last step
 
     def verify_mismatch(self) -> str:
         """'' when every looked-up ID is gone unless it came back, and none is unknown."""
@@ -85,7 +88,8 @@ async def _demo(ids: int, workdir: Path, show_progress: bool) -> DemoOutcome:
         before = Counter(server.stats.looked_up)
         checked = await verify_job(settings, files, sample=VERIFY_SAMPLE, seed=VERIFY_SEED)
         looked_up = frozenset(server.stats.looked_up - before)
-    return DemoOutcome(result, len(valid) - lost, lost, checked, looked_up, came_back)
+    made = await asyncio.to_thread(write_certificate, files.checkpoint_dir, version=__version__)
+    return DemoOutcome(result, len(valid) - lost, lost, checked, looked_up, came_back, made)
 
 
 def run_demo(*, ids: int, keep: Path | None, show_progress: bool) -> int:
@@ -128,9 +132,13 @@ def show(outcome: DemoOutcome, workdir: Path, *, kept: bool) -> int:
         code = 3
     else:
         print("verify agrees with the fake server's own answers, ID for ID")
+    status = outcome.certificate.record["status"]
+    print(f"certificate of erasure: {status['state']} ({status['why']})",
+          f"  {outcome.certificate.html_path}" if kept else "  with --keep DIR it stays, as "
+          "DIR/ids.txt.bulkdelete/certificate.html and certificate.json", sep="\n")
     # The temporary folder is removed on the way out: never point at a file inside it.
     print(f"files kept in {workdir}: ids.txt (a sample input) and its checkpoint folder "
-          "ids.txt.bulkdelete/ (failed.txt, report.json, verify.json)" if kept else
+          "ids.txt.bulkdelete/ (failed.txt, report.json, verify.json, certificate.*)" if kept else
           "the demo's files went with its temporary folder; 'bulkdelete demo --keep DIR' "
           "keeps them (DIR/ids.txt is a sample input for a rehearsal)")
     return code

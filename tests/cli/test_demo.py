@@ -43,3 +43,10 @@ async def test_the_demo_ends_with_a_verify_that_matches_the_server(
     assert "of 1,198 deleted IDs checked: " in out
     assert "% remain (95 % confidence)" in out
     assert "verify agrees with the fake server's own answers, ID for ID" in out
+    # Its last step: a certificate of erasure, named, with none of the demo's IDs in it.
+    made = outcome.certificate
+    assert f"certificate of erasure: {made.record['status']['state']}" in out
+    assert str(made.html_path) in out
+    ids = (tmp_path / "ids.txt").read_text(encoding="utf-8").split()
+    for text in (made.html_path.read_text(encoding="utf-8"), made.json_path.read_text()):
+        assert not [ident for ident in ids if ident in text]
