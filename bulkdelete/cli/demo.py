@@ -133,7 +133,7 @@ def show(outcome: DemoOutcome, workdir: Path, *, kept: bool) -> int:
     else:
         print("verify agrees with the fake server's own answers, ID for ID")
     status = outcome.certificate.record["status"]
-    print(f"certificate of erasure: {status['state']} ({status['why']})",
+    print(f"certificate of erasure: {status['state']} — {status['why']}",
           f"  {outcome.certificate.html_path}" if kept else "  with --keep DIR it stays, as "
           "DIR/ids.txt.bulkdelete/certificate.html and certificate.json", sep="\n")
     # The temporary folder is removed on the way out: never point at a file inside it.
