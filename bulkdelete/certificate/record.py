@@ -137,9 +137,9 @@ def _input(state: State) -> dict[str, Any]:
     size = int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else None
     return {"name": Path(state.input).name, "size": size, "format": state.binding.format,
             "fingerprint": state.binding.fingerprint,
-            # The whole file's digest is taken during the counting pass of jobs that keep
-            # one; null for a job that has none.
-            "sha256": getattr(state.totals, "sha256", None)}
+            # Of the bytes as read (a .gz decompressed), taken by the counting pass of jobs
+            # that keep it; null for a job started before it was kept.
+            "sha256": getattr(state.totals, "input_sha256", None)}
 
 
 def _run(run: dict[str, Any]) -> dict[str, Any]:
