@@ -53,6 +53,8 @@ class Totals:  # the input's pre-count, done once per job
     invalid_samples: list[tuple[int, str]] = field(default_factory=list)
     # Occurrences of an ID beyond its first anywhere in the input: each costs a request.
     ids_duplicate: int = 0
+    # Of the input's bytes as read (a .gz decompressed), in the same pass (docs/report.md).
+    input_sha256: str | None = None
 
 
 @dataclass(slots=True)
