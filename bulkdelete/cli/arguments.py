@@ -102,6 +102,9 @@ DELETE_OPTIONS: list[Option] = [
          help="skip the confirmation (required when not on a terminal)"),
     _opt("--no-preflight", action="store_true",
          help="skip the read-only credential check sent before the confirmation"),
+    _opt("--baseline", type=int, default=100, metavar="N", help="a new job first looks up "
+         "a seeded sample of N of its IDs, read-only (default 100; 0 skips)"),
+    _opt("--allow-absent", action="store_true", help="go on when every sampled ID is absent"),
 ]
 
 # --sample and --all exclude each other.
@@ -231,7 +234,8 @@ def settings_from_args(ns: argparse.Namespace) -> Settings:
     if account_id is None:
         raise UsageError("no account ID: pass --account-id or set CLEVERTAP_ACCOUNT_ID")
     pacing = dict(batch_size=ns.batch_size, rate=ns.rate, limit=ns.limit,
-                  max_delete=ns.max_delete) if delete else {}
+                  max_delete=ns.max_delete, baseline=ns.baseline,
+                  allow_absent=ns.allow_absent) if delete else {}
     return suite_pauses(Settings(
         account_id=account_id, passcode=passcode, base_url=base_url, target_from=target_from,
         id_type=ns.id_type, concurrency=ns.concurrency, timeout=ns.timeout,

@@ -18,6 +18,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemaining
 from bulkdelete.engine import StopRequest, race
 from bulkdelete.errors import BulkDeleteError, ConfirmationRefused, StorageError
 from bulkdelete.job import Plan, Snapshot
+from bulkdelete.job.baseline import describe as describe_baseline
 from bulkdelete.logs import failure_message, on_failure, say
 from bulkdelete.wording import counted
 
@@ -52,6 +53,7 @@ def describe_plan(plan: Plan) -> list[str]:
     ]
     if plan.preflight:
         lines.append(f"preflight:  {plan.preflight}")
+    lines += describe_baseline(plan.baseline)
     lines += [f"  invalid line {line}: {reason}" for line, reason in plan.invalid_samples[:5]]
     if plan.lines_invalid:
         lines.append(f"  every invalid line is listed in the checkpoint folder's invalid.jsonl"
@@ -104,7 +106,7 @@ class Display:
         self._started = self._last_log = time.monotonic()
         if self._show and self._bar_allowed and self._out.isatty():
             self._bar = Progress(
-                TextColumn(f"[bold]{self.label}"), BarColumn(),
+                TextColumn(f"[bold]{plan.label or self.label}"), BarColumn(),
                 TextColumn("{task.fields[counts]}"), TextColumn("{task.fields[rate]} IDs/s"),
                 TimeRemainingColumn(), TextColumn("{task.fields[extra]}"),
                 console=Console(file=self._out), transient=False, refresh_per_second=4,
@@ -130,7 +132,8 @@ class Display:
                              f"{snap.ceiling}) · 429s {throttled:,} · failed {failed:,}")
         elif self._show and time.monotonic() - self._last_log >= self._interval:
             self._last_log = time.monotonic()
-            log.info("progress", done=done, total=plan.ids_total, ids_per_s=round(rate),
+            stage = {"stage": plan.label} if plan.label else {}
+            log.info("progress", **stage, done=done, total=plan.ids_total, ids_per_s=round(rate),
                      eta_s=round((plan.ids_total - done) / rate) if rate > 0 else None,
                      in_flight=snap.in_flight, concurrency=snap.limit, throttled=throttled,
                      failed=failed)

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from bulkdelete.batcher import Batch, make_batches, summarize
 from bulkdelete.checkpoint import Binding, Progress, State, Totals
+from bulkdelete.checkpoint.evidence import Baseline
 from bulkdelete.engine import Snapshot
 from bulkdelete.errors import CheckpointMismatch
 from bulkdelete.failed import check_lists_all
@@ -79,6 +80,8 @@ class Plan:
     ids_duplicate: int = 0  # IDs that repeat an earlier one (each costs a request slot)
     input_sha256: str | None = None
     target_from: str = ""  # where the target came from (Settings.target_from)
+    baseline: Baseline | None = None  # a new job's look before the delete (docs/verify.md)
+    label: str | None = None  # what the progress shows it doing, when not the run's own
 
     @property
     def finished(self) -> bool:
