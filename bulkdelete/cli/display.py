@@ -144,6 +144,7 @@ class Display:
             self.tick()
             self._bar.refresh()
         self.abandon()
+        self._plan = self._snapshot = None  # a run ended: the next is told by started()
 
     def abandon(self) -> None:
         """A second Ctrl-C: end the bar's line so the shell's prompt starts on its own."""
@@ -199,7 +200,8 @@ def run_signalled(work: Coroutine[Any, Any, T], display: Display, *,
                 say("bulkdelete: second interrupt, exiting now (checkpoint is consistent)",
                     event="signal", signal=sig.name)
                 os._exit(130)
-            if display._plan is not None or not deleting:  # sending (past the prompt)
+            # Sending (past the prompt); the baseline's lookups before it save nothing.
+            if (display._plan is not None and display._plan.label is None) or not deleting:
                 say(f"bulkdelete: {sig.name} received: finishing "
                     f"{'requests' if deleting else 'lookups'} in flight, "
                     "saving progress (Ctrl-C again to quit at once)", event="signal",
