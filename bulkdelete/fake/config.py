@@ -72,6 +72,9 @@ class FakeServerConfig:
     unclear_ids: frozenset[str] = knob(frozenset(), "IDs (one per line) whose lookups always "
                                        "get a fail body with code 500: verify counts them "
                                        "unknown", flag="--unclear-file")
+    known_ids: frozenset[str] = knob(frozenset(), "IDs (one per line) that alone name "
+                                     "profiles; every other ID names none (default: every ID "
+                                     "names one)", flag="--known-file")
     absent_ids: frozenset[str] = knob(frozenset(), "IDs (one per line) that name no profile "
                                       "under either key: looked up, they are not found",
                                       flag="--absent-file")
@@ -120,6 +123,8 @@ def absent_by_share(ident: str, share: float) -> bool:
 def names_a_profile(config: FakeServerConfig, key: str, ident: str) -> bool:
     """Before any delete: ``key`` ("identity" or "objectId") finds a profile for ``ident``."""
     if config.profiles_under not in ("both", key) or ident in config.absent_ids:
+        return False
+    if config.known_ids and ident not in config.known_ids:
         return False
     if not config.random_ids_present and _RANDOM_ID.fullmatch(ident):
         return False

@@ -57,6 +57,15 @@ async def test_absent_ids_answer_as_a_deleted_profile_does(
     assert bodies[0] == bodies[1]
 
 
+async def test_a_known_set_names_the_only_profiles(
+    serve: ServerFactory, session: aiohttp.ClientSession
+) -> None:
+    async with serve(known_ids=frozenset({"k-1"})) as server:
+        assert await look(session, server, "k-1") is Verdict.PRESENT
+        assert await look(session, server, "k-1", "guid") is Verdict.PRESENT
+        assert await look(session, server, "other") is Verdict.GONE
+
+
 async def test_an_absent_share_follows_the_published_rule(
     serve: ServerFactory, session: aiohttp.ClientSession
 ) -> None:
@@ -88,8 +97,9 @@ def test_command_line_knobs(tmp_path: Path) -> None:
     add_cli_arguments(parser)
     config = config_from_args(parser.parse_args([
         "--absent-file", str(tmp_path / "absent.txt"), "--absent-share", "0.25",
+        "--known-file", str(tmp_path / "absent.txt"),
         "--profiles-under", "objectId", "--random-ids-present"]))
-    assert config.absent_ids == {"a-1", "a-2"}
+    assert config.absent_ids == config.known_ids == {"a-1", "a-2"}
     assert config.absent_share == 0.25
     assert config.profiles_under == "objectId"
     assert config.random_ids_present
