@@ -69,7 +69,7 @@ async def before_confirm(settings: Settings, source: Input, binding: Binding, to
         counts = baseline.counts()
         baseline.interval = interval_95(counts["present"], counts["sampled"])
         log.info("baseline", **counts, seed=draw.seed)
-        _judge(settings, counts)
+        judge(settings, counts)
     return checked.said, baseline
 
 
@@ -93,7 +93,7 @@ async def _look(settings: Settings, source: Input, binding: Binding, chosen: lis
     return [(ident, seen.get(ident, Seen.ABSENT)) for ident in chosen]
 
 
-def _judge(settings: Settings, counts: dict[str, int]) -> None:
+def judge(settings: Settings, counts: dict[str, int]) -> None:
     sampled, absent, unclear = counts["sampled"], counts["absent"], counts["unclear"]
     if absent == sampled and not settings.allow_absent:
         raise InputError(
