@@ -103,16 +103,19 @@ async def test_a_job_with_a_share_absent_states_it_and_runs(
     tmp_path: Path, fake_server: ServerFactory
 ) -> None:
     """30 % of the input names no profile: the dry run's plan states the sampled count
-    present with its exact interval; the run goes on, keeps each sampled ID's state (as the
-    server's rule has it) in baseline.json, 0600, and the report's summary holds no ID."""
+    present with its exact interval, its progress logged; the run goes on, keeps each
+    sampled ID's state (as the server's rule has it) in baseline.json, 0600, and the
+    report's summary holds no ID."""
     ids = make_ids(1_000)
     source = write_ids(tmp_path / "ids.txt", ids)
     size = 200
-    async with fake_server(absent_share=0.3) as server:
+    async with fake_server(absent_share=0.3, latency=0.01) as server:
         code, out, err = await run_subprocess(
-            _identity(source, "--dry-run", "--baseline", str(size)), cli_env(server.base_url))
+            [*CLI, "delete", str(source), "--id-type", "identity", "--dry-run", "--baseline",
+             str(size)], cli_env(server.base_url, BULKDELETE_PROGRESS_INTERVAL="0.05"))
         assert code == 0, err
         assert f"of {size} sampled IDs exist in the account (95 % interval " in out
+        assert "stage=baseline" in err  # off a terminal, its progress is logged
         assert not ckpt_dir(source).exists()
         code, out, err = await run_subprocess(_identity(source, "--baseline", str(size)),
                                               cli_env(server.base_url))
