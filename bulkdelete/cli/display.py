@@ -53,7 +53,7 @@ def describe_plan(plan: Plan) -> list[str]:
     ]
     if plan.preflight:
         lines.append(f"preflight:  {plan.preflight}")
-    lines += describe_baseline(plan.baseline)
+    lines += describe_baseline(plan.baseline, resumed=plan.resumed)
     lines += [f"  invalid line {line}: {reason}" for line, reason in plan.invalid_samples[:5]]
     if plan.lines_invalid:
         lines.append(f"  every invalid line is listed in the checkpoint folder's invalid.jsonl"

@@ -9,12 +9,13 @@ import dataclasses
 import random
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 
 import structlog
 
 from bulkdelete.answer import Verdict
 from bulkdelete.checkpoint import Binding, Totals
-from bulkdelete.checkpoint.evidence import Baseline, Seen
+from bulkdelete.checkpoint.evidence import Baseline, Seen, load_baseline
 from bulkdelete.engine import StopRequest
 from bulkdelete.errors import ConfirmationRefused, InputError
 from bulkdelete.job.preflight import check
@@ -109,10 +110,22 @@ def judge(settings: Settings, counts: dict[str, int]) -> None:
                     why="most sampled IDs got no clear answer: the baseline says little")
 
 
-def describe(baseline: Baseline | None) -> list[str]:
-    """The plan's lines about the baseline and the calibration."""
+def kept(folder: Path) -> Baseline | None:
+    """A started job's baseline, for its plan; a damaged one is none (verify words it)."""
+    try:
+        return load_baseline(folder)
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return None
+
+
+def describe(baseline: Baseline | None, *, resumed: bool = False) -> list[str]:
+    """The plan's lines about the baseline and the calibration (a resume's: as kept)."""
     if baseline is None:
         return []
+    if resumed and baseline.checked_at:
+        return [line + (f" (when the job started, {baseline.checked_at})"
+                        if line.startswith("baseline:") else "")
+                for line in describe(baseline)]
     lines = []
     if baseline.skipped:
         lines.append("baseline:   skipped (--baseline 0)")

@@ -24,7 +24,7 @@ from bulkdelete.errors import (
     UsageError,
 )
 from bulkdelete.failed import FailedFile, check_claimable
-from bulkdelete.job.baseline import Draw, before_confirm
+from bulkdelete.job.baseline import Draw, before_confirm, kept
 from bulkdelete.job.invalid import write_invalid_lines
 from bulkdelete.lifecycle import drive
 from bulkdelete.lifecycle.plan import (
@@ -89,13 +89,14 @@ async def plan_job(settings: Settings, files: JobFiles, *, preflight: bool = Fal
         state = store.load()
         check_same_job(state, binding, files, store.directory)
         totals = state.totals
-        plan = make_plan(settings, source, state.totals, state.progress)
+        plan = replace(make_plan(settings, source, state.totals, state.progress),
+                       baseline=kept(store.directory))
     if not preflight:
         return plan
     accepted, baseline = await before_confirm(
         settings, source, binding, totals, draw, stop or StopRequest(),
         observer or QuietObserver(), credentials=True, run_id=drive.new_run_id())
-    return replace(plan, preflight=accepted, baseline=baseline)
+    return replace(plan, preflight=accepted, baseline=baseline or plan.baseline)
 
 
 async def run_job(settings: Settings, files: JobFiles, *, stop: StopRequest | None = None,
@@ -133,8 +134,8 @@ async def run_job(settings: Settings, files: JobFiles, *, stop: StopRequest | No
                 None if job.resumed else draw, stop, observer,
                 credentials=settings.preflight and deleter is None, run_id=run_id)
             plan = replace(make_plan(settings, job.source, state.totals,
-                                     state.progress if job.resumed else None),
-                           preflight=accepted, baseline=baseline)
+                                     state.progress if job.resumed else None), preflight=accepted,
+                           baseline=kept(store.directory) if job.resumed else baseline)
             if settings.max_delete is not None and plan.ids_this_run > settings.max_delete:
                 raise UsageError(
                     f"this run would send {counted(plan.ids_this_run, 'ID')}, more than "

@@ -191,9 +191,9 @@ async def test_a_random_id_that_comes_back_present_is_no_calibration(
 async def test_a_resume_never_looks_up_again_and_zero_skips_it(
     tmp_path: Path, fake_server: ServerFactory
 ) -> None:
-    """A canary takes the baseline; the rerun that finishes the job sends only the
-    preflight's lookup. --restart --baseline 0 replaces it with a skipped one, which the
-    plan and the report say."""
+    """A canary takes the baseline; a dry run of the started job and the rerun that
+    finishes it show it as kept and send only the preflight's lookup. --restart
+    --baseline 0 replaces it with a skipped one, which the plan and the report say."""
     ids = make_ids(1_000)
     source = write_ids(tmp_path / "ids.txt", ids)
     async with fake_server() as server:
@@ -202,9 +202,15 @@ async def test_a_resume_never_looks_up_again_and_zero_skips_it(
         assert code == 0, err
         assert server.stats.profile_requests == 1 + Settings.baseline
         first = _baseline(source)
+        code, out, err = await run_subprocess(
+            [*CLI, "delete", str(source), "--id-type", "identity", "--dry-run"],
+            cli_env(server.base_url))
+        assert code == 0, err
+        assert f"{Settings.baseline} of {Settings.baseline} sampled IDs exist" in out
+        assert f"(when the job started, {first['checked_at']})" in out  # as kept, not redone
         code, _, err = await run_subprocess(_identity(source), cli_env(server.base_url))
         assert code == 0, err
-        assert server.stats.profile_requests == 1 + Settings.baseline + 1
+        assert server.stats.profile_requests == 1 + Settings.baseline + 2  # two preflights
         assert _baseline(source) == first
         assert_nothing_lost(ids, server, ckpt_dir(source) / "failed.txt")
 
