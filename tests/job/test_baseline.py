@@ -76,3 +76,18 @@ def test_only_baseline_json_holds_the_ids(tmp_path: Path) -> None:
     summary = str(baseline.summary())
     assert not any(ident in summary for ident, _ in baseline.ids)
     assert baseline.summary()["interval_95"] == list(interval_95(5, 10))
+
+
+def test_a_started_job_shows_its_baseline_as_kept(tmp_path: Path) -> None:
+    from bulkdelete.job.baseline import kept
+
+    baseline = _taken(2, 1, 0)
+    baseline.checked_at = "2026-12-07T00:00:00.000Z"
+    lines = describe(baseline, resumed=True)
+    assert lines[0].endswith("(when the job started, 2026-12-07T00:00:00.000Z)")
+    assert lines[1] == describe(baseline)[1]
+    assert kept(tmp_path) is None
+    (tmp_path / "baseline.json").write_text("[1, 2]")
+    assert kept(tmp_path) is None  # damaged: no line in the plan, never a traceback
+    save_baseline(tmp_path, baseline)
+    assert kept(tmp_path) == baseline
