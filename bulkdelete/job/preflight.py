@@ -122,7 +122,7 @@ async def _check(settings: Settings, credentials: bool, calibrate: bool) -> Chec
             raise StalledError(
                 f"preflight: no usable answer from {host} within {wait}{why}; nothing was "
                 "deleted or written. Rerun when the API answers, or skip the check with "
-                "--no-preflight") from None
+                f"{'--no-preflight' if credentials else '--baseline 0'}") from None
         except FatalApiError as exc:
             raise FatalApiError(
                 f"preflight: {host} refused the check ({answers[-1].reason}); nothing "
