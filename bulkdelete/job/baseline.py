@@ -17,7 +17,7 @@ from bulkdelete.answer import Verdict
 from bulkdelete.checkpoint import Binding, Totals
 from bulkdelete.checkpoint.evidence import Baseline, Seen, load_baseline
 from bulkdelete.engine import StopRequest
-from bulkdelete.errors import ConfirmationRefused, InputError
+from bulkdelete.errors import ConfirmationRefused, InputError, StalledError, TooManyErrors
 from bulkdelete.job.preflight import check
 from bulkdelete.lifecycle.plan import Observer, make_plan
 from bulkdelete.logs import utc_timestamp
@@ -83,9 +83,13 @@ async def _look(settings: Settings, source: Input, binding: Binding, chosen: lis
     plan = dataclasses.replace(make_plan(looking, source, Totals(len(chosen), 0, 1)),
                                label="baseline")
     calibration = None if baseline.calibration is None else baseline.calibration.shape
-    state, findings = await look_up(looking, binding, chosen, stop, run_id,
-                                    shapes=GoneShapes(), calibration=calibration, plan=plan,
-                                    observer=observer)
+    try:
+        state, findings = await look_up(looking, binding, chosen, stop, run_id,
+                                        shapes=GoneShapes(), calibration=calibration,
+                                        plan=plan, observer=observer)
+    except (TooManyErrors, StalledError) as exc:  # an account that answers nothing clearly
+        raise type(exc)(f"baseline: {exc} (nothing was deleted or written; --baseline 0 "
+                        "skips the baseline)") from None
     if stop.requested and not state.complete:
         raise ConfirmationRefused(
             f"stopped ({stop.reason}) during the baseline; nothing was deleted or written")

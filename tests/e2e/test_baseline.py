@@ -228,3 +228,35 @@ async def test_a_resume_never_looks_up_again_and_zero_skips_it(
     assert (summary["size"], summary["sampled"]) == (0, 0)
     assert summary["calibration"] is not None  # kept also when the sample is skipped
     assert _baseline(source)["ids"] == []
+
+
+async def test_mostly_unclear_answers_warn_and_never_refuse(
+    tmp_path: Path, fake_server: ServerFactory
+) -> None:
+    """Most lookups of the input's IDs stay unclear (a fail body with code 500 to the end):
+    a warning, not a refusal; the run deletes every ID, and the baseline counts those
+    unclear, never absent. When no lookup at all gets a clear answer, the engine's own
+    rule ends it (exit 3), saying it was the baseline and that nothing was written."""
+    ids = make_ids(200)
+    source = write_ids(tmp_path / "ids.txt", ids)
+    unclear = frozenset(ids[:180])
+    async with fake_server(unclear_ids=unclear) as server:
+        code, _, err = await run_subprocess(_identity(source, "--baseline", "40"),
+                                            cli_env(server.base_url))
+        assert code == 0, err
+        assert "baseline_unclear" in err
+        assert_nothing_lost(ids, server, ckpt_dir(source) / "failed.txt")
+    baseline = _baseline(source)
+    assert {e["id"] for e in baseline["ids"] if e["state"] == "unclear"} == {
+        e["id"] for e in baseline["ids"]} & unclear
+    assert baseline["unclear"] * 2 > baseline["sampled"]
+    assert baseline["absent"] == 0
+
+    other = write_ids(tmp_path / "other.txt", ids)
+    async with fake_server(unclear_ids=frozenset(ids)) as server:
+        code, _, err = await run_subprocess(_identity(other, "--baseline", "20"),
+                                              cli_env(server.base_url))
+        assert code == 3, err
+        one_error_line(err, "baseline:", "nothing was deleted or written", "--baseline 0")
+        assert server.stats.requests == 0
+    assert not ckpt_dir(other).exists()
