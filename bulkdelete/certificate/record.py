@@ -73,7 +73,7 @@ def build(folder: Path, *, version: str, now: datetime | None = None) -> dict[st
         "failed": {"count": report["ids_failed"], "top_reasons": report["top_failure_reasons"],
                    "file": None if failed is None else _failed_file(failed)},
         **purge_dates(state.runs),
-        "baseline": None if baseline is None else _without_ids(baseline.to_json()),
+        "baseline": None if baseline is None else baseline.summary(),  # never its IDs
         "verify": _verify(state.verify),
         "tool": {"name": "bulkdelete", "version": version},
         "made_at": utc_timestamp(now),
@@ -139,7 +139,7 @@ def _input(state: State) -> dict[str, Any]:
             "fingerprint": state.binding.fingerprint,
             # Of the bytes as read (a .gz decompressed), taken by the counting pass of jobs
             # that keep it; null for a job started before it was kept.
-            "sha256": getattr(state.totals, "input_sha256", None)}
+            "sha256": state.totals.input_sha256}
 
 
 def _run(run: dict[str, Any]) -> dict[str, Any]:
@@ -161,10 +161,6 @@ def _failed_file(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise CheckpointError(f"cannot read the failed file {path}: {exc.strerror}") from None
     return {"name": path.name, "sha256": digest.hexdigest(), "lines": lines}
-
-
-def _without_ids(baseline: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in baseline.items() if key != "ids"}
 
 
 def _verify(verify: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import argparse
 import functools
-import itertools
 import os
-import re
 import shlex
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from bulkdelete import __version__
+from bulkdelete.cli.checkpoints import new_checkpoint as new_checkpoint
 from bulkdelete.errors import UsageError
 from bulkdelete.fake.config import add_cli_arguments
 from bulkdelete.reader.csvhead import parse_delimiter
@@ -102,6 +101,9 @@ DELETE_OPTIONS: list[Option] = [
          help="skip the confirmation (required when not on a terminal)"),
     _opt("--no-preflight", action="store_true",
          help="skip the read-only credential check sent before the confirmation"),
+    _opt("--baseline", type=int, default=100, metavar="N", help="a new job first looks up "
+         "a seeded sample of N of its IDs, read-only (default 100; 0 skips)"),
+    _opt("--allow-absent", action="store_true", help="go on when every sampled ID is absent"),
 ]
 
 # --sample and --all exclude each other.
@@ -235,7 +237,8 @@ def settings_from_args(ns: argparse.Namespace) -> Settings:
     if account_id is None:
         raise UsageError("no account ID: pass --account-id or set CLEVERTAP_ACCOUNT_ID")
     pacing = dict(batch_size=ns.batch_size, rate=ns.rate, limit=ns.limit,
-                  max_delete=ns.max_delete) if delete else {}
+                  max_delete=ns.max_delete, baseline=ns.baseline,
+                  allow_absent=ns.allow_absent) if delete else {}
     return suite_pauses(Settings(
         account_id=account_id, passcode=passcode, base_url=base_url, target_from=target_from,
         id_type=ns.id_type, concurrency=ns.concurrency, timeout=ns.timeout,
@@ -289,12 +292,3 @@ def retry_command(ns: argparse.Namespace, failed: Path, checkpoint: Path, *,
     return command_line(ns, command="delete", ids_file=failed, drop=RETRY_DROPS,
                         extra=["--format", "lines", "--checkpoint",
                                str(new_checkpoint(checkpoint, tag))])
-
-
-def new_checkpoint(checkpoint: Path, tag: str = "retry") -> Path:
-    """``NAME-TAG.bulkdelete`` beside the job's checkpoint (``-TAG2`` and on when taken;
-    a retry of a retry counts on rather than growing the name)."""
-    base = re.sub(r"-retry\d*$", "", checkpoint.name.removesuffix(".bulkdelete"))
-    candidates = (checkpoint.with_name(f"{base}-{tag}{n if n > 1 else ''}.bulkdelete")
-                  for n in itertools.count(1))
-    return next(path for path in candidates if not path.exists())

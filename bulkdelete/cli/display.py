@@ -19,6 +19,7 @@ from bulkdelete.answer import Verdict
 from bulkdelete.engine import StopRequest, race
 from bulkdelete.errors import BulkDeleteError, ConfirmationRefused, StorageError
 from bulkdelete.job import Plan, Snapshot
+from bulkdelete.job.baseline import describe as describe_baseline
 from bulkdelete.logs import failure_message, on_failure, say
 from bulkdelete.wording import counted
 
@@ -53,6 +54,7 @@ def describe_plan(plan: Plan) -> list[str]:
     ]
     if plan.preflight:
         lines.append(f"preflight:  {plan.preflight}")
+    lines += describe_baseline(plan.baseline, resumed=plan.resumed)
     lines += [f"  invalid line {line}: {reason}" for line, reason in plan.invalid_samples[:5]]
     if plan.lines_invalid:
         lines.append(f"  every invalid line is listed in the checkpoint folder's invalid.jsonl"
@@ -108,7 +110,7 @@ class Display:
         self._started = self._last_log = time.monotonic()
         if self._show and self._bar_allowed and self._out.isatty():
             self._bar = Progress(
-                TextColumn(f"[bold]{self.label}"), BarColumn(),
+                TextColumn(f"[bold]{plan.label or self.label}"), BarColumn(),
                 TextColumn("{task.fields[counts]}"), TextColumn("{task.fields[rate]} IDs/s"),
                 TimeRemainingColumn(), TextColumn("{task.fields[extra]}"),
                 console=Console(file=self._out), transient=False, refresh_per_second=4,
@@ -129,7 +131,7 @@ class Display:
         failed = self._failed_before + snap.ids_failed
         # A check's failure is a present profile or an unclear answer, not a failed delete.
         present = self._present_before + snap.outcomes[Verdict.PRESENT.value]
-        counts = ({"failed": failed} if self.label == "deleting" else
+        counts = ({"failed": failed} if (plan.label or self.label) == "deleting" else
                   {"gone": done - failed, "present": present, "unclear": failed - present})
         if self._bar is not None and self._task is not None:
             self._bar.update(self._task, completed=done, rate=f"{rate:,.0f}",
@@ -139,7 +141,8 @@ class Display:
                              + " · ".join(f"{k} {v:,}" for k, v in counts.items()))
         elif self._show and time.monotonic() - self._last_log >= self._interval:
             self._last_log = time.monotonic()
-            log.info("progress", done=done, total=plan.ids_total, ids_per_s=round(rate),
+            stage = {"stage": plan.label} if plan.label else {}
+            log.info("progress", **stage, done=done, total=plan.ids_total, ids_per_s=round(rate),
                      eta_s=round((plan.ids_total - done) / rate) if rate > 0 else None,
                      in_flight=snap.in_flight, concurrency=snap.limit, throttled=throttled,
                      **counts)
@@ -150,6 +153,7 @@ class Display:
             self.tick()
             self._bar.refresh()
         self.abandon()
+        self._plan = self._snapshot = None  # a run ended: the next is told by started()
 
     def abandon(self) -> None:
         """A second Ctrl-C: end the bar's line so the shell's prompt starts on its own."""
@@ -205,7 +209,8 @@ def run_signalled(work: Coroutine[Any, Any, T], display: Display, *,
                 say("bulkdelete: second interrupt, exiting now (checkpoint is consistent)",
                     event="signal", signal=sig.name)
                 os._exit(130)
-            if display._plan is not None or not deleting:  # sending (past the prompt)
+            # Sending (past the prompt); the baseline's lookups before it save nothing.
+            if (display._plan is not None and display._plan.label is None) or not deleting:
                 say(f"bulkdelete: {sig.name} received: finishing "
                     f"{'requests' if deleting else 'lookups'} in flight, "
                     "saving progress (Ctrl-C again to quit at once)", event="signal",

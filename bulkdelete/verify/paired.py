@@ -6,14 +6,49 @@ means *erased*, not merely *not found*. Also what "gone" rested on: the job's ca
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from bulkdelete.answer import Verdict
 from bulkdelete.batcher import Batch
-from bulkdelete.checkpoint.evidence import Baseline
+from bulkdelete.checkpoint import Progress
+from bulkdelete.checkpoint.evidence import Baseline, load_baseline
+from bulkdelete.errors import CheckpointError
 
 ERASED = "present before the delete (looked up in the baseline) and gone now"
 NOT_FOUND = "gone now, its state before the delete unknown (it may never have existed)"
 WORDS = {"erased": ERASED, "not_found": NOT_FOUND}
+
+
+@dataclass(slots=True)
+class Checked:
+    """One check's progress, its stop code (None: it ran to the end), and the IDs found
+    present, each once."""
+
+    progress: Progress
+    stopped: int | None
+    present: list[str]
+
+    def counts(self) -> tuple[int, int, int]:
+        """Gone, present, unknown, from the progress (journalled, so exact after a kill): a
+        Check's success is gone, a failure is present by its label, else unknown."""
+        p = self.progress
+        found = p.reasons.get(Verdict.PRESENT.value, 0)
+        return p.ids_deleted, found, p.ids_failed - found
+
+
+def load(folder: Path) -> Baseline | None:
+    try:
+        return load_baseline(folder)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CheckpointError(
+            f"cannot read the job's baseline in {folder}: {exc}; nothing was looked up") from None
+
+
+def drain(batches: Iterator[Batch]) -> None:
+    for _ in batches:
+        pass
 
 
 def noting(batches: Iterable[Batch], wanted: set[str], found: set[str]) -> Iterator[Batch]:

@@ -19,14 +19,14 @@ import structlog
 
 from bulkdelete.answer import Verdict
 from bulkdelete.batcher import Batch, make_batches
-from bulkdelete.checkpoint import CheckpointStore, Progress, RunRecord, State, Totals
-from bulkdelete.checkpoint.evidence import Baseline, load_baseline
+from bulkdelete.checkpoint import Binding, CheckpointStore, Progress, RunRecord, State, Totals
 from bulkdelete.engine import StopRequest
-from bulkdelete.errors import CheckpointError, InputError, StorageError, UsageError
+from bulkdelete.errors import InputError, StorageError, UsageError
 from bulkdelete.failed import MemoryFailures
 from bulkdelete.lifecycle import drive
 from bulkdelete.lifecycle.plan import (
     Observer,
+    Plan,
     QuietObserver,
     binding_for,
     check_same_job,
@@ -86,24 +86,27 @@ async def verify_job(settings: Settings, files: JobFiles, *, sample: int | None 
                            "nothing was looked up", "Verify a job with the input, format, "
                            "--id-type and target its delete ran with")
             failed = failed_ids(store.directory / state.failed)
-            baseline = _baseline(store.directory)
+            baseline = paired.load(store.directory)
             job = _Verify(settings, files, source, state, stop or StopRequest(), run_id, partial(
                 deleted_batches, source, settings.batch_size, state, failed), resume_command)
+            if baseline is not None and baseline.calibration is not None:
+                job.calibration = baseline.calibration.shape
             # The profiles present before the delete that the job deleted: looked up again.
             wanted = set(baseline.present_ids()) - failed if baseline is not None else set()
             pairs: set[str] = set()
             if sample is None:
                 # The pairs first: a stop among them leaves the --all's progress untouched.
                 if wanted:
-                    await asyncio.to_thread(_drain, paired.noting(job.batches(), wanted, pairs))
+                    await asyncio.to_thread(paired.drain,
+                                            paired.noting(job.batches(), wanted, pairs))
                 again = await job.check(sorted(pairs), job.pair_shapes)
-                checked = Checked(Progress(), again.stopped, []) if again.stopped else (
+                checked = paired.Checked(Progress(), again.stopped, []) if again.stopped else (
                     await job.check_all(store.directory / VERIFY_FOLDER,
                                         observer or QuietObserver()))
             else:
                 seed = secrets.randbits(32) if seed is None else seed
                 checked = await job.check_sample(sample, seed, wanted, pairs)
-                again = (Checked(Progress(), checked.stopped, []) if checked.stopped
+                again = (paired.Checked(Progress(), checked.stopped, []) if checked.stopped
                          else await job.check(sorted(pairs), job.pair_shapes))
             end_code = checked.stopped or again.stopped
             # Given to this verify (--requester/--ticket), else the job's.
@@ -143,36 +146,6 @@ async def verify_job(settings: Settings, files: JobFiles, *, sample: int | None 
             return VerifyResult(summary, 0 if clean else 1, still)
 
 
-@dataclass(slots=True)
-class Checked:
-    """One check's progress, its stop code (None: it ran to the end), and the IDs found
-    present, each once."""
-
-    progress: Progress
-    stopped: int | None
-    present: list[str]
-
-    def counts(self) -> tuple[int, int, int]:
-        """Gone, present, unknown, from the progress (journalled, so exact after a kill): a
-        Check's success is gone, a failure is present by its label, else unknown."""
-        p = self.progress
-        found = p.reasons.get(Verdict.PRESENT.value, 0)
-        return p.ids_deleted, found, p.ids_failed - found
-
-
-def _baseline(folder: Path) -> Baseline | None:
-    try:
-        return load_baseline(folder)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise CheckpointError(
-            f"cannot read the job's baseline in {folder}: {exc}; nothing was looked up") from None
-
-
-def _drain(batches: Iterator[Batch]) -> None:
-    for _ in batches:
-        pass
-
-
 def failed_ids(path: Path) -> set[str]:
     """Expected to remain, so never checked."""
     try:
@@ -197,6 +170,25 @@ def deleted_batches(source: Input, batch_size: int, state: State, failed: set[st
         yield batch
 
 
+async def look_up(settings: Settings, binding: Binding, ids: list[str], stop: StopRequest,
+                  run_id: str, *, shapes: output.GoneShapes, calibration: dict[str, Any] | None
+                  = None, plan: Plan | None = None, observer: Observer | None = None,
+                  ) -> tuple[State, list[tuple[str, str, str]]]:
+    """Each ID looked up once, read-only and in memory (nothing to resume): verify's sample,
+    and the baseline before a delete (bulkdelete.job.baseline). Its state, and the (ID,
+    reason, detail) of each ID not gone; ``plan`` and ``observer`` show its progress."""
+    state = State(binding=binding,
+                  totals=Totals(len(ids), 0, math.ceil(len(ids) / settings.batch_size)))
+    findings = MemoryFailures()
+    run = RunRecord(run_id=run_id, started=utc_timestamp())
+    await drive.run_recorded(
+        drive.Run(settings, findings, stop, state, run, calibration=calibration, plan=plan,
+                  operation=partial(output.check_operation, shapes=shapes),
+                  observer=observer or QuietObserver()),
+        make_batches((Record(i, 0, 0) for i in ids), settings.batch_size))
+    return state, findings.items
+
+
 @dataclass(slots=True)
 class _Verify:
     settings: Settings
@@ -210,9 +202,11 @@ class _Verify:
     list_name: str | None = None  # an --all's list, named when it began
     shapes: output.GoneShapes = dataclasses.field(default_factory=output.GoneShapes)
     pair_shapes: output.GoneShapes = dataclasses.field(default_factory=output.GoneShapes)
+    # The account's not-found shape, from the job's baseline (docs/verify.md, "Calibration").
+    calibration: dict[str, Any] | None = None
 
     async def check_sample(self, size: int, seed: int, wanted: set[str],
-                           pairs: set[str]) -> Checked:
+                           pairs: set[str]) -> paired.Checked:
         """The pass that draws the sample also finds which of ``wanted`` the job deleted
         (into ``pairs``): the input is read once."""
         # The pass over the input runs in a thread, so signals are still heard meanwhile.
@@ -221,24 +215,17 @@ class _Verify:
         log.info("verify_sample", sample=len(chosen), seed=seed)
         return await self.check(chosen, self.shapes)
 
-    async def check(self, chosen: list[str], shapes: output.GoneShapes) -> Checked:
+    async def check(self, chosen: list[str], shapes: output.GoneShapes) -> paired.Checked:
         """``chosen`` looked up in memory: nothing to resume."""
         if not chosen:
-            return Checked(Progress(), None, [])
-        batch = self.settings.batch_size
-        state = State(binding=self.job.binding,
-                      totals=Totals(len(chosen), 0, math.ceil(len(chosen) / batch)))
-        findings = MemoryFailures()
-        run = RunRecord(run_id=self.run_id, started=utc_timestamp())
-        await drive.run_recorded(
-            drive.Run(self.settings, findings, self.stop, state, run,
-                      operation=partial(output.check_operation, shapes=shapes)),
-            make_batches((Record(i, 0, 0) for i in chosen), batch))
+            return paired.Checked(Progress(), None, [])
+        state, findings = await look_up(self.settings, self.job.binding, chosen, self.stop,
+                                        self.run_id, shapes=shapes, calibration=self.calibration)
         stopped = drive.stopped_code(self.stop, complete=state.complete)
-        present = (ident for ident, reason, _ in findings.items if reason == Verdict.PRESENT.value)
-        return Checked(state.progress, stopped, list(dict.fromkeys(present)))
+        present = (ident for ident, reason, _ in findings if reason == Verdict.PRESENT.value)
+        return paired.Checked(state.progress, stopped, list(dict.fromkeys(present)))
 
-    async def check_all(self, folder: Path, observer: Observer) -> Checked:
+    async def check_all(self, folder: Path, observer: Observer) -> paired.Checked:
         store = CheckpointStore(folder)
         store.lock()
         with contextlib.closing(store):
@@ -260,10 +247,11 @@ class _Verify:
                 await drive.run_recorded(
                     drive.Run(self.settings, findings, self.stop, state, run, store=store,
                               operation=operation, resumed=not fresh, closing=closing,
-                              plan=plan, observer=observer), self.batches(start=p.anchor))
+                              plan=plan, observer=observer, calibration=self.calibration),
+                    self.batches(start=p.anchor))
                 stopped = drive.stopped_code(self.stop, complete=state.complete)
                 present = findings.present_ids() if stopped is None else []
-        return Checked(p, stopped, present)
+        return paired.Checked(p, stopped, present)
 
     def _open_all(self, store: CheckpointStore) -> tuple[State, bool]:
         """The --all under way, or a new one; a verify that began on another progress of the
