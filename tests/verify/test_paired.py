@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from bulkdelete import JobFiles, run_job, verify_job
-from bulkdelete.checkpoint.evidence import Baseline, Calibration, Seen, save_baseline
+from bulkdelete.checkpoint.evidence import (
+    Baseline,
+    Calibration,
+    Seen,
+    load_baseline,
+    save_baseline,
+)
 from bulkdelete.errors import CheckpointError
 from bulkdelete.verify.output import summary_lines
 from tests.conftest import ServerFactory, make_ids, make_settings, read_lines, write_ids
@@ -69,23 +75,34 @@ async def test_the_present_before_ids_are_rechecked_and_counted_apart(
 async def test_all_gone_pairs_exit_0_and_name_the_calibration(
     tmp_path: Path, fake_server: ServerFactory,
 ) -> None:
+    """Gone rests on the job's calibration: with the shape the delete learned, every pair
+    is erased and verify.json names that shape; with another shape (an account that
+    answers otherwise), the same answers are unknown, never gone."""
     ids = make_ids(120)
     source = write_ids(tmp_path / "ids.txt", ids)
-    seen = Calibration(shape=SHAPE, id_type="guid", seen_at="2026-01-01T00:00:00Z")
     async with fake_server() as server:
         settings = make_settings(server.base_url)
         files = JobFiles(input=source)
         await run_job(settings, files)
+        learned = load_baseline(files.checkpoint_dir)
+        assert learned is not None
+        assert learned.calibration is not None
+        seen = learned.calibration
         save_baseline(files.checkpoint_dir, _baseline(ids[:4], [], [], calibration=seen))
         result = await verify_job(settings, files, sample=10, seed=1)
+        other = Calibration(shape=SHAPE, id_type="guid", seen_at=seen.seen_at)
+        save_baseline(files.checkpoint_dir, _baseline(ids[:4], [], [], calibration=other))
+        mismatched = await verify_job(settings, files, sample=10, seed=1)
     assert result.exit_code == 0
     block = result.summary["baseline"]
     assert (block["present_before_rechecked"], block["erased"]) == (4, 4)
-    assert result.summary["calibration"] == {"rule": "calibration", "shape": SHAPE,
-                                             "seen_at": "2026-01-01T00:00:00Z",
-                                             "id_type": "guid"}
+    assert result.summary["calibration"] == {"rule": "calibration", "shape": seen.shape,
+                                             "seen_at": seen.seen_at, "id_type": "guid"}
     assert summary_lines(result.summary)[1] == (
         "4 of the 4 sampled profiles that existed before the delete are gone now (erased)")
+    assert mismatched.exit_code == 1
+    assert (mismatched.summary["gone"], mismatched.summary["unknown"]) == (0, 10)
+    assert mismatched.summary["baseline"]["unknown"] == 4
 
 
 @pytest.mark.parametrize(("kept", "why"), [(None, "kept none"), (0, "--baseline 0")])
