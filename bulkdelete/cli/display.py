@@ -80,14 +80,20 @@ class Display:
         self._done_before = self._failed_before = self._throttled_before = 0
         self._last_log = self._started = 0.0
 
-    async def confirm(self, plan: Plan) -> None:
-        if not self._ask:
-            return
-        if not (self._stdin.isatty() and self._out.isatty()):
+    def refuse_unless_askable(self) -> None:
+        """Off a terminal there is no one to ask: refused unless told yes beforehand."""
+        if self._ask and not (self._stdin.isatty() and self._out.isatty()):
             raise ConfirmationRefused(
                 "refusing to delete without confirmation: not running on a terminal. Check the "
                 "plan with --dry-run, then pass --yes")
-        print(*describe_plan(plan), sep="\n", file=self._out)
+
+    async def confirm(self, plan: Plan) -> None:
+        self.refuse_unless_askable()
+        if self._ask or (self._out.isatty() and self._bar_allowed):
+            # With --yes on a terminal the plan is still shown: what is about to go.
+            print(*describe_plan(plan), sep="\n", file=self._out)
+        if not self._ask:
+            return
         print(f"Deletion is irreversible. Type the account ID ({plan.account_id}) or 'yes' to "
               "proceed: ", end="", file=self._out, flush=True)
         answer = await race(_read_line(self._stdin), self.stop.event)
