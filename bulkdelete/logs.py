@@ -85,10 +85,13 @@ def print_result(text: str) -> None:
         os.close(devnull)
 
 
+def no_color() -> bool:
+    """NO_COLOR set and not empty (https://no-color.org): the log lines and the bar alike."""
+    return bool(os.environ.get("NO_COLOR"))
+
+
 def wants_color(stream: TextIO) -> bool:
-    """Colour only on a terminal, and never under NO_COLOR (https://no-color.org: set and
-    not empty)."""
-    return stream.isatty() and not os.environ.get("NO_COLOR")
+    return stream.isatty() and not no_color()
 
 
 class _Console:

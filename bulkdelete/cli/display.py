@@ -18,7 +18,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemaining
 from bulkdelete.engine import StopRequest, race
 from bulkdelete.errors import BulkDeleteError, ConfirmationRefused, StorageError
 from bulkdelete.job import Plan, Snapshot
-from bulkdelete.logs import failure_message, on_failure, say
+from bulkdelete.logs import failure_message, no_color, on_failure, say
 from bulkdelete.wording import counted
 
 log = structlog.get_logger("bulkdelete")
@@ -109,14 +109,17 @@ class Display:
         self._failed_before, self._throttled_before = failed_before, throttled_before
         self._started = self._last_log = time.monotonic()
         if self._show and self._bar_allowed and self._out.isatty():
+            # Without colour rich draws the bar's track as blanks (an empty bar): one of text.
             self._bar = Progress(
-                TextColumn(f"[bold]{self.label}"), BarColumn(),
+                TextColumn(f"[bold]{self.label}"),
+                TextColumn("{task.fields[bar]}", markup=False) if no_color() else BarColumn(),
                 TextColumn("{task.fields[counts]}"), TextColumn("{task.fields[rate]} IDs/s"),
                 TimeRemainingColumn(), TextColumn("{task.fields[extra]}"),
                 console=Console(file=self._out), transient=False, refresh_per_second=4,
             )
             self._task = self._bar.add_task(
                 "delete", total=plan.ids_total, completed=done_before, rate="0", extra="",
+                bar=_text_bar(done_before, plan.ids_total),
                 counts=f"{done_before:,}/{plan.ids_total:,}")
             self._bar.start()
 
@@ -131,6 +134,7 @@ class Display:
         failed = self._failed_before + snap.ids_failed
         if self._bar is not None and self._task is not None:
             self._bar.update(self._task, completed=done, rate=f"{rate:,.0f}",
+                             bar=_text_bar(done, plan.ids_total),
                              counts=f"{done:,}/{plan.ids_total:,}",
                              extra=f"in flight {snap.in_flight}/{snap.limit} (max "
                              f"{snap.ceiling}) · 429s {throttled:,} · failed {failed:,}")
@@ -153,6 +157,11 @@ class Display:
         if self._bar is not None:
             self._bar.stop()
             self._bar = None
+
+
+def _text_bar(done: int, total: int, width: int = 20) -> str:
+    filled = min(width, width * done // total) if total > 0 else width
+    return f"[{'#' * filled}{'-' * (width - filled)}]"
 
 
 def _interval_from_env(default: float = 10.0) -> float:

@@ -138,11 +138,18 @@ async def test_anything_else_refuses(answer: str) -> None:
         await confirm.confirm(a_plan())
 
 
-async def test_yes_flag_asks_nothing_and_the_run_starts_unasked() -> None:
+async def test_yes_flag_asks_nothing_but_a_terminal_still_sees_the_plan() -> None:
+    """--yes on a terminal: the plan is shown (what is about to go), nothing is asked."""
     stdin, out = Terminal("no\n"), Terminal()
     await Display(show_progress=False, stdin=stdin, out=out).confirm(a_plan())
-    assert out.getvalue() == ""
+    assert out.getvalue().splitlines() == describe_plan(a_plan())
     assert stdin.tell() == 0
+
+
+async def test_yes_flag_off_a_terminal_prints_no_plan() -> None:
+    out = io.StringIO()
+    await Display(show_progress=False, stdin=io.StringIO(), out=out).confirm(a_plan())
+    assert out.getvalue() == ""
 
 
 @pytest.mark.parametrize(("tty_in", "tty_out"), [(False, True), (True, False), (False, False)])
