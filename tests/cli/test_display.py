@@ -200,3 +200,18 @@ def test_the_plan_shows_at_most_five_invalid_lines() -> None:
     assert sum(line.startswith("  invalid line ") for line in lines) == 5
     assert any("(resume)" in line for line in lines)
     assert any("8 invalid lines" in line for line in lines)
+
+
+@pytest.mark.parametrize("no_color", ["", "1"])
+def test_under_no_color_the_bar_still_draws_the_progress(
+    no_color: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without colour rich draws its bar's track as blanks, so an empty bar: under NO_COLOR
+    the bar is text that shows how far the run has come."""
+    monkeypatch.setenv("NO_COLOR", no_color)
+    monkeypatch.setenv("COLUMNS", "120")  # the bar's room on a terminal of 120 columns
+    out = Terminal()
+    display = Display(show_progress=True, out=out)
+    display.started(a_plan(), lambda: snap(500), done_before=0)  # half of the plan's 1,000
+    display.finished()
+    assert ("[##########----------]" in out.getvalue()) == bool(no_color)
