@@ -79,9 +79,10 @@ def test_log_lines_on_a_terminal_have_colour_unless_no_color(
             return True
 
     monkeypatch.setenv("NO_COLOR", no_color)
-    monkeypatch.setattr(sys, "stderr", Terminal())
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
     logs.configure()
     structlog.get_logger().warning("preflight_waiting", why="test")
-    shown = sys.stderr.getvalue()
+    shown = terminal.getvalue()
     assert "preflight_waiting" in shown
     assert ("\x1b[" in shown) != bool(no_color)

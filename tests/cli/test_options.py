@@ -16,7 +16,8 @@ BASE = ["delete", "ids.txt", "--id-type", "guid"]
 def _command(name: str) -> argparse.ArgumentParser:
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    return sub.choices[name]
+    command: argparse.ArgumentParser = sub.choices[name]
+    return command
 
 
 @pytest.mark.parametrize(("text", "seconds"), [
@@ -80,7 +81,8 @@ def test_verify_help_speaks_of_lookups() -> None:
 
 def test_status_argument_is_explained() -> None:
     action = next(a for a in _command("status")._actions if a.dest == "checkpoint")
-    assert action.help and "checkpoint folder" in action.help
+    assert action.help
+    assert "checkpoint folder" in action.help
 
 
 @pytest.mark.parametrize(("argv", "expected"), [
