@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -15,16 +14,19 @@ from bulkdelete.verify import DEFAULT_SAMPLE
 Option = tuple[tuple[str, ...], dict[str, Any]]
 
 _UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}
-_DURATION = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*(s|m|h|)\s*", re.IGNORECASE)
 
 
 def parse_duration(text: str) -> float:
-    """Seconds from ``90``, ``90s``, ``10m`` or ``1h`` (a plain number is seconds)."""
-    if (match := _DURATION.fullmatch(text)) is None:
+    """Seconds from ``90``, ``90s``, ``10m`` or ``1h`` (a plain number is seconds). The range
+    is Settings' to check, so an out-of-range time is refused naming its bounds."""
+    raw = text.strip()
+    unit = raw[-1:].lower() if raw[-1:].lower() in _UNITS else ""
+    try:
+        return float(raw[:len(raw) - len(unit)]) * _UNITS[unit]
+    except ValueError:
         # ArgumentTypeError: argparse words it as a usage error naming the option.
         raise argparse.ArgumentTypeError(
-            f"expected seconds or a duration such as 90s, 10m or 1h, got {text!r}")
-    return float(match[1]) * _UNITS[match[2].lower()]
+            f"expected seconds or a duration such as 90s, 10m or 1h, got {text!r}") from None
 
 
 def _opt(*flags: str, **kwargs: Any) -> Option:

@@ -28,7 +28,7 @@ def test_a_duration_is_seconds_or_a_number_with_its_unit(text: str, seconds: flo
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["", "s", "10x", "-5", "1h30m", "nan", "inf", "10 mins"])
+@pytest.mark.parametrize("text", ["", "s", "10x", "1h30m", "10 mins", "m5", "1e", "h h"])
 def test_anything_else_is_not_a_duration(text: str) -> None:
     with pytest.raises(argparse.ArgumentTypeError, match="90s, 10m or 1h"):
         parse_duration(text)
@@ -36,6 +36,8 @@ def test_anything_else_is_not_a_duration(text: str) -> None:
 
 @pytest.mark.parametrize("command", ["delete", "verify"])
 def test_both_times_take_durations(command: str) -> None:
+    """(A number out of range, 1e9 or nan, passes here: Settings refuses it naming the range,
+    tests/e2e/test_option_bounds.py.)"""
     ns = build_parser().parse_args([command, "ids.txt", "--id-type", "guid", "--timeout", "2m",
                                     "--stall-timeout", "1h"])
     assert (ns.timeout, ns.stall_timeout) == (120.0, 3600.0)
