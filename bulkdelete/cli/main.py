@@ -192,6 +192,8 @@ def _verify(ns: argparse.Namespace, settings: Settings, files: JobFiles,
         else:
             say("stopped; a sample is not resumable: run the command again to check one",
                 event="stopped", **counts)
+        if ns.json:  # the counts so far: a script gets its object whatever the ending
+            _print(json.dumps(summary, indent=2))
         return result.exit_code
     say(*verify_lines(summary), event="verify_summary", **counts, early=summary["early"],
         present_upper_95=summary["present_upper_95"])

@@ -9,13 +9,22 @@ import asyncio
 import json
 import os
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from bulkdelete.fake import FakeServer
-from tests.conftest import CLI, assert_nothing_lost, cli_env, delete_args, make_ids, write_ids
+from tests.conftest import (
+    CLI,
+    assert_nothing_lost,
+    cli_env,
+    cli_start,
+    delete_args,
+    make_ids,
+    write_ids,
+)
 from tests.e2e.support import ckpt_dir, one_error_line, report_of, run_subprocess
 
 
@@ -191,3 +200,24 @@ async def test_the_zsh_and_fish_completions_parse(shell: str, tmp_path: Path) ->
             ["fish", "-c", f"source {script}; complete -C'bulkdelete delete x --reg'"],
             cli_env())
         assert out.startswith("--region"), (out, err)
+
+
+async def test_a_stopped_verify_json_still_prints_its_counts_so_far(
+    tmp_path: Path, server: FakeServer,
+) -> None:
+    ids = make_ids(3000)
+    source = write_ids(tmp_path / "ids.txt", ids)
+    code, _, err = await run_subprocess([*CLI, *delete_args(source)], cli_env(server.base_url))
+    assert code == 0, err
+    proc = await cli_start([*CLI, "verify", str(source), "--id-type", "guid", "--sample", "3000",
+                            "--json", "--no-progress"], server.base_url)
+    async with asyncio.timeout(60):
+        while len(set(server.stats.looked_up) & set(ids)) < 300:  # noqa: ASYNC110
+            await asyncio.sleep(0.005)
+    proc.send_signal(signal.SIGTERM)
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=30)
+    assert proc.returncode == 143, err
+    counts = json.loads(out.decode())
+    assert 300 <= counts["checked"] < len(ids)
+    assert counts["gone"] == counts["checked"]
+    assert_nothing_lost(ids, server, ckpt_dir(source) / "failed.txt")
