@@ -215,9 +215,9 @@ async def test_a_stopped_verify_json_still_prints_its_counts_so_far(
         while len(set(server.stats.looked_up) & set(ids)) < 300:  # noqa: ASYNC110
             await asyncio.sleep(0.005)
     proc.send_signal(signal.SIGTERM)
-    out, err = await asyncio.wait_for(proc.communicate(), timeout=30)
-    assert proc.returncode == 143, err
-    counts = json.loads(out.decode())
+    stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout=30)
+    assert proc.returncode == 143, stderr
+    counts = json.loads(stdout.decode())
     assert 300 <= counts["checked"] < len(ids)
     assert counts["gone"] == counts["checked"]
     assert_nothing_lost(ids, server, ckpt_dir(source) / "failed.txt")
