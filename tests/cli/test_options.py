@@ -4,6 +4,7 @@ where a time is asked, the output options before the command as after it."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import pytest
 
@@ -109,3 +110,23 @@ def test_output_options_are_taken_before_the_command_and_the_later_one_stands(
 def test_output_options_before_demo_and_status_are_taken_too() -> None:
     assert build_parser().parse_args(["-q", "demo"]).quiet
     assert build_parser().parse_args(["--log-format", "json", "status", "x"]).log_format == "json"
+
+
+DOCS = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("command", ["delete", "verify"])
+def test_docs_cli_md_names_every_option_and_group_help_shows(command: str) -> None:
+    """docs/cli.md, the README and --help say the same (issue #21): every option of the
+    parser is in the command's table, and the groups are named as --help names them."""
+    text = (DOCS / "docs" / "cli.md").read_text(encoding="utf-8")
+    section = text[text.index(f"## `{command}`"):]
+    section = section[:section.index("\n## ", 1)]
+    flags = {flag for action in _command(command)._actions for flag in action.option_strings
+             if flag.startswith("--") and flag != "--help"}
+    assert [flag for flag in sorted(flags) if f"`{flag}" not in section] == []
+    groups = ", ".join(title for title, _ in option_groups("delete"))
+    assert groups in " ".join(text.split())
+    readme = (DOCS / "README.md").read_text(encoding="utf-8")
+    for shell in ("bash", "zsh", "fish"):
+        assert f"bulkdelete completion {shell} >" in readme
