@@ -53,6 +53,8 @@ class Totals:  # the input's pre-count, done once per job
     invalid_samples: list[tuple[int, str]] = field(default_factory=list)
     # Occurrences of an ID beyond its first anywhere in the input: each costs a request.
     ids_duplicate: int = 0
+    # Of the input's bytes as read (a .gz decompressed), in the same pass (docs/report.md).
+    input_sha256: str | None = None
 
 
 @dataclass(slots=True)
@@ -148,6 +150,8 @@ class State:
     failed_elsewhere: int = 0
     # The last verify's counts (docs/verify.md): what the report shows after a verify.
     verify: dict[str, Any] | None = None
+    # The baseline's summary, no ID (its IDs are in baseline.json): for the report.
+    baseline: dict[str, Any] | None = None
 
     @property
     def complete(self) -> bool:
@@ -188,7 +192,8 @@ class State:
             "totals": asdict(self.totals), "progress": progress,
             "runs": [r.to_json() for r in self.runs],
         }
-        unset = {"failed_elsewhere": not self.failed_elsewhere, "verify": self.verify is None}
+        unset = {"failed_elsewhere": not self.failed_elsewhere, "verify": self.verify is None,
+                 "baseline": self.baseline is None}
         return {key: value for key, value in out.items() if not unset.get(key)}  # absent unless set
 
     @classmethod

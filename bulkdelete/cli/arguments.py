@@ -188,7 +188,8 @@ def settings_from_args(ns: argparse.Namespace) -> Settings:
     if account_id is None:
         raise UsageError("no account ID: pass --account-id or set CLEVERTAP_ACCOUNT_ID")
     pacing = dict(batch_size=ns.batch_size, rate=ns.rate, limit=ns.limit,
-                  max_delete=ns.max_delete) if delete else {}
+                  max_delete=ns.max_delete, baseline=ns.baseline,
+                  allow_absent=ns.allow_absent) if delete else {}
     return suite_pauses(Settings(
         account_id=account_id, passcode=passcode, base_url=base_url, target_from=target_from,
         id_type=ns.id_type, concurrency=ns.concurrency, timeout=ns.timeout,

@@ -18,6 +18,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemaining
 from bulkdelete.engine import StopRequest, race
 from bulkdelete.errors import BulkDeleteError, ConfirmationRefused, StorageError
 from bulkdelete.job import Plan, Snapshot
+from bulkdelete.job.baseline import describe as describe_baseline
 from bulkdelete.logs import failure_message, no_color, on_failure, say
 from bulkdelete.wording import counted
 
@@ -52,6 +53,7 @@ def describe_plan(plan: Plan) -> list[str]:
     ]
     if plan.preflight:
         lines.append(f"preflight:  {plan.preflight}")
+    lines += describe_baseline(plan.baseline, resumed=plan.resumed)
     lines += [f"  invalid line {line}: {reason}" for line, reason in plan.invalid_samples[:5]]
     if plan.lines_invalid:
         lines.append(f"  every invalid line is listed in the checkpoint folder's invalid.jsonl"
@@ -111,7 +113,7 @@ class Display:
         if self._show and self._bar_allowed and self._out.isatty():
             # Without colour rich draws the bar's track as blanks (an empty bar): one of text.
             self._bar = Progress(
-                TextColumn(f"[bold]{self.label}"),
+                TextColumn(f"[bold]{plan.label or self.label}"),
                 TextColumn("{task.fields[bar]}", markup=False) if no_color() else BarColumn(),
                 TextColumn("{task.fields[counts]}"), TextColumn("{task.fields[rate]} IDs/s"),
                 TimeRemainingColumn(), TextColumn("{task.fields[extra]}"),
@@ -140,7 +142,8 @@ class Display:
                              f"{snap.ceiling}) · 429s {throttled:,} · failed {failed:,}")
         elif self._show and time.monotonic() - self._last_log >= self._interval:
             self._last_log = time.monotonic()
-            log.info("progress", done=done, total=plan.ids_total, ids_per_s=round(rate),
+            stage = {"stage": plan.label} if plan.label else {}
+            log.info("progress", **stage, done=done, total=plan.ids_total, ids_per_s=round(rate),
                      eta_s=round((plan.ids_total - done) / rate) if rate > 0 else None,
                      in_flight=snap.in_flight, concurrency=snap.limit, throttled=throttled,
                      failed=failed)
@@ -151,6 +154,7 @@ class Display:
             self.tick()
             self._bar.refresh()
         self.abandon()
+        self._plan = self._snapshot = None  # a run ended: the next is told by started()
 
     def abandon(self) -> None:
         """A second Ctrl-C: end the bar's line so the shell's prompt starts on its own."""
@@ -211,7 +215,8 @@ def run_signalled(work: Coroutine[Any, Any, T], display: Display, *,
                 say("bulkdelete: second interrupt, exiting now (checkpoint is consistent)",
                     event="signal", signal=sig.name)
                 os._exit(130)
-            if display._plan is not None or not deleting:  # sending (past the prompt)
+            # Sending (past the prompt); the baseline's lookups before it save nothing.
+            if (display._plan is not None and display._plan.label is None) or not deleting:
                 say(f"bulkdelete: {sig.name} received: finishing "
                     f"{'requests' if deleting else 'lookups'} in flight, "
                     "saving progress (Ctrl-C again to quit at once)", event="signal",

@@ -106,7 +106,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _delete(ns: argparse.Namespace, settings: Settings, files: JobFiles,
             run_id: str | None) -> int:
     if ns.dry_run:
-        plan = asyncio.run(plan_job(settings, files, preflight=settings.preflight))
+        # The baseline's lookups show their progress as a run's do (on stderr).
+        screen = display.Display(show_progress=not (ns.no_progress or ns.quiet),
+                                 bar=ns.log_format != "json")
+        plan = asyncio.run(plan_job(settings, files, preflight=settings.preflight,
+                                    observer=screen))
         est = plan.estimated_seconds()
         rate = f", at most {settings.rate:g}/s" if settings.rate else ""
         fields: dict[str, Any] = dict(ids_total=plan.ids_total, lines_invalid=plan.lines_invalid,

@@ -100,7 +100,11 @@ def option_groups(command: str) -> list[tuple[str, list[Option]]]:
                _opt("--yes", action="store_true",
                     help="skip the confirmation (required when not on a terminal)"),
                _opt("--no-preflight", action="store_true",
-                    help="skip the read-only credential check sent before the confirmation")]
+                    help="skip the read-only credential check sent before the confirmation"),
+               _opt("--baseline", type=int, default=100, metavar="N", help="a new job first "
+                    "looks up a seeded sample of N of its IDs, read-only (default 100; 0 skips)"),
+               _opt("--allow-absent", action="store_true",
+                    help="go on when every sampled ID is absent")]
               if delete else []),
             _opt("--max-errors", metavar="N|N%", help="abort (exit 3) once this run has "
                  + ("failed N IDs" if delete else "N IDs whose lookup stayed unclear")
