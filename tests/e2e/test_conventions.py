@@ -207,7 +207,9 @@ async def test_a_stopped_verify_json_still_prints_its_counts_so_far(
 ) -> None:
     ids = make_ids(3000)
     source = write_ids(tmp_path / "ids.txt", ids)
-    code, _, err = await run_subprocess([*CLI, *delete_args(source)], cli_env(server.base_url))
+    # No baseline: every lookup of a job's ID the server then hears is the verify's.
+    code, _, err = await run_subprocess([*CLI, *delete_args(source, "--baseline", "0")],
+                                        cli_env(server.base_url))
     assert code == 0, err
     proc = await cli_start([*CLI, "verify", str(source), "--id-type", "guid", "--sample", "3000",
                             "--json", "--no-progress"], server.base_url)
