@@ -133,8 +133,10 @@ def _delete(ns: argparse.Namespace, settings: Settings, files: JobFiles,
     # progress events, not a bar: every stderr line stays JSON.
     screen = display.Display(show_progress=not (ns.no_progress or ns.quiet), ask=not ns.yes,
                              bar=ns.log_format != "json")
-    # Off a terminal without --yes: refused before the input is counted or anything sent.
-    screen.refuse_unless_askable()
+    # Off a terminal without --yes: refused before the input is counted or anything sent;
+    # a finished job's rerun asks nothing (it sends nothing and prints its summary).
+    if not _finished(files):
+        screen.refuse_unless_askable()
     command = arguments.resume_command(ns)
     work = run_job(settings, files, stop=screen.stop, observer=screen,
                    resume_command=command, run_id=run_id)
@@ -162,6 +164,16 @@ def _delete(ns: argparse.Namespace, settings: Settings, files: JobFiles,
     if ns.json:
         _print(json.dumps(report, indent=2))
     return result.exit_code
+
+
+def _finished(files: JobFiles) -> bool:
+    store = CheckpointStore(files.checkpoint_dir)
+    if files.restart or not store.exists():
+        return False
+    # A checkpoint that cannot be read is the run's to word (exit 2 with the way out).
+    with contextlib.suppress(BulkDeleteError, OSError):
+        return store.load().complete
+    return False
 
 
 def _saved(checkpoint: Path) -> str:

@@ -171,6 +171,23 @@ async def test_off_a_terminal_without_yes_it_refuses_before_counting_or_sending(
     assert out == ""
 
 
+async def test_off_a_terminal_without_yes_a_finished_jobs_rerun_still_prints_its_summary(
+    tmp_path: Path, server: FakeServer,
+) -> None:
+    """Nothing to confirm: the rerun sends nothing, says so, and exits with the job's code."""
+    ids = make_ids(300)
+    source = write_ids(tmp_path / "ids.txt", ids)
+    argv = [*CLI, "delete", str(source), "--id-type", "guid", "--baseline", "0"]
+    code, _, err = await run_subprocess([*argv, "--yes"], cli_env(server.base_url))
+    assert code == 0, err
+    assert_nothing_lost(ids, server, ckpt_dir(source) / "failed.txt")
+    sent = server.stats.requests, server.stats.profile_requests
+    code, _, err = await run_subprocess(argv, cli_env(server.base_url))
+    assert code == 0, err
+    assert "already finished: nothing was sent" in err
+    assert (server.stats.requests, server.stats.profile_requests) == sent
+
+
 def _completion(shell: str, tmp_path: Path) -> Path:
     path = tmp_path / f"bulkdelete.{shell}"
     with path.open("w") as out:
