@@ -15,10 +15,11 @@ from typing import Any
 
 import structlog
 
-from bulkdelete import __version__, logs
+from bulkdelete import logs
 from bulkdelete.checkpoint import STATE_NAME, CheckpointStore, describe_saved
 from bulkdelete.cli import arguments, display
-from bulkdelete.errors import BulkDeleteError, UsageError
+from bulkdelete.cli.jobs import certify, job_folder
+from bulkdelete.errors import BulkDeleteError
 from bulkdelete.failed import failed_file_short
 from bulkdelete.job import plan_job, run_job
 from bulkdelete.lifecycle.drive import new_run_id
@@ -62,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if ns.command == "status":
                 return _status(ns)
             if ns.command == "certificate":
-                return _certificate(ns)
+                return certify(ns.checkpoint)
             if ns.command == "completion":
                 from bulkdelete.cli.completion import script  # shtab, only when asked
 
@@ -228,33 +229,8 @@ def _verify(ns: argparse.Namespace, settings: Settings, files: JobFiles,
     return result.exit_code
 
 
-def _certificate(ns: argparse.Namespace) -> int:
-    from bulkdelete.certificate import write_certificate  # Jinja2: only for this command
-
-    made = write_certificate(_job_folder(ns.checkpoint), version=__version__)
-    say(f"certificate: {made.record['status']['state']} — {made.record['status']['why']}",
-        f"  {made.html_path}", f"  {made.json_path} (SHA-256 {made.sha256})",
-        event="certificate", state=made.record["status"]["state"], path=made.html_path,
-        sha256=made.sha256, stream=sys.stdout)
-    return 0
-
-
-def _job_folder(path: Path) -> Path:
-    """The folder given, else the default checkpoint of the path as input."""
-    directory = path
-    if not (path / STATE_NAME).is_file():
-        directory = JobFiles(input=path).checkpoint_dir
-        if not (directory / STATE_NAME).is_file():
-            raise UsageError(
-                f"no checkpoint at {path} (expected {path / STATE_NAME}), nor at {directory} "
-                f"(the default checkpoint if {path} were the input)" if path.is_dir() else
-                f"no checkpoint at {path}, nor at {directory} (the default checkpoint beside "
-                f"the input {path}); pass the folder given to --checkpoint")
-    return directory
-
-
 def _status(ns: argparse.Namespace) -> int:
-    directory = _job_folder(ns.checkpoint)
+    directory = job_folder(ns.checkpoint)
     store = CheckpointStore(directory)
     state = store.load()
     report = build_report(state, exit_code=state.runs[-1].exit_code if state.runs else None)
