@@ -13,9 +13,10 @@ from pathlib import Path
 
 from bulkdelete import __version__
 from bulkdelete.certificate import Certificate, write_certificate
-from bulkdelete.checkpoint.evidence import load_baseline
+from bulkdelete.checkpoint.evidence import Baseline, Seen, load_baseline
 from bulkdelete.cli.display import Display
 from bulkdelete.fake import FakeServer, FakeServerConfig
+from bulkdelete.fake.config import absent_by_share
 from bulkdelete.job import JobResult, run_job
 from bulkdelete.logs import say
 from bulkdelete.report import summary_lines
@@ -29,6 +30,9 @@ DEMO_PASSCODE = "demo-passcode"
 VERIFY_SAMPLE = 300
 VERIFY_SEED = 20260
 CAME_BACK_EVERY = 97  # one generated user in 97 logs in again after the delete
+# A share of the generated IDs names no profile, as in a real export: the baseline finds
+# them absent before the delete, and the certificate tells them from the erased ones.
+ABSENT_SHARE = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +45,16 @@ class DemoOutcome:
     came_back: frozenset[str]  # the profiles the server keeps whatever was deleted
     certificate: Certificate  # the demo's last step
     pairs: frozenset[str] = frozenset()  # the baseline's present-before IDs, looked up again
+    baseline: Baseline | None = None
+
+    def baseline_mismatch(self) -> str:
+        """'' when the baseline found absent exactly the sampled IDs the server never knew."""
+        if self.baseline is None:
+            return "the job kept no baseline"
+        wrong = [ident for ident, seen in self.baseline.ids
+                 if (seen is Seen.ABSENT) != absent_by_share(ident, ABSENT_SHARE)
+                 or seen is Seen.UNCLEAR]
+        return f"{len(wrong)} sampled IDs were misread before the delete" if wrong else ""
 
     def verify_mismatch(self) -> str:
         """'' when every looked-up ID is gone unless it came back, and none is unknown: the
@@ -77,11 +91,13 @@ async def _demo(ids: int, workdir: Path, show_progress: bool) -> DemoOutcome:
             if n == ids // 2:
                 out.write("x" * 600 + "\n")  # an over-long line: counted invalid
     valid = set(expected) - set(poison)
-    came_back = frozenset(expected[n] for n in range(5, ids, CAME_BACK_EVERY)) - set(poison)
+    came_back = frozenset(expected[n] for n in range(5, ids, CAME_BACK_EVERY)
+                          if not absent_by_share(expected[n], ABSENT_SHARE)) - set(poison)
     config = FakeServerConfig(
         account_id=DEMO_ACCOUNT, passcode=DEMO_PASSCODE, concurrency_limit=3,
         latency=0.02, latency_jitter=0.02, p_500=0.02, p_503_html=0.02, p_reset=0.01,
-        poison_ids=frozenset(poison), recreated_ids=came_back, seed=7,
+        poison_ids=frozenset(poison), recreated_ids=came_back, absent_share=ABSENT_SHARE,
+        seed=7,
     )
     async with FakeServer(config) as server:
         settings = Settings(
@@ -102,7 +118,7 @@ async def _demo(ids: int, workdir: Path, show_progress: bool) -> DemoOutcome:
                               if n > (ident in pairs))
     made = await asyncio.to_thread(write_certificate, files.checkpoint_dir, version=__version__)
     return DemoOutcome(result, len(valid) - lost, lost, checked, looked_up, came_back, made,
-                       pairs)
+                       pairs, baseline)
 
 
 def run_demo(*, ids: int, keep: Path | None, show_progress: bool) -> int:
@@ -127,6 +143,15 @@ def show(outcome: DemoOutcome, workdir: Path, *, kept: bool) -> int:
     if outcome.lost:
         print("NOTHING-LOST CHECK FAILED", file=sys.stderr)
         return 3
+    code = 0 if result.exit_code in (0, 1) else result.exit_code
+    if mismatch := outcome.baseline_mismatch():
+        print(f"BASELINE CHECK FAILED: {mismatch}", file=sys.stderr)
+        code = 3
+    elif outcome.baseline is not None:
+        counts = outcome.baseline.counts()
+        print(f"baseline before the delete: {counts['present']} of {counts['sampled']} sampled "
+              f"IDs existed, {counts['absent']} named no profile (about "
+              f"{ABSENT_SHARE:.0%} of the demo's IDs never existed), as the server knows them")
     summary = outcome.verify.summary
     print("nothing lost: every valid ID was acknowledged or is in the failed file",
           f"verify (a sample of {VERIFY_SAMPLE}, seed {VERIFY_SEED}; the fake server purges "
@@ -140,7 +165,6 @@ def show(outcome: DemoOutcome, workdir: Path, *, kept: bool) -> int:
             "with --keep DIR they are listed in a still_present-<time>.txt"
         print(f"  {summary['present']} of the sampled users logged in again, so their profiles "
               f"are back; {where}, valid input for a new delete")
-    code = 0 if result.exit_code in (0, 1) else result.exit_code
     if mismatch := outcome.verify_mismatch():
         print(f"VERIFY CHECK FAILED: {mismatch}", file=sys.stderr)
         code = 3

@@ -4,13 +4,16 @@ what it prints. The whole command runs in tests/e2e/test_shipped_commands.py."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import stat
 from pathlib import Path
 
 import pytest
 
-from bulkdelete.cli.demo import VERIFY_SAMPLE, VERIFY_SEED, _demo, show
+from bulkdelete.checkpoint.evidence import Seen
+from bulkdelete.cli.demo import ABSENT_SHARE, VERIFY_SAMPLE, VERIFY_SEED, _demo, show
+from bulkdelete.fake.config import absent_by_share
 
 pytestmark = pytest.mark.e2e  # the demo starts its own fake server
 
@@ -39,6 +42,15 @@ async def test_the_demo_ends_with_a_verify_that_matches_the_server(
     assert stat.S_IMODE(still.stat().st_mode) == 0o600
     assert outcome.verify.exit_code == 1  # some present: the verify says so
     assert outcome.verify_mismatch() == ""
+    # Part of the input never existed: the baseline found exactly those absent beforehand.
+    baseline = outcome.baseline
+    assert baseline is not None
+    assert outcome.baseline_mismatch() == ""
+    absent = {ident for ident, seen in baseline.ids if seen is Seen.ABSENT}
+    assert absent
+    assert absent == {ident for ident, _ in baseline.ids
+                                 if absent_by_share(ident, ABSENT_SHARE)}
+    assert outcome.pairs.isdisjoint(absent)
     # What it prints: the verify's line and its check against the server.
     assert show(outcome, tmp_path, kept=True) == 0
     out = capsys.readouterr().out
@@ -52,3 +64,15 @@ async def test_the_demo_ends_with_a_verify_that_matches_the_server(
     ids = (tmp_path / "ids.txt").read_text(encoding="utf-8").split()
     for text in (made.html_path.read_text(encoding="utf-8"), made.json_path.read_text()):
         assert not [ident for ident in ids if ident in text]
+
+
+async def test_a_baseline_that_misreads_an_absent_id_fails_the_demo(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outcome = await _demo(300, tmp_path, show_progress=False)
+    assert outcome.baseline is not None
+    assert outcome.baseline_mismatch() == ""
+    ident, _ = next(entry for entry in outcome.baseline.ids if entry[1] is Seen.ABSENT)
+    misread = dataclasses.replace(outcome.baseline, ids=[(ident, Seen.PRESENT)])
+    assert show(dataclasses.replace(outcome, baseline=misread), tmp_path, kept=True) == 3
+    assert "BASELINE CHECK FAILED: 1 sampled IDs were misread" in capsys.readouterr().err
