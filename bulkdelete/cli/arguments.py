@@ -141,6 +141,8 @@ exit codes (docs/exit-codes.md):
        "complete", for a canary too
   2    usage, input or precondition error (nothing sent when found before the first request)
   3    aborted: 401/403, --max-errors, --stall-timeout, a request rejected whatever its IDs
+  4    stopped mid-run: the input changed or a checkpoint/failed file could not be written;
+       progress saved up to the break: look before resuming
   130, 143, 129
        stopped by SIGINT, SIGTERM, SIGHUP: progress saved; rerun the command to resume
 """),

@@ -16,7 +16,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from bulkdelete.engine import StopRequest, race
-from bulkdelete.errors import BulkDeleteError, ConfirmationRefused, StorageError
+from bulkdelete.errors import (
+    BulkDeleteError,
+    ConfirmationRefused,
+    StorageError,
+    StorageFailedMidRun,
+)
 from bulkdelete.job import Plan, Snapshot
 from bulkdelete.logs import failure_message, on_failure, say
 from bulkdelete.wording import counted
@@ -204,7 +209,8 @@ def run_signalled(work: Coroutine[Any, Any, T], display: Display, *,
             stop.request(EXIT_SIGNALS[sig], sig.name)
 
         def on_log_failure() -> None:  # any thread may have logged
-            loop.call_soon_threadsafe(stop.request, StorageError.exit_code, "log file")
+            code = (StorageFailedMidRun if display._plan is not None else StorageError).exit_code
+            loop.call_soon_threadsafe(stop.request, code, "log file")
 
         for sig in EXIT_SIGNALS:
             loop.add_signal_handler(sig, on_signal, sig)
@@ -219,13 +225,15 @@ def run_signalled(work: Coroutine[Any, Any, T], display: Display, *,
     try:
         result = asyncio.run(signalled())
     except BulkDeleteError:
-        raise_if_log_failed(saved)
+        raise_if_log_failed(saved, sending=display._plan is not None)
         raise
-    raise_if_log_failed(saved)
+    raise_if_log_failed(saved, sending=display._plan is not None)
     return result
 
 
-def raise_if_log_failed(saved: Callable[[], str]) -> None:
-    """``saved`` reads the checkpoint back: called only when the log did fail."""
+def raise_if_log_failed(saved: Callable[[], str], *, sending: bool = False) -> None:
+    """``saved`` reads the checkpoint back: called only when the log did fail. Once
+    sending began, a broken precondition (exit 4)."""
     if (failure := failure_message()) is not None:
-        raise StorageError(f"{failure}; the run stopped. {saved()}")
+        error = StorageFailedMidRun if sending else StorageError
+        raise error(f"{failure}; the run stopped. {saved()}")

@@ -18,6 +18,7 @@ from bulkdelete.errors import (
     AbortError,
     CheckpointLocked,
     ConfirmationRefused,
+    InputChanged,
     InputError,
     StorageError,
     UsageError,
@@ -60,11 +61,11 @@ class JobResult:
 
 
 def exit_code_after(state: State, end: RunEnd, stop: StopRequest) -> int:
-    """InputError when the input ended short of the pre-count."""
+    """InputChanged when the input ended short of the pre-count."""
     if end.input_exhausted and not end.limit_reached and not state.complete \
             and state.totals.batches_total and not stop.requested:
         # Every batch read was recorded, yet batches are missing: the file changed under us.
-        raise InputError(
+        raise InputChanged(
             f"the input ended after {state.progress.watermark:,} of "
             f"{state.totals.batches_total:,} batches: it changed during the run. Progress is "
             "saved; restore the original file to resume, or use --restart")
@@ -135,7 +136,8 @@ async def run_job(settings: Settings, files: JobFiles, *, stop: StopRequest | No
             with contextlib.suppress(OSError):
                 store.close()  # the journal's own failure is the one being reported
             # Said from what is on disk now, after the run's last save was tried.
-            raise StorageError(
+            # Its class kept: one raised mid-run is exit 4, one before sending exit 2.
+            raise type(exc)(
                 f"{exc}; the run stopped at once. {describe_saved(saved_in)}") from None
         finally:
             store.close()

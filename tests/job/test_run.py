@@ -11,7 +11,12 @@ import pytest
 
 from bulkdelete.checkpoint import CheckpointStore
 from bulkdelete.client import SUCCESS, Result
-from bulkdelete.errors import CheckpointLocked, ConfirmationRefused, StorageError
+from bulkdelete.errors import (
+    CheckpointLocked,
+    ConfirmationRefused,
+    StoppedMidRun,
+    StorageError,
+)
 from bulkdelete.job import Plan, Snapshot, delete_ids, run_job
 from bulkdelete.lifecycle import drive
 from bulkdelete.settings import JobFiles
@@ -192,11 +197,32 @@ async def test_a_failing_periodic_snapshot_ends_the_run_with_its_own_error(
 
     monkeypatch.setattr(CheckpointStore, "snapshot", failing)
     deleter = Slow()
-    with pytest.raises(StorageError, match=r"No space left.*stopped at once"):
+    with pytest.raises(StorageError, match=r"No space left.*stopped at once") as info:
         await run_job(make_settings(NOWHERE, batch_size=10, concurrency=1),
                       JobFiles(input=source), deleter=deleter)
     sent = sum(len(r) for r in deleter.requests)
     assert 0 < sent < 2_000
+    assert info.value.exit_code == StoppedMidRun.exit_code  # sending had begun: exit 4
     state = CheckpointStore(tmp_path / "ids.txt.bulkdelete").load()
     assert state.progress.ids_deleted <= sent
     assert state.runs[-1].exit_code is None  # ended by the error: no code recorded
+
+
+async def test_a_checkpoint_that_cannot_be_written_before_sending_stays_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The run's first snapshot, before any request, fails: nothing was sent, so this is a
+    precondition found before sending (exit 2), not a run stopped part way (exit 4)."""
+    source = write_ids(tmp_path / "ids.txt", [f"id-{n}" for n in range(50)])
+
+    def failing(store: CheckpointStore, data: bytes, gen: int) -> None:
+        raise StorageError("cannot write the snapshot: No space left on device")
+
+    monkeypatch.setattr(CheckpointStore, "snapshot", failing)
+    deleter = Recording()
+    with pytest.raises(StorageError, match="No space left") as info:
+        await run_job(make_settings(NOWHERE, batch_size=10), JobFiles(input=source),
+                      deleter=deleter)
+    assert deleter.requests == []
+    assert info.value.exit_code == 2
+    assert not isinstance(info.value, StoppedMidRun)
