@@ -99,6 +99,9 @@ class Progress:
     anchor: tuple[int, int, int] = (0, 0, 1)  # (seq, byte offset, line) to resume from
     done_above: dict[int, DoneBatch] = field(default_factory=dict)
     sent_above: set[int] = field(default_factory=set)
+    # seq → how many IDs at the head of a batch not yet done are done: a --limit ended the
+    # run inside it (a canary never deletes more than asked). At most one in practice.
+    head_done: dict[int, int] = field(default_factory=dict)
     ids_deleted: int = 0
     ids_failed: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
@@ -182,6 +185,7 @@ class State:
             "done_above": {str(seq): d for seq, d in p.done_above.items()},
             "sent_above": sorted(p.sent_above),
             "left": {str(seq): counts for seq, counts in p.left.items()},
+            "head_done": {str(seq): head for seq, head in p.head_done.items()},
         }
         out = {f.name: getattr(self, f.name) for f in fields(self)} | {
             "version": FORMAT_VERSION, "journal": journal_gen, "binding": asdict(self.binding),
@@ -205,6 +209,7 @@ class State:
             "sent_above": set(pr["sent_above"]),
             "reasons": Counter(pr["reasons"]),
             "left": {int(k): v for k, v in pr["left"].items()},
+            "head_done": {int(k): v for k, v in pr.get("head_done", {}).items()},
         })
         totals = Totals(**{**t, "invalid_samples": [tuple(s) for s in t["invalid_samples"]]})
         return cls(binding=Binding(**data.pop("binding")), totals=totals, progress=progress,

@@ -96,7 +96,7 @@ DELETE_OPTIONS: list[Option] = [
          help="discard an existing checkpoint and start the job over"),
     _opt("--dry-run", action="store_true",
          help="read and validate everything, print the plan, send nothing"),
-    _opt("--limit", type=int, help="canary: delete only the next N IDs (whole batches), then stop"),
+    _opt("--limit", type=int, help="canary: delete exactly the next N IDs, then stop"),
     _opt("--max-delete", type=int, help="refuse to start when this run would send more than N IDs"),
     _opt("--yes", action="store_true",
          help="skip the confirmation (required when not on a terminal)"),

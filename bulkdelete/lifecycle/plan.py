@@ -99,9 +99,8 @@ def make_plan(settings: Settings, source: Input, totals: Totals,
               progress: Progress | None = None) -> Plan:
     done = progress.ids_done if progress is not None else 0
     remaining = this_run = totals.ids_total - done
-    if settings.limit is not None:  # rounded up to whole batches: never split across runs
-        batches = math.ceil(settings.limit / settings.batch_size)
-        this_run = min(remaining, batches * settings.batch_size)
+    if settings.limit is not None:  # exactly: the batch it ends in is cut (engine.piece_of)
+        this_run = min(remaining, settings.limit)
     return Plan(
         input=source.path, format=source.format, account_id=settings.account_id,
         host=settings.host, id_type=settings.id_type, ids_remaining=remaining,

@@ -76,17 +76,17 @@ def test_max_delete_refuses_a_bigger_run_and_allows_an_equal_one(
 def test_limit_is_a_canary_and_a_rerun_finishes(
     tmp_path: Path, server: FakeServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """``--limit 250`` deletes 3 whole batches and exits 0 with the job incomplete and the
-    command to continue; the rerun without the limit finishes; two runs are reported and
-    no ID is sent twice."""
+    """``--limit 250`` deletes exactly 250 IDs (2 batches and half of a third) and exits 0
+    with the job incomplete and the command to continue; the rerun without the limit
+    finishes; two runs are reported and no ID is sent twice."""
     ids = make_ids(1_000)
     source = write_ids(tmp_path / "ids.txt", ids)
     code, _, err = cli(capsys, *delete_args(source, "--limit", "250"))
     assert code == 0, err
     assert "Continue with:" in err
     first = report_of(source)
-    assert (first["complete"], first["ids_deleted"]) == (False, 300)
-    assert len(server.stats.acknowledged) == 300
+    assert (first["complete"], first["ids_deleted"]) == (False, 250)
+    assert len(server.stats.acknowledged) == 250
     code, _, err = cli(capsys, *delete_args(source))
     assert code == 0, err
     report = report_of(source)
