@@ -13,6 +13,7 @@ from bulkdelete.checkpoint import RunRecord, State
 from bulkdelete.durable import write_private_atomic
 from bulkdelete.errors import StorageError
 from bulkdelete.logs import utc_timestamp
+from bulkdelete.reader.rule import encoding_hint
 from bulkdelete.wording import counted
 
 # A success only marks a profile, purged within 48 hours (docs/verify.md).
@@ -84,6 +85,8 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         lines.append(f"  failed: {item['count']:,} × {item['reason']}")
     for sample in report["invalid_samples"][:5]:
         lines.append(f"  invalid: line {sample['line']}: {sample['reason']}")
+    if hint := encoding_hint(sample["reason"] for sample in report["invalid_samples"]):
+        lines.append(f"  {hint}")
     return lines
 
 

@@ -273,6 +273,7 @@ class JobFiles:
     format: str = "auto"
     column: str | None = None
     delimiter: str | None = None  # CSV only; None: sniffed from the header
+    encoding: str = "utf-8"  # any spelling of a codec the reader can use (reader.encoding)
     checkpoint: Path | None = None
     failed: Path | None = None
     report: Path | None = None

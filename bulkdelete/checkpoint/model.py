@@ -34,6 +34,8 @@ class Binding:
     account_id: str = _bound("--account-id")
     host: str = _bound("target host (--region/--base-url)")
     delimiter: str | None = _bound("CSV delimiter", default=None)  # CSV only
+    # Decodes every ID: another would send other IDs (a checkpoint without it read UTF-8).
+    encoding: str = _bound("--encoding", default="utf-8")
     # They shape the batches as the settings do.
     rules: int = _bound("the reader's ID rules (the job was started by another version "
                         "of bulkdelete)", default=READER_RULES)

@@ -61,6 +61,8 @@ def shared_options() -> list[Option]:
         _opt("--delimiter", metavar="C",
              help="CSV field delimiter, one character or 'tab' (default: sniffed from the "
              "header among , ; tab |; a header holding two of them is refused)"),
+        _opt("--encoding", metavar="E", default="utf-8", help="input encoding (default utf-8; "
+             "cp1252 for a Windows export, latin-1, ...)"),
         _opt("--checkpoint", type=Path,
              help="checkpoint directory (default: IDS_FILE.bulkdelete/)"),
         _opt("--failed", type=Path, help="file of IDs that could not be deleted (default: in "
@@ -246,15 +248,15 @@ def settings_from_args(ns: argparse.Namespace) -> Settings:
 def files_from_args(ns: argparse.Namespace) -> JobFiles:
     return JobFiles(
         input=Path(ns.ids_file), format=ns.format, column=ns.column,
-        delimiter=parse_delimiter(ns.delimiter), checkpoint=ns.checkpoint, failed=ns.failed,
-        report=ns.report, restart=ns.command == "delete" and ns.restart,
+        delimiter=parse_delimiter(ns.delimiter), encoding=ns.encoding, checkpoint=ns.checkpoint,
+        failed=ns.failed, report=ns.report, restart=ns.command == "delete" and ns.restart,
     )
 
 
 # What binds the old job or shapes its input: a retry job reads one ID per line, with its
 # own checkpoint, failed file and report, and sends all of it.
 RETRY_DROPS = frozenset({"--checkpoint", "--failed", "--report", "--restart", "--limit",
-                         "--format", "--column", "--delimiter", "--dry-run"})
+                         "--format", "--column", "--delimiter", "--encoding", "--dry-run"})
 
 
 def command_line(ns: argparse.Namespace, *, command: str | None = None,

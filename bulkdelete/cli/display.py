@@ -24,6 +24,7 @@ from bulkdelete.errors import (
 )
 from bulkdelete.job import Plan, Snapshot
 from bulkdelete.logs import failure_message, on_failure, say
+from bulkdelete.reader.rule import encoding_hint
 from bulkdelete.wording import counted
 
 log = structlog.get_logger("bulkdelete")
@@ -36,7 +37,8 @@ T = TypeVar("T")
 def describe_plan(plan: Plan) -> list[str]:
     """The plan as lines for people: the confirmation and --dry-run print the same."""
     what = "finished" if plan.finished else "resume" if plan.resumed else "new job"
-    column = plan.column.describe()
+    column = ", ".join(filter(None, [plan.column.describe(),
+                                     None if plan.encoding == "utf-8" else plan.encoding]))
     this_run = (
         "sends nothing: the job is finished" if plan.finished
         else f"deletes {counted(plan.ids_this_run, 'ID')} "
@@ -58,6 +60,8 @@ def describe_plan(plan: Plan) -> list[str]:
     if plan.preflight:
         lines.append(f"preflight:  {plan.preflight}")
     lines += [f"  invalid line {line}: {reason}" for line, reason in plan.invalid_samples[:5]]
+    if hint := encoding_hint(reason for _, reason in plan.invalid_samples):
+        lines.append(f"  {hint}")
     if plan.lines_invalid:
         lines.append(f"  every invalid line is listed in the checkpoint folder's invalid.jsonl"
                      f"{'' if plan.resumed else ' once the job starts'}")

@@ -20,6 +20,7 @@ from bulkdelete.outputs import check_outputs
 from bulkdelete.reader import Input, InputFormat, check_input_path, check_lines_guess, detect_format
 from bulkdelete.reader.csv import csv_column
 from bulkdelete.reader.csvhead import describe
+from bulkdelete.reader.encoding import resolve_encoding
 from bulkdelete.reader.guard import fingerprint
 from bulkdelete.reader.rule import show
 from bulkdelete.repeats import RepeatCounter
@@ -76,6 +77,7 @@ class Plan:
     ids_failed: int = 0  # in the job so far
     ids_duplicate: int = 0  # IDs that repeat an earlier one (each costs a request slot)
     target_from: str = ""  # where the target came from (Settings.target_from)
+    encoding: str = "utf-8"  # the input's, canonical
 
     @property
     def finished(self) -> bool:
@@ -107,7 +109,8 @@ def make_plan(settings: Settings, source: Input, totals: Totals,
         ids_this_run=this_run, resumed=progress is not None, concurrency=settings.concurrency,
         batch_size=settings.batch_size, rate=settings.rate, column=id_column(source),
         ids_failed=progress.ids_failed if progress is not None else 0,
-        target_from=settings.target_from, **asdict(totals),  # every count the pre-count made
+        target_from=settings.target_from, encoding=source.encoding,
+        **asdict(totals),  # every count the pre-count made
     )
 
 
@@ -121,7 +124,8 @@ def open_input(files: JobFiles, settings: Settings) -> Input:
     # Outputs are written (a new job truncates the failed file): never the input, nor a
     # file or folder of someone else (docs/guarantees.md, "Nobody else's files").
     check_outputs(files)
-    source = Input(files.input, fmt, settings.id_type, files.column, files.delimiter)
+    source = Input(files.input, fmt, settings.id_type, files.column, files.delimiter,
+                   encoding=resolve_encoding(files.encoding))
     with contextlib.closing(source.records()) as records:
         next(records, None)
     return source
@@ -153,6 +157,7 @@ async def binding_for(settings: Settings, source: Input) -> Binding:
         fingerprint=await asyncio.to_thread(fingerprint, source.path), format=source.format,
         column=source.column, batch_size=settings.batch_size, id_type=settings.id_type,
         account_id=settings.account_id, host=settings.host, delimiter=delimiter,
+        encoding=source.encoding,
     )
 
 

@@ -15,7 +15,6 @@ from bulkdelete.reader.csv import csv_records
 from bulkdelete.reader.guard import Watch
 from bulkdelete.reader.rule import (
     REASON_TOO_LONG,
-    REASON_UTF8,
     TRIMMED,
     InvalidLine,
     Record,
@@ -26,6 +25,7 @@ from bulkdelete.reader.rule import (
     show,
     text_value,
     trim,
+    undecodable,
 )
 from bulkdelete.reader.source import REASON_LINE_TOO_LONG, look_ahead, open_blocks
 
@@ -80,6 +80,7 @@ class Input:
     column: str | None = None
     delimiter: str | None = None
     watch: Watch | None = None
+    encoding: str = "utf-8"  # canonical (reader.encoding.resolve_encoding)
 
     @property
     def json_field(self) -> str:
@@ -107,11 +108,11 @@ class Input:
         if self.format == "csv":
             return csv_records(self, offset, line)
         if self.format == "lines":
-            return _each_line(self, offset, line, _id_line, REASON_TOO_LONG)
+            return _each_line(self, offset, line, _id_line(self.encoding), REASON_TOO_LONG)
         # A first object without the field means the wrong field name: refused (not on a
         # resume, which passed it).
         return _each_line(self, offset, line,
-                          _json_line(self.json_field, check_first=offset == 0),
+                          _json_line(self.json_field, self.encoding, check_first=offset == 0),
                           REASON_LINE_TOO_LONG)
 
 
@@ -137,32 +138,39 @@ def _each_line(source: Input, start_offset: int, line: int,
                 line += 1
 
 
-def _id_line(raw: bytes, line: int, offset: int) -> Decided:
-    # An undecodable byte becomes a lone surrogate, which check() reports as not UTF-8.
-    value = raw.decode("utf-8", "surrogateescape").strip(TRIMMED)  # trim(), without a call
-    if not value:
-        return None  # a blank line is skipped, not reported
-    reason = check(value)
-    if reason is None:
-        return Record(value, line, offset)
-    return InvalidLine(line, reason, raw_value(raw))
+def _id_line(encoding: str) -> Callable[[bytes, int, int], Decided]:
+    bad = undecodable(encoding)
+
+    def decide(raw: bytes, line: int, offset: int) -> Decided:
+        # An undecodable byte becomes a lone surrogate, which check() reports as such.
+        value = raw.decode(encoding, "surrogateescape").strip(TRIMMED)  # trim(), no call
+        if not value:
+            return None  # a blank line is skipped, not reported
+        reason = check(value, bad)
+        if reason is None:
+            return Record(value, line, offset)
+        return InvalidLine(line, reason, raw_value(raw))
+
+    return decide
 
 
-def _json_line(field: str, *, check_first: bool) -> Callable[[bytes, int, int], Decided]:
+def _json_line(field: str, encoding: str, *,
+               check_first: bool) -> Callable[[bytes, int, int], Decided]:
     """One JSON line's record, invalid line or nothing (blank). The ID must be a string; a field
     held twice is invalid (the json module keeps the last)."""
     # The decoder's own decode() skips json.loads's argument checks.
     loads = json.JSONDecoder().decode
     shown = show(field)
     # A line can hold the field twice only if it holds this twice, or an escape.
-    quoted = json.dumps(field, ensure_ascii=False).encode("utf-8", "surrogateescape")
+    quoted = json.dumps(field, ensure_ascii=False).encode(encoding, "surrogateescape")
+    bad = undecodable(encoding)
 
     def decide(raw: bytes, line: int, offset: int) -> Decided:
         nonlocal check_first
         try:
-            text = raw.decode("utf-8")
+            text = raw.decode(encoding)
         except UnicodeDecodeError:
-            return InvalidLine(line, REASON_UTF8, raw_value(raw))
+            return InvalidLine(line, bad, raw_value(raw))
         try:
             obj = loads(text)
         except (ValueError, RecursionError):
@@ -186,7 +194,7 @@ def _json_line(field: str, *, check_first: bool) -> Callable[[bytes, int, int], 
         if type(value) is not str:
             return InvalidLine(line, f"field '{shown}' is not a string", raw_value(raw))
         value = trim(value)
-        reason = check(value)
+        reason = check(value, bad)
         if reason is None:
             return Record(value, line, offset)
         return InvalidLine(line, reason, text_value(value))
