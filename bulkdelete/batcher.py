@@ -10,6 +10,7 @@ from pathlib import Path
 from bulkdelete.checkpoint.model import Totals
 from bulkdelete.reader import InvalidLine, Record
 from bulkdelete.reader.guard import input_changed
+from bulkdelete.reader.rule import Blank
 
 INVALID_SAMPLES = 10  # first few invalid lines kept (line number + reason) for people
 
@@ -22,9 +23,10 @@ class Batch:
     ids: list[str]
 
 
-def make_batches(items: Iterable[Record | InvalidLine], size: int, *, first_seq: int = 0,
+def make_batches(items: Iterable[Record | InvalidLine | Blank], size: int, *, first_seq: int = 0,
                  counted: tuple[int, Path] | None = None) -> Iterator[Batch]:
-    """Invalid lines are skipped: the pre-count counted them once, a resume must not again.
+    """Invalid lines and blanks are skipped: the pre-count counted them once, a resume must
+    not again.
     With ``counted`` (the pre-count's IDs, the input), InputChanged before a batch past them:
     more can only come from an input changed since (an edit the fingerprint missed)."""
     seq = first_seq
@@ -51,15 +53,19 @@ def make_batches(items: Iterable[Record | InvalidLine], size: int, *, first_seq:
         yield batch()
 
 
-def _note_invalid(totals: Totals, item: Record | InvalidLine) -> None:
+def _note_invalid(totals: Totals, item: Record | InvalidLine | Blank) -> None:
+    if type(item) is Blank:
+        totals.lines_blank += 1
+        return
     totals.lines_invalid += 1
     if len(totals.invalid_samples) < INVALID_SAMPLES:
         assert isinstance(item, InvalidLine)
         totals.invalid_samples.append((item.line, item.reason))
 
 
-def tally(items: Iterable[Record | InvalidLine], totals: Totals) -> Iterator[Record]:
-    """The valid records, counted into *totals* with the invalid lines (the first few kept)."""
+def tally(items: Iterable[Record | InvalidLine | Blank], totals: Totals) -> Iterator[Record]:
+    """The valid records, counted into *totals* with the invalid lines (the first few kept)
+    and the blanks."""
     for item in items:
         if type(item) is Record:
             totals.ids_total += 1
@@ -68,7 +74,7 @@ def tally(items: Iterable[Record | InvalidLine], totals: Totals) -> Iterator[Rec
             _note_invalid(totals, item)
 
 
-def summarize(items: Iterable[Record | InvalidLine], size: int,
+def summarize(items: Iterable[Record | InvalidLine | Blank], size: int,
               each_ids: Callable[[list[str]], object] | None = None) -> Totals:
     """One streaming pass; *each_ids* is handed every valid ID, a few thousand at a time.
     Its own loop, not :func:`tally`: this is every fresh start's pre-count, per ID."""

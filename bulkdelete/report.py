@@ -30,7 +30,9 @@ def build_report(state: State, *, exit_code: int | None) -> dict[str, Any]:
         "ids_deleted": p.ids_deleted,
         "ids_failed": p.ids_failed,
         "ids_duplicate": t.ids_duplicate,
+        "ids_distinct": t.ids_total - t.ids_duplicate,
         "lines_invalid": t.lines_invalid,
+        "lines_blank": t.lines_blank,
         "invalid_samples": [{"line": line, "reason": reason}
                             for line, reason in t.invalid_samples],
         "batches_total": t.batches_total,
@@ -70,12 +72,10 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
     elapsed = report["elapsed_s"]
     rate = report["ids_deleted"] / elapsed if elapsed > 0 else 0.0
     state = "complete" if report["complete"] else f"incomplete ({done:,} of {total:,} handled)"
-    repeats = report["ids_duplicate"]
-    of_them = f" ({repeats:,} of them repeats of an earlier ID)" if repeats else ""
     lines = [
         f"job {state}: {report['ids_deleted']:,} deleted, {report['ids_failed']:,} failed, "
-        f"{counted(report['lines_invalid'], 'invalid line')}, of {counted(total, 'ID')}"
-        f"{of_them}",
+        f"{counted(report['lines_invalid'], 'invalid line')}{blanks(report['lines_blank'])}, "
+        f"of {counted(total, 'ID')}{repeats(report['ids_duplicate'], total)}",
         f"traffic: {counted(report['requests'], 'request')}, "
         f"{counted(report['retries'], 'retry')}, {report['throttled']:,} throttled (429), "
         f"{_resent(report)}; {elapsed:,.1f}s over {counted(len(report['runs']), 'run')}, "
@@ -88,6 +88,20 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
     if hint := encoding_hint(sample["reason"] for sample in report["invalid_samples"]):
         lines.append(f"  {hint}")
     return lines
+
+
+def repeats(duplicate: int, total: int) -> str:
+    """How the plan and the summary say the repeats (docs/report.md): each occurrence is
+    counted as deleted, a repeat in the same batch is sent once."""
+    if not duplicate:
+        return ""
+    return (f" ({duplicate:,} of them {'a repeat' if duplicate == 1 else 'repeats'} of an "
+            f"earlier ID: {total - duplicate:,} distinct)")
+
+
+def blanks(blank: int) -> str:
+    """Blank lines, CSV cells and JSON values: one count, never listed one by one."""
+    return f", {blank:,} blank" if blank else ""
 
 
 def _resent(report: dict[str, Any]) -> str:

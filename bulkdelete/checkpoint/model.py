@@ -53,8 +53,10 @@ class Totals:  # the input's pre-count, done once per job
     lines_invalid: int
     batches_total: int
     invalid_samples: list[tuple[int, str]] = field(default_factory=list)
-    # Occurrences of an ID beyond its first anywhere in the input: each costs a request.
+    # Occurrences of an ID beyond its first anywhere in the input (docs/report.md).
     ids_duplicate: int = 0
+    # Blank lines, CSV cells and JSON values: nothing to delete, and nothing wrong to list.
+    lines_blank: int = 0
 
 
 @dataclass(slots=True)

@@ -25,6 +25,7 @@ from bulkdelete.errors import (
 from bulkdelete.job import Plan, Snapshot
 from bulkdelete.logs import failure_message, on_failure, say
 from bulkdelete.reader.rule import encoding_hint
+from bulkdelete.report import blanks, repeats
 from bulkdelete.wording import counted
 
 log = structlog.get_logger("bulkdelete")
@@ -45,15 +46,13 @@ def describe_plan(plan: Plan) -> list[str]:
         f"({counted(plan.ids_remaining, 'ID')} "
         f"{'remains' if plan.ids_remaining == 1 else 'remain'} in the job)"
     )
-    repeats = f" ({plan.ids_duplicate:,} of them repeats of an earlier ID)" \
-        if plan.ids_duplicate else ""
     lines = [
         f"input:      {plan.input} ({plan.format}{', ' + column if column else ''})",
         f"target:     account {plan.account_id} at {plan.host}"
         + (f" ({plan.target_from})" if plan.target_from else ""),
         f"id type:    {plan.id_type}",
-        f"IDs:        {plan.ids_total:,} valid{repeats}, "
-        f"{counted(plan.lines_invalid, 'invalid line')}, "
+        f"IDs:        {plan.ids_total:,} valid{repeats(plan.ids_duplicate, plan.ids_total)}"
+        f"{blanks(plan.lines_blank)}, {counted(plan.lines_invalid, 'invalid line')}, "
         f"{counted(plan.batches_total, 'batch')} ({what})",
         f"this run:   {this_run}",
     ]

@@ -22,6 +22,7 @@ from bulkdelete.reader.csvhead import (
 )
 from bulkdelete.reader.guard import Watch
 from bulkdelete.reader.rule import (
+    REASON_EMPTY,
     InvalidLine,
     Record,
     Records,
@@ -30,6 +31,7 @@ from bulkdelete.reader.rule import (
     text_value,
     trim,
     undecodable,
+    unusable,
 )
 from bulkdelete.reader.source import (
     MAX_LINE_BYTES,
@@ -67,7 +69,7 @@ def csv_records(source: Input, start_offset: int, start_line: int) -> Records:
         bad = undecodable(source.encoding)
         for line, offset, row in rows:
             if isinstance(row, str):
-                yield InvalidLine(line, row)
+                yield unusable(line, row)  # REASON_EMPTY: a blank line
             elif index >= len(row):
                 yield InvalidLine(line, f"no column '{show(name)}'",
                                   text_value(separator.join(row)))
@@ -81,7 +83,7 @@ def csv_records(source: Input, start_offset: int, start_line: int) -> Records:
                 if reason is None:
                     yield Record(value, line, offset)
                 else:
-                    yield InvalidLine(line, reason, text_value(row[index]))
+                    yield unusable(line, reason, text_value(row[index]))
 
 
 def csv_column(source: Input) -> tuple[str | None, str]:
@@ -103,11 +105,16 @@ def _open(stream: Stream, source: Input, watch: Watch | None) -> tuple[Rows, Hea
     given = parse_delimiter(source.delimiter)
     separator = given or sniff(ahead[-1] if ahead else b"")
     rows = _rows(chain(ahead, pieces), blocks.offset, 1, separator, source.encoding)
+    blank_rows = []  # before the header: counted as blank like the others
     first = next(rows, None)
+    while first is not None and first[2] == REASON_EMPTY:
+        blank_rows.append(first)
+        first = next(rows, None)
     if first is None:
-        return rows, None
+        return iter(blank_rows), None
     line, _, row = first
-    return rows, choose(row, line, source.column, source.id_type, separator, given is not None)
+    return chain(blank_rows, rows), choose(row, line, source.column, source.id_type, separator,
+                                          given is not None)
 
 
 @dataclass(slots=True)
@@ -195,6 +202,7 @@ def _rows(pieces: Iterator[bytes], offset: int, line: int, delimiter: str,
             yield line, offset, cursor.over_long
             continue
         if not row or (len(row) == 1 and not trim(row[0])):
+            yield line, offset, REASON_EMPTY  # a blank line
             continue
         yield line, offset, row
 

@@ -16,6 +16,7 @@ from bulkdelete.reader.guard import Watch
 from bulkdelete.reader.rule import (
     REASON_TOO_LONG,
     TRIMMED,
+    Blank,
     InvalidLine,
     Record,
     Records,
@@ -26,13 +27,14 @@ from bulkdelete.reader.rule import (
     text_value,
     trim,
     undecodable,
+    unusable,
 )
 from bulkdelete.reader.source import REASON_LINE_TOO_LONG, look_ahead, open_blocks
 
 InputFormat = Literal["lines", "csv", "jsonl"]
 _EXTENSIONS: Final[tuple[tuple[str, InputFormat], ...]] = (
     (".csv", "csv"), (".jsonl", "jsonl"), (".ndjson", "jsonl"))
-Decided = Record | InvalidLine | None
+Decided = Record | InvalidLine | Blank | None
 
 REASON_NOT_OBJECT: Final = "not a JSON object"
 
@@ -144,12 +146,10 @@ def _id_line(encoding: str) -> Callable[[bytes, int, int], Decided]:
     def decide(raw: bytes, line: int, offset: int) -> Decided:
         # An undecodable byte becomes a lone surrogate, which check() reports as such.
         value = raw.decode(encoding, "surrogateescape").strip(TRIMMED)  # trim(), no call
-        if not value:
-            return None  # a blank line is skipped, not reported
-        reason = check(value, bad)
+        reason = check(value, bad)  # a blank line is a Blank
         if reason is None:
             return Record(value, line, offset)
-        return InvalidLine(line, reason, raw_value(raw))
+        return unusable(line, reason, raw_value(raw))
 
     return decide
 
@@ -176,7 +176,8 @@ def _json_line(field: str, encoding: str, *,
         except (ValueError, RecursionError):
             # Blank lines land here too: testing for them only now spares every good line
             # a strip().
-            return InvalidLine(line, REASON_NOT_OBJECT, raw_value(raw)) if trim(text) else None
+            return InvalidLine(line, REASON_NOT_OBJECT, raw_value(raw)) if trim(text) \
+                else Blank(line)
         if type(obj) is not dict:
             return InvalidLine(line, REASON_NOT_OBJECT, raw_value(raw))
         if (b"\\" in raw or raw.count(quoted) > 1) and sum(
@@ -197,6 +198,6 @@ def _json_line(field: str, encoding: str, *,
         reason = check(value, bad)
         if reason is None:
             return Record(value, line, offset)
-        return InvalidLine(line, reason, text_value(value))
+        return unusable(line, reason, text_value(value))
 
     return decide

@@ -56,8 +56,21 @@ class InvalidLine:
     value: str = field(default="", compare=False, repr=False)
 
 
+@dataclass(frozen=True, slots=True)
+class Blank:
+    """A blank line, CSV cell or JSON value, in every format: counted as blank, never listed
+    as invalid (there is nothing wrong to show)."""
+
+    line: int
+
+
 #: What a read yields, in file order; closed, it closes the input file.
-Records = Generator[Record | InvalidLine, None, None]
+Records = Generator[Record | InvalidLine | Blank, None, None]
+
+
+def unusable(line: int, reason: str, value: str = "") -> InvalidLine | Blank:
+    """What a line whose ID check gave *reason* is: an empty value is a blank."""
+    return Blank(line) if reason == REASON_EMPTY else InvalidLine(line, reason, value)
 
 
 def raw_value(raw: bytes) -> str:

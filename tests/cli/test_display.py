@@ -193,3 +193,27 @@ def test_the_plan_shows_at_most_five_invalid_lines() -> None:
     assert sum(line.startswith("  invalid line ") for line in lines) == 5
     assert any("(resume)" in line for line in lines)
     assert any("8 invalid lines" in line for line in lines)
+
+
+@pytest.mark.parametrize(("duplicate", "blank", "repeats", "blanks"), [
+    (0, 0, "", ""),
+    (1, 0, " (1 of them a repeat of an earlier ID: 2,320 distinct)", ""),
+    (321, 7, " (321 of them repeats of an earlier ID: 2,000 distinct)", ", 7 blank"),
+])
+def test_the_plan_and_the_summary_say_repeats_and_blanks_in_the_same_words(
+    duplicate: int, blank: int, repeats: str, blanks: str,
+) -> None:
+    """One rule for the repeats and the blanks, in the plan and in the summary."""
+    from bulkdelete.checkpoint import Binding, State, Totals
+    from bulkdelete.report import build_report, summary_lines
+
+    plan = describe_plan(a_plan(ids_total=2_321, lines_invalid=2, ids_duplicate=duplicate,
+                                lines_blank=blank))
+    assert plan[3] == f"IDs:        2,321 valid{repeats}{blanks}, 2 invalid lines, 10 batches " \
+        "(new job)"
+    totals = Totals(ids_total=2_321, lines_invalid=2, batches_total=24,
+                    ids_duplicate=duplicate, lines_blank=blank)
+    state = State(binding=Binding("f", "lines", None, 100, "guid", "A", "h"), totals=totals)
+    assert summary_lines(build_report(state, exit_code=None))[0] == (
+        f"job incomplete (0 of 2,321 handled): 0 deleted, 0 failed, 2 invalid lines{blanks}, "
+        f"of 2,321 IDs{repeats}")

@@ -37,15 +37,15 @@ class Recording:
 
 
 async def test_delete_ids_trims_counts_blanks_and_batches_in_order() -> None:
-    """Blank items are invalid values (as an empty CSV cell is), counted by position."""
+    """Blank items are blanks (as an empty CSV cell is), counted, never invalid."""
     deleter = Recording()
     ids = [" a ", "", "b\n", "   ", "c", "d\t", "e"]
     result = await delete_ids(make_settings(NOWHERE, batch_size=2, concurrency=1), ids,
                               deleter=deleter)
     assert deleter.requests == [["a", "b"], ["c", "d"], ["e"]]
     assert (result.report["ids_total"], result.report["batches_total"]) == (5, 3)
-    assert result.report["lines_invalid"] == 2
-    assert [s["line"] for s in result.report["invalid_samples"]] == [2, 4]
+    assert (result.report["lines_blank"], result.report["lines_invalid"]) == (2, 0)
+    assert result.report["invalid_samples"] == []
     assert (result.exit_code, result.failed_ids) == (0, [])
 
 
@@ -54,7 +54,7 @@ async def test_delete_ids_of_nothing_sends_nothing() -> None:
     result = await delete_ids(make_settings(NOWHERE), ["", " "], deleter=deleter)
     assert deleter.requests == []
     assert (result.report["ids_total"], result.exit_code) == (0, 0)
-    assert result.report["lines_invalid"] == 2
+    assert (result.report["lines_blank"], result.report["lines_invalid"]) == (2, 0)
 
 
 class Watching:
