@@ -56,6 +56,12 @@ def describe_plan(plan: Plan) -> list[str]:
         f"{counted(plan.batches_total, 'batch')} ({what})",
         f"this run:   {this_run}",
     ]
+    if plan.restart is not None:
+        kept = plan.restart
+        lines.append("restart:    the job starts over: its progress, verify.json and verify/ "
+                     "are discarded" + (f"; {counted(len(kept), 'still-present list')} verify "
+                     f"handed out stay{'s' if len(kept) == 1 else ''} (another job may read "
+                     f"{'it' if len(kept) == 1 else 'them'}): {', '.join(kept)}" if kept else ""))
     if plan.preflight:
         lines.append(f"preflight:  {plan.preflight}")
     lines += [f"  invalid line {line}: {reason}" for line, reason in plan.invalid_samples[:5]]

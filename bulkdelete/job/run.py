@@ -39,7 +39,7 @@ from bulkdelete.lifecycle.plan import (
     read_batches,
 )
 from bulkdelete.logs import utc_timestamp
-from bulkdelete.outputs import VERIFY_NAME
+from bulkdelete.outputs import discard_verify, verify_lists
 from bulkdelete.reader import Input
 from bulkdelete.report import build_report, save_report
 from bulkdelete.settings import JobFiles, Settings
@@ -72,6 +72,12 @@ def exit_code_after(state: State, end: RunEnd, stop: StopRequest) -> int:
     return drive.run_exit_code(state, stop)
 
 
+def restart_keeps(files: JobFiles, store: CheckpointStore) -> tuple[str, ...] | None:
+    """For a --restart of a started job: the still-present lists that stay (the plan says
+    so); None when this is no restart."""
+    return tuple(verify_lists(store.directory)) if files.restart and store.exists() else None
+
+
 async def plan_job(settings: Settings, files: JobFiles, *, preflight: bool = False) -> Plan:
     """``delete --dry-run``: read and check everything, write nothing; a started job's plan
     is what remains."""
@@ -79,7 +85,7 @@ async def plan_job(settings: Settings, files: JobFiles, *, preflight: bool = Fal
     store = CheckpointStore(files.checkpoint_dir)
     if files.restart or not store.exists():
         totals = await asyncio.to_thread(precount, source, settings.batch_size)
-        plan = make_plan(settings, source, totals)
+        plan = replace(make_plan(settings, source, totals), restart=restart_keeps(files, store))
     else:
         state = store.load()
         check_same_job(state, await binding_for(settings, source), files, store.directory)
@@ -117,7 +123,8 @@ async def run_job(settings: Settings, files: JobFiles, *, stop: StopRequest | No
             checked = settings.preflight and deleter is None
             accepted = await check_credentials(settings, stop) if checked else None
             plan = replace(make_plan(settings, job.source, state.totals,
-                                     state.progress if job.resumed else None), preflight=accepted)
+                                     state.progress if job.resumed else None), preflight=accepted,
+                           restart=restart_keeps(files, store))
             if settings.max_delete is not None and plan.ids_this_run > settings.max_delete:
                 raise UsageError(
                     f"this run would send {counted(plan.ids_this_run, 'ID')}, more than "
@@ -192,10 +199,7 @@ class _Job:
                     "waited to start; nothing was sent. Rerun the same command to resume it")
             log.info("restart", checkpoint=str(store.directory))
             store.discard()
-            # The last verify.json spoke of the discarded job. The still-present lists
-            # stay: each may be another job's input.
-            with contextlib.suppress(FileNotFoundError):
-                (store.directory / VERIFY_NAME).unlink()
+            discard_verify(store.directory)
         # Listed before the state exists: a job whose state exists has its list whole.
         self.write_invalid_list(state)
         store.create(state)

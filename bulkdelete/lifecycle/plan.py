@@ -77,6 +77,7 @@ class Plan:
     ids_failed: int = 0  # in the job so far
     ids_duplicate: int = 0  # IDs that repeat an earlier one (each costs a request slot)
     lines_blank: int = 0  # blank lines, CSV cells and JSON values
+    restart: tuple[str, ...] | None = None  # a --restart's still-present lists, which stay
     target_from: str = ""  # where the target came from (Settings.target_from)
     encoding: str = "utf-8"  # the input's, canonical
 
