@@ -107,7 +107,7 @@ def _delete(ns: argparse.Namespace, settings: Settings, files: JobFiles,
             lines_invalid=plan.lines_invalid, ids_this_run=plan.ids_this_run,
             requests=plan.requests_this_run, estimated_s=round(est), preflight=plan.preflight)
         if plan.finished and plan.ids_failed:
-            _retry_hint(ns, files.failed_path, files.checkpoint_dir)
+            _retry_hint(ns, plan.failed or files.failed_path, files.checkpoint_dir)
         return 0
     # Ctrl-C at the confirmation prompt is a "no". With --log-format json a terminal gets
     # progress events, not a bar: every stderr line stays JSON.

@@ -88,8 +88,10 @@ async def plan_job(settings: Settings, files: JobFiles, *, preflight: bool = Fal
         plan = replace(make_plan(settings, source, totals), restart=restart_keeps(files, store))
     else:
         state = store.load()
-        check_same_job(state, await binding_for(settings, source), files, store.directory)
-        plan = make_plan(settings, source, state.totals, state.progress)
+        files = check_same_job(state, await binding_for(settings, source), files,
+                               store.directory)
+        plan = replace(make_plan(settings, source, state.totals, state.progress),
+                       failed=files.failed_path)
     return replace(plan, preflight=await check_credentials(settings)) if preflight else plan
 
 
@@ -110,6 +112,7 @@ async def run_job(settings: Settings, files: JobFiles, *, stop: StopRequest | No
             store.lock()
         try:
             job, state = await _recover(settings, files, source, store, resume_command)
+            files = job.files  # with the job's own failed file when none was given
             if not job.resumed and not state.totals.ids_total and state.totals.lines_invalid:
                 job.refuse_nothing_valid(state)  # an empty file is a job of 0 IDs, complete
             if state.complete:
@@ -161,7 +164,7 @@ async def _recover(settings: Settings, files: JobFiles, source: Input,
                restarting=files.restart and store.locked)
     if job.resumed:
         state = store.load()
-        check_same_job(state, binding, files, store.directory)
+        job.files = files = check_same_job(state, binding, files, store.directory)
         job.write_invalid_list(state, resumed=True)
     else:
         store.check_creatable()

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -78,6 +78,7 @@ class Plan:
     ids_duplicate: int = 0  # IDs that repeat an earlier one (each costs a request slot)
     lines_blank: int = 0  # blank lines, CSV cells and JSON values
     restart: tuple[str, ...] | None = None  # a --restart's still-present lists, which stay
+    failed: Path | None = None  # a started job's failed file
     target_from: str = ""  # where the target came from (Settings.target_from)
     encoding: str = "utf-8"  # the input's, canonical
 
@@ -166,15 +167,19 @@ async def binding_for(settings: Settings, source: Input) -> Binding:
 def check_same_job(state: State, binding: Binding, files: JobFiles, directory: Path,
                    nothing: str = "nothing was sent",
                    advice: str = "Use the original settings to resume, another --checkpoint "
-                                 "for a new job, or --restart to discard it.") -> None:
+                                 "for a new job, or --restart to discard it.") -> JobFiles:
     """A started job read another way, or sent elsewhere, is refused (``nothing`` says what
-    was not done); its failed file must be the one bound and list all its failed IDs."""
+    was not done); its failed file must be the one bound and list all its failed IDs.
+    Returns *files* with the job's own failed file when no ``--failed`` was given."""
     diffs = state.binding.differences(binding)
     if diffs:
         raise CheckpointMismatch(f"checkpoint {directory} belongs to a different job; {nothing}. "
                                  f"Differs: {'; '.join(diffs)}. {advice}")
+    if files.failed is None and state.failed:  # not given: the job's own, wherever it is
+        files = replace(files, failed=directory / state.failed)
     state.bind_failed_file(files.failed_path, directory)
     check_lists_all(files.failed_path, state.failed_listed)
+    return files
 
 
 class Observer(Protocol):
