@@ -16,6 +16,7 @@ from typing import Any
 from bulkdelete import __version__
 from bulkdelete.errors import UsageError
 from bulkdelete.fake.config import add_cli_arguments
+from bulkdelete.lifecycle.plan import UNSET_ACCOUNT
 from bulkdelete.reader.csvhead import parse_delimiter
 from bulkdelete.settings import (
     DEFAULT_REGION,
@@ -143,8 +144,7 @@ exit codes (docs/exit-codes.md):
        "complete", for a canary too
   2    usage, input or precondition error (nothing sent when found before the first request)
   3    aborted: 401/403, --max-errors, --stall-timeout, a request rejected whatever its IDs
-  4    stopped mid-run: the input changed or a checkpoint/failed file could not be written;
-       progress saved up to the break: look before resuming
+  4    stopped mid-run as a precondition broke (input changed, disk full): look, then resume
   130, 143, 129
        stopped by SIGINT, SIGTERM, SIGHUP: progress saved; rerun the command to resume
 """),
@@ -230,7 +230,7 @@ def settings_from_args(ns: argparse.Namespace) -> Settings:
     if delete and ns.dry_run:
         # A dry run sends nothing, so an operator may check a file before holding the
         # credentials; whatever is given is still validated.
-        account_id = account_id or "(not set)"
+        account_id = account_id or UNSET_ACCOUNT
         passcode = passcode if passcode.reveal() else Secret("(dry run)")
     if account_id is None:
         raise UsageError("no account ID: pass --account-id or set CLEVERTAP_ACCOUNT_ID")

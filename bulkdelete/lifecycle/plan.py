@@ -55,6 +55,11 @@ def id_column(source: Input) -> IdColumn:
     return IdColumn(name, delimiter=delimiter)
 
 
+#: A dry run's account when none is given: it then plans a started job for the job's own
+#: target (docs/cli.md, ``--dry-run``).
+UNSET_ACCOUNT = "(not set)"
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
     input: Path
