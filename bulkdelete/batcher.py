@@ -3,6 +3,7 @@ offset numbers them the same), and the pre-count of a whole input."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +52,16 @@ def make_batches(items: Iterable[Record | InvalidLine | Blank], size: int, *, fi
                 ids = []
     if ids:
         yield batch()
+
+
+def resume_point(batches: Iterator[Batch], is_done: Callable[[int], bool],
+                 anchor: tuple[int, int, int]) -> tuple[Iterator[Batch], tuple[int, int]]:
+    """The batches from the first one not done, and its ``(offset, line)``: where a resume
+    sends first (the anchor's batch is done). At the end of the input, the anchor's."""
+    for batch in batches:
+        if not is_done(batch.seq):
+            return itertools.chain([batch], batches), (batch.offset, batch.line)
+    return iter(()), anchor[1:]
 
 
 def _note_invalid(totals: Totals, item: Record | InvalidLine | Blank) -> None:

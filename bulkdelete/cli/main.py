@@ -8,13 +8,14 @@ import asyncio
 import contextlib
 import io
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import structlog
 
-from bulkdelete import logs
+from bulkdelete import __version__, logs
 from bulkdelete.checkpoint import STATE_NAME, CheckpointStore, describe_saved
 from bulkdelete.cli import arguments, display
 from bulkdelete.errors import BulkDeleteError, UsageError
@@ -49,9 +50,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 level="error" if code else "info", exit_code=code, message=lines[-1])
         return code
     # Every event and message of a delete, the closing ones and its errors included,
-    # carries the run's ID; the run's record in the checkpoint has the same one.
+    # carries the run's ID (the run's record in the checkpoint has the same one), and what
+    # a log pipeline needs to tell runs apart: the version, the command and the process.
     run_id = new_run_id() if ns.command in ("delete", "verify") else None
-    with structlog.contextvars.bound_contextvars(**({"run_id": run_id} if run_id else {})):
+    bound = {"run_id": run_id, "version": __version__, "command": ns.command,
+             "pid": os.getpid()} if run_id else {}
+    with structlog.contextvars.bound_contextvars(**bound):
         try:
             if ns.command == "status":
                 return _status(ns)
@@ -131,11 +135,11 @@ def _delete(ns: argparse.Namespace, settings: Settings, files: JobFiles,
             _retry_hint(ns, result.failed_path, result.checkpoint)
     if result.exit_code in display.EXIT_SIGNALS.values():
         say("stopped; progress saved. Resume with:", f"  {command}", event="resume_hint",
-            command=command)
+            command_line=command)
     elif not report["complete"]:
         rest = arguments.continue_command(ns)
         say("canary done; progress saved. Continue with:", f"  {rest}", event="resume_hint",
-            command=rest)
+            command_line=rest)
     display.raise_if_log_failed(lambda: _saved(files.checkpoint_dir))
     return result.exit_code
 
@@ -150,7 +154,7 @@ def _retry_hint(ns: argparse.Namespace, failed: Path, checkpoint: Path) -> None:
     command = arguments.retry_command(ns, failed, checkpoint)
     say("once the cause is fixed, retry the failed IDs as a new job with its own checkpoint:",
         f"  {command}", "(or start the whole job over: the same command with --restart)",
-        event="retry_hint", command=command)
+        event="retry_hint", command_line=command)
 
 
 def _verify(ns: argparse.Namespace, settings: Settings, files: JobFiles,
@@ -168,7 +172,8 @@ def _verify(ns: argparse.Namespace, settings: Settings, files: JobFiles,
         if ns.all:
             command = arguments.resume_command(ns)
             say(f"stopped after checking {summary['checked']:,} deleted IDs; progress saved. "
-                "Resume with:", f"  {command}", event="resume_hint", command=command, **counts)
+                "Resume with:", f"  {command}", event="resume_hint", command_line=command,
+                **counts)
         else:
             say("stopped; a sample is not resumable: run the command again to check one",
                 event="stopped", **counts)
@@ -180,7 +185,7 @@ def _verify(ns: argparse.Namespace, settings: Settings, files: JobFiles,
             path=still)
         command = arguments.retry_command(ns, still, files.checkpoint_dir, tag=still.stem)
         say("delete them as a new job with its own checkpoint:", f"  {command}",
-            event="retry_hint", command=command)
+            event="retry_hint", command_line=command)
     return result.exit_code
 
 

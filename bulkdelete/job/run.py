@@ -11,6 +11,7 @@ from typing import Any
 
 import structlog
 
+from bulkdelete.batcher import resume_point
 from bulkdelete.checkpoint import CheckpointStore, RunRecord, State, describe_saved
 from bulkdelete.client import Deleter
 from bulkdelete.engine import RunEnd, StopRequest
@@ -236,23 +237,25 @@ class _Job:
         # A new job's failed file starts empty (emptied once locked).
         failed_file = FailedFile(files.failed_path, truncate=not self.resumed,
                                  folder_check=self.store.check_same_folder)
-        if not self.resumed:
-            log.info("start", input=str(files.input), format=self.source.format,
-                     ids_total=plan.ids_total, batches=plan.batches_total, host=settings.host,
-                     account_id=settings.account_id, id_type=settings.id_type,
-                     concurrency=settings.concurrency, rate=settings.rate,
-                     batch_size=settings.batch_size, limit=settings.limit)
-        else:
-            _, offset, line = p.anchor
-            left = "in_flight_at_crash" if drive.was_killed(state.runs) else "in_flight_at_stop"
-            log.info("resume", watermark=p.watermark, offset=offset, line=line,
-                     done=p.ids_done, ids_total=plan.ids_total,
-                     **{left: len(p.sent_above)})
         run = RunRecord(run_id=run_id, started=utc_timestamp(), resumed=self.resumed,
                         requester=settings.requester, ticket=settings.ticket)
+        # What a log pipeline needs of either (docs/cli.md, "Logs"); the audit pair if given.
+        job = {"input": str(files.input), "format": self.source.format, "host": settings.host,
+               "account_id": settings.account_id, "id_type": settings.id_type,
+               **{k: v for k, v in (("requester", run.requester), ("ticket", run.ticket)) if v}}
         try:
             batches = read_batches(self.source, settings.batch_size, p.anchor,
                                    state.totals.ids_total)
+            if not self.resumed:
+                log.info("start", **job, ids_total=plan.ids_total, batches=plan.batches_total,
+                         concurrency=settings.concurrency, rate=settings.rate,
+                         batch_size=settings.batch_size, limit=settings.limit)
+            else:  # where sending resumes: the first batch not done, past the anchor's
+                batches, (offset, line) = resume_point(batches, p.is_done, p.anchor)
+                left = "in_flight_at_crash" if drive.was_killed(state.runs) \
+                    else "in_flight_at_stop"
+                log.info("resume", **job, watermark=p.watermark, offset=offset, line=line,
+                         done=p.ids_done, ids_total=plan.ids_total, **{left: len(p.sent_above)})
             exit_code = await drive.run_recorded(
                 drive.Run(settings, failed_file, stop, state, run, deleter, store=self.store,
                           resumed=self.resumed, report=files.report_path, plan=plan,
