@@ -70,7 +70,6 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
     total = report["ids_total"]
     done = report["ids_deleted"] + report["ids_failed"]
     elapsed = report["elapsed_s"]
-    rate = report["ids_deleted"] / elapsed if elapsed > 0 else 0.0
     state = "complete" if report["complete"] else f"incomplete ({done:,} of {total:,} handled)"
     lines = [
         f"job {state}: {report['ids_deleted']:,} deleted, {report['ids_failed']:,} failed, "
@@ -78,8 +77,8 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         f"of {counted(total, 'ID')}{repeats(report['ids_duplicate'], total)}",
         f"traffic: {counted(report['requests'], 'request')}, "
         f"{counted(report['retries'], 'retry')}, {report['throttled']:,} throttled (429), "
-        f"{_resent(report)}; {elapsed:,.1f}s over {counted(len(report['runs']), 'run')}, "
-        f"{rate:,.0f} IDs/s",
+        f"{_resent(report)}; {elapsed:,.1f}s over {counted(len(report['runs']), 'run')}"
+        f"{_rate(report['ids_deleted'], elapsed)}",
     ]
     for item in report["top_failure_reasons"][:5]:
         lines.append(f"  failed: {item['count']:,} × {item['reason']}")
@@ -102,6 +101,14 @@ def repeats(duplicate: int, total: int) -> str:
 def blanks(blank: int) -> str:
     """Blank lines, CSV cells and JSON values: one count, never listed one by one."""
     return f", {blank:,} blank" if blank else ""
+
+
+def _rate(deleted: int, elapsed: float) -> str:
+    """Only when something was deleted, and with a decimal when slow: never "0 IDs/s"."""
+    if deleted <= 0 or elapsed <= 0:
+        return ""
+    rate = deleted / elapsed
+    return f", {rate:,.0f} IDs/s" if rate >= 10 else f", {rate:.2g} IDs/s"
 
 
 def _resent(report: dict[str, Any]) -> str:

@@ -22,6 +22,7 @@ from bulkdelete.errors import BulkDeleteError, UsageError
 from bulkdelete.failed import failed_file_short
 from bulkdelete.job import plan_job, run_job
 from bulkdelete.lifecycle.drive import new_run_id
+from bulkdelete.lifecycle.plan import TYPICAL_LATENCY
 from bulkdelete.logs import say
 from bulkdelete.outputs import check_outputs
 from bulkdelete.report import build_report, summary_lines
@@ -101,15 +102,13 @@ def _delete(ns: argparse.Namespace, settings: Settings, files: JobFiles,
             run_id: str | None) -> int:
     if ns.dry_run:
         plan = asyncio.run(plan_job(settings, files, preflight=settings.preflight))
-        est = plan.estimated_seconds()
-        rate = f", at most {settings.rate:g}/s" if settings.rate else ""
+        est = plan.estimated_seconds(plan.latency or TYPICAL_LATENCY)
         # The plan is the dry run's answer: on stdout, so `> plan.txt` keeps it.
         say("dry run: nothing will be sent", *display.describe_plan(plan),
-            f"estimate:   {counted(plan.requests_this_run, 'request')} at concurrency "
-            f"{settings.concurrency}{rate} and ~1 s each: about {_duration(est)}",
-            event="plan", stream=sys.stdout, ids_total=plan.ids_total,
-            lines_invalid=plan.lines_invalid, ids_this_run=plan.ids_this_run,
-            requests=plan.requests_this_run, estimated_s=round(est), preflight=plan.preflight)
+            f"estimate:   {plan.estimate()}", event="plan", stream=sys.stdout,
+            ids_total=plan.ids_total, lines_invalid=plan.lines_invalid,
+            ids_this_run=plan.ids_this_run, requests=plan.requests_this_run,
+            estimated_s=round(est), latency_s=plan.latency, preflight=plan.preflight)
         if plan.finished and plan.ids_failed:
             _retry_hint(ns, plan.failed or files.failed_path, files.checkpoint_dir)
         return 0
@@ -230,16 +229,6 @@ def _status(ns: argparse.Namespace) -> int:
         lines += ["resume with:", f"  {state.resume_command}"]
     print("\n".join(lines))
     return 0
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 1:
-        return "under 1 s"
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 def entry_point() -> None:

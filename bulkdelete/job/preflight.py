@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 from collections.abc import Sequence
 
 import aiohttp
@@ -17,6 +18,13 @@ from bulkdelete.errors import ConfirmationRefused, FatalApiError, StalledError, 
 from bulkdelete.settings import Settings
 
 log = structlog.get_logger("bulkdelete")
+
+class Accepted(str):
+    """What the confirmation says about the check (a str, as before), and the round trip of
+    its answered request in seconds: the dry run's estimate uses it (docs/cli.md)."""
+
+    round_trip: float | None = None
+
 
 # Answers the sender retries (or, with no connection made, pauses on) before giving up.
 _RETRIED = (Outcome.RETRYABLE, Outcome.UNREACHED)
@@ -45,9 +53,12 @@ async def _check(settings: Settings) -> str:
                                  passcode=settings.passcode, id_type=settings.id_type,
                                  timeout=settings.timeout)
         answers: list[Result] = []
+        took: list[float] = []
 
         async def request(_ids: Sequence[str]) -> Result:
+            began = time.monotonic()
             answer = await client.profile_with(session, probe, key="identity")
+            took.append(time.monotonic() - began)
             answers.append(answer)
             seen = [a.outcome for a in answers]
             # Retries can take minutes (a 30 s timeout, seven attempts, backoff between):
@@ -90,7 +101,9 @@ async def _check(settings: Settings) -> str:
                 status=exc.status) from None
     log.info("preflight", host=host, status=result.status, answer=result.reason)
     if result.outcome is Outcome.SUCCESS:
-        return f"credentials accepted by {host}"
+        said = Accepted(f"credentials accepted by {host}")
+        said.round_trip = took[-1]
+        return said
     if result.status is None:  # no answer at all: timeouts, resets
         raise TooManyErrors(
             f"preflight: cannot reach {host}: no answer ({result.reason}); nothing was "

@@ -25,6 +25,7 @@ from bulkdelete.reader.guard import fingerprint
 from bulkdelete.reader.rule import show
 from bulkdelete.repeats import RepeatCounter
 from bulkdelete.settings import JobFiles, Settings
+from bulkdelete.wording import counted
 
 TYPICAL_LATENCY = 1.0  # seconds per request assumed by the dry run's estimate (docs/api.md)
 
@@ -96,6 +97,21 @@ class Plan:
     def requests_this_run(self) -> int:
         return math.ceil(self.ids_this_run / self.batch_size)
 
+    @property
+    def latency(self) -> float | None:
+        """The preflight's measured round trip, when it ran and answered."""
+        return getattr(self.preflight, "round_trip", None)
+
+    def estimate(self) -> str:
+        """The dry run's estimate line, at the measured round trip or else the assumed one."""
+        latency = self.latency
+        each = (f"~{latency:.2g} s each (the preflight's round trip)" if latency is not None
+                else f"~{TYPICAL_LATENCY:g} s each (assumed: no preflight was made)")
+        rate = f", at most {self.rate:g}/s" if self.rate else ""
+        return (f"{counted(self.requests_this_run, 'request')} at concurrency "
+                f"{self.concurrency}{rate} and {each}: "
+                f"{duration(self.estimated_seconds(latency or TYPICAL_LATENCY))}")
+
     def estimated_seconds(self, latency: float = TYPICAL_LATENCY) -> float:
         """At ``concurrency`` in flight and ``latency`` each, or at ``--rate``, whichever is
         slower: the two ceilings are separate, so the tighter one decides."""
@@ -103,6 +119,17 @@ class Plan:
         if self.rate:
             per_request = max(per_request, 1.0 / self.rate)
         return self.requests_this_run * per_request
+
+
+def duration(seconds: float) -> str:
+    """A time for people: "under 1 s", never "about under 1 s"."""
+    if seconds < 1:
+        return "under 1 s"
+    if seconds < 90:
+        return f"about {seconds:.0f} s"
+    if seconds < 5400:
+        return f"about {seconds / 60:.0f} min"
+    return f"about {seconds / 3600:.1f} h"
 
 
 def make_plan(settings: Settings, source: Input, totals: Totals,
