@@ -6,10 +6,20 @@ against the fake server; each run that sends ends with the nothing-lost check.""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from bulkdelete import __version__
-from tests.conftest import ACCOUNT, ServerFactory, assert_nothing_lost, cli_env, make_ids, write_ids
+from tests.conftest import (
+    ACCOUNT,
+    CLI,
+    ServerFactory,
+    assert_nothing_lost,
+    cli_env,
+    delete_args,
+    make_ids,
+    write_ids,
+)
 from tests.e2e.support import ckpt_dir, run_subprocess
 from tests.e2e.test_logs import json_args, json_records, one_run_id
 
@@ -44,3 +54,24 @@ async def test_start_and_resume_say_who_what_where_and_every_event_says_which_pr
     assert "requester" not in resume  # not given to this run
     assert (resume["line"], resume["watermark"]) == (201, 2)
     assert resume["offset"] == len("".join(f"{i}\n" for i in ids[:200]).encode())
+
+
+async def test_the_console_leaves_the_pipeline_fields_to_the_log_file(
+    tmp_path: Path, fake_server: ServerFactory,
+) -> None:
+    """People on a console are not shown version, command and pid on every line; the log
+    file, read by pipelines, has them on every record."""
+    ids = make_ids(300)
+    source = write_ids(tmp_path / "ids.txt", ids)
+    log = tmp_path / "run.log"
+    async with fake_server() as srv:
+        code, _, err = await run_subprocess(
+            [*CLI, *delete_args(source, "--log-file", str(log))], cli_env(srv.base_url))
+        assert code == 0, err
+        assert_nothing_lost(ids, srv, ckpt_dir(source) / "failed.txt")
+    assert "start" in err
+    assert not any(word in err for word in ("pid=", "version=", "command=delete"))
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert records
+    assert all(r["command"] == "delete" and r["version"] == __version__ and r["pid"]
+               for r in records)
