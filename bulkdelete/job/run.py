@@ -43,7 +43,7 @@ from bulkdelete.lifecycle.plan import (
 from bulkdelete.logs import utc_timestamp
 from bulkdelete.outputs import discard_verify, verify_lists
 from bulkdelete.reader import Input
-from bulkdelete.report import build_report, save_report
+from bulkdelete.report import blanks, build_report, save_report
 from bulkdelete.settings import JobFiles, Settings
 from bulkdelete.wording import counted
 
@@ -121,8 +121,9 @@ async def run_job(settings: Settings, files: JobFiles, *, stop: StopRequest | No
         try:
             job, state = await _recover(settings, files, source, store, resume_command)
             files = job.files  # with the job's own failed file when none was given
-            if not job.resumed and not state.totals.ids_total and state.totals.lines_invalid:
-                job.refuse_nothing_valid(state)  # an empty file is a job of 0 IDs, complete
+            t = state.totals  # an empty file is a job of 0 IDs, complete; a blank one is not
+            if not job.resumed and not t.ids_total and (t.lines_invalid or t.lines_blank):
+                job.refuse_nothing_valid(state)
             if state.complete:
                 code = drive.run_exit_code(state, stop)
                 report = build_report(state, exit_code=code)
@@ -221,15 +222,16 @@ class _Job:
 
     def refuse_nothing_valid(self, state: State) -> None:
         """Exit 2, the invalid lines listed first, never over a job's folder holding a state."""
-        listed = ""
-        if not self.store.exists():
+        listed, t = "", state.totals
+        if t.lines_invalid and not self.store.exists():
             self.store.check_creatable()
             if not self.store.locked:
                 self.store.lock()
             listed = f", listed in {self.write_invalid_list(state)}"
         raise InputError(
-            f"the input has no valid ID: {counted(state.totals.lines_invalid, 'invalid line')}"
-            f"{listed}; nothing was sent. Check --format, --column and --id-type")
+            f"the input has no valid ID: {counted(t.lines_invalid, 'invalid line')}"
+            f"{blanks(t.lines_blank)}{listed}; nothing was sent. Check --format, --column, "
+            "--id-type and --encoding")
 
     async def send(self, state: State, plan: Plan, stop: StopRequest, observer: Observer,
                    deleter: Deleter | None, run_id: str) -> JobResult:

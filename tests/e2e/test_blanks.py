@@ -63,3 +63,18 @@ async def test_blanks_are_counted_once_and_only_real_invalid_values_listed(
         assert [json.loads(line)["line"] for line in listed] == [7]
         assert set(server.stats.acknowledged) == set(IDS)
         assert_nothing_lost(IDS, server, ckpt_dir(source) / "failed.txt")
+
+
+async def test_an_id_column_of_blanks_only_is_refused_not_a_finished_job(
+    tmp_path: Path, fake_server: ServerFactory,
+) -> None:
+    """A column holding nothing is most likely the wrong column: refused as an input with no
+    valid ID (exit 2, nothing sent or written), not taken for an empty job."""
+    source = tmp_path / "ids.csv"
+    source.write_text("name,guid,email\nA,,a@x\nB,,b@x\nC,  ,c@x\n", encoding="utf-8")
+    async with fake_server() as server:
+        code, output = await cli_run(delete_argv(source), server.base_url)
+        assert code == 2, output
+        assert "the input has no valid ID: 0 invalid lines, 3 blank; nothing was sent" in output
+        assert server.stats.requests == 0
+        assert not ckpt_dir(source).exists()
