@@ -29,7 +29,6 @@ from bulkdelete.job.invalid import write_invalid_lines
 from bulkdelete.job.preflight import preflight as check_credentials
 from bulkdelete.lifecycle import drive
 from bulkdelete.lifecycle.plan import (
-    UNSET_ACCOUNT,
     Observer,
     Plan,
     QuietObserver,
@@ -37,6 +36,7 @@ from bulkdelete.lifecycle.plan import (
     check_same_job,
     make_plan,
     open_input,
+    planned_target,
     precount,
     read_batches,
 )
@@ -90,13 +90,7 @@ async def plan_job(settings: Settings, files: JobFiles, *, preflight: bool = Fal
         plan = replace(make_plan(settings, source, totals), restart=restart_keeps(files, store))
     else:
         state = store.load()
-        binding, own = await binding_for(settings, source), state.binding
-        target: dict[str, Any] = {}
-        if settings.account_id == UNSET_ACCOUNT:  # no target given: the job's own
-            target = {"account_id": own.account_id, "target_from": "the job's, from its checkpoint",
-                      "host": own.host if settings.target_from.startswith("default")
-                      else binding.host}
-            binding = replace(binding, account_id=own.account_id, host=target["host"])
+        binding, target = planned_target(settings, await binding_for(settings, source), state)
         files = check_same_job(state, binding, files, store.directory)
         plan = replace(make_plan(settings, source, state.totals, state.progress),
                        failed=files.failed_path, **target)

@@ -9,7 +9,7 @@ import math
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from bulkdelete.batcher import Batch, make_batches, summarize
 from bulkdelete.checkpoint import Binding, Progress, State, Totals
@@ -194,6 +194,20 @@ async def binding_for(settings: Settings, source: Input) -> Binding:
         account_id=settings.account_id, host=settings.host, delimiter=delimiter,
         encoding=source.encoding,
     )
+
+
+def planned_target(settings: Settings, binding: Binding,
+                   state: State) -> tuple[Binding, dict[str, Any]]:
+    """A dry run given no account plans a started job for its own target (README, step 1):
+    the checkpoint's account, and its host unless a region or base URL was given. The
+    binding to check, and the plan's target fields (none when an account was given)."""
+    if settings.account_id != UNSET_ACCOUNT:
+        return binding, {}
+    own = state.binding
+    host = own.host if settings.target_from.startswith("default") else binding.host
+    return (replace(binding, account_id=own.account_id, host=host),
+            {"account_id": own.account_id, "host": host,
+             "target_from": "the job's, from its checkpoint"})
 
 
 def check_same_job(state: State, binding: Binding, files: JobFiles, directory: Path,
