@@ -56,12 +56,13 @@ def describe_plan(plan: Plan) -> list[str]:
         f"{counted(plan.batches_total, 'batch')} ({what})",
         f"this run:   {this_run}",
     ]
-    if plan.restart is not None:
-        kept = plan.restart
+    if (kept := plan.restart) is not None:  # the lists are left where they are, untouched
+        one = len(kept) == 1
+        keeps = (f"; {counted(len(kept), 'still-present list')} verify handed out "
+                 f"{'stays' if one else 'stay'} (another job may read {'it' if one else 'them'})"
+                 f": {', '.join(kept)}") if kept else ""
         lines.append("restart:    the job starts over: its progress, verify.json and verify/ "
-                     "are discarded" + (f"; {counted(len(kept), 'still-present list')} verify "
-                     f"handed out stay{'s' if len(kept) == 1 else ''} (another job may read "
-                     f"{'it' if len(kept) == 1 else 'them'}): {', '.join(kept)}" if kept else ""))
+                     f"are discarded{keeps}")
     if plan.preflight:
         lines.append(f"preflight:  {plan.preflight}")
     lines += [f"  invalid line {line}: {reason}" for line, reason in plan.invalid_samples[:5]]
