@@ -217,3 +217,17 @@ def test_the_plan_and_the_summary_say_repeats_and_blanks_in_the_same_words(
     assert summary_lines(build_report(state, exit_code=None))[0] == (
         f"job incomplete (0 of 2,321 handled): 0 deleted, 0 failed, 2 invalid lines{blanks}, "
         f"of 2,321 IDs{repeats}")
+
+
+@pytest.mark.parametrize(("kept", "said"), [
+    ((), "discarded"),
+    (("still_present-1.txt", "still_present-2.txt"), "discarded; 2 still-present lists verify "
+     "handed out stay (another job may read them): still_present-1.txt, still_present-2.txt"),
+])
+def test_a_restart_plan_says_what_goes_and_which_lists_stay(
+    kept: tuple[str, ...], said: str,
+) -> None:
+    lines = describe_plan(a_plan(restart=kept))
+    assert ("restart:    the job starts over: its progress, verify.json and verify/ are "
+            + said) in lines
+    assert not any(line.startswith("restart:") for line in describe_plan(a_plan()))
