@@ -103,12 +103,18 @@ def blanks(blank: int) -> str:
     return f", {blank:,} blank" if blank else ""
 
 
+def per_second(rate: float) -> str:
+    """A rate for people, with decimals when slow: 0.43, never a rounded "0"; "–" for none."""
+    if rate <= 0:
+        return "–"
+    return f"{rate:,.0f}" if rate >= 10 else f"{rate:.2g}"
+
+
 def _rate(deleted: int, elapsed: float) -> str:
-    """Only when something was deleted, and with a decimal when slow: never "0 IDs/s"."""
+    """Only once something was deleted (docs/cli.md): never "0 IDs/s"."""
     if deleted <= 0 or elapsed <= 0:
         return ""
-    rate = deleted / elapsed
-    return f", {rate:,.0f} IDs/s" if rate >= 10 else f", {rate:.2g} IDs/s"
+    return f", {per_second(deleted / elapsed)} IDs/s"
 
 
 def _resent(report: dict[str, Any]) -> str:

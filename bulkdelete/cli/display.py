@@ -25,7 +25,7 @@ from bulkdelete.errors import (
 from bulkdelete.job import Plan, Snapshot
 from bulkdelete.logs import failure_message, on_failure, say
 from bulkdelete.reader.rule import encoding_hint
-from bulkdelete.report import blanks, repeats
+from bulkdelete.report import blanks, per_second, repeats
 from bulkdelete.wording import counted
 
 log = structlog.get_logger("bulkdelete")
@@ -125,7 +125,7 @@ class Display:
                 console=Console(file=self._out), transient=False, refresh_per_second=4,
             )
             self._task = self._bar.add_task(
-                "delete", total=plan.ids_total, completed=done_before, rate="0", extra="",
+                "delete", total=plan.ids_total, completed=done_before, rate=per_second(0), extra="",
                 counts=f"{done_before:,}/{plan.ids_total:,}")
             self._bar.start()
 
@@ -139,13 +139,13 @@ class Display:
         throttled = self._throttled_before + snap.throttled
         failed = self._failed_before + snap.ids_failed
         if self._bar is not None and self._task is not None:
-            self._bar.update(self._task, completed=done, rate=f"{rate:,.0f}",
+            self._bar.update(self._task, completed=done, rate=per_second(rate),
                              counts=f"{done:,}/{plan.ids_total:,}",
                              extra=f"in flight {snap.in_flight}/{snap.limit} (max "
                              f"{snap.ceiling}) · 429s {throttled:,} · failed {failed:,}")
         elif self._show and time.monotonic() - self._last_log >= self._interval:
             self._last_log = time.monotonic()
-            log.info("progress", done=done, total=plan.ids_total, ids_per_s=round(rate),
+            log.info("progress", done=done, total=plan.ids_total, ids_per_s=round(rate, 2),
                      eta_s=round((plan.ids_total - done) / rate) if rate > 0 else None,
                      in_flight=snap.in_flight, concurrency=snap.limit, throttled=throttled,
                      failed=failed)

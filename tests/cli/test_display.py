@@ -231,3 +231,11 @@ def test_a_restart_plan_says_what_goes_and_which_lists_stay(
     assert ("restart:    the job starts over: its progress, verify.json and verify/ are "
             + said) in lines
     assert not any(line.startswith("restart:") for line in describe_plan(a_plan()))
+
+
+@pytest.mark.parametrize(("rate", "shown"), [(0.0, "–"), (0.0033, "0.0033"), (0.43, "0.43"),
+                                             (7.81, "7.8"), (12.4, "12"), (1234.5, "1,234")])
+def test_a_rate_is_never_a_rounded_zero(rate: float, shown: str) -> None:
+    from bulkdelete.report import per_second
+
+    assert per_second(rate) == shown
