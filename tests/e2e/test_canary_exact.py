@@ -80,7 +80,7 @@ async def test_a_canary_killed_inside_its_cut_batch_resumes_with_nothing_lost(
     argv = delete_argv(source, "--limit", "250", "--batch-size", "20")
     async with fake_server(latency=0.2, concurrency_limit=0) as server:
         proc = await cli_start(argv, server.base_url)
-        await wait_for_acks(server, 200)
+        await wait_for_acks(server, 100)  # well before the 250th: the canary is mid-run
         proc.send_signal(signal.SIGKILL)
         await asyncio.wait_for(proc.wait(), timeout=30)
         acked = server.stats.acknowledged
