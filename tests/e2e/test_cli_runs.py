@@ -195,7 +195,7 @@ def test_report_has_every_field_and_the_console_agrees(
     assert report["ids_total"] == 1_000
     assert (report["ids_deleted"], report["ids_failed"]) == (998, 2)
     assert report["ids_deleted"] + report["ids_failed"] == report["ids_total"]
-    assert report["lines_invalid"] == 1
+    assert (report["lines_invalid"], report["lines_blank"]) == (1, 1)  # "" is a blank
     assert report["batches_total"] == 10
     assert (report["complete"], report["exit_code"]) == (True, 1)
     assert report["fingerprint"]
@@ -209,7 +209,7 @@ def test_report_has_every_field_and_the_console_agrees(
     assert (run["requests"], run["exit_code"], run["resumed"]) == (requests, 1, False)
     assert run["started"] <= run["ended"]
     assert report["elapsed_s"] == pytest.approx(run["elapsed_s"], abs=0.01)
-    assert "998 deleted, 2 failed, 1 invalid line, of 1,000 IDs" in err
+    assert "998 deleted, 2 failed, 1 invalid line, 1 blank, of 1,000 IDs" in err
     assert "failed IDs:" in err
 
 
