@@ -28,6 +28,7 @@ class Sizes:
     plot_concurrency: tuple[int, ...] = (1, 3, 5, 10, 15)
     plot_latencies: tuple[float, ...] = (0.05, 0.2)
     verify_ids: int = 1_200  # 3 / 0.050 s = 60 lookups/s → 20 s
+    baseline_ids: int = 100  # the default --baseline; 3 / 0.200 s = 15 lookups/s → 7 s
 
 
 QUICK = Sizes(
@@ -44,6 +45,7 @@ QUICK = Sizes(
     plot_concurrency=(3,),
     plot_latencies=(0.05,),
     verify_ids=30,
+    baseline_ids=15,
 )
 
 

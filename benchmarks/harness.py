@@ -274,11 +274,11 @@ class ToolRun:
 def tool_argv(
     ids: Path, url: str, concurrency: int, checkpoint: Path, *extra: str
 ) -> list[str]:
-    # No preflight: a server that forgets deletes answers no lookups (503), and the
-    # benchmarks measure the deletes.
+    # No preflight nor baseline: a server that forgets deletes answers no lookups (503),
+    # and the benchmarks measure the deletes.
     return [
         *bulkdelete_argv(), "delete", str(ids), "--id-type", "guid", "--yes", "--no-progress",
-        "--no-preflight", "--concurrency", str(concurrency), "--base-url", url,
+        "--no-preflight", "--baseline", "0", "--concurrency", str(concurrency), "--base-url", url,
         "--checkpoint", str(checkpoint), "--report", str(checkpoint / "report.json"), *extra,
     ]
 

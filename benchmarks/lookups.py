@@ -42,19 +42,19 @@ def verify_argv(ids: str, url: str, checkpoint: str, count: int) -> list[str]:
     ]
 
 
-def check_phase(stderr: str) -> float:
-    """Seconds from the tool's ``verify_sample`` event to its ``verified`` event."""
+def check_phase(stderr: str, start: str = "verify_sample", end: str = "verified") -> float:
+    """Seconds from the tool's (last) ``start`` event to its ``end`` event."""
     stamps: dict[str, datetime] = {}
     for line in stderr.splitlines():
         try:
             event = json.loads(line)
         except ValueError:
             continue
-        if isinstance(event, dict) and event.get("event") in ("verify_sample", "verified"):
+        if isinstance(event, dict) and event.get("event") in (start, end):
             stamps[event["event"]] = datetime.fromisoformat(event["timestamp"])
     if len(stamps) != 2:
-        raise RuntimeError(f"no verify_sample/verified events in the tool's log: {stderr[-500:]}")
-    return (stamps["verified"] - stamps["verify_sample"]).total_seconds()
+        raise RuntimeError(f"no {start}/{end} events in the tool's log: {stderr[-500:]}")
+    return (stamps[end] - stamps[start]).total_seconds()
 
 
 def verify(ctx: Context) -> list[Row]:
@@ -98,4 +98,47 @@ def verify(ctx: Context) -> list[Row]:
             f"{100 * tc / bs:.1f}%", f"≥ {100 * TARGET:.0f}%", tc / bs >= TARGET),
         Row(name, "tool ÷ bare loop, whole-process wall",
             f"{100 * tw / bw:.1f}% ({median(tool_wall):.2f}s vs {median(bare_wall):.2f}s)"),
+    ]
+
+
+BASELINE_LATENCY = 0.200  # a lookup as slow as a busy account's: the cost an operator waits
+
+
+def baseline(ctx: Context) -> list[Row]:
+    """The baseline's cost before a new job's confirmation (docs/verify.md): a dry run with
+    ``--baseline N`` over an input of N IDs (so every ID is sampled) against a bare GET
+    loop over the same N IDs, at 3 in flight and 200 ms a lookup. The tool's lookup phase
+    runs from its last ``preflight`` event to its ``baseline`` event."""
+    name = f"baseline ({IN_FLIGHT} in flight, {BASELINE_LATENCY * 1000:.0f} ms)"
+    count = ctx.sizes.baseline_ids
+    ids = ctx.ids(count)
+    theory = IN_FLIGHT / BASELINE_LATENCY
+    server = ServerProcess(BASELINE_LATENCY, IN_FLIGHT, None,
+                           ctx.workdir / "server_baseline.log", remember_deletes=True)
+    server.start()
+    try:
+        tool, bare = [], []
+        for r in range(ctx.repeat):
+            argv = [*bulkdelete_argv(), "delete", str(ids), "--id-type", "guid", "--dry-run",
+                    "--baseline", str(count), "--base-url", server.url, "--log-format", "json",
+                    "--checkpoint", str(ctx.workdir / f"baseline{r}.ckpt")]
+            t = run(argv, ctx.workdir, f"baseline_tool{r}")
+            if t.exit_code != 0:
+                raise RuntimeError(f"the dry run exited {t.exit_code}: {t.stderr[-2000:]}")
+            b = run_client("bare-get", ids, server.url, IN_FLIGHT, ctx.workdir,
+                           f"baseline_bare{r}")
+            tool.append(check_phase(t.stderr, "preflight", "baseline"))
+            bare.append(b.send_s)
+            ctx.say(f"baseline run {r + 1}: tool {tool[-1]:.2f}s, bare {bare[-1]:.2f}s "
+                    f"for {count:,} lookups")
+    finally:
+        server.stop()
+    ts, bs = median(tool), median(bare)
+    return [
+        Row(name, f"tool: {count:,} sampled IDs looked up before the confirmation",
+            f"{ts:.2f}s = {count / ts:,.1f} lookups/s ({100 * count / ts / theory:.1f}% of "
+            f"{theory:,.0f})"),
+        Row(name, "bare aiohttp GET loop, the same IDs", f"{bs:.2f}s"),
+        Row(name, f"tool ÷ bare loop, lookups/s ({ctx.repeat} runs each)",
+            f"{100 * bs / ts:.1f}%", f"≥ {100 * TARGET:.0f}%", bs / ts >= TARGET),
     ]

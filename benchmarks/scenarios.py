@@ -292,6 +292,7 @@ SCENARIOS: dict[str, Callable[[Context], list[Row]]] = {
     "peers": peers,
     "plot": plot,
     "verify": lookups.verify,
+    "baseline": lookups.baseline,
 }
 
 

@@ -185,9 +185,11 @@ _NOT_FOUND = re.compile(
 
 def classify_profile(
     status: int, body: bytes, retry_after: float | None = None, *,
-    hide: tuple[str, ...] = (), ident: str = "",
+    hide: tuple[str, ...] = (), ident: str = "", calibration: dict[str, Any] | None = None,
 ) -> Result:
-    """SUCCESS ``gone``/``present`` when the answer decides, else :func:`classify`."""
+    """SUCCESS ``gone``/``present`` when the answer decides, else :func:`classify`. With a
+    ``calibration`` (this account's answer for an ID that cannot exist, :func:`lookup_shape`),
+    a fail body is gone only when it has exactly that shape; without, by the phrase rule."""
     payload = (_json_object(body) if status == 200 else None) or {}
     if payload.get("status") == "success":
         record = payload.get("record")
@@ -201,14 +203,43 @@ def classify_profile(
         if "record" not in payload:
             return GONE
         return _gone(status="success", record=json.dumps(record))
-    if payload.get("status") == "fail" and isinstance(error := payload.get("error"), str):
-        # A code, if any, must be one a delete reads as REJECTED.
-        code = _fail_code(raw := payload.get("code"))
-        # The code first: masking builds a pattern from the ID, needless for a 429 or a 5xx.
-        if ((raw is None or _fail_outcome(code) is Outcome.REJECTED)
-                and _NOT_FOUND.search(" ".join((text := _mask_id(error, ident)).split()))):
-            return _gone(status="fail", code=code, error=shorten(text, hide, _SHAPE_ERROR_LIMIT))
+    shape, text = _fail_shape(payload, hide, ident)
+    if shape is not None:
+        if calibration is not None:
+            if {"http": 200, **shape} == calibration:
+                return _gone(**shape)
+        elif _NOT_FOUND.search(" ".join(text.split())):
+            return _gone(**shape)
     return classify(status, body, retry_after, hide=hide)
+
+
+def _fail_shape(payload: dict[str, Any], hide: tuple[str, ...],
+                ident: str) -> tuple[dict[str, Any] | None, str]:
+    """A 200 fail body that may say "not found" (an error text, and a code, if any, that a
+    delete reads as REJECTED): its shape, and its whole text, the ID masked in both."""
+    if payload.get("status") != "fail" or not isinstance(error := payload.get("error"), str):
+        return None, ""
+    code = _fail_code(raw := payload.get("code"))
+    # The code first: masking builds a pattern from the ID, needless for a 429 or a 5xx.
+    if raw is not None and _fail_outcome(code) is not Outcome.REJECTED:
+        return None, ""
+    text = _mask_id(error, ident)
+    return {"status": "fail", "code": code,
+            "error": shorten(text, hide, _SHAPE_ERROR_LIMIT)}, text
+
+
+def lookup_shape(status: int, body: bytes, *, hide: tuple[str, ...] = (),
+                 ident: str = "") -> dict[str, Any] | None:
+    """The not-found shape a lookup's answer can calibrate (a random ID's answer): an empty
+    success, or a 200 fail body with no code or a 4xx one; None for any other (present,
+    unclear, throttled, an error), which never calibrates."""
+    result = classify_profile(status, body, hide=hide, ident=ident)
+    if verdict(result) is Verdict.GONE:
+        return gone_shape(result)
+    if verdict(result) is Verdict.PRESENT or status != 200:
+        return None
+    shape = _fail_shape(_json_object(body) or {}, hide, ident)[0]
+    return None if shape is None else {"http": 200, **shape}
 
 
 def _mask_id(text: str, ident: str) -> str:

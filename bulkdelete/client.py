@@ -9,7 +9,7 @@ import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Protocol
+from typing import Any, Protocol
 
 import aiohttp
 
@@ -20,6 +20,7 @@ from bulkdelete.answer import (
     Result,
     classify,
     classify_profile,
+    lookup_shape,
     parse_retry_after,
 )
 from bulkdelete.redact import secret_forms
@@ -46,7 +47,9 @@ class ClevertapClient:
     """One request per call over a caller's session; the passcode goes only into headers."""
 
     def __init__(self, *, base_url: str, account_id: str, passcode: Secret, id_type: IdType,
-                 timeout: float) -> None:
+                 timeout: float, calibration: dict[str, Any] | None = None) -> None:
+        # This account's not-found shape, when learned (docs/verify.md, "Calibration").
+        self._calibration = calibration
         self._url = base_url.rstrip("/") + DELETE_PATH
         self._profile_url = base_url.rstrip("/") + PROFILE_PATH
         self._id_type = id_type
@@ -75,12 +78,22 @@ class ClevertapClient:
         return await self._exchange(request, classify)
 
     async def profile_with(
-        self, session: aiohttp.ClientSession, ident: str, *, key: str | None = None
+        self, session: aiohttp.ClientSession, ident: str, *, key: str | None = None,
+        shapes: list[dict[str, Any] | None] | None = None,
     ) -> Result:
+        """``shapes``, when given, gets each answer's :func:`lookup_shape` (a calibration)."""
         key = key or ("objectId" if self._id_type == "guid" else "identity")
         request = session.get(self._profile_url, params={key: ident}, headers=self._headers,
                               timeout=self._timeout, allow_redirects=False)
-        return await self._exchange(request, partial(classify_profile, ident=ident))
+        classify_answer = partial(classify_profile, ident=ident, calibration=self._calibration)
+
+        def noting(status: int, body: bytes, retry_after: float | None, *,
+                   hide: tuple[str, ...]) -> Result:
+            assert shapes is not None
+            shapes.append(lookup_shape(status, body, hide=hide, ident=ident))
+            return classify_answer(status, body, retry_after, hide=hide)
+
+        return await self._exchange(request, classify_answer if shapes is None else noting)
 
     async def _exchange(self, request: aiohttp.client._RequestContextManager,
                         classify_answer: Callable[..., Result]) -> Result:

@@ -12,6 +12,7 @@ import stat
 from pathlib import Path
 
 from bulkdelete.checkpoint import LOCK_NAME, STATE_NAME
+from bulkdelete.checkpoint.evidence import BASELINE_NAME
 from bulkdelete.durable import (
     OTHERS_WRITE,
     held_elsewhere,
@@ -104,7 +105,7 @@ def _checkpoints_own(path: Path, checkpoint: Path) -> str | None:
                 (folder / own).exists() for own in (STATE_NAME, INVALID_NAME)):
             return (f" is in {folder}, another job's checkpoint folder (or a verify's); "
                     "nothing was written. Choose a path outside it")
-    elif name in (STATE_NAME, LOCK_NAME, INVALID_NAME) or _OWN_FILE.match(name):
+    elif name in (STATE_NAME, LOCK_NAME, INVALID_NAME, BASELINE_NAME) or _OWN_FILE.match(name):
         return " is one of the checkpoint's own files; nothing was written. Choose another path"
     elif name in (VERIFY_NAME, VERIFY_FOLDER) or is_verify_list(name):
         return (" is a file verify handed out (its list may be another job's input, and is "

@@ -55,6 +55,7 @@ def build_report(state: State, *, exit_code: int | None) -> dict[str, Any]:
         **purge_dates(runs),
         "updated": state.updated,
         **({"verify": state.verify} if state.verify is not None else {}),
+        **({"baseline": state.baseline} if state.baseline is not None else {}),
     }
 
 

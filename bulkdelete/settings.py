@@ -59,10 +59,9 @@ def normalize_base_url(url: str) -> str:
     if parts.path not in {"", "/"}:
         raise UsageError(f"{only}: it must not carry a path of its own {unquoted}")
     if parts.scheme == "http" and not is_loopback(parts.hostname):
-        raise UsageError(
-            f"refusing plain http:// to {parts.hostname}: the passcode would travel "
-            "unencrypted. Use https://, or http:// only to 127.0.0.1/localhost."
-        )
+        raise UsageError(f"refusing plain http:// to {parts.hostname}: the passcode would "
+                         "travel unencrypted. Use https://, or http:// only to "
+                         "127.0.0.1/localhost.")
     try:
         port = parts.port
     except ValueError as exc:
@@ -73,9 +72,7 @@ def normalize_base_url(url: str) -> str:
 
 def resolve_base_url(region: str | None, base_url: str | None) -> str:
     """``--base-url`` wins over ``--region``; with neither, the default region (eu1)."""
-    if base_url:
-        return normalize_base_url(base_url)
-    return region_base_url(region or DEFAULT_REGION)
+    return normalize_base_url(base_url) if base_url else region_base_url(region or DEFAULT_REGION)
 
 
 def resolve_target(region_flag: str | None, base_url_flag: str | None) -> tuple[str, str]:
@@ -114,6 +111,7 @@ _BOUNDS: tuple[tuple[str, str, float, float | None, str | None], ...] = (
     ("limit", "--limit", 1, None, None),
     ("max_delete", "--max-delete", 0, None, None),
     ("stall_timeout", "--stall-timeout", 0.1, 86_400.0, " seconds"),
+    ("baseline", "--baseline", 0, 10_000, None),  # IDs looked up before a new job
 )
 _OPTIONAL = {"rate", "limit", "max_delete"}  # None: no such bound
 
@@ -198,6 +196,8 @@ class Settings:
     preflight: bool = True
     requester: str | None = None
     ticket: str | None = None
+    baseline: int = 100  # docs/verify.md: a new job's sample looked up first; 0 skips
+    allow_absent: bool = False
     target_from: str = ""  # for the plan: "from --base-url", "default region eu1"
 
     def __post_init__(self) -> None:

@@ -137,7 +137,8 @@ def write_ids(path: Path, ids: Iterable[str]) -> Path:
 
 def make_settings(base_url: str = "http://127.0.0.1:1", **overrides: Any) -> Settings:
     """Settings for fast tests: short timeouts and backoffs (the logic is the same); the
-    default base URL is a loopback port nothing answers, for tests that send nothing."""
+    default base URL is a loopback port nothing answers, for tests that send nothing. No
+    baseline unless asked (``baseline=N``): its lookups belong to tests about it."""
     values: dict[str, Any] = {
         "account_id": ACCOUNT,
         "passcode": Secret(PASSCODE),
@@ -148,6 +149,7 @@ def make_settings(base_url: str = "http://127.0.0.1:1", **overrides: Any) -> Set
         "backoff_base": 0.01,
         "backoff_cap": 0.05,
         "max_retries": 8,
+        "baseline": 0,
     }
     values.update(overrides)
     return Settings(**values)

@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "bulkdelete"
 LAYERS = [
     "errors", "wording", "redact", "durable",
     "settings", "logs", "answer", "client", "failed",
-    "engine", "reader", "checkpoint", "batcher", "repeats", "outputs", "report",
+    "engine", "reader", "checkpoint", "batcher", "repeats", "sample", "outputs", "report",
     "lifecycle", "verify", "job", "(package)", "fake", "cli", "__main__",
 ]
 

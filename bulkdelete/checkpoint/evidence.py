@@ -53,6 +53,10 @@ class Baseline:
     checked_at: str | None = None
     calibration: Calibration | None = None
     ids: list[tuple[str, Seen]] = field(default_factory=list)
+    # The exact two-sided 95 % interval on the share present (None: nothing sampled), and
+    # why no calibration was made, or what it found, for people.
+    interval: tuple[float, float] | None = None
+    calibration_note: str | None = None
 
     @property
     def skipped(self) -> bool:
@@ -67,13 +71,19 @@ class Baseline:
         """The IDs a verify re-checks: present before the delete."""
         return [ident for ident, state in self.ids if state is Seen.PRESENT]
 
-    def to_json(self) -> dict[str, Any]:
+    def summary(self) -> dict[str, Any]:
+        """Everything but the IDs: what the state and the report keep (docs/report.md)."""
         return {
             "size": self.size, "seed": self.seed, "population": self.population,
             "checked_at": self.checked_at, **self.counts(),
+            "interval_95": None if self.interval is None else list(self.interval),
             "calibration": None if self.calibration is None else self.calibration.to_json(),
-            "ids": [{"id": ident, "state": state.value} for ident, state in self.ids],
+            "calibration_note": self.calibration_note,
         }
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.summary(),
+                "ids": [{"id": ident, "state": state.value} for ident, state in self.ids]}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Baseline:
@@ -83,6 +93,9 @@ class Baseline:
             checked_at=data.get("checked_at"),
             calibration=None if calibration is None else Calibration.from_json(calibration),
             ids=[(str(entry["id"]), Seen(entry["state"])) for entry in data["ids"]],
+            interval=None if (bounds := data.get("interval_95")) is None else (
+                float(bounds[0]), float(bounds[1])),
+            calibration_note=data.get("calibration_note"),
         )
 
 

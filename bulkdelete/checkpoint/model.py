@@ -57,6 +57,8 @@ class Totals:  # the input's pre-count, done once per job
     ids_duplicate: int = 0
     # Blank lines, CSV cells and JSON values: nothing to delete, and nothing wrong to list.
     lines_blank: int = 0
+    # Of the input's bytes as read (a .gz decompressed), in the same pass (docs/report.md).
+    input_sha256: str | None = None
 
 
 @dataclass(slots=True)
@@ -155,6 +157,8 @@ class State:
     failed_elsewhere: int = 0
     # The last verify's counts (docs/verify.md): what the report shows after a verify.
     verify: dict[str, Any] | None = None
+    # The baseline's summary, no ID (its IDs are in baseline.json): for the report.
+    baseline: dict[str, Any] | None = None
 
     @property
     def complete(self) -> bool:
@@ -196,7 +200,8 @@ class State:
             "totals": asdict(self.totals), "progress": progress,
             "runs": [r.to_json() for r in self.runs],
         }
-        unset = {"failed_elsewhere": not self.failed_elsewhere, "verify": self.verify is None}
+        unset = {"failed_elsewhere": not self.failed_elsewhere, "verify": self.verify is None,
+                 "baseline": self.baseline is None}
         return {key: value for key, value in out.items() if not unset.get(key)}  # absent unless set
 
     @classmethod

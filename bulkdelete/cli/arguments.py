@@ -62,10 +62,8 @@ def shared_options() -> list[Option]:
         _opt("--delimiter", metavar="C",
              help="CSV field delimiter, one character or 'tab' (default: sniffed from the "
              "header among , ; tab |; a header holding two of them is refused)"),
-        _opt("--encoding", metavar="E", default="utf-8", help="input encoding (default utf-8; "
-             "cp1252 for a Windows export, latin-1, ...)"),
-        _opt("--checkpoint", type=Path,
-             help="checkpoint directory (default: IDS_FILE.bulkdelete/)"),
+        _opt("--encoding", default="utf-8", help="input encoding, e.g. cp1252 (default utf-8)"),
+        _opt("--checkpoint", type=Path, help="checkpoint folder (default: IDS_FILE.bulkdelete/)"),
         _opt("--failed", type=Path, help="file of IDs that could not be deleted (default: in "
              "the checkpoint directory)"),
         _opt("--report", type=Path,
@@ -95,16 +93,17 @@ OUTPUT_OPTIONS: list[Option] = [
 DELETE_OPTIONS: list[Option] = [
     _opt("--rate", type=float, help="ceiling on requests per second"),
     _opt("--batch-size", type=int, default=100, help="IDs per request, 1..100"),
-    _opt("--restart", action="store_true",
-         help="discard an existing checkpoint and start the job over"),
-    _opt("--dry-run", action="store_true",
-         help="read and validate everything, print the plan, send nothing"),
+    _opt("--restart", action="store_true", help="discard an existing checkpoint and start over"),
+    _opt("--dry-run", action="store_true", help="read and check all, print the plan, send nothing"),
     _opt("--limit", type=int, help="canary: delete exactly the next N IDs, then stop"),
     _opt("--max-delete", type=int, help="refuse to start when this run would send more than N IDs"),
     _opt("--yes", action="store_true",
          help="skip the confirmation (required when not on a terminal)"),
     _opt("--no-preflight", action="store_true",
          help="skip the read-only credential check sent before the confirmation"),
+    _opt("--baseline", type=int, default=100, metavar="N", help="a new job first looks up "
+         "a seeded sample of N of its IDs, read-only (default 100; 0 skips)"),
+    _opt("--allow-absent", action="store_true", help="go on when every sampled ID is absent"),
 ]
 
 # --sample and --all exclude each other.
@@ -235,7 +234,8 @@ def settings_from_args(ns: argparse.Namespace) -> Settings:
     if account_id is None:
         raise UsageError("no account ID: pass --account-id or set CLEVERTAP_ACCOUNT_ID")
     pacing = dict(batch_size=ns.batch_size, rate=ns.rate, limit=ns.limit,
-                  max_delete=ns.max_delete) if delete else {}
+                  max_delete=ns.max_delete, baseline=ns.baseline,
+                  allow_absent=ns.allow_absent) if delete else {}
     return suite_pauses(Settings(
         account_id=account_id, passcode=passcode, base_url=base_url, target_from=target_from,
         id_type=ns.id_type, concurrency=ns.concurrency, timeout=ns.timeout,

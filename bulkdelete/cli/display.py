@@ -23,6 +23,7 @@ from bulkdelete.errors import (
     StorageFailedMidRun,
 )
 from bulkdelete.job import Plan, Snapshot
+from bulkdelete.job.baseline import describe as describe_baseline
 from bulkdelete.logs import failure_message, on_failure, say
 from bulkdelete.reader.rule import encoding_hint
 from bulkdelete.report import blanks, per_second, repeats
@@ -65,6 +66,7 @@ def describe_plan(plan: Plan) -> list[str]:
                      f"are discarded{keeps}")
     if plan.preflight:
         lines.append(f"preflight:  {plan.preflight}")
+    lines += describe_baseline(plan.baseline, resumed=plan.resumed)
     lines += [f"  invalid line {line}: {reason}" for line, reason in plan.invalid_samples[:5]]
     if hint := encoding_hint(reason for _, reason in plan.invalid_samples):
         lines.append(f"  {hint}")
@@ -92,6 +94,7 @@ class Display:
         self._task: TaskID | None = None
         self._snapshot: Callable[[], Snapshot] | None = None
         self._plan: Plan | None = None
+        self.sending = False  # the run's own sending began: a broken precondition is exit 4
         self._done_before = self._failed_before = self._throttled_before = 0
         self._last_log = self._started = 0.0
 
@@ -115,11 +118,12 @@ class Display:
     def started(self, plan: Plan, snapshot: Callable[[], Snapshot], done_before: int, *,
                 failed_before: int = 0, throttled_before: int = 0) -> None:
         self._plan, self._snapshot, self._done_before = plan, snapshot, done_before
+        self.sending = self.sending or plan.label is None  # not a baseline's lookups
         self._failed_before, self._throttled_before = failed_before, throttled_before
         self._started = self._last_log = time.monotonic()
         if self._show and self._bar_allowed and self._out.isatty():
             self._bar = Progress(
-                TextColumn(f"[bold]{self.label}"), BarColumn(),
+                TextColumn(f"[bold]{plan.label or self.label}"), BarColumn(),
                 TextColumn("{task.fields[counts]}"), TextColumn("{task.fields[rate]} IDs/s"),
                 TimeRemainingColumn(), TextColumn("{task.fields[extra]}"),
                 console=Console(file=self._out), transient=False, refresh_per_second=4,
@@ -145,7 +149,9 @@ class Display:
                              f"{snap.ceiling}) · 429s {throttled:,} · failed {failed:,}")
         elif self._show and time.monotonic() - self._last_log >= self._interval:
             self._last_log = time.monotonic()
-            log.info("progress", done=done, total=plan.ids_total, ids_per_s=round(rate, 2),
+            stage = {"stage": plan.label} if plan.label else {}
+            log.info("progress", **stage, done=done, total=plan.ids_total,
+                     ids_per_s=round(rate, 2),
                      eta_s=round((plan.ids_total - done) / rate) if rate > 0 else None,
                      in_flight=snap.in_flight, concurrency=snap.limit, throttled=throttled,
                      failed=failed)
@@ -156,6 +162,7 @@ class Display:
             self.tick()
             self._bar.refresh()
         self.abandon()
+        self._plan = self._snapshot = None  # a run ended: the next is told by started()
 
     def abandon(self) -> None:
         """A second Ctrl-C: end the bar's line so the shell's prompt starts on its own."""
@@ -211,7 +218,8 @@ def run_signalled(work: Coroutine[Any, Any, T], display: Display, *,
                 say("bulkdelete: second interrupt, exiting now (checkpoint is consistent)",
                     event="signal", signal=sig.name)
                 os._exit(130)
-            if display._plan is not None or not deleting:  # sending (past the prompt)
+            # Sending (past the prompt); the baseline's lookups before it save nothing.
+            if (display._plan is not None and display._plan.label is None) or not deleting:
                 say(f"bulkdelete: {sig.name} received: finishing "
                     f"{'requests' if deleting else 'lookups'} in flight, "
                     "saving progress (Ctrl-C again to quit at once)", event="signal",
@@ -219,7 +227,7 @@ def run_signalled(work: Coroutine[Any, Any, T], display: Display, *,
             stop.request(EXIT_SIGNALS[sig], sig.name)
 
         def on_log_failure() -> None:  # any thread may have logged
-            code = (StorageFailedMidRun if display._plan is not None else StorageError).exit_code
+            code = (StorageFailedMidRun if display.sending else StorageError).exit_code
             loop.call_soon_threadsafe(stop.request, code, "log file")
 
         for sig in EXIT_SIGNALS:
@@ -235,9 +243,9 @@ def run_signalled(work: Coroutine[Any, Any, T], display: Display, *,
     try:
         result = asyncio.run(signalled())
     except BulkDeleteError:
-        raise_if_log_failed(saved, sending=display._plan is not None)
+        raise_if_log_failed(saved, sending=display.sending)
         raise
-    raise_if_log_failed(saved, sending=display._plan is not None)
+    raise_if_log_failed(saved, sending=display.sending)
     return result
 
 

@@ -101,7 +101,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _delete(ns: argparse.Namespace, settings: Settings, files: JobFiles,
             run_id: str | None) -> int:
     if ns.dry_run:
-        plan = asyncio.run(plan_job(settings, files, preflight=settings.preflight))
+        # The baseline's lookups show their progress as a run's do (on stderr).
+        screen = display.Display(show_progress=not (ns.no_progress or ns.quiet),
+                                 bar=ns.log_format != "json")
+        plan = asyncio.run(plan_job(settings, files, preflight=settings.preflight,
+                                    observer=screen))
         est = plan.estimated_seconds(plan.latency or TYPICAL_LATENCY)
         # The plan is the dry run's answer: on stdout, so `> plan.txt` keeps it.
         say("dry run: nothing will be sent", *display.describe_plan(plan),

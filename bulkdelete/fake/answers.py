@@ -12,7 +12,12 @@ from typing import Any
 
 from aiohttp import web
 
-from bulkdelete.fake.config import MAX_IDS_PER_REQUEST, FakeServerConfig, FakeServerStats
+from bulkdelete.fake.config import (
+    MAX_IDS_PER_REQUEST,
+    FakeServerConfig,
+    FakeServerStats,
+    names_a_profile,
+)
 
 SUCCESS = b'{"status": "success"}'
 # A 200 that promises the whole success body and delivers only its first half.
@@ -35,8 +40,13 @@ def fail(error: str, code: int, status: int | None = None) -> web.Response:
     return web.Response(body=body, status=status or code, content_type="application/json")
 
 
-def parse_ids(raw: bytes) -> list[str] | str:
-    """The IDs of a delete body, or the error text of the 400 that explains why there are none."""
+# A delete's body key names the lookup key whose profiles it marks: namespaces apart.
+LOOKUP_KEY = {"guid": "objectId", "identity": "identity"}
+
+
+def parse_ids(raw: bytes) -> tuple[str, list[str]] | str:
+    """A delete body's lookup key (:data:`LOOKUP_KEY`) and IDs, or the error text of the 400
+    that explains why there are none."""
     try:
         payload: Any = json.loads(raw)
     except ValueError:  # JSONDecodeError and UnicodeDecodeError both
@@ -61,21 +71,23 @@ def parse_ids(raw: bytes) -> list[str] | str:
         return bad
     if "" in ids or "\r" in joined or joined.count("\n") != len(ids) - 1:
         return bad
-    return ids
+    return LOOKUP_KEY[keys[0]], ids
 
 
 class ProfileBook:
-    """Get User Profile: every ID is present until its delete is acknowledged, and gone
-    ``purge_delay`` later; re-created IDs stay present, unclear ones get a fail body."""
+    """Get User Profile: every ID names a profile (:func:`names_a_profile`) until its delete
+    under that key is acknowledged, and is gone ``purge_delay`` later; re-created IDs stay
+    present, unclear ones get a fail body. Never existed and gone answer alike, as at the
+    API: one not-found answer."""
 
     def __init__(self, stats: FakeServerStats) -> None:
         self._stats = stats
-        self._deleted_at: dict[str, float] = {}
+        self._deleted_at: dict[tuple[str, str], float] = {}  # (lookup key, ID) -> when
 
-    def deleted(self, ids: list[str]) -> None:
+    def deleted(self, key: str, ids: list[str]) -> None:
         now = time.monotonic()
         for ident in ids:
-            self._deleted_at.setdefault(ident, now)
+            self._deleted_at.setdefault((key, ident), now)
 
     def answer(self, request: web.BaseRequest, config: FakeServerConfig) -> web.Response:
         """The answer to an admitted lookup, or a 400 for a malformed one."""
@@ -89,9 +101,10 @@ class ProfileBook:
             return fail("Profile lookups are off on this server (--forget-deletes)", 503)
         if ident in config.unclear_ids:
             return fail(UNCLEAR, 500, 200)
-        deleted_at = self._deleted_at.get(ident)
-        if (ident in config.recreated_ids or deleted_at is None
-                or time.monotonic() - deleted_at < config.purge_delay):
+        deleted_at = self._deleted_at.get((keys[0], ident))
+        if ident in config.recreated_ids or (
+                names_a_profile(config, keys[0], ident) and (
+                    deleted_at is None or time.monotonic() - deleted_at < config.purge_delay)):
             record = {keys[0]: ident, "profileData": {}}
             body = json.dumps({"status": "success", "record": record}).encode()
             return web.Response(body=body, content_type="application/json")

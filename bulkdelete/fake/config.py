@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import argparse
 import collections
+import hashlib
 import ipaddress
 import os
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -70,6 +72,21 @@ class FakeServerConfig:
     unclear_ids: frozenset[str] = knob(frozenset(), "IDs (one per line) whose lookups always "
                                        "get a fail body with code 500: verify counts them "
                                        "unknown", flag="--unclear-file")
+    known_ids: frozenset[str] = knob(frozenset(), "IDs (one per line) that alone name "
+                                     "profiles; every other ID names none (default: every ID "
+                                     "names one)", flag="--known-file")
+    absent_ids: frozenset[str] = knob(frozenset(), "IDs (one per line) that name no profile "
+                                      "under either key: looked up, they are not found",
+                                      flag="--absent-file")
+    absent_share: float = knob(0.0, "share of all IDs that name no profile, chosen by a hash "
+                               "of the ID (bulkdelete.fake.config.absent_by_share)",
+                               metavar="F")
+    profiles_under: str = knob("both", "the lookup key that finds profiles: identity, "
+                               "objectId or both (each its own namespace)",
+                               choices=("identity", "objectId", "both"), metavar="KEY")
+    random_ids_present: bool = knob(False, "IDs of 32 hex characters (what bulkdelete looks "
+                                    "up to learn the not-found answer) name profiles too; "
+                                    "by default they name none, as at the real API")
     remember_deletes: bool = knob(True, "do not remember deleted IDs (lookups then answer "
                                   "503): for runs of millions of IDs, where remembering them "
                                   "would hold them all in memory", flag="--forget-deletes")
@@ -78,14 +95,40 @@ class FakeServerConfig:
         # Validated here, once, for the command line and Python alike.
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name in FAULTS and not 0.0 <= value <= 1.0:
+            if f.name in (*FAULTS, "absent_share") and not 0.0 <= value <= 1.0:
                 raise ValueError(f"{f.name} must be a probability in [0, 1], got {value}")
             if type(value) in (int, float) and f.name != "seed" and value < 0:
                 raise ValueError(f"{f.name} must not be negative")
+        if self.profiles_under not in ("identity", "objectId", "both"):
+            raise ValueError(f"profiles_under must be identity, objectId or both, got "
+                             f"{self.profiles_under!r}")
         total = sum(getattr(self, name) for name in FAULTS)
         # One die decides a request's fate, so the fault probabilities share [0, 1].
         if total > 1.0 + 1e-9:
             raise ValueError(f"the fault probabilities add up to {total:g}, more than 1")
+
+
+_RANDOM_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def absent_by_share(ident: str, share: float) -> bool:
+    """Whether ``--absent-share`` makes ``ident`` name no profile: the first 8 bytes of its
+    SHA-256 as a fraction of 2**64, below the share. A test knows the absent IDs by it."""
+    if share <= 0.0:
+        return False
+    digest = hashlib.sha256(ident.encode("utf-8", "surrogateescape")).digest()
+    return int.from_bytes(digest[:8], "big") < share * 2.0**64
+
+
+def names_a_profile(config: FakeServerConfig, key: str, ident: str) -> bool:
+    """Before any delete: ``key`` ("identity" or "objectId") finds a profile for ``ident``."""
+    if config.profiles_under not in ("both", key) or ident in config.absent_ids:
+        return False
+    if config.known_ids and ident not in config.known_ids:
+        return False
+    if not config.random_ids_present and _RANDOM_ID.fullmatch(ident):
+        return False
+    return not absent_by_share(ident, config.absent_share)
 
 
 @dataclass

@@ -101,7 +101,8 @@ class FakeServer:
                                 opener=lambda name, flags: os.open(name, flags, 0o600))
             self._record_path = path
 
-    async def _succeed(self, request: web.BaseRequest, ids: list[str]) -> web.StreamResponse:
+    async def _succeed(self, request: web.BaseRequest, key: str,
+                       ids: list[str]) -> web.StreamResponse:
         """Recorded means answered."""
         response = web.Response(body=answers.SUCCESS, content_type="application/json")
         try:
@@ -117,7 +118,7 @@ class FakeServer:
         if config.keep_ids:
             stats.acknowledged.update(ids)
         if config.remember_deletes:
-            self._book.deleted(ids)
+            self._book.deleted(key, ids)
         if self._record is not None:
             self._record.write("\n".join(ids) + "\n")
             # Flushed per request (no fsync): a test reading the file after a run sees it all.
@@ -180,10 +181,11 @@ class FakeServer:
     async def _admitted(self, request: web.BaseRequest,
                         config: FakeServerConfig) -> web.StreamResponse:
         stats = self.stats
-        ids = answers.parse_ids(await request.read())
-        if isinstance(ids, str):
+        parsed = answers.parse_ids(await request.read())
+        if isinstance(parsed, str):
             stats.rejected += 1
-            return answers.fail(ids, 400)
+            return answers.fail(parsed, 400)
+        key, ids = parsed
         if config.keep_ids:
             stats.received.update(ids)
         if not config.poison_ids.isdisjoint(ids):
@@ -214,7 +216,7 @@ class FakeServer:
         if fault == "p_hang":
             await asyncio.sleep(config.hang_seconds)
         if fault in (None, "p_hang"):
-            return await self._succeed(request, ids)
+            return await self._succeed(request, key, ids)
         if fault == "p_huge_body":
             return await answers.huge_body(request, config.huge_body_bytes)
         answers.cut_off(request, reset=fault == "p_reset")

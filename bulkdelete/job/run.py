@@ -13,6 +13,7 @@ import structlog
 
 from bulkdelete.batcher import resume_point
 from bulkdelete.checkpoint import CheckpointStore, RunRecord, State, describe_saved
+from bulkdelete.checkpoint.evidence import BASELINE_NAME, Baseline, save_baseline
 from bulkdelete.client import Deleter
 from bulkdelete.engine import RunEnd, StopRequest
 from bulkdelete.errors import (
@@ -25,8 +26,8 @@ from bulkdelete.errors import (
     UsageError,
 )
 from bulkdelete.failed import FailedFile, check_claimable
+from bulkdelete.job.baseline import Draw, before_confirm, kept
 from bulkdelete.job.invalid import write_invalid_lines
-from bulkdelete.job.preflight import preflight as check_credentials
 from bulkdelete.lifecycle import drive
 from bulkdelete.lifecycle.plan import (
     Observer,
@@ -80,21 +81,32 @@ def restart_keeps(files: JobFiles, store: CheckpointStore) -> tuple[str, ...] | 
     return tuple(verify_lists(store.directory)) if files.restart and store.exists() else None
 
 
-async def plan_job(settings: Settings, files: JobFiles, *, preflight: bool = False) -> Plan:
+async def plan_job(settings: Settings, files: JobFiles, *, preflight: bool = False,
+                   stop: StopRequest | None = None, observer: Observer | None = None) -> Plan:
     """``delete --dry-run``: read and check everything, write nothing; a started job's plan
-    is what remains."""
+    is what remains. With ``preflight`` (credentials given), a new job's baseline too."""
     source = open_input(files, settings)
     store = CheckpointStore(files.checkpoint_dir)
+    binding = await binding_for(settings, source)
+    draw = None
     if files.restart or not store.exists():
-        totals = await asyncio.to_thread(precount, source, settings.batch_size)
+        draw = Draw.new(settings.baseline) if preflight else None
+        totals = await asyncio.to_thread(precount, source, settings.batch_size,
+                                         draw.reservoir if draw else None)
         plan = replace(make_plan(settings, source, totals), restart=restart_keeps(files, store))
     else:
         state = store.load()
-        binding, target = planned_target(settings, await binding_for(settings, source), state)
+        binding, target = planned_target(settings, binding, state)
         files = check_same_job(state, binding, files, store.directory)
+        totals = state.totals
         plan = replace(make_plan(settings, source, state.totals, state.progress),
-                       failed=files.failed_path, **target)
-    return replace(plan, preflight=await check_credentials(settings)) if preflight else plan
+                       baseline=kept(store.directory), failed=files.failed_path, **target)
+    if not preflight:
+        return plan
+    accepted, baseline = await before_confirm(
+        settings, source, binding, totals, draw, stop or StopRequest(),
+        observer or QuietObserver(), credentials=True, run_id=drive.new_run_id())
+    return replace(plan, preflight=accepted, baseline=baseline or plan.baseline)
 
 
 async def run_job(settings: Settings, files: JobFiles, *, stop: StopRequest | None = None,
@@ -108,12 +120,15 @@ async def run_job(settings: Settings, files: JobFiles, *, stop: StopRequest | No
         source = open_input(files, settings)
         stop = stop or StopRequest()
         store = CheckpointStore(files.checkpoint_dir)
+        # A new job's baseline sample is drawn in the pass that counts the input; an
+        # injected deleter talks to no server of its own: nothing to look up.
+        draw = Draw.new(settings.baseline) if deleter is None else None
         # A started job is locked before it is read, so two runs never share it. A new job
         # writes nothing, not even its folder, until the operator has said yes (docs/cli.md).
         if store.exists():
             store.lock()
         try:
-            job, state = await _recover(settings, files, source, store, resume_command)
+            job, state = await _recover(settings, files, source, store, resume_command, draw)
             files = job.files  # with the job's own failed file when none was given
             t = state.totals  # an empty file is a job of 0 IDs, complete; a blank one is not
             if not job.resumed and not t.ids_total and (t.lines_invalid or t.lines_blank):
@@ -124,25 +139,27 @@ async def run_job(settings: Settings, files: JobFiles, *, stop: StopRequest | No
                 save_report(files.report_path, report)
                 return JobResult(report, code, store.directory, files.failed_path,
                                  already_finished=True)
-            # After the checks that need no server, so theirs are the errors a run shows; an
-            # injected deleter talks to no server of its own: nothing to check.
-            checked = settings.preflight and deleter is None
-            accepted = await check_credentials(settings, stop) if checked else None
+            # After the checks that need no server, so theirs are the errors a run shows.
+            observer = observer or QuietObserver()
+            accepted, baseline = await before_confirm(
+                settings, job.source, state.binding, state.totals,
+                None if job.resumed else draw, stop, observer,
+                credentials=settings.preflight and deleter is None, run_id=run_id)
             plan = replace(make_plan(settings, job.source, state.totals,
                                      state.progress if job.resumed else None), preflight=accepted,
+                           baseline=kept(store.directory) if job.resumed else baseline,
                            restart=restart_keeps(files, store))
             if settings.max_delete is not None and plan.ids_this_run > settings.max_delete:
                 raise UsageError(
                     f"this run would send {counted(plan.ids_this_run, 'ID')}, more than "
                     f"--max-delete {settings.max_delete:,}; nothing was sent. Raise "
                     "--max-delete or use --limit")
-            observer = observer or QuietObserver()
             await observer.confirm(plan)
             if stop.requested:
                 raise ConfirmationRefused(
                     f"stopped ({stop.reason}) before the run started; nothing was sent")
             if not job.resumed:
-                job.create(state)
+                job.create(state, baseline)
             return await job.send(state, plan, stop, observer, deleter, run_id)
         except StorageError as exc:
             saved_in = store.moved_to() or store.directory  # a folder moved away keeps the job
@@ -156,8 +173,8 @@ async def run_job(settings: Settings, files: JobFiles, *, stop: StopRequest | No
             store.close()
 
 
-async def _recover(settings: Settings, files: JobFiles, source: Input,
-                   store: CheckpointStore, resume_command: str) -> tuple[_Job, State]:
+async def _recover(settings: Settings, files: JobFiles, source: Input, store: CheckpointStore,
+                   resume_command: str, draw: Draw | None) -> tuple[_Job, State]:
     """The started job's state, or a new one from the pre-count (nothing written)."""
     # The input as this run finds it: every read of the run must find it unchanged.
     source = await asyncio.to_thread(source.watched)
@@ -172,7 +189,8 @@ async def _recover(settings: Settings, files: JobFiles, source: Input,
     else:
         store.check_creatable()
         log.info("counting_input", input=str(files.input), format=source.format)
-        totals = await asyncio.to_thread(precount, source, settings.batch_size)
+        totals = await asyncio.to_thread(precount, source, settings.batch_size,
+                                         draw.reservoir if draw else None)
         state = State(binding=binding, totals=totals, input=str(files.input),
                       resume_command=resume_command, updated=utc_timestamp())
         state.bind_failed_file(files.failed_path, store.directory)
@@ -192,7 +210,7 @@ class _Job:
     resumed: bool
     restarting: bool
 
-    def create(self, state: State) -> None:
+    def create(self, state: State, baseline: Baseline | None) -> None:
         """The new job's first write, once the operator has said yes. A job another run
         created meanwhile is refused, never shared."""
         store = self.store
@@ -206,8 +224,14 @@ class _Job:
             log.info("restart", checkpoint=str(store.directory))
             store.discard()
             discard_verify(store.directory)
-        # Listed before the state exists: a job whose state exists has its list whole.
+            with contextlib.suppress(FileNotFoundError):  # the discarded job's baseline
+                (store.directory / BASELINE_NAME).unlink()
+        # Listed before the state exists: a job whose state exists has its list whole, and
+        # its baseline (a resume never takes one).
         self.write_invalid_list(state)
+        if baseline is not None:
+            save_baseline(store.directory, baseline)
+            state.baseline = baseline.summary()
         store.create(state)
 
     def write_invalid_list(self, state: State, *, resumed: bool = False) -> Path:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import structlog
@@ -74,6 +75,7 @@ class Run:
     closing: Callable[[], None] | None = None
     plan: Plan | None = None
     observer: Observer = field(default_factory=QuietObserver)
+    calibration: dict[str, Any] | None = None  # the account's not-found shape, for lookups
     stats: RunStats = field(default_factory=RunStats)
     started: float = 0.0  # monotonic, once run_recorded starts it
 
@@ -92,7 +94,8 @@ class Run:
 async def run_recorded(job: Run, batches: Iterator[Batch],
                        exit_code: Callable[[RunEnd], int] | None = None) -> int:
     """Listed before anything is sent, so even a run killed at once is; saved however it
-    ends. With no store (delete_ids, verify --sample) nothing is saved nor observed."""
+    ends. With no store (delete_ids, verify --sample, the baseline) nothing is saved; with a
+    ``plan`` the observer is told how it goes."""
     store, state, observer = job.store, job.state, job.observer
     if job.resumed and store is not None:
         # No journal switch here: the snapshot just below switches to a new one itself.
@@ -111,7 +114,7 @@ async def run_recorded(job: Run, batches: Iterator[Batch],
                                  failed_before=p.ids_failed,
                                  throttled_before=sum(r.traffic.throttled
                                                       for r in state.runs[:-1]))
-            beside = None if store is None else _tick(job, store, observer)
+            beside = None if store is None and job.plan is None else _tick(job, store, observer)
             try:
                 end = await engine.run(batches, beside=beside)
             finally:
@@ -140,6 +143,7 @@ async def _engine(job: Run, ledger: Ledger) -> AsyncIterator[Engine]:
         bound = ClevertapClient(
             base_url=settings.base_url, account_id=settings.account_id,
             passcode=settings.passcode, id_type=settings.id_type, timeout=settings.timeout,
+            calibration=job.calibration,
         ).bind(session)
         changes = LimitChangeLog()
         limiter = AdaptiveLimiter(settings.concurrency, rate=settings.rate, on_change=changes)
@@ -153,7 +157,7 @@ async def _engine(job: Run, ledger: Ledger) -> AsyncIterator[Engine]:
             changes.flush()
 
 
-async def _tick(job: Run, store: CheckpointStore, observer: Observer) -> None:
+async def _tick(job: Run, store: CheckpointStore | None, observer: Observer) -> None:
     """An fsync'd snapshot about once a second (docs/guarantees.md §2), in a thread so
     sending never waits on disk; a failed journal write ends the run in its own task."""
     clock = asyncio.get_running_loop().time  # the loop's clock, as the engine's timers
@@ -162,7 +166,7 @@ async def _tick(job: Run, store: CheckpointStore, observer: Observer) -> None:
         await asyncio.sleep(TICK)
         observer.tick()
         now = clock()
-        if now - last >= SNAPSHOT_INTERVAL:
+        if store is not None and now - last >= SNAPSHOT_INTERVAL:
             last = now
             job.count()
             data, gen = store.prepare_snapshot(job.state)

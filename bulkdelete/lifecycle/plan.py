@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
@@ -13,6 +14,7 @@ from typing import Any, Protocol
 
 from bulkdelete.batcher import Batch, make_batches, summarize
 from bulkdelete.checkpoint import Binding, Progress, State, Totals
+from bulkdelete.checkpoint.evidence import Baseline
 from bulkdelete.engine import Snapshot
 from bulkdelete.errors import CheckpointMismatch
 from bulkdelete.failed import check_lists_all
@@ -24,6 +26,7 @@ from bulkdelete.reader.encoding import resolve_encoding
 from bulkdelete.reader.guard import fingerprint
 from bulkdelete.reader.rule import show
 from bulkdelete.repeats import RepeatCounter
+from bulkdelete.sample import Reservoir
 from bulkdelete.settings import JobFiles, Settings
 from bulkdelete.wording import counted
 
@@ -83,10 +86,13 @@ class Plan:
     ids_failed: int = 0  # in the job so far
     ids_duplicate: int = 0  # IDs that repeat an earlier one (each costs a request slot)
     lines_blank: int = 0  # blank lines, CSV cells and JSON values
+    input_sha256: str | None = None
     restart: tuple[str, ...] | None = None  # a --restart's still-present lists, which stay
     failed: Path | None = None  # a started job's failed file
     target_from: str = ""  # where the target came from (Settings.target_from)
     encoding: str = "utf-8"  # the input's, canonical
+    baseline: Baseline | None = None  # a new job's look before the delete (docs/verify.md)
+    label: str | None = None  # what the progress shows it doing, when not the run's own
 
     @property
     def finished(self) -> bool:
@@ -175,10 +181,21 @@ def read_batches(source: Input, batch_size: int, start: tuple[int, int, int],
                         counted=None if ids_total is None else (ids_total, source.path))
 
 
-def precount(source: Input, batch_size: int) -> Totals:
+def precount(source: Input, batch_size: int, sample: Reservoir | None = None) -> Totals:
+    """The one pass over a new job's input: counts, repeats, the input's SHA-256, and the
+    baseline's ``sample`` of the valid IDs when one is asked (docs/verify.md)."""
+    digest = hashlib.sha256()
+    hand: Callable[[list[str]], object]
     with RepeatCounter() as repeats:
-        totals = summarize(source.records(), batch_size, repeats.add)
+        if sample is None:
+            hand = repeats.add
+        else:
+            def hand(ids: list[str]) -> None:
+                repeats.add(ids)
+                sample.add(ids)
+        totals = summarize(replace(source, tap=digest.update).records(), batch_size, hand)
         totals.ids_duplicate = repeats.count()
+    totals.input_sha256 = digest.hexdigest()
     return totals
 
 

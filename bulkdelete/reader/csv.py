@@ -97,7 +97,7 @@ def csv_column(source: Input) -> tuple[str | None, str]:
 
 
 def _open(stream: Stream, source: Input, watch: Watch | None) -> tuple[Rows, Header | None]:
-    blocks = Blocks(stream, source.path, 0, watch)
+    blocks = Blocks(stream, source.path, 0, watch, source.tap)
     pieces = blocks.pieces()
     # The header's first line decides the delimiter; blank lines before it are kept to be
     # read as the rows they are.

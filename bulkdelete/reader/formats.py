@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Final, Literal, cast, get_args
 
@@ -29,7 +29,7 @@ from bulkdelete.reader.rule import (
     undecodable,
     unusable,
 )
-from bulkdelete.reader.source import REASON_LINE_TOO_LONG, look_ahead, open_blocks
+from bulkdelete.reader.source import REASON_LINE_TOO_LONG, Tap, look_ahead, open_blocks
 
 InputFormat = Literal["lines", "csv", "jsonl"]
 _EXTENSIONS: Final[tuple[tuple[str, InputFormat], ...]] = (
@@ -83,6 +83,7 @@ class Input:
     delimiter: str | None = None
     watch: Watch | None = None
     encoding: str = "utf-8"  # canonical (reader.encoding.resolve_encoding)
+    tap: Tap | None = field(default=None, compare=False)  # sees every byte a read from 0 reads
 
     @property
     def json_field(self) -> str:
@@ -121,7 +122,7 @@ class Input:
 def _each_line(source: Input, start_offset: int, line: int,
                decide: Callable[[bytes, int, int], Decided], too_long: str) -> Records:
     """What *decide* makes of each line (without its newline); one too long is *too_long*."""
-    with open_blocks(source.path, start_offset, source.watch) as blocks:
+    with open_blocks(source.path, start_offset, source.watch, source.tap) as blocks:
         offset = blocks.offset
         for block in blocks.chunks():
             if isinstance(block, tuple):  # a line too long to keep: its length and head

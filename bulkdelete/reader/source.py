@@ -36,6 +36,8 @@ BLANK_LINES_AHEAD: Final = 1000
 Stream = BufferedReader | gzip.GzipFile
 #: A line too long to keep: its byte length, newline included, and its first bytes.
 Skipped = tuple[int, bytes]
+#: Handed the bytes of every read (the pre-count's SHA-256 of the input, docs/report.md).
+Tap = Callable[[bytes], object]
 
 
 def open_stream(path: Path) -> Stream:
@@ -58,17 +60,21 @@ def look_ahead(pieces: Iterator[bytes]) -> list[bytes]:
 
 
 @contextmanager
-def open_blocks(path: Path, start_offset: int, watch: Watch | None) -> Iterator[Blocks]:
+def open_blocks(path: Path, start_offset: int, watch: Watch | None,
+                tap: Tap | None = None) -> Iterator[Blocks]:
     with closing(open_stream(path)) as stream:
-        yield Blocks(stream, path, start_offset, watch)
+        yield Blocks(stream, path, start_offset, watch, tap)
 
 
 class Blocks:
     """Whole lines from *start_offset*, the same wherever the reads fell (so a resume too);
     the :class:`~bulkdelete.reader.guard.Watch` checks after each read."""
 
-    def __init__(self, stream: Stream, path: Path, start_offset: int, watch: Watch | None) -> None:
+    def __init__(self, stream: Stream, path: Path, start_offset: int, watch: Watch | None,
+                 tap: Tap | None = None) -> None:
         self._stream = stream
+        # Every byte read, once, in order: only a read from the start sees the whole input.
+        self._tap = tap if not start_offset else None
         self._path = path
         self._pending = b""
         # For .gz, the compressed file's descriptor: that is the file that can change.
@@ -102,6 +108,8 @@ class Blocks:
         # After the read and before any of its IDs can be batched: a block read from a
         # changed file is never used (an empty read included: a truncated file ends early).
         self._check()
+        if self._tap is not None:
+            self._tap(data)
         return data
 
     def pieces(self) -> Iterator[bytes]:

@@ -19,13 +19,14 @@ import structlog
 
 from bulkdelete.answer import Verdict
 from bulkdelete.batcher import Batch, make_batches
-from bulkdelete.checkpoint import CheckpointStore, Progress, RunRecord, State, Totals
+from bulkdelete.checkpoint import Binding, CheckpointStore, Progress, RunRecord, State, Totals
 from bulkdelete.engine import StopRequest
 from bulkdelete.errors import InputError, StorageError, UsageError
 from bulkdelete.failed import MemoryFailures
 from bulkdelete.lifecycle import drive
 from bulkdelete.lifecycle.plan import (
     Observer,
+    Plan,
     QuietObserver,
     binding_for,
     check_same_job,
@@ -147,6 +148,25 @@ def deleted_batches(source: Input, batch_size: int, state: State, failed: set[st
         yield batch
 
 
+async def look_up(settings: Settings, binding: Binding, ids: list[str], stop: StopRequest,
+                  run_id: str, *, shapes: output.GoneShapes, calibration: dict[str, Any] | None
+                  = None, plan: Plan | None = None, observer: Observer | None = None,
+                  ) -> tuple[State, list[tuple[str, str, str]]]:
+    """Each ID looked up once, read-only and in memory (nothing to resume): verify's sample,
+    and the baseline before a delete (bulkdelete.job.baseline). Its state, and the (ID,
+    reason, detail) of each ID not gone; ``plan`` and ``observer`` show its progress."""
+    state = State(binding=binding,
+                  totals=Totals(len(ids), 0, math.ceil(len(ids) / settings.batch_size)))
+    findings = MemoryFailures()
+    run = RunRecord(run_id=run_id, started=utc_timestamp())
+    await drive.run_recorded(
+        drive.Run(settings, findings, stop, state, run, calibration=calibration, plan=plan,
+                  operation=partial(output.check_operation, shapes=shapes),
+                  observer=observer or QuietObserver()),
+        make_batches((Record(i, 0, 0) for i in ids), settings.batch_size))
+    return state, findings.items
+
+
 @dataclass(slots=True)
 class _Verify:
     settings: Settings
@@ -165,17 +185,10 @@ class _Verify:
         # signals are still heard meanwhile.
         chosen = await asyncio.to_thread(reservoir, self.batches(), size, random.Random(seed))
         log.info("verify_sample", sample=len(chosen), seed=seed)
-        batch = self.settings.batch_size
-        state = State(binding=self.job.binding,
-                      totals=Totals(len(chosen), 0, math.ceil(len(chosen) / batch)))
-        findings = MemoryFailures()
-        run = RunRecord(run_id=self.run_id, started=utc_timestamp())
-        await drive.run_recorded(
-            drive.Run(self.settings, findings, self.stop, state, run,
-                      operation=partial(output.check_operation, shapes=self.shapes)),
-            make_batches((Record(i, 0, 0) for i in chosen), batch))
+        state, findings = await look_up(self.settings, self.job.binding, chosen, self.stop,
+                                        self.run_id, shapes=self.shapes)
         stopped = drive.stopped_code(self.stop, complete=state.complete)
-        present = (ident for ident, reason, _ in findings.items if reason == Verdict.PRESENT.value)
+        present = (ident for ident, reason, _ in findings if reason == Verdict.PRESENT.value)
         return state.progress, stopped, list(dict.fromkeys(present))
 
     async def check_all(self, folder: Path,

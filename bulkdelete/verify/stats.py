@@ -1,14 +1,16 @@
-"""A verify's statistics, standard library only: the seeded uniform sample, and the exact
+"""A verify's statistics, standard library only: the seeded uniform sample, the exact
 one-sided 95 % upper bound on the share still present (Clopper–Pearson, docs/verify.md):
-honest for small counts (0 of 1,000 gives about 0.30 %, never 0)."""
+honest for small counts (0 of 1,000 gives about 0.30 %, never 0), and the exact two-sided
+95 % interval the baseline states on the share present before the delete."""
 
 from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from bulkdelete.batcher import Batch
+from bulkdelete.sample import Reservoir
 
 CONFIDENCE = 0.95
 
@@ -23,23 +25,49 @@ _DIRECT_SUM = 1_000
 
 
 def present_upper_95(present: int, checked: int) -> float:
-    if checked < 0 or not 0 <= present <= checked:
-        raise ValueError(f"need 0 <= present <= checked, got {present} of {checked}")
+    _check_counts(present, checked, "present")
     if checked == 0 or present == checked:
         return 1.0
-    alpha = 1.0 - CONFIDENCE
-    # P(X <= present) = 1 - I_p(present + 1, checked - present) falls as the share p grows:
-    # the bound is where it crosses alpha. Bisection keeps p strictly inside (0, 1).
+    return _upper(present, checked, 1.0 - CONFIDENCE)
+
+
+def interval_95(found: int, checked: int) -> tuple[float, float]:
+    """The exact two-sided 95 % interval on a share from ``found`` of ``checked``
+    (Clopper–Pearson, docs/verify.md): 2.5 % on each side; (0, 1) when nothing was checked."""
+    _check_counts(found, checked, "found")
+    tail = (1.0 - CONFIDENCE) / 2
+    # P(X >= found) = I_p(found, checked - found + 1) rises with the share p: the lower
+    # bound is where it crosses the tail.
+    low = 0.0 if found == 0 else _crossing(
+        lambda p: _regularized_beta(found, checked - found + 1, p) < tail)[0]
+    high = 1.0 if found == checked else _upper(found, checked, tail)
+    return low, high
+
+
+def _check_counts(found: int, checked: int, name: str) -> None:
+    if checked < 0 or not 0 <= found <= checked:
+        raise ValueError(f"need 0 <= {name} <= checked, got {found} of {checked}")
+
+
+def _upper(found: int, checked: int, tail: float) -> float:
+    # P(X <= found) = 1 - I_p(found + 1, checked - found) falls as the share p grows: the
+    # bound is where it crosses the tail.
+    return _crossing(lambda p: 1.0 - _regularized_beta(found + 1, checked - found, p) > tail)[1]
+
+
+def _crossing(below: Callable[[float], bool]) -> tuple[float, float]:
+    """The two ends of where ``below`` turns false as p grows; bisection keeps p strictly
+    inside (0, 1)."""
     low, high = 0.0, 1.0
     for _ in range(_BISECTIONS):
         middle = (low + high) / 2
         if middle in (low, high):
             break
-        if 1.0 - _regularized_beta(present + 1, checked - present, middle) > alpha:
+        if below(middle):
             low = middle
         else:
             high = middle
-    return high
+    return low, high
 
 
 def _regularized_beta(a: int, b: int, x: float) -> float:
@@ -91,36 +119,8 @@ def _continued_fraction(a: float, b: float, x: float) -> float:
 
 
 def reservoir(batches: Iterable[Batch], size: int, rng: random.Random) -> list[str]:
-    """A uniform sample of ``size`` (>= 1) IDs in one pass and ``size`` memory: Li's
-    Algorithm L draws random numbers only for the IDs it takes, so costs little more than
-    the read."""
-    sample: list[str] = []
-    weight = 0.0
-    take = 0  # position of the next ID to take into the full sample
-    position = 0  # position of the batch's first ID among all the IDs read
+    """A uniform sample of ``size`` (>= 1) IDs in one pass (:class:`Reservoir`)."""
+    drawn = Reservoir(size, rng)
     for batch in batches:
-        ids = batch.ids
-        end = position + len(ids)
-        if len(sample) < size:
-            filled = min(size - len(sample), len(ids))
-            sample += ids[:filled]
-            if len(sample) == size:
-                weight = _draw(rng, size)
-                take = position + filled - 1 + _skip(rng, weight)
-        while len(sample) == size and take < end:
-            sample[rng.randrange(size)] = ids[take - position]
-            weight *= _draw(rng, size)
-            take += _skip(rng, weight)
-        position = end
-    return sample
-
-
-def _draw(rng: random.Random, size: int) -> float:
-    # 1 - random() is in (0, 1]: never log(0).
-    return math.exp(math.log(1.0 - rng.random()) / size)
-
-
-def _skip(rng: random.Random, weight: float) -> int:
-    if weight >= 1.0:  # so close to 1 that the sample is not yet full in effect
-        return 1
-    return math.floor(math.log(1.0 - rng.random()) / math.log1p(-weight)) + 1
+        drawn.add(batch.ids)
+    return drawn.sample

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 GROUPS = {
     "ceiling,adaptive,overhead,memory": ("ceiling", "adaptive", "overhead", "memory"),
     "resume,crash,peers": ("resume", "crash", "peers"),
-    "plot,verify": ("throughput vs concurrency", "verify"),
+    "plot,verify,baseline": ("throughput vs concurrency", "verify", "baseline"),
 }
 
 

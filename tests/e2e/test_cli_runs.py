@@ -289,7 +289,7 @@ async def test_wrong_passcode_exits_3_and_never_shows_it(
     ids = make_ids(1_000)
     source = write_ids(tmp_path / "ids.txt", ids)
     logs = ["--log-format", "json", "--log-file", str(tmp_path / "run.jsonl")]
-    argv = [*CLI, *delete_args(source, "--no-preflight", *logs)]
+    argv = [*CLI, *delete_args(source, "--no-preflight", "--baseline", "0", *logs)]
     async with fake_server() as srv:
         code, out, err = await run_subprocess(
             argv, cli_env(srv.base_url, CLEVERTAP_PASSCODE=wrong)

@@ -161,8 +161,8 @@ def test_a_headerless_one_column_csv_is_refused_not_short_of_its_first_id(
     assert code == 0, err
     assert "500 deleted, 0 failed, 0 invalid lines, of 500 IDs" in err
     assert_nothing_lost(ids, server, ckpt_dir(source) / "failed.txt")
-    named = write_ids(tmp_path / "named.csv", ids)
-    code, _, err = cli(capsys, *delete_args(named, "--column", ids[0]))
+    named = write_ids(tmp_path / "named.csv", ids)  # deleted above: every one absent now
+    code, _, err = cli(capsys, *delete_args(named, "--column", ids[0], "--allow-absent"))
     assert code == 0, err
     assert "of 499 IDs" in err
 

@@ -237,13 +237,13 @@ def test_dry_run_plan_goes_to_stdout_so_a_redirect_keeps_it(tmp_path: Path) -> N
 async def test_an_abort_is_said_once_on_the_console(
     tmp_path: Path, fake_server: ServerFactory
 ) -> None:
-    """A 401 abort mid-run (the preflight off, so the run itself meets it) on a console: the
+    """A 401 abort mid-run (the preflight and baseline off, so the run meets it) on a console: the
     error is one line, not an ``aborted`` event and then the same text again; nothing after
     it but that line."""
     source = write_ids(tmp_path / "ids.txt", make_ids(500))
     async with fake_server() as srv:
         code, _, err = await run_subprocess(
-            [*CLI, *delete_args(source, "--no-preflight")],
+            [*CLI, *delete_args(source, "--no-preflight", "--baseline", "0")],
             cli_env(srv.base_url, CLEVERTAP_PASSCODE="wrong"))
     assert code == 3, err
     lines = err.splitlines()
@@ -277,7 +277,9 @@ async def test_throttling_changes_are_summarised_not_a_line_per_step(
     source = write_ids(tmp_path / "ids.txt", ids)
     async with fake_server(concurrency_limit=1, latency=0.002) as srv:
         code, _, err = await run_subprocess(
-            [*CLI, *delete_args(source, "--concurrency", "6", "--batch-size", "20")],
+            # No baseline: its lookups, throttled too, would have their own summary line.
+            [*CLI, *delete_args(source, "--concurrency", "6", "--batch-size", "20",
+                                "--baseline", "0")],
             cli_env(srv.base_url), timeout=120)
         assert code == 0, err
         assert_nothing_lost(ids, srv, ckpt_dir(source) / "failed.txt")

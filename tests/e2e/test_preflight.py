@@ -65,24 +65,26 @@ async def test_a_good_preflight_is_followed_by_the_run(
     tmp_path: Path, fake_server: ServerFactory
 ) -> None:
     """Accepted credentials: the plan says so, then the whole job runs, nothing lost. The
-    check asks for a random 32-hex identity, never one of the job's IDs."""
+    check asks for a random 32-hex identity, never one of the job's IDs; a guid job then
+    asks for a random 32-hex objectId, its calibration (no baseline here: --baseline 0)."""
     ids = make_ids(1_000)
     source = write_ids(tmp_path / "ids.txt", ids)
     async with fake_server(latency=0.002) as server:
         code, out, err = await run_subprocess(
             [*CLI, "delete", str(source), "--id-type", "guid", "--yes", "--no-progress",
-             "--dry-run"], cli_env(server.base_url))
+             "--dry-run", "--baseline", "0"], cli_env(server.base_url))
         assert code == 0, err
         host = server.base_url.split("//")[1]
         assert f"preflight:  credentials accepted by {host}" in out + err
-        assert server.stats.profile_requests == 1
+        assert server.stats.profile_requests == 2
         assert not ckpt_dir(source).exists()
 
-        code, out, err = await run_subprocess(delete_argv(source), cli_env(server.base_url))
+        code, out, err = await run_subprocess(delete_argv(source, "--baseline", "0"),
+                                              cli_env(server.base_url))
         assert code == 0, err
-        assert server.stats.profile_requests == 2
+        assert server.stats.profile_requests == 4
         probes = server.stats.looked_up
-        assert len(probes) == 2
+        assert len(probes) == 4
         assert set(probes.values()) == {1}
         assert all(re.fullmatch(r"[0-9a-f]{32}", probe) for probe in probes)
         assert_nothing_lost(ids, server, ckpt_dir(source) / "failed.txt")
@@ -92,12 +94,14 @@ async def test_a_good_preflight_is_followed_by_the_run(
 async def test_no_preflight_sends_no_lookup(
     dry_run: bool, tmp_path: Path, fake_server: ServerFactory
 ) -> None:
-    """``--no-preflight`` skips the check: the server sees no GET at all."""
+    """``--no-preflight`` skips the check (and ``--baseline 0`` the look before the
+    delete): the server sees no GET at all."""
     ids = make_ids(300)
     source = write_ids(tmp_path / "ids.txt", ids)
     async with fake_server() as server:
         code, _, err = await run_subprocess(
-            delete_argv(source, "--no-preflight", *(["--dry-run"] if dry_run else [])),
+            delete_argv(source, "--no-preflight", "--baseline", "0",
+                        *(["--dry-run"] if dry_run else [])),
             cli_env(server.base_url))
         assert code == 0, err
         assert server.stats.profile_requests == 0

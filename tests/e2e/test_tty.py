@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from bulkdelete.fake import FakeServer
+from bulkdelete.settings import Settings
 from tests.conftest import (
     ACCOUNT,
     CLI,
@@ -172,6 +173,12 @@ def test_off_a_terminal_progress_is_logged_periodically(flag: str | None, tmp_pa
     if flag == "--no-progress":
         assert progress == []
         return
+    # The baseline's lookups come first, logged as its own stage; then the deletes'.
+    looked = [event for event in progress if event.get("stage") == "baseline"]
+    assert looked, proc.stderr
+    assert progress[:len(looked)] == looked, proc.stderr
+    assert all(event["total"] == Settings.baseline for event in looked)
+    progress = progress[len(looked):]
     assert len(progress) >= 2, proc.stderr
     assert {"done", "total", "ids_per_s", "eta_s", "in_flight", "concurrency",
             "throttled", "failed"} <= set(progress[0])
@@ -199,7 +206,7 @@ def test_ctrl_c_on_a_terminal_stops_with_130_and_a_rerun_completes(tmp_path: Pat
     with serve_in_thread(latency=0.05) as server:
         term = Terminal(args, server.base_url, tmp_path)
         try:
-            term.expect(r"in flight \d")
+            term.expect(r"deleting[^\n]*in flight \d")  # the deletes' bar, after the baseline's
             term.child.sendintr()
             code = term.finish()
         finally:
@@ -241,7 +248,12 @@ def test_a_refused_confirmation_leaves_no_checkpoint(answer: str, tmp_path: Path
             term.expect("to proceed: ")
             host = server.base_url.split("//")[1]
             assert f"preflight:  credentials accepted by {host}" in term.text
-            assert server.stats.profile_requests == 1
+            # The random identity, a guid job's random objectId (its calibration), and the
+            # baseline's sample, all read-only and before the question.
+            assert server.stats.profile_requests == 2 + Settings.baseline
+            assert f"baseline:   {Settings.baseline} of {Settings.baseline} sampled IDs exist" \
+                in term.text
+            assert "calibration: not found looks like" in term.text
             if answer == "no":
                 term.child.sendline("no")
             else:
