@@ -4,6 +4,9 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+import structlog as _structlog
+
+from bulkdelete import logs as _logs
 from bulkdelete.engine import StopRequest
 from bulkdelete.errors import (
     AbortError,
@@ -37,3 +40,9 @@ __all__ = [
     "StoppedMidRun", "TooManyErrors", "UsageError", "VerifyResult", "__version__", "delete_ids",
     "plan_job", "resolve_base_url", "run_job", "verify_job",
 ]
+
+# A library caller who has not set structlog up gets the CLI's pipeline: events on stderr in
+# the tool's one timestamp format (logs.utc_timestamp), not structlog's default (stdout,
+# another format). A caller's own configuration, made before or after, stands.
+if not _structlog.is_configured():
+    _logs.configure()

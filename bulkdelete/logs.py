@@ -72,11 +72,36 @@ def wants_json(argv: list[str]) -> bool:
     return False
 
 
+def print_result(text: str) -> None:
+    """*text* on stdout. A reader that has left (a closed pipe: ``status ... | head``) has
+    read all it wanted: not an error, and nothing more is written for it."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        # What is still buffered, and the interpreter's last flush, go nowhere instead of
+        # ending in "Exception ignored ... BrokenPipeError".
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
+def no_color() -> bool:
+    """NO_COLOR set and not empty (https://no-color.org): the log lines and the bar alike."""
+    return bool(os.environ.get("NO_COLOR"))
+
+
+def wants_color(stream: TextIO) -> bool:
+    return stream.isatty() and not no_color()
+
+
 class _Console:
     """Prints to ``sys.stderr`` as it is then (rich swaps it while the bar is up)."""
 
     def msg(self, message: str, file: TextIO | None = None) -> None:
-        print(message, file=file or sys.stderr, flush=True)
+        if file is not None and file is sys.stdout:
+            print_result(message)
+        else:
+            print(message, file=file or sys.stderr, flush=True)
 
     debug = info = warning = error = critical = msg
 
@@ -124,7 +149,7 @@ def configure(*, fmt: str = "console", log_file: Path | None = None,
     _log_file.file, _log_file.path, _log_file.failure = file, log_file, None
     as_json = fmt == "json"
     events: Processor = (structlog.processors.JSONRenderer(default=str) if as_json else
-                         structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty()))
+                         structlog.dev.ConsoleRenderer(colors=wants_color(sys.stderr)))
 
     def render(logger: _Console, name: str, event: EventDict) -> Any:
         people = _STREAM in event

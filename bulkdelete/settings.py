@@ -17,8 +17,7 @@ DEFAULT_REGION = "eu1"
 
 #: Spec §2. ``eu1`` is CleverTap's default region and has no prefix.
 REGION_HOSTS: dict[str, str] = {
-    "eu1": "api.clevertap.com",
-    "in1": "in1.api.clevertap.com",
+    "eu1": "api.clevertap.com", "in1": "in1.api.clevertap.com",
     "sg1": "sg1.api.clevertap.com",
     "us1": "us1.api.clevertap.com",
     "aps3": "aps3.api.clevertap.com",
@@ -75,9 +74,10 @@ def resolve_base_url(region: str | None, base_url: str | None) -> str:
     return normalize_base_url(base_url) if base_url else region_base_url(region or DEFAULT_REGION)
 
 
-def resolve_target(region_flag: str | None, base_url_flag: str | None) -> tuple[str, str]:
-    """The base URL and its source: flag, then environment, then default; within one a base
-    URL beats a region. A bad value is refused even when another would win."""
+def resolve_target(region_flag: str | None, base_url_flag: str | None,
+                   profile: tuple[str, str] | None = None) -> tuple[str, str]:
+    """The base URL and its source: flag, environment, *profile*, then default; within one a
+    base URL beats a region. A bad value is refused even when another would win."""
     env_region = os.environ.get("CLEVERTAP_REGION") or None
     env_base_url = os.environ.get("CLEVERTAP_BASE_URL") or None
     if env_region and env_region.strip().lower() not in REGION_HOSTS:
@@ -95,7 +95,7 @@ def resolve_target(region_flag: str | None, base_url_flag: str | None) -> tuple[
         if value:
             name = value.strip().lower()
             return region_base_url(name), f"region {name} {source}"
-    return region_base_url(DEFAULT_REGION), f"default region {DEFAULT_REGION}"
+    return profile or (region_base_url(DEFAULT_REGION), f"default region {DEFAULT_REGION}")
 
 
 IdType = Literal["guid", "identity"]

@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "bulkdelete"
 # Bottom to top. "(package)" is bulkdelete/__init__.py, the library's front door.
 LAYERS = [
     "errors", "wording", "redact", "durable",
-    "settings", "logs", "answer", "client", "failed",
+    "settings", "config", "logs", "answer", "client", "failed",
     "engine", "reader", "checkpoint", "batcher", "repeats", "sample", "outputs", "report",
     "lifecycle", "verify", "job", "(package)", "fake", "cli", "__main__",
 ]

@@ -3,7 +3,9 @@ people that carry the run's ID and reach the log file."""
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -66,3 +68,21 @@ def test_say_in_console_mode_prints_the_lines_on_the_stream_given(
     logs.say("the plan", event="plan", stream=sys.stdout)
     out, err = capsys.readouterr()
     assert (out, err) == ("the plan\n", "")
+
+
+@pytest.mark.parametrize("no_color", ["", "1"])
+def test_log_lines_on_a_terminal_have_colour_unless_no_color(
+    no_color: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setenv("NO_COLOR", no_color)
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    logs.configure()
+    structlog.get_logger().warning("preflight_waiting", why="test")
+    shown = terminal.getvalue()
+    assert "preflight_waiting" in shown
+    assert ("\x1b[" in shown) != bool(no_color)

@@ -9,18 +9,25 @@ import itertools
 import os
 import re
 import shlex
+import textwrap
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from bulkdelete import __version__
+from bulkdelete.cli.options import (
+    JSON_OPTION,
+    OUTPUT_OPTIONS,
+    Option,
+    command_options,
+    option_groups,
+)
+from bulkdelete.config import Profile, load_profile
 from bulkdelete.errors import UsageError
 from bulkdelete.fake.config import add_cli_arguments
 from bulkdelete.lifecycle.plan import UNSET_ACCOUNT
 from bulkdelete.reader.csvhead import parse_delimiter
 from bulkdelete.settings import (
-    DEFAULT_REGION,
-    REGION_HOSTS,
     ErrorBudget,
     JobFiles,
     Secret,
@@ -28,97 +35,6 @@ from bulkdelete.settings import (
     resolve_target,
     suite_pauses,
 )
-from bulkdelete.verify import DEFAULT_SAMPLE
-
-Option = tuple[tuple[str, ...], dict[str, Any]]
-
-def _opt(*flags: str, **kwargs: Any) -> Option:
-    return flags, kwargs
-
-
-def shared_options() -> list[Option]:
-    """``delete``'s and ``verify``'s (a function: ``--account-id``'s default is the env's)."""
-    return [
-        _opt("--id-type", required=True, choices=["guid", "identity"],
-             help="which body key the IDs go under"),
-        _opt("--account-id", default=os.environ.get("CLEVERTAP_ACCOUNT_ID") or None,
-             help="CleverTap account ID (env CLEVERTAP_ACCOUNT_ID)"),
-        _opt("--passcode-file", type=Path,
-             help="read the passcode from this file (default: env CLEVERTAP_PASSCODE)"),
-        # No env defaults here: the flag, the environment and the default are weighed in
-        # resolve_target, so a --region beats an exported CLEVERTAP_BASE_URL.
-        _opt("--region", type=str.lower, choices=list(REGION_HOSTS), help="one of "
-             f"{', '.join(REGION_HOSTS)} (env CLEVERTAP_REGION; default {DEFAULT_REGION})"),
-        _opt("--base-url", help="scheme://host[:port] overriding the region (env "
-             "CLEVERTAP_BASE_URL); plain http:// only to loopback. A flag beats the "
-             "environment: --region beats CLEVERTAP_BASE_URL"),
-        _opt("--concurrency", type=int, default=3,
-             help="ceiling on requests in flight (default 3, the API's limit)"),
-        _opt("--timeout", type=float, default=30.0,
-             help="per-request timeout in seconds (default 30)"),
-        _opt("--format", default="auto", choices=["auto", "lines", "csv", "jsonl"],
-             help="input format; auto picks by extension (.csv, .jsonl/.ndjson, else lines)"),
-        _opt("--column", help="CSV column or JSON field holding the ID"),
-        _opt("--delimiter", metavar="C",
-             help="CSV field delimiter, one character or 'tab' (default: sniffed from the "
-             "header among , ; tab |; a header holding two of them is refused)"),
-        _opt("--encoding", default="utf-8", help="input encoding, e.g. cp1252 (default utf-8)"),
-        _opt("--checkpoint", type=Path, help="checkpoint folder (default: IDS_FILE.bulkdelete/)"),
-        _opt("--failed", type=Path, help="file of IDs that could not be deleted (default: in "
-             "the checkpoint directory)"),
-        _opt("--report", type=Path,
-             help="JSON summary of the job (default: in the checkpoint directory)"),
-        _opt("--max-errors", metavar="N|N%", help="abort (exit 3) once this run has failed N "
-             "IDs, or N%% of them (after 1,000 attempted)"),
-        _opt("--stall-timeout", type=float, default=600.0, help="abort (exit 3) after this "
-             "many seconds without an acknowledged batch (default 600)"),
-    ]
-
-
-AUDIT_OPTIONS: list[Option] = [
-    _opt("--requester", metavar="TEXT",
-         help="who asked for the erasure (one line, at most 200 characters)"),
-    _opt("--ticket", metavar="TEXT",
-         help="the request's reference, e.g. a DSR ticket (one line, at most 200 characters)"),
-]
-
-OUTPUT_OPTIONS: list[Option] = [
-    _opt("--no-progress", action="store_true", help="no progress bar or progress logs"),
-    _opt("--log-format", choices=["console", "json"], default="console",
-         help="log events as console lines or JSON lines (stderr)"),
-    _opt("--log-file", type=Path, help="also append JSON log events to this file"),
-    _opt("-q", "--quiet", action="store_true", help="only warnings, errors and the final summary"),
-]
-
-DELETE_OPTIONS: list[Option] = [
-    _opt("--rate", type=float, help="ceiling on requests per second"),
-    _opt("--batch-size", type=int, default=100, help="IDs per request, 1..100"),
-    _opt("--restart", action="store_true", help="discard an existing checkpoint and start over"),
-    _opt("--dry-run", action="store_true", help="read and check all, print the plan, send nothing"),
-    _opt("--limit", type=int, help="canary: delete exactly the next N IDs, then stop"),
-    _opt("--max-delete", type=int, help="refuse to start when this run would send more than N IDs"),
-    _opt("--yes", action="store_true",
-         help="skip the confirmation (required when not on a terminal)"),
-    _opt("--no-preflight", action="store_true",
-         help="skip the read-only credential check sent before the confirmation"),
-    _opt("--baseline", type=int, default=100, metavar="N", help="a new job first looks up "
-         "a seeded sample of N of its IDs, read-only (default 100; 0 skips)"),
-    _opt("--allow-absent", action="store_true", help="go on when every sampled ID is absent"),
-]
-
-# --sample and --all exclude each other.
-VERIFY_OPTIONS: list[Option] = [
-    _opt("--sample", type=int, default=DEFAULT_SAMPLE, metavar="N",
-         help=f"check a uniform random sample of N deleted IDs (default {DEFAULT_SAMPLE:,})"),
-    _opt("--all", action="store_true", help="check every deleted ID; resumable like a delete"),
-    _opt("--seed", type=int, help="seed of the sample (recorded in verify.json; repeats a sample)"),
-]
-
-
-def _add(container: Any, options: Iterable[Option]) -> None:
-    for flags, kwargs in options:
-        container.add_argument(*flags, **kwargs)
-
 
 # Each command's help, description and epilog (its examples).
 COMMANDS = {
@@ -134,6 +50,10 @@ examples:
   # the whole file, unattended, aborting if more than 1% fail
   bulkdelete delete ids.csv.gz --id-type identity --column email --yes --max-errors 1%
   # interrupted? run the same command again: it resumes from the checkpoint
+  # the account, region and passcode file of a profile in the config file
+  bulkdelete delete ids.txt --id-type guid --profile prod
+
+settings: a flag beats the environment, which beats --profile, which beats the default
 
 exit codes (docs/exit-codes.md):
   0    this run finished what it was asked (the whole job, or a --limit canary) and no ID
@@ -166,6 +86,14 @@ examples:
                "Show a job's progress from its checkpoint directory, read-only. Given the "
                "input file instead, read the default checkpoint beside it.",
                "examples:\n  bulkdelete status ids.txt.bulkdelete\n  bulkdelete status ids.txt\n"),
+    "completion": ("print a shell completion script (bash, zsh or fish)",
+                   "Print the completion script for SHELL on stdout, generated from this "
+                   "parser.", """\
+install:
+  bash: bulkdelete completion bash > ~/.local/share/bash-completion/completions/bulkdelete
+  zsh:  bulkdelete completion zsh > "${fpath[1]}/_bulkdelete"
+  fish: bulkdelete completion fish > ~/.config/fish/completions/bulkdelete.fish
+"""),
     "fake-server": ("run a local CleverTap-compatible delete endpoint",
                     "A CleverTap-compatible delete endpoint on loopback, for rehearsals, the "
                     "demo, tests and benchmarks.",
@@ -178,6 +106,16 @@ examples:
 }
 
 
+def _add(container: Any, options: Iterable[Option], **override: Any) -> None:
+    for flags, kwargs in options:
+        container.add_argument(*flags, **{**kwargs, **override})
+
+
+# The output options are taken before the command too (bulkdelete -q delete ...): the
+# command's own copies leave the attribute alone unless given, so the later one stands.
+_LATER = {"default": argparse.SUPPRESS}
+
+
 def build_parser() -> argparse.ArgumentParser:
     raw = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(
@@ -186,44 +124,62 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run 'bulkdelete COMMAND --help' for each command's options and examples.",
     )
     parser.add_argument("--version", action="version", version=f"bulkdelete {__version__}")
+    _add(parser.add_argument_group("output (before the command or after it)"), OUTPUT_OPTIONS)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    job = argparse.ArgumentParser(add_help=False)
-    job.add_argument("ids_file", metavar="IDS_FILE", help="file of IDs (.gz read transparently)")
-    _add(job, shared_options())
-    _add(job.add_argument_group("audit trail"), AUDIT_OPTIONS)
-    _add(job, OUTPUT_OPTIONS)
-    delete, verify, status, fake, demo = (
-        sub.add_parser(name, parents=[job] if name in ("delete", "verify") else [],
-                       formatter_class=raw, help=text, description=description, epilog=epilog)
-        for name, (text, description, epilog) in COMMANDS.items()
-    )
-    _add(delete, DELETE_OPTIONS)
-    _add(verify.add_mutually_exclusive_group(), VERIFY_OPTIONS[:2])
-    _add(verify, VERIFY_OPTIONS[2:])
-    status.add_argument("checkpoint", metavar="CHECKPOINT|IDS_FILE", type=Path)
-    status.add_argument("--json", action="store_true", help="print the report as JSON")
-    add_cli_arguments(fake)
-    demo.add_argument("--ids", type=int, default=20_000, help="how many IDs (default 20,000)")
-    demo.add_argument("--keep", type=Path, help="keep the demo's files in this directory")
-    _add(demo, OUTPUT_OPTIONS)
+    for name, (text, description, epilog) in COMMANDS.items():
+        # The epilog's examples keep their lines; the description is wrapped to fit.
+        command = sub.add_parser(name, formatter_class=raw, help=text, epilog=epilog,
+                                 description=textwrap.fill(description, 88))
+        if name in ("delete", "verify"):
+            command.add_argument("ids_file", metavar="IDS_FILE",
+                                 help="file of IDs (.gz read transparently)")
+            for title, options in option_groups(name):
+                group = command.add_argument_group(title)
+                if title == "lookups":  # --sample and --all exclude each other
+                    _add(group.add_mutually_exclusive_group(), options[:2])
+                    options = options[2:]
+                if title == "output":
+                    _add(group, [JSON_OPTION])
+                    options = OUTPUT_OPTIONS
+                _add(group, options, **(_LATER if title == "output" else {}))
+        elif name == "status":
+            command.add_argument("checkpoint", metavar="CHECKPOINT|IDS_FILE", type=Path,
+                                 help="the job's checkpoint folder, or its input file (then "
+                                 "the checkpoint beside it, IDS_FILE.bulkdelete/)")
+            _add(command, [JSON_OPTION])
+        elif name == "completion":
+            command.add_argument("shell", choices=["bash", "zsh", "fish"],
+                                 help="the shell to complete in")
+        elif name == "fake-server":
+            add_cli_arguments(command)
+        elif name == "demo":
+            command.add_argument("--ids", type=int, default=20_000, metavar="N",
+                                 help="how many IDs (default 20,000)")
+            command.add_argument("--keep", type=Path, metavar="DIR",
+                                 help="keep the demo's files in this directory")
+            _add(command.add_argument_group("output"), OUTPUT_OPTIONS, **_LATER)
     return parser
 
 
 def settings_from_args(ns: argparse.Namespace) -> Settings:
-    """Verify has no pacing, canary or preflight (its lookups are the credential check)."""
-    base_url, target_from = resolve_target(ns.region, ns.base_url)
-    delete, account_id, path = ns.command == "delete", ns.account_id, ns.passcode_file
-    if path is None:
-        passcode = Secret(os.environ.get("CLEVERTAP_PASSCODE", "").strip())
-    else:
+    """Verify has no pacing, canary or preflight (its lookups are the credential check).
+    Each setting: the flag, else the environment, else the --profile, else the default."""
+    profile = load_profile(ns.profile) if ns.profile else Profile("")
+    base_url, target_from = resolve_target(ns.region, ns.base_url, profile.target)
+    delete, account_id = ns.command == "delete", ns.account_id or profile.account_id
+    path, what = ns.passcode_file, "--passcode-file"
+    passcode = Secret(os.environ.get("CLEVERTAP_PASSCODE", "").strip())
+    if path is None and not passcode.reveal() and profile.passcode_file is not None:
+        path, what = profile.passcode_file, f"profile {profile.name!r}'s passcode_file"
+    if path is not None:
         try:
             passcode = Secret(path.read_text(encoding="utf-8").strip())
         except OSError as exc:
-            raise UsageError(f"cannot read --passcode-file {path}: {exc.strerror}") from None
+            raise UsageError(f"cannot read {what} {path}: {exc.strerror}") from None
         except UnicodeDecodeError:
-            raise UsageError(f"--passcode-file {path} is not UTF-8 text") from None
+            raise UsageError(f"{what} {path} is not UTF-8 text") from None
         if not passcode.reveal():
-            raise UsageError(f"--passcode-file {path} is empty")
+            raise UsageError(f"{what} {path} is empty")
     # A dry run checks the credentials only when it was given them.
     check = delete and not ns.no_preflight and bool(account_id and passcode.reveal())
     if delete and ns.dry_run:
@@ -265,9 +221,9 @@ def command_line(ns: argparse.Namespace, *, command: str | None = None,
     """``bulkdelete COMMAND IDS_FILE OPTIONS``: each option of *command* (default: *ns*'s)
     off its default (an option *ns* lacks keeps it), less *drop*, then *extra*."""
     command = command or ns.command
-    own = DELETE_OPTIONS if command == "delete" else VERIFY_OPTIONS
     words: list[str] = []
-    for flags, kwargs in [*shared_options(), *AUDIT_OPTIONS, *OUTPUT_OPTIONS, *own]:
+    # --help's order, but the ID type first: it reads as what the command is about.
+    for flags, kwargs in sorted(command_options(command), key=lambda o: o[0][0] != "--id-type"):
         default = kwargs.get("default", False if kwargs.get("action") else None)
         value = getattr(ns, flags[-1][2:].replace("-", "_"), default)
         if flags[0] in drop or value is None or value == default:

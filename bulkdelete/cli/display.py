@@ -24,7 +24,7 @@ from bulkdelete.errors import (
 )
 from bulkdelete.job import Plan, Snapshot
 from bulkdelete.job.baseline import describe as describe_baseline
-from bulkdelete.logs import failure_message, on_failure, say
+from bulkdelete.logs import failure_message, no_color, on_failure, say
 from bulkdelete.reader.rule import encoding_hint
 from bulkdelete.report import blanks, per_second, repeats
 from bulkdelete.wording import counted
@@ -98,14 +98,20 @@ class Display:
         self._done_before = self._failed_before = self._throttled_before = 0
         self._last_log = self._started = 0.0
 
-    async def confirm(self, plan: Plan) -> None:
-        if not self._ask:
-            return
-        if not (self._stdin.isatty() and self._out.isatty()):
+    def refuse_unless_askable(self) -> None:
+        """Off a terminal there is no one to ask: refused unless told yes beforehand."""
+        if self._ask and not (self._stdin.isatty() and self._out.isatty()):
             raise ConfirmationRefused(
                 "refusing to delete without confirmation: not running on a terminal. Check the "
                 "plan with --dry-run, then pass --yes")
-        print(*describe_plan(plan), sep="\n", file=self._out)
+
+    async def confirm(self, plan: Plan) -> None:
+        self.refuse_unless_askable()
+        if self._ask or (self._out.isatty() and self._bar_allowed):
+            # With --yes on a terminal the plan is still shown: what is about to go.
+            print(*describe_plan(plan), sep="\n", file=self._out)
+        if not self._ask:
+            return
         print(f"Deletion is irreversible. Type the account ID ({plan.account_id}) or 'yes' to "
               "proceed: ", end="", file=self._out, flush=True)
         answer = await race(_read_line(self._stdin), self.stop.event)
@@ -122,14 +128,17 @@ class Display:
         self._failed_before, self._throttled_before = failed_before, throttled_before
         self._started = self._last_log = time.monotonic()
         if self._show and self._bar_allowed and self._out.isatty():
+            # Without colour rich draws the bar's track as blanks (an empty bar): one of text.
             self._bar = Progress(
-                TextColumn(f"[bold]{plan.label or self.label}"), BarColumn(),
+                TextColumn(f"[bold]{plan.label or self.label}"),
+                TextColumn("{task.fields[bar]}", markup=False) if no_color() else BarColumn(),
                 TextColumn("{task.fields[counts]}"), TextColumn("{task.fields[rate]} IDs/s"),
                 TimeRemainingColumn(), TextColumn("{task.fields[extra]}"),
                 console=Console(file=self._out), transient=False, refresh_per_second=4,
             )
             self._task = self._bar.add_task(
-                "delete", total=plan.ids_total, completed=done_before, rate=per_second(0), extra="",
+                "delete", total=plan.ids_total, completed=done_before, rate=per_second(0),
+                extra="", bar=_text_bar(done_before, plan.ids_total),
                 counts=f"{done_before:,}/{plan.ids_total:,}")
             self._bar.start()
 
@@ -144,6 +153,7 @@ class Display:
         failed = self._failed_before + snap.ids_failed
         if self._bar is not None and self._task is not None:
             self._bar.update(self._task, completed=done, rate=per_second(rate),
+                             bar=_text_bar(done, plan.ids_total),
                              counts=f"{done:,}/{plan.ids_total:,}",
                              extra=f"in flight {snap.in_flight}/{snap.limit} (max "
                              f"{snap.ceiling}) · 429s {throttled:,} · failed {failed:,}")
@@ -169,6 +179,11 @@ class Display:
         if self._bar is not None:
             self._bar.stop()
             self._bar = None
+
+
+def _text_bar(done: int, total: int, width: int = 20) -> str:
+    filled = min(width, width * done // total) if total > 0 else width
+    return f"[{'#' * filled}{'-' * (width - filled)}]"
 
 
 def _interval_from_env(default: float = 10.0) -> float:

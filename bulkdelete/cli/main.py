@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import structlog
 
@@ -23,6 +24,7 @@ from bulkdelete.failed import failed_file_short
 from bulkdelete.job import plan_job, run_job
 from bulkdelete.lifecycle.drive import new_run_id
 from bulkdelete.lifecycle.plan import TYPICAL_LATENCY
+from bulkdelete.logs import print_result as _print
 from bulkdelete.logs import say
 from bulkdelete.outputs import check_outputs
 from bulkdelete.report import build_report, summary_lines
@@ -36,6 +38,9 @@ log = structlog.get_logger("bulkdelete")
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    if not args:  # a bare `bulkdelete`: what it can do, rather than a usage error
+        arguments.build_parser().print_help(sys.stderr)
+        return 2
     as_json = logs.wants_json(args)
     logs.configure(fmt="json" if as_json else "console")
     captured = io.StringIO()
@@ -60,6 +65,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             if ns.command == "status":
                 return _status(ns)
+            if ns.command == "completion":
+                from bulkdelete.cli.completion import script  # shtab, only when asked
+
+                _print(script(arguments.build_parser(), ns.shell))
+                return 0
             if ns.command == "fake-server":
                 from bulkdelete.fake.server import run_from_args  # aiohttp's server side, too
 
@@ -107,19 +117,29 @@ def _delete(ns: argparse.Namespace, settings: Settings, files: JobFiles,
         plan = asyncio.run(plan_job(settings, files, preflight=settings.preflight,
                                     observer=screen))
         est = plan.estimated_seconds(plan.latency or TYPICAL_LATENCY)
-        # The plan is the dry run's answer: on stdout, so `> plan.txt` keeps it.
+        fields: dict[str, Any] = dict(ids_total=plan.ids_total, lines_invalid=plan.lines_invalid,
+                                      ids_this_run=plan.ids_this_run,
+                                      requests=plan.requests_this_run, estimated_s=round(est),
+                                      latency_s=plan.latency, preflight=plan.preflight)
+        # The plan is the dry run's answer: on stdout, so `> plan.txt` keeps it (with
+        # --json, the object is the answer and the lines go to stderr).
         say("dry run: nothing will be sent", *display.describe_plan(plan),
-            f"estimate:   {plan.estimate()}", event="plan", stream=sys.stdout,
-            ids_total=plan.ids_total, lines_invalid=plan.lines_invalid,
-            ids_this_run=plan.ids_this_run, requests=plan.requests_this_run,
-            estimated_s=round(est), latency_s=plan.latency, preflight=plan.preflight)
+            f"estimate:   {plan.estimate()}",
+            event="plan", stream=None if ns.json else sys.stdout, **fields)
         if plan.finished and plan.ids_failed:
             _retry_hint(ns, plan.failed or files.failed_path, files.checkpoint_dir)
+        if ns.json:
+            _print(json.dumps({"dry_run": True, "input": str(files.input),
+                               "host": plan.host, **fields}, indent=2))
         return 0
     # Ctrl-C at the confirmation prompt is a "no". With --log-format json a terminal gets
     # progress events, not a bar: every stderr line stays JSON.
     screen = display.Display(show_progress=not (ns.no_progress or ns.quiet), ask=not ns.yes,
                              bar=ns.log_format != "json")
+    # Off a terminal without --yes: refused before the input is counted or anything sent;
+    # a finished job's rerun asks nothing (it sends nothing and prints its summary).
+    if not _finished(files):
+        screen.refuse_unless_askable()
     command = arguments.resume_command(ns)
     work = run_job(settings, files, stop=screen.stop, observer=screen,
                    resume_command=command, run_id=run_id)
@@ -144,7 +164,19 @@ def _delete(ns: argparse.Namespace, settings: Settings, files: JobFiles,
         say("canary done; progress saved. Continue with:", f"  {rest}", event="resume_hint",
             command_line=rest)
     display.raise_if_log_failed(lambda: _saved(files.checkpoint_dir))
+    if ns.json:
+        _print(json.dumps(report, indent=2))
     return result.exit_code
+
+
+def _finished(files: JobFiles) -> bool:
+    store = CheckpointStore(files.checkpoint_dir)
+    if files.restart or not store.exists():
+        return False
+    # A checkpoint that cannot be read is the run's to word (exit 2 with the way out).
+    with contextlib.suppress(BulkDeleteError, OSError):
+        return store.load().complete
+    return False
 
 
 def _saved(checkpoint: Path) -> str:
@@ -180,6 +212,8 @@ def _verify(ns: argparse.Namespace, settings: Settings, files: JobFiles,
         else:
             say("stopped; a sample is not resumable: run the command again to check one",
                 event="stopped", **counts)
+        if ns.json:  # the counts so far: a script gets its object whatever the ending
+            _print(json.dumps(summary, indent=2))
         return result.exit_code
     say(*verify_lines(summary), event="verify_summary", **counts, early=summary["early"],
         present_upper_95=summary["present_upper_95"])
@@ -189,6 +223,8 @@ def _verify(ns: argparse.Namespace, settings: Settings, files: JobFiles,
         command = arguments.retry_command(ns, still, files.checkpoint_dir, tag=still.stem)
         say("delete them as a new job with its own checkpoint:", f"  {command}",
             event="retry_hint", command_line=command)
+    if ns.json:
+        _print(json.dumps(summary, indent=2))
     return result.exit_code
 
 
@@ -206,8 +242,11 @@ def _status(ns: argparse.Namespace) -> int:
     store = CheckpointStore(directory)
     state = store.load()
     report = build_report(state, exit_code=state.runs[-1].exit_code if state.runs else None)
+    held = store.is_locked_elsewhere()
     if ns.json:
-        print(json.dumps(report, indent=2))
+        _print(json.dumps({**report, "input": state.input, "checkpoint": str(directory),
+                           "held_by_a_run": held, "resume_command": None if report["complete"]
+                           else state.resume_command or None}, indent=2))
         return 0
     b = state.binding
     done = report["ids_deleted"] + report["ids_failed"]
@@ -219,7 +258,7 @@ def _status(ns: argparse.Namespace) -> int:
         f"progress:   {done:,} of {counted(report['ids_total'], 'ID')} handled "
         f"({report['batches_done']:,} of {counted(report['batches_total'], 'batch')})",
         f"state:      {'complete' if report['complete'] else 'incomplete'}"
-        f"{' — a run holds it right now' if store.is_locked_elsewhere() else ''}; "
+        f"{' — a run holds it right now' if held else ''}; "
         f"last update {state.updated}",
         *summary_lines(report),
     ]
@@ -231,7 +270,7 @@ def _status(ns: argparse.Namespace) -> int:
         lines.append(f"warning:    {short}: put it back before resuming or retrying")
     if not report["complete"] and state.resume_command:
         lines += ["resume with:", f"  {state.resume_command}"]
-    print("\n".join(lines))
+    _print("\n".join(lines))
     return 0
 
 

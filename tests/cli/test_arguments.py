@@ -107,8 +107,8 @@ def test_the_retry_reads_the_failed_file_as_lines_with_a_checkpoint_of_its_own(
     ns = build_parser().parse_args(argv)
     command = shlex.split(retry_command(ns, Path("f.txt"), ckpt))
     assert command == ["bulkdelete", "delete", "f.txt", "--id-type", "identity",
-                       "--base-url", "http://127.0.0.1:9", "--concurrency", "5", "-q",
-                       "--yes", "--format", "lines", "--checkpoint",
+                       "--base-url", "http://127.0.0.1:9", "--concurrency", "5", "--yes",
+                       "-q", "--format", "lines", "--checkpoint",
                        str(tmp_path / "ids.csv-retry.bulkdelete")]
 
 

@@ -138,11 +138,18 @@ async def test_anything_else_refuses(answer: str) -> None:
         await confirm.confirm(a_plan())
 
 
-async def test_yes_flag_asks_nothing_and_the_run_starts_unasked() -> None:
+async def test_yes_flag_asks_nothing_but_a_terminal_still_sees_the_plan() -> None:
+    """--yes on a terminal: the plan is shown (what is about to go), nothing is asked."""
     stdin, out = Terminal("no\n"), Terminal()
     await Display(show_progress=False, stdin=stdin, out=out).confirm(a_plan())
-    assert out.getvalue() == ""
+    assert out.getvalue().splitlines() == describe_plan(a_plan())
     assert stdin.tell() == 0
+
+
+async def test_yes_flag_off_a_terminal_prints_no_plan() -> None:
+    out = io.StringIO()
+    await Display(show_progress=False, stdin=io.StringIO(), out=out).confirm(a_plan())
+    assert out.getvalue() == ""
 
 
 @pytest.mark.parametrize(("tty_in", "tty_out"), [(False, True), (True, False), (False, False)])
@@ -239,3 +246,18 @@ def test_a_rate_is_never_a_rounded_zero(rate: float, shown: str) -> None:
     from bulkdelete.report import per_second
 
     assert per_second(rate) == shown
+
+
+@pytest.mark.parametrize("no_color", ["", "1"])
+def test_under_no_color_the_bar_still_draws_the_progress(
+    no_color: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without colour rich draws its bar's track as blanks, so an empty bar: under NO_COLOR
+    the bar is text that shows how far the run has come."""
+    monkeypatch.setenv("NO_COLOR", no_color)
+    monkeypatch.setenv("COLUMNS", "120")  # the bar's room on a terminal of 120 columns
+    out = Terminal()
+    display = Display(show_progress=True, out=out)
+    display.started(a_plan(), lambda: snap(500), done_before=0)  # half of the plan's 1,000
+    display.finished()
+    assert ("[##########----------]" in out.getvalue()) == bool(no_color)
