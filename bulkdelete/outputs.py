@@ -31,6 +31,7 @@ _OWN_FILE = re.compile(r"^(journal\.\d+|.*\.tmp)$")  # the checkpoint's journals
 VERIFY_NAME = "verify.json"
 STILL_PRESENT_PREFIX = "still_present-"
 VERIFY_FOLDER = "verify"  # inside the job's checkpoint: --all's own progress
+CERTIFICATE_NAMES = ("certificate.json", "certificate.html")  # bulkdelete.certificate
 
 
 def check_outputs(files: JobFiles, log_file: Path | None = None) -> None:
@@ -107,6 +108,8 @@ def _checkpoints_own(path: Path, checkpoint: Path) -> str | None:
                     "nothing was written. Choose a path outside it")
     elif name in (STATE_NAME, LOCK_NAME, INVALID_NAME, BASELINE_NAME) or _OWN_FILE.match(name):
         return " is one of the checkpoint's own files; nothing was written. Choose another path"
+    elif name in CERTIFICATE_NAMES:
+        return " is the job's certificate; nothing was written. Choose another path"
     elif name in (VERIFY_NAME, VERIFY_FOLDER) or is_verify_list(name):
         return (" is a file verify handed out (its list may be another job's input, and is "
                 "never rewritten); nothing was written. Choose another path")

@@ -13,7 +13,7 @@ LAYERS = [
     "errors", "wording", "redact", "durable",
     "settings", "config", "logs", "answer", "client", "failed",
     "engine", "reader", "checkpoint", "batcher", "repeats", "sample", "outputs", "report",
-    "lifecycle", "verify", "job", "(package)", "fake", "cli", "__main__",
+    "lifecycle", "verify", "job", "(package)", "certificate", "fake", "cli", "__main__",
 ]
 
 

@@ -225,13 +225,13 @@ class State:
                    runs=[RunRecord.from_json(r) for r in data.pop("runs")], **data), int(gen)
 
 
-def _canonical(state: dict[str, Any]) -> bytes:
+def canonical(state: dict[str, Any]) -> bytes:
     """What the checksum covers: the same for the same state, however it is laid out."""
     return json.dumps(state, separators=(",", ":"), sort_keys=True).encode()
 
 
 def encode(state: dict[str, Any]) -> bytes:
-    body = _canonical(state)
+    body = canonical(state)
     return b'{"crc32":"%08x","format":"%s","state":%s}\n' % (
         zlib.crc32(body), SNAPSHOT_FORMAT.encode(), body)
 
@@ -244,7 +244,7 @@ def decode(raw: bytes) -> dict[str, Any] | None:
         return None
     state = data.get("state") if isinstance(data, dict) else None
     if (not isinstance(state, dict) or data.get("format") != SNAPSHOT_FORMAT
-            or data.get("crc32") != f"{zlib.crc32(_canonical(state)):08x}"):
+            or data.get("crc32") != f"{zlib.crc32(canonical(state)):08x}"):
         return None
     return state
 

@@ -86,6 +86,10 @@ examples:
                "Show a job's progress from its checkpoint directory, read-only. Given the "
                "input file instead, read the default checkpoint beside it.",
                "examples:\n  bulkdelete status ids.txt.bulkdelete\n  bulkdelete status ids.txt\n"),
+    "certificate": ("write a job's certificate of erasure (JSON + HTML, no profile IDs)",
+                    "Write certificate.json and certificate.html into the job's checkpoint "
+                    "folder, from what the job holds; no profile ID in either.",
+                    "example:\n  bulkdelete certificate ids.txt\n"),
     "completion": ("print a shell completion script (bash, zsh or fish)",
                    "Print the completion script for SHELL on stdout, generated from this "
                    "parser.", """\
@@ -147,6 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
                                  help="the job's checkpoint folder, or its input file (then "
                                  "the checkpoint beside it, IDS_FILE.bulkdelete/)")
             _add(command, [JSON_OPTION])
+        elif name == "certificate":
+            command.add_argument("checkpoint", metavar="CHECKPOINT|IDS_FILE", type=Path,
+                                 help="the job's checkpoint folder, or its input file")
         elif name == "completion":
             command.add_argument("shell", choices=["bash", "zsh", "fish"],
                                  help="the shell to complete in")

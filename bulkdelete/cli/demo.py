@@ -11,6 +11,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from bulkdelete import __version__
+from bulkdelete.certificate import Certificate, write_certificate
+from bulkdelete.checkpoint.evidence import load_baseline
 from bulkdelete.cli.display import Display
 from bulkdelete.fake import FakeServer, FakeServerConfig
 from bulkdelete.job import JobResult, run_job
@@ -34,19 +37,26 @@ class DemoOutcome:
     acked: int  # valid IDs the server acknowledged
     lost: int  # valid IDs neither acknowledged nor failed
     verify: VerifyResult
-    looked_up: frozenset[str]  # the IDs the verify asked the server about
+    looked_up: frozenset[str]  # the IDs of the verify's sample the server was asked about
     came_back: frozenset[str]  # the profiles the server keeps whatever was deleted
+    certificate: Certificate  # the demo's last step
+    pairs: frozenset[str] = frozenset()  # the baseline's present-before IDs, looked up again
 
     def verify_mismatch(self) -> str:
-        """'' when every looked-up ID is gone unless it came back, and none is unknown."""
-        present = self.looked_up & self.came_back
+        """'' when every looked-up ID is gone unless it came back, and none is unknown: the
+        sample's counts, and the pairing's apart."""
+        present, paired = self.looked_up & self.came_back, self.pairs & self.came_back
         want = {"checked": len(self.looked_up), "present": len(present),
-                "gone": len(self.looked_up - present), "unknown": 0}
-        got = {key: self.verify.summary[key] for key in want}
+                "gone": len(self.looked_up - present), "unknown": 0,
+                "present_before_rechecked": len(self.pairs),
+                "present_before_still_present": len(paired)}
+        block = self.verify.summary["baseline"]
+        got = {key: self.verify.summary.get(key, block.get(key)) for key in want}
         if got != want:
             return f"verify counted {got}, the server answered {want}"
         still = self.verify.still_present
-        if (set(still.read_text(encoding="utf-8").split()) if still else set()) != present:
+        if (set(still.read_text(encoding="utf-8").split()) if still else set()) != (
+                present | paired):
             return "the still-present list is not the set of present profiles"
         return ""
 
@@ -82,10 +92,17 @@ async def _demo(ids: int, workdir: Path, show_progress: bool) -> DemoOutcome:
         files = JobFiles(input=source)
         result = await run_job(settings, files, observer=Display(show_progress=show_progress))
         lost = sum(1 for i in valid if not server.stats.acknowledged[i])
+        baseline = load_baseline(files.checkpoint_dir)
+        # Each deleted one is looked up again besides the sample (docs/verify.md).
+        pairs = frozenset(baseline.present_ids() if baseline else ()) - set(poison)
         before = Counter(server.stats.looked_up)
         checked = await verify_job(settings, files, sample=VERIFY_SAMPLE, seed=VERIFY_SEED)
-        looked_up = frozenset(server.stats.looked_up - before)
-    return DemoOutcome(result, len(valid) - lost, lost, checked, looked_up, came_back)
+        # A sampled pair is asked about twice.
+        looked_up = frozenset(ident for ident, n in (server.stats.looked_up - before).items()
+                              if n > (ident in pairs))
+    made = await asyncio.to_thread(write_certificate, files.checkpoint_dir, version=__version__)
+    return DemoOutcome(result, len(valid) - lost, lost, checked, looked_up, came_back, made,
+                       pairs)
 
 
 def run_demo(*, ids: int, keep: Path | None, show_progress: bool) -> int:
@@ -113,7 +130,8 @@ def show(outcome: DemoOutcome, workdir: Path, *, kept: bool) -> int:
     summary = outcome.verify.summary
     print("nothing lost: every valid ID was acknowledged or is in the failed file",
           f"verify (a sample of {VERIFY_SAMPLE}, seed {VERIFY_SEED}; the fake server purges "
-          "at once, CleverTap within 48 h — verify then):", "  " + verify_lines(summary)[0],
+          "at once, CleverTap within 48 h — verify then):",
+          *(f"  {line}" for line in verify_lines(summary) if not line.startswith("early:")),
           sep="\n")
     if summary["present"]:
         # Named only when it outlives the demo: its temporary folder goes at the end.
@@ -128,9 +146,13 @@ def show(outcome: DemoOutcome, workdir: Path, *, kept: bool) -> int:
         code = 3
     else:
         print("verify agrees with the fake server's own answers, ID for ID")
+    status = outcome.certificate.record["status"]
+    print(f"certificate of erasure: {status['state']} — {status['why']}",
+          f"  {outcome.certificate.html_path}" if kept else "  with --keep DIR it stays, as "
+          "DIR/ids.txt.bulkdelete/certificate.html and certificate.json", sep="\n")
     # The temporary folder is removed on the way out: never point at a file inside it.
     print(f"files kept in {workdir}: ids.txt (a sample input) and its checkpoint folder "
-          "ids.txt.bulkdelete/ (failed.txt, report.json, verify.json)" if kept else
+          "ids.txt.bulkdelete/ (failed.txt, report.json, verify.json, certificate.*)" if kept else
           "the demo's files went with its temporary folder; 'bulkdelete demo --keep DIR' "
           "keeps them (DIR/ids.txt is a sample input for a rehearsal)")
     return code

@@ -15,6 +15,7 @@ import structlog
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
+from bulkdelete.answer import Verdict
 from bulkdelete.engine import StopRequest, race
 from bulkdelete.errors import (
     BulkDeleteError,
@@ -96,6 +97,7 @@ class Display:
         self._plan: Plan | None = None
         self.sending = False  # the run's own sending began: a broken precondition is exit 4
         self._done_before = self._failed_before = self._throttled_before = 0
+        self._present_before = 0
         self._last_log = self._started = 0.0
 
     def refuse_unless_askable(self) -> None:
@@ -122,10 +124,12 @@ class Display:
             raise ConfirmationRefused("not confirmed; nothing was sent")
 
     def started(self, plan: Plan, snapshot: Callable[[], Snapshot], done_before: int, *,
-                failed_before: int = 0, throttled_before: int = 0) -> None:
+                failed_before: int = 0, throttled_before: int = 0,
+                present_before: int = 0) -> None:
         self._plan, self._snapshot, self._done_before = plan, snapshot, done_before
         self.sending = self.sending or plan.label is None  # not a baseline's lookups
         self._failed_before, self._throttled_before = failed_before, throttled_before
+        self._present_before = present_before
         self._started = self._last_log = time.monotonic()
         if self._show and self._bar_allowed and self._out.isatty():
             # Without colour rich draws the bar's track as blanks (an empty bar): one of text.
@@ -151,12 +155,17 @@ class Display:
         rate = snap.ids_attempted / max(1e-6, time.monotonic() - self._started)
         throttled = self._throttled_before + snap.throttled
         failed = self._failed_before + snap.ids_failed
+        # A check's failure is a present profile or an unclear answer, not a failed delete.
+        present = self._present_before + snap.outcomes[Verdict.PRESENT.value]
+        counts = ({"failed": failed} if (plan.label or self.label) == "deleting" else
+                  {"gone": done - failed, "present": present, "unclear": failed - present})
         if self._bar is not None and self._task is not None:
             self._bar.update(self._task, completed=done, rate=per_second(rate),
                              bar=_text_bar(done, plan.ids_total),
                              counts=f"{done:,}/{plan.ids_total:,}",
                              extra=f"in flight {snap.in_flight}/{snap.limit} (max "
-                             f"{snap.ceiling}) · 429s {throttled:,} · failed {failed:,}")
+                             f"{snap.ceiling}) · 429s {throttled:,} · "
+                             + " · ".join(f"{k} {v:,}" for k, v in counts.items()))
         elif self._show and time.monotonic() - self._last_log >= self._interval:
             self._last_log = time.monotonic()
             stage = {"stage": plan.label} if plan.label else {}
@@ -164,7 +173,7 @@ class Display:
                      ids_per_s=round(rate, 2),
                      eta_s=round((plan.ids_total - done) / rate) if rate > 0 else None,
                      in_flight=snap.in_flight, concurrency=snap.limit, throttled=throttled,
-                     failed=failed)
+                     **counts)
 
     def finished(self) -> None:
         """The last frame, from the run's final counters."""

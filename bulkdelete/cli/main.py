@@ -19,7 +19,8 @@ import structlog
 from bulkdelete import __version__, logs
 from bulkdelete.checkpoint import STATE_NAME, CheckpointStore, describe_saved
 from bulkdelete.cli import arguments, display
-from bulkdelete.errors import BulkDeleteError, UsageError
+from bulkdelete.cli.jobs import certify, job_folder
+from bulkdelete.errors import BulkDeleteError
 from bulkdelete.failed import failed_file_short
 from bulkdelete.job import plan_job, run_job
 from bulkdelete.lifecycle.drive import new_run_id
@@ -30,6 +31,7 @@ from bulkdelete.outputs import check_outputs
 from bulkdelete.report import build_report, summary_lines
 from bulkdelete.settings import JobFiles, Settings
 from bulkdelete.verify import verify_job
+from bulkdelete.verify.output import all_under_way
 from bulkdelete.verify.output import summary_lines as verify_lines
 from bulkdelete.wording import counted
 
@@ -65,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             if ns.command == "status":
                 return _status(ns)
+            if ns.command == "certificate":
+                return certify(ns.checkpoint)
             if ns.command == "completion":
                 from bulkdelete.cli.completion import script  # shtab, only when asked
 
@@ -197,7 +201,8 @@ def _verify(ns: argparse.Namespace, settings: Settings, files: JobFiles,
     screen = display.Display(show_progress=ns.all and not (ns.no_progress or ns.quiet),
                              label="checking")
     work = verify_job(settings, files, sample=None if ns.all else ns.sample, seed=ns.seed,
-                      stop=screen.stop, observer=screen, run_id=run_id)
+                      stop=screen.stop, observer=screen, run_id=run_id,
+                      resume_command=arguments.resume_command(ns) if ns.all else "")
     saved = ("The verify's progress is saved: rerun the same command to continue it"
              if ns.all else "A sample is not resumable: run the command again")
     result = display.run_signalled(work, screen, saved=lambda: saved)
@@ -229,16 +234,7 @@ def _verify(ns: argparse.Namespace, settings: Settings, files: JobFiles,
 
 
 def _status(ns: argparse.Namespace) -> int:
-    # The folder given, else the default checkpoint of the path as input.
-    path = directory = ns.checkpoint
-    if not (path / STATE_NAME).is_file():
-        directory = JobFiles(input=path).checkpoint_dir
-        if not (directory / STATE_NAME).is_file():
-            raise UsageError(
-                f"no checkpoint at {path} (expected {path / STATE_NAME}), nor at {directory} "
-                f"(the default checkpoint if {path} were the input)" if path.is_dir() else
-                f"no checkpoint at {path}, nor at {directory} (the default checkpoint beside "
-                f"the input {path}); pass the folder given to --checkpoint")
+    directory = job_folder(ns.checkpoint)
     store = CheckpointStore(directory)
     state = store.load()
     report = build_report(state, exit_code=state.runs[-1].exit_code if state.runs else None)
@@ -265,6 +261,7 @@ def _status(ns: argparse.Namespace) -> int:
     if state.verify is not None:
         lines += [f"last verify ({state.verify.get('verified_at')}):",
                   *(f"  {line}" for line in verify_lines(state.verify))]
+    lines += all_under_way(directory)
     if state.failed and (short := failed_file_short(directory / state.failed,
                                                      state.failed_listed)) is not None:
         lines.append(f"warning:    {short}: put it back before resuming or retrying")

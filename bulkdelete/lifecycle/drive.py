@@ -22,7 +22,7 @@ from bulkdelete.batcher import Batch
 from bulkdelete.checkpoint import CheckpointStore, Ledger, RunRecord, State
 from bulkdelete.client import BoundClient, ClevertapClient, Deleter
 from bulkdelete.engine import AdaptiveLimiter, Engine, OperationFactory, RunEnd, RunStats
-from bulkdelete.engine.engine import Delete
+from bulkdelete.engine.engine import Check, Delete
 from bulkdelete.engine.stats import StopRequest
 from bulkdelete.errors import BulkDeleteError, StorageError, mid_run
 from bulkdelete.failed import FailureSink
@@ -112,6 +112,7 @@ async def run_recorded(job: Run, batches: Iterator[Batch],
             if job.plan is not None:
                 observer.started(job.plan, engine.snapshot, p.ids_done,
                                  failed_before=p.ids_failed,
+                                 present_before=p.reasons.get(Check.labels.finding or "", 0),
                                  throttled_before=sum(r.traffic.throttled
                                                       for r in state.runs[:-1]))
             beside = None if store is None and job.plan is None else _tick(job, store, observer)

@@ -254,7 +254,8 @@ class Observer(Protocol):
         return None
 
     def started(self, plan: Plan, snapshot: Callable[[], Snapshot], done_before: int, *,
-                failed_before: int = 0, throttled_before: int = 0) -> None:
+                failed_before: int = 0, throttled_before: int = 0,
+                present_before: int = 0) -> None:
         return None
 
     def tick(self) -> None:

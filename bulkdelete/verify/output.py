@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
@@ -15,14 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from bulkdelete.answer import Verdict, gone_shape, verdict
-from bulkdelete.checkpoint import RunRecord
+from bulkdelete.checkpoint import CheckpointStore, RunRecord
 from bulkdelete.client import BoundClient, Result
 from bulkdelete.durable import LineFiles, write_private_atomic
 from bulkdelete.engine import Check, OperationFactory
 from bulkdelete.errors import StorageError
 from bulkdelete.outputs import STILL_PRESENT_PREFIX as STILL_PRESENT_PREFIX
-from bulkdelete.outputs import VERIFY_NAME
+from bulkdelete.outputs import VERIFY_FOLDER, VERIFY_NAME
 from bulkdelete.report import is_early, purge_dates
+from bulkdelete.verify import paired
 from bulkdelete.verify.stats import present_upper_95
 
 PRESENT_NAME, UNKNOWN_NAME = "present.txt", "unknown.txt"  # --all's findings, in verify/
@@ -106,6 +108,15 @@ def _recorded_line(line: bytes, recorded: Callable[[int], bool]) -> bool:
     return not tab or not seq.isdigit() or recorded(int(seq))
 
 
+def percent(share: float) -> str:
+    """A share as a percentage with two significant digits, and never fewer than two
+    decimals: 0.003 → "0.30", 0.000015 → "0.0015" (never a misleading "0.00")."""
+    value = share * 100
+    if value == 0:
+        return "0"
+    return f"{value:.{max(2, 1 - math.floor(math.log10(value)))}f}"
+
+
 def summarize(population: int, gone: int, present: int, unknown: int, *, sample: int | None,
               seed: int | None, runs: Sequence[RunRecord], now: datetime | None = None,
               names: tuple[str | None, str | None] = (None, None)) -> dict[str, Any]:
@@ -127,6 +138,7 @@ def summarize(population: int, gone: int, present: int, unknown: int, *, sample:
         "sample": "all" if sample is None else sample,
         "seed": seed,
         "present_upper_95": present_upper_95(present, checked),
+        "present_share": present / checked if checked else None,  # exact with --all
         **dates,
         "early": is_early(due, now) if due else False,
         "requester": requester,
@@ -149,11 +161,37 @@ def write_outputs(folder: Path, summary: dict[str, Any], present: Iterable[str],
     return still
 
 
+def all_under_way(folder: Path) -> list[str]:
+    """For ``status``: an ``--all`` begun in the job's checkpoint ``folder`` and not
+    finished, how far it got and how to go on; nothing when there is none."""
+    store = CheckpointStore(folder / VERIFY_FOLDER)
+    if not store.exists():
+        return []
+    state = store.load()
+    if state.complete:
+        return []
+    p = state.progress
+    lines = [f"verify --all: stopped after checking {p.ids_done:,} of "
+             f"{state.totals.ids_total:,} deleted IDs ({p.ids_deleted:,} gone so far); "
+             "it continues where it stopped"]
+    if state.resume_command:
+        lines += ["continue it with:", f"  {state.resume_command}"]
+    return lines
+
+
 def summary_lines(summary: dict[str, Any]) -> list[str]:
-    share = summary["present_upper_95"] * 100
-    lines = [f"{summary['checked']:,} of {summary['population']:,} deleted IDs checked: "
-             f"{summary['gone']:,} gone, {summary['present']:,} present, "
-             f"{summary['unknown']:,} unknown — at most {share:.2f} % remain (95 % confidence)"]
+    checked, present = summary["checked"], summary["present"]
+    if summary["sample"] == "all":
+        # Every deleted ID was checked: the share is exact, a bound would only blur it.
+        share = percent(present / checked if checked else 0.0)
+        what = f"{share} % of them present" + (
+            f" (and {summary['unknown']:,} unknown)" if summary["unknown"] else " (exact)")
+    else:
+        what = (f"at most {percent(summary['present_upper_95'])} % remain "
+                "(95 % confidence)")
+    lines = [f"{checked:,} of {summary['population']:,} deleted IDs checked: "
+             f"{summary['gone']:,} gone, {present:,} present, "
+             f"{summary['unknown']:,} unknown — {what}", *paired.lines(summary)]
     if summary["early"]:
         lines.append(
             f"early: the last delete run ended {summary['requested_at']}, and CleverTap "

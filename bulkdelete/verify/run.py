@@ -39,7 +39,7 @@ from bulkdelete.outputs import VERIFY_FOLDER
 from bulkdelete.reader import Input, Record
 from bulkdelete.report import build_report, save_report
 from bulkdelete.settings import JobFiles, Settings
-from bulkdelete.verify import output
+from bulkdelete.verify import output, paired
 from bulkdelete.verify.stats import reservoir
 
 log = structlog.get_logger("bulkdelete")
@@ -59,8 +59,10 @@ class VerifyResult:
 
 async def verify_job(settings: Settings, files: JobFiles, *, sample: int | None = DEFAULT_SAMPLE,
                      seed: int | None = None, stop: StopRequest | None = None,
-                     observer: Observer | None = None, run_id: str | None = None) -> VerifyResult:
-    """Check a seeded sample of the job's deleted IDs, or every one when ``sample`` is None.
+                     observer: Observer | None = None, run_id: str | None = None,
+                     resume_command: str = "") -> VerifyResult:
+    """Check a seeded sample of the job's deleted IDs, or every one when ``sample`` is None
+    (``resume_command`` is kept with an --all's progress, for ``status``).
     Exit 2 and 3 are raised as :class:`BulkDeleteError`; every event logged has ``run_id``."""
     run_id = run_id or drive.new_run_id()
     with structlog.contextvars.bound_contextvars(run_id=run_id):
@@ -84,43 +86,64 @@ async def verify_job(settings: Settings, files: JobFiles, *, sample: int | None 
                            "nothing was looked up", "Verify a job with the input, format, "
                            "--id-type and target its delete ran with")
             failed = failed_ids(store.directory / state.failed)
+            baseline = paired.load(store.directory)
             job = _Verify(settings, files, source, state, stop or StopRequest(), run_id, partial(
-                deleted_batches, source, settings.batch_size, state, failed))
+                deleted_batches, source, settings.batch_size, state, failed), resume_command)
+            if baseline is not None and baseline.calibration is not None:
+                job.calibration = baseline.calibration.shape
+            # The profiles present before the delete that the job deleted: looked up again.
+            wanted = set(baseline.present_ids()) - failed if baseline is not None else set()
+            pairs: set[str] = set()
             if sample is None:
-                checked, end_code, present = await job.check_all(
-                    store.directory / VERIFY_FOLDER, observer or QuietObserver())
+                # The pairs first: a stop among them leaves the --all's progress untouched.
+                if wanted:
+                    await asyncio.to_thread(paired.drain,
+                                            paired.noting(job.batches(), wanted, pairs))
+                again = await job.check(sorted(pairs), job.pair_shapes)
+                checked = paired.Checked(Progress(), again.stopped, []) if again.stopped else (
+                    await job.check_all(store.directory / VERIFY_FOLDER,
+                                        observer or QuietObserver()))
             else:
                 seed = secrets.randbits(32) if seed is None else seed
-                checked, end_code, present = await job.check_sample(sample, seed)
-            # From the progress (journalled, so exact after a kill): a Check's success is
-            # gone, a failure is present by its label, else unknown.
-            found = checked.reasons.get(Verdict.PRESENT.value, 0)
+                checked = await job.check_sample(sample, seed, wanted, pairs)
+                again = (paired.Checked(Progress(), checked.stopped, []) if checked.stopped
+                         else await job.check(sorted(pairs), job.pair_shapes))
+            end_code = checked.stopped or again.stopped
             # Given to this verify (--requester/--ticket), else the job's.
             summary = output.summarize(
-                state.progress.ids_deleted, checked.ids_deleted, found, checked.ids_failed - found,
-                sample=sample, seed=None if sample is None else seed, runs=state.runs,
+                state.progress.ids_deleted, *checked.counts(), sample=sample,
+                seed=None if sample is None else seed, runs=state.runs,
                 names=(settings.requester, settings.ticket))
             summary["gone_shapes"] = job.shapes.listing()
+            summary["baseline"] = paired.block(baseline, rechecked=len(pairs), **dict(zip(
+                ("gone", "present", "unknown"), again.counts(), strict=True)))
+            summary["baseline"]["gone_shapes"] = job.pair_shapes.listing()
+            summary["calibration"] = paired.calibration_block(baseline)
             if end_code is not None:  # stopped: nothing is final yet
                 return VerifyResult(summary, end_code, None)
+            # A baseline ID still present is listed like any other, once.
+            present = list(dict.fromkeys([*checked.present, *again.present]))
             try:
                 still = output.write_outputs(store.directory, summary, present, job.list_name
                                              or output.new_list_name(store.directory))
             except OSError as exc:
                 # Not "progress saved, resume": a sample is drawn anew, and a complete --all
                 # checks every deleted ID again. The lists handed out before are untouched.
-                again = "a new sample" if sample is not None else "every deleted ID again"
+                again_what = "a new sample" if sample is not None else "every deleted ID again"
                 raise StorageError(
                     f"cannot write {exc.filename or store.directory}: {exc.strerror or exc}; "
                     f"this verify's findings were not kept (the lists and verify.json are as "
-                    f"they were). Free space, then run it again: it checks {again}") from None
+                    f"they were). Free space, then run it again: it checks {again_what}"
+                ) from None
             state.verify = summary
             store.finish(state)
             last = state.runs[-1].exit_code if state.runs else None
             save_report(files.report_path, build_report(state, exit_code=last))
             log.info("verified", **{k: summary[k]
-                                    for k in ("checked", "gone", "present", "unknown")})
-            return VerifyResult(summary, 0 if checked.ids_failed == 0 else 1, still)
+                                    for k in ("checked", "gone", "present", "unknown")},
+                     erased=summary["baseline"].get("erased"))
+            clean = checked.progress.ids_failed == 0 and again.progress.ids_failed == 0
+            return VerifyResult(summary, 0 if clean else 1, still)
 
 
 def failed_ids(path: Path) -> set[str]:
@@ -176,23 +199,34 @@ class _Verify:
     stop: StopRequest
     run_id: str
     batches: partial[Iterator[Batch]]  # deleted_batches, all but ``start`` given
+    resume_command: str
     list_name: str | None = None  # an --all's list, named when it began
     shapes: output.GoneShapes = dataclasses.field(default_factory=output.GoneShapes)
+    pair_shapes: output.GoneShapes = dataclasses.field(default_factory=output.GoneShapes)
+    # The account's not-found shape, from the job's baseline (docs/verify.md, "Calibration").
+    calibration: dict[str, Any] | None = None
 
-    async def check_sample(self, size: int,
-                           seed: int) -> tuple[Progress, int | None, list[str]]:
-        # In memory: nothing to resume. The pass over the input runs in a thread, so
-        # signals are still heard meanwhile.
-        chosen = await asyncio.to_thread(reservoir, self.batches(), size, random.Random(seed))
+    async def check_sample(self, size: int, seed: int, wanted: set[str],
+                           pairs: set[str]) -> paired.Checked:
+        """The pass that draws the sample also finds which of ``wanted`` the job deleted
+        (into ``pairs``): the input is read once."""
+        # The pass over the input runs in a thread, so signals are still heard meanwhile.
+        chosen = await asyncio.to_thread(reservoir, paired.noting(self.batches(), wanted, pairs),
+                                         size, random.Random(seed))
         log.info("verify_sample", sample=len(chosen), seed=seed)
+        return await self.check(chosen, self.shapes)
+
+    async def check(self, chosen: list[str], shapes: output.GoneShapes) -> paired.Checked:
+        """``chosen`` looked up in memory: nothing to resume."""
+        if not chosen:
+            return paired.Checked(Progress(), None, [])
         state, findings = await look_up(self.settings, self.job.binding, chosen, self.stop,
-                                        self.run_id, shapes=self.shapes)
+                                        self.run_id, shapes=shapes, calibration=self.calibration)
         stopped = drive.stopped_code(self.stop, complete=state.complete)
         present = (ident for ident, reason, _ in findings if reason == Verdict.PRESENT.value)
-        return state.progress, stopped, list(dict.fromkeys(present))
+        return paired.Checked(state.progress, stopped, list(dict.fromkeys(present)))
 
-    async def check_all(self, folder: Path,
-                        observer: Observer) -> tuple[Progress, int | None, list[str]]:
+    async def check_all(self, folder: Path, observer: Observer) -> paired.Checked:
         store = CheckpointStore(folder)
         store.lock()
         with contextlib.closing(store):
@@ -214,10 +248,11 @@ class _Verify:
                 await drive.run_recorded(
                     drive.Run(self.settings, findings, self.stop, state, run, store=store,
                               operation=operation, resumed=not fresh, closing=closing,
-                              plan=plan, observer=observer), self.batches(start=p.anchor))
+                              plan=plan, observer=observer, calibration=self.calibration),
+                    self.batches(start=p.anchor))
                 stopped = drive.stopped_code(self.stop, complete=state.complete)
                 present = findings.present_ids() if stopped is None else []
-        return p, stopped, present
+        return paired.Checked(p, stopped, present)
 
     def _open_all(self, store: CheckpointStore) -> tuple[State, bool]:
         """The --all under way, or a new one; a verify that began on another progress of the
@@ -242,6 +277,7 @@ class _Verify:
         state = State(binding=self.job.binding,
                       totals=Totals(p.ids_deleted, 0, self.job.totals.batches_total),
                       input=self.job.input, updated=utc_timestamp(),
+                      resume_command=self.resume_command,
                       verify={"job": marker, "list": self.list_name})
         store.create(state)
         return state, True

@@ -33,7 +33,9 @@ async def test_the_demo_ends_with_a_verify_that_matches_the_server(
     assert written["population"] == outcome.job.report["ids_deleted"] == 1198
     assert (written["sample"], written["seed"]) == (VERIFY_SAMPLE, VERIFY_SEED)
     still = folder / written["still_present"]  # each verify's list is its own
-    assert set(still.read_text(encoding="utf-8").split()) == present
+    # The baseline's profiles that came back are listed too (the pairing, docs/verify.md).
+    paired = outcome.pairs & outcome.came_back
+    assert set(still.read_text(encoding="utf-8").split()) == present | paired
     assert stat.S_IMODE(still.stat().st_mode) == 0o600
     assert outcome.verify.exit_code == 1  # some present: the verify says so
     assert outcome.verify_mismatch() == ""
@@ -43,3 +45,10 @@ async def test_the_demo_ends_with_a_verify_that_matches_the_server(
     assert "of 1,198 deleted IDs checked: " in out
     assert "% remain (95 % confidence)" in out
     assert "verify agrees with the fake server's own answers, ID for ID" in out
+    # Its last step: a certificate of erasure, named, with none of the demo's IDs in it.
+    made = outcome.certificate
+    assert f"certificate of erasure: {made.record['status']['state']}" in out
+    assert str(made.html_path) in out
+    ids = (tmp_path / "ids.txt").read_text(encoding="utf-8").split()
+    for text in (made.html_path.read_text(encoding="utf-8"), made.json_path.read_text()):
+        assert not [ident for ident in ids if ident in text]

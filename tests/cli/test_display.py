@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import io
 import os
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -246,6 +247,26 @@ def test_a_rate_is_never_a_rounded_zero(rate: float, shown: str) -> None:
     from bulkdelete.report import per_second
 
     assert per_second(rate) == shown
+
+
+def test_a_verify_labels_its_counts_gone_present_unclear() -> None:
+    """A check's failures are present profiles or unclear answers, never "failed"; the
+    counts before this run (a resumed --all) are added in."""
+    display = Display(show_progress=True, out=io.StringIO(), label="checking")
+    with capture_logs() as events:
+        display.started(a_plan(), lambda: snap(90, 10, outcomes=Counter(present=4)),
+                        done_before=100, failed_before=5, present_before=2)
+        display.tick()
+    (progress,) = [e for e in events if e["event"] == "progress"]
+    assert "failed" not in progress
+    assert (progress["gone"], progress["present"], progress["unclear"]) == (185, 6, 9)
+    out = Terminal()
+    bar = Display(show_progress=True, out=out, label="checking")
+    bar.started(a_plan(), lambda: snap(7, 3, outcomes=Counter(present=2)), done_before=0)
+    bar.tick()
+    bar.abandon()
+    assert "gone 7 · present 2 · uncl" in out.getvalue()  # a narrow terminal cuts the rest
+    assert "failed" not in out.getvalue()
 
 
 @pytest.mark.parametrize("no_color", ["", "1"])

@@ -185,3 +185,29 @@ async def test_a_sample_stopped_by_sigterm_exits_143_and_writes_nothing(
     assert not (tmp_path / "ids.txt.bulkdelete" / "verify.json").exists()
     assert "verify" not in json.loads((tmp_path / "ids.txt.bulkdelete" / "report.json")
                                       .read_text())
+
+
+async def test_status_shows_an_interrupted_verify_all_and_how_to_go_on(
+    tmp_path: Path, fake_server: ServerFactory,
+) -> None:
+    """``status`` of a job whose verify --all was stopped: how many of the deleted IDs it
+    checked, and the command that continues it (which then checks every ID)."""
+    ids = make_ids(2000)
+    source = write_ids(tmp_path / "ids.txt", ids)
+    async with fake_server(concurrency_limit=CONCURRENCY) as server:
+        argv, code, output = await _interrupted(server, source, ids, signal.SIGINT)
+        assert code == 130, output
+        status_code, shown = await cli_run([*CLI, "status", str(source)], server.base_url)
+        assert status_code == 0, shown
+        checked = len(_checked(server, ids))
+        line = next(x for x in shown.splitlines() if x.startswith("verify --all: stopped"))
+        done = int(line.split("checking ")[1].split(" of ")[0].replace(",", ""))
+        assert 0 < done <= checked < 2000
+        assert "of 2,000 deleted IDs" in line
+        lines = shown.splitlines()
+        command = lines[lines.index("continue it with:") + 1].strip()
+        assert command.startswith(f"bulkdelete verify {source}")
+        assert "--all" in command
+        await _rerun_checks_every_id(server, argv, ids, "status")
+        _, after = await cli_run([*CLI, "status", str(source)], server.base_url)
+    assert "verify --all: stopped" not in after

@@ -70,7 +70,8 @@ class Watching:
         self.plans.append(plan)
 
     def started(self, plan: Plan, snapshot: Callable[[], Snapshot], done_before: int, *,
-                failed_before: int = 0, throttled_before: int = 0) -> None:
+                failed_before: int = 0, throttled_before: int = 0,
+                present_before: int = 0) -> None:
         self.snapshot, self.done_before = snapshot, done_before
 
     def tick(self) -> None:

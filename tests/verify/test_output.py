@@ -12,6 +12,7 @@ from bulkdelete.checkpoint import RunRecord, Traffic
 from bulkdelete.verify.output import (
     Findings,
     new_list_name,
+    percent,
     summarize,
     summary_lines,
     write_outputs,
@@ -153,3 +154,19 @@ async def test_findings_reopened_keep_only_the_batches_the_progress_recorded(
     assert again.present_ids() == ["p0", "p2"]
     again.close()
     assert (tmp_path / "unknown.txt").read_text() == ""
+
+
+def test_all_states_the_exact_share_and_a_samples_bound_is_never_zero() -> None:
+    """With --all every deleted ID was checked: the exact share, no bound. A sample's bound
+    keeps two significant digits, so a large sample never prints "0.00 %"."""
+    every = summarize(2000, 1998, 2, 0, sample=None, seed=None, runs=_runs(), now=NOW)
+    assert every["present_share"] == 2 / 2000
+    line = summary_lines(every)[0]
+    assert line.endswith("— 0.10 % of them present (exact)")
+    assert "95 %" not in line
+    clean = summarize(5, 5, 0, 0, sample=None, seed=None, runs=_runs(), now=NOW)
+    assert summary_lines(clean)[0].endswith("— 0 % of them present (exact)")
+    large = summarize(10**7, 200_000, 0, 0, sample=200_000, seed=1, runs=_runs(), now=NOW)
+    assert summary_lines(large)[0].endswith("at most 0.0015 % remain (95 % confidence)")
+    assert percent(0.0629) == "6.29"
+    assert percent(0.5) == "50.00"
