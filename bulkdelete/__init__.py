@@ -18,6 +18,7 @@ from bulkdelete.errors import (
     FatalApiError,
     InputError,
     StalledError,
+    StoppedMidRun,
     TooManyErrors,
     UsageError,
 )
@@ -36,8 +37,8 @@ __all__ = [
     "REGION_HOSTS", "AbortError", "BulkDeleteError", "CheckpointError", "CheckpointLocked",
     "CheckpointMismatch", "ConfirmationRefused", "ErrorBudget", "FatalApiError", "InputError",
     "JobFiles", "JobResult", "Plan", "Secret", "Settings", "StalledError", "StopRequest",
-    "TooManyErrors", "UsageError", "VerifyResult", "__version__", "delete_ids", "plan_job",
-    "resolve_base_url", "run_job", "verify_job",
+    "StoppedMidRun", "TooManyErrors", "UsageError", "VerifyResult", "__version__", "delete_ids",
+    "plan_job", "resolve_base_url", "run_job", "verify_job",
 ]
 
 # A library caller who has not set structlog up gets the CLI's pipeline: events on stderr in

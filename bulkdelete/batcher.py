@@ -3,6 +3,7 @@ offset numbers them the same), and the pre-count of a whole input."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 from bulkdelete.checkpoint.model import Totals
 from bulkdelete.reader import InvalidLine, Record
 from bulkdelete.reader.guard import input_changed
+from bulkdelete.reader.rule import Blank
 
 INVALID_SAMPLES = 10  # first few invalid lines kept (line number + reason) for people
 
@@ -22,9 +24,10 @@ class Batch:
     ids: list[str]
 
 
-def make_batches(items: Iterable[Record | InvalidLine], size: int, *, first_seq: int = 0,
+def make_batches(items: Iterable[Record | InvalidLine | Blank], size: int, *, first_seq: int = 0,
                  counted: tuple[int, Path] | None = None) -> Iterator[Batch]:
-    """Invalid lines are skipped: the pre-count counted them once, a resume must not again.
+    """Invalid lines and blanks are skipped: the pre-count counted them once, a resume must
+    not again.
     With ``counted`` (the pre-count's IDs, the input), InputChanged before a batch past them:
     more can only come from an input changed since (an edit the fingerprint missed)."""
     seq = first_seq
@@ -51,15 +54,29 @@ def make_batches(items: Iterable[Record | InvalidLine], size: int, *, first_seq:
         yield batch()
 
 
-def _note_invalid(totals: Totals, item: Record | InvalidLine) -> None:
+def resume_point(batches: Iterator[Batch], is_done: Callable[[int], bool],
+                 anchor: tuple[int, int, int]) -> tuple[Iterator[Batch], tuple[int, int]]:
+    """The batches from the first one not done, and its ``(offset, line)``: where a resume
+    sends first (the anchor's batch is done). At the end of the input, the anchor's."""
+    for batch in batches:
+        if not is_done(batch.seq):
+            return itertools.chain([batch], batches), (batch.offset, batch.line)
+    return iter(()), anchor[1:]
+
+
+def _note_invalid(totals: Totals, item: Record | InvalidLine | Blank) -> None:
+    if type(item) is Blank:
+        totals.lines_blank += 1
+        return
     totals.lines_invalid += 1
     if len(totals.invalid_samples) < INVALID_SAMPLES:
         assert isinstance(item, InvalidLine)
         totals.invalid_samples.append((item.line, item.reason))
 
 
-def tally(items: Iterable[Record | InvalidLine], totals: Totals) -> Iterator[Record]:
-    """The valid records, counted into *totals* with the invalid lines (the first few kept)."""
+def tally(items: Iterable[Record | InvalidLine | Blank], totals: Totals) -> Iterator[Record]:
+    """The valid records, counted into *totals* with the invalid lines (the first few kept)
+    and the blanks."""
     for item in items:
         if type(item) is Record:
             totals.ids_total += 1
@@ -68,7 +85,7 @@ def tally(items: Iterable[Record | InvalidLine], totals: Totals) -> Iterator[Rec
             _note_invalid(totals, item)
 
 
-def summarize(items: Iterable[Record | InvalidLine], size: int,
+def summarize(items: Iterable[Record | InvalidLine | Blank], size: int,
               each_ids: Callable[[list[str]], object] | None = None) -> Totals:
     """One streaming pass; *each_ids* is handed every valid ID, a few thousand at a time.
     Its own loop, not :func:`tally`: this is every fresh start's pre-count, per ID."""

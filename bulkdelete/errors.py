@@ -40,6 +40,34 @@ class StorageError(CheckpointError, OSError):
     """A checkpoint or failed file could not be written: the run stops, saying what is safe."""
 
 
+class StoppedMidRun(BulkDeleteError):
+    """A precondition broke once sending had begun (the input changed, a file the job
+    relies on could not be written): progress is saved up to the break. Its own code, so a
+    wrapper tells "fix the command" (2) from "look before resuming" (4)."""
+
+    exit_code = 4
+
+
+class InputChangedMidRun(StoppedMidRun, InputChanged):
+    """:class:`InputChanged` once sending had begun."""
+
+
+class StorageFailedMidRun(StoppedMidRun, StorageError):
+    """:class:`StorageError` once sending had begun."""
+
+
+def mid_run(error: BulkDeleteError) -> BulkDeleteError:
+    """*error* as raised once sending has begun: a broken precondition becomes exit 4, with
+    the same message; anything else (an abort, a usage error) is returned as it is."""
+    if isinstance(error, StoppedMidRun):
+        return error
+    if isinstance(error, InputChanged):
+        return InputChangedMidRun(*error.args)
+    if isinstance(error, StorageError):
+        return StorageFailedMidRun(*error.args)
+    return error
+
+
 class AbortError(BulkDeleteError):
     """The run stopped itself: going on would be wrong or pointless. Progress is saved."""
 

@@ -156,6 +156,9 @@ def configure(*, fmt: str = "console", log_file: Path | None = None,
         stream = event.pop(_STREAM, None)
         if quiet and not people and event["level"] == "info":  # -q: warnings and above
             raise structlog.DropEvent
+        if not as_json:  # for pipelines (JSON, the log file), not for people on a console
+            for key in ("version", "command", "pid"):
+                event.pop(key, None)
         text = event["text"] if people and not as_json else events(logger, name, event)
         return (text,), {"file": stream}
 

@@ -3,9 +3,11 @@ else's files"); compared by file identity, so a link or another spelling is caug
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
+import shutil
 import stat
 from pathlib import Path
 
@@ -108,11 +110,37 @@ def _checkpoints_own(path: Path, checkpoint: Path) -> str | None:
         return " is one of the checkpoint's own files; nothing was written. Choose another path"
     elif name in CERTIFICATE_NAMES:
         return " is the job's certificate; nothing was written. Choose another path"
-    elif name in (VERIFY_NAME, VERIFY_FOLDER) or (
-            name.startswith(STILL_PRESENT_PREFIX) and name.endswith(".txt")):
+    elif name in (VERIFY_NAME, VERIFY_FOLDER) or is_verify_list(name):
         return (" is a file verify handed out (its list may be another job's input, and is "
                 "never rewritten); nothing was written. Choose another path")
     return None
+
+
+def is_verify_list(name: str) -> bool:
+    """A still-present list verify handed out: another job's input, perhaps; never rewritten,
+    moved or removed by the tool."""
+    return name.startswith(STILL_PRESENT_PREFIX) and name.endswith(".txt")
+
+
+def verify_lists(folder: Path) -> list[str]:
+    try:
+        return sorted(p.name for p in folder.iterdir() if is_verify_list(p.name))
+    except FileNotFoundError:
+        return []
+
+
+def discard_verify(folder: Path) -> None:
+    """``--restart``: the last verify's counts and an unfinished ``verify --all``'s progress
+    spoke of the discarded job (a resumed one could count the old job's findings). The
+    still-present lists stay: each may be another job's input."""
+    with contextlib.suppress(FileNotFoundError):
+        (folder / VERIFY_NAME).unlink()
+    progress = folder / VERIFY_FOLDER
+    with contextlib.suppress(FileNotFoundError):
+        if progress.is_symlink():
+            progress.unlink()  # never followed
+        else:
+            shutil.rmtree(progress)
 
 
 def _unwritable(flag: str, path: Path) -> str | None:

@@ -13,6 +13,7 @@ from bulkdelete.checkpoint import RunRecord, State
 from bulkdelete.durable import write_private_atomic
 from bulkdelete.errors import StorageError
 from bulkdelete.logs import utc_timestamp
+from bulkdelete.reader.rule import encoding_hint
 from bulkdelete.wording import counted
 
 # A success only marks a profile, purged within 48 hours (docs/verify.md).
@@ -29,7 +30,9 @@ def build_report(state: State, *, exit_code: int | None) -> dict[str, Any]:
         "ids_deleted": p.ids_deleted,
         "ids_failed": p.ids_failed,
         "ids_duplicate": t.ids_duplicate,
+        "ids_distinct": t.ids_total - t.ids_duplicate,
         "lines_invalid": t.lines_invalid,
+        "lines_blank": t.lines_blank,
         "invalid_samples": [{"line": line, "reason": reason}
                             for line, reason in t.invalid_samples],
         "batches_total": t.batches_total,
@@ -68,24 +71,51 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
     total = report["ids_total"]
     done = report["ids_deleted"] + report["ids_failed"]
     elapsed = report["elapsed_s"]
-    rate = report["ids_deleted"] / elapsed if elapsed > 0 else 0.0
     state = "complete" if report["complete"] else f"incomplete ({done:,} of {total:,} handled)"
-    repeats = report["ids_duplicate"]
-    of_them = f" ({repeats:,} of them repeats of an earlier ID)" if repeats else ""
     lines = [
         f"job {state}: {report['ids_deleted']:,} deleted, {report['ids_failed']:,} failed, "
-        f"{counted(report['lines_invalid'], 'invalid line')}, of {counted(total, 'ID')}"
-        f"{of_them}",
+        f"{counted(report['lines_invalid'], 'invalid line')}{blanks(report['lines_blank'])}, "
+        f"of {counted(total, 'ID')}{repeats(report['ids_duplicate'], total)}",
         f"traffic: {counted(report['requests'], 'request')}, "
         f"{counted(report['retries'], 'retry')}, {report['throttled']:,} throttled (429), "
-        f"{_resent(report)}; {elapsed:,.1f}s over {counted(len(report['runs']), 'run')}, "
-        f"{rate:,.0f} IDs/s",
+        f"{_resent(report)}; {elapsed:,.1f}s over {counted(len(report['runs']), 'run')}"
+        f"{_rate(report['ids_deleted'], elapsed)}",
     ]
     for item in report["top_failure_reasons"][:5]:
         lines.append(f"  failed: {item['count']:,} × {item['reason']}")
     for sample in report["invalid_samples"][:5]:
         lines.append(f"  invalid: line {sample['line']}: {sample['reason']}")
+    if hint := encoding_hint(sample["reason"] for sample in report["invalid_samples"]):
+        lines.append(f"  {hint}")
     return lines
+
+
+def repeats(duplicate: int, total: int) -> str:
+    """How the plan and the summary say the repeats (docs/report.md): each occurrence is
+    counted as deleted, a repeat in the same batch is sent once."""
+    if not duplicate:
+        return ""
+    return (f" ({duplicate:,} of them {'a repeat' if duplicate == 1 else 'repeats'} of an "
+            f"earlier ID: {total - duplicate:,} distinct)")
+
+
+def blanks(blank: int) -> str:
+    """Blank lines, CSV cells and JSON values: one count, never listed one by one."""
+    return f", {blank:,} blank" if blank else ""
+
+
+def per_second(rate: float) -> str:
+    """A rate for people, with decimals when slow: 0.43, never a rounded "0"; "–" for none."""
+    if rate <= 0:
+        return "–"
+    return f"{rate:,.0f}" if rate >= 10 else f"{rate:.2g}"
+
+
+def _rate(deleted: int, elapsed: float) -> str:
+    """Only once something was deleted (docs/cli.md): never "0 IDs/s"."""
+    if deleted <= 0 or elapsed <= 0:
+        return ""
+    return f", {per_second(deleted / elapsed)} IDs/s"
 
 
 def _resent(report: dict[str, Any]) -> str:

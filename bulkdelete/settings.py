@@ -17,8 +17,7 @@ DEFAULT_REGION = "eu1"
 
 #: Spec §2. ``eu1`` is CleverTap's default region and has no prefix.
 REGION_HOSTS: dict[str, str] = {
-    "eu1": "api.clevertap.com",
-    "in1": "in1.api.clevertap.com",
+    "eu1": "api.clevertap.com", "in1": "in1.api.clevertap.com",
     "sg1": "sg1.api.clevertap.com",
     "us1": "us1.api.clevertap.com",
     "aps3": "aps3.api.clevertap.com",
@@ -274,6 +273,7 @@ class JobFiles:
     format: str = "auto"
     column: str | None = None
     delimiter: str | None = None  # CSV only; None: sniffed from the header
+    encoding: str = "utf-8"  # any spelling of a codec the reader can use (reader.encoding)
     checkpoint: Path | None = None
     failed: Path | None = None
     report: Path | None = None

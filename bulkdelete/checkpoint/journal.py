@@ -47,20 +47,19 @@ def apply(p: Progress, record: dict[str, Any]) -> bool:
             if seq not in p.sent_above:
                 return False
             p.sent_above.discard(seq)
+        case {"k": "p", "s": int(seq), "h": int(head), "n": int(deleted), "f": int(failed)}:
+            # The first ``head`` IDs of the batch are done (a --limit cut it); the rest is
+            # sent by a later run. Heads only grow, so an older record changes nothing.
+            if p.is_done(seq) or p.head_done.get(seq, 0) >= head:
+                return False
+            _count(p, seq, deleted, failed, record.get("r"), whole=False)
+            p.head_done[seq] = head
         case {"k": "d", "s": int(seq), "o": int(offset), "l": int(line), "n": int(deleted),
               "f": int(failed)}:
             if p.is_done(seq):
                 return False
-            p.sent_above.discard(seq)
-            if seq in p.left:
-                by_crash, by_stop = p.left.pop(seq)
-                p.resent_after_crash += by_crash * (deleted + failed)
-                p.resent_after_stop += by_stop * (deleted + failed)
-            p.ids_deleted += deleted
-            p.ids_failed += failed
-            for reason, count in (record.get("r") or {}).items():
-                kept = reason in p.reasons or len(p.reasons) < MAX_REASONS
-                p.reasons[reason if kept else "other"] += count
+            _count(p, seq, deleted, failed, record.get("r"), whole=True)
+            p.head_done.pop(seq, None)  # its counts are already in, the rest just added
             p.done_above[seq] = DoneBatch(offset, line, deleted, failed)
             while p.watermark in p.done_above:
                 done = p.done_above.pop(p.watermark)
@@ -69,6 +68,23 @@ def apply(p: Progress, record: dict[str, Any]) -> bool:
         case _:
             raise ValueError("unknown record")
     return True
+
+
+def _count(p: Progress, seq: int, deleted: int, failed: int,
+           reasons: dict[str, int] | None, *, whole: bool) -> None:
+    """IDs of batch ``seq`` done: all that is left of it (``whole``) or a head of it."""
+    p.sent_above.discard(seq)
+    if seq in p.left:
+        # A head keeps the batch's entry: what an earlier run left may be its rest too, so
+        # the rest counts as re-sent as well (never fewer than the server saw twice).
+        by_crash, by_stop = p.left.pop(seq) if whole else p.left[seq]
+        p.resent_after_crash += by_crash * (deleted + failed)
+        p.resent_after_stop += by_stop * (deleted + failed)
+    p.ids_deleted += deleted
+    p.ids_failed += failed
+    for reason, count in (reasons or {}).items():
+        kept = reason in p.reasons or len(p.reasons) < MAX_REASONS
+        p.reasons[reason if kept else "other"] += count
 
 
 def replay(progress: Progress, path: Path) -> None:
@@ -118,3 +134,12 @@ class Ledger:
     ) -> None:
         record = {"k": "d", "s": seq, "o": offset, "l": line, "n": deleted, "f": failed}
         self._record({**record, "r": reasons} if reasons else record)  # "r" only if any
+
+    def head_done(self, seq: int) -> int:
+        return self.progress.head_done.get(seq, 0)
+
+    def partly_done(self, seq: int, head: int, deleted: int, failed: int,
+                    reasons: dict[str, int] | None) -> None:
+        """The first ``head`` IDs of batch ``seq`` are done, the rest not yet sent."""
+        record = {"k": "p", "s": seq, "h": head, "n": deleted, "f": failed}
+        self._record({**record, "r": reasons} if reasons else record)

@@ -34,6 +34,8 @@ class Binding:
     account_id: str = _bound("--account-id")
     host: str = _bound("target host (--region/--base-url)")
     delimiter: str | None = _bound("CSV delimiter", default=None)  # CSV only
+    # Decodes every ID: another would send other IDs (a checkpoint without it read UTF-8).
+    encoding: str = _bound("--encoding", default="utf-8")
     # They shape the batches as the settings do.
     rules: int = _bound("the reader's ID rules (the job was started by another version "
                         "of bulkdelete)", default=READER_RULES)
@@ -51,8 +53,10 @@ class Totals:  # the input's pre-count, done once per job
     lines_invalid: int
     batches_total: int
     invalid_samples: list[tuple[int, str]] = field(default_factory=list)
-    # Occurrences of an ID beyond its first anywhere in the input: each costs a request.
+    # Occurrences of an ID beyond its first anywhere in the input (docs/report.md).
     ids_duplicate: int = 0
+    # Blank lines, CSV cells and JSON values: nothing to delete, and nothing wrong to list.
+    lines_blank: int = 0
     # Of the input's bytes as read (a .gz decompressed), in the same pass (docs/report.md).
     input_sha256: str | None = None
 
@@ -101,6 +105,9 @@ class Progress:
     anchor: tuple[int, int, int] = (0, 0, 1)  # (seq, byte offset, line) to resume from
     done_above: dict[int, DoneBatch] = field(default_factory=dict)
     sent_above: set[int] = field(default_factory=set)
+    # seq → how many IDs at the head of a batch not yet done are done: a --limit ended the
+    # run inside it (a canary never deletes more than asked). At most one in practice.
+    head_done: dict[int, int] = field(default_factory=dict)
     ids_deleted: int = 0
     ids_failed: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
@@ -186,6 +193,7 @@ class State:
             "done_above": {str(seq): d for seq, d in p.done_above.items()},
             "sent_above": sorted(p.sent_above),
             "left": {str(seq): counts for seq, counts in p.left.items()},
+            "head_done": {str(seq): head for seq, head in p.head_done.items()},
         }
         out = {f.name: getattr(self, f.name) for f in fields(self)} | {
             "version": FORMAT_VERSION, "journal": journal_gen, "binding": asdict(self.binding),
@@ -210,6 +218,7 @@ class State:
             "sent_above": set(pr["sent_above"]),
             "reasons": Counter(pr["reasons"]),
             "left": {int(k): v for k, v in pr["left"].items()},
+            "head_done": {int(k): v for k, v in pr.get("head_done", {}).items()},
         })
         totals = Totals(**{**t, "invalid_samples": [tuple(s) for s in t["invalid_samples"]]})
         return cls(binding=Binding(**data.pop("binding")), totals=totals, progress=progress,

@@ -25,6 +25,7 @@ from bulkdelete.cli.options import (
 from bulkdelete.config import Profile, load_profile
 from bulkdelete.errors import UsageError
 from bulkdelete.fake.config import add_cli_arguments
+from bulkdelete.lifecycle.plan import UNSET_ACCOUNT
 from bulkdelete.reader.csvhead import parse_delimiter
 from bulkdelete.settings import (
     ErrorBudget,
@@ -62,6 +63,7 @@ exit codes (docs/exit-codes.md):
        "complete", for a canary too
   2    usage, input or precondition error (nothing sent when found before the first request)
   3    aborted: 401/403, --max-errors, --stall-timeout, a request rejected whatever its IDs
+  4    stopped mid-run as a precondition broke (input changed, disk full): look, then resume
   130, 143, 129
        stopped by SIGINT, SIGTERM, SIGHUP: progress saved; rerun the command to resume
 """),
@@ -190,7 +192,7 @@ def settings_from_args(ns: argparse.Namespace) -> Settings:
     if delete and ns.dry_run:
         # A dry run sends nothing, so an operator may check a file before holding the
         # credentials; whatever is given is still validated.
-        account_id = account_id or "(not set)"
+        account_id = account_id or UNSET_ACCOUNT
         passcode = passcode if passcode.reveal() else Secret("(dry run)")
     if account_id is None:
         raise UsageError("no account ID: pass --account-id or set CLEVERTAP_ACCOUNT_ID")
@@ -209,15 +211,15 @@ def settings_from_args(ns: argparse.Namespace) -> Settings:
 def files_from_args(ns: argparse.Namespace) -> JobFiles:
     return JobFiles(
         input=Path(ns.ids_file), format=ns.format, column=ns.column,
-        delimiter=parse_delimiter(ns.delimiter), checkpoint=ns.checkpoint, failed=ns.failed,
-        report=ns.report, restart=ns.command == "delete" and ns.restart,
+        delimiter=parse_delimiter(ns.delimiter), encoding=ns.encoding, checkpoint=ns.checkpoint,
+        failed=ns.failed, report=ns.report, restart=ns.command == "delete" and ns.restart,
     )
 
 
 # What binds the old job or shapes its input: a retry job reads one ID per line, with its
 # own checkpoint, failed file and report, and sends all of it.
 RETRY_DROPS = frozenset({"--checkpoint", "--failed", "--report", "--restart", "--limit",
-                         "--format", "--column", "--delimiter", "--dry-run"})
+                         "--format", "--column", "--delimiter", "--encoding", "--dry-run"})
 
 
 def command_line(ns: argparse.Namespace, *, command: str | None = None,

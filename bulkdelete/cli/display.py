@@ -17,10 +17,17 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemaining
 
 from bulkdelete.answer import Verdict
 from bulkdelete.engine import StopRequest, race
-from bulkdelete.errors import BulkDeleteError, ConfirmationRefused, StorageError
+from bulkdelete.errors import (
+    BulkDeleteError,
+    ConfirmationRefused,
+    StorageError,
+    StorageFailedMidRun,
+)
 from bulkdelete.job import Plan, Snapshot
 from bulkdelete.job.baseline import describe as describe_baseline
 from bulkdelete.logs import failure_message, no_color, on_failure, say
+from bulkdelete.reader.rule import encoding_hint
+from bulkdelete.report import blanks, per_second, repeats
 from bulkdelete.wording import counted
 
 log = structlog.get_logger("bulkdelete")
@@ -33,29 +40,37 @@ T = TypeVar("T")
 def describe_plan(plan: Plan) -> list[str]:
     """The plan as lines for people: the confirmation and --dry-run print the same."""
     what = "finished" if plan.finished else "resume" if plan.resumed else "new job"
-    column = plan.column.describe()
+    column = ", ".join(filter(None, [plan.column.describe(),
+                                     None if plan.encoding == "utf-8" else plan.encoding]))
     this_run = (
         "sends nothing: the job is finished" if plan.finished
         else f"deletes {counted(plan.ids_this_run, 'ID')} "
         f"({counted(plan.ids_remaining, 'ID')} "
         f"{'remains' if plan.ids_remaining == 1 else 'remain'} in the job)"
     )
-    repeats = f" ({plan.ids_duplicate:,} of them repeats of an earlier ID)" \
-        if plan.ids_duplicate else ""
     lines = [
         f"input:      {plan.input} ({plan.format}{', ' + column if column else ''})",
         f"target:     account {plan.account_id} at {plan.host}"
         + (f" ({plan.target_from})" if plan.target_from else ""),
         f"id type:    {plan.id_type}",
-        f"IDs:        {plan.ids_total:,} valid{repeats}, "
-        f"{counted(plan.lines_invalid, 'invalid line')}, "
+        f"IDs:        {plan.ids_total:,} valid{repeats(plan.ids_duplicate, plan.ids_total)}"
+        f"{blanks(plan.lines_blank)}, {counted(plan.lines_invalid, 'invalid line')}, "
         f"{counted(plan.batches_total, 'batch')} ({what})",
         f"this run:   {this_run}",
     ]
+    if (kept := plan.restart) is not None:  # the lists are left where they are, untouched
+        one = len(kept) == 1
+        keeps = (f"; {counted(len(kept), 'still-present list')} verify handed out "
+                 f"{'stays' if one else 'stay'} (another job may read {'it' if one else 'them'})"
+                 f": {', '.join(kept)}") if kept else ""
+        lines.append("restart:    the job starts over: its progress, verify.json and verify/ "
+                     f"are discarded{keeps}")
     if plan.preflight:
         lines.append(f"preflight:  {plan.preflight}")
     lines += describe_baseline(plan.baseline, resumed=plan.resumed)
     lines += [f"  invalid line {line}: {reason}" for line, reason in plan.invalid_samples[:5]]
+    if hint := encoding_hint(reason for _, reason in plan.invalid_samples):
+        lines.append(f"  {hint}")
     if plan.lines_invalid:
         lines.append(f"  every invalid line is listed in the checkpoint folder's invalid.jsonl"
                      f"{'' if plan.resumed else ' once the job starts'}")
@@ -80,6 +95,7 @@ class Display:
         self._task: TaskID | None = None
         self._snapshot: Callable[[], Snapshot] | None = None
         self._plan: Plan | None = None
+        self.sending = False  # the run's own sending began: a broken precondition is exit 4
         self._done_before = self._failed_before = self._throttled_before = 0
         self._present_before = 0
         self._last_log = self._started = 0.0
@@ -111,6 +127,7 @@ class Display:
                 failed_before: int = 0, throttled_before: int = 0,
                 present_before: int = 0) -> None:
         self._plan, self._snapshot, self._done_before = plan, snapshot, done_before
+        self.sending = self.sending or plan.label is None  # not a baseline's lookups
         self._failed_before, self._throttled_before = failed_before, throttled_before
         self._present_before = present_before
         self._started = self._last_log = time.monotonic()
@@ -124,8 +141,8 @@ class Display:
                 console=Console(file=self._out), transient=False, refresh_per_second=4,
             )
             self._task = self._bar.add_task(
-                "delete", total=plan.ids_total, completed=done_before, rate="0", extra="",
-                bar=_text_bar(done_before, plan.ids_total),
+                "delete", total=plan.ids_total, completed=done_before, rate=per_second(0),
+                extra="", bar=_text_bar(done_before, plan.ids_total),
                 counts=f"{done_before:,}/{plan.ids_total:,}")
             self._bar.start()
 
@@ -143,7 +160,7 @@ class Display:
         counts = ({"failed": failed} if (plan.label or self.label) == "deleting" else
                   {"gone": done - failed, "present": present, "unclear": failed - present})
         if self._bar is not None and self._task is not None:
-            self._bar.update(self._task, completed=done, rate=f"{rate:,.0f}",
+            self._bar.update(self._task, completed=done, rate=per_second(rate),
                              bar=_text_bar(done, plan.ids_total),
                              counts=f"{done:,}/{plan.ids_total:,}",
                              extra=f"in flight {snap.in_flight}/{snap.limit} (max "
@@ -152,7 +169,8 @@ class Display:
         elif self._show and time.monotonic() - self._last_log >= self._interval:
             self._last_log = time.monotonic()
             stage = {"stage": plan.label} if plan.label else {}
-            log.info("progress", **stage, done=done, total=plan.ids_total, ids_per_s=round(rate),
+            log.info("progress", **stage, done=done, total=plan.ids_total,
+                     ids_per_s=round(rate, 2),
                      eta_s=round((plan.ids_total - done) / rate) if rate > 0 else None,
                      in_flight=snap.in_flight, concurrency=snap.limit, throttled=throttled,
                      **counts)
@@ -233,7 +251,8 @@ def run_signalled(work: Coroutine[Any, Any, T], display: Display, *,
             stop.request(EXIT_SIGNALS[sig], sig.name)
 
         def on_log_failure() -> None:  # any thread may have logged
-            loop.call_soon_threadsafe(stop.request, StorageError.exit_code, "log file")
+            code = (StorageFailedMidRun if display.sending else StorageError).exit_code
+            loop.call_soon_threadsafe(stop.request, code, "log file")
 
         for sig in EXIT_SIGNALS:
             loop.add_signal_handler(sig, on_signal, sig)
@@ -248,13 +267,15 @@ def run_signalled(work: Coroutine[Any, Any, T], display: Display, *,
     try:
         result = asyncio.run(signalled())
     except BulkDeleteError:
-        raise_if_log_failed(saved)
+        raise_if_log_failed(saved, sending=display.sending)
         raise
-    raise_if_log_failed(saved)
+    raise_if_log_failed(saved, sending=display.sending)
     return result
 
 
-def raise_if_log_failed(saved: Callable[[], str]) -> None:
-    """``saved`` reads the checkpoint back: called only when the log did fail."""
+def raise_if_log_failed(saved: Callable[[], str], *, sending: bool = False) -> None:
+    """``saved`` reads the checkpoint back: called only when the log did fail. Once
+    sending began, a broken precondition (exit 4)."""
     if (failure := failure_message()) is not None:
-        raise StorageError(f"{failure}; the run stopped. {saved()}")
+        error = StorageFailedMidRun if sending else StorageError
+        raise error(f"{failure}; the run stopped. {saved()}")

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import io
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 
 import structlog
 
-from bulkdelete import logs
+from bulkdelete import __version__, logs
 from bulkdelete.checkpoint import STATE_NAME, CheckpointStore, describe_saved
 from bulkdelete.cli import arguments, display
 from bulkdelete.cli.jobs import certify, job_folder
@@ -23,6 +24,7 @@ from bulkdelete.errors import BulkDeleteError
 from bulkdelete.failed import failed_file_short
 from bulkdelete.job import plan_job, run_job
 from bulkdelete.lifecycle.drive import new_run_id
+from bulkdelete.lifecycle.plan import TYPICAL_LATENCY
 from bulkdelete.logs import print_result as _print
 from bulkdelete.logs import say
 from bulkdelete.outputs import check_outputs
@@ -56,9 +58,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 level="error" if code else "info", exit_code=code, message=lines[-1])
         return code
     # Every event and message of a delete, the closing ones and its errors included,
-    # carries the run's ID; the run's record in the checkpoint has the same one.
+    # carries the run's ID (the run's record in the checkpoint has the same one), and what
+    # a log pipeline needs to tell runs apart: the version, the command and the process.
     run_id = new_run_id() if ns.command in ("delete", "verify") else None
-    with structlog.contextvars.bound_contextvars(**({"run_id": run_id} if run_id else {})):
+    bound = {"run_id": run_id, "version": __version__, "command": ns.command,
+             "pid": os.getpid()} if run_id else {}
+    with structlog.contextvars.bound_contextvars(**bound):
         try:
             if ns.command == "status":
                 return _status(ns)
@@ -115,20 +120,18 @@ def _delete(ns: argparse.Namespace, settings: Settings, files: JobFiles,
                                  bar=ns.log_format != "json")
         plan = asyncio.run(plan_job(settings, files, preflight=settings.preflight,
                                     observer=screen))
-        est = plan.estimated_seconds()
-        rate = f", at most {settings.rate:g}/s" if settings.rate else ""
+        est = plan.estimated_seconds(plan.latency or TYPICAL_LATENCY)
         fields: dict[str, Any] = dict(ids_total=plan.ids_total, lines_invalid=plan.lines_invalid,
                                       ids_this_run=plan.ids_this_run,
                                       requests=plan.requests_this_run, estimated_s=round(est),
-                                      preflight=plan.preflight)
+                                      latency_s=plan.latency, preflight=plan.preflight)
         # The plan is the dry run's answer: on stdout, so `> plan.txt` keeps it (with
         # --json, the object is the answer and the lines go to stderr).
         say("dry run: nothing will be sent", *display.describe_plan(plan),
-            f"estimate:   {counted(plan.requests_this_run, 'request')} at concurrency "
-            f"{settings.concurrency}{rate} and ~1 s each: about {_duration(est)}",
+            f"estimate:   {plan.estimate()}",
             event="plan", stream=None if ns.json else sys.stdout, **fields)
         if plan.finished and plan.ids_failed:
-            _retry_hint(ns, files.failed_path, files.checkpoint_dir)
+            _retry_hint(ns, plan.failed or files.failed_path, files.checkpoint_dir)
         if ns.json:
             _print(json.dumps({"dry_run": True, "input": str(files.input),
                                "host": plan.host, **fields}, indent=2))
@@ -159,11 +162,11 @@ def _delete(ns: argparse.Namespace, settings: Settings, files: JobFiles,
             _retry_hint(ns, result.failed_path, result.checkpoint)
     if result.exit_code in display.EXIT_SIGNALS.values():
         say("stopped; progress saved. Resume with:", f"  {command}", event="resume_hint",
-            command=command)
+            command_line=command)
     elif not report["complete"]:
         rest = arguments.continue_command(ns)
         say("canary done; progress saved. Continue with:", f"  {rest}", event="resume_hint",
-            command=rest)
+            command_line=rest)
     display.raise_if_log_failed(lambda: _saved(files.checkpoint_dir))
     if ns.json:
         _print(json.dumps(report, indent=2))
@@ -190,7 +193,7 @@ def _retry_hint(ns: argparse.Namespace, failed: Path, checkpoint: Path) -> None:
     command = arguments.retry_command(ns, failed, checkpoint)
     say("once the cause is fixed, retry the failed IDs as a new job with its own checkpoint:",
         f"  {command}", "(or start the whole job over: the same command with --restart)",
-        event="retry_hint", command=command)
+        event="retry_hint", command_line=command)
 
 
 def _verify(ns: argparse.Namespace, settings: Settings, files: JobFiles,
@@ -209,7 +212,8 @@ def _verify(ns: argparse.Namespace, settings: Settings, files: JobFiles,
         if ns.all:
             command = arguments.resume_command(ns)
             say(f"stopped after checking {summary['checked']:,} deleted IDs; progress saved. "
-                "Resume with:", f"  {command}", event="resume_hint", command=command, **counts)
+                "Resume with:", f"  {command}", event="resume_hint", command_line=command,
+                **counts)
         else:
             say("stopped; a sample is not resumable: run the command again to check one",
                 event="stopped", **counts)
@@ -223,7 +227,7 @@ def _verify(ns: argparse.Namespace, settings: Settings, files: JobFiles,
             path=still)
         command = arguments.retry_command(ns, still, files.checkpoint_dir, tag=still.stem)
         say("delete them as a new job with its own checkpoint:", f"  {command}",
-            event="retry_hint", command=command)
+            event="retry_hint", command_line=command)
     if ns.json:
         _print(json.dumps(summary, indent=2))
     return result.exit_code
@@ -265,16 +269,6 @@ def _status(ns: argparse.Namespace) -> int:
         lines += ["resume with:", f"  {state.resume_command}"]
     _print("\n".join(lines))
     return 0
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 1:
-        return "under 1 s"
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 def entry_point() -> None:

@@ -67,6 +67,9 @@ def option_groups(command: str) -> list[tuple[str, list[Option]]]:
             _opt("--delimiter", metavar="C",
                  help="CSV delimiter, one character or 'tab' (default: sniffed from the "
                  "header among , ; tab |)"),
+            _opt("--encoding", metavar="E", default="utf-8",
+                 help="input encoding: cp1252 (a Windows export), latin-1, ... (default "
+                 "%(default)s)"),
         ]),
         ("job files", [
             _opt("--checkpoint", type=Path, metavar="DIR",
@@ -94,7 +97,7 @@ def option_groups(command: str) -> list[tuple[str, list[Option]]]:
             *([_opt("--dry-run", action="store_true",
                     help="read and validate everything, print the plan, send nothing"),
                _opt("--limit", type=int, metavar="N",
-                    help="canary: delete only the next N IDs, then stop (a rerun continues)"),
+                    help="canary: delete exactly the next N IDs, then stop (a rerun continues)"),
                _opt("--max-delete", type=int, metavar="N",
                     help="refuse to start when this run would send more than N IDs"),
                _opt("--yes", action="store_true",

@@ -125,6 +125,27 @@ OperationFactory = Callable[[Sender], Operation]
 
 
 @dataclass(slots=True)
+class Piece:
+    """What a run sends of a batch: its IDs past a head done before, up to this run's
+    --limit. ``head`` is how many of the batch's IDs are done once the piece is, or None
+    when that is all of them (the batch is done)."""
+
+    seq: int
+    offset: int  # the batch's, as is its line: a resume reads the whole batch again
+    line: int
+    ids: list[str]
+    head: int | None = None
+
+
+def piece_of(batch: Batch, done: int, allowed: int | None) -> Piece:
+    """``batch`` less the ``done`` IDs at its head, and no more than ``allowed`` IDs."""
+    end = len(batch.ids) if allowed is None else min(len(batch.ids), done + allowed)
+    ids = batch.ids[done:end] if done or end < len(batch.ids) else batch.ids
+    return Piece(batch.seq, batch.offset, batch.line, ids,
+                 None if end == len(batch.ids) else end)
+
+
+@dataclass(slots=True)
 class RunEnd:
     input_exhausted: bool = False
     limit_reached: bool = False
@@ -185,7 +206,11 @@ class Engine:
                 continue
             if limit is not None and admitted >= limit:
                 return RunEnd(limit_reached=True)
-            admitted += len(batch.ids)
+            # A canary sends exactly --limit IDs: the batch it ends in is cut, its head
+            # recorded as such, and the next run sends the rest first (docs/checkpoint.md).
+            piece = piece_of(batch, recorder.head_done(batch.seq),
+                             None if limit is None else limit - admitted)
+            admitted += len(piece.ids)
 
             # Within ``lookahead`` of the watermark (guarantees §4), fewer than 2 × concurrency
             # held (bounds what a kill -9 leaves unrecorded, §2), then a limiter slot.
@@ -200,7 +225,7 @@ class Engine:
             if stop.is_set():  # granted just as the run stopped: start nothing
                 self.sender.limiter.release(ticket)
                 return RunEnd()
-            task = tg.create_task(self._process(batch, ticket))
+            task = tg.create_task(self._process(piece, ticket))
             self._held.add(task)
             task.add_done_callback(self._ended)
         return RunEnd(input_exhausted=True, limit_reached=limit is not None and admitted >= limit)
@@ -214,7 +239,7 @@ class Engine:
             self._changed.clear()
             await self._changed.wait()
 
-    async def _process(self, batch: Batch, ticket: Ticket) -> None:
+    async def _process(self, batch: Piece, ticket: Ticket) -> None:
         unique = list(dict.fromkeys(batch.ids))  # in-batch duplicates are sent once
         failures = await self.operation(unique, batch.seq, ticket)
         if failures is None:
@@ -244,7 +269,10 @@ class Engine:
                     "batch_given_up" if len(failures) == len(unique) else "ids_rejected",
                     seq=batch.seq, line=batch.line, failed=failed, reasons=by_reason)
         deleted = len(batch.ids) - failed
-        sender.recorder.done(batch.seq, batch.offset, batch.line, deleted, failed, by_reason)
+        if batch.head is None:
+            sender.recorder.done(batch.seq, batch.offset, batch.line, deleted, failed, by_reason)
+        else:
+            sender.recorder.partly_done(batch.seq, batch.head, deleted, failed, by_reason)
         stats.ids_deleted += deleted
         stats.ids_failed += failed
         counts[labels.success] += deleted

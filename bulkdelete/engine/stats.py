@@ -92,3 +92,8 @@ class Recorder(Protocol):
 
     def done(self, seq: int, offset: int, line: int, deleted: int, failed: int,
              reasons: dict[str, int] | None) -> None: ...  # its failures already durable
+
+    def head_done(self, seq: int) -> int: ...  # IDs at its head a --limit run did
+
+    def partly_done(self, seq: int, head: int, deleted: int, failed: int,
+                    reasons: dict[str, int] | None) -> None: ...  # as done(), for a head

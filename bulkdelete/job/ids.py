@@ -15,8 +15,8 @@ from bulkdelete.failed import MemoryFailures
 from bulkdelete.job.run import JobResult, exit_code_after
 from bulkdelete.lifecycle.drive import Run, new_run_id, run_recorded
 from bulkdelete.logs import utc_timestamp
-from bulkdelete.reader import InvalidLine, Record
-from bulkdelete.reader.rule import check, trim
+from bulkdelete.reader import Record
+from bulkdelete.reader.rule import check, trim, unusable
 from bulkdelete.report import build_report
 from bulkdelete.settings import Settings
 
@@ -50,7 +50,7 @@ async def delete_ids(settings: Settings, ids: Iterable[object], *, stop: StopReq
     failures = MemoryFailures()
     totals = state.totals
     # No file: no offset; an item's position (from 1) stands for its line.
-    items = (Record(value, n, 0) if reason is None else InvalidLine(n, reason)
+    items = (Record(value, n, 0) if reason is None else unusable(n, reason)
              for n, (value, reason) in enumerate(map(item_value, ids), 1))
 
     def exit_code(end: RunEnd) -> int:  # the batches are counted once all are read

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -24,6 +25,14 @@ from bulkdelete.logs import utc_timestamp
 from bulkdelete.settings import Settings
 
 log = structlog.get_logger("bulkdelete")
+
+
+class Accepted(str):
+    """What the confirmation says about the check (a str, as before), and the round trip of
+    its answered request in seconds: the dry run's estimate uses it (docs/cli.md)."""
+
+    round_trip: float | None = None
+
 
 # Answers the sender retries (or, with no connection made, pauses on) before giving up.
 _RETRIED = (Outcome.RETRYABLE, Outcome.UNREACHED)
@@ -76,10 +85,13 @@ async def _check(settings: Settings, credentials: bool, calibrate: bool) -> Chec
                                  timeout=settings.timeout)
         answers: list[Result] = []
         shapes: list[dict[str, Any] | None] = []
+        took: list[float] = []  # each request's round trip: the estimate's pace
 
         async def request(ids: Sequence[str], key: str) -> Result:
             shapes.clear()  # the last answer's shape, or none when no answer was read
+            began = time.monotonic()
             answer = await client.profile_with(session, ids[0], key=key, shapes=shapes)
+            took.append(time.monotonic() - began)
             answers.append(answer)
             seen = [a.outcome for a in answers]
             # Retries can take minutes (a 30 s timeout, seven attempts, backoff between):
@@ -110,7 +122,7 @@ async def _check(settings: Settings, credentials: bool, calibrate: bool) -> Chec
                     log.info("preflight", host=host, key=key, status=result.status,
                              answer=result.reason)
                     if credentials and key == "identity":
-                        said = _accepted(result, host)
+                        said = _accepted(result, host, took[-1])
         except TimeoutError:
             wait = f"{settings.stall_timeout:g}s (--stall-timeout)"
             if answers and all(a.outcome is Outcome.THROTTLED for a in answers):
@@ -162,10 +174,12 @@ def describe_shape(shape: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
-def _accepted(result: Result, host: str) -> str:
+def _accepted(result: Result, host: str, round_trip: float) -> str:
     """What the confirmation says; anything but a success or a clear not-found raises."""
     if result.outcome is Outcome.SUCCESS:
-        return f"credentials accepted by {host}"
+        said = Accepted(f"credentials accepted by {host}")
+        said.round_trip = round_trip
+        return said
     if result.status is None:  # no answer at all: timeouts, resets
         raise TooManyErrors(
             f"preflight: cannot reach {host}: no answer ({result.reason}); nothing was "

@@ -11,6 +11,7 @@ from typing import Any
 
 import structlog
 
+from bulkdelete.batcher import resume_point
 from bulkdelete.checkpoint import CheckpointStore, RunRecord, State, describe_saved
 from bulkdelete.checkpoint.evidence import BASELINE_NAME, Baseline, save_baseline
 from bulkdelete.client import Deleter
@@ -19,6 +20,7 @@ from bulkdelete.errors import (
     AbortError,
     CheckpointLocked,
     ConfirmationRefused,
+    InputChanged,
     InputError,
     StorageError,
     UsageError,
@@ -35,13 +37,14 @@ from bulkdelete.lifecycle.plan import (
     check_same_job,
     make_plan,
     open_input,
+    planned_target,
     precount,
     read_batches,
 )
 from bulkdelete.logs import utc_timestamp
-from bulkdelete.outputs import VERIFY_NAME
+from bulkdelete.outputs import discard_verify, verify_lists
 from bulkdelete.reader import Input
-from bulkdelete.report import build_report, save_report
+from bulkdelete.report import blanks, build_report, save_report
 from bulkdelete.settings import JobFiles, Settings
 from bulkdelete.wording import counted
 
@@ -61,15 +64,21 @@ class JobResult:
 
 
 def exit_code_after(state: State, end: RunEnd, stop: StopRequest) -> int:
-    """InputError when the input ended short of the pre-count."""
+    """InputChanged when the input ended short of the pre-count."""
     if end.input_exhausted and not end.limit_reached and not state.complete \
             and state.totals.batches_total and not stop.requested:
         # Every batch read was recorded, yet batches are missing: the file changed under us.
-        raise InputError(
+        raise InputChanged(
             f"the input ended after {state.progress.watermark:,} of "
             f"{state.totals.batches_total:,} batches: it changed during the run. Progress is "
             "saved; restore the original file to resume, or use --restart")
     return drive.run_exit_code(state, stop)
+
+
+def restart_keeps(files: JobFiles, store: CheckpointStore) -> tuple[str, ...] | None:
+    """For a --restart of a started job: the still-present lists that stay (the plan says
+    so); None when this is no restart."""
+    return tuple(verify_lists(store.directory)) if files.restart and store.exists() else None
 
 
 async def plan_job(settings: Settings, files: JobFiles, *, preflight: bool = False,
@@ -84,13 +93,14 @@ async def plan_job(settings: Settings, files: JobFiles, *, preflight: bool = Fal
         draw = Draw.new(settings.baseline) if preflight else None
         totals = await asyncio.to_thread(precount, source, settings.batch_size,
                                          draw.reservoir if draw else None)
-        plan = make_plan(settings, source, totals)
+        plan = replace(make_plan(settings, source, totals), restart=restart_keeps(files, store))
     else:
         state = store.load()
-        check_same_job(state, binding, files, store.directory)
+        binding, target = planned_target(settings, binding, state)
+        files = check_same_job(state, binding, files, store.directory)
         totals = state.totals
         plan = replace(make_plan(settings, source, state.totals, state.progress),
-                       baseline=kept(store.directory))
+                       baseline=kept(store.directory), failed=files.failed_path, **target)
     if not preflight:
         return plan
     accepted, baseline = await before_confirm(
@@ -119,8 +129,10 @@ async def run_job(settings: Settings, files: JobFiles, *, stop: StopRequest | No
             store.lock()
         try:
             job, state = await _recover(settings, files, source, store, resume_command, draw)
-            if not job.resumed and not state.totals.ids_total and state.totals.lines_invalid:
-                job.refuse_nothing_valid(state)  # an empty file is a job of 0 IDs, complete
+            files = job.files  # with the job's own failed file when none was given
+            t = state.totals  # an empty file is a job of 0 IDs, complete; a blank one is not
+            if not job.resumed and not t.ids_total and (t.lines_invalid or t.lines_blank):
+                job.refuse_nothing_valid(state)
             if state.complete:
                 code = drive.run_exit_code(state, stop)
                 report = build_report(state, exit_code=code)
@@ -135,7 +147,8 @@ async def run_job(settings: Settings, files: JobFiles, *, stop: StopRequest | No
                 credentials=settings.preflight and deleter is None, run_id=run_id)
             plan = replace(make_plan(settings, job.source, state.totals,
                                      state.progress if job.resumed else None), preflight=accepted,
-                           baseline=kept(store.directory) if job.resumed else baseline)
+                           baseline=kept(store.directory) if job.resumed else baseline,
+                           restart=restart_keeps(files, store))
             if settings.max_delete is not None and plan.ids_this_run > settings.max_delete:
                 raise UsageError(
                     f"this run would send {counted(plan.ids_this_run, 'ID')}, more than "
@@ -153,7 +166,8 @@ async def run_job(settings: Settings, files: JobFiles, *, stop: StopRequest | No
             with contextlib.suppress(OSError):
                 store.close()  # the journal's own failure is the one being reported
             # Said from what is on disk now, after the run's last save was tried.
-            raise StorageError(
+            # Its class kept: one raised mid-run is exit 4, one before sending exit 2.
+            raise type(exc)(
                 f"{exc}; the run stopped at once. {describe_saved(saved_in)}") from None
         finally:
             store.close()
@@ -170,7 +184,7 @@ async def _recover(settings: Settings, files: JobFiles, source: Input, store: Ch
                restarting=files.restart and store.locked)
     if job.resumed:
         state = store.load()
-        check_same_job(state, binding, files, store.directory)
+        job.files = files = check_same_job(state, binding, files, store.directory)
         job.write_invalid_list(state, resumed=True)
     else:
         store.check_creatable()
@@ -209,11 +223,9 @@ class _Job:
                     "waited to start; nothing was sent. Rerun the same command to resume it")
             log.info("restart", checkpoint=str(store.directory))
             store.discard()
-            # The last verify.json spoke of the discarded job. The still-present lists
-            # stay: each may be another job's input.
-            for name in (VERIFY_NAME, BASELINE_NAME):
-                with contextlib.suppress(FileNotFoundError):
-                    (store.directory / name).unlink()
+            discard_verify(store.directory)
+            with contextlib.suppress(FileNotFoundError):  # the discarded job's baseline
+                (store.directory / BASELINE_NAME).unlink()
         # Listed before the state exists: a job whose state exists has its list whole, and
         # its baseline (a resume never takes one).
         self.write_invalid_list(state)
@@ -228,15 +240,16 @@ class _Job:
 
     def refuse_nothing_valid(self, state: State) -> None:
         """Exit 2, the invalid lines listed first, never over a job's folder holding a state."""
-        listed = ""
-        if not self.store.exists():
+        listed, t = "", state.totals
+        if t.lines_invalid and not self.store.exists():
             self.store.check_creatable()
             if not self.store.locked:
                 self.store.lock()
             listed = f", listed in {self.write_invalid_list(state)}"
         raise InputError(
-            f"the input has no valid ID: {counted(state.totals.lines_invalid, 'invalid line')}"
-            f"{listed}; nothing was sent. Check --format, --column and --id-type")
+            f"the input has no valid ID: {counted(t.lines_invalid, 'invalid line')}"
+            f"{blanks(t.lines_blank)}{listed}; nothing was sent. Check --format, --column, "
+            "--id-type and --encoding")
 
     async def send(self, state: State, plan: Plan, stop: StopRequest, observer: Observer,
                    deleter: Deleter | None, run_id: str) -> JobResult:
@@ -244,23 +257,25 @@ class _Job:
         # A new job's failed file starts empty (emptied once locked).
         failed_file = FailedFile(files.failed_path, truncate=not self.resumed,
                                  folder_check=self.store.check_same_folder)
-        if not self.resumed:
-            log.info("start", input=str(files.input), format=self.source.format,
-                     ids_total=plan.ids_total, batches=plan.batches_total, host=settings.host,
-                     account_id=settings.account_id, id_type=settings.id_type,
-                     concurrency=settings.concurrency, rate=settings.rate,
-                     batch_size=settings.batch_size, limit=settings.limit)
-        else:
-            _, offset, line = p.anchor
-            left = "in_flight_at_crash" if drive.was_killed(state.runs) else "in_flight_at_stop"
-            log.info("resume", watermark=p.watermark, offset=offset, line=line,
-                     done=p.ids_done, ids_total=plan.ids_total,
-                     **{left: len(p.sent_above)})
         run = RunRecord(run_id=run_id, started=utc_timestamp(), resumed=self.resumed,
                         requester=settings.requester, ticket=settings.ticket)
+        # What a log pipeline needs of either (docs/cli.md, "Logs"); the audit pair if given.
+        job = {"input": str(files.input), "format": self.source.format, "host": settings.host,
+               "account_id": settings.account_id, "id_type": settings.id_type,
+               **{k: v for k, v in (("requester", run.requester), ("ticket", run.ticket)) if v}}
         try:
             batches = read_batches(self.source, settings.batch_size, p.anchor,
                                    state.totals.ids_total)
+            if not self.resumed:
+                log.info("start", **job, ids_total=plan.ids_total, batches=plan.batches_total,
+                         concurrency=settings.concurrency, rate=settings.rate,
+                         batch_size=settings.batch_size, limit=settings.limit)
+            else:  # where sending resumes: the first batch not done, past the anchor's
+                batches, (offset, line) = resume_point(batches, p.is_done, p.anchor)
+                left = "in_flight_at_crash" if drive.was_killed(state.runs) \
+                    else "in_flight_at_stop"
+                log.info("resume", **job, watermark=p.watermark, offset=offset, line=line,
+                         done=p.ids_done, ids_total=plan.ids_total, **{left: len(p.sent_above)})
             exit_code = await drive.run_recorded(
                 drive.Run(settings, failed_file, stop, state, run, deleter, store=self.store,
                           resumed=self.resumed, report=files.report_path, plan=plan,

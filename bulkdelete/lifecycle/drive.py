@@ -24,7 +24,7 @@ from bulkdelete.client import BoundClient, ClevertapClient, Deleter
 from bulkdelete.engine import AdaptiveLimiter, Engine, OperationFactory, RunEnd, RunStats
 from bulkdelete.engine.engine import Check, Delete
 from bulkdelete.engine.stats import StopRequest
-from bulkdelete.errors import BulkDeleteError, StorageError
+from bulkdelete.errors import BulkDeleteError, StorageError, mid_run
 from bulkdelete.failed import FailureSink
 from bulkdelete.lifecycle.plan import Observer, Plan, QuietObserver
 from bulkdelete.logs import utc_timestamp
@@ -104,6 +104,7 @@ async def run_recorded(job: Run, batches: Iterator[Batch],
     job.started = time.monotonic()
     if store is not None:
         store.snapshot(*store.prepare_snapshot(state))
+    # From here on the run may send: a precondition that breaks now is exit 4, not 2.
     code: int | None = None
     try:
         async with _engine(job, Ledger(state.progress, store.append if store else None)) as engine:
@@ -121,12 +122,15 @@ async def run_recorded(job: Run, batches: Iterator[Batch],
                 observer.finished()
         code = exit_code(end) if exit_code else run_exit_code(state, job.stop)
     except BulkDeleteError as exc:
-        code = exc.exit_code
-        raise
+        broken = mid_run(exc)
+        code = broken.exit_code
+        if broken is exc:
+            raise
+        raise broken from None
     finally:
         error = _close(job, code)
     if error is not None:
-        raise error
+        raise mid_run(error)
     return code
 
 

@@ -10,7 +10,7 @@ import math
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from bulkdelete.batcher import Batch, make_batches, summarize
 from bulkdelete.checkpoint import Binding, Progress, State, Totals
@@ -22,11 +22,13 @@ from bulkdelete.outputs import check_outputs
 from bulkdelete.reader import Input, InputFormat, check_input_path, check_lines_guess, detect_format
 from bulkdelete.reader.csv import csv_column
 from bulkdelete.reader.csvhead import describe
+from bulkdelete.reader.encoding import resolve_encoding
 from bulkdelete.reader.guard import fingerprint
 from bulkdelete.reader.rule import show
 from bulkdelete.repeats import RepeatCounter
 from bulkdelete.sample import Reservoir
 from bulkdelete.settings import JobFiles, Settings
+from bulkdelete.wording import counted
 
 TYPICAL_LATENCY = 1.0  # seconds per request assumed by the dry run's estimate (docs/api.md)
 
@@ -57,6 +59,11 @@ def id_column(source: Input) -> IdColumn:
     return IdColumn(name, delimiter=delimiter)
 
 
+#: A dry run's account when none is given: it then plans a started job for the job's own
+#: target (docs/cli.md, ``--dry-run``).
+UNSET_ACCOUNT = "(not set)"
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
     input: Path
@@ -78,8 +85,12 @@ class Plan:
     column: IdColumn = field(default_factory=IdColumn)
     ids_failed: int = 0  # in the job so far
     ids_duplicate: int = 0  # IDs that repeat an earlier one (each costs a request slot)
+    lines_blank: int = 0  # blank lines, CSV cells and JSON values
     input_sha256: str | None = None
+    restart: tuple[str, ...] | None = None  # a --restart's still-present lists, which stay
+    failed: Path | None = None  # a started job's failed file
     target_from: str = ""  # where the target came from (Settings.target_from)
+    encoding: str = "utf-8"  # the input's, canonical
     baseline: Baseline | None = None  # a new job's look before the delete (docs/verify.md)
     label: str | None = None  # what the progress shows it doing, when not the run's own
 
@@ -92,6 +103,21 @@ class Plan:
     def requests_this_run(self) -> int:
         return math.ceil(self.ids_this_run / self.batch_size)
 
+    @property
+    def latency(self) -> float | None:
+        """The preflight's measured round trip, when it ran and answered."""
+        return getattr(self.preflight, "round_trip", None)
+
+    def estimate(self) -> str:
+        """The dry run's estimate line, at the measured round trip or else the assumed one."""
+        latency = self.latency
+        each = (f"~{latency:.2g} s each (the preflight's round trip)" if latency is not None
+                else f"~{TYPICAL_LATENCY:g} s each (assumed: no preflight was made)")
+        rate = f", at most {self.rate:g}/s" if self.rate else ""
+        return (f"{counted(self.requests_this_run, 'request')} at concurrency "
+                f"{self.concurrency}{rate} and {each}: "
+                f"{duration(self.estimated_seconds(latency or TYPICAL_LATENCY))}")
+
     def estimated_seconds(self, latency: float = TYPICAL_LATENCY) -> float:
         """At ``concurrency`` in flight and ``latency`` each, or at ``--rate``, whichever is
         slower: the two ceilings are separate, so the tighter one decides."""
@@ -101,20 +127,31 @@ class Plan:
         return self.requests_this_run * per_request
 
 
+def duration(seconds: float) -> str:
+    """A time for people: "under 1 s", never "about under 1 s"."""
+    if seconds < 1:
+        return "under 1 s"
+    if seconds < 90:
+        return f"about {seconds:.0f} s"
+    if seconds < 5400:
+        return f"about {seconds / 60:.0f} min"
+    return f"about {seconds / 3600:.1f} h"
+
+
 def make_plan(settings: Settings, source: Input, totals: Totals,
               progress: Progress | None = None) -> Plan:
     done = progress.ids_done if progress is not None else 0
     remaining = this_run = totals.ids_total - done
-    if settings.limit is not None:  # rounded up to whole batches: never split across runs
-        batches = math.ceil(settings.limit / settings.batch_size)
-        this_run = min(remaining, batches * settings.batch_size)
+    if settings.limit is not None:  # exactly: the batch it ends in is cut (engine.piece_of)
+        this_run = min(remaining, settings.limit)
     return Plan(
         input=source.path, format=source.format, account_id=settings.account_id,
         host=settings.host, id_type=settings.id_type, ids_remaining=remaining,
         ids_this_run=this_run, resumed=progress is not None, concurrency=settings.concurrency,
         batch_size=settings.batch_size, rate=settings.rate, column=id_column(source),
         ids_failed=progress.ids_failed if progress is not None else 0,
-        target_from=settings.target_from, **asdict(totals),  # every count the pre-count made
+        target_from=settings.target_from, encoding=source.encoding,
+        **asdict(totals),  # every count the pre-count made
     )
 
 
@@ -128,7 +165,8 @@ def open_input(files: JobFiles, settings: Settings) -> Input:
     # Outputs are written (a new job truncates the failed file): never the input, nor a
     # file or folder of someone else (docs/guarantees.md, "Nobody else's files").
     check_outputs(files)
-    source = Input(files.input, fmt, settings.id_type, files.column, files.delimiter)
+    source = Input(files.input, fmt, settings.id_type, files.column, files.delimiter,
+                   encoding=resolve_encoding(files.encoding))
     with contextlib.closing(source.records()) as records:
         next(records, None)
     return source
@@ -171,21 +209,40 @@ async def binding_for(settings: Settings, source: Input) -> Binding:
         fingerprint=await asyncio.to_thread(fingerprint, source.path), format=source.format,
         column=source.column, batch_size=settings.batch_size, id_type=settings.id_type,
         account_id=settings.account_id, host=settings.host, delimiter=delimiter,
+        encoding=source.encoding,
     )
+
+
+def planned_target(settings: Settings, binding: Binding,
+                   state: State) -> tuple[Binding, dict[str, Any]]:
+    """A dry run given no account plans a started job for its own target (README, step 1):
+    the checkpoint's account, and its host unless a region or base URL was given. The
+    binding to check, and the plan's target fields (none when an account was given)."""
+    if settings.account_id != UNSET_ACCOUNT:
+        return binding, {}
+    own = state.binding
+    host = own.host if settings.target_from.startswith("default") else binding.host
+    return (replace(binding, account_id=own.account_id, host=host),
+            {"account_id": own.account_id, "host": host,
+             "target_from": "the job's, from its checkpoint"})
 
 
 def check_same_job(state: State, binding: Binding, files: JobFiles, directory: Path,
                    nothing: str = "nothing was sent",
                    advice: str = "Use the original settings to resume, another --checkpoint "
-                                 "for a new job, or --restart to discard it.") -> None:
+                                 "for a new job, or --restart to discard it.") -> JobFiles:
     """A started job read another way, or sent elsewhere, is refused (``nothing`` says what
-    was not done); its failed file must be the one bound and list all its failed IDs."""
+    was not done); its failed file must be the one bound and list all its failed IDs.
+    Returns *files* with the job's own failed file when no ``--failed`` was given."""
     diffs = state.binding.differences(binding)
     if diffs:
         raise CheckpointMismatch(f"checkpoint {directory} belongs to a different job; {nothing}. "
                                  f"Differs: {'; '.join(diffs)}. {advice}")
+    if files.failed is None and state.failed:  # not given: the job's own, wherever it is
+        files = replace(files, failed=directory / state.failed)
     state.bind_failed_file(files.failed_path, directory)
     check_lists_all(files.failed_path, state.failed_listed)
+    return files
 
 
 class Observer(Protocol):

@@ -21,7 +21,18 @@ from bulkdelete.reader.csvhead import (
     sniff,
 )
 from bulkdelete.reader.guard import Watch
-from bulkdelete.reader.rule import InvalidLine, Record, Records, check, show, text_value, trim
+from bulkdelete.reader.rule import (
+    REASON_EMPTY,
+    InvalidLine,
+    Record,
+    Records,
+    check,
+    show,
+    text_value,
+    trim,
+    undecodable,
+    unusable,
+)
 from bulkdelete.reader.source import (
     MAX_LINE_BYTES,
     REASON_LINE_TOO_LONG,
@@ -54,16 +65,17 @@ def csv_records(source: Input, start_offset: int, start_line: int) -> Records:
         if start_offset:
             # Resume: the header was needed for the column; now jump to the watermark.
             blocks = Blocks(stream, source.path, start_offset, source.watch)
-            rows = _rows(blocks.pieces(), start_offset, start_line, separator)
+            rows = _rows(blocks.pieces(), start_offset, start_line, separator, source.encoding)
+        bad = undecodable(source.encoding)
         for line, offset, row in rows:
             if isinstance(row, str):
-                yield InvalidLine(line, row)
+                yield unusable(line, row)  # REASON_EMPTY: a blank line
             elif index >= len(row):
                 yield InvalidLine(line, f"no column '{show(name)}'",
                                   text_value(separator.join(row)))
             else:
                 value = trim(row[index])
-                reason = check(value)
+                reason = check(value, bad)
                 if reason is None and header.stray(value, len(row)):
                     reason = REASON_STRAY_DELIMITER
                 elif value == name:
@@ -71,7 +83,7 @@ def csv_records(source: Input, start_offset: int, start_line: int) -> Records:
                 if reason is None:
                     yield Record(value, line, offset)
                 else:
-                    yield InvalidLine(line, reason, text_value(row[index]))
+                    yield unusable(line, reason, text_value(row[index]))
 
 
 def csv_column(source: Input) -> tuple[str | None, str]:
@@ -92,12 +104,17 @@ def _open(stream: Stream, source: Input, watch: Watch | None) -> tuple[Rows, Hea
     ahead = look_ahead(pieces)
     given = parse_delimiter(source.delimiter)
     separator = given or sniff(ahead[-1] if ahead else b"")
-    rows = _rows(chain(ahead, pieces), blocks.offset, 1, separator)
+    rows = _rows(chain(ahead, pieces), blocks.offset, 1, separator, source.encoding)
+    blank_rows = []  # before the header: counted as blank like the others
     first = next(rows, None)
+    while first is not None and first[2] == REASON_EMPTY:
+        blank_rows.append(first)
+        first = next(rows, None)
     if first is None:
-        return rows, None
+        return iter(blank_rows), None
     line, _, row = first
-    return rows, choose(row, line, source.column, source.id_type, separator, given is not None)
+    return chain(blank_rows, rows), choose(row, line, source.column, source.id_type, separator,
+                                          given is not None)
 
 
 @dataclass(slots=True)
@@ -108,6 +125,7 @@ class Cursor:
     offset: int
     line: int
     delimiter: str = ","
+    encoding: str = "utf-8"
     over_long: str | None = None  # why the row was replaced by a stand-in
     record_bytes: int = 0
     last: bytes = b""  # the last line handed to csv
@@ -145,12 +163,13 @@ def _hand(line: bytes, cursor: Cursor) -> str:
     cursor.record_bytes += size
     cursor.last = line
     # Only the ID cell matters, and check() finds the surrogates an undecodable byte leaves.
-    return line.decode("utf-8", "surrogateescape")
+    return line.decode(cursor.encoding, "surrogateescape")
 
 
-def _rows(pieces: Iterator[bytes], offset: int, line: int, delimiter: str) -> Rows:
+def _rows(pieces: Iterator[bytes], offset: int, line: int, delimiter: str,
+          encoding: str = "utf-8") -> Rows:
     """``(line, offset, row)`` per non-blank CSV record; *row* is a reason when unusable."""
-    cursor = Cursor(offset, line, delimiter)
+    cursor = Cursor(offset, line, delimiter, encoding)
     # strict: a quote where none may be ("ab"c) is an error rather than a guess, and an
     # unterminated quote at end of file is reported instead of silently closed.
     reader = csv.reader(_feed(pieces, cursor), delimiter=delimiter, strict=True)
@@ -183,6 +202,7 @@ def _rows(pieces: Iterator[bytes], offset: int, line: int, delimiter: str) -> Ro
             yield line, offset, cursor.over_long
             continue
         if not row or (len(row) == 1 and not trim(row[0])):
+            yield line, offset, REASON_EMPTY  # a blank line
             continue
         yield line, offset, row
 

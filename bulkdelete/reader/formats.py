@@ -15,8 +15,8 @@ from bulkdelete.reader.csv import csv_records
 from bulkdelete.reader.guard import Watch
 from bulkdelete.reader.rule import (
     REASON_TOO_LONG,
-    REASON_UTF8,
     TRIMMED,
+    Blank,
     InvalidLine,
     Record,
     Records,
@@ -26,13 +26,15 @@ from bulkdelete.reader.rule import (
     show,
     text_value,
     trim,
+    undecodable,
+    unusable,
 )
 from bulkdelete.reader.source import REASON_LINE_TOO_LONG, Tap, look_ahead, open_blocks
 
 InputFormat = Literal["lines", "csv", "jsonl"]
 _EXTENSIONS: Final[tuple[tuple[str, InputFormat], ...]] = (
     (".csv", "csv"), (".jsonl", "jsonl"), (".ndjson", "jsonl"))
-Decided = Record | InvalidLine | None
+Decided = Record | InvalidLine | Blank | None
 
 REASON_NOT_OBJECT: Final = "not a JSON object"
 
@@ -80,6 +82,7 @@ class Input:
     column: str | None = None
     delimiter: str | None = None
     watch: Watch | None = None
+    encoding: str = "utf-8"  # canonical (reader.encoding.resolve_encoding)
     tap: Tap | None = field(default=None, compare=False)  # sees every byte a read from 0 reads
 
     @property
@@ -108,11 +111,11 @@ class Input:
         if self.format == "csv":
             return csv_records(self, offset, line)
         if self.format == "lines":
-            return _each_line(self, offset, line, _id_line, REASON_TOO_LONG)
+            return _each_line(self, offset, line, _id_line(self.encoding), REASON_TOO_LONG)
         # A first object without the field means the wrong field name: refused (not on a
         # resume, which passed it).
         return _each_line(self, offset, line,
-                          _json_line(self.json_field, check_first=offset == 0),
+                          _json_line(self.json_field, self.encoding, check_first=offset == 0),
                           REASON_LINE_TOO_LONG)
 
 
@@ -138,38 +141,44 @@ def _each_line(source: Input, start_offset: int, line: int,
                 line += 1
 
 
-def _id_line(raw: bytes, line: int, offset: int) -> Decided:
-    # An undecodable byte becomes a lone surrogate, which check() reports as not UTF-8.
-    value = raw.decode("utf-8", "surrogateescape").strip(TRIMMED)  # trim(), without a call
-    if not value:
-        return None  # a blank line is skipped, not reported
-    reason = check(value)
-    if reason is None:
-        return Record(value, line, offset)
-    return InvalidLine(line, reason, raw_value(raw))
+def _id_line(encoding: str) -> Callable[[bytes, int, int], Decided]:
+    bad = undecodable(encoding)
+
+    def decide(raw: bytes, line: int, offset: int) -> Decided:
+        # An undecodable byte becomes a lone surrogate, which check() reports as such.
+        value = raw.decode(encoding, "surrogateescape").strip(TRIMMED)  # trim(), no call
+        reason = check(value, bad)  # a blank line is a Blank
+        if reason is None:
+            return Record(value, line, offset)
+        return unusable(line, reason, raw_value(raw))
+
+    return decide
 
 
-def _json_line(field: str, *, check_first: bool) -> Callable[[bytes, int, int], Decided]:
+def _json_line(field: str, encoding: str, *,
+               check_first: bool) -> Callable[[bytes, int, int], Decided]:
     """One JSON line's record, invalid line or nothing (blank). The ID must be a string; a field
     held twice is invalid (the json module keeps the last)."""
     # The decoder's own decode() skips json.loads's argument checks.
     loads = json.JSONDecoder().decode
     shown = show(field)
     # A line can hold the field twice only if it holds this twice, or an escape.
-    quoted = json.dumps(field, ensure_ascii=False).encode("utf-8", "surrogateescape")
+    quoted = json.dumps(field, ensure_ascii=False).encode(encoding, "surrogateescape")
+    bad = undecodable(encoding)
 
     def decide(raw: bytes, line: int, offset: int) -> Decided:
         nonlocal check_first
         try:
-            text = raw.decode("utf-8")
+            text = raw.decode(encoding)
         except UnicodeDecodeError:
-            return InvalidLine(line, REASON_UTF8, raw_value(raw))
+            return InvalidLine(line, bad, raw_value(raw))
         try:
             obj = loads(text)
         except (ValueError, RecursionError):
             # Blank lines land here too: testing for them only now spares every good line
             # a strip().
-            return InvalidLine(line, REASON_NOT_OBJECT, raw_value(raw)) if trim(text) else None
+            return InvalidLine(line, REASON_NOT_OBJECT, raw_value(raw)) if trim(text) \
+                else Blank(line)
         if type(obj) is not dict:
             return InvalidLine(line, REASON_NOT_OBJECT, raw_value(raw))
         if (b"\\" in raw or raw.count(quoted) > 1) and sum(
@@ -187,9 +196,9 @@ def _json_line(field: str, *, check_first: bool) -> Callable[[bytes, int, int], 
         if type(value) is not str:
             return InvalidLine(line, f"field '{shown}' is not a string", raw_value(raw))
         value = trim(value)
-        reason = check(value)
+        reason = check(value, bad)
         if reason is None:
             return Record(value, line, offset)
-        return InvalidLine(line, reason, text_value(value))
+        return unusable(line, reason, text_value(value))
 
     return decide

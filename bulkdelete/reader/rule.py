@@ -5,7 +5,7 @@ control character and no whitespace but the space (so an ID is sent as the file 
 from __future__ import annotations
 
 import re
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -56,8 +56,21 @@ class InvalidLine:
     value: str = field(default="", compare=False, repr=False)
 
 
+@dataclass(frozen=True, slots=True)
+class Blank:
+    """A blank line, CSV cell or JSON value, in every format: counted as blank, never listed
+    as invalid (there is nothing wrong to show)."""
+
+    line: int
+
+
 #: What a read yields, in file order; closed, it closes the input file.
-Records = Generator[Record | InvalidLine, None, None]
+Records = Generator[Record | InvalidLine | Blank, None, None]
+
+
+def unusable(line: int, reason: str, value: str = "") -> InvalidLine | Blank:
+    """What a line whose ID check gave *reason* is: an empty value is a blank."""
+    return Blank(line) if reason == REASON_EMPTY else InvalidLine(line, reason, value)
 
 
 def raw_value(raw: bytes) -> str:
@@ -81,8 +94,22 @@ def trim(value: str) -> str:
     return value.strip(TRIMMED)
 
 
-def check(value: str) -> str | None:
-    """Why a trimmed *value* is not a usable ID, or None when it is."""
+def undecodable(encoding: str) -> str:
+    """The reason for a value with bytes *encoding* cannot decode."""
+    return REASON_UTF8 if encoding == "utf-8" else f"not valid {encoding}"
+
+
+def encoding_hint(reasons: Iterable[str]) -> str | None:
+    """What to say when lines are not valid UTF-8: the file may be in another encoding."""
+    if REASON_UTF8 in reasons:
+        return ("lines that are not valid UTF-8 may be a file in another encoding (an Excel "
+                "export on Windows is often cp1252): pass --encoding, e.g. --encoding cp1252")
+    return None
+
+
+def check(value: str, undecodable: str = REASON_UTF8) -> str | None:
+    """Why a trimmed *value* is not a usable ID, or None when it is; *undecodable* is the
+    reason for bytes the input's encoding could not decode (lone surrogates)."""
     # A printable string holds no control character, no whitespace but the space (the
     # zero-width ones are format characters, not printable) and no lone surrogate.
     if value.isprintable() and 0 < len(value) <= MAX_ID_LENGTH:
@@ -95,7 +122,7 @@ def check(value: str) -> str | None:
             value.encode("utf-8")
         except UnicodeEncodeError:
             # Lone surrogates: undecodable bytes (CSV) or a bad \\u escape (JSON).
-            return REASON_UTF8
+            return undecodable
     if len(value) > MAX_ID_LENGTH:
         return REASON_TOO_LONG
     if _CONTROL.search(value):

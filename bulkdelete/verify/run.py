@@ -161,11 +161,12 @@ def deleted_batches(source: Input, batch_size: int, state: State, failed: set[st
                     start: tuple[int, int, int] = (0, 0, 1)) -> Iterator[Batch]:
     """The job's batches from ``start`` on, read as the job read them (batch numbers are a
     pure function of the input and the batch size), each holding only its deleted IDs: a
-    done batch's, less the failed file's."""
+    done batch's (of a batch not done, the head a --limit did), less the failed file's."""
+    p = state.progress
     for batch in read_batches(source, batch_size, start):
-        if not state.progress.is_done(batch.seq):
-            batch.ids = []
-        elif failed:
+        if not p.is_done(batch.seq):
+            batch.ids = batch.ids[:p.head_done.get(batch.seq, 0)]
+        if failed and batch.ids:
             batch.ids = [ident for ident in batch.ids if ident not in failed]
         yield batch
 

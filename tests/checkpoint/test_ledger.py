@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bulkdelete.checkpoint import Ledger, Progress
+from bulkdelete.checkpoint import Ledger, Progress, State
 from bulkdelete.checkpoint.journal import frame
 from tests.checkpoint.helpers import line_of, load, make_state, offset_of, opened_store
 
@@ -106,3 +106,45 @@ def test_an_answer_that_acknowledged_nothing_takes_the_batch_off_the_sent_list()
     ledger.sent(4)
     assert ledger.progress.sent_above == {4}
     assert journal.records == [("s", 4), ("a", 4), ("s", 4)]
+
+
+def test_a_head_cut_by_a_limit_is_journalled_replayed_and_snapshotted(tmp_path: Path) -> None:
+    """A --limit ends a run inside batch 0: its head of 30 is recorded (then grown to 80)
+    and counted, the batch stays not done, and both the journal replay and the snapshot
+    give back the same head; an older, shorter head changes nothing; the batch's done
+    record adds only its rest and drops the head."""
+    directory = tmp_path / "ckpt"
+    with opened_store(directory) as store:
+        state = make_state()
+        store.create(state)
+        ledger = Ledger(state.progress, store.append)
+        ledger.sent(0)
+        ledger.partly_done(0, 30, 29, 1, {"HTTP 400 rejected": 1})
+        ledger.partly_done(0, 30, 29, 1, {"HTTP 400 rejected": 1})  # a replay: nothing
+        ledger.sent(0)
+        ledger.partly_done(0, 80, 50, 0, None)
+        assert not state.progress.is_done(0)
+        assert state.progress.sent_above == set()
+    replayed = load(directory).progress
+    snapshotted = State.from_json(state.to_json(1))[0].progress
+    for p in (state.progress, replayed, snapshotted):
+        assert (p.watermark, p.head_done, p.ids_deleted, p.ids_failed) == (0, {0: 80}, 79, 1)
+        assert p.reasons == {"HTTP 400 rejected": 1}
+    ledger = Ledger(snapshotted)
+    ledger.partly_done(0, 50, 50, 0, None)
+    assert (snapshotted.head_done, snapshotted.ids_deleted) == ({0: 80}, 79)
+    ledger.done(0, offset_of(0), line_of(0), 20, 0, None)
+    assert (snapshotted.watermark, snapshotted.head_done) == (1, {})
+    assert snapshotted.ids_done == 100
+
+
+def test_a_head_after_a_crash_counts_the_whole_batch_as_re_sent() -> None:
+    """A killed run left batch 0 at the server, maybe whole: its head and then its rest,
+    each sent again, both count as re-sent (never fewer than the server saw twice)."""
+    progress = Progress(sent_above={0})
+    progress.carry_over(killed=True)
+    ledger = Ledger(progress)
+    ledger.partly_done(0, 40, 40, 0, None)
+    assert progress.resent_after_crash == 40
+    ledger.done(0, offset_of(0), line_of(0), 60, 0, None)
+    assert (progress.resent_after_crash, progress.left) == (100, {})

@@ -257,10 +257,11 @@ _STATE_KEYS = {"version", "journal", "updated", "binding", "totals", "progress",
 
 
 _PROGRESS_KEYS = {"watermark", "anchor", "done_above", "sent_above", "ids_deleted",
-                  "ids_failed", "reasons", "left", "resent_after_crash", "resent_after_stop"}
+                  "ids_failed", "reasons", "left", "resent_after_crash", "resent_after_stop",
+                  "head_done"}
 
 
-_RECORD_KEYS = {"k", "s", "o", "l", "n", "f", "r"}
+_RECORD_KEYS = {"k", "s", "o", "l", "n", "f", "r", "h"}
 
 
 def test_checkpoint_files_hold_no_ids(tmp_path: Path) -> None:

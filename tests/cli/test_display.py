@@ -203,6 +203,52 @@ def test_the_plan_shows_at_most_five_invalid_lines() -> None:
     assert any("8 invalid lines" in line for line in lines)
 
 
+@pytest.mark.parametrize(("duplicate", "blank", "repeats", "blanks"), [
+    (0, 0, "", ""),
+    (1, 0, " (1 of them a repeat of an earlier ID: 2,320 distinct)", ""),
+    (321, 7, " (321 of them repeats of an earlier ID: 2,000 distinct)", ", 7 blank"),
+])
+def test_the_plan_and_the_summary_say_repeats_and_blanks_in_the_same_words(
+    duplicate: int, blank: int, repeats: str, blanks: str,
+) -> None:
+    """One rule for the repeats and the blanks, in the plan and in the summary."""
+    from bulkdelete.checkpoint import Binding, State, Totals
+    from bulkdelete.report import build_report, summary_lines
+
+    plan = describe_plan(a_plan(ids_total=2_321, lines_invalid=2, ids_duplicate=duplicate,
+                                lines_blank=blank))
+    assert plan[3] == f"IDs:        2,321 valid{repeats}{blanks}, 2 invalid lines, 10 batches " \
+        "(new job)"
+    totals = Totals(ids_total=2_321, lines_invalid=2, batches_total=24,
+                    ids_duplicate=duplicate, lines_blank=blank)
+    state = State(binding=Binding("f", "lines", None, 100, "guid", "A", "h"), totals=totals)
+    assert summary_lines(build_report(state, exit_code=None))[0] == (
+        f"job incomplete (0 of 2,321 handled): 0 deleted, 0 failed, 2 invalid lines{blanks}, "
+        f"of 2,321 IDs{repeats}")
+
+
+@pytest.mark.parametrize(("kept", "said"), [
+    ((), "discarded"),
+    (("still_present-1.txt", "still_present-2.txt"), "discarded; 2 still-present lists verify "
+     "handed out stay (another job may read them): still_present-1.txt, still_present-2.txt"),
+])
+def test_a_restart_plan_says_what_goes_and_which_lists_stay(
+    kept: tuple[str, ...], said: str,
+) -> None:
+    lines = describe_plan(a_plan(restart=kept))
+    assert ("restart:    the job starts over: its progress, verify.json and verify/ are "
+            + said) in lines
+    assert not any(line.startswith("restart:") for line in describe_plan(a_plan()))
+
+
+@pytest.mark.parametrize(("rate", "shown"), [(0.0, "–"), (0.0033, "0.0033"), (0.43, "0.43"),
+                                             (7.81, "7.8"), (12.4, "12"), (1234.5, "1,234")])
+def test_a_rate_is_never_a_rounded_zero(rate: float, shown: str) -> None:
+    from bulkdelete.report import per_second
+
+    assert per_second(rate) == shown
+
+
 def test_a_verify_labels_its_counts_gone_present_unclear() -> None:
     """A check's failures are present profiles or unclear answers, never "failed"; the
     counts before this run (a resumed --all) are added in."""

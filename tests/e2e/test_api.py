@@ -14,6 +14,7 @@ from bulkdelete import (
     FatalApiError,
     JobFiles,
     Secret,
+    StoppedMidRun,
     delete_ids,
     run_job,
 )
@@ -23,8 +24,8 @@ PUBLIC = {
     "REGION_HOSTS", "AbortError", "BulkDeleteError", "CheckpointError", "CheckpointLocked",
     "CheckpointMismatch", "ConfirmationRefused", "ErrorBudget", "FatalApiError", "InputError",
     "JobFiles", "JobResult", "Plan", "Secret", "Settings", "StalledError", "StopRequest",
-    "TooManyErrors", "UsageError", "__version__", "delete_ids", "plan_job", "resolve_base_url",
-    "run_job", "VerifyResult", "verify_job",
+    "StoppedMidRun", "TooManyErrors", "UsageError", "__version__", "delete_ids", "plan_job",
+    "resolve_base_url", "run_job", "VerifyResult", "verify_job",
 }
 
 
@@ -41,8 +42,9 @@ def test_every_exception_is_rooted_at_bulkdeleteerror() -> None:
         obj = getattr(bulkdelete, name)
         if inspect.isclass(obj) and issubclass(obj, Exception):
             assert issubclass(obj, BulkDeleteError), name
-            assert obj.exit_code in (2, 3), name
+            assert obj.exit_code in (2, 3, 4), name
     assert AbortError.exit_code == 3
+    assert StoppedMidRun.exit_code == 4  # docs/exit-codes.md: stopped mid-run
 
 
 async def test_delete_ids_from_an_iterable(fake_server: ServerFactory) -> None:

@@ -76,17 +76,17 @@ def test_max_delete_refuses_a_bigger_run_and_allows_an_equal_one(
 def test_limit_is_a_canary_and_a_rerun_finishes(
     tmp_path: Path, server: FakeServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """``--limit 250`` deletes 3 whole batches and exits 0 with the job incomplete and the
-    command to continue; the rerun without the limit finishes; two runs are reported and
-    no ID is sent twice."""
+    """``--limit 250`` deletes exactly 250 IDs (2 batches and half of a third) and exits 0
+    with the job incomplete and the command to continue; the rerun without the limit
+    finishes; two runs are reported and no ID is sent twice."""
     ids = make_ids(1_000)
     source = write_ids(tmp_path / "ids.txt", ids)
     code, _, err = cli(capsys, *delete_args(source, "--limit", "250"))
     assert code == 0, err
     assert "Continue with:" in err
     first = report_of(source)
-    assert (first["complete"], first["ids_deleted"]) == (False, 300)
-    assert len(server.stats.acknowledged) == 300
+    assert (first["complete"], first["ids_deleted"]) == (False, 250)
+    assert len(server.stats.acknowledged) == 250
     code, _, err = cli(capsys, *delete_args(source))
     assert code == 0, err
     report = report_of(source)
@@ -195,7 +195,7 @@ def test_report_has_every_field_and_the_console_agrees(
     assert report["ids_total"] == 1_000
     assert (report["ids_deleted"], report["ids_failed"]) == (998, 2)
     assert report["ids_deleted"] + report["ids_failed"] == report["ids_total"]
-    assert report["lines_invalid"] == 1
+    assert (report["lines_invalid"], report["lines_blank"]) == (1, 1)  # "" is a blank
     assert report["batches_total"] == 10
     assert (report["complete"], report["exit_code"]) == (True, 1)
     assert report["fingerprint"]
@@ -209,7 +209,7 @@ def test_report_has_every_field_and_the_console_agrees(
     assert (run["requests"], run["exit_code"], run["resumed"]) == (requests, 1, False)
     assert run["started"] <= run["ended"]
     assert report["elapsed_s"] == pytest.approx(run["elapsed_s"], abs=0.01)
-    assert "998 deleted, 2 failed, 1 invalid line, of 1,000 IDs" in err
+    assert "998 deleted, 2 failed, 1 invalid line, 1 blank, of 1,000 IDs" in err
     assert "failed IDs:" in err
 
 

@@ -62,9 +62,9 @@ def fill(disk: Path, leave: int) -> Path:
 async def test_a_full_disk_under_the_failed_file_tears_no_line_and_loses_no_id(
     tmp_path: Path, fake_server: ServerFactory
 ) -> None:
-    """The failed file's disk fills mid-run: the run stops with one clear line (exit 2);
-    after freeing space the same command finishes, every line of the failed file and of
-    its reasons file is whole, and no ID is lost."""
+    """The failed file's disk fills mid-run: the run stops with one clear line (exit 4:
+    stopped mid-run); after freeing space the same command finishes, every line of the
+    failed file and of its reasons file is whole, and no ID is lost."""
     ids = make_ids(5_000)
     poison = frozenset(ids[7::20])
     source = write_ids(tmp_path / "ids.txt", ids)
@@ -85,7 +85,7 @@ async def test_a_full_disk_under_the_failed_file_tears_no_line_and_loses_no_id(
                        .read_text().splitlines()]
             assert {r["id"] for r in reasons} == set(lines)
             assert assert_nothing_lost(ids, server, failed) == poison
-        assert first_code == 2, first_output
+        assert first_code == 4, first_output
         one_error_line(first_output, "failed file", "No space left")
 
 
@@ -103,7 +103,7 @@ async def test_a_nearly_full_checkpoint_disk_never_installs_a_short_snapshot(
     tmp_path: Path, fake_server: ServerFactory
 ) -> None:
     """The checkpoint's disk fills mid-run, with room left for part of a snapshot: the run
-    stops at once with one clear line saying what is saved (exit 2), the good snapshot
+    stops at once with one clear line saying what is saved (exit 4), the good snapshot
     stays, and after freeing space the same command resumes (never "damaged") and
     finishes with nothing lost."""
     ids = make_ids(20_000)
@@ -118,7 +118,7 @@ async def test_a_nearly_full_checkpoint_disk_never_installs_a_short_snapshot(
             await wait_for_acks(server, 1_500)
             filler = fill(disk, leave=3 * PAGE)
             code, output = await cli_finish(proc)
-            assert code == 2, output
+            assert code == 4, output
             line = one_error_line(output, "No space left", "stopped at once", "Saved in")
             assert " IDs handled" in line
             assert server.stats.acknowledged_ids < len(ids)
@@ -154,7 +154,7 @@ async def test_a_checkpoint_folder_removed_or_read_only_mid_run_stops_it_at_once
     tmp_path: Path, fake_server: ServerFactory, fault: str
 ) -> None:
     """The checkpoint folder is removed, or turns read-only, mid-run: within about a
-    second the run stops (exit 2) and says what is saved — nothing once the folder is
+    second the run stops (exit 4) and says what is saved — nothing once the folder is
     gone — instead of going on unrecorded into a "Bad file descriptor"; the same command
     then finishes the job, losing nothing."""
     ids = make_ids(60_000)
@@ -175,7 +175,7 @@ async def test_a_checkpoint_folder_removed_or_read_only_mid_run_stops_it_at_once
             faulted_at = asyncio.get_running_loop().time()
             code, output = await cli_finish(proc)
             took = asyncio.get_running_loop().time() - faulted_at
-        assert code == 2, output
+        assert code == 4, output
         one_error_line(output, "stopped at once", said)
         assert "Bad file descriptor" not in output
         assert took < 5, took

@@ -173,8 +173,8 @@ async def test_poison_ids_are_isolated_and_listed_with_reasons(
 async def test_canary_limit_then_resume_finishes_the_job(
     tmp_path: Path, fake_server: ServerFactory
 ) -> None:
-    """--limit deletes whole batches up to N and stops (exit 0, incomplete); each rerun
-    continues from there, and the per-run records add up."""
+    """--limit deletes exactly N IDs, cutting the batch it ends in, and stops (exit 0,
+    incomplete); the rerun sends that batch's rest first, and the per-run records add up."""
     ids = make_ids(1_050)
     source = write_ids(tmp_path / "ids.txt", ids)
     async with fake_server() as server:
@@ -182,8 +182,8 @@ async def test_canary_limit_then_resume_finishes_the_job(
                                JobFiles(input=source))
         assert canary.exit_code == 0
         assert canary.report["complete"] is False
-        assert canary.report["ids_deleted"] == 300  # rounded up to whole batches
-        assert len(server.stats.acknowledged) == 300
+        assert canary.report["ids_deleted"] == 250  # never more than asked
+        assert len(server.stats.acknowledged) == 250
         rest = await run_job(make_settings(server.base_url), JobFiles(input=source))
         assert rest.report["complete"] is True
         assert [r["resumed"] for r in rest.report["runs"]] == [False, True]

@@ -57,7 +57,8 @@ def test_a_checkpoint_without_a_bound_failed_file_takes_the_one_it_resumes_with(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A checkpoint written before the failed file was bound has no path: the resume is
-    accepted and binds the path it runs with, so the next different one is refused."""
+    accepted and binds the path it runs with, so the next different one is refused, and a
+    resume without --failed uses it (the job's own)."""
     ids = make_ids(600)
     source = write_ids(tmp_path / "ids.txt", ids)
     with serve_in_thread(poison_ids=frozenset({ids[1]})) as srv:
@@ -74,11 +75,13 @@ def test_a_checkpoint_without_a_bound_failed_file_takes_the_one_it_resumes_with(
         code, _, err = cli(capsys, *delete_args(source, "--failed", str(other),
                                                   "--limit", "200"))
         assert code == 1, err  # accepted and bound (1: the job has a failed ID)
-        code, _, err = cli(capsys, *delete_args(source))
+        code, _, err = cli(capsys, *delete_args(source, "--failed", str(tmp_path / "3.txt"),
+                                                  "--limit", "200"))
         assert code == 2, err
         assert str(other) in err
-        code, _, err = cli(capsys, *delete_args(source, "--failed", str(other)))
+        code, _, err = cli(capsys, *delete_args(source))  # no --failed: the job's own
         assert code == 1, err
+        assert f"failed IDs: {other}" in err
         lost_check = set(read_lines(ckpt_dir(source) / "failed.txt")) | set(read_lines(other))
         assert not [i for i in ids if srv.stats.acknowledged[i] == 0 and i not in lost_check]
 

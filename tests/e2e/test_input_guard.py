@@ -1,6 +1,6 @@
 """Guarantee 0 end to end, with the real CLI in a subprocess against the fake server: every ID
 sent is a value of the ID column of the input as it was when the job started. An input
-changed during a run stops it (exit 2, "input changed during the run"), nothing read after
+changed during a run stops it (exit 4, "input changed during the run"), nothing read after
 the change is sent, the pre-count (and so --max-delete) is never exceeded, and the same
 command with the original file restored finishes the job with nothing lost."""
 
@@ -48,7 +48,8 @@ async def _changed_mid_run(
     *extra: str, name: str = "ids.txt",
 ) -> None:
     """Start a job, apply *change* to its input mid-run, and check the run stops with
-    exit 2, sent only original IDs, and resumes to completion on the original file."""
+    exit 4 (stopped mid-run), sent only original IDs, and resumes to completion on the
+    original file."""
     ids = make_ids(COUNT)
     original = set(ids)
     source = write_ids(tmp_path / name, ids)
@@ -56,13 +57,13 @@ async def _changed_mid_run(
     async with fake_server(concurrency_limit=CONCURRENCY, latency=0.005) as server:
         argv = delete_argv(source, *extra)
         code, output = await _run(argv, server, lambda: change(source))
-        assert code == 2, output
+        assert code == 4, output
         assert "input changed during the run" in output, output
         assert "Traceback" not in output
         assert _received(server) <= original, sorted(_received(server) - original)[:5]
         assert len(_received(server)) < COUNT, "changed too late to prove anything"
         report = json.loads((tmp_path / f"{name}.bulkdelete" / "report.json").read_text())
-        assert report["exit_code"] == 2
+        assert report["exit_code"] == 4
         assert report["complete"] is False
 
         source.write_bytes(saved)  # restored: the checkpoint's file again
@@ -136,7 +137,7 @@ async def test_gz_input_is_watched_on_its_compressed_file(
     async with fake_server(concurrency_limit=CONCURRENCY, latency=0.005) as server:
         argv = delete_argv(source)
         code, output = await _run(argv, server, lambda: replace(source))
-        assert code == 2, output
+        assert code == 4, output
         assert "input changed during the run" in output, output
         assert _received(server) <= set(ids)
         source.write_bytes(saved)

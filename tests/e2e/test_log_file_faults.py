@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bulkdelete.errors import StorageError
+from bulkdelete.errors import StorageFailedMidRun
 from tests.conftest import (
     ServerFactory,
     assert_nothing_lost,
@@ -21,7 +21,7 @@ from tests.conftest import (
 from tests.e2e.support import ckpt_dir, one_error_line
 from tests.e2e.test_disk_faults import PAGE, fill, small_disk
 
-STORAGE_EXIT = StorageError.exit_code
+STORAGE_EXIT = StorageFailedMidRun.exit_code  # a storage failure once sending began
 
 
 async def test_a_log_file_on_dev_full_is_refused_before_anything_is_sent(

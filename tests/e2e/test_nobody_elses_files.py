@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bulkdelete.errors import StorageError
+from bulkdelete.errors import StorageFailedMidRun
 from bulkdelete.fake import FakeServer
 from tests.conftest import (
     ServerFactory,
@@ -260,7 +260,7 @@ async def test_a_checkpoint_folder_swapped_mid_run_stops_it_and_loses_nothing(
         swapped_at = asyncio.get_running_loop().time()
         code, output = await cli_finish(proc)
         took = asyncio.get_running_loop().time() - swapped_at
-        assert code == StorageError.exit_code, output  # as for a removed folder
+        assert code == StorageFailedMidRun.exit_code, output  # as for a removed folder (4)
         assert "Traceback" not in output
         errors = [line for line in output.splitlines() if "error:" in line]
         assert len(errors) == 1, output

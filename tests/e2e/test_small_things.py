@@ -74,7 +74,9 @@ def test_ids_repeated_across_the_file_are_counted_exactly_in_the_plan_report_and
 ) -> None:
     """2,000 distinct IDs with 321 planted repeats spread over the whole file (so most fall
     in other batches than their first): the dry run, the report's ``ids_duplicate`` and
-    the summary all say 321, and each occurrence is still counted as handled."""
+    the summary all say 321 (and 2,000 distinct), and each occurrence is still counted as
+    handled. The report agrees with the server: ``ids_distinct`` IDs were acknowledged, and
+    a repeat inside its batch took no place in the request, one in another batch did."""
     ids = make_ids(2_000)
     rng = random.Random(11)
     lines = ids + [rng.choice(ids[:300]) for _ in range(321)]
@@ -83,13 +85,17 @@ def test_ids_repeated_across_the_file_are_counted_exactly_in_the_plan_report_and
     code, out, plan = cli(capsys, "delete", str(source), "--id-type", "guid", "--dry-run",
                            "--no-preflight")
     assert code == 0, plan
-    assert "2,321 valid (321 of them repeats of an earlier ID)" in out + plan
+    assert "2,321 valid (321 of them repeats of an earlier ID: 2,000 distinct)" in out + plan
     code, _, err = cli(capsys, *delete_args(source))
     assert code == 0, err
     report = report_of(source)
     assert report["ids_duplicate"] == 321
     assert report["ids_total"] == report["ids_deleted"] == 2_321
-    assert "of 2,321 IDs (321 of them repeats of an earlier ID)" in err
+    assert report["ids_distinct"] == len(server.stats.acknowledged) == 2_000
+    sent_once_per_batch = sum(len(set(lines[at:at + 100])) for at in range(0, len(lines), 100))
+    assert sent_once_per_batch < len(lines)  # some repeats did share a batch
+    assert sum(server.stats.acknowledged.values()) == sent_once_per_batch
+    assert "of 2,321 IDs (321 of them repeats of an earlier ID: 2,000 distinct)" in err
     assert_nothing_lost(ids, server, ckpt_dir(source) / "failed.txt")
 
 

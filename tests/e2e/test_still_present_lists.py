@@ -22,6 +22,7 @@ from bulkdelete.fake import FakeServer
 from tests.conftest import (
     CLI,
     ServerFactory,
+    answer_at_once,
     assert_nothing_lost,
     cli_finish,
     cli_run,
@@ -107,9 +108,12 @@ async def test_a_list_handed_out_is_never_rewritten_and_its_delete_resumes_after
         assert_nothing_lost(back, server, checkpoint / "failed.txt")
 
 
-async def test_restart_drops_the_last_verify_json_and_keeps_every_list(
+async def test_restart_drops_the_last_verify_and_an_unfinished_one_and_keeps_every_list(
     tmp_path: Path, fake_server: ServerFactory,
 ) -> None:
+    """--restart discards verify.json and the progress of an interrupted verify --all (both
+    speak of the discarded job), keeps every still-present list (another job may read
+    one), and its plan says so, naming the lists."""
     ids = make_ids(300)
     source = write_ids(tmp_path / "ids.txt", ids)
     folder = tmp_path / "ids.txt.bulkdelete"
@@ -119,11 +123,31 @@ async def test_restart_drops_the_last_verify_json_and_keeps_every_list(
         assert code == 1, output
         listed = folder / json.loads((folder / "verify.json").read_text())["still_present"]
         content = listed.read_bytes()
+        server.reconfigure(dataclasses.replace(server.config, latency=0.05))
+        before = server.stats.looked_up.total()
+        proc = await cli_start(_verify(source, "--all", "--concurrency", "1"), server.base_url)
+        async with asyncio.timeout(30):
+            # Polls the server's counter; there is no event to wait on.
+            while server.stats.looked_up.total() < before + 5:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+        proc.send_signal(signal.SIGINT)  # an interrupted verify --all: its progress stays
+        code, output = await cli_finish(proc)
+        assert code == 130, output
+        assert (folder / "verify" / "state.json").exists()
+
         # Its profiles are gone (all but the comebacks): the new baseline may find none.
+        code, output = await cli_run(
+            delete_argv(source, "--restart", "--allow-absent", "--dry-run"), server.base_url)
+        assert code == 0, output
+        assert ("restart:    the job starts over: its progress, verify.json and verify/ are "
+                f"discarded; 1 still-present list verify handed out stays (another job may "
+                f"read it): {listed.name}") in output
+        answer_at_once(server)
         code, output = await cli_run(delete_argv(source, "--restart", "--allow-absent"),
                                      server.base_url)
         assert code == 0, output
         assert not (folder / "verify.json").exists()
+        assert not (folder / "verify").exists()
         assert listed.read_bytes() == content
         assert_nothing_lost(ids, server, folder / "failed.txt")
 

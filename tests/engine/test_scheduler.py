@@ -180,9 +180,10 @@ async def test_graceful_stop_during_a_long_429_pause_returns_promptly() -> None:
     assert r.limiter.in_flight == 0
 
 
-async def test_limit_sends_whole_batches_up_to_the_limit() -> None:
-    """--limit 250 with batches of 100: exactly 3 batches are sent (rounded up to whole
-    batches), then the run ends with end.limit_reached."""
+async def test_limit_sends_exactly_the_limit_and_the_next_run_sends_the_rest_first() -> None:
+    """--limit 250 with batches of 100: two batches and the first half of the third are
+    sent, never more; that half is recorded as the batch's head. The next run sends the
+    third batch's other half, then the rest: every ID acknowledged exactly once."""
     batches = make_batches(10)
     r = rig(FakeDeleter(), make_settings(limit=250))
     end = await r.run(batches)
@@ -190,14 +191,39 @@ async def test_limit_sends_whole_batches_up_to_the_limit() -> None:
     assert not end.input_exhausted
     assert not r.stop.requested
     assert sorted(c.seq for c in r.deleter.calls) == [0, 1, 2]
-    assert r.progress.watermark == 3
-    assert r.progress.ids_deleted == 300
+    assert sum(r.deleter.acknowledged.values()) == 250
+    assert set(r.deleter.acknowledged) == {*batches[0].ids, *batches[1].ids,
+                                           *batches[2].ids[:50]}
+    assert (r.progress.watermark, r.progress.head_done) == (2, {2: 50})
+    assert r.progress.ids_deleted == 250
     r.assert_nothing_lost(batches)
+
+    rest = rig(r.deleter, progress=r.progress)
+    end = await rest.run(batches)
+    assert end.input_exhausted
+    assert rest.journal.events[0][:2] == ("sent", 2)  # the cut batch's rest first
+    assert r.deleter.calls[3].ids == batches[2].ids[50:]
+    assert r.deleter.acknowledged == {i: 1 for b in batches for i in b.ids}
+    assert (r.progress.watermark, r.progress.head_done) == (10, {})
+    assert r.progress.ids_deleted == 1_000
+
+
+async def test_a_limit_inside_a_cut_batch_cuts_it_further() -> None:
+    """A batch whose head of 50 is done: --limit 30 sends its next 30 IDs only, and the
+    head grows to 80."""
+    batches = make_batches(4)
+    progress = Progress()
+    Ledger(progress).partly_done(0, 50, 50, 0, None)
+    r = rig(FakeDeleter(), make_settings(limit=30), progress=progress)
+    end = await r.run(batches)
+    assert end.limit_reached
+    assert [c.ids for c in r.deleter.calls] == [batches[0].ids[50:80]]
+    assert (progress.watermark, progress.head_done, progress.ids_deleted) == (0, {0: 80}, 80)
 
 
 async def test_limit_on_a_resumed_job_counts_from_the_watermark() -> None:
     """--limit counts this run's IDs: on a job with 2 batches done, --limit 250 sends the
-    next 3 batches."""
+    next 2 batches and half of a third."""
     progress = Progress()
     for seq in (0, 1):
         Ledger(progress).done(seq, seq * 1000, seq * 10 + 1, 100, 0, None)
@@ -205,6 +231,7 @@ async def test_limit_on_a_resumed_job_counts_from_the_watermark() -> None:
     end = await r.run(make_batches(10))
     assert end.limit_reached
     assert sorted(c.seq for c in r.deleter.calls) == [2, 3, 4]
+    assert (sum(r.deleter.acknowledged.values()), progress.head_done) == (250, {4: 50})
 
 
 async def test_limit_equal_to_the_input_exhausts_it() -> None:

@@ -15,9 +15,9 @@ from bulkdelete.settings import JobFiles
 from tests.conftest import make_settings, write_ids
 
 
-@pytest.mark.parametrize(("limit", "this_run"), [(None, 950), (1, 100), (100, 100), (101, 200),
+@pytest.mark.parametrize(("limit", "this_run"), [(None, 950), (1, 1), (100, 100), (101, 101),
                                              (5_000, 950)])
-def test_limit_rounds_up_to_whole_batches_within_what_remains(
+def test_limit_is_exact_within_what_remains(
     limit: int | None, this_run: int
 ) -> None:
     settings = make_settings("http://127.0.0.1:1", batch_size=100, limit=limit)

@@ -11,7 +11,12 @@ import pytest
 
 from bulkdelete.checkpoint import CheckpointStore
 from bulkdelete.client import SUCCESS, Result
-from bulkdelete.errors import CheckpointLocked, ConfirmationRefused, StorageError
+from bulkdelete.errors import (
+    CheckpointLocked,
+    ConfirmationRefused,
+    StoppedMidRun,
+    StorageError,
+)
 from bulkdelete.job import Plan, Snapshot, delete_ids, run_job
 from bulkdelete.lifecycle import drive
 from bulkdelete.settings import JobFiles
@@ -32,15 +37,15 @@ class Recording:
 
 
 async def test_delete_ids_trims_counts_blanks_and_batches_in_order() -> None:
-    """Blank items are invalid values (as an empty CSV cell is), counted by position."""
+    """Blank items are blanks (as an empty CSV cell is), counted, never invalid."""
     deleter = Recording()
     ids = [" a ", "", "b\n", "   ", "c", "d\t", "e"]
     result = await delete_ids(make_settings(NOWHERE, batch_size=2, concurrency=1), ids,
                               deleter=deleter)
     assert deleter.requests == [["a", "b"], ["c", "d"], ["e"]]
     assert (result.report["ids_total"], result.report["batches_total"]) == (5, 3)
-    assert result.report["lines_invalid"] == 2
-    assert [s["line"] for s in result.report["invalid_samples"]] == [2, 4]
+    assert (result.report["lines_blank"], result.report["lines_invalid"]) == (2, 0)
+    assert result.report["invalid_samples"] == []
     assert (result.exit_code, result.failed_ids) == (0, [])
 
 
@@ -49,7 +54,7 @@ async def test_delete_ids_of_nothing_sends_nothing() -> None:
     result = await delete_ids(make_settings(NOWHERE), ["", " "], deleter=deleter)
     assert deleter.requests == []
     assert (result.report["ids_total"], result.exit_code) == (0, 0)
-    assert result.report["lines_invalid"] == 2
+    assert (result.report["lines_blank"], result.report["lines_invalid"]) == (2, 0)
 
 
 class Watching:
@@ -193,11 +198,32 @@ async def test_a_failing_periodic_snapshot_ends_the_run_with_its_own_error(
 
     monkeypatch.setattr(CheckpointStore, "snapshot", failing)
     deleter = Slow()
-    with pytest.raises(StorageError, match=r"No space left.*stopped at once"):
+    with pytest.raises(StorageError, match=r"No space left.*stopped at once") as info:
         await run_job(make_settings(NOWHERE, batch_size=10, concurrency=1),
                       JobFiles(input=source), deleter=deleter)
     sent = sum(len(r) for r in deleter.requests)
     assert 0 < sent < 2_000
+    assert info.value.exit_code == StoppedMidRun.exit_code  # sending had begun: exit 4
     state = CheckpointStore(tmp_path / "ids.txt.bulkdelete").load()
     assert state.progress.ids_deleted <= sent
     assert state.runs[-1].exit_code is None  # ended by the error: no code recorded
+
+
+async def test_a_checkpoint_that_cannot_be_written_before_sending_stays_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The run's first snapshot, before any request, fails: nothing was sent, so this is a
+    precondition found before sending (exit 2), not a run stopped part way (exit 4)."""
+    source = write_ids(tmp_path / "ids.txt", [f"id-{n}" for n in range(50)])
+
+    def failing(store: CheckpointStore, data: bytes, gen: int) -> None:
+        raise StorageError("cannot write the snapshot: No space left on device")
+
+    monkeypatch.setattr(CheckpointStore, "snapshot", failing)
+    deleter = Recording()
+    with pytest.raises(StorageError, match="No space left") as info:
+        await run_job(make_settings(NOWHERE, batch_size=10), JobFiles(input=source),
+                      deleter=deleter)
+    assert deleter.requests == []
+    assert info.value.exit_code == 2
+    assert not isinstance(info.value, StoppedMidRun)

@@ -13,13 +13,13 @@ import pytest
 
 from bulkdelete.batcher import make_batches, summarize
 from bulkdelete.errors import InputError
-from bulkdelete.reader import Input, InputFormat, InvalidLine, Record
+from bulkdelete.reader import Blank, Input, InputFormat, InvalidLine, Record
 
 BOM = b"\xef\xbb\xbf"
 # Stands for personal data: it must never reach a reason or an error message.
 SECRET = "SECRET-ID-4711"
 
-Item = Record | InvalidLine
+Item = Record | InvalidLine | Blank
 
 
 def write(path: Path, data: bytes) -> Path:

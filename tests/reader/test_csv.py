@@ -18,9 +18,9 @@ from bulkdelete.reader.csv import (
 from bulkdelete.reader.rule import (
     MAX_ID_LENGTH,
     REASON_CONTROL,
-    REASON_EMPTY,
     REASON_TOO_LONG,
     REASON_UTF8,
+    Blank,
 )
 from bulkdelete.reader.source import REASON_LINE_TOO_LONG
 from tests.reader.support import (
@@ -110,12 +110,14 @@ def test_csv_id_with_embedded_newline_is_invalid(tmp_path: Path) -> None:
     assert_private(items)
 
 
-def test_csv_blank_lines_skipped_empty_cells_invalid(tmp_path: Path) -> None:
-    """Blank lines are skipped; a row whose ID cell is empty is an invalid 'empty value'."""
-    data = b"guid,n\n\ng1,1\n   \n,2\n  ,3\ng2,4\n"
+def test_csv_blank_lines_and_empty_cells_are_blanks_not_invalid(tmp_path: Path) -> None:
+    """Blank lines (before the header too) and rows whose ID cell is empty are blanks, each
+    with its line; none is an invalid line."""
+    data = b"\nguid,n\n\ng1,1\n   \n,2\n  ,3\ng2,4\n"
     items = read(write(tmp_path / "ids.csv", data), "csv")
-    assert [(value, line) for value, line, _ in records(items)] == [("g1", 3), ("g2", 7)]
-    assert invalid(items) == [(5, REASON_EMPTY), (6, REASON_EMPTY)]
+    assert [(value, line) for value, line, _ in records(items)] == [("g1", 4), ("g2", 8)]
+    assert invalid(items) == []
+    assert [i.line for i in items if isinstance(i, Blank)] == [1, 3, 5, 6, 7]
 
 
 def test_csv_short_row_is_invalid(tmp_path: Path) -> None:

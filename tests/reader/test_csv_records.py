@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bulkdelete.reader import Input, InvalidLine, Record, source
+from bulkdelete.reader import Blank, Input, InvalidLine, Record, source
 from bulkdelete.reader import csv as csv_reader
 from bulkdelete.reader.csv import (
     REASON_FIELD_TOO_LONG,
@@ -119,7 +119,7 @@ def test_ids_read_are_exactly_the_column_values(
             assert got(path, start_offset=offset, start_line=line) == expected[index:]
 
 
-def _items(path: Path) -> list[Record | InvalidLine]:
+def _items(path: Path) -> list[Record | InvalidLine | Blank]:
     return list(Input(path, "csv", "guid", column="id").records())
 
 

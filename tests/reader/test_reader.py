@@ -105,9 +105,9 @@ def test_resume_lines_from_an_offset(tmp_path: Path) -> None:
     """Resuming from a record's (offset, line) yields exactly the rest of the file."""
     path = write(tmp_path / "ids.txt", b"a\n\nb\nc\n")
     full = read(path)
-    third = full[1]
+    third = full[2]  # after "a" and the blank line 2
     assert isinstance(third, Record)
-    assert read(path, start_offset=third.offset, start_line=third.line) == full[1:]
+    assert read(path, start_offset=third.offset, start_line=third.line) == full[2:]
 
 
 def test_resume_csv_rereads_header(tmp_path: Path) -> None:
