@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from bulkdelete.checkpoint.evidence import Baseline, Seen, load_baseline, save_baseline
+from bulkdelete.fake.config import absent_by_share
 from tests.conftest import (
     CLI,
     ServerFactory,
@@ -87,3 +88,50 @@ async def test_the_certificate_command_takes_the_folder_and_refuses_no_job(
     record = json.loads((folder / "certificate.json").read_text())
     assert record["status"]["state"] == "deleted, not yet verified"
     assert record["verify"] is None
+
+
+async def test_a_job_with_a_share_never_existing_is_certified_erased_apart_from_not_found(
+    tmp_path: Path, fake_server: ServerFactory,
+) -> None:
+    """Issue #20's done-when: 30 % of the input names no profile. The job runs; its verify
+    --all and certificate count as *erased* exactly the sampled profiles that existed before
+    the delete, and the rest only as *not found*; no input ID is in either file."""
+    ids = make_ids(600)
+    source = write_ids(tmp_path / "ids.txt", ids)
+    folder = tmp_path / "ids.txt.bulkdelete"
+    async with fake_server(absent_share=0.3) as server:
+        code, output = await cli_run(delete_argv(source, "--baseline", "200"), server.base_url)
+        assert code == 0, output
+        assert_nothing_lost(ids, server, folder / "failed.txt")
+        code, said = await cli_run(
+            [*CLI, "verify", str(source), "--id-type", "guid", "--no-progress", "--all"],
+            server.base_url)
+        assert code == 0, said
+        code, output = await cli_run([*CLI, "certificate", str(source)], server.base_url)
+        assert code == 0, output
+    baseline = load_baseline(folder)
+    assert baseline is not None
+    existed = {ident for ident, seen in baseline.ids if seen is Seen.PRESENT}
+    never = {ident for ident, seen in baseline.ids if seen is Seen.ABSENT}
+    assert existed == {i for i, _ in baseline.ids if not absent_by_share(i, 0.3)}
+    assert never == {i for i, _ in baseline.ids if absent_by_share(i, 0.3)}
+    assert existed
+    assert never
+    verified = json.loads((folder / "verify.json").read_text())
+    paired = verified["baseline"]
+    assert (paired["present_before"], paired["absent_before"]) == (len(existed), len(never))
+    assert paired["erased"] == paired["present_before_now_gone"] == len(existed)
+    assert (verified["checked"], verified["gone"]) == (600, 600)  # every one not found
+    assert f"{len(existed)} of the {len(existed)} sampled profiles that existed before the " \
+           "delete are gone now (erased)" in said
+    record = json.loads((folder / "certificate.json").read_text())
+    assert record["verify"]["baseline"]["erased"] == len(existed)
+    assert record["baseline"]["absent"] == len(never)
+    page = (folder / "certificate.html").read_text(encoding="utf-8")
+    assert f"erased (present before, gone now)</th><td>{len(existed)} of the {len(existed)} " \
+           "profiles that existed before the delete" in page
+    assert "gone (not found)" in page
+    assert "<em>Not found</em>: gone now, its state before unknown" in page
+    for ident in ids:
+        assert ident not in page, ident
+        assert ident not in json.dumps(record), ident
