@@ -21,6 +21,7 @@ from bulkdelete.client import BoundClient, Result
 from bulkdelete.durable import LineFiles, write_private_atomic
 from bulkdelete.engine import Check, OperationFactory
 from bulkdelete.errors import StorageError
+from bulkdelete.logs import utc_timestamp
 from bulkdelete.outputs import STILL_PRESENT_PREFIX as STILL_PRESENT_PREFIX
 from bulkdelete.outputs import VERIFY_FOLDER, VERIFY_NAME
 from bulkdelete.report import is_early, purge_dates
@@ -143,7 +144,7 @@ def summarize(population: int, gone: int, present: int, unknown: int, *, sample:
         "early": is_early(due, now) if due else False,
         "requester": requester,
         "ticket": ticket,
-        "verified_at": now.isoformat(timespec="seconds"),
+        "verified_at": utc_timestamp(now),
     }
 
 

@@ -85,6 +85,11 @@ async def verify_job(settings: Settings, files: JobFiles, *, sample: int | None 
             check_same_job(state, await binding_for(settings, source), files, store.directory,
                            "nothing was looked up", "Verify a job with the input, format, "
                            "--id-type and target its delete ran with")
+            # What a pipeline needs to tie this verify's events to its job and target.
+            log.info("verify_start", input=str(files.input), account_id=settings.account_id,
+                     host=settings.host, id_type=settings.id_type,
+                     sample="all" if sample is None else sample,
+                     population=state.progress.ids_deleted)
             failed = failed_ids(store.directory / state.failed)
             baseline = paired.load(store.directory)
             job = _Verify(settings, files, source, state, stop or StopRequest(), run_id, partial(

@@ -75,3 +75,25 @@ async def test_the_console_leaves_the_pipeline_fields_to_the_log_file(
     assert records
     assert all(r["command"] == "delete" and r["version"] == __version__ and r["pid"]
                for r in records)
+
+
+async def test_a_verify_says_which_job_and_target_it_checks(
+    tmp_path: Path, fake_server: ServerFactory,
+) -> None:
+    ids = make_ids(300)
+    source = write_ids(tmp_path / "ids.txt", ids)
+    async with fake_server() as srv:
+        code, _, err = await run_subprocess(json_args(source), cli_env(srv.base_url))
+        assert code == 0, err
+        assert_nothing_lost(ids, srv, ckpt_dir(source) / "failed.txt")
+        code, _, err = await run_subprocess(
+            [*CLI, "verify", str(source), "--id-type", "guid", "--log-format", "json",
+             "--sample", "50"], cli_env(srv.base_url))
+        assert code == 0, err
+        host = srv.base_url.removeprefix("http://")
+    records = json_records(err)
+    one_run_id(records)
+    assert {r.get("command") for r in records} == {"verify"}
+    begun = next(r for r in records if r["event"] == "verify_start")
+    assert (begun["input"], begun["account_id"], begun["host"]) == (str(source), ACCOUNT, host)
+    assert (begun["sample"], begun["population"]) == (50, 300)

@@ -41,6 +41,7 @@ def test_a_verify_before_the_purge_is_due_is_early_and_says_until_when() -> None
     assert summary["requested_at"] == "2026-01-02T10:00:00+00:00"
     assert summary["purge_due_by"] == "2026-01-04T10:00:00.000Z"  # the one timestamp format
     assert summary["early"] is True
+    assert summary["verified_at"] == "2026-01-03T12:00:00.000Z"  # as every timestamp written
     assert summary["sample"] == "all"
     assert (summary["checked"], summary["gone"], summary["present"], summary["unknown"]) == (
         10, 8, 1, 1)
