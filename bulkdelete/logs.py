@@ -106,10 +106,19 @@ class _Console:
     debug = info = warning = error = critical = msg
 
 
+# An event for the log file alone: progress while a terminal shows the bar instead.
+FILE_ONLY = "_file_only"
+
+
+def has_log_file() -> bool:
+    return _log_file.file is not None
+
+
 def _stamp_and_file(_logger: Any, _name: str, event: EventDict) -> EventDict:
     # structlog's TimeStamper has no milliseconds; this is the tool's one format.
     event["timestamp"] = utc_timestamp()
     file = _log_file.file
+    file_only = event.pop(FILE_ONLY, False)
     if file is not None:
         record = {k: v for k, v in event.items() if k != _STREAM}
         try:
@@ -124,6 +133,8 @@ def _stamp_and_file(_logger: Any, _name: str, event: EventDict) -> EventDict:
                     file.close()  # what is still buffered cannot be written either
                 for watcher in list(_log_file.watchers):
                     watcher()
+    if file_only:
+        raise structlog.DropEvent
     return event
 
 

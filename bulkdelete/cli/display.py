@@ -25,7 +25,7 @@ from bulkdelete.errors import (
 )
 from bulkdelete.job import Plan, Snapshot
 from bulkdelete.job.baseline import describe as describe_baseline
-from bulkdelete.logs import failure_message, no_color, on_failure, say
+from bulkdelete.logs import FILE_ONLY, failure_message, has_log_file, no_color, on_failure, say
 from bulkdelete.reader.rule import encoding_hint
 from bulkdelete.report import blanks, per_second, repeats
 from bulkdelete.wording import counted
@@ -166,9 +166,14 @@ class Display:
                              extra=f"in flight {snap.in_flight}/{snap.limit} (max "
                              f"{snap.ceiling}) · 429s {throttled:,} · "
                              + " · ".join(f"{k} {v:,}" for k, v in counts.items()))
-        elif self._show and time.monotonic() - self._last_log >= self._interval:
+        # Off a terminal the events are the progress; under a bar, a log file still gets
+        # them (a pipeline reading it has no screen).
+        if self._show and (self._bar is None or has_log_file()) \
+                and time.monotonic() - self._last_log >= self._interval:
             self._last_log = time.monotonic()
-            stage = {"stage": plan.label} if plan.label else {}
+            stage: dict[str, Any] = {"stage": plan.label} if plan.label else {}
+            if self._bar is not None:
+                stage[FILE_ONLY] = True
             log.info("progress", **stage, done=done, total=plan.ids_total,
                      ids_per_s=round(rate, 2),
                      eta_s=round((plan.ids_total - done) / rate) if rate > 0 else None,

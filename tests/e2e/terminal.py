@@ -29,8 +29,9 @@ RICH_ENV = ("FORCE_COLOR", "NO_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "COL
 class Terminal:
     """``python -m bulkdelete ARGS`` on a 30×120 pseudo-terminal; keeps all it printed."""
 
-    def __init__(self, args: list[str], base_url: str, cwd: Path, timeout: float = 30) -> None:
-        env = cli_env(base_url, TERM="xterm-256color")
+    def __init__(self, args: list[str], base_url: str, cwd: Path, timeout: float = 30,
+                 **extra_env: str) -> None:
+        env = cli_env(base_url, TERM="xterm-256color", **extra_env)
         for name in RICH_ENV:
             env.pop(name, None)
         self.log = io.StringIO()

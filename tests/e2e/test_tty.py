@@ -120,6 +120,31 @@ def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
         assert_nothing_lost(ids, server, failed_file(source))
 
 
+def test_under_the_bar_a_log_file_still_gets_the_progress_events(tmp_path: Path) -> None:
+    """A pipeline reading --log-file has no screen: while the terminal shows the bar, the
+    file gets the periodic progress events that the screen does not."""
+    ids = make_ids(3_000)
+    source = write_ids(tmp_path / "ids.txt", ids)
+    log = tmp_path / "run.log"
+    with serve_in_thread(latency=0.05) as server:
+        term = Terminal(delete_args(source, "--yes", "--log-file", str(log), unattended=False),
+                        server.base_url, tmp_path, BULKDELETE_PROGRESS_INTERVAL="0.05")
+        try:
+            term.expect("deleting")
+            code = term.finish()
+        finally:
+            term.kill()
+        assert code == 0, term.text
+        assert_nothing_lost(ids, server, failed_file(source))
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert not [r for r in records if "_file_only" in r]
+    # The baseline's lookups report their progress too (stage "baseline"); the delete's:
+    progress = [r for r in records if r["event"] == "progress" and "stage" not in r]
+    assert progress, [(r["event"], r.get("stage")) for r in records]
+    assert all(r["total"] == 3_000 for r in progress)
+    assert "progress" not in re.sub(r"deleting .*", "", term.text)  # not on the screen
+
+
 @pytest.mark.parametrize("flag", ["--no-progress", "-q"])
 def test_no_progress_and_quiet_show_no_bar(flag: str, tmp_path: Path) -> None:
     """``--no-progress`` and ``-q`` draw no bar on a terminal; ``-q`` also drops the info
