@@ -157,8 +157,11 @@ class Display:
         failed = self._failed_before + snap.ids_failed
         # A check's failure is a present profile or an unclear answer, not a failed delete.
         present = self._present_before + snap.outcomes[Verdict.PRESENT.value]
-        counts = ({"failed": failed} if (plan.label or self.label) == "deleting" else
-                  {"gone": done - failed, "present": present, "unclear": failed - present})
+        # Before the delete an ID not found is absent; after it, gone.
+        label = plan.label or self.label
+        counts = ({"failed": failed} if label == "deleting" else
+                  {"absent" if label == "baseline" else "gone": done - failed,
+                   "present": present, "unclear": failed - present})
         if self._bar is not None and self._task is not None:
             self._bar.update(self._task, completed=done, rate=per_second(rate),
                              bar=_text_bar(done, plan.ids_total),

@@ -282,3 +282,17 @@ def test_under_no_color_the_bar_still_draws_the_progress(
     display.started(a_plan(), lambda: snap(500), done_before=0)  # half of the plan's 1,000
     display.finished()
     assert ("[##########----------]" in out.getvalue()) == bool(no_color)
+
+
+def test_the_baselines_progress_counts_absent_not_gone() -> None:
+    """Before the delete, a profile not found never existed (as far as the account says):
+    the baseline's lookups count it absent; "gone" would claim an erasure."""
+    display = Display(show_progress=True, out=io.StringIO())
+    with capture_logs() as events:
+        display.started(a_plan(label="baseline"), lambda: snap(90, 10,
+                        outcomes=Counter(present=4)), done_before=0)
+        display.tick()
+    (progress,) = [e for e in events if e["event"] == "progress"]
+    assert progress["stage"] == "baseline"
+    assert "gone" not in progress
+    assert (progress["absent"], progress["present"], progress["unclear"]) == (90, 4, 6)
