@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bulkdelete.durable import write_private_atomic
+from bulkdelete.errors import CheckpointError
 
 BASELINE_NAME = "baseline.json"
 
@@ -107,12 +108,15 @@ def save_baseline(folder: Path, baseline: Baseline) -> None:
 
 def load_baseline(folder: Path) -> Baseline | None:
     """None for a job that has none (one started before baselines were kept, or by the
-    library's iterable path). A damaged file raises ValueError/OSError for the caller to word."""
+    library's iterable path). A damaged or unreadable one is a CheckpointError (exit 2)."""
     try:
         raw = (folder / BASELINE_NAME).read_bytes()
     except FileNotFoundError:
         return None
-    data = json.loads(raw)
-    if not isinstance(data, dict):
-        raise ValueError(f"{folder / BASELINE_NAME} does not hold a JSON object")
-    return Baseline.from_json(data)
+    try:
+        data = json.loads(raw)
+        if not isinstance(data, dict):
+            raise ValueError(f"{folder / BASELINE_NAME} does not hold a JSON object")
+        return Baseline.from_json(data)
+    except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+        raise CheckpointError(f"cannot read the job's baseline in {folder}: {exc}") from None

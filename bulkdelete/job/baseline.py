@@ -17,7 +17,13 @@ from bulkdelete.answer import Verdict
 from bulkdelete.checkpoint import Binding, Totals
 from bulkdelete.checkpoint.evidence import Baseline, Seen, load_baseline
 from bulkdelete.engine import StopRequest
-from bulkdelete.errors import ConfirmationRefused, InputError, StalledError, TooManyErrors
+from bulkdelete.errors import (
+    CheckpointError,
+    ConfirmationRefused,
+    InputError,
+    StalledError,
+    TooManyErrors,
+)
 from bulkdelete.job.preflight import check
 from bulkdelete.lifecycle.plan import Observer, make_plan
 from bulkdelete.logs import utc_timestamp
@@ -118,7 +124,7 @@ def kept(folder: Path) -> Baseline | None:
     """A started job's baseline, for its plan; a damaged one is none (verify words it)."""
     try:
         return load_baseline(folder)
-    except (OSError, ValueError, KeyError, TypeError, IndexError):
+    except CheckpointError:
         return None
 
 

@@ -41,9 +41,8 @@ class Checked:
 def load(folder: Path) -> Baseline | None:
     try:
         return load_baseline(folder)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise CheckpointError(
-            f"cannot read the job's baseline in {folder}: {exc}; nothing was looked up") from None
+    except CheckpointError as exc:
+        raise CheckpointError(f"{exc}; nothing was looked up") from None
 
 
 def drain(batches: Iterator[Batch]) -> None:

@@ -6,6 +6,8 @@ import json
 import stat
 from pathlib import Path
 
+import pytest
+
 from bulkdelete.checkpoint.evidence import (
     BASELINE_NAME,
     Baseline,
@@ -14,6 +16,7 @@ from bulkdelete.checkpoint.evidence import (
     load_baseline,
     save_baseline,
 )
+from bulkdelete.errors import CheckpointError
 
 
 def test_a_saved_baseline_loads_as_it_was_and_only_its_owner_reads_it(tmp_path: Path) -> None:
@@ -33,3 +36,10 @@ def test_a_saved_baseline_loads_as_it_was_and_only_its_owner_reads_it(tmp_path: 
 def test_a_job_without_a_baseline_has_none(tmp_path: Path) -> None:
     assert load_baseline(tmp_path) is None
     assert Baseline(size=0).skipped
+
+
+def test_a_damaged_baseline_is_one_checkpoint_error_naming_the_folder(tmp_path: Path) -> None:
+    for damage in ("[1, 2", "[1, 2]", '{"size": 1}', '{"size": 1, "population": 1, "ids": [1]}'):
+        (tmp_path / BASELINE_NAME).write_text(damage)
+        with pytest.raises(CheckpointError, match="cannot read the job's baseline in"):
+            load_baseline(tmp_path)
