@@ -91,7 +91,7 @@ def _input_ids(state: State, scan: dict[str, bool]) -> Iterator[str]:
     try:
         # The binding holds the format the job resolved, never "auto".
         source = Input(Path(state.input), cast(InputFormat, b.format), b.id_type, b.column,
-                       b.delimiter)
+                       b.delimiter, encoding=b.encoding)
         with contextlib.closing(source.records()) as records:
             for found in records:
                 if isinstance(found, Record):

@@ -154,3 +154,25 @@ def test_the_template_ships_with_the_package() -> None:
     templates = list((package / "certificate" / "templates").iterdir())
     assert templates
     assert all(any(t.relative_to(package).match(g) for g in globs) for t in templates)
+
+
+async def test_an_input_read_in_its_own_encoding_is_scanned_in_it(
+    tmp_path: Path, fake_server: ServerFactory,
+) -> None:
+    """A Windows-1252 job's IDs are read back as that job read them: an ID with an accent,
+    pasted into the requester, is masked (read as UTF-8, that line would be no ID at all)."""
+    ids = [f"josé-{n}@example.com" for n in range(20)]
+    source = tmp_path / "export.txt"
+    source.write_bytes("".join(f"{i}\n" for i in ids).encode("cp1252"))
+    async with fake_server() as server:
+        settings = make_settings(server.base_url, id_type="identity",
+                                 requester=f"on behalf of {ids[3]}")
+        files = JobFiles(input=source, encoding="cp1252")
+        assert (await run_job(settings, files)).exit_code == 0
+        assert {i for i in ids if server.stats.acknowledged[i]} == set(ids)
+    made = write_certificate(files.checkpoint_dir, version="9.9")
+    assert made.record["requester"] == "on behalf of <ID>"
+    # The requester stands in the record and in its run: both masked.
+    assert made.record["id_scan"] == {"input_read": True, "masked": 2}
+    for text in (made.html_path.read_text(encoding="utf-8"), made.json_path.read_text()):
+        assert not [i for i in ids if i in text]
