@@ -101,7 +101,11 @@ async def verify_job(settings: Settings, files: JobFiles, *, sample: int | None 
             pairs: set[str] = set()
             if sample is None:
                 # The pairs first: a stop among them leaves the --all's progress untouched.
-                if wanted:
+                # A complete job deleted every baseline ID it did not fail: no pass to find
+                # them (on ten million lines, one more read of the whole input).
+                if wanted and state.complete:
+                    pairs = wanted
+                elif wanted:
                     await asyncio.to_thread(paired.drain,
                                             paired.noting(job.batches(), wanted, pairs))
                 again = await job.check(sorted(pairs), job.pair_shapes)

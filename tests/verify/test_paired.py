@@ -136,3 +136,26 @@ async def test_a_damaged_baseline_is_refused_in_one_line(
         (files.checkpoint_dir / "baseline.json").write_text("[1, 2")
         with pytest.raises(CheckpointError, match="cannot read the job's baseline"):
             await verify_job(settings, files, sample=5)
+
+
+async def test_an_unfinished_jobs_pairs_are_only_the_ids_it_has_deleted(
+    tmp_path: Path, fake_server: ServerFactory,
+) -> None:
+    """After a canary, a verify --all looks up again only the present-before IDs the canary
+    deleted: the rest are "not deleted by the job", never looked up as if erased."""
+    ids = make_ids(300)
+    source = write_ids(tmp_path / "ids.txt", ids)
+    deleted, waiting = ids[10:13], ids[250:253]
+    async with fake_server() as server:
+        settings = make_settings(server.base_url, batch_size=50)
+        files = JobFiles(input=source)
+        assert (await run_job(make_settings(server.base_url, batch_size=50, limit=100),
+                               files)).exit_code == 0
+        save_baseline(files.checkpoint_dir, _baseline([*deleted, *waiting], [], []))
+        result = await verify_job(settings, files, sample=None)
+        looked_up = server.stats.looked_up
+    block = result.summary["baseline"]
+    assert (block["present_before"], block["present_before_rechecked"],
+            block["present_before_now_gone"]) == (6, 3, 3)
+    assert not [i for i in waiting if looked_up[i]]
+    assert "3 more not deleted by the job" in "\n".join(summary_lines(result.summary))
